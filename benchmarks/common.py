@@ -1,0 +1,56 @@
+"""Shared helpers for benchmarks: machine description and writing result tables into docs."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def machine() -> str:
+    """'CPU model, N cores, RAM, GPU (or none)' for the table headers."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        found = re.search(r"model name\s*:\s*(.+)", text)
+        cpu = found.group(1).strip() if found else cpu
+    except OSError:
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        mem_text = f", {mem:.0f} GiB RAM"
+    except (ValueError, OSError, AttributeError):
+        mem_text = ""
+    return f"{cpu}, {os.cpu_count()} cores{mem_text}, {platform.system()} {platform.release()}"
+
+
+def today() -> str:
+    return _dt.date.today().isoformat()
+
+
+def save_json(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def write_section(key: str, markdown: str, doc: Path = DOC) -> None:
+    """Replace the text between ``<!-- key:start -->`` and ``<!-- key:end -->`` in ``doc``
+    (appending the section if it is not there yet)."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    block = f"{start}\n{markdown.rstrip()}\n{end}"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)

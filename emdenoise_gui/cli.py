@@ -1,0 +1,182 @@
+"""The ``emdenoise`` command line: headless access to everything the app does.
+
+Exit status: 0 done, 2 bad input (one line on stderr naming the file and the
+problem), 130 cancelled (nothing written), 1 an internal error (one line; the
+traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emdenoise_gui import __version__
+from emdenoise_gui.console import ProgressBar
+from emdenoise_gui.core import baselines, noise
+from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.jobs import OUTPUT_DTYPES, compare_job, denoise_filter_job, noise_job, stack_stats
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _run(gen):
+    """Drain a job generator through a progress bar and return its value."""
+    bar = ProgressBar()
+    try:
+        while True:
+            bar.update(next(gen))
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        bar.finish()
+
+
+def _fmt_voxel(meta) -> str:
+    if meta.voxel_size_nm is None:
+        return "unknown (the file does not say)"
+    z, y, x = meta.voxel_size_nm
+    text = f"{x:.4g} x {y:.4g} nm (x, y), {z:.4g} nm (z)"
+    if meta.format.startswith("MRC"):
+        text += f"  [{x * 10:.4g} Å]"
+    return f"{text}, from {meta.source}"
+
+
+def cmd_info(args) -> int:
+    status = EXIT_OK
+    for name in args.files:
+        with open_stack(name) as stack:
+            meta = stack.meta
+            z, y, x = meta.shape
+            print(f"{meta.path}")
+            print(f"  format      {meta.format}{' (memory-mapped)' if meta.memory_mapped else ''}")
+            print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
+            print(f"  dtype       {meta.dtype}")
+            print(f"  voxel size  {_fmt_voxel(meta)}")
+            stats = _run(stack_stats(stack))
+            print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
+            print(f"  mean        {stats.mean:.6g}")
+            if stats.nonfinite:
+                print(
+                    f"emdenoise: error: {meta.path}: {stats.nonfinite:,} pixels are NaN or infinite; "
+                    "replace them before denoising (Fiji: Process > Math > Remove NaNs)",
+                    file=sys.stderr,
+                )
+                status = EXIT_INPUT
+    return status
+
+
+def cmd_noise(args) -> int:
+    kind = noise.NOISE_KINDS.get(args.kind)
+    params = {}
+    for key in (kind.params if kind else {}):
+        value = getattr(args, key, None)
+        if value is not None:
+            params[key] = value
+    _run(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,
+                   args.overwrite))
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_denoise(args) -> int:
+    if args.model:
+        raise InputError("--model needs the model engine, which is not installed yet; use --method")
+    _run(denoise_filter_job(args.input, args.output, args.method, args.slices, args.tile, args.stride,
+                            args.dtype, args.overwrite))
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    rows = _run(compare_job(args.clean, args.images, args.slices))
+    width = max(len("image"), *(len(r.name) for r in rows))
+    print(f"reference: {Path(args.clean).name}; {rows[0].slices} slices, values scaled to [0, 1] "
+          "with the reference's range and clipped; mean ± std over slices")
+    print(f"{'image':<{width}}  {'PSNR (dB)':>15}  {'SSIM':>15}  {'MSE':>19}")
+    for r in rows:
+        print(f"{r.name:<{width}}  {r.psnr[0]:7.2f} ± {r.psnr[1]:5.2f}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
+              f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}")
+    return EXIT_OK
+
+
+def cmd_filters(args) -> int:
+    for f in baselines.FILTERS.values():
+        print(f"{f.name:<14} {f.label:<28} {f.description}")
+    return EXIT_OK
+
+
+def _add_output_args(p) -> None:
+    p.add_argument("-o", "--output", required=True, help="output file (.tif or .mrc); never an input")
+    p.add_argument("--slices", help="only these slices, START:STOP (e.g. 0:10)")
+    p.add_argument("--dtype", default="float32", choices=OUTPUT_DTYPES,
+                   help="output pixel type: float32 keeps values on the input's scale; 'input' or an "
+                        "integer type rounds and clips to that type's range (default float32)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC).")
+    parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("info", help="format, shape, dtype, voxel size and intensity statistics")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("noise", help="add seeded synthetic noise (benchmark conditions)")
+    p.add_argument("input", metavar="IN")
+    _add_output_args(p)
+    p.add_argument("--kind", required=True, choices=list(noise.NOISE_KINDS),
+                   help="; ".join(f"{k.name}: {k.description}" for k in noise.NOISE_KINDS.values()))
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    seen = set()
+    for kind in noise.NOISE_KINDS.values():
+        for key, default in kind.params.items():
+            if key not in seen:
+                seen.add(key)
+                p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float,
+                               help=f"{key} for {kind.name} (default {default})")
+    p.set_defaults(func=cmd_noise)
+
+    p = sub.add_parser("denoise", help="denoise a stack with a classical filter or a model")
+    p.add_argument("input", metavar="IN")
+    _add_output_args(p)
+    p.add_argument("--method", default="median", choices=list(baselines.FILTERS),
+                   help="classical filter (see `emdenoise filters`; default median)")
+    p.add_argument("--model", help="model package (not yet available)")
+    p.add_argument("--tile", type=int, default=512, help="tile side in pixels (default 512)")
+    p.add_argument("--stride", type=int, default=256, help="tile step in pixels (default 256)")
+    p.set_defaults(func=cmd_denoise)
+
+    p = sub.add_parser("compare", help="PSNR / SSIM / MSE of images against a clean reference")
+    p.add_argument("clean", metavar="CLEAN")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--slices", help="the reference slices the images correspond to, START:STOP")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("filters", help="list the classical filters")
+    p.set_defaults(func=cmd_filters)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"emdenoise: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print("\nemdenoise: cancelled; nothing was written", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Exception as exc:  # last resort: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"emdenoise: internal error: {type(exc).__name__}: {exc} (run with --debug for details "
+              "and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,1 @@
+"""Headless core: numpy, tifffile and mrcfile only. Never imports torch or Qt."""

@@ -1,0 +1,283 @@
+"""Classical denoising filters that a microscopist compares a network against.
+
+The filters and their parameters are the ones used as baselines in the seed
+papers (see ``docs/models.md`` section 5): Ede & Beanland (arXiv 1807.11234)
+for the single-image filters, NRRN (ICLR 2022 submission) for the
+three-slice-average variants, and Quan et al. / NRRN for BM3D.
+
+Conventions
+-----------
+* Input images are float32, scaled by the caller to roughly [0, 1]; values
+  slightly outside that range are allowed. Parameters such as ``h=0.1`` or
+  ``weight=0.1`` are in those intensity units.
+* Single-image filters take an (H, W) array, stack filters a (3, H, W) array
+  holding slices z-1, z, z+1. Every filter returns a new float32 (H, W)
+  array; the output is never clipped.
+* Images must be at least 8x8 pixels; any aspect ratio works.
+* Every filter is deterministic.
+
+Border handling follows OpenCV's defaults where the paper used OpenCV, so
+that the numbers are comparable with the paper's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import bm3d
+import numpy as np
+import pywt
+import scipy.ndimage as ndi
+import scipy.signal
+from skimage.restoration import (
+    denoise_bilateral,
+    denoise_nl_means,
+    denoise_tv_bregman,
+    denoise_tv_chambolle,
+    denoise_wavelet,
+    estimate_sigma,
+)
+
+__all__ = ["Filter", "FILTERS", "MIN_SIZE", "apply_filter"]
+
+#: Smallest accepted height and width, in pixels.
+MIN_SIZE = 8
+
+
+# --- single-image filters: (H, W) float32 -> (H, W) float32 -----------------
+
+_BINOMIAL_3 = np.array([0.25, 0.5, 0.25], dtype=np.float32)
+
+
+def _gaussian(img: np.ndarray) -> np.ndarray:
+    # cv2.GaussianBlur(img, (3, 3), 0) uses the fixed separable [1, 2, 1]/4
+    # kernel and BORDER_REFLECT_101, which is scipy's 'mirror' mode
+    # (scipy's 'reflect' would repeat the edge pixel instead).
+    out = ndi.correlate1d(img, _BINOMIAL_3, axis=0, mode="mirror")
+    return ndi.correlate1d(out, _BINOMIAL_3, axis=1, mode="mirror")
+
+
+def _median(img: np.ndarray) -> np.ndarray:
+    # For a 3x3 window scipy's 'reflect' pads with the edge pixel itself,
+    # which is exactly cv2.medianBlur's internal BORDER_REPLICATE.
+    return ndi.median_filter(img, size=3, mode="reflect")
+
+
+def _bilateral(img: np.ndarray) -> np.ndarray:
+    # Ede used cv2.bilateralFilter(img, 9, 75, 75) on images in [0, 1]. With
+    # sigma_color = 75 the range weight exp(-d^2 / (2 * 75^2)) is ~1 for any
+    # intensity difference d at this scale, and sigma_spatial = 75 is flat
+    # over a 9-pixel window, so the filter acts almost as a 9x9 mean.
+    # skimage looks its range weights up in a table sized by the image
+    # maximum and fails on all-negative images, so shift the image to start at
+    # 0 and undo the shift afterwards (the weights only see differences).
+    # mode='reflect' is numpy/skimage reflect = OpenCV's BORDER_REFLECT_101;
+    # skimage's default zero padding would darken the borders.
+    # OpenCV's window is a disc of diameter 9, skimage's a 9x9 square.
+    offset = float(img.min())
+    out = denoise_bilateral(
+        img - offset, win_size=9, sigma_color=75.0, sigma_spatial=75.0, mode="reflect"
+    )
+    return out + offset
+
+
+def _wiener(img: np.ndarray) -> np.ndarray:
+    # scipy.signal.wiener with its defaults: 3x3 window, noise power = mean of
+    # the local variances. scipy zero-pads the borders, which inflates the
+    # local variance (and the noise estimate) there and turns a flat image into
+    # NaN; instead pad by mirroring, estimate the noise from the mirrored local
+    # variances of the real pixels, and crop back.
+    x = img.astype(np.float64)
+    local_mean = ndi.uniform_filter(x, size=3, mode="mirror")
+    local_var = ndi.uniform_filter(x * x, size=3, mode="mirror") - local_mean**2
+    noise = float(local_var.mean())
+    if noise <= 0.0:  # flat image: nothing to remove
+        return img.copy()
+    padded = np.pad(x, 1, mode="reflect")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = scipy.signal.wiener(padded, mysize=(3, 3), noise=noise)
+    return out[1:-1, 1:-1]
+
+
+def _wavelet(img: np.ndarray) -> np.ndarray:
+    # BayesShrink estimates sigma from the median of the nonzero finest
+    # diagonal db1 coefficients; with none (a flat image) it yields NaN.
+    # sigma = 0 means no shrinkage, so return the image unchanged.
+    if not np.any(pywt.dwtn(img, "db1")["dd"]):
+        return img.copy()
+    return denoise_wavelet(
+        img, method="BayesShrink", mode="soft", wavelet="db1", rescale_sigma=True
+    )
+
+
+def _tv_chambolle(img: np.ndarray) -> np.ndarray:
+    return denoise_tv_chambolle(img, weight=0.1, eps=2e-4, max_num_iter=200)
+
+
+def _tv_bregman(img: np.ndarray) -> np.ndarray:
+    # Here a smaller weight means stronger smoothing (skimage default 5.0).
+    return denoise_tv_bregman(
+        img, weight=0.1, eps=2e-4, max_num_iter=200, isotropic=False
+    )
+
+
+def _nlm(img: np.ndarray) -> np.ndarray:
+    return denoise_nl_means(
+        img, patch_size=7, patch_distance=11, h=0.1, fast_mode=True, sigma=0.0
+    )
+
+
+_BM3D_MIN = 16
+
+
+def _bm3d(img: np.ndarray) -> np.ndarray:
+    sigma = float(estimate_sigma(img))
+    # estimate_sigma gives NaN when all finest diagonal coefficients are 0.
+    if not np.isfinite(sigma) or sigma <= 0.0:
+        return img.copy()
+    # bm3d 4.0.3 segfaults on an image of exactly one 8x8 block; pad small
+    # images by mirroring to at least 16 pixels per side and crop afterwards.
+    h, w = img.shape
+    pad_h, pad_w = max(0, _BM3D_MIN - h), max(0, _BM3D_MIN - w)
+    pads = ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2))
+    out = bm3d.bm3d(np.pad(img, pads, mode="symmetric"), sigma_psd=sigma)
+    return out[pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
+
+
+# --- stack filters: (3, H, W) float32 -> (H, W) float32 ---------------------
+
+
+def _on_slice_mean(single: Callable[[np.ndarray], np.ndarray]):
+    def stack_filter(stack: np.ndarray) -> np.ndarray:
+        return single(stack.mean(axis=0, dtype=np.float32))
+
+    return stack_filter
+
+
+# --- registry ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One classical baseline filter.
+
+    Attributes
+    ----------
+    name:
+        Registry key, e.g. ``"median"``.
+    label:
+        Human-readable name, e.g. ``"Median 3x3"``.
+    description:
+        One line: what the filter is, its parameters and the paper it is from.
+    slices:
+        1 if ``function`` takes one (H, W) image, 3 if it takes a (3, H, W)
+        stack of the slices z-1, z, z+1.
+    function:
+        The filter itself: float32 (H, W) or (3, H, W) array in roughly [0, 1]
+        to a new float32 (H, W) array, not clipped. Call it through
+        :func:`apply_filter`, which validates and converts the input.
+    """
+
+    name: str
+    label: str
+    description: str
+    slices: int
+    function: Callable[[np.ndarray], np.ndarray]
+
+
+_EDE = "Ede & Beanland (arXiv 1807.11234)"
+_NRRN = "NRRN (ICLR 2022 submission)"
+
+FILTERS: dict[str, Filter] = {
+    f.name: f
+    for f in (
+        Filter("gaussian", "Gaussian 3x3",
+               f"3x3 binomial [1,2,1]/4 kernel, as OpenCV GaussianBlur(img,(3,3),0); {_EDE}.",
+               1, _gaussian),
+        Filter("median", "Median 3x3",
+               f"3x3 median, as OpenCV medianBlur(img,3); {_EDE}.",
+               1, _median),
+        Filter("bilateral", "Bilateral (d=9, 75, 75)",
+               f"Bilateral filter, 9x9 window, sigma_color=sigma_space=75 (nearly a 9x9 mean on [0,1] data); {_EDE}.",
+               1, _bilateral),
+        Filter("wiener", "Wiener 3x3",
+               f"Adaptive Wiener filter, 3x3 window, noise = mean local variance (scipy defaults); {_EDE}.",
+               1, _wiener),
+        Filter("wavelet", "Wavelet BayesShrink",
+               f"Soft BayesShrink on db1 wavelets, sigma from the finest coefficients (skimage defaults); {_EDE}.",
+               1, _wavelet),
+        Filter("tv-chambolle", "TV (Chambolle)",
+               f"Total-variation denoising, Chambolle, weight=0.1, eps=2e-4, 200 iterations; {_EDE}.",
+               1, _tv_chambolle),
+        Filter("tv-bregman", "TV (split Bregman)",
+               f"Anisotropic total variation, split Bregman, weight=0.1 (smaller = smoother), eps=2e-4, 200 iterations; {_EDE}.",
+               1, _tv_bregman),
+        Filter("nlm", "Non-local means",
+               f"Non-local means, patch 7, distance 11, h=0.1, fast mode (skimage defaults); {_EDE}.",
+               1, _nlm),
+        Filter("bm3d", "BM3D",
+               "BM3D (bm3d package), sigma estimated from the image (skimage estimate_sigma); Quan et al. (ICCVW 2019), NRRN.",
+               1, _bm3d),
+        Filter("gaussian-avg", "Gaussian 3x3 on 3-slice mean",
+               f"Mean of slices z-1, z, z+1, then the 3x3 Gaussian; {_NRRN}.",
+               3, _on_slice_mean(_gaussian)),
+        Filter("median-avg", "Median 3x3 on 3-slice mean",
+               f"Mean of slices z-1, z, z+1, then the 3x3 median; {_NRRN}.",
+               3, _on_slice_mean(_median)),
+        Filter("nlm-avg", "Non-local means on 3-slice mean",
+               f"Mean of slices z-1, z, z+1, then non-local means (patch 7, distance 11, h=0.1); {_NRRN}.",
+               3, _on_slice_mean(_nlm)),
+    )
+}
+
+
+def apply_filter(name: str, image: np.ndarray) -> np.ndarray:
+    """Run the baseline filter ``name`` on ``image``.
+
+    Parameters
+    ----------
+    name:
+        A key of :data:`FILTERS`.
+    image:
+        Real-valued array, intensities scaled to roughly [0, 1] (values slightly
+        outside are fine). Shape (H, W) for a filter with ``slices == 1``,
+        (3, H, W) = slices z-1, z, z+1 for ``slices == 3``; H, W >= 8. Any
+        real dtype; it is converted to float32. The input is not modified.
+
+    Returns
+    -------
+    numpy.ndarray
+        New float32 array of shape (H, W), same intensity units, not clipped.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the valid names), wrong shape, an
+        image smaller than 8x8, or non-finite values.
+    """
+    try:
+        spec = FILTERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown filter {name!r}; valid names: {', '.join(FILTERS)}"
+        ) from None
+    arr = np.asarray(image)
+    want = "(H, W)" if spec.slices == 1 else "(3, H, W)"
+    ndim = 2 if spec.slices == 1 else 3
+    if arr.ndim != ndim or (spec.slices == 3 and arr.shape[0] != 3):
+        raise ValueError(
+            f"filter {name!r} needs an image of shape {want}, got {arr.shape}"
+        )
+    if min(arr.shape[-2:]) < MIN_SIZE:
+        raise ValueError(
+            f"filter {name!r} needs images of at least {MIN_SIZE}x{MIN_SIZE} "
+            f"pixels, got {arr.shape[-2]}x{arr.shape[-1]}"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"filter {name!r} needs a real-valued image, got {arr.dtype}")
+    x = np.array(arr, dtype=np.float32, order="C", copy=True)
+    if not np.isfinite(x).all():
+        raise ValueError(f"filter {name!r} needs finite values; the image has NaN or inf")
+    out = spec.function(x)
+    return np.ascontiguousarray(out, dtype=np.float32)

@@ -1,0 +1,297 @@
+"""Open EM images and stacks lazily; write results atomically, never over an input.
+
+Every stack is seen as (Z, Y, X): a 2-D image is a stack of depth 1. Reading is
+slice by slice, through a memory map of just that slice where the file stores
+its pixels contiguously and uncompressed, otherwise through the format's own
+reader, so memory use does not grow with the depth of a stack.
+
+Formats: TIFF (single and multi-page, BigTIFF, ImageJ hyperstacks, OME-TIFF,
+Zeiss SEM) and MRC/MRCS/MAP (modes 0, 1, 2, 6, 12; old-style headers).
+Voxel sizes are carried in nanometres as (z, y, x).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from emdenoise_gui.core.errors import InputError
+
+TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
+MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".rec", ".st", ".ali", ".ccp4", ".preali")
+SUPPORTED = "TIFF (.tif, .tiff) or MRC (.mrc, .mrcs, .map, .rec, .st)"
+#: Smallest image side we accept, in pixels: below this no filter or network makes sense.
+MIN_SIDE = 8
+#: dtypes that are read as stored; other real types are converted to float32 on read.
+NATIVE_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+@dataclass(frozen=True)
+class StackMeta:
+    """What we know about a stack without reading its pixels.
+
+    Attributes
+    ----------
+    path: the file.
+    format: a short human name, e.g. ``"ImageJ TIFF"``, ``"MRC (mode 2)"``.
+    shape: (Z, Y, X) in pixels.
+    dtype: the dtype slices are returned in.
+    voxel_size_nm: (z, y, x) in nanometres, or ``None`` when the file does not say.
+    source: where the voxel size came from (e.g. ``"ImageJ metadata"``), or ``""``.
+    memory_mapped: whether slices are read through a memory map.
+    """
+
+    path: Path
+    format: str
+    shape: tuple[int, int, int]
+    dtype: np.dtype
+    voxel_size_nm: tuple[float, float, float] | None = None
+    source: str = ""
+    memory_mapped: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+
+class Stack:
+    """A lazily read (Z, Y, X) stack. Use :func:`open_stack` to make one.
+
+    ``stack[z]`` returns slice ``z`` as a new (Y, X) array of ``meta.dtype``;
+    ``stack.read(a, b)`` returns slices ``a..b-1`` as (b-a, Y, X).
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, meta: StackMeta, reader):
+        self.meta = meta
+        self._reader = reader
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.meta.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.meta.dtype
+
+    @property
+    def path(self) -> Path:
+        return self.meta.path
+
+    def __len__(self) -> int:
+        return self.meta.shape[0]
+
+    def __getitem__(self, z: int) -> np.ndarray:
+        depth = self.meta.shape[0]
+        if not -depth <= z < depth:
+            raise IndexError(f"slice {z} is outside 0..{depth - 1}")
+        z %= depth
+        try:
+            data = self._reader.read(z)
+        except InputError:
+            raise
+        except Exception as exc:  # the format library's own error: say which file and slice
+            raise InputError(
+                f"cannot read slice {z}: {exc}; the file may be damaged or truncated", self.path
+            ) from exc
+        data = np.asarray(data).reshape(self.meta.shape[1:])
+        return data.astype(self.meta.dtype, copy=False)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Slices ``start..stop-1`` as a (stop-start, Y, X) array of ``meta.dtype``."""
+        return np.stack([self[z] for z in range(start, stop)])
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for z in range(len(self)):
+            yield self[z]
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class MemmapSliceReader:
+    """Reads slice z of contiguous raw pixels by mapping just that slice, then copying it.
+
+    Mapping one slice at a time keeps the resident memory of a long streaming
+    job at one slice, whatever the depth of the stack.
+    """
+
+    def __init__(self, path: Path, offset: int, shape: tuple[int, int, int], dtype: np.dtype):
+        self.path, self.offset, self.shape, self.dtype = path, offset, shape, np.dtype(dtype)
+        self.slice_bytes = shape[1] * shape[2] * self.dtype.itemsize
+
+    def read(self, z: int) -> np.ndarray:
+        mapped = np.memmap(
+            self.path, dtype=self.dtype, mode="r",
+            offset=self.offset + z * self.slice_bytes, shape=self.shape[1:],
+        )
+        try:
+            return np.array(mapped)
+        finally:
+            del mapped
+
+    def close(self) -> None:
+        pass
+
+
+def check_dtype(dtype: np.dtype, path: Path) -> np.dtype:
+    """The dtype slices of a file with pixels of ``dtype`` are returned in, or InputError."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        raise InputError(
+            f"holds complex numbers ({dtype}), i.e. Fourier-space data; "
+            "EMDenoise needs real-space images: export the real-space image first",
+            path,
+        )
+    if dtype.kind == "b":
+        raise InputError("is a 1-bit black-and-white image; EMDenoise needs greyscale data", path)
+    if dtype.kind not in "uif":
+        raise InputError(f"has pixels of unsupported type {dtype}", path)
+    native = dtype.newbyteorder("=")
+    return native if any(native == np.dtype(t) for t in NATIVE_DTYPES) else np.dtype(np.float32)
+
+
+def check_shape(shape: tuple[int, ...], path: Path) -> tuple[int, int, int]:
+    """(Z, Y, X) from a 2-D or 3-D shape, or InputError for 4-D+ or too small images."""
+    if len(shape) > 3:
+        raise InputError(
+            f"holds {len(shape)}-D data of shape {tuple(shape)}; EMDenoise works on 2-D images "
+            "and 3-D stacks: split channels or time points first (Fiji: Image > Hyperstacks > "
+            "Reduce Dimensionality)",
+            path,
+        )
+    if len(shape) < 2:
+        raise InputError(f"holds {len(shape)}-D data of shape {tuple(shape)}, not an image", path)
+    zyx = (1, *shape) if len(shape) == 2 else tuple(shape)
+    if min(zyx[1:]) < MIN_SIDE or zyx[0] < 1:
+        raise InputError(
+            f"the image is only {zyx[2]}x{zyx[1]} pixels; EMDenoise needs at least "
+            f"{MIN_SIDE}x{MIN_SIDE}",
+            path,
+        )
+    return (int(zyx[0]), int(zyx[1]), int(zyx[2]))
+
+
+def check_data_size(path: Path, offset: int, nbytes: int) -> None:
+    """InputError if the file ends before ``offset + nbytes`` (a truncated or lying header)."""
+    size = path.stat().st_size
+    if offset + nbytes > size:
+        raise InputError(
+            f"the header declares {nbytes:,} bytes of pixel data from byte {offset:,}, but the "
+            f"file has only {max(size - offset, 0):,}: it is truncated (copy it again)",
+            path,
+        )
+
+
+def _sniff(path: Path) -> str:
+    """``"tiff"`` or ``"mrc"`` for a readable file, else InputError saying why not."""
+    if not path.exists():
+        raise InputError("file not found; check the name and folder", path)
+    if path.is_dir():
+        raise InputError(
+            f"is a folder, not an image file; give a {SUPPORTED} file", path
+        )
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror}); check its permissions", path) from exc
+    if size == 0:
+        raise InputError("is empty (0 bytes); it was probably not copied completely", path)
+    suffix = path.suffix.lower()
+    is_tiff = head[:4] in _TIFF_MAGIC
+    if suffix in MRC_SUFFIXES:
+        if is_tiff:
+            raise InputError(
+                f"is a TIFF file with an MRC name ({suffix}); rename it to .tif and open it again",
+                path,
+            )
+        return "mrc"
+    if suffix in TIFF_SUFFIXES:
+        if not is_tiff:
+            raise InputError(
+                "is not a TIFF file (it does not start with a TIFF header): it is damaged or "
+                "another format with a .tif name",
+                path,
+            )
+        return "tiff"
+    if is_tiff:
+        return "tiff"
+    if head[208:212] == b"MAP ":
+        return "mrc"
+    raise InputError(f"unsupported file type '{suffix or 'no extension'}'; EMDenoise reads {SUPPORTED}", path)
+
+
+def open_stack(path: str | Path) -> Stack:
+    """Open a TIFF or MRC file as a lazy (Z, Y, X) :class:`Stack`.
+
+    Raises :class:`InputError` with a message naming the file and the problem for
+    anything that is not a readable greyscale 2-D image or 3-D stack.
+    """
+    from emdenoise_gui.core import mrc_io, tiff_io
+
+    path = Path(path)
+    kind = _sniff(path)
+    meta, reader = (tiff_io.open_tiff if kind == "tiff" else mrc_io.open_mrc)(path)
+    return Stack(meta, reader)
+
+
+def output_format(path: Path) -> str:
+    """``"tiff"`` or ``"mrc"`` from an output file name, or InputError."""
+    suffix = path.suffix.lower()
+    if suffix in TIFF_SUFFIXES:
+        return "tiff"
+    if suffix in MRC_SUFFIXES:
+        return "mrc"
+    raise InputError(f"cannot write '{suffix or 'no extension'}' files; name the output .tif or .mrc", path)
+
+
+def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
+    """Validate an output path before any work is done; return it.
+
+    Refuses (InputError) an output that is one of ``inputs``, an existing file
+    unless ``overwrite``, a folder, a missing or unwritable folder, or an unknown
+    extension. The folder is probed by creating and removing a temporary file.
+    """
+    path = Path(path)
+    output_format(path)
+    for inp in inputs:
+        inp = Path(inp)
+        same = inp.resolve() == path.resolve() or (
+            path.exists() and inp.exists() and os.path.samefile(inp, path)
+        )
+        if same:
+            raise InputError(
+                "is also an input; EMDenoise never writes over its input: choose another output name",
+                path,
+            )
+    if path.is_dir():
+        raise InputError("is a folder; give a file name for the output", path)
+    if path.exists() and not overwrite:
+        raise InputError("already exists; choose another name or pass --overwrite", path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"the output folder {folder} does not exist; create it first", path)
+    probe = folder / f".{path.name}.probe-{os.getpid()}"
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"cannot write into the folder {folder} ({exc.strerror}); choose a folder you can write to",
+            path,
+        ) from exc
+    return path

@@ -1,0 +1,215 @@
+"""The core's long jobs, each a generator of Progress events: stats, noise, classical denoise, compare.
+
+The CLI drains them into a progress bar; the GUI runs the same generators on
+a worker thread. Each job validates everything it can (inputs, output path,
+parameters) before it writes a byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generator, Iterator
+
+import numpy as np
+
+from emdenoise_gui.core import baselines, metrics, noise
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import Stack, check_output, open_stack
+from emdenoise_gui.core.pipeline import (
+    IntensityScale,
+    SliceCache,
+    finite_slice,
+    neighbour_indices,
+    parse_slices,
+    stream_stack,
+)
+from emdenoise_gui.core.progress import CancelToken, Progress
+from emdenoise_gui.core.writers import StackWriter
+
+OUTPUT_DTYPES = ("float32", "input", "uint8", "uint16", "int16")
+
+
+@dataclass
+class StackStats:
+    """Intensity statistics over a whole stack (stored values, finite pixels only)."""
+
+    minimum: float = np.inf
+    maximum: float = -np.inf
+    mean: float = 0.0
+    nonfinite: int = 0
+    count: int = 0
+
+
+def stack_stats(stack: Stack, cancel: CancelToken | None = None) -> Generator[Progress, None, StackStats]:
+    """Min, max, mean and the count of NaN/Inf pixels, one slice at a time; returns StackStats."""
+    stats, total = StackStats(), 0.0
+    for z in range(len(stack)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        data = stack[z]
+        finite = np.isfinite(data) if data.dtype.kind == "f" else None
+        values = data[finite] if finite is not None else data.ravel()
+        stats.nonfinite += 0 if finite is None else int(finite.size - values.size)
+        if values.size:
+            stats.minimum = min(stats.minimum, float(values.min()))
+            stats.maximum = max(stats.maximum, float(values.max()))
+            total += float(values.sum(dtype=np.float64))
+            stats.count += int(values.size)
+        yield Progress("statistics", z + 1, len(stack), "slice")
+    stats.mean = total / stats.count if stats.count else float("nan")
+    return stats
+
+
+def resolve_dtype(choice: str, stack: Stack) -> np.dtype:
+    """The output dtype for ``--dtype`` ``choice`` ('float32', 'input' or a type name)."""
+    if choice not in OUTPUT_DTYPES:
+        raise InputError(f"--dtype '{choice}' is not one of {', '.join(OUTPUT_DTYPES)}")
+    return np.dtype(stack.dtype if choice == "input" else choice)
+
+
+@dataclass
+class StackJob:
+    """What every stack-to-stack job needs: an open input, a checked output, the slices, a writer."""
+
+    source: Stack
+    output: Path
+    slices: range
+    dtype: np.dtype
+    overwrite: bool = False
+    scale: IntensityScale = field(init=False)
+
+    @classmethod
+    def prepare(cls, src, out, slices=None, dtype="float32", overwrite=False) -> "StackJob":
+        source = open_stack(src)
+        try:
+            job = cls(source, check_output(out, [src], overwrite), parse_slices(slices, len(source)),
+                      resolve_dtype(dtype, source), overwrite)
+            job.scale = IntensityScale.for_stack(source)
+        except Exception:
+            source.close()
+            raise
+        return job
+
+    def run(self, slice_job, stage: str, cancel: CancelToken | None) -> Iterator[Progress]:
+        """Stream ``slice_job`` over the slices into the output, committing it at the end."""
+        shape = (len(self.slices), *self.source.shape[1:])
+        try:
+            with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
+                             self.overwrite) as writer:
+                yield from stream_stack(self.slices, slice_job, writer, stage, cancel)
+                writer.commit()
+        finally:
+            self.source.close()
+
+
+def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dtype="float32",
+              overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Add seeded synthetic noise (a kind of :mod:`noise`) to a stack, written to ``out``.
+
+    The stack is put on the [0, 1] working scale (:class:`IntensityScale`), noised,
+    and written back on its own intensity scale, not clipped (float32 output).
+    Slice z always gets the same noise for the same seed (``noise.slice_rng``).
+    """
+    if kind not in noise.NOISE_KINDS:
+        raise InputError(f"unknown noise kind '{kind}'; choose one of {', '.join(noise.NOISE_KINDS)}")
+    job = StackJob.prepare(src, out, slices, dtype, overwrite)
+
+    def one(z: int):
+        clean = job.scale.to_unit(finite_slice(job.source, z))
+        try:
+            noisy = noise.add_noise(clean, kind, noise.slice_rng(seed, z), **params)
+        except ValueError as exc:
+            raise InputError(f"cannot add {kind} noise to slice {z}: {exc}", job.source.path) from exc
+        yield 1, 1
+        return job.scale.from_unit(noisy)
+
+    yield from job.run(one, "noise", cancel)
+
+
+def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=256, dtype="float32",
+                       overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Denoise a stack with a classical filter of :mod:`baselines`, tile by tile, to ``out``.
+
+    Filters see tiles on the [0, 1] working scale; "-avg" filters get the slice
+    and its two neighbours (reflected at the ends of the stack).
+    """
+    if method not in baselines.FILTERS:
+        raise InputError(f"unknown method '{method}'; choose one of {', '.join(baselines.FILTERS)}")
+    if tile < 16 or not 1 <= stride <= tile:
+        raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
+    filt = baselines.FILTERS[method]
+    job = StackJob.prepare(src, out, slices, dtype, overwrite)
+    cache = SliceCache(job.source, size=filt.slices + 1)
+
+    def tile_fn(batch: np.ndarray) -> np.ndarray:
+        return np.stack([baselines.apply_filter(method, t) for t in batch])
+
+    def one(z: int):
+        picks = neighbour_indices(z, len(job.source), filt.slices)
+        stacked = np.stack([job.scale.to_unit(cache[k]) for k in picks])
+        image = stacked[0] if filt.slices == 1 else stacked
+        result = yield from _tiles(image, tile_fn, tile, stride, cancel)
+        return job.scale.from_unit(result)
+
+    yield from job.run(one, f"denoise ({method})", cancel)
+
+
+def _tiles(image, fn, tile, stride, cancel):
+    from emdenoise_gui.core.tiling import blend_tiles
+
+    return (yield from blend_tiles(image, fn, tile=tile, stride=stride, cancel=cancel))
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """Metrics of one image against the clean reference: mean and std over slices."""
+
+    name: str
+    psnr: tuple[float, float]
+    ssim: tuple[float, float]
+    mse: tuple[float, float]
+    slices: int
+
+
+def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
+                ) -> Generator[Progress, None, list[CompareRow]]:
+    """PSNR (dB), SSIM and MSE of each image against ``clean``, per slice, on [0, 1].
+
+    Every stack is scaled with the CLEAN stack's :class:`IntensityScale` and
+    clipped to [0, 1] (benchmarks.md protocol, data range 1). ``slices`` picks
+    the clean slices that the images' slices correspond to (for an image
+    denoised with ``--slices``); by default the depths must match.
+    """
+    with open_stack(clean_path) as clean:
+        picks = parse_slices(slices, len(clean))
+        scale = IntensityScale.for_stack(clean)
+        images = []
+        try:
+            for path in image_paths:
+                images.append(open_stack(path))
+                shape = images[-1].shape
+                if shape != (len(picks), *clean.shape[1:]):
+                    raise InputError(
+                        f"has shape {shape} but the clean reference {Path(clean_path).name} "
+                        f"(slices {picks.start}:{picks.stop}) has {(len(picks), *clean.shape[1:])}; "
+                        "pass --slices START:STOP to compare with part of the reference",
+                        path,
+                    )
+            values = np.zeros((len(images), len(picks), 3))
+            for index, z in enumerate(picks):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                ref = np.clip(scale.to_unit(finite_slice(clean, z)), 0, 1)
+                for k, image in enumerate(images):
+                    test = np.clip(scale.to_unit(finite_slice(image, index)), 0, 1)
+                    values[k, index] = (metrics.psnr(ref, test), metrics.ssim(ref, test), metrics.mse(ref, test))
+                yield Progress("compare", index + 1, len(picks), "slice")
+        finally:
+            for image in images:
+                image.close()
+    rows = []
+    for image, v in zip(images, values):
+        stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
+        rows.append(CompareRow(image.path.name, *stat, slices=len(picks)))
+    return rows

@@ -1,0 +1,201 @@
+"""Image-quality metrics and measurement tools, per image.
+
+Full-reference metrics (MSE, PSNR, SSIM) follow docs/benchmarks.md: both images
+are scaled to [0, 1] and clipped to [0, 1] by the caller, and ``data_range`` is 1.
+The measurement tools (line profiles, interquartile ranges, high-pass view,
+radial power spectrum) work on any float image; coordinates are (y, x) in px.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+from scipy.signal import windows
+from skimage.metrics import structural_similarity
+
+
+def _pair(ref: np.ndarray, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as float64 of the same non-empty shape, or ValueError."""
+    a = np.asarray(ref, dtype=np.float64)
+    b = np.asarray(img, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if a.size == 0:
+        raise ValueError("images are empty")
+    return a, b
+
+
+def mse(ref: np.ndarray, img: np.ndarray) -> float:
+    """Mean squared error between two float arrays of the same shape (H, W).
+
+    In squared intensity units (images scaled to [0, 1] and clipped).
+    """
+    a, b = _pair(ref, img)
+    return float(np.mean((a - b) ** 2))
+
+
+def psnr(ref: np.ndarray, img: np.ndarray, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB: ``10 * log10(data_range**2 / mse)``.
+
+    ``ref`` and ``img`` are float arrays (H, W) scaled to [0, 1] and clipped;
+    returns ``math.inf`` for identical images.
+    """
+    error = mse(ref, img)
+    if error == 0:
+        return math.inf
+    return float(10.0 * math.log10(data_range**2 / error))
+
+
+def ssim(ref: np.ndarray, img: np.ndarray, data_range: float = 1.0) -> float:
+    """Structural similarity (scikit-image defaults: 7x7 uniform window), in [-1, 1].
+
+    ``ref`` and ``img`` are float arrays (H, W) scaled to [0, 1] and clipped.
+    Images under 7 px on a side use the largest odd window that fits (at
+    least 3); smaller images raise ValueError.
+    """
+    a, b = _pair(ref, img)
+    side = min(a.shape)
+    if side < 3:
+        raise ValueError(f"SSIM needs images at least 3 px on each side, got shape {a.shape}")
+    win_size = 7 if side >= 7 else (side if side % 2 else side - 1)
+    return float(structural_similarity(a, b, data_range=data_range, win_size=win_size))
+
+
+def line_profile(
+    image: np.ndarray,
+    p0: tuple[float, float],
+    p1: tuple[float, float],
+    width: int = 1,
+    order: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intensities along the segment from ``p0 = (y0, x0)`` to ``p1 = (y1, x1)`` (px).
+
+    One sample per pixel of length, both ends included
+    (``N = round(length) + 1``), interpolated with spline ``order`` by
+    :func:`scipy.ndimage.map_coordinates` (edge pixels repeat outside the
+    image). With ``width > 1`` the profile is the mean over ``width`` parallel
+    lines 1 px apart, centred on the segment.
+
+    Parameters
+    ----------
+    image: float array (H, W).
+    p0, p1: end points (y, x) in px, pixel centres at integer coordinates.
+    width: number of parallel lines averaged, >= 1.
+    order: spline order 0..5 (1 = bilinear).
+
+    Returns ``(distance, values)``: float64 (N,) distance from p0 in px, and
+    float64 (N,) intensities.
+    """
+    data = np.asarray(image, dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"expected a 2-D image (H, W), got shape {data.shape}")
+    if int(width) != width or width < 1:
+        raise ValueError(f"width must be a whole number of lines >= 1, got {width}")
+    start = np.asarray(p0, dtype=np.float64)
+    end = np.asarray(p1, dtype=np.float64)
+    length = float(np.hypot(*(end - start)))
+    n = int(round(length)) + 1
+    t = np.linspace(0.0, 1.0, n)
+    points = start[:, None] + (end - start)[:, None] * t[None, :]  # (2, N)
+    if length > 0:
+        normal = np.array([end[1] - start[1], -(end[0] - start[0])]) / length
+    else:
+        normal = np.zeros(2)
+    offsets = np.arange(int(width)) - (int(width) - 1) / 2.0
+    coords = points[:, None, :] + normal[:, None, None] * offsets[None, :, None]  # (2, W, N)
+    samples = ndimage.map_coordinates(data, coords.reshape(2, -1), order=order, mode="nearest")
+    values = samples.reshape(int(width), n).mean(axis=0)
+    return t * length, values
+
+
+def iqr(values: np.ndarray) -> float:
+    """Interquartile range (75th minus 25th percentile) of any float array, same units."""
+    data = np.asarray(values, dtype=np.float64).ravel()
+    if data.size == 0:
+        raise ValueError("cannot take the interquartile range of no values")
+    q75, q25 = np.percentile(data, [75, 25])
+    return float(q75 - q25)
+
+
+def iqr_line(
+    image: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], width: int = 1
+) -> float:
+    """Interquartile range of :func:`line_profile` values from ``p0`` to ``p1`` (y, x px)."""
+    return iqr(line_profile(image, p0, p1, width=width)[1])
+
+
+def iqr_rect(image: np.ndarray, rect: tuple[int, int, int, int]) -> float:
+    """Interquartile range of ``image[y0:y1, x0:x1]`` for ``rect = (y0, x0, y1, x1)``.
+
+    ``image`` is a float array (H, W); bounds are half-open integer pixel
+    indices and must satisfy ``0 <= y0 < y1 <= H`` and ``0 <= x0 < x1 <= W``,
+    otherwise ValueError.
+    """
+    data = np.asarray(image)
+    if data.ndim != 2:
+        raise ValueError(f"expected a 2-D image (H, W), got shape {data.shape}")
+    if len(rect) != 4 or any(int(v) != v for v in rect):
+        raise ValueError(f"rect must be four whole pixel indices (y0, x0, y1, x1), got {rect}")
+    y0, x0, y1, x1 = (int(v) for v in rect)
+    height, width = data.shape
+    if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
+        raise ValueError(
+            f"rect (y0, x0, y1, x1) = {tuple(rect)} is empty or outside the "
+            f"{height}x{width} image; need 0 <= y0 < y1 <= {height} and 0 <= x0 < x1 <= {width}"
+        )
+    return iqr(data[y0:y1, x0:x1])
+
+
+# Default sigma 5 px: removes shading, charging gradients and dose drift that vary
+# over tens of px, while membranes, vesicles and the pixel noise (1-5 px) stay.
+def high_pass(image: np.ndarray, sigma: float = 5.0) -> np.ndarray:
+    """Image minus its Gaussian low-pass of ``sigma`` px: float32 (H, W), mean about 0.
+
+    The view used in before/after figures to show residual noise and fine detail.
+    """
+    data = np.asarray(image, dtype=np.float64)
+    return (data - ndimage.gaussian_filter(data, sigma, mode="reflect")).astype(np.float32)
+
+
+def radial_power_spectrum(
+    image: np.ndarray, pixel_size_nm: float | None = None, window: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Azimuthally averaged power spectrum of a 2-D image, from 0 to Nyquist.
+
+    The image (float, (H, W), any aspect ratio) has its mean subtracted, is
+    optionally multiplied by a 2-D Hann window, and |FFT|^2 is divided by the
+    sum of squared window weights, so white noise of variance s^2 gives power
+    about s^2 at every frequency. Frequencies are binned to the nearest
+    multiple of ``1 / max(H, W)`` cycles/px, bins 0 .. ``max(H, W) // 2``.
+
+    Returns ``(frequency, power)``, both float64 (max(H, W) // 2 + 1,):
+    bin frequencies in cycles/px, or cycles/nm when ``pixel_size_nm`` is
+    given; power in squared intensity units.
+    """
+    data = np.asarray(image, dtype=np.float64)
+    if data.ndim != 2 or data.size == 0:
+        raise ValueError(f"expected a non-empty 2-D image (H, W), got shape {data.shape}")
+    if pixel_size_nm is not None and not pixel_size_nm > 0:
+        raise ValueError(f"pixel_size_nm must be > 0, got {pixel_size_nm}")
+    height, width = data.shape
+    data = data - data.mean()
+    weights = np.ones_like(data)
+    if window:  # periodic Hann: never all zero, even for 2 px
+        weights = np.outer(windows.hann(height, sym=False), windows.hann(width, sym=False))
+    norm = float(np.sum(weights**2))
+    power2d = np.abs(np.fft.fft2(data * weights)) ** 2 / norm
+    n = max(height, width)
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.fftfreq(width)[None, :]
+    bins = np.rint(np.hypot(fy, fx) * n).astype(np.int64).ravel()
+    n_bins = n // 2 + 1
+    keep = bins < n_bins
+    sums = np.bincount(bins[keep], weights=power2d.ravel()[keep], minlength=n_bins)
+    counts = np.bincount(bins[keep], minlength=n_bins)
+    power = sums / np.maximum(counts, 1)
+    frequency = np.arange(n_bins) / n
+    if pixel_size_nm is not None:
+        frequency = frequency / pixel_size_nm
+    return frequency, power

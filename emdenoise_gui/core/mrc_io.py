@@ -1,0 +1,98 @@
+"""MRC / MRCS / MAP reading, tolerant of old-style (pre-2014) headers.
+
+The header is checked by our own code first (dimensions, mode, declared data
+size against the file size), so a corrupt or truncated file gets a precise
+message; pixels are then read by slice-sized memory maps. Voxel sizes in MRC
+headers are in Angstrom; they are carried in nm.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import (
+    MemmapSliceReader,
+    StackMeta,
+    check_data_size,
+    check_dtype,
+    check_shape,
+)
+
+HEADER_BYTES = 1024
+#: MRC mode -> pixel dtype (little-endian form). 3 and 4 are complex, refused by check_dtype.
+MODE_DTYPES = {
+    0: np.int8, 1: np.int16, 2: np.float32, 3: np.complex64, 4: np.complex64,
+    6: np.uint16, 12: np.float16,
+}
+
+
+def _parse_header(raw: bytes, path: Path) -> dict:
+    """Dimensions, mode, extended-header size and byte order from the first 1024 bytes."""
+    for order in "<>":
+        ints = np.frombuffer(raw[:96], dtype=f"{order}i4")
+        nx, ny, nz, mode = (int(v) for v in ints[:4])
+        nsymbt = int(ints[23])
+        if 0 < nx < 2**24 and 0 < ny < 2**24 and 0 < nz < 2**31 and 0 <= mode < 2**16:
+            if mode == 101:
+                raise InputError("uses 4-bit packed pixels (mode 101), which EMDenoise cannot read", path)
+            if mode not in MODE_DTYPES:
+                raise InputError(
+                    f"has an unknown MRC data mode {mode} in its header; the header is corrupt "
+                    "or the file is not an MRC file",
+                    path,
+                )
+            if nsymbt < 0:
+                raise InputError("the header declares a negative extended-header size: it is corrupt", path)
+            return {"nx": nx, "ny": ny, "nz": nz, "mode": mode, "nsymbt": nsymbt, "order": order}
+    raise InputError(
+        "has a corrupt MRC header (its image dimensions are not positive numbers); the file is "
+        "damaged or not an MRC file",
+        path,
+    )
+
+
+def _voxel_size(path: Path) -> tuple[float, float, float] | None:
+    """(z, y, x) in nm from the header's cell and sampling, or None when unset."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mrcfile.open(path, header_only=True, permissive=True) as mrc:
+            size = mrc.voxel_size
+            x, y, z = float(size.x), float(size.y), float(size.z)
+    if not (x > 0 and np.isfinite(x)):
+        return None
+    y = y if y > 0 and np.isfinite(y) else x
+    z = z if z > 0 and np.isfinite(z) else x
+    return (z / 10.0, y / 10.0, x / 10.0)
+
+
+def open_mrc(path: Path):
+    """(StackMeta, reader) for an MRC-family file; InputError for anything unreadable."""
+    size = path.stat().st_size
+    if size < HEADER_BYTES:
+        raise InputError(
+            f"is too small to be an MRC file ({size:,} bytes; the header alone has {HEADER_BYTES:,})",
+            path,
+        )
+    with open(path, "rb") as fh:
+        header = _parse_header(fh.read(HEADER_BYTES), path)
+    raw_dtype = np.dtype(MODE_DTYPES[header["mode"]]).newbyteorder(header["order"])
+    dtype = check_dtype(raw_dtype, path)
+    nz, ny, nx = header["nz"], header["ny"], header["nx"]
+    shape = check_shape((ny, nx) if nz == 1 else (nz, ny, nx), path)
+    offset = HEADER_BYTES + header["nsymbt"]
+    check_data_size(path, offset, nz * ny * nx * raw_dtype.itemsize)
+    try:
+        voxel = _voxel_size(path)
+    except Exception:  # an unreadable cell is not fatal: the pixels are fine
+        voxel = None
+    meta = StackMeta(
+        path=path, format=f"MRC (mode {header['mode']})", shape=shape, dtype=dtype,
+        voxel_size_nm=voxel, source="MRC header" if voxel else "", memory_mapped=True,
+        extra={"mode": header["mode"]},
+    )
+    return meta, MemmapSliceReader(path, offset, shape, raw_dtype)

@@ -1,0 +1,156 @@
+"""Stream a stack from disk to disk, slice by slice, through a slice function.
+
+Memory stays at a few slices whatever the depth: slices are read lazily
+(:mod:`emdenoise_gui.core.io`), processed, and written at once by a
+:class:`~emdenoise_gui.core.writers.StackWriter`. Jobs are generators that
+yield :class:`~emdenoise_gui.core.progress.Progress` events and stop at the
+next tile when their :class:`~emdenoise_gui.core.progress.CancelToken` is set.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Generator, Iterator
+
+import numpy as np
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import Stack
+from emdenoise_gui.core.progress import CancelToken, Progress
+from emdenoise_gui.core.writers import StackWriter
+
+#: Slices sampled to find a stack's intensity range.
+RANGE_SAMPLES = 16
+
+
+@dataclass(frozen=True)
+class IntensityScale:
+    """Maps stored intensities to the [0, 1] working scale: ``unit = (value - lo) / (hi - lo)``.
+
+    8-bit stacks use the full type range (0-255, the papers' convention, so a
+    Gaussian sigma "on the 8-bit scale" means what it says); other stacks use
+    the minimum and maximum of up to 16 evenly spaced slices.
+    """
+
+    lo: float
+    hi: float
+
+    @classmethod
+    def for_stack(cls, stack: Stack) -> "IntensityScale":
+        dtype = stack.dtype
+        if dtype.itemsize == 1 and dtype.kind in "ui":
+            info = np.iinfo(dtype)
+            return cls(float(info.min), float(info.max))
+        picks = np.unique(np.linspace(0, len(stack) - 1, min(RANGE_SAMPLES, len(stack))).round().astype(int))
+        lo, hi = np.inf, -np.inf
+        for z in picks:
+            data = finite_slice(stack, int(z))
+            lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
+        return cls(lo, hi if hi > lo else lo + 1.0)
+
+    def to_unit(self, data: np.ndarray) -> np.ndarray:
+        """Stored values -> float32 on the [0, 1] working scale (not clipped)."""
+        return ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)
+
+    def from_unit(self, data: np.ndarray) -> np.ndarray:
+        """Working-scale values -> float32 on the stored scale."""
+        return (data.astype(np.float32) * (self.hi - self.lo) + self.lo).astype(np.float32)
+
+
+def finite_slice(stack: Stack, z: int) -> np.ndarray:
+    """Slice ``z`` of ``stack``; InputError if it holds NaN or infinite pixels."""
+    data = stack[z]
+    if data.dtype.kind == "f":
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        if bad:
+            raise InputError(
+                f"slice {z} has {bad:,} NaN or infinite pixels; replace them first "
+                "(Fiji: Process > Math > Remove NaNs)",
+                stack.path,
+            )
+    return data
+
+
+class SliceCache:
+    """The last few slices read from a stack, so neighbour windows read each slice once."""
+
+    def __init__(self, stack: Stack, size: int = 4):
+        self.stack, self.size, self._cache = stack, size, OrderedDict()
+
+    def __getitem__(self, z: int) -> np.ndarray:
+        if z not in self._cache:
+            self._cache[z] = finite_slice(self.stack, z)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return self._cache[z]
+
+
+def neighbour_indices(z: int, depth: int, count: int) -> list[int]:
+    """Indices of ``count`` (odd) slices centred on ``z``, reflected at the stack's ends.
+
+    ``neighbour_indices(0, 10, 3) == [1, 0, 1]``; a single-slice stack repeats slice 0.
+    """
+    half = count // 2
+    out = []
+    for k in range(z - half, z + half + 1):
+        if depth == 1:
+            k = 0
+        while not 0 <= k < depth:
+            k = -k if k < 0 else 2 * (depth - 1) - k
+        out.append(k)
+    return out
+
+
+def parse_slices(spec: str | None, depth: int) -> range:
+    """A ``start:stop`` (Python-style, either end optional) or single-index spec -> range.
+
+    InputError for malformed or empty selections.
+    """
+    if not spec:
+        return range(depth)
+    try:
+        if ":" in spec:
+            start, stop = (int(p) if p.strip() else None for p in spec.split(":", 1))
+            selected = range(depth)[slice(start, stop)]
+        else:
+            index = int(spec)
+            selected = range(depth)[index:index + 1] if -depth <= index < depth else range(0)
+    except ValueError:
+        raise InputError(f"--slices '{spec}' is not of the form START:STOP (e.g. 0:10)") from None
+    if len(selected) == 0:
+        raise InputError(f"--slices '{spec}' selects no slice of a stack with {depth} slices (0..{depth - 1})")
+    return selected
+
+
+SliceJob = Callable[[int], Generator[tuple[int, int], None, np.ndarray]]
+
+
+def stream_stack(
+    slices: range,
+    job: SliceJob,
+    writer: StackWriter,
+    stage: str = "denoise",
+    cancel: CancelToken | None = None,
+) -> Iterator[Progress]:
+    """Run ``job(z)`` for every z in ``slices``, writing its result as slice ``z - slices.start``.
+
+    ``job(z)`` is a generator yielding (units done, units per slice) and returning
+    the (Y, X) result. Yields :class:`Progress` in units (tiles) over the whole
+    job. The caller commits the writer after the last event.
+    """
+    total = None
+    for index, z in enumerate(slices):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        gen = job(z)
+        while True:
+            try:
+                done, per_slice = next(gen)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            total = per_slice * len(slices)
+            yield Progress(stage, index * per_slice + done, total, "tile")
+        writer.write(index, result)
+    yield Progress(stage, total or len(slices), total or len(slices), "tile")

@@ -1,0 +1,82 @@
+"""Cancel token and typed progress events shared by every long job.
+
+Long jobs are plain Python generators that yield these events and check a
+:class:`CancelToken`. The CLI turns the events into a progress bar, the GUI
+into signals; nothing below the GUI ever sees a Qt object.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from emdenoise_gui.core.errors import Cancelled
+
+
+class CancelToken:
+    """A thread-safe flag a job polls between units of work (tiles, slices, steps)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check; safe to call from any thread."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`Cancelled` if :meth:`cancel` has been called."""
+        if self._event.is_set():
+            raise Cancelled("cancelled by the user")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """``done`` of ``total`` units of a stage finished (units: slices, tiles or steps)."""
+
+    stage: str
+    done: int
+    total: int
+    unit: str = "slice"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A line of text for the user's log (no progress information)."""
+
+    text: str
+
+
+@dataclass
+class RateMeter:
+    """Measures units per second and the remaining time of a job from wall-clock time."""
+
+    total: int
+    start: float = field(default_factory=time.perf_counter)
+
+    def rate(self, done: int) -> float:
+        """Units per second so far (0.0 before the first unit)."""
+        elapsed = time.perf_counter() - self.start
+        return done / elapsed if done > 0 and elapsed > 0 else 0.0
+
+    def eta(self, done: int) -> float | None:
+        """Seconds left, or ``None`` while there is no rate yet."""
+        rate = self.rate(done)
+        return (self.total - done) / rate if rate > 0 else None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``75.3`` -> ``'1:15'``; ``3725`` -> ``'1:02:05'``; ``None`` -> ``'--:--'``."""
+    if seconds is None:
+        return "--:--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

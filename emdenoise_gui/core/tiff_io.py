@@ -1,0 +1,268 @@
+"""TIFF reading: plain, BigTIFF, ImageJ hyperstacks, OME-TIFF and Zeiss SEM files.
+
+Voxel sizes are looked up in this order: OME-XML, ImageJ metadata, the Zeiss
+SEM tag, the TIFF resolution tags when their unit is centimetres.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import (
+    MemmapSliceReader,
+    StackMeta,
+    check_data_size,
+    check_dtype,
+    check_shape,
+)
+
+#: Length units as written by ImageJ, OME and Zeiss, in nanometres.
+UNIT_NM = {
+    "nm": 1.0, "nanometer": 1.0, "nanometre": 1.0,
+    "um": 1e3, "µm": 1e3, "\u03bcm": 1e3, "micron": 1e3, "microns": 1e3, "\\u00b5m": 1e3,
+    "mm": 1e6, "cm": 1e7, "m": 1e9,
+    "a": 0.1, "å": 0.1, "\u212b": 0.1, "angstrom": 0.1,
+    "pm": 1e-3, "fm": 1e-6,
+}
+_SPATIAL = set("YX")
+
+
+class PageReader:
+    """Reads slice z as page z of a TIFF series (compressed or scattered data)."""
+
+    def __init__(self, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries):
+        self.tif, self.series = tif, series
+
+    def read(self, z: int) -> np.ndarray:
+        return self.series.asarray(key=z)
+
+    def close(self) -> None:
+        self.tif.close()
+
+
+class WholeReader:
+    """Fallback for layouts that do not map a page to a slice: reads the series once."""
+
+    def __init__(self, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, shape):
+        self.tif, self.series, self.shape, self._data = tif, series, shape, None
+
+    def read(self, z: int) -> np.ndarray:
+        if self._data is None:
+            self._data = self.series.asarray().reshape(self.shape)
+        return self._data[z]
+
+    def close(self) -> None:
+        self._data = None
+        self.tif.close()
+
+
+def unit_to_nm(unit: str | None) -> float | None:
+    """Nanometres per ``unit`` (``'micron'`` -> 1000.0), or ``None`` when unknown."""
+    if not unit:
+        return None
+    return UNIT_NM.get(str(unit).strip().lower())
+
+
+def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...]:
+    """The series shape without singleton axes; InputError for colour or multichannel data."""
+    axes, shape = series.axes, series.shape
+    kept = [(a, n) for a, n in zip(axes, shape) if n > 1 or a in _SPATIAL]
+    for axis, n in kept:
+        if axis == "S" and n in (3, 4):
+            raise InputError(
+                f"is an RGB colour image (shape {tuple(shape)}); EMDenoise needs greyscale: convert "
+                "it first (Fiji: Image > Type > 8-bit)",
+                path,
+            )
+    extra = [(a, n) for a, n in kept if a not in _SPATIAL]
+    if len(extra) == 1 and extra[0][0] in "CS":
+        raise InputError(
+            f"has {extra[0][1]} channels (axes {axes}); EMDenoise needs one greyscale channel: "
+            "split the channels first (Fiji: Image > Color > Split Channels)",
+            path,
+        )
+    return tuple(n for _, n in kept)
+
+
+def _ome_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+    root = ET.fromstring(tif.ome_metadata)
+    pixels = next((el for el in root.iter() if el.tag.endswith("Pixels")), None)
+    if pixels is None:
+        return None
+    sizes = []
+    for axis in "ZYX":
+        value = pixels.get(f"PhysicalSize{axis}")
+        scale = unit_to_nm(pixels.get(f"PhysicalSize{axis}Unit", "µm"))
+        sizes.append(float(value) * scale if value and scale else None)
+    if sizes[2] is None:
+        return None
+    y = sizes[1] or sizes[2]
+    return (sizes[0] or y, y, sizes[2])
+
+
+def _resolution_px_size(page: tifffile.TiffPage) -> tuple[float, float] | None:
+    """(y, x) pixel size in the resolution tags' own unit, or None."""
+    tags = page.tags
+    if "XResolution" not in tags:
+        return None
+    xnum, xden = tags["XResolution"].value
+    ynum, yden = tags["YResolution"].value if "YResolution" in tags else (xnum, xden)
+    if not (xnum and ynum):
+        return None
+    return (yden / ynum, xden / xnum)
+
+
+def _imagej_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+    meta = tif.imagej_metadata or {}
+    scale = unit_to_nm(meta.get("unit"))
+    px = _resolution_px_size(tif.pages[0])
+    if scale is None or px is None:
+        return None
+    y, x = px[0] * scale, px[1] * scale
+    z = float(meta["spacing"]) * scale if meta.get("spacing") else x
+    return (z, y, x)
+
+
+def _zeiss_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+    meta = tif.sem_metadata or {}
+    for key in ("ap_image_pixel_size", "ap_pixel_size"):
+        entry = meta.get(key)
+        if isinstance(entry, tuple) and len(entry) == 3:
+            scale = unit_to_nm(entry[2])
+            if scale and entry[1]:
+                size = float(entry[1]) * scale
+                return (size, size, size)
+    return None
+
+
+def _tag_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+    page = tif.pages[0]
+    px = _resolution_px_size(page)
+    unit = page.tags.get("ResolutionUnit")
+    if px is None or unit is None or int(unit.value) != 3:  # only centimetres carry a real size
+        return None
+    y, x = px[0] * 1e7, px[1] * 1e7
+    return (x, y, x)
+
+
+def tiff_voxel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float, float] | None, str]:
+    """((z, y, x) in nm or None, where it came from)."""
+    finders = [
+        (tif.is_ome, _ome_voxel, "OME metadata"),
+        (tif.is_imagej, _imagej_voxel, "ImageJ metadata"),
+        (tif.is_sem, _zeiss_voxel, "Zeiss SEM metadata"),
+        (True, _tag_voxel, "TIFF resolution tags"),
+    ]
+    for applies, finder, source in finders:
+        if not applies:
+            continue
+        try:
+            voxel = finder(tif)
+        except (KeyError, ValueError, TypeError, ZeroDivisionError, ET.ParseError):
+            voxel = None
+        if voxel is not None and all(v > 0 for v in voxel):
+            return tuple(float(v) for v in voxel), source
+    return None, ""
+
+
+def _format_name(tif: tifffile.TiffFile) -> str:
+    kind = "OME-TIFF" if tif.is_ome else "ImageJ TIFF" if tif.is_imagej else (
+        "Zeiss SEM TIFF" if tif.is_sem else "TIFF"
+    )
+    return f"{kind} (BigTIFF)" if tif.is_bigtiff else kind
+
+
+def _check_pages(path: Path, series: tifffile.TiffPageSeries) -> None:
+    """InputError if any page's strips or tiles point past the end of the file."""
+    size = path.stat().st_size
+    for index, page in enumerate(series.pages):
+        if page is None:
+            raise InputError(f"page {index} is missing: the file is truncated (copy it again)", path)
+        offsets = getattr(page, "dataoffsets", ()) or ()
+        counts = getattr(page, "databytecounts", ()) or ()
+        ends = [o + c for o, c in zip(offsets, counts)]
+        if ends and max(ends) > size:
+            raise InputError(
+                f"page {index} points to pixel data beyond the end of the file "
+                f"({max(ends):,} > {size:,} bytes): it is truncated (copy it again)",
+                path,
+            )
+
+
+class _Complaints(logging.Handler):
+    """Collects what tifffile logs while it parses a file: it logs, not raises, on broken IFD chains."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().split("> ", 1)[-1])
+
+
+def _open_checked(path: Path) -> tifffile.TiffFile:
+    """TiffFile with its page chain and series parsed; InputError if tifffile found damage."""
+    logger, complaints = logging.getLogger("tifffile"), _Complaints()
+    logger.addHandler(complaints)
+    tif = None
+    try:
+        tif = tifffile.TiffFile(path)
+        len(tif.pages)  # walks the whole IFD chain now, so a cut-off file shows at once
+        _ = tif.series
+    except Exception as exc:
+        if tif is not None:
+            tif.close()
+        raise InputError(f"cannot be read as TIFF ({exc}); it is damaged or truncated", path) from exc
+    finally:
+        logger.removeHandler(complaints)
+    if complaints.messages:
+        tif.close()
+        raise InputError(
+            f"is damaged or truncated (TIFF reader: {complaints.messages[0]}); copy it again", path
+        )
+    return tif
+
+
+def open_tiff(path: Path):
+    """(StackMeta, reader) for a TIFF file; InputError for anything unreadable."""
+    tif = _open_checked(path)
+    try:
+        if not tif.series:
+            raise InputError("contains no image", path)
+        series = tif.series[0]
+        dtype = check_dtype(series.dtype, path)
+        shape = check_shape(_squeeze_axes(series, path), path)
+        voxel, source = tiff_voxel_size(tif)
+        offset = series.dataoffset
+        if offset is not None and dtype == series.dtype:
+            check_data_size(path, offset, int(np.prod(shape)) * series.dtype.itemsize)
+            raw_dtype = series.dtype.newbyteorder(tif.byteorder)
+            reader = MemmapSliceReader(path, offset, shape, raw_dtype)
+            tif.close()
+        else:
+            _check_pages(path, series)
+            one_page_per_slice = len(series.pages) == shape[0] and all(
+                int(np.prod(p.shape)) == shape[1] * shape[2] for p in series.pages[:1]
+            )
+            reader = PageReader(tif, series) if one_page_per_slice else WholeReader(tif, series, shape)
+        extra = {"axes": series.axes}
+        if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
+            extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
+        meta = StackMeta(
+            path=path, format=_format_name(tif), shape=shape, dtype=dtype, voxel_size_nm=voxel,
+            source=source, memory_mapped=isinstance(reader, MemmapSliceReader), extra=extra,
+        )
+        return meta, reader
+    except InputError:
+        tif.close()
+        raise
+    except Exception as exc:
+        tif.close()
+        raise InputError(f"cannot be read as TIFF ({exc}); it is damaged or truncated", path) from exc

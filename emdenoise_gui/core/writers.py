@@ -1,0 +1,175 @@
+"""Atomic, streaming writers for TIFF and MRC stacks.
+
+A :class:`StackWriter` creates the file under a temporary name in the target
+folder, takes slices one at a time in any order (memory stays at one slice),
+and renames the file into place only when :meth:`StackWriter.commit` runs. If
+the job fails or is cancelled the temporary file is removed: nothing is
+written and nothing is overwritten.
+
+TIFF output is an ImageJ hyperstack (Fiji reads the calibration) for uint8,
+uint16 and float32 below 4 GiB; int8/int16 or larger stacks are written as
+OME-TIFF (BigTIFF when needed), which Fiji opens through Bio-Formats.
+MRC output keeps the voxel size in Angstrom; uint8 is stored as mode 6 (uint16).
+
+Output dtypes: ``float32`` keeps the values as computed, on the input's
+intensity scale; an integer dtype rounds and clips to that type's range
+(see :func:`cast_to`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import tifffile
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import output_format
+
+IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
+IMAGEJ_MAX_BYTES = 2**32 - 2**25  # leave room for the header and IFDs of a classic TIFF
+MRC_MODES = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2,
+             np.dtype(np.uint16): 6, np.dtype(np.uint8): 6}
+
+
+def cast_to(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``data`` as ``dtype``: floats as they are, integers rounded and clipped to the type's range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return data.astype(dtype, copy=False)
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(data), info.min, info.max).astype(dtype)
+
+
+class StackWriter:
+    """Write a (Z, Y, X) stack slice by slice to ``path``, atomically.
+
+    Parameters
+    ----------
+    path: output file, ``.tif``/``.tiff`` or ``.mrc``/``.mrcs``/``.map``.
+    shape: (Z, Y, X) in pixels.
+    dtype: uint8, int8, uint16, int16 or float32.
+    voxel_size_nm: (z, y, x) in nm, or None.
+    overwrite: replace an existing ``path`` on commit (never an input: see ``io.check_output``).
+
+    Use as a context manager: ``write(z, slice)`` for every z, then ``commit()``.
+    Leaving the block without ``commit()`` (an exception, a cancel) removes the
+    temporary file.
+    """
+
+    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False):
+        self.path = Path(path)
+        self.format = output_format(self.path)
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in [np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.float32)]:
+            raise InputError(f"cannot write pixels of type {self.dtype}", self.path)
+        self.voxel = voxel_size_nm
+        self.overwrite = overwrite
+        self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial")
+        self._fh = None
+        self._written = np.zeros(self.shape[0], dtype=bool)
+        self._stats = [np.inf, -np.inf, 0.0, 0.0]  # min, max, sum, sum of squares
+        self.store_dtype = self.dtype
+
+    def __enter__(self) -> "StackWriter":
+        try:
+            offset = self._create_tiff() if self.format == "tiff" else self._create_mrc()
+            self._fh = open(self.tmp, "r+b")
+        except OSError as exc:
+            self._discard()
+            raise InputError(f"cannot be written ({exc.strerror or exc})", self.path) from exc
+        self._offset = offset
+        self._slice_bytes = self.shape[1] * self.shape[2] * self.store_dtype.itemsize
+        return self
+
+    def _create_tiff(self) -> int:
+        nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
+        imagej = self.dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES
+        kwargs: dict = {"shape": self.shape, "dtype": self.dtype, "byteorder": "<"}
+        z, y, x = self.voxel if self.voxel else (None, None, None)
+        if imagej:
+            kwargs["imagej"] = True
+            kwargs["metadata"] = {"axes": "ZYX"}
+            if self.voxel:
+                kwargs["resolution"] = (1.0 / x, 1.0 / y)
+                kwargs["metadata"].update(spacing=z, unit="nm")
+        else:
+            kwargs.update(ome=True, bigtiff=nbytes >= IMAGEJ_MAX_BYTES)
+            kwargs["metadata"] = {"axes": "ZYX"}
+            if self.voxel:
+                for axis, size in zip("ZYX", (z, y, x)):
+                    kwargs["metadata"][f"PhysicalSize{axis}"] = size
+                    kwargs["metadata"][f"PhysicalSize{axis}Unit"] = "nm"
+        tifffile.imwrite(self.tmp, **kwargs)
+        with tifffile.TiffFile(self.tmp) as tif:
+            offset = tif.series[0].dataoffset
+        if offset is None:  # tifffile always writes empty data contiguously; guard anyway
+            raise OSError("the TIFF writer did not lay out contiguous data")
+        return int(offset)
+
+    def _create_mrc(self) -> int:
+        mode = MRC_MODES[self.dtype]
+        self.store_dtype = np.dtype(np.uint16) if self.dtype == np.uint8 else self.dtype
+        with mrcfile.new_mmap(self.tmp, shape=self.shape, mrc_mode=mode, overwrite=True) as mrc:
+            if self.voxel:
+                z, y, x = self.voxel
+                mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)
+            offset = mrc.header.nbytes + mrc.extended_header.nbytes
+        return int(offset)
+
+    def write(self, z: int, data: np.ndarray) -> None:
+        """Write slice ``z``; ``data`` (Y, X) of any real dtype is cast with :func:`cast_to`."""
+        if data.shape != self.shape[1:]:
+            raise ValueError(f"slice shape {data.shape} does not match {self.shape[1:]}")
+        out = cast_to(data, self.dtype).astype(self.store_dtype.newbyteorder("<"), copy=False)
+        self._fh.seek(self._offset + z * self._slice_bytes)
+        self._fh.write(np.ascontiguousarray(out).tobytes())
+        self._written[z] = True
+        values = out.astype(np.float64)
+        self._stats[0] = min(self._stats[0], float(values.min()))
+        self._stats[1] = max(self._stats[1], float(values.max()))
+        self._stats[2] += float(values.sum())
+        self._stats[3] += float(np.square(values).sum())
+
+    def commit(self) -> Path:
+        """Finish the file and rename it into place; returns the final path."""
+        if not self._written.all():
+            missing = np.flatnonzero(~self._written)
+            raise RuntimeError(f"slices {missing[:5].tolist()} were never written")
+        self._fh.close()
+        self._fh = None
+        if self.format == "mrc":
+            self._finish_mrc_header()
+        if self.path.exists() and not self.overwrite:
+            self._discard()
+            raise InputError("appeared while we were writing; nothing was overwritten", self.path)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def _finish_mrc_header(self) -> None:
+        count = float(np.prod(self.shape))
+        lo, hi, total, squares = self._stats
+        mean = total / count
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mrcfile.mmap(self.tmp, mode="r+", permissive=True) as mrc:
+                mrc.header.dmin, mrc.header.dmax, mrc.header.dmean = lo, hi, mean
+                mrc.header.rms = float(np.sqrt(max(squares / count - mean * mean, 0.0)))
+
+    def _discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        try:
+            self.tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if self._fh is not None or self.tmp.exists():
+            self._discard()

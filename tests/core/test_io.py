@@ -1,0 +1,149 @@
+"""Reading every supported layout, writing it back, and the shapes and voxel sizes of real files."""
+
+import numpy as np
+import mrcfile
+import pytest
+import tifffile
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import check_output, open_stack
+from emdenoise_gui.core.writers import StackWriter
+
+# (file, shape (Z, Y, X), voxel x in nm) as documented in ../shared/data/README.md
+REAL_FILES = [
+    ("fibsem_flyem_medulla_val_z000-127_128x520x520.tif", (128, 520, 520), 10.0, 10.0),
+    ("fibsem_flyem_medulla_train1_250x250x250.tif", (250, 250, 250), 10.0, 10.0),
+    ("sstem_isbi2012_train_30x512x512.tif", (30, 512, 512), 4.0, 50.0),
+    ("sstem_drosophila_vnc_stack1_20x1024x1024.tif", (20, 1024, 1024), 4.6, 50.0),
+    ("sem_zeiss/ZEISS_SEM_multipage.tif", (2, 1536, 2048), 12.33, None),
+    ("sem_zeiss/test_tiff_Zeiss_SEM_1k.tif", (1, 768, 1024), 2615.0, None),
+    ("sem_zeiss/test_tiff_Zeiss_SEM_512pix.tif", (1, 384, 512), 5.825, None),
+    ("mrc/EMD-3197.map", (20, 20, 20), 1.14, 1.14),
+    ("mrc/aspire_sample_particles_17x200x200.mrcs", (17, 200, 200), None, None),
+    ("cryoet/cylindra_13pf_MT_36x206x94.tif", (36, 206, 94), 1.052, 1.052),
+    ("cryoet/cylindra_13pf_MT_36x206x94_converted.mrc", (36, 206, 94), 1.052, 1.052),
+]
+
+
+@pytest.mark.parametrize("name,shape,voxel_x,voxel_z", REAL_FILES)
+def test_real_files_shape_and_voxel_size(shared_data, name, shape, voxel_x, voxel_z):
+    with open_stack(shared_data / name) as stack:
+        assert stack.shape == shape
+        voxel = stack.meta.voxel_size_nm
+        if voxel_x is None:
+            assert voxel is None
+        else:
+            assert voxel[2] == pytest.approx(voxel_x, rel=1e-4)
+            assert voxel[1] == pytest.approx(voxel_x, rel=1e-4)
+            if voxel_z is not None:
+                assert voxel[0] == pytest.approx(voxel_z, rel=1e-4)
+        last = stack[len(stack) - 1]
+        assert last.shape == shape[1:]
+
+
+def test_slices_match_tifffile(shared_data):
+    path = shared_data / "sem_zeiss/ZEISS_SEM_multipage.tif"  # two scattered pages, not memory-mapped
+    expected = tifffile.imread(path)
+    with open_stack(path) as stack:
+        assert not stack.meta.memory_mapped
+        np.testing.assert_array_equal(stack.read(0, 2), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32])
+@pytest.mark.parametrize("layout", ["plain", "imagej", "ome", "bigtiff", "zlib", "single"])
+def test_tiff_layouts_roundtrip(tmp_path, dtype, layout):
+    rng = np.random.default_rng(0)
+    data = (rng.random((3, 40, 56)) * 1000).astype(dtype)
+    kwargs = {
+        "plain": {"photometric": "minisblack"}, "bigtiff": {"bigtiff": True, "photometric": "minisblack"},
+        "zlib": {"compression": "zlib", "photometric": "minisblack"},
+        "ome": {"ome": True, "metadata": {"axes": "ZYX", "PhysicalSizeX": 0.005, "PhysicalSizeY": 0.005,
+                                          "PhysicalSizeZ": 0.02}},
+        "imagej": {"imagej": True, "resolution": (0.2, 0.2), "metadata": {"axes": "ZYX", "spacing": 20.0, "unit": "nm"}},
+        "single": {},
+    }[layout]
+    if layout == "imagej" and dtype == np.int16:
+        pytest.skip("ImageJ has no int16 type")
+    if layout == "single":
+        data = data[0]
+    path = tmp_path / "a.tif"
+    tifffile.imwrite(path, data, **kwargs)
+    with open_stack(path) as stack:
+        assert stack.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(stack.read(0, len(stack)), data.reshape(-1, 40, 56))
+        if layout in ("ome", "imagej"):
+            assert stack.meta.voxel_size_nm == pytest.approx((20.0, 5.0, 5.0))
+        assert stack.meta.memory_mapped == (layout != "zlib")
+
+
+def test_imagej_hyperstack_with_singleton_channel(tmp_path):
+    data = np.arange(4 * 32 * 48, dtype=np.uint16).reshape(4, 1, 32, 48)
+    path = tmp_path / "h.tif"
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZCYX"})
+    with open_stack(path) as stack:
+        assert stack.shape == (4, 32, 48)
+        np.testing.assert_array_equal(stack[3], data[3, 0])
+
+
+@pytest.mark.parametrize("dtype,mode", [(np.int8, 0), (np.int16, 1), (np.float32, 2), (np.uint16, 6)])
+def test_mrc_modes(tmp_path, dtype, mode):
+    data = (np.random.default_rng(1).random((5, 24, 40)) * 100).astype(dtype)
+    path = tmp_path / "a.mrc"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(data)
+        mrc.voxel_size = 12.5
+    with open_stack(path) as stack:
+        assert stack.meta.extra["mode"] == mode
+        assert stack.meta.voxel_size_nm == pytest.approx((1.25, 1.25, 1.25))
+        np.testing.assert_array_equal(stack.read(0, 5), data)
+
+
+@pytest.mark.parametrize("suffix,dtype", [(".tif", np.float32), (".tif", np.uint16), (".tif", np.int16),
+                                          (".tif", np.uint8), (".mrc", np.float32), (".mrc", np.int16),
+                                          (".mrc", np.uint8)])
+def test_writer_roundtrip_keeps_voxel_size(tmp_path, suffix, dtype):
+    data = (np.random.default_rng(2).random((4, 33, 47)) * 200).astype(dtype)
+    path = tmp_path / f"out{suffix}"
+    with StackWriter(path, data.shape, dtype, (30.0, 2.5, 2.5)) as writer:
+        for z in (3, 1, 0, 2):  # any order
+            writer.write(z, data[z])
+        writer.commit()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    with open_stack(path) as stack:
+        np.testing.assert_array_equal(stack.read(0, 4), data)
+        assert stack.meta.voxel_size_nm == pytest.approx((30.0, 2.5, 2.5), rel=1e-5)
+    if suffix == ".tif" and dtype != np.int16:
+        with tifffile.TiffFile(path) as tif:  # what Fiji reads: an ImageJ hyperstack in nm
+            assert tif.is_imagej and tif.imagej_metadata["unit"] == "nm"
+            assert tif.imagej_metadata["spacing"] == pytest.approx(30.0)
+
+
+def test_writer_casts_integers_with_rounding_and_clipping(tmp_path):
+    path = tmp_path / "o.tif"
+    values = np.array([[-5.0, 0.4, 0.6, 254.5, 300.0] * 2] * 8, dtype=np.float32)
+    with StackWriter(path, (1, 8, 10), np.uint8) as writer:
+        writer.write(0, values)
+        writer.commit()
+    with open_stack(path) as stack:
+        assert stack[0][0, :5].tolist() == [0, 0, 1, 254, 255]
+
+
+def test_writer_leaves_nothing_when_not_committed(tmp_path):
+    path = tmp_path / "o.tif"
+    with pytest.raises(RuntimeError):
+        with StackWriter(path, (2, 16, 16), np.float32) as writer:
+            writer.write(0, np.zeros((16, 16)))
+            raise RuntimeError("job failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_output_refuses_input_and_existing(tmp_path):
+    src = write = tmp_path / "in.tif"
+    tifffile.imwrite(write, np.zeros((16, 16), np.uint8))
+    with pytest.raises(InputError, match="also an input"):
+        check_output(tmp_path / "." / "in.tif", [src])
+    with pytest.raises(InputError, match="already exists"):
+        check_output(src, [])
+    assert check_output(src, [], overwrite=True) == src
+    with pytest.raises(InputError, match="name the output .tif or .mrc"):
+        check_output(tmp_path / "out.png", [])

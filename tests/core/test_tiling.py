@@ -1,0 +1,69 @@
+"""Tile grids, Gaussian weights and blending on images of any size."""
+
+import numpy as np
+import pytest
+
+from emdenoise_gui.core.errors import Cancelled
+from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.core.tiling import TileGrid, blend_tiles, gaussian_weights, process_tiled
+
+
+@pytest.mark.parametrize("shape", [(1000, 700), (512, 512), (513, 1025), (100, 37), (8, 8), (300, 2000)])
+def test_grid_covers_image_with_margin(shape):
+    grid = TileGrid.build(*shape, tile=512, stride=256)
+    (top, bottom), (left, right) = grid.pad
+    ph, pw = grid.padded_shape
+    th, tw = grid.tile
+    assert max(y for y, _ in grid.origins) + th == ph
+    assert max(x for _, x in grid.origins) + tw == pw
+    for size, pad, t in ((shape[0], grid.pad[0], th), (shape[1], grid.pad[1], tw)):
+        if size > 512:  # image borders lie at least (tile - stride) / 2 inside a tile
+            assert min(pad) >= 128
+        else:
+            assert t % 16 == 0 and t >= size
+
+
+def test_weights_floor_and_sigma():
+    w = gaussian_weights((512, 512))
+    assert w.max() == pytest.approx(1.0)
+    assert w.min() >= 1e-3  # corners never vanish
+    # sigma = tile / 8 = 64 px: moving 64 px from (256, 256) scales the weight by
+    # exp(-((320 - c)^2 - (256 - c)^2) / (2 sigma^2)) with c = 255.5
+    expected = np.exp(-((320 - 255.5) ** 2 - (256 - 255.5) ** 2) / (2 * 64**2))
+    assert w[256, 320] / w[256, 256] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(1000, 700), (100, 37), (300, 1300)])
+def test_identity_reproduces_input(shape):
+    image = np.random.default_rng(0).random(shape).astype(np.float32) * 65535
+    out = process_tiled(image, lambda b: b, tile=256, stride=128, batch_size=3)
+    assert out.dtype == np.float32 and out.shape == shape
+    np.testing.assert_allclose(out, image, rtol=1e-6, atol=1e-6)
+
+
+def test_multichannel_tiles_reach_the_function():
+    stack = np.stack([np.full((300, 200), v, np.float32) for v in (1.0, 2.0, 3.0)])
+    out = process_tiled(stack, lambda b: b.mean(axis=1), tile=128, stride=64)
+    np.testing.assert_allclose(out, 2.0, atol=1e-6)
+
+
+def test_blend_is_smooth_for_tile_dependent_function():
+    # a function that adds a per-tile constant: blending must spread it smoothly, never jump
+    counter = iter(range(1000))
+    out = process_tiled(np.zeros((700, 700), np.float32), lambda b: b + next(counter), tile=256, stride=128)
+    assert np.abs(np.diff(out, axis=1)).max() < 0.5
+
+
+def test_progress_and_cancel():
+    token = CancelToken()
+    gen = blend_tiles(np.zeros((600, 600), np.float32), lambda b: b, tile=256, stride=128, cancel=token)
+    done, total = next(gen)
+    assert (done, total) == (1, total) and total > 4
+    token.cancel()
+    with pytest.raises(Cancelled):
+        next(gen)
+
+
+def test_bad_function_output_is_reported():
+    with pytest.raises(ValueError, match="tile function returned"):
+        process_tiled(np.zeros((64, 64), np.float32), lambda b: b[:, :10], tile=64, stride=32)

@@ -1,0 +1,197 @@
+"""Every bad input of issue 2: exit 2, one line naming the file and the problem, nothing written."""
+
+import os
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import pytest
+import tifffile
+
+from conftest import sha256
+
+
+def _tiff(path, data, **kw):
+    tifffile.imwrite(path, data, photometric=kw.pop("photometric", "minisblack"), **kw)
+    return path
+
+
+def _mrc(path, data, voxel=10.0):
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(data)
+        mrc.voxel_size = voxel
+    return path
+
+
+def _truncate(path, keep_fraction=0.5):
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.truncate(int(size * keep_fraction))
+    return path
+
+
+def bad_missing(d):
+    return d / "nothere.tif", "file not found"
+
+
+def bad_directory(d):
+    (d / "folder.tif").mkdir()
+    return d / "folder.tif", "is a folder"
+
+
+def bad_empty(d):
+    (d / "empty.tif").write_bytes(b"")
+    return d / "empty.tif", "is empty"
+
+
+def bad_truncated_tiff(d):
+    p = _tiff(d / "trunc.tif", np.zeros((4, 64, 64), np.uint16), imagej=True)
+    return _truncate(p), "truncated"
+
+
+def bad_truncated_compressed_tiff(d):
+    p = _tiff(d / "truncz.tif", np.random.default_rng(0).integers(0, 255, (6, 64, 64), dtype=np.uint8),
+              compression="zlib")
+    return _truncate(p, 0.6), "truncated"
+
+
+def bad_tiff_named_mrc(d):
+    p = _tiff(d / "image.mrc", np.zeros((64, 64), np.uint8))
+    return p, "TIFF file with an MRC name"
+
+
+def bad_mrc_corrupt_header(d):
+    p = _mrc(d / "corrupt.mrc", np.zeros((2, 32, 32), np.float32))
+    with open(p, "r+b") as fh:
+        fh.write(np.array([-7, 0, -3, 99], "<i4").tobytes())
+    return p, "corrupt MRC header"
+
+
+def bad_mrc_unknown_mode(d):
+    p = _mrc(d / "mode.mrc", np.zeros((2, 32, 32), np.float32))
+    with open(p, "r+b") as fh:
+        fh.seek(12)
+        fh.write(np.array([77], "<i4").tobytes())
+    return p, "unknown MRC data mode 77"
+
+
+def bad_rgb_tiff(d):
+    return _tiff(d / "rgb.tif", np.zeros((64, 64, 3), np.uint8), photometric="rgb"), "RGB colour image"
+
+
+def bad_complex_mrc(d):
+    return _mrc(d / "fft.mrc", np.zeros((2, 32, 32), np.complex64)), "complex numbers"
+
+
+def bad_4d(d):
+    return _tiff(d / "4d.tif", np.zeros((2, 3, 32, 32), np.uint8), imagej=True,
+                 metadata={"axes": "TZYX"}), "4-D data"
+
+
+def bad_5d(d):
+    return _tiff(d / "5d.tif", np.zeros((2, 3, 2, 32, 32), np.uint8), imagej=True,
+                 metadata={"axes": "TZCYX"}), "5-D data"
+
+
+def bad_nan(d):
+    data = np.ones((3, 32, 32), np.float32)
+    data[1, 5, 5] = np.nan
+    data[2, 0, 0] = np.inf
+    return _tiff(d / "nan.tif", data), "NaN or infinite"
+
+
+def bad_one_pixel(d):
+    return _tiff(d / "one.tif", np.zeros((1, 1), np.uint8)), "only 1x1 pixels"
+
+
+def bad_mrc_declares_more_data(d):
+    p = _mrc(d / "short.mrc", np.zeros((10, 32, 32), np.float32))
+    return _truncate(p, 0.7), "file has only"
+
+
+CASES = [bad_missing, bad_directory, bad_empty, bad_truncated_tiff, bad_truncated_compressed_tiff,
+         bad_tiff_named_mrc, bad_mrc_corrupt_header, bad_mrc_unknown_mode, bad_rgb_tiff, bad_complex_mrc,
+         bad_4d, bad_5d, bad_nan, bad_one_pixel, bad_mrc_declares_more_data]
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.name: (p.is_dir() or sha256(p)) for p in folder.iterdir()}
+
+
+def _assert_clean_error(result, path, phrase):
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert "Traceback" not in result.err
+    assert str(path) in lines[0] and phrase in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("make", CASES, ids=[c.__name__[4:] for c in CASES])
+@pytest.mark.parametrize("command", ["denoise", "noise", "info"])
+def test_bad_input(tmp_path, cli, make, command):
+    path, phrase = make(tmp_path)
+    before = _snapshot(tmp_path)
+    out = tmp_path / "out.tif"
+    args = {"denoise": ["denoise", path, "-o", out, "--method", "median"],
+            "noise": ["noise", path, "-o", out, "--kind", "gaussian"],
+            "info": ["info", path]}[command]
+    result = cli(*args)
+    _assert_clean_error(result, path, phrase)
+    assert _snapshot(tmp_path) == before  # nothing written, nothing changed
+
+
+def test_output_equal_to_input_is_refused(tmp_path, cli, fibsem_crop):
+    digest = sha256(fibsem_crop)
+    for alias in (fibsem_crop, tmp_path / "." / fibsem_crop.name):
+        result = cli("denoise", fibsem_crop, "-o", alias, "--method", "median", "--overwrite")
+        _assert_clean_error(result, alias, "never writes over its input")
+    assert sha256(fibsem_crop) == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fibsem_crop.name]
+
+
+def test_existing_output_is_not_overwritten(tmp_path, cli, fibsem_crop):
+    out = tmp_path / "keep.tif"
+    out.write_bytes(b"precious")
+    result = cli("denoise", fibsem_crop, "-o", out, "--method", "median")
+    _assert_clean_error(result, out, "already exists")
+    assert out.read_bytes() == b"precious"
+
+
+def _unwritable_folder(tmp_path) -> Path:
+    if os.geteuid() != 0:
+        folder = tmp_path / "readonly"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    # root writes through permission bits; sysfs refuses new files even to root
+    folder = Path("/sys")
+    try:
+        (folder / "emdenoise-probe").touch()
+    except OSError:
+        return folder
+    pytest.skip("no folder here refuses writes to this user")
+
+
+def test_unwritable_output_folder(tmp_path, cli, fibsem_crop):
+    folder = _unwritable_folder(tmp_path)
+    out = folder / "out.tif"
+    result = cli("denoise", fibsem_crop, "-o", out, "--method", "median")
+    _assert_clean_error(result, out, "cannot write into the folder")
+    assert not out.exists()
+
+
+def test_missing_output_folder(tmp_path, cli, fibsem_crop):
+    out = tmp_path / "no" / "such" / "out.tif"
+    result = cli("denoise", fibsem_crop, "-o", out, "--method", "median")
+    _assert_clean_error(result, out, "does not exist")
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["--slices", "50:60"], "selects no slice"),
+    (["--slices", "a:b"], "is not of the form"),
+    (["--tile", "8"], "need tile >= 16"),
+])
+def test_bad_parameters(tmp_path, cli, fibsem_crop, args, phrase):
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median", *args)
+    assert result.code == 2 and phrase in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "o.tif").exists()
