@@ -14,7 +14,7 @@ Conventions
   holding slices z-1, z, z+1. Every filter returns a new float32 (H, W)
   array; the output is never clipped.
 * Images must be at least 8x8 pixels; any aspect ratio works.
-* Every filter is deterministic.
+* Every filter is deterministic (bit-for-bit; BM3D runs single-threaded).
 
 Border handling follows OpenCV's defaults where the paper used OpenCV, so
 that the numbers are comparable with the paper's.
@@ -69,9 +69,10 @@ def _bilateral(img: np.ndarray) -> np.ndarray:
     # sigma_color = 75 the range weight exp(-d^2 / (2 * 75^2)) is ~1 for any
     # intensity difference d at this scale, and sigma_spatial = 75 is flat
     # over a 9-pixel window, so the filter acts almost as a 9x9 mean.
-    # skimage looks its range weights up in a table sized by the image
-    # maximum and fails on all-negative images, so shift the image to start at
-    # 0 and undo the shift afterwards (the weights only see differences).
+    # skimage builds its range-weight table from the maximum of the unshifted
+    # image but, for negative inputs, filters a shifted copy, so the range
+    # weights come out wrong (checked against a brute-force bilateral). Shift
+    # to start at 0 ourselves and undo it (the weights only see differences).
     # mode='reflect' is numpy/skimage reflect = OpenCV's BORDER_REFLECT_101;
     # skimage's default zero padding would darken the borders.
     # OpenCV's window is a disc of diameter 9, skimage's a 9x9 square.
@@ -131,9 +132,22 @@ def _nlm(img: np.ndarray) -> np.ndarray:
 _BM3D_MIN = 16
 
 
+def _bm3d_profile() -> bm3d.BM3DProfile:
+    # The default profile aggregates blocks from several threads in varying
+    # order, which changes results by ~1e-7 from run to run; one thread makes
+    # the output bit-for-bit reproducible (at the cost of speed on many cores).
+    profile = bm3d.BM3DProfile()
+    profile.num_threads = 1
+    return profile
+
+
 def _bm3d(img: np.ndarray) -> np.ndarray:
+    # estimate_sigma takes the median of the nonzero finest diagonal db2
+    # coefficients; with none (e.g. a flat image) it yields NaN. sigma = 0
+    # means no noise, so return the image unchanged.
+    if img.min() == img.max() or not np.any(pywt.dwtn(img, "db2")["dd"]):
+        return img.copy()
     sigma = float(estimate_sigma(img))
-    # estimate_sigma gives NaN when all finest diagonal coefficients are 0.
     if not np.isfinite(sigma) or sigma <= 0.0:
         return img.copy()
     # bm3d 4.0.3 segfaults on an image of exactly one 8x8 block; pad small
@@ -141,7 +155,8 @@ def _bm3d(img: np.ndarray) -> np.ndarray:
     h, w = img.shape
     pad_h, pad_w = max(0, _BM3D_MIN - h), max(0, _BM3D_MIN - w)
     pads = ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2))
-    out = bm3d.bm3d(np.pad(img, pads, mode="symmetric"), sigma_psd=sigma)
+    out = bm3d.bm3d(np.pad(img, pads, mode="symmetric"), sigma_psd=sigma,
+                    profile=_bm3d_profile())
     return out[pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
 
@@ -217,7 +232,7 @@ FILTERS: dict[str, Filter] = {
                f"Non-local means, patch 7, distance 11, h=0.1, fast mode (skimage defaults); {_EDE}.",
                1, _nlm),
         Filter("bm3d", "BM3D",
-               "BM3D (bm3d package), sigma estimated from the image (skimage estimate_sigma); Quan et al. (ICCVW 2019), NRRN.",
+               "BM3D (bm3d package, default profile, single-threaded), sigma estimated from the image (skimage estimate_sigma); Quan et al. (ICCVW 2019), NRRN.",
                1, _bm3d),
         Filter("gaussian-avg", "Gaussian 3x3 on 3-slice mean",
                f"Mean of slices z-1, z, z+1, then the 3x3 Gaussian; {_NRRN}.",

@@ -1,0 +1,72 @@
+"""Intensity scaling, neighbour windows, slice selection and the streaming job runner."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.jobs import denoise_filter_job
+from emdenoise_gui.core.pipeline import IntensityScale, neighbour_indices, parse_slices
+from emdenoise_gui.core.progress import CancelToken, Progress
+
+
+def test_neighbour_indices_reflect_at_ends():
+    assert neighbour_indices(0, 10, 3) == [1, 0, 1]
+    assert neighbour_indices(9, 10, 3) == [8, 9, 8]
+    assert neighbour_indices(4, 10, 3) == [3, 4, 5]
+    assert neighbour_indices(0, 1, 3) == [0, 0, 0]
+    assert neighbour_indices(5, 10, 1) == [5]
+
+
+@pytest.mark.parametrize("spec,expected", [(None, range(10)), ("2:5", range(2, 5)), (":3", range(0, 3)),
+                                           ("7:", range(7, 10)), ("4", range(4, 5)), ("-2:", range(8, 10))])
+def test_parse_slices(spec, expected):
+    assert parse_slices(spec, 10) == expected
+
+
+def test_intensity_scale(tmp_path):
+    path = tmp_path / "u16.tif"
+    data = np.stack([np.full((16, 16), v, np.uint16) for v in (1000, 3000, 5000)])
+    tifffile.imwrite(path, data, photometric="minisblack")
+    with open_stack(path) as stack:
+        scale = IntensityScale.for_stack(stack)
+    assert (scale.lo, scale.hi) == (1000.0, 5000.0)
+    np.testing.assert_allclose(scale.from_unit(scale.to_unit(data[1])), data[1])
+    tifffile.imwrite(path, data.astype(np.uint8) // 40, photometric="minisblack")
+    with open_stack(path) as stack:
+        assert IntensityScale.for_stack(stack) == IntensityScale(0.0, 255.0)
+
+
+def test_job_events_cover_every_tile_and_cancel_leaves_nothing(tmp_path, fibsem_crop):
+    out = tmp_path / "o.tif"
+    events = list(denoise_filter_job(fibsem_crop, out, "median", tile=64, stride=32))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress[-1].done == progress[-1].total and progress[-1].total % 6 == 0
+    assert [e.done for e in progress] == sorted(e.done for e in progress)
+    assert out.exists()
+
+    token, out2 = CancelToken(), tmp_path / "o2.tif"
+    job = denoise_filter_job(fibsem_crop, out2, "median", tile=64, stride=32, cancel=token)
+    next(job)
+    token.cancel()
+    with pytest.raises(Cancelled):
+        for _ in job:
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fibsem_crop.name, "o.tif"])
+
+
+def test_three_slice_filter_sees_neighbours(tmp_path):
+    path = tmp_path / "steps.tif"
+    data = np.stack([np.full((32, 32), v, np.uint8) for v in (30, 60, 90, 120)])
+    tifffile.imwrite(path, data, photometric="minisblack")
+    out = tmp_path / "avg.tif"
+    list(denoise_filter_job(path, out, "gaussian-avg", tile=32, stride=16))
+    result = tifffile.imread(out)
+    # mean of neighbours, reflected at the ends: [60,30,60], [30,60,90], [60,90,120], [90,120,90]
+    np.testing.assert_allclose(result[:, 16, 16], [50, 60, 90, 100], atol=1e-3)
+
+
+def test_unknown_method_is_input_error(tmp_path, fibsem_crop):
+    with pytest.raises(InputError, match="unknown method"):
+        list(denoise_filter_job(fibsem_crop, tmp_path / "o.tif", "magic"))

@@ -1,0 +1,107 @@
+"""The emdenoise CLI end to end on real FIB-SEM data."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from conftest import sha256
+from emdenoise_gui.core import baselines, noise
+from emdenoise_gui.core.io import open_stack
+
+
+def _psnr_column(out: str) -> dict:
+    rows = {}
+    for line in out.splitlines()[2:]:
+        parts = line.split()
+        rows[parts[0]] = float(parts[1])
+    return rows
+
+
+def test_noise_denoise_compare_on_fibsem(tmp_path, cli, fibsem_crop):
+    digest = sha256(fibsem_crop)
+    noisy, den = tmp_path / "noisy.tif", tmp_path / "den.mrc"
+    assert cli("noise", fibsem_crop, "-o", noisy, "--kind", "poisson-dose", "--dose", "25", "--seed", "3").code == 0
+    assert cli("denoise", noisy, "-o", den, "--method", "median", "--tile", "64", "--stride", "32").code == 0
+    result = cli("compare", fibsem_crop, noisy, den)
+    assert result.code == 0, result.err
+    psnr = _psnr_column(result.out)
+    assert psnr["den.mrc"] > psnr["noisy.tif"] + 3.0  # median beats Poisson noise at 25 counts/px
+    for path in (noisy, den):
+        with open_stack(path) as stack:
+            assert stack.shape == (6, 96, 80)
+            assert stack.meta.voxel_size_nm == pytest.approx((10.0, 10.0, 10.0), rel=1e-5)
+    assert sha256(fibsem_crop) == digest
+
+
+def test_noise_is_seeded_and_slice_subset_consistent(tmp_path, cli, fibsem_crop):
+    a, b, c = (tmp_path / n for n in ("a.tif", "b.tif", "c.tif"))
+    cli("noise", fibsem_crop, "-o", a, "--kind", "gaussian", "--sigma", "25", "--seed", "7")
+    cli("noise", fibsem_crop, "-o", b, "--kind", "gaussian", "--sigma", "25", "--seed", "7", "--slices", "2:4")
+    cli("noise", fibsem_crop, "-o", c, "--kind", "gaussian", "--sigma", "25", "--seed", "8")
+    full, part, other = tifffile.imread(a), tifffile.imread(b), tifffile.imread(c)
+    np.testing.assert_array_equal(full[2:4], part)
+    assert not np.array_equal(full, other)
+    clean = tifffile.imread(fibsem_crop).astype(np.float32)
+    assert np.std(full - clean) == pytest.approx(25.0, rel=0.05)  # sigma on the 8-bit scale
+
+
+@pytest.mark.parametrize("kind", list(noise.NOISE_KINDS))
+def test_every_noise_kind(tmp_path, cli, fibsem_crop, kind):
+    out = tmp_path / "n.tif"
+    result = cli("noise", fibsem_crop, "-o", out, "--kind", kind, "--slices", "0:2")
+    assert result.code == 0, result.err
+    with open_stack(out) as stack:
+        assert stack.shape == (2, 96, 80) and stack.dtype == np.float32
+        assert not np.array_equal(stack[0], tifffile.imread(fibsem_crop, key=0).astype(np.float32))
+
+
+@pytest.mark.parametrize("method", list(baselines.FILTERS))
+def test_every_filter_through_the_cli(tmp_path, cli, fibsem_crop, method):
+    out = tmp_path / "d.tif"
+    result = cli("denoise", fibsem_crop, "-o", out, "--method", method, "--slices", "0:2",
+                 "--tile", "64", "--stride", "32", "--dtype", "input")
+    assert result.code == 0, result.err
+    with open_stack(out) as stack:
+        assert stack.shape == (2, 96, 80) and stack.dtype == np.uint8
+
+
+def test_info_prints_shape_dtype_voxel_and_stats(cli, shared_data):
+    result = cli("info", shared_data / "mrc/EMD-3197.map", shared_data / "fibsem_flyem_medulla_train1_250x250x250.tif")
+    assert result.code == 0, result.err
+    assert "20 x 20 x 20 (Z, Y, X)" in result.out and "[11.4 Å]" in result.out
+    assert "250 x 250 x 250 (Z, Y, X)" in result.out and "10 x 10 nm (x, y), 10 nm (z)" in result.out
+    assert "min/max" in result.out and "mean" in result.out
+
+
+def test_output_dtype_input_and_stats_scale(tmp_path, cli, fibsem_crop):
+    out = tmp_path / "o.tif"
+    assert cli("denoise", fibsem_crop, "-o", out, "--method", "gaussian", "--dtype", "input", "--tile", "64",
+               "--stride", "32").code == 0
+    data, clean = tifffile.imread(out), tifffile.imread(fibsem_crop)
+    assert data.dtype == np.uint8
+    assert abs(float(data.mean()) - float(clean.mean())) < 1.0  # same intensity scale as the input
+
+
+def test_compare_shape_mismatch_is_explained(tmp_path, cli, fibsem_crop):
+    part = tmp_path / "part.tif"
+    cli("denoise", fibsem_crop, "-o", part, "--method", "median", "--slices", "1:3", "--tile", "64", "--stride", "32")
+    result = cli("compare", fibsem_crop, part)
+    assert result.code == 2 and "--slices" in result.err
+    assert cli("compare", fibsem_crop, part, "--slices", "1:3").code == 0
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, cli, fibsem_crop, monkeypatch):
+    def interrupted(name, image):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(baselines, "apply_filter", interrupted)
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median")
+    assert result.code == 130 and "nothing was written" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fibsem_crop.name]
+
+
+def test_internal_error_is_one_line(tmp_path, cli, fibsem_crop, monkeypatch):
+    monkeypatch.setattr(baselines, "apply_filter", lambda name, image: 1 / 0)
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median")
+    assert result.code == 1 and "ZeroDivisionError" in result.err and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
