@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The CPU build; on a CUDA workstation use e.g. TORCH_SPEC="torch==2.13.0" from the CUDA wheel index.
+TORCH_SPEC ?= torch==2.13.0
 DEMO := resources/demo
 OUT := demo-output
 
@@ -10,6 +12,7 @@ OUT := demo-output
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from emdenoise_gui import __version__
+from emdenoise_gui.cli_models import add_parsers
 from emdenoise_gui.console import ProgressBar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -82,9 +83,12 @@ def cmd_noise(args) -> int:
 
 def cmd_denoise(args) -> int:
     if args.model:
-        raise InputError("--model needs the model engine, which is not installed yet; use --method")
-    _run(denoise_filter_job(args.input, args.output, args.method, args.slices, args.tile, args.stride,
-                            args.dtype, args.overwrite))
+        from emdenoise_gui.cli_models import denoise_with_model
+
+        _run(denoise_with_model(args))
+    else:
+        _run(denoise_filter_job(args.input, args.output, args.method, args.slices, args.tile, args.stride,
+                                args.dtype, args.overwrite))
     print(f"wrote {args.output}")
     return EXIT_OK
 
@@ -147,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_args(p)
     p.add_argument("--method", default="median", choices=list(baselines.FILTERS),
                    help="classical filter (see `emdenoise filters`; default median)")
-    p.add_argument("--model", help="model package (not yet available)")
+    p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method")
+    p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--batch-size", type=int, default=4, help="for --model: tiles per batch (default 4)")
     p.add_argument("--tile", type=int, default=512, help="tile side in pixels (default 512)")
     p.add_argument("--stride", type=int, default=256, help="tile step in pixels (default 256)")
     p.set_defaults(func=cmd_denoise)
@@ -160,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("filters", help="list the classical filters")
     p.set_defaults(func=cmd_filters)
+    add_parsers(sub)
     return parser
 
 

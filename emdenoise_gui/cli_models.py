@@ -1,0 +1,202 @@
+"""``emdenoise`` commands that need torch: families, train, resume, zoo; and model denoising.
+
+torch is imported inside the handlers, so the classical commands start fast
+and work where torch is missing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.progress import format_seconds
+
+
+def _parse_dose(text: str) -> tuple[float, float]:
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise InputError(f"--dose '{text}' should be LOW:HIGH counts per pixel, e.g. 25:100") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2:
+        raise InputError(f"--dose '{text}' should be LOW:HIGH counts per pixel, e.g. 25:100")
+    return parts[0], parts[1]
+
+
+class TrainPrinter:
+    """Prints training events: a loss line about every 2 seconds, validations, checkpoints."""
+
+    def __init__(self, stream=None, every_s: float = 2.0):
+        import time
+
+        self.stream, self.every_s, self._time, self._last = stream or sys.stderr, every_s, time.perf_counter, 0.0
+        self.finished = None
+
+    def __call__(self, event) -> None:
+        from emdenoise_gui.training import events as ev
+
+        write = lambda text: print(text, file=self.stream, flush=True)  # noqa: E731
+        if isinstance(event, ev.Started):
+            write(f"training {event.family} ({event.config}, {event.parameters / 1e6:.3f} M parameters) on "
+                  f"{event.device}, steps {event.first_step}..{event.total_steps}")
+        elif isinstance(event, ev.StepDone):
+            now = self._time()
+            if now - self._last >= self.every_s or event.step == event.total_steps:
+                self._last = now
+                loss = event.losses.get("loss", next(iter(event.losses.values())))
+                write(f"step {event.step}/{event.total_steps}  loss {loss:.5g}  lr {event.lr:.3g}  "
+                      f"{event.steps_per_s:.2f} steps/s  ETA {format_seconds(event.eta_s)}")
+        elif isinstance(event, ev.Validated):
+            write(f"  validation at step {event.step}: " + ", ".join(f"{k} {v:.5g}" for k, v in event.metrics.items()))
+        elif isinstance(event, ev.CheckpointSaved):
+            write(f"  checkpoint saved: {event.path}")
+        elif isinstance(event, ev.Finished):
+            self.finished = event
+
+
+def _drive(events) -> int:
+    """Run a training generator; Ctrl-C cancels at the next step, saving a checkpoint."""
+    from emdenoise_gui.core.progress import CancelToken
+
+    printer = TrainPrinter()
+    token = CancelToken()
+    gen = events(token)
+    try:
+        for event in gen:
+            printer(event)
+    except KeyboardInterrupt:
+        token.cancel()  # the generator saves a checkpoint at its next check
+        for event in gen:
+            printer(event)
+    done = printer.finished
+    if done is None:
+        raise Cancelled("training stopped")
+    if done.cancelled:
+        print(f"stopped at step {done.step}; checkpoint saved. Resume with:\n  emdenoise resume {done.checkpoint}",
+              file=sys.stderr)
+        return 130
+    print(f"wrote model package {done.package}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from emdenoise_gui.training.engine import train
+    from emdenoise_gui.training.spec import RunSpec
+
+    data = {role: getattr(args, role) for role in ("clean", "noise", "noisy") if getattr(args, role)}
+    spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data, output=args.output,
+                   name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                   device=args.device, amp=not args.no_amp, dose=_parse_dose(args.dose),
+                   validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
+                   gan_mode=args.gan_mode)
+    return _drive(lambda token: train(spec, token))
+
+
+def cmd_resume(args) -> int:
+    from emdenoise_gui.training.engine import resume
+
+    return _drive(lambda token: resume(args.checkpoint, token, steps=args.steps))
+
+
+def cmd_families(args) -> int:
+    from emdenoise_gui.models.registry import FAMILIES, parameter_counts
+
+    for info in FAMILIES.values():
+        counts = parameter_counts(info.name)
+        print(f"{info.name}: {info.title}")
+        print(f"  for:     {info.purpose}")
+        print(f"  needs:   {info.needs}")
+        for config, arch in info.configs.items():
+            args_text = ", ".join(f"{k}={v}" for k, v in arch.items())
+            print(f"  {config:<6}   {counts[config] / 1e6:8.3f} M parameters  ({args_text})")
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    from emdenoise_gui.zoo import registry
+
+    if args.zoo_command == "list":
+        entries = registry.list_entries()
+        if not entries:
+            print(f"no models yet; train one with `emdenoise train` or import one (user zoo: {registry.user_dir()})")
+        for e in entries:
+            where = "shipped" if e.shipped else "user"
+            if e.package is None:
+                print(f"{e.name:<28} {where:<8} UNUSABLE: {e.problem}")
+                continue
+            c = e.package.card
+            print(f"{c.name:<28} {where:<8} {c.family:<9} {c.config:<6} {c.parameters / 1e6:7.3f} M  {c.noise_condition}")
+    elif args.zoo_command == "show":
+        import json
+
+        card = registry.find(args.name).package.card
+        print(json.dumps(card.to_dict(), indent=2))
+    elif args.zoo_command == "import":
+        package = registry.import_package(args.file)
+        print(f"imported {package.card.name} into {package.path}")
+    elif args.zoo_command == "export":
+        print(f"wrote {registry.export_package(args.name, args.file, args.overwrite)}")
+    elif args.zoo_command == "delete":
+        if not args.yes:
+            raise InputError(f"deleting '{args.name}' cannot be undone; add --yes to confirm")
+        print(f"deleted {registry.delete_package(args.name)}")
+    return 0
+
+
+def denoise_with_model(args):
+    """The model-package branch of ``emdenoise denoise``: returns the job generator."""
+    from emdenoise_gui.inference.jobs import denoise_model_job
+
+    return denoise_model_job(args.input, args.output, args.model, args.slices, args.tile, args.stride,
+                             args.dtype, args.overwrite, args.device, args.batch_size)
+
+
+def add_parsers(sub) -> None:
+    """Register families, train, resume and zoo on the ``emdenoise`` subparsers."""
+    p = sub.add_parser("families", help="the model families, their configurations and parameter counts")
+    p.set_defaults(func=cmd_families)
+
+    p = sub.add_parser("train", help="train a model family on your data and write a model package")
+    p.add_argument("family", choices=["cyclic", "nrrn", "xception", "n2v"])
+    p.add_argument("--config", default="lite", choices=["lite", "paper"], help="network size (default lite)")
+    p.add_argument("--noisy", action="append", metavar="STACK", help="noisy data (nrrn, n2v, cyclic); repeatable")
+    p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
+    p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",
+                   help="pure noise patterns (cyclic): files or rectangles of blank regions; repeatable")
+    p.add_argument("--dose", default="25:100", help="xception: Poisson counts per pixel LOW:HIGH (default 25:100)")
+    p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
+    p.add_argument("-o", "--output", required=True, help="the model package folder to write")
+    p.add_argument("--name", help="model name in the zoo (default: the package folder name)")
+    p.add_argument("--crop", type=int, help="training crop in px (default per family and config)")
+    p.add_argument("--batch-size", type=int, help="crops per step (default per family and config)")
+    p.add_argument("--lr", type=float, help="learning rate (default per family and config)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--validate-every", type=int, default=50)
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--gan-mode", default="lsgan", choices=["lsgan", "vanilla"], help="cyclic adversarial loss")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("resume", help="continue a training run from its checkpoint")
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("--steps", type=int, help="a new total number of steps")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("zoo", help="list, show, import, export or delete model packages")
+    zoo = p.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
+    zoo.add_parser("list", help="every model in the zoo")
+    q = zoo.add_parser("show", help="a model's card")
+    q.add_argument("name")
+    q = zoo.add_parser("import", help="add a package (folder or .zip) to your zoo")
+    q.add_argument("file")
+    q = zoo.add_parser("export", help="write a model as a .zip package")
+    q.add_argument("name")
+    q.add_argument("file")
+    q.add_argument("--overwrite", action="store_true")
+    q = zoo.add_parser("delete", help="remove one of your models")
+    q.add_argument("name")
+    q.add_argument("--yes", action="store_true", help="confirm")
+    p.set_defaults(func=cmd_zoo)
+

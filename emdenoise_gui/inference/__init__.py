@@ -1,0 +1,1 @@
+"""Tiled prediction with model packages on CPU, CUDA or MPS."""

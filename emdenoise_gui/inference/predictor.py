@@ -1,0 +1,123 @@
+"""Tiled prediction with a model package on any device.
+
+A :class:`Predictor` loads a verified package (safetensors, never pickle),
+rebuilds its network from the card, and denoises slices through the core's
+tile engine (512 px tiles, stride 256, Gaussian blending). Inputs are on the
+[0, 1] working scale of their stack; the card's normalisation is applied per
+slice before tiling and undone after blending, so tiles agree with each other.
+On a CUDA out-of-memory error the batch is halved and the batch retried.
+"""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import numpy as np
+import torch
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.core.tiling import blend_tiles
+from emdenoise_gui.models.registry import family
+from emdenoise_gui.zoo.package import Package, load_weights
+
+
+class Normaliser:
+    """The card's input normalisation for one slice window (C, H, W) on the [0, 1] working scale."""
+
+    def __init__(self, spec: dict, window: np.ndarray):
+        kind = spec["kind"]
+        centre = window[window.shape[0] // 2]
+        if kind == "unit":
+            self.offset, self.scale = 0.0, 1.0
+        elif kind == "signed-unit":
+            self.offset, self.scale = 0.5, 0.5
+        elif kind == "zscore-slice":
+            self.offset, self.scale = float(centre.mean()), float(max(centre.std(), 1e-6))
+            self.per_slice = [(float(s.mean()), float(max(s.std(), 1e-6))) for s in window]
+        else:  # zscore-dataset
+            self.offset, self.scale = float(spec["mean"]), float(spec["std"])
+        self.kind = kind
+
+    def forward(self, window: np.ndarray) -> np.ndarray:
+        """(C, H, W) working scale -> network input scale, float32."""
+        if self.kind == "zscore-slice":  # every slice by its own statistics (NRRN)
+            return np.stack([(s - m) / sd for s, (m, sd) in zip(window, self.per_slice)]).astype(np.float32)
+        return ((window - self.offset) / self.scale).astype(np.float32)
+
+    def inverse(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) network output -> working scale."""
+        return (image * self.scale + self.offset).astype(np.float32)
+
+
+class Predictor:
+    """A package's denoiser on a device.
+
+    ``input_slices`` adjacent slices (NRRN: 3, others 1) go in; one comes out.
+    """
+
+    def __init__(self, package: Package, device: torch.device, batch_size: int = 4, amp: bool = True):
+        card = package.card
+        self.package, self.card, self.device = package, card, device
+        self.info = family(card.family)
+        try:
+            model = self.info.build(**card.architecture)
+            model.load_state_dict(load_weights(package))
+        except InputError:
+            raise
+        except Exception as exc:  # wrong architecture for the weights, missing keys, bad shapes
+            raise InputError(f"the weights do not fit the card's {card.family} architecture ({exc})",
+                             package.path) from exc
+        self.model = model.to(device).eval()
+        self.batch_size = max(1, batch_size)
+        self.amp_dtype = None
+        if device.type == "cuda" and amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    @property
+    def input_slices(self) -> int:
+        return self.info.input_slices
+
+    @torch.no_grad()
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """(B, [C,] h, w) normalised tiles -> (B, h, w) network output."""
+        x = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
+        if x.ndim == 3:
+            x = x[:, None]
+        x = x.to(self.device)
+        if self.amp_dtype is not None:
+            with torch.autocast(device_type="cuda", dtype=self.amp_dtype):
+                y = self.model.denoise(x)
+        else:
+            y = self.model.denoise(x)
+        return y.float()[:, 0].cpu().numpy()
+
+    def _tile_fn(self, batch: np.ndarray) -> np.ndarray:
+        """Runs a batch, halving it on CUDA out-of-memory until one tile at a time."""
+        size = len(batch)
+        while True:
+            try:
+                return np.concatenate([self._run(batch[i:i + size]) for i in range(0, len(batch), size)])
+            except torch.OutOfMemoryError:
+                if size == 1:
+                    raise InputError("the GPU ran out of memory even for one tile; choose a smaller tile "
+                                     "size in the settings or use the CPU") from None
+                torch.cuda.empty_cache()
+                size = max(1, size // 2)
+                self.batch_size = size
+
+    def denoise(self, window: np.ndarray, tile: int = 512, stride: int = 256,
+                cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
+        """Denoise the centre slice of ``window`` (C, H, W) float32 on the working scale; a generator.
+
+        Yields (tiles done, tiles in all); returns the (H, W) float32 result on the working scale.
+        """
+        if window.shape[0] != self.input_slices:
+            raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
+        norm = Normaliser(self.card.normalisation, window)
+        prepared = norm.forward(window)
+        image = prepared[0] if self.input_slices == 1 else prepared
+        out = yield from blend_tiles(image, self._tile_fn, tile=tile, stride=stride,
+                                     batch_size=self.batch_size, multiple=max(16, self.info.multiple),
+                                     cancel=cancel)
+        return norm.inverse(out)

@@ -1,0 +1,1 @@
+"""One training engine for every model family: typed events out, a cancel token in."""

@@ -1,0 +1,112 @@
+"""Training data: stacks loaded on the [0, 1] working scale, split, and sampled as augmented crops.
+
+Every random choice of step k comes from ``numpy.random.default_rng([seed, k])``,
+so a resumed run draws exactly the crops an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.pipeline import IntensityScale, finite_slice
+
+#: Largest stack we load into memory for training (bytes of float32).
+MAX_TRAIN_BYTES = 4 * 2**30
+_RECT = re.compile(r"^(?P<path>.+)@(?P<y0>\d+):(?P<y1>\d+),(?P<x0>\d+):(?P<x1>\d+)$")
+
+
+@dataclass
+class Volume:
+    """A stack on the [0, 1] working scale: ``data`` (Z, Y, X) float32, plus where it came from."""
+
+    data: np.ndarray
+    source: str
+    voxel_size_nm: tuple | None
+
+    @property
+    def depth(self) -> int:
+        return self.data.shape[0]
+
+
+def load_volume(spec: str, min_side: int) -> Volume:
+    """Load ``PATH`` or ``PATH@y0:y1,x0:x1`` (a rectangle of every slice) on the working scale.
+
+    InputError if the file is unreadable, too large, or smaller than ``min_side`` px.
+    """
+    match = _RECT.match(spec)
+    path = match["path"] if match else spec
+    with open_stack(path) as stack:
+        if stack.meta.nbytes // stack.dtype.itemsize * 4 > MAX_TRAIN_BYTES:
+            raise InputError("is too large to train on in memory (over 4 GiB as float32); crop it or pick "
+                             "fewer slices first", path)
+        scale = IntensityScale.for_stack(stack)
+        data = np.stack([scale.to_unit(finite_slice(stack, z)) for z in range(len(stack))])
+        voxel = stack.meta.voxel_size_nm
+    if match:
+        y0, y1, x0, x1 = (int(match[k]) for k in ("y0", "y1", "x0", "x1"))
+        if not (0 <= y0 < y1 <= data.shape[1] and 0 <= x0 < x1 <= data.shape[2]):
+            raise InputError(f"rectangle {y0}:{y1},{x0}:{x1} is outside the {data.shape[1]}x{data.shape[2]} image",
+                             path)
+        data = np.ascontiguousarray(data[:, y0:y1, x0:x1])
+    if min(data.shape[1:]) < min_side:
+        raise InputError(f"is {data.shape[2]}x{data.shape[1]} px, smaller than the {min_side} px training crop; "
+                         "use --crop with a smaller size", spec)
+    return Volume(data, spec, voxel)
+
+
+def split_slices(depth: int, val_fraction: float) -> tuple[range, range]:
+    """(training slices, validation slices): the last ``val_fraction`` (at least one) is held back.
+
+    A single-slice stack is split by rows instead, see :func:`row_split`; here it gives (0:1, 0:1).
+    """
+    if depth == 1:
+        return range(0, 1), range(0, 1)
+    n_val = max(1, int(round(depth * val_fraction)))
+    n_val = min(n_val, depth - 1)
+    return range(0, depth - n_val), range(depth - n_val, depth)
+
+
+def dihedral(arrays: np.ndarray, op: int) -> np.ndarray:
+    """One of the 8 flips/90-degree rotations (``op`` in 0..7) applied to the last two axes."""
+    out = np.rot90(arrays, k=op % 4, axes=(-2, -1))
+    if op >= 4:
+        out = out[..., ::-1]
+    return np.ascontiguousarray(out)
+
+
+def crop(volume: np.ndarray, z: int, size: int, rng: np.random.Generator, depth: int = 1,
+         augment: bool = True) -> np.ndarray:
+    """A (depth, size, size) crop of slices z..z+depth-1 at a random place, same transform for all."""
+    _, height, width = volume.shape
+    y = int(rng.integers(0, height - size + 1))
+    x = int(rng.integers(0, width - size + 1))
+    patch = volume[z:z + depth, y:y + size, x:x + size]
+    return dihedral(patch, int(rng.integers(0, 8))) if augment else np.ascontiguousarray(patch)
+
+
+def sample_crops(volumes: list[Volume], slices: list[range], size: int, batch: int,
+                 rng: np.random.Generator, depth: int = 1) -> np.ndarray:
+    """(batch, depth, size, size) float32 crops from random volumes and random allowed slices."""
+    out = np.empty((batch, depth, size, size), np.float32)
+    for b in range(batch):
+        v = int(rng.integers(0, len(volumes)))
+        allowed = slices[v]
+        z = allowed[int(rng.integers(0, len(allowed) - depth + 1))]
+        out[b] = crop(volumes[v].data, z, size, rng, depth)
+    return out
+
+
+def describe(volumes: list[Volume]) -> str:
+    """'name (Z x Y x X, 10 nm)' for each volume, for the model card."""
+    parts = []
+    for v in volumes:
+        z, y, x = v.data.shape
+        px = f", {v.voxel_size_nm[2]:.4g} nm/px" if v.voxel_size_nm else ""
+        parts.append(f"{Path(v.source).name} ({z}x{y}x{x}{px})")
+    return "; ".join(parts)

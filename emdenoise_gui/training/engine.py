@@ -1,0 +1,98 @@
+"""The training loop shared by every family: events, cancel, checkpoints, resume, export.
+
+``train(spec, cancel)`` and ``resume(checkpoint, cancel)`` are generators of
+:mod:`~emdenoise_gui.training.events`. The cancel token is checked before every
+step, so a run stops within one step; a cancelled run saves a checkpoint.
+Step k draws its crops from ``default_rng([seed, k])`` and checkpoints hold
+the models, optimisers, schedulers and history pools, so resuming gives the
+same losses as an uninterrupted run (on the same device).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.models.device import device_label, pick_device
+from emdenoise_gui.training.events import CheckpointSaved, Finished, Preview, Started, StepDone, Validated
+from emdenoise_gui.training.spec import RunSpec
+from emdenoise_gui.training.state import load_checkpoint, save_checkpoint
+
+
+def _make_trainer(spec: RunSpec, device: torch.device):
+    from emdenoise_gui.training.families import TRAINERS
+
+    return TRAINERS[spec.family](spec, device)
+
+
+def _checkpoint_dir(spec: RunSpec) -> Path:
+    if spec.checkpoint_dir:
+        return Path(spec.checkpoint_dir)
+    out = Path(spec.output)
+    return out.with_name(out.name + ".checkpoint")
+
+
+def _state(spec: RunSpec, trainer, step: int) -> dict:
+    return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state()}
+
+
+def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict | None = None
+          ) -> Iterator[object]:
+    """Run ``spec`` (validated here), yielding events; writes the package to ``spec.output``."""
+    spec = spec.validated()
+    if not spec.output:
+        raise InputError("give the output model package with -o PACKAGE")
+    output = Path(spec.output)
+    if output.exists() and _resume_state is None:
+        raise InputError("already exists; choose another name for the model package", output)
+    if not output.parent.is_dir():
+        raise InputError(f"the folder {output.parent} does not exist; create it first", output)
+    cancel = cancel or CancelToken()
+    torch.manual_seed(spec.seed)
+    device = pick_device(spec.device)
+    trainer = _make_trainer(spec, device)
+    first = 0
+    if _resume_state is not None:
+        trainer.load_state(_resume_state["trainer"])
+        first = int(_resume_state["step"])
+    yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
+    ckpt = _checkpoint_dir(spec)
+    started, step = time.perf_counter(), first
+    while step < spec.steps:
+        if cancel.cancelled:
+            save_checkpoint(ckpt, _state(spec, trainer, step))
+            yield CheckpointSaved(step, str(ckpt))
+            yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
+            return
+        losses = trainer.train_step(step, np.random.default_rng([spec.seed, step]))
+        step += 1
+        elapsed = time.perf_counter() - started
+        rate = (step - first) / elapsed if elapsed > 0 else 0.0
+        yield StepDone(step, spec.steps, losses, trainer.lr(), rate,
+                       (spec.steps - step) / rate if rate > 0 else None)
+        if step % spec.validate_every == 0 or step == spec.steps:
+            yield Validated(step, trainer.validate())
+            noisy, denoised = trainer.preview()
+            yield Preview(step, noisy, denoised)
+        if step % spec.checkpoint_every == 0 and step < spec.steps:
+            save_checkpoint(ckpt, _state(spec, trainer, step))
+            yield CheckpointSaved(step, str(ckpt))
+    package = trainer.export(output, steps=step)
+    yield Finished(step, str(package.path))
+
+
+def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int | None = None
+           ) -> Iterator[object]:
+    """Continue the run saved in ``checkpoint`` (optionally to a new total of ``steps``)."""
+    state = load_checkpoint(Path(checkpoint))
+    spec = RunSpec.from_dict(state["spec"])
+    spec.checkpoint_dir = str(checkpoint)
+    if steps is not None:
+        spec.steps = steps
+    yield from train(spec, cancel, _resume_state=state)

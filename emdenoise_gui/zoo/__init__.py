@@ -1,0 +1,1 @@
+"""Model packages (card + safetensors weights), the zoo registry, import and export."""

@@ -1,0 +1,103 @@
+"""The model card: a versioned JSON record that travels with every model package.
+
+A card says what the model is (family, configuration, architecture keyword
+arguments), how its inputs are normalised, what it was trained on and for,
+how well it did, and the sha256 of its weights file. :func:`card_from_dict`
+validates a card read from disk and says exactly which field is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+
+from emdenoise_gui import __version__
+
+CARD_VERSION = 1
+FAMILIES = ("cyclic", "nrrn", "xception", "n2v")
+NORMALISATIONS = ("unit", "signed-unit", "zscore-slice", "zscore-dataset")
+
+
+class CardError(ValueError):
+    """A card field is missing or has the wrong type or value."""
+
+
+@dataclass
+class ModelCard:
+    """Everything known about a trained model except its weights.
+
+    normalisation: ``{"kind": one of NORMALISATIONS, ...}``. Inputs are first put on
+    the [0, 1] working scale of their stack; then "unit" leaves them, "signed-unit"
+    maps to [-1, 1], "zscore-slice" subtracts each slice's mean and divides by its
+    std, "zscore-dataset" uses the stored ``mean`` and ``std``.
+    pixel_size_nm: [min, max] pixel sizes (nm) of the training data, or None.
+    metrics: e.g. ``{"val_psnr_db": 27.1, "input_psnr_db": 20.3}``.
+    """
+
+    name: str
+    family: str
+    config: str
+    architecture: dict
+    normalisation: dict
+    weights_sha256: str
+    parameters: int
+    description: str = ""
+    training_data: str = ""
+    noise_condition: str = ""
+    pixel_size_nm: list | None = None
+    steps: int = 0
+    metrics: dict = field(default_factory=dict)
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    app_version: str = __version__
+    format_version: int = CARD_VERSION
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_TYPES = {
+    "name": str, "family": str, "config": str, "architecture": dict, "normalisation": dict,
+    "weights_sha256": str, "parameters": int, "description": str, "training_data": str,
+    "noise_condition": str, "steps": int, "metrics": dict, "created": str, "app_version": str,
+    "format_version": int,
+}
+_REQUIRED = ("name", "family", "config", "architecture", "normalisation", "weights_sha256", "parameters",
+             "format_version")
+
+
+def card_from_dict(data) -> ModelCard:
+    """Validate a card read from JSON; CardError naming the bad field otherwise."""
+    if not isinstance(data, dict):
+        raise CardError("the card is not a JSON object")
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise CardError(f"the card lacks the field(s) {', '.join(missing)}")
+    unknown = sorted(set(data) - set(_TYPES) - {"pixel_size_nm"})
+    if unknown:
+        raise CardError(f"the card has unknown field(s) {', '.join(unknown)}")
+    if data["format_version"] != CARD_VERSION:
+        raise CardError(f"card format {data['format_version']} is not supported (this app reads format "
+                        f"{CARD_VERSION}); update EMDenoise")
+    for key, kind in _TYPES.items():
+        if key in data and not (isinstance(data[key], kind) and not (kind is int and isinstance(data[key], bool))):
+            raise CardError(f"card field '{key}' should be {kind.__name__}, not {type(data[key]).__name__}")
+    if data["family"] not in FAMILIES:
+        raise CardError(f"card family '{data['family']}' is not one of {', '.join(FAMILIES)}")
+    kind = data["normalisation"].get("kind")
+    if kind not in NORMALISATIONS:
+        raise CardError(f"card normalisation kind '{kind}' is not one of {', '.join(NORMALISATIONS)}")
+    if kind == "zscore-dataset" and not all(
+        isinstance(data["normalisation"].get(k), (int, float)) for k in ("mean", "std")
+    ):
+        raise CardError("card normalisation 'zscore-dataset' needs numeric 'mean' and 'std'")
+    sha = data["weights_sha256"]
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise CardError("card field 'weights_sha256' is not a sha256 hex digest")
+    pixel = data.get("pixel_size_nm")
+    if pixel is not None and not (
+        isinstance(pixel, list) and len(pixel) == 2 and all(isinstance(v, (int, float)) for v in pixel)
+    ):
+        raise CardError("card field 'pixel_size_nm' should be [min, max] in nm or null")
+    if not data["name"].strip() or any(c in data["name"] for c in '/\\:*?"<>|'):
+        raise CardError(f"card name '{data['name']}' is empty or has characters not allowed in a file name")
+    return ModelCard(**data)

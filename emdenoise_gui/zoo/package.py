@@ -1,0 +1,199 @@
+"""Model packages: a folder or .zip holding ``card.json`` and ``weights.safetensors``.
+
+Loading never unpickles: weights are safetensors, checked against the sha256
+in the card before they are read. A package is refused, with nothing written,
+when its card is invalid, its checksum does not match, it holds a pickle (or
+any file type other than the card, the weights and a README or preview), or a
+zip entry would land outside the target folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
+
+CARD, WEIGHTS = "card.json", "weights.safetensors"
+ALLOWED = {CARD, WEIGHTS, "README.md", "preview.png"}
+MAX_CARD_BYTES = 1 << 20
+_PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".bin", ".joblib", ".npy", ".npz"}
+
+
+@dataclass(frozen=True)
+class Package:
+    """A verified package on disk: its folder and its card."""
+
+    path: Path
+    card: ModelCard
+
+    @property
+    def weights(self) -> Path:
+        return self.path / WEIGHTS
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _looks_pickled(head: bytes) -> bool:
+    """Pickle protocol 2+ starts with PROTO (0x80) and the protocol number; zip-wrapped torch saves start PK."""
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _check_member_name(name: str, where: Path) -> str:
+    """The plain file name of a package member; InputError for anything unexpected."""
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
+        raise InputError(f"has an entry '{name}' that would be written outside the target folder; "
+                         "refused, nothing was written", where)
+    base = pure.name
+    if Path(base).suffix.lower() in _PICKLE_SUFFIXES:
+        raise InputError(f"contains a pickle-type file '{name}'; EMDenoise never loads pickles "
+                         "(they can run code): ask for a safetensors package", where)
+    if base not in ALLOWED:
+        raise InputError(f"contains an unexpected file '{name}'; a package holds only "
+                         f"{', '.join(sorted(ALLOWED))}", where)
+    return base
+
+
+def verify_folder(folder: Path) -> Package:
+    """Check a package folder (card, checksum, no pickles) and return it; InputError otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("is not a model package folder", folder)
+    for item in folder.iterdir():
+        if item.is_dir():
+            raise InputError(f"contains a sub-folder '{item.name}'; a package holds only files", folder)
+        _check_member_name(item.name, folder)
+        with open(item, "rb") as fh:
+            if _looks_pickled(fh.read(2)):
+                raise InputError(f"'{item.name}' is a pickle; EMDenoise never loads pickles", folder)
+    for required in (CARD, WEIGHTS):
+        if not (folder / required).is_file():
+            raise InputError(f"is missing {required}; it is not a complete model package", folder)
+    if (folder / CARD).stat().st_size > MAX_CARD_BYTES:
+        raise InputError("has a card.json over 1 MiB; it is not a model card", folder)
+    try:
+        card = card_from_dict(json.loads((folder / CARD).read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"card.json is not valid JSON ({exc})", folder) from exc
+    except CardError as exc:
+        raise InputError(f"invalid model card: {exc}", folder) from exc
+    actual = sha256_file(folder / WEIGHTS)
+    if actual != card.weights_sha256:
+        raise InputError(f"the weights' checksum does not match the card (sha256 {actual[:12]}… != "
+                         f"{card.weights_sha256[:12]}…): the file is damaged or was altered; refused",
+                         folder)
+    return Package(folder, card)
+
+
+def open_package(path: str | Path) -> Package:
+    """A verified package from a folder or a .zip (extracted to a temporary folder kept for the process)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("model package not found", path)
+    if path.is_dir():
+        return verify_folder(path)
+    scratch = Path(tempfile.mkdtemp(prefix="emdenoise-pkg-"))
+    try:
+        return extract_zip(path, scratch / path.stem)
+    except Exception:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def extract_zip(archive: Path, target: Path) -> Package:
+    """Verify every entry of ``archive``, extract into a new folder ``target``, verify it; atomically.
+
+    Entries may sit at the top of the zip or inside one folder. Nothing is left
+    at ``target`` if any check fails.
+    """
+    archive, target = Path(archive), Path(target)
+    if target.exists():
+        raise InputError("already exists; remove it or choose another name", target)
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"is not a readable zip file ({exc})", archive) from exc
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        names = {}
+        for member in members:
+            base = _check_member_name(member.filename, archive)
+            if base in names:
+                raise InputError(f"holds two files named {base}", archive)
+            names[base] = member
+        staging = target.with_name(f".{target.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        try:
+            for base, member in names.items():
+                with zf.open(member) as src, open(staging / base, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            package = verify_folder(staging)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return Package(target, package.card)
+
+
+def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
+    """Save ``tensors`` (name -> torch.Tensor) as safetensors with ``card`` into a new ``folder``, atomically.
+
+    The card's ``weights_sha256`` is filled in here.
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    if folder.exists():
+        raise InputError("already exists; choose another name or remove it", folder)
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS))
+        card.weights_sha256 = sha256_file(staging / WEIGHTS)
+        (staging / CARD).write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Package(folder, card)
+
+
+def export_zip(package: Package, destination: Path, overwrite: bool = False) -> Path:
+    """Write ``package`` as a zip (entries inside a folder named after the card), atomically."""
+    destination = Path(destination)
+    if destination.exists() and not overwrite:
+        raise InputError("already exists; choose another name", destination)
+    tmp = destination.with_name(f".{destination.name}.partial")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for item in sorted(package.path.iterdir()):
+            zf.write(item, f"{package.card.name}/{item.name}")
+    os.replace(tmp, destination)
+    return destination
+
+
+def load_weights(package: Package) -> dict:
+    """The package's tensors (name -> torch.Tensor on the CPU), re-checked against the card's sha256."""
+    from safetensors.torch import load_file
+
+    if sha256_file(package.weights) != package.card.weights_sha256:
+        raise InputError("the weights changed on disk after the package was opened; refused", package.path)
+    try:
+        return load_file(str(package.weights))
+    except Exception as exc:
+        raise InputError(f"weights.safetensors cannot be read ({exc})", package.path) from exc

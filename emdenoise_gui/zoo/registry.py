@@ -1,0 +1,129 @@
+"""The model zoo: shipped packages (read-only) plus the user's own, found by name.
+
+Shipped packages live in the repository's ``models/`` folder; user packages in
+``<user data dir>/EMDenoise/models`` (platformdirs), or ``$EMDENOISE_HOME/models``
+when that variable is set (tests, portable installs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.zoo.package import Package, export_zip, extract_zip, verify_folder
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def user_dir() -> Path:
+    """The folder holding the user's model packages (created on demand)."""
+    home = os.environ.get("EMDENOISE_HOME")
+    if home:
+        base = Path(home)
+    else:
+        from platformdirs import user_data_dir
+
+        base = Path(user_data_dir("EMDenoise", appauthor=False))
+    return base / "models"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    package: Package | None
+    shipped: bool
+    problem: str = ""  # why a folder in the zoo could not be used
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.package.card.name if self.package else (self.path.name if self.path else "?")
+
+
+def list_entries() -> list[ZooEntry]:
+    """Every package in the shipped and user zoos; broken ones are listed with their problem."""
+    entries = []
+    for folder, shipped in ((SHIPPED_DIR, True), (user_dir(), False)):
+        if not folder.is_dir():
+            continue
+        for item in sorted(folder.iterdir()):
+            if not item.is_dir() or item.name.startswith("."):
+                continue
+            try:
+                entries.append(ZooEntry(verify_folder(item), shipped, path=item))
+            except InputError as exc:
+                entries.append(ZooEntry(None, shipped, exc.problem, item))
+    return entries
+
+
+def find(name: str) -> ZooEntry:
+    """The zoo entry named ``name`` (a card name); InputError listing the names otherwise."""
+    entries = list_entries()
+    for entry in entries:
+        if entry.package and entry.name == name:
+            return entry
+    names = ", ".join(e.name for e in entries if e.package) or "none yet"
+    raise InputError(f"no model named '{name}' in the zoo (models: {names})")
+
+
+def resolve(spec: str) -> Package:
+    """A package from a path (folder or .zip) or a zoo name."""
+    from emdenoise_gui.zoo.package import open_package
+
+    if Path(spec).exists():
+        return open_package(spec)
+    return find(spec).package
+
+
+def import_package(source: str | Path) -> Package:
+    """Copy a package (folder or .zip) into the user zoo under its card name, verified and atomic."""
+    source = Path(source)
+    target_root = user_dir()
+    target_root.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        package = verify_folder(source)
+        target = target_root / package.card.name
+        if target.exists():
+            raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
+        staging = target_root / f".{package.card.name}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging)
+        try:
+            verify_folder(staging)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return Package(target, package.card)
+    if not source.exists():
+        raise InputError("model package not found", source)
+    scratch = target_root / f".import-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        package = extract_zip(source, scratch)
+        target = target_root / package.card.name
+        if target.exists():
+            raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
+        os.replace(scratch, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Package(target, package.card)
+
+
+def export_package(name: str, destination: str | Path, overwrite: bool = False) -> Path:
+    """Write the zoo model ``name`` to a .zip at ``destination``."""
+    destination = Path(destination)
+    if destination.suffix.lower() != ".zip":
+        raise InputError("model packages are exported as .zip files; name it .zip", destination)
+    return export_zip(find(name).package, destination, overwrite)
+
+
+def delete_package(name: str) -> Path:
+    """Remove a user model from the zoo (shipped models cannot be deleted)."""
+    entry = find(name)
+    if entry.shipped:
+        raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
+    shutil.rmtree(entry.package.path)
+    return entry.package.path
