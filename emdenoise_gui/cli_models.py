@@ -56,19 +56,30 @@ class TrainPrinter:
 
 
 def _drive(events) -> int:
-    """Run a training generator; Ctrl-C cancels at the next step, saving a checkpoint."""
+    """Run a training generator. The first Ctrl-C sets the cancel token: the run stops after the
+    current step and saves a checkpoint. A second Ctrl-C aborts at once."""
+    import signal
+    import threading
+
     from emdenoise_gui.core.progress import CancelToken
 
     printer = TrainPrinter()
     token = CancelToken()
-    gen = events(token)
+
+    def on_interrupt(signum, frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main_thread else None
     try:
-        for event in gen:
+        for event in events(token):
             printer(event)
-    except KeyboardInterrupt:
-        token.cancel()  # the generator saves a checkpoint at its next check
-        for event in gen:
-            printer(event)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     done = printer.finished
     if done is None:
         raise Cancelled("training stopped")
@@ -109,7 +120,9 @@ def cmd_families(args) -> int:
         print(f"  needs:   {info.needs}")
         for config, arch in info.configs.items():
             args_text = ", ".join(f"{k}={v}" for k, v in arch.items())
-            print(f"  {config:<6}   {counts[config] / 1e6:8.3f} M parameters  ({args_text})")
+            parts = counts[config]
+            nets = "".join(f", {net} {n / 1e6:.3f} M" for net, n in parts.items() if net != "total")
+            print(f"  {config:<6}   {parts['total'] / 1e6:8.3f} M parameters{nets}  ({args_text})")
     return 0
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from conftest import sha256
+from tests.conftest import sha256
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.io import open_stack
 

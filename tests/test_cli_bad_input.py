@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from conftest import sha256
+from tests.conftest import sha256
 
 
 def _tiff(path, data, **kw):

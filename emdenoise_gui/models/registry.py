@@ -66,7 +66,17 @@ def family(name: str) -> FamilyInfo:
     return FAMILIES[name]
 
 
-def parameter_counts(name: str) -> dict[str, int]:
-    """{config: trainable parameters} for a family (builds each configuration on the CPU)."""
+def parameter_counts(name: str) -> dict[str, dict[str, int]]:
+    """{config: {"total": n, and per network for multi-network families (g1, g2, d_c, ...)}}.
+
+    Builds each configuration on the CPU.
+    """
     info = family(name)
-    return {config: count_parameters(info.build(**arch)) for config, arch in info.configs.items()}
+    counts = {}
+    for config, arch in info.configs.items():
+        model = info.build(**arch)
+        parts = {"total": count_parameters(model)}
+        if name == "cyclic":
+            parts.update({net: count_parameters(getattr(model, net)) for net in ("g1", "g2", "d_c", "d_n", "d_i")})
+        counts[config] = parts
+    return counts

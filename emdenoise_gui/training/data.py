@@ -60,15 +60,16 @@ def load_volume(spec: str, min_side: int) -> Volume:
     return Volume(data, spec, voxel)
 
 
-def split_slices(depth: int, val_fraction: float) -> tuple[range, range]:
-    """(training slices, validation slices): the last ``val_fraction`` (at least one) is held back.
+def split_slices(depth: int, val_fraction: float, window: int = 1) -> tuple[range, range]:
+    """(training slices, validation slices): the last ``val_fraction`` is held back.
 
-    A single-slice stack is split by rows instead, see :func:`row_split`; here it gives (0:1, 0:1).
+    Each part keeps at least ``window`` slices (NRRN needs triplets). A stack too
+    shallow for both is used whole for training and validation alike (a single
+    image has nothing to hold back); callers say so in the card.
     """
-    if depth == 1:
-        return range(0, 1), range(0, 1)
-    n_val = max(1, int(round(depth * val_fraction)))
-    n_val = min(n_val, depth - 1)
+    n_val = max(window, int(round(depth * val_fraction)))
+    if depth - n_val < window:
+        return range(0, depth), range(0, depth)
     return range(0, depth - n_val), range(depth - n_val, depth)
 
 

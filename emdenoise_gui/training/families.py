@@ -63,10 +63,10 @@ class BaseTrainer:
     def splits(self, volumes: list[Volume], depth: int = 1):
         train, val = [], []
         for v in volumes:
-            t, s = split_slices(v.depth, self.spec.val_fraction)
-            if len(t) < depth or len(s) < depth:
-                raise InputError(f"needs at least {depth} adjacent slices for training and {depth} held back "
-                                 f"for validation; it has {v.depth}", v.source)
+            if v.depth < depth:
+                raise InputError(f"has {v.depth} slice(s); {self.spec.family} needs at least {depth} adjacent "
+                                 "slices (or repeat scans)", v.source)
+            t, s = split_slices(v.depth, self.spec.val_fraction, depth)
             train.append(t)
             val.append(s)
         return train, val

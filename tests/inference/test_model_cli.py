@@ -1,0 +1,125 @@
+"""Train, denoise with, import and export models through the emdenoise CLI."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.inference.predictor import Normaliser
+from tests.training.conftest import noise_patches, noisy_crop, one_thread  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _train(cli, tmp_path, family, *data, name=None):
+    out = tmp_path / f"{family}_model"
+    args = ["train", family, "--steps", "4", "--crop", "32", "--batch-size", "2", "--validate-every", "2",
+            "--device", "cpu", "-o", out, *data]
+    if name:
+        args += ["--name", name]
+    result = cli(*args)
+    assert result.code == 0, result.err
+    assert f"wrote model package {out}" in result.out
+    return out
+
+
+@pytest.mark.parametrize("kind", ["unit", "signed-unit", "zscore-slice", "zscore-dataset"])
+def test_normaliser_roundtrip(kind):
+    window = np.random.default_rng(0).random((3, 20, 30)).astype(np.float32)
+    spec = {"kind": kind, "mean": 0.4, "std": 0.2}
+    norm = Normaliser(spec, window)
+    forward = norm.forward(window)
+    np.testing.assert_allclose(norm.inverse(forward[1]), window[1], atol=1e-6)
+    if kind == "zscore-slice":
+        assert abs(forward[0].mean()) < 1e-5 and abs(forward[2].std() - 1) < 1e-4
+
+
+def test_train_then_denoise_with_n2v(cli, tmp_path, home, noisy_crop):
+    model = _train(cli, tmp_path, "n2v", "--noisy", noisy_crop)
+    out = tmp_path / "den.mrc"
+    result = cli("denoise", noisy_crop, "-o", out, "--model", model, "--tile", "64", "--stride", "32")
+    assert result.code == 0, result.err
+    with open_stack(out) as stack:
+        assert stack.shape == (6, 96, 80)
+        assert stack.meta.voxel_size_nm == pytest.approx((10.0, 10.0, 10.0), rel=1e-5)
+        assert np.isfinite(stack.read(0, 6)).all()
+
+
+def test_nrrn_denoises_a_single_image_from_itself(cli, tmp_path, home, noisy_crop):
+    model = _train(cli, tmp_path, "nrrn", "--noisy", noisy_crop)
+    single = tmp_path / "single.tif"
+    tifffile.imwrite(single, tifffile.imread(noisy_crop)[2], photometric="minisblack")
+    result = cli("denoise", single, "-o", tmp_path / "o.tif", "--model", model, "--tile", "64", "--stride", "32")
+    assert result.code == 0, result.err
+    assert tifffile.imread(tmp_path / "o.tif").shape == (96, 80)
+
+
+def test_zoo_import_list_show_export_delete(cli, tmp_path, home, fibsem_crop):
+    model = _train(cli, tmp_path, "xception", "--clean", fibsem_crop, name="fibsem-xception")
+    assert cli("zoo", "import", model).code == 0
+    listing = cli("zoo", "list")
+    assert "fibsem-xception" in listing.out and "xception" in listing.out and "user" in listing.out
+    shown = cli("zoo", "show", "fibsem-xception")
+    assert '"family": "xception"' in shown.out and "Poisson, 25-100 counts" in shown.out
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "z.tif", "--model", "fibsem-xception",
+                 "--slices", "0:1", "--tile", "64", "--stride", "32")
+    assert result.code == 0, result.err
+    assert cli("zoo", "export", "fibsem-xception", tmp_path / "x.zip").code == 0
+    refused = cli("zoo", "delete", "fibsem-xception")
+    assert refused.code == 2 and "--yes" in refused.err
+    assert cli("zoo", "delete", "fibsem-xception", "--yes").code == 0
+    assert "fibsem-xception" not in cli("zoo", "list").out
+    assert cli("zoo", "import", tmp_path / "x.zip").code == 0
+
+
+def test_bad_model_and_data_messages(cli, tmp_path, home, fibsem_crop):
+    bogus = tmp_path / "bogus"
+    bogus.mkdir()
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--model", bogus)
+    assert result.code == 2 and "missing card.json" in result.err
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--model", "no-such-model")
+    assert result.code == 2 and "no model named 'no-such-model'" in result.err
+    result = cli("train", "cyclic", "--noisy", fibsem_crop, "-o", tmp_path / "m", "--steps", "2")
+    assert result.code == 2 and "needs --clean" in result.err
+    result = cli("train", "xception", "--clean", fibsem_crop, "--dose", "9:x", "-o", tmp_path / "m")
+    assert result.code == 2 and "LOW:HIGH" in result.err
+    assert not (tmp_path / "m").exists()
+
+
+def test_families_lists_every_family_with_counts(cli):
+    result = cli("families")
+    assert result.code == 0
+    # paper sizes from models.md: generator 11.37 M, PatchGAN 2.76 M, NRRN 0.96 M, Xception 25.4 M
+    assert "g2 11.369 M" in result.out and "d_c 2.763 M" in result.out
+    for name, count in [("cyclic", "31.026"), ("nrrn", "0.961"), ("xception", "25.414"), ("n2v", "0.463")]:
+        assert f"{name}:" in result.out and count in result.out
+
+
+def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop, monkeypatch):
+    import os
+    import signal
+
+    from emdenoise_gui.training import engine
+
+    real_train = engine.train
+
+    def interrupted(spec, cancel=None, _resume_state=None):
+        for event in real_train(spec, cancel, _resume_state):
+            yield event
+            if _resume_state is None and getattr(event, "step", 0) == 2 and type(event).__name__ == "StepDone":
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered mid-run
+
+    monkeypatch.setattr(engine, "train", interrupted)
+    out = tmp_path / "m"
+    result = cli("train", "n2v", "--noisy", noisy_crop, "--steps", "4", "--crop", "32", "--batch-size", "2",
+                 "--device", "cpu", "-o", out)
+    assert result.code == 130 and "emdenoise resume" in result.err and not out.exists()
+    checkpoint = result.err.strip().splitlines()[-1].split()[-1]
+    monkeypatch.setattr(engine, "train", real_train)
+    result = cli("resume", checkpoint)
+    assert result.code == 0, result.err
+    assert out.exists()

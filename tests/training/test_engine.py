@@ -1,0 +1,99 @@
+"""The training engine: events, cancel within one step, checkpoint/resume equality, packages."""
+
+import numpy as np
+import pytest
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.training import events as ev
+from emdenoise_gui.training.engine import resume, train
+from emdenoise_gui.zoo.package import verify_folder
+from tests.training.conftest import tiny_spec
+
+FAMILIES = ["n2v", "nrrn", "xception", "cyclic"]
+
+
+def _losses(events):
+    return [e.losses for e in events if isinstance(e, ev.StepDone)]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_run_yields_typed_events_and_writes_package(family, tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    spec = tiny_spec(family, tmp_path, fibsem_crop, noisy_crop, noise_patches)
+    events = list(train(spec))
+    assert isinstance(events[0], ev.Started) and events[0].total_steps == 6
+    steps = [e for e in events if isinstance(e, ev.StepDone)]
+    assert [e.step for e in steps] == [1, 2, 3, 4, 5, 6]
+    assert all(np.isfinite(v) for e in steps for v in e.losses.values()) and steps[-1].lr > 0
+    assert [e.step for e in events if isinstance(e, ev.Validated)] == [3, 6]
+    previews = [e for e in events if isinstance(e, ev.Preview)]
+    assert previews and previews[0].noisy.shape == previews[0].denoised.shape == (32, 32)
+    assert [e.step for e in events if isinstance(e, ev.CheckpointSaved)] == [3]
+    done = events[-1]
+    assert isinstance(done, ev.Finished) and not done.cancelled
+    card = verify_folder(done.package).card
+    assert (card.family, card.config, card.steps) == (family, "lite", 6)
+    assert card.parameters > 0 and "val_loss" in card.metrics and card.pixel_size_nm == [10.0, 10.0]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_resume_after_interrupt_gives_the_same_losses(family, tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    full = _losses(train(tiny_spec(family, tmp_path / "a", fibsem_crop, noisy_crop, noise_patches)))
+
+    token = CancelToken()
+    first = []
+    for event in train(tiny_spec(family, tmp_path / "b", fibsem_crop, noisy_crop, noise_patches), token):
+        first.append(event)
+        if isinstance(event, ev.StepDone) and event.step == 4:
+            token.cancel()
+    stopped = first[-1]
+    assert stopped.cancelled and stopped.step == 4 and stopped.package is None
+    rest = list(resume(stopped.checkpoint))
+    assert isinstance(rest[0], ev.Started) and rest[0].first_step == 4
+    assert _losses(first) + _losses(rest) == full  # exactly equal, step by step
+    assert isinstance(rest[-1], ev.Finished) and rest[-1].package
+
+
+def test_cancel_stops_within_one_step(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    token = CancelToken()
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=1000)
+    seen = []
+    for event in train(spec, token):
+        seen.append(event)
+        if isinstance(event, ev.StepDone):
+            token.cancel()
+    assert [type(e) for e in seen[1:]] == [ev.StepDone, ev.CheckpointSaved, ev.Finished]
+    assert seen[-1].cancelled and seen[-1].step == 1
+
+
+@pytest.mark.parametrize("change,phrase", [
+    ({"family": "magic"}, "unknown model family"),
+    ({"config": "huge"}, "unknown configuration"),
+    ({"crop": 30}, "multiple of 16"),
+    ({"data": {}}, "needs --noisy"),
+    ({"data": {"noisy": ["x.tif"], "clean": ["y.tif"]}}, "does not use --clean"),
+    ({"steps": 0}, "at least 1"),
+])
+def test_bad_specs_are_explained(tmp_path, fibsem_crop, noisy_crop, noise_patches, change, phrase):
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, **change)
+    with pytest.raises(InputError, match=phrase):
+        list(train(spec))
+
+
+def test_output_package_is_never_overwritten(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)
+    (tmp_path / "n2v_pkg").mkdir()
+    with pytest.raises(InputError, match="already exists"):
+        list(train(spec))
+
+
+def test_nrrn_needs_three_slices(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    import tifffile
+
+    two = tmp_path / "two.tif"
+    tifffile.imwrite(two, tifffile.imread(noisy_crop)[:2], photometric="minisblack")
+    spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, data={"noisy": [str(two)]})
+    with pytest.raises(InputError, match="at least 3 adjacent slices"):
+        list(train(spec))

@@ -1,0 +1,132 @@
+"""Model packages: round trip, and hostile packages refused with nothing written."""
+
+import json
+import pickle
+import zipfile
+
+import pytest
+import torch
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.zoo import registry
+from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
+from emdenoise_gui.zoo.package import CARD, WEIGHTS, load_weights, open_package, verify_folder, write_package
+
+
+@pytest.fixture(autouse=True)
+def user_zoo(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "models").mkdir(parents=True)  # an empty zoo, so "nothing written" is exact
+    return tmp_path / "home" / "models"
+
+
+def _card(name="toy") -> ModelCard:
+    return ModelCard(name=name, family="n2v", config="lite", architecture={"depth": 2, "base": 8},
+                     normalisation={"kind": "zscore-dataset", "mean": 0.5, "std": 0.1},
+                     weights_sha256="0" * 64, parameters=3)
+
+
+def _package(folder, name="toy"):
+    return write_package(folder, _card(name), {"w": torch.arange(3, dtype=torch.float32)})
+
+
+def _zip(path, entries: dict):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _valid_entries(tmp_path, prefix="toy/"):
+    pkg = _package(tmp_path / "src")
+    return {prefix + CARD: (pkg.path / CARD).read_bytes(), prefix + WEIGHTS: (pkg.path / WEIGHTS).read_bytes()}
+
+
+def test_roundtrip_folder_and_checksum(tmp_path):
+    pkg = _package(tmp_path / "p")
+    again = verify_folder(pkg.path)
+    assert again.card.weights_sha256 == pkg.card.weights_sha256 != "0" * 64
+    assert torch.equal(load_weights(again)["w"], torch.arange(3, dtype=torch.float32))
+
+
+def test_import_export_import_via_zip(tmp_path, user_zoo):
+    pkg = _package(tmp_path / "p")
+    imported = registry.import_package(pkg.path)
+    assert imported.path == user_zoo / "toy"
+    out = registry.export_package("toy", tmp_path / "toy.zip")
+    registry.delete_package("toy")
+    assert not (user_zoo / "toy").exists()
+    again = registry.import_package(out)
+    assert again.card.to_dict() == pkg.card.to_dict()
+    assert [e.name for e in registry.list_entries() if not e.shipped] == ["toy"]
+
+
+def _assert_refused(tmp_path, user_zoo, archive, phrase):
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(InputError, match=phrase):
+        registry.import_package(archive)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written anywhere
+    assert list(user_zoo.iterdir()) == []
+
+
+def test_pickle_file_inside_is_refused(tmp_path, user_zoo):
+    entries = _valid_entries(tmp_path)
+    entries["toy/model.pkl"] = pickle.dumps({"evil": 1})
+    _assert_refused(tmp_path, user_zoo, _zip(tmp_path / "a.zip", entries), "pickle")
+
+
+def test_pickle_disguised_as_weights_is_refused(tmp_path, user_zoo):
+    entries = _valid_entries(tmp_path)
+    entries["toy/" + WEIGHTS] = pickle.dumps({"evil": 1}, protocol=4)
+    _assert_refused(tmp_path, user_zoo, _zip(tmp_path / "a.zip", entries), "pickle")
+
+
+def test_checksum_mismatch_is_refused(tmp_path, user_zoo):
+    entries = _valid_entries(tmp_path)
+    weights = bytearray(entries["toy/" + WEIGHTS])
+    weights[-1] ^= 0xFF
+    entries["toy/" + WEIGHTS] = bytes(weights)
+    _assert_refused(tmp_path, user_zoo, _zip(tmp_path / "a.zip", entries), "checksum does not match")
+
+
+@pytest.mark.parametrize("evil", ["../escape.md", "toy/../../escape.md", "/tmp/escape.md", "C:/escape.md"])
+def test_path_escaping_entry_is_refused(tmp_path, user_zoo, evil):
+    entries = _valid_entries(tmp_path)
+    entries[evil] = b"gotcha"
+    _assert_refused(tmp_path, user_zoo, _zip(tmp_path / "a.zip", entries), "outside the target folder")
+    assert not (tmp_path.parent / "escape.md").exists()
+
+
+def test_invalid_card_is_refused(tmp_path, user_zoo):
+    entries = _valid_entries(tmp_path)
+    card = json.loads(entries["toy/" + CARD])
+    card["family"] = "magic"
+    entries["toy/" + CARD] = json.dumps(card).encode()
+    _assert_refused(tmp_path, user_zoo, _zip(tmp_path / "a.zip", entries), "invalid model card")
+
+
+def test_not_a_zip_is_refused(tmp_path, user_zoo):
+    bogus = tmp_path / "bogus.zip"
+    bogus.write_bytes(b"not a zip")
+    _assert_refused(tmp_path, user_zoo, bogus, "not a readable zip")
+
+
+@pytest.mark.parametrize("change,phrase", [
+    ({"format_version": 99}, "not supported"),
+    ({"parameters": "many"}, "should be int"),
+    ({"normalisation": {"kind": "zscore-dataset"}}, "needs numeric"),
+    ({"name": "a/b"}, "not allowed"),
+    ({"weights_sha256": "xyz"}, "sha256"),
+    ({"surprise": 1}, "unknown field"),
+])
+def test_card_validation_messages(change, phrase):
+    data = _card().to_dict()
+    data.update(change)
+    with pytest.raises(CardError, match=phrase):
+        card_from_dict(data)
+
+
+def test_open_zip_package_directly(tmp_path):
+    entries = _valid_entries(tmp_path, prefix="")
+    pkg = open_package(_zip(tmp_path / "flat.zip", entries))
+    assert pkg.card.name == "toy"
