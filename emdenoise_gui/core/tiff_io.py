@@ -74,11 +74,14 @@ def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...
     """The series shape without singleton axes; InputError for colour or multichannel data."""
     axes, shape = series.axes, series.shape
     kept = [(a, n) for a, n in zip(axes, shape) if n > 1 or a in _SPATIAL]
-    for axis, n in kept:
+    for index, (axis, n) in enumerate(kept):
         if axis == "S" and n in (3, 4):
+            planar = index == 0  # colour planes stored one after another, like slices
+            hint = ("; if these planes are really slices of a stack, re-save them as separate pages"
+                    if planar else "")
             raise InputError(
                 f"is an RGB colour image (shape {tuple(shape)}); EMDenoise needs greyscale: convert "
-                "it first (Fiji: Image > Type > 8-bit)",
+                f"it first (Fiji: Image > Type > 8-bit){hint}",
                 path,
             )
     extra = [(a, n) for a, n in kept if a not in _SPATIAL]

@@ -1,79 +1,119 @@
-"""``emdenoise-gui``: for now a minimal viewer window (the full app is issue 4).
+"""``emdenoise-gui``: start the desktop app.
 
-It opens a TIFF/MRC stack (File > Open or a path argument) and shows it with a
-slice slider and contrast control; bad files give a message box, never a
-traceback. ``--screenshot FILE`` saves the window and exits (works offscreen).
+    emdenoise-gui [PROJECT_FOLDER | STACK ...]
+    emdenoise-gui --demo                       # the bundled FIB-SEM demo project
+    emdenoise-gui --demo --screenshot out.png  # open it, run the default denoise, save the window, exit
+
+Works headless with QT_QPA_PLATFORM=offscreen. Uncaught exceptions are shown in
+a dialog (and logged) instead of killing the app.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import traceback
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui import __version__
-from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import open_stack
 
-FILE_FILTER = "EM images (*.tif *.tiff *.mrc *.mrcs *.map *.rec *.st);;All files (*)"
-MAX_VIEW_SLICES = 64  # the minimal viewer loads at most this many slices
+DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
+DEMO_STACKS = ("flyem_fibsem_demo_noisy.tif", "flyem_fibsem_demo.tif")
+SCREENSHOT_TIMEOUT_MS = 300_000
 
 
-class ViewerWindow(QtWidgets.QMainWindow):
-    """One stack in a pyqtgraph ImageView; File > Open, Quit."""
+def demo_project_folder() -> Path:
+    """Where the demo project lives (a user folder: the bundled files themselves stay read-only)."""
+    from emdenoise_gui.zoo.registry import user_dir
 
-    def __init__(self):
-        super().__init__()
-        self.setWindowTitle(f"EMDenoise {__version__}")
-        self.view = pg.ImageView()
-        self.setCentralWidget(self.view)
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction("&Open…", QtGui.QKeySequence.StandardKey.Open, self.open_dialog)
-        menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
-        self.statusBar().showMessage("Open a TIFF or MRC stack (Ctrl+O). The full app arrives with issue 4.")
-        self.resize(900, 760)
+    return user_dir().parent / "demo-project"
 
-    def open_dialog(self) -> None:
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open EM stack", "", FILE_FILTER)
-        if name:
-            self.open_path(name)
 
-    def open_path(self, path: str | Path) -> bool:
-        """Show the stack at ``path``; a message box (not an exception) if it cannot be read."""
+def open_demo(window) -> bool:
+    """Open (creating on first use) the demo project with the bundled noisy and clean crops."""
+    folder = demo_project_folder()
+    if (folder / "project.json").exists():
         try:
-            with open_stack(path) as stack:
-                depth = min(len(stack), MAX_VIEW_SLICES)
-                data = stack.read(0, depth).astype(np.float32)
-                meta = stack.meta
-        except InputError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot open file", str(exc))
-            return False
-        self.view.setImage(data, axes={"t": 0, "y": 1, "x": 2})
-        voxel = f"{meta.voxel_size_nm[2]:.4g} nm/px" if meta.voxel_size_nm else "pixel size unknown"
-        shown = "" if depth == meta.shape[0] else f" (first {depth} slices shown)"
-        self.statusBar().showMessage(
-            f"{meta.path.name}: {meta.format}, {meta.shape[0]}x{meta.shape[1]}x{meta.shape[2]}, "
-            f"{meta.dtype}, {voxel}{shown}")
-        self.setWindowTitle(f"{meta.path.name} - EMDenoise {__version__}")
-        return True
+            return window.open_project(folder) and bool(window.controller.project.stacks)
+        except Exception:  # a damaged demo project is rebuilt, never a reason not to start
+            shutil.rmtree(folder, ignore_errors=True)
+    if not window.controller.new_project(folder):
+        return False
+    window.controller.project.name = "EMDenoise demo (FlyEM FIB-SEM)"
+    window.controller.add_paths([DEMO_DIR / name for name in DEMO_STACKS])
+    window.controller.undo_stack.clear()
+    first = window.controller.project.stacks[0].id
+    window.show_stack(first)
+    window.project_panel.refresh(window.controller.project, select=("stack", first))
+    return True
+
+
+def _install_excepthook() -> None:
+    def hook(kind, value, tb):
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(text)
+        app = QtWidgets.QApplication.instance()
+        if app is not None and not isinstance(value, KeyboardInterrupt):
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "Unexpected error",
+                                        f"{kind.__name__}: {value}\n\nEMDenoise keeps running; please report this.")
+            box.setDetailedText(text)
+            box.open()
+
+    sys.excepthook = hook
+
+
+def screenshot_after_denoise(window, path: str, app) -> None:
+    """Run the default denoise on the shown stack, then save the window to ``path`` and quit."""
+    state = {"code": 1}
+
+    def save_and_quit(code: int) -> None:
+        app.processEvents()
+        ok = window.grab().save(path)
+        state["code"] = code if ok else 1
+        window.force_close = True
+        app.exit(state["code"])
+
+    job = window.denoise_current()
+    if job is None:
+        print("emdenoise-gui: nothing to denoise for the screenshot", file=sys.stderr)
+        QtCore.QTimer.singleShot(0, lambda: save_and_quit(1))
+        return
+    job.finished.connect(lambda _v: QtCore.QTimer.singleShot(300, lambda: save_and_quit(0)))
+    job.failed.connect(lambda message: (print(f"emdenoise-gui: denoise failed: {message}", file=sys.stderr),
+                                        save_and_quit(1)))
+    QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: save_and_quit(1))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="emdenoise-gui", description="EMDenoise desktop app")
-    parser.add_argument("file", nargs="?", help="a TIFF or MRC stack to open")
-    parser.add_argument("--screenshot", metavar="FILE", help="save a picture of the window and exit")
+    parser = argparse.ArgumentParser(prog="emdenoise-gui", description=f"EMDenoise {__version__} desktop app")
+    parser.add_argument("paths", nargs="*", help="a project folder, or stacks to add to a new demo-less session")
+    parser.add_argument("--demo", action="store_true", help="open the bundled FIB-SEM demo project")
+    parser.add_argument("--screenshot", metavar="FILE",
+                        help="run the default denoise, save a picture of the window to FILE and exit")
     args = parser.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    window = ViewerWindow()
+    app.setApplicationName("EMDenoise")
+    app.setOrganizationName("EMDenoise")
+    _install_excepthook()
+    from emdenoise_gui.gui.main_window import MainWindow
+
+    window = MainWindow()
     window.show()
-    if args.file:
-        window.open_path(args.file)
+    if args.demo:
+        if not open_demo(window):
+            print("emdenoise-gui: could not open the demo project", file=sys.stderr)
+            return 1
+    for path in args.paths:
+        if (Path(path) / "project.json").exists():
+            window.open_project(path)
+        else:
+            window.controller.add_paths([path])
     if args.screenshot:
-        app.processEvents()
-        ok = window.grab().save(args.screenshot)
-        return 0 if ok else 1
-    return app.exec()
+        screenshot_after_denoise(window, args.screenshot, app)
+    code = app.exec()
+    if args.screenshot:
+        window.close()
+    return code

@@ -1,0 +1,277 @@
+"""What the app does, behind the main window: the open project, stacks, results and jobs.
+
+The window calls these methods and listens to the signals; nothing here draws.
+Every user-facing failure becomes ``warning(title, text)``, never an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import MRC_SUFFIXES, TIFF_SUFFIXES, open_stack
+from emdenoise_gui.core.project import Project, remember_project
+from emdenoise_gui.gui import tasks
+from emdenoise_gui.gui.settings import AppSettings
+from emdenoise_gui.gui.workers import Job
+
+IMAGE_SUFFIXES = TIFF_SUFFIXES + MRC_SUFFIXES
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, plus the files directly inside given folders (sorted; hidden files skipped)."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+        else:
+            out.append(path)
+    return out
+
+
+class _AddStacks(QtGui.QUndoCommand):
+    def __init__(self, controller, records):
+        super().__init__(f"Add {len(records)} stack(s)")
+        self.controller, self.records = controller, records
+
+    def redo(self):
+        self.controller._restore_stacks(self.records, [])
+
+    def undo(self):
+        for record in self.records:
+            self.controller._drop_stack(record.id)
+
+
+class _RemoveStack(QtGui.QUndoCommand):
+    def __init__(self, controller, record, results):
+        super().__init__(f"Remove {record.name}")
+        self.controller, self.record, self.results = controller, record, results
+
+    def redo(self):
+        self.controller._drop_stack(self.record.id)
+
+    def undo(self):
+        self.controller._restore_stacks([self.record], self.results)
+
+
+class Controller(QtCore.QObject):
+    """Holds the project and the jobs.
+
+    Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``, ``preview_ready(int, object)``
+    (slice, (Y, X) array), ``warning(str, str)``, ``job_added(object)``, ``status(str)``.
+    """
+
+    project_changed = QtCore.Signal()
+    show_stack = QtCore.Signal(str)
+    show_result = QtCore.Signal(str)
+    preview_ready = QtCore.Signal(int, object)
+    warning = QtCore.Signal(str, str)
+    job_added = QtCore.Signal(object)
+    status = QtCore.Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.settings = AppSettings.load()
+        self.undo_stack = QtGui.QUndoStack(self)
+        self.jobs: list[Job] = []
+        self._stacks: dict[str, object] = {}
+        self.thumbnails: dict[str, object] = {}  # stack id -> (Y, X) middle slice
+
+    # -- projects ----------------------------------------------------------------------------------
+    def new_project(self, folder: str | Path) -> bool:
+        return self._set_project(lambda: Project.create(Path(folder)))
+
+    def open_project(self, folder: str | Path) -> bool:
+        return self._set_project(lambda: Project.open(Path(folder)))
+
+    def _set_project(self, make) -> bool:
+        try:
+            project = make()
+        except InputError as exc:
+            self.warning.emit("Cannot open project", str(exc))
+            return False
+        self.close_project()
+        self.project = project
+        remember_project(project.folder)
+        self.undo_stack.clear()
+        missing = project.missing_inputs()
+        if missing:
+            names = "\n".join(f"• {r.path}" for r in missing)
+            self.warning.emit("Missing input files", f"These stacks were moved or deleted; they are shown greyed "
+                                                     f"out until the files are back:\n{names}")
+        self.project_changed.emit()
+        return True
+
+    def close_project(self) -> None:
+        self.save()
+        for stack in self._stacks.values():
+            stack.close()
+        self._stacks = {}
+        self.project = None
+
+    def save(self) -> None:
+        if self.project is None:
+            return
+        try:
+            self.project.save()
+        except InputError as exc:
+            self.warning.emit("Cannot save the project", str(exc))
+
+    def stack_data(self, path: str | Path):
+        """An open lazy Stack for ``path`` (kept open while the project is)."""
+        key = str(path)
+        if key not in self._stacks:
+            self._stacks[key] = open_stack(path)
+        return self._stacks[key]
+
+    # -- stacks ---------------------------------------------------------------------------------------
+    def add_paths(self, paths: list[str | Path]) -> tuple[list, list[tuple[Path, str]]]:
+        """Add files and folders to the project; returns (added records, [(file, why rejected)]).
+
+        Bad files never stop good ones; the rejected list is shown to the user in one message.
+        """
+        if self.project is None:
+            self.warning.emit("No project", "Create or open a project first (File ▸ New Project).")
+            return [], []
+        added, rejected = [], []
+        for path in expand_paths([Path(p) for p in paths]):
+            if path.suffix.lower() not in IMAGE_SUFFIXES and not path.is_dir():
+                rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF and MRC)"))
+                continue
+            try:
+                with open_stack(path) as stack:
+                    meta = stack.meta
+                    middle = stack[len(stack) // 2]
+            except InputError as exc:
+                rejected.append((path, exc.problem))
+                continue
+            before = {r.id for r in self.project.stacks}
+            record = self.project.add_stack(meta)
+            if record.id not in before:
+                added.append(record)
+            self.thumbnail_ready(record.id, middle)
+        if added:
+            self.undo_stack.push(_AddStacks(self, added))  # redo() saves and refreshes
+            self.show_stack.emit(added[0].id)
+        if rejected:
+            lines = "\n".join(f"• {p.name}: {why}" for p, why in rejected)
+            self.warning.emit("Some files were not added", f"{len(rejected)} file(s) could not be added; the others "
+                                                           f"were.\n\n{lines}")
+        return added, rejected
+
+    def thumbnail_ready(self, stack_id: str, image) -> None:
+        self.thumbnails[stack_id] = image
+
+    def find_stack(self, stack_id: str):
+        """The project's stack record with this id, or None."""
+        try:
+            return self.project.stack(stack_id) if self.project else None
+        except KeyError:
+            return None
+
+    def find_result(self, result_id: str):
+        """The project's result record with this id, or None."""
+        try:
+            return self.project.result(result_id) if self.project else None
+        except KeyError:
+            return None
+
+    def remove_stack(self, stack_id: str) -> None:
+        record = self.find_stack(stack_id)
+        if record is None:
+            return
+        results = self.project.results_for(stack_id)
+        self.undo_stack.push(_RemoveStack(self, record, results))
+
+    def _drop_stack(self, stack_id: str) -> None:
+        self.project.remove_stack(stack_id)
+        self._changed()
+
+    def _restore_stacks(self, records, results) -> None:
+        for record in records:
+            if self.find_stack(record.id) is None:
+                self.project.stacks.append(record)
+        for result in results:
+            if self.find_result(result.id) is None:
+                self.project.results.append(result)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.save()
+        self.project_changed.emit()
+
+    # -- jobs ------------------------------------------------------------------------------------------
+    def _start(self, job: Job) -> Job:
+        self.jobs.append(job)
+        job.failed.connect(lambda message, j=job: self.warning.emit(f"{j.title} failed", message))
+        self.job_added.emit(job)
+        job.start()
+        return job
+
+    def preview(self, stack_id: str, z: int, denoiser) -> Job | None:
+        record = self._record(stack_id)
+        if record is None or denoiser is None:
+            return None
+        s = self.settings
+        make = tasks.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device)
+        job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
+        job.finished.connect(lambda image, z=z: self.preview_ready.emit(z, image))
+        return self._start(job)
+
+    def denoise(self, stack_ids: list[str], denoiser) -> Job | None:
+        """Denoise whole stacks into the project's results folder (one job; a batch for several)."""
+        records = [r for r in (self._record(i) for i in stack_ids) if r is not None]
+        if not records or denoiser is None:
+            return None
+        s = self.settings
+        outputs = [self.project.result_path(r.id, denoiser.label, s.output_format) for r in records]
+        if len(records) == 1:
+            make = tasks.denoise(records[0].path, outputs[0], denoiser, s.tile_px, s.stride_px, s.output_dtype,
+                                 s.device)
+            job = Job(f"Denoise {records[0].name} ({denoiser.label})", "denoise", make, self)
+        else:
+            make = tasks.batch([(r.path, o) for r, o in zip(records, outputs)], denoiser, s.tile_px, s.stride_px,
+                               s.output_dtype, s.device)
+            job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.label})", "batch", make, self)
+        job.finished.connect(lambda value, rs=records, os_=outputs, d=denoiser: self._record_results(rs, os_, d))
+        return self._start(job)
+
+    def _record_results(self, records, outputs, denoiser) -> None:
+        if self.project is None:
+            return
+        s = self.settings
+        last = None
+        for record, output in zip(records, outputs):
+            if not Path(output).exists():
+                continue
+            params = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
+            last = self.project.add_result(
+                stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,
+                model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
+                slices=[0, record.shape[0]])
+        self._changed()
+        if last is not None:
+            self.show_result.emit(last.id)
+            self.status.emit(f"Denoised with {denoiser.label} at {_dt.datetime.now():%H:%M}")
+
+    def train(self, spec) -> Job:
+        job = Job(f"Train {spec.family} ({spec.config}) “{spec.name}”", "train", tasks.train(spec), self)
+        return self._start(job)
+
+    def cancel_all(self) -> None:
+        for job in self.jobs:
+            job.cancel()
+
+    def running_jobs(self) -> list[Job]:
+        return [j for j in self.jobs if j.running]
+
+    def _record(self, stack_id: str):
+        record = self.find_stack(stack_id)
+        if record is not None and not Path(record.path).exists():
+            self.warning.emit("Missing input", f"{record.path} was moved or deleted.")
+            return None
+        return record

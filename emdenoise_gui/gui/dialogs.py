@@ -1,0 +1,142 @@
+"""Small dialogs: Settings, Train a model, and record details."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from PySide6 import QtWidgets
+
+from emdenoise_gui.gui.settings import DEVICES, OUTPUT_DTYPES, OUTPUT_FORMATS, AppSettings
+
+
+class SettingsDialog(QtWidgets.QDialog):
+    """Device, tile size (auto or manual), output format and dtype, CPU threads."""
+
+    def __init__(self, settings: AppSettings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.device = QtWidgets.QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device)
+        self.device.setToolTip("auto: an NVIDIA GPU if there is one, then Apple's GPU, then the CPU")
+        self.tile = QtWidgets.QSpinBox()
+        self.tile.setRange(0, 4096)
+        self.tile.setSingleStep(64)
+        self.tile.setSpecialValueText("auto (512 px)")
+        self.tile.setSuffix(" px")
+        self.tile.setValue(settings.tile)
+        self.tile.setToolTip("Images are processed in overlapping tiles of this size; smaller tiles need less memory")
+        self.format = QtWidgets.QComboBox()
+        self.format.addItems(OUTPUT_FORMATS)
+        self.format.setCurrentText(settings.output_format)
+        self.dtype = QtWidgets.QComboBox()
+        self.dtype.addItems(OUTPUT_DTYPES)
+        self.dtype.setCurrentText(settings.output_dtype)
+        self.dtype.setToolTip("float32 keeps the computed values; 'input' rounds and clips to the input's type")
+        self.threads = QtWidgets.QSpinBox()
+        self.threads.setRange(0, os.cpu_count() or 1)
+        self.threads.setSpecialValueText(f"all ({os.cpu_count()})")
+        self.threads.setValue(settings.threads)
+        form = QtWidgets.QFormLayout()
+        form.addRow("Device", self.device)
+        form.addRow("Tile size", self.tile)
+        form.addRow("Output format", self.format)
+        form.addRow("Output pixel type", self.dtype)
+        form.addRow("CPU threads", self.threads)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _accept(self) -> None:
+        tile = self.tile.value()
+        if tile and (tile < 64 or tile % 16):
+            QtWidgets.QMessageBox.warning(self, "Tile size", "Use a tile size of at least 64 px, a multiple of 16, "
+                                                            "or 0 for automatic.")
+            return
+        self.accept()
+
+    def result_settings(self) -> AppSettings:
+        return AppSettings(device=self.device.currentText(), tile=self.tile.value(),
+                           output_format=self.format.currentText(), output_dtype=self.dtype.currentText(),
+                           threads=self.threads.value()).checked()
+
+
+class TrainDialog(QtWidgets.QDialog):
+    """Train a family on project stacks: pick the family, size, data roles and steps."""
+
+    def __init__(self, stacks: list, output_folder: Path, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a model")
+        self.stacks, self.output_folder = stacks, Path(output_folder)
+        self.family = QtWidgets.QComboBox()
+        self.family.addItems(["nrrn", "n2v", "xception", "cyclic"])
+        self.family.setToolTip("nrrn: FIB-SEM stacks (neighbouring slices); n2v: single noisy images; "
+                               "xception: needs clean images; cyclic: clean + noise patterns + noisy")
+        self.config = QtWidgets.QComboBox()
+        self.config.addItems(["lite", "paper"])
+        self.config.setToolTip("lite trains in minutes on a CPU; paper is the published size (use a GPU)")
+        self.roles = {role: QtWidgets.QComboBox() for role in ("noisy", "clean", "noise")}
+        for combo in self.roles.values():
+            combo.addItem("(none)", None)
+            for record in stacks:
+                combo.addItem(record.name, record.path)
+        self.steps = QtWidgets.QSpinBox()
+        self.steps.setRange(1, 1_000_000)
+        self.steps.setValue(300)
+        self.name = QtWidgets.QLineEdit("my-model")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Family", self.family)
+        form.addRow("Size", self.config)
+        form.addRow("Noisy data", self.roles["noisy"])
+        form.addRow("Clean data", self.roles["clean"])
+        form.addRow("Noise patterns", self.roles["noise"])
+        form.addRow("Steps", self.steps)
+        form.addRow("Model name", self.name)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        if stacks:
+            self.roles["noisy"].setCurrentIndex(1)
+        self.spec = None
+
+    def _accept(self) -> None:
+        from emdenoise_gui.core.errors import InputError
+        from emdenoise_gui.training.spec import RunSpec
+
+        data = {role: [combo.currentData()] for role, combo in self.roles.items() if combo.currentData()}
+        name = self.name.text().strip()
+        spec = RunSpec(family=self.family.currentText(), config=self.config.currentText(), steps=self.steps.value(),
+                       data=data, output=str(self.output_folder / name), name=name)
+        try:
+            if not name or any(c in name for c in '/\\:*?"<>|'):
+                raise InputError("give the model a name without / \\ : * ? \" < > |")
+            if Path(spec.output).exists():
+                raise InputError(f"a model named {name} already exists; choose another name")
+            self.spec = spec.validated()
+        except InputError as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot train yet", str(exc))
+            return
+        self.accept()
+
+
+def details_html(title: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<h3>{html.escape(title)}</h3><table cellspacing=4>{body}</table>"
+
+
+def show_details(parent, title: str, rows: list[tuple[str, str]]) -> None:
+    box = QtWidgets.QMessageBox(parent)
+    box.setWindowTitle(title)
+    box.setTextFormat(QtWidgets.QMessageBox.TextFormat().RichText if False else box.textFormat())
+    box.setText(details_html(title, rows))
+    box.exec()

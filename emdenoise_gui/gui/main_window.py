@@ -1,0 +1,373 @@
+"""The main window: panels, menus, drag-and-drop and the status bar, wired to the controller."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from emdenoise_gui import __version__
+from emdenoise_gui.core.project import recent_projects
+from emdenoise_gui.gui.controller import Controller
+from emdenoise_gui.gui.dialogs import SettingsDialog, TrainDialog, details_html
+from emdenoise_gui.gui.panels.compare_view import CompareView
+from emdenoise_gui.gui.panels.jobs_panel import JobsPanel
+from emdenoise_gui.gui.panels.project_panel import ProjectPanel
+from emdenoise_gui.gui.panels.zoo_panel import ZooPanel
+from emdenoise_gui.gui.settings import qsettings
+
+FILE_FILTER = "EM stacks (*.tif *.tiff *.mrc *.mrcs *.map *.rec *.st);;All files (*)"
+KEY = QtGui.QKeySequence
+
+
+class SliceImage:
+    """A one-slice stand-in stack for a preview: ``len`` 1, ``[0]`` the (Y, X) image."""
+
+    def __init__(self, image):
+        self.image = image
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, z):
+        return self.image
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """Project (left), compare viewer (centre), model zoo (right), jobs (bottom)."""
+
+    device_found = QtCore.Signal(str)
+
+    def __init__(self, controller: Controller | None = None):
+        super().__init__()
+        self.controller = controller or Controller(self)
+        self.setWindowTitle(f"EMDenoise {__version__}")
+        self.setAcceptDrops(True)
+        self.viewer = CompareView()
+        self.setCentralWidget(self.viewer)
+        self.project_panel = ProjectPanel()
+        self.zoo_panel = ZooPanel()
+        self.jobs_panel = JobsPanel()
+        self._dock("Project", self.project_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Model zoo", self.zoo_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Jobs", self.jobs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.device_label = QtWidgets.QLabel("device: …")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.denoiser = self.zoo_panel.current()
+        self._build_menus()
+        self._connect()
+        self._gpu_timer = QtCore.QTimer(self)
+        self._gpu_timer.timeout.connect(self._update_gpu_memory)
+        self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
+        self._save_view_timer.timeout.connect(self._store_view)
+        self.resize(1500, 950)
+        self._restore_layout()
+        self._probe_device()
+        self._refresh()
+
+    # -- construction ----------------------------------------------------------------------------------
+    def _dock(self, title, widget, area) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu, text, slot, shortcut=None, tip=""):
+        action = QtGui.QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&New Project…", self.new_project_dialog, KEY.StandardKey.New)
+        self._action(file, "Open &Project…", self.open_project_dialog, KEY("Ctrl+Shift+O"))
+        self.recent_menu = file.addMenu("Recent Projects")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        self.add_action = self._action(file, "&Add Stacks…", self.add_stacks_dialog, KEY.StandardKey.Open,
+                                       "Add TIFF or MRC stacks to the project")
+        self._action(file, "&Save Project", self.controller.save, KEY.StandardKey.Save,
+                     "The project is also saved automatically after every change")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, KEY.StandardKey.Quit)
+        edit = bar.addMenu("&Edit")
+        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(KEY.StandardKey.Undo)
+        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(KEY.StandardKey.Redo)
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        self._action(edit, "&Settings…", self.settings_dialog, KEY.StandardKey.Preferences)
+        process = bar.addMenu("&Process")
+        self._action(process, "&Preview Current Slice", self.preview_current, KEY("Ctrl+P"),
+                     "Denoise only the slice on screen")
+        self._action(process, "&Denoise Stack", self.denoise_current, KEY("Ctrl+D"),
+                     "Denoise the whole selected stack(s) into the project's results folder")
+        self._action(process, "&Train Model…", self.train_dialog, KEY("Ctrl+T"))
+        process.addSeparator()
+        self._action(process, "&Cancel All Jobs", self.controller.cancel_all, KEY("Ctrl+."))
+        view = bar.addMenu("&View")
+        for dock in self.findChildren(QtWidgets.QDockWidget):
+            view.addAction(dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About EMDenoise", self.about)
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.project_changed.connect(self._refresh)
+        c.warning.connect(self.warn)
+        c.job_added.connect(self.jobs_panel.add_job)
+        c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.show_stack.connect(self.show_stack)
+        c.show_result.connect(self.show_result)
+        c.preview_ready.connect(self._show_preview)
+        self.project_panel.stack_selected.connect(self.show_stack)
+        self.project_panel.result_selected.connect(self.show_result)
+        self.project_panel.add_requested.connect(self.add_stacks_dialog)
+        self.project_panel.remove_requested.connect(c.remove_stack)
+        self.project_panel.details_requested.connect(self.show_details)
+        self.zoo_panel.chosen.connect(self._choose_denoiser)
+        self.zoo_panel.message.connect(self.warn)
+        self.viewer.hover.connect(lambda text: self.statusBar().showMessage(text))
+        self.viewer.slice_changed.connect(lambda _z: self._save_view_timer.start())
+        self.device_found.connect(self._device_ready)
+
+    # -- projects and stacks --------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        project = self.controller.project
+        for stack_id, image in self.controller.thumbnails.items():
+            self.project_panel.set_thumbnail(stack_id, image)
+        self.project_panel.refresh(project)
+        name = f"{project.name} — " if project else ""
+        self.setWindowTitle(f"{name}EMDenoise {__version__}")
+        self.add_action.setEnabled(project is not None)
+
+    def new_project_dialog(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the new project")
+        if folder:
+            self.controller.new_project(folder)
+
+    def open_project_dialog(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open project folder")
+        if folder:
+            self.open_project(folder)
+
+    def open_project(self, folder) -> bool:
+        if not self.controller.open_project(folder):
+            return False
+        view = self.controller.project.view
+        if view.result_id and self.controller.find_result(view.result_id):
+            self.show_result(view.result_id)
+        elif view.stack_id and self.controller.find_stack(view.stack_id):
+            self.show_stack(view.stack_id)
+        elif self.controller.project.stacks:
+            self.show_stack(self.controller.project.stacks[0].id)
+        if view.viewer:
+            self.viewer.restore_state(view.viewer)
+        return True
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in recent_projects():
+            self.recent_menu.addAction(str(folder), lambda f=folder: self.open_project(f))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def add_stacks_dialog(self) -> None:
+        names, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Add EM stacks", "", FILE_FILTER)
+        if names:
+            self.controller.add_paths(names)
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.controller.add_paths(paths)
+
+    def show_stack(self, stack_id: str) -> None:
+        record = self.controller.find_stack(stack_id)
+        if record is None or not Path(record.path).exists():
+            return
+        self.viewer.set_original(self.controller.stack_data(record.path), record.name)
+        self.viewer.set_result(None, "")
+        self._current = ("stack", stack_id)
+        self._store_view()
+
+    def show_result(self, result_id: str) -> None:
+        c = self.controller
+        result = c.find_result(result_id)
+        record = c.find_stack(result.stack_id) if result else None
+        if record is None or not Path(record.path).exists():
+            return
+        output = c.project.absolute(result)
+        self.viewer.set_original(c.stack_data(record.path), record.name)
+        if output.exists():
+            self.viewer.set_result(c.stack_data(output), result.method, first_slice=result.slices[0])
+        else:
+            self.warn("Result file missing", f"{output} was moved or deleted.")
+        self._current = ("result", result_id)
+        self._store_view()
+
+    def _show_preview(self, z: int, image) -> None:
+        label = f"preview: {self.denoiser.label}" if self.denoiser else "preview"
+        self.viewer.set_result(SliceImage(image), label, first_slice=z)
+        self.viewer.set_slice(z)
+
+    def show_details(self, kind: str, ident: str) -> None:
+        c = self.controller
+        if kind == "stack":
+            r = c.find_stack(ident)
+            rows = [("File", r.path), ("Format", r.format), ("Shape (Z, Y, X)", " × ".join(map(str, r.shape))),
+                    ("Type", r.dtype), ("Voxel (z, y, x)", r.voxel_size_nm or "unknown"), ("Added", r.added)]
+            title = r.name
+        else:
+            r = c.find_result(ident)
+            stack = c.find_stack(r.stack_id)
+            rows = [("Input", stack.path if stack else r.stack_id), ("Output", str(c.project.absolute(r))),
+                    ("Method", f"{r.method} ({r.kind})"), ("Model package", r.model_path or "—"),
+                    ("Model sha256", r.model_sha256 or "—"), ("Slices", f"{r.slices[0]}–{r.slices[1] - 1}"),
+                    ("Parameters", ", ".join(f"{k}={v}" for k, v in r.parameters.items())), ("Created", r.created)]
+            title = f"Result {r.method}"
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("Details")
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.setText(details_html(title, rows))
+        box.exec()
+
+    # -- processing -------------------------------------------------------------------------------------
+    def _choose_denoiser(self, denoiser) -> None:
+        self.denoiser = denoiser
+        self.statusBar().showMessage(f"Denoiser: {denoiser.label}", 4000)
+
+    def _current_stack_id(self) -> str | None:
+        kind, ident = getattr(self, "_current", (None, None))
+        if kind == "result":
+            result = self.controller.find_result(ident)
+            return result.stack_id if result else None
+        return ident
+
+    def preview_current(self):
+        stack_id = self._current_stack_id()
+        if stack_id is None:
+            self.warn("Nothing to preview", "Select a stack in the project first.")
+            return None
+        return self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser)
+
+    def denoise_current(self):
+        ids = self.project_panel.selected_stack_ids() or [i for i in [self._current_stack_id()] if i]
+        if not ids:
+            self.warn("Nothing to denoise", "Select one or more stacks in the project first.")
+            return None
+        return self.controller.denoise(ids, self.denoiser)
+
+    def train_dialog(self) -> None:
+        from emdenoise_gui.zoo.registry import user_dir
+
+        project = self.controller.project
+        folder = user_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        dialog = TrainDialog(project.stacks if project else [], folder, self)
+        if dialog.exec() and dialog.spec is not None:
+            job = self.controller.train(dialog.spec)
+            job.finished.connect(lambda _v: self.zoo_panel.refresh())
+
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.controller.settings, self)
+        if dialog.exec():
+            self.controller.settings = dialog.result_settings()
+            self.controller.settings.save()
+            self._probe_device()
+
+    # -- status bar: device and GPU memory -------------------------------------------------------------
+    def _probe_device(self) -> None:
+        """Find the device on a helper thread: importing torch takes about a second."""
+        choice = self.controller.settings.device
+
+        def probe():
+            try:
+                from emdenoise_gui.models.device import device_label, pick_device
+
+                self.controller.settings.apply_threads()
+                text = device_label(pick_device(choice))
+            except Exception as exc:  # a missing GPU driver must not stop the app
+                text = f"CPU (device '{choice}' unavailable: {exc})"
+            self.device_found.emit(text)
+
+        threading.Thread(target=probe, daemon=True).start()
+
+    def _device_ready(self, text: str) -> None:
+        self.device_label.setText(f"device: {text}")
+        self.device_text = text
+        if "GiB" in text:
+            self._gpu_timer.start(2000)
+
+    def _update_gpu_memory(self) -> None:
+        import torch
+
+        used = torch.cuda.memory_allocated() / 2**30
+        self.device_label.setText(f"device: {self.device_text} — {used:.2f} GiB in use")
+
+    # -- layout, view state, closing ---------------------------------------------------------------------
+    def _store_view(self) -> None:
+        project = self.controller.project
+        if project is None:
+            return
+        kind, ident = getattr(self, "_current", (None, None))
+        project.view.stack_id = ident if kind == "stack" else self._current_stack_id()
+        project.view.result_id = ident if kind == "result" else None
+        project.view.slice_index = self.viewer.current_slice()
+        project.view.viewer = self.viewer.state()
+        self.controller.save()
+
+    def _restore_layout(self) -> None:
+        store = qsettings()
+        geometry, state = store.value("window/geometry"), store.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        running = self.controller.running_jobs()
+        if running and not getattr(self, "force_close", False):
+            answer = QtWidgets.QMessageBox.question(
+                self, "Jobs are running", f"{len(running)} job(s) are still running. Cancel them and quit?")
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.controller.cancel_all()
+        for job in running:
+            job.wait(10000)
+        self._store_view()
+        store = qsettings()
+        store.setValue("window/geometry", self.saveGeometry())
+        store.setValue("window/state", self.saveState())
+        store.sync()
+        self.controller.close_project()
+        event.accept()
+
+    def warn(self, title: str, text: str) -> None:
+        """A warning dialog with the message; long technical detail goes under 'Show Details'."""
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text.split("\n\nTraceback")[0], parent=self)
+        if "\n\n" in text and "Error" in text.split("\n\n", 1)[0]:
+            head, detail = text.split("\n\n", 1)
+            box.setText(head)
+            box.setDetailedText(detail)
+        box.open()
+
+    def about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About EMDenoise",
+                                    f"<b>EMDenoise {__version__}</b><br>Deep-learning denoising for electron "
+                                    "microscopy, on your own workstation.<br>Demo data: Janelia FlyEM, CC BY 3.0.")

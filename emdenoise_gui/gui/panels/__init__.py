@@ -1,0 +1,1 @@
+"""Panels of the main window: compare view, line-profile plot and the other docked widgets."""

@@ -1,0 +1,140 @@
+"""The job panel: running and finished jobs (progress, ETA, cancel), a log, and live loss curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from emdenoise_gui.core.progress import format_seconds
+
+COLUMNS = ("Job", "Status", "Progress", "ETA", "")
+PLOT_INTERVAL_MS = 250  # redraw the loss plot at most 4 times a second
+
+
+class LossPlot(pg.PlotWidget):
+    """Training loss (and validation loss) against step for one training job; updates are throttled."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setLabel("bottom", "step")
+        self.setLabel("left", "loss")
+        self.showGrid(x=True, y=True, alpha=0.3)
+        self.addLegend(offset=(-10, 10))
+        self.train_curve = self.plot([], [], pen=pg.mkPen("#1f77b4", width=1.5), name="training loss")
+        self.val_curve = self.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
+                                   symbolBrush="#d62728", name="validation loss")
+        self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
+        self._dirty = False
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(PLOT_INTERVAL_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    def clear_data(self) -> None:
+        self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
+        self._dirty = True
+        self.redraw()
+
+    def add_event(self, event) -> None:
+        name = type(event).__name__
+        if name == "StepDone":
+            self.steps.append(event.step)
+            self.losses.append(float(event.losses.get("loss", next(iter(event.losses.values())))))
+            self._dirty = True
+        elif name == "Validated" and "val_loss" in event.metrics:
+            self.val_steps.append(event.step)
+            self.val_losses.append(float(event.metrics["val_loss"]))
+            self._dirty = True
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.train_curve.setData(np.asarray(self.steps, float), np.asarray(self.losses, float))
+        self.val_curve.setData(np.asarray(self.val_steps, float), np.asarray(self.val_losses, float))
+
+
+class JobsPanel(QtWidgets.QWidget):
+    """A table of jobs with a cancel button each, the selected job's log, and a loss plot."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for col in (1, 3, 4):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(2, 160)
+        self.table.currentCellChanged.connect(lambda row, *_: self._show(row))
+        self.log = QtWidgets.QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.loss_plot = LossPlot()
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self.log, "Log")
+        self.tabs.addTab(self.loss_plot, "Loss curve")
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([520, 480])
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+        self.jobs = []
+        self._plotted_job = None
+
+    def add_job(self, job) -> None:
+        """Show ``job`` (a :class:`~emdenoise_gui.gui.workers.Job`) and follow its signals."""
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        self.jobs.append(job)
+        self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(job.title))
+        self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(job.status))
+        bar = QtWidgets.QProgressBar()
+        bar.setRange(0, 1000)
+        bar.setFormat("%p%")
+        self.table.setCellWidget(row, 2, bar)
+        self.table.setItem(row, 3, QtWidgets.QTableWidgetItem(""))
+        cancel = QtWidgets.QPushButton("Cancel")
+        cancel.setToolTip("Stop this job at its next tile or training step; nothing half-written is kept")
+        cancel.clicked.connect(job.cancel)
+        self.table.setCellWidget(row, 4, cancel)
+        job.state_changed.connect(lambda j=job: self._update(j))
+        if job.kind == "train":
+            job.event.connect(lambda event, j=job: self._training_event(j, event))
+            self._plotted_job = job
+            self.loss_plot.clear_data()
+            self.tabs.setCurrentWidget(self.loss_plot)
+        self.table.selectRow(row)
+        self._update(job)
+
+    def _training_event(self, job, event) -> None:
+        if job is self._plotted_job:
+            self.loss_plot.add_event(event)
+
+    def _update(self, job) -> None:
+        row = self.jobs.index(job)
+        self.table.item(row, 1).setText(job.status)
+        self.table.cellWidget(row, 2).setValue(int(round(job.progress * 1000)))
+        eta = "" if not job.running else format_seconds(job.eta_s)
+        self.table.item(row, 3).setText(eta)
+        self.table.cellWidget(row, 4).setEnabled(job.running)
+        if self.table.currentRow() == row:
+            self._show(row)
+
+    def _show(self, row: int) -> None:
+        if not 0 <= row < len(self.jobs):
+            return
+        job = self.jobs[row]
+        text = "\n".join(job.log + ([job.message] if job.status == "failed" else []))
+        if self.log.toPlainText() != text:
+            self.log.setPlainText(text)
+            self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())

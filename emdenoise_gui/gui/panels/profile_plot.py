@@ -1,0 +1,220 @@
+"""Measuring tools of the compare view: profile plot, mirrored line and box, scale bar.
+
+Coordinates handed in and out follow ``core.metrics``: (y, x) in px with pixel
+centres at integer coordinates; boxes are half-open (y0, x0, y1, x1) px. On
+screen a pyqtgraph ImageItem puts pixel (row, col) over [col, col+1) x [row, row+1),
+so a point (y, x) sits at view coordinates (x + 0.5, y + 0.5).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+#: Curve colours, told apart by colour-blind readers too (orange vs sky blue).
+ORIGINAL_COLOUR = "#f5a623"
+RESULT_COLOUR = "#4fc3f7"
+
+
+def format_nm(value: float) -> str:
+    """``"640 nm"`` or ``"1.2 µm"``."""
+    return f"{value / 1000:.4g} µm" if abs(value) >= 1000 else f"{value:.4g} nm"
+
+
+def format_value(value) -> str:
+    """A grey value: whole numbers without decimals, others to 4 significant digits."""
+    if value is None:
+        return "none"
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.4g}"
+
+
+def nice_length(target: float) -> float:
+    """The largest 1, 2 or 5 x 10^k not above ``target`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(target))
+    return max(m * power for m in (1, 2, 5) if m * power <= target)
+
+
+def distance_scale(p0, p1, voxel_nm) -> tuple[float, str]:
+    """Factor from px along the line ``p0 -> p1`` (y, x) to the shown unit, and the unit.
+
+    With a (z, y, x) voxel size in nm the unit is nm (y and x pixel sizes may differ).
+    """
+    if not voxel_nm:
+        return 1.0, "px"
+    dy, dx = p1[0] - p0[0], p1[1] - p0[1]
+    length = math.hypot(dy, dx)
+    if not length:
+        return float(voxel_nm[2]), "nm"
+    return math.hypot(dy * voxel_nm[1], dx * voxel_nm[2]) / length, "nm"
+
+
+def iqr_text(original: float, result: float | None, rect, voxel_nm) -> str:
+    """The IQR label: both values, their ratio and where the box is, with units."""
+    y0, x0, y1, x1 = rect
+    where = f"box x {x0}–{x1 - 1}, y {y0}–{y1 - 1} px ({x1 - x0}×{y1 - y0} px"
+    if voxel_nm:
+        where += f" = {format_nm((x1 - x0) * voxel_nm[2])} × {format_nm((y1 - y0) * voxel_nm[1])}"
+    where += ")"
+    if result is None:
+        return f"IQR original: {original:.4g} grey values, result: none for this slice  ·  {where}"
+    ratio = f"ratio result/original {result / original:.3f}" if original else "ratio n/a"
+    return (f"IQR original: {original:.4g}, result: {result:.4g} grey values ({ratio})  ·  {where}"
+            "  ·  on a flat region, lower IQR = less noise")
+
+
+def add_scale_bar(view: pg.ViewBox, pixel_nm: float, width_px: int) -> pg.ScaleBar:
+    """A scale bar about a fifth of the image wide, at the view's bottom right."""
+    length_nm = nice_length(width_px * pixel_nm / 5)
+    bar = pg.ScaleBar(size=length_nm / pixel_nm, width=6, brush="w", pen=pg.mkPen("k"), suffix="",
+                      offset=(-20, -20))
+    bar.setParentItem(view)
+    bar.text.setText(format_nm(length_nm))
+    bar.text.fill = pg.mkBrush(0, 0, 0, 150)  # readable over bright cytoplasm too
+    bar.setZValue(30)
+    return bar
+
+
+def remove_scale_bar(view: pg.ViewBox, bar: pg.ScaleBar) -> None:
+    view.sigRangeChanged.disconnect(bar.updateBar)
+    view.scene().removeItem(bar)
+
+
+class ProfilePlot(pg.PlotWidget):
+    """Two curves: grey value along the line in the original and in the result.
+
+    The x axis is distance along the line in nm when the pixel size is known,
+    otherwise in px; the y axis is the stack's grey value.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent, background="k")
+        self.setMinimumHeight(120)
+        item = self.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setTitle("Line profile along the yellow line (raw grey values)", size="9pt", justify="left")
+        item.setLabel("left", "Grey value")
+        for name in ("left", "bottom"):
+            item.getAxis(name).enableAutoSIPrefix(False)  # "nm" must not become "knm"
+        item.setMenuEnabled(False)
+        # the legend sits in the title row, right of the title, so it never hides a curve
+        self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt", horSpacing=20)
+        self.legend.setParentItem(item)
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-10, -4))
+        self.original_curve = item.plot([], [], pen=pg.mkPen(ORIGINAL_COLOUR, width=1.6))
+        self.result_curve = item.plot([], [], pen=pg.mkPen(RESULT_COLOUR, width=1.6))
+        self.set_names("Original", "Result")
+        self.set_unit("px")
+
+    def set_names(self, original: str, result: str) -> None:
+        """Legend entries for the two curves."""
+        self.legend.clear()
+        self.legend.addItem(self.original_curve, original)
+        self.legend.addItem(self.result_curve, result)
+
+    def set_unit(self, unit: str) -> None:
+        """Unit of the distance axis, ``"nm"`` or ``"px"``."""
+        self.getPlotItem().setLabel("bottom", f"Distance along line ({unit})")
+
+    def set_profiles(self, distance: np.ndarray, original: np.ndarray,
+                     result: np.ndarray | None, unit: str) -> None:
+        """Show both profiles over ``distance`` (in ``unit``); ``result`` None hides its curve."""
+        self.set_unit(unit)
+        self.original_curve.setData(distance, original)
+        if result is None:
+            self.result_curve.setData([], [])
+        else:
+            self.result_curve.setData(distance, result)
+
+
+class _Mirrored(QtCore.QObject):
+    """The same ROI in several views: moving any one moves the others; ``changed`` once per move."""
+
+    changed = QtCore.Signal()
+
+    def __init__(self, views, make_roi):
+        super().__init__()
+        self.rois = [make_roi() for _ in views]
+        self._syncing = False
+        for view, roi in zip(views, self.rois):
+            roi.setZValue(10)
+            view.addItem(roi)
+            roi.sigRegionChanged.connect(self._on_moved)
+
+    def setVisible(self, visible: bool) -> None:
+        for roi in self.rois:
+            roi.setVisible(visible)
+
+    def _apply(self, geometry, skip=None) -> None:
+        self._syncing = True
+        try:
+            for roi in self.rois:
+                if roi is not skip:
+                    self._set_geometry(roi, geometry)
+        finally:
+            self._syncing = False
+        self.changed.emit()
+
+    def _on_moved(self, roi) -> None:
+        if not self._syncing:
+            self._apply(self._geometry(roi), skip=roi)
+
+
+class MirroredLine(_Mirrored):
+    """A LineSegmentROI in each view, end points kept equal."""
+
+    def __init__(self, views, pen):
+        super().__init__(views, lambda: pg.LineSegmentROI([(0, 0), (1, 1)], pen=pen))
+
+    @staticmethod
+    def _geometry(roi):
+        return [roi.mapToParent(handle.pos()) for handle in roi.getHandles()]
+
+    @staticmethod
+    def _set_geometry(roi, points) -> None:
+        for handle, point in zip(roi.getHandles(), points):
+            roi.movePoint(handle, point, finish=False)
+
+    def points(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """End points ((y0, x0), (y1, x1)) in px, pixel centres at integers."""
+        p0, p1 = self._geometry(self.rois[0])
+        return (p0.y() - 0.5, p0.x() - 0.5), (p1.y() - 0.5, p1.x() - 0.5)
+
+    def set_points(self, p0, p1) -> None:
+        self._apply([QtCore.QPointF(x + 0.5, y + 0.5) for y, x in (p0, p1)])
+
+
+class MirroredRect(_Mirrored):
+    """A RectROI in each view snapping to whole pixels, position and size kept equal."""
+
+    def __init__(self, views, pen):
+        super().__init__(views, lambda: pg.RectROI((0, 0), (8, 8), pen=pen, translateSnap=True,
+                                                   scaleSnap=True, snapSize=1.0))
+
+    @staticmethod
+    def _geometry(roi):
+        return roi.pos(), roi.size()
+
+    @staticmethod
+    def _set_geometry(roi, geometry) -> None:
+        roi.setPos(geometry[0], update=False, finish=False)
+        roi.setSize(geometry[1], finish=False)
+
+    def set_bounds(self, height: int, width: int) -> None:
+        for roi in self.rois:
+            roi.maxBounds = QtCore.QRectF(0, 0, width, height)
+
+    def rect(self, shape) -> tuple[int, int, int, int] | None:
+        """Half-open (y0, x0, y1, x1) px clipped to an image of ``shape``, None if empty."""
+        pos, size = self._geometry(self.rois[0])
+        x0, y0 = round(pos.x()), round(pos.y())
+        x1, y1 = x0 + round(size.x()), y0 + round(size.y())
+        y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, shape[0]), min(x1, shape[1])
+        return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
+
+    def set_rect(self, rect) -> None:
+        y0, x0, y1, x1 = (int(v) for v in rect)
+        self._apply((QtCore.QPointF(x0, y0), QtCore.QPointF(x1 - x0, y1 - y0)))

@@ -1,0 +1,141 @@
+"""The project panel: the project's stacks (thumbnail, shape, dtype, voxel size) and their results."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from emdenoise_gui.gui.imaging import thumbnail
+
+ROLE_KIND, ROLE_ID = QtCore.Qt.ItemDataRole.UserRole, QtCore.Qt.ItemDataRole.UserRole + 1
+
+
+def describe_stack(record) -> str:
+    z, y, x = record.shape
+    voxel = f", {record.voxel_size_nm[2]:.4g} nm/px" if record.voxel_size_nm else ", pixel size unknown"
+    return f"{z} × {y} × {x}  {record.dtype}{voxel}"
+
+
+def describe_result(record) -> str:
+    start, stop = record.slices
+    what = "model" if record.kind == "model" else "filter"
+    return f"{record.method} ({what}), slices {start}–{stop - 1}, {record.parameters.get('dtype', 'float32')}"
+
+
+class ProjectPanel(QtWidgets.QWidget):
+    """A tree: stacks at the top level, their results below.
+
+    Signals: ``stack_selected(str)``, ``result_selected(str)`` (record ids),
+    ``add_requested()``, ``remove_requested(str)`` (a stack id), ``details_requested(str, str)`` (kind, id).
+    """
+
+    stack_selected = QtCore.Signal(str)
+    result_selected = QtCore.Signal(str)
+    add_requested = QtCore.Signal()
+    remove_requested = QtCore.Signal(str)
+    details_requested = QtCore.Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.tree = QtWidgets.QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setIconSize(QtCore.QSize(56, 56))
+        self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.currentItemChanged.connect(self._current_changed)
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self._details(item))
+        add = QtWidgets.QPushButton("Add stacks…")
+        add.setToolTip("Add TIFF or MRC stacks (or drag files and folders onto the window)")
+        add.clicked.connect(self.add_requested)
+        self.remove_button = QtWidgets.QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the selected stack from the project (the file is not touched)")
+        self.remove_button.clicked.connect(self._remove_current)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(self.remove_button)
+        self.empty = QtWidgets.QLabel("Drop TIFF or MRC files or folders here,\nor use File ▸ Add stacks (Ctrl+O).")
+        self.empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color: gray;")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+        self._thumbs: dict[str, QtGui.QPixmap] = {}
+
+    def set_thumbnail(self, stack_id: str, image) -> None:
+        """Remember a thumbnail (a (Y, X) array) for a stack; shown on the next ``refresh``."""
+        self._thumbs[stack_id] = thumbnail(image, 56)
+
+    def refresh(self, project, select: tuple[str, str] | None = None) -> None:
+        """Rebuild the tree from ``project``; keep or set the selection (kind, id)."""
+        current = select or self.selection()
+        missing = {r.id for r in project.missing_inputs()} if project else set()
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        chosen = None
+        for record in (project.stacks if project else []):
+            item = QtWidgets.QTreeWidgetItem([f"{record.name}\n{describe_stack(record)}"])
+            item.setData(0, ROLE_KIND, "stack")
+            item.setData(0, ROLE_ID, record.id)
+            item.setToolTip(0, f"{record.path}\n{record.format}")
+            if record.id in self._thumbs:
+                item.setIcon(0, QtGui.QIcon(self._thumbs[record.id]))
+            if record.id in missing:
+                item.setForeground(0, QtGui.QBrush(QtGui.QColor("gray")))
+                item.setToolTip(0, f"{record.path}\nThe file is missing: it was moved or deleted.")
+            self.tree.addTopLevelItem(item)
+            if current == ("stack", record.id):
+                chosen = item
+            for result in project.results_for(record.id):
+                child = QtWidgets.QTreeWidgetItem([describe_result(result)])
+                child.setData(0, ROLE_KIND, "result")
+                child.setData(0, ROLE_ID, result.id)
+                child.setToolTip(0, str(project.absolute(result)))
+                item.addChild(child)
+                if current == ("result", result.id):
+                    chosen = child
+            item.setExpanded(True)
+        self.tree.blockSignals(False)
+        has = bool(project and project.stacks)
+        self.empty.setVisible(not has)
+        self.remove_button.setEnabled(has)
+        if chosen is not None:
+            self.tree.setCurrentItem(chosen)
+
+    def selection(self) -> tuple[str, str] | None:
+        item = self.tree.currentItem()
+        return (item.data(0, ROLE_KIND), item.data(0, ROLE_ID)) if item else None
+
+    def selected_stack_ids(self) -> list[str]:
+        """Ids of every selected stack (a selected result counts as its stack)."""
+        ids = []
+        for item in self.tree.selectedItems():
+            top = item if item.parent() is None else item.parent()
+            stack_id = top.data(0, ROLE_ID)
+            if stack_id not in ids:
+                ids.append(stack_id)
+        return ids
+
+    def _current_changed(self, item, _previous) -> None:
+        if item is None:
+            return
+        kind, ident = item.data(0, ROLE_KIND), item.data(0, ROLE_ID)
+        (self.stack_selected if kind == "stack" else self.result_selected).emit(ident)
+
+    def _remove_current(self) -> None:
+        for stack_id in self.selected_stack_ids():
+            self.remove_requested.emit(stack_id)
+
+    def _details(self, item) -> None:
+        self.details_requested.emit(item.data(0, ROLE_KIND), item.data(0, ROLE_ID))
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Details…", lambda: self._details(item))
+        if item.data(0, ROLE_KIND) == "stack":
+            menu.addAction("Remove from project", lambda: self.remove_requested.emit(item.data(0, ROLE_ID)))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -1,0 +1,276 @@
+"""Projects: save/open roundtrip, atomic save, bad files, stacks and results, recent list."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.project import (
+    PROJECT_FILE,
+    PROJECT_VERSION,
+    Project,
+    recent_projects,
+    remember_project,
+)
+
+SHA = "ab" * 32
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Keep the recent list of every test in its own folder."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("EMDENOISE_HOME", str(path))
+    return path
+
+
+def make_meta(path, shape=(3, 16, 20), dtype=np.uint8):
+    """Write a small greyscale TIFF at ``path`` and return its StackMeta."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (np.arange(np.prod(shape)) % 200).astype(dtype).reshape(shape)
+    tifffile.imwrite(path, data, photometric="minisblack")
+    with open_stack(path) as stack:
+        return stack.meta
+
+
+@pytest.fixture
+def project(tmp_path):
+    return Project.create(tmp_path / "proj")
+
+
+def write_result(project, stack_id, label="bm3d"):
+    path = project.result_path(stack_id, label)
+    path.write_bytes(b"result")
+    return path
+
+
+def test_create_makes_folder_results_and_file(tmp_path):
+    project = Project.create(tmp_path / "a" / "new", name="Mito")
+    assert (tmp_path / "a" / "new" / PROJECT_FILE).is_file()
+    assert (tmp_path / "a" / "new" / "results").is_dir()
+    assert project.name == "Mito" and project.version == PROJECT_VERSION
+    assert Project.create(tmp_path / "other").name == "other"
+
+
+def test_create_refuses_existing_project_and_file(tmp_path, project):
+    with pytest.raises(InputError, match="already holds a project.*open it instead"):
+        Project.create(project.folder)
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        Project.create(tmp_path / "f.txt")
+
+
+def test_roundtrip_preserves_everything(tmp_path, project):
+    s1 = project.add_stack(make_meta(tmp_path / "in" / "cells.tif"))
+    s2 = project.add_stack(make_meta(tmp_path / "in" / "b.tif", shape=(1, 12, 12), dtype=np.uint16),
+                           name="second")
+    path = write_result(project, s1.id)
+    r1 = project.add_result(s1.id, path, "model", "nrrn", slices=(1, 3),
+                            parameters={"tile": np.int64(64), "stride": 48, "device": "cpu"},
+                            model_path=tmp_path / "m.emdmodel", model_sha256=SHA)
+    project.add_result(s2.id, write_result(project, s2.id, "gauss"), "filter", "gaussian")
+    project.view.stack_id, project.view.result_id = s1.id, r1.id
+    project.view.slice_index = 2
+    project.view.rect = [1.5, 2.0, 10.0, 8.0]
+    project.view.toggles = {"high_pass": True, "residual": False, "mode": "overlay"}
+    project.view.contrast = [3.0, 180.5]
+    project.save()
+
+    back = Project.open(project.folder / PROJECT_FILE)  # the file works as well as the folder
+    assert back == project
+    assert back.results[0].parameters == {"tile": 64, "stride": 48, "device": "cpu"}
+    assert back.stacks[1].name == "second" and back.stacks[1].dtype == "uint16"
+    assert back.stacks[0].shape == [3, 16, 20] and back.results[1].slices == [0, 1]
+    assert back.absolute(back.result(r1.id)) == path
+    assert back.results[0].path == f"results/{path.name}"  # stored relative
+
+
+def test_moved_project_folder_still_finds_results(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    r = project.add_result(s.id, write_result(project, s.id), "filter", "median")
+    project.save()
+    moved = tmp_path / "moved"
+    os.rename(project.folder, moved)
+    back = Project.open(moved)
+    assert back.absolute(back.result(r.id)).read_bytes() == b"result"
+
+
+def test_save_is_atomic_and_keeps_backup(project):
+    project.save()
+    first = (project.folder / PROJECT_FILE).read_text()
+    project.name = "renamed"
+    project.save()
+    assert json.loads((project.folder / "project.json.bak").read_text())["name"] == json.loads(first)["name"]
+    assert json.loads((project.folder / PROJECT_FILE).read_text())["name"] == "renamed"
+    assert sorted(p.name for p in project.folder.iterdir()) == ["project.json", "project.json.bak",
+                                                                 "results"]
+
+
+def test_failed_save_is_input_error_and_changes_nothing(tmp_path, project):
+    before = (project.folder / PROJECT_FILE).read_text()
+    (project.folder / "project.json.bak").mkdir()  # the backup cannot be replaced: an OSError
+    project.name = "renamed"
+    with pytest.raises(InputError, match="cannot save the project"):
+        project.save()
+    assert (project.folder / PROJECT_FILE).read_text() == before
+    assert [p.name for p in project.folder.iterdir() if p.name.endswith(".tmp")] == []
+    gone = Project.create(tmp_path / "gone")
+    os.rename(gone.folder, tmp_path / "elsewhere")
+    with pytest.raises(InputError, match="no longer exists"):
+        gone.save()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root")
+def test_save_to_readonly_folder_is_input_error(project):
+    os.chmod(project.folder, 0o555)
+    try:
+        with pytest.raises(InputError, match="cannot save the project"):
+            project.save()
+    finally:
+        os.chmod(project.folder, 0o755)
+
+
+def test_open_errors(tmp_path, project):
+    with pytest.raises(InputError, match="does not exist"):
+        Project.open(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="not an EMDenoise project"):
+        Project.open(tmp_path / "empty")
+    (project.folder / PROJECT_FILE).write_text("{ not json")
+    with pytest.raises(InputError, match="project.json.*not valid JSON.*project.json.bak"):
+        Project.open(project.folder)
+    (project.folder / PROJECT_FILE).write_text('{"name": "npm package"}')
+    with pytest.raises(InputError, match="not an EMDenoise project file"):
+        Project.open(project.folder)
+
+
+def edit(project, change):
+    """Apply ``change`` to the saved JSON dict and write it back."""
+    file = project.folder / PROJECT_FILE
+    data = json.loads(file.read_text())
+    change(data)
+    file.write_text(json.dumps(data))
+
+
+def test_newer_version_says_update(project):
+    edit(project, lambda d: d.update(version=PROJECT_VERSION + 1))
+    with pytest.raises(InputError, match=f"newer EMDenoise \\(version {PROJECT_VERSION + 1}.*update the app"):
+        Project.open(project.folder)
+
+
+def test_missing_and_ill_typed_fields_are_named(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    project.add_result(s.id, write_result(project, s.id), "filter", "median")
+    project.save()
+    original = (project.folder / PROJECT_FILE).read_text()
+    cases = [
+        (lambda d: d.pop("version"), "'version' is missing"),
+        (lambda d: d["stacks"][0].pop("shape"), r"'stacks\[0\].shape' is missing"),
+        (lambda d: d["stacks"][0].update(shape=[3, "y", 20]), r"'stacks\[0\].shape' must be"),
+        (lambda d: d["results"][0].update(kind="magic"), r"'results\[0\].kind' must be"),
+        (lambda d: d["results"][0].update(path="../elsewhere.tif"), r"'results\[0\].path' must be"),
+        (lambda d: d["results"][0].update(stack_id="s9"), r"'results\[0\].stack_id' must be"),
+        (lambda d: d["view"].update(slice_index=True), r"'view.slice_index' must be"),
+    ]
+    for change, message in cases:
+        (project.folder / PROJECT_FILE).write_text(original)
+        edit(project, change)
+        with pytest.raises(InputError, match=message) as info:
+            Project.open(project.folder)
+        assert PROJECT_FILE in str(info.value)
+
+
+def test_add_same_stack_twice_gives_one_record(tmp_path, project):
+    meta = make_meta(tmp_path / "in.tif")
+    first = project.add_stack(meta)
+    assert project.add_stack(meta) is first and len(project.stacks) == 1
+    if os.name == "posix":  # the same file reached through a link is the same stack
+        os.symlink(tmp_path / "in.tif", tmp_path / "link.tif")
+        with open_stack(tmp_path / "link.tif") as stack:
+            assert project.add_stack(stack.meta) is first
+    other = project.add_stack(make_meta(tmp_path / "other.tif"))
+    assert (first.id, other.id) == ("s1", "s2") and first.name == "in.tif"
+
+
+def test_result_path_never_collides_and_stays_in_results(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "my cells.tif"))
+    paths = [write_result(project, s.id, "n2v / fine-tuned*") for _ in range(3)]
+    assert [p.name for p in paths] == [f"my_cells_n2v_fine-tuned_00{i}.tif" for i in (1, 2, 3)]
+    # a recorded result whose file is gone still holds its number
+    project.add_result(s.id, project.result_path(s.id, "x"), "filter", "median")
+    assert project.result_path(s.id, "x").name == "my_cells_x_002.tif"
+    paths[1].unlink()
+    fresh = project.result_path(s.id, "n2v / fine-tuned*")
+    assert fresh.name == "my_cells_n2v_fine-tuned_004.tif" and not fresh.exists()
+    assert project.is_inside(fresh) and fresh.parent == project.folder / "results"
+    assert project.result_path(s.id, "../../evil", suffix="mrc").parent == project.folder / "results"
+
+
+def test_add_result_refuses_outside_results_and_inputs(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    for outside in (tmp_path / "out.tif", project.folder / "out.tif", "results/../out.tif",
+                    project.folder / "results"):
+        with pytest.raises(InputError, match="outside the project's results/"):
+            project.add_result(s.id, outside, "filter", "median")
+    assert not project.is_inside(tmp_path / "out.tif") and project.is_inside("results/a.tif")
+    inner = project.add_stack(make_meta(project.folder / "results" / "inner.tif"))
+    with pytest.raises(InputError, match="is the input stack"):
+        project.add_result(s.id, project.folder / "results" / "inner.tif", "filter", "median")
+    with pytest.raises(InputError, match="slices"):
+        project.add_result(inner.id, "results/a.tif", "filter", "median", slices=(0, 5))
+    assert project.results == []
+
+
+def test_remove_stack_drops_its_results_but_not_files(tmp_path, project):
+    a = project.add_stack(make_meta(tmp_path / "a.tif"))
+    b = project.add_stack(make_meta(tmp_path / "b.tif"))
+    ra = [project.add_result(a.id, write_result(project, a.id), "filter", "median") for _ in range(2)]
+    rb = project.add_result(b.id, write_result(project, b.id), "filter", "median")
+    project.view.stack_id, project.view.result_id = a.id, ra[0].id
+    removed = project.remove_stack(a.id)
+    assert removed == ra and project.results == [rb] and project.stacks == [b]
+    assert all(project.absolute(r).exists() for r in ra) and (tmp_path / "a.tif").exists()
+    assert project.view.stack_id is None and project.view.result_id is None
+    with pytest.raises(KeyError):
+        project.stack(a.id)
+
+
+def test_missing_input_is_kept_and_reported(tmp_path, project):
+    gone = project.add_stack(make_meta(tmp_path / "gone.tif"))
+    project.add_stack(make_meta(tmp_path / "here.tif"))
+    project.save()
+    (tmp_path / "gone.tif").unlink()
+    back = Project.open(project.folder)
+    assert len(back.stacks) == 2
+    assert back.missing_inputs() == [gone]
+
+
+def test_recent_projects_order_dedup_and_max(tmp_path, home):
+    folders = [Project.create(tmp_path / f"p{i}").folder for i in range(12)]
+    for folder in folders:
+        assert remember_project(folder)
+    remember_project(folders[3])  # already listed: moves to the front, no duplicate
+    assert recent_projects() == [folders[i] for i in (3, 11, 10, 9, 8, 7, 6, 5, 4, 2)]
+    remember_project(folders[0])  # had fallen off the end: comes back first
+    assert recent_projects() == [folders[i] for i in (0, 3, 11, 10, 9, 8, 7, 6, 5, 4)]
+    assert (home / "recent.json").is_file()
+    assert [p for p in home.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_recent_projects_skip_deleted_and_tolerate_corruption(tmp_path, home):
+    a, b = Project.create(tmp_path / "a").folder, Project.create(tmp_path / "b").folder
+    remember_project(a)
+    remember_project(b)
+    (b / PROJECT_FILE).unlink()
+    (b / "results").rmdir()
+    b.rmdir()
+    assert recent_projects() == [a]
+    for junk in ("{ broken", '{"not": "a list"}', "[1, null, \"\"]", "\x00\xff"):
+        (home / "recent.json").write_text(junk, encoding="latin-1")
+        assert recent_projects() == []
+    assert remember_project(a) and recent_projects() == [a]
+    assert recent_projects() == recent_projects()  # reading changes nothing

@@ -1,0 +1,228 @@
+"""The main window, driven as a user would: drops, jobs, cancel, projects, zoo, training; with screenshots."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore, QtGui  # noqa: E402
+
+from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
+from tests.conftest import SHARED_DATA  # noqa: E402
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+JOB_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    win = MainWindow()
+    win.warnings = []
+    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
+    qtbot.addWidget(win)
+    win.show()
+    assert win.controller.new_project(tmp_path / "project")
+    yield win
+    win.force_close = True
+    win.controller.cancel_all()
+    for job in win.controller.jobs:
+        job.wait(30000)
+
+
+def shoot(widget, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    assert widget.grab().save(str(SCREENSHOTS / name))
+
+
+def drop(window, paths) -> None:
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QtGui.QDropEvent(QtCore.QPointF(20, 20), QtCore.Qt.DropAction.CopyAction, mime,
+                             QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def wait_for(qtbot, job, status="done"):
+    qtbot.waitUntil(lambda: not job.running, timeout=JOB_TIMEOUT_MS)
+    assert job.status == status, job.message
+    job.wait(5000)
+
+
+@pytest.fixture
+def small_stack(tmp_path):
+    data = tifffile.imread(SHARED_DATA / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif", key=range(4))
+    path = tmp_path / "fibsem4.tif"
+    tifffile.imwrite(path, data[:, 100:228, 100:260], imagej=True, resolution=(0.1, 0.1),
+                     metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    return path
+
+
+def test_drop_real_tiff_mrc_and_corrupt_files(window, shared_data, tmp_path):
+    corrupt = tmp_path / "broken.tif"
+    corrupt.write_bytes(b"II*\x00" + b"\x00" * 20)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    drop(window, [shared_data / "sstem_isbi2012_train_30x512x512.tif", shared_data / "mrc/EMD-3197.map",
+                  shared_data / "cryoet/cylindra_13pf_MT_36x206x94_converted.mrc", corrupt, notes])
+    names = [s.name for s in window.controller.project.stacks]
+    assert names == ["sstem_isbi2012_train_30x512x512.tif", "EMD-3197.map", "cylindra_13pf_MT_36x206x94_converted.mrc"]
+    assert len(window.warnings) == 1  # one message listing every rejected file and why
+    title, text = window.warnings[0]
+    assert "broken.tif" in text and "notes.txt" in text and "unsupported file type" in text
+    assert window.project_panel.tree.topLevelItemCount() == 3
+    assert window.viewer.current_slice() == 0
+    shoot(window, "main_window_after_drop.png")
+
+
+def test_drop_a_folder_of_mixed_files(window, tmp_path, small_stack):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a.tif").write_bytes(small_stack.read_bytes())
+    (folder / "readme.md").write_text("hello")
+    (folder / "empty.mrc").write_bytes(b"")
+    drop(window, [folder])
+    assert [s.name for s in window.controller.project.stacks] == ["a.tif"]
+    text = window.warnings[0][1]
+    assert "readme.md" in text and "empty.mrc: is empty" in text
+
+
+def test_denoise_job_runs_to_completion_and_result_shows(window, qtbot, small_stack):
+    drop(window, [small_stack])
+    window.zoo_panel.select("filter:median")
+    job = window.denoise_current()
+    wait_for(qtbot, job)
+    project = window.controller.project
+    assert len(project.results) == 1
+    result = project.results[0]
+    output = project.absolute(result)
+    assert output.exists() and project.is_inside(output)
+    assert result.method == "median" and result.parameters["tile"] == 512
+    shown = window.viewer._raw("result", 0)
+    np.testing.assert_allclose(shown, tifffile.imread(output)[0])
+    assert window.project_panel.tree.topLevelItem(0).childCount() == 1
+    shoot(window, "main_window_denoised.png")
+
+
+def test_cancel_a_running_job_leaves_no_file(window, qtbot, shared_data):
+    drop(window, [shared_data / "sstem_isbi2012_train_30x512x512.tif"])
+    window.zoo_panel.select("filter:bm3d")  # slow on purpose: seconds per tile
+    job = window.denoise_current()
+    qtbot.waitUntil(lambda: job.progress > 0 or not job.running, timeout=JOB_TIMEOUT_MS)
+    job.cancel()
+    wait_for(qtbot, job, "cancelled")
+    results = window.controller.project.results_folder
+    assert list(results.iterdir()) == []  # no partial or finished file
+    assert window.controller.project.results == []
+
+
+def test_preview_current_slice(window, qtbot, small_stack):
+    drop(window, [small_stack])
+    window.zoo_panel.select("filter:gaussian")
+    window.viewer.set_slice(2)
+    job = window.preview_current()
+    wait_for(qtbot, job)
+    qtbot.waitUntil(lambda: window.viewer._raw("result", 2) is not None)
+    assert window.viewer._raw("result", 2).shape == (128, 160)
+    assert window.controller.project.results == []  # a preview writes nothing
+
+
+def test_save_close_reopen_restores_stacks_results_and_view(window, qtbot, small_stack, shared_data, tmp_path):
+    drop(window, [small_stack, shared_data / "mrc/EMD-3197.map"])
+    window.zoo_panel.select("filter:median")
+    window.project_panel.tree.setCurrentItem(window.project_panel.tree.topLevelItem(0))
+    wait_for(qtbot, window.denoise_current())
+    window.viewer.set_slice(3)
+    window._store_view()
+    folder = window.controller.project.folder
+    window.controller.close_project()
+    assert window.controller.project is None
+    assert window.open_project(folder)
+    project = window.controller.project
+    assert [s.name for s in project.stacks] == ["fibsem4.tif", "EMD-3197.map"]
+    assert len(project.results) == 1 and project.view.result_id == project.results[0].id
+    assert window.viewer.current_slice() == 3
+    assert window.viewer._raw("result", 3) is not None
+
+
+def test_undo_remove_stack(window, small_stack):
+    drop(window, [small_stack])
+    stack_id = window.controller.project.stacks[0].id
+    window.controller.remove_stack(stack_id)
+    assert window.controller.project.stacks == []
+    window.controller.undo_stack.undo()
+    assert [s.id for s in window.controller.project.stacks] == [stack_id]
+
+
+def test_zoo_import_and_export_through_the_panel(window, tmp_path, small_stack):
+    from emdenoise_gui.zoo.card import ModelCard
+    from emdenoise_gui.zoo.package import export_zip, write_package
+    from emdenoise_gui.models.n2v import UNet
+
+    model = UNet(depth=2, base=8, n2v2=True)
+    card = ModelCard(name="tiny-n2v", family="n2v", config="lite", architecture={"depth": 2, "base": 8, "n2v2": True},
+                     normalisation={"kind": "zscore-dataset", "mean": 0.5, "std": 0.2}, weights_sha256="0" * 64,
+                     parameters=1)
+    package = write_package(tmp_path / "pkg", card, model.state_dict())
+    archive = export_zip(package, tmp_path / "tiny.zip")
+    assert window.zoo_panel.import_path(archive)
+    assert window.zoo_panel.current().name == "tiny-n2v"
+    assert "tiny-n2v" in window.zoo_panel.details.toPlainText()
+    out = tmp_path / "exported.zip"
+    assert window.zoo_panel.export_to(out) and out.stat().st_size > 1000
+    shoot(window.zoo_panel, "zoo_panel.png")
+    assert window.zoo_panel.delete_current(confirm=False)
+    assert window.zoo_panel.current_key() is None or "tiny-n2v" not in window.zoo_panel.current_key()
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"nope")
+    assert not window.zoo_panel.import_path(bad)  # refused with a message, nothing added
+    assert window.warnings and "not a readable zip" in window.warnings[-1][1]
+
+
+def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path):
+    from emdenoise_gui.training.spec import RunSpec
+
+    spec = RunSpec(family="n2v", config="lite", steps=6, data={"noisy": [str(small_stack)]},
+                   output=str(tmp_path / "trained"), name="trained", crop=32, batch_size=2, device="cpu",
+                   validate_every=3).validated()
+    job = window.controller.train(spec)
+    wait_for(qtbot, job)
+    plot = window.jobs_panel.loss_plot
+    plot.redraw()
+    assert plot.steps == [1, 2, 3, 4, 5, 6] and len(plot.losses) == 6
+    assert plot.val_steps == [3, 6]
+    x, y = plot.train_curve.getData()
+    assert list(x) == [1, 2, 3, 4, 5, 6]
+    assert any("validation at step 3" in line for line in job.log)
+    shoot(window.jobs_panel, "jobs_panel_training.png")
+
+
+def test_failure_shows_a_message_and_the_app_stays_alive(window, qtbot, small_stack):
+    drop(window, [small_stack])
+    window.zoo_panel.select("filter:median")
+    small_stack.unlink()  # the input vanishes after it was added
+    assert window.denoise_current() is None
+    assert any("moved or deleted" in text for _, text in window.warnings)
+    assert window.isVisible()
+
+
+def test_demo_screenshot_switch_headless(tmp_path):
+    """`emdenoise-gui --demo --screenshot FILE` on a machine with no display: exit 0 and a real picture."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMDENOISE_HOME=str(tmp_path / "home"))
+    env.pop("DISPLAY", None)
+    result = subprocess.run([sys.executable, "-c", "from emdenoise_gui.gui.app import main; raise SystemExit(main())",
+                             "--demo", "--screenshot", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    image = QtGui.QImage(str(out))
+    assert image.width() >= 1200 and image.height() >= 800
+    results = list((tmp_path / "home" / "demo-project" / "results").iterdir())
+    assert len(results) == 1  # the default denoise ran and its result was recorded
+    SCREENSHOTS.mkdir(exist_ok=True)
+    image.save(str(SCREENSHOTS / "demo_screenshot.png"))
