@@ -81,7 +81,14 @@ def screenshot_after_denoise(window, path: str, app) -> None:
         print("emdenoise-gui: nothing to denoise for the screenshot", file=sys.stderr)
         QtCore.QTimer.singleShot(0, lambda: save_and_quit(1))
         return
-    job.finished.connect(lambda _v: QtCore.QTimer.singleShot(300, lambda: save_and_quit(0)))
+    def when_settled(_value=None, waited_ms: int = 0) -> None:
+        # the status bar's device probe imports torch on a thread; wait for it (at most 30 s)
+        if window.device_label.text().endswith("…") and waited_ms < 30_000:
+            QtCore.QTimer.singleShot(200, lambda: when_settled(None, waited_ms + 200))
+        else:
+            QtCore.QTimer.singleShot(300, lambda: save_and_quit(0))
+
+    job.finished.connect(when_settled)
     job.failed.connect(lambda message: (print(f"emdenoise-gui: denoise failed: {message}", file=sys.stderr),
                                         save_and_quit(1)))
     QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: save_and_quit(1))

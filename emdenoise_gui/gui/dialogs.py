@@ -11,6 +11,17 @@ from PySide6 import QtWidgets
 from emdenoise_gui.gui.settings import DEVICES, OUTPUT_DTYPES, OUTPUT_FORMATS, AppSettings
 
 
+def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
+    """Lay out ``form`` above OK / Cancel; OK calls ``dialog._accept`` (which validates), Cancel rejects."""
+    buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                         | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog._accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QtWidgets.QVBoxLayout(dialog)
+    layout.addLayout(form)
+    layout.addWidget(buttons)
+
+
 class SettingsDialog(QtWidgets.QDialog):
     """Device, tile size (auto or manual), output format and dtype, CPU threads."""
 
@@ -45,13 +56,7 @@ class SettingsDialog(QtWidgets.QDialog):
         form.addRow("Output format", self.format)
         form.addRow("Output pixel type", self.dtype)
         form.addRow("CPU threads", self.threads)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        _form_with_buttons(self, form)
 
     def _accept(self) -> None:
         tile = self.tile.value()
@@ -98,13 +103,7 @@ class TrainDialog(QtWidgets.QDialog):
         form.addRow("Noise patterns", self.roles["noise"])
         form.addRow("Steps", self.steps)
         form.addRow("Model name", self.name)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        _form_with_buttons(self, form)
         if stacks:
             self.roles["noisy"].setCurrentIndex(1)
         self.spec = None
@@ -133,10 +132,3 @@ def details_html(title: str, rows: list[tuple[str, str]]) -> str:
     body = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f"<h3>{html.escape(title)}</h3><table cellspacing=4>{body}</table>"
 
-
-def show_details(parent, title: str, rows: list[tuple[str, str]]) -> None:
-    box = QtWidgets.QMessageBox(parent)
-    box.setWindowTitle(title)
-    box.setTextFormat(QtWidgets.QMessageBox.TextFormat().RichText if False else box.textFormat())
-    box.setText(details_html(title, rows))
-    box.exec()

@@ -49,9 +49,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.project_panel = ProjectPanel()
         self.zoo_panel = ZooPanel()
         self.jobs_panel = JobsPanel()
-        self._dock("Project", self.project_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Model zoo", self.zoo_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Jobs", self.jobs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.docks = {
+            "project": self._dock("Project", self.project_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
+            "zoo": self._dock("Model zoo", self.zoo_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+            "jobs": self._dock("Jobs", self.jobs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
         self.device_label = QtWidgets.QLabel("device: …")
         self.statusBar().addPermanentWidget(self.device_label)
         self.denoiser = self.zoo_panel.current()
@@ -62,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
         self._save_view_timer.timeout.connect(self._store_view)
         self.resize(1500, 950)
+        self._default_layout()
         self._restore_layout()
         self._probe_device()
         self._refresh()
@@ -161,17 +164,24 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_project(folder)
 
     def open_project(self, folder) -> bool:
-        if not self.controller.open_project(folder):
-            return False
-        view = self.controller.project.view
-        if view.result_id and self.controller.find_result(view.result_id):
-            self.show_result(view.result_id)
-        elif view.stack_id and self.controller.find_stack(view.stack_id):
-            self.show_stack(view.stack_id)
-        elif self.controller.project.stacks:
-            self.show_stack(self.controller.project.stacks[0].id)
-        if view.viewer:
-            self.viewer.restore_state(view.viewer)
+        """Open a project and show what was on screen when it was last closed."""
+        self._restoring = True  # selection signals during the rebuild must not overwrite the saved view
+        try:
+            if not self.controller.open_project(folder):
+                return False
+            project = self.controller.project
+            view = project.view
+            if view.result_id and self.controller.find_result(view.result_id):
+                self.show_result(view.result_id)
+                self.project_panel.refresh(project, select=("result", view.result_id))
+            elif project.stacks:
+                stack_id = view.stack_id if self.controller.find_stack(view.stack_id or "") else project.stacks[0].id
+                self.show_stack(stack_id)
+                self.project_panel.refresh(project, select=("stack", stack_id))
+            if view.viewer:
+                self.viewer.restore_state(view.viewer)
+        finally:
+            self._restoring = False
         return True
 
     def _fill_recent(self) -> None:
@@ -303,7 +313,10 @@ class MainWindow(QtWidgets.QMainWindow):
                 text = device_label(pick_device(choice))
             except Exception as exc:  # a missing GPU driver must not stop the app
                 text = f"CPU (device '{choice}' unavailable: {exc})"
-            self.device_found.emit(text)
+            try:
+                self.device_found.emit(text)
+            except RuntimeError:  # the window closed before the probe finished
+                pass
 
         threading.Thread(target=probe, daemon=True).start()
 
@@ -322,7 +335,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- layout, view state, closing ---------------------------------------------------------------------
     def _store_view(self) -> None:
         project = self.controller.project
-        if project is None:
+        if project is None or getattr(self, "_restoring", False):
             return
         kind, ident = getattr(self, "_current", (None, None))
         project.view.stack_id = ident if kind == "stack" else self._current_stack_id()
@@ -330,6 +343,12 @@ class MainWindow(QtWidgets.QMainWindow):
         project.view.slice_index = self.viewer.current_slice()
         project.view.viewer = self.viewer.state()
         self.controller.save()
+
+    def _default_layout(self) -> None:
+        """The images get most of the window; jobs a strip at the bottom, the side panels a column each."""
+        horizontal, vertical = QtCore.Qt.Orientation.Horizontal, QtCore.Qt.Orientation.Vertical
+        self.resizeDocks([self.docks["project"], self.docks["zoo"]], [270, 300], horizontal)
+        self.resizeDocks([self.docks["jobs"]], [180], vertical)
 
     def _restore_layout(self) -> None:
         store = qsettings()

@@ -30,17 +30,6 @@ class Denoiser:
     def label(self) -> str:
         return self.name
 
-    @property
-    def slices(self) -> int:
-        if self.kind == "filter":
-            return baselines.FILTERS[self.name].slices
-        return 3 if self._family() == "nrrn" else 1
-
-    def _family(self) -> str:
-        from emdenoise_gui.zoo.package import verify_folder
-
-        return verify_folder(Path(self.path)).card.family
-
 
 def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int, device: str = "auto"):
     """Denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the stack's own scale."""
@@ -56,7 +45,7 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int,
                 from emdenoise_gui.zoo.package import verify_folder
 
                 predictor = Predictor(verify_folder(Path(denoiser.path)), pick_device(device))
-                count, run = predictor.input_slices, None
+                count = predictor.input_slices
             else:
                 count = baselines.FILTERS[denoiser.name].slices
             cache = SliceCache(stack, count + 1)

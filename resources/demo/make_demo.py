@@ -2,7 +2,7 @@
 
 Clean: slices 112-127 (never used to train the shipped models), rows 132-387, columns 132-387 of
 fibsem_flyem_medulla_val_z000-127_128x520x520.tif (uint8, 10 nm isotropic).
-Noisy: the same crop with Poisson noise at 25 counts per pixel (seed 0), made by
+Noisy: the same crop with Poisson noise at 50 counts per pixel (seed 0, the noise the shipped models were trained for), made by
 ``emdenoise noise`` and stored as uint8 (rounded, clipped to 0-255).
 """
 
@@ -21,5 +21,5 @@ if __name__ == "__main__":
     crop = tifffile.imread(SOURCE, key=range(112, 128))[:, 132:388, 132:388]
     tifffile.imwrite(CLEAN, crop, imagej=True, resolution=(0.1, 0.1),
                      metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
-    sys.exit(main(["noise", str(CLEAN), "-o", str(NOISY), "--kind", "poisson-dose", "--dose", "25",
+    sys.exit(main(["noise", str(CLEAN), "-o", str(NOISY), "--kind", "poisson-dose", "--dose", "50",
                    "--seed", "0", "--dtype", "input", "--overwrite"]))

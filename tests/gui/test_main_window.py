@@ -100,7 +100,7 @@ def test_denoise_job_runs_to_completion_and_result_shows(window, qtbot, small_st
     output = project.absolute(result)
     assert output.exists() and project.is_inside(output)
     assert result.method == "median" and result.parameters["tile"] == 512
-    shown = window.viewer._raw("result", 0)
+    shown = window.viewer.raw_slice("result", 0)
     np.testing.assert_allclose(shown, tifffile.imread(output)[0])
     assert window.project_panel.tree.topLevelItem(0).childCount() == 1
     shoot(window, "main_window_denoised.png")
@@ -124,8 +124,8 @@ def test_preview_current_slice(window, qtbot, small_stack):
     window.viewer.set_slice(2)
     job = window.preview_current()
     wait_for(qtbot, job)
-    qtbot.waitUntil(lambda: window.viewer._raw("result", 2) is not None)
-    assert window.viewer._raw("result", 2).shape == (128, 160)
+    qtbot.waitUntil(lambda: window.viewer.raw_slice("result", 2) is not None)
+    assert window.viewer.raw_slice("result", 2).shape == (128, 160)
     assert window.controller.project.results == []  # a preview writes nothing
 
 
@@ -144,7 +144,7 @@ def test_save_close_reopen_restores_stacks_results_and_view(window, qtbot, small
     assert [s.name for s in project.stacks] == ["fibsem4.tif", "EMD-3197.map"]
     assert len(project.results) == 1 and project.view.result_id == project.results[0].id
     assert window.viewer.current_slice() == 3
-    assert window.viewer._raw("result", 3) is not None
+    assert window.viewer.raw_slice("result", 3) is not None
 
 
 def test_undo_remove_stack(window, small_stack):

@@ -12,14 +12,6 @@ from emdenoise_gui.models.cyclic import (CONFIGS, CyclicGAN, ImagePool, PatchDis
                                          build, cycle_loss, discriminator_loss, gan_loss, generator_loss)
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    """Seeded; one intra-op thread (tiny tensors: OpenMP spin-waits dominate on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _tiny():

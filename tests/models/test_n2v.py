@@ -9,13 +9,6 @@ from emdenoise_gui.models.blocks import count_parameters
 from emdenoise_gui.models.n2v import CONFIGS, MaxBlurPool, UNet, build, n2v_loss, n2v_mask
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _unique(b=3, h=64, w=64):

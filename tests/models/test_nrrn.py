@@ -8,14 +8,6 @@ from emdenoise_gui.models.blocks import count_parameters
 from emdenoise_gui.models.nrrn import CONFIGS, NRRN, NRRNBranch, build, consensus_loss, noise_attention
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    """Seeded; one intra-op thread (tiny tensors: OpenMP spin-waits dominate on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _zscore(x):

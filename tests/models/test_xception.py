@@ -12,14 +12,6 @@ from emdenoise_gui.models.xception import (ADAM_BETAS, CONFIGS, WEIGHT_DECAY, Xc
                                            huberised_mse)
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_threads():
-    # one intra-op thread: small convs are faster and timings stable on a shared CPU
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

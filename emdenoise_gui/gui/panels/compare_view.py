@@ -19,18 +19,20 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import metrics
 from emdenoise_gui.gui.panels.profile_plot import (
-    MirroredLine, MirroredRect, ProfilePlot, add_scale_bar, distance_scale, format_nm, format_value,
-    iqr_text, remove_scale_bar)
+    MeasurePanel, add_scale_bar, format_nm, format_value, pixel_text, remove_scale_bar)
 
 MODES = {"side_by_side": "Side by side", "split": "Split", "blink": "Blink"}
 BLINK_MS = 600
 HIGH_PASS_SIGMA_PX = 5.0
 AUTO_PERCENTILES = (0.5, 99.5)
 STATE_VERSION = 1
-LINE_PEN = pg.mkPen("#ffd23f", width=2)
-RECT_PEN = pg.mkPen("#ff6ad5", width=2)
 DIVIDER_PEN = pg.mkPen("#ffd23f", width=2)
-MESSAGE_COLOUR = "#e0e0e0"
+MODE_TIPS = {
+    "side_by_side": "Original left, result right; pan and zoom move both",
+    "split": "One image: original left of the yellow divider, result right of it (drag the divider)",
+    "blink": f"Alternate original and result every {BLINK_MS} ms; B flips by hand and pauses, "
+             "click Blink again to resume",
+}
 
 
 class _Slices:
@@ -60,6 +62,34 @@ def _voxel_size(stack) -> tuple[float, float, float] | None:
     return tuple(float(v) for v in size) if size else None
 
 
+def _row(layout: QtWidgets.QBoxLayout, *widgets, margins=0, spacing=None) -> QtWidgets.QBoxLayout:
+    layout.setContentsMargins(margins, margins, margins, margins)
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    for widget, stretch in widgets:
+        layout.addWidget(widget, stretch)
+    return layout
+
+
+class _Title(QtWidgets.QLabel):
+    """A bold one-line title that elides its middle rather than widen the window (full text as tooltip)."""
+
+    def __init__(self):
+        super().__init__()
+        self._full = ""
+        self.setStyleSheet("font-weight: bold")
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        super().setText(self.fontMetrics().elidedText(text, QtCore.Qt.TextElideMode.ElideMiddle, self.width()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.setText(self._full)
+
+
 class CompareView(QtWidgets.QWidget):
     """Original and result slices with shared slice, view, contrast, line and box tools.
 
@@ -79,110 +109,86 @@ class CompareView(QtWidgets.QWidget):
         self._shape: tuple[int, int] | None = None
         self._z = 0
         self._mode = "side_by_side"
-        self._derived: dict = {}  # (which, high_pass, z) -> image shown, for the current slice
+        self._derived: dict = {}  # (which, high_pass, z) -> image as shown, current slice only
         self._levels: dict[str, tuple[float, float] | None] = {"raw": None, "high_pass": None}
         self._blink_result = False
         self._scale_bars: list = []
+        self._view_goal: str | QtCore.QRectF | None = "fit"  # see _apply_view_goal
         self.residual_levels: tuple[float, float] | None = None
-
-        self._build_toolbar()
-        self._build_views()
-        self._build_slice_row()
-        self.profile_plot = ProfilePlot()
-        self.iqr_label = QtWidgets.QLabel("IQR: draw the pink box over a flat region")
-        self.iqr_label.setWordWrap(True)
-        self.iqr_label.setToolTip("Interquartile range of grey values inside the pink box; on a flat "
-                                  "region a lower IQR means less noise.")
-        self._layout()
-
         self.blink_timer = QtCore.QTimer(self, interval=BLINK_MS)
         self.blink_timer.timeout.connect(self.blink_step)
-        shortcut = QtGui.QShortcut(QtGui.QKeySequence("B"), self)
-        shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.blink_by_hand)
+        self._build_toolbar()
+        self._build_views()
+        self._build_layout()
         self._update_titles()
         self._on_tools_toggled()
 
     # ----------------------------------------------------------------- building
     def _build_toolbar(self) -> None:
         bar = self.toolbar = QtWidgets.QToolBar("Compare")
-        bar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.mode_group = QtGui.QActionGroup(self)
-        self.mode_actions: dict[str, QtGui.QAction] = {}
-        tips = {"side_by_side": "Original left, result right; views move together",
-                "split": "One image: original left of the yellow divider, result right of it (drag it)",
-                "blink": f"Alternate original and result every {BLINK_MS} ms; B flips by hand "
-                         "(and pauses), click Blink again to resume"}
-        for key, text in MODES.items():
-            action = bar.addAction(text)
-            action.setCheckable(True)
-            action.setData(key)
-            action.setToolTip(tips[key])
-            self.mode_group.addAction(action)
-            self.mode_actions[key] = action
-        self.mode_actions["side_by_side"].setChecked(True)
-        self.mode_group.triggered.connect(lambda action: self.set_mode(action.data()))
-        bar.addSeparator()
 
-        def toggle(text, tip, checked=False):
-            action = bar.addAction(text)
-            action.setCheckable(True)
-            action.setChecked(checked)
-            action.setToolTip(tip)
-            return action
+        def action(text, tip, checkable=True, checked=False, slot=None, separator=False):
+            made = bar.addAction(text)
+            made.setCheckable(checkable)
+            made.setChecked(checked)
+            made.setToolTip(tip)
+            if slot is not None:
+                (made.toggled if checkable else made.triggered).connect(slot)
+            if separator:
+                bar.addSeparator()
+            return made
 
-        self.high_pass_action = toggle(
-            "High-pass", f"Show both images minus a Gaussian blur (σ {HIGH_PASS_SIGMA_PX:g} px): "
-            "noise and fine detail without shading")
-        self.residual_action = toggle(
-            "Residual", "Right view shows original − result (what the denoiser removed), "
-            "with its own symmetric contrast")
-        bar.addSeparator()
-        self.line_action = toggle("Line profile", "Yellow line: grey values along it, plotted below", True)
-        self.rect_action = toggle("IQR box", "Pink box: interquartile range inside it (noise on a flat region)", True)
-        bar.addSeparator()
-        self.auto_contrast_action = bar.addAction("Auto contrast")
-        self.auto_contrast_action.setToolTip("Contrast from the 0.5 and 99.5 percentiles of this original slice")
-        self.reset_view_action = bar.addAction("Reset view")
-        self.reset_view_action.setToolTip("Fit the whole image in the view")
-        for action in (self.high_pass_action, self.residual_action):
-            action.toggled.connect(self._refresh_images)
-        for action in (self.line_action, self.rect_action):
-            action.toggled.connect(self._on_tools_toggled)
-        self.auto_contrast_action.triggered.connect(self.auto_contrast)
-        self.reset_view_action.triggered.connect(self.reset_view)
+        self.mode_actions = {key: action(text, MODE_TIPS[key], checked=key == "side_by_side",
+                                         separator=key == "blink") for key, text in MODES.items()}
+        for key, made in self.mode_actions.items():
+            made.setData(key)
+            self.mode_group.addAction(made)
+        self.mode_group.triggered.connect(lambda chosen: self.set_mode(chosen.data()))
+        self.high_pass_action = action(
+            "High-pass", f"Both images minus a Gaussian blur (σ {HIGH_PASS_SIGMA_PX:g} px): noise and fine "
+            "detail without shading", slot=self._refresh_all)
+        self.residual_action = action(
+            "Residual", "Right view shows original − result (what the denoiser removed), with its own "
+            "symmetric contrast", slot=self._refresh_images, separator=True)
+        self.line_action = action("Line profile", "Yellow line: grey values along it, plotted below",
+                                  checked=True, slot=self._on_tools_toggled)
+        self.rect_action = action("IQR box", "Pink box: interquartile range inside it (noise on a flat "
+                                  "region)", checked=True, slot=self._on_tools_toggled, separator=True)
+        self.auto_contrast_action = action("Auto contrast", "Contrast from the 0.5 and 99.5 percentiles "
+                                           "of this original slice", checkable=False, slot=self.auto_contrast)
+        self.reset_view_action = action("Reset view", "Fit the whole image in the view", checkable=False,
+                                        slot=self.reset_view)
 
     def _build_views(self) -> None:
-        self.titles, self.graphics, self.views, self.image_items = [], [], [], []
-        self.messages = []
+        self.titles, self.graphics, self.views, self.image_items, self.messages = [], [], [], [], []
         for index in range(2):
-            title = QtWidgets.QLabel()
-            title.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-            font = title.font()
-            font.setBold(True)
-            title.setFont(font)
+            title = _Title()
             graphics = pg.GraphicsView(background="k")
-            view = pg.ViewBox(invertY=True, lockAspect=True)
+            view = pg.ViewBox(invertY=True, lockAspect=True, defaultPadding=0.0)
             graphics.setCentralItem(view)
             item = pg.ImageItem(axisOrder="row-major")
             view.addItem(item)
-            message = pg.TextItem(color=MESSAGE_COLOUR, anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 190))
+            message = pg.TextItem(color="#e0e0e0", anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 190))
             message.setZValue(20)
             message.hide()
             view.addItem(message, ignoreBounds=True)
             graphics.scene().sigMouseMoved.connect(partial(self._on_mouse_moved, index))
-            for store, obj in zip((self.titles, self.graphics, self.views, self.image_items, self.messages),
-                                  (title, graphics, view, item, message)):
-                store.append(obj)
-        self._link_views(True)
-        self.line_tool = MirroredLine(self.views, LINE_PEN)
-        self.line_tool.changed.connect(self._update_profile)
-        self.rect_tool = MirroredRect(self.views, RECT_PEN)
-        self.rect_tool.changed.connect(self._update_iqr)
-        self.divider = pg.InfiniteLine(angle=90, movable=True, pen=DIVIDER_PEN,
-                                       hoverPen=pg.mkPen("#ffffff", width=3), label="original ◀ ▶ result",
-                                       labelOpts={"position": 0.04, "color": "#ffd23f",
-                                                  "fill": pg.mkBrush(0, 0, 0, 170)})
+            for store, made in zip((self.titles, self.graphics, self.views, self.image_items, self.messages),
+                                   (title, graphics, view, item, message)):
+                store.append(made)
+        self.views[1].setXLink(self.views[0])
+        self.views[1].setYLink(self.views[0])
+        for view in self.views:
+            view.disableAutoRange()  # fitting is ours: see _apply_view_goal
+            view.sigResized.connect(self._apply_view_goal)
+            view.sigRangeChangedManually.connect(self._forget_view_goal)
+        self.measure_panel = MeasurePanel(self.views)
+        self.profile_plot, self.iqr_label = self.measure_panel.plot, self.measure_panel.iqr_label
+        self.divider = pg.InfiniteLine(
+            angle=90, movable=True, pen=DIVIDER_PEN, hoverPen=pg.mkPen("w", width=3),
+            label="original ◀ ▶ result",
+            labelOpts={"position": 0.04, "color": "#ffd23f", "fill": pg.mkBrush(0, 0, 0, 170)})
         self.divider.setZValue(15)
         self.divider.hide()
         self.views[0].addItem(self.divider, ignoreBounds=True)
@@ -191,82 +197,57 @@ class CompareView(QtWidgets.QWidget):
         self.histogram.setImageItem(self.image_items[0])
         self.histogram.item.axis.setLabel("Grey value")
         self.histogram.item.sigLevelsChanged.connect(self._on_levels_changed)
-        self.histogram.item.sigLookupTableChanged.connect(self._on_lut_changed)
+        self.histogram.item.sigLookupTableChanged.connect(
+            lambda _: self.image_items[1].setLookupTable(self.image_items[0].lut))
 
-    def _build_slice_row(self) -> None:
+    def _build_layout(self) -> None:
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.spin = QtWidgets.QSpinBox()
         self.spin.setKeyboardTracking(False)
         self.depth_label = QtWidgets.QLabel()
         self.slider.valueChanged.connect(self.set_slice)
         self.spin.valueChanged.connect(self.set_slice)
-
-    def _layout(self) -> None:
-        panels = QtWidgets.QHBoxLayout()
-        panels.setSpacing(4)
-        self.panels = []
-        for title, graphics in zip(self.titles, self.graphics):
-            panel = QtWidgets.QWidget()
-            column = QtWidgets.QVBoxLayout(panel)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.setSpacing(2)
-            column.addWidget(title)
-            column.addWidget(graphics, 1)
-            panels.addWidget(panel, 1)
-            self.panels.append(panel)
-        panels.addWidget(self.histogram)
-        slice_row = QtWidgets.QHBoxLayout()
-        slice_row.addWidget(QtWidgets.QLabel("Slice"))
-        slice_row.addWidget(self.slider, 1)
-        slice_row.addWidget(self.spin)
-        slice_row.addWidget(self.depth_label)
+        self.panels = [QtWidgets.QWidget(), QtWidgets.QWidget()]
+        for panel, title, graphics in zip(self.panels, self.titles, self.graphics):
+            _row(QtWidgets.QVBoxLayout(panel), (title, 0), (graphics, 1), spacing=2)
         top = QtWidgets.QWidget()
-        top_layout = QtWidgets.QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addLayout(panels, 1)
-        top_layout.addLayout(slice_row)
-        self.measure_panel = QtWidgets.QWidget()
-        bottom = QtWidgets.QVBoxLayout(self.measure_panel)
-        bottom.setContentsMargins(0, 0, 0, 0)
-        bottom.addWidget(self.profile_plot, 1)
-        bottom.addWidget(self.iqr_label)
+        column = _row(QtWidgets.QVBoxLayout(top))
+        column.addLayout(_row(QtWidgets.QHBoxLayout(), (self.panels[0], 1), (self.panels[1], 1),
+                              (self.histogram, 0), spacing=4), 1)
+        column.addLayout(_row(QtWidgets.QHBoxLayout(), (QtWidgets.QLabel("Slice"), 0), (self.slider, 1),
+                              (self.spin, 0), (self.depth_label, 0)))
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.measure_panel)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([700, 220])  # images first; the profile is a strip below them
         self.splitter.setChildrenCollapsible(False)
-        outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(4, 4, 4, 4)
-        outer.addWidget(self.toolbar)
-        outer.addWidget(self.splitter, 1)
+        _row(QtWidgets.QVBoxLayout(self), (self.toolbar, 0), (self.splitter, 1), margins=4)
 
     # ------------------------------------------------------------------ data in
     def set_original(self, stack, name: str) -> None:
         """Show ``stack`` (len() and [z] -> (Y, X) array) as the original; clears any result.
 
-        Only the visible slice is read. View, tools and contrast are reset when
-        the image size changes; the slice index is kept where it still exists.
+        Only the visible slice is read. View and tools are reset when the image
+        size changes, contrast always; the slice index is kept where it exists.
         """
         slices = _Slices(stack)
-        first = slices.get(0) if slices.depth else None
-        if first is None:
+        if not slices.depth:
             raise ValueError(f"'{name}' holds no slices")
-        shape = first.shape
-        self._original, self._result = slices, None
-        self._name, self._label = name, ""
+        self._z = min(self._z, slices.depth - 1)
+        shape = slices.get(self._z).shape
+        self._original, self._result, self._name, self._label = slices, None, name, ""
         self._voxel = _voxel_size(stack)
         self._levels = {"raw": None, "high_pass": None}
         self._derived.clear()
         for widget in (self.slider, self.spin):
-            widget.blockSignals(True)
-            widget.setRange(0, slices.depth - 1)
-            widget.blockSignals(False)
-        self._z = min(self._z, slices.depth - 1)
-        resized = shape != self._shape
-        self._shape = shape
-        if resized:
-            self._default_tools()
+            with QtCore.QSignalBlocker(widget):
+                widget.setRange(0, slices.depth - 1)
+        resized, self._shape = shape != self._shape, shape
+        if resized:  # tools back to their default places, whole image in view
+            self.measure_panel.reset(*shape)
+            self.divider.setValue(shape[1] / 2)
             self.reset_view()
         self._install_scale_bars()
         self.set_slice(self._z, force=True)
@@ -274,8 +255,8 @@ class CompareView(QtWidgets.QWidget):
     def set_result(self, stack, label: str = "", first_slice: int = 0) -> None:
         """Show ``stack`` as the result for original slices ``first_slice ..``; None clears it.
 
-        Slices of the original without a result are shown blank with a note.
-        Raises ValueError if its images differ in size from the original's.
+        Original slices without a result are shown blank with a note. Raises
+        ValueError without an original, or if the images differ in size.
         """
         if stack is None:
             self._result, self._label = None, ""
@@ -287,7 +268,7 @@ class CompareView(QtWidgets.QWidget):
             shape = getattr(stack, "shape", None)
             yx = tuple(shape[-2:]) if shape is not None else np.asarray(stack[0]).shape
             if yx != self._shape:
-                raise ValueError(f"the result's images are {yx[1]}x{yx[0]} px but the original's are "
+                raise ValueError(f"the result's images are {yx[-1]}x{yx[0]} px but the original's are "
                                  f"{self._shape[1]}x{self._shape[0]} px; they cannot be compared")
             self._result, self._label = _Slices(stack, first_slice), label
         self._derived.clear()
@@ -303,37 +284,45 @@ class CompareView(QtWidgets.QWidget):
             return
         z = int(min(max(int(z), 0), self._original.depth - 1))
         changed = z != self._z
-        if not changed and not force:
-            return
-        self._z = z
-        self._derived.clear()
-        for widget in (self.slider, self.spin):
-            widget.blockSignals(True)
-            widget.setValue(z)
-            widget.blockSignals(False)
-        self._refresh_all()
+        if changed or force:
+            self._z = z
+            self._derived.clear()
+            for widget in (self.slider, self.spin):
+                with QtCore.QSignalBlocker(widget):
+                    widget.setValue(z)
+            self._refresh_all()
         if changed:
             self.slice_changed.emit(z)
 
-    def _raw(self, which: str, z: int) -> np.ndarray | None:
+    def raw_slice(self, which: str, z: int | None = None) -> np.ndarray | None:
+        """Slice ``z`` (default: the current one) of ``"original"`` or ``"result"`` as read, (Y, X);
+        None where there is none. Reading another slice replaces the one-slice cache."""
         source = self._original if which == "original" else self._result
-        return None if source is None else source.get(z)
+        return None if source is None else source.get(self._z if z is None else z)
+
+    _raw = raw_slice
 
     def _shown(self, which: str) -> np.ndarray | None:
         """The current slice of ``which`` as displayed (raw or high-passed)."""
-        high = self.high_pass_action.isChecked()
-        key = (which, high, self._z)
+        key = (which, self.high_pass_action.isChecked(), self._z)
         if key not in self._derived:
-            raw = self._raw(which, self._z)
-            if raw is not None and high:
-                raw = metrics.high_pass(raw, HIGH_PASS_SIGMA_PX)
-            self._derived[key] = raw
+            raw = self._raw(which)
+            self._derived[key] = (metrics.high_pass(raw, HIGH_PASS_SIGMA_PX)
+                                  if raw is not None and key[1] else raw)
         return self._derived[key]
 
     # ------------------------------------------------------------------ display
     def _refresh_all(self) -> None:
-        self._refresh_images()
-        self._update_measurements()
+        try:
+            self._refresh_images()
+            if self._original is not None:
+                self.measure_panel.set_images(
+                    self._raw("original"), self._raw("result"),
+                    (f"Original — {self._name}", f"Result — {self._label or 'none'}"), self._voxel)
+        except Exception as exc:  # a damaged slice: say so in the view, keep the app alive
+            for item in self.image_items:
+                item.clear()
+            self._show_message(0, f"Cannot read slice {self._z}:\n{exc}")
 
     def _level_kind(self) -> str:
         return "high_pass" if self.high_pass_action.isChecked() else "raw"
@@ -347,8 +336,8 @@ class CompareView(QtWidgets.QWidget):
             self._levels[kind] = self._percentile_levels(original)
         levels = self._levels[kind]
         left, right = self.image_items
-        missing = (f"No result for slice {self._z}" if result is None and self._result is not None
-                   else "No result yet" if result is None else "")
+        missing = "" if result is not None else (
+            f"No result for slice {self._z}" if self._result is not None else "No result yet")
         left_message = right_message = ""
         self.residual_levels = None
         if self._mode == "side_by_side":
@@ -358,7 +347,7 @@ class CompareView(QtWidgets.QWidget):
                 right_message = missing
             elif self.residual_action.isChecked():
                 residual = original.astype(np.float32) - result.astype(np.float32)
-                bound = float(np.percentile(np.abs(residual), AUTO_PERCENTILES[1])) or 1.0
+                bound = float(np.nanpercentile(np.abs(residual), AUTO_PERCENTILES[1])) or 1.0
                 self.residual_levels = (-bound, bound)
                 right.setImage(residual, autoLevels=False, levels=self.residual_levels)
             else:
@@ -391,16 +380,17 @@ class CompareView(QtWidgets.QWidget):
             height, width = self._shape
             x0 = min(max(self.divider.value(), 0), width) if right_part else 0
             message.setText(text)
-            message.setPos((x0 + width) / 2, height / 2)
+            message.setPos((x0 + width) / 2, height * 0.38)  # above the default line's row
 
-    def _percentile_levels(self, image: np.ndarray) -> tuple[float, float]:
-        lo, hi = (float(v) for v in np.percentile(image, AUTO_PERCENTILES))
+    @staticmethod
+    def _percentile_levels(image: np.ndarray) -> tuple[float, float]:
+        lo, hi = (float(v) for v in np.nanpercentile(image, AUTO_PERCENTILES))
         return (lo, hi if hi > lo else lo + 1.0)
 
     def _apply_levels(self, levels) -> None:
         lo, hi = (float(v) for v in levels)
         self._levels[self._level_kind()] = (lo, hi)
-        self.histogram.item.setLevels(lo, hi)  # no signal when unchanged, so set the items too
+        self.histogram.item.setLevels(lo, hi)  # emits nothing when unchanged, so set the items too
         self.image_items[0].setLevels((lo, hi))
         if self.residual_levels is None:
             self.image_items[1].setLevels((lo, hi))
@@ -408,14 +398,11 @@ class CompareView(QtWidgets.QWidget):
     def _on_levels_changed(self, histogram) -> None:
         lo, hi = histogram.getLevels()
         self._levels[self._level_kind()] = (float(lo), float(hi))
-        if self.residual_levels is None:
+        if self.residual_levels is None:  # the residual keeps its own symmetric contrast
             self.image_items[1].setLevels((lo, hi))
 
-    def _on_lut_changed(self, _histogram) -> None:
-        self.image_items[1].setLookupTable(self.image_items[0].lut)
-
     def levels(self) -> tuple[float, float] | None:
-        """Contrast limits (grey values) of the original, shared by the result."""
+        """Contrast limits (grey values, or high-pass values) of the original, shared by the result."""
         return self._levels[self._level_kind()]
 
     def set_levels(self, lo: float, hi: float) -> None:
@@ -427,13 +414,34 @@ class CompareView(QtWidgets.QWidget):
             self._apply_levels(self._percentile_levels(self._shown("original")))
 
     def reset_view(self) -> None:
-        """Fit the whole image in the view(s)."""
-        if self._shape is not None:
-            height, width = self._shape
-            self.views[0].setRange(QtCore.QRectF(0, 0, width, height), padding=0)
+        """Fit the whole image in the view(s), and keep it fitted until the user pans or zooms."""
+        self._view_goal = "fit"
+        self._apply_view_goal()
+
+    def _forget_view_goal(self, *_) -> None:
+        self._view_goal = None  # the user panned or zoomed: leave the view where they put it
+
+    def _apply_view_goal(self) -> None:
+        """Re-fit the image, or keep a kept view's centre and height, after the views resized.
+
+        Views resize when the mode shows or hides the right one; linked views then push
+        their stale ranges at each other, so the goal is applied again at every resize.
+        """
+        view, goal = self.views[0], self._view_goal
+        size = view.boundingRect()
+        if goal is None or self._shape is None or size.height() <= 0:
+            return
+        if goal == "fit":
+            goal = QtCore.QRectF(0, 0, self._shape[1], self._shape[0])
+            if goal.width() / goal.height() > size.width() / size.height():
+                view.setRange(goal, padding=0)
+                return
+        half = goal.height() * size.width() / size.height() / 2
+        centre = goal.center().x()
+        view.setRange(xRange=(centre - half, centre + half), yRange=(goal.top(), goal.bottom()), padding=0)
 
     def _update_titles(self) -> None:
-        pixel = (f"{self._voxel[2]:.4g} nm/px" if self._voxel else "pixel size unknown")
+        pixel = f"{self._voxel[2]:.4g} nm/px" if self._voxel else "pixel size unknown"
         original = f"Original — {self._name or 'none'}  ·  {pixel}"
         result = f"Result — {self._label or 'none'}"
         if self._result is not None and (self._result.first or self._result.depth != self._original.depth):
@@ -443,14 +451,14 @@ class CompareView(QtWidgets.QWidget):
         if self._mode == "side_by_side":
             if self.residual_levels is not None:
                 result = (f"Residual (original − result) — {self._label}  ·  "
-                          f"contrast ±{format_value(self.residual_levels[1])}")
+                          f"contrast ±{format_value(self.residual_levels[1])} grey values")
             self.titles[0].setText(original)
             self.titles[1].setText(result)
         elif self._mode == "split":
             self.titles[0].setText(f"Split: left {original}  |  right {result}")
         else:
-            state = "" if self.blink_timer.isActive() else "  (paused: click Blink to resume)"
-            self.titles[0].setText(f"Blink: {result if self._blink_result else original}{state}")
+            paused = "" if self.blink_timer.isActive() else "  (paused: click Blink to resume)"
+            self.titles[0].setText(f"Blink: {result if self._blink_result else original}{paused}")
         depth = self._original.depth if self._original else 0
         text = f"of 0–{max(depth - 1, 0)}"
         if self._voxel and depth:
@@ -472,10 +480,14 @@ class CompareView(QtWidgets.QWidget):
         """``"side_by_side"``, ``"split"`` or ``"blink"``; choosing Blink again resumes blinking."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        side = mode == "side_by_side"
         self._mode = mode
         self.mode_actions[mode].setChecked(True)
-        self.panels[1].setVisible(mode == "side_by_side")
-        self.residual_action.setEnabled(mode == "side_by_side")
+        if self._view_goal is None:  # keep the user's zoom and centre while the view changes width
+            self._view_goal = self.views[0].viewRect()
+        self.panels[1].setVisible(side)
+        self._apply_view_goal()
+        self.residual_action.setEnabled(side)
         if mode == "split" and self._shape is not None and not 0 < self.divider.value() < self._shape[1]:
             self.divider.setValue(self._shape[1] / 2)
         self.divider.setVisible(mode == "split")
@@ -492,120 +504,68 @@ class CompareView(QtWidgets.QWidget):
             self._blink_result = not self._blink_result
             self._refresh_images()
 
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() == QtCore.Qt.Key.Key_B and self._mode == "blink":  # keys the views ignore land here
+            self.blink_by_hand()
+        else:
+            super().keyPressEvent(event)
+
     def blink_by_hand(self) -> None:
         """Key B: pause automatic blinking and flip between original and result."""
         if self._mode == "blink":
             self.blink_timer.stop()
             self.blink_step()
 
-    def showing_result(self) -> bool:
-        """In blink mode, whether the result (not the original) is shown now."""
-        return self._mode == "blink" and self._blink_result
-
     # -------------------------------------------------------------------- tools
-    def _default_tools(self) -> None:
-        height, width = self._shape
-        self.rect_tool.set_bounds(height, width)
-        self.set_line_points((height / 2, width * 0.25), (height / 2, width * 0.75))
-        side = max(4, min(64, width // 6, height // 6))
-        self.set_rect((height // 10, width // 10, height // 10 + side, width // 10 + side))
-        self.divider.setValue(width / 2)
-
     def _on_tools_toggled(self) -> None:
-        line, rect = self.line_action.isChecked(), self.rect_action.isChecked()
-        self.line_tool.setVisible(line)
-        self.rect_tool.setVisible(rect)
-        self.profile_plot.setVisible(line)
-        self.iqr_label.setVisible(rect)
-        self.measure_panel.setVisible(line or rect)
-        self._update_measurements()
+        self.measure_panel.set_tools(self.line_action.isChecked(), self.rect_action.isChecked())
 
     def line_points(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """End points ((y0, x0), (y1, x1)) of the line in px, pixel centres at integers."""
-        return self.line_tool.points()
+        return self.measure_panel.line.points()
 
     def set_line_points(self, p0: tuple[float, float], p1: tuple[float, float]) -> None:
         """Move the line (in both views) to ``p0 = (y0, x0)``, ``p1 = (y1, x1)`` px."""
-        self.line_tool.set_points(p0, p1)
+        self.measure_panel.line.set_points(p0, p1)
 
     def rect(self) -> tuple[int, int, int, int] | None:
-        """The box as half-open (y0, x0, y1, x1) px clipped to the image, or None if empty."""
-        return None if self._shape is None else self.rect_tool.rect(self._shape)
+        """The IQR box as half-open (y0, x0, y1, x1) px clipped to the image, or None if empty."""
+        return None if self._shape is None else self.measure_panel.box.rect(self._shape)
 
     def set_rect(self, rect: tuple[int, int, int, int]) -> None:
-        """Move the box (in both views) to half-open ``(y0, x0, y1, x1)`` px."""
-        self.rect_tool.set_rect(rect)
-
-    def _update_measurements(self) -> None:
-        self._update_profile()
-        self._update_iqr()
-
-    def _update_profile(self) -> None:
-        if self._original is None or not self.line_action.isChecked():
-            return
-        p0, p1 = self.line_points()
-        distance, original = metrics.line_profile(self._raw("original", self._z), p0, p1)
-        raw = self._raw("result", self._z)
-        result = None if raw is None else metrics.line_profile(raw, p0, p1)[1]
-        scale, unit = distance_scale(p0, p1, self._voxel)
-        label = f"Result — {self._label or 'none'}" + (" (none for this slice)" if raw is None else "")
-        self.profile_plot.set_names(f"Original — {self._name}", label)
-        self.profile_plot.set_profiles(distance * scale, original, result, unit)
-
-    def _update_iqr(self) -> None:
-        if self._original is None or not self.rect_action.isChecked():
-            return
-        rect = self.rect()
-        if rect is None:
-            self.iqr_label.setText("IQR: the pink box is outside the image")
-            return
-        raw = self._raw("result", self._z)
-        result = None if raw is None else metrics.iqr_rect(raw, rect)
-        self.iqr_label.setText(iqr_text(metrics.iqr_rect(self._raw("original", self._z), rect),
-                                        result, rect, self._voxel))
+        """Move the IQR box (in both views) to half-open ``(y0, x0, y1, x1)`` px."""
+        self.measure_panel.box.set_rect(rect)
 
     # -------------------------------------------------------------------- hover
     def _on_mouse_moved(self, index: int, scene_pos) -> None:
         view = self.views[index]
-        if self._original is None or not view.sceneBoundingRect().contains(scene_pos):
-            return
-        point = view.mapSceneToView(scene_pos)
-        self.hover.emit(self.describe_point(point.x(), point.y()))
+        if self._original is not None and view.sceneBoundingRect().contains(scene_pos):
+            point = view.mapSceneToView(scene_pos)
+            self.hover.emit(self.describe_point(point.x(), point.y()))
 
     def describe_point(self, x: float, y: float) -> str:
-        """"x, y: value original / value result" for view coordinates, "" off the image."""
-        if self._shape is None:
+        """"x, y: value original / value result" for view coordinates (px), "" off the image."""
+        if self._original is None:
             return ""
-        column, row = math.floor(x), math.floor(y)
-        height, width = self._shape
-        if not (0 <= row < height and 0 <= column < width):
-            return ""
-        where = f"x {column}, y {row} px"
-        if self._voxel:
-            where += f" ({format_nm(round(column * self._voxel[2], 3))}, {format_nm(round(row * self._voxel[1], 3))})"
-        original = self._raw("original", self._z)[row, column]
-        raw = self._raw("result", self._z)
-        result = None if raw is None else raw[row, column]
-        return (f"{where}, slice {self._z}: {format_value(original)} original / "
-                f"{format_value(result)} result")
+        return pixel_text(math.floor(x), math.floor(y), self._z, self._raw("original"), self._raw("result"),
+                          self._voxel)
 
     # -------------------------------------------------------------------- state
     def state(self) -> dict:
         """Everything needed to reopen the comparison where the user left it (JSON-safe)."""
-        rect = self.views[0].viewRect()
-        levels = self.levels()
+        view, levels, rect = self.views[0].viewRect(), self.levels(), self.rect()
         return {
             "version": STATE_VERSION,
             "slice": self._z,
-            "view_rect": [rect.x(), rect.y(), rect.width(), rect.height()],
+            "view_rect": [view.x(), view.y(), view.width(), view.height()],
             "mode": self._mode,
             "high_pass": self.high_pass_action.isChecked(),
             "residual": self.residual_action.isChecked(),
             "line_tool": self.line_action.isChecked(),
             "rect_tool": self.rect_action.isChecked(),
             "levels": list(levels) if levels else None,
-            "line": [list(p) for p in self.line_points()],
-            "rect": list(self.rect()) if self.rect() else None,
+            "line": [list(point) for point in self.line_points()],
+            "rect": list(rect) if rect else None,
             "divider_x": float(self.divider.value()),
         }
 
@@ -628,4 +588,5 @@ class CompareView(QtWidgets.QWidget):
         if state.get("rect"):
             self.set_rect(state["rect"])
         if state.get("view_rect"):
-            self.views[0].setRange(QtCore.QRectF(*state["view_rect"]), padding=0)
+            self._view_goal = QtCore.QRectF(*state["view_rect"])
+            self._apply_view_goal()

@@ -1,4 +1,4 @@
-"""Measuring tools of the compare view: profile plot, mirrored line and box, scale bar.
+"""Measuring tools of the compare view: line profile, IQR box, scale bar, number formats.
 
 Coordinates handed in and out follow ``core.metrics``: (y, x) in px with pixel
 centres at integer coordinates; boxes are half-open (y0, x0, y1, x1) px. On
@@ -14,9 +14,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from emdenoise_gui.core import metrics
+
 #: Curve colours, told apart by colour-blind readers too (orange vs sky blue).
 ORIGINAL_COLOUR = "#f5a623"
 RESULT_COLOUR = "#4fc3f7"
+LINE_PEN = pg.mkPen("#ffd23f", width=2)
+RECT_PEN = pg.mkPen("#ff6ad5", width=2)
 
 
 def format_nm(value: float) -> str:
@@ -66,6 +70,22 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm) -> str:
             "  ·  on a flat region, lower IQR = less noise")
 
 
+def pixel_text(column: int, row: int, z: int, original: np.ndarray, result: np.ndarray | None,
+               voxel_nm) -> str:
+    """Status-bar text for pixel (row, column) of slice z: where, then both grey values.
+
+    ``"x 12, y 34 px (120 nm, 340 nm), slice 0: 87 original / 91.5 result"``; "" off the image.
+    """
+    if not (0 <= row < original.shape[0] and 0 <= column < original.shape[1]):
+        return ""
+    where = f"x {column}, y {row} px"
+    if voxel_nm:
+        where += f" ({format_nm(round(column * voxel_nm[2], 3))}, {format_nm(round(row * voxel_nm[1], 3))})"
+    value = None if result is None else result[row, column]
+    return (f"{where}, slice {z}: {format_value(original[row, column])} original / "
+            f"{format_value(value)} result")
+
+
 def add_scale_bar(view: pg.ViewBox, pixel_nm: float, width_px: int) -> pg.ScaleBar:
     """A scale bar about a fifth of the image wide, at the view's bottom right."""
     length_nm = nice_length(width_px * pixel_nm / 5)
@@ -92,7 +112,7 @@ class ProfilePlot(pg.PlotWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent, background="k")
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(170)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setTitle("Line profile along the yellow line (raw grey values)", size="9pt", justify="left")
@@ -141,7 +161,7 @@ class _Mirrored(QtCore.QObject):
         self._syncing = False
         for view, roi in zip(views, self.rois):
             roi.setZValue(10)
-            view.addItem(roi)
+            view.addItem(roi, ignoreBounds=True)  # "fit to image" must not fit to the tools
             roi.sigRegionChanged.connect(self._on_moved)
 
     def setVisible(self, visible: bool) -> None:
@@ -218,3 +238,80 @@ class MirroredRect(_Mirrored):
     def set_rect(self, rect) -> None:
         y0, x0, y1, x1 = (int(v) for v in rect)
         self._apply((QtCore.QPointF(x0, y0), QtCore.QPointF(x1 - x0, y1 - y0)))
+
+
+class MeasurePanel(QtWidgets.QWidget):
+    """Profile plot over the IQR label, fed by a mirrored line and box in ``views``.
+
+    Measurements use the raw slices given to :meth:`set_images` (not the
+    high-pass or residual view), through ``core.metrics``.
+    """
+
+    def __init__(self, views, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.plot = ProfilePlot()
+        self.iqr_label = QtWidgets.QLabel()
+        self.iqr_label.setWordWrap(True)
+        # two lines always fit: the label must never be squeezed under the plot
+        self.iqr_label.setMinimumHeight(2 * self.iqr_label.fontMetrics().lineSpacing() + 4)
+        self.iqr_label.setToolTip("Interquartile range of grey values inside the pink box; "
+                                  "on a flat region a lower IQR means less noise")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.iqr_label)
+        self.line = MirroredLine(views, LINE_PEN)
+        self.line.changed.connect(self.update_profile)
+        self.box = MirroredRect(views, RECT_PEN)
+        self.box.changed.connect(self.update_iqr)
+        self._original = self._result = self._voxel = None
+        self._names = ("Original", "Result")
+
+    def reset(self, height: int, width: int) -> None:
+        """Line across the middle half of the image, a box of up to 64 px near the top left."""
+        self.box.set_bounds(height, width)
+        self.line.set_points((height / 2, width * 0.25), (height / 2, width * 0.75))
+        side = max(4, min(64, width // 6, height // 6))
+        self.box.set_rect((height // 10, width // 10, height // 10 + side, width // 10 + side))
+
+    def set_tools(self, line: bool, box: bool) -> None:
+        """Show or hide each tool with its read-out (the panel hides when both are off)."""
+        self.line.setVisible(line)
+        self.box.setVisible(box)
+        self.plot.setVisible(line)
+        self.iqr_label.setVisible(box)
+        self.setVisible(line or box)
+        self.refresh()
+
+    def set_images(self, original: np.ndarray, result: np.ndarray | None, names: tuple[str, str],
+                   voxel_nm) -> None:
+        """The raw (Y, X) slices to measure, their legend names and the (z, y, x) voxel size in nm."""
+        self._original, self._result, self._names, self._voxel = original, result, names, voxel_nm
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.update_profile()
+        self.update_iqr()
+
+    def rect(self) -> tuple[int, int, int, int] | None:
+        return None if self._original is None else self.box.rect(self._original.shape)
+
+    def update_profile(self) -> None:
+        if self._original is None or not self.plot.isVisibleTo(self):
+            return
+        p0, p1 = self.line.points()
+        distance, original = metrics.line_profile(self._original, p0, p1)
+        result = None if self._result is None else metrics.line_profile(self._result, p0, p1)[1]
+        scale, unit = distance_scale(p0, p1, self._voxel)
+        self.plot.set_names(self._names[0], self._names[1] + (" (none for this slice)" if result is None else ""))
+        self.plot.set_profiles(distance * scale, original, result, unit)
+
+    def update_iqr(self) -> None:
+        if self._original is None or not self.iqr_label.isVisibleTo(self):
+            return
+        rect = self.rect()
+        if rect is None:
+            self.iqr_label.setText("IQR: the pink box is outside the image")
+            return
+        result = None if self._result is None else metrics.iqr_rect(self._result, rect)
+        self.iqr_label.setText(iqr_text(metrics.iqr_rect(self._original, rect), result, rect, self._voxel))

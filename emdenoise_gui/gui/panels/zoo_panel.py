@@ -16,6 +16,7 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.tasks import Denoiser
 
 ROLE = QtCore.Qt.ItemDataRole.UserRole
+DEFAULT_ORDER = ("nrrn", "n2v", "xception", "cyclic")
 
 
 def card_html(card, shipped: bool) -> str:
@@ -109,10 +110,12 @@ class ZooPanel(QtWidgets.QWidget):
         self.select(keep or self.default_key())
 
     def default_key(self) -> str | None:
-        """The first usable shipped model, else the median filter."""
-        for key, entry in self.entries.items():
-            if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package:
-                return key
+        """A usable shipped model (NRRN first: it suits FIB-SEM stacks), else the median filter."""
+        shipped = {entry.package.card.family: key for key, entry in self.entries.items()
+                   if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package}
+        for family in DEFAULT_ORDER:
+            if family in shipped:
+                return shipped[family]
         return "filter:median"
 
     def current_key(self) -> str | None:

@@ -1,0 +1,337 @@
+"""The compare view on real FlyEM FIB-SEM slices: slices, linked views, high-pass, residual,
+split, blink, shared contrast, line profile, IQR box, hover text, state round trip, screenshots."""
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+import tifffile  # noqa: E402
+from PySide6 import QtCore, QtGui  # noqa: E402
+from scipy import ndimage  # noqa: E402
+
+from emdenoise_gui.core import metrics  # noqa: E402
+from emdenoise_gui.gui.panels.compare_view import BLINK_MS, CompareView  # noqa: E402
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+FIBSEM_NAME = "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+
+
+class CountingStack:
+    """A stack_like over a (Z, Y, X) array that records which slices were read."""
+
+    def __init__(self, data, voxel_size_nm=None):
+        self.data, self.shape, self.reads = data, data.shape, []
+        self.meta = SimpleNamespace(voxel_size_nm=voxel_size_nm)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, z):
+        self.reads.append(z)
+        return self.data[z]
+
+
+@pytest.fixture(scope="module")
+def original():
+    path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / FIBSEM_NAME
+    if not path.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    data = tifffile.imread(path, key=range(4))
+    assert data.shape == (4, 520, 520) and data.dtype == np.uint8
+    return data
+
+
+@pytest.fixture(scope="module")
+def smoothed(original):
+    return np.stack([ndimage.gaussian_filter(s.astype(np.float32), 1.5) for s in original])
+
+
+def settle(qtbot):
+    qtbot.wait(60)  # layouts settle in two passes when a view is shown or hidden
+
+
+@pytest.fixture
+def view(qtbot, original, smoothed):
+    widget = CompareView()
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_original(CountingStack(original, (10.0, 10.0, 10.0)), FIBSEM_NAME)
+    widget.set_result(smoothed, "Gaussian σ 1.5 px")
+    settle(qtbot)
+    return widget
+
+
+def images(view):
+    return [item.image for item in view.image_items]
+
+
+def test_slice_slider_changes_both_images(view, qtbot, original, smoothed):
+    assert view.slider.maximum() == 3 and view.spin.maximum() == 3
+    with qtbot.waitSignal(view.slice_changed) as signal:
+        view.slider.setValue(2)
+    assert signal.args == [2] and view.current_slice() == 2 and view.spin.value() == 2
+    left, right = images(view)
+    np.testing.assert_array_equal(left, original[2])
+    np.testing.assert_array_equal(right, smoothed[2])
+    view.spin.setValue(3)
+    assert view.slider.value() == 3
+    np.testing.assert_array_equal(images(view)[0], original[3])
+    view.set_slice(99)  # clamped
+    assert view.current_slice() == 3
+    assert "z 30 nm" in view.depth_label.text()
+
+
+def test_reads_only_the_visible_slice_once(qtbot, original, smoothed):
+    stack = CountingStack(original)
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_original(stack, "counted")
+    view.set_slice(2)
+    view.high_pass_action.setChecked(True)
+    view.set_mode("split")
+    view.describe_point(5, 5)
+    assert stack.reads == [0, 2]
+
+
+def test_views_are_linked_and_reset_fits_the_image(view, qtbot):
+    left, right = view.views
+    right.setRange(QtCore.QRectF(100, 150, 200, 200), padding=0)
+    (x0, x1), (y0, y1) = left.viewRange()
+    assert (y0, y1) == pytest.approx((150, 350), abs=1.0)
+    assert (x0 + x1) / 2 == pytest.approx(200, abs=1.0)
+    left.setRange(QtCore.QRectF(300, 300, 100, 100), padding=0)
+    assert right.viewRange()[1] == pytest.approx([300, 400], abs=1.0)
+    view.reset_view_action.trigger()
+    rect = left.viewRect()
+    assert rect.contains(QtCore.QRectF(0, 0, 520, 520).adjusted(1, 1, -1, -1))
+    assert min(rect.width(), rect.height()) == pytest.approx(520, abs=1.0)
+
+
+def test_high_pass_shows_high_pass_of_both(view, original, smoothed):
+    raw_levels = view.levels()
+    view.high_pass_action.setChecked(True)
+    left, right = images(view)
+    np.testing.assert_allclose(left, metrics.high_pass(original[0]), atol=1e-4)
+    np.testing.assert_allclose(right, metrics.high_pass(smoothed[0]), atol=1e-4)
+    lo, hi = view.levels()
+    assert lo < 0 < hi  # its own contrast, around zero
+    assert "high-pass σ 5 px" in view.titles[0].toolTip()
+    view.high_pass_action.setChecked(False)
+    assert view.levels() == raw_levels
+
+
+def test_residual_shows_original_minus_result(view, original, smoothed):
+    view.residual_action.setChecked(True)
+    left, right = images(view)
+    np.testing.assert_array_equal(left, original[0])
+    np.testing.assert_allclose(right, original[0].astype(np.float32) - smoothed[0], atol=1e-5)
+    lo, hi = view.image_items[1].getLevels()
+    assert lo == pytest.approx(-hi) and hi > 0
+    assert tuple(view.image_items[0].getLevels()) == pytest.approx(view.levels())
+    assert view.titles[1].toolTip().startswith("Residual (original − result)")
+    view.set_mode("split")
+    assert not view.residual_action.isEnabled()
+
+
+def test_split_mode_composes_both_sides_of_the_divider(view, qtbot, original, smoothed):
+    view.set_mode("split")
+    settle(qtbot)
+    assert not view.panels[1].isVisible() and view.divider.isVisible()
+    view.divider.setValue(200)
+    composed = images(view)[0]
+    np.testing.assert_array_equal(composed[:, :200], original[0][:, :200])
+    np.testing.assert_allclose(composed[:, 200:], smoothed[0][:, 200:])
+    view.divider.setValue(350.4)
+    composed = images(view)[0]
+    np.testing.assert_array_equal(composed[:, :350], original[0][:, :350])
+    np.testing.assert_allclose(composed[:, 350:], smoothed[0][:, 350:])
+    # the single view still shows the whole image, not squashed
+    rect = view.views[0].viewRect()
+    assert rect.height() == pytest.approx(520, abs=1.0) and rect.width() > 520
+
+
+def test_blink_alternates_original_and_result(view, qtbot, original, smoothed):
+    view.set_mode("blink")
+    assert view.blink_timer.isActive() and view.blink_timer.interval() == BLINK_MS
+    np.testing.assert_array_equal(images(view)[0], original[0])
+    view.blink_step()  # the timer's slot
+    np.testing.assert_allclose(images(view)[0], smoothed[0])
+    assert view.titles[0].toolTip().startswith("Blink: Result")
+    view.blink_step()
+    np.testing.assert_array_equal(images(view)[0], original[0])
+    qtbot.keyClick(view.graphics[0], QtCore.Qt.Key.Key_B)  # by hand: flip and pause
+    assert not view.blink_timer.isActive()
+    np.testing.assert_allclose(images(view)[0], smoothed[0])
+    assert "paused" in view.titles[0].toolTip()
+    view.mode_actions["blink"].trigger()  # clicking Blink again resumes
+    assert view.blink_timer.isActive()
+    view.set_mode("side_by_side")
+    assert not view.blink_timer.isActive()
+
+
+def test_one_histogram_drives_both_images(view, original):
+    view.histogram.item.setLevels(50, 150)
+    for item in view.image_items:
+        assert tuple(item.getLevels()) == pytest.approx((50, 150))
+    assert view.levels() == pytest.approx((50, 150))
+    view.set_slice(1)  # contrast stays when the slice changes
+    assert tuple(view.image_items[1].getLevels()) == pytest.approx((50, 150))
+    view.auto_contrast_action.trigger()
+    expected = np.percentile(original[1], [0.5, 99.5])
+    assert view.levels() == pytest.approx(tuple(expected))
+    assert tuple(view.image_items[1].getLevels()) == pytest.approx(tuple(expected))
+
+
+def test_line_profile_plots_both_slices_and_mirrors(view, original, smoothed):
+    p0, p1 = (100.0, 50.0), (300.0, 400.0)
+    view.set_line_points(p0, p1)
+    assert view.line_points() == (pytest.approx(p0), pytest.approx(p1))
+    plot = view.profile_plot
+    distance, expected = metrics.line_profile(original[0], p0, p1)
+    x, y = plot.original_curve.getData()
+    np.testing.assert_allclose(y, expected)
+    np.testing.assert_allclose(x, distance * 10.0)  # 10 nm pixels
+    np.testing.assert_allclose(plot.result_curve.getData()[1], metrics.line_profile(smoothed[0], p0, p1)[1])
+    assert "(nm)" in plot.getPlotItem().getAxis("bottom").labelText
+    # dragging the right view's line moves the left one, and the plot follows
+    right = view.measure_panel.line.rois[1]
+    right.movePoint(right.getHandles()[1], QtCore.QPointF(480.5, 60.5))
+    q0, q1 = view.line_points()
+    assert q1 == pytest.approx((60.0, 480.0))
+    left = view.measure_panel.line.rois[0]
+    assert left.mapToParent(left.getHandles()[1].pos()) == QtCore.QPointF(480.5, 60.5)
+    np.testing.assert_allclose(plot.original_curve.getData()[1], metrics.line_profile(original[0], q0, q1)[1])
+    view.set_slice(3)
+    np.testing.assert_allclose(plot.result_curve.getData()[1], metrics.line_profile(smoothed[3], q0, q1)[1])
+
+
+def test_profile_in_px_without_pixel_size(qtbot, original):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_original(original, "no size")
+    view.set_line_points((10.0, 10.0), (10.0, 110.0))
+    x, _ = view.profile_plot.original_curve.getData()
+    assert x[-1] == pytest.approx(100.0)
+    assert "(px)" in view.profile_plot.getPlotItem().getAxis("bottom").labelText
+    assert "pixel size unknown" in view.titles[0].toolTip()
+
+
+def _iqr_numbers(text):
+    match = re.search(r"IQR original: ([-\d.e+]+), result: ([-\d.e+]+) grey values \(ratio result/original "
+                      r"([-\d.e+]+)\)", text)
+    assert match, text
+    return [float(v) for v in match.groups()]
+
+
+def test_iqr_label_matches_core(view, original, smoothed):
+    rect = (300, 350, 364, 414)
+    view.set_rect(rect)
+    assert view.rect() == rect
+    got_original, got_result, ratio = _iqr_numbers(view.iqr_label.text())
+    want_original = metrics.iqr_rect(original[0], rect)
+    want_result = metrics.iqr_rect(smoothed[0], rect)
+    assert got_original == pytest.approx(want_original, rel=1e-3)
+    assert got_result == pytest.approx(want_result, rel=1e-3)
+    assert ratio == pytest.approx(want_result / want_original, rel=2e-3)
+    assert want_result < want_original  # smoothing lowers the spread
+    assert "64×64 px = 640 nm × 640 nm" in view.iqr_label.text()
+    right = view.measure_panel.box.rois[1]  # the mirrored box moves the left one
+    right.setPos(QtCore.QPointF(10, 20))
+    assert view.rect() == (20, 10, 84, 74)
+    assert _iqr_numbers(view.iqr_label.text())[0] == pytest.approx(
+        metrics.iqr_rect(original[0], (20, 10, 84, 74)), rel=1e-3)
+
+
+def test_hover_reports_both_values_with_units(view, qtbot, original, smoothed):
+    scene_pos = view.views[0].mapViewToScene(QtCore.QPointF(10.5, 20.5))
+    with qtbot.waitSignal(view.hover) as signal:
+        view.graphics[0].scene().sigMouseMoved.emit(scene_pos)
+    text = signal.args[0]
+    assert text.startswith("x 10, y 20 px (100 nm, 200 nm), slice 0: ")
+    assert f": {original[0][20, 10]} original / " in text
+    assert text.endswith(f"{float(smoothed[0][20, 10]):.4g} result")
+    assert view.describe_point(-1, 5) == ""
+
+
+def test_state_round_trip(view, qtbot, original, smoothed):
+    view.set_slice(2)
+    view.high_pass_action.setChecked(True)
+    view.set_levels(-20.0, 25.0)
+    view.set_line_points((40.0, 30.0), (200.0, 260.0))
+    view.set_rect((100, 120, 140, 180))
+    view.set_mode("split")
+    view.divider.setValue(300)
+    settle(qtbot)
+    view.views[0].setRange(QtCore.QRectF(100, 100, 300, 200), padding=0)
+    state = view.state()
+    assert json.loads(json.dumps(state)) == state
+    assert state["slice"] == 2 and state["mode"] == "split" and state["high_pass"]
+    assert state["levels"] == [-20.0, 25.0] and state["rect"] == [100, 120, 140, 180]
+
+    other = CompareView()
+    qtbot.addWidget(other)
+    other.resize(1200, 800)
+    other.show()
+    qtbot.waitExposed(other)
+    other.set_original(original, "again")
+    other.set_result(smoothed, "again")
+    other.restore_state(state)
+    settle(qtbot)
+    restored = other.state()
+    for key in ("slice", "mode", "high_pass", "residual", "line_tool", "rect_tool", "rect", "divider_x"):
+        assert restored[key] == state[key], key
+    assert restored["levels"] == pytest.approx(state["levels"])
+    assert np.allclose(restored["line"], state["line"])
+    assert restored["view_rect"] == pytest.approx(state["view_rect"], abs=0.5)
+    composed = other.image_items[0].image
+    np.testing.assert_allclose(composed[:, 300:], metrics.high_pass(smoothed[2])[:, 300:], atol=1e-4)
+
+
+def test_shorter_result_leaves_missing_slices_blank(view, qtbot, original, smoothed):
+    view.set_result(smoothed[1:3], "partial run", first_slice=1)
+    assert view.image_items[1].image is None
+    assert view.messages[1].isVisible() and "No result for slice 0" in view.messages[1].toPlainText()
+    assert "(slices 1–2)" in view.titles[1].toolTip()
+    assert "result: none" in view.iqr_label.text()
+    x, _ = view.profile_plot.result_curve.getData()
+    assert x is None or len(x) == 0
+    view.set_slice(1)
+    np.testing.assert_allclose(view.image_items[1].image, smoothed[1])
+    assert not view.messages[1].isVisible()
+    view.set_slice(3)
+    assert view.image_items[1].image is None
+    view.set_mode("split")
+    composed = view.image_items[0].image
+    np.testing.assert_array_equal(composed[:, :260], original[3][:, :260])
+    assert np.isnan(composed[:, 260:]).all()
+    with pytest.raises(ValueError, match="cannot be compared"):
+        view.set_result(smoothed[:, :100, :], "wrong size")
+
+
+def test_screenshots(view, qtbot, original, smoothed):
+    """Side by side, split, and high-pass + residual, each with the line profile below."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    view.set_slice(1)
+    view.set_line_points((150.0, 40.0), (330.0, 470.0))  # across membranes and vesicles
+    view.set_rect((16, 344, 64, 392))  # flat interior of an organelle: noise only
+    settle(qtbot)
+    assert view.grab().size() == QtCore.QSize(1200, 800)  # long titles elide, never widen the window
+    assert view.grab().save(str(SCREENSHOTS / "compare_view.png"))
+    view.set_mode("split")
+    settle(qtbot)
+    assert view.grab().save(str(SCREENSHOTS / "compare_view_split.png"))
+    view.set_mode("side_by_side")
+    view.high_pass_action.setChecked(True)
+    view.residual_action.setChecked(True)
+    settle(qtbot)
+    assert view.grab().save(str(SCREENSHOTS / "compare_view_highpass_residual.png"))
+    for name in ("compare_view.png", "compare_view_split.png", "compare_view_highpass_residual.png"):
+        shot = QtGui.QImage(str(SCREENSHOTS / name))
+        assert (shot.width(), shot.height()) == (1200, 800), name
