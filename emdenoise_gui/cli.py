@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int, default=4, help="for --model: tiles per batch (default 4)")
-    p.add_argument("--tile", type=int, default=512, help="tile side in pixels (default 512)")
+    p.add_argument("--tile", type=int, default=512,
+                   help="tile side in pixels (default 512; xception models use their training crop)")
     p.add_argument("--stride", type=int, default=256, help="tile step in pixels (default 256)")
     p.set_defaults(func=cmd_denoise)
 

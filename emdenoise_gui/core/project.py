@@ -40,8 +40,6 @@ PROJECT_VERSION = 1
 #: Marks a JSON file as ours, so another tool's project.json is not taken for a project.
 FORMAT_TAG = "emdenoise-project"
 RESULT_KINDS = ("filter", "model")
-RECENT_FILE = "recent.json"
-RECENT_MAX = 10
 DEFAULT_TOGGLES = {"high_pass": False, "residual": False, "mode": "side-by-side"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -700,62 +698,3 @@ class Project:
             model_sha256=model_sha256, parameters=params, created=_now(), slices=[start, stop])
         self.results.append(record)
         return record
-
-
-# --- recent projects -------------------------------------------------------------------
-
-def recent_file() -> Path:
-    """Where the recent-projects list lives: ``$EMDENOISE_HOME/recent.json`` if the
-    variable is set, else ``<user config dir>/EMDenoise/recent.json``."""
-    home = os.environ.get("EMDENOISE_HOME")
-    if home:
-        return Path(home).expanduser() / RECENT_FILE
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("EMDenoise", appauthor=False)) / RECENT_FILE
-
-
-def _key(path: str) -> str:
-    return os.path.normcase(os.path.normpath(path))
-
-
-def _read_recent() -> list[str]:
-    """The stored list of folders, most recent first; [] if missing or damaged."""
-    try:
-        data = json.loads(recent_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    if not isinstance(data, list):
-        return []
-    out, seen = [], set()
-    for item in data:
-        if isinstance(item, str) and item and _key(item) not in seen:
-            seen.add(_key(item))
-            out.append(item)
-    return out
-
-
-def recent_projects() -> list[Path]:
-    """Recently used project folders, most recent first, at most 10.
-
-    Folders that no longer exist or no longer hold a ``project.json`` are skipped
-    (but stay stored, in case a drive is just disconnected). Never raises.
-    """
-    return [Path(p) for p in _read_recent() if (Path(p) / PROJECT_FILE).is_file()][:RECENT_MAX]
-
-
-def remember_project(folder: str | Path) -> bool:
-    """Put ``folder`` first in the recent list (deduplicated, at most 10 kept).
-
-    Written atomically. Returns False, instead of raising, if the list cannot be
-    written: remembering is a convenience and must not stop the user's work.
-    """
-    folder = str(Path(folder).expanduser().resolve())
-    entries = [folder] + [p for p in _read_recent() if _key(p) != _key(folder)]
-    path = recent_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, json.dumps(entries[:RECENT_MAX], indent=2) + "\n")
-    except OSError:
-        return False
-    return True

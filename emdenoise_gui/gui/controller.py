@@ -13,7 +13,8 @@ from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import MRC_SUFFIXES, TIFF_SUFFIXES, open_stack
-from emdenoise_gui.core.project import Project, remember_project
+from emdenoise_gui.core.project import Project
+from emdenoise_gui.core.recent import remember_project
 from emdenoise_gui.gui import tasks
 from emdenoise_gui.gui.settings import AppSettings
 from emdenoise_gui.gui.workers import Job

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__
-from emdenoise_gui.core.project import recent_projects
+from emdenoise_gui.core.recent import recent_projects
 from emdenoise_gui.gui.controller import Controller
 from emdenoise_gui.gui.dialogs import SettingsDialog, TrainDialog, details_html
 from emdenoise_gui.gui.panels.compare_view import CompareView

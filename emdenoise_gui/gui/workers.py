@@ -1,8 +1,9 @@
 """Background jobs: the core's event generators run on QThreads and report through signals.
 
 A :class:`Job` owns one generator factory ``make(cancel_token) -> generator``.
-Its worker runs on its own QThread, forwards events (throttled: progress at
-most 20 times a second, training steps at most 10), and ends with exactly one
+Its worker runs on its own QThread, forwards events (tile progress throttled
+to 20 a second; every training step goes through, since each is a point of the
+loss curve, whose redraws are throttled instead), and ends with exactly one
 of ``finished(value)``, ``failed(message)`` or ``cancelled()``. ``cancel()`` is
 called from the GUI thread and only sets the token; the job stops at its next
 tile or step. Exceptions never escape a worker: a failure becomes a message.
@@ -47,8 +48,7 @@ class _Worker(QtCore.QObject):
                     break
                 now = time.perf_counter()
                 final = getattr(item, "done", None) == getattr(item, "total", 0)
-                steady = isinstance(item, Progress) or type(item).__name__ == "StepDone"
-                if steady and not final and now - last < EMIT_INTERVAL_S:
+                if isinstance(item, Progress) and not final and now - last < EMIT_INTERVAL_S:
                     continue
                 last = now
                 self.event.emit(item)

@@ -78,6 +78,14 @@ class Predictor:
     def input_slices(self) -> int:
         return self.info.input_slices
 
+    def tiling(self, tile: int, stride: int) -> tuple[int, int]:
+        """The (tile, stride) to use: the requested ones, or the training crop (stride half of it)
+        for families whose receptive context must match training (see FamilyInfo)."""
+        crop = self.card.training_crop
+        if self.info.tile_is_training_crop and crop:
+            return crop, max(16, crop // 2)
+        return tile, stride
+
     @torch.no_grad()
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """(B, [C,] h, w) normalised tiles -> (B, h, w) network output."""
@@ -114,6 +122,7 @@ class Predictor:
         """
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
+        tile, stride = self.tiling(tile, stride)
         norm = Normaliser(self.card.normalisation, window)
         prepared = norm.forward(window)
         image = prepared[0] if self.input_slices == 1 else prepared

@@ -18,6 +18,8 @@ class FamilyInfo:
     input_slices: adjacent slices the denoiser takes (NRRN: 3, others 1).
     multiple: tile sides must be divisible by this (the network's total downsampling).
     normalisation: the card normalisation kind its inputs use.
+    tile_is_training_crop: infer on tiles the size of the training crops (the dilated ASPP of
+        xception sees zero padding instead of image on smaller inputs, so its context must match).
     """
 
     name: str
@@ -29,6 +31,7 @@ class FamilyInfo:
     input_slices: int
     multiple: int
     normalisation: str
+    tile_is_training_crop: bool = False
 
     def build(self, **architecture) -> nn.Module:
         return self.factory(**architecture)
@@ -49,7 +52,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         "xception", "Xception/ASPP encoder-decoder (Ede & Beanland 2019)",
         "low-dose shot noise: trained on clean micrographs with synthetic Poisson noise",
         "--clean (clean micrographs) and --dose LOW:HIGH counts per pixel",
-        xception.CONFIGS, xception.XceptionDenoiser, 1, 16, "unit"),
+        xception.CONFIGS, xception.XceptionDenoiser, 1, 16, "unit", tile_is_training_crop=True),
     "n2v": FamilyInfo(
         "n2v", "Noise2Void / N2V2 U-Net",
         "a single noisy image or stack with pixel-independent noise",

@@ -154,7 +154,7 @@ class BaseTrainer:
             normalisation=self.normalisation, weights_sha256="0" * 64,
             parameters=count_parameters(self.model), description=self.info.purpose,
             training_data="; ".join(f"{role}: {describe(vs)}" for role, vs in self._volumes_by_role.items()),
-            noise_condition=self.noise_condition(), steps=steps, metrics=metrics_now,
+            noise_condition=self.noise_condition(), steps=steps, training_crop=self.spec.crop, metrics=metrics_now,
             pixel_size_nm=[min(voxels), max(voxels)] if voxels else None,
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         )

@@ -31,6 +31,8 @@ class ModelCard:
     maps to [-1, 1], "zscore-slice" subtracts each slice's mean and divides by its
     std, "zscore-dataset" uses the stored ``mean`` and ``std``.
     pixel_size_nm: [min, max] pixel sizes (nm) of the training data, or None.
+    training_crop: side of the training crops in px (0 if unknown); families whose
+    context depends on the input size (xception's dilated ASPP) infer on tiles of this size.
     metrics: e.g. ``{"val_psnr_db": 27.1, "input_psnr_db": 20.3}``.
     """
 
@@ -46,6 +48,7 @@ class ModelCard:
     noise_condition: str = ""
     pixel_size_nm: list | None = None
     steps: int = 0
+    training_crop: int = 0
     metrics: dict = field(default_factory=dict)
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     app_version: str = __version__
@@ -58,7 +61,7 @@ class ModelCard:
 _TYPES = {
     "name": str, "family": str, "config": str, "architecture": dict, "normalisation": dict,
     "weights_sha256": str, "parameters": int, "description": str, "training_data": str,
-    "noise_condition": str, "steps": int, "metrics": dict, "created": str, "app_version": str,
+    "noise_condition": str, "steps": int, "training_crop": int, "metrics": dict, "created": str, "app_version": str,
     "format_version": int,
 }
 _REQUIRED = ("name", "family", "config", "architecture", "normalisation", "weights_sha256", "parameters",

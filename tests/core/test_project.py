@@ -13,9 +13,8 @@ from emdenoise_gui.core.project import (
     PROJECT_FILE,
     PROJECT_VERSION,
     Project,
-    recent_projects,
-    remember_project,
 )
+from emdenoise_gui.core.recent import recent_projects, remember_project
 
 SHA = "ab" * 32
 

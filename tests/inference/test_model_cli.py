@@ -123,3 +123,26 @@ def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop
     result = cli("resume", checkpoint)
     assert result.code == 0, result.err
     assert out.exists()
+
+
+def test_xception_infers_on_its_training_crop(tmp_path):
+    """Its dilated ASPP saw training-crop context: inference tiles must match it; other families keep theirs."""
+    import torch
+
+    from emdenoise_gui.inference.predictor import Predictor
+    from emdenoise_gui.models.registry import FAMILIES
+    from emdenoise_gui.zoo.card import ModelCard
+    from emdenoise_gui.zoo.package import write_package
+
+    def package(family, crop):
+        info = FAMILIES[family]
+        arch = dict(info.configs["lite"])
+        card = ModelCard(name=f"{family}-t", family=family, config="lite", architecture=arch,
+                         normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
+                         weights_sha256="0" * 64, parameters=1, training_crop=crop)
+        return write_package(tmp_path / family, card, info.build(**arch).state_dict())
+
+    xcp = Predictor(package("xception", 240), torch.device("cpu"))
+    assert xcp.tiling(512, 256) == (240, 120)
+    n2v = Predictor(package("n2v", 64), torch.device("cpu"))
+    assert n2v.tiling(512, 256) == (512, 256)
