@@ -10,7 +10,6 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtGui  # noqa: E402
 
 from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
-from tests.conftest import SHARED_DATA  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 JOB_TIMEOUT_MS = 120_000
@@ -52,8 +51,8 @@ def wait_for(qtbot, job, status="done"):
 
 
 @pytest.fixture
-def small_stack(tmp_path):
-    data = tifffile.imread(SHARED_DATA / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif", key=range(4))
+def small_stack(tmp_path, shared_data):
+    data = tifffile.imread(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif", key=range(4))
     path = tmp_path / "fibsem4.tif"
     tifffile.imwrite(path, data[:, 100:228, 100:260], imagej=True, resolution=(0.1, 0.1),
                      metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
