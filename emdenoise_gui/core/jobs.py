@@ -25,6 +25,7 @@ from emdenoise_gui.core.pipeline import (
     stream_stack,
 )
 from emdenoise_gui.core.progress import CancelToken, Progress
+from emdenoise_gui.core.tiling import blend_tiles
 from emdenoise_gui.core.writers import StackWriter
 
 OUTPUT_DTYPES = ("float32", "input", "uint8", "uint16", "int16")
@@ -117,6 +118,8 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
 
     def one(z: int):
         clean = job.scale.to_unit(finite_slice(job.source, z))
+        if kind.startswith("poisson"):  # pixels darker than the sampled range must not make negative counts
+            clean = np.maximum(clean, 0.0)
         try:
             noisy = noise.add_noise(clean, kind, noise.slice_rng(seed, z), **params)
         except ValueError as exc:
@@ -149,16 +152,10 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=256,
         picks = neighbour_indices(z, len(job.source), filt.slices)
         stacked = np.stack([job.scale.to_unit(cache[k]) for k in picks])
         image = stacked[0] if filt.slices == 1 else stacked
-        result = yield from _tiles(image, tile_fn, tile, stride, cancel)
+        result = yield from blend_tiles(image, tile_fn, tile=tile, stride=stride, cancel=cancel)
         return job.scale.from_unit(result)
 
     yield from job.run(one, f"denoise ({method})", cancel)
-
-
-def _tiles(image, fn, tile, stride, cancel):
-    from emdenoise_gui.core.tiling import blend_tiles
-
-    return (yield from blend_tiles(image, fn, tile=tile, stride=stride, cancel=cancel))
 
 
 @dataclass(frozen=True)

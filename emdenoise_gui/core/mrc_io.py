@@ -24,6 +24,7 @@ from emdenoise_gui.core.io import (
 )
 
 HEADER_BYTES = 1024
+IMOD_STAMP = 1146047817  # 'IMOD' at header word 38
 #: MRC mode -> pixel dtype (little-endian form). 3 and 4 are complex, refused by check_dtype.
 MODE_DTYPES = {
     0: np.int8, 1: np.int16, 2: np.float32, 3: np.complex64, 4: np.complex64,
@@ -48,7 +49,11 @@ def _parse_header(raw: bytes, path: Path) -> dict:
                 )
             if nsymbt < 0:
                 raise InputError("the header declares a negative extended-header size: it is corrupt", path)
-            return {"nx": nx, "ny": ny, "nz": nz, "mode": mode, "nsymbt": nsymbt, "order": order}
+            imod_stamp, imod_flags = (int(v) for v in np.frombuffer(raw[152:160], dtype=f"{order}i4"))
+            # IMOD (.st, .ali, .rec) stores mode 0 as UNSIGNED bytes unless bit 0 of imodFlags says signed
+            unsigned_bytes = mode == 0 and imod_stamp == IMOD_STAMP and not imod_flags & 1
+            return {"nx": nx, "ny": ny, "nz": nz, "mode": mode, "nsymbt": nsymbt, "order": order,
+                    "unsigned_bytes": unsigned_bytes}
     raise InputError(
         "has a corrupt MRC header (its image dimensions are not positive numbers); the file is "
         "damaged or not an MRC file",
@@ -80,7 +85,8 @@ def open_mrc(path: Path):
         )
     with open(path, "rb") as fh:
         header = _parse_header(fh.read(HEADER_BYTES), path)
-    raw_dtype = np.dtype(MODE_DTYPES[header["mode"]]).newbyteorder(header["order"])
+    pixel_type = np.uint8 if header["unsigned_bytes"] else MODE_DTYPES[header["mode"]]
+    raw_dtype = np.dtype(pixel_type).newbyteorder(header["order"])
     dtype = check_dtype(raw_dtype, path)
     nz, ny, nx = header["nz"], header["ny"], header["nx"]
     shape = check_shape((ny, nx) if nz == 1 else (nz, ny, nx), path)

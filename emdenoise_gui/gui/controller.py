@@ -61,14 +61,14 @@ class _RemoveStack(QtGui.QUndoCommand):
 class Controller(QtCore.QObject):
     """Holds the project and the jobs.
 
-    Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``, ``preview_ready(int, object)``
-    (slice, (Y, X) array), ``warning(str, str)``, ``job_added(object)``, ``status(str)``.
+    Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``,
+    ``preview_ready(str, int, object, object)`` (stack id, slice, (Y, X) array, denoiser), ``warning(str, str)``, ``job_added(object)``, ``status(str)``.
     """
 
     project_changed = QtCore.Signal()
     show_stack = QtCore.Signal(str)
     show_result = QtCore.Signal(str)
-    preview_ready = QtCore.Signal(int, object)
+    preview_ready = QtCore.Signal(str, int, object, object)
     warning = QtCore.Signal(str, str)
     job_added = QtCore.Signal(object)
     status = QtCore.Signal(str)
@@ -220,7 +220,7 @@ class Controller(QtCore.QObject):
         s = self.settings
         make = tasks.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device)
         job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
-        job.finished.connect(lambda image, z=z: self.preview_ready.emit(z, image))
+        job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
         return self._start(job)
 
     def denoise(self, stack_ids: list[str], denoiser) -> Job | None:
@@ -238,11 +238,16 @@ class Controller(QtCore.QObject):
             make = tasks.batch([(r.path, o) for r, o in zip(records, outputs)], denoiser, s.tile_px, s.stride_px,
                                s.output_dtype, s.device)
             job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.label})", "batch", make, self)
-        job.finished.connect(lambda value, rs=records, os_=outputs, d=denoiser: self._record_results(rs, os_, d))
+        project = self.project
+        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project: self._record_results(rs, os_, d, p)  # noqa: E731
+        job.finished.connect(record)
+        job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
         return self._start(job)
 
-    def _record_results(self, records, outputs, denoiser) -> None:
-        if self.project is None:
+    def _record_results(self, records, outputs, denoiser, project) -> None:
+        if project is not self.project:  # the user switched projects: its files stay in that project's folder
+            self.warning.emit("Result not added", f"The job finished after its project ({project.name}) was "
+                                                  f"closed; its files are in {project.results_folder}.")
             return
         s = self.settings
         last = None
@@ -250,10 +255,13 @@ class Controller(QtCore.QObject):
             if not Path(output).exists():
                 continue
             params = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
-            last = self.project.add_result(
-                stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,
-                model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
-                slices=[0, record.shape[0]])
+            try:
+                last = self.project.add_result(
+                    stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,
+                    model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
+                    slices=[0, record.shape[0]])
+            except (InputError, KeyError) as exc:  # e.g. the stack was removed while the job ran
+                self.warning.emit("Result not added", f"{output}: {exc}")
         self._changed()
         if last is not None:
             self.show_result.emit(last.id)

@@ -230,9 +230,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._current = ("result", result_id)
         self._store_view()
 
-    def _show_preview(self, z: int, image) -> None:
-        label = f"preview: {self.denoiser.label}" if self.denoiser else "preview"
-        self.viewer.set_result(SliceImage(image), label, first_slice=z)
+    def _show_preview(self, stack_id: str, z: int, image, denoiser) -> None:
+        if self._current_stack_id() != stack_id:  # the user moved on to another stack meanwhile
+            self.statusBar().showMessage("Preview finished for a stack that is no longer shown", 5000)
+            return
+        try:
+            self.viewer.set_result(SliceImage(image), f"preview: {denoiser.label}", first_slice=z)
+        except ValueError as exc:
+            self.warn("Cannot show the preview", str(exc))
+            return
         self.viewer.set_slice(z)
 
     def show_details(self, kind: str, ident: str) -> None:
@@ -368,7 +374,16 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
         self.controller.cancel_all()
         for job in running:
-            job.wait(10000)
+            job.wait(2000)
+        if self.controller.running_jobs():
+            # a slow tile or step is still finishing: destroying its thread now would abort the app
+            # and leave partial files; hide, and close for real once every job has stopped
+            self.hide()
+            self.force_close = True
+            for job in self.controller.running_jobs():
+                job.state_changed.connect(self._close_when_idle)
+            event.ignore()
+            return
         self._store_view()
         store = qsettings()
         store.setValue("window/geometry", self.saveGeometry())
@@ -376,6 +391,10 @@ class MainWindow(QtWidgets.QMainWindow):
         store.sync()
         self.controller.close_project()
         event.accept()
+
+    def _close_when_idle(self) -> None:
+        if not self.controller.running_jobs():
+            self.close()
 
     def warn(self, title: str, text: str) -> None:
         """A warning dialog with the message; long technical detail goes under 'Show Details'."""

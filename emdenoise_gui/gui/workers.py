@@ -98,10 +98,12 @@ class Job(QtCore.QObject):
         self._worker = _Worker(make, self._token)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
+        # bound slots of this GUI-thread object: Qt queues them to the GUI thread (a lambda would run
+        # on the worker thread and race with cancel())
         self._worker.event.connect(self._on_event)
-        self._worker.finished.connect(lambda v: self._end("done", self.finished, v))
-        self._worker.failed.connect(lambda m: self._end("failed", self.failed, m))
-        self._worker.cancelled.connect(lambda: self._end("cancelled", self.cancelled))
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
 
     # -- control (GUI thread) ----------------------------------------------------------------------
     def start(self) -> None:
@@ -129,6 +131,19 @@ class Job(QtCore.QObject):
         self.log.append(f"{time.strftime('%H:%M:%S')}  {line}")
 
     # -- worker callbacks (GUI thread, queued) -------------------------------------------------------
+    @QtCore.Slot(object)
+    def _on_finished(self, value) -> None:
+        self._end("done", self.finished, value)
+
+    @QtCore.Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._end("failed", self.failed, message)
+
+    @QtCore.Slot()
+    def _on_cancelled(self) -> None:
+        self._end("cancelled", self.cancelled)
+
+    @QtCore.Slot(object)
     def _on_event(self, item) -> None:
         name = type(item).__name__
         if isinstance(item, Progress) and item.total:

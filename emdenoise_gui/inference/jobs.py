@@ -27,6 +27,10 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=256, d
         raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
     package = resolve(model)
     predictor = Predictor(package, pick_device(device), batch_size)
+    multiple = max(16, predictor.info.multiple)
+    if tile % multiple:
+        raise InputError(f"--tile {tile} --stride {stride}: {package.card.family} models need a tile that is a "
+                         f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     cache = SliceCache(job.source, size=predictor.input_slices + 1)
 

@@ -49,8 +49,9 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     if not spec.output:
         raise InputError("give the output model package with -o PACKAGE")
     output = Path(spec.output)
-    if output.exists() and _resume_state is None:
-        raise InputError("already exists; choose another name for the model package", output)
+    if output.exists():
+        raise InputError("already exists; choose another name for the model package (or move it away "
+                         "before resuming)", output)
     if not output.parent.is_dir():
         raise InputError(f"the folder {output.parent} does not exist; create it first", output)
     cancel = cancel or CancelToken()

@@ -275,7 +275,8 @@ class XceptionTrainer(BaseTrainer):
         out = np.empty_like(clean)
         for b in range(clean.shape[0]):
             d = dose if dose is not None else float(rng.uniform(*self.spec.dose))
-            out[b, 0] = noise.poisson_dose(clean[b, 0], d, rng) if clean[b, 0].mean() > 0 else clean[b, 0]
+            image = np.maximum(clean[b, 0], 0.0)  # the working scale may dip below 0 outside its sampled range
+            out[b, 0] = noise.poisson_dose(image, d, rng) if image.mean() > 0 else clean[b, 0]
         return out
 
     def fixed_val_batch(self) -> np.ndarray:

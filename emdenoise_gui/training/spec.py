@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 
@@ -83,6 +84,9 @@ class RunSpec:
             (self.gan_mode in ("lsgan", "vanilla"), "--gan-mode must be lsgan or vanilla"),
             (self.validate_every >= 1 and self.checkpoint_every >= 1, "intervals must be at least 1 step"),
         ]
+        name = self.name or Path(self.output).name or "model"
+        checks.append((bool(name.strip()) and not any(c in name for c in '/\\:*?"<>|'),
+                       f"the model name '{name}' may not be empty or contain / \\ : * ? \" < > |; use --name"))
         for ok, message in checks:
             if not ok:
                 raise InputError(message)

@@ -9,6 +9,7 @@ zip entry would land outside the target folder.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -107,6 +108,7 @@ def open_package(path: str | Path) -> Package:
     if path.is_dir():
         return verify_folder(path)
     scratch = Path(tempfile.mkdtemp(prefix="emdenoise-pkg-"))
+    atexit.register(shutil.rmtree, scratch, True)  # the extraction lives as long as the process
     try:
         return extract_zip(path, scratch / path.stem)
     except Exception:

@@ -120,10 +120,19 @@ def export_package(name: str, destination: str | Path, overwrite: bool = False) 
     return export_zip(find(name).package, destination, overwrite)
 
 
-def delete_package(name: str) -> Path:
-    """Remove a user model from the zoo (shipped models cannot be deleted)."""
-    entry = find(name)
+def delete_package(name: str, path: str | Path | None = None) -> Path:
+    """Remove a user model from the zoo (shipped models cannot be deleted).
+
+    ``path`` picks the exact package folder when several carry the same card name.
+    """
+    if path is not None:
+        matches = [e for e in list_entries() if e.path and Path(e.path) == Path(path)]
+        if not matches:
+            raise InputError("is not a package in the zoo", path)
+        entry = matches[0]
+    else:
+        entry = find(name)
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
-    shutil.rmtree(entry.package.path)
-    return entry.package.path
+    shutil.rmtree(entry.path)
+    return entry.path

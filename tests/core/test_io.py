@@ -147,3 +147,16 @@ def test_check_output_refuses_input_and_existing(tmp_path):
     assert check_output(src, [], overwrite=True) == src
     with pytest.raises(InputError, match="name the output .tif or .mrc"):
         check_output(tmp_path / "out.png", [])
+
+
+@pytest.mark.parametrize("flags,expected", [(0, 200), (1, -56)])
+def test_imod_mode0_bytes_are_unsigned_unless_flagged(tmp_path, flags, expected):
+    """IMOD (.st/.ali/.rec) writes mode 0 as unsigned bytes; bit 0 of imodFlags marks signed ones."""
+    path = tmp_path / "tilt.st"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(np.full((2, 16, 16), -56, np.int8))  # the byte 0xC8: 200 unsigned, -56 signed
+    with open(path, "r+b") as fh:
+        fh.seek(152)
+        fh.write(np.array([1146047817, flags], "<i4").tobytes())
+    with open_stack(path) as stack:
+        assert int(stack[0][0, 0]) == expected

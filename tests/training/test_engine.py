@@ -97,3 +97,16 @@ def test_nrrn_needs_three_slices(tmp_path, fibsem_crop, noisy_crop, noise_patche
     spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, data={"noisy": [str(two)]})
     with pytest.raises(InputError, match="at least 3 adjacent slices"):
         list(train(spec))
+
+
+def test_resume_refuses_an_existing_package_before_training(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    token = CancelToken()
+    events = []
+    for event in train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches), token):
+        events.append(event)
+        if isinstance(event, ev.StepDone):
+            token.cancel()
+    (tmp_path / "n2v_pkg").mkdir()  # something appeared where the package will go
+    gen = resume(events[-1].checkpoint)
+    with pytest.raises(InputError, match="already exists"):
+        next(gen)

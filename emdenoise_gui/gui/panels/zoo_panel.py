@@ -202,7 +202,7 @@ class ZooPanel(QtWidgets.QWidget):
             if answer != QtWidgets.QMessageBox.StandardButton.Yes:
                 return False
         try:
-            registry.delete_package(entry.package.card.name)
+            registry.delete_package(entry.package.card.name, entry.path)
         except (InputError, OSError) as exc:
             self.message.emit("Cannot delete model", str(exc))
             return False
