@@ -20,7 +20,6 @@ from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
     finite_slice,
-    neighbour_indices,
     parse_slices,
     stream_stack,
 )
@@ -130,6 +129,24 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
     yield from job.run(one, "noise", cancel)
 
 
+def check_tiling(tile: int, stride: int) -> None:
+    """InputError unless ``tile`` >= 16 px and 1 <= ``stride`` <= ``tile``."""
+    if tile < 16 or not 1 <= stride <= tile:
+        raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
+
+
+def filter_window(method: str, window: np.ndarray, tile: int, stride: int,
+                  cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
+    """Run filter ``method`` tile by tile on ``window`` ((slices, Y, X) float32, working scale,
+    as many slices as the filter takes); yields (tiles done, total), returns the (Y, X) result."""
+
+    def tile_fn(batch: np.ndarray) -> np.ndarray:
+        return np.stack([baselines.apply_filter(method, t) for t in batch])
+
+    image = window[0] if baselines.FILTERS[method].slices == 1 else window
+    return (yield from blend_tiles(image, tile_fn, tile=tile, stride=stride, cancel=cancel))
+
+
 def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=256, dtype="float32",
                        overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress]:
     """Denoise a stack with a classical filter of :mod:`baselines`, tile by tile, to ``out``.
@@ -139,20 +156,14 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=256,
     """
     if method not in baselines.FILTERS:
         raise InputError(f"unknown method '{method}'; choose one of {', '.join(baselines.FILTERS)}")
-    if tile < 16 or not 1 <= stride <= tile:
-        raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
+    check_tiling(tile, stride)
     filt = baselines.FILTERS[method]
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     cache = SliceCache(job.source, size=filt.slices + 1)
 
-    def tile_fn(batch: np.ndarray) -> np.ndarray:
-        return np.stack([baselines.apply_filter(method, t) for t in batch])
-
     def one(z: int):
-        picks = neighbour_indices(z, len(job.source), filt.slices)
-        stacked = np.stack([job.scale.to_unit(cache[k]) for k in picks])
-        image = stacked[0] if filt.slices == 1 else stacked
-        result = yield from blend_tiles(image, tile_fn, tile=tile, stride=stride, cancel=cancel)
+        window = cache.window(z, filt.slices, job.scale)
+        result = yield from filter_window(method, window, tile, stride, cancel)
         return job.scale.from_unit(result)
 
     yield from job.run(one, f"denoise ({method})", cancel)

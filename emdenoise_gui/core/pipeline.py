@@ -85,6 +85,12 @@ class SliceCache:
                 self._cache.popitem(last=False)
         return self._cache[z]
 
+    def window(self, z: int, count: int, scale: "IntensityScale") -> np.ndarray:
+        """(count, Y, X) float32 on the working scale: slice ``z`` and its neighbours (see
+        :func:`neighbour_indices`), as filters and models take them."""
+        picks = neighbour_indices(z, len(self.stack), count)
+        return np.stack([scale.to_unit(self[k]) for k in picks])
+
 
 def neighbour_indices(z: int, depth: int, count: int) -> list[int]:
     """Indices of ``count`` (odd) slices centred on ``z``, reflected at the stack's ends.

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.core.pipeline import IntensityScale, SliceCache, neighbour_indices
+from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.core.progress import Progress
 
 
@@ -35,7 +34,7 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int,
     """Denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the stack's own scale."""
 
     def make(token):
-        from emdenoise_gui.core.tiling import blend_tiles
+        from emdenoise_gui.core.jobs import filter_window
 
         with open_stack(stack_path) as stack:
             scale = IntensityScale.for_stack(stack)
@@ -48,15 +47,11 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int,
                 count = predictor.input_slices
             else:
                 count = baselines.FILTERS[denoiser.name].slices
-            cache = SliceCache(stack, count + 1)
-            window = np.stack([scale.to_unit(cache[k]) for k in neighbour_indices(z, len(stack), count)])
+            window = SliceCache(stack, count + 1).window(z, count, scale)
         if denoiser.kind == "model":
             gen = predictor.denoise(window, tile, stride, token)
         else:
-            def run(batch):
-                return np.stack([baselines.apply_filter(denoiser.name, t) for t in batch])
-
-            gen = blend_tiles(window[0] if count == 1 else window, run, tile=tile, stride=stride, cancel=token)
+            gen = filter_window(denoiser.name, window, tile, stride, token)
         while True:
             try:
                 done, total = next(gen)

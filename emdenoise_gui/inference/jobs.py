@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import numpy as np
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.jobs import StackJob
-from emdenoise_gui.core.pipeline import SliceCache, neighbour_indices
+from emdenoise_gui.core.jobs import StackJob, check_tiling
+from emdenoise_gui.core.pipeline import SliceCache
 from emdenoise_gui.core.progress import CancelToken, Progress
 from emdenoise_gui.inference.predictor import Predictor
 from emdenoise_gui.models.device import pick_device
@@ -23,8 +22,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=256, d
     NRRN gets each slice with its two neighbours (reflected at the stack's ends),
     so a single image is denoised from itself. Tiles as in ``core.tiling``.
     """
-    if tile < 16 or not 1 <= stride <= tile:
-        raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
+    check_tiling(tile, stride)
     package = resolve(model)
     predictor = Predictor(package, pick_device(device), batch_size)
     multiple = max(16, predictor.info.multiple)
@@ -35,8 +33,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=256, d
     cache = SliceCache(job.source, size=predictor.input_slices + 1)
 
     def one(z: int):
-        picks = neighbour_indices(z, len(job.source), predictor.input_slices)
-        window = np.stack([job.scale.to_unit(cache[k]) for k in picks])
+        window = cache.window(z, predictor.input_slices, job.scale)
         result = yield from predictor.denoise(window, tile, stride, cancel)
         return job.scale.from_unit(result)
 
