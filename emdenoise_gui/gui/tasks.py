@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.jobs import StackJob, check_tiling
 from emdenoise_gui.core.pipeline import SliceCache
