@@ -82,7 +82,11 @@ def cmd_noise(args) -> int:
 
 
 def cmd_denoise(args) -> int:
-    if args.model:
+    if args.adapt:
+        from emdenoise_gui.cli_models import adapt_then_denoise
+
+        _run(adapt_then_denoise(args))
+    elif args.model:
         from emdenoise_gui.cli_models import denoise_with_model
 
         _run(denoise_with_model(args))
@@ -157,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=512,
                    help="tile side in pixels (default 512; xception models use their training crop)")
     p.add_argument("--stride", type=int, default=256, help="tile step in pixels (default 256)")
+    p.add_argument("--adapt", choices=["nrrn", "n2v"],
+                   help="first self-train this family on IN itself (no clean data needed), add it to your zoo, "
+                        "then denoise IN with it")
+    p.add_argument("--steps", type=int, help="for --adapt: training steps (default about 10 min on 2 CPU cores)")
+    p.add_argument("--init", metavar="PACKAGE", help="for --adapt: start from this zoo model of the same family")
     p.set_defaults(func=cmd_denoise)
 
     p = sub.add_parser("compare", help="PSNR / SSIM / MSE of images against a clean reference")

@@ -12,16 +12,20 @@ from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.progress import format_seconds
 
 
-def _parse_dose(text: str) -> tuple[float, float]:
+def _parse_range(text: str, flag: str, unit: str, example: str = "25:100") -> tuple[float, float]:
     try:
         parts = [float(p) for p in text.split(":")]
     except ValueError:
-        raise InputError(f"--dose '{text}' should be LOW:HIGH counts per pixel, e.g. 25:100") from None
+        raise InputError(f"{flag} '{text}' should be LOW:HIGH {unit}, e.g. {example}") from None
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2:
-        raise InputError(f"--dose '{text}' should be LOW:HIGH counts per pixel, e.g. 25:100")
+        raise InputError(f"{flag} '{text}' should be LOW:HIGH {unit}, e.g. {example}")
     return parts[0], parts[1]
+
+
+def _parse_dose(text: str) -> tuple[float, float]:
+    return _parse_range(text, "--dose", "counts per pixel")
 
 
 class TrainPrinter:
@@ -99,6 +103,8 @@ def cmd_train(args) -> int:
     spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data, output=args.output,
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                    device=args.device, amp=not args.no_amp, dose=_parse_dose(args.dose),
+                   sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
+                   init=args.init or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode)
     return _drive(lambda token: train(spec, token))
@@ -165,6 +171,24 @@ def denoise_with_model(args):
                              args.dtype, args.overwrite, args.device, args.batch_size)
 
 
+def adapt_then_denoise(args):
+    """``denoise --adapt``: self-train on the input (into the user's zoo), then denoise with it."""
+    from emdenoise_gui.core.jobs import StackJob
+    from emdenoise_gui.training.adapt import adapt_spec
+    from emdenoise_gui.training.engine import train
+
+    if args.model:
+        raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
+                         "not --model")
+    StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()  # fail early
+    spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
+    status = _drive(lambda token: train(spec, token))
+    if status != 0:
+        raise Cancelled("self-training stopped; nothing was denoised")
+    args.model = spec.output
+    return denoise_with_model(args)
+
+
 def add_parsers(sub) -> None:
     """Register families, train, resume and zoo on the ``emdenoise`` subparsers."""
     p = sub.add_parser("families", help="the model families, their configurations and parameter counts")
@@ -177,7 +201,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",
                    help="pure noise patterns (cyclic): files or rectangles of blank regions; repeatable")
-    p.add_argument("--dose", default="25:100", help="xception: Poisson counts per pixel LOW:HIGH (default 25:100)")
+    p.add_argument("--dose", default="25:100",
+                   help="synthetic Poisson noise on --clean data (xception, nrrn): counts per pixel at the mean, "
+                        "LOW:HIGH, log-uniform (default 25:100)")
+    p.add_argument("--sigma", default="5:80", help="nrrn on --clean data: Gaussian sigma LOW:HIGH in 8-bit grey levels")
+    p.add_argument("--gaussian-fraction", type=float, default=0.0,
+                   help="nrrn on --clean data: share of samples with Gaussian instead of Poisson noise (default 0)")
+    p.add_argument("--init", metavar="PACKAGE",
+                   help="fine-tune: start from this model (zoo name or package) of the same family; "
+                        "a third of the default learning rate")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
     p.add_argument("-o", "--output", required=True, help="the model package folder to write")
     p.add_argument("--name", help="model name in the zoo (default: the package folder name)")

@@ -16,38 +16,11 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.normalise import Normaliser, minmax_tiles
 from emdenoise_gui.core.progress import CancelToken
 from emdenoise_gui.core.tiling import blend_tiles
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo.package import Package, load_weights
-
-
-class Normaliser:
-    """The card's input normalisation for one slice window (C, H, W) on the [0, 1] working scale."""
-
-    def __init__(self, spec: dict, window: np.ndarray):
-        kind = spec["kind"]
-        centre = window[window.shape[0] // 2]
-        if kind == "unit":
-            self.offset, self.scale = 0.0, 1.0
-        elif kind == "signed-unit":
-            self.offset, self.scale = 0.5, 0.5
-        elif kind == "zscore-slice":
-            self.offset, self.scale = float(centre.mean()), float(max(centre.std(), 1e-6))
-            self.per_slice = [(float(s.mean()), float(max(s.std(), 1e-6))) for s in window]
-        else:  # zscore-dataset
-            self.offset, self.scale = float(spec["mean"]), float(spec["std"])
-        self.kind = kind
-
-    def forward(self, window: np.ndarray) -> np.ndarray:
-        """(C, H, W) working scale -> network input scale, float32."""
-        if self.kind == "zscore-slice":  # every slice by its own statistics (NRRN)
-            return np.stack([(s - m) / sd for s, (m, sd) in zip(window, self.per_slice)]).astype(np.float32)
-        return ((window - self.offset) / self.scale).astype(np.float32)
-
-    def inverse(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) network output -> working scale."""
-        return (image * self.scale + self.offset).astype(np.float32)
 
 
 class Predictor:
@@ -70,6 +43,7 @@ class Predictor:
                              package.path) from exc
         self.model = model.to(device).eval()
         self.batch_size = max(1, batch_size)
+        self._per_tile = False
         self.amp_dtype = None
         if device.type == "cuda" and amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -102,6 +76,14 @@ class Predictor:
 
     def _tile_fn(self, batch: np.ndarray) -> np.ndarray:
         """Runs a batch, halving it on CUDA out-of-memory until one tile at a time."""
+        if self._per_tile:
+            # Ede & Beanland: each crop min-max scaled, its prediction clipped to [0, 1], scaled back
+            scaled, lo, span = minmax_tiles(batch)
+            out = np.clip(self._run_batches(scaled), 0.0, 1.0)
+            return (out * span[:, None, None] + lo[:, None, None]).astype(np.float32)
+        return self._run_batches(batch)
+
+    def _run_batches(self, batch: np.ndarray) -> np.ndarray:
         size = len(batch)
         while True:
             try:
@@ -124,6 +106,7 @@ class Predictor:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         tile, stride = self.tiling(tile, stride)
         norm = Normaliser(self.card.normalisation, window)
+        self._per_tile = norm.per_tile
         prepared = norm.forward(window)
         image = prepared[0] if self.input_slices == 1 else prepared
         out = yield from blend_tiles(image, self._tile_fn, tile=tile, stride=stride,

@@ -42,22 +42,22 @@ FAMILIES: dict[str, FamilyInfo] = {
         "cyclic", "Asymmetric cyclic GAN (Quan et al. 2019)",
         "artifacts no formula describes (film, charging) learned from unpaired examples",
         "--clean (clean images) --noise (blank-region noise patches) --noisy (noisy images), unpaired",
-        cyclic.CONFIGS, cyclic.CyclicGAN, 1, 4, "signed-unit"),
+        cyclic.CONFIGS, cyclic.CyclicGAN, 1, 4, "robust-slice"),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",
         "FIB-SEM stacks or repeat scans: needs no clean data",
-        "--noisy (a stack whose adjacent slices are nearly alike, or repeat scans)",
+        "--noisy (a stack whose adjacent slices are nearly alike, or repeat scans), or --clean stacks with --dose",
         nrrn.CONFIGS, nrrn.NRRN, 3, 1, "zscore-slice"),
     "xception": FamilyInfo(
         "xception", "Xception/ASPP encoder-decoder (Ede & Beanland 2019)",
         "low-dose shot noise: trained on clean micrographs with synthetic Poisson noise",
         "--clean (clean micrographs) and --dose LOW:HIGH counts per pixel",
-        xception.CONFIGS, xception.XceptionDenoiser, 1, 16, "unit", tile_is_training_crop=True),
+        xception.CONFIGS, xception.XceptionDenoiser, 1, 16, "minmax-tile", tile_is_training_crop=True),
     "n2v": FamilyInfo(
         "n2v", "Noise2Void / N2V2 U-Net",
         "a single noisy image or stack with pixel-independent noise",
         "--noisy (the noisy images themselves)",
-        n2v.CONFIGS, n2v.UNet, 1, 4, "zscore-dataset"),
+        n2v.CONFIGS, n2v.UNet, 1, 4, "zscore-slice"),
 }
 
 

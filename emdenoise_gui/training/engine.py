@@ -38,8 +38,8 @@ def _checkpoint_dir(spec: RunSpec) -> Path:
     return out.with_name(out.name + ".checkpoint")
 
 
-def _state(spec: RunSpec, trainer, step: int) -> dict:
-    return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state()}
+def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0) -> dict:
+    return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state(), "wall_s": wall_s}
 
 
 def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict | None = None
@@ -49,25 +49,30 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     if not spec.output:
         raise InputError("give the output model package with -o PACKAGE")
     output = Path(spec.output)
+    if output.exists() and _resume_state is not None and _resume_state.get("finished"):
+        output = output.with_name(f"{output.name}-{spec.steps}steps")  # a longer run of a finished one
+        spec.name = spec.name or output.name
     if output.exists():
-        raise InputError("already exists; choose another name for the model package (or move it away "
-                         "before resuming)", output)
+        raise InputError("already exists; choose another name for the model package", output)
     if not output.parent.is_dir():
         raise InputError(f"the folder {output.parent} does not exist; create it first", output)
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)
     trainer = _make_trainer(spec, device)
-    first = 0
+    first, wall_before = 0, 0.0
     if _resume_state is not None:
         trainer.load_state(_resume_state["trainer"])
         first = int(_resume_state["step"])
+        wall_before = float(_resume_state.get("wall_s", 0.0))
+        trainer.rebase_schedule(first, spec.steps)
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
     ckpt = _checkpoint_dir(spec)
     started, step = time.perf_counter(), first
     while step < spec.steps:
+        wall = wall_before + time.perf_counter() - started
         if cancel.cancelled:
-            save_checkpoint(ckpt, _state(spec, trainer, step))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
@@ -78,13 +83,15 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         yield StepDone(step, spec.steps, losses, trainer.lr(), rate,
                        (spec.steps - step) / rate if rate > 0 else None)
         if step % spec.validate_every == 0 or step == spec.steps:
-            yield Validated(step, trainer.validate())
+            scores = trainer.validate()
+            trainer.observe(step, scores)
+            yield Validated(step, scores)
             noisy, denoised = trainer.preview()
             yield Preview(step, noisy, denoised)
-        if step % spec.checkpoint_every == 0 and step < spec.steps:
-            save_checkpoint(ckpt, _state(spec, trainer, step))
+        if step % spec.checkpoint_every == 0 or step == spec.steps:  # the last one lets a run go on later
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_before + time.perf_counter() - started))
             yield CheckpointSaved(step, str(ckpt))
-    package = trainer.export(output, steps=step)
+    package = trainer.export(output, steps=step, wall_s=wall_before + time.perf_counter() - started)
     yield Finished(step, str(package.path))
 
 
@@ -93,7 +100,11 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     """Continue the run saved in ``checkpoint`` (optionally to a new total of ``steps``)."""
     state = load_checkpoint(Path(checkpoint))
     spec = RunSpec.from_dict(state["spec"])
+    state["finished"] = int(state["step"]) >= spec.steps  # its package was written; a longer run gets a new name
     spec.checkpoint_dir = str(checkpoint)
     if steps is not None:
         spec.steps = steps
+    if int(state["step"]) >= spec.steps:
+        raise InputError(f"this run already finished at step {state['step']}; give a larger --steps to train on",
+                         checkpoint)
     yield from train(spec, cancel, _resume_state=state)

@@ -1,231 +1,41 @@
-"""One trainer per model family behind one interface (see :class:`BaseTrainer`).
+"""The trainers of N2V, Xception and the cyclic GAN, and the map from family to trainer.
 
-Data arrive on the [0, 1] working scale (``training.data``) and are mapped to
-each family's input normalisation, which is stored in the model card so that
-inference repeats it exactly.
+Shared machinery (schedules, best model, state, export) is in ``training.trainer_base``;
+NRRN's two ways of training are in ``training.nrrn_trainer``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from emdenoise_gui.core import metrics, noise
-from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.models import cyclic, n2v, nrrn, xception
-from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.registry import family
-from emdenoise_gui.training.data import Volume, describe, load_volume, sample_crops, split_slices
-from emdenoise_gui.training.spec import RunSpec
-from emdenoise_gui.zoo.card import ModelCard
-from emdenoise_gui.zoo.package import write_package
+from emdenoise_gui.core import metrics
+from emdenoise_gui.core.normalise import robust_range, to_signed
+from emdenoise_gui.models import cyclic, n2v, xception
+from emdenoise_gui.training.data import Volume, sample_crops
+from emdenoise_gui.training.nrrn_trainer import NRRNTrainer, zscore_slices
+from emdenoise_gui.training.synthetic import NoiseModel
+from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer
 
-VAL_SEED = 12345  # fixed validation crops and noise, the same at every validation
-VAL_CROPS = 8
-
-
-class BaseTrainer:
-    """Builds the model and its optimisers; a step, validation, preview, state and export.
-
-    Subclasses set ``self.model`` and ``self.optimizers`` (name -> optimizer) in
-    ``build``, and implement ``train_step``, ``val_losses`` and ``denoise_crop``.
-    """
-
-    input_depth = 1
-
-    def __init__(self, spec: RunSpec, device: torch.device):
-        self.spec, self.device = spec, device
-        self.info = family(spec.family)
-        self.architecture = dict(self.info.configs[spec.config])
-        self.normalisation = {"kind": self.info.normalisation}
-        self.load_data()
-        self.model = self.info.build(**self.architecture).to(device)
-        self.build()
-        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, self.lr_factor)
-                           for name, opt in self.optimizers.items()}
-        self.amp_dtype = None
-        if device.type == "cuda" and spec.amp:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.val_batch = self.fixed_val_batch()
-
-    # -- data ---------------------------------------------------------------------------------
-    def volumes(self, role: str) -> list[Volume]:
-        return [load_volume(s, self.spec.crop) for s in self.spec.data[role]]
-
-    def load_data(self) -> None:
-        raise NotImplementedError
-
-    def splits(self, volumes: list[Volume], depth: int = 1):
-        train, val = [], []
-        for v in volumes:
-            if v.depth < depth:
-                raise InputError(f"has {v.depth} slice(s); {self.spec.family} needs at least {depth} adjacent "
-                                 "slices (or repeat scans)", v.source)
-            t, s = split_slices(v.depth, self.spec.val_fraction, depth)
-            train.append(t)
-            val.append(s)
-        return train, val
-
-    def fixed_val_batch(self) -> np.ndarray:
-        raise NotImplementedError
-
-    # -- steps ---------------------------------------------------------------------------------
-    def lr_factor(self, step: int) -> float:
-        """Learning-rate multiplier at ``step``: constant (subclasses may decay)."""
-        return 1.0
-
-    def autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
-
-    def tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)
-
-    def optimise(self, loss: torch.Tensor, name: str) -> None:
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(opt)
-        self.scaler.update()
-        self.schedulers[name].step()
-
-    def lr(self) -> float:
-        return float(next(iter(self.optimizers.values())).param_groups[0]["lr"])
-
-    def parameter_count(self) -> int:
-        return count_parameters(self.model)
-
-    # -- validation and preview ----------------------------------------------------------------
-    @torch.no_grad()
-    def validate(self) -> dict:
-        self.model.eval()
-        try:
-            return self.val_losses()
-        finally:
-            self.model.train()
-
-    @torch.no_grad()
-    def preview(self) -> tuple[np.ndarray, np.ndarray]:
-        """(noisy, denoised) (H, W) float32 on [0, 1] for the first validation crop."""
-        self.model.eval()
-        try:
-            noisy, denoised = self.denoise_crop(self.val_batch[:1])
-        finally:
-            self.model.train()
-        return noisy.astype(np.float32), denoised.astype(np.float32)
-
-    # -- state and export ------------------------------------------------------------------------
-    def state(self) -> dict:
-        return {"model": self.model.state_dict(),
-                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
-                "scaler": self.scaler.state_dict(), "extra": self.extra_state()}
-
-    def load_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        for k, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][k])
-        for k, s in self.schedulers.items():
-            s.load_state_dict(state["schedulers"][k])
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.load_extra_state(state.get("extra") or {})
-
-    def extra_state(self) -> dict:
-        return {}
-
-    def load_extra_state(self, state: dict) -> None:
-        pass
-
-    def export(self, output: Path, steps: int):
-        """Write the model package to ``output`` with a filled-in card."""
-        metrics_now = {k: round(float(v), 6) for k, v in self.validate().items()}
-        voxels = [v.voxel_size_nm[2] for role in self.spec.data for v in self._volumes_by_role.get(role, [])
-                  if v.voxel_size_nm]
-        card = ModelCard(
-            name=self.spec.name or Path(output).name.removesuffix(".zip"),
-            family=self.spec.family, config=self.spec.config, architecture=self.architecture,
-            normalisation=self.normalisation, weights_sha256="0" * 64,
-            parameters=count_parameters(self.model), description=self.info.purpose,
-            training_data="; ".join(f"{role}: {describe(vs)}" for role, vs in self._volumes_by_role.items()),
-            noise_condition=self.noise_condition(), steps=steps, training_crop=self.spec.crop, metrics=metrics_now,
-            pixel_size_nm=[min(voxels), max(voxels)] if voxels else None,
-            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        )
-        return write_package(Path(output), card, self.model.state_dict())
-
-    def noise_condition(self) -> str:
-        return "as in the noisy training data"
-
-
-def _zscore_slices(volume: Volume) -> np.ndarray:
-    mean = volume.data.mean(axis=(1, 2), keepdims=True)
-    std = volume.data.std(axis=(1, 2), keepdims=True)
-    return ((volume.data - mean) / np.maximum(std, 1e-6)).astype(np.float32)
-
-
-class NRRNTrainer(BaseTrainer):
-    """Consensus Noise2Noise on triplets of adjacent slices (or repeat scans)."""
-
-    input_depth = 3
-
-    def load_data(self) -> None:
-        noisy = self.volumes("noisy")
-        self._volumes_by_role = {"noisy": noisy}
-        self.data = [Volume(_zscore_slices(v), v.source, v.voxel_size_nm) for v in noisy]
-        self.train_slices, self.val_slices = self.splits(self.data, depth=3)
-
-    def build(self) -> None:
-        self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr,
-                                                     betas=(0.9, 0.999), eps=1e-8)}
-
-    def fixed_val_batch(self) -> np.ndarray:
-        rng = np.random.default_rng(VAL_SEED)
-        return sample_crops(self.data, self.val_slices, self.spec.crop, VAL_CROPS, rng, depth=3)
-
-    def _loss(self, batch: np.ndarray) -> torch.Tensor:
-        t = self.tensor(batch)
-        prev, centre, nxt = t[:, 0:1], t[:, 1:2], t[:, 2:3]
-        with self.autocast():
-            _, x1, x2 = self.model(prev, centre, nxt)
-            return nrrn.consensus_loss(x1.float(), x2.float(), prev, nxt)
-
-    def train_step(self, step: int, rng: np.random.Generator) -> dict:
-        batch = sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng, depth=3)
-        loss = self._loss(batch)
-        self.optimise(loss, "model")
-        return {"loss": float(loss.detach())}
-
-    def val_losses(self) -> dict:
-        return {"val_loss": float(self._loss(self.val_batch))}
-
-    def denoise_crop(self, batch):
-        out = self.model.denoise(self.tensor(batch)).float().cpu().numpy()[0, 0]
-        centre = batch[0, 1]
-        lo, hi = np.percentile(centre, [0.5, 99.5])
-        span = max(hi - lo, 1e-6)
-        return np.clip((centre - lo) / span, 0, 1), np.clip((out - lo) / span, 0, 1)
+#: Batches used to re-estimate BatchNorm statistics before xception's BN is frozen or exported.
+BN_CALIBRATION_BATCHES = 16
 
 
 class N2VTrainer(BaseTrainer):
-    """Noise2Void / N2V2 blind-spot training on the noisy images themselves."""
+    """Noise2Void (uniform replacement) or N2V2 (median replacement, no top skip, blur-pool).
+
+    Masks ``MASK_FRACTION`` of the pixels as CAREamics does (0.2 %); every slice is z-scored
+    by its own statistics (``zscore-slice``).
+    """
+
+    MASK_FRACTION = 0.002
 
     def load_data(self) -> None:
         noisy = self.volumes("noisy")
         self._volumes_by_role = {"noisy": noisy}
-        values = np.concatenate([v.data.ravel()[:: max(1, v.data.size // 1_000_000)] for v in noisy])
-        self.mean, self.std = float(values.mean()), float(max(values.std(), 1e-6))
-        self.normalisation = {"kind": "zscore-dataset", "mean": self.mean, "std": self.std}
-        self.data = [Volume(((v.data - self.mean) / self.std).astype(np.float32), v.source, v.voxel_size_nm)
-                     for v in noisy]
+        self.data = [Volume(zscore_slices(v.data), v.source, v.voxel_size_nm) for v in noisy]
         self.train_slices, self.val_slices = self.splits(self.data)
-        self.fraction = 0.002 if self.spec.config == "paper" else 0.015
+        self.strategy = "median" if self.architecture.get("n2v2", True) else "uniform"
 
     def build(self) -> None:
         self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr)}
@@ -235,7 +45,7 @@ class N2VTrainer(BaseTrainer):
 
     def _loss(self, batch: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         target = self.tensor(batch)
-        masked, mask = n2v.n2v_mask(target, rng, fraction=self.fraction, strategy="median")
+        masked, mask = n2v.n2v_mask(target, rng, fraction=self.MASK_FRACTION, strategy=self.strategy)
         with self.autocast():
             pred = self.model(masked)
         return n2v.n2v_loss(pred.float(), target, mask)
@@ -251,54 +61,117 @@ class N2VTrainer(BaseTrainer):
 
     def denoise_crop(self, batch):
         out = self.model(self.tensor(batch)).float().cpu().numpy()[0, 0]
-        return batch[0, 0] * self.std + self.mean, out * self.std + self.mean
+        lo, hi = np.percentile(batch[0, 0], [0.5, 99.5])
+        span = max(hi - lo, 1e-6)
+        return np.clip((batch[0, 0] - lo) / span, 0, 1), np.clip((out - lo) / span, 0, 1)
+
+    def recipe(self) -> str:
+        return f"self-supervised: {'N2V2' if self.strategy == 'median' else 'N2V'} blind-spot masking"
+
+
+def _bn_modules(model: torch.nn.Module) -> list[torch.nn.BatchNorm2d]:
+    return [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
 
 
 class XceptionTrainer(BaseTrainer):
-    """Supervised training on clean crops with synthetic Poisson noise at doses in ``spec.dose``."""
+    """Supervised on clean crops with synthetic Poisson noise at doses in ``spec.dose`` (log-uniform).
+
+    Each noisy crop is min-max scaled to [0, 1] (``minmax-tile``) and the clean crop is mapped
+    by the same affine map, so the prediction maps back exactly. The paper configuration uses
+    Ede & Beanland's rate steps (1, 0.25, 0.1) and freezes BatchNorm at the first drop;
+    BatchNorm statistics are re-estimated on training batches there and before export, so a
+    short run does not ship its initial running statistics.
+    """
+
+    VAL_DOSES = (25.0, 100.0)
+
+    @property
+    def schedule_kind(self) -> str:
+        return "steps" if self.spec.config == "paper" else "cosine"
 
     def load_data(self) -> None:
         clean = self.volumes("clean")
         self._volumes_by_role = {"clean": clean}
         self.data = clean
+        self.noise = NoiseModel(tuple(self.spec.dose))
+        self.means = [v.data.mean(axis=(1, 2), dtype=np.float64) for v in clean]
         self.train_slices, self.val_slices = self.splits(self.data)
+        self.bn_frozen = False
 
     def build(self) -> None:
         self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr,
                                                      betas=xception.ADAM_BETAS,
                                                      weight_decay=xception.WEIGHT_DECAY)}
 
-    def noise_condition(self) -> str:
-        return f"Poisson, {self.spec.dose[0]:g}-{self.spec.dose[1]:g} counts per pixel at the mean"
+    def recipe(self) -> str:
+        return "supervised: clean crops with synthetic Poisson noise, per-crop min-max scaling"
 
-    def _noisy(self, clean: np.ndarray, rng: np.random.Generator, dose: float | None = None) -> np.ndarray:
-        out = np.empty_like(clean)
-        for b in range(clean.shape[0]):
-            d = dose if dose is not None else float(rng.uniform(*self.spec.dose))
-            image = np.maximum(clean[b, 0], 0.0)  # the working scale may dip below 0 outside its sampled range
-            out[b, 0] = noise.poisson_dose(image, d, rng) if image.mean() > 0 else clean[b, 0]
+    def noise_condition(self) -> str:
+        return self.noise.describe()
+
+    def dose_range(self) -> list:
+        return [float(self.spec.dose[0]), float(self.spec.dose[1])]
+
+    def _pairs(self, slices, count: int, rng: np.random.Generator, doses=None) -> np.ndarray:
+        """(B, 2, P, P): min-max scaled noisy crop and the clean crop under the same map."""
+        out = np.empty((count, 2, self.spec.crop, self.spec.crop), np.float32)
+        for b in range(count):
+            v = int(rng.integers(0, len(self.data)))
+            z = slices[v][int(rng.integers(0, len(slices[v])))]
+            clean = sample_crops([self.data[v]], [range(z, z + 1)], self.spec.crop, 1, rng)[0, 0]
+            level = ("poisson", doses[b % len(doses)]) if doses else self.noise.draw(rng)
+            noisy = self.noise.apply(clean, self.means[v][z], level, rng)
+            lo, span = float(noisy.min()), max(float(noisy.max() - noisy.min()), 1e-6)
+            out[b, 0], out[b, 1] = (noisy - lo) / span, (clean - lo) / span
         return out
 
     def fixed_val_batch(self) -> np.ndarray:
-        rng = np.random.default_rng(VAL_SEED)
-        clean = sample_crops(self.data, self.val_slices, self.spec.crop, VAL_CROPS, rng)
-        dose = float(np.sqrt(self.spec.dose[0] * self.spec.dose[1]))
-        return np.concatenate([self._noisy(clean, rng, dose), clean], axis=1)  # (B, 2, P, P)
+        return self._pairs(self.val_slices, VAL_CROPS, np.random.default_rng(VAL_SEED), list(self.VAL_DOSES))
+
+    @torch.no_grad()
+    def recalibrate_bn(self, step: int) -> None:
+        """Re-estimate every BatchNorm's running mean and variance on fresh training batches."""
+        bns = _bn_modules(self.model)
+        momenta = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the calibration batches
+        self.model.train()
+        for k in range(BN_CALIBRATION_BATCHES):
+            rng = np.random.default_rng([self.spec.seed, step, k, 7])
+            self.model(self.tensor(self._pairs(self.train_slices, self.spec.batch_size, rng)[:, 0:1]))
+        for bn, m in zip(bns, momenta):
+            bn.momentum = m
+        self.train_mode()
+
+    def train_mode(self) -> None:
+        self.model.train()
+        if self.bn_frozen:
+            for bn in _bn_modules(self.model):
+                bn.eval()
 
     def train_step(self, step: int, rng: np.random.Generator) -> dict:
-        clean = sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng)
-        noisy = self._noisy(clean, rng)
+        if not self.bn_frozen and self.schedule.freeze_step() is not None and step >= self.schedule.freeze_step():
+            self.recalibrate_bn(step)
+            self.bn_frozen = True
+            self.train_mode()
+        pairs = self._pairs(self.train_slices, self.spec.batch_size, rng)
         with self.autocast():
-            pred = self.model(self.tensor(noisy))
-        loss = xception.huberised_mse(pred.float(), self.tensor(clean))
+            pred = self.model(self.tensor(pairs[:, 0:1]))
+        loss = xception.huberised_mse(pred.float(), self.tensor(pairs[:, 1:2]))
         self.optimise(loss, "model")
         return {"loss": float(loss.detach())}
 
+    def before_export(self) -> None:
+        if not self.bn_frozen:
+            self.recalibrate_bn(self.spec.steps)
+
     def val_losses(self) -> dict:
         noisy, clean = self.val_batch[:, 0:1], self.val_batch[:, 1:2]
-        pred = self.model(self.tensor(noisy)).float().cpu().numpy()
-        psnr = [metrics.psnr(np.clip(c[0], 0, 1), np.clip(p[0], 0, 1)) for c, p in zip(clean, pred)]
-        before = [metrics.psnr(np.clip(c[0], 0, 1), np.clip(n[0], 0, 1)) for c, n in zip(clean, noisy)]
+        pred = np.clip(self.model(self.tensor(noisy)).float().cpu().numpy(), 0, 1)
+        # PSNR on the normalised crops: the same affine map for all three, so the ranking is exact
+        psnr = [metrics.psnr(np.clip(c[0], 0, 1), p[0]) for c, p in zip(clean, pred)]
+        before = [metrics.psnr(np.clip(c[0], 0, 1), n[0]) for c, n in zip(clean, noisy)]
         loss = xception.huberised_mse(torch.from_numpy(pred), torch.from_numpy(np.ascontiguousarray(clean)))
         return {"val_loss": float(loss), "val_psnr_db": float(np.mean(psnr)), "input_psnr_db": float(np.mean(before))}
 
@@ -306,15 +179,33 @@ class XceptionTrainer(BaseTrainer):
         out = self.model(self.tensor(batch[:, 0:1])).float().cpu().numpy()[0, 0]
         return batch[0, 0], np.clip(out, 0, 1)
 
+    def extra_state(self) -> dict:
+        return {"bn_frozen": self.bn_frozen}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.bn_frozen = bool(state.get("bn_frozen", False))
+        self.train_mode()
+
+
+def _signed_slices(data: np.ndarray) -> np.ndarray:
+    """(Z, Y, X) -> float32, each slice's robust range (``core.normalise.robust_range``) to [-1, 1]."""
+    return np.stack([to_signed(s, *robust_range(s)) for s in data])
+
 
 class CyclicTrainer(BaseTrainer):
-    """Asymmetric cyclic GAN on unpaired clean, noise-pattern and noisy crops (inputs on [-1, 1])."""
+    """Asymmetric cyclic GAN on unpaired clean, noise-pattern and noisy crops.
+
+    Every slice of every pool is mapped by its own robust range to [-1, 1] (``robust-slice``),
+    which the tanh outputs can reach; the rate decays linearly from the first step.
+    """
+
+    schedule_kind = "linear"
 
     def load_data(self) -> None:
         self._volumes_by_role = {role: self.volumes(role) for role in ("clean", "noise", "noisy")}
         self.pools_data = {}
         for role, vols in self._volumes_by_role.items():
-            scaled = [Volume(v.data * 2.0 - 1.0, v.source, v.voxel_size_nm) for v in vols]
+            scaled = [Volume(_signed_slices(v.data), v.source, v.voxel_size_nm) for v in vols]
             self.pools_data[role] = (scaled, *self.splits(scaled))
 
     def build(self) -> None:
@@ -325,10 +216,8 @@ class CyclicTrainer(BaseTrainer):
         }
         self.pools = {name: cyclic.ImagePool(50) for name in ("clean", "noise", "noisy")}
 
-    def lr_factor(self, step: int) -> float:
-        """Constant for the first half of the run, then linear decay to 0 (CycleGAN schedule)."""
-        half = self.spec.steps / 2.0
-        return 1.0 if step < half else max(0.0, 1.0 - (step - half) / (half + 1.0))
+    def recipe(self) -> str:
+        return "unpaired: cycle-consistent GAN on clean, noise-pattern and noisy pools"
 
     def _crops(self, rng, batch: int, train: bool = True) -> list[np.ndarray]:
         out = []
@@ -370,7 +259,7 @@ class CyclicTrainer(BaseTrainer):
     def denoise_crop(self, batch):
         noisy = batch[0, 2]
         out = self.model.denoise(self.tensor(batch[:1, 2:3])).float().cpu().numpy()[0, 0]
-        return (noisy + 1) / 2, np.clip((out + 1) / 2, 0, 1)
+        return np.clip((noisy + 1) / 2, 0, 1), np.clip((out + 1) / 2, 0, 1)
 
     def extra_state(self) -> dict:
         return {k: pool.state() for k, pool in self.pools.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -11,7 +12,7 @@ SPEC_VERSION = 1
 FAMILY_ROLES = {
     # family: (required data roles, optional roles)
     "cyclic": (("clean", "noise", "noisy"), ()),
-    "nrrn": (("noisy",), ()),
+    "nrrn": (("noisy|clean",), ()),  # noisy: Noise2Noise from neighbours; clean: supervised, synthetic noise
     "xception": (("clean",), ()),
     "n2v": (("noisy",), ()),
 }
@@ -30,8 +31,14 @@ DEFAULTS = {
 class RunSpec:
     """A training run. Data roles map to lists of ``PATH`` or ``PATH@y0:y1,x0:x1`` strings.
 
-    dose: (low, high) counts per pixel of the synthetic Poisson noise (xception).
-    crop, batch_size, lr: None picks the family's default for the configuration.
+    dose: (low, high) counts per pixel at the image mean of the synthetic Poisson noise
+    (xception, and nrrn on clean data), sampled log-uniformly.
+    sigma, gaussian_fraction: with that probability a synthetic sample gets additive Gaussian
+    noise of sigma (low, high) 8-bit grey levels instead (nrrn on clean data).
+    crop, batch_size, lr: None picks the family's default for the configuration (and, when
+    fine-tuning from ``init``, a rate a third of it).
+    init: a package (path or zoo name) of the same family to start from (fine-tuning).
+    notes: extra facts for the card's ``training`` record (e.g. what a self-trained model is for).
     device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     """
 
@@ -48,6 +55,10 @@ class RunSpec:
     device: str = "auto"
     amp: bool = True
     dose: tuple = (25.0, 100.0)
+    sigma: tuple = (5.0, 80.0)
+    gaussian_fraction: float = 0.0
+    init: str = ""
+    notes: dict = field(default_factory=dict)
     val_fraction: float = 0.1
     validate_every: int = 50
     checkpoint_every: int = 100
@@ -64,22 +75,35 @@ class RunSpec:
         crop, batch, lr = DEFAULTS[(self.family, self.config)]
         self.crop = crop if self.crop is None else int(self.crop)
         self.batch_size = batch if self.batch_size is None else int(self.batch_size)
-        self.lr = lr if self.lr is None else float(self.lr)
+        self.lr = (lr / 3.0 if self.init else lr) if self.lr is None else float(self.lr)
         required, optional = FAMILY_ROLES[self.family]
+        allowed = list(optional)
         for role in required:
-            if not self.data.get(role):
-                flag = f"--{role}"
-                raise InputError(f"{self.family} training needs {flag} data ({_ROLE_HELP[role]})")
-        extra = [r for r in self.data if self.data[r] and r not in required + optional]
+            choices = role.split("|")
+            allowed += choices
+            given = [c for c in choices if self.data.get(c)]
+            if not given:
+                flags = " or ".join(f"--{c}" for c in choices)
+                raise InputError(f"{self.family} training needs {flags} data "
+                                 f"({'; '.join(_ROLE_HELP[c] for c in choices)})")
+            if len(given) > 1:
+                raise InputError(f"{self.family} trains from {' or '.join('--' + c for c in choices)} data, "
+                                 "not both; choose one")
+        extra = [r for r in self.data if self.data[r] and r not in allowed]
         if extra:
             raise InputError(f"{self.family} does not use --{extra[0]} data; it needs "
-                             f"{', '.join('--' + r for r in required)}")
+                             f"{', '.join('--' + r.replace('|', ' or --') for r in required)}")
         checks = [
             (self.steps >= 1, "--steps must be at least 1"),
             (self.crop >= 16 and self.crop % 16 == 0, "--crop must be a multiple of 16, at least 16"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
             (self.lr > 0, "--lr must be positive"),
-            (0 < self.dose[0] <= self.dose[1], "--dose must be LOW:HIGH counts per pixel with 0 < LOW <= HIGH"),
+            (all(map(math.isfinite, self.dose)) and 0 < self.dose[0] <= self.dose[1] <= 1e6,
+             "--dose must be LOW:HIGH counts per pixel with 0 < LOW <= HIGH <= 1000000"),
+            (all(map(math.isfinite, self.sigma)) and 0 < self.sigma[0] <= self.sigma[1] <= 255,
+             "the Gaussian sigma range must be LOW:HIGH grey levels with 0 < LOW <= HIGH <= 255"),
+            (0 <= self.gaussian_fraction <= 1, "the Gaussian fraction must be between 0 and 1"),
+            (math.isfinite(self.lr), "--lr must be a finite number"),
             (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
             (self.gan_mode in ("lsgan", "vanilla"), "--gan-mode must be lsgan or vanilla"),
             (self.validate_every >= 1 and self.checkpoint_every >= 1, "intervals must be at least 1 step"),
@@ -91,6 +115,7 @@ class RunSpec:
             if not ok:
                 raise InputError(message)
         self.dose = (float(self.dose[0]), float(self.dose[1]))
+        self.sigma = (float(self.sigma[0]), float(self.sigma[1]))
         return self
 
     def to_dict(self) -> dict:
@@ -102,11 +127,12 @@ class RunSpec:
             raise InputError(f"training spec version {data.get('version')} is not supported")
         data = dict(data)
         data["dose"] = tuple(data.get("dose", (25.0, 100.0)))
+        data["sigma"] = tuple(data.get("sigma", (5.0, 80.0)))
         return cls(**data)
 
 
 _ROLE_HELP = {
-    "clean": "clean images: stacks or rectangles PATH@y0:y1,x0:x1",
+    "clean": "clean images: stacks or rectangles PATH@y0:y1,x0:x1; noise is synthesised on them",
     "noise": "pure noise patterns: blank regions or empty support film, files or PATH@y0:y1,x0:x1",
     "noisy": "the noisy stack to denoise or others like it",
 }

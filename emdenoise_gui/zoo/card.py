@@ -12,10 +12,10 @@ import datetime as _dt
 from dataclasses import asdict, dataclass, field
 
 from emdenoise_gui import __version__
+from emdenoise_gui.core.normalise import KINDS as NORMALISATIONS
 
 CARD_VERSION = 1
 FAMILIES = ("cyclic", "nrrn", "xception", "n2v")
-NORMALISATIONS = ("unit", "signed-unit", "zscore-slice", "zscore-dataset")
 
 
 class CardError(ValueError):
@@ -26,14 +26,19 @@ class CardError(ValueError):
 class ModelCard:
     """Everything known about a trained model except its weights.
 
-    normalisation: ``{"kind": one of NORMALISATIONS, ...}``. Inputs are first put on
-    the [0, 1] working scale of their stack; then "unit" leaves them, "signed-unit"
-    maps to [-1, 1], "zscore-slice" subtracts each slice's mean and divides by its
-    std, "zscore-dataset" uses the stored ``mean`` and ``std``.
+    normalisation: ``{"kind": one of NORMALISATIONS, ...}``; see ``core.normalise``. The
+    current kinds are computed from the image content at inference, so they do not
+    depend on how a stack is stored; "zscore-dataset" (legacy) needs ``mean`` and ``std``.
     pixel_size_nm: [min, max] pixel sizes (nm) of the training data, or None.
     training_crop: side of the training crops in px (0 if unknown); families whose
     context depends on the input size (xception's dilated ASPP) infer on tiles of this size.
     metrics: e.g. ``{"val_psnr_db": 27.1, "input_psnr_db": 20.3}``.
+    dose_range: [low, high] Poisson counts per pixel at the image mean that the model was
+    trained over (and claims to handle), or None when it learned from real noisy data.
+    training: how it was made: ``recipe`` (e.g. "supervised, synthetic noise",
+    "self-supervised"), ``validation`` ("held-back slices" or "the training data itself"),
+    ``init_from`` (the package it was fine-tuned from), ``adapted_to`` (the stack a
+    self-trained model was made for), ``best_step``, ``wall_s``, ``hardware``.
     """
 
     name: str
@@ -50,6 +55,8 @@ class ModelCard:
     steps: int = 0
     training_crop: int = 0
     metrics: dict = field(default_factory=dict)
+    dose_range: list | None = None
+    training: dict = field(default_factory=dict)
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     app_version: str = __version__
     format_version: int = CARD_VERSION
@@ -62,7 +69,7 @@ _TYPES = {
     "name": str, "family": str, "config": str, "architecture": dict, "normalisation": dict,
     "weights_sha256": str, "parameters": int, "description": str, "training_data": str,
     "noise_condition": str, "steps": int, "training_crop": int, "metrics": dict, "created": str, "app_version": str,
-    "format_version": int,
+    "format_version": int, "training": dict,
 }
 _REQUIRED = ("name", "family", "config", "architecture", "normalisation", "weights_sha256", "parameters",
              "format_version")
@@ -75,7 +82,7 @@ def card_from_dict(data) -> ModelCard:
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise CardError(f"the card lacks the field(s) {', '.join(missing)}")
-    unknown = sorted(set(data) - set(_TYPES) - {"pixel_size_nm"})
+    unknown = sorted(set(data) - set(_TYPES) - {"pixel_size_nm", "dose_range"})
     if unknown:
         raise CardError(f"the card has unknown field(s) {', '.join(unknown)}")
     if data["format_version"] != CARD_VERSION:
@@ -101,6 +108,12 @@ def card_from_dict(data) -> ModelCard:
         isinstance(pixel, list) and len(pixel) == 2 and all(isinstance(v, (int, float)) for v in pixel)
     ):
         raise CardError("card field 'pixel_size_nm' should be [min, max] in nm or null")
+    doses = data.get("dose_range")
+    if doses is not None and not (
+        isinstance(doses, list) and len(doses) == 2 and all(isinstance(v, (int, float)) for v in doses)
+        and 0 < doses[0] <= doses[1]
+    ):
+        raise CardError("card field 'dose_range' should be [low, high] counts per pixel with 0 < low <= high, or null")
     if not data["name"].strip() or any(c in data["name"] for c in '/\\:*?"<>|'):
         raise CardError(f"card name '{data['name']}' is empty or has characters not allowed in a file name")
     return ModelCard(**data)

@@ -146,3 +146,31 @@ def test_xception_infers_on_its_training_crop(tmp_path):
     assert xcp.tiling(512, 256) == (240, 120)
     n2v = Predictor(package("n2v", 64), torch.device("cpu"))
     assert n2v.tiling(512, 256) == (512, 256)
+
+
+def test_adapt_self_trains_into_the_zoo_and_denoises_the_input(cli, home, tmp_path, noisy_crop):
+    import json
+
+    out = tmp_path / "adapted.tif"
+    result = cli("denoise", noisy_crop, "-o", out, "--adapt", "n2v", "--steps", "3", "--device", "cpu",
+                 "--tile", "64", "--stride", "32")
+    assert result.code == 0, result.err
+    package = home / "models" / "noisy-n2v-adapted"
+    card = json.loads((package / "card.json").read_text())
+    assert card["family"] == "n2v" and card["steps"] == 3
+    assert card["training"]["adapted_to"].startswith("noisy.tif (sha256 ")
+    assert "self-supervised" in card["training"]["recipe"]
+    with open_stack(out) as stack, open_stack(noisy_crop) as source:
+        assert stack.shape == source.shape
+        assert np.isfinite(stack[0]).all()
+    listed = cli("zoo", "list")
+    assert "noisy-n2v-adapted" in listed.out and " user " in listed.out
+
+
+def test_adapt_refuses_a_family_that_needs_clean_data(cli, home, tmp_path, noisy_crop):
+    with pytest.raises(SystemExit) as exit_info:  # argparse: not one of nrrn, n2v
+        cli("denoise", noisy_crop, "-o", tmp_path / "x.tif", "--adapt", "xception")
+    assert exit_info.value.code == 2
+    result = cli("denoise", noisy_crop, "-o", tmp_path / "x.tif", "--adapt", "n2v", "--model", "flyem-nrrn-lite")
+    assert result.code == 2 and "--init" in result.err
+    assert not (tmp_path / "x.tif").exists() and not (home / "models").exists()

@@ -1,0 +1,111 @@
+"""Input normalisation of a model: stored in the card as a kind, computed from the image content.
+
+A network only works on inputs scaled as its training data were. Current kinds derive
+every number from the pixels themselves, so the same image stored as uint8, uint16
+(x257, with an offset) or float32 reaches the network identically:
+
+* ``zscore-slice``: each slice of the window by its own mean and standard deviation
+  (NRRN, N2V). The output is mapped back with the centre slice's.
+* ``minmax-tile``: each tile by its own minimum and maximum to [0, 1] (Ede & Beanland's
+  crop scaling; xception). The output is mapped back with the same numbers.
+* ``robust-slice``: each slice by the 0.5 and 99.5 percentiles of a 5x5 box-smoothed copy
+  to [-1, 1] (cyclic: its tanh output lives there). Smoothing keeps the noise out of the
+  percentiles, so a noisy slice and a clean one of the same specimen map alike.
+
+Legacy kinds (packages made before format 1.1, read for compatibility) depend on the
+stack's working scale, that is on its dtype: ``unit`` (as is), ``signed-unit``
+(``2x - 1``) and ``zscore-dataset`` (the card's stored ``mean`` and ``std``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.ndimage as ndi
+
+CONTENT_KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
+LEGACY_KINDS = ("unit", "signed-unit", "zscore-dataset")
+KINDS = CONTENT_KINDS + LEGACY_KINDS
+_EPS = 1e-6
+#: Pixels sampled (on a regular grid) for the robust percentiles of big slices.
+_PERCENTILE_SAMPLES = 512 * 512
+
+
+def slice_stats(image: np.ndarray) -> tuple[float, float]:
+    """(mean, std) of an (H, W) image, computed in float64; std floored at 1e-6."""
+    data = np.asarray(image, np.float64)
+    return float(data.mean()), float(max(data.std(), _EPS))
+
+
+def robust_range(image: np.ndarray) -> tuple[float, float]:
+    """(p0.5, p99.5) of the 5x5 box-smoothed (H, W) image, in its own units; hi > lo."""
+    data = np.asarray(image, np.float32)
+    step = max(1, int(np.sqrt(data.size / _PERCENTILE_SAMPLES)))
+    smooth = ndi.uniform_filter(data, size=5, mode="reflect")[::step, ::step]
+    lo, hi = (float(v) for v in np.percentile(smooth, [0.5, 99.5]))
+    return lo, hi if hi - lo > _EPS else lo + 1.0
+
+
+def to_signed(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Map [lo, hi] to [-1, 1] (not clipped); float32 of the input's shape."""
+    return ((np.asarray(image, np.float32) - lo) * (2.0 / (hi - lo)) - 1.0).astype(np.float32)
+
+
+def minmax_tiles(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale each tile of ``batch`` (B, [C,] h, w) to [0, 1] by its centre channel's min and max.
+
+    Returns (scaled float32 batch, lo (B,), span (B,)): ``original = scaled * span + lo``.
+    """
+    data = np.asarray(batch, np.float32)
+    centre = data if data.ndim == 3 else data[:, data.shape[1] // 2]
+    lo = centre.reshape(len(data), -1).min(axis=1).astype(np.float64)
+    span = np.maximum(centre.reshape(len(data), -1).max(axis=1) - lo, _EPS)
+    shape = (-1,) + (1,) * (data.ndim - 1)
+    return ((data - lo.reshape(shape)) / span.reshape(shape)).astype(np.float32), lo, span
+
+
+class Normaliser:
+    """The card's normalisation for one slice window (C, H, W) on the [0, 1] working scale.
+
+    ``forward`` maps the window to the network's input scale (per-tile kinds leave it to
+    ``per_tile``), ``inverse`` maps the (H, W) network output back to the working scale.
+    """
+
+    def __init__(self, spec: dict, window: np.ndarray):
+        self.kind = spec["kind"]
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown normalisation kind {self.kind!r}")
+        centre = window[window.shape[0] // 2]
+        self.per_slice: list[tuple[float, float]] | None = None
+        if self.kind in ("unit", "minmax-tile"):
+            self.offset, self.scale = 0.0, 1.0
+        elif self.kind == "signed-unit":
+            self.offset, self.scale = 0.5, 0.5
+        elif self.kind == "zscore-slice":
+            self.per_slice = [slice_stats(s) for s in window]
+            self.offset, self.scale = self.per_slice[window.shape[0] // 2]
+        elif self.kind == "robust-slice":
+            lo, hi = robust_range(centre)
+            self.offset, self.scale = (lo + hi) / 2.0, (hi - lo) / 2.0
+            self.per_slice = [self._signed_of(robust_range(s)) for s in window]
+        else:  # zscore-dataset
+            self.offset, self.scale = float(spec["mean"]), float(spec["std"])
+
+    @staticmethod
+    def _signed_of(bounds: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = bounds
+        return (lo + hi) / 2.0, (hi - lo) / 2.0
+
+    @property
+    def per_tile(self) -> bool:
+        """True when each tile is scaled by itself (see :func:`minmax_tiles`)."""
+        return self.kind == "minmax-tile"
+
+    def forward(self, window: np.ndarray) -> np.ndarray:
+        """(C, H, W) working scale -> network input scale, float32."""
+        if self.per_slice is not None:
+            return np.stack([(s - m) / sd for s, (m, sd) in zip(window, self.per_slice)]).astype(np.float32)
+        return ((window - self.offset) / self.scale).astype(np.float32)
+
+    def inverse(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) network output -> working scale, float32."""
+        return (np.asarray(image, np.float64) * self.scale + self.offset).astype(np.float32)

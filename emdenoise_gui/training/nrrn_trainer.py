@@ -1,0 +1,163 @@
+"""NRRN training, two ways.
+
+* From a **noisy** stack (the paper's way, no clean data): the consensus Noise2Noise loss on
+  triplets of adjacent slices or repeat scans.
+* From a **clean** stack with synthetic noise (as NRRN's EPFL fine-tuning on synthetic Poisson
+  and Gaussian noise, and the way the shipped FIB-SEM model is made): each triplet gets
+  independent noise at one level drawn from ``spec.dose`` (and ``spec.sigma``), is stored as
+  8-bit would be, and the averaged output is fitted to the clean centre slice. One sample in
+  ten is a stack end, where inference reflects the stack and both neighbours are the same
+  noisy slice, so the model learns that case too.
+
+Every slice is z-scored by its own mean and std (``zscore-slice``); for synthetic noise those
+are the noisy slice's, estimated on a fixed sample of its pixels, as inference computes them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emdenoise_gui.core import metrics
+from emdenoise_gui.models import nrrn
+from emdenoise_gui.training.data import Volume, crop, sample_crops
+from emdenoise_gui.training.synthetic import NoiseModel, noisy_stats, stat_pixels
+from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer
+
+#: Share of synthetic samples that imitate a stack end (both neighbours the same slice).
+END_FRACTION = 0.1
+#: Weight of each single branch's error next to the averaged output's (keeps the 1- and
+#: 2-image modes of inference useful).
+BRANCH_WEIGHT = 0.1
+#: Validation doses (counts per pixel at the mean), alternating over the validation crops.
+VAL_DOSES = (25.0, 100.0)
+
+
+def zscore_slices(data: np.ndarray) -> np.ndarray:
+    """(Z, Y, X) -> float32, each slice minus its mean over its std (std floored at 1e-6)."""
+    mean = data.mean(axis=(1, 2), keepdims=True, dtype=np.float64)
+    std = data.std(axis=(1, 2), keepdims=True, dtype=np.float64)
+    return ((data - mean) / np.maximum(std, 1e-6)).astype(np.float32)
+
+
+class NRRNTrainer(BaseTrainer):
+    """Consensus Noise2Noise on noisy triplets, or supervised on clean triplets with synthetic noise."""
+
+    input_depth = 3
+
+    def load_data(self) -> None:
+        self.supervised = bool(self.spec.data.get("clean"))
+        role = "clean" if self.supervised else "noisy"
+        volumes = self.volumes(role)
+        self._volumes_by_role = {role: volumes}
+        if self.supervised:
+            self.noise = NoiseModel(tuple(self.spec.dose), tuple(self.spec.sigma), self.spec.gaussian_fraction)
+            self.data = volumes
+            rng = np.random.default_rng(VAL_SEED)
+            self.means = [v.data.mean(axis=(1, 2), dtype=np.float64) for v in volumes]
+            self.pixels = [stat_pixels(v.data, rng) for v in volumes]
+        else:
+            self.data = [Volume(zscore_slices(v.data), v.source, v.voxel_size_nm) for v in volumes]
+        self.train_slices, self.val_slices = self.splits(self.data, depth=3)
+
+    def build(self) -> None:
+        self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr,
+                                                     betas=(0.9, 0.999), eps=1e-8)}
+
+    def recipe(self) -> str:
+        if self.supervised:
+            return "supervised: clean slices with synthetic noise, averaged output fitted to the clean centre"
+        return "self-supervised: consensus Noise2Noise on adjacent-slice triplets"
+
+    def noise_condition(self) -> str:
+        return self.noise.describe() if self.supervised else super().noise_condition()
+
+    def dose_range(self) -> list | None:
+        return [float(self.spec.dose[0]), float(self.spec.dose[1])] if self.supervised else None
+
+    # -- synthetic triplets -----------------------------------------------------------------------
+    def _synthetic(self, slices, count: int, rng: np.random.Generator, levels=None, ends: bool = True):
+        """(inputs (B, 3, P, P) z-scored, target (B, 1, P, P) z-scored, clean (B, P, P), stats (B, 2))."""
+        size = self.spec.crop
+        inputs = np.empty((count, 3, size, size), np.float32)
+        target = np.empty((count, 1, size, size), np.float32)
+        clean = np.empty((count, size, size), np.float32)
+        stats = np.empty((count, 2), np.float64)
+        for b in range(count):
+            v = int(rng.integers(0, len(self.data)))
+            allowed = slices[v]
+            z = allowed[int(rng.integers(0, len(allowed) - 2))]
+            patch = crop(self.data[v].data, z, size, rng, depth=3)
+            level = levels[b % len(levels)] if levels else self.noise.draw(rng)
+            end = ends and rng.random() < END_FRACTION
+            noisy = [None, None, None]
+            for k in (1, 2) if end else (0, 1, 2):  # a stack end: the same noisy neighbour twice
+                zk = z + k
+                image = self.noise.apply(patch[k], self.means[v][zk], level, rng)
+                m, s = noisy_stats(self.noise, self.pixels[v][zk], self.means[v][zk], level, rng)
+                noisy[k] = ((image - m) / s, m, s)
+            if end:
+                noisy[0] = noisy[2]
+            for k in range(3):
+                inputs[b, k] = noisy[k][0]
+            m, s = noisy[1][1], noisy[1][2]
+            target[b, 0] = (patch[1] - m) / s
+            clean[b], stats[b] = patch[1], (m, s)
+        return inputs, target, clean, stats
+
+    def fixed_val_batch(self) -> np.ndarray:
+        rng = np.random.default_rng(VAL_SEED)
+        if not self.supervised:
+            return sample_crops(self.data, self.val_slices, self.spec.crop, VAL_CROPS, rng, depth=3)
+        levels = [("poisson", d) for d in VAL_DOSES]
+        inputs, target, clean, self.val_stats = self._synthetic(self.val_slices, VAL_CROPS, rng, levels, ends=False)
+        return np.concatenate([inputs, target, clean[:, None]], axis=1)  # (B, 5, P, P)
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _consensus(self, batch: np.ndarray) -> torch.Tensor:
+        t = self.tensor(batch)
+        prev, centre, nxt = t[:, 0:1], t[:, 1:2], t[:, 2:3]
+        with self.autocast():
+            _, x1, x2 = self.model(prev, centre, nxt)
+            return nrrn.consensus_loss(x1.float(), x2.float(), prev, nxt)
+
+    def _supervised(self, inputs: np.ndarray, target: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        t, y = self.tensor(inputs), self.tensor(target)
+        with self.autocast():
+            out, x1, x2 = self.model(t[:, 0:1], t[:, 1:2], t[:, 2:3])
+        out = out.float()
+        loss = F.mse_loss(out, y) + BRANCH_WEIGHT * (F.mse_loss(x1.float(), y) + F.mse_loss(x2.float(), y))
+        return loss, out
+
+    def train_step(self, step: int, rng: np.random.Generator) -> dict:
+        if self.supervised:
+            inputs, target, _, _ = self._synthetic(self.train_slices, self.spec.batch_size, rng)
+            loss, _ = self._supervised(inputs, target)
+        else:
+            batch = sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng, depth=3)
+            loss = self._consensus(batch)
+        self.optimise(loss, "model")
+        return {"loss": float(loss.detach())}
+
+    def val_losses(self) -> dict:
+        if not self.supervised:
+            return {"val_loss": float(self._consensus(self.val_batch))}
+        loss, out = self._supervised(self.val_batch[:, :3], self.val_batch[:, 3:4])
+        m, s = self.val_stats[:, 0, None, None], self.val_stats[:, 1, None, None]
+        denoised = np.clip(out.cpu().numpy()[:, 0] * s + m, 0, 1)
+        noisy = np.clip(self.val_batch[:, 1] * s + m, 0, 1)
+        clean = self.val_batch[:, 4]
+        return {"val_loss": float(loss),
+                "val_psnr_db": float(np.mean([metrics.psnr(c, d) for c, d in zip(clean, denoised)])),
+                "input_psnr_db": float(np.mean([metrics.psnr(c, n) for c, n in zip(clean, noisy)]))}
+
+    def denoise_crop(self, batch):
+        out = self.model.denoise(self.tensor(batch[:, :3])).float().cpu().numpy()[0, 0]
+        centre = batch[0, 1]
+        if self.supervised:
+            m, s = self.val_stats[0]
+            return np.clip(centre * s + m, 0, 1), np.clip(out * s + m, 0, 1)
+        lo, hi = np.percentile(centre, [0.5, 99.5])
+        span = max(hi - lo, 1e-6)
+        return np.clip((centre - lo) / span, 0, 1), np.clip((out - lo) / span, 0, 1)

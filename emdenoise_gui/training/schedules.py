@@ -1,0 +1,105 @@
+"""Learning-rate schedules: a multiplier of the base rate for every optimiser step.
+
+A schedule is a small serialisable record so that a checkpoint resumes it exactly,
+and so that resuming with a new total number of steps continues from the current
+multiplier instead of jumping back up (:meth:`Schedule.rebase`).
+
+Kinds:
+
+* ``cosine``: linear warm-up over the first ``warmup`` fraction of the steps, then a
+  cosine decay to ``floor`` at the last step (our default for every family).
+* ``linear``: linear decay from 1 at step 0 to 0 after the last step (the cyclic GAN:
+  "decreasing monotonically" from the start, models.md section 1).
+* ``steps``: piecewise constant, ``levels[i]`` from fraction ``bounds[i]`` of the run on
+  (Ede & Beanland: 1e-3, then 2.5e-4, then 1e-4 as multipliers 1, 0.25, 0.1).
+* ``constant``: always 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+KINDS = ("cosine", "linear", "steps", "constant")
+#: Ede & Beanland's low-dose run: 134,108 batches at 1e-3, 17,713 at 2.5e-4, 46,690 at 1e-4.
+EDE_BOUNDS = (0.0, 134108 / 198511, (134108 + 17713) / 198511)
+EDE_LEVELS = (1.0, 0.25, 0.1)
+
+
+@dataclass
+class Schedule:
+    """Multiplier of the base learning rate at each step of a run of ``total`` steps.
+
+    warmup: fraction of the run spent warming up (cosine only). floor: final multiplier
+    (cosine). bounds/levels: the ``steps`` kind. anchor_step/anchor_factor: set by
+    :meth:`rebase`; from ``anchor_step`` on, the schedule decays from ``anchor_factor``.
+    """
+
+    kind: str
+    total: int
+    warmup: float = 0.05
+    floor: float = 0.02
+    bounds: tuple = EDE_BOUNDS
+    levels: tuple = EDE_LEVELS
+    anchor_step: int = 0
+    anchor_factor: float = 1.0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown schedule {self.kind!r}; choose one of {', '.join(KINDS)}")
+        self.total = max(1, int(self.total))
+        self.bounds, self.levels = tuple(self.bounds), tuple(self.levels)
+
+    def _base(self, step: int) -> float:
+        """The multiplier of an un-rebased run at ``step``."""
+        t = min(max(step, 0), self.total) / self.total
+        if self.kind == "constant":
+            return 1.0
+        if self.kind == "linear":
+            return max(0.0, 1.0 - step / (self.total + 1.0))
+        if self.kind == "steps":
+            level = self.levels[0]
+            for bound, value in zip(self.bounds, self.levels):
+                if t >= bound:
+                    level = value
+            return level
+        warm = max(1, int(round(self.warmup * self.total)))
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, self.total - warm))
+        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def factor(self, step: int) -> float:
+        """The multiplier at ``step`` (0-based optimiser step)."""
+        if self.anchor_step <= 0:
+            return self._base(step)
+        if step < self.anchor_step:
+            return self.anchor_factor
+        span = max(1, self.total - self.anchor_step)
+        progress = min(1.0, (step - self.anchor_step) / span)
+        end = 0.0 if self.kind == "linear" else self.floor if self.kind == "cosine" else self.anchor_factor
+        end = min(end, self.anchor_factor)
+        if self.kind == "linear":
+            return self.anchor_factor + (end - self.anchor_factor) * progress
+        return end + (self.anchor_factor - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def rebase(self, step: int, new_total: int) -> None:
+        """Continue from ``step`` towards a new total: the multiplier carries on from where it is."""
+        if new_total == self.total:
+            return
+        self.anchor_factor = self.factor(step)
+        self.anchor_step = max(1, step)
+        self.total = max(int(new_total), self.anchor_step + 1)
+
+    def freeze_step(self) -> int | None:
+        """The step where a ``steps`` schedule first drops (Ede: BatchNorm is frozen there)."""
+        if self.kind != "steps" or len(self.bounds) < 2:
+            return None
+        return int(round(self.bounds[1] * self.total))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Schedule":
+        return cls(**data)

@@ -1,0 +1,259 @@
+"""What every family's trainer shares: model and optimisers, schedule, best model, state, export.
+
+Data arrive on the [0, 1] working scale (``training.data``) and are mapped to each
+family's input normalisation (``core.normalise``), which the card names so that
+inference repeats it exactly. The trainers themselves are in ``training.families``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as _dt
+import platform
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.blocks import count_parameters
+from emdenoise_gui.models.registry import family
+from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
+from emdenoise_gui.training.schedules import Schedule
+from emdenoise_gui.training.spec import RunSpec
+from emdenoise_gui.zoo.card import ModelCard
+from emdenoise_gui.zoo.package import write_package
+
+VAL_SEED = 12345  # fixed validation crops and noise, the same at every validation
+VAL_CROPS = 8
+
+
+def validation_score(metrics: dict) -> float:
+    """Higher is better: validation PSNR (dB) where a clean reference exists, else -val_loss."""
+    if "val_psnr_db" in metrics:
+        return float(metrics["val_psnr_db"])
+    return -float(metrics.get("val_loss", np.inf))
+
+
+class BaseTrainer:
+    """Builds the model and its optimisers; a step, validation, preview, state and export.
+
+    Subclasses set ``self.optimizers`` (name -> optimizer) in ``build`` and implement
+    ``load_data``, ``fixed_val_batch``, ``train_step``, ``val_losses`` and ``denoise_crop``.
+    ``schedule_kind`` names the learning-rate schedule (``training.schedules``).
+    """
+
+    input_depth = 1
+    schedule_kind = "cosine"
+
+    def __init__(self, spec: RunSpec, device: torch.device):
+        self.spec, self.device = spec, device
+        self.info = family(spec.family)
+        self.architecture = dict(self.info.configs[spec.config])
+        self.normalisation = {"kind": self.info.normalisation}
+        self.init_card = None
+        if spec.init:
+            self.init_card, init_weights = self._init_package(spec.init)
+        self.load_data()
+        self.model = self.info.build(**self.architecture).to(device)
+        if self.init_card is not None:
+            self.model.load_state_dict(init_weights)
+        self.build()
+        self.schedule = Schedule(self.schedule_kind, spec.steps)
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, lambda step: self.schedule.factor(step))
+                           for name, opt in self.optimizers.items()}
+        self.amp_dtype = None
+        if device.type == "cuda" and spec.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.best: dict | None = None  # {"step", "score", "metrics", "model"}
+        self.val_batch = self.fixed_val_batch()
+
+    # -- fine-tuning -------------------------------------------------------------------------
+    def _init_package(self, spec: str):
+        """(card, state dict) of the package to start from; its architecture and normalisation are kept."""
+        from emdenoise_gui.zoo.package import load_weights
+        from emdenoise_gui.zoo.registry import resolve
+
+        package = resolve(spec)
+        card = package.card
+        if card.family != self.spec.family:
+            raise InputError(f"is a {card.family} model; fine-tuning {self.spec.family} needs a {self.spec.family} "
+                             "model to start from", spec)
+        if card.normalisation.get("kind") != self.info.normalisation:
+            raise InputError(f"was made by an older EMDenoise (its inputs are scaled as '{card.normalisation.get('kind')}'); "
+                             "train a new model instead of fine-tuning this one", spec)
+        self.architecture = dict(card.architecture)
+        self.normalisation = dict(card.normalisation)
+        return card, load_weights(package)
+
+    # -- data ---------------------------------------------------------------------------------
+    def volumes(self, role: str) -> list[Volume]:
+        return [load_volume(s, self.spec.crop) for s in self.spec.data[role]]
+
+    def load_data(self) -> None:
+        raise NotImplementedError
+
+    def splits(self, volumes: list[Volume], depth: int = 1):
+        train, val = [], []
+        for v in volumes:
+            if v.depth < depth:
+                raise InputError(f"has {v.depth} slice(s); {self.spec.family} needs at least {depth} adjacent "
+                                 "slices (or repeat scans)", v.source)
+            t, s = split_slices(v.depth, self.spec.val_fraction, depth)
+            train.append(t)
+            val.append(s)
+        self.validation_held_back = all(len(t) < v.depth for t, v in zip(train, volumes))
+        return train, val
+
+    def fixed_val_batch(self) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- steps ---------------------------------------------------------------------------------
+    def rebase_schedule(self, step: int, total: int) -> None:
+        """A resumed run with a new total: the rate carries on from its current value."""
+        self.schedule.rebase(step, total)
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    def tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)
+
+    def optimise(self, loss: torch.Tensor, name: str) -> None:
+        if not torch.isfinite(loss.detach()):
+            raise InputError(f"the training loss became {float(loss.detach())} (not finite); lower the learning "
+                             "rate (--lr) or check the data")
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+        self.schedulers[name].step()
+
+    def lr(self) -> float:
+        return float(next(iter(self.optimizers.values())).param_groups[0]["lr"])
+
+    def parameter_count(self) -> int:
+        return count_parameters(self.model)
+
+    def train_mode(self) -> None:
+        """Put the model back in training mode after validation (subclasses may freeze parts)."""
+        self.model.train()
+
+    # -- validation, best model and preview ------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict:
+        self.model.eval()
+        try:
+            return self.val_losses()
+        finally:
+            self.train_mode()
+
+    def observe(self, step: int, metrics: dict) -> bool:
+        """Remember the model at ``step`` if its validation is the best so far; True if it is."""
+        score = validation_score(metrics)
+        if self.best is not None and not score > self.best["score"]:
+            return False
+        self.best = {"step": step, "score": score, "metrics": dict(metrics),
+                     "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}}
+        return True
+
+    @torch.no_grad()
+    def preview(self) -> tuple[np.ndarray, np.ndarray]:
+        """(noisy, denoised) (H, W) float32 on [0, 1] for the first validation crop."""
+        self.model.eval()
+        try:
+            noisy, denoised = self.denoise_crop(self.val_batch[:1])
+        finally:
+            self.train_mode()
+        return noisy.astype(np.float32), denoised.astype(np.float32)
+
+    # -- state and export ------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(),
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+                "schedule": self.schedule.to_dict(), "best": self.best,
+                "scaler": self.scaler.state_dict(), "extra": self.extra_state()}
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        if state.get("schedule"):
+            restored = Schedule.from_dict(state["schedule"])
+            self.schedule.__dict__.update(restored.__dict__)
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        self.best = state.get("best")
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.load_extra_state(state.get("extra") or {})
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def before_export(self) -> None:
+        """Last changes to the model before it is written (e.g. BatchNorm statistics)."""
+
+    def export(self, output: Path, steps: int, wall_s: float = 0.0):
+        """Write the package to ``output``: the best validated model, with a filled-in card."""
+        self.before_export()
+        final = {k: round(float(v), 6) for k, v in self.validate().items()}
+        self.observe(steps, final)
+        weights = self.best["model"] if self.best else self.model.state_dict()
+        tuned = copy.deepcopy(self.model)
+        tuned.load_state_dict(weights)
+        metrics_best = {k: round(float(v), 6) for k, v in self.best["metrics"].items()} if self.best else final
+        voxels = [v.voxel_size_nm[2] for vs in self._volumes_by_role.values() for v in vs if v.voxel_size_nm]
+        training = {
+            "recipe": self.recipe(), "schedule": self.schedule.kind, "lr": self.spec.lr,
+            "batch_size": self.spec.batch_size, "best_step": self.best["step"] if self.best else steps,
+            "validation": "held-back slices" if getattr(self, "validation_held_back", False)
+            else "the training data itself (too few slices to hold any back)",
+            "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),
+        }
+        if self.init_card is not None:
+            training["init_from"] = f"{self.init_card.name} (sha256 {self.init_card.weights_sha256[:12]})"
+        training.update(self.spec.notes or {})
+        card = ModelCard(
+            name=self.spec.name or Path(output).name.removesuffix(".zip"),
+            family=self.spec.family, config=self.spec.config, architecture=self.architecture,
+            normalisation=self.normalisation, weights_sha256="0" * 64,
+            parameters=count_parameters(tuned), description=self.info.purpose,
+            training_data="; ".join(f"{role}: {describe(vs)}" for role, vs in self._volumes_by_role.items()),
+            noise_condition=self.noise_condition(), steps=steps, training_crop=self.spec.crop, metrics=metrics_best,
+            pixel_size_nm=[min(voxels), max(voxels)] if voxels else None, dose_range=self.dose_range(),
+            training=training, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        return write_package(Path(output), card, tuned.state_dict())
+
+    def recipe(self) -> str:
+        return "self-supervised on the noisy data"
+
+    def noise_condition(self) -> str:
+        return "as in the noisy training data"
+
+    def dose_range(self) -> list | None:
+        """[low, high] counts per pixel the model was trained over, if it used synthetic noise."""
+        return None
+
+
+def _hardware() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    threads = torch.get_num_threads()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {threads} threads, {gpu}"

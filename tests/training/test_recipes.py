@@ -1,0 +1,153 @@
+"""Training-recipe regressions: schedules, best model, NRRN stack ends, N2V masking, BatchNorm, fine-tuning."""
+
+import numpy as np
+import pytest
+import torch
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.training import events as ev
+from emdenoise_gui.training.engine import resume, train
+from emdenoise_gui.training.families import TRAINERS
+from emdenoise_gui.training.schedules import Schedule
+from emdenoise_gui.training.spec import RunSpec
+from emdenoise_gui.zoo.package import open_package
+
+from .conftest import tiny_spec
+
+
+def test_cosine_warms_up_then_decays_to_the_floor():
+    s = Schedule("cosine", 100, warmup=0.1, floor=0.02)
+    assert s.factor(0) == pytest.approx(0.1) and s.factor(9) == pytest.approx(1.0)
+    values = [s.factor(k) for k in range(10, 101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert values[-1] == pytest.approx(0.02)
+
+
+def test_cyclic_rate_decays_from_the_first_step():
+    s = Schedule("linear", 100)
+    assert s.factor(0) == 1.0 and s.factor(1) < 1.0 and s.factor(50) < s.factor(49)
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_resuming_with_more_steps_continues_from_the_current_rate(kind):
+    s = Schedule(kind, 100)
+    before = s.factor(60)
+    s.rebase(60, 300)
+    assert s.factor(60) == pytest.approx(before)
+    assert s.factor(61) <= before + 1e-12 and s.factor(180) < before
+    assert s.factor(300) <= 0.02 + 1e-9
+
+
+def test_ede_steps_drop_and_freeze_point():
+    s = Schedule("steps", 1000)
+    assert s.factor(0) == 1.0 and s.factor(700) == 0.25 and s.factor(999) == 0.1
+    assert s.freeze_step() == round(1000 * 134108 / 198511)
+
+
+def _nrrn_clean_spec(tmp_path, fibsem_crop, **kw):
+    options = dict(family="nrrn", steps=4, data={"clean": [str(fibsem_crop)]}, output=str(tmp_path / "n"),
+                   crop=32, batch_size=2, device="cpu", validate_every=2, checkpoint_every=2, dose=(20.0, 120.0))
+    options.update(kw)
+    return RunSpec(**options).validated()
+
+
+def test_nrrn_on_clean_data_learns_stack_ends(tmp_path, fibsem_crop, monkeypatch):
+    from emdenoise_gui.training import nrrn_trainer
+
+    monkeypatch.setattr(nrrn_trainer, "END_FRACTION", 1.0)
+    trainer = TRAINERS["nrrn"](_nrrn_clean_spec(tmp_path, fibsem_crop), torch.device("cpu"))
+    inputs, target, clean, stats = trainer._synthetic(trainer.train_slices, 4, np.random.default_rng(0))
+    assert inputs.shape == (4, 3, 32, 32) and target.shape == (4, 1, 32, 32)
+    np.testing.assert_array_equal(inputs[:, 0], inputs[:, 2])  # reflected: the same noisy neighbour twice
+    assert not np.array_equal(inputs[:, 1], inputs[:, 2])
+    # the target is the clean centre under the noisy centre's z-score
+    np.testing.assert_allclose(target[:, 0] * stats[:, 1, None, None] + stats[:, 0, None, None], clean, atol=1e-5)
+
+
+def test_nrrn_on_clean_data_reports_psnr_and_dose_range(tmp_path, fibsem_crop):
+    events = list(train(_nrrn_clean_spec(tmp_path, fibsem_crop)))
+    scores = [e.metrics for e in events if isinstance(e, ev.Validated)]
+    assert all(m["val_psnr_db"] > m["input_psnr_db"] - 20 for m in scores)  # finite, sane numbers
+    card = open_package(tmp_path / "n").card
+    assert card.dose_range == [20.0, 120.0] and "supervised" in card.training["recipe"]
+    assert card.training["validation"] == "held-back slices"
+    assert card.training["best_step"] in (2, 4)
+
+
+def test_the_best_validated_model_is_exported(tmp_path, fibsem_crop, monkeypatch):
+    from emdenoise_gui.training import trainer_base
+
+    scores = iter([5.0, 9.0, 1.0, 1.0])  # step 2 best, then worse (the export re-validates once more)
+    monkeypatch.setattr(trainer_base, "validation_score", lambda metrics: next(scores))
+    events = list(train(_nrrn_clean_spec(tmp_path, fibsem_crop, validate_every=1, steps=3)))
+    assert isinstance(events[-1], ev.Finished)
+    assert open_package(tmp_path / "n").card.training["best_step"] == 2
+
+
+@pytest.mark.parametrize("n2v2, strategy", [(True, "median"), (False, "uniform")])
+def test_n2v_masks_as_specified(tmp_path, fibsem_crop, noisy_crop, noise_patches, n2v2, strategy):
+    from emdenoise_gui.models.registry import FAMILIES
+
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches).validated()
+    trainer = TRAINERS["n2v"](spec, torch.device("cpu"))
+    trainer.architecture["n2v2"] = n2v2
+    trainer.load_data()
+    assert trainer.strategy == strategy and trainer.MASK_FRACTION == 0.002
+    assert FAMILIES["n2v"].normalisation == trainer.normalisation["kind"] == "zscore-slice"
+
+
+def test_xception_batchnorm_statistics_follow_the_data_before_export(tmp_path, fibsem_crop, noisy_crop,
+                                                                     noise_patches):
+    spec = tiny_spec("xception", tmp_path, fibsem_crop, noisy_crop, noise_patches).validated()
+    trainer = TRAINERS["xception"](spec, torch.device("cpu"))
+    for bn in trainer.model.modules():
+        if isinstance(bn, torch.nn.BatchNorm2d):
+            bn.momentum = 0.001  # the paper's decay: a short run would keep its initial statistics
+    first = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    trainer.train_step(0, np.random.default_rng(0))
+    assert torch.allclose(first.running_var, torch.ones_like(first.running_var), atol=0.05)
+    trainer.before_export()
+    assert not torch.allclose(first.running_var, torch.ones_like(first.running_var), atol=0.05)
+    assert first.momentum == 0.001
+
+
+def test_non_finite_loss_stops_training_without_a_package(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=1e30, steps=30)
+    with pytest.raises(InputError, match="not finite"):
+        list(train(spec))
+    assert not (tmp_path / "n2v_pkg").exists()
+
+
+def test_init_starts_from_the_package(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    list(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=40, lr=3e-3,
+                         validate_every=40, checkpoint_every=40, output=str(tmp_path / "base"))))
+
+    def first_loss(**kw):
+        spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=1, **kw)
+        events = list(train(spec))
+        return next(e for e in events if isinstance(e, ev.StepDone)).losses["loss"], spec
+
+    fresh, _ = first_loss(output=str(tmp_path / "fresh"))
+    tuned, spec = first_loss(output=str(tmp_path / "tuned"), init=str(tmp_path / "base"))
+    assert tuned < fresh
+    assert spec.lr == pytest.approx(1e-3 / 3)  # a third of the lite default
+    assert open_package(tmp_path / "tuned").card.training["init_from"].startswith("base ")
+
+
+def test_init_refuses_another_family(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    list(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=1,
+                         output=str(tmp_path / "base"))))
+    spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, init=str(tmp_path / "base"))
+    with pytest.raises(InputError, match="is a n2v model"):
+        list(train(spec))
+
+
+def test_resume_of_a_finished_run_trains_on_into_a_new_package(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    list(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)))
+    ckpt = tmp_path / "n2v_pkg.checkpoint"
+    events = list(resume(ckpt, steps=9))
+    assert [e.step for e in events if isinstance(e, ev.StepDone)] == [7, 8, 9]
+    assert events[-1].package.endswith("n2v_pkg-9steps")
+    assert open_package(tmp_path / "n2v_pkg").card.steps == 6  # the first package is untouched
+    with pytest.raises(InputError, match="already finished"):
+        list(resume(ckpt, steps=9))
