@@ -103,9 +103,10 @@ def cmd_compare(args) -> int:
     print(f"reference: {Path(args.clean).name}; {rows[0].slices} slices, values scaled to [0, 1] "
           "with the reference's range and clipped; mean ± std over slices")
     print(f"{'image':<{width}}  {'PSNR (dB)':>15}  {'SSIM':>15}  {'MSE':>19}")
-    for r in rows:
+    best = max(range(len(rows)), key=lambda k: rows[k].psnr[0]) if len(rows) > 1 else None
+    for k, r in enumerate(rows):
         print(f"{r.name:<{width}}  {r.psnr[0]:7.2f} ± {r.psnr[1]:5.2f}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
-              f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}")
+              f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}" + ("  <- best PSNR" if k == best else ""))
     return EXIT_OK
 
 

@@ -81,7 +81,7 @@ class TrainDialog(QtWidgets.QDialog):
         self.stacks, self.output_folder = stacks, Path(output_folder)
         self.family = QtWidgets.QComboBox()
         self.family.addItems(["nrrn", "n2v", "xception", "cyclic"])
-        self.family.setToolTip("nrrn: FIB-SEM stacks (neighbouring slices); n2v: single noisy images; "
+        self.family.setToolTip("nrrn: FIB-SEM stacks (neighbouring slices) or clean stacks (synthetic noise); n2v: single noisy images; "
                                "xception: needs clean images; cyclic: clean + noise patterns + noisy")
         self.config = QtWidgets.QComboBox()
         self.config.addItems(["lite", "paper"])

@@ -8,7 +8,6 @@ inference repeats it exactly. The trainers themselves are in ``training.families
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as _dt
 import platform
 from pathlib import Path
@@ -205,17 +204,16 @@ class BaseTrainer:
 
     def export(self, output: Path, steps: int, wall_s: float = 0.0):
         """Write the package to ``output``: the best validated model, with a filled-in card."""
-        self.before_export()
-        final = {k: round(float(v), 6) for k, v in self.validate().items()}
-        self.observe(steps, final)
-        weights = self.best["model"] if self.best else self.model.state_dict()
-        tuned = copy.deepcopy(self.model)
-        tuned.load_state_dict(weights)
-        metrics_best = {k: round(float(v), 6) for k, v in self.best["metrics"].items()} if self.best else final
+        best_step = self.best["step"] if self.best else steps
+        if self.best:
+            self.model.load_state_dict(self.best["model"])
+        self.before_export()  # e.g. BatchNorm statistics re-estimated for the weights that ship
+        metrics_best = {k: round(float(v), 6) for k, v in self.validate().items()}
+        tuned = self.model
         voxels = [v.voxel_size_nm[2] for vs in self._volumes_by_role.values() for v in vs if v.voxel_size_nm]
         training = {
             "recipe": self.recipe(), "schedule": self.schedule.kind, "lr": self.spec.lr,
-            "batch_size": self.spec.batch_size, "best_step": self.best["step"] if self.best else steps,
+            "batch_size": self.spec.batch_size, "best_step": best_step,
             "validation": "held-back slices" if getattr(self, "validation_held_back", False)
             else "the training data itself (too few slices to hold any back)",
             "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),

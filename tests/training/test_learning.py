@@ -1,6 +1,6 @@
 """A tiny budget, a looser bound: 30 CPU steps of each lite family lower its validation loss on real data.
 
-The real quality runs (hundreds of steps, PSNR on held-back slices) are benchmarks/train_lite.py.
+The real quality runs are benchmarks/train_shipped.py (training) and benchmarks/quality.py (scoring).
 """
 
 import numpy as np

@@ -26,10 +26,16 @@ def card_html(card, shipped: bool) -> str:
     rows = [
         ("Family", f"{card.family} ({card.config})"), ("Suits", card.description),
         ("Trained on", card.training_data or "not recorded"), ("Noise", card.noise_condition or "not recorded"),
+        ("Dose range", f"{card.dose_range[0]:g}–{card.dose_range[1]:g} counts per pixel" if card.dose_range
+         else "learned from real noisy data"),
+        ("How", card.training.get("recipe", "not recorded")),
+        ("Validated on", card.training.get("validation", "not recorded")),
         ("Pixel size", pixel), ("Parameters", f"{card.parameters / 1e6:.3f} M"), ("Steps", f"{card.steps:,}"),
         ("Metrics", metrics), ("Created", f"{card.created} (EMDenoise {card.app_version})"),
         ("Weights", f"sha256 {card.weights_sha256[:16]}…"), ("Source", "ships with EMDenoise" if shipped else "your model"),
     ]
+    rows += [(label, card.training[key]) for key, label in (("init_from", "Fine-tuned from"),
+                                                            ("adapted_to", "Self-trained on")) if key in card.training]
     body = "".join(f"<tr><td><b>{k}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f"<h3>{html.escape(card.name)}</h3><table cellspacing=4>{body}</table>"
 

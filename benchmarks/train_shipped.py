@@ -1,0 +1,58 @@
+"""Train the shipped FlyEM models (FlyEM FIB-SEM only, CC BY 3.0), as the cards in models/ record.
+
+Clean data: the FlyEM training_sample1 volume and slices 0-95 of the validation volume (the
+quality benchmark tests on validation slices 96-127, which no shipped model saw). Each run is
+an ordinary ``emdenoise train`` command; Ctrl-C saves a checkpoint that ``emdenoise resume
+CHECKPOINT --steps N`` continues (also to train longer later). Run from the repository root:
+
+    python benchmarks/train_shipped.py [--only nrrn|xception] [--steps N] [--out DIR]
+
+then copy the packages from DIR into models/ once the quality benchmark says they win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import tifffile
+
+from emdenoise_gui.cli import main as emdenoise
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+TRAIN1 = SHARED / "fibsem_flyem_medulla_train1_250x250x250.tif"
+VAL = SHARED / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+#: family: (steps, extra arguments) of the shipped runs
+RUNS = {
+    "nrrn": (5000, ["--dose", "5:400", "--gaussian-fraction", "0.15"]),
+    "xception": (3000, ["--dose", "15:300"]),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(RUNS))
+    parser.add_argument("--steps", type=int, help="override the steps of the run(s)")
+    parser.add_argument("--out", default="trained", help="folder for the packages and checkpoints")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    val_train = out / "flyem_val_z000-095.tif"
+    if not val_train.exists():
+        tifffile.imwrite(val_train, tifffile.imread(VAL, key=range(96)), imagej=True, resolution=(0.1, 0.1),
+                         metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    for fam, (steps, extra) in RUNS.items():
+        if args.only and fam != args.only:
+            continue
+        name = f"flyem-{fam}-lite"
+        code = emdenoise(["train", fam, "--clean", str(TRAIN1), "--clean", str(val_train), *extra,
+                          "--steps", str(args.steps or steps), "--validate-every", "250", "--checkpoint-every",
+                          "250", "--name", name, "-o", str(out / name)])
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
