@@ -32,7 +32,9 @@ TORCH_VERSION = "2.13.0"  # the CPU build from this machine's local wheel folder
 # careamics 0.3.5 declares torchvision<=0.26.0, whose wheels pin torch<=2.11, so pip
 # cannot resolve it next to torch 2.13.0. torchvision 0.28.0 is the release built for
 # torch 2.13.0; careamics is therefore installed with --no-deps and its declared
-# requirements are installed explicitly, with only the torchvision pin replaced.
+# requirements are installed explicitly, with only the torchvision pin replaced. The only
+# torchvision 0.28.0 wheel here is a CUDA build whose compiled ops cannot load next to CPU
+# torch; the runner imports it without them (see careamics_n2v.py), N2V never uses them.
 TORCHVISION_VERSION = "0.28.0"
 CAREAMICS_REQUIREMENTS = (
     "bioimageio-core>=0.9.0,<=0.11.0",
@@ -134,9 +136,8 @@ def ensure_env(venv: Path = DEFAULT_VENV) -> Path:
         _run_logged(pip + list(CAREAMICS_REQUIREMENTS), log, "pip install careamics requirements")
         _run_logged(pip + ["--no-deps", f"careamics=={CAREAMICS_VERSION}"], log,
                     "pip install careamics")
-        check = ("import torch, torchvision, careamics; from careamics import CAREamist; "
-                 "print(torch.__version__, torch.version.cuda, careamics.__version__)")
-        out = _run_logged([str(python), "-c", check], log, "import check of careamics").split()
+        out = _run_logged([str(python), str(RUNNER), "--check"], log,
+                          "import check of careamics").split()
         if len(out) < 3 or out[1] != "None" or out[2] != CAREAMICS_VERSION:
             raise PeerUnavailable(f"peer venv has the wrong build (torch, cuda, careamics = {out})")
         stamp.write_text(json.dumps(_stamp(), indent=1) + "\n")

@@ -1,6 +1,7 @@
 """Peer runner: CAREamics Noise2Void (2-D, N2V2), run inside the benchmark-only venv.
 
-Usage: ``python careamics_n2v.py WORKDIR``. Reads ``WORKDIR/job.json``
+Usage: ``python careamics_n2v.py WORKDIR`` (or ``--check``: import careamics, print
+"torch-version cuda-version careamics-version"). Reads ``WORKDIR/job.json``
 ({"budget_s": float seconds of training wall time, "seed": int, "threads": int}),
 ``WORKDIR/train.npy`` (Z, Y, X) float32 and ``WORKDIR/test.npy`` (N, Y, X) float32,
 both on the [0, 1] scale. Writes ``WORKDIR/pred.npy`` (N, Y, X) float32 on the same
@@ -30,6 +31,36 @@ EPOCH_CAP = 100_000   # high cap: the wall-clock budget (max_time) ends training
 TILE, OVERLAP = 256, 48
 
 
+def _import_torchvision_without_compiled_ops() -> bool:
+    """Let the CUDA-built torchvision wheel import next to CPU-only torch.
+
+    No CPU build of torchvision 0.28 (the release for torch 2.13) can be had here, and the
+    CUDA build's compiled ops (``_C.so``) need libtorch_cuda. torchvision then still
+    imports except for two modules that register fake/autograd kernels for those compiled
+    ops (nms, roi_align, ...); they are skipped. CAREamics N2V never calls those ops; the
+    pure-Python parts it imports (``__version__``, ``transforms.functional``) work.
+    Does nothing when the compiled ops load. Returns whether they loaded.
+    """
+    import importlib.util
+    import types
+
+    import torch
+
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return False  # no torchvision: careamics' own import will say so
+    libs = sorted(Path(list(spec.submodule_search_locations)[0]).glob("_C*.so"))
+    try:
+        if libs:
+            torch.ops.load_library(str(libs[0]))
+            return True
+    except (OSError, RuntimeError):
+        pass
+    for name in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    return False
+
+
 def _split(train: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Hold back the last ~10 % of the slices (at least 1) for validation; with a single
     slice, return None and let CAREamics take its validation patches from the training data."""
@@ -49,6 +80,7 @@ def run(workdir: Path) -> None:
 
     import torch
     torch.set_num_threads(threads)
+    torchvision_ops = _import_torchvision_without_compiled_ops()
     import careamics
     from careamics import CAREamist
     from careamics.config import create_advanced_n2v_config
@@ -68,10 +100,13 @@ def run(workdir: Path) -> None:
     careamist.train(train_data=fit, val_data=val)
     train_seconds = time.perf_counter() - t0
     trainer = careamist.trainer
+    steps_per_epoch = int(trainer.num_training_batches)
+    final_lr = float(trainer.optimizers[0].param_groups[0]["lr"])
+    plateau = trainer.lr_scheduler_configs[0].scheduler if trainer.lr_scheduler_configs else None
 
     t0 = time.perf_counter()
     outputs, _ = careamist.predict(test, axes="SYX", data_type="array", tile_size=(TILE, TILE),
-                                   tile_overlap=(OVERLAP, OVERLAP), batch_size=1, num_workers=0)
+                                   tile_overlap=(OVERLAP, OVERLAP), num_workers=0)
     predict_seconds = time.perf_counter() - t0
     pred = np.concatenate([np.asarray(o, dtype=np.float32).reshape(-1, *test.shape[1:])
                            for o in outputs])
@@ -86,18 +121,25 @@ def run(workdir: Path) -> None:
     info = {
         "careamics_version": careamics.__version__,
         "torch_version": torch.__version__,
+        "torchvision_compiled_ops": torchvision_ops,
         "threads": torch.get_num_threads(),
-        "epochs": int(trainer.current_epoch),
+        "epochs": round(trainer.global_step / max(1, steps_per_epoch), 2),  # fractional
         "steps": int(trainer.global_step),
+        "steps_per_epoch": steps_per_epoch,
         "train_seconds": round(train_seconds, 2),
         "predict_seconds": round(predict_seconds, 2),
-        "stopped_by": "max_time" if trainer.current_epoch < EPOCH_CAP else "epoch_cap",
+        "stopped_by": "epoch_cap" if trainer.current_epoch >= EPOCH_CAP else "max_time",
         "config": {
             "axes": "SYX", "patch_size": [PATCH, PATCH], "batch_size": BATCH,
             "n2v2": True, "masked_pixel_percentage": MASKED_PCT, "roi_size": ROI,
             "strategy": algo.n2v_config.strategy, "model": algo.model.architecture,
             "depth": algo.model.depth, "num_channels_init": algo.model.num_channels_init,
             "optimizer": algo.optimizer.model_dump(), "lr_scheduler": algo.lr_scheduler.model_dump(),
+            "lr_schedule": None if plateau is None else {
+                "name": type(plateau).__name__, "factor": getattr(plateau, "factor", None),
+                "patience_epochs": getattr(plateau, "patience", None),
+                "monitor": trainer.lr_scheduler_configs[0].monitor,
+                "initial_lr": float(trainer.optimizers[0].defaults["lr"]), "final_lr": final_lr},
             "max_time_s": budget_s, "epoch_cap": EPOCH_CAP, "seed": seed,
             "train_slices": int(fit.shape[0]), "val_slices": int(0 if val is None else val.shape[0]),
             "tile": [TILE, TILE], "tile_overlap": [OVERLAP, OVERLAP],
@@ -110,12 +152,23 @@ def run(workdir: Path) -> None:
     (workdir / "info.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
 
 
+def check() -> None:
+    """Import what :func:`run` imports and print the torch, CUDA and careamics versions."""
+    import torch
+    _import_torchvision_without_compiled_ops()
+    import careamics
+    from careamics import CAREamist  # noqa: F401
+    from careamics.config import create_advanced_n2v_config  # noqa: F401
+
+    print(torch.__version__, torch.version.cuda, careamics.__version__)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: careamics_n2v.py WORKDIR", file=sys.stderr)
+        print("usage: careamics_n2v.py WORKDIR | --check", file=sys.stderr)
         return 2
     try:
-        run(Path(argv[1]))
+        check() if argv[1] == "--check" else run(Path(argv[1]))
     except Exception as err:  # noqa: BLE001 - the caller shows this last line
         import traceback
         traceback.print_exc()
