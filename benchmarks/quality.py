@@ -14,12 +14,17 @@ package, run through ``denoise_model_job`` exactly as the CLI runs them, and the
     .venv/bin/python benchmarks/quality.py --conditions "poisson-dose 25,charge" --methods gaussian,models
     .venv/bin/python benchmarks/quality.py --tiny --out-dir /tmp/q   # smoke test: 64x64, 2 slices
     .venv/bin/python benchmarks/quality.py --jobs 2             # 2 spawn workers, one condition each
+    .venv/bin/python benchmarks/quality.py --merge A.json B.json  # earlier runs' rows as one result
 
 ``--jobs N``: N spawn workers (1 torch thread each unless ``--threads``), one condition per task, each
 scoring every row (and the peer) on both datasets with the same seeds: numbers equal ``--jobs 1``'s at
 the same thread count. Models tile with ``--tile``/``--stride`` (xception: its training crop). Model
 s/MP times whole ``denoise_model_job`` calls (package load and TIFF I/O included), one per run of
 consecutive scored slices, so one per slice with ``--slices`` K > 1.
+
+``--merge``: combine the rows of earlier runs' result files (e.g. one ``--methods filters,peer`` run
+and one ``--methods models --models ...`` run, same conditions, datasets and slices) into one result,
+recomputing nothing; rules in benchmarks/quality_merge.py. It writes and checks the result as a run.
 
 Writes benchmarks/results/quality.json, the docs/benchmarks.md section between the quality markers
 and docs/images/quality_dose.png (``--quick``: the quality-quick files; ``--out-dir``: all into it,
@@ -47,16 +52,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import DOC, RESULTS, machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import machine, today  # noqa: E402
 from benchmarks.quality_data import (CONDITIONS, QUICK_CONDITIONS, TINY_CONDITIONS, Dataset,  # noqa: E402
                                      load_datasets, peer_training_data)
 from benchmarks.quality_methods import (Method, filter_methods, input_method, load_peer,  # noqa: E402
                                         model_method, shipped_models)
-from benchmarks.quality_report import check_targets, markdown, score  # noqa: E402
+from benchmarks.quality_output import PEER_KEY, command_line, finish, outputs, save  # noqa: E402
+from benchmarks.quality_report import score  # noqa: E402
 from emdenoise_gui.core.errors import InputError  # noqa: E402
 from emdenoise_gui.core.jobs import check_tiling  # noqa: E402
 
-PEER_KEY = "peer"
 DEFAULT_PEER_CONDITIONS = ("poisson-dose 25", "poisson-dose 100")
 QUICK_FLYEM = [96, 104, 112, 120]
 TINY_CROP, TINY_FLYEM, TINY_SSTEM = 64, [96, 112], [0, 15]
@@ -89,7 +94,16 @@ def parse_args(argv):
                    "xception models use their training crop)")
     p.add_argument("--stride", type=int, default=256, help="model tile step in px (default 256, the CLI's)")
     p.add_argument("--out-dir", help="write the JSON, Markdown and PNG here instead of benchmarks/results and docs/")
+    p.add_argument("--merge", nargs="+", metavar="RESULT.json", help="combine the rows of earlier runs' result "
+                   "files (same slices, crop and seeds) into one result and write it as a run would; "
+                   "recomputes nothing; takes no other option but --out-dir")
     args = p.parse_args(argv)
+    if args.merge:
+        others = sorted({a.split("=")[0] for a in argv if a.startswith("--")} - {"--merge", "--out-dir"})
+        if others:
+            p.error(f"--merge takes no other option but --out-dir (the runs' options are in their files): "
+                    f"drop {', '.join(others)}")
+        return args
     if args.tiny and not args.out_dir:
         p.error("--tiny writes into a scratch folder: give --out-dir")
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
@@ -147,12 +161,9 @@ def peer_budget(args, methods: list[Method]) -> float:
 
 @dataclass
 class Plan:
-    """What scoring a condition needs besides the data; picklable, so a spawn worker gets it once.
-
-    methods: the rows that run (input, filters, models; not the peer); data: ``load_datasets``
-    keyword arguments; peer_conditions: where the peer is trained and scored (empty: no peer);
-    threads: torch intra-op threads (None: torch's default); tile, stride: the models' tiling.
-    """
+    """What scoring a condition needs besides the data (picklable: a spawn worker gets it once). methods:
+    input, filters, models (not the peer); data: ``load_datasets`` kwargs; peer_conditions: where the peer
+    runs (empty: nowhere); threads: torch threads (None: torch's default); tile, stride: the models'."""
 
     methods: list[Method]
     data: dict
@@ -306,42 +317,32 @@ def run_conditions(plan: Plan, datasets: list[Dataset], names: list[str], jobs: 
             raise
 
 
-def outputs(args) -> dict:
-    """Where the JSON, the Markdown section and the PNG go for this mode."""
-    suffix = "-tiny" if args.tiny else "-quick" if args.quick else ""
-    plot_name = f"quality_dose{suffix.replace('-', '_')}.png"
-    if args.out_dir:
-        out = Path(args.out_dir)
-        return {"json": out / f"quality{suffix}.json", "doc": out / f"quality{suffix}.md",
-                "plot": out / plot_name, "key": f"quality{suffix}"}
-    return {"json": RESULTS / f"quality{suffix}.json", "doc": DOC, "plot": ROOT / "docs" / "images" / plot_name,
-            "key": f"quality{suffix}"}
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.merge:
+        from benchmarks.quality_merge import merge_main
+
+        return merge_main(args.merge, args.out_dir, argv)
     started = time.perf_counter()
-    where = outputs(args)
+    where = outputs("tiny" if args.tiny else "quick" if args.quick else "full", args.out_dir)
     methods, problems = select_methods(args)
     threads = args.threads or (1 if args.jobs > 1 else None)
-    spec = dataset_spec(args)
     wanted = [d.strip() for d in args.datasets.split(",")]
-    datasets = [d for d in load_datasets(**spec) if d.key in wanted]
     peer = {"name": "CAREamics Noise2Void", "status": "skipped", "reason": "" if args.want_peer else
             "--no-peer" if args.no_peer else "not run in this mode (--peer runs it)",
             "conditions": [c for c in args.peer_condition_names if c in args.condition_names],
             "budget_s": peer_budget(args, methods), "info": {}}
-    run_peer_on = peer["conditions"] if args.want_peer and any(d.key == "flyem" for d in datasets) else []
-    plan = Plan(methods, spec, [d.key for d in datasets], run_peer_on, peer["budget_s"], threads,
-                args.tile, args.stride)
+    plan = Plan(methods, dataset_spec(args), wanted, peer["conditions"] if args.want_peer else [],
+                peer["budget_s"], threads, args.tile, args.stride)
+    datasets = plan.datasets()
     rows = {d.key: [m.key for m in methods] + ([PEER_KEY] if d.key == "flyem" and args.want_peer else [])
             for d in datasets}
     if args.want_peer:
         methods = [*methods, Method(PEER_KEY, peer["name"], "peer")]
     payload = {"benchmark": "quality", "mode": "tiny" if args.tiny else "quick" if args.quick else "full",
                "complete": False, "date": today(), "machine": machine() + ", no GPU used",
-               "command": "python benchmarks/quality.py " + " ".join(f'"{a}"' if " " in a else a for a in argv),
+               "command": command_line(argv),
                "torch_threads": threads or ("torch default" if any(m.kind == "model" for m in methods) else "n/a"),
                "jobs": args.jobs, "tile": args.tile, "stride": args.stride,
                "conditions_run": args.condition_names,
@@ -358,44 +359,15 @@ def main(argv=None) -> int:
         parts[name] = part
         merge(payload, parts, rows, peer)
         payload["wall_s"] = round(time.perf_counter() - started, 1)
-        _save(where["json"], payload)
+        save(where["json"], payload)
         print(f"-- {name}: done ({len(parts)}/{len(args.condition_names)} conditions, "
               f"{payload['wall_s']:.0f} s)", flush=True)
 
     run_conditions(plan, datasets, args.condition_names, args.jobs, arrived)
     merge(payload, parts, rows, peer)
-    results = payload["results"]
-    payload["targets"] = check_targets(results, payload["methods"], PEER_KEY if args.want_peer else None)
-    payload["complete"] = True
     payload["wall_s"] = round(time.perf_counter() - started, 1)
-    plot = None
-    if "flyem" in results:
-        from benchmarks.quality_plot import plot_dose
-
-        plot = plot_dose(payload, where["plot"])
-    _save(where["json"], payload)
-    text = markdown(payload, plot.name if plot else None)
-    if args.out_dir:
-        where["doc"].write_text(text)
-    else:
-        write_section(where["key"], text, where["doc"])
-    print("\nTargets:")
-    for t in payload["targets"]:
-        print(f"  {t['id']}. {t['target']}: {t['status'].upper()}")
-        for d in t["details"]:
-            print(f"       {d}")
-    print(f"\nwrote {where['json']}, {where['doc']}" + (f", {plot}" if plot else "")
-          + f" in {payload['wall_s']:.0f} s")
+    finish(payload, where)
     return 0
-
-
-def _save(path: Path, payload: dict) -> None:
-    """The results JSON: through ``common.save_json`` into benchmarks/results, or straight into --out-dir."""
-    if path.parent == RESULTS:
-        save_json(path.stem, payload)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

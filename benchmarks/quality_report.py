@@ -221,11 +221,7 @@ def markdown(payload: dict, plot_name: str | None) -> str:
     mode = "" if payload["mode"] == "full" else f" ({payload['mode']})"
     parts = [f"## Q{mode}: denoising quality, every method side by side",
              "",
-             f"Command: `{payload['command']}`. Machine: {payload['machine']}; models on the CPU "
-             f"(torch threads: {payload['torch_threads']}"
-             + (f"; {payload['jobs']} worker processes, one condition each" if payload.get("jobs", 1) > 1 else "")
-             + f"). Date: {payload['date']}. Wall time: "
-             f"{payload['wall_s'] / 60:.1f} min ({payload['wall_s']:.0f} s).",
+             _header(payload),
              "",
              "Protocol Q (../shared/docs/benchmarks.md): clean reference = the uint8 volume / 255; noise with a "
              "fixed seed per (condition, slice), stored as uint8 (round(clip(x, 0, 1) * 255)) as a microscope "
@@ -258,6 +254,28 @@ def markdown(payload: dict, plot_name: str | None) -> str:
         parts.append(f"{t['id']}. {t['target']}: **{t['status']}**")
         parts += [f"   - {d}" for d in t["details"]]
     return "\n".join(parts) + "\n"
+
+
+def _header(payload: dict) -> str:
+    """The command (or, for a merged result, every merged run and the merge), machine, date and wall time."""
+    runs, jobs = payload.get("merged_from"), payload.get("jobs") or 1
+    minutes = f"{payload['wall_s'] / 60:.1f} min ({payload['wall_s']:.0f} s)"
+    workers = f"; {jobs} worker processes, one condition each" if jobs > 1 and not runs else ""
+    if runs:
+        listed = "; ".join(f"({i}) `{r['command']}` ({r['date']}, {_duration(r['wall_s'])}"
+                           + (f", {r['jobs']} worker processes" if (r.get("jobs") or 1) > 1 else "") + ")"
+                           for i, r in enumerate(runs, start=1))
+        command = (f"Command: {len(runs)} runs, {listed}; merged by `{payload['command']}` on "
+                   f"{payload.get('merged_on', payload['date'])}, recomputing nothing.")
+        wall = f"Wall time: {minutes}, the merged runs' sum."
+    else:
+        command, wall = f"Command: `{payload['command']}`.", f"Wall time: {minutes}."
+    return (f"{command} Machine: {payload['machine']}; models on the CPU (torch threads: "
+            f"{payload['torch_threads']}{workers}). Date: {payload['date']}. {wall}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _ranges(zs: list[int]) -> str:
