@@ -254,4 +254,4 @@ def _hardware() -> str:
         pass
     threads = torch.get_num_threads()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {threads} threads, {gpu}"
+    return f"{cpu}, {threads} torch thread{'s' if threads != 1 else ''}, {gpu}"
