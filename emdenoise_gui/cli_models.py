@@ -104,7 +104,7 @@ def cmd_train(args) -> int:
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                    device=args.device, amp=not args.no_amp, dose=_parse_dose(args.dose),
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
-                   init=args.init or "",
+                   init=args.init or "", objective=args.objective,
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode)
     return _drive(lambda token: train(spec, token))
@@ -210,6 +210,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--init", metavar="PACKAGE",
                    help="fine-tune: start from this model (zoo name or package) of the same family; "
                         "a third of the default learning rate")
+    p.add_argument("--objective", default="consensus", choices=["consensus", "blind-spot"],
+                   help="nrrn on --noisy data: consensus Noise2Noise between neighbours (the paper) or a blind "
+                        "spot in the centre slice with the neighbours intact")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
     p.add_argument("-o", "--output", required=True, help="the model package folder to write")
     p.add_argument("--name", help="model name in the zoo (default: the package folder name)")

@@ -1,7 +1,7 @@
 """Self-training on the stack to denoise: the route for data no shipped model fits.
 
-``adapt_spec`` describes a self-supervised run (NRRN's consensus Noise2Noise on adjacent
-slices, or Noise2Void) on the input stack itself, optionally starting from a zoo model of
+``adapt_spec`` describes a self-supervised run (NRRN with a blind spot in the centre slice
+and its neighbours intact, or Noise2Void) on the input stack itself, optionally starting from a zoo model of
 that family, whose package goes to the user's zoo under a name derived from the stack.
 """
 
@@ -44,5 +44,6 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
              "note": "self-trained on the stack it denoises; validated on its last slices"}
     spec = RunSpec(family=family, config="lite", steps=steps or ADAPT_STEPS[family], data={"noisy": [str(stack)]},
                    output=str(folder / name), name=name, init=init, device=device, seed=seed, notes=notes,
-                   validate_every=100, checkpoint_every=100, checkpoint_dir=str(folder / f".{name}.checkpoint"))
+                   validate_every=100, checkpoint_every=100, checkpoint_dir=str(folder / f".{name}.checkpoint"),
+                   objective="blind-spot")
     return spec.validated()

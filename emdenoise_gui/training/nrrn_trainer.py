@@ -2,6 +2,11 @@
 
 * From a **noisy** stack (the paper's way, no clean data): the consensus Noise2Noise loss on
   triplets of adjacent slices or repeat scans.
+* From a **noisy** stack with a blind spot (``objective="blind-spot"``, what ``--adapt nrrn``
+  uses): a few pixels of the centre slice are replaced by the median of their 11x11
+  neighbourhood and the output there is fitted to the noisy value, as in Noise2Void, while
+  both neighbours stay intact. Unlike the consensus loss, whose optimum is the neighbours'
+  (z-blurred) signal, its optimum is the centre slice's own signal.
 * From a **clean** stack with synthetic noise (as NRRN's EPFL fine-tuning on synthetic Poisson
   and Gaussian noise, and the way the shipped FIB-SEM model is made): each triplet gets
   independent noise at one level drawn from ``spec.dose`` (and ``spec.sigma``), is stored as
@@ -20,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from emdenoise_gui.core import metrics
-from emdenoise_gui.models import nrrn
+from emdenoise_gui.models import n2v, nrrn
 from emdenoise_gui.training.data import Volume, crop, sample_crops
 from emdenoise_gui.training.synthetic import NoiseModel, noisy_stats, stat_pixels
 from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer
@@ -30,6 +35,8 @@ END_FRACTION = 0.1
 #: Weight of each single branch's error next to the averaged output's (keeps the 1- and
 #: 2-image modes of inference useful).
 BRANCH_WEIGHT = 0.1
+#: Share of centre-slice pixels masked per crop by the blind-spot objective.
+BLIND_FRACTION = 0.01
 #: Validation doses (counts per pixel at the mean), alternating over the validation crops.
 VAL_DOSES = (25.0, 100.0)
 
@@ -68,6 +75,8 @@ class NRRNTrainer(BaseTrainer):
     def recipe(self) -> str:
         if self.supervised:
             return "supervised: clean slices with synthetic noise, averaged output fitted to the clean centre"
+        if self.spec.objective == "blind-spot":
+            return "self-supervised: blind spot in the centre slice (N2V-style), both neighbours intact"
         return "self-supervised: consensus Noise2Noise on adjacent-slice triplets"
 
     def noise_condition(self) -> str:
@@ -115,6 +124,19 @@ class NRRNTrainer(BaseTrainer):
         return np.concatenate([inputs, target, clean[:, None]], axis=1)  # (B, 5, P, P)
 
     # -- steps ----------------------------------------------------------------------------------
+    def _blind_spot(self, batch: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        t = self.tensor(batch)
+        centre = t[:, 1:2]
+        masked, mask = n2v.n2v_mask(centre, rng, fraction=BLIND_FRACTION, strategy="median")
+        with self.autocast():
+            out, _, _ = self.model(t[:, 0:1], masked, t[:, 2:3])
+        return n2v.n2v_loss(out.float(), centre, mask)
+
+    def _self_supervised(self, batch: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        if self.spec.objective == "blind-spot":
+            return self._blind_spot(batch, rng)
+        return self._consensus(batch)
+
     def _consensus(self, batch: np.ndarray) -> torch.Tensor:
         t = self.tensor(batch)
         prev, centre, nxt = t[:, 0:1], t[:, 1:2], t[:, 2:3]
@@ -136,13 +158,13 @@ class NRRNTrainer(BaseTrainer):
             loss, _ = self._supervised(inputs, target)
         else:
             batch = sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng, depth=3)
-            loss = self._consensus(batch)
+            loss = self._self_supervised(batch, rng)
         self.optimise(loss, "model")
         return {"loss": float(loss.detach())}
 
     def val_losses(self) -> dict:
         if not self.supervised:
-            return {"val_loss": float(self._consensus(self.val_batch))}
+            return {"val_loss": float(self._self_supervised(self.val_batch, np.random.default_rng(VAL_SEED)))}
         loss, out = self._supervised(self.val_batch[:, :3], self.val_batch[:, 3:4])
         m, s = self.val_stats[:, 0, None, None], self.val_stats[:, 1, None, None]
         denoised = np.clip(out.cpu().numpy()[:, 0] * s + m, 0, 1)

@@ -38,6 +38,8 @@ class RunSpec:
     crop, batch_size, lr: None picks the family's default for the configuration (and, when
     fine-tuning from ``init``, a rate a third of it).
     init: a package (path or zoo name) of the same family to start from (fine-tuning).
+    objective: nrrn on noisy data: "consensus" (the paper's Noise2Noise between neighbouring
+    slices) or "blind-spot" (Noise2Void-style masking of the centre slice only, neighbours intact).
     notes: extra facts for the card's ``training`` record (e.g. what a self-trained model is for).
     device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     """
@@ -59,6 +61,7 @@ class RunSpec:
     gaussian_fraction: float = 0.0
     init: str = ""
     notes: dict = field(default_factory=dict)
+    objective: str = "consensus"
     val_fraction: float = 0.1
     validate_every: int = 50
     checkpoint_every: int = 100
@@ -106,6 +109,7 @@ class RunSpec:
             (math.isfinite(self.lr), "--lr must be a finite number"),
             (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
             (self.gan_mode in ("lsgan", "vanilla"), "--gan-mode must be lsgan or vanilla"),
+            (self.objective in ("consensus", "blind-spot"), "--objective must be consensus or blind-spot"),
             (self.validate_every >= 1 and self.checkpoint_every >= 1, "intervals must be at least 1 step"),
         ]
         name = self.name or Path(self.output).name or "model"

@@ -151,3 +151,21 @@ def test_resume_of_a_finished_run_trains_on_into_a_new_package(tmp_path, fibsem_
     assert open_package(tmp_path / "n2v_pkg").card.steps == 6  # the first package is untouched
     with pytest.raises(InputError, match="already finished"):
         list(resume(ckpt, steps=9))
+
+
+def test_nrrn_blind_spot_masks_only_the_centre_slice(tmp_path, fibsem_crop, noisy_crop, noise_patches, monkeypatch):
+    from emdenoise_gui.models import n2v
+
+    seen = []
+    real = n2v.n2v_mask
+
+    def spy(batch, rng, **kw):
+        seen.append(batch.shape)
+        return real(batch, rng, **kw)
+
+    monkeypatch.setattr(n2v, "n2v_mask", spy)
+    spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, objective="blind-spot")
+    events = list(train(spec))
+    assert seen and all(shape[1] == 1 for shape in seen)  # the centre channel alone, neighbours intact
+    assert all(np.isfinite(e.losses["loss"]) for e in events if isinstance(e, ev.StepDone))
+    assert "blind spot" in open_package(tmp_path / "nrrn_pkg").card.training["recipe"]
