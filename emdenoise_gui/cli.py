@@ -166,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first self-train this family on IN itself (no clean data needed), add it to your zoo, "
                         "then denoise IN with it")
     p.add_argument("--steps", type=int, help="for --adapt: training steps (default about 10 min on 2 CPU cores)")
-    p.add_argument("--init", metavar="PACKAGE", help="for --adapt: start from this zoo model of the same family")
+    p.add_argument("--init", metavar="PACKAGE",
+                   help="for --adapt: start from this zoo model of the same family (default: the shipped one, "
+                        "if there is one; 'scratch' for a fresh network)")
     p.set_defaults(func=cmd_denoise)
 
     p = sub.add_parser("compare", help="PSNR / SSIM / MSE of images against a clean reference")

@@ -159,6 +159,7 @@ def test_adapt_self_trains_into_the_zoo_and_denoises_the_input(cli, home, tmp_pa
     card = json.loads((package / "card.json").read_text())
     assert card["family"] == "n2v" and card["steps"] == 3
     assert card["training"]["adapted_to"].startswith("noisy.tif (sha256 ")
+    assert "init_from" not in card["training"]  # no n2v model ships, so it starts from scratch
     assert "self-supervised" in card["training"]["recipe"]
     with open_stack(out) as stack, open_stack(noisy_crop) as source:
         assert stack.shape == source.shape
@@ -174,3 +175,14 @@ def test_adapt_refuses_a_family_that_needs_clean_data(cli, home, tmp_path, noisy
     result = cli("denoise", noisy_crop, "-o", tmp_path / "x.tif", "--adapt", "n2v", "--model", "flyem-nrrn-lite")
     assert result.code == 2 and "--init" in result.err
     assert not (tmp_path / "x.tif").exists() and not (home / "models").exists()
+
+
+def test_adapt_starts_from_the_shipped_model_unless_told_otherwise(home):
+    from emdenoise_gui.training.adapt import SCRATCH, adapt_spec
+    from emdenoise_gui.zoo.registry import SHIPPED_DIR
+
+    stack = SHIPPED_DIR.parent / "resources" / "demo" / "flyem_fibsem_demo_noisy.tif"
+    spec = adapt_spec(stack, "nrrn")
+    assert spec.init == str(SHIPPED_DIR / "flyem-nrrn-lite") and spec.objective == "blind-spot"
+    assert spec.lr == pytest.approx(1e-3 / 3)
+    assert adapt_spec(stack, "nrrn", init=SCRATCH).init == ""
