@@ -25,7 +25,7 @@ TRAIN1 = SHARED / "fibsem_flyem_medulla_train1_250x250x250.tif"
 VAL = SHARED / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
 #: family: (steps, extra arguments) of the shipped runs
 RUNS = {
-    "nrrn": (5000, ["--dose", "5:400", "--gaussian-fraction", "0.15"]),
+    "nrrn": (6000, ["--dose", "5:400", "--gaussian-fraction", "0.15"]),
     "xception": (3000, ["--dose", "15:300"]),
 }
 
