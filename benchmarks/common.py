@@ -6,8 +6,9 @@ import datetime as _dt
 import json
 import os
 import platform
-import re
 from pathlib import Path
+
+from emdenoise_gui.models.device import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -16,13 +17,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 
 def machine() -> str:
     """'CPU model, N cores, RAM, GPU (or none)' for the table headers."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        found = re.search(r"model name\s*:\s*(.+)", text)
-        cpu = found.group(1).strip() if found else cpu
-    except OSError:
-        pass
+    cpu = cpu_name()
     try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
         mem_text = f", {mem:.0f} GiB RAM"

@@ -10,6 +10,7 @@ import torch
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.baselines import apply_filter
 from emdenoise_gui.core.pipeline import neighbour_indices
+from emdenoise_gui.core.progress import run_to_end
 from emdenoise_gui.inference.predictor import Predictor
 from emdenoise_gui.zoo.package import open_package, sha256_file
 from emdenoise_gui.zoo.registry import SHIPPED_DIR
@@ -35,13 +36,7 @@ def _demo_scores(folder: Path, filters: tuple[str, ...]) -> tuple[float, dict]:
     for z in SLICES:
         window = noisy[neighbour_indices(z, len(noisy), 3)][(slice(None),) + CROP]
         model_in = window if predictor.input_slices == 3 else window[1:2]
-        gen = predictor.denoise(np.ascontiguousarray(model_in), tile=160, stride=80)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                out = stop.value
-                break
+        out = run_to_end(predictor.denoise(np.ascontiguousarray(model_in), tile=160, stride=80))
         ref = clean[z][CROP]
         model_psnr.append(metrics.psnr(ref, np.clip(out, 0, 1)))
         for f in filters:

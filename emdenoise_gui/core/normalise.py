@@ -23,6 +23,8 @@ import numpy as np
 import scipy.ndimage as ndi
 
 CONTENT_KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
+PER_SLICE_KINDS = ("zscore-slice", "robust-slice")
+PER_TILE_KINDS = ("minmax-tile",)
 LEGACY_KINDS = ("unit", "signed-unit", "zscore-dataset")
 KINDS = CONTENT_KINDS + LEGACY_KINDS
 _EPS = 1e-6
@@ -45,9 +47,21 @@ def robust_range(image: np.ndarray) -> tuple[float, float]:
     return lo, hi if hi - lo > _EPS else lo + 1.0
 
 
-def to_signed(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Map [lo, hi] to [-1, 1] (not clipped); float32 of the input's shape."""
-    return ((np.asarray(image, np.float32) - lo) * (2.0 / (hi - lo)) - 1.0).astype(np.float32)
+def slice_params(kind: str, image: np.ndarray) -> tuple[float, float]:
+    """(offset, scale) of a per-slice kind for one (H, W) image: network input = (x - offset) / scale.
+
+    ``zscore-slice``: (mean, std); ``robust-slice``: the middle and half-width of
+    :func:`robust_range`, so the range maps to [-1, 1].
+    """
+    if kind == "zscore-slice":
+        return slice_stats(image)
+    lo, hi = robust_range(image)
+    return (lo + hi) / 2.0, (hi - lo) / 2.0
+
+
+def normalise_slices(kind: str, data: np.ndarray) -> np.ndarray:
+    """(Z, H, W) -> float32, every slice by its own :func:`slice_params` (what inference does)."""
+    return Normaliser({"kind": kind}, data).forward(data)
 
 
 def minmax_tiles(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,39 +80,25 @@ def minmax_tiles(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 class Normaliser:
     """The card's normalisation for one slice window (C, H, W) on the [0, 1] working scale.
 
-    ``forward`` maps the window to the network's input scale (per-tile kinds leave it to
-    ``per_tile``), ``inverse`` maps the (H, W) network output back to the working scale.
+    ``forward`` maps the window to the network's input scale (PER_TILE_KINDS leave it as is:
+    the caller scales each tile with :func:`minmax_tiles`), ``inverse`` maps the (H, W)
+    network output back to the working scale.
     """
 
     def __init__(self, spec: dict, window: np.ndarray):
         self.kind = spec["kind"]
         if self.kind not in KINDS:
             raise ValueError(f"unknown normalisation kind {self.kind!r}")
-        centre = window[window.shape[0] // 2]
         self.per_slice: list[tuple[float, float]] | None = None
-        if self.kind in ("unit", "minmax-tile"):
+        if self.kind in PER_SLICE_KINDS:
+            self.per_slice = [slice_params(self.kind, s) for s in window]
+            self.offset, self.scale = self.per_slice[window.shape[0] // 2]
+        elif self.kind in ("unit", "minmax-tile"):
             self.offset, self.scale = 0.0, 1.0
         elif self.kind == "signed-unit":
             self.offset, self.scale = 0.5, 0.5
-        elif self.kind == "zscore-slice":
-            self.per_slice = [slice_stats(s) for s in window]
-            self.offset, self.scale = self.per_slice[window.shape[0] // 2]
-        elif self.kind == "robust-slice":
-            lo, hi = robust_range(centre)
-            self.offset, self.scale = (lo + hi) / 2.0, (hi - lo) / 2.0
-            self.per_slice = [self._signed_of(robust_range(s)) for s in window]
         else:  # zscore-dataset
             self.offset, self.scale = float(spec["mean"]), float(spec["std"])
-
-    @staticmethod
-    def _signed_of(bounds: tuple[float, float]) -> tuple[float, float]:
-        lo, hi = bounds
-        return (lo + hi) / 2.0, (hi - lo) / 2.0
-
-    @property
-    def per_tile(self) -> bool:
-        """True when each tile is scaled by itself (see :func:`minmax_tiles`)."""
-        return self.kind == "minmax-tile"
 
     def forward(self, window: np.ndarray) -> np.ndarray:
         """(C, H, W) working scale -> network input scale, float32."""

@@ -72,6 +72,15 @@ class RateMeter:
         return time.perf_counter() - self.start
 
 
+def run_to_end(gen):
+    """Run a job generator to its end, ignoring its progress events; its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
 def format_seconds(seconds: float | None) -> str:
     """``75.3`` -> ``'1:15'``; ``3725`` -> ``'1:02:05'``; ``None`` -> ``'--:--'``."""
     if seconds is None:

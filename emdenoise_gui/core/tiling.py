@@ -17,7 +17,7 @@ from typing import Callable, Generator, Iterator
 
 import numpy as np
 
-from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.core.progress import CancelToken, run_to_end
 
 #: Gaussian weights are floored at this fraction of their maximum.
 WEIGHT_FLOOR = 1e-3
@@ -157,9 +157,4 @@ def blend_tiles(
 
 def process_tiled(image: np.ndarray, fn: TileFn, **kwargs) -> np.ndarray:
     """:func:`blend_tiles` run to the end: the (H, W) float32 blended result."""
-    gen = blend_tiles(image, fn, **kwargs)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(blend_tiles(image, fn, **kwargs))

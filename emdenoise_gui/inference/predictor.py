@@ -3,8 +3,9 @@
 A :class:`Predictor` loads a verified package (safetensors, never pickle),
 rebuilds its network from the card, and denoises slices through the core's
 tile engine (512 px tiles, stride 256, Gaussian blending). Inputs are on the
-[0, 1] working scale of their stack; the card's normalisation is applied per
-slice before tiling and undone after blending, so tiles agree with each other.
+[0, 1] working scale of their stack; the card's normalisation (``core.normalise``) is
+applied per slice before tiling and undone after blending, so tiles agree with each
+other, or, for per-tile kinds, to each tile inside the tile function.
 On a CUDA out-of-memory error the batch is halved and the batch retried.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.normalise import Normaliser, minmax_tiles
+from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
 from emdenoise_gui.core.progress import CancelToken
 from emdenoise_gui.core.tiling import blend_tiles
 from emdenoise_gui.models.registry import family
@@ -43,7 +44,7 @@ class Predictor:
                              package.path) from exc
         self.model = model.to(device).eval()
         self.batch_size = max(1, batch_size)
-        self._per_tile = False
+        self._per_tile = card.normalisation["kind"] in PER_TILE_KINDS
         self.amp_dtype = None
         if device.type == "cuda" and amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -106,7 +107,6 @@ class Predictor:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         tile, stride = self.tiling(tile, stride)
         norm = Normaliser(self.card.normalisation, window)
-        self._per_tile = norm.per_tile
         prepared = norm.forward(window)
         image = prepared[0] if self.input_slices == 1 else prepared
         out = yield from blend_tiles(image, self._tile_fn, tile=tile, stride=stride,

@@ -69,10 +69,13 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
     ckpt = _checkpoint_dir(spec)
     started, step = time.perf_counter(), first
+
+    def wall_s() -> float:  # training time of the whole run, resumed parts included
+        return wall_before + time.perf_counter() - started
+
     while step < spec.steps:
-        wall = wall_before + time.perf_counter() - started
         if cancel.cancelled:
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
@@ -89,9 +92,9 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
             noisy, denoised = trainer.preview()
             yield Preview(step, noisy, denoised)
         if step % spec.checkpoint_every == 0 or step == spec.steps:  # the last one lets a run go on later
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_before + time.perf_counter() - started))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
             yield CheckpointSaved(step, str(ckpt))
-    package = trainer.export(output, steps=step, wall_s=wall_before + time.perf_counter() - started)
+    package = trainer.export(output, steps=step, wall_s=wall_s())
     yield Finished(step, str(package.path))
 
 

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core import metrics
-from emdenoise_gui.core.normalise import robust_range, to_signed
+from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import cyclic, n2v, xception
 from emdenoise_gui.training.data import Volume, sample_crops
-from emdenoise_gui.training.nrrn_trainer import NRRNTrainer, zscore_slices
+from emdenoise_gui.training.nrrn_trainer import NRRNTrainer
 from emdenoise_gui.training.synthetic import NoiseModel
-from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer
+from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer, display_pair
 
 #: Batches used to re-estimate BatchNorm statistics before xception's BN is frozen or exported.
 BN_CALIBRATION_BATCHES = 16
@@ -33,7 +33,7 @@ class N2VTrainer(BaseTrainer):
     def load_data(self) -> None:
         noisy = self.volumes("noisy")
         self._volumes_by_role = {"noisy": noisy}
-        self.data = [Volume(zscore_slices(v.data), v.source, v.voxel_size_nm) for v in noisy]
+        self.data = [Volume(normalise_slices("zscore-slice", v.data), v.source, v.voxel_size_nm) for v in noisy]
         self.train_slices, self.val_slices = self.splits(self.data)
         self.strategy = "median" if self.architecture.get("n2v2", True) else "uniform"
 
@@ -61,9 +61,7 @@ class N2VTrainer(BaseTrainer):
 
     def denoise_crop(self, batch):
         out = self.model(self.tensor(batch)).float().cpu().numpy()[0, 0]
-        lo, hi = np.percentile(batch[0, 0], [0.5, 99.5])
-        span = max(hi - lo, 1e-6)
-        return np.clip((batch[0, 0] - lo) / span, 0, 1), np.clip((out - lo) / span, 0, 1)
+        return display_pair(batch[0, 0], out)
 
     def recipe(self) -> str:
         return f"self-supervised: {'N2V2' if self.strategy == 'median' else 'N2V'} blind-spot masking"
@@ -187,11 +185,6 @@ class XceptionTrainer(BaseTrainer):
         self.train_mode()
 
 
-def _signed_slices(data: np.ndarray) -> np.ndarray:
-    """(Z, Y, X) -> float32, each slice's robust range (``core.normalise.robust_range``) to [-1, 1]."""
-    return np.stack([to_signed(s, *robust_range(s)) for s in data])
-
-
 class CyclicTrainer(BaseTrainer):
     """Asymmetric cyclic GAN on unpaired clean, noise-pattern and noisy crops.
 
@@ -205,7 +198,7 @@ class CyclicTrainer(BaseTrainer):
         self._volumes_by_role = {role: self.volumes(role) for role in ("clean", "noise", "noisy")}
         self.pools_data = {}
         for role, vols in self._volumes_by_role.items():
-            scaled = [Volume(_signed_slices(v.data), v.source, v.voxel_size_nm) for v in vols]
+            scaled = [Volume(normalise_slices("robust-slice", v.data), v.source, v.voxel_size_nm) for v in vols]
             self.pools_data[role] = (scaled, *self.splits(scaled))
 
     def build(self) -> None:

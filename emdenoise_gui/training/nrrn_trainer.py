@@ -25,10 +25,11 @@ import torch
 import torch.nn.functional as F
 
 from emdenoise_gui.core import metrics
+from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v, nrrn
 from emdenoise_gui.training.data import Volume, crop, sample_crops
 from emdenoise_gui.training.synthetic import NoiseModel, noisy_stats, stat_pixels
-from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer
+from emdenoise_gui.training.trainer_base import VAL_CROPS, VAL_SEED, BaseTrainer, display_pair
 
 #: Share of synthetic samples that imitate a stack end (both neighbours the same slice).
 END_FRACTION = 0.1
@@ -39,13 +40,6 @@ BRANCH_WEIGHT = 0.1
 BLIND_FRACTION = 0.01
 #: Validation doses (counts per pixel at the mean), alternating over the validation crops.
 VAL_DOSES = (25.0, 100.0)
-
-
-def zscore_slices(data: np.ndarray) -> np.ndarray:
-    """(Z, Y, X) -> float32, each slice minus its mean over its std (std floored at 1e-6)."""
-    mean = data.mean(axis=(1, 2), keepdims=True, dtype=np.float64)
-    std = data.std(axis=(1, 2), keepdims=True, dtype=np.float64)
-    return ((data - mean) / np.maximum(std, 1e-6)).astype(np.float32)
 
 
 class NRRNTrainer(BaseTrainer):
@@ -65,7 +59,8 @@ class NRRNTrainer(BaseTrainer):
             self.means = [v.data.mean(axis=(1, 2), dtype=np.float64) for v in volumes]
             self.pixels = [stat_pixels(v.data, rng) for v in volumes]
         else:
-            self.data = [Volume(zscore_slices(v.data), v.source, v.voxel_size_nm) for v in volumes]
+            self.data = [Volume(normalise_slices("zscore-slice", v.data), v.source, v.voxel_size_nm)
+                         for v in volumes]
         self.train_slices, self.val_slices = self.splits(self.data, depth=3)
 
     def build(self) -> None:
@@ -180,6 +175,4 @@ class NRRNTrainer(BaseTrainer):
         if self.supervised:
             m, s = self.val_stats[0]
             return np.clip(centre * s + m, 0, 1), np.clip(out * s + m, 0, 1)
-        lo, hi = np.percentile(centre, [0.5, 99.5])
-        span = max(hi - lo, 1e-6)
-        return np.clip((centre - lo) / span, 0, 1), np.clip((out - lo) / span, 0, 1)
+        return display_pair(centre, out)

@@ -26,6 +26,11 @@ EDE_BOUNDS = (0.0, 134108 / 198511, (134108 + 17713) / 198511)
 EDE_LEVELS = (1.0, 0.25, 0.1)
 
 
+def _cosine(start: float, end: float, progress: float) -> float:
+    """Half a cosine from ``start`` (progress 0) to ``end`` (progress >= 1)."""
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
 @dataclass
 class Schedule:
     """Multiplier of the base learning rate at each step of a run of ``total`` steps.
@@ -66,8 +71,7 @@ class Schedule:
         warm = max(1, int(round(self.warmup * self.total)))
         if step < warm:
             return (step + 1) / warm
-        progress = min(1.0, (step - warm) / max(1, self.total - warm))
-        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return _cosine(1.0, self.floor, (step - warm) / max(1, self.total - warm))
 
     def factor(self, step: int) -> float:
         """The multiplier at ``step`` (0-based optimiser step)."""
@@ -81,7 +85,7 @@ class Schedule:
         end = min(end, self.anchor_factor)
         if self.kind == "linear":
             return self.anchor_factor + (end - self.anchor_factor) * progress
-        return end + (self.anchor_factor - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return _cosine(self.anchor_factor, end, progress)
 
     def rebase(self, step: int, new_total: int) -> None:
         """Continue from ``step`` towards a new total: the multiplier carries on from where it is."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.blocks import count_parameters
+from emdenoise_gui.models.device import cpu_name
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
 from emdenoise_gui.training.schedules import Schedule
@@ -33,6 +33,14 @@ def validation_score(metrics: dict) -> float:
     if "val_psnr_db" in metrics:
         return float(metrics["val_psnr_db"])
     return -float(metrics.get("val_loss", np.inf))
+
+
+def display_pair(noisy: np.ndarray, denoised: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both (H, W) images on [0, 1] for a preview, stretched by the noisy one's 0.5-99.5 percentiles
+    (z-scored crops have no natural display range)."""
+    lo, hi = np.percentile(noisy, [0.5, 99.5])
+    span = max(hi - lo, 1e-6)
+    return np.clip((noisy - lo) / span, 0, 1), np.clip((denoised - lo) / span, 0, 1)
 
 
 class BaseTrainer:
@@ -144,13 +152,19 @@ class BaseTrainer:
         self.model.train()
 
     # -- validation, best model and preview ------------------------------------------------------
-    @torch.no_grad()
-    def validate(self) -> dict:
+    @contextlib.contextmanager
+    def _evaluating(self):
+        """Eval mode and no gradients inside; back to :meth:`train_mode` after."""
         self.model.eval()
         try:
-            return self.val_losses()
+            with torch.no_grad():
+                yield
         finally:
             self.train_mode()
+
+    def validate(self) -> dict:
+        with self._evaluating():
+            return self.val_losses()
 
     def observe(self, step: int, metrics: dict) -> bool:
         """Remember the model at ``step`` if its validation is the best so far; True if it is."""
@@ -161,14 +175,10 @@ class BaseTrainer:
                      "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}}
         return True
 
-    @torch.no_grad()
     def preview(self) -> tuple[np.ndarray, np.ndarray]:
         """(noisy, denoised) (H, W) float32 on [0, 1] for the first validation crop."""
-        self.model.eval()
-        try:
+        with self._evaluating():
             noisy, denoised = self.denoise_crop(self.val_batch[:1])
-        finally:
-            self.train_mode()
         return noisy.astype(np.float32), denoised.astype(np.float32)
 
     # -- state and export ------------------------------------------------------------------------
@@ -209,7 +219,6 @@ class BaseTrainer:
             self.model.load_state_dict(self.best["model"])
         self.before_export()  # e.g. BatchNorm statistics re-estimated for the weights that ship
         metrics_best = {k: round(float(v), 6) for k, v in self.validate().items()}
-        tuned = self.model
         voxels = [v.voxel_size_nm[2] for vs in self._volumes_by_role.values() for v in vs if v.voxel_size_nm]
         training = {
             "recipe": self.recipe(), "schedule": self.schedule.kind, "lr": self.spec.lr,
@@ -225,13 +234,13 @@ class BaseTrainer:
             name=self.spec.name or Path(output).name.removesuffix(".zip"),
             family=self.spec.family, config=self.spec.config, architecture=self.architecture,
             normalisation=self.normalisation, weights_sha256="0" * 64,
-            parameters=count_parameters(tuned), description=self.info.purpose,
+            parameters=self.parameter_count(), description=self.info.purpose,
             training_data="; ".join(f"{role}: {describe(vs)}" for role, vs in self._volumes_by_role.items()),
             noise_condition=self.noise_condition(), steps=steps, training_crop=self.spec.crop, metrics=metrics_best,
             pixel_size_nm=[min(voxels), max(voxels)] if voxels else None, dose_range=self.dose_range(),
             training=training, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         )
-        return write_package(Path(output), card, tuned.state_dict())
+        return write_package(Path(output), card, self.model.state_dict())
 
     def recipe(self) -> str:
         return "self-supervised on the noisy data"
@@ -245,13 +254,7 @@ class BaseTrainer:
 
 
 def _hardware() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
+    cpu = cpu_name()
     threads = torch.get_num_threads()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{cpu}, {threads} torch thread{'s' if threads != 1 else ''}, {gpu}"

@@ -75,6 +75,10 @@ _REQUIRED = ("name", "family", "config", "architecture", "normalisation", "weigh
              "format_version")
 
 
+def _number_pair(value) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+
+
 def card_from_dict(data) -> ModelCard:
     """Validate a card read from JSON; CardError naming the bad field otherwise."""
     if not isinstance(data, dict):
@@ -104,15 +108,10 @@ def card_from_dict(data) -> ModelCard:
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise CardError("card field 'weights_sha256' is not a sha256 hex digest")
     pixel = data.get("pixel_size_nm")
-    if pixel is not None and not (
-        isinstance(pixel, list) and len(pixel) == 2 and all(isinstance(v, (int, float)) for v in pixel)
-    ):
+    if pixel is not None and not _number_pair(pixel):
         raise CardError("card field 'pixel_size_nm' should be [min, max] in nm or null")
     doses = data.get("dose_range")
-    if doses is not None and not (
-        isinstance(doses, list) and len(doses) == 2 and all(isinstance(v, (int, float)) for v in doses)
-        and 0 < doses[0] <= doses[1]
-    ):
+    if doses is not None and not (_number_pair(doses) and 0 < doses[0] <= doses[1]):
         raise CardError("card field 'dose_range' should be [low, high] counts per pixel with 0 < low <= high, or null")
     if not data["name"].strip() or any(c in data["name"] for c in '/\\:*?"<>|'):
         raise CardError(f"card name '{data['name']}' is empty or has characters not allowed in a file name")
