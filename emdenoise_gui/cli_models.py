@@ -10,6 +10,7 @@ import sys
 
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.progress import format_seconds
+from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 
 
 def _parse_range(text: str, flag: str, unit: str, example: str = "25:100") -> tuple[float, float]:
@@ -102,7 +103,8 @@ def cmd_train(args) -> int:
     data = {role: getattr(args, role) for role in ("clean", "noise", "noisy") if getattr(args, role)}
     spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data, output=args.output,
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                   device=args.device, amp=not args.no_amp, dose=_parse_dose(args.dose),
+                   device=args.device, amp=not args.no_amp, dose=_parse_dose(args.dose or "25:100"),
+                   dose_dist=args.dose_dist or ("log-uniform" if args.dose else ""),
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
                    init=args.init or "", objective=args.objective,
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
@@ -201,9 +203,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",
                    help="pure noise patterns (cyclic): files or rectangles of blank regions; repeatable")
-    p.add_argument("--dose", default="25:100",
+    p.add_argument("--dose",
                    help="synthetic Poisson noise on --clean data (xception, nrrn): counts per pixel at the mean, "
                         "LOW:HIGH, log-uniform (default 25:100)")
+    p.add_argument("--dose-dist", choices=list(DOSE_DISTRIBUTIONS),
+                   help="how synthetic doses are drawn: " + "; ".join(f"{k}: {v}" for k, v in DOSE_DISTRIBUTIONS.items())
+                        + " (default: ede-low for the paper xception unless --dose is given, else log-uniform)")
     p.add_argument("--sigma", default="5:80", help="nrrn on --clean data: Gaussian sigma LOW:HIGH in 8-bit grey levels")
     p.add_argument("--gaussian-fraction", type=float, default=0.0,
                    help="nrrn on --clean data: share of samples with Gaussian instead of Poisson noise (default 0)")

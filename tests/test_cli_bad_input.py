@@ -218,3 +218,26 @@ def test_bad_model_name_is_refused_before_training(tmp_path, cli, fibsem_crop):
     result = cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "-o", tmp_path / "m",
                  "--name", "run 2: lite")
     assert result.code == 2 and "use --name" in result.err and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("flags, expected", [((), "ede-low"), (("--dose", "30:60"), "log-uniform"),
+                                              (("--dose-dist", "ede-fine"), "ede-fine")])
+def test_train_dose_distribution_from_the_command_line(tmp_path, cli, fibsem_crop, monkeypatch, flags, expected):
+    """The paper xception draws Ede & Beanland's doses unless the user gives a --dose range."""
+    from emdenoise_gui.training import engine
+
+    seen = {}
+
+    def fake_train(spec, token=None):
+        seen["dist"] = spec.validated().dose_dist
+        return iter(())
+
+    monkeypatch.setattr(engine, "train", fake_train)
+    cli("train", "xception", "--config", "paper", "--clean", fibsem_crop, "-o", tmp_path / "m", *flags)
+    assert seen["dist"] == expected
+
+
+def test_unknown_dose_distribution_is_refused(tmp_path, cli, fibsem_crop, capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse's own usage error
+        cli("train", "xception", "--clean", fibsem_crop, "-o", tmp_path / "m", "--dose-dist", "gamma")
+    assert stop.value.code == 2 and "--dose-dist" in capsys.readouterr().err and not (tmp_path / "m").exists()

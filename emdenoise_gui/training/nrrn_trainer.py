@@ -53,7 +53,7 @@ class NRRNTrainer(BaseTrainer):
         volumes = self.volumes(role)
         self._volumes_by_role = {role: volumes}
         if self.supervised:
-            self.noise = NoiseModel(tuple(self.spec.dose), tuple(self.spec.sigma), self.spec.gaussian_fraction)
+            self.noise = NoiseModel.from_spec(self.spec)
             self.data = volumes
             rng = np.random.default_rng(VAL_SEED)
             self.means = [v.data.mean(axis=(1, 2), dtype=np.float64) for v in volumes]
@@ -78,7 +78,7 @@ class NRRNTrainer(BaseTrainer):
         return self.noise.describe() if self.supervised else super().noise_condition()
 
     def dose_range(self) -> list | None:
-        return [float(self.spec.dose[0]), float(self.spec.dose[1])] if self.supervised else None
+        return self.synthetic_dose_range() if self.supervised else None
 
     # -- synthetic triplets -----------------------------------------------------------------------
     def _synthetic(self, slices, count: int, rng: np.random.Generator, levels=None, ends: bool = True):

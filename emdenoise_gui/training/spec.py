@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 
 SPEC_VERSION = 1
 FAMILY_ROLES = {
@@ -33,6 +34,8 @@ class RunSpec:
 
     dose: (low, high) counts per pixel at the image mean of the synthetic Poisson noise
     (xception, and nrrn on clean data), sampled log-uniformly.
+    dose_dist: how synthetic doses are drawn (``training.synthetic.DOSE_DISTRIBUTIONS``); "" picks
+    Ede & Beanland's "ede-low" for the paper xception and "log-uniform" (over ``dose``) otherwise.
     sigma, gaussian_fraction: with that probability a synthetic sample gets additive Gaussian
     noise of sigma (low, high) 8-bit grey levels instead (nrrn on clean data).
     crop, batch_size, lr: None picks the family's default for the configuration (and, when
@@ -59,6 +62,7 @@ class RunSpec:
     dose: tuple = (25.0, 100.0)
     sigma: tuple = (5.0, 80.0)
     gaussian_fraction: float = 0.0
+    dose_dist: str = ""
     init: str = ""
     notes: dict = field(default_factory=dict)
     objective: str = "consensus"
@@ -106,6 +110,8 @@ class RunSpec:
             (all(map(math.isfinite, self.sigma)) and 0 < self.sigma[0] <= self.sigma[1] <= 255,
              "the Gaussian sigma range must be LOW:HIGH grey levels with 0 < LOW <= HIGH <= 255"),
             (0 <= self.gaussian_fraction <= 1, "the Gaussian fraction must be between 0 and 1"),
+            (self.dose_dist in ("", *DOSE_DISTRIBUTIONS),
+             f"--dose-dist must be one of {', '.join(DOSE_DISTRIBUTIONS)}"),
             (math.isfinite(self.lr), "--lr must be a finite number"),
             (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
             (self.gan_mode in ("lsgan", "vanilla"), "--gan-mode must be lsgan or vanilla"),
@@ -120,6 +126,8 @@ class RunSpec:
                 raise InputError(message)
         self.dose = (float(self.dose[0]), float(self.dose[1]))
         self.sigma = (float(self.sigma[0]), float(self.sigma[1]))
+        if not self.dose_dist:
+            self.dose_dist = "ede-low" if (self.family, self.config) == ("xception", "paper") else "log-uniform"
         return self
 
     def to_dict(self) -> dict:
@@ -132,6 +140,7 @@ class RunSpec:
         data = dict(data)
         data["dose"] = tuple(data.get("dose", (25.0, 100.0)))
         data["sigma"] = tuple(data.get("sigma", (5.0, 80.0)))
+        data.setdefault("dose_dist", "log-uniform")  # what runs saved before the choice existed used
         return cls(**data)
 
 

@@ -1,9 +1,11 @@
 """Synthetic noise for supervised training: clean crops in, noisy crops as a microscope stores them out.
 
-A :class:`NoiseModel` draws one noise level per sample: Poisson shot noise at a dose
-(counts per pixel at the *slice's* mean, log-uniform over ``dose``) or, with probability
-``gaussian_p``, additive Gaussian noise with sigma (8-bit grey levels) log-uniform over
-``sigma``. The result is clipped to [0, 1] and rounded to 256 levels, as uint8 data are.
+A :class:`NoiseModel` draws one noise level per sample: Poisson shot noise at a dose or,
+with probability ``gaussian_p``, additive Gaussian noise with sigma (8-bit grey levels)
+log-uniform over ``sigma``. The dose follows one of :data:`DOSE_DISTRIBUTIONS`: counts per
+pixel at the *slice's* mean, log-uniform over ``dose`` (ours), or Ede & Beanland's scales,
+counts per pixel at intensity 1 of the [0, 1] scale (models.md section 3): ``25 + Exp(75)``
+for their low-dose training, ``U(200, 2500)`` for their ordinary-dose fine-tuning. The result is clipped to [0, 1] and rounded to 256 levels, as uint8 data are.
 It also returns the statistics the ``zscore-slice`` normalisation would compute on the
 whole noisy slice at inference, estimated on a fixed sample of that slice's pixels.
 """
@@ -17,6 +19,15 @@ import numpy as np
 #: Pixels of a slice used to estimate its noisy mean and standard deviation.
 STAT_SAMPLES = 8192
 
+#: name -> what the dose means and how it is drawn (the CLI's ``--dose-dist`` help).
+DOSE_DISTRIBUTIONS = {
+    "log-uniform": "counts per pixel at the slice mean, log-uniform over --dose",
+    "ede-low": "Ede & Beanland's low dose: 25 + Exp(mean 75) counts per pixel at full scale (--dose unused)",
+    "ede-fine": "Ede & Beanland's fine-tuning: U(200, 2500) counts per pixel at full scale (--dose unused)",
+}
+#: Quantiles of the drawn doses a card reports as the range it was trained over.
+RANGE_QUANTILES = (0.05, 0.95)
+
 
 @dataclass(frozen=True)
 class NoiseModel:
@@ -26,30 +37,59 @@ class NoiseModel:
     sigma: (low, high) Gaussian standard deviation in 8-bit grey levels, log-uniform.
     gaussian_p: probability that a sample gets Gaussian instead of Poisson noise.
     quantise: round to 1/255 (uint8 storage) after clipping to [0, 1].
+    distribution: a key of :data:`DOSE_DISTRIBUTIONS`.
     """
 
     dose: tuple[float, float] = (25.0, 100.0)
     sigma: tuple[float, float] = (5.0, 80.0)
     gaussian_p: float = 0.0
     quantise: bool = True
+    distribution: str = "log-uniform"
+
+    def __post_init__(self):
+        if self.distribution not in DOSE_DISTRIBUTIONS:
+            raise ValueError(f"unknown dose distribution {self.distribution!r}; "
+                             f"choose one of {', '.join(DOSE_DISTRIBUTIONS)}")
 
     def draw(self, rng: np.random.Generator) -> tuple[str, float]:
-        """("poisson", dose) or ("gaussian", sigma in grey levels) for one sample."""
+        """One sample's level: ("poisson", counts at the slice mean), ("poisson-full", counts at
+        intensity 1) or ("gaussian", sigma in grey levels)."""
         if self.gaussian_p > 0 and rng.random() < self.gaussian_p:
             return "gaussian", float(np.exp(rng.uniform(*np.log(self.sigma))))
+        if self.distribution == "ede-low":
+            return "poisson-full", float(25.0 + rng.exponential(75.0))
+        if self.distribution == "ede-fine":
+            return "poisson-full", float(rng.uniform(200.0, 2500.0))
         return "poisson", float(np.exp(rng.uniform(*np.log(self.dose))))
+
+    def dose_range(self, mean_level: float) -> list[float]:
+        """[low, high] Poisson counts per pixel at the image mean that the model is trained over.
+
+        ``mean_level``: the clean training data's mean on the [0, 1] scale; the Ede scales
+        (counts at intensity 1) are converted with it and reported between the 5 and 95 %
+        quantiles of their distribution (the exponential has no upper end).
+        """
+        if self.distribution == "log-uniform":
+            return [float(self.dose[0]), float(self.dose[1])]
+        q_lo, q_hi = RANGE_QUANTILES
+        if self.distribution == "ede-low":
+            low, high = 25.0 - 75.0 * np.log1p(-q_lo), 25.0 - 75.0 * np.log1p(-q_hi)
+        else:
+            low, high = 200.0 + q_lo * 2300.0, 200.0 + q_hi * 2300.0
+        return [round(float(low * mean_level), 1), round(float(high * mean_level), 1)]
 
     def apply(self, clean: np.ndarray, slice_mean: float, level: tuple[str, float],
               rng: np.random.Generator) -> np.ndarray:
         """Noisy float32 copy of ``clean`` (any shape, [0, 1] working scale) at ``level``.
 
-        Poisson counts are ``clean * dose / slice_mean``: the dose is counts at the slice's
-        mean, as ``core.noise.poisson_dose`` applies it to a whole slice.
+        Poisson counts are ``clean * dose / slice_mean`` for a "poisson" level (the dose is
+        counts at the slice's mean, as ``core.noise.poisson_dose`` applies it to a whole slice)
+        and ``clean * dose`` for a "poisson-full" one (Ede & Beanland's scale).
         """
         kind, value = level
         image = np.maximum(np.asarray(clean, np.float64), 0.0)
-        if kind == "poisson":
-            scale = value / max(slice_mean, 1e-6)
+        if kind.startswith("poisson"):
+            scale = value if kind == "poisson-full" else value / max(slice_mean, 1e-6)
             noisy = rng.poisson(image * scale) / scale
         else:
             noisy = image + rng.normal(0.0, value / 255.0, image.shape)
@@ -58,8 +98,18 @@ class NoiseModel:
             noisy = np.round(noisy * 255.0) / 255.0
         return noisy.astype(np.float32)
 
+    @classmethod
+    def from_spec(cls, spec) -> "NoiseModel":
+        """The noise a validated ``training.spec.RunSpec`` asks for."""
+        return cls(tuple(spec.dose), tuple(spec.sigma), spec.gaussian_fraction, distribution=spec.dose_dist)
+
     def describe(self) -> str:
-        text = f"Poisson, {self.dose[0]:g}-{self.dose[1]:g} counts per pixel at the mean"
+        if self.distribution == "ede-low":
+            text = "Poisson, 25 + Exp(mean 75) counts per pixel at full scale (Ede & Beanland's low dose)"
+        elif self.distribution == "ede-fine":
+            text = "Poisson, U(200, 2500) counts per pixel at full scale (Ede & Beanland's fine-tuning)"
+        else:
+            text = f"Poisson, {self.dose[0]:g}-{self.dose[1]:g} counts per pixel at the mean"
         if self.gaussian_p > 0:
             text += (f"; {self.gaussian_p:.0%} of samples Gaussian sigma {self.sigma[0]:g}-{self.sigma[1]:g} "
                      "grey levels (8-bit)")

@@ -169,3 +169,52 @@ def test_nrrn_blind_spot_masks_only_the_centre_slice(tmp_path, fibsem_crop, nois
     assert seen and all(shape[1] == 1 for shape in seen)  # the centre channel alone, neighbours intact
     assert all(np.isfinite(e.losses["loss"]) for e in events if isinstance(e, ev.StepDone))
     assert "blind spot" in open_package(tmp_path / "nrrn_pkg").card.training["recipe"]
+
+
+def test_ede_low_dose_is_25_plus_exponential_75_at_full_scale():
+    from emdenoise_gui.training.synthetic import NoiseModel
+
+    model = NoiseModel(distribution="ede-low")
+    rng = np.random.default_rng(0)
+    draws = [model.draw(rng) for _ in range(20000)]
+    assert {kind for kind, _ in draws} == {"poisson-full"}
+    doses = np.array([d for _, d in draws])
+    assert doses.min() >= 25.0 and abs(doses.mean() - 100.0) < 2.0 and abs(np.median(doses) - (25 + 75 * np.log(2))) < 2
+    # counts at full scale: a flat image at intensity 0.5 gets about dose / 2 counts, whatever its slice mean
+    flat = np.full((256, 256), 0.5)
+    noisy = model.apply(flat, slice_mean=0.1, level=("poisson-full", 400.0), rng=rng)
+    assert abs(np.var(noisy.astype(np.float64) * 400.0) - 200.0) / 200.0 < 0.1  # Poisson: variance = mean counts
+    fine = np.array([NoiseModel(distribution="ede-fine").draw(rng)[1] for _ in range(5000)])
+    assert 200 <= fine.min() and fine.max() <= 2500 and abs(fine.mean() - 1350) < 40
+
+
+def test_card_dose_range_follows_the_distribution():
+    from emdenoise_gui.training.synthetic import NoiseModel
+
+    assert NoiseModel((20.0, 120.0)).dose_range(0.4) == [20.0, 120.0]
+    low, high = NoiseModel(distribution="ede-low").dose_range(0.5)
+    assert low == pytest.approx(0.5 * (25 + 75 * -np.log(0.95)), abs=0.1)
+    assert high == pytest.approx(0.5 * (25 + 75 * -np.log(0.05)), abs=0.1)
+    with pytest.raises(ValueError, match="dose distribution"):
+        NoiseModel(distribution="uniform")
+
+
+def test_paper_xception_defaults_to_ede_low_dose_and_old_specs_keep_log_uniform(tmp_path):
+    data = {"clean": [str(tmp_path / "c.tif")]}
+    assert RunSpec("xception", "paper", data=data, output="x").validated().dose_dist == "ede-low"
+    assert RunSpec("xception", "lite", data=data, output="x").validated().dose_dist == "log-uniform"
+    assert RunSpec("xception", "paper", data=data, output="x", dose_dist="ede-fine").validated().dose_dist == "ede-fine"
+    with pytest.raises(InputError, match="--dose-dist"):
+        RunSpec("xception", "paper", data=data, output="x", dose_dist="exp").validated()
+    old = RunSpec("xception", "paper", data=data, output="x").to_dict()
+    del old["dose_dist"]
+    assert RunSpec.from_dict(old).validated().dose_dist == "log-uniform"
+
+
+def test_xception_on_ede_low_dose_writes_its_range_on_the_card(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    spec = tiny_spec("xception", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=2, dose_dist="ede-low")
+    list(train(spec))
+    card = open_package(tmp_path / "xception_pkg").card
+    assert "25 + Exp(mean 75)" in card.noise_condition
+    mean = float(np.mean(__import__("tifffile").imread(fibsem_crop))) / 255.0
+    assert card.dose_range[0] == pytest.approx(28.85 * mean, rel=0.05)
