@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from emdenoise_gui import paths
 from emdenoise_gui.core.project import PROJECT_FILE, _write_atomic
 
 RECENT_FILE = "recent.json"
@@ -19,12 +20,7 @@ RECENT_MAX = 10
 def recent_file() -> Path:
     """Where the recent-projects list lives: ``$EMDENOISE_HOME/recent.json`` if the
     variable is set, else ``<user config dir>/EMDenoise/recent.json``."""
-    home = os.environ.get("EMDENOISE_HOME")
-    if home:
-        return Path(home).expanduser() / RECENT_FILE
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("EMDenoise", appauthor=False)) / RECENT_FILE
+    return paths.user_config_dir() / RECENT_FILE
 
 
 def _key(path: str) -> str:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from emdenoise_gui import __version__
+from emdenoise_gui import __version__, paths
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
+DEMO_DIR = paths.demo_dir()
 DEMO_STACKS = ("flyem_fibsem_demo_noisy.tif", "flyem_fibsem_demo.tif")
 SCREENSHOT_TIMEOUT_MS = 300_000
 

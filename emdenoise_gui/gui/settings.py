@@ -12,18 +12,15 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
+from emdenoise_gui import paths
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = (".tif", ".mrc")
 OUTPUT_DTYPES = ("float32", "input")
 
 
 def settings_path() -> Path:
-    home = os.environ.get("EMDENOISE_HOME")
-    if home:
-        return Path(home) / "settings.ini"
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("EMDenoise", appauthor=False)) / "settings.ini"
+    return paths.user_config_dir() / "settings.ini"
 
 
 def qsettings() -> QtCore.QSettings:

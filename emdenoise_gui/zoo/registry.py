@@ -1,8 +1,7 @@
 """The model zoo: shipped packages (read-only) plus the user's own, found by name.
 
-Shipped packages live in the repository's ``models/`` folder; user packages in
-``<user data dir>/EMDenoise/models`` (platformdirs), or ``$EMDENOISE_HOME/models``
-when that variable is set (tests, portable installs).
+Shipped packages live in the ``models/`` folder beside the package (or in a frozen bundle); user
+packages in ``<user data dir>/EMDenoise/models``, or ``$EMDENOISE_HOME/models`` (``emdenoise_gui.paths``).
 """
 
 from __future__ import annotations
@@ -12,22 +11,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from emdenoise_gui import paths
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo.package import Package, export_zip, extract_zip, verify_folder
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "models"
+SHIPPED_DIR = paths.shipped_models_dir()
 
 
 def user_dir() -> Path:
     """The folder holding the user's model packages (created on demand)."""
-    home = os.environ.get("EMDENOISE_HOME")
-    if home:
-        base = Path(home)
-    else:
-        from platformdirs import user_data_dir
-
-        base = Path(user_data_dir("EMDenoise", appauthor=False))
-    return base / "models"
+    return paths.user_models_dir()
 
 
 @dataclass(frozen=True)

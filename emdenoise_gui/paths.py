@@ -1,0 +1,65 @@
+"""Where EMDenoise keeps things: the user's folders and the files it ships. Paths are computed here only.
+
+User folders: ``$EMDENOISE_HOME`` when that variable is set (tests, portable installs), else the
+platform's folders (platformdirs): ``user_config_dir`` for settings and the recent-projects list,
+``user_data_dir`` for the user's model packages.
+
+Shipped files (the model zoo's read-only packages in ``models/`` and the demo in ``resources/``) sit
+beside the package in a source checkout, and in the bundle's folder (``sys._MEIPASS``) when frozen by
+PyInstaller.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "EMDenoise"
+HOME_VARIABLE = "EMDENOISE_HOME"
+
+
+def _home() -> Path | None:
+    home = os.environ.get(HOME_VARIABLE)
+    return Path(home).expanduser() if home else None
+
+
+def user_config_dir() -> Path:
+    """Settings and the recent-projects list (not created here)."""
+    home = _home()
+    if home is not None:
+        return home
+    from platformdirs import user_config_dir as platform_config
+
+    return Path(platform_config(APP_NAME, appauthor=False))
+
+
+def user_data_dir() -> Path:
+    """The user's data, e.g. their model packages under ``models/`` (not created here)."""
+    home = _home()
+    if home is not None:
+        return home
+    from platformdirs import user_data_dir as platform_data
+
+    return Path(platform_data(APP_NAME, appauthor=False))
+
+
+def user_models_dir() -> Path:
+    """The folder holding the user's model packages (not created here)."""
+    return user_data_dir() / "models"
+
+
+def shipped_root() -> Path:
+    """The folder that holds ``models/`` and ``resources/``: the bundle when frozen, else the checkout."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    return Path(frozen) if frozen else Path(__file__).resolve().parents[1]
+
+
+def shipped_models_dir() -> Path:
+    """The shipped (read-only) model packages."""
+    return shipped_root() / "models"
+
+
+def demo_dir() -> Path:
+    """The bundled FlyEM FIB-SEM demo (CC BY 3.0, see its ATTRIBUTION.md)."""
+    return shipped_root() / "resources" / "demo"
