@@ -13,10 +13,10 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from emdenoise_gui import paths
+from emdenoise_gui.core.jobs import OUTPUT_DTYPES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = (".tif", ".mrc")
-OUTPUT_DTYPES = ("float32", "input")
 
 
 def settings_path() -> Path:

@@ -20,6 +20,7 @@ from PySide6 import QtCore
 
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.progress import CancelToken, Progress
+from emdenoise_gui.training import events as ev
 
 EMIT_INTERVAL_S = 0.05
 _ids = itertools.count(1)
@@ -52,7 +53,7 @@ class _Worker(QtCore.QObject):
                     continue
                 last = now
                 self.event.emit(item)
-                if type(item).__name__ == "Finished":
+                if isinstance(item, ev.Finished):
                     finished_event = item
             if getattr(value, "cancelled", False):
                 self.cancelled.emit()
@@ -145,19 +146,18 @@ class Job(QtCore.QObject):
 
     @QtCore.Slot(object)
     def _on_event(self, item) -> None:
-        name = type(item).__name__
         if isinstance(item, Progress) and item.total:
             self.progress = item.done / item.total
             elapsed = time.perf_counter() - (self.started_at or time.perf_counter())
             self.eta_s = elapsed * (1 - self.progress) / self.progress if self.progress > 0 else None
-        elif name == "StepDone":
+        elif isinstance(item, ev.StepDone):
             self.progress, self.eta_s = item.step / item.total_steps, item.eta_s
-        elif name == "Validated":
+        elif isinstance(item, ev.Validated):
             self.add_log(f"validation at step {item.step}: " +
                          ", ".join(f"{k} {v:.4g}" for k, v in item.metrics.items()))
-        elif name == "Started":
+        elif isinstance(item, ev.Started):
             self.add_log(f"{item.family} ({item.config}) on {item.device}, {item.parameters / 1e6:.3f} M parameters")
-        elif name == "CheckpointSaved":
+        elif isinstance(item, ev.CheckpointSaved):
             self.add_log(f"checkpoint saved at step {item.step}: {item.path}")
         self.event.emit(item)
         self.state_changed.emit()

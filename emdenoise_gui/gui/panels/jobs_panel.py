@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core.progress import format_seconds
+from emdenoise_gui.training import events as ev
 
 COLUMNS = ("Job", "Status", "Progress", "ETA", "")
 PLOT_INTERVAL_MS = 250  # redraw the loss plot at most 4 times a second
@@ -38,12 +39,11 @@ class LossPlot(pg.PlotWidget):
         self.redraw()
 
     def add_event(self, event) -> None:
-        name = type(event).__name__
-        if name == "StepDone":
+        if isinstance(event, ev.StepDone):
             self.steps.append(event.step)
             self.losses.append(float(event.losses.get("loss", next(iter(event.losses.values())))))
             self._dirty = True
-        elif name == "Validated" and "val_loss" in event.metrics:
+        elif isinstance(event, ev.Validated) and "val_loss" in event.metrics:
             self.val_steps.append(event.step)
             self.val_losses.append(float(event.metrics["val_loss"]))
             self._dirty = True
