@@ -47,7 +47,7 @@ class Method:
             out["description"] = FILTERS[self.target].description
         if self.kind == "model":
             keys = ("family", "config", "parameters", "steps", "training_data", "noise_condition",
-                    "training_crop", "metrics", "dose_range", "created")
+                    "training_crop", "metrics", "dose_range", "created", "training")
             out.update(path=self.target, shipped=self.shipped, **{k: self.card.get(k) for k in keys})
         return out
 

@@ -206,7 +206,7 @@ def models_table(methods: dict) -> str:
     for k, m in methods.items():
         if m["kind"] != "model":
             continue
-        train_s = (m.get("metrics") or {}).get("train_seconds")
+        train_s = (m.get("training") or {}).get("wall_s") or (m.get("metrics") or {}).get("train_seconds")
         rows.append([k, f"{m['family']} {m['config']}", f"{m['parameters']:,}", str(m["steps"]),
                      f"{train_s:.0f}" if train_s else "not recorded", str(m.get("dose_range") or "–"),
                      "shipped" if m.get("shipped") else "--models", m.get("training_data") or ""])
