@@ -21,8 +21,6 @@ import json
 import math
 import os
 import re
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta
 
@@ -314,48 +313,6 @@ class ViewState:
 
 # --- files -----------------------------------------------------------------------------
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX only; Windows cannot open folders)."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, text: str, backup: Path | None = None) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a unique temp file + fsync + rename.
-
-    With ``backup``, the previous ``path`` (if any) is first copied there, also
-    atomically, so ``path`` itself is never absent. Raises OSError.
-    """
-    tag = uuid.uuid4().hex[:8]
-    tmp = path.with_name(f"{path.name}.{tag}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if backup is not None and path.is_file():
-            bak_tmp = backup.with_name(f"{backup.name}.{tag}.tmp")
-            try:
-                shutil.copyfile(path, bak_tmp)
-                os.replace(bak_tmp, backup)
-            finally:
-                bak_tmp.unlink(missing_ok=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def _same_file(a: Path, b: Path) -> bool:
     """Whether two paths name the same file (resolving links; by inode when both exist)."""
     if a.resolve() == b.resolve():
@@ -537,7 +494,7 @@ class Project:
                              "disconnected drive?); reconnect it or save to a new project",
                              self.folder)
         try:
-            _write_atomic(self.file, text, backup=self.folder / BACKUP_FILE)
+            atomic.write_text(self.file, text, backup=self.folder / BACKUP_FILE)
         except OSError as exc:
             raise InputError(f"cannot save the project ({exc.strerror or exc}); check that the "
                              "folder is writable and the disk is not full", self.folder) from exc

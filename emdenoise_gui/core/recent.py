@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 
 from emdenoise_gui import paths
-from emdenoise_gui.core.project import PROJECT_FILE, _write_atomic
+from emdenoise_gui.core import atomic
+from emdenoise_gui.core.project import PROJECT_FILE
 
 RECENT_FILE = "recent.json"
 RECENT_MAX = 10
@@ -63,7 +64,7 @@ def remember_project(folder: str | Path) -> bool:
     path = recent_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, json.dumps(entries[:RECENT_MAX], indent=2) + "\n")
+        atomic.write_text(path, json.dumps(entries[:RECENT_MAX], indent=2) + "\n")
     except OSError:
         return False
     return True

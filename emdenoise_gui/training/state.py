@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emdenoise_gui.core import atomic
+
 STATE_JSON, STATE_TENSORS = "state.json", "state.safetensors"
 
 
@@ -62,7 +64,7 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
     folder = Path(folder)
     tensors: dict = {}
     skeleton = pack(state, tensors)
-    staging = folder.with_name(f".{folder.name}.partial")
+    staging = atomic.staging_path(folder)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     save_file(tensors, str(staging / STATE_TENSORS))

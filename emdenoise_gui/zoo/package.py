@@ -12,13 +12,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
 
@@ -137,18 +137,11 @@ def extract_zip(archive: Path, target: Path) -> Package:
             if base in names:
                 raise InputError(f"holds two files named {base}", archive)
             names[base] = member
-        staging = target.with_name(f".{target.name}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
+        with atomic.new_folder(target) as staging:
             for base, member in names.items():
                 with zf.open(member) as src, open(staging / base, "wb") as dst:
                     shutil.copyfileobj(src, dst)
             package = verify_folder(staging)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     return Package(target, package.card)
 
 
@@ -162,17 +155,10 @@ def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
     folder = Path(folder)
     if folder.exists():
         raise InputError("already exists; choose another name or remove it", folder)
-    staging = folder.with_name(f".{folder.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with atomic.new_folder(folder) as staging:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS))
         card.weights_sha256 = sha256_file(staging / WEIGHTS)
         (staging / CARD).write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return Package(folder, card)
 
 
@@ -181,11 +167,9 @@ def export_zip(package: Package, destination: Path, overwrite: bool = False) -> 
     destination = Path(destination)
     if destination.exists() and not overwrite:
         raise InputError("already exists; choose another name", destination)
-    tmp = destination.with_name(f".{destination.name}.partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with atomic.new_file(destination) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for item in sorted(package.path.iterdir()):
             zf.write(item, f"{package.card.name}/{item.name}")
-    os.replace(tmp, destination)
     return destination
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emdenoise_gui import paths
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo.package import Package, export_zip, extract_zip, verify_folder
 
@@ -80,15 +81,9 @@ def import_package(source: str | Path) -> Package:
         target = target_root / package.card.name
         if target.exists():
             raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
-        staging = target_root / f".{package.card.name}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(source, staging)
-        try:
+        with atomic.new_folder(target) as staging:
+            shutil.copytree(source, staging, dirs_exist_ok=True)
             verify_folder(staging)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return Package(target, package.card)
     if not source.exists():
         raise InputError("model package not found", source)

@@ -1,0 +1,100 @@
+"""Atomic writes: a file or folder appears complete under its final name, or not at all.
+
+Everything is first written under a hidden staging name beside the target (``.NAME.partial`` for
+folders and streamed files, ``NAME.<tag>.tmp`` for small text files), then renamed with
+``os.replace``, which is atomic on one file system. A failure removes the staging copy and leaves
+the target as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX only; Windows cannot open folders)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_text(path: Path, text: str, backup: Path | None = None) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` via a unique temp file, fsync and rename.
+
+    With ``backup``, the previous ``path`` (if any) is first copied there, also atomically, so
+    ``path`` itself is never absent. Raises OSError.
+    """
+    path = Path(path)
+    tag = uuid.uuid4().hex[:8]
+    tmp = path.with_name(f"{path.name}.{tag}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if backup is not None and path.is_file():
+            bak_tmp = backup.with_name(f"{backup.name}.{tag}.tmp")
+            try:
+                shutil.copyfile(path, bak_tmp)
+                os.replace(bak_tmp, backup)
+            finally:
+                bak_tmp.unlink(missing_ok=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def staging_path(target: Path) -> Path:
+    """The hidden staging name of ``target``: ``.NAME.partial`` in the same folder."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.partial")
+
+
+@contextlib.contextmanager
+def new_folder(target: Path) -> Iterator[Path]:
+    """Fill a fresh staging folder (yielded); on success it becomes ``target``, which must not exist.
+
+    On any exception (Ctrl-C included) the staging folder is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    staging = staging_path(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def new_file(target: Path) -> Iterator[Path]:
+    """Write a staging file (its path is yielded); on success it replaces ``target``.
+
+    On any exception the staging file is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    staging = staging_path(target)
+    staging.unlink(missing_ok=True)
+    try:
+        yield staging
+        os.replace(staging, target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise

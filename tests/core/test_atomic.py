@@ -1,0 +1,44 @@
+"""The one atomic-write helper: a target appears complete or not at all; a failure leaves it as it was."""
+
+import pytest
+
+from emdenoise_gui.core import atomic
+
+
+def test_new_folder_appears_only_when_complete(tmp_path):
+    target = tmp_path / "pkg"
+    with atomic.new_folder(target) as staging:
+        (staging / "a.txt").write_text("x")
+        assert not target.exists() and staging.name == ".pkg.partial"
+    assert (target / "a.txt").read_text() == "x" and not atomic.staging_path(target).exists()
+
+
+def test_failed_folder_leaves_nothing(tmp_path):
+    target = tmp_path / "pkg"
+    with pytest.raises(RuntimeError):
+        with atomic.new_folder(target) as staging:
+            (staging / "a.txt").write_text("x")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_file_keeps_the_old_one(tmp_path):
+    target = tmp_path / "model.zip"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.new_file(target) as tmp:
+            tmp.write_text("half")
+            raise KeyboardInterrupt
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.zip"]
+    with atomic.new_file(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+
+
+def test_write_text_keeps_a_backup_of_the_previous_content(tmp_path):
+    path, backup = tmp_path / "project.json", tmp_path / "project.json.bak"
+    atomic.write_text(path, "one\n", backup=backup)
+    assert path.read_text() == "one\n" and not backup.exists()
+    atomic.write_text(path, "two\n", backup=backup)
+    assert path.read_text() == "two\n" and backup.read_text() == "one\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project.json", "project.json.bak"]
