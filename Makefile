@@ -18,13 +18,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job on the bundled FIB-SEM demo: denoise its noisy copy with the best shipped model (NRRN)
+# The main job on the bundled FIB-SEM demo: denoise its noisy copy with the best shipped model (NRRN base)
 # and with the best classical filters of the quality benchmark at this dose (Gaussian on the 3-slice
 # mean, BM3D), score them against the clean crop, and picture the app (works with no display).
 demo: $(STAMP)
 	mkdir -p $(OUT)
 	$(BIN)/emdenoise info $(DEMO)/flyem_fibsem_demo_noisy.tif
-	$(BIN)/emdenoise denoise $(DEMO)/flyem_fibsem_demo_noisy.tif -o $(OUT)/denoised_nrrn.tif --model flyem-nrrn-lite --overwrite
+	$(BIN)/emdenoise denoise $(DEMO)/flyem_fibsem_demo_noisy.tif -o $(OUT)/denoised_nrrn.tif --model flyem-nrrn-base --overwrite
 	$(BIN)/emdenoise denoise $(DEMO)/flyem_fibsem_demo_noisy.tif -o $(OUT)/denoised_gaussian-avg.tif --method gaussian-avg --overwrite
 	$(BIN)/emdenoise denoise $(DEMO)/flyem_fibsem_demo_noisy.tif -o $(OUT)/denoised_bm3d.tif --method bm3d --overwrite
 	$(BIN)/emdenoise compare $(DEMO)/flyem_fibsem_demo.tif $(DEMO)/flyem_fibsem_demo_noisy.tif $(OUT)/denoised_nrrn.tif \

@@ -51,7 +51,7 @@ def plot_dose(payload: dict, path: Path, dataset: str = "flyem") -> Path | None:
     plot.getAxis("bottom").setTicks([[(math.log10(x), f"{x:g}") for x in xs]])
     # The legend sits in its own column, beside the curves rather than over them.
     holder = win.addViewBox(row=0, col=1, enableMouse=False)
-    holder.setFixedWidth(340)
+    holder.setFixedWidth(390)
     legend = pg.LegendItem(labelTextSize="10pt", verSpacing=-2)
     legend.setParentItem(holder)
     legend.anchor((0, 0), (0, 0), offset=(4, 24))
@@ -82,7 +82,7 @@ def plot_dose(payload: dict, path: Path, dataset: str = "flyem") -> Path | None:
     app.processEvents()
     path.parent.mkdir(parents=True, exist_ok=True)
     exporter = ImageExporter(win.scene())
-    exporter.parameters()["width"] = 1400
+    exporter.parameters()["width"] = 1450
     exporter.export(str(path))
     win.close()
     return path

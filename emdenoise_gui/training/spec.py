@@ -22,7 +22,7 @@ FAMILY_ROLES = {
 #: keeps large crops: its dilated ASPP needs the context it will see at inference).
 DEFAULTS = {
     ("cyclic", "paper"): (512, 1, 1e-4), ("cyclic", "lite"): (64, 4, 5e-4),
-    ("nrrn", "paper"): (256, 16, 1e-4), ("nrrn", "lite"): (64, 8, 1e-3),
+    ("nrrn", "paper"): (256, 16, 1e-4), ("nrrn", "lite"): (64, 8, 1e-3), ("nrrn", "base"): (64, 8, 1e-3),
     ("xception", "paper"): (512, 1, 1e-3), ("xception", "lite"): (240, 4, 1e-3),
     ("n2v", "paper"): (64, 16, 4e-4), ("n2v", "lite"): (64, 8, 1e-3),
 }
@@ -78,7 +78,8 @@ class RunSpec:
         if self.family not in FAMILY_ROLES:
             raise InputError(f"unknown model family '{self.family}'; choose one of {', '.join(FAMILY_ROLES)}")
         if (self.family, self.config) not in DEFAULTS:
-            raise InputError(f"unknown configuration '{self.config}' for {self.family}; choose paper or lite")
+            sizes = " or ".join(c for f, c in DEFAULTS if f == self.family)
+            raise InputError(f"unknown configuration '{self.config}' for {self.family}; choose {sizes}")
         crop, batch, lr = DEFAULTS[(self.family, self.config)]
         self.crop = crop if self.crop is None else int(self.crop)
         self.batch_size = batch if self.batch_size is None else int(self.batch_size)

@@ -225,3 +225,12 @@ def test_demo_screenshot_switch_headless(tmp_path):
     assert len(results) == 1  # the default denoise ran and its result was recorded
     SCREENSHOTS.mkdir(exist_ok=True)
     image.save(str(SCREENSHOTS / "demo_screenshot.png"))
+
+
+def test_default_model_is_the_fastest_shipped_nrrn(window):
+    """With a fast and a larger shipped NRRN, a first Denoise click uses the fast one (CPU laptops)."""
+    from emdenoise_gui.zoo.registry import list_entries
+
+    shipped = [e for e in list_entries() if e.shipped and e.package and e.package.card.family == "nrrn"]
+    fastest = min(shipped, key=lambda e: e.package.card.parameters)
+    assert window.zoo_panel.default_key() == f"model:{fastest.path}"

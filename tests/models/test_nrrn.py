@@ -29,9 +29,11 @@ def test_paper_size():
     n = count_parameters(build("paper"))
     assert n == 960_768
     assert n == pytest.approx(0.96e6, rel=0.02)
-    assert CONFIGS == {"paper": dict(channels=64, units=4), "lite": dict(channels=16, units=3)}
+    assert CONFIGS == {"paper": dict(channels=64, units=4), "lite": dict(channels=16, units=3),
+                       "base": dict(channels=32, units=3)}
     lite = build("lite").branch
     assert (lite.channels, lite.units) == (16, 3)
+    assert count_parameters(build("base")) == 185_280 and count_parameters(lite) == 46_560
     with pytest.raises(ValueError):
         build("huge")
 

@@ -218,3 +218,9 @@ def test_xception_on_ede_low_dose_writes_its_range_on_the_card(tmp_path, fibsem_
     assert "25 + Exp(mean 75)" in card.noise_condition
     mean = float(np.mean(__import__("tifffile").imread(fibsem_crop))) / 255.0
     assert card.dose_range[0] == pytest.approx(28.85 * mean, rel=0.05)
+
+
+def test_base_size_is_nrrn_only():
+    assert RunSpec("nrrn", "base", data={"noisy": ["s.tif"]}, output="m").validated().crop == 64
+    with pytest.raises(InputError, match="choose paper or lite"):
+        RunSpec("xception", "base", data={"clean": ["c.tif"]}, output="m").validated()

@@ -116,12 +116,15 @@ class ZooPanel(QtWidgets.QWidget):
         self.select(keep or self.default_key())
 
     def default_key(self) -> str | None:
-        """A usable shipped model (NRRN first: it suits FIB-SEM stacks), else the median filter."""
-        shipped = {entry.package.card.family: key for key, entry in self.entries.items()
-                   if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package}
+        """A usable shipped model (NRRN first: it suits FIB-SEM stacks; of a family the smallest, which is
+        the fastest on a CPU), else the median filter."""
+        shipped = sorted((entry.package.card.parameters, key, entry.package.card.family)
+                         for key, entry in self.entries.items()
+                         if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package)
         for family in DEFAULT_ORDER:
-            if family in shipped:
-                return shipped[family]
+            for _, key, fam in shipped:
+                if fam == family:
+                    return key
         return "filter:median"
 
     def current_key(self) -> str | None:
