@@ -48,6 +48,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: (path, device, inode, size, mtime in ns) -> sha256 of a weights file already hashed by this process
+_DIGESTS: dict[tuple, str] = {}
+
+
+def weights_digest(path: Path) -> str:
+    """sha256 of ``path``, hashed once per version of the file (keyed by its identity, size and mtime):
+    listing the zoo again does not re-read every package's weights."""
+    path = Path(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(path)
+    return _DIGESTS[key]
+
+
 def _looks_pickled(head: bytes) -> bool:
     """Pickle protocol 2+ starts with PROTO (0x80) and the protocol number; zip-wrapped torch saves start PK."""
     return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
@@ -92,7 +107,7 @@ def verify_folder(folder: Path) -> Package:
         raise InputError(f"card.json is not valid JSON ({exc})", folder) from exc
     except CardError as exc:
         raise InputError(f"invalid model card: {exc}", folder) from exc
-    actual = sha256_file(folder / WEIGHTS)
+    actual = weights_digest(folder / WEIGHTS)
     if actual != card.weights_sha256:
         raise InputError(f"the weights' checksum does not match the card (sha256 {actual[:12]}… != "
                          f"{card.weights_sha256[:12]}…): the file is damaged or was altered; refused",
@@ -174,12 +189,17 @@ def export_zip(package: Package, destination: Path, overwrite: bool = False) -> 
 
 
 def load_weights(package: Package) -> dict:
-    """The package's tensors (name -> torch.Tensor on the CPU), re-checked against the card's sha256."""
-    from safetensors.torch import load_file
+    """The package's tensors (name -> torch.Tensor on the CPU).
 
-    if sha256_file(package.weights) != package.card.weights_sha256:
+    The file is read once; those very bytes are checked against the card's sha256 and then parsed,
+    so what loads is what was verified, even if the file changes on disk meanwhile.
+    """
+    from safetensors.torch import load
+
+    data = package.weights.read_bytes()
+    if hashlib.sha256(data).hexdigest() != package.card.weights_sha256:
         raise InputError("the weights changed on disk after the package was opened; refused", package.path)
     try:
-        return load_file(str(package.weights))
+        return load(data)
     except Exception as exc:
         raise InputError(f"weights.safetensors cannot be read ({exc})", package.path) from exc

@@ -1,6 +1,7 @@
 """Model packages: round trip, and hostile packages refused with nothing written."""
 
 import json
+import os
 import pickle
 import zipfile
 
@@ -130,3 +131,32 @@ def test_open_zip_package_directly(tmp_path):
     entries = _valid_entries(tmp_path, prefix="")
     pkg = open_package(_zip(tmp_path / "flat.zip", entries))
     assert pkg.card.name == "toy"
+
+
+def test_listing_again_does_not_rehash_but_a_changed_file_is_caught(tmp_path, monkeypatch):
+    from emdenoise_gui.zoo import package as pkg_mod
+
+    pkg = _package(tmp_path / "p")
+    calls = []
+    real = pkg_mod.sha256_file
+    monkeypatch.setattr(pkg_mod, "sha256_file", lambda path: calls.append(path) or real(path))
+    verify_folder(pkg.path)
+    verify_folder(pkg.path)
+    assert len(calls) == 1  # the second listing reuses the digest
+    weights = pkg.path / WEIGHTS
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    stat = weights.stat()
+    weights.write_bytes(bytes(data))  # same size; a new mtime (pinned 1 s later: coarse file-system clocks)
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(InputError, match="checksum does not match"):
+        verify_folder(pkg.path)
+
+
+def test_load_weights_checks_the_bytes_it_parses(tmp_path):
+    pkg = verify_folder(_package(tmp_path / "p").path)
+    data = bytearray(pkg.weights.read_bytes())
+    data[-1] ^= 0xFF
+    pkg.weights.write_bytes(bytes(data))  # changed after the package was opened
+    with pytest.raises(InputError, match="changed on disk"):
+        load_weights(pkg)
