@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
@@ -136,13 +136,45 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunSpec":
-        if data.get("version") != SPEC_VERSION:
-            raise InputError(f"training spec version {data.get('version')} is not supported")
+        """The spec a checkpoint recorded; InputError naming the field if the record is not one."""
+        if not isinstance(data, dict) or data.get("version") != SPEC_VERSION:
+            version = data.get("version") if isinstance(data, dict) else None
+            raise InputError(f"training record version {version} is not supported by this EMDenoise")
         data = dict(data)
-        data["dose"] = tuple(data.get("dose", (25.0, 100.0)))
-        data["sigma"] = tuple(data.get("sigma", (5.0, 80.0)))
         data.setdefault("dose_dist", "log-uniform")  # what runs saved before the choice existed used
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise InputError(f"the training record has an unknown field '{unknown[0]}': it was written by a "
+                             "newer EMDenoise or is damaged")
+        for name, value in list(data.items()):
+            data[name] = _checked_field(name, known[name].type, value)
         return cls(**data)
+
+
+def _checked_field(name: str, kind: str, value):
+    """``value`` as the field's type (annotations are strings here); InputError if it is not one."""
+    def bad():
+        return InputError(f"the training record's field '{name}' holds {value!r}, not a {kind}; the "
+                          "checkpoint is damaged")
+    if value is None and "None" in kind:
+        return None
+    if kind.startswith("int") and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise bad()
+    if kind.startswith("float") and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        raise bad()
+    if kind == "str" and not isinstance(value, str):
+        raise bad()
+    if kind == "bool" and not isinstance(value, bool):
+        raise bad()
+    if kind == "dict" and not isinstance(value, dict):
+        raise bad()
+    if kind == "tuple":
+        if not (isinstance(value, (list, tuple)) and len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            raise bad()
+        return tuple(float(v) for v in value)
+    return value
 
 
 _ROLE_HELP = {

@@ -224,3 +224,33 @@ def test_base_size_is_nrrn_only():
     assert RunSpec("nrrn", "base", data={"noisy": ["s.tif"]}, output="m").validated().crop == 64
     with pytest.raises(InputError, match="choose paper or lite"):
         RunSpec("xception", "base", data={"clean": ["c.tif"]}, output="m").validated()
+
+
+@pytest.mark.parametrize("change, phrase", [
+    ({"colour": "red"}, "unknown field 'colour'"),
+    ({"steps": "300"}, "field 'steps' holds '300', not a int"),
+    ({"dose": [25.0]}, "field 'dose'"),
+    ({"amp": 1}, "field 'amp'"),
+])
+def test_a_damaged_training_record_is_named_not_a_crash(change, phrase):
+    record = RunSpec("nrrn", data={"noisy": ["s.tif"]}, output="m").to_dict()
+    assert RunSpec.from_dict(dict(record)).validated().steps == 300  # the record as saved loads
+    record.update(change)
+    with pytest.raises(InputError, match=phrase.replace("(", r"\(")):
+        RunSpec.from_dict(record)
+
+
+def test_resume_of_a_damaged_checkpoint_exits_2(tmp_path, fibsem_crop, noisy_crop, noise_patches, capsys):
+    import json
+
+    from emdenoise_gui.cli import main
+
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=2)
+    list(train(spec))
+    checkpoint = tmp_path / "n2v_pkg.checkpoint"
+    record = json.loads((checkpoint / "state.json").read_text())
+    text = json.dumps(record).replace('["steps", 2]', '["steps", "2"]')
+    assert text != json.dumps(record)
+    (checkpoint / "state.json").write_text(text)
+    assert main(["resume", str(checkpoint)]) == 2
+    assert "field 'steps'" in capsys.readouterr().err
