@@ -11,7 +11,7 @@ so values are unbounded (typically within a few units of 0). Any H, W >= 1 work 
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +28,9 @@ CONFIGS: Dict[str, dict] = {
 _TANH_GAIN = 5.0 / 3.0
 
 
-def _conv(cin: int, cout: int) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 3, padding=1, bias=True)
+def _conv(cin: int, cout: int, dilation: int = 1) -> nn.Conv2d:
+    """3x3 conv with bias; ``dilation`` d spreads its taps d px apart (padding d keeps the size)."""
+    return nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation, bias=True)
 
 
 def noise_attention(z: torch.Tensor) -> torch.Tensor:
@@ -43,11 +44,12 @@ def noise_attention(z: torch.Tensor) -> torch.Tensor:
 class _BuildingUnit(nn.Module):
     """The six C->C gate convs of one BU (W_u, V_u, W_r, V_r, W_c, V_c); 6*(9C^2 + C) parameters."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, dilation: int = 1):
         super().__init__()
-        self.w_u, self.v_u = _conv(channels, channels), _conv(channels, channels)
-        self.w_r, self.v_r = _conv(channels, channels), _conv(channels, channels)
-        self.w_c, self.v_c = _conv(channels, channels), _conv(channels, channels)
+        c, d = channels, dilation
+        self.w_u, self.v_u = _conv(c, c, d), _conv(c, c, d)
+        self.w_r, self.v_r = _conv(c, c, d), _conv(c, c, d)
+        self.w_c, self.v_c = _conv(c, c, d), _conv(c, c, d)
         for conv in (self.w_u, self.v_u, self.w_r, self.v_r):  # sigmoid gates
             nn.init.orthogonal_(conv.weight, gain=1.0)
         for conv in (self.w_c, self.v_c):  # tanh candidate
@@ -74,14 +76,17 @@ class NRRNBranch(nn.Module):
     candidate); W0, W1, W_f and all biases keep PyTorch's defaults.
     """
 
-    def __init__(self, channels: int = 64, units: int = 4):
+    def __init__(self, channels: int = 64, units: int = 4, dilations: Optional[Sequence[int]] = None):
         super().__init__()
         if channels < 1 or units < 1:
             raise ValueError("channels and units must be >= 1")
+        dilations = list(dilations) if dilations is not None else [1] * units
+        if len(dilations) != units or any(int(d) < 1 for d in dilations):
+            raise ValueError(f"need one dilation >= 1 per unit, got {dilations} for {units} units")
         self.channels, self.units = channels, units
         self.stem = nn.Conv2d(1, channels, 3, padding=1, bias=True)  # W0
         self.w1 = _conv(channels, channels)  # shared by every BU
-        self.bus = nn.ModuleList(_BuildingUnit(channels) for _ in range(units))
+        self.bus = nn.ModuleList(_BuildingUnit(channels, int(d)) for d in dilations)
         self.tail = _conv(channels, channels)  # W_f
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -107,9 +112,9 @@ class NRRN(nn.Module):
     z-scored scale (unbounded).
     """
 
-    def __init__(self, channels: int = 64, units: int = 4):
+    def __init__(self, channels: int = 64, units: int = 4, dilations: Optional[Sequence[int]] = None):
         super().__init__()
-        self.branch = NRRNBranch(channels, units)
+        self.branch = NRRNBranch(channels, units, dilations)
 
     def forward(self, prev: torch.Tensor, centre: torch.Tensor,
                 next: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -169,3 +169,23 @@ def test_a_few_steps_reduce_the_consensus_loss():
         opt.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < 0.9 * losses[0], losses
+
+
+def _receptive_radius(model: NRRN) -> int:
+    """Half-width (px) of the centre pixels that influence one output pixel, measured by gradient."""
+    x = torch.zeros(1, 1, 65, 65, requires_grad=True)
+    zeros = torch.zeros(1, 1, 65, 65)
+    model(zeros, x, zeros)[0][0, 0, 32, 32].backward()
+    hit = (x.grad[0, 0].abs() > 0).nonzero()
+    return int(32 - hit[:, 0].min())
+
+
+def test_dilated_units_widen_the_receptive_field_at_the_same_size():
+    torch.manual_seed(0)
+    plain, dilated = NRRN(8, 3), NRRN(8, 3, dilations=[1, 2, 4])
+    assert count_parameters(plain) == count_parameters(dilated)
+    assert set(plain.state_dict()) == set(dilated.state_dict())
+    assert _receptive_radius(plain) == 5 and _receptive_radius(dilated) == 9
+    assert NRRN(8, 3, dilations=[1, 1, 1]).state_dict().keys() == plain.state_dict().keys()
+    with pytest.raises(ValueError, match="one dilation"):
+        NRRN(8, 3, dilations=[1, 2])
