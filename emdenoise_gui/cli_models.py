@@ -103,7 +103,7 @@ def cmd_train(args) -> int:
     data = {role: getattr(args, role) for role in ("clean", "noise", "noisy") if getattr(args, role)}
     spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data, output=args.output,
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                   device=args.device, amp=not args.no_amp, dose=_parse_dose(args.dose or "25:100"),
+                   device=args.device, amp=not args.no_amp, **({"dose": _parse_dose(args.dose)} if args.dose else {}),
                    dose_dist=args.dose_dist or ("log-uniform" if args.dose else ""),
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
                    init=args.init or "", objective=args.objective,

@@ -24,24 +24,24 @@ def _home() -> Path | None:
     return Path(home).expanduser() if home else None
 
 
-def user_config_dir() -> Path:
-    """Settings and the recent-projects list (not created here)."""
+def _user_dir(kind: str) -> Path:
+    """``$EMDENOISE_HOME``, else platformdirs' ``user_<kind>_dir`` for EMDenoise (not created here)."""
     home = _home()
     if home is not None:
         return home
-    from platformdirs import user_config_dir as platform_config
+    import platformdirs
 
-    return Path(platform_config(APP_NAME, appauthor=False))
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, appauthor=False))
+
+
+def user_config_dir() -> Path:
+    """Settings and the recent-projects list (not created here)."""
+    return _user_dir("config")
 
 
 def user_data_dir() -> Path:
     """The user's data, e.g. their model packages under ``models/`` (not created here)."""
-    home = _home()
-    if home is not None:
-        return home
-    from platformdirs import user_data_dir as platform_data
-
-    return Path(platform_data(APP_NAME, appauthor=False))
+    return _user_dir("data")
 
 
 def user_models_dir() -> Path:

@@ -152,29 +152,24 @@ class RunSpec:
         return cls(**data)
 
 
+#: the Python types a training record's scalar fields may hold, by annotation (bool is not a number here)
+_FIELD_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,)}
+
+
 def _checked_field(name: str, kind: str, value):
     """``value`` as the field's type (annotations are strings here); InputError if it is not one."""
-    def bad():
-        return InputError(f"the training record's field '{name}' holds {value!r}, not a {kind}; the "
-                          "checkpoint is damaged")
+    base = kind.split(" |")[0]
     if value is None and "None" in kind:
         return None
-    if kind.startswith("int") and not (isinstance(value, int) and not isinstance(value, bool)):
-        raise bad()
-    if kind.startswith("float") and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        raise bad()
-    if kind == "str" and not isinstance(value, str):
-        raise bad()
-    if kind == "bool" and not isinstance(value, bool):
-        raise bad()
-    if kind == "dict" and not isinstance(value, dict):
-        raise bad()
-    if kind == "tuple":
-        if not (isinstance(value, (list, tuple)) and len(value) == 2
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-            raise bad()
-        return tuple(float(v) for v in value)
-    return value
+    if base == "tuple":
+        items = value if isinstance(value, (list, tuple)) and len(value) == 2 else [None]
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items)
+    else:
+        ok = isinstance(value, _FIELD_TYPES[base]) and (base == "bool" or not isinstance(value, bool))
+    if not ok:
+        raise InputError(f"the training record's field '{name}' holds {value!r}, not a {kind}; the "
+                         "checkpoint is damaged")
+    return tuple(float(v) for v in value) if base == "tuple" else value
 
 
 _ROLE_HELP = {

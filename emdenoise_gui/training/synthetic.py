@@ -5,8 +5,8 @@ with probability ``gaussian_p``, additive Gaussian noise with sigma (8-bit grey 
 log-uniform over ``sigma``. The dose follows one of :data:`DOSE_DISTRIBUTIONS`: counts per
 pixel at the *slice's* mean, log-uniform over ``dose`` (ours), or Ede & Beanland's scales,
 counts per pixel at intensity 1 of the [0, 1] scale (models.md section 3): ``25 + Exp(75)``
-for their low-dose training, ``U(200, 2500)`` for their ordinary-dose fine-tuning. The result is clipped to [0, 1] and rounded to 256 levels, as uint8 data are.
-It also returns the statistics the ``zscore-slice`` normalisation would compute on the
+for their low-dose training, ``U(200, 2500)`` for their ordinary-dose fine-tuning. The result
+is clipped to [0, 1] and rounded to 256 levels, as uint8 data are. It also returns the statistics the ``zscore-slice`` normalisation would compute on the
 whole noisy slice at inference, estimated on a fixed sample of that slice's pixels.
 """
 
@@ -25,6 +25,9 @@ DOSE_DISTRIBUTIONS = {
     "ede-low": "Ede & Beanland's low dose: 25 + Exp(mean 75) counts per pixel at full scale (--dose unused)",
     "ede-fine": "Ede & Beanland's fine-tuning: U(200, 2500) counts per pixel at full scale (--dose unused)",
 }
+#: Ede & Beanland's doses, counts per pixel at full scale: low = OFFSET + Exp(mean), fine = U(LOW, HIGH).
+EDE_LOW_OFFSET, EDE_LOW_MEAN = 25.0, 75.0
+EDE_FINE_LOW, EDE_FINE_HIGH = 200.0, 2500.0
 #: Quantiles of the drawn doses a card reports as the range it was trained over.
 RANGE_QUANTILES = (0.05, 0.95)
 
@@ -57,9 +60,9 @@ class NoiseModel:
         if self.gaussian_p > 0 and rng.random() < self.gaussian_p:
             return "gaussian", float(np.exp(rng.uniform(*np.log(self.sigma))))
         if self.distribution == "ede-low":
-            return "poisson-full", float(25.0 + rng.exponential(75.0))
+            return "poisson-full", float(EDE_LOW_OFFSET + rng.exponential(EDE_LOW_MEAN))
         if self.distribution == "ede-fine":
-            return "poisson-full", float(rng.uniform(200.0, 2500.0))
+            return "poisson-full", float(rng.uniform(EDE_FINE_LOW, EDE_FINE_HIGH))
         return "poisson", float(np.exp(rng.uniform(*np.log(self.dose))))
 
     def dose_range(self, mean_level: float) -> list[float]:
@@ -73,9 +76,9 @@ class NoiseModel:
             return [float(self.dose[0]), float(self.dose[1])]
         q_lo, q_hi = RANGE_QUANTILES
         if self.distribution == "ede-low":
-            low, high = 25.0 - 75.0 * np.log1p(-q_lo), 25.0 - 75.0 * np.log1p(-q_hi)
+            low, high = (EDE_LOW_OFFSET - EDE_LOW_MEAN * np.log1p(-q) for q in (q_lo, q_hi))
         else:
-            low, high = 200.0 + q_lo * 2300.0, 200.0 + q_hi * 2300.0
+            low, high = (EDE_FINE_LOW + q * (EDE_FINE_HIGH - EDE_FINE_LOW) for q in (q_lo, q_hi))
         return [round(float(low * mean_level), 1), round(float(high * mean_level), 1)]
 
     def apply(self, clean: np.ndarray, slice_mean: float, level: tuple[str, float],
@@ -105,9 +108,11 @@ class NoiseModel:
 
     def describe(self) -> str:
         if self.distribution == "ede-low":
-            text = "Poisson, 25 + Exp(mean 75) counts per pixel at full scale (Ede & Beanland's low dose)"
+            text = (f"Poisson, {EDE_LOW_OFFSET:g} + Exp(mean {EDE_LOW_MEAN:g}) counts per pixel at full scale "
+                    "(Ede & Beanland's low dose)")
         elif self.distribution == "ede-fine":
-            text = "Poisson, U(200, 2500) counts per pixel at full scale (Ede & Beanland's fine-tuning)"
+            text = (f"Poisson, U({EDE_FINE_LOW:g}, {EDE_FINE_HIGH:g}) counts per pixel at full scale "
+                    "(Ede & Beanland's fine-tuning)")
         else:
             text = f"Poisson, {self.dose[0]:g}-{self.dose[1]:g} counts per pixel at the mean"
         if self.gaussian_p > 0:

@@ -48,7 +48,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-#: (path, device, inode, size, mtime in ns) -> sha256 of a weights file already hashed by this process
+#: (device, inode, size, mtime in ns) -> sha256 of a weights file already hashed by this process
 _DIGESTS: dict[tuple, str] = {}
 
 
@@ -57,7 +57,7 @@ def weights_digest(path: Path) -> str:
     listing the zoo again does not re-read every package's weights."""
     path = Path(path)
     st = path.stat()
-    key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     if key not in _DIGESTS:
         _DIGESTS[key] = sha256_file(path)
     return _DIGESTS[key]
