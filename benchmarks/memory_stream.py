@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, save_json, today, write_section  # noqa: E402
-from emdenoise_gui.core.writers import StackWriter  # noqa: E402
+from emdenoise_gui.core.io import StackWriter  # noqa: E402
 
 LIMIT_MB = 1500.0
 CHILD = """

@@ -60,7 +60,7 @@ from benchmarks.quality_methods import (Method, filter_methods, input_method, lo
 from benchmarks.quality_output import PEER_KEY, command_line, finish, outputs, save  # noqa: E402
 from benchmarks.quality_report import score  # noqa: E402
 from emdenoise_gui.core.errors import InputError  # noqa: E402
-from emdenoise_gui.core.jobs import check_tiling  # noqa: E402
+from emdenoise_gui.jobs.stack import check_tiling  # noqa: E402
 
 DEFAULT_PEER_CONDITIONS = ("poisson-dose 25", "poisson-dose 100")
 QUICK_FLYEM = [96, 104, 112, 120]

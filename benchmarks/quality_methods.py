@@ -4,7 +4,7 @@ Every ``run`` takes a :class:`~benchmarks.quality_data.Dataset` and a condition,
 uint8 noisy stack, and returns ``(pred, seconds)``: float32 (N, Y, X) on [0, 1] (not clipped) for
 the dataset's N scored slices, and the wall time in s of producing them. Model packages run through
 the app's real path, as ``emdenoise denoise --model`` does: a temporary ImageJ TIFF, then
-``inference.jobs.denoise_model_job``, then the output TIFF read back.
+``jobs.denoise.denoise_model_job``, then the output TIFF read back.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _model(package: str, dataset: Dataset, condition: Condition, workdir: Path, 
     ``seconds`` is the wall time of those calls in all: each loads the package, opens the TIFF,
     denoises and writes its output (xception models tile with their training crop, not ``tile``).
     """
-    from emdenoise_gui.inference.jobs import denoise_model_job
+    from emdenoise_gui.jobs.denoise import denoise_model_job
 
     first = dataset.z_range.start
     src = Path(workdir) / f"{dataset.key}_{condition.seed}_noisy.tif"  # one file per (dataset, condition)

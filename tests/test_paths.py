@@ -9,7 +9,7 @@ def test_emdenoise_home_holds_every_user_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path))
     assert paths.user_config_dir() == tmp_path and paths.user_data_dir() == tmp_path
     assert paths.user_models_dir() == tmp_path / "models"
-    from emdenoise_gui.core.recent import recent_file
+    from emdenoise_gui.project.recent import recent_file
     from emdenoise_gui.zoo.registry import user_dir
 
     assert recent_file().parent == tmp_path and user_dir() == tmp_path / "models"

@@ -10,7 +10,7 @@ import torch
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.baselines import apply_filter
 from emdenoise_gui.core.pipeline import neighbour_indices
-from emdenoise_gui.core.progress import run_to_end
+from emdenoise_gui.core.events import run_to_end
 from emdenoise_gui.inference.predictor import Predictor
 from emdenoise_gui.zoo.package import open_package, sha256_file
 from emdenoise_gui.zoo.registry import SHIPPED_DIR

@@ -28,4 +28,4 @@ class InputError(Exception):
 
 
 class Cancelled(Exception):
-    """Raised inside a long job when its :class:`~emdenoise_gui.core.progress.CancelToken` is set."""
+    """Raised inside a long job when its :class:`~emdenoise_gui.core.events.CancelToken` is set."""

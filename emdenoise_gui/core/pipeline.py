@@ -2,9 +2,9 @@
 
 Memory stays at a few slices whatever the depth: slices are read lazily
 (:mod:`emdenoise_gui.core.io`), processed, and written at once by a
-:class:`~emdenoise_gui.core.writers.StackWriter`. Jobs are generators that
-yield :class:`~emdenoise_gui.core.progress.Progress` events and stop at the
-next tile when their :class:`~emdenoise_gui.core.progress.CancelToken` is set.
+:class:`~emdenoise_gui.core.io.StackWriter`. Jobs are generators that
+yield :class:`~emdenoise_gui.core.events.Progress` events and stop at the
+next tile when their :class:`~emdenoise_gui.core.events.CancelToken` is set.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import Stack
-from emdenoise_gui.core.progress import CancelToken, Progress
-from emdenoise_gui.core.writers import StackWriter
+from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.io import StackWriter
 
 #: Slices sampled to find a stack's intensity range.
 RANGE_SAMPLES = 16

@@ -17,7 +17,7 @@ from typing import Callable, Generator, Iterator
 
 import numpy as np
 
-from emdenoise_gui.core.progress import CancelToken, run_to_end
+from emdenoise_gui.core.events import CancelToken, run_to_end
 
 #: Gaussian weights are floored at this fraction of their maximum.
 WEIGHT_FLOOR = 1e-3

@@ -12,14 +12,15 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import MRC_SUFFIXES, TIFF_SUFFIXES, open_stack
-from emdenoise_gui.core.project import Project
-from emdenoise_gui.core.recent import remember_project
-from emdenoise_gui.gui import tasks
+from emdenoise_gui.core.io import READ_SUFFIXES, open_stack
+from emdenoise_gui.project.project import Project
+from emdenoise_gui.project.recent import remember_project
 from emdenoise_gui.gui.settings import AppSettings
 from emdenoise_gui.gui.workers import Job
+from emdenoise_gui.jobs import denoise as denoise_jobs
+from emdenoise_gui.jobs.train import train_job
 
-IMAGE_SUFFIXES = TIFF_SUFFIXES + MRC_SUFFIXES
+IMAGE_SUFFIXES = READ_SUFFIXES
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -218,7 +219,7 @@ class Controller(QtCore.QObject):
         if record is None or denoiser is None:
             return None
         s = self.settings
-        make = tasks.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device)
+        make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device)
         job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
         job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
         return self._start(job)
@@ -231,11 +232,11 @@ class Controller(QtCore.QObject):
         s = self.settings
         outputs = [self.project.result_path(r.id, denoiser.label, s.output_format) for r in records]
         if len(records) == 1:
-            make = tasks.denoise(records[0].path, outputs[0], denoiser, s.tile_px, s.stride_px, s.output_dtype,
+            make = denoise_jobs.denoise(records[0].path, outputs[0], denoiser, s.tile_px, s.stride_px, s.output_dtype,
                                  s.device)
             job = Job(f"Denoise {records[0].name} ({denoiser.label})", "denoise", make, self)
         else:
-            make = tasks.batch([(r.path, o) for r, o in zip(records, outputs)], denoiser, s.tile_px, s.stride_px,
+            make = denoise_jobs.batch([(r.path, o) for r, o in zip(records, outputs)], denoiser, s.tile_px, s.stride_px,
                                s.output_dtype, s.device)
             job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.label})", "batch", make, self)
         project = self.project
@@ -268,7 +269,7 @@ class Controller(QtCore.QObject):
             self.status.emit(f"Denoised with {denoiser.label} at {_dt.datetime.now():%H:%M}")
 
     def train(self, spec) -> Job:
-        job = Job(f"Train {spec.family} ({spec.config}) “{spec.name}”", "train", tasks.train(spec), self)
+        job = Job(f"Train {spec.family} ({spec.config}) “{spec.name}”", "train", train_job(spec), self)
         return self._start(job)
 
     def cancel_all(self) -> None:

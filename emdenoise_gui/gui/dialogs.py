@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6 import QtWidgets
 
 from emdenoise_gui.gui.settings import DEVICES, OUTPUT_DTYPES, OUTPUT_FORMATS, AppSettings
+from emdenoise_gui.models.registry import FAMILIES, by_preference
 
 
 def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
@@ -80,9 +81,9 @@ class TrainDialog(QtWidgets.QDialog):
         self.setWindowTitle("Train a model")
         self.stacks, self.output_folder = stacks, Path(output_folder)
         self.family = QtWidgets.QComboBox()
-        self.family.addItems(["nrrn", "n2v", "xception", "cyclic"])
-        self.family.setToolTip("nrrn: FIB-SEM stacks (neighbouring slices) or clean stacks (synthetic noise); n2v: single noisy images; "
-                               "xception: needs clean images; cyclic: clean + noise patterns + noisy")
+        self.family.addItems(by_preference())
+        self.family.setToolTip("\n".join(f"{name}: {FAMILIES[name].purpose}; trains on {FAMILIES[name].needs_text()}"
+                                         for name in by_preference()))
         self.config = QtWidgets.QComboBox()
         self.config.addItems(["lite", "paper"])
         self.config.setToolTip("lite trains in minutes on a CPU; paper is the published size (use a GPU)")

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__
-from emdenoise_gui.core.io import MRC_SUFFIXES, TIFF_SUFFIXES
-from emdenoise_gui.core.recent import recent_projects
+from emdenoise_gui.core.io import READ_SUFFIXES
+from emdenoise_gui.project.recent import recent_projects
 from emdenoise_gui.gui.controller import Controller
 from emdenoise_gui.gui.dialogs import SettingsDialog, TrainDialog, details_html
 from emdenoise_gui.gui.panels.compare_view import CompareView
@@ -18,7 +18,7 @@ from emdenoise_gui.gui.panels.project_panel import ProjectPanel
 from emdenoise_gui.gui.panels.zoo_panel import ZooPanel
 from emdenoise_gui.gui.settings import qsettings
 
-FILE_FILTER = f"EM stacks ({' '.join('*' + s for s in TIFF_SUFFIXES + MRC_SUFFIXES)});;All files (*)"
+FILE_FILTER = f"EM stacks ({' '.join('*' + s for s in READ_SUFFIXES)});;All files (*)"
 KEY = QtGui.QKeySequence
 
 

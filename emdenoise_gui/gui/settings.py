@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from emdenoise_gui import paths
-from emdenoise_gui.core.jobs import OUTPUT_DTYPES
+from emdenoise_gui.jobs.stack import OUTPUT_DTYPES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = (".tif", ".mrc")

@@ -19,8 +19,8 @@ from typing import Callable
 from PySide6 import QtCore
 
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.progress import CancelToken, Progress
-from emdenoise_gui.training import events as ev
+from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core import events as ev
 
 EMIT_INTERVAL_S = 0.05
 _ids = itertools.count(1)

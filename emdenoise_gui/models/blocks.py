@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from emdenoise_gui.models.registry import family
+
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) scalar parameters of ``module``."""
@@ -21,3 +23,19 @@ def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module
+
+
+def parameter_counts(name: str) -> dict[str, dict[str, int]]:
+    """{config: {"total": n, and per network for multi-network families (g1, g2, d_c, ...)}}.
+
+    Builds each configuration on the CPU.
+    """
+    info = family(name)
+    counts = {}
+    for config, c in info.configs.items():
+        model = info.build(**c.architecture)
+        parts = {"total": count_parameters(model)}
+        if name == "cyclic":
+            parts.update({net: count_parameters(getattr(model, net)) for net in ("g1", "g2", "d_c", "d_n", "d_i")})
+        counts[config] = parts
+    return counts

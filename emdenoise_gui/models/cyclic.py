@@ -18,16 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from emdenoise_gui.models.blocks import init_normal
+from emdenoise_gui.models.registry import architectures
 
 __all__ = [
     "CONFIGS", "CyclicGAN", "ImagePool", "PatchDiscriminator", "ResnetGenerator", "build",
     "cycle_loss", "discriminator_loss", "gan_loss", "generator_loss",
 ]
 
-CONFIGS: Dict[str, dict] = {
-    "paper": dict(ngf=64, n_blocks=9, ndf=64),
-    "lite": dict(ngf=16, n_blocks=3, ndf=16),
-}
+CONFIGS: Dict[str, dict] = architectures("cyclic")  # the sizes live in the family catalogue
 
 
 def _norm(channels: int) -> nn.InstanceNorm2d:

@@ -38,13 +38,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from emdenoise_gui.models.blocks import count_parameters
+from emdenoise_gui.models.registry import architectures
 
 __all__ = ["CONFIGS", "MaxBlurPool", "UNet", "build", "count_parameters", "n2v_loss", "n2v_mask"]
 
-CONFIGS: dict[str, dict] = {
-    "paper": dict(depth=2, base=32, n2v2=True),
-    "lite": dict(depth=2, base=16, n2v2=True),
-}
+CONFIGS: dict[str, dict] = architectures("n2v")  # the sizes live in the family catalogue
 
 
 class ConvBlock(nn.Sequential):

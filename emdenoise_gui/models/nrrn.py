@@ -17,13 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emdenoise_gui.models.registry import architectures
+
 __all__ = ["CONFIGS", "NRRN", "NRRNBranch", "build", "consensus_loss", "noise_attention"]
 
-CONFIGS: Dict[str, dict] = {
-    "paper": dict(channels=64, units=4),
-    "lite": dict(channels=16, units=3),  # 47 k parameters: about 0.2 s per 8x64x64 step on one CPU core
-    "base": dict(channels=32, units=3),  # 185 k parameters: about 0.6 s per step there; the shipped FIB-SEM model
-}
+CONFIGS: Dict[str, dict] = architectures("nrrn")  # the sizes live in the family catalogue
 
 _TANH_GAIN = 5.0 / 3.0
 

@@ -1,85 +1,160 @@
-"""What each model family is, what it needs, and how to build it from a card's architecture."""
+"""THE family catalogue: what each model family is, needs, how it is built, normalised and trained.
+
+Every other room reads families from here: the network modules take their
+configurations, ``training.spec`` its defaults and data roles, ``training.trainers``
+the trainer, ``zoo.card`` the valid names, ``inference`` the tiling rules, the CLI
+and the GUI their texts. Importing this module imports no torch: networks and
+trainers are named as ``"module:Class"`` and imported by :meth:`FamilyInfo.build`
+and ``training.trainers.trainer_class`` only when needed.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Callable
 
-from torch import nn
+from emdenoise_gui.core.errors import InputError
 
-from emdenoise_gui.models import cyclic, n2v, nrrn, xception
-from emdenoise_gui.models.blocks import count_parameters
+#: Data roles a family trains on, in microscopy words.
+ROLES = {
+    "clean": "clean images",
+    "noise": "noise patterns (blank regions: resin, empty film)",
+    "noisy": "noisy images",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A network size: its architecture keyword arguments and its training defaults.
+
+    crop: training crop side (px); batch: crops per step; lr: Adam learning rate.
+    """
+
+    architecture: dict
+    crop: int
+    batch: int
+    lr: float
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class FamilyInfo:
     """A model family.
 
+    needs: ((role, what that data must be), ...); a role written "noisy|clean" takes either.
     input_slices: adjacent slices the denoiser takes (NRRN: 3, others 1).
     multiple: tile sides must be divisible by this (the network's total downsampling).
-    normalisation: the card normalisation kind its inputs use.
+    normalisation: the card normalisation kind (``core.normalise``) its inputs use.
     tile_is_training_crop: infer on tiles the size of the training crops (the dilated ASPP of
         xception sees zero padding instead of image on smaller inputs, so its context must match).
+    adapt_steps: steps of self-training on the user's own stack (``denoise --adapt``), or 0 when
+        the family cannot learn from the noisy stack alone.
+    preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
     """
 
     name: str
     title: str
     purpose: str
-    needs: str
-    configs: dict
-    factory: Callable[..., nn.Module]
+    needs: tuple[tuple[str, str], ...]
+    configs: dict[str, Config]
+    network: str
+    trainer: str
     input_slices: int
     multiple: int
     normalisation: str
     tile_is_training_crop: bool = False
+    adapt_steps: int = 0
+    preference: int = 9
 
-    def build(self, **architecture) -> nn.Module:
-        return self.factory(**architecture)
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Required data roles, e.g. ("clean", "noise", "noisy") or ("noisy|clean",)."""
+        return tuple(role for role, _ in self.needs)
+
+    def needs_text(self, flags: bool = False) -> str:
+        """What the family trains on: ``--clean (clean micrographs) ...`` for the CLI (``flags``),
+        or ``clean micrographs; ...`` in words for the app."""
+        if flags:
+            return " ".join(" or ".join(f"--{r}" for r in role.split("|")) + f" ({words})" for role, words in self.needs)
+        return "; ".join(words for _, words in self.needs)
+
+    def architecture(self, config: str) -> dict:
+        return dict(self.configs[config].architecture)
+
+    def network_class(self) -> type:
+        """The network's nn.Module class (imports torch)."""
+        module, _, name = self.network.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    def build(self, **architecture):
+        """A fresh network from a card's architecture keyword arguments (imports torch)."""
+        return self.network_class()(**architecture)
 
 
+def _configs(**table) -> dict[str, Config]:
+    return {name: Config(*row) for name, row in table.items()}
+
+
+# Training defaults: "paper" follows ../shared/docs/models.md; "lite" is ours: small crops and a
+# higher rate so a few hundred CPU steps already help (xception keeps large crops: its dilated
+# ASPP needs the context it will see at inference).
 FAMILIES: dict[str, FamilyInfo] = {
     "cyclic": FamilyInfo(
         "cyclic", "Asymmetric cyclic GAN (Quan et al. 2019)",
         "artifacts no formula describes (film, charging) learned from unpaired examples",
-        "--clean (clean images) --noise (blank-region noise patches) --noisy (noisy images), unpaired",
-        cyclic.CONFIGS, cyclic.CyclicGAN, 1, 4, "robust-slice"),
+        (("clean", "clean images"), ("noise", "blank-region noise patches"), ("noisy", "noisy images, unpaired")),
+        _configs(paper=(dict(ngf=64, n_blocks=9, ndf=64), 512, 1, 1e-4),
+                 lite=(dict(ngf=16, n_blocks=3, ndf=16), 64, 4, 5e-4)),
+        "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
+        1, 4, "robust-slice", preference=3),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",
         "FIB-SEM stacks or repeat scans: needs no clean data",
-        "--noisy (a stack whose adjacent slices are nearly alike, or repeat scans), or --clean stacks with --dose",
-        nrrn.CONFIGS, nrrn.NRRN, 3, 1, "zscore-slice"),
+        (("noisy|clean", "a stack whose adjacent slices are nearly alike, or repeat scans; or clean stacks "
+                         "with a synthetic dose"),),
+        _configs(paper=(dict(channels=64, units=4), 256, 16, 1e-4),
+                 # 47 k parameters: about 0.2 s per 8x64x64 step on one CPU core
+                 lite=(dict(channels=16, units=3), 64, 8, 1e-3),
+                 # 185 k parameters: about 0.6 s per step there; the shipped FIB-SEM model
+                 base=(dict(channels=32, units=3), 64, 8, 1e-3)),
+        "emdenoise_gui.models.nrrn:NRRN", "emdenoise_gui.training.trainers.nrrn:NRRNTrainer",
+        3, 1, "zscore-slice", adapt_steps=600, preference=0),
     "xception": FamilyInfo(
         "xception", "Xception/ASPP encoder-decoder (Ede & Beanland 2019)",
         "low-dose shot noise: trained on clean micrographs with synthetic Poisson noise",
-        "--clean (clean micrographs) and --dose LOW:HIGH counts per pixel",
-        xception.CONFIGS, xception.XceptionDenoiser, 1, 16, "minmax-tile", tile_is_training_crop=True),
+        (("clean", "clean micrographs, noised at a dose LOW:HIGH counts per pixel"),),
+        _configs(paper=(dict(width=1.0, middle_blocks=12), 512, 1, 1e-3),
+                 # lite trains for hundreds, not 200,000, steps: BN running statistics must follow within them
+                 lite=(dict(width=0.125, middle_blocks=2, bn_momentum=0.1), 240, 4, 1e-3)),
+        "emdenoise_gui.models.xception:XceptionDenoiser", "emdenoise_gui.training.trainers.xception:XceptionTrainer",
+        1, 16, "minmax-tile", tile_is_training_crop=True, preference=2),
     "n2v": FamilyInfo(
         "n2v", "Noise2Void / N2V2 U-Net",
         "a single noisy image or stack with pixel-independent noise",
-        "--noisy (the noisy images themselves)",
-        n2v.CONFIGS, n2v.UNet, 1, 4, "zscore-slice"),
+        (("noisy", "the noisy images themselves"),),
+        _configs(paper=(dict(depth=2, base=32, n2v2=True), 64, 16, 4e-4),
+                 lite=(dict(depth=2, base=16, n2v2=True), 64, 8, 1e-3)),
+        "emdenoise_gui.models.n2v:UNet", "emdenoise_gui.training.trainers.n2v:N2VTrainer",
+        1, 4, "zscore-slice", adapt_steps=1500, preference=1),
 }
+#: Every configuration name some family has, smallest first.
+CONFIG_NAMES = ("lite", "base", "paper")
+#: Families that can self-train on the stack being denoised (``denoise --adapt``).
+ADAPT_FAMILIES = tuple(name for name, info in FAMILIES.items() if info.adapt_steps)
 
 
 def family(name: str) -> FamilyInfo:
-    from emdenoise_gui.core.errors import InputError
-
+    """The catalogue entry of ``name``; InputError naming the choices for an unknown one."""
     if name not in FAMILIES:
         raise InputError(f"unknown model family '{name}'; choose one of {', '.join(FAMILIES)}")
     return FAMILIES[name]
 
 
-def parameter_counts(name: str) -> dict[str, dict[str, int]]:
-    """{config: {"total": n, and per network for multi-network families (g1, g2, d_c, ...)}}.
+def by_preference() -> list[str]:
+    """Family names in the order the app prefers them as a default."""
+    return sorted(FAMILIES, key=lambda name: FAMILIES[name].preference)
 
-    Builds each configuration on the CPU.
-    """
-    info = family(name)
-    counts = {}
-    for config, arch in info.configs.items():
-        model = info.build(**arch)
-        parts = {"total": count_parameters(model)}
-        if name == "cyclic":
-            parts.update({net: count_parameters(getattr(model, net)) for net in ("g1", "g2", "d_c", "d_n", "d_i")})
-        counts[config] = parts
-    return counts
+
+def architectures(name: str) -> dict[str, dict]:
+    """{config: architecture keyword arguments} of a family (the network modules' CONFIGS)."""
+    return {config: c.architecture for config, c in FAMILIES[name].configs.items()}

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emdenoise_gui.models.blocks import count_parameters
+from emdenoise_gui.models.registry import architectures
 
 __all__ = [
     "ADAM_BETAS",
@@ -51,11 +52,7 @@ WEIGHT_DECAY = 5e-5  # coupled L2: Adam(weight_decay=WEIGHT_DECAY), equals 5e-5 
 ADAM_BETAS = (0.5, 0.999)
 DOWNSAMPLE = 16  # total stride of the encoder; H and W must be multiples of it
 
-CONFIGS: dict[str, dict] = {
-    "paper": dict(width=1.0, middle_blocks=12),
-    # lite trains for hundreds, not 200,000, steps: BN running statistics must follow within them
-    "lite": dict(width=0.125, middle_blocks=2, bn_momentum=0.1),
-}
+CONFIGS: dict[str, dict] = architectures("xception")  # the sizes live in the family catalogue
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:

@@ -1,7 +1,7 @@
 """The training loop shared by every family: events, cancel, checkpoints, resume, export.
 
 ``train(spec, cancel)`` and ``resume(checkpoint, cancel)`` are generators of
-:mod:`~emdenoise_gui.training.events`. The cancel token is checked before every
+:mod:`~emdenoise_gui.core.events`. The cancel token is checked before every
 step, so a run stops within one step; a cancelled run saves a checkpoint.
 Step k draws its crops from ``default_rng([seed, k])`` and checkpoints hold
 the models, optimisers, schedulers and history pools, so resuming gives the
@@ -18,17 +18,17 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.models.device import device_label, pick_device
-from emdenoise_gui.training.events import CheckpointSaved, Finished, Preview, Started, StepDone, Validated
+from emdenoise_gui.core.events import CheckpointSaved, Finished, Preview, Started, StepDone, Validated
 from emdenoise_gui.training.spec import RunSpec
-from emdenoise_gui.training.state import load_checkpoint, save_checkpoint
+from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 def _make_trainer(spec: RunSpec, device: torch.device):
-    from emdenoise_gui.training.families import TRAINERS
+    from emdenoise_gui.training.trainers import trainer_class
 
-    return TRAINERS[spec.family](spec, device)
+    return trainer_class(spec.family)(spec, device)
 
 
 def _checkpoint_dir(spec: RunSpec) -> Path:

@@ -7,27 +7,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.registry import FAMILIES
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 
 SPEC_VERSION = 1
-FAMILY_ROLES = {
-    # family: (required data roles, optional roles)
-    "cyclic": (("clean", "noise", "noisy"), ()),
-    "nrrn": (("noisy|clean",), ()),  # noisy: Noise2Noise from neighbours; clean: supervised, synthetic noise
-    "xception": (("clean",), ()),
-    "n2v": (("noisy",), ()),
-}
-#: Per family and configuration: crop (px), batch, learning rate. "paper" follows models.md;
-#: "lite" is ours: small crops and a higher rate so a few hundred CPU steps already help (xception
-#: keeps large crops: its dilated ASPP needs the context it will see at inference).
-DEFAULTS = {
-    ("cyclic", "paper"): (512, 1, 1e-4), ("cyclic", "lite"): (64, 4, 5e-4),
-    ("nrrn", "paper"): (256, 16, 1e-4), ("nrrn", "lite"): (64, 8, 1e-3), ("nrrn", "base"): (64, 8, 1e-3),
-    ("xception", "paper"): (512, 1, 1e-3), ("xception", "lite"): (240, 4, 1e-3),
-    ("n2v", "paper"): (64, 16, 4e-4), ("n2v", "lite"): (64, 8, 1e-3),
-}
-
-
 @dataclass
 class RunSpec:
     """A training run. Data roles map to lists of ``PATH`` or ``PATH@y0:y1,x0:x1`` strings.
@@ -75,17 +58,18 @@ class RunSpec:
 
     def validated(self) -> "RunSpec":
         """Fill defaults and check every field; InputError with an actionable message otherwise."""
-        if self.family not in FAMILY_ROLES:
-            raise InputError(f"unknown model family '{self.family}'; choose one of {', '.join(FAMILY_ROLES)}")
-        if (self.family, self.config) not in DEFAULTS:
-            sizes = " or ".join(c for f, c in DEFAULTS if f == self.family)
-            raise InputError(f"unknown configuration '{self.config}' for {self.family}; choose {sizes}")
-        crop, batch, lr = DEFAULTS[(self.family, self.config)]
+        if self.family not in FAMILIES:
+            raise InputError(f"unknown model family '{self.family}'; choose one of {', '.join(FAMILIES)}")
+        info = FAMILIES[self.family]
+        if self.config not in info.configs:
+            raise InputError(f"unknown configuration '{self.config}' for {self.family}; choose "
+                             f"{' or '.join(info.configs)}")
+        defaults = info.configs[self.config]
+        crop, batch, lr = defaults.crop, defaults.batch, defaults.lr
         self.crop = crop if self.crop is None else int(self.crop)
         self.batch_size = batch if self.batch_size is None else int(self.batch_size)
         self.lr = (lr / 3.0 if self.init else lr) if self.lr is None else float(self.lr)
-        required, optional = FAMILY_ROLES[self.family]
-        allowed = list(optional)
+        required, allowed = info.roles, []
         for role in required:
             choices = role.split("|")
             allowed += choices

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 
 from emdenoise_gui import __version__
 from emdenoise_gui.core.normalise import KINDS as NORMALISATIONS
+from emdenoise_gui.models.registry import FAMILIES
 
 CARD_VERSION = 1
-FAMILIES = ("cyclic", "nrrn", "xception", "n2v")
 
 
 class CardError(ValueError):

@@ -7,7 +7,7 @@ import tifffile
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import check_output, open_stack
-from emdenoise_gui.core.writers import StackWriter
+from emdenoise_gui.core.io import StackWriter
 
 # (file, shape (Z, Y, X), voxel x in nm) as documented in ../shared/data/README.md
 REAL_FILES = [

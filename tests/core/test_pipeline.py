@@ -6,9 +6,9 @@ import tifffile
 
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.core.jobs import denoise_filter_job
+from emdenoise_gui.jobs.stack import denoise_filter_job
 from emdenoise_gui.core.pipeline import IntensityScale, neighbour_indices, parse_slices
-from emdenoise_gui.core.progress import CancelToken, Progress
+from emdenoise_gui.core.events import CancelToken, Progress
 
 
 def test_neighbour_indices_reflect_at_ends():

@@ -9,12 +9,12 @@ import tifffile
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.core.project import (
+from emdenoise_gui.project.project import (
     PROJECT_FILE,
     PROJECT_VERSION,
     Project,
 )
-from emdenoise_gui.core.recent import recent_projects, remember_project
+from emdenoise_gui.project.recent import recent_projects, remember_project
 
 SHA = "ab" * 32
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emdenoise_gui.core.errors import Cancelled
-from emdenoise_gui.core.progress import CancelToken
+from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.core.tiling import TileGrid, blend_tiles, gaussian_weights, process_tiled
 
 

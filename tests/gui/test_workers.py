@@ -6,7 +6,7 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
 from emdenoise_gui.core.errors import InputError  # noqa: E402
-from emdenoise_gui.core.progress import Progress  # noqa: E402
+from emdenoise_gui.core.events import Progress  # noqa: E402
 from emdenoise_gui.gui.workers import Job  # noqa: E402
 
 

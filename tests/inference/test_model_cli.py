@@ -136,7 +136,7 @@ def test_xception_infers_on_its_training_crop(tmp_path):
 
     def package(family, crop):
         info = FAMILIES[family]
-        arch = dict(info.configs["lite"])
+        arch = info.architecture("lite")
         card = ModelCard(name=f"{family}-t", family=family, config="lite", architecture=arch,
                          normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
                          weights_sha256="0" * 64, parameters=1, training_crop=crop)
@@ -178,7 +178,7 @@ def test_adapt_refuses_a_family_that_needs_clean_data(cli, home, tmp_path, noisy
 
 
 def test_adapt_starts_from_the_shipped_model_unless_told_otherwise(home):
-    from emdenoise_gui.training.adapt import SCRATCH, adapt_spec
+    from emdenoise_gui.jobs.train import SCRATCH, adapt_spec
     from emdenoise_gui.zoo.registry import SHIPPED_DIR
 
     stack = SHIPPED_DIR.parent / "resources" / "demo" / "flyem_fibsem_demo_noisy.tif"

@@ -8,7 +8,7 @@ import torch
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.noise import poisson_dose, slice_rng
 from emdenoise_gui.core.normalise import Normaliser, minmax_tiles, robust_range
-from emdenoise_gui.inference.jobs import denoise_model_job
+from emdenoise_gui.jobs.denoise import denoise_model_job
 from emdenoise_gui.models.registry import FAMILIES
 from emdenoise_gui.zoo.card import ModelCard
 from emdenoise_gui.zoo.package import write_package
@@ -35,8 +35,8 @@ def _package(tmp_path, family: str):
     """A seeded, untrained lite package of ``family`` with its current (content) normalisation."""
     info = FAMILIES[family]
     torch.manual_seed(0)
-    model = info.build(**info.configs["lite"])
-    card = ModelCard(name=f"t-{family}", family=family, config="lite", architecture=dict(info.configs["lite"]),
+    model = info.build(**info.architecture("lite"))
+    card = ModelCard(name=f"t-{family}", family=family, config="lite", architecture=info.architecture("lite"),
                      normalisation={"kind": info.normalisation}, weights_sha256="0" * 64, parameters=1,
                      training_crop=64)
     return write_package(tmp_path / f"pkg-{family}", card, model.state_dict()).path

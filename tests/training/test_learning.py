@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from emdenoise_gui.training.families import TRAINERS
+from emdenoise_gui.training.trainers import trainer_class
 from tests.training.conftest import tiny_spec
 
 
@@ -16,7 +16,7 @@ def test_validation_loss_falls(family, steps, tmp_path, fibsem_crop, noisy_crop,
     spec = tiny_spec(family, tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=steps, batch_size=4,
                      crop=32).validated()
     torch.manual_seed(0)
-    trainer = TRAINERS[family](spec, torch.device("cpu"))
+    trainer = trainer_class(family)(spec, torch.device("cpu"))
     before = trainer.validate()["val_loss"]
     for step in range(steps):
         trainer.train_step(step, np.random.default_rng([spec.seed, step]))

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.training import events as ev
+from emdenoise_gui.core import events as ev
 from emdenoise_gui.training.engine import resume, train
-from emdenoise_gui.training.families import TRAINERS
+from emdenoise_gui.training.trainers import trainer_class
 from emdenoise_gui.training.schedules import Schedule
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.package import open_package
@@ -52,10 +52,10 @@ def _nrrn_clean_spec(tmp_path, fibsem_crop, **kw):
 
 
 def test_nrrn_on_clean_data_learns_stack_ends(tmp_path, fibsem_crop, monkeypatch):
-    from emdenoise_gui.training import nrrn_trainer
+    from emdenoise_gui.training.trainers import nrrn as nrrn_trainer
 
     monkeypatch.setattr(nrrn_trainer, "END_FRACTION", 1.0)
-    trainer = TRAINERS["nrrn"](_nrrn_clean_spec(tmp_path, fibsem_crop), torch.device("cpu"))
+    trainer = trainer_class("nrrn")(_nrrn_clean_spec(tmp_path, fibsem_crop), torch.device("cpu"))
     inputs, target, clean, stats = trainer._synthetic(trainer.train_slices, 4, np.random.default_rng(0))
     assert inputs.shape == (4, 3, 32, 32) and target.shape == (4, 1, 32, 32)
     np.testing.assert_array_equal(inputs[:, 0], inputs[:, 2])  # reflected: the same noisy neighbour twice
@@ -75,7 +75,7 @@ def test_nrrn_on_clean_data_reports_psnr_and_dose_range(tmp_path, fibsem_crop):
 
 
 def test_the_best_validated_model_is_exported(tmp_path, fibsem_crop, monkeypatch):
-    from emdenoise_gui.training import trainer_base
+    from emdenoise_gui.training.trainers import base as trainer_base
 
     scores = iter([5.0, 9.0, 1.0, 1.0])  # step 2 best, then worse (the export re-validates once more)
     monkeypatch.setattr(trainer_base, "validation_score", lambda metrics: next(scores))
@@ -89,7 +89,7 @@ def test_n2v_masks_as_specified(tmp_path, fibsem_crop, noisy_crop, noise_patches
     from emdenoise_gui.models.registry import FAMILIES
 
     spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches).validated()
-    trainer = TRAINERS["n2v"](spec, torch.device("cpu"))
+    trainer = trainer_class("n2v")(spec, torch.device("cpu"))
     trainer.architecture["n2v2"] = n2v2
     trainer.load_data()
     assert trainer.strategy == strategy and trainer.MASK_FRACTION == 0.002
@@ -99,7 +99,7 @@ def test_n2v_masks_as_specified(tmp_path, fibsem_crop, noisy_crop, noise_patches
 def test_xception_batchnorm_statistics_follow_the_data_before_export(tmp_path, fibsem_crop, noisy_crop,
                                                                      noise_patches):
     spec = tiny_spec("xception", tmp_path, fibsem_crop, noisy_crop, noise_patches).validated()
-    trainer = TRAINERS["xception"](spec, torch.device("cpu"))
+    trainer = trainer_class("xception")(spec, torch.device("cpu"))
     for bn in trainer.model.modules():
         if isinstance(bn, torch.nn.BatchNorm2d):
             bn.momentum = 0.001  # the paper's decay: a short run would keep its initial statistics

@@ -6,8 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from emdenoise_gui.core.progress import format_seconds
-from emdenoise_gui.training import events as ev
+from emdenoise_gui.core.events import format_seconds
+from emdenoise_gui.core import events as ev
 
 COLUMNS = ("Job", "Status", "Progress", "ETA", "")
 PLOT_INTERVAL_MS = 250  # redraw the loss plot at most 4 times a second

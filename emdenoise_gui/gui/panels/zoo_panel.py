@@ -13,10 +13,10 @@ from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.gui.tasks import Denoiser
+from emdenoise_gui.models.registry import by_preference
+from emdenoise_gui.jobs.denoise import Denoiser
 
 ROLE = QtCore.Qt.ItemDataRole.UserRole
-DEFAULT_ORDER = ("nrrn", "n2v", "xception", "cyclic")
 
 
 def card_html(card, shipped: bool) -> str:
@@ -121,7 +121,7 @@ class ZooPanel(QtWidgets.QWidget):
         shipped = sorted((entry.package.card.parameters, key, entry.package.card.family)
                          for key, entry in self.entries.items()
                          if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package)
-        for family in DEFAULT_ORDER:
+        for family in by_preference():
             for _, key, fam in shipped:
                 if fam == family:
                     return key

@@ -15,7 +15,8 @@ import numpy as np
 
 from emdenoise_gui.core import baselines, metrics, noise
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import Stack, check_output, open_stack
+from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.io import Stack, StackWriter, check_output, open_stack
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
@@ -23,9 +24,7 @@ from emdenoise_gui.core.pipeline import (
     parse_slices,
     stream_stack,
 )
-from emdenoise_gui.core.progress import CancelToken, Progress
 from emdenoise_gui.core.tiling import blend_tiles
-from emdenoise_gui.core.writers import StackWriter
 
 OUTPUT_DTYPES = ("float32", "input", "uint8", "uint16", "int16")
 

@@ -6,10 +6,9 @@ and work where torch is missing.
 
 from __future__ import annotations
 
-import sys
-
-from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.progress import format_seconds
+from emdenoise_gui.cli.progress import drive_training
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 
 
@@ -29,75 +28,8 @@ def _parse_dose(text: str) -> tuple[float, float]:
     return _parse_range(text, "--dose", "counts per pixel")
 
 
-class TrainPrinter:
-    """Prints training events: a loss line about every 2 seconds, validations, checkpoints."""
-
-    def __init__(self, stream=None, every_s: float = 2.0):
-        import time
-
-        self.stream, self.every_s, self._time, self._last = stream or sys.stderr, every_s, time.perf_counter, 0.0
-        self.finished = None
-
-    def __call__(self, event) -> None:
-        from emdenoise_gui.training import events as ev
-
-        write = lambda text: print(text, file=self.stream, flush=True)  # noqa: E731
-        if isinstance(event, ev.Started):
-            write(f"training {event.family} ({event.config}, {event.parameters / 1e6:.3f} M parameters) on "
-                  f"{event.device}, steps {event.first_step}..{event.total_steps}")
-        elif isinstance(event, ev.StepDone):
-            now = self._time()
-            if now - self._last >= self.every_s or event.step == event.total_steps:
-                self._last = now
-                loss = event.losses.get("loss", next(iter(event.losses.values())))
-                write(f"step {event.step}/{event.total_steps}  loss {loss:.5g}  lr {event.lr:.3g}  "
-                      f"{event.steps_per_s:.2f} steps/s  ETA {format_seconds(event.eta_s)}")
-        elif isinstance(event, ev.Validated):
-            write(f"  validation at step {event.step}: " + ", ".join(f"{k} {v:.5g}" for k, v in event.metrics.items()))
-        elif isinstance(event, ev.CheckpointSaved):
-            write(f"  checkpoint saved: {event.path}")
-        elif isinstance(event, ev.Finished):
-            self.finished = event
-
-
-def _drive(events) -> int:
-    """Run a training generator. The first Ctrl-C sets the cancel token: the run stops after the
-    current step and saves a checkpoint. A second Ctrl-C aborts at once."""
-    import signal
-    import threading
-
-    from emdenoise_gui.core.progress import CancelToken
-
-    printer = TrainPrinter()
-    token = CancelToken()
-
-    def on_interrupt(signum, frame):
-        if token.cancelled:
-            raise KeyboardInterrupt
-        token.cancel()
-        print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
-
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_interrupt) if main_thread else None
-    try:
-        for event in events(token):
-            printer(event)
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
-    done = printer.finished
-    if done is None:
-        raise Cancelled("training stopped")
-    if done.cancelled:
-        print(f"stopped at step {done.step}; checkpoint saved. Resume with:\n  emdenoise resume {done.checkpoint}",
-              file=sys.stderr)
-        return 130
-    print(f"wrote model package {done.package}")
-    return 0
-
-
 def cmd_train(args) -> int:
-    from emdenoise_gui.training.engine import train
+    from emdenoise_gui.jobs.train import train_job
     from emdenoise_gui.training.spec import RunSpec
 
     data = {role: getattr(args, role) for role in ("clean", "noise", "noisy") if getattr(args, role)}
@@ -109,24 +41,25 @@ def cmd_train(args) -> int:
                    init=args.init or "", objective=args.objective,
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode)
-    return _drive(lambda token: train(spec, token))
+    return drive_training(train_job(spec))
 
 
 def cmd_resume(args) -> int:
-    from emdenoise_gui.training.engine import resume
+    from emdenoise_gui.jobs.train import resume_job
 
-    return _drive(lambda token: resume(args.checkpoint, token, steps=args.steps))
+    return drive_training(resume_job(args.checkpoint, args.steps))
 
 
 def cmd_families(args) -> int:
-    from emdenoise_gui.models.registry import FAMILIES, parameter_counts
+    from emdenoise_gui.models.blocks import parameter_counts
+    from emdenoise_gui.models.registry import architectures
 
     for info in FAMILIES.values():
         counts = parameter_counts(info.name)
         print(f"{info.name}: {info.title}")
         print(f"  for:     {info.purpose}")
-        print(f"  needs:   {info.needs}")
-        for config, arch in info.configs.items():
+        print(f"  needs:   {info.needs_text(flags=True)}")
+        for config, arch in architectures(info.name).items():
             args_text = ", ".join(f"{k}={v}" for k, v in arch.items())
             parts = counts[config]
             nets = "".join(f", {net} {n / 1e6:.3f} M" for net, n in parts.items() if net != "total")
@@ -165,40 +98,14 @@ def cmd_zoo(args) -> int:
     return 0
 
 
-def denoise_with_model(args):
-    """The model-package branch of ``emdenoise denoise``: returns the job generator."""
-    from emdenoise_gui.inference.jobs import denoise_model_job
-
-    return denoise_model_job(args.input, args.output, args.model, args.slices, args.tile, args.stride,
-                             args.dtype, args.overwrite, args.device, args.batch_size)
-
-
-def adapt_then_denoise(args):
-    """``denoise --adapt``: self-train on the input (into the user's zoo), then denoise with it."""
-    from emdenoise_gui.core.jobs import StackJob
-    from emdenoise_gui.training.adapt import adapt_spec
-    from emdenoise_gui.training.engine import train
-
-    if args.model:
-        raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
-                         "not --model")
-    StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()  # fail early
-    spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
-    status = _drive(lambda token: train(spec, token))
-    if status != 0:
-        raise Cancelled("self-training stopped; nothing was denoised")
-    args.model = spec.output
-    return denoise_with_model(args)
-
-
 def add_parsers(sub) -> None:
     """Register families, train, resume and zoo on the ``emdenoise`` subparsers."""
     p = sub.add_parser("families", help="the model families, their configurations and parameter counts")
     p.set_defaults(func=cmd_families)
 
     p = sub.add_parser("train", help="train a model family on your data and write a model package")
-    p.add_argument("family", choices=["cyclic", "nrrn", "xception", "n2v"])
-    p.add_argument("--config", default="lite", choices=["lite", "base", "paper"],
+    p.add_argument("family", choices=list(FAMILIES))
+    p.add_argument("--config", default="lite", choices=CONFIG_NAMES,
                    help="network size: lite (every family; minutes on a CPU), base (nrrn only: twice lite's width, "
                         "the shipped FIB-SEM model's size), paper (as published; use a GPU) (default lite)")
     p.add_argument("--noisy", action="append", metavar="STACK", help="noisy data (nrrn, n2v, cyclic); repeatable")

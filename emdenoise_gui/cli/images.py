@@ -1,37 +1,21 @@
-"""The ``emdenoise`` command line: headless access to everything the app does.
+"""``emdenoise`` image commands: info, noise, denoise (filters, models, --adapt), compare, filters.
 
-Exit status: 0 done, 2 bad input (one line on stderr naming the file and the
-problem), 130 cancelled (nothing written), 1 an internal error (one line; the
-traceback only with ``--debug``).
+torch is imported only when a model is used, so these commands start fast.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from emdenoise_gui import __version__
-from emdenoise_gui.cli_models import add_parsers
-from emdenoise_gui.console import ProgressBar
+from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK
+from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.core.jobs import OUTPUT_DTYPES, compare_job, denoise_filter_job, noise_job, stack_stats
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
-
-
-def _run(gen):
-    """Drain a job generator through a progress bar and return its value."""
-    bar = ProgressBar()
-    try:
-        while True:
-            bar.update(next(gen))
-    except StopIteration as stop:
-        return stop.value
-    finally:
-        bar.finish()
+from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
+from emdenoise_gui.jobs.stack import OUTPUT_DTYPES, compare_job, noise_job, stack_stats
+from emdenoise_gui.models.registry import ADAPT_FAMILIES
 
 
 def _fmt_voxel(meta) -> str:
@@ -55,7 +39,7 @@ def cmd_info(args) -> int:
             print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
             print(f"  dtype       {meta.dtype}")
             print(f"  voxel size  {_fmt_voxel(meta)}")
-            stats = _run(stack_stats(stack))
+            stats = run_with_bar(stack_stats(stack))
             print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
             print(f"  mean        {stats.mean:.6g}")
             if stats.nonfinite:
@@ -75,7 +59,7 @@ def cmd_noise(args) -> int:
         value = getattr(args, key, None)
         if value is not None:
             params[key] = value
-    _run(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,
+    run_with_bar(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,
                    args.overwrite))
     print(f"wrote {args.output}")
     return EXIT_OK
@@ -83,22 +67,15 @@ def cmd_noise(args) -> int:
 
 def cmd_denoise(args) -> int:
     if args.adapt:
-        from emdenoise_gui.cli_models import adapt_then_denoise
-
-        _run(adapt_then_denoise(args))
-    elif args.model:
-        from emdenoise_gui.cli_models import denoise_with_model
-
-        _run(denoise_with_model(args))
+        run_with_bar(adapt_then_denoise(args))
     else:
-        _run(denoise_filter_job(args.input, args.output, args.method, args.slices, args.tile, args.stride,
-                                args.dtype, args.overwrite))
+        run_with_bar(denoise_with(args))
     print(f"wrote {args.output}")
     return EXIT_OK
 
 
 def cmd_compare(args) -> int:
-    rows = _run(compare_job(args.clean, args.images, args.slices))
+    rows = run_with_bar(compare_job(args.clean, args.images, args.slices))
     width = max(len("image"), *(len(r.name) for r in rows))
     print(f"reference: {Path(args.clean).name}; {rows[0].slices} slices, values scaled to [0, 1] "
           "with the reference's range and clipped; mean ± std over slices")
@@ -125,13 +102,32 @@ def _add_output_args(p) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC).")
-    parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def denoise_with(args):
+    """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
+    denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
+    return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, args.stride, args.dtype,
+                         args.overwrite, args.device, args.batch_size)
 
+
+def adapt_then_denoise(args):
+    """``denoise --adapt``: self-train on the input (into the user's zoo), then denoise with it."""
+    from emdenoise_gui.jobs.stack import StackJob
+    from emdenoise_gui.jobs.train import adapt_spec, train_job
+
+    if args.model:
+        raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
+                         "not --model")
+    StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()  # fail early
+    spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
+    status = drive_training(train_job(spec))
+    if status != 0:
+        raise Cancelled("self-training stopped; nothing was denoised")
+    args.model = spec.output
+    return denoise_with(args)
+
+
+def add_parsers(sub) -> None:
+    """Register info, noise, denoise, compare and filters on the ``emdenoise`` subparsers."""
     p = sub.add_parser("info", help="format, shape, dtype, voxel size and intensity statistics")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_info)
@@ -162,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=512,
                    help="tile side in pixels (default 512; xception models use their training crop)")
     p.add_argument("--stride", type=int, default=256, help="tile step in pixels (default 256)")
-    p.add_argument("--adapt", choices=["nrrn", "n2v"],
+    p.add_argument("--adapt", choices=ADAPT_FAMILIES,
                    help="first self-train this family on IN itself (no clean data needed), add it to your zoo, "
                         "then denoise IN with it")
     p.add_argument("--steps", type=int, help="for --adapt: training steps (default about 10 min on 2 CPU cores)")
@@ -179,24 +175,3 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("filters", help="list the classical filters")
     p.set_defaults(func=cmd_filters)
-    add_parsers(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except InputError as exc:
-        print(f"emdenoise: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except (Cancelled, KeyboardInterrupt):
-        print("\nemdenoise: cancelled; nothing was written", file=sys.stderr)
-        return EXIT_CANCELLED
-    except Exception as exc:  # last resort: one line, not a traceback
-        if args.debug:
-            raise
-        print(f"emdenoise: internal error: {type(exc).__name__}: {exc} (run with --debug for details "
-              "and please report it)", file=sys.stderr)
-        return EXIT_INTERNAL

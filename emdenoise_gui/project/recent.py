@@ -13,7 +13,7 @@ from pathlib import Path
 
 from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
-from emdenoise_gui.core.project import PROJECT_FILE
+from emdenoise_gui.project.project import PROJECT_FILE
 
 RECENT_FILE = "recent.json"
 RECENT_MAX = 10

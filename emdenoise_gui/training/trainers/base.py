@@ -2,7 +2,7 @@
 
 Data arrive on the [0, 1] working scale (``training.data``) and are mapped to each
 family's input normalisation (``core.normalise``), which the card names so that
-inference repeats it exactly. The trainers themselves are in ``training.families``.
+inference repeats it exactly. The trainers themselves are beside this module, one per family.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class BaseTrainer:
     def __init__(self, spec: RunSpec, device: torch.device):
         self.spec, self.device = spec, device
         self.info = family(spec.family)
-        self.architecture = dict(self.info.configs[spec.config])
+        self.architecture = self.info.architecture(spec.config)
         self.normalisation = {"kind": self.info.normalisation}
         self.init_card = None
         if spec.init:

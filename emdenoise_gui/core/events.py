@@ -1,8 +1,9 @@
-"""Cancel token and typed progress events shared by every long job.
+"""The one vocabulary of long jobs: CancelToken, Progress, Message, the training events, RateMeter.
 
 Long jobs are plain Python generators that yield these events and check a
-:class:`CancelToken`. The CLI turns the events into a progress bar, the GUI
-into signals; nothing below the GUI ever sees a Qt object.
+:class:`CancelToken`. The CLI turns the events into a progress bar or printed
+lines, the GUI into signals and plots (dispatching on the event's type); nothing
+below the GUI ever sees a Qt object.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from emdenoise_gui.core.errors import Cancelled
 
@@ -49,6 +52,66 @@ class Message:
     """A line of text for the user's log (no progress information)."""
 
     text: str
+
+
+# Training: what a run of training.engine yields, besides Message.
+
+
+@dataclass(frozen=True)
+class Started:
+    """The run is set up: ``total_steps`` to go from ``first_step``, on ``device``."""
+
+    family: str
+    config: str
+    device: str
+    parameters: int
+    first_step: int
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class StepDone:
+    """One optimiser step: losses by name, learning rate, speed (steps/s) and seconds left."""
+
+    step: int
+    total_steps: int
+    losses: dict
+    lr: float
+    steps_per_s: float
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Metrics on the held-back data (e.g. ``val_loss``, ``val_psnr_db``)."""
+
+    step: int
+    metrics: dict
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A fixed held-back crop: ``noisy`` and ``denoised``, (H, W) float32 on the [0, 1] working scale."""
+
+    step: int
+    noisy: np.ndarray = field(repr=False)
+    denoised: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    step: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Training ended; ``package`` is the written model package (None when cancelled)."""
+
+    step: int
+    package: str | None
+    cancelled: bool = False
+    checkpoint: str | None = None
 
 
 @dataclass

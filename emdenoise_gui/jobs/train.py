@@ -1,6 +1,8 @@
-"""Self-training on the stack to denoise: the route for data no shipped model fits.
+"""Training jobs the CLI's ``train``, ``resume`` and ``denoise --adapt`` and the app start.
 
-``adapt_spec`` describes a self-supervised run (NRRN with a blind spot in the centre slice
+:func:`train_job` and :func:`resume_job` run ``training.engine`` for a RunSpec or a
+checkpoint and yield its typed events (``core.events``). Self-training on the stack to
+denoise is the route for data no shipped model fits: ``adapt_spec`` describes a self-supervised run (NRRN with a blind spot in the centre slice
 and its neighbours intact, or Noise2Void) on the input stack itself, optionally starting from a zoo model of
 that family, whose package goes to the user's zoo under a name derived from the stack.
 """
@@ -10,13 +12,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.models.registry import ADAPT_FAMILIES, FAMILIES
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.package import sha256_file
 from emdenoise_gui.zoo.registry import list_entries, user_dir
 
-ADAPT_FAMILIES = ("nrrn", "n2v")
-#: Default steps: about ten minutes on two CPU cores for the lite configurations.
-ADAPT_STEPS = {"nrrn": 600, "n2v": 1500}
+
+def train_job(spec: RunSpec):
+    """``make(token)``: run the training engine for a RunSpec; yields its typed events."""
+
+    def make(token: CancelToken):
+        from emdenoise_gui.training.engine import train
+
+        yield from train(spec, token)
+
+    return make
+
+
+def resume_job(checkpoint: str | Path, steps: int | None = None):
+    """``make(token)``: continue the run saved in ``checkpoint`` (to a new total of ``steps``)."""
+
+    def make(token: CancelToken):
+        from emdenoise_gui.training.engine import resume
+
+        yield from resume(checkpoint, token, steps=steps)
+
+    return make
+
+
 #: ``init`` value that starts from a fresh network instead of a shipped model.
 SCRATCH = "scratch"
 
@@ -62,7 +86,7 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     folder.mkdir(parents=True, exist_ok=True)
     notes = {"adapted_to": f"{stack.name} (sha256 {sha256_file(stack)[:12]})",
              "note": "self-trained on the stack it denoises; validated on its last slices"}
-    spec = RunSpec(family=family, config="lite", steps=steps or ADAPT_STEPS[family], data={"noisy": [str(stack)]},
+    spec = RunSpec(family=family, config="lite", steps=steps or FAMILIES[family].adapt_steps, data={"noisy": [str(stack)]},
                    output=str(folder / name), name=name, init=init, device=device, seed=seed, notes=notes,
                    validate_every=100, checkpoint_every=100, checkpoint_dir=str(folder / f".{name}.checkpoint"),
                    objective="blind-spot")

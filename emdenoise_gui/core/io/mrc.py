@@ -1,9 +1,10 @@
-"""MRC / MRCS / MAP reading, tolerant of old-style (pre-2014) headers.
+"""MRC / MRCS / MAP: reading, tolerant of old-style (pre-2014) headers; creating outputs.
 
 The header is checked by our own code first (dimensions, mode, declared data
 size against the file size), so a corrupt or truncated file gets a precise
 message; pixels are then read by slice-sized memory maps. Voxel sizes in MRC
-headers are in Angstrom; they are carried in nm.
+headers are in Angstrom; they are carried in nm. Output keeps the voxel size in
+Angstrom; uint8 is stored as mode 6 (uint16).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import mrcfile
 import numpy as np
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import (
+from emdenoise_gui.core.io.stack import (
     MemmapSliceReader,
     StackMeta,
     check_data_size,
@@ -23,7 +24,11 @@ from emdenoise_gui.core.io import (
     check_shape,
 )
 
+SUFFIXES = (".mrc", ".mrcs", ".map", ".rec", ".st", ".ali", ".ccp4", ".preali")
 HEADER_BYTES = 1024
+#: Output dtype -> MRC mode written (uint8 is stored widened to mode 6).
+WRITE_MODES = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2,
+               np.dtype(np.uint16): 6, np.dtype(np.uint8): 6}
 IMOD_STAMP = 1146047817  # 'IMOD' at header word 38
 #: MRC mode -> pixel dtype (little-endian form). 3 and 4 are complex, refused by check_dtype.
 MODE_DTYPES = {
@@ -75,7 +80,12 @@ def _voxel_size(path: Path) -> tuple[float, float, float] | None:
     return (z / 10.0, y / 10.0, x / 10.0)
 
 
-def open_mrc(path: Path):
+def is_mrc_header(head: bytes) -> bool:
+    """Whether the first 1024 bytes of a file carry the MRC2014 'MAP ' stamp."""
+    return head[208:212] == b"MAP "
+
+
+def open_file(path: Path):
     """(StackMeta, reader) for an MRC-family file; InputError for anything unreadable."""
     size = path.stat().st_size
     if size < HEADER_BYTES:
@@ -102,3 +112,30 @@ def open_mrc(path: Path):
         extra={"mode": header["mode"]},
     )
     return meta, MemmapSliceReader(path, offset, shape, raw_dtype)
+
+
+def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
+           voxel_size_nm: tuple[float, float, float] | None) -> tuple[int, np.dtype]:
+    """Create an all-zero (Z, Y, X) MRC file at ``path``; voxel size written in Angstrom.
+
+    Returns (byte offset of the pixel data, dtype stored on disk: uint8 is widened to uint16).
+    """
+    store = np.dtype(np.uint16) if dtype == np.uint8 else dtype
+    with mrcfile.new_mmap(path, shape=shape, mrc_mode=WRITE_MODES[dtype], overwrite=True) as mrc:
+        if voxel_size_nm:
+            z, y, x = voxel_size_nm
+            mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)
+        offset = mrc.header.nbytes + mrc.extended_header.nbytes
+    return int(offset), store
+
+
+def finish(path: Path, stats: tuple[float, float, float, float], count: int) -> None:
+    """Write min, max, mean and rms into the header; ``stats`` = (min, max, sum, sum of squares)
+    of the ``count`` stored values."""
+    lo, hi, total, squares = stats
+    mean = total / count
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mrcfile.mmap(path, mode="r+", permissive=True) as mrc:
+            mrc.header.dmin, mrc.header.dmax, mrc.header.dmean = lo, hi, mean
+            mrc.header.rms = float(np.sqrt(max(squares / count - mean * mean, 0.0)))

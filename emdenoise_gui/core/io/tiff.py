@@ -1,7 +1,11 @@
-"""TIFF reading: plain, BigTIFF, ImageJ hyperstacks, OME-TIFF and Zeiss SEM files.
+"""TIFF: reading plain, BigTIFF, ImageJ hyperstacks, OME-TIFF and Zeiss SEM files; creating outputs.
 
 Voxel sizes are looked up in this order: OME-XML, ImageJ metadata, the Zeiss
 SEM tag, the TIFF resolution tags when their unit is centimetres.
+
+Output is an ImageJ hyperstack (Fiji reads the calibration) for uint8, uint16
+and float32 below 4 GiB; int8/int16 or larger stacks are written as OME-TIFF
+(BigTIFF when needed), which Fiji opens through Bio-Formats.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 import tifffile
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import (
+from emdenoise_gui.core.io.stack import (
     MemmapSliceReader,
     StackMeta,
     check_data_size,
@@ -32,6 +36,10 @@ UNIT_NM = {
     "pm": 1e-3, "fm": 1e-6,
 }
 _SPATIAL = set("YX")
+SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
+MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
+IMAGEJ_MAX_BYTES = 2**32 - 2**25  # leave room for the header and IFDs of a classic TIFF
 
 
 class PageReader:
@@ -233,7 +241,7 @@ def _open_checked(path: Path) -> tifffile.TiffFile:
     return tif
 
 
-def open_tiff(path: Path):
+def open_file(path: Path):
     """(StackMeta, reader) for a TIFF file; InputError for anything unreadable."""
     tif = _open_checked(path)
     try:
@@ -269,3 +277,38 @@ def open_tiff(path: Path):
     except Exception as exc:
         tif.close()
         raise InputError(f"cannot be read as TIFF ({exc}); it is damaged or truncated", path) from exc
+
+
+def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
+           voxel_size_nm: tuple[float, float, float] | None) -> tuple[int, np.dtype]:
+    """Create an all-zero (Z, Y, X) TIFF of ``dtype`` at ``path`` whose pixels lie contiguously.
+
+    Returns (byte offset of the pixel data, dtype stored on disk, little-endian).
+    """
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES
+    kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<"}
+    z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)
+    if imagej:
+        kwargs["imagej"] = True
+        kwargs["metadata"] = {"axes": "ZYX"}
+        if voxel_size_nm:
+            kwargs["resolution"] = (1.0 / x, 1.0 / y)
+            kwargs["metadata"].update(spacing=z, unit="nm")
+    else:
+        kwargs.update(ome=True, bigtiff=nbytes >= IMAGEJ_MAX_BYTES)
+        kwargs["metadata"] = {"axes": "ZYX"}
+        if voxel_size_nm:
+            for axis, size in zip("ZYX", (z, y, x)):
+                kwargs["metadata"][f"PhysicalSize{axis}"] = size
+                kwargs["metadata"][f"PhysicalSize{axis}Unit"] = "nm"
+    tifffile.imwrite(path, **kwargs)
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.series[0].dataoffset
+    if offset is None:  # tifffile always writes empty data contiguously; guard anyway
+        raise OSError("the TIFF writer did not lay out contiguous data")
+    return int(offset), dtype
+
+
+def finish(path: Path, stats: tuple[float, float, float, float], count: int) -> None:
+    """Nothing to update in a TIFF once its pixels are written."""

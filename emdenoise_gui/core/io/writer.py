@@ -1,15 +1,10 @@
-"""Atomic, streaming writers for TIFF and MRC stacks.
+"""The atomic, streaming stack writer, whatever the output format.
 
 A :class:`StackWriter` creates the file under a temporary name in the target
-folder, takes slices one at a time in any order (memory stays at one slice),
-and renames the file into place only when :meth:`StackWriter.commit` runs. If
-the job fails or is cancelled the temporary file is removed: nothing is
-written and nothing is overwritten.
-
-TIFF output is an ImageJ hyperstack (Fiji reads the calibration) for uint8,
-uint16 and float32 below 4 GiB; int8/int16 or larger stacks are written as
-OME-TIFF (BigTIFF when needed), which Fiji opens through Bio-Formats.
-MRC output keeps the voxel size in Angstrom; uint8 is stored as mode 6 (uint16).
+folder (the format module lays out empty contiguous pixels), takes slices one at
+a time in any order (memory stays at one slice), and renames the file into place
+only when :meth:`StackWriter.commit` runs. If the job fails or is cancelled the
+temporary file is removed: nothing is written and nothing is overwritten.
 
 Output dtypes: ``float32`` keeps the values as computed, on the input's
 intensity scale; an integer dtype rounds and clips to that type's range
@@ -20,20 +15,12 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from pathlib import Path
 
-import mrcfile
 import numpy as np
-import tifffile
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import output_format
-
-IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
-IMAGEJ_MAX_BYTES = 2**32 - 2**25  # leave room for the header and IFDs of a classic TIFF
-MRC_MODES = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2,
-             np.dtype(np.uint16): 6, np.dtype(np.uint8): 6}
+from emdenoise_gui.core.io.formats import output_format
 
 
 def cast_to(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -78,7 +65,7 @@ class StackWriter:
 
     def __enter__(self) -> "StackWriter":
         try:
-            offset = self._create_tiff() if self.format == "tiff" else self._create_mrc()
+            offset, self.store_dtype = self.format.module.create(self.tmp, self.shape, self.dtype, self.voxel)
             self._fh = open(self.tmp, "r+b")
         except OSError as exc:
             self._discard()
@@ -86,41 +73,6 @@ class StackWriter:
         self._offset = offset
         self._slice_bytes = self.shape[1] * self.shape[2] * self.store_dtype.itemsize
         return self
-
-    def _create_tiff(self) -> int:
-        nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
-        imagej = self.dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES
-        kwargs: dict = {"shape": self.shape, "dtype": self.dtype, "byteorder": "<"}
-        z, y, x = self.voxel if self.voxel else (None, None, None)
-        if imagej:
-            kwargs["imagej"] = True
-            kwargs["metadata"] = {"axes": "ZYX"}
-            if self.voxel:
-                kwargs["resolution"] = (1.0 / x, 1.0 / y)
-                kwargs["metadata"].update(spacing=z, unit="nm")
-        else:
-            kwargs.update(ome=True, bigtiff=nbytes >= IMAGEJ_MAX_BYTES)
-            kwargs["metadata"] = {"axes": "ZYX"}
-            if self.voxel:
-                for axis, size in zip("ZYX", (z, y, x)):
-                    kwargs["metadata"][f"PhysicalSize{axis}"] = size
-                    kwargs["metadata"][f"PhysicalSize{axis}Unit"] = "nm"
-        tifffile.imwrite(self.tmp, **kwargs)
-        with tifffile.TiffFile(self.tmp) as tif:
-            offset = tif.series[0].dataoffset
-        if offset is None:  # tifffile always writes empty data contiguously; guard anyway
-            raise OSError("the TIFF writer did not lay out contiguous data")
-        return int(offset)
-
-    def _create_mrc(self) -> int:
-        mode = MRC_MODES[self.dtype]
-        self.store_dtype = np.dtype(np.uint16) if self.dtype == np.uint8 else self.dtype
-        with mrcfile.new_mmap(self.tmp, shape=self.shape, mrc_mode=mode, overwrite=True) as mrc:
-            if self.voxel:
-                z, y, x = self.voxel
-                mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)
-            offset = mrc.header.nbytes + mrc.extended_header.nbytes
-        return int(offset)
 
     def write(self, z: int, data: np.ndarray) -> None:
         """Write slice ``z``; ``data`` (Y, X) of any real dtype is cast with :func:`cast_to`."""
@@ -143,23 +95,12 @@ class StackWriter:
             raise RuntimeError(f"slices {missing[:5].tolist()} were never written")
         self._fh.close()
         self._fh = None
-        if self.format == "mrc":
-            self._finish_mrc_header()
+        self.format.module.finish(self.tmp, tuple(self._stats), int(np.prod(self.shape)))
         if self.path.exists() and not self.overwrite:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
         os.replace(self.tmp, self.path)
         return self.path
-
-    def _finish_mrc_header(self) -> None:
-        count = float(np.prod(self.shape))
-        lo, hi, total, squares = self._stats
-        mean = total / count
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with mrcfile.mmap(self.tmp, mode="r+", permissive=True) as mrc:
-                mrc.header.dmin, mrc.header.dmax, mrc.header.dmean = lo, hi, mean
-                mrc.header.rms = float(np.sqrt(max(squares / count - mean * mean, 0.0)))
 
     def _discard(self) -> None:
         if self._fh is not None:

@@ -1,18 +1,14 @@
-"""Open EM images and stacks lazily; write results atomically, never over an input.
+"""The lazy (Z, Y, X) stack every format reader returns, and the checks all readers share.
 
 Every stack is seen as (Z, Y, X): a 2-D image is a stack of depth 1. Reading is
 slice by slice, through a memory map of just that slice where the file stores
 its pixels contiguously and uncompressed, otherwise through the format's own
-reader, so memory use does not grow with the depth of a stack.
-
-Formats: TIFF (single and multi-page, BigTIFF, ImageJ hyperstacks, OME-TIFF,
-Zeiss SEM) and MRC/MRCS/MAP (modes 0, 1, 2, 6, 12; old-style headers).
-Voxel sizes are carried in nanometres as (z, y, x).
+reader, so memory use does not grow with the depth of a stack. Voxel sizes are
+carried in nanometres as (z, y, x).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -21,14 +17,10 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 
-TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
-MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".rec", ".st", ".ali", ".ccp4", ".preali")
-SUPPORTED = "TIFF (.tif, .tiff) or MRC (.mrc, .mrcs, .map, .rec, .st)"
 #: Smallest image side we accept, in pixels: below this no filter or network makes sense.
 MIN_SIDE = 8
 #: dtypes that are read as stored; other real types are converted to float32 on read.
 NATIVE_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 @dataclass(frozen=True)
@@ -193,105 +185,3 @@ def check_data_size(path: Path, offset: int, nbytes: int) -> None:
             f"file has only {max(size - offset, 0):,}: it is truncated (copy it again)",
             path,
         )
-
-
-def _sniff(path: Path) -> str:
-    """``"tiff"`` or ``"mrc"`` for a readable file, else InputError saying why not."""
-    if not path.exists():
-        raise InputError("file not found; check the name and folder", path)
-    if path.is_dir():
-        raise InputError(
-            f"is a folder, not an image file; give a {SUPPORTED} file", path
-        )
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror}); check its permissions", path) from exc
-    if size == 0:
-        raise InputError("is empty (0 bytes); it was probably not copied completely", path)
-    suffix = path.suffix.lower()
-    is_tiff = head[:4] in _TIFF_MAGIC
-    if suffix in MRC_SUFFIXES:
-        if is_tiff:
-            raise InputError(
-                f"is a TIFF file with an MRC name ({suffix}); rename it to .tif and open it again",
-                path,
-            )
-        return "mrc"
-    if suffix in TIFF_SUFFIXES:
-        if not is_tiff:
-            raise InputError(
-                "is not a TIFF file (it does not start with a TIFF header): it is damaged or "
-                "another format with a .tif name",
-                path,
-            )
-        return "tiff"
-    if is_tiff:
-        return "tiff"
-    if head[208:212] == b"MAP ":
-        return "mrc"
-    raise InputError(f"unsupported file type '{suffix or 'no extension'}'; EMDenoise reads {SUPPORTED}", path)
-
-
-def open_stack(path: str | Path) -> Stack:
-    """Open a TIFF or MRC file as a lazy (Z, Y, X) :class:`Stack`.
-
-    Raises :class:`InputError` with a message naming the file and the problem for
-    anything that is not a readable greyscale 2-D image or 3-D stack.
-    """
-    from emdenoise_gui.core import mrc_io, tiff_io
-
-    path = Path(path)
-    kind = _sniff(path)
-    meta, reader = (tiff_io.open_tiff if kind == "tiff" else mrc_io.open_mrc)(path)
-    return Stack(meta, reader)
-
-
-def output_format(path: Path) -> str:
-    """``"tiff"`` or ``"mrc"`` from an output file name, or InputError."""
-    suffix = path.suffix.lower()
-    if suffix in TIFF_SUFFIXES:
-        return "tiff"
-    if suffix in MRC_SUFFIXES:
-        return "mrc"
-    raise InputError(f"cannot write '{suffix or 'no extension'}' files; name the output .tif or .mrc", path)
-
-
-def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
-    """Validate an output path before any work is done; return it.
-
-    Refuses (InputError) an output that is one of ``inputs``, an existing file
-    unless ``overwrite``, a folder, a missing or unwritable folder, or an unknown
-    extension. The folder is probed by creating and removing a temporary file.
-    """
-    path = Path(path)
-    output_format(path)
-    for inp in inputs:
-        inp = Path(inp)
-        same = inp.resolve() == path.resolve() or (
-            path.exists() and inp.exists() and os.path.samefile(inp, path)
-        )
-        if same:
-            raise InputError(
-                "is also an input; EMDenoise never writes over its input: choose another output name",
-                path,
-            )
-    if path.is_dir():
-        raise InputError("is a folder; give a file name for the output", path)
-    if path.exists() and not overwrite:
-        raise InputError("already exists; choose another name or pass --overwrite", path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"the output folder {folder} does not exist; create it first", path)
-    probe = folder / f".{path.name}.probe-{os.getpid()}"
-    try:
-        probe.touch(exist_ok=False)
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(
-            f"cannot write into the folder {folder} ({exc.strerror}); choose a folder you can write to",
-            path,
-        ) from exc
-    return path

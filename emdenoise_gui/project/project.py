@@ -18,297 +18,36 @@ Recent projects are kept in ``recent.json`` in the user's config folder (or in
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta
+from emdenoise_gui.project.records import (
+    BACKUP_FILE,
+    PROJECT_FILE,
+    RESULT_KINDS,
+    RESULTS_DIR,
+    SHA256_HEX,
+    ResultRecord,
+    StackRecord,
+    ViewState,
+    bad_field,
+    get_field,
+    int_field,
+    now_iso,
+    plain_json,
+    str_field,
+)
 
-PROJECT_FILE = "project.json"
-BACKUP_FILE = PROJECT_FILE + ".bak"
-RESULTS_DIR = "results"
 PROJECT_VERSION = 1
 #: Marks a JSON file as ours, so another tool's project.json is not taken for a project.
 FORMAT_TAG = "emdenoise-project"
-RESULT_KINDS = ("filter", "model")
-DEFAULT_TOGGLES = {"high_pass": False, "residual": False, "mode": "side-by-side"}
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _now() -> str:
-    """The local time as an ISO 8601 string with its UTC offset, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-# --- reading validated fields ---------------------------------------------------------
-
-def _bad(where: str, what: str, value: Any = ...) -> InputError:
-    found = "" if value is ... else f" (found {json.dumps(value, default=repr)[:60]})"
-    return InputError(
-        f"field '{where}' must be {what}{found}; fix it in a text editor, or restore "
-        f"{BACKUP_FILE} (the previous save)"
-    )
-
-
-def _get(d: dict, key: str, where: str) -> Any:
-    if key not in d:
-        raise InputError(
-            f"field '{where}{key}' is missing; the file was edited or damaged: add the field, "
-            f"or restore {BACKUP_FILE} (the previous save)"
-        )
-    return d[key]
-
-
-def _dict(value: Any, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise _bad(where, "an object {...}", value)
-    return value
-
-
-def _str(d: dict, key: str, where: str, optional: bool = False) -> str | None:
-    value = _get(d, key, where)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value:
-        raise _bad(where + key, "a non-empty text" + (" or null" if optional else ""), value)
-    return value
-
-
-def _time(d: dict, key: str, where: str) -> str:
-    value = _str(d, key, where)
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        raise _bad(where + key, "a date and time like 2024-05-01T12:00:00+02:00", value) from None
-    return value
-
-
-def _int(d: dict, key: str, where: str, minimum: int | None = None) -> int:
-    value = _get(d, key, where)
-    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-        what = "a whole number" + ("" if minimum is None else f" >= {minimum}")
-        raise _bad(where + key, what, value)
-    return value
-
-
-def _numbers(d: dict, key: str, where: str, n: int, kind: type, optional: bool = False,
-             positive: bool = False) -> list | None:
-    """A list of ``n`` ints (``kind=int``) or finite numbers (``kind=float``), or None if optional."""
-    value = _get(d, key, where)
-    if value is None and optional:
-        return None
-    ok = isinstance(value, list) and len(value) == n
-    if ok:
-        for v in value:
-            if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int):
-                ok = False
-            elif not math.isfinite(v) or (positive and v <= 0):
-                ok = False
-    if not ok:
-        noun = "whole numbers" if kind is int else "numbers"
-        what = f"a list of {n} {'positive ' if positive else ''}{noun}" + (" or null" if optional else "")
-        raise _bad(where + key, what, value)
-    return [kind(v) for v in value]
-
-
-def _json_default(value: Any) -> Any:
-    """Turn numpy scalars/arrays, dtypes and paths into plain JSON values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.dtype, Path)):
-        return str(value)
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-def _plain(value: Any, what: str) -> Any:
-    """``value`` as plain JSON data (what a save then open gives back), or InputError."""
-    try:
-        return json.loads(json.dumps(value, default=_json_default, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{what} cannot be stored in the project file: {exc}") from exc
-
-
-# --- records ---------------------------------------------------------------------------
-
-@dataclass
-class StackRecord:
-    """An input stack the project refers to (never modified, never copied).
-
-    Attributes
-    ----------
-    id: short unique id, ``"s1"``, ``"s2"``, ...
-    path: absolute path of the input file, as text.
-    name: display name (default: the file name).
-    shape: [Z, Y, X] in pixels.
-    dtype: numpy dtype name of the slices, e.g. ``"uint8"``.
-    voxel_size_nm: [z, y, x] in nanometres, or None when the file does not say.
-    format: the reader's short format name, e.g. ``"ImageJ TIFF"``.
-    added: when it was added, ISO 8601 text.
-    """
-
-    id: str
-    path: str
-    name: str
-    shape: list[int]
-    dtype: str
-    voxel_size_nm: list[float] | None
-    format: str
-    added: str
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
-                "dtype": self.dtype, "voxel_size_nm": None if self.voxel_size_nm is None
-                else list(self.voxel_size_nm), "format": self.format, "added": self.added}
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str = "stack") -> "StackRecord":
-        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
-        d = _dict(d, where)
-        w = where + "."
-        dtype = _str(d, "dtype", w)
-        try:
-            np.dtype(dtype)
-        except TypeError:
-            raise _bad(w + "dtype", "a numpy type name like 'uint8'", dtype) from None
-        shape = _numbers(d, "shape", w, 3, int, positive=True)
-        return cls(id=_str(d, "id", w), path=_str(d, "path", w), name=_str(d, "name", w),
-                   shape=shape, dtype=dtype,
-                   voxel_size_nm=_numbers(d, "voxel_size_nm", w, 3, float, optional=True, positive=True),
-                   format=_str(d, "format", w), added=_time(d, "added", w))
-
-
-@dataclass
-class ResultRecord:
-    """A finished result file made from one stack (failed jobs are not recorded).
-
-    Attributes
-    ----------
-    id: short unique id, ``"r1"``, ``"r2"``, ...
-    stack_id: id of the input :class:`StackRecord`.
-    path: the output file, relative to the project folder, with ``/`` separators,
-        always inside ``results/`` (e.g. ``"results/cells_bm3d_001.tif"``).
-    kind: ``"filter"`` (a classical filter) or ``"model"`` (a network).
-    method: the filter name or the model name.
-    model_path: the model package used, as text, or None.
-    model_sha256: sha256 of the model weights (64 lowercase hex digits), or None.
-    parameters: JSON-able settings of the job (tile, stride, slices, dtype, device, ...).
-    created: when the result was recorded, ISO 8601 text.
-    slices: [start, stop): the input slices the result covers (0-based, stop exclusive).
-    status: always ``"done"``.
-    """
-
-    id: str
-    stack_id: str
-    path: str
-    kind: str
-    method: str
-    model_path: str | None
-    model_sha256: str | None
-    parameters: dict
-    created: str
-    slices: list[int]
-    status: str = "done"
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "stack_id": self.stack_id, "path": self.path, "kind": self.kind,
-                "method": self.method, "model_path": self.model_path,
-                "model_sha256": self.model_sha256, "parameters": self.parameters,
-                "created": self.created, "slices": list(self.slices), "status": self.status}
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str = "result") -> "ResultRecord":
-        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
-        d = _dict(d, where)
-        w = where + "."
-        path = _str(d, "path", w)
-        parts = path.split("/")
-        if parts[0] != RESULTS_DIR or len(parts) < 2 or ".." in parts or "\\" in path:
-            raise _bad(w + "path", f"a path inside the project's {RESULTS_DIR}/ folder, like "
-                       f"'{RESULTS_DIR}/name.tif'", path)
-        kind = _str(d, "kind", w)
-        if kind not in RESULT_KINDS:
-            raise _bad(w + "kind", " or ".join(f"'{k}'" for k in RESULT_KINDS), kind)
-        sha = _str(d, "model_sha256", w, optional=True)
-        if sha is not None and not _SHA256.fullmatch(sha):
-            raise _bad(w + "model_sha256", "64 lowercase hex digits or null", sha)
-        slices = _numbers(d, "slices", w, 2, int)
-        if not 0 <= slices[0] < slices[1]:
-            raise _bad(w + "slices", "[start, stop] with 0 <= start < stop", slices)
-        status = _str(d, "status", w)
-        if status != "done":
-            raise _bad(w + "status", "'done'", status)
-        params = _get(d, "parameters", w)
-        _dict(params, w + "parameters")
-        return cls(id=_str(d, "id", w), stack_id=_str(d, "stack_id", w), path=path, kind=kind,
-                   method=_str(d, "method", w), model_path=_str(d, "model_path", w, optional=True),
-                   model_sha256=sha, parameters=params, created=_time(d, "created", w),
-                   slices=slices, status=status)
-
-
-@dataclass
-class ViewState:
-    """Where the viewer was, so reopening a project shows the same picture.
-
-    Attributes
-    ----------
-    stack_id: the shown stack's id, or None.
-    result_id: the shown result's id, or None.
-    slice_index: the shown slice (0-based).
-    rect: the visible region [x, y, w, h] in pixels of the image (w, h > 0), or None for "fit".
-    toggles: display switches, e.g. ``{"high_pass": False, "residual": False,
-        "mode": "side-by-side"}``; values are bool, number, text or None.
-    contrast: display range [lo, hi] in image intensity units (lo <= hi), or None for auto.
-    viewer: anything else the viewer keeps (line and rectangle tools, ...), JSON values only.
-    """
-
-    stack_id: str | None = None
-    result_id: str | None = None
-    slice_index: int = 0
-    rect: list[float] | None = None
-    toggles: dict = field(default_factory=lambda: dict(DEFAULT_TOGGLES))
-    contrast: list[float] | None = None
-    viewer: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {"stack_id": self.stack_id, "result_id": self.result_id,
-                "slice_index": self.slice_index,
-                "rect": None if self.rect is None else list(self.rect),
-                "toggles": dict(self.toggles),
-                "contrast": None if self.contrast is None else list(self.contrast),
-                "viewer": _plain(self.viewer, "view.viewer")}
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str = "view") -> "ViewState":
-        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
-        d = _dict(d, where)
-        w = where + "."
-        rect = _numbers(d, "rect", w, 4, float, optional=True)
-        if rect is not None and not (rect[2] > 0 and rect[3] > 0):
-            raise _bad(w + "rect", "[x, y, w, h] with w > 0 and h > 0, or null", rect)
-        contrast = _numbers(d, "contrast", w, 2, float, optional=True)
-        if contrast is not None and contrast[0] > contrast[1]:
-            raise _bad(w + "contrast", "[lo, hi] with lo <= hi, or null", contrast)
-        toggles = _dict(_get(d, "toggles", w), w + "toggles")
-        for key, value in toggles.items():
-            if not isinstance(value, (bool, int, float, str, type(None))):
-                raise _bad(f"{w}toggles.{key}", "true/false, a number or a text", value)
-        return cls(stack_id=_str(d, "stack_id", w, optional=True),
-                   result_id=_str(d, "result_id", w, optional=True),
-                   slice_index=_int(d, "slice_index", w, minimum=0), rect=rect,
-                   toggles=toggles, contrast=contrast,
-                   viewer=_dict(d.get("viewer", {}), w + "viewer"))
 
 
 # --- files -----------------------------------------------------------------------------
@@ -454,33 +193,33 @@ class Project:
 
         InputError (without a path) names the first bad field.
         """
-        version = _int(data, "version", "", minimum=1)
+        version = int_field(data, "version", "", minimum=1)
         if version > PROJECT_VERSION:
             raise InputError(f"was made by a newer EMDenoise (version {version}; this app reads "
                              f"up to {PROJECT_VERSION}); update the app to open it")
-        stacks_raw, results_raw = _get(data, "stacks", ""), _get(data, "results", "")
+        stacks_raw, results_raw = get_field(data, "stacks", ""), get_field(data, "results", "")
         for key, value in (("stacks", stacks_raw), ("results", results_raw)):
             if not isinstance(value, list):
-                raise _bad(key, "a list [...]", value)
+                raise bad_field(key, "a list [...]", value)
         stacks = [StackRecord.from_dict(s, f"stacks[{i}]") for i, s in enumerate(stacks_raw)]
         results = [ResultRecord.from_dict(r, f"results[{i}]") for i, r in enumerate(results_raw)]
         for key, records in (("stacks", stacks), ("results", results)):
             seen = set()
             for i, rec in enumerate(records):
                 if rec.id in seen:
-                    raise _bad(f"{key}[{i}].id", "unique", rec.id)
+                    raise bad_field(f"{key}[{i}].id", "unique", rec.id)
                 seen.add(rec.id)
         stack_ids = {s.id for s in stacks}
         for i, r in enumerate(results):
             if r.stack_id not in stack_ids:
-                raise _bad(f"results[{i}].stack_id", "the id of one of the stacks", r.stack_id)
-        view = ViewState.from_dict(_get(data, "view", ""), "view")
+                raise bad_field(f"results[{i}].stack_id", "the id of one of the stacks", r.stack_id)
+        view = ViewState.from_dict(get_field(data, "view", ""), "view")
         # The view is only a convenience: a stale reference is dropped, not an error.
         if view.stack_id not in stack_ids:
             view.stack_id = None
         if view.result_id not in {r.id for r in results}:
             view.result_id = None
-        return cls(folder=Path(folder), name=_str(data, "name", ""), stacks=stacks,
+        return cls(folder=Path(folder), name=str_field(data, "name", ""), stacks=stacks,
                    results=results, view=view, version=version)
 
     def save(self) -> None:
@@ -488,7 +227,7 @@ class Project:
 
         Raises InputError if the folder is gone or not writable (nothing is changed then).
         """
-        text = json.dumps(_plain(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
+        text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
         if not self.folder.is_dir():
             raise InputError("the project folder no longer exists (moved, renamed or on a "
                              "disconnected drive?); reconnect it or save to a new project",
@@ -523,7 +262,7 @@ class Project:
             dtype=np.dtype(meta.dtype).name,
             voxel_size_nm=None if meta.voxel_size_nm is None
             else [float(v) for v in meta.voxel_size_nm],
-            format=str(meta.format), added=_now())
+            format=str(meta.format), added=now_iso())
         self.stacks.append(record)
         return record
 
@@ -645,13 +384,13 @@ class Project:
                              f"{stack.shape[0]} slices (0-based, stop exclusive)")
         if model_sha256 is not None:
             model_sha256 = model_sha256.lower()
-            if not _SHA256.fullmatch(model_sha256):
+            if not SHA256_HEX.fullmatch(model_sha256):
                 raise InputError(f"'{model_sha256}' is not a sha256 (64 hex digits)")
-        params = _plain(dict(parameters or {}), "the result's parameters")
+        params = plain_json(dict(parameters or {}), "the result's parameters")
         record = ResultRecord(
             id=_next_id("r", [r.id for r in self.results]), stack_id=stack_id, path=rel,
             kind=kind, method=str(method),
             model_path=None if model_path is None else str(model_path),
-            model_sha256=model_sha256, parameters=params, created=_now(), slices=[start, stop])
+            model_sha256=model_sha256, parameters=params, created=now_iso(), slices=[start, stop])
         self.results.append(record)
         return record

@@ -1,0 +1,47 @@
+"""The ``emdenoise`` command line: headless access to everything the app does.
+
+Exit status: 0 done, 2 bad input (one line on stderr naming the file and the
+problem), 130 cancelled (nothing written), 1 an internal error (one line; the
+traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from emdenoise_gui import __version__
+from emdenoise_gui.cli import images, models
+from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL
+from emdenoise_gui.core.errors import Cancelled, InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC).")
+    parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    images.add_parsers(sub)
+    models.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"emdenoise: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print("\nemdenoise: cancelled; nothing was written", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Exception as exc:  # last resort: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"emdenoise: internal error: {type(exc).__name__}: {exc} (run with --debug for details "
+              "and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL

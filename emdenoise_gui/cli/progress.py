@@ -1,0 +1,141 @@
+"""The CLI's terminal progress: a bar with rate and ETA for Progress events, printed lines for training.
+
+Nothing is shown for jobs that finish within a second. On a terminal the bar
+redraws in place (at most 10 times a second); in a log file (CI, nohup) a
+line is printed at most every 10 seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Iterable, TextIO
+
+from emdenoise_gui.core import events as ev
+from emdenoise_gui.core.errors import Cancelled
+from emdenoise_gui.core.events import CancelToken, Progress, RateMeter, format_seconds
+
+SHOW_AFTER_S = 1.0
+WIDTH = 28
+
+
+class ProgressBar:
+    """Draws ``Progress`` events: ``denoise |#####-----| 42% 120/288 tile 3.1/s ETA 0:54``."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.meter: RateMeter | None = None
+        self._last_draw = 0.0
+        self._shown = False
+        self._stage = None
+        self._last_event = None
+
+    def update(self, event: Progress) -> None:
+        if self.meter is None or event.stage != self._stage or event.total != self.meter.total:
+            self.finish()
+            self.meter, self._stage = RateMeter(event.total), event.stage
+        now = time.perf_counter()
+        interval = 0.1 if self.tty else 10.0
+        if self.meter.elapsed() < SHOW_AFTER_S or (now - self._last_draw < interval and event.done < event.total):
+            return
+        if (event.done, event.total) == self._last_event:
+            return
+        self._last_draw, self._last_event = now, (event.done, event.total)
+        frac = event.done / event.total if event.total else 1.0
+        filled = int(round(WIDTH * frac))
+        line = (
+            f"{event.stage} |{'#' * filled}{'-' * (WIDTH - filled)}| {frac:4.0%} "
+            f"{event.done}/{event.total} {event.unit} {self.meter.rate(event.done):.1f}/s "
+            f"ETA {format_seconds(self.meter.eta(event.done))}"
+        )
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.flush()
+        self._shown = True
+
+    def finish(self) -> None:
+        if self._shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._shown = False
+        self.meter = None
+
+    def drain(self, events: Iterable[Progress]) -> None:
+        """Show every event of a job, then end the line."""
+        for event in events:
+            if isinstance(event, Progress):
+                self.update(event)
+        self.finish()
+
+
+def run_with_bar(gen):
+    """Drain a job generator through a progress bar and return its value."""
+    bar = ProgressBar()
+    try:
+        while True:
+            bar.update(next(gen))
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        bar.finish()
+
+
+class TrainPrinter:
+    """Prints training events: a loss line about every 2 seconds, validations, checkpoints."""
+
+    def __init__(self, stream=None, every_s: float = 2.0):
+        self.stream, self.every_s, self._time, self._last = stream or sys.stderr, every_s, time.perf_counter, 0.0
+        self.finished = None
+
+    def __call__(self, event) -> None:
+        write = lambda text: print(text, file=self.stream, flush=True)  # noqa: E731
+        if isinstance(event, ev.Started):
+            write(f"training {event.family} ({event.config}, {event.parameters / 1e6:.3f} M parameters) on "
+                  f"{event.device}, steps {event.first_step}..{event.total_steps}")
+        elif isinstance(event, ev.StepDone):
+            now = self._time()
+            if now - self._last >= self.every_s or event.step == event.total_steps:
+                self._last = now
+                loss = event.losses.get("loss", next(iter(event.losses.values())))
+                write(f"step {event.step}/{event.total_steps}  loss {loss:.5g}  lr {event.lr:.3g}  "
+                      f"{event.steps_per_s:.2f} steps/s  ETA {format_seconds(event.eta_s)}")
+        elif isinstance(event, ev.Validated):
+            write(f"  validation at step {event.step}: " + ", ".join(f"{k} {v:.5g}" for k, v in event.metrics.items()))
+        elif isinstance(event, ev.CheckpointSaved):
+            write(f"  checkpoint saved: {event.path}")
+        elif isinstance(event, ev.Finished):
+            self.finished = event
+
+
+def drive_training(events) -> int:
+    """Run a training job ``events(token)``, printing its events; returns the exit status (0 done, 130
+    stopped with a checkpoint). The first Ctrl-C sets the cancel token: the run stops after the
+    current step and saves a checkpoint. A second Ctrl-C aborts at once."""
+    printer = TrainPrinter()
+    token = CancelToken()
+
+    def on_interrupt(signum, frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main_thread else None
+    try:
+        for event in events(token):
+            printer(event)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    done = printer.finished
+    if done is None:
+        raise Cancelled("training stopped")
+    if done.cancelled:
+        print(f"stopped at step {done.step}; checkpoint saved. Resume with:\n  emdenoise resume {done.checkpoint}",
+              file=sys.stderr)
+        return 130
+    print(f"wrote model package {done.package}")
+    return 0

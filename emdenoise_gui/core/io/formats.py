@@ -1,0 +1,140 @@
+"""The FORMATS registry: which module reads and writes which file, and the checks on paths.
+
+A format is one module with ``SUFFIXES``, ``open_file(path) -> (StackMeta, reader)``,
+``create(path, shape, dtype, voxel_size_nm) -> (offset, stored dtype)`` and
+``finish(path, stats, count)``. Adding a format (OME-Zarr) means adding a module
+and a :class:`Format` line here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import mrc, tiff
+from emdenoise_gui.core.io.stack import Stack
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format: its name, the module doing the work, and how its content is recognised.
+
+    claims: ``claims(head)`` is True when the first 1024 bytes of a file are this format's.
+    """
+
+    name: str
+    label: str
+    module: ModuleType
+    claims: Callable[[bytes], bool]
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        return self.module.SUFFIXES
+
+
+FORMATS: dict[str, Format] = {
+    "tiff": Format("tiff", "TIFF", tiff, lambda head: head[:4] in tiff.MAGIC),
+    "mrc": Format("mrc", "MRC", mrc, mrc.is_mrc_header),
+}
+SUPPORTED = "TIFF (.tif, .tiff) or MRC (.mrc, .mrcs, .map, .rec, .st)"
+#: Every suffix some format reads, e.g. for an open-file dialog's filter.
+READ_SUFFIXES = tuple(s for f in FORMATS.values() for s in f.suffixes)
+
+
+def _by_suffix(path: Path) -> Format | None:
+    suffix = path.suffix.lower()
+    return next((f for f in FORMATS.values() if suffix in f.suffixes), None)
+
+
+def sniff(path: Path) -> Format:
+    """The format of a readable file, from its name and first bytes, else InputError saying why not."""
+    if not path.exists():
+        raise InputError("file not found; check the name and folder", path)
+    if path.is_dir():
+        raise InputError(f"is a folder, not an image file; give a {SUPPORTED} file", path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror}); check its permissions", path) from exc
+    if size == 0:
+        raise InputError("is empty (0 bytes); it was probably not copied completely", path)
+    suffix = path.suffix.lower()
+    named, tiff_content = _by_suffix(path), FORMATS["tiff"].claims(head)
+    if named is FORMATS["mrc"]:
+        if tiff_content:
+            raise InputError(f"is a TIFF file with an MRC name ({suffix}); rename it to .tif and open it again",
+                             path)
+        return named
+    if named is FORMATS["tiff"]:
+        if not tiff_content:
+            raise InputError("is not a TIFF file (it does not start with a TIFF header): it is damaged or "
+                             "another format with a .tif name", path)
+        return named
+    for fmt in FORMATS.values():
+        if fmt.claims(head):
+            return fmt
+    raise InputError(f"unsupported file type '{suffix or 'no extension'}'; EMDenoise reads {SUPPORTED}", path)
+
+
+def open_stack(path: str | Path) -> Stack:
+    """Open a TIFF or MRC file as a lazy (Z, Y, X) :class:`Stack`.
+
+    Raises :class:`InputError` with a message naming the file and the problem for
+    anything that is not a readable greyscale 2-D image or 3-D stack.
+    """
+    path = Path(path)
+    meta, reader = sniff(path).module.open_file(path)
+    return Stack(meta, reader)
+
+
+def output_format(path: Path) -> Format:
+    """The format an output file name asks for, or InputError."""
+    fmt = _by_suffix(path)
+    if fmt is None:
+        raise InputError(f"cannot write '{path.suffix.lower() or 'no extension'}' files; name the output .tif "
+                         "or .mrc", path)
+    return fmt
+
+
+def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
+    """Validate an output path before any work is done; return it.
+
+    Refuses (InputError) an output that is one of ``inputs``, an existing file
+    unless ``overwrite``, a folder, a missing or unwritable folder, or an unknown
+    extension. The folder is probed by creating and removing a temporary file.
+    """
+    path = Path(path)
+    output_format(path)
+    for inp in inputs:
+        inp = Path(inp)
+        same = inp.resolve() == path.resolve() or (
+            path.exists() and inp.exists() and os.path.samefile(inp, path)
+        )
+        if same:
+            raise InputError(
+                "is also an input; EMDenoise never writes over its input: choose another output name",
+                path,
+            )
+    if path.is_dir():
+        raise InputError("is a folder; give a file name for the output", path)
+    if path.exists() and not overwrite:
+        raise InputError("already exists; choose another name or pass --overwrite", path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"the output folder {folder} does not exist; create it first", path)
+    probe = folder / f".{path.name}.probe-{os.getpid()}"
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"cannot write into the folder {folder} ({exc.strerror}); choose a folder you can write to",
+            path,
+        ) from exc
+    return path

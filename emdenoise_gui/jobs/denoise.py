@@ -1,0 +1,148 @@
+"""Denoise with a classical filter or a model package: one slice (preview), a stack, a batch.
+
+This is what the Denoise button and ``emdenoise denoise`` both run. The filter-or-model
+choice is made once, in :func:`denoise_stack`. Each job is a generator of ``Progress``
+events (``core.events``) that checks a ``CancelToken``; torch is imported only when a
+model is used, on the thread that runs the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generator, Iterator
+
+import numpy as np
+
+from emdenoise_gui.core import baselines
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
+from emdenoise_gui.jobs.stack import (
+    StackJob,
+    check_tiling,
+    denoise_filter_job,
+    filter_window,
+)
+
+
+@dataclass(frozen=True)
+class Denoiser:
+    """A classical filter (``kind`` "filter", ``name`` from baselines.FILTERS) or a model package
+    (``kind`` "model", ``path`` its folder, ``sha256`` of its weights)."""
+
+    kind: str
+    name: str
+    path: str | None = None
+    sha256: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+def _predictor(package, device: str, batch_size: int = 4):
+    """A Predictor for a verified ``zoo.package.Package`` on ``device`` ("auto", "cpu", "cuda:1", ...)."""
+    from emdenoise_gui.inference.predictor import Predictor
+    from emdenoise_gui.models.device import pick_device
+
+    return Predictor(package, pick_device(device), batch_size)
+
+
+def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=256, dtype="float32",
+                      overwrite=False, device="auto", batch_size=4,
+                      cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Denoise ``src`` with the package ``model`` (path or zoo name), writing ``out``.
+
+    NRRN gets each slice with its two neighbours (reflected at the stack's ends),
+    so a single image is denoised from itself. Tiles as in ``core.tiling``.
+    """
+    from emdenoise_gui.zoo.registry import resolve
+
+    check_tiling(tile, stride)
+    predictor = _predictor(resolve(model), device, batch_size)
+    multiple = max(16, predictor.info.multiple)
+    if tile % multiple:
+        raise InputError(f"--tile {tile} --stride {stride}: {predictor.card.family} models need a tile that is a "
+                         f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
+    job = StackJob.prepare(src, out, slices, dtype, overwrite)
+    cache = SliceCache(job.source, size=predictor.input_slices + 1)
+
+    def one(z: int):
+        window = cache.window(z, predictor.input_slices, job.scale)
+        result = yield from predictor.denoise(window, tile, stride, cancel)
+        return job.scale.from_unit(result)
+
+    yield from job.run(one, f"denoise ({predictor.card.name})", cancel)
+
+
+def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=256, dtype="float32",
+                  overwrite=False, device="auto", batch_size=4,
+                  cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Denoise a stack (or ``slices`` START:STOP of it) into ``out`` with a filter or a model."""
+    if denoiser.kind == "model":
+        return denoise_model_job(src, out, denoiser.path, slices, tile, stride, dtype, overwrite, device,
+                                 batch_size, cancel)
+    return denoise_filter_job(src, out, denoiser.name, slices, tile, stride, dtype, overwrite, cancel)
+
+
+def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int, device: str = "auto"):
+    """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
+    stack's own intensity scale."""
+
+    def make(token: CancelToken) -> Generator[Progress, None, np.ndarray]:
+        with open_stack(stack_path) as stack:
+            scale = IntensityScale.for_stack(stack)
+            if denoiser.kind == "model":
+                from emdenoise_gui.zoo.package import verify_folder
+
+                predictor = _predictor(verify_folder(Path(denoiser.path)), device)
+                count = predictor.input_slices
+            else:
+                count = baselines.FILTERS[denoiser.name].slices
+            window = SliceCache(stack, count + 1).window(z, count, scale)
+        if denoiser.kind == "model":
+            gen = predictor.denoise(window, tile, stride, token)
+        else:
+            gen = filter_window(denoiser.name, window, tile, stride, token)
+        while True:
+            try:
+                done, total = next(gen)
+            except StopIteration as stop:
+                return scale.from_unit(stop.value)
+            yield Progress("preview", done, total, "tile")
+
+    return make
+
+
+def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride: int, dtype: str = "float32",
+            device: str = "auto", slices: str | None = None):
+    """``make(token)``: denoise a whole stack (or ``slices``) into ``output``; the generator returns ``output``."""
+
+    def make(token: CancelToken) -> Generator[Progress, None, Path]:
+        yield from denoise_stack(stack_path, output, denoiser, slices, tile, stride, dtype, False, device,
+                                 cancel=token)
+        return Path(output)
+
+    return make
+
+
+def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: int, dtype: str = "float32",
+          device: str = "auto"):
+    """``make(token)``: denoise several stacks one after another; returns the list of outputs written.
+
+    Progress runs over all stacks (in ‰); a cancel stops at the next tile and keeps the finished outputs.
+    """
+
+    def make(token: CancelToken) -> Generator[Progress, None, list]:
+        written = []
+        for index, (stack_path, output) in enumerate(items):
+            for event in denoise(stack_path, output, denoiser, tile, stride, dtype, device)(token):
+                if isinstance(event, Progress) and event.total:
+                    yield Progress(f"batch {index + 1}/{len(items)}", index * 1000 + int(1000 * event.done / event.total),
+                                   1000 * len(items), "‰")
+            written.append(output)
+        return written
+
+    return make

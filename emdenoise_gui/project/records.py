@@ -1,0 +1,296 @@
+"""The records a project file holds: input stacks, results made from them, and the view.
+
+Each record validates itself in ``from_dict`` and raises an :class:`InputError` naming
+the field (``stacks[2].shape``) and what it should hold, so a damaged or hand-edited
+``project.json`` gets a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emdenoise_gui.core.errors import InputError
+
+#: The project file, its previous save, and the folder (inside the project) results are written to.
+PROJECT_FILE = "project.json"
+BACKUP_FILE = PROJECT_FILE + ".bak"
+RESULTS_DIR = "results"
+RESULT_KINDS = ("filter", "model")
+DEFAULT_TOGGLES = {"high_pass": False, "residual": False, "mode": "side-by-side"}
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def now_iso() -> str:
+    """The local time as an ISO 8601 string with its UTC offset, to the second."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# --- reading validated fields ---------------------------------------------------------
+
+def bad_field(where: str, what: str, value: Any = ...) -> InputError:
+    found = "" if value is ... else f" (found {json.dumps(value, default=repr)[:60]})"
+    return InputError(
+        f"field '{where}' must be {what}{found}; fix it in a text editor, or restore "
+        f"{BACKUP_FILE} (the previous save)"
+    )
+
+
+def get_field(d: dict, key: str, where: str) -> Any:
+    if key not in d:
+        raise InputError(
+            f"field '{where}{key}' is missing; the file was edited or damaged: add the field, "
+            f"or restore {BACKUP_FILE} (the previous save)"
+        )
+    return d[key]
+
+
+def dict_field(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise bad_field(where, "an object {...}", value)
+    return value
+
+
+def str_field(d: dict, key: str, where: str, optional: bool = False) -> str | None:
+    value = get_field(d, key, where)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise bad_field(where + key, "a non-empty text" + (" or null" if optional else ""), value)
+    return value
+
+
+def time_field(d: dict, key: str, where: str) -> str:
+    value = str_field(d, key, where)
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_field(where + key, "a date and time like 2024-05-01T12:00:00+02:00", value) from None
+    return value
+
+
+def int_field(d: dict, key: str, where: str, minimum: int | None = None) -> int:
+    value = get_field(d, key, where)
+    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+        what = "a whole number" + ("" if minimum is None else f" >= {minimum}")
+        raise bad_field(where + key, what, value)
+    return value
+
+
+def number_list(d: dict, key: str, where: str, n: int, kind: type, optional: bool = False,
+             positive: bool = False) -> list | None:
+    """A list of ``n`` ints (``kind=int``) or finite numbers (``kind=float``), or None if optional."""
+    value = get_field(d, key, where)
+    if value is None and optional:
+        return None
+    ok = isinstance(value, list) and len(value) == n
+    if ok:
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int):
+                ok = False
+            elif not math.isfinite(v) or (positive and v <= 0):
+                ok = False
+    if not ok:
+        noun = "whole numbers" if kind is int else "numbers"
+        what = f"a list of {n} {'positive ' if positive else ''}{noun}" + (" or null" if optional else "")
+        raise bad_field(where + key, what, value)
+    return [kind(v) for v in value]
+
+
+def _json_default(value: Any) -> Any:
+    """Turn numpy scalars/arrays, dtypes and paths into plain JSON values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.dtype, Path)):
+        return str(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def plain_json(value: Any, what: str) -> Any:
+    """``value`` as plain JSON data (what a save then open gives back), or InputError."""
+    try:
+        return json.loads(json.dumps(value, default=_json_default, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} cannot be stored in the project file: {exc}") from exc
+
+
+# --- records ---------------------------------------------------------------------------
+
+@dataclass
+class StackRecord:
+    """An input stack the project refers to (never modified, never copied).
+
+    Attributes
+    ----------
+    id: short unique id, ``"s1"``, ``"s2"``, ...
+    path: absolute path of the input file, as text.
+    name: display name (default: the file name).
+    shape: [Z, Y, X] in pixels.
+    dtype: numpy dtype name of the slices, e.g. ``"uint8"``.
+    voxel_size_nm: [z, y, x] in nanometres, or None when the file does not say.
+    format: the reader's short format name, e.g. ``"ImageJ TIFF"``.
+    added: when it was added, ISO 8601 text.
+    """
+
+    id: str
+    path: str
+    name: str
+    shape: list[int]
+    dtype: str
+    voxel_size_nm: list[float] | None
+    format: str
+    added: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
+                "dtype": self.dtype, "voxel_size_nm": None if self.voxel_size_nm is None
+                else list(self.voxel_size_nm), "format": self.format, "added": self.added}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "stack") -> "StackRecord":
+        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
+        d = dict_field(d, where)
+        w = where + "."
+        dtype = str_field(d, "dtype", w)
+        try:
+            np.dtype(dtype)
+        except TypeError:
+            raise bad_field(w + "dtype", "a numpy type name like 'uint8'", dtype) from None
+        shape = number_list(d, "shape", w, 3, int, positive=True)
+        return cls(id=str_field(d, "id", w), path=str_field(d, "path", w), name=str_field(d, "name", w),
+                   shape=shape, dtype=dtype,
+                   voxel_size_nm=number_list(d, "voxel_size_nm", w, 3, float, optional=True, positive=True),
+                   format=str_field(d, "format", w), added=time_field(d, "added", w))
+
+
+@dataclass
+class ResultRecord:
+    """A finished result file made from one stack (failed jobs are not recorded).
+
+    Attributes
+    ----------
+    id: short unique id, ``"r1"``, ``"r2"``, ...
+    stack_id: id of the input :class:`StackRecord`.
+    path: the output file, relative to the project folder, with ``/`` separators,
+        always inside ``results/`` (e.g. ``"results/cells_bm3d_001.tif"``).
+    kind: ``"filter"`` (a classical filter) or ``"model"`` (a network).
+    method: the filter name or the model name.
+    model_path: the model package used, as text, or None.
+    model_sha256: sha256 of the model weights (64 lowercase hex digits), or None.
+    parameters: JSON-able settings of the job (tile, stride, slices, dtype, device, ...).
+    created: when the result was recorded, ISO 8601 text.
+    slices: [start, stop): the input slices the result covers (0-based, stop exclusive).
+    status: always ``"done"``.
+    """
+
+    id: str
+    stack_id: str
+    path: str
+    kind: str
+    method: str
+    model_path: str | None
+    model_sha256: str | None
+    parameters: dict
+    created: str
+    slices: list[int]
+    status: str = "done"
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "stack_id": self.stack_id, "path": self.path, "kind": self.kind,
+                "method": self.method, "model_path": self.model_path,
+                "model_sha256": self.model_sha256, "parameters": self.parameters,
+                "created": self.created, "slices": list(self.slices), "status": self.status}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "result") -> "ResultRecord":
+        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
+        d = dict_field(d, where)
+        w = where + "."
+        path = str_field(d, "path", w)
+        parts = path.split("/")
+        if parts[0] != RESULTS_DIR or len(parts) < 2 or ".." in parts or "\\" in path:
+            raise bad_field(w + "path", f"a path inside the project's {RESULTS_DIR}/ folder, like "
+                       f"'{RESULTS_DIR}/name.tif'", path)
+        kind = str_field(d, "kind", w)
+        if kind not in RESULT_KINDS:
+            raise bad_field(w + "kind", " or ".join(f"'{k}'" for k in RESULT_KINDS), kind)
+        sha = str_field(d, "model_sha256", w, optional=True)
+        if sha is not None and not SHA256_HEX.fullmatch(sha):
+            raise bad_field(w + "model_sha256", "64 lowercase hex digits or null", sha)
+        slices = number_list(d, "slices", w, 2, int)
+        if not 0 <= slices[0] < slices[1]:
+            raise bad_field(w + "slices", "[start, stop] with 0 <= start < stop", slices)
+        status = str_field(d, "status", w)
+        if status != "done":
+            raise bad_field(w + "status", "'done'", status)
+        params = get_field(d, "parameters", w)
+        dict_field(params, w + "parameters")
+        return cls(id=str_field(d, "id", w), stack_id=str_field(d, "stack_id", w), path=path, kind=kind,
+                   method=str_field(d, "method", w), model_path=str_field(d, "model_path", w, optional=True),
+                   model_sha256=sha, parameters=params, created=time_field(d, "created", w),
+                   slices=slices, status=status)
+
+
+@dataclass
+class ViewState:
+    """Where the viewer was, so reopening a project shows the same picture.
+
+    Attributes
+    ----------
+    stack_id: the shown stack's id, or None.
+    result_id: the shown result's id, or None.
+    slice_index: the shown slice (0-based).
+    rect: the visible region [x, y, w, h] in pixels of the image (w, h > 0), or None for "fit".
+    toggles: display switches, e.g. ``{"high_pass": False, "residual": False,
+        "mode": "side-by-side"}``; values are bool, number, text or None.
+    contrast: display range [lo, hi] in image intensity units (lo <= hi), or None for auto.
+    viewer: anything else the viewer keeps (line and rectangle tools, ...), JSON values only.
+    """
+
+    stack_id: str | None = None
+    result_id: str | None = None
+    slice_index: int = 0
+    rect: list[float] | None = None
+    toggles: dict = field(default_factory=lambda: dict(DEFAULT_TOGGLES))
+    contrast: list[float] | None = None
+    viewer: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"stack_id": self.stack_id, "result_id": self.result_id,
+                "slice_index": self.slice_index,
+                "rect": None if self.rect is None else list(self.rect),
+                "toggles": dict(self.toggles),
+                "contrast": None if self.contrast is None else list(self.contrast),
+                "viewer": plain_json(self.viewer, "view.viewer")}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "view") -> "ViewState":
+        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
+        d = dict_field(d, where)
+        w = where + "."
+        rect = number_list(d, "rect", w, 4, float, optional=True)
+        if rect is not None and not (rect[2] > 0 and rect[3] > 0):
+            raise bad_field(w + "rect", "[x, y, w, h] with w > 0 and h > 0, or null", rect)
+        contrast = number_list(d, "contrast", w, 2, float, optional=True)
+        if contrast is not None and contrast[0] > contrast[1]:
+            raise bad_field(w + "contrast", "[lo, hi] with lo <= hi, or null", contrast)
+        toggles = dict_field(get_field(d, "toggles", w), w + "toggles")
+        for key, value in toggles.items():
+            if not isinstance(value, (bool, int, float, str, type(None))):
+                raise bad_field(f"{w}toggles.{key}", "true/false, a number or a text", value)
+        return cls(stack_id=str_field(d, "stack_id", w, optional=True),
+                   result_id=str_field(d, "result_id", w, optional=True),
+                   slice_index=int_field(d, "slice_index", w, minimum=0), rect=rect,
+                   toggles=toggles, contrast=contrast,
+                   viewer=dict_field(d.get("viewer", {}), w + "viewer"))

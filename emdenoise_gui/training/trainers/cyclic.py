@@ -1,0 +1,88 @@
+"""Cyclic GAN training: unpaired clean, noise-pattern and noisy pools."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from emdenoise_gui.core.normalise import normalise_slices
+from emdenoise_gui.models import cyclic
+from emdenoise_gui.training.data import Volume, sample_crops
+from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED, BaseTrainer
+
+
+class CyclicTrainer(BaseTrainer):
+    """Asymmetric cyclic GAN on unpaired clean, noise-pattern and noisy crops.
+
+    Every slice of every pool is mapped by its own robust range to [-1, 1] (``robust-slice``),
+    which the tanh outputs can reach; the rate decays linearly from the first step.
+    """
+
+    schedule_kind = "linear"
+
+    def load_data(self) -> None:
+        self._volumes_by_role = {role: self.volumes(role) for role in ("clean", "noise", "noisy")}
+        self.pools_data = {}
+        for role, vols in self._volumes_by_role.items():
+            scaled = [Volume(normalise_slices("robust-slice", v.data), v.source, v.voxel_size_nm) for v in vols]
+            self.pools_data[role] = (scaled, *self.splits(scaled))
+
+    def build(self) -> None:
+        betas = (0.5, 0.999)
+        self.optimizers = {
+            "generators": torch.optim.Adam(self.model.generator_parameters(), lr=self.spec.lr, betas=betas),
+            "discriminators": torch.optim.Adam(self.model.discriminator_parameters(), lr=self.spec.lr, betas=betas),
+        }
+        self.pools = {name: cyclic.ImagePool(50) for name in ("clean", "noise", "noisy")}
+
+    def recipe(self) -> str:
+        return "unpaired: cycle-consistent GAN on clean, noise-pattern and noisy pools"
+
+    def _crops(self, rng, batch: int, train: bool = True) -> list[np.ndarray]:
+        out = []
+        for role in ("clean", "noise", "noisy"):
+            vols, train_slices, val_slices = self.pools_data[role]
+            out.append(sample_crops(vols, train_slices if train else val_slices, self.spec.crop, batch, rng))
+        return out
+
+    def fixed_val_batch(self) -> np.ndarray:
+        return np.concatenate(self._crops(np.random.default_rng(VAL_SEED), VAL_CROPS, train=False), axis=1)
+
+    def train_step(self, step: int, rng: np.random.Generator) -> dict:
+        clean, noise_p, noisy = (self.tensor(a) for a in self._crops(rng, self.spec.batch_size))
+        model = self.model
+        model.set_discriminators_trainable(False)
+        with self.autocast():
+            out = model.cycles(clean, noise_p, noisy)
+            g_total, parts = cyclic.generator_loss(model, out, self.spec.gan_mode, 10.0)
+        self.optimise(g_total, "generators")
+        model.set_discriminators_trainable(True)
+        fakes = {"clean": out["fake_clean"], "noise": out["fake_noise"], "noisy": out["fake_noisy"]}
+        reals = {"clean": clean, "noise": noise_p, "noisy": noisy}
+        discs = {"clean": model.d_c, "noise": model.d_n, "noisy": model.d_i}
+        with self.autocast():
+            d_losses = {k: cyclic.discriminator_loss(discs[k], reals[k], self.pools[k].query(fakes[k].float(), rng),
+                                                     self.spec.gan_mode) for k in discs}
+            d_total = sum(d_losses.values())
+        self.optimise(d_total, "discriminators")
+        parts.update({f"d_{k}": float(v.detach()) for k, v in d_losses.items()})
+        parts["loss"] = float(g_total.detach())
+        return parts
+
+    def val_losses(self) -> dict:
+        batch = self.tensor(self.val_batch)
+        out = self.model.cycles(batch[:, 0:1], batch[:, 1:2], batch[:, 2:3])
+        cyc = cyclic.cycle_loss(out, out["clean"], out["noise"], out["noisy"])
+        return {"val_loss": float(cyc)}
+
+    def denoise_crop(self, batch):
+        noisy = batch[0, 2]
+        out = self.model.denoise(self.tensor(batch[:1, 2:3])).float().cpu().numpy()[0, 0]
+        return np.clip((noisy + 1) / 2, 0, 1), np.clip((out + 1) / 2, 0, 1)
+
+    def extra_state(self) -> dict:
+        return {k: pool.state() for k, pool in self.pools.items()}
+
+    def load_extra_state(self, state: dict) -> None:
+        for k, images in state.items():
+            self.pools[k].load_state(images)
