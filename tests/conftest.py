@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tifffile  # noqa: E402
 
+
 def main(argv):  # imported lazily so core tests run without the CLI
     from emdenoise_gui.cli import main as cli_main
 
@@ -37,6 +38,41 @@ def fibsem_crop(tmp_path) -> Path:
     tifffile.imwrite(path, data, imagej=True, resolution=(0.1, 0.1),
                      metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
     return path
+
+
+def synthetic_em_stack(depth: int = 6, height: int = 96, width: int = 80, seed: int = 0) -> np.ndarray:
+    """(depth, height, width) uint8: dark 'membranes' between bright 'cells' that drift slowly
+    from slice to slice, like neighbouring FIB-SEM slices; seeded, no real data needed."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    field = ndimage.gaussian_filter(rng.standard_normal((depth * 4, height, width)), (6, 5, 5))[::4]
+    edges = np.exp(-(field / (0.25 * field.std())) ** 2)  # thin dark bands where the field crosses 0
+    image = 190 - 120 * edges + 8 * ndimage.gaussian_filter(rng.standard_normal(field.shape), (0, 1, 1))
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def synthetic_crop(tmp_path) -> Path:
+    """A 6x96x80 uint8 EM-like stack (10 nm voxels) as an ImageJ TIFF: for tests where real data is
+    not the point, so they run without ../shared/data."""
+    path = tmp_path / "synthetic.tif"
+    tifffile.imwrite(path, synthetic_em_stack(), imagej=True, resolution=(0.1, 0.1),
+                     metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    return path
+
+
+#: Fixtures of this file that read ../shared/data: a test using one (directly or through another
+#: fixture, and not overridden by a synthetic stand-in) gets the ``data`` marker.
+DATA_FIXTURES = {"shared_data", "fibsem_crop"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs if info is not None else {}
+        if any(defs.get(name) and defs[name][-1].func.__module__ == __name__ for name in DATA_FIXTURES):
+            item.add_marker(pytest.mark.data)
 
 
 def sha256(path: Path) -> str:

@@ -4,6 +4,16 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+
+@pytest.fixture
+def fibsem_crop(synthetic_crop):
+    """What these tests check does not depend on the data: a synthetic EM-like stack stands in for
+    the real crop, so they run without ../shared/data."""
+    return synthetic_crop
+
+
 BLOCKER = textwrap.dedent("""
     import sys
     class Block:

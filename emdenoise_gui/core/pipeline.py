@@ -16,9 +16,8 @@ from typing import Callable, Generator, Iterator
 import numpy as np
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import Stack
 from emdenoise_gui.core.events import CancelToken, Progress
-from emdenoise_gui.core.io import StackWriter
+from emdenoise_gui.core.io import Stack, StackWriter
 
 #: Slices sampled to find a stack's intensity range.
 RANGE_SAMPLES = 16

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
 from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
 from emdenoise_gui.core.tiling import blend_tiles
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo.package import Package, load_weights

@@ -10,7 +10,6 @@ same losses as an uninterrupted run (on the same device).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -18,11 +17,19 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.core.events import (
+    CancelToken,
+    CheckpointSaved,
+    Finished,
+    Preview,
+    RateMeter,
+    Started,
+    StepDone,
+    Validated,
+)
 from emdenoise_gui.models.device import device_label, pick_device
-from emdenoise_gui.core.events import CheckpointSaved, Finished, Preview, Started, StepDone, Validated
-from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+from emdenoise_gui.training.spec import RunSpec
 
 
 def _make_trainer(spec: RunSpec, device: torch.device):
@@ -68,10 +75,10 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         trainer.rebase_schedule(first, spec.steps)
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
     ckpt = _checkpoint_dir(spec)
-    started, step = time.perf_counter(), first
+    meter, step = RateMeter(spec.steps - first), first
 
     def wall_s() -> float:  # training time of the whole run, resumed parts included
-        return wall_before + time.perf_counter() - started
+        return wall_before + meter.elapsed()
 
     while step < spec.steps:
         if cancel.cancelled:
@@ -81,10 +88,7 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
             return
         losses = trainer.train_step(step, np.random.default_rng([spec.seed, step]))
         step += 1
-        elapsed = time.perf_counter() - started
-        rate = (step - first) / elapsed if elapsed > 0 else 0.0
-        yield StepDone(step, spec.steps, losses, trainer.lr(), rate,
-                       (spec.steps - step) / rate if rate > 0 else None)
+        yield StepDone(step, spec.steps, losses, trainer.lr(), meter.rate(step - first), meter.eta(step - first))
         if step % spec.validate_every == 0 or step == spec.steps:
             scores = trainer.validate()
             trainer.observe(step, scores)

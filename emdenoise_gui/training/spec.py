@@ -8,6 +8,7 @@ from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import FAMILIES
+from emdenoise_gui.zoo.card import valid_model_name
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 
 SPEC_VERSION = 1
@@ -104,7 +105,7 @@ class RunSpec:
             (self.validate_every >= 1 and self.checkpoint_every >= 1, "intervals must be at least 1 step"),
         ]
         name = self.name or Path(self.output).name or "model"
-        checks.append((bool(name.strip()) and not any(c in name for c in '/\\:*?"<>|'),
+        checks.append((valid_model_name(name),
                        f"the model name '{name}' may not be empty or contain / \\ : * ? \" < > |; use --name"))
         for ok, message in checks:
             if not ok:

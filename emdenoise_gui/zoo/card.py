@@ -18,6 +18,15 @@ from emdenoise_gui.models.registry import FAMILIES
 CARD_VERSION = 1
 
 
+#: Characters a model name may not hold: it names the package's folder on every platform.
+NAME_FORBIDDEN = '/\\:*?"<>|'
+
+
+def valid_model_name(name: str) -> bool:
+    """Whether ``name`` can name a model and its package folder: not blank, none of NAME_FORBIDDEN."""
+    return bool(name.strip()) and not any(c in name for c in NAME_FORBIDDEN)
+
+
 class CardError(ValueError):
     """A card field is missing or has the wrong type or value."""
 
@@ -113,6 +122,6 @@ def card_from_dict(data) -> ModelCard:
     doses = data.get("dose_range")
     if doses is not None and not (_number_pair(doses) and 0 < doses[0] <= doses[1]):
         raise CardError("card field 'dose_range' should be [low, high] counts per pixel with 0 < low <= high, or null")
-    if not data["name"].strip() or any(c in data["name"] for c in '/\\:*?"<>|'):
+    if not valid_model_name(data["name"]):
         raise CardError(f"card name '{data['name']}' is empty or has characters not allowed in a file name")
     return ModelCard(**data)

@@ -5,10 +5,18 @@ import pytest
 import tifffile
 
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.jobs.stack import denoise_filter_job
-from emdenoise_gui.core.pipeline import IntensityScale, neighbour_indices, parse_slices
 from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.pipeline import IntensityScale, neighbour_indices, parse_slices
+from emdenoise_gui.jobs.stack import denoise_filter_job
+
+
+@pytest.fixture
+def fibsem_crop(synthetic_crop):
+    """What these tests check does not depend on the data: a synthetic EM-like stack stands in for
+    the real crop, so they run without ../shared/data."""
+    return synthetic_crop
+
 
 
 def test_neighbour_indices_reflect_at_ends():

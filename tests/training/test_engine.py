@@ -13,6 +13,13 @@ from tests.training.conftest import tiny_spec
 FAMILIES = ["n2v", "nrrn", "xception", "cyclic"]
 
 
+@pytest.fixture
+def fibsem_crop(synthetic_crop):
+    """The engine's mechanics do not depend on the data: a synthetic EM-like stack stands in for the
+    real crop here, so these tests run without ../shared/data."""
+    return synthetic_crop
+
+
 def _losses(events):
     return [e.losses for e in events if isinstance(e, ev.StepDone)]
 

@@ -8,7 +8,12 @@ import torch
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v
 from emdenoise_gui.training.data import Volume, sample_crops
-from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED, BaseTrainer, display_pair
+from emdenoise_gui.training.trainers.base import (
+    VAL_CROPS,
+    VAL_SEED,
+    BaseTrainer,
+    display_pair,
+)
 
 
 class N2VTrainer(BaseTrainer):

@@ -29,7 +29,12 @@ from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v, nrrn
 from emdenoise_gui.training.data import Volume, crop, sample_crops
 from emdenoise_gui.training.synthetic import NoiseModel, noisy_stats, stat_pixels
-from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED, BaseTrainer, display_pair
+from emdenoise_gui.training.trainers.base import (
+    VAL_CROPS,
+    VAL_SEED,
+    BaseTrainer,
+    display_pair,
+)
 
 #: Share of synthetic samples that imitate a stack end (both neighbours the same slice).
 END_FRACTION = 0.1
