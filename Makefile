@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The CPU build; on a CUDA workstation use e.g. TORCH_SPEC="torch==2.13.0" from the CUDA wheel index.
 TORCH_SPEC ?= torch==2.13.0
-DEMO := resources/demo
+DEMO := emdenoise_gui/resources/demo
 OUT := demo-output
 
 .PHONY: setup demo test lint clean

@@ -6,7 +6,7 @@ the given doses (stored as uint8), the package's network runs on the whole slice
 app denoises a stack's first slice (the stack reflected: both neighbours the same noisy slice).
 PSNR (dB) against the clean slice, mean over the slices; Gaussian 3x3 on the 3-slice mean beside it.
 
-    python benchmarks/nrrn_modes.py [--model models/flyem-nrrn-lite] [--doses 25,100]
+    python benchmarks/nrrn_modes.py [--model emdenoise_gui/resources/models/flyem-nrrn-lite] [--doses 25,100]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from emdenoise_gui.core import metrics, noise  # noqa: E402
 from emdenoise_gui.core.baselines import apply_filter  # noqa: E402
 from emdenoise_gui.core.normalise import slice_stats  # noqa: E402
 from emdenoise_gui.models.registry import family  # noqa: E402
+from emdenoise_gui.paths import shipped_models_dir  # noqa: E402
 from emdenoise_gui.zoo.package import load_weights, open_package  # noqa: E402
 
 VAL = ROOT.parent / "shared" / "data" / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
@@ -55,7 +56,7 @@ def scores(model, clean: np.ndarray, z: int, dose: float) -> list[float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "models" / "flyem-nrrn-lite"))
+    parser.add_argument("--model", default=str(shipped_models_dir() / "flyem-nrrn-lite"))
     parser.add_argument("--doses", default="25,100")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))

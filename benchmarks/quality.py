@@ -5,8 +5,8 @@ slices 96-127 (the models were trained on other slices or volumes); single-image
 30 slices of the ISBI 2012 ssTEM stack (stack methods are n/a there). Conditions: Poisson dose 25, 50,
 100, 300 counts/px; Poisson peak 1, 4, 8, 30; Gaussian sigma 10, 25, 35, 75 (8-bit) and 0.05
 ([0, 1]); charge; film. The noisy data are stored as uint8 and every method reads them. Rows: the
-noisy input, the 12 classical filters, every shipped model package (models/) and any ``--models``
-package, run through ``denoise_model_job`` exactly as the CLI runs them, and the CAREamics N2V peer
+noisy input, the 12 classical filters, every shipped model package (emdenoise_gui/resources/models/)
+and any ``--models`` package, run through ``denoise_model_job`` exactly as the CLI runs them, and the CAREamics N2V peer
 (benchmarks/peer_careamics.py) trained on FlyEM slices 0-95 with the same noise.
 
     .venv/bin/python benchmarks/quality.py                      # everything (hours: BM3D ~13 s a slice)

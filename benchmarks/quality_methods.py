@@ -84,7 +84,7 @@ def model_method(folder: Path, shipped: bool = False) -> Method:
 
 
 def shipped_models() -> tuple[list[Method], list[str]]:
-    """Rows for the zoo's shipped packages (the repository's models/), and the problems of broken ones."""
+    """Rows for the zoo's shipped packages (emdenoise_gui/resources/models/), and the problems of broken ones."""
     from emdenoise_gui.zoo.registry import list_entries
 
     methods, problems = [], []

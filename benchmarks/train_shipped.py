@@ -1,4 +1,4 @@
-"""Train the shipped FlyEM models (FlyEM FIB-SEM only, CC BY 3.0), as the cards in models/ record.
+"""Train the shipped FlyEM models (FlyEM FIB-SEM only, CC BY 3.0), as their cards record.
 
 Clean data: the FlyEM training_sample1 volume and slices 0-95 of the validation volume (the
 quality benchmark tests on validation slices 96-127, which no shipped model saw). Each run is
@@ -6,20 +6,26 @@ an ordinary ``emdenoise train`` command; Ctrl-C saves a checkpoint that ``emdeno
 CHECKPOINT --steps N`` continues (also to train longer later). Run from the repository root:
 
     python benchmarks/train_shipped.py [--only flyem-nrrn-base|flyem-nrrn-lite|flyem-xception-lite]
-                                       [--steps N] [--out DIR]
+                                       [--steps N] [--out DIR] [--ship]
 
-then copy the packages from DIR into models/ once the quality benchmark says they win.
+The packages go to DIR; once the quality benchmark says they win, ``--ship`` (or ``--ship-only``, which
+trains nothing) copies them into the shipped models, ``emdenoise_gui/resources/models/``
+(``paths.shipped_models_dir()``, package data that a wheel carries), replacing the packages there.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
 import tifffile
 
 from emdenoise_gui.cli import main as emdenoise
+from emdenoise_gui.core import atomic
+from emdenoise_gui.paths import shipped_models_dir
+from emdenoise_gui.zoo.package import ALLOWED, verify_folder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRAIN1 = SHARED / "fibsem_flyem_medulla_train1_250x250x250.tif"
@@ -31,6 +37,21 @@ RUNS = {
     "flyem-nrrn-lite": ("nrrn", "lite", 6000, ["--dose", "5:400", "--gaussian-fraction", "0.15"]),
     "flyem-xception-lite": ("xception", "lite", 3000, ["--dose", "15:300"]),
 }
+#: the runs whose packages ship (--ship copies these only)
+SHIPPED = ("flyem-nrrn-base", "flyem-nrrn-lite")
+
+
+def ship(package: Path) -> Path:
+    """Copy the trained package folder into the shipped models (each file replaced atomically)."""
+    verify_folder(package)
+    target = shipped_models_dir() / package.name
+    target.mkdir(parents=True, exist_ok=True)
+    for name in sorted(ALLOWED):
+        if (package / name).is_file():
+            with atomic.new_file(target / name) as staging:
+                shutil.copyfile(package / name, staging)
+    print(f"shipped {package} -> {target}")
+    return target
 
 
 def main(argv=None) -> int:
@@ -38,8 +59,16 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=sorted(RUNS))
     parser.add_argument("--steps", type=int, help="override the steps of the run(s)")
     parser.add_argument("--out", default="trained", help="folder for the packages and checkpoints")
+    parser.add_argument("--ship", action="store_true",
+                        help=f"then copy the trained package(s) into the shipped models ({shipped_models_dir()})")
+    parser.add_argument("--ship-only", action="store_true", help="copy the package(s) already in --out; train nothing")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    if args.ship_only:
+        for name in RUNS:
+            if (not args.only or name == args.only) and name in SHIPPED:
+                ship(out / name)
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     val_train = out / "flyem_val_z000-095.tif"
     if not val_train.exists():
@@ -53,6 +82,8 @@ def main(argv=None) -> int:
                           "250", "--name", name, "-o", str(out / name)])
         if code:
             return code
+        if args.ship and name in SHIPPED:
+            ship(out / name)
     return 0
 
 

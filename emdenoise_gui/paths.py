@@ -4,9 +4,10 @@ User folders: ``$EMDENOISE_HOME`` when that variable is set (tests, portable ins
 platform's folders (platformdirs): ``user_config_dir`` for settings and the recent-projects list,
 ``user_data_dir`` for the user's model packages.
 
-Shipped files (the model zoo's read-only packages in ``models/`` and the demo in ``resources/``) sit
-beside the package in a source checkout, and in the bundle's folder (``sys._MEIPASS``) when frozen by
-PyInstaller.
+Shipped files (the model zoo's read-only packages in ``models/`` and the demo in ``demo/``) are package
+data in ``emdenoise_gui/resources/``: found beside this module in a source checkout, an editable install
+and an installed wheel, and in ``emdenoise_gui/resources/`` under the bundle's folder (``sys._MEIPASS``)
+when frozen by PyInstaller (which puts package data there, e.g. ``--collect-data emdenoise_gui``).
 """
 
 from __future__ import annotations
@@ -50,16 +51,18 @@ def user_models_dir() -> Path:
 
 
 def shipped_root() -> Path:
-    """The folder that holds ``models/`` and ``resources/``: the bundle when frozen, else the checkout."""
+    """The folder that holds ``models/`` and ``demo/``: ``emdenoise_gui/resources`` in the package, or in
+    the bundle's folder (``sys._MEIPASS``) when frozen by PyInstaller."""
     frozen = getattr(sys, "_MEIPASS", None)
-    return Path(frozen) if frozen else Path(__file__).resolve().parents[1]
+    package = Path(frozen, "emdenoise_gui") if frozen else Path(__file__).resolve().parent
+    return package / "resources"
 
 
 def shipped_models_dir() -> Path:
-    """The shipped (read-only) model packages."""
+    """The shipped (read-only) model packages, one folder each: ``emdenoise_gui/resources/models``."""
     return shipped_root() / "models"
 
 
 def demo_dir() -> Path:
-    """The bundled FlyEM FIB-SEM demo (CC BY 3.0, see its ATTRIBUTION.md)."""
-    return shipped_root() / "resources" / "demo"
+    """The bundled FlyEM FIB-SEM demo (CC BY 3.0, see its ATTRIBUTION.md): ``emdenoise_gui/resources/demo``."""
+    return shipped_root() / "demo"

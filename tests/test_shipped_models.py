@@ -7,15 +7,17 @@ import pytest
 import tifffile
 import torch
 
+from emdenoise_gui import paths
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.baselines import apply_filter
-from emdenoise_gui.core.pipeline import neighbour_indices
 from emdenoise_gui.core.events import run_to_end
+from emdenoise_gui.core.pipeline import neighbour_indices
 from emdenoise_gui.inference.predictor import Predictor
 from emdenoise_gui.zoo.package import open_package, sha256_file
 from emdenoise_gui.zoo.registry import SHIPPED_DIR
 
-DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+DEMO = paths.demo_dir()
+MAKEFILE = Path(__file__).resolve().parents[1] / "Makefile"
 PACKAGES = sorted(p for p in SHIPPED_DIR.iterdir() if (p / "card.json").exists())
 SLICES = (4, 8, 12)  # of the 16-slice demo
 DEMO_MODEL = "flyem-nrrn-base"  # what `make demo` runs: the best shipped model on the quality benchmark
@@ -23,7 +25,7 @@ CROP = (slice(0, 160), slice(48, 208))
 
 
 def test_models_are_shipped():
-    assert PACKAGES, "models/ holds no package"
+    assert PACKAGES, f"{SHIPPED_DIR} holds no package"
 
 
 def _demo_scores(folder: Path, filters: tuple[str, ...]) -> tuple[float, dict]:
@@ -56,6 +58,6 @@ def test_shipped_model_loads_and_beats_the_gaussian(folder):
 
 def test_the_demo_model_beats_the_best_filters():
     """What `make demo` shows: the shipped NRRN ahead of the Gaussian on the 3-slice mean and BM3D."""
-    assert f"--model {DEMO_MODEL} " in (DEMO.parents[1] / "Makefile").read_text()
+    assert f"--model {DEMO_MODEL} " in MAKEFILE.read_text()
     model, filters = _demo_scores(SHIPPED_DIR / DEMO_MODEL, ("gaussian-avg", "bm3d"))
     assert model > max(filters.values()), (model, filters)

@@ -89,8 +89,8 @@ def screenshot_after_denoise(window, path: str, app) -> None:
             QtCore.QTimer.singleShot(300, lambda: save_and_quit(0))
 
     job.finished.connect(when_settled)
-    job.failed.connect(lambda message: (print(f"emdenoise-gui: denoise failed: {message}", file=sys.stderr),
-                                        save_and_quit(1)))
+    job.failed.connect(lambda failure: (print(f"emdenoise-gui: denoise failed: {failure.message}\n"
+                                              f"{failure.details}", file=sys.stderr), save_and_quit(1)))
     QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: save_and_quit(1))
 
 

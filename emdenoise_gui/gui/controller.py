@@ -13,12 +13,13 @@ from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import READ_SUFFIXES, open_stack
-from emdenoise_gui.project.project import Project
-from emdenoise_gui.project.recent import remember_project
+from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.settings import AppSettings
 from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.jobs import denoise as denoise_jobs
 from emdenoise_gui.jobs.train import train_job
+from emdenoise_gui.project.project import Project
+from emdenoise_gui.project.recent import remember_project
 
 IMAGE_SUFFIXES = READ_SUFFIXES
 
@@ -63,7 +64,9 @@ class Controller(QtCore.QObject):
     """Holds the project and the jobs.
 
     Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``,
-    ``preview_ready(str, int, object, object)`` (stack id, slice, (Y, X) array, denoiser), ``warning(str, str)``, ``job_added(object)``, ``status(str)``.
+    ``preview_ready(str, int, object, object)`` (stack id, slice, (Y, X) array, denoiser), ``warning(str, str)``,
+    ``job_failed(str, object)`` (title, ``workers.JobFailure``), ``job_added(object)``, ``status(str)``.
+    Every job starts through ``queue`` (a ``job_queue.JobQueue``).
     """
 
     project_changed = QtCore.Signal()
@@ -71,6 +74,7 @@ class Controller(QtCore.QObject):
     show_result = QtCore.Signal(str)
     preview_ready = QtCore.Signal(str, int, object, object)
     warning = QtCore.Signal(str, str)
+    job_failed = QtCore.Signal(str, object)
     job_added = QtCore.Signal(object)
     status = QtCore.Signal(str)
 
@@ -79,7 +83,8 @@ class Controller(QtCore.QObject):
         self.project: Project | None = None
         self.settings = AppSettings.load()
         self.undo_stack = QtGui.QUndoStack(self)
-        self.jobs: list[Job] = []
+        self.queue = JobQueue(self)
+        self.queue.job_added.connect(self.job_added)
         self._stacks: dict[str, object] = {}
         self.thumbnails: dict[str, object] = {}  # stack id -> (Y, X) middle slice
 
@@ -207,12 +212,15 @@ class Controller(QtCore.QObject):
         self.project_changed.emit()
 
     # -- jobs ------------------------------------------------------------------------------------------
-    def _start(self, job: Job) -> Job:
-        self.jobs.append(job)
-        job.failed.connect(lambda message, j=job: self.warning.emit(f"{j.title} failed", message))
-        self.job_added.emit(job)
-        job.start()
-        return job
+    @property
+    def jobs(self) -> list[Job]:
+        """Every job started this session, oldest first."""
+        return self.queue.jobs
+
+    def submit(self, job: Job, denoiser=None) -> Job:
+        """Start ``job`` through the job queue (``denoiser``: what it runs, which picks its lane)."""
+        job.failed.connect(lambda failure, j=job: self.job_failed.emit(f"{j.title} failed", failure))
+        return self.queue.submit(job, denoiser)
 
     def preview(self, stack_id: str, z: int, denoiser) -> Job | None:
         record = self._record(stack_id)
@@ -222,7 +230,7 @@ class Controller(QtCore.QObject):
         make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device)
         job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
         job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
-        return self._start(job)
+        return self.submit(job, denoiser)
 
     def denoise(self, stack_ids: list[str], denoiser) -> Job | None:
         """Denoise whole stacks into the project's results folder (one job; a batch for several)."""
@@ -243,10 +251,12 @@ class Controller(QtCore.QObject):
         record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project: self._record_results(rs, os_, d, p)  # noqa: E731
         job.finished.connect(record)
         job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
-        return self._start(job)
+        return self.submit(job, denoiser)
 
     def _record_results(self, records, outputs, denoiser, project) -> None:
         if project is not self.project:  # the user switched projects: its files stay in that project's folder
+            if not any(Path(o).exists() for o in outputs):  # e.g. cancelled before it ran
+                return
             self.warning.emit("Result not added", f"The job finished after its project ({project.name}) was "
                                                   f"closed; its files are in {project.results_folder}.")
             return
@@ -270,14 +280,23 @@ class Controller(QtCore.QObject):
 
     def train(self, spec) -> Job:
         job = Job(f"Train {spec.family} ({spec.config}) “{spec.name}”", "train", train_job(spec), self)
-        return self._start(job)
+        return self.submit(job)
 
     def cancel_all(self) -> None:
-        for job in self.jobs:
-            job.cancel()
+        """Drop the waiting jobs and stop the running ones (each at its next tile or step)."""
+        self.queue.cancel_all()
 
     def running_jobs(self) -> list[Job]:
         return [j for j in self.jobs if j.running]
+
+    def active_jobs(self) -> list[Job]:
+        """Jobs running or waiting to run."""
+        return self.queue.active()
+
+    def shutdown_jobs(self, timeout_ms: int) -> bool:
+        """Cancel every job and wait (processing events) up to ``timeout_ms`` for their threads to end;
+        True if they all did."""
+        return self.queue.shutdown(timeout_ms)
 
     def _record(self, stack_id: str):
         record = self.find_stack(stack_id)

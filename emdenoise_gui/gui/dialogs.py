@@ -1,4 +1,4 @@
-"""Small dialogs: Settings, Train a model, and record details."""
+"""Small dialogs: Settings, Train a model, record details, messages, and the question before quitting."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from emdenoise_gui.gui.settings import DEVICES, OUTPUT_DTYPES, OUTPUT_FORMATS, AppSettings
+from emdenoise_gui.gui.settings import (
+    DEVICES,
+    OUTPUT_DTYPES,
+    OUTPUT_FORMATS,
+    AppSettings,
+)
 from emdenoise_gui.models.registry import FAMILIES, by_preference
+from emdenoise_gui.zoo.card import valid_model_name
 
 
 def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
@@ -118,7 +124,7 @@ class TrainDialog(QtWidgets.QDialog):
         spec = RunSpec(family=self.family.currentText(), config=self.config.currentText(), steps=self.steps.value(),
                        data=data, output=str(self.output_folder / name), name=name)
         try:
-            if not name or any(c in name for c in '/\\:*?"<>|'):
+            if not valid_model_name(name):
                 raise InputError("give the model a name without / \\ : * ? \" < > |")
             if Path(spec.output).exists():
                 raise InputError(f"a model named {name} already exists; choose another name")
@@ -133,3 +139,26 @@ def details_html(title: str, rows: list[tuple[str, str]]) -> str:
     body = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f"<h3>{html.escape(title)}</h3><table cellspacing=4>{body}</table>"
 
+
+
+def message_box(parent, title: str, text: str, details: str = "") -> QtWidgets.QMessageBox:
+    """A warning box showing ``text``; ``details`` (e.g. a traceback) only behind its Details button."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text, parent=parent)
+    if details:
+        box.setDetailedText(details)
+    return box
+
+
+def quit_question(parent, count: int) -> QtWidgets.QMessageBox:
+    """"N jobs are running. Cancel them and quit?" with the buttons ``box.quit_button`` and
+    ``box.keep_button`` (the default: keep working)."""
+    running = "1 job is running" if count == 1 else f"{count} jobs are running"
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, "Jobs are running",
+                                f"{running}. Cancel them and quit?", parent=parent)
+    box.setInformativeText("Running jobs stop at their next tile or training step; jobs still waiting "
+                           "never start.")
+    box.quit_button = box.addButton("Cancel jobs and quit", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+    box.keep_button = box.addButton("Keep working", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(box.keep_button)
+    box.setEscapeButton(box.keep_button)
+    return box

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import READ_SUFFIXES
-from emdenoise_gui.project.recent import recent_projects
 from emdenoise_gui.gui.controller import Controller
-from emdenoise_gui.gui.dialogs import SettingsDialog, TrainDialog, details_html
+from emdenoise_gui.gui.dialogs import (
+    SettingsDialog,
+    TrainDialog,
+    details_html,
+    message_box,
+    quit_question,
+)
 from emdenoise_gui.gui.panels.compare_view import CompareView
 from emdenoise_gui.gui.panels.jobs_panel import JobsPanel
 from emdenoise_gui.gui.panels.project_panel import ProjectPanel
 from emdenoise_gui.gui.panels.zoo_panel import ZooPanel
 from emdenoise_gui.gui.settings import qsettings
+from emdenoise_gui.project.recent import recent_projects
+from emdenoise_gui.project.records import CompareState
 
+#: How long quitting waits for cancelled jobs (and the device probe) to stop, processing events meanwhile.
+SHUTDOWN_WAIT_MS = 15_000
 FILE_FILTER = f"EM stacks ({' '.join('*' + s for s in READ_SUFFIXES)});;All files (*)"
 KEY = QtGui.QKeySequence
 
@@ -36,13 +47,22 @@ class SliceImage:
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """Project (left), compare viewer (centre), model zoo (right), jobs (bottom)."""
+    """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
+
+    Closing with jobs running or waiting asks first (:meth:`confirm_quit`), then cancels them and
+    waits for their threads (:meth:`stop_jobs`). Set ``force_close`` to skip the question, or
+    ``quit_answer`` (True: cancel and quit, False: keep working) to answer it without a dialog.
+    """
 
     device_found = QtCore.Signal(str)
 
     def __init__(self, controller: Controller | None = None):
         super().__init__()
         self.controller = controller or Controller(self)
+        self.force_close = False
+        self.quit_answer: bool | None = None
+        self._stopping = False
+        self._probe_thread: threading.Thread | None = None
         self.setWindowTitle(f"EMDenoise {__version__}")
         self.setAcceptDrops(True)
         self.viewer = CompareView()
@@ -128,6 +148,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c = self.controller
         c.project_changed.connect(self._refresh)
         c.warning.connect(self.warn)
+        c.job_failed.connect(self.show_failure)
         c.job_added.connect(self.jobs_panel.add_job)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.show_stack.connect(self.show_stack)
@@ -179,8 +200,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 stack_id = view.stack_id if self.controller.find_stack(view.stack_id or "") else project.stacks[0].id
                 self.show_stack(stack_id)
                 self.project_panel.refresh(project, select=("stack", stack_id))
-            if view.viewer:
-                self.viewer.restore_state(view.viewer)
+            if view.viewer is not None:
+                self.viewer.restore_state(view.viewer.to_dict())
         finally:
             self._restoring = False
         return True
@@ -325,7 +346,8 @@ class MainWindow(QtWidgets.QMainWindow):
             except RuntimeError:  # the window closed before the probe finished
                 pass
 
-        threading.Thread(target=probe, daemon=True).start()
+        self._probe_thread = threading.Thread(target=probe, name="device-probe", daemon=True)
+        self._probe_thread.start()
 
     def _device_ready(self, text: str) -> None:
         self.device_label.setText(f"device: {text}")
@@ -348,7 +370,10 @@ class MainWindow(QtWidgets.QMainWindow):
         project.view.stack_id = ident if kind == "stack" else self._current_stack_id()
         project.view.result_id = ident if kind == "result" else None
         project.view.slice_index = self.viewer.current_slice()
-        project.view.viewer = self.viewer.state()
+        try:
+            project.view.viewer = CompareState.from_dict(self.viewer.state(), "view.viewer")
+        except InputError:  # e.g. a view not laid out yet (no size): nothing worth restoring
+            project.view.viewer = None
         self.controller.save()
 
     def _default_layout(self) -> None:
@@ -366,23 +391,21 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        running = self.controller.running_jobs()
-        if running and not getattr(self, "force_close", False):
-            answer = QtWidgets.QMessageBox.question(
-                self, "Jobs are running", f"{len(running)} job(s) are still running. Cancel them and quit?")
-            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-        self.controller.cancel_all()
-        for job in running:
-            job.wait(2000)
-        if self.controller.running_jobs():
-            # a slow tile or step is still finishing: destroying its thread now would abort the app
-            # and leave partial files; hide, and close for real once every job has stopped
-            self.hide()
+        if self._stopping:  # closed again while waiting for jobs to stop
+            event.ignore()
+            return
+        active = self.controller.active_jobs()
+        if active and not self.force_close and not self.confirm_quit(len(active)):
+            event.ignore()
+            return
+        if not self.stop_jobs():
+            # a slow tile or step is still finishing: destroying its thread now would abort the app and
+            # leave partial files; the window stays (no process without a window) and closes once they stop
             self.force_close = True
-            for job in self.controller.running_jobs():
-                job.state_changed.connect(self._close_when_idle)
+            self.statusBar().showMessage("Waiting for the cancelled jobs to stop; the window closes then")
+            for job in self.controller.jobs:
+                if job.thread_running:
+                    job.ended.connect(self._close_when_idle)
             event.ignore()
             return
         self._store_view()
@@ -393,18 +416,50 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.close_project()
         event.accept()
 
+    def confirm_quit(self, count: int) -> bool:
+        """Ask whether to cancel ``count`` running or waiting jobs and quit (``quit_answer`` answers instead)."""
+        if self.quit_answer is not None:
+            return self.quit_answer
+        box = quit_question(self, count)
+        box.exec()
+        return box.clickedButton() is box.quit_button
+
+    def stop_jobs(self, timeout_ms: int | None = None) -> bool:
+        """Cancel every job and wait up to ``timeout_ms`` (default :data:`SHUTDOWN_WAIT_MS`) for their
+        threads (and the device probe) to end, processing events so the window keeps drawing; True if
+        every job's thread ended in time."""
+        timeout_ms = SHUTDOWN_WAIT_MS if timeout_ms is None else timeout_ms
+        self._stopping = True
+        deadline = time.monotonic() + timeout_ms / 1000
+        try:
+            count = len(self.controller.active_jobs())
+            if count:
+                self.statusBar().showMessage(f"Stopping {count} job(s)…")
+            stopped = self.controller.shutdown_jobs(timeout_ms)
+            probe = self._probe_thread  # a daemon thread: waited for only within the same bound
+            while probe is not None and probe.is_alive() and time.monotonic() < deadline:
+                QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+                probe.join(0.02)
+            return stopped
+        finally:
+            self._stopping = False
+
     def _close_when_idle(self) -> None:
-        if not self.controller.running_jobs():
-            self.close()
+        if not self.isVisible() or any(j.active for j in self.controller.jobs):
+            return
+        if any(j.thread_running for j in self.controller.jobs):  # a thread is just finishing
+            QtCore.QTimer.singleShot(50, self._close_when_idle)
+            return
+        self.close()
 
     def warn(self, title: str, text: str) -> None:
-        """A warning dialog with the message; long technical detail goes under 'Show Details'."""
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text.split("\n\nTraceback")[0], parent=self)
-        if "\n\n" in text and "Error" in text.split("\n\n", 1)[0]:
-            head, detail = text.split("\n\n", 1)
-            box.setText(head)
-            box.setDetailedText(detail)
-        box.open()
+        """A warning dialog showing ``text``."""
+        message_box(self, title, text).open()
+
+    def show_failure(self, title: str, failure) -> None:
+        """A failed job (``failure``: a ``workers.JobFailure``): its one line, and for an internal error
+        the traceback behind the Details button."""
+        message_box(self, title, failure.message, failure.details).open()
 
     def about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About EMDenoise",

@@ -3,7 +3,7 @@
 A project records which input stacks the user opened (by absolute path: inputs
 are never modified and never copied), which results were made from them
 (files inside ``results/``, recorded relative to the project folder so the
-folder can be moved), and where the viewer was (slice, zoom, toggles).
+folder can be moved), and where the viewer was (slice, zoom, mode, tools, contrast).
 
 ``project.json`` is saved atomically: written under a unique temporary name,
 fsynced, then renamed over the old file, whose previous content is kept as

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ PROJECT_FILE = "project.json"
 BACKUP_FILE = PROJECT_FILE + ".bak"
 RESULTS_DIR = "results"
 RESULT_KINDS = ("filter", "model")
-DEFAULT_TOGGLES = {"high_pass": False, "residual": False, "mode": "side-by-side"}
+#: The compare view's display modes and the version of its saved state (:class:`CompareState`).
+COMPARE_MODES = ("side_by_side", "split", "blink")
+COMPARE_STATE_VERSION = 1
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -102,6 +104,13 @@ def number_list(d: dict, key: str, where: str, n: int, kind: type, optional: boo
         what = f"a list of {n} {'positive ' if positive else ''}{noun}" + (" or null" if optional else "")
         raise bad_field(where + key, what, value)
     return [kind(v) for v in value]
+
+
+def bool_field(d: dict, key: str, where: str) -> bool:
+    value = get_field(d, key, where)
+    if not isinstance(value, bool):
+        raise bad_field(where + key, "true or false", value)
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -243,54 +252,115 @@ class ResultRecord:
 
 
 @dataclass
+class CompareState:
+    """What the compare view shows besides the images: the dict of ``CompareView.state()``, validated.
+
+    Coordinates are in px of the original image, pixel centres at integers.
+
+    Attributes
+    ----------
+    version: the layout of this record (:data:`COMPARE_STATE_VERSION`).
+    slice: the shown slice (0-based).
+    view_rect: the visible region [x, y, w, h] of the left view (w, h > 0), or None for "fit".
+    mode: one of :data:`COMPARE_MODES`.
+    high_pass, residual: the High-pass and Residual switches.
+    line_tool, rect_tool: whether the line profile and the IQR box are shown.
+    levels: contrast [lo, hi] in grey values (or high-pass values), lo <= hi, or None for auto.
+    line: the profile line's end points [[y0, x0], [y1, x1]].
+    rect: the IQR box as half-open [y0, x0, y1, x1] (whole px), or None when empty.
+    divider_x: the split divider's x.
+    """
+
+    slice: int = 0
+    view_rect: list[float] | None = None
+    mode: str = "side_by_side"
+    high_pass: bool = False
+    residual: bool = False
+    line_tool: bool = True
+    rect_tool: bool = True
+    levels: list[float] | None = None
+    line: list[list[float]] | None = None
+    rect: list[int] | None = None
+    divider_x: float = 0.0
+    version: int = COMPARE_STATE_VERSION
+
+    def to_dict(self) -> dict:
+        """The dict ``CompareView.restore_state`` takes (plain JSON values)."""
+        copy = lambda v: None if v is None else list(v)  # noqa: E731
+        return {"version": self.version, "slice": self.slice, "view_rect": copy(self.view_rect),
+                "mode": self.mode, "high_pass": self.high_pass, "residual": self.residual,
+                "line_tool": self.line_tool, "rect_tool": self.rect_tool, "levels": copy(self.levels),
+                "line": None if self.line is None else [list(p) for p in self.line],
+                "rect": copy(self.rect), "divider_x": self.divider_x}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "viewer") -> "CompareState":
+        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
+        d = dict_field(d, where)
+        w = where + "."
+        version = int_field(d, "version", w, minimum=1)
+        if version > COMPARE_STATE_VERSION:
+            raise bad_field(w + "version", f"at most {COMPARE_STATE_VERSION} (this app's viewer state)", version)
+        mode = str_field(d, "mode", w)
+        if mode not in COMPARE_MODES:
+            raise bad_field(w + "mode", " or ".join(f"'{m}'" for m in COMPARE_MODES), mode)
+        view_rect = number_list(d, "view_rect", w, 4, float, optional=True)
+        if view_rect is not None and not (view_rect[2] > 0 and view_rect[3] > 0):
+            raise bad_field(w + "view_rect", "[x, y, w, h] with w > 0 and h > 0, or null", view_rect)
+        levels = number_list(d, "levels", w, 2, float, optional=True)
+        if levels is not None and levels[0] > levels[1]:
+            raise bad_field(w + "levels", "[lo, hi] with lo <= hi, or null", levels)
+        line = get_field(d, "line", w)
+        if line is not None:
+            if not isinstance(line, list) or len(line) != 2:
+                raise bad_field(w + "line", "two points [[y0, x0], [y1, x1]], or null", line)
+            line = [number_list({f"line[{i}]": p}, f"line[{i}]", w, 2, float) for i, p in enumerate(line)]
+        rect = number_list(d, "rect", w, 4, int, optional=True)
+        if rect is not None and not (rect[0] < rect[2] and rect[1] < rect[3]):
+            raise bad_field(w + "rect", "[y0, x0, y1, x1] with y0 < y1 and x0 < x1, or null", rect)
+        divider = get_field(d, "divider_x", w)
+        if isinstance(divider, bool) or not isinstance(divider, (int, float)) or not math.isfinite(divider):
+            raise bad_field(w + "divider_x", "a number", divider)
+        return cls(slice=int_field(d, "slice", w, minimum=0), view_rect=view_rect, mode=mode,
+                   high_pass=bool_field(d, "high_pass", w), residual=bool_field(d, "residual", w),
+                   line_tool=bool_field(d, "line_tool", w), rect_tool=bool_field(d, "rect_tool", w),
+                   levels=levels, line=line, rect=rect, divider_x=float(divider), version=version)
+
+
+@dataclass
 class ViewState:
     """Where the viewer was, so reopening a project shows the same picture.
+
+    Older files also hold ``rect``, ``toggles`` and ``contrast`` (never used); they are ignored.
 
     Attributes
     ----------
     stack_id: the shown stack's id, or None.
     result_id: the shown result's id, or None.
     slice_index: the shown slice (0-based).
-    rect: the visible region [x, y, w, h] in pixels of the image (w, h > 0), or None for "fit".
-    toggles: display switches, e.g. ``{"high_pass": False, "residual": False,
-        "mode": "side-by-side"}``; values are bool, number, text or None.
-    contrast: display range [lo, hi] in image intensity units (lo <= hi), or None for auto.
-    viewer: anything else the viewer keeps (line and rectangle tools, ...), JSON values only.
+    viewer: the compare view's state (:class:`CompareState`), or None when none was saved.
     """
 
     stack_id: str | None = None
     result_id: str | None = None
     slice_index: int = 0
-    rect: list[float] | None = None
-    toggles: dict = field(default_factory=lambda: dict(DEFAULT_TOGGLES))
-    contrast: list[float] | None = None
-    viewer: dict = field(default_factory=dict)
+    viewer: CompareState | None = None
 
     def to_dict(self) -> dict:
         return {"stack_id": self.stack_id, "result_id": self.result_id,
                 "slice_index": self.slice_index,
-                "rect": None if self.rect is None else list(self.rect),
-                "toggles": dict(self.toggles),
-                "contrast": None if self.contrast is None else list(self.contrast),
-                "viewer": plain_json(self.viewer, "view.viewer")}
+                "viewer": None if self.viewer is None else self.viewer.to_dict()}
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "view") -> "ViewState":
-        """Validate and build; InputError naming the field (prefixed by ``where``) if bad."""
+        """Validate and build; InputError naming the field (prefixed by ``where``) if bad.
+
+        ``viewer`` missing, null or ``{}`` (files saved before a view was shown) reads as None.
+        """
         d = dict_field(d, where)
         w = where + "."
-        rect = number_list(d, "rect", w, 4, float, optional=True)
-        if rect is not None and not (rect[2] > 0 and rect[3] > 0):
-            raise bad_field(w + "rect", "[x, y, w, h] with w > 0 and h > 0, or null", rect)
-        contrast = number_list(d, "contrast", w, 2, float, optional=True)
-        if contrast is not None and contrast[0] > contrast[1]:
-            raise bad_field(w + "contrast", "[lo, hi] with lo <= hi, or null", contrast)
-        toggles = dict_field(get_field(d, "toggles", w), w + "toggles")
-        for key, value in toggles.items():
-            if not isinstance(value, (bool, int, float, str, type(None))):
-                raise bad_field(f"{w}toggles.{key}", "true/false, a number or a text", value)
+        viewer = d.get("viewer")
         return cls(stack_id=str_field(d, "stack_id", w, optional=True),
                    result_id=str_field(d, "result_id", w, optional=True),
-                   slice_index=int_field(d, "slice_index", w, minimum=0), rect=rect,
-                   toggles=toggles, contrast=contrast,
-                   viewer=dict_field(d.get("viewer", {}), w + "viewer"))
+                   slice_index=int_field(d, "slice_index", w, minimum=0),
+                   viewer=CompareState.from_dict(viewer, w + "viewer") if viewer else None)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import FAMILIES
-from emdenoise_gui.zoo.card import valid_model_name
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
+from emdenoise_gui.zoo.card import valid_model_name
 
 SPEC_VERSION = 1
 @dataclass

@@ -1,6 +1,6 @@
 """The model zoo: shipped packages (read-only) plus the user's own, found by name.
 
-Shipped packages live in the ``models/`` folder beside the package (or in a frozen bundle); user
+Shipped packages live in the ``resources/models/`` folder inside the package (or in a frozen bundle); user
 packages in ``<user data dir>/EMDenoise/models``, or ``$EMDENOISE_HOME/models`` (``emdenoise_gui.paths``).
 """
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.conftest import sha256
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.io import open_stack
+from tests.conftest import sha256
 
 
 def _psnr_column(out: str) -> dict:

@@ -178,10 +178,11 @@ def test_adapt_refuses_a_family_that_needs_clean_data(cli, home, tmp_path, noisy
 
 
 def test_adapt_starts_from_the_shipped_model_unless_told_otherwise(home):
+    from emdenoise_gui import paths
     from emdenoise_gui.jobs.train import SCRATCH, adapt_spec
     from emdenoise_gui.zoo.registry import SHIPPED_DIR
 
-    stack = SHIPPED_DIR.parent / "resources" / "demo" / "flyem_fibsem_demo_noisy.tif"
+    stack = paths.demo_dir() / "flyem_fibsem_demo_noisy.tif"
     spec = adapt_spec(stack, "nrrn")
     assert spec.init == str(SHIPPED_DIR / "flyem-nrrn-lite") and spec.objective == "blind-spot"
     assert spec.lr == pytest.approx(1e-3 / 3)

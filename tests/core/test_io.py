@@ -1,13 +1,12 @@
 """Reading every supported layout, writing it back, and the shapes and voxel sizes of real files."""
 
-import numpy as np
 import mrcfile
+import numpy as np
 import pytest
 import tifffile
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import check_output, open_stack
-from emdenoise_gui.core.io import StackWriter
+from emdenoise_gui.core.io import StackWriter, check_output, open_stack
 
 # (file, shape (Z, Y, X), voxel x in nm) as documented in ../shared/data/README.md
 REAL_FILES = [

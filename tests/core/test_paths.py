@@ -21,7 +21,18 @@ def test_platform_folders_without_emdenoise_home(monkeypatch):
 
 
 def test_shipped_files_in_the_checkout_and_in_a_frozen_bundle(tmp_path, monkeypatch):
-    assert (paths.shipped_models_dir() / "flyem-nrrn-lite" / "card.json").is_file()
+    # package data beside paths.py (a checkout, an editable or a wheel install; tests/test_install.py checks a wheel)
+    package = Path(paths.__file__).resolve().parent
+    assert paths.shipped_root() == package / "resources"
+    for name in ("flyem-nrrn-lite", "flyem-nrrn-base"):
+        assert (paths.shipped_models_dir() / name / "card.json").is_file()
+        assert (paths.shipped_models_dir() / name / "weights.safetensors").is_file()
+    assert paths.shipped_models_dir() == package / "resources" / "models"
+    assert paths.demo_dir() == package / "resources" / "demo"
     assert (paths.demo_dir() / "ATTRIBUTION.md").is_file()
+    assert (paths.demo_dir() / "flyem_fibsem_demo_noisy.tif").is_file()
+    # frozen by PyInstaller: the package's data under the bundle's folder, as --collect-data emdenoise_gui lays it out
     monkeypatch.setattr("sys._MEIPASS", str(tmp_path), raising=False)
-    assert paths.shipped_models_dir() == tmp_path / "models" and paths.demo_dir() == Path(tmp_path, "resources", "demo")
+    bundled = tmp_path / "emdenoise_gui" / "resources"
+    assert paths.shipped_root() == bundled
+    assert paths.shipped_models_dir() == bundled / "models" and paths.demo_dir() == bundled / "demo"

@@ -5,7 +5,12 @@ import pytest
 
 from emdenoise_gui.core.errors import Cancelled
 from emdenoise_gui.core.events import CancelToken
-from emdenoise_gui.core.tiling import TileGrid, blend_tiles, gaussian_weights, process_tiled
+from emdenoise_gui.core.tiling import (
+    TileGrid,
+    blend_tiles,
+    gaussian_weights,
+    process_tiled,
+)
 
 
 @pytest.mark.parametrize("shape", [(1000, 700), (512, 512), (513, 1025), (100, 37), (8, 8), (300, 2000)])

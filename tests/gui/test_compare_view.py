@@ -15,7 +15,8 @@ from PySide6 import QtCore, QtGui  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 from emdenoise_gui.core import metrics  # noqa: E402
-from emdenoise_gui.gui.panels.compare_view import BLINK_MS, CompareView  # noqa: E402
+from emdenoise_gui.gui.panels.compare_view import BLINK_MS, MODES, CompareView  # noqa: E402
+from emdenoise_gui.project.records import COMPARE_MODES, CompareState  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 FIBSEM_NAME = "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
@@ -274,6 +275,8 @@ def test_state_round_trip(view, qtbot, original, smoothed):
     assert json.loads(json.dumps(state)) == state
     assert state["slice"] == 2 and state["mode"] == "split" and state["high_pass"]
     assert state["levels"] == [-20.0, 25.0] and state["rect"] == [100, 120, 140, 180]
+    assert CompareState.from_dict(state).to_dict() == state  # the project's record of it, validated
+    assert tuple(MODES) == COMPARE_MODES
 
     other = CompareView()
     qtbot.addWidget(other)

@@ -7,9 +7,19 @@ import pytest
 import tifffile
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore, QtGui  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+
+from emdenoise_gui.core.errors import InputError  # noqa: E402
+from emdenoise_gui.core.events import Progress  # noqa: E402
+from emdenoise_gui.gui import main_window  # noqa: E402
+from emdenoise_gui.gui.dialogs import quit_question  # noqa: E402
 from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
+from emdenoise_gui.gui.workers import Job  # noqa: E402
+from emdenoise_gui.project.records import CompareState  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 JOB_TIMEOUT_MS = 120_000
@@ -21,6 +31,7 @@ def window(qtbot, tmp_path, monkeypatch):
     win = MainWindow()
     win.warnings = []
     monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
+    win.quit_answer = True  # closing with jobs left cancels them, never a modal question
     qtbot.addWidget(win)
     win.show()
     assert win.controller.new_project(tmp_path / "project")
@@ -134,7 +145,9 @@ def test_save_close_reopen_restores_stacks_results_and_view(window, qtbot, small
     window.project_panel.tree.setCurrentItem(window.project_panel.tree.topLevelItem(0))
     wait_for(qtbot, window.denoise_current())
     window.viewer.set_slice(3)
+    window.viewer.set_mode("split")
     window._store_view()
+    assert isinstance(window.controller.project.view.viewer, CompareState)
     folder = window.controller.project.folder
     window.controller.close_project()
     assert window.controller.project is None
@@ -144,6 +157,7 @@ def test_save_close_reopen_restores_stacks_results_and_view(window, qtbot, small
     assert len(project.results) == 1 and project.view.result_id == project.results[0].id
     assert window.viewer.current_slice() == 3
     assert window.viewer.raw_slice("result", 3) is not None
+    assert window.viewer.mode() == "split" and project.view.viewer.mode == "split"
 
 
 def test_undo_remove_stack(window, small_stack):
@@ -156,9 +170,9 @@ def test_undo_remove_stack(window, small_stack):
 
 
 def test_zoo_import_and_export_through_the_panel(window, tmp_path, small_stack):
+    from emdenoise_gui.models.n2v import UNet
     from emdenoise_gui.zoo.card import ModelCard
     from emdenoise_gui.zoo.package import export_zip, write_package
-    from emdenoise_gui.models.n2v import UNet
 
     model = UNet(depth=2, base=8, n2v2=True)
     card = ModelCard(name="tiny-n2v", family="n2v", config="lite", architecture={"depth": 2, "base": 8, "n2v2": True},
@@ -234,3 +248,104 @@ def test_default_model_is_the_fastest_shipped_nrrn(window):
     shipped = [e for e in list_entries() if e.shipped and e.package and e.package.card.family == "nrrn"]
     fastest = min(shipped, key=lambda e: e.package.card.parameters)
     assert window.zoo_panel.default_key() == f"model:{fastest.path}"
+
+
+MODEL = SimpleNamespace(kind="model")  # what a job runs decides its lane; these jobs only loop
+
+
+def looping(log, ignore_cancel=None):
+    """A job factory that runs until cancelled (or, with ``ignore_cancel`` set, until that event is set)."""
+
+    def make(token):
+        log.append("ran")
+        while True:
+            if ignore_cancel is None or ignore_cancel.is_set():
+                token.raise_if_cancelled()
+            yield Progress("x", 0, 10)
+            time.sleep(0.01)
+
+    return make
+
+
+def test_queued_jobs_wait_in_the_panel_and_cancel_without_running(window, qtbot):
+    log = []
+    first = window.controller.submit(Job("model job 1", "denoise", looping(log)), MODEL)
+    second = window.controller.submit(Job("model job 2", "denoise", looping(log)), MODEL)
+    table = window.jobs_panel.table
+    assert first.status == "running" and second.status == "waiting"
+    assert [table.item(r, 1).text() for r in range(table.rowCount())] == ["running", "waiting"]
+    assert table.cellWidget(1, 4).isEnabled()  # a waiting job can be cancelled
+    table.cellWidget(1, 4).click()
+    assert second.status == "cancelled" and second.started_at is None
+    assert table.rowCount() == 1 and table.item(0, 0).text() == "model job 1"  # removed, never ran
+    qtbot.waitUntil(lambda: first.progress == 0 and log == ["ran"])
+    first.cancel()
+    wait_for(qtbot, first, "cancelled")
+    assert log == ["ran"]
+
+
+def test_close_asks_then_cancels_and_waits_for_every_job(window, qtbot):
+    log = []
+    running = window.controller.submit(Job("model job", "denoise", looping(log)), MODEL)
+    waiting = window.controller.submit(Job("next model job", "train", looping(log)), MODEL)
+    qtbot.waitUntil(lambda: log == ["ran"])
+    box = quit_question(window, len(window.controller.active_jobs()))
+    assert box.text() == "2 jobs are running. Cancel them and quit?" and box.defaultButton() is box.keep_button
+    box.show()
+    qtbot.waitExposed(box)
+    shoot(box, "quit_dialog.png")
+    box.close()
+    box.deleteLater()
+    window.quit_answer = False  # keep working
+    window.close()
+    assert window.isVisible() and running.status == "running" and waiting.status == "waiting"
+    window.quit_answer = True  # cancel them and quit
+    window.close()
+    assert not window.isVisible()
+    assert running.status == "cancelled" and not running.thread_running
+    assert waiting.status == "cancelled" and waiting.started_at is None and log == ["ran"]
+
+
+def test_close_keeps_the_window_until_a_slow_job_stops(window, qtbot, monkeypatch):
+    monkeypatch.setattr(main_window, "SHUTDOWN_WAIT_MS", 200)
+    slow_step = threading.Event()  # the job notices its cancel only once this is set
+    job = window.controller.submit(Job("slow model job", "denoise", looping([], slow_step)), MODEL)
+    qtbot.waitUntil(lambda: job.status == "running" and job.thread_running)
+    window.close()
+    assert window.isVisible() and job.status == "cancelling"  # no process left without a window
+    slow_step.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
+    assert job.status == "cancelled" and not job.thread_running
+
+
+def _failure_box(window, qtbot):
+    qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QtWidgets.QMessageBox)))
+    [box] = [b for b in window.findChildren(QtWidgets.QMessageBox) if b.isVisible()]
+    return box
+
+
+def test_failures_show_one_line_and_the_traceback_behind_details(window, qtbot):
+    def broken(token):
+        yield Progress("x", 0, 1)
+        raise ZeroDivisionError("division by zero\nsecond line")
+
+    job = window.controller.submit(Job("Broken job", "denoise", broken))
+    wait_for(qtbot, job, "failed")
+    box = _failure_box(window, qtbot)
+    assert box.windowTitle() == "Broken job failed" and box.text() == ("EMDenoise hit an internal error (ZeroDivisionError: division by zero); please report it "
+                                                                  "with the text under Show Details.")
+    assert box.detailedText().startswith("Traceback") and "in broken" in box.detailedText()
+    shoot(box, "failure_dialog.png")
+    box.close()
+    box.deleteLater()
+
+    def bad_input(token):
+        yield Progress("x", 0, 1)
+        raise InputError("is damaged; pick another file", "/data/x.tif")
+
+    job = window.controller.submit(Job("Bad input", "denoise", bad_input))
+    wait_for(qtbot, job, "failed")
+    box = _failure_box(window, qtbot)
+    assert box.text() == "/data/x.tif: is damaged; pick another file" and box.detailedText() == ""
+    box.close()
+    box.deleteLater()

@@ -55,9 +55,9 @@ def test_standard_shortcuts(qtbot, tmp_path):
 
 def test_gui_offers_every_output_type_and_file_kind_the_core_handles():
     from emdenoise_gui.core.io import READ_SUFFIXES
-    from emdenoise_gui.jobs.stack import OUTPUT_DTYPES as CORE_DTYPES
     from emdenoise_gui.gui.main_window import FILE_FILTER
     from emdenoise_gui.gui.settings import OUTPUT_DTYPES
+    from emdenoise_gui.jobs.stack import OUTPUT_DTYPES as CORE_DTYPES
 
     assert OUTPUT_DTYPES == CORE_DTYPES
     assert AppSettings(output_dtype="uint16").checked().output_dtype == "uint16"

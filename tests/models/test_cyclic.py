@@ -8,10 +8,18 @@ from torch import nn
 
 from emdenoise_gui.models import cyclic
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.cyclic import (CONFIGS, CyclicGAN, ImagePool, PatchDiscriminator, ResnetGenerator,
-                                         build, cycle_loss, discriminator_loss, gan_loss, generator_loss)
-
-
+from emdenoise_gui.models.cyclic import (
+    CONFIGS,
+    CyclicGAN,
+    ImagePool,
+    PatchDiscriminator,
+    ResnetGenerator,
+    build,
+    cycle_loss,
+    discriminator_loss,
+    gan_loss,
+    generator_loss,
+)
 
 
 def _tiny():

@@ -6,9 +6,14 @@ import torch
 from torch import nn
 
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.n2v import CONFIGS, MaxBlurPool, UNet, build, n2v_loss, n2v_mask
-
-
+from emdenoise_gui.models.n2v import (
+    CONFIGS,
+    MaxBlurPool,
+    UNet,
+    build,
+    n2v_loss,
+    n2v_mask,
+)
 
 
 def _unique(b=3, h=64, w=64):

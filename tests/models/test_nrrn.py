@@ -5,9 +5,14 @@ import torch
 from torch import nn
 
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.nrrn import CONFIGS, NRRN, NRRNBranch, build, consensus_loss, noise_attention
-
-
+from emdenoise_gui.models.nrrn import (
+    CONFIGS,
+    NRRN,
+    NRRNBranch,
+    build,
+    consensus_loss,
+    noise_attention,
+)
 
 
 def _zscore(x):

@@ -8,10 +8,14 @@ from torch import nn
 
 from emdenoise_gui.models import xception
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.xception import (ADAM_BETAS, CONFIGS, WEIGHT_DECAY, XceptionDenoiser, build,
-                                           huberised_mse)
-
-
+from emdenoise_gui.models.xception import (
+    ADAM_BETAS,
+    CONFIGS,
+    WEIGHT_DECAY,
+    XceptionDenoiser,
+    build,
+    huberised_mse,
+)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from emdenoise_gui.project.project import (
     Project,
 )
 from emdenoise_gui.project.recent import recent_projects, remember_project
+from emdenoise_gui.project.records import COMPARE_MODES, CompareState
 
 SHA = "ab" * 32
 
@@ -74,9 +75,9 @@ def test_roundtrip_preserves_everything(tmp_path, project):
     project.add_result(s2.id, write_result(project, s2.id, "gauss"), "filter", "gaussian")
     project.view.stack_id, project.view.result_id = s1.id, r1.id
     project.view.slice_index = 2
-    project.view.rect = [1.5, 2.0, 10.0, 8.0]
-    project.view.toggles = {"high_pass": True, "residual": False, "mode": "overlay"}
-    project.view.contrast = [3.0, 180.5]
+    project.view.viewer = CompareState(slice=2, view_rect=[1.5, 2.0, 10.0, 8.0], mode="split", high_pass=True,
+                                       levels=[3.0, 180.5], line=[[1.0, 2.5], [12.0, 18.0]], rect=[1, 2, 9, 12],
+                                       divider_x=7.5)
     project.save()
 
     back = Project.open(project.folder / PROJECT_FILE)  # the file works as well as the folder
@@ -86,6 +87,7 @@ def test_roundtrip_preserves_everything(tmp_path, project):
     assert back.stacks[0].shape == [3, 16, 20] and back.results[1].slices == [0, 1]
     assert back.absolute(back.result(r1.id)) == path
     assert back.results[0].path == f"results/{path.name}"  # stored relative
+    assert back.view.viewer.to_dict()["view_rect"] == [1.5, 2.0, 10.0, 8.0] and back.view.viewer.mode == "split"
 
 
 def test_moved_project_folder_still_finds_results(tmp_path, project):
@@ -164,6 +166,7 @@ def test_newer_version_says_update(project):
 def test_missing_and_ill_typed_fields_are_named(tmp_path, project):
     s = project.add_stack(make_meta(tmp_path / "in.tif"))
     project.add_result(s.id, write_result(project, s.id), "filter", "median")
+    project.view.viewer = CompareState(view_rect=[0.0, 0.0, 20.0, 16.0], line=[[1.0, 1.0], [5.0, 9.0]])
     project.save()
     original = (project.folder / PROJECT_FILE).read_text()
     cases = [
@@ -174,6 +177,13 @@ def test_missing_and_ill_typed_fields_are_named(tmp_path, project):
         (lambda d: d["results"][0].update(path="../elsewhere.tif"), r"'results\[0\].path' must be"),
         (lambda d: d["results"][0].update(stack_id="s9"), r"'results\[0\].stack_id' must be"),
         (lambda d: d["view"].update(slice_index=True), r"'view.slice_index' must be"),
+        (lambda d: d["view"]["viewer"].update(mode="side-by-side"), r"'view.viewer.mode' must be 'side_by_side'"),
+        (lambda d: d["view"]["viewer"].update(levels=[9, 1]), r"'view.viewer.levels' must be \[lo, hi\]"),
+        (lambda d: d["view"]["viewer"].update(view_rect=[0, 0, 0, 5]), r"'view.viewer.view_rect' must be"),
+        (lambda d: d["view"]["viewer"].update(line=[[1, 2], [3]]), r"'view.viewer.line\[1\]' must be"),
+        (lambda d: d["view"]["viewer"].update(high_pass="yes"), r"'view.viewer.high_pass' must be true or false"),
+        (lambda d: d["view"]["viewer"].pop("divider_x"), r"'view.viewer.divider_x' is missing"),
+        (lambda d: d["view"]["viewer"].update(version=2), r"'view.viewer.version' must be"),
     ]
     for change, message in cases:
         (project.folder / PROJECT_FILE).write_text(original)
@@ -181,6 +191,35 @@ def test_missing_and_ill_typed_fields_are_named(tmp_path, project):
         with pytest.raises(InputError, match=message) as info:
             Project.open(project.folder)
         assert PROJECT_FILE in str(info.value)
+
+
+def test_view_state_round_trip_is_the_compare_views_dict(project):
+    state = {"version": 1, "slice": 3, "view_rect": [10.0, 20.0, 300.0, 200.0], "mode": "blink",
+             "high_pass": False, "residual": True, "line_tool": True, "rect_tool": False,
+             "levels": [-20.0, 25.0], "line": [[40.0, 30.0], [200.0, 260.0]], "rect": [100, 120, 140, 180],
+             "divider_x": 260.0}
+    record = CompareState.from_dict(state)
+    assert record.to_dict() == state and COMPARE_MODES == ("side_by_side", "split", "blink")
+    project.view.viewer = record
+    project.save()
+    saved = json.loads((project.folder / PROJECT_FILE).read_text())["view"]
+    assert saved["viewer"] == state and not {"rect", "toggles", "contrast"} & set(saved)
+    assert Project.open(project.folder).view.viewer == record
+    assert CompareState.from_dict(CompareState().to_dict()) == CompareState()  # the defaults are valid
+
+
+def test_old_view_with_toggles_still_opens(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    project.save()
+    old_view = {"stack_id": s.id, "result_id": None, "slice_index": 1, "rect": None,
+                "toggles": {"high_pass": False, "residual": False, "mode": "side-by-side"},
+                "contrast": [3.0, 180.0], "viewer": {}}
+    edit(project, lambda d: d.update(view=old_view))
+    back = Project.open(project.folder)
+    assert back.view.stack_id == s.id and back.view.slice_index == 1 and back.view.viewer is None
+    state = CompareState(slice=1, mode="split").to_dict()
+    edit(project, lambda d: d.update(view=dict(old_view, viewer=state)))
+    assert Project.open(project.folder).view.viewer == CompareState(slice=1, mode="split")
 
 
 def test_add_same_stack_twice_gives_one_record(tmp_path, project):

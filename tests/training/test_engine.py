@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
-from emdenoise_gui.core import events as ev
 from emdenoise_gui.training.engine import resume, train
 from emdenoise_gui.zoo.package import verify_folder
 from tests.training.conftest import tiny_spec

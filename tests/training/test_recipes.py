@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core import events as ev
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.training.engine import resume, train
-from emdenoise_gui.training.trainers import trainer_class
 from emdenoise_gui.training.schedules import Schedule
 from emdenoise_gui.training.spec import RunSpec
+from emdenoise_gui.training.trainers import trainer_class
 from emdenoise_gui.zoo.package import open_package
 
 from .conftest import tiny_spec

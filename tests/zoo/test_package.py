@@ -11,7 +11,14 @@ import torch
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo import registry
 from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
-from emdenoise_gui.zoo.package import CARD, WEIGHTS, load_weights, open_package, verify_folder, write_package
+from emdenoise_gui.zoo.package import (
+    CARD,
+    WEIGHTS,
+    load_weights,
+    open_package,
+    verify_folder,
+    write_package,
+)
 
 
 @pytest.fixture(autouse=True)

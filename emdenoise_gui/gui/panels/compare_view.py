@@ -19,13 +19,21 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import metrics
 from emdenoise_gui.gui.panels.profile_plot import (
-    MeasurePanel, add_scale_bar, format_nm, format_value, pixel_text, remove_scale_bar)
+    MeasurePanel,
+    add_scale_bar,
+    format_nm,
+    format_value,
+    pixel_text,
+    remove_scale_bar,
+)
+from emdenoise_gui.gui.panels.slices import Slices, voxel_size
+from emdenoise_gui.project.records import COMPARE_MODES, COMPARE_STATE_VERSION
 
-MODES = {"side_by_side": "Side by side", "split": "Split", "blink": "Blink"}
+MODES = dict(zip(COMPARE_MODES, ("Side by side", "Split", "Blink")))
 BLINK_MS = 600
 HIGH_PASS_SIGMA_PX = 5.0
 AUTO_PERCENTILES = (0.5, 99.5)
-STATE_VERSION = 1
+STATE_VERSION = COMPARE_STATE_VERSION
 DIVIDER_PEN = pg.mkPen("#ffd23f", width=2)
 MODE_TIPS = {
     "side_by_side": "Original left, result right; pan and zoom move both",
@@ -33,33 +41,6 @@ MODE_TIPS = {
     "blink": f"Alternate original and result every {BLINK_MS} ms; B flips by hand and pauses, "
              "click Blink again to resume",
 }
-
-
-class _Slices:
-    """A stack_like placed at original slices ``first .. first+len-1``; caches one slice."""
-
-    def __init__(self, stack, first: int = 0):
-        self.stack, self.first, self.depth = stack, int(first), len(stack)
-        self._cached: tuple[int | None, np.ndarray | None] = (None, None)
-
-    def covers(self, z: int) -> bool:
-        return self.first <= z < self.first + self.depth
-
-    def get(self, z: int) -> np.ndarray | None:
-        """Slice at original index ``z`` as (Y, X), or None where this stack has none."""
-        if not self.covers(z):
-            return None
-        if self._cached[0] != z:
-            data = np.asarray(self.stack[z - self.first])
-            if data.ndim != 2:
-                raise ValueError(f"slice {z} has shape {data.shape}, expected a 2-D image")
-            self._cached = (z, data)
-        return self._cached[1]
-
-
-def _voxel_size(stack) -> tuple[float, float, float] | None:
-    size = getattr(getattr(stack, "meta", None), "voxel_size_nm", None)
-    return tuple(float(v) for v in size) if size else None
 
 
 def _row(layout: QtWidgets.QBoxLayout, *widgets, margins=0, spacing=None) -> QtWidgets.QBoxLayout:
@@ -102,8 +83,8 @@ class CompareView(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self._original: _Slices | None = None
-        self._result: _Slices | None = None
+        self._original: Slices | None = None
+        self._result: Slices | None = None
         self._name = self._label = ""
         self._voxel: tuple[float, float, float] | None = None
         self._shape: tuple[int, int] | None = None
@@ -232,13 +213,13 @@ class CompareView(QtWidgets.QWidget):
         Only the visible slice is read. View and tools are reset when the image
         size changes, contrast always; the slice index is kept where it exists.
         """
-        slices = _Slices(stack)
+        slices = Slices(stack)
         if not slices.depth:
             raise ValueError(f"'{name}' holds no slices")
         self._z = min(self._z, slices.depth - 1)
         shape = slices.get(self._z).shape
         self._original, self._result, self._name, self._label = slices, None, name, ""
-        self._voxel = _voxel_size(stack)
+        self._voxel = voxel_size(stack)
         self._levels = {"raw": None, "high_pass": None}
         self._derived.clear()
         for widget in (self.slider, self.spin):
@@ -270,7 +251,7 @@ class CompareView(QtWidgets.QWidget):
             if yx != self._shape:
                 raise ValueError(f"the result's images are {yx[-1]}x{yx[0]} px but the original's are "
                                  f"{self._shape[1]}x{self._shape[0]} px; they cannot be compared")
-            self._result, self._label = _Slices(stack, first_slice), label
+            self._result, self._label = Slices(stack, first_slice), label
         self._derived.clear()
         self._refresh_all()
 
@@ -552,7 +533,8 @@ class CompareView(QtWidgets.QWidget):
 
     # -------------------------------------------------------------------- state
     def state(self) -> dict:
-        """Everything needed to reopen the comparison where the user left it (JSON-safe)."""
+        """Everything needed to reopen the comparison where the user left it (JSON-safe; the fields of
+        ``project.records.CompareState``, which validates it)."""
         view, levels, rect = self.views[0].viewRect(), self.levels(), self.rect()
         return {
             "version": STATE_VERSION,

@@ -1,4 +1,7 @@
-"""The job panel: running and finished jobs (progress, ETA, cancel), a log, and live loss curves."""
+"""The job panel: waiting, running and finished jobs (progress, ETA, cancel), a log, and live loss curves.
+
+A job cancelled while it was still waiting never ran: its row is removed.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from emdenoise_gui.core.events import format_seconds
 from emdenoise_gui.core import events as ev
+from emdenoise_gui.core.events import format_seconds
 
 COLUMNS = ("Job", "Status", "Progress", "ETA", "")
 PLOT_INTERVAL_MS = 250  # redraw the loss plot at most 4 times a second
@@ -104,15 +107,13 @@ class JobsPanel(QtWidgets.QWidget):
         self.table.setCellWidget(row, 2, bar)
         self.table.setItem(row, 3, QtWidgets.QTableWidgetItem(""))
         cancel = QtWidgets.QPushButton("Cancel")
-        cancel.setToolTip("Stop this job at its next tile or training step; nothing half-written is kept")
-        cancel.clicked.connect(job.cancel)
+        cancel.setToolTip("Stop this job at its next tile or training step (nothing half-written is kept), "
+                          "or drop it if it is still waiting")
+        cancel.clicked.connect(lambda _checked=False, j=job: j.cancel())
         self.table.setCellWidget(row, 4, cancel)
         job.state_changed.connect(lambda j=job: self._update(j))
         if job.kind == "train":
             job.event.connect(lambda event, j=job: self._training_event(j, event))
-            self._plotted_job = job
-            self.loss_plot.clear_data()
-            self.tabs.setCurrentWidget(self.loss_plot)
         self.table.selectRow(row)
         self._update(job)
 
@@ -121,12 +122,22 @@ class JobsPanel(QtWidgets.QWidget):
             self.loss_plot.add_event(event)
 
     def _update(self, job) -> None:
+        if job not in self.jobs:
+            return
         row = self.jobs.index(job)
+        if job.status == "cancelled" and job.started_at is None:  # dropped while waiting
+            self.jobs.pop(row)
+            self.table.removeRow(row)
+            return
+        if job.kind == "train" and job.running and job is not self._plotted_job:
+            self._plotted_job = job  # the plot follows the training that runs now
+            self.loss_plot.clear_data()
+            self.tabs.setCurrentWidget(self.loss_plot)
         self.table.item(row, 1).setText(job.status)
         self.table.cellWidget(row, 2).setValue(int(round(job.progress * 1000)))
         eta = "" if not job.running else format_seconds(job.eta_s)
         self.table.item(row, 3).setText(eta)
-        self.table.cellWidget(row, 4).setEnabled(job.running)
+        self.table.cellWidget(row, 4).setEnabled(job.active)
         if self.table.currentRow() == row:
             self._show(row)
 
@@ -134,7 +145,8 @@ class JobsPanel(QtWidgets.QWidget):
         if not 0 <= row < len(self.jobs):
             return
         job = self.jobs[row]
-        text = "\n".join(job.log + ([job.message] if job.status == "failed" else []))
+        details = job.failure.details if job.status == "failed" and job.failure else ""
+        text = "\n".join(job.log + ([details.rstrip()] if details else []))  # the log names the failure
         if self.log.toPlainText() != text:
             self.log.setPlainText(text)
             self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())

@@ -13,8 +13,8 @@ from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.models.registry import by_preference
 from emdenoise_gui.jobs.denoise import Denoiser
+from emdenoise_gui.models.registry import by_preference
 
 ROLE = QtCore.Qt.ItemDataRole.UserRole
 

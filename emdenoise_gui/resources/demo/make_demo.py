@@ -14,7 +14,7 @@ import tifffile
 from emdenoise_gui.cli import main
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE.parents[2] / "shared" / "data" / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+SOURCE = HERE.parents[3] / "shared" / "data" / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
 CLEAN, NOISY = HERE / "flyem_fibsem_demo.tif", HERE / "flyem_fibsem_demo_noisy.tif"
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""The job queue: every job the app runs starts here, in one of two lanes.
+
+* ``"device"``: jobs that need the compute device, i.e. training and any job that
+  runs a model (a preview, denoise or batch whose ``Denoiser.kind`` is ``"model"``).
+  They run one at a time, in the order submitted; the others wait (status ``"waiting"``).
+* ``"filter"``: classical filters, which run on the CPU; they start at once, beside the
+  device lane and beside each other.
+
+A new preview replaces a preview that is still waiting (the old one ends cancelled,
+without running). A waiting job that is cancelled leaves the queue without running.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6 import QtCore
+
+from emdenoise_gui.gui.workers import Job
+
+DEVICE, FILTER = "device", "filter"
+
+
+def lane_for(kind: str, denoiser=None) -> str:
+    """``"device"`` for training or a job whose ``denoiser`` (a ``jobs.denoise.Denoiser``) is a model,
+    else ``"filter"``."""
+    if kind == "train" or getattr(denoiser, "kind", None) == "model":
+        return DEVICE
+    return FILTER
+
+
+class JobQueue(QtCore.QObject):
+    """Starts submitted jobs by lane; remembers every job (``jobs``, oldest first).
+
+    Signal: ``job_added(Job)`` when a job is submitted (before it starts, if it starts at once).
+    """
+
+    job_added = QtCore.Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.jobs: list[Job] = []
+        self._waiting: list[Job] = []  # device-lane jobs not started yet, next first
+        self._device: Job | None = None  # the device-lane job that holds the device
+
+    def submit(self, job: Job, denoiser=None) -> Job:
+        """Queue ``job`` in the lane :func:`lane_for` gives it (``denoiser``: what the job runs, if any)."""
+        job.lane = lane_for(job.kind, denoiser)
+        if job.kind == "preview":
+            for old in [j for j in self._waiting if j.kind == "preview"]:
+                old.cancel("replaced by a newer preview before it ran")
+        self.jobs.append(job)
+        job.ended.connect(lambda j=job: self._on_ended(j))
+        self.job_added.emit(job)
+        if job.lane == DEVICE:
+            self._waiting.append(job)
+            self._start_next()
+        else:
+            job.start()
+        return job
+
+    def waiting(self) -> list[Job]:
+        """Device-lane jobs not started yet, in the order they will start."""
+        return list(self._waiting)
+
+    def active(self) -> list[Job]:
+        """Jobs waiting, running or cancelling."""
+        return [j for j in self.jobs if j.active]
+
+    def cancel_all(self) -> None:
+        """Drop every waiting job, then ask every running one to stop."""
+        waiting, self._waiting = self._waiting, []
+        for job in waiting:
+            job.cancel()
+        for job in self.jobs:
+            job.cancel()
+
+    def shutdown(self, timeout_ms: int) -> bool:
+        """Cancel everything and wait up to ``timeout_ms`` for every job's thread to end, processing
+        events meanwhile (the window keeps drawing). True if all ended in time."""
+        self.cancel_all()
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            busy = [j for j in self.jobs if j.active or j.thread_running]
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            busy[0].wait(20)
+
+    def _on_ended(self, job: Job) -> None:
+        if job in self._waiting:
+            self._waiting.remove(job)
+        if job is self._device:
+            self._device = None
+        self._start_next()
+
+    def _start_next(self) -> None:
+        if self._device is None and self._waiting:
+            self._device = self._waiting.pop(0)
+            self._device.start()

@@ -1,0 +1,33 @@
+"""A stack as the compare view reads it: placed at an original slice index, one slice cached."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Slices:
+    """A stack_like placed at original slices ``first .. first+len-1``; caches one slice."""
+
+    def __init__(self, stack, first: int = 0):
+        self.stack, self.first, self.depth = stack, int(first), len(stack)
+        self._cached: tuple[int | None, np.ndarray | None] = (None, None)
+
+    def covers(self, z: int) -> bool:
+        return self.first <= z < self.first + self.depth
+
+    def get(self, z: int) -> np.ndarray | None:
+        """Slice at original index ``z`` as (Y, X), or None where this stack has none."""
+        if not self.covers(z):
+            return None
+        if self._cached[0] != z:
+            data = np.asarray(self.stack[z - self.first])
+            if data.ndim != 2:
+                raise ValueError(f"slice {z} has shape {data.shape}, expected a 2-D image")
+            self._cached = (z, data)
+        return self._cached[1]
+
+
+def voxel_size(stack) -> tuple[float, float, float] | None:
+    """The (z, y, x) voxel size in nm from ``stack.meta.voxel_size_nm``, or None when unknown."""
+    size = getattr(getattr(stack, "meta", None), "voxel_size_nm", None)
+    return tuple(float(v) for v in size) if size else None

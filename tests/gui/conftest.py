@@ -1,0 +1,89 @@
+"""GUI tests: each is marked ``gui`` and fails if it leaves threads running or windows open.
+
+After a test (and after pytest-qt closed the widgets it registered) the guard waits up to
+``GRACE_S`` (processing events) for the threads the test started to end: Python threads,
+and QThreads (job threads, and any other QThread still referenced). Then it compares
+``QApplication.topLevelWidgets()`` with the list before the test: a new one still visible is
+a leak. Hidden ones (closed, or Qt's own popups) are allowed. Every new parentless top-level
+widget is then closed and deleted, so the next test starts clean.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PySide6 import QtCore
+from shiboken6 import isValid
+
+from emdenoise_gui.gui.workers import live_jobs
+
+GRACE_S = 5.0
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.gui)
+
+
+def _running_qthreads() -> set:
+    """QThreads (other than the GUI thread) whose Python wrapper exists and that run now."""
+    main = QtCore.QCoreApplication.instance().thread()
+    return {obj for obj in gc.get_objects()
+            if issubclass(type(obj), QtCore.QThread) and obj is not main and isValid(obj) and obj.isRunning()}
+
+
+def _python_threads() -> set:
+    return {t for t in threading.enumerate()
+            if t.is_alive() and not isinstance(t, threading._DummyThread)}  # dummies are foreign threads
+
+
+def _settle(app) -> None:
+    app.processEvents()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
+
+
+def _wait_for_threads(app, python_before: set, qthreads_before: set, seconds: float) -> tuple[list, list]:
+    deadline = time.monotonic() + seconds
+    while True:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        python = [t for t in _python_threads() - python_before]
+        jobs = [job for job in live_jobs() if job.thread_running]
+        if not python and not jobs:
+            qthreads = list(_running_qthreads() - qthreads_before)  # the slow scan, once calm
+            if not qthreads or time.monotonic() >= deadline:
+                return python, qthreads
+        elif time.monotonic() >= deadline:
+            return python, [job._thread for job in jobs]
+        time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads_or_windows(qapp):
+    python_before, qthreads_before = _python_threads(), _running_qthreads()
+    widgets_before = set(qapp.topLevelWidgets())
+    yield
+    python, qthreads = _wait_for_threads(qapp, python_before, qthreads_before, GRACE_S)
+    if qthreads:  # stop them before any widget goes: deleting a running thread aborts the process
+        for job in live_jobs():
+            job.cancel()
+        _wait_for_threads(qapp, python_before, qthreads_before, 60.0)
+    _settle(qapp)
+    new = [w for w in qapp.topLevelWidgets() if w not in widgets_before and isValid(w)]
+    windows = [f"{type(w).__name__} '{w.windowTitle()}'" for w in new if w.isVisible()]
+    for widget in new:
+        if widget.parentWidget() is None:
+            widget.close()
+            widget.deleteLater()
+    _settle(qapp)
+    problems = ([f"Python thread still running: {t.name}" for t in python]
+                + [f"QThread still running: {t.objectName() or t}" for t in qthreads]
+                + [f"top-level window left open: {w}" for w in windows])
+    if problems:
+        pytest.fail("the test leaked:\n  " + "\n  ".join(problems), pytrace=False)
