@@ -25,7 +25,7 @@ from PySide6 import QtCore
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.events import CancelToken, Progress, RateMeter
 
 EMIT_INTERVAL_S = 0.05
 OUT_OF_MEMORY = "out of memory: try a smaller tile size in Settings, or fewer slices"
@@ -245,8 +245,8 @@ class Job(QtCore.QObject):
     def _on_event(self, item) -> None:
         if isinstance(item, Progress) and item.total:
             self.progress = item.done / item.total
-            elapsed = time.perf_counter() - (self.started_at or time.perf_counter())
-            self.eta_s = elapsed * (1 - self.progress) / self.progress if self.progress > 0 else None
+            meter = RateMeter(item.total, start=self.started_at or time.perf_counter())
+            self.eta_s = meter.eta(item.done)
         elif isinstance(item, ev.StepDone):
             self.progress, self.eta_s = item.step / item.total_steps, item.eta_s
         elif isinstance(item, ev.Validated):
