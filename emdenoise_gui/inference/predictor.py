@@ -6,7 +6,8 @@ tile engine (512 px tiles, stride 256, Gaussian blending). Inputs are on the
 [0, 1] working scale of their stack; the card's normalisation (``core.normalise``) is
 applied per slice before tiling and undone after blending, so tiles agree with each
 other, or, for per-tile kinds, to each tile inside the tile function.
-On a CUDA out-of-memory error the batch is halved and the batch retried.
+On CUDA the tile batch is sized from free device memory; on an out-of-memory error it is halved
+and the run goes on without losing finished tiles.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Predictor:
                              package.path) from exc
         self.model = model.to(device).eval()
         self.batch_size = max(1, batch_size)
+        self._fitted_tile: int | None = None  # the tile size fit_batch last measured (CUDA)
         self._per_tile = card.normalisation["kind"] in PER_TILE_KINDS
         self.amp_dtype = None
         if device.type == "cuda" and amp:
@@ -85,17 +87,39 @@ class Predictor:
         return self._run_batches(batch)
 
     def _run_batches(self, batch: np.ndarray) -> np.ndarray:
-        size = len(batch)
-        while True:
+        """Run ``batch`` in chunks of ``self.batch_size`` tiles. On an out-of-memory error the chunk
+        size is halved and the run goes on from the chunk that failed: tiles already done are kept.
+        Raises InputError when even one tile does not fit."""
+        done, start = [], 0
+        while start < len(batch):
+            size = self.batch_size
             try:
-                return np.concatenate([self._run(batch[i:i + size]) for i in range(0, len(batch), size)])
+                done.append(self._run(batch[start:start + size]))
             except torch.OutOfMemoryError:
                 if size == 1:
                     raise InputError("the GPU ran out of memory even for one tile; choose a smaller tile "
                                      "size in the settings or use the CPU") from None
-                torch.cuda.empty_cache()
-                size = max(1, size // 2)
-                self.batch_size = size
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                self.batch_size = max(1, size // 2)
+                continue
+            start += size
+        return np.concatenate(done)
+
+    def fit_batch(self, tile: int, free_bytes: int | None = None) -> int:
+        """On CUDA, set ``batch_size`` from the free device memory: one ``tile`` x ``tile`` probe measures
+        the peak bytes a tile needs, and the batch takes 80 % of ``free_bytes`` (default: what
+        ``torch.cuda.mem_get_info`` reports). Elsewhere the batch stays. Returns the batch size."""
+        if self.device.type != "cuda":
+            return self.batch_size
+        if free_bytes is None:
+            free_bytes = torch.cuda.mem_get_info(self.device)[0]
+        torch.cuda.reset_peak_memory_stats(self.device)
+        before = torch.cuda.memory_allocated(self.device)
+        self._run(np.zeros((1, self.input_slices, tile, tile), np.float32))
+        per_tile = torch.cuda.max_memory_allocated(self.device) - before
+        self.batch_size = batch_from_memory(free_bytes, per_tile, self.batch_size)
+        return self.batch_size
 
     def denoise(self, window: np.ndarray, tile: int = 512, stride: int = 256,
                 cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
@@ -106,6 +130,9 @@ class Predictor:
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         tile, stride = self.tiling(tile, stride)
+        if self.device.type == "cuda" and self._fitted_tile != tile:
+            self.fit_batch(tile)
+            self._fitted_tile = tile
         norm = Normaliser(self.card.normalisation, window)
         prepared = norm.forward(window)
         image = prepared[0] if self.input_slices == 1 else prepared
@@ -113,3 +140,11 @@ class Predictor:
                                      batch_size=self.batch_size, multiple=max(16, self.info.multiple),
                                      cancel=cancel)
         return norm.inverse(out)
+
+
+def batch_from_memory(free_bytes: int, per_tile_bytes: int, current: int = 4, cap: int = 64) -> int:
+    """Tiles per batch that fit in 80 % of ``free_bytes`` when one tile needs ``per_tile_bytes``
+    (both in bytes): at least 1, at most ``cap``; ``current`` when the probe measured nothing."""
+    if per_tile_bytes <= 0:
+        return max(1, current)
+    return int(max(1, min(cap, (0.8 * free_bytes) // per_tile_bytes)))

@@ -1,0 +1,56 @@
+"""Never out of memory: batch sizing from free memory, and halving on an out-of-memory error
+without losing finished tiles (simulated on the CPU)."""
+
+import numpy as np
+import pytest
+import torch
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.inference import predictor as pred
+from emdenoise_gui.inference.predictor import batch_from_memory
+
+
+def test_batch_from_free_memory():
+    mib = 2**20
+    assert batch_from_memory(1000 * mib, 100 * mib) == 8  # 80 % of 1000 MiB / 100 MiB per tile
+    assert batch_from_memory(50 * mib, 100 * mib) == 1  # never below one tile
+    assert batch_from_memory(10**12, 1 * mib) == 64  # capped
+    assert batch_from_memory(10**9, 0, current=4) == 4  # nothing measured: keep the batch
+
+
+class FakePredictor:
+    """The batching of Predictor around a fake network that 'runs out of memory' above ``limit`` tiles."""
+
+    _run_batches = pred.Predictor._run_batches
+
+    def __init__(self, batch_size, limit, fail_calls=()):
+        self.batch_size, self.limit, self.fail_calls, self.calls = batch_size, limit, set(fail_calls), []
+        self.device = torch.device("cpu")
+
+    def _run(self, batch):
+        self.calls.append(len(batch))
+        if len(batch) > self.limit or len(self.calls) - 1 in self.fail_calls:
+            raise torch.OutOfMemoryError("simulated")
+        return batch[:, 0] * 2.0
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_finished_tiles():
+    tiles = np.arange(10 * 4 * 4, dtype=np.float32).reshape(10, 1, 4, 4)
+    fake = FakePredictor(batch_size=8, limit=2)
+    out = fake._run_batches(tiles)
+    np.testing.assert_array_equal(out, tiles[:, 0] * 2.0)  # every tile once, in order
+    assert fake.batch_size == 2 and fake.calls == [8, 4, 2, 2, 2, 2, 2]  # no tile run twice after success
+
+
+def test_an_out_of_memory_error_mid_stack_does_not_redo_finished_tiles():
+    tiles = np.arange(10 * 4 * 4, dtype=np.float32).reshape(10, 1, 4, 4)
+    fake = FakePredictor(batch_size=4, limit=99, fail_calls={1})  # the second chunk fails (fragmentation)
+    out = fake._run_batches(tiles)
+    np.testing.assert_array_equal(out, tiles[:, 0] * 2.0)
+    assert fake.calls == [4, 4, 2, 2, 2]  # tiles 0-3 kept; 4-9 in halves
+
+
+def test_out_of_memory_for_one_tile_is_explained():
+    fake = FakePredictor(batch_size=4, limit=0)
+    with pytest.raises(InputError, match="even for one tile"):
+        fake._run_batches(np.zeros((3, 1, 4, 4), np.float32))
