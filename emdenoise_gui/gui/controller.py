@@ -21,8 +21,6 @@ from emdenoise_gui.jobs.train import train_job
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
 
-IMAGE_SUFFIXES = READ_SUFFIXES
-
 
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files as given, plus the files directly inside given folders (sorted; hidden files skipped)."""
@@ -146,7 +144,7 @@ class Controller(QtCore.QObject):
             return [], []
         added, rejected = [], []
         for path in expand_paths([Path(p) for p in paths]):
-            if path.suffix.lower() not in IMAGE_SUFFIXES and not path.is_dir():
+            if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
                 rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF and MRC)"))
                 continue
             try:

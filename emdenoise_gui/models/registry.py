@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from emdenoise_gui.core.errors import InputError
 
-#: Data roles a family trains on, in microscopy words.
+#: Data roles a family trains on, and what each may be (files, or rectangles PATH@y0:y1,x0:x1).
 ROLES = {
-    "clean": "clean images",
-    "noise": "noise patterns (blank regions: resin, empty film)",
-    "noisy": "noisy images",
+    "clean": "clean images: stacks or rectangles PATH@y0:y1,x0:x1; noise is synthesised on them",
+    "noise": "pure noise patterns: blank regions or empty support film, files or PATH@y0:y1,x0:x1",
+    "noisy": "the noisy stack to denoise or others like it",
 }
 
 

@@ -87,7 +87,7 @@ def int_field(d: dict, key: str, where: str, minimum: int | None = None) -> int:
 
 
 def number_list(d: dict, key: str, where: str, n: int, kind: type, optional: bool = False,
-             positive: bool = False) -> list | None:
+                positive: bool = False) -> list | None:
     """A list of ``n`` ints (``kind=int``) or finite numbers (``kind=float``), or None if optional."""
     value = get_field(d, key, where)
     if value is None and optional:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.models.registry import FAMILIES
+from emdenoise_gui.models.registry import FAMILIES, ROLES
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 from emdenoise_gui.zoo.card import valid_model_name
 
@@ -78,7 +78,7 @@ class RunSpec:
             if not given:
                 flags = " or ".join(f"--{c}" for c in choices)
                 raise InputError(f"{self.family} training needs {flags} data "
-                                 f"({'; '.join(_ROLE_HELP[c] for c in choices)})")
+                                 f"({'; '.join(ROLES[c] for c in choices)})")
             if len(given) > 1:
                 raise InputError(f"{self.family} trains from {' or '.join('--' + c for c in choices)} data, "
                                  "not both; choose one")
@@ -155,10 +155,3 @@ def _checked_field(name: str, kind: str, value):
         raise InputError(f"the training record's field '{name}' holds {value!r}, not a {kind}; the "
                          "checkpoint is damaged")
     return tuple(float(v) for v in value) if base == "tuple" else value
-
-
-_ROLE_HELP = {
-    "clean": "clean images: stacks or rectangles PATH@y0:y1,x0:x1; noise is synthesised on them",
-    "noise": "pure noise patterns: blank regions or empty support film, files or PATH@y0:y1,x0:x1",
-    "noisy": "the noisy stack to denoise or others like it",
-}
