@@ -14,8 +14,15 @@ from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
-from emdenoise_gui.jobs.stack import OUTPUT_DTYPES, compare_job, noise_job, stack_stats
-from emdenoise_gui.models.registry import ADAPT_FAMILIES
+from emdenoise_gui.jobs.stack import (
+    OUTPUT_DTYPES,
+    QUALITIES,
+    compare_job,
+    noise_job,
+    quality_stride,
+    stack_stats,
+)
+from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
 
 
 def _fmt_voxel(meta) -> str:
@@ -105,8 +112,9 @@ def _add_output_args(p) -> None:
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
-    return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, args.stride, args.dtype,
-                         args.overwrite, args.device, args.batch_size)
+    stride = quality_stride(args.quality, args.tile, args.stride)
+    return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, stride, args.dtype,
+                         args.overwrite, args.device, args.batch_size, args.precision)
 
 
 def adapt_then_denoise(args):
@@ -154,10 +162,18 @@ def add_parsers(sub) -> None:
                    help="classical filter (see `emdenoise filters`; default median)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--batch-size", type=int, default=4, help="for --model: tiles per batch (default 4)")
+    p.add_argument("--batch-size", type=int,
+                   help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")
     p.add_argument("--tile", type=int, default=512,
                    help="tile side in pixels (default 512; xception models use their training crop)")
-    p.add_argument("--stride", type=int, default=256, help="tile step in pixels (default 256)")
+    p.add_argument("--quality", choices=QUALITIES, default="fast",
+                   help="fast: tiles overlap by what the network sees around a pixel, each pixel is computed "
+                        "about once; paper: the papers' half-tile stride with Gaussian blending, 4x the work "
+                        "(default fast)")
+    p.add_argument("--stride", type=int, help="tile step in pixels, Gaussian blending (overrides --quality)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="for --model: auto uses bfloat16/float16 where the device computes it natively "
+                        "(CUDA GPUs, CPUs with AVX512-BF16 or AMX), else float32 (default auto)")
     p.add_argument("--adapt", choices=ADAPT_FAMILIES,
                    help="first self-train this family on IN itself (no clean data needed), add it to your zoo, "
                         "then denoise IN with it")

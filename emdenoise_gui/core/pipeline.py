@@ -18,6 +18,7 @@ import numpy as np
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Progress
 from emdenoise_gui.core.io import Stack, StackWriter
+from emdenoise_gui.core.prefetch import ReadAhead, WriteBehind
 
 #: Slices sampled to find a stack's intensity range.
 RANGE_SAMPLES = 16
@@ -72,14 +73,42 @@ def finite_slice(stack: Stack, z: int) -> np.ndarray:
 
 
 class SliceCache:
-    """The last few slices read from a stack, so neighbour windows read each slice once."""
+    """The last few slices read from a stack, so neighbour windows read each slice once.
+
+    After :meth:`read_ahead` the slices come from a background reader (``core.prefetch``)
+    that reads them in the order the windows will need them; :meth:`close` stops it.
+    """
 
     def __init__(self, stack: Stack, size: int = 4):
         self.stack, self.size, self._cache = stack, size, OrderedDict()
+        self._ahead: ReadAhead | None = None
+
+    def _misses(self, picks_per_window) -> list[int]:
+        """The slices this cache reads, in order, for windows of the given slice indices."""
+        held, order = OrderedDict(), []
+        for picks in picks_per_window:
+            for z in picks:
+                if z not in held:
+                    order.append(z)
+                    held[z] = None
+                    while len(held) > self.size:
+                        held.popitem(last=False)
+        return order
+
+    def read_ahead(self, slices: range, count: int, depth: int = 2) -> "SliceCache":
+        """Read the slices that ``window(z, count)`` for z in ``slices`` will need on a background
+        thread, ``depth`` slices ahead; windows must then be asked for in that order."""
+        order = self._misses(neighbour_indices(z, len(self.stack), count) for z in slices)
+        self._ahead = ReadAhead(lambda z: finite_slice(self.stack, z), order, depth)
+        return self
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
 
     def __getitem__(self, z: int) -> np.ndarray:
         if z not in self._cache:
-            self._cache[z] = finite_slice(self.stack, z)
+            self._cache[z] = self._ahead.next(z) if self._ahead is not None else finite_slice(self.stack, z)
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
         return self._cache[z]
@@ -142,20 +171,28 @@ def stream_stack(
 
     ``job(z)`` is a generator yielding (units done, units per slice) and returning
     the (Y, X) result. Yields :class:`Progress` in units (tiles) over the whole
-    job. The caller commits the writer after the last event.
+    job. Results are written on a background thread (``core.prefetch.WriteBehind``)
+    while the next slice is computed; all are written when the last event comes.
+    The caller commits the writer after that.
     """
     total = None
-    for index, z in enumerate(slices):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        gen = job(z)
-        while True:
-            try:
-                done, per_slice = next(gen)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            total = per_slice * len(slices)
-            yield Progress(stage, index * per_slice + done, total, "tile")
-        writer.write(index, result)
+    behind = WriteBehind(writer.write)
+    try:
+        for index, z in enumerate(slices):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            gen = job(z)
+            while True:
+                try:
+                    done, per_slice = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                total = per_slice * len(slices)
+                yield Progress(stage, index * per_slice + done, total, "tile")
+            behind.put(index, result)
+        behind.finish()
+    except BaseException:
+        behind.abort()
+        raise
     yield Progress(stage, total or len(slices), total or len(slices), "tile")

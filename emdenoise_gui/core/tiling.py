@@ -1,10 +1,20 @@
-"""Tiled processing of images of any size with Gaussian-weighted blending.
+"""Tiled processing of images of any size, blended seam-free.
 
-An image is reflection-padded so that a regular grid of tiles (default 512 px,
-stride 256) covers it with every image pixel well inside at least one tile;
-each tile is processed, weighted by a 2-D Gaussian (sigma = tile/8, floored so
-its corners never vanish), summed, and divided by the summed weights
-(Ede & Beanland / cyclic-paper style blending, models.md section 4).
+An image is reflection-padded so that a regular grid of tiles covers it with every
+image pixel well inside at least one tile; each tile is processed, weighted, summed,
+and divided by the summed weights. A :class:`TilePlan` says how:
+
+* **band** (the fast default): neighbouring tiles share only ``overlap`` px. The outer
+  ``guard`` px of every tile, where a network sees its zero padding instead of image
+  (its receptive-field radius), get almost no weight; between the guards a raised-cosine
+  ramp hands over from one tile to the next. The cost per finished pixel is
+  ``(tile / (tile - overlap))**2`` network pixels, near 1 for a small receptive field.
+  Tiles shrink (to a multiple of ``multiple``) so that equal tiles just cover the image:
+  a 520 px slice takes two 304 px tiles per axis, not three of 512.
+* **gaussian** (the papers' mode, "quality: paper"): tiles of a fixed side at a stride
+  (512 / 256: every pixel computed four times), weighted by a 2-D Gaussian (sigma =
+  tile/8, floored so its corners never vanish; Ede & Beanland / cyclic-paper blending,
+  models.md section 4).
 
 Images smaller than a tile get one tile per axis, rounded up to a multiple of
 ``multiple`` pixels (networks that downsample need sizes divisible by 2**k).
@@ -19,8 +29,11 @@ import numpy as np
 
 from emdenoise_gui.core.events import CancelToken, run_to_end
 
-#: Gaussian weights are floored at this fraction of their maximum.
+#: Gaussian weights are floored at this fraction of their maximum (corners never vanish).
 WEIGHT_FLOOR = 1e-3
+#: Band weights are floored far lower: the guard px hold what the network computed from its zero
+#: padding and must not leak into the result; every image pixel lies outside some tile's guard.
+BAND_FLOOR = 1e-12
 
 TileFn = Callable[[np.ndarray], np.ndarray]
 
@@ -30,12 +43,57 @@ def _round_up(n: int, multiple: int) -> int:
 
 
 @dataclass(frozen=True)
+class TilePlan:
+    """How to tile: ``tile`` side (px, the largest a tile gets), ``overlap`` (px shared by
+    neighbouring tiles), ``guard`` (px at each tile edge that get almost no weight; band
+    window only), ``window`` ("band" or "gaussian") and ``fixed`` (keep the tile side;
+    else band tiles shrink to just cover the image)."""
+
+    tile: int = 512
+    overlap: int = 256
+    guard: int = 0
+    window: str = "gaussian"
+    fixed: bool = True
+
+    def __post_init__(self):
+        if self.tile < 1 or not 0 <= self.overlap < self.tile:
+            raise ValueError(f"need tile >= 1 and 0 <= overlap < tile, got tile {self.tile}, overlap {self.overlap}")
+        if self.window not in ("band", "gaussian") or not 0 <= 2 * self.guard <= self.overlap:
+            raise ValueError(f"bad tile plan: window {self.window!r}, guard {self.guard}, overlap {self.overlap}")
+
+    @classmethod
+    def paper(cls, tile: int = 512, stride: int = 256) -> "TilePlan":
+        """The papers' tiling: ``tile`` px tiles every ``stride`` px, Gaussian-weighted."""
+        if not 1 <= stride <= tile:
+            raise ValueError(f"need 1 <= stride <= tile, got tile {tile}, stride {stride}")
+        return cls(tile, tile - stride, 0, "gaussian", True)
+
+    @classmethod
+    def band(cls, tile: int, halo: int, ramp: int = 16, fixed: bool = False) -> "TilePlan":
+        """Band blending for a network whose outputs depend on inputs up to ``halo`` px away:
+        the guard is the halo, the tiles overlap by 2 * halo + ``ramp`` px (at most half a tile)."""
+        overlap = min(2 * halo + ramp, tile // 2)
+        return cls(tile, overlap, min(halo, overlap // 2), "band", fixed)
+
+    @classmethod
+    def whole_tile(cls, tile: int, fixed: bool = False) -> "TilePlan":
+        """Band blending for functions whose outputs depend on the whole tile (instance norm, per-tile
+        normalisation, a noise level estimated per tile): a quarter-tile overlap, a tile/16 guard."""
+        return cls.band(tile, tile // 16, tile // 8, fixed)
+
+    @property
+    def cost(self) -> float:
+        """Network pixels computed per finished pixel on a large image (1.0 = no overlap)."""
+        return (self.tile / (self.tile - self.overlap)) ** 2
+
+
+@dataclass(frozen=True)
 class TileGrid:
     """Tile layout for an image of ``height`` x ``width`` pixels.
 
     Attributes: ``tile`` and ``stride`` per axis as (y, x); ``pad`` as
     ((top, bottom), (left, right)) reflection padding in pixels; ``origins``
-    are the (y, x) corners of the tiles in padded coordinates.
+    are the (y, x) corners of the tiles in padded coordinates; ``plan`` the TilePlan.
     """
 
     height: int
@@ -44,33 +102,20 @@ class TileGrid:
     stride: tuple[int, int]
     pad: tuple[tuple[int, int], tuple[int, int]]
     origins: tuple[tuple[int, int], ...]
+    plan: TilePlan
 
     @classmethod
-    def build(cls, height: int, width: int, tile: int = 512, stride: int = 256,
-              multiple: int = 16) -> "TileGrid":
-        """Lay out tiles of ``tile`` px with ``stride`` px steps over a (height, width) image."""
-        if tile < 1 or stride < 1 or stride > tile:
-            raise ValueError(f"need 1 <= stride <= tile, got tile {tile}, stride {stride}")
+    def build(cls, height: int, width: int, plan: TilePlan = TilePlan(), multiple: int = 16) -> "TileGrid":
+        """Lay out ``plan``'s tiles over a (height, width) image."""
         tiles, strides, pads, starts = [], [], [], []
         for size in (height, width):
-            if size <= tile:  # one tile per axis, centred on the image
-                t = _round_up(size, multiple)
-                before = (t - size) // 2
-                tiles.append(t)
-                strides.append(t)
-                pads.append((before, t - size - before))
-                starts.append([0])
-                continue
-            margin = (tile - stride) // 2  # image borders fall this far inside the first tile
-            n = -(-(size + 2 * margin - tile) // stride) + 1
-            total = (n - 1) * stride + tile
-            extra = total - size - 2 * margin
-            pads.append((margin + extra // 2, margin + extra - extra // 2))
+            tile, stride, pad, count = _axis(size, plan, multiple)
             tiles.append(tile)
             strides.append(stride)
-            starts.append([i * stride for i in range(n)])
+            pads.append(pad)
+            starts.append([i * stride for i in range(count)])
         origins = tuple((y, x) for y in starts[0] for x in starts[1])
-        return cls(height, width, tuple(tiles), tuple(strides), tuple(pads), origins)
+        return cls(height, width, tuple(tiles), tuple(strides), tuple(pads), origins, plan)
 
     @property
     def padded_shape(self) -> tuple[int, int]:
@@ -78,6 +123,37 @@ class TileGrid:
 
     def __len__(self) -> int:
         return len(self.origins)
+
+    def weights(self) -> np.ndarray:
+        """(th, tw) float32 blending window of this grid's tiles, maximum 1, floored (WEIGHT_FLOOR, BAND_FLOOR)."""
+        if self.plan.window == "gaussian":
+            return gaussian_weights(self.tile).astype(np.float32)
+        guard = self.plan.guard
+        axes = [band_window(t, t - s, guard) if t > s else np.ones(t) for t, s in zip(self.tile, self.stride)]
+        return np.maximum(np.outer(axes[0], axes[1]), BAND_FLOOR).astype(np.float32)
+
+
+def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int, int], int]:
+    """(tile, stride, (pad before, after), tile count) along one image axis of ``size`` px."""
+    if plan.window == "gaussian" or plan.fixed:
+        tile, overlap = plan.tile, plan.overlap
+        if size <= tile:  # one tile, centred on the image
+            tile = _round_up(size, multiple)
+            before = (tile - size) // 2
+            return tile, tile, (before, tile - size - before), 1
+        if plan.window == "band":
+            overlap = _round_up(overlap, multiple) if tile - _round_up(overlap, multiple) > 0 else overlap
+        stride = tile - overlap
+        margin = overlap // 2  # image borders fall this far inside the first tile
+        count = -(-(size + 2 * margin - tile) // stride) + 1
+    else:
+        overlap = _round_up(plan.overlap, multiple)  # strides stay multiples: downsampling nets align
+        count = max(1, -(-size // max(1, plan.tile - overlap)))
+        tile = _round_up(-(-size // count) + overlap, multiple)
+        stride = tile - overlap
+    total = (count - 1) * stride + tile
+    extra = total - size
+    return tile, stride, (extra // 2, extra - extra // 2), count
 
 
 def gaussian_weights(tile: tuple[int, int], floor: float = WEIGHT_FLOOR) -> np.ndarray:
@@ -88,6 +164,16 @@ def gaussian_weights(tile: tuple[int, int], floor: float = WEIGHT_FLOOR) -> np.n
         axes.append(np.exp(-((np.arange(n) - centre) ** 2) / (2.0 * sigma**2)))
     weights = np.outer(axes[0], axes[1])
     return np.maximum(weights / weights.max(), floor)
+
+
+def band_window(n: int, overlap: int, guard: int) -> np.ndarray:
+    """(n,) float64 window: 0 over the outer ``guard`` px at each end, a raised-cosine ramp up to 1
+    over the next ``overlap - 2 * guard`` px, 1 inside. Two neighbours' ramps over their shared
+    ``overlap`` px sum to 1."""
+    ramp = max(1, overlap - 2 * guard)
+    i = np.arange(n, dtype=np.float64)
+    edge = np.minimum(i, n - 1 - i) - guard + 0.5  # distance into the ramp, in px
+    return np.where(edge <= 0, 0.0, np.where(edge >= ramp, 1.0, 0.5 - 0.5 * np.cos(np.pi * edge / ramp)))
 
 
 def pad_reflect(image: np.ndarray, pad) -> np.ndarray:
@@ -111,8 +197,7 @@ def iter_tiles(padded: np.ndarray, grid: TileGrid, batch_size: int) -> Iterator[
 def blend_tiles(
     image: np.ndarray,
     fn: TileFn,
-    tile: int = 512,
-    stride: int = 256,
+    plan: TilePlan = TilePlan(),
     batch_size: int = 1,
     multiple: int = 16,
     cancel: CancelToken | None = None,
@@ -124,20 +209,20 @@ def blend_tiles(
     image: (H, W) or (C, H, W) array, any real dtype; C channels (e.g. adjacent
         slices) travel together in each tile.
     fn: maps a float32 batch (B, th, tw) or (B, C, th, tw) to (B, th, tw).
-    tile, stride: tile side and step in pixels.
+    plan: the tiling (default: the papers' 512 px tiles at stride 256).
     batch_size: tiles per call of ``fn``.
-    multiple: tile sides of small images are rounded up to this many pixels.
+    multiple: tile sides (and band strides) are multiples of this many pixels.
     cancel: checked before every batch.
 
     Yields (tiles done, tiles in all) after each batch and returns (``yield
-    from`` gives it) the (H, W) float32 Gaussian-weighted blend of ``fn``'s outputs.
+    from`` gives it) the (H, W) float32 weighted blend of ``fn``'s outputs.
     """
     height, width = image.shape[-2:]
-    grid = TileGrid.build(height, width, tile, stride, multiple)
+    grid = TileGrid.build(height, width, plan, multiple)
     padded = pad_reflect(image.astype(np.float32, copy=False), grid.pad)
-    weights = gaussian_weights(grid.tile)
-    acc = np.zeros(grid.padded_shape, dtype=np.float64)
-    norm = np.zeros(grid.padded_shape, dtype=np.float64)
+    weights = grid.weights()
+    acc = np.zeros(grid.padded_shape, dtype=np.float32)
+    norm = np.zeros(grid.padded_shape, dtype=np.float32)
     th, tw = grid.tile
     done = 0
     for origins, tiles in iter_tiles(padded, grid, batch_size):
@@ -152,7 +237,7 @@ def blend_tiles(
         done += len(origins)
         yield done, len(grid)
     (top, _), (left, _) = grid.pad
-    return (acc / norm)[top:top + height, left:left + width].astype(np.float32)
+    return (acc[top:top + height, left:left + width] / norm[top:top + height, left:left + width]).astype(np.float32)
 
 
 def process_tiled(image: np.ndarray, fn: TileFn, **kwargs) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from emdenoise_gui import paths
-from emdenoise_gui.jobs.stack import OUTPUT_DTYPES
+from emdenoise_gui.jobs.stack import OUTPUT_DTYPES, QUALITIES, quality_stride
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = (".tif", ".mrc")
@@ -39,7 +39,7 @@ class AppSettings:
 
     device: str = "auto"
     tile: int = 0
-    stride_fraction: float = 0.5
+    quality: str = "fast"
     output_format: str = ".tif"
     output_dtype: str = "float32"
     threads: int = 0
@@ -49,8 +49,9 @@ class AppSettings:
         return self.tile or 512
 
     @property
-    def stride_px(self) -> int:
-        return max(16, int(self.tile_px * self.stride_fraction))
+    def stride_px(self) -> int | None:
+        """None: band blending from the network's receptive field ("fast"); half a tile for "paper"."""
+        return quality_stride(self.quality, self.tile_px)
 
     @classmethod
     def load(cls) -> "AppSettings":
@@ -75,7 +76,8 @@ class AppSettings:
         if self.tile and (self.tile < 64 or self.tile % 16):
             self.tile = 0
         self.threads = max(0, min(int(self.threads), os.cpu_count() or 1))
-        self.stride_fraction = min(max(float(self.stride_fraction), 0.25), 1.0)
+        if self.quality not in QUALITIES:
+            self.quality = "fast"
         return self
 
     def save(self) -> None:

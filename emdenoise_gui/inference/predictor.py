@@ -2,7 +2,12 @@
 
 A :class:`Predictor` loads a verified package (safetensors, never pickle),
 rebuilds its network from the card, and denoises slices through the core's
-tile engine (512 px tiles, stride 256, Gaussian blending). Inputs are on the
+tile engine. By default ("quality: fast") tiles overlap by about twice the network's
+measured receptive-field halo and are band-blended (``core.tiling.TilePlan.band``),
+so each pixel is computed about once; a stride (the papers' 512 px tiles at stride
+256, "quality: paper") gives Gaussian blending instead. Tiles run batched, in
+``channels_last`` under ``inference_mode``, with autocast where the device computes
+a lower precision natively (``models.device.autocast_dtype``). Inputs are on the
 [0, 1] working scale of their stack; the card's normalisation (``core.normalise``) is
 applied per slice before tiling and undone after blending, so tiles agree with each
 other, or, for per-tile kinds, to each tile inside the tile function.
@@ -20,7 +25,9 @@ import torch
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
-from emdenoise_gui.core.tiling import blend_tiles
+from emdenoise_gui.core.tiling import TilePlan, blend_tiles
+from emdenoise_gui.inference.halo import receptive_halo
+from emdenoise_gui.models.device import autocast_dtype
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo.package import Package, load_weights
 
@@ -29,9 +36,13 @@ class Predictor:
     """A package's denoiser on a device.
 
     ``input_slices`` adjacent slices (NRRN: 3, others 1) go in; one comes out.
+    ``precision``: "auto", "fp32", "bf16" or "fp16" (``models.device.autocast_dtype``).
+    ``optimised`` False runs the naive reference: float32, contiguous layout, no autocast.
+    ``batch_size`` None: tiles per batch chosen per tile size (CPU: ``cpu_batch``; CUDA: from free memory).
     """
 
-    def __init__(self, package: Package, device: torch.device, batch_size: int = 4, amp: bool = True):
+    def __init__(self, package: Package, device: torch.device, batch_size: int | None = None,
+                 precision: str = "auto", optimised: bool = True):
         card = package.card
         self.package, self.card, self.device = package, card, device
         self.info = family(card.family)
@@ -44,38 +55,55 @@ class Predictor:
             raise InputError(f"the weights do not fit the card's {card.family} architecture ({exc})",
                              package.path) from exc
         self.model = model.to(device).eval()
-        self.batch_size = max(1, batch_size)
-        self._fitted_tile: int | None = None  # the tile size fit_batch last measured (CUDA)
+        self.optimised = optimised
+        self.memory_format = torch.channels_last if optimised else torch.contiguous_format
+        self.model.to(memory_format=self.memory_format)
+        self._auto_batch = batch_size is None
+        self.batch_size = max(1, batch_size or 1)
+        self._fitted_tile: int | None = None  # the tile size the batch was last chosen for
         self._per_tile = card.normalisation["kind"] in PER_TILE_KINDS
-        self.amp_dtype = None
-        if device.type == "cuda" and amp:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.amp_dtype = autocast_dtype(device, precision if optimised else "fp32")
+        if device.type == "cuda" and optimised:
+            torch.backends.cudnn.benchmark = True
 
     @property
     def input_slices(self) -> int:
         return self.info.input_slices
 
-    def tiling(self, tile: int, stride: int) -> tuple[int, int]:
-        """The (tile, stride) to use: the requested ones, or the training crop (stride half of it)
-        for families whose receptive context must match training (see FamilyInfo)."""
-        crop = self.card.training_crop
-        if self.info.tile_is_training_crop and crop:
-            return crop, max(16, crop // 2)
-        return tile, stride
+    @property
+    def halo(self) -> int | None:
+        """The network's receptive-field radius in px (``inference.halo``), None for a whole-tile context."""
+        if self.info.context != "local":
+            return None
+        return receptive_halo(self.model, self.input_slices, max(16, self.info.multiple),
+                              key=(self.card.weights_sha256, self.device.type))
 
-    @torch.no_grad()
+    def plan(self, tile: int = 512, stride: int | None = None) -> TilePlan:
+        """The tiling: ``stride`` None is "quality: fast" (band blending, overlap from the halo; a
+        quarter tile for whole-tile contexts), a stride is the papers' Gaussian blending. Families
+        whose context must match training (FamilyInfo.tile_is_training_crop) tile at the training
+        crop, and at half of it in paper mode."""
+        crop = self.card.training_crop
+        fixed = bool(self.info.tile_is_training_crop and crop)
+        if fixed:
+            tile, stride = crop, None if stride is None else max(16, crop // 2)
+        if stride is not None:
+            return TilePlan.paper(tile, stride)
+        halo = self.halo
+        if halo is None:
+            return TilePlan.whole_tile(tile, fixed)
+        return TilePlan.band(tile, halo + 1, 16, fixed=fixed)
+
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        """(B, [C,] h, w) normalised tiles -> (B, h, w) network output."""
+        """(B, [C,] h, w) normalised tiles -> (B, h, w) float32 network output."""
         x = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
         if x.ndim == 3:
             x = x[:, None]
-        x = x.to(self.device)
-        if self.amp_dtype is not None:
-            with torch.autocast(device_type="cuda", dtype=self.amp_dtype):
-                y = self.model.denoise(x)
-        else:
+        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
+                                                    enabled=self.amp_dtype is not None):
             y = self.model.denoise(x)
-        return y.float()[:, 0].cpu().numpy()
+        return y[:, 0].float().cpu().numpy()
 
     def _tile_fn(self, batch: np.ndarray) -> np.ndarray:
         """Runs a batch, halving it on CUDA out-of-memory until one tile at a time."""
@@ -121,25 +149,39 @@ class Predictor:
         self.batch_size = batch_from_memory(free_bytes, per_tile, self.batch_size)
         return self.batch_size
 
-    def denoise(self, window: np.ndarray, tile: int = 512, stride: int = 256,
+    def denoise(self, window: np.ndarray, tile: int = 512, stride: int | None = None,
                 cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
         """Denoise the centre slice of ``window`` (C, H, W) float32 on the working scale; a generator.
 
+        ``tile`` px tiles; ``stride`` None band-blends (fast), a stride Gaussian-blends (paper).
         Yields (tiles done, tiles in all); returns the (H, W) float32 result on the working scale.
         """
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
-        tile, stride = self.tiling(tile, stride)
-        if self.device.type == "cuda" and self._fitted_tile != tile:
-            self.fit_batch(tile)
-            self._fitted_tile = tile
+        plan = self.plan(tile, stride)
+        if self._fitted_tile != plan.tile:
+            if self.device.type == "cuda":
+                self.fit_batch(plan.tile)
+            elif self._auto_batch:
+                self.batch_size = cpu_batch(plan.tile)
+            self._fitted_tile = plan.tile
         norm = Normaliser(self.card.normalisation, window)
         prepared = norm.forward(window)
         image = prepared[0] if self.input_slices == 1 else prepared
-        out = yield from blend_tiles(image, self._tile_fn, tile=tile, stride=stride,
-                                     batch_size=self.batch_size, multiple=max(16, self.info.multiple),
-                                     cancel=cancel)
+        out = yield from blend_tiles(image, self._tile_fn, plan, batch_size=self.batch_size,
+                                     multiple=max(16, self.info.multiple), cancel=cancel)
         return norm.inverse(out)
+
+
+#: Pixels per batch on the CPU. Measured on 2 AVX-512 cores (docs/benchmarks.md, speed): NRRN lite
+#: takes 1.1 s/MP with one 512 px tile per batch and 1.5 s/MP with four (the feature maps of a bigger
+#: batch fall out of the caches); smaller tiles batch up to the same pixel count.
+CPU_BATCH_PIXELS = 512 * 512
+
+
+def cpu_batch(tile: int) -> int:
+    """Tiles of ``tile`` px per batch on the CPU: as many as fit in CPU_BATCH_PIXELS, 1..16."""
+    return int(max(1, min(16, CPU_BATCH_PIXELS // (tile * tile))))
 
 
 def batch_from_memory(free_bytes: int, per_tile_bytes: int, current: int = 4, cap: int = 64) -> int:

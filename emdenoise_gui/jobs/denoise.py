@@ -42,52 +42,55 @@ class Denoiser:
         return self.name
 
 
-def _predictor(package, device: str, batch_size: int = 4):
+def _predictor(package, device: str, batch_size: int | None = None, precision: str = "auto"):
     """A Predictor for a verified ``zoo.package.Package`` on ``device`` ("auto", "cpu", "cuda:1", ...)."""
     from emdenoise_gui.inference.predictor import Predictor
     from emdenoise_gui.models.device import pick_device
 
-    return Predictor(package, pick_device(device), batch_size)
+    return Predictor(package, pick_device(device), batch_size, precision)
 
 
-def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=256, dtype="float32",
-                      overwrite=False, device="auto", batch_size=4,
+def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, dtype="float32",
+                      overwrite=False, device="auto", batch_size=None, precision="auto",
                       cancel: CancelToken | None = None) -> Iterator[Progress]:
     """Denoise ``src`` with the package ``model`` (path or zoo name), writing ``out``.
 
     NRRN gets each slice with its two neighbours (reflected at the stack's ends),
-    so a single image is denoised from itself. Tiles as in ``core.tiling``.
+    so a single image is denoised from itself. Tiles as in ``core.tiling``: ``stride``
+    None band-blends tiles overlapping by the network's halo, a stride Gaussian-blends.
     """
     from emdenoise_gui.zoo.registry import resolve
 
     check_tiling(tile, stride)
-    predictor = _predictor(resolve(model), device, batch_size)
+    if batch_size is not None and batch_size < 1:
+        raise InputError(f"--batch-size {batch_size}: need at least 1 tile per batch (or leave it out: automatic)")
+    predictor = _predictor(resolve(model), device, batch_size, precision)
     multiple = max(16, predictor.info.multiple)
     if tile % multiple:
         raise InputError(f"--tile {tile} --stride {stride}: {predictor.card.family} models need a tile that is a "
                          f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
-    cache = SliceCache(job.source, size=predictor.input_slices + 1)
+    cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
     def one(z: int):
         window = cache.window(z, predictor.input_slices, job.scale)
         result = yield from predictor.denoise(window, tile, stride, cancel)
         return job.scale.from_unit(result)
 
-    yield from job.run(one, f"denoise ({predictor.card.name})", cancel)
+    yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
 
 
-def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=256, dtype="float32",
-                  overwrite=False, device="auto", batch_size=4,
+def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=None, dtype="float32",
+                  overwrite=False, device="auto", batch_size=None, precision="auto",
                   cancel: CancelToken | None = None) -> Iterator[Progress]:
     """Denoise a stack (or ``slices`` START:STOP of it) into ``out`` with a filter or a model."""
     if denoiser.kind == "model":
         return denoise_model_job(src, out, denoiser.path, slices, tile, stride, dtype, overwrite, device,
-                                 batch_size, cancel)
+                                 batch_size, precision, cancel)
     return denoise_filter_job(src, out, denoiser.name, slices, tile, stride, dtype, overwrite, cancel)
 
 
-def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int, device: str = "auto"):
+def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto"):
     """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
     stack's own intensity scale."""
 
@@ -116,7 +119,7 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int,
     return make
 
 
-def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride: int, dtype: str = "float32",
+def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride: int | None, dtype: str = "float32",
             device: str = "auto", slices: str | None = None):
     """``make(token)``: denoise a whole stack (or ``slices``) into ``output``; the generator returns ``output``."""
 
@@ -128,7 +131,7 @@ def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride
     return make
 
 
-def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: int, dtype: str = "float32",
+def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: int | None, dtype: str = "float32",
           device: str = "auto"):
     """``make(token)``: denoise several stacks one after another; returns the list of outputs written.
 

@@ -24,9 +24,22 @@ from emdenoise_gui.core.pipeline import (
     parse_slices,
     stream_stack,
 )
-from emdenoise_gui.core.tiling import blend_tiles
+from emdenoise_gui.core.tiling import TilePlan, blend_tiles
 
 OUTPUT_DTYPES = ("float32", "input", "uint8", "uint16", "int16")
+#: Tiling qualities: "fast" band-blends tiles that overlap by the network's receptive field (each
+#: pixel computed about once); "paper" is the papers' stride of half a tile, Gaussian-blended (4x the work).
+QUALITIES = ("fast", "paper")
+
+
+def quality_stride(quality: str, tile: int, stride: int | None = None) -> int | None:
+    """The tile stride for a quality: None (band blending) for "fast", half a tile for "paper";
+    an explicit ``stride`` wins."""
+    if quality not in QUALITIES:
+        raise InputError(f"--quality '{quality}' is not one of {', '.join(QUALITIES)}")
+    if stride is not None:
+        return stride
+    return tile // 2 if quality == "paper" else None
 
 
 @dataclass
@@ -90,8 +103,10 @@ class StackJob:
             raise
         return job
 
-    def run(self, slice_job, stage: str, cancel: CancelToken | None) -> Iterator[Progress]:
-        """Stream ``slice_job`` over the slices into the output, committing it at the end."""
+    def run(self, slice_job, stage: str, cancel: CancelToken | None, cache: SliceCache | None = None
+            ) -> Iterator[Progress]:
+        """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
+        (reading ahead from the source) is closed before the source."""
         shape = (len(self.slices), *self.source.shape[1:])
         try:
             with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
@@ -99,6 +114,8 @@ class StackJob:
                 yield from stream_stack(self.slices, slice_job, writer, stage, cancel)
                 writer.commit()
         finally:
+            if cache is not None:
+                cache.close()
             self.source.close()
 
 
@@ -128,25 +145,28 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
     yield from job.run(one, "noise", cancel)
 
 
-def check_tiling(tile: int, stride: int) -> None:
-    """InputError unless ``tile`` >= 16 px and 1 <= ``stride`` <= ``tile``."""
-    if tile < 16 or not 1 <= stride <= tile:
+def check_tiling(tile: int, stride: int | None) -> None:
+    """InputError unless ``tile`` >= 16 px and ``stride`` is None (fast) or 1 <= ``stride`` <= ``tile``."""
+    if tile < 16 or (stride is not None and not 1 <= stride <= tile):
         raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
 
 
-def filter_window(method: str, window: np.ndarray, tile: int, stride: int,
+def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None,
                   cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
     """Run filter ``method`` tile by tile on ``window`` ((slices, Y, X) float32, working scale,
-    as many slices as the filter takes); yields (tiles done, total), returns the (Y, X) result."""
+    as many slices as the filter takes); yields (tiles done, total), returns the (Y, X) result.
+    ``stride`` None band-blends (filters that estimate the noise per tile depend on the whole
+    tile: ``TilePlan.whole_tile``), a stride Gaussian-blends as the papers did."""
 
     def tile_fn(batch: np.ndarray) -> np.ndarray:
         return np.stack([baselines.apply_filter(method, t) for t in batch])
 
     image = window[0] if baselines.FILTERS[method].slices == 1 else window
-    return (yield from blend_tiles(image, tile_fn, tile=tile, stride=stride, cancel=cancel))
+    plan = TilePlan.whole_tile(tile) if stride is None else TilePlan.paper(tile, stride)
+    return (yield from blend_tiles(image, tile_fn, plan, cancel=cancel))
 
 
-def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=256, dtype="float32",
+def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None, dtype="float32",
                        overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress]:
     """Denoise a stack with a classical filter of :mod:`baselines`, tile by tile, to ``out``.
 
@@ -158,14 +178,14 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=256,
     check_tiling(tile, stride)
     filt = baselines.FILTERS[method]
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
-    cache = SliceCache(job.source, size=filt.slices + 1)
+    cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)
 
     def one(z: int):
         window = cache.window(z, filt.slices, job.scale)
         result = yield from filter_window(method, window, tile, stride, cancel)
         return job.scale.from_unit(result)
 
-    yield from job.run(one, f"denoise ({method})", cancel)
+    yield from job.run(one, f"denoise ({method})", cancel, cache)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.registry import PRECISIONS
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -48,3 +49,29 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def native_bf16_cpu() -> bool:
+    """True when this CPU computes bfloat16 natively (AVX512-BF16 or AMX): only then is bf16 faster
+    there than float32 (emulated bf16 is slower)."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private torch.cpu helpers; absent -> False
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for inference on ``device``, or None for float32.
+
+    "auto": bf16 on a CUDA GPU that supports it (else fp16), bf16 on a CPU with native bf16,
+    float32 elsewhere (MPS, older CPUs). "bf16"/"fp16" force that type, "fp32" float32.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+    if precision == "fp32" or device.type == "mps":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if native_bf16_cpu() else None

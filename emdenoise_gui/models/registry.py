@@ -47,6 +47,9 @@ class FamilyInfo:
     normalisation: the card normalisation kind (``core.normalise``) its inputs use.
     tile_is_training_crop: infer on tiles the size of the training crops (the dilated ASPP of
         xception sees zero padding instead of image on smaller inputs, so its context must match).
+    context: "local" when an output pixel depends on a bounded neighbourhood (its halo is measured,
+        ``inference.halo``, and tiles overlap by about two halos), "tile" when it depends on the
+        whole tile (instance norm, per-tile normalisation): tiles then overlap by a quarter.
     adapt_steps: steps of self-training on the user's own stack (``denoise --adapt``), or 0 when
         the family cannot learn from the noisy stack alone.
     preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
@@ -63,6 +66,7 @@ class FamilyInfo:
     multiple: int
     normalisation: str
     tile_is_training_crop: bool = False
+    context: str = "local"
     adapt_steps: int = 0
     preference: int = 9
 
@@ -106,7 +110,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         _configs(paper=(dict(ngf=64, n_blocks=9, ndf=64), 512, 1, 1e-4),
                  lite=(dict(ngf=16, n_blocks=3, ndf=16), 64, 4, 5e-4)),
         "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
-        1, 4, "robust-slice", preference=3),
+        1, 4, "robust-slice", context="tile", preference=3),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",
         "FIB-SEM stacks or repeat scans: needs no clean data",
@@ -127,7 +131,7 @@ FAMILIES: dict[str, FamilyInfo] = {
                  # lite trains for hundreds, not 200,000, steps: BN running statistics must follow within them
                  lite=(dict(width=0.125, middle_blocks=2, bn_momentum=0.1), 240, 4, 1e-3)),
         "emdenoise_gui.models.xception:XceptionDenoiser", "emdenoise_gui.training.trainers.xception:XceptionTrainer",
-        1, 16, "minmax-tile", tile_is_training_crop=True, preference=2),
+        1, 16, "minmax-tile", tile_is_training_crop=True, context="tile", preference=2),
     "n2v": FamilyInfo(
         "n2v", "Noise2Void / N2V2 U-Net",
         "a single noisy image or stack with pixel-independent noise",
@@ -137,6 +141,8 @@ FAMILIES: dict[str, FamilyInfo] = {
         "emdenoise_gui.models.n2v:UNet", "emdenoise_gui.training.trainers.n2v:N2VTrainer",
         1, 4, "zscore-slice", adapt_steps=1500, preference=1),
 }
+#: Inference precisions: "auto" picks per device (``models.device.autocast_dtype``), "fp32" never autocasts.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Every configuration name some family has, smallest first.
 CONFIG_NAMES = ("lite", "base", "paper")
 #: Families that can self-train on the stack being denoised (``denoise --adapt``).

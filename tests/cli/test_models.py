@@ -143,9 +143,11 @@ def test_xception_infers_on_its_training_crop(tmp_path):
         return write_package(tmp_path / family, card, info.build(**arch).state_dict())
 
     xcp = Predictor(package("xception", 240), torch.device("cpu"))
-    assert xcp.tiling(512, 256) == (240, 120)
+    assert (xcp.plan(512, 256).tile, xcp.plan(512, 256).overlap) == (240, 120)
+    assert xcp.plan(512).tile == 240 and xcp.plan(512).fixed  # fast: band-blended, still the training crop
     n2v = Predictor(package("n2v", 64), torch.device("cpu"))
-    assert n2v.tiling(512, 256) == (512, 256)
+    assert (n2v.plan(512, 256).tile, n2v.plan(512, 256).overlap) == (512, 256)
+    assert n2v.plan(512).window == "band" and not n2v.plan(512).fixed
 
 
 def test_adapt_self_trains_into_the_zoo_and_denoises_the_input(cli, home, tmp_path, noisy_crop):

@@ -7,6 +7,7 @@ from emdenoise_gui.core.errors import Cancelled
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.core.tiling import (
     TileGrid,
+    TilePlan,
     blend_tiles,
     gaussian_weights,
     process_tiled,
@@ -15,7 +16,7 @@ from emdenoise_gui.core.tiling import (
 
 @pytest.mark.parametrize("shape", [(1000, 700), (512, 512), (513, 1025), (100, 37), (8, 8), (300, 2000)])
 def test_grid_covers_image_with_margin(shape):
-    grid = TileGrid.build(*shape, tile=512, stride=256)
+    grid = TileGrid.build(*shape, TilePlan.paper(512, 256))
     (top, bottom), (left, right) = grid.pad
     ph, pw = grid.padded_shape
     th, tw = grid.tile
@@ -41,27 +42,27 @@ def test_weights_floor_and_sigma():
 @pytest.mark.parametrize("shape", [(1000, 700), (100, 37), (300, 1300)])
 def test_identity_reproduces_input(shape):
     image = np.random.default_rng(0).random(shape).astype(np.float32) * 65535
-    out = process_tiled(image, lambda b: b, tile=256, stride=128, batch_size=3)
+    out = process_tiled(image, lambda b: b, plan=TilePlan.paper(256, 128), batch_size=3)
     assert out.dtype == np.float32 and out.shape == shape
     np.testing.assert_allclose(out, image, rtol=1e-6, atol=1e-6)
 
 
 def test_multichannel_tiles_reach_the_function():
     stack = np.stack([np.full((300, 200), v, np.float32) for v in (1.0, 2.0, 3.0)])
-    out = process_tiled(stack, lambda b: b.mean(axis=1), tile=128, stride=64)
+    out = process_tiled(stack, lambda b: b.mean(axis=1), plan=TilePlan.paper(128, 64))
     np.testing.assert_allclose(out, 2.0, atol=1e-6)
 
 
 def test_blend_is_smooth_for_tile_dependent_function():
     # a function that adds a per-tile constant: blending must spread it smoothly, never jump
     counter = iter(range(1000))
-    out = process_tiled(np.zeros((700, 700), np.float32), lambda b: b + next(counter), tile=256, stride=128)
+    out = process_tiled(np.zeros((700, 700), np.float32), lambda b: b + next(counter), plan=TilePlan.paper(256, 128))
     assert np.abs(np.diff(out, axis=1)).max() < 0.5
 
 
 def test_progress_and_cancel():
     token = CancelToken()
-    gen = blend_tiles(np.zeros((600, 600), np.float32), lambda b: b, tile=256, stride=128, cancel=token)
+    gen = blend_tiles(np.zeros((600, 600), np.float32), lambda b: b, plan=TilePlan.paper(256, 128), cancel=token)
     done, total = next(gen)
     assert (done, total) == (1, total) and total > 4
     token.cancel()
@@ -71,4 +72,4 @@ def test_progress_and_cancel():
 
 def test_bad_function_output_is_reported():
     with pytest.raises(ValueError, match="tile function returned"):
-        process_tiled(np.zeros((64, 64), np.float32), lambda b: b[:, :10], tile=64, stride=32)
+        process_tiled(np.zeros((64, 64), np.float32), lambda b: b[:, :10], plan=TilePlan.paper(64, 32))

@@ -19,14 +19,17 @@ def test_settings_roundtrip_and_bad_values(qtbot):
     loaded = AppSettings.load()
     assert (loaded.device, loaded.tile, loaded.output_format, loaded.output_dtype, loaded.threads) == \
         ("cpu", 256, ".mrc", "input", 1)
-    assert loaded.tile_px == 256 and loaded.stride_px == 128
+    assert loaded.tile_px == 256 and loaded.stride_px is None  # fast: band tiling from the network's halo
+    AppSettings(tile=256, quality="paper").save()
+    assert AppSettings.load().stride_px == 128  # the papers' half-tile stride
     store = qsettings()
+    store.setValue("app/quality", "ultra")
     store.setValue("app/device", "quantum")
     store.setValue("app/tile", "huge")
     store.setValue("app/output_format", ".png")
     store.sync()
     fallback = AppSettings.load()
-    assert (fallback.device, fallback.tile, fallback.output_format) == ("auto", 0, ".tif")
+    assert (fallback.device, fallback.tile, fallback.output_format, fallback.quality) == ("auto", 0, ".tif", "fast")
     assert fallback.tile_px == 512
 
 
@@ -36,8 +39,9 @@ def test_settings_dialog_edits(qtbot):
     dialog.device.setCurrentText("cpu")
     dialog.tile.setValue(1024)
     dialog.dtype.setCurrentText("input")
+    dialog.quality.setCurrentText("paper")
     result = dialog.result_settings()
-    assert (result.device, result.tile, result.output_dtype) == ("cpu", 1024, "input")
+    assert (result.device, result.tile, result.output_dtype, result.quality) == ("cpu", 1024, "input", "paper")
 
 
 def test_standard_shortcuts(qtbot, tmp_path):

@@ -1,0 +1,99 @@
+"""Every fast path gives the naive loop's result: band tiling, batching, channels_last, bf16.
+
+The naive reference is batch 1, float32, contiguous, the papers' half-tile stride with
+Gaussian blending. Local networks (NRRN, N2V) must match the whole-image result exactly
+under band tiling; whole-tile networks (instance norm) must be no farther from it than
+the papers' tiling is. On the bundled demo (real FlyEM FIB-SEM) the shipped model's
+fast and paper outputs agree within half a grey level (bf16: one) and 0.02 dB.
+"""
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from emdenoise_gui import paths
+from emdenoise_gui.core import metrics
+from emdenoise_gui.core.events import run_to_end
+from emdenoise_gui.inference.predictor import Predictor, cpu_batch
+from emdenoise_gui.models.registry import FAMILIES
+from emdenoise_gui.zoo.card import ModelCard
+from emdenoise_gui.zoo.package import write_package
+from emdenoise_gui.zoo.registry import resolve
+from tests.conftest import synthetic_em_stack
+
+GREY = 1 / 255  # one grey level of 8-bit data on the [0, 1] working scale
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def window() -> np.ndarray:
+    """(3, 300, 260) float32 EM-like neighbouring slices on [0, 1]."""
+    return synthetic_em_stack(3, 300, 260, seed=1).astype(np.float32) / 255
+
+
+def random_package(root, family: str):
+    """A lite package of ``family`` with seeded, perturbed random weights (outputs that vary)."""
+    info = FAMILIES[family]
+    arch = info.architecture("lite")
+    torch.manual_seed(0)
+    net = info.build(**arch)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    card = ModelCard(name=f"{family}-t", family=family, config="lite", architecture=arch,
+                     normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
+                     weights_sha256="0" * 64, parameters=1, training_crop=info.configs["lite"].crop)
+    return write_package(root / family, card, net.state_dict())
+
+
+def run(package, image, tile, stride=None, **options) -> np.ndarray:
+    predictor = Predictor(package, CPU, **options)
+    x = image if predictor.input_slices == 3 else image[1:2]
+    return run_to_end(predictor.denoise(np.ascontiguousarray(x), tile, stride))
+
+
+@pytest.mark.parametrize("family", ["nrrn", "n2v"])
+def test_local_networks_tile_exactly(tmp_path, window, family):
+    package = random_package(tmp_path, family)
+    whole = run(package, window, 512, precision="fp32")  # one tile: nothing to blend
+    fast = run(package, window, 128, precision="fp32")  # band tiles overlapping by the measured halo
+    naive = run(package, window, 128, 64, batch_size=1, optimised=False)
+    assert np.abs(fast - whole).max() < 1e-4
+    assert np.abs(naive - fast).max() < GREY / 2
+    bf16 = run(package, window, 128, precision="bf16")
+    assert np.abs(bf16 - fast).max() < GREY
+
+
+def test_whole_tile_networks_tile_no_worse_than_the_papers(tmp_path, window):
+    package = random_package(tmp_path, "cyclic")  # instance norm: every output depends on the whole tile
+    whole = run(package, window, 512, precision="fp32")
+    fast = run(package, window, 128, precision="fp32")
+    paper = run(package, window, 128, 64, batch_size=1, optimised=False)
+    assert np.abs(fast - whole).max() <= 1.25 * np.abs(paper - whole).max()
+    assert np.abs(fast - whole).mean() <= 1.25 * np.abs(paper - whole).mean()
+
+
+def test_halo_is_measured_per_network(tmp_path):
+    nrrn = Predictor(random_package(tmp_path, "nrrn"), CPU)
+    n2v = Predictor(random_package(tmp_path, "n2v"), CPU)
+    cyclic = Predictor(random_package(tmp_path, "cyclic"), CPU)
+    assert 3 <= nrrn.halo <= 12 < n2v.halo <= 64  # 3x3 gated convs vs a two-level U-Net
+    assert cyclic.halo is None and cyclic.plan(512).overlap == 128  # whole-tile context: a quarter tile
+    assert nrrn.plan(512).cost < 1.2 and nrrn.plan(512, 256).cost == 4.0
+
+
+def test_cpu_batches_hold_about_one_512_px_tile():
+    assert cpu_batch(512) == 1 and cpu_batch(240) == 4 and cpu_batch(64) == 16
+
+
+def test_shipped_model_fast_equals_paper_on_real_data():
+    clean = tifffile.imread(paths.demo_dir() / "flyem_fibsem_demo.tif")[3:6].astype(np.float32) / 255
+    noisy = tifffile.imread(paths.demo_dir() / "flyem_fibsem_demo_noisy.tif")[3:6].astype(np.float32) / 255
+    package = resolve("flyem-nrrn-lite")
+    paper = run(package, noisy, 128, 64, batch_size=1, optimised=False)
+    for precision, tolerance in (("fp32", GREY / 2), ("bf16", GREY)):
+        fast = run(package, noisy, 128, precision=precision)
+        assert np.abs(fast - paper).max() < tolerance, precision
+        gain = metrics.psnr(clean[1], np.clip(fast, 0, 1)) - metrics.psnr(clean[1], np.clip(paper, 0, 1))
+        assert abs(gain) < 0.02, precision
