@@ -1,7 +1,7 @@
 """S (out-of-core): denoise 4096x4096 uint16 stacks of depth 8, 32 and 128 from disk to disk.
 
 Each depth runs ``emdenoise denoise IN -o OUT --method median --dtype input``
-in a fresh Python process that reports its own peak resident set size
+(or ``--model NAME``) with the default tiling in a fresh Python process that reports its own peak resident set size
 (``ru_maxrss``). Peak RSS must stay below 1.5 GB and must not grow with depth.
 
     .venv/bin/python benchmarks/memory_stream.py            # full run, updates docs/benchmarks.md
@@ -48,11 +48,12 @@ def make_stack(path: Path, depth: int, side: int, seed: int = 0) -> None:
         writer.commit()
 
 
-def run_depth(folder: Path, depth: int, side: int, tile: int, stride: int) -> dict:
+def run_depth(folder: Path, depth: int, side: int, tile: int, stride: int | None, model: str | None = None) -> dict:
     src, out = folder / f"in_{depth}.tif", folder / f"out_{depth}.tif"
     make_stack(src, depth, side)
-    cmd = [sys.executable, "-c", CHILD, "denoise", str(src), "-o", str(out), "--method", "median",
-           "--dtype", "input", "--tile", str(tile), "--stride", str(stride)]
+    how = ["--model", model] if model else ["--method", "median"]
+    cmd = [sys.executable, "-c", CHILD, "denoise", str(src), "-o", str(out), *how,
+           "--dtype", "input", "--tile", str(tile), *(["--stride", str(stride)] if stride else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")), None)
     if proc.returncode != 0 or line is None:
@@ -72,28 +73,36 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run; does not touch the docs")
     parser.add_argument("--dir", help="scratch folder (default: a temporary folder)")
+    parser.add_argument("--model", help="denoise with this model (zoo name) in its default fast tiling instead of "
+                                        "the median filter; results go to a section of their own")
+    parser.add_argument("--depths", type=int, nargs="+", help="stack depths (default 8 32 128)")
     args = parser.parse_args(argv)
-    side, depths, tile, stride = (256, (2, 4), 128, 64) if args.quick else (4096, (8, 32, 128), 512, 256)
+    side, depths, tile, stride = (256, (2, 4), 128, 64) if args.quick else (4096, (8, 32, 128), 512, None)
+    depths = tuple(args.depths or depths)
     with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
         rows = []
         for depth in depths:
             started = time.perf_counter()
-            rows.append(run_depth(Path(scratch), depth, side, tile, stride))
+            rows.append(run_depth(Path(scratch), depth, side, tile, stride, args.model))
             print(rows[-1], f"({time.perf_counter() - started:.0f} s with generation)", flush=True)
     peak = [r["peak_rss_mb"] for r in rows]
     flat = max(peak) - min(peak) < 0.1 * min(peak) + 50
     ok = max(peak) < LIMIT_MB and flat
     payload = {"benchmark": "memory_stream", "date": today(), "machine": machine(), "rows": rows,
                "limit_mb": LIMIT_MB, "flat_in_depth": flat, "passed": ok,
-               "command": "python benchmarks/memory_stream.py" + (" --quick" if args.quick else "")}
+               "model": args.model, "command": "python benchmarks/" + Path(__file__).name + " " +
+               " ".join(argv if argv is not None else sys.argv[1:])}
+    key = "memory_stream" + (f"_{args.model}" if args.model else "")
+    what = (f"model {args.model}, default tiling and precision" if args.model else
+            "median 3x3, default tiling: 512 px tiles overlapping by a quarter")
     if not args.quick:
-        save_json("memory_stream", payload)
+        save_json(key, payload)
         table = "\n".join(
             f"| {r['depth']} | {r['input_gb']:.2f} | {r['peak_rss_mb']:.0f} | {r['seconds']:.0f} | {r['slices_per_s']:.2f} |"
             for r in rows)
-        write_section("memory_stream", f"""## S: out-of-core denoising, peak memory against stack depth
+        write_section(key, f"""## S: out-of-core denoising, peak memory against stack depth{f' ({args.model})' if args.model else ''}
 
-Command: `{payload['command']}` (median 3x3 through 512 px tiles, stride 256,
+Command: `{payload['command']}` ({what},
 uint16 in and out, disk to disk). Machine: {payload['machine']}, no GPU. Date: {payload['date']}.
 
 | depth (4096x4096 uint16 slices) | input (GB) | peak RSS (MB) | wall time (s) | slices/s |

@@ -54,6 +54,14 @@ class Message:
     text: str
 
 
+@dataclass(frozen=True, eq=False)
+class PartialResult:
+    """A first look before the whole result: ``image`` (Y, X) float32 on the stack's own scale,
+    NaN where it is not computed yet (a preview shows the part on screen first)."""
+
+    image: np.ndarray
+
+
 # Training: what a run of training.engine yields, besides Message.
 
 

@@ -141,8 +141,8 @@ def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int
             tile = _round_up(size, multiple)
             before = (tile - size) // 2
             return tile, tile, (before, tile - size - before), 1
-        if plan.window == "band":
-            overlap = _round_up(overlap, multiple) if tile - _round_up(overlap, multiple) > 0 else overlap
+        if plan.window == "band" and _round_up(overlap, multiple) < tile:
+            overlap = _round_up(overlap, multiple)  # strides stay multiples: downsampling nets align
         stride = tile - overlap
         margin = overlap // 2  # image borders fall this far inside the first tile
         count = -(-(size + 2 * margin - tile) // stride) + 1

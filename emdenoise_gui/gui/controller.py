@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import PartialResult
 from emdenoise_gui.core.io import READ_SUFFIXES, open_stack
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.settings import AppSettings
@@ -62,7 +63,8 @@ class Controller(QtCore.QObject):
     """Holds the project and the jobs.
 
     Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``,
-    ``preview_ready(str, int, object, object)`` (stack id, slice, (Y, X) array, denoiser), ``warning(str, str)``,
+    ``preview_ready(str, int, object, object)`` (stack id, slice, (Y, X) array, denoiser), ``preview_partial``
+    (the same, the part on screen only, NaN elsewhere), ``warning(str, str)``,
     ``job_failed(str, object)`` (title, ``workers.JobFailure``), ``job_added(object)``, ``status(str)``.
     Every job starts through ``queue`` (a ``job_queue.JobQueue``).
     """
@@ -71,6 +73,7 @@ class Controller(QtCore.QObject):
     show_stack = QtCore.Signal(str)
     show_result = QtCore.Signal(str)
     preview_ready = QtCore.Signal(str, int, object, object)
+    preview_partial = QtCore.Signal(str, int, object, object)
     warning = QtCore.Signal(str, str)
     job_failed = QtCore.Signal(str, object)
     job_added = QtCore.Signal(object)
@@ -220,13 +223,17 @@ class Controller(QtCore.QObject):
         job.failed.connect(lambda failure, j=job: self.job_failed.emit(f"{j.title} failed", failure))
         return self.queue.submit(job, denoiser)
 
-    def preview(self, stack_id: str, z: int, denoiser) -> Job | None:
+    def preview(self, stack_id: str, z: int, denoiser, visible=None) -> Job | None:
+        """Denoise slice ``z``: the part on screen first (``visible`` (y0, y1, x0, x1) px; emitted as
+        ``preview_partial``), then the whole slice (``preview_ready``)."""
         record = self._record(stack_id)
         if record is None or denoiser is None:
             return None
         s = self.settings
-        make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device)
+        make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device, visible)
         job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
+        job.event.connect(lambda item, s=stack_id, z=z, d=denoiser: self.preview_partial.emit(s, z, item.image, d)
+                          if isinstance(item, PartialResult) else None)
         job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
         return self.submit(job, denoiser)
 

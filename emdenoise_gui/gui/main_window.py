@@ -154,6 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.show_stack.connect(self.show_stack)
         c.show_result.connect(self.show_result)
         c.preview_ready.connect(self._show_preview)
+        c.preview_partial.connect(lambda *args: self._show_preview(*args, partial=True))
         self.project_panel.stack_selected.connect(self.show_stack)
         self.project_panel.result_selected.connect(self.show_result)
         self.project_panel.add_requested.connect(self.add_stacks_dialog)
@@ -252,12 +253,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._current = ("result", result_id)
         self._store_view()
 
-    def _show_preview(self, stack_id: str, z: int, image, denoiser) -> None:
+    def _show_preview(self, stack_id: str, z: int, image, denoiser, partial: bool = False) -> None:
+        """Show a preview of slice ``z``; ``partial``: only the part on screen is done so far."""
         if self._current_stack_id() != stack_id:  # the user moved on to another stack meanwhile
-            self.statusBar().showMessage("Preview finished for a stack that is no longer shown", 5000)
+            if not partial:
+                self.statusBar().showMessage("Preview finished for a stack that is no longer shown", 5000)
             return
+        label = f"preview: {denoiser.label}" + (" (part on screen; whole slice follows)" if partial else "")
         try:
-            self.viewer.set_result(SliceImage(image), f"preview: {denoiser.label}", first_slice=z)
+            self.viewer.set_result(SliceImage(image), label, first_slice=z)
         except ValueError as exc:
             self.warn("Cannot show the preview", str(exc))
             return
@@ -301,7 +305,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if stack_id is None:
             self.warn("Nothing to preview", "Select a stack in the project first.")
             return None
-        return self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser)
+        return self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser,
+                                       self.viewer.visible_region())
 
     def denoise_current(self):
         ids = self.project_panel.selected_stack_ids() or [i for i in [self._current_stack_id()] if i]

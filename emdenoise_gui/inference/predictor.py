@@ -37,7 +37,8 @@ class Predictor:
 
     ``input_slices`` adjacent slices (NRRN: 3, others 1) go in; one comes out.
     ``precision``: "auto", "fp32", "bf16" or "fp16" (``models.device.autocast_dtype``).
-    ``optimised`` False runs the naive reference: float32, contiguous layout, no autocast.
+    ``optimised`` False keeps the reference layout (contiguous, no cuDNN autotuning); with
+    ``precision="fp32"`` and batch 1 that is the naive loop the benchmarks compare against.
     ``batch_size`` None: tiles per batch chosen per tile size (CPU: ``cpu_batch``; CUDA: from free memory).
     """
 
@@ -62,7 +63,7 @@ class Predictor:
         self.batch_size = max(1, batch_size or 1)
         self._fitted_tile: int | None = None  # the tile size the batch was last chosen for
         self._per_tile = card.normalisation["kind"] in PER_TILE_KINDS
-        self.amp_dtype = autocast_dtype(device, precision if optimised else "fp32")
+        self.amp_dtype = autocast_dtype(device, precision)
         if device.type == "cuda" and optimised:
             torch.backends.cudnn.benchmark = True
 
@@ -99,6 +100,8 @@ class Predictor:
         x = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
         if x.ndim == 3:
             x = x[:, None]
+        if self.device.type == "cuda":
+            x = x.pin_memory()  # page-locked: the copy to the GPU runs asynchronously
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
                                                     enabled=self.amp_dtype is not None):

@@ -16,7 +16,7 @@ import numpy as np
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.events import CancelToken, PartialResult, Progress
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
@@ -90,9 +90,21 @@ def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=No
     return denoise_filter_job(src, out, denoiser.name, slices, tile, stride, dtype, overwrite, cancel)
 
 
-def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto"):
+#: A preview denoises the part on screen first when it is under this fraction of the slice.
+VISIBLE_FIRST_FRACTION = 0.6
+#: Image context (px) around the part on screen: more than any local network's halo (N2V: 30 px).
+VISIBLE_MARGIN = 64
+
+
+def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto",
+            visible: tuple[int, int, int, int] | None = None):
     """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
-    stack's own intensity scale."""
+    stack's own intensity scale.
+
+    ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: when it is under
+    VISIBLE_FIRST_FRACTION of the slice it is denoised first (with VISIBLE_MARGIN px of context)
+    and yielded as a :class:`PartialResult` (NaN elsewhere), then the whole slice follows.
+    """
 
     def make(token: CancelToken) -> Generator[Progress, None, np.ndarray]:
         with open_stack(stack_path) as stack:
@@ -105,18 +117,43 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             else:
                 count = baselines.FILTERS[denoiser.name].slices
             window = SliceCache(stack, count + 1).window(z, count, scale)
-        if denoiser.kind == "model":
-            gen = predictor.denoise(window, tile, stride, token)
-        else:
-            gen = filter_window(denoiser.name, window, tile, stride, token)
-        while True:
-            try:
-                done, total = next(gen)
-            except StopIteration as stop:
-                return scale.from_unit(stop.value)
-            yield Progress("preview", done, total, "tile")
+
+        def run(part: np.ndarray, stage: str) -> Generator[Progress, None, np.ndarray]:
+            if denoiser.kind == "model":
+                gen = predictor.denoise(np.ascontiguousarray(part), tile, stride, token)
+            else:
+                gen = filter_window(denoiser.name, part, tile, stride, token)
+            while True:
+                try:
+                    done, total = next(gen)
+                except StopIteration as stop:
+                    return stop.value
+                yield Progress(stage, done, total, "tile")
+
+        box = _visible_box(visible, window.shape[-2:])
+        if box is not None:
+            (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) = box
+            part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)")
+            first = np.full(window.shape[-2:], np.nan, np.float32)
+            first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+            yield PartialResult(scale.from_unit(first))
+        return scale.from_unit((yield from run(window, "preview")))
 
     return make
+
+
+def _visible_box(visible, shape) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """((y0, y1, x0, x1) on screen, the same with VISIBLE_MARGIN px of context) clipped to ``shape``;
+    None when nothing is given or the part on screen is most of the slice."""
+    if visible is None:
+        return None
+    height, width = shape
+    y0, y1, x0, x1 = (int(v) for v in visible)
+    y0, y1, x0, x1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
+    if y1 <= y0 or x1 <= x0 or (y1 - y0) * (x1 - x0) >= VISIBLE_FIRST_FRACTION * height * width:
+        return None
+    m = VISIBLE_MARGIN
+    return (y0, y1, x0, x1), (max(0, y0 - m), min(height, y1 + m), max(0, x0 - m), min(width, x1 + m))
 
 
 def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride: int | None, dtype: str = "float32",

@@ -5,11 +5,14 @@
 step, so a run stops within one step; a cancelled run saves a checkpoint.
 Step k draws its crops from ``default_rng([seed, k])`` and checkpoints hold
 the models, optimisers, schedulers and history pools, so resuming gives the
-same losses as an uninterrupted run (on the same device).
+same losses as an uninterrupted run (on the same device). Each step's data are
+drawn one step ahead on a background thread (:class:`SampleAhead`) while the
+current step computes; the numbers are those of drawing them in line.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -49,6 +52,34 @@ def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0) -> dict:
     return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state(), "wall_s": wall_s}
 
 
+class SampleAhead:
+    """Draws ``trainer.sample(k, default_rng([seed, k]))`` for the next step on a background thread.
+
+    ``take(k)`` returns (batch, rng) of step k, the rng ready for ``learn``; then step k + 1 is
+    drawn while k computes. ``close()`` drops what is in flight (a resumed run draws it again).
+    """
+
+    def __init__(self, trainer, seed: int, last: int):
+        self.trainer, self.seed, self.last = trainer, seed, last
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emdenoise-sample")
+        self._next: tuple[int, object] | None = None
+
+    def _draw(self, step: int):
+        rng = np.random.default_rng([self.seed, step])
+        return self.trainer.sample(step, rng), rng
+
+    def take(self, step: int):
+        if self._next is not None and self._next[0] == step:
+            batch, rng = self._next[1].result()
+        else:
+            batch, rng = self._draw(step)
+        self._next = (step + 1, self._pool.submit(self._draw, step + 1)) if step + 1 < self.last else None
+        return batch, rng
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict | None = None
           ) -> Iterator[object]:
     """Run ``spec`` (validated here), yielding events; writes the package to ``spec.output``."""
@@ -75,18 +106,29 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         trainer.rebase_schedule(first, spec.steps)
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
     ckpt = _checkpoint_dir(spec)
-    meter, step = RateMeter(spec.steps - first), first
+    meter = RateMeter(spec.steps - first)
 
     def wall_s() -> float:  # training time of the whole run, resumed parts included
         return wall_before + meter.elapsed()
 
+    ahead = SampleAhead(trainer, spec.seed, spec.steps)
+    try:
+        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output)
+    finally:
+        ahead.close()
+
+
+def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path) -> Iterator[object]:
+    """The loop of :func:`train` from step ``first``: steps, validation, checkpoints, export to ``output``."""
+    step = first
     while step < spec.steps:
         if cancel.cancelled:
             save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
-        losses = trainer.train_step(step, np.random.default_rng([spec.seed, step]))
+        batch, rng = ahead.take(step)
+        losses = trainer.learn(step, batch, rng)
         step += 1
         yield StepDone(step, spec.steps, losses, trainer.lr(), meter.rate(step - first), meter.eta(step - first))
         if step % spec.validate_every == 0 or step == spec.steps:

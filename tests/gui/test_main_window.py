@@ -349,3 +349,21 @@ def test_failures_show_one_line_and_the_traceback_behind_details(window, qtbot):
     assert box.text() == "/data/x.tif: is damaged; pick another file" and box.detailedText() == ""
     box.close()
     box.deleteLater()
+
+
+def test_preview_shows_the_part_on_screen_first(window, qtbot, small_stack):
+    drop(window, [small_stack])
+    window.zoo_panel.select("filter:gaussian")
+    window.viewer.views[0].setRange(xRange=(10, 60), yRange=(20, 70), padding=0)  # zoomed in
+    y0, y1, x0, x1 = window.viewer.visible_region()
+    assert 0 <= y0 < y1 <= 128 and 0 <= x0 < x1 <= 160 and (y1 - y0) * (x1 - x0) < 0.6 * 128 * 160
+    partial = []
+    window.controller.preview_partial.connect(lambda s, z, image, d: partial.append(image))
+    wait_for(qtbot, window.preview_current())
+    qtbot.waitUntil(lambda: window.viewer.raw_slice("result", 0) is not None
+                    and np.isfinite(window.viewer.raw_slice("result", 0)).all())
+    assert len(partial) == 1
+    first = partial[0]
+    assert np.isfinite(first[y0:y1, x0:x1]).all() and np.isnan(first).sum() == first.size - (y1 - y0) * (x1 - x0)
+    final = window.viewer.raw_slice("result", 0)
+    np.testing.assert_allclose(first[y0:y1, x0:x1], final[y0:y1, x0:x1], atol=1e-3 * np.ptp(final))

@@ -58,7 +58,7 @@ def test_local_networks_tile_exactly(tmp_path, window, family):
     package = random_package(tmp_path, family)
     whole = run(package, window, 512, precision="fp32")  # one tile: nothing to blend
     fast = run(package, window, 128, precision="fp32")  # band tiles overlapping by the measured halo
-    naive = run(package, window, 128, 64, batch_size=1, optimised=False)
+    naive = run(package, window, 128, 64, batch_size=1, optimised=False, precision="fp32")
     assert np.abs(fast - whole).max() < 1e-4
     assert np.abs(naive - fast).max() < GREY / 2
     bf16 = run(package, window, 128, precision="bf16")
@@ -69,7 +69,7 @@ def test_whole_tile_networks_tile_no_worse_than_the_papers(tmp_path, window):
     package = random_package(tmp_path, "cyclic")  # instance norm: every output depends on the whole tile
     whole = run(package, window, 512, precision="fp32")
     fast = run(package, window, 128, precision="fp32")
-    paper = run(package, window, 128, 64, batch_size=1, optimised=False)
+    paper = run(package, window, 128, 64, batch_size=1, optimised=False, precision="fp32")
     assert np.abs(fast - whole).max() <= 1.25 * np.abs(paper - whole).max()
     assert np.abs(fast - whole).mean() <= 1.25 * np.abs(paper - whole).mean()
 
@@ -91,7 +91,7 @@ def test_shipped_model_fast_equals_paper_on_real_data():
     clean = tifffile.imread(paths.demo_dir() / "flyem_fibsem_demo.tif")[3:6].astype(np.float32) / 255
     noisy = tifffile.imread(paths.demo_dir() / "flyem_fibsem_demo_noisy.tif")[3:6].astype(np.float32) / 255
     package = resolve("flyem-nrrn-lite")
-    paper = run(package, noisy, 128, 64, batch_size=1, optimised=False)
+    paper = run(package, noisy, 128, 64, batch_size=1, optimised=False, precision="fp32")
     for precision, tolerance in (("fp32", GREY / 2), ("bf16", GREY)):
         fast = run(package, noisy, 128, precision=precision)
         assert np.abs(fast - paper).max() < tolerance, precision

@@ -117,3 +117,23 @@ def test_resume_refuses_an_existing_package_before_training(tmp_path, fibsem_cro
     gen = resume(events[-1].checkpoint)
     with pytest.raises(InputError, match="already exists"):
         next(gen)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sampling_ahead_gives_the_losses_of_sampling_in_line(family, tmp_path, fibsem_crop, noisy_crop,
+                                                             noise_patches):
+    """The engine draws step k + 1's data on a background thread while step k computes; the losses
+    must be those of calling ``train_step`` one step after another (the same model, same seeds)."""
+    import torch
+
+    from emdenoise_gui.training.engine import _make_trainer
+
+    spec = tiny_spec(family, tmp_path, fibsem_crop, noisy_crop, noise_patches)
+    spec.validate_every = spec.checkpoint_every = 1000
+    engine = _losses(train(spec))
+    spec = tiny_spec(family, tmp_path / "inline", fibsem_crop, noisy_crop, noise_patches)
+    spec.validate_every = spec.checkpoint_every = 1000
+    torch.manual_seed(spec.seed)
+    trainer = _make_trainer(spec.validated(), torch.device("cpu"))
+    inline = [trainer.train_step(k, np.random.default_rng([spec.seed, k])) for k in range(spec.steps)]
+    assert engine == inline

@@ -259,6 +259,17 @@ class CompareView(QtWidgets.QWidget):
     def current_slice(self) -> int:
         return self._z
 
+    def visible_region(self) -> tuple[int, int, int, int] | None:
+        """(y0, y1, x0, x1) px of the original on screen in the first view, clipped to the image;
+        None without an image."""
+        if self._shape is None:
+            return None
+        rect = self.views[0].viewRect()
+        height, width = self._shape
+        y0, y1 = max(0, int(rect.top())), min(height, int(np.ceil(rect.bottom())))
+        x0, x1 = max(0, int(rect.left())), min(width, int(np.ceil(rect.right())))
+        return (y0, y1, x0, x1) if y1 > y0 and x1 > x0 else None
+
     def set_slice(self, z: int, force: bool = False) -> None:
         """Show slice ``z`` (clamped to the original's depth) in every view."""
         if self._original is None:

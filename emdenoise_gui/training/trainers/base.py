@@ -16,7 +16,7 @@ import torch
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.device import cpu_name
+from emdenoise_gui.models.device import autocast_dtype, cpu_name
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
 from emdenoise_gui.training.schedules import Schedule
@@ -47,7 +47,10 @@ class BaseTrainer:
     """Builds the model and its optimisers; a step, validation, preview, state and export.
 
     Subclasses set ``self.optimizers`` (name -> optimizer) in ``build`` and implement
-    ``load_data``, ``fixed_val_batch``, ``train_step``, ``val_losses`` and ``denoise_crop``.
+    ``load_data``, ``fixed_val_batch``, ``sample``, ``learn``, ``val_losses`` and ``denoise_crop``.
+    A step is ``learn(step, sample(step, rng), rng)``: ``sample`` draws the step's data (numpy,
+    reading only the loaded data, using ``rng`` first), so the engine runs it a step ahead on a
+    background thread; ``learn`` goes on with the same ``rng`` (masks, image pools).
     ``schedule_kind`` names the learning-rate schedule (``training.schedules``).
     """
 
@@ -70,9 +73,10 @@ class BaseTrainer:
         self.schedule = Schedule(self.schedule_kind, spec.steps)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, lambda step: self.schedule.factor(step))
                            for name, opt in self.optimizers.items()}
-        self.amp_dtype = None
-        if device.type == "cuda" and spec.amp:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        # mixed precision on CUDA only: bf16 (fp16 on older GPUs), weights and optimizer float32. On the CPU
+        # bf16 autocast made NRRN steps slower and Xception's 1.5x faster (benchmarks/speed.py), without
+        # a check that each step learns as much: CPU training stays float32
+        self.amp_dtype = autocast_dtype(device, "auto") if spec.amp and device.type == "cuda" else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.best: dict | None = None  # {"step", "score", "metrics", "model"}
         self.val_batch = self.fixed_val_batch()
@@ -118,6 +122,18 @@ class BaseTrainer:
         raise NotImplementedError
 
     # -- steps ---------------------------------------------------------------------------------
+    def sample(self, step: int, rng: np.random.Generator):
+        """The data of step ``step`` (numpy arrays), drawn with ``rng``; thread-safe, no torch."""
+        raise NotImplementedError
+
+    def learn(self, step: int, batch, rng: np.random.Generator) -> dict:
+        """One optimizer step on ``batch`` (from :meth:`sample`); returns the losses."""
+        raise NotImplementedError
+
+    def train_step(self, step: int, rng: np.random.Generator) -> dict:
+        """Sample and learn in one call (what the engine does with the sampling a step ahead)."""
+        return self.learn(step, self.sample(step, rng), rng)
+
     def rebase_schedule(self, step: int, total: int) -> None:
         """A resumed run with a new total: the rate carries on from its current value."""
         self.schedule.rebase(step, total)
@@ -125,7 +141,7 @@ class BaseTrainer:
     def autocast(self):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)

@@ -48,8 +48,11 @@ class CyclicTrainer(BaseTrainer):
     def fixed_val_batch(self) -> np.ndarray:
         return np.concatenate(self._crops(np.random.default_rng(VAL_SEED), VAL_CROPS, train=False), axis=1)
 
-    def train_step(self, step: int, rng: np.random.Generator) -> dict:
-        clean, noise_p, noisy = (self.tensor(a) for a in self._crops(rng, self.spec.batch_size))
+    def sample(self, step: int, rng: np.random.Generator) -> list[np.ndarray]:
+        return self._crops(rng, self.spec.batch_size)
+
+    def learn(self, step: int, batch: list[np.ndarray], rng: np.random.Generator) -> dict:
+        clean, noise_p, noisy = (self.tensor(a) for a in batch)
         model = self.model
         model.set_discriminators_trainable(False)
         with self.autocast():

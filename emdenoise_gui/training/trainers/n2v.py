@@ -45,8 +45,10 @@ class N2VTrainer(BaseTrainer):
             pred = self.model(masked)
         return n2v.n2v_loss(pred.float(), target, mask)
 
-    def train_step(self, step: int, rng: np.random.Generator) -> dict:
-        batch = sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng)
+    def sample(self, step: int, rng: np.random.Generator) -> np.ndarray:
+        return sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng)
+
+    def learn(self, step: int, batch: np.ndarray, rng: np.random.Generator) -> dict:
         loss = self._loss(batch, rng)
         self.optimise(loss, "model")
         return {"loss": float(loss.detach())}

@@ -152,12 +152,16 @@ class NRRNTrainer(BaseTrainer):
         loss = F.mse_loss(out, y) + BRANCH_WEIGHT * (F.mse_loss(x1.float(), y) + F.mse_loss(x2.float(), y))
         return loss, out
 
-    def train_step(self, step: int, rng: np.random.Generator) -> dict:
+    def sample(self, step: int, rng: np.random.Generator):
         if self.supervised:
             inputs, target, _, _ = self._synthetic(self.train_slices, self.spec.batch_size, rng)
-            loss, _ = self._supervised(inputs, target)
+            return inputs, target
+        return sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng, depth=3)
+
+    def learn(self, step: int, batch, rng: np.random.Generator) -> dict:
+        if self.supervised:
+            loss, _ = self._supervised(*batch)
         else:
-            batch = sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng, depth=3)
             loss = self._self_supervised(batch, rng)
         self.optimise(loss, "model")
         return {"loss": float(loss.detach())}

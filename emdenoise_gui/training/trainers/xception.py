@@ -97,12 +97,14 @@ class XceptionTrainer(BaseTrainer):
             for bn in _bn_modules(self.model):
                 bn.eval()
 
-    def train_step(self, step: int, rng: np.random.Generator) -> dict:
+    def sample(self, step: int, rng: np.random.Generator) -> np.ndarray:
+        return self._pairs(self.train_slices, self.spec.batch_size, rng)
+
+    def learn(self, step: int, pairs: np.ndarray, rng: np.random.Generator) -> dict:
         if not self.bn_frozen and self.schedule.freeze_step() is not None and step >= self.schedule.freeze_step():
             self.recalibrate_bn(step)
             self.bn_frozen = True
             self.train_mode()
-        pairs = self._pairs(self.train_slices, self.spec.batch_size, rng)
         with self.autocast():
             pred = self.model(self.tensor(pairs[:, 0:1]))
         loss = xception.huberised_mse(pred.float(), self.tensor(pairs[:, 1:2]))

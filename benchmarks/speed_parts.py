@@ -1,0 +1,217 @@
+"""The measurements of benchmarks/speed.py, each run in its own process (``python -m
+benchmarks.speed_parts JOB_JSON`` prints ``RESULT {json}``): GEMM peak, one inference
+variant, one training rate, GUI start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+STRIDE_TODAY = 256  # the papers' and the pre-issue-9 default: 512 px tiles every 256 px
+
+#: Predictor options per inference variant: (batch_size, precision, optimised, stride). "today" is the
+#: code before issue 9: float32 on the CPU, autocast ("auto") on CUDA.
+VARIANTS = {
+    "naive": (1, "fp32", False, STRIDE_TODAY),
+    "today": (4, "fp32", False, STRIDE_TODAY),
+    "today-cuda": (4, "auto", False, STRIDE_TODAY),
+    "fast-fp32": (None, "fp32", True, None),
+    "fast-auto": (None, "auto", True, None),
+    "fast-bf16": (None, "bf16", True, None),
+    "fast-fp16": (None, "fp16", True, None),
+}
+
+
+def gemm_peak(device: str) -> dict:
+    """GFLOP/s of a 4096^3 matrix product per dtype on ``device``, the best of 5 timings: the
+    attainable peak here (the machine's other tenants only ever lower a timing)."""
+    dev = torch.device(device)
+    out = {}
+    dtypes = [torch.float32, torch.bfloat16] + ([torch.float16] if dev.type == "cuda" else [])
+    for dtype in dtypes:
+        a = torch.randn(4096, 4096, device=dev).to(dtype)
+        b = torch.randn(4096, 4096, device=dev).to(dtype)
+        reps = 10 if dev.type == "cuda" else 2
+        a @ b
+        best = float("inf")
+        for _ in range(5):
+            _sync(dev)
+            t = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            _sync(dev)
+            best = min(best, (time.perf_counter() - t) / reps)
+        out[str(dtype).replace("torch.", "")] = round(2 * 4096**3 / best / 1e9, 1)
+    return out
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def random_package(root: Path, family: str, config: str):
+    """A package of ``family``/``config`` with seeded random weights (speed does not depend on them)."""
+    from emdenoise_gui.models.registry import FAMILIES
+    from emdenoise_gui.zoo.card import ModelCard
+    from emdenoise_gui.zoo.package import open_package, write_package
+
+    folder = root / f"{family}-{config}"
+    if folder.exists():  # made by an earlier variant of this run
+        return open_package(folder)
+    info = FAMILIES[family]
+    arch = info.architecture(config)
+    torch.manual_seed(0)
+    net = info.build(**arch)
+    card = ModelCard(name=f"{family}-{config}-speed", family=family, config=config, architecture=arch,
+                     normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
+                     weights_sha256="0" * 64, parameters=sum(p.numel() for p in net.parameters()),
+                     training_crop=info.configs[config].crop)
+    return write_package(folder, card, net.state_dict())
+
+
+def flops_per_tile(model: torch.nn.Module, channels: int, tile: tuple[int, int], device) -> float:
+    """FLOPs (2 per multiply-add) of ``model.denoise`` on one (1, channels, *tile) input."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        model.denoise(torch.zeros(1, channels, *tile, device=device))
+    return float(counter.get_total_flops())
+
+
+def infer_one(job: dict) -> dict:
+    """Denoise one size x size slice with one variant; times, FLOPs and memory."""
+    from emdenoise_gui.core.tiling import TileGrid
+    from emdenoise_gui.inference.predictor import Predictor
+
+    device = torch.device(job["device"])
+    cuda_today = job["variant"] == "today" and device.type == "cuda"
+    batch, precision, optimised, stride = VARIANTS["today-cuda" if cuda_today else job["variant"]]
+    package = random_package(Path(job["scratch"]), job["family"], job["config"])
+    predictor = Predictor(package, device, batch, precision, optimised)
+    size, channels = job["size"], predictor.input_slices
+    image = np.random.default_rng(0).random((channels, size, size), dtype=np.float32)
+    plan = predictor.plan(512, stride)
+    grid = TileGrid.build(size, size, plan, max(16, predictor.info.multiple))
+    warm = image[:, :grid.tile[0], :grid.tile[1]]
+    for _ in predictor.denoise(np.ascontiguousarray(warm), 512, stride):
+        pass
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    gen = predictor.denoise(image, 512, stride)
+    done, total, started = 0, len(grid), time.perf_counter()
+    for done, total in gen:
+        if time.perf_counter() - started > job["budget"] and done < total:
+            break
+    elapsed = time.perf_counter() - started
+    seconds = elapsed * total / done
+    flops = flops_per_tile(predictor.model, channels, grid.tile, device)
+    peak = gemm_key(predictor.amp_dtype)
+    mp = size * size / 1e6
+    return {**{k: job[k] for k in ("family", "config", "variant", "device", "size")},
+            "precision": peak, "batch": predictor.batch_size, "plan": plan.__dict__, "tile_px": grid.tile[0],
+            "tiles": total, "tiles_timed": done, "extrapolated": done < total, "seconds": round(seconds, 2),
+            "s_per_mp": round(seconds / mp, 3), "mp_per_s": round(mp / seconds, 3),
+            "tiles_per_s": round(total / seconds, 3), "gflop_per_tile": round(flops / 1e9, 2),
+            "gflop_per_mp": round(flops * total / 1e9 / mp, 1), "gflops": round(flops * total / seconds / 1e9, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "device_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None,
+            "threads": torch.get_num_threads()}
+
+
+def gemm_key(amp_dtype) -> str:
+    return "float32" if amp_dtype is None else str(amp_dtype).replace("torch.", "")
+
+
+def train_rate(job: dict) -> dict:
+    """Optimizer steps/s of one family's trainer at its configuration's crop and batch."""
+    import tifffile
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from emdenoise_gui.models.registry import FAMILIES
+    from emdenoise_gui.training.engine import SampleAhead
+    from emdenoise_gui.training.spec import RunSpec
+    from emdenoise_gui.training.trainers import trainer_class
+    from tests.conftest import synthetic_em_stack
+
+    family, config = job["family"], job["config"]
+    defaults = FAMILIES[family].configs[config]
+    scratch = Path(job["scratch"])
+    side = max(256, defaults.crop * 2)
+    volume = scratch / f"train-{side}.tif"
+    if not volume.exists():
+        tifffile.imwrite(volume, synthetic_em_stack(12, side, side, seed=3), imagej=True, metadata={"axes": "ZYX"})
+    # nrrn: the shipped models' recipe (clean slices, synthetic noise); the others their only one
+    roles = {("clean" if family == "nrrn" else role.split("|")[0]): [str(volume)] for role in FAMILIES[family].roles}
+    # on the CPU the paper sizes train at batch 1 (NRRN's paper batch of 16 x 256^2 needs 16 GB and minutes a step)
+    batch = 1 if config == "paper" and job["device"] == "cpu" else None
+    spec = RunSpec(family, config, steps=10_000, data=roles, output=str(scratch / f"out-{family}"),
+                   device=job["device"], amp=job["variant"] == "now", batch_size=batch,
+                   validate_every=10**9, checkpoint_every=10**9).validated()
+    device = torch.device(job["device"])
+    trainer = trainer_class(family)(spec, device)
+    counter = FlopCounterMode(display=False)
+    with counter:  # the warm-up step; its FLOPs, forward and backward
+        trainer.train_step(1, np.random.default_rng(1))
+    flops = float(counter.get_total_flops())
+    ahead = SampleAhead(trainer, 0, 10**9) if job["variant"] == "now" else None  # the engine's loop
+    started, steps = time.perf_counter(), 0
+    while steps < 200 and (steps < 2 or time.perf_counter() - started < job["budget"]):
+        k = 3 + steps
+        if ahead is None:  # before: draw the data, then learn, one after the other
+            trainer.train_step(k, np.random.default_rng([0, k]))
+        else:
+            trainer.learn(k, *ahead.take(k))
+        steps += 1
+    if ahead is not None:
+        ahead.close()
+    _sync(device)
+    seconds = time.perf_counter() - started
+    return {**{k: job[k] for k in ("family", "config", "variant", "device")}, "crop": spec.crop,
+            "batch": spec.batch_size, "steps": steps, "steps_per_s": round(steps / seconds, 3),
+            "gflop_per_step": round(flops / 1e9, 2), "gflops": round(flops * steps / seconds / 1e9, 1),
+            "precision": gemm_key(trainer.amp_dtype), "threads": torch.get_num_threads()}
+
+
+STARTUP = """
+import sys, time
+from PySide6 import QtWidgets
+from emdenoise_gui.gui.main_window import MainWindow
+app = QtWidgets.QApplication(sys.argv[:1])
+window = MainWindow()
+window.show()
+app.processEvents()
+print("SHOWN", flush=True)
+"""
+
+
+def startup_seconds(repeats: int = 3) -> float:
+    """Median seconds from launching Python to the main window shown (offscreen Qt, fresh settings)."""
+    times = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "EMDENOISE_HOME": home}
+            started = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, env=env, cwd=ROOT)
+            if "SHOWN" not in proc.stdout:
+                return float("nan")
+            times.append(time.perf_counter() - started)
+    return round(float(np.median(times)), 2)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    work = json.loads(sys.argv[1])
+    result = infer_one(work) if work["what"] == "infer" else train_rate(work)
+    print("RESULT " + json.dumps(result), flush=True)

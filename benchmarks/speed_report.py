@@ -1,0 +1,174 @@
+"""Tables and the figure of benchmarks/speed.py: docs/benchmarks.md sections and docs/images/speed_*.png."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from benchmarks.common import DOC, write_section
+
+LITE_LIMIT_S_PER_MP = 5.0  # issue 9: every shipped lite model at most 5 s per finished megapixel (CPU)
+TODAY_RATIO = 5.0  # ... and at least 5x today's code
+NAIVE_RATIO = 3.0  # every family at least 3x the naive loop
+TRAIN_RATIO = 3.0  # training at least 3x today's steps/s
+_VARIANT_COLOURS = {"naive": "#7f7f7f", "today": "#bcbd22", "fast-fp32": "#1f77b4", "fast-auto": "#d62728",
+                    "fast-bf16": "#d62728", "fast-fp16": "#9467bd"}
+
+
+def _model(row: dict) -> str:
+    return f"{row['family']} {row['config']}"
+
+
+def _index(rows: list[dict]) -> dict:
+    return {(_model(r), r["variant"]): r for r in rows if "error" not in r}
+
+
+def _seconds(row: dict) -> str:
+    return ("~" if row["extrapolated"] else "") + f"{row['s_per_mp']:.2f}"
+
+
+def inference_table(payload: dict) -> tuple[str, list[str]]:
+    """The markdown table and the target verdicts for the inference rows."""
+    rows, peak = payload["inference"], payload["peak_gflops"]
+    index = _index(rows)
+    lines = ["| model | variant | precision | batch x tile (px) | tiles | s/MP | x naive | x today | "
+             "GFLOP/MP | GFLOP/s | % of GEMM peak | peak RSS (MB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {_model(row)} | {row['variant']} | failed: {row['error']} |||||||||")
+            continue
+        naive, today = index.get((_model(row), "naive")), index.get((_model(row), "today"))
+        x_naive = naive["s_per_mp"] / row["s_per_mp"] if naive else math.nan
+        x_today = today["s_per_mp"] / row["s_per_mp"] if today else math.nan
+        share = 100 * row["gflops"] / peak.get(row["precision"], math.nan)
+        memory = row["device_mb"] if row.get("device_mb") is not None else row["peak_rss_mb"]
+        lines.append(f"| {_model(row)} | {row['variant']} | {row['precision']} | {row['batch']} x {row['tile_px']} | "
+                     f"{row['tiles']} | {_seconds(row)} | {x_naive:.1f} | {x_today:.1f} | {row['gflop_per_mp']:.0f} | "
+                     f"{row['gflops']:.0f} | {share:.0f} | {memory:.0f} |")
+    default = "fast-auto" if payload["device"] == "cpu" else "fast-bf16"
+    for (model, variant), row in index.items():
+        if variant != default:
+            continue
+        naive, today = index.get((model, "naive")), index.get((model, "today"))
+        parts = []
+        if model.endswith("lite") and payload["device"] == "cpu":
+            ok = row["s_per_mp"] <= LITE_LIMIT_S_PER_MP
+            parts.append(f"{row['s_per_mp']:.2f} s/MP ({'met' if ok else 'MISSED'}, limit {LITE_LIMIT_S_PER_MP:g})")
+            if today:
+                ratio = today["s_per_mp"] / row["s_per_mp"]
+                parts.append(f"{ratio:.1f}x today ({'met' if ratio >= TODAY_RATIO else 'MISSED'}, "
+                             f"target {TODAY_RATIO:g}x)")
+        if naive:
+            ratio = naive["s_per_mp"] / row["s_per_mp"]
+            parts.append(f"{ratio:.1f}x naive ({'met' if ratio >= NAIVE_RATIO else 'MISSED'}, target {NAIVE_RATIO:g}x)")
+        verdicts.append(f"- {model} ({default}): " + "; ".join(parts))
+    return "\n".join(lines), verdicts
+
+
+def training_table(payload: dict) -> tuple[str, list[str]]:
+    rows, peak = payload["training"], payload.get("train_peak_gflops") or payload["peak_gflops"]
+    by_key = {(_model(r), r["variant"]): r for r in rows if "error" not in r}
+    lines = ["| model | crop x batch | before: steps/s | now: steps/s | now / before | precision now | "
+             "GFLOP/step | GFLOP/s now | % of GEMM peak |", "|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
+    for model in dict.fromkeys(_model(r) for r in rows):
+        before, now = by_key.get((model, "before")), by_key.get((model, "now"))
+        if not before or not now:
+            lines.append(f"| {model} | failed ||||||||")
+            continue
+        ratio = now["steps_per_s"] / before["steps_per_s"]
+        share = 100 * now["gflops"] / peak.get(now["precision"], math.nan)
+        lines.append(f"| {model} | {now['crop']} x {now['batch']} | {before['steps_per_s']:.2f} | "
+                     f"{now['steps_per_s']:.2f} | {ratio:.2f} | {now['precision']} | {now['gflop_per_step']:.1f} | "
+                     f"{now['gflops']:.0f} | {share:.0f} |")
+        verdicts.append(f"- training {model}: {ratio:.2f}x ({'met' if ratio >= TRAIN_RATIO else 'MISSED'}, "
+                        f"target {TRAIN_RATIO:g}x)")
+    return "\n".join(lines), verdicts
+
+
+def plot(payload: dict, path: Path) -> Path:
+    """Grouped bars of s/MP (log scale) per model and variant; a PNG at ``path``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    from pyqtgraph.exporters import ImageExporter
+
+    app = pg.mkQApp()
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    index = _index(payload["inference"])
+    models = list(dict.fromkeys(m for m, _ in index))
+    variants = list(dict.fromkeys(v for _, v in index))
+    win = pg.GraphicsLayoutWidget()
+    win.resize(1400, 640)
+    chart = win.addPlot()
+    chart.setTitle(f"Seconds per finished megapixel ({payload['device']}, {payload['size']} px slice; "
+                   f"log scale, lower is better)", size="13pt")
+    chart.setLabel("left", "s per megapixel (log10)")
+    chart.showGrid(y=True, alpha=0.25)
+    legend = chart.addLegend(offset=(10, 10), labelTextSize="10pt")
+    width = 0.8 / max(1, len(variants))
+    for k, variant in enumerate(variants):
+        xs, heights = [], []
+        for i, model in enumerate(models):
+            row = index.get((model, variant))
+            if row:
+                xs.append(i - 0.4 + width * (k + 0.5))
+                heights.append(math.log10(row["s_per_mp"]) + 2)  # bars start at 0.01 s/MP
+        colour = _VARIANT_COLOURS.get(variant, "#000000")
+        bars = pg.BarGraphItem(x=xs, height=heights, y0=-2, width=width * 0.9, brush=colour, pen=colour)
+        chart.addItem(bars)
+        legend.addItem(bars, variant)
+    chart.getAxis("bottom").setTicks([[(i, m) for i, m in enumerate(models)]])
+    chart.getAxis("left").setTicks([[(v, f"{10 ** v:g}") for v in (-2, -1, 0, 1, 2, 3)]])
+    win.show()
+    app.processEvents()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exporter = ImageExporter(win.scene())
+    exporter.parameters()["width"] = 1400
+    exporter.export(str(path))
+    win.close()
+    return path
+
+
+def report(payload: dict, doc: Path = DOC) -> None:
+    """Write the speed section of ``doc`` for ``payload``'s device and its figure."""
+    device = "cuda" if payload["device"].startswith("cuda") else "cpu"
+    figure = plot(payload, doc.parent / "images" / f"speed_{device}.png")
+    infer, infer_verdicts = inference_table(payload)
+    train, train_verdicts = training_table(payload)
+    peak = ", ".join(f"{k} {v:.0f}" for k, v in payload["peak_gflops"].items())
+    write_section(f"speed_{device}", f"""## S: inference and training speed ({device})
+
+Command: `{payload['command']}`. Machine: {payload['machine']}; device {payload['device']}. Date: {payload['date']}.
+Wall time {payload['wall_s'] / 60:.0f} min. GEMM peak measured in the same run (4096^3 matrix product, GFLOP/s):
+{peak}. One {payload['size']} x {payload['size']} float32 slice through `Predictor.denoise` (normalisation, tiling,
+blending), random weights of each configuration's size; each variant in a fresh process after a one-tile warm-up.
+`~`: stopped after {payload['budget_s']:g} s and extrapolated from the tiles finished. naive = batch 1, float32,
+contiguous, 512 px tiles at stride 256 (Gaussian blend); today = the code's settings before issue 9 (batch 4,
+otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches, channels_last, inference_mode;
+fast-auto adds bf16 autocast where the CPU computes bf16 natively (this one does). % of GEMM peak compares the
+achieved FLOP/s (torch's FLOP counter, 2 per multiply-add) with the GEMM rate of the same precision. The
+counter counts direct convolution; oneDNN's Winograd kernels for 3x3 convolutions multiply less, so a rate
+above 100 % means such a kernel ran (the FLOPs saved are real work not done).
+
+{infer}
+
+Targets (issue 9):
+{chr(10).join(infer_verdicts)}
+
+![s/MP per model and back end]({figure.relative_to(doc.parent).as_posix()})
+
+Training: optimizer steps/s per family at its configuration's crop and batch (on the CPU the paper sizes at
+batch 1) on a synthetic EM-like volume (nrrn: the shipped recipe, clean slices with synthetic noise), after one
+warm-up step (whose FLOPs are counted), at least 2 steps and for up to
+{payload['budget_s'] / 3:.0f} s. before = the code before issue 9 (each step draws its data, then learns); now =
+the engine's loop (the next step's data drawn on a background thread while this one learns; mixed precision on
+CUDA only, the CPU stays float32).
+
+{train}
+
+{chr(10).join(train_verdicts)}
+
+GUI start-up (launching Python to the main window shown, offscreen Qt, median of 3): {payload["startup_s"]} s.""", doc)

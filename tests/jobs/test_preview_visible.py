@@ -1,0 +1,38 @@
+"""A preview denoises the part on screen first (a PartialResult), then the whole slice."""
+
+import numpy as np
+
+from emdenoise_gui.core.events import CancelToken, PartialResult, Progress
+from emdenoise_gui.jobs.denoise import VISIBLE_MARGIN, Denoiser, _visible_box, preview
+
+
+def drain(make):
+    events, gen = [], make(CancelToken())
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            return events, stop.value
+
+
+def test_visible_part_first_then_whole_slice(synthetic_crop):
+    make = preview(str(synthetic_crop), 2, Denoiser("filter", "gaussian"), 64, None, visible=(10, 40, 20, 50))
+    events, final = drain(make)
+    partial = [e for e in events if isinstance(e, PartialResult)]
+    assert len(partial) == 1 and all(isinstance(e, (Progress, PartialResult)) for e in events)
+    first = partial[0].image
+    assert first.shape == final.shape == (96, 80)
+    assert np.isfinite(first[10:40, 20:50]).all() and np.isnan(first).sum() == 96 * 80 - 30 * 30
+    np.testing.assert_allclose(first[10:40, 20:50], final[10:40, 20:50], atol=1e-3)
+
+
+def test_no_partial_when_most_of_the_slice_is_on_screen(synthetic_crop):
+    events, final = drain(preview(str(synthetic_crop), 0, Denoiser("filter", "gaussian"), 64, None,
+                                  visible=(0, 96, 0, 70)))
+    assert not any(isinstance(e, PartialResult) for e in events) and np.isfinite(final).all()
+
+
+def test_visible_box_is_clipped_and_gets_context():
+    assert _visible_box(None, (100, 100)) is None
+    assert _visible_box((-5, 20, 90, 140), (100, 100)) == ((0, 20, 90, 100), (0, 20 + VISIBLE_MARGIN, 90 - VISIBLE_MARGIN, 100))
+    assert _visible_box((50, 50, 0, 10), (100, 100)) is None  # empty
