@@ -37,9 +37,13 @@ def open_demo(window) -> bool:
     folder = demo_project_folder()
     if (folder / "project.json").exists():
         try:
-            return window.open_project(folder) and bool(window.controller.project.stacks)
+            if window.open_project(folder) and window.controller.project.stacks and all(
+                    Path(s.path).exists() for s in window.controller.project.stacks):
+                return True
+            window.controller.close_project()  # the bundled files moved (a new install): rebuild it
         except Exception:  # a damaged demo project is rebuilt, never a reason not to start
-            shutil.rmtree(folder, ignore_errors=True)
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
     if not window.controller.new_project(folder):
         return False
     window.controller.project.name = "EMDenoise demo (FlyEM FIB-SEM)"

@@ -338,3 +338,10 @@ def test_screenshots(view, qtbot, original, smoothed):
     for name in ("compare_view.png", "compare_view_split.png", "compare_view_highpass_residual.png"):
         shot = QtGui.QImage(str(SCREENSHOTS / name))
         assert (shot.width(), shot.height()) == (1200, 800), name
+
+
+def test_iqr_label_says_when_a_partial_preview_has_not_reached_the_box():
+    from emdenoise_gui.gui.panels.profile_plot import iqr_text
+
+    text = iqr_text(12.0, float("nan"), (0, 0, 10, 10), (10.0, 10.0, 10.0))
+    assert "not computed in the box yet" in text and "nan" not in text

@@ -65,6 +65,8 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm) -> str:
     where += ")"
     if result is None:
         return f"IQR original: {original:.4g} grey values, result: none for this slice  ·  {where}"
+    if not np.isfinite(result):  # a preview that has done only the part on screen so far
+        return f"IQR original: {original:.4g} grey values, result: not computed in the box yet  ·  {where}"
     ratio = f"ratio result/original {result / original:.3f}" if original else "ratio n/a"
     return (f"IQR original: {original:.4g}, result: {result:.4g} grey values ({ratio})  ·  {where}"
             "  ·  on a flat region, lower IQR = less noise")
