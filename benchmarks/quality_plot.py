@@ -10,6 +10,7 @@ import math
 import os
 from pathlib import Path
 
+from benchmarks.figures import save_window
 from benchmarks.quality_data import CONDITIONS, DOSE_CONDITIONS
 from benchmarks.quality_report import value
 
@@ -29,10 +30,9 @@ def plot_dose(payload: dict, path: Path, dataset: str = "flyem") -> Path | None:
         return None
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
-    from pyqtgraph.exporters import ImageExporter
     from pyqtgraph.Qt import QtCore
 
-    app = pg.mkQApp()
+    pg.mkQApp()
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     win = pg.GraphicsLayoutWidget()
     win.resize(1400, 760)
@@ -78,11 +78,4 @@ def plot_dose(payload: dict, path: Path, dataset: str = "flyem") -> Path | None:
                           symbolSize=11 if kind in ("model", "peer") else 7, symbolPen=pen.color(),
                           symbolBrush=pen.color())
         legend.addItem(curve, method["label"])
-    win.show()
-    app.processEvents()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    exporter = ImageExporter(win.scene())
-    exporter.parameters()["width"] = 1450
-    exporter.export(str(path))
-    win.close()
-    return path
+    return save_window(win, path, 1450)

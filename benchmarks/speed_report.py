@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from benchmarks.common import DOC, write_section
+from benchmarks.figures import save_window
 
 LITE_LIMIT_S_PER_MP = 5.0  # issue 9: every shipped lite model at most 5 s per finished megapixel (CPU)
 TODAY_RATIO = 5.0  # ... and at least 5x today's code
@@ -93,9 +94,8 @@ def plot(payload: dict, path: Path) -> Path:
     """Grouped bars of s/MP (log scale) per model and variant; a PNG at ``path``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
-    from pyqtgraph.exporters import ImageExporter
 
-    app = pg.mkQApp()
+    pg.mkQApp()
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     index = _index(payload["inference"])
     models = list(dict.fromkeys(m for m, _ in index))
@@ -122,14 +122,7 @@ def plot(payload: dict, path: Path) -> Path:
         legend.addItem(bars, variant)
     chart.getAxis("bottom").setTicks([[(i, m) for i, m in enumerate(models)]])
     chart.getAxis("left").setTicks([[(v, f"{10 ** v:g}") for v in (-2, -1, 0, 1, 2, 3)]])
-    win.show()
-    app.processEvents()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    exporter = ImageExporter(win.scene())
-    exporter.parameters()["width"] = 1400
-    exporter.export(str(path))
-    win.close()
-    return path
+    return save_window(win, path, 1400)
 
 
 def report(payload: dict, doc: Path = DOC) -> None:

@@ -101,11 +101,18 @@ class Normaliser:
             self.offset, self.scale = float(spec["mean"]), float(spec["std"])
 
     def forward(self, window: np.ndarray) -> np.ndarray:
-        """(C, H, W) working scale -> network input scale, float32."""
-        if self.per_slice is not None:
-            return np.stack([(s - m) / sd for s, (m, sd) in zip(window, self.per_slice)]).astype(np.float32)
-        return ((window - self.offset) / self.scale).astype(np.float32)
+        """(C, H, W) working scale -> network input scale: a new float32 array (one slice-sized
+        buffer per channel, no temporaries: a 4096^2 window is 200 MB)."""
+        params = self.per_slice or [(self.offset, self.scale)] * window.shape[0]
+        out = np.empty(window.shape, np.float32)
+        for k, (offset, scale) in enumerate(params):
+            np.subtract(window[k], np.float32(offset), out=out[k], dtype=np.float32)
+            out[k] /= np.float32(scale)
+        return out
 
     def inverse(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) network output -> working scale, float32."""
-        return (np.asarray(image, np.float64) * self.scale + self.offset).astype(np.float32)
+        """(H, W) network output -> working scale, float32 (``image`` itself when it is float32)."""
+        out = np.asarray(image, np.float32)
+        out *= np.float32(self.scale)
+        out += np.float32(self.offset)
+        return out

@@ -55,7 +55,10 @@ class IntensityScale:
 
     def from_unit(self, data: np.ndarray) -> np.ndarray:
         """Working-scale values -> float32 on the stored scale."""
-        return (data.astype(np.float32) * (self.hi - self.lo) + self.lo).astype(np.float32)
+        out = data.astype(np.float32)  # a copy: the caller's array is left alone
+        out *= np.float32(self.hi - self.lo)
+        out += np.float32(self.lo)
+        return out
 
 
 def finite_slice(stack: Stack, z: int) -> np.ndarray:
@@ -95,7 +98,7 @@ class SliceCache:
                         held.popitem(last=False)
         return order
 
-    def read_ahead(self, slices: range, count: int, depth: int = 2) -> "SliceCache":
+    def read_ahead(self, slices: range, count: int, depth: int = 1) -> "SliceCache":
         """Read the slices that ``window(z, count)`` for z in ``slices`` will need on a background
         thread, ``depth`` slices ahead; windows must then be asked for in that order."""
         order = self._misses(neighbour_indices(z, len(self.stack), count) for z in slices)

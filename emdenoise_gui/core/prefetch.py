@@ -31,7 +31,7 @@ class ReadAhead:
     the thread (also when the consumer stops early).
     """
 
-    def __init__(self, read: Callable[[int], np.ndarray], order: list[int], depth: int = 2):
+    def __init__(self, read: Callable[[int], np.ndarray], order: list[int], depth: int = 1):
         self._order, self._position = list(order), 0
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
@@ -81,7 +81,7 @@ class WriteBehind:
     every queued slice to be written (and raises a write error); ``abort()`` drops the rest.
     """
 
-    def __init__(self, write: Callable[[int, np.ndarray], None], depth: int = 2):
+    def __init__(self, write: Callable[[int, np.ndarray], None], depth: int = 1):
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(write,), name="emdenoise-write-behind", daemon=True)

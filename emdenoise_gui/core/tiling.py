@@ -220,6 +220,7 @@ def blend_tiles(
     height, width = image.shape[-2:]
     grid = TileGrid.build(height, width, plan, multiple)
     padded = pad_reflect(image.astype(np.float32, copy=False), grid.pad)
+    del image  # the caller may hold no other reference: a large slice is freed here
     weights = grid.weights()
     acc = np.zeros(grid.padded_shape, dtype=np.float32)
     norm = np.zeros(grid.padded_shape, dtype=np.float32)
@@ -237,7 +238,9 @@ def blend_tiles(
         done += len(origins)
         yield done, len(grid)
     (top, _), (left, _) = grid.pad
-    return (acc[top:top + height, left:left + width] / norm[top:top + height, left:left + width]).astype(np.float32)
+    del padded  # the result needs no input: free it before the last array is made
+    region = (slice(top, top + height), slice(left, left + width))
+    return np.divide(acc[region], norm[region], dtype=np.float32)
 
 
 def process_tiled(image: np.ndarray, fn: TileFn, **kwargs) -> np.ndarray:

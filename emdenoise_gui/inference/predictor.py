@@ -170,10 +170,12 @@ class Predictor:
             self._fitted_tile = plan.tile
         norm = Normaliser(self.card.normalisation, window)
         prepared = norm.forward(window)
-        image = prepared[0] if self.input_slices == 1 else prepared
-        out = yield from blend_tiles(image, self._tile_fn, plan, batch_size=self.batch_size,
-                                     multiple=max(16, self.info.multiple), cancel=cancel)
-        return norm.inverse(out)
+        # blend_tiles gets the only references to the window and its normalised copy and drops them once
+        # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)
+        tiles = blend_tiles(prepared[0] if self.input_slices == 1 else prepared, self._tile_fn, plan,
+                            batch_size=self.batch_size, multiple=max(16, self.info.multiple), cancel=cancel)
+        del window, prepared
+        return norm.inverse((yield from tiles))
 
 
 #: Pixels per batch on the CPU. Measured on 2 AVX-512 cores (docs/benchmarks.md, speed): NRRN lite

@@ -72,9 +72,8 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
-    def one(z: int):
-        window = cache.window(z, predictor.input_slices, job.scale)
-        result = yield from predictor.denoise(window, tile, stride, cancel)
+    def one(z: int):  # the window goes inline: the predictor frees it once tiled
+        result = yield from predictor.denoise(cache.window(z, predictor.input_slices, job.scale), tile, stride, cancel)
         return job.scale.from_unit(result)
 
     yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
