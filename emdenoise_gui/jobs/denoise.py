@@ -91,6 +91,9 @@ def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=No
 
 #: A preview denoises the part on screen first when it is under this fraction of the slice.
 VISIBLE_FIRST_FRACTION = 0.6
+#: ... and at most this many px square of it, around the centre of the view (a 4096^2 slice in
+#: full view: the centre 1024^2 first, a few seconds on two CPU cores, then the whole slice).
+FIRST_LOOK_PX = 1024
 #: Image context (px) around the part on screen: more than any local network's halo (N2V: 30 px).
 VISIBLE_MARGIN = 64
 
@@ -100,9 +103,10 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
     """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
     stack's own intensity scale.
 
-    ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: when it is under
-    VISIBLE_FIRST_FRACTION of the slice it is denoised first (with VISIBLE_MARGIN px of context)
-    and yielded as a :class:`PartialResult` (NaN elsewhere), then the whole slice follows.
+    ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: its centre (at most
+    FIRST_LOOK_PX square), when under VISIBLE_FIRST_FRACTION of the slice, is denoised first (with
+    VISIBLE_MARGIN px of context) and yielded as a :class:`PartialResult` (NaN elsewhere), then
+    the whole slice follows.
     """
 
     def make(token: CancelToken) -> Generator[Progress, None, np.ndarray]:
@@ -142,14 +146,20 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
 
 
 def _visible_box(visible, shape) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """((y0, y1, x0, x1) on screen, the same with VISIBLE_MARGIN px of context) clipped to ``shape``;
-    None when nothing is given or the part on screen is most of the slice."""
+    """((y0, y1, x0, x1) to show first, the same with VISIBLE_MARGIN px of context) clipped to
+    ``shape``: the part on screen, cut to FIRST_LOOK_PX around its centre. None when nothing is
+    given, or when that part is most of the slice."""
     if visible is None:
         return None
     height, width = shape
     y0, y1, x0, x1 = (int(v) for v in visible)
     y0, y1, x0, x1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
-    if y1 <= y0 or x1 <= x0 or (y1 - y0) * (x1 - x0) >= VISIBLE_FIRST_FRACTION * height * width:
+    if y1 <= y0 or x1 <= x0:
+        return None
+    cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
+    half = FIRST_LOOK_PX // 2
+    y0, y1, x0, x1 = max(y0, cy - half), min(y1, cy + half), max(x0, cx - half), min(x1, cx + half)
+    if (y1 - y0) * (x1 - x0) >= VISIBLE_FIRST_FRACTION * height * width:
         return None
     m = VISIBLE_MARGIN
     return (y0, y1, x0, x1), (max(0, y0 - m), min(height, y1 + m), max(0, x0 - m), min(width, x1 + m))

@@ -3,7 +3,13 @@
 import numpy as np
 
 from emdenoise_gui.core.events import CancelToken, PartialResult, Progress
-from emdenoise_gui.jobs.denoise import VISIBLE_MARGIN, Denoiser, _visible_box, preview
+from emdenoise_gui.jobs.denoise import (
+    FIRST_LOOK_PX,
+    VISIBLE_MARGIN,
+    Denoiser,
+    _visible_box,
+    preview,
+)
 
 
 def drain(make):
@@ -36,3 +42,12 @@ def test_visible_box_is_clipped_and_gets_context():
     assert _visible_box(None, (100, 100)) is None
     assert _visible_box((-5, 20, 90, 140), (100, 100)) == ((0, 20, 90, 100), (0, 20 + VISIBLE_MARGIN, 90 - VISIBLE_MARGIN, 100))
     assert _visible_box((50, 50, 0, 10), (100, 100)) is None  # empty
+
+
+def test_a_large_slice_in_full_view_shows_its_centre_first():
+    side = 4 * FIRST_LOOK_PX
+    first, context = _visible_box((0, side, 0, side), (side, side))
+    lo, hi = side // 2 - FIRST_LOOK_PX // 2, side // 2 + FIRST_LOOK_PX // 2
+    assert first == (lo, hi, lo, hi)
+    assert context[0] == first[0] - VISIBLE_MARGIN and context[3] == first[3] + VISIBLE_MARGIN
+    assert _visible_box((0, 520, 0, 520), (520, 520)) is None  # a small slice: the whole at once
