@@ -61,23 +61,13 @@ def _sync(device: torch.device) -> None:
 
 
 def random_package(root: Path, family: str, config: str):
-    """A package of ``family``/``config`` with seeded random weights (speed does not depend on them)."""
-    from emdenoise_gui.models.registry import FAMILIES
-    from emdenoise_gui.zoo.card import ModelCard
-    from emdenoise_gui.zoo.package import open_package, write_package
+    """A package of ``family``/``config`` with seeded random weights (speed does not depend on them),
+    made once per run and opened by later variants."""
+    from emdenoise_gui.zoo.package import open_package
+    from tests.conftest import random_package as make
 
     folder = root / f"{family}-{config}"
-    if folder.exists():  # made by an earlier variant of this run
-        return open_package(folder)
-    info = FAMILIES[family]
-    arch = info.architecture(config)
-    torch.manual_seed(0)
-    net = info.build(**arch)
-    card = ModelCard(name=f"{family}-{config}-speed", family=family, config=config, architecture=arch,
-                     normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
-                     weights_sha256="0" * 64, parameters=sum(p.numel() for p in net.parameters()),
-                     training_crop=info.configs[config].crop)
-    return write_package(folder, card, net.state_dict())
+    return open_package(folder) if folder.exists() else make(folder, family, config)
 
 
 def flops_per_tile(model: torch.nn.Module, channels: int, tile: tuple[int, int], device) -> float:

@@ -52,6 +52,31 @@ def synthetic_em_stack(depth: int = 6, height: int = 96, width: int = 80, seed: 
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
+def random_package(folder: Path, family: str, config: str = "lite", perturb: float = 0.0):
+    """A model package of ``family``/``config`` at ``folder`` with seeded random weights (torch seed 0),
+    each weight moved by ``perturb`` x N(0, 1) (0.05 makes outputs that vary); for tests and benchmarks
+    where what the weights learned is not the point."""
+    import torch
+
+    from emdenoise_gui.models.registry import FAMILIES
+    from emdenoise_gui.zoo.card import ModelCard
+    from emdenoise_gui.zoo.package import write_package
+
+    info = FAMILIES[family]
+    arch = info.architecture(config)
+    torch.manual_seed(0)
+    net = info.build(**arch)
+    if perturb:
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(perturb * torch.randn_like(p))
+    card = ModelCard(name=f"{family}-{config}-random", family=family, config=config, architecture=arch,
+                     normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
+                     weights_sha256="0" * 64, parameters=sum(p.numel() for p in net.parameters()),
+                     training_crop=info.configs[config].crop)
+    return write_package(folder, card, net.state_dict())
+
+
 @pytest.fixture
 def synthetic_crop(tmp_path) -> Path:
     """A 6x96x80 uint8 EM-like stack (10 nm voxels) as an ImageJ TIFF: for tests where real data is

@@ -56,7 +56,6 @@ class Predictor:
             raise InputError(f"the weights do not fit the card's {card.family} architecture ({exc})",
                              package.path) from exc
         self.model = model.to(device).eval()
-        self.optimised = optimised
         self.memory_format = torch.channels_last if optimised else torch.contiguous_format
         self.model.to(memory_format=self.memory_format)
         self._auto_batch = batch_size is None

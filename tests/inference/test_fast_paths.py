@@ -16,10 +16,8 @@ from emdenoise_gui import paths
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.events import run_to_end
 from emdenoise_gui.inference.predictor import Predictor, cpu_batch
-from emdenoise_gui.models.registry import FAMILIES
-from emdenoise_gui.zoo.card import ModelCard
-from emdenoise_gui.zoo.package import write_package
 from emdenoise_gui.zoo.registry import resolve
+from tests.conftest import random_package as make_random_package
 from tests.conftest import synthetic_em_stack
 
 GREY = 1 / 255  # one grey level of 8-bit data on the [0, 1] working scale
@@ -34,17 +32,7 @@ def window() -> np.ndarray:
 
 def random_package(root, family: str):
     """A lite package of ``family`` with seeded, perturbed random weights (outputs that vary)."""
-    info = FAMILIES[family]
-    arch = info.architecture("lite")
-    torch.manual_seed(0)
-    net = info.build(**arch)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    card = ModelCard(name=f"{family}-t", family=family, config="lite", architecture=arch,
-                     normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
-                     weights_sha256="0" * 64, parameters=1, training_crop=info.configs["lite"].crop)
-    return write_package(root / family, card, net.state_dict())
+    return make_random_package(root / family, family, perturb=0.05)
 
 
 def run(package, image, tile, stride=None, **options) -> np.ndarray:
