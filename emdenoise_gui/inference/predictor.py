@@ -136,6 +136,18 @@ class Predictor:
             start += size
         return np.concatenate(done)
 
+    def _choose_batch(self, tile: int) -> None:
+        """An automatic batch (``batch_size`` None) for ``tile`` px tiles: from free memory on CUDA,
+        ``cpu_batch`` elsewhere; once per tile size. A batch the caller gave is kept (an out-of-memory
+        error still halves it)."""
+        if not self._auto_batch or self._fitted_tile == tile:
+            return
+        if self.device.type == "cuda":
+            self.fit_batch(tile)
+        else:
+            self.batch_size = cpu_batch(tile)
+        self._fitted_tile = tile
+
     def fit_batch(self, tile: int, free_bytes: int | None = None) -> int:
         """On CUDA, set ``batch_size`` from the free device memory: one ``tile`` x ``tile`` probe measures
         the peak bytes a tile needs, and the batch takes 80 % of ``free_bytes`` (default: what
@@ -161,12 +173,7 @@ class Predictor:
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         plan = self.plan(tile, stride)
-        if self._fitted_tile != plan.tile:
-            if self.device.type == "cuda":
-                self.fit_batch(plan.tile)
-            elif self._auto_batch:
-                self.batch_size = cpu_batch(plan.tile)
-            self._fitted_tile = plan.tile
+        self._choose_batch(plan.tile)
         norm = Normaliser(self.card.normalisation, window)
         prepared = norm.forward(window)
         # blend_tiles gets the only references to the window and its normalised copy and drops them once

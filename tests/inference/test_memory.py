@@ -54,3 +54,31 @@ def test_out_of_memory_for_one_tile_is_explained():
     fake = FakePredictor(batch_size=4, limit=0)
     with pytest.raises(InputError, match="even for one tile"):
         fake._run_batches(np.zeros((3, 1, 4, 4), np.float32))
+
+
+class BatchChooser:
+    """Predictor's batch choice with the device and the memory probe stood in for."""
+
+    _choose_batch = pred.Predictor._choose_batch
+
+    def __init__(self, device: str, batch_size):
+        self.device, self._auto_batch = torch.device(device), batch_size is None
+        self.batch_size, self._fitted_tile, self.fitted = batch_size or 1, None, []
+
+    def fit_batch(self, tile):
+        self.fitted.append(tile)
+        self.batch_size = 12
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_given_batch_is_kept_and_an_automatic_one_is_chosen_once_per_tile(device):
+    given = BatchChooser(device, 1)  # the benchmarks' naive loop: batch 1 on every device
+    given._choose_batch(512)
+    assert given.batch_size == 1 and given.fitted == []
+    auto = BatchChooser(device, None)
+    auto._choose_batch(512)
+    auto._choose_batch(512)
+    expected = 12 if device == "cuda" else pred.cpu_batch(512)
+    assert auto.batch_size == expected and auto.fitted == ([512] if device == "cuda" else [])
+    auto._choose_batch(240)
+    assert auto.batch_size == (12 if device == "cuda" else pred.cpu_batch(240))
