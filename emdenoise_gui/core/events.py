@@ -18,10 +18,16 @@ from emdenoise_gui.core.errors import Cancelled
 
 
 class CancelToken:
-    """A thread-safe flag a job polls between units of work (tiles, slices, steps)."""
+    """A thread-safe flag a job polls between units of work (tiles, slices, steps).
+
+    It also carries a pause: a job that supports pausing (training) calls
+    :meth:`wait_while_paused` between steps, which blocks while paused until resumed or cancelled.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._going = threading.Event()
+        self._going.set()
 
     def cancel(self) -> None:
         """Ask the job to stop at its next check; safe to call from any thread."""
@@ -35,6 +41,25 @@ class CancelToken:
         """Raise :class:`Cancelled` if :meth:`cancel` has been called."""
         if self._event.is_set():
             raise Cancelled("cancelled by the user")
+
+    def pause(self) -> None:
+        """Hold the job at its next pause point; safe to call from any thread."""
+        self._going.clear()
+
+    def resume(self) -> None:
+        """Let a paused job go on."""
+        self._going.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._going.is_set()
+
+    def wait_while_paused(self, poll_s: float = 0.1) -> float:
+        """Block while paused, until resumed or cancelled; the seconds spent waiting."""
+        start = time.perf_counter()
+        while not self._going.is_set() and not self._event.is_set():
+            self._going.wait(poll_s)
+        return time.perf_counter() - start
 
 
 @dataclass(frozen=True)

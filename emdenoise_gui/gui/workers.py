@@ -202,6 +202,19 @@ class Job(QtCore.QObject):
             self.add_log("cancel requested: stopping at the next tile or step")
             self.state_changed.emit()
 
+    def set_paused(self, paused: bool) -> None:
+        """Hold a running job at its next pause point (training: between steps), or let it go on."""
+        if paused:
+            self._token.pause()
+        else:
+            self._token.resume()
+        self.add_log("paused" if paused else "resumed")
+        self.state_changed.emit()
+
+    @property
+    def paused(self) -> bool:
+        return self._token.paused and self.running
+
     @property
     def running(self) -> bool:
         return self.status in ("running", "cancelling")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.jobs.advise import default_name
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, FAMILIES
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.package import sha256_file
@@ -60,13 +61,7 @@ def default_init(family: str) -> str:
 
 def adapt_name(stack: str | Path, family: str) -> str:
     """Zoo name of the model self-trained on ``stack``: '<stem>-<family>-adapted', unique in the zoo."""
-    stem = Path(stack).name.split(".")[0] or "stack"
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:60]
-    base = f"{safe}-{family}-adapted"
-    name, k = base, 2
-    while (user_dir() / name).exists():
-        name, k = f"{base}-{k}", k + 1
-    return name
+    return default_name(stack, family, "adapted")
 
 
 def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: str = "",

@@ -2,7 +2,8 @@
 
 ``train(spec, cancel)`` and ``resume(checkpoint, cancel)`` are generators of
 :mod:`~emdenoise_gui.core.events`. The cancel token is checked before every
-step, so a run stops within one step; a cancelled run saves a checkpoint.
+step, so a run stops within one step; a cancelled run saves a checkpoint. A paused token
+(``CancelToken.pause``) holds the run between steps; paused time does not count as training time.
 Step k draws its crops from ``default_rng([seed, k])`` and checkpoints hold
 the models, optimisers, schedulers and history pools, so resuming gives the
 same losses as an uninterrupted run (on the same device). Each step's data are
@@ -12,6 +13,7 @@ current step computes; the numbers are those of drawing them in line.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
@@ -122,6 +124,7 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
     """The loop of :func:`train` from step ``first``: steps, validation, checkpoints, export to ``output``."""
     step = first
     while step < spec.steps:
+        meter.start += cancel.wait_while_paused()  # paused time is neither training time nor in the rate
         if cancel.cancelled:
             save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
             yield CheckpointSaved(step, str(ckpt))
@@ -157,3 +160,21 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
         raise InputError(f"this run already finished at step {state['step']}; give a larger --steps to train on",
                          checkpoint)
     yield from train(spec, cancel, _resume_state=state)
+
+
+def measure_rate(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = None) -> float:
+    """Optimiser steps per second of ``spec`` on its device (its data loaded, one warm-up step, then
+    ``steps`` timed steps of drawing and learning); nothing is written. NaN if cancelled."""
+    spec = RunSpec.from_dict(spec.to_dict()).validated()
+    cancel = cancel or CancelToken()
+    torch.manual_seed(spec.seed)
+    trainer = _make_trainer(spec, pick_device(spec.device))
+    start = None
+    for step in range(steps + 1):
+        if cancel.cancelled:
+            return float("nan")
+        if step == 1:
+            start = time.perf_counter()
+        rng = np.random.default_rng([spec.seed, step])
+        trainer.learn(step, trainer.sample(step, rng), rng)
+    return steps / max(time.perf_counter() - start, 1e-9)

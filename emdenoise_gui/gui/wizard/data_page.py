@@ -1,0 +1,240 @@
+"""Wizard page 2: the data for each role of the chosen family, blank-region boxes, an optional region."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from emdenoise_gui.gui.wizard.background import run_later
+from emdenoise_gui.gui.wizard.boxes import BoxCanvas
+from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
+from emdenoise_gui.jobs.advise import dose_range
+from emdenoise_gui.models.registry import FAMILIES
+
+#: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
+MIN_BOX = 32
+NONE = "(none)"
+
+
+def crop_side(family: str, config: str) -> int:
+    """The training crop (px) of ``family`` in ``config``: a region must be at least this wide."""
+    return FAMILIES[family].configs[config].crop
+
+
+def estimate_stack_dose(path: str) -> float | None:
+    """Shot-noise dose (counts per pixel at the mean) of the middle slice of ``path``."""
+    from emdenoise_gui.core.assess import estimate_dose
+    from emdenoise_gui.gui.wizard.boxes import read_slice
+
+    return estimate_dose(read_slice(path))
+
+
+def stack_side(path: str) -> int:
+    """The shorter side (px) of the slices of the stack at ``path`` (header only)."""
+    from emdenoise_gui.core.io import open_stack
+
+    with open_stack(path) as stack:
+        return int(min(stack.shape[1:]))
+
+
+def rect_spec(path: str, rect: tuple[int, int, int, int]) -> str:
+    """RunSpec data for a rectangle of every slice: ``PATH@y0:y1,x0:x1``."""
+    y0, y1, x0, x1 = rect
+    return f"{path}@{y0}:{y1},{x0}:{x1}"
+
+
+class DataPage(QtWidgets.QWizardPage):
+    """The stacks per role (defaulting to the stack on screen); for cyclic, pink boxes on blank regions
+    of the noisy stack (the noise examples); for Xception, the dose estimated from the noisy data;
+    optionally a yellow region to train on."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setTitle("Your data")
+        self.main = QtWidgets.QComboBox()
+        self.main.setToolTip("The stack the network learns from")
+        self.noisy = QtWidgets.QComboBox()
+        self.noisy.setToolTip("Noisy images of the same kind of sample; they need not show the same place")
+        self.dose_source = QtWidgets.QComboBox()
+        self.dose_source.setToolTip("Your noisy images: their dose (electrons per pixel) is estimated from the "
+                                    "noise on flat regions, and the clean images are noised at about that dose")
+        self.dose_note = QtWidgets.QLabel()
+        self.dose_low, self.dose_high = QtWidgets.QDoubleSpinBox(), QtWidgets.QDoubleSpinBox()
+        for box in (self.dose_low, self.dose_high):
+            box.setRange(0.5, 1e6)
+            box.setDecimals(1)
+            box.setSuffix(" e⁻/px")
+            box.setToolTip("Electrons (counts) per pixel at the image's mean grey level; lower = noisier. "
+                           "Training covers the whole range.")
+            box.valueChanged.connect(self.completeChanged)
+        self.dose_row = QtWidgets.QWidget()
+        dose_row = QtWidgets.QHBoxLayout(self.dose_row)
+        dose_row.setContentsMargins(0, 0, 0, 0)
+        dose_row.addWidget(self.dose_low)
+        dose_row.addWidget(QtWidgets.QLabel("to"))
+        dose_row.addWidget(self.dose_high)
+        dose_row.addStretch(1)
+        self.noise = BoxCanvas(show_patches=True)
+        self.add_box = QtWidgets.QPushButton("Add a box")
+        self.add_box.setToolTip("Adds a box on the flattest place not yet covered; move it onto blank resin, "
+                                "empty film or vacuum: whatever is inside is taken as pure noise")
+        self.add_box.clicked.connect(lambda: self.noise.add_box())
+        self.use_region = QtWidgets.QCheckBox("Train on a region only")
+        self.use_region.setToolTip("Train only on the part inside the yellow box, e.g. to leave out a damaged "
+                                   "edge or a different tissue")
+        self.region = BoxCanvas(single=True)
+        self.use_region.toggled.connect(self._region_toggled)
+        self.problem = QtWidgets.QLabel()
+        self.problem.setStyleSheet(WARN_STYLE)
+        self.problem.setWordWrap(True)
+        self.form = QtWidgets.QFormLayout(self)
+        self.form.addRow("Stack", self.main)
+        self.form.addRow("Noisy images", self.noisy)
+        self.form.addRow("Noise examples", self.noise)
+        self.form.addRow("", self.add_box)
+        self.form.addRow("Dose from", self.dose_source)
+        self.form.addRow("", self.dose_note)
+        self.form.addRow("Synthetic dose", self.dose_row)
+        self.form.addRow(self.use_region)
+        self.form.addRow(self.region)
+        self.form.addRow(self.problem)
+        self.main.currentIndexChanged.connect(self._main_changed)
+        self.noisy.currentIndexChanged.connect(self._noisy_changed)
+        self.dose_source.currentIndexChanged.connect(self._dose_source_changed)
+        self.noise.changed.connect(self.completeChanged)
+        self.region.changed.connect(self.completeChanged)
+        self._dose_path = ""
+
+    # -- set-up per family -----------------------------------------------------------------------------
+    def initializePage(self) -> None:
+        state, family = self.state, self.state.family
+        others = [p for _, p in state.stacks if p != state.stack]
+        clean_default = others[0] if others else state.stack
+        fill_stacks(self.main, state.stacks, clean_default if family in ("xception", "cyclic") else state.stack)
+        fill_stacks(self.noisy, state.stacks, state.stack)
+        fill_stacks(self.dose_source, state.stacks, state.stack if family == "xception" and others else "", NONE)
+        label = {"nrrn": "Noisy stack", "n2v": "Noisy images"}.get(family, "Clean images")
+        self.form.labelForField(self.main).setText(label)
+        cyclic, xception = family == "cyclic", family == "xception"
+        for widget in (self.noisy, self.noise, self.add_box):
+            self.form.setRowVisible(widget, cyclic)
+        for widget in (self.dose_source, self.dose_note, self.dose_row):
+            self.form.setRowVisible(widget, xception)
+        self.setSubTitle({
+            "nrrn": "The noisy stack NRRN learns from; its last slices are held back to check the result.",
+            "n2v": "The noisy images Noise2Void learns from; the last slices are held back when there are several.",
+            "xception": "Clean micrographs; realistic shot noise is added to them at the dose below.",
+            "cyclic": "Clean images, noisy images, and boxes on blank regions of the noisy images that show the "
+                      "noise alone.",
+        }[family])
+        self.use_region.setChecked(False)
+        self.region.setVisible(False)
+        if cyclic:
+            self.noise.load(self.noisy.currentData())
+        self._dose_source_changed()
+        self.completeChanged.emit()
+
+    def _main_changed(self) -> None:
+        if self.use_region.isChecked():
+            self.region.load(self.main.currentData())
+        self.completeChanged.emit()
+
+    def _noisy_changed(self) -> None:
+        self.noise.load(self.noisy.currentData())
+        self.completeChanged.emit()
+
+    def _region_toggled(self, on: bool) -> None:
+        self.region.setVisible(on)
+        if on:
+            self.region.load(self.main.currentData())
+        self.completeChanged.emit()
+
+    def _dose_source_changed(self) -> None:
+        path = self.dose_source.currentData() or ""
+        self._dose_path = path
+        low, high = dose_range(None)
+        self.dose_low.setValue(low)
+        self.dose_high.setValue(high)
+        if not path:
+            self.dose_note.setText("No noisy data chosen: training covers 25 to 100 electrons per pixel.")
+            return
+        self.dose_note.setText("Estimating the dose from flat regions…")
+        run_later(lambda: estimate_stack_dose(path), lambda dose, error, p=path: self._dose_estimated(p, dose, error))
+
+    def _dose_estimated(self, path: str, dose, error) -> None:
+        if path != self._dose_path:
+            return
+        if error is not None or dose is None:
+            self.dose_note.setText("Could not estimate a dose from these images (no flat region, or an offset); "
+                                   "set the range by hand.")
+            return
+        low, high = dose_range(dose)
+        self.dose_low.setValue(low)
+        self.dose_high.setValue(high)
+        self.dose_note.setText(f"Estimated dose: about {dose:.0f} electrons per pixel; training covers half to "
+                               "twice that.")
+        self.state.estimated_dose = dose
+
+    # -- checks -----------------------------------------------------------------------------------------
+    def config(self) -> str:
+        """The configuration the run will use (the fine-tuned model's, or lite)."""
+        if self.state.init:
+            from emdenoise_gui.zoo.registry import resolve
+
+            return resolve(self.state.init).card.config
+        return "lite"
+
+    def problem_text(self) -> str:
+        family = self.state.family
+        if not self.main.currentData():
+            return "Choose the stack to train on."
+        if family == "cyclic":
+            if self.noisy.currentData() == self.main.currentData():
+                return "Choose clean images and noisy images that are different stacks."
+            boxes = self.noise.boxes()
+            if not boxes:
+                return "Add at least one box on a blank region of the noisy images (“Add a box”)."
+            if min(min(y1 - y0, x1 - x0) for y0, y1, x0, x1 in boxes) < MIN_BOX:
+                return f"Make every box at least {MIN_BOX} px wide and high; drag a corner to enlarge it."
+        if family == "xception" and self.dose_low.value() > self.dose_high.value():
+            return "The lowest dose must not be above the highest."
+        if self.use_region.isChecked():
+            region = self.region.boxes()
+            need = MIN_BOX
+            if not region or min(region[0][1] - region[0][0], region[0][3] - region[0][2]) < need:
+                return f"Make the yellow region at least {need} px wide and high."
+        return ""
+
+    def _crop(self) -> int:
+        """The training crop: the family's, no larger than the data (region, slices or noise boxes)."""
+        crop = crop_side(self.state.family, self.config())
+        region = self.region.boxes() if self.use_region.isChecked() else []
+        if region:
+            side = min(region[0][1] - region[0][0], region[0][3] - region[0][2])
+        else:
+            side = stack_side(self.main.currentData())
+        crop = min(crop, max(16, side // 16 * 16))
+        if self.state.family == "cyclic" and self.noise.boxes():
+            smallest = min(min(y1 - y0, x1 - x0) for y0, y1, x0, x1 in self.noise.boxes())
+            crop = min(crop, max(MIN_BOX, smallest // 16 * 16))
+        return crop
+
+    def isComplete(self) -> bool:
+        text = self.problem_text()
+        self.problem.setText(text)
+        return not text
+
+    def validatePage(self) -> bool:
+        family, main = self.state.family, self.main.currentData()
+        region = self.region.boxes()[0] if self.use_region.isChecked() else None
+        source = rect_spec(main, region) if region else main
+        role = {"nrrn": "noisy", "n2v": "noisy"}.get(family, "clean")
+        data = {role: [source]}
+        if family == "cyclic":
+            noisy = self.noisy.currentData()
+            data["noisy"] = [noisy]
+            data["noise"] = [rect_spec(noisy, box) for box in self.noise.boxes()]
+        self.state.data = data
+        self.state.dose = (self.dose_low.value(), self.dose_high.value()) if family == "xception" else None
+        self.state.crop = self._crop()
+        return True

@@ -1,0 +1,98 @@
+"""Wizard page 5: how well the new model does on held-back data, and denoising with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from emdenoise_gui.core import metrics
+from emdenoise_gui.core.assess import flattest_region
+
+
+def evaluation_text(scores: dict, preview: tuple | None) -> str:
+    """What the held-back data say, in words: PSNR against a clean reference where the run had one,
+    otherwise the spread (IQR) of grey levels on the flattest part of the held-back crop."""
+    if "val_psnr_db" in scores:
+        gain = (f" (the noisy input: {scores['input_psnr_db']:.2f} dB)" if "input_psnr_db" in scores else "")
+        return (f"On held-back data with a clean reference, the denoised images reach "
+                f"<b>{scores['val_psnr_db']:.2f} dB</b> PSNR{gain}; higher is better.")
+    ratio = flat_iqr_ratio(preview)
+    if ratio is None:
+        return "No held-back preview to measure: look at the result on your own stack."
+    return (f"On the flattest part of a held-back crop the spread of grey levels (IQR) is "
+            f"<b>{ratio:.2f}×</b> that of the noisy input (lower = less noise; 1 = unchanged). Check the residual: "
+            "it should look like pure noise; visible membranes would mean the model removes structure.")
+
+
+def flat_iqr_ratio(preview: tuple | None) -> float | None:
+    """IQR of the denoised over the noisy held-back crop (both (H, W) float32) in its flattest quarter."""
+    if preview is None:
+        return None
+    noisy, denoised = preview
+    side = max(8, min(noisy.shape) // 4)
+    y0, x0, y1, x1 = flattest_region(noisy, side)
+    before = metrics.iqr_rect(noisy, (y0, x0, y1, x1))
+    return metrics.iqr_rect(denoised, (y0, x0, y1, x1)) / before if before > 0 else None
+
+
+class FinishPage(QtWidgets.QWizardPage):
+    """The evaluation, where the model went, and an offer to denoise the stack with it (on Finish)."""
+
+    def __init__(self, state, controller, parent=None):
+        super().__init__(parent)
+        self.state, self.controller = state, controller
+        self.setTitle("Your new model")
+        self.summary = QtWidgets.QLabel()
+        self.summary.setWordWrap(True)
+        self.residual = pg.GraphicsLayoutWidget()
+        self.residual.setMinimumSize(220, 240)
+        self.residual.addLabel("Residual (noisy − denoised)", row=0, col=0)
+        box = self.residual.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self.residual_item = pg.ImageItem(axisOrder="row-major")
+        box.addItem(self.residual_item)
+        self.residual_box = box
+        self.denoise_now = QtWidgets.QCheckBox()
+        self.denoise_now.setToolTip("Start denoising the whole stack with the new model when you press Finish")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.residual, 1)
+        layout.addWidget(self.denoise_now)
+
+    def initializePage(self) -> None:
+        from emdenoise_gui.zoo.package import verify_folder
+
+        state = self.state
+        package = verify_folder(Path(state.package))
+        self.card = package.card
+        self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
+                             f"{self.card.steps:,} steps).</p><p>{evaluation_text(self.card.metrics, state.preview)}</p>")
+        if state.preview is not None:
+            noisy, denoised = state.preview
+            residual = np.asarray(noisy, np.float32) - np.asarray(denoised, np.float32)
+            spread = float(np.percentile(np.abs(residual), 99.5)) or 1.0
+            self.residual_item.setImage(residual, levels=(-spread, spread))
+            self.residual_box.autoRange(padding=0)
+        self.residual.setVisible(state.preview is not None)
+        record = self._project_record()
+        self.denoise_now.setVisible(record is not None)
+        if record is not None:
+            self.denoise_now.setText(f"Denoise {record.name} with it now")
+            self.denoise_now.setChecked(True)
+
+    def _project_record(self):
+        project = getattr(self.controller, "project", None)
+        if project is None:
+            return None
+        return next((r for r in project.stacks if r.path == self.state.stack), None)
+
+    def validatePage(self) -> bool:
+        record = self._project_record()
+        if record is not None and self.denoise_now.isChecked():
+            from emdenoise_gui.jobs.denoise import Denoiser
+
+            self.denoiser = Denoiser("model", self.card.name, str(self.state.package), self.card.weights_sha256)
+            self.controller.denoise([record.id], self.denoiser)
+        return True

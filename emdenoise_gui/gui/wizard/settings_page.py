@@ -1,0 +1,189 @@
+"""Wizard page 3: how long to train (steps from a time budget and the measured speed), and the name."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import CancelToken, format_seconds
+from emdenoise_gui.gui.wizard.background import run_later
+from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
+from emdenoise_gui.jobs.advise import (
+    BUDGETS,
+    default_name,
+    in_gui_words,
+    steps_for,
+    wizard_spec,
+)
+from emdenoise_gui.zoo.card import valid_model_name
+
+
+def probe(spec, cancel: CancelToken) -> tuple[float, str]:
+    """(training steps per second of ``spec`` on its device, the device in words); NaN if cancelled."""
+    from emdenoise_gui.models.device import device_label, pick_device
+    from emdenoise_gui.training.engine import measure_rate
+
+    return measure_rate(spec, steps=2, cancel=cancel), device_label(pick_device(spec.device))
+
+
+class SettingsPage(QtWidgets.QWizardPage):
+    """A time budget (a few minutes / an hour / overnight) turned into steps with a speed measured
+    on this computer for this data; the model's name; crop, batch and steps under Advanced."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.rate: float | None = None
+        self._probing = 0
+        self._probe_token = CancelToken()
+        self.setTitle("How long to train")
+        self.setSubTitle("Longer training usually gives a cleaner result. The app measures how fast this "
+                         "computer trains on your data and plans the steps for the time you pick.")
+        self.budgets = QtWidgets.QButtonGroup(self)
+        column = QtWidgets.QVBoxLayout()
+        for i, label in enumerate(BUDGETS):
+            button = QtWidgets.QRadioButton(label.capitalize())
+            self.budgets.addButton(button, i)
+            column.addWidget(button)
+        self.budgets.button(0).setChecked(True)
+        self.budgets.idClicked.connect(lambda _i: self._update_plan())
+        self.speed = QtWidgets.QLabel()
+        self.plan = QtWidgets.QLabel()
+        self.name = QtWidgets.QLineEdit()
+        self.name.setToolTip("The name the new model gets in the model zoo")
+        self.name.textChanged.connect(self.completeChanged)
+        self.advanced_button = QtWidgets.QToolButton(text="Advanced settings", checkable=True)
+        self.advanced_button.setArrowType(QtCore.Qt.ArrowType.RightArrow)
+        self.advanced_button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced = QtWidgets.QWidget()
+        self.steps = QtWidgets.QSpinBox(minimum=0, maximum=500_000, singleStep=100, specialValueText="from the time")
+        self.steps.setToolTip("Optimiser steps; each shows the network one batch of crops. 'from the time' uses the "
+                              "budget above")
+        self.crop = QtWidgets.QSpinBox(minimum=16, maximum=1024, singleStep=16, suffix=" px")
+        self.crop.setToolTip("Side of the square pieces the network learns from; larger pieces show more "
+                             "context and use more memory")
+        self.batch = QtWidgets.QSpinBox(minimum=0, maximum=256, specialValueText="automatic")
+        self.batch.setToolTip("Pieces per step; more is smoother but slower per step and needs more memory")
+        for box in (self.steps, self.crop, self.batch):
+            box.valueChanged.connect(self._advanced_changed)
+        advanced = QtWidgets.QFormLayout(self.advanced)
+        advanced.addRow("Steps", self.steps)
+        advanced.addRow("Crop size", self.crop)
+        advanced.addRow("Batch", self.batch)
+        self.advanced.setVisible(False)
+        self.advanced_button.toggled.connect(self._toggle_advanced)
+        self.problem = QtWidgets.QLabel()
+        self.problem.setStyleSheet(WARN_STYLE)
+        self.problem.setWordWrap(True)
+        form = QtWidgets.QFormLayout(self)
+        form.addRow("Time", column)
+        form.addRow("Speed", self.speed)
+        form.addRow("Plan", self.plan)
+        form.addRow("Model name", self.name)
+        form.addRow(self.advanced_button)
+        form.addRow(self.advanced)
+        form.addRow(self.problem)
+
+    def _toggle_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_button.setArrowType(QtCore.Qt.ArrowType.DownArrow if on else QtCore.Qt.ArrowType.RightArrow)
+
+    # -- set-up and speed -----------------------------------------------------------------------------
+    def initializePage(self) -> None:
+        state = self.state
+        suffix = "finetuned" if state.init else ""
+        self.name.setText(default_name(next(iter(state.data.values()))[0], state.family, suffix))
+        for box, value in ((self.crop, state.crop or 64), (self.steps, 0), (self.batch, 0)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self._measure()
+
+    def _advanced_changed(self) -> None:
+        if self.sender() in (self.crop, self.batch):
+            self._measure()  # a different crop or batch trains at a different speed
+        else:
+            self._update_plan()
+
+    def _spec(self, steps: int):
+        """The RunSpec for the current choices (InputError in the wizard's words)."""
+        s = self.state
+        device = getattr(getattr(self.wizard(), "controller", None), "settings", None)
+        return wizard_spec(s.family, s.data, self.name.text().strip(), steps, init=s.init, dose=s.dose,
+                           crop=self.crop.value(), batch_size=self.batch.value() or None,
+                           device=device.device if device is not None else "auto")
+
+    def stop_measuring(self) -> None:
+        """Stop a speed measurement in flight (the page is left or the wizard closes)."""
+        self._probe_token.cancel()
+        self._probing += 1
+
+    def cleanupPage(self) -> None:
+        self.stop_measuring()
+
+    def _measure(self) -> None:
+        self.rate = None
+        self.stop_measuring()
+        token = self._probe_token = CancelToken()
+        ticket = self._probing
+        try:
+            spec = self._spec(10)
+        except InputError as exc:
+            self.speed.setText("")
+            self.problem.setText(str(exc))
+            self.completeChanged.emit()
+            return
+        self.speed.setText("Measuring the training speed on this computer…")
+        run_later(lambda: probe(spec, token), lambda result, error, t=ticket: self._measured(t, result, error))
+        self.completeChanged.emit()
+
+    def _measured(self, ticket: int, result, error) -> None:
+        if ticket != self._probing:
+            return
+        if error is not None:
+            self.speed.setText("")
+            self.problem.setText("Cannot train on this data: " + in_gui_words(str(error)))
+            return
+        self.rate, device = result
+        self.speed.setText(f"{self.rate:.2f} steps per second on {device}")
+        self._update_plan()
+
+    def planned_steps(self) -> int:
+        """Steps to train: the Advanced value, or what fits the chosen time at the measured speed."""
+        if self.steps.value():
+            return self.steps.value()
+        budget = list(BUDGETS.values())[self.budgets.checkedId()]
+        return steps_for(budget, self.rate or 0.0)
+
+    def _update_plan(self) -> None:
+        if self.rate:
+            steps = self.planned_steps()
+            self.plan.setText(f"{steps:,} steps, about {format_seconds(steps / self.rate)} (h:mm:ss)")
+        self.completeChanged.emit()
+
+    # -- QWizardPage ----------------------------------------------------------------------------------
+    def problem_text(self) -> str:
+        name = self.name.text().strip()
+        if not valid_model_name(name):
+            return "Give the model a name without / \\ : * ? \" < > |."
+        from emdenoise_gui.zoo.registry import user_dir
+
+        if (user_dir() / name).exists():
+            return f"A model named {name} is already in the zoo; choose another name."
+        if self.crop.value() % 16:
+            return "The crop size must be a multiple of 16 px."
+        return ""
+
+    def isComplete(self) -> bool:
+        text = self.problem_text()
+        if text or not self.problem.text().startswith("Cannot train"):
+            self.problem.setText(text)
+        return not text and self.rate is not None and not self.problem.text()
+
+    def validatePage(self) -> bool:
+        try:
+            self.state.spec = self._spec(self.planned_steps())
+        except InputError as exc:
+            self.problem.setText(str(exc))
+            return False
+        return True

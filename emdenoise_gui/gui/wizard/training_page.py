@@ -1,0 +1,223 @@
+"""Wizard page 4: the run itself - live curves, a before/after preview, speed and time left,
+pause / resume / cancel, and resuming a stopped run from its checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from emdenoise_gui.core import events as ev
+from emdenoise_gui.core.events import format_seconds
+from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
+
+#: How often the curves are redrawn (ms): steps can come faster than a plot should repaint.
+REDRAW_MS = 250
+VALIDATION_HELP = (
+    "<b>Training loss</b> (grey): how far the network is from its training targets on the pieces it learns "
+    "from. <b>Validation loss</b> (blue): the same on held-back slices it never learns from; lower is better, "
+    "and when it stops falling more steps will not help.")
+FAMILY_HELP = {
+    "nrrn": " NRRN's loss compares neighbouring slices that each carry their own noise and subtracts how much "
+            "its two predictions disagree, so it can go below zero: only its trend matters.",
+    "cyclic": " The cyclic GAN's curves show how well a clean image survives being noised and cleaned again "
+              "(cycle consistency); the adversarial parts go up and down by design.",
+    "n2v": " Noise2Void predicts masked pixels from their neighbours; its loss stays near the noise level, "
+           "so small falls are real gains.",
+}
+
+
+def main_loss(losses: dict) -> float:
+    """The training loss to plot beside the validation loss: the cycle-consistency loss of the cyclic GAN
+    (what its validation measures), else ``loss``, else the sum of the parts."""
+    for key in ("cycle", "loss"):
+        if key in losses:
+            return float(losses[key])
+    return float(sum(losses.values()))
+
+
+class TrainingPage(QtWidgets.QWizardPage):
+    """Runs the wizard's RunSpec (or resumes ``state.resume``) as an app job and shows it live.
+
+    ``stop_answer`` answers the "stop training?" question without a dialog (tests).
+    """
+
+    def __init__(self, state, controller, parent=None):
+        super().__init__(parent)
+        self.state, self.controller = state, controller
+        self.stop_answer: bool | None = None
+        self.job = None
+        self.checkpoint = ""
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.val_steps: list[int] = []
+        self.val_losses: list[float] = []
+        self.setTitle("Training")
+        self.status = QtWidgets.QLabel("Starting…")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.addLegend(offset=(-10, 10))
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        self.train_curve = self.plot.plot(pen=pg.mkPen("#9e9e9e"), name="training")
+        self.val_curve = self.plot.plot(pen=pg.mkPen("#1565c0", width=2), symbol="o", symbolSize=5,
+                                        symbolBrush="#1565c0", name="validation (held back)")
+        self.help = QtWidgets.QLabel(VALIDATION_HELP)
+        self.help.setWordWrap(True)
+        self.before, self.after = self._image_view("Held-back crop: noisy"), self._image_view("Denoised")
+        previews = QtWidgets.QHBoxLayout()
+        previews.addWidget(self.before[0])
+        previews.addWidget(self.after[0])
+        self.pause_button = QtWidgets.QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Hold the training (the computer is free meanwhile); press again to go on")
+        self.pause_button.toggled.connect(self._pause)
+        self.cancel_button = QtWidgets.QPushButton("Stop")
+        self.cancel_button.setToolTip("Stop now; what was learned is kept as a checkpoint you can resume")
+        self.cancel_button.clicked.connect(self.stop)
+        self.resume_button = QtWidgets.QPushButton("Resume training")
+        self.resume_button.setToolTip("Go on from the last checkpoint")
+        self.resume_button.clicked.connect(self._resume)
+        self.resume_button.setVisible(False)
+        self.problem = QtWidgets.QLabel()
+        self.problem.setStyleSheet(WARN_STYLE)
+        self.problem.setWordWrap(True)
+        buttons = QtWidgets.QHBoxLayout()
+        for button in (self.pause_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.status)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.plot, 3)
+        top.addLayout(previews, 2)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.help)
+        layout.addLayout(buttons)
+        layout.addWidget(self.problem)
+        self._redraw = QtCore.QTimer(self, interval=REDRAW_MS)
+        self._redraw.timeout.connect(self._draw)
+
+    @staticmethod
+    def _image_view(title: str):
+        widget = pg.GraphicsLayoutWidget()
+        widget.setMinimumSize(180, 200)
+        box = widget.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        widget.addLabel(title, row=0, col=0)
+        item = pg.ImageItem(axisOrder="row-major")
+        box.addItem(item)
+        return widget, box, item
+
+    # -- running ---------------------------------------------------------------------------------------
+    def initializePage(self) -> None:
+        self.setFinalPage(False)
+        family = self.state.spec.family if self.state.spec is not None else ""
+        self.help.setText(VALIDATION_HELP + FAMILY_HELP.get(family, ""))
+        if self.job is None:
+            self._start(self.state.resume)
+
+    def _start(self, checkpoint: str = "") -> None:
+        from emdenoise_gui.gui.workers import Job
+        from emdenoise_gui.jobs.train import resume_job
+
+        self.problem.setText("")
+        self.resume_button.setVisible(False)
+        self.pause_button.setChecked(False)
+        self.pause_button.setEnabled(True)
+        self.cancel_button.setEnabled(True)
+        if checkpoint:
+            job = Job("Resume training", "train", resume_job(checkpoint), self.controller)
+            self.job = self.controller.submit(job)
+        else:
+            self.job = self.controller.train(self.state.spec)
+        self.state.job = self.job
+        self.job.event.connect(self._event)
+        self.job.failed.connect(self._failed)
+        self.job.ended.connect(self._ended)
+        self.status.setText("Loading the data and the network…")
+        self._redraw.start()
+
+    def running(self) -> bool:
+        return self.job is not None and self.job.active
+
+    def _pause(self, on: bool) -> None:
+        if self.job is not None and self.job.running:
+            self.job.set_paused(on)
+            self.pause_button.setText("Continue" if on else "Pause")
+            if on:
+                self.status.setText(self.status.text().split(" · paused")[0] + " · paused")
+
+    def confirm_stop(self) -> bool:
+        """Ask whether to stop the running training (``stop_answer`` answers instead)."""
+        if self.stop_answer is not None:
+            return self.stop_answer
+        answer = QtWidgets.QMessageBox.question(
+            self, "Stop training?", "Stop the training? What it learned so far is kept as a checkpoint; you "
+            "can resume it later from the model zoo (paused training).")
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+
+    def stop(self) -> None:
+        """Stop the run at its next step (it saves a checkpoint)."""
+        if self.running():
+            self.job.set_paused(False)
+            self.job.cancel()
+            self.status.setText("Stopping after the current step…")
+
+    def _resume(self) -> None:
+        if self.checkpoint:
+            self.job = None
+            self._start(self.checkpoint)
+
+    # -- events ----------------------------------------------------------------------------------------
+    def _event(self, item) -> None:
+        if isinstance(item, ev.StepDone):
+            self.steps.append(item.step)
+            self.losses.append(main_loss(item.losses))
+            if not self.pause_button.isChecked():
+                self.status.setText(f"Step {item.step:,} of {item.total_steps:,} · {item.steps_per_s:.2f} steps/s · "
+                                    f"{format_seconds(item.eta_s)} left")
+        elif isinstance(item, ev.Validated):
+            self.state.metrics = dict(item.metrics)
+            if "val_loss" in item.metrics:
+                self.val_steps.append(item.step)
+                self.val_losses.append(float(item.metrics["val_loss"]))
+        elif isinstance(item, ev.Preview):
+            from emdenoise_gui.training.trainers.base import display_pair
+
+            noisy, denoised = display_pair(item.noisy, item.denoised)
+            self.state.preview = (item.noisy, item.denoised)
+            for (_w, box, image), data in ((self.before, noisy), (self.after, denoised)):
+                image.setImage(data, levels=(0.0, 1.0))
+                box.autoRange(padding=0)
+            self.after[0].ci.getItem(0, 0).setText(f"Denoised (step {item.step:,})")
+        elif isinstance(item, ev.CheckpointSaved):
+            self.checkpoint = item.path
+        elif isinstance(item, ev.Finished):
+            self.checkpoint = item.checkpoint or self.checkpoint
+            if item.package:
+                self.state.package = item.package
+                self.status.setText(f"Finished after {item.step:,} steps. Next: see how well it does.")
+            else:
+                self.status.setText(f"Stopped at step {item.step:,}. The checkpoint is kept: “Resume training” "
+                                    "goes on from it, now or later from the model zoo.")
+
+    def _failed(self, failure) -> None:
+        self.problem.setText(f"Training failed: {failure.message}")
+
+    def _ended(self) -> None:
+        self._draw()
+        self._redraw.stop()
+        self.pause_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+        self.resume_button.setVisible(bool(self.checkpoint) and not self.state.package)
+        self.completeChanged.emit()
+
+    def _draw(self) -> None:
+        if self.steps:
+            self.train_curve.setData(np.asarray(self.steps), np.asarray(self.losses))
+        if self.val_steps:
+            self.val_curve.setData(np.asarray(self.val_steps), np.asarray(self.val_losses))
+
+    def isComplete(self) -> bool:
+        return bool(self.state.package)

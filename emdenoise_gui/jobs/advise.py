@@ -1,0 +1,169 @@
+"""What the training wizard advises, Qt-free: which family for which data, where to start, how long.
+
+The wizard (``gui/wizard``) asks "what data do you have?" in a microscopist's words and turns
+the answer, the stack's measured adjacent-slice similarity (``core.assess``), the estimated
+dose of the user's noisy data and a time budget into a validated :class:`RunSpec`. The same
+functions are plain Python so the advice is tested without a display.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
+from emdenoise_gui.training.spec import RunSpec
+from emdenoise_gui.zoo.registry import list_entries, user_dir
+
+#: Adjacent-slice similarity (``core.assess.adjacent_similarity``) from which NRRN can learn:
+#: the FlyEM FIB-SEM volumes give 0.97, ssTEM sections 50 nm apart 0.2-0.33.
+SIMILAR_ENOUGH = 0.6
+
+
+@dataclass(frozen=True)
+class DataKind:
+    """An answer to "what data do you have?": the family it leads to and why, in one sentence."""
+
+    key: str
+    family: str
+    label: str
+    why: str
+
+
+DATA_KINDS = (
+    DataKind("alike-slices", "nrrn",
+             "A stack whose neighbouring slices look alike (FIB-SEM, serial block-face), or repeat scans",
+             "NRRN learns what is noise from the differences between neighbouring slices, so it needs no "
+             "clean images."),
+    DataKind("single-noisy", "n2v",
+             "Only noisy images: single images, or a stack whose slices differ (ssTEM sections)",
+             "Noise2Void learns from the noisy images alone; it removes pixel noise, not streaks or charging."),
+    DataKind("clean-micrographs", "xception",
+             "Clean high-dose micrographs of the same kind of sample",
+             "Xception learns shot noise: it adds realistic Poisson noise at your dose to your clean images."),
+    DataKind("clean-and-blank", "cyclic",
+             "Clean reference images, plus noisy images that have blank regions (resin, empty film)",
+             "The cyclic GAN learns artefacts no formula describes (film grain, charging) from examples of "
+             "the noise alone, taken from the blank regions."),
+)
+KINDS = {kind.key: kind for kind in DATA_KINDS}
+
+#: Time budgets the wizard offers: label -> seconds of training.
+BUDGETS = {"a few minutes": 5 * 60, "about an hour": 60 * 60, "overnight (8 hours)": 8 * 60 * 60}
+#: Bounds on the number of steps a budget may ask for.
+MIN_STEPS, MAX_STEPS = 20, 500_000
+
+
+def suggest_kind(similarity: float | None) -> str:
+    """The data-kind key to preselect for a stack: alike neighbours -> NRRN, otherwise Noise2Void."""
+    return "alike-slices" if similarity is not None and similarity >= SIMILAR_ENOUGH else "single-noisy"
+
+
+def similarity_text(similarity: float | None, family: str) -> tuple[str, bool]:
+    """(one line about the stack's neighbouring slices, whether it is a warning for ``family``)."""
+    if similarity is None:
+        return "The stack has a single slice.", family == "nrrn"
+    alike = similarity >= SIMILAR_ENOUGH
+    text = (f"Neighbouring slices are {'alike' if alike else 'different'} "
+            f"(similarity {similarity:.2f}; FIB-SEM about 0.95, ssTEM about 0.2-0.3).")
+    if family == "nrrn" and not alike:
+        return text + " NRRN would blur real structure on this stack: choose Noise2Void.", True
+    return text, False
+
+
+def starting_points(family: str) -> list[tuple[str, str]]:
+    """(label, package path) of zoo models of ``family`` to fine-tune, the recommended one first.
+
+    Recommended: the largest shipped configuration (the shipped models are the ones measured on the
+    quality benchmark), then the other shipped ones, then the user's own.
+    """
+    rank = {name: i for i, name in enumerate(CONFIG_NAMES)}
+    found = []
+    for entry in list_entries():
+        card = entry.package.card if entry.package else None
+        if card is None or card.family != family:
+            continue
+        order = (0 if entry.shipped else 1, -rank.get(card.config, 0), card.name)
+        origin = "shipped" if entry.shipped else "yours"
+        found.append((order, f"{card.name} ({card.config}, {origin})", str(entry.path)))
+    return [(label, path) for _, label, path in sorted(found)]
+
+
+def dose_range(dose: float | None) -> tuple[float, float]:
+    """Synthetic dose range (counts per pixel) around an estimated dose: half to twice it."""
+    if dose is None or not math.isfinite(dose) or dose <= 0:
+        return 25.0, 100.0
+    return max(0.5, round(dose / 2, 1)), round(dose * 2, 1)
+
+
+def steps_for(budget_s: float, steps_per_s: float) -> int:
+    """Optimiser steps that fit ``budget_s`` seconds at the measured ``steps_per_s``, rounded to a
+    readable number and bounded to [MIN_STEPS, MAX_STEPS]."""
+    if not (steps_per_s > 0 and budget_s > 0):
+        return MIN_STEPS
+    raw = budget_s * steps_per_s
+    digits = 10 ** max(0, int(math.log10(max(raw, 1))) - 1)
+    return int(min(MAX_STEPS, max(MIN_STEPS, math.floor(raw / digits) * digits)))
+
+
+def unique_name(base: str) -> str:
+    """``base`` made safe for a model name and unique in the user's zoo (``-2``, ``-3`` ... appended)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-")[:60] or "model"
+    name, k = safe, 2
+    folder = user_dir()
+    while (folder / name).exists() or (folder / f".{name}.checkpoint").exists():
+        name, k = f"{safe}-{k}", k + 1
+    return name
+
+
+def default_name(stack: str | Path, family: str, suffix: str = "") -> str:
+    """Zoo name for a model trained on ``stack``: '<stem>-<family>[-suffix]', unique in the zoo."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(str(stack).split("@")[0]).name.split(".")[0]).strip("-")
+    return unique_name(f"{stem or 'stack'}-{family}" + (f"-{suffix}" if suffix else ""))
+
+
+#: Command-line flags in the shared validation messages, in the wizard's words.
+_GUI_WORDS = {"--steps": "the number of steps", "--crop": "the crop size", "--batch-size": "the batch size",
+              "--lr": "the learning rate", "--dose": "the dose range", "--name": "the model name",
+              "--noisy": "noisy images", "--clean": "clean images", "--noise": "blank-region boxes",
+              "use --crop with a smaller size": "choose a smaller crop size under Advanced"}
+
+
+def in_gui_words(message: str) -> str:
+    """A validation message with command-line flags replaced by what the wizard calls them."""
+    for flag, words in sorted(_GUI_WORDS.items(), key=lambda kv: -len(kv[0])):
+        message = message.replace(flag, words)
+    return message
+
+
+def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "lite", init: str = "",
+                dose: tuple[float, float] | None = None, crop: int | None = None,
+                batch_size: int | None = None, device: str = "auto") -> RunSpec:
+    """The validated RunSpec of a wizard run into the user's zoo; InputError in the wizard's words.
+
+    data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1``; init: a package path to fine-tune
+    (its configuration is used) or "" for a fresh network; dose: (low, high) counts per pixel.
+    """
+    if family not in FAMILIES:
+        raise InputError(f"unknown model family '{family}'")
+    if init:
+        from emdenoise_gui.zoo.registry import resolve
+
+        config = resolve(init).card.config
+    folder = user_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / name).exists():
+        raise InputError(f"a model named {name} already exists in the zoo; choose another name")
+    notes = {"note": "trained with the wizard"}
+    spec = RunSpec(family=family, config=config, steps=int(steps), data=data, output=str(folder / name), name=name,
+                   init=init, crop=crop, batch_size=batch_size, device=device, notes=notes,
+                   dose=dose or (25.0, 100.0), validate_every=max(1, min(100, int(steps) // 10)),
+                   checkpoint_every=max(1, min(200, int(steps) // 5)),
+                   checkpoint_dir=str(folder / f".{name}.checkpoint"))
+    try:
+        return spec.validated()
+    except InputError as exc:
+        raise InputError(in_gui_words(str(exc))) from None

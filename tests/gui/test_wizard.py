@@ -1,0 +1,245 @@
+"""The training wizard walked as a user would, per family, on tiny generated stacks (CPU, a few steps):
+each run ends with a new zoo model that loads and denoises; fine-tuning, stopping and resuming; every
+invalid input keeps Next disabled with a message in the app's words. Screenshots go to docs/images/."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtWidgets  # noqa: E402
+
+from emdenoise_gui.core.noise import poisson_dose, slice_rng  # noqa: E402
+from emdenoise_gui.gui.controller import Controller  # noqa: E402
+from emdenoise_gui.gui.wizard import TrainWizard  # noqa: E402
+from emdenoise_gui.jobs.advise import DATA_KINDS  # noqa: E402
+from tests.conftest import synthetic_em_stack  # noqa: E402
+
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+NEXT = QtWidgets.QWizard.WizardButton.NextButton
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def _write(path: Path, data: np.ndarray) -> Path:
+    tifffile.imwrite(path, data, imagej=True, resolution=(0.1, 0.1), metadata={"axes": "ZYX", "spacing": 10.0,
+                                                                              "unit": "nm"})
+    return path
+
+
+@pytest.fixture
+def controller(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    clean = synthetic_em_stack(6, 96, 96, seed=1)
+    clean[:, 4:52, 4:52] = 150  # blank resin: where the noise examples come from
+    noisy = np.stack([poisson_dose(s / 255.0, 30.0, slice_rng(0, z)) for z, s in enumerate(clean)])
+    noisy = np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8)
+    c = Controller()
+    c.settings.device = "cpu"
+    assert c.new_project(tmp_path / "project")
+    c.add_paths([_write(tmp_path / "noisy.tif", noisy), _write(tmp_path / "clean.tif", clean)])
+    yield c
+    c.cancel_all()
+    for job in c.jobs:
+        job.wait(30000)
+
+
+def shoot(widget, name: str) -> None:
+    DOCS_IMAGES.mkdir(exist_ok=True)
+    QtWidgets.QApplication.processEvents()  # lay out widgets added just now
+    assert widget.grab().save(str(DOCS_IMAGES / name))
+
+
+def _wizard(qtbot, controller, **kw) -> TrainWizard:
+    noisy = next(r.path for r in controller.project.stacks if r.name == "noisy.tif")
+    wizard = TrainWizard(controller, stack=kw.pop("stack", noisy), **kw)
+    wizard.pages["training"].stop_answer = True
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def _choose(qtbot, wizard, kind: str, fine_tune: bool = False) -> None:
+    page = wizard.pages["kind"]
+    qtbot.waitUntil(lambda: not page.waiting(), timeout=20_000)
+    page.buttons.button([k.key for k in DATA_KINDS].index(kind)).click()
+    if not fine_tune:
+        page.start.setCurrentIndex(page.start.count() - 1)  # from scratch: a few steps are enough to test
+    assert wizard.button(NEXT).isEnabled(), page.problem.text()
+
+
+def _settings(qtbot, wizard, steps: int = 4) -> None:
+    page = wizard.pages["settings"]
+    page.advanced_button.setChecked(True)
+    page.crop.setValue(32)
+    page.batch.setValue(2)
+    page.steps.setValue(steps)
+    qtbot.waitUntil(lambda: page.rate is not None or bool(page.problem.text()), timeout=60_000)
+    assert page.rate and wizard.button(NEXT).isEnabled(), page.problem.text()
+
+
+def _train(qtbot, wizard) -> Path:
+    qtbot.waitUntil(lambda: bool(wizard.state.package) or not wizard.pages["training"].running(),
+                    timeout=TRAIN_TIMEOUT_MS)
+    assert wizard.state.package, wizard.pages["training"].problem.text()
+    qtbot.waitUntil(lambda: wizard.button(NEXT).isEnabled(), timeout=10_000)
+    return Path(wizard.state.package)
+
+
+def _loads_and_denoises(package: Path) -> None:
+    import torch
+
+    from emdenoise_gui.inference.predictor import Predictor
+    from emdenoise_gui.zoo.package import verify_folder
+    from emdenoise_gui.zoo.registry import list_entries
+
+    assert any(e.package and e.package.path == package for e in list_entries())  # it is in the zoo
+    predictor = Predictor(verify_folder(package), torch.device("cpu"))
+    from emdenoise_gui.core.events import run_to_end
+
+    window = synthetic_em_stack(3, 64, 64, seed=5).astype(np.float32) / 255.0
+    out = run_to_end(predictor.denoise(window if predictor.input_slices == 3 else window[1:2]))
+    assert out.shape == (64, 64) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("kind", ["alike-slices", "single-noisy", "clean-micrographs", "clean-and-blank"])
+def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, kind)
+    shots = kind == "clean-and-blank"
+    if shots:
+        shoot(wizard, "wizard_1_data_kind.png")
+    wizard.next()
+    data = wizard.pages["data"]
+    if kind in ("clean-micrographs", "clean-and-blank"):
+        assert Path(data.main.currentData()).name == "clean.tif"
+    if kind == "clean-and-blank":
+        assert not wizard.button(NEXT).isEnabled() and "box" in data.problem.text()
+        qtbot.waitUntil(lambda: data.noise.image is not None, timeout=10_000)
+        data.noise.add_box((4, 52, 4, 52))
+        assert "1 box(es)" in data.noise.status.text()
+        shoot(wizard, "wizard_2_data_boxes.png")
+    if kind == "clean-micrographs":
+        qtbot.waitUntil(lambda: "Estimated dose" in data.dose_note.text() or "Could not" in data.dose_note.text(),
+                        timeout=10_000)
+    assert wizard.button(NEXT).isEnabled(), data.problem.text()
+    wizard.next()
+    _settings(qtbot, wizard)
+    if shots:
+        shoot(wizard, "wizard_3_settings.png")
+    wizard.next()
+    package = _train(qtbot, wizard)
+    if shots:
+        shoot(wizard, "wizard_4_training.png")
+    wizard.next()
+    finish = wizard.pages["finish"]
+    assert package.name in finish.summary.text()
+    if shots:
+        shoot(wizard, "wizard_5_finish.png")
+    finish.denoise_now.setChecked(False)
+    wizard.accept()
+    _loads_and_denoises(package)
+
+
+def test_fine_tuning_a_shipped_model_and_denoising_with_it(qtbot, controller):
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "alike-slices", fine_tune=True)
+    start = wizard.pages["kind"].start
+    assert start.currentText().startswith("Fine-tune flyem-nrrn")
+    wizard.next()
+    wizard.next()
+    _settings(qtbot, wizard, steps=3)
+    assert wizard.pages["settings"].name.text().endswith("-finetuned")
+    wizard.next()
+    package = _train(qtbot, wizard)
+    wizard.next()
+    finish = wizard.pages["finish"]
+    assert finish.denoise_now.isVisible() and finish.denoise_now.isChecked()
+    wizard.accept()  # Finish: denoises the stack with the new model
+    job = controller.jobs[-1]
+    qtbot.waitUntil(lambda: not job.active, timeout=TRAIN_TIMEOUT_MS)
+    assert job.kind == "denoise" and job.status == "done", job.message
+    from emdenoise_gui.zoo.package import verify_folder
+
+    assert verify_folder(package).card.training.get("init_from")
+
+
+def test_a_stopped_training_resumes_to_a_model(qtbot, controller):
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    wizard.next()
+    _settings(qtbot, wizard, steps=400)
+    wizard.next()
+    training = wizard.pages["training"]
+    qtbot.waitUntil(lambda: len(training.steps) >= 2, timeout=60_000)
+    training.pause_button.click()
+    assert training.job.paused and "paused" in training.status.text()
+    training.cancel_button.click()
+    qtbot.waitUntil(lambda: not training.running(), timeout=30_000)
+    assert training.resume_button.isVisible() and training.checkpoint
+    assert not wizard.button(NEXT).isEnabled()
+    checkpoint = training.checkpoint
+    wizard.reject()
+    later = _wizard(qtbot, controller, resume=checkpoint)
+    assert later.currentPage() is later.pages["training"]
+    later.pages["training"].stop()  # resumes to its full length: stop again, then resume with fewer steps
+    qtbot.waitUntil(lambda: not later.pages["training"].running(), timeout=60_000)
+    from emdenoise_gui.training.checkpoint import load_checkpoint
+
+    assert load_checkpoint(Path(checkpoint))["step"] >= 2
+
+
+def test_invalid_inputs_keep_next_disabled_with_a_message(qtbot, controller, tmp_path):
+    single = _write(tmp_path / "single.tif", synthetic_em_stack(1, 96, 96))
+    controller.add_paths([single])
+    wizard = _wizard(qtbot, controller, stack=str(single))
+    kind = wizard.pages["kind"]
+    qtbot.waitUntil(lambda: not kind.waiting(), timeout=20_000)
+    assert wizard.pages["kind"].state.kind == "single-noisy"  # one slice: Noise2Void suggested
+    kind.buttons.button(0).click()  # NRRN on a single slice
+    assert not wizard.button(NEXT).isEnabled() and "at least 3 slices" in kind.problem.text()
+    kind.stack.setCurrentIndex(kind.stack.findData(next(r.path for r in controller.project.stacks
+                                                        if r.name == "noisy.tif")))
+    qtbot.waitUntil(lambda: not kind.waiting(), timeout=20_000)
+    kind.buttons.button(3).click()  # cyclic
+    wizard.next()
+    data = wizard.pages["data"]
+    data.noisy.setCurrentIndex(data.noisy.findData(data.main.currentData()))
+    assert not wizard.button(NEXT).isEnabled() and "different stacks" in data.problem.text()
+    data.noisy.setCurrentIndex(data.noisy.findText("noisy.tif"))
+    qtbot.waitUntil(lambda: data.noise.image is not None, timeout=10_000)
+    data.noise.add_box((60, 80, 60, 80))
+    assert not wizard.button(NEXT).isEnabled() and "at least 32 px" in data.problem.text()
+    data.noise.clear()
+    data.noise.add_box((4, 52, 4, 52))
+    data.use_region.setChecked(True)
+    qtbot.waitUntil(lambda: data.region.image is not None, timeout=10_000)
+    data.region.rois[0].setSize((20, 20))
+    data.region._changed()
+    assert not wizard.button(NEXT).isEnabled() and "yellow region" in data.problem.text()
+    data.use_region.setChecked(False)
+    assert wizard.button(NEXT).isEnabled()
+    wizard.next()
+    settings = wizard.pages["settings"]
+    settings.name.setText("bad/name")
+    assert not wizard.button(NEXT).isEnabled() and "without /" in settings.problem.text()
+    from emdenoise_gui.zoo.registry import user_dir
+
+    (user_dir() / "taken").mkdir(parents=True)
+    settings.name.setText("taken")
+    assert not wizard.button(NEXT).isEnabled() and "already in the zoo" in settings.problem.text()
+    texts = [kind.problem.text(), data.problem.text(), settings.problem.text()]
+    assert all("--" not in t for t in texts)
+    wizard.reject()
+
+
+def test_no_stacks_says_what_to_do(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    wizard = TrainWizard(Controller(), stack="")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    assert not wizard.button(NEXT).isEnabled()
+    assert "Add a stack to the project" in wizard.pages["kind"].problem.text()
+    wizard.reject()

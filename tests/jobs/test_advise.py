@@ -1,0 +1,65 @@
+"""jobs.advise: the wizard's advice (family, start, dose, steps, names) and specs in the wizard's words."""
+
+import pytest
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.jobs import advise
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+
+
+def test_alike_slices_suggest_nrrn_and_differing_ones_noise2void():
+    assert advise.KINDS[advise.suggest_kind(0.95)].family == "nrrn"
+    assert advise.KINDS[advise.suggest_kind(0.21)].family == "n2v"
+    assert advise.KINDS[advise.suggest_kind(None)].family == "n2v"
+    text, warn = advise.similarity_text(0.21, "nrrn")
+    assert warn and "0.21" in text and "Noise2Void" in text
+    assert advise.similarity_text(0.21, "n2v")[1] is False
+    assert advise.similarity_text(0.95, "nrrn") == (advise.similarity_text(0.95, "nrrn")[0], False)
+
+
+def test_every_family_has_one_answer_with_a_sentence():
+    assert sorted(k.family for k in advise.DATA_KINDS) == ["cyclic", "n2v", "nrrn", "xception"]
+    assert all(k.why.endswith(".") and "--" not in k.why + k.label for k in advise.DATA_KINDS)
+
+
+def test_the_recommended_start_is_the_largest_shipped_model():
+    starts = advise.starting_points("nrrn")
+    assert starts and starts[0][0].startswith("flyem-nrrn-base")
+    assert all("nrrn" in label for label, _ in starts)
+
+
+@pytest.mark.parametrize("budget,rate,steps", [(300, 2.0, 600), (300, 0.01, advise.MIN_STEPS),
+                                               (3600, 3.7, 13000), (8 * 3600, 1e3, advise.MAX_STEPS)])
+def test_steps_fill_the_budget_rounded(budget, rate, steps):
+    assert advise.steps_for(budget, rate) == steps
+
+
+def test_dose_range_brackets_the_estimate():
+    assert advise.dose_range(40.0) == (20.0, 80.0)
+    assert advise.dose_range(None) == (25.0, 100.0)
+
+
+def test_names_are_safe_and_unique(tmp_path):
+    name = advise.default_name("/data/My stack (1).ome.tif@0:64,0:64", "n2v")
+    assert name == "My-stack-1-n2v"
+    from emdenoise_gui.zoo.registry import user_dir
+
+    (user_dir() / name).mkdir(parents=True)
+    assert advise.default_name("/data/My stack (1).ome.tif", "n2v") == "My-stack-1-n2v-2"
+
+
+def test_spec_errors_never_quote_command_line_flags(tmp_path):
+    with pytest.raises(InputError) as error:
+        advise.wizard_spec("cyclic", {"clean": [str(tmp_path / "c.tif")]}, "m", 100)
+    assert "--" not in str(error.value) and "blank-region boxes" in str(error.value)
+
+
+def test_fine_tuning_takes_the_start_models_configuration(tmp_path):
+    label, path = advise.starting_points("nrrn")[0]
+    spec = advise.wizard_spec("nrrn", {"noisy": [str(tmp_path / "x.tif")]}, "mine", 100, init=path)
+    assert spec.config == "base" and spec.init == path and spec.lr == pytest.approx(1e-3 / 3)
+    assert spec.output.endswith("mine") and spec.checkpoint_dir.endswith(".mine.checkpoint")

@@ -1,0 +1,53 @@
+"""Pausing a training run between steps, and the steps/s probe the wizard plans with."""
+
+import math
+import threading
+import time
+
+from emdenoise_gui.core import events as ev
+from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.training.engine import measure_rate, train
+from tests.training.conftest import tiny_spec
+
+
+def test_a_paused_run_holds_between_steps_and_goes_on_with_the_same_losses(tmp_path, synthetic_crop, noisy_crop,
+                                                                          noise_patches):
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+    straight = [e.losses for e in train(tiny_spec("n2v", tmp_path / "a", synthetic_crop, noisy_crop, noise_patches))
+                if isinstance(e, ev.StepDone)]
+    token = CancelToken()
+    run = train(tiny_spec("n2v", tmp_path / "b", synthetic_crop, noisy_crop, noise_patches), token)
+    losses, held = [], None
+    for event in run:
+        if isinstance(event, ev.StepDone):
+            losses.append(event.losses)
+            if event.step == 2:
+                token.pause()
+                threading.Timer(0.6, token.resume).start()
+                held = time.perf_counter()
+            elif event.step == 3:
+                held = time.perf_counter() - held
+    assert held >= 0.5  # step 3 waited for the resume
+    assert losses == straight
+
+
+def test_cancel_ends_a_paused_run_with_a_checkpoint(tmp_path, synthetic_crop, noisy_crop, noise_patches):
+    token = CancelToken()
+    seen = []
+    for event in train(tiny_spec("n2v", tmp_path, synthetic_crop, noisy_crop, noise_patches, steps=50), token):
+        seen.append(event)
+        if isinstance(event, ev.StepDone) and event.step == 1:
+            token.pause()
+            threading.Timer(0.2, token.cancel).start()
+    assert isinstance(seen[-1], ev.Finished) and seen[-1].cancelled and seen[-1].step == 1
+
+
+def test_measure_rate_is_positive_and_writes_nothing(tmp_path, synthetic_crop, noisy_crop, noise_patches):
+    spec = tiny_spec("nrrn", tmp_path, synthetic_crop, noisy_crop, noise_patches)
+    rate = measure_rate(spec, steps=2)
+    assert math.isfinite(rate) and rate > 0
+    assert not (tmp_path / "nrrn_pkg").exists() and not list(tmp_path.glob("*.checkpoint"))
+    token = CancelToken()
+    token.cancel()
+    assert math.isnan(measure_rate(spec, cancel=token))
