@@ -7,6 +7,7 @@ by :func:`pack` into a flat ``{key: tensor}`` map and a JSON skeleton holding
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from emdenoise_gui.core import atomic
+from emdenoise_gui.core.errors import InputError
 
 STATE_JSON, STATE_TENSORS = "state.json", "state.safetensors"
 
@@ -57,34 +59,94 @@ def unpack(skeleton, tensors: dict):
     return skeleton
 
 
-def save_checkpoint(folder: Path, state: dict) -> Path:
-    """Write ``state`` to ``folder`` (state.json + state.safetensors), replacing it atomically."""
+def _old_path(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.old")
+
+
+def _write_state(staging: Path, tensors: dict, skeleton) -> None:
+    """Fill ``staging``: the tensors first, then state.json (fsynced): a readable state.json means a
+    complete copy."""
     from safetensors.torch import save_file
 
+    save_file(tensors, str(staging / STATE_TENSORS))
+    with open(staging / STATE_TENSORS, "rb") as fh:
+        os.fsync(fh.fileno())
+    atomic.write_text(staging / STATE_JSON, json.dumps(skeleton))
+
+
+def save_checkpoint(folder: Path, state: dict) -> Path:
+    """Write ``state`` to ``folder`` (state.json + state.safetensors), replacing it atomically.
+
+    The new copy is staged as ``.NAME.partial``; the previous one is moved to ``.NAME.old`` for the
+    instant of the swap. A kill at any point leaves at least one complete copy that
+    :func:`load_checkpoint` finds. If the disk fills, the staging copy is removed, the previous
+    checkpoint stays, and InputError says how much space was needed.
+    """
     folder = Path(folder)
     tensors: dict = {}
     skeleton = pack(state, tensors)
     staging = atomic.staging_path(folder)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    save_file(tensors, str(staging / STATE_TENSORS))
-    (staging / STATE_JSON).write_text(json.dumps(skeleton))
-    old = folder.with_name(f".{folder.name}.old")
+    try:
+        _write_state(staging, tensors, skeleton)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno == errno.ENOSPC:
+            need = sum(t.numel() * t.element_size() for t in tensors.values()) / 2**20
+            raise InputError(f"the disk is full: about {need:.0f} MB needed for the checkpoint; the previous "
+                             "checkpoint is kept. Free some space and resume", folder) from None
+        raise
+    old = _old_path(folder)
     if folder.exists():
         shutil.rmtree(old, ignore_errors=True)
         os.replace(folder, old)
     os.replace(staging, folder)
+    atomic.fsync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
     return folder
 
 
-def load_checkpoint(folder: Path) -> dict:
-    """The state saved by :func:`save_checkpoint` (never unpickles)."""
+def _read(folder: Path) -> dict | None:
+    """The state in ``folder`` if it is a complete copy, else None."""
     from safetensors.torch import load_file
 
-    folder = Path(folder)
     if not (folder / STATE_JSON).is_file() or not (folder / STATE_TENSORS).is_file():
-        from emdenoise_gui.core.errors import InputError
+        return None
+    try:
+        skeleton = json.loads((folder / STATE_JSON).read_text())
+        return unpack(skeleton, load_file(str(folder / STATE_TENSORS)))
+    except (OSError, ValueError, KeyError, RuntimeError):  # truncated or damaged: not a complete copy
+        return None
 
+
+def load_checkpoint(folder: Path, notes: list | None = None) -> dict:
+    """The state saved by :func:`save_checkpoint` (never unpickles).
+
+    When a run was killed while its checkpoint was being replaced, ``folder`` may be missing or
+    incomplete while the hidden ``.NAME.partial`` (newer) or ``.NAME.old`` copy is complete: the newest
+    complete copy is moved back under ``folder``'s name and used, and a sentence saying so is appended
+    to ``notes``. InputError if there is no complete copy.
+    """
+    folder = Path(folder)
+    state = _read(folder)
+    if state is not None:
+        return state
+    copies = [(c, _read(c)) for c in (atomic.staging_path(folder), _old_path(folder))]
+    copies = [(c, s) for c, s in copies if s is not None]
+    if not copies:
         raise InputError(f"is not a training checkpoint (needs {STATE_JSON} and {STATE_TENSORS})", folder)
-    return unpack(json.loads((folder / STATE_JSON).read_text()), load_file(str(folder / STATE_TENSORS)))
+    source, state = max(copies, key=lambda cs: int(cs[1].get("step", 0)))
+    broken = folder.with_name(f".{folder.name}.broken")
+    if folder.exists():
+        shutil.rmtree(broken, ignore_errors=True)
+        os.replace(folder, broken)
+    os.replace(source, folder)
+    shutil.rmtree(broken, ignore_errors=True)
+    for other, _ in copies:
+        if other != source:
+            shutil.rmtree(other, ignore_errors=True)
+    if notes is not None:
+        notes.append(f"the run stopped while its checkpoint was being saved; going on from the complete copy "
+                     f"of step {state.get('step', 0)}")
+    return state

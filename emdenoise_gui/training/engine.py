@@ -26,6 +26,7 @@ from emdenoise_gui.core.events import (
     CancelToken,
     CheckpointSaved,
     Finished,
+    Message,
     Preview,
     RateMeter,
     Started,
@@ -150,7 +151,10 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
 def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int | None = None
            ) -> Iterator[object]:
     """Continue the run saved in ``checkpoint`` (optionally to a new total of ``steps``)."""
-    state = load_checkpoint(Path(checkpoint))
+    notes: list[str] = []
+    state = load_checkpoint(Path(checkpoint), notes)
+    for note in notes:
+        yield Message(note)
     spec = RunSpec.from_dict(state["spec"])
     state["finished"] = int(state["step"]) >= spec.steps  # its package was written; a longer run gets a new name
     spec.checkpoint_dir = str(checkpoint)
