@@ -13,6 +13,7 @@ current step computes; the numbers are those of drawing them in line.
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -133,6 +134,9 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
             return
         batch, rng = ahead.take(step)
         losses = trainer.learn(step, batch, rng)
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise InputError(f"training diverged at step {step + 1}: the loss is no longer a finite number. No model "
+                             f"was written; train again with a lower learning rate (this run used {spec.lr:g})")
         step += 1
         yield StepDone(step, spec.steps, losses, trainer.lr(), meter.rate(step - first), meter.eta(step - first))
         if step % spec.validate_every == 0 or step == spec.steps:

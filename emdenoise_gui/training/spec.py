@@ -9,7 +9,7 @@ from pathlib import Path
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import FAMILIES, ROLES
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
-from emdenoise_gui.zoo.card import valid_model_name
+from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
 
 SPEC_VERSION = 1
 @dataclass
@@ -106,7 +106,7 @@ class RunSpec:
         ]
         name = self.name or Path(self.output).name or "model"
         checks.append((valid_model_name(name),
-                       f"the model name '{name}' may not be empty or contain / \\ : * ? \" < > |; use --name"))
+                       f"'{name[:40]}': {NAME_RULE}; use --name"))
         for ok, message in checks:
             if not ok:
                 raise InputError(message)

@@ -9,6 +9,7 @@ validates a card read from disk and says exactly which field is wrong.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import asdict, dataclass, field
 
 from emdenoise_gui import __version__
@@ -22,9 +23,20 @@ CARD_VERSION = 1
 NAME_FORBIDDEN = '/\\:*?"<>|'
 
 
+#: Longest model name: it names a folder, and lists must show it.
+MAX_NAME = 100
+
+
 def valid_model_name(name: str) -> bool:
-    """Whether ``name`` can name a model and its package folder: not blank, none of NAME_FORBIDDEN."""
-    return bool(name.strip()) and not any(c in name for c in NAME_FORBIDDEN)
+    """Whether ``name`` can name a model and its package folder: not blank, not hidden (a leading dot),
+    at most MAX_NAME characters, none of NAME_FORBIDDEN or control characters."""
+    return (bool(name.strip()) and not name.startswith(".") and len(name) <= MAX_NAME
+            and not any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name))
+
+
+#: The rule of :func:`valid_model_name` in words, for messages.
+NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than {MAX_NAME} characters or contain "
+             "/ \\ : * ? \" < > |")
 
 
 class CardError(ValueError):
@@ -84,6 +96,10 @@ _REQUIRED = ("name", "family", "config", "architecture", "normalisation", "weigh
              "format_version")
 
 
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _number_pair(value) -> bool:
     return isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
 
@@ -109,10 +125,11 @@ def card_from_dict(data) -> ModelCard:
     kind = data["normalisation"].get("kind")
     if kind not in NORMALISATIONS:
         raise CardError(f"card normalisation kind '{kind}' is not one of {', '.join(NORMALISATIONS)}")
-    if kind == "zscore-dataset" and not all(
-        isinstance(data["normalisation"].get(k), (int, float)) for k in ("mean", "std")
+    if kind == "zscore-dataset" and not (
+        all(_finite_number(data["normalisation"].get(k)) for k in ("mean", "std"))
+        and data["normalisation"]["std"] > 0
     ):
-        raise CardError("card normalisation 'zscore-dataset' needs numeric 'mean' and 'std'")
+        raise CardError("card normalisation 'zscore-dataset' needs a finite 'mean' and a finite 'std' above 0")
     sha = data["weights_sha256"]
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise CardError("card field 'weights_sha256' is not a sha256 hex digest")
@@ -123,5 +140,55 @@ def card_from_dict(data) -> ModelCard:
     if doses is not None and not (_number_pair(doses) and 0 < doses[0] <= doses[1]):
         raise CardError("card field 'dose_range' should be [low, high] counts per pixel with 0 < low <= high, or null")
     if not valid_model_name(data["name"]):
-        raise CardError(f"card name '{data['name']}' is empty or has characters not allowed in a file name")
+        raise CardError(f"card name '{data['name'][:40]}' is not allowed: {NAME_RULE}")
+    _check_ranges(data)
     return ModelCard(**data)
+
+
+#: Largest counts a card may claim (beyond any network EMDenoise builds).
+MAX_PARAMETERS, MAX_STEPS, MAX_CROP = 10**10, 10**9, 8192
+#: An architecture value may be at most this many times the largest shipped configuration's.
+ARCHITECTURE_HEADROOM = 4
+
+
+def _check_ranges(data: dict) -> None:
+    """Numbers within what a real model has: counts, crop, architecture, metrics, pixel size, doses."""
+    info = FAMILIES[data["family"]]
+    checks = [
+        (0 <= data["parameters"] <= MAX_PARAMETERS, f"'parameters' must be between 0 and {MAX_PARAMETERS:.0e}"),
+        (0 <= data.get("steps", 0) <= MAX_STEPS, f"'steps' must be between 0 and {MAX_STEPS:.0e}"),
+        (data.get("training_crop", 0) == 0 or (16 <= data["training_crop"] <= MAX_CROP
+                                               and data["training_crop"] % max(16, info.multiple) == 0),
+         f"'training_crop' must be 0 (unknown) or a multiple of {max(16, info.multiple)} from 16 to {MAX_CROP} px"),
+        (all(_finite_number(v) for v in data.get("metrics", {}).values()), "'metrics' must hold finite numbers"),
+        (data.get("pixel_size_nm") is None or all(_finite_number(v) and v > 0 for v in data["pixel_size_nm"]),
+         "'pixel_size_nm' must be positive finite numbers"),
+        (data.get("dose_range") is None or all(_finite_number(v) for v in data["dose_range"]),
+         "'dose_range' must be finite numbers"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise CardError(f"card field {message}")
+    _check_architecture(info, data["architecture"])
+
+
+def _check_architecture(info, architecture: dict) -> None:
+    """Keys the family's network takes, each of the configurations' type, within ARCHITECTURE_HEADROOM
+    times the largest configured value (a card cannot make the app build a network for hours)."""
+    known: dict[str, list] = {}
+    for config in info.configs.values():
+        for key, value in config.architecture.items():
+            known.setdefault(key, []).append(value)
+    for key, value in architecture.items():
+        if key not in known:
+            raise CardError(f"card architecture has an unknown setting '{key}' for {info.name}; it takes "
+                            f"{', '.join(sorted(known))}")
+        examples = known[key]
+        if isinstance(examples[0], bool):
+            ok = isinstance(value, bool)
+        else:
+            largest = max(examples) * ARCHITECTURE_HEADROOM
+            ok = _finite_number(value) and 0 <= value <= largest and (isinstance(value, int) or
+                                                                      not isinstance(examples[0], int))
+        if not ok:
+            raise CardError(f"card architecture setting '{key}' = {str(value)[:20]} is out of range for {info.name}")

@@ -13,6 +13,7 @@ import atexit
 import hashlib
 import json
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
 CARD, WEIGHTS = "card.json", "weights.safetensors"
 ALLOWED = {CARD, WEIGHTS, "README.md", "preview.png"}
 MAX_CARD_BYTES = 1 << 20
+#: Most bytes each package file may hold when extracted (weights are capped by the card: see _weights_cap).
+MAX_MEMBER_BYTES = {CARD: MAX_CARD_BYTES, "README.md": 1 << 20, "preview.png": 16 << 20, WEIGHTS: 8 << 30}
 _PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".bin", ".joblib", ".npy", ".npz"}
 
 
@@ -84,14 +87,27 @@ def _check_member_name(name: str, where: Path) -> str:
     return base
 
 
+def _check_regular(item: Path, folder: Path) -> None:
+    """InputError unless ``item`` is a regular file itself: no link (which could point anywhere, e.g. at
+    a system file that an export would then copy), no FIFO (which would block reading), no device."""
+    mode = item.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        raise InputError(f"'{item.name}' is a link; a package holds only plain files (links could reach "
+                         "outside it)", folder)
+    if stat.S_ISDIR(mode):
+        raise InputError(f"contains a sub-folder '{item.name}'; a package holds only files", folder)
+    if not stat.S_ISREG(mode):
+        raise InputError(f"'{item.name}' is not a regular file (a pipe or a device); refused", folder)
+
+
 def verify_folder(folder: Path) -> Package:
-    """Check a package folder (card, checksum, no pickles) and return it; InputError otherwise."""
+    """Check a package folder (card, checksum, no pickles, only regular files) and return it; InputError
+    otherwise."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("is not a model package folder", folder)
     for item in folder.iterdir():
-        if item.is_dir():
-            raise InputError(f"contains a sub-folder '{item.name}'; a package holds only files", folder)
+        _check_regular(item, folder)
         _check_member_name(item.name, folder)
         with open(item, "rb") as fh:
             if _looks_pickled(fh.read(2)):
@@ -105,6 +121,8 @@ def verify_folder(folder: Path) -> Package:
         card = card_from_dict(json.loads((folder / CARD).read_text(encoding="utf-8")))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"card.json is not valid JSON ({exc})", folder) from exc
+    except RecursionError:
+        raise InputError("card.json is nested too deeply to be a model card", folder) from None
     except CardError as exc:
         raise InputError(f"invalid model card: {exc}", folder) from exc
     actual = weights_digest(folder / WEIGHTS)
@@ -152,12 +170,44 @@ def extract_zip(archive: Path, target: Path) -> Package:
             if base in names:
                 raise InputError(f"holds two files named {base}", archive)
             names[base] = member
+        for base, member in names.items():
+            if member.file_size > MAX_MEMBER_BYTES[base]:
+                raise InputError(f"declares {base} of {member.file_size / 2**20:.0f} MiB, more than a model package "
+                                 f"holds ({MAX_MEMBER_BYTES[base] / 2**20:.0f} MiB); refused, nothing was written",
+                                 archive)
         with atomic.new_folder(target) as staging:
-            for base, member in names.items():
-                with zf.open(member) as src, open(staging / base, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+            caps = dict(MAX_MEMBER_BYTES)
+            for base in sorted(names, key=lambda b: b != CARD):  # the card first: it sets the weights' cap
+                _extract_capped(zf, names[base], staging / base, caps[base], archive)
+                if base == CARD:
+                    caps[WEIGHTS] = _weights_cap(staging / CARD)
             package = verify_folder(staging)
     return Package(target, package.card)
+
+
+def _weights_cap(card_file: Path) -> int:
+    """Most bytes the weights of this card can take: 8 bytes per declared parameter plus 1 MiB of header."""
+    try:
+        parameters = json.loads(card_file.read_text(encoding="utf-8")).get("parameters", 0)
+    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
+        return MAX_MEMBER_BYTES[WEIGHTS]  # verify_folder explains what is wrong with the card
+    if not isinstance(parameters, int) or isinstance(parameters, bool) or parameters < 0:
+        return MAX_MEMBER_BYTES[WEIGHTS]
+    return min(MAX_MEMBER_BYTES[WEIGHTS], 8 * parameters + (1 << 20))
+
+
+def _extract_capped(zf: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path, cap: int,
+                    archive: Path) -> None:
+    """Copy ``member`` to ``destination``, stopping with InputError as soon as it exceeds ``cap`` bytes,
+    whatever its header declared (a zip bomb is never written out in full)."""
+    written = 0
+    with zf.open(member) as src, open(destination, "wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            written += len(block)
+            if written > cap:
+                raise InputError(f"{destination.name} inflates to more than {cap / 2**20:.0f} MiB, more than its "
+                                 "card allows; refused, nothing was written", archive)
+            dst.write(block)
 
 
 def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
@@ -200,6 +250,13 @@ def load_weights(package: Package) -> dict:
     if hashlib.sha256(data).hexdigest() != package.card.weights_sha256:
         raise InputError("the weights changed on disk after the package was opened; refused", package.path)
     try:
-        return load(data)
+        tensors = load(data)
     except Exception as exc:
         raise InputError(f"weights.safetensors cannot be read ({exc})", package.path) from exc
+    import torch
+
+    bad = next((name for name, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
+    if bad is not None:
+        raise InputError(f"the weights hold NaN or infinite values (in {bad}); the model was damaged in "
+                         "training or on disk: retrain it or import a good copy", package.path)
+    return tensors

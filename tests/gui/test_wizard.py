@@ -224,7 +224,7 @@ def test_invalid_inputs_keep_next_disabled_with_a_message(qtbot, controller, tmp
     wizard.next()
     settings = wizard.pages["settings"]
     settings.name.setText("bad/name")
-    assert not wizard.button(NEXT).isEnabled() and "without /" in settings.problem.text()
+    assert not wizard.button(NEXT).isEnabled() and "must not be empty" in settings.problem.text()
     from emdenoise_gui.zoo.registry import user_dir
 
     (user_dir() / "taken").mkdir(parents=True)

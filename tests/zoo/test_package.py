@@ -122,7 +122,7 @@ def test_not_a_zip_is_refused(tmp_path, user_zoo):
 @pytest.mark.parametrize("change,phrase", [
     ({"format_version": 99}, "not supported"),
     ({"parameters": "many"}, "should be int"),
-    ({"normalisation": {"kind": "zscore-dataset"}}, "needs numeric"),
+    ({"normalisation": {"kind": "zscore-dataset"}}, "needs a finite"),
     ({"name": "a/b"}, "not allowed"),
     ({"weights_sha256": "xyz"}, "sha256"),
     ({"surprise": 1}, "unknown field"),

@@ -15,7 +15,7 @@ from emdenoise_gui.jobs.advise import (
     steps_for,
     wizard_spec,
 )
-from emdenoise_gui.zoo.card import valid_model_name
+from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
 
 
 def probe(spec, cancel: CancelToken) -> tuple[float, str]:
@@ -165,7 +165,7 @@ class SettingsPage(QtWidgets.QWizardPage):
     def problem_text(self) -> str:
         name = self.name.text().strip()
         if not valid_model_name(name):
-            return "Give the model a name without / \\ : * ? \" < > |."
+            return NAME_RULE[0].upper() + NAME_RULE[1:] + "."
         from emdenoise_gui.zoo.registry import user_dir
 
         if (user_dir() / name).exists():

@@ -1,0 +1,136 @@
+"""A corpus of hostile model packages, generated here: each is refused by ``emdenoise zoo import`` with
+exit 2 and one line, nothing is written outside the test's temporary folder, and the zoo still lists."""
+
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from emdenoise_gui.zoo.card import ModelCard
+from emdenoise_gui.zoo.package import CARD, WEIGHTS, write_package
+from tests.conftest import main
+
+
+@pytest.fixture(autouse=True)
+def user_zoo(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "models").mkdir(parents=True)
+    return tmp_path / "home" / "models"
+
+
+def _card(**change) -> dict:
+    card = ModelCard(name="toy", family="n2v", config="lite", architecture={"depth": 2, "base": 8},
+                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=3).to_dict()
+    card.update(change)
+    return card
+
+
+def _folder(root: Path, name: str, card: dict | None = None, tensor=None) -> Path:
+    """A package folder with valid weights and ``card`` (its sha256 filled in unless it sets one)."""
+    pkg = write_package(root / f"src-{name}", ModelCard(**{**_card(), "name": "toy"}),
+                        {"w": torch.arange(3, dtype=torch.float32) if tensor is None else tensor})
+    data = dict(card or pkg.card.to_dict())
+    if card is not None and data.get("weights_sha256") == "0" * 64:
+        data["weights_sha256"] = pkg.card.weights_sha256
+    (pkg.path / CARD).write_text(json.dumps(data))
+    return pkg.path
+
+
+def _zip(path: Path, entries: dict) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _corpus(root: Path) -> dict:
+    """name -> (package path, phrase its refusal must contain)."""
+    corpus = {}
+    root.mkdir()
+    secret = root / "secret.txt"
+    secret.write_text("top secret")
+    link = _folder(root, "link")
+    os.symlink(secret, link / "README.md")
+    corpus["symlinked README"] = (link, "is a link")
+    fifo = _folder(root, "fifo")
+    os.mkfifo(fifo / "preview.png")
+    corpus["FIFO member"] = (fifo, "not a regular file")
+    fifo_card = _folder(root, "fifo-card")
+    (fifo_card / CARD).unlink()
+    os.mkfifo(fifo_card / CARD)
+    corpus["FIFO card"] = (fifo_card, "not a regular file")
+    nested = _folder(root, "nested")
+    (nested / CARD).write_text("[" * 100_000 + "]" * 100_000)
+    corpus["card nested 100,000 deep"] = (nested, "nested too deeply")
+    corpus["huge parameters"] = (_folder(root, "huge", _card(parameters=10**400)), "'parameters'")
+    corpus["hidden name"] = (_folder(root, "dot", _card(name=".hidden")), "not allowed")
+    corpus["300-character name"] = (_folder(root, "long", _card(name="x" * 300)), "not allowed")
+    corpus["architecture units 10**6"] = (_folder(root, "arch", _card(architecture={"depth": 2, "base": 10**6})),
+                                          "out of range")
+    corpus["unknown architecture key"] = (_folder(root, "key", _card(architecture={"units": 3})), "unknown setting")
+    corpus["training crop 17"] = (_folder(root, "crop", _card(training_crop=17)), "'training_crop'")
+    corpus["training crop -16"] = (_folder(root, "negcrop", _card(training_crop=-16)), "'training_crop'")
+    corpus["zero std normalisation"] = (_folder(root, "std0", _card(
+        normalisation={"kind": "zscore-dataset", "mean": 0.5, "std": 0.0})), "std' above 0")
+    corpus["NaN metric"] = (_folder(root, "nanmetric", _card(metrics={"val_psnr_db": float("nan")})), "finite")
+    corpus["checksum mismatch"] = (_folder(root, "sha", _card(weights_sha256="1" * 64)), "checksum")
+    pickled = _folder(root, "pickle")
+    (pickled / "README.md").write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    corpus["pickle disguised as README"] = (pickled, "pickle")
+    corpus["pickle file"] = (_zip(root / "pickle.zip", {"toy/model.pt": b"x"}), "pickle")
+    corpus["path escape"] = (_zip(root / "escape.zip", {"../../evil/card.json": b"{}"}), "outside")
+    corpus["absolute path"] = (_zip(root / "abs.zip", {"/etc/card.json": b"{}"}), "outside")
+    valid = _folder(root, "valid")
+    bomb = root / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("toy/" + CARD, (valid / CARD).read_bytes())
+        zf.writestr("toy/" + WEIGHTS, b"\0" * (64 << 20))  # 64 MiB of zeros for a 3-parameter card
+    corpus["zip bomb in the weights"] = (bomb, "more than its card allows")
+    (root / "bogus.zip").write_bytes(b"PK\x03\x04 not really")
+    corpus["not a zip"] = (root / "bogus.zip", "not a readable zip")
+    corpus["NaN weights"] = (_folder(root, "nanw", tensor=torch.tensor([1.0, float("nan"), 2.0])), "NaN or infinite")
+    return corpus
+
+
+def test_every_hostile_package_is_refused_in_one_line(tmp_path, user_zoo, capsys):
+    corpus = _corpus(tmp_path / "corpus")
+    outside_before = sorted(p.name for p in tmp_path.parent.iterdir())
+    for what, (path, phrase) in corpus.items():
+        code = main(["zoo", "import", str(path)]) if what != "NaN weights" else _denoise_with(path, tmp_path)
+        err = capsys.readouterr().err.strip()
+        assert code == 2, (what, err)
+        assert len(err.splitlines()) == 1 and phrase in err, (what, err)
+        assert "Traceback" not in err
+        assert list(user_zoo.iterdir()) == [], what  # nothing written into the zoo
+    assert sorted(p.name for p in tmp_path.parent.iterdir()) == outside_before  # nor beside the test folder
+    assert main(["zoo", "list"]) == 0
+    assert len(corpus) >= 20
+
+
+def _denoise_with(package: Path, tmp_path: Path) -> int:
+    """NaN weights pass the card check at import: loading them for a denoise is what must refuse."""
+    import numpy as np
+    import tifffile
+
+    assert main(["zoo", "import", str(package)]) == 0
+    stack = tmp_path / "in.tif"
+    tifffile.imwrite(stack, np.zeros((1, 32, 32), np.uint8))
+    code = main(["denoise", str(stack), "-o", str(tmp_path / "out.tif"), "--model", "toy"])
+    main(["zoo", "delete", "toy", "--yes"])
+    assert not (tmp_path / "out.tif").exists()
+    return code
+
+
+def test_a_broken_entry_in_the_zoo_is_listed_and_can_be_deleted(user_zoo, capsys):
+    bad = user_zoo / "broken"
+    bad.mkdir()
+    (bad / CARD).write_text(json.dumps(_card(parameters=10**400)))
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "broken" in out
+    assert main(["zoo", "delete", "broken", "--yes"]) == 0
+    assert not bad.exists()
