@@ -115,9 +115,16 @@ def test_views_are_linked_and_reset_fits_the_image(view, qtbot):
     assert min(rect.width(), rect.height()) == pytest.approx(520, abs=1.0)
 
 
-def test_high_pass_shows_high_pass_of_both(view, original, smoothed):
+def high_pass_shown(view):
+    return "computing" not in view.titles[0].toolTip() and view.image_items[0].image.dtype == np.float32
+
+
+def test_high_pass_shows_high_pass_of_both(view, qtbot, original, smoothed):
     raw_levels = view.levels()
-    view.high_pass_action.setChecked(True)
+    view.high_pass_action.setChecked(True)  # computed in the background: the plain image meanwhile
+    np.testing.assert_array_equal(images(view)[0], original[0])
+    assert "computing high-pass…" in view.titles[0].toolTip()
+    qtbot.waitUntil(lambda: high_pass_shown(view), timeout=5000)
     left, right = images(view)
     np.testing.assert_allclose(left, metrics.high_pass(original[0]), atol=1e-4)
     np.testing.assert_allclose(right, metrics.high_pass(smoothed[0]), atol=1e-4)
@@ -287,6 +294,7 @@ def test_state_round_trip(view, qtbot, original, smoothed):
     other.set_result(smoothed, "again")
     other.restore_state(state)
     settle(qtbot)
+    qtbot.waitUntil(lambda: high_pass_shown(other), timeout=5000)
     restored = other.state()
     for key in ("slice", "mode", "high_pass", "residual", "line_tool", "rect_tool", "rect", "divider_x"):
         assert restored[key] == state[key], key
@@ -334,6 +342,7 @@ def test_screenshots(view, qtbot, original, smoothed):
     view.high_pass_action.setChecked(True)
     view.residual_action.setChecked(True)
     settle(qtbot)
+    qtbot.waitUntil(lambda: high_pass_shown(view), timeout=5000)
     assert view.grab().save(str(SCREENSHOTS / "compare_view_highpass_residual.png"))
     for name in ("compare_view.png", "compare_view_split.png", "compare_view_highpass_residual.png"):
         shot = QtGui.QImage(str(SCREENSHOTS / name))

@@ -6,33 +6,44 @@ line and box tools are mirrored. Coordinates handed in and out (``line_points``,
 ``rect``, ``state``) follow ``core.metrics``: (y, x) in px with pixel centres at
 integer coordinates; boxes are half-open (y0, x0, y1, x1). ``state()["view_rect"]``
 is [x, y, w, h] in px of the left view.
+
+Nothing slow runs on the GUI thread: the high-pass and the IQR box's first place are computed
+in the background (``high_pass.py``, ``box_placement.py``). Keys: ``keys.py``; the right-click
+menu and figures: ``view_menu.py``, ``figure.py``; the Region tool: ``region_tool.py``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from emdenoise_gui.core import metrics
+from emdenoise_gui.gui.imaging import percentile_levels
+from emdenoise_gui.gui.panels.box_placement import BoxPlacer
+from emdenoise_gui.gui.panels.contrast import AUTO_PERCENTILES, Contrast, residual_image
+from emdenoise_gui.gui.panels.high_pass import SIGMA_PX as HIGH_PASS_SIGMA_PX
+from emdenoise_gui.gui.panels.high_pass import HighPassCache
+from emdenoise_gui.gui.panels.keys import ViewKeys
 from emdenoise_gui.gui.panels.profile_plot import (
     MeasurePanel,
-    add_scale_bar,
     format_nm,
     format_value,
     pixel_text,
-    remove_scale_bar,
 )
+from emdenoise_gui.gui.panels.region_tool import RegionTool
+from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
 from emdenoise_gui.gui.panels.slices import Slices, voxel_size
+from emdenoise_gui.gui.panels.view_fit import ViewFit
+from emdenoise_gui.gui.panels.view_menu import ImageViewBox, ViewMenu
+from emdenoise_gui.gui.panels.view_widgets import Title, row
 from emdenoise_gui.project.records import COMPARE_MODES, COMPARE_STATE_VERSION
 
 MODES = dict(zip(COMPARE_MODES, ("Side by side", "Split", "Blink")))
 BLINK_MS = 600
-HIGH_PASS_SIGMA_PX = 5.0
-AUTO_PERCENTILES = (0.5, 99.5)
 STATE_VERSION = COMPARE_STATE_VERSION
 DIVIDER_PEN = pg.mkPen("#ffd23f", width=2)
 MODE_TIPS = {
@@ -43,43 +54,19 @@ MODE_TIPS = {
 }
 
 
-def _row(layout: QtWidgets.QBoxLayout, *widgets, margins=0, spacing=None) -> QtWidgets.QBoxLayout:
-    layout.setContentsMargins(margins, margins, margins, margins)
-    if spacing is not None:
-        layout.setSpacing(spacing)
-    for widget, stretch in widgets:
-        layout.addWidget(widget, stretch)
-    return layout
-
-
-class _Title(QtWidgets.QLabel):
-    """A bold one-line title that elides its middle rather than widen the window (full text as tooltip)."""
-
-    def __init__(self):
-        super().__init__()
-        self._full = ""
-        self.setStyleSheet("font-weight: bold")
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
-
-    def setText(self, text: str) -> None:
-        self._full = text
-        self.setToolTip(text)
-        super().setText(self.fontMetrics().elidedText(text, QtCore.Qt.TextElideMode.ElideMiddle, self.width()))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.setText(self._full)
-
-
 class CompareView(QtWidgets.QWidget):
     """Original and result slices with shared slice, view, contrast, line and box tools.
 
     Signals: ``hover(str)`` describes the pixel under the mouse (for a status
-    bar, "" when off the image); ``slice_changed(int)`` the new slice index.
+    bar, "" when off the image) or says what a menu entry did; ``slice_changed(int)`` the new
+    slice index; ``region_preview_requested(tuple)`` and ``region_denoise_requested(tuple)``
+    the Region tool's half-open (y0, x0, y1, x1) px when its menu entries are chosen.
     """
 
     hover = QtCore.Signal(str)
     slice_changed = QtCore.Signal(int)
+    region_preview_requested = QtCore.Signal(object)
+    region_denoise_requested = QtCore.Signal(object)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -90,17 +77,21 @@ class CompareView(QtWidgets.QWidget):
         self._shape: tuple[int, int] | None = None
         self._z = 0
         self._mode = "side_by_side"
-        self._derived: dict = {}  # (which, high_pass, z) -> image as shown, current slice only
-        self._levels: dict[str, tuple[float, float] | None] = {"raw": None, "high_pass": None}
+        self.high_passes = HighPassCache(self)
+        self.high_passes.ready.connect(self._refresh_images)
+        self._note = ""  # "computing high-pass…" while it is
         self._blink_result = False
         self._scale_bars: list = []
-        self._view_goal: str | QtCore.QRectF | None = "fit"  # see _apply_view_goal
         self.residual_levels: tuple[float, float] | None = None
         self.blink_timer = QtCore.QTimer(self, interval=BLINK_MS)
         self.blink_timer.timeout.connect(self.blink_step)
         self._build_toolbar()
         self._build_views()
         self._build_layout()
+        self.box_placer = BoxPlacer(self.measure_panel.box, self)
+        self.region_tool = RegionTool(self.views)
+        self.keys = ViewKeys(self, self.graphics)
+        self.menu = ViewMenu(self)
         self._update_titles()
         self._on_tools_toggled()
 
@@ -128,14 +119,18 @@ class CompareView(QtWidgets.QWidget):
         self.mode_group.triggered.connect(lambda chosen: self.set_mode(chosen.data()))
         self.high_pass_action = action(
             "High-pass", f"Both images minus a Gaussian blur (σ {HIGH_PASS_SIGMA_PX:g} px): noise and fine "
-            "detail without shading", slot=self._refresh_all)
+            "detail without shading", slot=self._refresh_images)
         self.residual_action = action(
             "Residual", "Right view shows original − result (what the denoiser removed), with its own "
             "symmetric contrast", slot=self._refresh_images, separator=True)
         self.line_action = action("Line profile", "Yellow line: grey values along it, plotted below",
                                   checked=True, slot=self._on_tools_toggled)
         self.rect_action = action("IQR box", "Pink box: interquartile range inside it (noise on a flat "
-                                  "region)", checked=True, slot=self._on_tools_toggled, separator=True)
+                                  "region; it starts on the flattest part of the slice)", checked=True,
+                                  slot=self._on_tools_toggled)
+        self.region_action = action("Region", "Yellow dashed box: a part of the slice to preview or denoise "
+                                    "on its own (right-click the image)", slot=self._on_tools_toggled,
+                                    separator=True)
         self.auto_contrast_action = action("Auto contrast", "Contrast from the 0.5 and 99.5 percentiles "
                                            "of this original slice", checkable=False, slot=self.auto_contrast)
         self.reset_view_action = action("Reset view", "Fit the whole image in the view", checkable=False,
@@ -144,9 +139,10 @@ class CompareView(QtWidgets.QWidget):
     def _build_views(self) -> None:
         self.titles, self.graphics, self.views, self.image_items, self.messages = [], [], [], [], []
         for index in range(2):
-            title = _Title()
+            title = Title()
             graphics = pg.GraphicsView(background="k")
-            view = pg.ViewBox(invertY=True, lockAspect=True, defaultPadding=0.0)
+            view = ImageViewBox(invertY=True, lockAspect=True, defaultPadding=0.0)
+            view.menu_requested.connect(lambda position: self.menu.show_at(position))
             graphics.setCentralItem(view)
             item = pg.ImageItem(axisOrder="row-major")
             view.addItem(item)
@@ -158,12 +154,13 @@ class CompareView(QtWidgets.QWidget):
             for store, made in zip((self.titles, self.graphics, self.views, self.image_items, self.messages),
                                    (title, graphics, view, item, message)):
                 store.append(made)
+        self.fit = ViewFit(self.views[0])
         self.views[1].setXLink(self.views[0])
         self.views[1].setYLink(self.views[0])
         for view in self.views:
-            view.disableAutoRange()  # fitting is ours: see _apply_view_goal
-            view.sigResized.connect(self._apply_view_goal)
-            view.sigRangeChangedManually.connect(self._forget_view_goal)
+            view.disableAutoRange()  # fitting is ours: see view_fit.py
+            view.sigResized.connect(self.fit.apply)
+            view.sigRangeChangedManually.connect(self.fit.forget)
         self.measure_panel = MeasurePanel(self.views)
         self.profile_plot, self.iqr_label = self.measure_panel.plot, self.measure_panel.iqr_label
         self.divider = pg.InfiniteLine(
@@ -174,12 +171,8 @@ class CompareView(QtWidgets.QWidget):
         self.divider.hide()
         self.views[0].addItem(self.divider, ignoreBounds=True)
         self.divider.sigPositionChanged.connect(lambda: self._mode == "split" and self._refresh_images())
-        self.histogram = pg.HistogramLUTWidget()
-        self.histogram.setImageItem(self.image_items[0])
-        self.histogram.item.axis.setLabel("Grey value")
-        self.histogram.item.sigLevelsChanged.connect(self._on_levels_changed)
-        self.histogram.item.sigLookupTableChanged.connect(
-            lambda _: self.image_items[1].setLookupTable(self.image_items[0].lut))
+        self.contrast = Contrast(self.image_items)
+        self.histogram = self.contrast.histogram
 
     def _build_layout(self) -> None:
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -190,12 +183,12 @@ class CompareView(QtWidgets.QWidget):
         self.spin.valueChanged.connect(self.set_slice)
         self.panels = [QtWidgets.QWidget(), QtWidgets.QWidget()]
         for panel, title, graphics in zip(self.panels, self.titles, self.graphics):
-            _row(QtWidgets.QVBoxLayout(panel), (title, 0), (graphics, 1), spacing=2)
+            row(QtWidgets.QVBoxLayout(panel), (title, 0), (graphics, 1), spacing=2)
         top = QtWidgets.QWidget()
-        column = _row(QtWidgets.QVBoxLayout(top))
-        column.addLayout(_row(QtWidgets.QHBoxLayout(), (self.panels[0], 1), (self.panels[1], 1),
+        column = row(QtWidgets.QVBoxLayout(top))
+        column.addLayout(row(QtWidgets.QHBoxLayout(), (self.panels[0], 1), (self.panels[1], 1),
                               (self.histogram, 0), spacing=4), 1)
-        column.addLayout(_row(QtWidgets.QHBoxLayout(), (QtWidgets.QLabel("Slice"), 0), (self.slider, 1),
+        column.addLayout(row(QtWidgets.QHBoxLayout(), (QtWidgets.QLabel("Slice"), 0), (self.slider, 1),
                               (self.spin, 0), (self.depth_label, 0)))
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -204,7 +197,7 @@ class CompareView(QtWidgets.QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([700, 220])  # images first; the profile is a strip below them
         self.splitter.setChildrenCollapsible(False)
-        _row(QtWidgets.QVBoxLayout(self), (self.toolbar, 0), (self.splitter, 1), margins=4)
+        row(QtWidgets.QVBoxLayout(self), (self.toolbar, 0), (self.splitter, 1), margins=4)
 
     # ------------------------------------------------------------------ data in
     def set_original(self, stack, name: str) -> None:
@@ -220,18 +213,25 @@ class CompareView(QtWidgets.QWidget):
         shape = slices.get(self._z).shape
         self._original, self._result, self._name, self._label = slices, None, name, ""
         self._voxel = voxel_size(stack)
-        self._levels = {"raw": None, "high_pass": None}
-        self._derived.clear()
+        self.contrast.forget()
+        for which in ("original", "result"):
+            self.high_passes.new_source(which)
         for widget in (self.slider, self.spin):
             with QtCore.QSignalBlocker(widget):
                 widget.setRange(0, slices.depth - 1)
         resized, self._shape = shape != self._shape, shape
+        self.fit.shape = shape
         if resized:  # tools back to their default places, whole image in view
-            self.measure_panel.reset(*shape)
+            with self.box_placer.moving():
+                self.measure_panel.reset(*shape)
             self.divider.setValue(shape[1] / 2)
             self.reset_view()
+        self.region_tool.set_image(shape)
+        if resized or self.box_placer.auto:  # the IQR box on the flattest region, unless the user moved it
+            self.box_placer.place(slices.get(self._z), self._voxel, centre_now=resized)
         self._install_scale_bars()
         self.set_slice(self._z, force=True)
+        self._on_tools_toggled()  # the tools appear with the first image
 
     def set_result(self, stack, label: str = "", first_slice: int = 0) -> None:
         """Show ``stack`` as the result for original slices ``first_slice ..``; None clears it.
@@ -252,23 +252,28 @@ class CompareView(QtWidgets.QWidget):
                 raise ValueError(f"the result's images are {yx[-1]}x{yx[0]} px but the original's are "
                                  f"{self._shape[1]}x{self._shape[0]} px; they cannot be compared")
             self._result, self._label = Slices(stack, first_slice), label
-        self._derived.clear()
+        self.high_passes.new_source("result")
         self._refresh_all()
 
     # ------------------------------------------------------------------- slices
     def current_slice(self) -> int:
         return self._z
 
+    def depth(self) -> int:
+        """Number of slices of the original (0 without one)."""
+        return self._original.depth if self._original else 0
+
+    def has_image(self) -> bool:
+        return self._original is not None
+
+    def voxel_size(self) -> tuple[float, float, float] | None:
+        """The original's (z, y, x) voxel size in nm, or None when unknown."""
+        return self._voxel
+
     def visible_region(self) -> tuple[int, int, int, int] | None:
         """(y0, y1, x0, x1) px of the original on screen in the first view, clipped to the image;
         None without an image."""
-        if self._shape is None:
-            return None
-        rect = self.views[0].viewRect()
-        height, width = self._shape
-        y0, y1 = max(0, int(rect.top())), min(height, int(np.ceil(rect.bottom())))
-        x0, x1 = max(0, int(rect.left())), min(width, int(np.ceil(rect.right())))
-        return (y0, y1, x0, x1) if y1 > y0 and x1 > x0 else None
+        return self.fit.visible_region()
 
     def set_slice(self, z: int, force: bool = False) -> None:
         """Show slice ``z`` (clamped to the original's depth) in every view."""
@@ -278,7 +283,6 @@ class CompareView(QtWidgets.QWidget):
         changed = z != self._z
         if changed or force:
             self._z = z
-            self._derived.clear()
             for widget in (self.slider, self.spin):
                 with QtCore.QSignalBlocker(widget):
                     widget.setValue(z)
@@ -294,14 +298,20 @@ class CompareView(QtWidgets.QWidget):
 
     _raw = raw_slice
 
-    def _shown(self, which: str) -> np.ndarray | None:
-        """The current slice of ``which`` as displayed (raw or high-passed)."""
-        key = (which, self.high_pass_action.isChecked(), self._z)
-        if key not in self._derived:
-            raw = self._raw(which)
-            self._derived[key] = (metrics.high_pass(raw, HIGH_PASS_SIGMA_PX)
-                                  if raw is not None and key[1] else raw)
-        return self._derived[key]
+    def shown_pair(self) -> tuple[np.ndarray, np.ndarray | None, str]:
+        """(original, result or None, kind) (Y, X) of the current slice as displayed: high-passed
+        (kind ``"high_pass"``, float32) once both are computed, raw (``"raw"``) until then."""
+        original, result = self._raw("original"), self._raw("result")
+        self._note = ""
+        if not self.high_pass_action.isChecked():
+            return original, result, "raw"
+        passed = [self.high_passes.get(which, self._z, raw) for which, raw in (("original", original),
+                                                                                ("result", result))]
+        if passed[0] is not None and (result is None or passed[1] is not None):
+            return passed[0], passed[1], "high_pass"
+        error = self.high_passes.error()
+        self._note = f"high-pass failed ({error}); showing the plain image" if error else "computing high-pass…"
+        return original, result, "raw"
 
     # ------------------------------------------------------------------ display
     def _refresh_all(self) -> None:
@@ -316,17 +326,15 @@ class CompareView(QtWidgets.QWidget):
                 item.clear()
             self._show_message(0, f"Cannot read slice {self._z}:\n{exc}")
 
-    def _level_kind(self) -> str:
+    def _wanted_kind(self) -> str:
         return "high_pass" if self.high_pass_action.isChecked() else "raw"
 
     def _refresh_images(self) -> None:
         if self._original is None:
             return
-        original, result = self._shown("original"), self._shown("result")
-        kind = self._level_kind()
-        if self._levels[kind] is None:
-            self._levels[kind] = self._percentile_levels(original)
-        levels = self._levels[kind]
+        original, result, kind = self.shown_pair()
+        show_residual = self._mode == "side_by_side" and result is not None and self.residual_action.isChecked()
+        levels = self.contrast.show(kind, original, own_right=show_residual)
         left, right = self.image_items
         missing = "" if result is not None else (
             f"No result for slice {self._z}" if self._result is not None else "No result yet")
@@ -337,10 +345,8 @@ class CompareView(QtWidgets.QWidget):
             if result is None:
                 right.clear()
                 right_message = missing
-            elif self.residual_action.isChecked():
-                residual = original.astype(np.float32) - result.astype(np.float32)
-                bound = float(np.nanpercentile(np.abs(residual), AUTO_PERCENTILES[1])) or 1.0
-                self.residual_levels = (-bound, bound)
+            elif show_residual:
+                residual, self.residual_levels = residual_image(original, result)
                 right.setImage(residual, autoLevels=False, levels=self.residual_levels)
             else:
                 right.setImage(result, autoLevels=False, levels=levels)
@@ -352,7 +358,7 @@ class CompareView(QtWidgets.QWidget):
             left_message = missing
         else:
             left.setImage(result if self._blink_result else original, autoLevels=False, levels=levels)
-        self._apply_levels(levels)
+        self.contrast.apply(levels)
         self._show_message(0, left_message, right_part=self._mode == "split")
         self._show_message(1, right_message)
         self._update_titles()
@@ -374,76 +380,49 @@ class CompareView(QtWidgets.QWidget):
             message.setText(text)
             message.setPos((x0 + width) / 2, height * 0.38)  # above the default line's row
 
-    @staticmethod
-    def _percentile_levels(image: np.ndarray) -> tuple[float, float]:
-        lo, hi = (float(v) for v in np.nanpercentile(image, AUTO_PERCENTILES))
-        return (lo, hi if hi > lo else lo + 1.0)
-
-    def _apply_levels(self, levels) -> None:
-        lo, hi = (float(v) for v in levels)
-        self._levels[self._level_kind()] = (lo, hi)
-        self.histogram.item.setLevels(lo, hi)  # emits nothing when unchanged, so set the items too
-        self.image_items[0].setLevels((lo, hi))
-        if self.residual_levels is None:
-            self.image_items[1].setLevels((lo, hi))
-
-    def _on_levels_changed(self, histogram) -> None:
-        lo, hi = histogram.getLevels()
-        self._levels[self._level_kind()] = (float(lo), float(hi))
-        if self.residual_levels is None:  # the residual keeps its own symmetric contrast
-            self.image_items[1].setLevels((lo, hi))
-
     def levels(self) -> tuple[float, float] | None:
-        """Contrast limits (grey values, or high-pass values) of the original, shared by the result."""
-        return self._levels[self._level_kind()]
+        """Contrast limits (grey values, or high-pass values when High-pass is on) of the original,
+        shared by the result; None before any were set."""
+        return self.contrast.limits[self._wanted_kind()]
 
     def set_levels(self, lo: float, hi: float) -> None:
-        self._apply_levels((lo, hi))
+        """Set the contrast limits; with High-pass on they apply once the high-pass is shown."""
+        self.contrast.set(self._wanted_kind(), lo, hi)
 
     def auto_contrast(self) -> None:
         """Contrast from the 0.5 / 99.5 percentiles of the current original slice (as shown)."""
         if self._original is not None:
-            self._apply_levels(self._percentile_levels(self._shown("original")))
+            self.contrast.apply(percentile_levels(self.shown_pair()[0], AUTO_PERCENTILES))
+
+    def zoom(self, factor: float) -> None:
+        """Zoom both views in (``factor`` > 1) or out around their centre."""
+        self.fit.zoom(factor)
 
     def reset_view(self) -> None:
         """Fit the whole image in the view(s), and keep it fitted until the user pans or zooms."""
-        self._view_goal = "fit"
-        self._apply_view_goal()
+        self.fit.fit()
 
-    def _forget_view_goal(self, *_) -> None:
-        self._view_goal = None  # the user panned or zoomed: leave the view where they put it
-
-    def _apply_view_goal(self) -> None:
-        """Re-fit the image, or keep a kept view's centre and height, after the views resized.
-
-        Views resize when the mode shows or hides the right one; linked views then push
-        their stale ranges at each other, so the goal is applied again at every resize.
-        """
-        view, goal = self.views[0], self._view_goal
-        size = view.boundingRect()
-        if goal is None or self._shape is None or size.height() <= 0:
-            return
-        if goal == "fit":
-            goal = QtCore.QRectF(0, 0, self._shape[1], self._shape[0])
-            if goal.width() / goal.height() > size.width() / size.height():
-                view.setRange(goal, padding=0)
-                return
-        half = goal.height() * size.width() / size.height() / 2
-        centre = goal.center().x()
-        view.setRange(xRange=(centre - half, centre + half), yRange=(goal.top(), goal.bottom()), padding=0)
-
-    def _update_titles(self) -> None:
+    def pane_titles(self, residual_levels: tuple[float, float] | None = None) -> tuple[str, str]:
+        """Titles of the original and the result pane as side by side shows them (the result's as
+        a residual when ``residual_levels`` are given)."""
         pixel = f"{self._voxel[2]:.4g} nm/px" if self._voxel else "pixel size unknown"
         original = f"Original — {self._name or 'none'}  ·  {pixel}"
         result = f"Result — {self._label or 'none'}"
         if self._result is not None and (self._result.first or self._result.depth != self._original.depth):
             result += f"  (slices {self._result.first}–{self._result.first + self._result.depth - 1})"
+        if residual_levels is not None:
+            result = (f"Residual (original − result) — {self._label}  ·  "
+                      f"contrast ±{format_value(residual_levels[1])} grey values")
         if self.high_pass_action.isChecked():
             original += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
+            if self._note:
+                original += f"  ·  {self._note}"
+                result += f"  ·  {self._note}" if self._result is not None else ""
+        return original, result
+
+    def _update_titles(self) -> None:
+        original, result = self.pane_titles(self.residual_levels)
         if self._mode == "side_by_side":
-            if self.residual_levels is not None:
-                result = (f"Residual (original − result) — {self._label}  ·  "
-                          f"contrast ±{format_value(self.residual_levels[1])} grey values")
             self.titles[0].setText(original)
             self.titles[1].setText(result)
         elif self._mode == "split":
@@ -462,7 +441,13 @@ class CompareView(QtWidgets.QWidget):
             remove_scale_bar(view, bar)
         self._scale_bars = []
         if self._voxel and self._shape is not None:
-            self._scale_bars = [add_scale_bar(view, self._voxel[2], self._shape[1]) for view in self.views]
+            self._scale_bars = [add_scale_bar(view, self._voxel[2]) for view in self.views]
+
+    # ------------------------------------------------------------------ figures
+    def figure_name(self) -> str:
+        """A file name (no suffix) for a figure of this slice: the stack's name and the slice."""
+        stem = re.sub(r"[^\w.-]+", "_", self._name.rsplit(".", 1)[0]).strip("_") or "figure"
+        return f"{stem}_slice{self._z:04d}"
 
     # -------------------------------------------------------------------- modes
     def mode(self) -> str:
@@ -475,10 +460,9 @@ class CompareView(QtWidgets.QWidget):
         side = mode == "side_by_side"
         self._mode = mode
         self.mode_actions[mode].setChecked(True)
-        if self._view_goal is None:  # keep the user's zoom and centre while the view changes width
-            self._view_goal = self.views[0].viewRect()
+        self.fit.keep()  # the user's zoom and centre (or the fit) while the view changes width
         self.panels[1].setVisible(side)
-        self._apply_view_goal()
+        self.fit.apply()
         self.residual_action.setEnabled(side)
         if mode == "split" and self._shape is not None and not 0 < self.divider.value() < self._shape[1]:
             self.divider.setValue(self._shape[1] / 2)
@@ -510,7 +494,18 @@ class CompareView(QtWidgets.QWidget):
 
     # -------------------------------------------------------------------- tools
     def _on_tools_toggled(self) -> None:
-        self.measure_panel.set_tools(self.line_action.isChecked(), self.rect_action.isChecked())
+        on_image = self._original is not None  # no stray line or box over empty views
+        self.measure_panel.set_tools(self.line_action.isChecked(), self.rect_action.isChecked(), on_image)
+        self.region_tool.set_on(self.region_action.isChecked(), self.visible_region())
+
+    def region(self) -> tuple[int, int, int, int] | None:
+        """The Region tool's box as half-open (y0, x0, y1, x1) px clipped to the image; None when the
+        tool is off or there is no image."""
+        return self.region_tool.region()
+
+    def set_region(self, rect: tuple[int, int, int, int]) -> None:
+        """Move the Region tool's box to half-open ``(y0, x0, y1, x1)`` px (it shows when the tool is on)."""
+        self.region_tool.set_region(rect)
 
     def line_points(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """End points ((y0, x0), (y1, x1)) of the line in px, pixel centres at integers."""
@@ -581,5 +576,4 @@ class CompareView(QtWidgets.QWidget):
         if state.get("rect"):
             self.set_rect(state["rect"])
         if state.get("view_rect"):
-            self._view_goal = QtCore.QRectF(*state["view_rect"])
-            self._apply_view_goal()
+            self.fit.keep(QtCore.QRectF(*state["view_rect"]))

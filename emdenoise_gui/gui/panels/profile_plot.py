@@ -1,4 +1,4 @@
-"""Measuring tools of the compare view: line profile, IQR box, scale bar, number formats.
+"""Measuring tools of the compare view: line profile, IQR box, number formats.
 
 Coordinates handed in and out follow ``core.metrics``: (y, x) in px with pixel
 centres at integer coordinates; boxes are half-open (y0, x0, y1, x1) px. On
@@ -8,11 +8,12 @@ so a point (y, x) sits at view coordinates (x + 0.5, y + 0.5).
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import metrics
 
@@ -21,6 +22,9 @@ ORIGINAL_COLOUR = "#f5a623"
 RESULT_COLOUR = "#4fc3f7"
 LINE_PEN = pg.mkPen("#ffd23f", width=2)
 RECT_PEN = pg.mkPen("#ff6ad5", width=2)
+TITLE = "Line profile along the yellow line (raw grey values)"
+#: Longest curve name in the legend; longer names are cut in the middle.
+NAME_CHARS = 70
 
 
 def format_nm(value: float) -> str:
@@ -36,12 +40,6 @@ def format_value(value) -> str:
     return str(int(value)) if value.is_integer() else f"{value:.4g}"
 
 
-def nice_length(target: float) -> float:
-    """The largest 1, 2 or 5 x 10^k not above ``target`` (> 0)."""
-    power = 10.0 ** math.floor(math.log10(target))
-    return max(m * power for m in (1, 2, 5) if m * power <= target)
-
-
 def distance_scale(p0, p1, voxel_nm) -> tuple[float, str]:
     """Factor from px along the line ``p0 -> p1`` (y, x) to the shown unit, and the unit.
 
@@ -54,6 +52,17 @@ def distance_scale(p0, p1, voxel_nm) -> tuple[float, str]:
     if not length:
         return float(voxel_nm[2]), "nm"
     return math.hypot(dy * voxel_nm[1], dx * voxel_nm[2]) / length, "nm"
+
+
+def line_profile(image: np.ndarray, p0, p1) -> tuple[np.ndarray, np.ndarray]:
+    """``core.metrics.line_profile`` of a (Y, X) image from ``p0`` to ``p1`` (y, x px), read from the
+    line's bounding box only: the same values, without converting a whole 4096^2 slice to float."""
+    ys, xs = (p0[0], p1[0]), (p0[1], p1[1])
+    y0 = min(max(math.floor(min(ys)), 0), image.shape[0] - 1)
+    x0 = min(max(math.floor(min(xs)), 0), image.shape[1] - 1)
+    y1, x1 = max(math.floor(max(ys)) + 2, y0 + 1), max(math.floor(max(xs)) + 2, x0 + 1)
+    crop = image[y0:y1, x0:x1]  # clipped at the image edges, where "nearest" repeats the same pixels
+    return metrics.line_profile(crop, (p0[0] - y0, p0[1] - x0), (p1[0] - y0, p1[1] - x0))
 
 
 def iqr_text(original: float, result: float | None, rect, voxel_nm) -> str:
@@ -88,21 +97,12 @@ def pixel_text(column: int, row: int, z: int, original: np.ndarray, result: np.n
             f"{format_value(value)} result")
 
 
-def add_scale_bar(view: pg.ViewBox, pixel_nm: float, width_px: int) -> pg.ScaleBar:
-    """A scale bar about a fifth of the image wide, at the view's bottom right."""
-    length_nm = nice_length(width_px * pixel_nm / 5)
-    bar = pg.ScaleBar(size=length_nm / pixel_nm, width=6, brush="w", pen=pg.mkPen("k"), suffix="",
-                      offset=(-20, -20))
-    bar.setParentItem(view)
-    bar.text.setText(format_nm(length_nm))
-    bar.text.fill = pg.mkBrush(0, 0, 0, 150)  # readable over bright cytoplasm too
-    bar.setZValue(30)
-    return bar
-
-
-def remove_scale_bar(view: pg.ViewBox, bar: pg.ScaleBar) -> None:
-    view.sigRangeChanged.disconnect(bar.updateBar)
-    view.scene().removeItem(bar)
+def _elide(name: str, most: int = NAME_CHARS) -> str:
+    """``name`` cut in the middle to at most ``most`` characters."""
+    if len(name) <= most:
+        return name
+    keep = (most - 1) // 2
+    return name[:keep] + "…" + name[len(name) - (most - 1 - keep):]
 
 
 class ProfilePlot(pg.PlotWidget):
@@ -117,25 +117,29 @@ class ProfilePlot(pg.PlotWidget):
         self.setMinimumHeight(170)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
-        item.setTitle("Line profile along the yellow line (raw grey values)", size="9pt", justify="left")
         item.setLabel("left", "Grey value")
         for name in ("left", "bottom"):
             item.getAxis(name).enableAutoSIPrefix(False)  # "nm" must not become "knm"
         item.setMenuEnabled(False)
-        # the legend sits in the title row, right of the title, so it never hides a curve
-        self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt", horSpacing=20)
-        self.legend.setParentItem(item)
-        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-10, -4))
         self.original_curve = item.plot([], [], pen=pg.mkPen(ORIGINAL_COLOUR, width=1.6))
         self.result_curve = item.plot([], [], pen=pg.mkPen(RESULT_COLOUR, width=1.6))
+        self.names: tuple[str, str] = ("", "")
         self.set_names("Original", "Result")
         self.set_unit("px")
 
     def set_names(self, original: str, result: str) -> None:
-        """Legend entries for the two curves."""
-        self.legend.clear()
-        self.legend.addItem(self.original_curve, original)
-        self.legend.addItem(self.result_curve, result)
+        """Legend entries for the two curves: a second title line, so it never covers the title or a curve."""
+        if (original, result) == self.names:
+            return
+        self.names = (original, result)
+        entries = "&nbsp;&nbsp;&nbsp;&nbsp;".join(
+            f'<span style="color:{colour}">━━ {html.escape(_elide(name))}</span>'
+            for colour, name in ((ORIGINAL_COLOUR, original), (RESULT_COLOUR, result)))
+        item = self.getPlotItem()
+        item.setTitle(f"{TITLE}<br>{entries}", size="9pt", justify="left")
+        height = 2 * QtGui.QFontMetrics(item.titleLabel.item.font()).lineSpacing() + 14
+        item.titleLabel.setMaximumHeight(height)  # setTitle made the row one line (30 px) high
+        item.layout.setRowFixedHeight(0, height)
 
     def set_unit(self, unit: str) -> None:
         """Unit of the distance axis, ``"nm"`` or ``"px"``."""
@@ -276,10 +280,11 @@ class MeasurePanel(QtWidgets.QWidget):
         side = max(4, min(64, width // 6, height // 6))
         self.box.set_rect((height // 10, width // 10, height // 10 + side, width // 10 + side))
 
-    def set_tools(self, line: bool, box: bool) -> None:
-        """Show or hide each tool with its read-out (the panel hides when both are off)."""
-        self.line.setVisible(line)
-        self.box.setVisible(box)
+    def set_tools(self, line: bool, box: bool, on_image: bool = True) -> None:
+        """Show or hide each tool with its read-out (the panel hides when both are off); the line and
+        the box themselves only show ``on_image`` (not over empty views before a stack is open)."""
+        self.line.setVisible(line and on_image)
+        self.box.setVisible(box and on_image)
         self.plot.setVisible(line)
         self.iqr_label.setVisible(box)
         self.setVisible(line or box)
@@ -302,8 +307,8 @@ class MeasurePanel(QtWidgets.QWidget):
         if self._original is None or not self.plot.isVisibleTo(self):
             return
         p0, p1 = self.line.points()
-        distance, original = metrics.line_profile(self._original, p0, p1)
-        result = None if self._result is None else metrics.line_profile(self._result, p0, p1)[1]
+        distance, original = line_profile(self._original, p0, p1)
+        result = None if self._result is None else line_profile(self._result, p0, p1)[1]
         scale, unit = distance_scale(p0, p1, self._voxel)
         self.plot.set_names(self._names[0], self._names[1] + (" (none for this slice)" if result is None else ""))
         self.plot.set_profiles(distance * scale, original, result, unit)

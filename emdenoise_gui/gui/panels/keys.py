@@ -1,0 +1,70 @@
+"""Keyboard on the compare view's images: step through slices, zoom, fit.
+
+:data:`SHORTCUTS` is what the Help menu lists. :class:`ViewKeys` watches the image views
+(the keys work once a view has the focus, e.g. after a click on the image) and calls the
+compare view's ``set_slice``, ``current_slice``, ``depth``, ``zoom`` and ``reset_view``.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui
+
+Key = QtCore.Qt.Key
+
+#: (keys, what they do), in the words the Help menu shows.
+SHORTCUTS: list[tuple[str, str]] = [
+    ("Right or Up", "Next slice (one deeper in z)"),
+    ("Left or Down", "Previous slice"),
+    ("Page Down / Page Up", "10 slices back / 10 slices on"),
+    ("Home / End", "First / last slice"),
+    ("+ or =", "Zoom in (both views)"),
+    ("−", "Zoom out (both views)"),
+    ("0", "Fit the whole image in the view"),
+    ("B", "Blink mode: flip between original and result by hand (pauses blinking)"),
+]
+
+#: Zoom factor of one + or − press.
+ZOOM_STEP = 1.25
+#: Slices one Page Up / Page Down moves.
+PAGE = 10
+
+_STEPS = {Key.Key_Right: 1, Key.Key_Up: 1, Key.Key_Left: -1, Key.Key_Down: -1,
+          Key.Key_PageUp: PAGE, Key.Key_PageDown: -PAGE}
+_ZOOMS = {"+": ZOOM_STEP, "=": ZOOM_STEP, "-": 1 / ZOOM_STEP, "−": 1 / ZOOM_STEP}
+
+
+class ViewKeys(QtCore.QObject):
+    """Event filter for the image views that turns the keys of :data:`SHORTCUTS` into view actions."""
+
+    def __init__(self, compare, widgets):
+        super().__init__(compare)
+        self.compare = compare
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def handle(self, event: QtGui.QKeyEvent, act: bool = True) -> bool:
+        """Whether ``event`` is one of ours (without modifiers other than keypad); do it if ``act``."""
+        modifiers = event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier
+        if modifiers & ~QtCore.Qt.KeyboardModifier.ShiftModifier:
+            return False  # Ctrl, Alt and Meta combinations belong to the menus
+        key, text, compare = event.key(), event.text(), self.compare
+        if key in _STEPS:
+            act and compare.set_slice(compare.current_slice() + _STEPS[key])
+        elif key in (Key.Key_Home, Key.Key_End):
+            act and compare.set_slice(0 if key == Key.Key_Home else compare.depth() - 1)
+        elif text in _ZOOMS:
+            act and compare.zoom(_ZOOMS[text])
+        elif text == "0":
+            act and compare.reset_view()
+        else:
+            return False
+        return True
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if kind == QtCore.QEvent.Type.ShortcutOverride and self.handle(event, act=False):
+            event.accept()  # ours, not a window shortcut's: the key press comes to the view
+            return True
+        if kind == QtCore.QEvent.Type.KeyPress and self.handle(event):
+            return True
+        return False

@@ -1,0 +1,117 @@
+"""Figures from the compare view: full resolution PNG, SVG, clipboard; the right-click menu; screenshot."""
+
+import xml.etree.ElementTree as ElementTree
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+import tifffile  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+from scipy import ndimage  # noqa: E402
+
+from emdenoise_gui.gui.panels import figure  # noqa: E402
+from emdenoise_gui.gui.panels.compare_view import CompareView  # noqa: E402
+from tests.gui.test_compare_view import CountingStack  # noqa: E402
+from tests.gui.test_view_iqr_box import DATA, IMAGES, make_view  # noqa: E402
+
+
+@pytest.fixture
+def view(qtbot):
+    rng = np.random.default_rng(3)
+    original = rng.normal(1000, 50, (2, 300, 400)).astype(np.float32)
+    widget = make_view(qtbot)
+    widget.set_original(CountingStack(original, (4.0, 4.0, 4.0)), "cell.tif")
+    widget.set_result(ndimage.gaussian_filter(original, (0, 2, 2)), "Gaussian σ 2 px")
+    return widget
+
+
+def expected_size(with_profile=False):
+    layout = figure._Layout(400, 300, with_profile)
+    return layout.width, layout.height
+
+
+def test_png_is_full_resolution(view, tmp_path):
+    path = figure.save_figure(view, tmp_path / "fig.png")
+    saved = QtGui.QImage(str(path))
+    layout = figure._Layout(400, 300, False)
+    assert (saved.width(), saved.height()) == (layout.width, layout.height)
+    assert saved.width() == 2 * 400 + 3 * layout.margin  # both panes, one image px per figure px
+    pane = layout.panes[0]
+    left = QtGui.QImage(saved).copy(pane)  # the left pane is the original with the view's contrast
+    assert (left.width(), left.height()) == (400, 300)
+    with_profile = figure.render_figure(view, with_profile=True)
+    assert with_profile.width() == saved.width() and with_profile.height() > saved.height()
+
+
+def test_svg_is_valid_xml_with_the_images(view, tmp_path):
+    path = figure.save_figure(view, tmp_path / "fig.svg", with_profile=True)
+    root = ElementTree.parse(path).getroot()
+    tags = {element.tag.rsplit("}", 1)[-1] for element in root.iter()}
+    assert root.tag.endswith("svg") and "image" in tags and ("path" in tags or "polyline" in tags)
+    assert "Original — cell.tif" in path.read_text()
+
+
+def test_wrong_suffix_is_refused_in_words(view, tmp_path):
+    with pytest.raises(ValueError, match=r"saved as \.png or \.svg"):
+        figure.save_figure(view, tmp_path / "fig.jpg")
+
+
+def test_no_figure_without_an_image(qtbot):
+    empty = CompareView()
+    qtbot.addWidget(empty)
+    with pytest.raises(ValueError, match="open a stack first"):
+        figure.render_figure(empty)
+
+
+def test_copy_puts_the_figure_on_the_clipboard(view):
+    QtWidgets.QApplication.clipboard().clear()
+    view.menu.copy_action.trigger()
+    copied = QtWidgets.QApplication.clipboard().image()
+    assert not copied.isNull() and copied.width() == expected_size()[0]
+
+
+def test_right_click_on_either_view_opens_the_menu(view, qtbot):
+    for box in view.views:
+        box.raiseContextMenu(SimpleNamespace(screenPos=lambda: QtCore.QPointF(200, 200)))
+        assert view.menu.isVisible()
+        assert [a.text() for a in view.menu.actions()[:2]] == ["Save figure…", "Copy figure to clipboard"]
+        view.menu.close()
+
+
+def test_menu_entries(view, qtbot):
+    menu = view.menu
+    menu.update_entries()
+    assert menu.save_action.isEnabled() and menu.copy_action.isEnabled()
+    assert not menu.preview_action.isEnabled() and not menu.denoise_action.isEnabled()
+    assert "Region tool" in menu.preview_action.toolTip()
+    view.line_action.setChecked(False)
+    menu.update_entries()
+    assert not menu.profile_action.isEnabled()
+
+
+def test_screenshot_of_an_exported_figure(qtbot, tmp_path):
+    """docs/images/view_figure.png: a real FIB-SEM slice and its Gaussian-filtered result, with profile."""
+    if not DATA.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    stack = tifffile.imread(DATA, key=range(2))
+    view = make_view(qtbot, (1200, 800))
+    view.set_original(CountingStack(stack, (10.0, 10.0, 10.0)), "FlyEM medulla FIB-SEM")
+    view.set_result(np.stack([ndimage.gaussian_filter(s.astype(np.float32), 1.5) for s in stack]),
+                    "Gaussian σ 1.5 px")
+    view.set_line_points((150.0, 40.0), (330.0, 470.0))
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    path = figure.save_figure(view, IMAGES / "view_figure.png", with_profile=True)
+    saved = QtGui.QImage(str(path))
+    assert saved.width() == 2 * 520 + 3 * figure._Layout(520, 520, True).margin
+
+
+def test_menu_saves_in_the_background(view, qtbot, tmp_path):
+    messages = []
+    view.hover.connect(messages.append)
+    path = tmp_path / "background.svg"
+    view.menu.save(path)  # what "Save figure…" does once a name is chosen
+    assert messages == [f"Saving the figure to {path}…"]
+    qtbot.waitUntil(lambda: messages[-1] == f"Figure saved to {path}", timeout=10000)
+    assert ElementTree.parse(path).getroot().tag.endswith("svg")

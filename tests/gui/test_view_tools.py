@@ -1,0 +1,85 @@
+"""Scale bar that fits the zoom, the Region tool and its menu entries, the profile plot's legend."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+
+from emdenoise_gui.core import metrics  # noqa: E402
+from emdenoise_gui.gui.panels.profile_plot import line_profile  # noqa: E402
+from emdenoise_gui.gui.panels.scale_bar import FRACTION, bar_length_nm, nice_length  # noqa: E402
+from tests.gui.test_compare_view import CountingStack  # noqa: E402
+from tests.gui.test_view_iqr_box import make_view  # noqa: E402
+
+
+@pytest.fixture
+def view(qtbot):
+    widget = make_view(qtbot)
+    image = np.random.default_rng(2).normal(100, 10, (2, 400, 600)).astype(np.float32)
+    widget.set_original(CountingStack(image, (5.0, 5.0, 5.0)), "stack")
+    widget.set_result(image * 0.5, "half")
+    qtbot.wait(60)
+    return widget
+
+
+def test_round_lengths():
+    assert [nice_length(v) for v in (1, 1.9, 2, 4.99, 5, 9.9, 10, 740, 0.3)] == [1, 1, 2, 2, 5, 5, 10, 500, 0.2]
+    assert bar_length_nm(600, 5.0) == 500  # 750 nm is a quarter of 3 µm
+
+
+@pytest.mark.parametrize("zoom", [1.0, 4.0, 40.0, 0.25])
+def test_scale_bar_fits_the_visible_width(view, qtbot, zoom):
+    view.zoom(zoom)
+    qtbot.wait(30)
+    for box, bar in zip(view.views, view._scale_bars):
+        visible_nm = box.viewRect().width() * 5.0
+        assert 0 < bar.length_nm <= FRACTION * visible_nm * (1 + 1e-9)
+        assert bar.length_nm > FRACTION * visible_nm / 2.5 * (1 - 1e-9)  # the largest round length that fits
+        on_screen = bar.bar.rect().width()
+        assert 0 < on_screen <= FRACTION * box.width() + 1
+        mantissa = bar.length_nm / 10 ** np.floor(np.log10(bar.length_nm))
+        assert round(mantissa, 6) in (1, 2, 5)
+
+
+def test_region_tool(view, qtbot):
+    preview, denoise = [], []
+    view.region_preview_requested.connect(preview.append)
+    view.region_denoise_requested.connect(denoise.append)
+    assert view.region() is None and not view.region_tool.box.rois[0].isVisible()
+    view.menu.update_entries()
+    assert not view.menu.preview_action.isEnabled()
+    view.region_action.setChecked(True)
+    y0, x0, y1, x1 = view.region()
+    assert (y1 - y0, x1 - x0) == (200, 300) and (y0, x0) == (100, 150)  # half the view, centred
+    assert all(roi.isVisible() for roi in view.region_tool.box.rois)
+    view.set_region((350, 500, 450, 700))  # clipped to the 400 x 600 image
+    assert view.region() == (350, 500, 400, 600)
+    right = view.region_tool.box.rois[1]  # dragging the right view's box moves the left one
+    right.setPos(QtCore.QPointF(10, 20))
+    assert view.region() == (20, 10, 120, 210)
+    view.menu.update_entries()
+    assert view.menu.preview_action.isEnabled() and view.menu.denoise_action.isEnabled()
+    view.menu.preview_action.trigger()
+    view.menu.denoise_action.trigger()
+    assert preview == [(20, 10, 120, 210)] and denoise == [(20, 10, 120, 210)]
+    view.region_action.setChecked(False)
+    assert view.region() is None and not right.isVisible()
+
+
+def test_legend_is_its_own_line_under_the_title(view):
+    plot = view.profile_plot
+    assert plot.names == ("Original — stack", "Result — half")
+    title = plot.getPlotItem().titleLabel
+    text = title.text
+    assert text.index("Line profile") < text.index("<br>") < text.index("Original — stack") < text.index("Result")
+    assert title.item.boundingRect().height() <= plot.getPlotItem().layout.rowMinimumHeight(0)
+    plot.set_names("x" * 200, "Result")
+    assert "…" in plot.getPlotItem().titleLabel.text  # long names are cut, not run off the plot
+
+
+def test_line_profile_reads_only_the_line_but_gives_the_same_values():
+    image = np.random.default_rng(4).normal(size=(60, 80))
+    for p0, p1 in [((3.2, 4.7), (40.1, 60.3)), ((-5, -3), (70, 90)), ((10, 10), (10, 10)), ((59, 0), (0, 79))]:
+        for got, want in zip(line_profile(image, p0, p1), metrics.line_profile(image, p0, p1)):
+            np.testing.assert_allclose(got, want)
