@@ -46,6 +46,8 @@ def cmd_info(args) -> int:
             print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
             print(f"  dtype       {meta.dtype}")
             print(f"  voxel size  {_fmt_voxel(meta)}")
+            if meta.extra.get("note"):
+                print(f"  note        {meta.extra['note']}")
             stats = run_with_bar(stack_stats(stack))
             print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
             print(f"  mean        {stats.mean:.6g}")

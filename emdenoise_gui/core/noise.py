@@ -109,8 +109,14 @@ def gaussian(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nd
     return (image + rng.normal(0.0, sigma / 255.0, image.shape)).astype(np.float32)
 
 
+#: Most charging blobs per 512 x 512 px (far beyond any real charging; bounds the time).
+MAX_BLOBS = 1000
+
+
 def _blob_count(shape: tuple[int, int], n_blobs: float) -> int:
     """Blobs for an image of ``shape`` at ``n_blobs`` per 512 x 512 px (at least 1 if n_blobs > 0)."""
+    if not 0 <= n_blobs <= MAX_BLOBS:
+        raise ValueError(f"n_blobs must be between 0 and {MAX_BLOBS} per 512 x 512 px, got {n_blobs:g}")
     if n_blobs <= 0:
         return 0
     return max(1, round(n_blobs * shape[0] * shape[1] / _BLOB_REFERENCE_AREA))

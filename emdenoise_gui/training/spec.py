@@ -12,6 +12,9 @@ from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
 
 SPEC_VERSION = 1
+#: Synthetic doses a run may ask for (counts per pixel at the image mean): below 0.01 an image is
+#: almost all zeros, above a million the noise is below a grey level.
+MIN_DOSE, MAX_DOSE = 0.01, 1e6
 @dataclass
 class RunSpec:
     """A training run. Data roles map to lists of ``PATH`` or ``PATH@y0:y1,x0:x1`` strings.
@@ -91,8 +94,8 @@ class RunSpec:
             (self.crop >= 16 and self.crop % 16 == 0, "--crop must be a multiple of 16, at least 16"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
             (self.lr > 0, "--lr must be positive"),
-            (all(map(math.isfinite, self.dose)) and 0 < self.dose[0] <= self.dose[1] <= 1e6,
-             "--dose must be LOW:HIGH counts per pixel with 0 < LOW <= HIGH <= 1000000"),
+            (all(map(math.isfinite, self.dose)) and MIN_DOSE <= self.dose[0] <= self.dose[1] <= MAX_DOSE,
+             f"--dose must be LOW:HIGH counts per pixel with {MIN_DOSE:g} <= LOW <= HIGH <= {MAX_DOSE:g}"),
             (all(map(math.isfinite, self.sigma)) and 0 < self.sigma[0] <= self.sigma[1] <= 255,
              "the Gaussian sigma range must be LOW:HIGH grey levels with 0 < LOW <= HIGH <= 255"),
             (0 <= self.gaussian_fraction <= 1, "the Gaussian fraction must be between 0 and 1"),

@@ -9,6 +9,7 @@ and a :class:`Format` line here.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -50,6 +51,10 @@ def _by_suffix(path: Path) -> Format | None:
     return next((f for f in FORMATS.values() if suffix in f.suffixes), None)
 
 
+#: Compressed suffixes people put on EM files, and the command that unpacks them.
+COMPRESSED = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd", ".zip": "unzip"}
+
+
 def sniff(path: Path) -> Format:
     """The format of a readable file, from its name and first bytes, else InputError saying why not."""
     if not path.exists():
@@ -57,7 +62,10 @@ def sniff(path: Path) -> Format:
     if path.is_dir():
         raise InputError(f"is a folder, not an image file; give a {SUPPORTED} file", path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read below forever
+            raise InputError(f"is not a regular file (a pipe, socket or device); give a {SUPPORTED} file", path)
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except OSError as exc:
@@ -65,6 +73,9 @@ def sniff(path: Path) -> Format:
     if size == 0:
         raise InputError("is empty (0 bytes); it was probably not copied completely", path)
     suffix = path.suffix.lower()
+    if suffix in COMPRESSED:
+        raise InputError(f"is compressed ({suffix}); decompress it first (e.g. `{COMPRESSED[suffix]} "
+                         f"{path.name}`, or 7-Zip on Windows) and open the {path.stem} file", path)
     named, tiff_content = _by_suffix(path), FORMATS["tiff"].claims(head)
     if named is FORMATS["mrc"]:
         if tiff_content:

@@ -66,18 +66,28 @@ def _parse_header(raw: bytes, path: Path) -> dict:
     )
 
 
-def _voxel_size(path: Path) -> tuple[float, float, float] | None:
-    """(z, y, x) in nm from the header's cell and sampling, or None when unset."""
+def _voxel_size(path: Path) -> tuple[tuple[float, float, float] | None, list[str]]:
+    """((z, y, x) in nm from the header's cell and sampling, or None when unset; notes for the user).
+
+    A missing z sampling (mz = 0) or y cell is taken as the x pixel size, and a note says so; a
+    volume stack (space group 401) is read as its volumes' slices one after another, and a note says so.
+    """
+    notes = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with mrcfile.open(path, header_only=True, permissive=True) as mrc:
             size = mrc.voxel_size
             x, y, z = float(size.x), float(size.y), float(size.z)
+            space_group, mz = int(mrc.header.ispg), int(mrc.header.mz)
+    if space_group == 401:
+        notes.append("a volume stack (space group 401): its volumes are read one after another as slices")
     if not (x > 0 and np.isfinite(x)):
-        return None
+        return None, notes
     y = y if y > 0 and np.isfinite(y) else x
-    z = z if z > 0 and np.isfinite(z) else x
-    return (z / 10.0, y / 10.0, x / 10.0)
+    if not (z > 0 and np.isfinite(z)) or mz == 0:
+        notes.append("the z spacing is unknown (the header's mz is 0); taken as the pixel size")
+        z = x
+    return (z / 10.0, y / 10.0, x / 10.0), notes
 
 
 def is_mrc_header(head: bytes) -> bool:
@@ -103,13 +113,15 @@ def open_file(path: Path):
     offset = HEADER_BYTES + header["nsymbt"]
     check_data_size(path, offset, nz * ny * nx * raw_dtype.itemsize)
     try:
-        voxel = _voxel_size(path)
+        voxel, notes = _voxel_size(path)
     except Exception:  # an unreadable cell is not fatal: the pixels are fine
-        voxel = None
+        voxel, notes = None, []
+    if shape[0] == 1 and notes:  # a single image has no z spacing to speak of
+        notes = [n for n in notes if "z spacing" not in n]
     meta = StackMeta(
         path=path, format=f"MRC (mode {header['mode']})", shape=shape, dtype=dtype,
         voxel_size_nm=voxel, source="MRC header" if voxel else "", memory_mapped=True,
-        extra={"mode": header["mode"]},
+        extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {})},
     )
     return meta, MemmapSliceReader(path, offset, shape, raw_dtype)
 

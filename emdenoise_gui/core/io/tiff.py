@@ -241,13 +241,25 @@ def _open_checked(path: Path) -> tifffile.TiffFile:
     return tif
 
 
+def _largest_series(all_series) -> tuple[tifffile.TiffPageSeries, str]:
+    """The image series holding the most pixels (the stack, not a thumbnail or a preview), and a sentence
+    naming it when the file holds several ("" otherwise): no data is dropped without a word."""
+    sizes = [int(np.prod(s.shape)) for s in all_series]
+    index = max(range(len(sizes)), key=lambda i: (sizes[i], -i))
+    if len(all_series) == 1:
+        return all_series[0], ""
+    others = ", ".join("x".join(map(str, s.shape)) for i, s in enumerate(all_series) if i != index)
+    return all_series[index], (f"read image series {index + 1} of {len(all_series)} (the largest); the file also "
+                               f"holds {others}")
+
+
 def open_file(path: Path):
     """(StackMeta, reader) for a TIFF file; InputError for anything unreadable."""
     tif = _open_checked(path)
     try:
         if not tif.series:
             raise InputError("contains no image", path)
-        series = tif.series[0]
+        series, note = _largest_series(tif.series)
         dtype = check_dtype(series.dtype, path)
         shape = check_shape(_squeeze_axes(series, path), path)
         voxel, source = tiff_voxel_size(tif)
@@ -264,6 +276,8 @@ def open_file(path: Path):
             )
             reader = PageReader(tif, series) if one_page_per_slice else WholeReader(tif, series, shape)
         extra = {"axes": series.axes}
+        if note:
+            extra["note"] = note
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
         meta = StackMeta(

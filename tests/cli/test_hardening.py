@@ -1,0 +1,86 @@
+"""What an unlucky user met (issue 11): each case exits 2 with one line or reads correctly, never hangs,
+never drops data without a word."""
+
+import os
+import threading
+
+import mrcfile
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.io import open_stack
+
+
+def _one_line(result) -> str:
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+    return result.err
+
+
+def test_multi_series_tiff_reads_the_stack_not_the_thumbnail_and_says_so(tmp_path, cli):
+    path = tmp_path / "two_series.tif"
+    stack = (np.arange(6 * 96 * 96) % 251).astype(np.uint8).reshape(6, 96, 96)
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(np.zeros((48, 48), np.uint8))  # a thumbnail first, as some microscopes write
+        tw.write(stack)
+    with open_stack(path) as opened:
+        assert opened.shape == (6, 96, 96) and np.array_equal(opened[5], stack[5])
+    result = cli("info", path)
+    assert result.code == 0 and "series 2 of 2" in result.out and "48x48" in result.out
+    out = tmp_path / "out.tif"
+    assert cli("denoise", path, "-o", out, "--method", "gaussian").code == 0
+    assert tifffile.imread(out).shape == (6, 96, 96)
+
+
+def _finishes(work, seconds: float = 10.0) -> bool:
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def test_a_fifo_as_input_is_refused_at_once(tmp_path, cli):
+    fifo = tmp_path / "stack.tif"
+    os.mkfifo(fifo)
+    results = []
+    assert _finishes(lambda: results.append(cli("info", fifo)))
+    assert "not a regular file" in _one_line(results[0])
+    assert _finishes(lambda: results.append(cli("denoise", fifo, "-o", tmp_path / "o.tif", "--method", "gaussian")))
+    assert "not a regular file" in _one_line(results[1])
+    assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize("suffix,tool", [(".gz", "gunzip"), (".bz2", "bunzip2")])
+def test_compressed_mrc_says_how_to_decompress(tmp_path, cli, suffix, tool):
+    path = tmp_path / f"map.mrc{suffix}"
+    path.write_bytes(b"compressed bytes")
+    assert tool in _one_line(cli("info", path))
+
+
+def test_charge_blob_count_is_bounded(tmp_path, cli):
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, np.full((1, 64, 64), 100, np.uint8))
+    results = []
+    assert _finishes(lambda: results.append(cli("noise", src, "-o", tmp_path / "n.tif", "--kind", "charge",
+                                                 "--n-blobs", "1e9")))
+    assert "n_blobs must be between 0 and 1000" in _one_line(results[0])
+    assert not (tmp_path / "n.tif").exists()
+
+
+@pytest.mark.parametrize("dose", ["1e-300:1", "inf:inf", "1:1e300", "5:2"])
+def test_absurd_doses_are_refused_before_training(tmp_path, cli, dose):
+    src = tmp_path / "clean.tif"
+    tifffile.imwrite(src, np.full((2, 64, 64), 100, np.uint8))
+    result = cli("train", "xception", "--clean", src, "-o", tmp_path / "m", "--dose", dose, "--steps", "2")
+    assert result.code == 2 and "dose" in result.err and not (tmp_path / "m").exists()
+
+
+def test_mrc_volume_stack_and_unknown_z_spacing_are_named(tmp_path, cli):
+    path = tmp_path / "volumes.mrc"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(np.zeros((4, 16, 16), np.float32))
+        mrc.voxel_size = 10.0
+        mrc.header.ispg = 401
+        mrc.header.mz = 0
+    out = cli("info", path).out
+    assert "volume stack (space group 401)" in out and "z spacing is unknown" in out
