@@ -6,7 +6,9 @@ packages in ``<user data dir>/EMDenoise/models``, or ``$EMDENOISE_HOME/models`` 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +51,52 @@ def list_entries() -> list[ZooEntry]:
                 entries.append(ZooEntry(verify_folder(item), shipped, path=item))
             except InputError as exc:
                 entries.append(ZooEntry(None, shipped, exc.problem, item))
+            except (OSError, ValueError, OverflowError, RecursionError, MemoryError) as exc:
+                # one bad entry must never break the list: it is shown as broken, and can be deleted
+                entries.append(ZooEntry(None, shipped, f"cannot be read ({type(exc).__name__}: {str(exc)[:80]})",
+                                        item))
     return entries
+
+
+@dataclass(frozen=True)
+class PausedRun:
+    """A training run stopped before its last step: its checkpoint folder ``path`` (``.NAME.checkpoint``
+    in the user zoo), the model ``name`` it will make, and the ``step`` it reached of ``steps``."""
+
+    path: Path
+    name: str
+    step: int
+    steps: int
+
+
+_CHECKPOINT = re.compile(r"^\.(?P<name>[^.].*)\.checkpoint$")
+
+
+def _skeleton_fields(node) -> dict:
+    """The plain-string keys of a checkpoint's packed dict (``training.checkpoint.pack``), one level."""
+    pairs = node.get("__dict__", []) if isinstance(node, dict) else []
+    return {k: v for k, v in pairs if isinstance(k, str)}
+
+
+def list_paused() -> list[PausedRun]:
+    """Paused training runs in the user zoo: hidden ``.NAME.checkpoint`` folders (``jobs.train.adapt_spec``)
+    whose step is short of their total. Finished runs' last checkpoints and unreadable ones are left out.
+    Reads only each checkpoint's small ``state.json``, never its tensors."""
+    folder = user_dir()
+    runs = []
+    for item in sorted(folder.iterdir()) if folder.is_dir() else ():
+        match = _CHECKPOINT.match(item.name)
+        if not match or not item.is_dir():
+            continue
+        try:
+            state = _skeleton_fields(json.loads((item / "state.json").read_text(encoding="utf-8")))
+            spec = _skeleton_fields(state["spec"])
+            step, steps = int(state["step"]), int(spec["steps"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if step < steps:
+            runs.append(PausedRun(item, str(spec.get("name") or match["name"]), step, steps))
+    return runs
 
 
 def find(name: str) -> ZooEntry:
@@ -118,8 +165,9 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
         if not matches:
             raise InputError("is not a package in the zoo", path)
         entry = matches[0]
-    else:
-        entry = find(name)
+    else:  # the user's own copy first: a model named like a shipped one must stay deletable
+        own = [e for e in list_entries() if not e.shipped and e.name == name]
+        entry = own[0] if own else find(name)
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
     shutil.rmtree(entry.path)

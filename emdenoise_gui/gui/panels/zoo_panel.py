@@ -1,22 +1,39 @@
-"""The model zoo panel: shipped and user models with their cards, and the classical filters.
+"""The model zoo panel: shipped and user models with their cards, the classical filters, paused training.
 
 Picking an entry makes it the denoiser for Preview / Denoise. Import and export
 use the zoo's verified package functions; deleting a user model asks first.
+
+Told about the selected stack (:meth:`ZooPanel.assess_stack`), the panel measures it on a background
+thread (``zoo.fit.measure_facts``), marks every model's fit in the "Fit" column (the reason as its
+tooltip and, for the selected model, in the line under the list), and preselects the best fit unless
+the user picked a denoiser by hand for that stack. The selected model's estimated time for the stack
+(``inference.estimate``, a speed measured once per model and device) is worked out off the GUI thread too.
+Paused training runs (hidden ``.NAME.checkpoint`` folders in the user zoo) are listed with a Resume
+button and context-menu entry (signal ``resume_requested``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import threading
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.jobs.denoise import Denoiser
 from emdenoise_gui.models.registry import by_preference
+from emdenoise_gui.zoo import fit as zoo_fit
 
 ROLE = QtCore.Qt.ItemDataRole.UserRole
+FIT_COLUMN = 2
+#: Colours of the fit marks (green, amber, red: readable on light and dark themes).
+FIT_COLOURS = {"good": "#2e7d32", "possible": "#b26a00", "poor": "#c62828"}
+FIT_WORDS = {"good": "Good fit", "possible": "Possible fit", "poor": "Poor fit"}
+#: The denoiser preselected when every model fits a stack poorly.
+FALLBACK_KEY = "filter:median"
 
 
 def card_html(card, shipped: bool) -> str:
@@ -40,45 +57,106 @@ def card_html(card, shipped: bool) -> str:
     return f"<h3>{html.escape(card.name)}</h3><table cellspacing=4>{body}</table>"
 
 
-class ZooPanel(QtWidgets.QWidget):
-    """Lists models (shipped, user) and filters. Signal ``chosen(object)`` carries a :class:`Denoiser`.
+def paused_html(run) -> str:
+    """What a paused training run (``zoo.registry.PausedRun``) is and what Resume does."""
+    return (f"<h3>Paused training: {html.escape(run.name)}</h3>"
+            f"<p>Stopped at step {run.step:,} of {run.steps:,}. It is not a model yet: <b>Resume</b> trains "
+            f"it to the end, and the finished model appears under “Your models”.</p>"
+            f"<p>Checkpoint: {html.escape(str(run.path))}</p>")
 
-    ``message(str, str)`` (title, text) asks the window to show a warning.
+
+def _opener(stack):
+    """A context manager giving a (Z, Y, X) stack to read on a worker thread: a file of its own when the
+    stack has a path (the window's reader may be busy on the GUI thread), else ``stack`` itself."""
+    path = stack if isinstance(stack, (str, Path)) else getattr(stack, "path", None)
+    if path is not None and Path(path).is_file():
+        from emdenoise_gui.core.io import open_stack
+
+        return lambda: open_stack(path)
+    return lambda: contextlib.nullcontext(stack)
+
+
+class ZooPanel(QtWidgets.QWidget):
+    """Lists models (shipped, user), paused training runs and filters, each model with its fit to the stack.
+
+    Signals: ``chosen(object)`` carries a :class:`Denoiser`; ``message(str, str)`` (title, text) asks the
+    window to show a warning; ``resume_requested(str)`` carries a paused run's checkpoint folder.
+    ``device`` ("auto", "cpu", "cuda", ...) and ``tile`` (px) are what time estimates assume
+    (:meth:`set_compute`).
     """
 
     chosen = QtCore.Signal(object)
     message = QtCore.Signal(str, str)
+    resume_requested = QtCore.Signal(str)
+    _arrived = QtCore.Signal(str, object, object)  # (what, token, result) from a worker thread
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.list = QtWidgets.QTreeWidget()
-        self.list.setHeaderLabels(["Denoiser", "Kind"])
+        self.list.setHeaderLabels(["Denoiser", "Kind", "Fit"])
         self.list.setRootIsDecorated(True)
+        self.list.setIndentation(14)
+        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)  # "paused training: cel…-adapted"
+        header = self.list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for column in (1, FIT_COLUMN):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.list.currentItemChanged.connect(self._changed)
+        self.list.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.fit_label = QtWidgets.QLabel()
+        self.fit_label.setWordWrap(True)
+        self.fit_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.fit_label.setContentsMargins(2, 2, 2, 2)
+        self.fit_label.setMinimumHeight(4 * self.fit_label.fontMetrics().lineSpacing() + 4)  # fit + time, wrapped
+        self.fit_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         self.details = QtWidgets.QTextBrowser()
         self.details.setOpenExternalLinks(False)
         self.import_button = QtWidgets.QPushButton("Import…")
         self.export_button = QtWidgets.QPushButton("Export…")
         self.delete_button = QtWidgets.QPushButton("Delete")
+        self.resume_button = QtWidgets.QPushButton("Resume")
+        self.resume_button.setToolTip("Go on training the selected paused run")
         self.import_button.clicked.connect(self.import_dialog)
         self.export_button.clicked.connect(self.export_dialog)
         self.delete_button.clicked.connect(self.delete_current)
+        self.resume_button.clicked.connect(self.resume_current)
         buttons = QtWidgets.QHBoxLayout()
-        for b in (self.import_button, self.export_button, self.delete_button):
+        for b in (self.import_button, self.export_button, self.delete_button, self.resume_button):
             buttons.addWidget(b)
+        top = QtWidgets.QWidget()
+        top_layout = QtWidgets.QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.list, 1)
+        top_layout.addWidget(self.fit_label)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        splitter.addWidget(self.list)
+        splitter.addWidget(top)
         splitter.addWidget(self.details)
-        splitter.setSizes([260, 240])
+        splitter.setSizes([400, 160])
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
         self.entries: dict[str, object] = {}
+        self.device, self.tile = "auto", 512
+        self.stack_key: str | None = None  # the stack the fits are for
+        self.facts: zoo_fit.StackFacts | None = None
+        self.fits: dict[str, zoo_fit.Fit] = {}  # item key -> fit to the stack
+        self.best_key: str | None = None  # the preselected denoiser for the stack
+        self._generation = 0  # bumped per stack: results for an older one are dropped
+        self._auto = False  # True while the panel itself changes the selection
+        self._picked: dict[str, str] = {}  # stack key -> denoiser key the user chose for it
+        self._speeds: dict[str, float] = {}  # weights sha256 -> s/MP on (device, tile)
+        self._estimating: set[str] = set()
+        self._where = "this computer"  # the device speeds were timed on, set by the worker that timed them
+        self._arrived.connect(self._deliver)
         self.refresh()
 
     # -- listing -------------------------------------------------------------------------------------
     def refresh(self, select: str | None = None) -> None:
+        """List the zoo again, keeping the selection (or selecting the item key ``select``, which then
+        counts as the user's choice for the current stack)."""
         from emdenoise_gui.zoo import registry
 
         keep = select or self.current_key()
@@ -102,6 +180,15 @@ class ZooPanel(QtWidgets.QWidget):
                 item.setDisabled(True)
             group.addChild(item)
             self.entries[key] = entry
+        for run in registry.list_paused():
+            key = f"paused:{run.path}"
+            item = QtWidgets.QTreeWidgetItem([f"paused training: {run.name}", "paused"])
+            item.setData(0, ROLE, key)
+            item.setToolTip(0, f"{run.name}: training stopped at step {run.step:,} of {run.steps:,}; "
+                               "select it and press Resume")
+            item.setForeground(0, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
+            groups["Your models"].addChild(item)
+            self.entries[key] = run
         for f in baselines.FILTERS.values():
             key = f"filter:{f.name}"
             item = QtWidgets.QTreeWidgetItem([f.label, "filter"])
@@ -111,9 +198,9 @@ class ZooPanel(QtWidgets.QWidget):
             self.entries[key] = f
         for group in groups.values():
             group.setExpanded(True)
-        self.list.resizeColumnToContents(0)
+        self._mark_fits()
         self.list.blockSignals(False)
-        self.select(keep or self.default_key())
+        self._select(keep or self.default_key(), by_hand=select is not None)
 
     def default_key(self) -> str | None:
         """A usable shipped model (NRRN first: it suits FIB-SEM stacks; of a family the smallest, which is
@@ -131,13 +218,29 @@ class ZooPanel(QtWidgets.QWidget):
         item = self.list.currentItem()
         return item.data(0, ROLE) if item else None
 
-    def select(self, key: str | None) -> None:
+    def _items(self):
         for i in range(self.list.topLevelItemCount()):
             group = self.list.topLevelItem(i)
             for j in range(group.childCount()):
-                if group.child(j).data(0, ROLE) == key:
-                    self.list.setCurrentItem(group.child(j))
-                    return
+                yield group.child(j)
+
+    def item(self, key: str) -> QtWidgets.QTreeWidgetItem | None:
+        """The list item of the item key ``key`` ("model:PATH", "filter:NAME", "paused:PATH"), or None."""
+        return next((item for item in self._items() if item.data(0, ROLE) == key), None)
+
+    def select(self, key: str | None) -> None:
+        """Select the item key ``key``; for the current stack this counts as the user's choice."""
+        self._select(key, by_hand=True)
+
+    def _select(self, key: str | None, by_hand: bool) -> None:
+        item = self.item(key) if key else None
+        if item is None:
+            return
+        self._auto = not by_hand
+        try:
+            self.list.setCurrentItem(item)
+        finally:
+            self._auto = False
 
     def current(self) -> Denoiser | None:
         key = self.current_key()
@@ -147,7 +250,7 @@ class ZooPanel(QtWidgets.QWidget):
         entry = self.entries.get(key)
         if key.startswith("filter:"):
             return Denoiser("filter", entry.name)
-        if entry is None or entry.package is None:
+        if not key.startswith("model:") or entry is None or entry.package is None:
             return None
         card = entry.package.card
         return Denoiser("model", card.name, str(entry.package.path), card.weights_sha256)
@@ -155,12 +258,18 @@ class ZooPanel(QtWidgets.QWidget):
     def _changed(self, item, _previous) -> None:
         key = item.data(0, ROLE) if item else None
         entry = self.entries.get(key) if key else None
+        self.resume_button.setEnabled(bool(key and key.startswith("paused:")))
+        self._show_fit()
         if entry is None:
             self.details.clear()
             self.delete_button.setEnabled(False)
             self.export_button.setEnabled(False)
             return
-        if key.startswith("filter:"):
+        if self.stack_key is not None and not self._auto and not key.startswith("paused:"):
+            self._picked[self.stack_key] = key
+        if key.startswith("paused:"):
+            self.details.setHtml(paused_html(entry))
+        elif key.startswith("filter:"):
             self.details.setHtml(f"<h3>{html.escape(entry.label)}</h3><p>{html.escape(entry.description)}</p>"
                                  f"<p>Uses {entry.slices} slice(s) per output slice.</p>")
         elif entry.package is None:
@@ -173,6 +282,205 @@ class ZooPanel(QtWidgets.QWidget):
         denoiser = self._denoiser(key)
         if denoiser is not None:
             self.chosen.emit(denoiser)
+        self._estimate(key)
+
+    # -- fit to the selected stack -------------------------------------------------------------------
+    def set_compute(self, device: str, tile: int) -> None:
+        """The device ("auto", "cpu", "cuda", ...) and tile size (px) jobs run with: what estimates assume."""
+        if (device, int(tile)) != (self.device, self.tile):
+            self.device, self.tile = device, int(tile)
+            self._speeds.clear()
+            self._show_fit()
+            self._estimate(self.current_key())
+
+    def assess_stack(self, key: str, stack, voxel_size_nm=None) -> None:
+        """Judge every model against the stack ``key`` (the window's stack id): ``stack`` a core.io Stack,
+        its path, or a (Z, Y, X) array; ``voxel_size_nm`` (z, y, x) nm or None (then the file's).
+
+        Returns at once: the stack is measured on a worker thread (a fresh reader of its file), then the
+        fits are marked and the best fit preselected, unless the user picked a denoiser by hand for this
+        stack (that one is selected again). Results for a stack chosen before the latest are dropped.
+        """
+        self.stack_key, self.facts, self.fits, self.best_key = key, None, {}, None
+        self._generation += 1
+        generation = self._generation
+        self._mark_fits()
+        picked = self._picked.get(key)
+        if picked in self.entries:
+            self._select(picked, by_hand=False)
+        self._show_fit()
+        opener = _opener(stack)
+        if voxel_size_nm is None:
+            voxel_size_nm = getattr(getattr(stack, "meta", None), "voxel_size_nm", None)
+        path = stack if isinstance(stack, (str, Path)) else getattr(stack, "path", None)
+        name = Path(path).name if path is not None else ""
+        models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
+        device, tile = self.device, self.tile
+
+        def work():
+            try:
+                with opener() as data:
+                    facts = zoo_fit.measure_facts(data, voxel_size_nm, name)
+            except Exception as exc:  # shown in the panel: a worker's exception would otherwise vanish
+                self._post("facts", generation, exc)
+                return
+            self._post("facts", generation, facts)
+            speeds = {}
+            try:
+                ranked = zoo_fit.rank(models, facts)
+                best = ranked[0][1].grade if ranked else None
+                for entry, fit in ranked:  # the candidates for preselection: their speed decides among them
+                    if fit.grade == best and best != "poor":
+                        speed = self._measure(entry.package, device, tile)
+                        if speed is not None:
+                            speeds[entry.package.card.weights_sha256] = speed
+            finally:  # the preselection happens even if a speed could not be had
+                self._post("speeds", (generation, device, tile), speeds)
+
+        self._start("assess", work)
+
+    def _measure(self, package, device: str, tile: int) -> float | None:
+        """Seconds per megapixel of ``package`` (worker thread), or None when it cannot run here; notes
+        which device was timed ("the CPU", "the GPU"), the only one the estimate may name."""
+        from emdenoise_gui.inference.estimate import device_words, measure_speed
+        from emdenoise_gui.models.device import pick_device
+
+        try:
+            self._where = device_words(pick_device(device))
+            return measure_speed(package, device, tile)
+        except Exception:  # no estimate is better than a broken panel; the job itself reports real errors
+            return None
+
+    def _start(self, name: str, work) -> None:
+        threading.Thread(target=work, name=f"emdenoise-zoo-{name}", daemon=True).start()
+
+    def _post(self, what: str, token, result) -> None:
+        """Hand a worker's result to the GUI thread (queued); nothing if the panel is gone."""
+        try:
+            self._arrived.emit(what, token, result)
+        except RuntimeError:  # the panel was deleted while the worker ran
+            pass
+
+    def _deliver(self, what: str, token, result) -> None:
+        if what == "facts" and token == self._generation:
+            self._facts_arrived(result)
+        elif what == "speeds" and token == (self._generation, self.device, self.tile):
+            self._speeds.update(result)
+            self._preselect()
+            self._show_fit()
+        elif what == "speed":
+            sha, device, tile = token
+            self._estimating.discard(sha)
+            if result is not None and (device, tile) == (self.device, self.tile):
+                self._speeds[sha] = result
+            self._show_fit()
+
+    def _facts_arrived(self, facts) -> None:
+        if isinstance(facts, Exception):
+            self.fit_label.setText(f"Could not measure this stack: {html.escape(str(facts))}")
+            return
+        self.facts = facts
+        self._mark_fits()
+        self._show_fit()
+        self._estimate(self.current_key())
+
+    def _preselect(self) -> None:
+        """Select the best fit for the stack (a filter when every model fits poorly), unless picked by hand."""
+        models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
+        ranked = zoo_fit.rank(models, self.facts, self._speeds) if self.facts else []
+        if ranked and ranked[0][1].grade != "poor":
+            self.best_key = f"model:{ranked[0][0].path}"
+        else:
+            self.best_key = FALLBACK_KEY
+        if self.stack_key not in self._picked:
+            self._select(self.best_key, by_hand=False)
+
+    def _fit_of(self, key: str, entry) -> zoo_fit.Fit | None:
+        if self.facts is None:
+            return None
+        if key.startswith("model:") and entry.package is not None:
+            return zoo_fit.assess_fit(entry.package.card, self.facts)
+        if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
+            return zoo_fit.slices_fit(entry.slices, self.facts, "this filter")
+        return None
+
+    def _mark_fits(self) -> None:
+        """Put each item's fit (a coloured mark, its reason as tooltip) in the Fit column."""
+        self.fits = {}
+        for item in self._items():
+            key = item.data(0, ROLE)
+            fit = self._fit_of(key, self.entries[key]) if key in self.entries else None
+            if fit is None:
+                item.setText(FIT_COLUMN, "")
+                item.setToolTip(FIT_COLUMN, "")
+                continue
+            self.fits[key] = fit
+            item.setText(FIT_COLUMN, f"● {fit.grade}")
+            item.setForeground(FIT_COLUMN, QtGui.QBrush(QtGui.QColor(FIT_COLOURS[fit.grade])))
+            item.setToolTip(FIT_COLUMN, f"{FIT_WORDS[fit.grade]}: {fit.reason}")
+
+    def _estimate_text(self, key: str) -> str:
+        from emdenoise_gui.inference.estimate import format_duration
+
+        entry = self.entries.get(key)
+        if self.facts is None or not key.startswith("model:") or getattr(entry, "package", None) is None:
+            return ""
+        speed = self._speeds.get(entry.package.card.weights_sha256)
+        if speed is None:
+            return "Estimated time for this stack: measuring this model's speed…"
+        return f"Estimated time for this stack: {format_duration(speed * self.facts.megapixels)} on {self._where}"
+
+    def _show_fit(self) -> None:
+        """The line under the list: the selected denoiser's fit to the stack and its estimated time."""
+        key = self.current_key()
+        entry = self.entries.get(key) if key else None
+        if key and key.startswith("paused:"):
+            self.fit_label.setText(f"Paused at step {entry.step:,} of {entry.steps:,}: press Resume to finish it.")
+        elif self.stack_key is None:
+            self.fit_label.setText("Select a stack to see which models fit it.")
+        elif self.facts is None:
+            self.fit_label.setText("Measuring the stack to see which models fit it…")
+        else:
+            fit = self.fits.get(key or "")
+            lines = [] if fit is None else [(
+                f"<span style='color:{FIT_COLOURS[fit.grade]}'>●</span> <b>{FIT_WORDS[fit.grade]}</b>: "
+                f"{html.escape(fit.reason)}")]
+            if key == self.best_key == FALLBACK_KEY:
+                lines.append("No model here suits this stack well: a single-slice filter is safer.")
+            estimate = self._estimate_text(key or "")
+            lines += [estimate] if estimate else []
+            self.fit_label.setText("<br>".join(lines) or "No fit check for this filter: it works slice by slice.")
+
+    def _estimate(self, key: str | None) -> None:
+        """Measure the selected model's speed on a worker thread when it is not known yet."""
+        entry = self.entries.get(key) if key else None
+        if self.facts is None or not key or not key.startswith("model:") or getattr(entry, "package", None) is None:
+            return
+        sha = entry.package.card.weights_sha256
+        if sha in self._speeds or sha in self._estimating:
+            return
+        self._estimating.add(sha)
+        package, device, tile = entry.package, self.device, self.tile
+        self._start("estimate", lambda: self._post("speed", (sha, device, tile), self._measure(package, device, tile)))
+
+    # -- paused training -------------------------------------------------------------------------------
+    def resume_current(self) -> bool:
+        """Ask for the selected paused run to go on training (``resume_requested`` with its folder)."""
+        key = self.current_key() or ""
+        if not key.startswith("paused:"):
+            return False
+        self.resume_requested.emit(str(self.entries[key].path))
+        return True
+
+    def _context_menu(self, position) -> None:
+        item = self.list.itemAt(position)
+        key = item.data(0, ROLE) if item else None
+        if not key or not key.startswith("paused:"):
+            return
+        self.list.setCurrentItem(item)
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Resume training", self.resume_current)
+        menu.exec(self.list.viewport().mapToGlobal(position))
 
     # -- import / export / delete ----------------------------------------------------------------------
     def import_path(self, path: str | Path) -> bool:

@@ -1,0 +1,219 @@
+"""Which model fits a stack: the stack's measured facts against each model card, best fit first.
+
+* :func:`measure_facts` reads a few slices of a stack (bounded time whatever its size) into a
+  :class:`StackFacts` record.
+* :func:`assess_fit` grades one card against the facts: a :class:`Fit` ("good", "possible" or
+  "poor") with one line saying why, in a microscopist's words.
+* :func:`rank` orders zoo entries by fit, then by a speed reasonable for the stack on this device.
+
+The rules, each giving a grade; a card's grade is the worst of them and its reason that rule's:
+
+* slices: families that read neighbouring slices (NRRN) need them alike: adjacent-slice
+  similarity >= ``ALIKE`` is good, >= ``PARTLY_ALIKE`` possible, less poor; fewer slices than
+  the family reads is poor.
+* pixel size: within the card's [min, max] (``MATCH`` tolerance) good; less than ``FAR`` times
+  outside possible; further poor; unknown on either side possible.
+* dose: an estimated dose below the card's range is possible, below half of it poor; above it
+  (cleaner data) is fine. Unknown dose, or a card trained on real noise, says nothing.
+* noise: a stack with almost no noise (sigma < ``QUIET`` of its grey range) is possible for any model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from emdenoise_gui.core import assess
+from emdenoise_gui.models.registry import FAMILIES
+
+GRADES = ("good", "possible", "poor")
+#: Adjacent-slice similarity (-1..1) at or above which neighbouring slices count as alike / partly alike.
+ALIKE, PARTLY_ALIKE = 0.6, 0.45
+#: Pixel sizes within this factor of the card's range match it; this factor or more outside is far off.
+MATCH, FAR = 1.25, 2.0
+#: Noise sigma as a fraction of the grey range below which there is little left to remove.
+QUIET = 0.004
+#: A whole-stack job at most this long (s) on this device counts as a reasonable speed when ranking.
+REASONABLE_JOB_S = 15 * 60
+#: Side (px) of the centre crop the dose and grey range are measured on: bounded time on 4096^2 slices.
+DOSE_CROP = 1024
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """What a stack is like, for choosing a model.
+
+    pixel_size_nm: the in-plane (x) pixel size in nm, or None when unknown.
+    dtype: the stored dtype's name ("uint8", "uint16", "float32", ...).
+    depth: slices (Z).
+    megapixels: pixels of the whole stack (Z * Y * X) / 1e6, the work a denoise job does.
+    similarity: median correlation (-1..1) of neighbouring slices' structure, None for one slice.
+    noise: the noise sigma as a fraction of the grey range (0.5th to 99.5th percentile) of the middle
+        slice; NaN when it cannot be measured.
+    dose: estimated shot-noise counts per pixel at the mean of the middle slice, or None.
+    name: the stack's file name ("" if none): a model self-trained on this stack names it.
+    """
+
+    pixel_size_nm: float | None
+    dtype: str
+    depth: int
+    megapixels: float
+    similarity: float | None
+    noise: float
+    dose: float | None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How well a model suits a stack: ``grade`` one of GRADES, ``reason`` one line saying why."""
+
+    grade: str
+    reason: str
+
+    @property
+    def rank(self) -> int:
+        """0 for good, 1 possible, 2 poor: lower is better."""
+        return GRADES.index(self.grade)
+
+
+def measure_facts(stack, voxel_size_nm=None, name: str = "") -> StackFacts:
+    """The facts of a (Z, Y, X) ``stack`` (a core.io Stack or anything with ``len``, ``shape`` and ``[z]``).
+
+    ``voxel_size_nm``: (z, y, x) in nm, or None. Reads at most 11 slices: up to 5 neighbouring pairs
+    (centre crops, ``core.assess.adjacent_similarity``) and the middle slice (a ``DOSE_CROP`` px
+    centre crop for noise and dose), so the time does not grow with the stack's size.
+    """
+    depth = len(stack)
+    shape = tuple(getattr(stack, "shape", ()))
+    height, width = shape[-2:] if len(shape) >= 2 else np.asarray(stack[0]).shape
+    middle = assess.centre_crop(stack[depth // 2], DOSE_CROP)
+    low, high = np.percentile(middle, [0.5, 99.5]) if middle.size else (0.0, 0.0)
+    sigma = assess.noise_sigma(middle)
+    noise = float(sigma / (high - low)) if high > low and math.isfinite(sigma) else math.nan
+    pixel = None
+    if voxel_size_nm is not None and float(voxel_size_nm[-1]) > 0:
+        pixel = float(voxel_size_nm[-1])
+    dtype = np.dtype(getattr(stack, "dtype", middle.dtype)).name
+    return StackFacts(pixel, dtype, depth, depth * height * width / 1e6, assess.adjacent_similarity(stack),
+                      noise, assess.estimate_dose(middle), name)
+
+
+def slices_fit(input_slices: int, facts: StackFacts, what: str = "this model") -> Fit:
+    """Whether a denoiser (``what``: "this model", "this filter") reading ``input_slices`` neighbouring
+    slices suits the stack's slices."""
+    if input_slices <= 1:
+        return Fit("good", "works slice by slice")
+    if facts.depth < input_slices:
+        have = "a single image" if facts.depth == 1 else f"only {facts.depth} slices"
+        return Fit("poor", f"{have}: {what} reads {input_slices} neighbouring slices, it needs a FIB-SEM-like stack")
+    similarity = facts.similarity
+    if similarity is None or similarity < PARTLY_ALIKE:
+        shown = "unknown" if similarity is None else f"{similarity:.2f}"
+        return Fit("poor", f"neighbouring slices differ (similarity {shown}): {what} needs a FIB-SEM-like stack")
+    if similarity < ALIKE:
+        return Fit("possible", f"neighbouring slices only partly alike (similarity {similarity:.2f}): "
+                               "detail that changes between slices may blur")
+    return Fit("good", f"neighbouring slices alike (similarity {similarity:.2f})")
+
+
+def _nm(value: float) -> str:
+    return f"{value:.3g} nm"
+
+
+def _pixel_fit(card, facts: StackFacts) -> Fit:
+    trained = card.pixel_size_nm
+    if trained is None:
+        return Fit("possible", "its training pixel size was not recorded")
+    low, high = float(min(trained)), float(max(trained))
+    span = _nm(low) if low == high else f"{low:.3g}–{high:.3g} nm"
+    if facts.pixel_size_nm is None:
+        return Fit("possible", f"the stack's pixel size is unknown (the model learned {span} pixels)")
+    pixel = facts.pixel_size_nm
+    if low / MATCH <= pixel <= high * MATCH:
+        return Fit("good", f"{_nm(pixel)} pixels as in its training")
+    finer = pixel < low
+    factor = low / pixel if finer else pixel / high
+    words = "finer" if finer else "coarser"
+    if factor >= FAR:
+        return Fit("poor", f"{_nm(pixel)} pixels, {factor:.1f}x {words} than the {span} it learned: "
+                           "membranes and vesicles look a different size to it")
+    return Fit("possible", f"{_nm(pixel)} pixels, somewhat {words} than the {span} it learned")
+
+
+def _dose_fit(card, facts: StackFacts) -> Fit | None:
+    if card.dose_range is None or facts.dose is None:
+        return None
+    low, high = card.dose_range
+    dose = facts.dose
+    about = f"about {dose:.3g} counts per pixel; it learned {low:g}–{high:g}"
+    if dose < low / 2:
+        return Fit("poor", f"far noisier than it was trained for ({about})")
+    if dose < low:
+        return Fit("possible", f"noisier than it was trained for ({about})")
+    if dose > high:
+        return Fit("good", "cleaner than its training data: it will denoise gently")
+    return Fit("good", f"noise within its training range ({about})")
+
+
+def _noise_fit(facts: StackFacts) -> Fit | None:
+    if math.isfinite(facts.noise) and facts.noise < QUIET:
+        return Fit("possible", f"almost no noise to remove (σ {100 * facts.noise:.1f} % of the grey range)")
+    return None
+
+
+def _adapted_here(card, facts: StackFacts) -> bool:
+    """Whether the card's model was self-trained on this very stack (by file name)."""
+    adapted = str(card.training.get("adapted_to", ""))
+    return bool(facts.name) and adapted.split(" (")[0] == facts.name
+
+
+def assess_fit(card, facts: StackFacts) -> Fit:
+    """How well the model of ``card`` (a zoo.card.ModelCard) suits a stack with ``facts``.
+
+    The grade is the worst of the rules (module docstring); the reason is the first worst rule's,
+    or for a good fit the two main reasons it is good.
+    """
+    info = FAMILIES[card.family]
+    fits = [slices_fit(info.input_slices, facts), _pixel_fit(card, facts), _dose_fit(card, facts),
+            _noise_fit(facts)]
+    fits = [f for f in fits if f is not None]
+    worst = max(fits, key=lambda f: f.rank)
+    if worst.grade != "good":
+        return worst
+    if _adapted_here(card, facts):
+        return Fit("good", "self-trained on this very stack")
+    reasons = [f.reason for f in fits if not (info.input_slices <= 1 and f.reason == "works slice by slice")]
+    return Fit("good", "; ".join(reasons[:2]) or "suits this stack")
+
+
+def _seconds_per_mp(entry, speeds: Mapping[str, float] | None) -> float | None:
+    value = (speeds or {}).get(entry.package.card.weights_sha256)
+    return float(value) if value is not None and math.isfinite(value) and value > 0 else None
+
+
+def rank(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> list[tuple]:
+    """Usable zoo entries (``zoo.registry.ZooEntry``) as (entry, Fit), best first.
+
+    ``speeds``: weights sha256 -> seconds per megapixel measured on this device (``inference.estimate``);
+    missing ones are unknown. Within a grade, a model self-trained on this stack comes first; then
+    models whose whole-stack job takes at most REASONABLE_JOB_S here, by family preference (NRRN
+    first), then faster; then models of unknown speed, by preference and fewest parameters (fastest
+    on a CPU); then slow ones, fastest first. So the slowest model is never the default.
+    """
+    def key(pair):
+        entry, fit = pair
+        card = entry.package.card
+        per_mp = _seconds_per_mp(entry, speeds)
+        if per_mp is None:
+            speed_class, cost = 1, float(card.parameters)
+        else:
+            speed_class, cost = (0 if per_mp * facts.megapixels <= REASONABLE_JOB_S else 2), per_mp
+        preference = FAMILIES[card.family].preference if speed_class < 2 else 0
+        return fit.rank, not _adapted_here(card, facts), speed_class, preference, cost, card.name
+
+    pairs = [(entry, assess_fit(entry.package.card, facts)) for entry in entries if entry.package is not None]
+    return sorted(pairs, key=key)

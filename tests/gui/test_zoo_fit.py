@@ -1,0 +1,127 @@
+"""The zoo panel judges models against the selected stack, preselects the best, and lists paused training."""
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+
+from emdenoise_gui.gui.panels.zoo_panel import FALLBACK_KEY, FIT_COLUMN, ZooPanel  # noqa: E402
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+FIBSEM_NAME = "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+SSTEM_NAME = "sstem_isbi2012_train_30x512x512.tif"
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def panel(qtbot, home):
+    """A ZooPanel on the CPU whose shipped models' speeds are known (lite 1.8, base 4.5 s/MP: the
+    speed benchmark's numbers), so nothing is timed and the choice is deterministic."""
+    from emdenoise_gui.inference.estimate import remember_speed
+    from emdenoise_gui.zoo.registry import list_entries
+
+    for entry in list_entries():
+        if entry.package:
+            speed = 1.8 if entry.package.card.config == "lite" else 4.5
+            remember_speed(entry.package.card.weights_sha256, "cpu", 512, speed)
+    widget = ZooPanel()
+    widget.set_compute("cpu", 512)
+    qtbot.addWidget(widget)
+    widget.resize(360, 600)
+    widget.show()
+    return widget
+
+
+def shipped_nrrn(panel) -> list[str]:
+    keys = [k for k, e in panel.entries.items()
+            if k.startswith("model:") and e.shipped and e.package and e.package.card.family == "nrrn"]
+    assert len(keys) >= 2
+    return keys
+
+
+def assessed(qtbot, panel, key, path, voxel):
+    panel.assess_stack(key, path, voxel)
+    qtbot.waitUntil(lambda: panel.best_key is not None, timeout=WAIT_MS)
+
+
+def paused_checkpoint(home, name: str, step: int, steps: int) -> Path:
+    import torch
+
+    from emdenoise_gui.training.checkpoint import save_checkpoint
+
+    spec = {"family": "nrrn", "config": "lite", "name": name, "steps": steps, "output": str(home / "models" / name)}
+    return save_checkpoint(home / "models" / f".{name}.checkpoint",
+                           {"spec": spec, "step": step, "trainer": {"w": torch.zeros(3)}, "wall_s": 12.0})
+
+
+def test_fibsem_marks_the_flyem_nrrn_models_good_and_preselects_one(qtbot, panel, shared_data):
+    panel.select("filter:gaussian")  # chosen before any stack: not a choice for this stack
+    chosen = []
+    panel.chosen.connect(chosen.append)
+    assessed(qtbot, panel, "fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    nrrn = shipped_nrrn(panel)
+    for key in nrrn:
+        assert panel.fits[key].grade == "good"
+        item = panel.item(key)
+        assert item.text(FIT_COLUMN) == "● good" and "neighbouring slices alike" in item.toolTip(FIT_COLUMN)
+    assert panel.current_key() in nrrn and panel.current_key() == panel.best_key
+    assert chosen and chosen[-1].kind == "model" and chosen[-1].path == str(panel.entries[panel.best_key].path)
+    assert panel.entries[panel.best_key].package.card.config == "lite"  # the faster of two equal fits
+    qtbot.waitUntil(lambda: "on the CPU" in panel.fit_label.text(), timeout=WAIT_MS)
+    text = panel.fit_label.text()
+    assert "Good fit" in text and "about 1 min on the CPU" in text  # 34.6 MP at 1.8 s/MP
+
+
+def test_sstem_marks_nrrn_poor_for_its_slices_and_falls_back_to_a_filter(qtbot, panel, shared_data):
+    assessed(qtbot, panel, "sstem", shared_data / SSTEM_NAME, (50.0, 4.0, 4.0))
+    for key in shipped_nrrn(panel):
+        assert panel.fits[key].grade == "poor"
+        assert "neighbouring slices differ" in panel.item(key).toolTip(FIT_COLUMN)
+    assert panel.current_key() == FALLBACK_KEY
+    assert panel.fits["filter:median-avg"].grade == "poor"  # 3-slice filters need alike slices too
+    panel.select(shipped_nrrn(panel)[0])
+    assert "Poor fit" in panel.fit_label.text() and "slices" in panel.fit_label.text()
+
+
+def test_a_hand_picked_denoiser_stays_and_stale_results_are_dropped(qtbot, panel, shared_data):
+    panel.assess_stack("fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    panel.select("filter:gaussian")  # the user's choice for this stack, before the fits arrive
+    assessed(qtbot, panel, "sstem", shared_data / SSTEM_NAME, (50.0, 4.0, 4.0))  # chosen meanwhile
+    assert panel.facts.similarity < 0.3 and panel.current_key() == FALLBACK_KEY
+    assessed(qtbot, panel, "fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    assert panel.facts.similarity > 0.9 and panel.current_key() == "filter:gaussian"
+
+
+def test_paused_training_is_listed_and_resume_emits_its_folder(qtbot, panel, home):
+    paused = paused_checkpoint(home, "cells-nrrn-adapted", 300, 600)
+    paused_checkpoint(home, "done-nrrn-adapted", 600, 600)  # finished: its model is in the zoo already
+    panel.refresh()
+    labels = [panel.item(k).text(0) for k in panel.entries if k.startswith("paused:")]
+    assert labels == ["paused training: cells-nrrn-adapted"]
+    key = f"paused:{paused}"
+    assert panel.item(key).text(1) == "paused" and not panel.item(key).isDisabled()
+    assert not panel.resume_button.isEnabled()
+    panel.select(key)
+    assert panel.resume_button.isEnabled() and "step 300 of 600" in panel.details.toPlainText()
+    with qtbot.waitSignal(panel.resume_requested, timeout=1000) as signal:
+        qtbot.mouseClick(panel.resume_button, QtCore.Qt.MouseButton.LeftButton)
+    assert signal.args == [str(paused)]
+
+
+def test_screenshot_of_the_fits_for_a_fibsem_stack(qtbot, panel, home, shared_data):
+    paused_checkpoint(home, "cells-nrrn-adapted", 300, 600)
+    panel.refresh()
+    assessed(qtbot, panel, "fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    qtbot.waitUntil(lambda: "on the CPU" in panel.fit_label.text(), timeout=WAIT_MS)
+    header = panel.list.header()
+    assert header.sectionSize(1) >= header.sectionSizeHint(1)  # the Kind column is not cut off
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    assert panel.grab().save(str(IMAGES / "zoo_fit.png"))

@@ -1,0 +1,74 @@
+"""Estimated job times: a model's speed timed once per (weights, device, tile), cached, then formatted."""
+
+import json
+
+import pytest
+import torch
+
+from emdenoise_gui.inference import estimate
+from tests.conftest import random_package
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def package(tmp_path):
+    return random_package(tmp_path / "n2v", "n2v")
+
+
+def test_speed_is_timed_once_then_read_from_the_cache(home, package, monkeypatch):
+    speed = estimate.measure_speed(package, "cpu", tile=256)
+    assert 0 < speed < 1000  # seconds per megapixel of a tiny U-Net on the CPU
+    data = json.loads((home / estimate.CACHE_NAME).read_text())
+    (key, value), = data["speeds"].items()
+    assert key.startswith(package.card.weights_sha256) and key.endswith("|256") and value == speed
+    assert estimate.cached_speed(package, "cpu", 256) == speed
+
+    def no_timing(*_args):
+        raise AssertionError("timed again although the speed is cached")
+
+    monkeypatch.setattr(estimate, "_time_predictor", no_timing)
+    assert estimate.measure_speed(package, torch.device("cpu"), tile=256) == speed
+    assert estimate.cached_speed(package, "cpu", 512) is None  # another tile size is another measurement
+
+
+def test_each_tile_size_and_model_is_measured_on_its_own(home, package, monkeypatch):
+    calls = []
+    monkeypatch.setattr(estimate, "_time_predictor", lambda pkg, device, tile, side, runs: calls.append(tile) or tile / 100)
+    assert estimate.measure_speed(package, "cpu", 256) == 2.56
+    assert estimate.measure_speed(package, "cpu", 512) == 5.12
+    assert estimate.measure_speed(package, "cpu", 256) == 2.56
+    assert calls == [256, 512]
+
+
+def test_a_damaged_cache_is_measured_again(home, package, monkeypatch):
+    home.mkdir(parents=True)
+    (home / estimate.CACHE_NAME).write_text("{not json")
+    monkeypatch.setattr(estimate, "_time_predictor", lambda *_args: 3.0)
+    assert estimate.measure_speed(package, "cpu") == 3.0
+    assert estimate.cached_speed(package, "cpu") == 3.0
+
+
+def test_a_remembered_speed_is_used_and_must_be_positive(home, package):
+    estimate.remember_speed(package.card.weights_sha256, "cpu", 512, 2.0)
+    assert estimate.measure_speed(package, "cpu") == 2.0
+    assert estimate.estimate(package, 120.0, "cpu") == "about 4 min on the CPU"
+    with pytest.raises(ValueError):
+        estimate.remember_speed(package.card.weights_sha256, "cpu", 512, 0.0)
+
+
+@pytest.mark.parametrize("seconds, words", [(3, "a few seconds"), (42, "about 40 s"), (240, "about 4 min"),
+                                            (89 * 60, "about 89 min"), (9000, "about 2.5 h"),
+                                            (float("nan"), "unknown")])
+def test_durations_read_as_a_person_would_say_them(seconds, words):
+    assert estimate.format_duration(seconds) == words
+
+
+def test_only_the_measured_device_is_named():
+    assert estimate.format_estimate(2.0, 120.0, torch.device("cpu")) == "about 4 min on the CPU"
+    assert estimate.format_estimate(0.05, 1200.0, torch.device("cuda", 0)) == "about 1 min on the GPU"
+    assert estimate.format_estimate(1.0, 30.0, "mps") == "about 30 s on the Apple GPU"

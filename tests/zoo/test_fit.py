@@ -1,0 +1,201 @@
+"""Which model fits a stack: each rule of zoo.fit on made-up cards and facts, the ranking, real stacks."""
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from emdenoise_gui.zoo.card import ModelCard
+from emdenoise_gui.zoo.fit import (
+    REASONABLE_JOB_S,
+    StackFacts,
+    assess_fit,
+    measure_facts,
+    rank,
+)
+from tests.conftest import synthetic_em_stack
+
+FIBSEM = StackFacts(pixel_size_nm=10.0, dtype="uint8", depth=128, megapixels=34.6, similarity=0.97,
+                    noise=0.03, dose=1100.0, name="fib.tif")
+
+
+def card(family="nrrn", name="m", parameters=1000, pixel=(10.0, 10.0), dose=(5.0, 400.0), **extra) -> ModelCard:
+    return ModelCard(name=name, family=family, config="lite", architecture={}, normalisation={"kind": "zscore-slice"},
+                     weights_sha256=name.ljust(64, "0")[:64], parameters=parameters,
+                     pixel_size_nm=list(pixel) if pixel else None, dose_range=list(dose) if dose else None, **extra)
+
+
+def entry(c: ModelCard):
+    return SimpleNamespace(package=SimpleNamespace(card=c), path=f"/zoo/{c.name}", name=c.name)
+
+
+# -- the rules --------------------------------------------------------------------------------------
+def test_fibsem_like_stack_fits_an_nrrn_card_well():
+    fit = assess_fit(card(), FIBSEM)
+    assert fit.grade == "good"
+    assert "neighbouring slices alike (similarity 0.97)" in fit.reason and "10 nm pixels" in fit.reason
+
+
+@pytest.mark.parametrize("similarity, grade", [(0.21, "poor"), (0.5, "possible"), (0.6, "good"), (None, "poor")])
+def test_slice_model_needs_alike_neighbours(similarity, grade):
+    fit = assess_fit(card(), replace(FIBSEM, similarity=similarity))
+    assert fit.grade == grade
+    if grade == "poor":
+        assert "neighbouring slices differ" in fit.reason and "FIB-SEM-like" in fit.reason
+
+
+def test_the_ssTEM_message_reads_as_a_microscopist_would_say_it():
+    fit = assess_fit(card(), replace(FIBSEM, similarity=0.21))
+    assert fit.reason == "neighbouring slices differ (similarity 0.21): this model needs a FIB-SEM-like stack"
+
+
+def test_slice_model_needs_enough_slices():
+    fit = assess_fit(card(), replace(FIBSEM, depth=2, similarity=0.99))
+    assert fit.grade == "poor" and fit.reason.startswith("only 2 slices: this model reads 3 neighbouring slices")
+
+
+def test_single_slice_models_do_not_care_about_neighbours():
+    assert assess_fit(card("n2v"), replace(FIBSEM, similarity=0.05, depth=1)).grade == "good"
+
+
+@pytest.mark.parametrize("pixel, grade, words", [
+    (10.0, "good", "as in its training"), (11.0, "good", "as in its training"),
+    (15.0, "possible", "somewhat coarser"), (6.0, "possible", "somewhat finer"),
+    (4.0, "poor", "2.5x finer"), (25.0, "poor", "2.5x coarser"), (None, "possible", "pixel size is unknown")])
+def test_pixel_size_against_the_training_range(pixel, grade, words):
+    fit = assess_fit(card(), replace(FIBSEM, pixel_size_nm=pixel))
+    assert fit.grade == grade and words in fit.reason
+
+
+def test_a_card_without_a_pixel_size_is_only_possible():
+    fit = assess_fit(card(pixel=None), FIBSEM)
+    assert fit.grade == "possible" and "not recorded" in fit.reason
+
+
+@pytest.mark.parametrize("dose, grade", [(1.0, "poor"), (3.0, "possible"), (50.0, "good"), (5000.0, "good"),
+                                         (None, "good")])
+def test_estimated_dose_against_the_training_range(dose, grade):
+    fit = assess_fit(card(), replace(FIBSEM, dose=dose))
+    assert fit.grade == grade
+    if grade != "good":
+        assert "noisier than it was trained for" in fit.reason and "5–400" in fit.reason
+
+
+def test_a_model_trained_on_real_noise_ignores_the_dose():
+    assert assess_fit(card(dose=None), replace(FIBSEM, dose=0.5)).grade == "good"
+
+
+def test_a_stack_without_noise_is_only_a_possible_fit():
+    fit = assess_fit(card(), replace(FIBSEM, noise=0.001))
+    assert fit.grade == "possible" and "almost no noise" in fit.reason
+
+
+def test_the_worst_rule_gives_grade_and_reason():
+    fit = assess_fit(card(), replace(FIBSEM, similarity=0.2, pixel_size_nm=15.0, dose=3.0))
+    assert fit.grade == "poor" and "neighbouring slices" in fit.reason
+
+
+def test_a_model_self_trained_on_this_stack_says_so():
+    mine = card(name="fib-nrrn-adapted", training={"adapted_to": "fib.tif (sha256 0123456789ab)"})
+    assert assess_fit(mine, FIBSEM).reason == "self-trained on this very stack"
+    assert "self-trained" not in assess_fit(mine, replace(FIBSEM, name="other.tif")).reason
+
+
+# -- the ranking -----------------------------------------------------------------------------------
+def names(ranked):
+    return [e.name for e, _ in ranked]
+
+
+def test_rank_puts_good_fits_first_whatever_their_speed():
+    poor = card("nrrn", "nrrn", pixel=(2.0, 2.0))
+    good = card("n2v", "n2v")
+    ranked = rank([entry(poor), entry(good)], FIBSEM, {poor.weights_sha256: 0.01, good.weights_sha256: 20.0})
+    assert names(ranked) == ["n2v", "nrrn"] and [f.grade for _, f in ranked] == ["good", "poor"]
+
+
+def test_rank_without_speeds_prefers_the_family_then_the_smallest():
+    ranked = rank([entry(card("n2v", "n2v", 10)), entry(card(name="base", parameters=185_000)),
+                   entry(card(name="lite", parameters=46_000))], FIBSEM)
+    assert names(ranked) == ["lite", "base", "n2v"]
+
+
+def test_rank_never_defaults_to_the_slowest_of_equal_fits():
+    base, lite = card(name="base", parameters=185_000), card(name="lite", parameters=46_000)
+    speeds = {base.weights_sha256: 4.5, lite.weights_sha256: 1.8}
+    assert names(rank([entry(base), entry(lite)], FIBSEM, speeds))[0] == "lite"
+    # a stack so large that NRRN takes hours here: a reasonably fast good fit of another family wins
+    huge = replace(FIBSEM, megapixels=REASONABLE_JOB_S)
+    n2v = card("n2v", "n2v")
+    speeds[n2v.weights_sha256] = 0.5
+    assert names(rank([entry(base), entry(lite), entry(n2v)], huge, speeds)) == ["n2v", "lite", "base"]
+
+
+def test_rank_leaves_out_broken_entries():
+    broken = SimpleNamespace(package=None, path="/zoo/broken", name="broken")
+    assert names(rank([broken, entry(card())], FIBSEM)) == ["m"]
+
+
+# -- measuring -------------------------------------------------------------------------------------
+class CountingStack:
+    """A (Z, Y, X) stack that counts the slices read."""
+
+    def __init__(self, data):
+        self.data, self.reads = data, 0
+        self.shape, self.dtype = data.shape, data.dtype
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, z):
+        self.reads += 1
+        return self.data[z]
+
+
+def test_measure_facts_of_a_synthetic_fibsem_like_stack_reads_few_slices():
+    stack = CountingStack(synthetic_em_stack(depth=60))
+    facts = measure_facts(stack, (10.0, 5.0, 5.0), "cells.tif")
+    assert stack.reads <= 11  # bounded time: the depth does not matter
+    assert (facts.depth, facts.pixel_size_nm, facts.dtype, facts.name) == (60, 5.0, "uint8", "cells.tif")
+    assert facts.megapixels == pytest.approx(60 * 96 * 80 / 1e6)
+    assert facts.similarity > 0.6 and 0 < facts.noise < 0.2
+
+
+def test_measure_facts_of_a_single_image_of_pure_noise():
+    image = np.random.default_rng(0).normal(100, 10, (1, 64, 64)).astype(np.float32)
+    facts = measure_facts(image, None)
+    assert facts.depth == 1 and facts.similarity is None and facts.pixel_size_nm is None
+    assert facts.noise == pytest.approx(10 / (2 * 2.576 * 10), rel=0.2)  # sigma over the 0.5-99.5 % range
+    assert assess_fit(card(), facts).reason.startswith("a single image: ")
+
+
+# -- real stacks (../shared/data) ------------------------------------------------------------------
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    from emdenoise_gui.zoo.registry import list_entries
+
+    entries = [e for e in list_entries() if e.shipped and e.package and e.name.startswith("flyem-nrrn")]
+    assert len(entries) >= 2
+    return entries
+
+
+def facts_of(path, voxel):
+    from emdenoise_gui.core.io import open_stack
+
+    with open_stack(path) as stack:
+        return measure_facts(stack, voxel, path.name)
+
+
+def test_real_fibsem_fits_the_flyem_nrrn_models(shared_data, shipped):
+    facts = facts_of(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif", (10.0, 10.0, 10.0))
+    assert facts.similarity > 0.9
+    ranked = rank(shipped, facts)
+    assert all(fit.grade == "good" for _, fit in ranked), [f.reason for _, f in ranked]
+
+
+def test_real_sstem_fits_nrrn_poorly_for_its_slices(shared_data, shipped):
+    facts = facts_of(shared_data / "sstem_isbi2012_train_30x512x512.tif", (50.0, 4.0, 4.0))
+    assert facts.similarity < 0.3
+    for _, fit in rank(shipped, facts):
+        assert fit.grade == "poor" and "neighbouring slices differ" in fit.reason
