@@ -8,7 +8,10 @@ traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+import warnings
 
 from emdenoise_gui import __version__
 from emdenoise_gui.cli import images, models
@@ -28,13 +31,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """``text`` on one line (library messages, e.g. a torch state_dict mismatch, span many), shortened."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+@contextlib.contextmanager
+def _quiet_libraries(debug: bool):
+    """tifffile logs format notes as warnings, which Python prints on stderr when no handler takes them: a
+    null handler takes them unless ``--debug`` (levels stay: the TIFF reader still hears of damage)."""
+    logger, sink = logging.getLogger("tifffile"), logging.NullHandler()
+    if not debug:
+        logger.addHandler(sink)
+    try:
+        yield
+    finally:
+        logger.removeHandler(sink)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings(), _quiet_libraries(args.debug):
+            if not args.debug:  # numpy overflow, tifffile format notes: the detail is behind --debug
+                warnings.simplefilter("ignore")
+            return args.func(args)
     except InputError as exc:
-        print(f"emdenoise: error: {exc}", file=sys.stderr)
+        print(f"emdenoise: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except (Cancelled, KeyboardInterrupt):
         print("\nemdenoise: cancelled; nothing was written", file=sys.stderr)
@@ -42,6 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, not a traceback
         if args.debug:
             raise
-        print(f"emdenoise: internal error: {type(exc).__name__}: {exc} (run with --debug for details "
+        print(f"emdenoise: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with --debug for details "
               "and please report it)", file=sys.stderr)
         return EXIT_INTERNAL

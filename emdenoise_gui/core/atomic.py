@@ -9,11 +9,31 @@ the target as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import uuid
 from pathlib import Path
 from typing import Iterator
+
+from emdenoise_gui.core.errors import InputError
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` means the disk is full: an OSError with ENOSPC, or any error whose text carries it
+    (shutil.Error collects OS errors as text, safetensors wraps them in its own error)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc)
+    return isinstance(exc, Exception) and ("No space left on device" in text or "os error 28" in text)
+
+
+def disk_full(exc: BaseException, need_bytes: int, where: Path) -> InputError | None:
+    """The one-line InputError for a full disk ("N MB needed at PATH"); None if ``exc`` is another error."""
+    if not is_disk_full(exc):
+        return None
+    return InputError(f"the disk is full: {need_bytes / 2**20:.0f} MB needed; free some space or write "
+                      "elsewhere. Nothing was written", where)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -66,28 +86,33 @@ def staging_path(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def new_folder(target: Path) -> Iterator[Path]:
+def new_folder(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     """Fill a fresh staging folder (yielded); on success it becomes ``target``, which must not exist.
 
-    On any exception (Ctrl-C included) the staging folder is removed and ``target`` is untouched.
+    On any exception (Ctrl-C included) the staging folder is removed and ``target`` is untouched; a
+    full disk becomes one InputError naming ``need_bytes`` (what the folder takes) and ``target``.
     """
     target = Path(target)
     staging = staging_path(target)
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     try:
+        staging.mkdir(parents=True)
         yield staging
         os.replace(staging, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        full = disk_full(exc, need_bytes, target.parent)
+        if full is not None:
+            raise full from None
         raise
 
 
 @contextlib.contextmanager
-def new_file(target: Path) -> Iterator[Path]:
+def new_file(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     """Write a staging file (its path is yielded); on success it replaces ``target``.
 
-    On any exception the staging file is removed and ``target`` is untouched.
+    On any exception the staging file is removed and ``target`` is untouched; a full disk becomes one
+    InputError naming ``need_bytes`` and ``target``.
     """
     target = Path(target)
     staging = staging_path(target)
@@ -95,6 +120,9 @@ def new_file(target: Path) -> Iterator[Path]:
     try:
         yield staging
         os.replace(staging, target)
-    except BaseException:
+    except BaseException as exc:
         staging.unlink(missing_ok=True)
+        full = disk_full(exc, need_bytes, target.parent)
+        if full is not None:
+            raise full from None
         raise

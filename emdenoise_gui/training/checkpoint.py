@@ -7,7 +7,6 @@ by :func:`pack` into a flat ``{key: tensor}`` map and a JSON skeleton holding
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -90,9 +89,9 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
     staging.mkdir(parents=True)
     try:
         _write_state(staging, tensors, skeleton)
-    except OSError as exc:
+    except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        if exc.errno == errno.ENOSPC:
+        if atomic.is_disk_full(exc):
             need = sum(t.numel() * t.element_size() for t in tensors.values()) / 2**20
             raise InputError(f"the disk is full: about {need:.0f} MB needed for the checkpoint; the previous "
                              "checkpoint is kept. Free some space and resume", folder) from None

@@ -14,6 +14,7 @@ current step computes; the numbers are those of drawing them in line.
 from __future__ import annotations
 
 import math
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -84,6 +85,16 @@ class SampleAhead:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _check_writable(folder: Path, output: Path) -> None:
+    """InputError before the first step if nothing can be written in ``folder`` (read-only, no permission)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot be written: the folder {folder} is read-only or not yours ({exc.strerror}); "
+                         "choose another output folder", output) from None
+
+
 def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict | None = None
           ) -> Iterator[object]:
     """Run ``spec`` (validated here), yielding events; writes the package to ``spec.output``."""
@@ -98,6 +109,7 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         raise InputError("already exists; choose another name for the model package", output)
     if not output.parent.is_dir():
         raise InputError(f"the folder {output.parent} does not exist; create it first", output)
+    _check_writable(output.parent, output)
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)

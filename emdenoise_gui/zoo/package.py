@@ -175,7 +175,7 @@ def extract_zip(archive: Path, target: Path) -> Package:
                 raise InputError(f"declares {base} of {member.file_size / 2**20:.0f} MiB, more than a model package "
                                  f"holds ({MAX_MEMBER_BYTES[base] / 2**20:.0f} MiB); refused, nothing was written",
                                  archive)
-        with atomic.new_folder(target) as staging:
+        with atomic.new_folder(target, sum(m.file_size for m in names.values())) as staging:
             caps = dict(MAX_MEMBER_BYTES)
             for base in sorted(names, key=lambda b: b != CARD):  # the card first: it sets the weights' cap
                 _extract_capped(zf, names[base], staging / base, caps[base], archive)
@@ -220,7 +220,8 @@ def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
     folder = Path(folder)
     if folder.exists():
         raise InputError("already exists; choose another name or remove it", folder)
-    with atomic.new_folder(folder) as staging:
+    need = sum(v.numel() * v.element_size() for v in tensors.values()) + MAX_CARD_BYTES
+    with atomic.new_folder(folder, need) as staging:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS))
         card.weights_sha256 = sha256_file(staging / WEIGHTS)
         (staging / CARD).write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -232,7 +233,8 @@ def export_zip(package: Package, destination: Path, overwrite: bool = False) -> 
     destination = Path(destination)
     if destination.exists() and not overwrite:
         raise InputError("already exists; choose another name", destination)
-    with atomic.new_file(destination) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    need = sum(p.stat().st_size for p in package.path.iterdir())
+    with atomic.new_file(destination, need) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for item in sorted(package.path.iterdir()):
             zf.write(item, f"{package.card.name}/{item.name}")
     return destination

@@ -118,6 +118,11 @@ def resolve(spec: str) -> Package:
     return find(spec).package
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the regular files directly in ``folder``."""
+    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
+
+
 def import_package(source: str | Path) -> Package:
     """Copy a package (folder or .zip) into the user zoo under its card name, verified and atomic."""
     source = Path(source)
@@ -128,7 +133,7 @@ def import_package(source: str | Path) -> Package:
         target = target_root / package.card.name
         if target.exists():
             raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
-        with atomic.new_folder(target) as staging:
+        with atomic.new_folder(target, folder_bytes(source)) as staging:
             shutil.copytree(source, staging, dirs_exist_ok=True)
             verify_folder(staging)
         return Package(target, package.card)

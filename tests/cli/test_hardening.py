@@ -84,3 +84,10 @@ def test_mrc_volume_stack_and_unknown_z_spacing_are_named(tmp_path, cli):
         mrc.header.mz = 0
     out = cli("info", path).out
     assert "volume stack (space group 401)" in out and "z spacing is unknown" in out
+
+
+def test_train_refuses_an_unwritable_output_before_the_first_step(tmp_path, cli):
+    src = tmp_path / "noisy.tif"
+    tifffile.imwrite(src, np.full((4, 64, 64), 100, np.uint8), photometric="minisblack")
+    result = cli("train", "n2v", "--noisy", src, "-o", "/proc/emdenoise-model", "--steps", "2", "--crop", "32")
+    assert "read-only" in _one_line(result) and "step 1" not in result.out + result.err

@@ -14,11 +14,14 @@ intensity scale; an integer dtype rounds and clips to that type's range
 from __future__ import annotations
 
 import os
+import re
+import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
+from emdenoise_gui.core.atomic import disk_full
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.formats import output_format
 
@@ -30,6 +33,47 @@ def cast_to(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return data.astype(dtype, copy=False)
     info = np.iinfo(dtype)
     return np.clip(np.rint(data), info.min, info.max).astype(dtype)
+
+
+#: Our temporary names: ``.NAME.<pid>-<8 hex>.partial`` (the pid of the process writing it).
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.partial$")
+#: A partial without a pid (written by an older EMDenoise) is stale after this many seconds.
+STALE_AFTER_S = 24 * 3600
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # someone else's live process, or a platform that cannot say
+        return True
+    return True
+
+
+def clean_stale_partials(folder: Path) -> list[Path]:
+    """Remove our own temporary outputs in ``folder`` left by runs that were killed: those whose writing
+    process is gone (or, without a pid, older than a day). Returns what was removed."""
+    removed = []
+    try:
+        items = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for item in items:
+        match = _PARTIAL.match(item.name)
+        if not match or not item.is_file():
+            continue
+        try:
+            stale = (not _process_alive(int(match["pid"])) if match["pid"]
+                     else time.time() - item.stat().st_mtime > STALE_AFTER_S)
+            if stale:
+                item.unlink()
+                removed.append(item)
+        except OSError:
+            continue
+    return removed
 
 
 class StackWriter:
@@ -57,18 +101,23 @@ class StackWriter:
             raise InputError(f"cannot write pixels of type {self.dtype}", self.path)
         self.voxel = voxel_size_nm
         self.overwrite = overwrite
-        self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial")
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+        self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
         self._fh = None
         self._written = np.zeros(self.shape[0], dtype=bool)
         self._stats = [np.inf, -np.inf, 0.0, 0.0]  # min, max, sum, sum of squares
         self.store_dtype = self.dtype
 
     def __enter__(self) -> "StackWriter":
+        self.cleaned = clean_stale_partials(self.path.parent)
         try:
             offset, self.store_dtype = self.format.module.create(self.tmp, self.shape, self.dtype, self.voxel)
             self._fh = open(self.tmp, "r+b")
         except OSError as exc:
             self._discard()
+            full = disk_full(exc, self._nbytes(), self.path)
+            if full is not None:
+                raise full from None
             raise InputError(f"cannot be written ({exc.strerror or exc})", self.path) from exc
         self._offset = offset
         self._slice_bytes = self.shape[1] * self.shape[2] * self.store_dtype.itemsize
@@ -80,13 +129,23 @@ class StackWriter:
             raise ValueError(f"slice shape {data.shape} does not match {self.shape[1:]}")
         out = cast_to(data, self.dtype).astype(self.store_dtype.newbyteorder("<"), copy=False)
         self._fh.seek(self._offset + z * self._slice_bytes)
-        self._fh.write(np.ascontiguousarray(out).tobytes())
+        try:
+            self._fh.write(np.ascontiguousarray(out).tobytes())
+            self._fh.flush()  # a full disk shows up here, with a clear message, rather than at close
+        except OSError as exc:
+            full = disk_full(exc, self._nbytes(), self.path)
+            if full is not None:
+                raise full from None
+            raise
         self._written[z] = True
         values = out.astype(np.float64)
         self._stats[0] = min(self._stats[0], float(values.min()))
         self._stats[1] = max(self._stats[1], float(values.max()))
         self._stats[2] += float(values.sum())
         self._stats[3] += float(np.square(values).sum())
+
+    def _nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.store_dtype.itemsize
 
     def commit(self) -> Path:
         """Finish the file and rename it into place; returns the final path."""
