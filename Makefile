@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEMO := emdenoise_gui/resources/demo
 OUT := demo-output
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test test-long lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The long fuzz and kill runs (minutes) on top of the default tests.
+test-long: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --long tests/core/test_fuzz_headers.py \
+		tests/training/test_kill.py
 
 clean:
 	rm -rf $(VENV) $(OUT)

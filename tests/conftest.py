@@ -92,8 +92,16 @@ def synthetic_crop(tmp_path) -> Path:
 DATA_FIXTURES = {"shared_data", "fibsem_crop"}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true",
+                     help="also run the tests marked 'long' (the long fuzz and kill runs; minutes)")
+
+
 def pytest_collection_modifyitems(config, items):
+    skip_long = pytest.mark.skip(reason="a long run: give --long (make test-long) to run it")
     for item in items:
+        if "long" in item.keywords and not config.getoption("--long"):
+            item.add_marker(skip_long)
         info = getattr(item, "_fixtureinfo", None)
         defs = info.name2fixturedefs if info is not None else {}
         if any(defs.get(name) and defs[name][-1].func.__module__ == __name__ for name in DATA_FIXTURES):
