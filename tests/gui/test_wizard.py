@@ -243,3 +243,35 @@ def test_no_stacks_says_what_to_do(qtbot, tmp_path, monkeypatch):
     assert not wizard.button(NEXT).isEnabled()
     assert "Add a stack to the project" in wizard.pages["kind"].problem.text()
     wizard.reject()
+
+
+def test_readme_pictures_on_real_fibsem(qtbot, tmp_path, monkeypatch, shared_data):
+    """The wizard as the README shows it: NRRN fine-tuned on a noisy FlyEM FIB-SEM crop (dose 30)."""
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    clean = tifffile.imread(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif",
+                            key=range(96, 104))[:, 100:292, 100:292]
+    noisy = np.stack([poisson_dose(s / 255.0, 30.0, slice_rng(0, z)) for z, s in enumerate(clean)])
+    path = _write(tmp_path / "fibsem_noisy.tif", np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8))
+    c = Controller()
+    c.settings.device = "cpu"
+    assert c.new_project(tmp_path / "project")
+    c.add_paths([path])
+    wizard = TrainWizard(c, stack=str(path))
+    wizard.pages["training"].stop_answer = True
+    qtbot.addWidget(wizard)
+    wizard.show()
+    _choose(qtbot, wizard, "alike-slices", fine_tune=True)
+    shoot(wizard, "wizard_fibsem_kind.png")
+    wizard.next()
+    wizard.next()
+    page = wizard.pages["settings"]
+    page.advanced_button.setChecked(True)
+    page.steps.setValue(30)
+    qtbot.waitUntil(lambda: page.rate is not None or bool(page.problem.text()), timeout=60_000)
+    wizard.next()
+    _train(qtbot, wizard)
+    shoot(wizard, "wizard_fibsem_training.png")
+    wizard.next()
+    shoot(wizard, "wizard_fibsem_finish.png")
+    wizard.pages["finish"].denoise_now.setChecked(False)
+    wizard.accept()
