@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import warnings
 
@@ -50,6 +51,16 @@ def _quiet_libraries(debug: bool):
         logger.removeHandler(sink)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit does not raise into a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -61,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"emdenoise: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:  # `emdenoise info ... | head`: the reader has what it wanted
+        _silence_stdout()
+        return 0
     except (Cancelled, KeyboardInterrupt):
         print("\nemdenoise: cancelled; nothing was written", file=sys.stderr)
         return EXIT_CANCELLED

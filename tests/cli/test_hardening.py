@@ -91,3 +91,19 @@ def test_train_refuses_an_unwritable_output_before_the_first_step(tmp_path, cli)
     tifffile.imwrite(src, np.full((4, 64, 64), 100, np.uint8), photometric="minisblack")
     result = cli("train", "n2v", "--noisy", src, "-o", "/proc/emdenoise-model", "--steps", "2", "--crop", "32")
     assert "read-only" in _one_line(result) and "step 1" not in result.out + result.err
+
+
+def test_info_into_a_closed_pipe_exits_quietly(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = tmp_path / "a.tif"
+    tifffile.imwrite(src, np.full((2, 32, 32), 100, np.uint8), photometric="minisblack")
+    files = [src] * 80
+    process = subprocess.Popen([str(Path(sys.executable).with_name("emdenoise")), "info", *map(str, files)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().strip()  # like `| head -1`: read one line, then close
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and not err.strip(), err
