@@ -1,4 +1,4 @@
-"""``emdenoise-gui``: start the desktop app.
+"""``emdenoise-gui`` (or ``python -m emdenoise_gui.gui.app``): start the desktop app.
 
     emdenoise-gui [PROJECT_FOLDER | STACK ...]
     emdenoise-gui --demo                       # the bundled FIB-SEM demo project
@@ -6,6 +6,12 @@
 
 Works headless with QT_QPA_PLATFORM=offscreen. Uncaught exceptions are shown in
 a dialog (and logged) instead of killing the app.
+
+Start-up shows the window first: the frame appears as soon as Qt is up (in the stored
+appearance, ``theme``), then the viewer, the filters and the jobs are loaded into it
+(``MainWindow.build``), and only then is the device looked for (importing torch).
+Ctrl+C and SIGTERM quit like File ▸ Quit; the process ends within seconds of its
+window closing (``lifetime``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui import __version__, paths
+from emdenoise_gui.gui import lifetime, theme
+from emdenoise_gui.gui.settings import stored_appearance
 
 DEMO_DIR = paths.demo_dir()
 DEMO_STACKS = ("flyem_fibsem_demo_noisy.tif", "flyem_fibsem_demo.tif")
@@ -87,7 +95,7 @@ def screenshot_after_denoise(window, path: str, app) -> None:
         return
     def when_settled(_value=None, waited_ms: int = 0) -> None:
         # the status bar's device probe imports torch on a thread; wait for it (at most 30 s)
-        if window.device_label.text().endswith("…") and waited_ms < 30_000:
+        if not window.device.known and waited_ms < 30_000:
             QtCore.QTimer.singleShot(200, lambda: when_settled(None, waited_ms + 200))
         else:
             QtCore.QTimer.singleShot(300, lambda: save_and_quit(0))
@@ -98,9 +106,28 @@ def screenshot_after_denoise(window, path: str, app) -> None:
     QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: save_and_quit(1))
 
 
-def main(argv: list[str] | None = None) -> int:
+def when_built(window, args, app) -> None:
+    """Do what the command line asked (demo, projects, stacks, screenshot) in the built window."""
+    if args.demo and not open_demo(window):
+        print("emdenoise-gui: could not open the demo project", file=sys.stderr)
+        window.force_close = True
+        app.exit(1)
+        return
+    for path in args.paths:
+        if (Path(path) / "project.json").exists():
+            window.open_project(path)
+        elif window.ensure_project(1):
+            window.controller.add_paths([path])
+    if args.screenshot:
+        screenshot_after_denoise(window, args.screenshot, app)
+
+
+def main(argv: list[str] | None = None, end_process: bool = True) -> int:
+    """Run the app until its window closes. As the process's entry point (``end_process``, the default)
+    the process then ends at once with the exit status (``lifetime.end_process``: no library teardown);
+    with ``end_process=False`` the status is returned instead."""
     parser = argparse.ArgumentParser(prog="emdenoise-gui", description=f"EMDenoise {__version__} desktop app")
-    parser.add_argument("paths", nargs="*", help="a project folder, or stacks to add to a new demo-less session")
+    parser.add_argument("paths", nargs="*", help="a project folder, or stacks to add to a new project")
     parser.add_argument("--demo", action="store_true", help="open the bundled FIB-SEM demo project")
     parser.add_argument("--screenshot", metavar="FILE",
                         help="run the default denoise, save a picture of the window to FILE and exit")
@@ -109,22 +136,23 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("EMDenoise")
     app.setOrganizationName("EMDenoise")
     _install_excepthook()
+    theme.apply(app, stored_appearance())
     from emdenoise_gui.gui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(deferred=True)
+    window.built.connect(lambda: when_built(window, args, app))
     window.show()
-    if args.demo:
-        if not open_demo(window):
-            print("emdenoise-gui: could not open the demo project", file=sys.stderr)
-            return 1
-    for path in args.paths:
-        if (Path(path) / "project.json").exists():
-            window.open_project(path)
-        else:
-            window.controller.add_paths([path])
-    if args.screenshot:
-        screenshot_after_denoise(window, args.screenshot, app)
+    quitter = lifetime.quit_on_signals(window)
+    window.build_when_shown()
     code = app.exec()
     if args.screenshot:
         window.close()
+    if quitter is not None:
+        quitter.uninstall()
+    if end_process:
+        lifetime.end_process(code)
     return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,11 @@
 """What the app does, behind the main window: the open project, stacks, results and jobs.
 
 The window calls these methods and listens to the signals; nothing here draws.
-Every user-facing failure becomes ``warning(title, text)``, never an exception.
+Every user-facing failure becomes ``warning(title, text)``, never an exception; a project
+that cannot be saved says so once (``save_failed``), not at every click. Nothing slow runs
+on the GUI thread: stack thumbnails are read in the background (``thumbnails``), and the
+jobs (``jobs.denoise``, ``jobs.train``, which load the filters and torch) are imported when
+the first one starts.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ from emdenoise_gui.core.events import PartialResult
 from emdenoise_gui.core.io import READ_SUFFIXES, open_stack
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.settings import AppSettings
+from emdenoise_gui.gui.thumbnails import Thumbnails
 from emdenoise_gui.gui.workers import Job
-from emdenoise_gui.jobs import denoise as denoise_jobs
-from emdenoise_gui.jobs.train import train_job
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
 
@@ -65,7 +68,9 @@ class Controller(QtCore.QObject):
     Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``,
     ``preview_ready(str, int, object, object)`` (stack id, slice, (Y, X) array, denoiser), ``preview_partial``
     (the same, the part on screen only, NaN elsewhere), ``warning(str, str)``,
-    ``job_failed(str, object)`` (title, ``workers.JobFailure``), ``job_added(object)``, ``status(str)``.
+    ``job_failed(str, object)`` (title, ``workers.JobFailure``), ``job_added(object)``, ``status(str)``,
+    ``save_failed(str)`` (why; once per project until a save works again), ``thumbnail_changed(str)``
+    (a stack id whose ``thumbnails`` entry, a (h, w) float32 array, arrived).
     Every job starts through ``queue`` (a ``job_queue.JobQueue``).
     """
 
@@ -78,6 +83,8 @@ class Controller(QtCore.QObject):
     job_failed = QtCore.Signal(str, object)
     job_added = QtCore.Signal(object)
     status = QtCore.Signal(str)
+    save_failed = QtCore.Signal(str)
+    thumbnail_changed = QtCore.Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -87,7 +94,10 @@ class Controller(QtCore.QObject):
         self.queue = JobQueue(self)
         self.queue.job_added.connect(self.job_added)
         self._stacks: dict[str, object] = {}
-        self.thumbnails: dict[str, object] = {}  # stack id -> (Y, X) middle slice
+        self.thumbnails: dict[str, object] = {}  # stack id -> small (h, w) middle slice
+        self.thumbnail_maker = Thumbnails(self)
+        self.thumbnail_maker.ready.connect(self._thumbnail_arrived)
+        self._save_warned = False  # the "cannot save" question was asked for this project
 
     # -- projects ----------------------------------------------------------------------------------
     def new_project(self, folder: str | Path) -> bool:
@@ -106,6 +116,9 @@ class Controller(QtCore.QObject):
         self.project = project
         remember_project(project.folder)
         self.undo_stack.clear()
+        for record in project.stacks:
+            if Path(record.path).is_file():
+                self.thumbnail_maker.request(record.id, record.path)
         missing = project.missing_inputs()
         if missing:
             names = "\n".join(f"• {r.path}" for r in missing)
@@ -119,15 +132,43 @@ class Controller(QtCore.QObject):
         for stack in self._stacks.values():
             stack.close()
         self._stacks = {}
+        self.thumbnails = {}
         self.project = None
+        self._save_warned = False
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Save the project; True if it was written. The first failure for a project emits
+        ``save_failed`` (the window offers Save Project As); later ones only a status line."""
         if self.project is None:
-            return
+            return False
         try:
             self.project.save()
         except InputError as exc:
-            self.warning.emit("Cannot save the project", str(exc))
+            if not self._save_warned:
+                self._save_warned = True
+                self.save_failed.emit(str(exc))
+            else:
+                self.status.emit("Project not saved: its folder cannot be written (File ▸ Save Project As…)")
+            return False
+        self._save_warned = False
+        return True
+
+    def save_project_as(self, folder: str | Path) -> bool:
+        """Go on with the project in a new ``folder`` (``Project.save_as``): its record is copied
+        there, results stay where they are, new results go to the new folder."""
+        if self.project is None:
+            return False
+        try:
+            project = self.project.save_as(folder)
+        except InputError as exc:
+            self.warning.emit("Cannot save the project there", str(exc))
+            return False
+        self.project, self._save_warned = project, False
+        remember_project(project.folder)
+        self.undo_stack.clear()  # its commands hold the old folder's result records
+        self.project_changed.emit()
+        self.status.emit(f"The project continues in {project.folder}")
+        return True
 
     def stack_data(self, path: str | Path):
         """An open lazy Stack for ``path`` (kept open while the project is)."""
@@ -151,9 +192,8 @@ class Controller(QtCore.QObject):
                 rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF and MRC)"))
                 continue
             try:
-                with open_stack(path) as stack:
+                with open_stack(path) as stack:  # the header only: the pixels are read in the background
                     meta = stack.meta
-                    middle = stack[len(stack) // 2]
             except InputError as exc:
                 rejected.append((path, exc.problem))
                 continue
@@ -161,7 +201,8 @@ class Controller(QtCore.QObject):
             record = self.project.add_stack(meta)
             if record.id not in before:
                 added.append(record)
-            self.thumbnail_ready(record.id, middle)
+            if record.id not in self.thumbnails:
+                self.thumbnail_maker.request(record.id, record.path)
         if added:
             self.undo_stack.push(_AddStacks(self, added))  # redo() saves and refreshes
             self.show_stack.emit(added[0].id)
@@ -171,8 +212,12 @@ class Controller(QtCore.QObject):
                                                            f"were.\n\n{lines}")
         return added, rejected
 
-    def thumbnail_ready(self, stack_id: str, image) -> None:
+    def _thumbnail_arrived(self, stack_id: str, path: str, image) -> None:
+        record = self.find_stack(stack_id)
+        if record is None or record.path != path:  # another project, or the stack was removed
+            return
         self.thumbnails[stack_id] = image
+        self.thumbnail_changed.emit(stack_id)
 
     def find_stack(self, stack_id: str):
         """The project's stack record with this id, or None."""
@@ -194,6 +239,29 @@ class Controller(QtCore.QObject):
             return
         results = self.project.results_for(stack_id)
         self.undo_stack.push(_RemoveStack(self, record, results))
+
+    def delete_result(self, result_id: str) -> bool:
+        """Delete a result's file and forget its record (the window asks the user first).
+
+        A file that cannot be deleted keeps its record and says why; a file already gone only
+        loses its record.
+        """
+        result = self.find_result(result_id)
+        if result is None:
+            return False
+        path = self.project.absolute(result)
+        stack = self._stacks.pop(str(path), None)
+        if stack is not None:  # the viewer's reader of it: closed so the file can go (Windows)
+            stack.close()
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            self.warning.emit("Cannot delete the result", f"{path}: {exc.strerror or exc}; it stays in the project.")
+            return False
+        self.project.remove_result(result_id)
+        self._changed()
+        self.status.emit(f"Deleted {path.name}")
+        return True
 
     def _drop_stack(self, stack_id: str) -> None:
         self.project.remove_stack(stack_id)
@@ -229,6 +297,8 @@ class Controller(QtCore.QObject):
         record = self._record(stack_id)
         if record is None or denoiser is None:
             return None
+        from emdenoise_gui.jobs import denoise as denoise_jobs
+
         s = self.settings
         make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device, visible)
         job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
@@ -239,11 +309,17 @@ class Controller(QtCore.QObject):
 
     def denoise(self, stack_ids: list[str], denoiser) -> Job | None:
         """Denoise whole stacks into the project's results folder (one job; a batch for several)."""
+        from emdenoise_gui.jobs import denoise as denoise_jobs
+
         records = [r for r in (self._record(i) for i in stack_ids) if r is not None]
         if not records or denoiser is None:
             return None
         s = self.settings
-        outputs = [self.project.result_path(r.id, denoiser.label, s.output_format) for r in records]
+        try:
+            outputs = self.output_paths(records, denoiser.label)
+        except InputError as exc:
+            self.warning.emit("Cannot denoise", str(exc))
+            return None
         if len(records) == 1:
             make = denoise_jobs.denoise(records[0].path, outputs[0], denoiser, s.tile_px, s.stride_px, s.output_dtype,
                                  s.device)
@@ -258,6 +334,16 @@ class Controller(QtCore.QObject):
         job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
         return self.submit(job, denoiser)
 
+    def output_paths(self, records, method: str) -> list[Path]:
+        """Fresh result paths for ``records`` made by ``method``: the Settings' output folder (default
+        the project's ``results/``), name pattern and format ("same": each input's own); distinct
+        even for inputs of the same name."""
+        s, outputs = self.settings, []
+        for record in records:
+            outputs.append(self.project.result_path(record.id, method, s.output_suffix(record.path),
+                                                    s.output_folder, s.name_pattern, exclude=outputs))
+        return outputs
+
     def _record_results(self, records, outputs, denoiser, project) -> None:
         if project is not self.project:  # the user switched projects: its files stay in that project's folder
             if not any(Path(o).exists() for o in outputs):  # e.g. cancelled before it ran
@@ -270,7 +356,8 @@ class Controller(QtCore.QObject):
         for record, output in zip(records, outputs):
             if not Path(output).exists():
                 continue
-            params = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
+            dtype = record.dtype if s.output_dtype == "input" else s.output_dtype
+            params = {"tile": s.tile_px, "stride": s.stride_px, "dtype": dtype, "device": s.device}
             try:
                 last = self.project.add_result(
                     stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,
@@ -284,6 +371,8 @@ class Controller(QtCore.QObject):
             self.status.emit(f"Denoised with {denoiser.label} at {_dt.datetime.now():%H:%M}")
 
     def train(self, spec) -> Job:
+        from emdenoise_gui.jobs.train import train_job
+
         job = Job(f"Train {spec.family} ({spec.config}) “{spec.name}”", "train", train_job(spec), self)
         return self.submit(job)
 
@@ -299,9 +388,10 @@ class Controller(QtCore.QObject):
         return self.queue.active()
 
     def shutdown_jobs(self, timeout_ms: int) -> bool:
-        """Cancel every job and wait (processing events) up to ``timeout_ms`` for their threads to end;
-        True if they all did."""
-        return self.queue.shutdown(timeout_ms)
+        """Cancel every job and wait (processing events) up to ``timeout_ms`` for their threads to end,
+        and for the thumbnail readers; True if they all did."""
+        stopped = self.queue.shutdown(timeout_ms)
+        return self.thumbnail_maker.stop(timeout_ms) and stopped
 
     def _record(self, stack_id: str):
         record = self.find_stack(stack_id)

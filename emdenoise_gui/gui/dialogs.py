@@ -1,4 +1,5 @@
-"""Small dialogs: Settings, Train a model, record details, messages, and the question before quitting."""
+"""Small dialogs: Settings, Train a model, record details, messages, and the questions before quitting,
+deleting a result and after a failed save."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.settings import (
+    APPEARANCES,
     DEVICES,
     OUTPUT_DTYPES,
     OUTPUT_FORMATS,
@@ -16,6 +19,7 @@ from emdenoise_gui.gui.settings import (
     AppSettings,
 )
 from emdenoise_gui.models.registry import FAMILIES, by_preference
+from emdenoise_gui.project.naming import NAME_FIELDS, check_pattern
 from emdenoise_gui.zoo.card import valid_model_name
 
 
@@ -30,8 +34,28 @@ def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
     layout.addWidget(buttons)
 
 
+#: How the Settings dialog names the output choices (stored values -> words).
+FORMAT_WORDS = {"same": "same as input", ".tif": "TIFF (.tif)", ".mrc": "MRC (.mrc)"}
+DTYPE_WORDS = {"input": "same type as input", "float32": "32-bit float"}
+APPEARANCE_WORDS = {"system": "as the desktop", "light": "light", "dark": "dark"}
+DTYPE_TIP = ("Same type as input keeps the file the size of the input: the denoised values are rounded to "
+             "whole grey levels and clipped to the type's range (for 8- and 16-bit data the rounding, at most "
+             "half a grey level, is far below the noise). 32-bit float keeps the computed values unrounded but "
+             "makes a 16-bit stack's result twice, an 8-bit one's four times, as large.")
+
+
+def _combo(values, words: dict, current: str) -> QtWidgets.QComboBox:
+    """A combo box listing ``values`` by their ``words`` (the value itself when it has none)."""
+    combo = QtWidgets.QComboBox()
+    for value in values:
+        combo.addItem(words.get(value, value), value)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    return combo
+
+
 class SettingsDialog(QtWidgets.QDialog):
-    """Device, tile size (auto or manual), output format and dtype, CPU threads."""
+    """Device, tile size (auto or manual), output folder, names, format and pixel type, CPU threads,
+    appearance."""
 
     def __init__(self, settings: AppSettings, parent=None):
         super().__init__(parent)
@@ -53,25 +77,45 @@ class SettingsDialog(QtWidgets.QDialog):
         self.quality.setToolTip("fast: tiles overlap only by what the network sees around a pixel, so each pixel "
                                 "is computed about once. paper: half-tile steps with Gaussian blending, as in the "
                                 "papers; about 4x slower, results differ by less than a grey level")
-        self.format = QtWidgets.QComboBox()
-        self.format.addItems(OUTPUT_FORMATS)
-        self.format.setCurrentText(settings.output_format)
-        self.dtype = QtWidgets.QComboBox()
-        self.dtype.addItems(OUTPUT_DTYPES)
-        self.dtype.setCurrentText(settings.output_dtype)
-        self.dtype.setToolTip("float32 keeps the computed values; 'input' rounds and clips to the input's type")
+        self.folder = QtWidgets.QLineEdit(settings.output_folder)
+        self.folder.setPlaceholderText("the project's results folder")
+        self.folder.setMinimumWidth(260)
+        self.folder.setToolTip("Where denoised stacks are written; leave empty for the project's results folder")
+        browse = QtWidgets.QPushButton("Choose…")
+        browse.clicked.connect(self._choose_folder)
+        folder_row = QtWidgets.QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.pattern = QtWidgets.QLineEdit(settings.name_pattern)
+        self.pattern.setToolTip("File names of results; " + ", ".join(
+            f"{{{name}}}: {what}" for name, what in NAME_FIELDS.items())
+            + ". A number is added when the name is taken: nothing is overwritten.")
+        self.format = _combo(OUTPUT_FORMATS, FORMAT_WORDS, settings.output_format)
+        self.format.setToolTip("Same as input: an MRC stack gives an MRC result, a TIFF a TIFF")
+        self.dtype = _combo(OUTPUT_DTYPES, DTYPE_WORDS, settings.output_dtype)
+        self.dtype.setToolTip(DTYPE_TIP)
         self.threads = QtWidgets.QSpinBox()
         self.threads.setRange(0, os.cpu_count() or 1)
         self.threads.setSpecialValueText(f"all ({os.cpu_count()})")
         self.threads.setValue(settings.threads)
+        self.appearance = _combo(APPEARANCES, APPEARANCE_WORDS, settings.appearance)
+        self.appearance.setToolTip("Light or dark windows; the images keep their black surround")
         form = QtWidgets.QFormLayout()
         form.addRow("Device", self.device)
         form.addRow("Tile size", self.tile)
         form.addRow("Tiling quality", self.quality)
+        form.addRow("Output folder", folder_row)
+        form.addRow("Result names", self.pattern)
         form.addRow("Output format", self.format)
         form.addRow("Output pixel type", self.dtype)
         form.addRow("CPU threads", self.threads)
+        form.addRow("Appearance", self.appearance)
         _form_with_buttons(self, form)
+
+    def _choose_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for results", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
 
     def _accept(self) -> None:
         tile = self.tile.value()
@@ -79,12 +123,25 @@ class SettingsDialog(QtWidgets.QDialog):
             QtWidgets.QMessageBox.warning(self, "Tile size", "Use a tile size of at least 64 px, a multiple of 16, "
                                                             "or 0 for automatic.")
             return
+        folder = self.folder.text().strip()
+        if folder and not Path(folder).expanduser().is_dir():
+            QtWidgets.QMessageBox.warning(self, "Output folder", f"{folder} is not a folder. Choose an existing "
+                                                                 "folder, or leave it empty for the project's "
+                                                                 "results folder.")
+            return
+        try:
+            check_pattern(self.pattern.text().strip())
+        except InputError as exc:
+            QtWidgets.QMessageBox.warning(self, "Result names", str(exc))
+            return
         self.accept()
 
     def result_settings(self) -> AppSettings:
+        folder = self.folder.text().strip()
         return AppSettings(device=self.device.currentText(), tile=self.tile.value(), quality=self.quality.currentText(),
-                           output_format=self.format.currentText(), output_dtype=self.dtype.currentText(),
-                           threads=self.threads.value()).checked()
+                           output_format=self.format.currentData(), output_dtype=self.dtype.currentData(),
+                           threads=self.threads.value(), output_folder=str(Path(folder).expanduser()) if folder else "",
+                           name_pattern=self.pattern.text().strip(), appearance=self.appearance.currentData()).checked()
 
 
 class TrainDialog(QtWidgets.QDialog):
@@ -170,3 +227,38 @@ def quit_question(parent, count: int) -> QtWidgets.QMessageBox:
     box.setDefaultButton(box.keep_button)
     box.setEscapeButton(box.keep_button)
     return box
+
+
+def _question(parent, title: str, text: str, informative: str, yes: str, no: str) -> QtWidgets.QMessageBox:
+    """A question box with the buttons ``box.yes_button`` and ``box.no_button`` (the default, and Esc)."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setInformativeText(informative)
+    box.yes_button = box.addButton(yes, QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+    box.no_button = box.addButton(no, QtWidgets.QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(box.no_button)
+    box.setEscapeButton(box.no_button)
+    return box
+
+
+def delete_question(parent, path: Path) -> QtWidgets.QMessageBox:
+    """"Delete the result file …?" (``yes_button``: delete; ``no_button``, the default: keep it)."""
+    return _question(parent, "Delete result", f"Delete the result file {path.name} from the disk?",
+                     f"{path}\n\nThe file is deleted, not moved to the trash, and the result leaves the "
+                     "project. The input stack is not touched.", "Delete File", "Keep It")
+
+
+def save_failed_question(parent, why: str) -> QtWidgets.QMessageBox:
+    """The project cannot be saved (``yes_button``: Save Project As…; ``no_button``: go on without saving)."""
+    return _question(parent, "Cannot save the project", "The project cannot be saved in its folder.",
+                     f"{why}\n\nSave it in a folder you can write to and go on working there (your stacks and "
+                     "results stay where they are), or go on without saving; this is not asked again for this "
+                     "project.", "Save Project As…", "Go On Without Saving")
+
+
+def new_project_question(parent, count: int) -> QtWidgets.QMessageBox:
+    """Stacks need a project (``yes_button``: create one and add the ``count`` dropped files, 0 for the
+    ones to be chosen next; ``no_button``: don't)."""
+    files = {0: "stacks", 1: "this file"}.get(count, f"these {count} files")
+    return _question(parent, "No project open", f"To add {files}, create a project first.",
+                     "A project is a folder where EMDenoise keeps your results and remembers your stacks and "
+                     "views; the stacks themselves stay where they are.", "Create Project…", "Cancel")

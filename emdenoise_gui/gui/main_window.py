@@ -1,36 +1,49 @@
-"""The main window: panels, menus, drag-and-drop and the status bar, wired to the controller."""
+"""The main window: panels, menus, drag-and-drop and the status bar, wired to the controller.
+
+It is built in two steps so that it is on screen at once: ``MainWindow(deferred=True)`` is the
+frame (title, size and place, a "Starting…" line) and needs nothing but Qt; :meth:`MainWindow.build`
+then loads the viewer, the filters and the jobs (seconds on a slow machine) and lays out the
+panels, and emits ``built``. ``MainWindow()`` does both at once. Menus: ``menus.py``; the device
+label: ``device_status.py``; Help: ``help.py``; appearance: ``theme.py``.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__
-from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import READ_SUFFIXES
-from emdenoise_gui.gui.controller import Controller
-from emdenoise_gui.gui.dialogs import (
-    SettingsDialog,
-    TrainDialog,
-    details_html,
-    message_box,
-    quit_question,
-)
-from emdenoise_gui.gui.panels.compare_view import CompareView
-from emdenoise_gui.gui.panels.jobs_panel import JobsPanel
-from emdenoise_gui.gui.panels.project_panel import ProjectPanel
-from emdenoise_gui.gui.panels.zoo_panel import ZooPanel
+from emdenoise_gui.gui.closing import WindowClosing
 from emdenoise_gui.gui.settings import qsettings
-from emdenoise_gui.project.recent import recent_projects
-from emdenoise_gui.project.records import CompareState
 
-#: How long quitting waits for cancelled jobs (and the device probe) to stop, processing events meanwhile.
-SHUTDOWN_WAIT_MS = 15_000
-FILE_FILTER = f"EM stacks ({' '.join('*' + s for s in READ_SUFFIXES)});;All files (*)"
-KEY = QtGui.QKeySequence
+
+def file_filter() -> str:
+    """The file dialogs' filter: every stack file EMDenoise reads."""
+    from emdenoise_gui.core.io import READ_SUFFIXES
+
+    return f"EM stacks ({' '.join('*' + s for s in READ_SUFFIXES)});;All files (*)"
+
+
+def __getattr__(name: str):
+    if name == "FILE_FILTER":  # the readers are imported only when a file dialog needs them
+        return file_filter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _AfterFirstPaint(QtCore.QObject):
+    """Calls ``then`` (once, from the event loop) after the widget it watches has been painted."""
+
+    def __init__(self, widget: QtWidgets.QWidget, then):
+        super().__init__(widget)
+        self._then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QtCore.QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QtCore.QTimer.singleShot(0, self._then)
+        return False
 
 
 class SliceImage:
@@ -46,25 +59,58 @@ class SliceImage:
         return self.image
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(WindowClosing, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
-    Closing with jobs running or waiting asks first (:meth:`confirm_quit`), then cancels them and
-    waits for their threads (:meth:`stop_jobs`). Set ``force_close`` to skip the question, or
-    ``quit_answer`` (True: cancel and quit, False: keep working) to answer it without a dialog.
+    Closing (``closing.WindowClosing``) with jobs running or waiting asks first, then cancels them and
+    waits for their threads. Set ``force_close`` to skip the question, or ``quit_answer`` (True:
+    cancel and quit, False: keep working) to answer it without a dialog.
     """
 
-    device_found = QtCore.Signal(str)
+    built = QtCore.Signal()
 
-    def __init__(self, controller: Controller | None = None):
+    def __init__(self, controller=None, deferred: bool = False):
         super().__init__()
-        self.controller = controller or Controller(self)
+        self.controller = controller  # a gui.controller.Controller; made by build() when None
         self.force_close = False
         self.quit_answer: bool | None = None
-        self._stopping = False
-        self._probe_thread: threading.Thread | None = None
+        self.is_built = False
+        self._stopping = self._restoring = self._closing = False
+        self._current: tuple[str | None, str | None] = (None, None)
+        self._shown_project = None
         self.setWindowTitle(f"EMDenoise {__version__}")
-        self.setAcceptDrops(True)
+        starting = QtWidgets.QLabel("Starting EMDenoise…")
+        starting.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(starting)
+        self.statusBar().showMessage("Loading the viewer, the filters and the model zoo…")
+        self.resize(1500, 950)
+        geometry = qsettings().value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if not deferred:
+            self.build()
+
+    # -- construction ----------------------------------------------------------------------------------
+    def build_when_shown(self, fallback_ms: int = 1000) -> None:
+        """:meth:`build` once the frame has been painted (it is on screen first), at the latest after
+        ``fallback_ms`` (a window started minimised is never painted)."""
+        _AfterFirstPaint(self.centralWidget(), self.build)
+        QtCore.QTimer.singleShot(fallback_ms, self.build)
+
+    def build(self) -> None:
+        """Load the panels and the controller and lay them out (once; ``built`` follows)."""
+        if self.is_built:
+            return
+        from emdenoise_gui.gui import theme
+        from emdenoise_gui.gui.controller import Controller
+        from emdenoise_gui.gui.device_status import DeviceStatus
+        from emdenoise_gui.gui.menus import build_menus
+        from emdenoise_gui.gui.panels.compare_view import CompareView
+        from emdenoise_gui.gui.panels.jobs_panel import JobsPanel
+        from emdenoise_gui.gui.panels.project_panel import ProjectPanel
+        from emdenoise_gui.gui.panels.zoo_panel import ZooPanel
+
+        self.controller = self.controller or Controller(self)
         self.viewer = CompareView()
         self.setCentralWidget(self.viewer)
         self.project_panel = ProjectPanel()
@@ -75,22 +121,25 @@ class MainWindow(QtWidgets.QMainWindow):
             "zoo": self._dock("Model zoo", self.zoo_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
             "jobs": self._dock("Jobs", self.jobs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.device_label = QtWidgets.QLabel("device: …")
-        self.statusBar().addPermanentWidget(self.device_label)
+        self.device = DeviceStatus(self)
+        self.statusBar().addPermanentWidget(self.device.label)
         self.denoiser = self.zoo_panel.current()
-        self._build_menus()
+        self.menu_actions = build_menus(self)
         self._connect()
-        self._gpu_timer = QtCore.QTimer(self)
-        self._gpu_timer.timeout.connect(self._update_gpu_memory)
         self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
         self._save_view_timer.timeout.connect(self._store_view)
-        self.resize(1500, 950)
         self._default_layout()
-        self._restore_layout()
-        self._probe_device()
+        state = qsettings().value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        theme.restyle_plots(QtWidgets.QApplication.instance(), self.controller.settings.appearance)
+        self.setAcceptDrops(True)
+        self.is_built = True
+        self.statusBar().clearMessage()
         self._refresh()
+        self.device.probe(self.controller.settings)
+        self.built.emit()
 
-    # -- construction ----------------------------------------------------------------------------------
     def _dock(self, title, widget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
@@ -98,56 +147,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu, text, slot, shortcut=None, tip=""):
-        action = QtGui.QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "&New Project…", self.new_project_dialog, KEY.StandardKey.New)
-        self._action(file, "Open &Project…", self.open_project_dialog, KEY("Ctrl+Shift+O"))
-        self.recent_menu = file.addMenu("Recent Projects")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file.addSeparator()
-        self.add_action = self._action(file, "&Add Stacks…", self.add_stacks_dialog, KEY.StandardKey.Open,
-                                       "Add TIFF or MRC stacks to the project")
-        self._action(file, "&Save Project", self.controller.save, KEY.StandardKey.Save,
-                     "The project is also saved automatically after every change")
-        file.addSeparator()
-        self._action(file, "&Quit", self.close, KEY.StandardKey.Quit)
-        edit = bar.addMenu("&Edit")
-        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(KEY.StandardKey.Undo)
-        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(KEY.StandardKey.Redo)
-        edit.addAction(undo)
-        edit.addAction(redo)
-        edit.addSeparator()
-        self._action(edit, "&Settings…", self.settings_dialog, KEY.StandardKey.Preferences)
-        process = bar.addMenu("&Process")
-        self._action(process, "&Preview Current Slice", self.preview_current, KEY("Ctrl+P"),
-                     "Denoise only the slice on screen")
-        self._action(process, "&Denoise Stack", self.denoise_current, KEY("Ctrl+D"),
-                     "Denoise the whole selected stack(s) into the project's results folder")
-        self._action(process, "&Train Model…", self.train_dialog, KEY("Ctrl+T"))
-        process.addSeparator()
-        self._action(process, "&Cancel All Jobs", self.controller.cancel_all, KEY("Ctrl+."))
-        view = bar.addMenu("&View")
-        for dock in self.findChildren(QtWidgets.QDockWidget):
-            view.addAction(dock.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About EMDenoise", self.about)
-
     def _connect(self) -> None:
         c = self.controller
         c.project_changed.connect(self._refresh)
         c.warning.connect(self.warn)
+        c.save_failed.connect(self._save_failed)
+        c.thumbnail_changed.connect(lambda i: self.project_panel.set_thumbnail(i, self.controller.thumbnails[i]))
         c.job_failed.connect(self.show_failure)
         c.job_added.connect(self.jobs_panel.add_job)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -155,26 +160,50 @@ class MainWindow(QtWidgets.QMainWindow):
         c.show_result.connect(self.show_result)
         c.preview_ready.connect(self._show_preview)
         c.preview_partial.connect(lambda *args: self._show_preview(*args, partial=True))
-        self.project_panel.stack_selected.connect(self.show_stack)
-        self.project_panel.result_selected.connect(self.show_result)
-        self.project_panel.add_requested.connect(self.add_stacks_dialog)
-        self.project_panel.remove_requested.connect(c.remove_stack)
-        self.project_panel.details_requested.connect(self.show_details)
+        panel = self.project_panel
+        panel.stack_selected.connect(self.show_stack)
+        panel.result_selected.connect(self.show_result)
+        panel.add_requested.connect(self.add_stacks_dialog)
+        panel.remove_requested.connect(c.remove_stack)
+        panel.details_requested.connect(self.show_details)
+        panel.reveal_requested.connect(self.reveal)
+        panel.delete_result_requested.connect(self.delete_result)
         self.zoo_panel.chosen.connect(self._choose_denoiser)
         self.zoo_panel.message.connect(self.warn)
         self.viewer.hover.connect(lambda text: self.statusBar().showMessage(text))
         self.viewer.slice_changed.connect(lambda _z: self._save_view_timer.start())
-        self.device_found.connect(self._device_ready)
 
     # -- projects and stacks --------------------------------------------------------------------------
     def _refresh(self) -> None:
         project = self.controller.project
-        for stack_id, image in self.controller.thumbnails.items():
-            self.project_panel.set_thumbnail(stack_id, image)
+        if project is not self._shown_project:  # another project: its stack ids name other files
+            self._shown_project = project
+            self.project_panel.clear_thumbnails()
+            for stack_id, image in self.controller.thumbnails.items():
+                self.project_panel.set_thumbnail(stack_id, image)
         self.project_panel.refresh(project)
         name = f"{project.name} — " if project else ""
         self.setWindowTitle(f"{name}EMDenoise {__version__}")
-        self.add_action.setEnabled(project is not None)
+
+    def ensure_project(self, count: int = 0) -> bool:
+        """True when a project is open, else after offering to create one (for ``count`` dropped files;
+        0: stacks about to be chosen) and the user did."""
+        if self.controller.project is not None:
+            return True
+        folder = self.choose_new_project_folder(count)
+        if folder and (Path(folder) / "project.json").is_file():  # the folder holds a project: use it
+            return self.open_project(folder)
+        return bool(folder) and self.controller.new_project(folder)
+
+    def choose_new_project_folder(self, count: int) -> str | None:
+        """Ask whether to create a project, then for its folder; None if the user declines."""
+        from emdenoise_gui.gui.dialogs import new_project_question
+
+        box = new_project_question(self, count)
+        box.exec()
+        if box.clickedButton() is not box.yes_button:
+            return None
+        return QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the new project") or None
 
     def new_project_dialog(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the new project")
@@ -207,7 +236,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._restoring = False
         return True
 
-    def _fill_recent(self) -> None:
+    def fill_recent(self) -> None:
+        from emdenoise_gui.project.recent import recent_projects
+
         self.recent_menu.clear()
         for folder in recent_projects():
             self.recent_menu.addAction(str(folder), lambda f=folder: self.open_project(f))
@@ -215,9 +246,32 @@ class MainWindow(QtWidgets.QMainWindow):
             self.recent_menu.addAction("(none yet)").setEnabled(False)
 
     def add_stacks_dialog(self) -> None:
-        names, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Add EM stacks", "", FILE_FILTER)
+        if not self.ensure_project():
+            return
+        names, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Add EM stacks", "", file_filter())
         if names:
             self.controller.add_paths(names)
+
+    def save_as_dialog(self) -> None:
+        if self.controller.project is None:
+            self.warn("No project open", "Open or create a project first.")
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder to go on with the project in")
+        if folder:
+            self.controller.save_project_as(folder)
+
+    def _save_failed(self, why: str) -> None:
+        if not self._closing:  # closing: the view state is all that is lost, no question then
+            self.offer_save_as(why)
+
+    def offer_save_as(self, why: str) -> None:
+        """Say once that the project cannot be saved and offer File ▸ Save Project As (non-blocking)."""
+        from emdenoise_gui.gui.dialogs import save_failed_question
+
+        box = save_failed_question(self, why)
+        box.yes_button.clicked.connect(lambda: QtCore.QTimer.singleShot(0, self.save_as_dialog))
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -225,9 +279,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
+        if not paths:
+            return
+        event.acceptProposedAction()
+        if self.controller.project is not None:
             self.controller.add_paths(paths)
+        else:  # ask after the drop has ended: the file manager waits for it
+            QtCore.QTimer.singleShot(0, lambda: self.ensure_project(len(paths)) and self.controller.add_paths(paths))
 
     def show_stack(self, stack_id: str) -> None:
         record = self.controller.find_stack(stack_id)
@@ -268,6 +326,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewer.set_slice(z)
 
     def show_details(self, kind: str, ident: str) -> None:
+        from emdenoise_gui.gui.dialogs import details_html
+
         c = self.controller
         if kind == "stack":
             r = c.find_stack(ident)
@@ -288,13 +348,43 @@ class MainWindow(QtWidgets.QMainWindow):
         box.setText(details_html(title, rows))
         box.exec()
 
+    def reveal(self, kind: str, ident: str) -> None:
+        """Show a stack's or result's file in the file manager."""
+        from emdenoise_gui.gui.reveal import reveal
+
+        c = self.controller
+        record = c.find_stack(ident) if kind == "stack" else c.find_result(ident)
+        if record is None:
+            return
+        path = Path(record.path) if kind == "stack" else c.project.absolute(record)
+        if not reveal(path):
+            self.warn("Cannot show the file", f"{path} is gone (moved or deleted), and so is its folder.")
+
+    def delete_result(self, result_id: str) -> None:
+        """Delete a result's file and its record, after asking."""
+        c = self.controller
+        result = c.find_result(result_id)
+        if result is None or not self.confirm_delete(c.project.absolute(result)):
+            return
+        if self._current == ("result", result_id):  # let go of the file before it is deleted
+            self.show_stack(result.stack_id)
+        c.delete_result(result_id)
+
+    def confirm_delete(self, path: Path) -> bool:
+        """Ask before a result file is deleted; True to delete."""
+        from emdenoise_gui.gui.dialogs import delete_question
+
+        box = delete_question(self, path)
+        box.exec()
+        return box.clickedButton() is box.yes_button
+
     # -- processing -------------------------------------------------------------------------------------
     def _choose_denoiser(self, denoiser) -> None:
         self.denoiser = denoiser
         self.statusBar().showMessage(f"Denoiser: {denoiser.label}", 4000)
 
     def _current_stack_id(self) -> str | None:
-        kind, ident = getattr(self, "_current", (None, None))
+        kind, ident = self._current
         if kind == "result":
             result = self.controller.find_result(ident)
             return result.stack_id if result else None
@@ -316,6 +406,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.controller.denoise(ids, self.denoiser)
 
     def train_dialog(self) -> None:
+        from emdenoise_gui.gui.dialogs import TrainDialog
         from emdenoise_gui.zoo.registry import user_dir
 
         project = self.controller.project
@@ -327,51 +418,43 @@ class MainWindow(QtWidgets.QMainWindow):
             job.finished.connect(lambda _v: self.zoo_panel.refresh())
 
     def settings_dialog(self) -> None:
-        dialog = SettingsDialog(self.controller.settings, self)
+        from emdenoise_gui.gui import theme
+        from emdenoise_gui.gui.dialogs import SettingsDialog
+
+        old = self.controller.settings
+        dialog = SettingsDialog(old, self)
         if dialog.exec():
-            self.controller.settings = dialog.result_settings()
-            self.controller.settings.save()
-            self._probe_device()
+            new = self.controller.settings = dialog.result_settings()
+            new.save()
+            if new.appearance != old.appearance:
+                theme.apply(QtWidgets.QApplication.instance(), new.appearance)
+            if (new.device, new.threads) != (old.device, old.threads):
+                self.device.probe(new)
 
-    # -- status bar: device and GPU memory -------------------------------------------------------------
-    def _probe_device(self) -> None:
-        """Find the device on a helper thread: importing torch takes about a second."""
-        choice = self.controller.settings.device
+    # -- help -------------------------------------------------------------------------------------------
+    def show_shortcuts(self):
+        from emdenoise_gui.gui.help import shortcuts_dialog
 
-        def probe():
-            try:
-                from emdenoise_gui.models.device import device_label, pick_device
+        dialog = shortcuts_dialog(self)
+        dialog.show()
+        return dialog
 
-                self.controller.settings.apply_threads()
-                text = device_label(pick_device(choice))
-            except Exception as exc:  # a missing GPU driver must not stop the app
-                text = f"CPU (device '{choice}' unavailable: {exc})"
-            try:
-                self.device_found.emit(text)
-            except RuntimeError:  # the window closed before the probe finished
-                pass
+    def show_guide(self):
+        from emdenoise_gui.gui.help import guide_dialog
 
-        self._probe_thread = threading.Thread(target=probe, name="device-probe", daemon=True)
-        self._probe_thread.start()
-
-    def _device_ready(self, text: str) -> None:
-        self.device_label.setText(f"device: {text}")
-        self.device_text = text
-        if "GiB" in text:
-            self._gpu_timer.start(2000)
-
-    def _update_gpu_memory(self) -> None:
-        import torch
-
-        used = torch.cuda.memory_allocated() / 2**30
-        self.device_label.setText(f"device: {self.device_text} — {used:.2f} GiB in use")
+        dialog = guide_dialog(self)
+        dialog.show()
+        return dialog
 
     # -- layout, view state, closing ---------------------------------------------------------------------
     def _store_view(self) -> None:
+        from emdenoise_gui.core.errors import InputError
+        from emdenoise_gui.project.records import CompareState
+
         project = self.controller.project
-        if project is None or getattr(self, "_restoring", False):
+        if project is None or self._restoring:
             return
-        kind, ident = getattr(self, "_current", (None, None))
+        kind, ident = self._current
         project.view.stack_id = ident if kind == "stack" else self._current_stack_id()
         project.view.result_id = ident if kind == "result" else None
         project.view.slice_index = self.viewer.current_slice()
@@ -387,83 +470,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.docks["project"], self.docks["zoo"]], [270, 300], horizontal)
         self.resizeDocks([self.docks["jobs"]], [180], vertical)
 
-    def _restore_layout(self) -> None:
-        store = qsettings()
-        geometry, state = store.value("window/geometry"), store.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if self._stopping:  # closed again while waiting for jobs to stop
-            event.ignore()
-            return
-        active = self.controller.active_jobs()
-        if active and not self.force_close and not self.confirm_quit(len(active)):
-            event.ignore()
-            return
-        if not self.stop_jobs():
-            # a slow tile or step is still finishing: destroying its thread now would abort the app and
-            # leave partial files; the window stays (no process without a window) and closes once they stop
-            self.force_close = True
-            self.statusBar().showMessage("Waiting for the cancelled jobs to stop; the window closes then")
-            for job in self.controller.jobs:
-                if job.thread_running:
-                    job.ended.connect(self._close_when_idle)
-            event.ignore()
-            return
-        self._store_view()
-        store = qsettings()
-        store.setValue("window/geometry", self.saveGeometry())
-        store.setValue("window/state", self.saveState())
-        store.sync()
-        self.controller.close_project()
-        event.accept()
-
-    def confirm_quit(self, count: int) -> bool:
-        """Ask whether to cancel ``count`` running or waiting jobs and quit (``quit_answer`` answers instead)."""
-        if self.quit_answer is not None:
-            return self.quit_answer
-        box = quit_question(self, count)
-        box.exec()
-        return box.clickedButton() is box.quit_button
-
-    def stop_jobs(self, timeout_ms: int | None = None) -> bool:
-        """Cancel every job and wait up to ``timeout_ms`` (default :data:`SHUTDOWN_WAIT_MS`) for their
-        threads (and the device probe) to end, processing events so the window keeps drawing; True if
-        every job's thread ended in time."""
-        timeout_ms = SHUTDOWN_WAIT_MS if timeout_ms is None else timeout_ms
-        self._stopping = True
-        deadline = time.monotonic() + timeout_ms / 1000
-        try:
-            count = len(self.controller.active_jobs())
-            if count:
-                self.statusBar().showMessage(f"Stopping {count} job(s)…")
-            stopped = self.controller.shutdown_jobs(timeout_ms)
-            probe = self._probe_thread  # a daemon thread: waited for only within the same bound
-            while probe is not None and probe.is_alive() and time.monotonic() < deadline:
-                QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-                probe.join(0.02)
-            return stopped
-        finally:
-            self._stopping = False
-
-    def _close_when_idle(self) -> None:
-        if not self.isVisible() or any(j.active for j in self.controller.jobs):
-            return
-        if any(j.thread_running for j in self.controller.jobs):  # a thread is just finishing
-            QtCore.QTimer.singleShot(50, self._close_when_idle)
-            return
-        self.close()
-
     def warn(self, title: str, text: str) -> None:
         """A warning dialog showing ``text``."""
+        from emdenoise_gui.gui.dialogs import message_box
+
         message_box(self, title, text).open()
 
     def show_failure(self, title: str, failure) -> None:
         """A failed job (``failure``: a ``workers.JobFailure``): its one line, and for an internal error
         the traceback behind the Details button."""
+        from emdenoise_gui.gui.dialogs import message_box
+
         message_box(self, title, failure.message, failure.details).open()
 
     def about(self) -> None:

@@ -2,6 +2,10 @@
 
 The file is ``<user config dir>/EMDenoise/settings.ini``, or ``$EMDENOISE_HOME/settings.ini``
 when that variable is set (tests, portable installs).
+
+This module is imported before the main window is shown, so it stays light: the job
+vocabulary (``OUTPUT_DTYPES``, ``QUALITIES``; ``jobs.stack``, which loads the classical
+filters) is imported on first use.
 """
 
 from __future__ import annotations
@@ -13,10 +17,22 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from emdenoise_gui import paths
-from emdenoise_gui.jobs.stack import OUTPUT_DTYPES, QUALITIES, quality_stride
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-OUTPUT_FORMATS = (".tif", ".mrc")
+#: "same": the input's own format (an MRC stays MRC, a TIFF stays TIFF); or always TIFF / MRC.
+OUTPUT_FORMATS = ("same", ".tif", ".mrc")
+#: Light or dark windows, or whatever the desktop uses (``gui.theme``).
+APPEARANCES = ("system", "light", "dark")
+_JOB_NAMES = ("OUTPUT_DTYPES", "QUALITIES")
+
+
+def __getattr__(name: str):
+    """``OUTPUT_DTYPES`` and ``QUALITIES`` from ``jobs.stack``, imported when first asked for."""
+    if name in _JOB_NAMES:
+        from emdenoise_gui.jobs import stack
+
+        return getattr(stack, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def settings_path() -> Path:
@@ -29,20 +45,35 @@ def qsettings() -> QtCore.QSettings:
     return QtCore.QSettings(str(path), QtCore.QSettings.Format.IniFormat)
 
 
+def stored_appearance() -> str:
+    """The stored appearance (one of :data:`APPEARANCES`) without loading anything else."""
+    value = qsettings().value("app/appearance")
+    return value if value in APPEARANCES else "system"
+
+
 @dataclass
 class AppSettings:
     """What the Settings dialog edits.
 
     tile: 0 means automatic (512 px; the model engine halves the batch on GPU memory errors).
     threads: CPU threads for torch and the filters; 0 means all cores.
+    output_format: "same" (the input's format and extension), ".tif" or ".mrc".
+    output_dtype: "input" (the input's pixel type: same file size, values rounded and clipped),
+        "float32" (the computed values, 2x a 16-bit file) or a type name.
+    output_folder: where results are written; "" means the project's ``results/`` folder.
+    name_pattern: result file names (``project.naming``: {stem}, {method}, {date}).
+    appearance: "system", "light" or "dark" (``gui.theme``).
     """
 
     device: str = "auto"
     tile: int = 0
     quality: str = "fast"
-    output_format: str = ".tif"
-    output_dtype: str = "float32"
+    output_format: str = "same"
+    output_dtype: str = "input"
     threads: int = 0
+    output_folder: str = ""
+    name_pattern: str = "{stem}_{method}"
+    appearance: str = "system"
 
     @property
     def tile_px(self) -> int:
@@ -51,10 +82,21 @@ class AppSettings:
     @property
     def stride_px(self) -> int | None:
         """None: band blending from the network's receptive field ("fast"); half a tile for "paper"."""
+        from emdenoise_gui.jobs.stack import quality_stride
+
         return quality_stride(self.quality, self.tile_px)
 
+    def output_suffix(self, input_path: str | Path) -> str:
+        """The extension of a result of ``input_path``: the input's own for "same", else the chosen one."""
+        if self.output_format != "same":
+            return self.output_format
+        from emdenoise_gui.core.io import READ_SUFFIXES
+
+        suffix = Path(input_path).suffix.lower()
+        return suffix if suffix in READ_SUFFIXES else ".tif"
+
     @classmethod
-    def load(cls) -> "AppSettings":
+    def load(cls) -> AppSettings:
         store, out = qsettings(), cls()
         for f in fields(cls):
             raw = store.value(f"app/{f.name}")
@@ -66,18 +108,30 @@ class AppSettings:
                 pass  # a hand-edited bad value falls back to the default
         return out.checked()
 
-    def checked(self) -> "AppSettings":
+    def checked(self) -> AppSettings:
+        """Every field valid: a bad value (hand-edited file, older version) becomes its default."""
+        from emdenoise_gui.core.errors import InputError
+        from emdenoise_gui.jobs.stack import OUTPUT_DTYPES, QUALITIES
+        from emdenoise_gui.project.naming import check_pattern
+
+        defaults = AppSettings()
         if self.device not in DEVICES:
-            self.device = "auto"
+            self.device = defaults.device
         if self.output_format not in OUTPUT_FORMATS:
-            self.output_format = ".tif"
+            self.output_format = defaults.output_format
         if self.output_dtype not in OUTPUT_DTYPES:
-            self.output_dtype = "float32"
+            self.output_dtype = defaults.output_dtype
         if self.tile and (self.tile < 64 or self.tile % 16):
             self.tile = 0
         self.threads = max(0, min(int(self.threads), os.cpu_count() or 1))
         if self.quality not in QUALITIES:
-            self.quality = "fast"
+            self.quality = defaults.quality
+        if self.appearance not in APPEARANCES:
+            self.appearance = defaults.appearance
+        try:
+            check_pattern(self.name_pattern)
+        except InputError:
+            self.name_pattern = defaults.name_pattern
         return self
 
     def save(self) -> None:

@@ -3,7 +3,10 @@
 A project records which input stacks the user opened (by absolute path: inputs
 are never modified and never copied), which results were made from them
 (files inside ``results/``, recorded relative to the project folder so the
-folder can be moved), and where the viewer was (slice, zoom, mode, tools, contrast).
+folder can be moved, or in an output folder of the user's choice, recorded by
+absolute path; names from ``naming``), and where the viewer was (slice, zoom,
+mode, tools, contrast). A project whose folder cannot be written is continued
+elsewhere with :meth:`Project.save_as`.
 
 ``project.json`` is saved atomically: written under a unique temporary name,
 fsynced, then renamed over the old file, whose previous content is kept as
@@ -28,6 +31,12 @@ import numpy as np
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta
+from emdenoise_gui.project.naming import (
+    DEFAULT_PATTERN,
+    check_suffix,
+    fresh_path,
+    render,
+)
 from emdenoise_gui.project.records import (
     BACKUP_FILE,
     PROJECT_FILE,
@@ -60,13 +69,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def _safe(text: str, fallback: str) -> str:
-    """``text`` reduced to filename-safe characters [A-Za-z0-9._-], at most 60 of them."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text)
-    text = re.sub(r"_{2,}", "_", text).strip("._-")[:60].rstrip("._-")
-    return text or fallback
 
 
 def _next_id(prefix: str, ids: list[str]) -> str:
@@ -300,7 +302,9 @@ class Project:
         return [r for r in self.results if r.stack_id == stack_id]
 
     def absolute(self, result: ResultRecord) -> Path:
-        """The absolute path of a result's file."""
+        """The absolute path of a result's file (inside ``results/``, or wherever it was written)."""
+        if result.outside:
+            return Path(result.path)
         return self.folder.joinpath(*result.path.split("/"))
 
     def _resolve(self, path: str | Path) -> Path:
@@ -313,32 +317,36 @@ class Project:
         path, results = self._resolve(path), self.results_folder.resolve()
         return path != results and path.is_relative_to(results)
 
-    def result_path(self, stack_id: str, label: str, suffix: str = ".tif") -> Path:
-        """A fresh absolute path ``results/<stack name>_<label>_NNN<suffix>`` for a new result.
+    def result_path(self, stack_id: str, method: str, suffix: str = ".tif", folder: str | Path | None = None,
+                    pattern: str = DEFAULT_PATTERN, exclude=()) -> Path:
+        """A fresh absolute path for a new result of stack ``stack_id`` made by ``method``.
 
-        ``label`` (e.g. a filter or model name) is reduced to filename-safe
-        characters. NNN counts up from the highest number used so far for the same
-        stack and label (on disk or in the records), so it never collides. Makes
-        ``results/`` if it is missing. KeyError for an unknown stack.
+        The name is ``pattern`` filled in (``project.naming``: ``{stem}``, ``{method}``, ``{date}``),
+        then ``suffix`` (".tif", ".mrc", ...); ``_2``, ``_3``, ... is added when a file of that name
+        exists or a recorded result used it, so nothing is overwritten. ``folder``: where the
+        result goes (default, and when empty: the project's ``results/``, made if missing; another
+        folder must exist). ``exclude``: paths handed out already and not written yet (a batch).
+        InputError for a bad pattern, suffix or folder; KeyError for an unknown stack.
         """
         stack = self.stack(stack_id)
-        suffix = suffix if suffix.startswith(".") else "." + suffix
-        if not re.fullmatch(r"(\.[A-Za-z0-9]+)+", suffix):
-            raise InputError(f"'{suffix}' is not a file extension; use e.g. .tif or .mrc")
-        stem = f"{_safe(Path(stack.name).stem, 'stack')}_{_safe(label, 'result')}"
-        pattern = re.compile(re.escape(stem) + r"_(\d+)" + re.escape(suffix), re.IGNORECASE)
-        folder = self.results_folder
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create the results folder ({exc.strerror}); check that "
-                             "the project folder is writable", folder) from exc
-        names = [p.name for p in folder.iterdir()] + [r.path.split("/")[-1] for r in self.results]
-        used = [int(m.group(1)) for m in map(pattern.fullmatch, names) if m]
-        n = max(used, default=0) + 1
-        while (path := folder / f"{stem}_{n:03d}{suffix}").exists():
-            n += 1
-        return path
+        suffix = check_suffix(suffix)
+        if folder in (None, ""):
+            target = self.results_folder
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot create the results folder ({exc.strerror}); check that "
+                                 "the project folder is writable", target) from exc
+        else:
+            target = Path(folder).expanduser()
+            if not target.is_dir():
+                raise InputError("the output folder does not exist (moved, or a disconnected drive?); "
+                                 "choose another output folder in Settings", target)
+        name = render(pattern, Path(stack.name).stem, method)
+        resolved = target.resolve()
+        taken = {p.name for p in [*map(self.absolute, self.results), *map(Path, exclude)]
+                 if p.parent.resolve() == resolved}
+        return fresh_path(target.absolute(), name, suffix, taken)
 
     def add_result(self, stack_id: str, path: str | Path, kind: str, method: str, *,
                    parameters: dict | None = None, slices: tuple[int, int] | None = None,
@@ -348,30 +356,31 @@ class Project:
 
         Parameters
         ----------
-        path: the output file (absolute, or relative to the project folder); it must
-            lie inside ``results/`` (use :meth:`result_path`) and must not be an input.
+        path: the output file (absolute, or relative to the project folder), from
+            :meth:`result_path`. One inside ``results/`` is recorded relative to the project
+            folder (it moves with the folder); one elsewhere (an output folder chosen in
+            Settings) is recorded by its absolute path. It must not be an input.
         kind: ``"filter"`` or ``"model"``.
         method: the filter or model name.
         parameters: JSON-able job settings (numpy scalars and paths are converted).
         slices: (start, stop) input slices covered, stop exclusive; default all of them.
         model_path, model_sha256: the model package and the sha256 (hex) of its weights.
 
-        Raises InputError for a path outside ``results/``, a path that is an input
-        stack or already recorded, a bad kind, slice range or sha256; KeyError for
-        an unknown stack.
+        Raises InputError for a folder, a path that is an input stack or already recorded,
+        a bad kind, slice range or sha256; KeyError for an unknown stack.
         """
         stack = self.stack(stack_id)
         resolved = self._resolve(path)
-        if not self.is_inside(resolved):
-            raise InputError(f"is outside the project's {RESULTS_DIR}/ folder; results must be "
-                             f"written to {self.results_folder} (use result_path)", resolved)
+        if resolved.is_dir() or resolved == self.results_folder.resolve():
+            raise InputError("is a folder; a result is a file (use result_path for a name)", resolved)
         for s in self.stacks:
             if _same_file(Path(s.path), resolved):
                 raise InputError(f"is the input stack '{s.name}'; EMDenoise never writes over "
                                  "an input: choose another output name", resolved)
-        rel = resolved.relative_to(self.folder.resolve()).as_posix()
+        rel = (resolved.relative_to(self.folder.resolve()).as_posix() if self.is_inside(resolved)
+               else str(resolved))
         for r in self.results:
-            if r.path == rel:
+            if r.path == rel or self.absolute(r).resolve() == resolved:
                 raise InputError(f"is already recorded as result {r.id}; use a fresh name from "
                                  "result_path", resolved)
         if kind not in RESULT_KINDS:
@@ -394,3 +403,30 @@ class Project:
             model_sha256=model_sha256, parameters=params, created=now_iso(), slices=[start, stop])
         self.results.append(record)
         return record
+
+    def remove_result(self, result_id: str) -> ResultRecord:
+        """Forget a result record (its file is the caller's to delete, after asking); return it.
+
+        KeyError if there is no such result.
+        """
+        record = self.result(result_id)
+        self.results.remove(record)
+        if self.view.result_id == result_id:
+            self.view.result_id = None
+        return record
+
+    def save_as(self, folder: str | Path) -> "Project":
+        """This project's record copied into a new project folder ``folder``, saved there; return it.
+
+        Stacks, views and the name are kept; results stay where their files are (those in this
+        project's ``results/`` are recorded by absolute path), and new results go to the new
+        folder's ``results/``. For a project whose folder cannot be written (read-only media,
+        a colleague's share). Raises InputError as :meth:`create` does; nothing is written here.
+        """
+        target = Project.create(folder, name=self.name)
+        target.stacks = [StackRecord.from_dict(s.to_dict(), "stack") for s in self.stacks]
+        target.results = [ResultRecord.from_dict(dict(r.to_dict(), path=str(self.absolute(r))), "result")
+                          for r in self.results]
+        target.view = ViewState.from_dict(self.view.to_dict(), "view")
+        target.save()
+        return target

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,11 @@ RESULT_KINDS = ("filter", "model")
 COMPARE_MODES = ("side_by_side", "split", "blink")
 COMPARE_STATE_VERSION = 1
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _absolute(path: str) -> bool:
+    """Whether ``path`` is absolute on this or another system (``/data/x.tif``, ``D:\\data\\x.tif``)."""
+    return PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute()
 
 
 def now_iso() -> str:
@@ -191,8 +196,9 @@ class ResultRecord:
     ----------
     id: short unique id, ``"r1"``, ``"r2"``, ...
     stack_id: id of the input :class:`StackRecord`.
-    path: the output file, relative to the project folder, with ``/`` separators,
-        always inside ``results/`` (e.g. ``"results/cells_bm3d_001.tif"``).
+    path: the output file: inside the project's ``results/``, relative to the project folder with
+        ``/`` separators (e.g. ``"results/cells_bm3d.tif"``); elsewhere (an output folder chosen in
+        Settings, or the results of a project saved under a new folder), its absolute path.
     kind: ``"filter"`` (a classical filter) or ``"model"`` (a network).
     method: the filter name or the model name.
     model_path: the model package used, as text, or None.
@@ -215,6 +221,11 @@ class ResultRecord:
     slices: list[int]
     status: str = "done"
 
+    @property
+    def outside(self) -> bool:
+        """True when the file lies outside the project folder (``path`` is absolute)."""
+        return _absolute(self.path)
+
     def to_dict(self) -> dict:
         return {"id": self.id, "stack_id": self.stack_id, "path": self.path, "kind": self.kind,
                 "method": self.method, "model_path": self.model_path,
@@ -228,9 +239,10 @@ class ResultRecord:
         w = where + "."
         path = str_field(d, "path", w)
         parts = path.split("/")
-        if parts[0] != RESULTS_DIR or len(parts) < 2 or ".." in parts or "\\" in path:
+        inside = parts[0] == RESULTS_DIR and len(parts) >= 2 and ".." not in parts and "\\" not in path
+        if not (inside or _absolute(path)):
             raise bad_field(w + "path", f"a path inside the project's {RESULTS_DIR}/ folder, like "
-                       f"'{RESULTS_DIR}/name.tif'", path)
+                       f"'{RESULTS_DIR}/name.tif', or an absolute path", path)
         kind = str_field(d, "kind", w)
         if kind not in RESULT_KINDS:
             raise bad_field(w + "kind", " or ".join(f"'{k}'" for k in RESULT_KINDS), kind)

@@ -1,4 +1,5 @@
-"""Settings persist, bad stored values fall back to defaults, the dialog edits them; standard shortcuts exist."""
+"""Settings persist, bad stored values fall back to defaults, outputs keep the input's format and type, the
+dialog edits them; standard shortcuts exist."""
 
 import pytest
 
@@ -28,41 +29,66 @@ def test_settings_roundtrip_and_bad_values(qtbot):
     store.setValue("app/tile", "huge")
     store.setValue("app/output_format", ".png")
     store.sync()
+    store.setValue("app/name_pattern", "{stem}_{oops}")
+    store.setValue("app/appearance", "purple")
+    store.sync()
     fallback = AppSettings.load()
-    assert (fallback.device, fallback.tile, fallback.output_format, fallback.quality) == ("auto", 0, ".tif", "fast")
+    assert (fallback.device, fallback.tile, fallback.output_format, fallback.quality) == ("auto", 0, "same", "fast")
     assert fallback.tile_px == 512
+    assert (fallback.name_pattern, fallback.appearance) == ("{stem}_{method}", "system")
 
 
-def test_settings_dialog_edits(qtbot):
+def test_outputs_default_to_the_inputs_format_and_type_in_the_results_folder():
+    """An MRC input gives an MRC result of its own pixel type (not a float32 TIFF twice its size)."""
+    defaults = AppSettings()
+    assert (defaults.output_format, defaults.output_dtype, defaults.output_folder, defaults.name_pattern) == \
+        ("same", "input", "", "{stem}_{method}")
+    assert defaults.output_suffix("/data/tomo.MRC") == ".mrc" and defaults.output_suffix("/data/tomo.rec") == ".rec"
+    assert defaults.output_suffix("/data/cells.tiff") == ".tiff" and defaults.output_suffix("/data/odd.xyz") == ".tif"
+    assert AppSettings(output_format=".tif").output_suffix("/data/tomo.mrc") == ".tif"
+
+
+def test_settings_dialog_edits(qtbot, tmp_path):
     dialog = SettingsDialog(AppSettings())
     qtbot.addWidget(dialog)
+    assert dialog.format.currentText() == "same as input" and dialog.dtype.currentText() == "same type as input"
+    assert "twice" in dialog.dtype.toolTip() and "rounded" in dialog.dtype.toolTip()  # the precision note
+    assert "{stem}" in dialog.pattern.toolTip() and dialog.folder.placeholderText() == "the project's results folder"
     dialog.device.setCurrentText("cpu")
     dialog.tile.setValue(1024)
-    dialog.dtype.setCurrentText("input")
+    dialog.dtype.setCurrentIndex(dialog.dtype.findData("float32"))
     dialog.quality.setCurrentText("paper")
+    dialog.appearance.setCurrentIndex(dialog.appearance.findData("dark"))
+    dialog.folder.setText(str(tmp_path))
+    dialog.pattern.setText("{date}_{stem}_{method}")
     result = dialog.result_settings()
-    assert (result.device, result.tile, result.output_dtype, result.quality) == ("cpu", 1024, "input", "paper")
+    assert (result.device, result.tile, result.output_dtype, result.quality) == ("cpu", 1024, "float32", "paper")
+    assert (result.appearance, result.output_folder, result.name_pattern) == \
+        ("dark", str(tmp_path), "{date}_{stem}_{method}")
 
 
 def test_standard_shortcuts(qtbot, tmp_path):
     from emdenoise_gui.gui.main_window import MainWindow
+    from emdenoise_gui.gui.menus import standard_key
 
     window = MainWindow()
     qtbot.addWidget(window)
     shortcuts = {a.text().replace("&", ""): a.shortcut() for a in window.findChildren(QtGui.QAction)}
     assert shortcuts["Add Stacks…"] == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Open)
     assert shortcuts["Save Project"] == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Save)
-    assert shortcuts["Quit"] == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Quit)
+    assert shortcuts["Save Project As…"] == standard_key(QtGui.QKeySequence.StandardKey.SaveAs)
+    assert shortcuts["Quit"] == standard_key(QtGui.QKeySequence.StandardKey.Quit) and not shortcuts["Quit"].isEmpty()
+    assert not shortcuts["Settings…"].isEmpty()  # a key even where the platform defines none
     assert shortcuts["Undo"] == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Undo)
     window.force_close = True
 
 
 def test_gui_offers_every_output_type_and_file_kind_the_core_handles():
     from emdenoise_gui.core.io import READ_SUFFIXES
-    from emdenoise_gui.gui.main_window import FILE_FILTER
+    from emdenoise_gui.gui.main_window import FILE_FILTER, file_filter
     from emdenoise_gui.gui.settings import OUTPUT_DTYPES
     from emdenoise_gui.jobs.stack import OUTPUT_DTYPES as CORE_DTYPES
 
     assert OUTPUT_DTYPES == CORE_DTYPES
     assert AppSettings(output_dtype="uint16").checked().output_dtype == "uint16"
-    assert all(f"*{suffix}" in FILE_FILTER for suffix in READ_SUFFIXES)
+    assert all(f"*{suffix}" in FILE_FILTER for suffix in READ_SUFFIXES) and FILE_FILTER == file_filter()

@@ -234,33 +234,92 @@ def test_add_same_stack_twice_gives_one_record(tmp_path, project):
     assert (first.id, other.id) == ("s1", "s2") and first.name == "in.tif"
 
 
-def test_result_path_never_collides_and_stays_in_results(tmp_path, project):
+def test_result_path_follows_the_pattern_and_never_collides(tmp_path, project):
     s = project.add_stack(make_meta(tmp_path / "my cells.tif"))
     paths = [write_result(project, s.id, "n2v / fine-tuned*") for _ in range(3)]
-    assert [p.name for p in paths] == [f"my_cells_n2v_fine-tuned_00{i}.tif" for i in (1, 2, 3)]
-    # a recorded result whose file is gone still holds its number
+    assert [p.name for p in paths] == ["my_cells_n2v_fine-tuned.tif", "my_cells_n2v_fine-tuned_2.tif",
+                                       "my_cells_n2v_fine-tuned_3.tif"]
+    # a recorded result whose file is gone still holds its name
     project.add_result(s.id, project.result_path(s.id, "x"), "filter", "median")
-    assert project.result_path(s.id, "x").name == "my_cells_x_002.tif"
+    assert project.result_path(s.id, "x").name == "my_cells_x_2.tif"
     paths[1].unlink()
     fresh = project.result_path(s.id, "n2v / fine-tuned*")
-    assert fresh.name == "my_cells_n2v_fine-tuned_004.tif" and not fresh.exists()
+    assert fresh.name == "my_cells_n2v_fine-tuned_2.tif" and not fresh.exists()  # free again: never recorded
     assert project.is_inside(fresh) and fresh.parent == project.folder / "results"
     assert project.result_path(s.id, "../../evil", suffix="mrc").parent == project.folder / "results"
+    # the user's pattern and folder; a batch's names handed out but not written yet are taken too
+    out = tmp_path / "elsewhere"
+    out.mkdir()
+    first = project.result_path(s.id, "bm3d", ".mrc", out, "{method}-{stem}")
+    assert first == out / "bm3d-my_cells.mrc"
+    assert project.result_path(s.id, "bm3d", ".mrc", out, "{method}-{stem}", exclude=[first]).name == \
+        "bm3d-my_cells_2.mrc"
+    assert project.result_path(s.id, "bm3d", pattern="{stem}_{date}").name.startswith("my_cells_20")
+    for bad, message in (("{stem}_{colour}", "not a field"), ("{stem", "unmatched brace"), ("  ", "empty")):
+        with pytest.raises(InputError, match=message):
+            project.result_path(s.id, "bm3d", pattern=bad)
+    with pytest.raises(InputError, match="output folder does not exist"):
+        project.result_path(s.id, "bm3d", folder=tmp_path / "nowhere")
 
 
-def test_add_result_refuses_outside_results_and_inputs(tmp_path, project):
+def test_results_outside_the_project_are_recorded_by_absolute_path(tmp_path, project):
     s = project.add_stack(make_meta(tmp_path / "in.tif"))
-    for outside in (tmp_path / "out.tif", project.folder / "out.tif", "results/../out.tif",
-                    project.folder / "results"):
-        with pytest.raises(InputError, match="outside the project's results/"):
-            project.add_result(s.id, outside, "filter", "median")
+    outside = tmp_path / "out" / "in_median.tif"
+    outside.parent.mkdir()
+    outside.write_bytes(b"result")
+    record = project.add_result(s.id, outside, "filter", "median")
+    assert record.path == str(outside) and record.outside and project.absolute(record) == outside
+    inside = project.add_result(s.id, write_result(project, s.id), "filter", "median")
+    assert inside.path == "results/in_bm3d.tif" and not inside.outside
+    project.save()
+    back = Project.open(project.folder)
+    assert back.absolute(back.result(record.id)).read_bytes() == b"result"
+    with pytest.raises(InputError, match="already recorded"):
+        project.add_result(s.id, outside, "filter", "median")
+
+
+def test_add_result_refuses_folders_and_inputs(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    for folder in (project.folder / "results", tmp_path):
+        with pytest.raises(InputError, match="is a folder"):
+            project.add_result(s.id, folder, "filter", "median")
     assert not project.is_inside(tmp_path / "out.tif") and project.is_inside("results/a.tif")
     inner = project.add_stack(make_meta(project.folder / "results" / "inner.tif"))
     with pytest.raises(InputError, match="is the input stack"):
         project.add_result(s.id, project.folder / "results" / "inner.tif", "filter", "median")
+    with pytest.raises(InputError, match="is the input stack"):
+        project.add_result(s.id, tmp_path / "in.tif", "filter", "median")
     with pytest.raises(InputError, match="slices"):
         project.add_result(inner.id, "results/a.tif", "filter", "median", slices=(0, 5))
     assert project.results == []
+
+
+def test_remove_result_forgets_the_record_only(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    kept, gone = (project.add_result(s.id, write_result(project, s.id), "filter", "median") for _ in range(2))
+    project.view.result_id = gone.id
+    assert project.remove_result(gone.id) is gone
+    assert project.results == [kept] and project.view.result_id is None
+    assert project.absolute(gone).exists()  # deleting the file is the caller's, after asking
+    with pytest.raises(KeyError):
+        project.remove_result(gone.id)
+
+
+def test_save_as_continues_in_a_new_folder_keeping_stacks_results_and_view(tmp_path, project):
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    r = project.add_result(s.id, write_result(project, s.id), "filter", "median")
+    project.view.stack_id, project.view.result_id = s.id, r.id
+    project.view.viewer = CompareState(slice=2, mode="blink")
+    project.save()
+    moved = project.save_as(tmp_path / "writable")
+    assert moved.folder == (tmp_path / "writable").resolve() and moved.name == project.name
+    back = Project.open(moved.folder)
+    assert back.stacks == project.stacks and back.view == project.view
+    assert back.absolute(back.result(r.id)) == project.absolute(r)  # the result file stayed where it was
+    assert back.result_path(s.id, "gauss").parent == moved.folder / "results"  # new results go to the new folder
+    assert project.folder.joinpath(PROJECT_FILE).read_text() != ""  # the old record is untouched
+    with pytest.raises(InputError, match="already holds a project"):
+        project.save_as(moved.folder)
 
 
 def test_remove_stack_drops_its_results_but_not_files(tmp_path, project):

@@ -1,12 +1,32 @@
-"""The project panel: the project's stacks (thumbnail, shape, dtype, voxel size) and their results."""
+"""The project panel: the project's stacks (thumbnail, shape, dtype, voxel size) and their results.
+
+A stack's thumbnail arrives after the stack (it is read in the background); until then a grey
+placeholder stands in. Right-click: details, show in the file manager, remove a stack, delete a
+result (the window asks first).
+"""
 
 from __future__ import annotations
+
+import sys
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.imaging import thumbnail
 
 ROLE_KIND, ROLE_ID = QtCore.Qt.ItemDataRole.UserRole, QtCore.Qt.ItemDataRole.UserRole + 1
+ICON_PX = 56
+#: The file-manager entry, in the words of each platform.
+REVEAL_TEXT = {"darwin": "Reveal in Finder", "win32": "Show in Explorer"}.get(sys.platform, "Show in File Manager")
+NO_PROJECT_TEXT = ("No project open.\n\nDrop TIFF or MRC files or folders here\nto start a project with them,\n"
+                   "or use File ▸ New Project.")
+EMPTY_PROJECT_TEXT = "Drop TIFF or MRC files or folders here,\nor use File ▸ Add Stacks."
+
+
+def placeholder_icon(side: int = ICON_PX) -> QtGui.QIcon:
+    """A plain grey square: the thumbnail of a stack whose picture is still being read."""
+    pixmap = QtGui.QPixmap(side, side)
+    pixmap.fill(QtGui.QColor("#8a8d91"))
+    return QtGui.QIcon(pixmap)
 
 
 def describe_stack(record) -> str:
@@ -25,7 +45,9 @@ class ProjectPanel(QtWidgets.QWidget):
     """A tree: stacks at the top level, their results below.
 
     Signals: ``stack_selected(str)``, ``result_selected(str)`` (record ids),
-    ``add_requested()``, ``remove_requested(str)`` (a stack id), ``details_requested(str, str)`` (kind, id).
+    ``add_requested()``, ``remove_requested(str)`` (a stack id), ``details_requested(str, str)`` (kind, id),
+    ``reveal_requested(str, str)`` (kind, id: show its file in the file manager),
+    ``delete_result_requested(str)`` (a result id; the receiver asks before deleting).
     """
 
     stack_selected = QtCore.Signal(str)
@@ -33,18 +55,20 @@ class ProjectPanel(QtWidgets.QWidget):
     add_requested = QtCore.Signal()
     remove_requested = QtCore.Signal(str)
     details_requested = QtCore.Signal(str, str)
+    reveal_requested = QtCore.Signal(str, str)
+    delete_result_requested = QtCore.Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderHidden(True)
-        self.tree.setIconSize(QtCore.QSize(56, 56))
+        self.tree.setIconSize(QtCore.QSize(ICON_PX, ICON_PX))
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.currentItemChanged.connect(self._current_changed)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._details(item))
-        add = QtWidgets.QPushButton("Add stacks…")
+        self.add_button = add = QtWidgets.QPushButton("Add stacks…")
         add.setToolTip("Add TIFF or MRC stacks (or drag files and folders onto the window)")
         add.clicked.connect(self.add_requested)
         self.remove_button = QtWidgets.QPushButton("Remove")
@@ -53,7 +77,7 @@ class ProjectPanel(QtWidgets.QWidget):
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(self.remove_button)
-        self.empty = QtWidgets.QLabel("Drop TIFF or MRC files or folders here,\nor use File ▸ Add stacks (Ctrl+O).")
+        self.empty = QtWidgets.QLabel(NO_PROJECT_TEXT)
         self.empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: gray;")
         layout = QtWidgets.QVBoxLayout(self)
@@ -62,10 +86,19 @@ class ProjectPanel(QtWidgets.QWidget):
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
         self._thumbs: dict[str, QtGui.QPixmap] = {}
+        self._placeholder = placeholder_icon()
 
     def set_thumbnail(self, stack_id: str, image) -> None:
-        """Remember a thumbnail (a (Y, X) array) for a stack; shown on the next ``refresh``."""
-        self._thumbs[stack_id] = thumbnail(image, 56)
+        """Show a thumbnail (a (Y, X) array) for a stack, now if it is listed, and at every ``refresh``."""
+        self._thumbs[stack_id] = thumbnail(image, ICON_PX)
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, ROLE_ID) == stack_id:
+                item.setIcon(0, QtGui.QIcon(self._thumbs[stack_id]))
+
+    def clear_thumbnails(self) -> None:
+        """Forget every thumbnail (another project: its stack ids mean other files)."""
+        self._thumbs.clear()
 
     def refresh(self, project, select: tuple[str, str] | None = None) -> None:
         """Rebuild the tree from ``project``; keep or set the selection (kind, id)."""
@@ -79,8 +112,7 @@ class ProjectPanel(QtWidgets.QWidget):
             item.setData(0, ROLE_KIND, "stack")
             item.setData(0, ROLE_ID, record.id)
             item.setToolTip(0, f"{record.path}\n{record.format}")
-            if record.id in self._thumbs:
-                item.setIcon(0, QtGui.QIcon(self._thumbs[record.id]))
+            item.setIcon(0, QtGui.QIcon(self._thumbs[record.id]) if record.id in self._thumbs else self._placeholder)
             if record.id in missing:
                 item.setForeground(0, QtGui.QBrush(QtGui.QColor("gray")))
                 item.setToolTip(0, f"{record.path}\nThe file is missing: it was moved or deleted.")
@@ -98,6 +130,7 @@ class ProjectPanel(QtWidgets.QWidget):
             item.setExpanded(True)
         self.tree.blockSignals(False)
         has = bool(project and project.stacks)
+        self.empty.setText(EMPTY_PROJECT_TEXT if project is not None else NO_PROJECT_TEXT)
         self.empty.setVisible(not has)
         self.remove_button.setEnabled(has)
         if chosen is not None:
@@ -130,12 +163,23 @@ class ProjectPanel(QtWidgets.QWidget):
     def _details(self, item) -> None:
         self.details_requested.emit(item.data(0, ROLE_KIND), item.data(0, ROLE_ID))
 
+    def context_menu(self, item) -> QtWidgets.QMenu:
+        """The right-click menu of a stack or result item."""
+        kind, ident = item.data(0, ROLE_KIND), item.data(0, ROLE_ID)
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Details…", lambda: self._details(item))
+        menu.addAction(REVEAL_TEXT, lambda: self.reveal_requested.emit(kind, ident))
+        menu.addSeparator()
+        if kind == "stack":
+            menu.addAction("Remove from project", lambda: self.remove_requested.emit(ident))
+        else:
+            menu.addAction("Delete result…", lambda: self.delete_result_requested.emit(ident))
+        return menu
+
     def _context_menu(self, pos) -> None:
         item = self.tree.itemAt(pos)
         if item is None:
             return
-        menu = QtWidgets.QMenu(self)
-        menu.addAction("Details…", lambda: self._details(item))
-        if item.data(0, ROLE_KIND) == "stack":
-            menu.addAction("Remove from project", lambda: self.remove_requested.emit(item.data(0, ROLE_ID)))
+        menu = self.context_menu(item)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+        menu.deleteLater()

@@ -1,0 +1,81 @@
+"""The status bar's device label: which device jobs run on, found without holding up the window.
+
+Finding the device means importing torch (seconds on a slow machine), so it runs on a helper
+thread, started once the window is up and ready; the label says "finding the device…" until
+then. On a CUDA device the label adds the GPU memory in use, every 2 s.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6 import QtCore, QtWidgets
+
+PENDING = "device: finding it…"
+
+
+class DeviceStatus(QtCore.QObject):
+    """``label`` (a QLabel for the status bar) and the probe behind it.
+
+    Signal: ``found(str)`` with the device in words, e.g. "CPU (2 threads)" or "NVIDIA H200 (139.8 GiB)".
+    """
+
+    found = QtCore.Signal(str)
+
+    def __init__(self, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.label = QtWidgets.QLabel(PENDING)
+        self.text: str | None = None  # the device in words once known
+        self._thread: threading.Thread | None = None
+        self._gpu_timer = QtCore.QTimer(self, interval=2000)
+        self._gpu_timer.timeout.connect(self._update_gpu_memory)
+        self.found.connect(self._show)
+
+    @property
+    def known(self) -> bool:
+        return self.text is not None
+
+    def probe(self, settings) -> None:
+        """Find the device ``settings.device`` ("auto", "cpu", ...) names, and apply its CPU thread count,
+        on a helper thread."""
+        choice = settings.device
+        self.label.setText(PENDING)
+        self._gpu_timer.stop()
+
+        def run() -> None:
+            try:
+                from emdenoise_gui.models.device import device_label, pick_device
+
+                settings.apply_threads()
+                text = device_label(pick_device(choice))
+            except Exception as exc:  # noqa: BLE001 - a missing GPU driver must not stop the app
+                text = f"CPU (device '{choice}' unavailable: {exc})"
+            try:
+                self.found.emit(text)
+            except RuntimeError:  # the window closed before the probe finished
+                pass
+
+        self._thread = threading.Thread(target=run, name="device-probe", daemon=True)
+        self._thread.start()
+
+    def wait(self, deadline: float) -> bool:
+        """Wait (processing events) until the probe ends or ``time.monotonic()`` passes ``deadline``;
+        True if it ended."""
+        thread = self._thread
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            thread.join(0.02)
+        return thread is None or not thread.is_alive()
+
+    def _show(self, text: str) -> None:
+        self.text = text
+        self.label.setText(f"device: {text}")
+        if "GiB" in text:
+            self._gpu_timer.start()
+
+    def _update_gpu_memory(self) -> None:
+        import torch
+
+        used = torch.cuda.memory_allocated() / 2**30
+        self.label.setText(f"device: {self.text} — {used:.2f} GiB in use")

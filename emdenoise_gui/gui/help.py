@@ -1,0 +1,148 @@
+"""Help ▸ Keyboard Shortcuts and Help ▸ User Guide: what the keys do and how to choose a denoiser.
+
+The shortcuts are read from the window's own menus (so the list cannot drift from them) plus
+the image views' keys (``panels.keys.SHORTCUTS``) when that module is there. The guide is
+short HTML in a QTextBrowser; its facts follow ``models.registry`` (families, what each
+trains on), ``core.baselines`` (the filters) and the compare view's tools.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+def menu_shortcuts(window: QtWidgets.QMainWindow) -> list[tuple[str, str, str]]:
+    """(menu, command, keys) for every menu entry of ``window`` that has a shortcut, in menu order.
+
+    Keys are written the way this computer shows them (Ctrl+O, or ⌘O on a Mac).
+    """
+    rows = []
+
+    def walk(menu: QtWidgets.QMenu, path: str) -> None:
+        for action in menu.actions():
+            if action.menu() is not None:
+                walk(action.menu(), f"{path} ▸ {action.text().replace('&', '')}")
+            elif not action.isSeparator() and not action.shortcut().isEmpty():
+                keys = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
+                rows.append((path, action.text().replace("&", ""), keys))
+
+    for top in window.menuBar().actions():
+        if top.menu() is not None:
+            walk(top.menu(), top.text().replace("&", ""))
+    return rows
+
+
+def viewer_shortcuts() -> list[tuple[str, str]]:
+    """(keys, what they do) of the image views, or [] when this version's viewer has no key list."""
+    try:
+        from emdenoise_gui.gui.panels.keys import SHORTCUTS
+    except ImportError:
+        return []
+    return [(str(keys), str(what)) for keys, what in SHORTCUTS]
+
+
+def shortcuts_html(window: QtWidgets.QMainWindow) -> str:
+    """Both lists as HTML tables."""
+    def table(header: tuple[str, ...], rows) -> str:
+        head = "".join(f"<th align=left>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+        return f"<table cellspacing=0 cellpadding=4><tr>{head}</tr>{body}</table>"
+
+    menus = [(keys, command, menu) for menu, command, keys in menu_shortcuts(window)]
+    text = "<h3>Menus</h3>" + table(("Keys", "Command", "Menu"), menus)
+    viewer = viewer_shortcuts()
+    if viewer:
+        text += ("<h3>Image views</h3><p>Click an image first, so the keys go to the views.</p>"
+                 + table(("Keys", "What it does"), viewer))
+    return text
+
+
+USER_GUIDE = """
+<h2>EMDenoise in five minutes</h2>
+<p><b>Projects.</b> A project is a folder. It remembers your stacks, the results made from them and
+where you were in the viewer. Your input files are never changed or copied. Results go to the
+project's <i>results</i> folder (or the folder set in Edit ▸ Settings), named
+<i>stem_method</i> by default, e.g. <i>cells_flyem-nrrn-lite.tif</i>; an existing file is never
+overwritten.</p>
+<p><b>Stacks.</b> Drag TIFF or MRC files or folders onto the window, or use File ▸ Add Stacks.</p>
+<p><b>Denoising.</b> Pick a denoiser in the model zoo (right), then Process ▸ Preview Current Slice
+to try it on the slice on screen, and Process ▸ Denoise Stack for the whole stack. Jobs run in the
+background (bottom panel); you can keep working and cancel them there.</p>
+
+<h2>Which denoiser?</h2>
+<table cellspacing=0 cellpadding=4>
+<tr><td><b>NRRN</b><br>(Noise2Noise from adjacent slices)</td>
+<td>For <b>FIB-SEM and serial-section stacks</b> whose neighbouring slices are nearly alike, or for
+<b>repeat scans</b> of the same area. It learns from the noisy data itself: no clean images needed.
+Each slice is denoised together with its two neighbours. The shipped FlyEM FIB-SEM models are
+the default; the lite one is the fast one.</td></tr>
+<tr><td><b>Noise2Void</b><br>(N2V2 U-Net)</td>
+<td>For <b>a single noisy image or stack</b> when nothing else is available. It trains on the noisy
+images themselves and assumes the noise is independent from pixel to pixel (shot and read noise);
+it cannot remove streaks or patterns that span several pixels.</td></tr>
+<tr><td><b>Xception</b><br>(Ede &amp; Beanland 2019)</td>
+<td>For <b>low-dose shot noise</b>. It is trained on <b>clean micrographs</b> to which Poisson noise
+is added at a dose (counts per pixel) you choose; it works best on images whose dose lies in the
+range its model card names.</td></tr>
+<tr><td><b>Cyclic GAN</b><br>(Quan et al. 2019)</td>
+<td>For <b>artefacts no formula describes</b>, such as support-film texture or charging. It learns
+from <b>unpaired examples</b>: clean images, patches of pure noise (blank regions, empty film) and
+noisy images.</td></tr>
+<tr><td><b>Classical filters</b></td>
+<td>Gaussian, median, bilateral, Wiener, wavelet, total variation, non-local means and BM3D, plus
+3-slice-mean versions for stacks. They need no training: use them <b>to compare</b> a network
+against, and as a fallback. BM3D is usually the best of them and by far the slowest.</td></tr>
+</table>
+<p><b>How to choose.</b> A FIB-SEM or serial-section stack: start with NRRN. One noisy micrograph:
+Noise2Void. Low-dose images and clean examples of the same kind of specimen: Xception. Film or
+charging artefacts, with examples of clean areas and of blank regions: the cyclic GAN. Always
+compare with a classical filter on the same slice: a network should keep membranes and edges that
+the filter blurs. The model zoo marks how well each model fits the shown stack.</p>
+
+<h2>What the views show</h2>
+<p><b>Side by side</b>: original left, result right; panning and zooming move both. <b>Split</b>: one
+image, original left of the yellow divider, result right of it. <b>Blink</b>: original and result
+alternate, so any shift or lost detail jumps out. One histogram sets the contrast of both.</p>
+<p><b>Plain</b> views show the grey values. <b>High-pass</b> shows each image minus a Gaussian blur
+(σ 5 px): shading, charging gradients and dose drift disappear and what is left is the fine
+detail and the noise. Use it to see whether a denoiser removed noise or structure.
+<b>Residual</b> shows original − result, what the denoiser took away: it should look like
+featureless noise. Membranes or edges in the residual mean detail was lost.</p>
+<p><b>Line profile</b> (yellow line): the grey values along the line in both images, plotted below
+the views (orange: original, blue: result). A good result keeps the steps at membranes and edges
+and flattens the jitter between them.</p>
+<p><b>IQR box</b> (pink box): the interquartile range (75th minus 25th percentile) of the grey values
+inside the box, for the original and the result, and their ratio. On a flat region (cytoplasm,
+resin) it measures the noise, so a lower IQR in the result means less noise; across membranes it
+measures contrast instead. It starts on the flattest part of the slice.</p>
+"""
+
+
+class TextDialog(QtWidgets.QDialog):
+    """A resizable window showing HTML ``text`` with a Close button (Help menu)."""
+
+    def __init__(self, title: str, text: str, parent=None, size=(640, 560)):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.browser = QtWidgets.QTextBrowser()
+        self.browser.setOpenExternalLinks(True)
+        self.browser.setHtml(text)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+        self.resize(*size)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+
+
+def shortcuts_dialog(window: QtWidgets.QMainWindow) -> TextDialog:
+    """Help ▸ Keyboard Shortcuts for ``window`` (shown by the caller)."""
+    return TextDialog("Keyboard shortcuts", shortcuts_html(window), window, size=(560, 760))
+
+
+def guide_dialog(window: QtWidgets.QMainWindow) -> TextDialog:
+    """Help ▸ User Guide (shown by the caller)."""
+    return TextDialog("EMDenoise user guide", USER_GUIDE, window, size=(720, 640))

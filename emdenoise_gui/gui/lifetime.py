@@ -1,0 +1,112 @@
+"""How the app's process ends: Ctrl+C and SIGTERM close the window like File ▸ Quit, and once the
+window is closed the process ends at once (:func:`end_process`), within :data:`EXIT_GRACE_S` at worst.
+
+Signals. Python runs a signal handler only between bytecodes, and Qt's event loop runs none, so
+a plain handler would wait for the next mouse move (and a KeyboardInterrupt raised inside a Qt slot
+is swallowed). :func:`quit_on_signals` has the signal written to a socket that Qt watches; the
+window then closes as after File ▸ Quit, cancelling running jobs without asking (their partial
+files are removed, the project is saved). A second signal ends the process at once.
+
+Exit. When the window has closed, every job has stopped and the project is saved, nothing is left
+to lose; what remains is Python and the libraries tearing down, and that is where a quit could hang
+or crash: a daemon thread still inside torch (the device probe importing it, the model zoo timing a
+model) is killed mid-operation by the interpreter's teardown ("terminate called without an active
+exception", an abort and a core dump that can take minutes to write), and torch's and OpenMP's
+thread pools, pyqtgraph's clean-up and GPU drivers tear down in C++ destructors. So the app does not
+tear down: :func:`end_process` runs the Python exit handlers (temporary folders), flushes the
+output and leaves with ``os._exit``, under a native watchdog (``faulthandler``) that ends the
+process after :data:`EXIT_GRACE_S` should an exit handler hang, printing where every thread was.
+"""
+
+from __future__ import annotations
+
+import atexit
+import faulthandler
+import os
+import signal
+import socket
+import sys
+
+from PySide6 import QtCore, QtWidgets
+
+#: Seconds the process may take to end after its window closed before the watchdog ends it.
+EXIT_GRACE_S = 5.0
+QUIT_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None),
+                                 getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+class SignalQuitter(QtCore.QObject):
+    """Watches the wake-up socket and calls ``quit_now()`` on the first quit signal."""
+
+    def __init__(self, quit_now, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self._quit_now = quit_now
+        self._reader, self._writer = socket.socketpair()
+        for end in (self._reader, self._writer):
+            end.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        self._previous = {sig: signal.signal(sig, self._note) for sig in QUIT_SIGNALS}
+        self.received: list[int] = []
+        self._notifier = QtCore.QSocketNotifier(self._reader.fileno(), QtCore.QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._woke)
+
+    def _note(self, signum, _frame) -> None:
+        """The Python-level handler: a second quit signal while quitting ends the process now."""
+        if self.received:
+            os._exit(128 + signum)
+
+    def _woke(self, *_args) -> None:
+        try:
+            data = self._reader.recv(64)
+        except OSError:
+            return
+        if not data or self.received:
+            return
+        self.received.extend(data)
+        print(f"emdenoise-gui: {signal.Signals(data[0]).name} received: cancelling jobs and quitting "
+              "(send it again to stop at once)", file=sys.stderr, flush=True)
+        self._quit_now()
+
+    def uninstall(self) -> None:
+        """Give the signals back their previous handlers (the app's window has gone)."""
+        self._notifier.setEnabled(False)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._reader.close()
+        self._writer.close()
+
+
+def quit_on_signals(window: QtWidgets.QWidget) -> SignalQuitter | None:
+    """Make Ctrl+C, SIGTERM and SIGHUP call ``window.quit_now()``; None where signals cannot be
+    watched (not the main thread)."""
+    try:
+        return SignalQuitter(window.quit_now, window)
+    except ValueError:  # set_wakeup_fd and signal() work only in the main thread
+        return None
+
+
+def bounded_exit(grace_s: float = EXIT_GRACE_S) -> None:
+    """End the process ``grace_s`` seconds from now if it is still running then, printing every
+    thread's stack to stderr first (call it when the window has closed and the process should end)."""
+    stream = sys.__stderr__
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):  # no console (a GUI launcher): nowhere to print
+        stream = open(os.devnull, "w")  # noqa: SIM115 - kept open until the process ends
+    faulthandler.dump_traceback_later(grace_s, exit=True, file=stream)
+
+
+def end_process(code: int) -> None:
+    """End the process with status ``code`` now (its window closed, its jobs stopped, its project saved):
+    exit handlers, flushed output, ``os._exit``; the libraries are not torn down. Never returns."""
+    bounded_exit()
+    try:
+        atexit._run_exitfuncs()  # e.g. the zoo's extracted packages; errors are printed by atexit itself
+    finally:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        os._exit(code)

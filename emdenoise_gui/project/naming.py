@@ -1,0 +1,82 @@
+"""Result file names: the user's pattern (default ``{stem}_{method}``), filename-safe, never colliding.
+
+A pattern is text with fields in braces: ``{stem}`` (the input file's name without its
+extension), ``{method}`` (the filter or model name) and ``{date}`` (the day the result was
+made, YYYY-MM-DD). The rendered name is reduced to the characters every file system takes
+(A-Z a-z 0-9 . _ -). When a name is already used (a file on disk, or a result the project
+records whose file has gone), ``_2``, ``_3``, ... is added: nothing is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import string
+from pathlib import Path
+
+from emdenoise_gui.core.errors import InputError
+
+DEFAULT_PATTERN = "{stem}_{method}"
+#: The fields a name pattern may use, and what each stands for (the Settings tooltip shows these).
+NAME_FIELDS = {
+    "stem": "the input file's name without its extension",
+    "method": "the filter or model name",
+    "date": "the day the result was made, YYYY-MM-DD",
+}
+#: The longest name a pattern renders to (before ``_N`` and the extension).
+MAX_CHARS = 80
+
+
+def safe(text: str, fallback: str, limit: int = 60) -> str:
+    """``text`` reduced to filename-safe characters [A-Za-z0-9._-], at most ``limit`` of them."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+    text = re.sub(r"_{2,}", "_", text).strip("._-")[:limit].rstrip("._-")
+    return text or fallback
+
+
+def check_pattern(pattern: str) -> str:
+    """``pattern`` if it is a usable name pattern, else InputError saying which fields exist."""
+    allowed = ", ".join("{" + name + "}" for name in NAME_FIELDS)
+    if not pattern.strip():
+        raise InputError(f"the name pattern is empty; use e.g. {DEFAULT_PATTERN} (fields: {allowed})")
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise InputError(f"the name pattern '{pattern}' has an unmatched brace ({exc}); "
+                         f"use fields like {allowed}") from None
+    for _text, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in NAME_FIELDS or spec or conversion:
+            raise InputError(f"the name pattern '{pattern}' uses {{{name}}}, which is not a field; "
+                             f"use {allowed}")
+    return pattern
+
+
+def check_suffix(suffix: str) -> str:
+    """``suffix`` with its leading dot (``"mrc"`` -> ``".mrc"``), or InputError if it is not an extension."""
+    suffix = suffix if suffix.startswith(".") else "." + suffix
+    if not re.fullmatch(r"(\.[A-Za-z0-9]+)+", suffix):
+        raise InputError(f"'{suffix}' is not a file extension; use e.g. .tif or .mrc")
+    return suffix
+
+
+def render(pattern: str, stem: str, method: str, day: _dt.date | None = None) -> str:
+    """The pattern filled in and made filename-safe (``"result"`` if nothing usable is left)."""
+    day = day or _dt.date.today()
+    text = check_pattern(pattern).format(stem=safe(stem, "stack"), method=safe(method, "result"),
+                                         date=day.isoformat())
+    return safe(text, "result", MAX_CHARS)
+
+
+def fresh_path(folder: Path, name: str, suffix: str, taken: set[str] = frozenset()) -> Path:
+    """``folder/name+suffix``, or with ``_2``, ``_3``, ... added, the first that is neither on disk nor
+    in ``taken`` (file names, compared without regard to case)."""
+    suffix = check_suffix(suffix)
+    used = {t.lower() for t in taken}
+    n = 1
+    while True:
+        candidate = folder / (f"{name}{suffix}" if n == 1 else f"{name}_{n}{suffix}")
+        if candidate.name.lower() not in used and not candidate.exists():
+            return candidate
+        n += 1

@@ -1,0 +1,120 @@
+"""Adding stacks: the window never waits for a slice to be read, thumbnails come back after a reopen, a
+drop without a project offers to make one, and File ▸ Add Stacks and the panel's button agree."""
+# ruff: noqa: F811 - the window fixture imported from test_main_window is a test parameter here
+
+import time
+
+import numpy as np
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtGui  # noqa: E402
+
+from emdenoise_gui.core.io import stack as stack_module  # noqa: E402
+from emdenoise_gui.gui.controller import Controller  # noqa: E402
+from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
+from emdenoise_gui.gui.panels.project_panel import EMPTY_PROJECT_TEXT, NO_PROJECT_TEXT  # noqa: E402
+from tests.gui.test_main_window import drop, window  # noqa: E402, F401 - the window fixture
+
+SLOW_READ_S = 1.5
+
+
+@pytest.fixture
+def tiff(tmp_path):
+    """A 5 x 64 x 80 uint16 stack whose middle slice is a ramp (its thumbnail is not flat)."""
+    data = np.zeros((5, 64, 80), np.uint16)
+    data[2] = np.arange(80, dtype=np.uint16)[None, :] * 100
+    path = tmp_path / "ramp.tif"
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def test_adding_a_stack_reads_no_pixels_on_the_gui_thread(qtbot, tmp_path, monkeypatch, tiff):
+    """With slices that take 1.5 s to read, the stack is listed at once and its thumbnail follows."""
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    read = stack_module.Stack.__getitem__
+
+    def slow_read(self, z):
+        time.sleep(SLOW_READ_S)
+        return read(self, z)
+
+    monkeypatch.setattr(stack_module.Stack, "__getitem__", slow_read)
+    controller = Controller()
+    assert controller.new_project(tmp_path / "project")
+    started = time.perf_counter()
+    added, rejected = controller.add_paths([tiff])
+    assert time.perf_counter() - started < SLOW_READ_S / 2  # no slice was read here
+    assert [r.name for r in added] == ["ramp.tif"] and rejected == [] and controller.thumbnails == {}
+    with qtbot.waitSignal(controller.thumbnail_changed, timeout=20_000) as arrived:
+        pass
+    assert arrived.args == [added[0].id]
+    thumb = controller.thumbnails[added[0].id]
+    assert thumb.dtype == np.float32 and thumb.shape == (64, 80) and thumb.max() == 7900  # the middle slice
+    controller.shutdown_jobs(5000)
+
+
+def _icon_colours(panel, row: int) -> int:
+    image = panel.tree.topLevelItem(row).icon(0).pixmap(56, 56).toImage()
+    return len({image.pixel(x, y) for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)})
+
+
+def test_placeholder_then_thumbnail_and_again_after_reopening(qtbot, tmp_path, monkeypatch, tiff):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.controller.new_project(tmp_path / "project")
+    first.controller.thumbnail_maker.request = lambda *a: True  # nothing arrives: the placeholder stays
+    drop(first, [tiff])
+    panel = first.project_panel
+    assert not panel.tree.topLevelItem(0).icon(0).isNull() and _icon_colours(panel, 0) == 1  # plain grey
+    first.force_close = True
+    first.close()
+
+    second = MainWindow()  # a new session: nothing cached
+    qtbot.addWidget(second)
+    assert second.open_project(tmp_path / "project")
+    qtbot.waitUntil(lambda: _icon_colours(second.project_panel, 0) > 4, timeout=20_000)  # the ramp
+    second.force_close = True
+
+
+def test_a_drop_without_a_project_offers_one_then_adds_the_files(qtbot, tmp_path, monkeypatch, tiff):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.warnings = []
+    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
+    assert win.project_panel.empty.text() == NO_PROJECT_TEXT and "No project open" in NO_PROJECT_TEXT
+    asked = []
+    monkeypatch.setattr(win, "choose_new_project_folder", lambda count: asked.append(count))  # declined
+    drop(win, [tiff])
+    qtbot.waitUntil(lambda: asked == [1])
+    assert win.controller.project is None and win.warnings == []  # no "No project" box
+    monkeypatch.setattr(win, "choose_new_project_folder", lambda count: str(tmp_path / "new"))
+    drop(win, [tiff])
+    qtbot.waitUntil(lambda: win.controller.project is not None and bool(win.controller.project.stacks))
+    assert win.controller.project.folder == (tmp_path / "new").resolve()
+    assert [s.name for s in win.controller.project.stacks] == ["ramp.tif"]
+    assert win.project_panel.tree.topLevelItemCount() == 1 and win.warnings == []
+    win.controller.close_project()
+    drop(win, [tiff])  # choosing a folder that holds a project opens it
+    qtbot.waitUntil(lambda: win.controller.project is not None)
+    assert [s.name for s in win.controller.project.stacks] == ["ramp.tif"] and win.warnings == []
+    win.force_close = True
+
+
+def test_add_stacks_menu_and_button_agree(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    menu, button = win.menu_actions["add"], win.project_panel.add_button
+    assert menu.isEnabled() == button.isEnabled()
+    offered = []
+    monkeypatch.setattr(win, "choose_new_project_folder", lambda count: offered.append(count))
+    menu.trigger()  # without a project: the same offer as a drop, then (declined) nothing
+    button.click()
+    assert offered == [0, 0]
+    win.controller.new_project(tmp_path / "project")
+    assert menu.isEnabled() == button.isEnabled() and win.project_panel.empty.text() == EMPTY_PROJECT_TEXT
+    assert menu.shortcut() == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Open)
+    win.force_close = True
