@@ -25,19 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import bm3d
 import numpy as np
-import pywt
 import scipy.ndimage as ndi
-import scipy.signal
-from skimage.restoration import (
-    denoise_bilateral,
-    denoise_nl_means,
-    denoise_tv_bregman,
-    denoise_tv_chambolle,
-    denoise_wavelet,
-    estimate_sigma,
-)
+
+# bm3d, PyWavelets, scikit-image and scipy.signal are imported inside the filters that use them: together
+# they take most of a second to import, which the app's start-up should not pay (benchmarks/startup.py).
 
 __all__ = ["Filter", "FILTERS", "MIN_SIZE", "apply_filter"]
 
@@ -65,6 +57,8 @@ def _median(img: np.ndarray) -> np.ndarray:
 
 
 def _bilateral(img: np.ndarray) -> np.ndarray:
+    from skimage.restoration import denoise_bilateral
+    
     # Ede used cv2.bilateralFilter(img, 9, 75, 75) on images in [0, 1]. With
     # sigma_color = 75 the range weight exp(-d^2 / (2 * 75^2)) is ~1 for any
     # intensity difference d at this scale, and sigma_spatial = 75 is flat
@@ -84,6 +78,8 @@ def _bilateral(img: np.ndarray) -> np.ndarray:
 
 
 def _wiener(img: np.ndarray) -> np.ndarray:
+    import scipy.signal
+    
     # scipy.signal.wiener with its defaults: 3x3 window, noise power = mean of
     # the local variances. scipy zero-pads the borders, which inflates the
     # local variance (and the noise estimate) there and turns a flat image into
@@ -102,6 +98,9 @@ def _wiener(img: np.ndarray) -> np.ndarray:
 
 
 def _wavelet(img: np.ndarray) -> np.ndarray:
+    import pywt
+    from skimage.restoration import denoise_wavelet
+    
     # BayesShrink estimates sigma from the median of the nonzero finest
     # diagonal db1 coefficients; with none (a flat image) it yields NaN.
     # sigma = 0 means no shrinkage, so return the image unchanged.
@@ -113,10 +112,14 @@ def _wavelet(img: np.ndarray) -> np.ndarray:
 
 
 def _tv_chambolle(img: np.ndarray) -> np.ndarray:
+    from skimage.restoration import denoise_tv_chambolle
+    
     return denoise_tv_chambolle(img, weight=0.1, eps=2e-4, max_num_iter=200)
 
 
 def _tv_bregman(img: np.ndarray) -> np.ndarray:
+    from skimage.restoration import denoise_tv_bregman
+    
     # Here a smaller weight means stronger smoothing (skimage default 5.0).
     return denoise_tv_bregman(
         img, weight=0.1, eps=2e-4, max_num_iter=200, isotropic=False
@@ -124,6 +127,8 @@ def _tv_bregman(img: np.ndarray) -> np.ndarray:
 
 
 def _nlm(img: np.ndarray) -> np.ndarray:
+    from skimage.restoration import denoise_nl_means
+    
     return denoise_nl_means(
         img, patch_size=7, patch_distance=11, h=0.1, fast_mode=True, sigma=0.0
     )
@@ -132,7 +137,10 @@ def _nlm(img: np.ndarray) -> np.ndarray:
 _BM3D_MIN = 16
 
 
-def _bm3d_profile() -> bm3d.BM3DProfile:
+def _bm3d_profile():
+    """The bm3d package's default profile, single-threaded (a ``bm3d.BM3DProfile``)."""
+    import bm3d
+
     # The default profile aggregates blocks from several threads in varying
     # order, which changes results by ~1e-7 from run to run; one thread makes
     # the output bit-for-bit reproducible (at the cost of speed on many cores).
@@ -142,6 +150,10 @@ def _bm3d_profile() -> bm3d.BM3DProfile:
 
 
 def _bm3d(img: np.ndarray) -> np.ndarray:
+    import bm3d
+    import pywt
+    from skimage.restoration import estimate_sigma
+    
     # estimate_sigma takes the median of the nonzero finest diagonal db2
     # coefficients; with none (e.g. a flat image) it yields NaN. sigma = 0
     # means no noise, so return the image unchanged.
