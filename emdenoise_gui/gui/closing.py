@@ -56,6 +56,7 @@ class WindowClosing:
             event.ignore()
             return
         self._closing = True
+        self.zoo_panel.shutdown()  # its speed timing stops at the next tile
         for pool in self.findChildren(QtCore.QThreadPool):  # the views' background sums: let them finish
             pool.clear()
             pool.waitForDone(POOL_WAIT_MS)

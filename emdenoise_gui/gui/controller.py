@@ -186,7 +186,7 @@ class Controller(QtCore.QObject):
         if self.project is None:
             self.warning.emit("No project", "Create or open a project first (File ▸ New Project).")
             return [], []
-        added, rejected = [], []
+        added, rejected, notes = [], [], []
         for path in expand_paths([Path(p) for p in paths]):
             if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
                 rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF and MRC)"))
@@ -197,6 +197,8 @@ class Controller(QtCore.QObject):
             except InputError as exc:
                 rejected.append((path, exc.problem))
                 continue
+            if meta.extra.get("note"):  # e.g. which image series of a TIFF was read: never drop data silently
+                notes.append(f"{path.name}: {meta.extra['note']}")
             before = {r.id for r in self.project.stacks}
             record = self.project.add_stack(meta)
             if record.id not in before:
@@ -206,6 +208,8 @@ class Controller(QtCore.QObject):
         if added:
             self.undo_stack.push(_AddStacks(self, added))  # redo() saves and refreshes
             self.show_stack.emit(added[0].id)
+        if notes:
+            self.status.emit("; ".join(notes))
         if rejected:
             lines = "\n".join(f"• {p.name}: {why}" for p, why in rejected)
             self.warning.emit("Some files were not added", f"{len(rejected)} file(s) could not be added; the others "

@@ -1,4 +1,4 @@
-"""Small dialogs: Settings, Train a model, record details, messages, and the questions before quitting,
+"""Small dialogs: Settings, record details, messages, and the questions before quitting,
 deleting a result and after a failed save."""
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from emdenoise_gui.gui.settings import (
     QUALITIES,
     AppSettings,
 )
-from emdenoise_gui.models.registry import FAMILIES, by_preference
 from emdenoise_gui.project.naming import NAME_FIELDS, check_pattern
-from emdenoise_gui.zoo.card import valid_model_name
 
 
 def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
@@ -142,62 +140,6 @@ class SettingsDialog(QtWidgets.QDialog):
                            output_format=self.format.currentData(), output_dtype=self.dtype.currentData(),
                            threads=self.threads.value(), output_folder=str(Path(folder).expanduser()) if folder else "",
                            name_pattern=self.pattern.text().strip(), appearance=self.appearance.currentData()).checked()
-
-
-class TrainDialog(QtWidgets.QDialog):
-    """Train a family on project stacks: pick the family, size, data roles and steps."""
-
-    def __init__(self, stacks: list, output_folder: Path, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Train a model")
-        self.stacks, self.output_folder = stacks, Path(output_folder)
-        self.family = QtWidgets.QComboBox()
-        self.family.addItems(by_preference())
-        self.family.setToolTip("\n".join(f"{name}: {FAMILIES[name].purpose}; trains on {FAMILIES[name].needs_text()}"
-                                         for name in by_preference()))
-        self.config = QtWidgets.QComboBox()
-        self.config.addItems(["lite", "paper"])
-        self.config.setToolTip("lite trains in minutes on a CPU; paper is the published size (use a GPU)")
-        self.roles = {role: QtWidgets.QComboBox() for role in ("noisy", "clean", "noise")}
-        for combo in self.roles.values():
-            combo.addItem("(none)", None)
-            for record in stacks:
-                combo.addItem(record.name, record.path)
-        self.steps = QtWidgets.QSpinBox()
-        self.steps.setRange(1, 1_000_000)
-        self.steps.setValue(300)
-        self.name = QtWidgets.QLineEdit("my-model")
-        form = QtWidgets.QFormLayout()
-        form.addRow("Family", self.family)
-        form.addRow("Size", self.config)
-        form.addRow("Noisy data", self.roles["noisy"])
-        form.addRow("Clean data", self.roles["clean"])
-        form.addRow("Noise patterns", self.roles["noise"])
-        form.addRow("Steps", self.steps)
-        form.addRow("Model name", self.name)
-        _form_with_buttons(self, form)
-        if stacks:
-            self.roles["noisy"].setCurrentIndex(1)
-        self.spec = None
-
-    def _accept(self) -> None:
-        from emdenoise_gui.core.errors import InputError
-        from emdenoise_gui.training.spec import RunSpec
-
-        data = {role: [combo.currentData()] for role, combo in self.roles.items() if combo.currentData()}
-        name = self.name.text().strip()
-        spec = RunSpec(family=self.family.currentText(), config=self.config.currentText(), steps=self.steps.value(),
-                       data=data, output=str(self.output_folder / name), name=name)
-        try:
-            if not valid_model_name(name):
-                raise InputError("give the model a name without / \\ : * ? \" < > |")
-            if Path(spec.output).exists():
-                raise InputError(f"a model named {name} already exists; choose another name")
-            self.spec = spec.validated()
-        except InputError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot train yet", str(exc))
-            return
-        self.accept()
 
 
 def details_html(title: str, rows: list[tuple[str, str]]) -> str:

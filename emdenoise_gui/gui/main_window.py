@@ -170,6 +170,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         panel.delete_result_requested.connect(self.delete_result)
         self.zoo_panel.chosen.connect(self._choose_denoiser)
         self.zoo_panel.message.connect(self.warn)
+        self.zoo_panel.resume_requested.connect(self.train_wizard)
         self.viewer.hover.connect(lambda text: self.statusBar().showMessage(text))
         self.viewer.slice_changed.connect(lambda _z: self._save_view_timer.start())
 
@@ -294,7 +295,15 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         self.viewer.set_original(self.controller.stack_data(record.path), record.name)
         self.viewer.set_result(None, "")
         self._current = ("stack", stack_id)
+        self._assess(record)
         self._store_view()
+
+    def _assess(self, record) -> None:
+        """Let the zoo mark which models fit this stack (measured off the GUI thread) and preselect one."""
+        settings = self.controller.settings
+        self.zoo_panel.set_compute(settings.device, settings.tile_px)
+        voxel = tuple(record.voxel_size_nm) if record.voxel_size_nm else None
+        self.zoo_panel.assess_stack(record.id, record.path, voxel)
 
     def show_result(self, result_id: str) -> None:
         c = self.controller
@@ -405,17 +414,21 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             return None
         return self.controller.denoise(ids, self.denoiser)
 
-    def train_dialog(self) -> None:
-        from emdenoise_gui.gui.dialogs import TrainDialog
-        from emdenoise_gui.zoo.registry import user_dir
+    def train_wizard(self, resume: str = ""):
+        """Process > Train or Fine-tune Model: the guided wizard on the stack on screen; with ``resume`` (a
+        paused run's checkpoint folder, from the zoo panel) it opens on its training page. The new model
+        is selected in the zoo when the wizard closes."""
+        from emdenoise_gui.gui.wizard import TrainWizard
 
-        project = self.controller.project
-        folder = user_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        dialog = TrainDialog(project.stacks if project else [], folder, self)
-        if dialog.exec() and dialog.spec is not None:
-            job = self.controller.train(dialog.spec)
-            job.finished.connect(lambda _v: self.zoo_panel.refresh())
+        record = self.controller.find_stack(self._current_stack_id() or "")
+        wizard = TrainWizard(self.controller, record.path if record else "", resume, self)
+        wizard.finished.connect(lambda _result, w=wizard: self._wizard_closed(w))
+        wizard.open()
+        return wizard
+
+    def _wizard_closed(self, wizard) -> None:
+        package = wizard.state.package
+        self.zoo_panel.refresh(select=f"model:{package}" if package else None)
 
     def settings_dialog(self) -> None:
         from emdenoise_gui.gui import theme

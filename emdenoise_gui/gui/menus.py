@@ -63,7 +63,8 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
             "Denoise only the slice on screen")
     _action(window, process, "&Denoise Stack", window.denoise_current, KEY("Ctrl+D"),
             "Denoise the whole selected stack(s) into the results folder")
-    _action(window, process, "&Train Model…", window.train_dialog, KEY("Ctrl+T"))
+    _action(window, process, "&Train or Fine-tune Model…", lambda: window.train_wizard(), KEY("Ctrl+T"),
+            "A guided wizard: from what data you have to a new model in the zoo")
     process.addSeparator()
     _action(window, process, "&Cancel All Jobs", c.cancel_all, KEY("Ctrl+."))
     view = bar.addMenu("&View")

@@ -18,6 +18,7 @@ import numpy as np
 
 from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
+from emdenoise_gui.core.events import CancelToken
 
 #: Side (px) of the random image a speed is measured on, and timed runs after one warm-up run.
 SIDE, RUNS = 256, 2
@@ -73,16 +74,19 @@ def _write_cache(key: str, seconds_per_mp: float) -> None:
         pass  # a read-only data folder: the speed is measured again next time
 
 
-def _drain(generator):
-    """Run a Predictor.denoise generator to its end and return its result."""
+def _drain(generator, cancel: CancelToken | None = None):
+    """Run a Predictor.denoise generator to its end and return its result; Cancelled between tiles when
+    ``cancel`` is set."""
     while True:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         try:
             next(generator)
         except StopIteration as stop:
             return stop.value
 
 
-def _time_predictor(package, device, tile: int, side: int, runs: int) -> float:
+def _time_predictor(package, device, tile: int, side: int, runs: int, cancel: CancelToken | None = None) -> float:
     """Seconds per megapixel of ``package`` on ``device`` with ``tile`` px tiles: the fastest of ``runs``
     timed runs on a (slices, side, side) float32 random image (seed 0, one tile), after one warm-up run
     (allocation, halo, autotuning), times the tiling's overlap cost on a large slice (``TilePlan.cost``)."""
@@ -90,11 +94,11 @@ def _time_predictor(package, device, tile: int, side: int, runs: int) -> float:
 
     predictor = Predictor(package, device)
     window = np.random.default_rng(0).random((predictor.input_slices, side, side), dtype=np.float32)
-    _drain(predictor.denoise(window, tile=tile))
+    _drain(predictor.denoise(window, tile=tile), cancel)
     best = math.inf
     for _ in range(max(1, runs)):
         start = time.perf_counter()
-        _drain(predictor.denoise(window, tile=tile))
+        _drain(predictor.denoise(window, tile=tile), cancel)
         best = min(best, time.perf_counter() - start)
     return max(best, 1e-6) / (side * side / 1e6) * predictor.plan(tile).cost
 
@@ -118,11 +122,13 @@ def remember_speed(sha256: str, device, tile: int, seconds_per_mp: float) -> Non
         _write_cache(speed_key(sha256, _device_key(pick_device(str(device))), tile), float(seconds_per_mp))
 
 
-def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, runs: int = RUNS) -> float:
+def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, runs: int = RUNS,
+                  cancel: CancelToken | None = None) -> float:
     """Seconds per megapixel of output for ``package`` (a verified zoo Package) on ``device`` ("auto",
     "cpu", "cuda", ... or a torch.device) with ``tile`` px tiles: from the cache, else timed now (about
     three runs on a ``side`` px image: under a second for the shipped models on a laptop CPU) and cached.
-    Imports torch; call it off the GUI thread."""
+    Imports torch; call it off the GUI thread. Raises core.errors.Cancelled between tiles once ``cancel``
+    is set (the app is closing)."""
     from emdenoise_gui.models.device import pick_device
 
     device = pick_device(str(device))
@@ -131,7 +137,7 @@ def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, run
         known = _read_cache().get(key)
         if known is not None:
             return known
-        seconds_per_mp = _time_predictor(package, device, tile, side, runs)
+        seconds_per_mp = _time_predictor(package, device, tile, side, runs, cancel)
         _write_cache(key, seconds_per_mp)
     return seconds_per_mp
 

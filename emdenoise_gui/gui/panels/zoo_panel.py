@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.jobs.denoise import Denoiser
 from emdenoise_gui.models.registry import by_preference
 from emdenoise_gui.zoo import fit as zoo_fit
@@ -92,6 +94,8 @@ class ZooPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._threads: list[threading.Thread] = []  # the measurements in flight (see shutdown)
+        self._stopping = CancelToken()
         self.list = QtWidgets.QTreeWidget()
         self.list.setHeaderLabels(["Denoiser", "Kind", "Fit"])
         self.list.setRootIsDecorated(True)
@@ -347,12 +351,23 @@ class ZooPanel(QtWidgets.QWidget):
 
         try:
             self._where = device_words(pick_device(device))
-            return measure_speed(package, device, tile)
+            return measure_speed(package, device, tile, cancel=self._stopping)
         except Exception:  # no estimate is better than a broken panel; the job itself reports real errors
             return None
 
     def _start(self, name: str, work) -> None:
-        threading.Thread(target=work, name=f"emdenoise-zoo-{name}", daemon=True).start()
+        thread = threading.Thread(target=work, name=f"emdenoise-zoo-{name}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        """Stop the panel's measurements (a speed timing stops at its next tile) and wait up to
+        ``timeout_s`` for their threads; True if they all ended. The window calls it when it closes."""
+        self._stopping.cancel()
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
 
     def _post(self, what: str, token, result) -> None:
         """Hand a worker's result to the GUI thread (queued); nothing if the panel is gone."""

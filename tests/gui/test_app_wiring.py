@@ -1,0 +1,110 @@
+"""The main window's wiring of the wizard, the zoo's fit marks and paused runs, and hostile input: the app
+shows the same one-line reasons as the command line."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore  # noqa: E402
+
+from emdenoise_gui.core import events as ev  # noqa: E402
+from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
+from emdenoise_gui.jobs.advise import wizard_spec  # noqa: E402
+from emdenoise_gui.training.engine import train  # noqa: E402
+from tests.conftest import synthetic_em_stack  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    win = MainWindow()
+    win.warnings, win.statuses = [], []
+    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
+    win.controller.status.connect(win.statuses.append)
+    win.quit_answer = True
+    qtbot.addWidget(win)
+    win.show()
+    assert win.controller.new_project(tmp_path / "project")
+    yield win
+    win.force_close = True
+    win.controller.cancel_all()
+    for job in win.controller.jobs:
+        job.wait(30000)
+
+
+def _stack(path: Path, depth: int = 6) -> Path:
+    tifffile.imwrite(path, synthetic_em_stack(depth, 96, 96), imagej=True, resolution=(0.1, 0.1),
+                     metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    return path
+
+
+def test_the_train_menu_opens_the_wizard_on_the_stack_on_screen(window, qtbot, tmp_path):
+    path = _stack(tmp_path / "alike.tif")
+    window.controller.add_paths([path])
+    wizard = window.train_wizard()
+    assert wizard.isVisible() and wizard.state.stack == str(path)
+    qtbot.waitUntil(lambda: not wizard.pages["kind"].waiting(), timeout=20_000)
+    wizard.reject()
+
+
+def test_showing_a_stack_marks_model_fits_and_preselects_one(window, qtbot, tmp_path):
+    window.controller.add_paths([_stack(tmp_path / "alike.tif")])
+    panel = window.zoo_panel
+    qtbot.waitUntil(lambda: any(item.text(2) for item in panel._items()), timeout=30_000)
+    assert window.denoiser is not None
+
+
+def test_a_paused_run_resumes_from_the_zoo_panel(window, qtbot, tmp_path):
+    path = _stack(tmp_path / "noisy.tif")
+    spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 200, crop=32, batch_size=2, device="cpu")
+    token = ev.CancelToken()
+    for event in train(spec, token):
+        if isinstance(event, ev.StepDone):
+            token.cancel()
+    window.zoo_panel.refresh()
+    role = QtCore.Qt.ItemDataRole.UserRole
+    key = next(item.data(0, role) for item in window.zoo_panel._items()
+               if str(item.data(0, role)).startswith("paused:"))
+    window.zoo_panel.select(key)
+    window.zoo_panel.resume_current()
+    wizard = _open_wizard(window)
+    training = wizard.pages["training"]
+    assert wizard.currentPage() is training and training.job is not None
+    training.stop_answer = True
+    wizard.reject()
+    qtbot.waitUntil(lambda: not training.running(), timeout=60_000)
+
+
+def _open_wizard(window):
+    from emdenoise_gui.gui.wizard import TrainWizard
+
+    wizards = [w for w in window.findChildren(TrainWizard) if w.isVisible()]
+    assert len(wizards) == 1
+    return wizards[0]
+
+
+def test_a_hostile_package_dropped_on_the_zoo_gets_one_line(window, tmp_path):
+    import os
+
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    (folder / "card.json").write_text("{}")
+    os.symlink("/etc/passwd", folder / "README.md")
+    messages = []
+    window.zoo_panel.message.connect(lambda title, text: messages.append(text))
+    assert not window.zoo_panel.import_path(folder)
+    assert messages and "is a link" in messages[-1] and "\n" not in messages[-1]
+
+
+def test_a_multi_series_tiff_dropped_on_the_window_says_which_series(window, tmp_path):
+    path = tmp_path / "two_series.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(np.zeros((48, 48), np.uint8))
+        tw.write(synthetic_em_stack(6, 96, 96))
+    window.controller.add_paths([path])
+    record = window.controller.project.stacks[-1]
+    assert tuple(record.shape) == (6, 96, 96)
+    assert any("series 2 of 2" in text for text in window.statuses)
