@@ -2,7 +2,10 @@
 
 Nothing is shown for jobs that finish within a second. On a terminal the bar
 redraws in place (at most 10 times a second); in a log file (CI, nohup) a
-line is printed at most every 10 seconds.
+line is printed at most every 10 seconds. A job's stages before it can count
+(``core.events.Stage``: "loading model", "first tile") show in place of the bar on a
+terminal, until the bar replaces them (or the job ends: then they are erased); a log
+file gets no stage lines.
 """
 
 from __future__ import annotations
@@ -32,10 +35,18 @@ class ProgressBar:
         self._shown = False
         self._stage = None
         self._last_event = None
+        self._width = 0  # characters of the stage text on the terminal's line (0: none)
 
-    def update(self, event: Progress) -> None:
+    def update(self, event) -> None:
+        """Draw a Progress event; show a Stage on a terminal; ignore any other event."""
+        if isinstance(event, ev.Stage):
+            self._show_stage(event.text)
+            return
+        if not isinstance(event, Progress):
+            return
         if self.meter is None or event.stage != self._stage or event.total != self.meter.total:
-            self.finish()
+            if self._shown:
+                self.finish()
             self.meter, self._stage = RateMeter(event.total), event.stage
         now = time.perf_counter()
         interval = 0.1 if self.tty else 10.0
@@ -51,22 +62,31 @@ class ProgressBar:
             f"{event.done}/{event.total} {event.unit} {self.meter.rate(event.done):.1f}/s "
             f"ETA {format_seconds(self.meter.eta(event.done))}"
         )
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.write(("\r" + line.ljust(self._width)) if self.tty else line + "\n")
         self.stream.flush()
-        self._shown = True
+        self._shown, self._width = True, 0
+
+    def _show_stage(self, text: str) -> None:
+        if not self.tty:
+            return
+        if self._shown:  # a finished bar keeps its line
+            self.finish()
+        line = f"{text}…"
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = len(line)
 
     def finish(self) -> None:
-        if self._shown and self.tty:
-            self.stream.write("\n")
+        if self.tty and (self._shown or self._width):
+            self.stream.write("\n" if self._shown else "\r" + " " * self._width + "\r")  # a stage is erased
             self.stream.flush()
-        self._shown = False
+        self._shown, self._width = False, 0
         self.meter = None
 
-    def drain(self, events: Iterable[Progress]) -> None:
+    def drain(self, events: Iterable[object]) -> None:
         """Show every event of a job, then end the line."""
         for event in events:
-            if isinstance(event, Progress):
-                self.update(event)
+            self.update(event)
         self.finish()
 
 

@@ -185,3 +185,12 @@ def format_seconds(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a job is doing while it cannot count yet: ``text`` such as "loading model", "reading
+    slice" or "first tile". A denoise job yields its stages before its first :class:`Progress`, so a
+    display shows a busy indicator with this text instead of a 0 % that does not move."""
+
+    text: str

@@ -160,7 +160,9 @@ def parse_slices(spec: str | None, depth: int) -> range:
     return selected
 
 
-SliceJob = Callable[[int], Generator[tuple[int, int], None, np.ndarray]]
+#: ``job(z)``: a generator of (units done, units per slice) tuples (or events to pass on, e.g. a
+#: ``core.events.Stage``) that returns the (Y, X) result of slice z.
+SliceJob = Callable[[int], Generator[object, None, np.ndarray]]
 
 
 def stream_stack(
@@ -169,14 +171,14 @@ def stream_stack(
     writer: StackWriter,
     stage: str = "denoise",
     cancel: CancelToken | None = None,
-) -> Iterator[Progress]:
+) -> Iterator[object]:
     """Run ``job(z)`` for every z in ``slices``, writing its result as slice ``z - slices.start``.
 
     ``job(z)`` is a generator yielding (units done, units per slice) and returning
-    the (Y, X) result. Yields :class:`Progress` in units (tiles) over the whole
-    job. Results are written on a background thread (``core.prefetch.WriteBehind``)
-    while the next slice is computed; all are written when the last event comes.
-    The caller commits the writer after that.
+    the (Y, X) result; anything else it yields (a ``Stage``) is passed on as it is. Yields
+    :class:`Progress` in units (tiles) over the whole job. Results are written on a background
+    thread (``core.prefetch.WriteBehind``) while the next slice is computed; all are written
+    when the last event comes. The caller commits the writer after that.
     """
     total = None
     behind = WriteBehind(writer.write)
@@ -187,10 +189,14 @@ def stream_stack(
             gen = job(z)
             while True:
                 try:
-                    done, per_slice = next(gen)
+                    item = next(gen)
                 except StopIteration as stop:
                     result = stop.value
                     break
+                if not isinstance(item, tuple):
+                    yield item
+                    continue
+                done, per_slice = item
                 total = per_slice * len(slices)
                 yield Progress(stage, index * per_slice + done, total, "tile")
             behind.put(index, result)

@@ -12,11 +12,17 @@ a lower precision natively (``models.device.autocast_dtype``). Inputs are on the
 applied per slice before tiling and undone after blending, so tiles agree with each
 other, or, for per-tile kinds, to each tile inside the tile function.
 On CUDA the tile batch is sized from free device memory; on an out-of-memory error it is halved
-and the run goes on without losing finished tiles.
+and the run goes on without losing finished tiles. On the CPU a batch holds about one 512 px tile
+and is halved when it takes over ``CPU_BATCH_SECONDS``.
+
+A cancel stops a tile between two layers: the job's ``CancelToken`` is checked before every
+submodule of the network runs (a paper-size network takes seconds per tile on a CPU; a layer takes
+milliseconds to a few hundred), besides between batches.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Generator
 
 import numpy as np
@@ -65,6 +71,9 @@ class Predictor:
         self.amp_dtype = autocast_dtype(device, precision)
         if device.type == "cuda" and optimised:
             torch.backends.cudnn.benchmark = True
+        self._cancel = _CancelCheck()
+        for module in self.model.modules():  # the hook holds no reference to the predictor
+            module.register_forward_pre_hook(self._cancel)
 
     @property
     def input_slices(self) -> int:
@@ -122,9 +131,12 @@ class Predictor:
         Raises InputError when even one tile does not fit."""
         done, start = [], 0
         while start < len(batch):
+            self._cancel.check()
             size = self.batch_size
             try:
+                began = time.perf_counter()
                 done.append(self._run(batch[start:start + size]))
+                self._after_batch(size, time.perf_counter() - began)
             except torch.OutOfMemoryError:
                 if size == 1:
                     raise InputError("the GPU ran out of memory even for one tile; choose a smaller tile "
@@ -135,6 +147,12 @@ class Predictor:
                 continue
             start += size
         return np.concatenate(done)
+
+    def _after_batch(self, size: int, seconds: float) -> None:
+        """On the CPU, an automatic batch of several tiles that took over CPU_BATCH_SECONDS is halved
+        (for the rest of the run): progress and the cancel check between batches come that often."""
+        if self._auto_batch and self.device.type == "cpu" and size > 1 and seconds > CPU_BATCH_SECONDS:
+            self.batch_size = max(1, size // 2)
 
     def _choose_batch(self, tile: int) -> None:
         """An automatic batch (``batch_size`` None) for ``tile`` px tiles: from free memory on CUDA,
@@ -169,7 +187,10 @@ class Predictor:
 
         ``tile`` px tiles; ``stride`` None band-blends (fast), a stride Gaussian-blends (paper).
         Yields (tiles done, tiles in all); returns the (H, W) float32 result on the working scale.
+        ``cancel`` is checked between batches and before every layer of the network (raises
+        ``core.errors.Cancelled``).
         """
+        self._cancel.token = cancel
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         plan = self.plan(tile, stride)
@@ -183,6 +204,10 @@ class Predictor:
         del window, prepared
         return norm.inverse((yield from tiles))
 
+
+#: A CPU batch of several tiles that takes longer than this (s) is halved: a cancel between batches and
+#: the progress bar's steps come at least this often (a cancel inside a batch stops at the next layer).
+CPU_BATCH_SECONDS = 0.5
 
 #: Pixels per batch on the CPU. Measured on 2 AVX-512 cores (docs/benchmarks.md, speed): NRRN lite
 #: takes 1.1 s/MP with one 512 px tile per batch and 1.5 s/MP with four (the feature maps of a bigger
@@ -201,3 +226,18 @@ def batch_from_memory(free_bytes: int, per_tile_bytes: int, current: int = 4, ca
     if per_tile_bytes <= 0:
         return max(1, current)
     return int(max(1, min(cap, (0.8 * free_bytes) // per_tile_bytes)))
+
+
+class _CancelCheck:
+    """A forward pre-hook for every submodule of a network: raises ``Cancelled`` once ``token`` (the
+    running job's CancelToken, None outside a job) is cancelled."""
+
+    def __init__(self) -> None:
+        self.token: CancelToken | None = None
+
+    def check(self) -> None:
+        if self.token is not None:
+            self.token.raise_if_cancelled()
+
+    def __call__(self, _module, _inputs) -> None:
+        self.check()

@@ -1,9 +1,11 @@
 """Denoise with a classical filter or a model package: one slice (preview), a stack, a batch.
 
 This is what the Denoise button and ``emdenoise denoise`` both run. The filter-or-model
-choice is made once, in :func:`denoise_stack`. Each job is a generator of ``Progress``
-events (``core.events``) that checks a ``CancelToken``; torch is imported only when a
-model is used, on the thread that runs the job.
+choice is made once, in :func:`denoise_stack`. Each job is a generator of ``core.events``
+that checks a ``CancelToken``: first its stages (``Stage``: "loading model" for a model,
+"reading slice", "first tile"; seconds to minutes on a CPU, when there is nothing to count
+yet), then ``Progress`` in tiles. Torch is imported only when a model is used, on the thread
+that runs the job.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, PartialResult, Progress
+from emdenoise_gui.core.events import CancelToken, PartialResult, Progress, Stage
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
@@ -24,6 +26,7 @@ from emdenoise_gui.jobs.stack import (
     check_tiling,
     denoise_filter_job,
     filter_window,
+    stage,
 )
 
 
@@ -52,36 +55,41 @@ def _predictor(package, device: str, batch_size: int | None = None, precision: s
 
 def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, dtype="float32",
                       overwrite=False, device="auto", batch_size=None, precision="auto",
-                      cancel: CancelToken | None = None) -> Iterator[Progress]:
+                      cancel: CancelToken | None = None) -> Iterator[Progress | Stage]:
     """Denoise ``src`` with the package ``model`` (path or zoo name), writing ``out``.
 
     NRRN gets each slice with its two neighbours (reflected at the stack's ends),
     so a single image is denoised from itself. Tiles as in ``core.tiling``: ``stride``
     None band-blends tiles overlapping by the network's halo, a stride Gaussian-blends.
+    Yields Stage "loading model", "reading slice", "first tile", then Progress in tiles.
     """
     from emdenoise_gui.zoo.registry import resolve
 
     check_tiling(tile, stride)
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: need at least 1 tile per batch (or leave it out: automatic)")
+    yield stage("loading model", cancel)
     predictor = _predictor(resolve(model), device, batch_size, precision)
     multiple = max(16, predictor.info.multiple)
     if tile % multiple:
         raise InputError(f"--tile {tile} --stride {stride}: {predictor.card.family} models need a tile that is a "
                          f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
+    yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
-    def one(z: int):  # the window goes inline: the predictor frees it once tiled
-        result = yield from predictor.denoise(cache.window(z, predictor.input_slices, job.scale), tile, stride, cancel)
-        return job.scale.from_unit(result)
+    def one(z: int):  # only the generator holds the window: the predictor frees it once tiled
+        tiles = predictor.denoise(cache.window(z, predictor.input_slices, job.scale), tile, stride, cancel)
+        if z == job.slices[0]:
+            yield stage("first tile", cancel)
+        return job.scale.from_unit((yield from tiles))
 
     yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
 
 
 def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=None, dtype="float32",
                   overwrite=False, device="auto", batch_size=None, precision="auto",
-                  cancel: CancelToken | None = None) -> Iterator[Progress]:
+                  cancel: CancelToken | None = None) -> Iterator[Progress | Stage]:
     """Denoise a stack (or ``slices`` START:STOP of it) into ``out`` with a filter or a model."""
     if denoiser.kind == "model":
         return denoise_model_job(src, out, denoiser.path, slices, tile, stride, dtype, overwrite, device,
@@ -101,7 +109,8 @@ VISIBLE_MARGIN = 64
 def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto",
             visible: tuple[int, int, int, int] | None = None):
     """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
-    stack's own intensity scale.
+    stack's own intensity scale. It yields its stages ("loading model" for a model, "reading slice",
+    "first tile"), then Progress in tiles.
 
     ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: its centre (at most
     FIRST_LOOK_PX square), when under VISIBLE_FIRST_FRACTION of the slice, is denoised first (with
@@ -109,19 +118,22 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
     the whole slice follows.
     """
 
-    def make(token: CancelToken) -> Generator[Progress, None, np.ndarray]:
+    def make(token: CancelToken) -> Generator[Progress | Stage | PartialResult, None, np.ndarray]:
+        if denoiser.kind == "model":
+            from emdenoise_gui.zoo.package import verify_folder
+
+            yield stage("loading model", token)
+            predictor = _predictor(verify_folder(Path(denoiser.path)), device)
+            count = predictor.input_slices
+        else:
+            count = baselines.FILTERS[denoiser.name].slices
+        yield stage("reading slice", token)
         with open_stack(stack_path) as stack:
             scale = IntensityScale.for_stack(stack)
-            if denoiser.kind == "model":
-                from emdenoise_gui.zoo.package import verify_folder
-
-                predictor = _predictor(verify_folder(Path(denoiser.path)), device)
-                count = predictor.input_slices
-            else:
-                count = baselines.FILTERS[denoiser.name].slices
             window = SliceCache(stack, count + 1).window(z, count, scale)
+        yield stage("first tile", token)
 
-        def run(part: np.ndarray, stage: str) -> Generator[Progress, None, np.ndarray]:
+        def run(part: np.ndarray, label: str) -> Generator[Progress, None, np.ndarray]:
             if denoiser.kind == "model":
                 gen = predictor.denoise(np.ascontiguousarray(part), tile, stride, token)
             else:
@@ -131,7 +143,7 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
                     done, total = next(gen)
                 except StopIteration as stop:
                     return stop.value
-                yield Progress(stage, done, total, "tile")
+                yield Progress(label, done, total, "tile")
 
         box = _visible_box(visible, window.shape[-2:])
         if box is not None:
@@ -169,7 +181,7 @@ def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride
             device: str = "auto", slices: str | None = None):
     """``make(token)``: denoise a whole stack (or ``slices``) into ``output``; the generator returns ``output``."""
 
-    def make(token: CancelToken) -> Generator[Progress, None, Path]:
+    def make(token: CancelToken) -> Generator[Progress | Stage, None, Path]:
         yield from denoise_stack(stack_path, output, denoiser, slices, tile, stride, dtype, False, device,
                                  cancel=token)
         return Path(output)
@@ -181,16 +193,19 @@ def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: 
           device: str = "auto"):
     """``make(token)``: denoise several stacks one after another; returns the list of outputs written.
 
-    Progress runs over all stacks (in ‰); a cancel stops at the next tile and keeps the finished outputs.
+    Progress runs over all stacks (in ‰); each stack's stages come as "stack 2/3: reading slice"; a
+    cancel stops at the next tile (or layer) and keeps the finished outputs.
     """
 
-    def make(token: CancelToken) -> Generator[Progress, None, list]:
+    def make(token: CancelToken) -> Generator[Progress | Stage, None, list]:
         written = []
         for index, (stack_path, output) in enumerate(items):
             for event in denoise(stack_path, output, denoiser, tile, stride, dtype, device)(token):
-                if isinstance(event, Progress) and event.total:
-                    yield Progress(f"batch {index + 1}/{len(items)}", index * 1000 + int(1000 * event.done / event.total),
-                                   1000 * len(items), "‰")
+                if isinstance(event, Stage):
+                    yield Stage(f"stack {index + 1}/{len(items)}: {event.text}")
+                elif isinstance(event, Progress) and event.total:
+                    done = index * 1000 + int(1000 * event.done / event.total)
+                    yield Progress(f"batch {index + 1}/{len(items)}", done, 1000 * len(items), "‰")
             written.append(output)
         return written
 

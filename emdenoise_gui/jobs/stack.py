@@ -15,7 +15,7 @@ import numpy as np
 
 from emdenoise_gui.core import baselines, metrics, noise
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, Progress
+from emdenoise_gui.core.events import CancelToken, Progress, Stage
 from emdenoise_gui.core.io import Stack, StackWriter, check_output, open_stack
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
@@ -145,6 +145,14 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
     yield from job.run(one, "noise", cancel)
 
 
+def stage(text: str, cancel: CancelToken | None) -> Stage:
+    """The :class:`Stage` event ``text``, after checking ``cancel``: a job cancelled during its previous
+    stage (loading a model, reading a slice) stops here, before starting the next."""
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    return Stage(text)
+
+
 def check_tiling(tile: int, stride: int | None) -> None:
     """InputError unless ``tile`` >= 16 px and ``stride`` is None (fast) or 1 <= ``stride`` <= ``tile``."""
     if tile < 16 or (stride is not None and not 1 <= stride <= tile):
@@ -167,21 +175,25 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
 
 
 def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None, dtype="float32",
-                       overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress]:
+                       overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress | Stage]:
     """Denoise a stack with a classical filter of :mod:`baselines`, tile by tile, to ``out``.
 
     Filters see tiles on the [0, 1] working scale; "-avg" filters get the slice
-    and its two neighbours (reflected at the ends of the stack).
+    and its two neighbours (reflected at the ends of the stack). Yields Stage "reading slice"
+    and "first tile", then Progress in tiles.
     """
     if method not in baselines.FILTERS:
         raise InputError(f"unknown method '{method}'; choose one of {', '.join(baselines.FILTERS)}")
     check_tiling(tile, stride)
     filt = baselines.FILTERS[method]
+    yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)
 
     def one(z: int):
         window = cache.window(z, filt.slices, job.scale)
+        if z == job.slices[0]:
+            yield stage("first tile", cancel)
         result = yield from filter_window(method, window, tile, stride, cancel)
         return job.scale.from_unit(result)
 

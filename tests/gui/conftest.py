@@ -87,3 +87,26 @@ def no_leaked_threads_or_windows(qapp):
                 + [f"top-level window left open: {w}" for w in windows])
     if problems:
         pytest.fail("the test leaked:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """A shown MainWindow with a new project, a user zoo in ``tmp_path``, warnings collected in
+    ``window.warnings`` and status-bar messages in ``window.statuses`` instead of dialogs; closing
+    cancels its jobs without asking and waits for them."""
+    from emdenoise_gui.gui.main_window import MainWindow
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    win = MainWindow()
+    win.warnings, win.statuses = [], []
+    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
+    win.controller.status.connect(win.statuses.append)
+    win.quit_answer = True  # closing with jobs left cancels them, never a modal question
+    qtbot.addWidget(win)
+    win.show()
+    assert win.controller.new_project(tmp_path / "project")
+    yield win
+    win.force_close = True
+    win.controller.cancel_all()
+    for job in win.controller.jobs:
+        job.wait(30000)

@@ -11,28 +11,9 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
 from emdenoise_gui.core import events as ev  # noqa: E402
-from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
 from emdenoise_gui.jobs.advise import wizard_spec  # noqa: E402
 from emdenoise_gui.training.engine import train  # noqa: E402
 from tests.conftest import synthetic_em_stack  # noqa: E402
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    win = MainWindow()
-    win.warnings, win.statuses = [], []
-    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
-    win.controller.status.connect(win.statuses.append)
-    win.quit_answer = True
-    qtbot.addWidget(win)
-    win.show()
-    assert win.controller.new_project(tmp_path / "project")
-    yield win
-    win.force_close = True
-    win.controller.cancel_all()
-    for job in win.controller.jobs:
-        job.wait(30000)
 
 
 def _stack(path: Path, depth: int = 6) -> Path:

@@ -17,29 +17,11 @@ from emdenoise_gui.core.errors import InputError  # noqa: E402
 from emdenoise_gui.core.events import Progress  # noqa: E402
 from emdenoise_gui.gui import closing  # noqa: E402
 from emdenoise_gui.gui.dialogs import quit_question  # noqa: E402
-from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
 from emdenoise_gui.gui.workers import Job  # noqa: E402
 from emdenoise_gui.project.records import CompareState  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 JOB_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    win = MainWindow()
-    win.warnings = []
-    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
-    win.quit_answer = True  # closing with jobs left cancels them, never a modal question
-    qtbot.addWidget(win)
-    win.show()
-    assert win.controller.new_project(tmp_path / "project")
-    yield win
-    win.force_close = True
-    win.controller.cancel_all()
-    for job in win.controller.jobs:
-        job.wait(30000)
 
 
 def shoot(widget, name: str) -> None:

@@ -1,19 +1,26 @@
-"""Jobs run on their own thread and report back on the GUI thread; cancel and failure are clean;
-the queue runs device jobs one at a time and filters beside them."""
+"""Jobs run on their own thread and report back on the GUI thread (events in order, in batches; stages
+shown as a busy bar); cancel and failure are clean; the queue runs device jobs one at a time and
+filters beside them; job threads leave a core to the window."""
 
+import gc
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from emdenoise_gui.core.errors import InputError  # noqa: E402
-from emdenoise_gui.core.events import Progress  # noqa: E402
+from emdenoise_gui.core.events import Progress, Stage, StepDone  # noqa: E402
+from emdenoise_gui.gui import workers  # noqa: E402
 from emdenoise_gui.gui.job_queue import JobQueue, lane_for  # noqa: E402
-from emdenoise_gui.gui.workers import Job, JobFailure  # noqa: E402
+from emdenoise_gui.gui.panels.jobs_panel import JobsPanel  # noqa: E402
+from emdenoise_gui.gui.workers import Job, JobFailure, cpu_cores, job_threads  # noqa: E402
+
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def _job(make):
@@ -142,3 +149,119 @@ def test_waiting_jobs_cancel_without_running_and_previews_replace(qtbot):
     assert new.status == "cancelled" and running.status == "cancelling"
     assert queue.shutdown(10000) and not running.thread_running and running.status == "cancelled"
     assert not waiting_ran and new.started_at is None
+
+
+def test_events_arrive_in_order_in_batches(qtbot):
+    def fast(token):  # a fast training's steps: far more than the window needs to redraw
+        for step in range(1, 501):
+            yield StepDone(step, 500, {"loss": 1.0 / step}, 1e-3, 1000.0, 0.0)
+        for done in range(1, 101):
+            yield Progress("export", done, 100)
+        return "ok"
+
+    job = _job(fast)
+    seen, changes = [], []
+    job.event.connect(lambda item: seen.append(item.step if isinstance(item, StepDone) else item.done))
+    job.state_changed.connect(lambda: changes.append(job.progress))
+    job.start()
+    assert job.wait(10000)  # the GUI thread is held: every event waits in the worker's queue
+    qtbot.waitUntil(lambda: job.status == "done", timeout=10000)
+    assert seen == [*range(1, 501), 100]  # every step, in order, then only the newest progress
+    assert len(changes) <= 4 and changes[-1] == 1.0  # start, one batch, the end: not one per event
+
+
+def test_stages_show_a_busy_bar_until_the_first_fraction(qtbot):
+    """Also saves docs/images/jobs_stages.png: one job loading its model, one counting tiles."""
+    go_on, counted, release = threading.Event(), threading.Event(), threading.Event()
+
+    def staged(token):
+        yield Stage("loading model")
+        go_on.wait(10)
+        yield Stage("first tile")
+        yield Progress("denoise", 1, 4, "tile")
+        release.wait(10)
+        return "ok"
+
+    def counting(token):
+        yield Stage("reading slice")
+        counted.wait(10)
+        yield Progress("denoise", 37, 100, "tile")
+        release.wait(10)
+        return "ok"
+
+    panel = JobsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1100, 170)
+    panel.findChild(QtWidgets.QSplitter).setSizes([700, 400])
+    panel.show()
+    other = Job("Denoise flyem_val_z000-095.tif (flyem-nrrn-lite)", "denoise", counting)
+    job = Job("Denoise fibsem_4096.tif (flyem-nrrn-base)", "denoise", staged)
+    for j in (other, job):
+        panel.add_job(j)
+    bar, status = panel.table.cellWidget(1, 2), panel.table.item(1, 1)
+    assert (bar.minimum(), bar.maximum(), status.text()) == (0, 1000, "waiting")
+    other.start()
+    other.started_at -= 95  # as if it had run for 95 s: a readable time left in the screenshot
+    counted.set()
+    qtbot.waitUntil(lambda: other.counting, timeout=10000)
+    job.start()
+    qtbot.waitUntil(lambda: job.stage == "loading model", timeout=10000)
+    assert bar.maximum() == 0 and status.text() == "loading model…" and not job.counting  # busy
+    assert panel.table.cellWidget(0, 2).value() == 370 and panel.table.item(0, 1).text() == "running"
+    qtbot.wait(300)  # the busy bar's chunk moves in
+    DOCS_IMAGES.mkdir(exist_ok=True)
+    assert panel.grab().save(str(DOCS_IMAGES / "jobs_stages.png"))
+    go_on.set()
+    qtbot.waitUntil(lambda: job.counting, timeout=10000)
+    assert (bar.maximum(), bar.value(), status.text()) == (1000, 250, "running")
+    assert [line.split("  ", 1)[1] for line in job.log[1:3]] == ["loading model…", "first tile…"]
+    release.set()
+    qtbot.waitUntil(lambda: job.status == other.status == "done", timeout=10000)
+    assert (bar.maximum(), bar.value(), status.text()) == (1000, 1000, "done")
+    assert job.wait() and other.wait()
+
+
+def test_each_job_thread_gets_its_share_of_torch_threads(qtbot):
+    import torch
+
+    assert [job_threads(2, 1), job_threads(2, 2), job_threads(8, 1), job_threads(8, 2)] == [1, 1, 7, 3]
+    assert job_threads(16, 1, cap=4) == 4 and job_threads(1, 1) == 1  # never more than Settings gave
+    seen = []
+
+    def make(token):
+        yield Progress("x", 0, 1)
+        seen.append(torch.get_num_threads())
+        return "ok"
+
+    job = _job(make)
+    with qtbot.waitSignal(job.finished, timeout=10000):
+        job.start()
+    job.wait()
+    assert seen == [job_threads(cpu_cores(), 1, workers._torch_threads)]
+    assert seen[0] < cpu_cores() or cpu_cores() == 1  # a core is left for the window
+
+
+def test_full_garbage_collections_wait_while_a_job_sets_up(qtbot):
+    """A full collection walks every object with the interpreter lock held (0.1-0.25 s with torch
+    and Qt loaded): none while a job sets up, and what exists then is frozen out of later ones."""
+    counted, release = threading.Event(), threading.Event()
+
+    def make(token):
+        yield Stage("loading model")
+        counted.wait(10)
+        yield Progress("x", 1, 2)
+        release.wait(10)
+        return "ok"
+
+    before = gc.get_threshold()
+    job = _job(make)
+    job.start()
+    qtbot.waitUntil(lambda: job.stage == "loading model", timeout=10000)
+    assert gc.get_threshold() == (*before[:2], workers.HELD_FULL_COLLECTIONS)
+    counted.set()
+    qtbot.waitUntil(lambda: job.counting, timeout=10000)
+    assert gc.get_threshold() == before and gc.get_freeze_count() > 0
+    release.set()
+    with qtbot.waitSignal(job.ended, timeout=10000):
+        pass
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before  # collected as usual again

@@ -38,7 +38,7 @@ def test_speed_is_timed_once_then_read_from_the_cache(home, package, monkeypatch
 
 def test_each_tile_size_and_model_is_measured_on_its_own(home, package, monkeypatch):
     calls = []
-    monkeypatch.setattr(estimate, "_time_predictor", lambda pkg, device, tile, side, runs: calls.append(tile) or tile / 100)
+    monkeypatch.setattr(estimate, "_time_predictor", lambda pkg, device, tile, side, runs, cancel: calls.append(tile) or tile / 100)
     assert estimate.measure_speed(package, "cpu", 256) == 2.56
     assert estimate.measure_speed(package, "cpu", 512) == 5.12
     assert estimate.measure_speed(package, "cpu", 256) == 2.56
@@ -72,3 +72,15 @@ def test_only_the_measured_device_is_named():
     assert estimate.format_estimate(2.0, 120.0, torch.device("cpu")) == "about 4 min on the CPU"
     assert estimate.format_estimate(0.05, 1200.0, torch.device("cuda", 0)) == "about 1 min on the GPU"
     assert estimate.format_estimate(1.0, 30.0, "mps") == "about 30 s on the Apple GPU"
+
+
+def test_a_speed_timing_stops_when_cancelled(tmp_path, monkeypatch):
+    from emdenoise_gui.core.errors import Cancelled
+    from emdenoise_gui.core.events import CancelToken
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    package = random_package(tmp_path / "pkg", "n2v")
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        estimate.measure_speed(package, "cpu", cancel=token)
+    assert estimate.cached_speed(package, "cpu") is None  # nothing measured, nothing cached

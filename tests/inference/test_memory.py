@@ -22,10 +22,12 @@ class FakePredictor:
     """The batching of Predictor around a fake network that 'runs out of memory' above ``limit`` tiles."""
 
     _run_batches = pred.Predictor._run_batches
+    _after_batch = pred.Predictor._after_batch
 
     def __init__(self, batch_size, limit, fail_calls=()):
         self.batch_size, self.limit, self.fail_calls, self.calls = batch_size, limit, set(fail_calls), []
         self.device = torch.device("cpu")
+        self._cancel, self._auto_batch = pred._CancelCheck(), False
 
     def _run(self, batch):
         self.calls.append(len(batch))

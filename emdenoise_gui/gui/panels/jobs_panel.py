@@ -1,6 +1,8 @@
 """The job panel: waiting, running and finished jobs (progress, ETA, cancel), a log, and live loss curves.
 
-A job cancelled while it was still waiting never ran: its row is removed.
+A job cancelled while it was still waiting never ran: its row is removed. A running job that cannot
+count yet (loading a model, reading a slice, its first tile: a minute on a slow CPU) shows a busy
+bar and its stage ("loading model…") as its status, until its first fraction done arrives.
 """
 
 from __future__ import annotations
@@ -57,6 +59,29 @@ class LossPlot(pg.PlotWidget):
         self._dirty = False
         self.train_curve.setData(np.asarray(self.steps, float), np.asarray(self.losses, float))
         self.val_curve.setData(np.asarray(self.val_steps, float), np.asarray(self.val_losses, float))
+
+
+def busy(job) -> bool:
+    """True while ``job`` (a ``gui.workers.Job``) runs but has given no fraction done yet."""
+    return job.running and not job.counting
+
+
+def status_text(job) -> str:
+    """The Status cell: the job's stage ("loading model…") while it is busy, else its status."""
+    if busy(job) and job.status == "running":
+        return f"{job.stage or 'starting'}…"
+    return job.status
+
+
+def show_progress(bar: QtWidgets.QProgressBar, job) -> None:
+    """A busy (indeterminate) bar while ``job`` is busy, then its progress in 0.1 % steps."""
+    if busy(job):
+        if bar.maximum() != 0:
+            bar.setRange(0, 0)
+        return
+    if bar.maximum() != 1000:
+        bar.setRange(0, 1000)
+    bar.setValue(int(round(job.progress * 1000)))
 
 
 class JobsPanel(QtWidgets.QWidget):
@@ -133,8 +158,8 @@ class JobsPanel(QtWidgets.QWidget):
             self._plotted_job = job  # the plot follows the training that runs now
             self.loss_plot.clear_data()
             self.tabs.setCurrentWidget(self.loss_plot)
-        self.table.item(row, 1).setText(job.status)
-        self.table.cellWidget(row, 2).setValue(int(round(job.progress * 1000)))
+        self.table.item(row, 1).setText(status_text(job))
+        show_progress(self.table.cellWidget(row, 2), job)
         eta = "" if not job.running else format_seconds(job.eta_s)
         self.table.item(row, 3).setText(eta)
         self.table.cellWidget(row, 4).setEnabled(job.active)

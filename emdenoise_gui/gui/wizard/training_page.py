@@ -134,7 +134,9 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.state.job = self.job
         self.job.event.connect(self._event)
         self.job.failed.connect(self._failed)
-        self.job.ended.connect(self._ended)
+        # the job's end signals come after all of its events (gui.workers); its thread may stop later
+        self.job.finished.connect(lambda _value: self._ended())
+        self.job.cancelled.connect(self._ended)
         self.status.setText("Loading the data and the network…")
         self._redraw.start()
 
@@ -204,6 +206,7 @@ class TrainingPage(QtWidgets.QWizardPage):
 
     def _failed(self, failure) -> None:
         self.problem.setText(f"Training failed: {failure.message}")
+        self._ended()
 
     def _ended(self) -> None:
         self._draw()
