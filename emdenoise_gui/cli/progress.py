@@ -38,9 +38,16 @@ class ProgressBar:
         self._width = 0  # characters of the stage text on the terminal's line (0: none)
 
     def update(self, event) -> None:
-        """Draw a Progress event; show a Stage on a terminal; ignore any other event."""
+        """Draw a Progress event; show a Stage on a terminal; print a Message on its own line; ignore any
+        other event."""
         if isinstance(event, ev.Stage):
             self._show_stage(event.text)
+            return
+        if isinstance(event, ev.Message):
+            if self._shown:
+                self.finish()
+            self.stream.write(f"note: {event.text}\n")
+            self.stream.flush()
             return
         if not isinstance(event, Progress):
             return

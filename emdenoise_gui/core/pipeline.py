@@ -22,6 +22,8 @@ from emdenoise_gui.core.prefetch import ReadAhead, WriteBehind
 
 #: Slices sampled to find a stack's intensity range.
 RANGE_SAMPLES = 16
+#: Beyond this magnitude the scale's arithmetic runs in float64 (float32 tops out at 3.4e38).
+EXTREME = 1e30
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,24 @@ class IntensityScale:
             lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
         return cls(lo, hi if hi > lo else lo + 1.0)
 
+    @property
+    def extreme(self) -> bool:
+        """Whether the range is too wide for float32 arithmetic (values near +-3.4e38: the span overflows)."""
+        return max(abs(self.lo), abs(self.hi)) > EXTREME
+
     def to_unit(self, data: np.ndarray) -> np.ndarray:
-        """Stored values -> float32 on the [0, 1] working scale (not clipped)."""
+        """Stored values -> float32 on the [0, 1] working scale (not clipped); float64 arithmetic for an
+        extreme range."""
+        if self.extreme:
+            return ((data.astype(np.float64) - self.lo) / (self.hi - self.lo)).astype(np.float32)
         return ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)
 
     def from_unit(self, data: np.ndarray) -> np.ndarray:
-        """Working-scale values -> float32 on the stored scale."""
+        """Working-scale values -> float32 on the stored scale (clipped to float32's range for an extreme
+        range, where float64 arithmetic is used)."""
+        if self.extreme:
+            limit = float(np.finfo(np.float32).max)
+            return np.clip(data.astype(np.float64) * (self.hi - self.lo) + self.lo, -limit, limit).astype(np.float32)
         out = data.astype(np.float32)  # a copy: the caller's array is left alone
         out *= np.float32(self.hi - self.lo)
         out += np.float32(self.lo)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from emdenoise_gui.core.errors import InputError
+
 #: Probe sizes start here (px) and double until the dependence stops short of the probe's border.
 FIRST_PROBE = 64
 
@@ -41,9 +43,12 @@ def receptive_halo(model: torch.nn.Module, input_slices: int, multiple: int = 1,
         centre = size // 2
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(model.denoise(x)[0, 0, centre, centre], x)
+        if not torch.isfinite(grad).all():
+            raise InputError("the network computes NaN or infinite values: the model does not fit this data or "
+                             "its weights are damaged. Nothing was written")
         reach = grad.abs().sum(dim=(0, 1)) > 0
         ys, xs = torch.nonzero(reach, as_tuple=True)
-        radius = int(max((ys - centre).abs().max(), (xs - centre).abs().max()))
+        radius = int(max((ys - centre).abs().max(), (xs - centre).abs().max())) if len(ys) else 0
         if radius < centre - 1:  # stopped short of the border: that is the halo
             halo = radius
             break

@@ -15,7 +15,7 @@ import numpy as np
 
 from emdenoise_gui.core import baselines, metrics, noise
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, Progress, Stage
+from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
 from emdenoise_gui.core.io import Stack, StackWriter, check_output, open_stack
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
@@ -111,6 +111,10 @@ class StackJob:
         try:
             with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
                              self.overwrite) as writer:
+                if writer.cleaned:
+                    names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
+                    yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "
+                                  f"in {self.output.parent}: {names}")
                 yield from stream_stack(self.slices, slice_job, writer, stage, cancel)
                 writer.commit()
         finally:

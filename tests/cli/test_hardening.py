@@ -107,3 +107,62 @@ def test_info_into_a_closed_pipe_exits_quietly(tmp_path):
     process.stdout.close()
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0 and not err.strip(), err
+
+
+def test_values_near_the_float32_limit_denoise_to_finite_values(tmp_path, cli):
+    src = tmp_path / "extreme.tif"
+    data = np.zeros((2, 64, 64), np.float32)
+    data[0, 0, 0], data[1, 0, 0], data[0, 5, 5] = 3.4e38, -3.4e38, 1.0
+    tifffile.imwrite(src, data)
+    out = tmp_path / "out.tif"
+    result = cli("denoise", src, "-o", out, "--method", "gaussian")
+    assert result.code == 0, result.err
+    assert np.isfinite(tifffile.imread(out)).all()
+
+
+def test_a_model_whose_output_is_not_finite_fails_before_the_file_is_committed(tmp_path, cli, monkeypatch):
+    import torch
+
+    from emdenoise_gui.zoo.package import load_weights, write_package
+    from tests.conftest import random_package
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    good = random_package(tmp_path / "good", "n2v")
+    huge = {k: v * 1e30 if v.is_floating_point() else v for k, v in load_weights(good).items()}
+    card = good.card
+    card.name = "overflowing"
+    write_package(tmp_path / "overflowing", card, {k: torch.as_tensor(v) for k, v in huge.items()})
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, (np.arange(2 * 64 * 64) % 200).astype(np.uint8).reshape(2, 64, 64),
+                     photometric="minisblack")
+    out = tmp_path / "out.tif"
+    result = cli("denoise", src, "-o", out, "--model", tmp_path / "overflowing")
+    assert "NaN or infinite" in _one_line(result), result.err
+    assert not out.exists() and not list(tmp_path.glob(".out.tif.*"))
+
+
+def test_a_stale_partial_of_a_killed_run_is_cleaned_and_named(tmp_path, cli):
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, np.full((2, 32, 32), 100, np.uint8), photometric="minisblack")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    stale = out_dir / ".old.tif.999999999-0123abcd.partial"  # a pid that is not running
+    stale.write_bytes(b"\0" * 1000)
+    mine = out_dir / ".keep.tif.partial"  # not our naming: left alone
+    mine.write_bytes(b"x")
+    result = cli("denoise", src, "-o", out_dir / "new.tif", "--method", "gaussian")
+    assert result.code == 0 and not stale.exists() and mine.exists()
+    assert "unfinished output" in result.out + result.err and stale.name in result.out + result.err
+
+
+def test_the_writer_refuses_a_slice_that_is_not_finite(tmp_path):
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.core.io import StackWriter
+
+    out = tmp_path / "out.tif"
+    with pytest.raises(InputError, match="NaN or infinite"):
+        with StackWriter(out, (2, 8, 8), np.uint16) as writer:
+            writer.write(0, np.zeros((8, 8), np.float32))
+            writer.write(1, np.full((8, 8), np.nan, np.float32))
+            writer.commit()
+    assert list(tmp_path.iterdir()) == []

@@ -13,6 +13,7 @@ intensity scale; an integer dtype rounds and clips to that type's range
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -127,6 +128,10 @@ class StackWriter:
         """Write slice ``z``; ``data`` (Y, X) of any real dtype is cast with :func:`cast_to`."""
         if data.shape != self.shape[1:]:
             raise ValueError(f"slice shape {data.shape} does not match {self.shape[1:]}")
+        low, high = float(np.min(data)), float(np.max(data))
+        if not (math.isfinite(low) and math.isfinite(high)):  # NaN propagates into min and max
+            raise InputError(f"slice {z} of the result holds NaN or infinite values: the model does not fit this "
+                             "data or its weights are damaged. Nothing was written", self.path)
         out = cast_to(data, self.dtype).astype(self.store_dtype.newbyteorder("<"), copy=False)
         self._fh.seek(self._offset + z * self._slice_bytes)
         try:
