@@ -295,45 +295,52 @@ class Controller(QtCore.QObject):
         job.failed.connect(lambda failure, j=job: self.job_failed.emit(f"{j.title} failed", failure))
         return self.queue.submit(job, denoiser)
 
-    def preview(self, stack_id: str, z: int, denoiser, visible=None) -> Job | None:
+    def preview(self, stack_id: str, z: int, denoiser, visible=None, region=None) -> Job | None:
         """Denoise slice ``z``: the part on screen first (``visible`` (y0, y1, x0, x1) px; emitted as
-        ``preview_partial``), then the whole slice (``preview_ready``)."""
+        ``preview_partial``), then the whole slice (``preview_ready``); with ``region`` (y0, y1, x0, x1)
+        only that part (NaN elsewhere)."""
         record = self._record(stack_id)
         if record is None or denoiser is None:
             return None
         from emdenoise_gui.jobs import denoise as denoise_jobs
 
         s = self.settings
-        make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device, visible)
-        job = Job(f"Preview slice {z} of {record.name} ({denoiser.label})", "preview", make, self)
+        make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device, visible, region)
+        what = "a region of slice" if region is not None else "slice"
+        job = Job(f"Preview {what} {z} of {record.name} ({denoiser.label})", "preview", make, self)
         job.event.connect(lambda item, s=stack_id, z=z, d=denoiser: self.preview_partial.emit(s, z, item.image, d)
                           if isinstance(item, PartialResult) else None)
         job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
         return self.submit(job, denoiser)
 
-    def denoise(self, stack_ids: list[str], denoiser) -> Job | None:
-        """Denoise whole stacks into the project's results folder (one job; a batch for several)."""
+    def denoise(self, stack_ids: list[str], denoiser, region=None) -> Job | None:
+        """Denoise whole stacks into the project's results folder (one job; a batch for several); with
+        ``region`` (y0, y1, x0, x1) px, only that part of each slice of the first stack."""
         from emdenoise_gui.jobs import denoise as denoise_jobs
 
         records = [r for r in (self._record(i) for i in stack_ids) if r is not None]
         if not records or denoiser is None:
             return None
         s = self.settings
+        if region is not None:
+            records = records[:1]
         try:
-            outputs = self.output_paths(records, denoiser.label)
+            outputs = self.output_paths(records, denoiser.label + ("-region" if region is not None else ""))
         except InputError as exc:
             self.warning.emit("Cannot denoise", str(exc))
             return None
         if len(records) == 1:
             make = denoise_jobs.denoise(records[0].path, outputs[0], denoiser, s.tile_px, s.stride_px, s.output_dtype,
-                                 s.device)
-            job = Job(f"Denoise {records[0].name} ({denoiser.label})", "denoise", make, self)
+                                        s.device, region=region)
+            what = "a region of " if region is not None else ""
+            job = Job(f"Denoise {what}{records[0].name} ({denoiser.label})", "denoise", make, self)
         else:
             make = denoise_jobs.batch([(r.path, o) for r, o in zip(records, outputs)], denoiser, s.tile_px, s.stride_px,
                                s.output_dtype, s.device)
             job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.label})", "batch", make, self)
         project = self.project
-        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project: self._record_results(rs, os_, d, p)  # noqa: E731
+        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project: self._record_results(rs, os_, d, p,  # noqa: E731
+                                                                                                   region)
         job.finished.connect(record)
         job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
         return self.submit(job, denoiser)
@@ -348,7 +355,7 @@ class Controller(QtCore.QObject):
                                                     s.output_folder, s.name_pattern, exclude=outputs))
         return outputs
 
-    def _record_results(self, records, outputs, denoiser, project) -> None:
+    def _record_results(self, records, outputs, denoiser, project, region=None) -> None:
         if project is not self.project:  # the user switched projects: its files stay in that project's folder
             if not any(Path(o).exists() for o in outputs):  # e.g. cancelled before it ran
                 return
@@ -362,6 +369,8 @@ class Controller(QtCore.QObject):
                 continue
             dtype = record.dtype if s.output_dtype == "input" else s.output_dtype
             params = {"tile": s.tile_px, "stride": s.stride_px, "dtype": dtype, "device": s.device}
+            if region is not None:  # the result holds only this part of each slice: y0, y1, x0, x1 px
+                params["region"] = [int(v) for v in region]
             try:
                 last = self.project.add_result(
                     stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,

@@ -59,6 +59,12 @@ class SliceImage:
         return self.image
 
 
+def _yx(region) -> tuple[int, int, int, int]:
+    """The view's region (y0, x0, y1, x1), half-open px, as the jobs take it: (y0, y1, x0, x1)."""
+    y0, x0, y1, x1 = (int(v) for v in region)
+    return y0, y1, x0, x1
+
+
 class MainWindow(WindowClosing, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
@@ -171,6 +177,8 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         self.zoo_panel.chosen.connect(self._choose_denoiser)
         self.zoo_panel.message.connect(self.warn)
         self.zoo_panel.resume_requested.connect(self.train_wizard)
+        self.viewer.region_preview_requested.connect(self.preview_region)
+        self.viewer.region_denoise_requested.connect(self.denoise_region)
         self.viewer.hover.connect(lambda text: self.statusBar().showMessage(text))
         self.viewer.slice_changed.connect(lambda _z: self._save_view_timer.start())
 
@@ -311,8 +319,15 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         record = c.find_stack(result.stack_id) if result else None
         if record is None or not Path(record.path).exists():
             return
+        from emdenoise_gui.gui.panels.slices import RegionOf
+
         output = c.project.absolute(result)
-        self.viewer.set_original(c.stack_data(record.path), record.name)
+        original, name = c.stack_data(record.path), record.name
+        region = result.parameters.get("region")
+        if region:  # a result of a drawn region: the original is cut to match
+            original, name = RegionOf(original, region), f"{record.name} (region y {region[0]}:{region[1]}, " \
+                                                          f"x {region[2]}:{region[3]})"
+        self.viewer.set_original(original, name)
         if output.exists():
             self.viewer.set_result(c.stack_data(output), result.method, first_slice=result.slices[0])
         else:
@@ -413,6 +428,22 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             self.warn("Nothing to denoise", "Select one or more stacks in the project first.")
             return None
         return self.controller.denoise(ids, self.denoiser)
+
+    def preview_region(self, region):
+        """Right-click > Preview this region: denoise only the drawn region of the slice on screen."""
+        stack_id = self._current_stack_id()
+        if stack_id is None or self._current[0] != "stack":
+            self.warn("Nothing to preview", "Show a stack (not a result) and draw the region on it first.")
+            return None
+        return self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser, region=_yx(region))
+
+    def denoise_region(self, region):
+        """Right-click > Denoise this region: every slice of the stack on screen, only inside the region."""
+        stack_id = self._current_stack_id()
+        if stack_id is None or self._current[0] != "stack":
+            self.warn("Nothing to denoise", "Show a stack (not a result) and draw the region on it first.")
+            return None
+        return self.controller.denoise([stack_id], self.denoiser, region=_yx(region))
 
     def train_wizard(self, resume: str = ""):
         """Process > Train or Fine-tune Model: the guided wizard on the stack on screen; with ``resume`` (a

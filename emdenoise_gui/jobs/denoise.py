@@ -23,10 +23,12 @@ from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
     StackJob,
+    check_region,
     check_tiling,
     denoise_filter_job,
     filter_window,
     stage,
+    with_margin,
 )
 
 
@@ -55,7 +57,7 @@ def _predictor(package, device: str, batch_size: int | None = None, precision: s
 
 def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, dtype="float32",
                       overwrite=False, device="auto", batch_size=None, precision="auto",
-                      cancel: CancelToken | None = None) -> Iterator[Progress | Stage]:
+                      cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
     """Denoise ``src`` with the package ``model`` (path or zoo name), writing ``out``.
 
     NRRN gets each slice with its two neighbours (reflected at the stack's ends),
@@ -75,26 +77,27 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
         raise InputError(f"--tile {tile} --stride {stride}: {predictor.card.family} models need a tile that is a "
                          f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
     yield stage("reading slice", cancel)
-    job = StackJob.prepare(src, out, slices, dtype, overwrite)
+    job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
     def one(z: int):  # only the generator holds the window: the predictor frees it once tiled
-        tiles = predictor.denoise(cache.window(z, predictor.input_slices, job.scale), tile, stride, cancel)
+        tiles = predictor.denoise(job.crop(cache.window(z, predictor.input_slices, job.scale)), tile, stride, cancel)
         if z == job.slices[0]:
             yield stage("first tile", cancel)
-        return job.scale.from_unit((yield from tiles))
+        return job.scale.from_unit(job.uncrop((yield from tiles)))
 
     yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
 
 
 def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=None, dtype="float32",
                   overwrite=False, device="auto", batch_size=None, precision="auto",
-                  cancel: CancelToken | None = None) -> Iterator[Progress | Stage]:
-    """Denoise a stack (or ``slices`` START:STOP of it) into ``out`` with a filter or a model."""
+                  cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
+    """Denoise a stack (or ``slices`` START:STOP of it; only ``region`` (y0, y1, x0, x1) px of each slice
+    when given) into ``out`` with a filter or a model."""
     if denoiser.kind == "model":
         return denoise_model_job(src, out, denoiser.path, slices, tile, stride, dtype, overwrite, device,
-                                 batch_size, precision, cancel)
-    return denoise_filter_job(src, out, denoiser.name, slices, tile, stride, dtype, overwrite, cancel)
+                                 batch_size, precision, cancel, region)
+    return denoise_filter_job(src, out, denoiser.name, slices, tile, stride, dtype, overwrite, cancel, region)
 
 
 #: A preview denoises the part on screen first when it is under this fraction of the slice.
@@ -107,7 +110,7 @@ VISIBLE_MARGIN = 64
 
 
 def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto",
-            visible: tuple[int, int, int, int] | None = None):
+            visible: tuple[int, int, int, int] | None = None, region: tuple[int, int, int, int] | None = None):
     """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
     stack's own intensity scale. It yields its stages ("loading model" for a model, "reading slice",
     "first tile"), then Progress in tiles.
@@ -115,7 +118,8 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
     ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: its centre (at most
     FIRST_LOOK_PX square), when under VISIBLE_FIRST_FRACTION of the slice, is denoised first (with
     VISIBLE_MARGIN px of context) and yielded as a :class:`PartialResult` (NaN elsewhere), then
-    the whole slice follows.
+    the whole slice follows. ``region`` (y0, y1, x0, x1) px: only that part is denoised (with
+    REGION_MARGIN px of context) and returned in a slice-sized image, NaN elsewhere.
     """
 
     def make(token: CancelToken) -> Generator[Progress | Stage | PartialResult, None, np.ndarray]:
@@ -145,6 +149,13 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
                     return stop.value
                 yield Progress(label, done, total, "tile")
 
+        if region is not None:
+            y0, y1, x0, x1 = check_region(region, window.shape[-2:])
+            cy0, cy1, cx0, cx1 = with_margin((y0, y1, x0, x1), window.shape[-2:])
+            part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (region)")
+            only = np.full(window.shape[-2:], np.nan, np.float32)
+            only[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+            return scale.from_unit(only)
         box = _visible_box(visible, window.shape[-2:])
         if box is not None:
             (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) = box
@@ -173,17 +184,17 @@ def _visible_box(visible, shape) -> tuple[tuple[int, ...], tuple[int, ...]] | No
     y0, y1, x0, x1 = max(y0, cy - half), min(y1, cy + half), max(x0, cx - half), min(x1, cx + half)
     if (y1 - y0) * (x1 - x0) >= VISIBLE_FIRST_FRACTION * height * width:
         return None
-    m = VISIBLE_MARGIN
-    return (y0, y1, x0, x1), (max(0, y0 - m), min(height, y1 + m), max(0, x0 - m), min(width, x1 + m))
+    return (y0, y1, x0, x1), with_margin((y0, y1, x0, x1), shape, VISIBLE_MARGIN)
 
 
 def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride: int | None, dtype: str = "float32",
-            device: str = "auto", slices: str | None = None):
-    """``make(token)``: denoise a whole stack (or ``slices``) into ``output``; the generator returns ``output``."""
+            device: str = "auto", slices: str | None = None, region=None):
+    """``make(token)``: denoise a whole stack (or ``slices``; only ``region`` (y0, y1, x0, x1) px of each
+    slice when given) into ``output``; the generator returns ``output``."""
 
     def make(token: CancelToken) -> Generator[Progress | Stage, None, Path]:
         yield from denoise_stack(stack_path, output, denoiser, slices, tile, stride, dtype, False, device,
-                                 cancel=token)
+                                 cancel=token, region=region)
         return Path(output)
 
     return make

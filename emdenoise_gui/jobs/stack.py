@@ -80,34 +80,85 @@ def resolve_dtype(choice: str, stack: Stack) -> np.dtype:
     return np.dtype(stack.dtype if choice == "input" else choice)
 
 
+#: Image context (px) read around a region to denoise: more than any local network's halo (N2V: 30 px).
+REGION_MARGIN = 64
+
+
+def check_region(region, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``region`` (y0, y1, x0, x1) px as ints inside a (Y, X) ``shape``; InputError when empty or outside."""
+    y0, y1, x0, x1 = (int(v) for v in region)
+    height, width = shape
+    y0, y1, x0, x1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        raise InputError(f"the region y {y0}:{y1}, x {x0}:{x1} is smaller than 8 x 8 px inside the {width} x "
+                         f"{height} px slices; draw a larger one")
+    return y0, y1, x0, x1
+
+
+def with_margin(box, shape: tuple[int, int], margin: int = REGION_MARGIN) -> tuple[int, int, int, int]:
+    """``box`` (y0, y1, x0, x1) grown by ``margin`` px of context on every side, clipped to (Y, X) ``shape``."""
+    y0, y1, x0, x1 = box
+    height, width = shape
+    return max(0, y0 - margin), min(height, y1 + margin), max(0, x0 - margin), min(width, x1 + margin)
+
+
 @dataclass
 class StackJob:
-    """What every stack-to-stack job needs: an open input, a checked output, the slices, a writer."""
+    """What every stack-to-stack job needs: an open input, a checked output, the slices, a writer.
+
+    region: (y0, y1, x0, x1) px to denoise, or None for whole slices; slice jobs read
+    :meth:`crop` of each window (the region and REGION_MARGIN px of context) and hand their result to
+    :meth:`uncrop`, so the output holds the region only.
+    """
 
     source: Stack
     output: Path
     slices: range
     dtype: np.dtype
     overwrite: bool = False
+    region: tuple[int, int, int, int] | None = None
     scale: IntensityScale = field(init=False)
 
     @classmethod
-    def prepare(cls, src, out, slices=None, dtype="float32", overwrite=False) -> "StackJob":
+    def prepare(cls, src, out, slices=None, dtype="float32", overwrite=False, region=None) -> "StackJob":
         source = open_stack(src)
         try:
             job = cls(source, check_output(out, [src], overwrite), parse_slices(slices, len(source)),
-                      resolve_dtype(dtype, source), overwrite)
+                      resolve_dtype(dtype, source), overwrite,
+                      None if region is None else check_region(region, source.shape[1:]))
             job.scale = IntensityScale.for_stack(source)
         except Exception:
             source.close()
             raise
         return job
 
+    def _context(self) -> tuple[int, int, int, int]:
+        return with_margin(self.region, self.source.shape[1:])
+
+    def crop(self, window: np.ndarray) -> np.ndarray:
+        """The part of a (C, Y, X) window a slice job computes: all of it, or the region with context."""
+        if self.region is None:
+            return window
+        cy0, cy1, cx0, cx1 = self._context()
+        return np.ascontiguousarray(window[:, cy0:cy1, cx0:cx1])
+
+    def uncrop(self, result: np.ndarray) -> np.ndarray:
+        """A slice job's (Y, X) result of :meth:`crop`'s input, cut to the region."""
+        if self.region is None:
+            return result
+        y0, y1, x0, x1 = self.region
+        cy0, _, cx0, _ = self._context()
+        return result[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+
     def run(self, slice_job, stage: str, cancel: CancelToken | None, cache: SliceCache | None = None
             ) -> Iterator[Progress]:
         """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
         (reading ahead from the source) is closed before the source."""
-        shape = (len(self.slices), *self.source.shape[1:])
+        if self.region is None:
+            shape = (len(self.slices), *self.source.shape[1:])
+        else:
+            y0, y1, x0, x1 = self.region
+            shape = (len(self.slices), y1 - y0, x1 - x0)
         try:
             with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
                              self.overwrite) as writer:
@@ -179,27 +230,27 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
 
 
 def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None, dtype="float32",
-                       overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress | Stage]:
+                       overwrite=False, cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
     """Denoise a stack with a classical filter of :mod:`baselines`, tile by tile, to ``out``.
 
     Filters see tiles on the [0, 1] working scale; "-avg" filters get the slice
     and its two neighbours (reflected at the ends of the stack). Yields Stage "reading slice"
-    and "first tile", then Progress in tiles.
+    and "first tile", then Progress in tiles. ``region`` (y0, y1, x0, x1): denoise only that part.
     """
     if method not in baselines.FILTERS:
         raise InputError(f"unknown method '{method}'; choose one of {', '.join(baselines.FILTERS)}")
     check_tiling(tile, stride)
     filt = baselines.FILTERS[method]
     yield stage("reading slice", cancel)
-    job = StackJob.prepare(src, out, slices, dtype, overwrite)
+    job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)
 
     def one(z: int):
-        window = cache.window(z, filt.slices, job.scale)
+        window = job.crop(cache.window(z, filt.slices, job.scale))
         if z == job.slices[0]:
             yield stage("first tile", cancel)
         result = yield from filter_window(method, window, tile, stride, cancel)
-        return job.scale.from_unit(result)
+        return job.scale.from_unit(job.uncrop(result))
 
     yield from job.run(one, f"denoise ({method})", cancel, cache)
 

@@ -89,3 +89,22 @@ def test_a_multi_series_tiff_dropped_on_the_window_says_which_series(window, tmp
     record = window.controller.project.stacks[-1]
     assert tuple(record.shape) == (6, 96, 96)
     assert any("series 2 of 2" in text for text in window.statuses)
+
+
+def test_a_drawn_region_is_previewed_and_denoised_alone(window, qtbot, tmp_path):
+    path = _stack(tmp_path / "alike.tif")
+    window.controller.add_paths([path])
+    window.zoo_panel.select("filter:gaussian")
+    region = (16, 8, 64, 72)  # the view's (y0, x0, y1, x1)
+    job = window.preview_region(region)
+    qtbot.waitUntil(lambda: not job.active, timeout=60_000)
+    assert job.status == "done", job.message
+    image = window.viewer._result.get(window.viewer.current_slice())
+    assert np.isfinite(image[16:64, 8:72]).all() and np.isnan(image[:16]).all() and np.isnan(image[:, :8]).all()
+    job = window.denoise_region(region)
+    qtbot.waitUntil(lambda: not job.active, timeout=60_000)
+    assert job.status == "done", job.message
+    result = window.controller.project.results[-1]
+    assert result.parameters["region"] == [16, 64, 8, 72]
+    assert tifffile.imread(window.controller.project.absolute(result)).shape == (6, 48, 64)
+    assert window.viewer._original.get(0).shape == (48, 64)  # the original is cut to match

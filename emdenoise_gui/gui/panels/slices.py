@@ -31,3 +31,19 @@ def voxel_size(stack) -> tuple[float, float, float] | None:
     """The (z, y, x) voxel size in nm from ``stack.meta.voxel_size_nm``, or None when unknown."""
     size = getattr(getattr(stack, "meta", None), "voxel_size_nm", None)
     return tuple(float(v) for v in size) if size else None
+
+
+class RegionOf:
+    """A lazy view of ``stack`` cut to ``region`` (y0, y1, x0, x1) px in every slice, with its ``meta``:
+    the original beside a result that holds only a region."""
+
+    def __init__(self, stack, region):
+        self.stack, self.region = stack, tuple(int(v) for v in region)
+        self.meta = getattr(stack, "meta", None)
+
+    def __len__(self) -> int:
+        return len(self.stack)
+
+    def __getitem__(self, z: int) -> np.ndarray:
+        y0, y1, x0, x1 = self.region
+        return np.asarray(self.stack[z])[y0:y1, x0:x1]
