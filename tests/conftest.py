@@ -94,7 +94,7 @@ DATA_FIXTURES = {"shared_data", "fibsem_crop"}
 
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true",
-                     help="also run the tests marked 'long' (the long fuzz and kill runs; minutes)")
+                     help="also run the tests marked 'long' (the long fuzz run; minutes)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,5 +1,4 @@
 """Help ▸ Keyboard Shortcuts and Help ▸ User Guide; the light / dark / system appearance."""
-# ruff: noqa: F811 - the window fixture imported from test_main_window is a test parameter here
 
 import pytest
 
@@ -11,7 +10,7 @@ from emdenoise_gui.gui import help as app_help  # noqa: E402
 from emdenoise_gui.gui import theme  # noqa: E402
 from emdenoise_gui.gui.settings import AppSettings, stored_appearance  # noqa: E402
 from emdenoise_gui.models.registry import FAMILIES  # noqa: E402
-from tests.gui.test_main_window import shoot, window  # noqa: E402, F401 - the window fixture
+from tests.gui.test_main_window import shoot  # noqa: E402
 
 
 def test_help_menu_lists_every_menu_shortcut_and_the_viewer_keys(window, qtbot):

@@ -1,7 +1,6 @@
 """Results: written in the input's format and pixel type under the chosen folder and name, deleted (after a
 question) or shown in the file manager from the project panel; a project that cannot be saved says so once
 and continues elsewhere with File ▸ Save Project As."""
-# ruff: noqa: F811 - the window fixture imported from test_main_window is a test parameter here
 
 import mrcfile
 import numpy as np
@@ -14,7 +13,7 @@ from emdenoise_gui.core.io import open_stack  # noqa: E402
 from emdenoise_gui.gui import reveal as reveal_module  # noqa: E402
 from emdenoise_gui.gui.panels.project_panel import REVEAL_TEXT  # noqa: E402
 from emdenoise_gui.project.project import Project  # noqa: E402
-from tests.gui.test_main_window import drop, wait_for, window  # noqa: E402, F401 - the window fixture
+from tests.gui.test_main_window import drop, wait_for  # noqa: E402
 
 
 @pytest.fixture

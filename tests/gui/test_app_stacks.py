@@ -1,6 +1,5 @@
 """Adding stacks: the window never waits for a slice to be read, thumbnails come back after a reopen, a
 drop without a project offers to make one, and File ▸ Add Stacks and the panel's button agree."""
-# ruff: noqa: F811 - the window fixture imported from test_main_window is a test parameter here
 
 import time
 
@@ -15,7 +14,7 @@ from emdenoise_gui.core.io import stack as stack_module  # noqa: E402
 from emdenoise_gui.gui.controller import Controller  # noqa: E402
 from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
 from emdenoise_gui.gui.panels.project_panel import EMPTY_PROJECT_TEXT, NO_PROJECT_TEXT  # noqa: E402
-from tests.gui.test_main_window import drop, window  # noqa: E402, F401 - the window fixture
+from tests.gui.test_main_window import drop  # noqa: E402
 
 SLOW_READ_S = 1.5
 

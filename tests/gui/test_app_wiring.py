@@ -8,7 +8,7 @@ import pytest
 import tifffile
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from emdenoise_gui.core import events as ev  # noqa: E402
 from emdenoise_gui.jobs.advise import wizard_spec  # noqa: E402
@@ -38,9 +38,9 @@ def test_showing_a_stack_marks_model_fits_and_preselects_one(window, qtbot, tmp_
     assert window.denoiser is not None
 
 
-def test_a_paused_run_resumes_from_the_zoo_panel(window, qtbot, tmp_path):
+def test_a_paused_run_resumes_from_the_zoo_panel_to_a_model(window, qtbot, tmp_path):
     path = _stack(tmp_path / "noisy.tif")
-    spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 200, crop=32, batch_size=2, device="cpu")
+    spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 8, crop=32, batch_size=2, device="cpu")
     token = ev.CancelToken()
     for event in train(spec, token):
         if isinstance(event, ev.StepDone):
@@ -54,9 +54,13 @@ def test_a_paused_run_resumes_from_the_zoo_panel(window, qtbot, tmp_path):
     wizard = _open_wizard(window)
     training = wizard.pages["training"]
     assert wizard.currentPage() is training and training.job is not None
-    training.stop_answer = True
-    wizard.reject()
-    qtbot.waitUntil(lambda: not training.running(), timeout=60_000)
+    qtbot.waitUntil(lambda: bool(wizard.state.package) or not training.running(), timeout=120_000)
+    assert wizard.state.package and Path(wizard.state.package).name == "paused-model", training.problem.text()
+    qtbot.waitUntil(lambda: wizard.button(QtWidgets.QWizard.WizardButton.NextButton).isEnabled(), timeout=10_000)
+    wizard.next()
+    wizard.pages["finish"].denoise_now.setChecked(False)
+    wizard.accept()
+    assert any(str(item.data(0, role)).endswith("paused-model") for item in window.zoo_panel._items())
 
 
 def _open_wizard(window):
