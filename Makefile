@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(BIN)/emdenoise denoise $(DEMO)/flyem_fibsem_demo_noisy.tif -o $(OUT)/denoised_bm3d.tif --method bm3d --overwrite
 	$(BIN)/emdenoise compare $(DEMO)/flyem_fibsem_demo.tif $(DEMO)/flyem_fibsem_demo_noisy.tif $(OUT)/denoised_nrrn.tif \
 		$(OUT)/denoised_gaussian-avg.tif $(OUT)/denoised_bm3d.tif
+	rm -rf $(OUT)/home  # a fresh demo project and settings: the picture shows what a first start shows
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} EMDENOISE_HOME=$(CURDIR)/$(OUT)/home $(BIN)/emdenoise-gui --demo --screenshot $(OUT)/main_window.png
 	@echo "Results and a picture of the app are in $(OUT)/. Open the app with: $(BIN)/emdenoise-gui --demo"
 

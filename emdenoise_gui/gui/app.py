@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     theme.apply(app, stored_appearance())
     from emdenoise_gui.gui.main_window import MainWindow
 
-    window = MainWindow(deferred=True)
+    window = MainWindow(deferred=True, remember_layout=not args.screenshot)  # a picture: always the default layout
     window.built.connect(lambda: when_built(window, args, app))
     window.show()
     quitter = lifetime.quit_on_signals(window)

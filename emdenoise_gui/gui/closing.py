@@ -61,10 +61,11 @@ class WindowClosing:
             pool.clear()
             pool.waitForDone(POOL_WAIT_MS)
         self._store_view()
-        store = qsettings()
-        store.setValue("window/geometry", self.saveGeometry())
-        store.setValue("window/state", self.saveState())
-        store.sync()
+        if self.remember_layout:
+            store = qsettings()
+            store.setValue("window/geometry", self.saveGeometry())
+            store.setValue("window/state", self.saveState())
+            store.sync()
         self.controller.close_project()
         event.accept()
 

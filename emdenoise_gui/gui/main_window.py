@@ -70,12 +70,13 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
 
     Closing (``closing.WindowClosing``) with jobs running or waiting asks first, then cancels them and
     waits for their threads. Set ``force_close`` to skip the question, or ``quit_answer`` (True:
-    cancel and quit, False: keep working) to answer it without a dialog.
+    cancel and quit, False: keep working) to answer it without a dialog. ``remember_layout`` False (a
+    screenshot) neither restores nor saves the window's size and dock layout: the picture shows the default.
     """
 
     built = QtCore.Signal()
 
-    def __init__(self, controller=None, deferred: bool = False):
+    def __init__(self, controller=None, deferred: bool = False, remember_layout: bool = True):
         super().__init__()
         self.controller = controller  # a gui.controller.Controller; made by build() when None
         self.force_close = False
@@ -90,7 +91,8 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         self.setCentralWidget(starting)
         self.statusBar().showMessage("Loading the viewer, the filters and the model zoo…")
         self.resize(1500, 950)
-        geometry = qsettings().value("window/geometry")
+        self.remember_layout = remember_layout
+        geometry = qsettings().value("window/geometry") if remember_layout else None
         if geometry is not None:
             self.restoreGeometry(geometry)
         if not deferred:
@@ -135,7 +137,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
         self._save_view_timer.timeout.connect(self._store_view)
         self._default_layout()
-        state = qsettings().value("window/state")
+        state = qsettings().value("window/state") if self.remember_layout else None
         if state is not None:
             self.restoreState(state)
         theme.restyle_plots(QtWidgets.QApplication.instance(), self.controller.settings.appearance)
@@ -328,6 +330,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             original, name = RegionOf(original, region), f"{record.name} (region y {region[0]}:{region[1]}, " \
                                                           f"x {region[2]}:{region[3]})"
         self.viewer.set_original(original, name)
+        self._assess(record)
         if output.exists():
             self.viewer.set_result(c.stack_data(output), result.method, first_slice=result.slices[0])
         else:
