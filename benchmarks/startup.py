@@ -241,9 +241,8 @@ little later than before, when both ran at once. The median time to the window s
 Imports (`python -X importtime`, one fresh process each): before the window is shown {before_shown:.2f} s;
 everything the built window needs {built:.2f} s; the device probe (torch) {probe:.2f} s. The slowest
 packages of the built window (self time, s): {offenders}. By module, with what it pulls in where it is
-first imported (s): {modules}. `core.baselines` imports bm3d, PyWavelets, scikit-image and
-scipy.signal at module level (reached through `jobs.stack`, `jobs.denoise` and the zoo panel): most of
-the time between shown and ready.
+first imported (s): {modules}. The filters' libraries (bm3d, PyWavelets, scikit-image,
+scipy.signal) are imported by `core.baselines` only when a filter first runs.
 
 ![Start-up](images/startup.png)
 """

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 from scipy import ndimage
-from scipy.signal import windows
 from skimage.metrics import structural_similarity
 
 
@@ -183,6 +182,9 @@ def radial_power_spectrum(
     data = data - data.mean()
     weights = np.ones_like(data)
     if window:  # periodic Hann: never all zero, even for 2 px
+        # scipy.signal takes half a second to import: only when a spectrum is asked for
+        from scipy.signal import windows
+
         weights = np.outer(windows.hann(height, sym=False), windows.hann(width, sym=False))
     norm = float(np.sum(weights**2))
     power2d = np.abs(np.fft.fft2(data * weights)) ** 2 / norm
