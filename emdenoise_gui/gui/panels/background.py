@@ -1,4 +1,5 @@
-"""Short computations for the compare view (high-pass, flattest region) off the GUI thread.
+"""Short computations off the GUI thread: the compare view's (high-pass, flattest region) and the
+wizard's measurements (similarity, dose, training speed).
 
 The view hands a function and its arguments to :class:`Background` with a key; the function
 runs on a private thread pool and its return value comes back in the GUI thread as the
@@ -9,7 +10,9 @@ widgets; numpy and scipy release the GIL in their heavy loops, so the window sta
 
 from __future__ import annotations
 
+import threading
 import traceback
+from typing import Callable
 
 from PySide6 import QtCore
 
@@ -69,3 +72,44 @@ class Background(QtCore.QObject):
 
 class _Relay(QtCore.QObject):
     finished = QtCore.Signal(object, bool, object)
+
+
+class _CallbackRelay(QtCore.QObject):
+    done = QtCore.Signal(object, object, object)  # callback, result, error
+
+
+_callback_relay: _CallbackRelay | None = None
+
+
+def _deliver(callback, result, error) -> None:
+    try:
+        callback(result, error)
+    except RuntimeError as exc:  # the page that asked was closed meanwhile: nothing to show
+        if "already deleted" not in str(exc):
+            raise
+
+
+def run_later(work: Callable[[], object], on_done: Callable[[object, BaseException | None], None]) -> threading.Thread:
+    """Call ``work()`` on a helper thread, then ``on_done(result, error)`` on the GUI thread.
+
+    ``error`` is the exception ``work`` raised (``result`` None then). Callers check in
+    ``on_done`` that what they measured is still what the user is looking at.
+    """
+    global _callback_relay
+    if _callback_relay is None:  # created on the GUI thread, so its queued signal is delivered there
+        _callback_relay = _CallbackRelay()
+        _callback_relay.done.connect(_deliver)
+
+    def body() -> None:
+        try:
+            result, error = work(), None
+        except Exception as exc:  # noqa: BLE001 - handed to the page, which says what went wrong
+            result, error = None, exc
+        try:
+            _callback_relay.done.emit(on_done, result, error)
+        except RuntimeError:  # the app is closing
+            pass
+
+    thread = threading.Thread(target=body, name="emdenoise-measure", daemon=True)
+    thread.start()
+    return thread

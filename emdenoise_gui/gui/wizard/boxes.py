@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from emdenoise_gui.gui.wizard.background import run_later
+from emdenoise_gui.gui.panels.background import run_later
 
 PATCH_PREVIEWS = 6
 PREVIEW_PX = 72

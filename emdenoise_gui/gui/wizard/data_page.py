@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from emdenoise_gui.gui.wizard.background import run_later
+from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
 from emdenoise_gui.jobs.advise import dose_range

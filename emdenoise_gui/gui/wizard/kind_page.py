@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from emdenoise_gui.gui.wizard.background import run_later
+from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.jobs.advise import (
     DATA_KINDS,
     KINDS,

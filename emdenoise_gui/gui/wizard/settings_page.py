@@ -6,7 +6,7 @@ from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, format_seconds
-from emdenoise_gui.gui.wizard.background import run_later
+from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 from emdenoise_gui.jobs.advise import (
     BUDGETS,
