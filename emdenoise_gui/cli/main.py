@@ -15,7 +15,7 @@ import sys
 import warnings
 
 from emdenoise_gui import __version__
-from emdenoise_gui.cli import images, models
+from emdenoise_gui.cli import doctor, images, models
 from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL
 from emdenoise_gui.core.errors import Cancelled, InputError
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     images.add_parsers(sub)
     models.add_parsers(sub)
+    doctor.add_parser(sub)
     return parser
 
 

@@ -15,6 +15,18 @@ from PySide6 import QtCore, QtWidgets
 PENDING = "device: finding it…"
 
 
+def unused_gpu_note() -> str:
+    """" — an NVIDIA GPU is present but ...: see Help ▸ System Information" when a GPU is there but torch
+    cannot use it (the CPU edition, a driver too old), else "" (imports torch: call off the GUI thread)."""
+    import torch
+
+    from emdenoise_gui.cli.doctor import gpu_advice, nvidia_present
+
+    if torch.cuda.is_available() or not nvidia_present():
+        return ""
+    return f" — {gpu_advice(torch.version.cuda, False, True)}"
+
+
 class DeviceStatus(QtCore.QObject):
     """``label`` (a QLabel for the status bar) and the probe behind it.
 
@@ -48,7 +60,10 @@ class DeviceStatus(QtCore.QObject):
                 from emdenoise_gui.models.device import device_label, pick_device
 
                 settings.apply_threads()
-                text = device_label(pick_device(choice))
+                device = pick_device(choice)
+                text = device_label(device)
+                if device.type == "cpu":
+                    text += unused_gpu_note()
             except Exception as exc:  # noqa: BLE001 - a missing GPU driver must not stop the app
                 text = f"CPU (device '{choice}' unavailable: {exc})"
             try:

@@ -146,3 +146,37 @@ def shortcuts_dialog(window: QtWidgets.QMainWindow) -> TextDialog:
 def guide_dialog(window: QtWidgets.QMainWindow) -> TextDialog:
     """Help ▸ User Guide (shown by the caller)."""
     return TextDialog("EMDenoise user guide", USER_GUIDE, window, size=(720, 640))
+
+
+def system_rows() -> list[tuple[str, str]]:
+    """``emdenoise doctor``'s rows with the Qt platform the app really runs on (call off the GUI thread:
+    it may import torch)."""
+    from emdenoise_gui.cli.doctor import system_report
+
+    platform = QtGui.QGuiApplication.platformName() or "unknown"
+    return [(label, platform if label == "Qt platform" else value) for label, value in system_report()]
+
+
+def system_dialog(window: QtWidgets.QMainWindow) -> TextDialog:
+    """Help ▸ System Information: what ``emdenoise doctor`` prints, gathered off the GUI thread, with a
+    Copy button for a bug report (shown by the caller)."""
+    from emdenoise_gui.cli.doctor import format_report
+    from emdenoise_gui.gui.panels.background import run_later
+
+    dialog = TextDialog("System information", "<p>Gathering…</p>", window, size=(720, 420))
+    copy = QtWidgets.QPushButton("Copy for a bug report")
+    copy.setEnabled(False)
+    dialog.layout().insertWidget(1, copy)
+
+    def show(rows, error) -> None:
+        if error is not None:
+            dialog.browser.setPlainText(f"Could not gather the information: {error}")
+            return
+        dialog.report = format_report(rows)
+        dialog.browser.setHtml("<table cellspacing=4>" + "".join(
+            f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>")
+        copy.setEnabled(True)
+
+    copy.clicked.connect(lambda: QtWidgets.QApplication.clipboard().setText(dialog.report))
+    run_later(system_rows, show)
+    return dialog

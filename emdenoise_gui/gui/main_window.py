@@ -486,6 +486,13 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         dialog.show()
         return dialog
 
+    def show_system(self):
+        from emdenoise_gui.gui.help import system_dialog
+
+        dialog = system_dialog(self)
+        dialog.show()
+        return dialog
+
     def show_guide(self):
         from emdenoise_gui.gui.help import guide_dialog
 

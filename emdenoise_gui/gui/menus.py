@@ -74,6 +74,8 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     actions["guide"] = _action(window, help_menu, "&User Guide", window.show_guide,
                                standard_key(KEY.StandardKey.HelpContents), "Which denoiser to choose and what the views show")
     actions["shortcuts"] = _action(window, help_menu, "&Keyboard Shortcuts", window.show_shortcuts, KEY("Ctrl+/"))
+    actions["system"] = _action(window, help_menu, "&System Information", window.show_system,
+                                tip="Version, devices and why a GPU is (not) used: paste it into a bug report")
     help_menu.addSeparator()
     _action(window, help_menu, "&About EMDenoise", window.about)
     return actions

@@ -112,3 +112,25 @@ def test_a_drawn_region_is_previewed_and_denoised_alone(window, qtbot, tmp_path)
     assert result.parameters["region"] == [16, 64, 8, 72]
     assert tifffile.imread(window.controller.project.absolute(result)).shape == (6, 48, 64)
     assert window.viewer._original.get(0).shape == (48, 64)  # the original is cut to match
+
+
+def test_help_system_information_shows_the_doctor_report(window, qtbot):
+    dialog = window.show_system()
+    qtbot.waitUntil(lambda: hasattr(dialog, "report"), timeout=30_000)
+    text = dialog.browser.toPlainText()
+    assert "EMDenoise" in text and "offscreen" in text and "User data" in text
+    dialog.close()
+
+
+def test_the_status_bar_names_an_unused_gpu(monkeypatch):
+    from emdenoise_gui.cli import doctor
+    from emdenoise_gui.gui import device_status
+
+    monkeypatch.setattr(doctor, "nvidia_present", lambda: True)
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    note = device_status.unused_gpu_note()
+    assert "NVIDIA GPU is present" in note
+    monkeypatch.setattr(doctor, "nvidia_present", lambda: False)
+    assert device_status.unused_gpu_note() == ""
