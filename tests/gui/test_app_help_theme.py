@@ -16,7 +16,7 @@ from tests.gui.test_main_window import shoot  # noqa: E402
 def test_help_menu_lists_every_menu_shortcut_and_the_viewer_keys(window, qtbot):
     help_menu = window.menuBar().actions()[-1].menu()
     assert [a.text() for a in help_menu.actions() if a.text()] == ["&User Guide", "&Keyboard Shortcuts",
-                                                                   "&About EMDenoise"]
+                                                                   "&System Information", "&About EMDenoise"]
     rows = app_help.menu_shortcuts(window)
     native = QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Open).toString(QtGui.QKeySequence.SequenceFormat.NativeText)
     assert ("File", "Add Stacks…", native) in rows
