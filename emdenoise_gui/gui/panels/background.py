@@ -10,6 +10,7 @@ widgets; numpy and scipy release the GIL in their heavy loops, so the window sta
 
 from __future__ import annotations
 
+import itertools
 import threading
 import traceback
 from typing import Callable
@@ -75,13 +76,20 @@ class _Relay(QtCore.QObject):
 
 
 class _CallbackRelay(QtCore.QObject):
-    done = QtCore.Signal(object, object, object)  # callback, result, error
+    done = QtCore.Signal(int, object, object)  # ticket, result, error
 
 
 _callback_relay: _CallbackRelay | None = None
+#: ticket -> callback, on the GUI thread only: a worker thread never holds a widget (a widget's last
+#: reference dropped on a worker thread would destroy it there)
+_callbacks: dict[int, Callable] = {}
+_tickets = itertools.count()
 
 
-def _deliver(callback, result, error) -> None:
+def _deliver(ticket: int, result, error) -> None:
+    callback = _callbacks.pop(ticket, None)
+    if callback is None:
+        return
     try:
         callback(result, error)
     except RuntimeError as exc:  # the page that asked was closed meanwhile: nothing to show
@@ -92,21 +100,25 @@ def _deliver(callback, result, error) -> None:
 def run_later(work: Callable[[], object], on_done: Callable[[object, BaseException | None], None]) -> threading.Thread:
     """Call ``work()`` on a helper thread, then ``on_done(result, error)`` on the GUI thread.
 
-    ``error`` is the exception ``work`` raised (``result`` None then). Callers check in
-    ``on_done`` that what they measured is still what the user is looking at.
+    ``error`` is the exception ``work`` raised (``result`` None then). ``work`` must not hold Qt
+    objects; ``on_done`` stays on the GUI thread. Callers check in ``on_done`` that what they measured
+    is still what the user is looking at.
     """
     global _callback_relay
     if _callback_relay is None:  # created on the GUI thread, so its queued signal is delivered there
         _callback_relay = _CallbackRelay()
         _callback_relay.done.connect(_deliver)
+    ticket = next(_tickets)
+    _callbacks[ticket] = on_done
+    relay = _callback_relay
 
     def body() -> None:
         try:
             result, error = work(), None
         except Exception as exc:  # noqa: BLE001 - handed to the page, which says what went wrong
-            result, error = None, exc
+            result, error = None, exc.with_traceback(None)
         try:
-            _callback_relay.done.emit(on_done, result, error)
+            relay.done.emit(ticket, result, error)
         except RuntimeError:  # the app is closing
             pass
 
