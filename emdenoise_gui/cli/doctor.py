@@ -13,10 +13,10 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from emdenoise_gui import __version__, paths
+from emdenoise_gui.core import atomic
 
 
 def _package_version(*names: str) -> str:
@@ -54,8 +54,7 @@ def gpu_advice(torch_cuda: str | None, cuda_available: bool, nvidia: bool) -> st
 def _writable(folder: Path) -> str:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        atomic.probe_writable(folder)
         return "writable"
     except OSError as exc:
         return f"NOT writable ({exc.strerror}): models and settings cannot be saved"

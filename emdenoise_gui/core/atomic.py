@@ -36,6 +36,13 @@ def disk_full(exc: BaseException, need_bytes: int, where: Path) -> InputError | 
                       "elsewhere. Nothing was written", where)
 
 
+def probe_writable(folder: Path) -> None:
+    """Create and remove a hidden file in ``folder``; OSError if nothing can be written there."""
+    probe = Path(folder) / f".emdenoise-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    probe.touch(exist_ok=False)
+    probe.unlink()
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable (POSIX only; Windows cannot open folders)."""
     if os.name != "posix":

@@ -18,7 +18,7 @@ import numpy as np
 
 from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
-from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.core.events import CancelToken, run_to_end
 
 #: Side (px) of the random image a speed is measured on, and timed runs after one warm-up run.
 SIDE, RUNS = 256, 2
@@ -74,18 +74,6 @@ def _write_cache(key: str, seconds_per_mp: float) -> None:
         pass  # a read-only data folder: the speed is measured again next time
 
 
-def _drain(generator, cancel: CancelToken | None = None):
-    """Run a Predictor.denoise generator to its end and return its result; Cancelled between tiles when
-    ``cancel`` is set."""
-    while True:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
-
-
 def _time_predictor(package, device, tile: int, side: int, runs: int, cancel: CancelToken | None = None) -> float:
     """Seconds per megapixel of ``package`` on ``device`` with ``tile`` px tiles: the fastest of ``runs``
     timed runs on a (slices, side, side) float32 random image (seed 0, one tile), after one warm-up run
@@ -94,11 +82,11 @@ def _time_predictor(package, device, tile: int, side: int, runs: int, cancel: Ca
 
     predictor = Predictor(package, device)
     window = np.random.default_rng(0).random((predictor.input_slices, side, side), dtype=np.float32)
-    _drain(predictor.denoise(window, tile=tile), cancel)
+    run_to_end(predictor.denoise(window, tile=tile, cancel=cancel))
     best = math.inf
     for _ in range(max(1, runs)):
         start = time.perf_counter()
-        _drain(predictor.denoise(window, tile=tile), cancel)
+        run_to_end(predictor.denoise(window, tile=tile, cancel=cancel))
         best = min(best, time.perf_counter() - start)
     return max(best, 1e-6) / (side * side / 1e6) * predictor.plan(tile).cost
 

@@ -14,7 +14,6 @@ current step computes; the numbers are those of drawing them in line.
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import (
     CancelToken,
@@ -88,8 +88,7 @@ class SampleAhead:
 def _check_writable(folder: Path, output: Path) -> None:
     """InputError before the first step if nothing can be written in ``folder`` (read-only, no permission)."""
     try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        atomic.probe_writable(folder)
     except OSError as exc:
         raise InputError(f"cannot be written: the folder {folder} is read-only or not yours ({exc.strerror}); "
                          "choose another output folder", output) from None

@@ -228,12 +228,17 @@ def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
     return Package(folder, card)
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the regular files directly in ``folder``."""
+    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
+
+
 def export_zip(package: Package, destination: Path, overwrite: bool = False) -> Path:
     """Write ``package`` as a zip (entries inside a folder named after the card), atomically."""
     destination = Path(destination)
     if destination.exists() and not overwrite:
         raise InputError("already exists; choose another name", destination)
-    need = sum(p.stat().st_size for p in package.path.iterdir())
+    need = folder_bytes(package.path)
     with atomic.new_file(destination, need) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for item in sorted(package.path.iterdir()):
             zf.write(item, f"{package.card.name}/{item.name}")

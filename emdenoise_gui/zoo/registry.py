@@ -16,7 +16,13 @@ from pathlib import Path
 from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.zoo.package import Package, export_zip, extract_zip, verify_folder
+from emdenoise_gui.zoo.package import (
+    Package,
+    export_zip,
+    extract_zip,
+    folder_bytes,
+    verify_folder,
+)
 
 SHIPPED_DIR = paths.shipped_models_dir()
 
@@ -116,11 +122,6 @@ def resolve(spec: str) -> Package:
     if Path(spec).exists():
         return open_package(spec)
     return find(spec).package
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the regular files directly in ``folder``."""
-    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
 
 
 def import_package(source: str | Path) -> Package:

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import mrc, tiff
 from emdenoise_gui.core.io.stack import Stack
@@ -139,10 +140,8 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"the output folder {folder} does not exist; create it first", path)
-    probe = folder / f".{path.name}.probe-{os.getpid()}"
     try:
-        probe.touch(exist_ok=False)
-        probe.unlink()
+        atomic.probe_writable(folder)
     except OSError as exc:
         raise InputError(
             f"cannot write into the folder {folder} ({exc.strerror}); choose a folder you can write to",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 
 PATCH_PREVIEWS = 6
@@ -18,16 +19,6 @@ def read_slice(path: str) -> np.ndarray:
 
     with open_stack(path) as stack:
         return np.asarray(stack[len(stack) // 2], dtype=np.float32)
-
-
-def gray_pixmap(image: np.ndarray, side: int) -> QtGui.QPixmap:
-    """A ``side`` px square thumbnail of a (Y, X) image stretched by its 1-99 percentiles."""
-    lo, hi = np.percentile(image, [1, 99]) if image.size else (0.0, 1.0)
-    scaled = np.clip((image - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
-    scaled = np.ascontiguousarray(scaled)
-    qimage = QtGui.QImage(scaled.data, scaled.shape[1], scaled.shape[0], scaled.strides[0],
-                          QtGui.QImage.Format.Format_Grayscale8).copy()
-    return QtGui.QPixmap.fromImage(qimage).scaled(side, side, QtCore.Qt.AspectRatioMode.KeepAspectRatio)
 
 
 class BoxCanvas(QtWidgets.QWidget):
@@ -155,6 +146,6 @@ class BoxCanvas(QtWidgets.QWidget):
                 widget.deleteLater()
         for y0, y1, x0, x1 in boxes[:PATCH_PREVIEWS]:
             label = QtWidgets.QLabel()
-            label.setPixmap(gray_pixmap(self.image[y0:y1, x0:x1], PREVIEW_PX))
+            label.setPixmap(thumbnail(self.image[y0:y1, x0:x1], PREVIEW_PX))
             label.setToolTip(f"{x1 - x0} x {y1 - y0} px at x {x0}, y {y0}")
             self.patches.insertWidget(self.patches.count() - 1, label)

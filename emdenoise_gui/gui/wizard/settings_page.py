@@ -108,10 +108,10 @@ class SettingsPage(QtWidgets.QWizardPage):
     def _spec(self, steps: int):
         """The RunSpec for the current choices (InputError in the wizard's words)."""
         s = self.state
-        device = getattr(getattr(self.wizard(), "controller", None), "settings", None)
+        controller = self.wizard().controller
         return wizard_spec(s.family, s.data, self.name.text().strip(), steps, init=s.init, dose=s.dose,
                            crop=self.crop.value(), batch_size=self.batch.value() or None,
-                           device=device.device if device is not None else "auto")
+                           device=controller.settings.device if controller is not None else "auto")
 
     def stop_measuring(self) -> None:
         """Stop a speed measurement in flight (the page is left or the wizard closes)."""
