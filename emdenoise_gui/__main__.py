@@ -1,7 +1,7 @@
-"""``python -m emdenoise_gui`` runs the command-line interface."""
+"""``python -m emdenoise_gui`` runs the command-line interface (as the ``emdenoise`` executable does)."""
 
 import sys
 
-from emdenoise_gui.cli import main
+from emdenoise_gui.launch import cli
 
-sys.exit(main())
+sys.exit(cli())

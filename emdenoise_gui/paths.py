@@ -4,7 +4,7 @@ User folders: ``$EMDENOISE_HOME`` when that variable is set (tests, portable ins
 platform's folders (platformdirs): ``user_config_dir`` for settings and the recent-projects list,
 ``user_data_dir`` for the user's model packages.
 
-Shipped files (the model zoo's read-only packages in ``models/`` and the demo in ``demo/``) are package
+Shipped files (the model zoo's read-only packages in ``models/``, the demo in ``demo/``, the icon in ``icons/``) are package
 data in ``emdenoise_gui/resources/``: found beside this module in a source checkout, an editable install
 and an installed wheel, and in ``emdenoise_gui/resources/`` under the bundle's folder (``sys._MEIPASS``)
 when frozen by PyInstaller (which puts package data there, e.g. ``--collect-data emdenoise_gui``).
@@ -61,6 +61,11 @@ def shipped_root() -> Path:
 def shipped_models_dir() -> Path:
     """The shipped (read-only) model packages, one folder each: ``emdenoise_gui/resources/models``."""
     return shipped_root() / "models"
+
+
+def icon_file(size: int = 256) -> Path:
+    """The app icon as a ``size`` x ``size`` PNG (48, 128, 256 or 512 px): ``resources/icons``."""
+    return shipped_root() / "icons" / f"emdenoise_{size}.png"
 
 
 def demo_dir() -> Path:

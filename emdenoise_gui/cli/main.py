@@ -20,9 +20,15 @@ from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL
 from emdenoise_gui.core.errors import Cancelled, InputError
 
 
+#: Both executables' help ends with this: the smoke test (emdenoise_gui.launch runs it, before any parser).
+SMOKE_EPILOG = ("{prog} --smoke-test [--smoke-test-screenshot FILE]: check this installation (load a shipped "
+                "model, denoise the demo, render the window offscreen), print the timings and exit")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC).")
+        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC).",
+        epilog=SMOKE_EPILOG.format(prog="emdenoise"))
     parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

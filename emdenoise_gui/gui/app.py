@@ -22,9 +22,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__, paths
+from emdenoise_gui.cli.main import SMOKE_EPILOG
 from emdenoise_gui.gui import lifetime, theme
 from emdenoise_gui.gui.settings import stored_appearance
 
@@ -126,7 +127,9 @@ def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     """Run the app until its window closes. As the process's entry point (``end_process``, the default)
     the process then ends at once with the exit status (``lifetime.end_process``: no library teardown);
     with ``end_process=False`` the status is returned instead."""
-    parser = argparse.ArgumentParser(prog="emdenoise-gui", description=f"EMDenoise {__version__} desktop app")
+    parser = argparse.ArgumentParser(
+        prog="emdenoise-gui", description=f"EMDenoise {__version__} desktop app",
+        epilog=SMOKE_EPILOG.format(prog="emdenoise-gui"))
     parser.add_argument("paths", nargs="*", help="a project folder, or stacks to add to a new project")
     parser.add_argument("--demo", action="store_true", help="open the bundled FIB-SEM demo project")
     parser.add_argument("--screenshot", metavar="FILE",
@@ -135,6 +138,8 @@ def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("EMDenoise")
     app.setOrganizationName("EMDenoise")
+    app.setDesktopFileName("emdenoise")  # the installed .desktop entry: its icon and name on Wayland docks
+    app.setWindowIcon(QtGui.QIcon(str(paths.icon_file())))
     _install_excepthook()
     theme.apply(app, stored_appearance())
     from emdenoise_gui.gui.main_window import MainWindow

@@ -1,0 +1,71 @@
+"""The entry points of the two executables, installed (``emdenoise``, ``emdenoise-gui``) or frozen.
+
+``emdenoise ARGS`` runs the command line and ``emdenoise-gui ARGS`` the desktop app; either one with
+``--smoke-test [--smoke-test-screenshot FILE]`` checks the installation instead (:mod:`smoke`). The
+installer bundle freezes one launcher (``installer/launcher.py``) into both executables;
+:func:`frozen_main` picks the program by the executable's name and calls
+``multiprocessing.freeze_support()`` first, so that a worker process started by the frozen app runs
+the worker and not a second app.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SMOKE_FLAG, SCREENSHOT_FLAG = "--smoke-test", "--smoke-test-screenshot"
+#: Executable names (without .exe) that start the desktop app; any other name runs the command line.
+GUI_NAMES = ("emdenoise-gui", "EMDenoise")
+
+
+def _smoke_arguments(argv: list[str]) -> tuple[bool, str | None]:
+    """Whether ``argv`` asks for the smoke test, and the screenshot file it names (or None)."""
+    if SMOKE_FLAG not in argv:
+        return False, None
+    if SCREENSHOT_FLAG in argv:
+        index = argv.index(SCREENSHOT_FLAG)
+        if index + 1 >= len(argv):
+            raise SystemExit(f"error: {SCREENSHOT_FLAG} needs a FILE")
+        return True, argv[index + 1]
+    return True, None
+
+
+def _smoke(screenshot: str | None) -> int:
+    """Run the smoke test and end the process at once (it ran the app: no library teardown)."""
+    from emdenoise_gui import smoke
+
+    code = smoke.run(screenshot)
+    from emdenoise_gui.gui import lifetime
+
+    lifetime.end_process(code)
+    return code  # not reached
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``emdenoise``: the command line (or the smoke test); the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    smoke, screenshot = _smoke_arguments(argv)
+    if smoke:
+        return _smoke(screenshot)
+    from emdenoise_gui.cli.main import main
+
+    return main(argv)
+
+
+def gui(argv: list[str] | None = None) -> int:
+    """``emdenoise-gui``: the desktop app (or the smoke test); the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    smoke, screenshot = _smoke_arguments(argv)
+    if smoke:
+        return _smoke(screenshot)
+    from emdenoise_gui.gui.app import main
+
+    return main(argv)
+
+
+def frozen_main() -> int:
+    """The bundle's launcher: the app or the command line by the executable's name."""
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    return gui() if Path(sys.executable).stem in GUI_NAMES else cli()
