@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEMO := emdenoise_gui/resources/demo
 OUT := demo-output
 
-.PHONY: setup demo test test-long lint clean
+.PHONY: setup demo test test-long lint clean installer installer-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,39 @@ test: $(STAMP)
 test-long: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --long tests/core/test_fuzz_headers.py
 
+# The installer (issue 12): a PyInstaller one-folder bundle, a tar.gz and, on Debian/Ubuntu, a .deb, all in
+# build/installer/. Built in an environment of its own (build/installer/venv-$(GPU)): the CPU edition from
+# the same torch as `setup`; `make installer GPU=cuda` the CUDA edition from CUDA_TORCH, PyPI's Linux torch
+# wheel, which is the CUDA build (its nvidia-* libraries come as wheels beside it); package.py checks
+# that the bundle holds the CUDA runtime (or, for the CPU edition, does not).
+GPU ?= cpu
+BUILD := build/installer
+BVENV := $(BUILD)/venv-$(GPU)
+CUDA_TORCH ?= torch==2.14.1
+ifeq ($(GPU),cuda)
+BUILD_TORCH := $(CUDA_TORCH)
+else
+BUILD_TORCH := $(TORCH_SPEC)
+endif
+# hooks-contrib 2024.10 is the first to collect the nvidia-* CUDA libraries of the CUDA torch wheels.
+BUILD_TOOLS := pyinstaller==6.22.3 "pyinstaller-hooks-contrib>=2024.10" pillow
+
+$(BVENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BVENV)
+	$(BVENV)/bin/python -m pip install --quiet --disable-pip-version-check $(BUILD_TORCH)
+	$(BVENV)/bin/python -m pip install --quiet --disable-pip-version-check -e . $(BUILD_TOOLS)
+	touch $@
+
+installer: $(BVENV)/.installed
+	rm -rf $(BUILD)/dist-$(GPU)
+	$(BVENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath $(BUILD)/dist-$(GPU) --workpath $(BUILD)/work-$(GPU) \
+		installer/emdenoise.spec
+	$(BVENV)/bin/python installer/linux/package.py $(BUILD)/dist-$(GPU)/emdenoise --edition $(GPU) --out $(BUILD)
+
+# The built bundle run as a user runs it (the `frozen` tests: smoke tests of both executables, doctor, denoise).
+installer-test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -m frozen \
+		--frozen $(BUILD)/dist-$(GPU)/emdenoise tests/installer/test_frozen.py
+
 clean:
-	rm -rf $(VENV) $(OUT)
+	rm -rf $(VENV) $(OUT) build

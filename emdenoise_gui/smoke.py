@@ -77,7 +77,8 @@ def _render_window(picture: Path) -> str:
 
     code = app.main(["--demo", "--screenshot", str(picture)], end_process=False)
     if code != 0 or not picture.is_file():
-        raise SmokeFailure(f"the app's window could not be rendered (exit status {code})")
+        raise SmokeFailure(f"the app's window could not be rendered or saved to {picture} (exit status {code}; "
+                           "the app's message is above)")
     from PySide6 import QtGui
 
     image = QtGui.QImage(str(picture))

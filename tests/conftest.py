@@ -95,13 +95,19 @@ DATA_FIXTURES = {"shared_data", "fibsem_crop"}
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true",
                      help="also run the tests marked 'long' (the long fuzz run; minutes)")
+    parser.addoption("--frozen", metavar="BUNDLE", default=None,
+                     help="run the tests marked 'frozen' against this built installer bundle "
+                          "(build/installer/dist/emdenoise; make installer-test)")
 
 
 def pytest_collection_modifyitems(config, items):
     skip_long = pytest.mark.skip(reason="a long run: give --long (make test-long) to run it")
+    skip_frozen = pytest.mark.skip(reason="tests a built installer bundle: give --frozen BUNDLE")
     for item in items:
         if "long" in item.keywords and not config.getoption("--long"):
             item.add_marker(skip_long)
+        if "frozen" in item.keywords and not config.getoption("--frozen"):
+            item.add_marker(skip_frozen)
         info = getattr(item, "_fixtureinfo", None)
         defs = info.name2fixturedefs if info is not None else {}
         if any(defs.get(name) and defs[name][-1].func.__module__ == __name__ for name in DATA_FIXTURES):

@@ -17,6 +17,7 @@ window closing (``lifetime``).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import traceback
@@ -85,6 +86,9 @@ def screenshot_after_denoise(window, path: str, app) -> None:
     def save_and_quit(code: int) -> None:
         app.processEvents()
         ok = window.grab().save(path)
+        if not ok:
+            print(f"emdenoise-gui: could not save the picture to {path}: is its folder there and writable?",
+                  file=sys.stderr)
         state["code"] = code if ok else 1
         window.force_close = True
         app.exit(state["code"])
@@ -123,6 +127,20 @@ def when_built(window, args, app) -> None:
         screenshot_after_denoise(window, args.screenshot, app)
 
 
+def _quiet_offscreen() -> None:
+    """Under the offscreen platform (window pictures, smoke tests, CI) Qt warns "This plugin does not
+    support propagateSizeHints()" once per dock widget, which tells a reader nothing: drop that message
+    and print every other one as Qt would."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return
+
+    def handler(_mode, _context, message: str) -> None:
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    QtCore.qInstallMessageHandler(handler)
+
+
 def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     """Run the app until its window closes. As the process's entry point (``end_process``, the default)
     the process then ends at once with the exit status (``lifetime.end_process``: no library teardown);
@@ -135,6 +153,7 @@ def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     parser.add_argument("--screenshot", metavar="FILE",
                         help="run the default denoise, save a picture of the window to FILE and exit")
     args = parser.parse_args(argv)
+    _quiet_offscreen()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("EMDenoise")
     app.setOrganizationName("EMDenoise")
