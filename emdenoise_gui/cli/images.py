@@ -1,4 +1,4 @@
-"""``emdenoise`` image commands: info, noise, denoise (filters, models, --adapt), compare, filters.
+"""``emdenoise`` image commands: info, convert, noise, denoise (filters, models, --adapt), compare, filters.
 
 torch is imported only when a model is used, so these commands start fast.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
@@ -18,6 +19,7 @@ from emdenoise_gui.jobs.stack import (
     OUTPUT_DTYPES,
     QUALITIES,
     compare_job,
+    convert_job,
     noise_job,
     quality_stride,
     stack_stats,
@@ -61,6 +63,12 @@ def cmd_info(args) -> int:
     return status
 
 
+def cmd_convert(args) -> int:
+    run_with_bar(convert_job(args.input, args.output, args.slices, args.dtype, args.overwrite, args.ngff))
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def cmd_noise(args) -> int:
     kind = noise.NOISE_KINDS.get(args.kind)
     params = {}
@@ -75,6 +83,9 @@ def cmd_noise(args) -> int:
 
 
 def cmd_denoise(args) -> int:
+    if args.print_job_script:
+        print(cli_blocks.print_job_script(args))
+        return EXIT_OK
     if args.adapt:
         run_with_bar(adapt_then_denoise(args))
     else:
@@ -102,12 +113,16 @@ def cmd_filters(args) -> int:
     return EXIT_OK
 
 
-def _add_output_args(p) -> None:
-    p.add_argument("-o", "--output", required=True, help="output file (.tif or .mrc); never an input")
+def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
+    help_text = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
+    if output_flag:
+        p.add_argument("-o", "--output", required=True, help=help_text)
+    else:
+        p.add_argument("output", metavar="OUT", help=help_text)
     p.add_argument("--slices", help="only these slices, START:STOP (e.g. 0:10)")
-    p.add_argument("--dtype", default="float32", choices=OUTPUT_DTYPES,
+    p.add_argument("--dtype", default=dtype, choices=OUTPUT_DTYPES,
                    help="output pixel type: float32 keeps values on the input's scale; 'input' or an "
-                        "integer type rounds and clips to that type's range (default float32)")
+                        f"integer type rounds and clips to that type's range (default {dtype})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
@@ -115,6 +130,10 @@ def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
     stride = quality_stride(args.quality, args.tile, args.stride)
+    if args.scheduler:
+        return cli_blocks.block_job(args, denoiser, stride)
+    if args.ngff:
+        raise InputError("--ngff goes with --scheduler (or `emdenoise convert`); a plain denoise writes OME-Zarr 0.5")
     return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, stride, args.dtype,
                          args.overwrite, args.device, args.batch_size, args.precision)
 
@@ -137,10 +156,18 @@ def adapt_then_denoise(args):
 
 
 def add_parsers(sub) -> None:
-    """Register info, noise, denoise, compare and filters on the ``emdenoise`` subparsers."""
+    """Register info, convert, noise, denoise, compare and filters on the ``emdenoise`` subparsers."""
     p = sub.add_parser("info", help="format, shape, dtype, voxel size and intensity statistics")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="copy a stack between TIFF, MRC and OME-Zarr (voxel size kept)")
+    p.add_argument("input", metavar="IN")
+    _add_output_args(p, output_flag=False, dtype="input")
+    p.add_argument("--ngff", choices=("0.5", "0.4"),
+                   help="OME-Zarr version of a .zarr output: 0.5 (zarr v3, sharded; the default) or 0.4 "
+                        "(zarr v2, for readers without zarr v3)")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("noise", help="add seeded synthetic noise (benchmark conditions)")
     p.add_argument("input", metavar="IN")
@@ -183,6 +210,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--init", metavar="PACKAGE",
                    help="for --adapt: start from this zoo model of the same family (default: the shipped one, "
                         "if there is one; 'scratch' for a fresh network)")
+    cli_blocks.add_arguments(p)
     p.set_defaults(func=cmd_denoise)
 
     p = sub.add_parser("compare", help="PSNR / SSIM / MSE of images against a clean reference")

@@ -89,6 +89,8 @@ def cmd_zoo(args) -> int:
     elif args.zoo_command == "import":
         package = registry.import_package(args.file)
         print(f"imported {package.card.name} into {package.path}")
+    elif args.zoo_command == "export" and args.format == "bioimageio":
+        print(f"wrote {export_bioimageio(args.name, args.file, args.overwrite)}")
     elif args.zoo_command == "export":
         print(f"wrote {registry.export_package(args.name, args.file, args.overwrite)}")
     elif args.zoo_command == "delete":
@@ -96,6 +98,18 @@ def cmd_zoo(args) -> int:
             raise InputError(f"deleting '{args.name}' cannot be undone; add --yes to confirm")
         print(f"deleted {registry.delete_package(args.name)}")
     return 0
+
+
+def export_bioimageio(name: str, destination: str, overwrite: bool):
+    """``zoo export NAME --format bioimageio OUT.zip``: the network's halo measured on the CPU, then the zip."""
+    import torch
+
+    from emdenoise_gui.inference.predictor import Predictor
+    from emdenoise_gui.zoo import bioimageio, registry
+
+    package = registry.find(name).package
+    halo = Predictor(package, torch.device("cpu")).halo or 0
+    return bioimageio.export(package, destination, halo, overwrite)
 
 
 def add_parsers(sub) -> None:
@@ -153,9 +167,12 @@ def add_parsers(sub) -> None:
     q.add_argument("name")
     q = zoo.add_parser("import", help="add a package (folder or .zip) to your zoo")
     q.add_argument("file")
-    q = zoo.add_parser("export", help="write a model as a .zip package")
+    q = zoo.add_parser("export", help="write a model as a .zip package (EMDenoise's own, or bioimage.io)")
     q.add_argument("name")
     q.add_argument("file")
+    q.add_argument("--format", choices=("emdenoise", "bioimageio"), default="emdenoise",
+                   help="emdenoise: card and weights, for another EMDenoise; bioimageio: a bioimage.io model "
+                        "(spec 0.5: PyTorch state dict and TorchScript, test tensors) for other tools")
     q.add_argument("--overwrite", action="store_true")
     q = zoo.add_parser("delete", help="remove one of your models")
     q.add_argument("name")

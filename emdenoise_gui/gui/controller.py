@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import PartialResult
-from emdenoise_gui.core.io import READ_SUFFIXES, open_stack
+from emdenoise_gui.core.io import READ_SUFFIXES, omezarr, open_stack
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.settings import AppSettings
 from emdenoise_gui.gui.thumbnails import Thumbnails
@@ -27,11 +27,13 @@ from emdenoise_gui.project.recent import remember_project
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given, plus the files directly inside given folders (sorted; hidden files skipped)."""
+    """Files and OME-Zarr folders as given, plus the files and OME-Zarr folders directly inside other
+    given folders (sorted; hidden ones skipped)."""
     out = []
     for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+        if path.is_dir() and not omezarr.is_store(path):
+            out.extend(sorted(p for p in path.iterdir() if not p.name.startswith(".")
+                              and (p.is_file() or omezarr.is_store(p))))
         else:
             out.append(path)
     return out
@@ -189,7 +191,8 @@ class Controller(QtCore.QObject):
         added, rejected, notes = [], [], []
         for path in expand_paths([Path(p) for p in paths]):
             if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
-                rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF and MRC)"))
+                rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF, MRC "
+                                       "and OME-Zarr)"))
                 continue
             try:
                 with open_stack(path) as stack:  # the header only: the pixels are read in the background

@@ -118,6 +118,8 @@ class StackJob:
     overwrite: bool = False
     region: tuple[int, int, int, int] | None = None
     scale: IntensityScale = field(init=False)
+    #: The OME-Zarr version of a .zarr output (None: the default, 0.5).
+    ngff: str | None = None
 
     @classmethod
     def prepare(cls, src, out, slices=None, dtype="float32", overwrite=False, region=None) -> "StackJob":
@@ -161,7 +163,7 @@ class StackJob:
             shape = (len(self.slices), y1 - y0, x1 - x0)
         try:
             with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
-                             self.overwrite) as writer:
+                             self.overwrite, self.ngff) as writer:
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "
@@ -172,6 +174,20 @@ class StackJob:
             if cache is not None:
                 cache.close()
             self.source.close()
+
+
+def convert_job(src, out, slices=None, dtype="input", overwrite=False, ngff: str | None = None,
+                cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Copy a stack into another format (TIFF, MRC, OME-Zarr by ``out``'s name), voxel size kept;
+    ``dtype`` "input" keeps the pixel type (see :func:`resolve_dtype`)."""
+    job = StackJob.prepare(src, out, slices, dtype, overwrite)
+    job.ngff = ngff
+
+    def one(z: int):
+        yield 1, 1
+        return job.source[z]
+
+    yield from job.run(one, "convert", cancel)
 
 
 def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dtype="float32",

@@ -16,6 +16,7 @@ from pathlib import Path
 from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.zoo import bioimageio
 from emdenoise_gui.zoo.package import (
     Package,
     export_zip,
@@ -140,6 +141,8 @@ def import_package(source: str | Path) -> Package:
         return Package(target, package.card)
     if not source.exists():
         raise InputError("model package not found", source)
+    if bioimageio.is_bioimageio_zip(source):
+        return bioimageio.import_into(source, target_root)
     scratch = target_root / f".import-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     try:

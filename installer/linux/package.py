@@ -185,7 +185,8 @@ def depends(bundle: Path) -> list[str]:
     newest = max([MIN_GLIBC] + [v for v in (glibc_needed(p.read_bytes()) for p in elves) if v])
     libraries, missing = system_libraries(elves, bundle)
     if missing:
-        print(f"note: not on this machine, left to the fixed Qt list: {', '.join(sorted(missing))}")
+        print("note: not found here, so not in Depends (display libraries are in the Qt list; libcuda "
+              f"comes with the NVIDIA driver): {', '.join(sorted(missing))}")
     packages = (owning_packages(libraries) | set(QT_XCB_PACKAGES)) - {"libc6"}
     return [f"libc6 (>= {newest[0]}.{newest[1]})"] + sorted(packages)
 

@@ -144,7 +144,7 @@ def test_check_output_refuses_input_and_existing(tmp_path):
     with pytest.raises(InputError, match="already exists"):
         check_output(src, [])
     assert check_output(src, [], overwrite=True) == src
-    with pytest.raises(InputError, match="name the output .tif or .mrc"):
+    with pytest.raises(InputError, match="name the output .tif, .mrc or .zarr"):
         check_output(tmp_path / "out.png", [])
 
 

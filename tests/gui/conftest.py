@@ -38,9 +38,15 @@ def _running_qthreads() -> set:
             if issubclass(type(obj), QtCore.QThread) and obj is not main and isValid(obj) and obj.isRunning()}
 
 
+#: Threads a library keeps for the life of the process, started on first use: zarr-python 3 runs its
+#: I/O on one event loop ("zarr_io") with its executor's workers ("asyncio_N").
+LIBRARY_THREADS = ("zarr_io", "asyncio_")
+
+
 def _python_threads() -> set:
     return {t for t in threading.enumerate()
-            if t.is_alive() and not isinstance(t, threading._DummyThread)}  # dummies are foreign threads
+            if t.is_alive() and not isinstance(t, threading._DummyThread)  # dummies are foreign threads
+            and not t.name.startswith(LIBRARY_THREADS)}
 
 
 def _settle(app) -> None:

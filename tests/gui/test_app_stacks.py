@@ -117,3 +117,22 @@ def test_add_stacks_menu_and_button_agree(qtbot, tmp_path, monkeypatch):
     assert menu.isEnabled() == button.isEnabled() and win.project_panel.empty.text() == EMPTY_PROJECT_TEXT
     assert menu.shortcut() == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Open)
     win.force_close = True
+
+
+def test_ome_zarr_folders_are_stacks_when_dropped_alone_or_in_a_folder(qtbot, tmp_path, monkeypatch, tiff):
+    """A .zarr store is one stack (not its zarr.json); a folder holding one adds it beside the files."""
+    from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.jobs.stack import convert_job
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    run_to_end(convert_job(tiff, tmp_path / "ramp.zarr"))
+    controller = Controller()
+    assert controller.new_project(tmp_path / "project")
+    added, rejected = controller.add_paths([tmp_path / "ramp.zarr"])
+    assert [r.name for r in added] == ["ramp.zarr"] and rejected == []
+    with qtbot.waitSignal(controller.thumbnail_changed, timeout=20_000):
+        pass
+    assert controller.thumbnails[added[0].id].max() == 7900  # the middle slice, read from the store
+    assert controller.add_paths([tmp_path])[1] == []  # the folder: ramp.tif added, ramp.zarr already there
+    assert sorted(r.name for r in controller.project.stacks) == ["ramp.tif", "ramp.zarr"]
+    controller.shutdown_jobs(5000)

@@ -1,4 +1,4 @@
-"""Image files in and out: one module per format (tiff.py, mrc.py), the FORMATS registry
+"""Image files in and out: one module per format (tiff.py, mrc.py, omezarr.py), the FORMATS registry
 (formats.py), the lazy Stack every reader returns (stack.py) and the atomic writer (writer.py).
 
 Import from here: ``from emdenoise_gui.core.io import open_stack, StackWriter``.

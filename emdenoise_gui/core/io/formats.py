@@ -1,9 +1,9 @@
 """The FORMATS registry: which module reads and writes which file, and the checks on paths.
 
-A format is one module with ``SUFFIXES``, ``open_file(path) -> (StackMeta, reader)``,
-``create(path, shape, dtype, voxel_size_nm) -> (offset, stored dtype)`` and
-``finish(path, stats, count)``. Adding a format (OME-Zarr) means adding a module
-and a :class:`Format` line here.
+A format is one module with ``SUFFIXES``, ``open_file(path) -> (StackMeta, reader)`` and either
+``create(path, shape, dtype, voxel_size_nm) -> (offset, stored dtype)`` plus
+``finish(path, stats, count)`` (a file of contiguous raw pixels: TIFF, MRC) or a ``Sink`` class
+(OME-Zarr, a folder). Adding a format means adding a module and a :class:`Format` line here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Callable
 
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import mrc, tiff
+from emdenoise_gui.core.io import mrc, omezarr, tiff
 from emdenoise_gui.core.io.stack import Stack
 
 
@@ -41,8 +41,9 @@ class Format:
 FORMATS: dict[str, Format] = {
     "tiff": Format("tiff", "TIFF", tiff, lambda head: head[:4] in tiff.MAGIC),
     "mrc": Format("mrc", "MRC", mrc, mrc.is_mrc_header),
+    "omezarr": Format("omezarr", "OME-Zarr", omezarr, lambda head: False),  # a folder: see sniff
 }
-SUPPORTED = "TIFF (.tif, .tiff) or MRC (.mrc, .mrcs, .map, .rec, .st)"
+SUPPORTED = "TIFF (.tif, .tiff), MRC (.mrc, .mrcs, .map, .rec, .st) or OME-Zarr (.zarr folder)"
 #: Every suffix some format reads, e.g. for an open-file dialog's filter.
 READ_SUFFIXES = tuple(s for f in FORMATS.values() for s in f.suffixes)
 
@@ -61,7 +62,9 @@ def sniff(path: Path) -> Format:
     if not path.exists():
         raise InputError("file not found; check the name and folder", path)
     if path.is_dir():
-        raise InputError(f"is a folder, not an image file; give a {SUPPORTED} file", path)
+        if omezarr.is_store(path):
+            return FORMATS["omezarr"]
+        raise InputError(f"is a folder, not an image file or zarr store; give a {SUPPORTED}", path)
     try:
         info = path.stat()
         size = info.st_size
@@ -95,7 +98,7 @@ def sniff(path: Path) -> Format:
 
 
 def open_stack(path: str | Path) -> Stack:
-    """Open a TIFF or MRC file as a lazy (Z, Y, X) :class:`Stack`.
+    """Open a TIFF or MRC file or an OME-Zarr folder as a lazy (Z, Y, X) :class:`Stack`.
 
     Raises :class:`InputError` with a message naming the file and the problem for
     anything that is not a readable greyscale 2-D image or 3-D stack.
@@ -109,8 +112,8 @@ def output_format(path: Path) -> Format:
     """The format an output file name asks for, or InputError."""
     fmt = _by_suffix(path)
     if fmt is None:
-        raise InputError(f"cannot write '{path.suffix.lower() or 'no extension'}' files; name the output .tif "
-                         "or .mrc", path)
+        raise InputError(f"cannot write '{path.suffix.lower() or 'no extension'}' files; name the output .tif, "
+                         ".mrc or .zarr", path)
     return fmt
 
 
@@ -133,8 +136,11 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
                 "is also an input; EMDenoise never writes over its input: choose another output name",
                 path,
             )
-    if path.is_dir():
+    if path.is_dir() and output_format(path) is not FORMATS["omezarr"]:
         raise InputError("is a folder; give a file name for the output", path)
+    if path.is_dir() and overwrite and not omezarr.is_store(path):  # never replace a folder of other things
+        raise InputError("is a folder that is not a zarr store; EMDenoise replaces only its own kind of "
+                         "output: choose another name", path)
     if path.exists() and not overwrite:
         raise InputError("already exists; choose another name or pass --overwrite", path)
     folder = path.parent if str(path.parent) else Path(".")

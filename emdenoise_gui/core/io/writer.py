@@ -1,10 +1,10 @@
 """The atomic, streaming stack writer, whatever the output format.
 
-A :class:`StackWriter` creates the file under a temporary name in the target
-folder (the format module lays out empty contiguous pixels), takes slices one at
-a time in any order (memory stays at one slice), and renames the file into place
-only when :meth:`StackWriter.commit` runs. If the job fails or is cancelled the
-temporary file is removed: nothing is written and nothing is overwritten.
+A :class:`StackWriter` creates the file (or OME-Zarr folder) under a temporary name in the target
+folder (the format module lays out empty contiguous pixels, or creates the store), takes slices one
+at a time in any order (memory stays at one slice; a shard for OME-Zarr), and renames the output
+into place only when :meth:`StackWriter.commit` runs. If the job fails or is cancelled the
+temporary output is removed: nothing is written and nothing is overwritten.
 
 Output dtypes: ``float32`` keeps the values as computed, on the input's
 intensity scale; an integer dtype rounds and clips to that type's range
@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -64,17 +65,52 @@ def clean_stale_partials(folder: Path) -> list[Path]:
         return removed
     for item in items:
         match = _PARTIAL.match(item.name)
-        if not match or not item.is_file():
+        store = bool(match) and item.is_dir() and not item.is_symlink() and match["name"].endswith((".zarr", ".old"))
+        if not match or not (item.is_file() or store):
             continue
         try:
             stale = (not _process_alive(int(match["pid"])) if match["pid"]
                      else time.time() - item.stat().st_mtime > STALE_AFTER_S)
             if stale:
-                item.unlink()
+                shutil.rmtree(item) if store else item.unlink()
                 removed.append(item)
         except OSError:
             continue
     return removed
+
+
+class RawFileSink:
+    """Slice writes into a file of contiguous raw pixels laid out by a format module (TIFF, MRC)."""
+
+    def __init__(self, module, path: Path, shape, dtype, voxel_size_nm):
+        self.module, self.path = module, path
+        offset, self.store_dtype = module.create(path, shape, dtype, voxel_size_nm)
+        self._fh = open(path, "r+b")
+        self._offset = offset
+        self._slice_bytes = shape[1] * shape[2] * self.store_dtype.itemsize
+
+    def write(self, z: int, data: np.ndarray) -> None:
+        self._fh.seek(self._offset + z * self._slice_bytes)
+        self._fh.write(np.ascontiguousarray(data).tobytes())
+        self._fh.flush()  # a full disk shows up here, with a clear message, rather than at close
+
+    def finish(self, stats, count: int) -> None:
+        self.close()
+        self.module.finish(self.path, stats, count)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None):
+    """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink."""
+    if hasattr(module, "Sink"):
+        sink = module.Sink(path, shape, dtype, voxel_size_nm, *([ngff] if ngff else []))
+        sink.store_dtype = np.dtype(dtype)
+        return sink
+    return RawFileSink(module, path, shape, dtype, voxel_size_nm)
 
 
 class StackWriter:
@@ -82,18 +118,19 @@ class StackWriter:
 
     Parameters
     ----------
-    path: output file, ``.tif``/``.tiff`` or ``.mrc``/``.mrcs``/``.map``.
+    path: output file, ``.tif``/``.tiff``, ``.mrc``/``.mrcs``/``.map``, or a ``.zarr`` folder (OME-Zarr 0.5).
     shape: (Z, Y, X) in pixels.
     dtype: uint8, int8, uint16, int16 or float32.
     voxel_size_nm: (z, y, x) in nm, or None.
     overwrite: replace an existing ``path`` on commit (never an input: see ``io.check_output``).
+    ngff: the OME-Zarr version of a ``.zarr`` output ("0.5", the default, or "0.4").
 
     Use as a context manager: ``write(z, slice)`` for every z, then ``commit()``.
     Leaving the block without ``commit()`` (an exception, a cancel) removes the
     temporary file.
     """
 
-    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False):
+    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False, ngff: str | None = None):
         self.path = Path(path)
         self.format = output_format(self.path)
         self.shape = tuple(int(n) for n in shape)
@@ -102,9 +139,10 @@ class StackWriter:
             raise InputError(f"cannot write pixels of type {self.dtype}", self.path)
         self.voxel = voxel_size_nm
         self.overwrite = overwrite
+        self.ngff = ngff
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
         self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
-        self._fh = None
+        self._sink = None
         self._written = np.zeros(self.shape[0], dtype=bool)
         self._stats = [np.inf, -np.inf, 0.0, 0.0]  # min, max, sum, sum of squares
         self.store_dtype = self.dtype
@@ -112,16 +150,14 @@ class StackWriter:
     def __enter__(self) -> "StackWriter":
         self.cleaned = clean_stale_partials(self.path.parent)
         try:
-            offset, self.store_dtype = self.format.module.create(self.tmp, self.shape, self.dtype, self.voxel)
-            self._fh = open(self.tmp, "r+b")
+            self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff)
+            self.store_dtype = self._sink.store_dtype
         except OSError as exc:
             self._discard()
             full = disk_full(exc, self._nbytes(), self.path)
             if full is not None:
                 raise full from None
             raise InputError(f"cannot be written ({exc.strerror or exc})", self.path) from exc
-        self._offset = offset
-        self._slice_bytes = self.shape[1] * self.shape[2] * self.store_dtype.itemsize
         return self
 
     def write(self, z: int, data: np.ndarray) -> None:
@@ -133,10 +169,8 @@ class StackWriter:
             raise InputError(f"slice {z} of the result holds NaN or infinite values: the model does not fit this "
                              "data or its weights are damaged. Nothing was written", self.path)
         out = cast_to(data, self.dtype).astype(self.store_dtype.newbyteorder("<"), copy=False)
-        self._fh.seek(self._offset + z * self._slice_bytes)
         try:
-            self._fh.write(np.ascontiguousarray(out).tobytes())
-            self._fh.flush()  # a full disk shows up here, with a clear message, rather than at close
+            self._sink.write(z, out)
         except OSError as exc:
             full = disk_full(exc, self._nbytes(), self.path)
             if full is not None:
@@ -157,24 +191,32 @@ class StackWriter:
         if not self._written.all():
             missing = np.flatnonzero(~self._written)
             raise RuntimeError(f"slices {missing[:5].tolist()} were never written")
-        self._fh.close()
-        self._fh = None
-        self.format.module.finish(self.tmp, tuple(self._stats), int(np.prod(self.shape)))
+        self._sink.finish(tuple(self._stats), int(np.prod(self.shape)))
+        self._sink = None
         if self.path.exists() and not self.overwrite:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
-        os.replace(self.tmp, self.path)
+        if self.tmp.is_dir() and self.path.is_dir():  # a folder is not replaced by rename: move it aside first
+            old = self.path.with_name(f".{self.path.name}.old.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+            os.replace(self.path, old)
+            os.replace(self.tmp, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.path)
         return self.path
 
     def _discard(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        try:
-            self.tmp.unlink()
-        except FileNotFoundError:
-            pass
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            try:
+                self.tmp.unlink()
+            except FileNotFoundError:
+                pass
 
     def __exit__(self, exc_type, *exc) -> None:
-        if self._fh is not None or self.tmp.exists():
+        if self._sink is not None or self.tmp.exists():
             self._discard()

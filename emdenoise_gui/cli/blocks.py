@@ -1,0 +1,53 @@
+"""``emdenoise denoise ... --scheduler``: block processing into OME-Zarr, here or on a Dask cluster.
+
+``--scheduler here`` runs the blocks in this process (resumable, no Dask needed); ``local[:N]``, an
+address, or ``slurm`` / ``lsf`` / ``pbs`` hand them to Dask (:mod:`jobs.cluster`).
+``--print-job-script`` prints the batch script a worker job would run and submits nothing.
+"""
+
+from __future__ import annotations
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.jobs import blocks
+
+SCHEDULER_HELP = ("denoise block by block into an OME-Zarr OUT (resumable: run the same command again after "
+                  "a kill and finished blocks are skipped): 'here' in this process, 'local' or 'local:N' on N "
+                  "Dask worker processes, HOST:PORT on a running Dask scheduler, or slurm / lsf / pbs batch "
+                  "jobs (dask-jobqueue; see --cluster-config)")
+
+
+def add_arguments(p) -> None:
+    """The block-processing options of ``emdenoise denoise``."""
+    group = p.add_argument_group("block processing (OME-Zarr output, Dask)")
+    group.add_argument("--scheduler", help=SCHEDULER_HELP)
+    group.add_argument("--cluster-config", metavar="FILE",
+                       help="for slurm / lsf / pbs: YAML with the dask-jobqueue settings (cores, memory, queue, "
+                            "walltime, job_extra_directives, ...); see docs/cluster.md")
+    group.add_argument("--jobs", type=int, default=1, help="for slurm / lsf / pbs: batch jobs to start (default 1)")
+    group.add_argument("--print-job-script", action="store_true",
+                       help="print the batch script one worker job would run, and exit (submits nothing)")
+    group.add_argument("--ngff", choices=("0.5", "0.4"),
+                       help="OME-Zarr version of OUT: 0.5 (zarr v3, sharded; default) or 0.4 (zarr v2)")
+
+
+def print_job_script(args) -> str:
+    """The batch script for ``--scheduler`` slurm / lsf / pbs with ``--cluster-config``."""
+    from emdenoise_gui.jobs.cluster import BATCH_SYSTEMS, job_script, read_config
+
+    if args.scheduler not in BATCH_SYSTEMS:
+        raise InputError(f"--print-job-script needs --scheduler {' / '.join(BATCH_SYSTEMS)} (got {args.scheduler})")
+    return job_script(args.scheduler, read_config(args.cluster_config))
+
+
+def block_job(args, denoiser, stride):
+    """The job generator of ``denoise --scheduler``."""
+    if args.slices or getattr(args, "region", None):
+        raise InputError("--scheduler denoises the whole volume; leave out --slices (or convert the slices you "
+                         "want first: emdenoise convert IN part.zarr --slices A:B)")
+    if args.scheduler == "here":
+        return blocks.denoise_blocks(args.input, args.output, denoiser, args.tile, stride, args.dtype, args.device,
+                                     args.overwrite, args.ngff)
+    from emdenoise_gui.jobs.cluster import denoise_on_cluster
+
+    return denoise_on_cluster(args.input, args.output, denoiser, args.scheduler, args.tile, stride, args.dtype,
+                              args.device, args.overwrite, args.ngff, args.cluster_config, args.jobs)

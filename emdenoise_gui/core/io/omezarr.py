@@ -1,0 +1,227 @@
+"""OME-Zarr (NGFF) volumes: reading, creating outputs, and region writes for block processing.
+
+A store is a folder (``NAME.zarr``). zarr-python 3 does the format (zarr v3 with sharding, or v2);
+this module writes and reads the NGFF metadata around it, which is a few lines of JSON:
+
+- NGFF 0.5 (the default): zarr v3, ``attributes.ome = {"version": "0.5", "multiscales": [...]}``;
+  the image is sharded (:data:`SHARD_DEPTH` slices per shard file, chunks of one slice inside, so a
+  viewer reads slice by slice and a folder does not hold a file per chunk);
+- NGFF 0.4 (``version="0.4"``, for readers that do not handle zarr v3 yet): zarr v2,
+  ``.zattrs["multiscales"]``, one chunk per slice.
+
+Axes are ``z, y, x`` (type space, unit nanometer); the scale of level 0 is the voxel size in nm
+(no unit when the size is unknown).
+Reading accepts any NGFF 0.4/0.5 image whose axes beyond z, y, x have length 1 (t, c), takes level 0
+of the first multiscale, and converts the axis units it knows to nm.
+
+Block processing (jobs/blocks.py) writes whole write units (:func:`write_depth` slices) straight
+into an existing output store opened with ``open_image(path, "r+")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io.stack import StackMeta, check_dtype, check_shape
+
+SUFFIXES = (".zarr",)
+DEFAULT_VERSION = "0.5"
+VERSIONS = ("0.5", "0.4")
+#: Slices per shard (NGFF 0.5) and the most pixels of a slice in one chunk (a side of 1024).
+SHARD_DEPTH, CHUNK_SIDE = 16, 1024
+#: Axis units NGFF allows that we convert, to nm.
+UNIT_NM = {"nanometer": 1.0, "micrometer": 1e3, "angstrom": 0.1, "millimeter": 1e6, "picometer": 1e-3,
+           "meter": 1e9}
+SPACE_AXES = ("z", "y", "x")
+
+
+def is_store(path: Path) -> bool:
+    """Whether the folder ``path`` is a zarr store (v3 ``zarr.json`` or v2 ``.zgroup``/``.zarray``)."""
+    return path.is_dir() and any((path / name).is_file() for name in ("zarr.json", ".zgroup", ".zarray"))
+
+
+def _zarr():
+    import zarr
+
+    return zarr
+
+
+def multiscale_metadata(name: str, voxel_size_nm: tuple[float, float, float] | None, version: str) -> dict:
+    """The NGFF ``multiscales`` entry of a one-level (Z, Y, X) image. An unknown voxel size is written
+    as scale 1 with no unit on the axes (NGFF requires a scale), and read back as unknown."""
+    scale = list(voxel_size_nm) if voxel_size_nm else [1.0, 1.0, 1.0]
+    unit = {"unit": "nanometer"} if voxel_size_nm else {}
+    entry = {
+        "name": name,
+        "axes": [{"name": a, "type": "space", **unit} for a in SPACE_AXES],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}],
+    }
+    if version == "0.4":
+        entry["version"] = "0.4"
+    return entry
+
+
+def _multiscales(group, path: Path) -> tuple[dict, str]:
+    """(the first multiscales entry, NGFF version) of an opened group, or InputError."""
+    attrs = dict(group.attrs)
+    if "ome" in attrs:
+        ome = attrs["ome"]
+        entries, version = ome.get("multiscales"), str(ome.get("version", "0.5"))
+    else:
+        entries = attrs.get("multiscales")
+        version = str(entries[0].get("version", "0.4")) if entries else ""
+    if not entries:
+        raise InputError("is a zarr store without OME-Zarr (NGFF) image metadata; EMDenoise opens OME-Zarr "
+                         "images (e.g. written by EMDenoise, ome-zarr-py, bioformats2raw or napari)", path)
+    return entries[0], version
+
+
+def _voxel_size(entry: dict) -> tuple[float, float, float] | None:
+    """(z, y, x) in nm of level 0 from the axes' units and scale transforms, or None."""
+    axes = entry.get("axes", [])
+    names = [a["name"] if isinstance(a, dict) else a for a in axes]
+    scale = None
+    for transform in entry["datasets"][0].get("coordinateTransformations", []):
+        if transform.get("type") == "scale":
+            scale = transform.get("scale")
+    if not scale or len(scale) != len(names):
+        return None
+    sizes = []
+    for axis_name in SPACE_AXES:
+        if axis_name not in names:
+            return None
+        axis = axes[names.index(axis_name)]
+        unit = axis.get("unit") if isinstance(axis, dict) else None
+        factor = UNIT_NM.get(unit) if unit else None
+        if factor is None:
+            return None
+        sizes.append(float(scale[names.index(axis_name)]) * factor)
+    return tuple(sizes)
+
+
+class _ArrayReader:
+    """Reads slice z of a (..., Z, Y, X) zarr array whose leading axes have length 1."""
+
+    def __init__(self, array, leading: int):
+        self.array, self.leading = array, leading
+
+    def read(self, z: int) -> np.ndarray:
+        return np.asarray(self.array[(0,) * self.leading + (z,)])
+
+    def read_region(self, z0: int, z1: int, ys: slice, xs: slice) -> np.ndarray:
+        """(z1-z0, ...) pixels of a region, read in one call (the block path)."""
+        return np.asarray(self.array[(0,) * self.leading + (slice(z0, z1), ys, xs)])
+
+    def close(self) -> None:
+        pass
+
+
+def open_image(path: Path, mode: str = "r"):
+    """(zarr array of level 0, multiscales entry, NGFF version) of an OME-Zarr image, or InputError;
+    ``mode`` "r+" to write regions into it (block processing)."""
+    zarr = _zarr()
+    try:
+        group = zarr.open_group(str(path), mode=mode)
+    except Exception as exc:
+        raise InputError(f"cannot be opened as a zarr store ({exc})", path) from exc
+    entry, version = _multiscales(group, path)
+    try:
+        array = group[entry["datasets"][0]["path"]]
+    except (KeyError, IndexError) as exc:
+        raise InputError("its OME-Zarr metadata names an image level that is not in the store: it is "
+                         "incomplete (copy it again)", path) from exc
+    return array, entry, version
+
+
+def open_file(path: Path):
+    """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable."""
+    array, entry, version = open_image(path)
+    shape = tuple(int(n) for n in array.shape)
+    axes = [a["name"] if isinstance(a, dict) else a for a in entry.get("axes", [])] or list(SPACE_AXES)[-len(shape):]
+    leading = len(shape) - 3 if len(shape) > 3 else 0
+    if any(n != 1 for n in shape[:leading]):
+        extra = ", ".join(f"{a}={n}" for a, n in zip(axes, shape[:leading]) if n != 1)
+        raise InputError(f"holds more than one {extra.split('=')[0]} ({extra}); EMDenoise works on one "
+                         "(Z, Y, X) volume: export one channel / time point first", path)
+    zyx = check_shape(shape[leading:], path)
+    dtype = check_dtype(array.dtype, path)
+    voxel = _voxel_size(entry)
+    chunks = tuple(int(c) for c in array.chunks[leading:])
+    meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
+                     source=f"OME-Zarr {version} metadata" if voxel else "", memory_mapped=False,
+                     extra={"chunks": chunks, "ngff": version})
+    return meta, _ArrayReader(array, leading)
+
+
+def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
+           voxel_size_nm: tuple[float, float, float] | None, version: str = DEFAULT_VERSION,
+           name: str | None = None, extra_attributes: dict | None = None):
+    """Create an empty (Z, Y, X) OME-Zarr image at ``path`` (a new folder); its level-0 zarr array.
+
+    Chunks are one slice deep (at most :data:`CHUNK_SIDE` square); NGFF 0.5 shards
+    :data:`SHARD_DEPTH` slices together. ``extra_attributes`` go beside the NGFF metadata.
+    """
+    if version not in VERSIONS:
+        raise InputError(f"cannot write OME-Zarr version {version}; choose one of {', '.join(VERSIONS)}", path)
+    zarr = _zarr()
+    z, y, x = (int(n) for n in shape)
+    chunks = (1, min(y, CHUNK_SIDE), min(x, CHUNK_SIDE))
+    entry = multiscale_metadata(name or path.name.lstrip(".").split(".zarr")[0], voxel_size_nm, version)
+    if version == "0.5":
+        group = zarr.open_group(str(path), mode="w-", zarr_format=3)
+        group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
+        shards = (min(z, SHARD_DEPTH), chunks[1] * -(-y // chunks[1]), chunks[2] * -(-x // chunks[2]))
+        array = group.create_array("0", shape=(z, y, x), chunks=chunks, shards=shards, dtype=np.dtype(dtype),
+                                   fill_value=0, dimension_names=list(SPACE_AXES))
+    else:
+        group = zarr.open_group(str(path), mode="w-", zarr_format=2)
+        group.attrs["multiscales"] = [entry]
+        array = group.create_array("0", shape=(z, y, x), chunks=chunks, dtype=np.dtype(dtype), fill_value=0,
+                                   chunk_key_encoding={"name": "v2", "separator": "/"})
+    if extra_attributes:
+        group.attrs.update(extra_attributes)
+    return array
+
+
+def write_depth(array) -> int:
+    """Slices that must be written together so that two writers never share a stored object
+    (a shard in NGFF 0.5, one chunk slice in 0.4)."""
+    shards = getattr(array, "shards", None)
+    return int(shards[0]) if shards else int(array.chunks[0])
+
+
+class Sink:
+    """Slice-by-slice writes into a new OME-Zarr image (the StackWriter's sink for ``.zarr``).
+
+    Slices are gathered per shard and written a whole shard at a time (a shard rewritten for every
+    slice would cost its size each time).
+    """
+
+    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str = DEFAULT_VERSION):
+        self.path = path
+        self.array = create(path, shape, dtype, voxel_size_nm, version)
+        self.depth = write_depth(self.array)
+        self.pending: dict[int, np.ndarray] = {}
+
+    def write(self, z: int, data: np.ndarray) -> None:
+        self.pending[z] = data
+        start = z - z % self.depth
+        stop = min(start + self.depth, self.array.shape[0])
+        if all(k in self.pending for k in range(start, stop)):
+            self.array[start:stop] = np.stack([self.pending.pop(k) for k in range(start, stop)])
+
+    def finish(self, stats, count: int) -> None:
+        """Write what is left; record min, max and mean (``stats`` as in StackWriter) in the attributes."""
+        if self.pending:
+            raise RuntimeError(f"slices {sorted(self.pending)[:5]} were never completed into a shard")
+        lo, hi, total, _ = stats
+        zarr = _zarr()
+        group = zarr.open_group(str(self.path), mode="r+")
+        group.attrs["emdenoise"] = {"min": lo, "max": hi, "mean": total / count}
+
+    def close(self) -> None:
+        pass
+

@@ -1,0 +1,232 @@
+"""Block processing: denoise a volume into an OME-Zarr store block by block, resumable.
+
+The volume is cut along z into blocks aligned to what the output store writes at once
+(:func:`omezarr.write_depth`: a shard of NGFF 0.5, so two workers never write the same stored
+object), whole slices each. A block reads its slices and, for a model or filter that takes
+neighbours (NRRN, the "-avg" filters), one slice above and below (the z halo, reflected at the
+ends of the volume as in the single-machine path); in the plane the model's own tiling overlaps
+tiles by its receptive field, so there is no seam at a block border. Every block sees the
+intensity scale measured once for the whole volume: a block's output equals what
+``emdenoise denoise`` writes for the same slices.
+
+The output store is created first (NGFF metadata, the job's parameters in its attributes), and
+each finished block leaves a record (``OUT.zarr/.emdenoise-blocks/<z0>-<z1>``) after its pixels
+are written, so a run that was killed and started again with the same parameters skips the
+finished blocks. :func:`denoise_blocks` runs the blocks here, one after another;
+:mod:`jobs.cluster` hands the same :func:`run_block` to Dask workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from emdenoise_gui.core import baselines
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
+from emdenoise_gui.core.io import omezarr, open_stack
+from emdenoise_gui.core.io.writer import cast_to
+from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
+from emdenoise_gui.jobs.stack import check_tiling, filter_window, resolve_dtype, stage
+
+RECORDS = ".emdenoise-blocks"
+#: Fewest slices per block when the store writes fewer at once (NGFF 0.4: one slice per chunk).
+MIN_BLOCK_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class BlockJob:
+    """Everything a worker needs to denoise one block, picklable (paths as strings).
+
+    kind / name / path: the denoiser (``"filter"`` and a baselines name, or ``"model"``, its zoo
+    name and package folder); lo / hi: the volume's intensity scale; tile / stride: tiling as in
+    ``emdenoise denoise``; dtype: the output pixel type; device: for a model.
+    """
+
+    source: str
+    output: str
+    kind: str
+    name: str
+    path: str | None
+    lo: float
+    hi: float
+    tile: int
+    stride: int | None
+    dtype: str
+    device: str = "auto"
+
+    def parameters(self) -> dict:
+        """What makes two runs the same job (the device does not change the result's meaning)."""
+        record = asdict(self)
+        record.pop("device")
+        return record
+
+
+def plan_blocks(depth: int, block_depth: int) -> list[tuple[int, int]]:
+    """(z0, z1) ranges covering ``depth`` slices, ``block_depth`` each (the last may be shorter)."""
+    if block_depth < 1:
+        raise ValueError("block_depth must be at least 1")
+    return [(z0, min(z0 + block_depth, depth)) for z0 in range(0, depth, block_depth)]
+
+
+def block_depth_for(array) -> int:
+    """Slices per block for an output array: its write depth, times what it takes to reach MIN_BLOCK_DEPTH."""
+    unit = omezarr.write_depth(array)
+    return unit * max(1, -(-MIN_BLOCK_DEPTH // unit))
+
+
+def _record(output: str | Path, block: tuple[int, int]) -> Path:
+    return Path(output) / RECORDS / f"{block[0]}-{block[1]}"
+
+
+def finished_blocks(output: str | Path) -> set[tuple[int, int]]:
+    """The blocks whose records are in the output store."""
+    folder = Path(output) / RECORDS
+    if not folder.is_dir():
+        return set()
+    return {tuple(int(v) for v in item.name.split("-")) for item in folder.iterdir() if item.name[0].isdigit()}
+
+
+#: Predictors by (package folder, device), one per worker process: a model is loaded once per worker.
+_PREDICTORS: dict[tuple[str, str], object] = {}
+
+
+def _predictor(job: BlockJob):
+    key = (job.path, job.device)
+    if key not in _PREDICTORS:
+        from emdenoise_gui.jobs.denoise import _predictor as make
+        from emdenoise_gui.zoo.package import verify_folder
+
+        _PREDICTORS[key] = make(verify_folder(Path(job.path)), job.device)
+    return _PREDICTORS[key]
+
+
+def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None = None) -> tuple[int, int]:
+    """Denoise slices ``block`` = (z0, z1) of the job's source into its output store, then record the
+    block as finished. Returns the block. Runs on a Dask worker as well as here."""
+    z0, z1 = block
+    scale = IntensityScale(job.lo, job.hi)
+    if job.kind == "model":
+        predictor = _predictor(job)
+        count = predictor.input_slices
+    else:
+        count = baselines.FILTERS[job.name].slices
+    results = []
+    with open_stack(job.source) as stack:
+        cache = SliceCache(stack, size=count + 1)
+        for z in range(z0, z1):
+            window = cache.window(z, count, scale)
+            if job.kind == "model":
+                steps = predictor.denoise(window, job.tile, job.stride, cancel)
+            else:
+                steps = filter_window(job.name, window, job.tile, job.stride, cancel)
+            results.append(scale.from_unit(_drain(steps)))
+    out = cast_to(np.stack(results), np.dtype(job.dtype))
+    if not np.isfinite(out).all():
+        raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
+                         "fit this data or its weights are damaged", job.output)
+    array, _, _ = omezarr.open_image(Path(job.output), mode="r+")
+    array[z0:z1] = out
+    record = _record(job.output, block)
+    record.parent.mkdir(exist_ok=True)
+    record.write_text(json.dumps({"min": float(out.min()), "max": float(out.max()), "worker": os.getpid()}))
+    return block
+
+
+def _drain(steps):
+    """Run a tile generator to its end; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",
+            overwrite=False, ngff: str | None = None) -> tuple[BlockJob, list[tuple[int, int]], int]:
+    """Check the job, create (or, for the same job, reopen) the output store; (job, blocks to do,
+    blocks in all).
+
+    ``denoiser`` is a :class:`jobs.denoise.Denoiser`. An existing store that holds another job's
+    result is refused unless ``overwrite`` (then replaced); a finished one with the same job has
+    nothing left to do.
+    """
+    from emdenoise_gui.core.io.formats import check_output
+
+    source, output = Path(source), Path(output)
+    if output.suffix.lower() != ".zarr":
+        raise InputError("block processing writes an OME-Zarr store: name the output .zarr", output)
+    check_tiling(tile, stride)
+    exists = output.exists()
+    check_output(output, [source], overwrite=True)  # the same job may be resumed: checked below
+    with open_stack(source) as stack:
+        scale = IntensityScale.for_stack(stack)
+        out_dtype = resolve_dtype(dtype, stack)
+        meta = stack.meta
+    if denoiser.kind == "model":
+        from emdenoise_gui.zoo.registry import resolve
+
+        package = resolve(denoiser.path)
+        path = str(package.path)
+    else:
+        if denoiser.name not in baselines.FILTERS:
+            raise InputError(f"unknown method '{denoiser.name}'; choose one of {', '.join(baselines.FILTERS)}")
+        path = None
+    job = BlockJob(str(source.resolve()), str(output.resolve()), denoiser.kind, denoiser.name, path,
+                   scale.lo, scale.hi, tile, stride, out_dtype.name, device)
+    if exists:
+        same = _stored_parameters(output) == job.parameters()
+        if not same and not overwrite:
+            raise InputError("already exists and holds another job's result; choose another name or pass "
+                             "--overwrite", output)
+        if not same:
+            shutil.rmtree(output)
+    if not output.exists():
+        omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff or omezarr.DEFAULT_VERSION,
+                       extra_attributes={"emdenoise": {"job": job.parameters()}})
+    array, _, _ = omezarr.open_image(output)
+    blocks = plan_blocks(meta.shape[0], block_depth_for(array))
+    done = finished_blocks(output)
+    return job, [b for b in blocks if b not in done], len(blocks)
+
+
+def resume_message(output, todo: list, total: int) -> Message | None:
+    """What a resumed run skips, in the user's words (None for a fresh run)."""
+    if len(todo) == total:
+        return None
+    if not todo:
+        return Message(f"{output}: all {total} blocks were already done; nothing to compute")
+    return Message(f"{output}: resuming; {total - len(todo)} of {total} blocks were already done")
+
+
+def _stored_parameters(output: Path) -> dict | None:
+    """The job parameters an existing output store was created with (None: not ours)."""
+    try:
+        import zarr
+
+        return dict(zarr.open_group(str(output), mode="r").attrs).get("emdenoise", {}).get("job")
+    except Exception:
+        return None
+
+
+def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",
+                   overwrite=False, ngff: str | None = None,
+                   cancel: CancelToken | None = None) -> Iterator[Progress | Stage | Message]:
+    """Denoise ``source`` into the OME-Zarr store ``output`` block by block in this process (the
+    single-machine path of block processing; resumable). Yields Stage, then Progress in blocks."""
+    yield stage("preparing blocks", cancel)
+    job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff)
+    message = resume_message(output, todo, total)
+    if message is not None:
+        yield message
+    for k, block in enumerate(todo):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        run_block(job, block, cancel)
+        yield Progress(f"denoise blocks ({denoiser.label})", k + 1, len(todo), "block")

@@ -1,0 +1,189 @@
+"""Block processing on a Dask cluster: a local one, a running scheduler, or Slurm / LSF / PBS jobs.
+
+``--scheduler`` names where the blocks of :mod:`jobs.blocks` run:
+
+- ``local`` or ``local:N``: a LocalCluster of N worker processes on this machine (default: one per
+  two cores), torch's threads shared out between them;
+- ``tcp://HOST:PORT`` (or ``HOST:PORT``): a running Dask scheduler;
+- ``slurm``, ``lsf``, ``pbs``: batch jobs through dask-jobqueue, configured by a YAML file
+  (``--cluster-config``: cores, memory, queue, walltime, job_extra_directives, ...; see
+  docs/cluster.md) and ``--jobs N``. :func:`job_script` prints the batch script a job would run,
+  for checking it without a cluster.
+
+The workers run :func:`jobs.blocks.run_block` (the same code as the single-machine path); each
+worker loads the model once and keeps it. Progress comes from the futures as they finish, in the
+app's vocabulary (Progress in blocks); a cancel cancels the futures that have not finished and
+closes the cluster this process started. Dask and dask-jobqueue are optional (``pip install
+emdenoise_gui[cluster]``): only this module imports them, when a scheduler is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
+from emdenoise_gui.jobs import blocks
+from emdenoise_gui.jobs.stack import stage
+
+BATCH_SYSTEMS = ("slurm", "lsf", "pbs")
+#: How often (s) the driver looks at the cancel token while waiting for blocks.
+POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """A parsed ``--scheduler``: kind "local" (``workers``), "address", or a batch system."""
+
+    kind: str
+    workers: int | None = None
+    address: str | None = None
+
+
+def parse_scheduler(text: str) -> Scheduler:
+    """``local[:N]``, ``HOST:PORT`` / ``tcp://HOST:PORT``, or one of :data:`BATCH_SYSTEMS`; InputError otherwise."""
+    text = text.strip()
+    if text == "local" or text.startswith("local:"):
+        count = text.partition(":")[2]
+        if count and (not count.isdigit() or int(count) < 1):
+            raise InputError(f"--scheduler {text}: the worker count must be a positive number, e.g. local:4")
+        return Scheduler("local", workers=int(count) if count else None)
+    if text in BATCH_SYSTEMS:
+        return Scheduler(text)
+    host, _, port = text.removeprefix("tcp://").rpartition(":")
+    if host and port.isdigit():
+        return Scheduler("address", address=text if text.startswith("tcp://") else f"tcp://{text}")
+    raise InputError(f"--scheduler {text}: give local, local:N, a scheduler address HOST:PORT, or one of "
+                     f"{', '.join(BATCH_SYSTEMS)}")
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as exc:
+        raise InputError("--scheduler needs Dask: pip install 'emdenoise_gui[cluster]' (dask, distributed, "
+                         "dask-jobqueue) into the environment EMDenoise runs in") from exc
+    return distributed
+
+
+def batch_cluster(kind: str, config: dict, jobs: int):
+    """A dask-jobqueue cluster of ``kind`` (slurm, lsf, pbs) from ``config`` (its keyword arguments),
+    scaled to ``jobs`` batch jobs. Nothing is submitted until it is scaled."""
+    try:
+        import dask_jobqueue
+    except ImportError as exc:
+        raise InputError(f"--scheduler {kind} needs dask-jobqueue: pip install 'emdenoise_gui[cluster]'") from exc
+    classes = {"slurm": dask_jobqueue.SLURMCluster, "lsf": dask_jobqueue.LSFCluster,
+               "pbs": dask_jobqueue.PBSCluster}
+    try:
+        cluster = classes[kind](**config)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the cluster configuration for {kind} is not valid: {exc}") from exc
+    if jobs:
+        cluster.scale(jobs=jobs)
+    return cluster
+
+
+def read_config(path: str | None) -> dict:
+    """The batch-system settings in a YAML (or JSON) file, as keyword arguments; {} without a file."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read the cluster configuration ({exc.strerror})", path) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"is not valid YAML: {' '.join(str(exc).split())}", path) from exc
+    if not isinstance(data, dict):
+        raise InputError("must hold settings as `name: value` lines (cores, memory, queue, walltime, ...)", path)
+    return data
+
+
+def job_script(kind: str, config: dict) -> str:
+    """The batch script one worker job of ``kind`` would run (submits nothing)."""
+    cluster = batch_cluster(kind, config, jobs=0)
+    try:
+        return cluster.job_script()
+    finally:
+        cluster.close()
+
+
+def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1):
+    """(a distributed Client, the cluster this process started or None) for ``scheduler``."""
+    distributed = _import_distributed()
+    if scheduler.kind == "address":
+        try:
+            return distributed.Client(scheduler.address, timeout="10s"), None
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler.address} ({exc}); is it running?") from exc
+    if scheduler.kind == "local":
+        cores = os.cpu_count() or 1
+        workers = scheduler.workers or max(1, cores // 2)
+        threads = max(1, cores // workers)
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None,
+                                           env={"OMP_NUM_THREADS": str(threads)})  # torch's threads per worker
+    else:
+        cluster = batch_cluster(scheduler.kind, config or {}, jobs)
+    return distributed.Client(cluster), cluster
+
+
+def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label: str,
+               cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Submit ``todo`` blocks to ``client``'s workers; yield Progress as they finish. A cancel cancels
+    the unfinished futures and raises Cancelled; a failed block raises its error."""
+    futures = [client.submit(blocks.run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}",
+                             pure=False) for block in todo]
+    pending, done = set(futures), 0
+    try:
+        while pending:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled()
+            finished = {f for f in pending if f.done()}
+            if not finished:
+                time.sleep(POLL_S)
+                continue
+            pending -= finished
+            for future in finished:
+                future.result()  # raises the worker's exception here
+                done += 1
+            yield Progress(label, done, len(todo), "block")
+    except BaseException:
+        client.cancel(list(pending))
+        raise
+
+
+def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, stride=None, dtype="float32",
+                       device="auto", overwrite=False, ngff: str | None = None, config_file: str | None = None,
+                       jobs: int = 1, client=None, cancel: CancelToken | None = None
+                       ) -> Iterator[Progress | Stage | Message]:
+    """Denoise ``source`` into the OME-Zarr store ``output`` on a Dask cluster (see the module doc);
+    resumable like :func:`jobs.blocks.denoise_blocks`. ``client``: an existing Client (tests, the
+    benchmark) instead of ``scheduler``."""
+    parsed = parse_scheduler(scheduler) if client is None else None
+    config = read_config(config_file)
+    yield stage("preparing blocks", cancel)
+    job, todo, total = blocks.prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff)
+    message = blocks.resume_message(output, todo, total)
+    if message is not None:
+        yield message
+    if not todo:
+        return
+    yield stage("starting workers", cancel)
+    cluster = None
+    if client is None:
+        client, cluster = open_client(parsed, config, jobs)
+    try:
+        yield Message(f"{len(todo)} blocks on {len(client.scheduler_info().get('workers', {}))} workers "
+                      f"({scheduler if parsed else 'the given client'})")
+        yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel)
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()

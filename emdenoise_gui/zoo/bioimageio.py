@@ -1,0 +1,270 @@
+"""Zoo models as bioimage.io model packages (spec 0.5): export, and import of our own back.
+
+``emdenoise zoo export NAME --format bioimageio OUT.zip`` writes a zip holding
+
+- ``rdf.yaml``: the model description (JSON text, which is YAML): inputs (batch, channel = the
+  family's adjacent slices, y, x with the tile size rule), outputs (the denoised centre slice, same
+  size, with the network's halo), test tensors, weights, and our card under ``config.emdenoise``;
+- ``weights.pt``: the state dict of :class:`models.portable.PortableDenoiser` (normalisation inside:
+  input and output in the image's own units), with its architecture named by import
+  (``emdenoise_gui.models.portable``) and its sha256;
+- ``model.torchscript.pt``: the same module traced, the second weights format, runnable by any
+  PyTorch without EMDenoise;
+- ``test_input.npy`` / ``test_output.npy``: a (1, C, S, S) crop of the bundled FlyEM demo (CC BY
+  3.0) and the module's output on it;
+- ``README.md`` (documentation) and, as attachments, our own ``card.json`` and
+  ``weights.safetensors``.
+
+``zoo import`` takes such a zip back through the attachments only: the card and the safetensors
+weights are checked as any package's are, and no pickle (``weights.pt``) is ever loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from emdenoise_gui import __version__, paths
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.registry import family
+from emdenoise_gui.zoo.package import CARD, WEIGHTS, Package, extract_zip, load_weights
+
+FORMAT_VERSION = "0.5.4"
+ARCHITECTURE = {"callable": "PortableDenoiser", "import_from": "emdenoise_gui.models.portable"}
+RDF = "rdf.yaml"
+ATTACHMENTS = "emdenoise"
+#: Side of the test tensors in px (families that tile at their training crop use the crop).
+TEST_SIDE = 256
+#: The demo slice the test tensors are centred on.
+TEST_SLICE = 8
+LICENSE = "BSD-3-Clause"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _tif(array: np.ndarray) -> bytes:
+    """A (1, C, Y, X) tensor as a TIFF (the sample tensors a viewer shows)."""
+    import tifffile
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, array, metadata={"axes": "QCYX"})
+    return buffer.getvalue()
+
+
+def demo_tensor(slices: int, side: int) -> np.ndarray:
+    """(1, slices, side, side) float32: the noisy FlyEM demo around :data:`TEST_SLICE`, top-left crop."""
+    import tifffile
+
+    half = slices // 2
+    stack = tifffile.imread(paths.demo_dir() / "flyem_fibsem_demo_noisy.tif")
+    crop = stack[TEST_SLICE - half:TEST_SLICE + half + 1, :side, :side].astype(np.float32)
+    return crop[None]
+
+
+def min_side(multiple: int, halo: int | None) -> int:
+    """The smallest tile a tool may give: a multiple of the network's downsampling, more than twice the halo."""
+    need = 2 * (halo or 0) + multiple
+    return multiple * -(-need // multiple)
+
+
+def rdf(package: Package, files: dict[str, bytes], halo: int, multiple: int, side: int, torch_version: str) -> dict:
+    """The bioimage.io model description of ``package`` (``files``: name -> bytes in the zip, for sha256s)."""
+    card = package.card
+    info = family(card.family)
+    slices = info.input_slices
+    names = ["slice z"] if slices == 1 else [f"slice z{k - slices // 2:+d}" if k != slices // 2 else "slice z"
+                                             for k in range(slices)]
+    space = {"min": min_side(multiple, halo), "step": multiple}
+    fixed = bool(info.tile_is_training_crop and card.training_crop)
+    size = side if fixed else space
+
+    def digest(name: str) -> str:
+        return _sha256(files[name])
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "type": "model",
+        "name": card.name,
+        "description": (card.description or f"EMDenoise {card.family} denoiser")[:1000],
+        "authors": [{"name": "EMDenoise developers"}],
+        "cite": [{"text": f"EMDenoise {__version__}: {card.family} denoiser", "url": "https://example.org/emdenoise"}],
+        "license": LICENSE,
+        "documentation": "README.md",
+        "tags": ["denoising", "electron-microscopy", "2d", card.family],
+        "inputs": [{
+            "id": "raw",
+            "description": "adjacent slices, the one to denoise in the middle, in the image's own units",
+            "axes": [{"type": "batch"}, {"type": "channel", "channel_names": names},
+                     {"type": "space", "id": "y", "size": size}, {"type": "space", "id": "x", "size": size}],
+            "test_tensor": {"source": "test_input.npy", "sha256": digest("test_input.npy")},
+            "sample_tensor": {"source": "sample_input.tif", "sha256": digest("sample_input.tif")},
+            "data": {"type": "float32"},
+        }],
+        "outputs": [{
+            "id": "denoised",
+            "description": "the denoised middle slice, in the input's units",
+            "axes": [{"type": "batch"}, {"type": "channel", "channel_names": ["denoised"]},
+                     {"type": "space", "id": "y", "size": {"tensor_id": "raw", "axis_id": "y"}, "halo": halo},
+                     {"type": "space", "id": "x", "size": {"tensor_id": "raw", "axis_id": "x"}, "halo": halo}],
+            "test_tensor": {"source": "test_output.npy", "sha256": digest("test_output.npy")},
+            "sample_tensor": {"source": "sample_output.tif", "sha256": digest("sample_output.tif")},
+            "data": {"type": "float32"},
+        }],
+        "weights": {
+            "pytorch_state_dict": {
+                "source": "weights.pt", "sha256": digest("weights.pt"),
+                "architecture": {**ARCHITECTURE, "kwargs": {"family_name": card.family,
+                                                            "architecture": card.architecture,
+                                                            "normalisation": card.normalisation["kind"],
+                                                            "pad": halo}},
+                "pytorch_version": torch_version,
+            },
+            "torchscript": {"source": "model.torchscript.pt", "sha256": digest("model.torchscript.pt"),
+                            "pytorch_version": torch_version, "parent": "pytorch_state_dict"},
+        },
+        "attachments": [{"source": f"{ATTACHMENTS}/{name}", "sha256": digest(f"{ATTACHMENTS}/{name}")}
+                        for name in (CARD, WEIGHTS)],
+        "config": {"emdenoise": {"app_version": __version__, "card": card.to_dict()}},
+    }
+
+
+def readme(package: Package) -> str:
+    card = package.card
+    metrics = json.dumps(card.metrics) if card.metrics else "see EMDenoise's docs/benchmarks.md."
+    return (f"# {card.name}\n\nAn EMDenoise {card.family} ({card.config}) denoiser for electron micrographs.\n\n"
+            f"{card.description}\n\nNoise it was trained for: {card.noise_condition or 'see the card'}.\n"
+            f"Training data: {card.training_data or 'see the card'}.\n\n"
+            "Input: (batch, slices, y, x) float32 in the image's own units (adjacent slices, the one to denoise "
+            "in the middle); the module normalises each tile itself (EMDenoise normalises whole slices, which "
+            "agrees closely on tiles of a few hundred pixels). Output: the denoised middle slice, same units.\n\n"
+            "Test tensors: a crop of the Janelia FlyEM FIB-SEM demo volume (CC BY 3.0, "
+            "https://creativecommons.org/licenses/by/3.0/), with synthetic Poisson noise.\n\n"
+            "## Validation\n\n"
+            "The test output is this module's result on the test input. EMDenoise's tests check that its own "
+            "tiled predictor gives the same result on the test input, and that bioimageio.spec validates the "
+            f"package. How the model compares with classical filters on held-back data: {metrics}\n")
+
+
+def export(package: Package, destination: str | Path, halo: int, overwrite: bool = False) -> Path:
+    """Write ``package`` as a bioimage.io model zip at ``destination``; ``halo``: the network's
+    receptive-field radius in px (``Predictor.halo``, 0 for whole-tile models). InputError when it
+    cannot be written."""
+    import torch
+
+    from emdenoise_gui.models.portable import KINDS, PortableDenoiser
+
+    destination = Path(destination)
+    if destination.suffix.lower() != ".zip":
+        raise InputError("bioimage.io packages are .zip files; name it .zip", destination)
+    if destination.exists() and not overwrite:
+        raise InputError("already exists; choose another name or pass --overwrite", destination)
+    card = package.card
+    kind = card.normalisation["kind"]
+    if kind not in KINDS:
+        raise InputError(f"{card.name} normalises its input as '{kind}', which has no bioimage.io form yet "
+                         f"(export works for {', '.join(KINDS)} models: nrrn, n2v, xception)")
+    info = family(card.family)
+    module = PortableDenoiser(card.family, card.architecture, kind, pad=halo)
+    module.net.load_state_dict(load_weights(package))
+    module.eval()
+    side = card.training_crop if info.tile_is_training_crop and card.training_crop else TEST_SIDE
+    x = torch.from_numpy(demo_tensor(info.input_slices, side))
+    with torch.no_grad():
+        y = module(x)
+        traced = torch.jit.trace(module, x)
+    files = {"test_input.npy": _npy(x.numpy()), "test_output.npy": _npy(y.numpy()),
+             "sample_input.tif": _tif(x.numpy()), "sample_output.tif": _tif(y.numpy())}
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    files["weights.pt"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    files["model.torchscript.pt"] = buffer.getvalue()
+    files[f"{ATTACHMENTS}/{CARD}"] = (package.path / CARD).read_bytes()
+    files[f"{ATTACHMENTS}/{WEIGHTS}"] = (package.path / WEIGHTS).read_bytes()
+    files["README.md"] = readme(package).encode()
+    description = rdf(package, files, halo, max(16, info.multiple), side, torch.__version__.split("+")[0])
+    files[RDF] = (json.dumps(description, indent=2) + "\n").encode()
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                zf.writestr(name, data)
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return destination
+
+
+def is_bioimageio_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip with an ``rdf.yaml`` at its top (a bioimage.io package)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return RDF in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _read_rdf(text: str, source: Path) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        import yaml
+
+        data = yaml.safe_load(text)
+    except ImportError as exc:
+        raise InputError("its rdf.yaml is YAML that is not JSON; install PyYAML to import it", source) from exc
+    except Exception as exc:
+        raise InputError(f"its rdf.yaml cannot be read ({' '.join(str(exc).split())[:200]})", source) from exc
+    if not isinstance(data, dict):
+        raise InputError("its rdf.yaml is not a model description", source)
+    return data
+
+
+def import_into(source: Path, target_root: Path) -> Package:
+    """Unpack the EMDenoise attachments of a bioimage.io zip into a new package under ``target_root``."""
+    with zipfile.ZipFile(source) as zf:
+        description = _read_rdf(zf.read(RDF).decode("utf-8", "replace"), source)
+        weights = description.get("weights", {}).get("pytorch_state_dict", {})
+        architecture = weights.get("architecture", {})
+        if {k: architecture.get(k) for k in ARCHITECTURE} != ARCHITECTURE:
+            raise InputError("is a bioimage.io model whose architecture is not an EMDenoise one "
+                             f"({architecture.get('import_from') or architecture.get('source') or 'unknown'}); "
+                             "EMDenoise imports only its own families", source)
+        names = zf.namelist()
+        wanted = [f"{ATTACHMENTS}/{CARD}", f"{ATTACHMENTS}/{WEIGHTS}"]
+        if any(name not in names for name in wanted):
+            raise InputError("is a bioimage.io model of an EMDenoise family but lacks the emdenoise/ card and "
+                             "weights attachments; export it again with EMDenoise", source)
+        scratch = Path(tempfile.mkdtemp(prefix=".bioimageio-", dir=target_root))
+        try:
+            inner = scratch / "package.zip"
+            with zipfile.ZipFile(inner, "w") as out:
+                for name in wanted:
+                    out.writestr(name.split("/", 1)[1], zf.read(name))
+            package = extract_zip(inner, scratch / "package")
+            target = target_root / package.card.name
+            if target.exists():
+                raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
+            os.replace(scratch / "package", target)
+            return Package(target, package.card)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)

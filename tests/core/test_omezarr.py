@@ -1,0 +1,135 @@
+"""OME-Zarr (core/io/omezarr.py): round trips, NGFF metadata, napari-compatible reading, the writer."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.events import run_to_end
+from emdenoise_gui.core.io import omezarr, open_stack
+from emdenoise_gui.core.io.writer import StackWriter
+from emdenoise_gui.jobs.stack import convert_job
+from tests.conftest import main, synthetic_em_stack
+
+VOXEL = (10.0, 4.0, 4.0)
+
+
+def write(path, data, voxel=VOXEL, ngff=None):
+    with StackWriter(path, data.shape, data.dtype, voxel, ngff=ngff) as writer:
+        for z, image in enumerate(data):
+            writer.write(z, image)
+        writer.commit()
+    return path
+
+
+@pytest.mark.parametrize("ngff", ["0.5", "0.4"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_round_trip_keeps_pixels_and_voxel_size(tmp_path, ngff, dtype):
+    data = (synthetic_em_stack(depth=20, height=40, width=36).astype(np.float32) * 3).astype(dtype)
+    path = write(tmp_path / "v.zarr", data, ngff=ngff)
+    with open_stack(path) as stack:
+        assert stack.meta.format == f"OME-Zarr {ngff}" and stack.meta.voxel_size_nm == VOXEL
+        assert stack.dtype == np.dtype(dtype) and np.array_equal(stack.read(0, 20), data)
+    assert not list(tmp_path.glob(".*partial"))  # the temporary store was renamed into place
+
+
+def test_layout_is_one_slice_per_chunk_and_sharded_in_0_5(tmp_path):
+    path = write(tmp_path / "v.zarr", synthetic_em_stack(depth=20, height=40, width=36))
+    meta = json.loads((path / "zarr.json").read_text())["attributes"]["ome"]
+    assert meta["version"] == "0.5"
+    scale = meta["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
+    assert scale == list(VOXEL) and [a["unit"] for a in meta["multiscales"][0]["axes"]] == ["nanometer"] * 3
+    array, _, _ = omezarr.open_image(path)
+    assert array.chunks == (1, 40, 36) and array.shards == (16, 40, 36)
+
+
+def test_unknown_voxel_size_stays_unknown(tmp_path):
+    path = write(tmp_path / "v.zarr", synthetic_em_stack(depth=2), voxel=None)
+    with open_stack(path) as stack:
+        assert stack.meta.voxel_size_nm is None
+
+
+def test_the_store_opens_in_zarr_and_in_ome_zarr_pys_reader(tmp_path):
+    """What napari's OME-Zarr plugin uses (ome-zarr-py's Reader) sees the image and its scale."""
+    zarr = pytest.importorskip("zarr")
+    pytest.importorskip("ome_zarr")
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    data = synthetic_em_stack(depth=4, height=40, width=36)
+    for ngff in ("0.5", "0.4"):
+        path = write(tmp_path / f"v{ngff}.zarr", data, ngff=ngff)
+        assert np.array_equal(zarr.open_group(str(path), mode="r")["0"][:], data)
+        node = list(Reader(parse_url(str(path)))())[0]
+        assert np.array_equal(np.asarray(node.data[0]), data)
+        assert node.metadata["coordinateTransformations"][0][0]["scale"] == list(VOXEL)
+
+
+def test_multichannel_and_foreign_units(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(tmp_path / "c.zarr"), mode="w", zarr_format=3)
+    axes = [{"name": "c", "type": "channel"}] + [{"name": a, "type": "space", "unit": "micrometer"} for a in "zyx"]
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": axes, "datasets": [
+        {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 0.05, 0.004, 0.004]}]}]}]}
+    group.create_array("0", shape=(1, 3, 16, 16), chunks=(1, 1, 16, 16), dtype="uint16")
+    with open_stack(tmp_path / "c.zarr") as stack:  # one channel: read as (Z, Y, X), units converted
+        assert stack.shape == (3, 16, 16) and stack.meta.voxel_size_nm == pytest.approx((50.0, 4.0, 4.0))
+    group.create_array("1", shape=(2, 3, 16, 16), chunks=(1, 1, 16, 16), dtype="uint16")
+    group.attrs["ome"] = {**group.attrs["ome"], "multiscales": [{"axes": axes, "datasets": [
+        {"path": "1", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1, 1]}]}]}]}
+    with pytest.raises(InputError, match="more than one c"):
+        open_stack(tmp_path / "c.zarr")
+
+
+def test_plain_zarr_and_plain_folders_are_refused_in_one_line(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    zarr.open_group(str(tmp_path / "plain.zarr"), mode="w")
+    with pytest.raises(InputError, match="without OME-Zarr"):
+        open_stack(tmp_path / "plain.zarr")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InputError, match="not an image file or zarr store"):
+        open_stack(tmp_path / "folder")
+
+
+def test_overwrite_replaces_a_store_but_never_another_folder(tmp_path):
+    data = synthetic_em_stack(depth=2)
+    path = write(tmp_path / "v.zarr", data)
+    with StackWriter(path, data.shape, data.dtype, overwrite=True) as writer:
+        for z in range(2):
+            writer.write(z, data[z] // 2)
+        writer.commit()
+    with open_stack(path) as stack:
+        assert np.array_equal(stack.read(0, 2), data // 2)
+    assert [p.name for p in tmp_path.iterdir()] == ["v.zarr"]  # the old store was moved aside and removed
+    other = tmp_path / "notes.zarr"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep")
+    assert main(["convert", str(path), str(other), "--overwrite"]) == 2
+    assert (other / "mine.txt").read_text() == "keep"
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    data = synthetic_em_stack(depth=3)
+    with pytest.raises(RuntimeError):
+        with StackWriter(tmp_path / "v.zarr", data.shape, data.dtype) as writer:
+            writer.write(0, data[0])
+            raise RuntimeError("cancelled")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_between_tiff_mrc_and_ome_zarr(tmp_path, capsys):
+    import tifffile
+
+    data = synthetic_em_stack(depth=5)
+    tifffile.imwrite(tmp_path / "in.tif", data, imagej=True, resolution=(0.25, 0.25),
+                     metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    assert main(["convert", str(tmp_path / "in.tif"), str(tmp_path / "a.zarr"), "--ngff", "0.4"]) == 0
+    assert main(["convert", str(tmp_path / "a.zarr"), str(tmp_path / "b.mrc")]) == 0
+    run_to_end(convert_job(tmp_path / "b.mrc", tmp_path / "c.zarr", slices="1:4"))
+    with open_stack(tmp_path / "a.zarr") as a, open_stack(tmp_path / "b.mrc") as b, \
+            open_stack(tmp_path / "c.zarr") as c:
+        assert a.meta.voxel_size_nm == pytest.approx((10.0, 4.0, 4.0))
+        assert b.meta.voxel_size_nm == pytest.approx((10.0, 4.0, 4.0))
+        assert np.array_equal(a.read(0, 5), data) and np.array_equal(b.read(0, 5), data)
+        assert np.array_equal(c.read(0, 3), data[1:4])

@@ -1,0 +1,176 @@
+"""Block processing (jobs/blocks.py, jobs/cluster.py): same result as one process, no seams, resume,
+cancel, Dask workers, batch-job scripts."""
+
+import time
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.events import CancelToken, Message, Progress, run_to_end
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.jobs import blocks
+from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
+from tests.conftest import FIBSEM, main
+
+NRRN = Denoiser("model", "flyem-nrrn-lite", "flyem-nrrn-lite")
+GAUSS_AVG = Denoiser("filter", "gaussian-avg")
+
+
+def ramp_volume(path, depth=20, height=48, width=40):
+    """A (Z, Y, X) uint16 ramp rising along every axis, with seeded noise: a seam would show as a step."""
+    z, y, x = np.meshgrid(np.arange(depth), np.arange(height), np.arange(width), indexing="ij")
+    ramp = 2000 + 40 * z + 9 * y + 7 * x + np.random.default_rng(0).normal(0, 60, z.shape)
+    tifffile.imwrite(path, ramp.astype(np.uint16), photometric="minisblack")
+    return path
+
+
+def fibsem_volume(path, depth=20):
+    if not FIBSEM.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    tifffile.imwrite(path, tifffile.imread(FIBSEM, key=range(depth))[:, 200:264, 150:214], photometric="minisblack")
+    return path
+
+
+def single_process(source, denoiser, out):
+    run_to_end(denoise_stack(source, out, denoiser))
+    with open_stack(out) as stack:
+        return stack.read(0, len(stack))
+
+
+def read_all(path):
+    with open_stack(path) as stack:
+        return stack.read(0, len(stack))
+
+
+def test_plan_blocks_covers_the_volume_in_write_units():
+    assert blocks.plan_blocks(40, 16) == [(0, 16), (16, 32), (32, 40)]
+    assert blocks.plan_blocks(3, 16) == [(0, 3)]
+    with pytest.raises(ValueError):
+        blocks.plan_blocks(3, 0)
+
+
+@pytest.mark.parametrize("volume", [ramp_volume, fibsem_volume])
+@pytest.mark.parametrize("denoiser", [NRRN, GAUSS_AVG], ids=["nrrn", "gaussian-avg"])
+def test_blocks_equal_the_single_process_result_without_seams(tmp_path, volume, denoiser):
+    """NRRN and the -avg filter read the slices beside each one: across the block border at z=16 too."""
+    source = volume(tmp_path / "in.tif")
+    expected = single_process(source, denoiser, tmp_path / "one.tif")
+    events = list(blocks.denoise_blocks(source, tmp_path / "out.zarr", denoiser))
+    assert [e.done for e in events if isinstance(e, Progress)] == [1, 2]
+    result = read_all(tmp_path / "out.zarr")
+    assert np.abs(result - expected).max() <= 1e-4 * np.abs(expected).max()
+    for z in (15, 16):  # either side of the border: the same as one process computes
+        np.testing.assert_allclose(result[z], expected[z], rtol=1e-5, atol=1e-3)
+
+
+def test_a_killed_run_resumes_with_only_the_missing_blocks(tmp_path):
+    source = ramp_volume(tmp_path / "in.tif", depth=40)
+    out = tmp_path / "out.zarr"
+    run = blocks.denoise_blocks(source, out, GAUSS_AVG)
+    for event in run:  # "kill" it after the first block
+        if isinstance(event, Progress):
+            break
+    run.close()
+    assert blocks.finished_blocks(out) == {(0, 16)}
+    before = (out / blocks.RECORDS / "0-16").stat().st_mtime_ns
+    events = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
+    assert any(isinstance(e, Message) and "1 of 3 blocks were already done" in e.text for e in events)
+    assert [e.done for e in events if isinstance(e, Progress)] == [1, 2]  # two blocks computed, not three
+    assert (out / blocks.RECORDS / "0-16").stat().st_mtime_ns == before  # the finished block was not redone
+    expected = single_process(source, GAUSS_AVG, tmp_path / "one.tif")
+    np.testing.assert_allclose(read_all(out), expected, rtol=1e-5, atol=1e-3)
+    again = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
+    assert not [e for e in again if isinstance(e, Progress)]
+
+
+def test_another_job_into_the_same_store_is_refused(tmp_path):
+    source = ramp_volume(tmp_path / "in.tif")
+    run_to_end(blocks.denoise_blocks(source, tmp_path / "out.zarr", GAUSS_AVG))
+    with pytest.raises(InputError, match="another job's result"):
+        run_to_end(blocks.denoise_blocks(source, tmp_path / "out.zarr", Denoiser("filter", "median")))
+    run_to_end(blocks.denoise_blocks(source, tmp_path / "out.zarr", Denoiser("filter", "median"), overwrite=True))
+    with pytest.raises(InputError, match="name the output .zarr"):
+        run_to_end(blocks.denoise_blocks(source, tmp_path / "out.tif", GAUSS_AVG))
+
+
+@pytest.fixture
+def client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def test_dask_workers_write_the_same_result(tmp_path, client):
+    from emdenoise_gui.jobs.cluster import denoise_on_cluster
+
+    source = fibsem_volume(tmp_path / "in.tif", depth=40) if FIBSEM.exists() else ramp_volume(tmp_path / "in.tif", 40)
+    expected = single_process(source, NRRN, tmp_path / "one.tif")
+    events = list(denoise_on_cluster(source, tmp_path / "out.zarr", NRRN, "local", client=client))
+    progress = [e for e in events if isinstance(e, Progress)]
+    counts = [p.done for p in progress]  # blocks finishing in the same poll are counted together
+    assert counts[-1] == 3 and counts == sorted(set(counts)) and {p.unit for p in progress} == {"block"}
+    np.testing.assert_allclose(read_all(tmp_path / "out.zarr"), expected, rtol=1e-5, atol=1e-3)
+    loaded = client.run(lambda: len(blocks._PREDICTORS))  # the model was loaded once per worker
+    assert set(loaded.values()) == {1}
+
+
+def test_cancel_stops_the_workers(tmp_path, client):
+    from emdenoise_gui.jobs.cluster import denoise_on_cluster
+
+    source = ramp_volume(tmp_path / "in.tif", depth=96, height=96, width=96)
+    token = CancelToken()
+    run = denoise_on_cluster(source, tmp_path / "out.zarr", Denoiser("filter", "nlm-avg"), "local", client=client,
+                             cancel=token)
+    with pytest.raises(Cancelled):
+        for event in run:
+            if isinstance(event, Progress):
+                token.cancel()
+    deadline = time.monotonic() + 20  # a block already running finishes; nothing new starts
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(client.processing().values())
+    done = blocks.finished_blocks(tmp_path / "out.zarr")
+    assert 1 <= len(done) < 6, done
+
+
+@pytest.mark.slow
+def test_a_local_cluster_of_worker_processes(tmp_path):
+    """Real worker processes: the job and the model travel by pickling."""
+    pytest.importorskip("distributed")
+    source = ramp_volume(tmp_path / "in.tif", depth=20)
+    expected = single_process(source, NRRN, tmp_path / "one.tif")
+    assert main(["denoise", str(source), "-o", str(tmp_path / "out.zarr"), "--model", "flyem-nrrn-lite",
+                 "--scheduler", "local:2"]) == 0
+    np.testing.assert_allclose(read_all(tmp_path / "out.zarr"), expected, rtol=1e-5, atol=1e-3)
+
+
+def test_parse_scheduler():
+    from emdenoise_gui.jobs.cluster import Scheduler, parse_scheduler
+
+    assert parse_scheduler("local") == Scheduler("local")
+    assert parse_scheduler("local:4") == Scheduler("local", workers=4)
+    assert parse_scheduler("10.0.0.5:8786") == Scheduler("address", address="tcp://10.0.0.5:8786")
+    assert parse_scheduler("slurm") == Scheduler("slurm")
+    for bad in ("local:0", "local:x", "cloud", "host:port"):
+        with pytest.raises(InputError):
+            parse_scheduler(bad)
+
+
+def test_slurm_job_script_is_printed_for_the_documented_example(tmp_path, capsys):
+    pytest.importorskip("dask_jobqueue")
+    config = tmp_path / "slurm.yaml"
+    config.write_text("cores: 8\nprocesses: 1\nmemory: 32GB\nqueue: gpu\nwalltime: '04:00:00'\n"
+                      "job_extra_directives: ['--gres=gpu:1']\n")
+    assert main(["denoise", "in.zarr", "-o", "out.zarr", "--model", "flyem-nrrn-base", "--scheduler", "slurm",
+                 "--cluster-config", str(config), "--print-job-script"]) == 0
+    script = capsys.readouterr().out
+    for line in ("#SBATCH -p gpu", "#SBATCH --cpus-per-task=8", "#SBATCH -t 04:00:00", "#SBATCH --gres=gpu:1",
+                 "distributed.cli.dask_worker"):
+        assert line in script, script
+    config.write_text("cores: 8\nno_such_setting: 1\n")
+    assert main(["denoise", "in.zarr", "-o", "out.zarr", "--scheduler", "slurm", "--cluster-config", str(config),
+                 "--print-job-script"]) == 2
+    assert main(["denoise", "in.zarr", "-o", "out.zarr", "--scheduler", "local", "--print-job-script"]) == 2

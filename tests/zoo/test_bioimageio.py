@@ -1,0 +1,91 @@
+"""bioimage.io export and import (zoo/bioimageio.py): valid per bioimageio.spec, test tensors that our
+predictor reproduces, TorchScript that runs without EMDenoise's code, our own packages back in."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from emdenoise_gui.inference.predictor import Predictor
+from emdenoise_gui.zoo import registry
+from tests.conftest import main, random_package
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def exported(tmp_path):
+    path = tmp_path / "nrrn.zip"
+    assert main(["zoo", "export", "flyem-nrrn-lite", "--format", "bioimageio", str(path)]) == 0
+    return path
+
+
+def member(path, name) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(name)
+
+
+def test_bioimageio_spec_validates_the_package(exported):
+    spec = pytest.importorskip("bioimageio.spec")
+    summary = spec.load_description(exported, perform_io_checks=True).validation_summary
+    assert summary.status in ("valid-format", "passed"), summary.format()
+    rdf = json.loads(member(exported, "rdf.yaml"))
+    assert rdf["format_version"].startswith("0.5") and set(rdf["weights"]) == {"pytorch_state_dict", "torchscript"}
+    assert rdf["outputs"][0]["axes"][2]["halo"] > 0 and len(rdf["inputs"][0]["axes"][1]["channel_names"]) == 3
+
+
+def test_test_tensors_reproduce_with_our_predictor_and_torchscript(exported):
+    x = np.load(io.BytesIO(member(exported, "test_input.npy")))
+    expected = np.load(io.BytesIO(member(exported, "test_output.npy")))
+    assert x.shape == (1, 3, 256, 256) and expected.shape == (1, 1, 256, 256)
+    predictor = Predictor(registry.find("flyem-nrrn-lite").package, torch.device("cpu"), precision="fp32")
+    ours = _drain(predictor.denoise(x[0], 256))
+    np.testing.assert_allclose(ours, expected[0, 0], rtol=1e-4, atol=1e-3 * float(np.abs(expected).max()))
+    scripted = torch.jit.load(io.BytesIO(member(exported, "model.torchscript.pt")))
+    with torch.no_grad():
+        np.testing.assert_allclose(scripted(torch.from_numpy(x)).numpy(), expected, rtol=1e-5, atol=1e-4)
+    assert abs(float(expected.mean()) - float(x[0, 1].mean())) < 0.1 * float(x[0, 1].std())  # the input's units
+
+
+def _drain(steps):
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def test_our_package_comes_back_through_zoo_import(exported, capsys):
+    original = registry.find("flyem-nrrn-lite").package.card
+    assert main(["zoo", "import", str(exported)]) == 0
+    imported = [e for e in registry.list_entries() if not e.shipped]
+    assert [e.name for e in imported] == ["flyem-nrrn-lite"]
+    assert imported[0].package.card.weights_sha256 == original.weights_sha256
+    assert not (imported[0].package.path / "weights.pt").exists()  # the pickle never left the zip
+
+
+def test_a_foreign_bioimageio_model_is_refused_in_one_line(exported, tmp_path, capsys):
+    rdf = json.loads(member(exported, "rdf.yaml"))
+    rdf["weights"]["pytorch_state_dict"]["architecture"] = {"callable": "UNet2d", "import_from": "someone.unet"}
+    foreign = tmp_path / "foreign.zip"
+    with zipfile.ZipFile(foreign, "w") as zf:
+        zf.writestr("rdf.yaml", json.dumps(rdf))
+    assert main(["zoo", "import", str(foreign)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not an EMDenoise one (someone.unet)" in err
+
+
+def test_models_without_a_portable_normalisation_are_refused(tmp_path, capsys):
+    package = random_package(tmp_path / "cyclic", "cyclic")
+    package.card.normalisation = {"kind": "robust-slice"}
+    (package.path / "card.json").write_text(json.dumps(package.card.to_dict()))
+    assert main(["zoo", "import", str(package.path)]) == 0
+    assert main(["zoo", "export", package.card.name, "--format", "bioimageio", str(tmp_path / "c.zip")]) == 2
+    assert "no bioimage.io form" in capsys.readouterr().err
+    assert not (tmp_path / "c.zip").exists()
