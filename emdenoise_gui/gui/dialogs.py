@@ -33,7 +33,8 @@ def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
 
 
 #: How the Settings dialog names the output choices (stored values -> words).
-FORMAT_WORDS = {"same": "same as input", ".tif": "TIFF (.tif)", ".mrc": "MRC (.mrc)"}
+FORMAT_WORDS = {"same": "same as input", ".tif": "TIFF (.tif)", ".mrc": "MRC (.mrc)",
+                ".zarr": "OME-Zarr (.zarr folder)"}
 DTYPE_WORDS = {"input": "same type as input", "float32": "32-bit float"}
 APPEARANCE_WORDS = {"system": "as the desktop", "light": "light", "dark": "dark"}
 DTYPE_TIP = ("Same type as input keeps the file the size of the input: the denoised values are rounded to "
@@ -89,7 +90,8 @@ class SettingsDialog(QtWidgets.QDialog):
             f"{{{name}}}: {what}" for name, what in NAME_FIELDS.items())
             + ". A number is added when the name is taken: nothing is overwritten.")
         self.format = _combo(OUTPUT_FORMATS, FORMAT_WORDS, settings.output_format)
-        self.format.setToolTip("Same as input: an MRC stack gives an MRC result, a TIFF a TIFF")
+        self.format.setToolTip("Same as input: an MRC stack gives an MRC result, a TIFF a TIFF, an OME-Zarr an OME-Zarr "
+                               "(NGFF 0.5; napari, Fiji's N5/Zarr readers and neuroglancer open it)")
         self.dtype = _combo(OUTPUT_DTYPES, DTYPE_WORDS, settings.output_dtype)
         self.dtype.setToolTip(DTYPE_TIP)
         self.threads = QtWidgets.QSpinBox()

@@ -20,7 +20,7 @@ from emdenoise_gui import paths
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: "same": the input's own format (an MRC stays MRC, a TIFF stays TIFF); or always TIFF / MRC.
-OUTPUT_FORMATS = ("same", ".tif", ".mrc")
+OUTPUT_FORMATS = ("same", ".tif", ".mrc", ".zarr")
 #: Light or dark windows, or whatever the desktop uses (``gui.theme``).
 APPEARANCES = ("system", "light", "dark")
 _JOB_NAMES = ("OUTPUT_DTYPES", "QUALITIES")
@@ -57,7 +57,7 @@ class AppSettings:
 
     tile: 0 means automatic (512 px; the model engine halves the batch on GPU memory errors).
     threads: CPU threads for torch and the filters; 0 means all cores.
-    output_format: "same" (the input's format and extension), ".tif" or ".mrc".
+    output_format: "same" (the input's format and extension), ".tif", ".mrc" or ".zarr" (OME-Zarr 0.5).
     output_dtype: "input" (the input's pixel type: same file size, values rounded and clipped),
         "float32" (the computed values, 2x a 16-bit file) or a type name.
     output_folder: where results are written; "" means the project's ``results/`` folder.

@@ -30,7 +30,7 @@ import numpy as np
 
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import StackMeta
+from emdenoise_gui.core.io import StackMeta, omezarr
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
     check_suffix,
@@ -371,8 +371,9 @@ class Project:
         """
         stack = self.stack(stack_id)
         resolved = self._resolve(path)
-        if resolved.is_dir() or resolved == self.results_folder.resolve():
-            raise InputError("is a folder; a result is a file (use result_path for a name)", resolved)
+        if (resolved.is_dir() and not omezarr.is_store(resolved)) or resolved == self.results_folder.resolve():
+            raise InputError("is a folder; a result is a file or an OME-Zarr store (use result_path for a name)",
+                             resolved)
         for s in self.stacks:
             if _same_file(Path(s.path), resolved):
                 raise InputError(f"is the input stack '{s.name}'; EMDenoise never writes over "

@@ -69,3 +69,20 @@ def test_every_classical_filter_runs_frozen(bundle, tmp_path):
         if result.returncode != 0:
             failed[method] = result.stderr.strip().splitlines()[-1:]
     assert not failed, failed
+
+
+def test_ome_zarr_round_trip_and_blocks_frozen(bundle, tmp_path):
+    """zarr's codecs travel with the bundle (they register by import and entry points)."""
+    import numpy as np
+    import tifffile
+
+    stack = tmp_path / "small.tif"
+    tifffile.imwrite(stack, np.random.default_rng(0).integers(0, 255, (20, 64, 64), dtype=np.uint8),
+                     photometric="minisblack")
+    steps = [["convert", stack, tmp_path / "a.zarr"], ["convert", tmp_path / "a.zarr", tmp_path / "b.zarr", "--ngff", "0.4"],
+             ["denoise", tmp_path / "b.zarr", "-o", tmp_path / "c.zarr", "--model", "flyem-nrrn-lite", "--scheduler",
+              "here"], ["convert", tmp_path / "c.zarr", tmp_path / "d.tif"]]
+    for step in steps:
+        result = run([bundle / "emdenoise", *step], tmp_path)
+        assert result.returncode == 0, (step, result.stderr)
+    assert tifffile.imread(tmp_path / "d.tif").shape == (20, 64, 64)

@@ -174,3 +174,13 @@ def test_slurm_job_script_is_printed_for_the_documented_example(tmp_path, capsys
     assert main(["denoise", "in.zarr", "-o", "out.zarr", "--scheduler", "slurm", "--cluster-config", str(config),
                  "--print-job-script"]) == 2
     assert main(["denoise", "in.zarr", "-o", "out.zarr", "--scheduler", "local", "--print-job-script"]) == 2
+
+
+@pytest.mark.parametrize("system, line", [("lsf", "#BSUB -q normal"), ("pbs", "#PBS -q normal")])
+def test_lsf_and_pbs_job_scripts(tmp_path, capsys, system, line):
+    pytest.importorskip("dask_jobqueue")
+    config = tmp_path / "q.yaml"
+    config.write_text("cores: 4\nmemory: 16GB\nqueue: normal\nwalltime: '02:00'\n")
+    assert main(["denoise", "in.zarr", "-o", "out.zarr", "--scheduler", system, "--cluster-config", str(config),
+                 "--print-job-script"]) == 0
+    assert line in capsys.readouterr().out

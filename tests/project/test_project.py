@@ -294,6 +294,19 @@ def test_add_result_refuses_folders_and_inputs(tmp_path, project):
     assert project.results == []
 
 
+def test_an_ome_zarr_store_is_a_result(tmp_path, project):
+    from emdenoise_gui.core.io import StackWriter
+
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    path = project.result_path(s.id, "median", ".zarr")
+    with StackWriter(path, (3, 16, 20), np.uint8) as writer:
+        for z in range(3):
+            writer.write(z, np.zeros((16, 20), np.uint8))
+        writer.commit()
+    record = project.add_result(s.id, path, "filter", "median")
+    assert record.path == f"results/{path.name}" and path.name.endswith(".zarr")
+
+
 def test_remove_result_forgets_the_record_only(tmp_path, project):
     s = project.add_stack(make_meta(tmp_path / "in.tif"))
     kept, gone = (project.add_result(s.id, write_result(project, s.id), "filter", "median") for _ in range(2))
