@@ -66,7 +66,7 @@ def run(args) -> dict:
     import distributed
 
     from emdenoise_gui.jobs.blocks import denoise_blocks
-    from emdenoise_gui.jobs.cluster import denoise_on_cluster
+    from emdenoise_gui.jobs.cluster import denoise_on_cluster, local_cluster
 
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
     cores = os.cpu_count() or 1
@@ -85,9 +85,7 @@ def run(args) -> dict:
     for n in args.workers:
         started = time.perf_counter()
         threads = max(1, cores // n)
-        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                      env={"OMP_NUM_THREADS": str(threads)}) as cluster, \
-                distributed.Client(cluster) as client:
+        with local_cluster(n) as cluster, distributed.Client(cluster) as client:
             startup = time.perf_counter() - started
             out = work / f"dask{n}.zarr"
             seconds = timed(denoise_on_cluster(source, out, denoiser, "local", client=client))

@@ -10,6 +10,7 @@ the worker and not a second app.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -41,26 +42,23 @@ def _smoke(screenshot: str | None) -> int:
     return code  # not reached
 
 
-def cli(argv: list[str] | None = None) -> int:
-    """``emdenoise``: the command line (or the smoke test); the exit status."""
+def _launch(argv: list[str] | None, program: str) -> int:
+    """The smoke test when ``argv`` asks for it, else ``program``'s ``main(argv)`` (imported only then)."""
     argv = sys.argv[1:] if argv is None else argv
     smoke, screenshot = _smoke_arguments(argv)
     if smoke:
         return _smoke(screenshot)
-    from emdenoise_gui.cli.main import main
+    return importlib.import_module(program).main(argv)
 
-    return main(argv)
+
+def cli(argv: list[str] | None = None) -> int:
+    """``emdenoise``: the command line (or the smoke test); the exit status."""
+    return _launch(argv, "emdenoise_gui.cli.main")
 
 
 def gui(argv: list[str] | None = None) -> int:
     """``emdenoise-gui``: the desktop app (or the smoke test); the exit status."""
-    argv = sys.argv[1:] if argv is None else argv
-    smoke, screenshot = _smoke_arguments(argv)
-    if smoke:
-        return _smoke(screenshot)
-    from emdenoise_gui.gui.app import main
-
-    return main(argv)
+    return _launch(argv, "emdenoise_gui.gui.app")
 
 
 def frozen_main() -> int:

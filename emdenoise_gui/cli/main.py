@@ -26,7 +26,7 @@ SMOKE_EPILOG = ("{prog} --smoke-test [--smoke-test-screenshot FILE]: check this 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC).",
+        prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC, OME-Zarr).",
         epilog=SMOKE_EPILOG.format(prog="emdenoise"))
     parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")

@@ -26,11 +26,17 @@ from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
 
 
+#: Files at the top of a zarr store that a file dialog can pick to mean the store.
+STORE_FILES = ("zarr.json", ".zattrs", ".zgroup")
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files and OME-Zarr folders as given, plus the files and OME-Zarr folders directly inside other
     given folders (sorted; hidden ones skipped)."""
     out = []
     for path in paths:
+        if path.name in STORE_FILES and omezarr.is_store(path.parent):  # picked inside the store: the store
+            path = path.parent
         if path.is_dir() and not omezarr.is_store(path):
             out.extend(sorted(p for p in path.iterdir() if not p.name.startswith(".")
                               and (p.is_file() or omezarr.is_store(p))))

@@ -66,7 +66,7 @@ where you were in the viewer. Your input files are never changed or copied. Resu
 project's <i>results</i> folder (or the folder set in Edit ▸ Settings), named
 <i>stem_method</i> by default, e.g. <i>cells_flyem-nrrn-lite.tif</i>; an existing file is never
 overwritten.</p>
-<p><b>Stacks.</b> Drag TIFF or MRC files or folders onto the window, or use File ▸ Add Stacks.</p>
+<p><b>Stacks.</b> Drag TIFF or MRC files, OME-Zarr (.zarr) folders, or folders holding them onto the window, or use File ▸ Add Stacks.</p>
 <p><b>Denoising.</b> Pick a denoiser in the model zoo (right), then Process ▸ Preview Current Slice
 to try it on the slice on screen, and Process ▸ Denoise Stack for the whole stack. Jobs run in the
 background (bottom panel); you can keep working and cancel them there.</p>

@@ -22,7 +22,8 @@ def file_filter() -> str:
     """The file dialogs' filter: every stack file EMDenoise reads."""
     from emdenoise_gui.core.io import READ_SUFFIXES
 
-    return f"EM stacks ({' '.join('*' + s for s in READ_SUFFIXES)});;All files (*)"
+    # an OME-Zarr store is a folder: a file dialog picks its zarr.json (or .zattrs), which stands for it
+    return f"EM stacks ({' '.join('*' + s for s in READ_SUFFIXES)} zarr.json .zattrs);;All files (*)"
 
 
 def __getattr__(name: str):

@@ -29,7 +29,7 @@ import numpy as np
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
+from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage, run_to_end
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.io.writer import cast_to
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
@@ -126,7 +126,7 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
                 steps = predictor.denoise(window, job.tile, job.stride, cancel)
             else:
                 steps = filter_window(job.name, window, job.tile, job.stride, cancel)
-            results.append(scale.from_unit(_drain(steps)))
+            results.append(scale.from_unit(run_to_end(steps)))
     out = cast_to(np.stack(results), np.dtype(job.dtype))
     if not np.isfinite(out).all():
         raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
@@ -137,15 +137,6 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
     record.parent.mkdir(exist_ok=True)
     record.write_text(json.dumps({"min": float(out.min()), "max": float(out.max()), "worker": os.getpid()}))
     return block
-
-
-def _drain(steps):
-    """Run a tile generator to its end; its return value."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
 
 
 def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",

@@ -3,7 +3,7 @@
 ``--scheduler`` names where the blocks of :mod:`jobs.blocks` run:
 
 - ``local`` or ``local:N``: a LocalCluster of N worker processes on this machine (default: one per
-  two cores), torch's threads shared out between them;
+  core, one thread each, which benchmarks/cluster.py measured fastest), the cores shared out;
 - ``tcp://HOST:PORT`` (or ``HOST:PORT``): a running Dask scheduler;
 - ``slurm``, ``lsf``, ``pbs``: batch jobs through dask-jobqueue, configured by a YAML file
   (``--cluster-config``: cores, memory, queue, walltime, job_extra_directives, ...; see
@@ -114,6 +114,33 @@ def job_script(kind: str, config: dict) -> str:
         cluster.close()
 
 
+def local_cluster(workers: int):
+    """A LocalCluster of ``workers`` processes, one task at a time each, tuned for blocks that keep
+    every core busy (measured with benchmarks/cluster.py on 2 cores, see docs/cluster.md):
+
+    - this machine's cores shared out between the workers for torch and the numeric libraries
+      (Dask gives every worker one thread);
+    - without the ``MALLOC_TRIM_THRESHOLD_`` Dask sets for its workers: it freezes glibc's mmap
+      threshold, so every slice-sized array becomes a fresh mmap with its page faults (a worker ran
+      2.1x slower than the same blocks in this process; NRRN on one thread 2.8x);
+    - without the workers' statistical profiler and GIL monitor, and with slower bookkeeping ticks:
+      they kept a worker's event loop busy next to the blocks (NRRN: 48 s against 24 s here)."""
+    import dask
+
+    distributed = _import_distributed()
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    spawn = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+             if k != "MALLOC_TRIM_THRESHOLD_"}
+    quiet = {"distributed.nanny.pre-spawn-environ": spawn,
+             "distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
+             "distributed.admin.tick.interval": "1s", "distributed.admin.system-monitor.interval": "2s",
+             "distributed.worker.memory.monitor-interval": "1s"}
+    with dask.config.set(quiet):
+        return distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+
+
 def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1):
     """(a distributed Client, the cluster this process started or None) for ``scheduler``."""
     distributed = _import_distributed()
@@ -123,12 +150,7 @@ def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler.address} ({exc}); is it running?") from exc
     if scheduler.kind == "local":
-        cores = os.cpu_count() or 1
-        workers = scheduler.workers or max(1, cores // 2)
-        threads = max(1, cores // workers)
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None,
-                                           env={"OMP_NUM_THREADS": str(threads)})  # torch's threads per worker
+        cluster = local_cluster(scheduler.workers or (os.cpu_count() or 1))  # one thread each: measured fastest
     else:
         cluster = batch_cluster(scheduler.kind, config or {}, jobs)
     return distributed.Client(cluster), cluster

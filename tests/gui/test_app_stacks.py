@@ -133,6 +133,7 @@ def test_ome_zarr_folders_are_stacks_when_dropped_alone_or_in_a_folder(qtbot, tm
     with qtbot.waitSignal(controller.thumbnail_changed, timeout=20_000):
         pass
     assert controller.thumbnails[added[0].id].max() == 7900  # the middle slice, read from the store
+    assert controller.add_paths([tmp_path / "ramp.zarr" / "zarr.json"]) == ([], [])  # the file dialog's pick
     assert controller.add_paths([tmp_path])[1] == []  # the folder: ramp.tif added, ramp.zarr already there
     assert sorted(r.name for r in controller.project.stacks) == ["ramp.tif", "ramp.zarr"]
     controller.shutdown_jobs(5000)

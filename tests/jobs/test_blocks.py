@@ -184,3 +184,23 @@ def test_lsf_and_pbs_job_scripts(tmp_path, capsys, system, line):
     assert main(["denoise", "in.zarr", "-o", "out.zarr", "--scheduler", system, "--cluster-config", str(config),
                  "--print-job-script"]) == 0
     assert line in capsys.readouterr().out
+
+
+def _worker_environment():
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")
+
+
+@pytest.mark.slow
+def test_local_workers_share_the_cores_and_keep_glibcs_malloc_tuning():
+    """Dask's MALLOC_TRIM_THRESHOLD_ made a worker 2-3x slower here; each worker gets cores / workers threads."""
+    distributed = pytest.importorskip("distributed")
+    import os
+
+    from emdenoise_gui.jobs.cluster import local_cluster
+
+    for workers in (1, 2):
+        with local_cluster(workers) as cluster, distributed.Client(cluster) as client:
+            seen = set(client.run(_worker_environment).values())
+        assert seen == {(None, str(max(1, (os.cpu_count() or 1) // workers)))}

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from emdenoise_gui.core.events import run_to_end
 from emdenoise_gui.inference.predictor import Predictor
 from emdenoise_gui.zoo import registry
 from tests.conftest import main, random_package
@@ -45,20 +46,12 @@ def test_test_tensors_reproduce_with_our_predictor_and_torchscript(exported):
     expected = np.load(io.BytesIO(member(exported, "test_output.npy")))
     assert x.shape == (1, 3, 256, 256) and expected.shape == (1, 1, 256, 256)
     predictor = Predictor(registry.find("flyem-nrrn-lite").package, torch.device("cpu"), precision="fp32")
-    ours = _drain(predictor.denoise(x[0], 256))
+    ours = run_to_end(predictor.denoise(x[0], 256))
     np.testing.assert_allclose(ours, expected[0, 0], rtol=1e-4, atol=1e-3 * float(np.abs(expected).max()))
     scripted = torch.jit.load(io.BytesIO(member(exported, "model.torchscript.pt")))
     with torch.no_grad():
         np.testing.assert_allclose(scripted(torch.from_numpy(x)).numpy(), expected, rtol=1e-5, atol=1e-4)
     assert abs(float(expected.mean()) - float(x[0, 1].mean())) < 0.1 * float(x[0, 1].std())  # the input's units
-
-
-def _drain(steps):
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
 
 
 def test_our_package_comes_back_through_zoo_import(exported, capsys):

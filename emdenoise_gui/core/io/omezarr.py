@@ -111,10 +111,6 @@ class _ArrayReader:
     def read(self, z: int) -> np.ndarray:
         return np.asarray(self.array[(0,) * self.leading + (z,)])
 
-    def read_region(self, z0: int, z1: int, ys: slice, xs: slice) -> np.ndarray:
-        """(z1-z0, ...) pixels of a region, read in one call (the block path)."""
-        return np.asarray(self.array[(0,) * self.leading + (slice(z0, z1), ys, xs)])
-
     def close(self) -> None:
         pass
 

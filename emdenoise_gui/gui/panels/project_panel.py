@@ -17,9 +17,9 @@ ROLE_KIND, ROLE_ID = QtCore.Qt.ItemDataRole.UserRole, QtCore.Qt.ItemDataRole.Use
 ICON_PX = 56
 #: The file-manager entry, in the words of each platform.
 REVEAL_TEXT = {"darwin": "Reveal in Finder", "win32": "Show in Explorer"}.get(sys.platform, "Show in File Manager")
-NO_PROJECT_TEXT = ("No project open.\n\nDrop TIFF or MRC files or folders here\nto start a project with them,\n"
+NO_PROJECT_TEXT = ("No project open.\n\nDrop TIFF, MRC or OME-Zarr stacks here\nto start a project with them,\n"
                    "or use File ▸ New Project.")
-EMPTY_PROJECT_TEXT = "Drop TIFF or MRC files or folders here,\nor use File ▸ Add Stacks."
+EMPTY_PROJECT_TEXT = "Drop TIFF, MRC or OME-Zarr stacks here,\nor use File ▸ Add Stacks."
 
 
 def placeholder_icon(side: int = ICON_PX) -> QtGui.QIcon:
