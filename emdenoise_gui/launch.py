@@ -14,7 +14,8 @@ import importlib
 import sys
 from pathlib import Path
 
-SMOKE_FLAG, SCREENSHOT_FLAG = "--smoke-test", "--smoke-test-screenshot"
+from emdenoise_gui.entry_flags import SCREENSHOT_FLAG, SMOKE_FLAG
+
 #: Executable names (without .exe) that start the desktop app; any other name runs the command line.
 GUI_NAMES = ("emdenoise-gui", "EMDenoise")
 

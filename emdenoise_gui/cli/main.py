@@ -18,10 +18,7 @@ from emdenoise_gui import __version__
 from emdenoise_gui.cli import doctor, images, models
 from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL
 from emdenoise_gui.core.errors import Cancelled, InputError
-
-#: Both executables' help ends with this: the smoke test (emdenoise_gui.launch runs it, before any parser).
-SMOKE_EPILOG = ("{prog} --smoke-test [--smoke-test-screenshot FILE]: check this installation (load a shipped "
-                "model, denoise the demo, render the window offscreen), print the timings and exit")
+from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
 
 def build_parser() -> argparse.ArgumentParser:

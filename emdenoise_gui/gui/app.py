@@ -26,7 +26,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__, paths
-from emdenoise_gui.cli.main import SMOKE_EPILOG
+from emdenoise_gui.entry_flags import SMOKE_EPILOG
 from emdenoise_gui.gui import lifetime, theme
 from emdenoise_gui.gui.settings import stored_appearance
 

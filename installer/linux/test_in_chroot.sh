@@ -83,8 +83,15 @@ launch() {
     kill -0 "$APP_PID" 2>/dev/null || { echo "FAILED: the app exited early:"; cat "$OUT/$2.log"; exit 1; }
     echo "picture: $OUT/$2.png"
 }
+# SIGTERM (what a desktop's logout sends) must end the app within 10 s
+stop_app() {
+    local pid; pid=$(cat "$ROOT/tmp/app.pid")
+    kill "$pid"
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || { echo "the app quit on SIGTERM"; return 0; }; sleep 0.5; done
+    echo "FAILED: the app did not quit within 10 s of SIGTERM"; ps -o pid,stat,cmd -p "$pid"; kill -9 "$pid"; exit 1
+}
 launch "${EXEC// %F/}" desktop-entry-xvfb  # from the applications menu: no file
-kill "$(cat "$ROOT/tmp/app.pid")"; sleep 2
+stop_app
 launch "${EXEC//%F//data/$TIFF}" desktop-open-with-xvfb  # "Open with EMDenoise" on a stack
 # the stack reached the app: it asks where to keep the project (xwd -root shows Qt's dialogs black
 # under Xvfb, so the dialog is pictured by its own window)
@@ -92,7 +99,7 @@ DIALOG=$(xwininfo -root -tree -display ":$DISPLAY_NUMBER" | grep '"No project op
 [ -n "$DIALOG" ] || { echo "FAILED: the opened stack did not reach the app (no project question)"; exit 1; }
 snap -id "$DIALOG" > "$OUT/desktop-open-with-question.png"
 echo "picture: $OUT/desktop-open-with-question.png"
-kill "$(cat "$ROOT/tmp/app.pid")"; sleep 1
+stop_app
 
 step "apt remove emdenoise"
 as_user "mkdir -p .local/share/EMDenoise/models/my-model && echo kept > .local/share/EMDenoise/models/my-model/card.json"
