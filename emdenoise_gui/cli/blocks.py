@@ -8,6 +8,7 @@ address, or ``slurm`` / ``lsf`` / ``pbs`` hand them to Dask (:mod:`jobs.cluster`
 from __future__ import annotations
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import omezarr
 from emdenoise_gui.jobs import blocks
 
 SCHEDULER_HELP = ("denoise block by block into an OME-Zarr OUT (resumable: run the same command again after "
@@ -26,7 +27,7 @@ def add_arguments(p) -> None:
     group.add_argument("--jobs", type=int, default=1, help="for slurm / lsf / pbs: batch jobs to start (default 1)")
     group.add_argument("--print-job-script", action="store_true",
                        help="print the batch script one worker job would run, and exit (submits nothing)")
-    group.add_argument("--ngff", choices=("0.5", "0.4"),
+    group.add_argument("--ngff", choices=omezarr.VERSIONS,
                        help="OME-Zarr version of OUT: 0.5 (zarr v3, sharded; default) or 0.4 (zarr v2)")
 
 
@@ -41,7 +42,7 @@ def print_job_script(args) -> str:
 
 def block_job(args, denoiser, stride):
     """The job generator of ``denoise --scheduler``."""
-    if args.slices or getattr(args, "region", None):
+    if args.slices:
         raise InputError("--scheduler denoises the whole volume; leave out --slices (or convert the slices you "
                          "want first: emdenoise convert IN part.zarr --slices A:B)")
     if args.scheduler == "here":

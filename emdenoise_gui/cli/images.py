@@ -13,7 +13,7 @@ from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
 from emdenoise_gui.jobs.stack import (
     OUTPUT_DTYPES,
@@ -164,7 +164,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("convert", help="copy a stack between TIFF, MRC and OME-Zarr (voxel size kept)")
     p.add_argument("input", metavar="IN")
     _add_output_args(p, output_flag=False, dtype="input")
-    p.add_argument("--ngff", choices=("0.5", "0.4"),
+    p.add_argument("--ngff", choices=omezarr.VERSIONS,
                    help="OME-Zarr version of a .zarr output: 0.5 (zarr v3, sharded; the default) or 0.4 "
                         "(zarr v2, for readers without zarr v3)")
     p.set_defaults(func=cmd_convert)

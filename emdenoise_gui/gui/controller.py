@@ -25,7 +25,6 @@ from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
 
-
 #: Files at the top of a zarr store that a file dialog can pick to mean the store.
 STORE_FILES = ("zarr.json", ".zattrs", ".zgroup")
 

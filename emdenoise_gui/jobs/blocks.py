@@ -23,7 +23,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 import numpy as np
 
@@ -127,10 +127,11 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
             else:
                 steps = filter_window(job.name, window, job.tile, job.stride, cancel)
             results.append(scale.from_unit(run_to_end(steps)))
-    out = cast_to(np.stack(results), np.dtype(job.dtype))
-    if not np.isfinite(out).all():
+    result = np.stack(results)
+    if not np.isfinite(result).all():  # before the cast: an integer type would hide them
         raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
                          "fit this data or its weights are damaged", job.output)
+    out = cast_to(result, np.dtype(job.dtype))
     array, _, _ = omezarr.open_image(Path(job.output), mode="r+")
     array[z0:z1] = out
     record = _record(job.output, block)
@@ -178,22 +179,27 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
                              "--overwrite", output)
         if not same:
             shutil.rmtree(output)
-    if not output.exists():
-        omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff or omezarr.DEFAULT_VERSION,
-                       extra_attributes={"emdenoise": {"job": job.parameters()}})
-    array, _, _ = omezarr.open_image(output)
+    if output.exists():
+        array, _, _ = omezarr.open_image(output)
+    else:
+        array = omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff,
+                               extra_attributes={"emdenoise": {"job": job.parameters()}})
     blocks = plan_blocks(meta.shape[0], block_depth_for(array))
     done = finished_blocks(output)
     return job, [b for b in blocks if b not in done], len(blocks)
 
 
-def resume_message(output, todo: list, total: int) -> Message | None:
-    """What a resumed run skips, in the user's words (None for a fresh run)."""
-    if len(todo) == total:
-        return None
+def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
+          cancel: CancelToken | None) -> Generator[Stage | Message, None, tuple[BlockJob, list[tuple[int, int]]]]:
+    """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare`, and what a
+    resumed run skips, in the user's words. Returns (job, blocks to do)."""
+    yield stage("preparing blocks", cancel)
+    job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff)
     if not todo:
-        return Message(f"{output}: all {total} blocks were already done; nothing to compute")
-    return Message(f"{output}: resuming; {total - len(todo)} of {total} blocks were already done")
+        yield Message(f"{output}: all {total} blocks were already done; nothing to compute")
+    elif len(todo) < total:
+        yield Message(f"{output}: resuming; {total - len(todo)} of {total} blocks were already done")
+    return job, todo
 
 
 def _stored_parameters(output: Path) -> dict | None:
@@ -211,11 +217,7 @@ def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float
                    cancel: CancelToken | None = None) -> Iterator[Progress | Stage | Message]:
     """Denoise ``source`` into the OME-Zarr store ``output`` block by block in this process (the
     single-machine path of block processing; resumable). Yields Stage, then Progress in blocks."""
-    yield stage("preparing blocks", cancel)
-    job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff)
-    message = resume_message(output, todo, total)
-    if message is not None:
-        yield message
+    job, todo = yield from start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, cancel)
     for k, block in enumerate(todo):
         if cancel is not None:
             cancel.raise_if_cancelled()

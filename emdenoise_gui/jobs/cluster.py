@@ -190,11 +190,8 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
     benchmark) instead of ``scheduler``."""
     parsed = parse_scheduler(scheduler) if client is None else None
     config = read_config(config_file)
-    yield stage("preparing blocks", cancel)
-    job, todo, total = blocks.prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff)
-    message = blocks.resume_message(output, todo, total)
-    if message is not None:
-        yield message
+    job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
+                                        cancel)
     if not todo:
         return
     yield stage("starting workers", cancel)

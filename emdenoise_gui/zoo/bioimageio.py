@@ -15,8 +15,9 @@
 - ``README.md`` (documentation) and, as attachments, our own ``card.json`` and
   ``weights.safetensors``.
 
-``zoo import`` takes such a zip back through the attachments only: the card and the safetensors
-weights are checked as any package's are, and no pickle (``weights.pt``) is ever loaded.
+``zoo import`` takes such a zip back through the attachments only (:func:`attachments`, then
+``zoo.package.extract_zip``): the card and the safetensors weights are checked as any package's are,
+and no pickle (``weights.pt``) is ever loaded.
 """
 
 from __future__ import annotations
@@ -24,18 +25,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from emdenoise_gui import __version__, paths
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import family
-from emdenoise_gui.zoo.package import CARD, WEIGHTS, Package, extract_zip, load_weights
+from emdenoise_gui.zoo.package import CARD, WEIGHTS, Package, load_weights
 
 FORMAT_VERSION = "0.5.4"
 ARCHITECTURE = {"callable": "PortableDenoiser", "import_from": "emdenoise_gui.models.portable"}
@@ -201,14 +200,10 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
     files["README.md"] = readme(package).encode()
     description = rdf(package, files, halo, max(16, info.multiple), side, torch.__version__.split("+")[0])
     files[RDF] = (json.dumps(description, indent=2) + "\n").encode()
-    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in files.items():
-                zf.writestr(name, data)
-        os.replace(partial, destination)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic.new_file(destination, sum(len(data) for data in files.values())) as staging, \
+            zipfile.ZipFile(staging, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
     return destination
 
 
@@ -239,32 +234,19 @@ def _read_rdf(text: str, source: Path) -> dict:
     return data
 
 
-def import_into(source: Path, target_root: Path) -> Package:
-    """Unpack the EMDenoise attachments of a bioimage.io zip into a new package under ``target_root``."""
+def attachments(source: Path) -> str:
+    """The folder of a bioimage.io zip that holds our card and safetensors weights (``zoo import``
+    extracts only those: no pickle is loaded); InputError when the model is not one of ours."""
     with zipfile.ZipFile(source) as zf:
         description = _read_rdf(zf.read(RDF).decode("utf-8", "replace"), source)
-        weights = description.get("weights", {}).get("pytorch_state_dict", {})
-        architecture = weights.get("architecture", {})
-        if {k: architecture.get(k) for k in ARCHITECTURE} != ARCHITECTURE:
-            raise InputError("is a bioimage.io model whose architecture is not an EMDenoise one "
-                             f"({architecture.get('import_from') or architecture.get('source') or 'unknown'}); "
-                             "EMDenoise imports only its own families", source)
         names = zf.namelist()
-        wanted = [f"{ATTACHMENTS}/{CARD}", f"{ATTACHMENTS}/{WEIGHTS}"]
-        if any(name not in names for name in wanted):
-            raise InputError("is a bioimage.io model of an EMDenoise family but lacks the emdenoise/ card and "
-                             "weights attachments; export it again with EMDenoise", source)
-        scratch = Path(tempfile.mkdtemp(prefix=".bioimageio-", dir=target_root))
-        try:
-            inner = scratch / "package.zip"
-            with zipfile.ZipFile(inner, "w") as out:
-                for name in wanted:
-                    out.writestr(name.split("/", 1)[1], zf.read(name))
-            package = extract_zip(inner, scratch / "package")
-            target = target_root / package.card.name
-            if target.exists():
-                raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
-            os.replace(scratch / "package", target)
-            return Package(target, package.card)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    weights = description.get("weights", {}).get("pytorch_state_dict", {})
+    architecture = weights.get("architecture", {})
+    if {k: architecture.get(k) for k in ARCHITECTURE} != ARCHITECTURE:
+        raise InputError("is a bioimage.io model whose architecture is not an EMDenoise one "
+                         f"({architecture.get('import_from') or architecture.get('source') or 'unknown'}); "
+                         "EMDenoise imports only its own families", source)
+    if any(f"{ATTACHMENTS}/{name}" not in names for name in (CARD, WEIGHTS)):
+        raise InputError("is a bioimage.io model of an EMDenoise family but lacks the emdenoise/ card and "
+                         "weights attachments; export it again with EMDenoise", source)
+    return ATTACHMENTS

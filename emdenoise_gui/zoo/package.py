@@ -149,11 +149,12 @@ def open_package(path: str | Path) -> Package:
         raise
 
 
-def extract_zip(archive: Path, target: Path) -> Package:
+def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Package:
     """Verify every entry of ``archive``, extract into a new folder ``target``, verify it; atomically.
 
-    Entries may sit at the top of the zip or inside one folder. Nothing is left
-    at ``target`` if any check fails.
+    Entries may sit at the top of the zip or inside one folder; ``inside`` takes only the entries
+    under that top-level folder and ignores the rest (a bioimage.io zip's ``emdenoise/``
+    attachments). Nothing is left at ``target`` if any check fails.
     """
     archive, target = Path(archive), Path(target)
     if target.exists():
@@ -163,7 +164,8 @@ def extract_zip(archive: Path, target: Path) -> Package:
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"is not a readable zip file ({exc})", archive) from exc
     with zf:
-        members = [m for m in zf.infolist() if not m.is_dir()]
+        members = [m for m in zf.infolist() if not m.is_dir()
+                   and (inside is None or m.filename.replace("\\", "/").startswith(f"{inside}/"))]
         names = {}
         for member in members:
             base = _check_member_name(member.filename, archive)

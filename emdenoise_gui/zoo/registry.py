@@ -126,7 +126,8 @@ def resolve(spec: str) -> Package:
 
 
 def import_package(source: str | Path) -> Package:
-    """Copy a package (folder or .zip) into the user zoo under its card name, verified and atomic."""
+    """Copy a package (folder, .zip, or a bioimage.io zip EMDenoise exported) into the user zoo under its
+    card name, verified and atomic."""
     source = Path(source)
     target_root = user_dir()
     target_root.mkdir(parents=True, exist_ok=True)
@@ -141,12 +142,11 @@ def import_package(source: str | Path) -> Package:
         return Package(target, package.card)
     if not source.exists():
         raise InputError("model package not found", source)
-    if bioimageio.is_bioimageio_zip(source):
-        return bioimageio.import_into(source, target_root)
+    inside = bioimageio.attachments(source) if bioimageio.is_bioimageio_zip(source) else None
     scratch = target_root / f".import-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        package = extract_zip(source, scratch)
+        package = extract_zip(source, scratch, inside)
         target = target_root / package.card.name
         if target.exists():
             raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)

@@ -79,10 +79,15 @@ def _multiscales(group, path: Path) -> tuple[dict, str]:
     return entries[0], version
 
 
+def _axis_names(entry: dict) -> list[str]:
+    """The axes' names of a multiscales entry (NGFF 0.4+ gives dicts, older ones plain names)."""
+    return [a["name"] if isinstance(a, dict) else a for a in entry.get("axes", [])]
+
+
 def _voxel_size(entry: dict) -> tuple[float, float, float] | None:
     """(z, y, x) in nm of level 0 from the axes' units and scale transforms, or None."""
     axes = entry.get("axes", [])
-    names = [a["name"] if isinstance(a, dict) else a for a in axes]
+    names = _axis_names(entry)
     scale = None
     for transform in entry["datasets"][0].get("coordinateTransformations", []):
         if transform.get("type") == "scale":
@@ -136,7 +141,7 @@ def open_file(path: Path):
     """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable."""
     array, entry, version = open_image(path)
     shape = tuple(int(n) for n in array.shape)
-    axes = [a["name"] if isinstance(a, dict) else a for a in entry.get("axes", [])] or list(SPACE_AXES)[-len(shape):]
+    axes = _axis_names(entry) or list(SPACE_AXES)[-len(shape):]
     leading = len(shape) - 3 if len(shape) > 3 else 0
     if any(n != 1 for n in shape[:leading]):
         extra = ", ".join(f"{a}={n}" for a, n in zip(axes, shape[:leading]) if n != 1)
@@ -153,13 +158,15 @@ def open_file(path: Path):
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
-           voxel_size_nm: tuple[float, float, float] | None, version: str = DEFAULT_VERSION,
+           voxel_size_nm: tuple[float, float, float] | None, version: str | None = None,
            name: str | None = None, extra_attributes: dict | None = None):
     """Create an empty (Z, Y, X) OME-Zarr image at ``path`` (a new folder); its level-0 zarr array.
 
-    Chunks are one slice deep (at most :data:`CHUNK_SIDE` square); NGFF 0.5 shards
-    :data:`SHARD_DEPTH` slices together. ``extra_attributes`` go beside the NGFF metadata.
+    ``version``: the NGFF version, one of :data:`VERSIONS` (None: :data:`DEFAULT_VERSION`). Chunks are
+    one slice deep (at most :data:`CHUNK_SIDE` square); NGFF 0.5 shards :data:`SHARD_DEPTH` slices
+    together. ``extra_attributes`` go beside the NGFF metadata.
     """
+    version = version or DEFAULT_VERSION
     if version not in VERSIONS:
         raise InputError(f"cannot write OME-Zarr version {version}; choose one of {', '.join(VERSIONS)}", path)
     zarr = _zarr()
@@ -196,8 +203,9 @@ class Sink:
     slice would cost its size each time).
     """
 
-    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str = DEFAULT_VERSION):
+    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str | None = None):
         self.path = path
+        self.store_dtype = np.dtype(dtype)  # zarr stores any of the output types as they are
         self.array = create(path, shape, dtype, voxel_size_nm, version)
         self.depth = write_depth(self.array)
         self.pending: dict[int, np.ndarray] = {}

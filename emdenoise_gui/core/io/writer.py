@@ -107,9 +107,7 @@ class RawFileSink:
 def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None):
     """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink."""
     if hasattr(module, "Sink"):
-        sink = module.Sink(path, shape, dtype, voxel_size_nm, *([ngff] if ngff else []))
-        sink.store_dtype = np.dtype(dtype)
-        return sink
+        return module.Sink(path, shape, dtype, voxel_size_nm, ngff)
     return RawFileSink(module, path, shape, dtype, voxel_size_nm)
 
 
