@@ -5,7 +5,7 @@ quality benchmark tests on validation slices 96-127, which no shipped model saw)
 an ordinary ``emdenoise train`` command; Ctrl-C saves a checkpoint that ``emdenoise resume
 CHECKPOINT --steps N`` continues (also to train longer later). Run from the repository root:
 
-    python benchmarks/train_shipped.py [--only flyem-nrrn-base|flyem-nrrn-lite|flyem-xception-lite]
+    python benchmarks/train_shipped.py [--only NAME]
                                        [--steps N] [--out DIR] [--ship]
 
 The packages go to DIR; once the quality benchmark says they win, ``--ship`` (or ``--ship-only``, which
@@ -36,6 +36,7 @@ RUNS = {
     "flyem-nrrn-base": ("nrrn", "base", 15000, ["--dose", "5:400", "--gaussian-fraction", "0.15"]),
     "flyem-nrrn-lite": ("nrrn", "lite", 6000, ["--dose", "5:400", "--gaussian-fraction", "0.15"]),
     "flyem-xception-lite": ("xception", "lite", 3000, ["--dose", "15:300"]),
+    "flyem-xception-base": ("xception", "base", 3000, ["--dose", "15:300"]),
 }
 #: the runs whose packages ship (--ship copies these only)
 SHIPPED = ("flyem-nrrn-base", "flyem-nrrn-lite")

@@ -120,8 +120,8 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("train", help="train a model family on your data and write a model package")
     p.add_argument("family", choices=list(FAMILIES))
     p.add_argument("--config", default="lite", choices=CONFIG_NAMES,
-                   help="network size: lite (every family; minutes on a CPU), base (nrrn only: twice lite's width, "
-                        "the shipped FIB-SEM model's size), paper (as published; use a GPU) (default lite)")
+                   help="network size: lite (every family; minutes on a CPU), base (nrrn: twice lite's width; "
+                        "xception: lite with a full-resolution input skip), paper (as published; use a GPU) (default lite)")
     p.add_argument("--noisy", action="append", metavar="STACK", help="noisy data (nrrn, n2v, cyclic); repeatable")
     p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",

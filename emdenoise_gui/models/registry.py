@@ -129,7 +129,10 @@ FAMILIES: dict[str, FamilyInfo] = {
         (("clean", "clean micrographs, noised at a dose LOW:HIGH counts per pixel"),),
         _configs(paper=(dict(width=1.0, middle_blocks=12), 512, 1, 1e-3),
                  # lite trains for hundreds, not 200,000, steps: BN running statistics must follow within them
-                 lite=(dict(width=0.125, middle_blocks=2, bn_momentum=0.1), 240, 4, 1e-3)),
+                 lite=(dict(width=0.125, middle_blocks=2, bn_momentum=0.1), 240, 4, 1e-3),
+                 # lite plus a full-resolution input skip and a 32-channel full-resolution stage
+                 base=(dict(width=0.125, middle_blocks=2, bn_momentum=0.1, full_res=32, input_skip=True),
+                       240, 4, 1e-3)),
         "emdenoise_gui.models.xception:XceptionDenoiser", "emdenoise_gui.training.trainers.xception:XceptionTrainer",
         1, 16, "minmax-tile", tile_is_training_crop=True, context="tile", preference=2),
     "n2v": FamilyInfo(

@@ -156,18 +156,27 @@ class XceptionDenoiser(nn.Module):
             and the decoder), each rounded to a multiple of 8 and at least 8. 1.0 = paper.
         middle_blocks: number of middle-flow blocks (3x SepConv + identity); paper 12.
         bn_momentum: PyTorch BatchNorm momentum; paper 0.001 (TF decay 0.999).
+        full_res: channels of the last (full-resolution) decoder stage; None = the paper's 64
+            times ``width``.
+        input_skip: our addition, off in the paper: a 3x3 Conv of the input (``full_res / 2``
+            channels) concatenated into the last decoder stage, so full-resolution detail does
+            not have to pass through the half-resolution features. At width 0.125 the paper's
+            decoder rebuilds full resolution from 16 half-resolution channels and loses fine
+            detail the input still shows at high dose.
 
     ``forward``: ``(B, 1, H, W)`` float32 in [0, 1], H and W divisible by 16 ->
     ``(B, 1, H, W)`` float32, unclipped (approximately [0, 1] once trained).
     """
 
-    def __init__(self, width: float = 1.0, middle_blocks: int = 12, bn_momentum: float = BN_MOMENTUM):
+    def __init__(self, width: float = 1.0, middle_blocks: int = 12, bn_momentum: float = BN_MOMENTUM,
+                 full_res: int | None = None, input_skip: bool = False):
         super().__init__()
-        if width <= 0 or middle_blocks < 0:
-            raise ValueError("width must be > 0 and middle_blocks >= 0")
+        if width <= 0 or middle_blocks < 0 or (full_res is not None and full_res < 2):
+            raise ValueError("width must be > 0, middle_blocks >= 0 and full_res >= 2")
         self.width = float(width)
         self.middle_blocks = int(middle_blocks)
         c64, c128, c256, c728 = (_scaled(c, width) for c in (64, 128, 256, 728))
+        c_full = c64 if full_res is None else int(full_res)
         c_aspp = _scaled(256, width)
 
         # Entry flow (E0 has its own first two SepConvs at 64 channels).
@@ -193,9 +202,11 @@ class XceptionDenoiser(nn.Module):
         self.dec2 = _Residual(nn.Sequential(SepConv(cat2, c128), SepConv(c128, c128)),
                               Conv(cat2, c128, 1))
         self.up2 = ConvT(c128, c128)
-        self.dec3 = _Residual(nn.Sequential(SepConv(c128, c64), SepConv(c64, c64)),
-                              Conv(c128, c64, 1))
-        self.head = nn.Conv2d(c64, 1, 3, padding=1, bias=True)  # linear output, see module doc
+        self.skip = Conv(1, c_full // 2, 3) if input_skip else None
+        cat3 = c128 + (c_full // 2 if input_skip else 0)
+        self.dec3 = _Residual(nn.Sequential(SepConv(cat3, c_full), SepConv(c_full, c_full)),
+                              Conv(cat3, c_full, 1))
+        self.head = nn.Conv2d(c_full, 1, 3, padding=1, bias=True)  # linear output, see module doc
         for m in self.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.momentum = bn_momentum
@@ -224,8 +235,10 @@ class XceptionDenoiser(nn.Module):
         y = F.interpolate(y, size=low1.shape[-2:], mode="bilinear", align_corners=False)
         y = self.dec1(torch.cat([y, low1], dim=1))
         y = self.dec2(torch.cat([self.up1(y), low0], dim=1))
-        y = self.dec3(self.up2(y))
-        return self.head(y)
+        y = self.up2(y)
+        if self.skip is not None:
+            y = torch.cat([y, self.skip(x)], dim=1)
+        return self.head(self.dec3(y))
 
     def denoise(self, x: torch.Tensor) -> torch.Tensor:
         """Alias of ``forward`` (no clipping; clip to [0, 1] at inference)."""

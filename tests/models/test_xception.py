@@ -44,12 +44,27 @@ def test_paper_forward_small(paper):
 
 def test_configs_and_build():
     assert CONFIGS == {"paper": dict(width=1.0, middle_blocks=12),
-                       "lite": dict(width=0.125, middle_blocks=2, bn_momentum=0.1)}
+                       "lite": dict(width=0.125, middle_blocks=2, bn_momentum=0.1),
+                       "base": dict(width=0.125, middle_blocks=2, bn_momentum=0.1, full_res=32, input_skip=True)}
     lite = build("lite")
     assert isinstance(lite, XceptionDenoiser) and len(lite.middle) == 2
     assert count_parameters(lite) < 0.02 * 25.4e6
     with pytest.raises(KeyError):
         build("huge")
+
+
+def test_input_skip_feeds_the_full_resolution_stage():
+    base, lite = build("base"), build("lite")
+    # the input reaches the last decoder stage directly: 16 half-resolution channels + 16 of the input
+    assert base.skip[0].in_channels == 1 and base.skip[0].out_channels == 16
+    assert base.dec3.shortcut[0].in_channels == 32 and base.head.in_channels == 32
+    assert lite.skip is None and lite.head.in_channels == 8
+    # packages written before the option keep their state-dict keys
+    assert not any(k.startswith("skip.") for k in lite.state_dict())
+    y = base.eval()(torch.rand(2, 1, 48, 48))
+    assert y.shape == (2, 1, 48, 48) and torch.isfinite(y).all()
+    with pytest.raises(ValueError):
+        XceptionDenoiser(width=0.125, full_res=1)
 
 
 def test_width_scaling_rounds_to_multiples_of_eight():

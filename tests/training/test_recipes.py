@@ -220,10 +220,11 @@ def test_xception_on_ede_low_dose_writes_its_range_on_the_card(tmp_path, fibsem_
     assert card.dose_range[0] == pytest.approx(28.85 * mean, rel=0.05)
 
 
-def test_base_size_is_nrrn_only():
+def test_base_size_is_nrrn_and_xception_only():
     assert RunSpec("nrrn", "base", data={"noisy": ["s.tif"]}, output="m").validated().crop == 64
+    assert RunSpec("xception", "base", data={"clean": ["c.tif"]}, output="m").validated().crop == 240
     with pytest.raises(InputError, match="choose paper or lite"):
-        RunSpec("xception", "base", data={"clean": ["c.tif"]}, output="m").validated()
+        RunSpec("n2v", "base", data={"noisy": ["s.tif"]}, output="m").validated()
 
 
 @pytest.mark.parametrize("change, phrase", [
