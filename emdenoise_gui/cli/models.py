@@ -121,7 +121,8 @@ def add_parsers(sub) -> None:
     p.add_argument("family", choices=list(FAMILIES))
     p.add_argument("--config", default="lite", choices=CONFIG_NAMES,
                    help="network size: lite (every family; minutes on a CPU), base (nrrn: twice lite's width; "
-                        "xception: lite with a full-resolution input skip), paper (as published; use a GPU) (default lite)")
+                        "xception: lite with a full-resolution input skip, "
+                        "an experiment that did not beat lite), paper (as published; use a GPU) (default lite)")
     p.add_argument("--noisy", action="append", metavar="STACK", help="noisy data (nrrn, n2v, cyclic); repeatable")
     p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",
