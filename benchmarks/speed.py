@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ROOT, machine, save_json, today  # noqa: E402
 from benchmarks.speed_parts import gemm_peak, startup_seconds  # noqa: E402
+from emdenoise_gui.models.device import native_bf16_cpu  # noqa: E402
 
 MODELS = [("nrrn", "lite"), ("nrrn", "base"), ("n2v", "lite"), ("cyclic", "lite"), ("xception", "lite"),
           ("nrrn", "paper"), ("n2v", "paper"), ("cyclic", "paper"), ("xception", "paper")]
@@ -65,6 +66,7 @@ def main(argv=None) -> int:
                    help="comma-separated parts to run: infer, train, startup (default all)")
     p.add_argument("--quick", action="store_true", help="512 px slice, lite models, 5 s budget; docs untouched")
     p.add_argument("--out-dir", help="write speed.json here instead of benchmarks/results")
+    p.add_argument("--label", help="another machine's run: its own section speed_DEVICE_LABEL and JSON")
     args = p.parse_args(argv)
     cuda = args.device.startswith("cuda")
     size = args.size or (512 if args.quick else 4096 if cuda else 2048)
@@ -74,7 +76,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     payload = {"benchmark": "speed", "date": today(), "machine": machine(), "device": args.device, "size": size,
                "budget_s": budget, "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
-               "peak_gflops": gemm_peak(args.device), "inference": [], "training": []}
+               "peak_gflops": gemm_peak(args.device), "native_bf16": native_bf16_cpu(),
+               "inference": [], "training": []}
     print("GEMM peak (GFLOP/s):", payload["peak_gflops"], flush=True)
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as scratch:
@@ -94,7 +97,7 @@ def main(argv=None) -> int:
     payload["startup_s"] = startup_seconds() if "startup" in parts else None
     payload["wall_s"] = round(time.perf_counter() - started, 1)
     out_dir = Path(args.out_dir) if args.out_dir else None
-    name = f"speed-{'cuda' if cuda else 'cpu'}"
+    name = f"speed-{'cuda' if cuda else 'cpu'}" + (f"-{args.label}" if args.label else "")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
@@ -102,7 +105,7 @@ def main(argv=None) -> int:
         from benchmarks.speed_report import report
 
         save_json(name, payload)
-        report(payload)
+        report(payload, label=args.label)
     failed = [r for r in payload["inference"] + payload["training"] if "error" in r]
     print(f"done in {payload['wall_s']:.0f} s; {len(failed)} failed", flush=True)
     return 1 if failed else 0

@@ -125,14 +125,17 @@ def plot(payload: dict, path: Path) -> Path:
     return save_window(win, path, 1400)
 
 
-def report(payload: dict, doc: Path = DOC) -> None:
-    """Write the speed section of ``doc`` for ``payload``'s device and its figure."""
+def report(payload: dict, doc: Path = DOC, label: str | None = None) -> None:
+    """Write the speed section of ``doc`` for ``payload``'s device and its figure; ``label`` names a
+    section of its own (``speed_cpu_LABEL``, another machine) instead of the device's main one."""
     device = "cuda" if payload["device"].startswith("cuda") else "cpu"
-    figure = plot(payload, doc.parent / "images" / f"speed_{device}.png")
+    key = f"speed_{device}" + (f"_{label}" if label else "")
+    figure = plot(payload, doc.parent / "images" / f"{key}.png")
+    bf16 = "this one does" if payload.get("native_bf16") else "this one does not: fast-auto runs float32"
     infer, infer_verdicts = inference_table(payload)
     train, train_verdicts = training_table(payload)
     peak = ", ".join(f"{k} {v:.0f}" for k, v in payload["peak_gflops"].items())
-    write_section(f"speed_{device}", f"""## S: inference and training speed ({device})
+    write_section(key, f"""## S: inference and training speed ({device}{', ' + label if label else ''})
 
 Command: `{payload['command']}`. Machine: {payload['machine']}; device {payload['device']}. Date: {payload['date']}.
 Wall time {payload['wall_s'] / 60:.0f} min. GEMM peak measured in the same run (4096^3 matrix product, GFLOP/s):
@@ -141,7 +144,7 @@ blending), random weights of each configuration's size; each variant in a fresh 
 `~`: stopped after {payload['budget_s']:g} s and extrapolated from the tiles finished. naive = batch 1, float32,
 contiguous, 512 px tiles at stride 256 (Gaussian blend); today = the code's settings before issue 9 (batch 4,
 otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches, channels_last, inference_mode;
-fast-auto adds bf16 autocast where the CPU computes bf16 natively (this one does). % of GEMM peak compares the
+fast-auto adds bf16 autocast where the CPU computes bf16 natively ({bf16}). % of GEMM peak compares the
 achieved FLOP/s (torch's FLOP counter, 2 per multiply-add) with the GEMM rate of the same precision. The
 counter counts direct convolution; oneDNN's Winograd kernels for 3x3 convolutions multiply less, so a rate
 above 100 % means such a kernel ran (the FLOPs saved are real work not done).
