@@ -3,7 +3,10 @@
 Spec: docs/models.md section 2. A branch f(a, b) refines the centre image b using a neighbour a
 (an adjacent slice or a repeat scan) through L GRU-like building units (BUs) with noise attention.
 The two-branch model shares one branch: x1 = f(prev, centre), x2 = f(next, centre), output the
-mean. It is trained self-supervised with the consensus Noise2Noise loss.
+mean. It is trained self-supervised with the consensus Noise2Noise loss. Our variant
+``neighbours="mean"`` runs the branch once, on the mean of the two neighbours: f((prev + next) / 2,
+centre) sees both neighbours jointly, at half the cost (benchmarks/z_context.py: for the best
+linear filter, the two-branch structure costs 0.3 dB against one that sees the three slices at once).
 
 All images are float32 (B,1,H,W), each z-scored (zero mean, unit standard deviation per image),
 so values are unbounded (typically within a few units of 0). Any H, W >= 1 work (3x3 convs, pad 1).
@@ -19,7 +22,7 @@ from torch import nn
 
 from emdenoise_gui.models.registry import architectures
 
-__all__ = ["CONFIGS", "NRRN", "NRRNBranch", "build", "consensus_loss", "noise_attention"]
+__all__ = ["CONFIGS", "NEIGHBOUR_MODES", "NRRN", "NRRNBranch", "build", "consensus_loss", "noise_attention"]
 
 CONFIGS: Dict[str, dict] = architectures("nrrn")  # the sizes live in the family catalogue
 
@@ -103,15 +106,25 @@ class NRRNBranch(nn.Module):
         return x_hat + noise_attention(self.tail(F.relu(h)))
 
 
+#: How the two neighbours reach the branch: "pair" (the paper: one branch per neighbour, outputs
+#: averaged) or "mean" (one branch on the neighbours' mean).
+NEIGHBOUR_MODES = ("pair", "mean")
+
+
 class NRRN(nn.Module):
     """Two-branch NRRN with weights shared between the branches (one ``NRRNBranch``).
 
     All images are (B,1,H,W) float32, each z-scored (zero mean, unit std); outputs are on that
-    z-scored scale (unbounded).
+    z-scored scale (unbounded). ``neighbours`` (NEIGHBOUR_MODES): "pair" is the paper's network,
+    "mean" gives the branch the mean of the two neighbours (same parameters, half the compute).
     """
 
-    def __init__(self, channels: int = 64, units: int = 4, dilations: Optional[Sequence[int]] = None):
+    def __init__(self, channels: int = 64, units: int = 4, dilations: Optional[Sequence[int]] = None,
+                 neighbours: str = "pair"):
         super().__init__()
+        if neighbours not in NEIGHBOUR_MODES:
+            raise ValueError(f"neighbours must be one of {NEIGHBOUR_MODES}, got {neighbours!r}")
+        self.neighbours = neighbours
         self.branch = NRRNBranch(channels, units, dilations)
 
     def forward(self, prev: torch.Tensor, centre: torch.Tensor,
@@ -119,8 +132,11 @@ class NRRN(nn.Module):
         """Training pass on a triplet, each (B,1,H,W) z-scored.
 
         Returns (out, x1, x2), each (B,1,H,W): x1 = f(prev, centre), x2 = f(next, centre),
-        out = (x1 + x2) / 2.
+        out = (x1 + x2) / 2; with ``neighbours="mean"`` out = x1 = x2 = f((prev + next) / 2, centre).
         """
+        if self.neighbours == "mean":
+            out = self.branch(0.5 * (prev + next), centre)
+            return out, out, out
         x1 = self.branch(prev, centre)
         x2 = self.branch(next, centre)
         return 0.5 * (x1 + x2), x1, x2
@@ -129,8 +145,8 @@ class NRRN(nn.Module):
               next: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Denoise ``centre`` (B,1,H,W, z-scored) with whatever neighbours exist -> (B,1,H,W).
 
-        Both neighbours: mean of f(prev, centre) and f(next, centre). One neighbour nb:
-        f(nb, centre). None: f(centre, centre).
+        Both neighbours: mean of f(prev, centre) and f(next, centre) (``neighbours="mean"``:
+        f((prev + next) / 2, centre)). One neighbour nb: f(nb, centre). None: f(centre, centre).
         """
         if prev is not None and next is not None:
             return self.forward(prev, centre, next)[0]
@@ -148,7 +164,8 @@ def consensus_loss(x1: torch.Tensor, x2: torch.Tensor, prev: torch.Tensor,
                    next: torch.Tensor) -> torch.Tensor:
     """NRRN consensus Noise2Noise loss (Wu et al. 2019), all inputs (B,1,H,W) z-scored float32.
 
-    x1 = f(prev, centre) is compared with ``next``, x2 = f(next, centre) with ``prev``:
+    x1 = f(prev, centre) is compared with ``next``, x2 = f(next, centre) with ``prev`` (the "pair"
+    network only: with one branch on the neighbours' mean both would have seen their target):
     mean[0.5 (x1 - next)^2] + mean[0.5 (x2 - prev)^2] - mean[0.25 (x1 - x2)^2]. With independent
     zero-mean noise its expectation is mean(((x1 + x2)/2 - signal)^2) plus the noise variance.
     Returns a scalar float tensor (can be negative for individual samples).

@@ -53,6 +53,9 @@ class FamilyInfo:
     adapt_steps: steps of self-training on the user's own stack (``denoise --adapt``), or 0 when
         the family cannot learn from the noisy stack alone.
     preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
+    options: architecture settings no configuration sets, each with the values a card may give it, or
+        that each item of a list may take (NRRN's ``neighbours``: "pair", the paper's, or "mean"; its
+        ``dilations``: one per unit, 1 to 8).
     """
 
     name: str
@@ -69,6 +72,7 @@ class FamilyInfo:
     context: str = "local"
     adapt_steps: int = 0
     preference: int = 9
+    options: tuple[tuple[str, tuple], ...] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -122,7 +126,7 @@ FAMILIES: dict[str, FamilyInfo] = {
                  # 185 k parameters: about 0.6 s per step there; the shipped FIB-SEM model
                  base=(dict(channels=32, units=3), 64, 8, 1e-3)),
         "emdenoise_gui.models.nrrn:NRRN", "emdenoise_gui.training.trainers.nrrn:NRRNTrainer",
-        3, 1, "zscore-slice", adapt_steps=600, preference=0),
+        3, 1, "zscore-slice", adapt_steps=600, preference=0, options=(("neighbours", ("pair", "mean")), ("dilations", tuple(range(1, 9))))),
     "xception": FamilyInfo(
         "xception", "Xception/ASPP encoder-decoder (Ede & Beanland 2019)",
         "low-dose shot noise: trained on clean micrographs with synthetic Poisson noise",

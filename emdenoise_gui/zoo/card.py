@@ -174,15 +174,23 @@ def _check_ranges(data: dict) -> None:
 
 def _check_architecture(info, architecture: dict) -> None:
     """Keys the family's network takes, each of the configurations' type, within ARCHITECTURE_HEADROOM
-    times the largest configured value (a card cannot make the app build a network for hours)."""
+    times the largest configured value (a card cannot make the app build a network for hours), or one
+    of the values the family's ``options`` allow."""
     known: dict[str, list] = {}
     for config in info.configs.values():
         for key, value in config.architecture.items():
             known.setdefault(key, []).append(value)
+    options = dict(info.options)
     for key, value in architecture.items():
+        if key in options:
+            items = value if isinstance(value, list) and 0 < len(value) <= 64 else [value]
+            if not all(type(item) is type(options[key][0]) and item in options[key] for item in items):
+                raise CardError(f"card architecture setting '{key}' = {str(value)[:20]} is not one of "
+                                f"{', '.join(map(str, options[key]))} for {info.name}")
+            continue
         if key not in known:
             raise CardError(f"card architecture has an unknown setting '{key}' for {info.name}; it takes "
-                            f"{', '.join(sorted(known))}")
+                            f"{', '.join(sorted([*known, *options]))}")
         examples = known[key]
         if isinstance(examples[0], bool):
             ok = isinstance(value, bool)

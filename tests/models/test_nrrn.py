@@ -194,3 +194,23 @@ def test_dilated_units_widen_the_receptive_field_at_the_same_size():
     assert NRRN(8, 3, dilations=[1, 1, 1]).state_dict().keys() == plain.state_dict().keys()
     with pytest.raises(ValueError, match="one dilation"):
         NRRN(8, 3, dilations=[1, 2])
+
+
+def test_mean_neighbours_run_one_branch_on_the_neighbours_mean():
+    """neighbours="mean": out = x1 = x2 = f((prev + next) / 2, centre); the same parameters as the
+    paper's pair, so a pair model's weights load into it; one or no neighbour as before."""
+    pair = build("lite").eval()
+    model = NRRN(**CONFIGS["lite"], neighbours="mean").eval()
+    model.load_state_dict(pair.state_dict())
+    prev, centre, nxt = _triplet()
+    with torch.no_grad():
+        out, x1, x2 = model(prev, centre, nxt)
+        joint = pair.branch(0.5 * (prev + nxt), centre)
+        assert torch.allclose(out, joint) and torch.allclose(x1, joint) and torch.allclose(x2, joint)
+        assert torch.allclose(model.infer(centre, prev, nxt), joint)
+        assert torch.allclose(model.denoise(torch.cat([prev, centre, nxt], dim=1)), joint)
+        assert torch.allclose(model.infer(centre, prev=prev), pair.branch(prev, centre))
+        assert torch.allclose(model.infer(centre), pair.branch(centre, centre))
+        assert not torch.allclose(out, pair(prev, centre, nxt)[0])  # not the pair's average
+    with pytest.raises(ValueError, match="neighbours"):
+        NRRN(**CONFIGS["lite"], neighbours="both")

@@ -255,3 +255,21 @@ def test_resume_of_a_damaged_checkpoint_exits_2(tmp_path, fibsem_crop, noisy_cro
     (checkpoint / "state.json").write_text(text)
     assert main(["resume", str(checkpoint)]) == 2
     assert "field 'steps'" in capsys.readouterr().err
+
+
+def test_neighbours_mean_fine_tunes_a_pair_model_and_the_card_says_so(tmp_path, fibsem_crop, noisy_crop,
+                                                                       noise_patches):
+    """--neighbours mean turns a pair package into one branch on the neighbours' mean (same weights to
+    start); the consensus loss refuses it; other families refuse the option."""
+    base = dict(data={"clean": [str(fibsem_crop)]}, steps=2, validate_every=2, checkpoint_every=2)
+    list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, **base,
+                         output=str(tmp_path / "pair"))))
+    list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, **base,
+                         output=str(tmp_path / "mean"), init=str(tmp_path / "pair"), neighbours="mean")))
+    assert open_package(tmp_path / "pair").card.architecture.get("neighbours", "pair") == "pair"
+    assert open_package(tmp_path / "mean").card.architecture["neighbours"] == "mean"
+    with pytest.raises(InputError, match="consensus loss needs"):
+        list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, neighbours="mean",
+                             output=str(tmp_path / "consensus"))))
+    with pytest.raises(InputError, match="NRRN option"):
+        tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, neighbours="mean").validated()

@@ -72,6 +72,10 @@ def _corpus(root: Path) -> dict:
     corpus["architecture units 10**6"] = (_folder(root, "arch", _card(architecture={"depth": 2, "base": 10**6})),
                                           "out of range")
     corpus["unknown architecture key"] = (_folder(root, "key", _card(architecture={"units": 3})), "unknown setting")
+    corpus["NRRN neighbours not a mode"] = (_folder(root, "nb", _card(
+        family="nrrn", architecture={"channels": 16, "units": 3, "neighbours": "all"})), "is not one of")
+    corpus["NRRN dilation 100"] = (_folder(root, "dil", _card(
+        family="nrrn", architecture={"channels": 16, "units": 2, "dilations": [1, 100]})), "is not one of")
     corpus["training crop 17"] = (_folder(root, "crop", _card(training_crop=17)), "'training_crop'")
     corpus["training crop -16"] = (_folder(root, "negcrop", _card(training_crop=-16)), "'training_crop'")
     corpus["zero std normalisation"] = (_folder(root, "std0", _card(

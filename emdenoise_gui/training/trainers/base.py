@@ -65,6 +65,8 @@ class BaseTrainer:
         self.init_card = None
         if spec.init:
             self.init_card, init_weights = self._init_package(spec.init)
+        if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
+            self.architecture["neighbours"] = spec.neighbours
         self.load_data()
         self.model = self.info.build(**self.architecture).to(device)
         if self.init_card is not None:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from emdenoise_gui.core import metrics
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v, nrrn
 from emdenoise_gui.training.data import Volume, crop, sample_crops
@@ -69,6 +70,10 @@ class NRRNTrainer(BaseTrainer):
         self.train_slices, self.val_slices = self.splits(self.data, depth=3)
 
     def build(self) -> None:
+        if (self.architecture.get("neighbours") == "mean" and not self.supervised
+                and self.spec.objective == "consensus"):
+            raise InputError("the consensus loss needs the paper's two-branch NRRN (each branch fitted to the "
+                             "other neighbour); train this one on clean data or with --objective blind-spot")
         self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr,
                                                      betas=(0.9, 0.999), eps=1e-8)}
 
