@@ -102,11 +102,14 @@ def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=No
 
 #: A preview denoises the part on screen first when it is under this fraction of the slice.
 VISIBLE_FIRST_FRACTION = 0.6
-#: ... and at most this many px square of it, around the centre of the view (a 4096^2 slice in
-#: full view: the centre 1024^2 first, a few seconds on two CPU cores, then the whole slice).
-FIRST_LOOK_PX = 1024
+#: ... in growing squares of at most these px around the centre of the view, each shown when done (a
+#: 4096^2 slice in full view: the centre 512^2, then 1024^2, then the whole slice). The first square
+#: is one tile: on two old AVX2 cores (Zen 1) NRRN lite needs about 11 s per megapixel in the app,
+#: so 1024^2 alone would keep the user waiting some 15 s for a first look.
+FIRST_LOOK_STEPS = (512, 1024)
+FIRST_LOOK_PX = FIRST_LOOK_STEPS[-1]
 #: Image context (px) around the part on screen: more than any local network's halo (N2V: 30 px).
-VISIBLE_MARGIN = 64
+VISIBLE_MARGIN = 32
 
 
 def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto",
@@ -115,10 +118,10 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
     stack's own intensity scale. It yields its stages ("loading model" for a model, "reading slice",
     "first tile"), then Progress in tiles.
 
-    ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: its centre (at most
-    FIRST_LOOK_PX square), when under VISIBLE_FIRST_FRACTION of the slice, is denoised first (with
-    VISIBLE_MARGIN px of context) and yielded as a :class:`PartialResult` (NaN elsewhere), then
-    the whole slice follows. ``region`` (y0, y1, x0, x1) px: only that part is denoised (with
+    ``visible`` (y0, y1, x0, x1) px, the part of the slice on screen: its centre, in squares of at most
+    each of FIRST_LOOK_STEPS px, when under VISIBLE_FIRST_FRACTION of the slice, is denoised first (with
+    VISIBLE_MARGIN px of context), each square yielded as a :class:`PartialResult` (what is done so far,
+    NaN elsewhere), then the whole slice follows. ``region`` (y0, y1, x0, x1) px: only that part is denoised (with
     REGION_MARGIN px of context) and returned in a slice-sized image, NaN elsewhere.
     """
 
@@ -156,11 +159,9 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             only = np.full(window.shape[-2:], np.nan, np.float32)
             only[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             return scale.from_unit(only)
-        box = _visible_box(visible, window.shape[-2:])
-        if box is not None:
-            (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) = box
+        first = np.full(window.shape[-2:], np.nan, np.float32)
+        for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in first_looks(visible, window.shape[-2:]):
             part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)")
-            first = np.full(window.shape[-2:], np.nan, np.float32)
             first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             yield PartialResult(scale.from_unit(first))
         return scale.from_unit((yield from run(window, "preview")))
@@ -168,9 +169,20 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
     return make
 
 
-def _visible_box(visible, shape) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+def first_looks(visible, shape) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The parts of a slice of ``shape`` (Y, X) to denoise and show before the whole, smallest first:
+    ``_visible_box`` for each of FIRST_LOOK_STEPS, without repeats (a small view needs one)."""
+    boxes = []
+    for side in FIRST_LOOK_STEPS:
+        box = _visible_box(visible, shape, side)
+        if box is not None and (not boxes or box[0] != boxes[-1][0]):
+            boxes.append(box)
+    return boxes
+
+
+def _visible_box(visible, shape, side: int = FIRST_LOOK_PX) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """((y0, y1, x0, x1) to show first, the same with VISIBLE_MARGIN px of context) clipped to
-    ``shape``: the part on screen, cut to FIRST_LOOK_PX around its centre. None when nothing is
+    ``shape``: the part on screen, cut to ``side`` px around its centre. None when nothing is
     given, or when that part is most of the slice."""
     if visible is None:
         return None
@@ -180,7 +192,7 @@ def _visible_box(visible, shape) -> tuple[tuple[int, ...], tuple[int, ...]] | No
     if y1 <= y0 or x1 <= x0:
         return None
     cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
-    half = FIRST_LOOK_PX // 2
+    half = side // 2
     y0, y1, x0, x1 = max(y0, cy - half), min(y1, cy + half), max(x0, cx - half), min(x1, cx + half)
     if (y1 - y0) * (x1 - x0) >= VISIBLE_FIRST_FRACTION * height * width:
         return None

@@ -52,3 +52,18 @@ def test_a_large_slice_in_full_view_shows_its_centre_first():
     assert first == (lo, hi, lo, hi)
     assert context[0] == first[0] - VISIBLE_MARGIN and context[3] == first[3] + VISIBLE_MARGIN
     assert _visible_box((0, 520, 0, 520), (520, 520)) is None  # a small slice: the whole at once
+
+
+def test_a_large_view_grows_from_the_centre(synthetic_crop, monkeypatch):
+    """A view of most of a large slice: a small centre square first, then a larger one, then the whole."""
+    monkeypatch.setattr("emdenoise_gui.jobs.denoise.FIRST_LOOK_STEPS", (16, 32))
+    events, final = drain(preview(str(synthetic_crop), 2, Denoiser("filter", "gaussian"), 64, None,
+                                  visible=(0, 96, 0, 80)))
+    partial = [e.image for e in events if isinstance(e, PartialResult)]
+    assert len(partial) == 2
+    small, large = (np.isfinite(image) for image in partial)
+    assert small.sum() == 16 * 16 and large.sum() == 32 * 32
+    assert small[40:56, 32:48].all() and large[32:64, 24:56].all()  # centred on the view (48, 40)
+    assert (large | ~small).all()  # what the first look showed stays shown
+    for image, done in zip(partial, (small, large)):
+        np.testing.assert_allclose(image[done], final[done], atol=1e-3)
