@@ -8,34 +8,16 @@ import os
 import platform
 from pathlib import Path
 
-from emdenoise_gui.models.device import cpu_name
+from emdenoise_gui.models.device import cpu_description
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 
-def cpu_features() -> str:
-    """' (family F model M, widest vector ISA)' from /proc/cpuinfo, '' where it cannot be read.
-
-    Machines sold under one name differ a lot: an AMD EPYC of family 23 (Zen 1) has AVX2 only, one
-    of family 25 (Zen 4) AVX-512 with native bf16, several times faster for these networks.
-    """
-    try:
-        info = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
-    except OSError:
-        return ""
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    isa = next((name for flag, name in (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX-512 BF16"),
-                                        ("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), "no AVX2")
-    return f" (family {fields.get('cpu family', '?')} model {fields.get('model', '?')}, {isa})"
-
-
 def machine() -> str:
     """'CPU model (family, model, ISA), N cores, RAM, OS' for the table headers."""
-    cpu = cpu_name() + cpu_features()
+    cpu = cpu_description()
     try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
         mem_text = f", {mem:.0f} GiB RAM"

@@ -38,7 +38,7 @@ def cmd_train(args) -> int:
                    device=args.device, amp=not args.no_amp, **({"dose": _parse_dose(args.dose)} if args.dose else {}),
                    dose_dist=args.dose_dist or ("log-uniform" if args.dose else ""),
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
-                   init=args.init or "", objective=args.objective, neighbours=args.neighbours or "",
+                   init=args.init or "", objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode)
     return drive_training(train_job(spec))
@@ -139,9 +139,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--init", metavar="PACKAGE",
                    help="fine-tune: start from this model (zoo name or package) of the same family; "
                         "a third of the default learning rate")
-    p.add_argument("--objective", default="consensus", choices=["consensus", "blind-spot"],
-                   help="nrrn on --noisy data: consensus Noise2Noise between neighbours (the paper) or a blind "
-                        "spot in the centre slice with the neighbours intact")
+    p.add_argument("--objective", choices=["consensus", "blind-spot"],
+                   help="nrrn on --noisy data: consensus Noise2Noise between neighbours (the paper; the default for "
+                        "its two-branch network) or a blind spot in the centre slice with the neighbours intact (the "
+                        "default for --neighbours mean)")
     p.add_argument("--neighbours", choices=["pair", "mean"],
                    help="nrrn: the paper's two branches, one per neighbour (pair, the default), or one branch on "
                         "the neighbours' mean (mean: half the compute; see docs/benchmarks.md)")

@@ -29,7 +29,8 @@ class RunSpec:
     fine-tuning from ``init``, a rate a third of it).
     init: a package (path or zoo name) of the same family to start from (fine-tuning).
     objective: nrrn on noisy data: "consensus" (the paper's Noise2Noise between neighbouring
-    slices) or "blind-spot" (Noise2Void-style masking of the centre slice only, neighbours intact).
+    slices) or "blind-spot" (Noise2Void-style masking of the centre slice only, neighbours intact);
+    "" picks consensus for the paper's two-branch network, blind-spot for neighbours "mean".
     neighbours: nrrn only, how the network takes the two neighbours (``models.nrrn.NEIGHBOUR_MODES``:
         "pair", the paper's two branches, or "mean", one branch on their mean); "" keeps the
         configuration's (or the ``init`` package's).
@@ -55,7 +56,7 @@ class RunSpec:
     dose_dist: str = ""
     init: str = ""
     notes: dict = field(default_factory=dict)
-    objective: str = "consensus"
+    objective: str = ""
     neighbours: str = ""
     val_fraction: float = 0.1
     validate_every: int = 50
@@ -108,7 +109,7 @@ class RunSpec:
             (math.isfinite(self.lr), "--lr must be a finite number"),
             (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
             (self.gan_mode in ("lsgan", "vanilla"), "--gan-mode must be lsgan or vanilla"),
-            (self.objective in ("consensus", "blind-spot"), "--objective must be consensus or blind-spot"),
+            (self.objective in ("", "consensus", "blind-spot"), "--objective must be consensus or blind-spot"),
             (self.neighbours in ("", "pair", "mean"), "--neighbours must be pair or mean"),
             (not self.neighbours or self.family == "nrrn", "--neighbours is an NRRN option"),
             (self.validate_every >= 1 and self.checkpoint_every >= 1, "intervals must be at least 1 step"),

@@ -270,6 +270,11 @@ def test_neighbours_mean_fine_tunes_a_pair_model_and_the_card_says_so(tmp_path, 
     assert open_package(tmp_path / "mean").card.architecture["neighbours"] == "mean"
     with pytest.raises(InputError, match="consensus loss needs"):
         list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, neighbours="mean",
-                             output=str(tmp_path / "consensus"))))
+                             objective="consensus", output=str(tmp_path / "consensus"))))
+    # on noisy data without an objective, one branch on the mean self-trains with the blind spot
+    list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=2, validate_every=2,
+                         checkpoint_every=2, init=str(tmp_path / "mean"), output=str(tmp_path / "adapted"))))
+    assert "blind spot" in open_package(tmp_path / "adapted").card.training["recipe"]
+    assert "neighbours' mean" in open_package(tmp_path / "mean").card.training["recipe"]
     with pytest.raises(InputError, match="NRRN option"):
         tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, neighbours="mean").validated()

@@ -16,7 +16,7 @@ import torch
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.device import autocast_dtype, cpu_name
+from emdenoise_gui.models.device import autocast_dtype, cpu_description
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
 from emdenoise_gui.training.schedules import Schedule
@@ -277,7 +277,7 @@ class BaseTrainer:
 
 
 def _hardware() -> str:
-    cpu = cpu_name()
+    cpu = cpu_description()
     threads = torch.get_num_threads()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{cpu}, {threads} torch thread{'s' if threads != 1 else ''}, {gpu}"

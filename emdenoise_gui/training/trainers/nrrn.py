@@ -70,17 +70,28 @@ class NRRNTrainer(BaseTrainer):
         self.train_slices, self.val_slices = self.splits(self.data, depth=3)
 
     def build(self) -> None:
-        if (self.architecture.get("neighbours") == "mean" and not self.supervised
-                and self.spec.objective == "consensus"):
+        if self.mean_neighbours and not self.supervised and self.objective == "consensus":
             raise InputError("the consensus loss needs the paper's two-branch NRRN (each branch fitted to the "
                              "other neighbour); train this one on clean data or with --objective blind-spot")
         self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr,
                                                      betas=(0.9, 0.999), eps=1e-8)}
 
+    @property
+    def mean_neighbours(self) -> bool:
+        """One branch on the neighbours' mean (``models.nrrn`` neighbours="mean") instead of the paper's two."""
+        return self.architecture.get("neighbours") == "mean"
+
+    @property
+    def objective(self) -> str:
+        """The self-supervised loss: the spec's, else the paper's consensus loss for the two-branch network
+        and the blind spot for one branch on the neighbours' mean (the consensus loss cannot train it)."""
+        return self.spec.objective or ("blind-spot" if self.mean_neighbours else "consensus")
+
     def recipe(self) -> str:
         if self.supervised:
-            return "supervised: clean slices with synthetic noise, averaged output fitted to the clean centre"
-        if self.spec.objective == "blind-spot":
+            output = "one branch on the neighbours' mean" if self.mean_neighbours else "averaged output"
+            return f"supervised: clean slices with synthetic noise, {output} fitted to the clean centre"
+        if self.objective == "blind-spot":
             return "self-supervised: blind spot in the centre slice (N2V-style), both neighbours intact"
         return "self-supervised: consensus Noise2Noise on adjacent-slice triplets"
 
@@ -138,7 +149,7 @@ class NRRNTrainer(BaseTrainer):
         return n2v.n2v_loss(out.float(), centre, mask)
 
     def _self_supervised(self, batch: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        if self.spec.objective == "blind-spot":
+        if self.objective == "blind-spot":
             return self._blind_spot(batch, rng)
         return self._consensus(batch)
 
