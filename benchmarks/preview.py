@@ -75,7 +75,7 @@ for run, z in (("cold", middle), ("warm", middle + 1)):
     started = time.perf_counter()
     job = window.preview_current()
     spin(lambda: "whole" in events or not job.running, 600)
-    spin(lambda: "whole" in events, 5)
+    spin(lambda: "whole" in events, 120)  # shown after the job ended: the display of a large slice takes a while
     result[run] = {"whole": events["whole"] - started}
     if events.get("partials"):
         result[run]["first"] = events["partials"][0] - started
