@@ -39,7 +39,8 @@ from benchmarks.common import ROOT, machine, save_json, today  # noqa: E402
 from benchmarks.speed_parts import gemm_peak, startup_seconds  # noqa: E402
 from emdenoise_gui.models.device import native_bf16_cpu  # noqa: E402
 
-MODELS = [("nrrn", "lite"), ("nrrn", "base"), ("n2v", "lite"), ("cyclic", "lite"), ("xception", "lite"),
+MODELS = [("nrrn", "lite"), ("nrrn", "lite+mean"), ("nrrn", "base"), ("nrrn", "base+mean"), ("n2v", "lite"),
+          ("cyclic", "lite"), ("xception", "lite"),
           ("nrrn", "paper"), ("n2v", "paper"), ("cyclic", "paper"), ("xception", "paper")]
 CPU_VARIANTS = ("naive", "today", "fast-fp32", "fast-auto")
 CUDA_VARIANTS = ("naive", "today", "fast-fp32", "fast-bf16", "fast-fp16")
@@ -61,7 +62,8 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, help="slice side in px (default 2048 on the CPU, 4096 on CUDA)")
     p.add_argument("--budget", type=float, default=90.0,
                    help="seconds per variant before it stops and is extrapolated (default 90)")
-    p.add_argument("--models", nargs="*", help="FAMILY:CONFIG pairs (default: all lite and paper sizes)")
+    p.add_argument("--models", nargs="*", help="FAMILY:CONFIG pairs (default: all lite and paper sizes); "
+                   "nrrn:lite+mean is lite with one branch on the neighbours' mean (the shipped NRRNs)")
     p.add_argument("--parts", default="infer,train,startup",
                    help="comma-separated parts to run: infer, train, startup (default all)")
     p.add_argument("--quick", action="store_true", help="512 px slice, lite models, 5 s budget; docs untouched")
@@ -82,7 +84,10 @@ def main(argv=None) -> int:
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as scratch:
         for family, config in models if "infer" in parts else []:
-            for variant in CUDA_VARIANTS if cuda else CPU_VARIANTS:
+            variants = CUDA_VARIANTS if cuda else CPU_VARIANTS
+            if "+" in config:  # a variant network: compared with the naive and today rows of the one it replaces
+                variants = [v for v in variants if v not in ("naive", "today")]
+            for variant in variants:
                 row = run_child({"what": "infer", "family": family, "config": config, "variant": variant,
                                  "device": args.device, "size": size, "budget": budget, "scratch": scratch})
                 payload["inference"].append(row)

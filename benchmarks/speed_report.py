@@ -29,6 +29,13 @@ def _seconds(row: dict) -> str:
     return ("~" if row["extrapolated"] else "") + f"{row['s_per_mp']:.2f}"
 
 
+def _references(index: dict, model: str) -> tuple[dict | None, dict | None]:
+    """The naive and today rows a model is compared with: its own, or for a variant ("nrrn lite+mean")
+    those of the network it replaces ("nrrn lite": the code and the network before)."""
+    base = model.split("+")[0]
+    return index.get((base, "naive")), index.get((base, "today"))
+
+
 def inference_table(payload: dict) -> tuple[str, list[str]]:
     """The markdown table and the target verdicts for the inference rows."""
     rows, peak = payload["inference"], payload["peak_gflops"]
@@ -41,21 +48,21 @@ def inference_table(payload: dict) -> tuple[str, list[str]]:
         if "error" in row:
             lines.append(f"| {_model(row)} | {row['variant']} | failed: {row['error']} |||||||||")
             continue
-        naive, today = index.get((_model(row), "naive")), index.get((_model(row), "today"))
-        x_naive = naive["s_per_mp"] / row["s_per_mp"] if naive else math.nan
-        x_today = today["s_per_mp"] / row["s_per_mp"] if today else math.nan
+        naive, today = _references(index, _model(row))
+        x_naive = f"{naive['s_per_mp'] / row['s_per_mp']:.1f}" if naive else "-"
+        x_today = f"{today['s_per_mp'] / row['s_per_mp']:.1f}" if today else "-"
         share = 100 * row["gflops"] / peak.get(row["precision"], math.nan)
         memory = row["device_mb"] if row.get("device_mb") is not None else row["peak_rss_mb"]
         lines.append(f"| {_model(row)} | {row['variant']} | {row['precision']} | {row['batch']} x {row['tile_px']} | "
-                     f"{row['tiles']} | {_seconds(row)} | {x_naive:.1f} | {x_today:.1f} | {row['gflop_per_mp']:.0f} | "
+                     f"{row['tiles']} | {_seconds(row)} | {x_naive} | {x_today} | {row['gflop_per_mp']:.0f} | "
                      f"{row['gflops']:.0f} | {share:.0f} | {memory:.0f} |")
     default = "fast-auto" if payload["device"] == "cpu" else "fast-bf16"
     for (model, variant), row in index.items():
         if variant != default:
             continue
-        naive, today = index.get((model, "naive")), index.get((model, "today"))
+        naive, today = _references(index, model)
         parts = []
-        if model.endswith("lite") and payload["device"] == "cpu":
+        if model.split("+")[0].endswith("lite") and payload["device"] == "cpu":
             ok = row["s_per_mp"] <= LITE_LIMIT_S_PER_MP
             parts.append(f"{row['s_per_mp']:.2f} s/MP ({'met' if ok else 'MISSED'}, limit {LITE_LIMIT_S_PER_MP:g})")
             if today:
@@ -138,13 +145,14 @@ def report(payload: dict, doc: Path = DOC, label: str | None = None) -> None:
     write_section(key, f"""## S: inference and training speed ({device}{', ' + label if label else ''})
 
 Command: `{payload['command']}`. Machine: {payload['machine']}; device {payload['device']}. Date: {payload['date']}.
-Wall time {payload['wall_s'] / 60:.0f} min. GEMM peak measured in the same run (4096^3 matrix product, GFLOP/s):
+Wall time {payload['wall_s'] / 60:.0f} min. GEMM peak measured in the same run (square matrix product, side 512 to 4096, GFLOP/s):
 {peak}. One {payload['size']} x {payload['size']} float32 slice through `Predictor.denoise` (normalisation, tiling,
 blending), random weights of each configuration's size; each variant in a fresh process after a one-tile warm-up.
 `~`: stopped after {payload['budget_s']:g} s and extrapolated from the tiles finished. naive = batch 1, float32,
 contiguous, 512 px tiles at stride 256 (Gaussian blend); today = the code's settings before issue 9 (batch 4,
 otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches, channels_last, inference_mode;
-fast-auto adds bf16 autocast where the CPU computes bf16 natively ({bf16}). % of GEMM peak compares the
+fast-auto adds bf16 autocast where the CPU computes bf16 natively ({bf16}). "+mean": one branch on the
+neighbours' mean (the shipped NRRNs); its x naive and x today compare with the two-branch network's rows. % of GEMM peak compares the
 achieved FLOP/s (torch's FLOP counter, 2 per multiply-add) with the GEMM rate of the same precision. The
 counter counts direct convolution; oneDNN's Winograd kernels for 3x3 convolutions multiply less, so a rate
 above 100 % means such a kernel ran (the FLOPs saved are real work not done).

@@ -52,9 +52,11 @@ def synthetic_em_stack(depth: int = 6, height: int = 96, width: int = 80, seed: 
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def random_package(folder: Path, family: str, config: str = "lite", perturb: float = 0.0):
+def random_package(folder: Path, family: str, config: str = "lite", perturb: float = 0.0,
+                   options: dict | None = None):
     """A model package of ``family``/``config`` at ``folder`` with seeded random weights (torch seed 0),
-    each weight moved by ``perturb`` x N(0, 1) (0.05 makes outputs that vary); for tests and benchmarks
+    each weight moved by ``perturb`` x N(0, 1) (0.05 makes outputs that vary); ``options``: architecture
+    settings added to the configuration's (e.g. NRRN's ``neighbours``); for tests and benchmarks
     where what the weights learned is not the point."""
     import torch
 
@@ -63,7 +65,7 @@ def random_package(folder: Path, family: str, config: str = "lite", perturb: flo
     from emdenoise_gui.zoo.package import write_package
 
     info = FAMILIES[family]
-    arch = info.architecture(config)
+    arch = {**info.architecture(config), **(options or {})}
     torch.manual_seed(0)
     net = info.build(**arch)
     if perturb:

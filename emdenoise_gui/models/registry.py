@@ -126,7 +126,8 @@ FAMILIES: dict[str, FamilyInfo] = {
                  # 185 k parameters: about 0.6 s per step there; the shipped FIB-SEM model
                  base=(dict(channels=32, units=3), 64, 8, 1e-3)),
         "emdenoise_gui.models.nrrn:NRRN", "emdenoise_gui.training.trainers.nrrn:NRRNTrainer",
-        3, 1, "zscore-slice", adapt_steps=600, preference=0, options=(("neighbours", ("pair", "mean")), ("dilations", tuple(range(1, 9))))),
+        3, 1, "zscore-slice", adapt_steps=600, preference=0,
+        options=(("neighbours", ("pair", "mean")), ("dilations", tuple(range(1, 9))))),
     "xception": FamilyInfo(
         "xception", "Xception/ASPP encoder-decoder (Ede & Beanland 2019)",
         "low-dose shot noise: trained on clean micrographs with synthetic Poisson noise",
