@@ -29,11 +29,15 @@ def _seconds(row: dict) -> str:
     return ("~" if row["extrapolated"] else "") + f"{row['s_per_mp']:.2f}"
 
 
+def _replaced(model: str) -> str:
+    """The network a variant replaces ("nrrn lite+mean" -> "nrrn lite"); a plain model is its own."""
+    return model.split("+")[0]
+
+
 def _references(index: dict, model: str) -> tuple[dict | None, dict | None]:
-    """The naive and today rows a model is compared with: its own, or for a variant ("nrrn lite+mean")
-    those of the network it replaces ("nrrn lite": the code and the network before)."""
-    base = model.split("+")[0]
-    return index.get((base, "naive")), index.get((base, "today"))
+    """The naive and today rows a model is compared with: those of the network it replaces (for a
+    variant, the code and the network before)."""
+    return index.get((_replaced(model), "naive")), index.get((_replaced(model), "today"))
 
 
 def inference_table(payload: dict) -> tuple[str, list[str]]:
@@ -62,7 +66,7 @@ def inference_table(payload: dict) -> tuple[str, list[str]]:
             continue
         naive, today = _references(index, model)
         parts = []
-        if model.split("+")[0].endswith("lite") and payload["device"] == "cpu":
+        if _replaced(model).endswith("lite") and payload["device"] == "cpu":
             ok = row["s_per_mp"] <= LITE_LIMIT_S_PER_MP
             parts.append(f"{row['s_per_mp']:.2f} s/MP ({'met' if ok else 'MISSED'}, limit {LITE_LIMIT_S_PER_MP:g})")
             if today:

@@ -21,4 +21,3 @@ def test_side_grows_only_while_a_product_is_quick(monkeypatch):
     assert max(sides[torch.float32]) == 2048  # 4.5 ms at 512, 36 ms at 1024, 0.29 s at 2048: stop
     assert set(sides[torch.bfloat16]) == {512}  # 0.38 s at 512 already: never a larger side
     assert len(sides[torch.bfloat16]) == 1 + 5  # the probe, then the best of five
-
