@@ -119,7 +119,9 @@ def plot(payload: dict, path: Path) -> Path:
     chart.setLabel("left", "s per megapixel (log10)")
     chart.showGrid(y=True, alpha=0.25)
     legend = chart.addLegend(offset=(10, 10), labelTextSize="10pt")
+    legend.setColumnCount(len(variants))  # one row along the top, above the bars (headroom below)
     width = 0.8 / max(1, len(variants))
+    tallest = 0.0
     for k, variant in enumerate(variants):
         xs, heights = [], []
         for i, model in enumerate(models):
@@ -127,10 +129,12 @@ def plot(payload: dict, path: Path) -> Path:
             if row:
                 xs.append(i - 0.4 + width * (k + 0.5))
                 heights.append(math.log10(row["s_per_mp"]) + 2)  # bars start at 0.01 s/MP
+                tallest = max(tallest, heights[-1])
         colour = _VARIANT_COLOURS.get(variant, "#000000")
         bars = pg.BarGraphItem(x=xs, height=heights, y0=-2, width=width * 0.9, brush=colour, pen=colour)
         chart.addItem(bars)
         legend.addItem(bars, variant)
+    chart.setYRange(-2, tallest - 2 + 0.8, padding=0)  # a clear band at the top for the legend
     chart.getAxis("bottom").setTicks([[(i, m) for i, m in enumerate(models)]])
     chart.getAxis("left").setTicks([[(v, f"{10 ** v:g}") for v in (-2, -1, 0, 1, 2, 3)]])
     return save_window(win, path, 1400)
@@ -168,15 +172,27 @@ Targets (issue 9):
 
 ![s/MP per model and back end]({figure.relative_to(doc.parent).as_posix()})
 
-Training: optimizer steps/s per family at its configuration's crop and batch (on the CPU the paper sizes at
+{_training_text(payload, train, train_verdicts)}
+
+{_startup_text(payload)}""", doc)
+
+
+def _training_text(payload: dict, table: str, verdicts: list[str]) -> str:
+    if not payload["training"]:
+        return "Training: not part of this run."
+    return f"""Training: optimizer steps/s per family at its configuration's crop and batch (on the CPU the paper sizes at
 batch 1) on a synthetic EM-like volume (nrrn: the shipped recipe, clean slices with synthetic noise), after one
 warm-up step (whose FLOPs are counted), at least 2 steps and for up to
 {payload['budget_s'] / 3:.0f} s. before = the code before issue 9 (each step draws its data, then learns); now =
 the engine's loop (the next step's data drawn on a background thread while this one learns; mixed precision on
 CUDA only, the CPU stays float32).
 
-{train}
+{table}
 
-{chr(10).join(train_verdicts)}
+{chr(10).join(verdicts)}"""
 
-GUI start-up (launching Python to the main window shown, offscreen Qt, median of 3): {payload["startup_s"]} s.""", doc)
+
+def _startup_text(payload: dict) -> str:
+    if payload.get("startup_s") is None:
+        return "GUI start-up: not part of this run."
+    return f"GUI start-up (launching Python to the main window shown, offscreen Qt, median of 3): {payload['startup_s']} s."

@@ -45,6 +45,10 @@ RUNS = {
                                                 "--neighbours", "mean"]),
     "flyem-xception-lite": ("xception", "lite", 3000, ["--dose", "15:300"]),
     "flyem-xception-base": ("xception", "base", 3000, ["--dose", "15:300"]),
+    # the cyclic generator on the synthetic film and charge artifacts, 240 px crops (its instance norm
+    # then sees about the field of view of a test slice's tiles)
+    "flyem-cyclic-artifacts": ("cyclic", "lite", 3000, ["--artifacts", "film,charge", "--crop", "240",
+                                                         "--batch-size", "4"]),
 }
 #: the runs whose packages ship (--ship copies these only)
 SHIPPED = ("flyem-nrrn-base", "flyem-nrrn-lite")

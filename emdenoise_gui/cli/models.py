@@ -40,7 +40,7 @@ def cmd_train(args) -> int:
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
                    init=args.init or "", objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
-                   gan_mode=args.gan_mode)
+                   gan_mode=args.gan_mode, artifacts=args.artifacts or "")
     return drive_training(train_job(spec))
 
 
@@ -146,6 +146,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--neighbours", choices=["pair", "mean"],
                    help="nrrn: the paper's two branches, one per neighbour (pair, the default), or one branch on "
                         "the neighbours' mean (mean: half the compute; see docs/benchmarks.md)")
+    p.add_argument("--artifacts", metavar="film,charge",
+                   help="cyclic on --clean data alone: the denoiser learns to remove these synthetic artifacts "
+                        "(film, charge or both, comma-separated) instead of learning them from --noise and --noisy")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
     p.add_argument("-o", "--output", required=True, help="the model package folder to write")
     p.add_argument("--name", help="model name in the zoo (default: the package folder name)")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import FAMILIES, ROLES
-from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
+from emdenoise_gui.training.synthetic import ARTIFACT_KINDS, DOSE_DISTRIBUTIONS
 from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
 
 SPEC_VERSION = 1
@@ -34,6 +34,9 @@ class RunSpec:
     neighbours: nrrn only, how the network takes the two neighbours (``models.nrrn.NEIGHBOUR_MODES``:
         "pair", the paper's two branches, or "mean", one branch on their mean); "" keeps the
         configuration's (or the ``init`` package's).
+    artifacts: cyclic only, "film", "charge" or "film,charge": train the denoiser on ``clean`` data
+        with those synthetic artifacts (``training.trainers.cyclic_paired``) instead of the paper's
+        three unpaired pools.
     notes: extra facts for the card's ``training`` record (e.g. what a self-trained model is for).
     device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     """
@@ -58,6 +61,7 @@ class RunSpec:
     notes: dict = field(default_factory=dict)
     objective: str = ""
     neighbours: str = ""
+    artifacts: str = ""
     val_fraction: float = 0.1
     validate_every: int = 50
     checkpoint_every: int = 100
@@ -79,6 +83,16 @@ class RunSpec:
         self.batch_size = batch if self.batch_size is None else int(self.batch_size)
         self.lr = (lr / 3.0 if self.init else lr) if self.lr is None else float(self.lr)
         required, allowed = info.roles, []
+        artifacts = [k.strip() for k in self.artifacts.split(",") if k.strip()]
+        if artifacts:
+            if self.family != "cyclic":
+                raise InputError("--artifacts is a cyclic option (a synthetic film or charge artifact on clean data)")
+            unknown = [k for k in artifacts if k not in ARTIFACT_KINDS]
+            if unknown:
+                raise InputError(f"unknown artifact '{unknown[0]}'; choose {' and/or '.join(ARTIFACT_KINDS)}, "
+                                 "comma-separated")
+            required = ("clean",)
+            self.artifacts = ",".join(dict.fromkeys(artifacts))
         for role in required:
             choices = role.split("|")
             allowed += choices

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Artifacts ``train cyclic --artifacts`` synthesises on clean data (names of ``core.noise.NOISE_KINDS``).
+ARTIFACT_KINDS = ("charge", "film")
 #: Pixels of a slice used to estimate its noisy mean and standard deviation.
 STAT_SAMPLES = 8192
 

@@ -37,3 +37,14 @@ def test_report_renders_tables_verdicts_and_figure(quick_run, tmp_path):
     text = doc.read_text()
     assert "| nrrn lite | fast-auto |" in text and "x naive" in text and "training nrrn lite" in text
     assert (tmp_path / "images" / "speed_cpu.png").stat().st_size > 10_000
+
+
+def test_a_run_without_training_or_startup_says_so_instead_of_an_empty_table(quick_run, tmp_path):
+    from benchmarks.speed_report import report
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n")
+    report({**quick_run, "training": [], "startup_s": None}, doc, label="infer-only")
+    text = doc.read_text()
+    assert "Training: not part of this run." in text and "GUI start-up: not part of this run." in text
+    assert "| model | crop x batch |" not in text and "None s" not in text

@@ -20,6 +20,13 @@ class CyclicTrainer(BaseTrainer):
 
     schedule_kind = "linear"
 
+    def __new__(cls, spec, device):
+        """A run with synthetic ``--artifacts`` and clean data only trains G2 on pairs instead."""
+        if cls is CyclicTrainer and spec.artifacts:
+            from emdenoise_gui.training.trainers.cyclic_paired import PairedCyclicTrainer
+            return super().__new__(PairedCyclicTrainer)
+        return super().__new__(cls)
+
     def load_data(self) -> None:
         self._volumes_by_role = {role: self.volumes(role) for role in ("clean", "noise", "noisy")}
         self.pools_data = {}

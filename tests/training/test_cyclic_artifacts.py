@@ -1,0 +1,83 @@
+"""``train cyclic --artifacts``: the generator fitted to clean slices with synthetic film / charge artifacts."""
+
+import numpy as np
+import pytest
+import torch
+
+from emdenoise_gui.cli.main import main as emdenoise
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.normalise import slice_params
+from emdenoise_gui.training.data import crop
+from emdenoise_gui.training.engine import train
+from emdenoise_gui.training.spec import RunSpec
+from emdenoise_gui.training.trainers import trainer_class
+from emdenoise_gui.training.trainers.cyclic_paired import PairedCyclicTrainer, stored_artifact
+from emdenoise_gui.zoo.package import open_package
+
+
+def _spec(tmp_path, fibsem_crop, **kw):
+    options = dict(family="cyclic", steps=4, data={"clean": [str(fibsem_crop)]}, output=str(tmp_path / "c"),
+                   crop=32, batch_size=2, device="cpu", validate_every=2, checkpoint_every=2, artifacts="film,charge")
+    options.update(kw)
+    return RunSpec(**options).validated()
+
+
+def test_artifacts_need_only_clean_data_and_a_known_kind(tmp_path, fibsem_crop):
+    assert _spec(tmp_path, fibsem_crop, artifacts=" film , film,charge").artifacts == "film,charge"
+    with pytest.raises(InputError, match="unknown artifact 'dust'"):
+        _spec(tmp_path, fibsem_crop, artifacts="film,dust")
+    with pytest.raises(InputError, match="cyclic option"):
+        _spec(tmp_path, fibsem_crop, family="xception")
+    with pytest.raises(InputError, match="--noise"):  # without artifacts the paper's three pools are needed
+        _spec(tmp_path, fibsem_crop, artifacts="")
+
+
+def test_pairs_are_the_stored_artifact_and_the_clean_slice_on_the_noisy_slices_scale(tmp_path, fibsem_crop):
+    trainer = trainer_class("cyclic")(_spec(tmp_path, fibsem_crop, artifacts="charge"), torch.device("cpu"))
+    assert isinstance(trainer, PairedCyclicTrainer)
+    inputs, targets = trainer._pairs(trainer.train_slices, 3, np.random.default_rng(0))
+    assert inputs.shape == (3, 1, 32, 32) and targets.shape == (3, 2, 32, 32)
+    np.testing.assert_allclose(targets[:, 1], inputs[:, 0] - targets[:, 0], atol=1e-6)  # the artifact channel
+    assert np.abs(targets[:, 1]).mean() > 0.01  # the input is not the clean crop
+
+    # one sample by hand, from the same draws: the whole stored slice, scaled by its own robust range
+    inputs, targets = trainer._pairs(trainer.train_slices, 1, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    v = int(rng.integers(0, len(trainer.data)))
+    z = trainer.train_slices[v][int(rng.integers(0, len(trainer.train_slices[v])))]
+    assert int(rng.integers(0, 1)) == 0  # the kind: the only one
+    clean = trainer.data[v].data[z]
+    noisy = stored_artifact(clean, "charge", rng)
+    assert np.all(np.abs(noisy * 255 - np.round(noisy * 255)) < 1e-3) and 0 <= noisy.min() <= noisy.max() <= 1
+    offset, scale = slice_params("robust-slice", noisy)
+    expected = crop((np.stack([noisy, clean]) - offset) / scale, 0, 32, rng, depth=2)
+    np.testing.assert_allclose(inputs[0, 0], expected[0], atol=1e-6)
+    np.testing.assert_allclose(targets[0, 0], expected[1], atol=1e-6)
+
+
+def test_training_lowers_the_error_and_the_card_names_the_artifacts(tmp_path, fibsem_crop):
+    spec = _spec(tmp_path, fibsem_crop, steps=30, batch_size=4)
+    torch.manual_seed(0)
+    trainer = trainer_class("cyclic")(spec, torch.device("cpu"))
+    g1_before = {k: v.clone() for k, v in trainer.model.g1.state_dict().items()}
+    before = trainer.validate()
+    for step in range(30):
+        trainer.train_step(step, np.random.default_rng([spec.seed, step]))
+    after = trainer.validate()
+    assert after["val_loss"] < before["val_loss"] and after["val_psnr_db"] > before["val_psnr_db"]
+    assert all(torch.equal(v, trainer.model.g1.state_dict()[k]) for k, v in g1_before.items())  # G1 untouched
+
+
+def test_a_run_writes_a_package_whose_card_says_how_it_was_made(tmp_path, fibsem_crop):
+    list(train(_spec(tmp_path, fibsem_crop)))
+    card = open_package(tmp_path / "c").card
+    assert "paired" in card.training["recipe"] and "film" in card.noise_condition and "charge" in card.noise_condition
+    assert card.family == "cyclic" and "val_psnr_db" in card.metrics
+
+
+def test_cli_bad_artifact_exits_2_with_one_line(tmp_path, fibsem_crop, capsys):
+    code = emdenoise(["train", "cyclic", "--clean", str(fibsem_crop), "--artifacts", "smoke", "--crop", "32",
+                      "-o", str(tmp_path / "x")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "unknown artifact 'smoke'" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x").exists()
