@@ -81,6 +81,8 @@ for run, z in (("cold", middle), ("warm", middle + 1)):
         result[run]["first"] = events["partials"][0] - started
         result[run]["partials"] = [t - started for t in events["partials"]]
     result[run]["visible"] = list(window.viewer.visible_region())
+from emdenoise_gui.gui import workers
+result["job_threads"] = workers.job_threads(workers.cpu_cores(), 1)  # what the preview job computed with
 print("RESULT " + json.dumps(result), flush=True)
 os._exit(0)
 """
@@ -116,16 +118,18 @@ def report(rows: list[dict], threads: int) -> str:
     lines = [
         "## S: the app's slice preview (cpu)",
         "",
-        f"Command: `python benchmarks/preview.py`. Machine: {machine()}; torch threads {threads}. Date: {today()}.",
+        f"Command: `python benchmarks/preview.py`. Machine: {machine()}. Date: {today()}. The preview job computes with "
+        f"{_job_threads(rows, threads)} (the app keeps one core for the window: `gui.workers.job_threads`).",
         "The main window offscreen at 1600 x 1000 px, the stack dropped on it, the denoiser the zoo",
         "preselects; seconds from Process > Preview Current Slice to the part on screen shown (first look: the",
         "first centre square of a larger slice, then larger ones (`jobs.denoise.FIRST_LOOK_STEPS`); – when the",
         "whole slice is on screen and comes at once) and to the whole slice shown. Cold: the first preview after",
         "start-up (torch and the model loaded on the way); warm: the next slice. In brackets: every part shown",
-        "before the whole slice (s).",
+        "before the whole slice (s). s/MP: the warm whole slice's seconds per megapixel.",
         "",
-        "| stack | denoiser | cold: first look (s) | cold: whole slice (s) | warm: first look (s) | warm: whole slice (s) |",
-        "|---|---|---|---|---|---|",
+        "| stack | denoiser | cold: first look (s) | cold: whole slice (s) | warm: first look (s) | warm: whole slice (s) "
+        "| warm: s/MP |",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def cell(run: dict, name: str) -> str:
@@ -139,11 +143,23 @@ def report(rows: list[dict], threads: int) -> str:
     for row in rows:
         cold, warm = row["cold"], row["warm"]
         lines.append(f"| {row['stack']} | {row['denoiser']} | {cell(cold, 'first')} | {cell(cold, 'whole')} | "
-                     f"{cell(warm, 'first')} | {cell(warm, 'whole')} |")
+                     f"{cell(warm, 'first')} | {cell(warm, 'whole')} | {_per_mp(row)} |")
         first = cold.get("first", cold["whole"])
         verdicts.append(f"- {row['stack']}: first look {first:.2f} s cold "
                         f"({'met' if first <= TARGET_FIRST_S else 'MISSED'}, target {TARGET_FIRST_S:g} s)")
     return "\n".join(lines + ["", "Target (issue 9, a few seconds on the CPU):", *verdicts])
+
+
+def _job_threads(rows: list[dict], threads: int) -> str:
+    counts = sorted({row["job_threads"] for row in rows if "job_threads" in row})
+    if not counts:  # a run from before the driver recorded it
+        return f"torch's threads of the process ({threads})"
+    n = counts[0] if len(counts) == 1 else "/".join(map(str, counts))
+    return f"{n} torch thread{'s' if n != 1 else ''} of the {threads} a process of its own would use"
+
+
+def _per_mp(row: dict) -> str:
+    return f"{row['warm']['whole'] / (row['pixels'] / 1e6):.2f}" if row.get("pixels") else "–"
 
 
 def main(argv=None) -> int:
@@ -158,7 +174,9 @@ def main(argv=None) -> int:
         if not args.quick:
             cases += [(f"FlyEM tiled 5 x {side}^2 uint16", make_stack(Path(folder), side)) for side in (2048, 4096)]
         for name, path in cases:
-            row = {"stack": name, **run_case(path)}
+            with tifffile.TiffFile(path) as tif:
+                height, width = tif.series[0].shape[-2:]
+            row = {"stack": name, "pixels": int(height * width), **run_case(path)}
             print(json.dumps(row), flush=True)
             rows.append(row)
     payload = {"date": today(), "machine": machine(), "threads": torch.get_num_threads(), "rows": rows}

@@ -11,7 +11,10 @@ from emdenoise_gui.training.data import crop
 from emdenoise_gui.training.engine import train
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.training.trainers import trainer_class
-from emdenoise_gui.training.trainers.cyclic_paired import PairedCyclicTrainer, stored_artifact
+from emdenoise_gui.training.trainers.cyclic_paired import (
+    PairedCyclicTrainer,
+    stored_artifact,
+)
 from emdenoise_gui.zoo.package import open_package
 
 

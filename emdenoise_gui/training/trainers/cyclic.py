@@ -23,7 +23,9 @@ class CyclicTrainer(BaseTrainer):
     def __new__(cls, spec, device):
         """A run with synthetic ``--artifacts`` and clean data only trains G2 on pairs instead."""
         if cls is CyclicTrainer and spec.artifacts:
-            from emdenoise_gui.training.trainers.cyclic_paired import PairedCyclicTrainer
+            from emdenoise_gui.training.trainers.cyclic_paired import (
+                PairedCyclicTrainer,
+            )
             return super().__new__(PairedCyclicTrainer)
         return super().__new__(cls)
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from emdenoise_gui.core import metrics, noise
 from emdenoise_gui.core.normalise import slice_params
 from emdenoise_gui.training.data import crop
-from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED, BaseTrainer
+from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED
 from emdenoise_gui.training.trainers.cyclic import CyclicTrainer
 
 
