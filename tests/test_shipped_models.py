@@ -1,4 +1,5 @@
-"""Every shipped model loads, matches its checksum and beats the 3x3 Gaussian on the demo's noise."""
+"""Every shipped model loads, matches its checksum and beats the 3x3 Gaussian on the demo's noise (an
+artifact model, on the demo's clean slices with the artifacts its card names)."""
 
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import tifffile
 import torch
 
 from emdenoise_gui import paths
-from emdenoise_gui.core import metrics
+from emdenoise_gui.core import metrics, noise
 from emdenoise_gui.core.baselines import apply_filter
 from emdenoise_gui.core.events import run_to_end
 from emdenoise_gui.core.pipeline import neighbour_indices
@@ -28,11 +29,20 @@ def test_models_are_shipped():
     assert PACKAGES, f"{SHIPPED_DIR} holds no package"
 
 
-def _demo_scores(folder: Path, filters: tuple[str, ...]) -> tuple[float, dict]:
+def _demo_noisy(clean: np.ndarray, artifact: str) -> np.ndarray:
+    """The demo's noisy stack, or (``artifact``) its clean slices with that ``core.noise`` artifact drawn on
+    each whole slice (seeded), stored as 8-bit; float32 (Z, Y, X) on [0, 1]."""
+    if not artifact:
+        return tifffile.imread(DEMO / "flyem_fibsem_demo_noisy.tif").astype(np.float32) / 255.0
+    made = [noise.NOISE_KINDS[artifact].function(s, rng=noise.slice_rng(11, z)) for z, s in enumerate(clean)]
+    return np.round(np.clip(np.stack(made), 0, 1) * 255).astype(np.float32) / 255.0
+
+
+def _demo_scores(folder: Path, filters: tuple[str, ...], artifact: str = "") -> tuple[float, dict]:
     """Mean PSNR (dB) of the package and of each filter on the demo crop's SLICES."""
     package = open_package(folder)
     clean = tifffile.imread(DEMO / "flyem_fibsem_demo.tif").astype(np.float32) / 255.0
-    noisy = tifffile.imread(DEMO / "flyem_fibsem_demo_noisy.tif").astype(np.float32) / 255.0
+    noisy = _demo_noisy(clean, artifact)
     torch.set_num_threads(1)
     predictor = Predictor(package, torch.device("cpu"))
     model_psnr, filter_psnr = [], {f: [] for f in filters}
@@ -48,11 +58,14 @@ def _demo_scores(folder: Path, filters: tuple[str, ...]) -> tuple[float, dict]:
     return float(np.mean(model_psnr)), {f: float(np.mean(v)) for f, v in filter_psnr.items()}
 
 
-@pytest.mark.parametrize("folder", PACKAGES, ids=[p.name for p in PACKAGES])
-def test_shipped_model_loads_and_beats_the_gaussian(folder):
+CASES = [(p, a) for p in PACKAGES for a in (open_package(p).card.training.get("artifacts") or "").split(",")]
+
+
+@pytest.mark.parametrize("folder, artifact", CASES, ids=[f"{p.name}-{a}" if a else p.name for p, a in CASES])
+def test_shipped_model_loads_and_beats_the_gaussian(folder, artifact):
     package = open_package(folder)
     assert sha256_file(package.weights) == package.card.weights_sha256
-    model, filters = _demo_scores(folder, ("gaussian",))
+    model, filters = _demo_scores(folder, ("gaussian",), artifact)
     assert model > filters["gaussian"], (model, filters)
 
 

@@ -76,6 +76,8 @@ def test_a_run_writes_a_package_whose_card_says_how_it_was_made(tmp_path, fibsem
     card = open_package(tmp_path / "c").card
     assert "paired" in card.training["recipe"] and "film" in card.noise_condition and "charge" in card.noise_condition
     assert card.family == "cyclic" and "val_psnr_db" in card.metrics
+    assert card.training["artifacts"] == "film,charge"
+    assert card.description.startswith("removes film") and "charging" in card.description
 
 
 def test_cli_bad_artifact_exits_2_with_one_line(tmp_path, fibsem_crop, capsys):

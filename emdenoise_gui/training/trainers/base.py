@@ -247,12 +247,13 @@ class BaseTrainer:
         }
         if self.init_card is not None:
             training["init_from"] = f"{self.init_card.name} (sha256 {self.init_card.weights_sha256[:12]})"
+        training.update(self.training_facts())
         training.update(self.spec.notes or {})
         card = ModelCard(
             name=self.spec.name or Path(output).name.removesuffix(".zip"),
             family=self.spec.family, config=self.spec.config, architecture=self.architecture,
             normalisation=self.normalisation, weights_sha256="0" * 64,
-            parameters=self.parameter_count(), description=self.info.purpose,
+            parameters=self.parameter_count(), description=self.description(),
             training_data="; ".join(f"{role}: {describe(vs)}" for role, vs in self._volumes_by_role.items()),
             noise_condition=self.noise_condition(), steps=steps, training_crop=self.spec.crop, metrics=metrics_best,
             pixel_size_nm=[min(voxels), max(voxels)] if voxels else None, dose_range=self.dose_range(),
@@ -262,6 +263,14 @@ class BaseTrainer:
 
     def recipe(self) -> str:
         return "self-supervised on the noisy data"
+
+    def training_facts(self) -> dict:
+        """Recipe-specific facts for the card's ``training`` record."""
+        return {}
+
+    def description(self) -> str:
+        """The card's one line on what the model is for (the family's purpose unless a recipe narrows it)."""
+        return self.info.purpose
 
     def noise_condition(self) -> str:
         return "as in the noisy training data"

@@ -58,6 +58,14 @@ class PairedCyclicTrainer(CyclicTrainer):
         return ("paired: the generator G2 fitted to clean slices with synthetic artifacts (L1 on the clean "
                 "and the artifact output); no GAN, G1 and the discriminators untrained")
 
+    def training_facts(self) -> dict:
+        return {"artifacts": ",".join(self.artifacts)}  # what tests/test_shipped_models.py noises the demo with
+
+    def description(self) -> str:
+        what = {"film": "film (smooth multiplicative shading)", "charge": "charging (smooth bright or dark blobs "
+                "with Gaussian noise)"}
+        return f"removes {' and '.join(what[k] for k in self.artifacts)} artifacts, one image at a time"
+
     def noise_condition(self) -> str:
         return ("synthetic " + " or ".join(f"{k} ({noise.NOISE_KINDS[k].description})" for k in self.artifacts)
                 + ", each at its default strength, drawn on the whole slice; clipped and stored as 8-bit")
