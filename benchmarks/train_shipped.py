@@ -51,7 +51,7 @@ RUNS = {
                                                          "--batch-size", "4"]),
 }
 #: the runs whose packages ship (--ship copies these only)
-SHIPPED = ("flyem-nrrn-base", "flyem-nrrn-lite")
+SHIPPED = ("flyem-nrrn-base", "flyem-nrrn-lite", "flyem-cyclic-artifacts")
 
 
 def ship(package: Path) -> Path:

@@ -16,6 +16,8 @@ The rules, each giving a grade; a card's grade is the worst of them and its reas
 * dose: an estimated dose below the card's range is possible, below half of it poor; above it
   (cleaner data) is fine. Unknown dose, or a card trained on real noise, says nothing.
 * noise: a stack with almost no noise (sigma < ``QUIET`` of its grey range) is possible for any model.
+* artifacts: a model made for named artifacts (its card's ``training.artifacts``, e.g. film and
+  charging) is at best possible: the facts cannot see those artifacts, the microscopist can.
 """
 
 from __future__ import annotations
@@ -165,6 +167,14 @@ def _noise_fit(facts: StackFacts) -> Fit | None:
     return None
 
 
+def _artifact_fit(card) -> Fit | None:
+    artifacts = str(card.training.get("artifacts", "") or "")
+    if not artifacts:
+        return None
+    names = " and ".join({"charge": "charging"}.get(a, a) for a in artifacts.split(","))
+    return Fit("possible", f"made for {names} artifacts: pick it when the stack shows them")
+
+
 def _adapted_here(card, facts: StackFacts) -> bool:
     """Whether the card's model was self-trained on this very stack (by file name)."""
     adapted = str(card.training.get("adapted_to", ""))
@@ -179,7 +189,7 @@ def assess_fit(card, facts: StackFacts) -> Fit:
     """
     info = FAMILIES[card.family]
     fits = [slices_fit(info.input_slices, facts), _pixel_fit(card, facts), _dose_fit(card, facts),
-            _noise_fit(facts)]
+            _noise_fit(facts), _artifact_fit(card)]
     fits = [f for f in fits if f is not None]
     worst = max(fits, key=lambda f: f.rank)
     if worst.grade != "good":
