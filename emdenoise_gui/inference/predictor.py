@@ -31,7 +31,7 @@ import torch
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
-from emdenoise_gui.core.tiling import TilePlan, blend_tiles
+from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
 from emdenoise_gui.inference.halo import receptive_halo
 from emdenoise_gui.models.device import autocast_dtype
 from emdenoise_gui.models.registry import family
@@ -181,21 +181,37 @@ class Predictor:
         self.batch_size = batch_from_memory(free_bytes, per_tile, self.batch_size)
         return self.batch_size
 
+    def normaliser(self, window: np.ndarray) -> Normaliser:
+        """The card's input scaling with its numbers taken from ``window`` (C, H, W), e.g. a whole slice."""
+        return Normaliser(self.card.normalisation, window)
+
+    def is_local(self, stride: int | None) -> bool:
+        """Whether a pixel's result depends only on its neighbourhood (of ``halo`` px) and not on where the
+        tiles fall: a local network band-blended (``stride`` None). Parts of a slice with more context
+        than the halo then give the whole slice's result."""
+        return stride is None and self.halo is not None
+
+    def tile_count(self, shape: tuple[int, int], tile: int = 512, stride: int | None = None) -> int:
+        """Tiles :meth:`denoise` runs for an (H, W) ``shape``."""
+        return len(TileGrid.build(*shape, self.plan(tile, stride), max(16, self.info.multiple)))
+
     def denoise(self, window: np.ndarray, tile: int = 512, stride: int | None = None,
-                cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
+                cancel: CancelToken | None = None,
+                normaliser: Normaliser | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
         """Denoise the centre slice of ``window`` (C, H, W) float32 on the working scale; a generator.
 
         ``tile`` px tiles; ``stride`` None band-blends (fast), a stride Gaussian-blends (paper).
         Yields (tiles done, tiles in all); returns the (H, W) float32 result on the working scale.
         ``cancel`` is checked between batches and before every layer of the network (raises
-        ``core.errors.Cancelled``).
+        ``core.errors.Cancelled``). ``normaliser``: the scaling to use (``self.normaliser`` of the whole
+        slice when ``window`` is a part of it), else one computed from ``window``.
         """
         self._cancel.token = cancel
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
-        norm = Normaliser(self.card.normalisation, window)
+        norm = normaliser or self.normaliser(window)
         prepared = norm.forward(window)
         # blend_tiles gets the only references to the window and its normalised copy and drops them once
         # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)

@@ -140,17 +140,21 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             window = SliceCache(stack, count + 1).window(z, count, scale)
         yield stage("first tile", token)
 
-        def run(part: np.ndarray, label: str) -> Generator[Progress, None, np.ndarray]:
+        # every part is scaled by the whole slice's numbers, so a part's pixels are the whole slice's
+        norm = predictor.normaliser(window) if denoiser.kind == "model" else None
+
+        def run(part: np.ndarray, label: str, before: int = 0, total: int | None = None
+                ) -> Generator[Progress, None, np.ndarray]:
             if denoiser.kind == "model":
-                gen = predictor.denoise(np.ascontiguousarray(part), tile, stride, token)
+                gen = predictor.denoise(np.ascontiguousarray(part), tile, stride, token, norm)
             else:
                 gen = filter_window(denoiser.name, part, tile, stride, token)
             while True:
                 try:
-                    done, total = next(gen)
+                    done, count = next(gen)
                 except StopIteration as stop:
                     return stop.value
-                yield Progress(label, done, total, "tile")
+                yield Progress(label, before + done, total or count, "tile")
 
         if region is not None:
             y0, y1, x0, x1 = check_region(region, window.shape[-2:])
@@ -160,10 +164,21 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             only[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             return scale.from_unit(only)
         first = np.full(window.shape[-2:], np.nan, np.float32)
-        for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in first_looks(visible, window.shape[-2:]):
+        looks = first_looks(visible, window.shape[-2:])
+        for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in looks:
             part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)")
             first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             yield PartialResult(scale.from_unit(first))
+        if looks and denoiser.kind == "model" and predictor.is_local(stride) and predictor.halo < VISIBLE_MARGIN:
+            # the last square is final: only the rest of the slice is left to denoise
+            pieces = [(box, with_margin(box, window.shape[-2:], VISIBLE_MARGIN))
+                      for box in around(looks[-1][0], window.shape[-2:])]
+            counts = [predictor.tile_count((cy1 - cy0, cx1 - cx0), tile, stride)
+                      for _, (cy0, cy1, cx0, cx1) in pieces]
+            for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(pieces):
+                part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview", sum(counts[:k]), sum(counts))
+                first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+            return scale.from_unit(first)
         return scale.from_unit((yield from run(window, "preview")))
 
     return make
@@ -178,6 +193,15 @@ def first_looks(visible, shape) -> list[tuple[tuple[int, ...], tuple[int, ...]]]
         if box is not None and (not boxes or box[0] != boxes[-1][0]):
             boxes.append(box)
     return boxes
+
+
+def around(box, shape) -> list[tuple[int, int, int, int]]:
+    """The rest of a (Y, X) ``shape`` around ``box`` (y0, y1, x0, x1): the full-width bands above and below
+    it and the parts left and right of it, each (y0, y1, x0, x1), empty ones left out."""
+    y0, y1, x0, x1 = box
+    height, width = shape
+    parts = [(0, y0, 0, width), (y1, height, 0, width), (y0, y1, 0, x0), (y0, y1, x1, width)]
+    return [p for p in parts if p[1] > p[0] and p[3] > p[2]]
 
 
 def _visible_box(visible, shape, side: int = FIRST_LOOK_PX) -> tuple[tuple[int, ...], tuple[int, ...]] | None:

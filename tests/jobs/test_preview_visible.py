@@ -2,12 +2,19 @@
 
 import numpy as np
 
-from emdenoise_gui.core.events import CancelToken, PartialResult, Progress, Stage
+from emdenoise_gui.core.events import (
+    CancelToken,
+    PartialResult,
+    Progress,
+    Stage,
+    run_to_end,
+)
 from emdenoise_gui.jobs.denoise import (
     FIRST_LOOK_PX,
     VISIBLE_MARGIN,
     Denoiser,
     _visible_box,
+    around,
     preview,
 )
 
@@ -67,3 +74,53 @@ def test_a_large_view_grows_from_the_centre(synthetic_crop, monkeypatch):
     assert (large | ~small).all()  # what the first look showed stays shown
     for image, done in zip(partial, (small, large)):
         np.testing.assert_allclose(image[done], final[done], atol=1e-3)
+
+
+def test_around_covers_the_rest_of_the_slice_once():
+    shape, box = (96, 80), (30, 62, 20, 52)
+    cover = np.zeros(shape, int)
+    for y0, y1, x0, x1 in [box, *around(box, shape)]:
+        cover[y0:y1, x0:x1] += 1
+    assert (cover == 1).all()
+    assert around((0, 96, 0, 80), shape) == []
+
+
+def test_a_local_model_reuses_the_last_square_and_gives_the_whole_slice_result(synthetic_crop, tmp_path,
+                                                                               monkeypatch):
+    """NRRN (local, band tiles): after the first looks only the rest of the slice is denoised, every part
+    scaled by the whole slice's numbers, and the result equals one whole-slice pass."""
+    import tifffile
+    import torch
+
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
+    from emdenoise_gui.inference.predictor import Predictor
+    from emdenoise_gui.paths import shipped_models_dir
+    from emdenoise_gui.zoo.package import open_package
+
+    big = tmp_path / "big.tif"  # 192 x 160 px: the parts around the square are smaller than the slice
+    tifffile.imwrite(big, np.tile(tifffile.imread(synthetic_crop), (1, 2, 2)), imagej=True, metadata={"axes": "ZYX"})
+    monkeypatch.setattr("emdenoise_gui.jobs.denoise.FIRST_LOOK_STEPS", (16, 32))
+    torch.set_num_threads(1)
+    folder = shipped_models_dir() / "flyem-nrrn-lite"
+    shapes = []
+    original = Predictor.denoise
+
+    def spy(self, window, *args, **kwargs):
+        shapes.append(window.shape[-2:])
+        return original(self, window, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "denoise", spy)
+    events, final = drain(preview(str(big), 2, Denoiser("model", "flyem-nrrn-lite", str(folder)), 64,
+                                  None, device="cpu", visible=(0, 192, 0, 160)))
+    assert (192, 160) not in shapes and len(shapes) == 2 + 4  # two squares, then the four parts around the last
+    rest = [e for e in events if isinstance(e, Progress) and e.stage == "preview"]
+    assert [e.done for e in rest] == sorted(e.done for e in rest) and rest[-1].done == rest[-1].total
+
+    monkeypatch.setattr(Predictor, "denoise", original)
+    with open_stack(str(big)) as stack:
+        window = SliceCache(stack, 4).window(2, 3, IntensityScale.for_stack(stack))
+        whole = IntensityScale.for_stack(stack).from_unit(
+            run_to_end(Predictor(open_package(folder), torch.device("cpu")).denoise(window, 64)))
+    assert np.isfinite(final).all()
+    np.testing.assert_allclose(final, whole, atol=1e-4 * max(1.0, float(np.abs(whole).max())))
