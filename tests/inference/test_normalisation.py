@@ -78,3 +78,15 @@ def test_minmax_tiles_round_trip_and_robust_range_ignores_noise():
     lo_c, hi_c = robust_range(ramp)
     lo_n, hi_n = robust_range(noisy)
     assert abs(lo_n - lo_c) < 0.03 and abs(hi_n - hi_c) < 0.03  # the raw percentiles would be 0.25 wider
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16])
+def test_slice_stats_agree_with_a_float64_copy(dtype):
+    from emdenoise_gui.core.normalise import slice_stats
+
+    rng = np.random.default_rng(4)
+    image = (rng.gamma(2.0, 40.0, (300, 200)) + 1000 * (dtype == np.uint16)).astype(dtype)
+    reference = np.asarray(image, np.float64)
+    mean, std = slice_stats(image)
+    assert mean == pytest.approx(reference.mean(), rel=1e-7) and std == pytest.approx(reference.std(), rel=1e-6)
+    assert slice_stats(np.full((4, 4), 7, dtype)) == (7.0, 1e-6)  # a flat image: the floor
