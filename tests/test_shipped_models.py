@@ -14,6 +14,7 @@ from emdenoise_gui.core.baselines import apply_filter
 from emdenoise_gui.core.events import run_to_end
 from emdenoise_gui.core.pipeline import neighbour_indices
 from emdenoise_gui.inference.predictor import Predictor
+from emdenoise_gui.training.trainers.cyclic_paired import stored_artifact
 from emdenoise_gui.zoo.package import open_package, sha256_file
 from emdenoise_gui.zoo.registry import SHIPPED_DIR
 
@@ -34,8 +35,7 @@ def _demo_noisy(clean: np.ndarray, artifact: str) -> np.ndarray:
     each whole slice (seeded), stored as 8-bit; float32 (Z, Y, X) on [0, 1]."""
     if not artifact:
         return tifffile.imread(DEMO / "flyem_fibsem_demo_noisy.tif").astype(np.float32) / 255.0
-    made = [noise.NOISE_KINDS[artifact].function(s, rng=noise.slice_rng(11, z)) for z, s in enumerate(clean)]
-    return np.round(np.clip(np.stack(made), 0, 1) * 255).astype(np.float32) / 255.0
+    return np.stack([stored_artifact(s, artifact, noise.slice_rng(11, z)) for z, s in enumerate(clean)])
 
 
 def _demo_scores(folder: Path, filters: tuple[str, ...], artifact: str = "") -> tuple[float, dict]:

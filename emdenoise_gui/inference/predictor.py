@@ -84,7 +84,7 @@ class Predictor:
         """The network's receptive-field radius in px (``inference.halo``), None for a whole-tile context."""
         if self.info.context != "local":
             return None
-        return receptive_halo(self.model, self.input_slices, max(16, self.info.multiple),
+        return receptive_halo(self.model, self.input_slices, self.tile_multiple,
                               key=(self.card.weights_sha256, self.device.type))
 
     def plan(self, tile: int = 512, stride: int | None = None) -> TilePlan:
@@ -181,6 +181,11 @@ class Predictor:
         self.batch_size = batch_from_memory(free_bytes, per_tile, self.batch_size)
         return self.batch_size
 
+    @property
+    def tile_multiple(self) -> int:
+        """Tile sides and strides are multiples of this (px): the network's downsampling, at least 16."""
+        return max(16, self.info.multiple)
+
     def normaliser(self, window: np.ndarray) -> Normaliser:
         """The card's input scaling with its numbers taken from ``window`` (C, H, W), e.g. a whole slice."""
         return Normaliser(self.card.normalisation, window)
@@ -193,7 +198,7 @@ class Predictor:
 
     def tile_count(self, shape: tuple[int, int], tile: int = 512, stride: int | None = None) -> int:
         """Tiles :meth:`denoise` runs for an (H, W) ``shape``."""
-        return len(TileGrid.build(*shape, self.plan(tile, stride), max(16, self.info.multiple)))
+        return len(TileGrid.build(*shape, self.plan(tile, stride), self.tile_multiple))
 
     def denoise(self, window: np.ndarray, tile: int = 512, stride: int | None = None,
                 cancel: CancelToken | None = None,
@@ -216,7 +221,7 @@ class Predictor:
         # blend_tiles gets the only references to the window and its normalised copy and drops them once
         # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)
         tiles = blend_tiles(prepared[0] if self.input_slices == 1 else prepared, self._tile_fn, plan,
-                            batch_size=self.batch_size, multiple=max(16, self.info.multiple), cancel=cancel)
+                            batch_size=self.batch_size, multiple=self.tile_multiple, cancel=cancel)
         del window, prepared
         return norm.inverse((yield from tiles))
 

@@ -100,7 +100,7 @@ class NoiseModel:
             noisy = image + rng.normal(0.0, value / 255.0, image.shape)
         noisy = np.clip(noisy, 0.0, 1.0)
         if self.quantise:
-            noisy = np.round(noisy * 255.0) / 255.0
+            noisy = to_8bit_levels(noisy)
         return noisy.astype(np.float32)
 
     @classmethod
@@ -121,6 +121,11 @@ class NoiseModel:
             text += (f"; {self.gaussian_p:.0%} of samples Gaussian sigma {self.sigma[0]:g}-{self.sigma[1]:g} "
                      "grey levels (8-bit)")
         return text + "; clipped and stored as 8-bit"
+
+
+def to_8bit_levels(image: np.ndarray) -> np.ndarray:
+    """``image`` on [0, 1] rounded to the 256 levels 8-bit storage keeps (k / 255), same dtype."""
+    return np.round(image * 255.0) / 255.0
 
 
 def stat_pixels(volume: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from emdenoise_gui.core import metrics, noise
 from emdenoise_gui.core.normalise import slice_params
 from emdenoise_gui.training.data import crop
+from emdenoise_gui.training.synthetic import to_8bit_levels
 from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED
 from emdenoise_gui.training.trainers.cyclic import CyclicTrainer
 
@@ -32,17 +33,15 @@ def stored_artifact(clean: np.ndarray, kind: str, rng: np.random.Generator) -> n
     """``clean`` (H, W) float32 on [0, 1] with the ``kind`` artifact at its default strength,
     clipped to [0, 1] and rounded to 256 levels (8-bit storage); float32 (H, W)."""
     image = noise.NOISE_KINDS[kind].function(clean, rng=rng)
-    return (np.round(np.clip(image, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+    return to_8bit_levels(np.clip(image, 0.0, 1.0)).astype(np.float32)
 
 
 class PairedCyclicTrainer(CyclicTrainer):
     """G2 of the cyclic network fitted to clean slices with synthetic artifacts (L1, both outputs)."""
 
-    schedule_kind = "linear"
-
     @property
     def artifacts(self) -> list[str]:
-        return [k.strip() for k in self.spec.artifacts.split(",") if k.strip()]
+        return self.spec.artifacts.split(",")  # RunSpec.validated wrote them "film,charge"
 
     def load_data(self) -> None:
         volumes = self.volumes("clean")
