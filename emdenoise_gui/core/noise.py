@@ -235,13 +235,17 @@ class NoiseKind:
 
     ``function(clean, rng=..., **params)`` produces the noisy image; ``params``
     maps each parameter name to its default (the CLI shows ``n_blobs`` as
-    ``--n-blobs``); ``description`` is one line for ``--help``.
+    ``--n-blobs``); ``description`` is one line for ``--help``. Artifacts a model can be trained to
+    remove also have ``label`` and ``look``, their name and appearance in a microscopist's words (the
+    card, the zoo's fit reason and the wizard's check boxes read them).
     """
 
     name: str
     function: Callable[..., np.ndarray]
     params: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    label: str = ""
+    look: str = ""
 
 
 NOISE_KINDS: dict[str, NoiseKind] = {
@@ -270,12 +274,16 @@ NOISE_KINDS: dict[str, NoiseKind] = {
             charge,
             {"n_blobs": 6.0, "amplitude": 0.3, "radius": 32.0, "sigma": 12.75},
             "bright/dark charging blobs plus Gaussian noise, additive (Quan et al. stand-in)",
+            "charging",
+            "smooth bright or dark blobs with Gaussian noise",
         ),
         NoiseKind(
             "film",
             film,
             {"strength": 0.3, "scale": 64.0, "sigma": 0.0},
             "smooth multiplicative absorption pattern (Quan et al. film-noise stand-in)",
+            "film",
+            "smooth multiplicative shading",
         ),
     )
 }

@@ -87,9 +87,11 @@ it cannot remove streaks or patterns that span several pixels.</td></tr>
 is added at a dose (counts per pixel) you choose; it works best on images whose dose lies in the
 range its model card names.</td></tr>
 <tr><td><b>Cyclic GAN</b><br>(Quan et al. 2019)</td>
-<td>For <b>artefacts no formula describes</b>, such as support-film texture or charging. It learns
+<td>For <b>artifacts no formula describes</b>, such as support-film texture or charging. It learns
 from <b>unpaired examples</b>: clean images, patches of pure noise (blank regions, empty film) and
-noisy images.</td></tr>
+noisy images. For <b>uneven film shading and charging blobs</b> it can also learn from clean images
+alone, with those artifacts drawn on them (the shipped <i>flyem-cyclic-artifacts</i> is made that
+way; it removes them and nothing else: it is no shot-noise denoiser).</td></tr>
 <tr><td><b>Classical filters</b></td>
 <td>Gaussian, median, bilateral, Wiener, wavelet, total variation, non-local means and BM3D, plus
 3-slice-mean versions for stacks. They need no training: use them <b>to compare</b> a network
@@ -97,7 +99,8 @@ against, and as a fallback. BM3D is usually the best of them and by far the slow
 </table>
 <p><b>How to choose.</b> A FIB-SEM or serial-section stack: start with NRRN. One noisy micrograph:
 Noise2Void. Low-dose images and clean examples of the same kind of specimen: Xception. Film or
-charging artefacts, with examples of clean areas and of blank regions: the cyclic GAN. Always
+charging artifacts: the cyclic GAN (with blank regions of the noisy images to learn from, or clean
+images alone for shading and charging blobs). Always
 compare with a classical filter on the same slice: a network should keep membranes and edges that
 the filter blurs. The model zoo marks how well each model fits the shown stack.</p>
 

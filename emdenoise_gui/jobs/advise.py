@@ -31,6 +31,8 @@ class DataKind:
     family: str
     label: str
     why: str
+    #: cyclic only: train on clean images with these synthetic artifacts (``RunSpec.artifacts``)
+    artifacts: str = ""
 
 
 DATA_KINDS = (
@@ -46,8 +48,12 @@ DATA_KINDS = (
              "Xception learns shot noise: it adds realistic Poisson noise at your dose to your clean images."),
     DataKind("clean-and-blank", "cyclic",
              "Clean reference images, plus noisy images that have blank regions (resin, empty film)",
-             "The cyclic GAN learns artefacts no formula describes (film grain, charging) from examples of "
+             "The cyclic GAN learns artifacts no formula describes (film grain, charging) from examples of "
              "the noise alone, taken from the blank regions."),
+    DataKind("clean-artifacts", "cyclic",
+             "Clean reference images, and noisy images that show uneven shading (film) or charging blobs",
+             "The cyclic model learns to remove film shading and charging from your clean images with these "
+             "artifacts drawn on them; it needs no noisy images and no blank regions.", artifacts="film,charge"),
 )
 KINDS = {kind.key: kind for kind in DATA_KINDS}
 
@@ -74,17 +80,18 @@ def similarity_text(similarity: float | None, family: str) -> tuple[str, bool]:
     return text, False
 
 
-def starting_points(family: str) -> list[tuple[str, str]]:
+def starting_points(family: str, artifacts: bool = False) -> list[tuple[str, str]]:
     """(label, package path) of zoo models of ``family`` to fine-tune, the recommended one first.
 
     Recommended: the largest shipped configuration (the shipped models are the ones measured on the
-    quality benchmark), then the other shipped ones, then the user's own.
+    quality benchmark), then the other shipped ones, then the user's own. ``artifacts``: only models
+    trained on synthetic artifacts (their card's ``training.artifacts``), else only the others.
     """
     rank = {name: i for i, name in enumerate(CONFIG_NAMES)}
     found = []
     for entry in list_entries():
         card = entry.package.card if entry.package else None
-        if card is None or card.family != family:
+        if card is None or card.family != family or bool(card.training.get("artifacts")) != artifacts:
             continue
         order = (0 if entry.shipped else 1, -rank.get(card.config, 0), card.name)
         origin = "shipped" if entry.shipped else "yours"
@@ -141,11 +148,12 @@ def in_gui_words(message: str) -> str:
 
 def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "lite", init: str = "",
                 dose: tuple[float, float] | None = None, crop: int | None = None,
-                batch_size: int | None = None, device: str = "auto") -> RunSpec:
+                batch_size: int | None = None, device: str = "auto", artifacts: str = "") -> RunSpec:
     """The validated RunSpec of a wizard run into the user's zoo; InputError in the wizard's words.
 
     data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1``; init: a package path to fine-tune
-    (its configuration is used) or "" for a fresh network; dose: (low, high) counts per pixel.
+    (its configuration is used) or "" for a fresh network; dose: (low, high) counts per pixel;
+    artifacts: cyclic on clean data only, "film", "charge" or "film,charge" (``RunSpec.artifacts``).
     """
     if family not in FAMILIES:
         raise InputError(f"unknown model family '{family}'")
@@ -159,7 +167,7 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
         raise InputError(f"a model named {name} already exists in the zoo; choose another name")
     notes = {"note": "trained with the wizard"}
     spec = RunSpec(family=family, config=config, steps=int(steps), data=data, output=str(folder / name), name=name,
-                   init=init, crop=crop, batch_size=batch_size, device=device, notes=notes,
+                   init=init, crop=crop, batch_size=batch_size, device=device, notes=notes, artifacts=artifacts,
                    dose=dose or (25.0, 100.0), validate_every=max(1, min(100, int(steps) // 10)),
                    checkpoint_every=max(1, min(200, int(steps) // 5)),
                    checkpoint_dir=str(folder / f".{name}.checkpoint"))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emdenoise_gui.core import assess
+from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.models.registry import FAMILIES
 
 GRADES = ("good", "possible", "poor")
@@ -171,7 +172,7 @@ def _artifact_fit(card) -> Fit | None:
     artifacts = str(card.training.get("artifacts", "") or "")
     if not artifacts:
         return None
-    names = " and ".join({"charge": "charging"}.get(a, a) for a in artifacts.split(","))
+    names = " and ".join(NOISE_KINDS[a].label if a in NOISE_KINDS else a for a in artifacts.split(","))
     return Fit("possible", f"made for {names} artifacts: pick it when the stack shows them")
 
 

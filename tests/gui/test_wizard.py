@@ -103,7 +103,8 @@ def _loads_and_denoises(package: Path) -> None:
     assert out.shape == (64, 64) and np.isfinite(out).all()
 
 
-@pytest.mark.parametrize("kind", ["alike-slices", "single-noisy", "clean-micrographs", "clean-and-blank"])
+@pytest.mark.parametrize("kind", ["alike-slices", "single-noisy", "clean-micrographs", "clean-and-blank",
+                                  "clean-artifacts"])
 def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
     wizard = _wizard(qtbot, controller)
     _choose(qtbot, wizard, kind)
@@ -112,8 +113,17 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
         shoot(wizard, "wizard_1_data_kind.png")
     wizard.next()
     data = wizard.pages["data"]
-    if kind in ("clean-micrographs", "clean-and-blank"):
+    if kind in ("clean-micrographs", "clean-and-blank", "clean-artifacts"):
         assert Path(data.main.currentData()).name == "clean.tif"
+    assert data.artifact_row.isVisibleTo(wizard) == (kind == "clean-artifacts")
+    assert data.noise.isVisibleTo(wizard) == (kind == "clean-and-blank")
+    if kind == "clean-artifacts":  # both ticked by default; none ticked is refused; charging alone is kept
+        assert data.chosen_artifacts() == "charge,film"
+        data.artifacts["film"].setChecked(False)
+        data.artifacts["charge"].setChecked(False)
+        assert not wizard.button(NEXT).isEnabled() and "Tick at least one" in data.problem.text()
+        data.artifacts["charge"].setChecked(True)
+        shoot(wizard, "wizard_2_data_artifacts.png")
     if kind == "clean-and-blank":
         assert not wizard.button(NEXT).isEnabled() and "box" in data.problem.text()
         qtbot.waitUntil(lambda: data.noise.image is not None, timeout=10_000)
@@ -140,6 +150,12 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
     finish.denoise_now.setChecked(False)
     wizard.accept()
     _loads_and_denoises(package)
+    if kind == "clean-artifacts":
+        from emdenoise_gui.zoo.package import verify_folder
+
+        card = verify_folder(package).card
+        assert card.training["artifacts"] == "charge" and "charging" in card.description
+        assert wizard.state.data == {"clean": [data.main.currentData()]}
 
 
 def test_fine_tuning_a_shipped_model_and_denoising_with_it(qtbot, controller):

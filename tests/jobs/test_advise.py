@@ -21,9 +21,20 @@ def test_alike_slices_suggest_nrrn_and_differing_ones_noise2void():
     assert advise.similarity_text(0.95, "nrrn") == (advise.similarity_text(0.95, "nrrn")[0], False)
 
 
-def test_every_family_has_one_answer_with_a_sentence():
-    assert sorted(k.family for k in advise.DATA_KINDS) == ["cyclic", "n2v", "nrrn", "xception"]
+def test_every_family_has_an_answer_with_a_sentence():
+    assert {k.family for k in advise.DATA_KINDS} == {"cyclic", "n2v", "nrrn", "xception"}
+    assert len(advise.KINDS) == len(advise.DATA_KINDS)
     assert all(k.why.endswith(".") and "--" not in k.why + k.label for k in advise.DATA_KINDS)
+    assert [k.key for k in advise.DATA_KINDS if k.artifacts] == ["clean-artifacts"]
+
+
+def test_artifact_models_start_artifact_runs_only(tmp_path):
+    artifact_starts = advise.starting_points("cyclic", artifacts=True)
+    assert [label.split(" ")[0] for label, _ in artifact_starts] == ["flyem-cyclic-artifacts"]
+    assert not any("artifacts" in label for label, _ in advise.starting_points("cyclic"))
+    spec = advise.wizard_spec("cyclic", {"clean": [str(tmp_path / "c.tif")]}, "mine", 100,
+                              init=artifact_starts[0][1], artifacts="charge,film")
+    assert spec.artifacts == "charge,film" and spec.config == "lite" and spec.init == artifact_starts[0][1]
 
 
 def test_the_recommended_start_is_the_largest_shipped_model():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
+from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
-from emdenoise_gui.jobs.advise import dose_range
+from emdenoise_gui.jobs.advise import KINDS, dose_range
 from emdenoise_gui.models.registry import FAMILIES
+from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
 
 #: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
 MIN_BOX = 32
@@ -44,8 +46,8 @@ def rect_spec(path: str, rect: tuple[int, int, int, int]) -> str:
 
 class DataPage(QtWidgets.QWizardPage):
     """The stacks per role (defaulting to the stack on screen); for cyclic, pink boxes on blank regions
-    of the noisy stack (the noise examples); for Xception, the dose estimated from the noisy data;
-    optionally a yellow region to train on."""
+    of the noisy stack (the noise examples), or for cyclic on clean images alone the artifacts to draw on
+    them; for Xception, the dose estimated from the noisy data; optionally a yellow region to train on."""
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -79,6 +81,16 @@ class DataPage(QtWidgets.QWizardPage):
         self.add_box.setToolTip("Adds a box on the flattest place not yet covered; move it onto blank resin, "
                                 "empty film or vacuum: whatever is inside is taken as pure noise")
         self.add_box.clicked.connect(lambda: self.noise.add_box())
+        kinds = [NOISE_KINDS[key] for key in ARTIFACT_KINDS]
+        self.artifacts = {k.name: QtWidgets.QCheckBox(f"{k.label.capitalize()}: {k.look}") for k in kinds}
+        self.artifact_row = QtWidgets.QWidget()
+        artifact_row = QtWidgets.QHBoxLayout(self.artifact_row)
+        artifact_row.setContentsMargins(0, 0, 0, 0)
+        for box in self.artifacts.values():
+            box.setToolTip("Drawn at random on the clean images; the model learns to remove what is ticked")
+            box.toggled.connect(self.completeChanged)
+            artifact_row.addWidget(box)
+        artifact_row.addStretch(1)
         self.use_region = QtWidgets.QCheckBox("Train on a region only")
         self.use_region.setToolTip("Train only on the part inside the yellow box, e.g. to leave out a damaged "
                                    "edge or a different tissue")
@@ -92,6 +104,7 @@ class DataPage(QtWidgets.QWizardPage):
         self.form.addRow("Noisy images", self.noisy)
         self.form.addRow("Noise examples", self.noise)
         self.form.addRow("", self.add_box)
+        self.form.addRow("Remove", self.artifact_row)
         self.form.addRow("Dose from", self.dose_source)
         self.form.addRow("", self.dose_note)
         self.form.addRow("Synthetic dose", self.dose_row)
@@ -115,12 +128,17 @@ class DataPage(QtWidgets.QWizardPage):
         fill_stacks(self.dose_source, state.stacks, state.stack if family == "xception" and others else "", NONE)
         label = {"nrrn": "Noisy stack", "n2v": "Noisy images"}.get(family, "Clean images")
         self.form.labelForField(self.main).setText(label)
-        cyclic, xception = family == "cyclic", family == "xception"
+        paired = bool(KINDS[state.kind].artifacts)
+        cyclic, xception = family == "cyclic" and not paired, family == "xception"
         for widget in (self.noisy, self.noise, self.add_box):
             self.form.setRowVisible(widget, cyclic)
+        self.form.setRowVisible(self.artifact_row, paired)
+        for key, box in self.artifacts.items():
+            box.setChecked(key in KINDS[state.kind].artifacts.split(","))
         for widget in (self.dose_source, self.dose_note, self.dose_row):
             self.form.setRowVisible(widget, xception)
-        self.setSubTitle({
+        self.setSubTitle("Clean images of your kind of sample; the artifacts ticked below are drawn on them "
+                         "at random, and the model learns to remove them." if paired else {
             "nrrn": "The noisy stack NRRN learns from; its last slices are held back to check the result.",
             "n2v": "The noisy images Noise2Void learns from; the last slices are held back when there are several.",
             "xception": "Clean micrographs; realistic shot noise is added to them at the dose below.",
@@ -188,7 +206,10 @@ class DataPage(QtWidgets.QWizardPage):
         family = self.state.family
         if not self.main.currentData():
             return "Choose the stack to train on."
-        if family == "cyclic":
+        if self.paired():
+            if not self.chosen_artifacts():
+                return "Tick at least one artifact to remove."
+        elif family == "cyclic":
             if self.noisy.currentData() == self.main.currentData():
                 return "Choose clean images and noisy images that are different stacks."
             boxes = self.noise.boxes()
@@ -205,6 +226,14 @@ class DataPage(QtWidgets.QWizardPage):
                 return f"Make the yellow region at least {need} px wide and high."
         return ""
 
+    def paired(self) -> bool:
+        """Whether the run is cyclic on clean images alone, with synthetic artifacts (no noisy images)."""
+        return bool(KINDS[self.state.kind].artifacts)
+
+    def chosen_artifacts(self) -> str:
+        """The ticked artifacts as RunSpec.artifacts ("film,charge"), "" when none is."""
+        return ",".join(key for key, box in self.artifacts.items() if box.isChecked())
+
     def _crop(self) -> int:
         """The training crop: the family's, no larger than the data (region, slices or noise boxes)."""
         crop = crop_side(self.state.family, self.config())
@@ -214,7 +243,7 @@ class DataPage(QtWidgets.QWizardPage):
         else:
             side = stack_side(self.main.currentData())
         crop = min(crop, max(16, side // 16 * 16))
-        if self.state.family == "cyclic" and self.noise.boxes():
+        if self.state.family == "cyclic" and not self.paired() and self.noise.boxes():
             smallest = min(min(y1 - y0, x1 - x0) for y0, y1, x0, x1 in self.noise.boxes())
             crop = min(crop, max(MIN_BOX, smallest // 16 * 16))
         return crop
@@ -230,7 +259,8 @@ class DataPage(QtWidgets.QWizardPage):
         source = rect_spec(main, region) if region else main
         role = {"nrrn": "noisy", "n2v": "noisy"}.get(family, "clean")
         data = {role: [source]}
-        if family == "cyclic":
+        self.state.artifacts = self.chosen_artifacts() if self.paired() else ""
+        if family == "cyclic" and not self.paired():
             noisy = self.noisy.currentData()
             data["noisy"] = [noisy]
             data["noise"] = [rect_spec(noisy, box) for box in self.noise.boxes()]

@@ -135,11 +135,11 @@ class KindPage(QtWidgets.QWizardPage):
         self._select_kind(DATA_KINDS[index].key)
 
     def _select_kind(self, key: str) -> None:
-        self.state.kind = key
+        self.state.kind, self.state.artifacts = key, KINDS[key].artifacts
         self.buttons.button([k.key for k in DATA_KINDS].index(key)).setChecked(True)
         self.start.blockSignals(True)
         self.start.clear()
-        for label, path in starting_points(KINDS[key].family):
+        for label, path in starting_points(KINDS[key].family, artifacts=bool(KINDS[key].artifacts)):
             self.start.addItem(f"Fine-tune {label}", path)
         self.start.addItem(SCRATCH_LABEL, "")
         self.start.setCurrentIndex(0)

@@ -110,7 +110,7 @@ class SettingsPage(QtWidgets.QWizardPage):
         s = self.state
         controller = self.wizard().controller
         return wizard_spec(s.family, s.data, self.name.text().strip(), steps, init=s.init, dose=s.dose,
-                           crop=self.crop.value(), batch_size=self.batch.value() or None,
+                           crop=self.crop.value(), batch_size=self.batch.value() or None, artifacts=s.artifacts,
                            device=controller.settings.device if controller is not None else "auto")
 
     def stop_measuring(self) -> None:

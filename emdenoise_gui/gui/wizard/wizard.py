@@ -25,6 +25,7 @@ class WizardState:
     stacks: (name, path) of the stacks the user can pick (the project's, plus files added here).
     data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1`` (RunSpec data).
     init: package path to fine-tune, "" for a fresh network. dose: (low, high) counts per pixel.
+    artifacts: cyclic on clean images only: the synthetic artifacts drawn on them ("film,charge"), else "".
     resume: a checkpoint folder to go on from (the wizard then opens on its training page).
     """
 
@@ -35,6 +36,7 @@ class WizardState:
     init: str = ""
     data: dict = field(default_factory=dict)
     dose: tuple | None = None
+    artifacts: str = ""
     estimated_dose: float | None = None
     crop: int | None = None
     spec: object = None

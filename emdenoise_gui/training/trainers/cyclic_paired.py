@@ -61,9 +61,8 @@ class PairedCyclicTrainer(CyclicTrainer):
         return {"artifacts": ",".join(self.artifacts)}  # what tests/test_shipped_models.py noises the demo with
 
     def description(self) -> str:
-        what = {"film": "film (smooth multiplicative shading)", "charge": "charging (smooth bright or dark blobs "
-                "with Gaussian noise)"}
-        return f"removes {' and '.join(what[k] for k in self.artifacts)} artifacts, one image at a time"
+        kinds = [noise.NOISE_KINDS[k] for k in self.artifacts]
+        return f"removes {' and '.join(f'{k.label} ({k.look})' for k in kinds)} artifacts, one image at a time"
 
     def noise_condition(self) -> str:
         return ("synthetic " + " or ".join(f"{k} ({noise.NOISE_KINDS[k].description})" for k in self.artifacts)
