@@ -54,6 +54,17 @@ RUNS = {
 SHIPPED = ("flyem-nrrn-base", "flyem-nrrn-lite", "flyem-cyclic-artifacts")
 
 
+def validation_training_slices(out: Path) -> Path:
+    """Slices 0-95 of the FlyEM validation volume as a TIFF in ``out`` (written once): the training part
+    of that volume (the quality benchmark tests on slices 96-127)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "flyem_val_z000-095.tif"
+    if not path.exists():
+        tifffile.imwrite(path, tifffile.imread(VAL, key=range(96)), imagej=True, resolution=(0.1, 0.1),
+                         metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    return path
+
+
 def ship(package: Path) -> Path:
     """Copy the trained package folder into the shipped models (each file replaced atomically)."""
     verify_folder(package)
@@ -82,11 +93,7 @@ def main(argv=None) -> int:
             if (not args.only or name == args.only) and name in SHIPPED:
                 ship(out / name)
         return 0
-    out.mkdir(parents=True, exist_ok=True)
-    val_train = out / "flyem_val_z000-095.tif"
-    if not val_train.exists():
-        tifffile.imwrite(val_train, tifffile.imread(VAL, key=range(96)), imagej=True, resolution=(0.1, 0.1),
-                         metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    val_train = validation_training_slices(out)
     for name, (fam, config, steps, extra) in RUNS.items():
         if args.only and name != args.only:
             continue

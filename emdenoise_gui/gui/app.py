@@ -98,9 +98,14 @@ def screenshot_after_denoise(window, path: str, app) -> None:
         print("emdenoise-gui: nothing to denoise for the screenshot", file=sys.stderr)
         QtCore.QTimer.singleShot(0, lambda: save_and_quit(1))
         return
+    def settled() -> bool:
+        """Whether the threads behind the picture are done: the status bar's device probe (it imports
+        torch) and the zoo's fit check of the stack and speed estimate of the selected model."""
+        zoo = window.zoo_panel
+        return window.device.known and zoo.facts is not None and "measuring" not in zoo.fit_label.text().lower()
+
     def when_settled(_value=None, waited_ms: int = 0) -> None:
-        # the status bar's device probe imports torch on a thread; wait for it (at most 30 s)
-        if not window.device.known and waited_ms < 30_000:
+        if not settled() and waited_ms < 30_000:  # at most 30 s more
             QtCore.QTimer.singleShot(200, lambda: when_settled(None, waited_ms + 200))
         else:
             QtCore.QTimer.singleShot(300, lambda: save_and_quit(0))
