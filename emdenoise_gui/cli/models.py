@@ -148,7 +148,8 @@ def add_parsers(sub) -> None:
                         "the neighbours' mean (mean: half the compute; see docs/benchmarks.md)")
     p.add_argument("--artifacts", metavar="film,charge",
                    help="cyclic on --clean data alone: the denoiser learns to remove these synthetic artifacts "
-                        "(film, charge or both, comma-separated) instead of learning them from --noise and --noisy")
+                        "(film, charge or both, comma-separated) instead of learning them from --noise and --noisy; "
+                        "lite defaults to 240 px crops, 4 per step")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
     p.add_argument("-o", "--output", required=True, help="the model package folder to write")
     p.add_argument("--name", help="model name in the zoo (default: the package folder name)")

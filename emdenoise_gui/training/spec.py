@@ -8,7 +8,12 @@ from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import FAMILIES, ROLES
-from emdenoise_gui.training.synthetic import ARTIFACT_KINDS, DOSE_DISTRIBUTIONS
+from emdenoise_gui.training.synthetic import (
+    ARTIFACT_BATCH,
+    ARTIFACT_CROP,
+    ARTIFACT_KINDS,
+    DOSE_DISTRIBUTIONS,
+)
 from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
 
 SPEC_VERSION = 1
@@ -79,6 +84,8 @@ class RunSpec:
                              f"{' or '.join(info.configs)}")
         defaults = info.configs[self.config]
         crop, batch, lr = defaults.crop, defaults.batch, defaults.lr
+        if self.artifacts.strip() and self.config == "lite":
+            crop, batch = ARTIFACT_CROP, ARTIFACT_BATCH
         self.crop = crop if self.crop is None else int(self.crop)
         self.batch_size = batch if self.batch_size is None else int(self.batch_size)
         self.lr = (lr / 3.0 if self.init else lr) if self.lr is None else float(self.lr)

@@ -18,6 +18,9 @@ import numpy as np
 
 #: Artifacts ``train cyclic --artifacts`` synthesises on clean data (names of ``core.noise.NOISE_KINDS``).
 ARTIFACT_KINDS = ("charge", "film")
+#: Default crop (px) and batch of such a run (the shipped flyem-cyclic-artifacts recipe): the generator's
+#: instance norm then sees about the field of view of an inference tile; 64 px crops would not.
+ARTIFACT_CROP, ARTIFACT_BATCH = 240, 4
 #: Pixels of a slice used to estimate its noisy mean and standard deviation.
 STAT_SAMPLES = 8192
 

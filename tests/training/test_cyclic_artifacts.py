@@ -27,6 +27,10 @@ def _spec(tmp_path, fibsem_crop, **kw):
 
 def test_artifacts_need_only_clean_data_and_a_known_kind(tmp_path, fibsem_crop):
     assert _spec(tmp_path, fibsem_crop, artifacts=" film , film,charge").artifacts == "film,charge"
+    default = _spec(tmp_path, fibsem_crop, crop=None, batch_size=None)  # the shipped recipe's 240 px x 4
+    assert (default.crop, default.batch_size) == (240, 4)
+    unpaired = RunSpec(family="cyclic", data={"clean": ["c"], "noise": ["n"], "noisy": ["y"]}, output="x").validated()
+    assert (unpaired.crop, unpaired.batch_size) == (64, 4)  # the lite GAN's own defaults
     with pytest.raises(InputError, match="unknown artifact 'dust'"):
         _spec(tmp_path, fibsem_crop, artifacts="film,dust")
     with pytest.raises(InputError, match="cyclic option"):

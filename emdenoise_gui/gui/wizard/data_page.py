@@ -10,7 +10,7 @@ from emdenoise_gui.gui.wizard.boxes import BoxCanvas
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
 from emdenoise_gui.jobs.advise import KINDS, dose_range
 from emdenoise_gui.models.registry import FAMILIES
-from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
+from emdenoise_gui.training.synthetic import ARTIFACT_CROP, ARTIFACT_KINDS
 
 #: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
 MIN_BOX = 32
@@ -236,7 +236,8 @@ class DataPage(QtWidgets.QWizardPage):
 
     def _crop(self) -> int:
         """The training crop: the family's, no larger than the data (region, slices or noise boxes)."""
-        crop = crop_side(self.state.family, self.config())
+        crop = ARTIFACT_CROP if self.paired() and self.config() == "lite" else crop_side(self.state.family,
+                                                                                         self.config())
         region = self.region.boxes() if self.use_region.isChecked() else []
         if region:
             side = min(region[0][1] - region[0][0], region[0][3] - region[0][2])
