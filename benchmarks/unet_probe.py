@@ -4,7 +4,7 @@ Issue 7's 30 % target is missed by the shipped NRRNs, which see 11 px of each of
 no better than the best linear filter of those slices (``benchmarks/z_context.py``). A dilated NRRN
 (19 px) gained nothing. This probe trains a plain U-Net on the three slices as channels (three levels,
 ``--width`` channels at full resolution, max-pool down, transposed-conv up, skip concatenation, a
-residual on the centre slice; receptive field about 40 px) with the shipped NRRN's data and noise:
+residual on the centre slice; receptive field about 50 px) with the shipped NRRN's data and noise:
 ``NRRNTrainer``'s synthetic triplets from the clean FlyEM training volume and validation slices 0-95,
 Poisson 5-400 counts per pixel and 15 % Gaussian, z-scored per slice, MSE to the clean centre; Adam,
 100 warm-up steps, cosine decay over a wall-clock budget. It then scores the U-Net and the shipped
