@@ -128,7 +128,7 @@ class DataPage(QtWidgets.QWizardPage):
         fill_stacks(self.dose_source, state.stacks, state.stack if family == "xception" and others else "", NONE)
         label = {"nrrn": "Noisy stack", "n2v": "Noisy images"}.get(family, "Clean images")
         self.form.labelForField(self.main).setText(label)
-        paired = bool(KINDS[state.kind].artifacts)
+        paired = self.paired()
         cyclic, xception = family == "cyclic" and not paired, family == "xception"
         for widget in (self.noisy, self.noise, self.add_box):
             self.form.setRowVisible(widget, cyclic)
