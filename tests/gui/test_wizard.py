@@ -103,6 +103,13 @@ def _loads_and_denoises(package: Path) -> None:
     assert out.shape == (64, 64) and np.isfinite(out).all()
 
 
+def _captions(data) -> list[str]:
+    """The captions under the data page's artifact examples, left to right."""
+    columns = [data.examples.itemAt(i).widget() for i in range(data.examples.count())]
+    return [c.findChildren(QtWidgets.QLabel)[1].text() for c in columns if c is not None
+            and len(c.findChildren(QtWidgets.QLabel)) == 2]
+
+
 @pytest.mark.parametrize("kind", ["alike-slices", "single-noisy", "clean-micrographs", "clean-and-blank",
                                   "clean-artifacts"])
 def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
@@ -123,6 +130,7 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
         data.artifacts["charge"].setChecked(False)
         assert not wizard.button(NEXT).isEnabled() and "Tick at least one" in data.problem.text()
         data.artifacts["charge"].setChecked(True)
+        qtbot.waitUntil(lambda: _captions(data) == ["Your image", "With charging"], timeout=10_000)
         shoot(wizard, "wizard_2_data_artifacts.png")
     if kind == "clean-and-blank":
         assert not wizard.button(NEXT).isEnabled() and "box" in data.problem.text()

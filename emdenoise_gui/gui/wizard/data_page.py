@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6 import QtWidgets
 
 from emdenoise_gui.core.noise import NOISE_KINDS
+from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
@@ -15,6 +17,8 @@ from emdenoise_gui.training.synthetic import ARTIFACT_CROP, ARTIFACT_KINDS
 #: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
 MIN_BOX = 32
 NONE = "(none)"
+#: Side (px) of the artifact examples on the data page.
+EXAMPLE_PX = 150
 
 
 def crop_side(family: str, config: str) -> int:
@@ -28,6 +32,19 @@ def estimate_stack_dose(path: str) -> float | None:
     from emdenoise_gui.gui.wizard.boxes import read_slice
 
     return estimate_dose(read_slice(path))
+
+
+def artifact_examples(path: str, kinds: list[str]) -> list[np.ndarray]:
+    """The middle slice of ``path`` on the [0, 1] working scale as training reads it, then once per artifact
+    kind with that artifact drawn on it as training draws it (seeded: the same picture each time);
+    float32 (H, W) each, the plain slice first."""
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.core.pipeline import IntensityScale, finite_slice
+    from emdenoise_gui.training.trainers.cyclic_paired import stored_artifact
+
+    with open_stack(path) as stack:
+        clean = np.clip(IntensityScale.for_stack(stack).to_unit(finite_slice(stack, len(stack) // 2)), 0.0, 1.0)
+    return [clean] + [stored_artifact(clean, kind, np.random.default_rng(k)) for k, kind in enumerate(kinds)]
 
 
 def stack_side(path: str) -> int:
@@ -89,8 +106,15 @@ class DataPage(QtWidgets.QWizardPage):
         for box in self.artifacts.values():
             box.setToolTip("Drawn at random on the clean images; the model learns to remove what is ticked")
             box.toggled.connect(self.completeChanged)
+            box.toggled.connect(self._show_examples)
             artifact_row.addWidget(box)
         artifact_row.addStretch(1)
+        self.examples = QtWidgets.QHBoxLayout()  # the middle slice, then with each ticked artifact
+        self.example_row = QtWidgets.QWidget()
+        self.example_row.setLayout(self.examples)
+        self.examples.setContentsMargins(0, 0, 0, 0)
+        self.examples.addStretch(1)
+        self._example_key: tuple = ()
         self.use_region = QtWidgets.QCheckBox("Train on a region only")
         self.use_region.setToolTip("Train only on the part inside the yellow box, e.g. to leave out a damaged "
                                    "edge or a different tissue")
@@ -105,6 +129,7 @@ class DataPage(QtWidgets.QWizardPage):
         self.form.addRow("Noise examples", self.noise)
         self.form.addRow("", self.add_box)
         self.form.addRow("Remove", self.artifact_row)
+        self.form.addRow("Examples", self.example_row)
         self.form.addRow("Dose from", self.dose_source)
         self.form.addRow("", self.dose_note)
         self.form.addRow("Synthetic dose", self.dose_row)
@@ -133,6 +158,7 @@ class DataPage(QtWidgets.QWizardPage):
         for widget in (self.noisy, self.noise, self.add_box):
             self.form.setRowVisible(widget, cyclic)
         self.form.setRowVisible(self.artifact_row, paired)
+        self.form.setRowVisible(self.example_row, paired)
         for key, box in self.artifacts.items():
             box.setChecked(key in KINDS[state.kind].artifacts.split(","))
         for widget in (self.dose_source, self.dose_note, self.dose_row):
@@ -147,6 +173,7 @@ class DataPage(QtWidgets.QWizardPage):
         }[family])
         self.use_region.setChecked(False)
         self.region.setVisible(False)
+        self._show_examples()
         if cyclic:
             self.noise.load(self.noisy.currentData())
         self._dose_source_changed()
@@ -155,7 +182,41 @@ class DataPage(QtWidgets.QWizardPage):
     def _main_changed(self) -> None:
         if self.use_region.isChecked():
             self.region.load(self.main.currentData())
+        self._show_examples()
         self.completeChanged.emit()
+
+    def _show_examples(self) -> None:
+        """Redraw the artifact examples (computed off the GUI thread) for the chosen stack and ticks."""
+        path, kinds = self.main.currentData() or "", self.chosen_artifacts().split(",")
+        key = (path, tuple(k for k in kinds if k))
+        if not self.paired() or not path or key == self._example_key:
+            return
+        self._example_key = key
+        run_later(lambda: artifact_examples(path, list(key[1])),
+                  lambda images, error, k=key: self._examples_ready(k, images, error))
+
+    def _examples_ready(self, key: tuple, images, error) -> None:
+        if key != self._example_key:  # the stack or the ticks changed meanwhile
+            return
+        while self.examples.count() > 1:
+            widget = self.examples.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        if error is not None:
+            self.examples.insertWidget(0, QtWidgets.QLabel(f"Cannot show this stack: {error}"))
+            return
+        captions = ["Your image"] + [f"With {NOISE_KINDS[k].label}" for k in key[1]]
+        for image, caption in zip(images, captions):
+            label = QtWidgets.QLabel()
+            label.setPixmap(thumbnail(image, EXAMPLE_PX))
+            label.setToolTip("The middle slice of the clean stack with the artifact drawn as training draws it; "
+                             "training draws it anew, at another place, on every crop")
+            column = QtWidgets.QWidget()
+            layout = QtWidgets.QVBoxLayout(column)
+            layout.setContentsMargins(0, 0, 6, 0)
+            layout.addWidget(label)
+            layout.addWidget(QtWidgets.QLabel(caption))
+            self.examples.insertWidget(self.examples.count() - 1, column)
 
     def _noisy_changed(self) -> None:
         self.noise.load(self.noisy.currentData())
