@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     command = "python benchmarks/nrrn_modes.py " + " ".join(sys.argv[1:] if argv is None else argv)
     save_json("nrrn_modes", {"date": today(), "machine": machine(), "model": package.card.name,
                              "command": command.strip(), "modes": MODES, "psnr_db": table})
-    lines = [f"| mode | " + " | ".join(f"dose {d:g}" for d in doses) + " |", "|---|" + "---|" * len(doses)]
+    lines = ["| mode | " + " | ".join(f"dose {d:g}" for d in doses) + " |", "|---|" + "---|" * len(doses)]
     lines += [f"| {m} | " + " | ".join(f"{table[d][k]:.2f}" for d in doses) + " |" for k, m in enumerate(MODES)]
     write_section("nrrn_modes", f"""## NRRN with 1, 2 or 3 images ({package.card.name})
 

@@ -53,10 +53,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine, today  # noqa: E402
-from benchmarks.quality_data import (CONDITIONS, QUICK_CONDITIONS, TINY_CONDITIONS, Dataset,  # noqa: E402
-                                     load_datasets, peer_training_data)
-from benchmarks.quality_methods import (Method, filter_methods, input_method, load_peer,  # noqa: E402
-                                        model_method, shipped_models)
+from benchmarks.quality_data import (  # noqa: E402
+    CONDITIONS,
+    QUICK_CONDITIONS,
+    TINY_CONDITIONS,
+    Dataset,
+    load_datasets,
+    peer_training_data,
+)
+from benchmarks.quality_methods import (  # noqa: E402
+    Method,
+    filter_methods,
+    input_method,
+    load_peer,
+    model_method,
+    shipped_models,
+)
 from benchmarks.quality_output import PEER_KEY, command_line, finish, outputs, save  # noqa: E402
 from benchmarks.quality_report import score  # noqa: E402
 from emdenoise_gui.core.errors import InputError  # noqa: E402

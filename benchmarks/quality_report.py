@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.quality_data import CONDITIONS, DOSE_CONDITIONS, PEAK_CONDITIONS, SIGMA8_CONDITIONS
+from benchmarks.quality_data import (
+    CONDITIONS,
+    DOSE_CONDITIONS,
+    PEAK_CONDITIONS,
+    SIGMA8_CONDITIONS,
+)
 from emdenoise_gui.core import metrics
 
 NA = "n/a"

@@ -6,7 +6,6 @@ import tifffile
 
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.inference.predictor import Normaliser
-from tests.training.conftest import noise_patches, noisy_crop, one_thread  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
