@@ -101,8 +101,7 @@ def screenshot_after_denoise(window, path: str, app) -> None:
     def settled() -> bool:
         """Whether the threads behind the picture are done: the status bar's device probe (it imports
         torch) and the zoo's fit check of the stack and speed estimate of the selected model."""
-        zoo = window.zoo_panel
-        return window.device.known and zoo.facts is not None and "measuring" not in zoo.fit_label.text().lower()
+        return window.device.known and not window.zoo_panel.measuring
 
     def when_settled(_value=None, waited_ms: int = 0) -> None:
         if not settled() and waited_ms < 30_000:  # at most 30 s more

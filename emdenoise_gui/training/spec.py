@@ -82,10 +82,8 @@ class RunSpec:
         if self.config not in info.configs:
             raise InputError(f"unknown configuration '{self.config}' for {self.family}; choose "
                              f"{' or '.join(info.configs)}")
-        defaults = info.configs[self.config]
-        crop, batch, lr = defaults.crop, defaults.batch, defaults.lr
-        if self.artifacts.strip() and self.config == "lite":
-            crop, batch = ARTIFACT_CROP, ARTIFACT_BATCH
+        lr = info.configs[self.config].lr
+        crop, batch = default_crop_batch(self.family, self.config, bool(self.artifacts.strip()))
         self.crop = crop if self.crop is None else int(self.crop)
         self.batch_size = batch if self.batch_size is None else int(self.batch_size)
         self.lr = (lr / 3.0 if self.init else lr) if self.lr is None else float(self.lr)
@@ -170,6 +168,15 @@ class RunSpec:
 
 #: the Python types a training record's scalar fields may hold, by annotation (bool is not a number here)
 _FIELD_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,)}
+
+
+def default_crop_batch(family: str, config: str, artifacts: bool = False) -> tuple[int, int]:
+    """(training crop px, crops per step) a run gets unless it names them: the configuration's, or for
+    a lite run on synthetic ``artifacts`` (cyclic) the shipped recipe's ARTIFACT_CROP x ARTIFACT_BATCH."""
+    if artifacts and config == "lite":
+        return ARTIFACT_CROP, ARTIFACT_BATCH
+    defaults = FAMILIES[family].configs[config]
+    return defaults.crop, defaults.batch
 
 
 def _checked_field(name: str, kind: str, value):

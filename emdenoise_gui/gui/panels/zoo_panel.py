@@ -369,6 +369,11 @@ class ZooPanel(QtWidgets.QWidget):
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
 
+    @property
+    def measuring(self) -> bool:
+        """Whether a worker still measures for the list: the shown stack's fit check, or a model's speed."""
+        return (self.stack_key is not None and self.facts is None) or bool(self._estimating)
+
     def _post(self, what: str, token, result) -> None:
         """Hand a worker's result to the GUI thread (queued); nothing if the panel is gone."""
         try:

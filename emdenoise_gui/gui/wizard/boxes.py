@@ -21,6 +21,14 @@ def read_slice(path: str) -> np.ndarray:
         return np.asarray(stack[len(stack) // 2], dtype=np.float32)
 
 
+def clear_row(row: QtWidgets.QBoxLayout) -> None:
+    """Delete every widget of a row of thumbnails but its last item (the stretch that keeps them left)."""
+    while row.count() > 1:
+        widget = row.takeAt(0).widget()
+        if widget is not None:
+            widget.deleteLater()
+
+
 class BoxCanvas(QtWidgets.QWidget):
     """Shows the middle slice of a stack; the user adds, moves, resizes and removes rectangles.
 
@@ -140,10 +148,7 @@ class BoxCanvas(QtWidgets.QWidget):
         self.changed.emit()
 
     def _show_patches(self, boxes) -> None:
-        while self.patches.count() > 1:
-            widget = self.patches.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
+        clear_row(self.patches)
         for y0, y1, x0, x1 in boxes[:PATCH_PREVIEWS]:
             label = QtWidgets.QLabel()
             label.setPixmap(thumbnail(self.image[y0:y1, x0:x1], PREVIEW_PX))

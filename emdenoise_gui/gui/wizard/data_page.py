@@ -8,22 +8,17 @@ from PySide6 import QtWidgets
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
-from emdenoise_gui.gui.wizard.boxes import BoxCanvas
+from emdenoise_gui.gui.wizard.boxes import BoxCanvas, clear_row
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
 from emdenoise_gui.jobs.advise import KINDS, dose_range
-from emdenoise_gui.models.registry import FAMILIES
-from emdenoise_gui.training.synthetic import ARTIFACT_CROP, ARTIFACT_KINDS
+from emdenoise_gui.training.spec import default_crop_batch
+from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
 
 #: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
 MIN_BOX = 32
 NONE = "(none)"
 #: Side (px) of the artifact examples on the data page.
 EXAMPLE_PX = 150
-
-
-def crop_side(family: str, config: str) -> int:
-    """The training crop (px) of ``family`` in ``config``: a region must be at least this wide."""
-    return FAMILIES[family].configs[config].crop
 
 
 def estimate_stack_dose(path: str) -> float | None:
@@ -198,10 +193,7 @@ class DataPage(QtWidgets.QWizardPage):
     def _examples_ready(self, key: tuple, images, error) -> None:
         if key != self._example_key:  # the stack or the ticks changed meanwhile
             return
-        while self.examples.count() > 1:
-            widget = self.examples.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
+        clear_row(self.examples)
         if error is not None:
             self.examples.insertWidget(0, QtWidgets.QLabel(f"Cannot show this stack: {error}"))
             return
@@ -297,8 +289,7 @@ class DataPage(QtWidgets.QWizardPage):
 
     def _crop(self) -> int:
         """The training crop: the family's, no larger than the data (region, slices or noise boxes)."""
-        crop = ARTIFACT_CROP if self.paired() and self.config() == "lite" else crop_side(self.state.family,
-                                                                                         self.config())
+        crop, _ = default_crop_batch(self.state.family, self.config(), self.paired())
         region = self.region.boxes() if self.use_region.isChecked() else []
         if region:
             side = min(region[0][1] - region[0][0], region[0][3] - region[0][2])

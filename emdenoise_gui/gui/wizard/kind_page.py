@@ -135,7 +135,7 @@ class KindPage(QtWidgets.QWizardPage):
         self._select_kind(DATA_KINDS[index].key)
 
     def _select_kind(self, key: str) -> None:
-        self.state.kind, self.state.artifacts = key, KINDS[key].artifacts
+        self.state.kind = key
         self.buttons.button([k.key for k in DATA_KINDS].index(key)).setChecked(True)
         self.start.blockSignals(True)
         self.start.clear()
