@@ -100,6 +100,26 @@ def test_a_hand_picked_denoiser_stays_and_stale_results_are_dropped(qtbot, panel
     assert panel.facts.similarity > 0.9 and panel.current_key() == "filter:gaussian"
 
 
+def test_a_failed_speed_timing_says_so_and_is_retried_on_reselection(qtbot, panel, shared_data, monkeypatch):
+    from emdenoise_gui.inference import estimate
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("no memory for the timing tile")
+
+    monkeypatch.setattr(estimate, "measure_speed", broken)
+    assessed(qtbot, panel, "fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    lite, base = sorted(shipped_nrrn(panel), key=lambda k: panel.entries[k].package.card.config != "lite")
+    panel.select(base)
+    qtbot.waitUntil(lambda: not panel.measuring, timeout=WAIT_MS)
+    text = panel.fit_label.text()
+    assert "unknown, timing this model failed (no memory for the timing tile)" in text
+    assert "measuring" not in text
+    monkeypatch.setattr(estimate, "measure_speed", lambda *_a, **_k: 4.5)
+    panel.select(lite)
+    panel.select(base)  # selecting it again times it again
+    qtbot.waitUntil(lambda: "on the CPU" in panel.fit_label.text(), timeout=WAIT_MS)
+    assert "failed" not in panel.fit_label.text() and "about 3 min on the CPU" in panel.fit_label.text()
+
 def test_paused_training_is_listed_and_resume_emits_its_folder(qtbot, panel, home):
     paused = paused_checkpoint(home, "cells-nrrn-adapted", 300, 600)
     paused_checkpoint(home, "done-nrrn-adapted", 600, 600)  # finished: its model is in the zoo already

@@ -153,6 +153,7 @@ class ZooPanel(QtWidgets.QWidget):
         self._picked: dict[str, str] = {}  # stack key -> denoiser key the user chose for it
         self._speeds: dict[str, float] = {}  # weights sha256 -> s/MP on (device, tile)
         self._estimating: set[str] = set()
+        self._timing_failed: dict[str, str] = {}  # weights sha256 -> why its speed could not be timed
         self._where = "this computer"  # the device speeds were timed on, set by the worker that timed them
         self._arrived.connect(self._deliver)
         self.refresh()
@@ -294,6 +295,7 @@ class ZooPanel(QtWidgets.QWidget):
         if (device, int(tile)) != (self.device, self.tile):
             self.device, self.tile = device, int(tile)
             self._speeds.clear()
+            self._timing_failed.clear()
             self._show_fit()
             self._estimate(self.current_key())
 
@@ -336,24 +338,25 @@ class ZooPanel(QtWidgets.QWidget):
                 for entry, fit in ranked:  # the candidates for preselection: their speed decides among them
                     if fit.grade == best and best != "poor":
                         speed = self._measure(entry.package, device, tile)
-                        if speed is not None:
+                        if not isinstance(speed, Exception):
                             speeds[entry.package.card.weights_sha256] = speed
             finally:  # the preselection happens even if a speed could not be had
                 self._post("speeds", (generation, device, tile), speeds)
 
         self._start("assess", work)
 
-    def _measure(self, package, device: str, tile: int) -> float | None:
-        """Seconds per megapixel of ``package`` (worker thread), or None when it cannot run here; notes
-        which device was timed ("the CPU", "the GPU"), the only one the estimate may name."""
+    def _measure(self, package, device: str, tile: int) -> float | Exception:
+        """Seconds per megapixel of ``package`` (worker thread), or the exception that stopped the timing
+        (the model cannot run here, the app is closing); notes which device was timed ("the CPU",
+        "the GPU"), the only one the estimate may name."""
         from emdenoise_gui.inference.estimate import device_words, measure_speed
         from emdenoise_gui.models.device import pick_device
 
         try:
             self._where = device_words(pick_device(device))
             return measure_speed(package, device, tile, cancel=self._stopping)
-        except Exception:  # no estimate is better than a broken panel; the job itself reports real errors
-            return None
+        except Exception as exc:  # no estimate is better than a broken panel; the job itself reports real errors
+            return exc
 
     def _start(self, name: str, work) -> None:
         thread = threading.Thread(target=work, name=f"emdenoise-zoo-{name}", daemon=True)
@@ -391,8 +394,11 @@ class ZooPanel(QtWidgets.QWidget):
         elif what == "speed":
             sha, device, tile = token
             self._estimating.discard(sha)
-            if result is not None and (device, tile) == (self.device, self.tile):
-                self._speeds[sha] = result
+            if (device, tile) == (self.device, self.tile):
+                if isinstance(result, Exception):
+                    self._timing_failed[sha] = str(result) or type(result).__name__
+                else:
+                    self._speeds[sha] = result
             self._show_fit()
 
     def _facts_arrived(self, facts) -> None:
@@ -445,7 +451,11 @@ class ZooPanel(QtWidgets.QWidget):
         entry = self.entries.get(key)
         if self.facts is None or not key.startswith("model:") or getattr(entry, "package", None) is None:
             return ""
-        speed = self._speeds.get(entry.package.card.weights_sha256)
+        sha = entry.package.card.weights_sha256
+        speed = self._speeds.get(sha)
+        if speed is None and sha in self._timing_failed and sha not in self._estimating:
+            return ("Estimated time for this stack: unknown, timing this model failed "
+                    f"({html.escape(self._timing_failed[sha])}). Select it again to retry.")
         if speed is None:
             return "Estimated time for this stack: measuring this model's speed…"
         return f"Estimated time for this stack: {format_duration(speed * self.facts.megapixels)} on {self._where}"
@@ -482,6 +492,8 @@ class ZooPanel(QtWidgets.QWidget):
         self._estimating.add(sha)
         package, device, tile = entry.package, self.device, self.tile
         self._start("estimate", lambda: self._post("speed", (sha, device, tile), self._measure(package, device, tile)))
+        if self._timing_failed.pop(sha, None) is not None:  # a retry: the line says "measuring" again
+            self._show_fit()
 
     # -- paused training -------------------------------------------------------------------------------
     def resume_current(self) -> bool:
