@@ -3,6 +3,7 @@ predictor reproduces, TorchScript that runs without EMDenoise's code, our own pa
 
 import io
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -48,7 +49,9 @@ def test_test_tensors_reproduce_with_our_predictor_and_torchscript(exported):
     predictor = Predictor(registry.find("flyem-nrrn-lite").package, torch.device("cpu"), precision="fp32")
     ours = run_to_end(predictor.denoise(x[0], 256))
     np.testing.assert_allclose(ours, expected[0, 0], rtol=1e-4, atol=1e-3 * float(np.abs(expected).max()))
-    scripted = torch.jit.load(io.BytesIO(member(exported, "model.torchscript.pt")))
+    with warnings.catch_warnings():  # torch 2.13 deprecates jit.load; bioimage.io tools still run torchscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.load(io.BytesIO(member(exported, "model.torchscript.pt")))
     with torch.no_grad():
         np.testing.assert_allclose(scripted(torch.from_numpy(x)).numpy(), expected, rtol=1e-5, atol=1e-4)
     assert abs(float(expected.mean()) - float(x[0, 1].mean())) < 0.1 * float(x[0, 1].std())  # the input's units
