@@ -115,3 +115,21 @@ def test_menu_saves_in_the_background(view, qtbot, tmp_path):
     assert messages == [f"Saving the figure to {path}…"]
     qtbot.waitUntil(lambda: messages[-1] == f"Figure saved to {path}", timeout=10000)
     assert ElementTree.parse(path).getroot().tag.endswith("svg")
+
+
+def test_the_profile_axes_and_title_stay_readable_on_black(view, monkeypatch):
+    """The figure draws the plot's axes, tick labels and title in its own grey: a figure once came out
+    with only the curves and legend (the default foreground drawn black on black)."""
+    import pyqtgraph as pg
+
+    def grey_pixels(foreground) -> int:
+        monkeypatch.setitem(pg.CONFIG_OPTIONS, "foreground", foreground)
+        image = figure.render_figure(view, with_profile=True)
+        plot = image.copy(figure._Layout(400, 300, True).profile).convertToFormat(QtGui.QImage.Format.Format_RGB888)
+        rgb = np.frombuffer(plot.constBits(), np.uint8).reshape(plot.height(), plot.bytesPerLine())
+        rgb = rgb[:, :3 * plot.width()].reshape(plot.height(), plot.width(), 3).astype(int)
+        neutral = (np.ptp(rgb, axis=2) < 8) & (rgb[..., 0] > 120)  # light grey: axes, ticks, title
+        return int(neutral.sum())
+
+    assert grey_pixels("k") > 1000
+    assert abs(grey_pixels("k") - grey_pixels("d")) < 50  # the same figure whatever the default

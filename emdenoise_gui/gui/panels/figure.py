@@ -28,6 +28,8 @@ from emdenoise_gui.gui.panels.scale_bar import bar_length_nm
 
 SUFFIXES = (".png", ".svg")
 BACKGROUND, TEXT = QtGui.QColor("black"), QtGui.QColor("white")
+#: The profile plot's axes, tick labels and title: the viewer's grey, set explicitly (not pyqtgraph's default).
+PLOT_TEXT = "#c8c8c8"
 LINE_COLOUR = LINE_PEN.color()
 #: Sizes as fractions of the image width: title font, margins, profile plot height (of the height).
 FONT_FRACTION, MARGIN_FRACTION, PROFILE_FRACTION = 0.03, 0.03, 0.4
@@ -192,6 +194,7 @@ def _profile_picture(live: ProfilePlot, layout: _Layout) -> QtGui.QPicture:
     scale = layout.font_px / (PLOT_FONT_PT * 96 / 72)  # the plot's fonts come out at about the title's size
     width, height = target.width() / scale, target.height() / scale
     plot = ProfilePlot()
+    plot.set_text_colour(PLOT_TEXT)
     picture = QtGui.QPicture()
     try:
         item = plot.getPlotItem()

@@ -124,19 +124,34 @@ class ProfilePlot(pg.PlotWidget):
         self.original_curve = item.plot([], [], pen=pg.mkPen(ORIGINAL_COLOUR, width=1.6))
         self.result_curve = item.plot([], [], pen=pg.mkPen(RESULT_COLOUR, width=1.6))
         self.names: tuple[str, str] = ("", "")
+        self._text_colour: str | None = None  # None: pyqtgraph's foreground (the theme may restyle the axes)
         self.set_names("Original", "Result")
         self.set_unit("px")
+
+    def set_text_colour(self, colour: str) -> None:
+        """Draw axes, tick labels and title in ``colour`` (e.g. "#c8c8c8"), whatever pyqtgraph's
+        configuration or the app's appearance: a figure's plot on black must stay readable."""
+        self._text_colour = colour
+        item = self.getPlotItem()
+        for name in ("left", "bottom"):
+            item.getAxis(name).setPen(colour)
+            item.getAxis(name).setTextPen(colour)
+        self._show_title()
 
     def set_names(self, original: str, result: str) -> None:
         """Legend entries for the two curves: a second title line, so it never covers the title or a curve."""
         if (original, result) == self.names:
             return
         self.names = (original, result)
+        self._show_title()
+
+    def _show_title(self) -> None:
         entries = "&nbsp;&nbsp;&nbsp;&nbsp;".join(
             f'<span style="color:{colour}">━━ {html.escape(_elide(name))}</span>'
-            for colour, name in ((ORIGINAL_COLOUR, original), (RESULT_COLOUR, result)))
+            for colour, name in ((ORIGINAL_COLOUR, self.names[0]), (RESULT_COLOUR, self.names[1])))
         item = self.getPlotItem()
-        item.setTitle(f"{TITLE}<br>{entries}", size="9pt", justify="left")
+        colour = {} if self._text_colour is None else {"color": self._text_colour}
+        item.setTitle(f"{TITLE}<br>{entries}", size="9pt", justify="left", **colour)
         height = 2 * QtGui.QFontMetrics(item.titleLabel.item.font()).lineSpacing() + 14
         item.titleLabel.setMaximumHeight(height)  # setTitle made the row one line (30 px) high
         item.layout.setRowFixedHeight(0, height)
