@@ -37,7 +37,12 @@ def device_label(device: torch.device) -> str:
         return f"{props.name} ({props.total_memory / 2**30:.1f} GiB)"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return f"CPU ({threads_words(torch.get_num_threads())})"
+
+
+def threads_words(count: int) -> str:
+    """'1 thread', '2 threads'."""
+    return f"{count} thread" if count == 1 else f"{count} threads"
 
 
 def cpu_name() -> str:
