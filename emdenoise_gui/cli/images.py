@@ -187,7 +187,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("denoise", help="denoise a stack with a classical filter or a model")
     p.add_argument("input", metavar="IN")
     _add_output_args(p)
-    p.add_argument("--method", default="median", choices=list(baselines.FILTERS),
+    p.add_argument("--method", "--filter", dest="method", default="median", choices=list(baselines.FILTERS),
                    help="classical filter (see `emdenoise filters`; default median)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")

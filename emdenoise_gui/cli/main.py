@@ -21,13 +21,26 @@ from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
 
+class _Parser(argparse.ArgumentParser):
+    """The top-level parser: an option its command does not know is reported by that command (its usage
+    line, and where to read its options), not by ``emdenoise`` with the list of commands."""
+
+    def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse's)
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            command = self.commands.get(getattr(parsed, "command", None), self)
+            command.error(f"unrecognized arguments: {' '.join(extra)} (see `{command.prog} --help`)")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC, OME-Zarr).",
         epilog=SMOKE_EPILOG.format(prog="emdenoise"))
     parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = sub.choices
 
     images.add_parsers(sub)
     models.add_parsers(sub)

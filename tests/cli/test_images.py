@@ -105,3 +105,17 @@ def test_internal_error_is_one_line(tmp_path, cli, fibsem_crop, monkeypatch):
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median")
     assert result.code == 1 and "ZeroDivisionError" in result.err and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_an_unknown_option_is_reported_by_its_command_and_filter_names_the_method(tmp_path, cli, fibsem_crop, capsys):
+    out = tmp_path / "den.tif"
+    with pytest.raises(SystemExit) as stop:
+        cli("denoise", fibsem_crop, "-o", out, "--fliter", "gaussian")
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and not out.exists()
+    assert "usage: emdenoise denoise" in err and "--fliter gaussian (see `emdenoise denoise --help`)" in err
+    # a microscopist's word for a classical filter works as well as --method
+    assert cli("denoise", fibsem_crop, "-o", out, "--filter", "gaussian", "--tile", "64").code == 0
+    ref = tmp_path / "ref.tif"
+    assert cli("denoise", fibsem_crop, "-o", ref, "--method", "gaussian", "--tile", "64").code == 0
+    assert np.array_equal(tifffile.imread(out), tifffile.imread(ref))
