@@ -226,8 +226,10 @@ def stage(text: str, cancel: CancelToken | None) -> Stage:
 
 def check_tiling(tile: int, stride: int | None) -> None:
     """InputError unless ``tile`` >= 16 px and ``stride`` is None (fast) or 1 <= ``stride`` <= ``tile``."""
-    if tile < 16 or (stride is not None and not 1 <= stride <= tile):
-        raise InputError(f"--tile {tile} --stride {stride}: need tile >= 16 and 1 <= stride <= tile")
+    if tile < 16:
+        raise InputError(f"--tile {tile}: need a tile of at least 16 px")
+    if stride is not None and not 1 <= stride <= tile:
+        raise InputError(f"--tile {tile} --stride {stride}: need 1 <= stride <= tile")
 
 
 def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None,

@@ -188,11 +188,12 @@ def test_missing_output_folder(tmp_path, cli, fibsem_crop):
 @pytest.mark.parametrize("args,phrase", [
     (["--slices", "50:60"], "selects no slice"),
     (["--slices", "a:b"], "is not of the form"),
-    (["--tile", "8"], "need tile >= 16"),
+    (["--tile", "8"], "--tile 8: need a tile of at least 16 px"),
+    (["--tile", "64", "--stride", "0"], "--tile 64 --stride 0: need 1 <= stride <= tile"),
 ])
 def test_bad_parameters(tmp_path, cli, fibsem_crop, args, phrase):
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median", *args)
-    assert result.code == 2 and phrase in result.err and "Traceback" not in result.err
+    assert result.code == 2 and phrase in result.err and "Traceback" not in result.err and "None" not in result.err
     assert not (tmp_path / "o.tif").exists()
 
 
