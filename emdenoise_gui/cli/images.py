@@ -5,6 +5,7 @@ torch is imported only when a model is used, so these commands start fast.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -94,6 +95,15 @@ def cmd_denoise(args) -> int:
     return EXIT_OK
 
 
+def _psnr_text(row) -> str:
+    """The PSNR column (15 characters): mean ± std in dB; an image equal to the reference in every slice
+    is 'identical', and in some slices the mean is infinite and has no spread."""
+    mean, sd = row.psnr
+    if math.isfinite(mean):
+        return f"{mean:7.2f} ± {sd:5.2f}"
+    return f"{'identical' if row.mse[0] == 0 else 'inf ±     –':>15}"
+
+
 def cmd_compare(args) -> int:
     rows = run_with_bar(compare_job(args.clean, args.images, args.slices))
     width = max(len("image"), *(len(r.name) for r in rows))
@@ -102,7 +112,7 @@ def cmd_compare(args) -> int:
     print(f"{'image':<{width}}  {'PSNR (dB)':>15}  {'SSIM':>15}  {'MSE':>19}")
     best = max(range(len(rows)), key=lambda k: rows[k].psnr[0]) if len(rows) > 1 else None
     for k, r in enumerate(rows):
-        print(f"{r.name:<{width}}  {r.psnr[0]:7.2f} ± {r.psnr[1]:5.2f}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
+        print(f"{r.name:<{width}}  {_psnr_text(r)}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
               f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}" + ("  <- best PSNR" if k == best else ""))
     return EXIT_OK
 

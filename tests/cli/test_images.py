@@ -119,3 +119,16 @@ def test_an_unknown_option_is_reported_by_its_command_and_filter_names_the_metho
     ref = tmp_path / "ref.tif"
     assert cli("denoise", fibsem_crop, "-o", ref, "--method", "gaussian", "--tile", "64").code == 0
     assert np.array_equal(tifffile.imread(out), tifffile.imread(ref))
+
+
+def test_compare_names_an_identical_image_instead_of_inf_plus_minus_nan(tmp_path, cli):
+    clean = np.random.default_rng(0).integers(0, 255, (4, 32, 32), dtype=np.uint8)
+    part = clean.copy()
+    part[1] = 255 - part[1]  # one slice differs, two are the reference's
+    for name, data in (("clean.tif", clean), ("same.tif", clean), ("part.tif", part)):
+        tifffile.imwrite(tmp_path / name, data, photometric="minisblack")
+    result = cli("compare", tmp_path / "clean.tif", tmp_path / "same.tif", tmp_path / "part.tif")
+    assert result.code == 0 and "nan" not in result.out
+    rows = {line.split()[0]: line for line in result.out.splitlines()[2:]}
+    assert rows["same.tif"].split()[1] == "identical"
+    assert rows["part.tif"].split()[1:4] == ["inf", "±", "–"]
