@@ -131,7 +131,8 @@ class RunSpec:
             (self.objective in ("", "consensus", "blind-spot"), "--objective must be consensus or blind-spot"),
             (self.neighbours in ("", "pair", "mean"), "--neighbours must be pair or mean"),
             (not self.neighbours or self.family == "nrrn", "--neighbours is an NRRN option"),
-            (self.validate_every >= 1 and self.checkpoint_every >= 1, "intervals must be at least 1 step"),
+            (self.validate_every >= 1, "--validate-every must be at least 1 step"),
+            (self.checkpoint_every >= 1, "--checkpoint-every must be at least 1 step"),
         ]
         name = self.name or Path(self.output).name or "model"
         checks.append((valid_model_name(name),

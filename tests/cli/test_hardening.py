@@ -75,6 +75,14 @@ def test_absurd_doses_are_refused_before_training(tmp_path, cli, dose):
     assert result.code == 2 and "dose" in result.err and not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("flag", ["--validate-every", "--checkpoint-every"])
+def test_a_zero_interval_names_its_flag(tmp_path, cli, flag):
+    src = tmp_path / "clean.tif"
+    tifffile.imwrite(src, np.full((2, 64, 64), 100, np.uint8))
+    result = cli("train", "xception", "--clean", src, "-o", tmp_path / "m", flag, "0", "--steps", "2")
+    assert result.code == 2 and f"{flag} must be at least 1 step" in result.err and not (tmp_path / "m").exists()
+
+
 def test_mrc_volume_stack_and_unknown_z_spacing_are_named(tmp_path, cli):
     path = tmp_path / "volumes.mrc"
     with mrcfile.new(path) as mrc:
