@@ -104,9 +104,10 @@ def _loads_and_denoises(package: Path) -> None:
 
 
 def _captions(data) -> list[str]:
-    """The captions under the data page's artifact examples, left to right."""
+    """The captions under the data page's artifact examples that are on screen, left to right (a column
+    added to the shown page appears only once Qt's queued show has run: the screenshot waits for it)."""
     columns = [data.examples.itemAt(i).widget() for i in range(data.examples.count())]
-    return [c.findChildren(QtWidgets.QLabel)[1].text() for c in columns if c is not None
+    return [c.findChildren(QtWidgets.QLabel)[1].text() for c in columns if c is not None and c.isVisible()
             and len(c.findChildren(QtWidgets.QLabel)) == 2]
 
 
