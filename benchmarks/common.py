@@ -13,6 +13,10 @@ from emdenoise_gui.models.device import cpu_description
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
+#: the real EM stacks (../shared/data beside the checkout); EMDENOISE_SHARED_DATA points elsewhere, e.g. at the
+#: copy a GPU lease carries (benchmarks/gpu_session.py)
+SHARED_DATA = Path(os.environ.get("EMDENOISE_SHARED_DATA") or ROOT.parent / "shared" / "data")
+FLYEM_VAL = SHARED_DATA / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
 
 
 def machine() -> str:

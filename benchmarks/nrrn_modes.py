@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import ROOT, machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import FLYEM_VAL, machine, save_json, today, write_section  # noqa: E402
 from emdenoise_gui.core import metrics, noise  # noqa: E402
 from emdenoise_gui.core.baselines import apply_filter  # noqa: E402
 from emdenoise_gui.core.normalise import slice_stats  # noqa: E402
@@ -29,7 +29,7 @@ from emdenoise_gui.models.registry import family  # noqa: E402
 from emdenoise_gui.paths import shipped_models_dir  # noqa: E402
 from emdenoise_gui.zoo.package import load_weights, open_package  # noqa: E402
 
-VAL = ROOT.parent / "shared" / "data" / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+VAL = FLYEM_VAL
 MODES = ("1 image f(x,x)", "2 images", "3 images", "stack end (reflected)", "Gaussian 3x3 on 3-slice mean")
 
 

@@ -29,10 +29,9 @@ import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import ROOT, machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import FLYEM_VAL, ROOT, machine, save_json, today, write_section  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-FLYEM = SHARED / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+FLYEM = FLYEM_VAL
 #: The issue's bar: the first look at a slice within a few seconds on a 2-core CPU.
 TARGET_FIRST_S = 5.0
 TIMEOUT_S = 900

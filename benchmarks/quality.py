@@ -105,6 +105,8 @@ def parse_args(argv):
     p.add_argument("--tile", type=int, default=512, help="model tile side in px (default 512, the CLI's; "
                    "xception models use their training crop)")
     p.add_argument("--stride", type=int, default=256, help="model tile step in px (default 256, the CLI's)")
+    p.add_argument("--device", default="cpu", help="where the models run: cpu, cuda, cuda:N (default cpu; the "
+                   "filters and the peer always run on the CPU)")
     p.add_argument("--out-dir", help="write the JSON, Markdown and PNG here instead of benchmarks/results and docs/")
     p.add_argument("--merge", nargs="+", metavar="RESULT.json", help="combine the rows of earlier runs' result "
                    "files (same slices, crop and seeds) into one result and write it as a run would; "
@@ -122,6 +124,7 @@ def parse_args(argv):
         p.error("--jobs and --threads must be at least 1")
     try:
         check_tiling(args.tile, args.stride)
+        args.device, args.device_words = models_device(args.device)
     except InputError as exc:
         p.error(str(exc))
     names = args.conditions.split(",") if args.conditions else None
@@ -133,6 +136,15 @@ def parse_args(argv):
             p.error(f"unknown condition {name!r}; valid: {', '.join(CONDITIONS)}")
     args.want_peer = not args.no_peer and (args.peer or not (args.quick or args.tiny))
     return args
+
+
+def models_device(choice: str) -> tuple[str, str]:
+    """``choice`` (cpu, cuda, cuda:N, auto) -> (the device's name for the models, the machine line's tail:
+    ', no GPU used' or ', models on NVIDIA H200 (139.8 GiB)'); InputError where it is not here."""
+    from emdenoise_gui.models.device import device_label, pick_device
+
+    device = pick_device(choice)
+    return str(device), ", no GPU used" if device.type == "cpu" else f", models on {device_label(device)}"
 
 
 def select_methods(args) -> tuple[list[Method], list[str]]:
@@ -175,7 +187,8 @@ def peer_budget(args, methods: list[Method]) -> float:
 class Plan:
     """What scoring a condition needs besides the data (picklable: a spawn worker gets it once). methods:
     input, filters, models (not the peer); data: ``load_datasets`` kwargs; peer_conditions: where the peer
-    runs (empty: nowhere); threads: torch threads (None: torch's default); tile, stride: the models'."""
+    runs (empty: nowhere); threads: torch threads (None: torch's default); tile, stride, device: the
+    models'."""
 
     methods: list[Method]
     data: dict
@@ -185,6 +198,7 @@ class Plan:
     threads: int | None
     tile: int
     stride: int
+    device: str = "cpu"
 
     def datasets(self) -> list[Dataset]:
         return [d for d in load_datasets(**self.data) if d.key in self.dataset_keys]
@@ -216,7 +230,7 @@ def score_condition(plan: Plan, datasets: list[Dataset], cond_name: str, workdir
             if not m.applies_to(ds):
                 cells[m.key] = {"na": "stack method; neighbouring sections are not alike"}
                 continue
-            pred, seconds = m.run(ds, cond, cond_dir, tile=plan.tile, stride=plan.stride)
+            pred, seconds = m.run(ds, cond, cond_dir, tile=plan.tile, stride=plan.stride, device=plan.device)
             if m.kind == "input":
                 noisy = pred
             cells[m.key] = cell = score(reference, pred, seconds)
@@ -346,14 +360,14 @@ def main(argv=None) -> int:
             "conditions": [c for c in args.peer_condition_names if c in args.condition_names],
             "budget_s": peer_budget(args, methods), "info": {}}
     plan = Plan(methods, dataset_spec(args), wanted, peer["conditions"] if args.want_peer else [],
-                peer["budget_s"], threads, args.tile, args.stride)
+                peer["budget_s"], threads, args.tile, args.stride, args.device)
     datasets = plan.datasets()
     rows = {d.key: [m.key for m in methods] + ([PEER_KEY] if d.key == "flyem" and args.want_peer else [])
             for d in datasets}
     if args.want_peer:
         methods = [*methods, Method(PEER_KEY, peer["name"], "peer")]
     payload = {"benchmark": "quality", "mode": "tiny" if args.tiny else "quick" if args.quick else "full",
-               "complete": False, "date": today(), "machine": machine() + ", no GPU used",
+               "complete": False, "date": today(), "machine": machine() + args.device_words,
                "command": command_line(argv),
                "torch_threads": threads or ("torch default" if any(m.kind == "model" for m in methods) else "n/a"),
                "jobs": args.jobs, "tile": args.tile, "stride": args.stride,

@@ -55,14 +55,15 @@ class Method:
         return dataset.stack_ok or not self.stack
 
     def run(self, dataset: Dataset, condition: Condition, workdir: Path, tile: int = 512,
-            stride: int = 256) -> tuple[np.ndarray, float]:
-        """``(pred, seconds)``; ``tile`` and ``stride`` (px) are the models' tiling, as the CLI's options."""
+            stride: int = 256, device: str = "cpu") -> tuple[np.ndarray, float]:
+        """``(pred, seconds)``; ``tile`` and ``stride`` (px) are the models' tiling and ``device`` where they
+        run, as the CLI's options (filters run on the CPU)."""
         if self.kind == "input":
             return _input(dataset, condition)
         if self.kind == "filter":
             return _filter(self.target, dataset, condition)
         if self.kind == "model":
-            return _model(self.target, dataset, condition, workdir, tile, stride)
+            return _model(self.target, dataset, condition, workdir, tile, stride, device)
         raise ValueError(f"{self.key}: the peer runs separately (see quality.run_peer)")
 
 
@@ -130,7 +131,7 @@ def contiguous_runs(indices: list[int]) -> list[tuple[int, int]]:
 
 
 def _model(package: str, dataset: Dataset, condition: Condition, workdir: Path, tile: int = 512,
-           stride: int = 256) -> tuple[np.ndarray, float]:
+           stride: int = 256, device: str = "cpu") -> tuple[np.ndarray, float]:
     """Denoise the stored noisy stack (the whole z_range, so NRRN sees the neighbours) with the package,
     one ``denoise_model_job`` per run of consecutive scored slices, exactly as the CLI calls it.
 
@@ -149,7 +150,7 @@ def _model(package: str, dataset: Dataset, condition: Condition, workdir: Path, 
         out = out_dir / f"denoised_{start}_{stop}.tif"
         started = time.perf_counter()
         for _ in denoise_model_job(src, out, model=package, slices=f"{start}:{stop}", tile=tile,
-                                   stride=stride, dtype="float32", overwrite=True, device="cpu"):
+                                   stride=stride, dtype="float32", overwrite=True, device=device):
             pass
         seconds += time.perf_counter() - started
         result = tifffile.imread(out)

@@ -29,9 +29,9 @@ from skimage.restoration import estimate_sigma
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import ROOT, machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import FLYEM_VAL, ROOT, machine, save_json, today, write_section  # noqa: E402
 
-FLYEM = ROOT.parent / "shared" / "data" / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+FLYEM = FLYEM_VAL
 QUALITY = ROOT / "benchmarks" / "results" / "quality.json"
 #: The quality benchmark's FlyEM test slices (validation slices 96-127, every 8th).
 TEST_SLICES = range(96, 128, 8)

@@ -22,14 +22,16 @@ from pathlib import Path
 
 import tifffile
 
-from emdenoise_gui.cli import main as emdenoise
-from emdenoise_gui.core import atomic
-from emdenoise_gui.paths import shipped_models_dir
-from emdenoise_gui.zoo.package import ALLOWED, verify_folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-TRAIN1 = SHARED / "fibsem_flyem_medulla_train1_250x250x250.tif"
-VAL = SHARED / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+from benchmarks.common import FLYEM_VAL, SHARED_DATA  # noqa: E402
+from emdenoise_gui.cli import main as emdenoise  # noqa: E402
+from emdenoise_gui.core import atomic  # noqa: E402
+from emdenoise_gui.paths import shipped_models_dir  # noqa: E402
+from emdenoise_gui.zoo.package import ALLOWED, verify_folder  # noqa: E402
+
+TRAIN1 = SHARED_DATA / "fibsem_flyem_medulla_train1_250x250x250.tif"
+VAL = FLYEM_VAL
 #: package name: (family, config, steps, extra arguments; "{out}" is the --out folder). The shipped NRRNs
 #: are made in two runs: the paper's two-branch network, then fine-tuned (--init) to one branch on the
 #: neighbours' mean (benchmarks/z_context.py: the two branches cost a linear filter 0.3 dB; the mean

@@ -1,0 +1,32 @@
+"""The prepared GPU job (benchmarks/gpu_session.py): what it sends fits a device call, its data path is
+honoured by the benchmarks it runs, and its training fills the time it is given."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks import gpu_session
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_repository_and_the_flyem_volume_fit_one_device_call():
+    """A device call sends at most 64 MiB: the tracked files plus .gpu/ (the 34.6 MB FlyEM volume)."""
+    flyem_bytes = 128 * 520 * 520 + 64 * 1024  # uint8 slices and a generous allowance for the TIFF's tags
+    assert gpu_session.tracked_bytes() + flyem_bytes < gpu_session.CARRY_LIMIT
+    assert ".gpu/" in (ROOT / ".gitignore").read_text().split(), "the carried data must never be committed"
+
+
+def test_the_benchmarks_read_the_data_where_the_lease_put_it(tmp_path):
+    probe = ("from benchmarks import common, quality_data, train_shipped; "
+             "print(common.FLYEM_VAL.parent, quality_data.FLYEM.parent, train_shipped.TRAIN1.parent)")
+    env = {**os.environ, "EMDENOISE_SHARED_DATA": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [str(tmp_path)] * 3
+
+
+def test_training_steps_fill_the_time_at_the_timed_rate():
+    assert gpu_session.planned_steps(4.5, 180) == 810
+    assert gpu_session.planned_steps(0.01, 180) == 20  # a slow device still trains a little, and is scored
