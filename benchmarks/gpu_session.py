@@ -23,7 +23,9 @@ There, through the device tool's ``run`` with ``carry: [".gpu"]``, two calls of 
   most 64 MiB: the repository and one FlyEM volume).
 
 ``--device cpu --config lite --train-seconds 20 --score-slices 16`` runs the same path here in a minute or
-two (tests/benchmarks/test_gpu_session.py checks the plan; a dry run checks the rest).
+two (tests/benchmarks/test_gpu_session.py checks the plan; a dry run checks the rest). On 2026-12-04 that
+dry run, and ``speed.py --quick`` for the speed part, ran here with PySide6, pyqtgraph, zarr, PyWavelets and
+bm3d made unimportable, as on the device image (the quality plot, drawn with pyqtgraph, is then skipped).
 """
 
 from __future__ import annotations
