@@ -64,13 +64,13 @@ def _torch_rows() -> list[tuple[str, str]]:
     try:
         import torch
 
-        from emdenoise_gui.models.device import cpu_name, threads_words
+        from emdenoise_gui.models.device import cpu_description, threads_words
     except Exception as exc:  # a broken install is exactly what doctor must report
         return [("torch", f"cannot be imported ({type(exc).__name__}: {exc})")]
     cuda = torch.cuda.is_available()
     rows = [("torch", f"{torch.__version__} (built for CUDA {torch.version.cuda})" if torch.version.cuda
              else f"{torch.__version__} (CPU edition)"),
-            ("CPU", f"{cpu_name()}, {os.cpu_count()} cores, torch uses {threads_words(torch.get_num_threads())}")]
+            ("CPU", f"{cpu_description()}, {os.cpu_count()} cores, torch uses {threads_words(torch.get_num_threads())}")]
     if cuda:
         for index in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(index)

@@ -13,6 +13,10 @@ def test_doctor_reports_version_devices_and_the_data_folder(cli, tmp_path, monke
         assert any(line.startswith(label) for line in result.out.splitlines()), label
     assert str(tmp_path / "home") in result.out and "(writable)" in result.out
     assert "not installed" not in result.out
+    from emdenoise_gui.models.device import cpu_description
+
+    cpu_row = next(line for line in result.out.splitlines() if line.startswith("CPU"))
+    assert cpu_description() in cpu_row  # family, model and vector ISA: what tells two CPU speeds apart
 
 
 @pytest.mark.parametrize("cuda,available,nvidia,phrase", [
