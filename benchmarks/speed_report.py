@@ -185,7 +185,8 @@ batch 1) on a synthetic EM-like volume (nrrn: the shipped recipe, clean slices w
 warm-up step (whose FLOPs are counted), at least 2 steps and for up to
 {payload['budget_s'] / 3:.0f} s. before = the code before issue 9 (each step draws its data, then learns); now =
 the engine's loop (the next step's data drawn on a background thread while this one learns; mixed precision on
-CUDA only, the CPU stays float32).
+CUDA and, since 2026-12-04, on CPUs that compute bfloat16 natively; other CPUs stay float32: the precision
+column says which).
 
 {table}
 

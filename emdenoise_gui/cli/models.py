@@ -158,7 +158,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--lr", type=float, help="learning rate (default per family and config)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
-    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--no-amp", action="store_true",
+                   help="train in float32 throughout (default: mixed precision on CUDA GPUs and on CPUs that "
+                        "compute bfloat16 natively)")
     p.add_argument("--validate-every", type=int, default=50)
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--gan-mode", default="lsgan", choices=["lsgan", "vanilla"], help="cyclic adversarial loss")

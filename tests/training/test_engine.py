@@ -137,3 +137,19 @@ def test_sampling_ahead_gives_the_losses_of_sampling_in_line(family, tmp_path, f
     trainer = _make_trainer(spec.validated(), torch.device("cpu"))
     inline = [trainer.train_step(k, np.random.default_rng([spec.seed, k])) for k in range(spec.steps)]
     assert engine == inline
+
+
+@pytest.mark.parametrize("native,amp,expected", [(True, True, "bfloat16"), (True, False, None), (False, True, None)])
+def test_cpu_training_is_bf16_only_where_the_cpu_computes_it_natively(native, amp, expected, monkeypatch, tmp_path,
+                                                                     fibsem_crop, noisy_crop, noise_patches):
+    import torch
+
+    from emdenoise_gui.models import device
+    from emdenoise_gui.training.trainers import trainer_class
+
+    monkeypatch.setattr(device, "native_bf16_cpu", lambda: native)
+    spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, amp=amp).validated()
+    trainer = trainer_class("nrrn")(spec, torch.device("cpu"))
+    assert trainer.amp_dtype == (getattr(torch, expected) if expected else None)
+    losses = trainer.train_step(1, np.random.default_rng(0))
+    assert all(np.isfinite(v) for v in losses.values())
