@@ -7,13 +7,15 @@ into ``.gpu/``, which git ignores, and prints the calls to make)::
 
     python benchmarks/gpu_session.py prepare
 
-There, through the device tool's ``run`` with ``carry: [".gpu"]``, two calls of about 5 minutes each::
+There, through the device tool's ``run`` with ``carry: [".gpu"]``, two calls of about 5 minutes each
+(``timeout_s`` 330: with a machine's start they fit the 15 minutes a session is lent)::
 
     set -o pipefail; python3 benchmarks/gpu_session.py run --part speed 2>&1 | tee $OUT/speed.log
     set -o pipefail; python3 benchmarks/gpu_session.py run --part train 2>&1 | tee $OUT/train.log
 
-* ``speed``: ``benchmarks/speed.py --device cuda`` for the paper sizes of the four families and the shipped
-  NRRN base (the naive loop, today's path, fp32, bf16, fp16; training steps/s), into ``$OUT/speed-cuda.json``.
+* ``speed``: ``benchmarks/speed.py --device cuda`` for the paper sizes of the four families (the naive loop,
+  today's path, fp32, bf16, fp16; training steps/s) and the shipped NRRN base (fp32, bf16, fp16), into
+  ``$OUT/speed-cuda.json``.
   ``python -c "from benchmarks.speed_report import report; ..."`` turns it into the docs table back here.
 * ``train``: NRRN paper size (one branch on the neighbours' mean, the shipped NRRNs' recipe: Poisson 5-400
   counts per pixel, 15 % Gaussian) on FlyEM validation slices 0-95 for ``--train-seconds``, the step count
@@ -76,7 +78,9 @@ def prepare() -> int:
         return 2
     for part in ("speed", "train"):
         print(f'run(command="set -o pipefail; python3 benchmarks/gpu_session.py run --part {part} 2>&1 | '
-              f'tee $OUT/{part}.log", carry=[".gpu"], timeout_s=420)')
+              f'tee $OUT/{part}.log", carry=[".gpu"], timeout_s=330)')
+    print("two calls of at most 5.5 min and a machine's start (1-2 min) fit the 15 minutes of device time; "
+          "speed.log keeps the rows already measured if a call runs out")
     return 0
 
 
@@ -126,7 +130,7 @@ def run_train(args, out: Path) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="gpu-train-"))
     rate = train_rate({"family": "nrrn", "config": args.config, "variant": "now", "device": args.device,
-                       "budget": 10.0, "scratch": str(work)})
+                       "neighbours": "mean", "budget": 10.0, "scratch": str(work)})  # the network trained below
     steps = planned_steps(rate["steps_per_s"], args.train_seconds)
     print(f"timed: {json.dumps(rate)}; training {steps} steps", flush=True)
     package = work / args.name
@@ -157,7 +161,7 @@ def main(argv=None) -> int:
     run.add_argument("--device", default="cuda")
     run.add_argument("--budget", type=float, default=3.0, help="speed: seconds per variant (default 3)")
     run.add_argument("--config", default="paper", help="train: the NRRN size (default paper)")
-    run.add_argument("--train-seconds", type=float, default=180.0, help="train: training time (default 180)")
+    run.add_argument("--train-seconds", type=float, default=150.0, help="train: training time (default 150)")
     run.add_argument("--score-slices", type=int, default=1, help="train: every K-th test slice (default 1)")
     run.add_argument("--name", default="flyem-nrrn-paper-gpu", help="train: the package's name")
     args = p.parse_args(argv)

@@ -162,7 +162,7 @@ def train_rate(job: dict) -> dict:
     batch = 1 if config == "paper" and job["device"] == "cpu" else None
     spec = RunSpec(family, config, steps=10_000, data=roles, output=str(scratch / f"out-{family}"),
                    device=job["device"], amp=job["variant"] == "now", batch_size=batch,
-                   validate_every=10**9, checkpoint_every=10**9).validated()
+                   neighbours=job.get("neighbours", ""), validate_every=10**9, checkpoint_every=10**9).validated()
     device = torch.device(job["device"])
     trainer = trainer_class(family)(spec, device)
     counter = FlopCounterMode(display=False)

@@ -26,10 +26,14 @@ class _Parser(argparse.ArgumentParser):
     line, and where to read its options), not by ``emdenoise`` with the list of commands."""
 
     def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse's)
-        parsed, extra = self.parse_known_args(args, namespace)
+        given = list(sys.argv[1:] if args is None else args)
+        parsed, extra = self.parse_known_args(given, namespace)
         if extra:
-            command = self.commands.get(getattr(parsed, "command", None), self)
-            command.error(f"unrecognized arguments: {' '.join(extra)} (see `{command.prog} --help`)")
+            name = getattr(parsed, "command", None)
+            # an option before the command's name is emdenoise's own (`emdenoise --bogus info x`)
+            before = given[:given.index(name)] if name in given else given
+            owner = self if any(e in before for e in extra) else self.commands.get(name, self)
+            owner.error(f"unrecognized arguments: {' '.join(extra)} (see `{owner.prog} --help`)")
         return parsed
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_repository_and_the_flyem_volume_fit_one_device_call():
     """A device call sends at most 64 MiB: the tracked files plus .gpu/ (the 34.6 MB FlyEM volume)."""
-    flyem_bytes = 128 * 520 * 520 + 64 * 1024  # uint8 slices and a generous allowance for the TIFF's tags
+    flyem_bytes = 128 * 520 * 520 + 512 * 1024  # uint8 slices; the TIFF's tags and the two wheels (140 KB)
     assert gpu_session.tracked_bytes() + flyem_bytes < gpu_session.CARRY_LIMIT
     assert ".gpu/" in (ROOT / ".gitignore").read_text().split(), "the carried data must never be committed"
 
@@ -30,3 +30,31 @@ def test_the_benchmarks_read_the_data_where_the_lease_put_it(tmp_path):
 def test_training_steps_fill_the_time_at_the_timed_rate():
     assert gpu_session.planned_steps(4.5, 180) == 810
     assert gpu_session.planned_steps(0.01, 180) == 20  # a slow device still trains a little, and is scored
+
+
+def test_the_training_rate_is_timed_on_the_network_that_is_trained(monkeypatch, tmp_path):
+    """The one-branch (mean) NRRN costs half the two-branch one per step: timing the wrong one would fill
+    half the lease's training time."""
+    from benchmarks import speed_parts
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def trainer_class(family):
+        def build(spec, device):
+            seen["neighbours"] = spec.neighbours
+            raise Stop
+        return build
+
+    monkeypatch.setattr("emdenoise_gui.training.trainers.trainer_class", trainer_class)
+    job = {"family": "nrrn", "config": "lite", "variant": "now", "device": "cpu", "neighbours": "mean",
+           "budget": 1.0, "scratch": str(tmp_path)}
+    try:
+        speed_parts.train_rate(job)
+    except Stop:
+        pass
+    assert seen == {"neighbours": "mean"}
+    source = Path(gpu_session.__file__).read_text()
+    assert '"neighbours": "mean"' in source and '"--neighbours", "mean"' in source

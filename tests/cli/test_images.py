@@ -114,6 +114,9 @@ def test_an_unknown_option_is_reported_by_its_command_and_filter_names_the_metho
     err = capsys.readouterr().err
     assert stop.value.code == 2 and not out.exists()
     assert "usage: emdenoise denoise" in err and "--fliter gaussian (see `emdenoise denoise --help`)" in err
+    with pytest.raises(SystemExit):  # before the command's name, an option is emdenoise's own
+        cli("--bogus", "info", fibsem_crop)
+    assert "(see `emdenoise --help`)" in capsys.readouterr().err
     # a microscopist's word for a classical filter works as well as --method
     assert cli("denoise", fibsem_crop, "-o", out, "--filter", "gaussian", "--tile", "64").code == 0
     ref = tmp_path / "ref.tif"

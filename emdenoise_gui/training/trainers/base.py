@@ -75,13 +75,11 @@ class BaseTrainer:
         self.schedule = Schedule(self.schedule_kind, spec.steps)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, lambda step: self.schedule.factor(step))
                            for name, opt in self.optimizers.items()}
-        # mixed precision on CUDA only: bf16 (fp16 on older GPUs), weights and optimizer float32. On the CPU
-        # bf16 autocast made NRRN steps slower and Xception's 1.5x faster (benchmarks/speed.py), without
-        # a check that each step learns as much: CPU training stays float32
-        # mixed precision where the device computes it natively: CUDA, and CPUs with AVX512-BF16 or AMX
-        # (autocast_dtype gives float32 on other CPUs). On a Zen 4 CPU, bf16 NRRN lite steps learned as
-        # float32 ones did (validation PSNR 31.271 against 31.273 dB after 800 steps; docs/benchmarks.md)
-        self.amp_dtype = autocast_dtype(device, "auto") if spec.amp and device.type in ("cuda", "cpu") else None
+        # mixed precision where the device computes it natively (weights and optimizer stay float32): CUDA
+        # (bf16, fp16 on older GPUs) and CPUs with AVX512-BF16 or AMX; autocast_dtype gives None (float32) on
+        # other CPUs and on MPS. On a Zen 4 CPU bf16 NRRN lite steps learned as float32 ones did (validation
+        # PSNR 31.271 against 31.273 dB after 800 steps; docs/benchmarks.md)
+        self.amp_dtype = autocast_dtype(device, "auto") if spec.amp else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.best: dict | None = None  # {"step", "score", "metrics", "model"}
         self.val_batch = self.fixed_val_batch()
