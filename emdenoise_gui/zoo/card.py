@@ -59,7 +59,8 @@ class ModelCard:
     training: how it was made: ``recipe`` (e.g. "supervised, synthetic noise",
     "self-supervised"), ``validation`` ("held-back slices" or "the training data itself"),
     ``init_from`` (the package it was fine-tuned from), ``adapted_to`` (the stack a
-    self-trained model was made for), ``best_step``, ``wall_s``, ``hardware``.
+    self-trained model was made for), ``best_step``, ``wall_s``, ``hardware``, ``precision``
+    ("float32" or "bfloat16 autocast": a resumed run can differ from the first on another machine).
     """
 
     name: str

@@ -153,3 +153,5 @@ def test_cpu_training_is_bf16_only_where_the_cpu_computes_it_natively(native, am
     assert trainer.amp_dtype == (getattr(torch, expected) if expected else None)
     losses = trainer.train_step(1, np.random.default_rng(0))
     assert all(np.isfinite(v) for v in losses.values())
+    card = trainer.export(tmp_path / "pkg", steps=1).card
+    assert card.training["precision"] == (f"{expected} autocast" if expected else "float32")

@@ -245,6 +245,7 @@ class BaseTrainer:
             "validation": "held-back slices" if getattr(self, "validation_held_back", False)
             else "the training data itself (too few slices to hold any back)",
             "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),
+            "precision": f"{str(self.amp_dtype).removeprefix('torch.')} autocast" if self.amp_dtype else "float32",
         }
         if self.init_card is not None:
             training["init_from"] = f"{self.init_card.name} (sha256 {self.init_card.weights_sha256[:12]})"
