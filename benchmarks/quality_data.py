@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from benchmarks.common import SHARED_DATA
+from benchmarks.common import FLYEM_VAL, SHARED_DATA
 from emdenoise_gui.core import noise
 from emdenoise_gui.core.pipeline import neighbour_indices
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = SHARED_DATA
-FLYEM = DATA / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+FLYEM = FLYEM_VAL
 SSTEM = DATA / "sstem_isbi2012_train_30x512x512.tif"
 
 FLYEM_TEST = range(96, 128)   # test slices of the FlyEM validation volume (models trained elsewhere)

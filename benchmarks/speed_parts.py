@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emdenoise_gui.models.device import precision_name
+
 ROOT = Path(__file__).resolve().parents[1]
 STRIDE_TODAY = 256  # the papers' and the pre-issue-9 default: 512 px tiles every 256 px
 
@@ -121,7 +123,7 @@ def infer_one(job: dict) -> dict:
     elapsed = time.perf_counter() - started
     seconds = elapsed * total / done
     flops = flops_per_tile(predictor.model, channels, grid.tile, device)
-    peak = gemm_key(predictor.amp_dtype)
+    peak = precision_name(predictor.amp_dtype)
     mp = size * size / 1e6
     return {**{k: job[k] for k in ("family", "config", "variant", "device", "size")},
             "precision": peak, "batch": predictor.batch_size, "plan": plan.__dict__, "tile_px": grid.tile[0],
@@ -132,10 +134,6 @@ def infer_one(job: dict) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "device_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None,
             "threads": torch.get_num_threads()}
-
-
-def gemm_key(amp_dtype) -> str:
-    return "float32" if amp_dtype is None else str(amp_dtype).replace("torch.", "")
 
 
 def train_rate(job: dict) -> dict:
@@ -185,7 +183,7 @@ def train_rate(job: dict) -> dict:
     return {**{k: job[k] for k in ("family", "config", "variant", "device")}, "crop": spec.crop,
             "batch": spec.batch_size, "steps": steps, "steps_per_s": round(steps / seconds, 3),
             "gflop_per_step": round(flops / 1e9, 2), "gflops": round(flops * steps / seconds / 1e9, 1),
-            "precision": gemm_key(trainer.amp_dtype), "threads": torch.get_num_threads()}
+            "precision": precision_name(trainer.amp_dtype), "threads": torch.get_num_threads()}
 
 
 STARTUP = """

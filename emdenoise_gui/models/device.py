@@ -86,6 +86,11 @@ def native_bf16_cpu() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
+def precision_name(amp_dtype: torch.dtype | None) -> str:
+    """'float32' for no autocast (None), else the autocast dtype's name: 'bfloat16', 'float16'."""
+    return "float32" if amp_dtype is None else str(amp_dtype).removeprefix("torch.")
+
+
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
     """The autocast dtype for inference on ``device``, or None for float32.
 

@@ -16,7 +16,7 @@ import torch
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.blocks import count_parameters
-from emdenoise_gui.models.device import autocast_dtype, cpu_description
+from emdenoise_gui.models.device import autocast_dtype, cpu_description, precision_name
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
 from emdenoise_gui.training.schedules import Schedule
@@ -245,7 +245,7 @@ class BaseTrainer:
             "validation": "held-back slices" if getattr(self, "validation_held_back", False)
             else "the training data itself (too few slices to hold any back)",
             "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),
-            "precision": f"{str(self.amp_dtype).removeprefix('torch.')} autocast" if self.amp_dtype else "float32",
+            "precision": precision_name(self.amp_dtype) + (" autocast" if self.amp_dtype else ""),
         }
         if self.init_card is not None:
             training["init_from"] = f"{self.init_card.name} (sha256 {self.init_card.weights_sha256[:12]})"
