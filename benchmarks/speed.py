@@ -10,7 +10,8 @@ Every figure is measured in the same run as its references, on the same machine:
     - ``fast-fp32``: band tiling from the network's halo, CPU-sized batches, channels_last;
     - ``fast-auto``: the default (adds bf16 autocast where the CPU has native bf16);
     - on CUDA ``fast-bf16`` and ``fast-fp16``.
-  Each variant runs in a fresh process (its peak RSS is its own) after a one-tile warm-up.
+  Each variant runs in a fresh process (its peak RSS is its own) after a one-tile warm-up
+  (CUDA: a whole-slice one, so that cuDNN's search for each batch shape is not timed).
   A run that would take longer than ``--budget`` seconds stops there and is extrapolated from
   the tiles it finished (marked ``~``). FLOPs per tile come from torch's FLOP counter; the
   fraction of peak divides the achieved FLOP/s by the GEMM rate measured in the same run.
@@ -77,7 +78,8 @@ def main(argv=None) -> int:
         [m for m in MODELS if not args.quick or m[1] == "lite"]
     started = time.perf_counter()
     payload = {"benchmark": "speed", "date": today(), "machine": machine(), "device": args.device, "size": size,
-               "budget_s": budget, "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
+               "budget_s": budget, "train_budget_s": budget / 3, "warmup": "whole-slice" if cuda else "one-tile",
+               "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
                "peak_gflops": gemm_peak(args.device), "native_bf16": native_bf16_cpu(),
                "inference": [], "training": []}
     print("GEMM peak (GFLOP/s):", payload["peak_gflops"], flush=True)
@@ -96,7 +98,7 @@ def main(argv=None) -> int:
             for family, config in dict.fromkeys((f, c) for f, c in models if c in ("lite", "paper")):
                 for variant in ("before", "now"):
                     row = run_child({"what": "train", "family": family, "config": config, "variant": variant,
-                                     "device": args.device, "budget": budget / 3, "scratch": scratch})
+                                     "device": args.device, "budget": payload["train_budget_s"], "scratch": scratch})
                     payload["training"].append(row)
                     print(json.dumps(row), flush=True)
     payload["startup_s"] = startup_seconds() if "startup" in parts else None

@@ -13,6 +13,8 @@ LITE_LIMIT_S_PER_MP = 5.0  # issue 9: every shipped lite model at most 5 s per f
 TODAY_RATIO = 5.0  # ... and at least 5x today's code
 NAIVE_RATIO = 3.0  # every family at least 3x the naive loop
 TRAIN_RATIO = 3.0  # training at least 3x today's steps/s
+PEAK_SHARE = 40.0  # GPU: at least 40 % of the device's peak for the paper-size networks
+XCEPTION_TILE_MS = 3.9  # GPU: Xception paper at most 3.9 ms per 512 px tile, blending included
 _VARIANT_COLOURS = {"naive": "#7f7f7f", "today": "#bcbd22", "fast-fp32": "#1f77b4", "fast-auto": "#d62728",
                     "fast-bf16": "#d62728", "fast-fp16": "#9467bd"}
 
@@ -76,8 +78,29 @@ def inference_table(payload: dict) -> tuple[str, list[str]]:
         if naive:
             ratio = naive["s_per_mp"] / row["s_per_mp"]
             parts.append(f"{ratio:.1f}x naive ({'met' if ratio >= NAIVE_RATIO else 'MISSED'}, target {NAIVE_RATIO:g}x)")
+        else:
+            parts.append(f"no naive row of {_replaced(model)} in this run")
+        if payload["device"] != "cpu" and model.endswith("paper"):
+            share = 100 * row["gflops"] / peak.get(row["precision"], math.nan)
+            parts.append(f"{share:.0f} % of the {row['precision']} GEMM peak "
+                         f"({'met' if share >= PEAK_SHARE else 'MISSED'}, target {PEAK_SHARE:g} %)")
         verdicts.append(f"- {model} ({default}): " + "; ".join(parts))
+    if payload["device"] != "cpu":
+        verdicts.append(_xception_tile_verdict(index, default))
     return "\n".join(lines), verdicts
+
+
+def _xception_tile_verdict(index: dict, default: str) -> str:
+    """Issue 9's GPU target for Xception paper: ms per 512 px tile, blending included (the default
+    variant's; else the fastest measured, said so)."""
+    rows = {variant: row for (model, variant), row in index.items() if model == "xception paper"}
+    if not rows:
+        return "- xception paper: not measured"
+    variant = default if default in rows else min(rows, key=lambda v: 1 / rows[v]["tiles_per_s"])
+    ms = 1000 / rows[variant]["tiles_per_s"]
+    which = "" if variant == default else f" ({default} not measured; fastest measured: {variant})"
+    return (f"- xception paper: {ms:.1f} ms per {rows[variant]['tile_px']} px tile{which} "
+            f"({'met' if ms <= XCEPTION_TILE_MS else 'MISSED'}, target {XCEPTION_TILE_MS:g} ms)")
 
 
 def training_table(payload: dict) -> tuple[str, list[str]]:
@@ -155,10 +178,10 @@ def report(payload: dict, doc: Path = DOC, label: str | None = None) -> None:
 Command: `{payload['command']}`. Machine: {payload['machine']}; device {payload['device']}. Date: {payload['date']}.
 Wall time {payload['wall_s'] / 60:.0f} min. GEMM peak measured in the same run (square matrix product, side 512 to 4096, GFLOP/s):
 {peak}. One {payload['size']} x {payload['size']} float32 slice through `Predictor.denoise` (normalisation, tiling,
-blending), random weights of each configuration's size; each variant in a fresh process after a one-tile warm-up.
+blending), random weights of each configuration's size; each variant in a fresh process after a {payload.get('warmup', 'one-tile')} warm-up.
 `~`: stopped after {payload['budget_s']:g} s and extrapolated from the tiles finished. naive = batch 1, float32,
 contiguous, 512 px tiles at stride 256 (Gaussian blend); today = the code's settings before issue 9 (batch 4,
-otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches, channels_last, inference_mode;
+otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches (CUDA: from free memory), channels_last, inference_mode;
 fast-auto adds bf16 autocast where the CPU computes bf16 natively ({bf16}). "+mean": one branch on the
 neighbours' mean (the shipped NRRNs); its x naive and x today compare with the two-branch network's rows. % of GEMM peak compares the
 achieved FLOP/s (torch's FLOP counter, 2 per multiply-add) with the GEMM rate of the same precision. The
@@ -166,7 +189,7 @@ counter counts direct convolution; oneDNN's Winograd kernels for 3x3 convolution
 above 100 % means such a kernel ran (the FLOPs saved are real work not done).
 
 {infer}
-
+{_note(payload)}
 Targets (issue 9):
 {chr(10).join(infer_verdicts)}
 
@@ -177,13 +200,18 @@ Targets (issue 9):
 {_startup_text(payload)}""", doc)
 
 
+def _note(payload: dict) -> str:
+    """A run's own remarks (``payload["note"]``: what went wrong or differs), as a paragraph."""
+    return f"\n{payload['note']}\n" if payload.get("note") else ""
+
+
 def _training_text(payload: dict, table: str, verdicts: list[str]) -> str:
     if not payload["training"]:
         return "Training: not part of this run."
     return f"""Training: optimizer steps/s per family at its configuration's crop and batch (on the CPU the paper sizes at
 batch 1) on a synthetic EM-like volume (nrrn: the shipped recipe, clean slices with synthetic noise), after one
 warm-up step (whose FLOPs are counted), at least 2 steps and for up to
-{payload['budget_s'] / 3:.0f} s. before = the code before issue 9 (each step draws its data, then learns); now =
+{payload.get('train_budget_s', payload['budget_s'] / 3):g} s. before = the code before issue 9 (each step draws its data, then learns); now =
 the engine's loop (the next step's data drawn on a background thread while this one learns; mixed precision on
 CUDA and, since 2026-12-04, on CPUs that compute bfloat16 natively; other CPUs stay float32: the precision
 column says which).

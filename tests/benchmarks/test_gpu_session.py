@@ -58,3 +58,18 @@ def test_the_training_rate_is_timed_on_the_network_that_is_trained(monkeypatch, 
     assert seen == {"neighbours": "mean"}
     source = Path(gpu_session.__file__).read_text()
     assert '"neighbours": "mean"' in source and '"--neighbours", "mean"' in source
+
+
+def test_the_two_calls_and_a_machine_start_fit_the_leased_minutes(capsys, monkeypatch, tmp_path):
+    """15 device minutes: the calls' timeouts, a start (about 30 s on 2026-12-04) and the idle gaps between
+    calls; the printed plan gives the train call first and each call its own timeout."""
+    assert sum(gpu_session.CALL_TIMEOUTS.values()) + 60 + 2 * 30 <= 15 * 60
+    monkeypatch.setattr(gpu_session, "CARRY", tmp_path / ".gpu")
+    monkeypatch.setattr(gpu_session.subprocess, "run", lambda *a, **k: None)  # no pip download here
+    monkeypatch.setattr(gpu_session, "tracked_bytes", lambda: 0)
+    monkeypatch.setattr("benchmarks.common.FLYEM_VAL", tmp_path / "flyem.tif")
+    (tmp_path / "flyem.tif").write_bytes(b"x")
+    assert gpu_session.prepare() == 0
+    calls = [line for line in capsys.readouterr().out.splitlines() if line.startswith("run(")]
+    assert len(calls) == 2 and "--part train" in calls[0] and "--part speed" in calls[1]
+    assert "timeout_s=270" in calls[0] and "timeout_s=450" in calls[1]

@@ -36,15 +36,18 @@ def test_report_renders_tables_verdicts_and_figure(quick_run, tmp_path):
     report(quick_run, doc)
     text = doc.read_text()
     assert "| nrrn lite | fast-auto |" in text and "x naive" in text and "training nrrn lite" in text
+    assert quick_run["warmup"] == "one-tile" and "after a one-tile warm-up" in text
     assert (tmp_path / "images" / "speed_cpu.png").stat().st_size > 10_000
 
 
-def test_a_run_without_training_or_startup_says_so_instead_of_an_empty_table(quick_run, tmp_path):
+def test_a_run_without_training_or_startup_says_so_and_its_note_is_printed(quick_run, tmp_path):
     from benchmarks.speed_report import report
 
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n")
-    report({**quick_run, "training": [], "startup_s": None}, doc, label="infer-only")
+    report({**quick_run, "training": [], "startup_s": None, "note": "Rows after X were cut off."}, doc,
+           label="infer-only")
     text = doc.read_text()
+    assert "\nRows after X were cut off.\n" in text
     assert "Training: not part of this run." in text and "GUI start-up: not part of this run." in text
     assert "| model | crop x batch |" not in text and "None s" not in text
