@@ -8,12 +8,15 @@ units:
 
 - ``zscore-slice`` (NRRN, N2V): each input channel of each sample by its own mean and standard
   deviation over Y and X; the output mapped back with the centre channel's;
-- ``minmax-tile`` (Xception): each sample to [0, 1] by its minimum and maximum, output mapped back.
+- ``minmax-tile`` (Xception): each sample to [0, 1] by its minimum and maximum, output mapped back;
+- ``robust-slice`` (cyclic): each input channel of each sample to [-1, 1] by the 0.5 and 99.5
+  percentiles of its 5x5 box-smoothed copy (edges mirrored half-sample, as scipy's "reflect"),
+  the output (tanh, in [-1, 1]) mapped back with the centre channel's.
 
 The statistics are those of the tensor given (a tile, for a tool that tiles), where EMDenoise's
-own predictor uses the whole slice: on tiles of a few hundred pixels the two agree closely (the
-bioimage.io export's test tensors compare them). The cyclic family's percentile normalisation and
-the legacy dataset-scale kinds have no such form here and are refused.
+own predictor uses the whole slice (and, above 512^2 px, percentiles of a regular subsample): on
+tiles of a few hundred pixels the two agree closely (the bioimage.io export's test tensors compare
+them). The legacy dataset-scale kinds have no such form here and are refused.
 """
 
 from __future__ import annotations
@@ -23,8 +26,27 @@ from torch import nn
 
 from emdenoise_gui.models.registry import family
 
-KINDS = ("zscore-slice", "minmax-tile")
+KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
 _EPS = 1e-6
+_BOX = 5  # the robust range's smoothing box, px (core.normalise.robust_range)
+_PERCENTILES = (0.005, 0.995)
+
+
+def _symmetric_pad(x: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, C, Y, X) -> (B, C, Y + 2p, X + 2p), edges mirrored with the edge pixel repeated (scipy's
+    "reflect", numpy's "symmetric"); torch's own "reflect" leaves the edge pixel out."""
+    x = torch.cat([x[..., :p].flip(-1), x, x[..., -p:].flip(-1)], dim=-1)
+    return torch.cat([x[..., :p, :].flip(-2), x, x[..., -p:, :].flip(-2)], dim=-2)
+
+
+def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, Y, X) float32 -> (middle, half-width), each (B, C, 1, 1), of the ``percentiles`` (2,) range
+    of each channel's box-smoothed copy: (x - middle) / half-width maps that range to [-1, 1]."""
+    smooth = nn.functional.avg_pool2d(_symmetric_pad(x, _BOX // 2), _BOX, stride=1)
+    q = torch.quantile(smooth.flatten(2), percentiles.to(x.dtype), dim=2)  # (2, B, C)
+    lo, hi = q[0], q[1]
+    hi = torch.where(hi - lo > _EPS, hi, lo + 1.0)
+    return ((lo + hi) / 2)[..., None, None], ((hi - lo) / 2)[..., None, None]
 
 
 class PortableDenoiser(nn.Module):
@@ -41,6 +63,7 @@ class PortableDenoiser(nn.Module):
         self.net = info.build(**architecture)
         self.kind = normalisation
         self.slices = info.input_slices
+        self.register_buffer("percentiles", torch.tensor(_PERCENTILES), persistent=False)  # robust-slice
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, Y, X) float32 in the image's units -> (B, 1, Y, X) in the same units."""
@@ -50,6 +73,10 @@ class PortableDenoiser(nn.Module):
             std = x.std(dim=(2, 3), keepdim=True, unbiased=False).clamp_min(_EPS)
             z = (x - mean) / std
             offset, scale = mean[:, centre:centre + 1], std[:, centre:centre + 1]
+        elif self.kind == "robust-slice":
+            middle, half = robust_params(x, self.percentiles)
+            z = (x - middle) / half
+            offset, scale = middle[:, centre:centre + 1], half[:, centre:centre + 1]
         else:  # minmax-tile: Ede & Beanland's crop scaling, the prediction clipped to [0, 1]
             offset = x.amin(dim=(1, 2, 3), keepdim=True)
             scale = (x.amax(dim=(1, 2, 3), keepdim=True) - offset).clamp_min(_EPS)

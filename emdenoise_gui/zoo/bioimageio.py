@@ -119,8 +119,8 @@ def rdf(package: Package, files: dict[str, bytes], halo: int, multiple: int, sid
             "id": "denoised",
             "description": "the denoised middle slice, in the input's units",
             "axes": [{"type": "batch"}, {"type": "channel", "channel_names": ["denoised"]},
-                     {"type": "space", "id": "y", "size": {"tensor_id": "raw", "axis_id": "y"}, "halo": halo},
-                     {"type": "space", "id": "x", "size": {"tensor_id": "raw", "axis_id": "x"}, "halo": halo}],
+                     *({"type": "space", "id": axis, "size": {"tensor_id": "raw", "axis_id": axis},
+                        **({"halo": halo} if halo else {})} for axis in ("y", "x"))],  # spec: a halo is >= 1
             "test_tensor": {"source": "test_output.npy", "sha256": digest("test_output.npy")},
             "sample_tensor": {"source": "sample_output.tif", "sha256": digest("sample_output.tif")},
             "data": {"type": "float32"},
@@ -152,12 +152,22 @@ def readme(package: Package) -> str:
             "Input: (batch, slices, y, x) float32 in the image's own units (adjacent slices, the one to denoise "
             "in the middle); the module normalises each tile itself (EMDenoise normalises whole slices, which "
             "agrees closely on tiles of a few hundred pixels). Output: the denoised middle slice, same units.\n\n"
+            f"{_context_note(package)}"
             "Test tensors: a crop of the Janelia FlyEM FIB-SEM demo volume (CC BY 3.0, "
             "https://creativecommons.org/licenses/by/3.0/), with synthetic Poisson noise.\n\n"
             "## Validation\n\n"
             "The test output is this module's result on the test input. EMDenoise's tests check that its own "
             "tiled predictor gives the same result on the test input, and that bioimageio.spec validates the "
             f"package. How the model compares with classical filters on held-back data: {metrics}\n")
+
+
+def _context_note(package: Package) -> str:
+    """For a network whose result depends on the whole tile (cyclic), what that means for a tiling tool."""
+    if family(package.card.family).context == "local":
+        return ""
+    return ("This network's result depends on the whole tile it is given, not only on a neighbourhood: "
+            "give it large tiles (EMDenoise blends 512 px tiles, their borders mirrored, with a quarter-tile "
+            "overlap); results differ most near the edges of small ones.\n\n")
 
 
 def export(package: Package, destination: str | Path, halo: int, overwrite: bool = False) -> Path:
@@ -177,7 +187,7 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
     kind = card.normalisation["kind"]
     if kind not in KINDS:
         raise InputError(f"{card.name} normalises its input as '{kind}', which has no bioimage.io form yet "
-                         f"(export works for {', '.join(KINDS)} models: nrrn, n2v, xception)")
+                         f"(export works for {', '.join(KINDS)} models: every family's current packages)")
     info = family(card.family)
     module = PortableDenoiser(card.family, card.architecture, kind, pad=halo)
     module.net.load_state_dict(load_weights(package))

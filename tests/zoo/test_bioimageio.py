@@ -77,9 +77,43 @@ def test_a_foreign_bioimageio_model_is_refused_in_one_line(exported, tmp_path, c
     assert len(err.splitlines()) == 1 and "not an EMDenoise one (someone.unet)" in err
 
 
+def test_a_cyclic_model_exports_with_its_percentile_normalisation(tmp_path):
+    """The shipped artifact model, robust-slice. On one tile the module is our predictor's normalisation,
+    network and way back; over a slice our predictor blends tiles with mirrored borders, which a
+    whole-tile network sees (its result differs near the edges only)."""
+    path = tmp_path / "cyclic.zip"
+    assert main(["zoo", "export", "flyem-cyclic-artifacts", "--format", "bioimageio", str(path)]) == 0
+    x = np.load(io.BytesIO(member(path, "test_input.npy")))
+    expected = np.load(io.BytesIO(member(path, "test_output.npy")))
+    assert x.shape == (1, 1, 256, 256) and expected.shape == (1, 1, 256, 256)
+    predictor = Predictor(registry.find("flyem-cyclic-artifacts").package, torch.device("cpu"), precision="fp32")
+    norm = predictor.normaliser(x[0])
+    one_tile = norm.inverse(predictor._tile_fn(norm.forward(x[0]))[0])
+    np.testing.assert_allclose(one_tile, expected[0, 0], rtol=1e-4, atol=1e-4 * float(np.abs(expected).max()))
+    span = float(expected.max() - expected.min())
+    blended = np.abs(run_to_end(predictor.denoise(x[0], 512)) - expected[0, 0])
+    assert blended.mean() < 0.02 * span and blended[32:-32, 32:-32].max() < 0.05 * span
+    rdf = json.loads(member(path, "rdf.yaml"))
+    assert rdf["weights"]["pytorch_state_dict"]["architecture"]["kwargs"]["normalisation"] == "robust-slice"
+    assert "depends on the whole tile" in member(path, "README.md").decode()
+    try:
+        from bioimageio.spec import load_description
+    except ImportError:
+        return
+    summary = load_description(path, perform_io_checks=True).validation_summary
+    assert summary.status in ("valid-format", "passed"), summary.format()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.load(io.BytesIO(member(path, "model.torchscript.pt")))
+    with torch.no_grad():  # another size than the trace's: the percentiles are not baked in
+        np.testing.assert_allclose(scripted(torch.from_numpy(x)).numpy(), expected, rtol=1e-5, atol=1e-4)
+        half = torch.from_numpy(np.ascontiguousarray(x[..., :128, :192]))
+        assert scripted(half).shape == (1, 1, 128, 192)
+
+
 def test_models_without_a_portable_normalisation_are_refused(tmp_path, capsys):
-    package = random_package(tmp_path / "cyclic", "cyclic")
-    package.card.normalisation = {"kind": "robust-slice"}
+    package = random_package(tmp_path / "nrrn-legacy", "nrrn")
+    package.card.normalisation = {"kind": "zscore-dataset", "mean": 0.5, "std": 0.2}
     (package.path / "card.json").write_text(json.dumps(package.card.to_dict()))
     assert main(["zoo", "import", str(package.path)]) == 0
     assert main(["zoo", "export", package.card.name, "--format", "bioimageio", str(tmp_path / "c.zip")]) == 2
