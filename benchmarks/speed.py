@@ -65,6 +65,8 @@ def main(argv=None) -> int:
                    help="seconds per variant before it stops and is extrapolated (default 90)")
     p.add_argument("--models", nargs="*", help="FAMILY:CONFIG pairs (default: all lite and paper sizes); "
                    "nrrn:lite+mean is lite with one branch on the neighbours' mean (the shipped NRRNs)")
+    p.add_argument("--train-budget", type=float,
+                   help="seconds of timed training steps per variant (default a third of --budget)")
     p.add_argument("--parts", default="infer,train,startup",
                    help="comma-separated parts to run: infer, train, startup (default all)")
     p.add_argument("--quick", action="store_true", help="512 px slice, lite models, 5 s budget; docs untouched")
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
         [m for m in MODELS if not args.quick or m[1] == "lite"]
     started = time.perf_counter()
     payload = {"benchmark": "speed", "date": today(), "machine": machine(), "device": args.device, "size": size,
-               "budget_s": budget, "train_budget_s": budget / 3, "warmup": "whole-slice" if cuda else "one-tile",
+               "budget_s": budget, "train_budget_s": args.train_budget or budget / 3, "warmup": "whole-slice" if cuda else "one-tile",
                "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
                "peak_gflops": gemm_peak(args.device), "native_bf16": native_bf16_cpu(),
                "inference": [], "training": []}

@@ -21,9 +21,13 @@ them). The legacy dataset-scale kinds have no such form here and are refused.
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import torch
 from torch import nn
 
+from emdenoise_gui.core.normalise import PERCENTILE_SAMPLES
 from emdenoise_gui.models.registry import family
 
 KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
@@ -39,11 +43,25 @@ def _symmetric_pad(x: torch.Tensor, p: int) -> torch.Tensor:
     return torch.cat([x[..., :p, :].flip(-2), x, x[..., -p:, :].flip(-2)], dim=-2)
 
 
+def _sampled_quantiles(smooth: torch.Tensor, percentiles: torch.Tensor, samples: int) -> torch.Tensor:
+    """(B, C, Y, X), (2,) -> (2, B, C): the quantiles of each channel's regular subsample of about
+    ``samples`` px, every step-th row and column as core.normalise.robust_range takes them (so the numbers
+    match, and a large slice stays under torch.quantile's 2^24 values). Scripted: a traced export keeps
+    the step dynamic."""
+    step = max(1, int(math.sqrt(smooth.shape[2] * smooth.shape[3] / float(samples))))
+    return torch.quantile(smooth[:, :, ::step, ::step].flatten(2), percentiles, dim=2)
+
+
+with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; the export's second format is TorchScript
+    warnings.simplefilter("ignore", DeprecationWarning)
+    _sampled_quantiles = torch.jit.script(_sampled_quantiles)
+
+
 def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, C, Y, X) float32 -> (middle, half-width), each (B, C, 1, 1), of the ``percentiles`` (2,) range
     of each channel's box-smoothed copy: (x - middle) / half-width maps that range to [-1, 1]."""
     smooth = nn.functional.avg_pool2d(_symmetric_pad(x, _BOX // 2), _BOX, stride=1)
-    q = torch.quantile(smooth.flatten(2), percentiles.to(x.dtype), dim=2)  # (2, B, C)
+    q = _sampled_quantiles(smooth, percentiles.to(x.dtype), PERCENTILE_SAMPLES)  # (2, B, C)
     lo, hi = q[0], q[1]
     hi = torch.where(hi - lo > _EPS, hi, lo + 1.0)
     return ((lo + hi) / 2)[..., None, None], ((hi - lo) / 2)[..., None, None]

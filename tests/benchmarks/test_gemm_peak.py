@@ -21,12 +21,3 @@ def test_side_grows_only_while_a_product_is_quick(monkeypatch):
     assert max(sides[torch.float32]) == 2048  # 4.5 ms at 512, 36 ms at 1024, 0.29 s at 2048: stop
     assert set(sides[torch.bfloat16]) == {512}  # 0.38 s at 512 already: never a larger side
     assert len(sides[torch.bfloat16]) == 1 + 5  # the probe, then the best of five
-
-
-def test_cuda_variants_warm_up_on_the_whole_slice_so_cudnn_autotuning_is_not_timed():
-    import numpy as np
-
-    image = np.arange(3 * 40 * 50, dtype=np.float32).reshape(3, 40, 50)
-    cpu = speed_parts.warm_input(image, (16, 16), "cpu")
-    assert cpu.shape == (3, 16, 16) and cpu.flags.c_contiguous and (cpu == image[:, :16, :16]).all()
-    assert speed_parts.warm_input(image, (16, 16), "cuda").shape == (3, 40, 50)

@@ -30,11 +30,12 @@ def test_a_small_run_measures_both_modes_and_leaves_docs_alone(tmp_path):
 def test_gpu_totals_take_the_fastest_row_of_each_tiling(tmp_path):
     from benchmarks.host_floor import gpu_totals
 
-    rows = [{"family": "n2v", "config": "paper", "variant": v, "s_per_mp": s}
+    rows = [{"family": "n2v", "config": "paper", "variant": v, "s_per_mp": s, "extrapolated": False}
             for v, s in (("naive", 0.3), ("today", 0.2), ("fast-fp32", 0.1), ("fast-bf16", 0.05))]
-    rows += [{"family": "n2v", "config": "lite", "variant": "naive", "s_per_mp": 0.01},
-             {"family": "nrrn", "config": "paper", "variant": "naive", "error": "x"}]
+    rows += [{"family": "n2v", "config": "lite", "variant": "naive", "s_per_mp": 0.01, "extrapolated": False},
+             {"family": "nrrn", "config": "paper", "variant": "naive", "error": "x"},
+             {"family": "xception", "config": "paper", "variant": "fast-fp32", "s_per_mp": 9.7, "extrapolated": True}]
     path = tmp_path / "speed-cuda.json"
     path.write_text(json.dumps({"inference": rows}))
-    assert gpu_totals(path) == {("n2v", "paper"): 0.2, ("n2v", "fast"): 0.05}
+    assert gpu_totals(path) == {("n2v", "paper"): "0.200", ("n2v", "fast"): "0.050", ("xception", "fast"): "~9.700"}
     assert gpu_totals(tmp_path / "none.json") == {}

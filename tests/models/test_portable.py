@@ -14,7 +14,7 @@ def test_symmetric_padding_repeats_the_edge_pixel_as_scipy_reflect():
     np.testing.assert_array_equal(_symmetric_pad(x, 2)[0, 0].numpy(), expected)
 
 
-@pytest.mark.parametrize("shape", [(96, 80), (256, 256), (37, 300)])
+@pytest.mark.parametrize("shape", [(96, 80), (256, 256), (37, 300), (1100, 1300)])  # the last subsampled
 def test_robust_range_equals_the_predictors_per_slice_numbers(shape):
     rng = np.random.default_rng(3)
     image = (rng.gamma(2.0, 300.0, shape) + np.linspace(0, 900, shape[1])).astype(np.float32)  # skewed, a ramp
