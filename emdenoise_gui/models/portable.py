@@ -21,9 +21,6 @@ them). The legacy dataset-scale kinds have no such form here and are refused.
 
 from __future__ import annotations
 
-import math
-import warnings
-
 import torch
 from torch import nn
 
@@ -46,15 +43,14 @@ def _symmetric_pad(x: torch.Tensor, p: int) -> torch.Tensor:
 def _sampled_quantiles(smooth: torch.Tensor, percentiles: torch.Tensor, samples: int) -> torch.Tensor:
     """(B, C, Y, X), (2,) -> (2, B, C): the quantiles of each channel's regular subsample of about
     ``samples`` px, every step-th row and column as core.normalise.robust_range takes them (so the numbers
-    match, and a large slice stays under torch.quantile's 2^24 values). Scripted: a traced export keeps
-    the step dynamic."""
-    step = max(1, int(math.sqrt(smooth.shape[2] * smooth.shape[3] / float(samples))))
-    return torch.quantile(smooth[:, :, ::step, ::step].flatten(2), percentiles, dim=2)
-
-
-with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; the export's second format is TorchScript
-    warnings.simplefilter("ignore", DeprecationWarning)
-    _sampled_quantiles = torch.jit.script(_sampled_quantiles)
+    match, and a large slice stays under torch.quantile's 2^24 values). The step is computed with tensor
+    operations, so that a traced export keeps it dynamic instead of baking in the trace's size."""
+    rows = smooth.new_ones(smooth.shape[2]).sum(dtype=torch.float64)
+    cols = smooth.new_ones(smooth.shape[3]).sum(dtype=torch.float64)
+    step = torch.clamp(torch.floor(torch.sqrt(rows * cols / samples)), min=1.0).long()
+    sample = (smooth.index_select(2, torch.arange(0, rows.long(), step, device=smooth.device))
+              .index_select(3, torch.arange(0, cols.long(), step, device=smooth.device)))
+    return torch.quantile(sample.flatten(2), percentiles, dim=2)
 
 
 def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
