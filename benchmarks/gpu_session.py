@@ -9,8 +9,8 @@ into ``.gpu/``, which git ignores, and prints the calls to make)::
 
     python benchmarks/gpu_session.py prepare
 
-There, through the device tool's ``run`` with ``carry: [".gpu"]``, two calls (``timeout_s`` 250 for train,
-480 for speed: with a machine's start they fit the 15 minutes a session is lent; make the second call at
+There, through the device tool's ``run`` with ``carry: [".gpu"]``, two calls (``timeout_s`` 290 for train,
+460 for speed: with a machine's start they fit the 15 minutes a session is lent; make the second call at
 once, a machine idle for 30 s goes back)::
 
     set -o pipefail; python3 benchmarks/gpu_session.py run --part train 2>&1 | tee $OUT/train.log
@@ -20,7 +20,8 @@ once, a machine idle for 30 s goes back)::
   today's path, fp32, bf16, fp16; training steps/s) and the shipped NRRN base (fp32, bf16, fp16), into
   ``$OUT/speed-cuda.json``.
   ``python -c "from benchmarks.speed_report import report; ..."`` turns it into the docs table back here.
-* ``train``: NRRN paper size (one branch on the neighbours' mean, the shipped NRRNs' recipe: Poisson 5-400
+* ``train``: first ``benchmarks/host_floor.py`` on the lease's host CPU (``$OUT/host_floor.json``: the
+  host's share of a slice, beside the speed part's GPU totals); then NRRN paper size (one branch on the neighbours' mean, the shipped NRRNs' recipe: Poisson 5-400
   counts per pixel, 15 % Gaussian) on FlyEM validation slices 0-95 for ``--train-seconds``, the step count
   taken from a timed trial step; then ``benchmarks/quality.py`` scores it against the shipped base and the
   Gaussian on the 3-slice mean at doses 25 and 100 on slices 96-127 (``$OUT/quality/``); the package comes
@@ -54,7 +55,7 @@ CARRY_LIMIT = 64 * 2**20
 SPEED_MODELS = ("nrrn:paper", "n2v:paper", "cyclic:paper", "xception:paper", "nrrn:base+mean")
 #: each device call's timeout_s (the 2026-12-04 lease: train 181 s; speed over 250 s, cut off; since then
 #: every variant's warm-up is a whole slice): with a start and two idle gaps they fit 15 minutes
-CALL_TIMEOUTS = {"train": 250, "speed": 480}
+CALL_TIMEOUTS = {"train": 290, "speed": 460}  # train: host_floor (25-35 s on 2 cores) first
 NRRN_RECIPE = ("--neighbours", "mean", "--dose", "5:400", "--gaussian-fraction", "0.15")
 
 
@@ -131,11 +132,26 @@ def run_speed(args, out: Path) -> int:
     return subprocess.run(command, cwd=ROOT).returncode
 
 
+def host_floor(out: Path) -> None:
+    """benchmarks/host_floor.py on the lease's own host CPU (no GPU used) into ``out``: the host's share
+    of the speed part's totals, measured where they were (the 2026-12-04 figures came from another CPU).
+    A failure here is printed and the training goes on."""
+    from benchmarks import host_floor as floor
+
+    started = time.perf_counter()
+    try:
+        floor.main(["--out-dir", str(out)])
+    except Exception as exc:  # noqa: BLE001 - the training matters more than this figure
+        print(f"host_floor failed: {exc!r}", flush=True)
+    print(f"host_floor: {time.perf_counter() - started:.0f} s", flush=True)
+
+
 def run_train(args, out: Path) -> int:
     from benchmarks.speed_parts import train_rate
     from benchmarks.train_shipped import validation_training_slices
     from emdenoise_gui.cli.main import main as emdenoise
 
+    host_floor(out)
     work = Path(tempfile.mkdtemp(prefix="gpu-train-"))
     rate = train_rate({"family": "nrrn", "config": args.config, "variant": "now", "device": args.device,
                        "neighbours": "mean", "budget": 10.0, "scratch": str(work)})  # the network trained below

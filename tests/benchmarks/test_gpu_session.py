@@ -74,4 +74,4 @@ def test_the_two_calls_and_a_machine_start_fit_the_leased_minutes(capsys, monkey
     assert len(calls) == 2 and "--part train" in calls[0] and "--part speed" in calls[1]
     timeouts = gpu_session.CALL_TIMEOUTS
     assert f"timeout_s={timeouts['train']}" in calls[0] and f"timeout_s={timeouts['speed']}" in calls[1]
-    assert timeouts["train"] >= 181 + 30  # the 2026-12-04 lease's train part, with room for a slower start
+    assert timeouts["train"] >= 181 + 30 + 40  # 2026-12-04's train part, a slower start, host_floor (21-35 s)
