@@ -167,18 +167,22 @@ class Predictor:
         self._fitted_tile = tile
 
     def fit_batch(self, tile: int, free_bytes: int | None = None) -> int:
-        """On CUDA, set ``batch_size`` from the free device memory: one ``tile`` x ``tile`` probe measures
+        """On CUDA, set ``batch_size`` from the free device memory: a ``tile`` x ``tile`` probe measures
         the peak bytes a tile needs, and the batch takes 80 % of ``free_bytes`` (default: what
-        ``torch.cuda.mem_get_info`` reports). Elsewhere the batch stays. Returns the batch size."""
+        ``torch.cuda.mem_get_info`` reports), at most CUDA_BATCH_CAP tiles. The probe runs twice and the
+        second counts: a shape's first call can include cuDNN's search with its large workspaces (on the
+        H200 the first probe's figure left cyclic paper a batch of 3 in 33 GB). Elsewhere the batch
+        stays. Returns the batch size."""
         if self.device.type != "cuda":
             return self.batch_size
         if free_bytes is None:
             free_bytes = torch.cuda.mem_get_info(self.device)[0]
-        torch.cuda.reset_peak_memory_stats(self.device)
-        before = torch.cuda.memory_allocated(self.device)
-        self._run(np.zeros((1, self.input_slices, tile, tile), np.float32))
-        per_tile = torch.cuda.max_memory_allocated(self.device) - before
-        self.batch_size = batch_from_memory(free_bytes, per_tile, self.batch_size)
+        for _ in range(2):
+            torch.cuda.reset_peak_memory_stats(self.device)
+            before = torch.cuda.memory_allocated(self.device)
+            self._run(np.zeros((1, self.input_slices, tile, tile), np.float32))
+            per_tile = torch.cuda.max_memory_allocated(self.device) - before
+        self.batch_size = batch_from_memory(free_bytes, per_tile, self.batch_size, CUDA_BATCH_CAP)
         return self.batch_size
 
     @property
@@ -239,6 +243,12 @@ CPU_BATCH_PIXELS = 512 * 512
 def cpu_batch(tile: int) -> int:
     """Tiles of ``tile`` px per batch on the CPU: as many as fit in CPU_BATCH_PIXELS, 1..16."""
     return int(max(1, min(16, CPU_BATCH_PIXELS // (tile * tile))))
+
+
+#: Most tiles per batch on CUDA. On the H200 (docs/benchmarks.md, cuda speed) NRRN paper in bf16 ran at
+#: 68 TFLOP/s in batches of 4 and 42 in batches of 64 (21 GB; 38 GB in float32): large batches bought no
+#: speed there and would fill a shared workstation GPU. 16 tiles of 512 px: a few GB for the paper sizes.
+CUDA_BATCH_CAP = 16
 
 
 def batch_from_memory(free_bytes: int, per_tile_bytes: int, current: int = 4, cap: int = 64) -> int:

@@ -1,6 +1,8 @@
 """Never out of memory: batch sizing from free memory, and halving on an out-of-memory error
 without losing finished tiles (simulated on the CPU)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,24 @@ def test_batch_from_free_memory():
     assert batch_from_memory(50 * mib, 100 * mib) == 1  # never below one tile
     assert batch_from_memory(10**12, 1 * mib) == 64  # capped
     assert batch_from_memory(10**9, 0, current=4) == 4  # nothing measured: keep the batch
+
+
+def test_cuda_batch_counts_the_second_probe_and_is_capped(monkeypatch):
+    """The first call of a shape can include cuDNN's search and its workspace (the H200 run: cyclic paper
+    got a batch of 3 in 33 GB): the figure of a second, searched-already probe sizes the batch."""
+    gib = 2**30
+    peaks = iter([10 * gib, 1 * gib])  # the first probe with the search's workspace, then the tile's own
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device: None)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: 0)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device: next(peaks))
+    probes = []
+    fake = SimpleNamespace(device=torch.device("cuda"), input_slices=3, batch_size=4,
+                           _run=lambda batch: probes.append(batch.shape))
+    assert pred.Predictor.fit_batch(fake, 512, free_bytes=10 * gib) == 8  # 80 % of 10 GiB / 1 GiB
+    assert probes == [(1, 3, 512, 512)] * 2
+    peaks = iter([1 * gib, 1 * gib])
+    fake.batch_size = 4
+    assert pred.Predictor.fit_batch(fake, 512, free_bytes=100 * gib) == pred.CUDA_BATCH_CAP == 16
 
 
 class FakePredictor:
