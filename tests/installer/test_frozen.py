@@ -86,3 +86,16 @@ def test_ome_zarr_round_trip_and_blocks_frozen(bundle, tmp_path):
         result = run([bundle / "emdenoise", *step], tmp_path)
         assert result.returncode == 0, (step, result.stderr)
     assert tifffile.imread(tmp_path / "d.tif").shape == (20, 64, 64)
+
+
+@pytest.mark.parametrize("model", ["flyem-nrrn-lite", "flyem-cyclic-artifacts"])
+def test_bioimageio_export_frozen(bundle, tmp_path, model):
+    """The export traces the module without torch's trace check, which imports sympy: the bundle leaves
+    sympy out, and before 2026-12-04 every bioimage.io export of the frozen app stopped there."""
+    import zipfile
+
+    out = tmp_path / f"{model}.zip"
+    result = run([bundle / "emdenoise", "zoo", "export", model, "--format", "bioimageio", out], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out) as zf:
+        assert {"rdf.yaml", "model.torchscript.pt", "weights.pt", "test_output.npy"} <= set(zf.namelist())

@@ -124,3 +124,18 @@ def test_models_without_a_portable_normalisation_are_refused(tmp_path, capsys):
     assert main(["zoo", "export", package.card.name, "--format", "bioimageio", str(tmp_path / "c.zip")]) == 2
     assert "no bioimage.io form" in capsys.readouterr().err
     assert not (tmp_path / "c.zip").exists()
+
+
+def test_export_needs_no_sympy(tmp_path):
+    """The installer leaves sympy out (installer/emdenoise.spec); torch's trace check imported it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfor name in ('sympy', 'mpmath'):\n    sys.modules[name] = None\n"
+            "from emdenoise_gui.cli.main import main\n"
+            f"sys.exit(main(['zoo', 'export', 'flyem-nrrn-lite', '--format', 'bioimageio', {str(tmp_path / 'n.zip')!r}]))")
+    env = {**os.environ, "EMDENOISE_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "n.zip").stat().st_size > 10_000
