@@ -196,7 +196,7 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
     x = torch.from_numpy(demo_tensor(info.input_slices, side))
     with torch.no_grad():
         y = module(x)
-        # no check_trace: it imports sympy, which the installer leaves out (tests compare the traced output)
+        # no check_trace: it traces again and imports sympy and torch.distributed (the tests compare the output)
         traced = torch.jit.trace(module, x, check_trace=False)
     files = {"test_input.npy": _npy(x.numpy()), "test_output.npy": _npy(y.numpy()),
              "sample_input.tif": _tif(x.numpy()), "sample_output.tif": _tif(y.numpy())}

@@ -90,8 +90,8 @@ def test_ome_zarr_round_trip_and_blocks_frozen(bundle, tmp_path):
 
 @pytest.mark.parametrize("model", ["flyem-nrrn-lite", "flyem-cyclic-artifacts"])
 def test_bioimageio_export_frozen(bundle, tmp_path, model):
-    """The export traces the module without torch's trace check, which imports sympy: the bundle leaves
-    sympy out, and before 2026-12-04 every bioimage.io export of the frozen app stopped there."""
+    """Before 2026-12-04 every bioimage.io export of the installed app failed: torch's trace check imported
+    sympy, which the bundle left out."""
     import zipfile
 
     out = tmp_path / f"{model}.zip"
@@ -99,3 +99,22 @@ def test_bioimageio_export_frozen(bundle, tmp_path, model):
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(out) as zf:
         assert {"rdf.yaml", "model.torchscript.pt", "weights.pt", "test_output.npy"} <= set(zf.namelist())
+
+
+def test_training_and_adapt_run_frozen(bundle, tmp_path, shared_data):
+    """A few training steps, the wizard's engine, and --adapt: torch's optimizers import torch._dynamo and
+    with it sympy, which the bundle once left out (every training failed there before 2026-12-04)."""
+    import tifffile
+
+    stack = shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
+    result = run([bundle / "emdenoise", "train", "nrrn", "--config", "lite", "--clean", stack, "--steps", "4",
+                  "--validate-every", "2", "-o", tmp_path / "t", "--name", "frozen-train"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "t" / "card.json").is_file()
+    small = tmp_path / "small.tif"
+    tifffile.imwrite(small, tifffile.imread(stack, key=range(6))[:, :128, :128], imagej=True,
+                     metadata={"axes": "ZYX"})
+    result = run([bundle / "emdenoise", "denoise", small, "-o", tmp_path / "a.tif", "--adapt", "n2v", "--steps",
+                  "4"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert tifffile.imread(tmp_path / "a.tif").shape == (6, 128, 128)

@@ -127,7 +127,8 @@ def test_models_without_a_portable_normalisation_are_refused(tmp_path, capsys):
 
 
 def test_export_needs_no_sympy(tmp_path):
-    """The installer leaves sympy out (installer/emdenoise.spec); torch's trace check imported it."""
+    """torch's trace check imports sympy: the export does without it (the installer left sympy out until
+    2026-12-04, and every export of the installed app failed)."""
     import os
     import subprocess
     import sys
