@@ -80,7 +80,8 @@ def main(argv=None) -> int:
         [m for m in MODELS if not args.quick or m[1] == "lite"]
     started = time.perf_counter()
     payload = {"benchmark": "speed", "date": today(), "machine": machine(), "device": args.device, "size": size,
-               "budget_s": budget, "train_budget_s": args.train_budget or budget / 3, "warmup": "whole-slice" if cuda else "one-tile",
+               "budget_s": budget, "train_budget_s": args.train_budget or budget / 3,
+               "warmup": "whole-slice" if cuda else "one-tile",
                "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
                "peak_gflops": gemm_peak(args.device), "native_bf16": native_bf16_cpu(),
                "inference": [], "training": []}
@@ -100,7 +101,8 @@ def main(argv=None) -> int:
             for family, config in dict.fromkeys((f, c) for f, c in models if c in ("lite", "paper")):
                 for variant in ("before", "now"):
                     row = run_child({"what": "train", "family": family, "config": config, "variant": variant,
-                                     "device": args.device, "budget": payload["train_budget_s"], "scratch": scratch})
+                                     "device": args.device, "budget": payload["train_budget_s"],
+                                     "scratch": scratch})
                     payload["training"].append(row)
                     print(json.dumps(row), flush=True)
     payload["startup_s"] = startup_seconds() if "startup" in parts else None

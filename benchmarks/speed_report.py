@@ -36,6 +36,11 @@ def _replaced(model: str) -> str:
     return model.split("+")[0]
 
 
+def _peak_share(row: dict, peak: dict) -> float:
+    """A row's achieved FLOP/s as % of the GEMM peak of its precision (nan where none was measured)."""
+    return 100 * row["gflops"] / peak.get(row["precision"], math.nan)
+
+
 def _references(index: dict, model: str) -> tuple[dict | None, dict | None]:
     """The naive and today rows a model is compared with: those of the network it replaces (for a
     variant, the code and the network before)."""
@@ -57,7 +62,7 @@ def inference_table(payload: dict) -> tuple[str, list[str]]:
         naive, today = _references(index, _model(row))
         x_naive = f"{naive['s_per_mp'] / row['s_per_mp']:.1f}" if naive else "-"
         x_today = f"{today['s_per_mp'] / row['s_per_mp']:.1f}" if today else "-"
-        share = 100 * row["gflops"] / peak.get(row["precision"], math.nan)
+        share = _peak_share(row, peak)
         memory = row["device_mb"] if row.get("device_mb") is not None else row["peak_rss_mb"]
         lines.append(f"| {_model(row)} | {row['variant']} | {row['precision']} | {row['batch']} x {row['tile_px']} | "
                      f"{row['tiles']} | {_seconds(row)} | {x_naive} | {x_today} | {row['gflop_per_mp']:.0f} | "
@@ -81,7 +86,7 @@ def inference_table(payload: dict) -> tuple[str, list[str]]:
         else:
             parts.append(f"no naive row of {_replaced(model)} in this run")
         if payload["device"] != "cpu" and model.endswith("paper"):
-            share = 100 * row["gflops"] / peak.get(row["precision"], math.nan)
+            share = _peak_share(row, peak)
             parts.append(f"{share:.0f} % of the {row['precision']} GEMM peak "
                          f"({'met' if share >= PEAK_SHARE else 'MISSED'}, target {PEAK_SHARE:g} %)")
         verdicts.append(f"- {model} ({default}): " + "; ".join(parts))
@@ -96,7 +101,7 @@ def _xception_tile_verdict(index: dict, default: str) -> str:
     rows = {variant: row for (model, variant), row in index.items() if model == "xception paper"}
     if not rows:
         return "- xception paper: not measured"
-    variant = default if default in rows else min(rows, key=lambda v: 1 / rows[v]["tiles_per_s"])
+    variant = default if default in rows else max(rows, key=lambda v: rows[v]["tiles_per_s"])
     ms = 1000 / rows[variant]["tiles_per_s"]
     which = "" if variant == default else f" ({default} not measured; fastest measured: {variant})"
     return (f"- xception paper: {ms:.1f} ms per {rows[variant]['tile_px']} px tile{which} "
@@ -115,7 +120,7 @@ def training_table(payload: dict) -> tuple[str, list[str]]:
             lines.append(f"| {model} | failed ||||||||")
             continue
         ratio = now["steps_per_s"] / before["steps_per_s"]
-        share = 100 * now["gflops"] / peak.get(now["precision"], math.nan)
+        share = _peak_share(now, peak)
         lines.append(f"| {model} | {now['crop']} x {now['batch']} | {before['steps_per_s']:.2f} | "
                      f"{now['steps_per_s']:.2f} | {ratio:.2f} | {now['precision']} | {now['gflop_per_step']:.1f} | "
                      f"{now['gflops']:.0f} | {share:.0f} |")

@@ -30,6 +30,9 @@ KINDS = CONTENT_KINDS + LEGACY_KINDS
 _EPS = 1e-6
 #: Pixels sampled (on a regular grid) for the robust percentiles of big slices.
 PERCENTILE_SAMPLES = 512 * 512
+#: The robust range: these percentiles (%) of a copy smoothed by a box this many px wide.
+ROBUST_PERCENTILES = (0.5, 99.5)
+ROBUST_BOX = 5
 
 
 def slice_stats(image: np.ndarray) -> tuple[float, float]:
@@ -52,8 +55,8 @@ def robust_range(image: np.ndarray) -> tuple[float, float]:
     """(p0.5, p99.5) of the 5x5 box-smoothed (H, W) image, in its own units; hi > lo."""
     data = np.asarray(image, np.float32)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
-    smooth = ndi.uniform_filter(data, size=5, mode="reflect")[::step, ::step]
-    lo, hi = (float(v) for v in np.percentile(smooth, [0.5, 99.5]))
+    smooth = ndi.uniform_filter(data, size=ROBUST_BOX, mode="reflect")[::step, ::step]
+    lo, hi = (float(v) for v in np.percentile(smooth, ROBUST_PERCENTILES))
     return lo, hi if hi - lo > _EPS else lo + 1.0
 
 

@@ -24,13 +24,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from emdenoise_gui.core.normalise import PERCENTILE_SAMPLES
+from emdenoise_gui.core.normalise import (
+    PERCENTILE_SAMPLES,
+    ROBUST_BOX,
+    ROBUST_PERCENTILES,
+)
 from emdenoise_gui.models.registry import family
 
 KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
 _EPS = 1e-6
-_BOX = 5  # the robust range's smoothing box, px (core.normalise.robust_range)
-_PERCENTILES = (0.005, 0.995)
+_PERCENTILES = tuple(p / 100 for p in ROBUST_PERCENTILES)  # as quantiles, core.normalise.robust_range's
 
 
 def _symmetric_pad(x: torch.Tensor, p: int) -> torch.Tensor:
@@ -56,7 +59,7 @@ def _sampled_quantiles(smooth: torch.Tensor, percentiles: torch.Tensor, samples:
 def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, C, Y, X) float32 -> (middle, half-width), each (B, C, 1, 1), of the ``percentiles`` (2,) range
     of each channel's box-smoothed copy: (x - middle) / half-width maps that range to [-1, 1]."""
-    smooth = nn.functional.avg_pool2d(_symmetric_pad(x, _BOX // 2), _BOX, stride=1)
+    smooth = nn.functional.avg_pool2d(_symmetric_pad(x, ROBUST_BOX // 2), ROBUST_BOX, stride=1)
     q = _sampled_quantiles(smooth, percentiles.to(x.dtype), PERCENTILE_SAMPLES)  # (2, B, C)
     lo, hi = q[0], q[1]
     hi = torch.where(hi - lo > _EPS, hi, lo + 1.0)
