@@ -1,12 +1,13 @@
 """The host side of denoising a slice: what `Predictor.denoise` costs with the network taken out.
 
-On a GPU the network's share of a slice can shrink to milliseconds; what stays is the host's work around
-it (normalisation, cutting tiles, per-tile scaling, blending, the inverse scaling), which no GPU makes
-faster. This measures that floor on the CPU it runs on: each family's paper-size package (random weights)
+On a GPU the network's share of a slice can shrink to milliseconds; on the host path (the naive loop's, and
+the CPU's) what stays is the host's work around it (normalisation, cutting tiles, per-tile scaling,
+blending, the inverse scaling), which no GPU makes faster; the CUDA fast path does all of it but the
+normalisation's statistics on the GPU (``inference.device_tiles``). This measures both on the CPU it runs on: each family's paper-size package (random weights)
 denoises one SIZE x SIZE float32 slice with ``Predictor._run`` (the copy to the device, the network and
 the copy back) replaced by identity, in "quality: fast" (band tiles) and "quality: paper" (stride 256)
 modes, four times each: the first pass pays for touching fresh memory, the best of the other three is a
-stack's steady state.
+stack's steady state; and the statistics alone (``Predictor.normaliser``), best of three.
 
     python benchmarks/host_floor.py [--size 4096] [--families n2v nrrn cyclic xception] [--out-dir DIR]
 
@@ -44,8 +45,12 @@ def time_pass(predictor, image: np.ndarray, stride: int | None) -> float:
     """Seconds for one whole ``denoise`` of (C, H, W) ``image``."""
     from emdenoise_gui.core.events import run_to_end
 
+    return _seconds(lambda: run_to_end(predictor.denoise(image, 512, stride)))
+
+
+def _seconds(fn, *args) -> float:
     started = time.perf_counter()
-    run_to_end(predictor.denoise(image, 512, stride))
+    fn(*args)
     return time.perf_counter() - started
 
 
@@ -58,13 +63,14 @@ def measure(family: str, size: int, scratch: Path) -> list[dict]:
     predictor._run = _identity
     image = np.random.default_rng(0).random((predictor.input_slices, size, size), dtype=np.float32)
     mp = size * size / 1e6
+    stats = min(_seconds(predictor.normaliser, image) for _ in range(3)) / mp
     rows = []
     for mode, stride in MODES.items():
         first = time_pass(predictor, image, stride)
         second = min(time_pass(predictor, image, stride) for _ in range(3))
         rows.append({"family": family, "config": "paper", "mode": mode, "tiles": predictor.tile_count(
             (size, size), 512, stride), "first_s_per_mp": round(first / mp, 4),
-            "steady_s_per_mp": round(second / mp, 4)})
+            "steady_s_per_mp": round(second / mp, 4), "statistics_s_per_mp": round(stats, 4)})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -87,14 +93,15 @@ def gpu_totals(path: Path = RESULTS / "speed-cuda.json") -> dict:
 
 def report(payload: dict) -> None:
     gpu = gpu_totals()
-    lines = ["| model | mode | tiles | host, first pass (s/MP) | host, steady (s/MP) | "
-             "H200 run, fastest total (s/MP) |", "|---|---|---|---|---|---|"]
+    lines = ["| model | mode | tiles | host, first pass (s/MP) | host, steady (s/MP) | of which statistics (s/MP) | "
+             "H200 run, fastest total (s/MP) |", "|---|---|---|---|---|---|---|"]
     for row in payload["rows"]:
         total = gpu.get((row["family"], row["mode"]))
+        stats = row.get("statistics_s_per_mp")
         lines.append(f"| {row['family']} {row['config']} | {row['mode']} | {row['tiles']} | "
                      f"{row['first_s_per_mp']:.3f} | {row['steady_s_per_mp']:.3f} | "
-                     f"{total or '-'} |")
-    write_section("host_floor", f"""## S: the host's share of a slice (the floor under any GPU)
+                     f"{'-' if stats is None else f'{stats:.3f}'} | {total or '-'} |")
+    write_section("host_floor", f"""## S: the host's share of a slice (the host path's floor on a GPU)
 
 Command: `{payload['command']}`. Machine: {payload['machine']}, torch threads {payload['threads']}. Date:
 {payload['date']}. One {payload['size']} x {payload['size']} float32 slice through `Predictor.denoise` with the
@@ -103,6 +110,9 @@ scaling (Xception), blending and the inverse scaling are what is left. Four pass
 pays for touching fresh memory, steady = the best of the other three. The last column is the fastest total
 of the same tiling in the H200 run (benchmarks/results/speed-cuda.json, whose host was a 16-core Xeon), for
 scale (`~`: extrapolated from part of the slice; see that section's note on cuDNN's first search).
+Statistics: the normalisation's numbers of the window (each slice's mean and standard deviation, or its robust
+range), the part of this work that the CUDA fast path (`inference.device_tiles`, since 2026-12-04) still does
+on the host; the rest it does on the GPU. The naive and today rows of the speed benchmark keep the host path.
 
 {chr(10).join(lines)}""")
 

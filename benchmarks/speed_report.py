@@ -186,7 +186,7 @@ Wall time {payload['wall_s'] / 60:.0f} min. GEMM peak measured in the same run (
 blending), random weights of each configuration's size; each variant in a fresh process after a {payload.get('warmup', 'one-tile')} warm-up.
 `~`: stopped after {payload['budget_s']:g} s and extrapolated from the tiles finished. naive = batch 1, float32,
 contiguous, 512 px tiles at stride 256 (Gaussian blend); today = the code's settings before issue 9 (batch 4,
-otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches (CUDA: from free memory), channels_last, inference_mode;
+otherwise as naive; on CUDA with its autocast); fast = band tiles from the network's measured halo, CPU-sized batches (CUDA: from free memory), channels_last, inference_mode{_device_tiles_words(payload)};
 fast-auto adds bf16 autocast where the CPU computes bf16 natively ({bf16}). "+mean": one branch on the
 neighbours' mean (the shipped NRRNs); its x naive and x today compare with the two-branch network's rows. % of GEMM peak compares the
 achieved FLOP/s (torch's FLOP counter, 2 per multiply-add) with the GEMM rate of the same precision. The
@@ -203,6 +203,16 @@ Targets (issue 9):
 {_training_text(payload, train, train_verdicts)}
 
 {_startup_text(payload)}""", doc)
+
+
+def _device_tiles_words(payload: dict) -> str:
+    """How the run's fast rows scaled, cut and blended their tiles (rows from before 2026-12-04 say nothing)."""
+    rows = [r for r in payload["inference"] if r.get("variant", "").startswith("fast") and "device_tiles" in r]
+    if not rows:
+        return ""
+    if all(r["device_tiles"] for r in rows):
+        return ", tiles scaled, cut and blended on the device (`inference.device_tiles`)"
+    return ", tiles scaled, cut and blended on the host" if not any(r["device_tiles"] for r in rows) else ""
 
 
 def _note(payload: dict) -> str:

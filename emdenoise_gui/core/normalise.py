@@ -27,7 +27,8 @@ PER_SLICE_KINDS = ("zscore-slice", "robust-slice")
 PER_TILE_KINDS = ("minmax-tile",)
 LEGACY_KINDS = ("unit", "signed-unit", "zscore-dataset")
 KINDS = CONTENT_KINDS + LEGACY_KINDS
-_EPS = 1e-6
+#: Floor of a scale (a standard deviation, a range) in these units: a flat image never divides by zero.
+EPS = 1e-6
 #: Pixels sampled (on a regular grid) for the robust percentiles of big slices.
 PERCENTILE_SAMPLES = 512 * 512
 #: The robust range: these percentiles (%) of a copy smoothed by a box this many px wide.
@@ -48,16 +49,45 @@ def slice_stats(image: np.ndarray) -> tuple[float, float]:
     mean = float(data.mean(dtype=np.float64))
     centred = data - data.dtype.type(mean)
     np.square(centred, out=centred)
-    return mean, float(max(np.sqrt(centred.mean(dtype=np.float64)), _EPS))
+    return mean, float(max(np.sqrt(centred.mean(dtype=np.float64)), EPS))
 
 
 def robust_range(image: np.ndarray) -> tuple[float, float]:
-    """(p0.5, p99.5) of the 5x5 box-smoothed (H, W) image, in its own units; hi > lo."""
+    """(p0.5, p99.5) of the 5x5 box-smoothed (H, W) image, in its own units; hi > lo.
+
+    The percentiles are taken on every step-th row and column (about PERCENTILE_SAMPLES px), and the
+    box means are computed at those pixels only (:func:`_sampled_box_means`): a 4096^2 slice took 0.15 s
+    smoothed whole, a few ms so.
+    """
     data = np.asarray(image, np.float32)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
-    smooth = ndi.uniform_filter(data, size=ROBUST_BOX, mode="reflect")[::step, ::step]
+    smooth = _sampled_box_means(data, step)
     lo, hi = (float(v) for v in np.percentile(smooth, ROBUST_PERCENTILES))
-    return lo, hi if hi - lo > _EPS else lo + 1.0
+    return lo, hi if hi - lo > EPS else lo + 1.0
+
+
+def _sampled_box_means(data: np.ndarray, step: int) -> np.ndarray:
+    """``ndi.uniform_filter(data, ROBUST_BOX, mode="reflect")[::step, ::step]`` for an (H, W) float32
+    image, computing only the sampled pixels: rows first, then columns, each a float32 mean of the
+    ROBUST_BOX mirrored neighbours (scipy's order and rounding; equal to about 1e-7 relative)."""
+    radius = ROBUST_BOX // 2
+    if step == 1 or min(data.shape) <= radius:  # every pixel, or mirrored more than once: scipy's filter
+        return ndi.uniform_filter(data, size=ROBUST_BOX, mode="reflect")[::step, ::step]
+    rows = _mirrored_windows(data.shape[0], step, radius)  # (ROBUST_BOX, samples)
+    cols = _mirrored_windows(data.shape[1], step, radius)
+    by_rows = data[rows[0]].astype(np.float64)  # (sampled rows, W)
+    for k in range(1, ROBUST_BOX):
+        by_rows += data[rows[k]]
+    by_rows = (by_rows / ROBUST_BOX).astype(np.float32)
+    return (by_rows[:, cols].astype(np.float64).sum(axis=1) / ROBUST_BOX).astype(np.float32)
+
+
+def _mirrored_windows(n: int, step: int, radius: int) -> np.ndarray:
+    """(2 * radius + 1, ceil(n / step)) indices of each sample's neighbours along an axis of ``n`` px,
+    mirrored at the ends with the edge pixel repeated (scipy's "reflect"); needs n > radius."""
+    index = np.arange(0, n, step)[None, :] + np.arange(-radius, radius + 1)[:, None]
+    index = np.where(index < 0, -index - 1, index)
+    return np.where(index >= n, 2 * n - index - 1, index)
 
 
 def slice_params(kind: str, image: np.ndarray) -> tuple[float, float]:
@@ -85,7 +115,7 @@ def minmax_tiles(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     data = np.asarray(batch, np.float32)
     centre = data if data.ndim == 3 else data[:, data.shape[1] // 2]
     lo = centre.reshape(len(data), -1).min(axis=1).astype(np.float64)
-    span = np.maximum(centre.reshape(len(data), -1).max(axis=1) - lo, _EPS)
+    span = np.maximum(centre.reshape(len(data), -1).max(axis=1) - lo, EPS)
     shape = (-1,) + (1,) * (data.ndim - 1)
     return ((data - lo.reshape(shape)) / span.reshape(shape)).astype(np.float32), lo, span
 
@@ -113,12 +143,15 @@ class Normaliser:
         else:  # zscore-dataset
             self.offset, self.scale = float(spec["mean"]), float(spec["std"])
 
+    def channel_params(self, channels: int) -> list[tuple[float, float]]:
+        """(offset, scale) of each of a window's ``channels`` slices: input = (x - offset) / scale."""
+        return list(self.per_slice or [(self.offset, self.scale)] * channels)
+
     def forward(self, window: np.ndarray) -> np.ndarray:
         """(C, H, W) working scale -> network input scale: a new float32 array (one slice-sized
         buffer per channel, no temporaries: a 4096^2 window is 200 MB)."""
-        params = self.per_slice or [(self.offset, self.scale)] * window.shape[0]
         out = np.empty(window.shape, np.float32)
-        for k, (offset, scale) in enumerate(params):
+        for k, (offset, scale) in enumerate(self.channel_params(window.shape[0])):
             np.subtract(window[k], np.float32(offset), out=out[k], dtype=np.float32)
             out[k] /= np.float32(scale)
         return out

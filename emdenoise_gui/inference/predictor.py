@@ -11,8 +11,10 @@ a lower precision natively (``models.device.autocast_dtype``). Inputs are on the
 [0, 1] working scale of their stack; the card's normalisation (``core.normalise``) is
 applied per slice before tiling and undone after blending, so tiles agree with each
 other, or, for per-tile kinds, to each tile inside the tile function.
-On CUDA the tile batch is sized from free device memory; on an out-of-memory error it is halved
-and the run goes on without losing finished tiles. On the CPU a batch holds about one 512 px tile
+On CUDA the window goes to the GPU once and is scaled, tiled and blended there
+(``inference.device_tiles``; the host path stays for the CPU and the naive loop), the tile batch
+is sized from free device memory, and on an out-of-memory error it is halved and the run goes on
+without losing finished tiles. On the CPU a batch holds about one 512 px tile
 and is halved when it takes over ``CPU_BATCH_SECONDS``.
 
 A cancel stops a tile between two layers: the job's ``CancelToken`` is checked before every
@@ -32,6 +34,7 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
 from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
+from emdenoise_gui.inference.device_tiles import blend_on_device, upload_scaled
 from emdenoise_gui.inference.halo import receptive_halo
 from emdenoise_gui.models.device import autocast_dtype
 from emdenoise_gui.models.registry import family
@@ -46,10 +49,12 @@ class Predictor:
     ``optimised`` False keeps the reference layout (contiguous, no cuDNN autotuning); with
     ``precision="fp32"`` and batch 1 that is the naive loop the benchmarks compare against.
     ``batch_size`` None: tiles per batch chosen per tile size (CPU: ``cpu_batch``; CUDA: from free memory).
+    ``device_tiles``: scale, cut and blend the tiles on the device (``inference.device_tiles``); None
+    (default): on CUDA when ``optimised``. The host path is the naive loop's.
     """
 
     def __init__(self, package: Package, device: torch.device, batch_size: int | None = None,
-                 precision: str = "auto", optimised: bool = True):
+                 precision: str = "auto", optimised: bool = True, device_tiles: bool | None = None):
         card = package.card
         self.package, self.card, self.device = package, card, device
         self.info = family(card.family)
@@ -71,6 +76,7 @@ class Predictor:
         self.amp_dtype = autocast_dtype(device, precision)
         if device.type == "cuda" and optimised:
             torch.backends.cudnn.benchmark = True
+        self.device_tiles = (device.type == "cuda" and optimised) if device_tiles is None else device_tiles
         self._cancel = _CancelCheck()
         for module in self.model.modules():  # the hook holds no reference to the predictor
             module.register_forward_pre_hook(self._cancel)
@@ -104,17 +110,21 @@ class Predictor:
         return TilePlan.band(tile, halo + 1, 16, fixed=fixed)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        """(B, [C,] h, w) normalised tiles -> (B, h, w) float32 network output."""
+        """(B, [C,] h, w) normalised host tiles -> (B, h, w) float32 network output on the host."""
         x = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
         if x.ndim == 3:
             x = x[:, None]
         if self.device.type == "cuda":
             x = x.pin_memory()  # page-locked: the copy to the GPU runs asynchronously
-        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        return self._forward(x.to(self.device, non_blocking=True)).cpu().numpy()
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) float32 tiles on the device, normalised -> (B, h, w) float32 output there."""
+        x = x.contiguous(memory_format=self.memory_format)
         with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
                                                     enabled=self.amp_dtype is not None):
             y = self.model.denoise(x)
-        return y[:, 0].float().cpu().numpy()
+        return y[:, 0].float()
 
     def _tile_fn(self, batch: np.ndarray) -> np.ndarray:
         """Runs a batch, halving it on CUDA out-of-memory until one tile at a time."""
@@ -125,17 +135,19 @@ class Predictor:
             return (out * span[:, None, None] + lo[:, None, None]).astype(np.float32)
         return self._run_batches(batch)
 
-    def _run_batches(self, batch: np.ndarray) -> np.ndarray:
-        """Run ``batch`` in chunks of ``self.batch_size`` tiles. On an out-of-memory error the chunk
+    def _run_batches(self, batch, run=None):
+        """Run ``batch`` (host numpy tiles through ``_run``, or device tensors through ``run``) in chunks
+        of ``self.batch_size`` tiles, the outputs joined in order. On an out-of-memory error the chunk
         size is halved and the run goes on from the chunk that failed: tiles already done are kept.
         Raises InputError when even one tile does not fit."""
+        run = run or self._run
         done, start = [], 0
         while start < len(batch):
             self._cancel.check()
             size = self.batch_size
             try:
                 began = time.perf_counter()
-                done.append(self._run(batch[start:start + size]))
+                done.append(run(batch[start:start + size]))
                 self._after_batch(size, time.perf_counter() - began)
             except torch.OutOfMemoryError:
                 if size == 1:
@@ -146,7 +158,7 @@ class Predictor:
                 self.batch_size = max(1, size // 2)
                 continue
             start += size
-        return np.concatenate(done)
+        return torch.cat(done) if isinstance(done[0], torch.Tensor) else np.concatenate(done)
 
     def _after_batch(self, size: int, seconds: float) -> None:
         """On the CPU, an automatic batch of several tiles that took over CPU_BATCH_SECONDS is halved
@@ -221,6 +233,12 @@ class Predictor:
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)
+        if self.device_tiles:
+            grid = TileGrid.build(*window.shape[-2:], plan, self.tile_multiple)
+            padded = upload_scaled(window, norm.channel_params(window.shape[0]), grid, self.device)
+            del window
+            return (yield from blend_on_device(padded, lambda x: self._run_batches(x, self._forward), grid,
+                                               self.batch_size, (norm.offset, norm.scale), self._per_tile, cancel))
         prepared = norm.forward(window)
         # blend_tiles gets the only references to the window and its normalised copy and drops them once
         # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)

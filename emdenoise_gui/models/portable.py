@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from emdenoise_gui.core.normalise import (
+    EPS,
     PERCENTILE_SAMPLES,
     ROBUST_BOX,
     ROBUST_PERCENTILES,
@@ -32,7 +33,6 @@ from emdenoise_gui.core.normalise import (
 from emdenoise_gui.models.registry import family
 
 KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
-_EPS = 1e-6
 _PERCENTILES = tuple(p / 100 for p in ROBUST_PERCENTILES)  # as quantiles, core.normalise.robust_range's
 
 
@@ -62,7 +62,7 @@ def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Ten
     smooth = nn.functional.avg_pool2d(_symmetric_pad(x, ROBUST_BOX // 2), ROBUST_BOX, stride=1)
     q = _sampled_quantiles(smooth, percentiles.to(x.dtype), PERCENTILE_SAMPLES)  # (2, B, C)
     lo, hi = q[0], q[1]
-    hi = torch.where(hi - lo > _EPS, hi, lo + 1.0)
+    hi = torch.where(hi - lo > EPS, hi, lo + 1.0)
     return ((lo + hi) / 2)[..., None, None], ((hi - lo) / 2)[..., None, None]
 
 
@@ -87,7 +87,7 @@ class PortableDenoiser(nn.Module):
         centre = self.slices // 2
         if self.kind == "zscore-slice":
             mean = x.mean(dim=(2, 3), keepdim=True)
-            std = x.std(dim=(2, 3), keepdim=True, unbiased=False).clamp_min(_EPS)
+            std = x.std(dim=(2, 3), keepdim=True, unbiased=False).clamp_min(EPS)
             z = (x - mean) / std
             offset, scale = mean[:, centre:centre + 1], std[:, centre:centre + 1]
         elif self.kind == "robust-slice":
@@ -96,7 +96,7 @@ class PortableDenoiser(nn.Module):
             offset, scale = middle[:, centre:centre + 1], half[:, centre:centre + 1]
         else:  # minmax-tile: Ede & Beanland's crop scaling, the prediction clipped to [0, 1]
             offset = x.amin(dim=(1, 2, 3), keepdim=True)
-            scale = (x.amax(dim=(1, 2, 3), keepdim=True) - offset).clamp_min(_EPS)
+            scale = (x.amax(dim=(1, 2, 3), keepdim=True) - offset).clamp_min(EPS)
             z = (x - offset) / scale
         if self.pad:  # the image mirrored at its edges, as EMDenoise's tiler does, instead of zeros
             p = self.pad

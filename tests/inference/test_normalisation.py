@@ -80,6 +80,21 @@ def test_minmax_tiles_round_trip_and_robust_range_ignores_noise():
     assert abs(lo_n - lo_c) < 0.03 and abs(hi_n - hi_c) < 0.03  # the raw percentiles would be 0.25 wider
 
 
+@pytest.mark.parametrize("shape, step", [((50, 37), 3), ((64, 64), 8), ((9, 200), 4), ((4, 30), 2), ((33, 31), 1)])
+def test_sampled_box_means_equal_scipys_filter_at_the_samples(shape, step):
+    """robust_range smooths only the pixels it samples: the same numbers as smoothing the whole slice
+    (ends mirrored, edge pixel repeated; images narrower than the box fall back to scipy)."""
+    from scipy import ndimage
+
+    from emdenoise_gui.core.normalise import ROBUST_BOX, _sampled_box_means
+
+    image = np.random.default_rng(7).gamma(2.0, 40.0, shape).astype(np.float32)
+    expected = ndimage.uniform_filter(image, ROBUST_BOX, mode="reflect")[::step, ::step]
+    got = _sampled_box_means(image, step)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16])
 def test_slice_stats_agree_with_a_float64_copy(dtype):
     from emdenoise_gui.core.normalise import slice_stats
