@@ -17,7 +17,8 @@ once, a machine idle for 30 s goes back)::
     set -o pipefail; python3 benchmarks/gpu_session.py run --part speed 2>&1 | tee $OUT/speed.log
 
 * ``speed``: ``benchmarks/speed.py --device cuda`` for the paper sizes of the four families (the naive loop,
-  today's path, fp32, bf16, fp16; training steps/s) and the shipped NRRN base (fp32, bf16, fp16), into
+  today's path, bf16 and fp16 with the tiles on the GPU, bf16 with them on the host; training steps/s) and
+  the shipped NRRN base (the same but the naive and today rows), into
   ``$OUT/speed-cuda.json``.
   ``python -c "from benchmarks.speed_report import report; ..."`` turns it into the docs table back here.
 * ``train``: first ``benchmarks/host_floor.py`` on the lease's host CPU (``$OUT/host_floor.json``: the
@@ -53,6 +54,9 @@ WHEELS = ("mrcfile==1.5.4", "platformdirs==4.14.9")  # pure Python; the device i
 #: what the lease sends: the repository's tracked files and .gpu/ (the device tool's limit)
 CARRY_LIMIT = 64 * 2**20
 SPEED_MODELS = ("nrrn:paper", "n2v:paper", "cyclic:paper", "xception:paper", "nrrn:base+mean")
+#: five variants per model, as in the first lease; fast-fp32 (TF32 convolutions there) gives way to fast-bf16-host,
+#: the same bf16 run with the tiles cut and blended on the host: what inference.device_tiles gains, in one run
+SPEED_VARIANTS = "naive,today,fast-bf16,fast-bf16-host,fast-fp16"
 #: each device call's timeout_s (the 2026-12-04 lease: train 181 s; speed over 250 s, cut off; since then
 #: every variant's warm-up is a whole slice): with a start and two idle gaps they fit 15 minutes
 CALL_TIMEOUTS = {"train": 290, "speed": 460}  # train: host_floor (25-35 s on 2 cores) first
@@ -127,6 +131,7 @@ def out_dir() -> Path:
 def run_speed(args, out: Path) -> int:
     command = [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--device", args.device, "--parts",
                "infer,train", "--budget", str(args.budget), "--train-budget", "2", "--out-dir", str(out),
+               "--variants", SPEED_VARIANTS,
                "--models", *SPEED_MODELS]
     print("$", " ".join(command), flush=True)
     return subprocess.run(command, cwd=ROOT).returncode

@@ -9,7 +9,9 @@ Every figure is measured in the same run as its references, on the same machine:
     - ``today``: the code before issue 9 (batch 4, float32, contiguous, stride 256);
     - ``fast-fp32``: band tiling from the network's halo, CPU-sized batches, channels_last;
     - ``fast-auto``: the default (adds bf16 autocast where the CPU has native bf16);
-    - on CUDA ``fast-bf16`` and ``fast-fp16``.
+    - on CUDA ``fast-bf16`` and ``fast-fp16`` (the window scaled, tiled and blended on the GPU,
+      ``inference.device_tiles``), and on request (``--variants``) ``fast-bf16-host``: the same with
+      that work on the host, as before 2026-12-04.
   Each variant runs in a fresh process (its peak RSS is its own) after a one-tile warm-up
   (CUDA: a whole-slice one, so that cuDNN's search for each batch shape is not timed).
   A run that would take longer than ``--budget`` seconds stops there and is extrapolated from
@@ -70,6 +72,8 @@ def main(argv=None) -> int:
     p.add_argument("--parts", default="infer,train,startup",
                    help="comma-separated parts to run: infer, train, startup (default all)")
     p.add_argument("--quick", action="store_true", help="512 px slice, lite models, 5 s budget; docs untouched")
+    p.add_argument("--variants", help="comma-separated inference variants (default: naive,today,fast-fp32,"
+                   "fast-auto on the CPU; naive,today,fast-fp32,fast-bf16,fast-fp16 on CUDA)")
     p.add_argument("--out-dir", help="write speed.json here instead of benchmarks/results")
     p.add_argument("--label", help="another machine's run: its own section speed_DEVICE_LABEL and JSON")
     args = p.parse_args(argv)
@@ -89,7 +93,7 @@ def main(argv=None) -> int:
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as scratch:
         for family, config in models if "infer" in parts else []:
-            variants = CUDA_VARIANTS if cuda else CPU_VARIANTS
+            variants = args.variants.split(",") if args.variants else CUDA_VARIANTS if cuda else CPU_VARIANTS
             if "+" in config:  # a variant network: compared with the naive and today rows of the one it replaces
                 variants = [v for v in variants if v not in ("naive", "today")]
             for variant in variants:

@@ -31,6 +31,7 @@ VARIANTS = {
     "fast-auto": (None, "auto", True, None),
     "fast-bf16": (None, "bf16", True, None),
     "fast-fp16": (None, "fp16", True, None),
+    "fast-bf16-host": (None, "bf16", True, None),  # on CUDA: tiles cut and blended on the host, as before
 }
 
 
@@ -119,7 +120,8 @@ def infer_one(job: dict) -> dict:
     cuda_today = job["variant"] == "today" and device.type == "cuda"
     batch, precision, optimised, stride = VARIANTS["today-cuda" if cuda_today else job["variant"]]
     package = random_package(Path(job["scratch"]), job["family"], job["config"])
-    predictor = Predictor(package, device, batch, precision, optimised)
+    device_tiles = False if job["variant"].endswith("-host") else None  # None: the Predictor's default
+    predictor = Predictor(package, device, batch, precision, optimised, device_tiles)
     size, channels = job["size"], predictor.input_slices
     image = np.random.default_rng(0).random((channels, size, size), dtype=np.float32)
     plan = predictor.plan(512, stride)

@@ -16,7 +16,7 @@ TRAIN_RATIO = 3.0  # training at least 3x today's steps/s
 PEAK_SHARE = 40.0  # GPU: at least 40 % of the device's peak for the paper-size networks
 XCEPTION_TILE_MS = 3.9  # GPU: Xception paper at most 3.9 ms per 512 px tile, blending included
 _VARIANT_COLOURS = {"naive": "#7f7f7f", "today": "#bcbd22", "fast-fp32": "#1f77b4", "fast-auto": "#d62728",
-                    "fast-bf16": "#d62728", "fast-fp16": "#9467bd"}
+                    "fast-bf16": "#d62728", "fast-fp16": "#9467bd", "fast-bf16-host": "#ff9896"}
 
 
 def _model(row: dict) -> str:
