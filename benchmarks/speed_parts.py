@@ -93,7 +93,7 @@ def flops_per_tile(model: torch.nn.Module, channels: int, tile: tuple[int, int],
 
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        model.denoise(torch.zeros(1, channels, *tile, device=device))
+        model.denoise(torch.zeros(1, channels, *tile, device=device, dtype=next(model.parameters()).dtype))
     return float(counter.get_total_flops())
 
 
@@ -142,7 +142,7 @@ def infer_one(job: dict) -> dict:
     elapsed = time.perf_counter() - started
     seconds = elapsed * total / done
     flops = flops_per_tile(predictor.model, channels, grid.tile, device)
-    peak = precision_name(predictor.amp_dtype)
+    peak = precision_name(predictor.compute_dtype)
     mp = size * size / 1e6
     return {**{k: job[k] for k in ("family", "config", "variant", "device", "size")},
             "precision": peak, "batch": predictor.batch_size, "plan": plan.__dict__, "tile_px": grid.tile[0],
@@ -161,7 +161,7 @@ def train_rate(job: dict) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from emdenoise_gui.models.registry import FAMILIES
-    from emdenoise_gui.training.engine import SampleAhead
+    from emdenoise_gui.training.engine import SampleAhead, loss_read_every
     from emdenoise_gui.training.spec import RunSpec
     from emdenoise_gui.training.trainers import trainer_class
     from tests.conftest import synthetic_em_stack
@@ -187,13 +187,20 @@ def train_rate(job: dict) -> dict:
         trainer.train_step(1, np.random.default_rng(1))
     flops = float(counter.get_total_flops())
     ahead = SampleAhead(trainer, 0, 10**9) if job["variant"] == "now" else None  # the engine's loop
+    # before: each step's losses read at once (a wait for a GPU); now: as the engine reads them
+    every, unread = 1 if ahead is None else loss_read_every(device), []
     started, steps = time.perf_counter(), 0
     while steps < 200 and (steps < 2 or time.perf_counter() - started < job["budget"]):
         k = 3 + steps
         if ahead is None:  # before: draw the data, then learn, one after the other
-            trainer.train_step(k, np.random.default_rng([0, k]))
+            unread.append(trainer.train_step(k, np.random.default_rng([0, k])))
         else:
-            trainer.learn(k, *ahead.take(k))
+            unread.append(trainer.learn(k, *ahead.take(k)))
+        if len(unread) >= every:
+            for losses in unread:  # read back, as the engine does: on a GPU this waits for the device
+                for value in losses.values():
+                    float(value)
+            unread.clear()
         steps += 1
     if ahead is not None:
         ahead.close()

@@ -226,8 +226,9 @@ def _training_text(payload: dict, table: str, verdicts: list[str]) -> str:
     return f"""Training: optimizer steps/s per family at its configuration's crop and batch (on the CPU the paper sizes at
 batch 1) on a synthetic EM-like volume (nrrn: the shipped recipe, clean slices with synthetic noise), after one
 warm-up step (whose FLOPs are counted), at least 2 steps and for up to
-{payload.get('train_budget_s', payload['budget_s'] / 3):g} s. before = the code before issue 9 (each step draws its data, then learns); now =
-the engine's loop (the next step's data drawn on a background thread while this one learns; mixed precision on
+{payload.get('train_budget_s', payload['budget_s'] / 3):g} s. before = the code before issue 9 (each step draws its data, learns, and its losses are read back); now =
+the engine's loop (the next step's data drawn on a background thread while this one learns; losses read back as
+the engine does, every step on the CPU and ten at a time on a GPU since 2026-12-04; mixed precision on
 CUDA and, since 2026-12-04, on CPUs that compute bfloat16 natively; other CPUs stay float32: the precision
 column says which).
 

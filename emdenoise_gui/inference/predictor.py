@@ -77,9 +77,20 @@ class Predictor:
         if device.type == "cuda" and optimised:
             torch.backends.cudnn.benchmark = True
         self.device_tiles = (device.type == "cuda" and optimised) if device_tiles is None else device_tiles
+        # FamilyInfo.bf16_weights: the same output as autocast without its cast of every weight for every tile
+        self.weights_dtype = torch.float32
+        if device.type == "cpu" and self.amp_dtype == torch.bfloat16 and self.info.bf16_weights:
+            self.halo  # noqa: B018 - measured (and cached) in float32 first, as for every network
+            self.weights_dtype, self.amp_dtype = torch.bfloat16, None
+            self.model.to(torch.bfloat16)
         self._cancel = _CancelCheck()
         for module in self.model.modules():  # the hook holds no reference to the predictor
             module.register_forward_pre_hook(self._cancel)
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The precision the network computes in: its autocast type, its weights' type, or float32."""
+        return self.amp_dtype or self.weights_dtype
 
     @property
     def input_slices(self) -> int:
@@ -120,7 +131,7 @@ class Predictor:
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) float32 tiles on the device, normalised -> (B, h, w) float32 output there."""
-        x = x.contiguous(memory_format=self.memory_format)
+        x = x.to(self.weights_dtype).contiguous(memory_format=self.memory_format)
         with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
                                                     enabled=self.amp_dtype is not None):
             y = self.model.denoise(x)
@@ -233,12 +244,14 @@ class Predictor:
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)
-        if self.device_tiles:
+        if self.device_tiles:  # the window on the device, referenced by blend_on_device alone (freed there)
             grid = TileGrid.build(*window.shape[-2:], plan, self.tile_multiple)
-            padded = upload_scaled(window, norm.channel_params(window.shape[0]), grid, self.device)
+            params = norm.channel_params(window.shape[0])
+            tiles = blend_on_device(upload_scaled(window, params, grid, self.device),
+                                    lambda x: self._run_batches(x, self._forward), grid, self.batch_size,
+                                    (norm.offset, norm.scale), self._per_tile, cancel)
             del window
-            return (yield from blend_on_device(padded, lambda x: self._run_batches(x, self._forward), grid,
-                                               self.batch_size, (norm.offset, norm.scale), self._per_tile, cancel))
+            return (yield from tiles)
         prepared = norm.forward(window)
         # blend_tiles gets the only references to the window and its normalised copy and drops them once
         # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)

@@ -193,21 +193,22 @@ def cycle_loss(out: Dict[str, torch.Tensor], clean: torch.Tensor, noise: torch.T
 
 
 def generator_loss(model: CyclicGAN, out: Dict[str, torch.Tensor], mode: str = "lsgan",
-                   lambda_cyc: float = 10.0) -> Tuple[torch.Tensor, Dict[str, float]]:
+                   lambda_cyc: float = 10.0) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
     """Generator objective: GAN(d_c(fake_clean)) + GAN(d_n(fake_noise)) + GAN(d_i(fake_noisy)) + lambda*L_cyc.
 
     Each adversarial term targets "real". ``out`` is the dict of ``model.cycles`` (it carries the
     inputs). Freeze the discriminators first (``set_discriminators_trainable(False)``) so that the
-    backward pass leaves their gradients alone. Returns (scalar total tensor, dict of float parts
-    "g_adv_clean", "g_adv_noise", "g_adv_noisy", "cycle" (the unweighted cycle loss)).
+    backward pass leaves their gradients alone. Returns (scalar total tensor, dict of detached 0-d tensor
+    parts "g_adv_clean", "g_adv_noise", "g_adv_noisy", "cycle" (the unweighted cycle loss), left on the
+    device: reading them would make the host wait for it).
     """
     adv_clean = gan_loss(model.d_c(out["fake_clean"]), True, mode)
     adv_noise = gan_loss(model.d_n(out["fake_noise"]), True, mode)
     adv_noisy = gan_loss(model.d_i(out["fake_noisy"]), True, mode)
     cyc = cycle_loss(out, out["clean"], out["noise"], out["noisy"])
     total = adv_clean + adv_noise + adv_noisy + lambda_cyc * cyc
-    parts = {"g_adv_clean": float(adv_clean.detach()), "g_adv_noise": float(adv_noise.detach()),
-             "g_adv_noisy": float(adv_noisy.detach()), "cycle": float(cyc.detach())}
+    parts = {"g_adv_clean": adv_clean.detach(), "g_adv_noise": adv_noise.detach(),
+             "g_adv_noisy": adv_noisy.detach(), "cycle": cyc.detach()}
     return total, parts
 
 

@@ -50,6 +50,11 @@ class FamilyInfo:
     context: "local" when an output pixel depends on a bounded neighbourhood (its halo is measured,
         ``inference.halo``, and tiles overlap by about two halos), "tile" when it depends on the
         whole tile (instance norm, per-tile normalisation): tiles then overlap by a quarter.
+    bf16_weights: on a CPU that computes bf16 natively, inference casts the weights to bf16 once instead
+        of autocast casting them at every layer of every tile: for networks whose every layer already runs
+        in bf16 under CPU autocast, so that the output is the same to the bit (the cyclic generator:
+        convolutions and instance norm; tests/inference/test_bf16_weights.py). Not NRRN, N2V or Xception:
+        their float32 residual sums, batch norms or upsampling would round differently.
     adapt_steps: steps of self-training on the user's own stack (``denoise --adapt``), or 0 when
         the family cannot learn from the noisy stack alone.
     preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
@@ -70,6 +75,7 @@ class FamilyInfo:
     normalisation: str
     tile_is_training_crop: bool = False
     context: str = "local"
+    bf16_weights: bool = False
     adapt_steps: int = 0
     preference: int = 9
     options: tuple[tuple[str, tuple], ...] = ()
@@ -114,7 +120,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         _configs(paper=(dict(ngf=64, n_blocks=9, ndf=64), 512, 1, 1e-4),
                  lite=(dict(ngf=16, n_blocks=3, ndf=16), 64, 4, 5e-4)),
         "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
-        1, 4, "robust-slice", context="tile", preference=3),
+        1, 4, "robust-slice", context="tile", bf16_weights=True, preference=3),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",
         "FIB-SEM stacks or repeat scans: needs no clean data",

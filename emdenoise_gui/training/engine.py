@@ -9,6 +9,11 @@ the models, optimisers, schedulers and history pools, so resuming gives the
 same losses as an uninterrupted run (on the same device). Each step's data are
 drawn one step ahead on a background thread (:class:`SampleAhead`) while the
 current step computes; the numbers are those of drawing them in line.
+
+A step's losses stay on the device until they are read (:func:`loss_read_every`): on a GPU
+every read waits for the device, so losses are read ten steps at a time (and before every
+validation, checkpoint and cancel) and each step's ``StepDone`` comes then; a loss that is no
+longer finite stops the run at that read, before anything is saved. On the CPU every step is read.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ from emdenoise_gui.core.events import (
 from emdenoise_gui.models.device import device_label, pick_device
 from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
 from emdenoise_gui.training.spec import RunSpec
+
+
+def loss_read_every(device: torch.device) -> int:
+    """Steps whose losses are read back together: 1 on the CPU (reading costs nothing there), 10 on a
+    GPU, where each read makes the host wait for the device instead of queueing the next step."""
+    return 1 if device.type == "cpu" else 10
 
 
 def _make_trainer(spec: RunSpec, device: torch.device):
@@ -135,32 +146,46 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
 
 def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path) -> Iterator[object]:
     """The loop of :func:`train` from step ``first``: steps, validation, checkpoints, export to ``output``."""
-    step = first
+    step, pending, every = first, [], loss_read_every(trainer.device)
     while step < spec.steps:
         meter.start += cancel.wait_while_paused()  # paused time is neither training time nor in the rate
         if cancel.cancelled:
+            yield from _read_losses(pending, spec, meter, first)
             save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
         batch, rng = ahead.take(step)
         losses = trainer.learn(step, batch, rng)
-        if not all(math.isfinite(v) for v in losses.values()):
-            raise InputError(f"training diverged at step {step + 1}: the loss is no longer a finite number. No model "
-                             f"was written; train again with a lower learning rate (this run used {spec.lr:g})")
         step += 1
-        yield StepDone(step, spec.steps, losses, trainer.lr(), meter.rate(step - first), meter.eta(step - first))
-        if step % spec.validate_every == 0 or step == spec.steps:
+        pending.append((step, losses, trainer.lr()))
+        validate = step % spec.validate_every == 0 or step == spec.steps
+        checkpoint = step % spec.checkpoint_every == 0 or step == spec.steps
+        if len(pending) >= every or validate or checkpoint:
+            yield from _read_losses(pending, spec, meter, first)
+        if validate:
             scores = trainer.validate()
             trainer.observe(step, scores)
             yield Validated(step, scores)
             noisy, denoised = trainer.preview()
             yield Preview(step, noisy, denoised)
-        if step % spec.checkpoint_every == 0 or step == spec.steps:  # the last one lets a run go on later
+        if checkpoint:  # the last one lets a run go on later
             save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
             yield CheckpointSaved(step, str(ckpt))
     package = trainer.export(output, steps=step, wall_s=wall_s())
     yield Finished(step, str(package.path))
+
+
+def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> Iterator[StepDone]:
+    """Read the (step, losses, lr) of ``pending`` steps back from the device (losses: name -> 0-d tensor
+    or float), yield a StepDone for each and empty the list. InputError at the first loss that is not finite."""
+    for step, losses, lr in pending:
+        values = {name: float(value) for name, value in losses.items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            raise InputError(f"training diverged at step {step}: the loss is no longer a finite number. No model "
+                             f"was written; train again with a lower learning rate (this run used {spec.lr:g})")
+        yield StepDone(step, spec.steps, values, lr, meter.rate(step - first), meter.eta(step - first))
+    pending.clear()
 
 
 def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int | None = None

@@ -124,9 +124,10 @@ def test_generator_loss_leaves_frozen_discriminators_alone(mode):
     out = model.cycles(clean, noise, noisy)
     total, parts = generator_loss(model, out, mode)
     assert set(parts) == {"g_adv_clean", "g_adv_noise", "g_adv_noisy", "cycle"}
-    assert all(isinstance(v, float) for v in parts.values())
-    assert float(total.detach()) == pytest.approx(parts["g_adv_clean"] + parts["g_adv_noise"] + parts["g_adv_noisy"]
-                                         + 10.0 * parts["cycle"], rel=1e-5)
+    assert all(isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad for v in parts.values())
+    values = {name: float(v) for name, v in parts.items()}
+    assert float(total.detach()) == pytest.approx(values["g_adv_clean"] + values["g_adv_noise"] + values["g_adv_noisy"]
+                                         + 10.0 * values["cycle"], rel=1e-5)
     total.backward()
     opt.step()
     assert all(p.grad is None for p in model.discriminator_parameters())

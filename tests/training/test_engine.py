@@ -136,7 +136,7 @@ def test_sampling_ahead_gives_the_losses_of_sampling_in_line(family, tmp_path, f
     torch.manual_seed(spec.seed)
     trainer = _make_trainer(spec.validated(), torch.device("cpu"))
     inline = [trainer.train_step(k, np.random.default_rng([spec.seed, k])) for k in range(spec.steps)]
-    assert engine == inline
+    assert engine == [{name: float(v) for name, v in losses.items()} for losses in inline]
 
 
 @pytest.mark.parametrize("native,amp,expected", [(True, True, "bfloat16"), (True, False, None), (False, True, None)])
@@ -152,6 +152,40 @@ def test_cpu_training_is_bf16_only_where_the_cpu_computes_it_natively(native, am
     trainer = trainer_class("nrrn")(spec, torch.device("cpu"))
     assert trainer.amp_dtype == (getattr(torch, expected) if expected else None)
     losses = trainer.train_step(1, np.random.default_rng(0))
-    assert all(np.isfinite(v) for v in losses.values())
+    assert all(np.isfinite(float(v)) for v in losses.values())
     card = trainer.export(tmp_path / "pkg", steps=1).card
     assert card.training["precision"] == (f"{expected} autocast" if expected else "float32")
+
+
+def test_losses_read_in_groups_on_a_gpu_still_give_every_step(tmp_path, fibsem_crop, noisy_crop, noise_patches,
+                                                              monkeypatch):
+    """On a GPU the engine reads losses back ten steps at a time (here four, on the CPU): every step still
+    gets its StepDone, in order, with its own losses; a validation or checkpoint step reads at once."""
+    from emdenoise_gui.training import engine
+    from emdenoise_gui.training.trainers import trainer_class
+
+    monkeypatch.setattr(engine, "loss_read_every", lambda device: 4)
+    cls, learned = trainer_class("n2v"), []
+    learn = cls.learn
+    monkeypatch.setattr(cls, "learn", lambda self, *a: learned.append(1) or learn(self, *a))
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=11, validate_every=9,
+                     checkpoint_every=100)
+    seen = [(e.step, len(learned)) for e in train(spec) if isinstance(e, ev.StepDone)]
+    assert seen == [(k, 4) for k in range(1, 5)] + [(k, 8) for k in range(5, 9)] + [(9, 9), (10, 11), (11, 11)]
+    (tmp_path / "x").mkdir()
+    grouped = _losses(train(tiny_spec("n2v", tmp_path / "x", fibsem_crop, noisy_crop, noise_patches, steps=11,
+                                      validate_every=9, checkpoint_every=100)))
+    assert len(grouped) == 11 and all(isinstance(v, float) for losses in grouped for v in losses.values())
+
+
+def test_divergence_read_in_a_group_stops_before_anything_is_saved(tmp_path, fibsem_crop, noisy_crop,
+                                                                   noise_patches, monkeypatch):
+    from emdenoise_gui.training import engine
+
+    monkeypatch.setattr(engine, "loss_read_every", lambda device: 4)
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=1e30, steps=30,
+                     validate_every=100, checkpoint_every=4)
+    saved = []
+    with pytest.raises(InputError, match="diverged at step"):
+        saved += [e for e in train(spec) if isinstance(e, ev.CheckpointSaved)]
+    assert not saved and not (tmp_path / "n2v_pkg").exists() and not (tmp_path / "n2v_pkg.checkpoint").exists()

@@ -130,7 +130,8 @@ class BaseTrainer:
         raise NotImplementedError
 
     def learn(self, step: int, batch, rng: np.random.Generator) -> dict:
-        """One optimizer step on ``batch`` (from :meth:`sample`); returns the losses."""
+        """One optimizer step on ``batch`` (from :meth:`sample`); returns the losses by name, detached 0-d
+        tensors on the device (reading them waits for it; the engine reads them in groups)."""
         raise NotImplementedError
 
     def train_step(self, step: int, rng: np.random.Generator) -> dict:
@@ -150,9 +151,8 @@ class BaseTrainer:
         return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)
 
     def optimise(self, loss: torch.Tensor, name: str) -> None:
-        if not torch.isfinite(loss.detach()):
-            raise InputError(f"the training loss became {float(loss.detach())} (not finite); lower the learning "
-                             "rate (--lr) or check the data")
+        """One step of optimiser ``name`` on ``loss``, without reading it back (no wait for a GPU): the
+        engine checks that the losses stay finite when it reads them (``engine.loss_read_every``)."""
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

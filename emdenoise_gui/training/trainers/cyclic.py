@@ -77,8 +77,8 @@ class CyclicTrainer(BaseTrainer):
                                                      self.spec.gan_mode) for k in discs}
             d_total = sum(d_losses.values())
         self.optimise(d_total, "discriminators")
-        parts.update({f"d_{k}": float(v.detach()) for k, v in d_losses.items()})
-        parts["loss"] = float(g_total.detach())
+        parts.update({f"d_{k}": v.detach() for k, v in d_losses.items()})
+        parts["loss"] = g_total.detach()
         return parts
 
     def val_losses(self) -> dict:

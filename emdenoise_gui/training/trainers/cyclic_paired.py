@@ -106,7 +106,7 @@ class PairedCyclicTrainer(CyclicTrainer):
     def learn(self, step: int, batch, rng: np.random.Generator) -> dict:
         loss, _ = self._loss(self.tensor(batch[0]), self.tensor(batch[1]))
         self.optimise(loss, "generators")
-        return {"loss": float(loss.detach())}
+        return {"loss": loss.detach()}
 
     def val_losses(self) -> dict:
         batch = self.tensor(self.val_batch)

@@ -51,7 +51,7 @@ class N2VTrainer(BaseTrainer):
     def learn(self, step: int, batch: np.ndarray, rng: np.random.Generator) -> dict:
         loss = self._loss(batch, rng)
         self.optimise(loss, "model")
-        return {"loss": float(loss.detach())}
+        return {"loss": loss.detach()}
 
     def val_losses(self) -> dict:
         return {"val_loss": float(self._loss(self.val_batch, np.random.default_rng(VAL_SEED)))}

@@ -180,7 +180,7 @@ class NRRNTrainer(BaseTrainer):
         else:
             loss = self._self_supervised(batch, rng)
         self.optimise(loss, "model")
-        return {"loss": float(loss.detach())}
+        return {"loss": loss.detach()}
 
     def val_losses(self) -> dict:
         if not self.supervised:

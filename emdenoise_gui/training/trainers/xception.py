@@ -109,7 +109,7 @@ class XceptionTrainer(BaseTrainer):
             pred = self.model(self.tensor(pairs[:, 0:1]))
         loss = xception.huberised_mse(pred.float(), self.tensor(pairs[:, 1:2]))
         self.optimise(loss, "model")
-        return {"loss": float(loss.detach())}
+        return {"loss": loss.detach()}
 
     def before_export(self) -> None:
         if not self.bn_frozen:
