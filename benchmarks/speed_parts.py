@@ -130,6 +130,7 @@ def infer_one(job: dict) -> dict:
     for _ in predictor.denoise(warm_input(image, grid.tile, device.type), 512, stride):
         if time.perf_counter() - warm_start > WARM_CAP_S:  # a pass that slow is timed by extrapolation anyway
             break
+    _sync(device)  # a warm-up stopped at its cap leaves queued device work, which must not be timed
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     gen = predictor.denoise(image, 512, stride)
@@ -137,8 +138,7 @@ def infer_one(job: dict) -> dict:
     for done, total in gen:
         if time.perf_counter() - started > job["budget"] and done < total:
             break
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)  # the device path queues work: a stopped pass's tiles must be finished
+    _sync(device)  # the device path queues work: a stopped pass's tiles must be finished
     elapsed = time.perf_counter() - started
     seconds = elapsed * total / done
     flops = flops_per_tile(predictor.model, channels, grid.tile, device)
@@ -186,6 +186,7 @@ def train_rate(job: dict) -> dict:
     with counter:  # the warm-up step; its FLOPs, forward and backward
         trainer.train_step(1, np.random.default_rng(1))
     flops = float(counter.get_total_flops())
+    _sync(device)  # the warm-up step is not timed
     ahead = SampleAhead(trainer, 0, 10**9) if job["variant"] == "now" else None  # the engine's loop
     # before: each step's losses read at once (a wait for a GPU); now: as the engine reads them
     every, unread = 1 if ahead is None else loss_read_every(device), []

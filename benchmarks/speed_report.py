@@ -212,7 +212,10 @@ def _device_tiles_words(payload: dict) -> str:
         return ""
     if all(r["device_tiles"] for r in rows):
         return ", tiles scaled, cut and blended on the device (`inference.device_tiles`)"
-    return ", tiles scaled, cut and blended on the host" if not any(r["device_tiles"] for r in rows) else ""
+    if not any(r["device_tiles"] for r in rows):
+        return ", tiles scaled, cut and blended on the host"
+    return (", tiles scaled, cut and blended on the device (`inference.device_tiles`) except in the fast-*-host "
+            "rows, which do it on the host as before 2026-12-04")
 
 
 def _note(payload: dict) -> str:

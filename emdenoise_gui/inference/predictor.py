@@ -36,7 +36,7 @@ from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tile
 from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
 from emdenoise_gui.inference.device_tiles import blend_on_device, upload_scaled
 from emdenoise_gui.inference.halo import receptive_halo
-from emdenoise_gui.models.device import autocast_dtype
+from emdenoise_gui.models.device import autocast_dtype, native_bf16_cpu
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo.package import Package, load_weights
 
@@ -79,7 +79,7 @@ class Predictor:
         self.device_tiles = (device.type == "cuda" and optimised) if device_tiles is None else device_tiles
         # FamilyInfo.bf16_weights: the same output as autocast without its cast of every weight for every tile
         self.weights_dtype = torch.float32
-        if device.type == "cpu" and self.amp_dtype == torch.bfloat16 and self.info.bf16_weights:
+        if device.type == "cpu" and self.amp_dtype == torch.bfloat16 and self.info.bf16_weights and native_bf16_cpu():
             self.halo  # noqa: B018 - measured (and cached) in float32 first, as for every network
             self.weights_dtype, self.amp_dtype = torch.bfloat16, None
             self.model.to(torch.bfloat16)
@@ -244,14 +244,14 @@ class Predictor:
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)
-        if self.device_tiles:  # the window on the device, referenced by blend_on_device alone (freed there)
-            grid = TileGrid.build(*window.shape[-2:], plan, self.tile_multiple)
-            params = norm.channel_params(window.shape[0])
-            tiles = blend_on_device(upload_scaled(window, params, grid, self.device),
-                                    lambda x: self._run_batches(x, self._forward), grid, self.batch_size,
-                                    (norm.offset, norm.scale), self._per_tile, cancel)
-            del window
-            return (yield from tiles)
+        if self.device_tiles:
+            tiles = self._device_blend(window, plan, norm, cancel)
+            first = next(tiles, None)  # the window and the blend's buffers on the device, the first batch run
+            if first is not None:
+                del window
+                yield first
+                return (yield from tiles)
+            self.device_tiles = False  # they did not fit: this slice and the next ones tiled on the host
         prepared = norm.forward(window)
         # blend_tiles gets the only references to the window and its normalised copy and drops them once
         # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)
@@ -259,6 +259,26 @@ class Predictor:
                             batch_size=self.batch_size, multiple=self.tile_multiple, cancel=cancel)
         del window, prepared
         return norm.inverse((yield from tiles))
+
+
+    def _device_blend(self, window: np.ndarray, plan: TilePlan, norm: Normaliser, cancel: CancelToken | None):
+        """:func:`device_tiles.blend_on_device` of ``window``, as a generator that yields nothing and returns
+        None when the window and the blend's whole-slice buffers do not fit in the device's memory (the
+        network's own batches halve on their own)."""
+        grid = TileGrid.build(*window.shape[-2:], plan, self.tile_multiple)
+        try:
+            tiles = blend_on_device(upload_scaled(window, norm.channel_params(window.shape[0]), grid, self.device),
+                                    lambda x: self._run_batches(x, self._forward), grid, self.batch_size,
+                                    (norm.offset, norm.scale), self._per_tile, cancel)
+            del window  # the window on the device is referenced by the blend alone, which frees it
+            first = next(tiles)
+        except torch.OutOfMemoryError:
+            tiles = None
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            return None
+        yield first
+        return (yield from tiles)
 
 
 #: A CPU batch of several tiles that takes longer than this (s) is halved: a cancel between batches and

@@ -148,6 +148,8 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
     """The loop of :func:`train` from step ``first``: steps, validation, checkpoints, export to ``output``."""
     step, pending, every = first, [], loss_read_every(trainer.device)
     while step < spec.steps:
+        if cancel.paused:  # show every finished step while the run waits
+            yield from _read_losses(pending, spec, meter, first)
         meter.start += cancel.wait_while_paused()  # paused time is neither training time nor in the rate
         if cancel.cancelled:
             yield from _read_losses(pending, spec, meter, first)
@@ -178,13 +180,18 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
 
 def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> Iterator[StepDone]:
     """Read the (step, losses, lr) of ``pending`` steps back from the device (losses: name -> 0-d tensor
-    or float), yield a StepDone for each and empty the list. InputError at the first loss that is not finite."""
+    or float), yield a StepDone for each and empty the list. InputError at the first loss that is not finite.
+    The rate and time left are the group's (its last step's): earlier steps of a group finished no sooner."""
+    if not pending:
+        return
+    last = pending[-1][0]
+    rate, eta = meter.rate(last - first), meter.eta(last - first)
     for step, losses, lr in pending:
         values = {name: float(value) for name, value in losses.items()}
         if not all(math.isfinite(v) for v in values.values()):
             raise InputError(f"training diverged at step {step}: the loss is no longer a finite number. No model "
                              f"was written; train again with a lower learning rate (this run used {spec.lr:g})")
-        yield StepDone(step, spec.steps, values, lr, meter.rate(step - first), meter.eta(step - first))
+        yield StepDone(step, spec.steps, values, lr, rate, eta)
     pending.clear()
 
 
@@ -217,8 +224,10 @@ def measure_rate(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = Non
     for step in range(steps + 1):
         if cancel.cancelled:
             return float("nan")
-        if step == 1:
-            start = time.perf_counter()
         rng = np.random.default_rng([spec.seed, step])
-        trainer.learn(step, trainer.sample(step, rng), rng)
+        losses = trainer.learn(step, trainer.sample(step, rng), rng)
+        if step == 0 or step == steps:  # reading a loss waits for the device: the steps are done, not queued
+            _ = [float(v) for v in losses.values()]
+        if step == 0:
+            start = time.perf_counter()
     return steps / max(time.perf_counter() - start, 1e-9)

@@ -90,3 +90,18 @@ def test_a_cancel_stops_the_device_path(packages, window):
 def test_device_tiles_default_to_optimised_cuda_only(packages):
     assert not Predictor(packages["n2v"], CPU).device_tiles
     assert Predictor(packages["n2v"], CPU, device_tiles=True).device_tiles
+
+
+def test_a_window_too_big_for_the_device_falls_back_to_the_host_path(packages, window, monkeypatch):
+    """Out of device memory for the window or the blend's whole-slice buffers (not for a batch of tiles,
+    which halves): the slice is tiled on the host instead, and so are the next ones."""
+    from emdenoise_gui.inference import predictor as module
+
+    def no_room(*args):
+        raise torch.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(module, "upload_scaled", no_room)
+    predictor = Predictor(packages["nrrn"], CPU, precision="fp32", device_tiles=True)
+    out = run_to_end(predictor.denoise(window.copy(), 64))
+    assert not predictor.device_tiles
+    assert np.abs(out - denoise(packages["nrrn"], window, 64)).max() < TOLERANCE
