@@ -51,3 +51,28 @@ def test_measure_rate_is_positive_and_writes_nothing(tmp_path, synthetic_crop, n
     token = CancelToken()
     token.cancel()
     assert math.isnan(measure_rate(spec, cancel=token))
+
+
+def test_a_pause_shows_the_steps_a_gpu_run_has_not_read_yet(tmp_path, synthetic_crop, noisy_crop, noise_patches,
+                                                           monkeypatch):
+    """On a GPU losses are read in groups (here of four, on the CPU): a pause reads the finished steps first,
+    so the curve and the step count are current while the run waits."""
+    from emdenoise_gui.training import engine
+    from emdenoise_gui.training.trainers import trainer_class
+
+    monkeypatch.setattr(engine, "loss_read_every", lambda device: 4)
+    token, cls = CancelToken(), trainer_class("n2v")
+    learn = cls.learn
+
+    def pause_after_the_second_step(self, step, *args):
+        losses = learn(self, step, *args)
+        if step == 1:
+            token.pause()
+            threading.Timer(0.3, token.resume).start()
+        return losses
+
+    monkeypatch.setattr(cls, "learn", pause_after_the_second_step)
+    spec = tiny_spec("n2v", tmp_path, synthetic_crop, noisy_crop, noise_patches, steps=6, validate_every=100,
+                     checkpoint_every=100)
+    shown = [(e.step, token.paused) for e in train(spec, token) if isinstance(e, ev.StepDone)]
+    assert shown == [(1, True), (2, True), (3, False), (4, False), (5, False), (6, False)]
