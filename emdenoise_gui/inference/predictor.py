@@ -67,7 +67,8 @@ class Predictor:
             raise InputError(f"the weights do not fit the card's {card.family} architecture ({exc})",
                              package.path) from exc
         self.model = model.to(device).eval()
-        self.memory_format = torch.channels_last if optimised else torch.contiguous_format
+        self.memory_format = (torch.channels_last if optimised and self.info.channels_last
+                              else torch.contiguous_format)
         self.model.to(memory_format=self.memory_format)
         self._auto_batch = batch_size is None
         self.batch_size = max(1, batch_size or 1)

@@ -55,6 +55,9 @@ class FamilyInfo:
         in bf16 under CPU autocast, so that the output is the same to the bit (the cyclic generator:
         convolutions and instance norm; tests/inference/test_bf16_weights.py). Not NRRN, N2V or Xception:
         their float32 residual sums, batch norms or upsampling would round differently.
+    channels_last: inference keeps feature maps channels-last (oneDNN's faster layout for NRRN, N2V and
+        Xception on the CPU); the cyclic generator (reflection pads, instance norm, transposed convs) runs
+        7-9 % faster contiguous (2026-12-04, 2-core Zen 4, bf16, 2048^2 slice, interleaved passes).
     adapt_steps: steps of self-training on the user's own stack (``denoise --adapt``), or 0 when
         the family cannot learn from the noisy stack alone.
     preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
@@ -76,6 +79,7 @@ class FamilyInfo:
     tile_is_training_crop: bool = False
     context: str = "local"
     bf16_weights: bool = False
+    channels_last: bool = True
     adapt_steps: int = 0
     preference: int = 9
     options: tuple[tuple[str, tuple], ...] = ()
@@ -120,7 +124,8 @@ FAMILIES: dict[str, FamilyInfo] = {
         _configs(paper=(dict(ngf=64, n_blocks=9, ndf=64), 512, 1, 1e-4),
                  lite=(dict(ngf=16, n_blocks=3, ndf=16), 64, 4, 5e-4)),
         "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
-        1, 4, "robust-slice", context="tile", bf16_weights=True, preference=3),
+        1, 4, "robust-slice", context="tile", bf16_weights=True, channels_last=False,
+        preference=3),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",
         "FIB-SEM stacks or repeat scans: needs no clean data",

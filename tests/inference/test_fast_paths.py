@@ -71,6 +71,16 @@ def test_halo_is_measured_per_network(tmp_path):
     assert nrrn.plan(512).cost < 1.2 and nrrn.plan(512, 256).cost == 4.0
 
 
+def test_memory_layout_per_family(tmp_path):
+    """channels_last where it is faster (FamilyInfo.channels_last); the cyclic generator stays contiguous;
+    the naive loop is contiguous for every family."""
+    packages = {family: random_package(tmp_path, family) for family in ("nrrn", "n2v", "xception", "cyclic")}
+    layouts = {family: Predictor(package, CPU).memory_format for family, package in packages.items()}
+    assert layouts == {"nrrn": torch.channels_last, "n2v": torch.channels_last, "xception": torch.channels_last,
+                       "cyclic": torch.contiguous_format}
+    assert Predictor(packages["nrrn"], CPU, optimised=False).memory_format == torch.contiguous_format
+
+
 def test_cpu_batches_hold_about_one_512_px_tile():
     assert cpu_batch(512) == 1 and cpu_batch(240) == 4 and cpu_batch(64) == 16
 
