@@ -145,3 +145,19 @@ def test_screenshot_of_the_fits_for_a_fibsem_stack(qtbot, panel, home, shared_da
     assert header.sectionSize(1) >= header.sectionSizeHint(1)  # the Kind column is not cut off
     IMAGES.mkdir(parents=True, exist_ok=True)
     assert panel.grab().save(str(IMAGES / "zoo_fit.png"))
+
+
+def test_a_timing_that_ends_after_the_window_closed_posts_nothing(qtbot, panel):
+    """A speed timing can outlive shutdown's wait and end after the panel is gone (a race seen in
+    test_app_quit): its result is dropped without a traceback in the worker thread."""
+    import shiboken6
+
+    arrived = []
+    panel._arrived.connect(lambda *args: arrived.append(args))
+    panel.shutdown(0.1)
+    panel._post("speed", ("0" * 64, "cpu", 512), 1.0)  # the window is closing: nobody to show it to
+    qtbot.wait(50)
+    assert arrived == []
+    gone = ZooPanel()  # shutdown not called, but the panel deleted under the worker
+    shiboken6.delete(gone)
+    gone._post("speed", ("0" * 64, "cpu", 512), 1.0)  # must not raise

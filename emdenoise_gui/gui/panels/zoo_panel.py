@@ -378,10 +378,13 @@ class ZooPanel(QtWidgets.QWidget):
         return (self.stack_key is not None and self.facts is None) or bool(self._estimating)
 
     def _post(self, what: str, token, result) -> None:
-        """Hand a worker's result to the GUI thread (queued); nothing if the panel is gone."""
+        """Hand a worker's result to the GUI thread (queued); nothing once the window closes or the panel is
+        gone (a timing that outlives ``shutdown``'s wait finishes after the panel was deleted)."""
+        if self._stopping.cancelled:
+            return
         try:
             self._arrived.emit(what, token, result)
-        except RuntimeError:  # the panel was deleted while the worker ran
+        except (RuntimeError, TypeError):  # deleted while the worker ran: PySide6 raises either
             pass
 
     def _deliver(self, what: str, token, result) -> None:
