@@ -146,7 +146,8 @@ def infer_one(job: dict) -> dict:
     mp = size * size / 1e6
     return {**{k: job[k] for k in ("family", "config", "variant", "device", "size")},
             "precision": peak, "batch": predictor.batch_size, "plan": plan.__dict__, "tile_px": grid.tile[0],
-            "device_tiles": predictor.device_tiles, "tiles": total, "tiles_timed": done, "extrapolated": done < total, "seconds": round(seconds, 2),
+            "device_tiles": predictor.device_tiles, "tiles": total, "tiles_timed": done, "extrapolated": done < total,
+            "seconds": round(seconds, 2),
             "s_per_mp": round(seconds / mp, 3), "mp_per_s": round(mp / seconds, 3),
             "tiles_per_s": round(total / seconds, 3), "gflop_per_tile": round(flops / 1e9, 2),
             "gflop_per_mp": round(flops * total / 1e9 / mp, 1), "gflops": round(flops * total / seconds / 1e9, 1),

@@ -245,14 +245,13 @@ class Predictor:
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)
-        if self.device_tiles:
-            tiles = self._device_blend(window, plan, norm, cancel)
-            first = next(tiles, None)  # the window and the blend's buffers on the device, the first batch run
-            if first is not None:
-                del window
-                yield first
-                return (yield from tiles)
-            self.device_tiles = False  # they did not fit: this slice and the next ones tiled on the host
+        started = self._device_blend(window, plan, norm, cancel) if self.device_tiles else None
+        if started is not None:
+            first, tiles = started
+            del window  # the window on the device is referenced by the blend alone, which frees it
+            yield first
+            return (yield from tiles)
+        self.device_tiles = False  # the host path: chosen, or no room on the device (then for later slices too)
         prepared = norm.forward(window)
         # blend_tiles gets the only references to the window and its normalised copy and drops them once
         # it has padded the image: a caller that passed the window inline keeps ~400 MB less (4096^2 NRRN)
@@ -261,25 +260,20 @@ class Predictor:
         del window, prepared
         return norm.inverse((yield from tiles))
 
-
     def _device_blend(self, window: np.ndarray, plan: TilePlan, norm: Normaliser, cancel: CancelToken | None):
-        """:func:`device_tiles.blend_on_device` of ``window``, as a generator that yields nothing and returns
-        None when the window and the blend's whole-slice buffers do not fit in the device's memory (the
-        network's own batches halve on their own)."""
+        """:func:`device_tiles.blend_on_device` of ``window`` started: (its first progress, the blend generator
+        to go on with), or None when the window and the blend's whole-slice buffers do not fit in the
+        device's memory (the network's own batches halve on their own)."""
         grid = TileGrid.build(*window.shape[-2:], plan, self.tile_multiple)
         try:
             tiles = blend_on_device(upload_scaled(window, norm.channel_params(window.shape[0]), grid, self.device),
                                     lambda x: self._run_batches(x, self._forward), grid, self.batch_size,
                                     (norm.offset, norm.scale), self._per_tile, cancel)
-            del window  # the window on the device is referenced by the blend alone, which frees it
-            first = next(tiles)
+            return next(tiles), tiles
         except torch.OutOfMemoryError:
-            tiles = None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
             return None
-        yield first
-        return (yield from tiles)
 
 
 #: A CPU batch of several tiles that takes longer than this (s) is halved: a cancel between batches and
