@@ -104,7 +104,8 @@ def parse_args(argv):
                    "processes, one condition per task (default 1: in this process)")
     p.add_argument("--tile", type=int, default=512, help="model tile side in px (default 512, the CLI's; "
                    "xception models use their training crop)")
-    p.add_argument("--stride", type=int, default=256, help="model tile step in px (default 256, the CLI's)")
+    p.add_argument("--stride", type=int, help="model tile step in px: the papers' Gaussian-blended tiling "
+                   "(default: none, the CLI's \"quality: fast\" band tiling)")
     p.add_argument("--device", default="cpu", help="where the models run: cpu, cuda, cuda:N (default cpu; the "
                    "filters and the peer always run on the CPU)")
     p.add_argument("--out-dir", help="write the JSON, Markdown and PNG here instead of benchmarks/results and docs/")

@@ -55,7 +55,7 @@ class Method:
         return dataset.stack_ok or not self.stack
 
     def run(self, dataset: Dataset, condition: Condition, workdir: Path, tile: int = 512,
-            stride: int = 256, device: str = "cpu") -> tuple[np.ndarray, float]:
+            stride: int | None = None, device: str = "cpu") -> tuple[np.ndarray, float]:
         """``(pred, seconds)``; ``tile`` and ``stride`` (px) are the models' tiling and ``device`` where they
         run, as the CLI's options (filters run on the CPU)."""
         if self.kind == "input":
@@ -131,7 +131,7 @@ def contiguous_runs(indices: list[int]) -> list[tuple[int, int]]:
 
 
 def _model(package: str, dataset: Dataset, condition: Condition, workdir: Path, tile: int = 512,
-           stride: int = 256, device: str = "cpu") -> tuple[np.ndarray, float]:
+           stride: int | None = None, device: str = "cpu") -> tuple[np.ndarray, float]:
     """Denoise the stored noisy stack (the whole z_range, so NRRN sees the neighbours) with the package,
     one ``denoise_model_job`` per run of consecutive scored slices, exactly as the CLI calls it.
 

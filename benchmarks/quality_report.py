@@ -234,7 +234,7 @@ def markdown(payload: dict, plot_name: str | None) -> str:
              "every image (the input too) to [0, 1]: PSNR (dB, data range 1), SSIM (scikit-image defaults), "
              "MSE; mean ± sd over the slices. Models run through `denoise_model_job` (the CLI's path: ImageJ "
              "TIFF in, float32 TIFF out, CPU; "
-             f"models: tiles {payload.get('tile', 512)} px, stride {payload.get('stride', 256)} px, xception models "
+             f"models: {_tiling_words(payload)}, xception models "
              "tile with their training crop). Stack methods (3-slice filters, NRRN) "
              "are n/a on ssTEM (its 50 nm sections are not alike); – = not run. s/MP = wall seconds per "
              "megapixel of finished output (models: whole `denoise_model_job` calls, loading the package and "
@@ -289,3 +289,12 @@ def _ranges(zs: list[int]) -> str:
         step = zs[1] - zs[0]
         return f"{zs[0]}-{zs[-1]}" + (f" every {step}" if step > 1 else "")
     return ", ".join(map(str, zs))
+
+
+def _tiling_words(payload: dict) -> str:
+    """The models' tiling of a run: the papers' stride, or the CLI's "quality: fast" band tiles (stride
+    None; results before 2026-12-04 have no None and ran at stride 256 unless they say otherwise)."""
+    tile, stride = payload.get("tile", 512), payload.get("stride", 256)
+    if stride is None:
+        return f"\"quality: fast\" band tiles of {tile} px (the CLI's default; cyclic: at least 1024 px)"
+    return f"tiles {tile} px, stride {stride} px"

@@ -76,10 +76,12 @@ class TilePlan:
         return cls(tile, overlap, min(halo, overlap // 2), "band", fixed)
 
     @classmethod
-    def whole_tile(cls, tile: int, fixed: bool = False) -> "TilePlan":
+    def whole_tile(cls, tile: int, fixed: bool = False, overlap: int | None = None) -> "TilePlan":
         """Band blending for functions whose outputs depend on the whole tile (instance norm, per-tile
-        normalisation, a noise level estimated per tile): a quarter-tile overlap, a tile/16 guard."""
-        return cls.band(tile, tile // 16, tile // 8, fixed)
+        normalisation, a noise level estimated per tile): ``overlap`` px (default a quarter tile), a
+        guard of a quarter of it."""
+        overlap = tile // 4 if overlap is None else overlap
+        return cls.band(tile, overlap // 4, overlap // 2, fixed)
 
     @property
     def cost(self) -> float:

@@ -106,10 +106,10 @@ class Predictor:
                               key=(self.card.weights_sha256, self.device.type))
 
     def plan(self, tile: int = 512, stride: int | None = None) -> TilePlan:
-        """The tiling: ``stride`` None is "quality: fast" (band blending, overlap from the halo; a
-        quarter tile for whole-tile contexts), a stride is the papers' Gaussian blending. Families
-        whose context must match training (FamilyInfo.tile_is_training_crop) tile at the training
-        crop, and at half of it in paper mode."""
+        """The tiling: ``stride`` None is "quality: fast" (band blending, overlap from the halo; for
+        whole-tile contexts tiles of at least FamilyInfo.min_tile px overlapping by its tile_overlap),
+        a stride is the papers' Gaussian blending. Families whose context must match training
+        (FamilyInfo.tile_is_training_crop) tile at the training crop, and at half of it in paper mode."""
         crop = self.card.training_crop
         fixed = bool(self.info.tile_is_training_crop and crop)
         if fixed:
@@ -118,7 +118,7 @@ class Predictor:
             return TilePlan.paper(tile, stride)
         halo = self.halo
         if halo is None:
-            return TilePlan.whole_tile(tile, fixed)
+            return TilePlan.whole_tile(max(tile, self.info.min_tile), fixed, self.info.tile_overlap or None)
         return TilePlan.band(tile, halo + 1, 16, fixed=fixed)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:

@@ -49,7 +49,13 @@ class FamilyInfo:
         xception sees zero padding instead of image on smaller inputs, so its context must match).
     context: "local" when an output pixel depends on a bounded neighbourhood (its halo is measured,
         ``inference.halo``, and tiles overlap by about two halos), "tile" when it depends on the
-        whole tile (instance norm, per-tile normalisation): tiles then overlap by a quarter.
+        whole tile (instance norm, per-tile normalisation): tiles then overlap by ``tile_overlap`` px.
+    min_tile, tile_overlap: a "tile" context's tiles in "quality: fast": at least ``min_tile`` px a side
+        (0: the tile size asked for), overlapping by ``tile_overlap`` px (0: a quarter tile). The
+        cyclic generator's instance norm takes its statistics from the tile: 1024 px tiles come near the
+        whole slice's result where 512 px tiles lose 1.5 dB on charging artifacts, and a 128 px overlap
+        does as well as a quarter tile with fewer pixels computed (docs/benchmarks.md, "the cyclic
+        model's tiles").
     bf16_weights: on a CPU that computes bf16 natively, inference casts the weights to bf16 once instead
         of autocast casting them at every layer of every tile: for networks whose every layer already runs
         in bf16 under CPU autocast, so that the output is the same to the bit (the cyclic generator:
@@ -78,6 +84,8 @@ class FamilyInfo:
     normalisation: str
     tile_is_training_crop: bool = False
     context: str = "local"
+    min_tile: int = 0
+    tile_overlap: int = 0
     bf16_weights: bool = False
     channels_last: bool = True
     adapt_steps: int = 0
@@ -124,7 +132,8 @@ FAMILIES: dict[str, FamilyInfo] = {
         _configs(paper=(dict(ngf=64, n_blocks=9, ndf=64), 512, 1, 1e-4),
                  lite=(dict(ngf=16, n_blocks=3, ndf=16), 64, 4, 5e-4)),
         "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
-        1, 4, "robust-slice", context="tile", bf16_weights=True, channels_last=False,
+        1, 4, "robust-slice", context="tile", min_tile=1024, tile_overlap=128,
+        bf16_weights=True, channels_last=False,
         preference=3),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",

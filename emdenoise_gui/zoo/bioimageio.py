@@ -163,10 +163,16 @@ def readme(package: Package) -> str:
 
 def _context_note(package: Package) -> str:
     """For a network whose result depends on the whole tile (cyclic), what that means for a tiling tool."""
-    if family(package.card.family).context == "local":
+    info = family(package.card.family)
+    if info.context == "local":
         return ""
+    if info.tile_is_training_crop and package.card.training_crop:
+        tiles = f"{package.card.training_crop} px tiles, the training crop"
+    else:
+        tiles = f"tiles of at least {info.min_tile or 512} px"
+    overlap = f"a {info.tile_overlap} px" if info.tile_overlap else "a quarter-tile"
     return ("This network's result depends on the whole tile it is given, not only on a neighbourhood: "
-            "give it large tiles (EMDenoise blends 512 px tiles, their borders mirrored, with a quarter-tile "
+            f"give it large tiles (EMDenoise blends {tiles}, their borders mirrored, with {overlap} "
             "overlap); results differ most near the edges of small ones.\n\n")
 
 

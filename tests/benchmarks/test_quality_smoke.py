@@ -37,7 +37,7 @@ def tiny_run(tmp_path_factory):
 def test_quality_tiny_writes_rows_conditions_and_a_real_result(tiny_run):
     payload = json.loads((tiny_run / "quality-tiny.json").read_text())
     assert payload["complete"] and payload["mode"] == "tiny"
-    assert (payload["jobs"], payload["tile"], payload["stride"], payload["torch_threads"]) == (1, 512, 256, 1)
+    assert (payload["jobs"], payload["tile"], payload["stride"], payload["torch_threads"]) == (1, 512, None, 1)
     conditions = payload["conditions_run"]
     assert conditions == ["poisson-dose 25", "gaussian 25"]
     models = [k for k, m in payload["methods"].items() if m["kind"] == "model"]
@@ -66,7 +66,7 @@ def test_quality_tiny_writes_rows_conditions_and_a_real_result(tiny_run):
     assert all(t["status"] in ("met", "missed", "not run") for t in payload["targets"])
     text = (tiny_run / "quality-tiny.md").read_text()
     assert "| noisy input |" in text and "Targets" in text
-    assert "models: tiles 512 px, stride 256 px" in text
+    assert "models: \"quality: fast\" band tiles of 512 px" in text
     assert (tiny_run / "quality_dose_tiny.png").stat().st_size > 10_000
 
 

@@ -7,6 +7,8 @@ the papers' tiling is. On the bundled demo (real FlyEM FIB-SEM) the shipped mode
 fast and paper outputs agree within half a grey level (bf16: one) and 0.02 dB.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tifffile
@@ -15,7 +17,9 @@ import torch
 from emdenoise_gui import paths
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.events import run_to_end
+from emdenoise_gui.core.tiling import TilePlan
 from emdenoise_gui.inference.predictor import Predictor, cpu_batch
+from emdenoise_gui.models import registry
 from emdenoise_gui.zoo.registry import resolve
 from tests.conftest import random_package as make_random_package
 from tests.conftest import synthetic_em_stack
@@ -53,10 +57,14 @@ def test_local_networks_tile_exactly(tmp_path, window, family):
     assert np.abs(bf16 - fast).max() < GREY
 
 
-def test_whole_tile_networks_tile_no_worse_than_the_papers(tmp_path, window):
+def test_whole_tile_networks_tile_no_worse_than_the_papers(tmp_path, window, monkeypatch):
     package = random_package(tmp_path, "cyclic")  # instance norm: every output depends on the whole tile
     whole = run(package, window, 512, precision="fp32")
-    fast = run(package, window, 128, precision="fp32")
+    # the family's tiles scaled down to this window's size: at least 128 px, overlapping by 32
+    info = dataclasses.replace(registry.family("cyclic"), min_tile=128, tile_overlap=32)
+    monkeypatch.setitem(registry.FAMILIES, "cyclic", info)
+    fast = run(package, window, 64, precision="fp32")
+    assert Predictor(package, CPU).plan(64) == TilePlan.band(128, 8, 16)
     paper = run(package, window, 128, 64, batch_size=1, optimised=False, precision="fp32")
     assert np.abs(fast - whole).max() <= 1.25 * np.abs(paper - whole).max()
     assert np.abs(fast - whole).mean() <= 1.25 * np.abs(paper - whole).mean()
@@ -67,7 +75,9 @@ def test_halo_is_measured_per_network(tmp_path):
     n2v = Predictor(random_package(tmp_path, "n2v"), CPU)
     cyclic = Predictor(random_package(tmp_path, "cyclic"), CPU)
     assert 3 <= nrrn.halo <= 12 < n2v.halo <= 64  # 3x3 gated convs vs a two-level U-Net
-    assert cyclic.halo is None and cyclic.plan(512).overlap == 128  # whole-tile context: a quarter tile
+    # whole-tile context (instance norm): tiles of at least 1024 px, whatever the tile asked for, 128 px overlap
+    assert cyclic.halo is None and cyclic.plan(512) == cyclic.plan(1024) == TilePlan.band(1024, 32, 64)
+    assert cyclic.plan(1024).overlap == 128 and cyclic.plan(2048).tile == 2048
     assert nrrn.plan(512).cost < 1.2 and nrrn.plan(512, 256).cost == 4.0
 
 
