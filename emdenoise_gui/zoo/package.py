@@ -16,6 +16,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -203,13 +204,19 @@ def _extract_capped(zf: zipfile.ZipFile, member: zipfile.ZipInfo, destination: P
     """Copy ``member`` to ``destination``, stopping with InputError as soon as it exceeds ``cap`` bytes,
     whatever its header declared (a zip bomb is never written out in full)."""
     written = 0
-    with zf.open(member) as src, open(destination, "wb") as dst:
-        for block in iter(lambda: src.read(1 << 20), b""):
-            written += len(block)
-            if written > cap:
-                raise InputError(f"{destination.name} inflates to more than {cap / 2**20:.0f} MiB, more than its "
-                                 "card allows; refused, nothing was written", archive)
-            dst.write(block)
+    try:
+        with zf.open(member) as src, open(destination, "wb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                written += len(block)
+                if written > cap:
+                    raise InputError(f"{destination.name} inflates to more than {cap / 2**20:.0f} MiB, more than "
+                                     "its card allows; refused, nothing was written", archive)
+                dst.write(block)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, corrupt deflate data, cut short
+        raise InputError(f"is damaged ({member.filename}: {exc}); download or export it again", archive) from exc
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise InputError(f"cannot be read ({member.filename}: {exc}); model zips are never encrypted: "
+                         "export it again without a password", archive) from exc
 
 
 def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:

@@ -97,7 +97,33 @@ def _corpus(root: Path) -> dict:
     (root / "bogus.zip").write_bytes(b"PK\x03\x04 not really")
     corpus["not a zip"] = (root / "bogus.zip", "not a readable zip")
     corpus["NaN weights"] = (_folder(root, "nanw", tensor=torch.tensor([1.0, float("nan"), 2.0])), "NaN or infinite")
+    stored = {"toy/" + CARD: (valid / CARD).read_bytes(), "toy/" + WEIGHTS: (valid / WEIGHTS).read_bytes()}
+    corpus["bad CRC"] = (_damaged(root / "crc.zip", stored, (valid / WEIGHTS).read_bytes()[-8:]), "is damaged")
+    corpus["encrypted member"] = (_encrypted(_zip(root / "enc.zip", stored)), "never encrypted")
     return corpus
+
+
+def _damaged(path: Path, entries: dict, inside: bytes) -> Path:
+    """A zip of ``entries``, stored uncompressed, with one byte of the last occurrence of ``inside`` flipped:
+    that member then fails its CRC check on extraction."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    raw = bytearray(path.read_bytes())
+    at = raw.rindex(inside)
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _encrypted(path: Path) -> Path:
+    """Set the 'encrypted' flag of the first member's local and central headers."""
+    raw = bytearray(path.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.index(signature) + flag_at
+        raw[at] |= 0x01
+    path.write_bytes(bytes(raw))
+    return path
 
 
 def test_every_hostile_package_is_refused_in_one_line(tmp_path, user_zoo, capsys):
