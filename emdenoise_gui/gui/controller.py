@@ -194,7 +194,11 @@ class Controller(QtCore.QObject):
             self.warning.emit("No project", "Create or open a project first (File ▸ New Project).")
             return [], []
         added, rejected, notes = [], [], []
-        for path in expand_paths([Path(p) for p in paths]):
+        given = [Path(p) for p in paths]
+        rejected += [(folder, "no TIFF, MRC or OME-Zarr stack directly inside (sub-folders are not searched): "
+                              "drop the sub-folders or the files themselves")
+                     for folder in given if folder.is_dir() and not omezarr.is_store(folder) and not expand_paths([folder])]
+        for path in expand_paths(given):
             if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
                 rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF, MRC "
                                        "and OME-Zarr)"))
@@ -220,8 +224,9 @@ class Controller(QtCore.QObject):
             self.status.emit("; ".join(notes))
         if rejected:
             lines = "\n".join(f"• {p.name}: {why}" for p, why in rejected)
-            self.warning.emit("Some files were not added", f"{len(rejected)} file(s) could not be added; the others "
-                                                           f"were.\n\n{lines}")
+            others = "; the others were" if added else ""
+            self.warning.emit("Some files were not added" if added else "Nothing was added",
+                              f"{len(rejected)} file(s) or folder(s) could not be added{others}.\n\n{lines}")
         return added, rejected
 
     def _thumbnail_arrived(self, stack_id: str, path: str, image) -> None:

@@ -137,3 +137,22 @@ def test_ome_zarr_folders_are_stacks_when_dropped_alone_or_in_a_folder(qtbot, tm
     assert controller.add_paths([tmp_path])[1] == []  # the folder: ramp.tif added, ramp.zarr already there
     assert sorted(r.name for r in controller.project.stacks) == ["ramp.tif", "ramp.zarr"]
     controller.shutdown_jobs(5000)
+
+
+def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff):
+    """An empty folder, or one holding only sub-folders, is named in the warning instead of adding nothing
+    in silence (sub-folders are not searched)."""
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    empty, nested = tmp_path / "empty", tmp_path / "nested"
+    empty.mkdir()
+    (nested / "deeper").mkdir(parents=True)
+    tiff.rename(nested / "deeper" / tiff.name)
+    controller = Controller()
+    assert controller.new_project(tmp_path / "project")
+    warnings = []
+    controller.warning.connect(lambda title, text: warnings.append((title, text)))
+    added, rejected = controller.add_paths([empty, nested])
+    assert added == [] and [p for p, _ in rejected] == [empty, nested]
+    assert all("sub-folders are not searched" in why for _, why in rejected)
+    assert len(warnings) == 1 and warnings[0][0] == "Nothing was added" and "empty: no TIFF" in warnings[0][1]
+    controller.shutdown_jobs(5000)
