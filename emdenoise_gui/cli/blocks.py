@@ -7,7 +7,9 @@ address, or ``slurm`` / ``lsf`` / ``pbs`` hand them to Dask (:mod:`jobs.cluster`
 
 from __future__ import annotations
 
-from emdenoise_gui.core.errors import InputError
+from pathlib import Path
+
+from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import omezarr
 from emdenoise_gui.jobs import blocks
 
@@ -46,9 +48,26 @@ def block_job(args, denoiser, stride):
         raise InputError("--scheduler denoises the whole volume; leave out --slices (or convert the slices you "
                          "want first: emdenoise convert IN part.zarr --slices A:B)")
     if args.scheduler == "here":
-        return blocks.denoise_blocks(args.input, args.output, denoiser, args.tile, stride, args.dtype, args.device,
-                                     args.overwrite, args.ngff)
+        return _saying_what_is_kept(blocks.denoise_blocks(args.input, args.output, denoiser, args.tile, stride,
+                                                          args.dtype, args.device, args.overwrite, args.ngff),
+                                    Path(args.output))
     from emdenoise_gui.jobs.cluster import denoise_on_cluster
 
-    return denoise_on_cluster(args.input, args.output, denoiser, args.scheduler, args.tile, stride, args.dtype,
-                              args.device, args.overwrite, args.ngff, args.cluster_config, args.jobs)
+    return _saying_what_is_kept(denoise_on_cluster(args.input, args.output, denoiser, args.scheduler, args.tile,
+                                                   stride, args.dtype, args.device, args.overwrite, args.ngff,
+                                                   args.cluster_config, args.jobs), Path(args.output))
+
+
+def _saying_what_is_kept(steps, output: Path):
+    """``steps``, a block run; when it is stopped (Ctrl-C, a cancel) the store it started stays for the next
+    run to resume: the Cancelled it raises then carries ``kept``, which the CLI says instead of 'nothing
+    was written'."""
+    try:
+        return (yield from steps)
+    except (Cancelled, KeyboardInterrupt) as exc:
+        if not output.exists():
+            raise
+        stopped = Cancelled(str(exc) or "stopped")
+        stopped.kept = (f"the blocks finished so far are kept in {output}: run the same command again to "
+                        "finish it, or delete it")
+        raise stopped from None

@@ -45,7 +45,7 @@ def cmd_info(args) -> int:
             meta = stack.meta
             z, y, x = meta.shape
             print(f"{meta.path}")
-            print(f"  format      {meta.format}{' (memory-mapped)' if meta.memory_mapped else ''}")
+            print(f"  format      {meta.format}{' (raw slices)' if meta.raw_slices else ''}")
             print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
             print(f"  dtype       {meta.dtype}")
             print(f"  voxel size  {_fmt_voxel(meta)}")

@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `emdenoise info ... | head`: the reader has what it wanted
         _silence_stdout()
         return 0
-    except (Cancelled, KeyboardInterrupt):
-        print("\nemdenoise: cancelled; nothing was written", file=sys.stderr)
+    except (Cancelled, KeyboardInterrupt) as exc:  # a block run keeps what it finished, and says so
+        print(f"\nemdenoise: cancelled; {getattr(exc, 'kept', None) or 'nothing was written'}", file=sys.stderr)
         return EXIT_CANCELLED
     except Exception as exc:  # last resort: one line, not a traceback
         if args.debug:

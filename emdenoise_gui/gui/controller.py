@@ -44,6 +44,19 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
+def _file_signature(path: str | Path) -> tuple:
+    """(size, modification time in ns) of a file, or of an OME-Zarr folder's metadata file; () when
+    there is none (the reader then says what is wrong)."""
+    path = Path(path)
+    for candidate in ([path / name for name in STORE_FILES] if path.is_dir() else [path]):
+        try:
+            info = candidate.stat()
+        except OSError:
+            continue
+        return info.st_size, info.st_mtime_ns
+    return ()
+
+
 class _AddStacks(QtGui.QUndoCommand):
     def __init__(self, controller, records):
         super().__init__(f"Add {len(records)} stack(s)")
@@ -100,7 +113,7 @@ class Controller(QtCore.QObject):
         self.undo_stack = QtGui.QUndoStack(self)
         self.queue = JobQueue(self)
         self.queue.job_added.connect(self.job_added)
-        self._stacks: dict[str, object] = {}
+        self._stacks: dict[str, tuple] = {}  # path -> (open Stack, the file's signature when opened)
         self.thumbnails: dict[str, object] = {}  # stack id -> small (h, w) middle slice
         self.thumbnail_maker = Thumbnails(self)
         self.thumbnail_maker.ready.connect(self._thumbnail_arrived)
@@ -136,7 +149,7 @@ class Controller(QtCore.QObject):
 
     def close_project(self) -> None:
         self.save()
-        for stack in self._stacks.values():
+        for stack, _ in self._stacks.values():
             stack.close()
         self._stacks = {}
         self.thumbnails = {}
@@ -178,11 +191,27 @@ class Controller(QtCore.QObject):
         return True
 
     def stack_data(self, path: str | Path):
-        """An open lazy Stack for ``path`` (kept open while the project is)."""
-        key = str(path)
-        if key not in self._stacks:
-            self._stacks[key] = open_stack(path)
-        return self._stacks[key]
+        """An open lazy Stack for ``path``, kept open while the project is and opened again when the file
+        was replaced meanwhile (its size or time changed: a reader holds the old header). InputError
+        when it cannot be read."""
+        key, signature = str(path), _file_signature(path)
+        held = self._stacks.get(key)
+        if held is None or held[1] != signature:
+            if held is not None:
+                held[0].close()
+                del self._stacks[key]
+            self._stacks[key] = (open_stack(path), signature)
+        return self._stacks[key][0]
+
+    def check_unchanged(self, record) -> None:
+        """InputError when the stack ``record`` was added from is no longer that stack on disk (another
+        shape or type: a file replaced under the same name), whose results would be recorded wrongly."""
+        meta = self.stack_data(record.path).meta
+        now, then = (list(meta.shape), str(meta.dtype)), (list(record.shape), record.dtype)
+        if now != then:
+            was, now_is = ("x".join(map(str, v[0])) + f" {v[1]}" for v in (then, now))
+            raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
+                             "project and add it again", record.path)
 
     # -- stacks ---------------------------------------------------------------------------------------
     def add_paths(self, paths: list[str | Path]) -> tuple[list, list[tuple[Path, str]]]:
@@ -267,9 +296,9 @@ class Controller(QtCore.QObject):
         if result is None:
             return False
         path = self.project.absolute(result)
-        stack = self._stacks.pop(str(path), None)
-        if stack is not None:  # the viewer's reader of it: closed so the file can go (Windows)
-            stack.close()
+        held = self._stacks.pop(str(path), None)
+        if held is not None:  # the viewer's reader of it: closed so the file can go (Windows)
+            held[0].close()
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
@@ -333,6 +362,12 @@ class Controller(QtCore.QObject):
 
         records = [r for r in (self._record(i) for i in stack_ids) if r is not None]
         if not records or denoiser is None:
+            return None
+        try:
+            for r in records:
+                self.check_unchanged(r)
+        except InputError as exc:
+            self.warning.emit("Cannot denoise", str(exc))
             return None
         s = self.settings
         if region is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.closing import WindowClosing
 from emdenoise_gui.gui.settings import qsettings
 
@@ -303,9 +304,15 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         record = self.controller.find_stack(stack_id)
         if record is None or not Path(record.path).exists():
             return
-        self.viewer.set_original(self.controller.stack_data(record.path), record.name)
-        self.viewer.set_result(None, "")
         self._current = ("stack", stack_id)
+        try:
+            self.controller.check_unchanged(record)
+            self.viewer.set_original(self.controller.stack_data(record.path), record.name)
+        except (InputError, ValueError, OSError) as exc:  # damaged or replaced since it was added
+            self.viewer.clear(f"Cannot show {record.name}")
+            self.warn(f"Cannot show {record.name}", str(exc))
+            return
+        self.viewer.set_result(None, "")
         self._assess(record)
         self._store_view()
 
@@ -325,18 +332,27 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         from emdenoise_gui.gui.panels.slices import RegionOf
 
         output = c.project.absolute(result)
-        original, name = c.stack_data(record.path), record.name
-        region = result.parameters.get("region")
-        if region:  # a result of a drawn region: the original is cut to match
-            original, name = RegionOf(original, region), f"{record.name} (region y {region[0]}:{region[1]}, " \
-                                                          f"x {region[2]}:{region[3]})"
-        self.viewer.set_original(original, name)
-        self._assess(record)
-        if output.exists():
-            self.viewer.set_result(c.stack_data(output), result.method, first_slice=result.slices[0])
-        else:
-            self.warn("Result file missing", f"{output} was moved or deleted.")
         self._current = ("result", result_id)
+        try:
+            c.check_unchanged(record)
+            original, name = c.stack_data(record.path), record.name
+            region = result.parameters.get("region")
+            if region:  # a result of a drawn region: the original is cut to match
+                original, name = RegionOf(original, region), f"{record.name} (region y {region[0]}:{region[1]}, " \
+                                                              f"x {region[2]}:{region[3]})"
+            self.viewer.set_original(original, name)
+        except (InputError, ValueError, OSError) as exc:
+            self.viewer.clear(f"Cannot show {record.name}")
+            self.warn(f"Cannot show {record.name}", str(exc))
+            return
+        self._assess(record)
+        if not output.exists():
+            self.warn("Result file missing", f"{output} was moved or deleted.")
+        else:
+            try:
+                self.viewer.set_result(c.stack_data(output), result.method, first_slice=result.slices[0])
+            except (InputError, ValueError, OSError) as exc:  # replaced or damaged since it was made
+                self.warn("Cannot show the result", f"{output}: {exc}")
         self._store_view()
 
     def _show_preview(self, stack_id: str, z: int, image, denoiser, partial: bool = False) -> None:
@@ -503,7 +519,6 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
 
     # -- layout, view state, closing ---------------------------------------------------------------------
     def _store_view(self) -> None:
-        from emdenoise_gui.core.errors import InputError
         from emdenoise_gui.project.records import CompareState
 
         project = self.controller.project

@@ -12,7 +12,8 @@ intensity scale measured once for the whole volume: a block's output equals what
 The output store is created first (NGFF metadata, the job's parameters in its attributes), and
 each finished block leaves a record (``OUT.zarr/.emdenoise-blocks/<z0>-<z1>``) after its pixels
 are written, so a run that was killed and started again with the same parameters skips the
-finished blocks. :func:`denoise_blocks` runs the blocks here, one after another;
+finished blocks; until every block has its record, readers refuse the store (its "emdenoise" attribute
+says how many blocks the run has). :func:`denoise_blocks` runs the blocks here, one after another;
 :mod:`jobs.cluster` hands the same :func:`run_block` to Dask workers.
 """
 
@@ -35,7 +36,7 @@ from emdenoise_gui.core.io.writer import cast_to
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import check_tiling, filter_window, resolve_dtype, stage
 
-RECORDS = ".emdenoise-blocks"
+RECORDS = omezarr.BLOCK_RECORDS
 #: Fewest slices per block when the store writes fewer at once (NGFF 0.4: one slice per chunk).
 MIN_BLOCK_DEPTH = 8
 
@@ -131,7 +132,10 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
     if not np.isfinite(result).all():  # before the cast: an integer type would hide them
         raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
                          "fit this data or its weights are damaged", job.output)
-    out = cast_to(result, np.dtype(job.dtype))
+    try:
+        out = cast_to(result, np.dtype(job.dtype), f"slices {z0}-{z1 - 1} of the result")
+    except InputError as exc:
+        raise InputError(exc.problem, job.output) from None
     array, _, _ = omezarr.open_image(Path(job.output), mode="r+")
     array[z0:z1] = out
     record = _record(job.output, block)
@@ -181,10 +185,12 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
             shutil.rmtree(output)
     if output.exists():
         array, _, _ = omezarr.open_image(output)
+        blocks = plan_blocks(meta.shape[0], block_depth_for(array))
     else:
         array = omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff,
                                extra_attributes={"emdenoise": {"job": job.parameters()}})
-    blocks = plan_blocks(meta.shape[0], block_depth_for(array))
+        blocks = plan_blocks(meta.shape[0], block_depth_for(array))
+        _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})  # readers refuse it until done
     done = finished_blocks(output)
     return job, [b for b in blocks if b not in done], len(blocks)
 
@@ -200,6 +206,13 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
     elif len(todo) < total:
         yield Message(f"{output}: resuming; {total - len(todo)} of {total} blocks were already done")
     return job, todo
+
+
+def _store_attribute(output: Path, value: dict) -> None:
+    """Set the store's "emdenoise" attribute to ``value``."""
+    import zarr
+
+    zarr.open_group(str(output), mode="r+").attrs["emdenoise"] = value
 
 
 def _stored_parameters(output: Path) -> dict | None:

@@ -41,10 +41,10 @@ def test_real_files_shape_and_voxel_size(shared_data, name, shape, voxel_x, voxe
 
 
 def test_slices_match_tifffile(shared_data):
-    path = shared_data / "sem_zeiss/ZEISS_SEM_multipage.tif"  # two scattered pages, not memory-mapped
+    path = shared_data / "sem_zeiss/ZEISS_SEM_multipage.tif"  # two scattered pages, not read as raw slices
     expected = tifffile.imread(path)
     with open_stack(path) as stack:
-        assert not stack.meta.memory_mapped
+        assert not stack.meta.raw_slices
         np.testing.assert_array_equal(stack.read(0, 2), expected)
 
 
@@ -72,7 +72,7 @@ def test_tiff_layouts_roundtrip(tmp_path, dtype, layout):
         np.testing.assert_array_equal(stack.read(0, len(stack)), data.reshape(-1, 40, 56))
         if layout in ("ome", "imagej"):
             assert stack.meta.voxel_size_nm == pytest.approx((20.0, 5.0, 5.0))
-        assert stack.meta.memory_mapped == (layout != "zlib")
+        assert stack.meta.raw_slices == (layout != "zlib")
 
 
 def test_imagej_hyperstack_with_singleton_channel(tmp_path):
@@ -159,3 +159,22 @@ def test_imod_mode0_bytes_are_unsigned_unless_flagged(tmp_path, flags, expected)
         fh.write(np.array([1146047817, flags], "<i4").tobytes())
     with open_stack(path) as stack:
         assert int(stack[0][0, 0]) == expected
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".mrc"])
+def test_a_file_cut_short_while_open_raises_instead_of_crashing(tmp_path, suffix):
+    """Raw slices are read, not memory-mapped: saving another file over an open stack (Fiji's Save) used to
+    end the process with SIGBUS at the next read; now the read says what happened."""
+    data = np.arange(3 * 64 * 64, dtype=np.uint16).reshape(3, 64, 64)
+    path = tmp_path / f"a{suffix}"
+    if suffix == ".tif":
+        tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"})
+    else:
+        with mrcfile.new(path) as mrc:
+            mrc.set_data(data)
+    with open_stack(path) as stack:
+        assert stack.meta.raw_slices
+        np.testing.assert_array_equal(stack[2], data[2])
+        path.write_bytes(path.read_bytes()[:2048])  # the same file, truncated in place
+        with pytest.raises(InputError, match="ends before it"):
+            stack[2]

@@ -74,6 +74,8 @@ def test_a_killed_run_resumes_with_only_the_missing_blocks(tmp_path):
             break
     run.close()
     assert blocks.finished_blocks(out) == {(0, 16)}
+    with pytest.raises(InputError, match=r"unfinished block run \(1 of 3 blocks written"):
+        open_stack(out)  # its other blocks would read as zeros
     before = (out / blocks.RECORDS / "0-16").stat().st_mtime_ns
     events = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
     assert any(isinstance(e, Message) and "1 of 3 blocks were already done" in e.text for e in events)
@@ -81,6 +83,8 @@ def test_a_killed_run_resumes_with_only_the_missing_blocks(tmp_path):
     assert (out / blocks.RECORDS / "0-16").stat().st_mtime_ns == before  # the finished block was not redone
     expected = single_process(source, GAUSS_AVG, tmp_path / "one.tif")
     np.testing.assert_allclose(read_all(out), expected, rtol=1e-5, atol=1e-3)
+    with open_stack(out) as stack:  # finished: readable
+        assert len(stack) == 40
     again = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
     assert not [e for e in again if isinstance(e, Progress)]
 
@@ -204,3 +208,22 @@ def test_local_workers_share_the_cores_and_keep_glibcs_malloc_tuning():
         with local_cluster(workers) as cluster, distributed.Client(cluster) as client:
             seen = set(client.run(_worker_environment).values())
         assert seen == {(None, str(max(1, (os.cpu_count() or 1) // workers)))}
+
+
+def test_ctrl_c_in_a_block_run_says_what_it_kept(tmp_path, capsys, monkeypatch):
+    """The CLI said "nothing was written" when a block run was stopped, though its store stays for the next
+    run to resume (and reading it then said nothing of the blocks missing)."""
+    source = ramp_volume(tmp_path / "in.tif", depth=40)
+    out = tmp_path / "out.zarr"
+    run_block = blocks.run_block
+
+    def stop_after_the_first(job, block, cancel=None):
+        if blocks.finished_blocks(job.output):
+            raise KeyboardInterrupt
+        return run_block(job, block, cancel)
+
+    monkeypatch.setattr(blocks, "run_block", stop_after_the_first)
+    code = main(["denoise", str(source), "-o", str(out), "--method", "gaussian-avg", "--scheduler", "here"])
+    err = capsys.readouterr().err
+    assert code == 130 and f"the blocks finished so far are kept in {out}" in err and "nothing was written" not in err
+    assert main(["info", str(out)]) == 2 and "unfinished block run (1 of 3" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
-    MemmapSliceReader,
+    RawSliceReader,
     StackMeta,
     check_data_size,
     check_dtype,
@@ -120,10 +120,10 @@ def open_file(path: Path):
         notes = [n for n in notes if "z spacing" not in n]
     meta = StackMeta(
         path=path, format=f"MRC (mode {header['mode']})", shape=shape, dtype=dtype,
-        voxel_size_nm=voxel, source="MRC header" if voxel else "", memory_mapped=True,
+        voxel_size_nm=voxel, source="MRC header" if voxel else "", raw_slices=True,
         extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {})},
     )
-    return meta, MemmapSliceReader(path, offset, shape, raw_dtype)
+    return meta, RawSliceReader(path, offset, shape, raw_dtype)
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,

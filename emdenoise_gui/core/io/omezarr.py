@@ -137,9 +137,31 @@ def open_image(path: Path, mode: str = "r"):
     return array, entry, version
 
 
+#: The folder in a store where block processing (``jobs.blocks``) records each block it finished; the
+#: store's "emdenoise" attribute says how many blocks the run has ("blocks").
+BLOCK_RECORDS = ".emdenoise-blocks"
+
+
+def _check_finished(path: Path) -> None:
+    """InputError for a store that block processing has not finished (stopped, failed or still running):
+    the blocks not yet written would read as zeros."""
+    try:
+        planned = dict(_zarr().open_group(str(path), mode="r").attrs).get("emdenoise", {}).get("blocks")
+    except Exception:  # open_image has said what is wrong with a store that cannot be read
+        return
+    if not isinstance(planned, int):
+        return
+    records = path / BLOCK_RECORDS
+    done = sum(1 for _ in records.iterdir()) if records.is_dir() else 0
+    if done < planned:
+        raise InputError(f"is an unfinished block run ({done} of {planned} blocks written; the others would read as "
+                         "zeros): run the same `emdenoise denoise` command again to finish it, or delete it", path)
+
+
 def open_file(path: Path):
-    """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable."""
+    """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable or unfinished."""
     array, entry, version = open_image(path)
+    _check_finished(path)
     shape = tuple(int(n) for n in array.shape)
     axes = _axis_names(entry) or list(SPACE_AXES)[-len(shape):]
     leading = len(shape) - 3 if len(shape) > 3 else 0
@@ -152,7 +174,7 @@ def open_file(path: Path):
     voxel = _voxel_size(entry)
     chunks = tuple(int(c) for c in array.chunks[leading:])
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
-                     source=f"OME-Zarr {version} metadata" if voxel else "", memory_mapped=False,
+                     source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False,
                      extra={"chunks": chunks, "ngff": version})
     return meta, _ArrayReader(array, leading)
 

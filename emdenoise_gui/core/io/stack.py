@@ -35,7 +35,7 @@ class StackMeta:
     dtype: the dtype slices are returned in.
     voxel_size_nm: (z, y, x) in nanometres, or ``None`` when the file does not say.
     source: where the voxel size came from (e.g. ``"ImageJ metadata"``), or ``""``.
-    memory_mapped: whether slices are read through a memory map.
+    raw_slices: whether slices are read straight from contiguous pixel bytes (no decoding).
     """
 
     path: Path
@@ -44,7 +44,7 @@ class StackMeta:
     dtype: np.dtype
     voxel_size_nm: tuple[float, float, float] | None = None
     source: str = ""
-    memory_mapped: bool = False
+    raw_slices: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -113,11 +113,12 @@ class Stack:
         self.close()
 
 
-class MemmapSliceReader:
-    """Reads slice z of contiguous raw pixels by mapping just that slice, then copying it.
+class RawSliceReader:
+    """Reads slice z of contiguous raw pixels with one positioned file read.
 
-    Mapping one slice at a time keeps the resident memory of a long streaming
-    job at one slice, whatever the depth of the stack.
+    Not a memory map: a file replaced or cut short while it is open (saved over from another program)
+    would make a mapped read crash the process (SIGBUS); a read that comes up short raises InputError.
+    Each read holds one slice, whatever the depth of the stack.
     """
 
     def __init__(self, path: Path, offset: int, shape: tuple[int, int, int], dtype: np.dtype):
@@ -125,14 +126,14 @@ class MemmapSliceReader:
         self.slice_bytes = shape[1] * shape[2] * self.dtype.itemsize
 
     def read(self, z: int) -> np.ndarray:
-        mapped = np.memmap(
-            self.path, dtype=self.dtype, mode="r",
-            offset=self.offset + z * self.slice_bytes, shape=self.shape[1:],
-        )
-        try:
-            return np.array(mapped)
-        finally:
-            del mapped
+        count = self.shape[1] * self.shape[2]
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + z * self.slice_bytes)
+            data = np.fromfile(f, self.dtype, count)
+        if data.size != count:
+            raise InputError(f"cannot read slice {z}: the file ends before it (it was changed or cut short "
+                             "since it was opened); add it again", self.path)
+        return data.reshape(self.shape[1:])
 
     def close(self) -> None:
         pass

@@ -20,7 +20,7 @@ import tifffile
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
-    MemmapSliceReader,
+    RawSliceReader,
     StackMeta,
     check_data_size,
     check_dtype,
@@ -267,7 +267,7 @@ def open_file(path: Path):
         if offset is not None and dtype == series.dtype:
             check_data_size(path, offset, int(np.prod(shape)) * series.dtype.itemsize)
             raw_dtype = series.dtype.newbyteorder(tif.byteorder)
-            reader = MemmapSliceReader(path, offset, shape, raw_dtype)
+            reader = RawSliceReader(path, offset, shape, raw_dtype)
             tif.close()
         else:
             _check_pages(path, series)
@@ -282,7 +282,7 @@ def open_file(path: Path):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
         meta = StackMeta(
             path=path, format=_format_name(tif), shape=shape, dtype=dtype, voxel_size_nm=voxel,
-            source=source, memory_mapped=isinstance(reader, MemmapSliceReader), extra=extra,
+            source=source, raw_slices=isinstance(reader, RawSliceReader), extra=extra,
         )
         return meta, reader
     except InputError:

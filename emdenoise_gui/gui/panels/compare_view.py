@@ -233,6 +233,16 @@ class CompareView(QtWidgets.QWidget):
         self.set_slice(self._z, force=True)
         self._on_tools_toggled()  # the tools appear with the first image
 
+    def clear(self, message: str = "") -> None:
+        """Show no stack (one that cannot be read), ``message`` in the left pane."""
+        self._original = self._result = None
+        self._name = self._label = ""
+        for item in self.image_items:
+            item.clear()
+        self._show_message(0, message)
+        self._show_message(1, "")
+        self._update_titles()
+
     def set_result(self, stack, label: str = "", first_slice: int = 0) -> None:
         """Show ``stack`` as the result for original slices ``first_slice ..``; None clears it.
 

@@ -1,0 +1,64 @@
+"""Files that change on disk behind the app: a stack replaced or damaged after it was added, a result file
+replaced after it was made. Each gets a warning naming the file; the viewer never shows the old reader's
+view of new bytes, no result is recorded for a stack that is no longer the one added, no traceback."""
+
+import numpy as np
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+
+from tests.gui.test_main_window import drop, wait_for  # noqa: E402
+
+
+def _tiff(path, depth=4, side=64, dtype=np.uint16):
+    data = (np.arange(depth * side * side) % 4093).reshape(depth, side, side).astype(dtype)
+    tifffile.imwrite(path, data, imagej=dtype != np.float64, metadata={"axes": "ZYX"})
+    return path
+
+
+def test_a_replaced_stack_is_read_anew_and_refused_for_denoising(window, tmp_path):
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    record = window.controller.project.stacks[0]
+    assert window.viewer.depth() == 4
+    _tiff(path, depth=2, dtype=np.float32)  # another stack under the same name
+    window.zoo_panel.select("filter:median")
+    assert window.denoise_current() is None  # nothing runs, nothing is recorded
+    assert window.warnings[-1][0] == "Cannot denoise" and "changed on disk since it was added" in window.warnings[-1][1]
+    assert "was 4x64x64 uint16, now 2x64x64 float32" in window.warnings[-1][1]
+    assert window.controller.stack_data(record.path).meta.shape[0] == 2  # the reader was opened again
+    window.show_stack(record.id)
+    assert window.warnings[-1][0] == "Cannot show s.tif" and window.viewer.depth() == 0
+    assert window.controller.project.results == []
+
+
+def test_a_damaged_stack_gets_a_warning_not_a_traceback(window, tmp_path):
+    first, second = _tiff(tmp_path / "a.tif"), _tiff(tmp_path / "b.tif")
+    drop(window, [first, second])
+    a, b = window.controller.project.stacks
+    window.show_stack(b.id)
+    first.write_text("not an image any more")
+    window.show_stack(a.id)  # raised out of the slot before: the app's error box with a traceback
+    title, text = window.warnings[-1]
+    assert title == "Cannot show a.tif" and "a.tif" in text and "Traceback" not in text
+    assert window.viewer.depth() == 0  # the viewer does not go on showing b as if it were a
+    window.show_stack(b.id)
+    assert window.viewer.depth() == 4
+
+
+def test_a_result_file_of_another_size_gets_a_warning(window, qtbot, tmp_path):
+    drop(window, [_tiff(tmp_path / "s.tif")])
+    window.zoo_panel.select("filter:median")
+    wait_for(qtbot, window.denoise_current())
+    project = window.controller.project
+    result = project.results[0]
+    _tiff(project.absolute(result), side=32, dtype=np.float32)
+    window.show_result(result.id)
+    title, text = window.warnings[-1]
+    assert title == "Cannot show the result" and "32x32 px" in text
+    assert window.viewer.depth() == 4  # the original is shown; the result is not
+    folder = project.folder
+    window.controller.close_project()
+    assert window.open_project(folder)  # the view was on that result: the project still opens whole
+    assert window.controller.project.results[0].id == result.id
