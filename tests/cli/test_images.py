@@ -135,3 +135,38 @@ def test_compare_names_an_identical_image_instead_of_inf_plus_minus_nan(tmp_path
     rows = {line.split()[0]: line for line in result.out.splitlines()[2:]}
     assert rows["same.tif"].split()[1] == "identical"
     assert rows["part.tif"].split()[1:4] == ["inf", "±", "–"]
+
+
+def test_an_output_type_too_narrow_for_the_data_is_refused(tmp_path, cli, fibsem_crop):
+    """uint16 data (x200) stored as uint8 used to come out all white (clipped at 255, exit 0); int16 data
+    with negative values stored as uint16 lost them. A denoiser's small overshoot is still just clipped."""
+    wide = tmp_path / "wide.tif"
+    tifffile.imwrite(wide, tifffile.imread(fibsem_crop).astype(np.uint16) * 200, imagej=True,
+                     metadata={"axes": "ZYX"})
+    out = tmp_path / "o.tif"
+    for command in (("convert", wide, out, "--dtype", "uint8"),
+                    ("denoise", wide, "-o", out, "--method", "gaussian", "--dtype", "uint8")):
+        result = cli(*command)
+        assert result.code == 2 and "would be clipped; choose --dtype float32" in result.err, result.err
+        assert len(result.err.strip().splitlines()) == 1 and not out.exists()
+    signed = tmp_path / "signed.tif"
+    tifffile.imwrite(signed, tifffile.imread(fibsem_crop).astype(np.int16) - 128, imagej=True,
+                     metadata={"axes": "ZYX"})
+    result = cli("convert", signed, out, "--dtype", "uint16")
+    assert result.code == 2 and "beyond uint16's 0 to 65535" in result.err and not out.exists()
+    assert cli("convert", wide, out, "--dtype", "uint16").code == 0  # it fits: stored as it is
+    np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(wide))
+
+
+def test_cast_clips_a_small_overshoot_only():
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.core.io.writer import cast_to
+
+    overshoot = np.tile(np.linspace(0.0, 255.0, 100), (100, 1))  # a denoised 8-bit slice ...
+    overshoot[:3, :] = 262.0  # ... 3 % of whose pixels overshoot by less than 5 % of its span
+    assert cast_to(overshoot, np.uint8).max() == 255
+    overshoot[0, :2] = 300.0  # 0.02 % far beyond: still clipped
+    assert cast_to(overshoot, np.uint8).max() == 255
+    overshoot[1, :] = 300.0  # 1 % far beyond: refused
+    with pytest.raises(InputError, match="would be clipped"):
+        cast_to(overshoot, np.uint8)

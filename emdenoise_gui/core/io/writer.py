@@ -27,13 +27,31 @@ from emdenoise_gui.core.atomic import disk_full
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.formats import output_format
 
+#: An integer output type takes values up to this fraction of the data's span beyond its range (clipped:
+#: a denoiser's overshoot at saturated pixels) ...
+CLIP_MARGIN = 0.05
+#: ... in at most this fraction of a slice's pixels; more means the data do not fit the type at all.
+CLIP_FRACTION = 1e-3
 
-def cast_to(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``data`` as ``dtype``: floats as they are, integers rounded and clipped to the type's range."""
+
+def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data") -> np.ndarray:
+    """``data`` as ``dtype``: floats as they are, integers rounded and clipped to the type's range.
+
+    InputError (naming ``where``) when more than CLIP_FRACTION of the values lie more than CLIP_MARGIN of
+    the data's span (at least one level) outside the type's range: clipping would destroy the image
+    (uint16 data stored as uint8 turns white, int16 as uint16 loses its negative values), so another type
+    must be chosen."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return data.astype(dtype, copy=False)
     info = np.iinfo(dtype)
+    low, high = (float(np.min(data)), float(np.max(data))) if data.size else (0.0, 0.0)
+    margin = max(1.0, CLIP_MARGIN * (high - low))
+    outside = np.count_nonzero((data < info.min - margin) | (data > info.max + margin)) if data.size else 0
+    if outside > CLIP_FRACTION * data.size:
+        raise InputError(f"{where} spans {low:g} to {high:g}, beyond {dtype}'s {info.min} to {info.max} in "
+                         f"{outside / data.size:.1%} of the pixels: stored as {dtype} they would be clipped; choose "
+                         "--dtype float32 (or a wider type)")
     return np.clip(np.rint(data), info.min, info.max).astype(dtype)
 
 
@@ -166,7 +184,11 @@ class StackWriter:
         if not (math.isfinite(low) and math.isfinite(high)):  # NaN propagates into min and max
             raise InputError(f"slice {z} of the result holds NaN or infinite values: the model does not fit this "
                              "data or its weights are damaged. Nothing was written", self.path)
-        out = cast_to(data, self.dtype).astype(self.store_dtype.newbyteorder("<"), copy=False)
+        try:
+            out = cast_to(data, self.dtype, f"slice {z} of the result")
+        except InputError as exc:
+            raise InputError(f"{exc.problem}. Nothing was written", self.path) from None
+        out = out.astype(self.store_dtype.newbyteorder("<"), copy=False)
         try:
             self._sink.write(z, out)
         except OSError as exc:
