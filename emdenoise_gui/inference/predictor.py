@@ -242,6 +242,9 @@ class Predictor:
         self._cancel.token = cancel
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
+        centre = window[window.shape[0] // 2]
+        if centre.size and centre.min() == centre.max():  # a blank slice: nothing to remove, and scaling by
+            return np.array(centre, np.float32)            # its zero spread would make a grey one up (cyclic)
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)
