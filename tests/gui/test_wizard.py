@@ -19,6 +19,7 @@ from tests.conftest import synthetic_em_stack  # noqa: E402
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 NEXT = QtWidgets.QWizard.WizardButton.NextButton
+COMMIT = QtWidgets.QWizard.WizardButton.CommitButton  # the settings page's "Start training"
 TRAIN_TIMEOUT_MS = 180_000
 
 
@@ -76,7 +77,7 @@ def _settings(qtbot, wizard, steps: int = 4) -> None:
     page.batch.setValue(2)
     page.steps.setValue(steps)
     qtbot.waitUntil(lambda: page.rate is not None or bool(page.problem.text()), timeout=60_000)
-    assert page.rate and wizard.button(NEXT).isEnabled(), page.problem.text()
+    assert page.rate and wizard.button(COMMIT).isEnabled(), page.problem.text()
 
 
 def _train(qtbot, wizard) -> Path:
@@ -147,10 +148,13 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
     _settings(qtbot, wizard)
     if shots:
         shoot(wizard, "wizard_3_settings.png")
+    assert wizard.button(COMMIT).text() == "Start training"
     wizard.next()
     package = _train(qtbot, wizard)
     if shots:
         shoot(wizard, "wizard_4_training.png")
+    back = wizard.button(QtWidgets.QWizard.WizardButton.BackButton)
+    assert not (back.isVisible() and back.isEnabled())  # no way back to other settings: this model is for these
     wizard.next()
     finish = wizard.pages["finish"]
     assert package.name in finish.summary.text()
@@ -249,12 +253,12 @@ def test_invalid_inputs_keep_next_disabled_with_a_message(qtbot, controller, tmp
     wizard.next()
     settings = wizard.pages["settings"]
     settings.name.setText("bad/name")
-    assert not wizard.button(NEXT).isEnabled() and "must not be empty" in settings.problem.text()
+    assert not wizard.button(COMMIT).isEnabled() and "must not be empty" in settings.problem.text()
     from emdenoise_gui.zoo.registry import user_dir
 
     (user_dir() / "taken").mkdir(parents=True)
     settings.name.setText("taken")
-    assert not wizard.button(NEXT).isEnabled() and "already in the zoo" in settings.problem.text()
+    assert not wizard.button(COMMIT).isEnabled() and "already in the zoo" in settings.problem.text()
     texts = [kind.problem.text(), data.problem.text(), settings.problem.text()]
     assert all("--" not in t for t in texts)
     wizard.reject()

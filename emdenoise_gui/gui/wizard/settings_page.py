@@ -37,6 +37,10 @@ class SettingsPage(QtWidgets.QWizardPage):
         self._probing = 0
         self._probe_token = CancelToken()
         self.setTitle("How long to train")
+        # the training starts from here: once it has, Back cannot lead to other settings whose model the
+        # wizard would not train (it would hand back the model of the first ones)
+        self.setCommitPage(True)
+        self.setButtonText(QtWidgets.QWizard.WizardButton.CommitButton, "Start training")
         self.setSubTitle("Longer training usually gives a cleaner result. The app measures how fast this "
                          "computer trains on your data and plans the steps for the time you pick.")
         self.budgets = QtWidgets.QButtonGroup(self)
