@@ -33,6 +33,16 @@ def user_dir() -> Path:
     return paths.user_models_dir()
 
 
+def name_taken(name: str) -> str:
+    """Why ``name`` cannot name a new zoo model ("" when it can): a user model or a shipped one has it
+    (a user model of a shipped model's name would never be found: the shipped one comes first)."""
+    if (SHIPPED_DIR / name).exists():
+        return f"a model named '{name}' ships with EMDenoise"
+    if (user_dir() / name).exists():
+        return f"a model named '{name}' is already in the zoo"
+    return ""
+
+
 @dataclass(frozen=True)
 class ZooEntry:
     package: Package | None
@@ -134,8 +144,7 @@ def import_package(source: str | Path) -> Package:
     if source.is_dir():
         package = verify_folder(source)
         target = target_root / package.card.name
-        if target.exists():
-            raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
+        _check_free(package.card.name, source)
         with atomic.new_folder(target, folder_bytes(source)) as staging:
             shutil.copytree(source, staging, dirs_exist_ok=True)
             verify_folder(staging)
@@ -148,12 +157,21 @@ def import_package(source: str | Path) -> Package:
     try:
         package = extract_zip(source, scratch, inside)
         target = target_root / package.card.name
-        if target.exists():
-            raise InputError(f"a model named '{package.card.name}' is already in the zoo; delete it first", source)
+        _check_free(package.card.name, source)
         os.replace(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Package(target, package.card)
+
+
+def _check_free(name: str, source: Path) -> None:
+    """InputError when a package named ``name`` cannot join the user zoo."""
+    taken = name_taken(name)
+    if taken and (SHIPPED_DIR / name).exists():
+        raise InputError(f"{taken}, so the zoo has one already; a model of your own needs another name "
+                         "(train it again with another --name)", source)
+    if taken:
+        raise InputError(f"{taken}; delete it first", source)
 
 
 def export_package(name: str, destination: str | Path, overwrite: bool = False) -> Path:

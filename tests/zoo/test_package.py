@@ -69,6 +69,19 @@ def test_import_export_import_via_zip(tmp_path, user_zoo):
     assert [e.name for e in registry.list_entries() if not e.shipped] == ["toy"]
 
 
+def test_a_model_named_like_a_shipped_or_a_zoo_model_is_refused(tmp_path, user_zoo):
+    """A user model named like a shipped one was imported but never found (the shipped one comes first)."""
+    shipped = registry.export_package("flyem-nrrn-lite", tmp_path / "lite.zip")
+    with pytest.raises(InputError, match="ships with EMDenoise, so the zoo has one already"):
+        registry.import_package(shipped)
+    assert registry.name_taken("flyem-nrrn-lite") and not registry.name_taken("toy")
+    registry.import_package(_package(tmp_path / "p").path)
+    with pytest.raises(InputError, match="'toy' is already in the zoo; delete it first"):
+        registry.import_package(_package(tmp_path / "q").path)
+    assert registry.name_taken("toy") == "a model named 'toy' is already in the zoo"
+    assert [p.name for p in user_zoo.iterdir()] == ["toy"]
+
+
 def _assert_refused(tmp_path, user_zoo, archive, phrase):
     before = sorted(p.name for p in tmp_path.rglob("*"))
     with pytest.raises(InputError, match=phrase):

@@ -170,10 +170,11 @@ class SettingsPage(QtWidgets.QWizardPage):
         name = self.name.text().strip()
         if not valid_model_name(name):
             return NAME_RULE[0].upper() + NAME_RULE[1:] + "."
-        from emdenoise_gui.zoo.registry import user_dir
+        from emdenoise_gui.zoo.registry import name_taken
 
-        if (user_dir() / name).exists():
-            return f"A model named {name} is already in the zoo; choose another name."
+        taken = name_taken(name)
+        if taken:
+            return f"{taken[0].upper()}{taken[1:]}; choose another name."
         if self.crop.value() % 16:
             return "The crop size must be a multiple of 16 px."
         return ""
