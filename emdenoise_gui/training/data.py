@@ -57,6 +57,9 @@ def load_volume(spec: str, min_side: int) -> Volume:
     if min(data.shape[1:]) < min_side:
         raise InputError(f"is {data.shape[2]}x{data.shape[1]} px, smaller than the {min_side} px training crop; "
                          "use --crop with a smaller size", spec)
+    if data.size and data.min() == data.max():  # a model of it would score an infinite PSNR and never load
+        raise InputError("holds a single value in every pixel: there is nothing to learn from; choose images "
+                         "with structure", spec)
     return Volume(data, spec, voxel)
 
 
