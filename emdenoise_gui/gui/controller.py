@@ -424,8 +424,12 @@ class Controller(QtCore.QObject):
                     stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,
                     model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
                     slices=[0, record.shape[0]])
-            except (InputError, KeyError) as exc:  # e.g. the stack was removed while the job ran
-                self.warning.emit("Result not added", f"{output}: {exc}")
+            except KeyError:  # the stack was removed while the job ran
+                self.warning.emit("Result not added", f"{record.name} was removed from the project while it was "
+                                                      f"being denoised; its result is kept in {output} (drop it "
+                                                      "into the project to view it)")
+            except InputError as exc:
+                self.warning.emit("Result not added", str(exc))
         self._changed()
         if last is not None:
             self.show_result.emit(last.id)

@@ -156,3 +156,23 @@ def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff):
     assert all("sub-folders are not searched" in why for _, why in rejected)
     assert len(warnings) == 1 and warnings[0][0] == "Nothing was added" and "empty: no TIFF" in warnings[0][1]
     controller.shutdown_jobs(5000)
+
+
+def test_a_result_of_a_stack_removed_meanwhile_is_named_in_words(qtbot, tmp_path, monkeypatch, tiff):
+    """The warning read 'o.tif: "no stack 's1' in project project"' (a KeyError's text, an internal id)."""
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    controller = Controller()
+    assert controller.new_project(tmp_path / "project")
+    (record,), _ = controller.add_paths([tiff])
+    output = controller.output_paths([record], "median")[0]
+    tifffile.imwrite(output, np.zeros((5, 64, 80), np.float32))  # what the job wrote
+    controller.remove_stack(record.id)
+    warnings = []
+    controller.warning.connect(lambda title, text: warnings.append((title, text)))
+    controller._record_results([record], [output], Denoiser("filter", "median"), controller.project)
+    assert warnings == [("Result not added", f"ramp.tif was removed from the project while it was being denoised; "
+                                             f"its result is kept in {output} (drop it into the project to view it)")]
+    assert output.exists() and controller.project.results == []
+    controller.shutdown_jobs(5000)
