@@ -224,10 +224,16 @@ def stage(text: str, cancel: CancelToken | None) -> Stage:
     return Stage(text)
 
 
+#: The largest tile side (px): 8192^2 float32 is 256 MB per channel; a filter's quarter-tile overlap is
+#: padded around the image, so a tile of 100,000 px asked for gigabytes whatever the image's size.
+MAX_TILE = 8192
+
+
 def check_tiling(tile: int, stride: int | None) -> None:
-    """InputError unless ``tile`` >= 16 px and ``stride`` is None (fast) or 1 <= ``stride`` <= ``tile``."""
-    if tile < 16:
-        raise InputError(f"--tile {tile}: need a tile of at least 16 px")
+    """InputError unless 16 <= ``tile`` <= MAX_TILE px and ``stride`` is None (fast) or 1 <= ``stride`` <=
+    ``tile``."""
+    if not 16 <= tile <= MAX_TILE:
+        raise InputError(f"--tile {tile}: need a tile of 16 to {MAX_TILE} px (512 suits most work)")
     if stride is not None and not 1 <= stride <= tile:
         raise InputError(f"--tile {tile} --stride {stride}: need 1 <= stride <= tile")
 

@@ -188,7 +188,8 @@ def test_missing_output_folder(tmp_path, cli, fibsem_crop):
 @pytest.mark.parametrize("args,phrase", [
     (["--slices", "50:60"], "selects no slice"),
     (["--slices", "a:b"], "is not of the form"),
-    (["--tile", "8"], "--tile 8: need a tile of at least 16 px"),
+    (["--tile", "8"], "--tile 8: need a tile of 16 to 8192 px"),
+    (["--tile", "100000"], "--tile 100000: need a tile of 16 to 8192 px"),  # it allocated gigabytes
     (["--tile", "64", "--stride", "0"], "--tile 64 --stride 0: need 1 <= stride <= tile"),
 ])
 def test_bad_parameters(tmp_path, cli, fibsem_crop, args, phrase):
