@@ -123,6 +123,24 @@ def cmd_filters(args) -> int:
     return EXIT_OK
 
 
+def _note_a_poor_fit(model: str, source: str) -> None:
+    """A line on stderr when the zoo grades ``model`` a poor fit for the stack ``source`` (the app marks it in
+    the zoo: e.g. NRRN on ssTEM, whose 50 nm sections are not alike); the run goes on. Problems with either
+    are left for the job to report."""
+    from emdenoise_gui.zoo import fit
+    from emdenoise_gui.zoo.registry import resolve
+
+    try:
+        card = resolve(model).card
+        with open_stack(source) as stack:
+            verdict = fit.assess_fit(card, fit.measure_facts(stack, stack.meta.voxel_size_nm, Path(source).name))
+    except InputError:
+        return
+    if verdict.grade == "poor":
+        print(f"emdenoise: note: {card.name} is a poor fit for {Path(source).name} ({verdict.reason}); its result "
+              "may be worse than a classical filter's", file=sys.stderr)
+
+
 def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
     help_text = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
     if output_flag:
@@ -132,13 +150,16 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> Non
     p.add_argument("--slices", help="only these slices, START:STOP (e.g. 0:10)")
     p.add_argument("--dtype", default=dtype, choices=OUTPUT_DTYPES,
                    help="output pixel type: float32 keeps values on the input's scale; 'input' or an "
-                        f"integer type rounds and clips to that type's range (default {dtype})")
+                        "integer type rounds to that type (a small overshoot is clipped; data far outside "
+                        f"its range is refused) (default {dtype})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
+    if args.model:
+        _note_a_poor_fit(args.model, args.input)
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
         return cli_blocks.block_job(args, denoiser, stride)

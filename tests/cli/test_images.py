@@ -170,3 +170,14 @@ def test_cast_clips_a_small_overshoot_only():
     overshoot[1, :] = 300.0  # 1 % far beyond: refused
     with pytest.raises(InputError, match="would be clipped"):
         cast_to(overshoot, np.uint8)
+
+
+def test_a_poor_fit_is_noted_and_the_run_goes_on(tmp_path, cli, shared_data, fibsem_crop):
+    """NRRN on ssTEM (50 nm sections, neighbours unlike) ran without a word; the app grades it a poor fit."""
+    out = tmp_path / "o.tif"
+    result = cli("denoise", shared_data / "sstem_isbi2012_train_30x512x512.tif", "-o", out, "--model",
+                 "flyem-nrrn-lite", "--slices", "0:1")
+    assert result.code == 0 and out.exists()
+    assert "note: flyem-nrrn-lite is a poor fit for sstem_isbi2012_train_30x512x512.tif" in result.err, result.err
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "f.tif", "--model", "flyem-nrrn-lite")
+    assert result.code == 0 and "poor fit" not in result.err
