@@ -119,7 +119,7 @@ def test_writer_roundtrip_keeps_voxel_size(tmp_path, suffix, dtype):
 
 def test_writer_casts_integers_with_rounding_and_clipping(tmp_path):
     path = tmp_path / "o.tif"
-    values = np.array([[-5.0, 0.4, 0.6, 254.5, 300.0] * 2] * 8, dtype=np.float32)
+    values = np.array([[-5.0, 0.4, 0.6, 254.5, 262.0] * 2] * 8, dtype=np.float32)  # an overshoot: clipped
     with StackWriter(path, (1, 8, 10), np.uint8) as writer:
         writer.write(0, values)
         writer.commit()

@@ -3,6 +3,7 @@ predictor reproduces, TorchScript that runs without EMDenoise's code, our own pa
 
 import io
 import json
+import shutil
 import warnings
 import zipfile
 
@@ -58,13 +59,26 @@ def test_test_tensors_reproduce_with_our_predictor_and_torchscript(exported):
     assert abs(float(expected.mean()) - float(x[0, 1].mean())) < 0.1 * float(x[0, 1].std())  # the input's units
 
 
-def test_our_package_comes_back_through_zoo_import(exported, capsys):
-    original = registry.find("flyem-nrrn-lite").package.card
-    assert main(["zoo", "import", str(exported)]) == 0
+def test_our_package_comes_back_through_zoo_import(exported, tmp_path, capsys):
+    """A user model exported as bioimage.io, deleted and imported again has the same weights; a shipped model's
+    export is refused at import (the zoo has it already)."""
+    original = registry.find("flyem-nrrn-lite").package
+    mine = tmp_path / "my-lite"
+    shutil.copytree(original.path, mine)
+    card = json.loads((mine / "card.json").read_text())
+    (mine / "card.json").write_text(json.dumps({**card, "name": "my-lite"}))
+    zipped = tmp_path / "mine.zip"
+    assert main(["zoo", "import", str(mine)]) == 0
+    assert main(["zoo", "export", "my-lite", "--format", "bioimageio", str(zipped)]) == 0
+    assert main(["zoo", "delete", "my-lite", "--yes"]) == 0
+    assert main(["zoo", "import", str(zipped)]) == 0
     imported = [e for e in registry.list_entries() if not e.shipped]
-    assert [e.name for e in imported] == ["flyem-nrrn-lite"]
-    assert imported[0].package.card.weights_sha256 == original.weights_sha256
+    assert [e.name for e in imported] == ["my-lite"]
+    assert imported[0].package.card.weights_sha256 == original.card.weights_sha256
     assert not (imported[0].package.path / "weights.pt").exists()  # the pickle never left the zip
+    capsys.readouterr()
+    assert main(["zoo", "import", str(exported)]) == 2
+    assert "ships with EMDenoise" in capsys.readouterr().err
 
 
 def test_a_foreign_bioimageio_model_is_refused_in_one_line(exported, tmp_path, capsys):
