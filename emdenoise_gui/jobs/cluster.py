@@ -98,6 +98,9 @@ def read_config(path: str | None) -> dict:
         data = yaml.safe_load(Path(path).read_text())
     except OSError as exc:
         raise InputError(f"cannot read the cluster configuration ({exc.strerror})", path) from exc
+    except UnicodeDecodeError:
+        raise InputError("is not a YAML text file; give the YAML file of dask-jobqueue settings (see "
+                         "docs/cluster.md)", path) from None
     except yaml.YAMLError as exc:
         raise InputError(f"is not valid YAML: {' '.join(str(exc).split())}", path) from exc
     if not isinstance(data, dict):

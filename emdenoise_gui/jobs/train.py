@@ -9,6 +9,7 @@ that family, whose package goes to the user's zoo under a name derived from the 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
@@ -33,6 +34,7 @@ def train_job(spec: RunSpec):
 
 def resume_job(checkpoint: str | Path, steps: int | None = None):
     """``make(token)``: continue the run saved in ``checkpoint`` (to a new total of ``steps``)."""
+    checkpoint = Path(os.path.abspath(checkpoint))  # `resume .`: the folder needs its own name
 
     def make(token: CancelToken):
         from emdenoise_gui.training.engine import resume
@@ -81,7 +83,8 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     folder.mkdir(parents=True, exist_ok=True)
     notes = {"adapted_to": f"{stack.name} (sha256 {sha256_file(stack)[:12]})",
              "note": "self-trained on the stack it denoises; validated on its last slices"}
-    spec = RunSpec(family=family, config="lite", steps=steps or FAMILIES[family].adapt_steps, data={"noisy": [str(stack)]},
+    steps = FAMILIES[family].adapt_steps if steps is None else steps  # 0 is refused by validated(), not a default
+    spec = RunSpec(family=family, config="lite", steps=steps, data={"noisy": [str(stack)]},
                    output=str(folder / name), name=name, init=init, device=device, seed=seed, notes=notes,
                    validate_every=100, checkpoint_every=100, checkpoint_dir=str(folder / f".{name}.checkpoint"),
                    objective="blind-spot")

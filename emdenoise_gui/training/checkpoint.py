@@ -106,17 +106,30 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
     return folder
 
 
-def _read(folder: Path) -> dict | None:
-    """The state in ``folder`` if it is a complete copy, else None."""
+def _read(folder: Path, problems: list | None = None) -> dict | None:
+    """The state in ``folder`` if it is a complete copy, else None; why a copy that is there cannot be
+    read is appended to ``problems``."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     if not (folder / STATE_JSON).is_file() or not (folder / STATE_TENSORS).is_file():
         return None
     try:
         skeleton = json.loads((folder / STATE_JSON).read_text())
-        return unpack(skeleton, load_file(str(folder / STATE_TENSORS)))
-    except (OSError, ValueError, KeyError, RuntimeError):  # truncated or damaged: not a complete copy
-        return None
+    except (OSError, ValueError, RecursionError) as exc:  # truncated or damaged: not a complete copy
+        problem = f"{STATE_JSON} is damaged ({exc})"
+    else:
+        try:
+            state = unpack(skeleton, load_file(str(folder / STATE_TENSORS)))
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
+            problem = f"{STATE_TENSORS} is damaged or truncated ({exc})"
+        else:
+            if isinstance(state, dict):
+                return state
+            problem = f"{STATE_JSON} holds no training state"
+    if problems is not None:
+        problems.append(problem)
+    return None
 
 
 def load_checkpoint(folder: Path, notes: list | None = None) -> dict:
@@ -127,12 +140,16 @@ def load_checkpoint(folder: Path, notes: list | None = None) -> dict:
     complete copy is moved back under ``folder``'s name and used, and a sentence saying so is appended
     to ``notes``. InputError if there is no complete copy.
     """
-    folder = Path(folder)
-    state = _read(folder)
+    folder = Path(os.path.abspath(folder))  # '.' has no name to derive the hidden copies' names from
+    problems: list[str] = []
+    state = _read(folder, problems)
     if state is not None:
         return state
     copies = [(c, _read(c)) for c in (atomic.staging_path(folder), _old_path(folder))]
     copies = [(c, s) for c, s in copies if s is not None]
+    if not copies and problems:
+        raise InputError(f"is a damaged training checkpoint: {problems[0]}; it cannot be resumed: restore it "
+                         "from a backup or start the run again with `emdenoise train`", folder)
     if not copies:
         raise InputError(f"is not a training checkpoint (needs {STATE_JSON} and {STATE_TENSORS})", folder)
     source, state = max(copies, key=lambda cs: int(cs[1].get("step", 0)))

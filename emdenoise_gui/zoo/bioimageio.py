@@ -34,7 +34,13 @@ from emdenoise_gui import __version__, paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import family
-from emdenoise_gui.zoo.package import CARD, WEIGHTS, Package, load_weights
+from emdenoise_gui.zoo.package import (
+    CARD,
+    WEIGHTS,
+    Package,
+    check_zip_destination,
+    load_weights,
+)
 
 FORMAT_VERSION = "0.5.4"
 ARCHITECTURE = {"callable": "PortableDenoiser", "import_from": "emdenoise_gui.models.portable"}
@@ -189,6 +195,7 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
         raise InputError("bioimage.io packages are .zip files; name it .zip", destination)
     if destination.exists() and not overwrite:
         raise InputError("already exists; choose another name or pass --overwrite", destination)
+    check_zip_destination(destination)
     card = package.card
     kind = card.normalisation["kind"]
     if kind not in KINDS:

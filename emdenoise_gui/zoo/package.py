@@ -242,11 +242,24 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
 
 
+def check_zip_destination(destination: Path) -> None:
+    """InputError unless a zip file can be written at ``destination``: not a folder, in a folder that
+    exists and can be written."""
+    if destination.is_dir():
+        raise InputError("is a folder; give a .zip file name", destination)
+    try:
+        atomic.probe_writable(destination.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write into the folder {destination.parent} ({exc.strerror}); create it or "
+                         "choose a folder you can write to", destination) from None
+
+
 def export_zip(package: Package, destination: Path, overwrite: bool = False) -> Path:
     """Write ``package`` as a zip (entries inside a folder named after the card), atomically."""
     destination = Path(destination)
     if destination.exists() and not overwrite:
         raise InputError("already exists; choose another name", destination)
+    check_zip_destination(destination)
     need = folder_bytes(package.path)
     with atomic.new_file(destination, need) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for item in sorted(package.path.iterdir()):

@@ -1,0 +1,135 @@
+"""More bad input: export destinations, damaged checkpoints, --steps 0, a binary cluster config.
+Each is refused with exit 2 and one line saying what is wrong, never an internal error."""
+
+import os
+import signal
+
+import pytest
+import tifffile
+import torch
+
+from emdenoise_gui.cli.main import main
+from emdenoise_gui.training.checkpoint import STATE_JSON, STATE_TENSORS, save_checkpoint
+from tests.conftest import synthetic_em_stack
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _run(capsys, *args):
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    return code, err
+
+
+def _stack(tmp_path):
+    path = tmp_path / "good.tif"
+    tifffile.imwrite(path, synthetic_em_stack(3, 64, 64, seed=1), imagej=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def _missing_folder(tmp_path):
+    return tmp_path / "nodir" / "e.zip"
+
+
+def _parent_is_a_file(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    return tmp_path / "afile" / "e.zip"
+
+
+@pytest.mark.parametrize("fmt", ["emdenoise", "bioimageio"])
+@pytest.mark.parametrize("where", [_missing_folder, _parent_is_a_file])
+def test_export_into_a_folder_that_cannot_take_it(capsys, tmp_path, home, fmt, where):
+    destination = where(tmp_path)
+    code, err = _run(capsys, "zoo", "export", "flyem-nrrn-lite", destination, "--format", fmt)
+    assert code == 2, err
+    assert "internal error" not in err and len(err.strip().splitlines()) == 1
+    assert str(destination) in err and "choose a folder you can write to" in err
+    assert not destination.exists()
+
+
+def test_export_over_a_folder_is_refused(capsys, tmp_path, home):
+    (tmp_path / "x.zip").mkdir()
+    code, err = _run(capsys, "zoo", "export", "flyem-nrrn-lite", tmp_path / "x.zip", "--overwrite")
+    assert code == 2 and "is a folder" in err, err
+    assert (tmp_path / "x.zip").is_dir()
+
+
+def test_resume_dot_names_the_folder(capsys, tmp_path, home, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, err = _run(capsys, "resume", ".")
+    assert code == 2, err
+    assert f"{tmp_path}: is not a training checkpoint" in err
+
+
+def _checkpoint(tmp_path):
+    return save_checkpoint(tmp_path / "run.checkpoint", {"step": 2, "spec": {}, "w": torch.zeros(8)})
+
+
+def test_resume_a_checkpoint_with_truncated_tensors(capsys, tmp_path, home):
+    folder = _checkpoint(tmp_path)
+    (folder / STATE_TENSORS).write_bytes(b"")
+    code, err = _run(capsys, "resume", folder)
+    assert code == 2, err
+    assert f"{STATE_TENSORS} is damaged or truncated" in err and "start the run again" in err
+
+
+def test_resume_a_checkpoint_with_corrupt_json(capsys, tmp_path, home):
+    folder = _checkpoint(tmp_path)
+    (folder / STATE_JSON).write_text('{"__dict__": [[')
+    code, err = _run(capsys, "resume", folder)
+    assert code == 2, err
+    assert f"{STATE_JSON} is damaged" in err and "not a training checkpoint" not in err
+
+
+def test_resume_from_inside_the_checkpoint_folder(capsys, tmp_path, home, monkeypatch):
+    """`cd run.checkpoint && emdenoise resume .` finishes the run (the folder keeps its name)."""
+    from emdenoise_gui.training import engine
+
+    real_train = engine.train
+
+    def stopped(spec, cancel=None, _resume_state=None):
+        for event in real_train(spec, cancel, _resume_state):
+            yield event
+            if _resume_state is None and type(event).__name__ == "StepDone" and event.step == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered mid-run
+
+    monkeypatch.setattr(engine, "train", stopped)
+    out = tmp_path / "m"
+    code, err = _run(capsys, "train", "n2v", "--noisy", _stack(tmp_path), "--steps", "4", "--crop", "32",
+                     "--batch-size", "2", "--device", "cpu", "--validate-every", "2", "--checkpoint-every", "2",
+                     "-o", out)
+    assert code == 130 and "emdenoise resume" in err, err
+    checkpoint = err.strip().splitlines()[-1].split()[-1]
+    monkeypatch.setattr(engine, "train", real_train)
+    monkeypatch.chdir(checkpoint)
+    code, err = _run(capsys, "resume", ".")
+    assert code == 0, err
+    assert out.is_dir()
+
+
+def test_adapt_with_zero_steps_is_refused(capsys, tmp_path, home, monkeypatch):
+    from emdenoise_gui.jobs import train
+
+    def no_training(spec):
+        raise AssertionError(f"a {spec.steps}-step run was started")
+
+    monkeypatch.setattr(train, "train_job", no_training)
+    code, err = _run(capsys, "denoise", _stack(tmp_path), "-o", tmp_path / "out.tif", "--adapt", "n2v",
+                     "--steps", "0", "--device", "cpu")
+    assert code == 2, err
+    assert "--steps must be at least 1" in err
+    assert not (tmp_path / "out.tif").exists()
+
+
+@pytest.mark.parametrize("extra", [[], ["--print-job-script"]])
+def test_binary_cluster_config_is_refused(capsys, tmp_path, home, extra):
+    stack = _stack(tmp_path)
+    code, err = _run(capsys, "denoise", stack, "-o", tmp_path / "out.zarr", "--scheduler", "slurm",
+                     "--cluster-config", stack, *extra)
+    assert code == 2, err
+    assert f"{stack}: is not a YAML text file" in err
+    assert not (tmp_path / "out.zarr").exists()
