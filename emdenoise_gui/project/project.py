@@ -339,6 +339,9 @@ class Project:
                                  "the project folder is writable", target) from exc
         else:
             target = Path(folder).expanduser()
+            if target.exists() and not target.is_dir():
+                raise InputError("the output folder is a file, not a folder; choose another output folder in "
+                                 "Settings", target)
             if not target.is_dir():
                 raise InputError("the output folder does not exist (moved, or a disconnected drive?); "
                                  "choose another output folder in Settings", target)

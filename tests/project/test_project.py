@@ -254,6 +254,11 @@ def test_result_path_follows_the_pattern_and_never_collides(tmp_path, project):
     assert first == out / "bm3d-my_cells.mrc"
     assert project.result_path(s.id, "bm3d", ".mrc", out, "{method}-{stem}", exclude=[first]).name == \
         "bm3d-my_cells_2.mrc"
+    with pytest.raises(InputError, match="does not exist"):
+        project.result_path(s.id, "bm3d", ".mrc", tmp_path / "gone")
+    (tmp_path / "a file").write_text("x")  # was called a folder that does not exist
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        project.result_path(s.id, "bm3d", ".mrc", tmp_path / "a file")
     assert project.result_path(s.id, "bm3d", pattern="{stem}_{date}").name.startswith("my_cells_20")
     for bad, message in (("{stem}_{colour}", "not a field"), ("{stem", "unmatched brace"), ("  ", "empty")):
         with pytest.raises(InputError, match=message):
