@@ -34,6 +34,10 @@ class Volume:
         return self.data.shape[0]
 
 
+#: The smallest training crop (px): crops are multiples of 16 (the networks' downsampling).
+MIN_CROP = 16
+
+
 def load_volume(spec: str, min_side: int) -> Volume:
     """Load ``PATH`` or ``PATH@y0:y1,x0:x1`` (a rectangle of every slice) on the working scale.
 
@@ -54,6 +58,9 @@ def load_volume(spec: str, min_side: int) -> Volume:
             raise InputError(f"rectangle {y0}:{y1},{x0}:{x1} is outside the {data.shape[1]}x{data.shape[2]} image",
                              path)
         data = np.ascontiguousarray(data[:, y0:y1, x0:x1])
+    if min(data.shape[1:]) < MIN_CROP:  # no crop size fits: advice to pick a smaller one would mislead
+        raise InputError(f"is {data.shape[2]}x{data.shape[1]} px, smaller than the smallest training crop "
+                         f"({MIN_CROP} px): train on larger images", spec)
     if min(data.shape[1:]) < min_side:
         raise InputError(f"is {data.shape[2]}x{data.shape[1]} px, smaller than the {min_side} px training crop; "
                          "use --crop with a smaller size", spec)

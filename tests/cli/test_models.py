@@ -86,6 +86,11 @@ def test_bad_model_and_data_messages(cli, tmp_path, home, fibsem_crop):
     assert result.code == 2 and "needs --clean" in result.err
     result = cli("train", "xception", "--clean", fibsem_crop, "--dose", "9:x", "-o", tmp_path / "m")
     assert result.code == 2 and "LOW:HIGH" in result.err
+    tiny = tmp_path / "tiny.tif"  # the advice was a smaller --crop, which cannot go under 16 px
+    tifffile.imwrite(tiny, np.arange(3 * 12 * 12, dtype=np.uint8).reshape(3, 12, 12), imagej=True,
+                     metadata={"axes": "ZYX"})
+    result = cli("train", "n2v", "--noisy", tiny, "-o", tmp_path / "m", "--steps", "1", "--crop", "16")
+    assert result.code == 2 and "smaller than the smallest training crop (16 px)" in result.err, result.err
     flat = tmp_path / "flat.tif"  # trained on, it gave a package whose PSNR was infinite and that never loaded
     tifffile.imwrite(flat, np.full((3, 64, 64), 7, np.uint8), imagej=True, metadata={"axes": "ZYX"})
     for family, role in (("xception", "--clean"), ("n2v", "--noisy")):
