@@ -122,6 +122,10 @@ def find(name: str) -> ZooEntry:
     for entry in entries:
         if entry.package and entry.name == name:
             return entry
+    broken = [e for e in entries if e.package is None and e.name == name]
+    if broken:  # `zoo list` shows it with its problem: say the same here
+        raise InputError(f"the zoo model '{name}' cannot be used: {broken[0].problem}; delete it (emdenoise zoo "
+                         "delete) and import or train it again")
     names = ", ".join(e.name for e in entries if e.package) or "none yet"
     raise InputError(f"no model named '{name}' in the zoo (models: {names})")
 
@@ -132,6 +136,8 @@ def resolve(spec: str) -> Package:
 
     if Path(spec).exists():
         return open_package(spec)
+    if Path(spec).is_absolute() or any(sep in str(spec) for sep in "/\\"):  # a path (names have no slash): gone
+        raise InputError("model package not found (moved or deleted?); choose another model", spec)
     return find(spec).package
 
 

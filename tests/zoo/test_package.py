@@ -180,3 +180,17 @@ def test_load_weights_checks_the_bytes_it_parses(tmp_path):
     pkg.weights.write_bytes(bytes(data))  # changed after the package was opened
     with pytest.raises(InputError, match="changed on disk"):
         load_weights(pkg)
+
+
+def test_a_model_gone_or_broken_is_named_as_such(tmp_path, user_zoo):
+    """A deleted package's path was reported as 'no model named '/.../copy-lite' in the zoo', and a broken zoo
+    entry as unknown although `zoo list` shows it with its problem."""
+    with pytest.raises(InputError, match="model package not found \\(moved or deleted\\?\\)"):
+        registry.resolve(str(tmp_path / "gone" / "copy-lite"))
+    broken = user_zoo / "broken"
+    broken.mkdir(parents=True)
+    (broken / "card.json").write_text("{")
+    with pytest.raises(InputError, match="the zoo model 'broken' cannot be used: "):
+        registry.resolve("broken")
+    with pytest.raises(InputError, match="no model named 'nothing' in the zoo"):
+        registry.resolve("nothing")
