@@ -70,12 +70,21 @@ def cmd_convert(args) -> int:
     return EXIT_OK
 
 
+#: The largest count (per pixel) a noise parameter may ask for: far beyond any EM dose, and within what
+#: numpy's Poisson sampler takes.
+MAX_COUNTS = 1e9
+
+
 def cmd_noise(args) -> int:
     kind = noise.NOISE_KINDS.get(args.kind)
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: need a seed of 0 or more")
     params = {}
     for key in (kind.params if kind else {}):
         value = getattr(args, key, None)
         if value is not None:
+            if not (math.isfinite(value) and 0 <= value <= MAX_COUNTS):
+                raise InputError(f"--{key.replace('_', '-')} {value:g}: need a finite number from 0 to {MAX_COUNTS:g}")
             params[key] = value
     run_with_bar(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,
                    args.overwrite))
@@ -157,7 +166,9 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> Non
 
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
-    denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
+    if args.model and args.method:  # the model used to win without a word
+        raise InputError(f"--model and --method {args.method} both given: choose a model or a classical filter")
+    denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method or "median")
     if args.model:
         _note_a_poor_fit(args.model, args.input)
     stride = quality_stride(args.quality, args.tile, args.stride)
@@ -174,9 +185,9 @@ def adapt_then_denoise(args):
     from emdenoise_gui.jobs.stack import StackJob
     from emdenoise_gui.jobs.train import adapt_spec, train_job
 
-    if args.model:
+    if args.model or args.method:
         raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
-                         "not --model")
+                         "not --model or --method")
     StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()  # fail early
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
     status = drive_training(train_job(spec))
@@ -218,8 +229,8 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("denoise", help="denoise a stack with a classical filter or a model")
     p.add_argument("input", metavar="IN")
     _add_output_args(p)
-    p.add_argument("--method", "--filter", dest="method", default="median", choices=list(baselines.FILTERS),
-                   help="classical filter (see `emdenoise filters`; default median)")
+    p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
+                   help="classical filter (see `emdenoise filters`; default median when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,

@@ -243,3 +243,22 @@ def test_unknown_dose_distribution_is_refused(tmp_path, cli, fibsem_crop, capsys
     with pytest.raises(SystemExit) as stop:  # argparse's own usage error
         cli("train", "xception", "--clean", fibsem_crop, "-o", tmp_path / "m", "--dose-dist", "gamma")
     assert stop.value.code == 2 and "--dose-dist" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["--kind", "gaussian", "--sigma", "inf"], "--sigma inf: need a finite number from 0 to 1e+09"),
+    (["--kind", "poisson-dose", "--dose", "1e30"], "--dose 1e+30: need a finite number from 0 to 1e+09"),
+    (["--kind", "gaussian", "--seed", "-1"], "--seed -1: need a seed of 0 or more"),
+])
+def test_bad_noise_parameters(tmp_path, cli, fibsem_crop, args, phrase):
+    """They blamed a model ('--sigma inf') or printed numpy's own words ('lam value too large')."""
+    result = cli("noise", fibsem_crop, "-o", tmp_path / "o.tif", *args)
+    assert result.code == 2 and phrase in result.err, result.err
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_a_model_and_a_filter_together_are_refused(tmp_path, cli, fibsem_crop):
+    """--model used to win over --method without a word."""
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--model", "flyem-nrrn-lite", "--method", "bm3d")
+    assert result.code == 2 and "--model and --method bm3d both given" in result.err
+    assert not (tmp_path / "o.tif").exists()
