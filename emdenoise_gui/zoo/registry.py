@@ -161,7 +161,12 @@ def import_package(source: str | Path) -> Package:
     scratch = target_root / f".import-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        package = extract_zip(source, scratch, inside)
+        try:
+            package = extract_zip(source, scratch, inside)
+        except InputError as exc:  # a problem found in the unpacked copy: name the zip, not the scratch folder
+            if exc.path is not None and target_root in exc.path.parents:  # the scratch folder or its staging copy
+                raise InputError(exc.problem, source) from None
+            raise
         target = target_root / package.card.name
         _check_free(package.card.name, source)
         os.replace(scratch, target)
