@@ -224,6 +224,10 @@ class Controller(QtCore.QObject):
             return [], []
         added, rejected, notes = [], [], []
         given = [Path(p) for p in paths]
+        broken_stores = [f for f in given if f.is_dir() and f.suffix.lower() == ".zarr" and not omezarr.is_store(f)]
+        rejected += [(folder, "is named .zarr but holds no OME-Zarr image (no NGFF metadata in zarr.json or "
+                              ".zattrs): it may be incomplete; copy it again") for folder in broken_stores]
+        given = [p for p in given if p not in broken_stores]  # not a folder of stacks either
         rejected += [(folder, "no TIFF, MRC or OME-Zarr stack directly inside (sub-folders are not searched): "
                               "drop the sub-folders or the files themselves")
                      for folder in given if folder.is_dir() and not omezarr.is_store(folder) and not expand_paths([folder])]

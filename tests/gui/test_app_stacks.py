@@ -155,6 +155,11 @@ def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff):
     assert added == [] and [p for p, _ in rejected] == [empty, nested]
     assert all("sub-folders are not searched" in why for _, why in rejected)
     assert len(warnings) == 1 and warnings[0][0] == "Nothing was added" and "empty: no TIFF" in warnings[0][1]
+    store = tmp_path / "cells.zarr"  # a folder named as a store, without its metadata: said as such
+    store.mkdir()
+    (store / "x.txt").write_text("not a store")
+    added, rejected = controller.add_paths([store])
+    assert added == [] and rejected == [(store, rejected[0][1])] and "holds no OME-Zarr image" in rejected[0][1]
     controller.shutdown_jobs(5000)
 
 

@@ -304,3 +304,19 @@ def test_readme_pictures_on_real_fibsem(qtbot, tmp_path, monkeypatch, shared_dat
     shoot(wizard, "wizard_fibsem_finish.png")
     wizard.pages["finish"].denoise_now.setChecked(False)
     wizard.accept()
+
+
+def test_a_failed_training_does_not_go_on_saying_it_loads(qtbot, controller):
+    """The status line kept 'Loading the data and the network…' under 'Training failed: ...'."""
+    from types import SimpleNamespace
+
+    wizard = _wizard(qtbot, controller)
+    page = wizard.pages["training"]
+    page.status.setText("Loading the data and the network…")
+    page._failed(SimpleNamespace(message="noisy.tif: file not found"))
+    assert page.status.text() == "Stopped before its first step."
+    assert page.problem.text() == "Training failed: noisy.tif: file not found"
+    page.steps = [1, 2, 3]
+    page._failed(SimpleNamespace(message="diverged"))
+    assert page.status.text() == "Stopped at step 3."
+    wizard.reject()

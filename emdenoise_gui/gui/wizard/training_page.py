@@ -206,6 +206,7 @@ class TrainingPage(QtWidgets.QWizardPage):
 
     def _failed(self, failure) -> None:
         self.problem.setText(f"Training failed: {failure.message}")
+        self.status.setText(f"Stopped at step {self.steps[-1]:,}." if self.steps else "Stopped before its first step.")
         self._ended()
 
     def _ended(self) -> None:
