@@ -6,6 +6,8 @@ and work where torch is missing.
 
 from __future__ import annotations
 
+import os
+
 from emdenoise_gui.cli.progress import drive_training
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
@@ -28,17 +30,27 @@ def _parse_dose(text: str) -> tuple[float, float]:
     return _parse_range(text, "--dose", "counts per pixel")
 
 
+def _absolute(spec: str) -> str:
+    """A data argument (``PATH`` or ``PATH@y0:y1,x0:x1``) with its path made absolute: the checkpoint keeps
+    it, and ``resume`` may run from another folder."""
+    path, at, rect = spec.rpartition("@") if not os.path.exists(spec) and "@" in spec else (spec, "", "")
+    return os.path.abspath(path) + at + rect
+
+
 def cmd_train(args) -> int:
     from emdenoise_gui.jobs.train import train_job
     from emdenoise_gui.training.spec import RunSpec
 
-    data = {role: getattr(args, role) for role in ("clean", "noise", "noisy") if getattr(args, role)}
-    spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data, output=args.output,
+    data = {role: [_absolute(spec) for spec in getattr(args, role)]
+            for role in ("clean", "noise", "noisy") if getattr(args, role)}
+    init = os.path.abspath(args.init) if args.init and os.path.exists(args.init) else args.init or ""
+    spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data,
+                   output=os.path.abspath(args.output),
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                    device=args.device, amp=not args.no_amp, **({"dose": _parse_dose(args.dose)} if args.dose else {}),
                    dose_dist=args.dose_dist or ("log-uniform" if args.dose else ""),
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
-                   init=args.init or "", objective=args.objective or "", neighbours=args.neighbours or "",
+                   init=init, objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode, artifacts=args.artifacts or "")
     return drive_training(train_job(spec))

@@ -124,14 +124,18 @@ def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop
 
     monkeypatch.setattr(engine, "train", interrupted)
     out = tmp_path / "m"
-    result = cli("train", "n2v", "--noisy", noisy_crop, "--steps", "4", "--crop", "32", "--batch-size", "2",
-                 "--device", "cpu", "-o", out)
+    (tmp_path / "noisy.tif").write_bytes(noisy_crop.read_bytes())
+    monkeypatch.chdir(tmp_path)  # relative data and output paths, as typed ...
+    result = cli("train", "n2v", "--noisy", "noisy.tif", "--steps", "4", "--crop", "32", "--batch-size", "2",
+                 "--device", "cpu", "-o", "m")
     assert result.code == 130 and "emdenoise resume" in result.err and not out.exists()
     checkpoint = result.err.strip().splitlines()[-1].split()[-1]
     monkeypatch.setattr(engine, "train", real_train)
-    result = cli("resume", checkpoint)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # ... and resumed from another folder ('noisy.tif: file not found')
+    result = cli("resume", str(tmp_path / checkpoint))
     assert result.code == 0, result.err
-    assert out.exists()
+    assert out.exists() and not (tmp_path / "elsewhere" / "m").exists()
 
 
 def test_xception_infers_on_its_training_crop(tmp_path):
