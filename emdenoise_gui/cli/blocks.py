@@ -38,7 +38,7 @@ def print_job_script(args) -> str:
     from emdenoise_gui.jobs.cluster import BATCH_SYSTEMS, job_script, read_config
 
     if args.scheduler not in BATCH_SYSTEMS:
-        raise InputError(f"--print-job-script needs --scheduler {' / '.join(BATCH_SYSTEMS)} (got {args.scheduler})")
+        raise InputError(f"--print-job-script needs --scheduler {' / '.join(BATCH_SYSTEMS)} (got {args.scheduler or 'no --scheduler'})")
     return job_script(args.scheduler, read_config(args.cluster_config))
 
 

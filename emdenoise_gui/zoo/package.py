@@ -258,7 +258,7 @@ def export_zip(package: Package, destination: Path, overwrite: bool = False) -> 
     """Write ``package`` as a zip (entries inside a folder named after the card), atomically."""
     destination = Path(destination)
     if destination.exists() and not overwrite:
-        raise InputError("already exists; choose another name", destination)
+        raise InputError("already exists; choose another name or pass --overwrite", destination)
     check_zip_destination(destination)
     need = folder_bytes(package.path)
     with atomic.new_file(destination, need) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -133,3 +133,14 @@ def test_binary_cluster_config_is_refused(capsys, tmp_path, home, extra):
     assert code == 2, err
     assert f"{stack}: is not a YAML text file" in err
     assert not (tmp_path / "out.zarr").exists()
+
+
+def test_small_wordings(capsys, tmp_path, home):
+    """An existing export destination names --overwrite; --print-job-script without --scheduler no longer
+    says '(got None)'."""
+    (tmp_path / "e.zip").write_bytes(b"old")
+    code, err = _run(capsys, "zoo", "export", "flyem-nrrn-lite", tmp_path / "e.zip")
+    assert code == 2 and "choose another name or pass --overwrite" in err
+    assert (tmp_path / "e.zip").read_bytes() == b"old"
+    code, err = _run(capsys, "denoise", _stack(tmp_path), "-o", tmp_path / "o.zarr", "--print-job-script")
+    assert code == 2 and "(got no --scheduler)" in err and "None" not in err, err
