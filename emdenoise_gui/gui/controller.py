@@ -203,15 +203,18 @@ class Controller(QtCore.QObject):
             self._stacks[key] = (open_stack(path), signature)
         return self._stacks[key][0]
 
-    def check_unchanged(self, record) -> None:
-        """InputError when the stack ``record`` was added from is no longer that stack on disk (another
-        shape or type: a file replaced under the same name), whose results would be recorded wrongly."""
-        meta = self.stack_data(record.path).meta
+    def unchanged_stack(self, record):
+        """The open Stack of ``record`` (:meth:`stack_data`); InputError when the file is no longer the stack
+        that was added (another shape or type: a file replaced under the same name), whose results would be
+        recorded wrongly."""
+        stack = self.stack_data(record.path)
+        meta = stack.meta
         now, then = (list(meta.shape), str(meta.dtype)), (list(record.shape), record.dtype)
         if now != then:
             was, now_is = ("x".join(map(str, v[0])) + f" {v[1]}" for v in (then, now))
             raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
                              "project and add it again", record.path)
+        return stack
 
     # -- stacks ---------------------------------------------------------------------------------------
     def add_paths(self, paths: list[str | Path]) -> tuple[list, list[tuple[Path, str]]]:
@@ -369,7 +372,7 @@ class Controller(QtCore.QObject):
             return None
         try:
             for r in records:
-                self.check_unchanged(r)
+                self.unchanged_stack(r)
         except InputError as exc:
             self.warning.emit("Cannot denoise", str(exc))
             return None

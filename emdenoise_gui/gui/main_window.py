@@ -306,8 +306,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             return
         self._current = ("stack", stack_id)
         try:
-            self.controller.check_unchanged(record)
-            self.viewer.set_original(self.controller.stack_data(record.path), record.name)
+            self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
         except (InputError, ValueError, OSError) as exc:  # damaged or replaced since it was added
             self.viewer.clear(f"Cannot show {record.name}")
             self.warn(f"Cannot show {record.name}", str(exc))
@@ -334,8 +333,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         output = c.project.absolute(result)
         self._current = ("result", result_id)
         try:
-            c.check_unchanged(record)
-            original, name = c.stack_data(record.path), record.name
+            original, name = c.unchanged_stack(record), record.name
             region = result.parameters.get("region")
             if region:  # a result of a drawn region: the original is cut to match
                 original, name = RegionOf(original, region), f"{record.name} (region y {region[0]}:{region[1]}, " \

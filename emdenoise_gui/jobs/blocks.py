@@ -183,14 +183,15 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
                              "--overwrite", output)
         if not same:
             shutil.rmtree(output)
-    if output.exists():
-        array, _, _ = omezarr.open_image(output)
-        blocks = plan_blocks(meta.shape[0], block_depth_for(array))
-    else:
+    created = not output.exists()
+    if created:
         array = omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff,
                                extra_attributes={"emdenoise": {"job": job.parameters()}})
-        blocks = plan_blocks(meta.shape[0], block_depth_for(array))
-        _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})  # readers refuse it until done
+    else:
+        array, _, _ = omezarr.open_image(output)
+    blocks = plan_blocks(meta.shape[0], block_depth_for(array))
+    if created:  # the count needs the store's write unit; readers refuse the store until every block is done
+        _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})
     done = finished_blocks(output)
     return job, [b for b in blocks if b not in done], len(blocks)
 

@@ -34,20 +34,25 @@ CLIP_MARGIN = 0.05
 CLIP_FRACTION = 1e-3
 
 
-def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data") -> np.ndarray:
+def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
+            span: tuple[float, float] | None = None) -> np.ndarray:
     """``data`` as ``dtype``: floats as they are, integers rounded and clipped to the type's range.
 
     InputError (naming ``where``) when more than CLIP_FRACTION of the values lie more than CLIP_MARGIN of
     the data's span (at least one level) outside the type's range: clipping would destroy the image
     (uint16 data stored as uint8 turns white, int16 as uint16 loses its negative values), so another type
-    must be chosen."""
+    must be chosen. ``span``: the data's (min, max) when the caller has them already."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return data.astype(dtype, copy=False)
     info = np.iinfo(dtype)
-    low, high = (float(np.min(data)), float(np.max(data))) if data.size else (0.0, 0.0)
+    if span is None:
+        span = (float(np.min(data)), float(np.max(data))) if data.size else (0.0, 0.0)
+    low, high = span
     margin = max(1.0, CLIP_MARGIN * (high - low))
-    outside = np.count_nonzero((data < info.min - margin) | (data > info.max + margin)) if data.size else 0
+    lowest, highest = info.min - margin, info.max + margin
+    fits = lowest <= low and high <= highest  # the usual case: nothing to count
+    outside = 0 if fits else np.count_nonzero((data < lowest) | (data > highest))
     if outside > CLIP_FRACTION * data.size:
         raise InputError(f"{where} spans {low:g} to {high:g}, beyond {dtype}'s {info.min} to {info.max} in "
                          f"{outside / data.size:.1%} of the pixels: stored as {dtype} they would be clipped; choose "
@@ -185,7 +190,7 @@ class StackWriter:
             raise InputError(f"slice {z} of the result holds NaN or infinite values: the model does not fit this "
                              "data or its weights are damaged. Nothing was written", self.path)
         try:
-            out = cast_to(data, self.dtype, f"slice {z} of the result")
+            out = cast_to(data, self.dtype, f"slice {z} of the result", (low, high))
         except InputError as exc:
             raise InputError(f"{exc.problem}. Nothing was written", self.path) from None
         out = out.astype(self.store_dtype.newbyteorder("<"), copy=False)
