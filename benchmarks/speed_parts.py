@@ -178,9 +178,12 @@ def train_rate(job: dict) -> dict:
     roles = {("clean" if family == "nrrn" else role.split("|")[0]): [str(volume)] for role in FAMILIES[family].roles}
     # on the CPU the paper sizes train at batch 1 (NRRN's paper batch of 16 x 256^2 needs 16 GB and minutes a step)
     batch = 1 if config == "paper" and job["device"] == "cpu" else None
+    # before: the paper's two-branch NRRN, as every NRRN then trained; now: the default on clean data, one
+    # branch on the neighbours' mean (as good per step: docs/benchmarks.md)
+    neighbours = job.get("neighbours") or ("pair" if family == "nrrn" and job["variant"] == "before" else "")
     spec = RunSpec(family, config, steps=10_000, data=roles, output=str(scratch / f"out-{family}"),
                    device=job["device"], amp=job["variant"] == "now", batch_size=batch,
-                   neighbours=job.get("neighbours", ""), validate_every=10**9, checkpoint_every=10**9).validated()
+                   neighbours=neighbours, validate_every=10**9, checkpoint_every=10**9).validated()
     device = torch.device(job["device"])
     trainer = trainer_class(family)(spec, device)
     counter = FlopCounterMode(display=False)
@@ -211,7 +214,8 @@ def train_rate(job: dict) -> dict:
     return {**{k: job[k] for k in ("family", "config", "variant", "device")}, "crop": spec.crop,
             "batch": spec.batch_size, "steps": steps, "steps_per_s": round(steps / seconds, 3),
             "gflop_per_step": round(flops / 1e9, 2), "gflops": round(flops * steps / seconds / 1e9, 1),
-            "precision": precision_name(trainer.amp_dtype), "threads": torch.get_num_threads()}
+            "precision": precision_name(trainer.amp_dtype), "threads": torch.get_num_threads(),
+            "neighbours": trainer.architecture.get("neighbours") if family == "nrrn" else None}
 
 
 STARTUP = """

@@ -233,11 +233,21 @@ warm-up step (whose FLOPs are counted), at least 2 steps and for up to
 the engine's loop (the next step's data drawn on a background thread while this one learns; losses read back as
 the engine does, every step on the CPU and ten at a time on a GPU since 2026-12-04; mixed precision on
 CUDA and, since 2026-12-04, on CPUs that compute bfloat16 natively; other CPUs stay float32: the precision
-column says which).
+column says which).{_nrrn_structure_text(payload)}
 
 {table}
 
 {chr(10).join(verdicts)}"""
+
+
+def _nrrn_structure_text(payload: dict) -> str:
+    """What the NRRN rows trained (rows from before 2026-12-04 do not say: both the paper's two branches)."""
+    if not any(r.get("neighbours") == "mean" for r in payload["training"]):
+        return ""
+    return ("\nNRRN: before = the paper's two branches, float32; now = one branch on the neighbours' mean, the default "
+            "on clean data\nsince 2026-12-04 (it learns as much per step: docs/benchmarks.md). Both draw their data "
+            "as the code does now\n(one noise-statistics draw per triplet instead of three), so before is a little "
+            "faster than the code before issue 9 was.")
 
 
 def _startup_text(payload: dict) -> str:

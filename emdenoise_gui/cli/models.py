@@ -156,8 +156,9 @@ def add_parsers(sub) -> None:
                         "its two-branch network) or a blind spot in the centre slice with the neighbours intact (the "
                         "default for --neighbours mean)")
     p.add_argument("--neighbours", choices=["pair", "mean"],
-                   help="nrrn: the paper's two branches, one per neighbour (pair, the default), or one branch on "
-                        "the neighbours' mean (mean: half the compute; see docs/benchmarks.md)")
+                   help="nrrn: the paper's two branches, one per neighbour (pair; the default on --noisy data), or "
+                        "one branch on the neighbours' mean (mean: half the compute; the default on --clean data; "
+                        "see docs/benchmarks.md); --init keeps its package's")
     p.add_argument("--artifacts", metavar="film,charge",
                    help="cyclic on --clean data alone: the denoiser learns to remove these synthetic artifacts "
                         "(film, charge or both, comma-separated) instead of learning them from --noise and --noisy; "

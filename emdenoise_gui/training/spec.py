@@ -38,7 +38,7 @@ class RunSpec:
     "" picks consensus for the paper's two-branch network, blind-spot for neighbours "mean".
     neighbours: nrrn only, how the network takes the two neighbours (``models.nrrn.NEIGHBOUR_MODES``:
         "pair", the paper's two branches, or "mean", one branch on their mean); "" keeps the
-        configuration's (or the ``init`` package's).
+        ``init`` package's, else picks "mean" on clean data and the configuration's ("pair") on noisy data.
     artifacts: cyclic only, "film", "charge" or "film,charge": train the denoiser on ``clean`` data
         with those synthetic artifacts (``training.trainers.cyclic_paired``) instead of the paper's
         three unpaired pools.

@@ -144,3 +144,15 @@ def noisy_stats(model: NoiseModel, pixels: np.ndarray, slice_mean: float, level:
     """(mean, std) the noisy slice would have, from its sampled clean ``pixels`` (N,)."""
     sample = model.apply(pixels, slice_mean, level, rng).astype(np.float64)
     return float(sample.mean()), float(max(sample.std(), 1e-6))
+
+
+def moved_stats(noisy: tuple[float, float], clean: tuple[float, float],
+                other_clean: tuple[float, float]) -> tuple[float, float]:
+    """(mean, std) of another slice at the same noise level, from one slice's ``noisy`` (mean, std) and
+    both slices' ``clean`` (mean, std), all on the [0, 1] scale: the noise adds to a slice's mean and
+    variance what it adds to its neighbour's (for adjacent slices, whose clean intensities differ by
+    about a percent, this is within the sampling error of ``noisy_stats``), so a triplet needs one draw
+    of ``noisy_stats``, not three."""
+    added_var = noisy[1] ** 2 - clean[1] ** 2
+    mean = noisy[0] + other_clean[0] - clean[0]
+    return float(mean), float(np.sqrt(max(other_clean[1] ** 2 + added_var, 1e-12)))

@@ -263,7 +263,7 @@ def test_neighbours_mean_fine_tunes_a_pair_model_and_the_card_says_so(tmp_path, 
     start); the consensus loss refuses it; other families refuse the option."""
     base = dict(data={"clean": [str(fibsem_crop)]}, steps=2, validate_every=2, checkpoint_every=2)
     list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, **base,
-                         output=str(tmp_path / "pair"))))
+                         output=str(tmp_path / "pair"), neighbours="pair")))
     list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, **base,
                          output=str(tmp_path / "mean"), init=str(tmp_path / "pair"), neighbours="mean")))
     assert open_package(tmp_path / "pair").card.architecture.get("neighbours", "pair") == "pair"
@@ -278,3 +278,41 @@ def test_neighbours_mean_fine_tunes_a_pair_model_and_the_card_says_so(tmp_path, 
     assert "neighbours' mean" in open_package(tmp_path / "mean").card.training["recipe"]
     with pytest.raises(InputError, match="NRRN option"):
         tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, neighbours="mean").validated()
+
+
+def test_fresh_nrrn_on_clean_data_takes_the_mean_and_on_noisy_data_the_pair(tmp_path, fibsem_crop, noisy_crop,
+                                                                            noise_patches):
+    """Unnamed, the neighbours option is "mean" on clean data (as good per step, half the compute), the
+    paper's "pair" on noisy data (its consensus loss needs it), and an --init package's own when fine-tuning."""
+    def arch(**kw):
+        spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, **kw).validated()
+        return trainer_class("nrrn")(spec, torch.device("cpu")).architecture.get("neighbours", "pair")
+
+    clean = dict(data={"clean": [str(fibsem_crop)]})
+    assert arch(**clean) == "mean"
+    assert arch() == "pair"
+    assert arch(**clean, neighbours="pair") == "pair"
+    list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=2, validate_every=2,
+                         checkpoint_every=2, output=str(tmp_path / "pair"))))  # noisy data: the paper's pair
+    assert arch(**clean, init=str(tmp_path / "pair")) == "pair"
+
+
+def test_a_triplets_neighbours_get_the_centres_noise_statistics_moved_by_their_clean_ones():
+    """One draw of the noisy statistics per triplet: moved to a neighbour slice by the clean (mean, std), they
+    match that slice's own whole-slice noisy statistics as closely as its own sampled estimate does."""
+    from emdenoise_gui.training.synthetic import NoiseModel, moved_stats, noisy_stats, stat_pixels
+    from tests.conftest import synthetic_em_stack
+
+    volume = synthetic_em_stack(6, 128, 128, seed=5).astype(np.float32) / 255.0
+    volume[3] = np.clip(volume[3] * 0.8 + 0.1, 0, 1)  # a neighbour with other clean statistics
+    model, rng = NoiseModel((5.0, 400.0)), np.random.default_rng(0)
+    pixels, means = stat_pixels(volume, rng), volume.mean(axis=(1, 2), dtype=np.float64)
+    clean = np.stack([pixels.mean(1), pixels.std(1)], 1)
+    for level in (("poisson", 10.0), ("poisson", 200.0), ("gaussian", 30.0)):
+        whole = model.apply(volume[3], means[3], level, rng)
+        truth = np.array([whole.mean(), whole.std()])
+        own = np.array(noisy_stats(model, pixels[3], means[3], level, rng))
+        moved = np.array(moved_stats(noisy_stats(model, pixels[2], means[2], level, rng), clean[2], clean[3]))
+        assert np.all(np.abs(moved - truth) <= np.abs(own - truth) + 0.01 * truth[1])
+        # without the move, the centre's statistics would be off by the slices' clean difference
+        assert abs(clean[2][0] - clean[3][0]) > 0.02 * truth[1]

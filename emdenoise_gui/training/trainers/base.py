@@ -67,6 +67,8 @@ class BaseTrainer:
             self.init_card, init_weights = self._init_package(spec.init)
         if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
             self.architecture["neighbours"] = spec.neighbours
+        elif self.init_card is None:
+            self.architecture.update(self.default_options())
         self.load_data()
         self.model = self.info.build(**self.architecture).to(device)
         if self.init_card is not None:
@@ -165,6 +167,11 @@ class BaseTrainer:
 
     def parameter_count(self) -> int:
         return count_parameters(self.model)
+
+    def default_options(self) -> dict:
+        """Architecture options a fresh model of this run gets when the spec names none (not when fine-tuning:
+        the package's are kept)."""
+        return {}
 
     def train_mode(self) -> None:
         """Put the model back in training mode after validation (subclasses may freeze parts)."""
