@@ -160,7 +160,8 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> Non
     p.add_argument("--dtype", default=dtype, choices=OUTPUT_DTYPES,
                    help="output pixel type: float32 keeps values on the input's scale; 'input' or an "
                         "integer type rounds to that type (a small overshoot is clipped; data far outside "
-                        f"its range is refused) (default {dtype})")
+                        "its range, and float input that would keep under 16 grey levels, are refused) "
+                        f"(default {dtype})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 

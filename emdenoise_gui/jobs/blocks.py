@@ -120,6 +120,7 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
         count = baselines.FILTERS[job.name].slices
     results = []
     with open_stack(job.source) as stack:
+        float_source = np.dtype(stack.dtype).kind == "f"
         cache = SliceCache(stack, size=count + 1)
         for z in range(z0, z1):
             window = cache.window(z, count, scale)
@@ -133,7 +134,7 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
         raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
                          "fit this data or its weights are damaged", job.output)
     try:
-        out = cast_to(result, np.dtype(job.dtype), f"slices {z0}-{z1 - 1} of the result")
+        out = cast_to(result, np.dtype(job.dtype), f"slices {z0}-{z1 - 1} of the result", float_source=float_source)
     except InputError as exc:
         raise InputError(exc.problem, job.output) from None
     array, _, _ = omezarr.open_image(Path(job.output), mode="r+")

@@ -163,7 +163,7 @@ class StackJob:
             shape = (len(self.slices), y1 - y0, x1 - x0)
         try:
             with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
-                             self.overwrite, self.ngff) as writer:
+                             self.overwrite, self.ngff, float_source=np.dtype(self.source.dtype).kind == "f") as writer:
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "

@@ -158,6 +158,36 @@ def test_an_output_type_too_narrow_for_the_data_is_refused(tmp_path, cli, fibsem
     np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(wide))
 
 
+def test_float_data_on_a_unit_scale_are_not_flattened_into_an_integer_type(tmp_path, cli, fibsem_crop):
+    from emdenoise_gui.core.errors import InputError
+
+    """Float data on [0, 1] stored as uint16 came out as 0s and 1s, exit 0. Refused now, in the CLI and in a
+    block run; float data spanning enough grey levels, and integer input of low contrast, are still written."""
+    unit = tmp_path / "unit.tif"
+    tifffile.imwrite(unit, tifffile.imread(fibsem_crop).astype(np.float32) / 255, imagej=True,
+                     metadata={"axes": "ZYX"})
+    out = tmp_path / "o.tif"
+    for command in (("convert", unit, out, "--dtype", "uint16"),
+                    ("denoise", unit, "-o", out, "--method", "gaussian", "--dtype", "uint8")):
+        result = cli(*command)
+        assert result.code == 2 and "keep 2 grey levels; choose --dtype float32" in result.err, result.err
+        assert len(result.err.strip().splitlines()) == 1 and not out.exists()
+    from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.jobs import blocks
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    with pytest.raises(InputError, match="keep 2 grey levels; choose --dtype float32"):
+        run_to_end(blocks.denoise_blocks(unit, tmp_path / "o.zarr", Denoiser("filter", "gaussian"), dtype="uint16"))
+    wide = tmp_path / "wide.tif"  # the same data on a 0-255 float scale: rounded as they are
+    tifffile.imwrite(wide, tifffile.imread(fibsem_crop).astype(np.float32), imagej=True, metadata={"axes": "ZYX"})
+    assert cli("convert", wide, out, "--dtype", "uint8").code == 0
+    np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(fibsem_crop))
+    faint = tmp_path / "faint.tif"  # integer input of 5 grey levels: kept as it is
+    tifffile.imwrite(faint, (tifffile.imread(fibsem_crop) // 64).astype(np.uint8), imagej=True,
+                     metadata={"axes": "ZYX"})
+    assert cli("convert", faint, tmp_path / "f.tif", "--dtype", "uint16").code == 0
+
+
 def test_cast_clips_a_small_overshoot_only():
     from emdenoise_gui.core.errors import InputError
     from emdenoise_gui.core.io.writer import cast_to
