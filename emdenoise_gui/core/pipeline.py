@@ -156,7 +156,8 @@ def neighbour_indices(z: int, depth: int, count: int) -> list[int]:
 def parse_slices(spec: str | None, depth: int) -> range:
     """A ``start:stop`` (Python-style, either end optional) or single-index spec -> range.
 
-    InputError for malformed or empty selections.
+    InputError for malformed or empty selections, and for a STOP past the stack's end (the run would
+    have fewer slices than asked for, and a microscopist might not notice).
     """
     if not spec:
         return range(depth)
@@ -164,6 +165,9 @@ def parse_slices(spec: str | None, depth: int) -> range:
         if ":" in spec:
             start, stop = (int(p) if p.strip() else None for p in spec.split(":", 1))
             selected = range(depth)[slice(start, stop)]
+            if stop is not None and stop > depth and len(selected):
+                raise InputError(f"--slices '{spec}' reaches past the stack's last slice ({depth} slices, "
+                                 f"0..{depth - 1}); give {selected.start}:{depth}, or {selected.start}: for the rest")
         else:
             index = int(spec)
             selected = range(depth)[index:index + 1] if -depth <= index < depth else range(0)

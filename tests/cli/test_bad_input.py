@@ -187,6 +187,7 @@ def test_missing_output_folder(tmp_path, cli, fibsem_crop):
 
 @pytest.mark.parametrize("args,phrase", [
     (["--slices", "50:60"], "selects no slice"),
+    (["--slices", "2:60"], "reaches past the stack's last slice"),  # it ran on slices 2-7, exit 0
     (["--slices", "a:b"], "is not of the form"),
     (["--tile", "8"], "--tile 8: need a tile of 16 to 8192 px"),
     (["--tile", "100000"], "--tile 100000: need a tile of 16 to 8192 px"),  # it allocated gigabytes
