@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from emdenoise_gui.cli import blocks as cli_blocks
-from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK
+from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -39,28 +39,43 @@ def _fmt_voxel(meta) -> str:
 
 
 def cmd_info(args) -> int:
+    """Describe each file; one that cannot be read is named on stderr and the others still described
+    (exit 2 if any failed)."""
     status = EXIT_OK
     for name in args.files:
-        with open_stack(name) as stack:
-            meta = stack.meta
-            z, y, x = meta.shape
-            print(f"{meta.path}")
-            print(f"  format      {meta.format}{' (raw slices)' if meta.raw_slices else ''}")
-            print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
-            print(f"  dtype       {meta.dtype}")
-            print(f"  voxel size  {_fmt_voxel(meta)}")
-            if meta.extra.get("note"):
-                print(f"  note        {meta.extra['note']}")
-            stats = run_with_bar(stack_stats(stack))
-            print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
-            print(f"  mean        {stats.mean:.6g}")
-            if stats.nonfinite:
-                print(
-                    f"emdenoise: error: {meta.path}: {stats.nonfinite:,} pixels are NaN or infinite; "
-                    "replace them before denoising (Fiji: Process > Math > Remove NaNs)",
-                    file=sys.stderr,
-                )
-                status = EXIT_INPUT
+        try:
+            status = max(status, _info(name))
+        except InputError as exc:
+            if len(args.files) == 1:
+                raise
+            print(f"emdenoise: error: {one_line(str(exc))}", file=sys.stderr)
+            status = EXIT_INPUT
+    return status
+
+
+def _info(name) -> int:
+    """Print one file's description; EXIT_INPUT when it holds NaN or infinite pixels."""
+    status = EXIT_OK
+    with open_stack(name) as stack:
+        meta = stack.meta
+        z, y, x = meta.shape
+        print(f"{meta.path}")
+        print(f"  format      {meta.format}{' (raw slices)' if meta.raw_slices else ''}")
+        print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
+        print(f"  dtype       {meta.dtype}")
+        print(f"  voxel size  {_fmt_voxel(meta)}")
+        if meta.extra.get("note"):
+            print(f"  note        {meta.extra['note']}")
+        stats = run_with_bar(stack_stats(stack))
+        print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
+        print(f"  mean        {stats.mean:.6g}")
+        if stats.nonfinite:
+            print(
+                f"emdenoise: error: {meta.path}: {stats.nonfinite:,} pixels are NaN or infinite; "
+                "replace them before denoising (Fiji: Process > Math > Remove NaNs)",
+                file=sys.stderr,
+            )
+            status = EXIT_INPUT
     return status
 
 

@@ -16,7 +16,7 @@ import warnings
 
 from emdenoise_gui import __version__
 from emdenoise_gui.cli import doctor, images, models
-from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL
+from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL, one_line
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
@@ -50,12 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parsers(sub)
     doctor.add_parser(sub)
     return parser
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """``text`` on one line (library messages, e.g. a torch state_dict mismatch, span many), shortened."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 @contextlib.contextmanager

@@ -73,6 +73,17 @@ def test_info_prints_shape_dtype_voxel_and_stats(cli, shared_data):
     assert "min/max" in result.out and "mean" in result.out
 
 
+def test_info_names_a_bad_file_and_goes_on_to_the_next(tmp_path, cli, fibsem_crop):
+    """It stopped at the first file it could not read, leaving the others undescribed."""
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"not a tiff")
+    result = cli("info", bad, fibsem_crop, tmp_path / "gone.tif")
+    assert result.code == 2 and str(fibsem_crop) in result.out and "min/max" in result.out
+    errors = result.err.strip().splitlines()
+    assert len(errors) == 2 and "bad.tif" in errors[0] and "gone.tif" in errors[1], result.err
+    assert "Traceback" not in result.err
+
+
 def test_output_dtype_input_and_stats_scale(tmp_path, cli, fibsem_crop):
     out = tmp_path / "o.tif"
     assert cli("denoise", fibsem_crop, "-o", out, "--method", "gaussian", "--dtype", "input", "--tile", "64",
