@@ -4,6 +4,7 @@ variant, one training rate, GUI start-up."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -185,6 +186,8 @@ def train_rate(job: dict) -> dict:
                    device=job["device"], amp=job["variant"] == "now", batch_size=batch,
                    neighbours=neighbours, validate_every=10**9, checkpoint_every=10**9).validated()
     device = torch.device(job["device"])
+    if job["variant"] == "before":  # contiguous memory, as every family trained before issue 9 (this process only)
+        FAMILIES[family] = dataclasses.replace(FAMILIES[family], train_channels_last=False)
     trainer = trainer_class(family)(spec, device)
     counter = FlopCounterMode(display=False)
     with counter:  # the warm-up step; its FLOPs, forward and backward

@@ -233,7 +233,7 @@ warm-up step (whose FLOPs are counted), at least 2 steps and for up to
 the engine's loop (the next step's data drawn on a background thread while this one learns; losses read back as
 the engine does, every step on the CPU and ten at a time on a GPU since 2026-12-04; mixed precision on
 CUDA and, since 2026-12-04, on CPUs that compute bfloat16 natively; other CPUs stay float32: the precision
-column says which).{_nrrn_structure_text(payload)}
+column says which; and since 2026-12-04 N2V and Xception train in channels-last memory on the CPU).{_nrrn_structure_text(payload)}
 
 {table}
 

@@ -64,6 +64,10 @@ class FamilyInfo:
     channels_last: inference keeps feature maps channels-last (oneDNN's faster layout for NRRN, N2V and
         Xception on the CPU); the cyclic generator (reflection pads, instance norm, transposed convs) runs
         7-9 % faster contiguous (2026-12-04, 2-core Zen 4, bf16, 2048^2 slice, interleaved passes).
+    train_channels_last: CPU training keeps weights and feature maps channels-last: N2V and Xception, whose
+        full-resolution convolutions have few channels, learn 1.2-1.5x faster per step that way (oneDNN
+        reorders every NCHW tensor of those layers), NRRN 1.2x slower, cyclic alike (2026-12-04, 2-core Zen 4,
+        bf16 and float32; docs/benchmarks.md). Not on a GPU: unmeasured there.
     adapt_steps: steps of self-training on the user's own stack (``denoise --adapt``), or 0 when
         the family cannot learn from the noisy stack alone.
     preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
@@ -88,6 +92,7 @@ class FamilyInfo:
     tile_overlap: int = 0
     bf16_weights: bool = False
     channels_last: bool = True
+    train_channels_last: bool = False
     adapt_steps: int = 0
     preference: int = 9
     options: tuple[tuple[str, tuple], ...] = ()
@@ -159,7 +164,7 @@ FAMILIES: dict[str, FamilyInfo] = {
                  base=(dict(width=0.125, middle_blocks=2, bn_momentum=0.1, full_res=32, input_skip=True),
                        240, 4, 1e-3)),
         "emdenoise_gui.models.xception:XceptionDenoiser", "emdenoise_gui.training.trainers.xception:XceptionTrainer",
-        1, 16, "minmax-tile", tile_is_training_crop=True, context="tile", preference=2),
+        1, 16, "minmax-tile", tile_is_training_crop=True, context="tile", train_channels_last=True, preference=2),
     "n2v": FamilyInfo(
         "n2v", "Noise2Void / N2V2 U-Net",
         "a single noisy image or stack with pixel-independent noise",
@@ -167,7 +172,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         _configs(paper=(dict(depth=2, base=32, n2v2=True), 64, 16, 4e-4),
                  lite=(dict(depth=2, base=16, n2v2=True), 64, 8, 1e-3)),
         "emdenoise_gui.models.n2v:UNet", "emdenoise_gui.training.trainers.n2v:N2VTrainer",
-        1, 4, "zscore-slice", adapt_steps=1500, preference=1),
+        1, 4, "zscore-slice", train_channels_last=True, adapt_steps=1500, preference=1),
 }
 #: Inference precisions: "auto" picks per device (``models.device.autocast_dtype``), "fp32" never autocasts.
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

@@ -73,6 +73,10 @@ class BaseTrainer:
         self.model = self.info.build(**self.architecture).to(device)
         if self.init_card is not None:
             self.model.load_state_dict(init_weights)
+        # channels-last on the CPU where it is faster (registry: train_channels_last); batches follow in tensor()
+        self.memory_format = (torch.channels_last if self.info.train_channels_last and device.type == "cpu"
+                              else torch.contiguous_format)
+        self.model.to(memory_format=self.memory_format)
         self.build()
         self.schedule = Schedule(self.schedule_kind, spec.steps)
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, lambda step: self.schedule.factor(step))
@@ -150,7 +154,9 @@ class BaseTrainer:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)
+        """``array`` as a float32 tensor on the device; a (B, C, H, W) batch in the run's memory format."""
+        tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)
+        return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
 
     def optimise(self, loss: torch.Tensor, name: str) -> None:
         """One step of optimiser ``name`` on ``loss``, without reading it back (no wait for a GPU): the
