@@ -155,11 +155,7 @@ def test_an_output_type_too_narrow_for_the_data_is_refused(tmp_path, cli, fibsem
     tifffile.imwrite(wide, tifffile.imread(fibsem_crop).astype(np.uint16) * 200, imagej=True,
                      metadata={"axes": "ZYX"})
     out = tmp_path / "o.tif"
-    for command in (("convert", wide, out, "--dtype", "uint8"),
-                    ("denoise", wide, "-o", out, "--method", "gaussian", "--dtype", "uint8")):
-        result = cli(*command)
-        assert result.code == 2 and "would be clipped; choose --dtype float32" in result.err, result.err
-        assert len(result.err.strip().splitlines()) == 1 and not out.exists()
+    _refused_by_convert_and_denoise(cli, wide, out, "uint8", "would be clipped; choose --dtype float32")
     signed = tmp_path / "signed.tif"
     tifffile.imwrite(signed, tifffile.imread(fibsem_crop).astype(np.int16) - 128, imagej=True,
                      metadata={"axes": "ZYX"})
@@ -169,24 +165,28 @@ def test_an_output_type_too_narrow_for_the_data_is_refused(tmp_path, cli, fibsem
     np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(wide))
 
 
-def test_float_data_on_a_unit_scale_are_not_flattened_into_an_integer_type(tmp_path, cli, fibsem_crop):
-    from emdenoise_gui.core.errors import InputError
+def _refused_by_convert_and_denoise(cli, source, out, dtype: str, phrase: str) -> None:
+    """``convert`` and ``denoise --method gaussian`` of ``source`` as ``dtype`` exit 2 with ``phrase`` on one line."""
+    for command in (("convert", source, out, "--dtype", dtype),
+                    ("denoise", source, "-o", out, "--method", "gaussian", "--dtype", dtype)):
+        result = cli(*command)
+        assert result.code == 2 and phrase in result.err, result.err
+        assert len(result.err.strip().splitlines()) == 1 and not out.exists()
 
+
+def test_float_data_on_a_unit_scale_are_not_flattened_into_an_integer_type(tmp_path, cli, fibsem_crop):
     """Float data on [0, 1] stored as uint16 came out as 0s and 1s, exit 0. Refused now, in the CLI and in a
     block run; float data spanning enough grey levels, and integer input of low contrast, are still written."""
-    unit = tmp_path / "unit.tif"
-    tifffile.imwrite(unit, tifffile.imread(fibsem_crop).astype(np.float32) / 255, imagej=True,
-                     metadata={"axes": "ZYX"})
-    out = tmp_path / "o.tif"
-    for command in (("convert", unit, out, "--dtype", "uint16"),
-                    ("denoise", unit, "-o", out, "--method", "gaussian", "--dtype", "uint8")):
-        result = cli(*command)
-        assert result.code == 2 and "keep 2 grey levels; choose --dtype float32" in result.err, result.err
-        assert len(result.err.strip().splitlines()) == 1 and not out.exists()
+    from emdenoise_gui.core.errors import InputError
     from emdenoise_gui.core.events import run_to_end
     from emdenoise_gui.jobs import blocks
     from emdenoise_gui.jobs.denoise import Denoiser
 
+    unit = tmp_path / "unit.tif"
+    tifffile.imwrite(unit, tifffile.imread(fibsem_crop).astype(np.float32) / 255, imagej=True,
+                     metadata={"axes": "ZYX"})
+    out = tmp_path / "o.tif"
+    _refused_by_convert_and_denoise(cli, unit, out, "uint16", "keep 2 grey levels; choose --dtype float32")
     with pytest.raises(InputError, match="keep 2 grey levels; choose --dtype float32"):
         run_to_end(blocks.denoise_blocks(unit, tmp_path / "o.zarr", Denoiser("filter", "gaussian"), dtype="uint16"))
     wide = tmp_path / "wide.tif"  # the same data on a 0-255 float scale: rounded as they are

@@ -300,7 +300,12 @@ def test_fresh_nrrn_on_clean_data_takes_the_mean_and_on_noisy_data_the_pair(tmp_
 def test_a_triplets_neighbours_get_the_centres_noise_statistics_moved_by_their_clean_ones():
     """One draw of the noisy statistics per triplet: moved to a neighbour slice by the clean (mean, std), they
     match that slice's own whole-slice noisy statistics as closely as its own sampled estimate does."""
-    from emdenoise_gui.training.synthetic import NoiseModel, moved_stats, noisy_stats, stat_pixels
+    from emdenoise_gui.training.synthetic import (
+        NoiseModel,
+        moved_stats,
+        noisy_stats,
+        stat_pixels,
+    )
     from tests.conftest import synthetic_em_stack
 
     volume = synthetic_em_stack(6, 128, 128, seed=5).astype(np.float32) / 255.0

@@ -31,7 +31,12 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v, nrrn
 from emdenoise_gui.training.data import Volume, crop, sample_crops
-from emdenoise_gui.training.synthetic import NoiseModel, moved_stats, noisy_stats, stat_pixels
+from emdenoise_gui.training.synthetic import (
+    NoiseModel,
+    moved_stats,
+    noisy_stats,
+    stat_pixels,
+)
 from emdenoise_gui.training.trainers.base import (
     VAL_CROPS,
     VAL_SEED,
