@@ -180,11 +180,31 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> Non
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
+def _note_model_options(args) -> None:
+    """A line on stderr naming the model-only options a classical filter run ignores (it runs on the CPU,
+    in float32, a slice at a time); the run goes on."""
+    ignored = [f"{flag} {value}" for flag, value, default in (("--device", args.device, "auto"),
+                                                               ("--batch-size", args.batch_size, None),
+                                                               ("--precision", args.precision, "auto"))
+               if value != default]
+    if ignored:
+        print(f"note: {', '.join(ignored)} apply to --model only; the filter {args.method or 'median'} runs on the "
+              "CPU in float32", file=sys.stderr)
+
+
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
     if args.model and args.method:  # the model used to win without a word
         raise InputError(f"--model and --method {args.method} both given: choose a model or a classical filter")
+    if not args.adapt:
+        given = [flag for flag, value in (("--steps", args.steps), ("--init", args.init)) if value is not None]
+        if given:  # they were ignored: the user most likely left out --adapt
+            raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --adapt (self-training "
+                             "on the input): add --adapt nrrn or --adapt n2v, or leave "
+                             f"{'it' if len(given) == 1 else 'them'} out")
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method or "median")
+    if not args.model:
+        _note_model_options(args)
     if args.model:
         _note_a_poor_fit(args.model, args.input)
     stride = quality_stride(args.quality, args.tile, args.stride)

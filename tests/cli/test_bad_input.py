@@ -263,3 +263,18 @@ def test_a_model_and_a_filter_together_are_refused(tmp_path, cli, fibsem_crop):
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--model", "flyem-nrrn-lite", "--method", "bm3d")
     assert result.code == 2 and "--model and --method bm3d both given" in result.err
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_adapt_options_without_adapt_are_refused_and_model_options_with_a_filter_noted(tmp_path, cli, fibsem_crop):
+    """--steps and --init were ignored without --adapt (the user most likely forgot it), and --device,
+    --batch-size and --precision with a classical filter, without a word."""
+    out = tmp_path / "o.tif"
+    for extra, phrase in ((["--steps", "50"], "--steps goes with --adapt"),
+                          (["--steps", "50", "--init", "flyem-nrrn-lite"], "--steps and --init go with --adapt")):
+        result = cli("denoise", fibsem_crop, "-o", out, "--model", "flyem-nrrn-lite", *extra)
+        assert result.code == 2 and phrase in result.err and not out.exists(), result.err
+    result = cli("denoise", fibsem_crop, "-o", out, "--method", "gaussian", "--device", "cuda", "--precision", "bf16")
+    assert result.code == 0 and out.exists(), result.err
+    assert "note: --device cuda, --precision bf16 apply to --model only" in result.err
+    quiet = cli("denoise", fibsem_crop, "-o", tmp_path / "q.tif", "--method", "gaussian")
+    assert quiet.code == 0 and "note" not in quiet.err
