@@ -24,7 +24,11 @@ def pick_device(choice: str = "auto") -> torch.device:
     except RuntimeError as exc:
         raise InputError(f"--device '{choice}' is not a device name (auto, cpu, cuda, cuda:N, mps)") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
+        raise InputError(f"--device {choice}: no CUDA GPU is available here; use --device cpu or auto")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise InputError(f"--device {choice}: this machine has {count} CUDA GPU{'s' if count > 1 else ''} "
+                         f"(cuda:0{f' to cuda:{count - 1}' if count > 1 else ''}); choose one of them or auto")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise InputError("--device mps: Apple Metal is not available here; use --device cpu or auto")
     return device
