@@ -32,8 +32,18 @@ def disk_full(exc: BaseException, need_bytes: int, where: Path) -> InputError | 
     """The one-line InputError for a full disk ("N MB needed at PATH"); None if ``exc`` is another error."""
     if not is_disk_full(exc):
         return None
-    return InputError(f"the disk is full: {need_bytes / 2**20:.0f} MB needed; free some space or write "
+    return InputError(f"the disk is full: {size_words(need_bytes)} needed; free some space or write "
                       "elsewhere. Nothing was written", where)
+
+
+def size_words(nbytes: float) -> str:
+    """'3.2 GB', '120 MB', '0.4 MB' or 'under 0.1 MB' (binary units): never '0 MB' for a small file."""
+    mb = nbytes / 2**20
+    if mb >= 1024:
+        return f"{mb / 1024:.1f} GB"
+    if mb >= 10:
+        return f"{mb:.0f} MB"
+    return f"{mb:.1f} MB" if mb >= 0.1 else "under 0.1 MB"
 
 
 def probe_writable(folder: Path) -> None:

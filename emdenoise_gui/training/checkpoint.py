@@ -92,8 +92,8 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if atomic.is_disk_full(exc):
-            need = sum(t.numel() * t.element_size() for t in tensors.values()) / 2**20
-            raise InputError(f"the disk is full: about {need:.0f} MB needed for the checkpoint; the previous "
+            need = sum(t.numel() * t.element_size() for t in tensors.values())
+            raise InputError(f"the disk is full: about {atomic.size_words(need)} needed for the checkpoint; the previous "
                              "checkpoint is kept. Free some space and resume", folder) from None
         raise
     old = _old_path(folder)

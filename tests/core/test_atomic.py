@@ -42,3 +42,12 @@ def test_write_text_keeps_a_backup_of_the_previous_content(tmp_path):
     atomic.write_text(path, "two\n", backup=backup)
     assert path.read_text() == "two\n" and backup.read_text() == "one\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project.json", "project.json.bak"]
+
+
+def test_sizes_in_messages_never_read_zero():
+    """A checkpoint of a lite model (190 KB) was "0 MB needed" when the disk was full."""
+    size_words = atomic.size_words
+    assert size_words(190 * 1024) == "0.2 MB"
+    assert size_words(100) == "under 0.1 MB"
+    assert size_words(120 * 2**20) == "120 MB"
+    assert size_words(3.2 * 2**30) == "3.2 GB"
