@@ -11,7 +11,9 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from emdenoise_gui import __version__
@@ -52,6 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cancel_on_signal(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _terminate_as_cancel():
+    """SIGTERM (``kill``, a cluster's time limit, a logout) ends a run as Ctrl-C does: its temporary output is
+    removed and it says so, instead of dying with a .partial file left in the output folder. Only on the main
+    thread, where Python lets a handler be set; the previous handler comes back afterwards."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _cancel_on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def _quiet_libraries(debug: bool):
     """tifffile logs format notes as warnings, which Python prints on stderr when no handler takes them: a
@@ -79,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        with warnings.catch_warnings(), _quiet_libraries(args.debug):
+        with warnings.catch_warnings(), _quiet_libraries(args.debug), _terminate_as_cancel():
             if not args.debug:  # numpy overflow, tifffile format notes: the detail is behind --debug
                 warnings.simplefilter("ignore")
             return args.func(args)

@@ -144,3 +144,25 @@ def test_small_wordings(capsys, tmp_path, home):
     assert (tmp_path / "e.zip").read_bytes() == b"old"
     code, err = _run(capsys, "denoise", _stack(tmp_path), "-o", tmp_path / "o.zarr", "--print-job-script")
     assert code == 2 and "(got no --scheduler)" in err and "None" not in err, err
+
+
+def test_sigterm_mid_run_removes_the_temporary_output_and_says_so(capsys, tmp_path, monkeypatch):
+    """`kill` (or a cluster's time limit) left a hidden .partial file in the output folder until the next run
+    there; it now ends the run as Ctrl-C does. The previous SIGTERM handler is back afterwards."""
+    from emdenoise_gui.core.io.writer import StackWriter
+
+    real_write, written = StackWriter.write, []
+
+    def write(self, z, data):
+        real_write(self, z, data)
+        written.append(z)
+        if len(written) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(StackWriter, "write", write)
+    before = signal.getsignal(signal.SIGTERM)
+    source = _stack(tmp_path)
+    code, err = _run(capsys, "denoise", source, "-o", tmp_path / "out.tif", "--method", "gaussian")
+    assert code == 130 and "cancelled; nothing was written" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]  # no output, no .partial
+    assert signal.getsignal(signal.SIGTERM) == before
