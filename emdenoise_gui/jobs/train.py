@@ -87,5 +87,21 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     spec = RunSpec(family=family, config="lite", steps=steps, data={"noisy": [str(stack)]},
                    output=str(folder / name), name=name, init=init, device=device, seed=seed, notes=notes,
                    validate_every=100, checkpoint_every=100, checkpoint_dir=str(folder / f".{name}.checkpoint"),
-                   objective="blind-spot")
+                   objective="blind-spot", crop=_adapt_crop(stack, family))
     return spec.validated()
+
+
+def _adapt_crop(stack: Path, family: str) -> int | None:
+    """The training crop (px) for self-training on ``stack``: None (the family's lite default) unless the slices
+    are smaller, then their shorter side rounded down to a multiple of 16 (``denoise --adapt`` has no --crop to
+    choose one); slices under ``MIN_CROP`` are left for the data loader to refuse."""
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.training.data import MIN_CROP
+
+    try:
+        with open_stack(stack) as opened:
+            side = min(opened.shape[1:])
+    except InputError:
+        return None  # the training job names what is wrong with the file
+    default = FAMILIES[family].configs["lite"].crop
+    return None if side >= default or side < MIN_CROP else side // 16 * 16

@@ -183,6 +183,19 @@ def test_adapt_self_trains_into_the_zoo_and_denoises_the_input(cli, home, tmp_pa
     assert "noisy-n2v-adapted" in listed.out and " user " in listed.out
 
 
+def test_adapt_trains_on_slices_smaller_than_the_default_crop(cli, home, tmp_path, noisy_crop):
+    """A 48 x 40 px stack was refused with advice to "use --crop", which `denoise --adapt` does not have: the
+    crop now follows the slices (32 px here, a multiple of 16)."""
+    import json
+
+    small = tmp_path / "small.tif"
+    tifffile.imwrite(small, tifffile.imread(noisy_crop)[:, :48, :40], imagej=True, metadata={"axes": "ZYX"})
+    result = cli("denoise", small, "-o", tmp_path / "s.tif", "--adapt", "n2v", "--steps", "2", "--device", "cpu")
+    assert result.code == 0 and "--crop" not in result.err, result.err
+    card = json.loads((home / "models" / "small-n2v-adapted" / "card.json").read_text())
+    assert card["training_crop"] == 32
+
+
 def test_adapt_refuses_a_family_that_needs_clean_data(cli, home, tmp_path, noisy_crop):
     with pytest.raises(SystemExit) as exit_info:  # argparse: not one of nrrn, n2v
         cli("denoise", noisy_crop, "-o", tmp_path / "x.tif", "--adapt", "xception")
