@@ -99,7 +99,7 @@ def test_mrc_modes(tmp_path, dtype, mode):
 
 @pytest.mark.parametrize("suffix,dtype", [(".tif", np.float32), (".tif", np.uint16), (".tif", np.int16),
                                           (".tif", np.uint8), (".mrc", np.float32), (".mrc", np.int16),
-                                          (".mrc", np.uint8)])
+                                          (".mrc", np.uint8), (".ome.tif", np.uint8), (".OME.TIFF", np.float32)])
 def test_writer_roundtrip_keeps_voxel_size(tmp_path, suffix, dtype):
     data = (np.random.default_rng(2).random((4, 33, 47)) * 200).astype(dtype)
     path = tmp_path / f"out{suffix}"
@@ -115,6 +115,9 @@ def test_writer_roundtrip_keeps_voxel_size(tmp_path, suffix, dtype):
         with tifffile.TiffFile(path) as tif:  # what Fiji reads: an ImageJ hyperstack in nm
             assert tif.is_imagej and tif.imagej_metadata["unit"] == "nm"
             assert tif.imagej_metadata["spacing"] == pytest.approx(30.0)
+    if suffix.lower().startswith(".ome"):  # the name promises OME-XML (it was an ImageJ TIFF without any)
+        with tifffile.TiffFile(path) as tif:
+            assert tif.is_ome and not tif.is_imagej and 'PhysicalSizeZ="30' in tif.ome_metadata
 
 
 def test_writer_casts_integers_with_rounding_and_clipping(tmp_path):
