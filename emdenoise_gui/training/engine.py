@@ -203,6 +203,8 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     for note in notes:
         yield Message(note)
     spec = RunSpec.from_dict(state["spec"])
+    if spec.family == "nrrn" and not spec.neighbours and not spec.init:
+        spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches
     state["finished"] = int(state["step"]) >= spec.steps  # its package was written; a longer run gets a new name
     spec.checkpoint_dir = str(checkpoint)
     if steps is not None:

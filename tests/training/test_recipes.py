@@ -321,3 +321,20 @@ def test_a_triplets_neighbours_get_the_centres_noise_statistics_moved_by_their_c
         assert np.all(np.abs(moved - truth) <= np.abs(own - truth) + 0.01 * truth[1])
         # without the move, the centre's statistics would be off by the slices' clean difference
         assert abs(clean[2][0] - clean[3][0]) > 0.02 * truth[1]
+
+
+def test_checkpoints_record_the_nrrn_structure_and_old_ones_resume_as_pairs(tmp_path, fibsem_crop, noisy_crop,
+                                                                            noise_patches):
+    """A fresh clean-data run records "mean" in its checkpoint; a checkpoint saved before it recorded anything
+    (every NRRN then had two branches) resumes as the pair it is, not as the new default."""
+    from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+
+    list(train(tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, data={"clean": [str(fibsem_crop)]},
+                         steps=2, validate_every=2, checkpoint_every=2)))
+    ckpt = tmp_path / "nrrn_pkg.checkpoint"
+    state = load_checkpoint(ckpt)
+    assert state["spec"]["neighbours"] == "mean"
+    state["spec"]["neighbours"] = ""  # as a checkpoint from before 2026-12-04
+    save_checkpoint(ckpt, state)
+    list(resume(ckpt, steps=3))
+    assert open_package(tmp_path / "nrrn_pkg-3steps").card.architecture.get("neighbours", "pair") == "pair"

@@ -68,7 +68,10 @@ class BaseTrainer:
         if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
             self.architecture["neighbours"] = spec.neighbours
         elif self.init_card is None:
-            self.architecture.update(self.default_options())
+            options = self.default_options()
+            self.architecture.update(options)
+            if "neighbours" in options:  # recorded in the spec, so checkpoints (and a resume) keep the choice
+                spec.neighbours = options["neighbours"]
         self.load_data()
         self.model = self.info.build(**self.architecture).to(device)
         if self.init_card is not None:
