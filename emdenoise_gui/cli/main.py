@@ -55,14 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cancel_on_signal(signum, _frame):
+    signal.signal(signum, signal.SIG_IGN)  # a second one must not interrupt the clean-up
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextlib.contextmanager
 def _terminate_as_cancel():
     """SIGTERM (``kill``, a cluster's time limit, a logout) ends a run as Ctrl-C does: its temporary output is
-    removed and it says so, instead of dying with a .partial file left in the output folder. Only on the main
-    thread, where Python lets a handler be set; the previous handler comes back afterwards."""
+    removed and it says so, instead of dying with a .partial file left in the output folder (a training run
+    stops after its step and saves a checkpoint: ``progress.drive_training``). Only on the main thread, where
+    Python lets a handler be set; the previous handler comes back afterwards."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield
         return

@@ -138,8 +138,8 @@ class TrainPrinter:
 
 def drive_training(events) -> int:
     """Run a training job ``events(token)``, printing its events; returns the exit status (0 done, 130
-    stopped with a checkpoint). The first Ctrl-C sets the cancel token: the run stops after the
-    current step and saves a checkpoint. A second Ctrl-C aborts at once."""
+    stopped with a checkpoint). The first Ctrl-C (or SIGTERM: ``kill``, a cluster's time limit) sets the
+    cancel token: the run stops after the current step and saves a checkpoint. A second one aborts at once."""
     printer = TrainPrinter()
     token = CancelToken()
 
@@ -150,13 +150,14 @@ def drive_training(events) -> int:
         print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
 
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_interrupt) if main_thread else None
+    stops = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {sig: signal.signal(sig, on_interrupt) for sig in stops} if main_thread else {}
     try:
         for event in events(token):
             printer(event)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     done = printer.finished
     if done is None:
         raise Cancelled("training stopped")

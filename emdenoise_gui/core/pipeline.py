@@ -26,6 +26,16 @@ RANGE_SAMPLES = 16
 EXTREME = 1e30
 
 
+def sampled_range(stack: Stack) -> tuple[float, float]:
+    """(min, max) of the finite values of up to RANGE_SAMPLES evenly spaced slices of ``stack``."""
+    picks = np.unique(np.linspace(0, len(stack) - 1, min(RANGE_SAMPLES, len(stack))).round().astype(int))
+    lo, hi = np.inf, -np.inf
+    for z in picks:
+        data = finite_slice(stack, int(z))
+        lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class IntensityScale:
     """Maps stored intensities to the [0, 1] working scale: ``unit = (value - lo) / (hi - lo)``.
@@ -44,11 +54,7 @@ class IntensityScale:
         if dtype.itemsize == 1 and dtype.kind in "ui":
             info = np.iinfo(dtype)
             return cls(float(info.min), float(info.max))
-        picks = np.unique(np.linspace(0, len(stack) - 1, min(RANGE_SAMPLES, len(stack))).round().astype(int))
-        lo, hi = np.inf, -np.inf
-        for z in picks:
-            data = finite_slice(stack, int(z))
-            lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
+        lo, hi = sampled_range(stack)
         return cls(lo, hi if hi > lo else lo + 1.0)
 
     @property

@@ -34,7 +34,13 @@ from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage, run
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.io.writer import cast_to
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
-from emdenoise_gui.jobs.stack import check_tiling, filter_window, resolve_dtype, stage
+from emdenoise_gui.jobs.stack import (
+    check_levels,
+    check_tiling,
+    filter_window,
+    resolve_dtype,
+    stage,
+)
 
 RECORDS = omezarr.BLOCK_RECORDS
 #: Fewest slices per block when the store writes fewer at once (NGFF 0.4: one slice per chunk).
@@ -120,7 +126,6 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
         count = baselines.FILTERS[job.name].slices
     results = []
     with open_stack(job.source) as stack:
-        float_source = np.dtype(stack.dtype).kind == "f"
         cache = SliceCache(stack, size=count + 1)
         for z in range(z0, z1):
             window = cache.window(z, count, scale)
@@ -134,7 +139,7 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
         raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
                          "fit this data or its weights are damaged", job.output)
     try:
-        out = cast_to(result, np.dtype(job.dtype), f"slices {z0}-{z1 - 1} of the result", float_source=float_source)
+        out = cast_to(result, np.dtype(job.dtype), f"slices {z0}-{z1 - 1} of the result")
     except InputError as exc:
         raise InputError(exc.problem, job.output) from None
     array, _, _ = omezarr.open_image(Path(job.output), mode="r+")
@@ -165,6 +170,7 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
     with open_stack(source) as stack:
         scale = IntensityScale.for_stack(stack)
         out_dtype = resolve_dtype(dtype, stack)
+        check_levels(stack, out_dtype)
         meta = stack.meta
     if denoiser.kind == "model":
         from emdenoise_gui.zoo.registry import resolve

@@ -22,6 +22,7 @@ from emdenoise_gui.core.pipeline import (
     SliceCache,
     finite_slice,
     parse_slices,
+    sampled_range,
     stream_stack,
 )
 from emdenoise_gui.core.tiling import TilePlan, blend_tiles
@@ -71,6 +72,25 @@ def stack_stats(stack: Stack, cancel: CancelToken | None = None) -> Generator[Pr
         yield Progress("statistics", z + 1, len(stack), "slice")
     stats.mean = total / stats.count if stats.count else float("nan")
     return stats
+
+
+#: Floating-point input written as an integer type must span at least this many grey levels (a stack on
+#: [0, 1] stored as uint16 would keep 2).
+MIN_LEVELS = 16
+
+
+def check_levels(stack: Stack, dtype: np.dtype) -> None:
+    """InputError, before any work, when ``stack`` holds floating-point values whose range (sampled as the
+    intensity scale samples it) would round to fewer than MIN_LEVELS grey levels of the integer ``dtype``; a
+    constant stack and integer input pass (rounding them loses nothing they had)."""
+    if np.dtype(stack.dtype).kind != "f" or np.dtype(dtype).kind == "f":
+        return
+    low, high = sampled_range(stack)
+    if 0 < high - low < MIN_LEVELS - 1:
+        levels = int(np.rint(high) - np.rint(low)) + 1
+        raise InputError(f"holds floating-point values from {low:g} to {high:g}: stored as {np.dtype(dtype)} the "
+                         f"result would keep {levels} grey level{'s' if levels != 1 else ''}; choose --dtype float32",
+                         stack.meta.path)
 
 
 def resolve_dtype(choice: str, stack: Stack) -> np.dtype:
@@ -129,6 +149,7 @@ class StackJob:
                       resolve_dtype(dtype, source), overwrite,
                       None if region is None else check_region(region, source.shape[1:]))
             job.scale = IntensityScale.for_stack(source)
+            check_levels(source, job.dtype)
         except Exception:
             source.close()
             raise
@@ -163,7 +184,7 @@ class StackJob:
             shape = (len(self.slices), y1 - y0, x1 - x0)
         try:
             with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
-                             self.overwrite, self.ngff, float_source=np.dtype(self.source.dtype).kind == "f") as writer:
+                             self.overwrite, self.ngff) as writer:
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "

@@ -175,8 +175,9 @@ def _refused_by_convert_and_denoise(cli, source, out, dtype: str, phrase: str) -
 
 
 def test_float_data_on_a_unit_scale_are_not_flattened_into_an_integer_type(tmp_path, cli, fibsem_crop):
-    """Float data on [0, 1] stored as uint16 came out as 0s and 1s, exit 0. Refused now, in the CLI and in a
-    block run; float data spanning enough grey levels, and integer input of low contrast, are still written."""
+    """Float data on [0, 1] stored as uint16 came out as 0s and 1s, exit 0. Refused now, before any work, in the CLI
+    and in a block run, from the input's range; float data spanning enough grey levels (a blank slice among them),
+    and integer input of low contrast, are still written."""
     from emdenoise_gui.core.errors import InputError
     from emdenoise_gui.core.events import run_to_end
     from emdenoise_gui.jobs import blocks
@@ -186,13 +187,19 @@ def test_float_data_on_a_unit_scale_are_not_flattened_into_an_integer_type(tmp_p
     tifffile.imwrite(unit, tifffile.imread(fibsem_crop).astype(np.float32) / 255, imagej=True,
                      metadata={"axes": "ZYX"})
     out = tmp_path / "o.tif"
-    _refused_by_convert_and_denoise(cli, unit, out, "uint16", "keep 2 grey levels; choose --dtype float32")
+    _refused_by_convert_and_denoise(cli, unit, out, "uint16", "holds floating-point values from 0.227451 to 0.815686: "
+                                    "stored as uint16 the result would keep 2 grey levels; choose --dtype float32")
     with pytest.raises(InputError, match="keep 2 grey levels; choose --dtype float32"):
         run_to_end(blocks.denoise_blocks(unit, tmp_path / "o.zarr", Denoiser("filter", "gaussian"), dtype="uint16"))
     wide = tmp_path / "wide.tif"  # the same data on a 0-255 float scale: rounded as they are
     tifffile.imwrite(wide, tifffile.imread(fibsem_crop).astype(np.float32), imagej=True, metadata={"axes": "ZYX"})
     assert cli("convert", wide, out, "--dtype", "uint8").code == 0
     np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(fibsem_crop))
+    blank = tmp_path / "blank.tif"  # one blank slice in float data on a 0-255 scale does not stop the run
+    data = tifffile.imread(fibsem_crop).astype(np.float32)
+    data[2] = 7.0
+    tifffile.imwrite(blank, data, imagej=True, metadata={"axes": "ZYX"})
+    assert cli("convert", blank, tmp_path / "b.tif", "--dtype", "uint8").code == 0
     faint = tmp_path / "faint.tif"  # integer input of 5 grey levels: kept as it is
     tifffile.imwrite(faint, (tifffile.imread(fibsem_crop) // 64).astype(np.uint8), imagej=True,
                      metadata={"axes": "ZYX"})

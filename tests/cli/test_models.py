@@ -1,5 +1,7 @@
 """Train, denoise with, import and export models through the emdenoise CLI."""
 
+import signal
+
 import numpy as np
 import pytest
 import tifffile
@@ -108,9 +110,9 @@ def test_families_lists_every_family_with_counts(cli):
         assert f"{name}:" in result.out and count in result.out
 
 
-def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop, monkeypatch):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C; kill or a cluster's time limit
+def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop, monkeypatch, stop):
     import os
-    import signal
 
     from emdenoise_gui.training import engine
 
@@ -120,7 +122,7 @@ def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop
         for event in real_train(spec, cancel, _resume_state):
             yield event
             if _resume_state is None and getattr(event, "step", 0) == 2 and type(event).__name__ == "StepDone":
-                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered mid-run
+                os.kill(os.getpid(), stop)  # a real signal, delivered mid-run
 
     monkeypatch.setattr(engine, "train", interrupted)
     out = tmp_path / "m"

@@ -17,8 +17,8 @@ from emdenoise_gui.jobs.stack import denoise_filter_job
 from tests.conftest import random_package, synthetic_em_stack
 
 STAGES = [Stage("loading model"), Stage("reading slice"), Stage("first tile")]
-#: Seconds each layer of the deliberately slow network sleeps (NRRN lite: 20 module calls a tile, ~3.4 s).
-LAYER_SLEEP_S = 0.17
+#: Seconds each layer of the deliberately slow network sleeps (NRRN lite: 26 module calls a tile, ~3.4 s).
+LAYER_SLEEP_S = 0.13
 #: A cancel must end the job within this many seconds (a tile of the slow network takes ~3.4 s).
 CANCEL_WITHIN_S = 2.0
 

@@ -214,3 +214,21 @@ def test_mean_neighbours_run_one_branch_on_the_neighbours_mean():
         assert not torch.allclose(out, pair(prev, centre, nxt)[0])  # not the pair's average
     with pytest.raises(ValueError, match="neighbours"):
         NRRN(**CONFIGS["lite"], neighbours="both")
+
+
+def test_a_building_unit_computes_the_papers_six_convolutions():
+    """Its gate convs run stacked (two convs of 3C channels instead of six of C); the result is the paper's
+    formula from the six convs the state dict keeps, and every gate still learns."""
+    from emdenoise_gui.models.nrrn import _BuildingUnit
+
+    torch.manual_seed(0)
+    bu = _BuildingUnit(8, dilation=2)
+    h, s = torch.randn(2, 8, 20, 24), torch.tanh(torch.randn(2, 8, 20, 24))
+    u = torch.sigmoid(bu.w_u(h) + bu.v_u(s))
+    r = torch.sigmoid(bu.w_r(h) + bu.v_r(s))
+    c = torch.tanh(bu.w_c(h) + r * bu.v_c(s))
+    torch.testing.assert_close(bu(h, s), u * s + (1.0 - u) * c, rtol=1e-5, atol=1e-6)
+    assert sorted(bu.state_dict()) == sorted(f"{n}.{p}" for n in ("w_u", "v_u", "w_r", "v_r", "w_c", "v_c")
+                                             for p in ("weight", "bias"))
+    bu(h, s).square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in bu.parameters())

@@ -303,7 +303,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     little-endian).
     """
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    ome_name = re.search(r"\.ome\.tiff?(\.|$)", Path(path).name, re.IGNORECASE) is not None
+    ome_name = re.search(r"\.ome\.tiff?(\.\d+-[0-9a-f]{8}\.partial)?$", Path(path).name, re.IGNORECASE) is not None
     imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES and not ome_name
     kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)

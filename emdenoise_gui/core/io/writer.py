@@ -32,22 +32,17 @@ from emdenoise_gui.core.io.formats import output_format
 CLIP_MARGIN = 0.05
 #: ... in at most this fraction of a slice's pixels; more means the data do not fit the type at all.
 CLIP_FRACTION = 1e-3
-#: Floating-point input written as an integer type must span at least this many grey levels in a slice
-#: (float data on [0, 1] stored as uint16 would keep 2).
-MIN_LEVELS = 16
 
 
 def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
-            span: tuple[float, float] | None = None, float_source: bool = False) -> np.ndarray:
+            span: tuple[float, float] | None = None) -> np.ndarray:
     """``data`` as ``dtype``: floats as they are, integers rounded and clipped to the type's range.
 
     InputError (naming ``where``) when more than CLIP_FRACTION of the values lie more than CLIP_MARGIN of
     the data's span (at least one level) outside the type's range: clipping would destroy the image
     (uint16 data stored as uint8 turns white, int16 as uint16 loses its negative values), so another type
-    must be chosen; and, with ``float_source`` (the input stack holds floating-point values), when the
-    data span fewer than MIN_LEVELS grey levels but are not constant: rounding would flatten them (an
-    input on [0, 1] stored as uint16 keeps 0 and 1). ``span``: the data's (min, max) when the caller has
-    them already."""
+    must be chosen (floating-point input too narrow for an integer type is refused before a job starts:
+    ``jobs.stack.check_levels``). ``span``: the data's (min, max) when the caller has them already."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return data.astype(dtype, copy=False)
@@ -55,10 +50,6 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
     if span is None:
         span = (float(np.min(data)), float(np.max(data))) if data.size else (0.0, 0.0)
     low, high = span
-    if float_source and 0 < high - low < MIN_LEVELS - 1:
-        raise InputError(f"{where} spans {low:g} to {high:g}: the input holds floating-point values, and stored "
-                         f"as {dtype} they would keep {int(np.rint(high) - np.rint(low)) + 1} grey levels; choose "
-                         "--dtype float32")
     margin = max(1.0, CLIP_MARGIN * (high - low))
     lowest, highest = info.min - margin, info.max + margin
     fits = lowest <= low and high <= highest  # the usual case: nothing to count
@@ -161,10 +152,8 @@ class StackWriter:
     temporary file.
     """
 
-    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False, ngff: str | None = None,
-                 float_source: bool = False):
+    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False, ngff: str | None = None):
         self.path = Path(path)
-        self.float_source = float_source  # the input holds floats: see cast_to
         self.format = output_format(self.path)
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
@@ -202,7 +191,7 @@ class StackWriter:
             raise InputError(f"slice {z} of the result holds NaN or infinite values: the model does not fit this "
                              "data or its weights are damaged. Nothing was written", self.path)
         try:
-            out = cast_to(data, self.dtype, f"slice {z} of the result", (low, high), self.float_source)
+            out = cast_to(data, self.dtype, f"slice {z} of the result", (low, high))
         except InputError as exc:
             raise InputError(f"{exc.problem}. Nothing was written", self.path) from None
         out = out.astype(self.store_dtype.newbyteorder("<"), copy=False)
