@@ -66,6 +66,11 @@ def _info(name) -> int:
         print(f"  voxel size  {_fmt_voxel(meta)}")
         if meta.extra.get("note"):
             print(f"  note        {meta.extra['note']}")
+        if meta.format.startswith("OME-Zarr"):
+            missing, total = omezarr.missing_chunks(meta.path)
+            if missing:
+                print(f"  note        {missing} of {total} chunks are not stored and read as the fill value "
+                      "(usually 0): the store may be incomplete; copy it again if it should be whole")
         stats = run_with_bar(stack_stats(stack))
         print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
         print(f"  mean        {stats.mean:.6g}")

@@ -133,3 +133,16 @@ def test_convert_between_tiff_mrc_and_ome_zarr(tmp_path, capsys):
         assert b.meta.voxel_size_nm == pytest.approx((10.0, 4.0, 4.0))
         assert np.array_equal(a.read(0, 5), data) and np.array_equal(b.read(0, 5), data)
         assert np.array_equal(c.read(0, 3), data[1:4])
+
+
+def test_info_notes_chunks_a_store_lacks(tmp_path, capsys):
+    """zarr reads a chunk that is not stored as 0: an incompletely copied store read as partly black without a
+    word. `info` now counts them (a complete store gets no note)."""
+    path = write(tmp_path / "v.zarr", synthetic_em_stack(depth=4, height=24, width=20), ngff="0.4")
+    assert omezarr.missing_chunks(path) == (0, 4)
+    assert main(["info", str(path)]) == 0 and "not stored" not in capsys.readouterr().out
+    chunk = next(p for p in (path / "0").rglob("*") if p.is_file() and not p.name.startswith((".", "zarr")))
+    chunk.unlink()
+    assert omezarr.missing_chunks(path) == (1, 4)
+    assert main(["info", str(path)]) == 0
+    assert "1 of 4 chunks are not stored and read as the fill value" in capsys.readouterr().out

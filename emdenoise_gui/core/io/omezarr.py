@@ -158,6 +158,15 @@ def _check_finished(path: Path) -> None:
                          "zeros): run the same `emdenoise denoise` command again to finish it, or delete it", path)
 
 
+def missing_chunks(path: Path) -> tuple[int, int]:
+    """(chunks not stored, chunks in all) of the image's level-0 array: zarr reads a chunk that is not stored
+    as its fill value (usually 0), so a store copied or written incompletely reads as partly black. Lists
+    the store's keys: for ``emdenoise info``, not for every open."""
+    array, _, _ = open_image(path)
+    total = int(array.nchunks)
+    return total - int(array.nchunks_initialized), total
+
+
 def open_file(path: Path):
     """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable or unfinished."""
     array, entry, version = open_image(path)
