@@ -67,11 +67,6 @@ class BaseTrainer:
             self.init_card, init_weights = self._init_package(spec.init)
         if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
             self.architecture["neighbours"] = spec.neighbours
-        elif self.init_card is None:
-            options = self.default_options()
-            self.architecture.update(options)
-            if "neighbours" in options:  # recorded in the spec, so checkpoints (and a resume) keep the choice
-                spec.neighbours = options["neighbours"]
         self.load_data()
         self.model = self.info.build(**self.architecture).to(device)
         if self.init_card is not None:
@@ -176,11 +171,6 @@ class BaseTrainer:
 
     def parameter_count(self) -> int:
         return count_parameters(self.model)
-
-    def default_options(self) -> dict:
-        """Architecture options a fresh model of this run gets when the spec names none (not when fine-tuning:
-        the package's are kept)."""
-        return {}
 
     def train_mode(self) -> None:
         """Put the model back in training mode after validation (subclasses may freeze parts)."""

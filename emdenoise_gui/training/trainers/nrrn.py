@@ -86,12 +86,6 @@ class NRRNTrainer(BaseTrainer):
         self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=self.spec.lr,
                                                      betas=(0.9, 0.999), eps=1e-8)}
 
-    def default_options(self) -> dict:
-        """On clean data one branch on the neighbours' mean: it learned as much per step as the paper's two
-        branches at half the compute (lite from scratch, 800 steps: validation 31.19 against 31.15 dB,
-        77 against 139 s; docs/benchmarks.md). On noisy data the paper's pair, which the consensus loss needs."""
-        return {"neighbours": "mean"} if self.spec.data.get("clean") else {}
-
     @property
     def mean_neighbours(self) -> bool:
         """One branch on the neighbours' mean (``models.nrrn`` neighbours="mean") instead of the paper's two."""
