@@ -1,5 +1,10 @@
 """Exit statuses of the ``emdenoise`` command: 0 done, 1 an internal error, 2 bad input,
-130 cancelled (nothing written)."""
+130 cancelled (nothing written).
+What ends a run: these statuses, one-line messages, the handlers for Ctrl-C and SIGTERM."""
+
+import contextlib
+import signal
+import threading
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -8,3 +13,20 @@ def one_line(text: str, limit: int = 400) -> str:
     """``text`` on one line (library messages, e.g. a torch state_dict mismatch, span many), shortened."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+@contextlib.contextmanager
+def signals_handled(handler, *names: str):
+    """``handler`` for the signals ``names`` (e.g. "SIGINT", "SIGTERM"; those the platform lacks are skipped)
+    inside the block, the previous handlers back after it. Only on the main thread, where Python lets a
+    handler be set; elsewhere the block runs with the handlers as they are."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    numbers = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {number: signal.signal(number, handler) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)

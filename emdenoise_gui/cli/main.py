@@ -13,12 +13,17 @@ import logging
 import os
 import signal
 import sys
-import threading
 import warnings
 
 from emdenoise_gui import __version__
 from emdenoise_gui.cli import doctor, images, models
-from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_INTERNAL, one_line
+from emdenoise_gui.cli.exits import (
+    EXIT_CANCELLED,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    one_line,
+    signals_handled,
+)
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
@@ -59,20 +64,11 @@ def _cancel_on_signal(signum, _frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-@contextlib.contextmanager
 def _terminate_as_cancel():
     """SIGTERM (``kill``, a cluster's time limit, a logout) ends a run as Ctrl-C does: its temporary output is
     removed and it says so, instead of dying with a .partial file left in the output folder (a training run
-    stops after its step and saves a checkpoint: ``progress.drive_training``). Only on the main thread, where
-    Python lets a handler be set; the previous handler comes back afterwards."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _cancel_on_signal)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    stops after its step and saves a checkpoint: ``progress.drive_training``)."""
+    return signals_handled(_cancel_on_signal, "SIGTERM")
 
 
 @contextlib.contextmanager

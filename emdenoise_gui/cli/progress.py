@@ -10,12 +10,11 @@ file gets no stage lines.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 from typing import Iterable, TextIO
 
+from emdenoise_gui.cli.exits import signals_handled
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.errors import Cancelled
 from emdenoise_gui.core.events import CancelToken, Progress, RateMeter, format_seconds
@@ -149,15 +148,9 @@ def drive_training(events) -> int:
         token.cancel()
         print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
 
-    main_thread = threading.current_thread() is threading.main_thread()
-    stops = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
-    previous = {sig: signal.signal(sig, on_interrupt) for sig in stops} if main_thread else {}
-    try:
+    with signals_handled(on_interrupt, "SIGINT", "SIGTERM"):
         for event in events(token):
             printer(event)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     done = printer.finished
     if done is None:
         raise Cancelled("training stopped")
