@@ -123,11 +123,19 @@ class _ArrayReader:
 def open_image(path: Path, mode: str = "r"):
     """(zarr array of level 0, multiscales entry, NGFF version) of an OME-Zarr image, or InputError;
     ``mode`` "r+" to write regions into it (block processing)."""
-    zarr = _zarr()
+    return _level0(_open_group(path, mode), path)
+
+
+def _open_group(path: Path, mode: str = "r"):
+    """The store's root zarr group, or InputError."""
     try:
-        group = zarr.open_group(str(path), mode=mode)
+        return _zarr().open_group(str(path), mode=mode)
     except Exception as exc:
         raise InputError(f"cannot be opened as a zarr store ({exc})", path) from exc
+
+
+def _level0(group, path: Path):
+    """(zarr array of level 0, multiscales entry, NGFF version) of the image in the root ``group``."""
     entry, version = _multiscales(group, path)
     try:
         array = group[entry["datasets"][0]["path"]]
@@ -142,13 +150,11 @@ def open_image(path: Path, mode: str = "r"):
 BLOCK_RECORDS = ".emdenoise-blocks"
 
 
-def _check_finished(path: Path) -> None:
-    """InputError for a store that block processing has not finished (stopped, failed or still running):
-    the blocks not yet written would read as zeros."""
-    try:
-        planned = dict(_zarr().open_group(str(path), mode="r").attrs).get("emdenoise", {}).get("blocks")
-    except Exception:  # open_image has said what is wrong with a store that cannot be read
-        return
+def _check_finished(path: Path, group) -> None:
+    """InputError for a store (root zarr ``group``) that block processing has not finished (stopped, failed or
+    still running): the blocks not yet written would read as zeros."""
+    ours = dict(group.attrs).get("emdenoise")
+    planned = ours.get("blocks") if isinstance(ours, dict) else None
     if not isinstance(planned, int):
         return
     records = path / BLOCK_RECORDS
@@ -169,8 +175,9 @@ def missing_chunks(path: Path) -> tuple[int, int]:
 
 def open_file(path: Path):
     """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable or unfinished."""
-    array, entry, version = open_image(path)
-    _check_finished(path)
+    group = _open_group(path)
+    array, entry, version = _level0(group, path)
+    _check_finished(path, group)
     shape = tuple(int(n) for n in array.shape)
     axes = _axis_names(entry) or list(SPACE_AXES)[-len(shape):]
     leading = len(shape) - 3 if len(shape) > 3 else 0
