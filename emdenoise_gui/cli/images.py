@@ -208,10 +208,10 @@ def denoise_with(args):
                              "on the input): add --adapt nrrn or --adapt n2v, or leave "
                              f"{'it' if len(given) == 1 else 'them'} out")
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method or "median")
-    if not args.model:
-        _note_model_options(args)
     if args.model:
         _note_a_poor_fit(args.model, args.input)
+    else:
+        _note_model_options(args)
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
         return cli_blocks.block_job(args, denoiser, stride)
