@@ -308,8 +308,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         try:
             self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
         except (InputError, ValueError, OSError) as exc:  # damaged or replaced since it was added
-            self.viewer.clear(f"Cannot show {record.name}")
-            self.warn(f"Cannot show {record.name}", str(exc))
+            self._cannot_show(record, exc)
             return
         self.viewer.set_result(None, "")
         self._assess(record)
@@ -340,8 +339,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
                                                               f"x {region[2]}:{region[3]})"
             self.viewer.set_original(original, name)
         except (InputError, ValueError, OSError) as exc:
-            self.viewer.clear(f"Cannot show {record.name}")
-            self.warn(f"Cannot show {record.name}", str(exc))
+            self._cannot_show(record, exc)
             return
         self._assess(record)
         if not output.exists():
@@ -352,6 +350,11 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             except (InputError, ValueError, OSError) as exc:  # replaced or damaged since it was made
                 self.warn("Cannot show the result", f"{output}: {exc}")
         self._store_view()
+
+    def _cannot_show(self, record, exc: Exception) -> None:
+        """An empty viewer and a dialog saying why the stack ``record`` cannot be shown (damaged or replaced)."""
+        self.viewer.clear(f"Cannot show {record.name}")
+        self.warn(f"Cannot show {record.name}", str(exc))
 
     def _show_preview(self, stack_id: str, z: int, image, denoiser, partial: bool = False) -> None:
         """Show a preview of slice ``z``; ``partial``: only the part on screen is done so far."""
