@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from emdenoise_gui.models.registry import family
+
+#: Below this many channels a channels-last, half-precision batch norm trains on a contiguous copy
+NARROW_CHANNELS = 16
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
@@ -23,6 +27,41 @@ def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module
+
+
+class _Layout(torch.autograd.Function):
+    """``x`` in memory format ``to``; its gradient returned in memory format ``back`` (values unchanged)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, to: torch.memory_format, back: torch.memory_format) -> torch.Tensor:
+        ctx.back = back
+        return x.contiguous(memory_format=to)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad.contiguous(memory_format=ctx.back), None, None
+
+
+def narrow_layers(x: torch.Tensor, layers, training: bool) -> torch.Tensor:
+    """``x`` (B, C, H, W) through ``layers`` (batch norms and activations, in order), in contiguous memory
+    when training on a narrow channels-last half-precision batch; the result in ``x``'s memory format.
+
+    PyTorch's CPU batch norm is slow on a channels-last bf16 batch of fewer than 16 channels (it
+    vectorises over the channels): on a 2-core Zen 4, forward and backward of a (4, 8, 240, 240) bf16
+    batch took 7.9 ms channels-last and 3.0 ms through a contiguous copy (the copy and its gradient's
+    included), while 16 channels and more, float32, and evaluation are as fast or faster channels-last.
+    So in training a (B, C < 16, H, W) bf16/fp16 channels-last ``x`` goes through ``layers`` as a
+    contiguous copy, and both the output and ``x``'s gradient come back channels-last.
+    """
+    narrow = (training and x.dim() == 4 and x.shape[1] < NARROW_CHANNELS
+              and x.dtype in (torch.bfloat16, torch.float16) and not x.is_contiguous()
+              and x.is_contiguous(memory_format=torch.channels_last))
+    last, first = torch.channels_last, torch.contiguous_format
+    if narrow:
+        x = _Layout.apply(x, first, last)
+    for layer in layers:
+        x = layer(x)
+    return _Layout.apply(x, last, first) if narrow else x
 
 
 def parameter_counts(name: str) -> dict[str, dict[str, int]]:

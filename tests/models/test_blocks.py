@@ -1,0 +1,55 @@
+"""Shared model pieces: ``blocks.narrow_layers`` (narrow channels-last bf16 batch norms in contiguous memory)."""
+
+import pytest
+import torch
+from torch import nn
+
+from emdenoise_gui.models.blocks import narrow_layers
+
+LAST = torch.channels_last
+
+
+def _run(x: torch.Tensor, bn: nn.BatchNorm2d, use_helper: bool):
+    """(output, input gradient, weight gradient, running mean) of ReLU6(BN(x)) for one upstream gradient."""
+    x = x.detach().clone().requires_grad_(True)
+    layers = (bn, nn.ReLU6())
+    y = narrow_layers(x, layers, bn.training) if use_helper else layers[1](layers[0](x))
+    torch.manual_seed(1)
+    y.backward(torch.randn(y.shape).to(y.dtype).contiguous(memory_format=LAST))
+    return y, x.grad, bn.weight.grad.clone(), bn.running_mean.clone()
+
+
+@pytest.mark.parametrize("channels", [8, 32])
+def test_narrow_layers_equal_the_layers_and_keep_channels_last(channels):
+    x = torch.randn(2, channels, 12, 10).to(torch.bfloat16).contiguous(memory_format=LAST)
+    plain_bn = nn.BatchNorm2d(channels)
+    helper_bn = nn.BatchNorm2d(channels)
+    helper_bn.load_state_dict(plain_bn.state_dict())
+    y0, g0, w0, m0 = _run(x, plain_bn, use_helper=False)
+    y1, g1, w1, m1 = _run(x, helper_bn, use_helper=True)
+    assert y1.dtype == y0.dtype and y1.is_contiguous(memory_format=LAST) and g1.is_contiguous(memory_format=LAST)
+    torch.testing.assert_close(y1.float(), y0.float(), rtol=0.02, atol=0.02)  # bf16 sums in another order
+    torch.testing.assert_close(g1.float(), g0.float(), rtol=0.02, atol=0.02)
+    torch.testing.assert_close(w1, w0, rtol=0.02, atol=0.02)
+    torch.testing.assert_close(m1, m0)
+
+
+def test_narrow_layers_copy_only_narrow_low_precision_training_batches(monkeypatch):
+    narrow = torch.randn(2, 8, 6, 6).to(torch.bfloat16).contiguous(memory_format=LAST)
+    others = ((narrow, False), (narrow.float(), True), (narrow.contiguous(), True),
+              (torch.randn(2, 16, 6, 6).to(torch.bfloat16).contiguous(memory_format=LAST), True))
+    copies = []
+    original = torch.Tensor.contiguous
+
+    def counting(self, *args, **kwargs):
+        copies.append(kwargs.get("memory_format", args[0] if args else torch.contiguous_format))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "contiguous", counting)
+    narrow_layers(narrow, (nn.BatchNorm2d(8),), training=True)
+    assert copies == [torch.contiguous_format, LAST]
+    for x, training in others:
+        copies.clear()
+        bn = nn.BatchNorm2d(x.shape[1]).train(training)
+        narrow_layers(x, (bn,), training)
+        assert copies == []
