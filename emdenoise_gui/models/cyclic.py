@@ -216,9 +216,13 @@ def discriminator_loss(disc: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                        mode: str = "lsgan") -> torch.Tensor:
     """0.5 * (GAN(disc(real), real) + GAN(disc(fake.detach()), fake)); images (B,1,H,W) in [-1, 1].
 
-    ``fake`` is detached, so no gradient reaches the generators. Returns a scalar float tensor >= 0.
+    ``fake`` is detached, so no gradient reaches the generators. Both batches go through ``disc`` as one
+    (the PatchGAN normalises each image by itself, so the scores are those of two passes, in fewer and
+    larger operations). Returns a scalar float tensor >= 0.
     """
-    return 0.5 * (gan_loss(disc(real), True, mode) + gan_loss(disc(fake.detach()), False, mode))
+    scores = disc(torch.cat([real, fake.detach().to(real.dtype)]))
+    real_scores, fake_scores = scores.split([real.shape[0], fake.shape[0]])
+    return 0.5 * (gan_loss(real_scores, True, mode) + gan_loss(fake_scores, False, mode))
 
 
 class ImagePool:
