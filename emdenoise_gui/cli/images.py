@@ -26,6 +26,7 @@ from emdenoise_gui.jobs.stack import (
     stack_stats,
 )
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
+from emdenoise_gui.zoo.registry import AUTO_MODEL
 
 
 def _fmt_voxel(meta) -> str:
@@ -170,6 +171,27 @@ def _note_a_poor_fit(model: str, source: str) -> None:
               "may be worse than a classical filter's", file=sys.stderr)
 
 
+def _auto_model(source: str) -> str | None:
+    """``--model auto``: the folder of the zoo model the app would preselect for the stack ``source``
+    (``zoo.fit.pick``, without measured speeds: among equal fits the lighter model), or None when every
+    model fits it poorly, for the median filter the app falls back to. Says which on stderr."""
+    from emdenoise_gui.zoo import fit
+    from emdenoise_gui.zoo.registry import list_entries
+
+    name = Path(source).name
+    with open_stack(source) as stack:
+        facts = fit.measure_facts(stack, stack.meta.voxel_size_nm, name)
+    entry, verdict = fit.pick(list_entries(), facts)
+    if entry is None:
+        why = f"every zoo model fits it poorly (the closest: {verdict.reason})" if verdict else "the zoo is empty"
+        print(f"emdenoise: --model auto: {why}; denoising {name} with the median filter, as the app does",
+              file=sys.stderr)
+        return None
+    print(f"emdenoise: --model auto: {entry.name} for {name} ({verdict.grade} fit: {verdict.reason})",
+          file=sys.stderr)
+    return str(entry.path)
+
+
 def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
     help_text = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
     if output_flag:
@@ -207,10 +229,13 @@ def denoise_with(args):
             raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --adapt (self-training "
                              "on the input): add --adapt nrrn or --adapt n2v, or leave "
                              f"{'it' if len(given) == 1 else 'them'} out")
+    chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
+    if chosen:
+        args.model = _auto_model(args.input)
     denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method or "median")
-    if args.model:
+    if args.model and not chosen:
         _note_a_poor_fit(args.model, args.input)
-    else:
+    elif not args.model:
         _note_model_options(args)
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
@@ -272,7 +297,9 @@ def add_parsers(sub) -> None:
     _add_output_args(p)
     p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
                    help="classical filter (see `emdenoise filters`; default median when no --model)")
-    p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method")
+    p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
+                                   "the zoo's best fit for the stack, as the app picks it (the median filter "
+                                   "when every model fits poorly)")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")

@@ -4,7 +4,8 @@
   :class:`StackFacts` record.
 * :func:`assess_fit` grades one card against the facts: a :class:`Fit` ("good", "possible" or
   "poor") with one line saying why, in a microscopist's words.
-* :func:`rank` orders zoo entries by fit, then by a speed reasonable for the stack on this device.
+* :func:`rank` orders zoo entries by fit, then by a speed reasonable for the stack on this device;
+  :func:`pick` takes the first of them that does not fit poorly (the app's preselection, ``--model auto``).
 
 The rules, each giving a grade; a card's grade is the worst of them and its reason that rule's:
 
@@ -228,3 +229,14 @@ def rank(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
 
     pairs = [(entry, assess_fit(entry.package.card, facts)) for entry in entries if entry.package is not None]
     return sorted(pairs, key=key)
+
+
+def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:
+    """(entry, Fit) of the best-ranked zoo entry (``rank``) for a stack with ``facts``, or (None, Fit of the
+    best poor one, or None for an empty zoo) when every model fits it poorly: then the app denoises with a
+    classical filter instead."""
+    ranked = rank(entries, facts, speeds)
+    if not ranked:
+        return None, None
+    entry, fit = ranked[0]
+    return (entry, fit) if fit.grade != "poor" else (None, fit)

@@ -28,6 +28,10 @@ from emdenoise_gui.zoo.package import (
 SHIPPED_DIR = paths.shipped_models_dir()
 
 
+#: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``)
+AUTO_MODEL = "auto"
+
+
 def user_dir() -> Path:
     """The folder holding the user's model packages (created on demand)."""
     return paths.user_models_dir()
@@ -35,7 +39,10 @@ def user_dir() -> Path:
 
 def name_taken(name: str) -> str:
     """Why ``name`` cannot name a new zoo model ("" when it can): a user model or a shipped one has it
-    (a user model of a shipped model's name would never be found: the shipped one comes first)."""
+    (a user model of a shipped model's name would never be found: the shipped one comes first), or the
+    name is ``AUTO_MODEL``, which asks for the best fit instead of a model."""
+    if name == AUTO_MODEL:
+        return f"'{AUTO_MODEL}' is reserved (`--model {AUTO_MODEL}` picks the best-fitting model)"
     if (SHIPPED_DIR / name).exists():
         return f"a model named '{name}' ships with EMDenoise"
     if (user_dir() / name).exists():
@@ -181,6 +188,9 @@ def _check_free(name: str, source: Path) -> None:
     if taken and (SHIPPED_DIR / name).exists():
         raise InputError(f"{taken}, so the zoo has one already; a model of your own needs another name "
                          "(train it again with another --name)", source)
+    if taken and name == AUTO_MODEL:
+        raise InputError(f"{taken}: a model of your own needs another name (train it again with another --name)",
+                         source)
     if taken:
         raise InputError(f"{taken}; delete it first", source)
 

@@ -229,3 +229,24 @@ def test_a_poor_fit_is_noted_and_the_run_goes_on(tmp_path, cli, shared_data, fib
     assert "note: flyem-nrrn-lite is a poor fit for sstem_isbi2012_train_30x512x512.tif" in result.err, result.err
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "f.tif", "--model", "flyem-nrrn-lite")
     assert result.code == 0 and "poor fit" not in result.err
+
+
+def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_crop, monkeypatch):
+    """The app preselects the best-fitting zoo model (a filter when all fit poorly); the CLI had no way to."""
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))  # the shipped models only
+    auto, named = tmp_path / "auto.tif", tmp_path / "named.tif"
+    result = cli("denoise", fibsem_crop, "-o", auto, "--model", "auto")
+    assert result.code == 0, result.err
+    assert f"--model auto: flyem-nrrn-lite for {fibsem_crop.name} (good fit" in result.err
+    assert cli("denoise", fibsem_crop, "-o", named, "--model", "flyem-nrrn-lite").code == 0
+    np.testing.assert_array_equal(tifffile.imread(auto), tifffile.imread(named))
+
+    sstem = shared_data / "sstem_isbi2012_train_30x512x512.tif"
+    result = cli("denoise", sstem, "-o", auto, "--model", "auto", "--slices", "0:1", "--overwrite")
+    assert result.code == 0, result.err
+    assert "every zoo model fits it poorly (the closest: " in result.err
+    assert "with the median filter, as the app does" in result.err
+    assert cli("denoise", sstem, "-o", named, "--method", "median", "--slices", "0:1", "--overwrite").code == 0
+    np.testing.assert_array_equal(tifffile.imread(auto), tifffile.imread(named))
+    result = cli("denoise", sstem, "-o", tmp_path / "x.tif", "--model", "auto", "--method", "gaussian")
+    assert result.code == 2 and "choose a model or a classical filter" in result.err

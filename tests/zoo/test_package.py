@@ -80,6 +80,10 @@ def test_a_model_named_like_a_shipped_or_a_zoo_model_is_refused(tmp_path, user_z
         registry.import_package(_package(tmp_path / "q").path)
     assert registry.name_taken("toy") == "a model named 'toy' is already in the zoo"
     assert [p.name for p in user_zoo.iterdir()] == ["toy"]
+    # `--model auto` asks for the best fit: a model of that name could never be chosen
+    auto = _package(tmp_path / "a", "auto")
+    with pytest.raises(InputError, match="'auto' is reserved .*needs another name"):
+        registry.import_package(auto.path)
 
 
 def _assert_refused(tmp_path, user_zoo, archive, phrase):

@@ -416,11 +416,8 @@ class ZooPanel(QtWidgets.QWidget):
     def _preselect(self) -> None:
         """Select the best fit for the stack (a filter when every model fits poorly), unless picked by hand."""
         models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
-        ranked = zoo_fit.rank(models, self.facts, self._speeds) if self.facts else []
-        if ranked and ranked[0][1].grade != "poor":
-            self.best_key = f"model:{ranked[0][0].path}"
-        else:
-            self.best_key = FALLBACK_KEY
+        best = zoo_fit.pick(models, self.facts, self._speeds)[0] if self.facts else None
+        self.best_key = f"model:{best.path}" if best is not None else FALLBACK_KEY
         if self.stack_key not in self._picked:
             self._select(self.best_key, by_hand=False)
 
