@@ -236,6 +236,9 @@ def denoise_with(args):
     if args.model and not chosen:
         _note_a_poor_fit(args.model, args.input)
     elif not args.model:
+        if not (chosen or args.method):  # the default ran without a word: a microscopist expects a model
+            print("emdenoise: note: neither --model nor --method given: the median filter; --model auto picks "
+                  "the zoo model that fits this stack", file=sys.stderr)
         _note_model_options(args)
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:

@@ -248,5 +248,9 @@ def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_
     assert "with the median filter, as the app does" in result.err
     assert cli("denoise", sstem, "-o", named, "--method", "median", "--slices", "0:1", "--overwrite").code == 0
     np.testing.assert_array_equal(tifffile.imread(auto), tifffile.imread(named))
+    assert "neither --model nor --method" not in result.err
+    result = cli("denoise", sstem, "-o", tmp_path / "default.tif", "--slices", "0:1")
+    assert result.code == 0 and "neither --model nor --method given: the median filter" in result.err
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "default.tif"), tifffile.imread(named))
     result = cli("denoise", sstem, "-o", tmp_path / "x.tif", "--model", "auto", "--method", "gaussian")
     assert result.code == 2 and "choose a model or a classical filter" in result.err
