@@ -68,6 +68,17 @@ class MaxBlurPool(nn.Module):
                              persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H/2, W/2) in ``x``'s dtype. In training it is computed in float32, also under
+        autocast: on a 2-core Zen 4 this block and its gradient took 2.6-2.7 ms in float32 against 4.5-4.8 ms
+        in bf16 (channels-last, 8 x 16 x 64^2, a bf16 conv after it; 1.4 against 3.4 ms at 8 x 32 x 32^2),
+        while inference, with no gradient, is as fast or faster in bf16 (the results are the same to the bit
+        once the next bf16 convolution has rounded them)."""
+        if not self.training:
+            return self._pool(x)
+        with torch.autocast(x.device.type, enabled=False):
+            return self._pool(x.float()).to(x.dtype)
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.pad(x, (0, 1, 0, 1), mode="replicate"), 2, stride=1)
         c = x.shape[1]
         x = F.pad(x, (1, 1, 1, 1), mode="reflect")

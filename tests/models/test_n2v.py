@@ -186,6 +186,23 @@ def test_max_blur_pool():
     assert torch.allclose(pool(torch.full((1, 2, 8, 8), 3.0)), torch.full((1, 2, 4, 4), 3.0))
 
 
+def test_max_blur_pool_trains_in_float32_under_autocast():
+    """In training the blur runs in float32 (faster than bf16 with its gradient on a CPU); its result comes
+    back in the input's dtype, the float32 result rounded; in evaluation it autocasts as before."""
+    x = torch.rand(2, 4, 16, 12, generator=torch.Generator().manual_seed(3)).to(torch.bfloat16)
+    pool = MaxBlurPool()
+    exact = pool(x.float())
+    leaf = x.clone().requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        trained = pool.train()(leaf)
+        evaluated = pool.eval()(x)
+    assert trained.dtype == torch.bfloat16 and torch.equal(trained, exact.to(torch.bfloat16))
+    trained.float().sum().backward()
+    assert leaf.grad is not None and leaf.grad.dtype == torch.bfloat16 and leaf.grad.abs().sum() > 0
+    assert evaluated.dtype == torch.bfloat16
+    torch.testing.assert_close(evaluated.float(), exact, atol=0.02, rtol=0.02)
+
+
 def test_configs_and_parameter_counts():
     assert CONFIGS["paper"] == dict(depth=2, base=32, n2v2=True)
     assert CONFIGS["lite"] == dict(depth=2, base=16, n2v2=True)
