@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+import emdenoise_gui.models.n2v as n2v_module
 from emdenoise_gui.models.blocks import count_parameters
 from emdenoise_gui.models.n2v import (
     CONFIGS,
@@ -186,16 +187,29 @@ def test_max_blur_pool():
     assert torch.allclose(pool(torch.full((1, 2, 8, 8), 3.0)), torch.full((1, 2, 4, 4), 3.0))
 
 
-def test_max_blur_pool_trains_in_float32_under_autocast():
+def test_max_blur_pool_trains_in_float32_under_autocast(monkeypatch):
     """In training the blur runs in float32 (faster than bf16 with its gradient on a CPU); its result comes
     back in the input's dtype, the float32 result rounded; in evaluation it autocasts as before."""
     x = torch.rand(2, 4, 16, 12, generator=torch.Generator().manual_seed(3)).to(torch.bfloat16)
     pool = MaxBlurPool()
     exact = pool(x.float())
     leaf = x.clone().requires_grad_(True)
+    blurred = []  # the dtype each blur convolution computed in
+
+    class Recording:  # torch.nn.functional, with each conv2d's output dtype noted
+        def __getattr__(self, name):
+            return getattr(torch.nn.functional, name)
+
+        def conv2d(self, *args, **kwargs):
+            out = torch.nn.functional.conv2d(*args, **kwargs)
+            blurred.append(out.dtype)
+            return out
+
+    monkeypatch.setattr(n2v_module, "F", Recording())
     with torch.autocast("cpu", dtype=torch.bfloat16):
         trained = pool.train()(leaf)
         evaluated = pool.eval()(x)
+    assert blurred == [torch.float32, torch.bfloat16]
     assert trained.dtype == torch.bfloat16 and torch.equal(trained, exact.to(torch.bfloat16))
     trained.float().sum().backward()
     assert leaf.grad is not None and leaf.grad.dtype == torch.bfloat16 and leaf.grad.abs().sum() > 0
