@@ -118,12 +118,12 @@ def training_table(payload: dict) -> tuple[str, list[str]]:
     for model in dict.fromkeys(_model(r) for r in rows):
         before, now = by_key.get((model, "before")), by_key.get((model, "now"))
         if not before or not now:
-            lines.append(f"| {model} | failed ||||||||")
+            lines.append(f"| {model} | failed |||||||||")
             continue
         ratio = now["steps_per_s"] / before["steps_per_s"]
         share = _peak_share(now, peak)
         # the ceiling: every FLOP of today's step at the GEMM peak of its precision
-        ceiling = ratio * 100 / share
+        ceiling = ratio * 100 / share if share > 0 else math.nan
         lines.append(f"| {model} | {now['crop']} x {now['batch']} | {before['steps_per_s']:.2f} | "
                      f"{now['steps_per_s']:.2f} | {ratio:.2f} | {now['precision']} | {now['gflop_per_step']:.1f} | "
                      f"{now['gflops']:.0f} | {share:.0f} | {ceiling:.1f} |")

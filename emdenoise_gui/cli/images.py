@@ -26,7 +26,7 @@ from emdenoise_gui.jobs.stack import (
     stack_stats,
 )
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
-from emdenoise_gui.zoo.registry import AUTO_MODEL
+from emdenoise_gui.zoo.card import AUTO_MODEL
 
 
 def _fmt_voxel(meta) -> str:
@@ -172,12 +172,15 @@ def _note_a_poor_fit(model: str, source: str) -> None:
 
 
 def _auto_model(source: str) -> str | None:
-    """``--model auto``: the folder of the zoo model the app would preselect for the stack ``source``
+    """``--model auto``: the name of the zoo model the app would preselect for the stack ``source``
     (``zoo.fit.pick``, without measured speeds: among equal fits the lighter model), or None when every
     model fits it poorly, for the median filter the app falls back to. Says which on stderr."""
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.registry import list_entries
 
+    if Path(AUTO_MODEL).exists():  # it used to be read as that package
+        print(f"emdenoise: note: --model {AUTO_MODEL} picks the best-fitting zoo model; for the package "
+              f"'{AUTO_MODEL}' in this folder give --model ./{AUTO_MODEL}", file=sys.stderr)
     name = Path(source).name
     with open_stack(source) as stack:
         facts = fit.measure_facts(stack, stack.meta.voxel_size_nm, name)
@@ -189,7 +192,7 @@ def _auto_model(source: str) -> str | None:
         return None
     print(f"emdenoise: --model auto: {entry.name} for {name} ({verdict.grade} fit: {verdict.reason})",
           file=sys.stderr)
-    return str(entry.path)
+    return entry.name  # a zoo name, as a run given it by hand records it (a block run's resume compares them)
 
 
 def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
@@ -301,8 +304,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
                    help="classical filter (see `emdenoise filters`; default median when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
-                                   "the zoo's best fit for the stack, as the app picks it (the median filter "
-                                   "when every model fits poorly)")
+                                   "the zoo's best fit for the stack, as the app preselects it, without timing "
+                                   "the models (among equal fits the lighter; the median filter when every "
+                                   "model fits poorly)")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")

@@ -76,7 +76,8 @@ class _ConvLayers(nn.Sequential):
         layers = tuple(self)
         for conv in layers[:self.convs]:
             x = conv(x)
-        return narrow_layers(x, layers[self.convs:], self.training)
+        # the batch norm's own mode: Xception paper freezes its batch norms (eval) while the block trains
+        return narrow_layers(x, layers[self.convs:], layers[self.convs].training)
 
 
 class SepConv(_ConvLayers):

@@ -34,6 +34,10 @@ def valid_model_name(name: str) -> bool:
             and not any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name))
 
 
+#: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``): a new
+#: model may not take it (an existing package of that name still opens, by its path)
+AUTO_MODEL = "auto"
+
 #: The rule of :func:`valid_model_name` in words, for messages.
 NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than {MAX_NAME} characters or contain "
              "/ \\ : * ? \" < > |")

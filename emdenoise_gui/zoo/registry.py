@@ -17,6 +17,7 @@ from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo import bioimageio
+from emdenoise_gui.zoo.card import AUTO_MODEL
 from emdenoise_gui.zoo.package import (
     Package,
     export_zip,
@@ -26,10 +27,6 @@ from emdenoise_gui.zoo.package import (
 )
 
 SHIPPED_DIR = paths.shipped_models_dir()
-
-
-#: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``)
-AUTO_MODEL = "auto"
 
 
 def user_dir() -> Path:

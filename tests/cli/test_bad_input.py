@@ -221,6 +221,9 @@ def test_bad_model_name_is_refused_before_training(tmp_path, cli, fibsem_crop):
     result = cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "-o", tmp_path / "m",
                  "--name", "run 2: lite")
     assert result.code == 2 and "use --name" in result.err and not (tmp_path / "m").exists()
+    # `denoise --model auto` asks for the best fit: a model named so could only be reached by its path
+    result = cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "-o", tmp_path / "auto")
+    assert result.code == 2 and "'auto' is reserved" in result.err and not (tmp_path / "auto").exists()
 
 
 @pytest.mark.parametrize("flags, expected", [((), "ede-low"), (("--dose", "30:60"), "log-uniform"),

@@ -238,6 +238,7 @@ def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_
     result = cli("denoise", fibsem_crop, "-o", auto, "--model", "auto")
     assert result.code == 0, result.err
     assert f"--model auto: flyem-nrrn-lite for {fibsem_crop.name} (good fit" in result.err
+    assert "for the package 'auto' in this folder" not in result.err
     assert cli("denoise", fibsem_crop, "-o", named, "--model", "flyem-nrrn-lite").code == 0
     np.testing.assert_array_equal(tifffile.imread(auto), tifffile.imread(named))
 
@@ -252,5 +253,9 @@ def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_
     result = cli("denoise", sstem, "-o", tmp_path / "default.tif", "--slices", "0:1")
     assert result.code == 0 and "neither --model nor --method given: the median filter" in result.err
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "default.tif"), tifffile.imread(named))
+    monkeypatch.chdir(tmp_path)  # a folder named auto here used to be read as a package: it is named
+    (tmp_path / "auto").mkdir()
+    result = cli("denoise", sstem, "-o", tmp_path / "y.tif", "--model", "auto", "--slices", "0:1")
+    assert result.code == 0 and "for the package 'auto' in this folder give --model ./auto" in result.err
     result = cli("denoise", sstem, "-o", tmp_path / "x.tif", "--model", "auto", "--method", "gaussian")
     assert result.code == 2 and "choose a model or a classical filter" in result.err
