@@ -36,6 +36,7 @@ from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tile
 from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
 from emdenoise_gui.inference.device_tiles import blend_on_device, upload_scaled
 from emdenoise_gui.inference.halo import receptive_halo
+from emdenoise_gui.models.blocks import fold_batch_norms
 from emdenoise_gui.models.device import autocast_dtype, native_bf16_cpu
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo.package import Package, load_weights
@@ -67,6 +68,8 @@ class Predictor:
             raise InputError(f"the weights do not fit the card's {card.family} architecture ({exc})",
                              package.path) from exc
         self.model = model.to(device).eval()
+        if optimised:  # batch norms folded into their convolutions (the naive loop keeps them)
+            fold_batch_norms(self.model)
         self.memory_format = (torch.channels_last if optimised and self.info.channels_last
                               else torch.contiguous_format)
         self.model.to(memory_format=self.memory_format)

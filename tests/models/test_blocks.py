@@ -1,10 +1,12 @@
-"""Shared model pieces: ``blocks.narrow_layers`` (narrow channels-last bf16 batch norms in contiguous memory)."""
+"""Shared model pieces: ``blocks.narrow_layers`` (narrow channels-last bf16 batch norms in contiguous memory) and
+``blocks.fold_batch_norms`` (evaluation batch norms folded into their convolutions)."""
 
 import pytest
 import torch
 from torch import nn
 
-from emdenoise_gui.models.blocks import narrow_layers
+from emdenoise_gui.models.blocks import fold_batch_norms, narrow_layers
+from emdenoise_gui.models.registry import family
 
 LAST = torch.channels_last
 
@@ -53,3 +55,36 @@ def test_narrow_layers_copy_only_narrow_low_precision_training_batches(monkeypat
         bn = nn.BatchNorm2d(x.shape[1]).train(training)
         narrow_layers(x, (bn,), training)
         assert copies == []
+
+
+@pytest.mark.parametrize("name, config, side, left", [("xception", "lite", 64, 4), ("n2v", "lite", 32, 0)])
+def test_folded_batch_norms_give_the_same_output(name, config, side, left):
+    """Xception's conv -> BN (-> BN) and N2V's conv -> BN fold; the ASPP's batch norms after an activation stay."""
+    torch.manual_seed(0)
+    info = family(name)
+    model = info.build(**info.configs[config].architecture)
+    with torch.no_grad():  # running statistics and affine parameters away from their defaults
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.1)
+        model.train()
+        for _ in range(3):
+            model(torch.rand(2, 1, side, side))
+    model.eval()
+    x = torch.rand(2, 1, side, side).contiguous(memory_format=LAST)
+    with torch.inference_mode():
+        before = model(x).clone()
+        count = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+        folded = fold_batch_norms(model)
+        after = model(x)
+    assert folded > 0 and sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == left == count - folded
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_training_batch_norms_are_not_folded():
+    layers = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    assert fold_batch_norms(layers) == 0 and isinstance(layers[1], nn.BatchNorm2d)
+    layers.eval()
+    assert fold_batch_norms(layers) == 1 and isinstance(layers[1], nn.Identity)
+    assert layers[0].bias is not None  # the batch norm's shift became the convolution's bias
