@@ -191,6 +191,10 @@ def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path
     x, y = plot.train_curve.getData()
     assert list(x) == [1, 2, 3, 4, 5, 6]
     assert any("validation at step 3" in line for line in job.log)
+    # a short run's step axis is labelled at whole steps only (it read 1.5, 2.5, ...)
+    axis = plot.getPlotItem().getAxis("bottom")
+    ticks = [v for _, values in axis.tickValues(1.0, 6.0, 400) for v in values]
+    assert ticks and all(float(v).is_integer() for v in ticks) and {1, 2, 3, 4, 5, 6} <= set(ticks)
     shoot(window.jobs_panel, "jobs_panel_training.png")
 
 

@@ -18,11 +18,20 @@ COLUMNS = ("Job", "Status", "Progress", "ETA", "")
 PLOT_INTERVAL_MS = 250  # redraw the loss plot at most 4 times a second
 
 
+class StepAxis(pg.AxisItem):
+    """An axis of optimizer steps: ticks at whole steps only (a short run's axis read 1.5, 2.5)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size)]
+        return [(spacing, values) for spacing, values in levels if values]
+
+
 class LossPlot(pg.PlotWidget):
     """Training loss (and validation loss) against step for one training job; updates are throttled."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"bottom": StepAxis("bottom")})
         self.setBackground("w")
         self.setLabel("bottom", "step")
         self.setLabel("left", "loss")

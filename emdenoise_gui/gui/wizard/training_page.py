@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import format_seconds
+from emdenoise_gui.gui.panels.jobs_panel import StepAxis
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 #: How often the curves are redrawn (ms): steps can come faster than a plot should repaint.
@@ -54,7 +55,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.val_losses: list[float] = []
         self.setTitle("Training")
         self.status = QtWidgets.QLabel("Starting…")
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.addLegend(offset=(-10, 10))
