@@ -69,8 +69,8 @@ class MaxBlurPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, C, H/2, W/2) in ``x``'s dtype. In training on a CPU it is computed in float32,
-        also under autocast: on a 2-core Zen 4 this block and its gradient took 2.6-2.7 ms in float32 against 4.5-4.8 ms
-        in bf16 (channels-last, 8 x 16 x 64^2, a bf16 conv after it; 1.4 against 3.4 ms at 8 x 32 x 32^2),
+        also under autocast: on a 2-core Zen 4 this block and its gradient took 2.6-2.7 ms in float32 against
+        4.5-4.8 ms in bf16 (channels-last, 8 x 16 x 64^2, a bf16 conv after it; 1.4 against 3.4 ms at 8 x 32 x 32^2),
         while inference, with no gradient, is as fast or faster in bf16 (the results are the same to the bit
         once the next bf16 convolution has rounded them)."""
         if not self.training or x.device.type != "cpu":  # measured on the CPU only

@@ -14,7 +14,12 @@ from emdenoise_gui.training.synthetic import (
     ARTIFACT_KINDS,
     DOSE_DISTRIBUTIONS,
 )
-from emdenoise_gui.zoo.card import AUTO_MODEL, NAME_RULE, valid_model_name
+from emdenoise_gui.zoo.card import (
+    AUTO_MODEL,
+    AUTO_RESERVED,
+    NAME_RULE,
+    valid_model_name,
+)
 
 SPEC_VERSION = 1
 #: Synthetic doses a run may ask for (counts per pixel at the image mean): below 0.01 an image is
@@ -137,8 +142,7 @@ class RunSpec:
         name = self.name or Path(self.output).name or "model"
         checks.append((valid_model_name(name),
                        f"'{name[:40]}': {NAME_RULE}; use --name"))
-        checks.append((name != AUTO_MODEL, f"'{AUTO_MODEL}' is reserved (`denoise --model {AUTO_MODEL}` picks the "
-                                           "best-fitting model); use --name"))
+        checks.append((name != AUTO_MODEL, f"{AUTO_RESERVED}; use --name"))
         for ok, message in checks:
             if not ok:
                 raise InputError(message)

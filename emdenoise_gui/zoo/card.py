@@ -37,6 +37,8 @@ def valid_model_name(name: str) -> bool:
 #: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``): a new
 #: model may not take it (an existing package of that name still opens, by its path)
 AUTO_MODEL = "auto"
+#: Why a new model may not be named ``AUTO_MODEL``, for messages.
+AUTO_RESERVED = f"'{AUTO_MODEL}' is reserved (`denoise --model {AUTO_MODEL}` picks the best-fitting model)"
 
 #: The rule of :func:`valid_model_name` in words, for messages.
 NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than {MAX_NAME} characters or contain "

@@ -17,7 +17,7 @@ from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo import bioimageio
-from emdenoise_gui.zoo.card import AUTO_MODEL
+from emdenoise_gui.zoo.card import AUTO_MODEL, AUTO_RESERVED
 from emdenoise_gui.zoo.package import (
     Package,
     export_zip,
@@ -39,7 +39,7 @@ def name_taken(name: str) -> str:
     (a user model of a shipped model's name would never be found: the shipped one comes first), or the
     name is ``AUTO_MODEL``, which asks for the best fit instead of a model."""
     if name == AUTO_MODEL:
-        return f"'{AUTO_MODEL}' is reserved (`--model {AUTO_MODEL}` picks the best-fitting model)"
+        return AUTO_RESERVED
     if (SHIPPED_DIR / name).exists():
         return f"a model named '{name}' ships with EMDenoise"
     if (user_dir() / name).exists():
