@@ -3,7 +3,32 @@ plotting library; matplotlib is no dependency)."""
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
+
+#: pyqtgraph options of a figure on white; set only while one is drawn.
+FIGURE_OPTIONS = {"antialias": True, "background": "w", "foreground": "k"}
+
+
+def on_white(draw):
+    """Decorator: ``draw`` runs offscreen with :data:`FIGURE_OPTIONS`, pyqtgraph's previous options
+    restored after, so the app's own plots drawn later in the same process (the tests) keep theirs."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        import pyqtgraph as pg
+
+        pg.mkQApp()
+        before = {key: pg.getConfigOption(key) for key in FIGURE_OPTIONS}
+        pg.setConfigOptions(**FIGURE_OPTIONS)
+        try:
+            return draw(*args, **kwargs)
+        finally:
+            pg.setConfigOptions(**before)
+
+    return wrapper
 
 
 def save_window(win, path: Path, width: int) -> Path:

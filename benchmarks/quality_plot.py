@@ -7,10 +7,9 @@ before Qt is imported, so this runs without a display.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
-from benchmarks.figures import save_window
+from benchmarks.figures import on_white, save_window
 from benchmarks.quality_data import CONDITIONS, DOSE_CONDITIONS
 from benchmarks.quality_report import value
 
@@ -22,18 +21,16 @@ _MODEL_COLOURS = ["#b2182b", "#08306b", "#00692e", "#c51b7d", "#7f3b08", "#54278
 _SYMBOLS = ["o", "s", "t", "d", "+", "x", "star", "p", "h", "t1", "t2", "t3"]
 
 
+@on_white
 def plot_dose(payload: dict, path: Path, dataset: str = "flyem") -> Path | None:
     """Draw PSNR (dB) against dose (counts per pixel at the mean, log axis) for every method with a
     poisson-dose result on ``dataset``; write a PNG to ``path``; None if no dose condition was run."""
     doses = [c for c in DOSE_CONDITIONS if c in payload["conditions_run"]]
     if not doses:
         return None
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
     from pyqtgraph.Qt import QtCore
 
-    pg.mkQApp()
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
     win = pg.GraphicsLayoutWidget()
     win.resize(1400, 760)
     plot = win.addPlot(row=0, col=0)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 from benchmarks.common import DOC, write_section
-from benchmarks.figures import save_window
+from benchmarks.figures import on_white, save_window
 
 LITE_LIMIT_S_PER_MP = 5.0  # issue 9: every shipped lite model at most 5 s per finished megapixel (CPU)
 TODAY_RATIO = 5.0  # ... and at least 5x today's code
@@ -134,13 +133,11 @@ def training_table(payload: dict) -> tuple[str, list[str]]:
     return "\n".join(lines), verdicts
 
 
+@on_white
 def plot(payload: dict, path: Path) -> Path:
     """Grouped bars of s/MP (log scale) per model and variant; a PNG at ``path``."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
 
-    pg.mkQApp()
-    pg.setConfigOptions(antialias=True, background="w", foreground="k")
     index = _index(payload["inference"])
     models = list(dict.fromkeys(m for m, _ in index))
     variants = list(dict.fromkeys(v for _, v in index))

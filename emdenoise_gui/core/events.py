@@ -8,6 +8,7 @@ below the GUI ever sees a Qt object.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -185,6 +186,19 @@ def format_seconds(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_duration(seconds: float) -> str:
+    """"about 40 s", "about 4 min", "about 2.5 h" (rounded as a person would say it)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "unknown"
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 60:
+        return f"about {round(seconds / 5) * 5} s"
+    if seconds < 90 * 60:
+        return f"about {max(1, round(seconds / 60))} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         self.is_built = False
         self._stopping = self._restoring = self._closing = False
         self._current: tuple[str | None, str | None] = (None, None)
+        self._current_file: str | None = None  # its file: the same id in another project is another stack
         self._shown_project = None
         self.setWindowTitle(f"EMDenoise {__version__}")
         starting = QtWidgets.QLabel("Starting EMDenoise…")
@@ -195,8 +196,23 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             for stack_id, image in self.controller.thumbnails.items():
                 self.project_panel.set_thumbnail(stack_id, image)
         self.project_panel.refresh(project)
+        if self._shown_file() != self._current_file:  # removed, or another project: not left on screen
+            self._current, self._current_file = (None, None), None
+            self.viewer.clear()
+            self.zoo_panel.forget_stack()
         name = f"{project.name} — " if project else ""
         self.setWindowTitle(f"{name}EMDenoise {__version__}")
+
+    def _shown_file(self) -> str | None:
+        """The file of the stack or result the window shows (``_current``) as the open project records
+        it now; None when nothing is shown or the project no longer holds it."""
+        kind, ident = self._current
+        c = self.controller
+        if kind == "stack":
+            record = c.find_stack(ident)
+            return None if record is None else str(record.path)
+        result = c.find_result(ident) if kind == "result" else None
+        return None if result is None else str(c.project.absolute(result))
 
     def ensure_project(self, count: int = 0) -> bool:
         """True when a project is open, else after offering to create one (for ``count`` dropped files;
@@ -304,7 +320,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         record = self.controller.find_stack(stack_id)
         if record is None or not Path(record.path).exists():
             return
-        self._current = ("stack", stack_id)
+        self._current, self._current_file = ("stack", stack_id), str(record.path)
         try:
             self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
         except (InputError, ValueError, OSError) as exc:  # damaged or replaced since it was added
@@ -330,7 +346,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         from emdenoise_gui.gui.panels.slices import RegionOf
 
         output = c.project.absolute(result)
-        self._current = ("result", result_id)
+        self._current, self._current_file = ("result", result_id), str(output)
         try:
             original, name = c.unchanged_stack(record), record.name
             region = result.parameters.get("region")

@@ -84,16 +84,17 @@ def restyle_plots(app: QtWidgets.QApplication, choice: str) -> None:
         if not isinstance(widget, pg.PlotWidget):
             continue
         if dark:
-            if not hasattr(widget, "_emdenoise_background"):  # remember the panel's own colour
+            if not hasattr(widget, "_emdenoise_background"):  # remember the panel's own colours
                 widget._emdenoise_background = widget.backgroundBrush().color()
+                widget._emdenoise_text = widget.getPlotItem().getAxis("left").textPen().color()
             widget.setBackground(DARK_PLOT[0])
             colour = DARK_PLOT[1]
         elif hasattr(widget, "_emdenoise_background"):
             widget.setBackground(widget._emdenoise_background)
-            colour = None
+            colour = widget._emdenoise_text
         else:
             continue
         for name in ("left", "bottom"):
             axis = widget.getPlotItem().getAxis(name)
-            axis.setTextPen(colour) if colour else axis.setTextPen()
-            axis.setPen(colour) if colour else axis.setPen()
+            axis.setTextPen(colour)
+            axis.setPen(colour)

@@ -18,7 +18,7 @@ import numpy as np
 
 from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
-from emdenoise_gui.core.events import CancelToken, run_to_end
+from emdenoise_gui.core.events import CancelToken, format_duration, run_to_end
 
 #: Side (px) of the random image a speed is measured on, and timed runs after one warm-up run.
 SIDE, RUNS = 256, 2
@@ -128,19 +128,6 @@ def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, run
         seconds_per_mp = _time_predictor(package, device, tile, side, runs, cancel)
         _write_cache(key, seconds_per_mp)
     return seconds_per_mp
-
-
-def format_duration(seconds: float) -> str:
-    """"about 40 s", "about 4 min", "about 2.5 h" (rounded as a person would say it)."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "unknown"
-    if seconds < 10:
-        return "a few seconds"
-    if seconds < 60:
-        return f"about {round(seconds / 5) * 5} s"
-    if seconds < 90 * 60:
-        return f"about {max(1, round(seconds / 60))} min"
-    return f"about {seconds / 3600:.1f} h"
 
 
 def format_estimate(seconds_per_mp: float, megapixels: float, device) -> str:

@@ -8,6 +8,7 @@ from PySide6 import QtGui, QtWidgets  # noqa: E402
 from emdenoise_gui.core.baselines import FILTERS  # noqa: E402
 from emdenoise_gui.gui import help as app_help  # noqa: E402
 from emdenoise_gui.gui import theme  # noqa: E402
+from emdenoise_gui.gui.panels.jobs_panel import AXIS_COLOUR  # noqa: E402
 from emdenoise_gui.gui.settings import AppSettings, stored_appearance  # noqa: E402
 from emdenoise_gui.models.registry import FAMILIES  # noqa: E402
 from tests.gui.test_main_window import shoot  # noqa: E402
@@ -75,8 +76,11 @@ def test_dark_appearance_is_remembered_and_applied(window, qtbot, qapp, restore_
     assert profile and all(w.backgroundBrush().color().lightness() < 60 for w in profile
                            if hasattr(w, "backgroundBrush"))
     shoot(window, "main_window_dark.png")
+    loss_axis = window.jobs_panel.loss_plot.getPlotItem().getAxis("left")
+    assert loss_axis.textPen().color().lightness() > 150  # light text on the dark plot
     theme.apply(qapp, "light")
     assert qapp.palette().color(QtGui.QPalette.ColorRole.Window).lightness() > 180
+    assert loss_axis.textPen().color().name() == AXIS_COLOUR  # dark text on white again, not pyqtgraph's grey
     theme.apply(qapp, "system")
     assert qapp.palette().color(QtGui.QPalette.ColorRole.Window).lightness() == light
     assert isinstance(qapp.style(), QtWidgets.QStyle)

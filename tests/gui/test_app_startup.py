@@ -4,12 +4,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6 import QtWidgets  # noqa: E402
 
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 #: Modules that take seconds to import on a slow machine and must wait until the window is on screen.
 HEAVY = ("bm3d", "scipy.signal", "skimage", "pyqtgraph", "torch", "emdenoise_gui.core.baselines",
          "emdenoise_gui.jobs.stack", "emdenoise_gui.gui.controller")
@@ -45,6 +47,10 @@ def test_the_frame_is_shown_before_it_is_built(qtbot, tmp_path, monkeypatch):
     assert window.controller.project is None
     qtbot.waitUntil(lambda: window.device.known, timeout=120_000)  # the probe starts once built
     assert window.device.label.text().startswith("device: ")
+    assert window.viewer.pages.currentWidget() is window.viewer.placeholder  # a note, not black panes
+    window.resize(1500, 950)
+    qtbot.wait(100)
+    assert window.grab().save(str(IMAGES / "app_no_project.png"))  # what a first start looks like
     window.force_close = True
 
 

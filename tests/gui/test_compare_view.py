@@ -15,7 +15,12 @@ from PySide6 import QtCore, QtGui  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 from emdenoise_gui.core import metrics  # noqa: E402
-from emdenoise_gui.gui.panels.compare_view import BLINK_MS, MODES, CompareView  # noqa: E402
+from emdenoise_gui.gui.panels.compare_view import (  # noqa: E402
+    BLINK_MS,
+    EMPTY_TEXT,
+    MODES,
+    CompareView,
+)
 from emdenoise_gui.project.records import COMPARE_MODES, CompareState  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -354,3 +359,36 @@ def test_iqr_label_says_when_a_partial_preview_has_not_reached_the_box():
 
     text = iqr_text(12.0, float("nan"), (0, 0, 10, 10), (10.0, 10.0, 10.0))
     assert "not computed in the box yet" in text and "nan" not in text
+
+
+def image_tools(view):
+    return [*view.mode_actions.values(), view.high_pass_action, view.residual_action, view.line_action,
+            view.rect_action, view.region_action, view.auto_contrast_action, view.reset_view_action]
+
+
+def test_without_a_stack_the_view_says_what_to_do_and_its_tools_wait(qtbot, original, smoothed):
+    """No black panes with live tools, a 0-1 histogram and a made-up profile axis: a note instead."""
+    widget = CompareView()
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert widget.pages.currentWidget() is widget.placeholder and widget.placeholder.text() == EMPTY_TEXT
+    assert not widget.splitter.isVisible()
+    assert not any(action.isEnabled() for action in image_tools(widget))
+    widget.auto_contrast()  # a shortcut reaching a disabled tool changes nothing and raises nothing
+    widget.set_original(CountingStack(original, (10.0, 10.0, 10.0)), FIBSEM_NAME)
+    widget.set_result(smoothed, "Gaussian")
+    widget.set_slice(2)
+    settle(qtbot)
+    assert widget.pages.currentWidget() is widget.splitter and widget.splitter.isVisible()
+    assert all(action.isEnabled() for action in image_tools(widget))
+    widget.clear("Cannot show broken.tif")
+    assert widget.placeholder.text() == "Cannot show broken.tif" and widget.depth() == 0
+    assert not any(action.isEnabled() for action in image_tools(widget))
+    assert widget.current_slice() == 0 and widget.spin.maximum() == 0 and widget.iqr_label.text() == ""
+    x, _ = widget.profile_plot.original_curve.getData()
+    assert x is None or len(x) == 0
+    widget.set_original(CountingStack(original[:2, :200, :300], None), "small.tif")  # starts afresh
+    assert widget.rect() is not None and widget.rect()[2] <= 200 and widget.rect()[3] <= 300
+    assert widget.spin.maximum() == 1 and "pixel size unknown" in widget.titles[0].toolTip()

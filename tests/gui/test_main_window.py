@@ -151,6 +151,25 @@ def test_undo_remove_stack(window, small_stack):
     assert [s.id for s in window.controller.project.stacks] == [stack_id]
 
 
+def test_a_removed_or_closed_stack_does_not_stay_on_screen(window, qtbot, small_stack, tmp_path):
+    from emdenoise_gui.gui.panels.compare_view import EMPTY_TEXT
+
+    drop(window, [small_stack])
+    stack_id = window.controller.project.stacks[0].id
+    window.show_stack(stack_id)
+    assert window.viewer.has_image() and window.zoo_panel.stack_key == stack_id
+    window.controller.remove_stack(stack_id)
+    assert not window.viewer.has_image() and window.viewer.placeholder.text() == EMPTY_TEXT
+    assert window.zoo_panel.stack_key is None
+    assert window.zoo_panel.fit_label.text() == "Select a stack to see which models fit it."
+    assert window.preview_current() is None  # nothing shown: nothing to preview
+    window.controller.undo_stack.undo()
+    window.show_stack(stack_id)
+    assert window.viewer.has_image()
+    assert window.controller.new_project(tmp_path / "other")  # the same id names nothing there
+    assert not window.viewer.has_image()
+
+
 def test_zoo_import_and_export_through_the_panel(window, tmp_path, small_stack):
     from emdenoise_gui.models.n2v import UNet
     from emdenoise_gui.zoo.card import ModelCard
@@ -195,6 +214,14 @@ def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path
     axis = plot.getPlotItem().getAxis("bottom")
     ticks = [v for _, values in axis.tickValues(1.0, 6.0, 400) for v in values]
     assert ticks and all(float(v).is_integer() for v in ticks) and {1, 2, 3, 4, 5, 6} <= set(ticks)
+    # the key is a line above the curves, never a legend box over them; small losses are written out
+    item = plot.getPlotItem()
+    assert item.legend is None and "training loss" in item.titleLabel.text and "validation loss" in item.titleLabel.text
+    plot.losses = [3e-4, 2e-4, 1e-4, 1e-4, 1e-4, 1e-4]
+    plot._dirty = True
+    plot.redraw()
+    qtbot.wait(50)
+    assert "x0.001" not in item.getAxis("left").labelString() and item.getAxis("left").labelString().count("loss")
     shoot(window.jobs_panel, "jobs_panel_training.png")
 
 

@@ -78,6 +78,9 @@ def _settings(qtbot, wizard, steps: int = 4) -> None:
     page.steps.setValue(steps)
     qtbot.waitUntil(lambda: page.rate is not None or bool(page.problem.text()), timeout=60_000)
     assert page.rate and wizard.button(COMMIT).isEnabled(), page.problem.text()
+    # steps set by hand: the plan says so in words and the time budget is greyed out
+    assert page.plan.text().startswith(f"{steps:,} steps (set under Advanced settings), ")
+    assert "0:00" not in page.plan.text() and not page.budgets.button(0).isEnabled()
 
 
 def _train(qtbot, wizard) -> Path:
@@ -320,3 +323,11 @@ def test_a_failed_training_does_not_go_on_saying_it_loads(qtbot, controller):
     page._failed(SimpleNamespace(message="diverged"))
     assert page.status.text() == "Stopped at step 3."
     wizard.reject()
+
+
+def test_the_plan_reads_as_a_person_would_say_it():
+    from emdenoise_gui.gui.wizard.settings_page import plan_text
+
+    assert plan_text(4, 18.6, by_hand=True) == "4 steps (set under Advanced settings), a few seconds"
+    assert plan_text(1200, 4.0, by_hand=False) == "1,200 steps, about 5 min"
+    assert plan_text(90_000, 3.0, by_hand=False) == "90,000 steps, about 8.3 h"

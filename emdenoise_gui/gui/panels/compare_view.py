@@ -39,7 +39,7 @@ from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
 from emdenoise_gui.gui.panels.slices import Slices, voxel_size
 from emdenoise_gui.gui.panels.view_fit import ViewFit
 from emdenoise_gui.gui.panels.view_menu import ImageViewBox, ViewMenu
-from emdenoise_gui.gui.panels.view_widgets import Title, row
+from emdenoise_gui.gui.panels.view_widgets import Placeholder, Title, row
 from emdenoise_gui.project.records import COMPARE_MODES, COMPARE_STATE_VERSION
 
 MODES = dict(zip(COMPARE_MODES, ("Side by side", "Split", "Blink")))
@@ -52,6 +52,9 @@ MODE_TIPS = {
     "blink": f"Alternate original and result every {BLINK_MS} ms; B flips by hand and pauses, "
              "click Blink again to resume",
 }
+#: The view's note while it shows no stack.
+EMPTY_TEXT = ("No stack shown.\n\nSelect a stack or a result in the Project panel to see it here.\n"
+              "To add stacks, drop TIFF, MRC or OME-Zarr files or folders on the window.")
 
 
 class CompareView(QtWidgets.QWidget):
@@ -92,8 +95,7 @@ class CompareView(QtWidgets.QWidget):
         self.region_tool = RegionTool(self.views)
         self.keys = ViewKeys(self, self.graphics)
         self.menu = ViewMenu(self)
-        self._update_titles()
-        self._on_tools_toggled()
+        self.clear()
 
     # ----------------------------------------------------------------- building
     def _build_toolbar(self) -> None:
@@ -197,7 +199,21 @@ class CompareView(QtWidgets.QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([700, 220])  # images first; the profile is a strip below them
         self.splitter.setChildrenCollapsible(False)
-        row(QtWidgets.QVBoxLayout(self), (self.toolbar, 0), (self.splitter, 1), margins=4)
+        self.placeholder = Placeholder()
+        self.pages = QtWidgets.QStackedWidget()  # the images and tools, or the note when there are none
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.placeholder)
+        row(QtWidgets.QVBoxLayout(self), (self.toolbar, 0), (self.pages, 1), margins=4)
+
+    def _show_images(self, shown: bool, note: str = "") -> None:
+        """The images and their tools (``shown``), or ``note`` in their place with every tool that
+        needs an image disabled."""
+        self.placeholder.setText(note)
+        self.pages.setCurrentWidget(self.splitter if shown else self.placeholder)
+        for action in (*self.mode_actions.values(), self.high_pass_action, self.line_action,
+                       self.rect_action, self.region_action, self.auto_contrast_action, self.reset_view_action):
+            action.setEnabled(shown)
+        self.residual_action.setEnabled(shown and self._mode == "side_by_side")
 
     # ------------------------------------------------------------------ data in
     def set_original(self, stack, name: str) -> None:
@@ -230,18 +246,29 @@ class CompareView(QtWidgets.QWidget):
         if resized or self.box_placer.auto:  # the IQR box on the flattest region, unless the user moved it
             self.box_placer.place(slices.get(self._z), self._voxel, centre_now=resized)
         self._install_scale_bars()
+        self._show_images(True)
         self.set_slice(self._z, force=True)
         self._on_tools_toggled()  # the tools appear with the first image
 
     def clear(self, message: str = "") -> None:
-        """Show no stack (one that cannot be read), ``message`` in the left pane."""
+        """Show no stack: ``message`` (default :data:`EMPTY_TEXT`) in place of the images, tools that
+        need an image disabled. The next :meth:`set_original` starts afresh (view, tools, contrast)."""
         self._original = self._result = None
         self._name = self._label = ""
+        self._voxel = self._shape = self.fit.shape = None
+        self._z = 0
         for item in self.image_items:
             item.clear()
-        self._show_message(0, message)
+        self._show_message(0, "")
         self._show_message(1, "")
+        self._install_scale_bars()  # none without an image
+        for widget in (self.slider, self.spin):
+            with QtCore.QSignalBlocker(widget):
+                widget.setRange(0, 0)
+        self.measure_panel.set_images(None, None, ("Original", "Result"), None)
         self._update_titles()
+        self._on_tools_toggled()
+        self._show_images(False, message or EMPTY_TEXT)
 
     def set_result(self, stack, label: str = "", first_slice: int = 0) -> None:
         """Show ``stack`` as the result for original slices ``first_slice ..``; None clears it.
@@ -473,7 +500,7 @@ class CompareView(QtWidgets.QWidget):
         self.fit.keep()  # the user's zoom and centre (or the fit) while the view changes width
         self.panels[1].setVisible(side)
         self.fit.apply()
-        self.residual_action.setEnabled(side)
+        self.residual_action.setEnabled(side and self._original is not None)
         if mode == "split" and self._shape is not None and not 0 < self.divider.value() < self._shape[1]:
             self.divider.setValue(self._shape[1] / 2)
         self.divider.setVisible(mode == "split")

@@ -7,6 +7,8 @@ bar and its stage ("loading model…") as its status, until its first fraction d
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -16,6 +18,8 @@ from emdenoise_gui.core.events import format_seconds
 
 COLUMNS = ("Job", "Status", "Progress", "ETA", "")
 PLOT_INTERVAL_MS = 250  # redraw the loss plot at most 4 times a second
+TRAIN_COLOUR, VALIDATION_COLOUR = "#1f77b4", "#d62728"
+AXIS_COLOUR = "#404040"  # axes and their text on the loss plots' white
 
 
 class StepAxis(pg.AxisItem):
@@ -27,19 +31,32 @@ class StepAxis(pg.AxisItem):
         return [(spacing, values) for spacing, values in levels if values]
 
 
+def style_loss_plot(plot: pg.PlotWidget, curves: list[tuple[str, str]]) -> None:
+    """Dress ``plot`` (made with a :class:`StepAxis` at the bottom, on white) as loss against optimizer
+    step: dark axes, loss values written out (no "loss (x0.001)" scaling), and the key of the ``curves`` ((colour,
+    name) in drawing order) as a title line above the plot, where it never covers a curve."""
+    for name, label in (("bottom", "step"), ("left", "loss")):
+        axis = plot.getPlotItem().getAxis(name)
+        axis.setPen(AXIS_COLOUR)  # pyqtgraph's default light grey is faint on white
+        axis.setTextPen(AXIS_COLOUR)
+        plot.setLabel(name, label)
+    plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+    key = "&nbsp;&nbsp;&nbsp;&nbsp;".join(f'<span style="color:{colour}">━━ {html.escape(name)}</span>'
+                                          for colour, name in curves)
+    plot.setTitle(key, size="9pt")
+
+
 class LossPlot(pg.PlotWidget):
     """Training loss (and validation loss) against step for one training job; updates are throttled."""
 
     def __init__(self, parent=None):
         super().__init__(parent, axisItems={"bottom": StepAxis("bottom")})
         self.setBackground("w")
-        self.setLabel("bottom", "step")
-        self.setLabel("left", "loss")
+        style_loss_plot(self, [(TRAIN_COLOUR, "training loss"), (VALIDATION_COLOUR, "validation loss")])
         self.showGrid(x=True, y=True, alpha=0.3)
-        self.addLegend(offset=(-10, 10))
-        self.train_curve = self.plot([], [], pen=pg.mkPen("#1f77b4", width=1.5), name="training loss")
-        self.val_curve = self.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
-                                   symbolBrush="#d62728", name="validation loss")
+        self.train_curve = self.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=1.5))
+        self.val_curve = self.plot([], [], pen=pg.mkPen(VALIDATION_COLOUR, width=2), symbol="o", symbolSize=6,
+                                   symbolBrush=VALIDATION_COLOUR)
         self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
         self._dirty = False
         self._timer = QtCore.QTimer(self)

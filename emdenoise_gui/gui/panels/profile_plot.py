@@ -305,10 +305,14 @@ class MeasurePanel(QtWidgets.QWidget):
         self.setVisible(line or box)
         self.refresh()
 
-    def set_images(self, original: np.ndarray, result: np.ndarray | None, names: tuple[str, str],
+    def set_images(self, original: np.ndarray | None, result: np.ndarray | None, names: tuple[str, str],
                    voxel_nm) -> None:
-        """The raw (Y, X) slices to measure, their legend names and the (z, y, x) voxel size in nm."""
+        """The raw (Y, X) slices to measure, their legend names and the (z, y, x) voxel size in nm;
+        ``original`` None: nothing to measure (both read-outs emptied)."""
         self._original, self._result, self._names, self._voxel = original, result, names, voxel_nm
+        if original is None:
+            self.plot.set_profiles(np.empty(0), np.empty(0), None, "px")
+            self.iqr_label.setText("")
         self.refresh()
 
     def refresh(self) -> None:

@@ -1,8 +1,8 @@
-"""Small Qt pieces of the compare view: a row/column layout helper and an eliding title."""
+"""Small Qt pieces of the compare view: a row/column layout helper, an eliding title, the empty view's note."""
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 
 def row(layout: QtWidgets.QBoxLayout, *widgets, margins=0, spacing=None) -> QtWidgets.QBoxLayout:
@@ -32,3 +32,18 @@ class Title(QtWidgets.QLabel):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.setText(self._full)
+
+
+class Placeholder(QtWidgets.QLabel):
+    """What the compare view shows instead of its images when it has none: a centred, wrapped note in
+    the palette's placeholder colour (readable in the light and the dark theme)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setMargin(24)
+        self.setForegroundRole(QtGui.QPalette.ColorRole.PlaceholderText)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.setFont(font)

@@ -345,6 +345,14 @@ class ZooPanel(QtWidgets.QWidget):
 
         self._start("assess", work)
 
+    def forget_stack(self) -> None:
+        """No stack is shown any more: no fit marks, the line under the list asks for one; a
+        measurement still running for the old stack is dropped when it arrives."""
+        self.stack_key, self.facts, self.fits, self.best_key = None, None, {}, None
+        self._generation += 1
+        self._mark_fits()
+        self._show_fit()
+
     def _measure(self, package, device: str, tile: int) -> float | Exception:
         """Seconds per megapixel of ``package`` (worker thread), or the exception that stopped the timing
         (the model cannot run here, the app is closing); notes which device was timed ("the CPU",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, format_seconds
+from emdenoise_gui.core.events import CancelToken, format_duration
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 from emdenoise_gui.jobs.advise import (
@@ -24,6 +24,13 @@ def probe(spec, cancel: CancelToken) -> tuple[float, str]:
     from emdenoise_gui.training.engine import measure_rate
 
     return measure_rate(spec, steps=2, cancel=cancel), device_label(pick_device(spec.device))
+
+
+def plan_text(steps: int, rate: float, by_hand: bool) -> str:
+    """"1,200 steps, about 4 min" for ``steps`` at ``rate`` steps per second; ``by_hand``: the steps
+    were set under Advanced settings (the chosen time does not apply), which the text says."""
+    where = " (set under Advanced settings)" if by_hand else ""
+    return f"{steps:,} steps{where}, {format_duration(steps / rate)}"
 
 
 class SettingsPage(QtWidgets.QWizardPage):
@@ -160,9 +167,11 @@ class SettingsPage(QtWidgets.QWizardPage):
         return steps_for(budget, self.rate or 0.0)
 
     def _update_plan(self) -> None:
+        by_hand = bool(self.steps.value())
+        for button in self.budgets.buttons():  # steps set under Advanced: the time budget does not apply
+            button.setEnabled(not by_hand)
         if self.rate:
-            steps = self.planned_steps()
-            self.plan.setText(f"{steps:,} steps, about {format_seconds(steps / self.rate)} (h:mm:ss)")
+            self.plan.setText(plan_text(self.planned_steps(), self.rate, by_hand))
         self.completeChanged.emit()
 
     # -- QWizardPage ----------------------------------------------------------------------------------

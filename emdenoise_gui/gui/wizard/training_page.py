@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import format_seconds
-from emdenoise_gui.gui.panels.jobs_panel import StepAxis
+from emdenoise_gui.gui.panels.jobs_panel import StepAxis, style_loss_plot
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 #: How often the curves are redrawn (ms): steps can come faster than a plot should repaint.
@@ -56,14 +56,12 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.setTitle("Training")
         self.status = QtWidgets.QLabel("Starting…")
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "loss")
-        self.plot.addLegend(offset=(-10, 10))
+        style_loss_plot(self.plot, [("#9e9e9e", "training"), ("#1565c0", "validation (held back)")])
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
-        self.train_curve = self.plot.plot(pen=pg.mkPen("#9e9e9e"), name="training")
+        self.train_curve = self.plot.plot(pen=pg.mkPen("#9e9e9e"))
         self.val_curve = self.plot.plot(pen=pg.mkPen("#1565c0", width=2), symbol="o", symbolSize=5,
-                                        symbolBrush="#1565c0", name="validation (held back)")
+                                        symbolBrush="#1565c0")
         self.help = QtWidgets.QLabel(VALIDATION_HELP)
         self.help.setWordWrap(True)
         self.before, self.after = self._image_view("Held-back crop: noisy"), self._image_view("Denoised")
