@@ -356,7 +356,7 @@ class Controller(QtCore.QObject):
         s = self.settings
         make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device, visible, region)
         what = "a region of slice" if region is not None else "slice"
-        job = Job(f"Preview {what} {z} of {record.name} ({denoiser.label})", "preview", make, self)
+        job = Job(f"Preview {what} {z} of {record.name} ({denoiser.title})", "preview", make, self)
         job.event.connect(lambda item, s=stack_id, z=z, d=denoiser: self.preview_partial.emit(s, z, item.image, d)
                           if isinstance(item, PartialResult) else None)
         job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
@@ -388,11 +388,11 @@ class Controller(QtCore.QObject):
             make = denoise_jobs.denoise(records[0].path, outputs[0], denoiser, s.tile_px, s.stride_px, s.output_dtype,
                                         s.device, region=region)
             what = "a region of " if region is not None else ""
-            job = Job(f"Denoise {what}{records[0].name} ({denoiser.label})", "denoise", make, self)
+            job = Job(f"Denoise {what}{records[0].name} ({denoiser.title})", "denoise", make, self)
         else:
             make = denoise_jobs.batch([(r.path, o) for r, o in zip(records, outputs)], denoiser, s.tile_px, s.stride_px,
                                s.output_dtype, s.device)
-            job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.label})", "batch", make, self)
+            job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.title})", "batch", make, self)
         project = self.project
         record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project: self._record_results(rs, os_, d, p,  # noqa: E731
                                                                                                    region)
@@ -440,7 +440,7 @@ class Controller(QtCore.QObject):
         self._changed()
         if last is not None:
             self.show_result.emit(last.id)
-            self.status.emit(f"Denoised with {denoiser.label} at {_dt.datetime.now():%H:%M}")
+            self.status.emit(f"Denoised with {denoiser.title} at {_dt.datetime.now():%H:%M}")
 
     def train(self, spec) -> Job:
         from emdenoise_gui.jobs.train import train_job

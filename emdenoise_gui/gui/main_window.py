@@ -344,6 +344,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         if record is None or not Path(record.path).exists():
             return
         from emdenoise_gui.gui.panels.slices import RegionOf
+        from emdenoise_gui.jobs.denoise import method_title
 
         output = c.project.absolute(result)
         self._current, self._current_file = ("result", result_id), str(output)
@@ -362,7 +363,8 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             self.warn("Result file missing", f"{output} was moved or deleted.")
         else:
             try:
-                self.viewer.set_result(c.stack_data(output), result.method, first_slice=result.slices[0])
+                self.viewer.set_result(c.stack_data(output), method_title(result.kind, result.method),
+                                       first_slice=result.slices[0])
             except (InputError, ValueError, OSError) as exc:  # replaced or damaged since it was made
                 self.warn("Cannot show the result", f"{output}: {exc}")
         self._store_view()
@@ -378,7 +380,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
             if not partial:
                 self.statusBar().showMessage("Preview finished for a stack that is no longer shown", 5000)
             return
-        label = f"preview: {denoiser.label}" + (" (part on screen; whole slice follows)" if partial else "")
+        label = f"preview: {denoiser.title}" + (" (part on screen; whole slice follows)" if partial else "")
         try:
             self.viewer.set_result(SliceImage(image), label, first_slice=z)
         except ValueError as exc:
@@ -442,7 +444,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
     # -- processing -------------------------------------------------------------------------------------
     def _choose_denoiser(self, denoiser) -> None:
         self.denoiser = denoiser
-        self.statusBar().showMessage(f"Denoiser: {denoiser.label}", 4000)
+        self.statusBar().showMessage(f"Denoiser: {denoiser.title}", 4000)
 
     def _current_stack_id(self) -> str | None:
         kind, ident = self._current
@@ -554,7 +556,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
     def _default_layout(self) -> None:
         """The images get most of the window; jobs a strip at the bottom, the side panels a column each."""
         horizontal, vertical = QtCore.Qt.Orientation.Horizontal, QtCore.Qt.Orientation.Vertical
-        self.resizeDocks([self.docks["project"], self.docks["zoo"]], [270, 300], horizontal)
+        self.resizeDocks([self.docks["project"], self.docks["zoo"]], [260, 350], horizontal)  # zoo names uncut
         self.resizeDocks([self.docks["jobs"]], [180], vertical)
 
     def warn(self, title: str, text: str) -> None:

@@ -44,7 +44,20 @@ class Denoiser:
 
     @property
     def label(self) -> str:
+        """The method's file-safe name (filter key or zoo name): output file names, result records."""
         return self.name
+
+    @property
+    def title(self) -> str:
+        """The method as the app names it to people (:func:`method_title`): "Median 3x3", a zoo name."""
+        return method_title(self.kind, self.name)
+
+
+def method_title(kind: str, name: str) -> str:
+    """How the app names a method everywhere on screen: a filter (``kind`` "filter") by its label in
+    the zoo ("Median 3x3" for "median"), a model by its zoo name."""
+    known = baselines.FILTERS.get(name) if kind == "filter" else None
+    return known.label if known is not None else name
 
 
 def _predictor(package, device: str, batch_size: int | None = None, precision: str = "auto"):

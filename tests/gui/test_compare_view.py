@@ -361,6 +361,15 @@ def test_iqr_label_says_when_a_partial_preview_has_not_reached_the_box():
     assert "not computed in the box yet" in text and "nan" not in text
 
 
+def test_both_iqrs_are_written_alike():
+    from emdenoise_gui.gui.panels.profile_plot import iqr_text, same_decimals
+
+    assert "IQR original: 17.00, result: 9.84 grey values" in iqr_text(17.0, 9.838, (0, 0, 10, 10), None)
+    assert same_decimals(0.0123, 0.006) == ["0.01230", "0.00600"]
+    assert same_decimals(340.0, 98.25) == ["340.0", "98.2"] and same_decimals(0.0, 0.0) == ["0", "0"]
+    assert same_decimals(34.0, 15.0) == ["34", "15"]
+
+
 def image_tools(view):
     return [*view.mode_actions.values(), view.high_pass_action, view.residual_action, view.line_action,
             view.rect_action, view.region_action, view.auto_contrast_action, view.reset_view_action]

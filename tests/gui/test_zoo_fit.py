@@ -125,7 +125,7 @@ def test_paused_training_is_listed_and_resume_emits_its_folder(qtbot, panel, hom
     paused_checkpoint(home, "done-nrrn-adapted", 600, 600)  # finished: its model is in the zoo already
     panel.refresh()
     labels = [panel.item(k).text(0) for k in panel.entries if k.startswith("paused:")]
-    assert labels == ["paused training: cells-nrrn-adapted"]
+    assert labels == ["cells-nrrn-adapted"]
     key = f"paused:{paused}"
     assert panel.item(key).text(1) == "paused" and not panel.item(key).isDisabled()
     assert not panel.resume_button.isEnabled()

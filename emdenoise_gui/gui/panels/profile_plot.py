@@ -65,6 +65,16 @@ def line_profile(image: np.ndarray, p0, p1) -> tuple[np.ndarray, np.ndarray]:
     return metrics.line_profile(crop, (p0[0] - y0, p0[1] - x0), (p1[0] - y0, p1[1] - x0))
 
 
+def same_decimals(*values: float, digits: int = 4) -> list[str]:
+    """``values`` written with one number of decimals, ``digits`` significant ones for the largest:
+    (17, 9.838) -> ["17.00", "9.84"], not "17" beside "9.838"; (0.0123, 0.006) -> ["0.01230", "0.00600"];
+    whole numbers alone stay whole: (34, 15) -> ["34", "15"]."""
+    largest = max((abs(v) for v in values if math.isfinite(v) and v), default=0.0)
+    whole = all(float(v).is_integer() for v in values)
+    decimals = max(0, digits - 1 - math.floor(math.log10(largest))) if largest and not whole else 0
+    return [f"{v:.{decimals}f}" for v in values]
+
+
 def iqr_text(original: float, result: float | None, rect, voxel_nm) -> str:
     """The IQR label: both values, their ratio and where the box is, with units."""
     y0, x0, y1, x1 = rect
@@ -77,7 +87,8 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm) -> str:
     if not np.isfinite(result):  # a preview that has done only the part on screen so far
         return f"IQR original: {original:.4g} grey values, result: not computed in the box yet  ·  {where}"
     ratio = f"ratio result/original {result / original:.3f}" if original else "ratio n/a"
-    return (f"IQR original: {original:.4g}, result: {result:.4g} grey values ({ratio})  ·  {where}"
+    original_text, result_text = same_decimals(original, result)
+    return (f"IQR original: {original_text}, result: {result_text} grey values ({ratio})  ·  {where}"
             "  ·  on a flat region, lower IQR = less noise")
 
 

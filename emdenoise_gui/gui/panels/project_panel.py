@@ -12,6 +12,7 @@ import sys
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.imaging import thumbnail
+from emdenoise_gui.jobs.denoise import method_title
 
 ROLE_KIND, ROLE_ID = QtCore.Qt.ItemDataRole.UserRole, QtCore.Qt.ItemDataRole.UserRole + 1
 ICON_PX = 56
@@ -30,15 +31,20 @@ def placeholder_icon(side: int = ICON_PX) -> QtGui.QIcon:
 
 
 def describe_stack(record) -> str:
+    """Two short lines under a stack's name (a narrow panel must not cut them): "16 × 256 × 256 uint8"
+    (slices × rows × columns, data type) and "10 nm/px" or "pixel size unknown"."""
     z, y, x = record.shape
-    voxel = f", {record.voxel_size_nm[2]:.4g} nm/px" if record.voxel_size_nm else ", pixel size unknown"
-    return f"{z} × {y} × {x}  {record.dtype}{voxel}"
+    voxel = f"{record.voxel_size_nm[2]:.4g} nm/px" if record.voxel_size_nm else "pixel size unknown"
+    return f"{z} × {y} × {x}  {record.dtype}\n{voxel}"
 
 
 def describe_result(record) -> str:
+    """A result in two short lines: "flyem-nrrn-lite (model)" or "Median 3x3 (filter)", then
+    "slices 0–15, float32"."""
     start, stop = record.slices
     what = "model" if record.kind == "model" else "filter"
-    return f"{record.method} ({what}), slices {start}–{stop - 1}, {record.parameters.get('dtype', 'float32')}"
+    return (f"{method_title(record.kind, record.method)} ({what})\n"
+            f"slices {start}–{stop - 1}, {record.parameters.get('dtype', 'float32')}")
 
 
 class ProjectPanel(QtWidgets.QWidget):
@@ -63,13 +69,14 @@ class ProjectPanel(QtWidgets.QWidget):
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setIconSize(QtCore.QSize(ICON_PX, ICON_PX))
+        self.tree.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)  # a long name keeps its end (.tif)
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.currentItemChanged.connect(self._current_changed)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._details(item))
         self.add_button = add = QtWidgets.QPushButton("Add stacks…")
-        add.setToolTip("Add TIFF or MRC stacks (or drag files and folders onto the window)")
+        add.setToolTip("Add TIFF, MRC or OME-Zarr stacks (or drag files and folders onto the window)")
         add.clicked.connect(self.add_requested)
         self.remove_button = QtWidgets.QPushButton("Remove")
         self.remove_button.setToolTip("Remove the selected stack from the project (the file is not touched)")

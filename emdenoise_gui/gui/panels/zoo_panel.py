@@ -98,9 +98,10 @@ class ZooPanel(QtWidgets.QWidget):
         self._stopping = CancelToken()
         self.list = QtWidgets.QTreeWidget()
         self.list.setHeaderLabels(["Denoiser", "Kind", "Fit"])
-        self.list.setRootIsDecorated(True)
-        self.list.setIndentation(14)
-        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)  # "paused training: cel…-adapted"
+        self.list.setRootIsDecorated(False)  # the groups are headings, always open: no branch arrows,
+        self.list.setItemsExpandable(False)  # and their entries need only a small indent (names uncut)
+        self.list.setIndentation(12)
+        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)  # a long name keeps its end
         header = self.list.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
@@ -172,6 +173,9 @@ class ZooPanel(QtWidgets.QWidget):
         for title in ("Shipped models", "Your models", "Classical filters"):
             group = QtWidgets.QTreeWidgetItem([title, ""])
             group.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
             self.list.addTopLevelItem(group)
             groups[title] = group
         for entry in registry.list_entries():
@@ -187,11 +191,12 @@ class ZooPanel(QtWidgets.QWidget):
             self.entries[key] = entry
         for run in registry.list_paused():
             key = f"paused:{run.path}"
-            item = QtWidgets.QTreeWidgetItem([f"paused training: {run.name}", "paused"])
+            item = QtWidgets.QTreeWidgetItem([run.name, "paused"])  # the Kind column says what it is
             item.setData(0, ROLE, key)
-            item.setToolTip(0, f"{run.name}: training stopped at step {run.step:,} of {run.steps:,}; "
-                               "select it and press Resume")
-            item.setForeground(0, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
+            for column in (0, 1):
+                item.setToolTip(column, f"{run.name}: training stopped at step {run.step:,} of {run.steps:,}; "
+                                        "select it and press Resume")
+                item.setForeground(column, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
             groups["Your models"].addChild(item)
             self.entries[key] = run
         for f in baselines.FILTERS.values():

@@ -12,6 +12,7 @@ from emdenoise_gui.jobs.advise import (
     starting_points,
     suggest_kind,
 )
+from emdenoise_gui.models.registry import FAMILIES
 
 SCRATCH_LABEL = "Start from scratch (a new network)"
 WARN_STYLE = "color: #b3261e;"
@@ -149,7 +150,7 @@ class KindPage(QtWidgets.QWizardPage):
 
     def _update_texts(self) -> None:
         kind = KINDS[self.state.kind]
-        self.why.setText(f"<b>Recommended: {kind.family}.</b> {kind.why}")
+        self.why.setText(f"<b>Recommended: {FAMILIES[kind.family].title}.</b> {kind.why}")
         if self.state.stack and self._depth:
             text, warn = similarity_text(self.state.similarity, kind.family)
             self.similarity.setText(text)
