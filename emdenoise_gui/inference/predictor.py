@@ -36,7 +36,7 @@ from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tile
 from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
 from emdenoise_gui.inference.device_tiles import blend_on_device, upload_scaled
 from emdenoise_gui.inference.halo import receptive_halo
-from emdenoise_gui.models.blocks import fold_batch_norms
+from emdenoise_gui.models.blocks import channels_last_instance_norms, fold_batch_norms
 from emdenoise_gui.models.device import autocast_dtype, native_bf16_cpu
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo.package import Package, load_weights
@@ -70,14 +70,17 @@ class Predictor:
         self.model = model.to(device).eval()
         if optimised:  # batch norms folded into their convolutions (the naive loop keeps them)
             fold_batch_norms(self.model)
-        self.memory_format = (torch.channels_last if optimised and self.info.channels_last
-                              else torch.contiguous_format)
+        self.amp_dtype = autocast_dtype(device, precision)
+        float32_cpu = device.type == "cpu" and self.amp_dtype is None
+        channels_last = optimised and (self.info.channels_last or (float32_cpu and self.info.channels_last_float32))
+        if channels_last and not self.info.channels_last:  # its instance norms made fast channels-last
+            channels_last_instance_norms(self.model)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model.to(memory_format=self.memory_format)
         self._auto_batch = batch_size is None
         self.batch_size = max(1, batch_size or 1)
         self._fitted_tile: int | None = None  # the tile size the batch was last chosen for
         self._per_tile = card.normalisation["kind"] in PER_TILE_KINDS
-        self.amp_dtype = autocast_dtype(device, precision)
         if device.type == "cuda" and optimised:
             torch.backends.cudnn.benchmark = True
         self.device_tiles = (device.type == "cuda" and optimised) if device_tiles is None else device_tiles

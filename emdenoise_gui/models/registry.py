@@ -64,6 +64,11 @@ class FamilyInfo:
     channels_last: inference keeps feature maps channels-last (oneDNN's faster layout for NRRN, N2V and
         Xception on the CPU); the cyclic generator (reflection pads, instance norm, transposed convs) runs
         7-9 % faster contiguous (2026-12-04, 2-core Zen 4, bf16, 2048^2 slice, interleaved passes).
+    channels_last_float32: inference on a CPU that computes in float32 (no native bf16) runs channels-last
+        anyway, its instance norms computed by ``models.blocks.ChannelsLastInstanceNorm``: the cyclic
+        generator's transposed and 7x7 convolutions are 2-5x faster channels-last, and the whole lite
+        generator 1.6x (an 816 px tile 369 against 590 ms; 2026-12-05, 2-core Zen 2, float32). Not in
+        bf16 (unmeasured with this instance norm) nor on a GPU.
     train_channels_last: CPU training keeps weights and feature maps channels-last: N2V and Xception, whose
         full-resolution convolutions have few channels, learn 1.2-1.5x faster per step that way (oneDNN
         reorders every NCHW tensor of those layers), NRRN 1.2x slower, cyclic alike (2026-12-04, 2-core Zen 4,
@@ -92,6 +97,7 @@ class FamilyInfo:
     tile_overlap: int = 0
     bf16_weights: bool = False
     channels_last: bool = True
+    channels_last_float32: bool = False
     train_channels_last: bool = False
     adapt_steps: int = 0
     preference: int = 9
@@ -138,7 +144,7 @@ FAMILIES: dict[str, FamilyInfo] = {
                  lite=(dict(ngf=16, n_blocks=3, ndf=16), 64, 4, 5e-4)),
         "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
         1, 4, "robust-slice", context="tile", min_tile=1024, tile_overlap=128,
-        bf16_weights=True, channels_last=False,
+        bf16_weights=True, channels_last=False, channels_last_float32=True,
         preference=3),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",

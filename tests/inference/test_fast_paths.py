@@ -82,13 +82,22 @@ def test_halo_is_measured_per_network(tmp_path):
 
 
 def test_memory_layout_per_family(tmp_path):
-    """channels_last where it is faster (FamilyInfo.channels_last); the cyclic generator stays contiguous;
+    """channels_last where it is faster (FamilyInfo.channels_last); the cyclic generator channels-last only
+    in float32 on a CPU, with its own instance norms (FamilyInfo.channels_last_float32), contiguous in bf16;
     the naive loop is contiguous for every family."""
+    from emdenoise_gui.models.blocks import ChannelsLastInstanceNorm
+
     packages = {family: random_package(tmp_path, family) for family in ("nrrn", "n2v", "xception", "cyclic")}
-    layouts = {family: Predictor(package, CPU).memory_format for family, package in packages.items()}
+    layouts = {family: Predictor(package, CPU, precision="fp32").memory_format
+               for family, package in packages.items()}
     assert layouts == {"nrrn": torch.channels_last, "n2v": torch.channels_last, "xception": torch.channels_last,
-                       "cyclic": torch.contiguous_format}
-    assert Predictor(packages["nrrn"], CPU, optimised=False).memory_format == torch.contiguous_format
+                       "cyclic": torch.channels_last}
+    cyclic = Predictor(packages["cyclic"], CPU, precision="fp32")
+    norms = [type(m) for m in cyclic.model.modules() if "Norm" in type(m).__name__]
+    assert norms and set(norms) == {ChannelsLastInstanceNorm}
+    assert Predictor(packages["cyclic"], CPU, precision="bf16").memory_format == torch.contiguous_format
+    for family in ("nrrn", "cyclic"):
+        assert Predictor(packages[family], CPU, optimised=False).memory_format == torch.contiguous_format
 
 
 def test_cpu_batches_hold_about_one_512_px_tile():

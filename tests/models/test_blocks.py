@@ -1,11 +1,17 @@
-"""Shared model pieces: ``blocks.narrow_layers`` (narrow channels-last bf16 batch norms in contiguous memory) and
-``blocks.fold_batch_norms`` (evaluation batch norms folded into their convolutions)."""
+"""Shared model pieces: ``blocks.narrow_layers`` (narrow channels-last bf16 batch norms in contiguous memory),
+``blocks.fold_batch_norms`` (evaluation batch norms folded into their convolutions) and
+``blocks.ChannelsLastInstanceNorm`` (instance norm on channels-last maps)."""
 
 import pytest
 import torch
 from torch import nn
 
-from emdenoise_gui.models.blocks import fold_batch_norms, narrow_layers
+from emdenoise_gui.models.blocks import (
+    ChannelsLastInstanceNorm,
+    channels_last_instance_norms,
+    fold_batch_norms,
+    narrow_layers,
+)
 from emdenoise_gui.models.registry import family
 
 LAST = torch.channels_last
@@ -88,3 +94,36 @@ def test_training_batch_norms_are_not_folded():
     layers.eval()
     assert fold_batch_norms(layers) == 1 and isinstance(layers[1], nn.Identity)
     assert layers[0].bias is not None  # the batch norm's shift became the convolution's bias
+
+
+def test_channels_last_instance_norm_equals_pytorchs():
+    """Random channels, one whose mean dwarfs its spread (the two-pass statistics take over) and a constant
+    one (a dead feature): per channel as close to the float64 instance norm as PyTorch's own float32 one
+    (1e-5 more at most), in channels-last memory."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 24, 37, 45)
+    x[:, 3] = x[:, 3] * 0.5 + 3000.0  # mean^2 / variance = 3.6e7: the one-pass float32 variance is off
+    x[1, 5] = 7.0
+    exact = nn.functional.instance_norm(x.double())
+    theirs = (nn.functional.instance_norm(x) - exact).abs().amax(dim=(0, 2, 3))
+    norm = ChannelsLastInstanceNorm()
+    got = norm(x.contiguous(memory_format=LAST))
+    assert got.is_contiguous(memory_format=LAST) and got.shape == x.shape
+    ours = (got - exact).abs().amax(dim=(0, 2, 3))
+    assert bool((ours <= theirs + 1e-5).all()), (ours, theirs)
+    assert float(theirs[3]) > 1e-4  # that channel is hard for float32 at all
+    torch.testing.assert_close(norm(x), nn.functional.instance_norm(x))  # a contiguous map: PyTorch's own
+
+
+def test_cyclic_generator_with_channels_last_instance_norms_gives_the_same_output():
+    from emdenoise_gui.models.cyclic import ResnetGenerator
+
+    torch.manual_seed(0)
+    net = ResnetGenerator(1, 1, ngf=8, n_blocks=2).eval()
+    x = torch.rand(1, 1, 96, 80) * 2 - 1
+    with torch.inference_mode():
+        want = net(x)
+        assert channels_last_instance_norms(net) == 1 + 2 + 2 * 2 + 2  # stem, down, blocks, up
+        net.to(memory_format=LAST)
+        got = net(x.contiguous(memory_format=LAST))
+    torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-4)
