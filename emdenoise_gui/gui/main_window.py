@@ -321,6 +321,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         if record is None or not Path(record.path).exists():
             return
         self._current, self._current_file = ("stack", stack_id), str(record.path)
+        self.project_panel.mark_shown("stack", stack_id)
         try:
             self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
         except (InputError, ValueError, OSError) as exc:  # damaged or replaced since it was added
@@ -348,6 +349,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
 
         output = c.project.absolute(result)
         self._current, self._current_file = ("result", result_id), str(output)
+        self.project_panel.mark_shown("result", result_id)
         try:
             original, name = c.unchanged_stack(record), record.name
             region = result.parameters.get("region")

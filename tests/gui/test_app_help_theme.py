@@ -75,6 +75,7 @@ def test_dark_appearance_is_remembered_and_applied(window, qtbot, qapp, restore_
     profile = [w for w in qapp.allWidgets() if type(w).__name__ == "PlotWidget" or "Plot" in type(w).__name__]
     assert profile and all(w.backgroundBrush().color().lightness() < 60 for w in profile
                            if hasattr(w, "backgroundBrush"))
+    qtbot.wait(100)  # the palette change reaches every widget through events
     shoot(window, "main_window_dark.png")
     loss_axis = window.jobs_panel.loss_plot.getPlotItem().getAxis("left")
     assert loss_axis.textPen().color().lightness() > 150  # light text on the dark plot

@@ -95,6 +95,8 @@ def test_denoise_job_runs_to_completion_and_result_shows(window, qtbot, small_st
     shown = window.viewer.raw_slice("result", 0)
     np.testing.assert_allclose(shown, tifffile.imread(output)[0])
     assert window.project_panel.tree.topLevelItem(0).childCount() == 1
+    assert window.project_panel.selection() == ("result", result.id)  # what is shown is what is selected
+    assert window.viewer.titles[1].toolTip().startswith("Result — Median 3x3")  # the zoo's name for it
     shoot(window, "main_window_denoised.png")
 
 

@@ -98,9 +98,8 @@ class ProjectPanel(QtWidgets.QWidget):
     def set_thumbnail(self, stack_id: str, image) -> None:
         """Show a thumbnail (a (Y, X) array) for a stack, now if it is listed, and at every ``refresh``."""
         self._thumbs[stack_id] = thumbnail(image, ICON_PX)
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if item.data(0, ROLE_ID) == stack_id:
+        for item in self._items():
+            if (item.data(0, ROLE_KIND), item.data(0, ROLE_ID)) == ("stack", stack_id):
                 item.setIcon(0, QtGui.QIcon(self._thumbs[stack_id]))
 
     def clear_thumbnails(self) -> None:
@@ -142,6 +141,24 @@ class ProjectPanel(QtWidgets.QWidget):
         self.remove_button.setEnabled(has)
         if chosen is not None:
             self.tree.setCurrentItem(chosen)
+
+    def mark_shown(self, kind: str, ident: str) -> None:
+        """Make the item of what the viewer shows (``kind`` "stack" or "result", its record id) the current
+        one, quietly (no ``*_selected`` signal): a finished job's result is shown and so selected."""
+        for item in self._items():
+            if (item.data(0, ROLE_KIND), item.data(0, ROLE_ID)) == (kind, ident):
+                if item is not self.tree.currentItem():
+                    with QtCore.QSignalBlocker(self.tree):
+                        self.tree.setCurrentItem(item)
+                    self.tree.viewport().update()  # the blocked signals would have repainted the old one
+                return
+
+    def _items(self):
+        """Every item of the tree: stacks and, below each, its results."""
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            yield top
+            yield from (top.child(j) for j in range(top.childCount()))
 
     def selection(self) -> tuple[str, str] | None:
         item = self.tree.currentItem()
