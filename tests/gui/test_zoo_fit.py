@@ -161,3 +161,18 @@ def test_a_timing_that_ends_after_the_window_closed_posts_nothing(qtbot, panel):
     gone = ZooPanel()  # shutdown not called, but the panel deleted under the worker
     shiboken6.delete(gone)
     gone._post("speed", ("0" * 64, "cpu", 512), 1.0)  # must not raise
+
+
+def test_an_empty_user_zoo_says_where_models_come_from(qtbot, panel, home):
+    from PySide6 import QtCore as Core
+
+    def your_models():
+        groups = [panel.list.topLevelItem(i) for i in range(panel.list.topLevelItemCount())]
+        group = next(g for g in groups if g.text(0) == "Your models")
+        return [group.child(j) for j in range(group.childCount())]
+
+    hint, = your_models()
+    assert "Train or Fine-tune Model" in hint.text(0) and hint.flags() == Core.Qt.ItemFlag.NoItemFlags
+    paused_checkpoint(home, "cells-nrrn-adapted", 300, 600)
+    panel.refresh()
+    assert [item.text(0) for item in your_models()] == ["cells-nrrn-adapted"]

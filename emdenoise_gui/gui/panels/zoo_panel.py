@@ -199,6 +199,12 @@ class ZooPanel(QtWidgets.QWidget):
                 item.setForeground(column, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
             groups["Your models"].addChild(item)
             self.entries[key] = run
+        if not groups["Your models"].childCount():  # say where models of one's own come from
+            hint = QtWidgets.QTreeWidgetItem(["none yet: Process ▸ Train or Fine-tune Model"])
+            hint.setFlags(QtCore.Qt.ItemFlag.NoItemFlags)
+            hint.setForeground(0, QtGui.QBrush(QtGui.QColor("#8a8a8a")))
+            groups["Your models"].addChild(hint)
+            hint.setFirstColumnSpanned(True)  # across Kind and Fit, which it has none of
         for f in baselines.FILTERS.values():
             key = f"filter:{f.name}"
             item = QtWidgets.QTreeWidgetItem([f.label, "filter"])
