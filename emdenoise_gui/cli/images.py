@@ -67,11 +67,9 @@ def _info(name) -> int:
         print(f"  voxel size  {_fmt_voxel(meta)}")
         if meta.extra.get("note"):
             print(f"  note        {meta.extra['note']}")
-        if meta.format.startswith("OME-Zarr"):
-            missing, total = omezarr.missing_chunks(meta.path)
-            if missing:
-                print(f"  note        {missing} of {total} chunks are not stored and read as the fill value "
-                      "(usually 0): the store may be incomplete; copy it again if it should be whole")
+        note = missing_chunks_note(meta.path)
+        if note:
+            print(f"  note        {note}")
         stats = run_with_bar(stack_stats(stack))
         print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
         print(f"  mean        {stats.mean:.6g}")
@@ -85,12 +83,37 @@ def _info(name) -> int:
     return status
 
 
+def missing_chunks_note(path) -> str:
+    """For an OME-Zarr store some of whose chunks are not stored, what that means; "" otherwise (and for
+    other formats). Writers may leave out chunks of the fill value on purpose, so it is a note, not an error."""
+    path = Path(path)
+    if not omezarr.is_store(path):
+        return ""
+    try:
+        missing, total = omezarr.missing_chunks(path)
+    except InputError:
+        return ""  # said by the open that follows
+    if not missing:
+        return ""
+    return (f"{missing} of {total} chunks are not stored and read as the fill value (usually 0): the store may be "
+            "incomplete; copy it again if it should be whole")
+
+
+def _note_missing_chunks(path) -> None:
+    note = missing_chunks_note(path)
+    if note:
+        print(f"emdenoise: note: {path}: {note}", file=sys.stderr)
+
+
 def cmd_convert(args) -> int:
+    _note_missing_chunks(args.input)
     run_with_bar(convert_job(args.input, args.output, args.slices, args.dtype, args.overwrite, args.ngff))
     print(f"wrote {args.output}")
     return EXIT_OK
 
 
+#: Share of an image's pixels outside the reference's range above which ``compare`` says so.
+CLIPPED_NOTE = 0.5
 #: The largest count (per pixel) a noise parameter may ask for: far beyond any EM dose, and within what
 #: numpy's Poisson sampler takes.
 MAX_COUNTS = 1e9
@@ -144,6 +167,11 @@ def cmd_compare(args) -> int:
     for k, r in enumerate(rows):
         print(f"{r.name:<{width}}  {_psnr_text(r)}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
               f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}" + ("  <- best PSNR" if k == best else ""))
+    for r in rows:
+        if r.clipped > CLIPPED_NOTE:
+            print(f"emdenoise: note: {r.name}: {r.clipped:.0%} of its pixels lie outside the reference's range and "
+                  "were clipped to it: its numbers mean little unless it is on the reference's scale (same type "
+                  "and range)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -212,18 +240,27 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> Non
 
 def _note_model_options(args) -> None:
     """A line on stderr naming the model-only options a classical filter run ignores (it runs on the CPU,
-    in float32, a slice at a time); the run goes on."""
+    in float32, a slice at a time), and one when a filter of neighbouring slices gets a single image; the
+    run goes on."""
     ignored = [f"{flag} {value}" for flag, value, default in (("--device", args.device, "auto"),
                                                                ("--batch-size", args.batch_size, None),
                                                                ("--precision", args.precision, "auto"))
                if value != default]
     if ignored:
-        print(f"note: {', '.join(ignored)} apply to --model only; the filter {args.method or 'median'} runs on the "
-              "CPU in float32", file=sys.stderr)
+        print(f"emdenoise: note: {', '.join(ignored)} apply to --model only; the filter {args.method or 'median'} "
+              "runs on the CPU in float32", file=sys.stderr)
+    chosen = baselines.FILTERS.get(args.method or "median")
+    if chosen is not None and chosen.slices > 1:
+        with open_stack(args.input) as stack:
+            single = len(stack) == 1
+        if single:  # it averages with neighbours there are none of: the plain filter, without a word
+            print(f"emdenoise: note: {args.input}: one slice, so {chosen.name} ({chosen.label}) has no neighbours "
+                  "to average and works as the single-slice filter", file=sys.stderr)
 
 
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
+    _note_missing_chunks(args.input)
     if args.model and args.method:  # the model used to win without a word
         raise InputError(f"--model and --method {args.method} both given: choose a model or a classical filter")
     if not args.adapt:

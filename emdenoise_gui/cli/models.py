@@ -7,6 +7,7 @@ and work where torch is missing.
 from __future__ import annotations
 
 import os
+import sys
 
 from emdenoise_gui.cli.progress import drive_training
 from emdenoise_gui.core.errors import InputError
@@ -53,7 +54,20 @@ def cmd_train(args) -> int:
                    init=init, objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode, artifacts=args.artifacts or "")
+    _note_a_taken_name(args.name or os.path.basename(os.path.normpath(args.output)))
     return drive_training(train_job(spec))
+
+
+def _note_a_taken_name(name: str) -> None:
+    """A line on stderr when the new model's name is one the zoo has (shipped or the user's): the package
+    works by its path, but ``zoo import`` would refuse it; the run goes on (retraining a shipped model
+    under its own name is how it is remade)."""
+    from emdenoise_gui.zoo.registry import name_taken
+
+    taken = name_taken(name)
+    if taken:
+        print(f"emdenoise: note: {taken}; this package works by its path (--model PATH), but joins the zoo only "
+              "under another --name", file=sys.stderr)
 
 
 def cmd_resume(args) -> int:

@@ -45,7 +45,7 @@ class ProgressBar:
         if isinstance(event, ev.Message):
             if self._shown:
                 self.finish()
-            self.stream.write(f"note: {event.text}\n")
+            self.stream.write(f"emdenoise: note: {event.text}\n")
             self.stream.flush()
             return
         if not isinstance(event, Progress):

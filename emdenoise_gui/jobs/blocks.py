@@ -53,7 +53,8 @@ class BlockJob:
 
     kind / name / path: the denoiser (``"filter"`` and a baselines name, or ``"model"``, its zoo
     name and package folder); lo / hi: the volume's intensity scale; tile / stride: tiling as in
-    ``emdenoise denoise``; dtype: the output pixel type; device: for a model.
+    ``emdenoise denoise``; dtype: the output pixel type; source_stamp: :func:`source_stamp` of the
+    source when the job began (a source changed since is another job); device: for a model.
     """
 
     source: str
@@ -66,6 +67,7 @@ class BlockJob:
     tile: int
     stride: int | None
     dtype: str
+    source_stamp: str = ""
     device: str = "auto"
 
     def parameters(self) -> dict:
@@ -73,6 +75,21 @@ class BlockJob:
         record = asdict(self)
         record.pop("device")
         return record
+
+
+def source_stamp(path: str | Path) -> str:
+    """Size and modification time of a source file, or for a folder (an OME-Zarr store) the count, total
+    size and newest time of its files: what changes when the data are rewritten, cheaply."""
+    path = Path(path)
+    if path.is_file():
+        stat = path.stat()
+        return f"file {stat.st_size} {stat.st_mtime_ns}"
+    count = size = newest = 0
+    for folder, _dirs, names in os.walk(path):
+        for name in names:
+            stat = os.stat(os.path.join(folder, name))
+            count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
+    return f"folder {count} {size} {newest}"
 
 
 def plan_blocks(depth: int, block_depth: int) -> list[tuple[int, int]]:
@@ -182,12 +199,12 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
             raise InputError(f"unknown method '{denoiser.name}'; choose one of {', '.join(baselines.FILTERS)}")
         path = None
     job = BlockJob(str(source.resolve()), str(output.resolve()), denoiser.kind, denoiser.name, path,
-                   scale.lo, scale.hi, tile, stride, out_dtype.name, device)
+                   scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device)
     if exists:
         same = _stored_parameters(output) == job.parameters()
         if not same and not overwrite:
-            raise InputError("already exists and holds another job's result; choose another name or pass "
-                             "--overwrite", output)
+            raise InputError("already exists and holds another job's result (or this job's, for an input "
+                             "changed since); choose another name or pass --overwrite", output)
         if not same:
             shutil.rmtree(output)
     created = not output.exists()

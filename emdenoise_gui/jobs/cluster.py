@@ -20,6 +20,7 @@ emdenoise_gui[cluster]``): only this module imports them, when a scheduler is as
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,7 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
     benchmark) instead of ``scheduler``."""
     parsed = parse_scheduler(scheduler) if client is None else None
     config = read_config(config_file)
+    new_store = not Path(output).exists()
     job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
                                         cancel)
     if not todo:
@@ -200,7 +202,12 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
     yield stage("starting workers", cancel)
     cluster = None
     if client is None:
-        client, cluster = open_client(parsed, config, jobs)
+        try:
+            client, cluster = open_client(parsed, config, jobs)
+        except BaseException:  # no cluster (unreachable scheduler, no batch system): no empty store left behind
+            if new_store and not blocks.finished_blocks(output):
+                shutil.rmtree(output, ignore_errors=True)
+            raise
     try:
         yield Message(f"{len(todo)} blocks on {len(client.scheduler_info().get('workers', {}))} workers "
                       f"({scheduler if parsed else 'the given client'})")

@@ -309,6 +309,7 @@ class CompareRow:
     ssim: tuple[float, float]
     mse: tuple[float, float]
     slices: int
+    clipped: float = 0.0  # fraction of the image's pixels outside the reference's range (clipped to it)
 
 
 def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
@@ -322,6 +323,10 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
     """
     with open_stack(clean_path) as clean:
         picks = parse_slices(slices, len(clean))
+        low, high = sampled_range(clean)
+        if not high > low:
+            raise InputError(f"the clean reference is constant ({low:g} everywhere): there is nothing to measure "
+                             "against; give the clean image as the first file", clean_path)
         scale = IntensityScale.for_stack(clean)
         images = []
         try:
@@ -335,14 +340,17 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                         "pass --slices START:STOP to compare with part of the reference",
                         path,
                     )
-            values = np.zeros((len(images), len(picks), 3))
+            values = np.zeros((len(images), len(picks), 4))
             for index, z in enumerate(picks):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
                 ref = np.clip(scale.to_unit(finite_slice(clean, z)), 0, 1)
                 for k, image in enumerate(images):
-                    test = np.clip(scale.to_unit(finite_slice(image, index)), 0, 1)
-                    values[k, index] = (metrics.psnr(ref, test), metrics.ssim(ref, test), metrics.mse(ref, test))
+                    unit = scale.to_unit(finite_slice(image, index))
+                    test = np.clip(unit, 0, 1)
+                    outside = float(np.count_nonzero(unit != test)) / unit.size
+                    values[k, index] = (metrics.psnr(ref, test), metrics.ssim(ref, test), metrics.mse(ref, test),
+                                        outside)
                 yield Progress("compare", index + 1, len(picks), "slice")
         finally:
             for image in images:
@@ -350,5 +358,5 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
     rows = []
     for image, v in zip(images, values):
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
-        rows.append(CompareRow(image.path.name, *stat, slices=len(picks)))
+        rows.append(CompareRow(image.path.name, *stat, slices=len(picks), clipped=float(v[:, 3].mean())))
     return rows

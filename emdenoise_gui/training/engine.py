@@ -19,6 +19,7 @@ longer finite stops the run at that read, before anything is saved. On the CPU e
 from __future__ import annotations
 
 import math
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -116,10 +117,14 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         output = output.with_name(f"{output.name}-{spec.steps}steps")  # a longer run of a finished one
         spec.name = spec.name or output.name
     if output.exists():
-        raise InputError("already exists; choose another name for the model package", output)
+        raise InputError("already exists; " + ("choose another name for the model package" if _resume_state is None
+                                               else "move or rename it, then resume again"), output)
     if not output.parent.is_dir():
         raise InputError(f"the folder {output.parent} does not exist; create it first", output)
     _check_writable(output.parent, output)
+    if _resume_state is None and (os.path.lexists(_checkpoint_dir(spec))):  # a fresh run must not replace it
+        raise InputError("already exists (a previous run's checkpoint, or another file): continue that run with "
+                         "'emdenoise resume', or move it away first", _checkpoint_dir(spec))
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)

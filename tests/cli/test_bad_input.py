@@ -148,6 +148,21 @@ def test_output_equal_to_input_is_refused(tmp_path, cli, fibsem_crop):
     assert sorted(p.name for p in tmp_path.iterdir()) == [fibsem_crop.name]
 
 
+def test_an_input_inside_the_output_store_is_refused(tmp_path, cli, fibsem_crop):
+    """Replacing a .zarr store whole must not take an input kept inside it (it did: the input was deleted)."""
+    store = tmp_path / "trap.zarr"
+    assert cli("convert", fibsem_crop, store).code == 0
+    inside = store / "in.tif"
+    inside.write_bytes(fibsem_crop.read_bytes())
+    digest = sha256(inside)
+    for command in (("convert", inside, store, "--overwrite"),
+                    ("denoise", inside, "-o", store, "--overwrite", "--method", "gaussian"),
+                    ("denoise", inside, "-o", store, "--overwrite", "--method", "gaussian", "--scheduler", "here")):
+        result = cli(*command)
+        _assert_clean_error(result, store, "holds the input in.tif")
+        assert sha256(inside) == digest, command
+
+
 def test_existing_output_is_not_overwritten(tmp_path, cli, fibsem_crop):
     out = tmp_path / "keep.tif"
     out.write_bytes(b"precious")

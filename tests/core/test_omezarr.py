@@ -82,6 +82,28 @@ def test_multichannel_and_foreign_units(tmp_path):
         open_stack(tmp_path / "c.zarr")
 
 
+def test_a_two_dimensional_image_reads_as_one_slice(tmp_path):
+    """NGFF allows an image with axes y, x only; it crashed ("cannot reshape array of size 64")."""
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(tmp_path / "yx.zarr"), mode="w", zarr_format=3)
+    axes = [{"name": a, "type": "space", "unit": "nanometer"} for a in "yx"]
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": axes, "datasets": [
+        {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [4.0, 4.0]}]}]}]}
+    image = np.arange(24 * 20, dtype=np.uint16).reshape(24, 20)
+    group.create_array("0", shape=image.shape, chunks=(8, 8), dtype="uint16")[:] = image
+    with open_stack(tmp_path / "yx.zarr") as stack:
+        assert stack.shape == (1, 24, 20)
+        np.testing.assert_array_equal(stack[0], image)
+
+
+def test_damaged_array_metadata_is_one_line(tmp_path):
+    """Binary junk in an array's metadata file raised UnicodeDecodeError ("internal error")."""
+    path = write(tmp_path / "v.zarr", synthetic_em_stack(depth=2), ngff="0.4")
+    (path / "0" / ".zarray").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(InputError):
+        open_stack(path)
+
+
 def test_plain_zarr_and_plain_folders_are_refused_in_one_line(tmp_path):
     zarr = pytest.importorskip("zarr")
     zarr.open_group(str(tmp_path / "plain.zarr"), mode="w")

@@ -99,6 +99,20 @@ def test_another_job_into_the_same_store_is_refused(tmp_path):
         run_to_end(blocks.denoise_blocks(source, tmp_path / "out.tif", GAUSS_AVG))
 
 
+def test_a_source_changed_since_is_another_job(tmp_path):
+    """Rewritten with other data of the same shape and type, the source made a resume say "nothing to
+    compute" and keep the old result."""
+    source = ramp_volume(tmp_path / "in.tif")
+    out = tmp_path / "out.zarr"
+    run_to_end(blocks.denoise_blocks(source, out, GAUSS_AVG))
+    flat = np.full((20, 48, 40), 3000, np.uint16)
+    flat[0, 0, 0] = 2000  # the same intensity range as far as a scale is concerned does not matter
+    tifffile.imwrite(source, flat, photometric="minisblack")
+    with pytest.raises(InputError, match="input changed since"):
+        run_to_end(blocks.denoise_blocks(source, out, GAUSS_AVG))
+    assert blocks.source_stamp(tmp_path / "out.zarr").startswith("folder ")
+
+
 @pytest.fixture
 def client():
     distributed = pytest.importorskip("distributed")
@@ -227,3 +241,17 @@ def test_ctrl_c_in_a_block_run_says_what_it_kept(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 130 and f"the blocks finished so far are kept in {out}" in err and "nothing was written" not in err
     assert main(["info", str(out)]) == 2 and "unfinished block run (1 of 3" in capsys.readouterr().err
+
+
+def test_no_cluster_leaves_no_empty_store(tmp_path, monkeypatch):
+    """An unreachable scheduler left a store that then blocked a different command ("another job's result")."""
+    from emdenoise_gui.jobs import cluster
+
+    def unreachable(*_args):
+        raise InputError("cannot reach the scheduler at localhost:1")
+
+    monkeypatch.setattr(cluster, "open_client", unreachable)
+    source = ramp_volume(tmp_path / "in.tif")
+    with pytest.raises(InputError, match="cannot reach"):
+        run_to_end(cluster.denoise_on_cluster(source, tmp_path / "out.zarr", GAUSS_AVG, "localhost:1"))
+    assert not (tmp_path / "out.zarr").exists()

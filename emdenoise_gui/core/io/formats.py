@@ -120,7 +120,7 @@ def output_format(path: Path) -> Format:
 def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
     """Validate an output path before any work is done; return it.
 
-    Refuses (InputError) an output that is one of ``inputs``, an existing file
+    Refuses (InputError) an output that is one of ``inputs`` or a folder holding one, an existing file
     unless ``overwrite``, a folder, a missing or unwritable folder, or an unknown
     extension. The folder is probed by creating and removing a temporary file.
     """
@@ -136,6 +136,9 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
                 "is also an input; EMDenoise never writes over its input: choose another output name",
                 path,
             )
+        if path.resolve() in inp.resolve().parents:  # a store replaced whole would take the input with it
+            raise InputError(f"holds the input {inp.name}; EMDenoise never writes over its input: choose "
+                             "another output name", path)
     if path.is_dir() and output_format(path) is not FORMATS["omezarr"]:
         raise InputError("is a folder; give a file name for the output", path)
     if path.is_dir() and overwrite and not omezarr.is_store(path):  # never replace a folder of other things

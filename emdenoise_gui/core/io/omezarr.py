@@ -108,12 +108,16 @@ def _voxel_size(entry: dict) -> tuple[float, float, float] | None:
 
 
 class _ArrayReader:
-    """Reads slice z of a (..., Z, Y, X) zarr array whose leading axes have length 1."""
+    """Reads slice z of a (..., Z, Y, X) zarr array whose leading axes have length 1, or of a (Y, X) one
+    (an image with axes y, x only, which NGFF allows: its one slice)."""
 
     def __init__(self, array, leading: int):
         self.array, self.leading = array, leading
+        self.planar = len(array.shape) == 2
 
     def read(self, z: int) -> np.ndarray:
+        if self.planar:
+            return np.asarray(self.array[...])
         return np.asarray(self.array[(0,) * self.leading + (z,)])
 
     def close(self) -> None:
@@ -142,6 +146,9 @@ def _level0(group, path: Path):
     except (KeyError, IndexError) as exc:
         raise InputError("its OME-Zarr metadata names an image level that is not in the store: it is "
                          "incomplete (copy it again)", path) from exc
+    except Exception as exc:  # the level's own metadata unreadable (binary junk, bad JSON): zarr's error
+        raise InputError(f"the metadata of its image level cannot be read ({type(exc).__name__}): the store "
+                         "is damaged (copy it again)", path) from exc
     return array, entry, version
 
 

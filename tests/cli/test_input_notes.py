@@ -1,0 +1,67 @@
+"""Input that is valid but not what it seems gets a note on stderr; a run that would lose a file is refused.
+
+Found by an adversarial review of the command line (2026-12-05): each case here printed nothing, lost a
+file, or crashed before.
+"""
+
+import shutil
+
+import numpy as np
+import tifffile
+
+from tests.conftest import sha256
+
+
+def test_a_store_with_chunks_missing_is_noted_by_denoise_and_convert(tmp_path, cli, fibsem_crop):
+    store = tmp_path / "in.zarr"
+    assert cli("convert", fibsem_crop, store, "--ngff", "0.4").code == 0
+    chunk = next(p for p in (store / "0").rglob("*") if p.is_file() and not p.name.startswith("."))
+    chunk.unlink()  # a slice now reads as zeros
+    for command in (("denoise", store, "-o", tmp_path / "d.tif", "--method", "gaussian"),
+                    ("convert", store, tmp_path / "c.tif")):
+        result = cli(*command)
+        assert result.code == 0, result.err
+        assert "chunks are not stored and read as the fill value" in result.err, command
+    clean = cli("convert", fibsem_crop, tmp_path / "whole.tif")
+    assert "chunks" not in clean.err
+
+
+def test_a_filter_of_neighbouring_slices_on_one_image_says_it_has_none(tmp_path, cli, fibsem_crop):
+    single = tmp_path / "one.tif"
+    tifffile.imwrite(single, tifffile.imread(fibsem_crop)[2], photometric="minisblack")
+    result = cli("denoise", single, "-o", tmp_path / "out.tif", "--method", "gaussian-avg")
+    assert result.code == 0 and "one slice, so gaussian-avg" in result.err
+    assert "no neighbours" not in cli("denoise", fibsem_crop, "-o", tmp_path / "s.tif", "--method", "gaussian-avg").err
+
+
+def test_compare_refuses_a_constant_reference_and_notes_an_image_on_another_scale(tmp_path, cli, fibsem_crop):
+    flat = tmp_path / "flat.tif"
+    tifffile.imwrite(flat, np.full((6, 96, 80), 7, np.uint8), photometric="minisblack")
+    result = cli("compare", flat, fibsem_crop)
+    assert result.code == 2 and "the clean reference is constant (7 everywhere)" in result.err
+    wide = tmp_path / "x256.tif"
+    tifffile.imwrite(wide, tifffile.imread(fibsem_crop).astype(np.uint16) * 256, photometric="minisblack")
+    result = cli("compare", fibsem_crop, wide, fibsem_crop)
+    assert result.code == 0 and "x256.tif: " in result.err and "were clipped" in result.err
+    assert "crop.tif: " not in result.err  # the reference itself, on its own scale, is not noted
+
+
+def test_a_fresh_training_run_never_replaces_an_earlier_runs_checkpoint(tmp_path, cli, fibsem_crop):
+    out = tmp_path / "model"
+    args = ("train", "n2v", "--noisy", fibsem_crop, "-o", out, "--steps", "1", "--crop", "32", "--batch-size", "2")
+    assert cli(*args).code == 0
+    checkpoint = tmp_path / "model.checkpoint"
+    digest = sha256(next(p for p in checkpoint.rglob("*") if p.is_file()))
+    shutil.rmtree(out)  # the package gone, its checkpoint kept: a second fresh run used to replace it
+    result = cli(*args)
+    assert result.code == 2 and "model.checkpoint: already exists" in result.err and "resume" in result.err
+    assert sha256(next(p for p in checkpoint.rglob("*") if p.is_file())) == digest
+    assert not out.exists()
+
+
+def test_training_under_a_name_the_zoo_has_says_so(tmp_path, cli, fibsem_crop, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    result = cli("train", "n2v", "--noisy", fibsem_crop, "-o", tmp_path / "m", "--name", "flyem-nrrn-lite",
+                 "--steps", "1", "--crop", "32", "--batch-size", "2")
+    assert result.code == 0 and "a model named 'flyem-nrrn-lite' ships with EMDenoise" in result.err
+    assert "another --name" in result.err
