@@ -61,13 +61,19 @@ def settle(qtbot):
     qtbot.wait(60)  # layouts settle in two passes when a view is shown or hidden
 
 
-@pytest.fixture
-def view(qtbot, original, smoothed):
+def shown_view(qtbot, width: int = 1200, height: int = 800) -> CompareView:
+    """A CompareView on screen, without a stack yet."""
     widget = CompareView()
     qtbot.addWidget(widget)
-    widget.resize(1200, 800)
+    widget.resize(width, height)
     widget.show()
     qtbot.waitExposed(widget)
+    return widget
+
+
+@pytest.fixture
+def view(qtbot, original, smoothed):
+    widget = shown_view(qtbot)
     widget.set_original(CountingStack(original, (10.0, 10.0, 10.0)), FIBSEM_NAME)
     widget.set_result(smoothed, "Gaussian σ 1.5 px")
     settle(qtbot)
@@ -290,11 +296,7 @@ def test_state_round_trip(view, qtbot, original, smoothed):
     assert CompareState.from_dict(state).to_dict() == state  # the project's record of it, validated
     assert tuple(MODES) == COMPARE_MODES
 
-    other = CompareView()
-    qtbot.addWidget(other)
-    other.resize(1200, 800)
-    other.show()
-    qtbot.waitExposed(other)
+    other = shown_view(qtbot)
     other.set_original(original, "again")
     other.set_result(smoothed, "again")
     other.restore_state(state)
@@ -377,11 +379,7 @@ def image_tools(view):
 
 def test_without_a_stack_the_view_says_what_to_do_and_its_tools_wait(qtbot, original, smoothed):
     """No black panes with live tools, a 0-1 histogram and a made-up profile axis: a note instead."""
-    widget = CompareView()
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown_view(qtbot, 900, 600)
     assert widget.pages.currentWidget() is widget.placeholder and widget.placeholder.text() == EMPTY_TEXT
     assert not widget.splitter.isVisible()
     assert not any(action.isEnabled() for action in image_tools(widget))
