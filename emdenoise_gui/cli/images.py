@@ -63,7 +63,9 @@ def _info(name) -> int:
         print(f"{meta.path}")
         print(f"  format      {meta.format}{' (raw slices)' if meta.raw_slices else ''}")
         print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
-        print(f"  dtype       {meta.dtype}")
+        stored = meta.extra.get("stored_dtype")
+        print(f"  dtype       {meta.dtype}" + (f" (stored as {stored}, read as {meta.dtype}: whole numbers beyond "
+                                                f"2^24 and float64 detail are rounded)" if stored else ""))
         print(f"  voxel size  {_fmt_voxel(meta)}")
         if meta.extra.get("note"):
             print(f"  note        {meta.extra['note']}")

@@ -201,7 +201,8 @@ def export_package(name: str, destination: str | Path, overwrite: bool = False) 
 
 
 def delete_package(name: str, path: str | Path | None = None) -> Path:
-    """Remove a user model from the zoo (shipped models cannot be deleted).
+    """Remove a user model from the zoo (shipped models cannot be deleted), and its finished run's hidden
+    checkpoint (``.NAME.checkpoint``, unless that run is paused on a longer total: listed, kept).
 
     ``path`` picks the exact package folder when several carry the same card name.
     """
@@ -216,4 +217,8 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
     shutil.rmtree(entry.path)
+    checkpoint = Path(entry.path).with_name(f".{Path(entry.path).name}.checkpoint")
+    paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
+    if checkpoint.is_dir() and checkpoint not in paused:  # the finished run's hidden last checkpoint goes too
+        shutil.rmtree(checkpoint, ignore_errors=True)
     return entry.path

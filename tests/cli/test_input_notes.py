@@ -65,3 +65,11 @@ def test_training_under_a_name_the_zoo_has_says_so(tmp_path, cli, fibsem_crop, m
                  "--steps", "1", "--crop", "32", "--batch-size", "2")
     assert result.code == 0 and "a model named 'flyem-nrrn-lite' ships with EMDenoise" in result.err
     assert "another --name" in result.err
+
+
+def test_info_names_the_stored_type_of_data_read_as_float32(tmp_path, cli, fibsem_crop):
+    wide = tmp_path / "i32.tif"
+    tifffile.imwrite(wide, tifffile.imread(fibsem_crop).astype(np.int32), photometric="minisblack")
+    result = cli("info", wide)
+    assert result.code == 0 and "float32 (stored as int32, read as float32" in result.out
+    assert "stored as" not in cli("info", fibsem_crop).out

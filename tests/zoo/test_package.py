@@ -198,3 +198,23 @@ def test_a_model_gone_or_broken_is_named_as_such(tmp_path, user_zoo):
         registry.resolve("broken")
     with pytest.raises(InputError, match="no model named 'nothing' in the zoo"):
         registry.resolve("nothing")
+
+
+def test_deleting_a_model_removes_its_finished_runs_checkpoint_but_keeps_a_paused_one(tmp_path, user_zoo):
+    """--adapt and the wizard leave a hidden .NAME.checkpoint beside the model (764 KB for a lite one): it was
+    left behind, invisible, when the model was deleted."""
+    from emdenoise_gui.training.checkpoint import save_checkpoint
+
+    def run(name, step, steps):
+        spec = {"family": "n2v", "config": "lite", "name": name, "steps": steps, "output": str(user_zoo / name)}
+        return save_checkpoint(user_zoo / f".{name}.checkpoint", {"spec": spec, "step": step,
+                                                                  "trainer": {"w": torch.zeros(3)}, "wall_s": 1.0})
+
+    for name, step in (("done", 300), ("longer", 450)):
+        registry.import_package(_package(tmp_path / name, name).path)
+        run(name, step, 300 if name == "done" else 600)  # "longer": resumed to 600 steps and paused
+    registry.delete_package("done")
+    registry.delete_package("longer")
+    assert not (user_zoo / "done").exists() and not (user_zoo / ".done.checkpoint").exists()
+    assert (user_zoo / ".longer.checkpoint").is_dir()  # a paused run: the user's work, still listed
+    assert [r.name for r in registry.list_paused()] == ["longer"]

@@ -198,7 +198,8 @@ def open_file(path: Path):
     chunks = tuple(int(c) for c in array.chunks[leading:])
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False,
-                     extra={"chunks": chunks, "ngff": version})
+                     extra={"chunks": chunks, "ngff": version,
+                            **({"stored_dtype": np.dtype(array.dtype).name} if dtype != array.dtype else {})})
     return meta, _ArrayReader(array, leading)
 
 

@@ -278,6 +278,8 @@ def open_file(path: Path):
         extra = {"axes": series.axes}
         if note:
             extra["note"] = note
+        if dtype != series.dtype.newbyteorder("="):
+            extra["stored_dtype"] = series.dtype.newbyteorder("=").name  # read as ``dtype`` (float32)
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
         meta = StackMeta(
