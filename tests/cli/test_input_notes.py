@@ -73,3 +73,8 @@ def test_info_names_the_stored_type_of_data_read_as_float32(tmp_path, cli, fibse
     result = cli("info", wide)
     assert result.code == 0 and "float32 (stored as int32, read as float32" in result.out
     assert "stored as" not in cli("info", fibsem_crop).out
+
+
+def test_a_noise_parameter_of_another_kind_is_noted(tmp_path, cli, fibsem_crop):
+    result = cli("noise", fibsem_crop, "-o", tmp_path / "n.tif", "--kind", "gaussian", "--dose", "5")
+    assert result.code == 0 and "--dose: not a parameter of --kind gaussian (which takes --sigma)" in result.err
