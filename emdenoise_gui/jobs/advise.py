@@ -16,7 +16,7 @@ from pathlib import Path
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
 from emdenoise_gui.training.spec import RunSpec
-from emdenoise_gui.zoo.registry import list_entries, user_dir
+from emdenoise_gui.zoo.registry import list_entries, run_checkpoint, user_dir
 
 #: Adjacent-slice similarity (``core.assess.adjacent_similarity``) from which NRRN can learn:
 #: the FlyEM FIB-SEM volumes give 0.97, ssTEM sections 50 nm apart 0.2-0.33.
@@ -121,7 +121,7 @@ def unique_name(base: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-")[:60] or "model"
     name, k = safe, 2
     folder = user_dir()
-    while (folder / name).exists() or (folder / f".{name}.checkpoint").exists():
+    while (folder / name).exists() or run_checkpoint(name).exists():
         name, k = f"{safe}-{k}", k + 1
     return name
 
@@ -170,7 +170,7 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
                    init=init, crop=crop, batch_size=batch_size, device=device, notes=notes, artifacts=artifacts,
                    dose=dose or (25.0, 100.0), validate_every=max(1, min(100, int(steps) // 10)),
                    checkpoint_every=max(1, min(200, int(steps) // 5)),
-                   checkpoint_dir=str(folder / f".{name}.checkpoint"))
+                   checkpoint_dir=str(run_checkpoint(name)))
     try:
         return spec.validated()
     except InputError as exc:

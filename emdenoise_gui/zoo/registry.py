@@ -34,6 +34,12 @@ def user_dir() -> Path:
     return paths.user_models_dir()
 
 
+def run_checkpoint(name: str) -> Path:
+    """Where the app and ``--adapt`` keep the checkpoint of a training run for the zoo model ``name``:
+    ``.NAME.checkpoint`` beside it in the user zoo (hidden)."""
+    return user_dir() / f".{name}.checkpoint"
+
+
 def name_taken(name: str) -> str:
     """Why ``name`` cannot name a new zoo model ("" when it can): a user model or a shipped one has it
     (a user model of a shipped model's name would never be found: the shipped one comes first), or the
@@ -217,7 +223,7 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
     shutil.rmtree(entry.path)
-    checkpoint = Path(entry.path).with_name(f".{Path(entry.path).name}.checkpoint")
+    checkpoint = Path(entry.path).with_name(run_checkpoint(Path(entry.path).name).name)
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
     if checkpoint.is_dir() and checkpoint not in paused:  # the finished run's hidden last checkpoint goes too
         shutil.rmtree(checkpoint, ignore_errors=True)

@@ -262,6 +262,11 @@ def test_invalid_inputs_keep_next_disabled_with_a_message(qtbot, controller, tmp
     (user_dir() / "taken").mkdir(parents=True)
     settings.name.setText("taken")
     assert not wizard.button(COMMIT).isEnabled() and "already in the zoo" in settings.problem.text()
+    from emdenoise_gui.zoo.registry import run_checkpoint
+
+    run_checkpoint("stopped").mkdir()  # a run stopped earlier: training would refuse to replace it
+    settings.name.setText("stopped")
+    assert not wizard.button(COMMIT).isEnabled() and "was stopped and kept" in settings.problem.text()
     texts = [kind.problem.text(), data.problem.text(), settings.problem.text()]
     assert all("--" not in t for t in texts)
     wizard.reject()

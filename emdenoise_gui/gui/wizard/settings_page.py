@@ -179,11 +179,14 @@ class SettingsPage(QtWidgets.QWizardPage):
         name = self.name.text().strip()
         if not valid_model_name(name):
             return NAME_RULE[0].upper() + NAME_RULE[1:] + "."
-        from emdenoise_gui.zoo.registry import name_taken
+        from emdenoise_gui.zoo.registry import name_taken, run_checkpoint
 
         taken = name_taken(name)
         if taken:
             return f"{taken[0].upper()}{taken[1:]}; choose another name."
+        if run_checkpoint(name).exists():  # a new run must not replace it (the training would refuse)
+            return ("A training run of this name was stopped and kept (paused in the zoo): resume it there, or "
+                    "choose another name.")
         if self.crop.value() % 16:
             return "The crop size must be a multiple of 16 px."
         return ""
