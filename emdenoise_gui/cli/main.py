@@ -29,8 +29,14 @@ from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
 
 class _Parser(argparse.ArgumentParser):
-    """The top-level parser: an option its command does not know is reported by that command (its usage
-    line, and where to read its options), not by ``emdenoise`` with the list of commands."""
+    """The parser of ``emdenoise`` and (argparse makes them of the same class) of its commands: an option a
+    command does not know is reported by that command, not by ``emdenoise`` with the list of commands; every
+    usage error is one line saying where to read the options (argparse printed a usage block of a dozen
+    lines before it), exit 2."""
+
+    def error(self, message):  # noqa: D102 (argparse's)
+        hint = "" if "--help" in message else f" (see `{self.prog} --help`)"
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
 
     def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse's)
         given = list(sys.argv[1:] if args is None else args)
