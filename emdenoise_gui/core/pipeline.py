@@ -171,6 +171,9 @@ def parse_slices(spec: str | None, depth: int) -> range:
         if ":" in spec:
             start, stop = (int(p) if p.strip() else None for p in spec.split(":", 1))
             selected = range(depth)[slice(start, stop)]
+            if start is not None and start < -depth:  # Python would quietly start at 0
+                raise InputError(f"--slices '{spec}' starts before the stack's first slice ({depth} slices, "
+                                 f"0..{depth - 1}; -{depth} counts from the end to the first)")
             if stop is not None and stop > depth and len(selected):
                 raise InputError(f"--slices '{spec}' reaches past the stack's last slice ({depth} slices, "
                                  f"0..{depth - 1}); give {selected.start}:{depth}, or {selected.start}: for the rest")

@@ -33,6 +33,13 @@ def test_parse_slices(spec, expected):
     assert parse_slices(spec, 10) == expected
 
 
+@pytest.mark.parametrize("spec,phrase", [("-12:4", "starts before the stack's first slice"),
+                                         ("0:11", "reaches past the stack's last slice"), ("8:3", "selects no slice")])
+def test_parse_slices_refuses_what_python_would_quietly_cut(spec, phrase):
+    with pytest.raises(InputError, match=phrase):
+        parse_slices(spec, 10)
+
+
 def test_intensity_scale(tmp_path):
     path = tmp_path / "u16.tif"
     data = np.stack([np.full((16, 16), v, np.uint16) for v in (1000, 3000, 5000)])
