@@ -53,6 +53,8 @@ def denoise(predictor, noisy: np.ndarray, plan) -> np.ndarray:
 
 
 def measure(side: int) -> dict:
+    from dataclasses import replace
+
     from emdenoise_gui.core import metrics
     from emdenoise_gui.core.tiling import TileGrid, TilePlan
     from emdenoise_gui.inference.predictor import Predictor
@@ -61,7 +63,8 @@ def measure(side: int) -> dict:
     predictor = Predictor(resolve(MODEL), torch.device("cpu"))
     flyem = load_datasets(step=8, with_sstem=False)[0]
     plans = {"whole": TilePlan.whole_tile(side + 16, overlap=0)}
-    plans.update({f"{tile} px, overlap {overlap}": TilePlan.whole_tile(tile, overlap=overlap)
+    # each row's tiles at most its side (the plan's default is at least: the side the row names is the probe)
+    plans.update({f"{tile} px, overlap {overlap}": replace(TilePlan.whole_tile(tile, overlap=overlap), at_least=False)
                   for tile, overlap in VARIANTS})
     rows = {name: {"psnr": [], "mean_diff": [], "max_diff": []} for name in plans}
     for cond_name in ("charge", "film"):

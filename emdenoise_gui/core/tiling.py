@@ -22,7 +22,7 @@ Images smaller than a tile get one tile per axis, rounded up to a multiple of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Generator, Iterator
 
 import numpy as np
@@ -47,13 +47,15 @@ class TilePlan:
     """How to tile: ``tile`` side (px, the largest a tile gets), ``overlap`` (px shared by
     neighbouring tiles), ``guard`` (px at each tile edge that get almost no weight; band
     window only), ``window`` ("band" or "gaussian") and ``fixed`` (keep the tile side;
-    else band tiles shrink to just cover the image)."""
+    else band tiles shrink to just cover the image). ``at_least``: ``tile`` is the smallest side
+    instead (whole-tile contexts: the fewest tiles of at least that side cover the image, none smaller)."""
 
     tile: int = 512
     overlap: int = 256
     guard: int = 0
     window: str = "gaussian"
     fixed: bool = True
+    at_least: bool = False
 
     def __post_init__(self):
         if self.tile < 1 or not 0 <= self.overlap < self.tile:
@@ -81,7 +83,8 @@ class TilePlan:
         normalisation, a noise level estimated per tile): ``overlap`` px (default a quarter tile), a
         guard of a quarter of it."""
         overlap = tile // 4 if overlap is None else overlap
-        return cls.band(tile, overlap // 4, overlap // 2, fixed)
+        plan = cls.band(tile, overlap // 4, overlap // 2, fixed)
+        return plan if fixed else replace(plan, at_least=True)
 
     @property
     def cost(self) -> float:
@@ -150,7 +153,8 @@ def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int
         count = -(-(size + 2 * margin - tile) // stride) + 1
     else:
         overlap = _round_up(plan.overlap, multiple)  # strides stay multiples: downsampling nets align
-        count = max(1, -(-size // max(1, plan.tile - overlap)))
+        step = max(1, plan.tile - overlap)
+        count = max(1, size // step if plan.at_least else -(-size // step))  # tiles >= or <= plan.tile
         tile = _round_up(-(-size // count) + overlap, multiple)
         stride = tile - overlap
     total = (count - 1) * stride + tile

@@ -62,3 +62,12 @@ def test_bad_plans_are_refused():
         TilePlan(tile=64, overlap=64)
     with pytest.raises(ValueError):
         TilePlan(tile=64, overlap=8, guard=5, window="band")
+
+
+@pytest.mark.parametrize("size,tiles,side", [(2048, 2, 1152), (4096, 4, 1152), (1792, 2, 1024), (1000, 1, 1136)])
+def test_whole_tile_plans_never_cut_tiles_below_their_side(size, tiles, side):
+    """The cyclic generator's instance norm wants tiles of at least 1024 px; a 2048 px slice got 3 x 3 tiles of
+    816 px (smaller, and 1.4x the pixels of 2 x 2 tiles of 1152 px)."""
+    grid = TileGrid.build(size, size, TilePlan.whole_tile(1024, overlap=128), 16)
+    assert len(grid) == tiles * tiles and grid.tile == (side, side)
+    assert min(grid.tile) >= 1024 or tiles == 1

@@ -64,7 +64,7 @@ def test_whole_tile_networks_tile_no_worse_than_the_papers(tmp_path, window, mon
     info = dataclasses.replace(registry.family("cyclic"), min_tile=128, tile_overlap=32)
     monkeypatch.setitem(registry.FAMILIES, "cyclic", info)
     fast = run(package, window, 64, precision="fp32")
-    assert Predictor(package, CPU).plan(64) == TilePlan.band(128, 8, 16)
+    assert Predictor(package, CPU).plan(64) == dataclasses.replace(TilePlan.band(128, 8, 16), at_least=True)
     paper = run(package, window, 128, 64, batch_size=1, optimised=False, precision="fp32")
     assert np.abs(fast - whole).max() <= 1.25 * np.abs(paper - whole).max()
     assert np.abs(fast - whole).mean() <= 1.25 * np.abs(paper - whole).mean()
@@ -76,7 +76,8 @@ def test_halo_is_measured_per_network(tmp_path):
     cyclic = Predictor(random_package(tmp_path, "cyclic"), CPU)
     assert 3 <= nrrn.halo <= 12 < n2v.halo <= 64  # 3x3 gated convs vs a two-level U-Net
     # whole-tile context (instance norm): tiles of at least 1024 px, whatever the tile asked for, 128 px overlap
-    assert cyclic.halo is None and cyclic.plan(512) == cyclic.plan(1024) == TilePlan.band(1024, 32, 64)
+    assert cyclic.halo is None and cyclic.plan(512) == cyclic.plan(1024) == dataclasses.replace(
+        TilePlan.band(1024, 32, 64), at_least=True)
     assert cyclic.plan(1024).overlap == 128 and cyclic.plan(2048).tile == 2048
     assert nrrn.plan(512).cost < 1.2 and nrrn.plan(512, 256).cost == 4.0
 
