@@ -36,6 +36,8 @@ MODEL = "flyem-cyclic-artifacts"
 #: (tile, overlap) px: the app's tiling before 2026-12-04 (512, a quarter), then larger tiles and overlaps
 VARIANTS = ((512, 128), (768, 128), (1024, 64), (1024, 128), (1024, 256))
 GREY = 255.0
+#: The row of the app's own tiling: tiles of at least 1024 px (FamilyInfo.min_tile) overlapping by 128.
+APP = "at least 1024 px, overlap 128 (the app's)"
 
 
 def mirrored(image: np.ndarray, side: int) -> np.ndarray:
@@ -66,6 +68,7 @@ def measure(side: int) -> dict:
     # each row's tiles at most its side (the plan's default is at least: the side the row names is the probe)
     plans.update({f"{tile} px, overlap {overlap}": replace(TilePlan.whole_tile(tile, overlap=overlap), at_least=False)
                   for tile, overlap in VARIANTS})
+    plans[APP] = TilePlan.whole_tile(1024, overlap=128)  # what the predictor plans for the cyclic family
     rows = {name: {"psnr": [], "mean_diff": [], "max_diff": []} for name in plans}
     for cond_name in ("charge", "film"):
         condition = CONDITIONS[cond_name]
@@ -102,8 +105,9 @@ def markdown(payload: dict, command: str, seconds: float) -> str:
              f"{seconds / 60:.1f} min. `{payload['model']}` in {payload['precision']} on the CPU, FlyEM test slices "
              f"{', '.join(map(str, payload['slices']))} mirrored into {payload['side']} px images, the quality "
              "benchmark's charge and film noise (its seeds); PSNR dB mean ± sd over the slices; the difference "
-             "from the whole-image result in 8-bit grey levels, over both conditions. Band tiles shrink to just "
-             "cover the image, so a 1024 px tile may run smaller.", "",
+             "from the whole-image result in 8-bit grey levels, over both conditions. In the rows named by a side, "
+             "band tiles shrink to just cover the image, so a 1024 px tile may run smaller; the app's tiles "
+             "(since 2026-12-05) are at least that side, as few as cover the image.", "",
              "| tiling | tiles | tile px | computed / finished px | charge | film | mean diff | max diff |",
              "|---|---|---|---|---|---|---|---|"]
     for row in payload["rows"]:
