@@ -132,10 +132,11 @@ def cmd_noise(args) -> int:
             if not (math.isfinite(value) and 0 <= value <= MAX_COUNTS):
                 raise InputError(f"--{key.replace('_', '-')} {value:g}: need a finite number from 0 to {MAX_COUNTS:g}")
             params[key] = value
-    others = {key for other in noise.NOISE_KINDS.values() for key in other.params} - set(kind.params if kind else {})
+    taken = kind.params if kind else {}
+    others = {key for other in noise.NOISE_KINDS.values() for key in other.params} - set(taken)
     ignored = [f"--{key.replace('_', '-')}" for key in sorted(others) if getattr(args, key, None) is not None]
     if ignored:  # they were dropped without a word: the user most likely meant another --kind
-        takes = ", ".join("--" + k.replace("_", "-") for k in kind.params) or "no parameters"
+        takes = ", ".join("--" + k.replace("_", "-") for k in taken) or "no parameters"
         print(f"emdenoise: note: {', '.join(ignored)}: not a parameter of --kind {args.kind} (which takes {takes}); "
               "ignored", file=sys.stderr)
     run_with_bar(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,

@@ -49,12 +49,13 @@ class IntensityScale:
     hi: float
 
     @classmethod
-    def for_stack(cls, stack: Stack) -> "IntensityScale":
+    def for_stack(cls, stack: Stack, sampled: tuple[float, float] | None = None) -> "IntensityScale":
+        """The scale of ``stack``; ``sampled``: its :func:`sampled_range` when the caller has it already."""
         dtype = stack.dtype
         if dtype.itemsize == 1 and dtype.kind in "ui":
             info = np.iinfo(dtype)
             return cls(float(info.min), float(info.max))
-        lo, hi = sampled_range(stack)
+        lo, hi = sampled or sampled_range(stack)
         return cls(lo, hi if hi > lo else lo + 1.0)
 
     @property

@@ -327,7 +327,7 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
         if not high > low:
             raise InputError(f"the clean reference is constant ({low:g} everywhere): there is nothing to measure "
                              "against; give the clean image as the first file", clean_path)
-        scale = IntensityScale.for_stack(clean)
+        scale = IntensityScale.for_stack(clean, (low, high))
         images = []
         try:
             for path in image_paths:

@@ -109,9 +109,10 @@ class ChannelsLastInstanceNorm(nn.Module):
     took 62 ms against 23 ms contiguous, and (1, 32, 408, 408) 39 against 7 ms, which is why the
     generator ran contiguous, where its transposed and 7x7 convolutions are 2-5x slower. Here the
     per-channel mean and variance of a channels-last map come from its (B, H*W, C) view (mean of x and
-    of x^2; for few channels as matrix products), and the output from one fused multiply-add: 22 and 7 ms. Where a channel's
-    mean is so large against its spread that this loses precision (:data:`ONE_PASS_CONDITION`; a
-    constant channel too), two passes are used instead. A contiguous map goes through ``F.instance_norm``.
+    of x^2; for few channels as matrix products), and the output from one fused multiply-add: 22 and
+    7 ms. Where a channel's mean is so large against its spread that this loses precision
+    (:data:`ONE_PASS_CONDITION`; a constant channel too), two passes are used instead. A contiguous map
+    goes through ``F.instance_norm``.
     """
 
     def __init__(self, eps: float = 1e-5):

@@ -122,9 +122,10 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     if not output.parent.is_dir():
         raise InputError(f"the folder {output.parent} does not exist; create it first", output)
     _check_writable(output.parent, output)
-    if _resume_state is None and (os.path.lexists(_checkpoint_dir(spec))):  # a fresh run must not replace it
+    ckpt = _checkpoint_dir(spec)
+    if _resume_state is None and os.path.lexists(ckpt):  # a fresh run must not replace it
         raise InputError("already exists (a previous run's checkpoint, or another file): continue that run with "
-                         "'emdenoise resume', or move it away first", _checkpoint_dir(spec))
+                         "'emdenoise resume', or move it away first", ckpt)
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)
@@ -136,7 +137,6 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         wall_before = float(_resume_state.get("wall_s", 0.0))
         trainer.rebase_schedule(first, spec.steps)
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
-    ckpt = _checkpoint_dir(spec)
     meter = RateMeter(spec.steps - first)
 
     def wall_s() -> float:  # training time of the whole run, resumed parts included

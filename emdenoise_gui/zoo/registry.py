@@ -223,7 +223,7 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
     shutil.rmtree(entry.path)
-    checkpoint = Path(entry.path).with_name(run_checkpoint(Path(entry.path).name).name)
+    checkpoint = run_checkpoint(Path(entry.path).name)  # user entries are folders of user_dir()
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
     if checkpoint.is_dir() and checkpoint not in paused:  # the finished run's hidden last checkpoint goes too
         shutil.rmtree(checkpoint, ignore_errors=True)

@@ -78,3 +78,11 @@ def test_info_names_the_stored_type_of_data_read_as_float32(tmp_path, cli, fibse
 def test_a_noise_parameter_of_another_kind_is_noted(tmp_path, cli, fibsem_crop):
     result = cli("noise", fibsem_crop, "-o", tmp_path / "n.tif", "--kind", "gaussian", "--dose", "5")
     assert result.code == 0 and "--dose: not a parameter of --kind gaussian (which takes --sigma)" in result.err
+
+
+def test_the_stored_type_is_named_for_every_format_and_byte_order_is_no_type():
+    from emdenoise_gui.core.io.stack import stored_dtype_extra
+
+    assert stored_dtype_extra(np.dtype(">u2"), np.dtype("uint16")) == {}  # a big-endian zarr or TIFF
+    assert stored_dtype_extra(np.dtype(">i4"), np.dtype("float32")) == {"stored_dtype": "int32"}
+    assert stored_dtype_extra(np.dtype("float16"), np.dtype("float32")) == {"stored_dtype": "float16"}  # MRC mode 12

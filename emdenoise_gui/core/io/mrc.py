@@ -22,6 +22,7 @@ from emdenoise_gui.core.io.stack import (
     check_data_size,
     check_dtype,
     check_shape,
+    stored_dtype_extra,
 )
 
 SUFFIXES = (".mrc", ".mrcs", ".map", ".rec", ".st", ".ali", ".ccp4", ".preali")
@@ -121,7 +122,8 @@ def open_file(path: Path):
     meta = StackMeta(
         path=path, format=f"MRC (mode {header['mode']})", shape=shape, dtype=dtype,
         voxel_size_nm=voxel, source="MRC header" if voxel else "", raw_slices=True,
-        extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {})},
+        extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {}),
+               **stored_dtype_extra(raw_dtype, dtype)},
     )
     return meta, RawSliceReader(path, offset, shape, raw_dtype)
 

@@ -25,7 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io.stack import StackMeta, check_dtype, check_shape
+from emdenoise_gui.core.io.stack import (
+    StackMeta,
+    check_dtype,
+    check_shape,
+    stored_dtype_extra,
+)
 
 SUFFIXES = (".zarr",)
 DEFAULT_VERSION = "0.5"
@@ -198,8 +203,7 @@ def open_file(path: Path):
     chunks = tuple(int(c) for c in array.chunks[leading:])
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False,
-                     extra={"chunks": chunks, "ngff": version,
-                            **({"stored_dtype": np.dtype(array.dtype).name} if dtype != array.dtype else {})})
+                     extra={"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)})
     return meta, _ArrayReader(array, leading)
 
 

@@ -156,6 +156,14 @@ def check_dtype(dtype: np.dtype, path: Path) -> np.dtype:
     return native if any(native == np.dtype(t) for t in NATIVE_DTYPES) else np.dtype(np.float32)
 
 
+def stored_dtype_extra(stored: np.dtype, dtype: np.dtype) -> dict:
+    """``{"stored_dtype": name}`` for ``StackMeta.extra`` when pixels stored as ``stored`` are returned as
+    another type ``dtype`` (:func:`check_dtype`: int32, float64, ... read as float32), else ``{}``; byte
+    order is not a type change."""
+    native = np.dtype(stored).newbyteorder("=")
+    return {} if native == dtype else {"stored_dtype": native.name}
+
+
 def check_shape(shape: tuple[int, ...], path: Path) -> tuple[int, int, int]:
     """(Z, Y, X) from a 2-D or 3-D shape, or InputError for 4-D+ or too small images."""
     if len(shape) > 3:

@@ -25,6 +25,7 @@ from emdenoise_gui.core.io.stack import (
     check_data_size,
     check_dtype,
     check_shape,
+    stored_dtype_extra,
 )
 
 #: Length units as written by ImageJ, OME and Zeiss, in nanometres.
@@ -278,8 +279,7 @@ def open_file(path: Path):
         extra = {"axes": series.axes}
         if note:
             extra["note"] = note
-        if dtype != series.dtype.newbyteorder("="):
-            extra["stored_dtype"] = series.dtype.newbyteorder("=").name  # read as ``dtype`` (float32)
+        extra.update(stored_dtype_extra(series.dtype, dtype))
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
         meta = StackMeta(
