@@ -41,6 +41,9 @@ class _Parser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse's)
         given = list(sys.argv[1:] if args is None else args)
         parsed, extra = self.parse_known_args(given, namespace)
+        if "--debug" in extra:  # `emdenoise denoise a.tif -o b.tif --debug`: where users add it, last
+            extra = [e for e in extra if e != "--debug"]
+            parsed.debug = True
         if extra:
             name = getattr(parsed, "command", None)
             # an option before the command's name is emdenoise's own (`emdenoise --bogus info x`)
@@ -55,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC, OME-Zarr).",
         epilog=SMOKE_EPILOG.format(prog="emdenoise"))
     parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks of internal errors (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     parser.commands = sub.choices
 

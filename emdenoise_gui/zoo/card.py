@@ -146,6 +146,9 @@ def card_from_dict(data) -> ModelCard:
     doses = data.get("dose_range")
     if doses is not None and not (_number_pair(doses) and 0 < doses[0] <= doses[1]):
         raise CardError("card field 'dose_range' should be [low, high] counts per pixel with 0 < low <= high, or null")
+    configs = FAMILIES[data["family"]].configs
+    if data["config"] not in configs:
+        raise CardError(f"card config '{data['config'][:20]}' is not one of {', '.join(configs)} for {data['family']}")
     if not valid_model_name(data["name"]):
         raise CardError(f"card name '{data['name'][:40]}' is not allowed: {NAME_RULE}")
     _check_ranges(data)

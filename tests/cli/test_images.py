@@ -116,6 +116,10 @@ def test_internal_error_is_one_line(tmp_path, cli, fibsem_crop, monkeypatch):
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median")
     assert result.code == 1 and "ZeroDivisionError" in result.err and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
+    for where in (("--debug", "denoise"), ("denoise", "--debug")):  # before the command or after it
+        args = [*where, fibsem_crop, "-o", tmp_path / "o.tif", "--method", "median"]
+        with pytest.raises(ZeroDivisionError):
+            cli(*args)
 
 
 def test_an_unknown_option_is_reported_by_its_command_and_filter_names_the_method(tmp_path, cli, fibsem_crop, capsys):

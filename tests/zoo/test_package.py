@@ -143,6 +143,7 @@ def test_not_a_zip_is_refused(tmp_path, user_zoo):
     ({"name": "a/b"}, "not allowed"),
     ({"weights_sha256": "xyz"}, "sha256"),
     ({"surprise": 1}, "unknown field"),
+    ({"config": "huge"}, "config 'huge' is not one of paper, lite for n2v"),
 ])
 def test_card_validation_messages(change, phrase):
     data = _card().to_dict()
