@@ -208,10 +208,11 @@ def _note_a_poor_fit(model: str, source: str) -> None:
               "may be worse than a classical filter's", file=sys.stderr)
 
 
-def _auto_model(source: str) -> str | None:
-    """``--model auto``: the name of the zoo model the app would preselect for the stack ``source``
+def _auto_model(source: str) -> tuple[str | None, str]:
+    """``--model auto``: (the name of the zoo model the app would preselect for the stack ``source``
     (``zoo.fit.pick``, without measured speeds: among equal fits the lighter model), or None when every
-    model fits it poorly, for the median filter the app falls back to. Says which on stderr."""
+    model fits it poorly; the classical filter the app then falls back to, ``zoo.fit.fallback_filter``).
+    Says which on stderr."""
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.registry import list_entries
 
@@ -222,14 +223,15 @@ def _auto_model(source: str) -> str | None:
     with open_stack(source) as stack:
         facts = fit.measure_facts(stack, stack.meta.voxel_size_nm, name)
     entry, verdict = fit.pick(list_entries(), facts)
+    fallback = fit.fallback_filter(facts)
     if entry is None:
         why = f"every zoo model fits it poorly (the closest: {verdict.reason})" if verdict else "the zoo is empty"
-        print(f"emdenoise: --model auto: {why}; denoising {name} with the median filter, as the app does",
-              file=sys.stderr)
-        return None
+        print(f"emdenoise: --model auto: {why}; denoising {name} with the filter {fallback} "
+              f"({baselines.FILTERS[fallback].label}), as the app does", file=sys.stderr)
+        return None, fallback
     print(f"emdenoise: --model auto: {entry.name} for {name} ({verdict.grade} fit: {verdict.reason})",
           file=sys.stderr)
-    return entry.name  # a zoo name, as a run given it by hand records it (a block run's resume compares them)
+    return entry.name, fallback  # a zoo name, as a run given it by hand records it (a block run's resume compares)
 
 
 def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
@@ -256,9 +258,9 @@ def _note_model_options(args) -> None:
                                                                ("--precision", args.precision, "auto"))
                if value != default]
     if ignored:
-        print(f"emdenoise: note: {', '.join(ignored)} apply to --model only; the filter {args.method or 'median'} "
+        print(f"emdenoise: note: {', '.join(ignored)} apply to --model only; the filter {args.method} "
               "runs on the CPU in float32", file=sys.stderr)
-    chosen = baselines.FILTERS.get(args.method or "median")
+    chosen = baselines.FILTERS.get(args.method)
     if chosen is not None and chosen.slices > 1:
         with open_stack(args.input) as stack:
             single = len(stack) == 1
@@ -280,14 +282,17 @@ def denoise_with(args):
                              f"{'it' if len(given) == 1 else 'them'} out")
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:
-        args.model = _auto_model(args.input)
-    denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method or "median")
+        args.model, fallback = _auto_model(args.input)
+        args.method = None if args.model else fallback
+    elif not (args.model or args.method):  # the default ran without a word: a microscopist expects a model
+        args.method = baselines.DEFAULT_FILTER
+        print(f"emdenoise: note: neither --model nor --method given: the filter {args.method} "
+              f"({baselines.FILTERS[args.method].label}); --model auto picks the zoo model that fits this stack",
+              file=sys.stderr)
+    denoiser = Denoiser("model", args.model, args.model) if args.model else Denoiser("filter", args.method)
     if args.model and not chosen:
         _note_a_poor_fit(args.model, args.input)
     elif not args.model:
-        if not (chosen or args.method):  # the default ran without a word: a microscopist expects a model
-            print("emdenoise: note: neither --model nor --method given: the median filter; --model auto picks "
-                  "the zoo model that fits this stack", file=sys.stderr)
         _note_model_options(args)
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
@@ -348,11 +353,11 @@ def add_parsers(sub) -> None:
     p.add_argument("input", metavar="IN")
     _add_output_args(p)
     p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
-                   help="classical filter (see `emdenoise filters`; default median when no --model)")
+                   help=f"classical filter (see `emdenoise filters`; default {baselines.DEFAULT_FILTER} when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
                                    "the zoo's best fit for the stack, as the app preselects it, without timing "
-                                   "the models (among equal fits the lighter; the median filter when every "
-                                   "model fits poorly)")
+                                   "the models (among equal fits the lighter; when every model fits poorly, the "
+                                   "Gaussian on the 3-slice mean for alike slices, else the 3x3 Gaussian)")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")

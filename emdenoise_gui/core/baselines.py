@@ -259,6 +259,12 @@ FILTERS: dict[str, Filter] = {
 }
 
 
+#: The filter a run gets when none is named and no model is used: the 3x3 Gaussian scored above the 3x3 median
+#: (the default until 2026-12-05) in every condition of the quality benchmark, FlyEM and ssTEM, PSNR and SSIM,
+#: at a seventeenth of its time (docs/benchmarks.md).
+DEFAULT_FILTER = "gaussian"
+
+
 def apply_filter(name: str, image: np.ndarray) -> np.ndarray:
     """Run the baseline filter ``name`` on ``image``.
 

@@ -97,8 +97,9 @@ way; it removes them and nothing else: it is no shot-noise denoiser).</td></tr>
 3-slice-mean versions for stacks. They need no training: use them <b>to compare</b> a network
 against, and as a fallback. BM3D is usually the best of them and by far the slowest.</td></tr>
 </table>
-<p><b>How to choose.</b> A FIB-SEM or serial-section stack: start with NRRN. One noisy micrograph:
-Noise2Void. Low-dose images and clean examples of the same kind of specimen: Xception. Film or
+<p><b>How to choose.</b> A FIB-SEM or serial-section stack: start with NRRN. One noisy micrograph: an
+NRRN model also reads a single image (as its own neighbours), when its pixel size matches; or train
+Noise2Void on the image itself. Low-dose images and clean examples of the same kind of specimen: Xception. Film or
 charging artifacts: the cyclic GAN (with blank regions of the noisy images to learn from, or clean
 images alone for shading and charging blobs). Always
 compare with a classical filter on the same slice: a network should keep membranes and edges that

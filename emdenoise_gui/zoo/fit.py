@@ -11,7 +11,8 @@ The rules, each giving a grade; a card's grade is the worst of them and its reas
 
 * slices: families that read neighbouring slices (NRRN) need them alike: adjacent-slice
   similarity >= ``ALIKE`` is good, >= ``PARTLY_ALIKE`` possible, less poor; fewer slices than
-  the family reads is poor.
+  the family reads is poor, except a single image, which the model reads as its own neighbours
+  (possible).
 * pixel size: within the card's [min, max] (``MATCH`` tolerance) good; less than ``FAR`` times
   outside possible; further poor; unknown on either side possible.
 * dose: an estimated dose below the card's range is possible, below half of it poor; above it
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emdenoise_gui.core import assess
+from emdenoise_gui.core.baselines import DEFAULT_FILTER
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.models.registry import FAMILIES
 
@@ -108,9 +110,17 @@ def measure_facts(stack, voxel_size_nm=None, name: str = "") -> StackFacts:
 
 def slices_fit(input_slices: int, facts: StackFacts, what: str = "this model") -> Fit:
     """Whether a denoiser (``what``: "this model", "this filter") reading ``input_slices`` neighbouring
-    slices suits the stack's slices."""
+    slices suits the stack's slices.
+
+    A single image is its own neighbours (``core.pipeline.neighbour_indices``): for a filter of the
+    3-slice mean that is the plain filter (poor: pick that one), while an NRRN model, fed the image
+    three times, beat BM3D and every other single-image filter on FlyEM slices at doses 25-300
+    (docs/benchmarks.md, "single images"): possible."""
     if input_slices <= 1:
         return Fit("good", "works slice by slice")
+    if facts.depth == 1 and what == "this model":
+        return Fit("possible", "a single image: this model reads it as its own neighbours (a stack of alike "
+                               "slices gives it more to go on)")
     if facts.depth < input_slices:
         have = "a single image" if facts.depth == 1 else f"only {facts.depth} slices"
         return Fit("poor", f"{have}: {what} reads {input_slices} neighbouring slices, it needs a FIB-SEM-like stack")
@@ -231,10 +241,18 @@ def rank(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
     return sorted(pairs, key=key)
 
 
+def fallback_filter(facts: StackFacts | None) -> str:
+    """The classical filter (a ``core.baselines.FILTERS`` key) for a stack no model fits: the Gaussian on the
+    3-slice mean where neighbouring slices are alike (the best filter on FIB-SEM stacks in the quality
+    benchmark), else the 3x3 Gaussian (``DEFAULT_FILTER``)."""
+    alike = facts is not None and facts.depth >= 3 and (facts.similarity or 0.0) >= ALIKE
+    return "gaussian-avg" if alike else DEFAULT_FILTER
+
+
 def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:
     """(entry, Fit) of the best-ranked zoo entry (``rank``) for a stack with ``facts``, or (None, Fit of the
     best poor one, or None for an empty zoo) when every model fits it poorly: then the app denoises with a
-    classical filter instead."""
+    classical filter instead (``fallback_filter``)."""
     ranked = rank(entries, facts, speeds)
     if not ranked:
         return None, None

@@ -93,11 +93,11 @@ def test_sstem_marks_nrrn_poor_for_its_slices_and_falls_back_to_a_filter(qtbot, 
 
 def test_a_hand_picked_denoiser_stays_and_stale_results_are_dropped(qtbot, panel, shared_data):
     panel.assess_stack("fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
-    panel.select("filter:gaussian")  # the user's choice for this stack, before the fits arrive
+    panel.select("filter:wiener")  # the user's choice for this stack, before the fits arrive
     assessed(qtbot, panel, "sstem", shared_data / SSTEM_NAME, (50.0, 4.0, 4.0))  # chosen meanwhile
     assert panel.facts.similarity < 0.3 and panel.current_key() == FALLBACK_KEY
     assessed(qtbot, panel, "fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
-    assert panel.facts.similarity > 0.9 and panel.current_key() == "filter:gaussian"
+    assert panel.facts.similarity > 0.9 and panel.current_key() == "filter:wiener"
 
 
 def test_a_failed_speed_timing_says_so_and_is_retried_on_reselection(qtbot, panel, shared_data, monkeypatch):

@@ -11,8 +11,10 @@ from emdenoise_gui.zoo.fit import (
     REASONABLE_JOB_S,
     StackFacts,
     assess_fit,
+    fallback_filter,
     measure_facts,
     rank,
+    slices_fit,
 )
 from tests.conftest import synthetic_em_stack
 
@@ -53,6 +55,20 @@ def test_the_ssTEM_message_reads_as_a_microscopist_would_say_it():
 def test_slice_model_needs_enough_slices():
     fit = assess_fit(card(), replace(FIBSEM, depth=2, similarity=0.99))
     assert fit.grade == "poor" and fit.reason.startswith("only 2 slices: this model reads 3 neighbouring slices")
+
+
+def test_a_single_image_is_possible_for_a_slice_model_and_poor_for_a_3_slice_filter():
+    single = replace(FIBSEM, similarity=None, depth=1)
+    assert assess_fit(card(), single).grade == "possible"  # NRRN reads the image as its own neighbours
+    fit = slices_fit(3, single, "this filter")  # the 3-slice mean of one image: the plain filter
+    assert fit.grade == "poor" and fit.reason.startswith("a single image: this filter reads 3 neighbouring")
+
+
+def test_the_fallback_filter_averages_alike_slices_only():
+    assert fallback_filter(FIBSEM) == "gaussian-avg"  # e.g. a FIB-SEM stack at a pixel size no model knows
+    assert fallback_filter(replace(FIBSEM, similarity=0.21)) == "gaussian"  # ssTEM sections
+    assert fallback_filter(replace(FIBSEM, similarity=None, depth=1)) == "gaussian"
+    assert fallback_filter(None) == "gaussian"
 
 
 def test_single_slice_models_do_not_care_about_neighbours():
@@ -172,7 +188,8 @@ def test_measure_facts_of_a_single_image_of_pure_noise():
     facts = measure_facts(image, None)
     assert facts.depth == 1 and facts.similarity is None and facts.pixel_size_nm is None
     assert facts.noise == pytest.approx(10 / (2 * 2.576 * 10), rel=0.2)  # sigma over the 0.5-99.5 % range
-    assert assess_fit(card(), facts).reason.startswith("a single image: ")
+    fit = assess_fit(card(), facts)
+    assert fit.grade == "possible" and fit.reason.startswith("a single image: this model reads it as its own")
 
 
 # -- real stacks (../shared/data) ------------------------------------------------------------------

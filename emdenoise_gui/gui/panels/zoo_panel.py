@@ -35,7 +35,7 @@ FIT_COLUMN = 2
 FIT_COLOURS = {"good": "#2e7d32", "possible": "#b26a00", "poor": "#c62828"}
 FIT_WORDS = {"good": "Good fit", "possible": "Possible fit", "poor": "Poor fit"}
 #: The denoiser preselected when every model fits a stack poorly.
-FALLBACK_KEY = "filter:median"
+FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"  # no stack measured, no shipped model
 
 
 def card_html(card, shipped: bool) -> str:
@@ -220,7 +220,7 @@ class ZooPanel(QtWidgets.QWidget):
 
     def default_key(self) -> str | None:
         """A usable shipped model (NRRN first: it suits FIB-SEM stacks; of a family the smallest, which is
-        the fastest on a CPU), else the median filter."""
+        the fastest on a CPU), else the 3x3 Gaussian."""
         shipped = sorted((entry.package.card.parameters, key, entry.package.card.family)
                          for key, entry in self.entries.items()
                          if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package)
@@ -228,7 +228,7 @@ class ZooPanel(QtWidgets.QWidget):
             for _, key, fam in shipped:
                 if fam == family:
                     return key
-        return "filter:median"
+        return FALLBACK_KEY
 
     def current_key(self) -> str | None:
         item = self.list.currentItem()
@@ -436,7 +436,7 @@ class ZooPanel(QtWidgets.QWidget):
         """Select the best fit for the stack (a filter when every model fits poorly), unless picked by hand."""
         models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
         best = zoo_fit.pick(models, self.facts, self._speeds)[0] if self.facts else None
-        self.best_key = f"model:{best.path}" if best is not None else FALLBACK_KEY
+        self.best_key = f"model:{best.path}" if best is not None else f"filter:{zoo_fit.fallback_filter(self.facts)}"
         if self.stack_key not in self._picked:
             self._select(self.best_key, by_hand=False)
 
@@ -494,8 +494,8 @@ class ZooPanel(QtWidgets.QWidget):
             lines = [] if fit is None else [(
                 f"<span style='color:{FIT_COLOURS[fit.grade]}'>●</span> <b>{FIT_WORDS[fit.grade]}</b>: "
                 f"{html.escape(fit.reason)}")]
-            if key == self.best_key == FALLBACK_KEY:
-                lines.append("No model here suits this stack well: a single-slice filter is safer.")
+            if key == self.best_key and key.startswith("filter:"):
+                lines.append("No model here suits this stack well: a classical filter is safer.")
             estimate = self._estimate_text(key or "")
             lines += [estimate] if estimate else []
             self.fit_label.setText("<br>".join(lines) or "No fit check for this filter: it works slice by slice.")
