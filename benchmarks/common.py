@@ -53,3 +53,16 @@ def write_section(key: str, markdown: str, doc: Path = DOC) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)
+
+
+def publish(name: str, payload: dict, markdown: str, out_dir: str | None = None) -> None:
+    """Write a probe's results and print its table: ``payload`` as ``name``.json in ``out_dir`` (docs untouched),
+    or in benchmarks/results with ``markdown`` as the docs section ``name`` when ``out_dir`` is None."""
+    if out_dir:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    else:
+        save_json(name, payload)
+        write_section(name, markdown)
+    print(markdown)

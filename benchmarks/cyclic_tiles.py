@@ -19,7 +19,6 @@ there, docs untouched).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import machine, publish, today  # noqa: E402
 from benchmarks.quality_data import CONDITIONS, load_datasets, to_uint8  # noqa: E402
 
 MODEL = "flyem-cyclic-artifacts"
@@ -127,14 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     command = "python benchmarks/cyclic_tiles.py" + (f" --side {args.side}" if args.side != 2048 else "")
     payload["wall_s"] = round(seconds, 1)
-    if args.out_dir:
-        out = Path(args.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "cyclic_tiles.json").write_text(json.dumps(payload, indent=2) + "\n")
-    else:
-        save_json("cyclic_tiles", payload)
-        write_section("cyclic_tiles", markdown(payload, command, seconds))
-    print(markdown(payload, command, seconds))
+    publish("cyclic_tiles", payload, markdown(payload, command, seconds), args.out_dir)
     return 0
 
 

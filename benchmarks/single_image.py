@@ -19,7 +19,6 @@ JSON there, docs untouched).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import machine, publish, today  # noqa: E402
 from benchmarks.quality_data import CONDITIONS, load_datasets, to_uint8  # noqa: E402
 
 FILTERS = ("gaussian", "median", "wavelet", "bm3d")
@@ -113,14 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = measure(args.step)
     payload["wall_s"] = round(time.perf_counter() - started, 1)
     command = "python benchmarks/single_image.py" + (f" --step {args.step}" if args.step != 8 else "")
-    if args.out_dir:
-        out = Path(args.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "single_image.json").write_text(json.dumps(payload, indent=2) + "\n")
-    else:
-        save_json("single_image", payload)
-        write_section("single_image", markdown(payload, command))
-    print(markdown(payload, command))
+    publish("single_image", payload, markdown(payload, command), args.out_dir)
     return 0
 
 

@@ -19,7 +19,6 @@ JSON there, docs untouched).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine, save_json, today, write_section  # noqa: E402
+from benchmarks.common import machine, publish, today  # noqa: E402
 from benchmarks.cyclic_tiles import GREY, denoise, mirrored  # noqa: E402
 from benchmarks.quality_data import CONDITIONS, load_datasets, to_uint8  # noqa: E402
 
@@ -117,14 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                "torch_threads": torch.get_num_threads(), "slices": models[0]["slices"], "models": models,
                "wall_s": round(time.perf_counter() - started, 1)}
     command = "python benchmarks/xception_tiles.py" + (f" --side {args.side}" if args.side != 2048 else "")
-    if args.out_dir:
-        out = Path(args.out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "xception_tiles.json").write_text(json.dumps(payload, indent=2) + "\n")
-    else:
-        save_json("xception_tiles", payload)
-        write_section("xception_tiles", markdown(payload, command))
-    print(markdown(payload, command))
+    publish("xception_tiles", payload, markdown(payload, command), args.out_dir)
     return 0
 
 
