@@ -21,6 +21,8 @@ from emdenoise_gui.gui.panels.compare_view import (  # noqa: E402
     MODES,
     CompareView,
 )
+from emdenoise_gui.gui.panels.project_panel import describe_result  # noqa: E402
+from emdenoise_gui.gui.panels.slices import slice_span  # noqa: E402
 from emdenoise_gui.project.records import COMPARE_MODES, CompareState  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -98,6 +100,16 @@ def test_slice_slider_changes_both_images(view, qtbot, original, smoothed):
     view.set_slice(99)  # clamped
     assert view.current_slice() == 3
     assert "z 30 nm" in view.depth_label.text()
+
+
+def test_a_single_image_is_called_one_and_a_one_slice_result_names_its_slice(qtbot, original, smoothed):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_original(original[:1], "one")
+    assert view.depth_label.text().startswith("(a single image)")
+    assert slice_span(2, 2) == "slice 2" and slice_span(0, 15) == "slices 0–15"
+    assert describe_result(SimpleNamespace(slices=(4, 5), kind="filter", method="median", parameters={})) == (
+        "Median 3x3 (filter)\nslice 4, float32")
 
 
 def test_reads_only_the_visible_slice_once(qtbot, original, smoothed):

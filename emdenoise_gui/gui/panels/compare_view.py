@@ -36,7 +36,7 @@ from emdenoise_gui.gui.panels.profile_plot import (
 )
 from emdenoise_gui.gui.panels.region_tool import RegionTool
 from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
-from emdenoise_gui.gui.panels.slices import Slices, voxel_size
+from emdenoise_gui.gui.panels.slices import Slices, slice_span, voxel_size
 from emdenoise_gui.gui.panels.view_fit import ViewFit
 from emdenoise_gui.gui.panels.view_menu import ImageViewBox, ViewMenu
 from emdenoise_gui.gui.panels.view_widgets import Placeholder, Title, row
@@ -446,7 +446,7 @@ class CompareView(QtWidgets.QWidget):
         original = f"Original — {self._name or 'none'}  ·  {pixel}"
         result = f"Result — {self._label or 'none'}"
         if self._result is not None and (self._result.first or self._result.depth != self._original.depth):
-            result += f"  (slices {self._result.first}–{self._result.first + self._result.depth - 1})"
+            result += f"  ({slice_span(self._result.first, self._result.first + self._result.depth - 1)})"
         if residual_levels is not None:
             result = (f"Residual (original − result) — {self._label}  ·  "
                       f"contrast ±{format_value(residual_levels[1])} grey values")
@@ -468,7 +468,7 @@ class CompareView(QtWidgets.QWidget):
             paused = "" if self.blink_timer.isActive() else "  (paused: click Blink to resume)"
             self.titles[0].setText(f"Blink: {result if self._blink_result else original}{paused}")
         depth = self._original.depth if self._original else 0
-        text = f"of 0–{max(depth - 1, 0)}"
+        text = "(a single image)" if depth == 1 else f"of 0–{max(depth - 1, 0)}"
         if self._voxel and depth:
             text += f"  ·  z {format_nm(round(self._z * self._voxel[0], 3))}"
         self.depth_label.setText(text)

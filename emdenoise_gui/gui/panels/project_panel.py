@@ -12,6 +12,7 @@ import sys
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.imaging import thumbnail
+from emdenoise_gui.gui.panels.slices import slice_span
 from emdenoise_gui.jobs.denoise import method_title
 
 ROLE_KIND, ROLE_ID = QtCore.Qt.ItemDataRole.UserRole, QtCore.Qt.ItemDataRole.UserRole + 1
@@ -40,11 +41,11 @@ def describe_stack(record) -> str:
 
 def describe_result(record) -> str:
     """A result in two short lines: "flyem-nrrn-lite (model)" or "Median 3x3 (filter)", then
-    "slices 0–15, float32"."""
+    "slices 0–15, float32" ("slice 0, float32" for one)."""
     start, stop = record.slices
     what = "model" if record.kind == "model" else "filter"
     return (f"{method_title(record.kind, record.method)} ({what})\n"
-            f"slices {start}–{stop - 1}, {record.parameters.get('dtype', 'float32')}")
+            f"{slice_span(start, stop - 1)}, {record.parameters.get('dtype', 'float32')}")
 
 
 class ProjectPanel(QtWidgets.QWidget):

@@ -47,3 +47,8 @@ class RegionOf:
     def __getitem__(self, z: int) -> np.ndarray:
         y0, y1, x0, x1 = self.region
         return np.asarray(self.stack[z])[y0:y1, x0:x1]
+
+
+def slice_span(first: int, last: int) -> str:
+    """Slices ``first`` to ``last`` (both included, 0-based) in words: "slice 0" or "slices 0–15"."""
+    return f"slice {first}" if first == last else f"slices {first}–{last}"
