@@ -11,6 +11,7 @@ the first one starts.
 from __future__ import annotations
 
 import datetime as _dt
+import shutil
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui
@@ -137,7 +138,7 @@ class Controller(QtCore.QObject):
         remember_project(project.folder)
         self.undo_stack.clear()
         for record in project.stacks:
-            if Path(record.path).is_file():
+            if Path(record.path).exists():  # a file, or an OME-Zarr store folder
                 self.thumbnail_maker.request(record.id, record.path)
         missing = project.missing_inputs()
         if missing:
@@ -307,7 +308,10 @@ class Controller(QtCore.QObject):
         if held is not None:  # the viewer's reader of it: closed so the file can go (Windows)
             held[0].close()
         try:
-            path.unlink(missing_ok=True)
+            if path.is_dir() and omezarr.is_store(path):  # an OME-Zarr result is a folder the app wrote
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
         except OSError as exc:
             self.warning.emit("Cannot delete the result", f"{path}: {exc.strerror or exc}; it stays in the project.")
             return False

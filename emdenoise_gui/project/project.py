@@ -286,7 +286,7 @@ class Project:
 
     def missing_inputs(self) -> list[StackRecord]:
         """Stacks whose input file is no longer there (shown greyed out, never dropped)."""
-        return [s for s in self.stacks if not Path(s.path).is_file()]
+        return [s for s in self.stacks if not Path(s.path).exists()]  # a file, or an OME-Zarr store folder
 
     # results
 

@@ -389,3 +389,18 @@ def test_recent_projects_skip_deleted_and_tolerate_corruption(tmp_path, home):
         assert recent_projects() == []
     assert remember_project(a) and recent_projects() == [a]
     assert recent_projects() == recent_projects()  # reading changes nothing
+
+
+def test_an_ome_zarr_store_folder_is_not_a_missing_input(tmp_path):
+    """A store is a folder: `is_file` called every OME-Zarr stack missing (greyed out, no thumbnail)."""
+    from types import SimpleNamespace
+
+    from emdenoise_gui.project.project import Project
+
+    project = Project.create(tmp_path / "p")
+    store = tmp_path / "stack.zarr"
+    store.mkdir()
+    project.stacks.append(SimpleNamespace(path=str(store)))  # missing_inputs reads a record's path only
+    assert project.missing_inputs() == []
+    store.rmdir()
+    assert len(project.missing_inputs()) == 1

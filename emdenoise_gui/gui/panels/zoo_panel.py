@@ -71,7 +71,7 @@ def _opener(stack):
     """A context manager giving a (Z, Y, X) stack to read on a worker thread: a file of its own when the
     stack has a path (the window's reader may be busy on the GUI thread), else ``stack`` itself."""
     path = stack if isinstance(stack, (str, Path)) else getattr(stack, "path", None)
-    if path is not None and Path(path).is_file():
+    if path is not None and Path(path).exists():  # a file, or an OME-Zarr store folder
         from emdenoise_gui.core.io import open_stack
 
         return lambda: open_stack(path)
