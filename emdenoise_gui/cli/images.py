@@ -208,11 +208,11 @@ def _note_a_poor_fit(model: str, source: str) -> None:
               "may be worse than a classical filter's", file=sys.stderr)
 
 
-def _auto_model(source: str) -> tuple[str | None, str]:
-    """``--model auto``: (the name of the zoo model the app would preselect for the stack ``source``
-    (``zoo.fit.pick``, without measured speeds: among equal fits the lighter model), or None when every
-    model fits it poorly; the classical filter the app then falls back to, ``zoo.fit.fallback_filter``).
-    Says which on stderr."""
+def _auto_model(source: str) -> tuple[str | None, str | None]:
+    """``--model auto``: (model, None) with the name of the zoo model the app would preselect for the
+    stack ``source`` (``zoo.fit.pick``, without measured speeds: among equal fits the lighter model), or
+    (None, filter) when every model fits it poorly, with the classical filter the app then falls back to
+    (``zoo.fit.fallback_filter``). Says which on stderr."""
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.registry import list_entries
 
@@ -223,15 +223,15 @@ def _auto_model(source: str) -> tuple[str | None, str]:
     with open_stack(source) as stack:
         facts = fit.measure_facts(stack, stack.meta.voxel_size_nm, name)
     entry, verdict = fit.pick(list_entries(), facts)
-    fallback = fit.fallback_filter(facts)
     if entry is None:
+        fallback = fit.fallback_filter(facts)
         why = f"every zoo model fits it poorly (the closest: {verdict.reason})" if verdict else "the zoo is empty"
         print(f"emdenoise: --model auto: {why}; denoising {name} with the filter {fallback} "
               f"({baselines.FILTERS[fallback].label}), as the app does", file=sys.stderr)
         return None, fallback
     print(f"emdenoise: --model auto: {entry.name} for {name} ({verdict.grade} fit: {verdict.reason})",
           file=sys.stderr)
-    return entry.name, fallback  # a zoo name, as a run given it by hand records it (a block run's resume compares)
+    return entry.name, None  # a zoo name, as a run given it by hand records it (a block run's resume compares)
 
 
 def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
@@ -282,8 +282,7 @@ def denoise_with(args):
                              f"{'it' if len(given) == 1 else 'them'} out")
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:
-        args.model, fallback = _auto_model(args.input)
-        args.method = None if args.model else fallback
+        args.model, args.method = _auto_model(args.input)
     elif not (args.model or args.method):  # the default ran without a word: a microscopist expects a model
         args.method = baselines.DEFAULT_FILTER
         print(f"emdenoise: note: neither --model nor --method given: the filter {args.method} "

@@ -137,10 +137,11 @@ class Controller(QtCore.QObject):
         self.project = project
         remember_project(project.folder)
         self.undo_stack.clear()
-        for record in project.stacks:
-            if Path(record.path).exists():  # a file, or an OME-Zarr store folder
-                self.thumbnail_maker.request(record.id, record.path)
         missing = project.missing_inputs()
+        gone = {r.id for r in missing}
+        for record in project.stacks:
+            if record.id not in gone:
+                self.thumbnail_maker.request(record.id, record.path)
         if missing:
             names = "\n".join(f"• {r.path}" for r in missing)
             self.warning.emit("Missing input files", f"These stacks were moved or deleted; they are shown greyed "
@@ -226,7 +227,7 @@ class Controller(QtCore.QObject):
         if self.project is None:
             self.warning.emit("No project", "Create or open a project first (File ▸ New Project).")
             return [], []
-        added, rejected, notes = [], [], []
+        rejected, notes, metas = [], [], []
         given = [Path(p) for p in paths]
         broken_stores = [f for f in given if f.is_dir() and f.suffix.lower() == ".zarr" and not omezarr.is_store(f)]
         rejected += [(folder, "is named .zarr but holds no OME-Zarr image (no NGFF metadata in zarr.json or "
@@ -248,9 +249,11 @@ class Controller(QtCore.QObject):
                 continue
             if meta.extra.get("note"):  # e.g. which image series of a TIFF was read: never drop data silently
                 notes.append(f"{path.name}: {meta.extra['note']}")
-            before = {r.id for r in self.project.stacks}
-            record = self.project.add_stack(meta)
-            if record.id not in before:
+            metas.append(meta)
+        before = {r.id for r in self.project.stacks}
+        added = []
+        for record in self.project.add_stacks(metas):
+            if record.id not in before and all(record.id != a.id for a in added):
                 added.append(record)
             if record.id not in self.thumbnails:
                 self.thumbnail_maker.request(record.id, record.path)

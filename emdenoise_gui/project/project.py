@@ -61,14 +61,44 @@ FORMAT_TAG = "emdenoise-project"
 
 # --- files -----------------------------------------------------------------------------
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name the same file (resolving links; by inode when both exist)."""
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
+class _SameFiles:
+    """Finds which of ``paths`` (stack paths, stored resolved) names the same file as a given path:
+    by resolved path, else (both existing) by device and inode, so a link or a hard link to a stack is
+    that stack. Each path is stat-ed at most once, so adding n files to n stacks costs O(n) stats,
+    not O(n^2) (a folder of 500 TIFFs dropped on the window took 10 s on the GUI thread)."""
+
+    def __init__(self, paths: list[str]):
+        self.paths = list(paths)
+        self.by_path = {p: i for i, p in enumerate(self.paths)}
+        self._by_inode: dict[tuple[int, int], int] | None = None
+
+    @staticmethod
+    def _inode(path: str | Path) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return st.st_dev, st.st_ino
+
+    def find(self, path: Path) -> int | None:
+        """The index in ``paths`` of the file ``path`` (absolute, resolved) names, or None."""
+        if str(path) in self.by_path:
+            return self.by_path[str(path)]
+        key = self._inode(path)
+        if key is None:
+            return None
+        if self._by_inode is None:
+            self._by_inode = {}
+            for i, p in enumerate(self.paths):
+                self._by_inode.setdefault(self._inode(p), i)
+        return self._by_inode.get(key)
+
+    def add(self, path: str) -> None:
+        """Count a newly recorded path in."""
+        self.by_path.setdefault(path, len(self.paths))
+        self.paths.append(path)
+        if self._by_inode is not None:
+            self._by_inode.setdefault(self._inode(path), len(self.paths) - 1)
 
 
 def _next_id(prefix: str, ids: list[str]) -> str:
@@ -252,21 +282,34 @@ class Project:
     def add_stack(self, meta: StackMeta, name: str | None = None) -> StackRecord:
         """Record an input stack (from :func:`emdenoise_gui.core.io.open_stack`); return its record.
 
-        The same file (same resolved path) added again returns the existing record.
+        The same file (same resolved path, or a link to it) added again returns the existing record.
         """
-        path = Path(meta.path).expanduser().resolve()
-        for s in self.stacks:
-            if _same_file(Path(s.path), path):
-                return s
-        record = StackRecord(
-            id=_next_id("s", [s.id for s in self.stacks]), path=str(path),
-            name=name or path.name, shape=[int(n) for n in meta.shape],
-            dtype=np.dtype(meta.dtype).name,
-            voxel_size_nm=None if meta.voxel_size_nm is None
-            else [float(v) for v in meta.voxel_size_nm],
-            format=str(meta.format), added=now_iso())
-        self.stacks.append(record)
-        return record
+        return self.add_stacks([meta], [name])[0]
+
+    def add_stacks(self, metas: list[StackMeta], names: list[str | None] | None = None) -> list[StackRecord]:
+        """:meth:`add_stack` for many stacks at once (each file's identity read once, not once per
+        stack recorded); returns a record per meta, in order, an existing one for a file already here."""
+        same = _SameFiles([s.path for s in self.stacks])
+        number = int(_next_id("s", [s.id for s in self.stacks])[1:])
+        records = []
+        for meta, name in zip(metas, names or [None] * len(metas), strict=True):
+            path = Path(meta.path).expanduser().resolve()
+            found = same.find(path)
+            if found is not None:
+                records.append(self.stacks[found])
+                continue
+            record = StackRecord(
+                id=f"s{number}", path=str(path),
+                name=name or path.name, shape=[int(n) for n in meta.shape],
+                dtype=np.dtype(meta.dtype).name,
+                voxel_size_nm=None if meta.voxel_size_nm is None
+                else [float(v) for v in meta.voxel_size_nm],
+                format=str(meta.format), added=now_iso())
+            self.stacks.append(record)
+            same.add(record.path)
+            number += 1
+            records.append(record)
+        return records
 
     def remove_stack(self, stack_id: str) -> list[ResultRecord]:
         """Forget a stack and its result records; delete no file.
@@ -377,10 +420,10 @@ class Project:
         if (resolved.is_dir() and not omezarr.is_store(resolved)) or resolved == self.results_folder.resolve():
             raise InputError("is a folder; a result is a file or an OME-Zarr store (use result_path for a name)",
                              resolved)
-        for s in self.stacks:
-            if _same_file(Path(s.path), resolved):
-                raise InputError(f"is the input stack '{s.name}'; EMDenoise never writes over "
-                                 "an input: choose another output name", resolved)
+        found = _SameFiles([s.path for s in self.stacks]).find(resolved)
+        if found is not None:
+            raise InputError(f"is the input stack '{self.stacks[found].name}'; EMDenoise never writes over "
+                             "an input: choose another output name", resolved)
         rel = (resolved.relative_to(self.folder.resolve()).as_posix() if self.is_inside(resolved)
                else str(resolved))
         for r in self.results:

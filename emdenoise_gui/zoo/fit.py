@@ -108,9 +108,9 @@ def measure_facts(stack, voxel_size_nm=None, name: str = "") -> StackFacts:
                       noise, assess.estimate_dose(middle), name)
 
 
-def slices_fit(input_slices: int, facts: StackFacts, what: str = "this model") -> Fit:
-    """Whether a denoiser (``what``: "this model", "this filter") reading ``input_slices`` neighbouring
-    slices suits the stack's slices.
+def slices_fit(input_slices: int, facts: StackFacts, model: bool = True) -> Fit:
+    """Whether a denoiser reading ``input_slices`` neighbouring slices (a zoo model, or with ``model``
+    False a classical filter) suits the stack's slices.
 
     A single image is its own neighbours (``core.pipeline.neighbour_indices``): for a filter of the
     3-slice mean that is the plain filter (poor: pick that one), while an NRRN model, fed the image
@@ -118,7 +118,8 @@ def slices_fit(input_slices: int, facts: StackFacts, what: str = "this model") -
     (docs/benchmarks.md, "single images"): possible."""
     if input_slices <= 1:
         return Fit("good", "works slice by slice")
-    if facts.depth == 1 and what == "this model":
+    what = "this model" if model else "this filter"
+    if facts.depth == 1 and model:
         return Fit("possible", "a single image: this model reads it as its own neighbours (a stack of alike "
                                "slices gives it more to go on)")
     if facts.depth < input_slices:

@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
+from emdenoise_gui.core.events import format_duration  # noqa: E402
 from emdenoise_gui.gui.panels.zoo_panel import FALLBACK_KEY, FIT_COLUMN, ZooPanel  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -77,7 +78,9 @@ def test_fibsem_marks_the_flyem_nrrn_models_good_and_preselects_one(qtbot, panel
     assert panel.entries[panel.best_key].package.card.config == "lite"  # the faster of two equal fits
     qtbot.waitUntil(lambda: "on the CPU" in panel.fit_label.text(), timeout=WAIT_MS)
     text = panel.fit_label.text()
-    assert "Good fit" in text and "about 1 min on the CPU" in text  # 34.6 MP at 1.8 s/MP
+    speed = panel._speeds[panel.entries[panel.best_key].package.card.weights_sha256]  # measured: s/MP
+    eta = format_duration(speed * panel.facts.megapixels)  # 34.6 MP at ~1.8 s/MP: about 1 min
+    assert "Good fit" in text and f"Estimated time for this stack: {eta} on the CPU" in text
 
 
 def test_sstem_marks_nrrn_poor_for_its_slices_and_falls_back_to_a_filter(qtbot, panel, shared_data):

@@ -60,7 +60,7 @@ def test_slice_model_needs_enough_slices():
 def test_a_single_image_is_possible_for_a_slice_model_and_poor_for_a_3_slice_filter():
     single = replace(FIBSEM, similarity=None, depth=1)
     assert assess_fit(card(), single).grade == "possible"  # NRRN reads the image as its own neighbours
-    fit = slices_fit(3, single, "this filter")  # the 3-slice mean of one image: the plain filter
+    fit = slices_fit(3, single, model=False)  # the 3-slice mean of one image: the plain filter
     assert fit.grade == "poor" and fit.reason.startswith("a single image: this filter reads 3 neighbouring")
 
 

@@ -446,7 +446,7 @@ class ZooPanel(QtWidgets.QWidget):
         if key.startswith("model:") and entry.package is not None:
             return zoo_fit.assess_fit(entry.package.card, self.facts)
         if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
-            return zoo_fit.slices_fit(entry.slices, self.facts, "this filter")
+            return zoo_fit.slices_fit(entry.slices, self.facts, model=False)
         return None
 
     def _mark_fits(self) -> None:
