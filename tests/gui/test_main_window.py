@@ -207,8 +207,8 @@ def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path
     wait_for(qtbot, job)
     plot = window.jobs_panel.loss_plot
     plot.redraw()
-    assert plot.steps == [1, 2, 3, 4, 5, 6] and len(plot.losses) == 6
-    assert plot.val_steps == [3, 6]
+    assert list(plot.train.x) == [1, 2, 3, 4, 5, 6] and len(plot.train.y) == 6
+    assert list(plot.val.x) == [3, 6]
     x, y = plot.train_curve.getData()
     assert list(x) == [1, 2, 3, 4, 5, 6]
     assert any("validation at step 3" in line for line in job.log)
@@ -219,7 +219,7 @@ def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path
     # the key is a line above the curves, never a legend box over them; small losses are written out
     item = plot.getPlotItem()
     assert item.legend is None and "training loss" in item.titleLabel.text and "validation loss" in item.titleLabel.text
-    plot.losses = [3e-4, 2e-4, 1e-4, 1e-4, 1e-4, 1e-4]
+    plot.train.y[:] = [3e-4, 2e-4, 1e-4, 1e-4, 1e-4, 1e-4]
     plot._dirty = True
     plot.redraw()
     qtbot.wait(50)
@@ -402,3 +402,18 @@ def test_demo_project_is_rebuilt_when_the_bundled_files_moved(window, qtbot):
     stacks = window.controller.project.stacks
     assert stacks and all(Path(s.path).exists() for s in stacks)
     assert window.denoise_current() is not None
+
+
+def test_loss_series_grows_past_its_first_block_and_plots_downsampled(qtbot):
+    from emdenoise_gui.gui.panels.jobs_panel import LossPlot, Series
+
+    series = Series()
+    for step in range(1, 1001):  # past the first 256-point block, four doublings
+        series.append(step, 1.0 / step)
+    assert len(series) == 1000 and series.x[0] == 1 and series.x[-1] == 1000 and series.y[-1] == 1e-3
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    item = plot.getPlotItem()
+    # long curves are drawn as peaks at screen resolution, clipped to the view (not every point each redraw)
+    assert item.ctrl.autoDownsampleCheck.isChecked() and item.ctrl.peakRadio.isChecked()
+    assert item.ctrl.clipToViewCheck.isChecked()

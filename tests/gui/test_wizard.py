@@ -205,7 +205,7 @@ def test_a_stopped_training_resumes_to_a_model(qtbot, controller):
     _settings(qtbot, wizard, steps=400)
     wizard.next()
     training = wizard.pages["training"]
-    qtbot.waitUntil(lambda: len(training.steps) >= 2, timeout=60_000)
+    qtbot.waitUntil(lambda: len(training.train) >= 2, timeout=60_000)
     training.pause_button.click()
     assert training.job.paused and "paused" in training.status.text()
     training.cancel_button.click()
@@ -324,7 +324,8 @@ def test_a_failed_training_does_not_go_on_saying_it_loads(qtbot, controller):
     page._failed(SimpleNamespace(message="noisy.tif: file not found"))
     assert page.status.text() == "Stopped before its first step."
     assert page.problem.text() == "Training failed: noisy.tif: file not found"
-    page.steps = [1, 2, 3]
+    for step in (1, 2, 3):
+        page.train.append(step, 0.5)
     page._failed(SimpleNamespace(message="diverged"))
     assert page.status.text() == "Stopped at step 3."
     wizard.reject()

@@ -3,13 +3,12 @@ pause / resume / cancel, and resuming a stopped run from its checkpoint."""
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import format_seconds
-from emdenoise_gui.gui.panels.jobs_panel import StepAxis, style_loss_plot
+from emdenoise_gui.gui.panels.jobs_panel import Series, StepAxis, style_loss_plot
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 #: How often the curves are redrawn (ms): steps can come faster than a plot should repaint.
@@ -49,16 +48,11 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.stop_answer: bool | None = None
         self.job = None
         self.checkpoint = ""
-        self.steps: list[int] = []
-        self.losses: list[float] = []
-        self.val_steps: list[int] = []
-        self.val_losses: list[float] = []
+        self.train, self.val = Series(), Series()  # (step, loss) as they arrive
         self.setTitle("Training")
         self.status = QtWidgets.QLabel("Starting…")
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         style_loss_plot(self.plot, [("#9e9e9e", "training"), ("#1565c0", "validation (held back)")])
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
         self.train_curve = self.plot.plot(pen=pg.mkPen("#9e9e9e"))
         self.val_curve = self.plot.plot(pen=pg.mkPen("#1565c0", width=2), symbol="o", symbolSize=5,
                                         symbolBrush="#1565c0")
@@ -173,16 +167,14 @@ class TrainingPage(QtWidgets.QWizardPage):
     # -- events ----------------------------------------------------------------------------------------
     def _event(self, item) -> None:
         if isinstance(item, ev.StepDone):
-            self.steps.append(item.step)
-            self.losses.append(main_loss(item.losses))
+            self.train.append(item.step, main_loss(item.losses))
             if not self.pause_button.isChecked():
                 self.status.setText(f"Step {item.step:,} of {item.total_steps:,} · {item.steps_per_s:.2f} steps/s · "
                                     f"{format_seconds(item.eta_s)} left")
         elif isinstance(item, ev.Validated):
             self.state.metrics = dict(item.metrics)
             if "val_loss" in item.metrics:
-                self.val_steps.append(item.step)
-                self.val_losses.append(float(item.metrics["val_loss"]))
+                self.val.append(item.step, float(item.metrics["val_loss"]))
         elif isinstance(item, ev.Preview):
             from emdenoise_gui.training.trainers.base import display_pair
 
@@ -205,7 +197,7 @@ class TrainingPage(QtWidgets.QWizardPage):
 
     def _failed(self, failure) -> None:
         self.problem.setText(f"Training failed: {failure.message}")
-        self.status.setText(f"Stopped at step {self.steps[-1]:,}." if self.steps else "Stopped before its first step.")
+        self.status.setText(f"Stopped at step {int(self.train.x[-1]):,}." if len(self.train) else "Stopped before its first step.")
         self._ended()
 
     def _ended(self) -> None:
@@ -217,10 +209,9 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.completeChanged.emit()
 
     def _draw(self) -> None:
-        if self.steps:
-            self.train_curve.setData(np.asarray(self.steps), np.asarray(self.losses))
-        if self.val_steps:
-            self.val_curve.setData(np.asarray(self.val_steps), np.asarray(self.val_losses))
+        for curve, series in ((self.train_curve, self.train), (self.val_curve, self.val)):
+            if len(series):
+                curve.setData(series.x, series.y)
 
     def isComplete(self) -> bool:
         return bool(self.state.package)
