@@ -181,6 +181,7 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
         panel.delete_result_requested.connect(self.delete_result)
         self.zoo_panel.chosen.connect(self._choose_denoiser)
         self.zoo_panel.message.connect(self.warn)
+        self.zoo_panel.status.connect(self.statusBar().showMessage)  # "" clears it
         self.zoo_panel.resume_requested.connect(self.train_wizard)
         self.viewer.region_preview_requested.connect(self.preview_region)
         self.viewer.region_denoise_requested.connect(self.denoise_region)

@@ -172,7 +172,7 @@ def test_a_removed_or_closed_stack_does_not_stay_on_screen(window, qtbot, small_
     assert not window.viewer.has_image()
 
 
-def test_zoo_import_and_export_through_the_panel(window, tmp_path, small_stack):
+def test_zoo_import_and_export_through_the_panel(window, qtbot, tmp_path, small_stack):
     from emdenoise_gui.models.n2v import UNet
     from emdenoise_gui.zoo.card import ModelCard
     from emdenoise_gui.zoo.package import export_zip, write_package
@@ -183,18 +183,30 @@ def test_zoo_import_and_export_through_the_panel(window, tmp_path, small_stack):
                      parameters=1)
     package = write_package(tmp_path / "pkg", card, model.state_dict())
     archive = export_zip(package, tmp_path / "tiny.zip")
-    assert window.zoo_panel.import_path(archive)
+    panel = window.zoo_panel
+    statuses = []
+    panel.status.connect(lambda text, ms: statuses.append(text))
+    assert panel.import_path(archive)  # on a worker thread: the buttons wait meanwhile
+    assert panel.transferring == "Importing tiny.zip…" and not panel.import_button.isEnabled()
+    assert not panel.import_path(archive)  # one transfer at a time
+    qtbot.waitUntil(lambda: not panel.transferring, timeout=30_000)
+    assert panel.import_button.isEnabled() and statuses == ["Importing tiny.zip…", "Imported tiny-n2v into your models"]
     assert window.zoo_panel.current().name == "tiny-n2v"
     assert "tiny-n2v" in window.zoo_panel.details.toPlainText()
     out = tmp_path / "exported.zip"
-    assert window.zoo_panel.export_to(out) and out.stat().st_size > 1000
+    assert window.zoo_panel.export_to(out)
+    qtbot.waitUntil(lambda: not panel.transferring, timeout=30_000)
+    assert out.stat().st_size > 1000 and statuses[-1] == f"Exported to {out}" and panel.export_button.isEnabled()
     shoot(window.zoo_panel, "zoo_panel.png")
     assert window.zoo_panel.delete_current(confirm=False)
     assert window.zoo_panel.current_key() is None or "tiny-n2v" not in window.zoo_panel.current_key()
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"nope")
-    assert not window.zoo_panel.import_path(bad)  # refused with a message, nothing added
-    assert window.warnings and "not a readable zip" in window.warnings[-1][1]
+    before = len(panel.entries)
+    assert window.zoo_panel.import_path(bad)
+    qtbot.waitUntil(lambda: not panel.transferring, timeout=30_000)
+    assert window.warnings and "not a readable zip" in window.warnings[-1][1]  # refused with a message
+    assert len(panel.entries) == before and statuses[-1] == ""  # nothing added, the status line cleared
 
 
 def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path):

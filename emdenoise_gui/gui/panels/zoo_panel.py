@@ -1,7 +1,8 @@
 """The model zoo panel: shipped and user models with their cards, the classical filters, paused training.
 
 Picking an entry makes it the denoiser for Preview / Denoise. Import and export
-use the zoo's verified package functions; deleting a user model asks first.
+(``zoo_files``) use the zoo's verified package functions on a worker thread; deleting a user model
+asks first.
 
 Told about the selected stack (:meth:`ZooPanel.assess_stack`), the panel measures it on a background
 thread (``zoo.fit.measure_facts``), marks every model's fit in the "Fit" column (the reason as its
@@ -23,8 +24,8 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import baselines
-from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.gui.panels.zoo_files import ZooFiles
 from emdenoise_gui.jobs.denoise import Denoiser
 from emdenoise_gui.models.registry import by_preference
 from emdenoise_gui.zoo import fit as zoo_fit
@@ -78,17 +79,20 @@ def _opener(stack):
     return lambda: contextlib.nullcontext(stack)
 
 
-class ZooPanel(QtWidgets.QWidget):
+class ZooPanel(ZooFiles, QtWidgets.QWidget):
     """Lists models (shipped, user), paused training runs and filters, each model with its fit to the stack.
 
     Signals: ``chosen(object)`` carries a :class:`Denoiser`; ``message(str, str)`` (title, text) asks the
-    window to show a warning; ``resume_requested(str)`` carries a paused run's checkpoint folder.
+    window to show a warning; ``status(str, int)`` a line for the status bar and for how many ms (0: until the next; "" clears it);
+    ``resume_requested(str)`` carries a paused run's checkpoint folder. Import, export and delete:
+    ``zoo_files.ZooFiles``.
     ``device`` ("auto", "cpu", "cuda", ...) and ``tile`` (px) are what time estimates assume
     (:meth:`set_compute`).
     """
 
     chosen = QtCore.Signal(object)
     message = QtCore.Signal(str, str)
+    status = QtCore.Signal(str, int)
     resume_requested = QtCore.Signal(str)
     _arrived = QtCore.Signal(str, object, object)  # (what, token, result) from a worker thread
 
@@ -279,7 +283,7 @@ class ZooPanel(QtWidgets.QWidget):
         if entry is None:
             self.details.clear()
             self.delete_button.setEnabled(False)
-            self.export_button.setEnabled(False)
+            self._enable_transfers()
             return
         if self.stack_key is not None and not self._auto and not key.startswith("paused:"):
             self._picked[self.stack_key] = key
@@ -294,7 +298,7 @@ class ZooPanel(QtWidgets.QWidget):
             self.details.setHtml(card_html(entry.package.card, entry.shipped))
         is_user_model = key.startswith("model:") and not entry.shipped
         self.delete_button.setEnabled(bool(is_user_model))
-        self.export_button.setEnabled(key.startswith("model:") and getattr(entry, "package", None) is not None)
+        self._enable_transfers()
         denoiser = self._denoiser(key)
         if denoiser is not None:
             self.chosen.emit(denoiser)
@@ -413,6 +417,8 @@ class ZooPanel(QtWidgets.QWidget):
             self._speeds.update(result)
             self._preselect()
             self._show_fit()
+        elif what == "transfer":
+            self._transfer_done(token, result)
         elif what == "speed":
             sha, device, tile = token
             self._estimating.discard(sha)
@@ -532,60 +538,3 @@ class ZooPanel(QtWidgets.QWidget):
         menu = QtWidgets.QMenu(self)
         menu.addAction("Resume training", self.resume_current)
         menu.exec(self.list.viewport().mapToGlobal(position))
-
-    # -- import / export / delete ----------------------------------------------------------------------
-    def import_path(self, path: str | Path) -> bool:
-        from emdenoise_gui.zoo import registry
-
-        try:
-            package = registry.import_package(path)
-        except InputError as exc:
-            self.message.emit("Cannot import model", str(exc))
-            return False
-        self.refresh(select=f"model:{package.path}")
-        return True
-
-    def export_to(self, destination: str | Path) -> bool:
-        from emdenoise_gui.zoo.package import export_zip
-
-        entry = self.entries.get(self.current_key() or "")
-        if entry is None or not hasattr(entry, "package") or entry.package is None:
-            return False
-        try:
-            export_zip(entry.package, Path(destination), overwrite=True)
-        except (InputError, OSError) as exc:
-            self.message.emit("Cannot export model", str(exc))
-            return False
-        return True
-
-    def delete_current(self, confirm: bool = True) -> bool:
-        from emdenoise_gui.zoo import registry
-
-        entry = self.entries.get(self.current_key() or "")
-        if entry is None or not hasattr(entry, "shipped") or entry.shipped or entry.package is None:
-            return False
-        if confirm:
-            answer = QtWidgets.QMessageBox.question(
-                self, "Delete model", f"Delete your model “{entry.name}”? This cannot be undone.")
-            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
-                return False
-        try:
-            registry.delete_package(entry.package.card.name, entry.path)
-        except (InputError, OSError) as exc:
-            self.message.emit("Cannot delete model", str(exc))
-            return False
-        self.refresh()
-        return True
-
-    def import_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import model package", "", "Model packages (*.zip)")
-        if path:
-            self.import_path(path)
-
-    def export_dialog(self) -> None:
-        entry = self.entries.get(self.current_key() or "")
-        name = getattr(entry, "name", "model")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export model package", f"{name}.zip",
-                                                        "Model packages (*.zip)")
-        if path:
-            self.export_to(path)
