@@ -12,6 +12,7 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emdenoise_gui.gui.lifetime import pool_done, wait_drawing
 from emdenoise_gui.gui.settings import qsettings
 
 #: How long quitting waits for cancelled jobs (and the device probe) to stop, processing events meanwhile.
@@ -59,7 +60,7 @@ class WindowClosing:
         self.zoo_panel.shutdown()  # its speed timing stops at the next tile
         for pool in self.findChildren(QtCore.QThreadPool):  # the views' background sums: let them finish
             pool.clear()
-            pool.waitForDone(POOL_WAIT_MS)
+            wait_drawing(pool_done(pool), POOL_WAIT_MS / 1000)
         self._store_view()
         if self.remember_layout:
             store = qsettings()

@@ -77,11 +77,9 @@ class DeviceStatus(QtCore.QObject):
     def wait(self, deadline: float) -> bool:
         """Wait (processing events) until the probe ends or ``time.monotonic()`` passes ``deadline``;
         True if it ended."""
-        thread = self._thread
-        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
-            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            thread.join(0.02)
-        return thread is None or not thread.is_alive()
+        from emdenoise_gui.gui.lifetime import threads_ended, wait_drawing
+
+        return wait_drawing(threads_ended([self._thread]), max(0.0, deadline - time.monotonic()))
 
     def _show(self, text: str) -> None:
         self.text = text

@@ -12,8 +12,6 @@ without running). A waiting job that is cancelled leaves the queue without runni
 
 from __future__ import annotations
 
-import time
-
 from PySide6 import QtCore
 
 from emdenoise_gui.gui.workers import Job
@@ -78,16 +76,17 @@ class JobQueue(QtCore.QObject):
     def shutdown(self, timeout_ms: int) -> bool:
         """Cancel everything and wait up to ``timeout_ms`` for every job's thread to end, processing
         events meanwhile (the window keeps drawing). True if all ended in time."""
+        from emdenoise_gui.gui.lifetime import wait_drawing
+
         self.cancel_all()
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
-            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+        def settled(step_s: float) -> bool:
             busy = [j for j in self.jobs if j.active or j.thread_running]
-            if not busy:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            busy[0].wait(20)
+            if busy:
+                busy[0].wait(int(step_s * 1000))
+            return not any(j.active or j.thread_running for j in self.jobs)
+
+        return wait_drawing(settled, timeout_ms / 1000, user_input=True)
 
     def _on_ended(self, job: Job) -> None:
         if job in self._waiting:

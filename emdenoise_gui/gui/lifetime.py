@@ -26,6 +26,8 @@ import os
 import signal
 import socket
 import sys
+import time
+from typing import Callable
 
 from PySide6 import QtCore, QtWidgets
 
@@ -110,3 +112,38 @@ def end_process(code: int) -> None:
             except (AttributeError, OSError, ValueError):
                 pass
         os._exit(code)
+
+
+def wait_drawing(settled: Callable[[float], bool], timeout_s: float, user_input: bool = False) -> bool:
+    """Wait up to ``timeout_s`` for work on other threads to end while the window keeps drawing: call
+    ``settled(step_s)``, which waits at most ``step_s`` (about 20 ms) and says whether the work has ended,
+    and process pending events between calls (user input only with ``user_input``: while the window
+    closes a click must not start new work). True if it ended in time.
+
+    Every wait of the GUI thread on a worker (quitting, stopping thumbnails, the device probe) goes
+    through here: a plain ``join`` or ``waitForDone`` froze the window for its whole timeout."""
+    flags = (QtCore.QEventLoop.ProcessEventsFlag.AllEvents if user_input
+             else QtCore.QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if settled(0.02):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        QtCore.QCoreApplication.processEvents(flags, 50)
+
+
+def threads_ended(threads) -> Callable[[float], bool]:
+    """A ``settled`` for :func:`wait_drawing`: whether every thread in ``threads`` has ended (joins the
+    first one still running for at most the step)."""
+    def settled(step_s: float) -> bool:
+        alive = [t for t in threads if t is not None and t.is_alive()]
+        if alive:
+            alive[0].join(step_s)
+        return not any(t is not None and t.is_alive() for t in threads)
+    return settled
+
+
+def pool_done(pool: QtCore.QThreadPool) -> Callable[[float], bool]:
+    """A ``settled`` for :func:`wait_drawing`: whether ``pool`` has run everything submitted to it."""
+    return lambda step_s: pool.waitForDone(max(1, int(step_s * 1000)))

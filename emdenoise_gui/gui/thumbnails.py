@@ -53,7 +53,9 @@ class Thumbnails(QtCore.QObject):
 
     def stop(self, timeout_ms: int = 5000) -> bool:
         """Drop the requests not started yet and wait up to ``timeout_ms`` for the running ones."""
+        from emdenoise_gui.gui.lifetime import pool_done, wait_drawing
+
         self.background.pool.clear()
-        stopped = self.background.wait(timeout_ms)
+        stopped = wait_drawing(pool_done(self.background.pool), timeout_ms / 1000)
         self.background.pending.clear()  # the dropped ones may be asked for again (a reopened project)
         return stopped

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
-import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -389,11 +388,10 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         """Stop the panel's measurements (a speed timing stops at its next tile) and wait up to
         ``timeout_s`` for their threads; True if they all ended. The window calls it when it closes."""
+        from emdenoise_gui.gui.lifetime import threads_ended, wait_drawing
+
         self._stopping.cancel()
-        deadline = time.monotonic() + timeout_s
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self._threads)
+        return wait_drawing(threads_ended(list(self._threads)), timeout_s)
 
     @property
     def measuring(self) -> bool:
