@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import machine, publish, today  # noqa: E402
 from benchmarks.quality_data import CONDITIONS, load_datasets, to_uint8  # noqa: E402
 
-FILTERS = ("gaussian", "median", "wavelet", "bm3d")
+FILTERS = ("gaussian", "gaussian-sure", "median", "wavelet", "bm3d")
 SCORED = ("poisson-dose 25", "poisson-dose 100", "poisson-dose 300", "gaussian 25")
 
 

@@ -243,11 +243,11 @@ def rank(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
 
 
 def fallback_filter(facts: StackFacts | None) -> str:
-    """The classical filter (a ``core.baselines.FILTERS`` key) for a stack no model fits: the Gaussian on the
-    3-slice mean where neighbouring slices are alike (the best filter on FIB-SEM stacks in the quality
-    benchmark), else the 3x3 Gaussian (``DEFAULT_FILTER``)."""
+    """The classical filter (a ``core.baselines.FILTERS`` key) for a stack no model fits: the SURE-tuned
+    Gaussian on the 3-slice mean where neighbouring slices are alike (the best filter on FIB-SEM stacks
+    in the quality benchmark), else the SURE-tuned Gaussian of each slice (``DEFAULT_FILTER``)."""
     alike = facts is not None and facts.depth >= 3 and (facts.similarity or 0.0) >= ALIKE
-    return "gaussian-avg" if alike else DEFAULT_FILTER
+    return "gaussian-sure-avg" if alike else DEFAULT_FILTER
 
 
 def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:

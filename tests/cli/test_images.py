@@ -251,12 +251,12 @@ def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_
     result = cli("denoise", sstem, "-o", auto, "--model", "auto", "--slices", "0:1", "--overwrite")
     assert result.code == 0, result.err
     assert "every zoo model fits it poorly (the closest: " in result.err
-    assert "with the filter gaussian (Gaussian 3x3), as the app does" in result.err  # its slices differ
-    assert cli("denoise", sstem, "-o", named, "--method", "gaussian", "--slices", "0:1", "--overwrite").code == 0
+    assert "with the filter gaussian-sure (Gaussian, width by SURE), as the app does" in result.err  # slices differ
+    assert cli("denoise", sstem, "-o", named, "--method", "gaussian-sure", "--slices", "0:1", "--overwrite").code == 0
     np.testing.assert_array_equal(tifffile.imread(auto), tifffile.imread(named))
     assert "neither --model nor --method" not in result.err
     result = cli("denoise", sstem, "-o", tmp_path / "default.tif", "--slices", "0:1")
-    assert result.code == 0 and "neither --model nor --method given: the filter gaussian (Gaussian 3x3)" in result.err
+    assert result.code == 0 and "neither --model nor --method given: the filter gaussian-sure (Gaussian, width by SURE)" in result.err
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "default.tif"), tifffile.imread(named))
     # a single FIB-SEM image: NRRN reads it as its own neighbours (above BM3D on FlyEM slices), not the
     # cyclic artifact model (below the 3x3 Gaussian there), which --model auto picked while NRRN was "poor"

@@ -47,7 +47,8 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 def test_registry_order_and_fields():
     assert list(FILTERS) == [
         "gaussian", "median", "bilateral", "wiener", "wavelet", "tv-chambolle",
-        "tv-bregman", "nlm", "bm3d", "gaussian-avg", "median-avg", "nlm-avg",
+        "tv-bregman", "nlm", "bm3d", "gaussian-sure", "gaussian-avg", "median-avg", "nlm-avg",
+        "gaussian-sure-avg",
     ]
     for name, f in FILTERS.items():
         assert isinstance(f, Filter) and f.name == name
@@ -192,6 +193,48 @@ def test_slice_average_variant_uses_all_three_slices():
     stack = np.zeros((3, 16, 16), np.float32)
     stack[0], stack[1], stack[2] = 0.3, 0.6, 1.5
     np.testing.assert_allclose(apply_filter("gaussian-avg", stack), 0.8, atol=1e-6)
+
+
+# --- the SURE-tuned Gaussian -------------------------------------------------
+
+
+def test_sure_gaussian_widens_with_the_noise_and_beats_the_3x3_gaussian_on_flyem(flyem):
+    from emdenoise_gui.core.baselines import sure_width
+
+    clean, _ = flyem
+    widths = []
+    for sd in (0.005, 0.05, 0.15):
+        noisy = clean[1] + np.random.default_rng(1).normal(0.0, sd, clean[1].shape).astype(np.float32)
+        width, noise = sure_width(noisy)
+        widths.append(width)
+        if sd < 0.05:  # the clean crop's own noise (about 0.015) dominates: not a reference for this one
+            continue
+        assert noise == pytest.approx(sd, rel=0.2)  # it measured the noise it was given
+        sure, fixed = mse(apply_filter("gaussian-sure", noisy), clean[1]), mse(apply_filter("gaussian", noisy), clean[1])
+        assert sure < fixed < mse(noisy, clean[1])
+    assert widths[0] < widths[1] < widths[2]
+
+
+def test_sure_gaussian_leaves_fine_detail_that_the_3x3_gaussian_blurs():
+    # stripes 3 and 4 px apart (as membranes of finely sampled ssTEM) under faint noise: the 3x3 Gaussian
+    # takes away more stripe than noise; SURE sees that what it would take is mostly signal and keeps it
+    yy, xx = np.mgrid[:96, :96]
+    clean = (0.5 + 0.15 * np.cos(2 * np.pi * xx / 3) + 0.15 * np.cos(2 * np.pi * yy / 4)).astype(np.float32)
+    noisy = clean + np.random.default_rng(2).normal(0.0, 0.02, clean.shape).astype(np.float32)
+    assert mse(apply_filter("gaussian", noisy), clean) > 10 * mse(noisy, clean)
+    assert mse(apply_filter("gaussian-sure", noisy), clean) <= mse(noisy, clean)
+
+
+def test_sure_risk_tracks_the_true_error_of_each_width(flyem):
+    from emdenoise_gui.core import baselines
+
+    clean, noisy = flyem  # white noise of sd 0.05
+    x = noisy[1]
+    sd = NOISE_SIGMA
+    for sigma in (0.5, 1.0, 2.0):
+        smoothed = ndimage.gaussian_filter(x, sigma, mode="mirror", truncate=3.0)
+        estimate = mse(smoothed, x) - sd**2 + 2 * sd**2 * baselines._centre_weight(sigma)
+        assert estimate == pytest.approx(mse(smoothed, clean[1]), rel=0.15)
 
 
 # --- validation and determinism --------------------------------------------

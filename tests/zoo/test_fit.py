@@ -65,10 +65,10 @@ def test_a_single_image_is_possible_for_a_slice_model_and_poor_for_a_3_slice_fil
 
 
 def test_the_fallback_filter_averages_alike_slices_only():
-    assert fallback_filter(FIBSEM) == "gaussian-avg"  # e.g. a FIB-SEM stack at a pixel size no model knows
-    assert fallback_filter(replace(FIBSEM, similarity=0.21)) == "gaussian"  # ssTEM sections
-    assert fallback_filter(replace(FIBSEM, similarity=None, depth=1)) == "gaussian"
-    assert fallback_filter(None) == "gaussian"
+    assert fallback_filter(FIBSEM) == "gaussian-sure-avg"  # e.g. a FIB-SEM stack at a pixel size no model knows
+    assert fallback_filter(replace(FIBSEM, similarity=0.21)) == "gaussian-sure"  # ssTEM sections
+    assert fallback_filter(replace(FIBSEM, similarity=None, depth=1)) == "gaussian-sure"
+    assert fallback_filter(None) == "gaussian-sure"
 
 
 def test_single_slice_models_do_not_care_about_neighbours():
