@@ -34,7 +34,7 @@ import scipy.ndimage as ndi
 # bm3d, PyWavelets, scikit-image and scipy.signal are imported inside the filters that use them: together
 # they take most of a second to import, which the app's start-up should not pay (benchmarks/startup.py).
 
-__all__ = ["Filter", "FILTERS", "MIN_SIZE", "apply_filter"]
+__all__ = ["Filter", "FILTERS", "MIN_SIZE", "apply_filter", "tile_filter"]
 
 #: Smallest accepted height and width, in pixels.
 MIN_SIZE = 8
@@ -218,11 +218,14 @@ def sure_width(img: np.ndarray) -> tuple[float, float]:
     return SURE_WIDTHS[int(np.argmin(risks))], noise
 
 
-def _gaussian_sure(img: np.ndarray) -> np.ndarray:
-    sigma, _ = sure_width(img)
+def _gaussian_of_width(img: np.ndarray, sigma: float) -> np.ndarray:
     if sigma == 0.0:
         return img.copy()
     return ndi.gaussian_filter(img, sigma, mode="mirror", truncate=_SURE_TRUNCATE)
+
+
+def _gaussian_sure(img: np.ndarray) -> np.ndarray:
+    return _gaussian_of_width(img, sure_width(img)[0])
 
 
 # --- stack filters: (3, H, W) float32 -> (H, W) float32 ---------------------
@@ -326,6 +329,20 @@ FILTERS: dict[str, Filter] = {
 #: stays above the input and above the 3x3 Gaussian in all but one condition of the single-image
 #: benchmark (docs/benchmarks.md, "single images").
 DEFAULT_FILTER = "gaussian-sure"
+
+
+def tile_filter(name: str, image: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The function to run on each tile of ``image`` (the whole (H, W) slice, or (3, H, W) for a 3-slice
+    filter; working scale) for filter ``name``: :func:`apply_filter` on the tile, except for a filter tuned
+    to the image (the SURE-tuned Gaussians), whose width is measured once on the whole slice, so that
+    every tile of it gets the same width and no tile border shows where two widths meet."""
+    if name in ("gaussian-sure", "gaussian-sure-avg"):
+        whole = np.asarray(image, dtype=np.float32)
+        sigma = sure_width(whole if whole.ndim == 2 else whole.mean(axis=0))[0]
+        if name == "gaussian-sure":
+            return lambda tile: _gaussian_of_width(np.asarray(tile, np.float32), sigma)
+        return lambda tile: _gaussian_of_width(np.asarray(tile, np.float32).mean(axis=0, dtype=np.float32), sigma)
+    return lambda tile: apply_filter(name, tile)
 
 
 def apply_filter(name: str, image: np.ndarray) -> np.ndarray:

@@ -266,10 +266,12 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
     ``stride`` None band-blends (filters that estimate the noise per tile depend on the whole
     tile: ``TilePlan.whole_tile``), a stride Gaussian-blends as the papers did."""
 
-    def tile_fn(batch: np.ndarray) -> np.ndarray:
-        return np.stack([baselines.apply_filter(method, t) for t in batch])
-
     image = window[0] if baselines.FILTERS[method].slices == 1 else window
+    one_tile = baselines.tile_filter(method, image)  # a width tuned to the image: measured on the whole slice
+
+    def tile_fn(batch: np.ndarray) -> np.ndarray:
+        return np.stack([one_tile(t) for t in batch])
+
     plan = TilePlan.whole_tile(tile) if stride is None else TilePlan.paper(tile, stride)
     return (yield from blend_tiles(image, tile_fn, plan, cancel=cancel))
 

@@ -85,3 +85,22 @@ def test_three_slice_filter_sees_neighbours(tmp_path):
 def test_unknown_method_is_input_error(tmp_path, fibsem_crop):
     with pytest.raises(InputError, match="unknown method"):
         list(denoise_filter_job(fibsem_crop, tmp_path / "o.tif", "magic"))
+
+
+@pytest.mark.parametrize("method", ["gaussian-sure", "gaussian-sure-avg"])
+def test_a_filter_tuned_to_the_slice_gives_every_tile_one_width(method):
+    """The SURE-tuned Gaussian measures its width on the whole slice, not per tile: tiled, it equals the
+    filter on the whole slice (per-tile widths differed across a tile border where the noise did)."""
+    from emdenoise_gui.core.baselines import apply_filter, sure_width
+    from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.jobs.stack import filter_window
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:200, :260]
+    clean = (0.5 + 0.2 * np.sin(xx / 9.0) * np.cos(yy / 13.0)).astype(np.float32)
+    sd = np.where(xx < 130, 0.02, 0.12)  # quiet left half, noisy right half: per-tile SURE would differ
+    window = np.stack([clean + rng.normal(0.0, 1.0, clean.shape) * sd for _ in range(3)]).astype(np.float32)
+    image = window[1] if method == "gaussian-sure" else window
+    tiled = run_to_end(filter_window(method, window if method.endswith("avg") else window[1:2], 64, None))
+    np.testing.assert_allclose(tiled, apply_filter(method, image), atol=2e-5)
+    assert sure_width(window[1][:, :64])[0] < sure_width(window[1][:, -64:])[0]  # the halves alone would differ
