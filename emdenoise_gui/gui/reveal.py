@@ -19,8 +19,17 @@ def _select_command(path: Path) -> list[str] | None:
     return None
 
 
-def _select_freedesktop(path: Path) -> bool:
-    """Ask a freedesktop file manager (Files, Dolphin, Nemo, ...) over D-Bus to select ``path``."""
+#: D-Bus requests waiting for the file manager's answer (kept alive until it comes).
+_PENDING: set = set()
+#: How long the file manager may take to answer (it may be started for the request), ms.
+DBUS_TIMEOUT_MS = 10_000
+
+
+def _select_freedesktop(path: Path, otherwise) -> bool:
+    """Ask a freedesktop file manager (Files, Dolphin, Nemo, ...) over D-Bus to select ``path``, without
+    waiting for its answer: the call used to block the window until the file manager had started (up to
+    D-Bus's 25 s). True if the request was sent; ``otherwise()`` runs on the GUI thread if it answers
+    with an error (no file manager provides the interface)."""
     try:
         from PySide6 import QtDBus
     except ImportError:
@@ -28,12 +37,20 @@ def _select_freedesktop(path: Path) -> bool:
     bus = QtDBus.QDBusConnection.sessionBus()
     if not bus.isConnected():
         return False
-    interface = QtDBus.QDBusInterface("org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
-                                      "org.freedesktop.FileManager1", bus)
-    if not interface.isValid():
-        return False
-    reply = interface.call("ShowItems", [QtCore.QUrl.fromLocalFile(str(path)).toString()], "")
-    return reply.type() != QtDBus.QDBusMessage.MessageType.ErrorMessage
+    message = QtDBus.QDBusMessage.createMethodCall("org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
+                                                   "org.freedesktop.FileManager1", "ShowItems")
+    message.setArguments([[QtCore.QUrl.fromLocalFile(str(path)).toString()], ""])
+    watcher = QtDBus.QDBusPendingCallWatcher(bus.asyncCall(message, DBUS_TIMEOUT_MS))
+    _PENDING.add(watcher)
+
+    def answered(done) -> None:
+        _PENDING.discard(watcher)
+        if done.isError():
+            otherwise()
+        done.deleteLater()
+
+    watcher.finished.connect(answered)
+    return True
 
 
 def reveal(path: str | Path) -> bool:
@@ -47,6 +64,7 @@ def reveal(path: str | Path) -> bool:
         if not path.is_dir():
             return False
     if path.is_file():
+        folder = path.parent
         command = _select_command(path)
         if command is not None:
             try:
@@ -54,7 +72,11 @@ def reveal(path: str | Path) -> bool:
                 return True
             except OSError:
                 pass
-        elif _select_freedesktop(path):
+        elif _select_freedesktop(path, lambda: _open_folder(folder)):
             return True
-        path = path.parent
-    return QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(path)))
+        path = folder
+    return _open_folder(path)
+
+
+def _open_folder(folder: Path) -> bool:
+    return QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(folder)))
