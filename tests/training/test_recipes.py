@@ -68,7 +68,10 @@ def test_nrrn_on_clean_data_reports_psnr_and_dose_range(tmp_path, fibsem_crop):
     events = list(train(_nrrn_clean_spec(tmp_path, fibsem_crop)))
     scores = [e.metrics for e in events if isinstance(e, ev.Validated)]
     assert all(m["val_psnr_db"] > m["input_psnr_db"] - 20 for m in scores)  # finite, sane numbers
+    # the app's fallback filter on the same held-back crops, measured once: the bar a model must clear
+    assert len({m["filter_psnr_db"] for m in scores}) == 1 and scores[0]["filter_psnr_db"] > scores[0]["input_psnr_db"]
     card = open_package(tmp_path / "n").card
+    assert card.metrics["filter_psnr_db"] == pytest.approx(scores[0]["filter_psnr_db"], abs=1e-5)
     assert card.dose_range == [20.0, 120.0] and "supervised" in card.training["recipe"]
     assert card.training["validation"] == "held-back slices"
     assert card.training["best_step"] in (2, 4)

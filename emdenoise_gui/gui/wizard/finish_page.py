@@ -10,15 +10,24 @@ from PySide6 import QtWidgets
 
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.assess import flattest_region
+from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 
 def evaluation_text(scores: dict, preview: tuple | None) -> str:
     """What the held-back data say, in words: PSNR against a clean reference where the run had one,
     otherwise the spread (IQR) of grey levels on the flattest part of the held-back crop."""
     if "val_psnr_db" in scores:
-        gain = (f" (the noisy input: {scores['input_psnr_db']:.2f} dB)" if "input_psnr_db" in scores else "")
-        return (f"On held-back data with a clean reference, the denoised images reach "
-                f"<b>{scores['val_psnr_db']:.2f} dB</b> PSNR{gain}; higher is better.")
+        model = scores["val_psnr_db"]
+        others = [f"the noisy input: {scores['input_psnr_db']:.2f} dB"] if "input_psnr_db" in scores else []
+        if "filter_psnr_db" in scores:
+            others.append(f"the SURE-tuned Gaussian filter on the same crops: {scores['filter_psnr_db']:.2f} dB")
+        text = (f"On held-back data with a clean reference, the denoised images reach <b>{model:.2f} dB</b> PSNR"
+                f"{' (' + '; '.join(others) + ')' if others else ''}; higher is better.")
+        if "filter_psnr_db" in scores and model <= scores["filter_psnr_db"]:
+            text += (f"<p style='{WARN_STYLE}'><b>This model does no better than a classical filter</b> "
+                     f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
+                     "longer, with more data, or start from a shipped model; or use the filter.</p>")
+        return text
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
         return "No held-back preview to measure: look at the result on your own stack."

@@ -200,6 +200,25 @@ class BaseTrainer:
                      "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}}
         return True
 
+    _filter_psnr: float | None = None  # the fallback filter's held-back PSNR: the crops never change
+
+    def held_back_psnr(self, clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray,
+                       neighbours: np.ndarray | None = None) -> dict:
+        """Mean PSNR (dB) over the held-back crops, (N, H, W) float on [0, 1] (``noisy`` as the model read
+        it): ``val_psnr_db`` of the model, ``input_psnr_db`` of the noisy crops, and ``filter_psnr_db`` of
+        the app's fallback filter on the same crops, the SURE-tuned Gaussian (on the 3-slice mean of
+        ``neighbours``, (N, 3, H, W), for a model that reads three slices): a model below it is no use."""
+        from emdenoise_gui.core.baselines import apply_filter
+        from emdenoise_gui.core.metrics import psnr
+
+        if self._filter_psnr is None:
+            name, images = ("gaussian-sure-avg", neighbours) if neighbours is not None else ("gaussian-sure", noisy)
+            self._filter_psnr = float(np.mean([psnr(c, np.clip(apply_filter(name, i), 0, 1))
+                                               for c, i in zip(clean, images)]))
+        return {"val_psnr_db": float(np.mean([psnr(c, d) for c, d in zip(clean, denoised)])),
+                "input_psnr_db": float(np.mean([psnr(c, n) for c, n in zip(clean, noisy)])),
+                "filter_psnr_db": self._filter_psnr}
+
     def preview(self) -> tuple[np.ndarray, np.ndarray]:
         """(noisy, denoised) (H, W) float32 on [0, 1] for the first validation crop."""
         with self._evaluating():

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emdenoise_gui.core import metrics, noise
+from emdenoise_gui.core import noise
 from emdenoise_gui.core.normalise import slice_params
 from emdenoise_gui.training.data import crop
 from emdenoise_gui.training.synthetic import to_8bit_levels
@@ -115,9 +115,7 @@ class PairedCyclicTrainer(CyclicTrainer):
         clean = (self.val_batch[:, 1] + 1) / 2
         denoised = np.clip((out[:, 0].cpu().numpy() + 1) / 2, 0, 1)
         noisy = np.clip((self.val_batch[:, 0] + 1) / 2, 0, 1)
-        return {"val_loss": float(loss),
-                "val_psnr_db": float(np.mean([metrics.psnr(c, d) for c, d in zip(clean, denoised)])),
-                "input_psnr_db": float(np.mean([metrics.psnr(c, n) for c, n in zip(clean, noisy)]))}
+        return {"val_loss": float(loss), **self.held_back_psnr(clean, noisy, denoised)}
 
     def denoise_crop(self, batch):
         out = self.model.denoise(self.tensor(batch[:1, 0:1])).float().cpu().numpy()[0, 0]

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emdenoise_gui.core import metrics
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v, nrrn
@@ -199,11 +198,9 @@ class NRRNTrainer(BaseTrainer):
         loss, out = self._supervised(self.val_batch[:, :3], self.val_batch[:, 3:4])
         m, s = self.val_stats[:, 0, None, None], self.val_stats[:, 1, None, None]
         denoised = np.clip(out.cpu().numpy()[:, 0] * s + m, 0, 1)
-        noisy = np.clip(self.val_batch[:, 1] * s + m, 0, 1)
-        clean = self.val_batch[:, 4]
-        return {"val_loss": float(loss),
-                "val_psnr_db": float(np.mean([metrics.psnr(c, d) for c, d in zip(clean, denoised)])),
-                "input_psnr_db": float(np.mean([metrics.psnr(c, n) for c, n in zip(clean, noisy)]))}
+        neighbours = np.clip(self.val_batch[:, :3] * s[:, None] + m[:, None], 0, 1)
+        return {"val_loss": float(loss), **self.held_back_psnr(self.val_batch[:, 4], neighbours[:, 1], denoised,
+                                                               neighbours)}
 
     def denoise_crop(self, batch):
         out = self.model.denoise(self.tensor(batch[:, :3])).float().cpu().numpy()[0, 0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emdenoise_gui.core import metrics
 from emdenoise_gui.models import xception
 from emdenoise_gui.training.data import sample_crops
 from emdenoise_gui.training.synthetic import NoiseModel
@@ -118,11 +117,9 @@ class XceptionTrainer(BaseTrainer):
     def val_losses(self) -> dict:
         noisy, clean = self.val_batch[:, 0:1], self.val_batch[:, 1:2]
         pred = np.clip(self.model(self.tensor(noisy)).float().cpu().numpy(), 0, 1)
-        # PSNR on the normalised crops: the same affine map for all three, so the ranking is exact
-        psnr = [metrics.psnr(np.clip(c[0], 0, 1), p[0]) for c, p in zip(clean, pred)]
-        before = [metrics.psnr(np.clip(c[0], 0, 1), n[0]) for c, n in zip(clean, noisy)]
         loss = xception.huberised_mse(torch.from_numpy(pred), torch.from_numpy(np.ascontiguousarray(clean)))
-        return {"val_loss": float(loss), "val_psnr_db": float(np.mean(psnr)), "input_psnr_db": float(np.mean(before))}
+        # PSNR on the normalised crops: the same affine map for all, so the ranking is exact
+        return {"val_loss": float(loss), **self.held_back_psnr(np.clip(clean[:, 0], 0, 1), noisy[:, 0], pred[:, 0])}
 
     def denoise_crop(self, batch):
         out = self.model(self.tensor(batch[:, 0:1])).float().cpu().numpy()[0, 0]
