@@ -159,4 +159,21 @@ def drive_training(events) -> int:
               file=sys.stderr)
         return 130
     print(f"wrote model package {done.package}")
+    _note_below_the_filter(done.package)
     return 0
+
+
+def _note_below_the_filter(package: str) -> None:
+    """Say on stderr when the new model's held-back PSNR is no better than the app's fallback filter's on the
+    same crops (card metrics ``val_psnr_db``, ``filter_psnr_db``; runs with a clean reference only)."""
+    from emdenoise_gui.zoo.package import open_package
+
+    try:
+        scores = open_package(package).card.metrics
+    except Exception:  # noqa: BLE001 - a note, never a failure of the finished run
+        return
+    model, bar = scores.get("val_psnr_db"), scores.get("filter_psnr_db")
+    if model is not None and bar is not None and model <= bar:
+        print(f"emdenoise: note: on held-back data this model ({model:.2f} dB) does no better than the SURE-tuned "
+              f"Gaussian filter ({bar:.2f} dB): train longer, with more data or from a shipped model (--init), "
+              "or use the filter (--method gaussian-sure)", file=sys.stderr)

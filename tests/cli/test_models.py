@@ -217,3 +217,16 @@ def test_adapt_starts_from_the_shipped_model_unless_told_otherwise(home):
     assert spec.init == str(SHIPPED_DIR / "flyem-nrrn-lite") and spec.objective == "blind-spot"
     assert spec.lr == pytest.approx(1e-3 / 3)
     assert adapt_spec(stack, "nrrn", init=SCRATCH).init == ""
+
+
+def test_train_says_when_the_model_is_no_better_than_the_filter(cli, tmp_path, home, fibsem_crop):
+    from emdenoise_gui.zoo.package import open_package
+
+    out = tmp_path / "short"
+    result = cli("train", "xception", "--clean", fibsem_crop, "--steps", "2", "--crop", "32", "--batch-size", "2",
+                 "--validate-every", "2", "--device", "cpu", "-o", out)
+    assert result.code == 0, result.err
+    scores = open_package(out).card.metrics
+    assert scores["filter_psnr_db"] > scores["input_psnr_db"]
+    said = "does no better than the SURE-tuned Gaussian filter" in result.err
+    assert scores["val_psnr_db"] <= scores["filter_psnr_db"] and said  # two steps do not beat the filter
