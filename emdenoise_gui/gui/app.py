@@ -80,11 +80,12 @@ def _install_excepthook() -> None:
 
 
 def screenshot_after_denoise(window, path: str, app, waited_ms: int = 0) -> None:
-    """Once the zoo has measured the shown stack's fit and preselected a denoiser for it (at most 30 s),
-    run that denoise, then save the window to ``path`` and quit. (It used to start at once, with the
-    default shipped model: on an ssTEM stack the picture showed a poor-fit NRRN where the app picks a filter.)"""
+    """Once the zoo has measured the shown stack's fit and preselected a denoiser for it (after the
+    candidates' speeds are timed; at most 30 s), run that denoise, then save the window to ``path`` and
+    quit. (It used to start at once, with the default shipped model: on an ssTEM stack the picture showed a
+    poor-fit NRRN where the app picks a filter.)"""
     zoo = window.zoo_panel
-    if zoo.stack_key is not None and zoo.facts is None and waited_ms < 30_000:
+    if zoo.preselecting and waited_ms < 30_000:
         QtCore.QTimer.singleShot(200, lambda: screenshot_after_denoise(window, path, app, waited_ms + 200))
         return
     state = {"code": 1}

@@ -125,6 +125,50 @@ def test_a_failed_speed_timing_says_so_and_is_retried_on_reselection(qtbot, pane
     qtbot.waitUntil(lambda: "on the CPU" in panel.fit_label.text(), timeout=WAIT_MS)
     assert "failed" not in panel.fit_label.text() and "about 3 min on the CPU" in panel.fit_label.text()
 
+def held_rank(monkeypatch):
+    """Hold the worker's ranking (after the facts arrived, before the speeds) until the event is set."""
+    import threading
+
+    from emdenoise_gui.zoo import fit as zoo_fit
+
+    release, real = threading.Event(), zoo_fit.rank
+
+    def slow(*args, **kwargs):
+        release.wait(WAIT_MS / 1000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zoo_fit, "rank", slow)
+    return release
+
+
+def test_measuring_lasts_until_the_preselection_not_only_the_facts(qtbot, panel, shared_data, monkeypatch):
+    release = held_rank(monkeypatch)
+    panel.assess_stack("fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    qtbot.waitUntil(lambda: panel.facts is not None, timeout=WAIT_MS)
+    assert panel.best_key is None and panel.preselecting and panel.measuring  # what --screenshot waits for
+    release.set()
+    qtbot.waitUntil(lambda: not panel.measuring, timeout=WAIT_MS)
+    assert panel.best_key in shipped_nrrn(panel) and not panel.preselecting
+
+
+def test_a_device_change_during_the_fit_check_still_preselects(qtbot, panel, shared_data, monkeypatch):
+    release = held_rank(monkeypatch)
+    panel.assess_stack("fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    qtbot.waitUntil(lambda: panel.facts is not None, timeout=WAIT_MS)
+    panel.set_compute("cpu", 256)  # the speeds on their way were timed for 512 px tiles: not kept
+    release.set()
+    qtbot.waitUntil(lambda: panel.best_key is not None, timeout=WAIT_MS)
+    assert panel.best_key in shipped_nrrn(panel) and panel.current_key() == panel.best_key
+
+
+def test_a_stack_that_cannot_be_measured_ends_the_wait_and_says_why(qtbot, panel, tmp_path):
+    broken = tmp_path / "broken.tif"
+    broken.write_bytes(b"not a tiff")
+    panel.assess_stack("broken", broken, (10.0, 10.0, 10.0))
+    qtbot.waitUntil(lambda: not panel.measuring, timeout=WAIT_MS)
+    assert panel.best_key is None and "Could not measure this stack" in panel.fit_label.text()
+
+
 def test_paused_training_is_listed_and_resume_emits_its_folder(qtbot, panel, home):
     paused = paused_checkpoint(home, "cells-nrrn-adapted", 300, 600)
     paused_checkpoint(home, "done-nrrn-adapted", 600, 600)  # finished: its model is in the zoo already

@@ -155,6 +155,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.facts: zoo_fit.StackFacts | None = None
         self.fits: dict[str, zoo_fit.Fit] = {}  # item key -> fit to the stack
         self.best_key: str | None = None  # the preselected denoiser for the stack
+        self._assess_failed = False  # the shown stack could not be measured: no preselection will come
         self._generation = 0  # bumped per stack: results for an older one are dropped
         self._auto = False  # True while the panel itself changes the selection
         self._picked: dict[str, str] = {}  # stack key -> denoiser key the user chose for it
@@ -325,6 +326,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         stack (that one is selected again). Results for a stack chosen before the latest are dropped.
         """
         self.stack_key, self.facts, self.fits, self.best_key = key, None, {}, None
+        self._assess_failed = False
         self._generation += 1
         generation = self._generation
         self._mark_fits()
@@ -366,6 +368,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         """No stack is shown any more: no fit marks, the line under the list asks for one; a
         measurement still running for the old stack is dropped when it arrives."""
         self.stack_key, self.facts, self.fits, self.best_key = None, None, {}, None
+        self._assess_failed = False
         self._generation += 1
         self._mark_fits()
         self._show_fit()
@@ -397,9 +400,16 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         return wait_drawing(threads_ended(list(self._threads)), timeout_s)
 
     @property
+    def preselecting(self) -> bool:
+        """Whether the shown stack's fit check, or the preselection that follows it (once the candidates'
+        speeds are timed), is still to come; False once it failed (the panel says why)."""
+        return self.stack_key is not None and self.best_key is None and not self._assess_failed
+
+    @property
     def measuring(self) -> bool:
-        """Whether a worker still measures for the list: the shown stack's fit check, or a model's speed."""
-        return (self.stack_key is not None and self.facts is None) or bool(self._estimating)
+        """Whether a worker still measures for the list: the shown stack's fit check and preselection, or a
+        model's speed."""
+        return self.preselecting or bool(self._estimating)
 
     def _post(self, what: str, token, result) -> None:
         """Hand a worker's result to the GUI thread (queued); nothing once the window closes or the panel is
@@ -414,8 +424,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
     def _deliver(self, what: str, token, result) -> None:
         if what == "facts" and token == self._generation:
             self._facts_arrived(result)
-        elif what == "speeds" and token == (self._generation, self.device, self.tile):
-            self._speeds.update(result)
+        elif what == "speeds" and token[0] == self._generation:
+            if token[1:] == (self.device, self.tile):  # timed for the device and tile jobs still run with
+                self._speeds.update(result)
             self._preselect()
             self._show_fit()
         elif what == "transfer":
@@ -432,6 +443,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
 
     def _facts_arrived(self, facts) -> None:
         if isinstance(facts, Exception):
+            self._assess_failed = True
             self.fit_label.setText(f"Could not measure this stack: {html.escape(str(facts))}")
             return
         self.facts = facts
