@@ -1,6 +1,6 @@
-"""How the main window closes: it asks about running jobs, cancels them and waits for their threads,
-lets the panels' background sums finish, saves the view, the layout and the project, and only then
-goes (a window never disappears while its jobs still write).
+"""How the main window closes: it asks about running jobs, lets a model import or export finish,
+cancels the jobs and waits for their threads, lets the panels' background sums finish, saves the view,
+the layout and the project, and only then goes (a window never disappears while its jobs still write).
 
 ``WindowClosing`` is a mixin of ``main_window.MainWindow``; it uses the window's ``controller``,
 ``device``, ``force_close``, ``quit_answer`` and ``_store_view``.
@@ -21,6 +21,8 @@ SHUTDOWN_WAIT_MS = 15_000
 PROBE_WAIT_S = 0.5
 #: How long closing waits for each panel's background computations (a high-pass takes about a second).
 POOL_WAIT_MS = 3000
+#: How often a close that waits for the zoo's import or export looks whether it is done.
+TRANSFER_POLL_MS = 100
 
 
 class WindowClosing:
@@ -44,6 +46,14 @@ class WindowClosing:
             return
         active = self.controller.active_jobs()
         if active and not self.force_close and not self.confirm_quit(len(active)):
+            event.ignore()
+            return
+        if self.zoo_panel.transferring:
+            # a model import or export is copying (seconds; it cannot stop half-way without losing the
+            # user's request): the window stays and closes once it is done, as for jobs still stopping
+            self.force_close = True
+            self.statusBar().showMessage(f"{self.zoo_panel.transferring} The window closes when it is done")
+            QtCore.QTimer.singleShot(TRANSFER_POLL_MS, self._close_when_transferred)
             event.ignore()
             return
         if not self.stop_jobs():
@@ -97,6 +107,12 @@ class WindowClosing:
             return stopped
         finally:
             self._stopping = False
+
+    def _close_when_transferred(self) -> None:
+        if self.zoo_panel.transferring:
+            QtCore.QTimer.singleShot(TRANSFER_POLL_MS, self._close_when_transferred)
+        elif self.isVisible():
+            self.close()
 
     def _close_when_idle(self) -> None:
         if not self.isVisible() or any(j.active for j in self.controller.jobs):

@@ -429,3 +429,27 @@ def test_loss_series_grows_past_its_first_block_and_plots_downsampled(qtbot):
     # long curves are drawn as peaks at screen resolution, clipped to the view (not every point each redraw)
     assert item.ctrl.autoDownsampleCheck.isChecked() and item.ctrl.peakRadio.isChecked()
     assert item.ctrl.clipToViewCheck.isChecked()
+
+
+def test_quitting_during_a_model_export_waits_for_it_then_closes(window, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from emdenoise_gui.zoo import package as zoo_package
+
+    release, real = threading.Event(), zoo_package.export_zip
+
+    def held(*args, **kwargs):  # a large model still copying when the user quits
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zoo_package, "export_zip", held)
+    panel = window.zoo_panel
+    panel.select(next(k for k, e in panel.entries.items() if k.startswith("model:") and e.package is not None))
+    out = tmp_path / "exported.zip"
+    assert panel.export_to(out)
+    window.close()  # File ▸ Quit: the export is not dropped
+    assert window.isVisible() and panel.transferring
+    assert "The window closes when it is done" in window.statusBar().currentMessage()
+    release.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert out.stat().st_size > 1000 and not panel.transferring
