@@ -453,3 +453,19 @@ def test_quitting_during_a_model_export_waits_for_it_then_closes(window, qtbot, 
     release.set()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
     assert out.stat().st_size > 1000 and not panel.transferring
+
+
+def test_a_file_error_during_an_import_names_the_file(window, qtbot, tmp_path, monkeypatch):
+    import errno
+
+    from emdenoise_gui.zoo import registry
+
+    def full(_path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "home" / "models" / "big"))
+
+    monkeypatch.setattr(registry, "import_package", full)
+    assert window.zoo_panel.import_path(tmp_path / "big.zip")
+    qtbot.waitUntil(lambda: not window.zoo_panel.transferring, timeout=30_000)
+    title, text = window.warnings[-1]
+    assert title == "Cannot import model" and "No space left on device" in text
+    assert str(tmp_path / "home" / "models" / "big") in text and "free space" in text

@@ -72,7 +72,7 @@ class ZooFiles:
             self.message.emit(title, str(result))
         elif isinstance(result, Exception):
             self.status.emit("", 0)
-            self.message.emit(title, f"{result.strerror or result}" if isinstance(result, OSError) else str(result))
+            self.message.emit(title, _os_words(result) if isinstance(result, OSError) else str(result))
         elif kind == "import":
             self.status.emit(f"Imported {result.card.name} into your models", 8000)
             self.refresh(select=f"model:{result.path}")
@@ -118,3 +118,10 @@ class ZooFiles:
                                                         "Model packages (*.zip)")
         if path:
             self.export_to(path)
+
+
+def _os_words(exc: OSError) -> str:
+    """One line for a file error during a transfer: what went wrong, on which file, and what to do."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"{exc.strerror or exc}{where}. Check that the folder exists, is writable and has free space, "
+            "then try again.")
