@@ -75,7 +75,8 @@ class JobQueue(QtCore.QObject):
 
     def shutdown(self, timeout_ms: int) -> bool:
         """Cancel everything and wait up to ``timeout_ms`` for every job's thread to end, processing
-        events meanwhile (the window keeps drawing). True if all ended in time."""
+        events meanwhile (the window keeps drawing; clicks and key presses wait until after: the window
+        is closing and must not start new work). True if all ended in time."""
         from emdenoise_gui.gui.lifetime import wait_drawing
 
         self.cancel_all()
@@ -86,7 +87,7 @@ class JobQueue(QtCore.QObject):
                 busy[0].wait(int(step_s * 1000))
             return not any(j.active or j.thread_running for j in self.jobs)
 
-        return wait_drawing(settled, timeout_ms / 1000, user_input=True)
+        return wait_drawing(settled, timeout_ms / 1000)
 
     def _on_ended(self, job: Job) -> None:
         if job in self._waiting:

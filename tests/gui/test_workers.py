@@ -151,6 +151,30 @@ def test_waiting_jobs_cancel_without_running_and_previews_replace(qtbot):
     assert not waiting_ran and new.started_at is None
 
 
+def test_shutdown_keeps_drawing_but_takes_no_user_input(qtbot, monkeypatch):
+    """While quitting waits for jobs to stop, the window paints (events are processed) but a click or key
+    press must not start new work: every processing of events during the wait excludes user input."""
+    def slow_to_stop(token):
+        while True:
+            time.sleep(0.3)  # a long tile: the cancel is seen only after it
+            token.raise_if_cancelled()
+            yield Progress("x", 0, 1)
+
+    queue = JobQueue()
+    job = queue.submit(Job("slow", "denoise", slow_to_stop), MODEL)
+    qtbot.waitUntil(lambda: job.status == "running", timeout=10000)
+    flags, real = [], QtCore.QCoreApplication.processEvents
+
+    def spy(*args):
+        flags.append(args[0] if args else None)
+        return real(*args)
+
+    monkeypatch.setattr(QtCore.QCoreApplication, "processEvents", staticmethod(spy))
+    assert queue.shutdown(10000) and job.status == "cancelled"
+    exclude = QtCore.QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents
+    assert flags and all(f is not None and f & exclude for f in flags)
+
+
 def test_events_arrive_in_order_in_batches(qtbot):
     def fast(token):  # a fast training's steps: far more than the window needs to redraw
         for step in range(1, 501):
