@@ -164,16 +164,19 @@ def drive_training(events) -> int:
 
 
 def _note_below_the_filter(package: str) -> None:
-    """Say on stderr when the new model's held-back PSNR is no better than the app's fallback filter's on the
-    same crops (card metrics ``val_psnr_db``, ``filter_psnr_db``; runs with a clean reference only)."""
+    """Say on stderr when the new model's held-back PSNR is no better than the filter it is measured
+    against on the same crops (``zoo.card.bar_filter``; card metrics ``val_psnr_db``, ``filter_psnr_db``;
+    runs with a clean reference only)."""
+    from emdenoise_gui.zoo.card import bar_filter
     from emdenoise_gui.zoo.package import open_package
 
     try:
-        scores = open_package(package).card.metrics
+        card = open_package(package).card
     except Exception:  # noqa: BLE001 - a note, never a failure of the finished run
         return
-    model, bar = scores.get("val_psnr_db"), scores.get("filter_psnr_db")
+    model, bar = card.metrics.get("val_psnr_db"), card.metrics.get("filter_psnr_db")
     if model is not None and bar is not None and model <= bar:
-        print(f"emdenoise: note: on held-back data this model ({model:.2f} dB) does no better than the SURE-tuned "
-              f"Gaussian filter ({bar:.2f} dB): train longer, with more data or from a shipped model (--init), "
-              "or use the filter (--method gaussian-sure)", file=sys.stderr)
+        name, label = bar_filter(card.family)
+        print(f"emdenoise: note: on held-back data this model ({model:.2f} dB) does no better than the classical "
+              f"filter \"{label}\" ({bar:.2f} dB): train longer, with more data or from a shipped model (--init), "
+              f"or use the filter (--method {name})", file=sys.stderr)

@@ -45,6 +45,16 @@ NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than 
              "/ \\ : * ? \" < > |")
 
 
+def bar_filter(family: str) -> tuple[str, str]:
+    """(``core.baselines.FILTERS`` key, its label) of the classical filter a new model of ``family`` is
+    measured against on held-back data (training's ``filter_psnr_db`` metric): the SURE-tuned Gaussian for
+    the slices the family reads (on the 3-slice mean for NRRN). Every message about that bar names it so."""
+    from emdenoise_gui.core.baselines import FILTERS, sure_filter
+
+    name = sure_filter(FAMILIES[family].input_slices if family in FAMILIES else 1)
+    return name, FILTERS[name].label
+
+
 class CardError(ValueError):
     """A card field is missing or has the wrong type or value."""
 

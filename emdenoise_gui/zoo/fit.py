@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emdenoise_gui.core import assess
-from emdenoise_gui.core.baselines import DEFAULT_FILTER
+from emdenoise_gui.core.baselines import sure_filter
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.models.registry import FAMILIES
 
@@ -245,9 +245,9 @@ def rank(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
 def fallback_filter(facts: StackFacts | None) -> str:
     """The classical filter (a ``core.baselines.FILTERS`` key) for a stack no model fits: the SURE-tuned
     Gaussian on the 3-slice mean where neighbouring slices are alike (the best filter on FIB-SEM stacks
-    in the quality benchmark), else the SURE-tuned Gaussian of each slice (``DEFAULT_FILTER``)."""
+    in the quality benchmark), else the SURE-tuned Gaussian of each slice (``core.baselines.sure_filter``)."""
     alike = facts is not None and facts.depth >= 3 and (facts.similarity or 0.0) >= ALIKE
-    return "gaussian-sure-avg" if alike else DEFAULT_FILTER
+    return sure_filter(3 if alike else 1)
 
 
 def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:

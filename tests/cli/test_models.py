@@ -228,5 +228,6 @@ def test_train_says_when_the_model_is_no_better_than_the_filter(cli, tmp_path, h
     assert result.code == 0, result.err
     scores = open_package(out).card.metrics
     assert scores["filter_psnr_db"] > scores["input_psnr_db"]
-    said = "does no better than the SURE-tuned Gaussian filter" in result.err
+    said = 'does no better than the classical filter "Gaussian, width by SURE"' in result.err
+    assert "--method gaussian-sure)" in result.err
     assert scores["val_psnr_db"] <= scores["filter_psnr_db"] and said  # two steps do not beat the filter

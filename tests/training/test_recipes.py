@@ -77,6 +77,19 @@ def test_nrrn_on_clean_data_reports_psnr_and_dose_range(tmp_path, fibsem_crop):
     assert card.training["best_step"] in (2, 4)
 
 
+def test_the_filter_bar_is_measured_again_on_other_crops_and_nrrn_needs_its_neighbours(tmp_path, fibsem_crop):
+    trainer = trainer_class("nrrn")(_nrrn_clean_spec(tmp_path, fibsem_crop), torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    clean = np.stack([0.5 + 0.3 * np.sin(6 * xx + k) * np.cos(4 * yy) for k in (0, 1)]).astype(np.float32)
+    stacks = [np.clip(clean[:, None] + rng.normal(0, s, (2, 3, 32, 32)), 0, 1).astype(np.float32) for s in (0.05, 0.3)]
+    first, second = (trainer.held_back_psnr(clean, n[:, 1], clean, n)["filter_psnr_db"] for n in stacks)
+    assert first > second + 3  # not the first crops' score again
+    assert trainer.held_back_psnr(clean, stacks[0][:, 1], clean, stacks[0])["filter_psnr_db"] == first
+    with pytest.raises(ValueError, match="needs the neighbours"):
+        trainer.held_back_psnr(clean, stacks[0][:, 1], clean)
+
+
 def test_the_best_validated_model_is_exported(tmp_path, fibsem_crop, monkeypatch):
     from emdenoise_gui.training.trainers import base as trainer_base
 

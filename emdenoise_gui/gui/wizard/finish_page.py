@@ -13,20 +13,24 @@ from emdenoise_gui.core.assess import flattest_region
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 
-def evaluation_text(scores: dict, preview: tuple | None) -> str:
-    """What the held-back data say, in words: PSNR against a clean reference where the run had one,
-    otherwise the spread (IQR) of grey levels on the flattest part of the held-back crop."""
+def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
+    """What the held-back data say about a ``family`` model, in words: PSNR against a clean reference
+    where the run had one (beside the filter it must beat, ``zoo.card.bar_filter``), otherwise the spread
+    (IQR) of grey levels on the flattest part of the held-back crop."""
+    from emdenoise_gui.zoo.card import bar_filter
+
     if "val_psnr_db" in scores:
         model = scores["val_psnr_db"]
         others = [f"the noisy input: {scores['input_psnr_db']:.2f} dB"] if "input_psnr_db" in scores else []
+        label = bar_filter(family)[1]
         if "filter_psnr_db" in scores:
-            others.append(f"the SURE-tuned Gaussian filter on the same crops: {scores['filter_psnr_db']:.2f} dB")
+            others.append(f"the filter “{label}” on the same crops: {scores['filter_psnr_db']:.2f} dB")
         text = (f"On held-back data with a clean reference, the denoised images reach <b>{model:.2f} dB</b> PSNR"
                 f"{' (' + '; '.join(others) + ')' if others else ''}; higher is better.")
         if "filter_psnr_db" in scores and model <= scores["filter_psnr_db"]:
             text += (f"<p style='{WARN_STYLE}'><b>This model does no better than a classical filter</b> "
                      f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
-                     "longer, with more data, or start from a shipped model; or use the filter.</p>")
+                     f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
         return text
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
@@ -77,7 +81,7 @@ class FinishPage(QtWidgets.QWizardPage):
         package = verify_folder(Path(state.package))
         self.card = package.card
         self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
-                             f"{self.card.steps:,} steps).</p><p>{evaluation_text(self.card.metrics, state.preview)}</p>")
+                             f"{self.card.steps:,} steps).</p><p>{evaluation_text(self.card.metrics, state.preview, self.card.family)}</p>")
         if state.preview is not None:
             noisy, denoised = state.preview
             residual = np.asarray(noisy, np.float32) - np.asarray(denoised, np.float32)

@@ -200,24 +200,33 @@ class BaseTrainer:
                      "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}}
         return True
 
-    _filter_psnr: float | None = None  # the fallback filter's held-back PSNR: the crops never change
+    _filter_psnr: tuple[bytes, float] | None = None  # (digest of the crops it was measured on, dB)
 
     def held_back_psnr(self, clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray,
                        neighbours: np.ndarray | None = None) -> dict:
         """Mean PSNR (dB) over the held-back crops, (N, H, W) float on [0, 1] (``noisy`` as the model read
         it): ``val_psnr_db`` of the model, ``input_psnr_db`` of the noisy crops, and ``filter_psnr_db`` of
-        the app's fallback filter on the same crops, the SURE-tuned Gaussian (on the 3-slice mean of
-        ``neighbours``, (N, 3, H, W), for a model that reads three slices): a model below it is no use."""
-        from emdenoise_gui.core.baselines import apply_filter
+        the app's fallback filter for the family's input on the same crops (``core.baselines.sure_filter``:
+        the SURE-tuned Gaussian, on the 3-slice mean of ``neighbours``, (N, 3, H, W), for a family that
+        reads three slices): a model below it is no use. The filter's score is measured once per set of
+        crops (validation reuses the same ones)."""
+        import hashlib
+
+        from emdenoise_gui.core.baselines import apply_filter, sure_filter
         from emdenoise_gui.core.metrics import psnr
 
-        if self._filter_psnr is None:
-            name, images = ("gaussian-sure-avg", neighbours) if neighbours is not None else ("gaussian-sure", noisy)
-            self._filter_psnr = float(np.mean([psnr(c, np.clip(apply_filter(name, i), 0, 1))
-                                               for c, i in zip(clean, images)]))
+        name = sure_filter(self.info.input_slices)
+        images = neighbours if self.info.input_slices == 3 else noisy
+        if images is None:
+            raise ValueError(f"{self.spec.family} reads 3 slices: held_back_psnr needs the neighbours")
+        digest = hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=16)
+        digest.update(np.ascontiguousarray(clean).tobytes())
+        if self._filter_psnr is None or self._filter_psnr[0] != digest.digest():
+            score = float(np.mean([psnr(c, np.clip(apply_filter(name, i), 0, 1)) for c, i in zip(clean, images)]))
+            self._filter_psnr = (digest.digest(), score)
         return {"val_psnr_db": float(np.mean([psnr(c, d) for c, d in zip(clean, denoised)])),
                 "input_psnr_db": float(np.mean([psnr(c, n) for c, n in zip(clean, noisy)])),
-                "filter_psnr_db": self._filter_psnr}
+                "filter_psnr_db": self._filter_psnr[1]}
 
     def preview(self) -> tuple[np.ndarray, np.ndarray]:
         """(noisy, denoised) (H, W) float32 on [0, 1] for the first validation crop."""
