@@ -224,16 +224,27 @@ def _gaussian_of_width(img: np.ndarray, sigma: float) -> np.ndarray:
     return ndi.gaussian_filter(img, sigma, mode="mirror", truncate=_SURE_TRUNCATE)
 
 
+def _sure_tuned(img: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The Gaussian of the width SURE picks on ``img``, as a function of any (H, W) float32 image."""
+    sigma = sure_width(img)[0]
+    return lambda tile: _gaussian_of_width(tile, sigma)
+
+
 def _gaussian_sure(img: np.ndarray) -> np.ndarray:
-    return _gaussian_of_width(img, sure_width(img)[0])
+    return _sure_tuned(img)(img)
 
 
 # --- stack filters: (3, H, W) float32 -> (H, W) float32 ---------------------
 
 
+def _slice_mean(stack: np.ndarray) -> np.ndarray:
+    """(3, H, W) -> (H, W) float32 mean of the slices z-1, z, z+1."""
+    return stack.mean(axis=0, dtype=np.float32)
+
+
 def _on_slice_mean(single: Callable[[np.ndarray], np.ndarray]):
     def stack_filter(stack: np.ndarray) -> np.ndarray:
-        return single(stack.mean(axis=0, dtype=np.float32))
+        return single(_slice_mean(stack))
 
     return stack_filter
 
@@ -260,6 +271,11 @@ class Filter:
         The filter itself: float32 (H, W) or (3, H, W) array in roughly [0, 1]
         to a new float32 (H, W) array, not clipped. Call it through
         :func:`apply_filter`, which validates and converts the input.
+    tune:
+        For a filter tuned to the image it runs on (None for the others):
+        from the whole float32 (H, W) image (a 3-slice filter's slice mean) to
+        the function run on each (H, W) tile of it (the same mean), with the
+        tuning measured once on the whole image; :func:`tile_filter` uses it.
     """
 
     name: str
@@ -267,6 +283,7 @@ class Filter:
     description: str
     slices: int
     function: Callable[[np.ndarray], np.ndarray]
+    tune: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
 
 
 _EDE = "Ede & Beanland (arXiv 1807.11234)"
@@ -305,7 +322,7 @@ FILTERS: dict[str, Filter] = {
         Filter("gaussian-sure", "Gaussian, width by SURE",
                "Gaussian whose width (0-3 px, or none) minimises Stein's unbiased risk estimate for the noise "
                "measured in the image: strong on noisy data, light or none on clean or finely sampled data; ours.",
-               1, _gaussian_sure),
+               1, _gaussian_sure, tune=_sure_tuned),
         Filter("gaussian-avg", "Gaussian 3x3 on 3-slice mean",
                f"Mean of slices z-1, z, z+1, then the 3x3 Gaussian; {_NRRN}.",
                3, _on_slice_mean(_gaussian)),
@@ -318,7 +335,7 @@ FILTERS: dict[str, Filter] = {
         Filter("gaussian-sure-avg", "Gaussian by SURE on 3-slice mean",
                "Mean of slices z-1, z, z+1, then the Gaussian whose width minimises Stein's unbiased risk "
                "estimate for the noise measured in the mean; ours.",
-               3, _on_slice_mean(_gaussian_sure)),
+               3, _on_slice_mean(_gaussian_sure), tune=_sure_tuned),
     )
 }
 
@@ -341,15 +358,14 @@ def sure_filter(slices: int) -> str:
 def tile_filter(name: str, image: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """The function to run on each tile of ``image`` (the whole (H, W) slice, or (3, H, W) for a 3-slice
     filter; working scale) for filter ``name``: :func:`apply_filter` on the tile, except for a filter tuned
-    to the image (the SURE-tuned Gaussians), whose width is measured once on the whole slice, so that
-    every tile of it gets the same width and no tile border shows where two widths meet."""
-    if name in ("gaussian-sure", "gaussian-sure-avg"):
-        whole = np.asarray(image, dtype=np.float32)
-        sigma = sure_width(whole if whole.ndim == 2 else whole.mean(axis=0))[0]
-        if name == "gaussian-sure":
-            return lambda tile: _gaussian_of_width(np.asarray(tile, np.float32), sigma)
-        return lambda tile: _gaussian_of_width(np.asarray(tile, np.float32).mean(axis=0, dtype=np.float32), sigma)
-    return lambda tile: apply_filter(name, tile)
+    to the image (``Filter.tune``: the SURE-tuned Gaussians), tuned once on the whole slice, so that every
+    tile of it is filtered alike and no tile border shows where two settings meet."""
+    spec = FILTERS[name]
+    if spec.tune is None:
+        return lambda tile: apply_filter(name, tile)
+    flat = _slice_mean if spec.slices == 3 else (lambda a: a)
+    run = spec.tune(flat(np.asarray(image, dtype=np.float32)))
+    return lambda tile: run(flat(np.asarray(tile, dtype=np.float32)))
 
 
 def apply_filter(name: str, image: np.ndarray) -> np.ndarray:
