@@ -1,5 +1,5 @@
 """Small dialogs: Settings, record details, messages, and the questions before quitting,
-deleting a result and after a failed save."""
+deleting a result, denoising with a poorly fitting model and after a failed save."""
 
 from __future__ import annotations
 
@@ -170,6 +170,23 @@ def quit_question(parent, count: int) -> QtWidgets.QMessageBox:
     box.keep_button = box.addButton("Keep working", QtWidgets.QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(box.keep_button)
     box.setEscapeButton(box.keep_button)
+    return box
+
+
+def poor_fit_question(parent, chosen: str, reason: str, pick: str) -> QtWidgets.QMessageBox:
+    """"<chosen> fits this stack poorly (<reason>)" before a denoise, with the buttons "Use <pick>" (the
+    default), "Denoise with <chosen> anyway" and "Cancel" (Esc); ``box.answers`` maps each button to
+    "pick", "anyway" or "cancel"."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Poor fit for this stack",
+                                f"{chosen} fits this stack poorly: {reason}.", parent=parent)
+    box.setInformativeText(f"Its result may be worse than the noisy input. For this stack the app picks "
+                           f"“{pick}”.")
+    use = box.addButton(f"Use {pick}", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+    anyway = box.addButton(f"Denoise with {chosen} anyway", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton("Cancel", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(use)
+    box.setEscapeButton(cancel)
+    box.answers = {use: "pick", anyway: "anyway", cancel: "cancel"}
     return box
 
 

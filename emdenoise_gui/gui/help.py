@@ -67,9 +67,11 @@ project's <i>results</i> folder (or the folder set in Edit ▸ Settings), named
 <i>stem_method</i> by default, e.g. <i>cells_flyem-nrrn-lite.tif</i>; an existing file is never
 overwritten.</p>
 <p><b>Stacks.</b> Drag TIFF or MRC files, OME-Zarr (.zarr) folders, or folders holding them onto the window, or use File ▸ Add Stacks.</p>
-<p><b>Denoising.</b> Pick a denoiser in the model zoo (right), then Process ▸ Preview Current Slice
-to try it on the slice on screen, and Process ▸ Denoise Stack for the whole stack. Jobs run in the
-background (bottom panel); you can keep working and cancel them there.</p>
+<p><b>Denoising.</b> When you show a stack the model zoo (right) marks how well each model fits it and
+selects the app's pick; choose another if you like. Process ▸ Preview Current Slice tries it on the
+slice on screen, and Process ▸ Denoise Stack runs it on the whole stack (if you chose a model that fits
+the stack poorly, it asks first). Jobs run in the background (bottom panel); you can keep working and
+cancel them there.</p>
 
 <h2>Which denoiser?</h2>
 <table cellspacing=0 cellpadding=4>

@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emdenoise_gui import __version__
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.closing import WindowClosing
+from emdenoise_gui.gui.fit_guard import DenoiseFitGuard
 from emdenoise_gui.gui.settings import qsettings
 
 
@@ -67,7 +68,7 @@ def _yx(region) -> tuple[int, int, int, int]:
     return y0, y1, x0, x1
 
 
-class MainWindow(WindowClosing, QtWidgets.QMainWindow):
+class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
     Closing (``closing.WindowClosing``) with jobs running or waiting asks first, then cancels them and
@@ -465,6 +466,8 @@ class MainWindow(WindowClosing, QtWidgets.QMainWindow):
                                        self.viewer.visible_region())
 
     def denoise_current(self):
+        """Denoise the selected stacks (or the one shown) with the selected denoiser now, without the fit
+        checks of Process ▸ Denoise Stack (``fit_guard.denoise_command``); the job, or None."""
         ids = self.project_panel.selected_stack_ids() or [i for i in [self._current_stack_id()] if i]
         if not ids:
             self.warn("Nothing to denoise", "Select one or more stacks in the project first.")

@@ -61,7 +61,7 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     process = bar.addMenu("&Process")
     _action(window, process, "&Preview Current Slice", window.preview_current, KEY("Ctrl+P"),
             "Denoise only the slice on screen")
-    _action(window, process, "&Denoise Stack", window.denoise_current, KEY("Ctrl+D"),
+    _action(window, process, "&Denoise Stack", window.denoise_command, KEY("Ctrl+D"),
             "Denoise the whole selected stack(s) into the results folder")
     _action(window, process, "&Train or Fine-tune Model…", lambda: window.train_wizard(), KEY("Ctrl+T"),
             "A guided wizard: from what data you have to a new model in the zoo")

@@ -19,14 +19,12 @@ DRIVER = textwrap.dedent(r"""
     QtGui.QDesktopServices.openUrl = staticmethod(lambda url: opened.append(url.toLocalFile()) or True)
     path = Path(tempfile.mkdtemp()) / "result.tif"
     path.write_bytes(b"x")
-    start = time.perf_counter()
     assert module.reveal(path)
-    returned = time.perf_counter() - start
-    assert opened == [] and len(module._PENDING) == 1  # asked, not answered yet: nothing opened so far
+    assert opened == [] and len(module._PENDING) == 1  # returned at once: asked, the answer not waited for
     deadline = time.monotonic() + 10
     while not opened and time.monotonic() < deadline:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
-    print("returned", returned, "opened", opened, "folder", str(path.parent), "pending", len(module._PENDING))
+    print("opened", opened, "folder", str(path.parent), "pending", len(module._PENDING))
 """)
 
 
@@ -38,6 +36,5 @@ def test_reveal_does_not_wait_for_the_file_manager_and_opens_the_folder_when_non
                                                      "HOME": "/tmp"})
     assert run.returncode == 0, run.stderr[-2000:]
     line = run.stdout.strip().splitlines()[-1].split()
-    returned, folder = float(line[1]), line[-3]
-    assert returned < 0.5  # the request went out; the answer came later, through the event loop
-    assert line[3] == f"['{folder}']" and line[-1] == "0"  # the folder opened instead, nothing left pending
+    folder = line[-3]  # the answer came later, through the event loop: no file manager, so
+    assert line[1] == f"['{folder}']" and line[-1] == "0"  # the folder opened instead, nothing left pending

@@ -34,11 +34,12 @@ FIT_COLUMN = 2
 #: Colours of the fit marks (green, amber, red: readable on light and dark themes).
 FIT_COLOURS = {"good": "#2e7d32", "possible": "#b26a00", "poor": "#c62828"}
 FIT_WORDS = {"good": "Good fit", "possible": "Possible fit", "poor": "Poor fit"}
-#: The denoiser preselected when every model fits a stack poorly.
 #: Listed first among the filters: the ones the app falls back to (the best filters of the quality benchmark
 #: at a fraction of BM3D's time); the others follow in the registry's order, the papers' baselines.
 FIRST_FILTERS = ("gaussian-sure", "gaussian-sure-avg")
-FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"  # no stack measured, no shipped model
+#: Selected when there is no shipped model to select (a stack every model fits poorly gets
+#: ``zoo.fit.fallback_filter`` instead, which is this one where its slices differ).
+FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"
 
 
 def card_html(card, shipped: bool) -> str:
@@ -227,7 +228,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
 
     def default_key(self) -> str | None:
         """A usable shipped model (NRRN first: it suits FIB-SEM stacks; of a family the smallest, which is
-        the fastest on a CPU), else the 3x3 Gaussian."""
+        the fastest on a CPU), else the SURE-tuned Gaussian (``FALLBACK_KEY``)."""
         shipped = sorted((entry.package.card.parameters, key, entry.package.card.family)
                          for key, entry in self.entries.items()
                          if key.startswith("model:") and getattr(entry, "shipped", False) and entry.package)
@@ -398,6 +399,10 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
 
         self._stopping.cancel()
         return wait_drawing(threads_ended(list(self._threads)), timeout_s)
+
+    def picked_by_hand(self, stack_key: str) -> bool:
+        """Whether the user chose a denoiser for the stack ``stack_key`` (the panel then keeps it)."""
+        return stack_key in self._picked
 
     @property
     def preselecting(self) -> bool:

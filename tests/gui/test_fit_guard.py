@@ -1,0 +1,140 @@
+"""Process ▸ Denoise Stack checks the zoo's fit first: a poor-fit model is questioned, and a denoise
+asked for before the fit check arrives waits for the app's pick."""
+
+import threading
+
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+
+from emdenoise_gui.gui.panels.zoo_panel import FALLBACK_KEY  # noqa: E402
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def sstem(tmp_path, shared_data):
+    """Four 128 x 160 px ssTEM sections (50 nm apart, 4 nm pixels): neighbours differ, NRRN fits poorly."""
+    data = tifffile.imread(shared_data / "sstem_isbi2012_train_30x512x512.tif", key=range(4))
+    path = tmp_path / "sstem4.tif"
+    tifffile.imwrite(path, data[:, 100:228, 100:260], imagej=True, resolution=(0.25, 0.25),
+                     metadata={"axes": "ZYX", "spacing": 50.0, "unit": "nm"})
+    return path
+
+
+def shown(qtbot, window, path):
+    records, rejected = window.controller.add_paths([path])
+    assert records and not rejected
+    window.show_stack(records[0].id)
+    return records[0].id
+
+
+def nrrn_key(window) -> str:
+    return next(k for k, e in window.zoo_panel.entries.items()
+                if k.startswith("model:") and e.package is not None and e.package.card.family == "nrrn")
+
+
+def asked(window, monkeypatch, answer: str) -> list:
+    questions = []
+
+    def ask(chosen, reason, pick):
+        questions.append((chosen, reason, pick))
+        return answer
+
+    monkeypatch.setattr(window, "_ask_poor_fit", ask)
+    return questions
+
+
+def denoise_jobs(window) -> list:
+    """The window's denoise jobs (previews of the shown slice may run beside them)."""
+    return [j for j in window.controller.jobs if j.kind == "denoise"]
+
+
+def finished(qtbot, job) -> None:
+    qtbot.waitUntil(lambda: not job.running, timeout=WAIT_MS)
+    assert job.status == "done", job.message
+    job.wait(5000)
+
+
+def test_a_poor_fit_model_is_questioned_and_the_apps_pick_can_be_taken(qtbot, window, sstem, monkeypatch):
+    shown(qtbot, window, sstem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    assert window.zoo_panel.best_key == FALLBACK_KEY
+    window.zoo_panel.select(nrrn_key(window))
+    questions = asked(window, monkeypatch, "pick")
+    job = window.denoise_command()
+    assert len(questions) == 1
+    chosen, reason, pick = questions[0]
+    assert "nrrn" in chosen.lower() and "slices" in reason and pick == "Gaussian, width by SURE"
+    assert job is not None and "Gaussian, width by SURE" in job.title
+    assert window.zoo_panel.current_key() == FALLBACK_KEY
+    finished(qtbot, job)
+
+
+def test_denoise_anyway_is_asked_once_and_cancel_starts_nothing(qtbot, window, sstem, monkeypatch):
+    shown(qtbot, window, sstem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select(nrrn_key(window))
+    questions = asked(window, monkeypatch, "cancel")
+    assert window.denoise_command() is None and denoise_jobs(window) == []
+    assert window.statusBar().currentMessage() == "Denoise cancelled"
+    questions = asked(window, monkeypatch, "anyway")
+    job = window.denoise_command()
+    assert job is not None and window.zoo_panel.current_key() == nrrn_key(window)
+    finished(qtbot, job)
+    second = window.denoise_command()  # the answer holds for this stack and model
+    assert len(questions) == 1 and second is not None
+    finished(qtbot, second)
+
+
+def test_a_good_fit_or_a_filter_is_not_questioned(qtbot, window, sstem, monkeypatch):
+    shown(qtbot, window, sstem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    questions = asked(window, monkeypatch, "cancel")
+    window.zoo_panel.select("filter:median")  # a one-slice filter: no fit to judge
+    job = window.denoise_command()
+    assert job is not None and not questions
+    finished(qtbot, job)
+
+
+def test_denoise_before_the_fit_check_waits_for_the_apps_pick(qtbot, window, sstem, monkeypatch):
+    from emdenoise_gui.zoo import fit as zoo_fit
+
+    release, real = threading.Event(), zoo_fit.rank
+
+    def held(*args, **kwargs):
+        release.wait(WAIT_MS / 1000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zoo_fit, "rank", held)
+    questions = asked(window, monkeypatch, "cancel")
+    shown(qtbot, window, sstem)
+    assert window.zoo_panel.current_key() != FALLBACK_KEY  # the default model, before the fit is known
+    assert window.denoise_command() is None and window.denoise_command() is None  # waits (once)
+    assert "Checking which denoiser fits this stack" in window.statusBar().currentMessage()
+    release.set()
+    qtbot.waitUntil(lambda: len(denoise_jobs(window)) == 1, timeout=WAIT_MS)
+    job = denoise_jobs(window)[0]
+    assert "Gaussian, width by SURE" in job.title and not questions  # the app's pick, no question needed
+    finished(qtbot, job)
+    qtbot.wait(500)
+    assert len(denoise_jobs(window)) == 1  # the second press did not start another
+
+
+def test_the_poor_fit_question_offers_the_pick_first_and_esc_cancels(qtbot):
+    from pathlib import Path
+
+    from emdenoise_gui.gui.dialogs import poor_fit_question
+
+    box = poor_fit_question(None, "flyem-nrrn-lite", "neighbouring slices differ (similarity 0.38): this model "
+                            "needs a FIB-SEM-like stack", "Gaussian, width by SURE")
+    qtbot.addWidget(box)
+    box.show()
+    texts = {answer: button.text() for button, answer in box.answers.items()}
+    assert texts == {"pick": "Use Gaussian, width by SURE", "anyway": "Denoise with flyem-nrrn-lite anyway",
+                     "cancel": "Cancel"}
+    assert box.answers[box.defaultButton()] == "pick" and box.answers[box.escapeButton()] == "cancel"
+    folder = Path(__file__).resolve().parents[1] / "screenshots"
+    folder.mkdir(exist_ok=True)
+    assert box.grab().save(str(folder / "poor_fit_question.png"))
