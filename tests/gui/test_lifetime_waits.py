@@ -36,8 +36,10 @@ def test_a_wait_gives_up_at_its_timeout_and_says_so(qapp):
     hold.set()
 
 
-def test_a_wait_on_a_pool_ends_with_its_last_task(qapp):
-    pool = QtCore.QThreadPool()
-    done = []
-    pool.start(lambda: (time.sleep(0.1), done.append(1)))
-    assert wait_drawing(pool_done(pool), timeout_s=10.0) and done == [1]
+def test_a_wait_on_a_pool_lets_timers_fire_and_ends_with_its_last_task(qapp):
+    pool, release, done = QtCore.QThreadPool(), threading.Event(), []
+    pool.start(lambda: (release.wait(10), done.append(1)))
+    pool.start(lambda: (release.wait(10), time.sleep(0.05), done.append(2)))
+    QtCore.QTimer.singleShot(20, release.set)  # only an event processed during the wait ends the tasks
+    assert wait_drawing(pool_done(pool), timeout_s=10.0) and sorted(done) == [1, 2]
+    assert pool.activeThreadCount() == 0
