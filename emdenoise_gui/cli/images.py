@@ -185,8 +185,14 @@ def cmd_compare(args) -> int:
 
 
 def cmd_filters(args) -> int:
-    for f in baselines.FILTERS.values():
-        print(f"{f.name:<14} {f.label:<28} {f.description}")
+    """The filters ``--method`` takes; the papers' baselines with fixed published settings apart."""
+    for published in (False, True):
+        if published:
+            print("\npaper baselines (published settings that ignore the image's noise; to reproduce the papers' "
+                  "comparisons, not for real data):")
+        for f in baselines.FILTERS.values():
+            if f.as_published == published:
+                print(f"{f.name:<17} {f.label:<33} {f.description}")
     return EXIT_OK
 
 

@@ -95,9 +95,12 @@ noisy images. For <b>uneven film shading and charging blobs</b> it can also lear
 alone, with those artifacts drawn on them (the shipped <i>flyem-cyclic-artifacts</i> is made that
 way; it removes them and nothing else: it is no shot-noise denoiser).</td></tr>
 <tr><td><b>Classical filters</b></td>
-<td>Gaussian, median, bilateral, Wiener, wavelet, total variation, non-local means and BM3D, plus
-3-slice-mean versions for stacks. They need no training: use them <b>to compare</b> a network
-against, and as a fallback. BM3D is usually the best of them and by far the slowest.</td></tr>
+<td>The Gaussian whose width is chosen for each image (<i>width by SURE</i>), Gaussian, median, Wiener,
+wavelet, total variation and BM3D, plus 3-slice-mean versions for stacks. They need no training: use
+them <b>to compare</b> a network against, and as a fallback (the app falls back to the SURE-tuned
+Gaussian where no model fits). BM3D is about as good as the SURE-tuned Gaussian on a single image and
+hundreds of times slower. The <i>paper baselines</i> (bilateral, split-Bregman TV, non-local means)
+keep the papers' fixed settings: they are there to reproduce those comparisons, not for real data.</td></tr>
 </table>
 <p><b>How to choose.</b> A FIB-SEM or serial-section stack: start with NRRN. One noisy micrograph: an
 NRRN model also reads a single image (as its own neighbours), when its pixel size matches; or train

@@ -270,3 +270,12 @@ def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_
     assert result.code == 0 and "for the package 'auto' in this folder give --model ./auto" in result.err
     result = cli("denoise", sstem, "-o", tmp_path / "x.tif", "--model", "auto", "--method", "gaussian")
     assert result.code == 2 and "choose a model or a classical filter" in result.err
+
+
+def test_filters_lists_the_papers_baselines_apart(cli):
+    result = cli("filters")
+    assert result.code == 0
+    usable, _, published = result.out.partition("paper baselines")
+    names = lambda text: [line.split()[0] for line in text.splitlines() if line and not line.startswith(" ")]  # noqa: E731
+    assert "gaussian-sure" in names(usable) and "bm3d" in names(usable) and "tv-bregman" not in names(usable)
+    assert sorted(names(published.split("\n", 1)[1])) == ["bilateral", "nlm", "nlm-avg", "tv-bregman"]

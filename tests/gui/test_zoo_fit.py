@@ -225,3 +225,25 @@ def test_an_empty_user_zoo_says_where_models_come_from(qtbot, panel, home):
     paused_checkpoint(home, "cells-nrrn-adapted", 300, 600)
     panel.refresh()
     assert [item.text(0) for item in your_models()] == ["cells-nrrn-adapted"]
+
+
+def test_the_papers_baselines_are_listed_apart_and_folded(qtbot, panel):
+    from emdenoise_gui.core.baselines import FILTERS
+    from emdenoise_gui.gui.panels.zoo_panel import PUBLISHED, ROLE
+
+    groups = [panel.list.topLevelItem(i) for i in range(panel.list.topLevelItemCount())]
+    assert [g.text(0) for g in groups][2:] == ["Classical filters", f"▸ {PUBLISHED}"]  # folded
+    published = [groups[3].child(i).data(0, ROLE) for i in range(groups[3].childCount())]
+    assert sorted(published) == ["filter:bilateral", "filter:nlm", "filter:nlm-avg", "filter:tv-bregman"]
+    assert all(FILTERS[k.split(":")[1]].as_published for k in published)
+    assert not groups[3].isExpanded() and groups[2].isExpanded()
+    panel.select("filter:tv-bregman")  # chosen anyway: shown, with a word of caution
+    assert groups[3].isExpanded() and panel.current_key() == "filter:tv-bregman"
+    assert "ignore how noisy the image is" in panel.details.toPlainText()
+    panel.select("filter:wiener")
+    assert "ignore how noisy" not in panel.details.toPlainText()
+    heading = panel.list.viewport()
+    qtbot.mouseClick(heading, QtCore.Qt.MouseButton.LeftButton, pos=panel.list.visualItemRect(groups[3]).center())
+    assert not groups[3].isExpanded() and groups[3].text(0) == f"▸ {PUBLISHED}"  # a click on the heading folds
+    qtbot.mouseClick(heading, QtCore.Qt.MouseButton.LeftButton, pos=panel.list.visualItemRect(groups[3]).center())
+    assert groups[3].isExpanded() and groups[3].text(0) == f"▾ {PUBLISHED}" and panel.current_key() == "filter:wiener"

@@ -37,6 +37,12 @@ FIT_WORDS = {"good": "Good fit", "possible": "Possible fit", "poor": "Poor fit"}
 #: Listed first among the filters: the ones the app falls back to (the best filters of the quality benchmark
 #: at a fraction of BM3D's time); the others follow in the registry's order, the papers' baselines.
 FIRST_FILTERS = ("gaussian-sure", "gaussian-sure-avg")
+#: The group of the papers' baselines with their published, fixed settings (``Filter.as_published``).
+PUBLISHED = "Paper baselines (published settings)"
+PUBLISHED_TIP = ("A paper's baseline with its published settings, which ignore how noisy the image is: kept to "
+                 "reproduce that paper's comparison. On most data a filter above does better; on lightly noisy "
+                 "images this one can come out worse than the input.")
+CAUTION_STYLE = f"color: {FIT_COLOURS['possible']}"
 #: Selected when there is no shipped model to select (a stack every model fits poorly gets
 #: ``zoo.fit.fallback_filter`` instead, which is this one where its slices differ).
 FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"
@@ -115,6 +121,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         for column in (1, FIT_COLUMN):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.list.currentItemChanged.connect(self._changed)
+        self.list.itemClicked.connect(self._heading_clicked)
+        self.list.itemExpanded.connect(self._heading_marked)
+        self.list.itemCollapsed.connect(self._heading_marked)
         self.list.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.fit_label = QtWidgets.QLabel()
@@ -178,8 +187,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.list.clear()
         self.entries = {}
         groups = {}
-        for title in ("Shipped models", "Your models", "Classical filters"):
+        for title in ("Shipped models", "Your models", "Classical filters", PUBLISHED):
             group = QtWidgets.QTreeWidgetItem([title, ""])
+            group.setData(0, ROLE, f"group:{title}")
             group.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled)
             font = group.font(0)
             font.setBold(True)
@@ -218,10 +228,12 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             item = QtWidgets.QTreeWidgetItem([f.label, "filter"])
             item.setData(0, ROLE, key)
             item.setToolTip(0, f.description)
-            groups["Classical filters"].addChild(item)
+            groups[PUBLISHED if f.as_published else "Classical filters"].addChild(item)
             self.entries[key] = f
-        for group in groups.values():
-            group.setExpanded(True)
+        for title, group in groups.items():  # the papers' baselines folded away (selecting one unfolds them)
+            group.setExpanded(title != PUBLISHED)
+        groups[PUBLISHED].setToolTip(0, PUBLISHED_TIP + " Click to show or hide them.")
+        self._heading_marked(groups[PUBLISHED])
         self._mark_fits()
         self.list.blockSignals(False)
         self._select(keep or self.default_key(), by_hand=select is not None)
@@ -256,10 +268,22 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         """Select the item key ``key``; for the current stack this counts as the user's choice."""
         self._select(key, by_hand=True)
 
+    def _heading_clicked(self, item, _column: int) -> None:
+        """A click on the folding group's heading folds or unfolds it (the other groups stay open)."""
+        if item.data(0, ROLE) == f"group:{PUBLISHED}":
+            item.setExpanded(not item.isExpanded())
+
+    def _heading_marked(self, item) -> None:
+        """The folding group's heading shows a triangle for its state (the tree draws no arrows)."""
+        if item.data(0, ROLE) == f"group:{PUBLISHED}":
+            item.setText(0, f"{'▾' if item.isExpanded() else '▸'} {PUBLISHED}")
+
     def _select(self, key: str | None, by_hand: bool) -> None:
         item = self.item(key) if key else None
         if item is None:
             return
+        if item.parent() is not None:
+            item.parent().setExpanded(True)  # a selection is never hidden in a folded group
         self._auto = not by_hand
         try:
             self.list.setCurrentItem(item)
@@ -279,7 +303,11 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         card = entry.package.card
         return Denoiser("model", card.name, str(entry.package.path), card.weights_sha256)
 
-    def _changed(self, item, _previous) -> None:
+    def _changed(self, item, previous) -> None:
+        if item is not None and item.parent() is None and previous is not None:
+            with QtCore.QSignalBlocker(self.list):  # a click on a group heading keeps the chosen denoiser
+                self.list.setCurrentItem(previous)
+            return
         key = item.data(0, ROLE) if item else None
         entry = self.entries.get(key) if key else None
         self.resume_button.setEnabled(bool(key and key.startswith("paused:")))
@@ -294,8 +322,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         if key.startswith("paused:"):
             self.details.setHtml(paused_html(entry))
         elif key.startswith("filter:"):
+            caution = f"<p style='{CAUTION_STYLE}'>{PUBLISHED_TIP}</p>" if entry.as_published else ""
             self.details.setHtml(f"<h3>{html.escape(entry.label)}</h3><p>{html.escape(entry.description)}</p>"
-                                 f"<p>Uses {entry.slices} slice(s) per output slice.</p>")
+                                 f"<p>Uses {entry.slices} slice(s) per output slice.</p>{caution}")
         elif entry.package is None:
             self.details.setHtml(f"<h3>{html.escape(entry.name)}</h3><p>Cannot be used: {html.escape(entry.problem)}</p>")
         else:
