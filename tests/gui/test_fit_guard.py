@@ -4,11 +4,11 @@ asked for before the fit check arrives waits for the app's pick."""
 import threading
 
 import pytest
-import tifffile
 
 pytest.importorskip("pytestqt")
 
 from emdenoise_gui.gui.panels.zoo_panel import FALLBACK_KEY  # noqa: E402
+from tests.gui.conftest import write_small_stack  # noqa: E402
 
 WAIT_MS = 60_000
 
@@ -16,11 +16,7 @@ WAIT_MS = 60_000
 @pytest.fixture
 def sstem(tmp_path, shared_data):
     """Four 128 x 160 px ssTEM sections (50 nm apart, 4 nm pixels): neighbours differ, NRRN fits poorly."""
-    data = tifffile.imread(shared_data / "sstem_isbi2012_train_30x512x512.tif", key=range(4))
-    path = tmp_path / "sstem4.tif"
-    tifffile.imwrite(path, data[:, 100:228, 100:260], imagej=True, resolution=(0.25, 0.25),
-                     metadata={"axes": "ZYX", "spacing": 50.0, "unit": "nm"})
-    return path
+    return write_small_stack(shared_data / "sstem_isbi2012_train_30x512x512.tif", tmp_path / "sstem4.tif", 4.0, 50.0)
 
 
 def shown(qtbot, window, path):

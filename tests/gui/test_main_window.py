@@ -19,6 +19,7 @@ from emdenoise_gui.gui import closing  # noqa: E402
 from emdenoise_gui.gui.dialogs import quit_question  # noqa: E402
 from emdenoise_gui.gui.workers import Job  # noqa: E402
 from emdenoise_gui.project.records import CompareState  # noqa: E402
+from tests.gui.conftest import write_small_stack  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 JOB_TIMEOUT_MS = 120_000
@@ -45,11 +46,8 @@ def wait_for(qtbot, job, status="done"):
 
 @pytest.fixture
 def small_stack(tmp_path, shared_data):
-    data = tifffile.imread(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif", key=range(4))
-    path = tmp_path / "fibsem4.tif"
-    tifffile.imwrite(path, data[:, 100:228, 100:260], imagej=True, resolution=(0.1, 0.1),
-                     metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
-    return path
+    return write_small_stack(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif",
+                             tmp_path / "fibsem4.tif", 10.0, 10.0)
 
 
 def test_drop_real_tiff_mrc_and_corrupt_files(window, shared_data, tmp_path):
