@@ -6,7 +6,8 @@ for the single-image filters, NRRN (ICLR 2022 submission) for the
 three-slice-average variants, and Quan et al. / NRRN for BM3D. Ours: the
 Gaussian whose width is chosen per image by Stein's unbiased risk estimate
 (``gaussian-sure``, and on the 3-slice mean), the app's fallback when no
-model fits a stack.
+model fits a stack; and a flat-field correction or background subtraction
+before it (``core.shading``) for shading and charging.
 
 Conventions
 -----------
@@ -30,6 +31,8 @@ from typing import Callable
 
 import numpy as np
 import scipy.ndimage as ndi
+
+from emdenoise_gui.core import shading
 
 # bm3d, PyWavelets, scikit-image and scipy.signal are imported inside the filters that use them: together
 # they take most of a second to import, which the app's start-up should not pay (benchmarks/startup.py).
@@ -234,12 +237,24 @@ def _gaussian_sure(img: np.ndarray) -> np.ndarray:
     return _sure_tuned(img)(img)
 
 
+def _flat_field(img: np.ndarray) -> np.ndarray:
+    return _gaussian_sure(shading.divided(img))
+
+
+def _background_subtract(img: np.ndarray) -> np.ndarray:
+    return _gaussian_sure(shading.subtracted(img))
+
+
 # --- stack filters: (3, H, W) float32 -> (H, W) float32 ---------------------
 
 
 def _slice_mean(stack: np.ndarray) -> np.ndarray:
     """(3, H, W) -> (H, W) float32 mean of the slices z-1, z, z+1."""
     return stack.mean(axis=0, dtype=np.float32)
+
+
+def _background_subtract_avg(stack: np.ndarray) -> np.ndarray:
+    return _gaussian_sure(_slice_mean(np.stack([shading.subtracted(s) for s in stack])))
 
 
 def _on_slice_mean(single: Callable[[np.ndarray], np.ndarray]):
@@ -284,6 +299,10 @@ class Filter:
         300: 26-27 dB from a 30.7 dB input; TV split Bregman 18.8 dB at every
         dose). The app lists these apart, as references, not as choices for
         real data.
+    whole_slice:
+        True for a filter that must see the whole slice at once (its
+        background spans hundreds of pixels: ``core.shading``); the app
+        never runs it tile by tile.
     """
 
     name: str
@@ -293,10 +312,13 @@ class Filter:
     function: Callable[[np.ndarray], np.ndarray]
     tune: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
     as_published: bool = False
+    whole_slice: bool = False
 
 
 _EDE = "Ede & Beanland (arXiv 1807.11234)"
 _NRRN = "NRRN (ICLR 2022 submission)"
+_BG = f"{shading.BACKGROUND_SIGMA:g}"
+_FLAT = f"{2 * shading.BACKGROUND_SIGMA:g}"
 
 FILTERS: dict[str, Filter] = {
     f.name: f
@@ -332,6 +354,14 @@ FILTERS: dict[str, Filter] = {
                "Gaussian whose width (0-3 px, or none) minimises Stein's unbiased risk estimate for the noise "
                "measured in the image: strong on noisy data, light or none on clean or finely sampled data; ours.",
                1, _gaussian_sure, tune=_sure_tuned),
+        Filter("flat-field", "Flat-field, then Gaussian by SURE",
+               f"Divides the slice by its smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
+               "for support-film shading and uneven illumination; flattens real structure larger than about "
+               f"{_FLAT} px; ours.", 1, _flat_field, whole_slice=True),
+        Filter("background-subtract", "Background subtracted, then Gaussian by SURE",
+               f"Subtracts the slice's smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
+               f"for charging and additive shading; flattens real structure larger than about {_FLAT} px; ours.",
+               1, _background_subtract, whole_slice=True),
         Filter("gaussian-avg", "Gaussian 3x3 on 3-slice mean",
                f"Mean of slices z-1, z, z+1, then the 3x3 Gaussian; {_NRRN}.",
                3, _on_slice_mean(_gaussian)),
@@ -345,6 +375,10 @@ FILTERS: dict[str, Filter] = {
                "Mean of slices z-1, z, z+1, then the Gaussian whose width minimises Stein's unbiased risk "
                "estimate for the noise measured in the mean; ours.",
                3, _on_slice_mean(_gaussian_sure), tune=_sure_tuned),
+        Filter("background-subtract-avg", "Background subtracted, Gaussian by SURE on 3-slice mean",
+               f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "
+               "SURE-tuned Gaussian of their mean: charging on a stack of alike slices; ours.",
+               3, _background_subtract_avg, whole_slice=True),
     )
 }
 

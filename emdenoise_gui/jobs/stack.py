@@ -263,10 +263,17 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
                   cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
     """Run filter ``method`` tile by tile on ``window`` ((slices, Y, X) float32, working scale,
     as many slices as the filter takes); yields (tiles done, total), returns the (Y, X) result.
-    ``stride`` None band-blends (filters that estimate the noise per tile depend on the whole
+    A ``Filter.whole_slice`` filter runs on the whole window at once (one "tile"). ``stride`` None band-blends (filters that estimate the noise per tile depend on the whole
     tile: ``TilePlan.whole_tile``), a stride Gaussian-blends as the papers did."""
 
-    image = window[0] if baselines.FILTERS[method].slices == 1 else window
+    spec = baselines.FILTERS[method]
+    image = window[0] if spec.slices == 1 else window
+    if spec.whole_slice:  # its background spans the slice: one piece, not tiles
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        result = baselines.apply_filter(method, image)
+        yield 1, 1
+        return result
     one_tile = baselines.tile_filter(method, image)  # a width tuned to the image: measured on the whole slice
 
     def tile_fn(batch: np.ndarray) -> np.ndarray:
