@@ -354,11 +354,11 @@ FILTERS: dict[str, Filter] = {
                "Gaussian whose width (0-3 px, or none) minimises Stein's unbiased risk estimate for the noise "
                "measured in the image: strong on noisy data, light or none on clean or finely sampled data; ours.",
                1, _gaussian_sure, tune=_sure_tuned),
-        Filter("flat-field", "Flat-field, then Gaussian by SURE",
+        Filter("flat-field", "Flat-field (divide)",
                f"Divides the slice by its smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                "for support-film shading and uneven illumination; flattens real structure larger than about "
                f"{_FLAT} px; ours.", 1, _flat_field, whole_slice=True),
-        Filter("background-subtract", "Background subtracted, then Gaussian by SURE",
+        Filter("background-subtract", "Flat-field (subtract)",
                f"Subtracts the slice's smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                f"for charging and additive shading; flattens real structure larger than about {_FLAT} px; ours.",
                1, _background_subtract, whole_slice=True),
@@ -375,7 +375,7 @@ FILTERS: dict[str, Filter] = {
                "Mean of slices z-1, z, z+1, then the Gaussian whose width minimises Stein's unbiased risk "
                "estimate for the noise measured in the mean; ours.",
                3, _on_slice_mean(_gaussian_sure), tune=_sure_tuned),
-        Filter("background-subtract-avg", "Background subtracted, Gaussian by SURE on 3-slice mean",
+        Filter("background-subtract-avg", "Flat-field (subtract), 3-slice mean",
                f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "
                "SURE-tuned Gaussian of their mean: charging on a stack of alike slices; ours.",
                3, _background_subtract_avg, whole_slice=True),

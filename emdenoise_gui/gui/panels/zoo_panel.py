@@ -195,6 +195,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             font.setBold(True)
             group.setFont(0, font)
             self.list.addTopLevelItem(group)
+            group.setFirstColumnSpanned(True)  # a heading: its title may run across Kind and Fit
             groups[title] = group
         for entry in registry.list_entries():
             group = groups["Shipped models" if entry.shipped else "Your models"]
