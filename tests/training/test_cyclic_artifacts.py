@@ -90,3 +90,19 @@ def test_cli_bad_artifact_exits_2_with_one_line(tmp_path, fibsem_crop, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "unknown artifact 'smoke'" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_the_bar_for_an_artifact_model_is_the_flat_field_correction(tmp_path, fibsem_crop):
+    import scipy.ndimage as ndi
+
+    from emdenoise_gui.zoo.card import bar_filter
+
+    trainer = trainer_class("cyclic")(_spec(tmp_path, fibsem_crop), torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    spots = ndi.gaussian_filter(rng.normal(size=(2, 256, 256)), (0, 3, 3))
+    clean = (0.5 + 0.25 * spots / np.abs(spots).max()).astype(np.float32)
+    field = ndi.gaussian_filter(rng.normal(size=(2, 256, 256)), (0, 64, 64))
+    shaded = (clean * (1 + 0.3 * field / np.abs(field).max())).astype(np.float32)
+    scores = trainer.held_back_psnr(clean, shaded, shaded)
+    assert bar_filter("cyclic") == ("flat-field", "Flat-field (divide)")
+    assert scores["filter_psnr_db"] > scores["input_psnr_db"] + 5  # the SURE Gaussian alone keeps the shading

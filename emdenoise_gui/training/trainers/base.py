@@ -206,17 +206,18 @@ class BaseTrainer:
                        neighbours: np.ndarray | None = None) -> dict:
         """Mean PSNR (dB) over the held-back crops, (N, H, W) float on [0, 1] (``noisy`` as the model read
         it): ``val_psnr_db`` of the model, ``input_psnr_db`` of the noisy crops, and ``filter_psnr_db`` of
-        the app's fallback filter for the family's input on the same crops (``core.baselines.sure_filter``:
-        the SURE-tuned Gaussian, on the 3-slice mean of ``neighbours``, (N, 3, H, W), for a family that
-        reads three slices): a model below it is no use. The filter's score is measured once per set of
-        crops (validation reuses the same ones)."""
+        the classical filter the family must beat on the same crops (``zoo.card.bar_filter``: the SURE-tuned
+        Gaussian, on the 3-slice mean of ``neighbours``, (N, 3, H, W), for a family that reads three
+        slices; the flat-field correction for cyclic models): a model below it is no use. The filter's
+        score is measured once per set of crops (validation reuses the same ones)."""
         import hashlib
 
-        from emdenoise_gui.core.baselines import apply_filter, sure_filter
+        from emdenoise_gui.core.baselines import FILTERS, apply_filter
         from emdenoise_gui.core.metrics import psnr
+        from emdenoise_gui.zoo.card import bar_filter
 
-        name = sure_filter(self.info.input_slices)
-        images = neighbours if self.info.input_slices == 3 else noisy
+        name = bar_filter(self.spec.family)[0]
+        images = neighbours if FILTERS[name].slices == 3 else noisy
         if images is None:
             raise ValueError(f"{self.spec.family} reads 3 slices: held_back_psnr needs the neighbours")
         digest = hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=16)
