@@ -37,12 +37,19 @@ def noise_sigma(image) -> float:
 
     Immerkaer's Laplacian-difference residual, made robust to edges with the median absolute
     deviation: structure that is locally linear gives no residual, white noise of ``sigma`` gives
-    a residual of ``6 sigma``. NaN for images smaller than 3 x 3.
+    a residual of ``6 sigma``. Perfectly flat 3 x 3 windows (saturated or clipped regions, the
+    zero margins of an aligned stack) are left out: they hold no noise to measure, and where they
+    were half of the window they made the estimate 0. 0.0 when every window is flat; NaN for images
+    smaller than 3 x 3.
     """
     data = centre_crop(image)
     if min(data.shape) < 3:
         return math.nan
     residual = ndimage.convolve(data, _NOISE_KERNEL, mode="reflect")[1:-1, 1:-1]
+    flat = (ndimage.maximum_filter(data, 3) == ndimage.minimum_filter(data, 3))[1:-1, 1:-1]
+    residual = residual[~flat]
+    if residual.size == 0:
+        return 0.0
     mad = np.median(np.abs(residual - np.median(residual)))
     return float(_MAD_TO_SIGMA * mad / 6.0)
 

@@ -34,6 +34,18 @@ def test_noise_sigma_within_15_percent(sigma):
     assert assess.noise_sigma(image) == pytest.approx(sigma, rel=0.15)
 
 
+def test_noise_sigma_ignores_saturated_and_zero_regions():
+    rng = np.random.default_rng(4)
+    image = np.clip(_texture(rng, (256, 256), sigma=6.0) + rng.normal(0, 0.05, (256, 256)), 0, 1)
+    image[:, :150] = 1.0  # more than half the window clipped white (or an aligned stack's margin)
+    image[:40, 150:] = 0.0
+    assert assess.noise_sigma(image) == pytest.approx(0.05, rel=0.15)  # was 0: the median residual was 0
+    assert assess.noise_sigma(np.zeros((64, 64))) == 0.0
+    from emdenoise_gui.core.baselines import sure_width
+
+    assert sure_width(image.astype(np.float32))[0] > 0  # so the SURE-tuned Gaussian smooths it (it did not)
+
+
 def test_flattest_region_finds_the_blank_corner():
     rng = np.random.default_rng(2)
     image = _texture(rng, (256, 256), sigma=2.0)
