@@ -168,8 +168,12 @@ class ProfilePlot(pg.PlotWidget):
         item.layout.setRowFixedHeight(0, height)
 
     def set_unit(self, unit: str) -> None:
-        """Unit of the distance axis, ``"nm"`` or ``"px"``."""
-        self.getPlotItem().setLabel("bottom", f"Distance along line ({unit})")
+        """Unit of the distance axis, ``"nm"`` or ``"px"`` (the label is set only when it changes: setting it
+        makes the axis lay out and draw itself again, a third of a slice step's painting)."""
+        text = f"Distance along line ({unit})"
+        if getattr(self, "_unit_text", None) != text:
+            self._unit_text = text
+            self.getPlotItem().setLabel("bottom", text)
 
     def set_profiles(self, distance: np.ndarray, original: np.ndarray,
                      result: np.ndarray | None, unit: str) -> None:
