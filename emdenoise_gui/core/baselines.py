@@ -253,6 +253,10 @@ def _slice_mean(stack: np.ndarray) -> np.ndarray:
     return stack.mean(axis=0, dtype=np.float32)
 
 
+def _flat_field_avg(stack: np.ndarray) -> np.ndarray:
+    return _gaussian_sure(_slice_mean(np.stack([shading.divided(s) for s in stack])))
+
+
 def _background_subtract_avg(stack: np.ndarray) -> np.ndarray:
     return _gaussian_sure(_slice_mean(np.stack([shading.subtracted(s) for s in stack])))
 
@@ -375,6 +379,10 @@ FILTERS: dict[str, Filter] = {
                "Mean of slices z-1, z, z+1, then the Gaussian whose width minimises Stein's unbiased risk "
                "estimate for the noise measured in the mean; ours.",
                3, _on_slice_mean(_gaussian_sure), tune=_sure_tuned),
+        Filter("flat-field-avg", "Flat-field (divide), 3-slice mean",
+               f"Divides each of slices z-1, z, z+1 by its smooth background (Gaussian of {_BG} px), then the "
+               "SURE-tuned Gaussian of their mean: shading on a noisy stack of alike slices; ours.",
+               3, _flat_field_avg, whole_slice=True),
         Filter("background-subtract-avg", "Flat-field (subtract), 3-slice mean",
                f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "
                "SURE-tuned Gaussian of their mean: charging on a stack of alike slices; ours.",

@@ -48,7 +48,7 @@ def test_registry_order_and_fields():
     assert list(FILTERS) == [
         "gaussian", "median", "bilateral", "wiener", "wavelet", "tv-chambolle",
         "tv-bregman", "nlm", "bm3d", "gaussian-sure", "flat-field", "background-subtract", "gaussian-avg",
-        "median-avg", "nlm-avg", "gaussian-sure-avg", "background-subtract-avg",
+        "median-avg", "nlm-avg", "gaussian-sure-avg", "flat-field-avg", "background-subtract-avg",
     ]
     for name, f in FILTERS.items():
         assert isinstance(f, Filter) and f.name == name

@@ -56,4 +56,4 @@ def test_the_shading_filters_see_the_whole_slice_and_denoise_after_it():
     events = list(filter_window("flat-field", noisy[None], 128, None))  # a 128 px tile asked for: not used
     assert run_to_end(filter_window("flat-field", noisy[None], 128, None)) == pytest.approx(flat, abs=0)
     assert len(events) == 1 and all(FILTERS[n].whole_slice for n in
-                                    ("flat-field", "background-subtract", "background-subtract-avg"))
+                                    ("flat-field", "background-subtract", "flat-field-avg", "background-subtract-avg"))
