@@ -16,6 +16,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from emdenoise_gui.core.shading import outside
+
 #: Side (px) of the centre crop each measurement reads: enough pixels, bounded time on 4096^2 slices.
 CROP = 512
 #: Immerkaer's noise kernel: zero on any locally linear image; 6 sigma on white noise of sigma.
@@ -37,17 +39,16 @@ def noise_sigma(image) -> float:
 
     Immerkaer's Laplacian-difference residual, made robust to edges with the median absolute
     deviation: structure that is locally linear gives no residual, white noise of ``sigma`` gives
-    a residual of ``6 sigma``. Perfectly flat 3 x 3 windows (saturated or clipped regions, the
-    zero margins of an aligned stack) are left out: they hold no noise to measure, and where they
-    were half of the window they made the estimate 0. 0.0 when every window is flat; NaN for images
-    smaller than 3 x 3.
+    a residual of ``6 sigma``. Flat regions at the image's lowest or highest value (saturated or
+    clipped, the zero margins of an aligned stack: ``shading.outside``) are left out: they hold no
+    noise to measure, and where they were half of the window they made the estimate 0. 0.0 when
+    nothing else is left; NaN for images smaller than 3 x 3.
     """
     data = centre_crop(image)
     if min(data.shape) < 3:
         return math.nan
     residual = ndimage.convolve(data, _NOISE_KERNEL, mode="reflect")[1:-1, 1:-1]
-    flat = (ndimage.maximum_filter(data, 3) == ndimage.minimum_filter(data, 3))[1:-1, 1:-1]
-    residual = residual[~flat]
+    residual = residual[~ndimage.binary_dilation(outside(data), np.ones((3, 3), bool))[1:-1, 1:-1]]
     if residual.size == 0:
         return 0.0
     mad = np.median(np.abs(residual - np.median(residual)))

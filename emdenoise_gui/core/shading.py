@@ -23,12 +23,24 @@ import scipy.ndimage as ndi
 #: conditions (shading with a 64 px correlation length) 48 px scored best of 16, 32, 48 and 64.
 BACKGROUND_SIGMA = 48.0
 _BLOCK = 4  # px: the block-mean step of the background's low-resolution copy
-_FLOOR = 1e-3  # smallest background divided by (working-scale units): no blow-up in black regions
+_FLOOR = 1e-3  # a level (working-scale units) at or below which there is nothing to divide out
+#: The least background a pixel is divided by, as a fraction of the slice's level: at most 4x gain, so
+#: a dark region (resin, a hole) is not blown up into noise.
+GAIN_FLOOR = 0.25
 
 
-def background(img: np.ndarray, sigma: float = BACKGROUND_SIGMA) -> np.ndarray:
-    """The smooth background of a float32 (H, W) image: its Gaussian of ``sigma`` px (reflected at the
-    borders), computed at 1/4 resolution; float32 (H, W)."""
+def outside(img: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels in perfectly flat 3 x 3 windows at the image's lowest or highest value, i.e.
+    an aligned stack's zero margins or clipped regions: no data, left out of the background and level
+    and passed through unchanged."""
+    extreme = (img == img.min()) | (img == img.max())
+    flat = (ndi.maximum_filter(img, 3) == ndi.minimum_filter(img, 3)) & extreme
+    return extreme & ndi.binary_dilation(flat, np.ones((3, 3), bool))  # with the region's edge pixels
+
+
+def _smooth(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian of ``sigma`` px (reflected at the borders) of a float32 (H, W) image, computed on its 4x
+    block means and interpolated back; float32 (H, W)."""
     h, w = img.shape
     padded = np.pad(img, ((0, -h % _BLOCK), (0, -w % _BLOCK)), mode="reflect")
     small = padded.reshape(padded.shape[0] // _BLOCK, _BLOCK, padded.shape[1] // _BLOCK, _BLOCK)
@@ -36,16 +48,37 @@ def background(img: np.ndarray, sigma: float = BACKGROUND_SIGMA) -> np.ndarray:
     return ndi.zoom(small, _BLOCK, order=1, grid_mode=True, mode="nearest")[:h, :w].astype(np.float32)
 
 
-def divided(img: np.ndarray) -> np.ndarray:
-    """Flat-field correction: ``img`` divided by its background, at its mean level; float32 (H, W). An
-    image whose mean is not above :data:`_FLOOR` (black, or negative on the working scale) has no
-    shading to divide out and comes back unchanged (a copy)."""
-    level = float(img.mean(dtype=np.float64))
-    if level <= _FLOOR:
+def background(img: np.ndarray, sigma: float = BACKGROUND_SIGMA, valid: np.ndarray | None = None) -> np.ndarray:
+    """The smooth background of a float32 (H, W) image: its Gaussian of ``sigma`` px, over the ``valid``
+    pixels only where a (H, W) bool mask is given (a normalised convolution: a margin neither darkens
+    nor brightens the data beside it); where no valid pixel is near, the valid pixels' mean. float32."""
+    if valid is None:
+        return _smooth(img, sigma)
+    weight = valid.astype(np.float32)
+    total, share = _smooth(np.where(valid, img, 0.0).astype(np.float32), sigma), _smooth(weight, sigma)
+    level = float(img[valid].mean()) if valid.any() else 0.0
+    return np.where(share > 1e-3, total / np.maximum(share, 1e-3), level).astype(np.float32)
+
+
+def _corrected(img: np.ndarray, divide: bool) -> np.ndarray:
+    valid = ~outside(img)
+    if not valid.any():
         return img.astype(np.float32, copy=True)
-    return (img * (level / np.maximum(background(img), _FLOOR))).astype(np.float32)
+    level = float(img[valid].mean(dtype=np.float64))
+    if divide and level <= _FLOOR:
+        return img.astype(np.float32, copy=True)
+    back = background(img, valid=valid)
+    out = img * (level / np.maximum(back, GAIN_FLOOR * level)) if divide else img - back + level
+    return np.where(valid, out, img).astype(np.float32)
+
+
+def divided(img: np.ndarray) -> np.ndarray:
+    """Flat-field correction: ``img`` divided by its background, at its level (the mean of its data:
+    margins and clipped regions left out, and passed through); float32 (H, W). An image whose level is
+    not above :data:`_FLOOR` (black, or negative on the working scale) comes back unchanged (a copy)."""
+    return _corrected(img, divide=True)
 
 
 def subtracted(img: np.ndarray) -> np.ndarray:
-    """Background subtraction: ``img`` less its background, at its mean level; float32 (H, W)."""
-    return (img - background(img) + img.mean(dtype=np.float64)).astype(np.float32)
+    """Background subtraction: ``img`` less its background, at its level (as :func:`divided`); float32."""
+    return _corrected(img, divide=False)

@@ -169,15 +169,18 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
                     return stop.value
                 yield Progress(label, before + done, total or count, "tile")
 
+        # a filter whose background spans the slice (flat-field) sees the whole slice, not a part of it
+        whole = denoiser.kind != "model" and baselines.FILTERS[denoiser.name].whole_slice
         if region is not None:
             y0, y1, x0, x1 = check_region(region, window.shape[-2:])
-            cy0, cy1, cx0, cx1 = with_margin((y0, y1, x0, x1), window.shape[-2:])
+            cy0, cy1, cx0, cx1 = (0, window.shape[-2], 0, window.shape[-1]) if whole else \
+                with_margin((y0, y1, x0, x1), window.shape[-2:])
             part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (region)")
             only = np.full(window.shape[-2:], np.nan, np.float32)
             only[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             return scale.from_unit(only)
         first = np.full(window.shape[-2:], np.nan, np.float32)
-        looks = first_looks(visible, window.shape[-2:])
+        looks = [] if whole else first_looks(visible, window.shape[-2:])
         for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in looks:
             part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)")
             first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]

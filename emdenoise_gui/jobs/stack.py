@@ -165,6 +165,13 @@ class StackJob:
         cy0, cy1, cx0, cx1 = self._context()
         return np.ascontiguousarray(window[:, cy0:cy1, cx0:cx1])
 
+    def cut(self, result: np.ndarray) -> np.ndarray:
+        """A whole (Y, X) slice's result cut to the region (all of it without one)."""
+        if self.region is None:
+            return result
+        y0, y1, x0, x1 = self.region
+        return result[y0:y1, x0:x1]
+
     def uncrop(self, result: np.ndarray) -> np.ndarray:
         """A slice job's (Y, X) result of :meth:`crop`'s input, cut to the region."""
         if self.region is None:
@@ -300,10 +307,13 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
     cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)
 
     def one(z: int):
-        window = job.crop(cache.window(z, filt.slices, job.scale))
+        window = cache.window(z, filt.slices, job.scale)
         if z == job.slices[0]:
             yield stage("first tile", cancel)
-        result = yield from filter_window(method, window, tile, stride, cancel)
+        if filt.whole_slice:  # its background comes from the whole slice, a region's result too
+            result = yield from filter_window(method, window, tile, stride, cancel)
+            return job.scale.from_unit(job.cut(result))
+        result = yield from filter_window(method, job.crop(window), tile, stride, cancel)
         return job.scale.from_unit(job.uncrop(result))
 
     yield from job.run(one, f"denoise ({method})", cancel, cache)

@@ -75,3 +75,13 @@ def test_dose_estimate_within_25_percent_also_as_uint8(dose):
 def test_dose_unknown_for_dark_or_constant_images():
     assert assess.estimate_dose(np.zeros((64, 64))) is None
     assert assess.estimate_dose(np.full((64, 64), 3.0)) is None
+
+
+def test_noise_sigma_of_a_clean_piecewise_constant_image_stays_zero():
+    rng = np.random.default_rng(6)
+    image = np.full((256, 256), 0.5)
+    yy, xx = np.mgrid[:256, :256]
+    for _ in range(60):  # clean discs of other grey values: no noise, only edges
+        y, x, r = rng.integers(0, 256, 3)
+        image[(yy - y) ** 2 + (xx - x) ** 2 < (r % 20 + 4) ** 2] = rng.uniform(0.2, 0.8)
+    assert assess.noise_sigma(image) == 0.0

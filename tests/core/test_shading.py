@@ -57,3 +57,22 @@ def test_the_shading_filters_see_the_whole_slice_and_denoise_after_it():
     assert run_to_end(filter_window("flat-field", noisy[None], 128, None)) == pytest.approx(flat, abs=0)
     assert len(events) == 1 and all(FILTERS[n].whole_slice for n in
                                     ("flat-field", "background-subtract", "flat-field-avg", "background-subtract-avg"))
+
+
+def test_a_zero_margin_neither_darkens_nor_haloes_the_data_beside_it():
+    rng = np.random.default_rng(3)
+    image = (0.5 + rng.normal(0, 0.02, (512, 512))).astype(np.float32)
+    image[:, :128] = 0.0  # an aligned stack's margin
+    for correct in (shading.divided, shading.subtracted):
+        out = correct(image)
+        assert np.all(out[:, :128] == 0.0)  # passed through
+        data = out[:, 128:]
+        assert abs(float(data[:, :16].mean()) - 0.5) < 0.01 and abs(float(data[:, 200:].mean()) - 0.5) < 0.01
+
+
+def test_a_dark_region_is_not_blown_up():
+    rng = np.random.default_rng(5)
+    image = np.full((512, 512), 0.6, np.float32) + rng.normal(0, 0.01, (512, 512)).astype(np.float32)
+    image[:, :256] = np.abs(rng.normal(0, 0.01, (512, 256)))  # resin or a hole, nearly black
+    out = shading.divided(image)[:, 32:224]
+    assert out.max() < 4 * 0.05 and out.std() < 4 * 0.01 * 1.5  # at most 4x gain (GAIN_FLOOR)
