@@ -33,9 +33,12 @@ def outside(img: np.ndarray) -> np.ndarray:
     """(H, W) bool: pixels in perfectly flat 3 x 3 windows at the image's lowest or highest value, i.e.
     an aligned stack's zero margins or clipped regions: no data, left out of the background and level
     and passed through unchanged."""
-    extreme = (img == img.min()) | (img == img.max())
-    flat = (ndi.maximum_filter(img, 3) == ndi.minimum_filter(img, 3)) & extreme
-    return extreme & ndi.binary_dilation(flat, np.ones((3, 3), bool))  # with the region's edge pixels
+    low, high = img == img.min(), img == img.max()
+    window = np.ones((3, 3), bool)
+    cores = ndi.binary_erosion(low, window, border_value=1) | ndi.binary_erosion(high, window, border_value=1)
+    if not cores.any():  # no flat window at an extreme: the usual case
+        return np.zeros(img.shape, bool)
+    return (low | high) & ndi.binary_dilation(cores, window)  # with the region's edge pixels
 
 
 def _smooth(img: np.ndarray, sigma: float) -> np.ndarray:
