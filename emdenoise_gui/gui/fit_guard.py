@@ -31,15 +31,16 @@ class DenoiseFitGuard:
     poor_fit_answer: str | None = None
     _fit_wait: str | None = None  # the stack a denoise waits for the preselection of
 
-    def denoise_command(self):
+    def denoise_command(self, wait: bool = True):
         """Process ▸ Denoise Stack: the job started, or None when nothing started (nothing selected,
-        cancelled at the question, or waiting for the preselection, which starts it later)."""
+        cancelled at the question, or waiting for the preselection, which starts it later; ``wait``
+        False: not waiting, the selection as it is)."""
         ids = self.project_panel.selected_stack_ids() or [i for i in [self._current_stack_id()] if i]
         shown = self._current_stack_id()
         if ids != [shown] or shown is None or self.zoo_panel.stack_key != shown:
             return self.denoise_current()  # several stacks: the fit was measured for the shown one only
         zoo = self.zoo_panel
-        if zoo.preselecting and not zoo.picked_by_hand(shown):
+        if wait and zoo.preselecting and not zoo.picked_by_hand(shown):
             if self._fit_wait is None:
                 self._fit_wait = shown
                 self.statusBar().showMessage("Checking which denoiser fits this stack; denoising starts then…")
@@ -51,7 +52,9 @@ class DenoiseFitGuard:
         return self.denoise_current()
 
     def _denoise_when_preselected(self, stack_id: str, waited_ms: int) -> None:
-        if self.zoo_panel.preselecting and self.zoo_panel.stack_key == stack_id and waited_ms < PRESELECT_WAIT_MS:
+        zoo = self.zoo_panel
+        pending = zoo.preselecting and zoo.stack_key == stack_id and not zoo.picked_by_hand(stack_id)
+        if pending and waited_ms < PRESELECT_WAIT_MS:  # a denoiser picked by hand meanwhile ends the wait
             QtCore.QTimer.singleShot(POLL_MS, lambda: self._denoise_when_preselected(stack_id, waited_ms + POLL_MS))
             return
         self._fit_wait = None
@@ -62,7 +65,7 @@ class DenoiseFitGuard:
                                          "press Denoise again", 8000)
             return
         self.statusBar().clearMessage()
-        self.denoise_command()
+        self.denoise_command(wait=False)  # after the time limit: with the selection as it is
 
     def _fit_accepted(self, stack_id: str) -> bool:
         """Whether to go on with the selected denoiser on the shown stack: yes unless it fits poorly, the

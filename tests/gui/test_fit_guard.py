@@ -19,6 +19,13 @@ def sstem(tmp_path, shared_data):
     return write_small_stack(shared_data / "sstem_isbi2012_train_30x512x512.tif", tmp_path / "sstem4.tif", 4.0, 50.0)
 
 
+@pytest.fixture
+def small_fibsem(tmp_path, shared_data):
+    """Four 128 x 160 px FlyEM FIB-SEM slices, 10 nm voxels: NRRN fits them well."""
+    return write_small_stack(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif",
+                             tmp_path / "fibsem4.tif", 10.0, 10.0)
+
+
 def shown(qtbot, window, path):
     records, rejected = window.controller.add_paths([path])
     assert records and not rejected
@@ -84,7 +91,7 @@ def test_denoise_anyway_is_asked_once_and_cancel_starts_nothing(qtbot, window, s
     finished(qtbot, second)
 
 
-def test_a_good_fit_or_a_filter_is_not_questioned(qtbot, window, sstem, monkeypatch):
+def test_a_good_fit_or_a_filter_is_not_questioned(qtbot, window, sstem, small_fibsem, monkeypatch):
     shown(qtbot, window, sstem)
     qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
     questions = asked(window, monkeypatch, "cancel")
@@ -92,9 +99,17 @@ def test_a_good_fit_or_a_filter_is_not_questioned(qtbot, window, sstem, monkeypa
     job = window.denoise_command()
     assert job is not None and not questions
     finished(qtbot, job)
+    shown(qtbot, window, small_fibsem)  # FIB-SEM: NRRN fits well
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select(nrrn_key(window))
+    assert window.zoo_panel.fits[nrrn_key(window)].grade == "good"
+    job = window.denoise_command()
+    assert job is not None and not questions
+    finished(qtbot, job)
 
 
-def test_denoise_before_the_fit_check_waits_for_the_apps_pick(qtbot, window, sstem, monkeypatch):
+def held_rank(monkeypatch) -> threading.Event:
+    """Hold the zoo's ranking (after the stack's facts, before the preselection) until the event is set."""
     from emdenoise_gui.zoo import fit as zoo_fit
 
     release, real = threading.Event(), zoo_fit.rank
@@ -104,6 +119,32 @@ def test_denoise_before_the_fit_check_waits_for_the_apps_pick(qtbot, window, sst
         return real(*args, **kwargs)
 
     monkeypatch.setattr(zoo_fit, "rank", held)
+    return release
+
+
+def test_a_hand_pick_or_the_time_limit_ends_the_wait(qtbot, window, sstem, monkeypatch):
+    from emdenoise_gui.gui import fit_guard
+
+    release = held_rank(monkeypatch)
+    asked(window, monkeypatch, "anyway")
+    shown(qtbot, window, sstem)
+    assert window.denoise_command() is None  # waits for the app's pick
+    window.zoo_panel.select("filter:median")  # the user picks one meanwhile: that one runs now
+    qtbot.waitUntil(lambda: len(denoise_jobs(window)) == 1, timeout=WAIT_MS)
+    assert "Median 3x3" in denoise_jobs(window)[0].title
+    finished(qtbot, denoise_jobs(window)[0])
+    monkeypatch.setattr(fit_guard, "PRESELECT_WAIT_MS", 300)
+    window.zoo_panel.assess_stack(window.zoo_panel.stack_key, sstem)  # measured again: pending again
+    window.zoo_panel._picked.clear()
+    assert window.denoise_command() is None
+    qtbot.waitUntil(lambda: len(denoise_jobs(window)) == 2, timeout=WAIT_MS)  # after 0.3 s, not for ever
+    assert window.zoo_panel.preselecting  # still no pick: it ran with the selection as it was
+    release.set()
+    finished(qtbot, denoise_jobs(window)[1])
+
+
+def test_denoise_before_the_fit_check_waits_for_the_apps_pick(qtbot, window, sstem, monkeypatch):
+    release = held_rank(monkeypatch)
     questions = asked(window, monkeypatch, "cancel")
     shown(qtbot, window, sstem)
     assert window.zoo_panel.current_key() != FALLBACK_KEY  # the default model, before the fit is known
