@@ -28,6 +28,9 @@ TRANSFER_POLL_MS = 100
 class WindowClosing:
     """closeEvent and what it needs: the question, stopping the jobs, closing once they have stopped."""
 
+    _closing_after_transfer = False  # a close waits for the zoo's import or export
+    _jobs_at_quit: set = frozenset()  # the jobs running when that close was asked for
+
     def quit_now(self) -> None:
         """Quit without asking (Ctrl+C or SIGTERM in the terminal): close open dialogs, cancel the jobs
         and close, as File ▸ Quit answered with "Cancel jobs and quit"."""
@@ -51,9 +54,12 @@ class WindowClosing:
         if self.zoo_panel.transferring:
             # a model import or export is copying (seconds; it cannot stop half-way without losing the
             # user's request): the window stays and closes once it is done, as for jobs still stopping
-            self.force_close = True
-            self.statusBar().showMessage(f"{self.zoo_panel.transferring} The window closes when it is done")
-            QtCore.QTimer.singleShot(TRANSFER_POLL_MS, self._close_when_transferred)
+            if not self._closing_after_transfer:  # one wait, however often Quit is pressed
+                self._closing_after_transfer = True
+                self._jobs_at_quit = set(active)  # the ones the user agreed to cancel (if any)
+                self.force_close = True
+                self.statusBar().showMessage(f"{self.zoo_panel.transferring} The window closes when it is done")
+                QtCore.QTimer.singleShot(TRANSFER_POLL_MS, self._close_when_transferred)
             event.ignore()
             return
         if not self.stop_jobs():
@@ -111,7 +117,14 @@ class WindowClosing:
     def _close_when_transferred(self) -> None:
         if self.zoo_panel.transferring:
             QtCore.QTimer.singleShot(TRANSFER_POLL_MS, self._close_when_transferred)
+            return
+        self._closing_after_transfer = False
+        if self.zoo_panel.transfer_failed:  # its message is on screen: the user reads it, then quits again
+            self.force_close = False
+            self.statusBar().showMessage("Not closed: the model import or export failed (see the message)", 10000)
         elif self.isVisible():
+            if not set(self.controller.active_jobs()) <= self._jobs_at_quit:
+                self.force_close = False  # a job started during the wait: ask before cancelling it
             self.close()
 
     def _close_when_idle(self) -> None:

@@ -467,3 +467,49 @@ def test_a_file_error_during_an_import_names_the_file(window, qtbot, tmp_path, m
     title, text = window.warnings[-1]
     assert title == "Cannot import model" and "No space left on device" in text
     assert str(tmp_path / "home" / "models" / "big") in text and "free space" in text
+
+
+def test_a_failed_export_during_quit_keeps_the_window_open_with_its_message(window, qtbot, tmp_path, monkeypatch):
+    import errno
+    import threading
+
+    from emdenoise_gui.zoo import package as zoo_package
+
+    release = threading.Event()
+
+    def full(*_args, **_kwargs):
+        release.wait(30)
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out.zip"))
+
+    monkeypatch.setattr(zoo_package, "export_zip", full)
+    panel = window.zoo_panel
+    panel.select(next(k for k, e in panel.entries.items() if k.startswith("model:") and e.package is not None))
+    assert panel.export_to(tmp_path / "out.zip")
+    window.close()
+    window.close()  # pressed twice: still one wait
+    release.set()
+    qtbot.waitUntil(lambda: not panel.transferring, timeout=30_000)
+    qtbot.wait(500)
+    assert window.isVisible() and not window.force_close  # the user sees why, then quits again
+    assert window.warnings and "No space left on device" in window.warnings[-1][1]
+    assert "Not closed" in window.statusBar().currentMessage()
+
+
+def test_a_job_started_while_quit_waits_for_an_export_is_asked_about(window, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from emdenoise_gui.zoo import package as zoo_package
+
+    release, real = threading.Event(), zoo_package.export_zip
+    monkeypatch.setattr(zoo_package, "export_zip", lambda *a, **k: (release.wait(30), real(*a, **k))[1])
+    panel = window.zoo_panel
+    panel.select(next(k for k, e in panel.entries.items() if k.startswith("model:") and e.package is not None))
+    assert panel.export_to(tmp_path / "out.zip")
+    window.close()  # no jobs yet: nothing to ask
+    started = object()  # the user starts a denoise while the export finishes
+    monkeypatch.setattr(window.controller, "active_jobs", lambda: [started])
+    asked = []
+    monkeypatch.setattr(window, "confirm_quit", lambda count: asked.append(count) or False)  # "Keep working"
+    release.set()
+    qtbot.waitUntil(lambda: bool(asked), timeout=30_000)
+    assert asked == [1] and window.isVisible()

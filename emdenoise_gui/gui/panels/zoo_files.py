@@ -25,6 +25,8 @@ class ZooFiles:
 
     #: What the running transfer does ("Exporting tiny-n2v…"), "" when none runs.
     transferring: str = ""
+    #: Whether the last transfer failed (its message is on screen): closing then stays open.
+    transfer_failed: bool = False
 
     def import_path(self, path: str | Path) -> bool:
         """Start importing the package at ``path`` into the user zoo; False if a transfer already runs."""
@@ -65,6 +67,7 @@ class ZooFiles:
 
     def _transfer_done(self, kind: str, result) -> None:
         self.transferring = ""
+        self.transfer_failed = isinstance(result, Exception)
         self._enable_transfers()
         title = "Cannot import model" if kind == "import" else "Cannot export model"
         if isinstance(result, InputError):
