@@ -127,3 +127,18 @@ def write_small_stack(source: Path, path: Path, pixel_nm: float, spacing_nm: flo
     tifffile.imwrite(path, data[:, 100:228, 100:260], imagej=True, resolution=(1 / pixel_nm, 1 / pixel_nm),
                      metadata={"axes": "ZYX", "spacing": spacing_nm, "unit": "nm"})
     return path
+
+
+def held_rank(monkeypatch, timeout_s: float = 60.0):
+    """Hold the zoo's ranking of models (after a stack's facts arrive, before the preselection) until
+    the returned ``threading.Event`` is set (or ``timeout_s`` passes)."""
+    from emdenoise_gui.zoo import fit as zoo_fit
+
+    release, real = threading.Event(), zoo_fit.rank
+
+    def held(*args, **kwargs):
+        release.wait(timeout_s)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zoo_fit, "rank", held)
+    return release

@@ -1,14 +1,13 @@
 """Process ▸ Denoise Stack checks the zoo's fit first: a poor-fit model is questioned, and a denoise
 asked for before the fit check arrives waits for the app's pick."""
 
-import threading
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
 from emdenoise_gui.gui.panels.zoo_panel import FALLBACK_KEY  # noqa: E402
-from tests.gui.conftest import write_small_stack  # noqa: E402
+from tests.gui.conftest import held_rank, write_small_stack  # noqa: E402
 
 WAIT_MS = 60_000
 
@@ -106,20 +105,6 @@ def test_a_good_fit_or_a_filter_is_not_questioned(qtbot, window, sstem, small_fi
     job = window.denoise_command()
     assert job is not None and not questions
     finished(qtbot, job)
-
-
-def held_rank(monkeypatch) -> threading.Event:
-    """Hold the zoo's ranking (after the stack's facts, before the preselection) until the event is set."""
-    from emdenoise_gui.zoo import fit as zoo_fit
-
-    release, real = threading.Event(), zoo_fit.rank
-
-    def held(*args, **kwargs):
-        release.wait(WAIT_MS / 1000)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(zoo_fit, "rank", held)
-    return release
 
 
 def test_a_hand_pick_or_the_time_limit_ends_the_wait(qtbot, window, sstem, monkeypatch):

@@ -9,6 +9,7 @@ from PySide6 import QtCore  # noqa: E402
 
 from emdenoise_gui.core.events import format_duration  # noqa: E402
 from emdenoise_gui.gui.panels.zoo_panel import FALLBACK_KEY, FIT_COLUMN, ZooPanel  # noqa: E402
+from tests.gui.conftest import held_rank  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 FIBSEM_NAME = "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
@@ -124,22 +125,6 @@ def test_a_failed_speed_timing_says_so_and_is_retried_on_reselection(qtbot, pane
     panel.select(base)  # selecting it again times it again
     qtbot.waitUntil(lambda: "on the CPU" in panel.fit_label.text(), timeout=WAIT_MS)
     assert "failed" not in panel.fit_label.text() and "about 3 min on the CPU" in panel.fit_label.text()
-
-def held_rank(monkeypatch):
-    """Hold the worker's ranking (after the facts arrived, before the speeds) until the event is set."""
-    import threading
-
-    from emdenoise_gui.zoo import fit as zoo_fit
-
-    release, real = threading.Event(), zoo_fit.rank
-
-    def slow(*args, **kwargs):
-        release.wait(WAIT_MS / 1000)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(zoo_fit, "rank", slow)
-    return release
-
 
 def test_measuring_lasts_until_the_preselection_not_only_the_facts(qtbot, panel, shared_data, monkeypatch):
     release = held_rank(monkeypatch)
