@@ -48,7 +48,9 @@ def noise_sigma(image) -> float:
     if min(data.shape) < 3:
         return math.nan
     residual = ndimage.convolve(data, _NOISE_KERNEL, mode="reflect")[1:-1, 1:-1]
-    residual = residual[~ndimage.binary_dilation(outside(data), np.ones((3, 3), bool))[1:-1, 1:-1]]
+    missing = outside(data)
+    if missing.any():  # and the residuals of the pixels beside them, which see their edge
+        residual = residual[~ndimage.binary_dilation(missing, np.ones((3, 3), bool))[1:-1, 1:-1]]
     if residual.size == 0:
         return 0.0
     mad = np.median(np.abs(residual - np.median(residual)))

@@ -237,12 +237,15 @@ def _gaussian_sure(img: np.ndarray) -> np.ndarray:
     return _sure_tuned(img)(img)
 
 
-def _flat_field(img: np.ndarray) -> np.ndarray:
-    return _gaussian_sure(shading.divided(img))
+def _corrected_then_sure(correct: Callable[[np.ndarray], np.ndarray]):
+    """A shading filter: ``correct`` (``shading.divided`` or ``subtracted``), then the SURE-tuned Gaussian;
+    on a (3, H, W) stack each slice is corrected, then their mean smoothed."""
+    def shading_filter(img: np.ndarray) -> np.ndarray:
+        if img.ndim == 3:
+            return _gaussian_sure(_slice_mean(np.stack([correct(s) for s in img])))
+        return _gaussian_sure(correct(img))
 
-
-def _background_subtract(img: np.ndarray) -> np.ndarray:
-    return _gaussian_sure(shading.subtracted(img))
+    return shading_filter
 
 
 # --- stack filters: (3, H, W) float32 -> (H, W) float32 ---------------------
@@ -251,14 +254,6 @@ def _background_subtract(img: np.ndarray) -> np.ndarray:
 def _slice_mean(stack: np.ndarray) -> np.ndarray:
     """(3, H, W) -> (H, W) float32 mean of the slices z-1, z, z+1."""
     return stack.mean(axis=0, dtype=np.float32)
-
-
-def _flat_field_avg(stack: np.ndarray) -> np.ndarray:
-    return _gaussian_sure(_slice_mean(np.stack([shading.divided(s) for s in stack])))
-
-
-def _background_subtract_avg(stack: np.ndarray) -> np.ndarray:
-    return _gaussian_sure(_slice_mean(np.stack([shading.subtracted(s) for s in stack])))
 
 
 def _on_slice_mean(single: Callable[[np.ndarray], np.ndarray]):
@@ -361,11 +356,11 @@ FILTERS: dict[str, Filter] = {
         Filter("flat-field", "Flat-field (divide)",
                f"Divides the slice by its smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                "for support-film shading and uneven illumination; flattens real structure larger than about "
-               f"{_FLAT} px; ours.", 1, _flat_field, whole_slice=True),
+               f"{_FLAT} px; ours.", 1, _corrected_then_sure(shading.divided), whole_slice=True),
         Filter("background-subtract", "Flat-field (subtract)",
                f"Subtracts the slice's smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                f"for charging and additive shading; flattens real structure larger than about {_FLAT} px; ours.",
-               1, _background_subtract, whole_slice=True),
+               1, _corrected_then_sure(shading.subtracted), whole_slice=True),
         Filter("gaussian-avg", "Gaussian 3x3 on 3-slice mean",
                f"Mean of slices z-1, z, z+1, then the 3x3 Gaussian; {_NRRN}.",
                3, _on_slice_mean(_gaussian)),
@@ -382,11 +377,11 @@ FILTERS: dict[str, Filter] = {
         Filter("flat-field-avg", "Flat-field (divide), 3-slice mean",
                f"Divides each of slices z-1, z, z+1 by its smooth background (Gaussian of {_BG} px), then the "
                "SURE-tuned Gaussian of their mean: shading on a noisy stack of alike slices; ours.",
-               3, _flat_field_avg, whole_slice=True),
+               3, _corrected_then_sure(shading.divided), whole_slice=True),
         Filter("background-subtract-avg", "Flat-field (subtract), 3-slice mean",
                f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "
                "SURE-tuned Gaussian of their mean: charging on a stack of alike slices; ours.",
-               3, _background_subtract_avg, whole_slice=True),
+               3, _corrected_then_sure(shading.subtracted), whole_slice=True),
     )
 }
 

@@ -55,12 +55,15 @@ def background(img: np.ndarray, sigma: float = BACKGROUND_SIGMA, valid: np.ndarr
     """The smooth background of a float32 (H, W) image: its Gaussian of ``sigma`` px, over the ``valid``
     pixels only where a (H, W) bool mask is given (a normalised convolution: a margin neither darkens
     nor brightens the data beside it); where no valid pixel is near, the valid pixels' mean. float32."""
-    if valid is None:
+    if valid is None or valid.all():  # the usual case: one smoothing, not two
         return _smooth(img, sigma)
-    weight = valid.astype(np.float32)
-    total, share = _smooth(np.where(valid, img, 0.0).astype(np.float32), sigma), _smooth(weight, sigma)
+    total = _smooth(np.where(valid, img, 0.0).astype(np.float32), sigma)
+    share = _smooth(valid.astype(np.float32), sigma)
+    near = share > 1e-3
+    if near.all():
+        return (total / share).astype(np.float32)
     level = float(img[valid].mean()) if valid.any() else 0.0
-    return np.where(share > 1e-3, total / np.maximum(share, 1e-3), level).astype(np.float32)
+    return np.where(near, total / np.maximum(share, 1e-3), level).astype(np.float32)
 
 
 def _corrected(img: np.ndarray, divide: bool) -> np.ndarray:

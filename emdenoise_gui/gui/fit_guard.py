@@ -26,9 +26,6 @@ POLL_MS = 100
 class DenoiseFitGuard:
     """``denoise_command``: Denoise after the fit checks (see the module docstring)."""
 
-    #: Tests and scripted runs answer the poor-fit question here instead of a dialog: "pick" (the app's
-    #: pick), "anyway" or "cancel"; None asks.
-    poor_fit_answer: str | None = None
     _fit_wait: str | None = None  # the stack a denoise waits for the preselection of
 
     def denoise_command(self, wait: bool = True):
@@ -78,8 +75,7 @@ class DenoiseFitGuard:
         accepted = self.__dict__.setdefault("_poor_fits_accepted", set())
         if (stack_id, key) in accepted:
             return True
-        answer = self.poor_fit_answer or self._ask_poor_fit(zoo.item(key).text(0), fit.reason,
-                                                             zoo.item(best).text(0))  # as the list names them
+        answer = self._ask_poor_fit(zoo.item(key).text(0), fit.reason, zoo.item(best).text(0))  # as listed
         if answer == "pick":
             zoo.select(best)  # the window's denoiser follows the zoo's selection
             return True

@@ -42,6 +42,7 @@ PUBLISHED = "Paper baselines (published settings)"
 PUBLISHED_TIP = ("A paper's baseline with its published settings, which ignore how noisy the image is: kept to "
                  "reproduce that paper's comparison. On most data a filter above does better; on lightly noisy "
                  "images this one can come out worse than the input.")
+PUBLISHED_KEY = f"group:{PUBLISHED}"  # its heading's item key (each heading's is "group:" + its title)
 CAUTION_STYLE = f"color: {FIT_COLOURS['possible']}"
 #: Selected when there is no shipped model to select (a stack every model fits poorly gets
 #: ``zoo.fit.fallback_filter`` instead, which is this one where its slices differ).
@@ -271,12 +272,12 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
 
     def _heading_clicked(self, item, _column: int) -> None:
         """A click on the folding group's heading folds or unfolds it (the other groups stay open)."""
-        if item.data(0, ROLE) == f"group:{PUBLISHED}":
+        if item.data(0, ROLE) == PUBLISHED_KEY:
             item.setExpanded(not item.isExpanded())
 
     def _heading_marked(self, item) -> None:
         """The folding group's heading shows a triangle for its state (the tree draws no arrows)."""
-        if item.data(0, ROLE) == f"group:{PUBLISHED}":
+        if item.data(0, ROLE) == PUBLISHED_KEY:
             item.setText(0, f"{'▾' if item.isExpanded() else '▸'} {PUBLISHED}")
 
     def _select(self, key: str | None, by_hand: bool) -> None:
