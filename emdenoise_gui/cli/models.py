@@ -53,7 +53,7 @@ def cmd_train(args) -> int:
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
                    init=init, objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
-                   gan_mode=args.gan_mode, artifacts=args.artifacts or "")
+                   gan_mode=args.gan_mode, artifacts=args.artifacts or "", clean_output=args.clean_output or "")
     _note_a_taken_name(args.name or os.path.basename(os.path.normpath(args.output)))
     return drive_training(train_job(spec))
 
@@ -177,6 +177,12 @@ def add_parsers(sub) -> None:
                    help="cyclic on --clean data alone: the denoiser learns to remove these synthetic artifacts "
                         "(film, charge or both, comma-separated) instead of learning them from --noise and --noisy; "
                         "lite defaults to 240 px crops, 4 per step")
+    p.add_argument("--clean-output", choices=["direct", "gated"],
+                   help="cyclic: the denoiser's clean image is its own output (direct, the paper's; the default "
+                        "for the paper's GAN) or that output blended, by a gate it learns, with its input less the "
+                        "artifact it finds (gated: an image without artifacts can pass through unchanged; the "
+                        "default with --artifacts); --init keeps its package's unless given (a direct package "
+                        "gets a gate that starts at an even blend)")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
     p.add_argument("-o", "--output", required=True, help="the model package folder to write")
     p.add_argument("--name", help="model name in the zoo (default: the package folder name)")

@@ -138,7 +138,9 @@ class Predictor:
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) float32 tiles on the device, normalised -> (B, h, w) float32 output there."""
-        x = x.to(self.weights_dtype).contiguous(memory_format=self.memory_format)
+        # float32 in: a bf16_weights network casts its input itself, keeping float32 for any skip from
+        # input to output (the gated cyclic G2), as under autocast
+        x = x.contiguous(memory_format=self.memory_format)
         with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
                                                     enabled=self.amp_dtype is not None):
             y = self.model.denoise(x)

@@ -4,6 +4,13 @@ Three unpaired pools: clean images C, pure noise patterns N and noisy images I, 
 float32 tensors scaled to [-1, 1] (the generators end in tanh). G1 synthesises noise,
 cat(C, N) (B,2,H,W) -> I (B,1,H,W); G2 is the denoiser, I (B,1,H,W) -> cat(C, N) (B,2,H,W).
 Three 70x70 PatchGANs D_C, D_N, D_I (separate weights) judge clean, noise and noisy images.
+With ``clean_output="gated"`` (ours, not the paper's) G2 has a third output channel, a gate w, and its
+clean output blends its own clean channel D with its input less its noise output:
+C_f = w (I - N_f) + (1 - w) D, w = (1 + g) / 2 in [0, 1]. The skip from input to output lets a slice
+without artifacts, or with a smooth shading only, pass through exactly; the paper's G2 draws C_f
+itself, which capped the lite generator at 30.9 dB on clean FlyEM slices, while its own channel
+still denoises best where there is noise to remove (docs/benchmarks.md, "the cyclic model's clean
+output").
 This module holds the networks, the losses and the fake-image history pool only; no training loop.
 """
 
@@ -18,14 +25,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from emdenoise_gui.models.blocks import init_normal
-from emdenoise_gui.models.registry import architectures
+from emdenoise_gui.models.registry import architectures, family
 
 __all__ = [
-    "CONFIGS", "CyclicGAN", "ImagePool", "PatchDiscriminator", "ResnetGenerator", "build",
+    "CLEAN_OUTPUTS", "CONFIGS", "CyclicGAN", "ImagePool", "PatchDiscriminator", "ResnetGenerator", "build",
     "cycle_loss", "discriminator_loss", "gan_loss", "generator_loss",
 ]
 
 CONFIGS: Dict[str, dict] = architectures("cyclic")  # the sizes live in the family catalogue
+#: How G2 gives its clean output: "direct" (the paper: a channel of its own) or "gated" (input less noise).
+CLEAN_OUTPUTS: tuple = dict(family("cyclic").options)["clean_output"]
 
 
 def _norm(channels: int) -> nn.InstanceNorm2d:
@@ -119,19 +128,50 @@ class CyclicGAN(nn.Module):
     [-1, 1], shape (B, 1, H, W) with H, W divisible by 4.
     """
 
-    def __init__(self, ngf: int = 64, n_blocks: int = 9, ndf: int = 64):
+    def __init__(self, ngf: int = 64, n_blocks: int = 9, ndf: int = 64, clean_output: str = "direct"):
         super().__init__()
+        if clean_output not in CLEAN_OUTPUTS:
+            raise ValueError(f"clean_output must be one of {CLEAN_OUTPUTS}, got {clean_output!r}")
+        self.gated = clean_output == "gated"
         self.g1 = ResnetGenerator(2, 1, ngf, n_blocks)
-        self.g2 = ResnetGenerator(1, 2, ngf, n_blocks)
+        self.g2 = ResnetGenerator(1, 3 if self.gated else 2, ngf, n_blocks)
         self.d_c = PatchDiscriminator(1, ndf)
         self.d_n = PatchDiscriminator(1, ndf)
         self.d_i = PatchDiscriminator(1, ndf)
         init_normal(self, std=0.02)
 
+    def separate(self, noisy: torch.Tensor) -> torch.Tensor:
+        """G2: noisy (B,1,H,W) in [-1, 1] -> channel 0 the clean estimate C_f, channel 1 the noise N_f.
+
+        Direct: (B,2,H,W), both as G2 draws them (tanh, in [-1, 1]). Gated: (B,3,H,W) float32, C_f the
+        gate's blend (see the module), channel 2 G2's own clean channel D. The network computes in its
+        weights' type (``noisy`` is cast to it); the skip takes ``noisy`` as given."""
+        out = self.g2(noisy.to(self.g2.model[1].weight.dtype))
+        if not self.gated:
+            return out
+        direct, noise, gate = (out[:, k:k + 1].float() for k in range(3))
+        weight = (1.0 + gate) / 2.0
+        return torch.cat([weight * (noisy.float() - noise) + (1.0 - weight) * direct, noise, direct], dim=1)
+
+    def head_key(self) -> str:
+        """The state-dict key of G2's output convolution's weight (its bias: the same with ``bias``)."""
+        return f"g2.model.{len(self.g2.model) - 2}.weight"
+
+    def with_gate_rows(self, state: dict) -> dict:
+        """A direct model's state dict made to fit this gated one: G2's output convolution gets a zero
+        gate row (weight and bias), so it starts as the even blend of D and I - N_f. Other states as given."""
+        key = self.head_key()
+        if not self.gated or key not in state or state[key].shape[0] != 2:
+            return state
+        state = dict(state)
+        for name in (key, key[:-len("weight")] + "bias"):
+            state[name] = torch.cat([state[name], torch.zeros_like(state[name][:1])])
+        return state
+
     def denoise(self, noisy: torch.Tensor) -> torch.Tensor:
-        """Noisy (B,1,H,W) float32 in [-1, 1] -> clean estimate C_f = g2(noisy)[:, 0:1], (B,1,H,W) in [-1, 1]."""
+        """Noisy (B,1,H,W) float32 in [-1, 1] -> clean estimate C_f, (B,1,H,W) (``separate``'s channel 0)."""
         _check_size(noisy)
-        return self.g2(noisy)[:, 0:1]
+        return self.separate(noisy)[:, 0:1]
 
     def cycles(self, clean: torch.Tensor, noise: torch.Tensor, noisy: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Both cycles for unpaired crops C, N, I, each (B,1,H,W) float32 in [-1, 1].
@@ -144,9 +184,9 @@ class CyclicGAN(nn.Module):
         for x in (clean, noise, noisy):
             _check_size(x)
         fake_noisy = self.g1(torch.cat([clean, noise], dim=1))
-        rec = self.g2(fake_noisy)
-        fake = self.g2(noisy)
-        rec_noisy = self.g1(fake)
+        rec = self.separate(fake_noisy)
+        fake = self.separate(noisy)
+        rec_noisy = self.g1(fake[:, :2])  # C_f and N_f (a gated G2's third channel is its own D)
         return {
             "fake_noisy": fake_noisy, "rec_clean": rec[:, 0:1], "rec_noise": rec[:, 1:2],
             "fake_clean": fake[:, 0:1], "fake_noise": fake[:, 1:2], "rec_noisy": rec_noisy,

@@ -60,7 +60,8 @@ class FamilyInfo:
     bf16_weights: on a CPU that computes bf16 natively, inference casts the weights to bf16 once instead
         of autocast casting them at every layer of every tile: for networks whose every layer already runs
         in bf16 under CPU autocast, so that the output is the same to the bit (the cyclic generator:
-        convolutions and instance norm; tests/inference/test_bf16_weights.py). Not NRRN, N2V or Xception:
+        convolutions and instance norm; tests/inference/test_bf16_weights.py); the network casts its float32
+        input to its weights' type itself (``CyclicGAN.separate``). Not NRRN, N2V or Xception:
         their float32 residual sums, batch norms or upsampling would round differently.
     channels_last: inference keeps feature maps channels-last (oneDNN's faster layout for NRRN, N2V and
         Xception on the CPU); the cyclic generator (reflection pads, instance norm, transposed convs) runs
@@ -79,7 +80,8 @@ class FamilyInfo:
     preference: rank when the app picks a default model (0 first: NRRN suits FIB-SEM stacks).
     options: architecture settings no configuration sets, each with the values a card may give it, or
         that each item of a list may take (NRRN's ``neighbours``: "pair", the paper's, or "mean"; its
-        ``dilations``: one per unit, 1 to 8).
+        ``dilations``: one per unit, 1 to 8; the cyclic G2's ``clean_output``: "direct", the paper's, or
+        "gated", its own clean output blended with the input less its noise output, ``models.cyclic``).
     """
 
     name: str
@@ -146,7 +148,7 @@ FAMILIES: dict[str, FamilyInfo] = {
         "emdenoise_gui.models.cyclic:CyclicGAN", "emdenoise_gui.training.trainers.cyclic:CyclicTrainer",
         1, 4, "robust-slice", context="tile", min_tile=1024, tile_overlap=128,
         bf16_weights=True, channels_last=False, channels_last_float32=True,
-        preference=3),
+        preference=3, options=(("clean_output", ("direct", "gated")),)),
     "nrrn": FamilyInfo(
         "nrrn", "NRRN, Noise2Noise from adjacent slices",
         "FIB-SEM stacks or repeat scans: needs no clean data",

@@ -47,6 +47,10 @@ class RunSpec:
     artifacts: cyclic only, "film", "charge" or "film,charge": train the denoiser on ``clean`` data
         with those synthetic artifacts (``training.trainers.cyclic_paired``) instead of the paper's
         three unpaired pools.
+    clean_output: cyclic only, how G2 gives its clean image (``models.cyclic.CLEAN_OUTPUTS``): "direct",
+        the paper's own output channel, or "gated", that channel blended by a learned gate with the input
+        less its noise output (``models.cyclic``); "" keeps the
+        ``init`` package's, else picks "gated" for ``artifacts`` runs and "direct" for the paper's GAN.
     notes: extra facts for the card's ``training`` record (e.g. what a self-trained model is for).
     device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
     """
@@ -72,6 +76,7 @@ class RunSpec:
     objective: str = ""
     neighbours: str = ""
     artifacts: str = ""
+    clean_output: str = ""
     val_fraction: float = 0.1
     validate_every: int = 50
     checkpoint_every: int = 100
@@ -136,6 +141,8 @@ class RunSpec:
             (self.objective in ("", "consensus", "blind-spot"), "--objective must be consensus or blind-spot"),
             (self.neighbours in ("", "pair", "mean"), "--neighbours must be pair or mean"),
             (not self.neighbours or self.family == "nrrn", "--neighbours is an NRRN option"),
+            (self.clean_output in ("", *dict(info.options).get("clean_output", ())),
+             "--clean-output is a cyclic option: direct or gated"),
             (self.validate_every >= 1, "--validate-every must be at least 1 step"),
             (self.checkpoint_every >= 1, "--checkpoint-every must be at least 1 step"),
         ]
@@ -156,6 +163,10 @@ class RunSpec:
             # docs/benchmarks.md); recorded here, so a checkpoint keeps it. Noisy data keep the pair, which
             # the consensus loss needs; an init package keeps its own.
             self.neighbours = "mean"
+        if self.family == "cyclic" and self.artifacts and not self.clean_output and not self.init:
+            # the skip from input to output lifts film from 30.8 to 34 dB (docs/benchmarks.md, "the cyclic
+            # model's clean output"); an init package keeps its own unless asked
+            self.clean_output = "gated"
         return self
 
     def to_dict(self) -> dict:

@@ -32,8 +32,9 @@ def test_bf16_weights_only_where_the_output_is_autocasts(tmp_path, name):
     assert torch.equal(cast, autocast) == info.bf16_weights
 
 
-def test_predictor_casts_the_weights_once_and_gives_autocasts_result(tmp_path):
-    package = random_package(tmp_path / "cyclic", "cyclic", perturb=0.05)
+@pytest.mark.parametrize("clean_output", ["direct", "gated"])  # gated: its skip takes the float32 input
+def test_predictor_casts_the_weights_once_and_gives_autocasts_result(tmp_path, clean_output):
+    package = random_package(tmp_path / "cyclic", "cyclic", perturb=0.05, options={"clean_output": clean_output})
     image = synthetic_em_stack(1, 150, 140, seed=2).astype(np.float32) / 255
     cast = Predictor(package, torch.device("cpu"), precision="bf16")
     assert cast.weights_dtype == cast.compute_dtype == torch.bfloat16 and cast.amp_dtype is None

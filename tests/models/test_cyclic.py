@@ -239,3 +239,34 @@ def test_configs_and_build():
     assert sum(isinstance(m, cyclic._ResnetBlock) for m in model.g2.modules()) == 3
     with pytest.raises(ValueError):
         build("huge")
+
+
+def test_the_gated_clean_output_blends_the_generators_clean_channel_with_the_input_less_its_noise():
+    torch.manual_seed(0)
+    model = cyclic.CyclicGAN(ngf=8, n_blocks=1, ndf=8, clean_output="gated").eval()
+    assert model.g2.model[-2].out_channels == 3
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        raw = model.g2(x)
+        out = model.separate(x)
+        weight = (1 + raw[:, 2:3]) / 2
+        torch.testing.assert_close(out[:, 0:1], weight * (x - raw[:, 1:2]) + (1 - weight) * raw[:, 0:1])
+        torch.testing.assert_close(out[:, 1:], raw[:, [1, 0]])  # the noise, then G2's own clean channel
+        torch.testing.assert_close(model.denoise(x), out[:, 0:1])
+        head = model.g2.model[-2]  # gate fully open, no noise found: the input passes through exactly
+        head.weight[1:].zero_()
+        head.bias[1], head.bias[2] = 0.0, 50.0
+        assert torch.equal(model.denoise(x), x)
+    with pytest.raises(ValueError, match="clean_output"):
+        cyclic.CyclicGAN(ngf=8, n_blocks=1, ndf=8, clean_output="residual")
+
+
+def test_a_gated_generator_runs_both_cycles():
+    torch.manual_seed(0)
+    model = cyclic.CyclicGAN(ngf=8, n_blocks=1, ndf=8, clean_output="gated")
+    images = [torch.rand(1, 1, 32, 32) * 2 - 1 for _ in range(3)]
+    out = model.cycles(*images)
+    separated = model.separate(images[2])
+    torch.testing.assert_close(out["fake_clean"], separated[:, 0:1])
+    torch.testing.assert_close(out["rec_noisy"], model.g1(separated[:, :2]))
+    cyclic.generator_loss(model, out)[0].backward()  # the GAN's losses take a gated G2 as they take the paper's

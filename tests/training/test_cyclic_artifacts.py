@@ -106,3 +106,45 @@ def test_the_bar_for_an_artifact_model_is_the_flat_field_correction(tmp_path, fi
     scores = trainer.held_back_psnr(clean, shaded, shaded)
     assert bar_filter("cyclic") == ("flat-field", "Flat-field (divide)")
     assert scores["filter_psnr_db"] > scores["input_psnr_db"] + 5  # the SURE Gaussian alone keeps the shading
+
+
+def test_artifact_runs_default_to_the_gated_clean_output_and_init_packages_keep_theirs(tmp_path, fibsem_crop):
+    assert _spec(tmp_path, fibsem_crop).clean_output == "gated"
+    assert _spec(tmp_path, fibsem_crop, clean_output="direct").clean_output == "direct"
+    assert _spec(tmp_path, fibsem_crop, init="some-package").clean_output == ""  # the package's own
+    unpaired = RunSpec(family="cyclic", data={"clean": ["c"], "noise": ["n"], "noisy": ["y"]}, output="x").validated()
+    assert unpaired.clean_output == ""  # the paper's GAN: its direct output
+    with pytest.raises(InputError, match="--clean-output is a cyclic option"):
+        RunSpec(family="nrrn", data={"clean": ["c"]}, output="x", clean_output="gated").validated()
+    with pytest.raises(InputError, match="direct or gated"):
+        _spec(tmp_path, fibsem_crop, clean_output="residual")
+
+
+def test_the_gated_loss_also_fits_the_generators_own_clean_channel(tmp_path, fibsem_crop):
+    trainer = trainer_class("cyclic")(_spec(tmp_path, fibsem_crop), torch.device("cpu"))
+    assert trainer.model.gated and trainer.architecture["clean_output"] == "gated"
+    inputs, targets = (torch.from_numpy(a) for a in trainer._pairs(trainer.train_slices, 2, np.random.default_rng(0)))
+    loss, out = trainer._loss(inputs, targets)
+    expected = sum(float(torch.nn.functional.l1_loss(out.detach()[:, k:k + 1], targets[:, t:t + 1]))
+                   for k, t in ((0, 0), (1, 1), (2, 0)))
+    assert out.shape[1] == 3 and float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_direct_package_fine_tuned_gated_starts_as_the_even_blend(tmp_path, fibsem_crop):
+    list(train(_spec(tmp_path, fibsem_crop, clean_output="direct", steps=2)))
+    direct = open_package(tmp_path / "c")
+    assert direct.card.architecture["clean_output"] == "direct"
+    spec = _spec(tmp_path, fibsem_crop, init=str(tmp_path / "c"), clean_output="gated", output=str(tmp_path / "g"))
+    trainer = trainer_class("cyclic")(spec, torch.device("cpu"))
+    assert trainer.model.gated and trainer.architecture["clean_output"] == "gated"
+    from emdenoise_gui.models.registry import family
+    from emdenoise_gui.zoo.package import load_weights
+
+    before = family("cyclic").build(**direct.card.architecture)
+    before.load_state_dict(load_weights(direct))
+    x = torch.rand(1, 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        own = before.g2(x)
+        np.testing.assert_allclose(trainer.model.denoise(x), 0.5 * (x - own[:, 1:2]) + 0.5 * own[:, 0:1], atol=1e-6)
+    list(train(spec))
+    assert open_package(tmp_path / "g").card.architecture["clean_output"] == "gated"

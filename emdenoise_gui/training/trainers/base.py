@@ -67,10 +67,12 @@ class BaseTrainer:
             self.init_card, init_weights = self._init_package(spec.init)
         if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
             self.architecture["neighbours"] = spec.neighbours
+        if spec.clean_output:  # a cyclic option that keeps the parameters too
+            self.architecture["clean_output"] = spec.clean_output
         self.load_data()
         self.model = self.info.build(**self.architecture).to(device)
         if self.init_card is not None:
-            self.model.load_state_dict(init_weights)
+            self.model.load_state_dict(self.fitted_init(init_weights))
         # channels-last on the CPU where it is faster (registry: train_channels_last); batches follow in tensor()
         self.memory_format = (torch.channels_last if self.info.train_channels_last and device.type == "cpu"
                               else torch.contiguous_format)
@@ -105,6 +107,10 @@ class BaseTrainer:
         self.architecture = dict(card.architecture)
         self.normalisation = dict(card.normalisation)
         return card, load_weights(package)
+
+    def fitted_init(self, weights: dict) -> dict:
+        """The init package's state dict made to fit ``self.model`` (an option that changes its shapes)."""
+        return weights
 
     # -- data ---------------------------------------------------------------------------------
     def volumes(self, role: str) -> list[Volume]:

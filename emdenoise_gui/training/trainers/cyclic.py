@@ -36,6 +36,10 @@ class CyclicTrainer(BaseTrainer):
             scaled = [Volume(normalise_slices("robust-slice", v.data), v.source, v.voxel_size_nm) for v in vols]
             self.pools_data[role] = (scaled, *self.splits(scaled))
 
+    def fitted_init(self, weights: dict) -> dict:
+        """A direct package fine-tuned into a gated model gets its gate row (``CyclicGAN.with_gate_rows``)."""
+        return self.model.with_gate_rows(weights)
+
     def build(self) -> None:
         betas = (0.5, 0.999)
         self.optimizers = {

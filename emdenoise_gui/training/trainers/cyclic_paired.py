@@ -7,7 +7,10 @@ upward cycle needs no learned synthesiser: each clean slice gets an artifact dra
 formula, is clipped and stored as 8-bit as a microscope would store it, and the denoiser
 G2 is fitted to the pair directly. G2's two outputs are fitted as the paper's upward cycle
 fits them: channel 0 to the clean slice, channel 1 to the artifact (noisy minus clean, on the
-same scale), each by a mean absolute error. G1 and the discriminators are not trained.
+same scale), each by a mean absolute error. G1 and the discriminators are not trained. By default
+these runs give G2 a gated clean output (``models.cyclic``: its own clean channel blended with the
+input less its artifact output); its own clean channel is then fitted to the clean slice too, so it
+stays a denoiser by itself and the gate learns where each is better.
 
 The artifact is drawn on the whole slice (its blobs and pattern then have the test data's
 scale whatever the crop), the slice is scaled by its own robust range (``robust-slice``, the
@@ -100,8 +103,11 @@ class PairedCyclicTrainer(CyclicTrainer):
 
     def _loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with self.autocast():
-            out = self.model.g2(inputs).float()
-        return F.l1_loss(out[:, 0:1], targets[:, 0:1]) + F.l1_loss(out[:, 1:2], targets[:, 1:2]), out
+            out = self.model.separate(inputs).float()
+        loss = F.l1_loss(out[:, 0:1], targets[:, 0:1]) + F.l1_loss(out[:, 1:2], targets[:, 1:2])
+        if out.shape[1] == 3:  # gated: G2's own clean channel, a denoiser by itself
+            loss = loss + F.l1_loss(out[:, 2:3], targets[:, 0:1])
+        return loss, out
 
     def learn(self, step: int, batch, rng: np.random.Generator) -> dict:
         loss, _ = self._loss(self.tensor(batch[0]), self.tensor(batch[1]))
