@@ -147,4 +147,6 @@ def test_a_direct_package_fine_tuned_gated_starts_as_the_even_blend(tmp_path, fi
         own = before.g2(x)
         np.testing.assert_allclose(trainer.model.denoise(x), 0.5 * (x - own[:, 1:2]) + 0.5 * own[:, 0:1], atol=1e-6)
     list(train(spec))
-    assert open_package(tmp_path / "g").card.architecture["clean_output"] == "gated"
+    gated = open_package(tmp_path / "g").card
+    assert gated.architecture["clean_output"] == "gated" and "gated clean output" in gated.training["recipe"]
+    assert "gated" not in direct.card.training["recipe"]

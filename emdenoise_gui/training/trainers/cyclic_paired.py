@@ -57,8 +57,10 @@ class PairedCyclicTrainer(CyclicTrainer):
                                                           betas=(0.5, 0.999))}
 
     def recipe(self) -> str:
-        return ("paired: the generator G2 fitted to clean slices with synthetic artifacts (L1 on the clean "
-                "and the artifact output); no GAN, G1 and the discriminators untrained")
+        outputs = ("the gated clean output, its own clean channel and the artifact output" if self.model.gated
+                   else "the clean and the artifact output")
+        return (f"paired: the generator G2 fitted to clean slices with synthetic artifacts (L1 on {outputs}); "
+                "no GAN, G1 and the discriminators untrained")
 
     def training_facts(self) -> dict:
         return {"artifacts": ",".join(self.artifacts)}  # what tests/test_shipped_models.py noises the demo with
