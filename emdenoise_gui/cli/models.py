@@ -53,7 +53,8 @@ def cmd_train(args) -> int:
                    sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
                    init=init, objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
-                   gan_mode=args.gan_mode, artifacts=args.artifacts or "", clean_output=args.clean_output or "")
+                   gan_mode=args.gan_mode, artifacts=args.artifacts or "", clean_output=args.clean_output or "",
+                   shot_noise=args.shot_noise)
     _note_a_taken_name(args.name or os.path.basename(os.path.normpath(args.output)))
     return drive_training(train_job(spec))
 
@@ -177,6 +178,9 @@ def add_parsers(sub) -> None:
                    help="cyclic on --clean data alone: the denoiser learns to remove these synthetic artifacts "
                         "(film, charge or both, comma-separated) instead of learning them from --noise and --noisy; "
                         "lite defaults to 240 px crops, 4 per step")
+    p.add_argument("--shot-noise", type=float, default=0.0, metavar="FRACTION",
+                   help="cyclic with --artifacts: this share of the samples (0-1) also gets shot noise after the "
+                        "artifact, at a dose drawn from --dose (default 0: the artifacts alone)")
     p.add_argument("--clean-output", choices=["direct", "gated"],
                    help="cyclic: the denoiser's clean image is its own output (direct, the paper's; the default "
                         "for the paper's GAN) or that output blended, by a gate it learns, with its input less the "

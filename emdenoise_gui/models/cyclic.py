@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 CONFIGS: Dict[str, dict] = architectures("cyclic")  # the sizes live in the family catalogue
-#: How G2 gives its clean output: "direct" (the paper: a channel of its own) or "gated" (input less noise).
+#: How G2 gives its clean output: "direct" (the paper: a channel of its own) or "gated" (that channel and the
+#: input less the noise output, blended by a third channel).
 CLEAN_OUTPUTS: tuple = dict(family("cyclic").options)["clean_output"]
 
 

@@ -47,6 +47,8 @@ class RunSpec:
     artifacts: cyclic only, "film", "charge" or "film,charge": train the denoiser on ``clean`` data
         with those synthetic artifacts (``training.trainers.cyclic_paired``) instead of the paper's
         three unpaired pools.
+    shot_noise: cyclic ``artifacts`` runs only, the share of samples (0-1) that also get shot noise after
+        the artifact, at a level drawn as ``dose`` / ``dose_dist`` (and ``sigma`` / ``gaussian_fraction``) say.
     clean_output: cyclic only, how G2 gives its clean image (``models.cyclic.CLEAN_OUTPUTS``): "direct",
         the paper's own output channel, or "gated", that channel blended by a learned gate with the input
         less its noise output (``models.cyclic``); "" keeps the
@@ -77,6 +79,7 @@ class RunSpec:
     neighbours: str = ""
     artifacts: str = ""
     clean_output: str = ""
+    shot_noise: float = 0.0
     val_fraction: float = 0.1
     validate_every: int = 50
     checkpoint_every: int = 100
@@ -141,6 +144,8 @@ class RunSpec:
             (self.objective in ("", "consensus", "blind-spot"), "--objective must be consensus or blind-spot"),
             (self.neighbours in ("", "pair", "mean"), "--neighbours must be pair or mean"),
             (not self.neighbours or self.family == "nrrn", "--neighbours is an NRRN option"),
+            (math.isfinite(self.shot_noise) and 0 <= self.shot_noise <= 1, "--shot-noise must be between 0 and 1"),
+            (not self.shot_noise or bool(artifacts), "--shot-noise is a cyclic --artifacts option"),
             (self.clean_output in ("", *dict(info.options).get("clean_output", ())),
              "--clean-output is a cyclic option: direct or gated"),
             (self.validate_every >= 1, "--validate-every must be at least 1 step"),

@@ -150,3 +150,21 @@ def test_a_direct_package_fine_tuned_gated_starts_as_the_even_blend(tmp_path, fi
     gated = open_package(tmp_path / "g").card
     assert gated.architecture["clean_output"] == "gated" and "gated clean output" in gated.training["recipe"]
     assert "gated" not in direct.card.training["recipe"]
+
+
+def test_shot_noise_after_the_artifact_on_the_share_of_samples_asked_for(tmp_path, fibsem_crop):
+    with pytest.raises(InputError, match="--shot-noise must be between 0 and 1"):
+        _spec(tmp_path, fibsem_crop, shot_noise=1.5)
+    with pytest.raises(InputError, match="--shot-noise is a cyclic --artifacts option"):
+        RunSpec(family="xception", data={"clean": ["c"]}, output="x", shot_noise=0.5).validated()
+
+    def residual_noise(shot_noise):  # the artifact crops' pixel-to-pixel roughness beyond the clean crop's
+        spec = _spec(tmp_path, fibsem_crop, artifacts="film", shot_noise=shot_noise, dose=(20.0, 20.0))
+        trainer = trainer_class("cyclic")(spec, torch.device("cpu"))
+        inputs, targets = trainer._pairs(trainer.train_slices, 8, np.random.default_rng(3))
+        return float(np.abs(np.diff(targets[:, 1], axis=-1)).mean()), trainer.noise_condition()
+
+    plain, text = residual_noise(0.0)
+    noisy, noisy_text = residual_noise(1.0)
+    assert noisy > 5 * plain  # film alone is smooth: its artifact channel has almost no pixel-scale noise
+    assert "shot noise" not in text and "100% of samples then shot noise: Poisson, 20-20 counts" in noisy_text

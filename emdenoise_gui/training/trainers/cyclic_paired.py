@@ -12,6 +12,10 @@ these runs give G2 a gated clean output (``models.cyclic``: its own clean channe
 input less its artifact output); its own clean channel is then fitted to the clean slice too, so it
 stays a denoiser by itself and the gate learns where each is better.
 
+With ``--shot-noise F`` a share F of the samples then gets shot noise (``training.synthetic.NoiseModel``,
+at a dose from ``--dose``) on the stored artifact image, stored again as 8-bit: real film and charging
+come with it, and a gated G2 learns to remove it instead of passing it through.
+
 The artifact is drawn on the whole slice (its blobs and pattern then have the test data's
 scale whatever the crop), the slice is scaled by its own robust range (``robust-slice``, the
 noisy slice's numbers, as inference computes them) and the clean slice by the same numbers,
@@ -27,7 +31,7 @@ import torch.nn.functional as F
 from emdenoise_gui.core import noise
 from emdenoise_gui.core.normalise import slice_params
 from emdenoise_gui.training.data import crop
-from emdenoise_gui.training.synthetic import to_8bit_levels
+from emdenoise_gui.training.synthetic import NoiseModel, to_8bit_levels
 from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED
 from emdenoise_gui.training.trainers.cyclic import CyclicTrainer
 
@@ -47,6 +51,7 @@ class PairedCyclicTrainer(CyclicTrainer):
         return self.spec.artifacts.split(",")  # RunSpec.validated wrote them "film,charge"
 
     def load_data(self) -> None:
+        self.noise = NoiseModel.from_spec(self.spec)
         volumes = self.volumes("clean")
         self._volumes_by_role = {"clean": volumes}
         self.data = volumes
@@ -70,8 +75,11 @@ class PairedCyclicTrainer(CyclicTrainer):
         return f"removes {' and '.join(f'{k.label} ({k.look})' for k in kinds)} artifacts, one image at a time"
 
     def noise_condition(self) -> str:
-        return ("synthetic " + " or ".join(f"{k} ({noise.NOISE_KINDS[k].description})" for k in self.artifacts)
+        text = ("synthetic " + " or ".join(f"{k} ({noise.NOISE_KINDS[k].description})" for k in self.artifacts)
                 + ", each at its default strength, drawn on the whole slice; clipped and stored as 8-bit")
+        if self.spec.shot_noise:
+            text += f"; {self.spec.shot_noise:.0%} of samples then shot noise: {self.noise.describe()}"
+        return text
 
     def _pairs(self, slices, count: int, rng: np.random.Generator, kinds=None) -> tuple[np.ndarray, np.ndarray]:
         """(inputs (B, 1, P, P), targets (B, 2, P, P)) float32 on the noisy slices' [-1, 1] scale.
@@ -89,6 +97,8 @@ class PairedCyclicTrainer(CyclicTrainer):
             clean = self.data[v].data[z]
             kind = kinds[b % len(kinds)] if kinds else self.artifacts[int(rng.integers(0, len(self.artifacts)))]
             noisy = stored_artifact(clean, kind, rng)
+            if self.spec.shot_noise and rng.random() < self.spec.shot_noise:  # no draw without shot noise
+                noisy = self.noise.apply(noisy, float(noisy.mean()), self.noise.draw(rng), rng)
             offset, scale = slice_params("robust-slice", noisy)
             pair = (np.stack([noisy, clean]) - offset) / scale
             patch = crop(pair, 0, size, rng, depth=2)
