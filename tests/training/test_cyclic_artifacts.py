@@ -150,6 +150,9 @@ def test_a_direct_package_fine_tuned_gated_starts_as_the_even_blend(tmp_path, fi
     gated = open_package(tmp_path / "g").card
     assert gated.architecture["clean_output"] == "gated" and "gated clean output" in gated.training["recipe"]
     assert "gated" not in direct.card.training["recipe"]
+    back = _spec(tmp_path, fibsem_crop, init=str(tmp_path / "g"), clean_output="direct", output=str(tmp_path / "d"))
+    with pytest.raises(InputError, match="has a gated clean output; fine-tune it with --clean-output gated"):
+        trainer_class("cyclic")(back, torch.device("cpu"))
 
 
 def test_shot_noise_after_the_artifact_on_the_share_of_samples_asked_for(tmp_path, fibsem_crop):

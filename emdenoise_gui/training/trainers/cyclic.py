@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import cyclic
 from emdenoise_gui.training.data import Volume, sample_crops
@@ -37,7 +38,12 @@ class CyclicTrainer(BaseTrainer):
             self.pools_data[role] = (scaled, *self.splits(scaled))
 
     def fitted_init(self, weights: dict) -> dict:
-        """A direct package fine-tuned into a gated model gets its gate row (``CyclicGAN.with_gate_rows``)."""
+        """A direct package fine-tuned into a gated model gets its gate row (``CyclicGAN.with_gate_rows``);
+        a gated one cannot become direct (its clean output needs the gate)."""
+        head = weights.get(self.model.head_key())
+        if head is not None and head.shape[0] == 3 and not self.model.gated:
+            raise InputError("has a gated clean output; fine-tune it with --clean-output gated (or leave the "
+                             "option out), or train a new direct model", self.spec.init)
         return self.model.with_gate_rows(weights)
 
     def build(self) -> None:
