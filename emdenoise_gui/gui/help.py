@@ -93,7 +93,8 @@ range its model card names.</td></tr>
 from <b>unpaired examples</b>: clean images, patches of pure noise (blank regions, empty film) and
 noisy images. For <b>uneven film shading and charging blobs</b> it can also learn from clean images
 alone, with those artifacts drawn on them (the shipped <i>flyem-cyclic-artifacts</i> is made that
-way; it removes them and nothing else: it is no shot-noise denoiser).</td></tr>
+way, half of its examples with shot noise on top; it removes the artifacts and the noise that comes
+with them, but on plain shot noise NRRN is far better).</td></tr>
 <tr><td><b>Classical filters</b></td>
 <td>The Gaussian whose width is chosen for each image (<i>width by SURE</i>), Gaussian, median, Wiener,
 wavelet, total variation and BM3D, plus 3-slice-mean versions for stacks. They need no training: use
