@@ -127,7 +127,7 @@ def test_the_gated_loss_also_fits_the_generators_own_clean_channel(tmp_path, fib
     loss, out = trainer._loss(inputs, targets)
     expected = sum(float(torch.nn.functional.l1_loss(out.detach()[:, k:k + 1], targets[:, t:t + 1]))
                    for k, t in ((0, 0), (1, 1), (2, 0)))
-    assert out.shape[1] == 3 and float(loss) == pytest.approx(expected, rel=1e-6)
+    assert out.shape[1] == 3 and float(loss.detach()) == pytest.approx(expected, rel=1e-6)
 
 
 def test_a_direct_package_fine_tuned_gated_starts_as_the_even_blend(tmp_path, fibsem_crop):
