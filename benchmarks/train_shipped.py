@@ -52,7 +52,8 @@ RUNS = {
     # the cyclic generator on the synthetic film and charge artifacts, 240 px crops (its instance norm
     # then sees about the field of view of a test slice's tiles): the paper's direct clean output (shipped
     # until 2026-12-05), fine-tuned with the gate (docs/benchmarks.md, "the cyclic model's clean output"), then
-    # with shot noise on half the samples
+    # with shot noise on half the samples. The shipped package's card says init_from flyem-cyclic-artifacts: its
+    # second run was made as that name (shipped for the half hour between the two), then renamed -gated here
     "flyem-cyclic-artifacts-direct": ("cyclic", "lite", 3000, [*_ARTIFACTS, "--clean-output", "direct"]),
     "flyem-cyclic-artifacts-gated": ("cyclic", "lite", 1500, [*_ARTIFACTS, "--clean-output", "gated",
                                                               "--init", "{out}/flyem-cyclic-artifacts-direct"]),

@@ -180,7 +180,8 @@ def add_parsers(sub) -> None:
                         "lite defaults to 240 px crops, 4 per step")
     p.add_argument("--shot-noise", type=float, default=0.0, metavar="FRACTION",
                    help="cyclic with --artifacts: this share of the samples (0-1) also gets shot noise after the "
-                        "artifact, at a dose drawn from --dose (default 0: the artifacts alone)")
+                        "artifact, at a dose drawn from --dose (default 0: the artifacts alone; --init does not "
+                        "carry it over, give it again)")
     p.add_argument("--clean-output", choices=["direct", "gated"],
                    help="cyclic: the denoiser's clean image is its own output (direct, the paper's; the default "
                         "for the paper's GAN) or that output blended, by a gate it learns, with its input less the "

@@ -153,14 +153,20 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
 
     data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1``; init: a package path to fine-tune
     (its configuration is used) or "" for a fresh network; dose: (low, high) counts per pixel;
-    artifacts: cyclic on clean data only, "film", "charge" or "film,charge" (``RunSpec.artifacts``).
+    artifacts: cyclic on clean data only, "film", "charge" or "film,charge" (``RunSpec.artifacts``); fine-tuning
+    a model trained with shot noise on them (its card's ``training.shot_noise``) keeps that noise and its doses.
     """
     if family not in FAMILIES:
         raise InputError(f"unknown model family '{family}'")
+    shot_noise = 0.0
     if init:
         from emdenoise_gui.zoo.registry import resolve
 
-        config = resolve(init).card.config
+        card = resolve(init).card
+        config = card.config
+        if artifacts and card.training.get("shot_noise"):  # keep the shot noise it learned to remove
+            shot_noise = float(card.training["shot_noise"])
+            dose = dose or tuple(card.training.get("shot_noise_dose") or (25.0, 100.0))
     folder = user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / name).exists():
@@ -168,6 +174,7 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
     notes = {"note": "trained with the wizard"}
     spec = RunSpec(family=family, config=config, steps=int(steps), data=data, output=str(folder / name), name=name,
                    init=init, crop=crop, batch_size=batch_size, device=device, notes=notes, artifacts=artifacts,
+                   shot_noise=shot_noise,
                    dose=dose or (25.0, 100.0), validate_every=max(1, min(100, int(steps) // 10)),
                    checkpoint_every=max(1, min(200, int(steps) // 5)),
                    checkpoint_dir=str(run_checkpoint(name)))

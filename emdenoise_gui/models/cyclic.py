@@ -123,7 +123,7 @@ def _check_size(x: torch.Tensor) -> None:
 
 
 class CyclicGAN(nn.Module):
-    """The five networks: g1 (2->1 noise synthesiser), g2 (1->2 denoiser), d_c, d_n, d_i (PatchGANs).
+    """The five networks: g1 (2->1 noise synthesiser), g2 (1->2 denoiser, 1->3 gated), d_c, d_n, d_i (PatchGANs).
 
     All weights are drawn N(0, 0.02) with zero biases (CycleGAN init). Images are float32 in
     [-1, 1], shape (B, 1, H, W) with H, W divisible by 4.
@@ -177,9 +177,10 @@ class CyclicGAN(nn.Module):
     def cycles(self, clean: torch.Tensor, noise: torch.Tensor, noisy: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Both cycles for unpaired crops C, N, I, each (B,1,H,W) float32 in [-1, 1].
 
-        Upward: fake_noisy = g1(cat(C, N)); (rec_clean, rec_noise) = g2(fake_noisy).
-        Downward: (fake_clean, fake_noise) = g2(I); rec_noisy = g1(cat(fake_clean, fake_noise)).
-        Returns those six (B,1,H,W) tensors in [-1, 1], plus the inputs echoed back under "clean",
+        Upward: fake_noisy = g1(cat(C, N)); (rec_clean, rec_noise) = separate(fake_noisy).
+        Downward: (fake_clean, fake_noise) = separate(I); rec_noisy = g1(cat(fake_clean, fake_noise)).
+        Returns those six (B,1,H,W) tensors (in [-1, 1]; a gated G2's clean outputs, blends with its input
+        less its noise output, can leave that range), plus the inputs echoed back under "clean",
         "noise" and "noisy" (same tensors, not copies) so that ``generator_loss`` can form the cycle loss.
         """
         for x in (clean, noise, noisy):

@@ -210,6 +210,8 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     spec = RunSpec.from_dict(state["spec"])
     if spec.family == "nrrn" and not spec.neighbours and not spec.init:
         spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches
+    if spec.family == "cyclic" and not spec.clean_output and not spec.init:
+        spec.clean_output = "direct"  # saved before runs recorded it: every cyclic G2 was the paper's then
     state["finished"] = int(state["step"]) >= spec.steps  # its package was written; a longer run gets a new name
     spec.checkpoint_dir = str(checkpoint)
     if steps is not None:

@@ -171,3 +171,34 @@ def test_shot_noise_after_the_artifact_on_the_share_of_samples_asked_for(tmp_pat
     noisy, noisy_text = residual_noise(1.0)
     assert noisy > 5 * plain  # film alone is smooth: its artifact channel has almost no pixel-scale noise
     assert "shot noise" not in text and "100% of samples then shot noise: Poisson, 20-20 counts" in noisy_text
+
+
+def test_an_artifact_run_saved_before_the_gate_existed_resumes_as_the_direct_model(tmp_path, fibsem_crop):
+    from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+    from emdenoise_gui.training.engine import resume
+
+    spec = _spec(tmp_path, fibsem_crop, clean_output="direct", steps=2, checkpoint_dir=str(tmp_path / "ck"))
+    list(train(spec))
+    state = load_checkpoint(tmp_path / "ck")
+    for name in ("clean_output", "shot_noise"):  # what a checkpoint of an earlier EMDenoise lacks
+        del state["spec"][name]
+    save_checkpoint(tmp_path / "ck", state)
+    list(resume(tmp_path / "ck", steps=4))
+    assert open_package(tmp_path / "c").card.architecture["clean_output"] == "direct"
+
+
+def test_the_card_records_the_shot_noise_and_the_wizard_keeps_it_when_fine_tuning(tmp_path, fibsem_crop, monkeypatch):
+    from emdenoise_gui.jobs.advise import wizard_spec
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    list(train(_spec(tmp_path, fibsem_crop, shot_noise=0.5, dose=(15.0, 300.0), steps=2)))
+    card = open_package(tmp_path / "c").card
+    assert card.training["shot_noise"] == 0.5 and card.training["shot_noise_dose"] == [15.0, 300.0]
+    tuned = wizard_spec("cyclic", {"clean": [str(fibsem_crop)]}, "mine", 10, init=str(tmp_path / "c"),
+                        artifacts="film")
+    assert tuned.shot_noise == 0.5 and tuned.dose == (15.0, 300.0)
+    plain = _spec(tmp_path, fibsem_crop, output=str(tmp_path / "p"), steps=2)
+    list(train(plain))
+    assert "shot_noise" not in open_package(tmp_path / "p").card.training
+    assert wizard_spec("cyclic", {"clean": [str(fibsem_crop)]}, "mine2", 10, init=str(tmp_path / "p"),
+                       artifacts="film").shot_noise == 0.0

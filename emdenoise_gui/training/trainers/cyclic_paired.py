@@ -7,14 +7,15 @@ upward cycle needs no learned synthesiser: each clean slice gets an artifact dra
 formula, is clipped and stored as 8-bit as a microscope would store it, and the denoiser
 G2 is fitted to the pair directly. G2's two outputs are fitted as the paper's upward cycle
 fits them: channel 0 to the clean slice, channel 1 to the artifact (noisy minus clean, on the
-same scale), each by a mean absolute error. G1 and the discriminators are not trained. By default
-these runs give G2 a gated clean output (``models.cyclic``: its own clean channel blended with the
+same scale), each by a mean absolute error. G1 and the discriminators are not trained. A new
+run gives G2 a gated clean output (a fine-tuning run keeps its package's unless told) (``models.cyclic``: its own clean channel blended with the
 input less its artifact output); its own clean channel is then fitted to the clean slice too, so it
 stays a denoiser by itself and the gate learns where each is better.
 
 With ``--shot-noise F`` a share F of the samples then gets shot noise (``training.synthetic.NoiseModel``,
 at a dose from ``--dose``) on the stored artifact image, stored again as 8-bit: real film and charging
-come with it, and a gated G2 learns to remove it instead of passing it through.
+come with it, and a gated G2 learns to remove it instead of passing it through. The card records F and
+the dose range; the wizard's fine-tuning runs take them over, a CLI ``--init`` run only when given.
 
 The artifact is drawn on the whole slice (its blobs and pattern then have the test data's
 scale whatever the crop), the slice is scaled by its own robust range (``robust-slice``, the
@@ -68,7 +69,10 @@ class PairedCyclicTrainer(CyclicTrainer):
                 "no GAN, G1 and the discriminators untrained")
 
     def training_facts(self) -> dict:
-        return {"artifacts": ",".join(self.artifacts)}  # what tests/test_shipped_models.py noises the demo with
+        facts = {"artifacts": ",".join(self.artifacts)}  # what tests/test_shipped_models.py noises the demo with
+        if self.spec.shot_noise:  # what the wizard gives a run that fine-tunes this model (jobs.advise.wizard_spec)
+            facts.update(shot_noise=self.spec.shot_noise, shot_noise_dose=list(self.spec.dose))
+        return facts
 
     def description(self) -> str:
         kinds = [noise.NOISE_KINDS[k] for k in self.artifacts]
