@@ -80,7 +80,8 @@ def main(argv=None) -> int:
             for condition in INPUTS:
                 image = clean if condition == "clean" else images[condition][z - data.z_range.start]
                 for row, estimate in outputs(model, image).items():
-                    table.setdefault(f"{name}: {row}", {}).setdefault(condition, []).append(metrics.psnr(clean, estimate))
+                    scores = table.setdefault(f"{name}: {row}", {}).setdefault(condition, [])
+                    scores.append(metrics.psnr(clean, estimate))
     print("| estimate | " + " | ".join(INPUTS) + " |\n|---|" + "---|" * len(INPUTS))
     for row, scores in table.items():
         print(f"| {row} | " + " | ".join(f"{np.mean(scores[c]):.2f}" for c in INPUTS) + " |")

@@ -3,8 +3,9 @@
 A microscopist's classical answer to support-film shading (multiplicative: it dims the image by a
 smooth pattern) and charging (additive smooth blobs) is a flat-field correction against the image's
 own heavily smoothed copy. These functions are the filters ``flat-field``, ``background-subtract``
-and their 3-slice-mean versions ``flat-field-avg`` and ``background-subtract-avg`` of ``core.baselines``. Conventions as there: float32 images on the
-working scale, roughly [0, 1]; sizes in pixels.
+and their 3-slice-mean versions ``flat-field-avg`` and ``background-subtract-avg`` of
+``core.baselines``. Conventions as there: float32 images on the working scale, roughly [0, 1];
+sizes in pixels.
 
 The background is a Gaussian of :data:`BACKGROUND_SIGMA` px, computed on a 4x block-mean copy and
 interpolated back (0.65 s instead of 6.1 s for a 4096^2 slice on a 2-core Zen 2; the two differ by

@@ -166,7 +166,7 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
         config = card.config
         if artifacts and card.training.get("shot_noise"):  # keep the shot noise it learned to remove
             shot_noise = float(card.training["shot_noise"])
-            dose = dose or tuple(card.training.get("shot_noise_dose") or (25.0, 100.0))
+            dose = dose or card.training.get("shot_noise_dose")  # RunSpec.validated makes it a tuple
     folder = user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / name).exists():

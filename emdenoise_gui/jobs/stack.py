@@ -270,8 +270,9 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
                   cancel: CancelToken | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
     """Run filter ``method`` tile by tile on ``window`` ((slices, Y, X) float32, working scale,
     as many slices as the filter takes); yields (tiles done, total), returns the (Y, X) result.
-    A ``Filter.whole_slice`` filter runs on the whole window at once (one "tile"). ``stride`` None band-blends (filters that estimate the noise per tile depend on the whole
-    tile: ``TilePlan.whole_tile``), a stride Gaussian-blends as the papers did."""
+    A ``Filter.whole_slice`` filter runs on the whole window at once (one "tile"). ``stride`` None
+    band-blends (filters that estimate the noise per tile depend on the whole tile:
+    ``TilePlan.whole_tile``), a stride Gaussian-blends as the papers did."""
 
     spec = baselines.FILTERS[method]
     image = window[0] if spec.slices == 1 else window

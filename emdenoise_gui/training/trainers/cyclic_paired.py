@@ -8,9 +8,10 @@ formula, is clipped and stored as 8-bit as a microscope would store it, and the 
 G2 is fitted to the pair directly. G2's two outputs are fitted as the paper's upward cycle
 fits them: channel 0 to the clean slice, channel 1 to the artifact (noisy minus clean, on the
 same scale), each by a mean absolute error. G1 and the discriminators are not trained. A new
-run gives G2 a gated clean output (a fine-tuning run keeps its package's unless told) (``models.cyclic``: its own clean channel blended with the
-input less its artifact output); its own clean channel is then fitted to the clean slice too, so it
-stays a denoiser by itself and the gate learns where each is better.
+run gives G2 a gated clean output (``models.cyclic``: its own clean channel blended with the input
+less its artifact output; a fine-tuning run keeps its package's unless told); its own clean channel
+is then fitted to the clean slice too, so it stays a denoiser by itself and the gate learns where
+each is better.
 
 With ``--shot-noise F`` a share F of the samples then gets shot noise (``training.synthetic.NoiseModel``,
 at a dose from ``--dose``) on the stored artifact image, stored again as 8-bit: real film and charging
