@@ -57,6 +57,12 @@ DATA_KINDS = (
 )
 KINDS = {kind.key: kind for kind in DATA_KINDS}
 
+#: A new artifacts run's shot noise (``RunSpec.shot_noise``, the share of samples) and its doses (counts per
+#: pixel at the slice mean): the shipped ``flyem-cyclic-artifacts`` recipe, since real film and charging
+#: come with shot noise (docs/benchmarks.md, "the cyclic model's clean output").
+ARTIFACT_SHOT_NOISE = 0.5
+ARTIFACT_SHOT_DOSE = (15.0, 300.0)
+
 #: Time budgets the wizard offers: label -> seconds of training.
 BUDGETS = {"a few minutes": 5 * 60, "about an hour": 60 * 60, "overnight (8 hours)": 8 * 60 * 60}
 #: Bounds on the number of steps a budget may ask for.
@@ -146,27 +152,49 @@ def in_gui_words(message: str) -> str:
     return message
 
 
+def shot_noise_defaults(init: str = "") -> tuple[float, tuple[float, float]]:
+    """The wizard's shot noise for an artifacts run: (share of samples 0-1, (low, high) counts per pixel).
+
+    A fresh run gets :data:`ARTIFACT_SHOT_NOISE` at :data:`ARTIFACT_SHOT_DOSE`; fine-tuning ``init`` (a
+    package path) keeps what its card says it was trained with (share 0 when none, the doses then the
+    fresh run's, for when the user ticks it on).
+    """
+    if not init:
+        return ARTIFACT_SHOT_NOISE, ARTIFACT_SHOT_DOSE
+    from emdenoise_gui.zoo.registry import resolve
+
+    training = resolve(init).card.training
+    share = float(training.get("shot_noise") or 0.0)
+    dose = training.get("shot_noise_dose") if share else None
+    return share, (tuple(float(d) for d in dose) if dose else ARTIFACT_SHOT_DOSE)
+
+
 def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "lite", init: str = "",
                 dose: tuple[float, float] | None = None, crop: int | None = None,
-                batch_size: int | None = None, device: str = "auto", artifacts: str = "") -> RunSpec:
+                batch_size: int | None = None, device: str = "auto", artifacts: str = "",
+                shot_noise: float | None = None) -> RunSpec:
     """The validated RunSpec of a wizard run into the user's zoo; InputError in the wizard's words.
 
     data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1``; init: a package path to fine-tune
     (its configuration is used) or "" for a fresh network; dose: (low, high) counts per pixel;
-    artifacts: cyclic on clean data only, "film", "charge" or "film,charge" (``RunSpec.artifacts``); fine-tuning
-    a model trained with shot noise on them (its card's ``training.shot_noise``) keeps that noise and its doses.
+    artifacts: cyclic on clean data only, "film", "charge" or "film,charge" (``RunSpec.artifacts``);
+    shot_noise: artifacts runs only, the share of samples that also get shot noise (0 for none), at
+    ``dose`` or else the doses of :func:`shot_noise_defaults`; None takes that function's share (a model
+    fine-tuned keeps the noise its card says it learned to remove, a fresh one gets the shipped recipe's).
     """
     if family not in FAMILIES:
         raise InputError(f"unknown model family '{family}'")
-    shot_noise = 0.0
+    if artifacts:
+        default_share, default_dose = shot_noise_defaults(init)
+        shot_noise = default_share if shot_noise is None else float(shot_noise)
+        if shot_noise:
+            dose = dose or default_dose
+    else:
+        shot_noise = 0.0 if shot_noise is None else float(shot_noise)  # RunSpec.validated refuses a share here
     if init:
         from emdenoise_gui.zoo.registry import resolve
 
-        card = resolve(init).card
-        config = card.config
-        if artifacts and card.training.get("shot_noise"):  # keep the shot noise it learned to remove
-            shot_noise = float(card.training["shot_noise"])
-            dose = dose or card.training.get("shot_noise_dose")  # RunSpec.validated makes it a tuple
+        config = resolve(init).card.config
     folder = user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / name).exists():

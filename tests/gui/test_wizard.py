@@ -128,6 +128,7 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
     if kind in ("clean-micrographs", "clean-and-blank", "clean-artifacts"):
         assert Path(data.main.currentData()).name == "clean.tif"
     assert data.artifact_row.isVisibleTo(wizard) == (kind == "clean-artifacts")
+    assert data.shot_noise.isVisibleTo(wizard) == (kind == "clean-artifacts")
     assert data.noise.isVisibleTo(wizard) == (kind == "clean-and-blank")
     if kind == "clean-artifacts":  # both ticked by default; none ticked is refused; charging alone is kept
         assert data.chosen_artifacts() == "charge,film"
@@ -135,7 +136,13 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
         data.artifacts["charge"].setChecked(False)
         assert not wizard.button(NEXT).isEnabled() and "Tick at least one" in data.problem.text()
         data.artifacts["charge"].setChecked(True)
+        # shot noise on by default for a fresh run (the shipped recipe); the examples show it, and without it
+        assert data.shot_noise.isVisibleTo(wizard) and data.shot_noise.isChecked()
+        assert "15 to 300 electrons" in data.shot_noise.text()
+        data.shot_noise.setChecked(False)
         qtbot.waitUntil(lambda: _captions(data) == ["Your image", "With charging"], timeout=10_000)
+        data.shot_noise.setChecked(True)
+        qtbot.waitUntil(lambda: _captions(data) == ["Your image", "With charging, 67 e/px"], timeout=10_000)
         shoot(wizard, "wizard_2_data_artifacts.png")
     if kind == "clean-and-blank":
         assert not wizard.button(NEXT).isEnabled() and "box" in data.problem.text()
@@ -171,6 +178,7 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
 
         card = verify_folder(package).card
         assert card.training["artifacts"] == "charge" and "charging" in card.description
+        assert card.training["shot_noise"] == 0.5 and card.training["shot_noise_dose"] == [15.0, 300.0]
         assert wizard.state.data == {"clean": [data.main.currentData()]}
 
 
@@ -350,3 +358,19 @@ def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses
     assert "use the filter “Gaussian by SURE on 3-slice mean”" in bad  # NRRN's bar: the filter on its three slices
     old_card = evaluation_text({"val_psnr_db": 27.0, "input_psnr_db": 20.1}, None, "n2v")  # packages made before
     assert "filter" not in old_card and "(the noisy input: 20.10 dB)" in old_card
+
+
+def test_the_artifact_examples_show_shot_noise_at_the_dose_asked_for(tmp_path):
+    from emdenoise_gui.gui.wizard.data_page import artifact_examples, example_dose
+
+    path = _write(tmp_path / "c.tif", synthetic_em_stack(3, 96, 96, seed=2))
+    plain, film = artifact_examples(str(path), ["film"])
+    again = artifact_examples(str(path), ["film"])[1]
+    _, noisy_film = artifact_examples(str(path), ["film"], dose=10.0)
+    assert np.array_equal(film, again) and plain.shape == film.shape == noisy_film.shape == (96, 96)
+
+    def roughness(image):  # pixel-to-pixel differences: shot noise raises them, the smooth film does not
+        return float(np.mean(np.abs(np.diff(image, axis=1))))
+
+    assert roughness(noisy_film) > 1.5 * roughness(film)
+    assert example_dose((15.0, 300.0)) == 67.0

@@ -35,6 +35,18 @@ def test_artifact_models_start_artifact_runs_only(tmp_path):
     spec = advise.wizard_spec("cyclic", {"clean": [str(tmp_path / "c.tif")]}, "mine", 100,
                               init=artifact_starts[0][1], artifacts="charge,film")
     assert spec.artifacts == "charge,film" and spec.config == "lite" and spec.init == artifact_starts[0][1]
+    assert spec.shot_noise == 0.5 and spec.dose == (15.0, 300.0)  # the shipped model's card: kept
+
+
+def test_a_new_artifacts_run_gets_shot_noise_unless_told_not_to(tmp_path):
+    clean = {"clean": [str(tmp_path / "c.tif")]}
+    fresh = advise.wizard_spec("cyclic", clean, "a", 100, artifacts="film")
+    assert (fresh.shot_noise, fresh.dose) == (advise.ARTIFACT_SHOT_NOISE, advise.ARTIFACT_SHOT_DOSE)
+    assert advise.shot_noise_defaults() == (advise.ARTIFACT_SHOT_NOISE, advise.ARTIFACT_SHOT_DOSE)
+    assert advise.wizard_spec("cyclic", clean, "b", 100, artifacts="film", shot_noise=0.0).shot_noise == 0.0
+    mine = advise.wizard_spec("cyclic", clean, "c", 100, artifacts="film", shot_noise=0.25, dose=(40.0, 80.0))
+    assert (mine.shot_noise, mine.dose) == (0.25, (40.0, 80.0))
+    assert advise.wizard_spec("nrrn", {"noisy": clean["clean"]}, "d", 100).shot_noise == 0.0
 
 
 def test_the_recommended_start_is_the_largest_shipped_model():

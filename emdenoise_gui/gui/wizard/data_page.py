@@ -10,7 +10,7 @@ from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas, clear_row
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
-from emdenoise_gui.jobs.advise import KINDS, dose_range
+from emdenoise_gui.jobs.advise import KINDS, dose_range, shot_noise_defaults
 from emdenoise_gui.training.spec import default_crop_batch
 from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
 
@@ -29,17 +29,31 @@ def estimate_stack_dose(path: str) -> float | None:
     return estimate_dose(read_slice(path))
 
 
-def artifact_examples(path: str, kinds: list[str]) -> list[np.ndarray]:
+def artifact_examples(path: str, kinds: list[str], dose: float | None = None) -> list[np.ndarray]:
     """The middle slice of ``path`` on the [0, 1] working scale as training reads it, then once per artifact
-    kind with that artifact drawn on it as training draws it (seeded: the same picture each time);
-    float32 (H, W) each, the plain slice first."""
+    kind with that artifact drawn on it as training draws it (seeded: the same picture each time), and with
+    ``dose`` (counts per pixel at the slice mean) shot noise on it after the artifact, as training adds it
+    to the share of samples it is asked for; float32 (H, W) each, the plain slice first."""
     from emdenoise_gui.core.io import open_stack
     from emdenoise_gui.core.pipeline import IntensityScale, finite_slice
+    from emdenoise_gui.training.synthetic import NoiseModel
     from emdenoise_gui.training.trainers.cyclic_paired import stored_artifact
 
     with open_stack(path) as stack:
         clean = np.clip(IntensityScale.for_stack(stack).to_unit(finite_slice(stack, len(stack) // 2)), 0.0, 1.0)
-    return [clean] + [stored_artifact(clean, kind, np.random.default_rng(k)) for k, kind in enumerate(kinds)]
+    images = [clean]
+    for k, kind in enumerate(kinds):
+        rng = np.random.default_rng(k)
+        image = stored_artifact(clean, kind, rng)
+        if dose:
+            image = NoiseModel().apply(image, float(image.mean()), ("poisson", float(dose)), rng)
+        images.append(image)
+    return images
+
+
+def example_dose(dose: tuple[float, float]) -> float:
+    """The dose (counts per pixel) the examples show shot noise at: the range's geometric middle, rounded."""
+    return float(round(float(np.sqrt(dose[0] * dose[1]))))
 
 
 def stack_side(path: str) -> int:
@@ -110,6 +124,12 @@ class DataPage(QtWidgets.QWizardPage):
         self.examples.setContentsMargins(0, 0, 0, 0)
         self.examples.addStretch(1)
         self._example_key: tuple = ()
+        self.shot_noise = QtWidgets.QCheckBox()
+        self.shot_noise.setToolTip("Real film and charging come with shot noise: with this ticked, part of the "
+                                   "training examples also get Poisson noise after the artifact, and the model "
+                                   "learns to remove it too instead of passing it through")
+        self.shot_noise.toggled.connect(self._show_examples)
+        self._shot = shot_noise_defaults()
         self.use_region = QtWidgets.QCheckBox("Train on a region only")
         self.use_region.setToolTip("Train only on the part inside the yellow box, e.g. to leave out a damaged "
                                    "edge or a different tissue")
@@ -124,6 +144,7 @@ class DataPage(QtWidgets.QWizardPage):
         self.form.addRow("Noise examples", self.noise)
         self.form.addRow("", self.add_box)
         self.form.addRow("Remove", self.artifact_row)
+        self.form.addRow("", self.shot_noise)
         self.form.addRow("Examples", self.example_row)
         self.form.addRow("Dose from", self.dose_source)
         self.form.addRow("", self.dose_note)
@@ -153,9 +174,17 @@ class DataPage(QtWidgets.QWizardPage):
         for widget in (self.noisy, self.noise, self.add_box):
             self.form.setRowVisible(widget, cyclic)
         self.form.setRowVisible(self.artifact_row, paired)
+        self.form.setRowVisible(self.shot_noise, paired)
         self.form.setRowVisible(self.example_row, paired)
         for key, box in self.artifacts.items():
             box.setChecked(key in KINDS[state.kind].artifacts.split(","))
+        if paired:
+            self._shot = shot_noise_defaults(state.init)
+            share, (low, high) = self._shot
+            self.shot_noise.setText(f"Shot noise too: Poisson noise at {low:g} to {high:g} electrons per pixel "
+                                    "after the artifact, on " + (f"{share:.0%} of" if share else "half") +
+                                    " the examples")
+            self.shot_noise.setChecked(bool(share))
         for widget in (self.dose_source, self.dose_note, self.dose_row):
             self.form.setRowVisible(widget, xception)
         self.setSubTitle("Clean images of your kind of sample; the artifacts ticked below are drawn on them "
@@ -183,11 +212,12 @@ class DataPage(QtWidgets.QWizardPage):
     def _show_examples(self) -> None:
         """Redraw the artifact examples (computed off the GUI thread) for the chosen stack and ticks."""
         path, kinds = self.main.currentData() or "", self.chosen_artifacts().split(",")
-        key = (path, tuple(k for k in kinds if k))
+        dose = example_dose(self._shot[1]) if self.shot_noise.isChecked() else None
+        key = (path, tuple(k for k in kinds if k), dose)
         if not self.paired() or not path or key == self._example_key:
             return
         self._example_key = key
-        run_later(lambda: artifact_examples(path, list(key[1])),
+        run_later(lambda: artifact_examples(path, list(key[1]), dose),
                   lambda images, error, k=key: self._examples_ready(k, images, error))
 
     def _examples_ready(self, key: tuple, images, error) -> None:
@@ -197,7 +227,8 @@ class DataPage(QtWidgets.QWizardPage):
         if error is not None:
             self.examples.insertWidget(0, QtWidgets.QLabel(f"Cannot show this stack: {error}"))
             return
-        captions = ["Your image"] + [f"With {NOISE_KINDS[k].label}" for k in key[1]]
+        noise = f", {key[2]:g} e/px" if key[2] else ""
+        captions = ["Your image"] + [f"With {NOISE_KINDS[k].label}{noise}" for k in key[1]]
         for image, caption in zip(images, captions):
             label = QtWidgets.QLabel()
             label.setPixmap(thumbnail(image, EXAMPLE_PX))
@@ -313,6 +344,8 @@ class DataPage(QtWidgets.QWizardPage):
         role = {"nrrn": "noisy", "n2v": "noisy"}.get(family, "clean")
         data = {role: [source]}
         self.state.artifacts = self.chosen_artifacts() if self.paired() else ""
+        share = self._shot[0] or shot_noise_defaults()[0]  # the fine-tuned model's share, else the shipped recipe's
+        self.state.shot_noise = share if self.paired() and self.shot_noise.isChecked() else 0.0
         if family == "cyclic" and not self.paired():
             noisy = self.noisy.currentData()
             data["noisy"] = [noisy]

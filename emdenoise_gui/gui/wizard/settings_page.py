@@ -122,6 +122,7 @@ class SettingsPage(QtWidgets.QWizardPage):
         controller = self.wizard().controller
         return wizard_spec(s.family, s.data, self.name.text().strip(), steps, init=s.init, dose=s.dose,
                            crop=self.crop.value(), batch_size=self.batch.value() or None, artifacts=s.artifacts,
+                           shot_noise=s.shot_noise,
                            device=controller.settings.device if controller is not None else "auto")
 
     def stop_measuring(self) -> None:

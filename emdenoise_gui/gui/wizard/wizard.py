@@ -26,6 +26,7 @@ class WizardState:
     data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1`` (RunSpec data).
     init: package path to fine-tune, "" for a fresh network. dose: (low, high) counts per pixel.
     artifacts: cyclic on clean images only: the synthetic artifacts drawn on them ("film,charge"), else "".
+    shot_noise: with ``artifacts``, the share of training samples (0-1) that also get shot noise.
     resume: a checkpoint folder to go on from (the wizard then opens on its training page).
     """
 
@@ -37,6 +38,7 @@ class WizardState:
     data: dict = field(default_factory=dict)
     dose: tuple | None = None
     artifacts: str = ""
+    shot_noise: float = 0.0
     estimated_dose: float | None = None
     crop: int | None = None
     spec: object = None
