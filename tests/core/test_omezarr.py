@@ -78,7 +78,7 @@ def test_multichannel_and_foreign_units(tmp_path):
     group.create_array("1", shape=(2, 3, 16, 16), chunks=(1, 1, 16, 16), dtype="uint16")
     group.attrs["ome"] = {**group.attrs["ome"], "multiscales": [{"axes": axes, "datasets": [
         {"path": "1", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1, 1]}]}]}]}
-    with pytest.raises(InputError, match="more than one c"):
+    with pytest.raises(InputError, match="has 2 channels"):
         open_stack(tmp_path / "c.zarr")
 
 
@@ -92,8 +92,52 @@ def test_a_two_dimensional_image_reads_as_one_slice(tmp_path):
     image = np.arange(24 * 20, dtype=np.uint16).reshape(24, 20)
     group.create_array("0", shape=image.shape, chunks=(8, 8), dtype="uint16")[:] = image
     with open_stack(tmp_path / "yx.zarr") as stack:
-        assert stack.shape == (1, 24, 20)
+        assert stack.shape == (1, 24, 20) and stack.meta.voxel_size_nm == pytest.approx((4.0, 4.0, 4.0))
         np.testing.assert_array_equal(stack[0], image)
+
+
+def _image(path, names, data, scale, multiscale_scale=None):
+    """An NGFF 0.5 image at ``path`` with axes ``names`` (c: channel, t: time, else space in nm)."""
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    kinds = {"c": {"type": "channel"}, "t": {"type": "time"}}
+    axes = [{"name": a, **kinds.get(a, {"type": "space", "unit": "nanometer"})} for a in names]
+    entry = {"axes": axes, "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale",
+                                                                                     "scale": scale}]}]}
+    if multiscale_scale:
+        entry["coordinateTransformations"] = [{"type": "scale", "scale": multiscale_scale}]
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
+    group.create_array("0", shape=data.shape, chunks=data.shape, dtype=data.dtype)[:] = data
+    return path
+
+
+def test_three_channels_are_refused_not_read_as_slices(tmp_path):
+    """A (c, y, x) image was read as 3 slices, its channels denoised as neighbours and written as z."""
+    data = synthetic_em_stack(depth=3, height=32, width=32)
+    with pytest.raises(InputError, match="has 3 channels"):
+        open_stack(_image(tmp_path / "cyx.zarr", "cyx", data, [1, 4, 4]))
+
+
+def test_time_points_read_as_slices_and_two_volumes_are_refused(tmp_path):
+    data = synthetic_em_stack(depth=3, height=32, width=32)
+    with open_stack(_image(tmp_path / "tyx.zarr", "tyx", data, [1, 4, 4])) as stack:  # repeat scans
+        assert stack.shape == (3, 32, 32) and stack.meta.voxel_size_nm == pytest.approx((4.0, 4.0, 4.0))
+        assert "z spacing" in stack.meta.extra["note"]
+        np.testing.assert_array_equal(stack[2], data[2])
+    volumes = np.stack([data, data])[:, :, None]  # (t=2, z=3, c=1, y, x): not NGFF's order, nor one volume
+    with pytest.raises(InputError, match="more than one volume"):
+        open_stack(_image(tmp_path / "tz.zarr", "tzcyx", volumes, [1, 1, 1, 1, 1]))
+    one = np.stack([data])[:, None]  # (t=1, c=1, z=3, y, x): the t and c of length 1 are dropped
+    with open_stack(_image(tmp_path / "tczyx.zarr", "tczyx", one, [1, 1, 50, 4, 4])) as stack:
+        assert stack.shape == (3, 32, 32) and stack.meta.voxel_size_nm == pytest.approx((50.0, 4.0, 4.0))
+        np.testing.assert_array_equal(stack[1], data[1])
+
+
+def test_a_scale_on_the_multiscale_multiplies_the_levels(tmp_path):
+    data = synthetic_em_stack(depth=2, height=32, width=32)
+    path = _image(tmp_path / "m.zarr", "zyx", data, [1, 1, 1], multiscale_scale=[50, 4, 4])
+    with open_stack(path) as stack:
+        assert stack.meta.voxel_size_nm == pytest.approx((50.0, 4.0, 4.0))
 
 
 def test_damaged_array_metadata_is_one_line(tmp_path):

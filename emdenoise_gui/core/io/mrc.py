@@ -38,13 +38,34 @@ MODE_DTYPES = {
 }
 
 
+def _byte_orders(raw: bytes) -> str:
+    """The byte orders to try, the machine stamp's first (0x11 0x11: big-endian); a file without a stamp
+    (old CCP4) is told by which order gives sensible dimensions."""
+    return "><" if raw[212:214] == b"\x11\x11" else "<>"
+
+
+def _check_axis_order(ints: np.ndarray, path: Path) -> None:
+    """InputError unless the columns, rows and sections are X, Y and Z (mapc, mapr, maps = 1, 2, 3; 0, 0, 0
+    in headers that leave them unset): another order would be read transposed, its voxel sizes on the
+    wrong axes."""
+    order = tuple(int(v) for v in ints[16:19])
+    if order in ((1, 2, 3), (0, 0, 0)):
+        return
+    names = dict(zip((1, 2, 3), "XYZ"))
+    stored = ", ".join(names.get(v, "?") for v in order)
+    raise InputError(f"stores its axes in the order {stored} (mapc, mapr, maps = {order[0]}, {order[1]}, "
+                     f"{order[2]}), not X, Y, Z; EMDenoise reads X, Y, Z only: resave it in that order "
+                     "(e.g. open and save it in ChimeraX, or IMOD's newstack)", path)
+
+
 def _parse_header(raw: bytes, path: Path) -> dict:
     """Dimensions, mode, extended-header size and byte order from the first 1024 bytes."""
-    for order in "<>":
+    for order in _byte_orders(raw):
         ints = np.frombuffer(raw[:96], dtype=f"{order}i4")
         nx, ny, nz, mode = (int(v) for v in ints[:4])
         nsymbt = int(ints[23])
         if 0 < nx < 2**24 and 0 < ny < 2**24 and 0 < nz < 2**31 and 0 <= mode < 2**16:
+            _check_axis_order(ints, path)
             if mode == 101:
                 raise InputError("uses 4-bit packed pixels (mode 101), which EMDenoise cannot read", path)
             if mode not in MODE_DTYPES:

@@ -11,8 +11,10 @@ this module writes and reads the NGFF metadata around it, which is a few lines o
 
 Axes are ``z, y, x`` (type space, unit nanometer); the scale of level 0 is the voxel size in nm
 (no unit when the size is unknown).
-Reading accepts any NGFF 0.4/0.5 image whose axes beyond z, y, x have length 1 (t, c), takes level 0
-of the first multiscale, and converts the axis units it knows to nm.
+Reading accepts any NGFF 0.4/0.5 image whose axes beyond z, y, x have length 1 (t, c), or whose time
+points take the place of z slices (t, y, x: repeat scans; channels are refused), takes level 0 of the
+first multiscale (its scale times the multiscale's own, where both are given), and converts the axis
+units it knows to nm.
 
 Block processing (jobs/blocks.py) writes whole write units (:func:`write_depth` slices) straight
 into an existing output store opened with ``open_image(path, "r+")``.
@@ -89,41 +91,90 @@ def _axis_names(entry: dict) -> list[str]:
     return [a["name"] if isinstance(a, dict) else a for a in entry.get("axes", [])]
 
 
-def _voxel_size(entry: dict) -> tuple[float, float, float] | None:
-    """(z, y, x) in nm of level 0 from the axes' units and scale transforms, or None."""
-    axes = entry.get("axes", [])
+def _names(entry: dict, ndim: int) -> list[str]:
+    """The axes' names of an image of ``ndim`` axes; without (usable) axes metadata the last ones are taken
+    as z, y, x and any before them as unnamed ("?")."""
     names = _axis_names(entry)
-    scale = None
-    for transform in entry["datasets"][0].get("coordinateTransformations", []):
-        if transform.get("type") == "scale":
-            scale = transform.get("scale")
-    if not scale or len(scale) != len(names):
-        return None
-    sizes = []
-    for axis_name in SPACE_AXES:
-        if axis_name not in names:
-            return None
-        axis = axes[names.index(axis_name)]
-        unit = axis.get("unit") if isinstance(axis, dict) else None
-        factor = UNIT_NM.get(unit) if unit else None
-        if factor is None:
-            return None
-        sizes.append(float(scale[names.index(axis_name)]) * factor)
-    return tuple(sizes)
+    if len(names) == ndim:
+        return names
+    space = list(SPACE_AXES[-min(ndim, 3):])
+    return ["?"] * (ndim - len(space)) + space
+
+
+def _is_channel(entry: dict, names: list[str], index: int) -> bool:
+    """Whether axis ``index`` holds channels (named c, or of NGFF type "channel")."""
+    axes = entry.get("axes") or []
+    axis = axes[index] if len(axes) == len(names) else None
+    return names[index] == "c" or (isinstance(axis, dict) and axis.get("type") == "channel")
+
+
+def _slice_axis(entry: dict, names: list[str], shape: tuple[int, ...], path: Path) -> int | None:
+    """The array axis that holds the slices: z, else the one other axis longer than 1 (time points of repeat
+    scans, as a TIFF's T axis is read); None for one plane. InputError for channels or two such axes."""
+    many = [i for i, n in enumerate(shape[:-2]) if n > 1 and names[i] != "z"]
+    for i in many:
+        if _is_channel(entry, names, i):
+            raise InputError(f"has {shape[i]} channels (axes {', '.join(names)}); EMDenoise needs one greyscale "
+                             "channel: export one channel first", path)
+    if "z" in names and shape[names.index("z")] > 1:
+        many.append(names.index("z"))
+    if len(many) > 1:
+        extra = ", ".join(f"{names[i]}={shape[i]}" for i in sorted(many))
+        raise InputError(f"holds more than one volume ({extra}); EMDenoise works on one (Z, Y, X) volume: export "
+                         "one channel / time point first", path)
+    if many:
+        return many[0]
+    return names.index("z") if "z" in names[:-2] else (len(shape) - 3 if len(shape) > 2 else None)
+
+
+def _scale(entry: dict, ndim: int) -> list[float] | None:
+    """Level 0's scale per axis: its dataset's scale times the multiscale's own (NGFF lets both be given)."""
+    scale, found = [1.0] * ndim, False
+    for transforms in (entry["datasets"][0].get("coordinateTransformations"), entry.get("coordinateTransformations")):
+        for transform in transforms or []:
+            values = transform.get("scale") if transform.get("type") == "scale" else None
+            if values and len(values) == ndim:
+                scale, found = [a * float(b) for a, b in zip(scale, values)], True
+    return scale if found else None
+
+
+def _voxel_size(entry: dict, names: list[str]) -> tuple[tuple[float, float, float] | None, str]:
+    """((z, y, x) in nm of level 0 from the axes' units and scale transforms, or None; a note for the user).
+
+    An image without a z axis (one plane, or time points) takes the x pixel size as its z spacing, and its
+    note says so when there are time points."""
+    axes, scale = entry.get("axes", []), _scale(entry, len(names))
+    if scale is None or len(axes) != len(names):
+        return None, ""
+
+    def size(name: str) -> float | None:
+        axis = axes[names.index(name)]
+        factor = UNIT_NM.get(axis.get("unit")) if isinstance(axis, dict) and axis.get("unit") else None
+        return scale[names.index(name)] * factor if factor else None
+
+    if "x" not in names or "y" not in names:
+        return None, ""
+    x, y = size("x"), size("y")
+    if x is None or y is None:
+        return None, ""
+    if "z" in names:
+        z = size("z")
+        return ((z, y, x), "") if z is not None else (None, "")
+    return (x, y, x), "no z axis: the z spacing is taken as the pixel size"
 
 
 class _ArrayReader:
-    """Reads slice z of a (..., Z, Y, X) zarr array whose leading axes have length 1, or of a (Y, X) one
-    (an image with axes y, x only, which NGFF allows: its one slice)."""
+    """Reads slice z of an N-D zarr array: ``z`` along its slice axis (None: the one plane), index 0 along
+    the other axes of length 1, whole along the last two (y, x)."""
 
-    def __init__(self, array, leading: int):
-        self.array, self.leading = array, leading
-        self.planar = len(array.shape) == 2
+    def __init__(self, array, slice_axis: int | None):
+        self.array, self.slice_axis = array, slice_axis
+        self.ndim = len(array.shape)
 
     def read(self, z: int) -> np.ndarray:
-        if self.planar:
-            return np.asarray(self.array[...])
-        return np.asarray(self.array[(0,) * self.leading + (z,)])
+        index = tuple(z if i == self.slice_axis else slice(None) if i >= self.ndim - 2 else 0
+                      for i in range(self.ndim))
+        return np.asarray(self.array[index])
 
     def close(self) -> None:
         pass
@@ -191,20 +242,20 @@ def open_file(path: Path):
     array, entry, version = _level0(group, path)
     _check_finished(path, group)
     shape = tuple(int(n) for n in array.shape)
-    axes = _axis_names(entry) or list(SPACE_AXES)[-len(shape):]
-    leading = len(shape) - 3 if len(shape) > 3 else 0
-    if any(n != 1 for n in shape[:leading]):
-        extra = ", ".join(f"{a}={n}" for a, n in zip(axes, shape[:leading]) if n != 1)
-        raise InputError(f"holds more than one {extra.split('=')[0]} ({extra}); EMDenoise works on one "
-                         "(Z, Y, X) volume: export one channel / time point first", path)
-    zyx = check_shape(shape[leading:], path)
+    if len(shape) < 2:
+        raise InputError(f"holds {len(shape)}-D data of shape {shape}, not an image", path)
+    names = _names(entry, len(shape))
+    axis = _slice_axis(entry, names, shape, path)
+    zyx = check_shape(((shape[axis],) if axis is not None else ()) + shape[-2:], path)
     dtype = check_dtype(array.dtype, path)
-    voxel = _voxel_size(entry)
-    chunks = tuple(int(c) for c in array.chunks[leading:])
+    voxel, note = _voxel_size(entry, names)
+    chunks = ((int(array.chunks[axis]) if axis is not None else 1),) + tuple(int(c) for c in array.chunks[-2:])
+    extra = {"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)}
+    if note and voxel and zyx[0] > 1:
+        extra["note"] = note
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
-                     source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False,
-                     extra={"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)})
-    return meta, _ArrayReader(array, leading)
+                     source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False, extra=extra)
+    return meta, _ArrayReader(array, axis)
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,

@@ -103,7 +103,11 @@ def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...
     return tuple(n for _, n in kept)
 
 
-def _ome_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+#: The note on a stack whose file gives its pixel size but not its z step (which is then taken as it).
+Z_UNKNOWN = "the z spacing is unknown (the file gives only the pixel size); taken as the pixel size"
+
+
+def _ome_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
     root = ET.fromstring(tif.ome_metadata)
     pixels = next((el for el in root.iter() if el.tag.endswith("Pixels")), None)
     if pixels is None:
@@ -115,8 +119,7 @@ def _ome_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
         sizes.append(float(value) * scale if value and scale else None)
     if sizes[2] is None:
         return None
-    y = sizes[1] or sizes[2]
-    return (sizes[0] or y, y, sizes[2])
+    return (sizes[0], sizes[1] or sizes[2], sizes[2])
 
 
 def _resolution_px_size(page: tifffile.TiffPage) -> tuple[float, float] | None:
@@ -131,18 +134,18 @@ def _resolution_px_size(page: tifffile.TiffPage) -> tuple[float, float] | None:
     return (yden / ynum, xden / xnum)
 
 
-def _imagej_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+def _imagej_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
     meta = tif.imagej_metadata or {}
     scale = unit_to_nm(meta.get("unit"))
     px = _resolution_px_size(tif.pages[0])
     if scale is None or px is None:
         return None
     y, x = px[0] * scale, px[1] * scale
-    z = float(meta["spacing"]) * scale if meta.get("spacing") else x
+    z = float(meta["spacing"]) * scale if meta.get("spacing") else None
     return (z, y, x)
 
 
-def _zeiss_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+def _zeiss_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
     meta = tif.sem_metadata or {}
     for key in ("ap_image_pixel_size", "ap_pixel_size"):
         entry = meta.get(key)
@@ -150,22 +153,23 @@ def _zeiss_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
             scale = unit_to_nm(entry[2])
             if scale and entry[1]:
                 size = float(entry[1]) * scale
-                return (size, size, size)
+                return (None, size, size)
     return None
 
 
-def _tag_voxel(tif: tifffile.TiffFile) -> tuple[float, float, float] | None:
+def _tag_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
     page = tif.pages[0]
     px = _resolution_px_size(page)
     unit = page.tags.get("ResolutionUnit")
     if px is None or unit is None or int(unit.value) != 3:  # only centimetres carry a real size
         return None
     y, x = px[0] * 1e7, px[1] * 1e7
-    return (x, y, x)
+    return (None, y, x)
 
 
-def tiff_voxel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float, float] | None, str]:
-    """((z, y, x) in nm or None, where it came from)."""
+def tiff_voxel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float, float] | None, str, bool]:
+    """((z, y, x) in nm or None, where it came from, whether z was given): a z step the file does not give
+    (each finder returns None for it) is taken as the x pixel size."""
     finders = [
         (tif.is_ome, _ome_voxel, "OME metadata"),
         (tif.is_imagej, _imagej_voxel, "ImageJ metadata"),
@@ -179,9 +183,10 @@ def tiff_voxel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float, float] 
             voxel = finder(tif)
         except (KeyError, ValueError, TypeError, ZeroDivisionError, ET.ParseError):
             voxel = None
-        if voxel is not None and all(v > 0 for v in voxel):
-            return tuple(float(v) for v in voxel), source
-    return None, ""
+        if voxel is not None and voxel[1] > 0 and voxel[2] > 0:
+            z_given = voxel[0] is not None and voxel[0] > 0
+            return (float(voxel[0] if z_given else voxel[2]), float(voxel[1]), float(voxel[2])), source, z_given
+    return None, "", False
 
 
 def _format_name(tif: tifffile.TiffFile) -> str:
@@ -189,6 +194,17 @@ def _format_name(tif: tifffile.TiffFile) -> str:
         "Zeiss SEM TIFF" if tif.is_sem else "TIFF"
     )
     return f"{kind} (BigTIFF)" if tif.is_bigtiff else kind
+
+
+def _check_codec(path: Path, series: tifffile.TiffPageSeries) -> None:
+    """InputError if the pixels are compressed in a way this installation cannot decode (said at once,
+    not as damage when the first slice is read)."""
+    compression = series.keyframe.compression
+    if compression == tifffile.COMPRESSION.NONE or compression in tifffile.TIFF.DECOMPRESSORS:
+        return
+    name = getattr(compression, "name", f"code {int(compression)}")
+    raise InputError(f"is compressed with {name}, which EMDenoise cannot decode; save it uncompressed "
+                     "(Fiji: File > Save As > Tiff...) or with LZW or ZIP compression", path)
 
 
 def _check_pages(path: Path, series: tifffile.TiffPageSeries) -> None:
@@ -263,7 +279,7 @@ def open_file(path: Path):
         series, note = _largest_series(tif.series)
         dtype = check_dtype(series.dtype, path)
         shape = check_shape(_squeeze_axes(series, path), path)
-        voxel, source = tiff_voxel_size(tif)
+        voxel, source, z_given = tiff_voxel_size(tif)
         offset = series.dataoffset
         if offset is not None and dtype == series.dtype:
             check_data_size(path, offset, int(np.prod(shape)) * series.dtype.itemsize)
@@ -271,14 +287,18 @@ def open_file(path: Path):
             reader = RawSliceReader(path, offset, shape, raw_dtype)
             tif.close()
         else:
+            _check_codec(path, series)
             _check_pages(path, series)
             one_page_per_slice = len(series.pages) == shape[0] and all(
                 int(np.prod(p.shape)) == shape[1] * shape[2] for p in series.pages[:1]
             )
             reader = PageReader(tif, series) if one_page_per_slice else WholeReader(tif, series, shape)
         extra = {"axes": series.axes}
-        if note:
-            extra["note"] = note
+        notes = [note] if note else []
+        if voxel and not z_given and shape[0] > 1:
+            notes.append(Z_UNKNOWN)
+        if notes:
+            extra["note"] = "; ".join(notes)
         extra.update(stored_dtype_extra(series.dtype, dtype))
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
