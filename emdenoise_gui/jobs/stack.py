@@ -185,13 +185,17 @@ class StackJob:
         """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
         (reading ahead from the source) is closed before the source."""
         if self.region is None:
-            shape = (len(self.slices), *self.source.shape[1:])
+            shape, (y0, x0) = (len(self.slices), *self.source.shape[1:]), (0, 0)
         else:
             y0, y1, x0, x1 = self.region
             shape = (len(self.slices), y1 - y0, x1 - x0)
+        meta = self.source.meta
+        placement = meta.extra.get("placement")  # an MRC input's; moved to where the output begins
+        if placement is not None:
+            placement = placement.cropped(self.slices[0], y0, x0, meta.voxel_size_nm)
         try:
-            with StackWriter(self.output, shape, self.dtype, self.source.meta.voxel_size_nm,
-                             self.overwrite, self.ngff) as writer:
+            with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
+                             placement) as writer:
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "

@@ -67,3 +67,30 @@ def test_a_z_step_the_tiff_does_not_give_is_said_to_be_a_guess(tmp_path):
                      metadata={"axes": "ZYX", "unit": "nm", "spacing": 50.0})
     with open_stack(tmp_path / "s.tif") as stack:
         assert stack.meta.voxel_size_nm == pytest.approx((50.0, 4.0, 4.0)) and "note" not in stack.meta.extra
+
+
+def _placed_map(path, origin=(0.0, 0.0, 0.0), start=(0, 0, 0)):
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(np.random.default_rng(0).normal(size=(6, 64, 64)).astype(np.float32))
+        mrc.voxel_size = (2.0, 3.0, 5.0)  # x, y, z in Angstrom
+        mrc.header.origin.x, mrc.header.origin.y, mrc.header.origin.z = origin
+        mrc.header.nxstart, mrc.header.nystart, mrc.header.nzstart = start
+    return path
+
+
+@pytest.mark.parametrize("slices,origin,start", [(None, (10.0, 20.0, 30.0), (0, 0, 0)),
+                                                 ("2:5", (10.0, 20.0, 40.0), (0, 0, 0)),
+                                                 ("2:5", (0.0, 0.0, 0.0), (-2, -2, 0))])
+def test_an_mrc_output_sits_where_its_input_does(tmp_path, slices, origin, start):
+    """The origin and start indices were dropped: a denoised map no longer overlaid its input in ChimeraX."""
+    from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.jobs.stack import convert_job
+
+    source = _placed_map(tmp_path / "in.mrc", origin=(10.0, 20.0, 30.0) if any(origin) else (0.0, 0.0, 0.0),
+                         start=(0, 0, 0) if any(origin) else (-2, -2, -2))
+    run_to_end(convert_job(source, tmp_path / "out.mrc", slices=slices))
+    with mrcfile.open(tmp_path / "out.mrc") as mrc:
+        header = mrc.header
+        assert (float(header.origin.x), float(header.origin.y), float(header.origin.z)) == pytest.approx(origin)
+        assert (int(header.nxstart), int(header.nystart), int(header.nzstart)) == start
+        assert mrc.voxel_size.z == pytest.approx(5.0)

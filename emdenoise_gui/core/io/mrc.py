@@ -4,12 +4,14 @@ The header is checked by our own code first (dimensions, mode, declared data
 size against the file size), so a corrupt or truncated file gets a precise
 message; pixels are then read by slice-sized memory maps. Voxel sizes in MRC
 headers are in Angstrom; they are carried in nm. Output keeps the voxel size in
-Angstrom; uint8 is stored as mode 6 (uint16).
+Angstrom, and where the map sits (:class:`Placement`: its origin and start indices,
+for overlays in ChimeraX or IMOD); uint8 is stored as mode 6 (uint16).
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import mrcfile
@@ -36,6 +38,33 @@ MODE_DTYPES = {
     0: np.int8, 1: np.int16, 2: np.float32, 3: np.complex64, 4: np.complex64,
     6: np.uint16, 12: np.float16,
 }
+
+
+#: Output formats whose ``create`` takes a ``placement`` (``writer.RawFileSink``).
+KEEPS_PLACEMENT = True
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an MRC map sits: ``start`` (nxstart, nystart, nzstart) in voxels and ``origin`` (x, y, z) in
+    Angstrom, as its header gives them (either may be all zero)."""
+
+    start: tuple[int, int, int] = (0, 0, 0)
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def cropped(self, z: int, y: int, x: int, voxel_size_nm) -> "Placement":
+        """The placement of the part that begins ``z, y, x`` voxels into the map. As ChimeraX reads a map
+        (MRC2014: the origin, when not zero, is the first voxel's position in Angstrom; else the start
+        indices times the voxel size), a non-zero origin moves by the offset times the voxel size
+        ((z, y, x) nm; the start indices when it is unknown), else the start indices move."""
+        if not any((z, y, x)):
+            return self
+        if any(self.origin) and voxel_size_nm:
+            vz, vy, vx = voxel_size_nm
+            ox, oy, oz = self.origin
+            return Placement(self.start, (ox + x * vx * 10.0, oy + y * vy * 10.0, oz + z * vz * 10.0))
+        sx, sy, sz = self.start
+        return Placement((sx + x, sy + y, sz + z), self.origin)
 
 
 def _byte_orders(raw: bytes) -> str:
@@ -79,8 +108,11 @@ def _parse_header(raw: bytes, path: Path) -> dict:
             imod_stamp, imod_flags = (int(v) for v in np.frombuffer(raw[152:160], dtype=f"{order}i4"))
             # IMOD (.st, .ali, .rec) stores mode 0 as UNSIGNED bytes unless bit 0 of imodFlags says signed
             unsigned_bytes = mode == 0 and imod_stamp == IMOD_STAMP and not imod_flags & 1
+            origin = np.frombuffer(raw[196:208], dtype=f"{order}f4")
+            placement = Placement(tuple(int(v) for v in ints[4:7]),
+                                  tuple(float(v) if np.isfinite(v) else 0.0 for v in origin))
             return {"nx": nx, "ny": ny, "nz": nz, "mode": mode, "nsymbt": nsymbt, "order": order,
-                    "unsigned_bytes": unsigned_bytes}
+                    "unsigned_bytes": unsigned_bytes, "placement": placement}
     raise InputError(
         "has a corrupt MRC header (its image dimensions are not positive numbers); the file is "
         "damaged or not an MRC file",
@@ -144,14 +176,17 @@ def open_file(path: Path):
         path=path, format=f"MRC (mode {header['mode']})", shape=shape, dtype=dtype,
         voxel_size_nm=voxel, source="MRC header" if voxel else "", raw_slices=True,
         extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {}),
-               **stored_dtype_extra(raw_dtype, dtype)},
+               **stored_dtype_extra(raw_dtype, dtype),
+               **({"placement": header["placement"]} if header["placement"] != Placement() else {})},
     )
     return meta, RawSliceReader(path, offset, shape, raw_dtype)
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
-           voxel_size_nm: tuple[float, float, float] | None) -> tuple[int, np.dtype]:
-    """Create an all-zero (Z, Y, X) MRC file at ``path``; voxel size written in Angstrom.
+           voxel_size_nm: tuple[float, float, float] | None,
+           placement: Placement | None = None) -> tuple[int, np.dtype]:
+    """Create an all-zero (Z, Y, X) MRC file at ``path``; voxel size written in Angstrom, and the
+    ``placement`` (from an MRC input) when given.
 
     Returns (byte offset of the pixel data, dtype stored on disk: uint8 is widened to uint16).
     """
@@ -160,6 +195,10 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
         if voxel_size_nm:
             z, y, x = voxel_size_nm
             mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)
+        if placement is not None:
+            header = mrc.header
+            header.nxstart, header.nystart, header.nzstart = placement.start
+            header.origin.x, header.origin.y, header.origin.z = placement.origin
         offset = mrc.header.nbytes + mrc.extended_header.nbytes
     return int(offset), store
 

@@ -106,9 +106,10 @@ def clean_stale_partials(folder: Path) -> list[Path]:
 class RawFileSink:
     """Slice writes into a file of contiguous raw pixels laid out by a format module (TIFF, MRC)."""
 
-    def __init__(self, module, path: Path, shape, dtype, voxel_size_nm):
+    def __init__(self, module, path: Path, shape, dtype, voxel_size_nm, placement=None):
         self.module, self.path = module, path
-        offset, self.store_dtype = module.create(path, shape, dtype, voxel_size_nm)
+        kept = {"placement": placement} if placement is not None and getattr(module, "KEEPS_PLACEMENT", False) else {}
+        offset, self.store_dtype = module.create(path, shape, dtype, voxel_size_nm, **kept)
         self._fh = open(path, "r+b")
         self._offset = offset
         self._slice_bytes = shape[1] * shape[2] * self.store_dtype.itemsize
@@ -128,11 +129,12 @@ class RawFileSink:
             self._fh = None
 
 
-def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None):
-    """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink."""
+def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None, placement=None):
+    """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink
+    (``placement``: an MRC input's, for an MRC output)."""
     if hasattr(module, "Sink"):
         return module.Sink(path, shape, dtype, voxel_size_nm, ngff)
-    return RawFileSink(module, path, shape, dtype, voxel_size_nm)
+    return RawFileSink(module, path, shape, dtype, voxel_size_nm, placement)
 
 
 class StackWriter:
@@ -146,13 +148,15 @@ class StackWriter:
     voxel_size_nm: (z, y, x) in nm, or None.
     overwrite: replace an existing ``path`` on commit (never an input: see ``io.check_output``).
     ngff: the OME-Zarr version of a ``.zarr`` output ("0.5", the default, or "0.4").
+    placement: an MRC input's ``mrc.Placement`` (already moved for a cropped output), kept by an MRC output.
 
     Use as a context manager: ``write(z, slice)`` for every z, then ``commit()``.
     Leaving the block without ``commit()`` (an exception, a cancel) removes the
     temporary file.
     """
 
-    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False, ngff: str | None = None):
+    def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False, ngff: str | None = None,
+                 placement=None):
         self.path = Path(path)
         self.format = output_format(self.path)
         self.shape = tuple(int(n) for n in shape)
@@ -162,6 +166,7 @@ class StackWriter:
         self.voxel = voxel_size_nm
         self.overwrite = overwrite
         self.ngff = ngff
+        self.placement = placement
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
         self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
         self._sink = None
@@ -172,7 +177,8 @@ class StackWriter:
     def __enter__(self) -> "StackWriter":
         self.cleaned = clean_stale_partials(self.path.parent)
         try:
-            self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff)
+            self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff,
+                                    self.placement)
             self.store_dtype = self._sink.store_dtype
         except OSError as exc:
             self._discard()
