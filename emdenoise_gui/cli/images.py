@@ -116,6 +116,8 @@ def cmd_convert(args) -> int:
 
 #: Share of an image's pixels outside the reference's range above which ``compare`` says so.
 CLIPPED_NOTE = 0.5
+#: An image whose values span less than this share of the reference's range gets a note from ``compare``.
+NARROW_NOTE = 0.1
 #: The largest count (per pixel) a noise parameter may ask for: far beyond any EM dose, and within what
 #: numpy's Poisson sampler takes.
 MAX_COUNTS = 1e9
@@ -129,8 +131,10 @@ def cmd_noise(args) -> int:
     for key in (kind.params if kind else {}):
         value = getattr(args, key, None)
         if value is not None:
-            if not (math.isfinite(value) and 0 <= value <= MAX_COUNTS):
-                raise InputError(f"--{key.replace('_', '-')} {value:g}: need a finite number from 0 to {MAX_COUNTS:g}")
+            positive = key in ("dose", "peak")  # counts: zero would be no image at all
+            if not (math.isfinite(value) and (0 < value if positive else 0 <= value) and value <= MAX_COUNTS):
+                low = "above 0" if positive else "from 0"
+                raise InputError(f"--{key.replace('_', '-')} {value:g}: need a finite number {low} up to {MAX_COUNTS:g}")
             params[key] = value
     taken = kind.params if kind else {}
     others = {key for other in noise.NOISE_KINDS.values() for key in other.params} - set(taken)
@@ -181,6 +185,10 @@ def cmd_compare(args) -> int:
             print(f"emdenoise: note: {r.name}: {r.clipped:.0%} of its pixels lie outside the reference's range and "
                   "were clipped to it: its numbers mean little unless it is on the reference's scale (same type "
                   "and range)", file=sys.stderr)
+        elif r.span < NARROW_NOTE:
+            print(f"emdenoise: note: {r.name}: its values span {r.span:.1%} of the reference's range: it is most "
+                  "likely on another scale (e.g. 0 to 1 against 8-bit data), so its numbers mean little; rescale it "
+                  "to the reference's type and range", file=sys.stderr)
     return EXIT_OK
 
 
@@ -278,6 +286,8 @@ def _note_model_options(args) -> None:
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
     _note_missing_chunks(args.input)
+    if args.model is not None and not args.model.strip():  # an unset shell variable, not "the default filter"
+        raise InputError("--model is empty: give a zoo name (`emdenoise zoo list`), a package, or auto")
     if args.model and args.method:  # the model used to win without a word
         raise InputError(f"--model and --method {args.method} both given: choose a model or a classical filter")
     if not args.adapt:

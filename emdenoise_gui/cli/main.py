@@ -27,6 +27,21 @@ from emdenoise_gui.cli.exits import (
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
+#: Options whose value is a range that may begin with a minus sign (``--slices -2:``).
+RANGE_OPTIONS = ("--slices", "--dose", "--sigma")
+
+
+def _joined_ranges(argv: list[str]) -> list[str]:
+    """``argv`` with ``--slices -2:`` written ``--slices=-2:``: argparse takes a value that starts with a minus
+    and is not a plain number for an option, and said "expected one argument"."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in RANGE_OPTIONS and arg[:1] == "-" and arg[1:2] in tuple("0123456789.:"):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
 
 class _Parser(argparse.ArgumentParser):
     """The parser of ``emdenoise`` and (argparse makes them of the same class) of its commands: an option a
@@ -39,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{hint}\n")
 
     def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse's)
-        given = list(sys.argv[1:] if args is None else args)
+        given = _joined_ranges(list(sys.argv[1:] if args is None else args))
         parsed, extra = self.parse_known_args(given, namespace)
         if "--debug" in extra:  # `emdenoise denoise a.tif -o b.tif --debug`: where users add it, last
             extra = [e for e in extra if e != "--debug"]

@@ -39,7 +39,7 @@ from emdenoise_gui.inference.halo import receptive_halo
 from emdenoise_gui.models.blocks import channels_last_instance_norms, fold_batch_norms
 from emdenoise_gui.models.device import autocast_dtype, native_bf16_cpu
 from emdenoise_gui.models.registry import family
-from emdenoise_gui.zoo.package import Package, load_weights
+from emdenoise_gui.zoo.package import Package, load_network
 
 
 class Predictor:
@@ -59,15 +59,7 @@ class Predictor:
         card = package.card
         self.package, self.card, self.device = package, card, device
         self.info = family(card.family)
-        try:
-            model = self.info.build(**card.architecture)
-            model.load_state_dict(load_weights(package))
-        except InputError:
-            raise
-        except Exception as exc:  # wrong architecture for the weights, missing keys, bad shapes
-            raise InputError(f"the weights do not fit the card's {card.family} architecture ({exc})",
-                             package.path) from exc
-        self.model = model.to(device).eval()
+        self.model = load_network(package).to(device).eval()
         if optimised:  # batch norms folded into their convolutions (the naive loop keeps them)
             fold_batch_norms(self.model)
         self.amp_dtype = autocast_dtype(device, precision)

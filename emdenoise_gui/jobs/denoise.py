@@ -87,7 +87,8 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     predictor = _predictor(resolve(model), device, batch_size, precision)
     multiple = max(16, predictor.info.multiple)
     if tile % multiple:
-        raise InputError(f"--tile {tile} --stride {stride}: {predictor.card.family} models need a tile that is a "
+        given = f"--tile {tile}" + (f" --stride {stride}" if stride is not None else "")
+        raise InputError(f"{given}: {predictor.card.family} models need a tile that is a "
                          f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)

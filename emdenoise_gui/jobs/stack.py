@@ -334,6 +334,9 @@ class CompareRow:
     mse: tuple[float, float]
     slices: int
     clipped: float = 0.0  # fraction of the image's pixels outside the reference's range (clipped to it)
+    #: the image's values' span (max - min) as a fraction of the reference's, over the slices compared: far
+    #: below 1 when the image is on another scale (a [0, 1] float image against 8-bit data)
+    span: float = 1.0
 
 
 def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
@@ -365,12 +368,15 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                         path,
                     )
             values = np.zeros((len(images), len(picks), 4))
+            spans = np.array([[np.inf, -np.inf]] * (len(images) + 1))  # min, max: the reference, then each image
             for index, z in enumerate(picks):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
                 ref = np.clip(scale.to_unit(finite_slice(clean, z)), 0, 1)
+                spans[0] = min(spans[0, 0], ref.min()), max(spans[0, 1], ref.max())
                 for k, image in enumerate(images):
                     unit = scale.to_unit(finite_slice(image, index))
+                    spans[k + 1] = min(spans[k + 1, 0], unit.min()), max(spans[k + 1, 1], unit.max())
                     test = np.clip(unit, 0, 1)
                     outside = float(np.count_nonzero(unit != test)) / unit.size
                     values[k, index] = (metrics.psnr(ref, test), metrics.ssim(ref, test), metrics.mse(ref, test),
@@ -380,7 +386,9 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
             for image in images:
                 image.close()
     rows = []
-    for image, v in zip(images, values):
+    reference_span = max(float(spans[0, 1] - spans[0, 0]), 1e-12)
+    for k, (image, v) in enumerate(zip(images, values)):
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
-        rows.append(CompareRow(image.path.name, *stat, slices=len(picks), clipped=float(v[:, 3].mean())))
+        rows.append(CompareRow(image.path.name, *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
+                               span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span))
     return rows

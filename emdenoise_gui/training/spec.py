@@ -128,6 +128,7 @@ class RunSpec:
                              f"{', '.join('--' + r.replace('|', ' or --') for r in required)}")
         checks = [
             (self.steps >= 1, "--steps must be at least 1"),
+            (isinstance(self.seed, int) and 0 <= self.seed < 2**63, "--seed must be a whole number from 0 to 2^63 - 1"),
             (self.crop >= 16 and self.crop % 16 == 0, "--crop must be a multiple of 16, at least 16"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
             (self.lr > 0, "--lr must be positive"),

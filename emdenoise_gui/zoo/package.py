@@ -17,7 +17,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from emdenoise_gui.core import atomic
@@ -34,14 +34,21 @@ _PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".bin", ".joblib"
 
 @dataclass(frozen=True)
 class Package:
-    """A verified package on disk: its folder and its card."""
+    """A verified package on disk: its folder and its card; ``source`` the .zip it was unpacked from (for
+    messages: the user's file, not our scratch folder), else None."""
 
     path: Path
     card: ModelCard
+    source: Path | None = None
 
     @property
     def weights(self) -> Path:
         return self.path / WEIGHTS
+
+    @property
+    def named(self) -> Path:
+        """What messages about this package name: the user's .zip, or the folder."""
+        return self.source or self.path
 
 
 def sha256_file(path: Path) -> str:
@@ -144,7 +151,12 @@ def open_package(path: str | Path) -> Package:
     scratch = Path(tempfile.mkdtemp(prefix="emdenoise-pkg-"))
     atexit.register(shutil.rmtree, scratch, True)  # the extraction lives as long as the process
     try:
-        return extract_zip(path, scratch / path.stem)
+        return replace(extract_zip(path, scratch / path.stem), source=path)
+    except InputError as exc:  # a problem found in the unpacked copy: name the zip, not the scratch folder
+        shutil.rmtree(scratch, ignore_errors=True)
+        if exc.path is not None and scratch in Path(exc.path).parents:
+            raise InputError(exc.problem, path) from None
+        raise
     except Exception:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
@@ -163,7 +175,8 @@ def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Packa
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"is not a readable zip file ({exc})", archive) from exc
+        raise InputError(f"is not a readable zip file ({exc}): give a model package folder, a .zip that "
+                         "EMDenoise exported, or a zoo model's name", archive) from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()
                    and (inside is None or m.filename.replace("\\", "/").startswith(f"{inside}/"))]
@@ -277,15 +290,41 @@ def load_weights(package: Package) -> dict:
 
     data = package.weights.read_bytes()
     if hashlib.sha256(data).hexdigest() != package.card.weights_sha256:
-        raise InputError("the weights changed on disk after the package was opened; refused", package.path)
+        raise InputError("the weights changed on disk after the package was opened; refused", package.named)
     try:
         tensors = load(data)
     except Exception as exc:
-        raise InputError(f"weights.safetensors cannot be read ({exc})", package.path) from exc
+        raise InputError(f"weights.safetensors cannot be read ({exc})", package.named) from exc
     import torch
 
     bad = next((name for name, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
     if bad is not None:
         raise InputError(f"the weights hold NaN or infinite values (in {bad}); the model was damaged in "
-                         "training or on disk: retrain it or import a good copy", package.path)
+                         "training or on disk: retrain it or import a good copy", package.named)
     return tensors
+
+
+def load_network(package: Package):
+    """The card's network (``models.registry``) with the package's weights in it, on the CPU, in training
+    mode (torch.nn.Module); InputError in one line when the weights do not fit the card's architecture."""
+    from emdenoise_gui.models.registry import family
+
+    card = package.card
+    tensors = load_weights(package)
+    try:
+        model = family(card.family).build(**card.architecture)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the card's {card.family} architecture cannot be built ({exc})", package.named) from exc
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    found = {name: tuple(t.shape) for name, t in tensors.items()}
+    missing, extra = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
+    other = sorted(n for n in expected.keys() & found.keys() if expected[n] != found[n])
+    if missing or extra or other:
+        shape = lambda s: "x".join(map(str, s)) or "scalar"  # noqa: E731
+        example = (f"{other[0]}: {shape(found[other[0]])} in the file, {shape(expected[other[0]])} for the card"
+                   if other else f"e.g. {(missing or extra)[0]}")
+        raise InputError(f"the weights do not fit the card's {card.family} architecture ({len(other)} tensors of "
+                         f"other shapes, {len(missing)} missing, {len(extra)} extra; {example}): the card or the "
+                         "weights were changed; train the model again or import a good copy", package.named)
+    model.load_state_dict(tensors)
+    return model

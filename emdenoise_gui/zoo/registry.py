@@ -23,6 +23,7 @@ from emdenoise_gui.zoo.package import (
     export_zip,
     extract_zip,
     folder_bytes,
+    load_network,
     verify_folder,
 )
 
@@ -159,6 +160,7 @@ def import_package(source: str | Path) -> Package:
     target_root.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         package = verify_folder(source)
+        load_network(package)  # weights that do not fit the card would fail every later use (and --model auto)
         target = target_root / package.card.name
         _check_free(package.card.name, source)
         with atomic.new_folder(target, folder_bytes(source)) as staging:
@@ -173,6 +175,7 @@ def import_package(source: str | Path) -> Package:
     try:
         try:
             package = extract_zip(source, scratch, inside)
+            load_network(package)
         except InputError as exc:  # a problem found in the unpacked copy: name the zip, not the scratch folder
             if exc.path is not None and target_root in exc.path.parents:  # the scratch folder or its staging copy
                 raise InputError(exc.problem, source) from None

@@ -265,8 +265,10 @@ def test_unknown_dose_distribution_is_refused(tmp_path, cli, fibsem_crop, capsys
 
 
 @pytest.mark.parametrize("args,phrase", [
-    (["--kind", "gaussian", "--sigma", "inf"], "--sigma inf: need a finite number from 0 to 1e+09"),
-    (["--kind", "poisson-dose", "--dose", "1e30"], "--dose 1e+30: need a finite number from 0 to 1e+09"),
+    (["--kind", "gaussian", "--sigma", "inf"], "--sigma inf: need a finite number from 0 up to 1e+09"),
+    (["--kind", "poisson-dose", "--dose", "1e30"], "--dose 1e+30: need a finite number above 0 up to 1e+09"),
+    (["--kind", "poisson-dose", "--dose", "0"], "--dose 0: need a finite number above 0 up to 1e+09"),
+    (["--kind", "poisson-dose", "--dose", "-5"], "--dose -5: need a finite number above 0"),  # a value, not a flag
     (["--kind", "gaussian", "--seed", "-1"], "--seed -1: need a seed of 0 or more"),
 ])
 def test_bad_noise_parameters(tmp_path, cli, fibsem_crop, args, phrase):
@@ -274,6 +276,15 @@ def test_bad_noise_parameters(tmp_path, cli, fibsem_crop, args, phrase):
     result = cli("noise", fibsem_crop, "-o", tmp_path / "o.tif", *args)
     assert result.code == 2 and phrase in result.err, result.err
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_a_range_may_begin_with_a_minus_sign(tmp_path, cli, fibsem_crop):
+    """`--slices -2:` was taken for an unknown option ("expected one argument"); only `--slices=-2:` worked."""
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "gaussian", "--slices", "-2:")
+    assert result.code == 0, result.err
+    import tifffile
+
+    assert tifffile.imread(tmp_path / "o.tif").shape[0] == 2
 
 
 def test_a_model_and_a_filter_together_are_refused(tmp_path, cli, fibsem_crop):

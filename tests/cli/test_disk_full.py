@@ -38,9 +38,16 @@ def _files(folder) -> list:
 
 
 def _big_package(folder):
-    card = ModelCard(name="big", family="n2v", config="lite", architecture={"depth": 2, "base": 8},
-                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=600_000)
-    return write_package(folder, card, {"w": torch.randn(600_000, generator=torch.Generator().manual_seed(0))})
+    """An N2V package of 1.9 MB of weights (import loads them into the card's network): more than the disk."""
+    from emdenoise_gui.models.registry import family
+
+    architecture = {"depth": 2, "base": 32}
+    torch.manual_seed(0)
+    weights = family("n2v").build(**architecture).state_dict()
+    card = ModelCard(name="big", family="n2v", config="lite", architecture=architecture,
+                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64,
+                     parameters=sum(t.numel() for t in weights.values()))
+    return write_package(folder, card, weights)
 
 
 def test_denoise_onto_a_full_disk(small_disk, tmp_path, cli):

@@ -44,6 +44,25 @@ def test_compare_refuses_a_constant_reference_and_notes_an_image_on_another_scal
     result = cli("compare", fibsem_crop, wide, fibsem_crop)
     assert result.code == 0 and "x256.tif: " in result.err and "were clipped" in result.err
     assert "crop.tif: " not in result.err  # the reference itself, on its own scale, is not noted
+    unit = tmp_path / "unit.tif"  # the same data as float32 on [0, 1]: PSNR 5 dB, and not a word (2026-12-05)
+    tifffile.imwrite(unit, tifffile.imread(fibsem_crop).astype(np.float32) / 255, photometric="minisblack")
+    result = cli("compare", fibsem_crop, unit, fibsem_crop)
+    assert result.code == 0 and "unit.tif: its values span 0." in result.err and "another scale" in result.err
+    assert "crop.tif: its values" not in result.err
+
+
+def test_an_empty_model_name_is_refused_not_taken_for_no_model(tmp_path, cli, fibsem_crop):
+    """`--model "$M"` with M unset ran the default filter and exited 0."""
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--model", "")
+    assert result.code == 2 and "--model is empty" in result.err and not (tmp_path / "o.tif").exists()
+
+
+def test_a_seed_out_of_range_is_refused_before_training(tmp_path, cli, fibsem_crop):
+    """A negative or huge --seed failed after training had started, as an internal error (exit 1)."""
+    for seed in ("-1", str(2**64)):
+        result = cli("train", "n2v", "--noisy", fibsem_crop, "-o", tmp_path / "m", "--steps", "1", f"--seed={seed}")
+        assert result.code == 2 and "--seed must be a whole number" in result.err, result.err
+        assert not (tmp_path / "m").exists()
 
 
 def test_a_fresh_training_run_never_replaces_an_earlier_runs_checkpoint(tmp_path, cli, fibsem_crop):

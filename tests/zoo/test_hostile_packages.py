@@ -134,7 +134,7 @@ def test_every_hostile_package_is_refused_in_one_line(tmp_path, user_zoo, capsys
     corpus = _corpus(tmp_path / "corpus")
     outside_before = sorted(p.name for p in tmp_path.parent.iterdir())
     for what, (path, phrase) in corpus.items():
-        code = main(["zoo", "import", str(path)]) if what != "NaN weights" else _denoise_with(path, tmp_path)
+        code = main(["zoo", "import", str(path)])  # NaN weights too: import loads the network (2026-12-05)
         err = capsys.readouterr().err.strip()
         assert code == 2, (what, err)
         assert len(err.splitlines()) == 1 and phrase in err, (what, err)
@@ -143,20 +143,6 @@ def test_every_hostile_package_is_refused_in_one_line(tmp_path, user_zoo, capsys
     assert sorted(p.name for p in tmp_path.parent.iterdir()) == outside_before  # nor beside the test folder
     assert main(["zoo", "list"]) == 0
     assert len(corpus) >= 20
-
-
-def _denoise_with(package: Path, tmp_path: Path) -> int:
-    """NaN weights pass the card check at import: loading them for a denoise is what must refuse."""
-    import numpy as np
-    import tifffile
-
-    assert main(["zoo", "import", str(package)]) == 0
-    stack = tmp_path / "in.tif"
-    tifffile.imwrite(stack, np.zeros((1, 32, 32), np.uint8))
-    code = main(["denoise", str(stack), "-o", str(tmp_path / "out.tif"), "--model", "toy"])
-    main(["zoo", "delete", "toy", "--yes"])
-    assert not (tmp_path / "out.tif").exists()
-    return code
 
 
 def test_a_broken_entry_in_the_zoo_is_listed_and_can_be_deleted(user_zoo, capsys):

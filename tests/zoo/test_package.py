@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.models.registry import family
 from emdenoise_gui.zoo import registry
 from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
 from emdenoise_gui.zoo.package import (
@@ -28,14 +29,23 @@ def user_zoo(tmp_path, monkeypatch):
     return tmp_path / "home" / "models"
 
 
-def _card(name="toy") -> ModelCard:
-    return ModelCard(name=name, family="n2v", config="lite", architecture={"depth": 2, "base": 8},
+ARCHITECTURE = {"depth": 2, "base": 8}
+
+
+def _card(name="toy", architecture=ARCHITECTURE) -> ModelCard:
+    return ModelCard(name=name, family="n2v", config="lite", architecture=dict(architecture),
                      normalisation={"kind": "zscore-dataset", "mean": 0.5, "std": 0.1},
                      weights_sha256="0" * 64, parameters=3)
 
 
+def _weights(architecture=ARCHITECTURE) -> dict:
+    """A small N2V network's tensors (seeded), what a card of ``architecture`` loads."""
+    torch.manual_seed(0)
+    return family("n2v").build(**architecture).state_dict()
+
+
 def _package(folder, name="toy"):
-    return write_package(folder, _card(name), {"w": torch.arange(3, dtype=torch.float32)})
+    return write_package(folder, _card(name), _weights())
 
 
 def _zip(path, entries: dict):
@@ -54,7 +64,8 @@ def test_roundtrip_folder_and_checksum(tmp_path):
     pkg = _package(tmp_path / "p")
     again = verify_folder(pkg.path)
     assert again.card.weights_sha256 == pkg.card.weights_sha256 != "0" * 64
-    assert torch.equal(load_weights(again)["w"], torch.arange(3, dtype=torch.float32))
+    loaded, written = load_weights(again), _weights()
+    assert loaded.keys() == written.keys() and all(torch.equal(loaded[k], written[k]) for k in written)
 
 
 def test_import_export_import_via_zip(tmp_path, user_zoo):
@@ -219,3 +230,43 @@ def test_deleting_a_model_removes_its_finished_runs_checkpoint_but_keeps_a_pause
     assert not (user_zoo / "done").exists() and not (user_zoo / ".done.checkpoint").exists()
     assert (user_zoo / ".longer.checkpoint").is_dir()  # a paused run: the user's work, still listed
     assert [r.name for r in registry.list_paused()] == ["longer"]
+
+
+def test_weights_that_do_not_fit_the_card_are_refused_at_import(tmp_path, user_zoo):
+    """Such a package imported (exit 0), then made every `--model auto` that picked it fail."""
+    wider = write_package(tmp_path / "wide", _card("wide", {"depth": 2, "base": 16}), _weights())
+    with pytest.raises(InputError, match=r"do not fit the card's n2v architecture \(\d+ tensors of other shapes"):
+        registry.import_package(wider.path)
+    assert list(user_zoo.iterdir()) == []
+    message = str(pytest.raises(InputError, registry.import_package, wider.path).value)
+    assert "\n" not in message and len(message) < 400
+    archive = tmp_path / "wide.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for item in wider.path.iterdir():
+            zf.write(item, item.name)
+    from emdenoise_gui.zoo.package import load_network
+
+    with pytest.raises(InputError) as error:  # opened directly (--model wide.zip): the zip is named
+        load_network(open_package(archive))
+    assert error.value.path == archive and "do not fit" in error.value.problem
+    flipped = bytearray((wider.path / WEIGHTS).read_bytes())
+    flipped[-10] ^= 0xFF
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(CARD, (wider.path / CARD).read_bytes())
+        zf.writestr(WEIGHTS, bytes(flipped))
+    with pytest.raises(InputError) as error:  # found while unpacking: named the scratch folder before
+        open_package(archive)
+    assert error.value.path == archive and "checksum does not match" in error.value.problem
+
+
+def test_nan_weights_are_refused_at_import_and_when_loaded(tmp_path, user_zoo):
+    weights = _weights()
+    first = next(iter(weights))
+    weights[first] = weights[first].clone().fill_(float("nan"))
+    bad = write_package(tmp_path / "nan", _card("nan"), weights)
+    with pytest.raises(InputError, match="NaN or infinite"):
+        registry.import_package(bad.path)
+    from emdenoise_gui.zoo.package import load_network
+
+    with pytest.raises(InputError, match="NaN or infinite"):  # one put into the zoo folder by hand
+        load_network(verify_folder(bad.path))
