@@ -54,7 +54,10 @@ def load_volume(spec: str, min_side: int) -> Volume:
         voxel = stack.meta.voxel_size_nm
     if match:
         y0, y1, x0, x1 = (int(match[k]) for k in ("y0", "y1", "x0", "x1"))
-        if not (0 <= y0 < y1 <= data.shape[1] and 0 <= x0 < x1 <= data.shape[2]):
+        if not (y0 < y1 and x0 < x1):
+            raise InputError(f"rectangle {y0}:{y1},{x0}:{x1} is empty: write it Y0:Y1,X0:X1 with Y0 < Y1 and X0 < X1",
+                             path)
+        if not (0 <= y0 and y1 <= data.shape[1] and 0 <= x0 and x1 <= data.shape[2]):
             raise InputError(f"rectangle {y0}:{y1},{x0}:{x1} is outside the {data.shape[1]}x{data.shape[2]} image",
                              path)
         data = np.ascontiguousarray(data[:, y0:y1, x0:x1])

@@ -94,3 +94,23 @@ def test_an_mrc_output_sits_where_its_input_does(tmp_path, slices, origin, start
         assert (float(header.origin.x), float(header.origin.y), float(header.origin.z)) == pytest.approx(origin)
         assert (int(header.nxstart), int(header.nystart), int(header.nzstart)) == start
         assert mrc.voxel_size.z == pytest.approx(5.0)
+
+
+def test_damage_messages_say_what_to_do(tmp_path):
+    """A damaged TIFF directory or zarr metadata said what was wrong but not what to do."""
+    from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.jobs.stack import convert_job
+
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((3, 64, 64), np.uint8), photometric="minisblack")
+    run_to_end(convert_job(tmp_path / "a.tif", tmp_path / "a.zarr"))
+    (tmp_path / "a.zarr" / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group", "attributes": {')
+    with pytest.raises(InputError, match="copy it again"):
+        open_stack(tmp_path / "a.zarr")
+
+
+def test_a_reversed_training_rectangle_is_called_empty(tmp_path):
+    from emdenoise_gui.training.data import load_volume
+
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((3, 64, 64), np.uint8), photometric="minisblack")
+    with pytest.raises(InputError, match="rectangle 10:0,0:10 is empty"):
+        load_volume(f"{tmp_path / 'a.tif'}@10:0,0:10", 16)

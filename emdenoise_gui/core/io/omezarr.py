@@ -191,7 +191,8 @@ def _open_group(path: Path, mode: str = "r"):
     try:
         return _zarr().open_group(str(path), mode=mode)
     except Exception as exc:
-        raise InputError(f"cannot be opened as a zarr store ({exc})", path) from exc
+        raise InputError(f"cannot be opened as a zarr store ({exc}): its metadata is damaged or incomplete; copy it "
+                         "again, or write it anew from the program that made it", path) from exc
 
 
 def _level0(group, path: Path):

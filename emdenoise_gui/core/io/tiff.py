@@ -275,7 +275,8 @@ def open_file(path: Path):
     tif = _open_checked(path)
     try:
         if not tif.series:
-            raise InputError("contains no image", path)
+            raise InputError("contains no image (its image directory is empty or damaged): copy it again, or "
+                             "re-save it from the program that made it", path)
         series, note = _largest_series(tif.series)
         dtype = check_dtype(series.dtype, path)
         shape = check_shape(_squeeze_axes(series, path), path)
