@@ -285,6 +285,7 @@ def _note_model_options(args) -> None:
 
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
+    open_stack(args.input).close()  # an input that cannot be read is the one message, before any note
     _note_missing_chunks(args.input)
     if args.model is not None and not args.model.strip():  # an unset shell variable, not "the default filter"
         raise InputError("--model is empty: give a zoo name (`emdenoise zoo list`), a package, or auto")

@@ -105,3 +105,9 @@ def test_the_stored_type_is_named_for_every_format_and_byte_order_is_no_type():
     assert stored_dtype_extra(np.dtype(">u2"), np.dtype("uint16")) == {}  # a big-endian zarr or TIFF
     assert stored_dtype_extra(np.dtype(">i4"), np.dtype("float32")) == {"stored_dtype": "int32"}
     assert stored_dtype_extra(np.dtype("float16"), np.dtype("float32")) == {"stored_dtype": "float16"}  # MRC mode 12
+
+
+def test_a_missing_input_is_the_one_line_even_without_model_or_method(tmp_path, cli):
+    """The note on the default filter came first, so a missing file gave two lines (the frozen test saw it)."""
+    result = cli("denoise", tmp_path / "missing.tif", "-o", tmp_path / "o.tif")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and "file not found" in result.err
