@@ -285,7 +285,6 @@ def _note_model_options(args) -> None:
 
 def denoise_with(args):
     """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
-    open_stack(args.input).close()  # an input that cannot be read is the one message, before any note
     _note_missing_chunks(args.input)
     if args.model is not None and not args.model.strip():  # an unset shell variable, not "the default filter"
         raise InputError("--model is empty: give a zoo name (`emdenoise zoo list`), a package, or auto")
@@ -301,6 +300,7 @@ def denoise_with(args):
     if chosen:
         args.model, args.method = _auto_model(args.input)
     elif not (args.model or args.method):  # the default ran without a word: a microscopist expects a model
+        open_stack(args.input).close()  # an input that cannot be read is the one message, not after the note
         args.method = baselines.DEFAULT_FILTER
         print(f"emdenoise: note: neither --model nor --method given: the filter {args.method} "
               f"({baselines.FILTERS[args.method].label}); --model auto picks the zoo model that fits this stack",

@@ -180,7 +180,7 @@ def parse_slices(spec: str | None, depth: int) -> range:
                                  f"0..{depth - 1}); give {selected.start}:{depth}, or {selected.start}: for the rest")
         else:
             index = int(spec)
-            selected = range(depth)[index:index + 1] if -depth <= index < depth else range(0)
+            selected = range(index % depth, index % depth + 1) if -depth <= index < depth else range(0)
     except ValueError:
         raise InputError(f"--slices '{spec}' is not of the form START:STOP (e.g. 0:10)") from None
     if len(selected) == 0:

@@ -317,7 +317,9 @@ def load_network(package: Package):
         raise InputError(f"the card's {card.family} architecture cannot be built ({exc})", package.named) from exc
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     found = {name: tuple(t.shape) for name, t in tensors.items()}
-    missing, extra = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
+    # a batch norm's step counter is not needed (torch fills it in; packages written by other tools lack it)
+    missing = sorted(n for n in expected.keys() - found.keys() if not n.endswith("num_batches_tracked"))
+    extra = sorted(found.keys() - expected.keys())
     other = sorted(n for n in expected.keys() & found.keys() if expected[n] != found[n])
     if missing or extra or other:
         shape = lambda s: "x".join(map(str, s)) or "scalar"  # noqa: E731

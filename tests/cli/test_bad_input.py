@@ -282,9 +282,10 @@ def test_a_range_may_begin_with_a_minus_sign(tmp_path, cli, fibsem_crop):
     """`--slices -2:` was taken for an unknown option ("expected one argument"); only `--slices=-2:` worked."""
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--method", "gaussian", "--slices", "-2:")
     assert result.code == 0, result.err
-    import tifffile
-
     assert tifffile.imread(tmp_path / "o.tif").shape[0] == 2
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "last.tif", "--method", "gaussian", "--slices", "-1")
+    assert result.code == 0, result.err  # the last slice ("selects no slice" before: range(n)[-1:0])
+    assert tifffile.imread(tmp_path / "last.tif").shape[-2:] == tifffile.imread(fibsem_crop).shape[-2:]
 
 
 def test_a_model_and_a_filter_together_are_refused(tmp_path, cli, fibsem_crop):

@@ -122,7 +122,7 @@ def test_time_points_read_as_slices_and_two_volumes_are_refused(tmp_path):
     data = synthetic_em_stack(depth=3, height=32, width=32)
     with open_stack(_image(tmp_path / "tyx.zarr", "tyx", data, [1, 4, 4])) as stack:  # repeat scans
         assert stack.shape == (3, 32, 32) and stack.meta.voxel_size_nm == pytest.approx((4.0, 4.0, 4.0))
-        assert "z spacing" in stack.meta.extra["note"]
+        assert "time points" in stack.meta.extra["note"]
         np.testing.assert_array_equal(stack[2], data[2])
     volumes = np.stack([data, data])[:, :, None]  # (t=2, z=3, c=1, y, x): not NGFF's order, nor one volume
     with pytest.raises(InputError, match="more than one volume"):
@@ -131,6 +131,19 @@ def test_time_points_read_as_slices_and_two_volumes_are_refused(tmp_path):
     with open_stack(_image(tmp_path / "tczyx.zarr", "tczyx", one, [1, 1, 50, 4, 4])) as stack:
         assert stack.shape == (3, 32, 32) and stack.meta.voxel_size_nm == pytest.approx((50.0, 4.0, 4.0))
         np.testing.assert_array_equal(stack[1], data[1])
+
+
+def test_time_points_in_place_of_one_z_plane_take_the_pixel_size_as_spacing(tmp_path):
+    data = synthetic_em_stack(depth=3, height=32, width=32)[:, None]  # (t=3, z=1, y, x)
+    with open_stack(_image(tmp_path / "tz.zarr", "tzyx", data, [1, 50, 4, 4])) as stack:
+        assert stack.shape == (3, 32, 32) and stack.meta.voxel_size_nm == pytest.approx((4.0, 4.0, 4.0))
+        assert "time points" in stack.meta.extra["note"]
+
+
+def test_a_scale_that_is_not_numbers_leaves_the_voxel_size_unknown(tmp_path):
+    data = synthetic_em_stack(depth=2, height=32, width=32)[None]
+    with open_stack(_image(tmp_path / "n.zarr", "czyx", data, [None, 2, 3, 3])) as stack:
+        assert stack.shape == (2, 32, 32) and stack.meta.voxel_size_nm is None
 
 
 def test_a_scale_on_the_multiscale_multiplies_the_levels(tmp_path):

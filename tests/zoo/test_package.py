@@ -270,3 +270,18 @@ def test_nan_weights_are_refused_at_import_and_when_loaded(tmp_path, user_zoo):
 
     with pytest.raises(InputError, match="NaN or infinite"):  # one put into the zoo folder by hand
         load_network(verify_folder(bad.path))
+
+
+def test_weights_without_batch_norm_step_counters_load(tmp_path):
+    """Packages written by other tools lack num_batches_tracked; torch fills it in, and so must the check."""
+    from emdenoise_gui.zoo.package import load_network
+
+    torch.manual_seed(0)
+    info = family("xception")
+    net = info.build(**info.architecture("lite"))
+    weights = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert len(weights) < len(net.state_dict())
+    card = ModelCard(name="x", family="xception", config="lite", architecture=info.architecture("lite"),
+                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=1)
+    model = load_network(write_package(tmp_path / "x", card, weights))
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in weights.items())

@@ -5,7 +5,7 @@ size against the file size), so a corrupt or truncated file gets a precise
 message; pixels are then read by slice-sized memory maps. Voxel sizes in MRC
 headers are in Angstrom; they are carried in nm. Output keeps the voxel size in
 Angstrom, and where the map sits (:class:`Placement`: its origin and start indices,
-for overlays in ChimeraX or IMOD); uint8 is stored as mode 6 (uint16).
+moved for a cropped output as ChimeraX and EMAN read them); uint8 is stored as mode 6 (uint16).
 """
 
 from __future__ import annotations

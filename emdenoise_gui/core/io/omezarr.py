@@ -134,15 +134,18 @@ def _scale(entry: dict, ndim: int) -> list[float] | None:
         for transform in transforms or []:
             values = transform.get("scale") if transform.get("type") == "scale" else None
             if values and len(values) == ndim:
-                scale, found = [a * float(b) for a, b in zip(scale, values)], True
+                try:
+                    scale, found = [a * float(b) for a, b in zip(scale, values)], True
+                except (TypeError, ValueError):  # not numbers: the voxel size is unknown, the image still opens
+                    return None
     return scale if found else None
 
 
-def _voxel_size(entry: dict, names: list[str]) -> tuple[tuple[float, float, float] | None, str]:
+def _voxel_size(entry: dict, names: list[str], slices: str = "z") -> tuple[tuple[float, float, float] | None, str]:
     """((z, y, x) in nm of level 0 from the axes' units and scale transforms, or None; a note for the user).
 
-    An image without a z axis (one plane, or time points) takes the x pixel size as its z spacing, and its
-    note says so when there are time points."""
+    ``slices``: the name of the axis read as slices. Slices that are not z (time points) or an image without
+    a z axis take the x pixel size as their spacing, and the note says so (shown when there are slices)."""
     axes, scale = entry.get("axes", []), _scale(entry, len(names))
     if scale is None or len(axes) != len(names):
         return None, ""
@@ -157,10 +160,10 @@ def _voxel_size(entry: dict, names: list[str]) -> tuple[tuple[float, float, floa
     x, y = size("x"), size("y")
     if x is None or y is None:
         return None, ""
-    if "z" in names:
+    if "z" in names and slices == "z":
         z = size("z")
         return ((z, y, x), "") if z is not None else (None, "")
-    return (x, y, x), "no z axis: the z spacing is taken as the pixel size"
+    return (x, y, x), "the slices are not z planes (time points): their spacing is taken as the pixel size"
 
 
 class _ArrayReader:
@@ -249,7 +252,7 @@ def open_file(path: Path):
     axis = _slice_axis(entry, names, shape, path)
     zyx = check_shape(((shape[axis],) if axis is not None else ()) + shape[-2:], path)
     dtype = check_dtype(array.dtype, path)
-    voxel, note = _voxel_size(entry, names)
+    voxel, note = _voxel_size(entry, names, names[axis] if axis is not None else "z")
     chunks = ((int(array.chunks[axis]) if axis is not None else 1),) + tuple(int(c) for c in array.chunks[-2:])
     extra = {"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)}
     if note and voxel and zyx[0] > 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
@@ -179,7 +180,10 @@ class DataPage(QtWidgets.QWizardPage):
         for key, box in self.artifacts.items():
             box.setChecked(key in KINDS[state.kind].artifacts.split(","))
         if paired:
-            self._shot = shot_noise_defaults(state.init)
+            try:
+                self._shot = shot_noise_defaults(state.init)
+            except InputError:  # the start model vanished meanwhile: the settings page says so when it checks
+                self._shot = shot_noise_defaults()
             share, (low, high) = self._shot
             self.shot_noise.setText(f"Shot noise too: Poisson noise at {low:g} to {high:g} electrons per pixel "
                                     "after the artifact, on " + (f"{share:.0%} of" if share else "half") +
