@@ -71,7 +71,7 @@ def test_every_classical_filter_runs_frozen(bundle, tmp_path):
     assert not failed, failed
 
 
-@pytest.mark.parametrize("compression", ["lzw", "zlib", "zstd", "jpeg2000", "jpegxl"])
+@pytest.mark.parametrize("compression", ["lzw", "zlib", "zstd", "lzma", "jpeg2000"])
 def test_compressed_tiffs_read_frozen(bundle, tmp_path, compression):
     """imagecodecs loads each codec by name when asked: the spec names those the bundle carries."""
     import numpy as np
@@ -84,6 +84,17 @@ def test_compressed_tiffs_read_frozen(bundle, tmp_path, compression):
     result = run([bundle / "emdenoise", "convert", stack, out], tmp_path)
     assert result.returncode == 0, result.stderr
     assert np.array_equal(tifffile.imread(out), data)
+
+
+def test_a_codec_the_bundle_leaves_out_is_named_in_one_line(bundle, tmp_path):
+    import numpy as np
+    import tifffile
+
+    stack = tmp_path / "jxl.tif"
+    tifffile.imwrite(stack, np.zeros((3, 64, 64), np.uint16), photometric="minisblack", compression="jpegxl")
+    result = run([bundle / "emdenoise", "convert", stack, tmp_path / "out.tif"], tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "cannot decode" in result.stderr
 
 
 def test_ome_zarr_round_trip_and_blocks_frozen(bundle, tmp_path):
