@@ -114,3 +114,20 @@ def test_a_reversed_training_rectangle_is_called_empty(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((3, 64, 64), np.uint8), photometric="minisblack")
     with pytest.raises(InputError, match="rectangle 10:0,0:10 is empty"):
         load_volume(f"{tmp_path / 'a.tif'}@10:0,0:10", 16)
+
+
+def test_a_codec_whose_extension_is_missing_is_named_at_open(tmp_path, monkeypatch):
+    """The installed app carries some of imagecodecs' codecs; for the others imagecodecs lends a stand-in that
+    raises on use, and such a file read as "damaged" at its first slice (the frozen test saw it)."""
+    import imagecodecs
+
+    data = np.zeros((3, 64, 64), np.uint16)
+    tifffile.imwrite(tmp_path / "l.tif", data, photometric="minisblack", compression="lzw")
+
+    def stand_in(*args, **kwargs):
+        raise imagecodecs.DelayedImportError("lzw_decode")
+
+    monkeypatch.setattr(imagecodecs, "lzw_decode", stand_in)
+    monkeypatch.setattr(tifffile.TIFF.DECOMPRESSORS, "_codecs", {})  # tifffile's cache of codecs looked up
+    with pytest.raises(InputError, match="compressed with LZW, which EMDenoise cannot decode"):
+        open_stack(tmp_path / "l.tif")

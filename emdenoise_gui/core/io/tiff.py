@@ -199,9 +199,18 @@ def _format_name(tif: tifffile.TiffFile) -> str:
 def _check_codec(path: Path, series: tifffile.TiffPageSeries) -> None:
     """InputError if the pixels are compressed in a way this installation cannot decode (said at once,
     not as damage when the first slice is read)."""
-    compression = series.keyframe.compression
-    if compression == tifffile.COMPRESSION.NONE or compression in tifffile.TIFF.DECOMPRESSORS:
+    page = series.keyframe
+    compression = page.compression
+    if compression == tifffile.COMPRESSION.NONE:
         return
+    try:  # the first strip or tile: imagecodecs lends a stand-in that raises for a codec it lacks (a frozen app)
+        next(iter(page.segments()), None)
+        return
+    except ImportError:
+        pass
+    except Exception as exc:  # damage is said when a slice is read; a missing decoder is said now
+        if "imagecodecs" not in str(exc) and not isinstance(exc, KeyError) and "COMPRESSION" not in str(exc):
+            return
     name = getattr(compression, "name", f"code {int(compression)}")
     raise InputError(f"is compressed with {name}, which EMDenoise cannot decode; save it uncompressed "
                      "(Fiji: File > Save As > Tiff...) or with LZW or ZIP compression", path)
