@@ -358,6 +358,11 @@ class Controller(QtCore.QObject):
         record = self._record(stack_id)
         if record is None or denoiser is None:
             return None
+        try:  # a file replaced since it was added: its preview would be of another stack (as for denoise)
+            self.unchanged_stack(record)
+        except InputError as exc:
+            self.warning.emit("Cannot preview", str(exc))
+            return None
         from emdenoise_gui.jobs import denoise as denoise_jobs
 
         s = self.settings

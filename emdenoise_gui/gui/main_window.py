@@ -88,6 +88,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
         self._stopping = self._restoring = self._closing = False
         self._current: tuple[str | None, str | None] = (None, None)
         self._current_file: str | None = None  # its file: the same id in another project is another stack
+        self._cannot_shown: tuple | None = None  # (stack id, reason) of the last "Cannot show" dialog
         self._shown_project = None
         self.setWindowTitle(f"EMDenoise {__version__}")
         starting = QtWidgets.QLabel("Starting EMDenoise…")
@@ -320,15 +321,20 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
 
     def show_stack(self, stack_id: str) -> None:
         record = self.controller.find_stack(stack_id)
-        if record is None or not Path(record.path).exists():
+        if record is None:
             return
         self._current, self._current_file = ("stack", stack_id), str(record.path)
         self.project_panel.mark_shown("stack", stack_id)
+        if not Path(record.path).exists():  # said in the view (Preview and Denoise then say it in a dialog)
+            self.viewer.clear(f"Cannot show {record.name}: {record.path} was moved or deleted; put it back, or "
+                              "remove it from the project")
+            return
         try:
             self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
         except (InputError, ValueError, OSError) as exc:  # damaged or replaced since it was added
             self._cannot_show(record, exc)
             return
+        self._cannot_shown = None
         self.viewer.set_result(None, "")
         self._assess(record)
         self._store_view()
@@ -374,9 +380,14 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
         self._store_view()
 
     def _cannot_show(self, record, exc: Exception) -> None:
-        """An empty viewer and a dialog saying why the stack ``record`` cannot be shown (damaged or replaced)."""
+        """An empty viewer and a dialog saying why the stack ``record`` cannot be shown (damaged or replaced); the
+        same reason for the same stack again (opening a project shows it, selects it, restores the view) is not
+        asked about again until another stack was shown."""
         self.viewer.clear(f"Cannot show {record.name}")
-        self.warn(f"Cannot show {record.name}", str(exc))
+        key = (record.id, str(exc))
+        if key != self._cannot_shown:
+            self._cannot_shown = key
+            self.warn(f"Cannot show {record.name}", str(exc))
 
     def _show_preview(self, stack_id: str, z: int, image, denoiser, partial: bool = False) -> None:
         """Show a preview of slice ``z``; ``partial``: only the part on screen is done so far."""

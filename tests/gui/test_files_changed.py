@@ -62,3 +62,44 @@ def test_a_result_file_of_another_size_gets_a_warning(window, qtbot, tmp_path):
     window.controller.close_project()
     assert window.open_project(folder)  # the view was on that result: the project still opens whole
     assert window.controller.project.results[0].id == result.id
+
+
+def test_a_stack_deleted_while_shown_is_said_in_the_view_on_a_mode_switch(window, tmp_path):
+    """View ▸ Split (and Blink) redrew without the guard the slice slider has: the reader's error reached the
+    app's error box with a traceback (found by the GUI audit, 2026-12-05)."""
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    path.unlink()
+    window.viewer.set_slice(2)  # not read before: the slider's redraw says it cannot
+    window.viewer.set_mode("split")  # raised InputError here
+    assert "Cannot read slice 2" in window.viewer.messages[0].toPlainText()
+    window.viewer.set_mode("blink")
+    window.viewer.blink_step()
+
+
+def test_selecting_a_deleted_stack_says_so_and_preview_refuses_a_replaced_one(window, tmp_path):
+    first, second = _tiff(tmp_path / "a.tif"), _tiff(tmp_path / "b.tif")
+    drop(window, [first, second])
+    a, b = window.controller.project.stacks
+    window.show_stack(a.id)
+    second.unlink()
+    window.show_stack(b.id)  # did nothing: the viewer went on showing a.tif as if it were selected
+    assert window.viewer.depth() == 0 and "b.tif was moved or deleted" in window.viewer.placeholder.text()
+    assert window._current_stack_id() == b.id
+    _tiff(first, depth=2, dtype=np.float32)  # a.tif replaced by another stack
+    window.show_stack(a.id)
+    window.zoo_panel.select("filter:median")
+    assert window.preview_current() is None  # it previewed the new file, then said "set the original ..."
+    assert window.warnings[-1][0] == "Cannot preview" and "changed on disk" in window.warnings[-1][1]
+
+
+def test_reopening_a_project_whose_stack_is_damaged_asks_once(window, tmp_path):
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    folder = window.controller.project.folder
+    window.controller.close_project()
+    path.write_text("not an image any more")
+    window.warnings.clear()
+    assert window.open_project(folder)
+    shown = [w for w in window.warnings if w[0] == "Cannot show s.tif"]
+    assert len(shown) == 1, window.warnings  # three identical dialogs before

@@ -353,20 +353,32 @@ class CompareView(QtWidgets.QWidget):
     # ------------------------------------------------------------------ display
     def _refresh_all(self) -> None:
         try:
-            self._refresh_images()
+            self._draw_images()
             if self._original is not None:
                 self.measure_panel.set_images(
                     self._raw("original"), self._raw("result"),
                     (f"Original — {self._name}", f"Result — {self._label or 'none'}"), self._voxel)
         except Exception as exc:  # a damaged slice: say so in the view, keep the app alive
-            for item in self.image_items:
-                item.clear()
-            self._show_message(0, f"Cannot read slice {self._z}:\n{exc}")
+            self._cannot_read(exc)
+
+    def _cannot_read(self, exc: Exception) -> None:
+        """Empty panes and the reason in the view: the slice's file is damaged, replaced or gone."""
+        for item in self.image_items:
+            item.clear()
+        self._show_message(0, f"Cannot read slice {self._z}:\n{exc}")
+
+    def _refresh_images(self) -> None:
+        """Redraw the panes (a mode, blink or high-pass change); a slice that cannot be read is said in the view
+        (a file deleted while shown raised out of the mode switch into the app's error box)."""
+        try:
+            self._draw_images()
+        except Exception as exc:
+            self._cannot_read(exc)
 
     def _wanted_kind(self) -> str:
         return "high_pass" if self.high_pass_action.isChecked() else "raw"
 
-    def _refresh_images(self) -> None:
+    def _draw_images(self) -> None:
         if self._original is None:
             return
         original, result, kind = self.shown_pair()
