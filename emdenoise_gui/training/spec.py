@@ -130,6 +130,9 @@ class RunSpec:
             (self.steps >= 1, "--steps must be at least 1"),
             (isinstance(self.seed, int) and 0 <= self.seed < 2**63, "--seed must be a whole number from 0 to 2^63 - 1"),
             (self.crop >= 16 and self.crop % 16 == 0, "--crop must be a multiple of 16, at least 16"),
+            (self.family != "cyclic" or bool(artifacts) or self.crop >= 32,
+             "the cyclic GAN trains on crops of at least 32 px (its discriminators shrink a crop 8-fold): "
+             "use --crop 32 or more, on images at least that large"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
             (self.lr > 0, "--lr must be positive"),
             (all(map(math.isfinite, self.dose)) and MIN_DOSE <= self.dose[0] <= self.dose[1] <= MAX_DOSE,

@@ -25,12 +25,16 @@ NAME_FORBIDDEN = '/\\:*?"<>|'
 
 #: Longest model name: it names a folder, and lists must show it.
 MAX_NAME = 100
+#: ... and at most this many bytes in UTF-8: the package folder and the hidden ``.NAME.checkpoint`` beside it
+#: must fit a file system's 255-byte names (a 100-character name of 4-byte letters raised OSError).
+MAX_NAME_BYTES = 200
 
 
 def valid_model_name(name: str) -> bool:
     """Whether ``name`` can name a model and its package folder: not blank, not hidden (a leading dot),
     at most MAX_NAME characters, none of NAME_FORBIDDEN or control characters."""
     return (bool(name.strip()) and not name.startswith(".") and len(name) <= MAX_NAME
+            and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
             and not any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name))
 
 
@@ -41,8 +45,8 @@ AUTO_MODEL = "auto"
 AUTO_RESERVED = f"'{AUTO_MODEL}' is reserved (`denoise --model {AUTO_MODEL}` picks the best-fitting model)"
 
 #: The rule of :func:`valid_model_name` in words, for messages.
-NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than {MAX_NAME} characters or contain "
-             "/ \\ : * ? \" < > |")
+NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than {MAX_NAME} characters (or "
+             f"{MAX_NAME_BYTES} bytes: fewer letters outside Latin script) or contain / \\ : * ? \" < > |")
 
 
 #: Families whose classical rival is not the SURE-tuned Gaussian: the cyclic models are for film shading

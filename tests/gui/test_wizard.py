@@ -374,3 +374,57 @@ def test_the_artifact_examples_show_shot_noise_at_the_dose_asked_for(tmp_path):
 
     assert roughness(noisy_film) > 1.5 * roughness(film)
     assert example_dose((15.0, 300.0)) == 67.0
+
+
+def test_a_stack_gone_from_the_data_page_is_a_message_not_a_traceback(qtbot, controller, tmp_path):
+    """Next on the data page raised InputError out of validatePage when the chosen stack had been deleted
+    (found by the wizard audit, 2026-12-05)."""
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    data = wizard.pages["data"]
+    Path(data.main.currentData()).unlink()
+    wizard.next()
+    assert wizard.currentPage() is data and "file not found" in data.problem.text()
+
+
+def test_the_settings_page_recovers_from_a_failed_measurement_and_keeps_choices(qtbot, controller):
+    """Start training stayed disabled for good after one measurement failed (a crop larger than the data),
+    a 100-letter name outside Latin script raised OSError, and Back then Next reset the user's choices."""
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    wizard.next()
+    page = wizard.pages["settings"]
+    _settings(qtbot, wizard, steps=3)
+    page.crop.setValue(256)  # larger than the 96 px slices
+    qtbot.waitUntil(lambda: "Cannot train" in page.problem.text(), timeout=60_000)
+    assert not wizard.button(COMMIT).isEnabled()
+    page.crop.setValue(32)
+    qtbot.waitUntil(lambda: page.rate is not None, timeout=60_000)
+    assert wizard.button(COMMIT).isEnabled() and not page.problem.text()
+    page.name.setText("\U0001d538" * 100)  # 400 bytes in UTF-8
+    assert not wizard.button(COMMIT).isEnabled() and "bytes" in page.problem.text()
+    page.name.setText("my-model")
+    wizard.back()
+    wizard.next()
+    assert (page.name.text(), page.steps.value(), page.crop.value(), page.batch.value()) == ("my-model", 3, 32, 2)
+
+
+def test_a_finished_model_deleted_before_the_last_page_is_said_there(qtbot, controller):
+    import shutil
+
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    wizard.next()
+    _settings(qtbot, wizard, steps=2)
+    wizard.next()
+    package = _train(qtbot, wizard)
+    shutil.rmtree(package)
+    wizard.next()
+    finish = wizard.pages["finish"]
+    assert "cannot be opened" in finish.summary.text() and not finish.denoise_now.isVisibleTo(wizard)
+    jobs = len(controller.jobs)
+    wizard.accept()
+    assert len(controller.jobs) == jobs  # nothing started

@@ -89,6 +89,13 @@ def test_bad_specs_are_explained(tmp_path, fibsem_crop, noisy_crop, noise_patche
         list(train(spec))
 
 
+def test_the_cyclic_gan_needs_crops_its_discriminators_can_shrink(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    """At 16 px the PatchGANs' instance norms met a 1x1 map: torch's "Expected more than 1 spatial element"."""
+    spec = tiny_spec("cyclic", tmp_path, fibsem_crop, noisy_crop, noise_patches, crop=16)
+    with pytest.raises(InputError, match="crops of at least 32 px"):
+        spec.validated()
+
+
 def test_output_package_is_never_overwritten(tmp_path, fibsem_crop, noisy_crop, noise_patches):
     spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)
     (tmp_path / "n2v_pkg").mkdir()

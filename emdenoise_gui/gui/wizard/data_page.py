@@ -11,7 +11,12 @@ from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas, clear_row
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
-from emdenoise_gui.jobs.advise import KINDS, dose_range, shot_noise_defaults
+from emdenoise_gui.jobs.advise import (
+    KINDS,
+    dose_range,
+    in_gui_words,
+    shot_noise_defaults,
+)
 from emdenoise_gui.training.spec import default_crop_batch
 from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
 
@@ -342,6 +347,15 @@ class DataPage(QtWidgets.QWizardPage):
         return not text
 
     def validatePage(self) -> bool:
+        """Hand the choices to the state; False, with the reason on the page, when a chosen stack or the start
+        model went away meanwhile (it raised out of the page before)."""
+        try:
+            return self._take_choices()
+        except InputError as exc:
+            self.problem.setText(in_gui_words(str(exc)))
+            return False
+
+    def _take_choices(self) -> bool:
         family, main = self.state.family, self.main.currentData()
         region = self.region.boxes()[0] if self.use_region.isChecked() else None
         source = rect_spec(main, region) if region else main

@@ -10,6 +10,7 @@ from PySide6 import QtWidgets
 
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.assess import flattest_region
+from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 
@@ -78,7 +79,15 @@ class FinishPage(QtWidgets.QWizardPage):
         from emdenoise_gui.zoo.package import verify_folder
 
         state = self.state
-        package = verify_folder(Path(state.package))
+        try:
+            package = verify_folder(Path(state.package))
+        except InputError as exc:  # deleted or damaged since training wrote it: say so, offer nothing
+            self.card = None
+            self.summary.setText(f"<p style='{WARN_STYLE}'>The new model cannot be opened: {exc}</p>")
+            self.residual.setVisible(False)
+            self.denoise_now.setChecked(False)
+            self.denoise_now.setVisible(False)
+            return
         self.card = package.card
         self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
                              f"{self.card.steps:,} steps).</p><p>{evaluation_text(self.card.metrics, state.preview, self.card.family)}</p>")
@@ -103,7 +112,7 @@ class FinishPage(QtWidgets.QWizardPage):
 
     def validatePage(self) -> bool:
         record = self._project_record()
-        if record is not None and self.denoise_now.isChecked():
+        if record is not None and self.card is not None and self.denoise_now.isChecked():
             from emdenoise_gui.jobs.denoise import Denoiser
 
             self.denoiser = Denoiser("model", self.card.name, str(self.state.package), self.card.weights_sha256)

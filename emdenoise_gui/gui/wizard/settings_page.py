@@ -41,6 +41,8 @@ class SettingsPage(QtWidgets.QWizardPage):
         super().__init__(parent)
         self.state = state
         self.rate: float | None = None
+        self.measure_problem = ""  # why the last speed measurement could not run (cleared by the next)
+        self._set_up_for: tuple | None = None  # the choices the name and Advanced values were set up for
         self._probing = 0
         self._probe_token = CancelToken()
         self.setTitle("How long to train")
@@ -101,13 +103,18 @@ class SettingsPage(QtWidgets.QWizardPage):
 
     # -- set-up and speed -----------------------------------------------------------------------------
     def initializePage(self) -> None:
+        """Defaults for these data (name, crop, steps, batch), kept when the user comes back through Back and
+        Next with the same data (they were reset to the defaults); then the speed is measured."""
         state = self.state
-        suffix = "finetuned" if state.init else ""
-        self.name.setText(default_name(next(iter(state.data.values()))[0], state.family, suffix))
-        for box, value in ((self.crop, state.crop or 64), (self.steps, 0), (self.batch, 0)):
-            box.blockSignals(True)
-            box.setValue(value)
-            box.blockSignals(False)
+        chosen = (state.kind, state.init, repr(state.data), state.crop, state.artifacts, state.shot_noise)
+        if chosen != self._set_up_for:
+            self._set_up_for = chosen
+            suffix = "finetuned" if state.init else ""
+            self.name.setText(default_name(next(iter(state.data.values()))[0], state.family, suffix))
+            for box, value in ((self.crop, state.crop or 64), (self.steps, 0), (self.batch, 0)):
+                box.blockSignals(True)
+                box.setValue(value)
+                box.blockSignals(False)
         self._measure()
 
     def _advanced_changed(self) -> None:
@@ -135,6 +142,7 @@ class SettingsPage(QtWidgets.QWizardPage):
 
     def _measure(self) -> None:
         self.rate = None
+        self.measure_problem = ""
         self.stop_measuring()
         token = self._probe_token = CancelToken()
         ticket = self._probing
@@ -142,7 +150,7 @@ class SettingsPage(QtWidgets.QWizardPage):
             spec = self._spec(10)
         except InputError as exc:
             self.speed.setText("")
-            self.problem.setText(str(exc))
+            self.measure_problem = str(exc)
             self.completeChanged.emit()
             return
         self.speed.setText("Measuring the training speed on this computer…")
@@ -154,7 +162,8 @@ class SettingsPage(QtWidgets.QWizardPage):
             return
         if error is not None:
             self.speed.setText("")
-            self.problem.setText("Cannot train on this data: " + in_gui_words(str(error)))
+            self.measure_problem = "Cannot train on this data: " + in_gui_words(str(error))
+            self.completeChanged.emit()
             return
         self.rate, device = result
         self.speed.setText(f"{self.rate:.2f} steps per second on {device}")
@@ -193,10 +202,9 @@ class SettingsPage(QtWidgets.QWizardPage):
         return ""
 
     def isComplete(self) -> bool:
-        text = self.problem_text()
-        if text or not self.problem.text().startswith("Cannot train"):
-            self.problem.setText(text)
-        return not text and self.rate is not None and not self.problem.text()
+        text = self.problem_text() or self.measure_problem
+        self.problem.setText(text)
+        return not text and self.rate is not None
 
     def validatePage(self) -> bool:
         try:
