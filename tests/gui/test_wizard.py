@@ -83,6 +83,17 @@ def _settings(qtbot, wizard, steps: int = 4) -> None:
     assert "0:00" not in page.plan.text() and not page.budgets.button(0).isEnabled()
 
 
+def _started(qtbot, controller, steps: int) -> TrainWizard:
+    """A Noise2Void wizard run of ``steps`` steps on the noisy stack, started (on its training page)."""
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    wizard.next()
+    _settings(qtbot, wizard, steps=steps)
+    wizard.next()
+    return wizard
+
+
 def _train(qtbot, wizard) -> Path:
     qtbot.waitUntil(lambda: bool(wizard.state.package) or not wizard.pages["training"].running(),
                     timeout=TRAIN_TIMEOUT_MS)
@@ -206,12 +217,7 @@ def test_fine_tuning_a_shipped_model_and_denoising_with_it(qtbot, controller):
 
 
 def test_a_stopped_training_resumes_to_a_model(qtbot, controller):
-    wizard = _wizard(qtbot, controller)
-    _choose(qtbot, wizard, "single-noisy")
-    wizard.next()
-    wizard.next()
-    _settings(qtbot, wizard, steps=400)
-    wizard.next()
+    wizard = _started(qtbot, controller, steps=400)
     training = wizard.pages["training"]
     qtbot.waitUntil(lambda: len(training.train) >= 2, timeout=60_000)
     training.pause_button.click()
@@ -414,12 +420,7 @@ def test_the_settings_page_recovers_from_a_failed_measurement_and_keeps_choices(
 def test_a_finished_model_deleted_before_the_last_page_is_said_there(qtbot, controller):
     import shutil
 
-    wizard = _wizard(qtbot, controller)
-    _choose(qtbot, wizard, "single-noisy")
-    wizard.next()
-    wizard.next()
-    _settings(qtbot, wizard, steps=2)
-    wizard.next()
+    wizard = _started(qtbot, controller, steps=2)
     package = _train(qtbot, wizard)
     shutil.rmtree(package)
     wizard.next()
