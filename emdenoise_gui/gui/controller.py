@@ -11,6 +11,7 @@ the first one starts.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import shutil
 from pathlib import Path
 
@@ -307,6 +308,12 @@ class Controller(QtCore.QObject):
         if result is None:
             return False
         path = self.project.absolute(result)
+        kept = self._not_ours_to_delete(result, path)
+        if kept:  # the record goes; the file stays where it is, and the user is told why
+            self.project.remove_result(result_id)
+            self._changed()
+            self.warning.emit("Result removed, file kept", f"{path} {kept}: it was left in place.")
+            return True
         held = self._stacks.pop(str(path), None)
         if held is not None:  # the viewer's reader of it: closed so the file can go (Windows)
             held[0].close()
@@ -322,6 +329,20 @@ class Controller(QtCore.QObject):
         self._changed()
         self.status.emit(f"Deleted {path.name}")
         return True
+
+    def _not_ours_to_delete(self, result, path: Path) -> str:
+        """Why the file of ``result`` must not be deleted with it ("" when it may): a file outside this project's
+        results folder (written to another output folder, another project's after Save As, or a path edited into
+        project.json) or one that is also a stack of this project is not only this result's."""
+        if not self.project.is_inside(path):
+            return "lies outside this project's results folder (another folder's or another project's file)"
+        for stack in self.project.stacks:
+            try:
+                if Path(stack.path).exists() and path.exists() and os.path.samefile(stack.path, path):
+                    return f"is also the stack {stack.name} of this project"
+            except OSError:
+                continue
+        return ""
 
     def _drop_stack(self, stack_id: str) -> None:
         self.project.remove_stack(stack_id)

@@ -160,6 +160,9 @@ class Project:
         if (folder / PROJECT_FILE).exists():
             raise InputError("already holds a project (project.json): open it instead, "
                              "or choose an empty folder", folder)
+        if (folder / BACKUP_FILE).exists():  # a new project's first saves would replace the only copy left
+            raise InputError(f"holds {BACKUP_FILE}, the backup of a project whose {PROJECT_FILE} is gone: rename "
+                             f"it to {PROJECT_FILE} and open the project, or choose another folder", folder)
         try:
             (folder / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -200,7 +203,7 @@ class Project:
                              file) from exc
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python parses
             raise InputError(f"is not valid JSON ({exc}); it is damaged: restore {BACKUP_FILE} "
                              "from the same folder (the previous save) by renaming it to "
                              f"{PROJECT_FILE}", file) from exc

@@ -90,6 +90,28 @@ def test_delete_and_reveal_a_result_from_the_project_panel(window, qtbot, mrc, m
     assert mrc.exists()  # the input is never touched
 
 
+def test_delete_result_never_deletes_a_file_that_is_not_only_this_results(window, qtbot, mrc, tmp_path):
+    """A result path edited to point at the input (or any file) was deleted with the result; so was another
+    project's file after Save As, and a result file also added as a stack (found by the project audit)."""
+    import json
+
+    result = denoise_with(window, qtbot, mrc)
+    c = window.controller
+    folder = c.project.folder
+    c.close_project()
+    data = json.loads((folder / "project.json").read_text())
+    data["results"][0]["path"] = str(mrc)  # the input stack, absolute
+    (folder / "project.json").write_text(json.dumps(data))
+    assert c.open_project(folder)
+    assert c.delete_result(result.id) and mrc.exists() and c.project.results == []
+    assert window.warnings[-1][0] == "Result removed, file kept" and "outside this project" in window.warnings[-1][1]
+    again = denoise_with(window, qtbot, mrc)
+    output = c.project.absolute(again)
+    c.add_paths([output])  # the result file is now a stack of the project too
+    assert c.delete_result(again.id) and output.exists()
+    assert "is also the stack" in window.warnings[-1][1]
+
+
 def test_an_unsaveable_project_says_so_once_and_continues_elsewhere(window, qtbot, tmp_path, monkeypatch, mrc):
     project = window.controller.project
     blocked = project.folder

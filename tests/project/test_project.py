@@ -425,3 +425,17 @@ def test_an_ome_zarr_store_folder_is_not_a_missing_input(tmp_path):
     assert project.missing_inputs() == []
     store.rmdir()
     assert len(project.missing_inputs()) == 1
+
+
+def test_a_nested_project_file_and_a_lone_backup_are_refused_in_words(tmp_path):
+    """A project.json nested 200,000 deep raised RecursionError out of open; New Project in a folder whose
+    project.json was deleted but whose backup remained replaced that last copy at its second save."""
+    project = Project.create(tmp_path / "p")
+    project.file.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(InputError, match="not valid JSON"):
+        Project.open(project.folder)
+    project.save()  # a good project.json again, and a project.json.bak beside it
+    project.save()
+    project.file.unlink()
+    with pytest.raises(InputError, match="project.json.bak, the backup"):
+        Project.create(project.folder)
