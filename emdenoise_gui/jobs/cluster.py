@@ -20,7 +20,6 @@ emdenoise_gui[cluster]``): only this module imports them, when a scheduler is as
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,8 +150,9 @@ def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1)
     if scheduler.kind == "address":
         try:
             return distributed.Client(scheduler.address, timeout="10s"), None
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler.address} ({exc}); is it running?") from exc
+        except (OSError, TimeoutError, ValueError, MemoryError) as exc:  # also what answers there is not Dask
+            raise InputError(f"cannot reach a Dask scheduler at {scheduler.address} ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}); is it running, and is that its address (tcp://HOST:8786)?") from exc
     if scheduler.kind == "local":
         cluster = local_cluster(scheduler.workers or (os.cpu_count() or 1))  # one thread each: measured fastest
     else:
@@ -194,25 +194,20 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
     benchmark) instead of ``scheduler``."""
     parsed = parse_scheduler(scheduler) if client is None else None
     config = read_config(config_file)
-    new_store = not Path(output).exists()
-    job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
-                                        cancel)
-    if not todo:
-        return
-    yield stage("starting workers", cancel)
-    cluster = None
-    if client is None:
-        try:
-            client, cluster = open_client(parsed, config, jobs)
-        except BaseException:  # no cluster (unreachable scheduler, no batch system): no empty store left behind
-            if new_store and not blocks.finished_blocks(output):
-                shutil.rmtree(output, ignore_errors=True)
-            raise
+    opened, cluster = client is None, None
+    if opened:  # before the output is touched: an unreachable scheduler with --overwrite removed the old result
+        yield stage("starting workers", cancel)
+        client, cluster = open_client(parsed, config, jobs)
     try:
+        job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
+                                            cancel)
+        if not todo:
+            return
         yield Message(f"{len(todo)} blocks on {len(client.scheduler_info().get('workers', {}))} workers "
                       f"({scheduler if parsed else 'the given client'})")
         yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel)
     finally:
-        if cluster is not None:
+        if opened:
             client.close()
+        if cluster is not None:
             cluster.close()

@@ -255,3 +255,10 @@ def test_no_cluster_leaves_no_empty_store(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="cannot reach"):
         run_to_end(cluster.denoise_on_cluster(source, tmp_path / "out.zarr", GAUSS_AVG, "localhost:1"))
     assert not (tmp_path / "out.zarr").exists()
+    # with --overwrite, an existing result was removed before the scheduler was tried (the export audit)
+    run_to_end(blocks.denoise_blocks(source, tmp_path / "kept.zarr", GAUSS_AVG))
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "kept.zarr").rglob("*"))
+    with pytest.raises(InputError, match="cannot reach"):
+        run_to_end(cluster.denoise_on_cluster(source, tmp_path / "kept.zarr", Denoiser("filter", "median"),
+                                              "localhost:1", overwrite=True))
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "kept.zarr").rglob("*")) == before
