@@ -92,12 +92,12 @@ def missing_chunks_note(path) -> str:
     if not omezarr.is_store(path):
         return ""
     try:
-        missing, total = omezarr.missing_chunks(path)
+        missing, total, unit = omezarr.missing_chunks(path)
     except InputError:
         return ""  # said by the open that follows
     if not missing:
         return ""
-    return (f"{missing} of {total} chunks are not stored and read as the fill value (usually 0): the store may be "
+    return (f"{missing} of {total} {unit} are not stored and read as the fill value (usually 0): the store may be "
             "incomplete; copy it again if it should be whole")
 
 

@@ -218,10 +218,21 @@ def test_info_notes_chunks_a_store_lacks(tmp_path, capsys):
     """zarr reads a chunk that is not stored as 0: an incompletely copied store read as partly black without a
     word. `info` now counts them (a complete store gets no note)."""
     path = write(tmp_path / "v.zarr", synthetic_em_stack(depth=4, height=24, width=20), ngff="0.4")
-    assert omezarr.missing_chunks(path) == (0, 4)
+    assert omezarr.missing_chunks(path) == (0, 4, "chunks")
     assert main(["info", str(path)]) == 0 and "not stored" not in capsys.readouterr().out
     chunk = next(p for p in (path / "0").rglob("*") if p.is_file() and not p.name.startswith((".", "zarr")))
     chunk.unlink()
-    assert omezarr.missing_chunks(path) == (1, 4)
+    assert omezarr.missing_chunks(path) == (1, 4, "chunks")
     assert main(["info", str(path)]) == 0
     assert "1 of 4 chunks are not stored and read as the fill value" in capsys.readouterr().out
+
+
+def test_a_complete_sharded_store_of_any_depth_has_no_missing_chunks(tmp_path, capsys):
+    """Every complete NGFF 0.5 store whose depth was not a multiple of the 16-slice shard got the note
+    "-12 of 20 chunks are not stored" (zarr counts a shard's chunks at its full size)."""
+    path = write(tmp_path / "v.zarr", synthetic_em_stack(depth=20, height=24, width=20), ngff="0.5")
+    assert omezarr.missing_chunks(path) == (0, 2, "shards")
+    assert main(["info", str(path)]) == 0 and "not stored" not in capsys.readouterr().out
+    shard = next(p for p in (path / "0").rglob("*") if p.is_file() and p.name != "zarr.json")
+    shard.unlink()
+    assert omezarr.missing_chunks(path) == (1, 2, "shards")

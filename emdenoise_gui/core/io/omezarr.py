@@ -231,13 +231,18 @@ def _check_finished(path: Path, group) -> None:
                          "zeros): run the same `emdenoise denoise` command again to finish it, or delete it", path)
 
 
-def missing_chunks(path: Path) -> tuple[int, int]:
-    """(chunks not stored, chunks in all) of the image's level-0 array: zarr reads a chunk that is not stored
-    as its fill value (usually 0), so a store copied or written incompletely reads as partly black. Lists
-    the store's keys: for ``emdenoise info``, not for every open."""
+def missing_chunks(path: Path) -> tuple[int, int, str]:
+    """(units not stored, units in all, "chunks" or "shards") of the image's level-0 array: zarr reads a chunk
+    that is not stored as its fill value (usually 0), so a store copied or written incompletely reads as partly
+    black. A sharded array (NGFF 0.5) is counted in shards, the files it stores: zarr's chunk count for it
+    multiplies the shards by their full size, so a complete store whose depth is not a multiple of the shard's
+    read as "-12 of 20 chunks missing". Lists the store's keys: for ``emdenoise info``, not for every open."""
     array, _, _ = open_image(path)
+    if getattr(array, "shards", None) is not None and hasattr(array, "_nshards_initialized"):
+        total = int(array._nshards)
+        return total - int(array._nshards_initialized), total, "shards"
     total = int(array.nchunks)
-    return total - int(array.nchunks_initialized), total
+    return total - int(array.nchunks_initialized), total, "chunks"
 
 
 def open_file(path: Path):
