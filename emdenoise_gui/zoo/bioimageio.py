@@ -264,8 +264,11 @@ def attachments(source: Path) -> str:
     with zipfile.ZipFile(source) as zf:
         description = _read_rdf(zf.read(RDF).decode("utf-8", "replace"), source)
         names = zf.namelist()
-    weights = description.get("weights", {}).get("pytorch_state_dict", {})
-    architecture = weights.get("architecture", {})
+    def entry(mapping, key: str) -> dict:  # rdf.yaml is the user's file: any level may be of another type
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    architecture = entry(entry(entry(description, "weights"), "pytorch_state_dict"), "architecture")
     if {k: architecture.get(k) for k in ARCHITECTURE} != ARCHITECTURE:
         raise InputError("is a bioimage.io model whose architecture is not an EMDenoise one "
                          f"({architecture.get('import_from') or architecture.get('source') or 'unknown'}); "

@@ -92,6 +92,18 @@ def test_a_foreign_bioimageio_model_is_refused_in_one_line(exported, tmp_path, c
     assert len(err.splitlines()) == 1 and "not an EMDenoise one (someone.unet)" in err
 
 
+@pytest.mark.parametrize("text", ["[]", '"hello"', '{"weights": null}', '{"weights": [1, 2]}',
+                                  '{"weights": {"pytorch_state_dict": {"architecture": "emdenoise"}}}'])
+def test_an_rdf_of_other_shapes_is_refused_in_one_line(tmp_path, capsys, text):
+    """Each raised AttributeError ('list' object has no attribute 'get'): an internal error, exit 1."""
+    odd = tmp_path / "odd.zip"
+    with zipfile.ZipFile(odd, "w") as zf:
+        zf.writestr("rdf.yaml", text)
+    assert main(["zoo", "import", str(odd)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "internal error" not in err, err
+
+
 def test_a_cyclic_model_exports_with_its_percentile_normalisation(tmp_path):
     """The shipped artifact model, robust-slice. On one tile the module is our predictor's normalisation,
     network and way back; over a slice our predictor blends tiles with mirrored borders, which a
