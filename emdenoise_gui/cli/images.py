@@ -134,7 +134,8 @@ def cmd_noise(args) -> int:
             positive = key in ("dose", "peak")  # counts: zero would be no image at all
             if not (math.isfinite(value) and (0 < value if positive else 0 <= value) and value <= MAX_COUNTS):
                 low = "above 0" if positive else "from 0"
-                raise InputError(f"--{key.replace('_', '-')} {value:g}: need a finite number {low} up to {MAX_COUNTS:g}")
+                flag = f"--{key.replace('_', '-')}"
+                raise InputError(f"{flag} {value:g}: need a finite number {low} up to {MAX_COUNTS:g}")
             params[key] = value
     taken = kind.params if kind else {}
     others = {key for other in noise.NOISE_KINDS.values() for key in other.params} - set(taken)
