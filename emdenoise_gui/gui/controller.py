@@ -174,6 +174,10 @@ class Controller(QtCore.QObject):
                 self.status.emit("Project not saved: its folder cannot be written (File ▸ Save Project As…)")
             return False
         self._save_warned = False
+        if self.project.other_kept is not None:
+            self.warning.emit("Project changed elsewhere", f"Another EMDenoise window (or program) saved this project "
+                              f"since it was opened here. Its version was kept as {self.project.other_kept.name} in "
+                              "the project folder, and this window's was saved: open that file to see what differs.")
         return True
 
     def save_project_as(self, folder: str | Path) -> bool:

@@ -20,6 +20,8 @@ emdenoise_gui[cluster]``): only this module imports them, when a scheduler is as
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,10 +140,19 @@ def local_cluster(workers: int):
              "distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
              "distributed.admin.tick.interval": "1s", "distributed.admin.system-monitor.interval": "2s",
              "distributed.worker.memory.monitor-interval": "1s"}
-    with dask.config.set(quiet):
-        return distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+    # the workers start with Ctrl-C ignored (an ignored signal stays ignored in a child): a Ctrl-C in the
+    # terminal reaches the whole process group, and each worker printed its traceback over the one line that
+    # says what was kept; this process cancels and closes them itself
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        with dask.config.set(quiet):
+            return distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1):

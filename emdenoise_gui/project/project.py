@@ -20,6 +20,7 @@ Recent projects are kept in ``recent.json`` in the user's config folder (or in
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import re
@@ -108,6 +109,15 @@ def _next_id(prefix: str, ids: list[str]) -> str:
 
 # --- the project -----------------------------------------------------------------------
 
+def _is_project_text(text: str) -> bool:
+    """Whether ``text`` reads as an EMDenoise project.json (of any version), not damage."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT_TAG
+
+
 @dataclass
 class Project:
     """An EMDenoise project: a folder with ``project.json`` and ``results/``.
@@ -132,6 +142,10 @@ class Project:
     results: list[ResultRecord] = field(default_factory=list)
     view: ViewState = field(default_factory=ViewState)
     version: int = PROJECT_VERSION
+    #: project.json as this object last read or wrote it (None: not yet): another writer's change shows
+    _disk_text: str | None = field(default=None, repr=False, compare=False)
+    #: where the last :meth:`save` kept another writer's version before writing this one (None: it did not)
+    other_kept: Path | None = field(default=None, repr=False, compare=False)
 
     # paths
 
@@ -211,9 +225,11 @@ class Project:
             raise InputError("is not an EMDenoise project file (another program's "
                              "project.json?); pick another folder", file)
         try:
-            return cls.from_dict(data, file.parent)
+            project = cls.from_dict(data, file.parent)
         except InputError as exc:
             raise InputError(exc.problem, file) from exc
+        project._disk_text = text
+        return project
 
     def to_dict(self) -> dict:
         """The JSON content of ``project.json``."""
@@ -267,11 +283,28 @@ class Project:
             raise InputError("the project folder no longer exists (moved, renamed or on a "
                              "disconnected drive?); reconnect it or save to a new project",
                              self.folder)
+        self.other_kept = None
         try:
+            on_disk = self.file.read_text(encoding="utf-8") if self.file.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            on_disk = None
+        if on_disk == text:  # nothing to write
+            self._disk_text = text
+            return
+        try:
+            if self._disk_text is not None and on_disk is not None and on_disk != self._disk_text \
+                    and _is_project_text(on_disk):
+                # another EMDenoise window (or program) saved this project since: never lose its version
+                if text == self._disk_text:
+                    return  # nothing changed here: its version stands
+                stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+                self.other_kept = self.folder / f"project.other-{stamp}.json"
+                atomic.write_text(self.other_kept, on_disk)
             atomic.write_text(self.file, text, backup=self.folder / BACKUP_FILE)
         except OSError as exc:
             raise InputError(f"cannot save the project ({exc.strerror or exc}); check that the "
                              "folder is writable and the disk is not full", self.folder) from exc
+        self._disk_text = text
 
     # stacks
 

@@ -2,6 +2,8 @@
 replaced after it was made. Each gets a warning naming the file; the viewer never shows the old reader's
 view of new bytes, no result is recorded for a stack that is no longer the one added, no traceback."""
 
+import json
+
 import numpy as np
 import pytest
 import tifffile
@@ -103,3 +105,18 @@ def test_reopening_a_project_whose_stack_is_damaged_asks_once(window, tmp_path):
     assert window.open_project(folder)
     shown = [w for w in window.warnings if w[0] == "Cannot show s.tif"]
     assert len(shown) == 1, window.warnings  # three identical dialogs before
+
+
+def test_a_project_saved_by_another_window_meanwhile_is_kept_and_said(window, tmp_path):
+    from emdenoise_gui.project.project import Project
+
+    drop(window, [_tiff(tmp_path / "a.tif")])
+    other = Project.open(window.controller.project.folder)  # a second EMDenoise window on the same project
+    other.name = "renamed elsewhere"
+    other.save()
+    drop(window, [_tiff(tmp_path / "b.tif")])  # this window's change is saved too
+    title, text = window.warnings[-1]
+    assert title == "Project changed elsewhere" and "project.other-" in text
+    kept = next(window.controller.project.folder.glob("project.other-*.json"))
+    assert json.loads(kept.read_text())["name"] == "renamed elsewhere"
+    assert len(Project.open(window.controller.project.folder).stacks) == 2

@@ -165,6 +165,26 @@ def test_a_local_cluster_of_worker_processes(tmp_path):
     np.testing.assert_allclose(read_all(tmp_path / "out.zarr"), expected, rtol=1e-5, atol=1e-3)
 
 
+def test_local_workers_ignore_ctrl_c_and_this_process_keeps_its_handler():
+    """A Ctrl-C reaches the terminal's whole process group: each worker printed a traceback over the line
+    saying what was kept. The workers now start with SIGINT ignored; this process's handler is restored."""
+    import signal
+
+    pytest.importorskip("distributed")
+    from emdenoise_gui.jobs.cluster import local_cluster
+
+    before = signal.getsignal(signal.SIGINT)
+    cluster = local_cluster(1)
+    try:
+        import distributed
+
+        with distributed.Client(cluster) as client:
+            ignored = client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+    finally:
+        cluster.close()
+    assert list(ignored.values()) == [True] and signal.getsignal(signal.SIGINT) == before
+
+
 def test_parse_scheduler():
     from emdenoise_gui.jobs.cluster import Scheduler, parse_scheduler
 

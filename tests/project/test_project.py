@@ -434,8 +434,26 @@ def test_a_nested_project_file_and_a_lone_backup_are_refused_in_words(tmp_path):
     project.file.write_text("[" * 200_000 + "]" * 200_000)
     with pytest.raises(InputError, match="not valid JSON"):
         Project.open(project.folder)
-    project.save()  # a good project.json again, and a project.json.bak beside it
-    project.save()
+    project.save()  # a good project.json again (over the damaged one) ...
+    project.name = "renamed"
+    project.save()  # ... and a project.json.bak beside it
     project.file.unlink()
     with pytest.raises(InputError, match="project.json.bak, the backup"):
         Project.create(project.folder)
+
+
+def test_two_windows_on_one_project_never_lose_each_others_records(tmp_path):
+    """Each saved its own copy over the other's: the stacks one window added were gone (project audit)."""
+    first = Project.create(tmp_path / "p")
+    second = Project.open(first.folder)
+    second.name = "changed in the second window"
+    second.save()
+    first.save()  # nothing changed in the first: the second's version stands
+    assert Project.open(first.folder).name == "changed in the second window" and first.other_kept is None
+    first.name = "changed in the first window"
+    first.save()  # both changed: the first's is saved, the second's kept beside it
+    assert first.other_kept is not None and first.other_kept.parent == first.folder
+    assert json.loads(first.other_kept.read_text())["name"] == "changed in the second window"
+    assert Project.open(first.folder).name == "changed in the first window"
+    first.save()  # written by this object last: no conflict
+    assert first.other_kept is None
