@@ -312,7 +312,7 @@ class Controller(QtCore.QObject):
         if result is None:
             return False
         path = self.project.absolute(result)
-        kept = self._not_ours_to_delete(result, path)
+        kept = self.kept_file_reason(result)
         if kept:  # the record goes; the file stays where it is, and the user is told why
             self.project.remove_result(result_id)
             self._changed()
@@ -334,10 +334,11 @@ class Controller(QtCore.QObject):
         self.status.emit(f"Deleted {path.name}")
         return True
 
-    def _not_ours_to_delete(self, result, path: Path) -> str:
+    def kept_file_reason(self, result) -> str:
         """Why the file of ``result`` must not be deleted with it ("" when it may): a file outside this project's
         results folder (written to another output folder, another project's after Save As, or a path edited into
         project.json) or one that is also a stack of this project is not only this result's."""
+        path = self.project.absolute(result)
         if not self.project.is_inside(path):
             return "lies outside this project's results folder (another folder's or another project's file)"
         for stack in self.project.stacks:

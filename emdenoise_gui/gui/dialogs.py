@@ -201,8 +201,13 @@ def _question(parent, title: str, text: str, informative: str, yes: str, no: str
     return box
 
 
-def delete_question(parent, path: Path) -> QtWidgets.QMessageBox:
-    """"Delete the result file …?" (``yes_button``: delete; ``no_button``, the default: keep it)."""
+def delete_question(parent, path: Path, keep_reason: str = "") -> QtWidgets.QMessageBox:
+    """"Delete the result file …?" (``yes_button``: delete; ``no_button``, the default: keep it); with
+    ``keep_reason`` (why the file must stay) "Remove the result from the project?" instead."""
+    if keep_reason:
+        return _question(parent, "Remove result", f"Remove the result {path.name} from the project?",
+                         f"{path}\n\nThe file {keep_reason}, so it stays on disk; only the project forgets it.",
+                         "Remove", "Keep It")
     return _question(parent, "Delete result", f"Delete the result file {path.name} from the disk?",
                      f"{path}\n\nThe file is deleted, not moved to the trash, and the result leaves the "
                      "project. The input stack is not touched.", "Delete File", "Keep It")

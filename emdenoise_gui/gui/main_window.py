@@ -442,17 +442,18 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
         """Delete a result's file and its record, after asking."""
         c = self.controller
         result = c.find_result(result_id)
-        if result is None or not self.confirm_delete(c.project.absolute(result)):
+        if result is None or not self.confirm_delete(c.project.absolute(result), c.kept_file_reason(result)):
             return
         if self._current == ("result", result_id):  # let go of the file before it is deleted
             self.show_stack(result.stack_id)
         c.delete_result(result_id)
 
-    def confirm_delete(self, path: Path) -> bool:
-        """Ask before a result file is deleted; True to delete."""
+    def confirm_delete(self, path: Path, keep_reason: str = "") -> bool:
+        """Ask before a result is deleted (``keep_reason``: why its file stays, then only the record goes);
+        True to go on."""
         from emdenoise_gui.gui.dialogs import delete_question
 
-        box = delete_question(self, path)
+        box = delete_question(self, path, keep_reason)
         box.exec()
         return box.clickedButton() is box.yes_button
 

@@ -77,10 +77,10 @@ def test_delete_and_reveal_a_result_from_the_project_panel(window, qtbot, mrc, m
     actions[REVEAL_TEXT].trigger()
     assert shown == [output]
     asked = []
-    monkeypatch.setattr(window, "confirm_delete", lambda path: asked.append(path) or False)  # "Keep It"
+    monkeypatch.setattr(window, "confirm_delete", lambda path, why: asked.append((path, why)) or False)  # Keep
     actions["Delete result…"].trigger()
-    assert asked == [output] and output.exists() and project.results == [result]
-    monkeypatch.setattr(window, "confirm_delete", lambda path: True)
+    assert asked == [(output, "")] and output.exists() and project.results == [result]
+    monkeypatch.setattr(window, "confirm_delete", lambda path, why: True)
     actions["Delete result…"].trigger()
     assert not output.exists() and project.results == []
     assert Project.open(project.folder).results == []  # saved
@@ -103,6 +103,10 @@ def test_delete_result_never_deletes_a_file_that_is_not_only_this_results(window
     data["results"][0]["path"] = str(mrc)  # the input stack, absolute
     (folder / "project.json").write_text(json.dumps(data))
     assert c.open_project(folder)
+    from emdenoise_gui.gui.dialogs import delete_question
+
+    box = delete_question(window, mrc, c.kept_file_reason(c.find_result(result.id)))  # what the user is asked
+    assert box.text().startswith("Remove the result") and "stays on disk" in box.informativeText()
     assert c.delete_result(result.id) and mrc.exists() and c.project.results == []
     assert window.warnings[-1][0] == "Result removed, file kept" and "outside this project" in window.warnings[-1][1]
     again = denoise_with(window, qtbot, mrc)
