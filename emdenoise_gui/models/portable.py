@@ -69,15 +69,17 @@ def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Ten
 class PortableDenoiser(nn.Module):
     """``family``'s network built with ``architecture`` (the card's), normalised as ``normalisation``
     (a kind of :data:`KINDS`); ``pad`` px of mirrored image around the input (the network's halo)
-    so that pixels near the edge see image, not zeros. Its state dict is the network's under ``net.``."""
+    so that pixels near the edge see image, not zeros. Its state dict is the network's under ``net.``;
+    ``net``: that network already built (with its weights), else a fresh one is built."""
 
-    def __init__(self, family_name: str, architecture: dict, normalisation: str, pad: int = 0):
+    def __init__(self, family_name: str, architecture: dict, normalisation: str, pad: int = 0,
+                 net: nn.Module | None = None):
         super().__init__()
         self.pad = int(pad)
         if normalisation not in KINDS:
             raise ValueError(f"normalisation {normalisation!r} has no portable form (only {', '.join(KINDS)})")
         info = family(family_name)
-        self.net = info.build(**architecture)
+        self.net = net if net is not None else info.build(**architecture)
         self.kind = normalisation
         self.slices = info.input_slices
         self.register_buffer("percentiles", torch.tensor(_PERCENTILES), persistent=False)  # robust-slice

@@ -39,7 +39,7 @@ from emdenoise_gui.zoo.package import (
     WEIGHTS,
     Package,
     check_zip_destination,
-    load_weights,
+    load_network,
 )
 
 FORMAT_VERSION = "0.5.4"
@@ -202,8 +202,7 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
         raise InputError(f"{card.name} normalises its input as '{kind}', which has no bioimage.io form yet "
                          f"(export works for {', '.join(KINDS)} models: every family's current packages)")
     info = family(card.family)
-    module = PortableDenoiser(card.family, card.architecture, kind, pad=halo)
-    module.net.load_state_dict(load_weights(package))
+    module = PortableDenoiser(card.family, card.architecture, kind, pad=halo, net=load_network(package))
     module.eval()
     side = card.training_crop if info.tile_is_training_crop and card.training_crop else TEST_SIDE
     x = torch.from_numpy(demo_tensor(info.input_slices, side))

@@ -203,13 +203,13 @@ def _check_codec(path: Path, series: tifffile.TiffPageSeries) -> None:
     compression = page.compression
     if compression == tifffile.COMPRESSION.NONE:
         return
-    try:  # the first strip or tile: imagecodecs lends a stand-in that raises for a codec it lacks (a frozen app)
-        next(iter(page.segments()), None)
-        return
-    except ImportError:
-        pass
-    except Exception as exc:  # damage is said when a slice is read; a missing decoder is said now
-        if "imagecodecs" not in str(exc) and not isinstance(exc, KeyError) and "COMPRESSION" not in str(exc):
+    if compression in tifffile.TIFF.DECOMPRESSORS:  # a codec tifffile knows and imagecodecs has installed ...
+        try:  # ... or lends a stand-in that raises on use (the installed app's left-out codecs): decode the
+            next(iter(page.segments(maxworkers=1)), None)  # first strip or tile only
+            return
+        except ImportError:
+            pass
+        except Exception:  # damage: said when a slice is read
             return
     name = getattr(compression, "name", f"code {int(compression)}")
     raise InputError(f"is compressed with {name}, which EMDenoise cannot decode; save it uncompressed "
