@@ -84,6 +84,10 @@ class _RemoveStack(QtGui.QUndoCommand):
         self.controller._restore_stacks([self.record], self.results)
 
 
+#: What to do about a stack whose file is gone, in the app's words.
+LOCATE_HINT = "Right-click a stack ▸ Locate File… to point to its new place."
+
+
 class Controller(QtCore.QObject):
     """Holds the project and the jobs.
 
@@ -146,7 +150,10 @@ class Controller(QtCore.QObject):
         if missing:
             names = "\n".join(f"• {r.path}" for r in missing)
             self.warning.emit("Missing input files", f"These stacks were moved or deleted; they are shown greyed "
-                                                     f"out until the files are back:\n{names}")
+                                                     f"out until the files are back:\n{names}\n\n{LOCATE_HINT}")
+        if project.relocated:
+            names = ", ".join(record.name for _, record in project.relocated)
+            self.status.emit(f"Found at their new place beside the project (it was moved with its data): {names}")
         self.project_changed.emit()
         return True
 
@@ -301,6 +308,27 @@ class Controller(QtCore.QObject):
             return
         results = self.project.results_for(stack_id)
         self.undo_stack.push(_RemoveStack(self, record, results))
+
+    def locate_stack(self, stack_id: str, path: str | Path) -> bool:
+        """Point a missing stack at the file ``path`` the user picked (``Project.locate_stack``: the same shape and
+        data type, and the stack's old neighbours found beside it too); say what was found, or why not."""
+        record = self.find_stack(stack_id)
+        if record is None:
+            return False
+        path = Path(path)
+        if path.name in STORE_FILES and omezarr.is_store(path.parent):  # picked inside the store: the store
+            path = path.parent
+        try:
+            changed = self.project.locate_stack(stack_id, path)
+        except InputError as exc:
+            self.warning.emit("Not the same stack", str(exc))
+            return False
+        for found in changed:
+            self.thumbnail_maker.request(found.id, found.path)
+        self._changed()
+        others = f", and {len(changed) - 1} more of its folder's stacks beside it" if len(changed) > 1 else ""
+        self.status.emit(f"{record.name} is read from {record.path} now{others}")
+        return True
 
     def delete_result(self, result_id: str) -> bool:
         """Delete a result's file and forget its record (the window asks the user first).
@@ -506,6 +534,6 @@ class Controller(QtCore.QObject):
     def _record(self, stack_id: str):
         record = self.find_stack(stack_id)
         if record is not None and not Path(record.path).exists():
-            self.warning.emit("Missing input", f"{record.path} was moved or deleted.")
+            self.warning.emit("Missing input", f"{record.path} was moved or deleted. {LOCATE_HINT}")
             return None
         return record

@@ -3,7 +3,8 @@
 It is built in two steps so that it is on screen at once: ``MainWindow(deferred=True)`` is the
 frame (title, size and place, a "Starting…" line) and needs nothing but Qt; :meth:`MainWindow.build`
 then loads the viewer, the filters and the jobs (seconds on a slow machine) and lays out the
-panels, and emits ``built``. ``MainWindow()`` does both at once. Menus: ``menus.py``; the device
+panels, and emits ``built``. ``MainWindow()`` does both at once. Menus: ``menus.py``; the project
+panel's right-click actions: ``item_actions.py``; the device
 label: ``device_status.py``; Help: ``help.py``; appearance: ``theme.py``.
 """
 
@@ -17,6 +18,7 @@ from emdenoise_gui import __version__
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.closing import WindowClosing
 from emdenoise_gui.gui.fit_guard import DenoiseFitGuard
+from emdenoise_gui.gui.item_actions import ItemActions
 from emdenoise_gui.gui.settings import qsettings
 
 
@@ -68,7 +70,7 @@ def _yx(region) -> tuple[int, int, int, int]:
     return y0, y1, x0, x1
 
 
-class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
+class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
     Closing (``closing.WindowClosing``) with jobs running or waiting asks first, then cancels them and
@@ -181,6 +183,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
         panel.details_requested.connect(self.show_details)
         panel.reveal_requested.connect(self.reveal)
         panel.delete_result_requested.connect(self.delete_result)
+        panel.locate_requested.connect(self.locate_stack_dialog)
         self.zoo_panel.chosen.connect(self._choose_denoiser)
         self.zoo_panel.message.connect(self.warn)
         self.zoo_panel.status.connect(self.statusBar().showMessage)  # "" clears it
@@ -326,8 +329,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
         self._current, self._current_file = ("stack", stack_id), str(record.path)
         self.project_panel.mark_shown("stack", stack_id)
         if not Path(record.path).exists():  # said in the view (Preview and Denoise then say it in a dialog)
-            self.viewer.clear(f"Cannot show {record.name}: {record.path} was moved or deleted; put it back, or "
-                              "remove it from the project")
+            self.viewer.clear(f"Cannot show {record.name}: {record.path} was moved or deleted; put it back, locate "
+                              "it (right-click ▸ Locate File…), or remove it from the project")
             return
         try:
             self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
@@ -402,60 +405,6 @@ class MainWindow(WindowClosing, DenoiseFitGuard, QtWidgets.QMainWindow):
             self.warn("Cannot show the preview", str(exc))
             return
         self.viewer.set_slice(z)
-
-    def show_details(self, kind: str, ident: str) -> None:
-        from emdenoise_gui.gui.dialogs import details_html
-
-        c = self.controller
-        if kind == "stack":
-            r = c.find_stack(ident)
-            rows = [("File", r.path), ("Format", r.format), ("Shape (Z, Y, X)", " × ".join(map(str, r.shape))),
-                    ("Type", r.dtype), ("Voxel (z, y, x)", r.voxel_size_nm or "unknown"), ("Added", r.added)]
-            title = r.name
-        else:
-            r = c.find_result(ident)
-            stack = c.find_stack(r.stack_id)
-            rows = [("Input", stack.path if stack else r.stack_id), ("Output", str(c.project.absolute(r))),
-                    ("Method", f"{r.method} ({r.kind})"), ("Model package", r.model_path or "—"),
-                    ("Model sha256", r.model_sha256 or "—"), ("Slices", f"{r.slices[0]}–{r.slices[1] - 1}"),
-                    ("Parameters", ", ".join(f"{k}={v}" for k, v in r.parameters.items())), ("Created", r.created)]
-            title = f"Result {r.method}"
-        box = QtWidgets.QMessageBox(self)
-        box.setWindowTitle("Details")
-        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        box.setText(details_html(title, rows))
-        box.exec()
-
-    def reveal(self, kind: str, ident: str) -> None:
-        """Show a stack's or result's file in the file manager."""
-        from emdenoise_gui.gui.reveal import reveal
-
-        c = self.controller
-        record = c.find_stack(ident) if kind == "stack" else c.find_result(ident)
-        if record is None:
-            return
-        path = Path(record.path) if kind == "stack" else c.project.absolute(record)
-        if not reveal(path):
-            self.warn("Cannot show the file", f"{path} is gone (moved or deleted), and so is its folder.")
-
-    def delete_result(self, result_id: str) -> None:
-        """Delete a result's file and its record, after asking."""
-        c = self.controller
-        result = c.find_result(result_id)
-        if result is None or not self.confirm_delete(c.project.absolute(result), c.kept_file_reason(result)):
-            return
-        if self._current == ("result", result_id):  # let go of the file before it is deleted
-            self.show_stack(result.stack_id)
-        c.delete_result(result_id)
-
-    def confirm_delete(self, path: Path, keep_reason: str = "") -> bool:
-        """Ask before a result is deleted (``keep_reason``: why its file stays, then only the record goes);
-        True to go on."""
-        from emdenoise_gui.gui.dialogs import delete_question
-
-        box = delete_question(self, path, keep_reason)
-        box.exec()
-        return box.clickedButton() is box.yes_button
 
     # -- processing -------------------------------------------------------------------------------------
     def _choose_denoiser(self, denoiser) -> None:

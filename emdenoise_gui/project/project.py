@@ -1,7 +1,8 @@
 """Projects: a folder holding a versioned ``project.json`` and a ``results/`` folder.
 
 A project records which input stacks the user opened (by absolute path: inputs
-are never modified and never copied), which results were made from them
+are never modified and never copied; and relative to the project folder, so a
+project moved together with its data finds them: ``relocate``), which results were made from them
 (files inside ``results/``, recorded relative to the project folder so the
 folder can be moved, or in an output folder of the user's choice, recorded by
 absolute path; names from ``naming``), and where the viewer was (slice, zoom,
@@ -32,6 +33,7 @@ import numpy as np
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta, omezarr
+from emdenoise_gui.project import relocate
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
     check_suffix,
@@ -53,11 +55,14 @@ from emdenoise_gui.project.records import (
     now_iso,
     plain_json,
     str_field,
+    unknown_entries,
 )
 
 PROJECT_VERSION = 1
 #: Marks a JSON file as ours, so another tool's project.json is not taken for a project.
 FORMAT_TAG = "emdenoise-project"
+#: The top-level fields of project.json this app reads and writes.
+TOP_KEYS = ("format", "version", "name", "stacks", "results", "view")
 
 
 # --- files -----------------------------------------------------------------------------
@@ -134,6 +139,7 @@ class Project:
     results: result records, in the order they were made.
     view: the viewer state.
     version: the file format version (:data:`PROJECT_VERSION`).
+    extra: top-level fields of a later EMDenoise, written back as they were read.
     """
 
     folder: Path
@@ -142,10 +148,13 @@ class Project:
     results: list[ResultRecord] = field(default_factory=list)
     view: ViewState = field(default_factory=ViewState)
     version: int = PROJECT_VERSION
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
     #: project.json as this object last read or wrote it (None: not yet): another writer's change shows
     _disk_text: str | None = field(default=None, repr=False, compare=False)
     #: where the last :meth:`save` kept another writer's version before writing this one (None: it did not)
     other_kept: Path | None = field(default=None, repr=False, compare=False)
+    #: stacks found at a new place when the project was read: [(the path recorded before, the record)]
+    relocated: list[tuple[str, StackRecord]] = field(default_factory=list, repr=False, compare=False)
 
     # paths
 
@@ -233,8 +242,9 @@ class Project:
 
     def to_dict(self) -> dict:
         """The JSON content of ``project.json``."""
-        return {"format": FORMAT_TAG, "version": self.version, "name": self.name,
-                "stacks": [s.to_dict() for s in self.stacks],
+        return {**self.extra, "format": FORMAT_TAG, "version": self.version, "name": self.name,
+                "stacks": [dict(s.to_dict(), relative=relocate.relative_path(s.path, self.folder))
+                           for s in self.stacks],
                 "results": [r.to_dict() for r in self.results],
                 "view": self.view.to_dict()}
 
@@ -242,7 +252,9 @@ class Project:
     def from_dict(cls, data: dict, folder: str | Path) -> "Project":
         """Validate the content of ``project.json`` (a dict) for the project in ``folder``.
 
-        InputError (without a path) names the first bad field.
+        InputError (without a path) names the first bad field. A stack whose file is gone but lies at
+        its ``relative`` path from ``folder`` (the project moved with its data) is taken from there:
+        see :attr:`relocated`.
         """
         version = int_field(data, "version", "", minimum=1)
         if version > PROJECT_VERSION:
@@ -270,8 +282,18 @@ class Project:
             view.stack_id = None
         if view.result_id not in {r.id for r in results}:
             view.result_id = None
+        relocated = []
+        for i, (record, raw) in enumerate(zip(stacks, stacks_raw, strict=True)):
+            relative = str_field(raw, "relative", f"stacks[{i}].", optional=True) if "relative" in raw else None
+            if relative is None or Path(record.path).exists():
+                continue
+            candidate = relocate.from_relative(folder, relative)
+            if relocate.found_at(record, candidate):
+                relocated.append((record.path, record))
+                record.path = str(candidate.resolve())
         return cls(folder=Path(folder), name=str_field(data, "name", ""), stacks=stacks,
-                   results=results, view=view, version=version)
+                   results=results, view=view, version=version, relocated=relocated,
+                   extra=unknown_entries(data, TOP_KEYS))
 
     def save(self) -> None:
         """Write ``project.json`` atomically, keeping the previous one as ``project.json.bak``.
@@ -362,6 +384,31 @@ class Project:
         if self.view.result_id in {r.id for r in removed}:
             self.view.result_id = None
         return removed
+
+    def locate_stack(self, stack_id: str, path: str | Path) -> list[StackRecord]:
+        """Point a stack at its file's new place ``path`` (the user found it); return the records changed:
+        this one first, then the other missing stacks of its old folder found under the same names beside
+        ``path``. Raises InputError when ``path`` is not the same data (another shape or data type, or not
+        a stack) or is already another stack of the project; KeyError if there is no such stack.
+        """
+        record = self.stack(stack_id)
+        path = Path(path).expanduser().resolve()
+        others = [s for s in self.stacks if s is not record]
+        found = _SameFiles([s.path for s in others]).find(path)
+        if found is not None:
+            raise InputError(f"is already the stack '{others[found].name}' in this project: pick the file "
+                             f"'{Path(record.path).name}' was moved to", path)
+        why = relocate.mismatch(record, path)
+        if why is not None:
+            raise InputError(why, path)
+        old_folder = Path(record.path).parent
+        record.path = str(path)
+        changed = [record]
+        for other, new in relocate.siblings_moved(others, old_folder, path.parent):
+            if _SameFiles([s.path for s in self.stacks]).find(new.resolve()) is None:
+                other.path = str(new.resolve())
+                changed.append(other)
+        return changed
 
     def missing_inputs(self) -> list[StackRecord]:
         """Stacks whose input file is no longer there (shown greyed out, never dropped)."""
@@ -511,5 +558,6 @@ class Project:
         target.results = [ResultRecord.from_dict(dict(r.to_dict(), path=str(self.absolute(r))), "result")
                           for r in self.results]
         target.view = ViewState.from_dict(self.view.to_dict(), "view")
+        target.extra = dict(self.extra)
         target.save()
         return target

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -118,6 +118,12 @@ def bool_field(d: dict, key: str, where: str) -> bool:
     return value
 
 
+def unknown_entries(d: dict, known: tuple[str, ...]) -> dict:
+    """The entries of ``d`` this app does not know: fields a later EMDenoise added to the same file version,
+    kept so that opening and saving a project here does not drop them."""
+    return {k: v for k, v in d.items() if k not in known}
+
+
 def _json_default(value: Any) -> Any:
     """Turn numpy scalars/arrays, dtypes and paths into plain JSON values."""
     if isinstance(value, np.generic):
@@ -155,6 +161,7 @@ class StackRecord:
     voxel_size_nm: [z, y, x] in nanometres, or None when the file does not say.
     format: the reader's short format name, e.g. ``"ImageJ TIFF"``.
     added: when it was added, ISO 8601 text.
+    extra: fields of a later EMDenoise, written back as they were read (:func:`unknown_entries`).
     """
 
     id: str
@@ -165,9 +172,13 @@ class StackRecord:
     voxel_size_nm: list[float] | None
     format: str
     added: str
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
+
+    #: the fields project.json holds for a stack ("relative": its path from the project folder, see Project)
+    KEYS = ("id", "path", "name", "shape", "dtype", "voxel_size_nm", "format", "added", "relative")
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
+        return {**self.extra, "id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
                 "dtype": self.dtype, "voxel_size_nm": None if self.voxel_size_nm is None
                 else list(self.voxel_size_nm), "format": self.format, "added": self.added}
 
@@ -185,7 +196,8 @@ class StackRecord:
         return cls(id=str_field(d, "id", w), path=str_field(d, "path", w), name=str_field(d, "name", w),
                    shape=shape, dtype=dtype,
                    voxel_size_nm=number_list(d, "voxel_size_nm", w, 3, float, optional=True, positive=True),
-                   format=str_field(d, "format", w), added=time_field(d, "added", w))
+                   format=str_field(d, "format", w), added=time_field(d, "added", w),
+                   extra=unknown_entries(d, cls.KEYS))
 
 
 @dataclass
@@ -207,6 +219,7 @@ class ResultRecord:
     created: when the result was recorded, ISO 8601 text.
     slices: [start, stop): the input slices the result covers (0-based, stop exclusive).
     status: always ``"done"``.
+    extra: fields of a later EMDenoise, written back as they were read (:func:`unknown_entries`).
     """
 
     id: str
@@ -220,6 +233,10 @@ class ResultRecord:
     created: str
     slices: list[int]
     status: str = "done"
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
+
+    KEYS = ("id", "stack_id", "path", "kind", "method", "model_path", "model_sha256", "parameters", "created",
+            "slices", "status")
 
     @property
     def outside(self) -> bool:
@@ -227,7 +244,7 @@ class ResultRecord:
         return _absolute(self.path)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "stack_id": self.stack_id, "path": self.path, "kind": self.kind,
+        return {**self.extra, "id": self.id, "stack_id": self.stack_id, "path": self.path, "kind": self.kind,
                 "method": self.method, "model_path": self.model_path,
                 "model_sha256": self.model_sha256, "parameters": self.parameters,
                 "created": self.created, "slices": list(self.slices), "status": self.status}
@@ -260,7 +277,7 @@ class ResultRecord:
         return cls(id=str_field(d, "id", w), stack_id=str_field(d, "stack_id", w), path=path, kind=kind,
                    method=str_field(d, "method", w), model_path=str_field(d, "model_path", w, optional=True),
                    model_sha256=sha, parameters=params, created=time_field(d, "created", w),
-                   slices=slices, status=status)
+                   slices=slices, status=status, extra=unknown_entries(d, cls.KEYS))
 
 
 @dataclass

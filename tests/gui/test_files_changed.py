@@ -120,3 +120,55 @@ def test_a_project_saved_by_another_window_meanwhile_is_kept_and_said(window, tm
     kept = next(window.controller.project.folder.glob("project.other-*.json"))
     assert json.loads(kept.read_text())["name"] == "renamed elsewhere"
     assert len(Project.open(window.controller.project.folder).stacks) == 2
+
+
+def _menu_texts(menu):
+    return [a.text() for a in menu.actions() if a.text()]
+
+
+def test_a_moved_stack_is_located_with_its_neighbours_and_other_data_refused(window, tmp_path, monkeypatch):
+    """Right-click a missing stack ▸ Locate File…: the picked file must be the same data; the other stacks
+    of its old folder are found beside it; the viewer shows it again."""
+    from PySide6 import QtWidgets
+
+    old = tmp_path / "old"
+    old.mkdir()
+    drop(window, [_tiff(old / "a.tif"), _tiff(old / "b.tif", depth=2)])
+    a, b = window.controller.project.stacks
+    (tmp_path / "new").mkdir()
+    for name in ("a.tif", "b.tif"):
+        (old / name).rename(tmp_path / "new" / name)
+    _tiff(tmp_path / "other.tif", depth=3)
+    window.project_panel.refresh(window.controller.project)
+    window.show_stack(a.id)
+    assert "Locate File" in window.viewer.placeholder.text()
+    item = window.project_panel.tree.topLevelItem(0)
+    menu = window.project_panel.context_menu(item)
+    assert "Locate File…" in _menu_texts(menu)
+    picked = [str(tmp_path / "other.tif")]
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *args: (picked[0], ""))
+    next(act for act in menu.actions() if act.text() == "Locate File…").trigger()
+    assert window.warnings[-1][0] == "Not the same stack" and "is 3x64x64 uint16" in window.warnings[-1][1]
+    assert window.controller.project.stack(a.id).path == str(old / "a.tif")
+    picked[0] = str(tmp_path / "new" / "a.tif")
+    window.locate_stack_dialog(a.id)
+    assert [s.path for s in window.controller.project.stacks] == [str(tmp_path / "new" / n) for n in ("a.tif", "b.tif")]
+    assert window.viewer.depth() == 4 and "1 more of its folder's stacks" in window.statuses[-1]
+    assert "new/a.tif" in window.controller.project.file.read_text()  # saved
+    menu.deleteLater()
+    menu = window.project_panel.context_menu(window.project_panel.tree.topLevelItem(0))
+    assert "Locate File…" not in _menu_texts(menu)
+    menu.deleteLater()
+
+
+def test_a_project_moved_with_its_data_opens_with_its_stacks(window, tmp_path):
+    project = window.controller.project
+    (project.folder / "data").mkdir()
+    drop(window, [_tiff(project.folder / "data" / "a.tif")])
+    folder = project.folder
+    window.controller.close_project()
+    folder.rename(tmp_path / "moved")
+    window.warnings.clear()
+    assert window.open_project(tmp_path / "moved")
+    assert window.warnings == [] and "a.tif" in window.statuses[-1] and "new place" in window.statuses[-1]
+    assert window.viewer.depth() == 4

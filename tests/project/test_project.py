@@ -457,3 +457,25 @@ def test_two_windows_on_one_project_never_lose_each_others_records(tmp_path):
     assert Project.open(first.folder).name == "changed in the first window"
     first.save()  # written by this object last: no conflict
     assert first.other_kept is None
+
+
+def test_fields_of_a_later_version_survive_open_change_and_save(tmp_path, project):
+    """A later EMDenoise may add fields to the same file version; opening, changing and saving the project
+    here (and Save As) keeps them instead of dropping them."""
+    s1 = project.add_stack(make_meta(tmp_path / "in" / "a.tif"))
+    project.add_result(s1.id, write_result(project, s1.id), "filter", "gaussian")
+    project.save()
+    data = json.loads(project.file.read_text())
+    data["notes"] = {"text": "grid 3, good ice"}
+    data["stacks"][0]["colour"] = "#ff8800"
+    data["results"][0]["score"] = [31.2, 0.91]
+    project.file.write_text(json.dumps(data))
+    opened = Project.open(project.folder)
+    opened.add_stack(make_meta(tmp_path / "in" / "b.tif"))
+    opened.save()
+    for folder in (project.folder, opened.save_as(tmp_path / "elsewhere").folder):
+        again = json.loads((folder / PROJECT_FILE).read_text())
+        assert again["notes"] == {"text": "grid 3, good ice"}
+        assert again["stacks"][0]["colour"] == "#ff8800" and "colour" not in again["stacks"][1]
+        assert again["results"][0]["score"] == [31.2, 0.91]
+        assert again["stacks"][0]["id"] == s1.id and again["format"] == "emdenoise-project"

@@ -1,8 +1,8 @@
 """The project panel: the project's stacks (thumbnail, shape, dtype, voxel size) and their results.
 
 A stack's thumbnail arrives after the stack (it is read in the background); until then a grey
-placeholder stands in. Right-click: details, show in the file manager, remove a stack, delete a
-result (the window asks first).
+placeholder stands in. Right-click: details, show in the file manager, remove a stack, locate the
+file of a stack that moved, delete a result (the window asks first).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class ProjectPanel(QtWidgets.QWidget):
     Signals: ``stack_selected(str)``, ``result_selected(str)`` (record ids),
     ``add_requested()``, ``remove_requested(str)`` (a stack id), ``details_requested(str, str)`` (kind, id),
     ``reveal_requested(str, str)`` (kind, id: show its file in the file manager),
-    ``delete_result_requested(str)`` (a result id; the receiver asks before deleting).
+    ``delete_result_requested(str)`` (a result id; the receiver asks before deleting),
+    ``locate_requested(str)`` (the id of a stack whose file is missing: ask the user where it is).
     """
 
     stack_selected = QtCore.Signal(str)
@@ -64,6 +65,7 @@ class ProjectPanel(QtWidgets.QWidget):
     details_requested = QtCore.Signal(str, str)
     reveal_requested = QtCore.Signal(str, str)
     delete_result_requested = QtCore.Signal(str)
+    locate_requested = QtCore.Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -95,6 +97,7 @@ class ProjectPanel(QtWidgets.QWidget):
         layout.addLayout(buttons)
         self._thumbs: dict[str, QtGui.QPixmap] = {}
         self._placeholder = placeholder_icon()
+        self._missing: set[str] = set()  # ids of the stacks whose file is gone, at the last refresh
 
     def set_thumbnail(self, stack_id: str, image) -> None:
         """Show a thumbnail (a (Y, X) array) for a stack, now if it is listed, and at every ``refresh``."""
@@ -110,7 +113,7 @@ class ProjectPanel(QtWidgets.QWidget):
     def refresh(self, project, select: tuple[str, str] | None = None) -> None:
         """Rebuild the tree from ``project``; keep or set the selection (kind, id)."""
         current = select or self.selection()
-        missing = {r.id for r in project.missing_inputs()} if project else set()
+        self._missing = missing = {r.id for r in project.missing_inputs()} if project else set()
         self.tree.blockSignals(True)
         self.tree.clear()
         chosen = None
@@ -122,7 +125,8 @@ class ProjectPanel(QtWidgets.QWidget):
             item.setIcon(0, QtGui.QIcon(self._thumbs[record.id]) if record.id in self._thumbs else self._placeholder)
             if record.id in missing:
                 item.setForeground(0, QtGui.QBrush(QtGui.QColor("gray")))
-                item.setToolTip(0, f"{record.path}\nThe file is missing: it was moved or deleted.")
+                item.setToolTip(0, f"{record.path}\nThe file is missing: it was moved or deleted. "
+                                   "Right-click ▸ Locate File… to point to its new place.")
             self.tree.addTopLevelItem(item)
             if current == ("stack", record.id):
                 chosen = item
@@ -196,6 +200,8 @@ class ProjectPanel(QtWidgets.QWidget):
         menu.addAction(REVEAL_TEXT, lambda: self.reveal_requested.emit(kind, ident))
         menu.addSeparator()
         if kind == "stack":
+            if ident in self._missing:
+                menu.addAction("Locate File…", lambda: self.locate_requested.emit(ident))
             menu.addAction("Remove from project", lambda: self.remove_requested.emit(ident))
         else:
             menu.addAction("Delete result…", lambda: self.delete_result_requested.emit(ident))

@@ -1,0 +1,124 @@
+"""Stacks found again after they moved: a project moved with its data, and Locate File."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.project.project import PROJECT_FILE, Project
+from emdenoise_gui.project.relocate import from_relative, relative_path
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+
+
+def add(project, path, shape=(3, 16, 20), dtype=np.uint8):
+    """Write a small TIFF stack at ``path`` and add it to ``project``; return its record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(path, (np.arange(np.prod(shape)) % 200).astype(dtype).reshape(shape), photometric="minisblack")
+    with open_stack(path) as stack:
+        return project.add_stack(stack.meta)
+
+
+def test_relative_path_roundtrip(tmp_path):
+    folder = tmp_path / "exp" / "project"
+    for target in (tmp_path / "exp" / "data" / "a.tif", folder / "raw" / "b.tif", tmp_path / "c d.tif"):
+        rel = relative_path(target, folder)
+        assert "\\" not in rel
+        assert from_relative(folder, rel) == target
+
+
+def test_project_moved_with_its_data_finds_its_stacks(tmp_path):
+    """A folder holding the project and its data, moved elsewhere: the stacks are found there."""
+    exp = tmp_path / "exp"
+    project = Project.create(exp / "project")
+    inside = add(project, exp / "project" / "raw" / "inside.tif")
+    beside = add(project, exp / "data" / "beside.tif")
+    project.save()
+    saved = json.loads(project.file.read_text())
+    assert [s["relative"] for s in saved["stacks"]] == ["raw/inside.tif", "../data/beside.tif"]
+
+    moved = tmp_path / "disk2" / "exp-copy"
+    shutil.move(str(exp), str(moved))
+    opened = Project.open(moved / "project")
+    assert opened.missing_inputs() == []
+    assert [s.path for s in opened.stacks] == [str(moved / "project" / "raw" / "inside.tif"),
+                                               str(moved / "data" / "beside.tif")]
+    assert [(old, rec.id) for old, rec in opened.relocated] == [(inside.path, inside.id), (beside.path, beside.id)]
+    opened.save()  # the new places are what the next open reads
+    again = Project.open(moved / "project")
+    assert again.relocated == [] and again.missing_inputs() == []
+
+
+def test_stack_still_at_its_place_is_not_moved(tmp_path):
+    """The recorded absolute path wins while it exists (only the project folder moved)."""
+    project = Project.create(tmp_path / "p1")
+    record = add(project, tmp_path / "data" / "a.tif")
+    project.save()
+    shutil.move(str(tmp_path / "p1"), str(tmp_path / "deeper" / "p1"))
+    opened = Project.open(tmp_path / "deeper" / "p1")
+    assert opened.stacks[0].path == record.path and opened.relocated == []
+
+
+def test_other_data_under_the_same_name_is_not_taken(tmp_path):
+    """A file at the relative place with another shape or type is not the stack: it stays missing."""
+    exp = tmp_path / "exp"
+    project = Project.create(exp / "project")
+    add(project, exp / "data" / "a.tif")
+    project.save()
+    shutil.move(str(exp), str(tmp_path / "moved"))
+    tifffile.imwrite(tmp_path / "moved" / "data" / "a.tif", np.zeros((2, 16, 20), np.uint16), photometric="minisblack")
+    opened = Project.open(tmp_path / "moved" / "project")
+    assert [s.name for s in opened.missing_inputs()] == ["a.tif"] and opened.relocated == []
+
+
+def test_older_file_without_relative_opens(tmp_path):
+    project = Project.create(tmp_path / "p")
+    add(project, tmp_path / "a.tif")
+    project.save()
+    data = json.loads(project.file.read_text())
+    del data["stacks"][0]["relative"]
+    project.file.write_text(json.dumps(data))
+    assert Project.open(tmp_path / "p").stacks[0].path == str(tmp_path / "a.tif")
+    data["stacks"][0]["relative"] = 7
+    project.file.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=r"stacks\[0\]\.relative"):
+        Project.open(tmp_path / "p")
+
+
+def test_locate_stack_moves_it_and_its_neighbours(tmp_path):
+    """Locating one missing stack also finds the others of its old folder under the same names."""
+    project = Project.create(tmp_path / "p")
+    a = add(project, tmp_path / "old" / "a.tif")
+    b = add(project, tmp_path / "old" / "b.tif", shape=(2, 8, 8))
+    c = add(project, tmp_path / "elsewhere" / "c.tif")
+    shutil.move(str(tmp_path / "old"), str(tmp_path / "new"))
+    assert {s.id for s in project.missing_inputs()} == {a.id, b.id}
+    changed = project.locate_stack(a.id, tmp_path / "new" / "a.tif")
+    assert [r.id for r in changed] == [a.id, b.id]
+    assert project.stack(b.id).path == str(tmp_path / "new" / "b.tif")
+    assert project.stack(c.id).path == str(tmp_path / "elsewhere" / "c.tif")
+    assert project.missing_inputs() == []
+
+
+def test_locate_stack_refuses_other_data(tmp_path):
+    project = Project.create(tmp_path / "p")
+    a = add(project, tmp_path / "a.tif")
+    other = add(project, tmp_path / "other.tif")
+    (tmp_path / "a.tif").unlink()
+    tifffile.imwrite(tmp_path / "wrong.tif", np.zeros((3, 16, 21), np.uint8), photometric="minisblack")
+    with pytest.raises(InputError, match=r"is 3x16x21 uint8, but the stack 'a.tif' was 3x16x20 uint8"):
+        project.locate_stack(a.id, tmp_path / "wrong.tif")
+    with pytest.raises(InputError, match="is already the stack 'other.tif'"):
+        project.locate_stack(a.id, other.path)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError):
+        project.locate_stack(a.id, tmp_path / "notes.txt")
+    assert project.stack(a.id).path == str(tmp_path / "a.tif")
+    assert not (project.folder / PROJECT_FILE).read_text().count("wrong.tif")
