@@ -1,7 +1,8 @@
 """Atomic writes: a file or folder appears complete under its final name, or not at all.
 
-Everything is first written under a hidden staging name beside the target (``.NAME.partial`` for
-folders and streamed files, ``NAME.<tag>.tmp`` for small text files), then renamed with
+Everything is first written under a hidden staging name beside the target (``.NAME.<pid>-<hex>.partial``
+for folders and streamed files, unique to the writer, so two writers of one name never share it;
+``NAME.<tag>.tmp`` for small text files), then renamed with
 ``os.replace``, which is atomic on one file system. A failure removes the staging copy and leaves
 the target as it was.
 """
@@ -102,6 +103,20 @@ def staging_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.partial")
 
 
+#: The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+
+
+def private_staging(target: Path) -> Path:
+    """A hidden staging name of ``target`` that no other writer uses: ``.NAME.<pid>-<hex>.partial`` beside
+    it, with NAME cut so the whole stays within :data:`NAME_MAX` bytes (a target of a 250-byte name is fine)."""
+    target = Path(target)
+    tail = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+    room = NAME_MAX - 1 - len(tail)
+    name = target.name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
+    return target.with_name(f".{name}{tail}")
+
+
 @contextlib.contextmanager
 def new_folder(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     """Fill a fresh staging folder (yielded); on success it becomes ``target``, which must not exist.
@@ -110,8 +125,7 @@ def new_folder(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     full disk becomes one InputError naming ``need_bytes`` (what the folder takes) and ``target``.
     """
     target = Path(target)
-    staging = staging_path(target)
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = private_staging(target)
     try:
         staging.mkdir(parents=True)
         yield staging
@@ -132,8 +146,7 @@ def new_file(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     InputError naming ``need_bytes`` and ``target``.
     """
     target = Path(target)
-    staging = staging_path(target)
-    staging.unlink(missing_ok=True)
+    staging = private_staging(target)
     try:
         yield staging
         os.replace(staging, target)

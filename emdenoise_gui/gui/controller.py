@@ -403,7 +403,18 @@ class Controller(QtCore.QObject):
     def submit(self, job: Job, denoiser=None) -> Job:
         """Start ``job`` through the job queue (``denoiser``: what it runs, which picks its lane)."""
         job.failed.connect(lambda failure, j=job: self.job_failed.emit(f"{j.title} failed", failure))
+        if denoiser is not None and denoiser.kind == "model":
+            job.uses = (denoiser.path,)
         return self.queue.submit(job, denoiser)
+
+    def model_user(self, path: str, name: str) -> str:
+        """The title of a waiting or running job that uses the model package at ``path`` (zoo name ``name``),
+        or "": a denoise or preview running it, a fine-tuning run starting from it."""
+        for job in self.active_jobs():
+            for used in job.uses:
+                if used == name or (used and Path(used).expanduser().resolve() == Path(path).resolve()):
+                    return job.title
+        return ""
 
     def preview(self, stack_id: str, z: int, denoiser, visible=None, region=None) -> Job | None:
         """Denoise slice ``z``: the part on screen first (``visible`` (y0, y1, x0, x1) px; emitted as
@@ -512,6 +523,7 @@ class Controller(QtCore.QObject):
         from emdenoise_gui.jobs.train import train_job
 
         job = Job(f"Train {spec.family} ({spec.config}) “{spec.name}”", "train", train_job(spec), self)
+        job.uses = (spec.init,) if spec.init else ()  # its start model: opened when the job starts
         return self.submit(job)
 
     def cancel_all(self) -> None:

@@ -185,6 +185,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         panel.delete_result_requested.connect(self.delete_result)
         panel.locate_requested.connect(self.locate_stack_dialog)
         self.zoo_panel.chosen.connect(self._choose_denoiser)
+        self.zoo_panel.model_user = c.model_user
         self.zoo_panel.message.connect(self.warn)
         self.zoo_panel.status.connect(self.statusBar().showMessage)  # "" clears it
         self.zoo_panel.resume_requested.connect(self.train_wizard)

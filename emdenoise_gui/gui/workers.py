@@ -263,6 +263,7 @@ class Job(QtCore.QObject):
         super().__init__(parent)
         self.id, self.title, self.kind = next(_ids), title, kind
         self.lane: str | None = None
+        self.uses: tuple[str, ...] = ()  # model packages (folders or zoo names) it needs: not to be deleted under it
         self.status = "waiting"
         self.progress = 0.0  # 0..1
         self.counting = False

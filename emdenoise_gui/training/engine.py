@@ -52,10 +52,10 @@ def loss_read_every(device: torch.device) -> int:
     return 1 if device.type == "cpu" else 10
 
 
-def _make_trainer(spec: RunSpec, device: torch.device):
+def _make_trainer(spec: RunSpec, device: torch.device, resumed_init: dict | None = None):
     from emdenoise_gui.training.trainers import trainer_class
 
-    return trainer_class(spec.family)(spec, device)
+    return trainer_class(spec.family)(spec, device, resumed_init)
 
 
 def _checkpoint_dir(spec: RunSpec) -> Path:
@@ -129,7 +129,7 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)
-    trainer = _make_trainer(spec, device)
+    trainer = _make_trainer(spec, device, (_resume_state or {}).get("trainer", {}).get("init"))
     first, wall_before = 0, 0.0
     if _resume_state is not None:
         trainer.load_state(_resume_state["trainer"])

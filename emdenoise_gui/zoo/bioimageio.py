@@ -25,7 +25,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import string
+import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +55,25 @@ TEST_SIDE = 256
 #: The demo slice the test tensors are centred on.
 TEST_SLICE = 8
 LICENSE = "BSD-3-Clause"
+
+
+#: What bioimage.io allows in a model's name, and its length range (spec 0.5: ``ModelDescr.name``).
+RDF_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_+- ()")
+RDF_NAME_LEN = (5, 128)
+#: Largest rdf.yaml read on import (ours are a few KiB; a zip may inflate one to gigabytes).
+MAX_RDF_BYTES = 1 << 20
+
+
+def rdf_name(name: str) -> str:
+    """``name`` as bioimage.io accepts it: accents dropped (``ü`` -> ``u``), any other character it does not
+    allow (``.``, other scripts) as ``-``, at least 5 and at most 128 characters. The card inside keeps the
+    real name, which ``zoo import`` uses."""
+    plain = unicodedata.normalize("NFKD", name)
+    text = "".join(c if c in RDF_NAME_CHARS else ("" if unicodedata.combining(c) else "-") for c in plain)
+    text = re.sub(r"-{2,}", "-", text).strip(" -") or "model"
+    if len(text) < RDF_NAME_LEN[0]:
+        text = f"{text} (EMDenoise)"
+    return text[:RDF_NAME_LEN[1]].rstrip()
 
 
 def _sha256(data: bytes) -> str:
@@ -105,7 +128,7 @@ def rdf(package: Package, files: dict[str, bytes], halo: int, multiple: int, sid
     return {
         "format_version": FORMAT_VERSION,
         "type": "model",
-        "name": card.name,
+        "name": rdf_name(card.name),
         "description": (card.description or f"EMDenoise {card.family} denoiser")[:1000],
         "authors": [{"name": "EMDenoise developers"}],
         "cite": [{"text": f"EMDenoise {__version__}: {card.family} denoiser", "url": "https://example.org/emdenoise"}],
@@ -261,7 +284,17 @@ def attachments(source: Path) -> str:
     """The folder of a bioimage.io zip that holds our card and safetensors weights (``zoo import``
     extracts only those: no pickle is loaded); InputError when the model is not one of ours."""
     with zipfile.ZipFile(source) as zf:
-        description = _read_rdf(zf.read(RDF).decode("utf-8", "replace"), source)
+        if zf.getinfo(RDF).file_size > MAX_RDF_BYTES:
+            raise InputError(f"its {RDF} is over {MAX_RDF_BYTES >> 20} MiB, far more than a model description; "
+                             "refused", source)
+        try:
+            with zf.open(RDF) as member:  # read at most the cap, whatever the header says
+                text = member.read(MAX_RDF_BYTES + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+            raise InputError(f"its {RDF} cannot be read ({exc}); download or export it again", source) from exc
+        if len(text) > MAX_RDF_BYTES:
+            raise InputError(f"its {RDF} inflates to over {MAX_RDF_BYTES >> 20} MiB; refused", source)
+        description = _read_rdf(text.decode("utf-8", "replace"), source)
         names = zf.namelist()
     def entry(mapping, key: str) -> dict:  # rdf.yaml is the user's file: any level may be of another type
         value = mapping.get(key) if isinstance(mapping, dict) else None

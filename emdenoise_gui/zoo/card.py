@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from emdenoise_gui import __version__
@@ -30,12 +31,19 @@ MAX_NAME = 100
 MAX_NAME_BYTES = 200
 
 
+def _invisible(c: str) -> bool:
+    """Control and format characters (DEL, a right-to-left override, zero-width ones) and line breaks:
+    a name holding one shows as another name."""
+    return unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
 def valid_model_name(name: str) -> bool:
     """Whether ``name`` can name a model and its package folder: not blank, not hidden (a leading dot),
-    at most MAX_NAME characters, none of NAME_FORBIDDEN or control characters."""
-    return (bool(name.strip()) and not name.startswith(".") and len(name) <= MAX_NAME
+    no space at either end (``"trail "`` would list as ``"trail"``), at most MAX_NAME characters, none of
+    NAME_FORBIDDEN, control or invisible format characters."""
+    return (bool(name.strip()) and name == name.strip() and not name.startswith(".") and len(name) <= MAX_NAME
             and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
-            and not any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name))
+            and not any(c in NAME_FORBIDDEN or _invisible(c) for c in name))
 
 
 #: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``): a new
@@ -45,8 +53,9 @@ AUTO_MODEL = "auto"
 AUTO_RESERVED = f"'{AUTO_MODEL}' is reserved (`denoise --model {AUTO_MODEL}` picks the best-fitting model)"
 
 #: The rule of :func:`valid_model_name` in words, for messages.
-NAME_RULE = (f"a model name must not be empty, start with a dot, be longer than {MAX_NAME} characters (or "
-             f"{MAX_NAME_BYTES} bytes: fewer letters outside Latin script) or contain / \\ : * ? \" < > |")
+NAME_RULE = (f"a model name must not be empty, start with a dot, start or end with a space, be longer than "
+             f"{MAX_NAME} characters (or {MAX_NAME_BYTES} bytes: fewer letters outside Latin script) or contain "
+             "/ \\ : * ? \" < > | or invisible characters")
 
 
 #: Families whose classical rival is not the SURE-tuned Gaussian: the cyclic models are for film shading

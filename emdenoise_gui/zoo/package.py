@@ -133,6 +133,8 @@ def verify_folder(folder: Path) -> Package:
         raise InputError("card.json is nested too deeply to be a model card", folder) from None
     except CardError as exc:
         raise InputError(f"invalid model card: {exc}", folder) from exc
+    except ValueError:  # a number of over 4300 digits: Python will not read it
+        raise InputError("card.json holds a number too long to be a model card's", folder) from None
     actual = weights_digest(folder / WEIGHTS)
     if actual != card.weights_sha256:
         raise InputError(f"the weights' checksum does not match the card (sha256 {actual[:12]}… != "
@@ -227,6 +229,9 @@ def _extract_capped(zf: zipfile.ZipFile, member: zipfile.ZipInfo, destination: P
                 dst.write(block)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, corrupt deflate data, cut short
         raise InputError(f"is damaged ({member.filename}: {exc}); download or export it again", archive) from exc
+    except NotImplementedError as exc:  # a compression method zipfile lacks (Deflate64 from Windows Explorer)
+        raise InputError(f"cannot be read ({member.filename}: {exc}); zip it again with the standard Deflate "
+                         "method (or export it again with EMDenoise)", archive) from exc
     except RuntimeError as exc:  # zipfile's word for an encrypted member
         raise InputError(f"cannot be read ({member.filename}: {exc}); model zips are never encrypted: "
                          "export it again without a password", archive) from exc

@@ -6,6 +6,7 @@ packages in ``<user data dir>/EMDenoise/models``, or ``$EMDENOISE_HOME/models`` 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -152,10 +153,26 @@ def resolve(spec: str) -> Package:
     return find(spec).package
 
 
+def _zoo_folder_error(exc: OSError, what: str) -> InputError:
+    """An OSError while writing the user zoo as one line: what failed, the zoo folder, what to do."""
+    return InputError(f"cannot {what} ({exc.strerror or exc}): the zoo folder must be a folder you can write "
+                      "to (it is set by EMDENOISE_HOME or the user data folder)", user_dir())
+
+
 def import_package(source: str | Path) -> Package:
     """Copy a package (folder, .zip, or a bioimage.io zip EMDenoise exported) into the user zoo under its
-    card name, verified and atomic."""
-    source = Path(source)
+    card name, verified and atomic. InputError for a bad package, a name taken, or a zoo folder that
+    cannot be written."""
+    try:
+        return _import(Path(source))
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and exc.filename2 is not None:  # os.replace onto a
+            # model of the same name that another import added after this one checked the name was free
+            raise InputError("a model of its name was added to the zoo meanwhile; delete it first", source) from None
+        raise _zoo_folder_error(exc, "import the model") from exc
+
+
+def _import(source: Path) -> Package:
     target_root = user_dir()
     target_root.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
@@ -206,7 +223,18 @@ def export_package(name: str, destination: str | Path, overwrite: bool = False) 
     destination = Path(destination)
     if destination.suffix.lower() != ".zip":
         raise InputError("model packages are exported as .zip files; name it .zip", destination)
+    outside_zoo(destination)
     return export_zip(find(name).package, destination, overwrite)
+
+
+def outside_zoo(destination: Path) -> None:
+    """InputError when ``destination`` lies inside a zoo folder: a file in a package's folder breaks that
+    package (its check refuses unexpected files)."""
+    where = destination.expanduser().resolve()
+    for root in (user_dir(), SHIPPED_DIR):
+        if where.is_relative_to(root.resolve()):
+            raise InputError("is inside the model zoo's folder, where a file breaks the model beside it; "
+                             "export to another folder", destination)
 
 
 def delete_package(name: str, path: str | Path | None = None) -> Path:
@@ -225,7 +253,14 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
         entry = own[0] if own else find(name)
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
-    shutil.rmtree(entry.path)
+    # moved aside first, in one step: a zoo folder that cannot be written leaves the model whole, instead of
+    # a folder emptied of the files it could delete
+    doomed = atomic.private_staging(Path(entry.path))
+    try:
+        os.replace(entry.path, doomed)
+    except OSError as exc:
+        raise _zoo_folder_error(exc, f"delete '{name}'") from exc
+    shutil.rmtree(doomed, ignore_errors=True)
     checkpoint = run_checkpoint(Path(entry.path).name)  # user entries are folders of user_dir()
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
     if checkpoint.is_dir() and checkpoint not in paused:  # the finished run's hidden last checkpoint goes too

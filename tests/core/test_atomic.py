@@ -9,8 +9,20 @@ def test_new_folder_appears_only_when_complete(tmp_path):
     target = tmp_path / "pkg"
     with atomic.new_folder(target) as staging:
         (staging / "a.txt").write_text("x")
-        assert not target.exists() and staging.name == ".pkg.partial"
-    assert (target / "a.txt").read_text() == "x" and not atomic.staging_path(target).exists()
+        assert not target.exists() and staging.name.startswith(".pkg.") and staging.name.endswith(".partial")
+        with atomic.new_folder(tmp_path / "other") as second:  # another writer never shares the staging name
+            assert second.parent == staging.parent and second != staging
+    assert (target / "a.txt").read_text() == "x" and not staging.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "pkg"]
+
+
+def test_staging_names_fit_the_file_system_for_long_targets(tmp_path):
+    """A 250-byte target name: its staging name stays within 255 bytes (it raised 'File name too long')."""
+    target = tmp_path / ("é" * 122 + "x.zip")  # 249 bytes
+    with atomic.new_file(target) as tmp:
+        assert len(tmp.name.encode()) <= 255
+        tmp.write_text("zip")
+    assert target.read_text() == "zip"
 
 
 def test_failed_folder_leaves_nothing(tmp_path):

@@ -196,8 +196,17 @@ def test_zoo_import_and_export_through_the_panel(window, qtbot, tmp_path, small_
     qtbot.waitUntil(lambda: not panel.transferring, timeout=30_000)
     assert out.stat().st_size > 1000 and statuses[-1] == f"Exported to {out}" and panel.export_button.isEnabled()
     shoot(window.zoo_panel, "zoo_panel.png")
+    from types import SimpleNamespace
+
+    busy = SimpleNamespace(title="Denoise cells.tif (tiny-n2v)", uses=(str(panel.current().path),))
+    with pytest.MonkeyPatch.context() as mp:  # a job waiting or running with the model: it is not deleted under it
+        mp.setattr(window.controller, "active_jobs", lambda: [busy])
+        assert not window.zoo_panel.delete_current(confirm=False)
+    assert window.warnings[-1][0] == "Cannot delete model" and "Denoise cells.tif (tiny-n2v)" in window.warnings[-1][1]
+    assert window.zoo_panel.current().name == "tiny-n2v"
     assert window.zoo_panel.delete_current(confirm=False)
     assert window.zoo_panel.current_key() is None or "tiny-n2v" not in window.zoo_panel.current_key()
+    assert window.zoo_panel.current() is not None and window.denoiser.name != "tiny-n2v"  # another is chosen
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"nope")
     before = len(panel.entries)

@@ -232,3 +232,14 @@ def test_the_papers_baselines_are_listed_apart_and_folded(qtbot, panel):
     assert not groups[3].isExpanded() and groups[3].text(0) == f"▸ {PUBLISHED}"  # a click on the heading folds
     qtbot.mouseClick(heading, QtCore.Qt.MouseButton.LeftButton, pos=panel.list.visualItemRect(groups[3]).center())
     assert groups[3].isExpanded() and groups[3].text(0) == f"▾ {PUBLISHED}" and panel.current_key() == "filter:wiener"
+
+
+def test_the_fit_line_with_nothing_selected_and_no_pick_yet(qtbot, panel):
+    """After the selected model was deleted nothing is selected; a stack measured before the preselection
+    came raised AttributeError in the fit line (the app's error box)."""
+    from types import SimpleNamespace
+
+    panel.list.setCurrentItem(None)
+    panel.stack_key, panel.facts, panel.best_key = "s1", SimpleNamespace(), None
+    panel._show_fit()
+    assert "No fit check" in panel.fit_label.text()

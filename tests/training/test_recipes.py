@@ -354,3 +354,19 @@ def test_checkpoints_record_the_nrrn_structure_and_old_ones_resume_as_pairs(tmp_
     save_checkpoint(ckpt, state)
     list(resume(ckpt, steps=3))
     assert open_package(tmp_path / "nrrn_pkg-3steps").card.architecture.get("neighbours", "pair") == "pair"
+
+
+def test_a_fine_tuning_run_resumes_after_its_start_model_was_deleted(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    """The checkpoint holds the start model's facts: resuming does not need the package (it was deleted)."""
+    import shutil
+
+    list(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=1,
+                         output=str(tmp_path / "base"))))
+    list(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=2, checkpoint_every=1,
+                         output=str(tmp_path / "tuned"), init=str(tmp_path / "base"))))
+    shutil.rmtree(tmp_path / "base")
+    events = list(resume(tmp_path / "tuned.checkpoint", steps=3))
+    assert any(isinstance(e, ev.StepDone) and e.step == 3 for e in events)
+    card = open_package(tmp_path / "tuned-3steps").card
+    assert card.training["init_from"].startswith("base (sha256 ")
+    assert card.architecture == open_package(tmp_path / "tuned").card.architecture

@@ -167,3 +167,14 @@ def test_export_needs_no_sympy(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "n.zip").stat().st_size > 10_000
+
+
+def test_rdf_names_keep_to_what_bioimageio_allows():
+    """A zoo name with a dot or letters outside ASCII exported an rdf.yaml bioimage.io refuses (exit 0)."""
+    from emdenoise_gui.zoo.bioimageio import RDF_NAME_CHARS, RDF_NAME_LEN, rdf_name
+
+    cases = {"fibsem-10nm-v1.2": "fibsem-10nm-v1-2", "t3 ünïcödé 模型": "t3 unicode", "abc": "abc (EMDenoise)",
+             "flyem-nrrn-lite": "flyem-nrrn-lite", "...": "model", "x" * 200: "x" * 128}
+    for name, expected in cases.items():
+        got = rdf_name(name)
+        assert got == expected and set(got) <= RDF_NAME_CHARS and RDF_NAME_LEN[0] <= len(got) <= RDF_NAME_LEN[1]

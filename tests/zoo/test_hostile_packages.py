@@ -104,7 +104,29 @@ def _corpus(root: Path) -> dict:
     corpus["NaN metric in a zip"] = (_zip(root / "nan.zip", {"toy/" + CARD: (nan_card / CARD).read_bytes(),
                                                             "toy/" + WEIGHTS: (nan_card / WEIGHTS).read_bytes()}),
                                      "finite")
+    longnum = _folder(root, "longnum")
+    (longnum / CARD).write_text((longnum / CARD).read_text().replace('"parameters": 3', '"parameters": ' + "9" * 5000))
+    corpus["5000-digit number in the card"] = (longnum, "number too long")
+    corpus["name ending in a space"] = (_folder(root, "space", _card(name="toy ")), "not allowed")
+    corpus["right-to-left override in the name"] = (_folder(root, "rtl", _card(name="toy\u202eexe.fdp")), "not allowed")
+    corpus["DEL in the name"] = (_folder(root, "del", _card(name="to\x7fy")), "not allowed")
+    corpus["rdf.yaml of 2 MiB"] = (_zip(root / "rdfbomb.zip", {"rdf.yaml": b" " * (2 << 20), **{
+        "emdenoise/" + k.split("/")[1]: v for k, v in stored.items()}}), "rdf.yaml")
+    corpus["Deflate64 member"] = (_method(_zip(root / "deflate64.zip", stored), 9), "standard Deflate")
     return corpus
+
+
+def _method(path: Path, method: int) -> Path:
+    """Set the compression method of every member's local and central headers to ``method`` (9: Deflate64,
+    as Windows Explorer writes big zips; Python's zipfile cannot read it)."""
+    raw = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = 0
+        while (found := raw.find(signature, start)) >= 0:
+            raw[found + at:found + at + 2] = method.to_bytes(2, "little")
+            start = found + 4
+    path.write_bytes(bytes(raw))
+    return path
 
 
 def _damaged(path: Path, entries: dict, inside: bytes) -> Path:
@@ -142,7 +164,40 @@ def test_every_hostile_package_is_refused_in_one_line(tmp_path, user_zoo, capsys
         assert list(user_zoo.iterdir()) == [], what  # nothing written into the zoo
     assert sorted(p.name for p in tmp_path.parent.iterdir()) == outside_before  # nor beside the test folder
     assert main(["zoo", "list"]) == 0
-    assert len(corpus) >= 20
+    assert len(corpus) >= 26
+
+
+def test_a_zoo_folder_that_cannot_be_written_keeps_its_model_and_says_so(user_zoo, capsys, monkeypatch, tmp_path):
+    """Delete moves the package aside in one step first: when the zoo folder refuses, the model stays whole
+    (rmtree emptied it, then failed with an internal error); import and export say what is wrong in one line."""
+    from emdenoise_gui.models.n2v import UNet
+    from emdenoise_gui.zoo import registry
+
+    card = ModelCard(name="toy", family="n2v", config="lite", architecture={"depth": 2, "base": 8, "n2v2": True},
+                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=1)
+    good = write_package(tmp_path / "good", card, UNet(depth=2, base=8, n2v2=True).state_dict()).path
+    assert main(["zoo", "import", str(good)]) == 0
+    capsys.readouterr()
+
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    with monkeypatch.context() as m:
+        m.setattr(registry.os, "replace", refuse)
+        assert main(["zoo", "delete", "toy", "--yes"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot delete 'toy' (Operation not permitted)" in err
+    assert {CARD, WEIGHTS} <= {p.name for p in (user_zoo / "toy").iterdir()}
+    assert main(["zoo", "export", "toy", str(user_zoo / "toy" / "copy.zip")]) == 2
+    assert "inside the model zoo's folder" in capsys.readouterr().err and main(["zoo", "list"]) == 0
+    long_zip = tmp_path / ("x" * 246 + ".zip")  # a name the file system takes; the staging name must fit too
+    assert main(["zoo", "export", "toy", str(long_zip)]) == 0 and long_zip.is_file()
+    (tmp_path / "home-file").write_text("not a folder")
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home-file"))
+    capsys.readouterr()
+    assert main(["zoo", "import", str(good)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot import the model" in err and "Traceback" not in err
 
 
 def test_a_broken_entry_in_the_zoo_is_listed_and_can_be_deleted(user_zoo, capsys):

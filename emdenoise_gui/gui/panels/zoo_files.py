@@ -27,6 +27,9 @@ class ZooFiles:
     transferring: str = ""
     #: Whether the last transfer failed (its message is on screen): closing then stays open.
     transfer_failed: bool = False
+    #: The title of a waiting or running job that uses the model package (folder path, zoo name), or "":
+    #: set by the window (``Controller.model_user``); such a model is not deleted under the job.
+    model_user = staticmethod(lambda path, name: "")
 
     def import_path(self, path: str | Path) -> bool:
         """Start importing the package at ``path`` into the user zoo; False if a transfer already runs."""
@@ -38,13 +41,18 @@ class ZooFiles:
         """Start writing the selected model as a zip at ``destination`` (overwritten: the save dialog asked);
         False if no usable model is selected or a transfer already runs."""
         from emdenoise_gui.zoo.package import export_zip
+        from emdenoise_gui.zoo.registry import outside_zoo
 
         entry = self.entries.get(self.current_key() or "")
         if entry is None or getattr(entry, "package", None) is None:
             return False
         package, destination = entry.package, Path(destination)
-        return self._transfer(f"Exporting {entry.name} to {destination.name}…", "export",
-                              lambda: export_zip(package, destination, overwrite=True))
+
+        def work():
+            outside_zoo(destination)
+            return export_zip(package, destination, overwrite=True)
+
+        return self._transfer(f"Exporting {entry.name} to {destination.name}…", "export", work)
 
     def _transfer(self, what: str, kind: str, work) -> bool:
         if self.transferring:
@@ -96,6 +104,11 @@ class ZooFiles:
         entry = self.entries.get(self.current_key() or "")
         if entry is None or not hasattr(entry, "shipped") or entry.shipped or entry.package is None:
             return False
+        user = self.model_user(str(entry.path), entry.name)
+        if user:
+            self.message.emit("Cannot delete model", f"“{entry.name}” is in use by the job “{user}”: wait for it to "
+                                                     "end, or cancel it in the Jobs panel, then delete the model.")
+            return False
         if confirm:
             answer = QtWidgets.QMessageBox.question(
                 self, "Delete model", f"Delete your model “{entry.name}”? This cannot be undone.")
@@ -107,6 +120,10 @@ class ZooFiles:
             self.message.emit("Cannot delete model", str(exc))
             return False
         self.refresh()
+        if self.current() is None:  # the deleted model was selected: another is chosen, so none runs the deleted one
+            fallback = self.best_key if self.best_key in self.entries else next(
+                (k for k in self.entries if k.startswith(("model:", "filter:"))), None)
+            self._select(fallback, by_hand=False)
         return True
 
     def import_dialog(self) -> None:

@@ -549,7 +549,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             lines = [] if fit is None else [(
                 f"<span style='color:{FIT_COLOURS[fit.grade]}'>●</span> <b>{FIT_WORDS[fit.grade]}</b>: "
                 f"{html.escape(fit.reason)}")]
-            if key == self.best_key and key.startswith("filter:"):
+            if key and key == self.best_key and key.startswith("filter:"):
                 lines.append("No model here suits this stack well: a classical filter is safer.")
             estimate = self._estimate_text(key or "")
             lines += [estimate] if estimate else []

@@ -57,21 +57,31 @@ class BaseTrainer:
     input_depth = 1
     schedule_kind = "cosine"
 
-    def __init__(self, spec: RunSpec, device: torch.device):
+    def __init__(self, spec: RunSpec, device: torch.device, resumed_init: dict | None = None):
+        """``resumed_init``: a resumed fine-tuning run's ``state()["init"]`` (the start model's architecture,
+        normalisation and name, saved with the run): the start package is not opened again, so the run
+        resumes after that model was deleted from the zoo (its weights are in the checkpoint)."""
         self.spec, self.device = spec, device
         self.info = family(spec.family)
         self.architecture = self.info.architecture(spec.config)
         self.normalisation = {"kind": self.info.normalisation}
-        self.init_card = None
-        if spec.init:
-            self.init_card, init_weights = self._init_package(spec.init)
+        #: the start model of a fine-tuning run, "NAME (sha256 0123456789ab)", or None
+        self.init_from: str | None = None
+        init_weights = None
+        if spec.init and resumed_init:
+            self.architecture = dict(resumed_init["architecture"])
+            self.normalisation = dict(resumed_init["normalisation"])
+            self.init_from = resumed_init["from"]
+        elif spec.init:
+            card, init_weights = self._init_package(spec.init)
+            self.init_from = f"{card.name} (sha256 {card.weights_sha256[:12]})"
         if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
             self.architecture["neighbours"] = spec.neighbours
         if spec.clean_output:  # a cyclic option that keeps the parameters too
             self.architecture["clean_output"] = spec.clean_output
         self.load_data()
         self.model = self.info.build(**self.architecture).to(device)
-        if self.init_card is not None:
+        if init_weights is not None:
             self.model.load_state_dict(self.fitted_init(init_weights))
         # channels-last on the CPU where it is faster (registry: train_channels_last); batches follow in tensor()
         self.memory_format = (torch.channels_last if self.info.train_channels_last and device.type == "cpu"
@@ -243,7 +253,9 @@ class BaseTrainer:
 
     # -- state and export ------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"model": self.model.state_dict(),
+        init = None if self.init_from is None else {
+            "architecture": self.architecture, "normalisation": self.normalisation, "from": self.init_from}
+        return {"model": self.model.state_dict(), "init": init,
                 "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
                 "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
                 "schedule": self.schedule.to_dict(), "best": self.best,
@@ -288,8 +300,8 @@ class BaseTrainer:
             "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),
             "precision": precision_name(self.amp_dtype) + (" autocast" if self.amp_dtype else ""),
         }
-        if self.init_card is not None:
-            training["init_from"] = f"{self.init_card.name} (sha256 {self.init_card.weights_sha256[:12]})"
+        if self.init_from is not None:
+            training["init_from"] = self.init_from
         training.update(self.training_facts())
         training.update(self.spec.notes or {})
         card = ModelCard(
