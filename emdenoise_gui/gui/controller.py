@@ -475,6 +475,7 @@ class Controller(QtCore.QObject):
                                                                                                    region)
         job.finished.connect(record)
         job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
+        job.failed.connect(record)  # ... and so does a failed one (each output is written whole or not at all)
         return self.submit(job, denoiser)
 
     def output_paths(self, records, method: str) -> list[Path]:

@@ -172,3 +172,26 @@ def test_a_project_moved_with_its_data_opens_with_its_stacks(window, tmp_path):
     assert window.open_project(tmp_path / "moved")
     assert window.warnings == [] and "a.tif" in window.statuses[-1] and "new place" in window.statuses[-1]
     assert window.viewer.depth() == 4
+
+
+def test_a_batch_that_fails_on_its_second_stack_keeps_the_first_result(window, qtbot, tmp_path, monkeypatch):
+    """The first stack's output is written whole before the second fails: it stays in the project (it was left
+    on disk outside the project's record)."""
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.jobs import denoise as jobs
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    drop(window, [_tiff(tmp_path / "a.tif"), _tiff(tmp_path / "b.tif")])
+    a, b = window.controller.project.stacks
+    real = jobs.denoise
+
+    def second_fails(stack_path, *args, **kwargs):
+        if str(stack_path).endswith("b.tif"):
+            raise InputError("cannot be read: simulated", stack_path)
+        return real(stack_path, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "denoise", second_fails)
+    job = window.controller.denoise([a.id, b.id], Denoiser("filter", "median"))
+    wait_for(qtbot, job, status="failed")
+    results = window.controller.project.results
+    assert [r.stack_id for r in results] == [a.id] and window.controller.project.absolute(results[0]).is_file()
