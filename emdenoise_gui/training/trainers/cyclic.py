@@ -21,7 +21,7 @@ class CyclicTrainer(BaseTrainer):
 
     schedule_kind = "linear"
 
-    def __new__(cls, spec, device):
+    def __new__(cls, spec, device, resumed_init=None):
         """A run with synthetic ``--artifacts`` and clean data only trains G2 on pairs instead."""
         if cls is CyclicTrainer and spec.artifacts:
             from emdenoise_gui.training.trainers.cyclic_paired import (
