@@ -231,3 +231,16 @@ def test_train_says_when_the_model_is_no_better_than_the_filter(cli, tmp_path, h
     said = 'does no better than the classical filter "Gaussian, width by SURE"' in result.err
     assert "--method gaussian-sure)" in result.err
     assert scores["val_psnr_db"] <= scores["filter_psnr_db"] and said  # two steps do not beat the filter
+
+
+def test_adapt_on_an_ome_zarr_store(cli, home, tmp_path, noisy_crop):
+    """An OME-Zarr input is a folder: the card's note hashed it as a file (IsADirectoryError, exit 1)."""
+    import json
+
+    store = tmp_path / "noisy.zarr"
+    assert cli("convert", noisy_crop, store).code == 0
+    result = cli("denoise", store, "-o", tmp_path / "out.zarr", "--adapt", "n2v", "--steps", "2", "--device", "cpu",
+                 "--tile", "64", "--stride", "32")
+    assert result.code == 0, result.err
+    card = json.loads((home / "models" / "noisy-n2v-adapted" / "card.json").read_text())
+    assert card["training"]["adapted_to"].startswith("noisy.zarr (listing sha256 ")
