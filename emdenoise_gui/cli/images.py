@@ -332,7 +332,9 @@ def adapt_then_denoise(args):
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
     status = drive_training(train_job(spec))
     if status != 0:
-        raise Cancelled("self-training stopped; nothing was denoised")
+        stopped = Cancelled("self-training stopped; nothing was denoised")
+        stopped.kept = "its checkpoint was saved (resume it as above); nothing was denoised"
+        raise stopped
     args.model = spec.output
     return denoise_with(args)
 

@@ -45,7 +45,11 @@ def cmd_train(args) -> int:
     data = {role: [_absolute(spec) for spec in getattr(args, role)]
             for role in ("clean", "noise", "noisy") if getattr(args, role)}
     init = os.path.abspath(args.init) if args.init and os.path.exists(args.init) else args.init or ""
-    spec = RunSpec(family=args.family, config=args.config, steps=args.steps, data=data,
+    if args.config is None and init:  # fine-tuning: the start model's size (its crop, batch and rate follow)
+        from emdenoise_gui.zoo.registry import resolve
+
+        args.config = resolve(init).card.config
+    spec = RunSpec(family=args.family, config=args.config or "lite", steps=args.steps, data=data,
                    output=os.path.abspath(args.output),
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                    device=args.device, amp=not args.no_amp, **({"dose": _parse_dose(args.dose)} if args.dose else {}),
@@ -146,10 +150,11 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("train", help="train a model family on your data and write a model package")
     p.add_argument("family", choices=list(FAMILIES))
-    p.add_argument("--config", default="lite", choices=CONFIG_NAMES,
+    p.add_argument("--config", choices=CONFIG_NAMES,
                    help="network size: lite (every family; minutes on a CPU), base (nrrn: twice lite's width; "
                         "xception: lite with a full-resolution input skip, "
-                        "an experiment that did not beat lite), paper (as published; use a GPU) (default lite)")
+                        "an experiment that did not beat lite), paper (as published; use a GPU) (default lite; "
+                        "with --init, the start model's)")
     p.add_argument("--noisy", action="append", metavar="STACK", help="noisy data (nrrn, n2v, cyclic); repeatable")
     p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",

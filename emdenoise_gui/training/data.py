@@ -6,6 +6,7 @@ so a resumed run draws exactly the crops an uninterrupted one would have.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,9 @@ def load_volume(spec: str, min_side: int) -> Volume:
     """
     match = _RECT.match(spec)
     path = match["path"] if match else spec
+    if match is None and "@" in spec and not os.path.exists(spec):  # a rectangle, mistyped: not "file not found"
+        raise InputError(f"the rectangle after '@' must read Y0:Y1,X0:X1 in whole pixels from 0, like "
+                         f"{spec.rpartition('@')[0]}@0:512,0:512", spec.rpartition("@")[0])
     with open_stack(path) as stack:
         if stack.meta.nbytes // stack.dtype.itemsize * 4 > MAX_TRAIN_BYTES:
             raise InputError("is too large to train on in memory (over 4 GiB as float32); crop it or pick "

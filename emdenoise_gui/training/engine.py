@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -106,6 +107,10 @@ def _check_writable(folder: Path, output: Path) -> None:
                          "choose another output folder", output) from None
 
 
+#: The "-800steps" a longer run of a finished one adds to its package's name.
+_STEPS_SUFFIX = re.compile(r"-\d+steps$")
+
+
 def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict | None = None
           ) -> Iterator[object]:
     """Run ``spec`` (validated here), yielding events; writes the package to ``spec.output``."""
@@ -114,8 +119,11 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         raise InputError("give the output model package with -o PACKAGE")
     output = Path(spec.output)
     if output.exists() and _resume_state is not None and _resume_state.get("finished"):
-        output = output.with_name(f"{output.name}-{spec.steps}steps")  # a longer run of a finished one
-        spec.name = spec.name or output.name
+        # a longer run of a finished one: a package of its own, "NAME-800steps", by folder and by card name; kept
+        # in the checkpoint, so that run resumes into it after an interruption
+        output = output.with_name(f"{_STEPS_SUFFIX.sub('', output.name)}-{spec.steps}steps")
+        spec.output = str(output)
+        spec.name = f"{_STEPS_SUFFIX.sub('', spec.name or output.name)}-{spec.steps}steps"
     if output.exists():
         raise InputError("already exists; " + ("choose another name for the model package" if _resume_state is None
                                                else "move or rename it, then resume again"), output)
@@ -217,7 +225,8 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     if steps is not None:
         spec.steps = steps
     if int(state["step"]) >= spec.steps:
-        raise InputError(f"this run already finished at step {state['step']}; give a larger --steps to train on",
+        how = "already finished" if state["finished"] else "stopped"
+        raise InputError(f"this run {how} at step {state['step']}; give a --steps above {state['step']} to train on",
                          checkpoint)
     yield from train(spec, cancel, _resume_state=state)
 

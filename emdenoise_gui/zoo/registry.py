@@ -18,7 +18,7 @@ from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo import bioimageio
-from emdenoise_gui.zoo.card import AUTO_MODEL, AUTO_RESERVED
+from emdenoise_gui.zoo.card import AUTO_MODEL, AUTO_RESERVED, valid_model_name
 from emdenoise_gui.zoo.package import (
     Package,
     export_zip,
@@ -46,6 +46,8 @@ def name_taken(name: str) -> str:
     """Why ``name`` cannot name a new zoo model ("" when it can): a user model or a shipped one has it
     (a user model of a shipped model's name would never be found: the shipped one comes first), or the
     name is ``AUTO_MODEL``, which asks for the best fit instead of a model."""
+    if not valid_model_name(name):  # "." or "": told apart where the name is checked, not as taken
+        return ""
     if name == AUTO_MODEL:
         return AUTO_RESERVED
     if (SHIPPED_DIR / name).exists():

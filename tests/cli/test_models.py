@@ -244,3 +244,30 @@ def test_adapt_on_an_ome_zarr_store(cli, home, tmp_path, noisy_crop):
     assert result.code == 0, result.err
     card = json.loads((home / "models" / "noisy-n2v-adapted" / "card.json").read_text())
     assert card["training"]["adapted_to"].startswith("noisy.zarr (listing sha256 ")
+
+
+def test_fine_tuning_keeps_the_start_models_size_and_refuses_another(cli, home, tmp_path, fibsem_crop):
+    """`--init flyem-nrrn-base` trained a base network labelled lite (the --config default) with lite's crop and
+    rate; `--config paper` with a lite start model wrote a card saying paper over a lite network."""
+    import json
+
+    result = cli("train", "nrrn", "--clean", fibsem_crop, "--init", "flyem-nrrn-lite", "--config", "paper",
+                 "-o", tmp_path / "p", "--steps", "1", "--crop", "32", "--batch-size", "1", "--device", "cpu")
+    assert result.code == 2 and "is a lite model" in result.err and "leave --config out" in result.err
+    assert not (tmp_path / "p").exists()
+    result = cli("train", "nrrn", "--clean", fibsem_crop, "--init", "flyem-nrrn-base", "-o", tmp_path / "b",
+                 "--steps", "1", "--crop", "32", "--batch-size", "1", "--device", "cpu")
+    assert result.code == 0, result.err
+    card = json.loads((tmp_path / "b" / "card.json").read_text())
+    from emdenoise_gui.zoo.registry import SHIPPED_DIR
+
+    shipped = json.loads((SHIPPED_DIR / "flyem-nrrn-base" / "card.json").read_text())
+    assert card["config"] == "base" and card["architecture"] == shipped["architecture"]
+
+
+def test_a_mistyped_rectangle_is_not_called_a_missing_file(cli, tmp_path, fibsem_crop):
+    for rect in ("0:40", "-40:-1,0:40", "0:40;0:40"):
+        result = cli("train", "n2v", "--noisy", f"{fibsem_crop}@{rect}", "-o", tmp_path / "m", "--steps", "1")
+        assert result.code == 2 and "must read Y0:Y1,X0:X1" in result.err and "not found" not in result.err, result.err
+    result = cli("train", "n2v", "--noisy", fibsem_crop, "-o", ".", "--steps", "1")
+    assert result.code == 2 and "ships with EMDenoise" not in result.err, result.err

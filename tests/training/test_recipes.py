@@ -165,8 +165,21 @@ def test_resume_of_a_finished_run_trains_on_into_a_new_package(tmp_path, fibsem_
     assert [e.step for e in events if isinstance(e, ev.StepDone)] == [7, 8, 9]
     assert events[-1].package.endswith("n2v_pkg-9steps")
     assert open_package(tmp_path / "n2v_pkg").card.steps == 6  # the first package is untouched
+    assert open_package(tmp_path / "n2v_pkg-9steps").card.name == "n2v_pkg-9steps"  # named for its folder
     with pytest.raises(InputError, match="already finished"):
         list(resume(ckpt, steps=9))
+    # a longer run again, interrupted, then resumed: it goes on into its own package (it asked to move the
+    # finished one away), named n2v_pkg-12steps, not n2v_pkg-9steps-12steps
+    token = ev.CancelToken()
+    for event in resume(ckpt, steps=12, cancel=token):
+        if isinstance(event, ev.StepDone):
+            token.cancel()
+    assert not (tmp_path / "n2v_pkg-12steps").exists()
+    events = list(resume(ckpt))
+    assert events[-1].package.endswith("n2v_pkg-12steps")
+    assert open_package(tmp_path / "n2v_pkg-12steps").card.name == "n2v_pkg-12steps"
+    with pytest.raises(InputError, match=r"already finished at step 12; give a --steps above 12"):
+        list(resume(ckpt, steps=11))
 
 
 def test_nrrn_blind_spot_masks_only_the_centre_slice(tmp_path, fibsem_crop, noisy_crop, noise_patches, monkeypatch):

@@ -111,6 +111,9 @@ class BaseTrainer:
         if card.family != self.spec.family:
             raise InputError(f"is a {card.family} model; fine-tuning {self.spec.family} needs a {self.spec.family} "
                              "model to start from", spec)
+        if card.config != self.spec.config:  # the card would name one size and hold another
+            raise InputError(f"is a {card.config} model; fine-tuning keeps its size, so --config {self.spec.config} "
+                             "does not fit it: leave --config out", spec)
         if card.normalisation.get("kind") != self.info.normalisation:
             raise InputError(f"was made by an older EMDenoise (its inputs are scaled as '{card.normalisation.get('kind')}'); "
                              "train a new model instead of fine-tuning this one", spec)
