@@ -44,6 +44,7 @@ from emdenoise_gui.core.events import (
 )
 from emdenoise_gui.models.device import device_label, pick_device
 from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+from emdenoise_gui.training.memory_guard import check_fits
 from emdenoise_gui.training.spec import RunSpec
 
 
@@ -137,6 +138,7 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)
+    check_fits(spec.family, spec.config, spec.batch_size, spec.crop, device)  # before any data is drawn
     trainer = _make_trainer(spec, device, (_resume_state or {}).get("trainer", {}).get("init"))
     first, wall_before = 0, 0.0
     if _resume_state is not None:
@@ -237,7 +239,9 @@ def measure_rate(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = Non
     spec = RunSpec.from_dict(spec.to_dict()).validated()
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
-    trainer = _make_trainer(spec, pick_device(spec.device))
+    device = pick_device(spec.device)
+    check_fits(spec.family, spec.config, spec.batch_size, spec.crop, device)
+    trainer = _make_trainer(spec, device)
     start = None
     for step in range(steps + 1):
         if cancel.cancelled:
