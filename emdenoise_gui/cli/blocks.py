@@ -62,12 +62,19 @@ def _saying_what_is_kept(steps, output: Path):
     """``steps``, a block run; when it is stopped (Ctrl-C, a cancel) the store it started stays for the next
     run to resume: the Cancelled it raises then carries ``kept``, which the CLI says instead of 'nothing
     was written'."""
+    previous = blocks.previous_path(output)
+    before = (f"; the result it was to replace is kept as {previous.name} beside it until a run finishes: rename "
+              f"it back to {output.name} to keep it")
     try:
         return (yield from steps)
+    except InputError as exc:
+        if not previous.exists():
+            raise
+        raise InputError(exc.problem + before, exc.path) from None
     except (Cancelled, KeyboardInterrupt) as exc:
         if not output.exists():
             raise
         stopped = Cancelled(str(exc) or "stopped")
         stopped.kept = (f"the blocks finished so far are kept in {output}: run the same command again to "
-                        "finish it, or delete it")
+                        "finish it, or delete it") + (before if previous.exists() else "")
         raise stopped from None

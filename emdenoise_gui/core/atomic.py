@@ -1,6 +1,6 @@
 """Atomic writes: a file or folder appears complete under its final name, or not at all.
 
-Everything is first written under a hidden staging name beside the target (``.NAME.<pid>-<hex>.partial``
+Everything is first written under a hidden staging name beside the target (``.NAME.<pid>@<host>-<hex>.partial``
 for folders and streamed files, unique to the writer, so two writers of one name never share it;
 ``NAME.<tag>.tmp`` for small text files), then renamed with
 ``os.replace``, which is atomic on one file system. A failure removes the staging copy and leaves
@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import socket
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -105,14 +107,22 @@ def staging_path(target: Path) -> Path:
 
 #: The longest file name most file systems take, in bytes.
 NAME_MAX = 255
+#: This machine's short host name as a staging name carries it (letters, digits, ``_`` and ``-``): a folder
+#: shared by several machines (NFS, a cluster's array jobs) holds partials whose writer no pid here can tell.
+HOST = re.sub(r"[^A-Za-z0-9_-]", "", socket.gethostname().split(".")[0])[:32] or "host"
+
+
+def partial_tag() -> str:
+    """``<pid>@<host>-<8 hex>``: the writer of a staging name, unique to this write."""
+    return f"{os.getpid()}@{HOST}-{uuid.uuid4().hex[:8]}"
 
 
 def private_staging(target: Path) -> Path:
-    """A hidden staging name of ``target`` that no other writer uses: ``.NAME.<pid>-<hex>.partial`` beside
-    it, with NAME cut so the whole stays within :data:`NAME_MAX` bytes (a target of a 250-byte name is fine)."""
+    """A hidden staging name of ``target`` that no other writer uses: ``.NAME.<pid>@<host>-<hex>.partial``
+    beside it, with NAME cut so the whole stays within :data:`NAME_MAX` bytes (a 250-byte target name is fine)."""
     target = Path(target)
-    tail = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
-    room = NAME_MAX - 1 - len(tail)
+    tail = f".{partial_tag()}.partial"
+    room = NAME_MAX - 1 - len(tail.encode())
     name = target.name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
     return target.with_name(f".{name}{tail}")
 

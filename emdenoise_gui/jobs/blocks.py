@@ -173,8 +173,9 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
     blocks in all).
 
     ``denoiser`` is a :class:`jobs.denoise.Denoiser`. An existing store that holds another job's
-    result is refused unless ``overwrite`` (then replaced); a finished one with the same job has
-    nothing left to do.
+    result is refused unless ``overwrite``; then a finished one is moved aside (:func:`previous_path`)
+    until this run finishes (:func:`finish`), and an unfinished one is replaced. A finished store of
+    the same job has nothing left to do.
     """
     from emdenoise_gui.core.io.formats import check_output
 
@@ -206,7 +207,7 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
             raise InputError("already exists and holds another job's result (or this job's, for an input "
                              "changed since); choose another name or pass --overwrite", output)
         if not same:
-            shutil.rmtree(output)
+            _set_aside(output)
     created = not output.exists()
     if created:
         array = omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff,
@@ -231,6 +232,39 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
     elif len(todo) < total:
         yield Message(f"{output}: resuming; {total - len(todo)} of {total} blocks were already done")
     return job, todo
+
+
+def previous_path(output: str | Path) -> Path:
+    """Where ``--overwrite`` keeps the finished result it replaces until the new run has finished:
+    ``.NAME.previous`` beside the store (a run that fails or is stopped leaves it there)."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.previous")
+
+
+def _complete(output: Path) -> bool:
+    """Whether the store ``output`` reads as a finished result (not a block run stopped part way)."""
+    try:
+        omezarr.open_image(output)
+    except InputError:
+        return False
+    return True
+
+
+def _set_aside(output: Path) -> None:
+    """Make room for a new run at ``output``: a finished result is moved to :func:`previous_path` (the last
+    finished one wins; it is deleted by :func:`finish`), an unfinished store of another job is deleted."""
+    previous = previous_path(output)
+    if _complete(output):
+        if previous.exists():
+            shutil.rmtree(previous)
+        os.replace(output, previous)
+    else:
+        shutil.rmtree(output)
+
+
+def finish(output: str | Path) -> None:
+    """A block run at ``output`` has written every block: the result it replaced (if any) goes."""
+    shutil.rmtree(previous_path(output), ignore_errors=True)
 
 
 def _store_attribute(output: Path, value: dict) -> None:
@@ -261,3 +295,4 @@ def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float
             cancel.raise_if_cancelled()
         run_block(job, block, cancel)
         yield Progress(f"denoise blocks ({denoiser.label})", k + 1, len(todo), "block")
+    finish(output)

@@ -213,10 +213,12 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
         job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
                                             cancel)
         if not todo:
+            blocks.finish(output)
             return
         yield Message(f"{len(todo)} blocks on {len(client.scheduler_info().get('workers', {}))} workers "
                       f"({scheduler if parsed else 'the given client'})")
         yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel)
+        blocks.finish(output)
     finally:
         if opened:
             client.close()

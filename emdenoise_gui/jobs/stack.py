@@ -180,6 +180,17 @@ class StackJob:
         cy0, _, cx0, _ = self._context()
         return result[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
 
+    def _type_notes(self, stored: np.dtype) -> Iterator[Message]:
+        """Say where the output's pixel type is not the one asked for: an input type EMDenoise reads as
+        float32 (int32, float64, ...) kept as float32, and 8-bit pixels an MRC file holds as 16-bit."""
+        source_type = self.source.meta.extra.get("stored_dtype")
+        if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
+            yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
+                          "(integers beyond 16,777,216 and float64 digits are rounded)")
+        if stored != self.dtype:
+            yield Message(f"{self.output.name} holds the {self.dtype} pixels as {stored} (the same values): no MRC "
+                          "mode for unsigned 8-bit is read alike by every program")
+
     def run(self, slice_job, stage: str, cancel: CancelToken | None, cache: SliceCache | None = None
             ) -> Iterator[Progress]:
         """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
@@ -196,6 +207,7 @@ class StackJob:
         try:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
                              placement) as writer:
+                yield from self._type_notes(writer.store_dtype)
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "

@@ -158,8 +158,16 @@ def test_a_stale_partial_of_a_killed_run_is_cleaned_and_named(tmp_path, cli):
     stale.write_bytes(b"\0" * 1000)
     mine = out_dir / ".keep.tif.partial"  # not our naming: left alone
     mine.write_bytes(b"x")
+    from emdenoise_gui.core.atomic import HOST
+
+    here = out_dir / f".here.tif.999999999@{HOST}-0123abcd.partial"  # this machine's, its writer gone
+    here.write_bytes(b"x")
+    # another machine's writing into a shared folder (NFS, array jobs): no pid here tells, so it stays
+    elsewhere = out_dir / ".there.tif.999999999@another-node-0123abcd.partial"
+    elsewhere.write_bytes(b"x")
     result = cli("denoise", src, "-o", out_dir / "new.tif", "--method", "gaussian")
     assert result.code == 0 and not stale.exists() and mine.exists()
+    assert not here.exists() and elsewhere.exists()
     assert "unfinished output" in result.out + result.err and stale.name in result.out + result.err
 
 
@@ -174,3 +182,35 @@ def test_the_writer_refuses_a_slice_that_is_not_finite(tmp_path):
             writer.write(1, np.full((8, 8), np.nan, np.float32))
             writer.commit()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_inside_the_input_store_or_a_file_named_zarr_is_refused_at_once(tmp_path, cli):
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, np.full((2, 32, 32), 100, np.uint8), photometric="minisblack")
+    store = tmp_path / "s.zarr"
+    assert cli("convert", src, store).code == 0
+    for inside in (store / "out.tif", store / "x.zarr"):
+        result = cli("denoise", store, "-o", inside, "--method", "gaussian")
+        assert result.code == 2 and "inside the input store s.zarr" in result.err and not inside.exists()
+    plain = tmp_path / "file.zarr"
+    plain.write_text("keep")
+    for args in (("denoise", src, "-o", plain, "--method", "gaussian", "--overwrite"),
+                 ("convert", src, plain, "--overwrite"),
+                 ("denoise", src, "-o", plain, "--method", "gaussian", "--scheduler", "here", "--overwrite")):
+        result = cli(*args)
+        assert result.code == 2 and "is a file, not an OME-Zarr store" in result.err, result.err
+    assert plain.read_text() == "keep"
+
+
+def test_a_pixel_type_the_output_cannot_keep_is_said(tmp_path, cli):
+    """`--dtype input` wrote uint8 as 16-bit MRC and int32 as float32 without a word."""
+    u8, i32 = tmp_path / "u8.tif", tmp_path / "i32.tif"
+    tifffile.imwrite(u8, np.full((2, 32, 32), 100, np.uint8), photometric="minisblack")
+    tifffile.imwrite(i32, (np.arange(2 * 32 * 32).reshape(2, 32, 32) * 70_000).astype(np.int32),
+                     photometric="minisblack")
+    result = cli("denoise", u8, "-o", tmp_path / "m.mrc", "--method", "gaussian", "--dtype", "input")
+    assert result.code == 0 and "holds the uint8 pixels as uint16" in result.err
+    result = cli("convert", i32, tmp_path / "c.tif")
+    assert result.code == 0 and "stores int32 pixels" in result.err and "float32" in result.err
+    result = cli("convert", u8, tmp_path / "quiet.tif")
+    assert result.code == 0 and "note" not in result.err  # nothing to say

@@ -282,3 +282,29 @@ def test_no_cluster_leaves_no_empty_store(tmp_path, monkeypatch):
         run_to_end(cluster.denoise_on_cluster(source, tmp_path / "kept.zarr", Denoiser("filter", "median"),
                                               "localhost:1", overwrite=True))
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "kept.zarr").rglob("*")) == before
+
+
+def test_overwrite_keeps_the_finished_result_until_the_new_run_finishes(tmp_path, capsys, monkeypatch):
+    """`--overwrite` deleted the finished store before the first block of the new run: a run that then failed
+    (a block beyond the output type) or was stopped left only an unfinished store."""
+    source = ramp_volume(tmp_path / "in.tif", depth=40)
+    out = tmp_path / "out.zarr"
+    assert main(["denoise", str(source), "-o", str(out), "--method", "gaussian-avg", "--scheduler", "here"]) == 0
+    first = read_all(out)
+    run_block = blocks.run_block
+
+    def fail_after_the_first(job, block, cancel=None):
+        if blocks.finished_blocks(job.output):
+            raise InputError("slices 16-31 of the result span 0 to 70000, beyond uint16's range")
+        return run_block(job, block, cancel)
+
+    monkeypatch.setattr(blocks, "run_block", fail_after_the_first)
+    args = ["denoise", str(source), "-o", str(out), "--method", "median", "--scheduler", "here", "--overwrite"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    previous = blocks.previous_path(out)
+    assert len(err.strip().splitlines()) == 1 and f"kept as {previous.name}" in err
+    np.testing.assert_array_equal(read_all(previous), first)  # the finished result, whole
+    monkeypatch.setattr(blocks, "run_block", run_block)
+    assert main(args) == 0 and not previous.exists()  # the new run finished: the old result goes
+    assert not np.array_equal(read_all(out), first)

@@ -139,6 +139,12 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
         if path.resolve() in inp.resolve().parents:  # a store replaced whole would take the input with it
             raise InputError(f"holds the input {inp.name}; EMDenoise never writes over its input: choose "
                              "another output name", path)
+        if inp.is_dir() and inp.resolve() in path.resolve().parents:  # nodes added to the input's hierarchy
+            raise InputError(f"is inside the input store {inp.name}; EMDenoise never writes into its input: "
+                             "choose a name outside it", path)
+    if path.exists() and not path.is_dir() and output_format(path) is FORMATS["omezarr"]:
+        raise InputError("is a file, not an OME-Zarr store (a folder); EMDenoise replaces only its own kind of "
+                         "output: choose another name", path)
     if path.is_dir() and output_format(path) is not FORMATS["omezarr"]:
         raise InputError("is a folder; give a file name for the output", path)
     if path.is_dir() and overwrite and not omezarr.is_store(path):  # never replace a folder of other things

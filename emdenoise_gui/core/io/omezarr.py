@@ -22,6 +22,7 @@ into an existing output store opened with ``open_image(path, "r+")``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -282,7 +283,8 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     zarr = _zarr()
     z, y, x = (int(n) for n in shape)
     chunks = (1, min(y, CHUNK_SIDE), min(x, CHUNK_SIDE))
-    entry = multiscale_metadata(name or path.name.lstrip(".").split(".zarr")[0], voxel_size_nm, version)
+    entry = multiscale_metadata(name or re.split(r"\.zarr", path.name.lstrip("."), flags=re.IGNORECASE)[0],
+                                voxel_size_nm, version)
     if version == "0.5":
         group = zarr.open_group(str(path), mode="w-", zarr_format=3)
         group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}

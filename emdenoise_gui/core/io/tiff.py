@@ -330,12 +330,13 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     """Create an all-zero (Z, Y, X) TIFF of ``dtype`` at ``path`` whose pixels lie contiguously.
 
     An ImageJ TIFF where ImageJ can hold it, else OME-TIFF (BigTIFF over 4 GiB); always OME-TIFF when the name
-    ends in .ome.tif or .ome.tiff (the staging name ``.NAME.<pid>-<hex>.partial`` keeps it), which readers such
+    ends in .ome.tif or .ome.tiff (the staging name ``.NAME.<pid>@<host>-<hex>.partial`` keeps it), which readers such
     as Bio-Formats take as a promise of OME-XML. Returns (byte offset of the pixel data, dtype stored on disk,
     little-endian).
     """
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    ome_name = re.search(r"\.ome\.tiff?(\.\d+-[0-9a-f]{8}\.partial)?$", Path(path).name, re.IGNORECASE) is not None
+    ome_name = re.search(r"\.ome\.tiff?(\.\d+(@[A-Za-z0-9_-]+)?-[0-9a-f]{8}\.partial)?$", Path(path).name,
+                         re.IGNORECASE) is not None
     imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES and not ome_name
     kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)

@@ -18,11 +18,11 @@ import os
 import re
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.atomic import disk_full
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.formats import output_format
@@ -61,8 +61,9 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
     return np.clip(np.rint(data), info.min, info.max).astype(dtype)
 
 
-#: Our temporary names: ``.NAME.<pid>-<8 hex>.partial`` (the pid of the process writing it).
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.partial$")
+#: Our temporary names: ``.NAME.<pid>@<host>-<8 hex>.partial`` (the process writing it and its machine;
+#: older versions wrote no host, or no pid either).
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_-]+))?-)?[0-9a-f]{8}\.partial$")
 #: A partial without a pid (written by an older EMDenoise) is stale after this many seconds.
 STALE_AFTER_S = 24 * 3600
 
@@ -81,7 +82,9 @@ def _process_alive(pid: int) -> bool:
 
 def clean_stale_partials(folder: Path) -> list[Path]:
     """Remove our own temporary outputs in ``folder`` left by runs that were killed: those whose writing
-    process is gone (or, without a pid, older than a day). Returns what was removed."""
+    process on this machine is gone (or, without a pid, older than a day). Another machine's are never
+    removed: no pid here says whether its run still writes (a folder shared over NFS, a cluster's array
+    jobs). Returns what was removed."""
     removed = []
     try:
         items = list(Path(folder).iterdir())
@@ -90,7 +93,7 @@ def clean_stale_partials(folder: Path) -> list[Path]:
     for item in items:
         match = _PARTIAL.match(item.name)
         store = bool(match) and item.is_dir() and not item.is_symlink() and match["name"].endswith((".zarr", ".old"))
-        if not match or not (item.is_file() or store):
+        if not match or not (item.is_file() or store) or match["host"] not in (None, atomic.HOST):
             continue
         try:
             stale = (not _process_alive(int(match["pid"])) if match["pid"]
@@ -167,7 +170,7 @@ class StackWriter:
         self.overwrite = overwrite
         self.ngff = ngff
         self.placement = placement
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+        self.tmp = self.path.with_name(f".{self.path.name}.{atomic.partial_tag()}.partial")
         self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
         self._sink = None
         self._written = np.zeros(self.shape[0], dtype=bool)
@@ -229,7 +232,7 @@ class StackWriter:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
         if self.tmp.is_dir() and self.path.is_dir():  # a folder is not replaced by rename: move it aside first
-            old = self.path.with_name(f".{self.path.name}.old.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+            old = self.path.with_name(f".{self.path.name}.old.{atomic.partial_tag()}.partial")
             os.replace(self.path, old)
             os.replace(self.tmp, self.path)
             shutil.rmtree(old, ignore_errors=True)
