@@ -17,6 +17,7 @@ from emdenoise_gui.core import baselines, metrics, noise
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
 from emdenoise_gui.core.io import Stack, StackWriter, check_output, open_stack
+from emdenoise_gui.core.io.formats import output_format
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
@@ -187,6 +188,12 @@ class StackJob:
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
                           "(integers beyond 16,777,216 and float64 digits are rounded)")
+        extra = self.source.meta.extra
+        keeps = getattr(output_format(self.output).module, "KEEPS_PLACEMENT", False)
+        if extra.get("translated") or (extra.get("placement") is not None and not keeps):
+            what = "OME-Zarr translation" if extra.get("translated") else "MRC origin and start indices"
+            yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}; the voxel "
+                          "size is" + ("" if extra.get("translated") else ": write an .mrc output to keep it"))
         if stored != self.dtype:
             yield Message(f"{self.output.name} holds the {self.dtype} pixels as {stored} (the same values): no MRC "
                           "mode for unsigned 8-bit is read alike by every program")

@@ -214,3 +214,26 @@ def test_a_pixel_type_the_output_cannot_keep_is_said(tmp_path, cli):
     assert result.code == 0 and "stores int32 pixels" in result.err and "float32" in result.err
     result = cli("convert", u8, tmp_path / "quiet.tif")
     assert result.code == 0 and "note" not in result.err  # nothing to say
+
+
+def test_a_position_the_output_cannot_keep_is_said(tmp_path, cli):
+    """An MRC origin written to a TIFF, an OME-Zarr translation to anything: dropped without a word."""
+    import json
+
+    import mrcfile
+
+    src = tmp_path / "o.mrc"
+    with mrcfile.new(src) as mrc:
+        mrc.set_data(np.full((2, 32, 32), 5, np.int16))
+        mrc.header.origin = (100.0, 200.0, 300.0)
+    result = cli("convert", src, tmp_path / "o.tif")
+    assert result.code == 0 and "MRC origin" in result.err and "write an .mrc output" in result.err
+    assert "origin" not in cli("convert", src, tmp_path / "o2.mrc").err  # kept there: nothing to say
+    store = tmp_path / "t.zarr"
+    assert cli("convert", src, store).code == 0
+    meta = json.loads((store / "zarr.json").read_text())
+    transforms = meta["attributes"]["ome"]["multiscales"][0]["datasets"][0]["coordinateTransformations"]
+    transforms.append({"type": "translation", "translation": [1000.0, 2000.0, 3000.0]})
+    (store / "zarr.json").write_text(json.dumps(meta))
+    result = cli("denoise", store, "-o", tmp_path / "d.zarr", "--method", "gaussian")
+    assert result.code == 0 and "OME-Zarr translation" in result.err

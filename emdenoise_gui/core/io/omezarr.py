@@ -142,6 +142,17 @@ def _scale(entry: dict, ndim: int) -> list[float] | None:
     return scale if found else None
 
 
+def _translated(entry: dict) -> bool:
+    """Whether level 0 (or the multiscale) has a translation other than zero: a position in space, which the
+    app does not carry to its outputs (they say so)."""
+    for transforms in (entry["datasets"][0].get("coordinateTransformations"), entry.get("coordinateTransformations")):
+        for transform in transforms or []:
+            values = transform.get("translation") if isinstance(transform, dict) else None
+            if transform.get("type") == "translation" and isinstance(values, list) and any(values):
+                return True
+    return False
+
+
 def _voxel_size(entry: dict, names: list[str], slices: str = "z") -> tuple[tuple[float, float, float] | None, str]:
     """((z, y, x) in nm of level 0 from the axes' units and scale transforms, or None; a note for the user).
 
@@ -263,6 +274,8 @@ def open_file(path: Path):
     extra = {"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)}
     if note and voxel and zyx[0] > 1:
         extra["note"] = note
+    if _translated(entry):
+        extra["translated"] = True
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False, extra=extra)
     return meta, _ArrayReader(array, axis)
