@@ -403,7 +403,7 @@ class Controller(QtCore.QObject):
     def submit(self, job: Job, denoiser=None) -> Job:
         """Start ``job`` through the job queue (``denoiser``: what it runs, which picks its lane)."""
         job.failed.connect(lambda failure, j=job: self.job_failed.emit(f"{j.title} failed", failure))
-        if denoiser is not None and denoiser.kind == "model":
+        if denoiser is not None and denoiser.kind == "model" and getattr(denoiser, "path", None):
             job.uses = (denoiser.path,)
         return self.queue.submit(job, denoiser)
 

@@ -196,8 +196,6 @@ def test_zoo_import_and_export_through_the_panel(window, qtbot, tmp_path, small_
     qtbot.waitUntil(lambda: not panel.transferring, timeout=30_000)
     assert out.stat().st_size > 1000 and statuses[-1] == f"Exported to {out}" and panel.export_button.isEnabled()
     shoot(window.zoo_panel, "zoo_panel.png")
-    from types import SimpleNamespace
-
     busy = SimpleNamespace(title="Denoise cells.tif (tiny-n2v)", uses=(str(panel.current().path),))
     with pytest.MonkeyPatch.context() as mp:  # a job waiting or running with the model: it is not deleted under it
         mp.setattr(window.controller, "active_jobs", lambda: [busy])
