@@ -54,15 +54,43 @@ def distance_scale(p0, p1, voxel_nm) -> tuple[float, str]:
     return math.hypot(dy * voxel_nm[1], dx * voxel_nm[2]) / length, "nm"
 
 
-def line_profile(image: np.ndarray, p0, p1) -> tuple[np.ndarray, np.ndarray]:
-    """``core.metrics.line_profile`` of a (Y, X) image from ``p0`` to ``p1`` (y, x px), read from the
-    line's bounding box only: the same values, without converting a whole 4096^2 slice to float."""
+def clip_to_image(p0, p1, shape) -> tuple[float, float] | None:
+    """The part ``[t0, t1]`` (0 <= t0 <= t1 <= 1) of the segment ``p0 + t (p1 - p0)`` (y, x px) that lies on a
+    (Y, X) ``shape``'s pixel centres, [0, Y-1] x [0, X-1]; None when it misses the image or an end is not a
+    number. A line dragged off the image is profiled where it crosses the image, not along repeated edge pixels."""
+    if not all(math.isfinite(v) for v in (*p0, *p1)):
+        return None
+    t0, t1 = 0.0, 1.0
+    for start, delta, high in ((p0[0], p1[0] - p0[0], shape[0] - 1), (p0[1], p1[1] - p0[1], shape[1] - 1)):
+        if delta == 0:
+            if not 0 <= start <= high:
+                return None
+            continue
+        a, b = -start / delta, (high - start) / delta
+        t0, t1 = max(t0, min(a, b)), min(t1, max(a, b))
+        if t0 > t1:
+            return None
+    return t0, t1
+
+
+def line_profile(image: np.ndarray, p0, p1, shape=None) -> tuple[np.ndarray, np.ndarray]:
+    """``core.metrics.line_profile`` of a (Y, X) image from ``p0`` to ``p1`` (y, x px) over the part of the line
+    on the image (on ``shape``, default the image's: :func:`clip_to_image`), distances still from ``p0``;
+    empty arrays when the line misses the image. Read from the line's bounding box only: the same values,
+    without converting a whole 4096^2 slice to float."""
+    part = clip_to_image(p0, p1, image.shape if shape is None else shape)
+    if part is None:
+        return np.zeros(0), np.zeros(0)
+    (t0, t1), (dy, dx) = part, (p1[0] - p0[0], p1[1] - p0[1])
+    offset = t0 * math.hypot(dy, dx)
+    p0, p1 = (p0[0] + t0 * dy, p0[1] + t0 * dx), (p0[0] + t1 * dy, p0[1] + t1 * dx)
     ys, xs = (p0[0], p1[0]), (p0[1], p1[1])
     y0 = min(max(math.floor(min(ys)), 0), image.shape[0] - 1)
     x0 = min(max(math.floor(min(xs)), 0), image.shape[1] - 1)
     y1, x1 = max(math.floor(max(ys)) + 2, y0 + 1), max(math.floor(max(xs)) + 2, x0 + 1)
-    crop = image[y0:y1, x0:x1]  # clipped at the image edges, where "nearest" repeats the same pixels
-    return metrics.line_profile(crop, (p0[0] - y0, p0[1] - x0), (p1[0] - y0, p1[1] - x0))
+    crop = image[y0:y1, x0:x1]
+    distance, values = metrics.line_profile(crop, (p0[0] - y0, p0[1] - x0), (p1[0] - y0, p1[1] - x0))
+    return distance + offset, values
 
 
 def same_decimals(*values: float, digits: int = 4) -> list[str]:
@@ -342,7 +370,9 @@ class MeasurePanel(QtWidgets.QWidget):
             return
         p0, p1 = self.line.points()
         distance, original = line_profile(self._original, p0, p1)
-        result = None if self._result is None else line_profile(self._result, p0, p1)[1]
+        result = None if self._result is None else line_profile(self._result, p0, p1, self._original.shape)[1]
+        if result is not None and len(result) != len(original):  # a result of another size: not comparable
+            result = None
         scale, unit = distance_scale(p0, p1, self._voxel)
         self.plot.set_names(self._names[0], self._names[1] + (" (none for this slice)" if result is None else ""))
         self.plot.set_profiles(distance * scale, original, result, unit)
