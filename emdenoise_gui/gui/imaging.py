@@ -25,11 +25,16 @@ def percentile_levels(image: np.ndarray, percentiles=(0.5, 99.5)) -> tuple[float
     """Contrast limits (lo < hi, in the image's values) from two percentiles of a (Y, X) image.
 
     Images longer than :data:`LEVELS_SIDE` px are read on a regular grid of about that many
-    px a side (exact for smaller ones). NaN is ignored; a flat image gives (v, v + 1).
+    px a side (exact for smaller ones). NaN and infinite values are left out (an image of -inf edges
+    showed black at every contrast); a flat image gives (v, v + 1), one with no finite value (0, 1).
     """
     step = max(1, -(-max(image.shape) // LEVELS_SIDE))
-    sample = image[::step, ::step]
-    lo, hi = (float(v) for v in np.nanpercentile(sample, percentiles))
+    sample = np.asarray(image[::step, ::step])
+    if sample.dtype.kind == "f":
+        sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 0.0, 1.0
+    lo, hi = (float(v) for v in np.percentile(sample, percentiles))
     return (lo, hi if hi > lo else lo + 1.0)
 
 

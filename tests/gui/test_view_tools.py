@@ -100,3 +100,32 @@ def test_a_line_dragged_off_the_image_is_profiled_only_where_it_crosses_it():
         assert [len(a) for a in line_profile(image, p0, p1)] == [0, 0]
     distance, values = line_profile(image, (-1e7, -1e7), (1e7, 1e7))  # its diagonal on the image, not 3 * 10^7 px
     assert len(values) == round(59 * 2 ** 0.5) + 1
+
+
+def test_nan_and_infinite_pixels_are_left_out_of_contrast_iqr_and_high_pass():
+    """-inf edges made the contrast (nan, nan): both panes black at every setting; one NaN in the IQR box read
+    "result: not computed in the box yet"; one NaN pixel blanked a 40 px square of the high-pass view."""
+    from emdenoise_gui.core.metrics import high_pass
+    from emdenoise_gui.gui.imaging import percentile_levels
+    from emdenoise_gui.gui.panels.profile_plot import box_iqr, iqr_text
+
+    image = np.random.default_rng(1).normal(100, 10, (64, 64))
+    image[:, :4] = -np.inf
+    image[10, 10] = np.nan
+    lo, hi = percentile_levels(image)
+    assert np.isfinite(lo) and np.isfinite(hi) and 60 < lo < hi < 140
+    assert percentile_levels(np.full((8, 8), np.nan)) == (0.0, 1.0)
+    value, bad = box_iqr(image, (0, 0, 20, 20))
+    assert bad == 81 and 10 < value < 20  # 4 columns of -inf and the NaN, left out
+    text = iqr_text(value, value * 0.5, (0, 0, 20, 20), None, bad)
+    assert "not computed" not in text and "81 px in the box are not numbers" in text and "0.500" in text
+    filtered = high_pass(image)
+    assert np.isnan(filtered[10, 10]) and np.isfinite(filtered[:, 4:]).sum() == 60 * 64 - 1
+
+
+def test_a_huge_iqr_box_is_read_on_a_grid():
+    from emdenoise_gui.gui.panels.profile_plot import IQR_MAX_PX, box_values
+
+    image = np.random.default_rng(2).normal(0, 1, (4000, 4000))
+    values, bad = box_values(image, (0, 0, 4000, 4000))
+    assert bad == 0 and values.size <= IQR_MAX_PX and values.size > IQR_MAX_PX / 4
