@@ -324,6 +324,32 @@ def test_state_round_trip(view, qtbot, original, smoothed):
     np.testing.assert_allclose(composed[:, 300:], metrics.high_pass(smoothed[2])[:, 300:], atol=1e-4)
 
 
+def test_a_saved_view_that_misses_the_image_keeps_the_defaults(qtbot, original, smoothed):
+    """A view saved on a larger stack (or edited) restored both panes black: off the image, contrast above
+    every value, the line and box outside; what misses the image now keeps the view's own defaults."""
+    other = shown_view(qtbot)
+    other.set_original(original[:, :60, :80], "small")
+    other.set_result(smoothed[:, :60, :80], "small")
+    settle(qtbot)
+    before = other.state()
+    other.restore_state({"slice": 900, "view_rect": [5000, 5000, 100, 100], "levels": [300, 300],
+                         "line": [[-4000, -4000], [-3000, -9000]], "rect": [4000, 4000, 4100, 4100], "mode": "split"})
+    settle(qtbot)
+    after = other.state()
+    assert after["slice"] == 3 and after["mode"] == "split"
+    assert after["levels"] == before["levels"] and after["rect"] == before["rect"]
+    assert np.allclose(after["line"], before["line"])
+    view_x, view_y, width, height = after["view_rect"]
+    assert view_x < 80 and view_y < 60 and view_x + width > 0 and view_y + height > 0  # on the image
+    other.restore_state({"levels": [400, 500]})  # above every uint8 value: black; kept out
+    assert other.state()["levels"] == before["levels"]
+    other.set_levels(float("nan"), 5.0)  # hung the event loop
+    assert other.state()["levels"] == before["levels"]
+    low = float(original[3, :60, :80].min())
+    other.restore_state({"levels": [low + 5, low + 40]})  # a fitting one is taken
+    assert other.state()["levels"] == pytest.approx([low + 5, low + 40])
+
+
 def test_shorter_result_leaves_missing_slices_blank(view, qtbot, original, smoothed):
     view.set_result(smoothed[1:3], "partial run", first_slice=1)
     assert view.image_items[1].image is None

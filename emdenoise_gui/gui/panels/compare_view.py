@@ -35,16 +35,16 @@ from emdenoise_gui.gui.panels.profile_plot import (
     pixel_text,
 )
 from emdenoise_gui.gui.panels.region_tool import RegionTool
+from emdenoise_gui.gui.panels.saved_view import restore_view_state, view_state
 from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
 from emdenoise_gui.gui.panels.slices import Slices, slice_span, voxel_size
 from emdenoise_gui.gui.panels.view_fit import ViewFit
 from emdenoise_gui.gui.panels.view_menu import ImageViewBox, ViewMenu
 from emdenoise_gui.gui.panels.view_widgets import Placeholder, Title, row
-from emdenoise_gui.project.records import COMPARE_MODES, COMPARE_STATE_VERSION
+from emdenoise_gui.project.records import COMPARE_MODES
 
 MODES = dict(zip(COMPARE_MODES, ("Side by side", "Split", "Blink")))
 BLINK_MS = 600
-STATE_VERSION = COMPARE_STATE_VERSION
 DIVIDER_PEN = pg.mkPen("#ffd23f", width=2)
 MODE_TIPS = {
     "side_by_side": "Original left, result right; pan and zoom move both",
@@ -435,8 +435,10 @@ class CompareView(QtWidgets.QWidget):
         return self.contrast.limits[self._wanted_kind()]
 
     def set_levels(self, lo: float, hi: float) -> None:
-        """Set the contrast limits; with High-pass on they apply once the high-pass is shown."""
-        self.contrast.set(self._wanted_kind(), lo, hi)
+        """Set the contrast limits; with High-pass on they apply once the high-pass is shown. Limits that are
+        not two finite numbers are ignored (NaN hung the histogram's event loop)."""
+        if math.isfinite(lo) and math.isfinite(hi):
+            self.contrast.set(self._wanted_kind(), lo, hi)
 
     def auto_contrast(self) -> None:
         """Contrast from the 0.5 / 99.5 percentiles of the current original slice (as shown)."""
@@ -588,41 +590,9 @@ class CompareView(QtWidgets.QWidget):
 
     # -------------------------------------------------------------------- state
     def state(self) -> dict:
-        """Everything needed to reopen the comparison where the user left it (JSON-safe; the fields of
-        ``project.records.CompareState``, which validates it)."""
-        view, levels, rect = self.views[0].viewRect(), self.levels(), self.rect()
-        return {
-            "version": STATE_VERSION,
-            "slice": self._z,
-            "view_rect": [view.x(), view.y(), view.width(), view.height()],
-            "mode": self._mode,
-            "high_pass": self.high_pass_action.isChecked(),
-            "residual": self.residual_action.isChecked(),
-            "line_tool": self.line_action.isChecked(),
-            "rect_tool": self.rect_action.isChecked(),
-            "levels": list(levels) if levels else None,
-            "line": [list(point) for point in self.line_points()],
-            "rect": list(rect) if rect else None,
-            "divider_x": float(self.divider.value()),
-        }
+        """Everything needed to reopen the comparison where the user left it (``saved_view.view_state``)."""
+        return view_state(self)
 
     def restore_state(self, state: dict) -> None:
-        """Apply a dict from :meth:`state`; missing keys keep their current value."""
-        for key, action in (("high_pass", self.high_pass_action), ("residual", self.residual_action),
-                            ("line_tool", self.line_action), ("rect_tool", self.rect_action)):
-            if key in state:
-                action.setChecked(bool(state[key]))
-        if "divider_x" in state:
-            self.divider.setValue(float(state["divider_x"]))
-        if "mode" in state:
-            self.set_mode(state["mode"])
-        if "slice" in state:
-            self.set_slice(int(state["slice"]))
-        if state.get("levels"):
-            self.set_levels(*state["levels"])
-        if state.get("line"):
-            self.set_line_points(*state["line"])
-        if state.get("rect"):
-            self.set_rect(state["rect"])
-        if state.get("view_rect"):
-            self.fit.keep(QtCore.QRectF(*state["view_rect"]))
+        """Apply a dict from :meth:`state` (``saved_view.restore_view_state``: what misses the image is dropped)."""
+        restore_view_state(self, state)
