@@ -134,6 +134,16 @@ class SettingsDialog(QtWidgets.QDialog):
         except InputError as exc:
             QtWidgets.QMessageBox.warning(self, "Result names", str(exc))
             return
+        device = self.device.currentText()
+        if device not in ("auto", "cpu"):  # a GPU this computer lacks: every job would fail on it
+            from emdenoise_gui.models.device import pick_device
+
+            try:
+                pick_device(device)
+            except InputError:
+                QtWidgets.QMessageBox.warning(self, "Device", f"The device '{device}' is not available on this "
+                                                              "computer; choose auto (the best one here) or cpu.")
+                return
         self.accept()
 
     def result_settings(self) -> AppSettings:

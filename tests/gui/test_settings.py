@@ -92,3 +92,24 @@ def test_gui_offers_every_output_type_and_file_kind_the_core_handles():
     assert OUTPUT_DTYPES == CORE_DTYPES
     assert AppSettings(output_dtype="uint16").checked().output_dtype == "uint16"
     assert all(f"*{suffix}" in FILE_FILTER for suffix in READ_SUFFIXES) and FILE_FILTER == file_filter()
+
+
+def test_a_device_this_computer_lacks_is_refused_in_the_dialog(qtbot, monkeypatch):
+    """Choosing cuda on a computer without a GPU was accepted; every model job then failed on it."""
+    import torch
+    from PySide6 import QtWidgets
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    warnings = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda parent, title, text: warnings.append((title, text)))
+    dialog = SettingsDialog(AppSettings())
+    qtbot.addWidget(dialog)
+    if dialog.device.findText("cuda") < 0:
+        dialog.device.addItem("cuda")
+    dialog.device.setCurrentText("cuda")
+    dialog._accept()
+    assert warnings and warnings[-1][0] == "Device" and "'cuda' is not available on this computer" in warnings[-1][1]
+    assert dialog.result() != QtWidgets.QDialog.DialogCode.Accepted
+    dialog.device.setCurrentText("cpu")
+    dialog._accept()
+    assert dialog.result() == QtWidgets.QDialog.DialogCode.Accepted
