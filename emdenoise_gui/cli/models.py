@@ -48,7 +48,8 @@ def cmd_train(args) -> int:
     if args.config is None and init:  # fine-tuning: the start model's size (its crop, batch and rate follow)
         from emdenoise_gui.zoo.registry import resolve
 
-        args.config = resolve(init).card.config
+        card = resolve(init).card
+        args.config = card.config if card.family == args.family else None  # another family: the trainer says so
     spec = RunSpec(family=args.family, config=args.config or "lite", steps=args.steps, data=data,
                    output=os.path.abspath(args.output),
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,

@@ -119,11 +119,16 @@ def partial_tag() -> str:
 
 def private_staging(target: Path) -> Path:
     """A hidden staging name of ``target`` that no other writer uses: ``.NAME.<pid>@<host>-<hex>.partial``
-    beside it, with NAME cut so the whole stays within :data:`NAME_MAX` bytes (a 250-byte target name is fine)."""
+    beside it, with NAME cut in the middle so the whole stays within :data:`NAME_MAX` bytes and its last two
+    suffixes stay (``.ome.tif`` tells a writer the format; a 250-byte target name is fine)."""
     target = Path(target)
     tail = f".{partial_tag()}.partial"
     room = NAME_MAX - 1 - len(tail.encode())
-    name = target.name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
+    raw = target.name.encode("utf-8", "surrogateescape")
+    if len(raw) > room:
+        suffix = "".join(target.suffixes[-2:]).encode("utf-8", "surrogateescape")[-32:]
+        raw = raw[:room - len(suffix)] + suffix
+    name = raw.decode("utf-8", "ignore")  # a letter cut in two is dropped
     return target.with_name(f".{name}{tail}")
 
 

@@ -516,7 +516,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         project.view.result_id = ident if kind == "result" else None
         project.view.slice_index = self.viewer.current_slice()
         try:
-            project.view.viewer = CompareState.from_dict(self.viewer.state(), "view.viewer")
+            kept = project.view.viewer.extra if project.view.viewer else {}  # a later version's fields stay
+            project.view.viewer = CompareState.from_dict({**kept, **self.viewer.state()}, "view.viewer")
         except InputError:  # e.g. a view not laid out yet (no size): nothing worth restoring
             project.view.viewer = None
         self.controller.save()

@@ -100,7 +100,8 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     notes = {"adapted_to": f"{stack.name} ({_fingerprint(stack)})",
              "note": "self-trained on the stack it denoises; validated on its last slices"}
     steps = FAMILIES[family].adapt_steps if steps is None else steps  # 0 is refused by validated(), not a default
-    config = resolve(init).card.config if init else "lite"  # a start model's size is the model's
+    card = resolve(init).card if init else None
+    config = card.config if card is not None and card.family == family else "lite"  # a start model's size
     spec = RunSpec(family=family, config=config, steps=steps, data={"noisy": [str(stack)]},
                    output=str(folder / name), name=name, init=init, device=device, seed=seed, notes=notes,
                    validate_every=100, checkpoint_every=100, checkpoint_dir=str(run_checkpoint(name)),

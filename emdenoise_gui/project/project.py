@@ -243,10 +243,16 @@ class Project:
     def to_dict(self) -> dict:
         """The JSON content of ``project.json``."""
         return {**self.extra, "format": FORMAT_TAG, "version": self.version, "name": self.name,
-                "stacks": [dict(s.to_dict(), relative=relocate.relative_path(s.path, self.folder))
-                           for s in self.stacks],
+                "stacks": [dict(s.to_dict(), relative=self._relative(s)) for s in self.stacks],
                 "results": [r.to_dict() for r in self.results],
                 "view": self.view.to_dict()}
+
+    def _relative(self, record: StackRecord) -> str | None:
+        """What project.json keeps as a stack's path from the project folder: computed from where the file is,
+        or, while it is missing, the value read (the place it was last found relative to the project)."""
+        if record.relative is not None and not Path(record.path).exists():
+            return record.relative
+        return relocate.relative_path(record.path, self.folder)
 
     @classmethod
     def from_dict(cls, data: dict, folder: str | Path) -> "Project":
@@ -285,6 +291,7 @@ class Project:
         relocated = []
         for i, (record, raw) in enumerate(zip(stacks, stacks_raw, strict=True)):
             relative = str_field(raw, "relative", f"stacks[{i}].", optional=True) if "relative" in raw else None
+            record.relative = relative
             if relative is None or Path(record.path).exists():
                 continue
             candidate = relocate.from_relative(folder, relative)

@@ -173,6 +173,9 @@ class StackRecord:
     format: str
     added: str
     extra: dict = field(default_factory=dict, repr=False, compare=False)
+    #: its path relative to the project folder as last read from project.json (None: not given), written back
+    #: while the file is missing: a project saved before its data arrived at the new place still finds it
+    relative: str | None = field(default=None, repr=False, compare=False)
 
     #: the fields project.json holds for a stack ("relative": its path from the project folder, see Project)
     KEYS = ("id", "path", "name", "shape", "dtype", "voxel_size_nm", "format", "added", "relative")
@@ -312,11 +315,16 @@ class CompareState:
     rect: list[int] | None = None
     divider_x: float = 0.0
     version: int = COMPARE_STATE_VERSION
+    #: fields of a later EMDenoise, written back as they were read (:func:`unknown_entries`)
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
+
+    KEYS = ("version", "slice", "view_rect", "mode", "high_pass", "residual", "line_tool", "rect_tool", "levels",
+            "line", "rect", "divider_x")
 
     def to_dict(self) -> dict:
         """The dict ``CompareView.restore_state`` takes (plain JSON values)."""
         copy = lambda v: None if v is None else list(v)  # noqa: E731
-        return {"version": self.version, "slice": self.slice, "view_rect": copy(self.view_rect),
+        return {**self.extra, "version": self.version, "slice": self.slice, "view_rect": copy(self.view_rect),
                 "mode": self.mode, "high_pass": self.high_pass, "residual": self.residual,
                 "line_tool": self.line_tool, "rect_tool": self.rect_tool, "levels": copy(self.levels),
                 "line": None if self.line is None else [list(p) for p in self.line],
@@ -353,14 +361,15 @@ class CompareState:
         return cls(slice=int_field(d, "slice", w, minimum=0), view_rect=view_rect, mode=mode,
                    high_pass=bool_field(d, "high_pass", w), residual=bool_field(d, "residual", w),
                    line_tool=bool_field(d, "line_tool", w), rect_tool=bool_field(d, "rect_tool", w),
-                   levels=levels, line=line, rect=rect, divider_x=float(divider), version=version)
+                   levels=levels, line=line, rect=rect, divider_x=float(divider), version=version,
+                   extra=unknown_entries(d, cls.KEYS))
 
 
 @dataclass
 class ViewState:
     """Where the viewer was, so reopening a project shows the same picture.
 
-    Older files also hold ``rect``, ``toggles`` and ``contrast`` (never used); they are ignored.
+    Older files also hold ``rect``, ``toggles`` and ``contrast`` (never used); they are kept as they are.
 
     Attributes
     ----------
@@ -374,9 +383,13 @@ class ViewState:
     result_id: str | None = None
     slice_index: int = 0
     viewer: CompareState | None = None
+    #: fields of a later EMDenoise (and the never-used ones of older files), written back as they were read
+    extra: dict = field(default_factory=dict, repr=False, compare=False)
+
+    KEYS = ("stack_id", "result_id", "slice_index", "viewer")
 
     def to_dict(self) -> dict:
-        return {"stack_id": self.stack_id, "result_id": self.result_id,
+        return {**self.extra, "stack_id": self.stack_id, "result_id": self.result_id,
                 "slice_index": self.slice_index,
                 "viewer": None if self.viewer is None else self.viewer.to_dict()}
 
@@ -392,4 +405,5 @@ class ViewState:
         return cls(stack_id=str_field(d, "stack_id", w, optional=True),
                    result_id=str_field(d, "result_id", w, optional=True),
                    slice_index=int_field(d, "slice_index", w, minimum=0),
-                   viewer=CompareState.from_dict(viewer, w + "viewer") if viewer else None)
+                   viewer=CompareState.from_dict(viewer, w + "viewer") if viewer else None,
+                   extra=unknown_entries(d, cls.KEYS))

@@ -119,12 +119,15 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     if not spec.output:
         raise InputError("give the output model package with -o PACKAGE")
     output = Path(spec.output)
-    if output.exists() and _resume_state is not None and _resume_state.get("finished"):
-        # a longer run of a finished one: a package of its own, "NAME-800steps", by folder and by card name; kept
-        # in the checkpoint, so that run resumes into it after an interruption
+    continues = (spec.notes or {}).get("continues") if _resume_state is not None else None
+    if continues or (output.exists() and _resume_state is not None and _resume_state.get("finished")):
+        # a longer run of a finished one: a package of its own, "NAME-800steps", by folder and by card name,
+        # named for the total it now trains to; the finished run's name is kept in the checkpoint (and the
+        # card, as "continues"), so the run resumes into it after an interruption, with any new --steps
+        continues = continues or _STEPS_SUFFIX.sub("", spec.name or output.name)
         output = output.with_name(f"{_STEPS_SUFFIX.sub('', output.name)}-{spec.steps}steps")
-        spec.output = str(output)
-        spec.name = f"{_STEPS_SUFFIX.sub('', spec.name or output.name)}-{spec.steps}steps"
+        spec.output, spec.name = str(output), f"{continues}-{spec.steps}steps"
+        spec.notes = {**(spec.notes or {}), "continues": continues}
     if output.exists():
         raise InputError("already exists; " + ("choose another name for the model package" if _resume_state is None
                                                else "move or rename it, then resume again"), output)
@@ -139,7 +142,9 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)
     check_fits(spec.family, spec.config, spec.batch_size, spec.crop, device)  # before any data is drawn
-    trainer = _make_trainer(spec, device, (_resume_state or {}).get("trainer", {}).get("init"))
+    # a resumed run: the start model's facts it saved ({} when it saved none: an older run)
+    resumed_init = None if _resume_state is None else (_resume_state.get("trainer", {}).get("init") or {})
+    trainer = _make_trainer(spec, device, resumed_init)
     first, wall_before = 0, 0.0
     if _resume_state is not None:
         trainer.load_state(_resume_state["trainer"])

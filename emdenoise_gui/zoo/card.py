@@ -37,13 +37,17 @@ def _invisible(c: str) -> bool:
     return unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
-def valid_model_name(name: str) -> bool:
-    """Whether ``name`` can name a model and its package folder: not blank, not hidden (a leading dot),
-    no space at either end (``"trail "`` would list as ``"trail"``), at most MAX_NAME characters, none of
-    NAME_FORBIDDEN, control or invisible format characters."""
-    return (bool(name.strip()) and name == name.strip() and not name.startswith(".") and len(name) <= MAX_NAME
+def valid_model_name(name: str, new: bool = True) -> bool:
+    """Whether ``name`` can name a model and its package folder: not blank, not hidden (a leading dot), at
+    most MAX_NAME characters, none of NAME_FORBIDDEN or control characters; and for a ``new`` model (trained,
+    imported, named in the wizard) no space at either end (``"trail "`` would list as ``"trail"``) nor an
+    invisible format character (DEL, a right-to-left override). A model already in the zoo (``new`` False)
+    keeps the rule it was made under."""
+    if new and (name != name.strip() or any(_invisible(c) for c in name)):
+        return False
+    return (bool(name.strip()) and not name.startswith(".") and len(name) <= MAX_NAME
             and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
-            and not any(c in NAME_FORBIDDEN or _invisible(c) for c in name))
+            and not any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name))
 
 
 #: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``): a new
@@ -179,7 +183,7 @@ def card_from_dict(data) -> ModelCard:
     configs = FAMILIES[data["family"]].configs
     if data["config"] not in configs:
         raise CardError(f"card config '{data['config'][:20]}' is not one of {', '.join(configs)} for {data['family']}")
-    if not valid_model_name(data["name"]):
+    if not valid_model_name(data["name"], new=False):
         raise CardError(f"card name '{data['name'][:40]}' is not allowed: {NAME_RULE}")
     _check_ranges(data)
     return ModelCard(**data)

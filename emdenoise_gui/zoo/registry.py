@@ -18,7 +18,12 @@ from emdenoise_gui import paths
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo import bioimageio
-from emdenoise_gui.zoo.card import AUTO_MODEL, AUTO_RESERVED, valid_model_name
+from emdenoise_gui.zoo.card import (
+    AUTO_MODEL,
+    AUTO_RESERVED,
+    NAME_RULE,
+    valid_model_name,
+)
 from emdenoise_gui.zoo.package import (
     Package,
     export_zip,
@@ -179,6 +184,7 @@ def _import(source: Path) -> Package:
     target_root.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         package = verify_folder(source)
+        _check_new_name(package.card.name, source)
         load_network(package)  # weights that do not fit the card would fail every later use (and --model auto)
         target = target_root / package.card.name
         _check_free(package.card.name, source)
@@ -194,6 +200,7 @@ def _import(source: Path) -> Package:
     try:
         try:
             package = extract_zip(source, scratch, inside)
+            _check_new_name(package.card.name, source)
             load_network(package)
         except InputError as exc:  # a problem found in the unpacked copy: name the zip, not the scratch folder
             if exc.path is not None and target_root in exc.path.parents:  # the scratch folder or its staging copy
@@ -207,8 +214,16 @@ def _import(source: Path) -> Package:
     return Package(target, package.card)
 
 
+def _check_new_name(name: str, source: Path) -> None:
+    """InputError when ``name`` may not name a model joining the zoo (the rule for new names)."""
+    if not valid_model_name(name):
+        raise InputError(f"its card names the model {name!r}, which is not allowed for a model joining the zoo "
+                         f"({NAME_RULE}): correct the name in its card.json", source)
+
+
 def _check_free(name: str, source: Path) -> None:
     """InputError when a package named ``name`` cannot join the user zoo."""
+    _check_new_name(name, source)
     taken = name_taken(name)
     if taken and (SHIPPED_DIR / name).exists():
         raise InputError(f"{taken}, so the zoo has one already; a model of your own needs another name "

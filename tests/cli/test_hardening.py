@@ -237,3 +237,12 @@ def test_a_position_the_output_cannot_keep_is_said(tmp_path, cli):
     (store / "zarr.json").write_text(json.dumps(meta))
     result = cli("denoise", store, "-o", tmp_path / "d.zarr", "--method", "gaussian")
     assert result.code == 0 and "OME-Zarr translation" in result.err
+
+
+def test_long_output_names_are_written_or_refused_in_one_line(tmp_path, cli):
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, np.full((2, 32, 32), 100, np.uint8), photometric="minisblack")
+    long_name = tmp_path / ("a" * 226 + ".tif")  # its staging name ran over 255 bytes: internal error
+    assert cli("denoise", src, "-o", long_name, "--method", "gaussian").code == 0 and long_name.is_file()
+    result = cli("denoise", src, "-o", tmp_path / ("b" * 300 + ".tif"), "--method", "gaussian")
+    assert result.code == 2 and "over 255 bytes" in result.err

@@ -271,3 +271,31 @@ def test_a_mistyped_rectangle_is_not_called_a_missing_file(cli, tmp_path, fibsem
         assert result.code == 2 and "must read Y0:Y1,X0:X1" in result.err and "not found" not in result.err, result.err
     result = cli("train", "n2v", "--noisy", fibsem_crop, "-o", ".", "--steps", "1")
     assert result.code == 2 and "ships with EMDenoise" not in result.err, result.err
+
+
+def test_an_older_fine_tuning_checkpoint_resumes_with_its_start_models_size(cli, home, tmp_path, fibsem_crop):
+    """Runs paused before this version said config "lite" whatever the start model, and kept no start-model
+    facts: resuming one from flyem-nrrn-base was refused with advice about a --config resume lacks."""
+    import json
+
+    from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+
+    run = tmp_path / "ft"
+    result = cli("train", "nrrn", "--clean", fibsem_crop, "--init", "flyem-nrrn-base", "-o", run, "--steps", "2",
+                 "--crop", "32", "--batch-size", "1", "--device", "cpu", "--checkpoint-every", "1")
+    assert result.code == 0, result.err
+    ckpt = tmp_path / "ft.checkpoint"
+    state = load_checkpoint(ckpt)
+    state["spec"]["config"], state["trainer"]["init"] = "lite", None  # as the older version saved it
+    save_checkpoint(ckpt, state)
+    result = cli("resume", ckpt, "--steps", "3")
+    assert result.code == 0, result.err
+    card = json.loads((tmp_path / "ft-3steps" / "card.json").read_text())
+    assert card["config"] == "base" and card["training"]["continues"] == "ft"
+
+
+def test_a_start_model_of_another_family_is_named_as_such(cli, tmp_path, noisy_crop):
+    """`train n2v --init flyem-nrrn-base` said "unknown configuration 'base' for n2v" (its size was taken first)."""
+    result = cli("train", "n2v", "--noisy", noisy_crop, "--init", "flyem-nrrn-base", "-o", tmp_path / "m",
+                 "--steps", "1")
+    assert result.code == 2 and "is a nrrn model" in result.err and "configuration" not in result.err

@@ -63,3 +63,10 @@ def test_sizes_in_messages_never_read_zero():
     assert size_words(100) == "under 0.1 MB"
     assert size_words(120 * 2**20) == "120 MB"
     assert size_words(3.2 * 2**30) == "3.2 GB"
+
+
+def test_a_long_name_keeps_its_format_suffixes_in_the_staging_name(tmp_path):
+    """The writer's staging name (which carries pid@host) ran over 255 bytes for a 226-byte output name."""
+    target = tmp_path / ("a" * 240 + ".ome.tif")
+    staging = atomic.private_staging(target)
+    assert len(staging.name.encode()) <= atomic.NAME_MAX and ".ome.tif." in staging.name

@@ -469,6 +469,8 @@ def test_fields_of_a_later_version_survive_open_change_and_save(tmp_path, projec
     data["notes"] = {"text": "grid 3, good ice"}
     data["stacks"][0]["colour"] = "#ff8800"
     data["results"][0]["score"] = [31.2, 0.91]
+    data["view"]["layout"] = "grid"
+    data["view"]["viewer"] = {**CompareState().to_dict(), "colour_map": "magma"}
     project.file.write_text(json.dumps(data))
     opened = Project.open(project.folder)
     opened.add_stack(make_meta(tmp_path / "in" / "b.tif"))
@@ -478,4 +480,5 @@ def test_fields_of_a_later_version_survive_open_change_and_save(tmp_path, projec
         assert again["notes"] == {"text": "grid 3, good ice"}
         assert again["stacks"][0]["colour"] == "#ff8800" and "colour" not in again["stacks"][1]
         assert again["results"][0]["score"] == [31.2, 0.91]
+        assert again["view"]["layout"] == "grid" and again["view"]["viewer"]["colour_map"] == "magma"
         assert again["stacks"][0]["id"] == s1.id and again["format"] == "emdenoise-project"

@@ -122,3 +122,24 @@ def test_locate_stack_refuses_other_data(tmp_path):
         project.locate_stack(a.id, tmp_path / "notes.txt")
     assert project.stack(a.id).path == str(tmp_path / "a.tif")
     assert not (project.folder / PROJECT_FILE).read_text().count("wrong.tif")
+
+
+def test_a_project_saved_before_its_data_arrived_still_finds_it(tmp_path):
+    """Saving while the data was still on its way rewrote "relative" from the old absolute path, so the data
+    was never found once it arrived."""
+    exp = tmp_path / "exp"
+    project = Project.create(exp / "project")
+    add(project, exp / "data" / "a.tif")
+    project.save()
+    disk2 = tmp_path / "disk2"
+    disk2.mkdir()
+    shutil.move(str(exp / "project"), str(disk2 / "project"))
+    shutil.move(str(exp / "data"), str(tmp_path / "in-transit"))  # on its way: at neither place
+    early = Project.open(disk2 / "project")
+    assert len(early.missing_inputs()) == 1 and early.relocated == []
+    early.name = "changed"  # any change saved, e.g. the view on closing
+    early.save()
+    assert json.loads(early.file.read_text())["stacks"][0]["relative"] == "../data/a.tif"
+    shutil.move(str(tmp_path / "in-transit"), str(disk2 / "data"))
+    late = Project.open(disk2 / "project")
+    assert late.missing_inputs() == [] and late.stacks[0].path == str(disk2 / "data" / "a.tif")

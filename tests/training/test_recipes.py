@@ -175,11 +175,12 @@ def test_resume_of_a_finished_run_trains_on_into_a_new_package(tmp_path, fibsem_
         if isinstance(event, ev.StepDone):
             token.cancel()
     assert not (tmp_path / "n2v_pkg-12steps").exists()
-    events = list(resume(ckpt))
-    assert events[-1].package.endswith("n2v_pkg-12steps")
-    assert open_package(tmp_path / "n2v_pkg-12steps").card.name == "n2v_pkg-12steps"
-    with pytest.raises(InputError, match=r"already finished at step 12; give a --steps above 12"):
-        list(resume(ckpt, steps=11))
+    events = list(resume(ckpt, steps=11))  # resumed to another total: named for it
+    assert events[-1].package.endswith("n2v_pkg-11steps") and not (tmp_path / "n2v_pkg-12steps").exists()
+    card = open_package(tmp_path / "n2v_pkg-11steps").card
+    assert card.name == "n2v_pkg-11steps" and card.steps == 11 and card.training["continues"] == "n2v_pkg"
+    with pytest.raises(InputError, match=r"already finished at step 11; give a --steps above 11"):
+        list(resume(ckpt, steps=10))
 
 
 def test_nrrn_blind_spot_masks_only_the_centre_slice(tmp_path, fibsem_crop, noisy_crop, noise_patches, monkeypatch):

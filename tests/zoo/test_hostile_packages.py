@@ -209,3 +209,15 @@ def test_a_broken_entry_in_the_zoo_is_listed_and_can_be_deleted(user_zoo, capsys
     assert "broken" in out
     assert main(["zoo", "delete", "broken", "--yes"]) == 0
     assert not bad.exists()
+
+
+def test_a_model_already_in_the_zoo_keeps_the_name_rule_it_was_made_under(user_zoo, tmp_path):
+    """Names ending in a space are refused for new models since 2026-12-06; one already in the zoo stays usable."""
+    from emdenoise_gui.models.n2v import UNet
+    from emdenoise_gui.zoo.registry import list_entries
+
+    card = ModelCard(name="trail ", family="n2v", config="lite", architecture={"depth": 2, "base": 8, "n2v2": True},
+                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=1)
+    write_package(user_zoo / "trail ", card, UNet(depth=2, base=8, n2v2=True).state_dict())
+    entry = next(e for e in list_entries() if not e.shipped)
+    assert entry.package is not None and entry.package.card.name == "trail "

@@ -126,6 +126,9 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
     """
     path = Path(path)
     output_format(path)
+    if len(path.name.encode("utf-8", "surrogateescape")) > atomic.NAME_MAX:
+        raise InputError(f"has a name of over {atomic.NAME_MAX} bytes, more than a file system takes: choose a "
+                         "shorter name", path)
     for inp in inputs:
         inp = Path(inp)
         same = inp.resolve() == path.resolve() or (

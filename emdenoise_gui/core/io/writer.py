@@ -170,7 +170,7 @@ class StackWriter:
         self.overwrite = overwrite
         self.ngff = ngff
         self.placement = placement
-        self.tmp = self.path.with_name(f".{self.path.name}.{atomic.partial_tag()}.partial")
+        self.tmp = atomic.private_staging(self.path)
         self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
         self._sink = None
         self._written = np.zeros(self.shape[0], dtype=bool)
@@ -232,7 +232,7 @@ class StackWriter:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
         if self.tmp.is_dir() and self.path.is_dir():  # a folder is not replaced by rename: move it aside first
-            old = self.path.with_name(f".{self.path.name}.old.{atomic.partial_tag()}.partial")
+            old = atomic.private_staging(self.path.with_name(self.path.name + ".old"))
             os.replace(self.path, old)
             os.replace(self.tmp, self.path)
             shutil.rmtree(old, ignore_errors=True)

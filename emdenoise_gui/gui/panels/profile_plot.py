@@ -395,9 +395,8 @@ class MeasurePanel(QtWidgets.QWidget):
             return
         p0, p1 = self.line.points()
         distance, original = line_profile(self._original, p0, p1)
-        result = None if self._result is None else line_profile(self._result, p0, p1, self._original.shape)[1]
-        if result is not None and len(result) != len(original):  # a result of another size: not comparable
-            result = None
+        same = self._result is not None and self._result.shape == self._original.shape
+        result = line_profile(self._result, p0, p1)[1] if same else None  # another size: not comparable
         scale, unit = distance_scale(p0, p1, self._voxel)
         self.plot.set_names(self._names[0], self._names[1] + (" (none for this slice)" if result is None else ""))
         self.plot.set_profiles(distance * scale, original, result, unit)

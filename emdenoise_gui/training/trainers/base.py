@@ -72,8 +72,8 @@ class BaseTrainer:
             self.architecture = dict(resumed_init["architecture"])
             self.normalisation = dict(resumed_init["normalisation"])
             self.init_from = resumed_init["from"]
-        elif spec.init:
-            card, init_weights = self._init_package(spec.init)
+        elif spec.init:  # a fresh run, or one saved before runs kept these facts (resumed_init == {})
+            card, init_weights = self._init_package(spec.init, resuming=resumed_init is not None)
             self.init_from = f"{card.name} (sha256 {card.weights_sha256[:12]})"
         if spec.neighbours:  # an NRRN option that keeps the parameters: it also applies to an init package
             self.architecture["neighbours"] = spec.neighbours
@@ -101,8 +101,10 @@ class BaseTrainer:
         self.val_batch = self.fixed_val_batch()
 
     # -- fine-tuning -------------------------------------------------------------------------
-    def _init_package(self, spec: str):
-        """(card, state dict) of the package to start from; its architecture and normalisation are kept."""
+    def _init_package(self, spec: str, resuming: bool = False):
+        """(card, state dict) of the package to start from; its architecture and normalisation are kept.
+        ``resuming``: a run saved before its configuration followed the start model's (it said lite for any)
+        takes the start model's, instead of being refused."""
         from emdenoise_gui.zoo.package import load_weights
         from emdenoise_gui.zoo.registry import resolve
 
@@ -111,7 +113,9 @@ class BaseTrainer:
         if card.family != self.spec.family:
             raise InputError(f"is a {card.family} model; fine-tuning {self.spec.family} needs a {self.spec.family} "
                              "model to start from", spec)
-        if card.config != self.spec.config:  # the card would name one size and hold another
+        if card.config != self.spec.config and resuming:
+            self.spec.config = card.config
+        elif card.config != self.spec.config:  # the card would name one size and hold another
             raise InputError(f"is a {card.config} model; fine-tuning keeps its size, so --config {self.spec.config} "
                              "does not fit it: leave --config out", spec)
         if card.normalisation.get("kind") != self.info.normalisation:
