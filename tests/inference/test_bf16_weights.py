@@ -1,6 +1,6 @@
 """Families marked ``bf16_weights`` run inference on a bf16-native CPU with their weights cast to bf16 once:
 the same output to the bit as autocast (which casts every weight for every tile), so the switch is free.
-The others would round differently and keep autocast."""
+The others keep autocast: on some CPUs (a Zen 4) theirs would round differently."""
 
 import copy
 
@@ -18,8 +18,10 @@ from tests.conftest import random_package, synthetic_em_stack
 pytestmark = pytest.mark.skipif(not native_bf16_cpu(), reason="this CPU does not compute bf16 natively")
 
 
-@pytest.mark.parametrize("name", sorted(FAMILIES))
-def test_bf16_weights_only_where_the_output_is_autocasts(tmp_path, name):
+@pytest.mark.parametrize("name", sorted(n for n, info in FAMILIES.items() if info.bf16_weights))
+def test_bf16_weights_give_autocasts_output(tmp_path, name):
+    """Only the families marked ``bf16_weights``: whether another family's output would be the same is a
+    property of the CPU's kernels (N2V's differs on a Zen 4 and is the same on a Zen 5), so it keeps autocast."""
     info = FAMILIES[name]
     package = random_package(tmp_path / name, name, perturb=0.05)
     model = Predictor(package, torch.device("cpu"), precision="fp32").model
@@ -29,7 +31,7 @@ def test_bf16_weights_only_where_the_output_is_autocasts(tmp_path, name):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             autocast = model.denoise(x).float()
         cast = copy.deepcopy(model).to(torch.bfloat16).denoise(x.to(torch.bfloat16)).float()
-    assert torch.equal(cast, autocast) == info.bf16_weights
+    assert torch.equal(cast, autocast)
 
 
 @pytest.mark.parametrize("clean_output", ["direct", "gated"])  # gated: its skip takes the float32 input
