@@ -99,20 +99,23 @@ def flat_windows(image, size: int, count: int = 1) -> list[tuple[int, int, int, 
 
     "Flat" is the least band-passed structure (its variance in the window), among windows on a
     half-window grid, best first, not overlapping; windows that touch the image's
-    extreme values (saturation, zero padding) are skipped while others remain. ``size`` is clipped
-    to the image. The image is read at a reduced scale when larger than 1024 px.
+    extreme values (saturation, zero padding) or hold NaN or infinite pixels are skipped while others
+    remain. ``size`` is clipped to the image. The image is read at a reduced scale when larger than 1024 px.
     """
     data = np.asarray(image)
     if data.ndim != 2 or data.size == 0:
         raise ValueError(f"expected a non-empty 2-D image (Y, X), got shape {data.shape}")
     shrink = max(1, int(math.ceil(max(data.shape) / 1024)))
     small = np.asarray(data[::shrink, ::shrink], dtype=np.float64)
+    bad = ~np.isfinite(small)  # one NaN spread through every window's sums: the box then sat on it
+    if bad.any():
+        small = np.where(bad, float(np.median(small[~bad])) if not bad.all() else 0.0, small)
     side = max(1, min(int(size) // shrink, *small.shape))
     step = max(1, side // 2)
     band = _structure(small) if min(small.shape) > 8 else small - small.mean()
     energy = _window_sums(band * band, side, step)
     low, high = float(small.min()), float(small.max())
-    clipped = _window_sums(((small <= low) | (small >= high)).astype(np.float64), side, step) > 0
+    clipped = _window_sums(((small <= low) | (small >= high) | bad).astype(np.float64), side, step) > 0
     score = np.where(clipped & ~clipped.all(), np.inf, energy)
     chosen: list[tuple[int, int]] = []
     for flat in np.argsort(score, axis=None, kind="stable"):

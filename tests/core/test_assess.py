@@ -58,6 +58,18 @@ def test_flattest_region_finds_the_blank_corner():
     assert len(windows) == 4 and windows[0][2] - windows[0][0] == 32
 
 
+def test_flattest_region_skips_nan_and_infinite_pixels():
+    """One NaN spread through every window's sums and the box sat on the NaN at the image's corner."""
+    rng = np.random.default_rng(2)
+    image = _texture(rng, (256, 256), sigma=2.0)
+    image[160:240, 16:96] = 0.5
+    image += rng.normal(0, 0.02, image.shape)
+    image[:, :4] = -np.inf
+    image[10, 10] = np.nan
+    y0, x0, y1, x1 = assess.flattest_region(image, 64)
+    assert 160 - 16 <= y0 and y1 <= 240 + 16 and x0 >= 4
+
+
 def test_flattest_region_clips_to_small_images():
     assert assess.flattest_region(np.ones((20, 30)), 64) == (0, 0, 20, 20)
 
