@@ -94,6 +94,10 @@ def check_levels(stack: Stack, dtype: np.dtype) -> None:
                          stack.meta.path)
 
 
+#: The words every reader's note uses when it takes the z step as the pixel size (the file gives none).
+Z_GUESSED = "taken as the pixel size"
+
+
 def resolve_dtype(choice: str, stack: Stack) -> np.dtype:
     """The output dtype for ``--dtype`` ``choice`` ('float32', 'input' or a type name)."""
     if choice not in OUTPUT_DTYPES:
@@ -194,6 +198,10 @@ class StackJob:
             what = "OME-Zarr translation" if extra.get("translated") else "MRC origin and start indices"
             yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}; the voxel "
                           "size is" + ("" if extra.get("translated") else ": write an .mrc output to keep it"))
+        voxel = self.source.meta.voxel_size_nm
+        if voxel and len(self.slices) > 1 and Z_GUESSED in str(extra.get("note", "")):
+            yield Message(f"{self.output.name} records a z step of {voxel[0]:.4g} nm, which the input does not give "
+                          "(it was taken as the pixel size): correct it there if you know the real one")
         if stored != self.dtype:
             yield Message(f"{self.output.name} holds the {self.dtype} pixels as {stored} (the same values): no MRC "
                           "mode for unsigned 8-bit is read alike by every program")

@@ -246,3 +246,16 @@ def test_long_output_names_are_written_or_refused_in_one_line(tmp_path, cli):
     assert cli("denoise", src, "-o", long_name, "--method", "gaussian").code == 0 and long_name.is_file()
     result = cli("denoise", src, "-o", tmp_path / ("b" * 300 + ".tif"), "--method", "gaussian")
     assert result.code == 2 and "over 255 bytes" in result.err
+
+
+def test_a_z_step_the_input_does_not_give_is_said_where_the_output_records_it(tmp_path, cli):
+    """The guess (the pixel size) went into the output's metadata as if the file had given it."""
+    from emdenoise_gui.jobs.stack import Z_GUESSED
+
+    src = tmp_path / "noz.tif"
+    tifffile.imwrite(src, np.full((3, 32, 32), 100, np.uint8), photometric="minisblack", resolution=(1 / 4, 1 / 4),
+                     resolutionunit="CENTIMETER")
+    info = cli("info", src)
+    assert Z_GUESSED in info.out + info.err  # the reader's note and the output's use the same words
+    result = cli("convert", src, tmp_path / "out.mrc")
+    assert result.code == 0 and "records a z step of" in result.err and "taken as the pixel size" in result.err
