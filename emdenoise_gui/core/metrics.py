@@ -154,16 +154,18 @@ def high_pass(image: np.ndarray, sigma: float = 5.0) -> np.ndarray:
 
     The view used in before/after figures to show residual noise and fine detail. NaN or infinite
     pixels stay NaN and do not spread: the low-pass takes the image's finite median in their place
-    (one NaN pixel blanked a 40 px square).
+    (one NaN pixel blanked a 40 px square). Computed in float32 (a display's precision: 0.01 grey levels
+    at 16-bit values): an 8000^2 slice took 4.0 s and 1 GB more memory in float64, 1.5 s in float32.
     """
-    data = np.asarray(image, dtype=np.float64)
+    data = np.array(image, dtype=np.float32)  # a copy: filled in place below
     bad = ~np.isfinite(data)
     if bad.any():
-        data = np.where(bad, np.median(data[~bad]) if not bad.all() else 0.0, data)
-    out = data - ndimage.gaussian_filter(data, sigma, mode="reflect")
+        data[bad] = np.median(data[~bad]) if not bad.all() else 0.0
+    out = ndimage.gaussian_filter(data, sigma, mode="reflect", output=np.float32)
+    np.subtract(data, out, out=out)
     if bad.any():
         out[bad] = np.nan
-    return out.astype(np.float32)
+    return out
 
 
 def radial_power_spectrum(
