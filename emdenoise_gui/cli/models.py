@@ -46,10 +46,9 @@ def cmd_train(args) -> int:
             for role in ("clean", "noise", "noisy") if getattr(args, role)}
     init = os.path.abspath(args.init) if args.init and os.path.exists(args.init) else args.init or ""
     if args.config is None and init:  # fine-tuning: the start model's size (its crop, batch and rate follow)
-        from emdenoise_gui.zoo.registry import resolve
+        from emdenoise_gui.zoo.registry import start_config
 
-        card = resolve(init).card
-        args.config = card.config if card.family == args.family else None  # another family: the trainer says so
+        args.config = start_config(init, args.family)
     spec = RunSpec(family=args.family, config=args.config or "lite", steps=args.steps, data=data,
                    output=os.path.abspath(args.output),
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,

@@ -112,6 +112,11 @@ NAME_MAX = 255
 HOST = re.sub(r"[^A-Za-z0-9_-]", "", socket.gethostname().split(".")[0])[:32] or "host"
 
 
+#: :func:`partial_tag` as a regular expression (groups ``pid``, ``host``); older versions wrote no host, or
+#: no pid either.
+PARTIAL_TAG = r"(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_-]+))?-)?[0-9a-f]{8}"
+
+
 def partial_tag() -> str:
     """``<pid>@<host>-<8 hex>``: the writer of a staging name, unique to this write."""
     return f"{os.getpid()}@{HOST}-{uuid.uuid4().hex[:8]}"

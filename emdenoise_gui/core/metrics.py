@@ -159,11 +159,12 @@ def high_pass(image: np.ndarray, sigma: float = 5.0) -> np.ndarray:
     """
     data = np.array(image, dtype=np.float32)  # a copy: filled in place below
     bad = ~np.isfinite(data)
-    if bad.any():
+    any_bad = bool(bad.any())
+    if any_bad:
         data[bad] = np.median(data[~bad]) if not bad.all() else 0.0
     out = ndimage.gaussian_filter(data, sigma, mode="reflect", output=np.float32)
     np.subtract(data, out, out=out)
-    if bad.any():
+    if any_bad:
         out[bad] = np.nan
     return out
 

@@ -26,6 +26,7 @@ from emdenoise_gui.gui.thumbnails import Thumbnails
 from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
+from emdenoise_gui.project.relocate import describe_header
 
 #: Files at the top of a zarr store that a file dialog can pick to mean the store.
 STORE_FILES = ("zarr.json", ".zattrs", ".zgroup")
@@ -225,7 +226,7 @@ class Controller(QtCore.QObject):
         meta = stack.meta
         now, then = (list(meta.shape), str(meta.dtype)), (list(record.shape), record.dtype)
         if now != then:
-            was, now_is = ("x".join(map(str, v[0])) + f" {v[1]}" for v in (then, now))
+            was, now_is = (describe_header(*v) for v in (then, now))
             raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
                              "project and add it again", record.path)
         return stack

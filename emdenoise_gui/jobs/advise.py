@@ -16,7 +16,12 @@ from pathlib import Path
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
 from emdenoise_gui.training.spec import RunSpec
-from emdenoise_gui.zoo.registry import list_entries, run_checkpoint, user_dir
+from emdenoise_gui.zoo.registry import (
+    list_entries,
+    run_checkpoint,
+    start_config,
+    user_dir,
+)
 
 #: Adjacent-slice similarity (``core.assess.adjacent_similarity``) from which NRRN can learn:
 #: the FlyEM FIB-SEM volumes give 0.97, ssTEM sections 50 nm apart 0.2-0.33.
@@ -196,9 +201,7 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
     else:
         shot_noise = 0.0 if shot_noise is None else float(shot_noise)  # RunSpec.validated refuses a share here
     if init:
-        from emdenoise_gui.zoo.registry import resolve
-
-        config = resolve(init).card.config
+        config = start_config(init, family) or config
     folder = user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / name).exists():

@@ -185,14 +185,15 @@ class StackJob:
         cy0, _, cx0, _ = self._context()
         return result[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
 
-    def _type_notes(self, stored: np.dtype) -> Iterator[Message]:
-        """Say where the output's pixel type is not the one asked for: an input type EMDenoise reads as
-        float32 (int32, float64, ...) kept as float32, and 8-bit pixels an MRC file holds as 16-bit."""
-        source_type = self.source.meta.extra.get("stored_dtype")
+    def _output_notes(self, stored: np.dtype) -> Iterator[Message]:
+        """Say what the output cannot keep of the input: its pixel type (an input type EMDenoise reads as float32,
+        such as int32 or float64, kept as float32; 8-bit pixels an MRC file holds as 16-bit), its position in
+        space (an MRC origin outside MRC, an OME-Zarr translation), a z step the input did not give."""
+        extra = self.source.meta.extra
+        source_type = extra.get("stored_dtype")
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
                           "(integers beyond 16,777,216 and float64 digits are rounded)")
-        extra = self.source.meta.extra
         keeps = getattr(output_format(self.output).module, "KEEPS_PLACEMENT", False)
         if extra.get("translated") or (extra.get("placement") is not None and not keeps):
             what = "OME-Zarr translation" if extra.get("translated") else "MRC origin and start indices"
@@ -222,7 +223,7 @@ class StackJob:
         try:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
                              placement) as writer:
-                yield from self._type_notes(writer.store_dtype)
+                yield from self._output_notes(writer.store_dtype)
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "

@@ -19,7 +19,12 @@ from emdenoise_gui.jobs.advise import default_name
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, FAMILIES
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.package import sha256_file
-from emdenoise_gui.zoo.registry import list_entries, resolve, run_checkpoint, user_dir
+from emdenoise_gui.zoo.registry import (
+    list_entries,
+    run_checkpoint,
+    start_config,
+    user_dir,
+)
 
 
 def _fingerprint(stack: Path) -> str:
@@ -100,8 +105,7 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     notes = {"adapted_to": f"{stack.name} ({_fingerprint(stack)})",
              "note": "self-trained on the stack it denoises; validated on its last slices"}
     steps = FAMILIES[family].adapt_steps if steps is None else steps  # 0 is refused by validated(), not a default
-    card = resolve(init).card if init else None
-    config = card.config if card is not None and card.family == family else "lite"  # a start model's size
+    config = (start_config(init, family) if init else None) or "lite"  # a start model's size
     spec = RunSpec(family=family, config=config, steps=steps, data={"noisy": [str(stack)]},
                    output=str(folder / name), name=name, init=init, device=device, seed=seed, notes=notes,
                    validate_every=100, checkpoint_every=100, checkpoint_dir=str(run_checkpoint(name)),

@@ -410,10 +410,12 @@ class Project:
             raise InputError(why, path)
         old_folder = Path(record.path).parent
         record.path = str(path)
-        changed = [record]
+        changed, same = [record], _SameFiles([s.path for s in self.stacks])
         for other, new in relocate.siblings_moved(others, old_folder, path.parent):
-            if _SameFiles([s.path for s in self.stacks]).find(new.resolve()) is None:
-                other.path = str(new.resolve())
+            new = new.resolve()
+            if same.find(new) is None:
+                other.path = str(new)
+                same.add(other.path)
                 changed.append(other)
         return changed
 

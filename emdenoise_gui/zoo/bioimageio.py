@@ -29,7 +29,6 @@ import re
 import string
 import unicodedata
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,7 @@ from emdenoise_gui.zoo.package import (
     CARD,
     WEIGHTS,
     Package,
+    capped_blocks,
     check_zip_destination,
     load_network,
 )
@@ -284,16 +284,7 @@ def attachments(source: Path) -> str:
     """The folder of a bioimage.io zip that holds our card and safetensors weights (``zoo import``
     extracts only those: no pickle is loaded); InputError when the model is not one of ours."""
     with zipfile.ZipFile(source) as zf:
-        if zf.getinfo(RDF).file_size > MAX_RDF_BYTES:
-            raise InputError(f"its {RDF} is over {MAX_RDF_BYTES >> 20} MiB, far more than a model description; "
-                             "refused", source)
-        try:
-            with zf.open(RDF) as member:  # read at most the cap, whatever the header says
-                text = member.read(MAX_RDF_BYTES + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
-            raise InputError(f"its {RDF} cannot be read ({exc}); download or export it again", source) from exc
-        if len(text) > MAX_RDF_BYTES:
-            raise InputError(f"its {RDF} inflates to over {MAX_RDF_BYTES >> 20} MiB; refused", source)
+        text = b"".join(capped_blocks(zf, RDF, MAX_RDF_BYTES, source, "far more than a model description; refused"))
         description = _read_rdf(text.decode("utf-8", "replace"), source)
         names = zf.namelist()
     def entry(mapping, key: str) -> dict:  # rdf.yaml is the user's file: any level may be of another type

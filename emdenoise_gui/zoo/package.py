@@ -214,27 +214,36 @@ def _weights_cap(card_file: Path) -> int:
     return min(MAX_MEMBER_BYTES[WEIGHTS], 8 * parameters + (1 << 20))
 
 
-def _extract_capped(zf: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path, cap: int,
-                    archive: Path) -> None:
-    """Copy ``member`` to ``destination``, stopping with InputError as soon as it exceeds ``cap`` bytes,
-    whatever its header declared (a zip bomb is never written out in full)."""
-    written = 0
+def capped_blocks(zf: zipfile.ZipFile, member: zipfile.ZipInfo | str, cap: int, archive: Path, why: str):
+    """The inflated bytes of ``member`` in blocks of up to 1 MiB, stopping with InputError ("NAME inflates to
+    more than CAP MiB, ``why``") as soon as they exceed ``cap`` bytes, whatever its header declared (a zip bomb
+    is never inflated in full); a damaged, encrypted or oddly compressed member is one InputError too."""
+    name = member.filename if isinstance(member, zipfile.ZipInfo) else member
+    inflated = 0
     try:
-        with zf.open(member) as src, open(destination, "wb") as dst:
+        with zf.open(member) as src:
             for block in iter(lambda: src.read(1 << 20), b""):
-                written += len(block)
-                if written > cap:
-                    raise InputError(f"{destination.name} inflates to more than {cap / 2**20:.0f} MiB, more than "
-                                     "its card allows; refused, nothing was written", archive)
-                dst.write(block)
+                inflated += len(block)
+                if inflated > cap:
+                    raise InputError(f"{PurePosixPath(name).name} inflates to more than {cap / 2**20:.0f} MiB, "
+                                     f"{why}", archive)
+                yield block
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, corrupt deflate data, cut short
-        raise InputError(f"is damaged ({member.filename}: {exc}); download or export it again", archive) from exc
+        raise InputError(f"is damaged ({name}: {exc}); download or export it again", archive) from exc
     except NotImplementedError as exc:  # a compression method zipfile lacks (Deflate64 from Windows Explorer)
-        raise InputError(f"cannot be read ({member.filename}: {exc}); zip it again with the standard Deflate "
+        raise InputError(f"cannot be read ({name}: {exc}); zip it again with the standard Deflate "
                          "method (or export it again with EMDenoise)", archive) from exc
     except RuntimeError as exc:  # zipfile's word for an encrypted member
-        raise InputError(f"cannot be read ({member.filename}: {exc}); model zips are never encrypted: "
+        raise InputError(f"cannot be read ({name}: {exc}); model zips are never encrypted: "
                          "export it again without a password", archive) from exc
+
+
+def _extract_capped(zf: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path, cap: int,
+                    archive: Path) -> None:
+    """Copy ``member`` to ``destination`` through :func:`capped_blocks` (over ``cap`` bytes: refused)."""
+    with open(destination, "wb") as dst:
+        for block in capped_blocks(zf, member, cap, archive, "more than its card allows; refused, nothing was written"):
+            dst.write(block)
 
 
 def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:

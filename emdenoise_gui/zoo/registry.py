@@ -166,6 +166,13 @@ def _zoo_folder_error(exc: OSError, what: str) -> InputError:
                       "to (it is set by EMDENOISE_HOME or the user data folder)", user_dir())
 
 
+def start_config(init: str, family: str) -> str | None:
+    """The configuration (size) of the start model ``init`` (a path or zoo name) when it is of ``family``: a
+    fine-tuning run keeps its start model's size. None for another family (the trainer then says so)."""
+    card = resolve(init).card
+    return card.config if card.family == family else None
+
+
 def import_package(source: str | Path) -> Package:
     """Copy a package (folder, .zip, or a bioimage.io zip EMDenoise exported) into the user zoo under its
     card name, verified and atomic. InputError for a bad package, a name taken, or a zoo folder that

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from emdenoise_gui.core.atomic import PARTIAL_TAG
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
     RawSliceReader,
@@ -335,8 +336,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     little-endian).
     """
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    ome_name = re.search(r"\.ome\.tiff?(\.\d+(@[A-Za-z0-9_-]+)?-[0-9a-f]{8}\.partial)?$", Path(path).name,
-                         re.IGNORECASE) is not None
+    ome_name = re.search(rf"\.ome\.tiff?(\.{PARTIAL_TAG}\.partial)?$", Path(path).name, re.IGNORECASE) is not None
     imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES and not ome_name
     kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)

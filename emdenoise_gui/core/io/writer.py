@@ -61,9 +61,8 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
     return np.clip(np.rint(data), info.min, info.max).astype(dtype)
 
 
-#: Our temporary names: ``.NAME.<pid>@<host>-<8 hex>.partial`` (the process writing it and its machine;
-#: older versions wrote no host, or no pid either).
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_-]+))?-)?[0-9a-f]{8}\.partial$")
+#: Our temporary names: ``.NAME.<pid>@<host>-<8 hex>.partial`` (the process writing it and its machine).
+_PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
 #: A partial without a pid (written by an older EMDenoise) is stale after this many seconds.
 STALE_AFTER_S = 24 * 3600
 

@@ -21,32 +21,30 @@ def _finite(values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
-def fitting_state(state: dict, shape: tuple[int, int], value_range: tuple[float, float] | None) -> tuple[dict, list[str]]:
-    """(``state`` without the parts that miss a (Y, X) ``shape`` image, the names of the parts dropped).
+def fitting_state(state: dict, shape: tuple[int, int], value_range: tuple[float, float] | None) -> dict:
+    """``state`` without the parts that miss a (Y, X) ``shape`` image (its keys taken out).
 
     ``value_range``: (lowest, highest) finite value of the slice shown, for the contrast limits of the plain
     image (high-pass limits are not checked against it); None skips that check.
     """
     height, width = shape
-    kept, dropped = dict(state), []
+    kept = dict(state)
     levels = kept.get("levels")
     if levels:
         lo, hi = levels
         off = value_range is not None and not kept.get("high_pass") and (hi < value_range[0] or lo > value_range[1])
         if not _finite(levels) or lo >= hi or off:
-            dropped.append("contrast")
+            del kept["levels"]
     line = kept.get("line")
     if line and (not _finite([*line[0], *line[1]]) or clip_to_image(line[0], line[1], shape) is None):
-        dropped.append("line")
+        del kept["line"]
     rect = kept.get("rect")
     if rect and not (rect[0] < height and rect[1] < width and rect[2] > 0 and rect[3] > 0):
-        dropped.append("rect")
+        del kept["rect"]
     view = kept.get("view_rect")
     if view and not (view[0] < width and view[1] < height and view[0] + view[2] > 0 and view[1] + view[3] > 0):
-        dropped.append("view_rect")
-    for name in dropped:
-        kept.pop({"contrast": "levels"}.get(name, name), None)
-    return kept, dropped
+        del kept["view_rect"]
+    return kept
 
 
 def view_state(view) -> dict:
@@ -85,7 +83,7 @@ def restore_view_state(view, state: dict) -> None:
     raw = view.raw_slice("original")
     if raw is not None:
         plain = not state.get("high_pass", view.high_pass_action.isChecked())
-        state, _ = fitting_state(state, raw.shape, percentile_levels(raw, (0, 100)) if plain else None)
+        state = fitting_state(state, raw.shape, percentile_levels(raw, (0, 100)) if plain else None)
     if state.get("levels"):
         view.set_levels(*state["levels"])
     if state.get("line"):
