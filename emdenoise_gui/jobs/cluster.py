@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +37,12 @@ from emdenoise_gui.jobs.stack import stage
 BATCH_SYSTEMS = ("slurm", "lsf", "pbs")
 #: How often (s) the driver looks at the cancel token while waiting for blocks.
 POLL_S = 0.2
+#: Seconds a scheduler's address gets to connect, then to greet: a Dask scheduler sends its handshake
+#: as soon as it accepts a connection; a web server waits for a request, and distributed's client
+#: then waited for ever (its own timeout covers the connection, not the handshake).
+CONNECT_S, GREETING_S = 10.0, 5.0
+#: A Dask TCP message starts with its length in bytes (uint64, little-endian): far below this.
+_MAX_FIRST_MESSAGE = 1 << 40
 
 
 @dataclass(frozen=True)
@@ -155,12 +163,42 @@ def local_cluster(workers: int):
             signal.signal(signal.SIGINT, previous)
 
 
+def check_greeting(address: str, greeting_s: float = GREETING_S) -> None:
+    """InputError in words unless what listens at ``tcp://HOST:PORT`` greets like a Dask scheduler:
+    nothing answers there, it says nothing within ``greeting_s`` s, or its first 8 bytes are not a
+    Dask message's length (an SSH or mail server's banner)."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    where = f"{host}:{port}"
+    fix = "is the scheduler running, and is that its address (tcp://HOST:8786, not its dashboard's port)?"
+    try:
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_S)
+    except OSError as exc:  # refused, unknown host, no route, or no answer in CONNECT_S
+        why = f"no answer in {CONNECT_S:g} s" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise InputError(f"cannot reach a Dask scheduler at {where} ({why}); {fix}") from exc
+    first = b""
+    with sock:
+        sock.settimeout(greeting_s)
+        try:
+            while len(first) < 8 and (chunk := sock.recv(8 - len(first))):
+                first += chunk
+        except TimeoutError as exc:
+            raise InputError(f"--scheduler {where}: what listens there accepted the connection but said "
+                             f"nothing in {greeting_s:g} s, so it is not a Dask scheduler; {fix}") from exc
+        except OSError:  # it hung up: judged by what it said
+            pass
+    if len(first) < 8 or not 0 < struct.unpack("<Q", first)[0] < _MAX_FIRST_MESSAGE:
+        shown = first.decode("ascii", "replace").strip() or "nothing"
+        raise InputError(f"--scheduler {where}: what listens there is not a Dask scheduler (it began with "
+                         f"{shown!r}); {fix}")
+
+
 def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1):
     """(a distributed Client, the cluster this process started or None) for ``scheduler``."""
     distributed = _import_distributed()
     if scheduler.kind == "address":
+        check_greeting(scheduler.address, GREETING_S)
         try:
-            return distributed.Client(scheduler.address, timeout="10s"), None
+            return distributed.Client(scheduler.address, timeout=f"{CONNECT_S:g}s"), None
         except (OSError, TimeoutError, ValueError, MemoryError) as exc:  # also what answers there is not Dask
             raise InputError(f"cannot reach a Dask scheduler at {scheduler.address} ({type(exc).__name__}: "
                              f"{str(exc)[:120]}); is it running, and is that its address (tcp://HOST:8786)?") from exc

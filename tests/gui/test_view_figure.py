@@ -133,3 +133,63 @@ def test_the_profile_axes_and_title_stay_readable_on_black(view, monkeypatch):
 
     assert grey_pixels("k") > 1000
     assert abs(grey_pixels("k") - grey_pixels("d")) < 50  # the same figure whatever the default
+
+
+def narrow_view(qtbot, shape, name="cell.tif"):
+    rng = np.random.default_rng(5)
+    original = rng.normal(1000, 50, (2, *shape)).astype(np.float32)
+    widget = make_view(qtbot)
+    widget.set_original(CountingStack(original, (2.0, 2.0, 2.0)), name)
+    widget.set_result(ndimage.gaussian_filter(original, (0, 1, 1)), "Gaussian σ 1 px")
+    return widget
+
+
+def test_a_narrow_image_is_enlarged_by_whole_pixels(qtbot):
+    """A 40 px wide crop once came out 40 px wide under a title cut to 'O…f' and a scale bar label
+    wider than the image; it is now enlarged x8 (each image px an 8 x 8 square), and says so."""
+    view = narrow_view(qtbot, (60, 40))
+    composed = figure.Figure(view)
+    layout = composed.layout
+    assert layout.zoom == 8 and layout.panes[0].width() == 320 and layout.panes[0].height() == 480
+    assert "enlarged ×8" in " ".join(composed.titles[0])
+    rendered = composed.to_image()
+    plain = figure.figure_panes(view)[0][1]  # the same pane at one figure px per image px
+    pane = rendered.copy(layout.panes[0]).convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    plain = plain.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    for y, x in ((0, 0), (5, 7), (30, 20), (59, 0)):  # clear of the scale bar at the bottom right
+        block = {pane.pixel(8 * x + dx, 8 * y + dy) for dx in (0, 3, 7) for dy in (0, 4, 7)}
+        assert block == {plain.pixel(x, y)}
+
+
+def test_titles_break_between_their_parts(qtbot):
+    font = figure._title_font(14)
+    metrics = QtGui.QFontMetricsF(font)
+    title = "Original — cell.tif  ·  4 nm/px  ·  high-pass σ 2 px"
+    width = metrics.horizontalAdvance("Original — cell.tif  ·  4 nm/px") + 2
+    lines = figure.title_lines(title, metrics, width)
+    assert lines == ["Original — cell.tif  ·  4 nm/px", "high-pass σ 2 px"]
+    assert figure.title_lines(title, metrics, 10_000) == [title]
+    many = figure.title_lines("  ·  ".join(["a part of some length"] * 6), metrics, width)
+    assert len(many) == figure.TITLE_LINES and many[-1].endswith("…")
+    assert all(metrics.horizontalAdvance(line) <= width for line in lines + many)
+
+
+def test_a_tall_narrow_image_keeps_its_scale_bar_and_titles_in_its_column(qtbot):
+    """A 12 x 2100 px strip is not enlarged (too tall); the scale bar's label, wider than the strip,
+    and the titles stay inside the strip's column: the margins between the columns stay black."""
+    view = narrow_view(qtbot, (2100, 12), name="a_long_strip_from_the_microscope_session.tif")
+    composed = figure.Figure(view)
+    layout = composed.layout
+    assert layout.zoom == 1 and layout.columns[0].width() == figure.MIN_PANE_PX
+    image = composed.to_image().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    black = QtGui.QColor("black").rgb()
+    first, second = layout.columns
+    for x in list(range(first.left())) + list(range(first.right() + 1, second.left())) \
+            + list(range(second.right() + 1, layout.width)):
+        for y in range(0, layout.height, 7):
+            assert image.pixel(x, y) == black, (x, y)
+    metrics = QtGui.QFontMetricsF(view.font())
+    for pane, column in zip(layout.panes, layout.columns):
+        _, bar, text, box = figure.scale_bar_rects(pane, column, composed.pixel_nm, layout.font_px, metrics)
+        assert QtCore.QRectF(column).contains(box) and QtCore.QRectF(pane).contains(bar)
+    assert len(composed.titles[0]) == 2  # the name and the pixel size on lines of their own

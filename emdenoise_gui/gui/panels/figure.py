@@ -7,6 +7,11 @@ yellow line drawn over both panes, so the reader sees where it was taken). Black
 background, white text, like the viewer. PNG or SVG (images embedded, text and bars as
 vectors), or the clipboard.
 
+A narrow image (a crop, a detail) is enlarged by a whole factor, each image pixel a square
+of figure pixels (no interpolation, said in the title), until it is :data:`MIN_PANE_PX`
+wide; where that would make it too tall, it sits centred in a column that wide. Titles
+that do not fit their column break at their " · " parts onto a second line.
+
 :class:`Figure` reads everything from the view in the GUI thread (about 0.7 s for two
 4096 x 4096 panes); painting and writing it (PNG encoding takes seconds at that size) need no
 widget and may run on a background thread. The view (a ``CompareView``) hands in
@@ -36,19 +41,42 @@ FONT_FRACTION, MARGIN_FRACTION, PROFILE_FRACTION = 0.03, 0.03, 0.4
 MIN_FONT_PX = 14
 #: On-screen font size (pt) the profile plot is laid out for before it is scaled into the figure.
 PLOT_FONT_PT = 9
-_LEFT_MIDDLE = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+#: Narrowest pane column (figure px): a narrower image is enlarged by a whole factor up to this width
+#: (at most :data:`MAX_ZOOM` times, and not beyond :data:`MAX_ZOOMED_HEIGHT_PX` tall), then centred.
+MIN_PANE_PX, MAX_ZOOM, MAX_ZOOMED_HEIGHT_PX = 320, 16, 4096
+#: Title lines at most; what is left over is elided on the last one.
+TITLE_LINES = 2
+#: Where a title may break onto its next line.
+TITLE_PARTS = "  ·  "
+_LEFT_BOTTOM = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignBottom
+
+
+def zoom_for(width: int, height: int) -> int:
+    """The whole factor a ``width`` x ``height`` px image is enlarged by in a figure (1: not at all)."""
+    if width >= MIN_PANE_PX:
+        return 1
+    return max(1, min(-(-MIN_PANE_PX // max(width, 1)), MAX_ZOOM, MAX_ZOOMED_HEIGHT_PX // max(height, 1)))
 
 
 class _Layout:
-    """Where everything goes, in figure px, for panes of ``width`` x ``height`` px."""
+    """Where everything goes, in figure px, for images of ``width`` x ``height`` px.
 
-    def __init__(self, width: int, height: int, with_profile: bool):
-        self.font_px = max(MIN_FONT_PX, round(width * FONT_FRACTION))
-        self.margin = max(8, round(width * MARGIN_FRACTION))
-        self.title_h = round(self.font_px * 1.8)
+    ``zoom`` is the enlargement (figure px per image px); ``panes`` are the images' rects, each centred
+    in its column of ``columns`` (as wide as the pane, at least :data:`MIN_PANE_PX`), the titles above
+    them ``title_lines`` lines high.
+    """
+
+    def __init__(self, width: int, height: int, with_profile: bool, title_lines: int = 1):
+        self.zoom = zoom_for(width, height)
+        width, height = width * self.zoom, height * self.zoom
+        column = max(width, MIN_PANE_PX)
+        self.font_px = max(MIN_FONT_PX, round(column * FONT_FRACTION))
+        self.margin = max(8, round(column * MARGIN_FRACTION))
+        self.title_h = round(self.font_px * (0.6 + 1.2 * title_lines))
         top = self.margin + self.title_h
-        self.panes = [QtCore.QRect(self.margin + i * (width + self.margin), top, width, height) for i in range(2)]
-        self.width = 3 * self.margin + 2 * width
+        self.columns = [QtCore.QRect(self.margin + i * (column + self.margin), top, column, height) for i in range(2)]
+        self.panes = [QtCore.QRect(c.left() + (column - width) // 2, top, width, height) for c in self.columns]
+        self.width = 3 * self.margin + 2 * column
         self.profile = None
         bottom = top + height + self.margin
         if with_profile:
@@ -82,17 +110,29 @@ def figure_panes(view) -> list[tuple[str, QtGui.QImage]]:
 class Figure:
     """A figure of ``view`` as it is now (read in the GUI thread); paint or save it from any thread.
 
-    ``width`` x ``height`` px: 2 x image width + 3 margins, by margin + title + image height + margin
-    (+ profile + margin).
+    ``width`` x ``height`` px: 2 columns + 3 margins, by margin + title + image height + margin
+    (+ profile + margin); a column is the image's width (times ``layout.zoom`` for a narrow image),
+    at least :data:`MIN_PANE_PX`. ``titles``: each pane's title lines.
     """
 
     def __init__(self, view, with_profile: bool = False):
-        self.panes = figure_panes(view)
-        size = self.panes[0][1].size()
-        self.layout = _Layout(size.width(), size.height(), with_profile)
+        panes = figure_panes(view)
+        size = panes[0][1].size()
+        zoom = zoom_for(size.width(), size.height())
+        if zoom > 1:  # each image px a zoom x zoom square: nothing interpolated, and the reader is told
+            panes = [(f"{title}{TITLE_PARTS}enlarged ×{zoom}" if i == 0 else title,
+                      image.scaled(size * zoom, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                   QtCore.Qt.TransformationMode.FastTransformation))
+                     for i, (title, image) in enumerate(panes)]
+        layout = _Layout(size.width(), size.height(), with_profile)
+        font = _title_font(layout.font_px)
+        self.titles = [title_lines(title, QtGui.QFontMetricsF(font), layout.columns[0].width()) for title, _ in panes]
+        lines = max(len(lines) for lines in self.titles)
+        self.layout = layout if lines == 1 else _Layout(size.width(), size.height(), with_profile, lines)
+        self.panes = panes
         self.width, self.height = self.layout.width, self.layout.height
         voxel = view.voxel_size()
-        self.pixel_nm = voxel[2] if voxel else None
+        self.pixel_nm = voxel[2] / zoom if voxel else None  # nm per figure px
         self.line = view.line_points() if with_profile else None
         self.profile = _profile_picture(view.profile_plot, self.layout) if with_profile else None
 
@@ -101,25 +141,24 @@ class Figure:
         layout = self.layout
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         painter.fillRect(QtCore.QRect(0, 0, layout.width, layout.height), BACKGROUND)
-        font = QtGui.QFont(painter.font())
+        title_font, font = _title_font(layout.font_px), QtGui.QFont(painter.font())
         font.setPixelSize(layout.font_px)
-        for rect, (title, image) in zip(layout.panes, self.panes):
+        for column, rect, lines, (_, image) in zip(layout.columns, layout.panes, self.titles, self.panes):
             painter.drawImage(rect.topLeft(), image)
-            font.setBold(True)
-            painter.setFont(font)
+            painter.setFont(title_font)
             painter.setPen(TEXT)
-            text = QtGui.QFontMetrics(font).elidedText(title, QtCore.Qt.TextElideMode.ElideMiddle, rect.width())
-            painter.drawText(QtCore.QRect(rect.left(), layout.margin, rect.width(), layout.title_h),
-                             int(_LEFT_MIDDLE), text)
-            font.setBold(False)
+            painter.drawText(QtCore.QRect(column.left(), layout.margin, column.width(),
+                                          layout.title_h - round(0.3 * layout.font_px)),
+                             int(_LEFT_BOTTOM), "\n".join(lines))  # a one-line title by the other's last line
             painter.setFont(font)
             if self.pixel_nm:
-                _paint_scale_bar(painter, rect, self.pixel_nm, layout.font_px)
+                _paint_scale_bar(painter, rect, column, self.pixel_nm, layout.font_px)
             if self.line is not None:  # where the profile was taken
                 (y0, x0), (y1, x1) = self.line
+                z = layout.zoom
                 painter.setPen(QtGui.QPen(LINE_COLOUR, max(1.5, layout.font_px * 0.15)))
-                painter.drawLine(QtCore.QPointF(rect.left() + x0 + 0.5, rect.top() + y0 + 0.5),
-                                 QtCore.QPointF(rect.left() + x1 + 0.5, rect.top() + y1 + 0.5))
+                painter.drawLine(QtCore.QPointF(rect.left() + (x0 + 0.5) * z, rect.top() + (y0 + 0.5) * z),
+                                 QtCore.QPointF(rect.left() + (x1 + 0.5) * z, rect.top() + (y1 + 0.5) * z))
         if self.profile is not None:
             painter.drawPicture(0, 0, self.profile)
 
@@ -169,22 +208,54 @@ def check_path(path) -> Path:
     return path
 
 
-def _paint_scale_bar(painter: QtGui.QPainter, pane: QtCore.QRect, pixel_nm: float, font_px: int) -> None:
-    """A white bar of a round length (at most a quarter of the pane) and its length, bottom right."""
+def _title_font(font_px: int) -> QtGui.QFont:
+    font = QtGui.QFont()
+    font.setPixelSize(font_px)
+    font.setBold(True)
+    return font
+
+
+def title_lines(title: str, metrics: QtGui.QFontMetricsF, width: float) -> list[str]:
+    """``title`` in at most :data:`TITLE_LINES` lines of at most ``width`` px: broken between its
+    " · " parts, a part too long for a line elided in its middle, what does not fit elided at the end."""
+    lines: list[str] = []
+    for part in title.split(TITLE_PARTS):
+        joined = f"{lines[-1]}{TITLE_PARTS}{part}" if lines else part
+        if lines and metrics.horizontalAdvance(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    if len(lines) > TITLE_LINES:
+        rest = TITLE_PARTS.join(lines[TITLE_LINES - 1:])
+        lines = lines[:TITLE_LINES - 1] + [metrics.elidedText(rest, QtCore.Qt.TextElideMode.ElideRight, width)]
+    return [metrics.elidedText(line, QtCore.Qt.TextElideMode.ElideMiddle, width) for line in lines]
+
+
+def scale_bar_rects(pane: QtCore.QRect, column: QtCore.QRect, pixel_nm: float, font_px: int,
+                    metrics: QtGui.QFontMetricsF) -> tuple[float, QtCore.QRectF, QtCore.QRectF, QtCore.QRectF]:
+    """(length in nm, bar, label, shaded box behind both) for a scale bar at the bottom right of
+    ``pane`` (figure px of ``pixel_nm`` nm): a round length, at most a quarter of the pane; its label
+    kept inside ``column`` where the pane is narrower than the label."""
     length_nm = bar_length_nm(pane.width(), pixel_nm)
     bar_w, bar_h = length_nm / pixel_nm, max(3.0, font_px * 0.35)
     inset = max(6.0, pane.width() * 0.03)
     bar = QtCore.QRectF(pane.right() + 1 - inset - bar_w, pane.bottom() + 1 - inset - bar_h, bar_w, bar_h)
-    label = format_nm(length_nm)
-    metrics = QtGui.QFontMetricsF(painter.font())
-    text_w = metrics.horizontalAdvance(label)
-    text = QtCore.QRectF(bar.center().x() - text_w / 2, bar.top() - metrics.height() * 1.1,
-                         text_w, metrics.height())
-    painter.fillRect(text.united(bar).adjusted(-font_px * 0.3, -font_px * 0.1, font_px * 0.3, font_px * 0.25),
-                     QtGui.QColor(0, 0, 0, 150))  # readable over bright cytoplasm too
+    text_w = metrics.horizontalAdvance(format_nm(length_nm))
+    pad = font_px * 0.3
+    left = min(bar.center().x() - text_w / 2, column.right() + 1 - pad - text_w)
+    text = QtCore.QRectF(max(left, column.left() + pad), bar.top() - metrics.height() * 1.1, text_w, metrics.height())
+    box = text.united(bar).adjusted(-pad, -font_px * 0.1, pad, font_px * 0.25)
+    return length_nm, bar, text, box
+
+
+def _paint_scale_bar(painter: QtGui.QPainter, pane: QtCore.QRect, column: QtCore.QRect, pixel_nm: float,
+                     font_px: int) -> None:
+    """A white bar of a round length (at most a quarter of the pane) and its length, bottom right."""
+    length_nm, bar, text, box = scale_bar_rects(pane, column, pixel_nm, font_px, QtGui.QFontMetricsF(painter.font()))
+    painter.fillRect(box, QtGui.QColor(0, 0, 0, 150))  # readable over bright cytoplasm too
     painter.fillRect(bar, TEXT)
     painter.setPen(TEXT)
-    painter.drawText(text, int(QtCore.Qt.AlignmentFlag.AlignCenter), label)
+    painter.drawText(text, int(QtCore.Qt.AlignmentFlag.AlignCenter), format_nm(length_nm))
 
 
 def _profile_picture(live: ProfilePlot, layout: _Layout) -> QtGui.QPicture:
