@@ -27,12 +27,23 @@ EXTREME = 1e30
 
 
 def sampled_range(stack: Stack) -> tuple[float, float]:
-    """(min, max) of the finite values of up to RANGE_SAMPLES evenly spaced slices of ``stack``."""
+    """(min, max) of the finite values of up to RANGE_SAMPLES evenly spaced slices of ``stack``.
+
+    NaN or infinite pixels are left out (a damaged slice the user does not denoise must not stop
+    the others: ``--slices`` was refused for a NaN outside it); the slices denoised are checked
+    on their own as they are read. InputError if the sampled slices hold no finite value at all."""
     picks = np.unique(np.linspace(0, len(stack) - 1, min(RANGE_SAMPLES, len(stack))).round().astype(int))
     lo, hi = np.inf, -np.inf
     for z in picks:
-        data = finite_slice(stack, int(z))
+        data = stack[int(z)]
+        if data.dtype.kind == "f" and not np.isfinite(data).all():
+            data = data[np.isfinite(data)]
+            if not data.size:
+                continue
         lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
+    if lo > hi:
+        raise InputError(f"every pixel of the {len(picks)} slices sampled for the intensity range is NaN or "
+                         "infinite; replace them first (Fiji: Process > Math > Remove NaNs)", stack.path)
     return lo, hi
 
 

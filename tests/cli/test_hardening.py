@@ -259,3 +259,28 @@ def test_a_z_step_the_input_does_not_give_is_said_where_the_output_records_it(tm
     assert Z_GUESSED in info.out + info.err  # the reader's note and the output's use the same words
     result = cli("convert", src, tmp_path / "out.mrc")
     assert result.code == 0 and "records a z step of" in result.err and "taken as the pixel size" in result.err
+
+
+def test_a_nan_outside_the_chosen_slices_does_not_stop_them(tmp_path, cli):
+    """`--slices 2:5` was refused because slice 8, sampled for the intensity range, held one NaN; the
+    chosen slices are denoised (on the range of the finite values), a NaN inside them is still refused."""
+    data = (np.random.default_rng(0).random((10, 48, 48)) * 1000).astype(np.float32)
+    data[8, 5, 5] = np.nan
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, data)
+    for method in ("gaussian", "gaussian-avg"):
+        out = tmp_path / f"{method}.tif"
+        result = cli("denoise", src, "-o", out, "--method", method, "--slices", "2:5")
+        assert result.code == 0, result.err
+        written = tifffile.imread(out)
+        assert written.shape == (3, 48, 48) and np.isfinite(written).all()
+        assert 0 <= written.min() and written.max() <= 1000  # the data's own range, not one stretched by NaN
+    result = cli("denoise", src, "-o", tmp_path / "bad.tif", "--method", "gaussian", "--slices", "6:10")
+    assert result.code == 2 and "slice 8 has 1 NaN or infinite pixels" in _one_line(result)
+
+
+def test_a_stack_without_a_finite_pixel_in_its_samples_is_refused_in_words(tmp_path, cli):
+    src = tmp_path / "nan.tif"
+    tifffile.imwrite(src, np.full((5, 32, 32), np.nan, np.float32))
+    result = cli("denoise", src, "-o", tmp_path / "out.tif", "--method", "gaussian")
+    assert result.code == 2 and "NaN or infinite" in _one_line(result) and not (tmp_path / "out.tif").exists()
