@@ -186,10 +186,13 @@ class StackJob:
         return result[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
 
     def _output_notes(self, stored: np.dtype) -> Iterator[Message]:
-        """Say what the output cannot keep of the input: its pixel type (an input type EMDenoise reads as float32,
+        """Say what the output cannot keep of the input: data it does not come from (``extra["unread"]``: other
+        image series of a TIFF, bytes beyond an MRC header's slices), its pixel type (an input type EMDenoise reads as float32,
         such as int32 or float64, kept as float32; 8-bit pixels an MRC file holds as 16-bit), its position in
         space (an MRC origin outside MRC, an OME-Zarr translation), a z step the input did not give."""
         extra = self.source.meta.extra
+        if extra.get("unread"):  # data in the input this output does not come from: never dropped without a word
+            yield Message(f"{self.source.meta.path.name}: {extra['unread']}")
         source_type = extra.get("stored_dtype")
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "

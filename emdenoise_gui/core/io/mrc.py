@@ -139,9 +139,21 @@ def _voxel_size(path: Path) -> tuple[tuple[float, float, float] | None, list[str
         return None, notes
     y = y if y > 0 and np.isfinite(y) else x
     if not (z > 0 and np.isfinite(z)) or mz == 0:
-        notes.append("the z spacing is unknown (the header's mz is 0); taken as the pixel size")
+        why = "the header's mz is 0" if mz == 0 else f"the header's z cell over mz = {mz} is {z:g} Å"
+        notes.append(f"the z spacing is unknown ({why}); taken as the pixel size")
         z = x
     return (z / 10.0, y / 10.0, x / 10.0), notes
+
+
+def _trailing_data(extra: int, slice_bytes: int, nz: int) -> list[str]:
+    """A note when the file holds ``extra`` > 0 bytes beyond the ``nz`` slices its header declares (of
+    ``slice_bytes`` each): they are not read, and the user is told, with how many slices they would make."""
+    if extra <= 0:
+        return []
+    whole = extra // slice_bytes
+    more = f" (as many as {whole:,} more slices)" if whole else ""
+    return [f"the file holds {extra:,} bytes beyond the {nz:,} slices its header declares{more}; they are not "
+            "read: if the header's nz is wrong, correct it (IMOD: alterheader)"]
 
 
 def is_mrc_header(head: bytes) -> bool:
@@ -172,10 +184,13 @@ def open_file(path: Path):
         voxel, notes = None, []
     if shape[0] == 1 and notes:  # a single image has no z spacing to speak of
         notes = [n for n in notes if "z spacing" not in n]
+    unread = _trailing_data(size - offset - nz * ny * nx * raw_dtype.itemsize, ny * nx * raw_dtype.itemsize, nz)
+    notes += unread
     meta = StackMeta(
         path=path, format=f"MRC (mode {header['mode']})", shape=shape, dtype=dtype,
         voxel_size_nm=voxel, source="MRC header" if voxel else "", raw_slices=True,
         extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {}),
+               **({"unread": unread[0]} if unread else {}),
                **stored_dtype_extra(raw_dtype, dtype),
                **({"placement": header["placement"]} if header["placement"] != Placement() else {})},
     )

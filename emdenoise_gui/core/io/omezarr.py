@@ -22,6 +22,7 @@ into an existing output store opened with ``open_image(path, "r+")``.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -163,9 +164,11 @@ def _voxel_size(entry: dict, names: list[str], slices: str = "z") -> tuple[tuple
         return None, ""
 
     def size(name: str) -> float | None:
+        """nm per px along ``name``; None when the unit is unknown or the scale not a positive number."""
         axis = axes[names.index(name)]
         factor = UNIT_NM.get(axis.get("unit")) if isinstance(axis, dict) and axis.get("unit") else None
-        return scale[names.index(name)] * factor if factor else None
+        value = scale[names.index(name)] * factor if factor else None
+        return value if value is not None and math.isfinite(value) and value > 0 else None
 
     if "x" not in names or "y" not in names:
         return None, ""
@@ -206,8 +209,21 @@ def _open_group(path: Path, mode: str = "r"):
     try:
         return _zarr().open_group(str(path), mode=mode)
     except Exception as exc:
+        if mode == "r" and _is_plain_array(path):
+            raise InputError("is a plain zarr array, not an OME-Zarr image (no group with multiscales metadata "
+                             "around it): write it as OME-Zarr (e.g. ome-zarr-py's write_image) or as TIFF, "
+                             "then open that", path) from exc
         raise InputError(f"cannot be opened as a zarr store ({exc}): its metadata is damaged or incomplete; copy it "
                          "again, or write it anew from the program that made it", path) from exc
+
+
+def _is_plain_array(path: Path) -> bool:
+    """Whether ``path`` is a zarr array on its own (v2 or v3), which is not an image EMDenoise can place."""
+    try:
+        _zarr().open_array(str(path), mode="r")
+    except Exception:
+        return False
+    return True
 
 
 def _level0(group, path: Path):

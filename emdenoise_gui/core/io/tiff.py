@@ -108,9 +108,25 @@ def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...
 Z_UNKNOWN = "the z spacing is unknown (the file gives only the pixel size); taken as the pixel size"
 
 
-def _ome_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
+def _series_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries):
+    """The OME ``Pixels`` element that describes ``series`` (the one read), or None: the image of
+    the series' index when its width and height match, else the first image of that width and
+    height (a file of several images once gave a thumbnail's 5 um pixels to the 10 nm stack)."""
     root = ET.fromstring(tif.ome_metadata)
-    pixels = next((el for el in root.iter() if el.tag.endswith("Pixels")), None)
+    every = [el for el in root.iter() if el.tag.endswith("Pixels")]
+    height, width = series.shape[series.axes.index("Y")], series.shape[series.axes.index("X")]
+
+    def fits(el) -> bool:
+        return el.get("SizeX") == str(width) and el.get("SizeY") == str(height)
+
+    index = next((i for i, one in enumerate(tif.series) if one is series), None)
+    if index is not None and index < len(every) and fits(every[index]):
+        return every[index]
+    return next((el for el in every if fits(el)), None)
+
+
+def _ome_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[float | None, float, float] | None:
+    pixels = _series_pixels(tif, series)
     if pixels is None:
         return None
     sizes = []
@@ -135,10 +151,10 @@ def _resolution_px_size(page: tifffile.TiffPage) -> tuple[float, float] | None:
     return (yden / ynum, xden / xnum)
 
 
-def _imagej_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
+def _imagej_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[float | None, float, float] | None:
     meta = tif.imagej_metadata or {}
     scale = unit_to_nm(meta.get("unit"))
-    px = _resolution_px_size(tif.pages[0])
+    px = _resolution_px_size(series.keyframe)
     if scale is None or px is None:
         return None
     y, x = px[0] * scale, px[1] * scale
@@ -146,7 +162,7 @@ def _imagej_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] |
     return (z, y, x)
 
 
-def _zeiss_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
+def _zeiss_voxel(tif: tifffile.TiffFile, _series=None) -> tuple[float | None, float, float] | None:
     meta = tif.sem_metadata or {}
     for key in ("ap_image_pixel_size", "ap_pixel_size"):
         entry = meta.get(key)
@@ -158,8 +174,8 @@ def _zeiss_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | 
     return None
 
 
-def _tag_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | None:
-    page = tif.pages[0]
+def _tag_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[float | None, float, float] | None:
+    page = series.keyframe  # the series read, not the file's first page (a thumbnail's, in a file of several)
     px = _resolution_px_size(page)
     unit = page.tags.get("ResolutionUnit")
     if px is None or unit is None or int(unit.value) != 3:  # only centimetres carry a real size
@@ -168,9 +184,10 @@ def _tag_voxel(tif: tifffile.TiffFile) -> tuple[float | None, float, float] | No
     return (None, y, x)
 
 
-def tiff_voxel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float, float] | None, str, bool]:
-    """((z, y, x) in nm or None, where it came from, whether z was given): a z step the file does not give
-    (each finder returns None for it) is taken as the x pixel size."""
+def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
+                    ) -> tuple[tuple[float, float, float] | None, str, bool]:
+    """((z, y, x) in nm or None, where it came from, whether z was given) of ``series`` (the one read):
+    a z step the file does not give (each finder returns None for it) is taken as the x pixel size."""
     finders = [
         (tif.is_ome, _ome_voxel, "OME metadata"),
         (tif.is_imagej, _imagej_voxel, "ImageJ metadata"),
@@ -181,8 +198,8 @@ def tiff_voxel_size(tif: tifffile.TiffFile) -> tuple[tuple[float, float, float] 
         if not applies:
             continue
         try:
-            voxel = finder(tif)
-        except (KeyError, ValueError, TypeError, ZeroDivisionError, ET.ParseError):
+            voxel = finder(tif, series)
+        except (KeyError, ValueError, TypeError, ZeroDivisionError, AttributeError, ET.ParseError):
             voxel = None
         if voxel is not None and voxel[1] > 0 and voxel[2] > 0:
             z_given = voxel[0] is not None and voxel[0] > 0
@@ -290,7 +307,7 @@ def open_file(path: Path):
         series, note = _largest_series(tif.series)
         dtype = check_dtype(series.dtype, path)
         shape = check_shape(_squeeze_axes(series, path), path)
-        voxel, source, z_given = tiff_voxel_size(tif)
+        voxel, source, z_given = tiff_voxel_size(tif, series)
         offset = series.dataoffset
         if offset is not None and dtype == series.dtype:
             check_data_size(path, offset, int(np.prod(shape)) * series.dtype.itemsize)
@@ -310,6 +327,8 @@ def open_file(path: Path):
             notes.append(Z_UNKNOWN)
         if notes:
             extra["note"] = "; ".join(notes)
+        if note:
+            extra["unread"] = note  # said again by every command that writes from this file
         extra.update(stored_dtype_extra(series.dtype, dtype))
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]

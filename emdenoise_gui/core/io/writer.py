@@ -42,7 +42,10 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
     the data's span (at least one level) outside the type's range: clipping would destroy the image
     (uint16 data stored as uint8 turns white, int16 as uint16 loses its negative values), so another type
     must be chosen (floating-point input too narrow for an integer type is refused before a job starts:
-    ``jobs.stack.check_levels``). ``span``: the data's (min, max) when the caller has them already."""
+    ``jobs.stack.check_levels``). The margin is for a computed result's overshoot (floating-point
+    ``data``); integer ``data`` holds stored values (``convert``), and any of them outside the type's
+    range is refused (uint16 pixels up to 34,000 lost 3.5 % of them to int16's 32,767 without a word).
+    ``span``: the data's (min, max) when the caller has them already."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return data.astype(dtype, copy=False)
@@ -50,6 +53,13 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
     if span is None:
         span = (float(np.min(data)), float(np.max(data))) if data.size else (0.0, 0.0)
     low, high = span
+    if data.dtype.kind in "uib":
+        if info.min <= low and high <= info.max:
+            return data.astype(dtype, copy=False)
+        outside = np.count_nonzero((data < info.min) | (data > info.max))
+        raise InputError(f"{where} spans {low:g} to {high:g}, beyond {dtype}'s {info.min} to {info.max} in "
+                         f"{outside:,} pixels ({outside / data.size:.2%}): stored as {dtype} they would be clipped; "
+                         "choose --dtype float32 (or a wider type)")
     margin = max(1.0, CLIP_MARGIN * (high - low))
     lowest, highest = info.min - margin, info.max + margin
     fits = lowest <= low and high <= highest  # the usual case: nothing to count
@@ -188,6 +198,9 @@ class StackWriter:
             if full is not None:
                 raise full from None
             raise InputError(f"cannot be written ({exc.strerror or exc})", self.path) from exc
+        except BaseException:  # anything else (a bad header value, Ctrl-C): no staging file left behind
+            self._discard()
+            raise
         return self
 
     def write(self, z: int, data: np.ndarray) -> None:
