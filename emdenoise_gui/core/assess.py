@@ -63,11 +63,13 @@ def _structure(image: np.ndarray) -> np.ndarray:
 
 
 def adjacent_similarity(stack, pairs: int = 5) -> float | None:
-    """Median correlation (-1..1) of the structure of adjacent slices; None for a single slice.
+    """Median correlation (-1..1) of the structure of adjacent slices; None for a single slice, or when
+    no pair can be compared (flat slices: no structure to correlate).
 
     Up to ``pairs`` evenly spaced pairs (z, z+1) are compared on their centre crops after a
     band-pass, so independent noise and slow shading do not count. FIB-SEM stacks with slices
-    a few nm apart give about 0.7-0.95; unrelated images about 0.
+    a few nm apart give about 0.7-0.95; unrelated images about 0. NaN or infinite pixels take the
+    crop's finite median (one infinite pixel per slice made a FIB-SEM stack read as 0.00, unrelated).
     """
     depth = len(stack)
     if depth < 2:
@@ -75,13 +77,23 @@ def adjacent_similarity(stack, pairs: int = 5) -> float | None:
     starts = np.unique(np.linspace(0, depth - 2, min(pairs, depth - 1)).round().astype(int))
     values = []
     for z in starts:
-        a, b = _structure(centre_crop(stack[int(z)])), _structure(centre_crop(stack[int(z) + 1]))
+        a, b = (_structure(_finite(centre_crop(stack[int(k)]))) for k in (z, z + 1))
         if a.shape != b.shape:
             continue
         a, b = a - a.mean(), b - b.mean()
         denominator = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
-        values.append(float((a * b).sum()) / denominator if denominator > 0 else 0.0)
+        if denominator > 0 and math.isfinite(denominator):
+            values.append(float((a * b).sum()) / denominator)
     return float(np.median(values)) if values else None
+
+
+def _finite(image: np.ndarray) -> np.ndarray:
+    """``image`` with NaN or infinite pixels set to its finite median (0 where it has none)."""
+    bad = ~np.isfinite(image)
+    if not bad.any():
+        return image
+    good = image[~bad]
+    return np.where(bad, np.median(good) if good.size else 0.0, image)
 
 
 def _window_sums(values: np.ndarray, size: int, step: int) -> np.ndarray:

@@ -79,8 +79,12 @@ def suggest_kind(similarity: float | None) -> str:
     return "alike-slices" if similarity is not None and similarity >= SIMILAR_ENOUGH else "single-noisy"
 
 
-def similarity_text(similarity: float | None, family: str) -> tuple[str, bool]:
-    """(one line about the stack's neighbouring slices, whether it is a warning for ``family``)."""
+def similarity_text(similarity: float | None, family: str, depth: int = 1) -> tuple[str, bool]:
+    """(one line about the stack's neighbouring slices, whether it is a warning for ``family``); ``depth``:
+    the stack's slices (a similarity of None with more than one could not be measured)."""
+    if similarity is None and depth > 1:
+        return ("Neighbouring slices could not be compared (they are flat, or hold NaN or infinite pixels).",
+                family == "nrrn")
     if similarity is None:
         return "The stack has a single slice.", family == "nrrn"
     alike = similarity >= SIMILAR_ENOUGH
@@ -147,7 +151,11 @@ def default_name(stack: str | Path, family: str, suffix: str = "") -> str:
 _GUI_WORDS = {"--steps": "the number of steps", "--crop": "the crop size", "--batch-size": "the batch size",
               "--lr": "the learning rate", "--dose": "the dose range", "--name": "the model name",
               "--noisy": "noisy images", "--clean": "clean images", "--noise": "blank-region boxes",
-              "use --crop with a smaller size": "choose a smaller crop size under Advanced"}
+              "use --crop with a smaller size": "choose a smaller crop size under Advanced",
+              "train again with a lower learning rate": "click “Change the settings” and set a lower learning rate "
+                                                        "under Advanced settings",
+              "`denoise --model auto` picks the best-fitting model": "the app's automatic model choice uses it",
+              "choose another name for the model package": "click “Change the settings” and choose another name"}
 
 
 def in_gui_words(message: str) -> str:
@@ -181,7 +189,7 @@ def shot_noise_defaults(init: str = "") -> tuple[float, tuple[float, float]]:
 def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "lite", init: str = "",
                 dose: tuple[float, float] | None = None, crop: int | None = None,
                 batch_size: int | None = None, device: str = "auto", artifacts: str = "",
-                shot_noise: float | None = None) -> RunSpec:
+                shot_noise: float | None = None, lr: float | None = None) -> RunSpec:
     """The validated RunSpec of a wizard run into the user's zoo; InputError in the wizard's words.
 
     data: role -> list of ``PATH`` or ``PATH@y0:y1,x0:x1``; init: a package path to fine-tune
@@ -189,7 +197,8 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
     artifacts: cyclic on clean data only, "film", "charge" or "film,charge" (``RunSpec.artifacts``);
     shot_noise: artifacts runs only, the share of samples that also get shot noise (0 for none), at
     ``dose`` or else the doses of :func:`shot_noise_defaults`; None takes that function's share (a model
-    fine-tuned keeps the noise its card says it learned to remove, a fresh one gets the shipped recipe's).
+    fine-tuned keeps the noise its card says it learned to remove, a fresh one gets the shipped recipe's);
+    lr: the learning rate, None for the configuration's.
     """
     if family not in FAMILIES:
         raise InputError(f"unknown model family '{family}'")
@@ -209,7 +218,7 @@ def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "l
     notes = {"note": "trained with the wizard"}
     spec = RunSpec(family=family, config=config, steps=int(steps), data=data, output=str(folder / name), name=name,
                    init=init, crop=crop, batch_size=batch_size, device=device, notes=notes, artifacts=artifacts,
-                   shot_noise=shot_noise,
+                   shot_noise=shot_noise, lr=lr,
                    dose=dose or (25.0, 100.0), validate_every=max(1, min(100, int(steps) // 10)),
                    checkpoint_every=max(1, min(200, int(steps) // 5)),
                    checkpoint_dir=str(run_checkpoint(name)))

@@ -93,8 +93,10 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         if atomic.is_disk_full(exc):
             need = sum(t.numel() * t.element_size() for t in tensors.values())
-            raise InputError(f"the disk is full: about {atomic.size_words(need)} needed for the checkpoint; the previous "
-                             "checkpoint is kept. Free some space and resume", folder) from None
+            then = ("the previous checkpoint is kept. Free some space and resume" if folder.exists() else
+                    "this run had no checkpoint yet, so it cannot resume: free some space and train again")
+            raise InputError(f"the disk is full: about {atomic.size_words(need)} needed for the checkpoint; {then}",
+                             folder) from None
         raise
     old = _old_path(folder)
     if folder.exists():

@@ -227,7 +227,15 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
         spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches
     if spec.family == "cyclic" and not spec.clean_output and not spec.init:
         spec.clean_output = "direct"  # saved before runs recorded it: every cyclic G2 was the paper's then
-    state["finished"] = int(state["step"]) >= spec.steps  # its package was written; a longer run gets a new name
+    done = int(state["step"]) >= spec.steps
+    if done and not Path(spec.output).exists() and steps in (None, spec.steps):
+        # it trained to the end, then writing its model failed (a full disk): write it from the checkpoint
+        yield Message(f"this run finished its {spec.steps:,} steps but its model was not written: writing it now")
+        state["finished"] = False
+        spec.checkpoint_dir = str(checkpoint)
+        yield from train(spec, cancel, _resume_state=state)
+        return
+    state["finished"] = done  # its package was written; a longer run gets a new name
     spec.checkpoint_dir = str(checkpoint)
     if steps is not None:
         spec.steps = steps

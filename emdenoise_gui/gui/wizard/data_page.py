@@ -76,6 +76,13 @@ def rect_spec(path: str, rect: tuple[int, int, int, int]) -> str:
     return f"{path}@{y0}:{y1},{x0}:{x1}"
 
 
+def _too_small(view) -> bool:
+    """Whether the image of a ``boxes.BoxCanvas`` (``image``: (H, W) or None while loading) is narrower or
+    lower than :data:`MIN_BOX`, so no box on it can be made large enough."""
+    image = getattr(view, "image", None)
+    return image is not None and min(image.shape[:2]) < MIN_BOX
+
+
 class DataPage(QtWidgets.QWizardPage):
     """The stacks per role (defaulting to the stack on screen); for cyclic, pink boxes on blank regions
     of the noisy stack (the noise examples), or for cyclic on clean images alone the artifacts to draw on
@@ -309,6 +316,9 @@ class DataPage(QtWidgets.QWizardPage):
             if not boxes:
                 return "Add at least one box on a blank region of the noisy images (“Add a box”)."
             if min(min(y1 - y0, x1 - x0) for y0, y1, x0, x1 in boxes) < MIN_BOX:
+                if _too_small(self.noise):
+                    return (f"The noisy images are smaller than {MIN_BOX} x {MIN_BOX} px: too small for this model "
+                            "type; choose larger images.")
                 return f"Make every box at least {MIN_BOX} px wide and high; drag a corner to enlarge it."
         if family == "xception" and self.dose_low.value() > self.dose_high.value():
             return "The lowest dose must not be above the highest."
@@ -316,6 +326,9 @@ class DataPage(QtWidgets.QWizardPage):
             region = self.region.boxes()
             need = MIN_BOX
             if not region or min(region[0][1] - region[0][0], region[0][3] - region[0][2]) < need:
+                if _too_small(self.region):
+                    return (f"The images are smaller than {need} x {need} px, so no region of them can be trained "
+                            "on alone: untick “Train on a region only”.")
                 return f"Make the yellow region at least {need} px wide and high."
         return ""
 

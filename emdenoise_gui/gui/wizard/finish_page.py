@@ -36,9 +36,33 @@ def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
         return "No held-back preview to measure: look at the result on your own stack."
+    kept = contrast_kept(preview)
+    if kept is not None and kept < FLAT_RESULT:  # a low spread in the flat part means nothing then
+        return (f"<p style='{WARN_STYLE}'><b>The result is nearly flat</b>: its contrast is {kept:.2f}× that of "
+                "the smoothed input on a held-back crop, so the model erased the image along with the noise. Do "
+                "not use it as it is: train it longer, with more data, or start from a shipped model.</p>")
     return (f"On the flattest part of a held-back crop the spread of grey levels (IQR) is "
             f"<b>{ratio:.2f}×</b> that of the noisy input (lower = less noise; 1 = unchanged). Check the residual: "
             "it should look like pure noise; visible membranes would mean the model removes structure.")
+
+
+#: Below this share of the smoothed input's contrast a result counts as flat (a working denoiser keeps
+#: most of it: the smoothing already took the noise out of the reference).
+FLAT_RESULT = 0.3
+#: The smoothing (Gaussian sigma, px) that takes most of the noise out of the reference contrast.
+SMOOTH_PX = 2.0
+
+
+def contrast_kept(preview: tuple | None) -> float | None:
+    """Standard deviation of the denoised held-back crop over that of the noisy crop smoothed by a
+    Gaussian of :data:`SMOOTH_PX` px (both (H, W) float32); None without a preview or contrast."""
+    if preview is None:
+        return None
+    from scipy import ndimage
+
+    noisy, denoised = (np.asarray(a, np.float64) for a in preview)
+    reference = float(np.std(ndimage.gaussian_filter(noisy, SMOOTH_PX)))
+    return float(np.std(denoised)) / reference if reference > 0 else None
 
 
 def flat_iqr_ratio(preview: tuple | None) -> float | None:

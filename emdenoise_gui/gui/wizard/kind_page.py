@@ -152,7 +152,7 @@ class KindPage(QtWidgets.QWizardPage):
         kind = KINDS[self.state.kind]
         self.why.setText(f"<b>Recommended: {FAMILIES[kind.family].title}.</b> {kind.why}")
         if self.state.stack and self._depth:
-            text, warn = similarity_text(self.state.similarity, kind.family)
+            text, warn = similarity_text(self.state.similarity, kind.family, self._depth)
             self.similarity.setText(text)
             self.similarity.setStyleSheet(WARN_STYLE if warn else "")
 

@@ -77,12 +77,17 @@ class SettingsPage(QtWidgets.QWizardPage):
                              "context and use more memory")
         self.batch = QtWidgets.QSpinBox(minimum=0, maximum=256, specialValueText="automatic")
         self.batch.setToolTip("Pieces per step; more is smoother but slower per step and needs more memory")
+        self.lr = QtWidgets.QDoubleSpinBox(minimum=0.0, maximum=0.1, decimals=5, singleStep=1e-4,
+                                           specialValueText="automatic")
+        self.lr.setToolTip("How far each step moves the network's weights; 'automatic' uses the model type's own. "
+                           "Lower it if a training diverges (its loss stops being a number)")
         for box in (self.steps, self.crop, self.batch):
             box.valueChanged.connect(self._advanced_changed)
         advanced = QtWidgets.QFormLayout(self.advanced)
         advanced.addRow("Steps", self.steps)
         advanced.addRow("Crop size", self.crop)
         advanced.addRow("Batch", self.batch)
+        advanced.addRow("Learning rate", self.lr)
         self.advanced.setVisible(False)
         self.advanced_button.toggled.connect(self._toggle_advanced)
         self.problem = QtWidgets.QLabel()
@@ -111,7 +116,7 @@ class SettingsPage(QtWidgets.QWizardPage):
             self._set_up_for = chosen
             suffix = "finetuned" if state.init else ""
             self.name.setText(default_name(next(iter(state.data.values()))[0], state.family, suffix))
-            for box, value in ((self.crop, state.crop or 64), (self.steps, 0), (self.batch, 0)):
+            for box, value in ((self.crop, state.crop or 64), (self.steps, 0), (self.batch, 0), (self.lr, 0.0)):
                 box.blockSignals(True)
                 box.setValue(value)
                 box.blockSignals(False)
@@ -129,7 +134,7 @@ class SettingsPage(QtWidgets.QWizardPage):
         controller = self.wizard().controller
         return wizard_spec(s.family, s.data, self.name.text().strip(), steps, init=s.init, dose=s.dose,
                            crop=self.crop.value(), batch_size=self.batch.value() or None, artifacts=s.artifacts,
-                           shot_noise=s.shot_noise,
+                           shot_noise=s.shot_noise, lr=self.lr.value() or None,
                            device=controller.settings.device if controller is not None else "auto")
 
     def stop_measuring(self) -> None:
@@ -191,7 +196,7 @@ class SettingsPage(QtWidgets.QWizardPage):
             return NAME_RULE[0].upper() + NAME_RULE[1:] + "."
         from emdenoise_gui.zoo.registry import name_taken, run_checkpoint
 
-        taken = name_taken(name)
+        taken = in_gui_words(name_taken(name))
         if taken:
             return f"{taken[0].upper()}{taken[1:]}; choose another name."
         if run_checkpoint(name).exists():  # a new run must not replace it (the training would refuse)
@@ -207,6 +212,10 @@ class SettingsPage(QtWidgets.QWizardPage):
         return not text and self.rate is not None
 
     def validatePage(self) -> bool:
+        problem = self.problem_text()  # again: another run may have taken the name since it was typed
+        if problem:
+            self.problem.setText(problem)
+            return False
         try:
             self.state.spec = self._spec(self.planned_steps())
         except InputError as exc:

@@ -73,11 +73,16 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.resume_button.setToolTip("Go on from the last checkpoint")
         self.resume_button.clicked.connect(self._resume)
         self.resume_button.setVisible(False)
+        self.settings_button = QtWidgets.QPushButton("Change the settings")
+        self.settings_button.setToolTip("Back to the settings (name, time, Advanced) to train again")
+        self.settings_button.clicked.connect(self.change_settings)
+        self.settings_button.setVisible(False)
+        self.failed = False
         self.problem = QtWidgets.QLabel()
         self.problem.setStyleSheet(WARN_STYLE)
         self.problem.setWordWrap(True)
         buttons = QtWidgets.QHBoxLayout()
-        for button in (self.pause_button, self.cancel_button, self.resume_button):
+        for button in (self.pause_button, self.cancel_button, self.resume_button, self.settings_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QtWidgets.QVBoxLayout(self)
@@ -115,7 +120,9 @@ class TrainingPage(QtWidgets.QWizardPage):
         from emdenoise_gui.jobs.train import resume_job
 
         self.problem.setText("")
+        self.failed = False
         self.resume_button.setVisible(False)
+        self.settings_button.setVisible(False)
         self.pause_button.setChecked(False)
         self.pause_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
@@ -164,6 +171,18 @@ class TrainingPage(QtWidgets.QWizardPage):
             self.job = None
             self._start(self.checkpoint)
 
+    def change_settings(self) -> None:
+        """Back to the settings page after a failed run (the settings page is a commit page, so the
+        wizard's Back stays off): a name taken meanwhile, a run that diverged, a crop too large. The
+        next "Start training" begins a new run with the new settings."""
+        if self.running():
+            return
+        self.job, self.checkpoint, self.failed = None, "", False
+        self.train, self.val = Series(), Series()
+        for curve in (self.train_curve, self.val_curve):
+            curve.setData([], [])
+        self.wizard().back()
+
     # -- events ----------------------------------------------------------------------------------------
     def _event(self, item) -> None:
         if isinstance(item, ev.StepDone):
@@ -196,7 +215,10 @@ class TrainingPage(QtWidgets.QWizardPage):
                                     "goes on from it, now or later from the model zoo.")
 
     def _failed(self, failure) -> None:
-        self.problem.setText(f"Training failed: {failure.message}")
+        from emdenoise_gui.jobs.advise import in_gui_words
+
+        self.failed = True
+        self.problem.setText(f"Training failed: {in_gui_words(failure.message)}")
         self.status.setText(f"Stopped at step {int(self.train.x[-1]):,}." if len(self.train) else "Stopped before its first step.")
         self._ended()
 
@@ -206,6 +228,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.pause_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
         self.resume_button.setVisible(bool(self.checkpoint) and not self.state.package)
+        self.settings_button.setVisible(self.failed and not self.state.package and not self.state.resume)
         self.completeChanged.emit()
 
     def _draw(self) -> None:

@@ -1,0 +1,141 @@
+"""The wizard when things go wrong (audit of 2026-12-06): a way back to the settings after a failed run, a
+learning rate to lower after a diverged one, a name taken meanwhile, a flat result, stacks that cannot be
+compared, images too small for a box; each message in the app's words."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from tests.gui.test_wizard import (  # noqa: E402
+    COMMIT,
+    _choose,
+    _settings,
+    _started,
+    _train,
+    _wizard,
+    _write,
+    controller,  # noqa: F401 - the fixture
+)
+
+
+def test_a_run_that_fails_before_its_first_step_goes_back_to_the_settings(qtbot, controller,  # noqa: F811
+                                                                          monkeypatch):
+    """A name taken while the run waited its turn (another wizard's run finished first) left the page with
+    Back, Next and Resume all off: the settings could not be changed without starting over."""
+    from emdenoise_gui.zoo.registry import user_dir
+
+    real = controller.train
+
+    def taken_meanwhile(spec):
+        (user_dir() / spec.name).mkdir(parents=True, exist_ok=True)
+        return real(spec)
+
+    monkeypatch.setattr(controller, "train", taken_meanwhile)
+    wizard = _started(qtbot, controller, steps=3)
+    page, settings = wizard.pages["training"], wizard.pages["settings"]
+    qtbot.waitUntil(lambda: not page.running(), timeout=60_000)
+    qtbot.waitUntil(lambda: page.settings_button.isVisible(), timeout=10_000)
+    assert not page.resume_button.isVisible() and not wizard.state.package
+    assert "click “Change the settings” and choose another name" in page.problem.text(), page.problem.text()
+    monkeypatch.setattr(controller, "train", real)
+    page.change_settings()
+    assert wizard.currentPage() is settings and not settings.validatePage()
+    assert "already" in settings.problem.text()
+    settings.name.setText("second-try")
+    qtbot.waitUntil(lambda: wizard.button(COMMIT).isEnabled(), timeout=60_000)
+    wizard.next()
+    assert wizard.currentPage() is page and not page.settings_button.isVisible() and not page.problem.text()
+    assert _train(qtbot, wizard) == user_dir() / "second-try"
+
+
+def test_the_learning_rate_is_an_advanced_setting_and_a_divergence_points_to_it(qtbot, controller):  # noqa: F811
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    wizard.next()
+    _settings(qtbot, wizard, steps=3)
+    settings = wizard.pages["settings"]
+    assert settings.lr.specialValueText() == "automatic" and settings._spec(3).lr == pytest.approx(
+        settings._spec(3).validated().lr)
+    settings.lr.setValue(0.0002)
+    assert settings._spec(3).lr == pytest.approx(0.0002)
+    page = wizard.pages["training"]
+    page._failed(SimpleNamespace(message="training diverged at step 4: the loss is no longer a finite number. No "
+                                         "model was written; train again with a lower learning rate (this run used "
+                                         "0.001)"))
+    assert ("click “Change the settings” and set a lower learning rate under Advanced settings"
+            in page.problem.text())
+    wizard.reject()
+
+
+def test_a_name_taken_after_it_was_typed_is_refused_at_start(qtbot, controller, tmp_path):  # noqa: F811
+    from emdenoise_gui.zoo.registry import user_dir
+
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    wizard.next()
+    _settings(qtbot, wizard, steps=3)
+    settings = wizard.pages["settings"]
+    (user_dir() / settings.name.text()).mkdir(parents=True)  # another wizard's run finished meanwhile
+    assert not settings.validatePage() and "already" in settings.problem.text()
+    settings.name.setText("auto")
+    assert "reserved (the app's automatic model choice uses it)" in settings.problem_text()
+    assert "--model" not in settings.problem_text()
+    wizard.reject()
+
+
+def test_a_flat_result_is_not_reported_as_a_clean_one():
+    from emdenoise_gui.gui.wizard.finish_page import contrast_kept, evaluation_text
+    from tests.conftest import synthetic_em_stack
+
+    clean = synthetic_em_stack(1, 64, 64, seed=2)[0].astype(np.float32) / 255
+    noisy = (clean + np.random.default_rng(0).normal(0, 0.05, clean.shape)).astype(np.float32)
+    flat = np.full_like(noisy, float(noisy.mean())) + np.float32(0.0007) * np.random.default_rng(1).random(
+        noisy.shape, dtype=np.float32)
+    text = evaluation_text({}, (noisy, flat), "n2v")
+    assert "The result is nearly flat" in text and "spread of grey levels (IQR)" not in text
+    assert contrast_kept((noisy, clean)) > 0.6  # a result that keeps the structure is not flat
+    assert "nearly flat" not in evaluation_text({}, (noisy, clean), "n2v")
+
+
+def test_slices_that_cannot_be_compared_are_not_called_different(tmp_path):
+    from emdenoise_gui.core.assess import adjacent_similarity
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.jobs.advise import similarity_text
+    from tests.conftest import synthetic_em_stack
+
+    stack = synthetic_em_stack(6, 96, 96, seed=1).astype(np.float32)
+    with open_stack(_write(tmp_path / "fib.tif", stack)) as opened:
+        plain = adjacent_similarity(opened)
+    stack[:, 10, 10] = np.inf  # one infinite pixel per slice read as 0.00, "different"
+    with open_stack(_write(tmp_path / "inf.tif", stack)) as opened:
+        assert adjacent_similarity(opened) == pytest.approx(plain, abs=0.05)
+    with open_stack(_write(tmp_path / "flat.tif", np.full((4, 64, 64), 7, np.uint8))) as opened:
+        assert adjacent_similarity(opened) is None
+    text, warn = similarity_text(None, "nrrn", depth=4)
+    assert text.startswith("Neighbouring slices could not be compared") and warn
+    assert similarity_text(None, "n2v", depth=1)[0] == "The stack has a single slice."
+
+
+def test_images_smaller_than_a_box_are_said_to_be(qtbot, controller, tmp_path):  # noqa: F811
+    from emdenoise_gui.gui.wizard import data_page
+
+    small = SimpleNamespace(image=np.zeros((24, 24), np.float32))
+    assert data_page._too_small(small) and not data_page._too_small(SimpleNamespace(image=np.zeros((64, 40))))
+    assert not data_page._too_small(SimpleNamespace(image=None))  # still loading: no verdict
+    controller.add_paths([_write(tmp_path / "tiny.tif", np.full((8, 24, 24), 100, np.uint8))])
+    tiny = next(r.path for r in controller.project.stacks if r.name == "tiny.tif")
+    wizard = _wizard(qtbot, controller, stack=tiny)
+    _choose(qtbot, wizard, "single-noisy")
+    wizard.next()
+    page = wizard.pages["data"]
+    page.use_region.setChecked(True)
+    qtbot.waitUntil(lambda: page.region.image is not None, timeout=20_000)
+    assert "untick “Train on a region only”" in page.problem_text()
+    wizard.reject()
+
+
