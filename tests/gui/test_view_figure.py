@@ -65,11 +65,16 @@ def test_no_figure_without_an_image(qtbot):
         figure.render_figure(empty)
 
 
-def test_copy_puts_the_figure_on_the_clipboard(view):
+def test_copy_puts_the_figure_on_the_clipboard(view, qtbot):
+    """The figure is painted in the background (seconds for a large slice, once on the GUI thread)."""
     QtWidgets.QApplication.clipboard().clear()
+    messages = []
+    view.hover.connect(messages.append)
     view.menu.copy_action.trigger()
+    assert messages == ["Copying the figure…"]
+    qtbot.waitUntil(lambda: not QtWidgets.QApplication.clipboard().image().isNull(), timeout=10000)
     copied = QtWidgets.QApplication.clipboard().image()
-    assert not copied.isNull() and copied.width() == expected_size()[0]
+    assert copied.width() == expected_size()[0] and messages[-1].startswith("Figure copied (")
 
 
 def test_right_click_on_either_view_opens_the_menu(view, qtbot):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from emdenoise_gui.gui.imaging import percentile_levels
+from emdenoise_gui.gui.imaging import LEVELS_SIDE, percentile_levels
 
 KINDS = ("raw", "high_pass")
 AUTO_PERCENTILES = (0.5, 99.5)
@@ -73,6 +73,7 @@ class Contrast:
 def residual_image(original: np.ndarray, result: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     """Original − result as float32 (Y, X), and its own symmetric limits (± the 99.5th percentile of
     the absolute residual), so what the denoiser removed shows as grey around mid-grey."""
-    residual = original.astype(np.float32) - result.astype(np.float32)
-    bound = percentile_levels(np.abs(residual), (0.0, AUTO_PERCENTILES[1]))[1]
+    residual = np.subtract(original, result, dtype=np.float32)
+    step = max(1, -(-max(residual.shape) // LEVELS_SIDE))  # the limits from percentile_levels' own grid: the
+    bound = percentile_levels(np.abs(residual[::step, ::step]), (0.0, AUTO_PERCENTILES[1]))[1]  # same value
     return residual, (-bound, bound)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+from PySide6 import QtCore, QtGui, QtSvg
 
 from emdenoise_gui.gui.imaging import percentile_levels, render_levels
 from emdenoise_gui.gui.panels.contrast import AUTO_PERCENTILES, residual_image
@@ -296,10 +296,3 @@ def render_figure(view, with_profile: bool = False) -> QtGui.QImage:
 def save_figure(view, path, with_profile: bool = False) -> Path:
     """Write the figure of ``view`` to ``path``: PNG or SVG by its suffix (ValueError otherwise)."""
     return Figure(view, with_profile).save(check_path(path))
-
-
-def copy_figure(view, with_profile: bool = False) -> QtGui.QImage:
-    """Put the figure on the clipboard as an image (for pasting into slides or a paper); returns it."""
-    image = render_figure(view, with_profile)
-    QtWidgets.QApplication.clipboard().setImage(image)
-    return image

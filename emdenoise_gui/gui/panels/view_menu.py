@@ -53,8 +53,9 @@ class ViewMenu(QtWidgets.QMenu):
         self.fit_action = self.addAction("Fit image to window (0)", view.reset_view)
         self.setToolTipsVisible(True)
         self.background = Background(self)
-        self.background.done.connect(self._saved)
+        self.background.done.connect(self._done)
         self.background.failed.connect(self._not_saved)
+        self._copies = 0  # the number of the last copy asked for: an earlier one that ends later is dropped
 
     def update_entries(self) -> None:
         """Enable what makes sense now: figures need an image, region jobs the Region tool."""
@@ -93,18 +94,27 @@ class ViewMenu(QtWidgets.QMenu):
         self.view.hover.emit(f"Saving the figure to {path}…")
         self.background.submit(("save", str(path)), composed.save, path)
 
-    def _saved(self, _key, path) -> None:
-        self.view.hover.emit(f"Figure saved to {path}")
+    def _done(self, key, value) -> None:
+        if key[0] == "save":
+            self.view.hover.emit(f"Figure saved to {value}")
+        elif key[1] == self._copies:  # the clipboard is the GUI thread's
+            QtWidgets.QApplication.clipboard().setImage(value)
+            self.view.hover.emit(f"Figure copied ({value.width()} × {value.height()} px): paste it into "
+                                 "slides or a document")
 
     def _not_saved(self, key, message: str) -> None:
-        QtWidgets.QMessageBox.warning(self.view, "Figure not saved",
-                                      f"The figure was not saved to {key[1]}:\n{message}")
+        what = f"saved to {key[1]}" if key[0] == "save" else "copied"
+        QtWidgets.QMessageBox.warning(self.view, "Figure not " + what.split()[0],
+                                      f"The figure was not {what}:\n{message}")
 
     def copy(self) -> None:
+        """Compose the figure now and paint it in the background (seconds for a large slice), then put it
+        on the clipboard."""
         with _busy():
-            image = figure.copy_figure(self.view, self.with_profile())
-        self.view.hover.emit(f"Figure copied ({image.width()} × {image.height()} px): paste it into "
-                             "slides or a document")
+            composed = figure.Figure(self.view, self.with_profile())
+        self._copies += 1
+        self.view.hover.emit("Copying the figure…")
+        self.background.submit(("copy", self._copies), composed.to_image)
 
 
 @contextlib.contextmanager
