@@ -61,16 +61,18 @@ def _file_signature(path: str | Path) -> tuple:
 
 
 class _AddStacks(QtGui.QUndoCommand):
+    """Undo forgets the stacks and the results made from them since (no file is deleted); redo brings
+    back both (it once brought back the stacks alone, their results' records lost)."""
+
     def __init__(self, controller, records):
         super().__init__(f"Add {len(records)} stack(s)")
-        self.controller, self.records = controller, records
+        self.controller, self.records, self.results = controller, records, []
 
     def redo(self):
-        self.controller._restore_stacks(self.records, [])
+        self.controller._restore_stacks(self.records, self.results)
 
     def undo(self):
-        for record in self.records:
-            self.controller._drop_stack(record.id)
+        self.results = [r for record in self.records for r in self.controller._drop_stack(record.id)]
 
 
 class _RemoveStack(QtGui.QUndoCommand):
@@ -118,6 +120,7 @@ class Controller(QtCore.QObject):
         self.project: Project | None = None
         self.settings = AppSettings.load()
         self.undo_stack = QtGui.QUndoStack(self)
+        self._reserved: set[str] = set()  # outputs of denoise jobs not yet recorded: no other job gets their names
         self.queue = JobQueue(self)
         self.queue.job_added.connect(self.job_added)
         self._stacks: dict[str, tuple] = {}  # path -> (open Stack, the file's signature when opened)
@@ -264,15 +267,22 @@ class Controller(QtCore.QObject):
                 notes.append(f"{path.name}: {meta.extra['note']}")
             metas.append(meta)
         before = {r.id for r in self.project.stacks}
-        added = []
+        added, present = [], []
         for record in self.project.add_stacks(metas):
             if record.id not in before and all(record.id != a.id for a in added):
                 added.append(record)
+            elif record.id in before and all(record.id != a.id for a in present):
+                present.append(record)  # the same file (by any path or link) is in the project already
             if record.id not in self.thumbnails:
                 self.thumbnail_maker.request(record.id, record.path)
         if added:
             self.undo_stack.push(_AddStacks(self, added))  # redo() saves and refreshes
             self.show_stack.emit(added[0].id)
+        if present:
+            names = ", ".join(r.name for r in present[:3]) + (f" and {len(present) - 3} more" if len(present) > 3 else "")
+            notes.insert(0, f"{names} {'is' if len(present) == 1 else 'are'} in the project already")
+            if not added:
+                self.show_stack.emit(present[0].id)
         if notes:
             self.status.emit("; ".join(notes))
         if rejected:
@@ -378,9 +388,11 @@ class Controller(QtCore.QObject):
                 continue
         return ""
 
-    def _drop_stack(self, stack_id: str) -> None:
-        self.project.remove_stack(stack_id)
+    def _drop_stack(self, stack_id: str) -> list:
+        """Forget a stack and its results' records; returns those records (``ResultRecord``)."""
+        removed = self.project.remove_stack(stack_id)
         self._changed()
+        return removed
 
     def _restore_stacks(self, records, results) -> None:
         for record in records:
@@ -472,8 +484,10 @@ class Controller(QtCore.QObject):
                                s.output_dtype, s.device)
             job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.title})", "batch", make, self)
         project = self.project
-        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project: self._record_results(rs, os_, d, p,  # noqa: E731
-                                                                                                   region)
+        used = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
+        self._reserved.update(str(o) for o in outputs)  # a second job queued meanwhile gets other names
+        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project, u=used: self._record_results(  # noqa: E731
+            rs, os_, d, p, u, region)
         job.finished.connect(record)
         job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
         job.failed.connect(record)  # ... and so does a failed one (each output is written whole or not at all)
@@ -486,23 +500,28 @@ class Controller(QtCore.QObject):
         s, outputs = self.settings, []
         for record in records:
             outputs.append(self.project.result_path(record.id, method, s.output_suffix(record.path),
-                                                    s.output_folder, s.name_pattern, exclude=outputs))
+                                                    s.output_folder, s.name_pattern,
+                                                    exclude=outputs + [Path(o) for o in self._reserved]))
         return outputs
 
-    def _record_results(self, records, outputs, denoiser, project, region=None) -> None:
-        if project is not self.project:  # the user switched projects: its files stay in that project's folder
-            if not any(Path(o).exists() for o in outputs):  # e.g. cancelled before it ran
-                return
-            self.warning.emit("Result not added", f"The job finished after its project ({project.name}) was "
-                                                  f"closed; its files are in {project.results_folder}.")
+    def _record_results(self, records, outputs, denoiser, project, used: dict, region=None) -> None:
+        """Record the ``outputs`` a denoise job wrote for ``records`` with the settings it ran with (``used``:
+        tile, stride, dtype, device as they were when it was started)."""
+        self._reserved.difference_update(str(o) for o in outputs)
+        written = [Path(o) for o in outputs if Path(o).exists()]
+        if project is not self.project:  # the user switched projects: its files stay where they were written
+            if written:  # (none: e.g. cancelled before it ran)
+                where = ", ".join(str(o) for o in written[:3]) + (f" and {len(written) - 3} more" if len(written) > 3
+                                                                  else "")
+                self.warning.emit("Result not added", f"The job finished after its project ({project.name}) was "
+                                                      f"closed; its result is kept in {where}.")
             return
-        s = self.settings
         last = None
         for record, output in zip(records, outputs):
             if not Path(output).exists():
                 continue
-            dtype = record.dtype if s.output_dtype == "input" else s.output_dtype
-            params = {"tile": s.tile_px, "stride": s.stride_px, "dtype": dtype, "device": s.device}
+            dtype = record.dtype if used["dtype"] == "input" else used["dtype"]
+            params = {**used, "dtype": dtype}
             if region is not None:  # the result holds only this part of each slice: y0, y1, x0, x1 px
                 params["region"] = [int(v) for v in region]
             try:

@@ -327,7 +327,10 @@ class Project:
                 if text == self._disk_text:
                     return  # nothing changed here: its version stands
                 stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-                self.other_kept = self.folder / f"project.other-{stamp}.json"
+                kept, n = self.folder / f"project.other-{stamp}.json", 2
+                while kept.exists():  # two in the same second: each kept version has its own file
+                    kept, n = self.folder / f"project.other-{stamp}-{n}.json", n + 1
+                self.other_kept = kept
                 atomic.write_text(self.other_kept, on_disk)
             atomic.write_text(self.file, text, backup=self.folder / BACKUP_FILE)
         except OSError as exc:
@@ -520,8 +523,8 @@ class Project:
                else str(resolved))
         for r in self.results:
             if r.path == rel or self.absolute(r).resolve() == resolved:
-                raise InputError(f"is already recorded as result {r.id}; use a fresh name from "
-                                 "result_path", resolved)
+                raise InputError(f"is already a result of this project ({r.id}): another job wrote this file; "
+                                 "denoise again to get a result of its own", resolved)
         if kind not in RESULT_KINDS:
             raise InputError(f"unknown result kind '{kind}'; use 'filter' or 'model'")
         if not method:

@@ -83,13 +83,19 @@ def _settings(qtbot, wizard, steps: int = 4) -> None:
     assert "0:00" not in page.plan.text() and not page.budgets.button(0).isEnabled()
 
 
-def _started(qtbot, controller, steps: int) -> TrainWizard:
-    """A Noise2Void wizard run of ``steps`` steps on the noisy stack, started (on its training page)."""
+def _at_settings(qtbot, controller, steps: int) -> TrainWizard:
+    """A Noise2Void wizard on the noisy stack, on its settings page set to ``steps`` steps, speed measured."""
     wizard = _wizard(qtbot, controller)
     _choose(qtbot, wizard, "single-noisy")
     wizard.next()
     wizard.next()
     _settings(qtbot, wizard, steps=steps)
+    return wizard
+
+
+def _started(qtbot, controller, steps: int) -> TrainWizard:
+    """A Noise2Void wizard run of ``steps`` steps on the noisy stack, started (on its training page)."""
+    wizard = _at_settings(qtbot, controller, steps)
     wizard.next()
     return wizard
 

@@ -11,8 +11,8 @@ pytest.importorskip("pytestqt")
 
 from tests.gui.test_wizard import (  # noqa: E402
     COMMIT,
+    _at_settings,
     _choose,
-    _settings,
     _started,
     _train,
     _wizard,
@@ -52,11 +52,7 @@ def test_a_run_that_fails_before_its_first_step_goes_back_to_the_settings(qtbot,
 
 
 def test_the_learning_rate_is_an_advanced_setting_and_a_divergence_points_to_it(qtbot, controller):  # noqa: F811
-    wizard = _wizard(qtbot, controller)
-    _choose(qtbot, wizard, "single-noisy")
-    wizard.next()
-    wizard.next()
-    _settings(qtbot, wizard, steps=3)
+    wizard = _at_settings(qtbot, controller, 3)
     settings = wizard.pages["settings"]
     assert settings.lr.specialValueText() == "automatic" and settings._spec(3).lr == pytest.approx(
         settings._spec(3).validated().lr)
@@ -74,11 +70,7 @@ def test_the_learning_rate_is_an_advanced_setting_and_a_divergence_points_to_it(
 def test_a_name_taken_after_it_was_typed_is_refused_at_start(qtbot, controller, tmp_path):  # noqa: F811
     from emdenoise_gui.zoo.registry import user_dir
 
-    wizard = _wizard(qtbot, controller)
-    _choose(qtbot, wizard, "single-noisy")
-    wizard.next()
-    wizard.next()
-    _settings(qtbot, wizard, steps=3)
+    wizard = _at_settings(qtbot, controller, 3)
     settings = wizard.pages["settings"]
     (user_dir() / settings.name.text()).mkdir(parents=True)  # another wizard's run finished meanwhile
     assert not settings.validatePage() and "already" in settings.problem.text()

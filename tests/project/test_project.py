@@ -300,7 +300,7 @@ def test_results_outside_the_project_are_recorded_by_absolute_path(tmp_path, pro
     project.save()
     back = Project.open(project.folder)
     assert back.absolute(back.result(record.id)).read_bytes() == b"result"
-    with pytest.raises(InputError, match="already recorded"):
+    with pytest.raises(InputError, match="is already a result of this project"):
         project.add_result(s.id, outside, "filter", "median")
 
 
@@ -482,3 +482,17 @@ def test_fields_of_a_later_version_survive_open_change_and_save(tmp_path, projec
         assert again["results"][0]["score"] == [31.2, 0.91]
         assert again["view"]["layout"] == "grid" and again["view"]["viewer"]["colour_map"] == "magma"
         assert again["stacks"][0]["id"] == s1.id and again["format"] == "emdenoise-project"
+
+
+def test_versions_kept_in_the_same_second_each_get_a_file(tmp_path):
+    """Two conflicting saves within one second both named project.other-<second>.json: the second kept
+    version replaced the first (project audit 2026-12-06)."""
+    first = Project.create(tmp_path / "p")
+    second, third = Project.open(first.folder), Project.open(first.folder)
+    kept = []
+    for window, name in ((second, "second"), (first, "first"), (third, "third")):
+        window.name = name
+        window.save()
+        kept.append(window.other_kept)
+    assert kept[0] is None and None not in kept[1:] and kept[1] != kept[2]
+    assert sorted(json.loads(k.read_text())["name"] for k in kept[1:]) == ["first", "second"]
