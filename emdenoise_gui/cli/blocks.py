@@ -42,20 +42,35 @@ def print_job_script(args) -> str:
     return job_script(args.scheduler, read_config(args.cluster_config))
 
 
+def check_batch_options(args) -> None:
+    """InputError when --jobs or --cluster-config is given without a batch-system --scheduler (they were
+    ignored without a word)."""
+    from emdenoise_gui.jobs.cluster import BATCH_SYSTEMS
+
+    given = [flag for flag, value, default in (("--jobs", args.jobs, 1), ("--cluster-config", args.cluster_config,
+                                                                            None)) if value != default]
+    if given and args.scheduler not in BATCH_SYSTEMS:
+        raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --scheduler "
+                         f"{' / '.join(BATCH_SYSTEMS)} (got {args.scheduler or 'no --scheduler'}): leave "
+                         f"{'it' if len(given) == 1 else 'them'} out, or name the batch system")
+
+
 def block_job(args, denoiser, stride):
     """The job generator of ``denoise --scheduler``."""
     if args.slices:
         raise InputError("--scheduler denoises the whole volume; leave out --slices (or convert the slices you "
                          "want first: emdenoise convert IN part.zarr --slices A:B)")
+    check_batch_options(args)
+    runtime = {"precision": args.precision, "batch_size": args.batch_size}
     if args.scheduler == "here":
         return _saying_what_is_kept(blocks.denoise_blocks(args.input, args.output, denoiser, args.tile, stride,
-                                                          args.dtype, args.device, args.overwrite, args.ngff),
-                                    Path(args.output))
+                                                          args.dtype, args.device, args.overwrite, args.ngff,
+                                                          **runtime), Path(args.output))
     from emdenoise_gui.jobs.cluster import denoise_on_cluster
 
     return _saying_what_is_kept(denoise_on_cluster(args.input, args.output, denoiser, args.scheduler, args.tile,
                                                    stride, args.dtype, args.device, args.overwrite, args.ngff,
-                                                   args.cluster_config, args.jobs), Path(args.output))
+                                                   args.cluster_config, args.jobs, **runtime), Path(args.output))
 
 
 def _saying_what_is_kept(steps, output: Path):

@@ -28,6 +28,9 @@ from emdenoise_gui.jobs.stack import (
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
 from emdenoise_gui.zoo.card import AUTO_MODEL
 
+#: ``denoise --tile`` when none is given (px).
+TILE_DEFAULT = 512
+
 
 def _fmt_voxel(meta) -> str:
     if meta.voxel_size_nm is None:
@@ -276,6 +279,12 @@ def _note_model_options(args) -> None:
         print(f"emdenoise: note: {', '.join(ignored)} apply to --model only; the filter {args.method} "
               "runs on the CPU in float32", file=sys.stderr)
     chosen = baselines.FILTERS.get(args.method)
+    tiling = [f"{flag} {value}" for flag, value, default in (("--tile", args.tile, TILE_DEFAULT),
+                                                              ("--stride", args.stride, None),
+                                                              ("--quality", args.quality, "fast")) if value != default]
+    if chosen is not None and chosen.whole_slice and tiling:
+        print(f"emdenoise: note: {', '.join(tiling)} do{'es' if len(tiling) == 1 else ''} not apply to "
+              f"{chosen.name} ({chosen.label}): it works on the whole slice at once", file=sys.stderr)
     if chosen is not None and chosen.slices > 1:
         with open_stack(args.input) as stack:
             single = len(stack) == 1
@@ -314,6 +323,7 @@ def denoise_with(args):
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
         return cli_blocks.block_job(args, denoiser, stride)
+    cli_blocks.check_batch_options(args)
     if args.ngff:
         raise InputError("--ngff goes with --scheduler (or `emdenoise convert`); a plain denoise writes OME-Zarr 0.5")
     return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, stride, args.dtype,
@@ -380,8 +390,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")
-    p.add_argument("--tile", type=int, default=512,
-                   help="tile side in pixels (default 512; xception models use their training crop)")
+    p.add_argument("--tile", type=int, default=TILE_DEFAULT,
+                   help=f"tile side in pixels (default {TILE_DEFAULT}; xception models use their training crop)")
     p.add_argument("--quality", choices=QUALITIES, default="fast",
                    help="fast: tiles overlap by what the network sees around a pixel, each pixel is computed "
                         "about once; paper: the papers' half-tile stride with Gaussian blending, 4x the work "

@@ -54,7 +54,9 @@ class BlockJob:
     kind / name / path: the denoiser (``"filter"`` and a baselines name, or ``"model"``, its zoo
     name and package folder); lo / hi: the volume's intensity scale; tile / stride: tiling as in
     ``emdenoise denoise``; dtype: the output pixel type; source_stamp: :func:`source_stamp` of the
-    source when the job began (a source changed since is another job); device: for a model.
+    source when the job began (a source changed since is another job); weights: the model's weights
+    sha256 (a package replaced under the same name is another job: its blocks were resumed into the
+    old model's store); precision ("auto", "fp32", ...), device and batch_size: how a model runs.
     """
 
     source: str
@@ -69,11 +71,16 @@ class BlockJob:
     dtype: str
     source_stamp: str = ""
     device: str = "auto"
+    weights: str = ""
+    precision: str = "auto"
+    batch_size: int | None = None
 
     def parameters(self) -> dict:
-        """What makes two runs the same job (the device does not change the result's meaning)."""
+        """What makes two runs the same job (the device and batch size do not change the result's meaning;
+        the precision does, a little)."""
         record = asdict(self)
         record.pop("device")
+        record.pop("batch_size")
         return record
 
 
@@ -122,12 +129,12 @@ _PREDICTORS: dict[tuple[str, str], object] = {}
 
 
 def _predictor(job: BlockJob):
-    key = (job.path, job.device)
+    key = (job.path, job.weights, job.device, job.precision, job.batch_size)
     if key not in _PREDICTORS:
         from emdenoise_gui.jobs.denoise import _predictor as make
         from emdenoise_gui.zoo.package import verify_folder
 
-        _PREDICTORS[key] = make(verify_folder(Path(job.path)), job.device)
+        _PREDICTORS[key] = make(verify_folder(Path(job.path)), job.device, job.batch_size, job.precision)
     return _PREDICTORS[key]
 
 
@@ -168,7 +175,8 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
 
 
 def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",
-            overwrite=False, ngff: str | None = None) -> tuple[BlockJob, list[tuple[int, int]], int]:
+            overwrite=False, ngff: str | None = None, precision: str = "auto",
+            batch_size: int | None = None) -> tuple[BlockJob, list[tuple[int, int]], int]:
     """Check the job, create (or, for the same job, reopen) the output store; (job, blocks to do,
     blocks in all).
 
@@ -194,13 +202,14 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
         from emdenoise_gui.zoo.registry import resolve
 
         package = resolve(denoiser.path)
-        path = str(package.path)
+        path, weights = str(package.path), package.card.weights_sha256
     else:
         if denoiser.name not in baselines.FILTERS:
             raise InputError(f"unknown method '{denoiser.name}'; choose one of {', '.join(baselines.FILTERS)}")
-        path = None
+        path, weights, precision, batch_size = None, "", "auto", None  # a filter runs one way only
     job = BlockJob(str(source.resolve()), str(output.resolve()), denoiser.kind, denoiser.name, path,
-                   scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device)
+                   scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device, weights,
+                   precision, batch_size)
     if exists:
         same = _stored_parameters(output) == job.parameters()
         if not same and not overwrite:
@@ -222,11 +231,13 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
 
 
 def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
-          cancel: CancelToken | None) -> Generator[Stage | Message, None, tuple[BlockJob, list[tuple[int, int]]]]:
+          cancel: CancelToken | None, precision: str = "auto", batch_size: int | None = None
+          ) -> Generator[Stage | Message, None, tuple[BlockJob, list[tuple[int, int]]]]:
     """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare`, and what a
     resumed run skips, in the user's words. Returns (job, blocks to do)."""
     yield stage("preparing blocks", cancel)
-    job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff)
+    job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, precision,
+                               batch_size)
     if not todo:
         yield Message(f"{output}: all {total} blocks were already done; nothing to compute")
     elif len(todo) < total:
@@ -285,11 +296,12 @@ def _stored_parameters(output: Path) -> dict | None:
 
 
 def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",
-                   overwrite=False, ngff: str | None = None,
-                   cancel: CancelToken | None = None) -> Iterator[Progress | Stage | Message]:
+                   overwrite=False, ngff: str | None = None, cancel: CancelToken | None = None,
+                   precision: str = "auto", batch_size: int | None = None) -> Iterator[Progress | Stage | Message]:
     """Denoise ``source`` into the OME-Zarr store ``output`` block by block in this process (the
     single-machine path of block processing; resumable). Yields Stage, then Progress in blocks."""
-    job, todo = yield from start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, cancel)
+    job, todo = yield from start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, cancel,
+                                 precision, batch_size)
     for k, block in enumerate(todo):
         if cancel is not None:
             cancel.raise_if_cancelled()

@@ -67,7 +67,7 @@ def parse_scheduler(text: str) -> Scheduler:
     host, _, port = text.removeprefix("tcp://").rpartition(":")
     if host and port.isdigit():
         return Scheduler("address", address=text if text.startswith("tcp://") else f"tcp://{text}")
-    raise InputError(f"--scheduler {text}: give local, local:N, a scheduler address HOST:PORT, or one of "
+    raise InputError(f"--scheduler {text}: give here, local, local:N, a scheduler address HOST:PORT, or one of "
                      f"{', '.join(BATCH_SYSTEMS)}")
 
 
@@ -236,8 +236,8 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
 
 def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, stride=None, dtype="float32",
                        device="auto", overwrite=False, ngff: str | None = None, config_file: str | None = None,
-                       jobs: int = 1, client=None, cancel: CancelToken | None = None
-                       ) -> Iterator[Progress | Stage | Message]:
+                       jobs: int = 1, client=None, cancel: CancelToken | None = None, precision: str = "auto",
+                       batch_size: int | None = None) -> Iterator[Progress | Stage | Message]:
     """Denoise ``source`` into the OME-Zarr store ``output`` on a Dask cluster (see the module doc);
     resumable like :func:`jobs.blocks.denoise_blocks`. ``client``: an existing Client (tests, the
     benchmark) instead of ``scheduler``."""
@@ -249,7 +249,7 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
         client, cluster = open_client(parsed, config, jobs)
     try:
         job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
-                                            cancel)
+                                            cancel, precision, batch_size)
         if not todo:
             blocks.finish(output)
             return

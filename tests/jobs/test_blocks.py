@@ -126,6 +126,7 @@ def test_dask_workers_write_the_same_result(tmp_path, client):
 
     source = fibsem_volume(tmp_path / "in.tif", depth=40) if FIBSEM.exists() else ramp_volume(tmp_path / "in.tif", 40)
     expected = single_process(source, NRRN, tmp_path / "one.tif")
+    client.run(lambda: blocks._PREDICTORS.clear())  # other tests' models, in this process's threads' workers
     events = list(denoise_on_cluster(source, tmp_path / "out.zarr", NRRN, "local", client=client))
     progress = [e for e in events if isinstance(e, Progress)]
     counts = [p.done for p in progress]  # blocks finishing in the same poll are counted together
