@@ -365,6 +365,8 @@ class CompareRow:
     mse: tuple[float, float]
     slices: int
     clipped: float = 0.0  # fraction of the image's pixels outside the reference's range (clipped to it)
+    #: the values mapped to 0 and 1: an 8-bit reference's type range, else its own min and max
+    scaled: tuple[float, float] = (0.0, 1.0)
     #: the image's values' span (max - min) as a fraction of the reference's, over the slices compared: far
     #: below 1 when the image is on another scale (a [0, 1] float image against 8-bit data)
     span: float = 1.0
@@ -374,14 +376,21 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                 ) -> Generator[Progress, None, list[CompareRow]]:
     """PSNR (dB), SSIM and MSE of each image against ``clean``, per slice, on [0, 1].
 
-    Every stack is scaled with the CLEAN stack's :class:`IntensityScale` and
-    clipped to [0, 1] (benchmarks.md protocol, data range 1). ``slices`` picks
-    the clean slices that the images' slices correspond to (for an image
-    denoised with ``--slices``); by default the depths must match.
+    Every stack is scaled to [0, 1] by the CLEAN stack's range and clipped to it (benchmarks.md
+    protocol, data range 1): an 8-bit reference's type range (0-255), any other's own minimum and
+    maximum over the slices compared (all of them: a range sampled from 16 slices clipped the
+    reference's brighter slices and called differing images identical). ``slices`` picks the clean
+    slices that the images' slices correspond to (for an image denoised with ``--slices``); by
+    default the depths must match.
     """
     with open_stack(clean_path) as clean:
         picks = parse_slices(slices, len(clean))
-        low, high = sampled_range(clean)
+        low, high = np.inf, -np.inf
+        for z in picks:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            data = finite_slice(clean, z)
+            low, high = min(low, float(data.min())), max(high, float(data.max()))
         if not high > low:
             raise InputError(f"the clean reference is constant ({low:g} everywhere): there is nothing to measure "
                              "against; give the clean image as the first file", clean_path)
@@ -421,5 +430,6 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
     for k, (image, v) in enumerate(zip(images, values)):
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
         rows.append(CompareRow(image.path.name, *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
-                               span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span))
+                               span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span,
+                               scaled=(scale.lo, scale.hi)))
     return rows

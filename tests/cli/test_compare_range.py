@@ -1,0 +1,48 @@
+"""`emdenoise compare` scales by the reference's whole range and says which (metrics audit 2026-12-06);
+the median filter's edges are the same through the CLI's tiles and on its own."""
+
+import numpy as np
+import tifffile
+
+from emdenoise_gui.core.baselines import apply_filter
+from tests.conftest import main
+
+
+def _stack(path, data):
+    tifffile.imwrite(path, data, metadata={"axes": "ZYX"})
+    return path
+
+
+def test_a_bright_slice_the_range_sample_skips_is_not_clipped_away(tmp_path, capsys):
+    """The range came from 16 of 20 slices: slice 2, three times brighter, clipped to 1 in both images,
+    and two images that differ there were called identical (exit 0)."""
+    rng = np.random.default_rng(0)
+    clean = (316 + rng.random((20, 32, 32)) * 620).astype(np.uint16)
+    clean[2] *= 3
+    other = clean.copy()
+    other[2] = clean[2] // 2 + 2000
+    a, b = _stack(tmp_path / "clean.tif", clean), _stack(tmp_path / "other.tif", other)
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "identical" not in out
+    assert f"values scaled to [0, 1] by {clean.min():g} to {clean.max():g} (its minimum and maximum)" in out
+    assert main(["compare", str(a), str(a)]) == 0 and "identical" in capsys.readouterr().out
+
+
+def test_the_header_says_an_8_bit_reference_is_scaled_by_its_type(tmp_path, capsys):
+    clean = np.full((3, 32, 32), 80, np.uint8)
+    clean[:, :, 16:] = 100
+    noisy = clean.copy()
+    noisy[:, ::2, ::2] += 5
+    a, b = _stack(tmp_path / "c.tif", clean), _stack(tmp_path / "n.tif", noisy)
+    assert main(["compare", str(a), str(b)]) == 0
+    assert "values scaled to [0, 1] by 0 to 255 (its 8-bit type's range)" in capsys.readouterr().out
+
+
+def test_the_median_filters_edges_agree_with_its_tiled_run(tmp_path):
+    image = (np.random.default_rng(1).random((3, 40, 40)) * 255).astype(np.uint8)
+    src = _stack(tmp_path / "in.tif", image)
+    assert main(["denoise", str(src), "-o", str(tmp_path / "m.tif"), "--method", "median", "--dtype", "float32"]) == 0
+    tiled = tifffile.imread(tmp_path / "m.tif")
+    alone = apply_filter("median", image[0].astype(np.float32) / 255) * 255
+    np.testing.assert_allclose(tiled[0], alone, atol=1e-3)
