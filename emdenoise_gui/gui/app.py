@@ -129,7 +129,15 @@ def when_built(window, args, app) -> None:
         window.force_close = True
         app.exit(1)
         return
-    for path in args.paths:
+    from emdenoise_gui.gui.settings import settings_problem
+
+    problem = settings_problem()
+    if problem:  # the app runs on defaults; said once, not a traceback before the window
+        window.controller.warning.emit("Settings cannot be saved", problem)
+    missing = [path for path in args.paths if not Path(path).exists()]
+    if missing:  # not a question about creating a project for a file that is not there
+        window.controller.warning.emit("Not found", "\n".join(f"{path}: no such file or folder" for path in missing))
+    for path in (p for p in args.paths if p not in missing):
         if (Path(path) / "project.json").exists():
             window.open_project(path)
         elif window.ensure_project(1):

@@ -92,6 +92,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self._current_file: str | None = None  # its file: the same id in another project is another stack
         self._cannot_shown: tuple | None = None  # (stack id, reason) of the last "Cannot show" dialog
         self._shown_project = None
+        self._preview: tuple | None = None  # (the preview job, the slice it previews) of the last preview asked for
         self.setWindowTitle(f"EMDenoise {__version__}")
         starting = QtWidgets.QLabel("Starting EMDenoise…")
         starting.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -193,6 +194,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self.viewer.region_denoise_requested.connect(self.denoise_region)
         self.viewer.hover.connect(lambda text: self.statusBar().showMessage(text))
         self.viewer.slice_changed.connect(lambda _z: self._save_view_timer.start())
+        self.viewer.slice_changed.connect(self._slice_moved)
 
     # -- projects and stacks --------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -399,6 +401,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
             if not partial:
                 self.statusBar().showMessage("Preview finished for a stack that is no longer shown", 5000)
             return
+        if self.viewer.current_slice() != z:  # ... or to another slice: stay there (the view jumped back)
+            return
         label = f"preview: {denoiser.title}" + (" (part on screen; whole slice follows)" if partial else "")
         try:
             self.viewer.set_result(SliceImage(image), label, first_slice=z)
@@ -424,8 +428,20 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         if stack_id is None:
             self.warn("Nothing to preview", "Select a stack in the project first.")
             return None
-        return self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser,
-                                       self.viewer.visible_region())
+        return self._previewing(self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser,
+                                                        self.viewer.visible_region()))
+
+    def _previewing(self, job):
+        """Remember the preview ``job`` of the slice on screen (None: none started); returns it."""
+        self._preview = (job, self.viewer.current_slice()) if job is not None else None
+        return job
+
+    def _slice_moved(self, z: int) -> None:
+        """Another slice on screen: a preview of the one left behind is stopped (its result would not be shown)."""
+        job, previewed = self._preview or (None, z)
+        if job is not None and job.active and previewed != z:
+            job.cancel()
+            self.statusBar().showMessage(f"Preview of slice {previewed} stopped: Ctrl+P previews this slice", 5000)
 
     def denoise_current(self):
         """Denoise the selected stacks (or the one shown) with the selected denoiser now, without the fit
@@ -442,7 +458,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         if stack_id is None or self._current[0] != "stack":
             self.warn("Nothing to preview", "Show a stack (not a result) and draw the region on it first.")
             return None
-        return self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser, region=_yx(region))
+        return self._previewing(self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser,
+                                                        region=_yx(region)))
 
     def denoise_region(self, region):
         """Right-click > Denoise this region: every slice of the stack on screen, only inside the region."""
@@ -476,7 +493,9 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         dialog = SettingsDialog(old, self)
         if dialog.exec():
             new = self.controller.settings = dialog.result_settings()
-            new.save()
+            problem = new.save()
+            if problem:
+                QtWidgets.QMessageBox.warning(self, "Settings not saved", problem)
             if new.appearance != old.appearance:
                 theme.apply(QtWidgets.QApplication.instance(), new.appearance)
             if (new.device, new.threads) != (old.device, old.threads):

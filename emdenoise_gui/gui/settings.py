@@ -39,10 +39,23 @@ def settings_path() -> Path:
     return paths.user_config_dir() / "settings.ini"
 
 
+def settings_problem() -> str:
+    """Why the settings file's folder cannot be used ("" when it can): it is a file, or cannot be
+    created (a missing drive, no permission). The app then runs on defaults and says so once."""
+    folder = settings_path().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return (f"The settings folder {folder} cannot be used ({exc.strerror or exc}): the app runs with default "
+                "settings and cannot save changes to them")
+    return ""
+
+
 def qsettings() -> QtCore.QSettings:
-    path = settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return QtCore.QSettings(str(path), QtCore.QSettings.Format.IniFormat)
+    """The settings file (read as empty, and not written, when its folder cannot be used:
+    :func:`settings_problem`; the app started with a traceback there)."""
+    settings_problem()
+    return QtCore.QSettings(str(settings_path()), QtCore.QSettings.Format.IniFormat)
 
 
 def stored_appearance() -> str:
@@ -134,11 +147,20 @@ class AppSettings:
             self.name_pattern = defaults.name_pattern
         return self
 
-    def save(self) -> None:
+    def save(self) -> str:
+        """Write to the settings file; "" when done, else why not in one line (the values stay in use for this
+        session: a read-only file lost them without a word)."""
+        problem = settings_problem()
+        if problem:
+            return problem
         store = qsettings()
         for f in fields(self):
             store.setValue(f"app/{f.name}", getattr(self, f.name))
         store.sync()
+        if store.status() != QtCore.QSettings.Status.NoError:
+            return (f"The settings could not be saved to {settings_path()} (it is read-only or the disk is full): "
+                    "they apply until the app is closed")
+        return ""
 
     def apply_threads(self) -> None:
         """Set torch's CPU thread count (imported lazily: the GUI starts without torch)."""

@@ -227,9 +227,11 @@ class Project:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python parses
-            raise InputError(f"is not valid JSON ({exc}); it is damaged: restore {BACKUP_FILE} "
-                             "from the same folder (the previous save) by renaming it to "
-                             f"{PROJECT_FILE}", file) from exc
+            fix = (f"restore {BACKUP_FILE} from the same folder (the previous save) by renaming it to {PROJECT_FILE}"
+                   if (file.parent / BACKUP_FILE).exists() else
+                   "there is no backup beside it (never saved twice): repair it in a text editor, or make a new "
+                   "project and add the stacks again")
+            raise InputError(f"is not valid JSON ({exc}); it is damaged: {fix}", file) from exc
         if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
             raise InputError("is not an EMDenoise project file (another program's "
                              "project.json?); pick another folder", file)

@@ -142,8 +142,12 @@ def test_open_errors(tmp_path, project):
     with pytest.raises(InputError, match="not an EMDenoise project"):
         Project.open(tmp_path / "empty")
     (project.folder / PROJECT_FILE).write_text("{ not json")
-    with pytest.raises(InputError, match="project.json.*not valid JSON.*project.json.bak"):
+    with pytest.raises(InputError, match="project.json.*not valid JSON.*no backup beside it"):
         Project.open(project.folder)
+    (project.folder / "project.json.bak").write_text("{}")  # a project saved twice has one
+    with pytest.raises(InputError, match="project.json.*not valid JSON.*restore project.json.bak"):
+        Project.open(project.folder)
+    (project.folder / "project.json.bak").unlink()
     (project.folder / PROJECT_FILE).write_text('{"name": "npm package"}')
     with pytest.raises(InputError, match="not an EMDenoise project file"):
         Project.open(project.folder)
