@@ -136,7 +136,8 @@ def slices_fit(input_slices: int, facts: StackFacts, model: bool = True) -> Fit:
 
 
 def _nm(value: float) -> str:
-    return f"{value:.3g} nm"
+    """``"10 nm"``, ``"2.6 µm"`` (a Zeiss SEM's 2,615 nm pixels read "2.62e+03 nm")."""
+    return f"{value / 1000:.2g} µm" if value >= 1000 else f"{value:.3g} nm"
 
 
 def _pixel_fit(card, facts: StackFacts) -> Fit:
@@ -180,6 +181,11 @@ def _noise_fit(facts: StackFacts) -> Fit | None:
     return None
 
 
+def _is_artifact_model(card) -> bool:
+    """Whether the card's model was made for named artifacts (film, charging): chosen by the user only."""
+    return bool(str(card.training.get("artifacts", "") or ""))
+
+
 def _artifact_fit(card) -> Fit | None:
     artifacts = str(card.training.get("artifacts", "") or "")
     if not artifacts:
@@ -205,6 +211,9 @@ def assess_fit(card, facts: StackFacts) -> Fit:
             _noise_fit(facts), _artifact_fit(card)]
     fits = [f for f in fits if f is not None]
     worst = max(fits, key=lambda f: f.rank)
+    artifact = fits[-1] if _is_artifact_model(card) else None
+    if artifact is not None and worst is not artifact and worst.grade == "possible":  # both reasons said
+        return Fit("possible", f"{worst.reason}; {artifact.reason}")
     if worst.grade != "good":
         return worst
     if _adapted_here(card, facts):
@@ -253,9 +262,12 @@ def fallback_filter(facts: StackFacts | None) -> str:
 def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:
     """(entry, Fit) of the best-ranked zoo entry (``rank``) for a stack with ``facts``, or (None, Fit of the
     best poor one, or None for an empty zoo) when every model fits it poorly: then the app denoises with a
-    classical filter instead (``fallback_filter``)."""
+    classical filter instead (``fallback_filter``). A model made for named artifacts is never picked: the
+    facts cannot see film or charging (it was preselected for a stack of unknown pixel size, and chosen
+    by ``--model auto``, with only the pixel size as the reason)."""
     ranked = rank(entries, facts, speeds)
     if not ranked:
         return None, None
-    entry, fit = ranked[0]
-    return (entry, fit) if fit.grade != "poor" else (None, fit)
+    chosen = [(entry, fit) for entry, fit in ranked if not _is_artifact_model(entry.package.card)]
+    entry, fit = chosen[0] if chosen else (None, ranked[0][1])
+    return (entry, fit) if entry is not None and fit.grade != "poor" else (None, fit)

@@ -177,8 +177,8 @@ def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Packa
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"is not a readable zip file ({exc}): give a model package folder, a .zip that "
-                         "EMDenoise exported, or a zoo model's name", archive) from exc
+        raise InputError(f"is not a readable zip file ({exc}): give a model package folder or a .zip that "
+                         "EMDenoise (or bioimage.io) exported", archive) from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()
                    and (inside is None or m.filename.replace("\\", "/").startswith(f"{inside}/"))]

@@ -234,9 +234,9 @@ def _check_free(name: str, source: Path) -> None:
     taken = name_taken(name)
     if taken and (SHIPPED_DIR / name).exists():
         raise InputError(f"{taken}, so the zoo has one already; a model of your own needs another name "
-                         "(train it again with another --name)", source)
+                         "(train it again under another name)", source)
     if taken and name == AUTO_MODEL:
-        raise InputError(f"{taken}: a model of your own needs another name (train it again with another --name)",
+        raise InputError(f"{taken}: a model of your own needs another name (train it again under another name)",
                          source)
     if taken:
         raise InputError(f"{taken}; delete it first", source)

@@ -47,6 +47,8 @@ class ZooFiles:
         if entry is None or getattr(entry, "package", None) is None:
             return False
         package, destination = entry.package, Path(destination)
+        if destination.suffix.lower() != ".zip":  # a name typed without it: Import lists .zip files only
+            destination = destination.with_name(destination.name + ".zip")
 
         def work():
             outside_zoo(destination)
@@ -119,17 +121,37 @@ class ZooFiles:
         except (InputError, OSError) as exc:
             self.message.emit("Cannot delete model", str(exc))
             return False
+        deleted = f"model:{entry.path}"
+        for stack in [s for s, key in self._picked.items() if key == deleted]:  # the fit check's pick counts again
+            del self._picked[stack]
         self.refresh()
         if self.current() is None:  # the deleted model was selected: another is chosen, so none runs the deleted one
-            fallback = self.best_key if self.best_key in self.entries else next(
-                (k for k in self.entries if k.startswith(("model:", "filter:"))), None)
-            self._select(fallback, by_hand=False)
+            # the best fit, or while the stack is still measured the fallback filter (the first model listed,
+            # the artifact model, was selected and ran without a question); the best fit follows the measurement
+            from emdenoise_gui.zoo.fit import fallback_filter
+
+            fallback = self.best_key if self.best_key in self.entries else f"filter:{fallback_filter(self.facts)}"
+            self._select(fallback if fallback in self.entries else None, by_hand=False)
         return True
 
-    def import_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import model package", "", "Model packages (*.zip)")
+    def import_dialog(self, kind: str | None = None) -> None:
+        """Ask for a package: ``kind`` "zip" (EMDenoise's or bioimage.io's) or "folder"; None asks which first
+        (one file dialog cannot offer both files and folders)."""
+        kind = kind or self._import_kind()
+        if kind == "zip":
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import model package", "", "Model packages (*.zip)")
+        elif kind == "folder":
+            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Import model package folder")
+        else:
+            path = ""
         if path:
             self.import_path(path)
+
+    def _import_kind(self) -> str | None:
+        """"zip", "folder" or None (dismissed), from a menu under the Import button."""
+        menu = QtWidgets.QMenu(self)
+        kinds = {menu.addAction("A model package file (.zip)…"): "zip", menu.addAction("A model package folder…"): "folder"}
+        return kinds.get(menu.exec(self.import_button.mapToGlobal(self.import_button.rect().bottomLeft())))
 
     def export_dialog(self) -> None:
         entry = self.entries.get(self.current_key() or "")

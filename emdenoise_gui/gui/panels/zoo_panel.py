@@ -25,6 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.gui.panels.zoo_files import ZooFiles
+from emdenoise_gui.gui.panels.zoo_text import card_html, paused_html
 from emdenoise_gui.jobs.denoise import Denoiser
 from emdenoise_gui.models.registry import by_preference
 from emdenoise_gui.zoo import fit as zoo_fit
@@ -47,35 +48,6 @@ CAUTION_STYLE = f"color: {FIT_COLOURS['possible']}"
 #: Selected when there is no shipped model to select (a stack every model fits poorly gets
 #: ``zoo.fit.fallback_filter`` instead, which is this one where its slices differ).
 FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"
-
-
-def card_html(card, shipped: bool) -> str:
-    """A readable summary of a model card."""
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in card.metrics.items()) or "none recorded"
-    pixel = (f"{card.pixel_size_nm[0]:.4g}–{card.pixel_size_nm[1]:.4g} nm" if card.pixel_size_nm else "unknown")
-    rows = [
-        ("Family", f"{card.family} ({card.config})"), ("Suits", card.description),
-        ("Trained on", card.training_data or "not recorded"), ("Noise", card.noise_condition or "not recorded"),
-        ("Dose range", f"{card.dose_range[0]:g}–{card.dose_range[1]:g} counts per pixel" if card.dose_range
-         else "learned from real noisy data"),
-        ("How", card.training.get("recipe", "not recorded")),
-        ("Validated on", card.training.get("validation", "not recorded")),
-        ("Pixel size", pixel), ("Parameters", f"{card.parameters / 1e6:.3f} M"), ("Steps", f"{card.steps:,}"),
-        ("Metrics", metrics), ("Created", f"{card.created} (EMDenoise {card.app_version})"),
-        ("Weights", f"sha256 {card.weights_sha256[:16]}…"), ("Source", "ships with EMDenoise" if shipped else "your model"),
-    ]
-    rows += [(label, card.training[key]) for key, label in (("init_from", "Fine-tuned from"),
-                                                            ("adapted_to", "Self-trained on")) if key in card.training]
-    body = "".join(f"<tr><td><b>{k}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f"<h3>{html.escape(card.name)}</h3><table cellspacing=4>{body}</table>"
-
-
-def paused_html(run) -> str:
-    """What a paused training run (``zoo.registry.PausedRun``) is and what Resume does."""
-    return (f"<h3>Paused training: {html.escape(run.name)}</h3>"
-            f"<p>Stopped at step {run.step:,} of {run.steps:,}. It is not a model yet: <b>Resume</b> trains "
-            f"it to the end, and the finished model appears under “Your models”.</p>"
-            f"<p>Checkpoint: {html.escape(str(run.path))}</p>")
 
 
 def _opener(stack):
@@ -140,7 +112,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.delete_button = QtWidgets.QPushButton("Delete")
         self.resume_button = QtWidgets.QPushButton("Resume")
         self.resume_button.setToolTip("Go on training the selected paused run")
-        self.import_button.clicked.connect(self.import_dialog)
+        self.import_button.clicked.connect(lambda: self.import_dialog())
         self.export_button.clicked.connect(self.export_dialog)
         self.delete_button.clicked.connect(self.delete_current)
         self.resume_button.clicked.connect(self.resume_current)

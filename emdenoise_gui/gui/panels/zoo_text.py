@@ -1,0 +1,63 @@
+"""The zoo panel's details box in words: a model card's summary (metrics, dose, pixel size as a
+microscopist reads them) and what a paused training run is."""
+
+from __future__ import annotations
+
+import html
+import re
+
+#: Names of the benchmark's datasets in a card's "q_<dataset>_<condition>_psnr_db" metrics.
+DATASET_NAMES = {"flyem": "FlyEM FIB-SEM", "sstem": "ssTEM"}
+#: A card's own metric keys in words.
+METRIC_NAMES = {"val_loss": "validation loss", "val_psnr_db": "validation", "input_psnr_db": "noisy input",
+                "filter_psnr_db": "classical filter"}
+
+
+def metric_words(key: str, value: float) -> str:
+    """One card metric in words: ``q_flyem_dose25_psnr_db`` 30.73 -> "benchmark, FlyEM FIB-SEM dose 25: 30.73 dB"."""
+    unit = f"{value:.2f} dB" if key.endswith("_psnr_db") else f"{value:.4g}"
+    if key.startswith("q_") and key.endswith("_psnr_db"):
+        dataset, _, condition = key[2:-len("_psnr_db")].partition("_")
+        condition = re.sub(r"([a-z]+)(\d+)", r"\1 \2", condition).replace("_", " ")
+        return f"benchmark, {DATASET_NAMES.get(dataset, dataset)} {condition}: {unit}"
+    return f"{METRIC_NAMES.get(key, key.replace('_', ' '))}: {unit}"
+
+
+def _dose_words(card) -> str:
+    if card.dose_range:
+        return f"{card.dose_range[0]:g}–{card.dose_range[1]:g} counts per pixel"
+    shot = card.training.get("shot_noise_dose")
+    if card.training.get("artifacts"):  # synthetic artifacts, not real noisy data
+        share = float(card.training.get("shot_noise") or 0)
+        return (f"synthetic artifacts, with shot noise of {shot[0]:g}–{shot[1]:g} counts per pixel on {share:.0%} of "
+                "its examples" if shot and share else "synthetic artifacts, no shot noise")
+    return "learned from real noisy data"
+
+
+def card_html(card, shipped: bool) -> str:
+    """A readable summary of a model card."""
+    metrics = "; ".join(metric_words(k, v) for k, v in card.metrics.items()) or "none recorded"
+    low, high = card.pixel_size_nm or (None, None)
+    pixel = "unknown" if low is None else f"{low:.4g} nm" if low == high else f"{low:.4g}–{high:.4g} nm"
+    rows = [
+        ("Family", f"{card.family} ({card.config})"), ("Suits", card.description),
+        ("Trained on", card.training_data or "not recorded"), ("Noise", card.noise_condition or "not recorded"),
+        ("Dose range", _dose_words(card)),
+        ("How", card.training.get("recipe", "not recorded")),
+        ("Validated on", card.training.get("validation", "not recorded")),
+        ("Pixel size", pixel), ("Parameters", f"{card.parameters / 1e6:.3f} M"), ("Steps", f"{card.steps:,}"),
+        ("Metrics", metrics), ("Created", f"{card.created} (EMDenoise {card.app_version})"),
+        ("Weights", f"sha256 {card.weights_sha256[:16]}…"), ("Source", "ships with EMDenoise" if shipped else "your model"),
+    ]
+    rows += [(label, card.training[key]) for key, label in (("init_from", "Fine-tuned from"),
+                                                            ("adapted_to", "Self-trained on")) if key in card.training]
+    body = "".join(f"<tr><td><b>{k}</b></td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<h3>{html.escape(card.name)}</h3><table cellspacing=4>{body}</table>"
+
+
+def paused_html(run) -> str:
+    """What a paused training run (``zoo.registry.PausedRun``) is and what Resume does."""
+    return (f"<h3>Paused training: {html.escape(run.name)}</h3>"
+            f"<p>Stopped at step {run.step:,} of {run.steps:,}. It is not a model yet: <b>Resume</b> trains "
+            f"it to the end, and the finished model appears under “Your models”.</p>"
+            f"<p>Checkpoint: {html.escape(str(run.path))}</p>")

@@ -1,0 +1,76 @@
+"""The zoo panel and the model choice when things are not as expected (audit of 2026-12-06): the artifact
+model is never picked for the user, a deleted pick while the stack is measured falls back to a filter,
+exports end in .zip, Import takes folders too, and the details read as a microscopist reads them."""
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtWidgets  # noqa: E402
+
+from emdenoise_gui.zoo import fit  # noqa: E402
+from emdenoise_gui.zoo.registry import list_entries  # noqa: E402
+from tests.gui.test_zoo_fit import home, panel  # noqa: E402, F401 - the fixtures
+
+
+def _facts(**change):
+    base = dict(pixel_size_nm=None, dtype="uint8", depth=8, megapixels=0.5, similarity=0.1, noise=0.05,
+                dose=None, name="s.tif")
+    return fit.StackFacts(**{**base, **change})
+
+
+def test_the_artifact_model_is_never_picked_for_the_user(home):  # noqa: F811
+    """It was preselected (and chosen by --model auto) for a stack of unknown pixel size whose slices differ,
+    with only the pixel size as the reason."""
+    models = [e for e in list_entries() if e.package is not None]
+    artifact = next(e for e in models if e.package.card.training.get("artifacts"))
+    entry, _ = fit.pick(models, _facts())
+    assert entry is None or not entry.package.card.training.get("artifacts")
+    reason = fit.assess_fit(artifact.package.card, _facts()).reason
+    assert "pixel size is unknown" in reason and "made for film" in reason  # both said
+    entry, _ = fit.pick(models, _facts(pixel_size_nm=10.0, similarity=0.95))
+    assert entry is not None and entry.package.card.family == "nrrn"
+
+
+def test_a_picked_model_deleted_while_the_stack_is_measured_falls_back_to_a_filter(qtbot, home, panel):  # noqa: F811
+    from emdenoise_gui.zoo.registry import user_dir
+    from tests.conftest import random_package
+
+    package = random_package(user_dir() / "my-lite", "nrrn")
+    panel.refresh()
+    key = f"model:{package.path}"
+    panel.stack_key = "s1"
+    panel._select(key, by_hand=True)
+    assert panel._picked == {"s1": key}
+    panel.best_key = None  # the stack is being measured
+    assert panel.delete_current(confirm=False)
+    assert panel._picked == {} and panel.current_key() == f"filter:{fit.fallback_filter(None)}"
+
+
+def test_an_export_name_without_zip_gets_it(qtbot, home, panel, tmp_path):  # noqa: F811
+    shipped = next(k for k, e in panel.entries.items() if k.startswith("model:") and e.shipped)
+    panel._select(shipped, by_hand=True)
+    assert panel.export_to(tmp_path / "noext")
+    qtbot.waitUntil(lambda: not panel.transferring, timeout=60_000)
+    assert (tmp_path / "noext.zip").exists() and not (tmp_path / "noext").exists()
+
+
+def test_import_offers_a_folder_too(qtbot, home, panel, monkeypatch, tmp_path):  # noqa: F811
+    asked = []
+    monkeypatch.setattr(panel, "_import_kind", lambda: "folder")  # the menu's second entry
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: asked.append("folder") or "")
+    panel.import_dialog()
+    assert asked == ["folder"]
+
+
+def test_the_details_read_as_words(home):  # noqa: F811
+    from emdenoise_gui.gui.panels.zoo_text import card_html, metric_words
+
+    assert metric_words("q_flyem_dose25_psnr_db", 30.734) == "benchmark, FlyEM FIB-SEM dose 25: 30.73 dB"
+    assert metric_words("val_loss", 0.03389) == "validation loss: 0.03389"
+    cards = {e.name: e.package.card for e in list_entries() if e.package is not None}
+    text = card_html(cards["flyem-cyclic-artifacts"], True)
+    assert "learned from real noisy data" not in text and "shot noise of 15–300 counts per pixel on 50%" in text
+    assert "10–10 nm" not in text and "<b>Pixel size</b></td><td>10 nm" in text
+    assert "q_flyem" not in card_html(cards["flyem-nrrn-lite"], True)
+    assert fit._nm(2615.0) == "2.6 µm" and fit._nm(10.0) == "10 nm"
