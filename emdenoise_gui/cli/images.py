@@ -246,7 +246,8 @@ def _auto_model(source: str) -> tuple[str | None, str | None]:
     entry, verdict = fit.pick(list_entries(), facts)
     if entry is None:
         fallback = fit.fallback_filter(facts)
-        why = f"every zoo model fits it poorly (the closest: {verdict.reason})" if verdict else "the zoo is empty"
+        why = ("the zoo is empty" if verdict is None else verdict.reason if verdict.reason == fit.ONLY_ARTIFACT_MODELS
+               else f"every zoo model fits it poorly (the closest: {verdict.reason})")
         print(f"emdenoise: --model auto: {why}; denoising {name} with the filter {fallback} "
               f"({baselines.FILTERS[fallback].label}), as the app does", file=sys.stderr)
         return None, fallback
@@ -341,6 +342,7 @@ def adapt_then_denoise(args):
     if args.model or args.method:
         raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
                          "not --model or --method")
+    cli_blocks.check_batch_options(args)  # before minutes of training, not after
     StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()  # fail early
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
     status = drive_training(train_job(spec))

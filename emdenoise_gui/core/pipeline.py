@@ -152,7 +152,16 @@ class SliceCache:
         """(count, Y, X) float32 on the working scale: slice ``z`` and its neighbours (see
         :func:`neighbour_indices`), as filters and models take them."""
         picks = neighbour_indices(z, len(self.stack), count)
-        return np.stack([scale.to_unit(self[k]) for k in picks])
+        slices = []
+        for k in picks:
+            try:
+                slices.append(scale.to_unit(self[k]))
+            except InputError as exc:
+                if k == z:
+                    raise
+                raise InputError(f"{exc.problem} (read as a neighbour of slice {z}: this filter or model uses the "
+                                 "slices beside each one)", exc.path) from None
+        return np.stack(slices)
 
 
 def neighbour_indices(z: int, depth: int, count: int) -> list[int]:

@@ -211,7 +211,10 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
                    scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device, weights,
                    precision, batch_size)
     if exists:
-        same = _stored_parameters(output) == job.parameters()
+        stored = _stored_parameters(output)
+        if stored is not None:  # a store of a version that did not record them: the defaults (model: any weights)
+            stored = {"weights": job.weights, "precision": "auto", **stored}
+        same = stored == job.parameters()
         if not same and not overwrite:
             raise InputError("already exists and holds another job's result (or this job's, for an input "
                              "changed since); choose another name or pass --overwrite", output)

@@ -181,7 +181,12 @@ def _noise_fit(facts: StackFacts) -> Fit | None:
     return None
 
 
-def _is_artifact_model(card) -> bool:
+#: Why ``pick`` chose nothing from a zoo that holds only models made for named artifacts.
+ONLY_ARTIFACT_MODELS = ("the zoo's only models are made for named artifacts (film, charging): pick one by hand "
+                        "when the stack shows them")
+
+
+def is_artifact_model(card) -> bool:
     """Whether the card's model was made for named artifacts (film, charging): chosen by the user only."""
     return bool(str(card.training.get("artifacts", "") or ""))
 
@@ -211,7 +216,7 @@ def assess_fit(card, facts: StackFacts) -> Fit:
             _noise_fit(facts), _artifact_fit(card)]
     fits = [f for f in fits if f is not None]
     worst = max(fits, key=lambda f: f.rank)
-    artifact = fits[-1] if _is_artifact_model(card) else None
+    artifact = fits[-1] if is_artifact_model(card) else None
     if artifact is not None and worst is not artifact and worst.grade == "possible":  # both reasons said
         return Fit("possible", f"{worst.reason}; {artifact.reason}")
     if worst.grade != "good":
@@ -268,6 +273,8 @@ def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
     ranked = rank(entries, facts, speeds)
     if not ranked:
         return None, None
-    chosen = [(entry, fit) for entry, fit in ranked if not _is_artifact_model(entry.package.card)]
-    entry, fit = chosen[0] if chosen else (None, ranked[0][1])
-    return (entry, fit) if entry is not None and fit.grade != "poor" else (None, fit)
+    chosen = [(entry, fit) for entry, fit in ranked if not is_artifact_model(entry.package.card)]
+    if not chosen:
+        return None, Fit("poor", ONLY_ARTIFACT_MODELS)
+    entry, fit = chosen[0]
+    return (entry, fit) if fit.grade != "poor" else (None, fit)

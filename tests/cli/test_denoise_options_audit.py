@@ -87,3 +87,23 @@ def test_a_bad_scheduler_lists_here_too(tmp_path, capsys):
     assert main(["denoise", str(source), "-o", str(tmp_path / "o.zarr"), "--method", "gaussian",
                  "--scheduler", "bogus"]) == 2
     assert "give here, local, local:N" in capsys.readouterr().err
+
+
+def test_adapt_refuses_batch_options_before_it_trains(tmp_path, capsys, monkeypatch):
+    from emdenoise_gui.cli import images
+
+    trained = []
+    monkeypatch.setattr(images, "drive_training", lambda *a, **k: trained.append(1))
+    source = ramp_volume(tmp_path / "in.tif", depth=4)
+    assert main(["denoise", str(source), "-o", str(tmp_path / "out.tif"), "--adapt", "n2v", "--jobs", "4"]) == 2
+    assert "--jobs goes with --scheduler" in capsys.readouterr().err and trained == []
+
+
+def test_a_zoo_of_artifact_models_only_is_not_called_a_poor_fit(tmp_path):
+    from emdenoise_gui.zoo import fit
+    from emdenoise_gui.zoo.registry import list_entries
+
+    artifact = [e for e in list_entries() if e.package is not None and fit.is_artifact_model(e.package.card)]
+    facts = fit.StackFacts(10.0, "uint8", 8, 0.5, 0.95, 0.05, None, "s.tif")
+    entry, why = fit.pick(artifact, facts)
+    assert entry is None and "only models are made for named artifacts" in why.reason

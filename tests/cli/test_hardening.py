@@ -284,3 +284,13 @@ def test_a_stack_without_a_finite_pixel_in_its_samples_is_refused_in_words(tmp_p
     tifffile.imwrite(src, np.full((5, 32, 32), np.nan, np.float32))
     result = cli("denoise", src, "-o", tmp_path / "out.tif", "--method", "gaussian")
     assert result.code == 2 and "NaN or infinite" in _one_line(result) and not (tmp_path / "out.tif").exists()
+
+
+def test_a_nan_in_a_neighbour_outside_the_chosen_slices_is_named_as_one(tmp_path, cli):
+    data = (np.random.default_rng(0).random((8, 40, 40)) * 1000).astype(np.float32)
+    data[5, 3, 3] = np.nan
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, data)
+    result = cli("denoise", src, "-o", tmp_path / "out.tif", "--method", "gaussian-avg", "--slices", "2:5")
+    assert result.code == 2
+    assert "slice 5 has 1 NaN or infinite pixels" in _one_line(result) and "neighbour of slice 4" in _one_line(result)

@@ -309,3 +309,19 @@ def test_overwrite_keeps_the_finished_result_until_the_new_run_finishes(tmp_path
     monkeypatch.setattr(blocks, "run_block", run_block)
     assert main(args) == 0 and not previous.exists()  # the new run finished: the old result goes
     assert not np.array_equal(read_all(out), first)
+
+
+def test_a_store_of_the_version_before_weights_and_precision_were_recorded_resumes(tmp_path, capsys):
+    """Its job record lacks "weights" and "precision": it read as another job's result, and following the
+    advice (--overwrite) would have deleted the blocks already written (review of 2026-12-06)."""
+    import zarr
+
+    source = ramp_volume(tmp_path / "in.tif")
+    out = tmp_path / "out.zarr"
+    run_to_end(blocks.denoise_blocks(source, out, GAUSS_AVG))
+    group = zarr.open_group(str(out), mode="r+")
+    record = dict(group.attrs["emdenoise"])
+    record["job"] = {k: v for k, v in record["job"].items() if k not in ("weights", "precision")}
+    group.attrs["emdenoise"] = record
+    events = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
+    assert any(isinstance(e, Message) and "already done" in e.text for e in events)
