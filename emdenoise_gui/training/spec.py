@@ -122,6 +122,13 @@ class RunSpec:
             if len(given) > 1:
                 raise InputError(f"{self.family} trains from {' or '.join('--' + c for c in choices)} data, "
                                  "not both; choose one")
+        seen: dict[str, str] = {}  # a whole file in two roles: clean data taken as noise, or as the noisy images
+        for role in allowed:
+            for item in self.data.get(role) or []:
+                whole = str(item) if "@" not in str(item) else ""  # a rectangle of a file may serve another role
+                if whole and seen.setdefault(whole, role) != role:
+                    raise InputError(f"{Path(whole).name} is given as both --{seen[whole]} and --{role} data; "
+                                     f"give each role its own images")
         extra = [r for r in self.data if self.data[r] and r not in allowed]
         if extra:
             raise InputError(f"{self.family} does not use --{extra[0]} data; it needs "

@@ -111,7 +111,8 @@ def min_side(multiple: int, halo: int | None) -> int:
     return multiple * -(-need // multiple)
 
 
-def rdf(package: Package, files: dict[str, bytes], halo: int, multiple: int, side: int, torch_version: str) -> dict:
+def rdf(package: Package, files: dict[str, bytes], halo: int, multiple: int, side: int, torch_version: str,
+        pad: int | None = None) -> dict:
     """The bioimage.io model description of ``package`` (``files``: name -> bytes in the zip, for sha256s)."""
     card = package.card
     info = family(card.family)
@@ -160,7 +161,7 @@ def rdf(package: Package, files: dict[str, bytes], halo: int, multiple: int, sid
                 "architecture": {**ARCHITECTURE, "kwargs": {"family_name": card.family,
                                                             "architecture": card.architecture,
                                                             "normalisation": card.normalisation["kind"],
-                                                            "pad": halo}},
+                                                            "pad": halo if pad is None else pad}},
                 "pytorch_version": torch_version,
             },
             "torchscript": {"source": "model.torchscript.pt", "sha256": digest("model.torchscript.pt"),
@@ -225,7 +226,10 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
         raise InputError(f"{card.name} normalises its input as '{kind}', which has no bioimage.io form yet "
                          f"(export works for {', '.join(KINDS)} models: every family's current packages)")
     info = family(card.family)
-    module = PortableDenoiser(card.family, card.architecture, kind, pad=halo, net=load_network(package))
+    pad = halo  # mirrored on every side: the padded tile must stay a multiple of the network's downsampling
+    while pad and (2 * pad) % info.multiple:  # (N2V's U-Net: a halo of 29 made a 256 px test tile 314 px)
+        pad += 1
+    module = PortableDenoiser(card.family, card.architecture, kind, pad=pad, net=load_network(package))
     module.eval()
     side = card.training_crop if info.tile_is_training_crop and card.training_crop else TEST_SIDE
     x = torch.from_numpy(demo_tensor(info.input_slices, side))
@@ -244,7 +248,7 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
     files[f"{ATTACHMENTS}/{CARD}"] = (package.path / CARD).read_bytes()
     files[f"{ATTACHMENTS}/{WEIGHTS}"] = (package.path / WEIGHTS).read_bytes()
     files["README.md"] = readme(package).encode()
-    description = rdf(package, files, halo, max(16, info.multiple), side, torch.__version__.split("+")[0])
+    description = rdf(package, files, halo, max(16, info.multiple), side, torch.__version__.split("+")[0], pad)
     files[RDF] = (json.dumps(description, indent=2) + "\n").encode()
     with atomic.new_file(destination, sum(len(data) for data in files.values())) as staging, \
             zipfile.ZipFile(staging, "w", zipfile.ZIP_DEFLATED) as zf:
