@@ -198,3 +198,28 @@ def test_a_tall_narrow_image_keeps_its_scale_bar_and_titles_in_its_column(qtbot)
         _, bar, text, box = figure.scale_bar_rects(pane, column, composed.pixel_nm, layout.font_px, metrics)
         assert QtCore.QRectF(column).contains(box) and QtCore.QRectF(pane).contains(bar)
     assert len(composed.titles[0]) == 2  # the name and the pixel size on lines of their own
+
+
+def test_a_short_panes_scale_bar_stays_off_the_titles(qtbot):
+    """A 20 px tall image had its bar 60 px above the pane's bottom, over the title (view audit 2026-12-06)."""
+    view = narrow_view(qtbot, (20, 2000))
+    composed = figure.Figure(view)
+    metrics = QtGui.QFontMetricsF(view.font())
+    for pane, column in zip(composed.layout.panes, composed.layout.columns):
+        _, bar, text, _ = figure.scale_bar_rects(pane, column, composed.pixel_nm, composed.layout.font_px, metrics)
+        assert QtCore.QRectF(pane).contains(bar) and text.top() >= pane.top() - 1
+
+
+def test_iqr_values_far_apart_keep_their_own_digits():
+    from emdenoise_gui.gui.panels.profile_plot import iqr_text, same_decimals
+
+    assert same_decimals(5900.0, 0.09) == ["5900", "0.09"]
+    text = iqr_text(5900.0, 0.09, (0, 0, 50, 50), None)
+    assert "result: 0.09 grey values" in text and "ratio result/original 1.53e-05" in text
+
+
+def test_anisotropic_pixels_are_named_in_the_title(qtbot):
+    view = make_view(qtbot)
+    data = np.zeros((2, 30, 40), np.float32)
+    view.set_original(CountingStack(data, (30.0, 4.0, 2.0)), "aniso.tif")
+    assert "x 2 × y 4 nm/px" in view.pane_titles()[0]

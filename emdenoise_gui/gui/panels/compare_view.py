@@ -456,7 +456,9 @@ class CompareView(QtWidgets.QWidget):
     def pane_titles(self, residual_levels: tuple[float, float] | None = None) -> tuple[str, str]:
         """Titles of the original and the result pane as side by side shows them (the result's as
         a residual when ``residual_levels`` are given)."""
-        pixel = f"{self._voxel[2]:.4g} nm/px" if self._voxel else "pixel size unknown"
+        pixel = "pixel size unknown" if not self._voxel else (
+            f"{self._voxel[2]:.4g} nm/px" if self._voxel[1] == self._voxel[2]
+            else f"x {self._voxel[2]:.4g} × y {self._voxel[1]:.4g} nm/px")  # anisotropic pixels said as such
         original = f"Original — {self._name or 'none'}  ·  {pixel}"
         result = f"Result — {self._label or 'none'}"
         if self._result is not None and (self._result.first or self._result.depth != self._original.depth):

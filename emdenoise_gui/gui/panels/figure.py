@@ -237,13 +237,16 @@ def scale_bar_rects(pane: QtCore.QRect, column: QtCore.QRect, pixel_nm: float, f
     ``pane`` (figure px of ``pixel_nm`` nm): a round length, at most a quarter of the pane; its label
     kept inside ``column`` where the pane is narrower than the label."""
     length_nm = bar_length_nm(pane.width(), pixel_nm)
-    bar_w, bar_h = length_nm / pixel_nm, max(3.0, font_px * 0.35)
-    inset = max(6.0, pane.width() * 0.03)
+    bar_w, bar_h = length_nm / pixel_nm, min(max(3.0, font_px * 0.35), max(2.0, pane.height() / 3))
+    # kept off the title of a short pane (a 20 px tall one had its bar 60 px up, over the title)
+    inset = min(max(6.0, pane.width() * 0.03), max(2.0, (pane.height() - bar_h) / 2))
     bar = QtCore.QRectF(pane.right() + 1 - inset - bar_w, pane.bottom() + 1 - inset - bar_h, bar_w, bar_h)
     text_w = metrics.horizontalAdvance(format_nm(length_nm))
     pad = font_px * 0.3
     left = min(bar.center().x() - text_w / 2, column.right() + 1 - pad - text_w)
     text = QtCore.QRectF(max(left, column.left() + pad), bar.top() - metrics.height() * 1.1, text_w, metrics.height())
+    if text.top() < pane.top():  # a pane too short for the label above the bar: beside it, to its left
+        text.moveTo(max(bar.left() - pad - text_w, column.left() + pad), bar.center().y() - metrics.height() / 2)
     box = text.united(bar).adjusted(-pad, -font_px * 0.1, pad, font_px * 0.25)
     return length_nm, bar, text, box
 

@@ -96,10 +96,15 @@ def line_profile(image: np.ndarray, p0, p1, shape=None) -> tuple[np.ndarray, np.
 def same_decimals(*values: float, digits: int = 4) -> list[str]:
     """``values`` written with one number of decimals, ``digits`` significant ones for the largest:
     (17, 9.838) -> ["17.00", "9.84"], not "17" beside "9.838"; (0.0123, 0.006) -> ["0.01230", "0.00600"];
-    whole numbers alone stay whole: (34, 15) -> ["34", "15"]."""
-    largest = max((abs(v) for v in values if math.isfinite(v) and v), default=0.0)
+    whole numbers alone stay whole: (34, 15) -> ["34", "15"]. Values too far apart to share decimals (the
+    smallest would keep fewer than 2 significant digits) get ``digits`` significant ones each: (5900, 0.09)
+    -> ["5900", "0.09"], not "5900" beside "0"."""
+    finite = [abs(v) for v in values if math.isfinite(v) and v]
+    largest = max(finite, default=0.0)
     whole = all(float(v).is_integer() for v in values)
     decimals = max(0, digits - 1 - math.floor(math.log10(largest))) if largest and not whole else 0
+    if finite and not whole and decimals + math.floor(math.log10(min(finite))) + 1 < 2:
+        return [f"{v:.{digits}g}" for v in values]
     return [f"{v:.{decimals}f}" for v in values]
 
 
@@ -139,7 +144,7 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0
         return f"IQR original: {original:.4g} grey values, result: none for this slice  ·  {where}"
     if pending or not np.isfinite(result):  # a preview that has done only the part on screen so far
         return f"IQR original: {original:.4g} grey values, result: not computed in the box yet  ·  {where}"
-    ratio = f"ratio result/original {result / original:.3f}" if original else "ratio n/a"
+    ratio = f"ratio result/original {result / original:#.3g}" if original else "ratio n/a"
     original_text, result_text = same_decimals(original, result)
     return (f"IQR original: {original_text}, result: {result_text} grey values ({ratio})  ·  {where}"
             "  ·  on a flat region, lower IQR = less noise")
