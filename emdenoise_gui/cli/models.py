@@ -44,6 +44,12 @@ def cmd_train(args) -> int:
 
     data = {role: [_absolute(spec) for spec in getattr(args, role)]
             for role in ("clean", "noise", "noisy") if getattr(args, role)}
+    given = [flag for flag, value in (("--dose", args.dose), ("--dose-dist", args.dose_dist)) if value]
+    uses_dose = (args.family in ("xception", "nrrn") and "clean" in data) or (args.family == "cyclic" and args.artifacts)
+    if given and not uses_dose:  # it was ignored without a word (the card then said nothing of it)
+        raise InputError(f"{' and '.join(given)} set synthetic noise on --clean data (xception, nrrn) or on cyclic "
+                         f"--artifacts; this {args.family} run learns from the noise in your data: leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
     init = os.path.abspath(args.init) if args.init and os.path.exists(args.init) else args.init or ""
     if args.config is None and init:  # fine-tuning: the start model's size (its crop, batch and rate follow)
         from emdenoise_gui.zoo.registry import start_config

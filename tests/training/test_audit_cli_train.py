@@ -34,3 +34,15 @@ def test_an_n2v_model_exports_to_bioimageio(tmp_path, monkeypatch):
     assert main(["zoo", "import", str(package.path)]) == 0
     assert main(["zoo", "export", package.card.name, "--format", "bioimageio", str(tmp_path / "n2v.zip")]) == 0
     assert (tmp_path / "n2v.zip").stat().st_size > 1000
+
+
+def test_dose_where_it_does_nothing_is_refused(tmp_path, capsys, monkeypatch):
+    """`train n2v --dose 10:20` ran with exit 0 and a card saying nothing of it."""
+    from tests.jobs.test_blocks import ramp_volume
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    noisy = ramp_volume(tmp_path / "noisy.tif", depth=4)
+    assert main(["train", "n2v", "--noisy", str(noisy), "--dose", "10:20", "--steps", "1",
+                 "-o", str(tmp_path / "m")]) == 2
+    assert "--dose set synthetic noise on --clean data" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
