@@ -87,9 +87,10 @@ def adjacent_similarity(stack, pairs: int = 5) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def _finite(image: np.ndarray) -> np.ndarray:
-    """``image`` with NaN or infinite pixels set to its finite median (0 where it has none)."""
-    bad = ~np.isfinite(image)
+def _finite(image: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:
+    """``image`` with NaN or infinite pixels (``bad``: their mask, when the caller has it) set to its finite
+    median (0 where it has none)."""
+    bad = ~np.isfinite(image) if bad is None else bad
     if not bad.any():
         return image
     good = image[~bad]
@@ -120,8 +121,7 @@ def flat_windows(image, size: int, count: int = 1) -> list[tuple[int, int, int, 
     shrink = max(1, int(math.ceil(max(data.shape) / 1024)))
     small = np.asarray(data[::shrink, ::shrink], dtype=np.float64)
     bad = ~np.isfinite(small)  # one NaN spread through every window's sums: the box then sat on it
-    if bad.any():
-        small = np.where(bad, float(np.median(small[~bad])) if not bad.all() else 0.0, small)
+    small = _finite(small, bad)
     side = max(1, min(int(size) // shrink, *small.shape))
     step = max(1, side // 2)
     band = _structure(small) if min(small.shape) > 8 else small - small.mean()

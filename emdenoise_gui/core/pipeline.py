@@ -47,6 +47,12 @@ def sampled_range(stack: Stack) -> tuple[float, float]:
     return lo, hi
 
 
+def scaled_by_type(dtype: np.dtype) -> bool:
+    """Whether a stack of ``dtype`` is scaled by its type's range (8-bit: the papers' convention), not by
+    its own minimum and maximum (:class:`IntensityScale`)."""
+    return dtype.itemsize == 1 and dtype.kind in "ui"
+
+
 @dataclass(frozen=True)
 class IntensityScale:
     """Maps stored intensities to the [0, 1] working scale: ``unit = (value - lo) / (hi - lo)``.
@@ -63,7 +69,7 @@ class IntensityScale:
     def for_stack(cls, stack: Stack, sampled: tuple[float, float] | None = None) -> "IntensityScale":
         """The scale of ``stack``; ``sampled``: its :func:`sampled_range` when the caller has it already."""
         dtype = stack.dtype
-        if dtype.itemsize == 1 and dtype.kind in "ui":
+        if scaled_by_type(dtype):
             info = np.iinfo(dtype)
             return cls(float(info.min), float(info.max))
         lo, hi = sampled or sampled_range(stack)

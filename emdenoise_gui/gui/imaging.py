@@ -21,6 +21,13 @@ def stretch_to_uint8(image: np.ndarray, low: float = 0.5, high: float = 99.5) ->
 LEVELS_SIDE = 1024
 
 
+def level_sample(image: np.ndarray) -> np.ndarray:
+    """The pixels of a (Y, X) ``image`` contrast limits are read from: a regular grid of about
+    :data:`LEVELS_SIDE` px a side (the whole image when smaller); a view, not a copy."""
+    step = max(1, -(-max(image.shape) // LEVELS_SIDE))
+    return image[::step, ::step]
+
+
 def percentile_levels(image: np.ndarray, percentiles=(0.5, 99.5)) -> tuple[float, float]:
     """Contrast limits (lo < hi, in the image's values) from two percentiles of a (Y, X) image.
 
@@ -28,8 +35,7 @@ def percentile_levels(image: np.ndarray, percentiles=(0.5, 99.5)) -> tuple[float
     px a side (exact for smaller ones). NaN and infinite values are left out (an image of -inf edges
     showed black at every contrast); a flat image gives (v, v + 1), one with no finite value (0, 1).
     """
-    step = max(1, -(-max(image.shape) // LEVELS_SIDE))
-    sample = np.asarray(image[::step, ::step])
+    sample = np.asarray(level_sample(image))
     if sample.dtype.kind == "f":
         sample = sample[np.isfinite(sample)]
     if sample.size == 0:

@@ -24,6 +24,7 @@ from emdenoise_gui.core.pipeline import (
     finite_slice,
     parse_slices,
     sampled_range,
+    scaled_by_type,
     stream_stack,
 )
 from emdenoise_gui.core.tiling import TilePlan, blend_tiles
@@ -367,6 +368,8 @@ class CompareRow:
     clipped: float = 0.0  # fraction of the image's pixels outside the reference's range (clipped to it)
     #: the values mapped to 0 and 1: an 8-bit reference's type range, else its own min and max
     scaled: tuple[float, float] = (0.0, 1.0)
+    #: whether ``scaled`` is the reference's type range (8-bit) rather than its own minimum and maximum
+    by_type: bool = False
     #: the image's values' span (max - min) as a fraction of the reference's, over the slices compared: far
     #: below 1 when the image is on another scale (a [0, 1] float image against 8-bit data)
     span: float = 1.0
@@ -394,7 +397,7 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
         if not high > low:
             raise InputError(f"the clean reference is constant ({low:g} everywhere): there is nothing to measure "
                              "against; give the clean image as the first file", clean_path)
-        scale = IntensityScale.for_stack(clean, (low, high))
+        scale, by_type = IntensityScale.for_stack(clean, (low, high)), scaled_by_type(clean.dtype)
         images = []
         try:
             for path in image_paths:
@@ -431,5 +434,5 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
         rows.append(CompareRow(image.path.name, *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
                                span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span,
-                               scaled=(scale.lo, scale.hi)))
+                               scaled=(scale.lo, scale.hi), by_type=by_type))
     return rows

@@ -24,6 +24,7 @@ from emdenoise_gui.zoo.registry import (
     run_checkpoint,
     start_config,
     user_dir,
+    zoo_folder_error,
 )
 
 
@@ -104,8 +105,7 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # it stopped with an internal error
-        raise InputError(f"cannot self-train into the zoo ({exc.strerror or exc}): the zoo folder must be a folder "
-                         "you can write to (it is set by EMDENOISE_HOME)", folder) from None
+        raise zoo_folder_error(exc, "self-train into the zoo") from None
     notes = {"adapted_to": f"{stack.name} ({_fingerprint(stack)})",
              "note": "self-trained on the stack it denoises; validated on its last slices"}
     steps = FAMILIES[family].adapt_steps if steps is None else steps  # 0 is refused by validated(), not a default

@@ -264,6 +264,12 @@ def fallback_filter(facts: StackFacts | None) -> str:
     return sure_filter(3 if alike else 1)
 
 
+def choosable(ranked: list[tuple]) -> list[tuple]:
+    """The (entry, Fit) pairs of ``ranked`` that :func:`pick` may choose for the user: not the models made
+    for named artifacts."""
+    return [(entry, fit) for entry, fit in ranked if not is_artifact_model(entry.package.card)]
+
+
 def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:
     """(entry, Fit) of the best-ranked zoo entry (``rank``) for a stack with ``facts``, or (None, Fit of the
     best poor one, or None for an empty zoo) when every model fits it poorly: then the app denoises with a
@@ -273,7 +279,7 @@ def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
     ranked = rank(entries, facts, speeds)
     if not ranked:
         return None, None
-    chosen = [(entry, fit) for entry, fit in ranked if not is_artifact_model(entry.package.card)]
+    chosen = choosable(ranked)
     if not chosen:
         return None, Fit("poor", ONLY_ARTIFACT_MODELS)
     entry, fit = chosen[0]

@@ -160,7 +160,7 @@ def resolve(spec: str) -> Package:
     return find(spec).package
 
 
-def _zoo_folder_error(exc: OSError, what: str) -> InputError:
+def zoo_folder_error(exc: OSError, what: str) -> InputError:
     """An OSError while writing the user zoo as one line: what failed, the zoo folder, what to do."""
     return InputError(f"cannot {what} ({exc.strerror or exc}): the zoo folder must be a folder you can write "
                       "to (it is set by EMDENOISE_HOME or the user data folder)", user_dir())
@@ -183,7 +183,7 @@ def import_package(source: str | Path) -> Package:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and exc.filename2 is not None:  # os.replace onto a
             # model of the same name that another import added after this one checked the name was free
             raise InputError("a model of its name was added to the zoo meanwhile; delete it first", source) from None
-        raise _zoo_folder_error(exc, "import the model") from exc
+        raise zoo_folder_error(exc, "import the model") from exc
 
 
 def _import(source: Path) -> Package:
@@ -283,7 +283,7 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     try:
         os.replace(entry.path, doomed)
     except OSError as exc:
-        raise _zoo_folder_error(exc, f"delete '{name}'") from exc
+        raise zoo_folder_error(exc, f"delete '{name}'") from exc
     shutil.rmtree(doomed, ignore_errors=True)
     checkpoint = run_checkpoint(Path(entry.path).name)  # user entries are folders of user_dir()
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from emdenoise_gui.gui.imaging import LEVELS_SIDE, percentile_levels
+from emdenoise_gui.gui.imaging import level_sample, percentile_levels
 
 KINDS = ("raw", "high_pass")
 AUTO_PERCENTILES = (0.5, 99.5)
@@ -74,6 +74,5 @@ def residual_image(original: np.ndarray, result: np.ndarray) -> tuple[np.ndarray
     """Original − result as float32 (Y, X), and its own symmetric limits (± the 99.5th percentile of
     the absolute residual), so what the denoiser removed shows as grey around mid-grey."""
     residual = np.subtract(original, result, dtype=np.float32)
-    step = max(1, -(-max(residual.shape) // LEVELS_SIDE))  # the limits from percentile_levels' own grid: the
-    bound = percentile_levels(np.abs(residual[::step, ::step]), (0.0, AUTO_PERCENTILES[1]))[1]  # same value
+    bound = percentile_levels(np.abs(level_sample(residual)), (0.0, AUTO_PERCENTILES[1]))[1]  # abs of the grid only
     return residual, (-bound, bound)

@@ -356,8 +356,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             self._post("facts", generation, facts)
             speeds = {}
             try:
-                ranked = [(e, f) for e, f in zoo_fit.rank(models, facts)  # those pick may choose: not an
-                          if not zoo_fit.is_artifact_model(e.package.card)]  # artifact model, never picked
+                ranked = zoo_fit.choosable(zoo_fit.rank(models, facts))  # those pick may choose
                 best = ranked[0][1].grade if ranked else None
                 for entry, fit in ranked:  # the candidates for preselection: their speed decides among them
                     if fit.grade == best and best != "poor":
