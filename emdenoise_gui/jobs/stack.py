@@ -375,6 +375,28 @@ class CompareRow:
     span: float = 1.0
 
 
+
+def _constant_reference(value: float, path) -> InputError:
+    return InputError(f"the clean reference is constant ({value:g} everywhere): there is nothing to measure "
+                      "against; give the clean image as the first file", path)
+
+
+def _reference_range(clean: Stack, picks: range, cancel: CancelToken | None
+                     ) -> Generator[Progress, None, tuple[float, float]]:
+    """(min, max) of the finite values of the reference's ``picks`` slices, with progress. InputError if
+    they are constant."""
+    low, high = np.inf, -np.inf
+    for count, z in enumerate(picks):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        data = finite_slice(clean, z)
+        low, high = min(low, float(data.min())), max(high, float(data.max()))
+        yield Progress("reading the reference's range", count + 1, len(picks), "slice")
+    if not high > low:
+        raise _constant_reference(low, clean.path)
+    return low, high
+
+
 def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
                 ) -> Generator[Progress, None, list[CompareRow]]:
     """PSNR (dB), SSIM and MSE of each image against ``clean``, per slice, on [0, 1].
@@ -388,16 +410,6 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
     """
     with open_stack(clean_path) as clean:
         picks = parse_slices(slices, len(clean))
-        low, high = np.inf, -np.inf
-        for z in picks:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            data = finite_slice(clean, z)
-            low, high = min(low, float(data.min())), max(high, float(data.max()))
-        if not high > low:
-            raise InputError(f"the clean reference is constant ({low:g} everywhere): there is nothing to measure "
-                             "against; give the clean image as the first file", clean_path)
-        scale, by_type = IntensityScale.for_stack(clean, (low, high)), scaled_by_type(clean.dtype)
         images = []
         try:
             for path in image_paths:
@@ -410,6 +422,10 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                         "pass --slices START:STOP to compare with part of the reference",
                         path,
                     )
+            # an 8-bit reference is scaled by its type's range: no pass over it before the comparison
+            by_type = scaled_by_type(clean.dtype)
+            scale = IntensityScale.for_stack(clean, (0, 0) if by_type else (yield from _reference_range(
+                clean, picks, cancel)))
             values = np.zeros((len(images), len(picks), 4))
             spans = np.array([[np.inf, -np.inf]] * (len(images) + 1))  # min, max: the reference, then each image
             for index, z in enumerate(picks):
@@ -425,6 +441,8 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                     values[k, index] = (metrics.psnr(ref, test), metrics.ssim(ref, test), metrics.mse(ref, test),
                                         outside)
                 yield Progress("compare", index + 1, len(picks), "slice")
+            if not spans[0, 1] > spans[0, 0]:
+                raise _constant_reference(float(scale.from_unit(spans[0, :1])[0]), clean.path)
         finally:
             for image in images:
                 image.close()

@@ -104,3 +104,38 @@ def test_a_filter_tuned_to_the_slice_gives_every_tile_one_width(method):
     tiled = run_to_end(filter_window(method, window if method.endswith("avg") else window[1:2], 64, None))
     np.testing.assert_allclose(tiled, apply_filter(method, image), atol=2e-5)
     assert sure_width(window[1][:, :64])[0] < sure_width(window[1][:, -64:])[0]  # the halves alone would differ
+
+
+def test_compare_reads_an_8bit_reference_once_and_says_its_range_pass(tmp_path, monkeypatch):
+    """An 8-bit reference is scaled by its type: compared in one pass over it. Any other reference's range
+    is read first, with its own progress; a wrong shape is said before either pass reads a slice."""
+    from emdenoise_gui.core.io import stack as stack_module
+    from emdenoise_gui.jobs.stack import compare_job
+
+    rng = np.random.default_rng(0)
+    clean8 = rng.integers(0, 255, (5, 32, 40), dtype=np.uint8)
+    for name, data in {"c8.tif": clean8, "c16.tif": clean8.astype(np.uint16) * 200, "n.tif": clean8 ^ 1,
+                       "short.tif": clean8[:4]}.items():
+        tifffile.imwrite(tmp_path / name, data, photometric="minisblack")
+    reads = []
+    original = stack_module.Stack.__getitem__
+    monkeypatch.setattr(stack_module.Stack, "__getitem__",
+                        lambda self, z: reads.append((self.path.name, z)) or original(self, z))
+
+    def run(clean, image):
+        reads.clear()
+        gen, stages = compare_job(tmp_path / clean, [tmp_path / image]), []
+        try:
+            while True:
+                stages.append(next(gen).stage)
+        except StopIteration as stop:
+            return stop.value, stages
+
+    rows, stages = run("c8.tif", "n.tif")
+    assert 45 < rows[0].psnr[0] < 50
+    assert stages == ["compare"] * 5 and sum(name == "c8.tif" for name, _ in reads) == 5
+    rows, stages = run("c16.tif", "n.tif")
+    assert stages == ["reading the reference's range"] * 5 + ["compare"] * 5
+    with pytest.raises(InputError, match="has shape"):
+        run("c16.tif", "short.tif")
+    assert not reads
