@@ -142,3 +142,25 @@ def test_radial_spectrum_of_white_noise_is_flat_at_its_variance():
     smooth = np.cumsum(np.cumsum(image, axis=0), axis=1)  # red spectrum: falls with frequency
     _, red = metrics.radial_power_spectrum(smooth)
     assert red[5] > 100 * red[-1]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32])
+def test_line_profile_reads_only_the_pixels_by_the_line_and_matches_map_coordinates(dtype):
+    """Order 1 gathers the four pixels around each sample (in the image's own dtype) instead of a float64 copy
+    of the whole image: the same values as scipy's bilinear map_coordinates, ends off the image clamped."""
+    from scipy import ndimage
+
+    image = (np.random.default_rng(3).random((41, 57)) * 200).astype(dtype)
+    for p0, p1, width in [((-3.0, -2.5), (44.2, 60.1), 1), ((5.5, 3.25), (30.75, 50.5), 3), ((20, 0), (20, 56), 2)]:
+        distance, values = metrics.line_profile(image, p0, p1, width=width)
+        cubic_path = metrics.line_profile(image, p0, p1, width=width, order=3)[1]  # map_coordinates itself
+        assert values.dtype == np.float64 and values.shape == cubic_path.shape
+        n = len(distance)
+        t = np.linspace(0, 1, n)
+        points = np.array(p0, float)[:, None] + (np.array(p1, float) - np.array(p0, float))[:, None] * t
+        length = np.hypot(p1[0] - p0[0], p1[1] - p0[1])
+        normal = np.array([p1[1] - p0[1], -(p1[0] - p0[0])]) / length
+        offsets = np.arange(width) - (width - 1) / 2
+        coords = (points[:, None, :] + normal[:, None, None] * offsets[None, :, None]).reshape(2, -1)
+        expected = ndimage.map_coordinates(image.astype(np.float64), coords, order=1, mode="nearest")
+        np.testing.assert_allclose(values, expected.reshape(width, n).mean(axis=0), rtol=1e-12, atol=1e-9)

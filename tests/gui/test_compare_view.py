@@ -437,3 +437,23 @@ def test_without_a_stack_the_view_says_what_to_do_and_its_tools_wait(qtbot, orig
     widget.set_original(CountingStack(original[:2, :200, :300], None), "small.tif")  # starts afresh
     assert widget.rect() is not None and widget.rect()[2] <= 200 and widget.rect()[3] <= 300
     assert widget.spin.maximum() == 1 and "pixel size unknown" in widget.titles[0].toolTip()
+
+
+def test_a_result_on_another_scale_is_stretched_to_the_originals_and_said(qtbot, original, smoothed):
+    """A [0, 1] float result beside 16-bit data was black under the shared contrast, with nothing said."""
+    view = shown_view(qtbot, 900, 600)
+    wide = original.astype(np.uint16) * 100 + 20000
+    view.set_original(wide, "wide.tif")
+    view.set_result(smoothed / 255.0, "float")
+    settle(qtbot)
+    lo, hi = view.levels()
+    shown = images(view)[1]
+    assert lo - 0.1 * (hi - lo) < np.median(shown) < hi + 0.1 * (hi - lo)  # under the original's contrast
+    assert re.search(r"another scale \(0\.\d+–0\.\d+\), stretched$", view.titles[1].toolTip())
+    view.set_mode("split")
+    column = int(view.divider.value())
+    assert lo - 0.1 * (hi - lo) < np.median(images(view)[0][:, column:]) < hi + 0.1 * (hi - lo)
+    view.set_mode("side_by_side")
+    view.set_result(smoothed.astype(np.uint16) * 100 + 20000, "same scale")  # a denoised result: as it is
+    np.testing.assert_array_equal(images(view)[1], smoothed[0].astype(np.uint16) * 100 + 20000)
+    assert "another scale" not in view.titles[1].toolTip()

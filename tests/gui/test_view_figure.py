@@ -223,3 +223,19 @@ def test_anisotropic_pixels_are_named_in_the_title(qtbot):
     data = np.zeros((2, 30, 40), np.float32)
     view.set_original(CountingStack(data, (30.0, 4.0, 2.0)), "aniso.tif")
     assert "x 2 × y 4 nm/px" in view.pane_titles()[0]
+
+
+def test_a_profile_line_past_the_images_edge_stops_at_it_and_the_plot_has_room(view):
+    """A line dragged past the image was drawn across the margins and the other pane; the profile's plot
+    area was about 30 px tall under a 300 px image."""
+    view.set_line_points((100, -150), (100, 550))
+    composed = figure.Figure(view, with_profile=True)
+    image = composed.to_image().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    layout = composed.layout
+    line = QtGui.QColor(figure.LINE_COLOUR).rgb()
+    y = layout.panes[0].top() + 100
+    inside = [x for x in range(layout.width) if any(r.left() <= x <= r.right() for r in layout.panes)]
+    outside = [x for x in range(layout.width) if x not in inside]
+    assert any(image.pixel(x, y) == line for x in inside)
+    assert not any(image.pixel(x, y) == line for x in outside)
+    assert layout.profile.height() >= 14 * layout.font_px

@@ -76,3 +76,29 @@ def test_a_failed_high_pass_says_so_and_is_not_retried(qtbot):
     assert cache.get("original", 0, np.array([["x"]])) is None
     assert not cache.background.pending  # not started again
     cache.deleteLater()
+
+
+def test_stepping_through_slices_computes_only_the_one_being_computed_and_the_last(qtbot, monkeypatch):
+    """One high-pass per image at a time, and only the last slice asked for waits: stepping through 8 slices
+    queued all 16 high-passes, and the last slice's came 20 s late (4000^2 px, 2 cores)."""
+    import threading
+
+    from emdenoise_gui.gui.panels import high_pass
+
+    started, release = [], threading.Event()
+
+    def slow(raw, sigma):
+        started.append(int(raw[0, 0]))
+        release.wait(5)
+        return raw.astype(np.float32)
+
+    monkeypatch.setattr(high_pass.metrics, "high_pass", slow)
+    cache = HighPassCache()
+    slices = [np.full((4, 4), z, np.uint16) for z in range(8)]
+    for z in range(8):
+        assert cache.get("original", z, slices[z]) is None
+    assert cache.pending()
+    release.set()
+    qtbot.waitUntil(lambda: cache.get("original", 7, slices[7]) is not None, timeout=5000)
+    assert started == [0, 7] and not cache.pending()
+    cache.deleteLater()

@@ -129,3 +129,19 @@ def test_a_huge_iqr_box_is_read_on_a_grid():
     image = np.random.default_rng(2).normal(0, 1, (4000, 4000))
     values, bad = box_values(image, (0, 0, 4000, 4000))
     assert bad == 0 and values.size <= IQR_MAX_PX and values.size > IQR_MAX_PX / 4
+
+
+@pytest.mark.parametrize("shape", [(200, 1), (1, 200)])
+def test_a_one_pixel_wide_stack_gets_a_profile_along_it_and_no_iqr_of_one_pixel(qtbot, shape):
+    """The default line crossed a 1 px wide stack's width and missed its only column (an empty plot); the
+    IQR box of 1 x 1 px read "IQR original: 0 grey values" as if measured."""
+    widget = make_view(qtbot)
+    image = np.random.default_rng(5).normal(100, 10, (2, *shape)).astype(np.float32)
+    widget.set_original(CountingStack(image, (5.0, 5.0, 5.0)), "thin")
+    qtbot.wait(60)
+    x, y = widget.profile_plot.original_curve.getData()
+    assert x is not None and len(y) == 101
+    np.testing.assert_allclose(y, image[0].ravel()[50:151], rtol=1e-6)
+    assert "too few to measure noise" in widget.iqr_label.text()
+    widget.set_line_points((-50, -50), (-10, -40))
+    assert "the yellow line is off the image" in widget.profile_plot.names[0]

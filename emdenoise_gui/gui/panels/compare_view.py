@@ -24,7 +24,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.imaging import percentile_levels
 from emdenoise_gui.gui.panels.box_placement import BoxPlacer
-from emdenoise_gui.gui.panels.contrast import AUTO_PERCENTILES, Contrast, residual_image
+from emdenoise_gui.gui.panels.contrast import (
+    AUTO_PERCENTILES,
+    Contrast,
+    ScaleMatch,
+    residual_image,
+)
 from emdenoise_gui.gui.panels.high_pass import SIGMA_PX as HIGH_PASS_SIGMA_PX
 from emdenoise_gui.gui.panels.high_pass import HighPassCache
 from emdenoise_gui.gui.panels.keys import ViewKeys
@@ -37,7 +42,13 @@ from emdenoise_gui.gui.panels.profile_plot import (
 from emdenoise_gui.gui.panels.region_tool import RegionTool
 from emdenoise_gui.gui.panels.saved_view import restore_view_state, view_state
 from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
-from emdenoise_gui.gui.panels.slices import Slices, slice_span, voxel_size
+from emdenoise_gui.gui.panels.slices import (
+    Slices,
+    pixel_words,
+    slice_span,
+    split_image,
+    voxel_size,
+)
 from emdenoise_gui.gui.panels.view_fit import ViewFit
 from emdenoise_gui.gui.panels.view_menu import ImageViewBox, ViewMenu
 from emdenoise_gui.gui.panels.view_widgets import Placeholder, Title, row
@@ -75,6 +86,7 @@ class CompareView(QtWidgets.QWidget):
         super().__init__(parent)
         self._original: Slices | None = None
         self._result: Slices | None = None
+        self._match: ScaleMatch | None | bool = False  # the result on another scale (False: not measured yet)
         self._name = self._label = ""
         self._voxel: tuple[float, float, float] | None = None
         self._shape: tuple[int, int] | None = None
@@ -289,6 +301,7 @@ class CompareView(QtWidgets.QWidget):
                 raise ValueError(f"the result's images are {yx[-1]}x{yx[0]} px but the original's are "
                                  f"{self._shape[1]}x{self._shape[0]} px; they cannot be compared")
             self._result, self._label = Slices(stack, first_slice), label
+        self._match = False
         self.high_passes.new_source("result")
         self._refresh_all()
 
@@ -337,18 +350,23 @@ class CompareView(QtWidgets.QWidget):
 
     def shown_pair(self) -> tuple[np.ndarray, np.ndarray | None, str]:
         """(original, result or None, kind) (Y, X) of the current slice as displayed: high-passed
-        (kind ``"high_pass"``, float32) once both are computed, raw (``"raw"``) until then."""
+        (kind ``"high_pass"``, float32) once both are computed, raw (``"raw"``) until then; a result on
+        another scale than the original stretched to it (float32, :class:`ScaleMatch`)."""
         original, result = self._raw("original"), self._raw("result")
-        self._note = ""
-        if not self.high_pass_action.isChecked():
-            return original, result, "raw"
-        passed = [self.high_passes.get(which, self._z, raw) for which, raw in (("original", original),
-                                                                                ("result", result))]
-        if passed[0] is not None and (result is None or passed[1] is not None):
-            return passed[0], passed[1], "high_pass"
-        error = self.high_passes.error()
-        self._note = f"high-pass failed ({error}); showing the plain image" if error else "computing high-pass…"
-        return original, result, "raw"
+        if result is not None and self._match is False:  # measured on the first slice shown
+            self._match = ScaleMatch.between(original, result)
+        self._note, kind = "", "raw"
+        if self.high_pass_action.isChecked():
+            passed = [self.high_passes.get(which, self._z, raw) for which, raw in (("original", original),
+                                                                                    ("result", result))]
+            if passed[0] is not None and (result is None or passed[1] is not None):
+                (original, result), kind = passed, "high_pass"
+            else:
+                error = self.high_passes.error()
+                self._note = f"high-pass failed ({error}); showing the plain image" if error else "computing high-pass…"
+        if result is not None and self._match:
+            result = self._match.shown(result, kind)
+        return original, result, kind
 
     # ------------------------------------------------------------------ display
     def _refresh_all(self) -> None:
@@ -400,7 +418,7 @@ class CompareView(QtWidgets.QWidget):
             else:
                 right.setImage(result, autoLevels=False, levels=levels)
         elif self._mode == "split":
-            left.setImage(self._compose(original, result), autoLevels=False, levels=levels)
+            left.setImage(split_image(original, result, self.divider.value()), autoLevels=False, levels=levels)
             left_message = missing
         elif self._blink_result and result is None:
             left.clear()
@@ -411,14 +429,6 @@ class CompareView(QtWidgets.QWidget):
         self._show_message(0, left_message, right_part=self._mode == "split")
         self._show_message(1, right_message)
         self._update_titles()
-
-    def _compose(self, original: np.ndarray, result: np.ndarray | None) -> np.ndarray:
-        """Original left of the divider, result (or blank) right of it."""
-        column = int(min(max(round(self.divider.value()), 0), original.shape[1]))
-        dtype = np.result_type(original.dtype, np.float32 if result is None else result.dtype)
-        composed = original.astype(dtype, copy=True)
-        composed[:, column:] = np.nan if result is None else result[:, column:]
-        return composed
 
     def _show_message(self, index: int, text: str, right_part: bool = False) -> None:
         message = self.messages[index]
@@ -456,11 +466,10 @@ class CompareView(QtWidgets.QWidget):
     def pane_titles(self, residual_levels: tuple[float, float] | None = None) -> tuple[str, str]:
         """Titles of the original and the result pane as side by side shows them (the result's as
         a residual when ``residual_levels`` are given)."""
-        pixel = "pixel size unknown" if not self._voxel else (
-            f"{self._voxel[2]:.4g} nm/px" if self._voxel[1] == self._voxel[2]
-            else f"x {self._voxel[2]:.4g} × y {self._voxel[1]:.4g} nm/px")  # anisotropic pixels said as such
-        original = f"Original — {self._name or 'none'}  ·  {pixel}"
+        original = f"Original — {self._name or 'none'}  ·  {pixel_words(self._voxel)}"
         result = f"Result — {self._label or 'none'}"
+        if self._result is not None and self._match:
+            result += f"  ·  {self._match.words()}"
         if self._result is not None and (self._result.first or self._result.depth != self._original.depth):
             result += f"  ({slice_span(self._result.first, self._result.first + self._result.depth - 1)})"
         if residual_levels is not None:

@@ -7,10 +7,13 @@ not on screen are kept for when it is (switching High-pass off gives the old con
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph as pg
 
 from emdenoise_gui.gui.imaging import level_sample, percentile_levels
+from emdenoise_gui.gui.panels.profile_plot import format_value
 
 KINDS = ("raw", "high_pass")
 AUTO_PERCENTILES = (0.5, 99.5)
@@ -76,3 +79,41 @@ def residual_image(original: np.ndarray, result: np.ndarray) -> tuple[np.ndarray
     residual = np.subtract(original, result, dtype=np.float32)
     bound = percentile_levels(np.abs(level_sample(residual)), (0.0, AUTO_PERCENTILES[1]))[1]  # abs of the grid only
     return residual, (-bound, bound)
+
+
+#: a result whose middle 99 % of values spans more than this many times the original's (or less than its
+#: inverse), or lies mostly outside the original's, is on another scale (a [0, 1] float result beside uint16
+#: data showed black under the original's contrast)
+OTHER_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class ScaleMatch:
+    """A result on another scale than its original, shown as ``gain * value + offset`` so the original's
+    contrast fits it; ``lo``, ``hi``: the result's own 0.5 / 99.5 percentiles (its values, for the title)."""
+
+    gain: float
+    offset: float
+    lo: float
+    hi: float
+
+    @classmethod
+    def between(cls, original: np.ndarray, result: np.ndarray) -> "ScaleMatch | None":
+        """The match from ``result``'s (Y, X) values to ``original``'s, or None when they share a scale."""
+        o_lo, o_hi = percentile_levels(original, AUTO_PERCENTILES)
+        r_lo, r_hi = percentile_levels(result, AUTO_PERCENTILES)
+        o_span, r_span = o_hi - o_lo, r_hi - r_lo
+        overlap = min(o_hi, r_hi) - max(o_lo, r_lo)
+        if 1 / OTHER_SCALE <= r_span / o_span <= OTHER_SCALE and overlap >= 0.5 * min(o_span, r_span):
+            return None
+        gain = o_span / r_span
+        return cls(gain, o_lo - gain * r_lo, r_lo, r_hi)
+
+    def shown(self, image: np.ndarray, kind: str) -> np.ndarray:
+        """``image`` (Y, X) on the original's scale as float32: a high-pass (around 0) is scaled only."""
+        out = np.multiply(image, np.float32(self.gain), dtype=np.float32)
+        return out if kind == "high_pass" else np.add(out, np.float32(self.offset), out=out)
+
+    def words(self) -> str:
+        """The note a pane title carries (short: a title elides its middle)."""
+        return f"another scale ({format_value(self.lo)}–{format_value(self.hi)}), stretched"

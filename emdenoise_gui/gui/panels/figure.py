@@ -37,7 +37,7 @@ BACKGROUND, TEXT = QtGui.QColor("black"), QtGui.QColor("white")
 PLOT_TEXT = "#c8c8c8"
 LINE_COLOUR = LINE_PEN.color()
 #: Sizes as fractions of the image width: title font, margins, profile plot height (of the height).
-FONT_FRACTION, MARGIN_FRACTION, PROFILE_FRACTION = 0.03, 0.03, 0.4
+FONT_FRACTION, MARGIN_FRACTION, PROFILE_FRACTION = 0.03, 0.03, 0.5
 MIN_FONT_PX = 14
 #: On-screen font size (pt) the profile plot is laid out for before it is scaled into the figure.
 PLOT_FONT_PT = 9
@@ -80,7 +80,8 @@ class _Layout:
         self.profile = None
         bottom = top + height + self.margin
         if with_profile:
-            profile_h = max(round(height * PROFILE_FRACTION), 8 * self.font_px)
+            # its title, legend, ticks and axis label take about 7 font heights: at least as many for the curves
+            profile_h = max(round(height * PROFILE_FRACTION), 14 * self.font_px)
             self.profile = QtCore.QRect(self.margin, bottom, self.width - 2 * self.margin, profile_h)
             bottom += profile_h + self.margin
         self.height = bottom
@@ -156,9 +157,12 @@ class Figure:
             if self.line is not None:  # where the profile was taken
                 (y0, x0), (y1, x1) = self.line
                 z = layout.zoom
+                painter.save()
+                painter.setClipRect(rect)  # a line dragged past the image's edge stops at it
                 painter.setPen(QtGui.QPen(LINE_COLOUR, max(1.5, layout.font_px * 0.15)))
                 painter.drawLine(QtCore.QPointF(rect.left() + (x0 + 0.5) * z, rect.top() + (y0 + 0.5) * z),
                                  QtCore.QPointF(rect.left() + (x1 + 0.5) * z, rect.top() + (y1 + 0.5) * z))
+                painter.restore()
         if self.profile is not None:
             painter.drawPicture(0, 0, self.profile)
 

@@ -25,6 +25,8 @@ RECT_PEN = pg.mkPen("#ff6ad5", width=2)
 TITLE = "Line profile along the yellow line (raw grey values)"
 #: Longest curve name in the legend; longer names are cut in the middle.
 NAME_CHARS = 70
+#: the IQR box measures noise only over at least this many pixels
+IQR_MIN_PX = 9
 
 
 def format_nm(value: float) -> str:
@@ -362,9 +364,13 @@ class MeasurePanel(QtWidgets.QWidget):
         self._names = ("Original", "Result")
 
     def reset(self, height: int, width: int) -> None:
-        """Line across the middle half of the image, a box of up to 64 px near the top left."""
+        """Line across the middle half of the image's longer side, on its centre row or column; a box of up to
+        64 px near the top left. (A line across a 1 px wide stack missed its only pixel column.)"""
         self.box.set_bounds(height, width)
-        self.line.set_points((height / 2, width * 0.25), (height / 2, width * 0.75))
+        if width >= height:
+            self.line.set_points((min(height / 2, height - 1), width * 0.25), (min(height / 2, height - 1), width * 0.75))
+        else:
+            self.line.set_points((height * 0.25, min(width / 2, width - 1)), (height * 0.75, min(width / 2, width - 1)))
         side = max(4, min(64, width // 6, height // 6))
         self.box.set_rect((height // 10, width // 10, height // 10 + side, width // 10 + side))
 
@@ -403,7 +409,9 @@ class MeasurePanel(QtWidgets.QWidget):
         same = self._result is not None and self._result.shape == self._original.shape
         result = line_profile(self._result, p0, p1)[1] if same else None  # another size: not comparable
         scale, unit = distance_scale(p0, p1, self._voxel)
-        self.plot.set_names(self._names[0], self._names[1] + (" (none for this slice)" if result is None else ""))
+        names = (self._names[0] + ("" if len(distance) else " (the yellow line is off the image)"),
+                 self._names[1] + (" (none for this slice)" if result is None else ""))
+        self.plot.set_names(*names)
         self.plot.set_profiles(distance * scale, original, result, unit)
 
     def update_iqr(self) -> None:
@@ -412,6 +420,10 @@ class MeasurePanel(QtWidgets.QWidget):
         rect = self.rect()
         if rect is None:
             self.iqr_label.setText("IQR: the pink box is outside the image")
+            return
+        if (rect[2] - rect[0]) * (rect[3] - rect[1]) < IQR_MIN_PX:  # a 1 x 1 box read "IQR original: 0"
+            self.iqr_label.setText(f"IQR: the pink box holds {(rect[2] - rect[0]) * (rect[3] - rect[1])} px of the image, "
+                                   f"too few to measure noise (at least {IQR_MIN_PX}): make it larger")
             return
         original, bad = box_iqr(self._original, rect)
         result, pending = None, False

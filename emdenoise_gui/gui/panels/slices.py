@@ -52,3 +52,21 @@ class RegionOf:
 def slice_span(first: int, last: int) -> str:
     """Slices ``first`` to ``last`` (both included, 0-based) in words: "slice 0" or "slices 0–15"."""
     return f"slice {first}" if first == last else f"slices {first}–{last}"
+
+
+def split_image(original: np.ndarray, result: np.ndarray | None, divider: float) -> np.ndarray:
+    """Split mode's one (Y, X) image: ``original`` left of column ``divider`` (px, clamped to the image),
+    ``result`` right of it (NaN, shown black, without one); the dtype holds both."""
+    column = int(min(max(round(divider), 0), original.shape[1]))
+    composed = np.empty(original.shape, np.result_type(original.dtype, np.float32 if result is None else result.dtype))
+    composed[:, :column] = original[:, :column]
+    composed[:, column:] = np.nan if result is None else result[:, column:]
+    return composed
+
+
+def pixel_words(voxel: tuple[float, float, float] | None) -> str:
+    """A pane title's pixel size from the (z, y, x) voxel size in nm: "5 nm/px", anisotropic pixels said as
+    such ("x 2 × y 4 nm/px"), or "pixel size unknown"."""
+    if not voxel:
+        return "pixel size unknown"
+    return f"{voxel[2]:.4g} nm/px" if voxel[1] == voxel[2] else f"x {voxel[2]:.4g} × y {voxel[1]:.4g} nm/px"
