@@ -32,8 +32,9 @@ def test_round_lengths():
 def test_scale_bar_fits_the_visible_width(view, qtbot, zoom):
     view.zoom(zoom)
     qtbot.wait(30)
-    for box, bar in zip(view.views, view._scale_bars):
-        visible_nm = box.viewRect().width() * 5.0
+    assert len({bar.length_nm for bar in view._scale_bars}) == 1  # one length in both panes (the linked right
+    for box, bar in zip(view.views, view._scale_bars):           # one, a pixel narrower, once said 200 nm to 500)
+        visible_nm = view.views[0].viewRect().width() * 5.0
         assert 0 < bar.length_nm <= FRACTION * visible_nm * (1 + 1e-9)
         assert bar.length_nm > FRACTION * visible_nm / 2.5 * (1 - 1e-9)  # the largest round length that fits
         on_screen = bar.bar.rect().width()
@@ -145,3 +146,19 @@ def test_a_one_pixel_wide_stack_gets_a_profile_along_it_and_no_iqr_of_one_pixel(
     assert "too few to measure noise" in widget.iqr_label.text()
     widget.set_line_points((-50, -50), (-10, -40))
     assert "the yellow line is off the image" in widget.profile_plot.names[0]
+
+
+def test_both_panes_show_one_scale_bar_length(qtbot):
+    """At 1000 x 700 px the linked right view came out 399.08 image px wide against 400: 200 nm beside 500."""
+    from emdenoise_gui.gui.panels.compare_view import CompareView
+
+    widget = CompareView()
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    image = np.random.default_rng(6).normal(100, 10, (2, 300, 400)).astype(np.float32)
+    widget.set_original(CountingStack(image, (5.0, 5.0, 5.0)), "stack")
+    widget.set_result(image * 0.5, "half")
+    qtbot.wait(100)
+    assert [bar.length_nm for bar in widget._scale_bars] == [500.0, 500.0]

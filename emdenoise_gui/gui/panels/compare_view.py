@@ -503,7 +503,7 @@ class CompareView(QtWidgets.QWidget):
             remove_scale_bar(view, bar)
         self._scale_bars = []
         if self._voxel and self._shape is not None:
-            self._scale_bars = [add_scale_bar(view, self._voxel[2]) for view in self.views]
+            self._scale_bars = [add_scale_bar(view, self._voxel[2], self.views[0]) for view in self.views]
 
     # ------------------------------------------------------------------ figures
     def figure_name(self) -> str:
