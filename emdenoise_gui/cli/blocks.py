@@ -7,6 +7,7 @@ address, or ``slurm`` / ``lsf`` / ``pbs`` hand them to Dask (:mod:`jobs.cluster`
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -43,10 +44,12 @@ def print_job_script(args) -> str:
 
 
 def check_batch_options(args) -> None:
-    """InputError when --jobs or --cluster-config is given without a batch-system --scheduler (they were
-    ignored without a word)."""
+    """InputError when --jobs is below 1, or --jobs or --cluster-config is given without a batch-system
+    --scheduler (they were ignored without a word)."""
     from emdenoise_gui.jobs.cluster import BATCH_SYSTEMS
 
+    if args.jobs < 1:  # 0 waited for ever for workers; -1 was an internal error
+        raise InputError(f"--jobs must be 1 or more (batch jobs to start), got {args.jobs}")
     given = [flag for flag, value, default in (("--jobs", args.jobs, 1), ("--cluster-config", args.cluster_config,
                                                                             None)) if value != default]
     if given and args.scheduler not in BATCH_SYSTEMS:
@@ -76,16 +79,20 @@ def block_job(args, denoiser, stride):
 def _saying_what_is_kept(steps, output: Path):
     """``steps``, a block run; when it is stopped (Ctrl-C, a cancel) the store it started stays for the next
     run to resume: the Cancelled it raises then carries ``kept``, which the CLI says instead of 'nothing
-    was written'."""
+    was written'. A store this run created goes when the run fails on its input (a slice with NaN, values
+    beyond --dtype): the same command would fail again, and the empty store refused the corrected one."""
     previous = blocks.previous_path(output)
     before = (f"; the result it was to replace is kept as {previous.name} beside it until a run finishes: rename "
               f"it back to {output.name} to keep it")
+    existed = output.exists()
     try:
         return (yield from steps)
     except InputError as exc:
-        if not previous.exists():
-            raise
-        raise InputError(exc.problem + before, exc.path) from None
+        problem = exc.problem
+        if not existed and output.is_dir():
+            shutil.rmtree(output, ignore_errors=True)
+            problem += f"; {output.name} was not written"
+        raise InputError(problem + (before if previous.exists() else ""), exc.path) from None
     except (Cancelled, KeyboardInterrupt) as exc:
         if not output.exists():
             raise

@@ -215,22 +215,39 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
         if stored is not None:  # a store of a version that did not record them: the defaults (model: any weights)
             stored = {"weights": job.weights, "precision": "auto", **stored}
         same = stored == job.parameters()
+        version = omezarr.open_image(output)[2] if same and ngff else ngff
+        if version != ngff and not overwrite:  # --ngff 0.4 finished a 0.5 store as 0.5, exit 0
+            raise InputError(f"is the OME-Zarr {version} store of this job, not {ngff}: leave out --ngff to "
+                             f"finish it as {version}, choose another name, or pass --overwrite", output)
+        same = same and version == ngff
         if not same and not overwrite:
             raise InputError("already exists and holds another job's result (or this job's, for an input "
                              "changed since); choose another name or pass --overwrite", output)
         if not same:
             _set_aside(output)
-    created = not output.exists()
-    if created:
-        array = omezarr.create(output, meta.shape, out_dtype, meta.voxel_size_nm, ngff,
-                               extra_attributes={"emdenoise": {"job": job.parameters()}})
+    if not output.exists():
+        blocks = _create(output, job, meta, out_dtype, ngff)
     else:
-        array, _, _ = omezarr.open_image(output)
-    blocks = plan_blocks(meta.shape[0], block_depth_for(array))
-    if created:  # the count needs the store's write unit; readers refuse the store until every block is done
-        _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})
+        array = omezarr.open_image(output)[0]
+        blocks = plan_blocks(meta.shape[0], block_depth_for(array))
+        if _stored_block_count(output) is None:  # a run stopped while a version before 2026-12-06 created it
+            _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})
     done = finished_blocks(output)
     return job, [b for b in blocks if b not in done], len(blocks)
+
+
+def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None) -> list[tuple[int, int]]:
+    """Create the job's empty store at ``output`` with its parameters and block count (readers refuse it
+    until every block is done), staged beside it and renamed into place: a run killed while creating it
+    left a store without its count, which read as a finished result of zeros. Returns its blocks."""
+    staging = output.with_name(f".{output.name}.creating")
+    shutil.rmtree(staging, ignore_errors=True)
+    array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff,
+                           extra_attributes={"emdenoise": {"job": job.parameters()}})
+    blocks = plan_blocks(meta.shape[0], block_depth_for(array))  # the count needs the store's write unit
+    _store_attribute(staging, {"job": job.parameters(), "blocks": len(blocks)})
+    os.replace(staging, output)
+    return blocks
 
 
 def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
@@ -286,6 +303,14 @@ def _store_attribute(output: Path, value: dict) -> None:
     import zarr
 
     zarr.open_group(str(output), mode="r+").attrs["emdenoise"] = value
+
+
+def _stored_block_count(output: Path) -> int | None:
+    """The block count an existing output store records (None: none recorded)."""
+    import zarr
+
+    count = dict(zarr.open_group(str(output), mode="r").attrs).get("emdenoise", {}).get("blocks")
+    return count if isinstance(count, int) else None
 
 
 def _stored_parameters(output: Path) -> dict | None:

@@ -98,8 +98,14 @@ def batch_cluster(kind: str, config: dict, jobs: int):
     return cluster
 
 
+#: dask-jobqueue settings that are lists of lines (their older names too)
+LIST_SETTINGS = frozenset({"job_extra_directives", "job_script_prologue", "worker_extra_args", "job_directives_skip",
+                           "job_extra", "env_extra", "extra", "header_skip"})
+
+
 def read_config(path: str | None) -> dict:
-    """The batch-system settings in a YAML (or JSON) file, as keyword arguments; {} without a file."""
+    """The batch-system settings in a YAML (or JSON) file, as keyword arguments; {} without a file. A list
+    setting given as one string (``job_extra_directives: "--gres=gpu:1"``) is that one line."""
     if path is None:
         return {}
     import yaml
@@ -115,6 +121,11 @@ def read_config(path: str | None) -> dict:
         raise InputError(f"is not valid YAML: {' '.join(str(exc).split())}", path) from exc
     if not isinstance(data, dict):
         raise InputError("must hold settings as `name: value` lines (cores, memory, queue, walltime, ...)", path)
+    for key in LIST_SETTINGS.intersection(data):  # dask-jobqueue takes a string as its characters: `#SBATCH -`
+        if isinstance(data[key], str):
+            data[key] = [data[key]]
+        elif not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
+            raise InputError(f"{key} must be a list of lines, e.g. {key}: [\"--gres=gpu:1\"]", path)
     return data
 
 
@@ -209,11 +220,21 @@ def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1)
     return distributed.Client(cluster), cluster
 
 
+def _run_block(job: blocks.BlockJob, block: tuple[int, int]) -> tuple[int, int] | InputError:
+    """:func:`jobs.blocks.run_block` on a worker; bad input (a NaN slice, values beyond the output type) comes
+    back as the InputError for this process to say in one line (raised there, the worker logged it with its
+    traceback first)."""
+    try:
+        return blocks.run_block(job, block)
+    except InputError as exc:
+        return exc
+
+
 def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label: str,
                cancel: CancelToken | None = None) -> Iterator[Progress]:
     """Submit ``todo`` blocks to ``client``'s workers; yield Progress as they finish. A cancel cancels
     the unfinished futures and raises Cancelled; a failed block raises its error."""
-    futures = [client.submit(blocks.run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}",
+    futures = [client.submit(_run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}",
                              pure=False) for block in todo]
     pending, done = set(futures), 0
     try:
@@ -226,7 +247,9 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
                 continue
             pending -= finished
             for future in finished:
-                future.result()  # raises the worker's exception here
+                outcome = future.result()  # raises the worker's unexpected exception here
+                if isinstance(outcome, InputError):
+                    raise outcome
                 done += 1
             yield Progress(label, done, len(todo), "block")
     except BaseException:

@@ -9,7 +9,7 @@ from tests.conftest import main
 
 
 def _stack(path, data):
-    tifffile.imwrite(path, data, metadata={"axes": "ZYX"})
+    tifffile.imwrite(path, data, photometric="minisblack", metadata={"axes": "ZYX"})
     return path
 
 

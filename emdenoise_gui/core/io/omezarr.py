@@ -249,9 +249,12 @@ def _check_finished(path: Path, group) -> None:
     """InputError for a store (root zarr ``group``) that block processing has not finished (stopped, failed or
     still running): the blocks not yet written would read as zeros."""
     ours = dict(group.attrs).get("emdenoise")
-    planned = ours.get("blocks") if isinstance(ours, dict) else None
-    if not isinstance(planned, int):
+    if not isinstance(ours, dict) or "job" not in ours:
         return
+    planned = ours.get("blocks")
+    if not isinstance(planned, int):  # stopped while a version before 2026-12-06 created it
+        raise InputError("is an unfinished block run (stopped while it was created; it holds no result): run "
+                         "the same `emdenoise denoise` command again, or delete it", path)
     records = path / BLOCK_RECORDS
     done = sum(1 for _ in records.iterdir()) if records.is_dir() else 0
     if done < planned:
