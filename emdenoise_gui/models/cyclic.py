@@ -131,6 +131,8 @@ class CyclicGAN(nn.Module):
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9, ndf: int = 64, clean_output: str = "direct"):
         super().__init__()
+        if ngf < 1 or ndf < 1 or n_blocks < 0:  # ngf 0 built, then failed in every convolution
+            raise ValueError(f"ngf and ndf must be >= 1 and n_blocks >= 0, got {ngf}, {ndf}, {n_blocks}")
         if clean_output not in CLEAN_OUTPUTS:
             raise ValueError(f"clean_output must be one of {CLEAN_OUTPUTS}, got {clean_output!r}")
         self.gated = clean_output == "gated"

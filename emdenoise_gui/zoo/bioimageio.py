@@ -271,6 +271,8 @@ def _read_rdf(text: str, source: Path) -> dict:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise InputError("its rdf.yaml is nested too deeply to be a model description", source) from None
     try:
         import yaml
 

@@ -152,8 +152,11 @@ def open_package(path: str | Path) -> Package:
         return verify_folder(path)
     scratch = Path(tempfile.mkdtemp(prefix="emdenoise-pkg-"))
     atexit.register(shutil.rmtree, scratch, True)  # the extraction lives as long as the process
+    from emdenoise_gui.zoo import bioimageio
+
+    inside = bioimageio.attachments(path) if bioimageio.is_bioimageio_zip(path) else None  # our own export
     try:
-        return replace(extract_zip(path, scratch / path.stem), source=path)
+        return replace(extract_zip(path, scratch / path.stem, inside), source=path)
     except InputError as exc:  # a problem found in the unpacked copy: name the zip, not the scratch folder
         shutil.rmtree(scratch, ignore_errors=True)
         if exc.path is not None and scratch in Path(exc.path).parents:

@@ -25,6 +25,7 @@ from emdenoise_gui.zoo.card import (
     valid_model_name,
 )
 from emdenoise_gui.zoo.package import (
+    CARD,
     Package,
     export_zip,
     extract_zip,
@@ -57,9 +58,26 @@ def name_taken(name: str) -> str:
         return AUTO_RESERVED
     if (SHIPPED_DIR / name).exists():
         return f"a model named '{name}' ships with EMDenoise"
-    if (user_dir() / name).exists():
+    if (user_dir() / name).exists() or name in _user_card_names():
         return f"a model named '{name}' is already in the zoo"
     return ""
+
+
+def _user_card_names() -> set[str]:
+    """The names on the cards in the user zoo, read without verifying the packages (the wizard asks as the
+    user types): a folder renamed in a file manager keeps its card's name, by which the zoo finds it."""
+    names = set()
+    folder = user_dir()
+    for card in folder.glob(f"*/{CARD}") if folder.is_dir() else ():
+        if card.parent.name.startswith("."):  # an import or training being staged, as list_entries skips
+            continue
+        try:
+            name = json.loads(card.read_text(encoding="utf-8")).get("name")
+        except (OSError, ValueError, RecursionError, AttributeError):
+            continue
+        if isinstance(name, str):
+            names.add(name)
+    return names
 
 
 @dataclass(frozen=True)
