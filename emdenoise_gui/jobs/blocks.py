@@ -242,8 +242,10 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
     left a store without its count, which read as a finished result of zeros. Returns its blocks."""
     staging = output.with_name(f".{output.name}.creating")
     shutil.rmtree(staging, ignore_errors=True)
+    placement = meta.extra.get("placement")  # where an MRC or OME-Zarr input sits: its translation
     array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff,
-                           extra_attributes={"emdenoise": {"job": job.parameters()}})
+                           extra_attributes={"emdenoise": {"job": job.parameters()}},
+                           translation_nm=placement.position_nm(meta.voxel_size_nm) if placement else None)
     blocks = plan_blocks(meta.shape[0], block_depth_for(array))  # the count needs the store's write unit
     _store_attribute(staging, {"job": job.parameters(), "blocks": len(blocks)})
     os.replace(staging, output)

@@ -16,8 +16,9 @@ import numpy as np
 from emdenoise_gui.core import baselines, metrics, noise
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
-from emdenoise_gui.core.io import Stack, StackWriter, check_output, open_stack
+from emdenoise_gui.core.io import Stack, StackWriter, check_output, omezarr, open_stack
 from emdenoise_gui.core.io.formats import output_format
+from emdenoise_gui.core.io.stack import Placement
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
@@ -95,8 +96,9 @@ def check_levels(stack: Stack, dtype: np.dtype) -> None:
                          stack.meta.path)
 
 
-#: The words every reader's note uses when it takes the z step as the pixel size (the file gives none).
-Z_GUESSED = "taken as the pixel size"
+#: The words every reader's note uses when it takes the z step as the pixel size (the file gives none), or the
+#: y pixel size as the x one
+Z_GUESSED, Y_GUESSED = "taken as the pixel size", "taken as the x pixel size"
 
 
 def resolve_dtype(choice: str, stack: Stack) -> np.dtype:
@@ -189,24 +191,34 @@ class StackJob:
     def _output_notes(self, stored: np.dtype) -> Iterator[Message]:
         """Say what the output cannot keep of the input: data it does not come from (``extra["unread"]``: other
         image series of a TIFF, bytes beyond an MRC header's slices), its pixel type (an input type EMDenoise reads as float32,
-        such as int32 or float64, kept as float32; 8-bit pixels an MRC file holds as 16-bit), its position in
-        space (an MRC origin outside MRC, an OME-Zarr translation), a z step the input did not give."""
+        such as int32 or float64, kept as float32; 8-bit pixels an MRC file holds as 16-bit), metadata it drops
+        (``extra["not_kept"]``: an MRC extended header), its position in space (outside MRC and OME-Zarr, or a
+        translation EMDenoise cannot read), a z step or y pixel size the input did not give."""
         extra = self.source.meta.extra
-        if extra.get("unread"):  # data in the input this output does not come from: never dropped without a word
-            yield Message(f"{self.source.meta.path.name}: {extra['unread']}")
+        for said in ("unread", "not_kept"):  # data the output does not come from, metadata it drops
+            if extra.get(said):
+                yield Message(f"{self.source.meta.path.name}: {extra[said]}")
         source_type = extra.get("stored_dtype")
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
                           "(integers beyond 16,777,216 and float64 digits are rounded)")
-        keeps = getattr(output_format(self.output).module, "KEEPS_PLACEMENT", False)
-        if extra.get("translated") or (extra.get("placement") is not None and not keeps):
-            what = "OME-Zarr translation" if extra.get("translated") else "MRC origin and start indices"
-            yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}; the voxel "
-                          "size is" + ("" if extra.get("translated") else ": write an .mrc output to keep it"))
+        module = output_format(self.output).module
+        keeps = getattr(module, "KEEPS_PLACEMENT", False)
         voxel = self.source.meta.voxel_size_nm
-        if voxel and len(self.slices) > 1 and Z_GUESSED in str(extra.get("note", "")):
-            yield Message(f"{self.output.name} records a z step of {voxel[0]:.4g} nm, which the input does not give "
-                          "(it was taken as the pixel size): correct it there if you know the real one")
+        if keeps and module is omezarr and extra.get("placement") is not None:  # a translation needs axis units
+            keeps = voxel is not None and extra["placement"].position_nm(voxel) is not None
+        if extra.get("translated") or (extra.get("placement") is not None and not keeps):
+            zarr = extra.get("translated") or self.source.meta.format.startswith("OME-Zarr")
+            what = "OME-Zarr translation" if zarr else "MRC origin and start indices"
+            yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}; the voxel "
+                          "size is" + ("" if extra.get("translated") else ": write an .mrc or .zarr output to keep "
+                                                                           "it"))
+        note = str(extra.get("note", ""))
+        for what, words, index, shown in (("z step", Z_GUESSED, 0, len(self.slices) > 1),
+                                          ("y pixel size", Y_GUESSED, 1, True)):
+            if voxel and shown and words in note:
+                yield Message(f"{self.output.name} records a {what} of {voxel[index]:.4g} nm, which the input does "
+                              f"not give (it was {words}): correct it there if you know the real one")
         if stored != self.dtype:
             yield Message(f"{self.output.name} holds the {self.dtype} pixels as {stored} (the same values): no MRC "
                           "mode for unsigned 8-bit is read alike by every program")
@@ -222,6 +234,8 @@ class StackJob:
             shape = (len(self.slices), y1 - y0, x1 - x0)
         meta = self.source.meta
         placement = meta.extra.get("placement")  # an MRC input's; moved to where the output begins
+        if placement is None and not meta.extra.get("translated") and any((self.slices[0], y0, x0)):
+            placement = Placement()  # a crop of an input at the origin: where it sat in it
         if placement is not None:
             placement = placement.cropped(self.slices[0], y0, x0, meta.voxel_size_nm)
         try:

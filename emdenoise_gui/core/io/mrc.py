@@ -11,7 +11,6 @@ moved for a cropped output as ChimeraX and EMAN read them); uint8 is stored as m
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import mrcfile
@@ -19,6 +18,7 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
+    Placement,
     RawSliceReader,
     StackMeta,
     check_data_size,
@@ -42,29 +42,6 @@ MODE_DTYPES = {
 
 #: Output formats whose ``create`` takes a ``placement`` (``writer.RawFileSink``).
 KEEPS_PLACEMENT = True
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where an MRC map sits: ``start`` (nxstart, nystart, nzstart) in voxels and ``origin`` (x, y, z) in
-    Angstrom, as its header gives them (either may be all zero)."""
-
-    start: tuple[int, int, int] = (0, 0, 0)
-    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-    def cropped(self, z: int, y: int, x: int, voxel_size_nm) -> "Placement":
-        """The placement of the part that begins ``z, y, x`` voxels into the map. As ChimeraX reads a map
-        (MRC2014: the origin, when not zero, is the first voxel's position in Angstrom; else the start
-        indices times the voxel size), a non-zero origin moves by the offset times the voxel size
-        ((z, y, x) nm; the start indices when it is unknown), else the start indices move."""
-        if not any((z, y, x)):
-            return self
-        if any(self.origin) and voxel_size_nm:
-            vz, vy, vx = voxel_size_nm
-            ox, oy, oz = self.origin
-            return Placement(self.start, (ox + x * vx * 10.0, oy + y * vy * 10.0, oz + z * vz * 10.0))
-        sx, sy, sz = self.start
-        return Placement((sx + x, sy + y, sz + z), self.origin)
 
 
 def _byte_orders(raw: bytes) -> str:
@@ -111,8 +88,9 @@ def _parse_header(raw: bytes, path: Path) -> dict:
             origin = np.frombuffer(raw[196:208], dtype=f"{order}f4")
             placement = Placement(tuple(int(v) for v in ints[4:7]),
                                   tuple(float(v) if np.isfinite(v) else 0.0 for v in origin))
+            kind = raw[104:108].decode("ascii", "replace").strip("\x00 ")
             return {"nx": nx, "ny": ny, "nz": nz, "mode": mode, "nsymbt": nsymbt, "order": order,
-                    "unsigned_bytes": unsigned_bytes, "placement": placement}
+                    "unsigned_bytes": unsigned_bytes, "placement": placement, "exttyp": kind}
     raise InputError(
         "has a corrupt MRC header (its image dimensions are not positive numbers); the file is "
         "damaged or not an MRC file",
@@ -137,7 +115,10 @@ def _voxel_size(path: Path) -> tuple[tuple[float, float, float] | None, list[str
         notes.append("a volume stack (space group 401): its volumes are read one after another as slices")
     if not (x > 0 and np.isfinite(x)):
         return None, notes
-    y = y if y > 0 and np.isfinite(y) else x
+    if not (y > 0 and np.isfinite(y)):
+        notes.append("the y pixel size is unknown (the header's y cell is not a positive number); taken as the x "
+                     "pixel size")
+        y = x
     if not (z > 0 and np.isfinite(z)) or mz == 0:
         why = "the header's mz is 0" if mz == 0 else f"the header's z cell over mz = {mz} is {z:g} Å"
         notes.append(f"the z spacing is unknown ({why}); taken as the pixel size")
@@ -191,6 +172,10 @@ def open_file(path: Path):
         voxel_size_nm=voxel, source="MRC header" if voxel else "", raw_slices=True,
         extra={"mode": header["mode"], **({"note": "; ".join(notes)} if notes else {}),
                **({"unread": unread[0]} if unread else {}),
+               **({"not_kept": f"its {header['nsymbt']:,}-byte extended header"
+                   + (f" ({header['exttyp']})" if header["exttyp"] else "")
+                   + " (per-section data such as tilt angles) is not written to outputs"}
+                  if header["nsymbt"] else {}),
                **stored_dtype_extra(raw_dtype, dtype),
                **({"placement": header["placement"]} if header["placement"] != Placement() else {})},
     )

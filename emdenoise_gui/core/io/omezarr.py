@@ -30,6 +30,7 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
+    Placement,
     StackMeta,
     check_dtype,
     check_shape,
@@ -45,6 +46,8 @@ SHARD_DEPTH, CHUNK_SIDE = 16, 1024
 UNIT_NM = {"nanometer": 1.0, "micrometer": 1e3, "angstrom": 0.1, "millimeter": 1e6, "picometer": 1e-3,
            "meter": 1e9}
 SPACE_AXES = ("z", "y", "x")
+#: an image's position in space (``stack.Placement``) is written, as the NGFF translation (in nm: needs the voxel size)
+KEEPS_PLACEMENT = True
 
 
 def is_store(path: Path) -> bool:
@@ -58,15 +61,21 @@ def _zarr():
     return zarr
 
 
-def multiscale_metadata(name: str, voxel_size_nm: tuple[float, float, float] | None, version: str) -> dict:
+def multiscale_metadata(name: str, voxel_size_nm: tuple[float, float, float] | None, version: str,
+                        translation_nm: tuple[float, float, float] | None = None) -> dict:
     """The NGFF ``multiscales`` entry of a one-level (Z, Y, X) image. An unknown voxel size is written
-    as scale 1 with no unit on the axes (NGFF requires a scale), and read back as unknown."""
+    as scale 1 with no unit on the axes (NGFF requires a scale), and read back as unknown.
+    ``translation_nm``: the first voxel's (z, y, x) position in nm, written when the voxel size is known
+    and it is not zero."""
     scale = list(voxel_size_nm) if voxel_size_nm else [1.0, 1.0, 1.0]
     unit = {"unit": "nanometer"} if voxel_size_nm else {}
+    transforms = [{"type": "scale", "scale": scale}]
+    if voxel_size_nm and translation_nm and any(translation_nm):
+        transforms.append({"type": "translation", "translation": [float(v) for v in translation_nm]})
     entry = {
         "name": name,
         "axes": [{"name": a, "type": "space", **unit} for a in SPACE_AXES],
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}],
+        "datasets": [{"path": "0", "coordinateTransformations": transforms}],
     }
     if version == "0.4":
         entry["version"] = "0.4"
@@ -152,6 +161,40 @@ def _translated(entry: dict) -> bool:
             if transform.get("type") == "translation" and isinstance(values, list) and any(values):
                 return True
     return False
+
+
+def _translation_nm(entry: dict, names: list[str]) -> tuple[float, float, float] | None:
+    """The first voxel's (z, y, x) position in nm: the multiscale's scale times its dataset's translation, plus
+    the multiscale's own translation (NGFF applies the dataset's transforms first); None when it is zero, or
+    unknown (an axis without a length unit, values that are not numbers)."""
+    axes = entry.get("axes", [])
+    if len(axes) != len(names) or not all(n in names for n in SPACE_AXES):
+        return None
+    position, scale = [0.0] * len(names), [1.0] * len(names)
+    try:
+        for level in (entry["datasets"][0].get("coordinateTransformations"), entry.get("coordinateTransformations")):
+            level_scale = [1.0] * len(names)
+            for transform in level or []:
+                kind, values = transform.get("type"), transform.get(transform.get("type"))
+                if kind in ("scale", "translation") and not (isinstance(values, list) and len(values) == len(names)):
+                    return None
+                if kind == "scale":
+                    level_scale = [float(v) for v in values]
+                    position = [p * v for p, v in zip(position, level_scale)]
+                elif kind == "translation":
+                    position = [p + float(v) for p, v in zip(position, values)]
+            scale = [a * b for a, b in zip(scale, level_scale)]
+    except (TypeError, ValueError, AttributeError):
+        return None
+    result = []
+    for name in SPACE_AXES:
+        axis = axes[names.index(name)]
+        factor = UNIT_NM.get(axis.get("unit")) if isinstance(axis, dict) else None
+        value = position[names.index(name)] * factor if factor else None
+        if value is None or not math.isfinite(value):
+            return None
+        result.append(value)
+    return tuple(result) if any(result) else None
 
 
 def _voxel_size(entry: dict, names: list[str], slices: str = "z") -> tuple[tuple[float, float, float] | None, str]:
@@ -293,7 +336,10 @@ def open_file(path: Path):
     extra = {"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)}
     if note and voxel and zyx[0] > 1:
         extra["note"] = note
-    if _translated(entry):
+    position = _translation_nm(entry, names) if axis is not None and names[axis] == "z" else None
+    if position is not None:  # carried to the outputs that keep a position (MRC origin, OME-Zarr translation)
+        extra["placement"] = Placement(origin=(position[2] * 10.0, position[1] * 10.0, position[0] * 10.0))
+    elif _translated(entry):
         extra["translated"] = True
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False, extra=extra)
@@ -302,12 +348,14 @@ def open_file(path: Path):
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None, version: str | None = None,
-           name: str | None = None, extra_attributes: dict | None = None):
+           name: str | None = None, extra_attributes: dict | None = None,
+           translation_nm: tuple[float, float, float] | None = None):
     """Create an empty (Z, Y, X) OME-Zarr image at ``path`` (a new folder); its level-0 zarr array.
 
     ``version``: the NGFF version, one of :data:`VERSIONS` (None: :data:`DEFAULT_VERSION`). Chunks are
     one slice deep (at most :data:`CHUNK_SIDE` square); NGFF 0.5 shards :data:`SHARD_DEPTH` slices
-    together. ``extra_attributes`` go beside the NGFF metadata.
+    together. ``extra_attributes`` go beside the NGFF metadata; ``translation_nm`` as in
+    :func:`multiscale_metadata`.
     """
     version = version or DEFAULT_VERSION
     if version not in VERSIONS:
@@ -316,7 +364,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     z, y, x = (int(n) for n in shape)
     chunks = (1, min(y, CHUNK_SIDE), min(x, CHUNK_SIDE))
     entry = multiscale_metadata(name or re.split(r"\.zarr", path.name.lstrip("."), flags=re.IGNORECASE)[0],
-                                voxel_size_nm, version)
+                                voxel_size_nm, version, translation_nm)
     if version == "0.5":
         group = zarr.open_group(str(path), mode="w-", zarr_format=3)
         group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
@@ -347,10 +395,13 @@ class Sink:
     slice would cost its size each time).
     """
 
-    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str | None = None):
+    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str | None = None, placement=None):
+        """``placement``: where the image sits (``stack.Placement``: an MRC input's, or a crop's offset),
+        written as the NGFF translation."""
         self.path = path
         self.store_dtype = np.dtype(dtype)  # zarr stores any of the output types as they are
-        self.array = create(path, shape, dtype, voxel_size_nm, version)
+        position = placement.position_nm(voxel_size_nm) if placement is not None else None
+        self.array = create(path, shape, dtype, voxel_size_nm, version, translation_nm=position)
         self.depth = write_depth(self.array)
         self.pending: dict[int, np.ndarray] = {}
 

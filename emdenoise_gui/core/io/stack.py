@@ -24,6 +24,44 @@ NATIVE_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where an image sits in space, as an MRC header says it: ``start`` (nxstart, nystart, nzstart) in voxels
+    and ``origin`` (x, y, z) in Angstrom (either may be all zero). Read from an MRC header or an OME-Zarr
+    translation (as the origin); written as either (``KEEPS_PLACEMENT`` of a format module)."""
+
+    start: tuple[int, int, int] = (0, 0, 0)
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def cropped(self, z: int, y: int, x: int, voxel_size_nm) -> "Placement":
+        """The placement of the part that begins ``z, y, x`` voxels into the map. As ChimeraX reads a map
+        (MRC2014: the origin, when not zero, is the first voxel's position in Angstrom; else the start
+        indices times the voxel size), a non-zero origin moves by the offset times the voxel size
+        ((z, y, x) nm; the start indices when it is unknown), else the start indices move."""
+        if not any((z, y, x)):
+            return self
+        if any(self.origin) and voxel_size_nm:
+            vz, vy, vx = voxel_size_nm
+            ox, oy, oz = self.origin
+            return Placement(self.start, (ox + x * vx * 10.0, oy + y * vy * 10.0, oz + z * vz * 10.0))
+        sx, sy, sz = self.start
+        return Placement((sx + x, sy + y, sz + z), self.origin)
+
+    def position_nm(self, voxel_size_nm) -> tuple[float, float, float] | None:
+        """The first voxel's (z, y, x) position in nm, as :meth:`cropped` reads it (the origin when not zero,
+        else the start indices times the (z, y, x) voxel size in nm); None when that needs an unknown voxel
+        size."""
+        if any(self.origin):
+            ox, oy, oz = self.origin
+            return oz / 10.0, oy / 10.0, ox / 10.0
+        if not any(self.start):
+            return 0.0, 0.0, 0.0
+        if not voxel_size_nm:
+            return None
+        sx, sy, sz = self.start
+        return tuple(float(s * v) for s, v in zip((sz, sy, sx), voxel_size_nm))
+
+
+@dataclass(frozen=True)
 class StackMeta:
     """What we know about a stack without reading its pixels.
 

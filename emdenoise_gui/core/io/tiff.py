@@ -106,6 +106,7 @@ def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...
 
 #: The note on a stack whose file gives its pixel size but not its z step (which is then taken as it).
 Z_UNKNOWN = "the z spacing is unknown (the file gives only the pixel size); taken as the pixel size"
+Y_UNKNOWN = "the y pixel size is unknown (the file gives only x); taken as the x pixel size"
 
 
 def _series_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries):
@@ -136,7 +137,7 @@ def _ome_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple
         sizes.append(float(value) * scale if value and scale else None)
     if sizes[2] is None:
         return None
-    return (sizes[0], sizes[1] or sizes[2], sizes[2])
+    return (sizes[0], sizes[1], sizes[2])  # y None: not given (taken as x, and said, by tiff_voxel_size)
 
 
 def _resolution_px_size(page: tifffile.TiffPage) -> tuple[float, float] | None:
@@ -186,8 +187,9 @@ def _tag_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple
 
 def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
                     ) -> tuple[tuple[float, float, float] | None, str, bool]:
-    """((z, y, x) in nm or None, where it came from, whether z was given) of ``series`` (the one read):
-    a z step the file does not give (each finder returns None for it) is taken as the x pixel size."""
+    """((z, y, x) in nm or None, where it came from, whether z was given, whether y was given) of ``series``
+    (the one read): a z step or y size the file does not give (each finder returns None for it) is taken as
+    the x pixel size."""
     finders = [
         (tif.is_ome, _ome_voxel, "OME metadata"),
         (tif.is_imagej, _imagej_voxel, "ImageJ metadata"),
@@ -201,10 +203,11 @@ def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
             voxel = finder(tif, series)
         except (KeyError, ValueError, TypeError, ZeroDivisionError, AttributeError, ET.ParseError):
             voxel = None
-        if voxel is not None and voxel[1] > 0 and voxel[2] > 0:
-            z_given = voxel[0] is not None and voxel[0] > 0
-            return (float(voxel[0] if z_given else voxel[2]), float(voxel[1]), float(voxel[2])), source, z_given
-    return None, "", False
+        if voxel is not None and voxel[2] > 0 and (voxel[1] is None or voxel[1] > 0):
+            z_given, y_given = voxel[0] is not None and voxel[0] > 0, voxel[1] is not None
+            return ((float(voxel[0] if z_given else voxel[2]), float(voxel[1] if y_given else voxel[2]),
+                     float(voxel[2])), source, z_given, y_given)
+    return None, "", False, True
 
 
 def _format_name(tif: tifffile.TiffFile) -> str:
@@ -307,7 +310,7 @@ def open_file(path: Path):
         series, note = _largest_series(tif.series)
         dtype = check_dtype(series.dtype, path)
         shape = check_shape(_squeeze_axes(series, path), path)
-        voxel, source, z_given = tiff_voxel_size(tif, series)
+        voxel, source, z_given, y_given = tiff_voxel_size(tif, series)
         offset = series.dataoffset
         if offset is not None and dtype == series.dtype:
             check_data_size(path, offset, int(np.prod(shape)) * series.dtype.itemsize)
@@ -325,6 +328,8 @@ def open_file(path: Path):
         notes = [note] if note else []
         if voxel and not z_given and shape[0] > 1:
             notes.append(Z_UNKNOWN)
+        if voxel and not y_given:
+            notes.append(Y_UNKNOWN)
         if notes:
             extra["note"] = "; ".join(notes)
         if note:

@@ -143,9 +143,9 @@ class RawFileSink:
 
 def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None, placement=None):
     """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink
-    (``placement``: an MRC input's, for an MRC output)."""
+    (``placement``: where the image sits, for an MRC or OME-Zarr output)."""
     if hasattr(module, "Sink"):
-        return module.Sink(path, shape, dtype, voxel_size_nm, ngff)
+        return module.Sink(path, shape, dtype, voxel_size_nm, ngff, placement)
     return RawFileSink(module, path, shape, dtype, voxel_size_nm, placement)
 
 
@@ -160,7 +160,7 @@ class StackWriter:
     voxel_size_nm: (z, y, x) in nm, or None.
     overwrite: replace an existing ``path`` on commit (never an input: see ``io.check_output``).
     ngff: the OME-Zarr version of a ``.zarr`` output ("0.5", the default, or "0.4").
-    placement: an MRC input's ``mrc.Placement`` (already moved for a cropped output), kept by an MRC output.
+    placement: where the image sits (``stack.Placement``, already moved for a cropped output), kept by an MRC or OME-Zarr output.
 
     Use as a context manager: ``write(z, slice)`` for every z, then ``commit()``.
     Leaving the block without ``commit()`` (an exception, a cancel) removes the
