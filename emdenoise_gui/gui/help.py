@@ -86,7 +86,7 @@ images themselves and assumes the noise is independent from pixel to pixel (shot
 it cannot remove streaks or patterns that span several pixels.</td></tr>
 <tr><td><b>Xception</b><br>(Ede &amp; Beanland 2019)</td>
 <td>For <b>low-dose shot noise</b>. It is trained on <b>clean micrographs</b> to which Poisson noise
-is added at a dose (counts per pixel) you choose; it works best on images whose dose lies in the
+is added at a dose (electrons per pixel) you choose; it works best on images whose dose lies in the
 range its model card names.</td></tr>
 <tr><td><b>Cyclic GAN</b><br>(Quan et al. 2019)</td>
 <td>For <b>artifacts no formula describes</b>, such as support-film texture or charging. It learns

@@ -240,7 +240,7 @@ def test_loss_plot_receives_training_events(window, qtbot, small_stack, tmp_path
     plot._dirty = True
     plot.redraw()
     qtbot.wait(50)
-    assert "x0.001" not in item.getAxis("left").labelString() and item.getAxis("left").labelString().count("loss")
+    assert "x0.001" not in item.getAxis("left").labelString() and item.getAxis("left").labelString().count("Loss")
     shoot(window.jobs_panel, "jobs_panel_training.png")
 
 

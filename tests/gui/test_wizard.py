@@ -159,13 +159,13 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
         data.shot_noise.setChecked(False)
         qtbot.waitUntil(lambda: _captions(data) == ["Your image", "With charging"], timeout=10_000)
         data.shot_noise.setChecked(True)
-        qtbot.waitUntil(lambda: _captions(data) == ["Your image", "With charging, 67 e/px"], timeout=10_000)
+        qtbot.waitUntil(lambda: _captions(data) == ["Your image", "With charging, 67 electrons/px"], timeout=10_000)
         shoot(wizard, "wizard_2_data_artifacts.png")
     if kind == "clean-and-blank":
         assert not wizard.button(NEXT).isEnabled() and "box" in data.problem.text()
         qtbot.waitUntil(lambda: data.noise.image is not None, timeout=10_000)
         data.noise.add_box((4, 52, 4, 52))
-        assert "1 box(es)" in data.noise.status.text()
+        assert "1 box, " in data.noise.status.text()
         shoot(wizard, "wizard_2_data_boxes.png")
     if kind == "clean-micrographs":
         qtbot.waitUntil(lambda: "Estimated dose" in data.dose_note.text() or "Could not" in data.dose_note.text(),

@@ -37,7 +37,7 @@ def style_loss_plot(plot: pg.PlotWidget, curves: list[tuple[str, str]]) -> None:
     name) in drawing order) as a title line above the plot, where it never covers a curve. Long curves
     are drawn as their peaks at screen resolution, clipped to the view (a 300,000-step curve took 269 ms a
     redraw on the GUI thread, four times a second)."""
-    for name, label in (("bottom", "step"), ("left", "loss")):
+    for name, label in (("bottom", "Step"), ("left", "Loss")):
         axis = plot.getPlotItem().getAxis(name)
         axis.setPen(AXIS_COLOUR)  # pyqtgraph's default light grey is faint on white
         axis.setTextPen(AXIS_COLOUR)

@@ -25,7 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.gui.panels.zoo_files import ZooFiles
-from emdenoise_gui.gui.panels.zoo_text import card_html, paused_html
+from emdenoise_gui.gui.panels.zoo_text import card_html, family_name, paused_html
 from emdenoise_gui.jobs.denoise import Denoiser
 from emdenoise_gui.models.registry import by_preference
 from emdenoise_gui.zoo import fit as zoo_fit
@@ -173,7 +173,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         for entry in registry.list_entries():
             group = groups["Shipped models" if entry.shipped else "Your models"]
             key = f"model:{entry.path}"
-            kind = entry.package.card.family if entry.package else "unusable"
+            kind = family_name(entry.package.card.family) if entry.package else "unusable"
             item = QtWidgets.QTreeWidgetItem([entry.name, kind])
             item.setData(0, ROLE, key)
             if entry.package is None:
@@ -482,9 +482,12 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         for item in self._items():
             key = item.data(0, ROLE)
             fit = self._fit_of(key, self.entries[key]) if key in self.entries else None
-            if fit is None:
-                item.setText(FIT_COLUMN, "")
-                item.setToolTip(FIT_COLUMN, "")
+            if fit is None:  # a one-image filter works on any stack, which the blank column did not say
+                one_image = self.facts is not None and key and key.startswith("filter:")
+                item.setText(FIT_COLUMN, "any" if one_image else "")
+                item.setForeground(FIT_COLUMN, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
+                item.setToolTip(FIT_COLUMN, "Filters one image at a time: runs on any stack, and smooths detail "
+                                            "along with the noise" if one_image else "")
                 continue
             self.fits[key] = fit
             item.setText(FIT_COLUMN, f"● {fit.grade}")

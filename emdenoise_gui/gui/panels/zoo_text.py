@@ -23,13 +23,32 @@ def metric_words(key: str, value: float) -> str:
     return f"{METRIC_NAMES.get(key, key.replace('_', ' '))}: {unit}"
 
 
+#: the families as the zoo's Kind column and its details box name them (their keys are code names)
+FAMILY_NAMES = {"cyclic": "cyclic", "nrrn": "NRRN", "xception": "Xception", "n2v": "N2V"}
+
+
+def family_name(family: str) -> str:
+    """A model family as the zoo shows it: "nrrn" -> "NRRN"."""
+    return FAMILY_NAMES.get(family, family)
+
+
+def _readable(text: str) -> str:
+    """A card's free text for the details box: a shape "(250x250x250, ..." as "(250×250×250, ..." (file names
+    kept as they are), a range "5-400 counts per pixel" as "5–400 electrons per pixel" (the app's word for a
+    dose), a unit kept on its number's line."""
+    text = re.sub(r"\((\d+(?:x\d+)+)", lambda m: "(" + m.group(1).replace("x", "×"), text)
+    text = re.sub(r"(?<=[ (])(\d+)-(\d+)(?= )", r"\1–\2", text)  # a range of numbers: "5-400 counts" -> "5–400"
+    return (text.replace(" nm/px", "\u00a0nm/px").replace(" nm)", "\u00a0nm)")
+            .replace("counts per pixel", "electrons per pixel"))
+
+
 def _dose_words(card) -> str:
     if card.dose_range:
-        return f"{card.dose_range[0]:g}–{card.dose_range[1]:g} counts per pixel"
+        return f"{card.dose_range[0]:g}–{card.dose_range[1]:g} electrons per pixel"
     shot = card.training.get("shot_noise_dose")
     if card.training.get("artifacts"):  # synthetic artifacts, not real noisy data
         share = float(card.training.get("shot_noise") or 0)
-        return (f"synthetic artifacts, with shot noise of {shot[0]:g}–{shot[1]:g} counts per pixel on {share:.0%} of "
+        return (f"synthetic artifacts, with shot noise of {shot[0]:g}–{shot[1]:g} electrons per pixel on {share:.0%} of "
                 "its examples" if shot and share else "synthetic artifacts, no shot noise")
     return "learned from real noisy data"
 
@@ -40,8 +59,9 @@ def card_html(card, shipped: bool) -> str:
     low, high = card.pixel_size_nm or (None, None)
     pixel = "unknown" if low is None else f"{low:.4g} nm" if low == high else f"{low:.4g}–{high:.4g} nm"
     rows = [
-        ("Family", f"{card.family} ({card.config})"), ("Suits", card.description),
-        ("Trained on", card.training_data or "not recorded"), ("Noise", card.noise_condition or "not recorded"),
+        ("Family", f"{family_name(card.family)} ({card.config})"), ("Suits", card.description),
+        ("Trained on", _readable(card.training_data) if card.training_data else "not recorded"),
+        ("Noise", _readable(card.noise_condition) if card.noise_condition else "not recorded"),
         ("Dose range", _dose_words(card)),
         ("How", card.training.get("recipe", "not recorded")),
         ("Validated on", card.training.get("validation", "not recorded")),

@@ -146,7 +146,8 @@ class BoxCanvas(QtWidgets.QWidget):
             if self.single:
                 self.status.setText("Drag the yellow box over the part to train on; drag its corner to resize.")
             else:
-                self.status.setText(f"{len(boxes)} box(es), {area:,} px² of noise. Drag a box onto blank resin or "
+                self.status.setText(f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}, {area:,} px² of noise. Drag a "
+                                    "box onto blank resin or "
                                     "film; right-click a box to remove it.")
             self._show_patches(boxes)
         self.changed.emit()

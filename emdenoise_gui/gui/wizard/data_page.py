@@ -243,7 +243,7 @@ class DataPage(QtWidgets.QWizardPage):
         if error is not None:
             self.examples.insertWidget(0, QtWidgets.QLabel(f"Cannot show this stack: {error}"))
             return
-        noise = f", {key[2]:g} e/px" if key[2] else ""
+        noise = f", {key[2]:g} electrons/px" if key[2] else ""
         captions = ["Your image"] + [f"With {NOISE_KINDS[k].label}{noise}" for k in key[1]]
         for image, caption in zip(images, captions):
             label = QtWidgets.QLabel()

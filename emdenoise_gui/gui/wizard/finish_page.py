@@ -83,6 +83,8 @@ class FinishPage(QtWidgets.QWizardPage):
         super().__init__(parent)
         self.state, self.controller = state, controller
         self.setTitle("Your new model")
+        self.setSubTitle("How it does on data it never trained on, where it was saved, and whether to denoise your "
+                         "stack with it now.")
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
         self.residual = pg.GraphicsLayoutWidget()

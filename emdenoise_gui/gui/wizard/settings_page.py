@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core.errors import InputError
@@ -171,7 +173,8 @@ class SettingsPage(QtWidgets.QWizardPage):
             self.completeChanged.emit()
             return
         self.rate, device = result
-        self.speed.setText(f"{self.rate:.2f} steps per second on {device}")
+        decimals = max(0, 2 - math.floor(math.log10(self.rate))) if self.rate > 0 else 0  # 3 significant digits
+        self.speed.setText(f"{self.rate:.{decimals}f} steps per second on {device}")
         self._update_plan()
 
     def planned_steps(self) -> int:

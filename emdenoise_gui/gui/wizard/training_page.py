@@ -21,7 +21,8 @@ FAMILY_HELP = {
     "nrrn": " NRRN's loss compares neighbouring slices that each carry their own noise and subtracts how much "
             "its two predictions disagree, so it can go below zero: only its trend matters.",
     "cyclic": " The cyclic GAN's curves show how well a clean image survives being noised and cleaned again "
-              "(cycle consistency); the adversarial parts go up and down by design.",
+              "(cycle consistency); the curves of its competing networks (the discriminators) rise and fall by "
+              "design.",
     "n2v": " Noise2Void predicts masked pixels from their neighbours; its loss stays near the noise level, "
            "so small falls are real gains.",
 }
@@ -50,6 +51,8 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.checkpoint = ""
         self.train, self.val = Series(), Series()  # (step, loss) as they arrive
         self.setTitle("Training")
+        self.setSubTitle("The curves show how the model learns; the preview shows it on a held-back crop. You can "
+                         "pause or stop at any time: the best model so far is kept.")
         self.status = QtWidgets.QLabel("Starting…")
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         style_loss_plot(self.plot, [("#9e9e9e", "training"), ("#1565c0", "validation (held back)")])
