@@ -23,7 +23,7 @@ def computing(view):
 
 
 def shows_high_pass(view):
-    return not computing(view) and view.image_items[0].image.dtype == np.float32
+    return not computing(view) and view.image_items[0].full.dtype == np.float32
 
 
 @pytest.fixture
@@ -45,9 +45,9 @@ def test_toggle_returns_at_once_and_the_high_pass_follows(view, qtbot, stack):
     elapsed = time.perf_counter() - start
     assert elapsed < 0.1, f"the High-pass toggle blocked the window for {elapsed * 1000:.0f} ms"
     assert computing(view)
-    np.testing.assert_array_equal(view.image_items[0].image, stack[0])  # the plain slice meanwhile
+    np.testing.assert_array_equal(view.image_items[0].full, stack[0])  # the plain slice meanwhile
     qtbot.waitUntil(lambda: shows_high_pass(view), timeout=10000)
-    np.testing.assert_allclose(view.image_items[0].image, metrics.high_pass(stack[0]), atol=1e-3)
+    np.testing.assert_allclose(view.image_items[0].full, metrics.high_pass(stack[0]), atol=1e-3)
     lo, hi = view.levels()
     assert lo < 0 < hi
 
@@ -59,13 +59,13 @@ def test_high_pass_is_kept_per_slice_and_a_late_one_is_dropped(view, qtbot, stac
     view.high_passes.background.wait(10000)  # slice 0's arrives too, and must not be shown
     qtbot.wait(50)
     assert view.current_slice() == 1
-    np.testing.assert_allclose(view.image_items[0].image, metrics.high_pass(stack[1]), atol=1e-3)
+    np.testing.assert_allclose(view.image_items[0].full, metrics.high_pass(stack[1]), atol=1e-3)
     view.set_slice(0)
     assert computing(view)  # slice 0's late result was dropped, not kept
     qtbot.waitUntil(lambda: shows_high_pass(view), timeout=10000)
     view.set_slice(1)  # slice 1 is kept: shown at once
     assert shows_high_pass(view)
-    np.testing.assert_allclose(view.image_items[0].image, metrics.high_pass(stack[1]), atol=1e-3)
+    np.testing.assert_allclose(view.image_items[0].full, metrics.high_pass(stack[1]), atol=1e-3)
 
 
 def test_a_failed_high_pass_says_so_and_is_not_retried(qtbot):

@@ -162,3 +162,28 @@ def test_both_panes_show_one_scale_bar_length(qtbot):
     widget.set_result(image * 0.5, "half")
     qtbot.wait(100)
     assert [bar.length_nm for bar in widget._scale_bars] == [500.0, 500.0]
+
+
+def test_a_big_slice_is_drawn_at_the_screens_resolution_until_zoomed_in(qtbot):
+    """An 8000^2 slice was converted whole at every slice step (0.4 s of the GUI thread); zoomed out it is
+    drawn from every k-th pixel over the same place, zoomed in whole."""
+    from emdenoise_gui.gui.panels.compare_view import CompareView
+
+    widget = CompareView()
+    qtbot.addWidget(widget)
+    widget.resize(900, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    image = np.random.default_rng(7).normal(100, 10, (2, 2400, 3000)).astype(np.float32)
+    widget.set_original(CountingStack(image, (5.0, 5.0, 5.0)), "big")
+    qtbot.wait(60)
+    item = widget.image_items[0]
+    assert item.full is image[0] or np.array_equal(item.full, image[0])
+    assert item.step >= 4 and item.image.shape == image[0, ::item.step, ::item.step].shape
+    np.testing.assert_array_equal(item.image, image[0, ::item.step, ::item.step])
+    assert item.mapRectToParent(item.boundingRect()) == QtCore.QRectF(0, 0, 3000, 2400)  # in place
+    widget.set_slice(1)
+    np.testing.assert_array_equal(item.image, image[1, ::item.step, ::item.step])
+    widget.zoom(20.0)
+    qtbot.wait(60)
+    assert item.step == 1 and item.image.shape == item.full.shape

@@ -24,6 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.imaging import percentile_levels
 from emdenoise_gui.gui.panels.box_placement import BoxPlacer
+from emdenoise_gui.gui.panels.compare_toolbar import BLINK_MS, MODES, build_toolbar
 from emdenoise_gui.gui.panels.contrast import (
     AUTO_PERCENTILES,
     Contrast,
@@ -42,6 +43,7 @@ from emdenoise_gui.gui.panels.profile_plot import (
 from emdenoise_gui.gui.panels.region_tool import RegionTool
 from emdenoise_gui.gui.panels.saved_view import restore_view_state, view_state
 from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
+from emdenoise_gui.gui.panels.screen_image import ScreenImageItem
 from emdenoise_gui.gui.panels.slices import (
     Slices,
     pixel_words,
@@ -52,17 +54,8 @@ from emdenoise_gui.gui.panels.slices import (
 from emdenoise_gui.gui.panels.view_fit import ViewFit
 from emdenoise_gui.gui.panels.view_menu import ImageViewBox, ViewMenu
 from emdenoise_gui.gui.panels.view_widgets import Placeholder, Title, row
-from emdenoise_gui.project.records import COMPARE_MODES
 
-MODES = dict(zip(COMPARE_MODES, ("Side by side", "Split", "Blink")))
-BLINK_MS = 600
 DIVIDER_PEN = pg.mkPen("#ffd23f", width=2)
-MODE_TIPS = {
-    "side_by_side": "Original left, result right; pan and zoom move both",
-    "split": "One image: original left of the yellow divider, result right of it (drag the divider)",
-    "blink": f"Alternate original and result every {BLINK_MS} ms; B flips by hand and pauses, "
-             "click Blink again to resume",
-}
 #: The view's note while it shows no stack.
 EMPTY_TEXT = ("No stack shown.\n\nSelect a stack or a result in the Project panel to see it here.\n"
               "To add stacks, drop TIFF, MRC or OME-Zarr files or folders on the window.")
@@ -100,7 +93,7 @@ class CompareView(QtWidgets.QWidget):
         self.residual_levels: tuple[float, float] | None = None
         self.blink_timer = QtCore.QTimer(self, interval=BLINK_MS)
         self.blink_timer.timeout.connect(self.blink_step)
-        self._build_toolbar()
+        build_toolbar(self)
         self._build_views()
         self._build_layout()
         self.box_placer = BoxPlacer(self.measure_panel.box, self)
@@ -110,46 +103,6 @@ class CompareView(QtWidgets.QWidget):
         self.clear()
 
     # ----------------------------------------------------------------- building
-    def _build_toolbar(self) -> None:
-        bar = self.toolbar = QtWidgets.QToolBar("Compare")
-        self.mode_group = QtGui.QActionGroup(self)
-
-        def action(text, tip, checkable=True, checked=False, slot=None, separator=False):
-            made = bar.addAction(text)
-            made.setCheckable(checkable)
-            made.setChecked(checked)
-            made.setToolTip(tip)
-            if slot is not None:
-                (made.toggled if checkable else made.triggered).connect(slot)
-            if separator:
-                bar.addSeparator()
-            return made
-
-        self.mode_actions = {key: action(text, MODE_TIPS[key], checked=key == "side_by_side",
-                                         separator=key == "blink") for key, text in MODES.items()}
-        for key, made in self.mode_actions.items():
-            made.setData(key)
-            self.mode_group.addAction(made)
-        self.mode_group.triggered.connect(lambda chosen: self.set_mode(chosen.data()))
-        self.high_pass_action = action(
-            "High-pass", f"Both images minus a Gaussian blur (σ {HIGH_PASS_SIGMA_PX:g} px): noise and fine "
-            "detail without shading", slot=self._refresh_images)
-        self.residual_action = action(
-            "Residual", "Right view shows original − result (what the denoiser removed), with its own "
-            "symmetric contrast", slot=self._refresh_images, separator=True)
-        self.line_action = action("Line profile", "Yellow line: grey values along it, plotted below",
-                                  checked=True, slot=self._on_tools_toggled)
-        self.rect_action = action("IQR box", "Pink box: interquartile range inside it (noise on a flat "
-                                  "region; it starts on the flattest part of the slice)", checked=True,
-                                  slot=self._on_tools_toggled)
-        self.region_action = action("Region", "Yellow dashed box: a part of the slice to preview or denoise "
-                                    "on its own (right-click the image)", slot=self._on_tools_toggled,
-                                    separator=True)
-        self.auto_contrast_action = action("Auto contrast", "Contrast from the 0.5 and 99.5 percentiles "
-                                           "of this original slice", checkable=False, slot=self.auto_contrast)
-        self.reset_view_action = action("Reset view", "Fit the whole image in the view", checkable=False,
-                                        slot=self.reset_view)
-
     def _build_views(self) -> None:
         self.titles, self.graphics, self.views, self.image_items, self.messages = [], [], [], [], []
         for index in range(2):
@@ -158,8 +111,10 @@ class CompareView(QtWidgets.QWidget):
             view = ImageViewBox(invertY=True, lockAspect=True, defaultPadding=0.0)
             view.menu_requested.connect(lambda position: self.menu.show_at(position))
             graphics.setCentralItem(view)
-            item = pg.ImageItem(axisOrder="row-major")
+            item = ScreenImageItem()
             view.addItem(item)
+            view.sigRangeChanged.connect(item.view_changed)
+            view.sigResized.connect(item.view_changed)
             message = pg.TextItem(color="#e0e0e0", anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 190))
             message.setZValue(20)
             message.hide()
@@ -408,23 +363,23 @@ class CompareView(QtWidgets.QWidget):
         left_message = right_message = ""
         self.residual_levels = None
         if self._mode == "side_by_side":
-            left.setImage(original, autoLevels=False, levels=levels)
+            left.show(original, levels)
             if result is None:
                 right.clear()
                 right_message = missing
             elif show_residual:
                 residual, self.residual_levels = residual_image(original, result)
-                right.setImage(residual, autoLevels=False, levels=self.residual_levels)
+                right.show(residual, self.residual_levels)
             else:
-                right.setImage(result, autoLevels=False, levels=levels)
+                right.show(result, levels)
         elif self._mode == "split":
-            left.setImage(split_image(original, result, self.divider.value()), autoLevels=False, levels=levels)
+            left.show(split_image(original, result, self.divider.value()), levels)
             left_message = missing
         elif self._blink_result and result is None:
             left.clear()
             left_message = missing
         else:
-            left.setImage(result if self._blink_result else original, autoLevels=False, levels=levels)
+            left.show(result if self._blink_result else original, levels)
         self.contrast.apply(levels)
         self._show_message(0, left_message, right_part=self._mode == "split")
         self._show_message(1, right_message)
