@@ -137,6 +137,13 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
             "zoo": self._dock("Model zoo", self.zoo_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
             "jobs": self._dock("Jobs", self.jobs_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
         }
+        # Tab goes through the panels as they are laid out: project, images, zoo, jobs (the images came last)
+        project, viewer, zoo, jobs = self.project_panel, self.viewer, self.zoo_panel, self.jobs_panel
+        chain = [project.tree, project.add_button, project.remove_button, *viewer.graphics, viewer.slider,
+                 viewer.spin, viewer.histogram, viewer.profile_plot, zoo.list, zoo.details, zoo.import_button,
+                 zoo.export_button, zoo.delete_button, zoo.resume_button, jobs.table, jobs.tabs, jobs.log]
+        for first, second in zip(chain, chain[1:]):
+            QtWidgets.QWidget.setTabOrder(first, second)
         self.device = DeviceStatus(self)
         self.statusBar().addPermanentWidget(self.device.label)
         self.denoiser = self.zoo_panel.current()

@@ -38,7 +38,7 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     file = bar.addMenu("&File")
     _action(window, file, "&New Project…", window.new_project_dialog, KEY.StandardKey.New)
     _action(window, file, "Open &Project…", window.open_project_dialog, KEY("Ctrl+Shift+O"))
-    window.recent_menu = file.addMenu("Recent Projects")
+    window.recent_menu = file.addMenu("&Recent Projects")
     window.recent_menu.aboutToShow.connect(window.fill_recent)
     file.addSeparator()
     actions["add"] = _action(window, file, "&Add Stacks…", window.add_stacks_dialog, KEY.StandardKey.Open,
@@ -68,8 +68,11 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     process.addSeparator()
     _action(window, process, "&Cancel All Jobs", c.cancel_all, KEY("Ctrl+."))
     view = bar.addMenu("&View")
-    for dock in window.docks.values():
-        view.addAction(dock.toggleViewAction())
+    for dock, text in zip(window.docks.values(), ("&Project Panel", "Model &Zoo Panel", "&Jobs Panel")):
+        toggle = dock.toggleViewAction()
+        toggle.setText(text)
+        view.addAction(toggle)
+    _viewer_entries(window.viewer, view)
     help_menu = bar.addMenu("&Help")
     actions["guide"] = _action(window, help_menu, "&User Guide", window.show_guide,
                                standard_key(KEY.StandardKey.HelpContents), "Which denoiser to choose and what the views show")
@@ -79,3 +82,30 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     help_menu.addSeparator()
     _action(window, help_menu, "&About EMDenoise", window.about)
     return actions
+
+
+#: The compare view's toolbar commands in the View menu (keyboard users had no way to them): attribute, text
+#: with its mnemonic, shortcut
+VIEWER_ENTRIES = (("side_by_side", "&Side by Side", "Ctrl+1"), ("split", "Spli&t", "Ctrl+2"),
+                  ("blink", "&Blink", "Ctrl+3"), ("high_pass_action", "&High-pass", "Ctrl+H"),
+                  ("residual_action", "Resi&dual", "Ctrl+R"), ("line_action", "&Line Profile", "Ctrl+L"),
+                  ("rect_action", "&IQR Box", "Ctrl+I"), ("region_action", "Re&gion", "Ctrl+G"),
+                  ("auto_contrast_action", "&Auto Contrast", "Ctrl+Shift+A"),
+                  ("reset_view_action", "&Fit Image to Window", "Ctrl+0"))
+
+
+def _viewer_entries(viewer, menu: QtWidgets.QMenu) -> None:
+    """The compare view's modes and tools (its toolbar's actions, so both stay in step) in ``menu``, with
+    shortcuts, and its figure and region commands."""
+    menu.addSeparator()
+    for name, text, keys in VIEWER_ENTRIES:
+        action = viewer.mode_actions[name] if name in viewer.mode_actions else getattr(viewer, name)
+        action.setIconText(action.iconText())  # the toolbar keeps its short label; the menu says it in full
+        action.setText(text)
+        action.setShortcut(QtGui.QKeySequence(keys))
+        menu.addAction(action)
+        if name in ("blink", "residual_action", "region_action"):
+            menu.addSeparator()
+    figures = viewer.menu
+    menu.addActions([figures.save_action, figures.copy_action])
+    menu.aboutToShow.connect(figures.update_entries)

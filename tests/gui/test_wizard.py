@@ -29,6 +29,14 @@ def _write(path: Path, data: np.ndarray) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def closing_drops_choices(monkeypatch):
+    """The tests close the wizard where it would ask whether to drop the choices made: it may."""
+    from emdenoise_gui.gui.wizard import wizard
+
+    monkeypatch.setattr(wizard, "ask_to_discard", lambda parent: True)
+
+
 @pytest.fixture
 def controller(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from emdenoise_gui.gui.wizard.wizard import ask_to_discard as ASK_TO_DISCARD  # noqa: E402 - before any patch
 from tests.gui.test_wizard import (  # noqa: E402
     COMMIT,
     _at_settings,
@@ -17,6 +18,7 @@ from tests.gui.test_wizard import (  # noqa: E402
     _train,
     _wizard,
     _write,
+    closing_drops_choices,  # noqa: F401 - the fixture
     controller,  # noqa: F401 - the fixture
 )
 
@@ -131,3 +133,25 @@ def test_images_smaller_than_a_box_are_said_to_be(qtbot, controller, tmp_path): 
     wizard.reject()
 
 
+
+
+def test_escape_asks_before_dropping_the_choices_and_the_plot_follows_the_dark_theme(qtbot, controller,  # noqa: F811
+                                                                                     monkeypatch):
+    """Escape on the settings page closed the wizard and dropped everything chosen without a word; the training
+    page's loss plot stayed white in the dark theme."""
+    from PySide6 import QtWidgets
+
+    from emdenoise_gui.gui import theme
+    from emdenoise_gui.gui.wizard import wizard as module
+
+    asked = []
+    answers = iter([QtWidgets.QMessageBox.StandardButton.Cancel, QtWidgets.QMessageBox.StandardButton.Close])
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or next(answers))
+    monkeypatch.setattr(module, "ask_to_discard", ASK_TO_DISCARD)  # the real question, its answers given
+    controller.settings.appearance = "dark"
+    wizard = _at_settings(qtbot, controller, steps=3)
+    assert wizard.pages["training"].plot.backgroundBrush().color().name() == theme.DARK_PLOT[0]
+    wizard.reject()
+    assert asked == ["Close the wizard?"] and wizard.isVisible()  # Cancel: it stays, with the choices
+    wizard.reject()
+    assert len(asked) == 2 and not wizard.isVisible()

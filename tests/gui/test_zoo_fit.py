@@ -243,3 +243,29 @@ def test_the_fit_line_with_nothing_selected_and_no_pick_yet(qtbot, panel):
     panel.stack_key, panel.facts, panel.best_key = "s1", SimpleNamespace(), None
     panel._show_fit()
     assert "No fit check" in panel.fit_label.text()
+
+
+def test_the_arrow_keys_move_across_the_groups_and_unfold_the_papers_baselines(qtbot, panel):
+    """Down at a group's last entry stopped there (the heading put the selection back): a keyboard user could
+    not leave Shipped models, nor open the folded papers' baselines."""
+    from PySide6.QtTest import QTest
+
+    from emdenoise_gui.gui.panels.zoo_panel import PUBLISHED_KEY, ROLE
+
+    headings = {panel.list.topLevelItem(i).data(0, ROLE): panel.list.topLevelItem(i)
+                for i in range(panel.list.topLevelItemCount())}
+    shipped = headings["group:Shipped models"]
+    panel.list.setFocus()
+    panel.select(shipped.child(shipped.childCount() - 1).data(0, ROLE))
+    seen = [panel.current_key()]
+    for _ in range(40):
+        QTest.keyClick(panel.list, QtCore.Qt.Key.Key_Down)
+        seen.append(panel.current_key())
+    assert all(key is not None and not key.startswith("group:") for key in seen)  # never stops on a heading
+    assert any(key.startswith("filter:") for key in seen)  # out of the shipped models, into the filters
+    published = headings[PUBLISHED_KEY]
+    assert published.isExpanded() and seen[-1] in {published.child(i).data(0, ROLE)
+                                                    for i in range(published.childCount())}
+    for _ in range(80):
+        QTest.keyClick(panel.list, QtCore.Qt.Key.Key_Up)
+    assert panel.current_key() == shipped.child(0).data(0, ROLE)

@@ -7,7 +7,7 @@ compare view's ``set_slice``, ``current_slice``, ``depth``, ``zoom`` and ``reset
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 Key = QtCore.Qt.Key
 
@@ -21,6 +21,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("−", "Zoom out (both views)"),
     ("0", "Fit the whole image in the view"),
     ("B", "Blink mode: flip between original and result by hand (pauses blinking)"),
+    ("Menu or Shift+F10", "The image menu: save or copy a figure, preview or denoise the Region tool's box"),
 ]
 
 #: Zoom factor of one + or − press.
@@ -44,6 +45,10 @@ class ViewKeys(QtCore.QObject):
 
     def handle(self, event: QtGui.QKeyEvent, act: bool = True) -> bool:
         """Whether ``event`` is one of ours (without modifiers other than keypad); do it if ``act``."""
+        if event.key() == Key.Key_Menu or (event.key() == Key.Key_F10
+                                           and event.modifiers() == QtCore.Qt.KeyboardModifier.ShiftModifier):
+            act and self._menu(event)  # the right-click menu from the keyboard (figures, region jobs)
+            return True
         modifiers = event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier
         if modifiers & ~QtCore.Qt.KeyboardModifier.ShiftModifier:
             return False  # Ctrl, Alt and Meta combinations belong to the menus
@@ -59,6 +64,10 @@ class ViewKeys(QtCore.QObject):
         else:
             return False
         return True
+
+    def _menu(self, event) -> None:
+        widget = QtWidgets.QApplication.focusWidget() or self.compare
+        self.compare.menu.show_at(widget.mapToGlobal(widget.rect().center()))
 
     def eventFilter(self, watched, event) -> bool:
         kind = event.type()

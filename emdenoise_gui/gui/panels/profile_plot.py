@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import types
 
 import numpy as np
 import pyqtgraph as pg
@@ -176,6 +177,17 @@ def _elide(name: str, most: int = NAME_CHARS) -> str:
     return name[:keep] + "…" + name[len(name) - (most - 1 - keep):]
 
 
+def _height_only_minimum(label) -> None:
+    """pyqtgraph's ``LabelItem.updateMin`` without the width: the title's text set the plot's minimum width (about
+    505 px), and in a narrower pane the axis ran off its right edge."""
+    pg.LabelItem.updateMin(label)
+    label.setMinimumWidth(0)
+    height = label.itemRect().height()
+    label._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, height)
+    label._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (0, height)
+    label.updateGeometry()
+
+
 class ProfilePlot(pg.PlotWidget):
     """Two curves: grey value along the line in the original and in the result.
 
@@ -185,6 +197,8 @@ class ProfilePlot(pg.PlotWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent, background="k")
+        label = self.getPlotItem().titleLabel  # its key wider than a narrow pane: cut short, not the plot
+        label.updateMin = types.MethodType(_height_only_minimum, label)
         self.setMinimumHeight(170)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)

@@ -112,6 +112,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.delete_button = QtWidgets.QPushButton("Delete")
         self.resume_button = QtWidgets.QPushButton("Resume")
         self.resume_button.setToolTip("Go on training the selected paused run")
+        self.import_button.setToolTip("Add a model package (.zip, folder or bioimage.io zip) to your zoo")
+        self.export_button.setToolTip("Save the selected model as a package to share, or for bioimage.io")
+        self.delete_button.setToolTip("Remove the selected model of your own from the zoo (asks first)")
         self.import_button.clicked.connect(lambda: self.import_dialog())
         self.export_button.clicked.connect(self.export_dialog)
         self.delete_button.clicked.connect(self.delete_current)
@@ -176,7 +179,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             kind = family_name(entry.package.card.family) if entry.package else "unusable"
             item = QtWidgets.QTreeWidgetItem([entry.name, kind])
             item.setData(0, ROLE, key)
-            if entry.package is None:
+            if entry.package is not None:
+                item.setToolTip(0, f"{entry.name}: {entry.package.card.description}")
+            else:
                 item.setToolTip(0, entry.problem)
                 item.setDisabled(True)
             group.addChild(item)
@@ -242,6 +247,18 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         """Select the item key ``key``; for the current stack this counts as the user's choice."""
         self._select(key, by_hand=True)
 
+    def _entry_past(self, heading, previous) -> QtWidgets.QTreeWidgetItem | None:
+        """The first entry beyond ``heading`` in the way the keyboard moved from ``previous`` (a folded group
+        going down unfolds), or None."""
+        down = self.list.visualItemRect(heading).top() > self.list.visualItemRect(previous).top()
+        if down and heading.data(0, ROLE) == PUBLISHED_KEY:
+            heading.setExpanded(True)
+        step = self.list.itemBelow if down else self.list.itemAbove
+        item = step(heading)
+        while item is not None and item.data(0, ROLE) not in self.entries:
+            item = step(item)
+        return item
+
     def _heading_clicked(self, item, _column: int) -> None:
         """A click on the folding group's heading folds or unfolds it (the other groups stay open)."""
         if item.data(0, ROLE) == PUBLISHED_KEY:
@@ -278,9 +295,14 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         return Denoiser("model", card.name, str(entry.package.path), card.weights_sha256)
 
     def _changed(self, item, previous) -> None:
-        if item is not None and item.parent() is None and previous is not None:
-            with QtCore.QSignalBlocker(self.list):  # a click on a group heading keeps the chosen denoiser
-                self.list.setCurrentItem(previous)
+        if item is not None and item.parent() is None and previous is not None:  # a group heading
+            by_mouse = QtWidgets.QApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton
+            target = None if by_mouse else self._entry_past(item, previous)
+            if target is None:
+                with QtCore.QSignalBlocker(self.list):  # a click on a group heading keeps the chosen denoiser
+                    self.list.setCurrentItem(previous)
+            else:  # the arrow keys go on past it (they stopped there: no key left the group)
+                self.list.setCurrentItem(target)
             return
         key = item.data(0, ROLE) if item else None
         entry = self.entries.get(key) if key else None

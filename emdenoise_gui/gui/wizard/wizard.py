@@ -85,6 +85,12 @@ class TrainWizard(QtWidgets.QWizard):
         if resume:
             self.setStartId(self.ids["training"])
         self.resize(900, 680)
+        from emdenoise_gui.gui import (
+            theme,  # its loss plot in the app's appearance (it stayed white in dark)
+        )
+
+        settings = getattr(controller, "settings", None)
+        theme.restyle_plots(QtWidgets.QApplication.instance(), getattr(settings, "appearance", "system"))
 
     def add_stack(self, path: str | Path) -> None:
         """Make ``path`` pickable on every page (a file dropped on or chosen in the wizard)."""
@@ -93,10 +99,23 @@ class TrainWizard(QtWidgets.QWizard):
             self.state.stacks.append((Path(path).name, path))
 
     def reject(self) -> None:
-        """Closing asks before stopping a running training; the run keeps a checkpoint to resume."""
+        """Closing asks before stopping a running training (the run keeps a checkpoint to resume), and before
+        dropping the choices made on the pages after the first (Escape dropped them without a word)."""
         training = self.pages["training"]
-        if training.running() and not training.confirm_stop():
+        if training.running():
+            if not training.confirm_stop():
+                return
+        elif self.ids["kind"] < self.currentId() < self.ids["training"] and not ask_to_discard(self):
             return
         training.stop()
         self.pages["settings"].stop_measuring()
         super().reject()
+
+
+def ask_to_discard(parent: QtWidgets.QWidget) -> bool:
+    """Whether the user agrees to close the wizard and drop the choices made so far."""
+    answer = QtWidgets.QMessageBox.question(
+        parent, "Close the wizard?", "Close the wizard? The data and settings chosen so far are not kept.",
+        QtWidgets.QMessageBox.StandardButton.Close | QtWidgets.QMessageBox.StandardButton.Cancel,
+        QtWidgets.QMessageBox.StandardButton.Cancel)
+    return answer == QtWidgets.QMessageBox.StandardButton.Close
