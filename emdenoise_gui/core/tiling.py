@@ -142,8 +142,10 @@ def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int
     """(tile, stride, (pad before, after), tile count) along one image axis of ``size`` px."""
     if plan.window == "gaussian" or plan.fixed:
         tile, overlap = plan.tile, plan.overlap
-        if size <= tile:  # one tile, centred on the image
-            tile = _round_up(size, multiple)
+        if size <= tile:  # one tile, centred on the image, its borders as far inside as the tile allows
+            # (half the overlap, as with many tiles; an image just under a tile had 4 px to the network's zero
+            # padding, and its outer pixels differed from the band tiling's by up to 5 grey levels)
+            tile = max(_round_up(size, multiple), min(tile, _round_up(size + 2 * (overlap // 2), multiple)))
             before = (tile - size) // 2
             return tile, tile, (before, tile - size - before), 1
         if plan.window == "band" and _round_up(overlap, multiple) < tile:

@@ -95,7 +95,11 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
     def one(z: int):  # only the generator holds the window: the predictor frees it once tiled
-        tiles = predictor.denoise(job.crop(cache.window(z, predictor.input_slices, job.scale)), tile, stride, cancel)
+        window = cache.window(z, predictor.input_slices, job.scale)
+        # a region is scaled by the whole slice's numbers, as the preview does: its pixels are the whole slice's
+        # (scaled by the region's own, they differed by up to 13 grey levels)
+        norm = predictor.normaliser(window) if job.region is not None else None
+        tiles = predictor.denoise(job.crop(window), tile, stride, cancel, norm)
         if z == job.slices[0]:
             yield stage("first tile", cancel)
         return job.scale.from_unit(job.uncrop((yield from tiles)))

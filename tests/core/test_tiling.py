@@ -73,3 +73,13 @@ def test_progress_and_cancel():
 def test_bad_function_output_is_reported():
     with pytest.raises(ValueError, match="tile function returned"):
         process_tiled(np.zeros((64, 64), np.float32), lambda b: b[:, :10], plan=TilePlan.paper(64, 32))
+
+
+def test_an_image_under_one_tile_keeps_its_borders_half_an_overlap_inside_it():
+    """The paper's tiling of a 200 x 300 image used one 208 x 304 tile: its outer pixels sat 4 px from the
+    network's zero padding and differed from the band tiling's by up to 5 grey levels."""
+    grid = TileGrid.build(200, 300, TilePlan(tile=512, overlap=256, window="gaussian"))
+    assert len(grid) == 1 and min(grid.pad[0]) >= 128 and min(grid.pad[1]) >= 104  # 512 caps the 300 px axis
+    assert grid.tile == (464, 512)
+    small = TileGrid.build(40, 40, TilePlan(tile=512, overlap=256, window="gaussian"))
+    assert small.tile == (304, 304) and min(small.pad[0]) == 132

@@ -18,22 +18,23 @@ def stack(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("kind", ["filter", "flat-field", "model"])
+@pytest.mark.parametrize("kind", ["filter", "flat-field", "n2v", "nrrn"])
 def test_a_region_matches_the_whole_slice_inside_it(tmp_path, stack, kind, monkeypatch):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     if kind in ("filter", "flat-field"):  # flat-field's background is the whole slice's, a region's too
         denoiser = Denoiser("filter", "gaussian" if kind == "filter" else "flat-field")
     else:
-        package = random_package(tmp_path / "pkg", "n2v", perturb=0.05)
+        package = random_package(tmp_path / "pkg", kind, perturb=0.05)
         denoiser = Denoiser("model", package.card.name, str(package.path), package.card.weights_sha256)
     whole, part = tmp_path / "whole.tif", tmp_path / "part.tif"
     run_to_end(denoise(str(stack), whole, denoiser, 512, None)(_token()))
     run_to_end(denoise(str(stack), part, denoiser, 512, None, region=(40, 140, 30, 110))(_token()))
     full, cut = tifffile.imread(whole), tifffile.imread(part)
     assert cut.shape == (4, 100, 80)
-    # a filter is exact; a model normalises what it is given (the region and its context, not the whole
-    # slice), which moves its output by a fraction of a grey level (8-bit data here)
-    tolerance = 1.0 if kind == "model" else 1e-3
+    # a model scales the region by the whole slice's numbers, as the preview does (scaled by the region's own,
+    # a stack job's region differed from the whole slice by up to 13 grey levels): NRRN, local, gives the same
+    # pixels; N2V's U-Net sees further than the region's context and moves by under a tenth of a grey level
+    tolerance = 0.1 if kind == "n2v" else 1e-3
     assert np.abs(cut - full[:, 40:140, 30:110]).max() <= tolerance
     image = run_to_end(preview(str(stack), 1, denoiser, 512, None, region=(40, 140, 30, 110))(_token()))
     assert np.isnan(image[:40]).all() and np.abs(image[40:140, 30:110] - full[1, 40:140, 30:110]).max() <= tolerance
