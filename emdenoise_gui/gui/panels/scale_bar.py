@@ -39,7 +39,11 @@ class ScaleBar(pg.ScaleBar):
         super().__init__(size=1.0, width=6, brush="w", pen=pg.mkPen("k"), suffix="", offset=(-20, -20))
         self.pixel_nm = float(pixel_nm)
         self.length_nm, self.sized_by = 0.0, sized_by
-        self.text.fill = pg.mkBrush(0, 0, 0, 150)  # readable over bright cytoplasm too
+        self.text.fill = pg.mkBrush(0, 0, 0, 170)  # readable over bright cytoplasm too: white, bold, on black
+        self.text.setColor("w")
+        font = self.text.textItem.font()
+        font.setBold(True)
+        self.text.setFont(font)
         self.setZValue(30)
 
     def updateBar(self) -> None:
