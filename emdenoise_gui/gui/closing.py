@@ -36,6 +36,7 @@ class WindowClosing:
         and close, as File ▸ Quit answered with "Cancel jobs and quit"."""
         for widget in QtWidgets.QApplication.topLevelWidgets():
             if isinstance(widget, QtWidgets.QDialog) and widget.isVisible():
+                widget.quitting = True  # a dialog that asks before closing (the wizard) closes without asking
                 widget.reject()
         self.quit_answer = True
         QtCore.QTimer.singleShot(0, self.close)  # after the dialogs' own event loops have returned

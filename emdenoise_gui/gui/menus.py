@@ -87,7 +87,7 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
 #: The compare view's toolbar commands in the View menu (keyboard users had no way to them): attribute, text
 #: with its mnemonic, shortcut
 VIEWER_ENTRIES = (("side_by_side", "&Side by Side", "Ctrl+1"), ("split", "Spli&t", "Ctrl+2"),
-                  ("blink", "&Blink", "Ctrl+3"), ("high_pass_action", "&High-pass", "Ctrl+H"),
+                  ("blink", "&Blink", "Ctrl+3"), ("high_pass_action", "&High-pass", "Ctrl+Shift+H"),
                   ("residual_action", "Resi&dual", "Ctrl+R"), ("line_action", "&Line Profile", "Ctrl+L"),
                   ("rect_action", "&IQR Box", "Ctrl+I"), ("region_action", "Re&gion", "Ctrl+G"),
                   ("auto_contrast_action", "&Auto Contrast", "Ctrl+Shift+A"),

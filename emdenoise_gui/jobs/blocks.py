@@ -43,8 +43,6 @@ from emdenoise_gui.jobs.stack import (
 )
 
 RECORDS = omezarr.BLOCK_RECORDS
-#: Fewest slices per block when the store writes fewer at once (NGFF 0.4: one slice per chunk).
-MIN_BLOCK_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -104,12 +102,6 @@ def plan_blocks(depth: int, block_depth: int) -> list[tuple[int, int]]:
     if block_depth < 1:
         raise ValueError("block_depth must be at least 1")
     return [(z0, min(z0 + block_depth, depth)) for z0 in range(0, depth, block_depth)]
-
-
-def block_depth_for(array) -> int:
-    """Slices per block for an output array: its write depth, times what it takes to reach MIN_BLOCK_DEPTH."""
-    unit = omezarr.write_depth(array)
-    return unit * max(1, -(-MIN_BLOCK_DEPTH // unit))
 
 
 def _record(output: str | Path, block: tuple[int, int]) -> Path:
@@ -229,7 +221,7 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
         blocks = _create(output, job, meta, out_dtype, ngff)
     else:
         array = omezarr.open_image(output)[0]
-        blocks = plan_blocks(meta.shape[0], block_depth_for(array))
+        blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(array))
         if _stored_block_count(output) is None:  # a run stopped while a version before 2026-12-06 created it
             _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})
     done = finished_blocks(output)
@@ -246,7 +238,7 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
     array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff,
                            extra_attributes={"emdenoise": {"job": job.parameters()}},
                            translation_nm=placement.position_nm(meta.voxel_size_nm) if placement else None)
-    blocks = plan_blocks(meta.shape[0], block_depth_for(array))  # the count needs the store's write unit
+    blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(array))  # the count needs the store's write unit
     _store_attribute(staging, {"job": job.parameters(), "blocks": len(blocks)})
     os.replace(staging, output)
     return blocks

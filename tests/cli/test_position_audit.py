@@ -79,3 +79,12 @@ def test_a_block_run_keeps_the_inputs_position(tmp_path, cli):
     assert cli("denoise", tmp_path / "c.mrc", "-o", tmp_path / "b.zarr", "--method", "gaussian",
                "--scheduler", "here").code == 0
     assert translation(tmp_path / "b.zarr") == [0.0, 4.0, 0.0]
+
+
+def test_a_position_an_ome_zarr_output_cannot_write_says_why(tmp_path, cli):
+    """Without a voxel size the note said the voxel size was kept and to write the .zarr it was writing."""
+    with mrcfile.new(tmp_path / "s.mrc", np.zeros((3, 32, 32), np.float32)) as mrc:
+        mrc.header.nxstart, mrc.header.origin.x = 10, 55.0
+    result = cli("convert", tmp_path / "s.mrc", tmp_path / "o.zarr")
+    assert "an NGFF translation needs the voxel size, which the input does not give" in result.err
+    assert "voxel size is" not in result.err and "or .zarr" not in result.err

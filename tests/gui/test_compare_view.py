@@ -457,3 +457,20 @@ def test_a_result_on_another_scale_is_stretched_to_the_originals_and_said(qtbot,
     view.set_result(smoothed.astype(np.uint16) * 100 + 20000, "same scale")  # a denoised result: as it is
     np.testing.assert_array_equal(images(view)[1], smoothed[0].astype(np.uint16) * 100 + 20000)
     assert "another scale" not in view.titles[1].toolTip()
+
+
+def test_a_denoised_result_or_a_regions_preview_is_not_taken_for_another_scale():
+    """Review of 2026-12-06: a preview of a flat box (NaN elsewhere) and a clean result of very noisy data were
+    stretched 20-40x and called 'another scale'."""
+    from emdenoise_gui.gui.panels.contrast import ScaleMatch
+
+    rng = np.random.default_rng(3)
+    signal = np.where(np.arange(200)[:, None] < 100, 50.0, 200.0) * np.ones((200, 200))
+    noisy = signal + rng.normal(0, 40, signal.shape)
+    assert ScaleMatch.between(noisy, signal + rng.normal(0, 1, signal.shape)) is None
+    preview = np.full(signal.shape, np.nan)
+    preview[20:80, 20:80] = 50 + rng.normal(0, 1, (60, 60))
+    assert ScaleMatch.between(signal + rng.normal(0, 10, signal.shape), preview) is None
+    wide = (signal * 100 + 20000).astype(np.uint16)
+    match = ScaleMatch.between(wide, signal / 255.0)
+    assert match is not None and match.gain > 1000

@@ -24,7 +24,8 @@ def test_the_compare_views_commands_are_in_the_view_menu_with_shortcuts(window, 
     window.activateWindow()
     QTest.keyClick(window, QtCore.Qt.Key.Key_2, QtCore.Qt.KeyboardModifier.ControlModifier)
     assert viewer.mode() == "split"
-    QTest.keyClick(window, QtCore.Qt.Key.Key_H, QtCore.Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(window, QtCore.Qt.Key.Key_H, QtCore.Qt.KeyboardModifier.ControlModifier
+                   | QtCore.Qt.KeyboardModifier.ShiftModifier)  # not Ctrl+H: that is Hide on macOS
     assert viewer.high_pass_action.isChecked()
     from emdenoise_gui.gui.help import menu_shortcuts
 

@@ -155,3 +155,19 @@ def test_escape_asks_before_dropping_the_choices_and_the_plot_follows_the_dark_t
     assert asked == ["Close the wizard?"] and wizard.isVisible()  # Cancel: it stays, with the choices
     wizard.reject()
     assert len(asked) == 2 and not wizard.isVisible()
+
+
+def test_quitting_from_the_terminal_closes_the_wizard_without_a_question(qtbot, controller, monkeypatch):  # noqa: F811
+    """quit_now (Ctrl+C or SIGTERM in the terminal) rejects open dialogs: the wizard's new question blocked it."""
+    from PySide6 import QtCore, QtWidgets
+
+    from emdenoise_gui.gui.closing import WindowClosing
+    from emdenoise_gui.gui.wizard import wizard as module
+
+    asked = []
+    monkeypatch.setattr(module, "ask_to_discard", lambda parent: asked.append(parent) or False)
+    wizard = _at_settings(qtbot, controller, steps=3)
+    monkeypatch.setattr(QtCore.QTimer, "singleShot", lambda *a: None)  # the window's own close is not tested here
+    WindowClosing.quit_now(SimpleNamespace(close=lambda: None))
+    assert not asked and not wizard.isVisible()
+    assert isinstance(wizard, QtWidgets.QDialog)

@@ -288,16 +288,30 @@ def _level0(group, path: Path):
 BLOCK_RECORDS = ".emdenoise-blocks"
 
 
-def _check_finished(path: Path, group) -> None:
-    """InputError for a store (root zarr ``group``) that block processing has not finished (stopped, failed or
-    still running): the blocks not yet written would read as zeros."""
+#: Fewest slices per block of block processing, when the store writes fewer at once (NGFF 0.4: one slice
+#: per chunk).
+MIN_BLOCK_DEPTH = 8
+
+
+def block_depth_for(array) -> int:
+    """Slices per block of block processing into ``array``: its write depth, times what it takes to reach
+    MIN_BLOCK_DEPTH."""
+    unit = write_depth(array)
+    return unit * max(1, -(-MIN_BLOCK_DEPTH // unit))
+
+
+def _check_finished(path: Path, group, array) -> None:
+    """InputError for a store (root zarr ``group``, level-0 ``array``) that block processing has not finished
+    (stopped, failed or still running): the blocks not yet written would read as zeros."""
     ours = dict(group.attrs).get("emdenoise")
     if not isinstance(ours, dict) or "job" not in ours:
         return
     planned = ours.get("blocks")
-    if not isinstance(planned, int):  # stopped while a version before 2026-12-06 created it
-        raise InputError("is an unfinished block run (stopped while it was created; it holds no result): run "
-                         "the same `emdenoise denoise` command again, or delete it", path)
+    if not isinstance(planned, int):  # versions before 2026-12-06 recorded the count after creating the store
+        if not (path / BLOCK_RECORDS).is_dir():
+            raise InputError("is an unfinished block run (stopped while it was created; it holds no result): "
+                             "run the same `emdenoise denoise` command again, or delete it", path)
+        planned = -(-int(array.shape[0]) // block_depth_for(array))
     records = path / BLOCK_RECORDS
     done = sum(1 for _ in records.iterdir()) if records.is_dir() else 0
     if done < planned:
@@ -323,7 +337,7 @@ def open_file(path: Path):
     """(StackMeta, reader) for an OME-Zarr image folder; InputError for anything unreadable or unfinished."""
     group = _open_group(path)
     array, entry, version = _level0(group, path)
-    _check_finished(path, group)
+    _check_finished(path, group, array)
     shape = tuple(int(n) for n in array.shape)
     if len(shape) < 2:
         raise InputError(f"holds {len(shape)}-D data of shape {shape}, not an image", path)

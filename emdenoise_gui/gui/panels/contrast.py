@@ -81,10 +81,11 @@ def residual_image(original: np.ndarray, result: np.ndarray) -> tuple[np.ndarray
     return residual, (-bound, bound)
 
 
-#: a result whose middle 99 % of values spans more than this many times the original's (or less than its
-#: inverse), or lies mostly outside the original's, is on another scale (a [0, 1] float result beside uint16
-#: data showed black under the original's contrast)
-OTHER_SCALE = 10.0
+#: a result whose middle 99 % of values lies mostly outside the original's, or spans more than this many times
+#: the original's (or less than its inverse), is on another scale (a [0, 1] float result beside uint16 data
+#: showed black under the original's contrast). Wide: a good denoiser's result of very noisy data spans a
+#: twentieth of the input, a preview of a flat box less
+OTHER_SCALE = 100.0
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,18 @@ class ScaleMatch:
 
     @classmethod
     def between(cls, original: np.ndarray, result: np.ndarray) -> "ScaleMatch | None":
-        """The match from ``result``'s (Y, X) values to ``original``'s, or None when they share a scale."""
-        o_lo, o_hi = percentile_levels(original, AUTO_PERCENTILES)
-        r_lo, r_hi = percentile_levels(result, AUTO_PERCENTILES)
+        """The match from ``result``'s (Y, X) values to ``original``'s, or None when they share a scale. Where
+        the result has no values (NaN: a region's preview), the original is not compared either."""
+        original, result = level_sample(original), level_sample(result)
+        known = np.isfinite(result)
+        original, result = original[known], result[known]  # (N,) each
+        if not result.size:
+            return None
+        o_lo, o_hi = percentile_levels(original[None], AUTO_PERCENTILES)
+        r_lo, r_hi = percentile_levels(result[None], AUTO_PERCENTILES)
         o_span, r_span = o_hi - o_lo, r_hi - r_lo
         overlap = min(o_hi, r_hi) - max(o_lo, r_lo)
-        if 1 / OTHER_SCALE <= r_span / o_span <= OTHER_SCALE and overlap >= 0.5 * min(o_span, r_span):
+        if 1 / OTHER_SCALE <= r_span / o_span <= OTHER_SCALE and overlap >= 0.5 * r_span:
             return None
         gain = o_span / r_span
         return cls(gain, o_lo - gain * r_lo, r_lo, r_hi)

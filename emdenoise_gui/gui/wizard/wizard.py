@@ -71,6 +71,7 @@ class TrainWizard(QtWidgets.QWizard):
 
         super().__init__(parent)
         self.controller = controller
+        self.quitting = False  # set by the window's quit without asking: close without a question
         self.setWindowTitle("Train or fine-tune a model")
         self.setWizardStyle(QtWidgets.QWizard.WizardStyle.ClassicStyle)
         self.setOption(QtWidgets.QWizard.WizardOption.NoBackButtonOnLastPage, True)
@@ -102,7 +103,9 @@ class TrainWizard(QtWidgets.QWizard):
         """Closing asks before stopping a running training (the run keeps a checkpoint to resume), and before
         dropping the choices made on the pages after the first (Escape dropped them without a word)."""
         training = self.pages["training"]
-        if training.running():
+        if self.quitting:
+            pass
+        elif training.running():
             if not training.confirm_stop():
                 return
         elif self.ids["kind"] < self.currentId() < self.ids["training"] and not ask_to_discard(self):
