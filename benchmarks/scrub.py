@@ -4,9 +4,10 @@ The compare view offscreen at 1400 x 900 px (two panes, original beside the resu
 memory (FlyEM FIB-SEM validation slices tiled to SIDE^2, uint16, so reading costs nothing), the
 whole slice in view (the view after opening a stack). Each step shows the next slice and paints both
 panes (``repaint``: the paint happens inside the timing); the median over the steps is reported, for
-pyqtgraph's image items as the app configures them and with each setting under test.
+the panes as the app draws them (``gui/panels/screen_image.py``: every k-th pixel when zoomed out) and
+drawing the whole slice (the app before 2026-12-06).
 
-    .venv/bin/python benchmarks/scrub.py                 # 2048^2 and 4096^2
+    .venv/bin/python benchmarks/scrub.py                 # 2048^2, 4096^2 and 8192^2
     .venv/bin/python benchmarks/scrub.py --sides 2048 --steps 20
 """
 
@@ -51,7 +52,7 @@ def scrub_ms(view, app, depth: int, steps: int) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sides", default="2048,4096")
+    parser.add_argument("--sides", default="2048,4096,8192")
     parser.add_argument("--steps", type=int, default=12)
     args = parser.parse_args(argv)
     from PySide6 import QtWidgets
@@ -70,18 +71,15 @@ def main(argv=None) -> None:
         view.set_original(stack, "original")
         view.set_result(stack[::-1].copy(), "result")
         app.processEvents()
-        as_set = [item.autoDownsample for item in view.image_items]
-        print(f"| {side}^2 | as the app sets them (autoDownsample {as_set[0]}) | "
+        step = view.image_items[0].step
+        print(f"| {side}^2 | as the app draws them (every k-th pixel when zoomed out: k = {step}) | "
               f"{scrub_ms(view, app, len(stack), args.steps):.1f} |", flush=True)
-        for flag in (False, True):
-            for item in view.image_items:
-                item.setAutoDownsample(flag)
-            print(f"| {side}^2 | autoDownsample {flag} | {scrub_ms(view, app, len(stack), args.steps):.1f} |",
-                  flush=True)
+        for item in view.image_items:  # the app before 2026-12-06: the whole slice converted at every step
+            item.wanted_step = lambda: 1
+        print(f"| {side}^2 | the whole slice | {scrub_ms(view, app, len(stack), args.steps):.1f} |", flush=True)
         view.close()
         view.deleteLater()
         app.processEvents()
-
 
 if __name__ == "__main__":
     main()
