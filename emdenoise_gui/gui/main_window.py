@@ -70,6 +70,12 @@ def _yx(region) -> tuple[int, int, int, int]:
     return y0, y1, x0, x1
 
 
+
+def _missing_text(record) -> str:
+    """What the view says in place of a stack (or a result of it) whose file was moved or deleted."""
+    return (f"Cannot show {record.name}: {record.path} was moved or deleted; put it back, locate it (right-click ▸ "
+            "Locate File…), or remove it from the project")
+
 class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
@@ -339,8 +345,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self._current, self._current_file = ("stack", stack_id), str(record.path)
         self.project_panel.mark_shown("stack", stack_id)
         if not Path(record.path).exists():  # said in the view (Preview and Denoise then say it in a dialog)
-            self.viewer.clear(f"Cannot show {record.name}: {record.path} was moved or deleted; put it back, locate "
-                              "it (right-click ▸ Locate File…), or remove it from the project")
+            self.viewer.clear(_missing_text(record))
             return
         try:
             self.viewer.set_original(self.controller.unchanged_stack(record), record.name)
@@ -363,7 +368,12 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         c = self.controller
         result = c.find_result(result_id)
         record = c.find_stack(result.stack_id) if result else None
-        if record is None or not Path(record.path).exists():
+        if record is None:
+            return
+        if not Path(record.path).exists():  # the highlighted result and the stack on screen would differ
+            self._current, self._current_file = ("result", result_id), str(c.project.absolute(result))
+            self.project_panel.mark_shown("result", result_id)
+            self.viewer.clear(_missing_text(record))
             return
         from emdenoise_gui.gui.panels.slices import RegionOf
         from emdenoise_gui.jobs.denoise import method_title

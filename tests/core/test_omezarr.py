@@ -236,3 +236,20 @@ def test_a_complete_sharded_store_of_any_depth_has_no_missing_chunks(tmp_path, c
     shard = next(p for p in (path / "0").rglob("*") if p.is_file() and p.name != "zarr.json")
     shard.unlink()
     assert omezarr.missing_chunks(path) == (1, 2, "shards")
+
+
+def test_a_store_moved_while_read_is_an_error_not_zeros(tmp_path):
+    """zarr reads chunks that are no longer there as zeros: a denoise wrote a partly black result, exit 0."""
+    import shutil
+
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.core.io.omezarr import create
+
+    store = tmp_path / "s.zarr"
+    array = create(store, (4, 16, 16), np.uint8, (10.0, 5.0, 5.0), "0.4")
+    array[:] = 7
+    with open_stack(store) as stack:
+        assert stack[0].max() == 7
+        shutil.move(store, tmp_path / "elsewhere.zarr")
+        with pytest.raises(InputError, match="was moved or deleted while it was read"):
+            stack[2]

@@ -195,3 +195,33 @@ def test_a_batch_that_fails_on_its_second_stack_keeps_the_first_result(window, q
     wait_for(qtbot, job, status="failed")
     results = window.controller.project.results
     assert [r.stack_id for r in results] == [a.id] and window.controller.project.absolute(results[0]).is_file()
+
+
+def test_a_deleted_slice_says_where_to_find_it_and_forgets_the_earlier_slices_numbers(window, tmp_path):
+    """The z readout, the line profile and the IQR box went on showing the slice read before (GUI audit of
+    2026-12-06); the message was the reader's errno, cut at the pane's edge."""
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    path.unlink()
+    window.viewer.set_slice(3)
+    assert "moved or deleted" in window.viewer.messages[0].toPlainText()
+    assert "Locate File" in window.viewer.messages[0].toPlainText()
+    assert window.viewer.profile_plot.original_curve.getData()[0] is None or \
+        not len(window.viewer.profile_plot.original_curve.getData()[0])
+    assert window.viewer.iqr_label.text() == ""
+
+
+def test_a_result_of_a_missing_stack_is_said_not_left_beside_another_stack(window, qtbot, tmp_path):
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    first, second = _tiff(tmp_path / "a.tif"), _tiff(tmp_path / "b.tif")
+    drop(window, [first, second])
+    a, b = window.controller.project.stacks
+    job = window.controller.denoise([b.id], Denoiser("filter", "median"))
+    job.wait(60000)
+    qtbot.waitUntil(lambda: bool(window.controller.project.results), timeout=60000)
+    result = window.controller.project.results[0]
+    window.show_stack(a.id)
+    second.unlink()
+    window.show_result(result.id)  # did nothing: a.tif stayed on screen beside b.tif's highlighted result
+    assert window.viewer.depth() == 0 and "b.tif was moved or deleted" in window.viewer.placeholder.text()

@@ -228,14 +228,19 @@ class _ArrayReader:
     """Reads slice z of an N-D zarr array: ``z`` along its slice axis (None: the one plane), index 0 along
     the other axes of length 1, whole along the last two (y, x)."""
 
-    def __init__(self, array, slice_axis: int | None):
-        self.array, self.slice_axis = array, slice_axis
+    def __init__(self, array, slice_axis: int | None, path: Path):
+        self.array, self.slice_axis, self.path = array, slice_axis, path
         self.ndim = len(array.shape)
 
     def read(self, z: int) -> np.ndarray:
+        """Slice ``z``; InputError once the store is gone (moved or deleted since it was opened: zarr read its
+        chunks as zeros, and a job wrote a partly black result with exit 0)."""
         index = tuple(z if i == self.slice_axis else slice(None) if i >= self.ndim - 2 else 0
                       for i in range(self.ndim))
-        return np.asarray(self.array[index])
+        data = np.asarray(self.array[index])
+        if not is_store(self.path):
+            raise InputError("was moved or deleted while it was read: put it back and run again", self.path)
+        return data
 
     def close(self) -> None:
         pass
@@ -357,7 +362,7 @@ def open_file(path: Path):
         extra["translated"] = True
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False, extra=extra)
-    return meta, _ArrayReader(array, axis)
+    return meta, _ArrayReader(array, axis, path)
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -338,7 +340,12 @@ class CompareView(QtWidgets.QWidget):
         """Empty panes and the reason in the view: the slice's file is damaged, replaced or gone."""
         for item in self.image_items:
             item.clear()
-        self._show_message(0, f"Cannot read slice {self._z}:\n{exc}")
+        path = getattr(self._original.stack, "path", None) if self._original is not None else None
+        why = str(exc) if path is None or Path(path).exists() else (
+            "its file was moved or deleted: put it back, or right-click it in the Project panel ▸ Locate File…")
+        self._show_message(0, f"Cannot read slice {self._z}:\n" + textwrap.fill(why, 60))
+        self.measure_panel.set_images(None, None, ("Original", "Result"), None)  # not an earlier slice's numbers
+        self._update_titles()
 
     def _refresh_images(self) -> None:
         """Redraw the panes (a mode, blink or high-pass change); a slice that cannot be read is said in the view
