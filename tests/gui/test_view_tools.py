@@ -9,7 +9,7 @@ from PySide6 import QtCore  # noqa: E402
 from emdenoise_gui.core import metrics  # noqa: E402
 from emdenoise_gui.gui.panels.profile_plot import line_profile  # noqa: E402
 from emdenoise_gui.gui.panels.scale_bar import FRACTION, bar_length_nm, nice_length  # noqa: E402
-from tests.gui.test_compare_view import CountingStack  # noqa: E402
+from tests.gui.test_compare_view import CountingStack, shown_view  # noqa: E402
 from tests.gui.test_view_iqr_box import make_view  # noqa: E402
 
 
@@ -150,13 +150,7 @@ def test_a_one_pixel_wide_stack_gets_a_profile_along_it_and_no_iqr_of_one_pixel(
 
 def test_both_panes_show_one_scale_bar_length(qtbot):
     """At 1000 x 700 px the linked right view came out 399.08 image px wide against 400: 200 nm beside 500."""
-    from emdenoise_gui.gui.panels.compare_view import CompareView
-
-    widget = CompareView()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown_view(qtbot, 1000, 700)
     image = np.random.default_rng(6).normal(100, 10, (2, 300, 400)).astype(np.float32)
     widget.set_original(CountingStack(image, (5.0, 5.0, 5.0)), "stack")
     widget.set_result(image * 0.5, "half")
@@ -167,13 +161,7 @@ def test_both_panes_show_one_scale_bar_length(qtbot):
 def test_a_big_slice_is_drawn_at_the_screens_resolution_until_zoomed_in(qtbot):
     """An 8000^2 slice was converted whole at every slice step (0.4 s of the GUI thread); zoomed out it is
     drawn from every k-th pixel over the same place, zoomed in whole."""
-    from emdenoise_gui.gui.panels.compare_view import CompareView
-
-    widget = CompareView()
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = shown_view(qtbot, 900, 600)
     image = np.random.default_rng(7).normal(100, 10, (2, 2400, 3000)).astype(np.float32)
     widget.set_original(CountingStack(image, (5.0, 5.0, 5.0)), "big")
     qtbot.wait(60)
