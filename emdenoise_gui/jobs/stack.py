@@ -210,12 +210,14 @@ class StackJob:
         if extra.get("translated") or (extra.get("placement") is not None and not keeps):
             zarr = extra.get("translated") or self.source.meta.format.startswith("OME-Zarr")
             what = "OME-Zarr translation" if zarr else "MRC origin and start indices"
-            if module is omezarr and not extra.get("translated"):  # kept there but for the voxel size
+            kept = "; the voxel size is" if voxel else ""
+            if extra.get("translated"):
+                why = kept
+            elif module is omezarr:  # kept there but for the voxel size
                 why = (": an NGFF translation needs the voxel size, which the input does not give; write an .mrc "
                        "output to keep it")
-            else:
-                why = (("; the voxel size is" if voxel else "")
-                       + ("" if extra.get("translated") else ": write an .mrc or .zarr output to keep it"))
+            else:  # .zarr keeps it only in nm, with the voxel size
+                why = f"{kept}; write an {'.mrc or .zarr' if voxel else '.mrc'} output to keep it"
             yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}{why}")
         note = str(extra.get("note", ""))
         for what, words, index, shown in (("z step", Z_GUESSED, 0, len(self.slices) > 1),

@@ -95,3 +95,12 @@ def test_a_position_an_ome_zarr_output_cannot_write_says_why(tmp_path, cli):
     result = cli("convert", tmp_path / "s.mrc", tmp_path / "o.zarr")
     assert "an NGFF translation needs the voxel size, which the input does not give" in result.err
     assert "voxel size is" not in result.err and "or .zarr" not in result.err
+
+
+def test_the_position_note_names_only_the_outputs_that_can_keep_it(tmp_path, cli):
+    with_voxel = mrc(tmp_path / "v.mrc", np.zeros((3, 32, 32), np.float32), 20.0, origin_x=100.0)
+    without = mrc(tmp_path / "n.mrc", np.zeros((3, 32, 32), np.float32), origin_x=100.0)
+    said = cli("convert", with_voxel, tmp_path / "v.tif").err
+    assert "is not kept in v.tif; the voxel size is; write an .mrc or .zarr output to keep it" in said
+    said = cli("convert", without, tmp_path / "n.tif").err
+    assert "is not kept in n.tif; write an .mrc output to keep it" in said

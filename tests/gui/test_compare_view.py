@@ -471,6 +471,8 @@ def test_a_denoised_result_or_a_regions_preview_is_not_taken_for_another_scale()
     preview = np.full(signal.shape, np.nan)
     preview[20:80, 20:80] = 50 + rng.normal(0, 1, (60, 60))
     assert ScaleMatch.between(signal + rng.normal(0, 10, signal.shape), preview) is None
+    ramp = np.linspace(1000, 60000, 2048)[None, :] * np.ones((2048, 1))  # more than the contrast's grid: sampled
+    assert ScaleMatch.between((ramp + rng.normal(0, 50, ramp.shape)).astype(np.uint16), ramp) is None
     wide = (signal * 100 + 20000).astype(np.uint16)
     match = ScaleMatch.between(wide, signal / 255.0)
     assert match is not None and match.gain > 1000

@@ -225,3 +225,20 @@ def test_a_result_of_a_missing_stack_is_said_not_left_beside_another_stack(windo
     second.unlink()
     window.show_result(result.id)  # did nothing: a.tif stayed on screen beside b.tif's highlighted result
     assert window.viewer.depth() == 0 and "b.tif was moved or deleted" in window.viewer.placeholder.text()
+
+
+def test_a_regions_original_deleted_while_shown_points_to_locate_file(qtbot, tmp_path):
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.gui.panels.slices import RegionOf
+    from tests.gui.test_compare_view import shown_view
+
+    path = _tiff(tmp_path / "r.tif")
+    view = shown_view(qtbot, 600, 400)
+    stack = open_stack(path)
+    try:
+        view.set_original(RegionOf(stack, (8, 40, 8, 40)), "r.tif (region)")
+        path.unlink()
+        view.set_slice(3)
+        assert "moved or deleted" in view.messages[0].toPlainText()
+    finally:
+        stack.close()

@@ -340,7 +340,8 @@ class CompareView(QtWidgets.QWidget):
         """Empty panes and the reason in the view: the slice's file is damaged, replaced or gone."""
         for item in self.image_items:
             item.clear()
-        path = getattr(self._original.stack, "path", None) if self._original is not None else None
+        stack = self._original.stack if self._original is not None else None  # a region's result: a RegionOf
+        path = getattr(stack, "path", None) or getattr(getattr(stack, "meta", None), "path", None)
         why = str(exc) if path is None or Path(path).exists() else (
             "its file was moved or deleted: put it back, or right-click it in the Project panel ▸ Locate File…")
         self._show_message(0, f"Cannot read slice {self._z}:\n" + textwrap.fill(why, 60))

@@ -107,8 +107,7 @@ class ScaleMatch:
         original, result = original[known], result[known]  # (N,) each
         if not result.size:
             return None
-        o_lo, o_hi = percentile_levels(original[None], AUTO_PERCENTILES)
-        r_lo, r_hi = percentile_levels(result[None], AUTO_PERCENTILES)
+        (o_lo, o_hi), (r_lo, r_hi) = _levels(original), _levels(result)
         o_span, r_span = o_hi - o_lo, r_hi - r_lo
         overlap = min(o_hi, r_hi) - max(o_lo, r_lo)
         if 1 / OTHER_SCALE <= r_span / o_span <= OTHER_SCALE and overlap >= 0.5 * r_span:
@@ -124,3 +123,13 @@ class ScaleMatch:
     def words(self) -> str:
         """The note a pane title carries (short: a title elides its middle)."""
         return f"another scale ({format_value(self.lo)}–{format_value(self.hi)}), stretched"
+
+
+def _levels(values: np.ndarray) -> tuple[float, float]:
+    """The :data:`AUTO_PERCENTILES` of (N,) values, their finite ones only; lo < hi (a flat set: (v, v + 1),
+    none finite: (0, 1)), as :func:`percentile_levels` gives them for an image."""
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return 0.0, 1.0
+    lo, hi = (float(v) for v in np.percentile(values, AUTO_PERCENTILES))
+    return lo, hi if hi > lo else lo + 1.0
