@@ -239,6 +239,6 @@ def test_a_regions_original_deleted_while_shown_points_to_locate_file(qtbot, tmp
         view.set_original(RegionOf(stack, (8, 40, 8, 40)), "r.tif (region)")
         path.unlink()
         view.set_slice(3)
-        assert "moved or deleted" in view.messages[0].toPlainText()
+        assert "Locate File" in view.messages[0].toPlainText()
     finally:
         stack.close()
