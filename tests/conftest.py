@@ -53,10 +53,11 @@ def synthetic_em_stack(depth: int = 6, height: int = 96, width: int = 80, seed: 
 
 
 def random_package(folder: Path, family: str, config: str = "lite", perturb: float = 0.0,
-                   options: dict | None = None):
+                   options: dict | None = None, normalisation: dict | None = None):
     """A model package of ``family``/``config`` at ``folder`` with seeded random weights (torch seed 0),
     each weight moved by ``perturb`` x N(0, 1) (0.05 makes outputs that vary); ``options``: architecture
-    settings added to the configuration's (e.g. NRRN's ``neighbours``); for tests and benchmarks
+    settings added to the configuration's (e.g. NRRN's ``neighbours``); ``normalisation``: the card's (default
+    the family's kind); for tests and benchmarks
     where what the weights learned is not the point."""
     import torch
 
@@ -73,7 +74,7 @@ def random_package(folder: Path, family: str, config: str = "lite", perturb: flo
             for p in net.parameters():
                 p.add_(perturb * torch.randn_like(p))
     card = ModelCard(name=f"{family}-{config}-random", family=family, config=config, architecture=arch,
-                     normalisation={"kind": info.normalisation, "mean": 0.5, "std": 0.2},
+                     normalisation=normalisation or {"kind": info.normalisation, "mean": 0.5, "std": 0.2},
                      weights_sha256="0" * 64, parameters=sum(p.numel() for p in net.parameters()),
                      training_crop=info.configs[config].crop)
     return write_package(folder, card, net.state_dict())

@@ -249,10 +249,34 @@ def _extract_capped(zf: zipfile.ZipFile, member: zipfile.ZipInfo, destination: P
             dst.write(block)
 
 
+#: The safetensors metadata key holding :func:`bound_description`.
+BOUND_KEY = "emdenoise_network"
+
+
+def bound_description(card: ModelCard) -> str:
+    """What of ``card`` the weights belong to, as JSON: family, architecture and normalisation kind."""
+    return json.dumps({"family": card.family, "architecture": card.architecture,
+                       "normalisation": card.normalisation.get("kind")}, sort_keys=True)
+
+
+def _stored_metadata(data: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors file's bytes ({} when it has none or it cannot be read)."""
+    try:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size])
+        metadata = header.get("__metadata__") or {}
+        return metadata if isinstance(metadata, dict) else {}
+    except (ValueError, RecursionError, AttributeError):
+        return {}
+
+
 def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
     """Save ``tensors`` (name -> torch.Tensor) as safetensors with ``card`` into a new ``folder``, atomically.
 
-    The card's ``weights_sha256`` is filled in here.
+    The card's ``weights_sha256`` is filled in here. The weights file's metadata records the card's family,
+    architecture and normalisation kind (:func:`bound_description`), so a card edited since is refused at
+    load: its checksum covers the weights only, and a card changed from NRRN's "mean" to "pair" (same
+    tensor shapes) loaded and gave other results with exit 0.
     """
     from safetensors.torch import save_file
 
@@ -261,7 +285,8 @@ def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
         raise InputError("already exists; choose another name or remove it", folder)
     need = sum(v.numel() * v.element_size() for v in tensors.values()) + MAX_CARD_BYTES
     with atomic.new_folder(folder, need) as staging:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS))
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS),
+                  metadata={BOUND_KEY: bound_description(card)})
         card.weights_sha256 = sha256_file(staging / WEIGHTS)
         (staging / CARD).write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
     return Package(folder, card)
@@ -312,6 +337,11 @@ def load_weights(package: Package) -> dict:
         tensors = load(data)
     except Exception as exc:
         raise InputError(f"weights.safetensors cannot be read ({exc})", package.named) from exc
+    bound = _stored_metadata(data).get(BOUND_KEY)
+    if bound is not None and bound != bound_description(package.card):  # packages before 2026-12-06 have none
+        raise InputError("its card's family, architecture or normalisation was changed after the weights were "
+                         "written; the weights would run as another network: restore the card or import a good "
+                         "copy", package.named)
     import torch
 
     bad = next((name for name, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)

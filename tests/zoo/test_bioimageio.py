@@ -144,9 +144,8 @@ def test_a_cyclic_model_exports_with_its_percentile_normalisation(tmp_path):
 
 
 def test_models_without_a_portable_normalisation_are_refused(tmp_path, capsys):
-    package = random_package(tmp_path / "nrrn-legacy", "nrrn")
-    package.card.normalisation = {"kind": "zscore-dataset", "mean": 0.5, "std": 0.2}
-    (package.path / "card.json").write_text(json.dumps(package.card.to_dict()))
+    package = random_package(tmp_path / "nrrn-legacy", "nrrn",
+                             normalisation={"kind": "zscore-dataset", "mean": 0.5, "std": 0.2})
     assert main(["zoo", "import", str(package.path)]) == 0
     assert main(["zoo", "export", package.card.name, "--format", "bioimageio", str(tmp_path / "c.zip")]) == 2
     assert "no bioimage.io form" in capsys.readouterr().err

@@ -33,17 +33,43 @@ def test_our_bioimageio_export_works_as_model_directly(tmp_path, capsys):
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
 
 
-def test_a_cyclic_card_of_zero_width_is_refused_when_loaded(tmp_path):
-    """ngf 0 built a network of empty tensors: imported with exit 0, then an internal error at every use."""
+def test_a_cyclic_card_of_zero_width_is_refused_when_loaded(tmp_path, capsys):
+    """ngf 0 built a network of empty tensors: imported with exit 0, then an internal error at every use. The
+    network now refuses the size; a card edited to it after the weights were written is refused as edited."""
     import json
 
+    from emdenoise_gui.models.cyclic import CyclicGAN
+
+    with pytest.raises(ValueError, match="ngf and ndf must be >= 1"):
+        CyclicGAN(ngf=0)
     package = random_package(tmp_path / "cyc", "cyclic", "lite")
     card = json.loads((package.path / "card.json").read_text())
     card["architecture"]["ngf"] = 0
     (package.path / "card.json").write_text(json.dumps(card))
-    with pytest.raises(InputError, match="ngf and ndf must be >= 1"):
+    with pytest.raises(InputError, match="architecture or normalisation was changed after the weights"):
         load_network(open_package(package.path))
     assert main(["zoo", "import", str(tmp_path / "cyc")]) == 2
+
+
+def test_a_card_edited_to_run_the_weights_as_another_network_is_refused(tmp_path, capsys):
+    """A card changed from NRRN's "mean" to "pair" (the same tensor shapes) loaded and gave other results:
+    the checksum covers the weights only. Packages written before the weights carried their network load."""
+    import json
+
+    package = random_package(tmp_path / "n", "nrrn", "lite", options={"neighbours": "mean"})
+    load_network(open_package(package.path))
+    card = json.loads((package.path / "card.json").read_text())
+    card["architecture"]["neighbours"] = "pair"
+    (package.path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match="changed after the weights were written"):
+        load_network(open_package(package.path))
+    card["name"] = "renamed"  # a new name is not a new network
+    card["architecture"]["neighbours"] = "mean"
+    (package.path / "card.json").write_text(json.dumps(card))
+    load_network(open_package(package.path))
+    for entry in registry.list_entries():  # the shipped packages (written before) still load
+        if entry.shipped:
+            load_network(entry.package)
 
 
 def test_an_rdf_nested_too_deeply_is_refused_in_one_line(tmp_path, capsys):
