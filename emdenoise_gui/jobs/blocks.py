@@ -220,10 +220,8 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
     if not output.exists():
         blocks = _create(output, job, meta, out_dtype, ngff)
     else:
-        array = omezarr.open_image(output)[0]
-        blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(array))
-        if _stored_block_count(output) is None:  # a run stopped while a version before 2026-12-06 created it
-            _store_attribute(output, {"job": job.parameters(), "blocks": len(blocks)})
+        # (a store without its block count, from a version before 2026-12-06, is counted by its readers)
+        blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(omezarr.open_image(output)[0]))
     done = finished_blocks(output)
     return job, [b for b in blocks if b not in done], len(blocks)
 
@@ -234,10 +232,9 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
     left a store without its count, which read as a finished result of zeros. Returns its blocks."""
     staging = output.with_name(f".{output.name}.creating")
     shutil.rmtree(staging, ignore_errors=True)
-    placement = meta.extra.get("placement")  # where an MRC or OME-Zarr input sits: its translation
     array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff,
                            extra_attributes={"emdenoise": {"job": job.parameters()}},
-                           translation_nm=placement.position_nm(meta.voxel_size_nm) if placement else None)
+                           placement=meta.extra.get("placement"))  # where an MRC or OME-Zarr input sits
     blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(array))  # the count needs the store's write unit
     _store_attribute(staging, {"job": job.parameters(), "blocks": len(blocks)})
     os.replace(staging, output)
@@ -297,14 +294,6 @@ def _store_attribute(output: Path, value: dict) -> None:
     import zarr
 
     zarr.open_group(str(output), mode="r+").attrs["emdenoise"] = value
-
-
-def _stored_block_count(output: Path) -> int | None:
-    """The block count an existing output store records (None: none recorded)."""
-    import zarr
-
-    count = dict(zarr.open_group(str(output), mode="r").attrs).get("emdenoise", {}).get("blocks")
-    return count if isinstance(count, int) else None
 
 
 def _stored_parameters(output: Path) -> dict | None:

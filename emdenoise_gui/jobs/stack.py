@@ -205,8 +205,8 @@ class StackJob:
         module = output_format(self.output).module
         keeps = getattr(module, "KEEPS_PLACEMENT", False)
         voxel = self.source.meta.voxel_size_nm
-        if keeps and module is omezarr and extra.get("placement") is not None:  # a translation needs axis units
-            keeps = voxel is not None and extra["placement"].position_nm(voxel) is not None
+        if module is omezarr:  # an NGFF translation is in the axes' units: it needs the voxel size
+            keeps = voxel is not None
         if extra.get("translated") or (extra.get("placement") is not None and not keeps):
             zarr = extra.get("translated") or self.source.meta.format.startswith("OME-Zarr")
             what = "OME-Zarr translation" if zarr else "MRC origin and start indices"
@@ -395,7 +395,6 @@ class CompareRow:
     span: float = 1.0
 
 
-
 def _constant_reference(value: float, path) -> InputError:
     return InputError(f"the clean reference is constant ({value:g} everywhere): there is nothing to measure "
                       "against; give the clean image as the first file", path)
@@ -444,7 +443,7 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                     )
             # an 8-bit reference is scaled by its type's range: no pass over it before the comparison
             by_type = scaled_by_type(clean.dtype)
-            scale = IntensityScale.for_stack(clean, (0, 0) if by_type else (yield from _reference_range(
+            scale = IntensityScale.for_stack(clean, None if by_type else (yield from _reference_range(
                 clean, picks, cancel)))
             values = np.zeros((len(images), len(picks), 4))
             spans = np.array([[np.inf, -np.inf]] * (len(images) + 1))  # min, max: the reference, then each image

@@ -311,13 +311,12 @@ def _check_finished(path: Path, group, array) -> None:
     ours = dict(group.attrs).get("emdenoise")
     if not isinstance(ours, dict) or "job" not in ours:
         return
-    planned = ours.get("blocks")
+    planned, records = ours.get("blocks"), path / BLOCK_RECORDS
     if not isinstance(planned, int):  # versions before 2026-12-06 recorded the count after creating the store
-        if not (path / BLOCK_RECORDS).is_dir():
+        if not records.is_dir():
             raise InputError("is an unfinished block run (stopped while it was created; it holds no result): "
                              "run the same `emdenoise denoise` command again, or delete it", path)
         planned = -(-int(array.shape[0]) // block_depth_for(array))
-    records = path / BLOCK_RECORDS
     done = sum(1 for _ in records.iterdir()) if records.is_dir() else 0
     if done < planned:
         raise InputError(f"is an unfinished block run ({done} of {planned} blocks written; the others would read as "
@@ -367,14 +366,13 @@ def open_file(path: Path):
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None, version: str | None = None,
-           name: str | None = None, extra_attributes: dict | None = None,
-           translation_nm: tuple[float, float, float] | None = None):
+           name: str | None = None, extra_attributes: dict | None = None, placement: Placement | None = None):
     """Create an empty (Z, Y, X) OME-Zarr image at ``path`` (a new folder); its level-0 zarr array.
 
     ``version``: the NGFF version, one of :data:`VERSIONS` (None: :data:`DEFAULT_VERSION`). Chunks are
     one slice deep (at most :data:`CHUNK_SIDE` square); NGFF 0.5 shards :data:`SHARD_DEPTH` slices
-    together. ``extra_attributes`` go beside the NGFF metadata; ``translation_nm`` as in
-    :func:`multiscale_metadata`.
+    together. ``extra_attributes`` go beside the NGFF metadata; ``placement``: where the image sits (an MRC
+    input's, a crop's offset), written as the NGFF translation (:func:`multiscale_metadata`).
     """
     version = version or DEFAULT_VERSION
     if version not in VERSIONS:
@@ -383,7 +381,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     z, y, x = (int(n) for n in shape)
     chunks = (1, min(y, CHUNK_SIDE), min(x, CHUNK_SIDE))
     entry = multiscale_metadata(name or re.split(r"\.zarr", path.name.lstrip("."), flags=re.IGNORECASE)[0],
-                                voxel_size_nm, version, translation_nm)
+                                voxel_size_nm, version, placement.position_nm(voxel_size_nm) if placement else None)
     if version == "0.5":
         group = zarr.open_group(str(path), mode="w-", zarr_format=3)
         group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
@@ -415,12 +413,10 @@ class Sink:
     """
 
     def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str | None = None, placement=None):
-        """``placement``: where the image sits (``stack.Placement``: an MRC input's, or a crop's offset),
-        written as the NGFF translation."""
+        """``placement``: where the image sits (``stack.Placement``), as :func:`create` takes it."""
         self.path = path
         self.store_dtype = np.dtype(dtype)  # zarr stores any of the output types as they are
-        position = placement.position_nm(voxel_size_nm) if placement is not None else None
-        self.array = create(path, shape, dtype, voxel_size_nm, version, translation_nm=position)
+        self.array = create(path, shape, dtype, voxel_size_nm, version, placement=placement)
         self.depth = write_depth(self.array)
         self.pending: dict[int, np.ndarray] = {}
 

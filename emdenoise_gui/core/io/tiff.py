@@ -186,7 +186,7 @@ def _tag_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple
 
 
 def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
-                    ) -> tuple[tuple[float, float, float] | None, str, bool]:
+                    ) -> tuple[tuple[float, float, float] | None, str, bool, bool]:
     """((z, y, x) in nm or None, where it came from, whether z was given, whether y was given) of ``series``
     (the one read): a z step or y size the file does not give (each finder returns None for it) is taken as
     the x pixel size."""

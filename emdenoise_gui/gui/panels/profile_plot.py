@@ -381,10 +381,11 @@ class MeasurePanel(QtWidgets.QWidget):
         """Line across the middle half of the image's longer side, on its centre row or column; a box of up to
         64 px near the top left. (A line across a 1 px wide stack missed its only pixel column.)"""
         self.box.set_bounds(height, width)
+        row, column = min(height / 2, height - 1), min(width / 2, width - 1)
         if width >= height:
-            self.line.set_points((min(height / 2, height - 1), width * 0.25), (min(height / 2, height - 1), width * 0.75))
+            self.line.set_points((row, width * 0.25), (row, width * 0.75))
         else:
-            self.line.set_points((height * 0.25, min(width / 2, width - 1)), (height * 0.75, min(width / 2, width - 1)))
+            self.line.set_points((height * 0.25, column), (height * 0.75, column))
         side = max(4, min(64, width // 6, height // 6))
         self.box.set_rect((height // 10, width // 10, height // 10 + side, width // 10 + side))
 
@@ -435,9 +436,10 @@ class MeasurePanel(QtWidgets.QWidget):
         if rect is None:
             self.iqr_label.setText("IQR: the pink box is outside the image")
             return
-        if (rect[2] - rect[0]) * (rect[3] - rect[1]) < IQR_MIN_PX:  # a 1 x 1 box read "IQR original: 0"
-            self.iqr_label.setText(f"IQR: the pink box holds {(rect[2] - rect[0]) * (rect[3] - rect[1])} px of the image, "
-                                   f"too few to measure noise (at least {IQR_MIN_PX}): make it larger")
+        area = (rect[2] - rect[0]) * (rect[3] - rect[1])
+        if area < IQR_MIN_PX:  # a 1 x 1 box read "IQR original: 0"
+            self.iqr_label.setText(f"IQR: the pink box holds {area} px of the image, too few to measure noise (at "
+                                   f"least {IQR_MIN_PX}): make it larger")
             return
         original, bad = box_iqr(self._original, rect)
         result, pending = None, False

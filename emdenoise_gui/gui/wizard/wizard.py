@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
+from emdenoise_gui.gui import theme
 from emdenoise_gui.jobs.advise import KINDS
 
 
@@ -86,11 +87,7 @@ class TrainWizard(QtWidgets.QWizard):
         if resume:
             self.setStartId(self.ids["training"])
         self.resize(900, 680)
-        from emdenoise_gui.gui import (
-            theme,  # its loss plot in the app's appearance (it stayed white in dark)
-        )
-
-        settings = getattr(controller, "settings", None)
+        settings = getattr(controller, "settings", None)  # its loss plot in the app's appearance (white in dark)
         theme.restyle_plots(QtWidgets.QApplication.instance(), getattr(settings, "appearance", "system"))
 
     def add_stack(self, path: str | Path) -> None:
@@ -102,17 +99,21 @@ class TrainWizard(QtWidgets.QWizard):
     def reject(self) -> None:
         """Closing asks before stopping a running training (the run keeps a checkpoint to resume), and before
         dropping the choices made on the pages after the first (Escape dropped them without a word)."""
-        training = self.pages["training"]
-        if self.quitting:
-            pass
-        elif training.running():
-            if not training.confirm_stop():
-                return
-        elif self.ids["kind"] < self.currentId() < self.ids["training"] and not ask_to_discard(self):
+        if not self._may_close():
             return
+        training = self.pages["training"]
         training.stop()
         self.pages["settings"].stop_measuring()
         super().reject()
+
+    def _may_close(self) -> bool:
+        """Whether to close: always when the window quits without asking, else as the user answers."""
+        training = self.pages["training"]
+        if self.quitting:
+            return True
+        if training.running():
+            return training.confirm_stop()
+        return not self.ids["kind"] < self.currentId() < self.ids["training"] or ask_to_discard(self)
 
 
 def ask_to_discard(parent: QtWidgets.QWidget) -> bool:
