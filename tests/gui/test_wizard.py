@@ -56,7 +56,8 @@ def controller(qtbot, tmp_path, monkeypatch):
 
 def shoot(widget, name: str) -> None:
     DOCS_IMAGES.mkdir(exist_ok=True)
-    QtWidgets.QApplication.processEvents()  # lay out widgets added just now
+    for _ in range(3):  # lay out widgets added just now, and what their new sizes lay out in turn
+        QtWidgets.QApplication.processEvents()
     assert widget.grab().save(str(DOCS_IMAGES / name))
 
 

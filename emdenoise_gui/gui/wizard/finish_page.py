@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.assess import flattest_region
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
+from emdenoise_gui.gui.wizard.training_page import captioned_image
 
 
 def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
@@ -76,6 +76,22 @@ def flat_iqr_ratio(preview: tuple | None) -> float | None:
     return metrics.iqr_rect(denoised, (y0, x0, y1, x1)) / before if before > 0 else None
 
 
+class _SquaresRow(QtWidgets.QWidget):
+    """A row of ``count`` captioned square images, as tall as its width makes them (caption included):
+    the captions sit on the images, not over a band of empty page."""
+
+    CAPTION_PX = 28
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+        self.setMinimumHeight(160 + self.CAPTION_PX)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.setFixedHeight(max(160, event.size().width() // self.count) + self.CAPTION_PX)
+
+
 class FinishPage(QtWidgets.QWizardPage):
     """The evaluation, where the model went, and an offer to denoise the stack with it (on Finish)."""
 
@@ -87,19 +103,21 @@ class FinishPage(QtWidgets.QWizardPage):
                          "stack with it now.")
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
-        self.residual = pg.GraphicsLayoutWidget()
-        self.residual.setMinimumSize(220, 240)
-        self.residual.addLabel("Residual (noisy − denoised)", row=0, col=0)
-        box = self.residual.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        self.residual_item = pg.ImageItem(axisOrder="row-major")
-        box.addItem(self.residual_item)
-        self.residual_box = box
+        # the held-back crop, the model's result and what it took away, side by side
+        self.panes = [captioned_image(title) for title in
+                      ("Held-back crop: noisy", "Denoised", "Residual (noisy − denoised)")]
+        self.residual = _SquaresRow(len(self.panes))
+        row = QtWidgets.QHBoxLayout(self.residual)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget, _box, _item in self.panes:
+            row.addWidget(widget)
         self.denoise_now = QtWidgets.QCheckBox()
         self.denoise_now.setToolTip("Start denoising the whole stack with the new model when you press Finish")
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(self.residual, 1)
+        layout.addWidget(self.residual)
         layout.addWidget(self.denoise_now)
+        layout.addStretch(1)
 
     def initializePage(self) -> None:
         from emdenoise_gui.zoo.package import verify_folder
@@ -118,11 +136,16 @@ class FinishPage(QtWidgets.QWizardPage):
         self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
                              f"{self.card.steps:,} steps).</p><p>{evaluation_text(self.card.metrics, state.preview, self.card.family)}</p>")
         if state.preview is not None:
+            # torch is loaded by the training
+            from emdenoise_gui.training.trainers.base import display_pair
+
             noisy, denoised = state.preview
             residual = np.asarray(noisy, np.float32) - np.asarray(denoised, np.float32)
             spread = float(np.percentile(np.abs(residual), 99.5)) or 1.0
-            self.residual_item.setImage(residual, levels=(-spread, spread))
-            self.residual_box.autoRange(padding=0)
+            shown = (*display_pair(noisy, denoised), residual)
+            for (_widget, box, item), image, levels in zip(self.panes, shown, ((0, 1), (0, 1), (-spread, spread))):
+                item.setImage(image, levels=levels)
+                box.autoRange(padding=0)
         self.residual.setVisible(state.preview is not None)
         record = self._project_record()
         self.denoise_now.setVisible(record is not None)

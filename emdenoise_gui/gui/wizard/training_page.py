@@ -4,7 +4,7 @@ pause / resume / cancel, and resuming a stopped run from its checkpoint."""
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import format_seconds
@@ -37,6 +37,20 @@ def main_loss(losses: dict) -> float:
     return float(sum(losses.values()))
 
 
+def captioned_image(title: str):
+    """(widget, view box, image item): a captioned square preview on the page's own background
+    (a black pane around a square crop read as part of the image)."""
+    widget = pg.GraphicsLayoutWidget()
+    widget.setBackground(None)
+    widget.setMinimumSize(160, 170)
+    box = widget.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
+    text = widget.palette().color(QtGui.QPalette.ColorRole.WindowText).name()
+    widget.addLabel(title, row=0, col=0, color=text)
+    item = pg.ImageItem(axisOrder="row-major")
+    box.addItem(item)
+    return widget, box, item
+
+
 class TrainingPage(QtWidgets.QWizardPage):
     """Runs the wizard's RunSpec (or resumes ``state.resume``) as an app job and shows it live.
 
@@ -61,8 +75,8 @@ class TrainingPage(QtWidgets.QWizardPage):
                                         symbolBrush="#1565c0")
         self.help = QtWidgets.QLabel(VALIDATION_HELP)
         self.help.setWordWrap(True)
-        self.before, self.after = self._image_view("Held-back crop: noisy"), self._image_view("Denoised")
-        previews = QtWidgets.QHBoxLayout()
+        self.before, self.after = captioned_image("Held-back crop: noisy"), captioned_image("Denoised")
+        previews = QtWidgets.QVBoxLayout()  # two squares one above the other fill the plot's height
         previews.addWidget(self.before[0])
         previews.addWidget(self.after[0])
         self.pause_button = QtWidgets.QPushButton("Pause")
@@ -92,7 +106,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         layout.addWidget(self.status)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.plot, 3)
-        top.addLayout(previews, 2)
+        top.addLayout(previews, 1)
         layout.addLayout(top, 1)
         layout.addWidget(self.help)
         layout.addLayout(buttons)
@@ -100,15 +114,6 @@ class TrainingPage(QtWidgets.QWizardPage):
         self._redraw = QtCore.QTimer(self, interval=REDRAW_MS)
         self._redraw.timeout.connect(self._draw)
 
-    @staticmethod
-    def _image_view(title: str):
-        widget = pg.GraphicsLayoutWidget()
-        widget.setMinimumSize(180, 200)
-        box = widget.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        widget.addLabel(title, row=0, col=0)
-        item = pg.ImageItem(axisOrder="row-major")
-        box.addItem(item)
-        return widget, box, item
 
     # -- running ---------------------------------------------------------------------------------------
     def initializePage(self) -> None:
