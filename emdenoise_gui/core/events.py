@@ -80,6 +80,14 @@ class Message:
     text: str
 
 
+@dataclass(frozen=True)
+class Written:
+    """A job's output file (or OME-Zarr folder) at ``path`` is complete under its final name: what a
+    job may record as its result (a file found there later may be another program's)."""
+
+    path: str
+
+
 @dataclass(frozen=True, eq=False)
 class PartialResult:
     """A first look before the whole result: ``image`` (Y, X) float32 on the stack's own scale,

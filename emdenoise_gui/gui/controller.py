@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import PartialResult
+from emdenoise_gui.core.events import PartialResult, Written
 from emdenoise_gui.core.io import READ_SUFFIXES, omezarr, open_stack
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.settings import AppSettings
@@ -45,6 +45,11 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         else:
             out.append(path)
     return out
+
+
+def _folder_key(folder: str | Path) -> Path:
+    """A project folder as compared here: absolute and resolved (links, "..")."""
+    return Path(folder).expanduser().resolve()
 
 
 def _file_signature(path: str | Path) -> tuple:
@@ -88,6 +93,8 @@ class _RemoveStack(QtGui.QUndoCommand):
 
 
 #: What to do about a stack whose file is gone, in the app's words.
+#: missing stacks named in the "Missing input files" box (the rest counted)
+MISSING_LISTED = 12
 LOCATE_HINT = "Right-click a stack ▸ Locate File… to point to its new place."
 
 
@@ -128,6 +135,8 @@ class Controller(QtCore.QObject):
         self.thumbnail_maker = Thumbnails(self)
         self.thumbnail_maker.ready.connect(self._thumbnail_arrived)
         self._save_warned = False  # the "cannot save" question was asked for this project
+        #: the folders of the projects the open one carries on (Save Project As): a job started there records here
+        self._continues: set[Path] = set()
 
     # -- projects ----------------------------------------------------------------------------------
     def new_project(self, folder: str | Path) -> bool:
@@ -152,7 +161,9 @@ class Controller(QtCore.QObject):
             if record.id not in gone:
                 self.thumbnail_maker.request(record.id, record.path)
         if missing:
-            names = "\n".join(f"• {r.path}" for r in missing)
+            names = "\n".join(f"• {r.path}" for r in missing[:MISSING_LISTED])
+            if len(missing) > MISSING_LISTED:  # the box must fit the screen: 300 lines hid its OK button
+                names += f"\n… and {len(missing) - MISSING_LISTED} more (greyed out in the project panel)"
             self.warning.emit("Missing input files", f"These stacks were moved or deleted; they are shown greyed "
                                                      f"out until the files are back:\n{names}\n\n{LOCATE_HINT}")
         if project.relocated:
@@ -169,6 +180,7 @@ class Controller(QtCore.QObject):
         self.thumbnails = {}
         self.project = None
         self._save_warned = False
+        self._continues = set()
 
     def save(self) -> bool:
         """Save the project; True if it was written. The first failure for a project emits
@@ -201,6 +213,7 @@ class Controller(QtCore.QObject):
         except InputError as exc:
             self.warning.emit("Cannot save the project there", str(exc))
             return False
+        self._continues.add(_folder_key(self.project.folder))
         self.project, self._save_warned = project, False
         remember_project(project.folder)
         self.undo_stack.clear()  # its commands hold the old folder's result records
@@ -486,8 +499,12 @@ class Controller(QtCore.QObject):
         project = self.project
         used = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
         self._reserved.update(str(o) for o in outputs)  # a second job queued meanwhile gets other names
-        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project, u=used: self._record_results(  # noqa: E731
-            rs, os_, d, p, u, region)
+        # only what the job said it wrote is recorded: a file found at an output's name after a failure is another
+        # program's (another window, the CLI), whose result must not be labelled as this job's
+        written: set[str] = set()
+        job.event.connect(lambda item, w=written: w.add(item.path) if isinstance(item, Written) else None)
+        record = lambda *_a, rs=records, os_=outputs, d=denoiser, p=project, u=used, w=written: (  # noqa: E731
+            self._record_results(rs, os_, d, p, u, region, w))
         job.finished.connect(record)
         job.cancelled.connect(record)  # a cancelled batch keeps the stacks it finished
         job.failed.connect(record)  # ... and so does a failed one (each output is written whole or not at all)
@@ -504,28 +521,31 @@ class Controller(QtCore.QObject):
                                                     exclude=outputs + [Path(o) for o in self._reserved]))
         return outputs
 
-    def _record_results(self, records, outputs, denoiser, project, used: dict, region=None) -> None:
-        """Record the ``outputs`` a denoise job wrote for ``records`` with the settings it ran with (``used``:
-        tile, stride, dtype, device as they were when it was started)."""
+    def _record_results(self, records, outputs, denoiser, project, used: dict, region=None,
+                        committed: set[str] = frozenset()) -> None:
+        """Record the ``outputs`` a denoise job wrote for ``records`` (those in ``committed``, the paths of
+        its :class:`Written` events) with the settings it ran with (``used``: tile, stride, dtype, device as
+        they were when it was started)."""
         self._reserved.difference_update(str(o) for o in outputs)
-        written = [Path(o) for o in outputs if Path(o).exists()]
-        if project is not self.project:  # the user switched projects: its files stay where they were written
-            if written:  # (none: e.g. cancelled before it ran)
-                where = ", ".join(str(o) for o in written[:3]) + (f" and {len(written) - 3} more" if len(written) > 3
-                                                                  else "")
-                self.warning.emit("Result not added", f"The job finished after its project ({project.name}) was "
-                                                      f"closed; its result is kept in {where}.")
+        pairs = [(r, o) for r, o in zip(records, outputs) if str(o) in committed and Path(o).exists()]
+        if not pairs:
+            return
+        target, is_open = self._recording_project(project)
+        if target is None:  # its project cannot be read any more: the files stay where they were written
+            where = ", ".join(str(o) for _r, o in pairs[:3]) + (f" and {len(pairs) - 3} more" if len(pairs) > 3
+                                                                 else "")
+            self.warning.emit("Result not added", f"The job finished after its project ({project.name}) was closed, "
+                                                  f"and that project cannot be opened now; its result is kept in "
+                                                  f"{where}.")
             return
         last = None
-        for record, output in zip(records, outputs):
-            if not Path(output).exists():
-                continue
+        for record, output in pairs:
             dtype = record.dtype if used["dtype"] == "input" else used["dtype"]
             params = {**used, "dtype": dtype}
             if region is not None:  # the result holds only this part of each slice: y0, y1, x0, x1 px
                 params["region"] = [int(v) for v in region]
             try:
-                last = self.project.add_result(
+                last = target.add_result(
                     stack_id=record.id, path=output, kind=denoiser.kind, method=denoiser.name,
                     model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
                     slices=[0, record.shape[0]])
@@ -535,10 +555,33 @@ class Controller(QtCore.QObject):
                                                       "into the project to view it)")
             except InputError as exc:
                 self.warning.emit("Result not added", str(exc))
+        if not is_open:  # recorded in the project it was made for, which another window or a later open shows
+            if last is not None:
+                try:
+                    target.save()
+                except InputError as exc:
+                    self.warning.emit("Result not added", f"The job finished after its project ({target.name}) was "
+                                                          f"closed, and recording it there failed: {exc}")
+                    return
+                self.status.emit(f"{Path(last.path).name} was recorded in the project {target.name} (not open here)")
+            return
         self._changed()
         if last is not None:
             self.show_result.emit(last.id)
             self.status.emit(f"Denoised with {denoiser.title} at {_dt.datetime.now():%H:%M}")
+
+    def _recording_project(self, project: Project) -> tuple[Project | None, bool]:
+        """(the project to record the results of a job started in ``project`` in, whether it is the open one):
+        the open project when it is ``project``, the same folder opened again, or ``project`` carried on with
+        Save Project As; else ``project`` read again from its folder (None when that fails), to be saved."""
+        current, folder = self.project, _folder_key(project.folder)
+        if current is not None and (current is project or _folder_key(current.folder) == folder
+                                    or folder in self._continues):
+            return current, True
+        try:
+            return Project.open(project.folder), False
+        except InputError:
+            return None, False
 
     def train(self, spec) -> Job:
         from emdenoise_gui.jobs.train import train_job

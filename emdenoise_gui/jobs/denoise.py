@@ -18,7 +18,7 @@ import numpy as np
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, PartialResult, Progress, Stage
+from emdenoise_gui.core.events import CancelToken, PartialResult, Progress, Stage, Written
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
@@ -247,11 +247,13 @@ def _visible_box(visible, shape, side: int = FIRST_LOOK_PX) -> tuple[tuple[int, 
 def denoise(stack_path: str, output: Path, denoiser: Denoiser, tile: int, stride: int | None, dtype: str = "float32",
             device: str = "auto", slices: str | None = None, region=None):
     """``make(token)``: denoise a whole stack (or ``slices``; only ``region`` (y0, y1, x0, x1) px of each
-    slice when given) into ``output``; the generator returns ``output``."""
+    slice when given) into ``output``; yields :class:`Written` once it is there; the generator returns
+    ``output``."""
 
-    def make(token: CancelToken) -> Generator[Progress | Stage, None, Path]:
+    def make(token: CancelToken) -> Generator[Progress | Stage | Written, None, Path]:
         yield from denoise_stack(stack_path, output, denoiser, slices, tile, stride, dtype, False, device,
                                  cancel=token, region=region)
+        yield Written(str(output))
         return Path(output)
 
     return make
@@ -265,11 +267,13 @@ def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: 
     cancel stops at the next tile (or layer) and keeps the finished outputs.
     """
 
-    def make(token: CancelToken) -> Generator[Progress | Stage, None, list]:
+    def make(token: CancelToken) -> Generator[Progress | Stage | Written, None, list]:
         written = []
         for index, (stack_path, output) in enumerate(items):
             for event in denoise(stack_path, output, denoiser, tile, stride, dtype, device)(token):
-                if isinstance(event, Stage):
+                if isinstance(event, Written):
+                    yield event
+                elif isinstance(event, Stage):
                     yield Stage(f"stack {index + 1}/{len(items)}: {event.text}")
                 elif isinstance(event, Progress) and event.total:
                     done = index * 1000 + int(1000 * event.done / event.total)

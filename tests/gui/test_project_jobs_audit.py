@@ -1,6 +1,6 @@
 """The project and its denoise jobs (audit of 2026-12-06): undo of an add keeps the results made since,
 a result records the settings its job ran with, queued jobs get names of their own, a job that outlives
-its project names its file, and a stack dropped twice is said to be there already."""
+its project records its file there, and a stack dropped twice is said to be there already."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ pytest.importorskip("pytestqt")
 
 from emdenoise_gui.gui.controller import Controller  # noqa: E402
 from emdenoise_gui.jobs.denoise import Denoiser  # noqa: E402
+from emdenoise_gui.project.project import Project  # noqa: E402
 
 MEDIAN = Denoiser("filter", "median")
 
@@ -75,7 +76,7 @@ def test_two_queued_jobs_on_one_stack_get_results_of_their_own(qtbot, controller
     assert warnings == []
 
 
-def test_a_job_that_outlives_its_project_names_where_its_file_is(qtbot, controller, tmp_path):
+def test_a_job_that_outlives_its_project_records_its_file_there(qtbot, controller, tmp_path):
     warnings = []
     controller.warning.connect(lambda title, text: warnings.append((title, text)))
     controller.settings.output_folder = str(tmp_path / "out")
@@ -85,9 +86,8 @@ def test_a_job_that_outlives_its_project_names_where_its_file_is(qtbot, controll
     assert controller.new_project(tmp_path / "second")
     run(qtbot, job)
     written = tmp_path / "out" / "a_median.tif"
-    assert written.exists()
-    assert warnings == [("Result not added", "The job finished after its project (project) was closed; its result "
-                                             f"is kept in {written}.")]
+    assert written.exists() and warnings == []
+    assert [r.path for r in Project.open(tmp_path / "project").results] == [str(written.resolve())]
 
 
 def test_a_stack_dropped_again_is_said_to_be_there(qtbot, controller, tmp_path):
