@@ -1,5 +1,7 @@
 """Reading every supported layout, writing it back, and the shapes and voxel sizes of real files."""
 
+import os
+
 import mrcfile
 import numpy as np
 import pytest
@@ -139,6 +141,25 @@ def test_writer_leaves_nothing_when_not_committed(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_that_no_longer_takes_the_result_is_one_line(tmp_path, monkeypatch):
+    """The results folder made read-only while a job ran: 'internal error (PermissionError ...)' with a
+    traceback of two chained errors, the second from removing the staged file (jobs audit, 2026-12-06)."""
+    from emdenoise_gui.core.io import writer as writer_module
+
+    def refused(*_args):
+        raise PermissionError(13, "Permission denied")
+
+    path = tmp_path / "o.tif"
+    with pytest.raises(InputError, match="cannot be put in place \\(Permission denied\\): the folder .* can no longer "
+                                         "be written") as caught:
+        with StackWriter(path, (1, 16, 16), np.float32) as writer:
+            writer.write(0, np.zeros((16, 16)))
+            monkeypatch.setattr(writer_module.os, "replace", refused)
+            monkeypatch.setattr(type(writer.tmp), "unlink", refused)  # nor can the staged file go
+            writer.commit()
+    assert caught.value.path == path and not path.exists()
+
+
 def test_check_output_refuses_input_and_existing(tmp_path):
     src = write = tmp_path / "in.tif"
     tifffile.imwrite(write, np.zeros((16, 16), np.uint8))
@@ -179,5 +200,25 @@ def test_a_file_cut_short_while_open_raises_instead_of_crashing(tmp_path, suffix
         assert stack.meta.raw_slices
         np.testing.assert_array_equal(stack[2], data[2])
         path.write_bytes(path.read_bytes()[:2048])  # the same file, truncated in place
-        with pytest.raises(InputError, match="ends before it"):
+        with pytest.raises(InputError, match="was replaced or changed since it was opened"):
             stack[2]
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".mrc"])
+def test_a_stack_replaced_by_one_of_the_same_shape_is_not_read_on(tmp_path, suffix):
+    """A denoise job read its first slices from the stack and the rest from the file another program put in
+    its place (same shape and type), and recorded the mix as a finished result (jobs audit, 2026-12-06)."""
+    data = np.arange(3 * 64 * 64, dtype=np.uint16).reshape(3, 64, 64)
+    path, other = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    for target, values in ((path, data), (other, data[::-1].copy())):
+        if suffix == ".tif":
+            tifffile.imwrite(target, values, imagej=True, metadata={"axes": "ZYX"})
+        else:
+            with mrcfile.new(target) as mrc:
+                mrc.set_data(values)
+    with open_stack(path) as stack:
+        np.testing.assert_array_equal(stack[0], data[0])
+        os.replace(other, path)  # saved elsewhere and moved into place, as editors save
+        with pytest.raises(InputError, match="was replaced or changed since it was opened") as caught:
+            stack[1]
+        assert caught.value.path == path

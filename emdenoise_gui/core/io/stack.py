@@ -1,14 +1,15 @@
 """The lazy (Z, Y, X) stack every format reader returns, and the checks all readers share.
 
 Every stack is seen as (Z, Y, X): a 2-D image is a stack of depth 1. Reading is
-slice by slice, through a memory map of just that slice where the file stores
-its pixels contiguously and uncompressed, otherwise through the format's own
+slice by slice, with one positioned read of just that slice where the file stores
+its pixels contiguously and uncompressed (:class:`RawSliceReader`), otherwise through the format's own
 reader, so memory use does not grow with the depth of a stack. Voxel sizes are
 carried in nanometres as (z, y, x).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -151,21 +152,34 @@ class Stack:
         self.close()
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    """Which file, and which version of it: device, inode, size (bytes), modification time (ns)."""
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 class RawSliceReader:
     """Reads slice z of contiguous raw pixels with one positioned file read.
 
     Not a memory map: a file replaced or cut short while it is open (saved over from another program)
     would make a mapped read crash the process (SIGBUS); a read that comes up short raises InputError.
-    Each read holds one slice, whatever the depth of the stack.
+    Each read holds one slice, whatever the depth of the stack. The file is opened for each read (no
+    handle held: another program may replace it) and must still be the one opened: another file put in
+    its place, or one written since, raises InputError (a job read its first slices from one stack and
+    the rest from the file that replaced it, and recorded the mix as a finished result).
     """
 
     def __init__(self, path: Path, offset: int, shape: tuple[int, int, int], dtype: np.dtype):
         self.path, self.offset, self.shape, self.dtype = path, offset, shape, np.dtype(dtype)
         self.slice_bytes = shape[1] * shape[2] * self.dtype.itemsize
+        self.identity = _identity(os.stat(path))
 
     def read(self, z: int) -> np.ndarray:
         count = self.shape[1] * self.shape[2]
         with open(self.path, "rb") as f:
+            if _identity(os.fstat(f.fileno())) != self.identity:
+                raise InputError("was replaced or changed since it was opened (saved over by another program?): "
+                                 "its slices would mix two versions; add it again, or wait until it is written "
+                                 "and run again", self.path)
             f.seek(self.offset + z * self.slice_bytes)
             data = np.fromfile(f, self.dtype, count)
         if data.size != count:

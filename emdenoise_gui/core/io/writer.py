@@ -243,13 +243,19 @@ class StackWriter:
         if self.path.exists() and not self.overwrite:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
-        if self.tmp.is_dir() and self.path.is_dir():  # a folder is not replaced by rename: move it aside first
-            old = atomic.private_staging(self.path.with_name(self.path.name + ".old"))
-            os.replace(self.path, old)
-            os.replace(self.tmp, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self.tmp, self.path)
+        try:
+            if self.tmp.is_dir() and self.path.is_dir():  # a folder is not replaced by rename: move it aside first
+                old = atomic.private_staging(self.path.with_name(self.path.name + ".old"))
+                os.replace(self.path, old)
+                os.replace(self.tmp, self.path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(self.tmp, self.path)
+        except OSError as exc:  # the folder made read-only (or taken away) while the job ran
+            self._discard()
+            raise InputError(f"cannot be put in place ({exc.strerror or exc}): the folder {self.path.parent} can no "
+                             "longer be written; make it writable or choose another output folder, and run again",
+                             self.path) from None
         return self.path
 
     def _discard(self) -> None:
@@ -261,7 +267,7 @@ class StackWriter:
         else:
             try:
                 self.tmp.unlink()
-            except FileNotFoundError:
+            except OSError:  # gone already, or its folder no longer lets it go: nothing more to do
                 pass
 
     def __exit__(self, exc_type, *exc) -> None:
