@@ -39,13 +39,38 @@ class Volume:
 MIN_CROP = 16
 
 
+def _file_of(spec: str) -> str:
+    """The file of a data entry, ``PATH`` or ``PATH@y0:y1,x0:x1``."""
+    match = _RECT.match(spec)
+    return match["path"] if match else spec
+
+
+def data_fingerprint(data: dict) -> dict[str, str]:
+    """{file: "shape dtype digest"} for every file of a run's ``data`` (role -> entries): its shape, type
+    and a digest of its first, middle and last slices' raw values, so a resumed run notices a file replaced
+    under the same name (another stack, or the same one with other content) and not a copy moved back."""
+    import hashlib
+
+    prints = {}
+    for entries in data.values():
+        for path in map(_file_of, entries):
+            if path in prints:
+                continue
+            with open_stack(path) as stack:
+                digest = hashlib.blake2b(digest_size=12)
+                for z in sorted({0, len(stack) // 2, len(stack) - 1}):
+                    digest.update(np.ascontiguousarray(stack[z]).tobytes())
+                prints[path] = f"{'x'.join(map(str, stack.shape))} {stack.dtype.name} {digest.hexdigest()}"
+    return prints
+
+
 def load_volume(spec: str, min_side: int) -> Volume:
     """Load ``PATH`` or ``PATH@y0:y1,x0:x1`` (a rectangle of every slice) on the working scale.
 
     InputError if the file is unreadable, too large, or smaller than ``min_side`` px.
     """
     match = _RECT.match(spec)
-    path = match["path"] if match else spec
+    path = _file_of(spec)
     if match is None and "@" in spec and not os.path.exists(spec):  # a rectangle, mistyped: not "file not found"
         raise InputError(f"the rectangle after '@' must read Y0:Y1,X0:X1 in whole pixels from 0, like "
                          f"{spec.rpartition('@')[0]}@0:512,0:512", spec.rpartition("@")[0])

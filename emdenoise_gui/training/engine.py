@@ -44,6 +44,7 @@ from emdenoise_gui.core.events import (
 )
 from emdenoise_gui.models.device import device_label, pick_device
 from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+from emdenoise_gui.training.data import data_fingerprint
 from emdenoise_gui.training.memory_guard import check_fits
 from emdenoise_gui.training.spec import RunSpec
 
@@ -67,8 +68,10 @@ def _checkpoint_dir(spec: RunSpec) -> Path:
     return out.with_name(out.name + ".checkpoint")
 
 
-def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0) -> dict:
-    return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state(), "wall_s": wall_s}
+def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0, files: dict | None = None) -> dict:
+    """A checkpoint's content; ``files``: :func:`data_fingerprint` of the data the run began on."""
+    return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state(), "wall_s": wall_s,
+            "data_files": files or {}}
 
 
 class SampleAhead:
@@ -145,6 +148,8 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     # a resumed run: the start model's facts it saved ({} when it saved none: an older run)
     resumed_init = None if _resume_state is None else (_resume_state.get("trainer", {}).get("init") or {})
     trainer = _make_trainer(spec, device, resumed_init)
+    # what the data was when the run began: a resume refuses files replaced since (resume() compares)
+    files = data_fingerprint(spec.data) if _resume_state is None else _resume_state.get("data_files")
     first, wall_before = 0, 0.0
     if _resume_state is not None:
         trainer.load_state(_resume_state["trainer"])
@@ -159,13 +164,14 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
 
     ahead = SampleAhead(trainer, spec.seed, spec.steps)
     try:
-        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output)
+        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output, files)
     finally:
         ahead.close()
 
 
-def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path) -> Iterator[object]:
-    """The loop of :func:`train` from step ``first``: steps, validation, checkpoints, export to ``output``."""
+def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path, files: dict) -> Iterator[object]:
+    """The loop of :func:`train` from step ``first``: steps, validation, checkpoints (with ``files``, the
+    data's fingerprint), export to ``output``."""
     step, pending, every = first, [], loss_read_every(trainer.device)
     while step < spec.steps:
         if cancel.paused:  # show every finished step while the run waits
@@ -173,7 +179,7 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
         meter.start += cancel.wait_while_paused()  # paused time is neither training time nor in the rate
         if cancel.cancelled:
             yield from _read_losses(pending, spec, meter, first)
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
@@ -187,15 +193,31 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
             yield from _read_losses(pending, spec, meter, first)
         if validate:
             scores = trainer.validate()
+            _check_converging({k: v for k, v in scores.items() if "loss" in k}, spec, step, "held-back ")
             trainer.observe(step, scores)
             yield Validated(step, scores)
             noisy, denoised = trainer.preview()
             yield Preview(step, noisy, denoised)
         if checkpoint:  # the last one lets a run go on later
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s()))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files))
             yield CheckpointSaved(step, str(ckpt))
     package = trainer.export(output, steps=step, wall_s=wall_s())
     yield Finished(step, str(package.path))
+
+
+#: the largest loss a working run shows: every family's losses compare normalised intensities (about 1 and
+#: below); beyond this the weights have blown up (a learning rate of 1 reached 1e18 in two steps, finite)
+DIVERGED_LOSS = 1e6
+
+
+def _check_converging(losses: dict, spec: RunSpec, step: int, which: str = "") -> None:
+    """InputError when a loss of ``losses`` (name -> float) is not finite or beyond :data:`DIVERGED_LOSS`:
+    the run diverged, and a model exported from it would be garbage (exit 0 with a broken package)."""
+    for value in losses.values():
+        if not math.isfinite(value) or abs(value) > DIVERGED_LOSS:
+            what = "no longer a finite number" if not math.isfinite(value) else f"{value:.3g}"
+            raise InputError(f"training diverged at step {step}: the {which}loss is {what}. No model was "
+                             f"written; train again with a lower learning rate (this run used {spec.lr:g})")
 
 
 def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> Iterator[StepDone]:
@@ -208,9 +230,7 @@ def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> 
     rate, eta = meter.rate(last - first), meter.eta(last - first)
     for step, losses, lr in pending:
         values = {name: float(value) for name, value in losses.items()}
-        if not all(math.isfinite(v) for v in values.values()):
-            raise InputError(f"training diverged at step {step}: the loss is no longer a finite number. No model "
-                             f"was written; train again with a lower learning rate (this run used {spec.lr:g})")
+        _check_converging(values, spec, step)
         yield StepDone(step, spec.steps, values, lr, rate, eta)
     pending.clear()
 
@@ -223,6 +243,7 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     for note in notes:
         yield Message(note)
     spec = RunSpec.from_dict(state["spec"])
+    _check_same_data(state.get("data_files") or {}, checkpoint)
     if spec.family == "nrrn" and not spec.neighbours and not spec.init:
         spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches
     if spec.family == "cyclic" and not spec.clean_output and not spec.init:
@@ -244,6 +265,21 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
         raise InputError(f"this run {how} at step {state['step']}; give a --steps above {state['step']} to train on",
                          checkpoint)
     yield from train(spec, cancel, _resume_state=state)
+
+
+def _check_same_data(recorded: dict, checkpoint) -> None:
+    """InputError when a file the run began on (``recorded``: its :func:`data_fingerprint`; empty for a run
+    saved before they were kept) is now another stack or holds other values: resuming would go on learning
+    from other data than the card will name."""
+    if not recorded:
+        return
+    now = data_fingerprint({"data": [p for p in recorded if os.path.exists(p)]})
+    for path, was in recorded.items():
+        if path in now and now[path] != was:
+            shape, dtype = was.split()[:2]
+            raise InputError(f"has changed since this run began on it ({shape.replace('x', ' x ')} {dtype} then, "
+                             f"{now[path].split()[0].replace('x', ' x ')} {now[path].split()[1]} now, or other values):"
+                             f" put the original back to resume, or start a new run (emdenoise train) on it", path)
 
 
 def measure_rate(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = None) -> float:

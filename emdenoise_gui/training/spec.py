@@ -25,6 +25,11 @@ SPEC_VERSION = 1
 #: Synthetic doses a run may ask for (counts per pixel at the image mean): below 0.01 an image is
 #: almost all zeros, above a million the noise is below a grey level.
 MIN_DOSE, MAX_DOSE = 0.01, 1e6
+#: the largest --lr taken: Adam already diverges far below it (every family and configuration defaults to 1e-4 to 1e-3);
+#: above it its step size overflowed float32 (an internal error, not a message)
+MAX_LR = 1.0
+
+
 @dataclass
 class RunSpec:
     """A training run. Data roles map to lists of ``PATH`` or ``PATH@y0:y1,x0:x1`` strings.
@@ -141,7 +146,8 @@ class RunSpec:
              "the cyclic GAN trains on crops of at least 32 px (its discriminators shrink a crop 8-fold): "
              "use --crop 32 or more, on images at least that large"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
-            (self.lr > 0, "--lr must be positive"),
+            (0 < self.lr <= MAX_LR, f"--lr must be above 0 and at most {MAX_LR:g} (Adam diverges far below "
+                                    "that: the families' defaults are 1e-4 to 1e-3; leave --lr out to use them)"),
             (all(map(math.isfinite, self.dose)) and MIN_DOSE <= self.dose[0] <= self.dose[1] <= MAX_DOSE,
              f"--dose must be LOW:HIGH counts per pixel with {MIN_DOSE:g} <= LOW <= HIGH <= {MAX_DOSE:g}"),
             (all(map(math.isfinite, self.sigma)) and 0 < self.sigma[0] <= self.sigma[1] <= 255,

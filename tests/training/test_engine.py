@@ -187,12 +187,65 @@ def test_losses_read_in_groups_on_a_gpu_still_give_every_step(tmp_path, fibsem_c
 
 def test_divergence_read_in_a_group_stops_before_anything_is_saved(tmp_path, fibsem_crop, noisy_crop,
                                                                    noise_patches, monkeypatch):
-    from emdenoise_gui.training import engine
+    import torch
 
+    from emdenoise_gui.training import engine
+    from emdenoise_gui.training.trainers.n2v import N2VTrainer
+
+    learn = N2VTrainer.learn
+
+    def blowing_up(self, step, batch, rng):  # the loss of step 3 on is not a number (as lr 1e30 gave)
+        losses = learn(self, step, batch, rng)
+        return {name: value * torch.tensor(float("nan")) for name, value in losses.items()} if step >= 2 else losses
+
+    monkeypatch.setattr(N2VTrainer, "learn", blowing_up)
     monkeypatch.setattr(engine, "loss_read_every", lambda device: 4)
-    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=1e30, steps=30,
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=30,
                      validate_every=100, checkpoint_every=4)
     saved = []
     with pytest.raises(InputError, match="diverged at step"):
         saved += [e for e in train(spec) if isinstance(e, ev.CheckpointSaved)]
     assert not saved and not (tmp_path / "n2v_pkg").exists() and not (tmp_path / "n2v_pkg.checkpoint").exists()
+
+
+def test_a_run_whose_losses_blow_up_but_stay_finite_writes_no_model(tmp_path, fibsem_crop, noisy_crop,
+                                                                    noise_patches):
+    """A learning rate of 1: losses of 1e18-1e25 after two steps, all finite; the package was written, exit 0,
+    and it wrote values of 1e11 into a uint8 stack's result (training audit, 2026-12-06)."""
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=1.0, steps=6)
+    with pytest.raises(InputError, match=r"training diverged at step \d+: the (held-back )?loss is [0-9.e+]+\."):
+        list(train(spec))
+    assert not (tmp_path / "n2v_pkg").exists()
+
+
+@pytest.mark.parametrize("lr", [1e38, 2.0])
+def test_a_learning_rate_above_one_is_refused(tmp_path, fibsem_crop, noisy_crop, noise_patches, lr):
+    """1e38 overflowed Adam's step size: an internal error (exit 1) instead of a message."""
+    spec = tiny_spec("nrrn", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=lr)
+    with pytest.raises(InputError, match="--lr must be above 0 and at most 1 "):
+        spec.validated()
+
+
+def test_resume_refuses_data_replaced_since_the_run_began(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    """The run went on from step 4 on another stack of the same name, and the card named only that one."""
+    import shutil
+
+    import tifffile
+
+    noisy = tmp_path / "mine.tif"
+    shutil.copy(noisy_crop, noisy)
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, data={"noisy": [str(noisy)]})
+    token = CancelToken()
+    for event in train(spec, token):
+        if isinstance(event, ev.StepDone) and event.step == 2:
+            token.cancel()
+    checkpoint = event.checkpoint
+    original = tifffile.imread(noisy)
+    changed = original.copy()
+    changed[len(changed) // 2, 0, 0] ^= 1  # one value of the middle slice
+    tifffile.imwrite(noisy, changed, photometric="minisblack")
+    with pytest.raises(InputError, match="has changed since this run began on it") as caught:
+        list(resume(checkpoint))
+    assert caught.value.path == noisy
+    tifffile.imwrite(noisy, original, photometric="minisblack")  # the original back (a new file time): resumes
+    assert isinstance(list(resume(checkpoint))[-1], ev.Finished)
