@@ -76,20 +76,8 @@ def flat_iqr_ratio(preview: tuple | None) -> float | None:
     return metrics.iqr_rect(denoised, (y0, x0, y1, x1)) / before if before > 0 else None
 
 
-class _SquaresRow(QtWidgets.QWidget):
-    """A row of ``count`` captioned square images, as tall as its width makes them (caption included):
-    the captions sit on the images, not over a band of empty page."""
-
-    CAPTION_PX = 28
-
-    def __init__(self, count: int):
-        super().__init__()
-        self.count = count
-        self.setMinimumHeight(160 + self.CAPTION_PX)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.setFixedHeight(max(160, event.size().width() // self.count) + self.CAPTION_PX)
+#: the previews' smallest side and the height of a caption above one (px)
+MIN_SQUARE_PX, CAPTION_PX = 160, 30
 
 
 class FinishPage(QtWidgets.QWizardPage):
@@ -106,7 +94,7 @@ class FinishPage(QtWidgets.QWizardPage):
         # the held-back crop, the model's result and what it took away, side by side
         self.panes = [captioned_image(title) for title in
                       ("Held-back crop: noisy", "Denoised", "Residual (noisy − denoised)")]
-        self.residual = _SquaresRow(len(self.panes))
+        self.residual = QtWidgets.QWidget()  # as tall as its width makes the squares: captions on the images
         row = QtWidgets.QHBoxLayout(self.residual)
         row.setContentsMargins(0, 0, 0, 0)
         for widget, _box, _item in self.panes:
@@ -118,6 +106,21 @@ class FinishPage(QtWidgets.QWizardPage):
         layout.addWidget(self.residual)
         layout.addWidget(self.denoise_now)
         layout.addStretch(1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_squares()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_squares()
+
+    def _fit_squares(self) -> None:
+        """The row of previews as tall as square images of a third of its width each, plus their captions."""
+        margins = self.layout().contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        spacing = self.residual.layout().spacing() * (len(self.panes) - 1)
+        self.residual.setFixedHeight(max(MIN_SQUARE_PX, (width - spacing) // len(self.panes)) + CAPTION_PX)
 
     def initializePage(self) -> None:
         from emdenoise_gui.zoo.package import verify_folder
