@@ -96,7 +96,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self._stopping = self._restoring = self._closing = False
         self._current: tuple[str | None, str | None] = (None, None)
         self._current_file: str | None = None  # its file: the same id in another project is another stack
-        self._cannot_shown: tuple | None = None  # (stack id, reason) of the last "Cannot show" dialog
+        self._cannot_shown: tuple | None = None  # (what, why) of the last "Cannot show" dialog (_warn_once)
         self._shown_project = None
         self._preview: tuple | None = None  # (the preview job, the slice it previews) of the last preview asked for
         self.setWindowTitle(f"EMDenoise {__version__}")
@@ -393,13 +393,16 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
             return
         self._assess(record)
         if not output.exists():
-            self.warn("Result file missing", f"{output} was moved or deleted.")
+            self._warn_once(("result", result_id, "missing"), "Result file missing", f"{output} was moved or deleted.")
         else:
             try:
                 self.viewer.set_result(c.stack_data(output), method_title(result.kind, result.method),
                                        first_slice=result.slices[0])
             except (InputError, ValueError, OSError) as exc:  # replaced or damaged since it was made
-                self.warn("Cannot show the result", f"{output}: {exc}")
+                text = str(exc) if getattr(exc, "path", None) else f"{output}: {exc}"  # the path said once
+                self._warn_once(("result", result_id, text), "Cannot show the result", text)
+            else:
+                self._cannot_shown = None
         self._store_view()
 
     def _cannot_show(self, record, exc: Exception) -> None:
@@ -407,10 +410,15 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         same reason for the same stack again (opening a project shows it, selects it, restores the view) is not
         asked about again until another stack was shown."""
         self.viewer.clear(f"Cannot show {record.name}")
-        key = (record.id, str(exc))
+        self._warn_once((record.id, str(exc)), f"Cannot show {record.name}", str(exc))
+
+    def _warn_once(self, key: tuple, title: str, text: str) -> None:
+        """A dialog, unless the last one was for the same ``key`` (what, and why) and nothing was shown since:
+        opening a project shows the current stack or result, selects it and restores the view, each of which
+        asked again."""
         if key != self._cannot_shown:
             self._cannot_shown = key
-            self.warn(f"Cannot show {record.name}", str(exc))
+            self.warn(title, text)
 
     def _show_preview(self, stack_id: str, z: int, image, denoiser, partial: bool = False) -> None:
         """Show a preview of slice ``z``; ``partial``: only the part on screen is done so far."""

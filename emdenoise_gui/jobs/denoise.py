@@ -18,7 +18,13 @@ import numpy as np
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import CancelToken, PartialResult, Progress, Stage, Written
+from emdenoise_gui.core.events import (
+    CancelToken,
+    PartialResult,
+    Progress,
+    Stage,
+    Written,
+)
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (

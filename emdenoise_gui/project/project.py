@@ -63,6 +63,8 @@ PROJECT_VERSION = 1
 FORMAT_TAG = "emdenoise-project"
 #: The top-level fields of project.json this app reads and writes.
 TOP_KEYS = ("format", "version", "name", "stacks", "results", "view")
+FOLDER_GONE = ("the project folder no longer exists (moved, renamed or on a disconnected drive?); reconnect it, "
+               "open it where it is now, or save to a new project")
 
 
 # --- files -----------------------------------------------------------------------------
@@ -113,6 +115,14 @@ def _next_id(prefix: str, ids: list[str]) -> str:
 
 
 # --- the project -----------------------------------------------------------------------
+
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity in project.json (its text)."""
+
+
+def _refuse_constant(name: str):
+    raise _NotJson(name)
+
 
 def _is_project_text(text: str) -> bool:
     """Whether ``text`` reads as an EMDenoise project.json (of any version), not damage."""
@@ -225,7 +235,10 @@ class Project:
             raise InputError(f"cannot be read ({why}); check the file and its permissions",
                              file) from exc
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except _NotJson as exc:  # Python reads NaN and Infinity; a save writes JSON only, and refused it ever after
+            raise InputError(f"holds {exc} (written by hand?), which JSON does not allow, so the project could never "
+                             "be saved again; replace it with a number or null in a text editor", file) from None
         except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python parses
             fix = (f"restore {BACKUP_FILE} from the same folder (the previous save) by renaming it to {PROJECT_FILE}"
                    if (file.parent / BACKUP_FILE).exists() else
@@ -311,9 +324,7 @@ class Project:
         """
         text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
         if not self.folder.is_dir():
-            raise InputError("the project folder no longer exists (moved, renamed or on a "
-                             "disconnected drive?); reconnect it or save to a new project",
-                             self.folder)
+            raise InputError(FOLDER_GONE, self.folder)
         self.other_kept = None
         try:
             on_disk = self.file.read_text(encoding="utf-8") if self.file.is_file() else None
@@ -472,8 +483,10 @@ class Project:
         suffix = check_suffix(suffix)
         if folder in (None, ""):
             target = self.results_folder
+            if not self.folder.is_dir():  # made again here, it split the project in two (the renamed one got nothing)
+                raise InputError(FOLDER_GONE, self.folder)
             try:
-                target.mkdir(parents=True, exist_ok=True)
+                target.mkdir(exist_ok=True)
             except OSError as exc:
                 raise InputError(f"cannot create the results folder ({exc.strerror}); check that "
                                  "the project folder is writable", target) from exc

@@ -277,6 +277,11 @@ class ResultRecord:
             raise bad_field(w + "status", "'done'", status)
         params = get_field(d, "parameters", w)
         dict_field(params, w + "parameters")
+        if "region" in params:  # the part of each slice a region's result holds: the viewer cuts the original to it
+            y0, y1, x0, x1 = number_list(params, "region", w + "parameters.", 4, int)
+            if not (0 <= y0 < y1 and 0 <= x0 < x1):
+                raise bad_field(w + "parameters.region", "[y0, y1, x0, x1] px with 0 <= y0 < y1 and 0 <= x0 < x1",
+                                params["region"])
         return cls(id=str_field(d, "id", w), stack_id=str_field(d, "stack_id", w), path=path, kind=kind,
                    method=str_field(d, "method", w), model_path=str_field(d, "model_path", w, optional=True),
                    model_sha256=sha, parameters=params, created=time_field(d, "created", w),

@@ -188,6 +188,12 @@ def test_missing_and_ill_typed_fields_are_named(tmp_path, project):
         (lambda d: d["view"]["viewer"].update(high_pass="yes"), r"'view.viewer.high_pass' must be true or false"),
         (lambda d: d["view"]["viewer"].pop("divider_x"), r"'view.viewer.divider_x' is missing"),
         (lambda d: d["view"]["viewer"].update(version=2), r"'view.viewer.version' must be"),
+        # a region's result: its region cut the original in the viewer, with a traceback when malformed
+        (lambda d: d["results"][0]["parameters"].update(region=[0, 10]), r"'results\[0\].parameters.region' must be"),
+        (lambda d: d["results"][0]["parameters"].update(region=[None, 1, 2, 3]),
+         r"'results\[0\].parameters.region' must be"),
+        (lambda d: d["results"][0]["parameters"].update(region=[5, 2, 0, 4]),
+         r"'results\[0\].parameters.region' must be \[y0, y1, x0, x1\] px"),
     ]
     for change, message in cases:
         (project.folder / PROJECT_FILE).write_text(original)
@@ -195,6 +201,29 @@ def test_missing_and_ill_typed_fields_are_named(tmp_path, project):
         with pytest.raises(InputError, match=message) as info:
             Project.open(project.folder)
         assert PROJECT_FILE in str(info.value)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_not_a_number_in_the_file_is_refused_at_open(tmp_path, project, constant):
+    """Python's reader took NaN; every save then failed ('Out of range float values are not JSON compliant')
+    and all the session's work was lost at closing (project audit, 2026-12-06)."""
+    project.add_stack(make_meta(tmp_path / "in.tif"))
+    project.save()
+    file = project.folder / PROJECT_FILE
+    file.write_text(file.read_text().replace('"format"', f'"voxel_note": {constant}, "format"', 1))
+    with pytest.raises(InputError, match=f"holds {constant} \\(written by hand\\?\\), which JSON does not allow"):
+        Project.open(project.folder)
+
+
+def test_a_renamed_project_folder_is_not_made_again_for_a_result(tmp_path, project):
+    """The results folder was made with its parents: the project's old folder came back with a result
+    in it, and the renamed folder (the user's) never got it (project audit, 2026-12-06)."""
+    s = project.add_stack(make_meta(tmp_path / "in.tif"))
+    project.save()
+    project.folder.rename(tmp_path / "renamed")
+    with pytest.raises(InputError, match="the project folder no longer exists"):
+        project.result_path(s.id, "median")
+    assert not project.folder.exists()
 
 
 def test_view_state_round_trip_is_the_compare_views_dict(project):
