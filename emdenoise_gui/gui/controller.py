@@ -198,9 +198,12 @@ class Controller(QtCore.QObject):
             return False
         self._save_warned = False
         if self.project.other_kept is not None:
+            taken = (f"What it added ({self.project.merged} stacks and results in all) is in this window's project now; "
+                     if self.project.merged else "It added no stacks or results; ")
             self.warning.emit("Project changed elsewhere", f"Another EMDenoise window (or program) saved this project "
-                              f"since it was opened here. Its version was kept as {self.project.other_kept.name} in "
-                              "the project folder, and this window's was saved: open that file to see what differs.")
+                              f"since it was opened here. {taken}anything else it changed (a removal, the view) is "
+                              f"kept only in its version, {self.project.other_kept.name} in the project folder (a "
+                              "copy of its project.json).")
         return True
 
     def save_project_as(self, folder: str | Path) -> bool:

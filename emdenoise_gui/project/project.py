@@ -33,7 +33,7 @@ import numpy as np
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta, omezarr
-from emdenoise_gui.project import relocate
+from emdenoise_gui.project import merge, relocate
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
     check_suffix,
@@ -163,6 +163,8 @@ class Project:
     _disk_text: str | None = field(default=None, repr=False, compare=False)
     #: where the last :meth:`save` kept another writer's version before writing this one (None: it did not)
     other_kept: Path | None = field(default=None, repr=False, compare=False)
+    #: how many stacks and results the other writer had added, taken in by that save (:mod:`.merge`)
+    merged: int = field(default=0, repr=False, compare=False)
     #: stacks found at a new place when the project was read: [(the path recorded before, the record)]
     relocated: list[tuple[str, StackRecord]] = field(default_factory=list, repr=False, compare=False)
 
@@ -325,7 +327,7 @@ class Project:
         text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
         if not self.folder.is_dir():
             raise InputError(FOLDER_GONE, self.folder)
-        self.other_kept = None
+        self.other_kept, self.merged = None, 0
         try:
             on_disk = self.file.read_text(encoding="utf-8") if self.file.is_file() else None
         except (OSError, UnicodeDecodeError):
@@ -339,6 +341,8 @@ class Project:
                 # another EMDenoise window (or program) saved this project since: never lose its version
                 if text == self._disk_text:
                     return  # nothing changed here: its version stands
+                self.merged = self._take_additions(on_disk)
+                text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
                 stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
                 kept, n = self.folder / f"project.other-{stamp}.json", 2
                 while kept.exists():  # two in the same second: each kept version has its own file
@@ -350,6 +354,28 @@ class Project:
             raise InputError(f"cannot save the project ({exc.strerror or exc}); check that the "
                              "folder is writable and the disk is not full", self.folder) from exc
         self._disk_text = text
+
+    def _take_additions(self, their_text: str) -> int:
+        """Add the stacks and results another writer added to project.json (``their_text``) since this object
+        last read or wrote it, under ids of this project's; returns how many were added."""
+        stacks, results = merge.added_by_other(self._disk_text, their_text)
+        same, added = _SameFiles([s.path for s in self.stacks]), 0
+        for record in stacks:
+            if same.find(Path(record.path)) is None:
+                record.id = _next_id("s", [s.id for s in self.stacks])
+                self.stacks.append(record)
+                same.add(record.path)
+                added += 1
+        paths = {r.path for r in self.results}
+        for result, stack_path in results:
+            found = same.find(Path(stack_path)) if stack_path else None
+            if result.path in paths or found is None:
+                continue
+            result.stack_id, result.id = self.stacks[found].id, _next_id("r", [r.id for r in self.results])
+            self.results.append(result)
+            paths.add(result.path)
+            added += 1
+        return added
 
     # stacks
 

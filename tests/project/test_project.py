@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -490,6 +491,31 @@ def test_two_windows_on_one_project_never_lose_each_others_records(tmp_path):
     assert Project.open(first.folder).name == "changed in the first window"
     first.save()  # written by this object last: no conflict
     assert first.other_kept is None
+
+
+def test_two_windows_keep_each_others_new_stacks_and_results(tmp_path):
+    """Each window denoised a stack into the same project; the last to save wrote only its own result, and the
+    other's was left unrecorded in results/ (project audit 2026-12-06). Ids that clash are renumbered."""
+    first = Project.create(tmp_path / "p")
+    shared = first.add_stack(make_meta(tmp_path / "in" / "shared.tif"))
+    first.save()
+    second = Project.open(first.folder)
+    mine = first.add_result(shared.id, write_result(first, shared.id, "median"), "filter", "median")
+    only_first = first.add_stack(make_meta(tmp_path / "in" / "first.tif"))
+    theirs = second.add_result(shared.id, write_result(second, shared.id, "gaussian"), "filter", "gaussian")
+    only_second = second.add_stack(make_meta(tmp_path / "in" / "second.tif"))
+    second.add_result(only_second.id, write_result(second, only_second.id, "bm3d"), "filter", "bm3d")
+    assert (mine.id, only_first.id) == (theirs.id, only_second.id) == ("r1", "s2")  # the same ids for other records
+    second.save()
+    first.save()
+    assert first.merged == 3 and first.other_kept is not None
+    again = Project.open(first.folder)
+    stacks = {s.id: Path(s.path).name for s in again.stacks}
+    assert sorted(stacks.values()) == ["first.tif", "second.tif", "shared.tif"] and len(stacks) == 3
+    results = sorted((r.path, stacks[r.stack_id]) for r in again.results)
+    assert results == [("results/second_bm3d.tif", "second.tif"), ("results/shared_gaussian.tif", "shared.tif"),
+                       ("results/shared_median.tif", "shared.tif")]
+    assert len({r.id for r in again.results}) == 3
 
 
 def test_fields_of_a_later_version_survive_open_change_and_save(tmp_path, project):
