@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.project.identity import SameFiles, next_id
 from emdenoise_gui.project.records import ResultRecord, StackRecord
 
 
@@ -60,3 +61,27 @@ def added_by_other(base_text: str | None, their_text: str
                 continue
     their_paths = {raw.get("id"): _stack_key(raw) for raw in theirs[0]}
     return stacks, [(result, their_paths.get(result.stack_id)) for result in results]
+
+
+def take_additions(project, their_text: str) -> int:
+    """Add to ``project`` (a :class:`~.project.Project`) the stacks and results another writer added to its
+    project.json (``their_text``) since the project last read or wrote it, under ids of its own; returns how
+    many were added."""
+    stacks, results = added_by_other(project._disk_text, their_text)
+    same, added = SameFiles([s.path for s in project.stacks]), 0
+    for record in stacks:
+        if same.find(Path(record.path)) is None:
+            record.id = next_id("s", [s.id for s in project.stacks])
+            project.stacks.append(record)
+            same.add(record.path)
+            added += 1
+    paths = {r.path for r in project.results}
+    for result, stack_path in results:
+        found = same.find(Path(stack_path)) if stack_path else None
+        if result.path in paths or found is None:
+            continue
+        result.stack_id, result.id = project.stacks[found].id, next_id("r", [r.id for r in project.results])
+        project.results.append(result)
+        paths.add(result.path)
+        added += 1
+    return added

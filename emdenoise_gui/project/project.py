@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta, omezarr
 from emdenoise_gui.project import merge, relocate
+from emdenoise_gui.project.identity import SameFiles, next_id
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
     check_suffix,
@@ -65,53 +64,6 @@ FORMAT_TAG = "emdenoise-project"
 TOP_KEYS = ("format", "version", "name", "stacks", "results", "view")
 FOLDER_GONE = ("the project folder no longer exists (moved, renamed or on a disconnected drive?); reconnect it, "
                "open it where it is now, or save to a new project")
-
-
-# --- files -----------------------------------------------------------------------------
-
-class _SameFiles:
-    """Finds which of ``paths`` (stack paths, stored resolved) names the same file as a given path:
-    by resolved path, else (both existing) by device and inode, so a link or a hard link to a stack is
-    that stack. Each path is stat-ed at most once, so adding n files to n stacks costs O(n) stats,
-    not O(n^2) (a folder of 500 TIFFs dropped on the window took 10 s on the GUI thread)."""
-
-    def __init__(self, paths: list[str]):
-        self.paths = list(paths)
-        self.by_path = {p: i for i, p in enumerate(self.paths)}
-        self._by_inode: dict[tuple[int, int], int] | None = None
-
-    @staticmethod
-    def _inode(path: str | Path) -> tuple[int, int] | None:
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            return None
-        return st.st_dev, st.st_ino
-
-    def find(self, path: Path) -> int | None:
-        """The index in ``paths`` of the file ``path`` (absolute, resolved) names, or None."""
-        if str(path) in self.by_path:
-            return self.by_path[str(path)]
-        key = self._inode(path)
-        if key is None:
-            return None
-        if self._by_inode is None:
-            self._by_inode = {}
-            for i, p in enumerate(self.paths):
-                self._by_inode.setdefault(self._inode(p), i)
-        return self._by_inode.get(key)
-
-    def add(self, path: str) -> None:
-        """Count a newly recorded path in."""
-        self.by_path.setdefault(path, len(self.paths))
-        self.paths.append(path)
-        if self._by_inode is not None:
-            self._by_inode.setdefault(self._inode(path), len(self.paths) - 1)
-
-
-def _next_id(prefix: str, ids: list[str]) -> str:
-    numbers = [int(i[len(prefix):]) for i in ids if re.fullmatch(re.escape(prefix) + r"\d+", i)]
-    return f"{prefix}{max(numbers, default=0) + 1}"
 
 
 # --- the project -----------------------------------------------------------------------
@@ -341,7 +293,7 @@ class Project:
                 # another EMDenoise window (or program) saved this project since: never lose its version
                 if text == self._disk_text:
                     return  # nothing changed here: its version stands
-                self.merged = self._take_additions(on_disk)
+                self.merged = merge.take_additions(self, on_disk)
                 text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
                 stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
                 kept, n = self.folder / f"project.other-{stamp}.json", 2
@@ -354,28 +306,6 @@ class Project:
             raise InputError(f"cannot save the project ({exc.strerror or exc}); check that the "
                              "folder is writable and the disk is not full", self.folder) from exc
         self._disk_text = text
-
-    def _take_additions(self, their_text: str) -> int:
-        """Add the stacks and results another writer added to project.json (``their_text``) since this object
-        last read or wrote it, under ids of this project's; returns how many were added."""
-        stacks, results = merge.added_by_other(self._disk_text, their_text)
-        same, added = _SameFiles([s.path for s in self.stacks]), 0
-        for record in stacks:
-            if same.find(Path(record.path)) is None:
-                record.id = _next_id("s", [s.id for s in self.stacks])
-                self.stacks.append(record)
-                same.add(record.path)
-                added += 1
-        paths = {r.path for r in self.results}
-        for result, stack_path in results:
-            found = same.find(Path(stack_path)) if stack_path else None
-            if result.path in paths or found is None:
-                continue
-            result.stack_id, result.id = self.stacks[found].id, _next_id("r", [r.id for r in self.results])
-            self.results.append(result)
-            paths.add(result.path)
-            added += 1
-        return added
 
     # stacks
 
@@ -396,8 +326,8 @@ class Project:
     def add_stacks(self, metas: list[StackMeta], names: list[str | None] | None = None) -> list[StackRecord]:
         """:meth:`add_stack` for many stacks at once (each file's identity read once, not once per
         stack recorded); returns a record per meta, in order, an existing one for a file already here."""
-        same = _SameFiles([s.path for s in self.stacks])
-        number = int(_next_id("s", [s.id for s in self.stacks])[1:])
+        same = SameFiles([s.path for s in self.stacks])
+        number = int(next_id("s", [s.id for s in self.stacks])[1:])
         records = []
         for meta, name in zip(metas, names or [None] * len(metas), strict=True):
             path = Path(meta.path).expanduser().resolve()
@@ -443,7 +373,7 @@ class Project:
         record = self.stack(stack_id)
         path = Path(path).expanduser().resolve()
         others = [s for s in self.stacks if s is not record]
-        found = _SameFiles([s.path for s in others]).find(path)
+        found = SameFiles([s.path for s in others]).find(path)
         if found is not None:
             raise InputError(f"is already the stack '{others[found].name}' in this project: pick the file "
                              f"'{Path(record.path).name}' was moved to", path)
@@ -452,7 +382,7 @@ class Project:
             raise InputError(why, path)
         old_folder = Path(record.path).parent
         record.path = str(path)
-        changed, same = [record], _SameFiles([s.path for s in self.stacks])
+        changed, same = [record], SameFiles([s.path for s in self.stacks])
         for other, new in relocate.siblings_moved(others, old_folder, path.parent):
             new = new.resolve()
             if same.find(new) is None:
@@ -556,7 +486,7 @@ class Project:
         if (resolved.is_dir() and not omezarr.is_store(resolved)) or resolved == self.results_folder.resolve():
             raise InputError("is a folder; a result is a file or an OME-Zarr store (use result_path for a name)",
                              resolved)
-        found = _SameFiles([s.path for s in self.stacks]).find(resolved)
+        found = SameFiles([s.path for s in self.stacks]).find(resolved)
         if found is not None:
             raise InputError(f"is the input stack '{self.stacks[found].name}'; EMDenoise never writes over "
                              "an input: choose another output name", resolved)
@@ -580,7 +510,7 @@ class Project:
                 raise InputError(f"'{model_sha256}' is not a sha256 (64 hex digits)")
         params = plain_json(dict(parameters or {}), "the result's parameters")
         record = ResultRecord(
-            id=_next_id("r", [r.id for r in self.results]), stack_id=stack_id, path=rel,
+            id=next_id("r", [r.id for r in self.results]), stack_id=stack_id, path=rel,
             kind=kind, method=str(method),
             model_path=None if model_path is None else str(model_path),
             model_sha256=model_sha256, parameters=params, created=now_iso(), slices=[start, stop])

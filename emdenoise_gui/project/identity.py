@@ -1,0 +1,53 @@
+"""Which recorded file a path is (links and hard links included), and the next free record id."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+
+class SameFiles:
+    """Finds which of ``paths`` (stack paths, stored resolved) names the same file as a given path:
+    by resolved path, else (both existing) by device and inode, so a link or a hard link to a stack is
+    that stack. Each path is stat-ed at most once, so adding n files to n stacks costs O(n) stats,
+    not O(n^2) (a folder of 500 TIFFs dropped on the window took 10 s on the GUI thread)."""
+
+    def __init__(self, paths: list[str]):
+        self.paths = list(paths)
+        self.by_path = {p: i for i, p in enumerate(self.paths)}
+        self._by_inode: dict[tuple[int, int], int] | None = None
+
+    @staticmethod
+    def _inode(path: str | Path) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return st.st_dev, st.st_ino
+
+    def find(self, path: Path) -> int | None:
+        """The index in ``paths`` of the file ``path`` (absolute, resolved) names, or None."""
+        if str(path) in self.by_path:
+            return self.by_path[str(path)]
+        key = self._inode(path)
+        if key is None:
+            return None
+        if self._by_inode is None:
+            self._by_inode = {}
+            for i, p in enumerate(self.paths):
+                self._by_inode.setdefault(self._inode(p), i)
+        return self._by_inode.get(key)
+
+    def add(self, path: str) -> None:
+        """Count a newly recorded path in."""
+        self.by_path.setdefault(path, len(self.paths))
+        self.paths.append(path)
+        if self._by_inode is not None:
+            self._by_inode.setdefault(self._inode(path), len(self.paths) - 1)
+
+
+def next_id(prefix: str, ids: list[str]) -> str:
+    """``prefix`` and one more than the largest number among ``ids`` of that form ("s3" after "s1", "s2")."""
+    numbers = [int(i[len(prefix):]) for i in ids if re.fullmatch(re.escape(prefix) + r"\d+", i)]
+    return f"{prefix}{max(numbers, default=0) + 1}"
