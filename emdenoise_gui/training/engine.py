@@ -107,8 +107,12 @@ def _check_writable(folder: Path, output: Path) -> None:
     try:
         atomic.probe_writable(folder)
     except OSError as exc:
+        from emdenoise_gui.paths import user_models_dir
+
+        fix = ("make it writable, or point EMDENOISE_HOME at a folder you can write to (the zoo is its models/)"
+               if folder.resolve() == user_models_dir().resolve() else "choose another output folder")
         raise InputError(f"cannot be written: the folder {folder} is read-only or not yours ({exc.strerror}); "
-                         "choose another output folder", output) from None
+                         f"{fix}", output) from None
 
 
 #: The "-800steps" a longer run of a finished one adds to its package's name.

@@ -249,3 +249,24 @@ def test_resume_refuses_data_replaced_since_the_run_began(tmp_path, fibsem_crop,
     assert caught.value.path == noisy
     tifffile.imwrite(noisy, original, photometric="minisblack")  # the original back (a new file time): resumes
     assert isinstance(list(resume(checkpoint))[-1], ev.Finished)
+
+
+def test_a_read_only_zoo_says_how_to_get_one_that_is_not(tmp_path, fibsem_crop, noisy_crop, noise_patches, monkeypatch):
+    """--adapt writes into the zoo: 'choose another output folder' named a fix -o cannot make (audit)."""
+    from emdenoise_gui.paths import user_models_dir
+    from emdenoise_gui.training import engine
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    user_models_dir().mkdir(parents=True)
+
+    def read_only(folder):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(engine.atomic, "probe_writable", read_only)
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, output=str(user_models_dir() / "mine"))
+    with pytest.raises(InputError, match="read-only or not yours \\(Permission denied\\); make it writable, or point "
+                                         "EMDENOISE_HOME at a folder you can write to"):
+        list(train(spec))
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)
+    with pytest.raises(InputError, match="choose another output folder"):
+        list(train(spec))
