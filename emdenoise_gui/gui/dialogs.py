@@ -223,6 +223,25 @@ def delete_question(parent, path: Path, keep_reason: str = "") -> QtWidgets.QMes
                      "project. The input stack is not touched.", "Delete File", "Keep It")
 
 
+def replace_question(parent, path: Path) -> QtWidgets.QMessageBox:
+    """"Replace FILE?" for a save whose typed name got its suffix added after the save dialog (which only
+    asked about the name as typed): ``yes_button`` replaces, ``no_button`` (the default) keeps it."""
+    return _question(parent, "Replace file", f"{path.name} already exists. Replace it?",
+                     f"{path}\n\nThe name was typed without {path.suffix}, which was added; a file of that name "
+                     "is there already and would be lost.", "Replace", "Keep It")
+
+
+def with_suffix_asked(parent, typed: Path, suffix: str) -> Path | None:
+    """``typed`` (a save dialog's answer without a suffix it accepts) with ``suffix`` added; None when a file of
+    that name exists and the user keeps it (:func:`replace_question`)."""
+    path = typed.with_name(typed.name + suffix)
+    if not path.exists():
+        return path
+    box = replace_question(parent, path)
+    box.exec()
+    return path if box.clickedButton() is box.yes_button else None
+
+
 def save_failed_question(parent, why: str) -> QtWidgets.QMessageBox:
     """The project cannot be saved (``yes_button``: Save Project As…; ``no_button``: go on without saving)."""
     return _question(parent, "Cannot save the project", "The project cannot be saved in its folder.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,9 +132,15 @@ def steps_for(budget_s: float, steps_per_s: float) -> int:
     return int(min(MAX_STEPS, max(MIN_STEPS, math.floor(raw / digits) * digits)))
 
 
+def _name_part(text: str) -> str:
+    """``text`` with letters and digits of any script, ``_`` and ``-`` kept (composed), the rest as ``-``:
+    an ASCII-only rule named the model of 中文.tif 'stack-nrrn', as every other non-Latin stack."""
+    return re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", text)).strip("-")
+
+
 def unique_name(base: str) -> str:
     """``base`` made safe for a model name and unique in the user's zoo (``-2``, ``-3`` ... appended)."""
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-")[:60] or "model"
+    safe = _name_part(base)[:60] or "model"
     name, k = safe, 2
     folder = user_dir()
     while (folder / name).exists() or run_checkpoint(name).exists():
@@ -143,7 +150,7 @@ def unique_name(base: str) -> str:
 
 def default_name(stack: str | Path, family: str, suffix: str = "") -> str:
     """Zoo name for a model trained on ``stack``: '<stem>-<family>[-suffix]', unique in the zoo."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(str(stack).split("@")[0]).name.split(".")[0]).strip("-")
+    stem = _name_part(Path(str(stack).split("@")[0]).name.split(".")[0])
     return unique_name(f"{stem or 'stack'}-{family}" + (f"-{suffix}" if suffix else ""))
 
 

@@ -395,6 +395,20 @@ class CompareRow:
     span: float = 1.0
 
 
+def distinct_labels(paths: list[Path]) -> list[str]:
+    """A row label per path: its file name, or as many of its last folders as tell it from the others of the
+    same name (``A/x.tif``, ``B/x.tif``: two rows both read ``x.tif``, and the best one could not be told)."""
+    parts = [Path(p).absolute().parts for p in paths]
+    labels = []
+    for mine in parts:
+        for depth in range(1, len(mine) + 1):
+            label = mine[-depth:]
+            if sum(1 for other in parts if other[-depth:] == label) == sum(1 for other in parts if other == mine):
+                break
+        labels.append(str(Path(*label)))
+    return labels
+
+
 def _constant_reference(value: float, path) -> InputError:
     return InputError(f"the clean reference is constant ({value:g} everywhere): there is nothing to measure "
                       "against; give the clean image as the first file", path)
@@ -467,9 +481,10 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                 image.close()
     rows = []
     reference_span = max(float(spans[0, 1] - spans[0, 0]), 1e-12)
+    labels = distinct_labels([image.path for image in images])
     for k, (image, v) in enumerate(zip(images, values)):
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
-        rows.append(CompareRow(image.path.name, *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
+        rows.append(CompareRow(labels[k], *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
                                span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span,
                                scaled=(scale.lo, scale.hi), by_type=by_type))
     return rows

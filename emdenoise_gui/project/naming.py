@@ -2,8 +2,9 @@
 
 A pattern is text with fields in braces: ``{stem}`` (the input file's name without its
 extension), ``{method}`` (the filter or model name) and ``{date}`` (the day the result was
-made, YYYY-MM-DD). The rendered name is reduced to the characters every file system takes
-(A-Z a-z 0-9 . _ -). When a name is already used (a file on disk, or a result the project
+made, YYYY-MM-DD). The rendered name keeps letters and digits of any script (中文.tif gives
+中文_median.tif; all systems we ship for take them), dots, dashes and underscores; anything else
+(spaces, slashes, the characters Windows refuses, emoji) becomes ``_``. When a name is already used (a file on disk, or a result the project
 records whose file has gone), ``_2``, ``_3``, ... is added: nothing is ever overwritten.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import string
+import unicodedata
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
@@ -28,8 +30,11 @@ MAX_CHARS = 80
 
 
 def safe(text: str, fallback: str, limit: int = 60) -> str:
-    """``text`` reduced to filename-safe characters [A-Za-z0-9._-], at most ``limit`` of them."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+    """``text`` reduced to filename-safe characters (Unicode letters and digits, ``.``, ``_``, ``-``; in the
+    composed form, so an accent typed apart stays on its letter), at most ``limit`` of them. Names that
+    kept only ASCII lost every character of 中文.tif and 日本.tif: their results were stack_median and
+    stack_median_2, not to be told apart."""
+    text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", text))
     text = re.sub(r"_{2,}", "_", text).strip("._-")[:limit].rstrip("._-")
     return text or fallback
 

@@ -115,6 +115,8 @@ def _check_writable(folder: Path, output: Path) -> None:
                          f"{fix}", output) from None
 
 
+#: Names -o must not end in: a package is a folder, and one named like a file read as one
+FILE_SUFFIXES = (".zip", ".tif", ".tiff", ".mrc", ".map", ".zarr", ".json")
 #: The "-800steps" a longer run of a finished one adds to its package's name.
 _STEPS_SUFFIX = re.compile(r"-\d+steps$")
 
@@ -126,6 +128,9 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     if not spec.output:
         raise InputError("give the output model package with -o PACKAGE")
     output = Path(spec.output)
+    if output.suffix.lower() in FILE_SUFFIXES:  # it wrote a folder named m.zip (or .tif) and said so, exit 0
+        raise InputError(f"-o names the model package, a folder: leave out {output.suffix} (a zip of it is made "
+                         f"by 'emdenoise zoo export')", output)
     continues = (spec.notes or {}).get("continues") if _resume_state is not None else None
     if continues or (output.exists() and _resume_state is not None and _resume_state.get("finished")):
         # a longer run of a finished one: a package of its own, "NAME-800steps", by folder and by card name,

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +57,23 @@ def name_taken(name: str) -> str:
         return ""
     if name == AUTO_MODEL:
         return AUTO_RESERVED
-    if (SHIPPED_DIR / name).exists():
+    same = _same_name(name)
+    if (SHIPPED_DIR / name).exists() or any(map(same, _folder_names(SHIPPED_DIR))):
         return f"a model named '{name}' ships with EMDenoise"
-    if (user_dir() / name).exists() or name in _user_card_names():
+    if (user_dir() / name).exists() or any(map(same, _folder_names(user_dir()) | _user_card_names())):
         return f"a model named '{name}' is already in the zoo"
     return ""
+
+
+def _same_name(name: str):
+    """A test of whether another name reads as ``name``: equal once both are in Unicode's composed form (an
+    "é" typed as e + accent is the "é" of another model; the zoo listed two models that read the same)."""
+    mine = unicodedata.normalize("NFC", name)
+    return lambda other: unicodedata.normalize("NFC", other) == mine
+
+
+def _folder_names(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if not p.name.startswith(".")} if folder.is_dir() else set()
 
 
 def _user_card_names() -> set[str]:
@@ -155,11 +168,11 @@ def list_paused() -> list[PausedRun]:
 
 def find(name: str) -> ZooEntry:
     """The zoo entry named ``name`` (a card name); InputError listing the names otherwise."""
-    entries = list_entries()
+    entries, same = list_entries(), _same_name(name)
     for entry in entries:
-        if entry.package and entry.name == name:
+        if entry.package and same(entry.name):
             return entry
-    broken = [e for e in entries if e.package is None and e.name == name]
+    broken = [e for e in entries if e.package is None and same(e.name)]
     if broken:  # `zoo list` shows it with its problem: say the same here
         raise InputError(f"the zoo model '{name}' cannot be used: {broken[0].problem}; delete it (emdenoise zoo "
                          "delete) and import or train it again")
@@ -172,6 +185,12 @@ def resolve(spec: str) -> Package:
     from emdenoise_gui.zoo.package import open_package
 
     if Path(spec).exists():
+        here = Path(spec).resolve()
+        named = [folder / spec for folder in (SHIPPED_DIR, user_dir()) if (folder / spec).exists()]
+        if named and named[0].resolve() != here and not any(sep in spec for sep in "/\\"):  # a bare name
+            raise InputError(f"'{spec}' is both a model of the zoo and a {'folder' if here.is_dir() else 'file'} in "
+                             f"this folder ({here}); write ./{spec} to use the one here, or run from another "
+                             "folder to use the zoo's")
         return open_package(spec)
     if Path(spec).is_absolute() or any(sep in str(spec) for sep in "/\\"):  # a path (names have no slash): gone
         raise InputError("model package not found (moved or deleted?); choose another model", spec)

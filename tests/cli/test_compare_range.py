@@ -46,3 +46,16 @@ def test_the_median_filters_edges_agree_with_its_tiled_run(tmp_path):
     tiled = tifffile.imread(tmp_path / "m.tif")
     alone = apply_filter("median", image[0].astype(np.float32) / 255) * 255
     np.testing.assert_allclose(tiled[0], alone, atol=1e-3)
+
+
+def test_images_of_the_same_name_get_rows_that_tell_them_apart(tmp_path, capsys):
+    """A/x.tif and B/x.tif were two rows both labelled x.tif; which was best could not be told (names audit)."""
+    clean = (np.random.default_rng(1).random((3, 32, 32)) * 200).astype(np.uint8)
+    for folder, shift in (("A", 1), ("B", 9)):
+        (tmp_path / folder).mkdir()
+        _stack(tmp_path / folder / "x.tif", clean + shift)
+    a = _stack(tmp_path / "c.tif", clean)
+    assert main(["compare", str(a), str(tmp_path / "A" / "x.tif"), str(tmp_path / "B" / "x.tif")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "x.tif" in line]
+    assert len(rows) == 2 and rows[0].lstrip().startswith("A/x.tif") and rows[1].lstrip().startswith("B/x.tif")
+    assert "best" in rows[0] and "best" not in rows[1]

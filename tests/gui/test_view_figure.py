@@ -122,6 +122,22 @@ def test_menu_saves_in_the_background(view, qtbot, tmp_path):
     assert ElementTree.parse(path).getroot().tag.endswith("svg")
 
 
+def test_a_name_typed_without_suffix_asks_before_replacing_that_file(view, qtbot, tmp_path, monkeypatch):
+    """The dialog's overwrite question covered 'fig'; fig.png was replaced without a word (audit 2026-12-06)."""
+    asked, saved = [], []
+    (tmp_path / "fig.png").write_text("MY PRECIOUS FIGURE")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "fig"), "PNG image (*.png)"))
+    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", lambda box: asked.append(box.text()))  # closed: kept
+    monkeypatch.setattr(view.menu, "save", saved.append)
+    view.menu.save_dialog()
+    assert asked == ["fig.png already exists. Replace it?"] and saved == []
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "new"), "SVG image (*.svg)"))
+    view.menu.save_dialog()  # no such file: saved without a question
+    assert saved == [tmp_path / "new.svg"] and len(asked) == 1
+
+
 def test_the_profile_axes_and_title_stay_readable_on_black(view, monkeypatch):
     """The figure draws the plot's axes, tick labels and title in its own grey: a figure once came out
     with only the curves and legend (the default foreground drawn black on black)."""

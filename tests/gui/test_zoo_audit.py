@@ -54,6 +54,27 @@ def test_an_export_name_without_zip_gets_it(qtbot, home, panel, tmp_path):  # no
     assert (tmp_path / "noext.zip").exists() and not (tmp_path / "noext").exists()
 
 
+@pytest.mark.parametrize("answer", ["yes_button", "no_button"])
+def test_an_export_name_without_zip_asks_before_replacing_that_zip(qtbot, home, panel, tmp_path, monkeypatch,  # noqa: F811
+                                                                    answer):
+    """The dialog asked only about 'mine' (which did not exist); mine.zip was replaced without a word (audit)."""
+    asked = []
+
+    def exec_(box):
+        asked.append(box.text())
+        monkeypatch.setattr(box, "clickedButton", lambda: getattr(box, answer))
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", exec_)
+    (tmp_path / "mine.zip").write_text("MY OTHER ZIP")
+    shipped = next(k for k, e in panel.entries.items() if k.startswith("model:") and e.shipped)
+    panel._select(shipped, by_hand=True)
+    started = panel.export_to(tmp_path / "mine")
+    qtbot.waitUntil(lambda: not panel.transferring, timeout=60_000)
+    assert asked == ["mine.zip already exists. Replace it?"]
+    kept = (tmp_path / "mine.zip").read_bytes() == b"MY OTHER ZIP"
+    assert (started, kept) == ((True, False) if answer == "yes_button" else (False, True))
+
+
 def test_import_offers_a_folder_too(qtbot, home, panel, monkeypatch, tmp_path):  # noqa: F811
     asked = []
     monkeypatch.setattr(panel, "_import_kind", lambda: "folder")  # the menu's second entry

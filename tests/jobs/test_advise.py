@@ -73,6 +73,9 @@ def test_names_are_safe_and_unique(tmp_path):
 
     (user_dir() / name).mkdir(parents=True)
     assert advise.default_name("/data/My stack (1).ome.tif", "n2v") == "My-stack-1-n2v-2"
+    # letters of any script are kept (an ASCII-only rule named every non-Latin stack's model 'stack-...')
+    assert advise.default_name("/data/中文.tif", "nrrn") == "中文-nrrn"
+    assert advise.default_name("/data/😀.tif", "nrrn") == "stack-nrrn"
 
 
 def test_spec_errors_never_quote_command_line_flags(tmp_path):

@@ -555,3 +555,16 @@ def test_versions_kept_in_the_same_second_each_get_a_file(tmp_path):
         kept.append(window.other_kept)
     assert kept[0] is None and None not in kept[1:] and kept[1] != kept[2]
     assert sorted(json.loads(k.read_text())["name"] for k in kept[1:]) == ["first", "second"]
+
+
+def test_result_names_keep_letters_of_any_script(tmp_path, project):
+    """中文.tif and 日本.tif gave stack_median and stack_median_2; Probe_ä and Probe_ö gave Probe_median and
+    Probe_median_2: which result was whose could not be told (names audit, 2026-12-06)."""
+    import unicodedata
+
+    names = {}
+    for stem in ("中文", "日本", "Probe_ä", unicodedata.normalize("NFD", "Probe_ö"), "a b:c"):
+        record = project.add_stack(make_meta(tmp_path / f"{stem}.tif"))
+        names[stem] = project.result_path(record.id, "median").name
+    assert list(names.values()) == ["中文_median.tif", "日本_median.tif", "Probe_ä_median.tif", "Probe_ö_median.tif",
+                                    "a_b_c_median.tif"]

@@ -270,3 +270,12 @@ def test_a_read_only_zoo_says_how_to_get_one_that_is_not(tmp_path, fibsem_crop, 
     spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)
     with pytest.raises(InputError, match="choose another output folder"):
         list(train(spec))
+
+
+@pytest.mark.parametrize("name", ["m.zip", "m.TIF"])
+def test_an_output_named_like_a_file_is_refused(tmp_path, fibsem_crop, noisy_crop, noise_patches, name):
+    """-o models/m.zip wrote a folder named m.zip with exit 0 (names audit)."""
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, output=str(tmp_path / name))
+    with pytest.raises(InputError, match="-o names the model package, a folder: leave out"):
+        list(train(spec))
+    assert list(tmp_path.glob("m.*")) == []

@@ -127,9 +127,10 @@ def test_xception_batchnorm_statistics_follow_the_data_before_export(tmp_path, f
     assert first.momentum == 0.001
 
 
-def test_non_finite_loss_stops_training_without_a_package(tmp_path, fibsem_crop, noisy_crop, noise_patches):
-    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=1e30, steps=30)
-    with pytest.raises(InputError, match="diverged at step .* no longer a finite number"):
+def test_a_diverging_loss_stops_training_without_a_package(tmp_path, fibsem_crop, noisy_crop, noise_patches):
+    """(lr 1e30 made the loss NaN; such a rate is refused now, and the NaN case is test_engine's grouped one.)"""
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, lr=1.0, steps=30)
+    with pytest.raises(InputError, match="diverged at step"):
         list(train(spec))
     assert not (tmp_path / "n2v_pkg").exists()
 

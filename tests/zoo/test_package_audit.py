@@ -93,3 +93,40 @@ def test_a_name_held_by_a_renamed_folders_card_is_taken(tmp_path, capsys):
     capsys.readouterr()
     assert main(["zoo", "import", str(tmp_path / "one")]) == 2
     assert "already in the zoo" in capsys.readouterr().err
+
+
+def _renamed_package(folder, name):
+    import json
+
+    random_package(folder, "n2v", "lite")
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    (folder / "card.json").write_text(json.dumps(dict(card, name=name)), encoding="utf-8")
+    return folder
+
+
+def test_a_name_that_reads_the_same_in_other_unicode_is_taken(tmp_path, capsys):
+    """'é' as one character and as e + accent: two zoo models that read 'My model é' (names audit)."""
+    import unicodedata
+
+    composed = "My model é"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    assert main(["zoo", "import", str(_renamed_package(tmp_path / "a", composed))]) == 0
+    assert registry.name_taken(decomposed) == f"a model named '{decomposed}' is already in the zoo"
+    capsys.readouterr()
+    assert main(["zoo", "import", str(_renamed_package(tmp_path / "b", decomposed))]) == 2
+    assert "already in the zoo" in capsys.readouterr().err
+    assert registry.find(decomposed).name == composed  # the name as typed either way finds it
+
+
+def test_a_bare_model_name_that_is_also_a_folder_here_is_refused(tmp_path, monkeypatch):
+    """--model m ran ./m (another model) with exit 0 although the zoo holds 'm' (names audit)."""
+    assert main(["zoo", "import", str(_renamed_package(tmp_path / "zoo-m", "m"))]) == 0
+    monkeypatch.chdir(tmp_path)
+    _renamed_package(tmp_path / "m", "other")
+    with pytest.raises(InputError, match=r"'m' is both a model of the zoo and a folder in this folder .*; write ./m "
+                                         "to use the one here"):
+        registry.resolve("m")
+    assert registry.resolve("./m").card.name == "other"
+    monkeypatch.chdir(registry.user_dir())  # in the zoo itself: the same folder
+    assert registry.resolve("m").card.name == "m"

@@ -84,8 +84,11 @@ class ViewMenu(QtWidgets.QMenu):
         if name:
             path = Path(name)
             if path.suffix.lower() not in figure.SUFFIXES:  # no suffix typed: the chosen file type's
-                path = path.with_name(path.name + (".svg" if "svg" in chosen.lower() else ".png"))
-            self.save(path)
+                from emdenoise_gui.gui.dialogs import with_suffix_asked
+
+                path = with_suffix_asked(self.view, path, ".svg" if "svg" in chosen.lower() else ".png")
+            if path is not None:
+                self.save(path)
 
     def save(self, path: Path) -> None:
         """Compose the figure now and write it to ``path`` in the background."""

@@ -38,8 +38,9 @@ class ZooFiles:
         return self._transfer(f"Importing {Path(path).name}…", "import", lambda: registry.import_package(path))
 
     def export_to(self, destination: str | Path) -> bool:
-        """Start writing the selected model as a zip at ``destination`` (overwritten: the save dialog asked);
-        False if no usable model is selected or a transfer already runs."""
+        """Start writing the selected model as a zip at ``destination`` (overwritten: the save dialog asked; a
+        name typed without .zip gets it, and an existing zip of that name is asked about here); False if no
+        usable model is selected, the user keeps that zip, or a transfer already runs."""
         from emdenoise_gui.zoo.package import export_zip
         from emdenoise_gui.zoo.registry import outside_zoo
 
@@ -48,7 +49,11 @@ class ZooFiles:
             return False
         package, destination = entry.package, Path(destination)
         if destination.suffix.lower() != ".zip":  # a name typed without it: Import lists .zip files only
-            destination = destination.with_name(destination.name + ".zip")
+            from emdenoise_gui.gui.dialogs import with_suffix_asked
+
+            destination = with_suffix_asked(self, destination, ".zip")
+            if destination is None:
+                return False
 
         def work():
             outside_zoo(destination)
