@@ -1,8 +1,8 @@
 """The ``emdenoise`` command line: headless access to everything the app does.
 
 Exit status: 0 done, 2 bad input (one line on stderr naming the file and the
-problem), 130 cancelled (nothing written), 1 an internal error (one line; the
-traceback only with ``--debug``).
+problem), 130 cancelled (nothing written), 1 out of memory (one line saying what to
+try) or an internal error (one line; the traceback only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -136,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     except (Cancelled, KeyboardInterrupt) as exc:  # a block run keeps what it finished, and says so
         print(f"\nemdenoise: cancelled; {getattr(exc, 'kept', None) or 'nothing was written'}", file=sys.stderr)
         return EXIT_CANCELLED
+    except MemoryError as exc:  # not a bug to report: the data is too large for this machine's memory now
+        if args.debug:
+            raise
+        print(f"emdenoise: error: out of memory ({one_line(str(exc)) or 'an allocation failed'}):"
+              " close other programs, give --tile 256, or work on fewer or smaller slices (--slices, or convert a "
+              "crop first)", file=sys.stderr)
+        return EXIT_INTERNAL
     except Exception as exc:  # last resort: one line, not a traceback
         if args.debug:
             raise

@@ -59,3 +59,20 @@ def test_images_of_the_same_name_get_rows_that_tell_them_apart(tmp_path, capsys)
     rows = [line for line in capsys.readouterr().out.splitlines() if "x.tif" in line]
     assert len(rows) == 2 and rows[0].lstrip().startswith("A/x.tif") and rows[1].lstrip().startswith("B/x.tif")
     assert "best" in rows[0] and "best" not in rows[1]
+
+
+def test_running_out_of_memory_is_said_in_words_not_as_a_bug(tmp_path, capsys, monkeypatch):
+    """'internal error: MemoryError: Unable to allocate 1.91 GiB ... (please report it)' (large-input audit)."""
+    from emdenoise_gui.core import metrics
+
+    def too_big(*_args, **_kw):
+        raise MemoryError("Unable to allocate 1.91 GiB for an array with shape (16000, 16000)")
+
+    monkeypatch.setattr(metrics, "ssim", too_big)
+    clean = np.zeros((2, 16, 16), np.uint8)
+    clean[:, :, 8:] = 100
+    a = _stack(tmp_path / "c.tif", clean)
+    assert main(["compare", str(a), str(a)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("emdenoise: error: out of memory (Unable to allocate 1.91 GiB") and "report" not in err
+    assert len(err.splitlines()) == 1 and "--slices" in err

@@ -164,3 +164,19 @@ def test_line_profile_reads_only_the_pixels_by_the_line_and_matches_map_coordina
         coords = (points[:, None, :] + normal[:, None, None] * offsets[None, :, None]).reshape(2, -1)
         expected = ndimage.map_coordinates(image.astype(np.float64), coords, order=1, mode="nearest")
         np.testing.assert_allclose(values, expected.reshape(width, n).mean(axis=0), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(300, 257), (41, 700), (9, 9000)])
+def test_large_images_are_measured_in_bands_with_the_whole_images_result(monkeypatch, shape):
+    """Comparing one 16000 x 16000 slice made float64 copies of whole images (22 GB, killed): bands of rows,
+    each with the SSIM window's reach around it, give scikit-image's numbers for the whole image."""
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(5)
+    ref = rng.random(shape).astype(np.float32)
+    img = np.clip(ref + rng.normal(0, 0.1, shape), 0, 1).astype(np.float32)
+    whole_ssim = structural_similarity(ref.astype(np.float64), img.astype(np.float64), data_range=1.0, win_size=7)
+    whole_mse = float(np.mean((ref.astype(np.float64) - img.astype(np.float64)) ** 2))
+    monkeypatch.setattr(metrics, "BAND_PX", 1000)  # bands of a few rows
+    assert metrics.ssim(ref, img) == pytest.approx(whole_ssim, abs=1e-12)
+    assert metrics.mse(ref, img) == pytest.approx(whole_mse, rel=1e-12)
