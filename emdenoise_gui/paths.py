@@ -13,7 +13,9 @@ when frozen by PyInstaller (which puts package data there, e.g. ``--collect-data
 from __future__ import annotations
 
 import os
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 APP_NAME = "EMDenoise"
@@ -71,3 +73,14 @@ def icon_file(size: int = 256) -> Path:
 def demo_dir() -> Path:
     """The bundled FlyEM FIB-SEM demo (CC BY 3.0, see its ATTRIBUTION.md): ``emdenoise_gui/resources/demo``."""
     return shipped_root() / "demo"
+
+
+def file_name_part(text: str, replacement: str) -> str:
+    """``text`` as part of a file or model name: letters, digits and their marks in any script (in Unicode's
+    composed form: an accent typed apart stays on its letter; Devanagari vowel signs stay on theirs), ``.``,
+    ``_`` and ``-`` kept; each run of anything else (spaces, slashes, the characters Windows refuses, emoji)
+    becomes ``replacement``."""
+    kept = "".join(c if c.isalnum() or c in "._-" or unicodedata.category(c)[0] == "M" else "\0"
+                   for c in unicodedata.normalize("NFC", text))
+    return re.sub("\0+", replacement, kept)
+

@@ -193,12 +193,18 @@ class Controller(QtCore.QObject, ResultRecording):
             return False
         self._save_warned = False
         if self.project.other_kept is not None:
-            taken = (f"What it added ({self.project.merged} stacks and results in all) is in this window's project now; "
+            taken = (f"What it added ({self.project.merged} stacks and results in all) is in this window's project "
+                     "now; "
                      if self.project.merged else "It added no stacks or results; ")
             self.warning.emit("Project changed elsewhere", f"Another EMDenoise window (or program) saved this project "
                               f"since it was opened here. {taken}anything else it changed (a removal, the view) is "
                               f"kept only in its version, {self.project.other_kept.name} in the project folder (a "
                               "copy of its project.json).")
+        if self.project.merged:  # the panel shows what was taken in, with thumbnails
+            for record in self.project.stacks:
+                if record.id not in self.thumbnails and Path(record.path).exists():
+                    self.thumbnail_maker.request(record.id, record.path)
+            self.project_changed.emit()
         return True
 
     def save_project_as(self, folder: str | Path) -> bool:

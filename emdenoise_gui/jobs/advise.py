@@ -9,13 +9,12 @@ functions are plain Python so the advice is tested without a display.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
+from emdenoise_gui.paths import file_name_part
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.registry import (
     list_entries,
@@ -135,7 +134,7 @@ def steps_for(budget_s: float, steps_per_s: float) -> int:
 def _name_part(text: str) -> str:
     """``text`` with letters and digits of any script, ``_`` and ``-`` kept (composed), the rest as ``-``:
     an ASCII-only rule named the model of 中文.tif 'stack-nrrn', as every other non-Latin stack."""
-    return re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", text)).strip("-")
+    return file_name_part(text.replace(".", "-"), "-").strip("-")
 
 
 def unique_name(base: str) -> str:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import string
-import unicodedata
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.paths import file_name_part
 
 DEFAULT_PATTERN = "{stem}_{method}"
 #: The fields a name pattern may use, and what each stands for (the Settings tooltip shows these).
@@ -34,7 +34,7 @@ def safe(text: str, fallback: str, limit: int = 60) -> str:
     composed form, so an accent typed apart stays on its letter), at most ``limit`` of them. Names that
     kept only ASCII lost every character of 中文.tif and 日本.tif: their results were stack_median and
     stack_median_2, not to be told apart."""
-    text = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", text))
+    text = file_name_part(text, "_")
     text = re.sub(r"_{2,}", "_", text).strip("._-")[:limit].rstrip("._-")
     return text or fallback
 

@@ -187,7 +187,8 @@ def resolve(spec: str) -> Package:
     if Path(spec).exists():
         here = Path(spec).resolve()
         named = [folder / spec for folder in (SHIPPED_DIR, user_dir()) if (folder / spec).exists()]
-        if named and named[0].resolve() != here and not any(sep in spec for sep in "/\\"):  # a bare name
+        bare = valid_model_name(spec, new=False) and not any(sep in spec for sep in "/\\")  # ".", "..": paths, never names
+        if bare and named and named[0].resolve() != here:
             raise InputError(f"'{spec}' is both a model of the zoo and a {'folder' if here.is_dir() else 'file'} in "
                              f"this folder ({here}); write ./{spec} to use the one here, or run from another "
                              "folder to use the zoo's")

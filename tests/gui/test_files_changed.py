@@ -242,3 +242,35 @@ def test_a_regions_original_deleted_while_shown_points_to_locate_file(qtbot, tmp
         assert "Locate File" in view.messages[0].toPlainText()
     finally:
         stack.close()
+
+
+def test_a_stack_touched_while_shown_is_read_again_not_refused(window, tmp_path):
+    """A cloud-sync tool or `touch` changed only its time: every later slice said 'Cannot read slice' (the
+    reader refuses a file changed since it was opened, and the viewer kept that reader; diff review)."""
+    import os
+
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    window.viewer.set_slice(1)
+    os.utime(path, ns=(1, 1))
+    window.viewer.set_slice(2)
+    expected = (np.arange(4 * 64 * 64) % 4093).reshape(4, 64, 64)[2]
+    assert np.array_equal(window.viewer._raw("original"), expected)
+
+
+def test_stacks_another_window_added_appear_when_this_one_saves(window, tmp_path):
+    """The save took them in and said so, but the project panel did not show them (diff review)."""
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.project.project import Project
+
+    drop(window, [_tiff(tmp_path / "a.tif")])
+    other = Project.open(window.controller.project.folder)
+    with open_stack(_tiff(tmp_path / "b.tif")) as stack:
+        other.add_stack(stack.meta)
+    other.save()
+    shown = []
+    window.controller.project_changed.connect(lambda: shown.append([s.name for s in window.controller.project.stacks]))
+    window.controller.project.name = "changed here"
+    assert window.controller.save()
+    assert shown and shown[-1] == ["a.tif", "b.tif"]
+    assert window.warnings[-1][0] == "Project changed elsewhere" and "What it added (1 stacks" in window.warnings[-1][1]

@@ -111,3 +111,28 @@ def test_a_result_of_a_closed_project_is_written_into_its_project_file(qtbot, co
     results = Project.open(tmp_path / "project").results
     assert [(r.path, r.stack_id, r.method) for r in results] == [("results/a_median.tif", record.id, "median")]
     assert "a_median.tif was recorded in the project project (not open here)" in lines
+
+
+def test_a_closed_projects_result_is_recorded_for_its_stack_after_ids_were_renumbered(qtbot, controller, tmp_path,
+                                                                                       gate):
+    """Another window added a stack under the same id and took this one's in as s3: the result was recorded
+    against the other window's stack (diff review, 2026-12-06)."""
+    first = added(controller, tmp_path)
+    other = Project.open(tmp_path / "project")  # a second window, opened now
+    tifffile.imwrite(tmp_path / "x.tif", np.zeros((8, 64, 64), np.uint8), photometric="minisblack")
+    (mine,), _ = controller.add_paths([tmp_path / "x.tif"])
+    job = controller.denoise([mine.id], MEDIAN)
+    assert controller.new_project(tmp_path / "elsewhere")  # this window's project is saved and closed
+    from emdenoise_gui.core.io import open_stack
+
+    tifffile.imwrite(tmp_path / "y.tif", np.zeros((8, 64, 64), np.uint8), photometric="minisblack")
+    with open_stack(tmp_path / "y.tif") as y:
+        theirs = other.add_stack(y.meta)
+    assert theirs.id == mine.id  # the same id for another stack
+    other.save()  # takes x.tif in, under a new id
+    gate.set()
+    ended(qtbot, job)
+    again = Project.open(tmp_path / "project")
+    names = {s.id: s.name for s in again.stacks}
+    assert [(r.path, names[r.stack_id]) for r in again.results] == [("results/x_median.tif", "x.tif")]
+    assert first.id in names

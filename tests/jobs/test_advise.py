@@ -76,6 +76,7 @@ def test_names_are_safe_and_unique(tmp_path):
     # letters of any script are kept (an ASCII-only rule named every non-Latin stack's model 'stack-...')
     assert advise.default_name("/data/中文.tif", "nrrn") == "中文-nrrn"
     assert advise.default_name("/data/😀.tif", "nrrn") == "stack-nrrn"
+    assert advise.default_name("/data/தமிழ்.tif", "nrrn") == "தமிழ்-nrrn"  # marks stay on their letters
 
 
 def test_spec_errors_never_quote_command_line_flags(tmp_path):

@@ -563,8 +563,8 @@ def test_result_names_keep_letters_of_any_script(tmp_path, project):
     import unicodedata
 
     names = {}
-    for stem in ("中文", "日本", "Probe_ä", unicodedata.normalize("NFD", "Probe_ö"), "a b:c"):
+    for stem in ("中文", "日本", "Probe_ä", unicodedata.normalize("NFD", "Probe_ö"), "a b:c", "हिन्दी"):
         record = project.add_stack(make_meta(tmp_path / f"{stem}.tif"))
         names[stem] = project.result_path(record.id, "median").name
     assert list(names.values()) == ["中文_median.tif", "日本_median.tif", "Probe_ä_median.tif", "Probe_ö_median.tif",
-                                    "a_b_c_median.tif"]
+                                    "a_b_c_median.tif", "हिन्दी_median.tif"]  # its vowel signs kept

@@ -130,3 +130,5 @@ def test_a_bare_model_name_that_is_also_a_folder_here_is_refused(tmp_path, monke
     assert registry.resolve("./m").card.name == "other"
     monkeypatch.chdir(registry.user_dir())  # in the zoo itself: the same folder
     assert registry.resolve("m").card.name == "m"
+    monkeypatch.chdir(tmp_path / "m")  # "." is a path, never a name (it is refused as "both" otherwise)
+    assert registry.resolve(".").card.name == "other"

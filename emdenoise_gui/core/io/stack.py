@@ -145,11 +145,30 @@ class Stack:
     def close(self) -> None:
         self._reader.close()
 
+    def reopened(self) -> "Stack":
+        """The same file opened again, as it is now (after :class:`FileChanged`: a viewer shows what is on
+        disk); InputError when it is no longer a stack of this shape and type."""
+        from emdenoise_gui.core.io import open_stack
+
+        fresh = open_stack(self.path)
+        if (fresh.shape, fresh.dtype) != (self.shape, self.dtype):
+            fresh.close()
+            raise InputError(f"was replaced by another stack ({'x'.join(map(str, fresh.shape))} "
+                             f"{fresh.dtype.name}, not {'x'.join(map(str, self.shape))} {self.dtype.name}); "
+                             "select it again, or remove it from the project and add the new file", self.path)
+        self.close()
+        return fresh
+
     def __enter__(self) -> "Stack":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class FileChanged(InputError):
+    """A raw stack's file is no longer the one opened (another file in its place, or written since, if only
+    touched): a job stops; a viewer may open it again (:meth:`Stack.reopened`)."""
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
@@ -177,9 +196,9 @@ class RawSliceReader:
         count = self.shape[1] * self.shape[2]
         with open(self.path, "rb") as f:
             if _identity(os.fstat(f.fileno())) != self.identity:
-                raise InputError("was replaced or changed since it was opened (saved over by another program?): "
-                                 "its slices would mix two versions; add it again, or wait until it is written "
-                                 "and run again", self.path)
+                raise FileChanged("was replaced or changed since it was opened (saved over by another program?): "
+                                  "its slices would mix two versions; wait until it is written, then open it "
+                                  "again or run the job again", self.path)
             f.seek(self.offset + z * self.slice_bytes)
             data = np.fromfile(f, self.dtype, count)
         if data.size != count:

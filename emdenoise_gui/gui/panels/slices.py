@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from emdenoise_gui.core.io.stack import FileChanged
+
 
 class Slices:
     """A stack_like placed at original slices ``first .. first+len-1``; caches one slice."""
@@ -20,7 +22,14 @@ class Slices:
         if not self.covers(z):
             return None
         if self._cached[0] != z:
-            data = np.asarray(self.stack[z - self.first])
+            try:
+                data = np.asarray(self.stack[z - self.first])
+            except FileChanged:  # saved over, or only touched, since it was opened: show it as it is now
+                reopen = getattr(self.stack, "reopened", None)
+                if reopen is None:
+                    raise
+                self.stack = reopen()
+                data = np.asarray(self.stack[z - self.first])
             if data.ndim != 2:
                 raise ValueError(f"slice {z} has shape {data.shape}, expected a 2-D image")
             self._cached = (z, data)
@@ -47,6 +56,10 @@ class RegionOf:
     def __getitem__(self, z: int) -> np.ndarray:
         y0, y1, x0, x1 = self.region
         return np.asarray(self.stack[z])[y0:y1, x0:x1]
+
+    def reopened(self) -> "RegionOf":
+        """The same region of the stack's file opened again (:meth:`Stack.reopened`)."""
+        return RegionOf(self.stack.reopened(), self.region)
 
 
 def slice_span(first: int, last: int) -> str:
