@@ -206,7 +206,8 @@ def cmd_filters(args) -> int:
                   "comparisons, not for real data):")
         for f in baselines.FILTERS.values():
             if f.as_published == published:
-                print(f"{f.name:<17} {f.label:<33} {f.description}")
+                missing = "" if f.available else f"  [not installed here: pip install {f.requires}]"
+                print(f"{f.name:<17} {f.label:<33} {f.description}{missing}")
     return EXIT_OK
 
 

@@ -26,6 +26,7 @@ that the numbers are comparable with the paper's.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +34,7 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from emdenoise_gui.core import shading
+from emdenoise_gui.core.errors import InputError
 
 # bm3d, PyWavelets, scikit-image and scipy.signal are imported inside the filters that use them: together
 # they take most of a second to import, which the app's start-up should not pay (benchmarks/startup.py).
@@ -313,7 +315,23 @@ class Filter:
     tune: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
     as_published: bool = False
     whole_slice: bool = False
+    requires: str = ""  # a module the filter needs that is not a dependency of the app (installed apart)
 
+    @property
+    def available(self) -> bool:
+        """Whether the filter can run here: the module it ``requires`` is installed."""
+        return not self.requires or importlib.util.find_spec(self.requires) is not None
+
+    def check_available(self) -> None:
+        """InputError saying what to install when the filter cannot run here."""
+        if not self.available:
+            raise InputError(MISSING[self.requires])
+
+
+#: What to do when a filter's module is missing, by module
+MISSING = {"bm3d": "BM3D is not installed: its implementation (the bm3d package of Tampere University) is free for "
+                   "non-commercial use only and may not be redistributed, so EMDenoise does not ship it; if its "
+                   "terms suit you, install it where EMDenoise runs (pip install bm3d), or pick another filter"}
 
 _EDE = "Ede & Beanland (arXiv 1807.11234)"
 _NRRN = "NRRN (ICLR 2022 submission)"
@@ -348,8 +366,8 @@ FILTERS: dict[str, Filter] = {
                f"Non-local means, patch 7, distance 11, h=0.1, fast mode (skimage defaults); {_EDE}.",
                1, _nlm, as_published=True),
         Filter("bm3d", "BM3D",
-               "BM3D (bm3d package, default profile, single-threaded), sigma estimated from the image (skimage estimate_sigma); Quan et al. (ICCVW 2019), NRRN.",
-               1, _bm3d),
+               "BM3D (bm3d package, default profile, single-threaded), sigma estimated from the image (skimage estimate_sigma); Quan et al. (ICCVW 2019), NRRN. Installed apart (pip install bm3d: free for non-commercial use only).",
+               1, _bm3d, requires="bm3d"),
         Filter("gaussian-sure", "Gaussian, width by SURE",
                "Gaussian whose width (0-3 px, or none) minimises Stein's unbiased risk estimate for the noise "
                "measured in the image: strong on noisy data, light or none on clean or finely sampled data; ours.",
@@ -408,6 +426,7 @@ def tile_filter(name: str, image: np.ndarray) -> Callable[[np.ndarray], np.ndarr
     to the image (``Filter.tune``: the SURE-tuned Gaussians), tuned once on the whole slice, so that every
     tile of it is filtered alike and no tile border shows where two settings meet."""
     spec = FILTERS[name]
+    spec.check_available()
     if spec.tune is None:
         return lambda tile: apply_filter(name, tile)
     flat = _slice_mean if spec.slices == 3 else (lambda a: a)
@@ -438,6 +457,8 @@ def apply_filter(name: str, image: np.ndarray) -> np.ndarray:
     ValueError
         Unknown name (the message lists the valid names), wrong shape, an
         image smaller than 8x8, or non-finite values.
+    InputError
+        The filter needs a module that is not installed (:attr:`Filter.requires`).
     """
     try:
         spec = FILTERS[name]
@@ -445,6 +466,7 @@ def apply_filter(name: str, image: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"unknown filter {name!r}; valid names: {', '.join(FILTERS)}"
         ) from None
+    spec.check_available()
     arr = np.asarray(image)
     want = "(H, W)" if spec.slices == 1 else "(3, H, W)"
     ndim = 2 if spec.slices == 1 else 3

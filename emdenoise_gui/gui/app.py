@@ -140,6 +140,12 @@ def when_built(window, args, app) -> None:
     for path in (p for p in args.paths if p not in missing):
         if (Path(path) / "project.json").exists():
             window.open_project(path)
+        elif args.screenshot and window.controller.project is None:  # no one to answer "make a project?": it
+            # waited for ever offscreen; a picture needs a project of its own, in a temporary folder
+            import tempfile
+
+            window.controller.new_project(Path(tempfile.mkdtemp(prefix="emdenoise-screenshot-")) / "project")
+            window.controller.add_paths([path])
         elif window.ensure_project(1):
             window.controller.add_paths([path])
     if args.screenshot:

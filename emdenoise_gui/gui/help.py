@@ -100,7 +100,8 @@ with them, but on plain shot noise NRRN is far better).</td></tr>
 wavelet, total variation and BM3D, plus 3-slice-mean versions for stacks. They need no training: use
 them <b>to compare</b> a network against, and as a fallback (the app falls back to the SURE-tuned
 Gaussian where no model fits). BM3D is about as good as the SURE-tuned Gaussian on a single image and
-hundreds of times slower. For <b>film shading or uneven illumination</b> try <i>Flat-field (divide)</i>,
+hundreds of times slower; it is not shipped (its bm3d package is free for non-commercial use only): install
+it yourself where its terms suit you. For <b>film shading or uneven illumination</b> try <i>Flat-field (divide)</i>,
 for <b>charging</b> <i>Flat-field (subtract)</i>: they remove the slice's smooth background (anything larger
 than about 100 px), then smooth with the SURE-tuned Gaussian. The <i>paper baselines</i> (bilateral, split-Bregman TV, non-local means)
 keep the papers' fixed settings: they are there to reproduce those comparisons, not for real data.</td></tr>

@@ -198,6 +198,7 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
     else:
         if denoiser.name not in baselines.FILTERS:
             raise InputError(f"unknown method '{denoiser.name}'; choose one of {', '.join(baselines.FILTERS)}")
+        baselines.FILTERS[denoiser.name].check_available()
         path, weights, precision, batch_size = None, "", "auto", None  # a filter runs one way only
     job = BlockJob(str(source.resolve()), str(output.resolve()), denoiser.kind, denoiser.name, path,
                    scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device, weights,

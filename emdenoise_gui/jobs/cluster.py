@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -75,9 +76,22 @@ def _import_distributed():
     try:
         import distributed
     except ImportError as exc:
-        raise InputError("--scheduler needs Dask: pip install 'emdenoise_gui[cluster]' (dask, distributed, "
-                         "dask-jobqueue) into the environment EMDenoise runs in") from exc
+        raise InputError(DASK_MISSING) from exc
     return distributed
+
+
+def _dask_missing() -> str:
+    """Why --scheduler (other than ``here``) cannot run here, and what to do: the installed program has no
+    pip environment to add Dask to (the advice to pip install was no use there)."""
+    if getattr(sys, "frozen", False):
+        return ("--scheduler needs Dask, which the installed program does not include: use --scheduler here (the "
+                "same blocks and resume on this computer), or install the Python package with its cluster extra "
+                "(pip install 'emdenoise_gui[cluster]', see docs/cluster.md) to run blocks on a Dask cluster")
+    return ("--scheduler needs Dask: pip install 'emdenoise_gui[cluster]' (dask, distributed, dask-jobqueue) into "
+            "the environment EMDenoise runs in")
+
+
+DASK_MISSING = _dask_missing()
 
 
 def batch_cluster(kind: str, config: dict, jobs: int):
@@ -86,7 +100,8 @@ def batch_cluster(kind: str, config: dict, jobs: int):
     try:
         import dask_jobqueue
     except ImportError as exc:
-        raise InputError(f"--scheduler {kind} needs dask-jobqueue: pip install 'emdenoise_gui[cluster]'") from exc
+        raise InputError(DASK_MISSING if getattr(sys, "frozen", False) else
+                         f"--scheduler {kind} needs dask-jobqueue: pip install 'emdenoise_gui[cluster]'") from exc
     classes = {"slurm": dask_jobqueue.SLURMCluster, "lsf": dask_jobqueue.LSFCluster,
                "pbs": dask_jobqueue.PBSCluster}
     try:

@@ -359,6 +359,7 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
         raise InputError(f"unknown method '{method}'; choose one of {', '.join(baselines.FILTERS)}")
     check_tiling(tile, stride)
     filt = baselines.FILTERS[method]
+    filt.check_available()  # before anything is read or written
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)

@@ -73,7 +73,7 @@ def _same_name(name: str):
 
 
 def _folder_names(folder: Path) -> set[str]:
-    return {p.name for p in folder.iterdir() if not p.name.startswith(".")} if folder.is_dir() else set()
+    return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")} if folder.is_dir() else set()
 
 
 def _user_card_names() -> set[str]:

@@ -209,10 +209,12 @@ def stage(bundle: Path, root: Path, edition: str) -> Path:
         shutil.copyfile(icons / f"emdenoise_{size}.png", folder / f"{NAME}.png")
     doc = share / "doc" / package_name(edition)
     doc.mkdir(parents=True)
-    attribution = icons.parent / "demo" / "ATTRIBUTION.md"
+    resources, licenses = icons.parent, bundle / "_internal" / "licenses"
     doc.joinpath("copyright").write_text(
-        "EMDenoise: BSD-3-Clause. Bundled third-party libraries keep their own licences (see\n"
-        f"/{PREFIX}/_internal/*.dist-info). Demo data, shipped models and icon:\n\n" + attribution.read_text())
+        "EMDenoise: BSD-3-Clause (below). Bundled third-party libraries keep their own licences: see\n"
+        f"/{PREFIX}/_internal/licenses/README.txt and /{PREFIX}/_internal/*.dist-info.\n\n"
+        + (licenses / "LICENSE").read_text() + "\n" + (resources / "models" / "ATTRIBUTION.md").read_text() + "\n"
+        + (resources / "demo" / "ATTRIBUTION.md").read_text())
     for path in root.rglob("*"):  # dpkg wants no group/world-writable files; umask-independent modes
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)

@@ -273,6 +273,27 @@ def test_demo_screenshot_switch_headless(tmp_path):
     image.save(str(SCREENSHOTS / "demo_screenshot.png"))
 
 
+def test_a_stacks_screenshot_needs_no_answer(tmp_path):
+    """`emdenoise-gui --screenshot FILE STACK` waited for ever for the "make a project?" question nobody can
+    answer offscreen (frozen-app audit): the picture gets a project of its own."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    import tifffile
+
+    stack, out = tmp_path / "s.tif", tmp_path / "s.png"
+    tifffile.imwrite(stack, (np.random.default_rng(0).random((4, 64, 64)) * 200).astype(np.uint8),
+                     photometric="minisblack")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMDENOISE_HOME=str(tmp_path / "home"))
+    result = subprocess.run([sys.executable, "-c", "from emdenoise_gui.gui.app import main; raise SystemExit(main())",
+                             "--screenshot", str(out), str(stack)], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert QtGui.QImage(str(out)).width() >= 1200
+
+
 def test_default_model_is_the_fastest_shipped_nrrn(window):
     """With a fast and a larger shipped NRRN, a first Denoise click uses the fast one (CPU laptops)."""
     from emdenoise_gui.zoo.registry import list_entries

@@ -95,3 +95,17 @@ def test_the_details_read_as_words(home):  # noqa: F811
     assert "10–10 nm" not in text and "<b>Pixel size</b></td><td>10 nm" in text
     assert "q_flyem" not in card_html(cards["flyem-nrrn-lite"], True)
     assert fit._nm(2615.0) == "2.6 µm" and fit._nm(10.0) == "10 nm"
+
+
+def test_bm3d_not_installed_is_marked_in_the_zoo(qtbot, home, panel, monkeypatch):  # noqa: F811
+    """BM3D is not shipped (free for non-commercial use only): listed, greyed, its tooltip says what to do."""
+    import importlib.util
+
+    find = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bm3d" else find(name, *a))
+    panel.refresh()
+    tree = panel.list
+    items = [tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+             for j in range(tree.topLevelItem(i).childCount())]
+    bm3d = next(item for item in items if item.text(0).startswith("BM3D"))
+    assert bm3d.text(0) == "BM3D (not installed)" and "non-commercial" in bm3d.toolTip(0)
