@@ -61,7 +61,7 @@ as_user "emdenoise doctor"
 step "emdenoise denoise: a FIB-SEM TIFF and an MRC stack"
 as_user "emdenoise denoise /data/$TIFF --slices 0:4 -o fibsem_denoised.tif --model flyem-nrrn-base && \
     emdenoise info fibsem_denoised.tif && \
-    emdenoise denoise /data/$MRC -o particles_denoised.mrc --method bm3d && \
+    emdenoise denoise /data/$MRC -o particles_denoised.mrc --method gaussian-sure && \
     emdenoise denoise /data/$MRC --slices 0:4 -o particles_nrrn.mrc --model flyem-nrrn-lite && \
     emdenoise info particles_nrrn.mrc"
 
