@@ -215,6 +215,13 @@ def assess_fit(card, facts: StackFacts) -> Fit:
     fits = [slices_fit(info.input_slices, facts), _pixel_fit(card, facts), _dose_fit(card, facts),
             _noise_fit(facts), _artifact_fit(card)]
     fits = [f for f in fits if f is not None]
+    pixel = fits[1]
+    if info.input_slices > 1 and facts.depth == 1 and facts.pixel_size_nm is not None and pixel.grade != "good":
+        # two doubts that compound: fed a single image at another scale as its own neighbours, NRRN lite lost
+        # to the SURE-tuned Gaussian on a 5.8 nm SEM image and on FlyEM slices scaled to 5.8 nm (doses 25-300;
+        # a stack at that scale and a single 10 nm image both won)
+        return Fit("poor", f"a single image of {pixel.reason.split(',')[0]}: read as its own neighbours at another "
+                           "scale than this model learned, it lost to the SURE-tuned Gaussian (measured at 5.8 nm)")
     worst = max(fits, key=lambda f: f.rank)
     artifact = fits[-1] if is_artifact_model(card) else None
     if artifact is not None and worst is not artifact and worst.grade == "possible":  # both reasons said

@@ -64,6 +64,18 @@ def test_a_single_image_is_possible_for_a_slice_model_and_poor_for_a_3_slice_fil
     assert fit.grade == "poor" and fit.reason.startswith("a single image: this filter reads 3 neighbouring")
 
 
+@pytest.mark.parametrize("pixel, grade", [(5.825, "poor"), (10.0, "possible"), (None, "possible")])
+def test_a_single_image_at_another_scale_is_poor_for_a_slice_model(pixel, grade):
+    """NRRN lite was picked for a 5.8 nm Zeiss SEM image ('possible' twice over) and lost to the SURE-tuned
+    Gaussian there and on FlyEM slices scaled to 5.8 nm at doses 25-300 (fit audit, 2026-12-06)."""
+    fit = assess_fit(card(), replace(FIBSEM, similarity=None, depth=1, pixel_size_nm=pixel))
+    assert fit.grade == grade
+    if grade == "poor":
+        assert fit.reason.startswith("a single image of 5.83 nm pixels: read as its own neighbours at another scale")
+    assert assess_fit(card(family="n2v"), replace(FIBSEM, similarity=None, depth=1, pixel_size_nm=pixel)).grade != \
+        "poor"  # a one-slice model is not fed the image three times
+
+
 def test_the_fallback_filter_averages_alike_slices_only():
     assert fallback_filter(FIBSEM) == "gaussian-sure-avg"  # e.g. a FIB-SEM stack at a pixel size no model knows
     assert fallback_filter(replace(FIBSEM, similarity=0.21)) == "gaussian-sure"  # ssTEM sections
