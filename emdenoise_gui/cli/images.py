@@ -206,7 +206,9 @@ def cmd_filters(args) -> int:
                   "comparisons, not for real data):")
         for f in baselines.FILTERS.values():
             if f.as_published == published:
-                missing = "" if f.available else f"  [not installed here: pip install {f.requires}]"
+                where = ("not in the installed program" if getattr(sys, "frozen", False)
+                         else f"not installed here: pip install {f.requires}")
+                missing = "" if f.available else f"  [{where}]"
                 print(f"{f.name:<17} {f.label:<33} {f.description}{missing}")
     return EXIT_OK
 

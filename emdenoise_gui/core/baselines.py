@@ -27,6 +27,7 @@ that the numbers are comparable with the paper's.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -328,10 +329,18 @@ class Filter:
             raise InputError(MISSING[self.requires])
 
 
+def _missing_bm3d() -> str:
+    """Why BM3D cannot run here and what to do; the installed program cannot take a pip install."""
+    why = ("BM3D is not installed: its implementation (the bm3d package of Tampere University) is free for "
+           "non-commercial use only and may not be redistributed, so EMDenoise does not ship it; ")
+    if getattr(sys, "frozen", False):
+        return why + ("the installed program cannot add it: where its terms suit you, install EMDenoise as a Python "
+                      "package with it (pip install 'emdenoise_gui[bm3d]'), or pick another filter")
+    return why + "if its terms suit you, install it where EMDenoise runs (pip install bm3d), or pick another filter"
+
+
 #: What to do when a filter's module is missing, by module
-MISSING = {"bm3d": "BM3D is not installed: its implementation (the bm3d package of Tampere University) is free for "
-                   "non-commercial use only and may not be redistributed, so EMDenoise does not ship it; if its "
-                   "terms suit you, install it where EMDenoise runs (pip install bm3d), or pick another filter"}
+MISSING = {"bm3d": _missing_bm3d()}
 
 _EDE = "Ede & Beanland (arXiv 1807.11234)"
 _NRRN = "NRRN (ICLR 2022 submission)"

@@ -144,7 +144,8 @@ def when_built(window, args, app) -> None:
             # waited for ever offscreen; a picture needs a project of its own, in a temporary folder
             import tempfile
 
-            window.controller.new_project(Path(tempfile.mkdtemp(prefix="emdenoise-screenshot-")) / "project")
+            window.screenshot_scratch = Path(tempfile.mkdtemp(prefix="emdenoise-screenshot-"))  # removed at the end
+            window.controller.new_project(window.screenshot_scratch / "project", remember=False)
             window.controller.add_paths([path])
         elif window.ensure_project(1):
             window.controller.add_paths([path])
@@ -196,6 +197,11 @@ def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     code = app.exec()
     if args.screenshot:
         window.close()
+        scratch = getattr(window, "screenshot_scratch", None)
+        if scratch is not None:  # the picture's own project and its result (a denoised copy of the stack)
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
     if quitter is not None:
         quitter.uninstall()
     if end_process:

@@ -134,13 +134,15 @@ class Controller(QtCore.QObject, ResultRecording):
         self._continues: set[Path] = set()
 
     # -- projects ----------------------------------------------------------------------------------
-    def new_project(self, folder: str | Path) -> bool:
-        return self._set_project(lambda: Project.create(Path(folder)))
+    def new_project(self, folder: str | Path, remember: bool = True) -> bool:
+        """Make a project in ``folder`` and open it; ``remember`` False keeps it off the recent list (a scratch
+        project, e.g. a screenshot's)."""
+        return self._set_project(lambda: Project.create(Path(folder)), remember)
 
     def open_project(self, folder: str | Path) -> bool:
         return self._set_project(lambda: Project.open(Path(folder)))
 
-    def _set_project(self, make) -> bool:
+    def _set_project(self, make, remember: bool = True) -> bool:
         try:
             project = make()
         except InputError as exc:
@@ -148,7 +150,8 @@ class Controller(QtCore.QObject, ResultRecording):
             return False
         self.close_project()
         self.project = project
-        remember_project(project.folder)
+        if remember:
+            remember_project(project.folder)
         self.undo_stack.clear()
         missing = project.missing_inputs()
         gone = {r.id for r in missing}

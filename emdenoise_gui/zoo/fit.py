@@ -216,7 +216,8 @@ def assess_fit(card, facts: StackFacts) -> Fit:
             _noise_fit(facts), _artifact_fit(card)]
     fits = [f for f in fits if f is not None]
     pixel = fits[1]
-    if info.input_slices > 1 and facts.depth == 1 and facts.pixel_size_nm is not None and pixel.grade != "good":
+    if (info.input_slices > 1 and facts.depth == 1 and facts.pixel_size_nm is not None
+            and card.pixel_size_nm is not None and pixel.grade != "good" and not _adapted_here(card, facts)):
         # two doubts that compound: fed a single image at another scale as its own neighbours, NRRN lite lost
         # to the SURE-tuned Gaussian on a 5.8 nm SEM image and on FlyEM slices scaled to 5.8 nm (doses 25-300;
         # a stack at that scale and a single 10 nm image both won)

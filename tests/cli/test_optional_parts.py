@@ -38,3 +38,14 @@ def test_the_installed_program_says_dask_is_not_in_it(monkeypatch):
     assert "the installed program does not include" in text and "--scheduler here" in text
     monkeypatch.delattr(sys, "frozen")
     assert cluster._dask_missing().startswith("--scheduler needs Dask: pip install")
+
+
+def test_the_installed_program_says_bm3d_cannot_be_added_to_it(monkeypatch):
+    """'pip install bm3d' cannot reach a frozen program's modules (review)."""
+    from emdenoise_gui.core import baselines
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert "the installed program cannot add it" in baselines._missing_bm3d()
+    monkeypatch.delattr(sys, "frozen")
+    assert baselines._missing_bm3d().endswith("install it where EMDenoise runs (pip install bm3d), or pick another "
+                                              "filter")

@@ -286,12 +286,17 @@ def test_a_stacks_screenshot_needs_no_answer(tmp_path):
     stack, out = tmp_path / "s.tif", tmp_path / "s.png"
     tifffile.imwrite(stack, (np.random.default_rng(0).random((4, 64, 64)) * 200).astype(np.uint8),
                      photometric="minisblack")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMDENOISE_HOME=str(tmp_path / "home"))
+    (tmp_path / "tmp").mkdir()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMDENOISE_HOME=str(tmp_path / "home"),
+               TMPDIR=str(tmp_path / "tmp"))
     result = subprocess.run([sys.executable, "-c", "from emdenoise_gui.gui.app import main; raise SystemExit(main())",
                              "--screenshot", str(out), str(stack)], env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert QtGui.QImage(str(out)).width() >= 1200
+    assert list((tmp_path / "tmp").iterdir()) == []  # its scratch project (a denoised copy) is gone ...
+    recent = tmp_path / "home" / "recent.json"
+    assert not recent.exists() or "emdenoise-screenshot" not in recent.read_text()  # ... and not remembered
 
 
 def test_default_model_is_the_fastest_shipped_nrrn(window):

@@ -5,7 +5,7 @@ exports end in .zip, Import takes folders too, and the details read as a microsc
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from emdenoise_gui.zoo import fit  # noqa: E402
 from emdenoise_gui.zoo.registry import list_entries  # noqa: E402
@@ -109,3 +109,9 @@ def test_bm3d_not_installed_is_marked_in_the_zoo(qtbot, home, panel, monkeypatch
              for j in range(tree.topLevelItem(i).childCount())]
     bm3d = next(item for item in items if item.text(0).startswith("BM3D"))
     assert bm3d.text(0) == "BM3D (not installed)" and "non-commercial" in bm3d.toolTip(0)
+    assert not bm3d.flags() & QtCore.Qt.ItemFlag.ItemIsEnabled  # a click does not make it the denoiser (review)
+    panel.show()
+    before = panel.current_key()
+    tree.scrollToItem(bm3d)
+    qtbot.mouseClick(tree.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=tree.visualItemRect(bm3d).center())
+    assert panel.current_key() == before

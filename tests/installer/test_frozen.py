@@ -88,6 +88,8 @@ def test_licences_and_attributions_ship(bundle):
                for d in internal.glob("torch-*.dist-info"))
     assert "CC BY 3.0" in (internal / "emdenoise_gui" / "resources" / "models" / "ATTRIBUTION.md").read_text()
     assert not list(internal.glob("bm4d*")) and not list(internal.glob("bm3d*"))
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in (licenses / "Qt" / "LGPL-3.0.txt").read_text()  # Qt's wheels: none
+    assert not list(internal.glob("pillow-*.dist-info"))  # no metadata of what is left out
 
 
 @pytest.mark.parametrize("compression", ["lzw", "zlib", "zstd", "lzma", "jpeg2000"])

@@ -72,8 +72,11 @@ def test_a_single_image_at_another_scale_is_poor_for_a_slice_model(pixel, grade)
     assert fit.grade == grade
     if grade == "poor":
         assert fit.reason.startswith("a single image of 5.83 nm pixels: read as its own neighbours at another scale")
-    assert assess_fit(card(family="n2v"), replace(FIBSEM, similarity=None, depth=1, pixel_size_nm=pixel)).grade != \
-        "poor"  # a one-slice model is not fed the image three times
+    single = replace(FIBSEM, similarity=None, depth=1, pixel_size_nm=pixel)
+    assert assess_fit(card(family="n2v"), single).grade != "poor"  # a one-slice model is not fed it three times
+    assert assess_fit(card(pixel=None), single).grade == "possible"  # no training scale to differ from (review)
+    adapted = card(training={"adapted_to": "fib.tif (1x64x64)"})
+    assert assess_fit(adapted, single).grade == "possible"  # self-trained on this very image
 
 
 def test_the_fallback_filter_averages_alike_slices_only():

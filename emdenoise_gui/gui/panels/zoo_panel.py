@@ -208,9 +208,9 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             item.setData(0, ROLE, key)
             item.setToolTip(0, f.description)
             if not f.available:  # listed, so its absence is explained, but not picked: nothing to run
+                item.setFlags(QtCore.Qt.ItemFlag.NoItemFlags)  # greyed, not clickable: Denoise never gets it
                 item.setText(0, f"{f.label} (not installed)")
                 item.setToolTip(0, baselines.MISSING[f.requires])
-                item.setForeground(0, QtGui.QBrush(QtGui.QColor("#8a8a8a")))
             groups[PUBLISHED if f.as_published else "Classical filters"].addChild(item)
             self.entries[key] = f
         for title, group in groups.items():  # the papers' baselines folded away (selecting one unfolds them)
