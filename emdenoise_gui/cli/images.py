@@ -398,7 +398,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")
     p.add_argument("--tile", type=int, default=TILE_DEFAULT,
-                   help=f"tile side in pixels (default {TILE_DEFAULT}; xception models use their training crop)")
+                   help=f"tile side in pixels (default {TILE_DEFAULT}; xception models use their training crop, "
+                        "cyclic models at least 1024)")
     p.add_argument("--quality", choices=QUALITIES, default="fast",
                    help="fast: tiles overlap by what the network sees around a pixel, each pixel is computed "
                         "about once; paper: the papers' half-tile stride with Gaussian blending, 4x the work "

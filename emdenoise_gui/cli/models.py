@@ -166,7 +166,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",
                    help="pure noise patterns (cyclic): files or rectangles of blank regions; repeatable")
     p.add_argument("--dose",
-                   help="synthetic Poisson noise on --clean data (xception, nrrn): counts per pixel at the mean, "
+                   help="synthetic Poisson noise on --clean data (xception, nrrn; cyclic --artifacts with --shot-noise): "
+                        "counts per pixel at the mean, "
                         "LOW:HIGH, log-uniform (default 25:100)")
     p.add_argument("--dose-dist", choices=list(DOSE_DISTRIBUTIONS),
                    help="how synthetic doses are drawn: " + "; ".join(f"{k}: {v}" for k, v in DOSE_DISTRIBUTIONS.items())

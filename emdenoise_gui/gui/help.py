@@ -66,7 +66,7 @@ where you were in the viewer. Your input files are never changed or copied. Resu
 project's <i>results</i> folder (or the folder set in Edit ▸ Settings), named
 <i>stem_method</i> by default, e.g. <i>cells_flyem-nrrn-lite.tif</i>; an existing file is never
 overwritten.</p>
-<p><b>Stacks.</b> Drag TIFF or MRC files, OME-Zarr (.zarr) folders, or folders holding them onto the window, or use File ▸ Add Stacks.</p>
+<p><b>Stacks.</b> Drag TIFF or MRC files, OME-Zarr (.zarr) folders, or folders holding them onto the window, or use File ▸ Add Stacks (for an OME-Zarr folder, open it there and pick its <i>zarr.json</i>, or <i>.zattrs</i> in an older store).</p>
 <p><b>Denoising.</b> When you show a stack the model zoo (right) marks how well each model fits it and
 selects the app's pick; choose another if you like. Process ▸ Preview Current Slice tries it on the
 slice on screen, and Process ▸ Denoise Stack runs it on the whole stack (if you chose a model that fits

@@ -42,7 +42,7 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     window.recent_menu.aboutToShow.connect(window.fill_recent)
     file.addSeparator()
     actions["add"] = _action(window, file, "&Add Stacks…", window.add_stacks_dialog, KEY.StandardKey.Open,
-                             "Add TIFF or MRC stacks to the project")
+                             "Add TIFF, MRC or OME-Zarr stacks to the project (an OME-Zarr folder: pick its zarr.json)")
     actions["save"] = _action(window, file, "&Save Project", c.save, KEY.StandardKey.Save,
                               "The project is also saved automatically after every change")
     actions["save_as"] = _action(window, file, "Save Project &As…", window.save_as_dialog,

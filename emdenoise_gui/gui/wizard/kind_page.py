@@ -63,7 +63,7 @@ class KindPage(QtWidgets.QWizardPage):
         self.stack = stack_combo(state, "The stack you want to denoise; its neighbouring slices are compared")
         self.stack.currentIndexChanged.connect(self._stack_changed)
         self.browse = QtWidgets.QPushButton("Other file…")
-        self.browse.setToolTip("Pick a TIFF or MRC stack that is not in the project")
+        self.browse.setToolTip("Pick a TIFF, MRC or OME-Zarr stack (its zarr.json) that is not in the project")
         self.browse.clicked.connect(self._browse)
         self.similarity = QtWidgets.QLabel()
         self.similarity.setWordWrap(True)
