@@ -54,7 +54,7 @@ def denoise_jobs(window) -> list:
 
 
 def finished(qtbot, job) -> None:
-    qtbot.waitUntil(lambda: not job.running, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not job.active, timeout=WAIT_MS)  # not only "not running": a job may still wait
     assert job.status == "done", job.message
     job.wait(5000)
 

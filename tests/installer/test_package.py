@@ -73,6 +73,10 @@ def fake_bundle(folder: Path) -> Path:
     shutil.copytree(paths.icon_file().parent, resources / "icons")
     (resources / "demo").mkdir()
     shutil.copyfile(paths.demo_dir() / "ATTRIBUTION.md", resources / "demo" / "ATTRIBUTION.md")
+    (resources / "models").mkdir()
+    shutil.copyfile(paths.shipped_models_dir() / "ATTRIBUTION.md", resources / "models" / "ATTRIBUTION.md")
+    (folder / "_internal" / "licenses").mkdir()
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "LICENSE", folder / "_internal" / "licenses" / "LICENSE")
     return folder
 
 
@@ -86,7 +90,9 @@ def test_stage_lays_out_the_package_tree(tmp_path):
     assert (root / "usr/share/applications/emdenoise.desktop").read_text() == package.desktop_entry()
     for size in package.ICON_SIZES:
         assert (root / f"usr/share/icons/hicolor/{size}x{size}/apps/emdenoise.png").stat().st_size > 500
-    assert "CC BY 3.0" in (root / "usr/share/doc/emdenoise/copyright").read_text()
+    copyright_text = (root / "usr/share/doc/emdenoise/copyright").read_text()
+    assert "CC BY 3.0" in copyright_text and "BSD 3-Clause License" in copyright_text
+    assert "Shipped models: attribution" in copyright_text  # the models are FlyEM-derived too (frozen audit)
     assert all(p.stat().st_mode & 0o022 == 0 for p in root.rglob("*") if not p.is_symlink())
     assert not (root / "DEBIAN").exists()  # nothing runs at install or removal: user data is never touched
 
