@@ -185,17 +185,22 @@ def test_imod_mode0_bytes_are_unsigned_unless_flagged(tmp_path, flags, expected)
         assert int(stack[0][0, 0]) == expected
 
 
+def _raw_stack(path, data):
+    """``data`` (Z, Y, X) written uncompressed as the TIFF or MRC ``path`` (its slices are read raw)."""
+    if path.suffix == ".tif":
+        tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"})
+    else:
+        with mrcfile.new(path) as mrc:
+            mrc.set_data(data)
+    return path
+
+
 @pytest.mark.parametrize("suffix", [".tif", ".mrc"])
 def test_a_file_cut_short_while_open_raises_instead_of_crashing(tmp_path, suffix):
     """Raw slices are read, not memory-mapped: saving another file over an open stack (Fiji's Save) used to
     end the process with SIGBUS at the next read; now the read says what happened."""
     data = np.arange(3 * 64 * 64, dtype=np.uint16).reshape(3, 64, 64)
-    path = tmp_path / f"a{suffix}"
-    if suffix == ".tif":
-        tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"})
-    else:
-        with mrcfile.new(path) as mrc:
-            mrc.set_data(data)
+    path = _raw_stack(tmp_path / f"a{suffix}", data)
     with open_stack(path) as stack:
         assert stack.meta.raw_slices
         np.testing.assert_array_equal(stack[2], data[2])
@@ -209,13 +214,7 @@ def test_a_stack_replaced_by_one_of_the_same_shape_is_not_read_on(tmp_path, suff
     """A denoise job read its first slices from the stack and the rest from the file another program put in
     its place (same shape and type), and recorded the mix as a finished result (jobs audit, 2026-12-06)."""
     data = np.arange(3 * 64 * 64, dtype=np.uint16).reshape(3, 64, 64)
-    path, other = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
-    for target, values in ((path, data), (other, data[::-1].copy())):
-        if suffix == ".tif":
-            tifffile.imwrite(target, values, imagej=True, metadata={"axes": "ZYX"})
-        else:
-            with mrcfile.new(target) as mrc:
-                mrc.set_data(values)
+    path, other = _raw_stack(tmp_path / f"a{suffix}", data), _raw_stack(tmp_path / f"b{suffix}", data[::-1].copy())
     with open_stack(path) as stack:
         np.testing.assert_array_equal(stack[0], data[0])
         os.replace(other, path)  # saved elsewhere and moved into place, as editors save

@@ -13,24 +13,11 @@ pytest.importorskip("pytestqt")
 
 from emdenoise_gui.core.errors import InputError  # noqa: E402
 from emdenoise_gui.core.events import Progress  # noqa: E402
-from emdenoise_gui.gui.controller import Controller  # noqa: E402
 from emdenoise_gui.jobs import denoise as denoise_jobs  # noqa: E402
-from emdenoise_gui.jobs.denoise import Denoiser  # noqa: E402
 from emdenoise_gui.project.project import Project  # noqa: E402
+from tests.gui import test_project_jobs_audit as audit  # noqa: E402
 
-MEDIAN = Denoiser("filter", "median")
-
-
-@pytest.fixture
-def controller(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    c = Controller()
-    c.settings.device = "cpu"
-    assert c.new_project(tmp_path / "project")
-    yield c
-    c.cancel_all()
-    for job in c.jobs:
-        job.wait(30000)
+MEDIAN, controller = audit.MEDIAN, audit.controller  # the fixture of a Controller with a new project
 
 
 @pytest.fixture
