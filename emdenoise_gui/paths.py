@@ -52,6 +52,12 @@ def user_models_dir() -> Path:
     return user_data_dir() / "models"
 
 
+def is_installed_program() -> bool:
+    """Whether this is the installed program (frozen by PyInstaller), which has no Python environment a
+    ``pip install`` could add to (Dask, bm3d): messages say so instead of advising pip."""
+    return bool(getattr(sys, "frozen", False))
+
+
 def shipped_root() -> Path:
     """The folder that holds ``models/`` and ``demo/``: ``emdenoise_gui/resources`` in the package, or in
     the bundle's folder (``sys._MEIPASS``) when frozen by PyInstaller."""
@@ -83,4 +89,3 @@ def file_name_part(text: str, replacement: str) -> str:
     kept = "".join(c if c.isalnum() or c in "._-" or unicodedata.category(c)[0] == "M" else "\0"
                    for c in unicodedata.normalize("NFC", text))
     return re.sub("\0+", replacement, kept)
-

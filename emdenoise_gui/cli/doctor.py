@@ -85,7 +85,7 @@ def _torch_rows() -> list[tuple[str, str]]:
 
 def system_report() -> list[tuple[str, str]]:
     """(label, value) rows describing this installation and machine."""
-    frozen = getattr(sys, "frozen", False)
+    frozen = paths.is_installed_program()
     data = paths.user_data_dir()
     rows = [
         ("EMDenoise", __version__),

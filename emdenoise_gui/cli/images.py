@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 
+from emdenoise_gui import paths
 from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
@@ -206,7 +207,7 @@ def cmd_filters(args) -> int:
                   "comparisons, not for real data):")
         for f in baselines.FILTERS.values():
             if f.as_published == published:
-                where = ("not in the installed program" if getattr(sys, "frozen", False)
+                where = ("not in the installed program" if paths.is_installed_program()
                          else f"not installed here: pip install {f.requires}")
                 missing = "" if f.available else f"  [{where}]"
                 print(f"{f.name:<17} {f.label:<33} {f.description}{missing}")

@@ -333,7 +333,7 @@ def _missing_bm3d() -> str:
     """Why BM3D cannot run here and what to do; the installed program cannot take a pip install."""
     why = ("BM3D is not installed: its implementation (the bm3d package of Tampere University) is free for "
            "non-commercial use only and may not be redistributed, so EMDenoise does not ship it; ")
-    if getattr(sys, "frozen", False):
+    if getattr(sys, "frozen", False):  # paths.is_installed_program's test (core does not import paths)
         return why + ("the installed program cannot add it: where its terms suit you, install EMDenoise as a Python "
                       "package with it (pip install 'emdenoise_gui[bm3d]'), or pick another filter")
     return why + "if its terms suit you, install it where EMDenoise runs (pip install bm3d), or pick another filter"

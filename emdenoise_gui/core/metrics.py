@@ -20,7 +20,7 @@ BAND_PX = 4_000_000
 
 
 def _pair(ref: np.ndarray, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both images as arrays (not copied) of the same non-empty 2-D shape (H, W), or ValueError."""
+    """Both images as arrays (not copied) of the same non-empty shape, or ValueError."""
     a, b = np.asarray(ref), np.asarray(img)
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
@@ -29,11 +29,11 @@ def _pair(ref: np.ndarray, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _bands(height: int, width: int, start: int = 0, stop: int | None = None, minimum: int = 1):
+def _bands(height: int, width: int, start: int = 0, stop: int | None = None):
     """(r0, r1) row ranges covering rows ``start`` to ``stop`` (default: the last) with about
-    :data:`BAND_PX` pixels each (at least ``minimum`` rows)."""
+    :data:`BAND_PX` pixels each (at least one row)."""
     stop = height if stop is None else stop
-    rows = max(minimum, BAND_PX // max(width, 1))
+    rows = max(1, BAND_PX // max(width, 1))
     for r0 in range(start, stop, rows):
         yield r0, min(r0 + rows, stop)
 

@@ -87,9 +87,9 @@ class _RemoveStack(QtGui.QUndoCommand):
         self.controller._restore_stacks([self.record], self.results)
 
 
-#: What to do about a stack whose file is gone, in the app's words.
 #: missing stacks named in the "Missing input files" box (the rest counted)
 MISSING_LISTED = 12
+#: What to do about a stack whose file is gone, in the app's words.
 LOCATE_HINT = "Right-click a stack ▸ Locate File… to point to its new place."
 
 

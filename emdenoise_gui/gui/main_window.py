@@ -70,11 +70,11 @@ def _yx(region) -> tuple[int, int, int, int]:
     return y0, y1, x0, x1
 
 
-
 def _missing_text(record) -> str:
     """What the view says in place of a stack (or a result of it) whose file was moved or deleted."""
     return (f"Cannot show {record.name}: {record.path} was moved or deleted; put it back, locate it (right-click ▸ "
             "Locate File…), or remove it from the project")
+
 
 class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).

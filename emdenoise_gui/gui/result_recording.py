@@ -42,21 +42,27 @@ class ResultRecording:
                                                   f"{where}.")
             return
         last = None
-        # the job's stack in the recording project by its file: ids hold only in the Project object the job saw
-        # (a merge of another window's additions renumbers them in another object)
-        same = None if target is project else SameFiles([s.path for s in target.stacks])
+        same = SameFiles([s.path for s in target.stacks])
+
+        def stack_id(record) -> str | None:
+            """The job's stack in ``target``: by its id in the Project object the job saw, elsewhere by its file
+            (a merge of another window's additions renumbers ids in another object); None when it is gone."""
+            if target is project:
+                return record.id
+            found = same.find(Path(record.path).resolve())
+            return None if found is None else target.stacks[found].id
+
         for record, output in pairs:
-            found = None if same is None else same.find(Path(record.path).resolve())
-            stack_id = record.id if same is None else (target.stacks[found].id if found is not None else None)
             dtype = record.dtype if used["dtype"] == "input" else used["dtype"]
             params = {**used, "dtype": dtype}
             if region is not None:  # the result holds only this part of each slice: y0, y1, x0, x1 px
                 params["region"] = [int(v) for v in region]
             try:
-                if stack_id is None:
+                found = stack_id(record)
+                if found is None:
                     raise KeyError(record.id)
                 last = target.add_result(
-                    stack_id=stack_id, path=output, kind=denoiser.kind, method=denoiser.name,
+                    stack_id=found, path=output, kind=denoiser.kind, method=denoiser.name,
                     model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
                     slices=[0, record.shape[0]])
             except KeyError:  # the stack was removed while the job ran

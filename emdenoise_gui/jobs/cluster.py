@@ -23,7 +23,6 @@ import os
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
 from emdenoise_gui.jobs import blocks
 from emdenoise_gui.jobs.stack import stage
+from emdenoise_gui.paths import is_installed_program
 
 BATCH_SYSTEMS = ("slurm", "lsf", "pbs")
 #: How often (s) the driver looks at the cancel token while waiting for blocks.
@@ -83,7 +83,7 @@ def _import_distributed():
 def _dask_missing() -> str:
     """Why --scheduler (other than ``here``) cannot run here, and what to do: the installed program has no
     pip environment to add Dask to (the advice to pip install was no use there)."""
-    if getattr(sys, "frozen", False):
+    if is_installed_program():
         return ("--scheduler needs Dask, which the installed program does not include: use --scheduler here (the "
                 "same blocks and resume on this computer), or install the Python package with its cluster extra "
                 "(pip install 'emdenoise_gui[cluster]', see docs/cluster.md) to run blocks on a Dask cluster")
@@ -100,7 +100,7 @@ def batch_cluster(kind: str, config: dict, jobs: int):
     try:
         import dask_jobqueue
     except ImportError as exc:
-        raise InputError(DASK_MISSING if getattr(sys, "frozen", False) else
+        raise InputError(DASK_MISSING if is_installed_program() else
                          f"--scheduler {kind} needs dask-jobqueue: pip install 'emdenoise_gui[cluster]'") from exc
     classes = {"slurm": dask_jobqueue.SLURMCluster, "lsf": dask_jobqueue.LSFCluster,
                "pbs": dask_jobqueue.PBSCluster}

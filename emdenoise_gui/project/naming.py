@@ -4,8 +4,9 @@ A pattern is text with fields in braces: ``{stem}`` (the input file's name witho
 extension), ``{method}`` (the filter or model name) and ``{date}`` (the day the result was
 made, YYYY-MM-DD). The rendered name keeps letters and digits of any script (中文.tif gives
 中文_median.tif; all systems we ship for take them), dots, dashes and underscores; anything else
-(spaces, slashes, the characters Windows refuses, emoji) becomes ``_``. When a name is already used (a file on disk, or a result the project
-records whose file has gone), ``_2``, ``_3``, ... is added: nothing is ever overwritten.
+(spaces, slashes, the characters Windows refuses, emoji) becomes ``_``. When a name is already used
+(a file on disk, or a result the project records whose file has gone), ``_2``, ``_3``, ... is added:
+nothing is ever overwritten.
 """
 
 from __future__ import annotations

@@ -271,12 +271,16 @@ class Project:
                    results=results, view=view, version=version, relocated=relocated,
                    extra=unknown_entries(data, TOP_KEYS))
 
+    def _json_text(self) -> str:
+        """project.json's text for the project as it is now (JSON only: no NaN)."""
+        return json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
+
     def save(self) -> None:
         """Write ``project.json`` atomically, keeping the previous one as ``project.json.bak``.
 
         Raises InputError if the folder is gone or not writable (nothing is changed then).
         """
-        text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
+        text = self._json_text()
         if not self.folder.is_dir():
             raise InputError(FOLDER_GONE, self.folder)
         self.other_kept, self.merged = None, 0
@@ -294,7 +298,7 @@ class Project:
                 if text == self._disk_text:
                     return  # nothing changed here: its version stands
                 self.merged = merge.take_additions(self, on_disk)
-                text = json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
+                text = self._json_text()
                 stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
                 kept, n = self.folder / f"project.other-{stamp}.json", 2
                 while kept.exists():  # two in the same second: each kept version has its own file

@@ -231,7 +231,8 @@ def _check_converging(losses: dict, spec: RunSpec, step: int, which: str = "") -
 
 def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> Iterator[StepDone]:
     """Read the (step, losses, lr) of ``pending`` steps back from the device (losses: name -> 0-d tensor
-    or float), yield a StepDone for each and empty the list. InputError at the first loss that is not finite.
+    or float), yield a StepDone for each and empty the list. InputError at the first loss that shows the run
+    diverged (:func:`_check_converging`).
     The rate and time left are the group's (its last step's): earlier steps of a group finished no sooner."""
     if not pending:
         return
@@ -252,7 +253,7 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     for note in notes:
         yield Message(note)
     spec = RunSpec.from_dict(state["spec"])
-    _check_same_data(state.get("data_files") or {}, checkpoint)
+    _check_same_data(state.get("data_files") or {})
     if spec.family == "nrrn" and not spec.neighbours and not spec.init:
         spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches
     if spec.family == "cyclic" and not spec.clean_output and not spec.init:
@@ -276,19 +277,23 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     yield from train(spec, cancel, _resume_state=state)
 
 
-def _check_same_data(recorded: dict, checkpoint) -> None:
+def _check_same_data(recorded: dict) -> None:
     """InputError when a file the run began on (``recorded``: its :func:`data_fingerprint`; empty for a run
     saved before they were kept) is now another stack or holds other values: resuming would go on learning
     from other data than the card will name."""
     if not recorded:
         return
     now = data_fingerprint({"data": [p for p in recorded if os.path.exists(p)]})
+
+    def shape_and_type(fingerprint: str) -> str:  # "4x64x64 uint16 <digest>" -> "4 x 64 x 64 uint16"
+        shape, dtype = fingerprint.split()[:2]
+        return f"{shape.replace('x', ' x ')} {dtype}"
+
     for path, was in recorded.items():
         if path in now and now[path] != was:
-            shape, dtype = was.split()[:2]
-            raise InputError(f"has changed since this run began on it ({shape.replace('x', ' x ')} {dtype} then, "
-                             f"{now[path].split()[0].replace('x', ' x ')} {now[path].split()[1]} now, or other values):"
-                             f" put the original back to resume, or start a new run (emdenoise train) on it", path)
+            raise InputError(f"has changed since this run began on it ({shape_and_type(was)} then, "
+                             f"{shape_and_type(now[path])} now, or other values): put the original back to "
+                             "resume, or start a new run (emdenoise train) on it", path)
 
 
 def measure_rate(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = None) -> float:

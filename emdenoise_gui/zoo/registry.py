@@ -184,16 +184,17 @@ def resolve(spec: str) -> Package:
     """A package from a path (folder or .zip) or a zoo name."""
     from emdenoise_gui.zoo.package import open_package
 
+    a_path = any(sep in str(spec) for sep in "/\\")  # names have no slash
     if Path(spec).exists():
         here = Path(spec).resolve()
         named = [folder / spec for folder in (SHIPPED_DIR, user_dir()) if (folder / spec).exists()]
-        bare = valid_model_name(spec, new=False) and not any(sep in spec for sep in "/\\")  # ".", "..": paths, never names
+        bare = valid_model_name(spec, new=False) and not a_path  # ".", "..": paths, never names
         if bare and named and named[0].resolve() != here:
             raise InputError(f"'{spec}' is both a model of the zoo and a {'folder' if here.is_dir() else 'file'} in "
                              f"this folder ({here}); write ./{spec} to use the one here, or run from another "
                              "folder to use the zoo's")
         return open_package(spec)
-    if Path(spec).is_absolute() or any(sep in str(spec) for sep in "/\\"):  # a path (names have no slash): gone
+    if Path(spec).is_absolute() or a_path:  # a path, gone
         raise InputError("model package not found (moved or deleted?); choose another model", spec)
     return find(spec).package
 
