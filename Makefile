@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 # The main job on the bundled FIB-SEM demo: denoise its noisy copy with the best shipped model (NRRN base)
 # and with the best classical filters of the quality benchmark at this dose (the SURE-tuned Gaussian on the
-# 3-slice mean, BM3D), score them against the clean crop, and picture the app (works with no display).
+# slice and its neighbours, BM3D), score them against the clean crop, and picture the app (works with no display).
 demo: $(STAMP)
 	mkdir -p $(OUT)
 	$(BIN)/emdenoise info $(DEMO)/flyem_fibsem_demo_noisy.tif

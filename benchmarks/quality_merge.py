@@ -8,7 +8,8 @@ nothing, and finish it as a run would (``quality_output.finish``: targets, JSON,
 Rules. The files must be complete results of the same mode (full, quick or tiny: it names the
 outputs), and agree on every dataset they share (file, crop, scored slices, seed offset) and on every
 condition they share (kind, parameters, seed); the noisy-input row must have the same numbers
-wherever two files have it; the files the model rows come from must have tiled alike (--tile,
+wherever two files have it (to a relative 1e-9: one machine's floating-point sums differ from
+another's in the last digits); the files the model rows come from must have tiled alike (--tile,
 --stride). A row (method) in several files comes whole from the last file given, with a warning. Conditions, datasets and rows are the unions, in canonical order (conditions as
 ``quality_data.CONDITIONS``; rows input, filters as ``baselines.FILTERS``, models, peer). The
 result records the merged runs (each one's command, date, wall time) in ``merged_from``.
@@ -17,6 +18,7 @@ result records the merged runs (each one's command, date, wall time) in ``merged
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -125,13 +127,25 @@ def _input_row(files: list[tuple[str, dict]]) -> dict:
         for ds, rows in payload["results"].items():
             for cond, cell in rows.get("input", {}).items():
                 numbers = {k: v for k, v in cell.items() if k not in TIMINGS}
-                if (ds, cond) in seen and numbers != seen[ds, cond][1]:
+                if (ds, cond) in seen and not _same_numbers(numbers, seen[ds, cond][1]):
                     other = seen[ds, cond][0]
                     raise MergeRefused(f"{name} and {other} disagree on the noisy input ({ds}, {cond}): "
                                        "not the same noisy data")
                 seen.setdefault((ds, cond), (name, numbers))
                 row.setdefault(ds, {}).setdefault(cond, cell)
     return row
+
+
+def _same_numbers(a, b, rel: float = 1e-9) -> bool:
+    """Whether two JSON values are equal, floats to a relative ``rel`` (sums over the same data differ in
+    the last bits between machines: the noisy input's PSNR by 1e-13 dB between two AMD EPYCs)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_numbers(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_numbers(x, y, rel) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=rel)
+    return a == b
 
 
 def _row_order(methods: dict, first_seen: list[str]) -> list[str]:

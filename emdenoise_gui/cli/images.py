@@ -394,7 +394,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
                                    "the zoo's best fit for the stack, as the app preselects it, without timing "
                                    "the models (among equal fits the lighter; when every model fits poorly, the "
-                                   "SURE-tuned Gaussian on the 3-slice mean for alike slices, else on each slice)")
+                                   "SURE-tuned Gaussian on the slice and its neighbours for alike slices, else on "
+                                   "each slice)")
     p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")

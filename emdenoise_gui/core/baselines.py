@@ -5,8 +5,8 @@ papers (see ``docs/models.md`` section 5): Ede & Beanland (arXiv 1807.11234)
 for the single-image filters, NRRN (ICLR 2022 submission) for the
 three-slice-average variants, and Quan et al. / NRRN for BM3D. Ours: the
 Gaussian whose width is chosen per image by Stein's unbiased risk estimate
-(``gaussian-sure``, and on the 3-slice mean), the app's fallback when no
-model fits a stack; and a flat-field correction or background subtraction
+(``gaussian-sure``; ``gaussian-sure-avg`` also weighs the slice against its
+neighbours: ``core.sure``), the app's fallback when no model fits a stack; and a flat-field correction or background subtraction
 before it (``core.shading``) for shading and charging.
 
 Conventions
@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 import scipy.ndimage as ndi
 
-from emdenoise_gui.core import shading
+from emdenoise_gui.core import shading, sure
 from emdenoise_gui.core.errors import InputError
 
 # bm3d, PyWavelets, scikit-image and scipy.signal are imported inside the filters that use them: together
@@ -182,71 +182,17 @@ def _bm3d(img: np.ndarray) -> np.ndarray:
     return out[pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
 
-#: Gaussian widths (sigma, px) the SURE-tuned Gaussian chooses among; 0 leaves the image as it is.
-SURE_WIDTHS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
-_SURE_TRUNCATE = 3.0  # kernel radius in sigmas
-SURE_CROP = 1024  # px: the centre square the width is chosen on
-
-
-def _centre_weight(sigma: float) -> float:
-    """The centre tap of the separable 2-D Gaussian of width ``sigma`` px (1.0 for sigma 0)."""
-    if sigma <= 0.0:
-        return 1.0
-    radius = int(_SURE_TRUNCATE * sigma + 0.5)
-    delta = np.zeros(2 * radius + 1)
-    delta[radius] = 1.0
-    return float(ndi.gaussian_filter1d(delta, sigma, truncate=_SURE_TRUNCATE)[radius]) ** 2
-
-
-def sure_width(img: np.ndarray) -> tuple[float, float]:
-    """(sigma px, noise sd) of the Gaussian in :data:`SURE_WIDTHS` with the least estimated error on ``img``.
-
-    Stein's unbiased risk estimate of a linear filter H on an image x with white noise of variance s^2
-    (per pixel, mean over pixels): mean((Hx - x)^2) - s^2 + 2 s^2 w0, with w0 the kernel's centre tap.
-    It needs no clean image, only s, estimated from the image (``core.assess.noise_sigma``, in the
-    image's units); for Poisson noise the mean variance makes the estimate hold for any linear filter.
-    On an image with little noise or fine detail it picks a narrow kernel or none, where the fixed 3x3
-    Gaussian blurred away more signal than noise (ssTEM at dose 300: 28.3 dB from a 31.4 dB input)."""
-    from emdenoise_gui.core.assess import centre_crop, noise_sigma
-
-    noise = noise_sigma(img)
-    if not np.isfinite(noise) or noise <= 0.0:
-        return 0.0, 0.0
-    x = centre_crop(img, SURE_CROP).astype(np.float32, copy=False)  # the width is chosen on at most 1 MP
-    variance = noise * noise
-    risks = []
-    for sigma in SURE_WIDTHS:
-        if sigma == 0.0:
-            risks.append(variance)  # the image itself: its error is the noise
-            continue
-        smoothed = ndi.gaussian_filter(x, sigma, mode="mirror", truncate=_SURE_TRUNCATE)
-        residual = float(np.mean(np.square(smoothed - x, dtype=np.float64)))
-        risks.append(residual - variance + 2.0 * variance * _centre_weight(sigma))
-    return SURE_WIDTHS[int(np.argmin(risks))], noise
-
-
-def _gaussian_of_width(img: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma == 0.0:
-        return img.copy()
-    return ndi.gaussian_filter(img, sigma, mode="mirror", truncate=_SURE_TRUNCATE)
-
-
-def _sure_tuned(img: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """The Gaussian of the width SURE picks on ``img``, as a function of any (H, W) float32 image."""
-    sigma = sure_width(img)[0]
-    return lambda tile: _gaussian_of_width(tile, sigma)
-
-
-def _gaussian_sure(img: np.ndarray) -> np.ndarray:
-    return _sure_tuned(img)(img)
+def _gaussian_sure(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (3, H, W) float32 -> (H, W) float32: the smoothing SURE picks on the image (core.sure)."""
+    return sure.sure_smoothing(image)(image)
 
 
 def _corrected_then_sure(correct: Callable[[np.ndarray], np.ndarray]):
     """A shading filter: ``correct`` (``shading.divided`` or ``subtracted``), then the SURE-tuned Gaussian;
-    on a (3, H, W) stack each slice is corrected, then their mean smoothed."""
+    on a (3, H, W) stack each slice is corrected, then the slice and its neighbours mixed and smoothed."""
     def shading_filter(img: np.ndarray) -> np.ndarray:
         if img.ndim == 3:
-            return _gaussian_sure(_slice_mean(np.stack([correct(s) for s in img])))
+            return _gaussian_sure(np.stack([correct(s) for s in img]))
         return _gaussian_sure(correct(img))
 
     return shading_filter
@@ -291,9 +237,10 @@ class Filter:
         :func:`apply_filter`, which validates and converts the input.
     tune:
         For a filter tuned to the image it runs on (None for the others):
-        from the whole float32 (H, W) image (a 3-slice filter's slice mean) to
-        the function run on each (H, W) tile of it (the same mean), with the
-        tuning measured once on the whole image; :func:`tile_filter` uses it.
+        from the whole float32 image as the filter takes it ((H, W), or
+        (3, H, W) for a 3-slice filter) to the function run on each tile of it
+        (same kind), with the tuning measured once on the whole image;
+        :func:`tile_filter` uses it.
     as_published:
         True for a paper's baseline whose fixed settings ignore the image's
         noise, kept to reproduce that paper's comparison: on FlyEM in the
@@ -380,7 +327,7 @@ FILTERS: dict[str, Filter] = {
         Filter("gaussian-sure", "Gaussian, width by SURE",
                "Gaussian whose width (0-3 px, or none) minimises Stein's unbiased risk estimate for the noise "
                "measured in the image: strong on noisy data, light or none on clean or finely sampled data; ours.",
-               1, _gaussian_sure, tune=_sure_tuned),
+               1, _gaussian_sure, tune=sure.sure_smoothing),
         Filter("flat-field", "Flat-field (divide)",
                f"Divides the slice by its smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                "for support-film shading and uneven illumination; flattens real structure larger than about "
@@ -398,17 +345,18 @@ FILTERS: dict[str, Filter] = {
         Filter("nlm-avg", "Non-local means on 3-slice mean",
                f"Mean of slices z-1, z, z+1, then non-local means (patch 7, distance 11, h=0.1); {_NRRN}.",
                3, _on_slice_mean(_nlm), as_published=True),
-        Filter("gaussian-sure-avg", "Gaussian by SURE on 3-slice mean",
-               "Mean of slices z-1, z, z+1, then the Gaussian whose width minimises Stein's unbiased risk "
-               "estimate for the noise measured in the mean; ours.",
-               3, _on_slice_mean(_gaussian_sure), tune=_sure_tuned),
-        Filter("flat-field-avg", "Flat-field (divide), 3-slice mean",
+        Filter("gaussian-sure-avg", "Gaussian by SURE on slice and neighbours",
+               "Slice z mixed with the mean of slices z-1 and z+1, then a Gaussian: the neighbours' weight "
+               "(up to the plain 3-slice mean) and the width minimise Stein's unbiased risk estimate of the "
+               "error on slice z, for the noise measured in it; ours.",
+               3, _gaussian_sure, whole_slice=True),
+        Filter("flat-field-avg", "Flat-field (divide), 3 slices",
                f"Divides each of slices z-1, z, z+1 by its smooth background (Gaussian of {_BG} px), then the "
-               "SURE-tuned Gaussian of their mean: shading on a noisy stack of alike slices; ours.",
+               "SURE-tuned Gaussian on slice and neighbours: shading on a noisy stack of alike slices; ours.",
                3, _corrected_then_sure(shading.divided), whole_slice=True),
-        Filter("background-subtract-avg", "Flat-field (subtract), 3-slice mean",
+        Filter("background-subtract-avg", "Flat-field (subtract), 3 slices",
                f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "
-               "SURE-tuned Gaussian of their mean: charging on a stack of alike slices; ours.",
+               "SURE-tuned Gaussian on slice and neighbours: charging on a stack of alike slices; ours.",
                3, _corrected_then_sure(shading.subtracted), whole_slice=True),
     )
 }
@@ -423,8 +371,8 @@ DEFAULT_FILTER = "gaussian-sure"
 
 
 def sure_filter(slices: int) -> str:
-    """The SURE-tuned Gaussian for data read ``slices`` (1 or 3) adjacent slices at a time: on the 3-slice
-    mean for 3 (the best filter on FIB-SEM stacks in the quality benchmark), else on the slice. It is the
+    """The SURE-tuned Gaussian for data read ``slices`` (1 or 3) adjacent slices at a time: on the slice
+    and its neighbours for 3 (the best filter on FIB-SEM stacks in the quality benchmark), else on the slice. It is the
     app's fallback where no model fits, and the bar a newly trained model must clear."""
     return "gaussian-sure-avg" if slices == 3 else DEFAULT_FILTER
 
@@ -438,9 +386,8 @@ def tile_filter(name: str, image: np.ndarray) -> Callable[[np.ndarray], np.ndarr
     spec.check_available()
     if spec.tune is None:
         return lambda tile: apply_filter(name, tile)
-    flat = _slice_mean if spec.slices == 3 else (lambda a: a)
-    run = spec.tune(flat(np.asarray(image, dtype=np.float32)))
-    return lambda tile: run(flat(np.asarray(tile, dtype=np.float32)))
+    run = spec.tune(np.asarray(image, dtype=np.float32))
+    return lambda tile: run(np.asarray(tile, dtype=np.float32))
 
 
 def apply_filter(name: str, image: np.ndarray) -> np.ndarray:

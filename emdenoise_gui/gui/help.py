@@ -97,7 +97,7 @@ way, half of its examples with shot noise on top; it removes the artifacts and t
 with them, but on plain shot noise NRRN is far better).</td></tr>
 <tr><td><b>Classical filters</b></td>
 <td>The Gaussian whose width is chosen for each image (<i>width by SURE</i>), Gaussian, median, Wiener,
-wavelet, total variation and BM3D, plus 3-slice-mean versions for stacks. They need no training: use
+wavelet, total variation and BM3D, plus 3-slice versions for stacks. They need no training: use
 them <b>to compare</b> a network against, and as a fallback (the app falls back to the SURE-tuned
 Gaussian where no model fits). BM3D is about as good as the SURE-tuned Gaussian on a single image and
 hundreds of times slower; it is not shipped (its bm3d package is free for non-commercial use only): install

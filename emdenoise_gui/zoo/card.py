@@ -72,7 +72,7 @@ def bar_filter(family: str) -> tuple[str, str]:
     """(``core.baselines.FILTERS`` key, its label) of the classical filter a new model of ``family`` is
     measured against on held-back data (training's ``filter_psnr_db`` metric): the flat-field correction
     for cyclic models (:data:`_BAR_FILTERS`), else the SURE-tuned Gaussian for the slices the family
-    reads (on the 3-slice mean for NRRN). Every message about that bar names it so."""
+    reads (on the slice and its neighbours for NRRN). Every message about that bar names it so."""
     from emdenoise_gui.core.baselines import FILTERS, sure_filter
 
     name = _BAR_FILTERS.get(family) or sure_filter(FAMILIES[family].input_slices if family in FAMILIES else 1)

@@ -266,8 +266,9 @@ def rank(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | Non
 
 def fallback_filter(facts: StackFacts | None) -> str:
     """The classical filter (a ``core.baselines.FILTERS`` key) for a stack no model fits: the SURE-tuned
-    Gaussian on the 3-slice mean where neighbouring slices are alike (the best filter on FIB-SEM stacks
-    in the quality benchmark), else the SURE-tuned Gaussian of each slice (``core.baselines.sure_filter``)."""
+    Gaussian on the slice and its neighbours where neighbouring slices are alike (the best filter on
+    FIB-SEM stacks in the quality benchmark), else the SURE-tuned Gaussian of each slice
+    (``core.baselines.sure_filter``)."""
     alike = facts is not None and facts.depth >= 3 and (facts.similarity or 0.0) >= ALIKE
     return sure_filter(3 if alike else 1)
 

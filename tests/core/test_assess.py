@@ -41,7 +41,7 @@ def test_noise_sigma_ignores_saturated_and_zero_regions():
     image[:40, 150:] = 0.0
     assert assess.noise_sigma(image) == pytest.approx(0.05, rel=0.15)  # was 0: the median residual was 0
     assert assess.noise_sigma(np.zeros((64, 64))) == 0.0
-    from emdenoise_gui.core.baselines import sure_width
+    from emdenoise_gui.core.sure import sure_width
 
     assert sure_width(image.astype(np.float32))[0] > 0  # so the SURE-tuned Gaussian smooths it (it did not)
 

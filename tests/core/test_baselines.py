@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.signal
 from scipy import ndimage
 
 from emdenoise_gui.core.baselines import FILTERS, MIN_SIZE, Filter, apply_filter
-
-FLYEM = (Path(__file__).resolve().parents[2].parent / "shared" / "data"
-         / "fibsem_flyem_medulla_train1_250x250x250.tif")
+from tests.core.conftest import NOISE_SIGMA, mse
 
 SINGLE = [n for n, f in FILTERS.items() if f.slices == 1]
 STACK = [n for n, f in FILTERS.items() if f.slices == 3]
-NOISE_SIGMA = 0.05
 
 
 def random_input(name: str, shape: tuple[int, int], seed: int = 0) -> np.ndarray:
     """Uniform noise in [0, 1], float32, shaped for filter ``name``."""
     full = shape if FILTERS[name].slices == 1 else (3, *shape)
     return np.random.default_rng(seed).random(full, dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def flyem():
-    """Clean 3x96x96 FlyEM FIB-SEM crop (slices z-1, z, z+1) in [0, 1] and a noisy copy."""
-    if not FLYEM.exists():
-        pytest.skip("../shared/data is not beside this checkout")
-    import tifffile
-
-    clean = tifffile.imread(FLYEM, key=range(0, 3))[:, 40:136, 60:156].astype(np.float32) / 255
-    noise = np.random.default_rng(0).normal(0.0, NOISE_SIGMA, clean.shape).astype(np.float32)
-    return clean, clean + noise
-
-
-def mse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean((a.astype(np.float64) - b) ** 2))
 
 
 # --- registry --------------------------------------------------------------
@@ -193,48 +172,6 @@ def test_slice_average_variant_uses_all_three_slices():
     stack = np.zeros((3, 16, 16), np.float32)
     stack[0], stack[1], stack[2] = 0.3, 0.6, 1.5
     np.testing.assert_allclose(apply_filter("gaussian-avg", stack), 0.8, atol=1e-6)
-
-
-# --- the SURE-tuned Gaussian -------------------------------------------------
-
-
-def test_sure_gaussian_widens_with_the_noise_and_beats_the_3x3_gaussian_on_flyem(flyem):
-    from emdenoise_gui.core.baselines import sure_width
-
-    clean, _ = flyem
-    widths = []
-    for sd in (0.005, 0.05, 0.15):
-        noisy = clean[1] + np.random.default_rng(1).normal(0.0, sd, clean[1].shape).astype(np.float32)
-        width, noise = sure_width(noisy)
-        widths.append(width)
-        if sd < 0.05:  # the clean crop's own noise (about 0.015) dominates: not a reference for this one
-            continue
-        assert noise == pytest.approx(sd, rel=0.2)  # it measured the noise it was given
-        sure, fixed = mse(apply_filter("gaussian-sure", noisy), clean[1]), mse(apply_filter("gaussian", noisy), clean[1])
-        assert sure < fixed < mse(noisy, clean[1])
-    assert widths[0] < widths[1] < widths[2]
-
-
-def test_sure_gaussian_leaves_fine_detail_that_the_3x3_gaussian_blurs():
-    # stripes 3 and 4 px apart (as membranes of finely sampled ssTEM) under faint noise: the 3x3 Gaussian
-    # takes away more stripe than noise; SURE sees that what it would take is mostly signal and keeps it
-    yy, xx = np.mgrid[:96, :96]
-    clean = (0.5 + 0.15 * np.cos(2 * np.pi * xx / 3) + 0.15 * np.cos(2 * np.pi * yy / 4)).astype(np.float32)
-    noisy = clean + np.random.default_rng(2).normal(0.0, 0.02, clean.shape).astype(np.float32)
-    assert mse(apply_filter("gaussian", noisy), clean) > 10 * mse(noisy, clean)
-    assert mse(apply_filter("gaussian-sure", noisy), clean) <= mse(noisy, clean)
-
-
-def test_sure_risk_tracks_the_true_error_of_each_width(flyem):
-    from emdenoise_gui.core import baselines
-
-    clean, noisy = flyem  # white noise of sd 0.05
-    x = noisy[1]
-    sd = NOISE_SIGMA
-    for sigma in (0.5, 1.0, 2.0):
-        smoothed = ndimage.gaussian_filter(x, sigma, mode="mirror", truncate=3.0)
-        estimate = mse(smoothed, x) - sd**2 + 2 * sd**2 * baselines._centre_weight(sigma)
-        assert estimate == pytest.approx(mse(smoothed, clean[1]), rel=0.15)
 
 
 # --- validation and determinism --------------------------------------------

@@ -91,8 +91,9 @@ def test_unknown_method_is_input_error(tmp_path, fibsem_crop):
 def test_a_filter_tuned_to_the_slice_gives_every_tile_one_width(method):
     """The SURE-tuned Gaussian measures its width on the whole slice, not per tile: tiled, it equals the
     filter on the whole slice (per-tile widths differed across a tile border where the noise did)."""
-    from emdenoise_gui.core.baselines import apply_filter, sure_width
+    from emdenoise_gui.core.baselines import apply_filter
     from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.core.sure import sure_width
     from emdenoise_gui.jobs.stack import filter_window
 
     rng = np.random.default_rng(3)

@@ -230,7 +230,7 @@ class BaseTrainer:
         """Mean PSNR (dB) over the held-back crops, (N, H, W) float on [0, 1] (``noisy`` as the model read
         it): ``val_psnr_db`` of the model, ``input_psnr_db`` of the noisy crops, and ``filter_psnr_db`` of
         the classical filter the family must beat on the same crops (``zoo.card.bar_filter``: the SURE-tuned
-        Gaussian, on the 3-slice mean of ``neighbours``, (N, 3, H, W), for a family that reads three
+        Gaussian, on the slice and its neighbours in ``neighbours``, (N, 3, H, W), for a family that reads three
         slices; the flat-field correction for cyclic models): a model below it is no use. The filter's
         score is measured once per set of crops (validation reuses the same ones)."""
         import hashlib

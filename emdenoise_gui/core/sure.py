@@ -1,0 +1,149 @@
+"""The Gaussian smoothing that Stein's unbiased risk estimate (SURE) picks for an image or a slice and
+its two neighbours: the app's own filters ``gaussian-sure`` and ``gaussian-sure-avg`` (core.baselines),
+the fallback where no model fits and the bar a newly trained model must clear.
+
+Images are float32 (H, W) on the working scale (roughly [0, 1]); a stack is (3, H, W) float32 of the
+slices z-1, z, z+1. Widths are Gaussian sigmas in pixels.
+
+SURE of an estimate f(x) of the clean slice from its noisy version x, with white noise of variance s^2
+per pixel (mean over the pixels): mean((f(x) - x)^2) - s^2 + 2 s^2 mean(df_i / dx_i). It needs no
+clean image, only s, measured in the slice (``core.assess.noise_sigma``); for Poisson noise the mean
+variance makes it hold for any linear f. The neighbours' noise is independent of the slice's, so they
+enter f as side information and only the slice's own share counts in the derivative.
+
+On a stack, f = G_sigma(m + b * fine(x - n)): m the 3-slice mean, n the neighbours' mean, fine() what
+is finer than :data:`DETAIL_PX` (the difference minus its Gaussian of that width). The slice's own
+fine detail gets the weight b in [0, 2/3] (0: the plain 3-slice mean; 2/3: the slice's detail whole),
+its coarse content always the 3-slice mean: what changes between adjacent slices at a fine scale is
+structure (a membrane moved by a pixel), while a broad change of brightness between slices is an
+artifact (charging, film, beam drift) that the mean averages out. The risk is a quadratic in b,
+minimised in closed form for each width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage as ndi
+
+from emdenoise_gui.core.assess import centre_crop, noise_sigma
+
+#: Gaussian widths (sigma, px) SURE chooses among; 0 leaves the image as it is.
+SURE_WIDTHS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+TRUNCATE = 3.0  # kernel radius in sigmas
+SURE_CROP = 1024  # px: the centre square the smoothing is chosen on
+#: px: differences between a slice and its neighbours finer than this are weighed by SURE, coarser ones
+#: are taken from the 3-slice mean (charge and film on FlyEM: 28.40 / 29.08 dB with it, 25.78 / 24.57
+#: weighing them too, 28.27 / 28.37 the plain mean; at doses 25-300 within 0.06 dB of weighing all).
+DETAIL_PX = 8.0
+#: The largest weight of a slice's own fine detail: the slice's share of it whole (2/3 above the mean's 1/3).
+MOST_DETAIL = 2.0 / 3.0
+
+
+def _taps(sigma: float, then: float = 0.0) -> np.ndarray:
+    """The 1-D impulse response of the Gaussian of width ``sigma`` px followed by one of ``then`` px."""
+    radius = int(TRUNCATE * sigma + 0.5) + int(TRUNCATE * then + 0.5)
+    taps = np.zeros(2 * radius + 1)
+    taps[radius] = 1.0
+    for width in (sigma, then):
+        if width > 0.0:
+            taps = ndi.gaussian_filter1d(taps, width, truncate=TRUNCATE, mode="constant")
+    return taps
+
+
+def centre_weight(sigma: float, then: float = 0.0) -> float:
+    """The centre tap of the separable 2-D Gaussian of width ``sigma`` px (1.0 for sigma 0), or of it
+    followed by the Gaussian of width ``then`` px."""
+    taps = _taps(sigma, then)
+    return float(taps[len(taps) // 2]) ** 2
+
+
+def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W) float32 ``image`` smoothed by the Gaussian of width ``sigma`` px (a copy for 0)."""
+    if sigma == 0.0:
+        return np.array(image, dtype=np.float32)
+    return ndi.gaussian_filter(np.asarray(image, dtype=np.float32), sigma, mode="mirror", truncate=TRUNCATE)
+
+
+def _fine(image: np.ndarray) -> np.ndarray:
+    """What of a (H, W) image is finer than :data:`DETAIL_PX`: the image minus its Gaussian of that width."""
+    return image - gaussian(image, DETAIL_PX)
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """What SURE picked: the Gaussian's width ``sigma`` (px) and, for a stack, ``detail``: the weight of
+    the slice's own fine detail over the 3-slice mean (0: the plain mean; :data:`MOST_DETAIL`: the
+    slice's fine detail whole). ``noise``: the noise sd measured in the slice, in its grey values (0.0
+    where none was measured)."""
+
+    sigma: float
+    detail: float = MOST_DETAIL
+    noise: float = 0.0
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Apply to a (H, W) image or a (3, H, W) stack (z-1, z, z+1): (H, W) float32."""
+        image = np.asarray(image, dtype=np.float32)
+        if image.ndim == 3:
+            mean = image.mean(axis=0, dtype=np.float32)
+            if self.detail > 0.0:
+                mean += np.float32(self.detail) * _fine(image[1] - 0.5 * (image[0] + image[2]))
+            image = mean
+        return gaussian(image, self.sigma)
+
+
+def sure_smoothing(image: np.ndarray) -> Smoothing:
+    """The :class:`Smoothing` with the least estimated error on slice z of ``image``: a (H, W) image
+    (the width alone) or a (3, H, W) stack (the width and the weight of the slice's fine detail), chosen
+    on the central :data:`SURE_CROP` px square.
+
+    On an image with little noise or fine detail it picks a narrow kernel or none, where the fixed 3x3
+    Gaussian blurred away more signal than noise (ssTEM at dose 300: 28.3 dB from a 31.4 dB input); on a
+    stack whose slices differ in fine detail more than in noise it keeps the slice's own detail, where
+    the plain 3-slice mean blurred structure along z (FlyEM at dose 300: 33.15 dB, 34.33 with the detail
+    weighed; docs/benchmarks.md)."""
+    image = np.asarray(image)
+    centre = image[1] if image.ndim == 3 else image
+    noise = noise_sigma(centre)
+    if not np.isfinite(noise) or noise <= 0.0:
+        return Smoothing(0.0)
+    x = centre_crop(centre, SURE_CROP)  # float64
+    variance = noise * noise
+    if image.ndim == 3:
+        crops = [centre_crop(s, SURE_CROP) for s in image]
+        mean, detail = sum(crops) / 3.0, _fine(crops[1] - 0.5 * (crops[0] + crops[2])).astype(np.float64)
+    best_risk, best = np.inf, Smoothing(0.0, MOST_DETAIL, noise)
+    for sigma in SURE_WIDTHS:  # width 0 on an image: the image itself, whose risk is the noise variance
+        w0 = centre_weight(sigma)
+        if image.ndim == 2:
+            own = gaussian(x, sigma).astype(np.float64) - x  # the slice smoothed, minus the slice
+            weight, risk = MOST_DETAIL, float(np.mean(own * own)) - variance + 2.0 * variance * w0
+        else:
+            weight, risk = _best_detail(gaussian(mean, sigma).astype(np.float64) - x,
+                                        gaussian(detail, sigma).astype(np.float64), variance,
+                                        w0, w0 - centre_weight(sigma, DETAIL_PX))
+        if risk < best_risk:
+            best_risk, best = risk, Smoothing(sigma, weight, noise)
+    return best
+
+
+def _best_detail(base: np.ndarray, detail: np.ndarray, variance: float, w0: float, w_detail: float
+                 ) -> tuple[float, float]:
+    """(weight b, risk) minimising SURE of G m + b G fine(x - n) over b in [0, MOST_DETAIL], given
+    ``base`` = G m - x and ``detail`` = G fine(x - n) (float64 (H, W)), ``w0`` the centre tap of G and
+    ``w_detail`` that of G fine(): the residual is base + b detail, and the derivative w0 / 3 + b w_detail,
+    so the risk is quadratic in b."""
+    bb, bd, dd = float(np.mean(base * base)), float(np.mean(base * detail)), float(np.mean(detail * detail))
+
+    def risk(b: float) -> float:
+        return bb + 2.0 * b * bd + b * b * dd - variance + 2.0 * variance * (w0 / 3.0 + b * w_detail)
+
+    weight = float(np.clip(-(bd + variance * w_detail) / dd, 0.0, MOST_DETAIL)) if dd > 0.0 else 0.0
+    return weight, risk(weight)
+
+
+def sure_width(image: np.ndarray) -> tuple[float, float]:
+    """(sigma px, noise sd) of the SURE-picked Gaussian for a (H, W) image on its own."""
+    picked = sure_smoothing(np.asarray(image))
+    return picked.sigma, picked.noise
