@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -43,17 +42,23 @@ def demo_project_folder() -> Path:
 
 
 def open_demo(window) -> bool:
-    """Open (creating on first use) the demo project with the bundled noisy and clean crops."""
+    """Open (creating on first use) the demo project with the bundled noisy and clean crops.
+
+    The demo project is the user's like any other (they may add stacks and results to it), so nothing
+    in it is ever deleted: after an upgrade moved the bundled crops its stacks are pointed at their new
+    place; a demo project that cannot be opened (damaged, or from a newer version) or has lost the demo
+    crops is moved aside to ``demo-project.old-<date>`` and a new one made."""
     folder = demo_project_folder()
     if (folder / "project.json").exists():
-        try:
-            if window.open_project(folder) and window.controller.project.stacks and all(
-                    Path(s.path).exists() for s in window.controller.project.stacks):
-                return True
-            window.controller.close_project()  # the bundled files moved (a new install): rebuild it
-        except Exception:  # a damaged demo project is rebuilt, never a reason not to start
-            pass
-        shutil.rmtree(folder, ignore_errors=True)
+        if _reopen_demo(window, folder):
+            return True
+        kept = _set_aside(folder)
+        if kept is None:
+            window.controller.warning.emit(
+                "Cannot open the demo project",
+                f"{folder} could not be opened or moved aside: move or rename it yourself, then open the demo again")
+            return False
+        window.controller.status.emit(f"The demo project could not be used; it was kept as {kept} and a new one made")
     if not window.controller.new_project(folder):
         return False
     window.controller.project.name = "EMDenoise demo (FlyEM FIB-SEM)"
@@ -63,6 +68,45 @@ def open_demo(window) -> bool:
     window.show_stack(first)
     window.project_panel.refresh(window.controller.project, select=("stack", first))
     return True
+
+
+def _reopen_demo(window, folder: Path) -> bool:
+    """Open the existing demo project, its demo crops pointed at the bundled files if those moved (a new
+    install); False, with the project closed, where it cannot be opened or a demo crop is not there."""
+    controller = window.controller
+    try:
+        if not window.open_project(folder):
+            return False
+        for record in controller.project.stacks:
+            bundled = DEMO_DIR / Path(record.path).name
+            if Path(record.path).name in DEMO_STACKS and not Path(record.path).exists() and bundled.exists():
+                controller.locate_stack(record.id, bundled)
+        present = {Path(s.path).name for s in controller.project.stacks if Path(s.path).exists()}
+        if all(name in present for name in DEMO_STACKS):
+            return True
+    except Exception:  # a damaged demo project is set aside, never a reason not to start
+        pass
+    if controller.project is not None:
+        controller.close_project()
+    return False
+
+
+def _set_aside(folder: Path) -> Path | None:
+    """Rename ``folder`` to ``<name>.old-<YYYYmmdd-HHMMSS>`` (a number added if that exists); the new
+    path, or None where it could not be renamed."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 100):
+        target = folder.with_name(f"{folder.name}.old-{stamp}" + (f"-{n}" if n > 1 else ""))
+        if os.path.lexists(target):
+            continue
+        try:
+            os.rename(folder, target)
+        except OSError:
+            return None
+        return target
+    return None
 
 
 def _install_excepthook() -> None:

@@ -76,6 +76,15 @@ def _missing_text(record) -> str:
             "Locate File…), or remove it from the project")
 
 
+def _stored_layout(key: str) -> QtCore.QByteArray | None:
+    """The window geometry or dock layout stored under ``key``, or None where it is missing or not the
+    bytes Qt saved (a hand-edited or damaged settings file: ``geometry=garbage`` stopped start-up)."""
+    value = qsettings().value(key)
+    if isinstance(value, (bytes, bytearray)):
+        return QtCore.QByteArray(bytes(value))
+    return value if isinstance(value, QtCore.QByteArray) else None
+
+
 class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
@@ -93,7 +102,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self.force_close = False
         self.quit_answer: bool | None = None
         self.is_built = False
-        self._stopping = self._restoring = self._closing = False
+        self._stopping = self._restoring = self._closing = self._building = False
         self._current: tuple[str | None, str | None] = (None, None)
         self._current_file: str | None = None  # its file: the same id in another project is another stack
         self._cannot_shown: tuple | None = None  # (what, why) of the last "Cannot show" dialog (_warn_once)
@@ -106,7 +115,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self.statusBar().showMessage("Loading the viewer, the filters and the model zoo…")
         self.resize(1500, 950)
         self.remember_layout = remember_layout
-        geometry = qsettings().value("window/geometry") if remember_layout else None
+        geometry = _stored_layout("window/geometry") if remember_layout else None
         if geometry is not None:
             self.restoreGeometry(geometry)
         if not deferred:
@@ -121,8 +130,9 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
 
     def build(self) -> None:
         """Load the panels and the controller and lay them out (once; ``built`` follows)."""
-        if self.is_built:
+        if self.is_built or self._building:  # once: the first paint and the fallback timer both call it
             return
+        self._building = True
         from emdenoise_gui.gui import theme
         from emdenoise_gui.gui.controller import Controller
         from emdenoise_gui.gui.device_status import DeviceStatus
@@ -158,7 +168,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
         self._save_view_timer.timeout.connect(self._store_view)
         self._default_layout()
-        state = qsettings().value("window/state") if self.remember_layout else None
+        state = _stored_layout("window/state") if self.remember_layout else None
         if state is not None:
             self.restoreState(state)
         theme.restyle_plots(QtWidgets.QApplication.instance(), self.controller.settings.appearance)

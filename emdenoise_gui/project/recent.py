@@ -50,7 +50,17 @@ def recent_projects() -> list[Path]:
     Folders that no longer exist or no longer hold a ``project.json`` are skipped
     (but stay stored, in case a drive is just disconnected). Never raises.
     """
-    return [Path(p) for p in _read_recent() if (Path(p) / PROJECT_FILE).is_file()][:RECENT_MAX]
+    return [Path(p) for p in _read_recent() if _holds_project(Path(p))][:RECENT_MAX]
+
+
+def _holds_project(folder: Path) -> bool:
+    """Whether ``folder`` holds a project file; False also where it cannot be looked into (a folder without
+    permission, a name too long: ``is_file`` raises those, which opened File ▸ Recent Projects with a
+    traceback each time)."""
+    try:
+        return (folder / PROJECT_FILE).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def remember_project(folder: str | Path) -> bool:

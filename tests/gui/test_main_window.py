@@ -428,25 +428,6 @@ def test_preview_shows_the_part_on_screen_first(window, qtbot, small_stack):
     np.testing.assert_allclose(first[y0:y1, x0:x1], final[y0:y1, x0:x1], atol=1e-3 * np.ptp(final))
 
 
-def test_demo_project_is_rebuilt_when_the_bundled_files_moved(window, qtbot):
-    """An upgrade installs the app elsewhere: the demo project's stacks then point at files that are gone."""
-    import json
-
-    from emdenoise_gui.gui.app import demo_project_folder, open_demo
-
-    assert open_demo(window)
-    folder = demo_project_folder()
-    window.controller.close_project()
-    record = json.loads((folder / "project.json").read_text())
-    for stack in record["stacks"]:
-        stack["path"] = "/nowhere/old-install/" + stack["name"]
-    (folder / "project.json").write_text(json.dumps(record))
-    assert open_demo(window)
-    stacks = window.controller.project.stacks
-    assert stacks and all(Path(s.path).exists() for s in stacks)
-    assert window.denoise_current() is not None
-
-
 def test_loss_series_grows_past_its_first_block_and_plots_downsampled(qtbot):
     from emdenoise_gui.gui.panels.jobs_panel import LossPlot, Series
 

@@ -79,3 +79,26 @@ def test_a_damaged_project_without_a_backup_does_not_point_to_one(tmp_path):
     with pytest.raises(InputError, match="there is no backup beside it") as caught:
         Project.open(tmp_path / "p")
     assert "restore project.json.bak" not in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["geometry", "state"])
+def test_a_window_layout_that_is_not_qts_bytes_is_ignored_and_the_window_built_once(qtbot, tmp_path, monkeypatch,
+                                                                                   key):
+    """``geometry=garbage`` in settings.ini stopped start-up with a TypeError; ``state=garbage`` raised in build,
+    which the fallback timer then ran again: two of every menu and panel (audit of 2026-12-06)."""
+    from emdenoise_gui.gui.main_window import MainWindow
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("EMDENOISE_HOME", str(home))
+    from emdenoise_gui.gui.settings import settings_path
+
+    settings_path().write_text(f"[window]\n{key}=garbage\n")
+    window = MainWindow(deferred=True)
+    qtbot.addWidget(window)
+    window.build()
+    window.build()  # the first paint and the fallback timer both ask for it
+    assert window.is_built
+    assert [a.text() for a in window.menuBar().actions()].count("&File") == 1
+    assert len(window.findChildren(type(window.docks["zoo"]))) == 3
+    window.force_close = True

@@ -443,6 +443,16 @@ def test_recent_projects_skip_deleted_and_tolerate_corruption(tmp_path, home):
         (home / "recent.json").write_text(junk, encoding="latin-1")
         assert recent_projects() == []
     assert remember_project(a) and recent_projects() == [a]
+
+
+def test_recent_projects_skip_folders_that_cannot_be_looked_into(tmp_path, home):
+    """A folder without permission or a name too long made ``is_file`` raise: File ▸ Recent Projects showed
+    a traceback every time it opened (audit of 2026-12-06). Root ignores permissions, so the name is used."""
+    a = Project.create(tmp_path / "a").folder
+    remember_project(a)
+    entries = json.loads((home / "recent.json").read_text())
+    (home / "recent.json").write_text(json.dumps([str(tmp_path / ("x" * 300))] + entries))
+    assert recent_projects() == [a]
     assert recent_projects() == recent_projects()  # reading changes nothing
 
 
