@@ -4,6 +4,7 @@ What ends a run: these statuses, one-line messages, the handlers for Ctrl-C and 
 
 import contextlib
 import signal
+import sys
 import threading
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
@@ -13,6 +14,19 @@ def one_line(text: str, limit: int = 400) -> str:
     """``text`` on one line (library messages, e.g. a torch state_dict mismatch, span many), shortened."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+#: Signals that end a run like Ctrl-C: ``kill``, a cluster's time limit, and a closed terminal or dropped ssh.
+STOPPING = ("SIGTERM", "SIGHUP")
+
+
+def say(text: str, stream=None) -> None:
+    """Print ``text`` to ``stream`` (stderr) and flush; a terminal that is gone (a hang-up: EIO) or closed is
+    ignored: telling the user must never turn a clean stop into a crash."""
+    try:
+        print(text, file=stream or sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 @contextlib.contextmanager

@@ -21,9 +21,12 @@ from emdenoise_gui.cli.exits import (
     EXIT_CANCELLED,
     EXIT_INPUT,
     EXIT_INTERNAL,
+    STOPPING,
     one_line,
+    say,
     signals_handled,
 )
+from emdenoise_gui.core.atomic import is_disk_full
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
@@ -90,10 +93,10 @@ def _cancel_on_signal(signum, _frame):
 
 
 def _terminate_as_cancel():
-    """SIGTERM (``kill``, a cluster's time limit, a logout) ends a run as Ctrl-C does: its temporary output is
-    removed and it says so, instead of dying with a .partial file left in the output folder (a training run
-    stops after its step and saves a checkpoint: ``progress.drive_training``)."""
-    return signals_handled(_cancel_on_signal, "SIGTERM")
+    """SIGTERM (``kill``, a cluster's time limit) and SIGHUP (a closed terminal, a dropped ssh) end a run as
+    Ctrl-C does: its temporary output is removed and it says so, instead of dying with a .partial file left in
+    the output folder (a training run stops after its step and saves a checkpoint: ``progress.drive_training``)."""
+    return signals_handled(_cancel_on_signal, *STOPPING)
 
 
 @contextlib.contextmanager
@@ -119,22 +122,30 @@ def _silence_stdout() -> None:
         pass
 
 
+#: The commands whose whole result is what they print.
+PRINTING = ("info", "compare", "filters", "families", "zoo", "doctor")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if sys.stdout is None and args.command in PRINTING:  # `>&-`: it printed nothing and said it was done
+        say(f"emdenoise: error: {args.command} prints its result, but standard output is closed; send it to a "
+            "file or a terminal")
+        return EXIT_INPUT
     try:
         with warnings.catch_warnings(), _quiet_libraries(args.debug), _terminate_as_cancel():
             if not args.debug:  # numpy overflow, tifffile format notes: the detail is behind --debug
                 warnings.simplefilter("ignore")
             return args.func(args)
     except InputError as exc:
-        print(f"emdenoise: error: {one_line(str(exc))}", file=sys.stderr)
+        say(f"emdenoise: error: {one_line(str(exc))}")
         return EXIT_INPUT
     except BrokenPipeError:  # `emdenoise info ... | head`: the reader has what it wanted
         _silence_stdout()
         return 0
     except (Cancelled, KeyboardInterrupt) as exc:  # a block run keeps what it finished, and says so
-        print(f"\nemdenoise: cancelled; {getattr(exc, 'kept', None) or 'nothing was written'}", file=sys.stderr)
+        say(f"\nemdenoise: cancelled; {getattr(exc, 'kept', None) or 'nothing was written'}")
         return EXIT_CANCELLED
     except MemoryError as exc:  # not a bug to report: the data is too large for this machine's memory now
         if args.debug:
@@ -146,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, not a traceback
         if args.debug:
             raise
-        print(f"emdenoise: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with --debug for details "
-              "and please report it)", file=sys.stderr)
+        if is_disk_full(exc):  # the results printed to a full disk (`> /dev/full`): not a bug to report
+            say(f"emdenoise: error: the output could not be written: the disk is full ({one_line(str(exc))})")
+            _silence_stdout()  # Python's own flush at exit would fail on it again
+            return EXIT_INPUT
+        say(f"emdenoise: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with --debug for details "
+            "and please report it)")
         return EXIT_INTERNAL

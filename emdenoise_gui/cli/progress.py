@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Iterable, TextIO
 
-from emdenoise_gui.cli.exits import signals_handled
+from emdenoise_gui.cli.exits import STOPPING, say, signals_handled
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.errors import Cancelled
 from emdenoise_gui.core.events import CancelToken, Progress, RateMeter, format_seconds
@@ -114,9 +114,10 @@ class TrainPrinter:
     def __init__(self, stream=None, every_s: float = 2.0):
         self.stream, self.every_s, self._time, self._last = stream or sys.stderr, every_s, time.perf_counter, 0.0
         self.finished = None
+        self.checkpoint: ev.CheckpointSaved | None = None  # the last one saved
 
     def __call__(self, event) -> None:
-        write = lambda text: print(text, file=self.stream, flush=True)  # noqa: E731
+        write = lambda text: say(text, self.stream)  # noqa: E731 - a closed terminal must not stop the run
         if isinstance(event, ev.Started):
             write(f"training {event.family} ({event.config}, {event.parameters / 1e6:.3f} M parameters) on "
                   f"{event.device}, steps {event.first_step}..{event.total_steps}")
@@ -130,6 +131,7 @@ class TrainPrinter:
         elif isinstance(event, ev.Validated):
             write(f"  validation at step {event.step}: " + ", ".join(f"{k} {v:.5g}" for k, v in event.metrics.items()))
         elif isinstance(event, ev.CheckpointSaved):
+            self.checkpoint = event
             write(f"  checkpoint saved: {event.path}")
         elif isinstance(event, ev.Finished):
             self.finished = event
@@ -137,18 +139,23 @@ class TrainPrinter:
 
 def drive_training(events) -> int:
     """Run a training job ``events(token)``, printing its events; returns the exit status (0 done, 130
-    stopped with a checkpoint). The first Ctrl-C (or SIGTERM: ``kill``, a cluster's time limit) sets the
-    cancel token: the run stops after the current step and saves a checkpoint. A second one aborts at once."""
+    stopped with a checkpoint). The first Ctrl-C (or SIGTERM: ``kill``, a cluster's time limit; SIGHUP: a
+    closed terminal) sets the cancel token: the run stops after the current step and saves a checkpoint. A
+    second one aborts at once, naming the last checkpoint saved, which resume continues."""
     printer = TrainPrinter()
     token = CancelToken()
 
     def on_interrupt(signum, frame):
         if token.cancelled:
-            raise KeyboardInterrupt
+            stop = KeyboardInterrupt()
+            if printer.checkpoint is not None:
+                stop.kept = (f"the checkpoint of step {printer.checkpoint.step} is kept; resume it with: "
+                             f"emdenoise resume {printer.checkpoint.path}")
+            raise stop
         token.cancel()
-        print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+        say("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)")
 
-    with signals_handled(on_interrupt, "SIGINT", "SIGTERM"):
+    with signals_handled(on_interrupt, "SIGINT", *STOPPING):
         for event in events(token):
             printer(event)
     done = printer.finished

@@ -137,6 +137,32 @@ def private_staging(target: Path) -> Path:
     return target.with_name(f".{name}{tail}")
 
 
+#: Added to a folder's name while :func:`replace_folder` keeps it aside.
+OLD_SUFFIX = ".old"
+
+
+def old_copy(target: Path) -> Path:
+    """Where :func:`replace_folder` keeps ``target`` while it swaps: ``.NAME.old.<pid>@<host>-<hex>.partial``."""
+    return private_staging(Path(target).with_name(Path(target).name + OLD_SUFFIX))
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Put the folder ``staging`` in place of the existing folder ``target`` (a folder is not replaced by one
+    rename): ``target`` moved aside, ``staging`` renamed in, then the old copy removed. Whatever stops the
+    second rename (Ctrl-C, ``kill``, an error) puts the old copy back, so ``target`` is one whole folder,
+    old or new; after a kill -9 or a power cut between the renames the next writer in the folder puts the
+    old copy back (``core.io.writer.restore_interrupted_swaps``). A stop while the old copy is removed
+    leaves the new folder in place (and the rest of the copy for the next writer to remove)."""
+    old = old_copy(target)
+    os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def new_folder(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     """Fill a fresh staging folder (yielded); on success it becomes ``target``, which must not exist.

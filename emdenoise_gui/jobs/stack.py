@@ -248,6 +248,9 @@ class StackJob:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
                              placement) as writer:
                 yield from self._output_notes(writer.store_dtype)
+                if writer.restored:
+                    yield Message(f"put back {', '.join(p.name for p in writer.restored)}: an interrupted run had moved "
+                                  "it aside to replace it")
                 if writer.cleaned:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "

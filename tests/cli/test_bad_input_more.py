@@ -146,9 +146,12 @@ def test_small_wordings(capsys, tmp_path, home):
     assert code == 2 and "(got no --scheduler)" in err and "None" not in err, err
 
 
-def test_sigterm_mid_run_removes_the_temporary_output_and_says_so(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize("stop", [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)])
+def test_sigterm_mid_run_removes_the_temporary_output_and_says_so(capsys, tmp_path, monkeypatch, stop):
     """`kill` (or a cluster's time limit) left a hidden .partial file in the output folder until the next run
-    there; it now ends the run as Ctrl-C does. The previous SIGTERM handler is back afterwards."""
+    there; it now ends the run as Ctrl-C does, and so does a closed terminal (SIGHUP: the partial stayed, with
+    no word). The previous handler is back afterwards."""
+    stop = getattr(signal, stop)
     from emdenoise_gui.core.io.writer import StackWriter
 
     real_write, written = StackWriter.write, []
@@ -157,12 +160,36 @@ def test_sigterm_mid_run_removes_the_temporary_output_and_says_so(capsys, tmp_pa
         real_write(self, z, data)
         written.append(z)
         if len(written) == 1:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), stop)
 
     monkeypatch.setattr(StackWriter, "write", write)
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(stop)
     source = _stack(tmp_path)
     code, err = _run(capsys, "denoise", source, "-o", tmp_path / "out.tif", "--method", "gaussian")
     assert code == 130 and "cancelled; nothing was written" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]  # no output, no .partial
-    assert signal.getsignal(signal.SIGTERM) == before
+    assert signal.getsignal(stop) == before
+
+
+def test_a_command_that_prints_its_result_refuses_a_closed_stdout(capsys, monkeypatch):
+    """`emdenoise filters >&-` printed nothing and exited 0 (Python sets sys.stdout to None)."""
+    monkeypatch.setattr("sys.stdout", None)
+    code, err = _run(capsys, "filters")
+    assert code == 2 and "standard output is closed" in err and err.count("\n") == 1
+
+
+def test_results_printed_to_a_full_disk_are_one_line_not_an_internal_error(capsys, monkeypatch):
+    """`emdenoise filters > /dev/full` said "internal error ... please report it"."""
+    import errno
+    import io
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def fileno(self):
+            raise io.UnsupportedOperation("not a real file")
+
+    monkeypatch.setattr("sys.stdout", Full())
+    code, err = _run(capsys, "filters")
+    assert code == 2 and "the disk is full" in err and "internal error" not in err and err.count("\n") == 1

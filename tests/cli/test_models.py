@@ -110,7 +110,8 @@ def test_families_lists_every_family_with_counts(cli):
         assert f"{name}:" in result.out and count in result.out
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C; kill or a cluster's time limit
+# Ctrl-C; kill or a cluster's time limit; a closed terminal (SIGHUP lost the run's progress)
+@pytest.mark.parametrize("stop", [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)])
 def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop, monkeypatch, stop):
     import os
 
@@ -138,6 +139,29 @@ def test_resume_command_finishes_a_cancelled_run(cli, tmp_path, home, noisy_crop
     result = cli("resume", str(tmp_path / checkpoint))
     assert result.code == 0, result.err
     assert out.exists() and not (tmp_path / "elsewhere" / "m").exists()
+
+
+def test_a_second_ctrl_c_names_the_checkpoint_it_keeps(cli, tmp_path, home, noisy_crop, monkeypatch):
+    """The abort said "nothing was written" with a checkpoint saved that resume continues (audit of 2026-12-06)."""
+    import os
+
+    from emdenoise_gui.core.events import CheckpointSaved
+    from emdenoise_gui.training import engine
+
+    real_train = engine.train
+
+    def interrupted(spec, cancel=None, _resume_state=None):
+        for event in real_train(spec, cancel, _resume_state):
+            yield event
+            if isinstance(event, CheckpointSaved) and event.step == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # stop after this step ...
+                os.kill(os.getpid(), signal.SIGINT)  # ... no: now
+
+    monkeypatch.setattr(engine, "train", interrupted)
+    result = cli("train", "n2v", "--noisy", noisy_crop, "--steps", "6", "--crop", "32", "--batch-size", "2",
+                 "--checkpoint-every", "1", "--device", "cpu", "-o", tmp_path / "m")
+    assert result.code == 130 and "nothing was written" not in result.err, result.err
+    assert "the checkpoint of step 2 is kept" in result.err and f"emdenoise resume {tmp_path / 'm.checkpoint'}" in result.err
 
 
 def test_xception_infers_on_its_training_crop(tmp_path):

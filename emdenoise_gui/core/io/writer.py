@@ -89,6 +89,29 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def restore_interrupted_swaps(folder: Path) -> list[Path]:
+    """Put back the outputs in ``folder`` that a killed run had moved aside to replace them
+    (``atomic.replace_folder`` stopped between its two renames: the old copy is there, the output is not);
+    returns the outputs put back. Another machine's or a live process's copies are left alone."""
+    restored = []
+    try:
+        items = list(Path(folder).iterdir())
+    except OSError:
+        return restored
+    for item in items:
+        match = _PARTIAL.match(item.name)
+        if not match or not match["name"].endswith(atomic.OLD_SUFFIX) or match["host"] not in (None, atomic.HOST):
+            continue
+        target = item.with_name(match["name"][:-len(atomic.OLD_SUFFIX)])
+        try:
+            if (match["pid"] and not _process_alive(int(match["pid"]))) and not os.path.lexists(target):
+                os.rename(item, target)
+                restored.append(target)
+        except OSError:
+            continue
+    return restored
+
+
 def clean_stale_partials(folder: Path) -> list[Path]:
     """Remove our own temporary outputs in ``folder`` left by runs that were killed: those whose writing
     process on this machine is gone (or, without a pid, older than a day). Another machine's are never
@@ -181,12 +204,14 @@ class StackWriter:
         self.placement = placement
         self.tmp = atomic.private_staging(self.path)
         self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
+        self.restored: list[Path] = []  # outputs a killed run had moved aside to replace them, put back (say so)
         self._sink = None
         self._written = np.zeros(self.shape[0], dtype=bool)
         self._stats = [np.inf, -np.inf, 0.0, 0.0]  # min, max, sum, sum of squares
         self.store_dtype = self.dtype
 
     def __enter__(self) -> "StackWriter":
+        self.restored = restore_interrupted_swaps(self.path.parent)
         self.cleaned = clean_stale_partials(self.path.parent)
         try:
             self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff,
@@ -244,13 +269,14 @@ class StackWriter:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
         try:
-            if self.tmp.is_dir() and self.path.is_dir():  # a folder is not replaced by rename: move it aside first
-                old = atomic.private_staging(self.path.with_name(self.path.name + ".old"))
-                os.replace(self.path, old)
-                os.replace(self.tmp, self.path)
-                shutil.rmtree(old, ignore_errors=True)
+            if self.tmp.is_dir() and self.path.is_dir():
+                atomic.replace_folder(self.tmp, self.path)
             else:
                 os.replace(self.tmp, self.path)
+        except KeyboardInterrupt as exc:  # a stop after the new folder went in (removing the old): it is whole
+            if not os.path.lexists(self.tmp):
+                exc.kept = f"{self.path} was written in full before the stop"
+            raise
         except OSError as exc:  # the folder made read-only (or taken away) while the job ran
             self._discard()
             raise InputError(f"cannot be put in place ({exc.strerror or exc}): the folder {self.path.parent} can no "
