@@ -117,6 +117,20 @@ HOST = re.sub(r"[^A-Za-z0-9_-]", "", socket.gethostname().split(".")[0])[:32] or
 PARTIAL_TAG = r"(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_-]+))?-)?[0-9a-f]{8}"
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this machine still runs (True where the platform cannot say, or it is
+    someone else's: a live writer's files must never be taken for a dead one's)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # someone else's live process, or a platform that cannot say
+        return True
+    return True
+
+
 def partial_tag() -> str:
     """``<pid>@<host>-<8 hex>``: the writer of a staging name, unique to this write."""
     return f"{os.getpid()}@{HOST}-{uuid.uuid4().hex[:8]}"

@@ -46,6 +46,7 @@ from emdenoise_gui.models.device import device_label, pick_device
 from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
 from emdenoise_gui.training.data import data_fingerprint
 from emdenoise_gui.training.memory_guard import check_fits
+from emdenoise_gui.training.run_lock import training_lock
 from emdenoise_gui.training.spec import RunSpec
 
 
@@ -140,12 +141,21 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         output = output.with_name(f"{_STEPS_SUFFIX.sub('', output.name)}-{spec.steps}steps")
         spec.output, spec.name = str(output), f"{continues}-{spec.steps}steps"
         spec.notes = {**(spec.notes or {}), "continues": continues}
-    if output.exists():
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent} is a file, not a folder: choose another place for the model" if
+                         output.parent.exists() else f"the folder {output.parent} does not exist; create it first",
+                         output)
+    _check_writable(output.parent, output)
+    with training_lock(output):  # no other run writes this package (and its checkpoint) meanwhile
+        yield from _locked(spec, output, cancel, _resume_state)
+
+
+def _locked(spec: RunSpec, output: Path, cancel: CancelToken | None, _resume_state: dict | None
+            ) -> Iterator[object]:
+    """:func:`train` once ``output`` is checked and its training lock held."""
+    if output.exists():  # checked with the lock held: a run that ended just before this one wrote it
         raise InputError("already exists; " + ("choose another name for the model package" if _resume_state is None
                                                else "move or rename it, then resume again"), output)
-    if not output.parent.is_dir():
-        raise InputError(f"the folder {output.parent} does not exist; create it first", output)
-    _check_writable(output.parent, output)
     ckpt = _checkpoint_dir(spec)
     if _resume_state is None and os.path.lexists(ckpt):  # a fresh run must not replace it
         raise InputError("already exists (a previous run's checkpoint, or another file): continue that run with "

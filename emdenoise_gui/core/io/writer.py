@@ -77,18 +77,6 @@ _PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
 STALE_AFTER_S = 24 * 3600
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # someone else's live process, or a platform that cannot say
-        return True
-    return True
-
-
 def restore_interrupted_swaps(folder: Path) -> list[Path]:
     """Put back the outputs in ``folder`` that a killed run had moved aside to replace them
     (``atomic.replace_folder`` stopped between its two renames: the old copy is there, the output is not);
@@ -104,7 +92,7 @@ def restore_interrupted_swaps(folder: Path) -> list[Path]:
             continue
         target = item.with_name(match["name"][:-len(atomic.OLD_SUFFIX)])
         try:
-            if (match["pid"] and not _process_alive(int(match["pid"]))) and not os.path.lexists(target):
+            if (match["pid"] and not atomic.process_alive(int(match["pid"]))) and not os.path.lexists(target):
                 os.rename(item, target)
                 restored.append(target)
         except OSError:
@@ -128,7 +116,7 @@ def clean_stale_partials(folder: Path) -> list[Path]:
         if not match or not (item.is_file() or store) or match["host"] not in (None, atomic.HOST):
             continue
         try:
-            stale = (not _process_alive(int(match["pid"])) if match["pid"]
+            stale = (not atomic.process_alive(int(match["pid"])) if match["pid"]
                      else time.time() - item.stat().st_mtime > STALE_AFTER_S)
             if stale:
                 shutil.rmtree(item) if store else item.unlink()
