@@ -133,7 +133,7 @@ def cmd_zoo(args) -> int:
     elif args.zoo_command == "delete":
         if not args.yes:
             raise InputError(f"deleting '{args.name}' cannot be undone; add --yes to confirm")
-        print(f"deleted {registry.delete_package(args.name)}")
+        print(f"deleted {registry.delete_package(args.name, args.folder)}")
     return 0
 
 
@@ -237,6 +237,8 @@ def add_parsers(sub) -> None:
     q.add_argument("--overwrite", action="store_true")
     q = zoo.add_parser("delete", help="remove one of your models")
     q.add_argument("name")
+    q.add_argument("--folder", help="the package folder in your zoo (or its path) to delete, where two of your "
+                                    "models carry one name")
     q.add_argument("--yes", action="store_true", help="confirm")
     p.set_defaults(func=cmd_zoo)
 

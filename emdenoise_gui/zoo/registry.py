@@ -169,15 +169,25 @@ def list_paused() -> list[PausedRun]:
 def find(name: str) -> ZooEntry:
     """The zoo entry named ``name`` (a card name); InputError listing the names otherwise."""
     entries, same = list_entries(), _same_name(name)
-    for entry in entries:
-        if entry.package and same(entry.name):
-            return entry
+    matches = [entry for entry in entries if entry.package and same(entry.name)]
+    _refuse_clashing(name, [entry for entry in matches if not entry.shipped])
+    if matches:
+        return matches[0]
     broken = [e for e in entries if e.package is None and same(e.name)]
     if broken:  # `zoo list` shows it with its problem: say the same here
         raise InputError(f"the zoo model '{name}' cannot be used: {broken[0].problem}; delete it (emdenoise zoo "
                          "delete) and import or train it again")
     names = ", ".join(e.name for e in entries if e.package) or "none yet"
     raise InputError(f"no model named '{name}' in the zoo (models: {names})")
+
+
+def _refuse_clashing(name: str, own: list[ZooEntry]) -> None:
+    """InputError where several of the user's models carry the card name ``name`` (folders copied or cards
+    edited by hand): which one a name means would depend on folder order."""
+    if len(own) > 1:
+        folders = ", ".join(Path(entry.path).name for entry in own)
+        raise InputError(f"{len(own)} models in your zoo are named '{name}' (folders {folders}): rename one in its "
+                         f"card.json, or delete one with 'emdenoise zoo delete {name} --folder FOLDER --yes'")
 
 
 def resolve(spec: str) -> Package:
@@ -307,12 +317,14 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     ``path`` picks the exact package folder when several carry the same card name.
     """
     if path is not None:
-        matches = [e for e in list_entries() if e.path and Path(e.path) == Path(path)]
+        path = Path(path) if Path(path).is_absolute() else user_dir() / path  # a folder of the user zoo by name
+        matches = [e for e in list_entries() if e.path and Path(e.path).resolve() == path.resolve()]
         if not matches:
             raise InputError("is not a package in the zoo", path)
         entry = matches[0]
     else:  # the user's own copy first: a model named like a shipped one must stay deletable
         own = [e for e in list_entries() if not e.shipped and e.name == name]
+        _refuse_clashing(name, own)
         entry = own[0] if own else find(name)
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")

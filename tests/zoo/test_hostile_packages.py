@@ -221,3 +221,23 @@ def test_a_model_already_in_the_zoo_keeps_the_name_rule_it_was_made_under(user_z
     write_package(user_zoo / "trail ", card, UNet(depth=2, base=8, n2v2=True).state_dict())
     entry = next(e for e in list_entries() if not e.shipped)
     assert entry.package is not None and entry.package.card.name == "trail "
+
+
+def test_two_of_the_users_models_with_one_name_are_refused_not_picked_by_folder_order(user_zoo, capsys):
+    """Folders copied by hand with one card name: denoise used, and delete removed, whichever came first
+    (audit of 2026-12-06). Now the name is refused with both folders; --folder picks one to delete."""
+    from emdenoise_gui.models.n2v import UNet
+
+    card = ModelCard(name="mymodel", family="n2v", config="lite", architecture={"depth": 2, "base": 8, "n2v2": True},
+                     normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=1)
+    for folder in ("a-lite", "b-base"):
+        write_package(user_zoo / folder, card, UNet(depth=2, base=8, n2v2=True).state_dict())
+    for args in (["zoo", "show", "mymodel"], ["zoo", "delete", "mymodel", "--yes"]):
+        capsys.readouterr()
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "2 models in your zoo are named 'mymodel' (folders a-lite, b-base)" in err and err.count("\n") == 1
+    assert (user_zoo / "a-lite").exists() and (user_zoo / "b-base").exists()
+    assert main(["zoo", "delete", "mymodel", "--folder", "b-base", "--yes"]) == 0
+    assert (user_zoo / "a-lite").exists() and not (user_zoo / "b-base").exists()
+    assert main(["zoo", "show", "mymodel"]) == 0
