@@ -193,13 +193,57 @@ def pad_reflect(image: np.ndarray, pad) -> np.ndarray:
     return np.pad(image, widths, mode="reflect" if min(image.shape[-2:]) > 1 else "edge")
 
 
-def iter_tiles(padded: np.ndarray, grid: TileGrid, batch_size: int) -> Iterator[tuple[list, np.ndarray]]:
-    """Batches of (origins, tiles (B, [C,] th, tw)) cut from a padded image."""
-    th, tw = grid.tile
+def _axis_index(start: int, n: int, size: int, edge: bool) -> slice | np.ndarray:
+    """Where ``n`` padded positions from ``start`` (image coordinates; negative or past the end in the
+    padding) read an axis of ``size`` px: a slice inside the image, else the indices :func:`pad_reflect`
+    gives them (numpy's "reflect": period 2 (size - 1); with ``edge``, its "edge": the nearest pixel)."""
+    if 0 <= start and start + n <= size:
+        return slice(start, start + n)
+    if edge or size == 1:
+        return np.clip(np.arange(start, start + n), 0, size - 1)
+    period = 2 * (size - 1)
+    index = np.mod(np.arange(start, start + n), period)
+    return np.where(index < size, index, period - index)
+
+
+def cut_tile(image: np.ndarray, grid: "TileGrid", origin: tuple[int, int]) -> np.ndarray:
+    """The tile at ``origin`` (padded coordinates) of ``image`` ((H, W) or (C, H, W)) as reflection-padded
+    by ``grid.pad``, cut without padding the whole image: equal to ``pad_reflect(image, grid.pad)``'s."""
+    (top, _), (left, _) = grid.pad
+    (th, tw), (y, x) = grid.tile, origin
+    edge = min(image.shape[-2:]) <= 1  # as pad_reflect: an image of one row or column is padded with it
+    rows = _axis_index(y - top, th, image.shape[-2], edge)
+    cols = _axis_index(x - left, tw, image.shape[-1], edge)
+    if isinstance(rows, slice) and isinstance(cols, slice):
+        return image[..., rows, cols]
+    rows = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+    cols = np.arange(cols.start, cols.stop) if isinstance(cols, slice) else cols
+    return image[..., rows[:, None], cols[None, :]]
+
+
+def iter_tiles(image: np.ndarray, grid: TileGrid, batch_size: int) -> Iterator[tuple[list, np.ndarray]]:
+    """Batches of (origins, tiles (B, [C,] th, tw)) of ``image`` as padded by ``grid``."""
     for start in range(0, len(grid.origins), batch_size):
         origins = grid.origins[start:start + batch_size]
-        tiles = np.stack([padded[..., y:y + th, x:x + tw] for y, x in origins])
-        yield list(origins), tiles
+        yield list(origins), np.stack([cut_tile(image, grid, origin) for origin in origins])
+
+
+def _normalised(acc: np.ndarray, grid: TileGrid, weights: np.ndarray) -> np.ndarray:
+    """The image's part of ``acc`` (the padded weighted sum) divided in place by the summed weights, which
+    are added up a band of rows at a time (a whole-image array of them cost 4 bytes a pixel more); the
+    weights are summed in the tiles' order, as one array would have them. Returns a (H, W) view of ``acc``."""
+    (top, _), (left, _) = grid.pad
+    th, tw = grid.tile
+    out = acc[top:top + grid.height, left:left + grid.width]
+    for y0 in range(0, grid.height, th):
+        y1 = min(grid.height, y0 + th)
+        norm = np.zeros((y1 - y0, acc.shape[1]), dtype=np.float32)  # the band's rows, padded width
+        for y, x in grid.origins:
+            lo, hi = max(y, top + y0), min(y + th, top + y1)
+            if lo < hi:
+                norm[lo - top - y0:hi - top - y0, x:x + tw] += weights[lo - y:hi - y]
+        np.divide(out[y0:y1], norm[:, left:left + grid.width], out=out[y0:y1])
+    return out
 
 
 def blend_tiles(
@@ -223,18 +267,19 @@ def blend_tiles(
     cancel: checked before every batch.
 
     Yields (tiles done, tiles in all) after each batch and returns (``yield
-    from`` gives it) the (H, W) float32 weighted blend of ``fn``'s outputs.
+    from`` gives it) the (H, W) float32 weighted blend of ``fn``'s outputs (a view
+    of a padded array). Memory: the float32 image (the caller's, when it is
+    float32 already), one padded float32 sum and a batch of tiles; tiles are cut
+    with their reflections, never from a padded copy of the image.
     """
     height, width = image.shape[-2:]
     grid = TileGrid.build(height, width, plan, multiple)
-    padded = pad_reflect(image.astype(np.float32, copy=False), grid.pad)
-    del image  # the caller may hold no other reference: a large slice is freed here
+    image = image.astype(np.float32, copy=False)
     weights = grid.weights()
     acc = np.zeros(grid.padded_shape, dtype=np.float32)
-    norm = np.zeros(grid.padded_shape, dtype=np.float32)
     th, tw = grid.tile
     done = 0
-    for origins, tiles in iter_tiles(padded, grid, batch_size):
+    for origins, tiles in iter_tiles(image, grid, batch_size):
         if cancel is not None:
             cancel.raise_if_cancelled()
         out = np.asarray(fn(tiles))
@@ -242,13 +287,10 @@ def blend_tiles(
             raise ValueError(f"tile function returned {out.shape}, expected {(len(origins), th, tw)}")
         for (y, x), result in zip(origins, out):
             acc[y:y + th, x:x + tw] += weights * result
-            norm[y:y + th, x:x + tw] += weights
         done += len(origins)
         yield done, len(grid)
-    (top, _), (left, _) = grid.pad
-    del padded  # the result needs no input: free it before the last array is made
-    region = (slice(top, top + height), slice(left, left + width))
-    return np.divide(acc[region], norm[region], dtype=np.float32)
+    del image  # the result needs no input: free it (where the caller holds no other reference) first
+    return _normalised(acc, grid, weights)
 
 
 def process_tiled(image: np.ndarray, fn: TileFn, **kwargs) -> np.ndarray:
