@@ -87,13 +87,14 @@ class IntensityScale:
             return ((data.astype(np.float64) - self.lo) / (self.hi - self.lo)).astype(np.float32)
         return ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)
 
-    def from_unit(self, data: np.ndarray) -> np.ndarray:
+    def from_unit(self, data: np.ndarray, owned: bool = False) -> np.ndarray:
         """Working-scale values -> float32 on the stored scale (clipped to float32's range for an extreme
-        range, where float64 arithmetic is used)."""
+        range, where float64 arithmetic is used). ``owned``: ``data`` is the caller's to give up (a job's
+        fresh result), scaled in place when it is float32 (a slice-sized copy less at the peak)."""
         if self.extreme:
             limit = float(np.finfo(np.float32).max)
             return np.clip(data.astype(np.float64) * (self.hi - self.lo) + self.lo, -limit, limit).astype(np.float32)
-        out = data.astype(np.float32)  # a copy: the caller's array is left alone
+        out = data.astype(np.float32, copy=not owned)  # unless owned, a copy: the caller's array is left alone
         out *= np.float32(self.hi - self.lo)
         out += np.float32(self.lo)
         return out

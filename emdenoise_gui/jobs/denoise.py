@@ -108,7 +108,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
         tiles = predictor.denoise(job.crop(window), tile, stride, cancel, norm)
         if z == job.slices[0]:
             yield stage("first tile", cancel)
-        return job.scale.from_unit(job.uncrop((yield from tiles)))
+        return job.scale.from_unit(job.uncrop((yield from tiles)), owned=True)
 
     yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
 

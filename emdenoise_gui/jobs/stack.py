@@ -338,7 +338,7 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
     if spec.whole_slice:  # its background spans the slice: one piece, not tiles
         if cancel is not None:
             cancel.raise_if_cancelled()
-        result = baselines.apply_filter(method, image)
+        result = baselines.apply_filter(method, image, copy=False)  # the window is this job's alone
         yield 1, 1
         return result
     one_tile = baselines.tile_filter(method, image)  # a width tuned to the image: measured on the whole slice
@@ -373,9 +373,9 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
             yield stage("first tile", cancel)
         if filt.whole_slice:  # its background comes from the whole slice, a region's result too
             result = yield from filter_window(method, window, tile, stride, cancel)
-            return job.scale.from_unit(job.cut(result))
+            return job.scale.from_unit(job.cut(result), owned=True)
         result = yield from filter_window(method, job.crop(window), tile, stride, cancel)
-        return job.scale.from_unit(job.uncrop(result))
+        return job.scale.from_unit(job.uncrop(result), owned=True)
 
     yield from job.run(one, f"denoise ({method})", cancel, cache)
 

@@ -71,6 +71,11 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
     return np.clip(np.rint(data), info.min, info.max).astype(dtype)
 
 
+#: Pixels per band in which a written slice's statistics (sum, sum of squares) are taken in float64 (two
+#: float64 copies of a whole 8000^2 slice were 1 GB, most of a filter run's peak memory), and in which a
+#: slice that is a view into a larger array is written.
+STATS_BAND_PX = 1 << 20
+
 #: Our temporary names: ``.NAME.<pid>@<host>-<8 hex>.partial`` (the process writing it and its machine).
 _PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
 #: A partial without a pid (written by an older EMDenoise) is stale after this many seconds.
@@ -138,8 +143,12 @@ class RawFileSink:
         self._slice_bytes = shape[1] * shape[2] * self.store_dtype.itemsize
 
     def write(self, z: int, data: np.ndarray) -> None:
+        """Write slice ``z`` ((Y, X), the file's type) from its own memory: no copy of a contiguous slice, and
+        a band of rows at a time of one that is not (a view into a larger array)."""
         self._fh.seek(self._offset + z * self._slice_bytes)
-        self._fh.write(np.ascontiguousarray(data).tobytes())
+        rows = len(data) if data.flags.c_contiguous else max(1, STATS_BAND_PX // max(1, data.shape[1]))
+        for top in range(0, len(data), rows):
+            self._fh.write(memoryview(np.ascontiguousarray(data[top:top + rows])).cast("B"))
         self._fh.flush()  # a full disk shows up here, with a clear message, rather than at close
 
     def finish(self, stats, count: int) -> None:
@@ -237,11 +246,13 @@ class StackWriter:
                 raise full from None
             raise
         self._written[z] = True
-        values = out.astype(np.float64)
-        self._stats[0] = min(self._stats[0], float(values.min()))
-        self._stats[1] = max(self._stats[1], float(values.max()))
-        self._stats[2] += float(values.sum())
-        self._stats[3] += float(np.square(values).sum())
+        self._stats[0] = min(self._stats[0], float(out.min()))
+        self._stats[1] = max(self._stats[1], float(out.max()))
+        rows = max(1, STATS_BAND_PX // max(1, out.shape[1]))  # float64 copies of a band, not of the slice
+        for top in range(0, out.shape[0], rows):
+            band = out[top:top + rows].astype(np.float64)
+            self._stats[2] += float(band.sum())
+            self._stats[3] += float(np.square(band, out=band).sum())
 
     def _nbytes(self) -> int:
         return int(np.prod(self.shape)) * self.store_dtype.itemsize
