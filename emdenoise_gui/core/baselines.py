@@ -345,7 +345,7 @@ FILTERS: dict[str, Filter] = {
         Filter("nlm-avg", "Non-local means on 3-slice mean",
                f"Mean of slices z-1, z, z+1, then non-local means (patch 7, distance 11, h=0.1); {_NRRN}.",
                3, _on_slice_mean(_nlm), as_published=True),
-        Filter("gaussian-sure-avg", "Gaussian by SURE on slice and neighbours",
+        Filter("gaussian-sure-avg", "Gaussian by SURE, 3 slices",
                "Slice z mixed with the mean of slices z-1 and z+1, then a Gaussian: the neighbours' weight "
                "(up to the plain 3-slice mean) and the width minimise Stein's unbiased risk estimate of the "
                "error on slice z, for the noise measured in it; ours.",

@@ -5,13 +5,18 @@ every desktop; "system" gives back the style and palette the app started with. T
 keep their black surround in every appearance (grey values are judged against black); the
 plots (line profile, training loss) get a dark background in "dark". pyqtgraph is never
 imported here: its plots are restyled only when it is already loaded (it takes a second).
+
+Text that carries a meaning (a warning, the zoo's fit grades, secondary grey) takes its colour from
+:data:`TONES` through :func:`tone`, light or dark after the palette in use: labels through
+:func:`set_tone` (re-coloured when the appearance changes), list items through :data:`TONE_ROLE` and a
+:class:`ToneDelegate` (coloured when drawn).
 """
 
 from __future__ import annotations
 
 import sys
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.settings import APPEARANCES
 
@@ -19,6 +24,15 @@ Role = QtGui.QPalette.ColorRole
 Group = QtGui.QPalette.ColorGroup
 #: Background and text of the plots in the dark appearance.
 DARK_PLOT = ("#1b1d21", "#d0d3d8")
+
+#: Colours of meaningful text, (light, dark), each at least 4.5:1 (WCAG AA) against its appearance's
+#: window, list and alternate-row backgrounds (#efefef, white, #f7f7f7; #2b2d31, #1e1f22): "warn" what must
+#: change, the zoo's fit grades "good", "possible" and "poor", "muted" secondary or unavailable things.
+TONES = {"warn": ("#b3261e", "#ff8a80"), "good": ("#2e7a32", "#81c784"), "possible": ("#8c5a00", "#ffb74d"),
+         "poor": ("#c62828", "#ef9a9a"), "muted": ("#6a6a6a", "#a0a0a0")}
+#: Item-data role holding the name of an item's tone (a key of :data:`TONES`), drawn by :class:`ToneDelegate`.
+TONE_ROLE = QtCore.Qt.ItemDataRole.UserRole + 64
+_TONE_PROPERTY = "emdenoiseTone"  # the tone of a widget's text, set by set_tone
 
 _started_with: dict = {}  # the style name and palette before the first change
 #: Fusion outlines check boxes, radio buttons and text fields with the window colour darkened, which on the
@@ -77,12 +91,53 @@ def apply(app: QtWidgets.QApplication, choice: str) -> None:
         app.setPalette(palette)
     app.setStyleSheet(DARK_OUTLINES if choice == "dark" else "")
     restyle_plots(app, choice)
+    retone(app)
+
+
+def palette_is_dark(palette: QtGui.QPalette) -> bool:
+    """Whether ``palette`` is a dark one (its text lighter than its window)."""
+    return palette.color(Role.WindowText).lightness() > palette.color(Role.Window).lightness()
 
 
 def is_dark(app: QtWidgets.QApplication) -> bool:
     """Whether the app's windows are now dark (text lighter than the window)."""
-    palette = app.palette()
-    return palette.color(Role.WindowText).lightness() > palette.color(Role.Window).lightness()
+    return palette_is_dark(app.palette())
+
+
+def tone(name: str, palette: QtGui.QPalette | None = None) -> str:
+    """The colour (#rrggbb) of the :data:`TONES` entry ``name`` for ``palette`` (default: the app's now)."""
+    return TONES[name][palette_is_dark(palette if palette is not None else QtGui.QGuiApplication.palette())]
+
+
+def tone_style(name: str) -> str:
+    """A style sheet / HTML ``style`` value giving text the tone ``name`` in the appearance now shown."""
+    return f"color: {tone(name)};"
+
+
+def set_tone(widget: QtWidgets.QWidget, name: str | None) -> None:
+    """Colour ``widget``'s text with the tone ``name`` (None: the palette's own text colour again); the colour
+    follows later appearance changes (:func:`retone`). Replaces the widget's style sheet."""
+    widget.setProperty(_TONE_PROPERTY, name or "")
+    widget.setStyleSheet(tone_style(name) if name else "")
+
+
+def retone(app: QtWidgets.QApplication) -> None:
+    """Give every widget coloured by :func:`set_tone` its tone's colour for the app's palette now."""
+    for widget in app.allWidgets():
+        name = widget.property(_TONE_PROPERTY)
+        if name:
+            widget.setStyleSheet(tone_style(name))
+
+
+class ToneDelegate(QtWidgets.QStyledItemDelegate):
+    """Draws an item whose :data:`TONE_ROLE` names a tone in that tone's colour for the view's palette, read
+    when the item is drawn (so it follows appearance changes)."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt's name
+        super().initStyleOption(option, index)
+        name = index.data(TONE_ROLE)
+        if name:
+            option.palette.setColor(Role.Text, QtGui.QColor(tone(name, option.palette)))
 
 
 def restyle_plots(app: QtWidgets.QApplication, choice: str) -> None:

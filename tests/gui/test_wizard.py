@@ -376,7 +376,7 @@ def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses
     assert "no better than a classical filter" not in good
     bad = evaluation_text({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")
     assert "no better than a classical filter</b> (27.00 against 29.20 dB): do not use it" in bad
-    assert "use the filter “Gaussian by SURE on slice and neighbours”" in bad  # NRRN's bar: the filter on its three slices
+    assert "use the filter “Gaussian by SURE, 3 slices”" in bad  # NRRN's bar: the filter on its three slices
     old_card = evaluation_text({"val_psnr_db": 27.0, "input_psnr_db": 20.1}, None, "n2v")  # packages made before
     assert "filter" not in old_card and "(the noisy input: 20.10 dB)" in old_card
 

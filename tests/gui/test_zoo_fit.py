@@ -91,7 +91,7 @@ def test_sstem_marks_nrrn_poor_for_its_slices_and_falls_back_to_a_filter(qtbot, 
         assert "neighbouring slices differ" in panel.item(key).toolTip(FIT_COLUMN)
     assert panel.current_key() == FALLBACK_KEY == "filter:gaussian-sure"
     filters = panel.list.topLevelItem(2)  # what the app falls back to heads the filters
-    assert [filters.child(i).text(0) for i in range(2)] == ["Gaussian, width by SURE", "Gaussian by SURE on slice and neighbours"]
+    assert [filters.child(i).text(0) for i in range(2)] == ["Gaussian, width by SURE", "Gaussian by SURE, 3 slices"]
     assert panel.fits["filter:median-avg"].grade == "poor"  # 3-slice filters need alike slices too
     panel.select(shipped_nrrn(panel)[0])
     assert "Poor fit" in panel.fit_label.text() and "slices" in panel.fit_label.text()

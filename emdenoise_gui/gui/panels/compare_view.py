@@ -149,6 +149,11 @@ class CompareView(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.spin = QtWidgets.QSpinBox()
         self.spin.setKeyboardTracking(False)
+        slice_label = QtWidgets.QLabel("Slice")
+        slice_label.setBuddy(self.spin)  # a screen reader names the box after it
+        self.slider.setAccessibleName("Slice")
+        for widget in (self.slider, self.spin):
+            widget.setToolTip("The slice shown (z); click an image to step with the arrow keys")
         self.depth_label = QtWidgets.QLabel()
         self.slider.valueChanged.connect(self.set_slice)
         self.spin.valueChanged.connect(self.set_slice)
@@ -159,7 +164,7 @@ class CompareView(QtWidgets.QWidget):
         column = row(QtWidgets.QVBoxLayout(top))
         column.addLayout(row(QtWidgets.QHBoxLayout(), (self.panels[0], 1), (self.panels[1], 1),
                               (self.histogram, 0), spacing=4), 1)
-        column.addLayout(row(QtWidgets.QHBoxLayout(), (QtWidgets.QLabel("Slice"), 0), (self.slider, 1),
+        column.addLayout(row(QtWidgets.QHBoxLayout(), (slice_label, 0), (self.slider, 1),
                               (self.spin, 0), (self.depth_label, 0)))
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -422,6 +427,10 @@ class CompareView(QtWidgets.QWidget):
         """Zoom both views in (``factor`` > 1) or out around their centre."""
         self.fit.zoom(factor)
 
+    def pan(self, right: float, down: float) -> None:
+        """Move both views by ``right`` of the visible width and ``down`` of its height (Alt+arrow keys)."""
+        self.fit.pan(right, down)
+
     def reset_view(self) -> None:
         """Fit the whole image in the view(s), and keep it fitted until the user pans or zooms."""
         self.fit.fit()
@@ -460,6 +469,16 @@ class CompareView(QtWidgets.QWidget):
         if self._voxel and depth:
             text += f"  ·  z {format_nm(round(self._z * self._voxel[0], 3))}"
         self.depth_label.setText(text)
+        self._name_views()
+
+    def _name_views(self) -> None:
+        """Accessible names of the image views for what they show now; their titles as descriptions."""
+        left = {"side_by_side": "Original image", "split": "Split image: original left, result right",
+                "blink": "Blink image: original and result in turn"}[self._mode]
+        right = "Residual image" if self.residual_levels is not None else "Result image"
+        for graphics, name, title in zip(self.graphics, (left, right), self.titles):
+            graphics.setAccessibleName(name)
+            graphics.setAccessibleDescription(title.toolTip())  # the title in full (shown elided)
 
     def _install_scale_bars(self) -> None:
         for view, bar in zip(self.views, self._scale_bars):

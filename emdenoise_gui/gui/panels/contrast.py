@@ -30,6 +30,8 @@ class Contrast:
         self.histogram = pg.HistogramLUTWidget()
         self.histogram.setImageItem(items[0])
         self.histogram.item.axis.setLabel("Grey value")
+        self.histogram.setAccessibleName("Contrast")
+        self.histogram.setToolTip("Contrast of both images: drag its limits")
         self.histogram.item.sigLevelsChanged.connect(self._on_changed)
         self.histogram.item.sigLookupTableChanged.connect(lambda _: items[1].setLookupTable(items[0].lut))
 

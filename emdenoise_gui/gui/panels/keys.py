@@ -1,8 +1,8 @@
-"""Keyboard on the compare view's images: step through slices, zoom, fit.
+"""Keyboard on the compare view's images: step through slices, zoom, pan, fit.
 
 :data:`SHORTCUTS` is what the Help menu lists. :class:`ViewKeys` watches the image views
 (the keys work once a view has the focus, e.g. after a click on the image) and calls the
-compare view's ``set_slice``, ``current_slice``, ``depth``, ``zoom`` and ``reset_view``.
+compare view's ``set_slice``, ``current_slice``, ``depth``, ``zoom``, ``pan`` and ``reset_view``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Home / End", "First / last slice"),
     ("+ or =", "Zoom in (both views)"),
     ("−", "Zoom out (both views)"),
+    ("Alt+arrow keys", "Pan: move the view a quarter of its width or height (both views)"),
     ("0", "Fit the whole image in the view"),
     ("B", "Blink mode: flip between original and result by hand (pauses blinking)"),
     ("Menu or Shift+F10", "The image menu: save or copy a figure, preview or denoise the Region tool's box"),
@@ -28,9 +29,13 @@ SHORTCUTS: list[tuple[str, str]] = [
 ZOOM_STEP = 1.25
 #: Slices one Page Up / Page Down moves.
 PAGE = 10
+#: Share of the visible width or height one Alt+arrow press pans.
+PAN_STEP = 0.25
 
 _STEPS = {Key.Key_Right: 1, Key.Key_Up: 1, Key.Key_Left: -1, Key.Key_Down: -1,
           Key.Key_PageUp: PAGE, Key.Key_PageDown: -PAGE}
+_PANS = {Key.Key_Right: (PAN_STEP, 0), Key.Key_Left: (-PAN_STEP, 0), Key.Key_Down: (0, PAN_STEP),
+         Key.Key_Up: (0, -PAN_STEP)}
 _ZOOMS = {"+": ZOOM_STEP, "=": ZOOM_STEP, "-": 1 / ZOOM_STEP, "−": 1 / ZOOM_STEP}
 
 
@@ -50,8 +55,11 @@ class ViewKeys(QtCore.QObject):
             act and self._menu(event)  # the right-click menu from the keyboard (figures, region jobs)
             return True
         modifiers = event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier
+        if modifiers == QtCore.Qt.KeyboardModifier.AltModifier and event.key() in _PANS:
+            act and self.compare.pan(*_PANS[event.key()])
+            return True
         if modifiers & ~QtCore.Qt.KeyboardModifier.ShiftModifier:
-            return False  # Ctrl, Alt and Meta combinations belong to the menus
+            return False  # other Ctrl, Alt and Meta combinations belong to the menus
         key, text, compare = event.key(), event.text(), self.compare
         if key in _STEPS:
             act and compare.set_slice(compare.current_slice() + _STEPS[key])

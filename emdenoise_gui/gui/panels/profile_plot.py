@@ -200,6 +200,7 @@ class ProfilePlot(pg.PlotWidget):
         label = self.getPlotItem().titleLabel  # its key wider than a narrow pane: cut short, not the plot
         label.updateMin = types.MethodType(_height_only_minimum, label)
         self.setMinimumHeight(170)
+        self.setAccessibleName("Line profile")
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setLabel("left", "Grey value")

@@ -11,6 +11,7 @@ import sys
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.slices import slice_span
 from emdenoise_gui.jobs.denoise import method_title
@@ -22,6 +23,9 @@ REVEAL_TEXT = {"darwin": "Reveal in Finder", "win32": "Show in Explorer"}.get(sy
 NO_PROJECT_TEXT = ("No project open.\n\nDrop TIFF, MRC or OME-Zarr stacks here\nto start a project with them,\n"
                    "or use File ▸ New Project.")
 EMPTY_PROJECT_TEXT = "Drop TIFF, MRC or OME-Zarr stacks here,\nor use File ▸ Add Stacks."
+#: After the name of a stack whose file is gone (grey alone said it only to those who see the grey).
+MISSING_MARK = "(file missing)"
+MISSING_TEXT = "The file is missing: it was moved or deleted. Right-click ▸ Locate File… to point to its new place."
 
 
 def placeholder_icon(side: int = ICON_PX) -> QtGui.QIcon:
@@ -71,6 +75,8 @@ class ProjectPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderHidden(True)
+        self.tree.setAccessibleName("Project stacks and results")
+        self.tree.setItemDelegate(theme.ToneDelegate(self.tree))  # a missing stack's grey, readable in both themes
         self.tree.setIconSize(QtCore.QSize(ICON_PX, ICON_PX))
         self.tree.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)  # a long name keeps its end (.tif)
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -89,7 +95,7 @@ class ProjectPanel(QtWidgets.QWidget):
         buttons.addWidget(self.remove_button)
         self.empty = QtWidgets.QLabel(NO_PROJECT_TEXT)
         self.empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: gray;")
+        theme.set_tone(self.empty, "muted")
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.empty)
@@ -118,15 +124,17 @@ class ProjectPanel(QtWidgets.QWidget):
         self.tree.clear()
         chosen = None
         for record in (project.stacks if project else []):
-            item = QtWidgets.QTreeWidgetItem([f"{record.name}\n{describe_stack(record)}"])
+            gone = record.id in missing
+            name = f"{record.name} {MISSING_MARK}" if gone else record.name
+            item = QtWidgets.QTreeWidgetItem([f"{name}\n{describe_stack(record)}"])
             item.setData(0, ROLE_KIND, "stack")
             item.setData(0, ROLE_ID, record.id)
             item.setToolTip(0, f"{record.path}\n{record.format}")
             item.setIcon(0, QtGui.QIcon(self._thumbs[record.id]) if record.id in self._thumbs else self._placeholder)
-            if record.id in missing:
-                item.setForeground(0, QtGui.QBrush(QtGui.QColor("gray")))
-                item.setToolTip(0, f"{record.path}\nThe file is missing: it was moved or deleted. "
-                                   "Right-click ▸ Locate File… to point to its new place.")
+            if gone:
+                item.setData(0, theme.TONE_ROLE, "muted")
+                item.setToolTip(0, f"{record.path}\n{MISSING_TEXT}")
+                item.setData(0, QtCore.Qt.ItemDataRole.AccessibleDescriptionRole, MISSING_TEXT)
             self.tree.addTopLevelItem(item)
             if current == ("stack", record.id):
                 chosen = item

@@ -43,6 +43,14 @@ class ViewFit:
             self.view.scaleBy((1 / factor, 1 / factor))
             self.forget()
 
+    def pan(self, right: float, down: float) -> None:
+        """Move the view by ``right`` of its visible width and ``down`` of its height (negative: left, up);
+        the user's view from then on."""
+        if self.shape is not None:
+            rect = self.view.viewRect()
+            self.view.translateBy(x=right * rect.width(), y=down * rect.height())
+            self.forget()
+
     def apply(self) -> None:
         """Re-fit the image, or keep a kept view's centre and height, after the views resized.
 

@@ -20,10 +20,11 @@ import html
 import threading
 from pathlib import Path
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.panels.zoo_files import ZooFiles
 from emdenoise_gui.gui.panels.zoo_text import card_html, family_name, paused_html
 from emdenoise_gui.jobs.denoise import Denoiser
@@ -32,8 +33,6 @@ from emdenoise_gui.zoo import fit as zoo_fit
 
 ROLE = QtCore.Qt.ItemDataRole.UserRole
 FIT_COLUMN = 2
-#: Colours of the fit marks (green, amber, red: readable on light and dark themes).
-FIT_COLOURS = {"good": "#2e7d32", "possible": "#b26a00", "poor": "#c62828"}
 FIT_WORDS = {"good": "Good fit", "possible": "Possible fit", "poor": "Poor fit"}
 #: Listed first among the filters: the ones the app falls back to (the best filters of the quality benchmark
 #: at a fraction of BM3D's time); the others follow in the registry's order, the papers' baselines.
@@ -44,7 +43,6 @@ PUBLISHED_TIP = ("A paper's baseline with its published settings, which ignore h
                  "reproduce that paper's comparison. On most data a filter above does better; on lightly noisy "
                  "images this one can come out worse than the input.")
 PUBLISHED_KEY = f"group:{PUBLISHED}"  # its heading's item key (each heading's is "group:" + its title)
-CAUTION_STYLE = f"color: {FIT_COLOURS['possible']}"
 #: Selected when there is no shipped model to select (a stack every model fits poorly gets
 #: ``zoo.fit.fallback_filter`` instead, which is this one where its slices differ).
 FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"
@@ -88,6 +86,8 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.list.setItemsExpandable(False)  # and their entries need only a small indent (names uncut)
         self.list.setIndentation(12)
         self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)  # a long name keeps its end
+        self.list.setItemDelegate(theme.ToneDelegate(self.list))  # fit and grey texts in the theme's tones
+        self.list.setAccessibleName("Models and filters")
         header = self.list.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
@@ -107,6 +107,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.fit_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         self.details = QtWidgets.QTextBrowser()
         self.details.setOpenExternalLinks(False)
+        self.details.setAccessibleName("Model details")
         self.import_button = QtWidgets.QPushButton("Import…")
         self.export_button = QtWidgets.QPushButton("Export…")
         self.delete_button = QtWidgets.QPushButton("Delete")
@@ -193,13 +194,13 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             for column in (0, 1):
                 item.setToolTip(column, f"{run.name}: training stopped at step {run.step:,} of {run.steps:,}; "
                                         "select it and press Resume")
-                item.setForeground(column, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
+                item.setData(column, theme.TONE_ROLE, "muted")
             groups["Your models"].addChild(item)
             self.entries[key] = run
         if not groups["Your models"].childCount():  # say where models of one's own come from
             hint = QtWidgets.QTreeWidgetItem(["none yet: Process ▸ Train or Fine-tune Model"])
             hint.setFlags(QtCore.Qt.ItemFlag.NoItemFlags)
-            hint.setForeground(0, QtGui.QBrush(QtGui.QColor("#8a8a8a")))
+            hint.setData(0, theme.TONE_ROLE, "muted")
             groups["Your models"].addChild(hint)
             hint.setFirstColumnSpanned(True)  # across Kind and Fit, which it has none of
         for f in sorted(baselines.FILTERS.values(), key=lambda f: f.name not in FIRST_FILTERS):  # stable
@@ -319,16 +320,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             return
         if self.stack_key is not None and not self._auto and not key.startswith("paused:"):
             self._picked[self.stack_key] = key
-        if key.startswith("paused:"):
-            self.details.setHtml(paused_html(entry))
-        elif key.startswith("filter:"):
-            caution = f"<p style='{CAUTION_STYLE}'>{PUBLISHED_TIP}</p>" if entry.as_published else ""
-            self.details.setHtml(f"<h3>{html.escape(entry.label)}</h3><p>{html.escape(entry.description)}</p>"
-                                 f"<p>Uses {entry.slices} slice(s) per output slice.</p>{caution}")
-        elif entry.package is None:
-            self.details.setHtml(f"<h3>{html.escape(entry.name)}</h3><p>Cannot be used: {html.escape(entry.problem)}</p>")
-        else:
-            self.details.setHtml(card_html(entry.package.card, entry.shipped))
+        self._show_details(key, entry)
         is_user_model = key.startswith("model:") and not entry.shipped
         self.delete_button.setEnabled(bool(is_user_model))
         self._enable_transfers()
@@ -336,6 +328,27 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         if denoiser is not None:
             self.chosen.emit(denoiser)
         self._estimate(key)
+
+    def _show_details(self, key: str, entry) -> None:
+        """The details box: the card, filter or paused run of the item key ``key`` (its entry ``entry``)."""
+        if key.startswith("paused:"):
+            self.details.setHtml(paused_html(entry))
+        elif key.startswith("filter:"):
+            caution = f"<p style='{theme.tone_style('possible')}'>{PUBLISHED_TIP}</p>" if entry.as_published else ""
+            self.details.setHtml(f"<h3>{html.escape(entry.label)}</h3><p>{html.escape(entry.description)}</p>"
+                                 f"<p>Uses {entry.slices} slice(s) per output slice.</p>{caution}")
+        elif entry.package is None:
+            self.details.setHtml(f"<h3>{html.escape(entry.name)}</h3><p>Cannot be used: {html.escape(entry.problem)}</p>")
+        else:
+            self.details.setHtml(card_html(entry.package.card, entry.shipped))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Another appearance: the coloured texts written as HTML (fit line, details) in its colours."""
+        super().changeEvent(event)
+        key = self.current_key()
+        if event.type() == QtCore.QEvent.Type.PaletteChange and key in self.entries:
+            self._show_fit()
+            self._show_details(key, self.entries[key])
 
     # -- fit to the selected stack -------------------------------------------------------------------
     def set_compute(self, device: str, tile: int) -> None:
@@ -511,13 +524,13 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             if fit is None:  # a one-image filter works on any stack, which the blank column did not say
                 one_image = self.facts is not None and key and key.startswith("filter:")
                 item.setText(FIT_COLUMN, "any" if one_image else "")
-                item.setForeground(FIT_COLUMN, QtGui.QBrush(QtGui.QColor("#6a6a6a")))
+                item.setData(FIT_COLUMN, theme.TONE_ROLE, "muted")
                 item.setToolTip(FIT_COLUMN, "Filters one image at a time: runs on any stack, and smooths detail "
                                             "along with the noise" if one_image else "")
                 continue
             self.fits[key] = fit
             item.setText(FIT_COLUMN, f"● {fit.grade}")
-            item.setForeground(FIT_COLUMN, QtGui.QBrush(QtGui.QColor(FIT_COLOURS[fit.grade])))
+            item.setData(FIT_COLUMN, theme.TONE_ROLE, fit.grade)
             item.setToolTip(FIT_COLUMN, f"{FIT_WORDS[fit.grade]}: {fit.reason}")
 
     def _estimate_text(self, key: str) -> str:
@@ -548,7 +561,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         else:
             fit = self.fits.get(key or "")
             lines = [] if fit is None else [(
-                f"<span style='color:{FIT_COLOURS[fit.grade]}'>●</span> <b>{FIT_WORDS[fit.grade]}</b>: "
+                f"<span style='{theme.tone_style(fit.grade)}'>●</span> <b>{FIT_WORDS[fit.grade]}</b>: "
                 f"{html.escape(fit.reason)}")]
             if key and key == self.best_key and key.startswith("filter:"):
                 lines.append("No model here suits this stack well: a classical filter is safer.")

@@ -34,18 +34,20 @@ class BoxCanvas(QtWidgets.QWidget):
 
     ``single``: one region (yellow) instead of many noise boxes (pink). ``boxes()`` gives them as
     half-open (y0, y1, x0, x1) px clipped to the slice; ``changed()`` fires on every edit. With
-    ``show_patches`` a row of thumbnails previews what is inside the boxes.
+    ``show_patches`` a row of thumbnails previews what is inside the boxes. ``name``: what a screen reader
+    calls the slice view.
     """
 
     changed = QtCore.Signal()
 
-    def __init__(self, single: bool = False, show_patches: bool = False, parent=None):
+    def __init__(self, single: bool = False, show_patches: bool = False, name: str = "", parent=None):
         super().__init__(parent)
         self.single = single
         self.image: np.ndarray | None = None
         self.path = ""
         self.rois: list[pg.RectROI] = []
         self.view = pg.GraphicsLayoutWidget()
+        self.view.setAccessibleName(name)
         self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.box.addItem(self.item)

@@ -7,10 +7,11 @@ from PySide6 import QtWidgets
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.noise import NOISE_KINDS
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas, clear_row
-from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE, fill_stacks
+from emdenoise_gui.gui.wizard.kind_page import fill_stacks
 from emdenoise_gui.jobs.advise import (
     KINDS,
     dose_range,
@@ -108,6 +109,8 @@ class DataPage(QtWidgets.QWizardPage):
             box.setToolTip("Electrons (counts) per pixel at the image's mean grey level; lower = noisier. "
                            "Training covers the whole range.")
             box.valueChanged.connect(self.completeChanged)
+        self.dose_low.setAccessibleName("Synthetic dose, lowest")
+        self.dose_high.setAccessibleName("Synthetic dose, highest")
         self.dose_row = QtWidgets.QWidget()
         dose_row = QtWidgets.QHBoxLayout(self.dose_row)
         dose_row.setContentsMargins(0, 0, 0, 0)
@@ -115,7 +118,7 @@ class DataPage(QtWidgets.QWizardPage):
         dose_row.addWidget(QtWidgets.QLabel("to"))
         dose_row.addWidget(self.dose_high)
         dose_row.addStretch(1)
-        self.noise = BoxCanvas(show_patches=True)
+        self.noise = BoxCanvas(show_patches=True, name="Noise examples: boxes on blank regions")
         self.add_box = QtWidgets.QPushButton("Add a box")
         self.add_box.setToolTip("Adds a box on the flattest place not yet covered; move it onto blank resin, "
                                 "empty film or vacuum: whatever is inside is taken as pure noise")
@@ -146,10 +149,10 @@ class DataPage(QtWidgets.QWizardPage):
         self.use_region = QtWidgets.QCheckBox("Train on a region only")
         self.use_region.setToolTip("Train only on the part inside the yellow box, e.g. to leave out a damaged "
                                    "edge or a different tissue")
-        self.region = BoxCanvas(single=True)
+        self.region = BoxCanvas(single=True, name="Training region")
         self.use_region.toggled.connect(self._region_toggled)
         self.problem = QtWidgets.QLabel()
-        self.problem.setStyleSheet(WARN_STYLE)
+        theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)
         self.form = QtWidgets.QFormLayout(self)
         self.form.addRow("Stack", self.main)

@@ -10,7 +10,7 @@ from PySide6 import QtWidgets
 from emdenoise_gui.core import metrics
 from emdenoise_gui.core.assess import flattest_region
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.wizard.training_page import captioned_image
 
 
@@ -29,7 +29,7 @@ def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
         text = (f"On held-back data with a clean reference, the denoised images reach <b>{model:.2f} dB</b> PSNR"
                 f"{' (' + '; '.join(others) + ')' if others else ''}; higher is better.")
         if "filter_psnr_db" in scores and model <= scores["filter_psnr_db"]:
-            text += (f"<p style='{WARN_STYLE}'><b>This model does no better than a classical filter</b> "
+            text += (f"<p style='{theme.tone_style('warn')}'><b>This model does no better than a classical filter</b> "
                      f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
                      f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
         return text
@@ -38,7 +38,7 @@ def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
         return "No held-back preview to measure: look at the result on your own stack."
     kept = contrast_kept(preview)
     if kept is not None and kept < FLAT_RESULT:  # a low spread in the flat part means nothing then
-        return (f"<p style='{WARN_STYLE}'><b>The result is nearly flat</b>: its contrast is {kept:.2f}× that of "
+        return (f"<p style='{theme.tone_style('warn')}'><b>The result is nearly flat</b>: its contrast is {kept:.2f}× that of "
                 "the smoothed input on a held-back crop, so the model erased the image along with the noise. Do "
                 "not use it as it is: train it longer, with more data, or start from a shipped model.</p>")
     return (f"On the flattest part of a held-back crop the spread of grey levels (IQR) is "
@@ -130,7 +130,7 @@ class FinishPage(QtWidgets.QWizardPage):
             package = verify_folder(Path(state.package))
         except InputError as exc:  # deleted or damaged since training wrote it: say so, offer nothing
             self.card = None
-            self.summary.setText(f"<p style='{WARN_STYLE}'>The new model cannot be opened: {exc}</p>")
+            self.summary.setText(f"<p style='{theme.tone_style('warn')}'>The new model cannot be opened: {exc}</p>")
             self.residual.setVisible(False)
             self.denoise_now.setChecked(False)
             self.denoise_now.setVisible(False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.jobs.advise import (
     DATA_KINDS,
@@ -15,7 +16,6 @@ from emdenoise_gui.jobs.advise import (
 from emdenoise_gui.models.registry import FAMILIES
 
 SCRATCH_LABEL = "Start from scratch (a new network)"
-WARN_STYLE = "color: #b3261e;"
 
 
 def measure_similarity(path: str) -> tuple[float | None, int]:
@@ -61,6 +61,7 @@ class KindPage(QtWidgets.QWizardPage):
         self.setTitle("What data do you have?")
         self.setSubTitle("EMDenoise picks the kind of model from your answer. You can change it.")
         self.stack = stack_combo(state, "The stack you want to denoise; its neighbouring slices are compared")
+        self.stack.setAccessibleName("Stack")  # its form label sits on the row, so it was named after its item
         self.stack.currentIndexChanged.connect(self._stack_changed)
         self.browse = QtWidgets.QPushButton("Other file…")
         self.browse.setToolTip("Pick a TIFF, MRC or OME-Zarr stack (its zarr.json) that is not in the project")
@@ -83,7 +84,7 @@ class KindPage(QtWidgets.QWizardPage):
                               "usually ends better; start from scratch for data unlike anything in the zoo")
         self.start.currentIndexChanged.connect(self.completeChanged)
         self.problem = QtWidgets.QLabel()
-        self.problem.setStyleSheet(WARN_STYLE)
+        theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.stack, 1)
@@ -154,7 +155,7 @@ class KindPage(QtWidgets.QWizardPage):
         if self.state.stack and self._depth:
             text, warn = similarity_text(self.state.similarity, kind.family, self._depth)
             self.similarity.setText(text)
-            self.similarity.setStyleSheet(WARN_STYLE if warn else "")
+            theme.set_tone(self.similarity, "warn" if warn else None)
 
     # -- QWizardPage ----------------------------------------------------------------------------------
     def problem_text(self) -> str:

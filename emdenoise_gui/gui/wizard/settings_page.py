@@ -8,8 +8,8 @@ from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, format_duration
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.panels.background import run_later
-from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 from emdenoise_gui.jobs.advise import (
     BUDGETS,
     default_name,
@@ -93,7 +93,7 @@ class SettingsPage(QtWidgets.QWizardPage):
         self.advanced.setVisible(False)
         self.advanced_button.toggled.connect(self._toggle_advanced)
         self.problem = QtWidgets.QLabel()
-        self.problem.setStyleSheet(WARN_STYLE)
+        theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)
         form = QtWidgets.QFormLayout(self)
         form.addRow("Time", column)

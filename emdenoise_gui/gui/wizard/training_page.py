@@ -8,8 +8,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import format_seconds
+from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.panels.jobs_panel import Series, StepAxis, style_loss_plot
-from emdenoise_gui.gui.wizard.kind_page import WARN_STYLE
 
 #: How often the curves are redrawn (ms): steps can come faster than a plot should repaint.
 REDRAW_MS = 250
@@ -43,6 +43,7 @@ def captioned_image(title: str):
     widget = pg.GraphicsLayoutWidget()
     widget.setBackground(None)
     widget.setMinimumSize(160, 170)
+    widget.setAccessibleName(title)
     box = widget.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
     text = widget.palette().color(QtGui.QPalette.ColorRole.WindowText).name()
     widget.addLabel(title, row=0, col=0, color=text)
@@ -70,6 +71,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.status = QtWidgets.QLabel("Starting…")
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": StepAxis("bottom")})
         style_loss_plot(self.plot, [("#9e9e9e", "training"), ("#1565c0", "validation (held back)")])
+        self.plot.setAccessibleName("Loss curves")
         self.train_curve = self.plot.plot(pen=pg.mkPen("#9e9e9e"))
         self.val_curve = self.plot.plot(pen=pg.mkPen("#1565c0", width=2), symbol="o", symbolSize=5,
                                         symbolBrush="#1565c0")
@@ -96,7 +98,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.settings_button.setVisible(False)
         self.failed = False
         self.problem = QtWidgets.QLabel()
-        self.problem.setStyleSheet(WARN_STYLE)
+        theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)
         buttons = QtWidgets.QHBoxLayout()
         for button in (self.pause_button, self.cancel_button, self.resume_button, self.settings_button):
