@@ -370,7 +370,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
     def _assess(self, record) -> None:
         """Let the zoo mark which models fit this stack (measured off the GUI thread) and preselect one."""
         settings = self.controller.settings
-        self.zoo_panel.set_compute(settings.device, settings.tile_px)
+        self.zoo_panel.set_compute(settings.device, settings.tile_px, settings.stride_px)
         voxel = tuple(record.voxel_size_nm) if record.voxel_size_nm else None
         self.zoo_panel.assess_stack(record.id, record.path, voxel)
 
@@ -535,6 +535,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
                 theme.apply(QtWidgets.QApplication.instance(), new.appearance)
             if (new.device, new.threads) != (old.device, old.threads):
                 self.device.probe(new)
+            self.zoo_panel.set_compute(new.device, new.tile_px, new.stride_px)  # the estimate for the new tiling
 
     # -- help -------------------------------------------------------------------------------------------
     def show_shortcuts(self):

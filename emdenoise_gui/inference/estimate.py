@@ -2,8 +2,8 @@
 
 :func:`measure_speed` times a :class:`~emdenoise_gui.inference.predictor.Predictor` on a small seeded
 random image and returns seconds per megapixel of output; the result is kept in ``speeds.json`` in the
-user data folder (``emdenoise_gui.paths``), keyed by (weights sha256, device, tile), so each model is
-timed once per machine and tile size. :func:`format_estimate` turns it into "about 4 min on the CPU".
+user data folder (``emdenoise_gui.paths``), keyed by (weights sha256, device, tile, and the stride of the
+papers' tiling where that is used), so each model is timed once per machine and tiling. :func:`format_estimate` turns it into "about 4 min on the CPU".
 Only the device that was timed is ever named: no guesses for the other one.
 """
 
@@ -48,9 +48,10 @@ def _device_key(device) -> str:
     return device_label(device)
 
 
-def speed_key(sha256: str, device_key: str, tile: int) -> str:
-    """The cache key of a speed: weights sha256, device description and tile size (px)."""
-    return f"{sha256}|{device_key}|{int(tile)}"
+def speed_key(sha256: str, device_key: str, tile: int, stride: int | None = None) -> str:
+    """The cache key of a speed: weights sha256, device description, tile size (px) and, for the papers'
+    tiling ("quality: paper"), its stride (px)."""
+    return f"{sha256}|{device_key}|{int(tile)}" + (f"|stride {int(stride)}" if stride else "")
 
 
 def _read_cache() -> dict:
@@ -74,10 +75,12 @@ def _write_cache(key: str, seconds_per_mp: float) -> None:
         pass  # a read-only data folder: the speed is measured again next time
 
 
-def _time_predictor(package, device, tile: int, side: int, runs: int, cancel: CancelToken | None = None) -> float:
+def _time_predictor(package, device, tile: int, side: int, runs: int, cancel: CancelToken | None = None,
+                    stride: int | None = None) -> float:
     """Seconds per megapixel of ``package`` on ``device`` with ``tile`` px tiles: the fastest of ``runs``
     timed runs on a (slices, side, side) float32 random image (seed 0, one tile), after one warm-up run
-    (allocation, halo, autotuning), times the tiling's overlap cost on a large slice (``TilePlan.cost``)."""
+    (allocation, halo, autotuning), times the tiling's overlap cost on a large slice (``TilePlan.cost``:
+    the papers' tiling at ``stride`` px computes every pixel (tile / stride)^2 times, 4 at 512 / 256)."""
     from emdenoise_gui.inference.predictor import Predictor
 
     predictor = Predictor(package, device)
@@ -88,14 +91,15 @@ def _time_predictor(package, device, tile: int, side: int, runs: int, cancel: Ca
         start = time.perf_counter()
         run_to_end(predictor.denoise(window, tile=tile, cancel=cancel))
         best = min(best, time.perf_counter() - start)
-    return max(best, 1e-6) / (side * side / 1e6) * predictor.plan(tile).cost
+    return max(best, 1e-6) / (side * side / 1e6) * predictor.plan(tile, stride).cost
 
 
-def cached_speed(package, device="auto", tile: int = 512) -> float | None:
-    """The seconds per megapixel already measured for ``package`` on ``device`` at ``tile`` px, or None."""
+def cached_speed(package, device="auto", tile: int = 512, stride: int | None = None) -> float | None:
+    """The seconds per megapixel already measured for ``package`` on ``device`` at ``tile`` px (and
+    ``stride``), or None."""
     from emdenoise_gui.models.device import pick_device
 
-    key = speed_key(package.card.weights_sha256, _device_key(pick_device(str(device))), tile)
+    key = speed_key(package.card.weights_sha256, _device_key(pick_device(str(device))), tile, stride)
     return _read_cache().get(key)
 
 
@@ -111,21 +115,22 @@ def remember_speed(sha256: str, device, tile: int, seconds_per_mp: float) -> Non
 
 
 def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, runs: int = RUNS,
-                  cancel: CancelToken | None = None) -> float:
+                  cancel: CancelToken | None = None, stride: int | None = None) -> float:
     """Seconds per megapixel of output for ``package`` (a verified zoo Package) on ``device`` ("auto",
-    "cpu", "cuda", ... or a torch.device) with ``tile`` px tiles: from the cache, else timed now (about
+    "cpu", "cuda", ... or a torch.device) with ``tile`` px tiles (at ``stride`` px for the papers'
+    tiling, None for the fast one): from the cache, else timed now (about
     three runs on a ``side`` px image: under a second for the shipped models on a laptop CPU) and cached.
     Imports torch; call it off the GUI thread. Raises core.errors.Cancelled between tiles once ``cancel``
     is set (the app is closing)."""
     from emdenoise_gui.models.device import pick_device
 
     device = pick_device(str(device))
-    key = speed_key(package.card.weights_sha256, _device_key(device), tile)
+    key = speed_key(package.card.weights_sha256, _device_key(device), tile, stride)
     with _LOCK:
         known = _read_cache().get(key)
         if known is not None:
             return known
-        seconds_per_mp = _time_predictor(package, device, tile, side, runs, cancel)
+        seconds_per_mp = _time_predictor(package, device, tile, side, runs, cancel, stride)
         _write_cache(key, seconds_per_mp)
     return seconds_per_mp
 

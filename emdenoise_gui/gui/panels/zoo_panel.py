@@ -137,7 +137,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
         self.entries: dict[str, object] = {}
-        self.device, self.tile = "auto", 512
+        self.device, self.tiling = "auto", (512, None)  # tile px, and the papers' stride px or None (fast)
         self.stack_key: str | None = None  # the stack the fits are for
         self.facts: zoo_fit.StackFacts | None = None
         self.fits: dict[str, zoo_fit.Fit] = {}  # item key -> fit to the stack
@@ -351,10 +351,11 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             self._show_details(key, self.entries[key])
 
     # -- fit to the selected stack -------------------------------------------------------------------
-    def set_compute(self, device: str, tile: int) -> None:
-        """The device ("auto", "cpu", "cuda", ...) and tile size (px) jobs run with: what estimates assume."""
-        if (device, int(tile)) != (self.device, self.tile):
-            self.device, self.tile = device, int(tile)
+    def set_compute(self, device: str, tile: int, stride: int | None = None) -> None:
+        """The device ("auto", "cpu", "cuda", ...), tile size (px) and stride (px: "quality: paper"; None:
+        fast) jobs run with: what estimates assume (the paper's stride 256 is 4x the work)."""
+        if (device, (int(tile), stride)) != (self.device, self.tiling):
+            self.device, self.tiling = device, (int(tile), stride)
             self._speeds.clear()
             self._timing_failed.clear()
             self._show_fit()
@@ -383,7 +384,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         path = stack if isinstance(stack, (str, Path)) else getattr(stack, "path", None)
         name = Path(path).name if path is not None else ""
         models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
-        device, tile = self.device, self.tile
+        device, tiling = self.device, self.tiling
 
         def work():
             try:
@@ -399,11 +400,11 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
                 best = ranked[0][1].grade if ranked else None
                 for entry, fit in ranked:  # the candidates for preselection: their speed decides among them
                     if fit.grade == best and best != "poor":
-                        speed = self._measure(entry.package, device, tile)
+                        speed = self._measure(entry.package, device, tiling)
                         if not isinstance(speed, Exception):
                             speeds[entry.package.card.weights_sha256] = speed
             finally:  # the preselection happens even if a speed could not be had
-                self._post("speeds", (generation, device, tile), speeds)
+                self._post("speeds", (generation, device, tiling), speeds)
 
         self._start("assess", work)
 
@@ -416,7 +417,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self._mark_fits()
         self._show_fit()
 
-    def _measure(self, package, device: str, tile: int) -> float | Exception:
+    def _measure(self, package, device: str, tiling: tuple[int, int | None]) -> float | Exception:
         """Seconds per megapixel of ``package`` (worker thread), or the exception that stopped the timing
         (the model cannot run here, the app is closing); notes which device was timed ("the CPU",
         "the GPU"), the only one the estimate may name."""
@@ -425,7 +426,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
 
         try:
             self._where = device_words(pick_device(device))
-            return measure_speed(package, device, tile, cancel=self._stopping)
+            return measure_speed(package, device, tiling[0], cancel=self._stopping, stride=tiling[1])
         except Exception as exc:  # no estimate is better than a broken panel; the job itself reports real errors
             return exc
 
@@ -472,16 +473,16 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         if what == "facts" and token == self._generation:
             self._facts_arrived(result)
         elif what == "speeds" and token[0] == self._generation:
-            if token[1:] == (self.device, self.tile):  # timed for the device and tile jobs still run with
+            if token[1:] == (self.device, self.tiling):  # timed for the device and tiling jobs still run with
                 self._speeds.update(result)
             self._preselect()
             self._show_fit()
         elif what == "transfer":
             self._transfer_done(token, result)
         elif what == "speed":
-            sha, device, tile = token
+            sha, device, tiling = token
             self._estimating.discard(sha)
-            if (device, tile) == (self.device, self.tile):
+            if (device, tiling) == (self.device, self.tiling):
                 if isinstance(result, Exception):
                     self._timing_failed[sha] = str(result) or type(result).__name__
                 else:
@@ -578,8 +579,8 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         if sha in self._speeds or sha in self._estimating:
             return
         self._estimating.add(sha)
-        package, device, tile = entry.package, self.device, self.tile
-        self._start("estimate", lambda: self._post("speed", (sha, device, tile), self._measure(package, device, tile)))
+        package, device, tiling = entry.package, self.device, self.tiling
+        self._start("estimate", lambda: self._post("speed", (sha, device, tiling), self._measure(package, device, tiling)))
         if self._timing_failed.pop(sha, None) is not None:  # a retry: the line says "measuring" again
             self._show_fit()
 
