@@ -70,7 +70,7 @@ def test_region_tool(view, qtbot):
 
 def test_legend_is_its_own_line_under_the_title(view):
     plot = view.profile_plot
-    assert plot.names == ("Original — stack", "Result — half")
+    assert plot.names == ("Original — stack", "Result — half (stretched from another scale)")  # shown stretched
     title = plot.getPlotItem().titleLabel
     text = title.text
     assert text.index("Line profile") < text.index("<br>") < text.index("Original — stack") < text.index("Result")
@@ -175,3 +175,34 @@ def test_a_big_slice_is_drawn_at_the_screens_resolution_until_zoomed_in(qtbot):
     widget.zoom(20.0)
     qtbot.wait(60)
     assert item.step == 1 and item.image.shape == item.full.shape
+
+
+def test_a_result_on_another_scale_is_measured_as_shown(qtbot):
+    """A [0, 1] result beside 8-bit data is shown stretched; its IQR read "ratio 0.00318" (noise 300 times
+    lower) and its profile a flat line at 0 (figure audit of 2026-12-06). Both now measure it as shown."""
+    widget = make_view(qtbot)
+    image = np.random.default_rng(8).normal(120, 30, (2, 200, 300)).clip(0, 255).astype(np.float32)
+    widget.set_original(CountingStack(image, (4.0, 4.0, 4.0)), "isbi")
+    widget.set_result(image / 255.0, "scaled")
+    qtbot.wait(60)
+    text = widget.iqr_label.text()
+    ratio = float(text.split("ratio result/original ")[1].split(")")[0])
+    assert 0.8 < ratio < 1.25 and "measured as shown: stretched to the original's" in text
+    assert widget.profile_plot.names[1].endswith("(stretched from another scale)")
+    _, result = widget.profile_plot.result_curve.getData()
+    _, original = widget.profile_plot.original_curve.getData()
+    assert abs(np.median(result) - np.median(original)) < 0.2 * np.ptp(original)
+
+
+def test_the_titles_name_the_slice_and_both_high_passed_panes(view, qtbot):
+    """A figure never said which slice it shows, and with High-pass on only the original's title said so
+    (figure audit of 2026-12-06)."""
+    view.set_slice(1)
+    original, result = view.pane_titles()
+    assert "slice 1  ·" in original and "slice" not in result
+    view.high_pass_action.setChecked(True)
+    qtbot.waitUntil(lambda: "computing" not in view.titles[0].toolTip(), timeout=5000)
+    assert all("high-pass σ 5 px" in title for title in view.pane_titles())
+    single = make_view(qtbot)
+    single.set_original(CountingStack(np.zeros((1, 40, 40), np.float32), (4.0, 4.0, 4.0)), "one")
+    assert "slice" not in single.pane_titles()[0]

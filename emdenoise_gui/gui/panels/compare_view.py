@@ -335,9 +335,13 @@ class CompareView(QtWidgets.QWidget):
         try:
             self._draw_images()
             if self._original is not None:
-                self.measure_panel.set_images(
-                    self._raw("original"), self._raw("result"),
-                    (f"Original — {self._name}", f"Result — {self._label or 'none'}"), self._voxel)
+                result = self._raw("result")
+                names = (f"Original — {self._name}", f"Result — {self._label or 'none'}")
+                stretched = result is not None and bool(self._match)
+                if stretched:  # measured as shown: its IQR and profile beside the original's on one scale
+                    result = self._match.shown(result, "raw")
+                    names = (names[0], f"{names[1]} (stretched from another scale)")
+                self.measure_panel.set_images(self._raw("original"), result, names, self._voxel, stretched)
         except Exception as exc:  # a damaged slice: say so in the view, keep the app alive
             self._cannot_read(exc)
 
@@ -438,7 +442,8 @@ class CompareView(QtWidgets.QWidget):
     def pane_titles(self, residual_levels: tuple[float, float] | None = None) -> tuple[str, str]:
         """Titles of the original and the result pane as side by side shows them (the result's as
         a residual when ``residual_levels`` are given)."""
-        original = f"Original — {self._name or 'none'}  ·  {pixel_words(self._voxel)}"
+        shown = f"  ·  slice {self._z}" if self._original is not None and self._original.depth > 1 else ""
+        original = f"Original — {self._name or 'none'}{shown}  ·  {pixel_words(self._voxel)}"
         result = f"Result — {self._label or 'none'}"
         if self._result is not None and self._match:
             result += f"  ·  {self._match.words()}"
@@ -449,6 +454,8 @@ class CompareView(QtWidgets.QWidget):
                       f"contrast ±{format_value(residual_levels[1])} grey values")
         if self.high_pass_action.isChecked():
             original += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
+            if self._result is not None and residual_levels is None and not self._note:  # both panes high-passed
+                result += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
             if self._note:
                 original += f"  ·  {self._note}"
                 result += f"  ·  {self._note}" if self._result is not None else ""

@@ -132,7 +132,8 @@ def box_iqr(image: np.ndarray, rect) -> tuple[float, int]:
     return (metrics.iqr(values) if values.size else float("nan")), bad
 
 
-def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0, pending: bool = False) -> str:
+def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0, pending: bool = False,
+             stretched: bool = False) -> str:
     """The IQR label: both values, their ratio and where the box is, with units. ``bad``: pixels of the box that
     are NaN or infinite in the original (left out, and said); ``pending``: the result is a preview that has not
     reached the box yet."""
@@ -149,7 +150,8 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0
         return f"IQR original: {original:.4g} grey values, result: not computed in the box yet  ·  {where}"
     ratio = f"ratio result/original {result / original:#.3g}" if original else "ratio n/a"
     original_text, result_text = same_decimals(original, result)
-    return (f"IQR original: {original_text}, result: {result_text} grey values ({ratio})  ·  {where}"
+    scale = "  ·  the result, on another scale, measured as shown: stretched to the original's" if stretched else ""
+    return (f"IQR original: {original_text}, result: {result_text} grey values ({ratio})  ·  {where}{scale}"
             "  ·  on a flat region, lower IQR = less noise")
 
 
@@ -376,6 +378,7 @@ class MeasurePanel(QtWidgets.QWidget):
         self.box = MirroredRect(views, RECT_PEN)
         self.box.changed.connect(self.update_iqr)
         self._original = self._result = self._voxel = None
+        self._stretched = False
         self._names = ("Original", "Result")
 
     def reset(self, height: int, width: int) -> None:
@@ -401,10 +404,12 @@ class MeasurePanel(QtWidgets.QWidget):
         self.refresh()
 
     def set_images(self, original: np.ndarray | None, result: np.ndarray | None, names: tuple[str, str],
-                   voxel_nm) -> None:
+                   voxel_nm, stretched: bool = False) -> None:
         """The raw (Y, X) slices to measure, their legend names and the (z, y, x) voxel size in nm;
-        ``original`` None: nothing to measure (both read-outs emptied)."""
+        ``original`` None: nothing to measure (both read-outs emptied). ``stretched``: the result was on
+        another scale and is given as shown, stretched to the original's (the IQR line says so)."""
         self._original, self._result, self._names, self._voxel = original, result, names, voxel_nm
+        self._stretched = stretched
         if original is None:
             self.plot.set_profiles(np.empty(0), np.empty(0), None, "px")
             self.iqr_label.setText("")
@@ -447,4 +452,4 @@ class MeasurePanel(QtWidgets.QWidget):
         if self._result is not None and self._result.shape == self._original.shape:
             result, result_bad = box_iqr(self._result, rect)
             pending = result_bad > bad  # NaN where the original has numbers: a preview not there yet
-        self.iqr_label.setText(iqr_text(original, result, rect, self._voxel, bad, pending))
+        self.iqr_label.setText(iqr_text(original, result, rect, self._voxel, bad, pending, self._stretched))
