@@ -133,6 +133,13 @@ def _predictor(job: BlockJob):
 def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None = None) -> tuple[int, int]:
     """Denoise slices ``block`` = (z0, z1) of the job's source into its output store, then record the
     block as finished. Returns the block. Runs on a Dask worker as well as here."""
+    return run_to_end(block_slices(job, block, cancel))
+
+
+def block_slices(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None = None
+                 ) -> Generator[int, None, tuple[int, int]]:
+    """:func:`run_block` as a generator: yields each slice z once it is denoised (a run here shows slices
+    done, not only blocks: one block of a small volume said nothing until its end), returns the block."""
     z0, z1 = block
     scale = IntensityScale(job.lo, job.hi)
     if job.kind == "model":
@@ -150,6 +157,7 @@ def run_block(job: BlockJob, block: tuple[int, int], cancel: CancelToken | None 
             else:
                 steps = filter_window(job.name, window, job.tile, job.stride, cancel)
             results.append(scale.from_unit(run_to_end(steps)))
+            yield z
     result = np.stack(results)
     if not np.isfinite(result).all():  # before the cast: an integer type would hide them
         raise InputError(f"slices {z0}-{z1 - 1} of the result hold NaN or infinite values: the model does not "
@@ -311,12 +319,14 @@ def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float
                    overwrite=False, ngff: str | None = None, cancel: CancelToken | None = None,
                    precision: str = "auto", batch_size: int | None = None) -> Iterator[Progress | Stage | Message]:
     """Denoise ``source`` into the OME-Zarr store ``output`` block by block in this process (the
-    single-machine path of block processing; resumable). Yields Stage, then Progress in blocks."""
+    single-machine path of block processing; resumable). Yields Stage, then Progress in slices."""
     job, todo = yield from start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, cancel,
                                  precision, batch_size)
-    for k, block in enumerate(todo):
+    done, total = 0, sum(z1 - z0 for z0, z1 in todo)
+    for block in todo:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        run_block(job, block, cancel)
-        yield Progress(f"denoise blocks ({denoiser.label})", k + 1, len(todo), "block")
+        for _ in block_slices(job, block, cancel):
+            done += 1
+            yield Progress(f"denoise blocks ({denoiser.label})", done, total, "slice")
     finish(output)

@@ -58,7 +58,8 @@ def test_blocks_equal_the_single_process_result_without_seams(tmp_path, volume, 
     source = volume(tmp_path / "in.tif")
     expected = single_process(source, denoiser, tmp_path / "one.tif")
     events = list(blocks.denoise_blocks(source, tmp_path / "out.zarr", denoiser))
-    assert [e.done for e in events if isinstance(e, Progress)] == [1, 2]
+    depth = len(read_all(tmp_path / "out.zarr"))
+    assert [(e.done, e.total) for e in events if isinstance(e, Progress)] == [(k, depth) for k in range(1, depth + 1)]
     result = read_all(tmp_path / "out.zarr")
     assert np.abs(result - expected).max() <= 1e-4 * np.abs(expected).max()
     for z in (15, 16):  # either side of the border: the same as one process computes
@@ -69,8 +70,8 @@ def test_a_killed_run_resumes_with_only_the_missing_blocks(tmp_path):
     source = ramp_volume(tmp_path / "in.tif", depth=40)
     out = tmp_path / "out.zarr"
     run = blocks.denoise_blocks(source, out, GAUSS_AVG)
-    for event in run:  # "kill" it after the first block
-        if isinstance(event, Progress):
+    for event in run:  # "kill" it after the first block (16 slices), as the second starts
+        if isinstance(event, Progress) and event.done == 17:
             break
     run.close()
     assert blocks.finished_blocks(out) == {(0, 16)}
@@ -79,7 +80,7 @@ def test_a_killed_run_resumes_with_only_the_missing_blocks(tmp_path):
     before = (out / blocks.RECORDS / "0-16").stat().st_mtime_ns
     events = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
     assert any(isinstance(e, Message) and "1 of 3 blocks were already done" in e.text for e in events)
-    assert [e.done for e in events if isinstance(e, Progress)] == [1, 2]  # two blocks computed, not three
+    assert [e.done for e in events if isinstance(e, Progress)] == list(range(1, 25))  # two blocks, not three
     assert (out / blocks.RECORDS / "0-16").stat().st_mtime_ns == before  # the finished block was not redone
     expected = single_process(source, GAUSS_AVG, tmp_path / "one.tif")
     np.testing.assert_allclose(read_all(out), expected, rtol=1e-5, atol=1e-3)
@@ -250,18 +251,29 @@ def test_ctrl_c_in_a_block_run_says_what_it_kept(tmp_path, capsys, monkeypatch):
     run to resume (and reading it then said nothing of the blocks missing)."""
     source = ramp_volume(tmp_path / "in.tif", depth=40)
     out = tmp_path / "out.zarr"
-    run_block = blocks.run_block
+    block_slices = blocks.block_slices
 
     def stop_after_the_first(job, block, cancel=None):
         if blocks.finished_blocks(job.output):
             raise KeyboardInterrupt
-        return run_block(job, block, cancel)
+        return (yield from block_slices(job, block, cancel))
 
-    monkeypatch.setattr(blocks, "run_block", stop_after_the_first)
+    monkeypatch.setattr(blocks, "block_slices", stop_after_the_first)
     code = main(["denoise", str(source), "-o", str(out), "--method", "gaussian-avg", "--scheduler", "here"])
     err = capsys.readouterr().err
     assert code == 130 and f"the blocks finished so far are kept in {out}" in err and "nothing was written" not in err
     assert main(["info", str(out)]) == 2 and "unfinished block run (1 of 3" in capsys.readouterr().err
+
+
+def test_a_run_here_counts_slices_not_only_blocks(tmp_path):
+    """One block of a small volume showed no count and no ETA until it was done (ETA audit of 2026-12-06)."""
+    from emdenoise_gui.core.events import Progress
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    source = ramp_volume(tmp_path / "in.tif", depth=40)
+    events = list(blocks.denoise_blocks(source, tmp_path / "out.zarr", Denoiser("filter", "gaussian")))
+    counts = [(e.done, e.total, e.unit) for e in events if isinstance(e, Progress)]
+    assert counts == [(k, 40, "slice") for k in range(1, 41)]
 
 
 def test_no_cluster_leaves_no_empty_store(tmp_path, monkeypatch):
@@ -292,21 +304,21 @@ def test_overwrite_keeps_the_finished_result_until_the_new_run_finishes(tmp_path
     out = tmp_path / "out.zarr"
     assert main(["denoise", str(source), "-o", str(out), "--method", "gaussian-avg", "--scheduler", "here"]) == 0
     first = read_all(out)
-    run_block = blocks.run_block
+    block_slices = blocks.block_slices
 
     def fail_after_the_first(job, block, cancel=None):
         if blocks.finished_blocks(job.output):
             raise InputError("slices 16-31 of the result span 0 to 70000, beyond uint16's range")
-        return run_block(job, block, cancel)
+        return (yield from block_slices(job, block, cancel))
 
-    monkeypatch.setattr(blocks, "run_block", fail_after_the_first)
+    monkeypatch.setattr(blocks, "block_slices", fail_after_the_first)
     args = ["denoise", str(source), "-o", str(out), "--method", "median", "--scheduler", "here", "--overwrite"]
     assert main(args) == 2
     err = capsys.readouterr().err
     previous = blocks.previous_path(out)
     assert len(err.strip().splitlines()) == 1 and f"kept as {previous.name}" in err
     np.testing.assert_array_equal(read_all(previous), first)  # the finished result, whole
-    monkeypatch.setattr(blocks, "run_block", run_block)
+    monkeypatch.setattr(blocks, "block_slices", block_slices)
     assert main(args) == 0 and not previous.exists()  # the new run finished: the old result goes
     assert not np.array_equal(read_all(out), first)
 
