@@ -122,16 +122,18 @@ def _silence_stdout() -> None:
         pass
 
 
-#: The commands whose whole result is what they print.
-PRINTING = ("info", "compare", "filters", "families", "zoo", "doctor")
+#: The commands (and zoo actions) whose whole result is what they print: refused with stdout closed. The
+#: others write files (denoise, zoo export, ...) and run as they are (a scheduler may close fd 1).
+PRINTING = ("info", "compare", "filters", "families", "doctor", "zoo list", "zoo show")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = build_parser().parse_args(argv)
-    if sys.stdout is None and args.command in PRINTING:  # `>&-`: it printed nothing and said it was done
-        say(f"emdenoise: error: {args.command} prints its result, but standard output is closed; send it to a "
-            "file or a terminal")
+    command = " ".join(filter(None, (args.command, getattr(args, "zoo_command", None))))
+    if sys.stdout is None and (args.command in PRINTING or command in PRINTING):  # `>&-`: it printed nothing
+        say(f"emdenoise: error: {command} prints its result, but standard output is closed; send it to a file "
+            "or a terminal")
         return EXIT_INPUT
     try:
         with warnings.catch_warnings(), _quiet_libraries(args.debug), _terminate_as_cancel():

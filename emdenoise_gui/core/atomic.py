@@ -122,6 +122,8 @@ def process_alive(pid: int) -> bool:
     someone else's: a live writer's files must never be taken for a dead one's)."""
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) there sends Ctrl-C to a console group, and says nothing of a pid
+        return _windows_process_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -129,6 +131,22 @@ def process_alive(pid: int) -> bool:
     except (PermissionError, OSError):  # someone else's live process, or a platform that cannot say
         return True
     return True
+
+
+def _windows_process_alive(pid: int) -> bool:
+    """Windows: whether ``pid`` names a running process (OpenProcess, GetExitCodeProcess); True where it
+    cannot be opened for another reason than its absence (another user's process)."""
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+    try:
+        code = ctypes.c_ulong()
+        return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def partial_tag() -> str:
@@ -172,7 +190,8 @@ def replace_folder(staging: Path, target: Path) -> None:
     try:
         os.replace(staging, target)
     except BaseException:
-        os.replace(old, target)
+        if os.path.lexists(staging):  # not renamed in (a stop just after the rename leaves the new one in place)
+            os.replace(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
 

@@ -146,7 +146,8 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
                          output.parent.exists() else f"the folder {output.parent} does not exist; create it first",
                          output)
     _check_writable(output.parent, output)
-    with training_lock(output):  # no other run writes this package (and its checkpoint) meanwhile
+    # no other run writes this package, or its checkpoint (two longer runs of one finished run share it)
+    with training_lock(output), training_lock(_checkpoint_dir(spec)):
         yield from _locked(spec, output, cancel, _resume_state)
 
 

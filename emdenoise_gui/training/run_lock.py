@@ -28,15 +28,37 @@ def _holder(lock: Path) -> tuple[int, str, float] | None:
         return None
 
 
+#: Seconds after which a lock whose content cannot be read (its writer died between creating and writing
+#: it) counts as stale.
+UNREADABLE_STALE_S = 60.0
+
+
 def _take(lock: Path) -> bool:
-    """Create ``lock`` holding this process's pid, host and the time; False where it exists already."""
+    """Create ``lock`` holding this process's pid, host and the time; False where it exists already. A lock
+    that cannot be written whole (a full disk) is removed again: an empty one would refuse every later run."""
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"{os.getpid()} {atomic.HOST} {time.time():.0f}\n")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {atomic.HOST} {time.time():.0f}\n")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        raise
     return True
+
+
+def _stale(lock: Path, holder: tuple[int, str, float] | None) -> bool:
+    """Whether ``lock`` was left by a run that no longer runs: one on this machine whose process is gone, or
+    one whose content cannot be read and that is older than :data:`UNREADABLE_STALE_S`."""
+    if holder is not None:
+        return holder[1] == atomic.HOST and not atomic.process_alive(holder[0])
+    try:
+        return time.time() - lock.stat().st_mtime > UNREADABLE_STALE_S
+    except OSError:
+        return True  # gone meanwhile: try again
 
 
 @contextlib.contextmanager
@@ -50,7 +72,7 @@ def training_lock(output: Path) -> Iterator[Path]:
         if _take(lock):
             break
         holder = _holder(lock)
-        if holder is not None and holder[1] == atomic.HOST and not atomic.process_alive(holder[0]):
+        if _stale(lock, holder):
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # a killed run's: take it over
             continue

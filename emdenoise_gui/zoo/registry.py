@@ -316,12 +316,14 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
 
     ``path`` picks the exact package folder when several carry the same card name.
     """
-    if path is not None:
-        path = Path(path) if Path(path).is_absolute() else user_dir() / path  # a folder of the user zoo by name
+    if path is not None:  # a path, or a folder of the user zoo by its name
+        path = Path(path) if Path(path).is_absolute() or Path(path).exists() else user_dir() / path
         matches = [e for e in list_entries() if e.path and Path(e.path).resolve() == path.resolve()]
         if not matches:
             raise InputError("is not a package in the zoo", path)
         entry = matches[0]
+        if not _same_name(name)(entry.name):  # a typo in either must not delete another model
+            raise InputError(f"holds the model '{entry.name}', not '{name}': nothing was deleted", path)
     else:  # the user's own copy first: a model named like a shipped one must stay deletable
         own = [e for e in list_entries() if not e.shipped and e.name == name]
         _refuse_clashing(name, own)

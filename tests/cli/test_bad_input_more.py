@@ -193,3 +193,12 @@ def test_results_printed_to_a_full_disk_are_one_line_not_an_internal_error(capsy
     monkeypatch.setattr("sys.stdout", Full())
     code, err = _run(capsys, "filters")
     assert code == 2 and "the disk is full" in err and "internal error" not in err and err.count("\n") == 1
+
+
+def test_a_command_that_writes_files_runs_with_stdout_closed(capsys, monkeypatch, tmp_path):
+    """A scheduler may start a job with fd 1 closed: zoo export (a file) ran as ever, only listings refuse."""
+    monkeypatch.setattr("sys.stdout", None)
+    code, err = _run(capsys, "zoo", "export", "flyem-nrrn-lite", tmp_path / "m.zip")
+    assert code == 0 and (tmp_path / "m.zip").exists(), err
+    code, err = _run(capsys, "zoo", "list")
+    assert code == 2 and "zoo list prints its result" in err

@@ -70,3 +70,20 @@ def test_a_stop_while_the_replaced_store_is_removed_says_the_output_was_written(
     assert "written in full" in caught.value.kept
     with open_stack(out) as stack:
         assert int(stack[0].max()) == 2
+
+
+def test_a_stop_just_after_the_second_rename_keeps_the_new_folder(tmp_path, monkeypatch):
+    """Putting the old folder back over the new one failed (not empty) and turned a finished overwrite into
+    "cannot be put in place", exit 2 (review of 2026-12-06)."""
+    target, staging = _folder(tmp_path / "out.zarr", "old"), _folder(tmp_path / "new", "new")
+    real = os.replace
+
+    def replace(src, dst):
+        real(src, dst)
+        if src == staging:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.replace_folder(staging, target)
+    assert (target / "data").read_text() == "new" and not staging.exists()

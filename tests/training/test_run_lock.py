@@ -51,3 +51,45 @@ def test_a_package_folder_that_is_a_file_says_so(tmp_path, fibsem_crop, noisy_cr
     spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches, output=str(tmp_path / "models" / "x"))
     with pytest.raises(InputError, match="is a file, not a folder"):
         next(train(spec))
+
+
+def test_a_lock_that_could_not_be_written_is_not_left_behind(tmp_path, fibsem_crop, noisy_crop, noise_patches,
+                                                             monkeypatch):
+    """A full disk while writing the lock left an empty one that refused every later run (review of 2026-12-06);
+    an unreadable lock older than a minute is a dead run's."""
+    import errno
+
+    from emdenoise_gui.training import run_lock
+
+    real_fdopen = os.fdopen
+
+    def full(fd, *args, **kwargs):
+        handle = real_fdopen(fd, *args, **kwargs)
+        handle.write = lambda text: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
+        return handle
+
+    monkeypatch.setattr(run_lock.os, "fdopen", full)
+    with pytest.raises(OSError):
+        next(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)))
+    lock = lock_path(tmp_path / "n2v_pkg")
+    assert not lock.exists()
+    monkeypatch.setattr(run_lock.os, "fdopen", real_fdopen)
+    lock.write_text("")
+    os.utime(lock, (0, 0))  # written long ago by a run that died before writing its pid
+    assert isinstance(next(train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches))), Started)
+
+
+def test_two_longer_runs_of_one_finished_run_do_not_share_its_checkpoint(tmp_path, fibsem_crop, noisy_crop,
+                                                                          noise_patches):
+    """Two resumes of a finished run to 9 and 12 steps wrote two packages but one checkpoint, each saving over
+    the other's (review of 2026-12-06): the checkpoint has a lock of its own."""
+    from emdenoise_gui.training.engine import resume
+
+    spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)
+    list(train(spec))
+    checkpoint = next(tmp_path.glob("*.checkpoint"))
+    longer = resume(checkpoint, steps=9)
+    assert isinstance(next(longer), Started)
+    with pytest.raises(InputError, match="another training is writing this model now"):
+        next(resume(checkpoint, steps=12))
+    longer.close()

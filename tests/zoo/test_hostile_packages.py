@@ -238,6 +238,8 @@ def test_two_of_the_users_models_with_one_name_are_refused_not_picked_by_folder_
         err = capsys.readouterr().err
         assert "2 models in your zoo are named 'mymodel' (folders a-lite, b-base)" in err and err.count("\n") == 1
     assert (user_zoo / "a-lite").exists() and (user_zoo / "b-base").exists()
+    assert main(["zoo", "delete", "other", "--folder", "b-base", "--yes"]) == 2  # the name must match the folder's
+    assert "holds the model 'mymodel', not 'other'" in capsys.readouterr().err and (user_zoo / "b-base").exists()
     assert main(["zoo", "delete", "mymodel", "--folder", "b-base", "--yes"]) == 0
     assert (user_zoo / "a-lite").exists() and not (user_zoo / "b-base").exists()
     assert main(["zoo", "show", "mymodel"]) == 0
