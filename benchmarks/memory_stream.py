@@ -2,7 +2,7 @@
 
 Each depth runs ``emdenoise denoise IN -o OUT --method median --dtype input``
 (or ``--model NAME``) with the default tiling in a fresh Python process that reports its own peak resident set size
-(``ru_maxrss``). Peak RSS must stay below 1.5 GB and must not grow with depth.
+(``VmHWM``; ``ru_maxrss`` before 2026-12-06, which also counted the forking parent's). Peak RSS must stay below 1.5 GB and must not grow with depth.
 
     .venv/bin/python benchmarks/memory_stream.py            # full run, updates docs/benchmarks.md
     .venv/bin/python benchmarks/memory_stream.py --quick    # tiny smoke run (256x256, depths 2 and 4)
@@ -28,12 +28,18 @@ from benchmarks.common import machine, save_json, today, write_section  # noqa: 
 from emdenoise_gui.core.io import StackWriter  # noqa: E402
 
 LIMIT_MB = 1500.0
+#: The child reports its peak RSS (kB) as VmHWM, the high-water mark of its own memory since exec: ru_maxrss
+#: keeps the forking parent's across exec on Linux (an 8192 px benchmark's 1.8 GB parent read as the child's).
 CHILD = """
 import resource, sys, time
 from emdenoise_gui.cli import main
 t = time.perf_counter()
 code = main(sys.argv[1:])
-print("RESULT", code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)
+try:
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("RESULT", code, peak, time.perf_counter() - t)
 """
 
 
@@ -48,25 +54,31 @@ def make_stack(path: Path, depth: int, side: int, seed: int = 0) -> None:
         writer.commit()
 
 
+def run_child(args: list[str], what: str) -> tuple[float, float]:
+    """``emdenoise ARGS`` in a fresh Python process: (its peak RSS in MB, its wall time in s); exits naming
+    ``what`` when it fails."""
+    cmd = [sys.executable, "-c", CHILD, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")), None)
+    if proc.returncode != 0 or line is None:
+        raise SystemExit(f"{what} failed:\n{proc.stdout}\n{proc.stderr}")
+    _, code, maxrss_kb, seconds = line.split()
+    if int(code) != 0:
+        raise SystemExit(f"{what}: emdenoise exited {code}:\n{proc.stderr}")
+    return round(int(maxrss_kb) / 1024, 1), float(seconds)
+
+
 def run_depth(folder: Path, depth: int, side: int, tile: int, stride: int | None, model: str | None = None) -> dict:
     src, out = folder / f"in_{depth}.tif", folder / f"out_{depth}.tif"
     make_stack(src, depth, side)
     how = ["--model", model] if model else ["--method", "median"]
-    cmd = [sys.executable, "-c", CHILD, "denoise", str(src), "-o", str(out), *how,
-           "--dtype", "input", "--tile", str(tile), *(["--stride", str(stride)] if stride else [])]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")), None)
-    if proc.returncode != 0 or line is None:
-        raise SystemExit(f"depth {depth} failed:\n{proc.stdout}\n{proc.stderr}")
-    _, code, maxrss_kb, seconds = line.split()
-    if int(code) != 0:
-        raise SystemExit(f"depth {depth}: emdenoise exited {code}:\n{proc.stderr}")
+    peak_mb, seconds = run_child(["denoise", str(src), "-o", str(out), *how, "--dtype", "input", "--tile", str(tile),
+                                  *(["--stride", str(stride)] if stride else [])], f"depth {depth}")
     size_gb = src.stat().st_size / 1e9
     src.unlink()
     out.unlink()
-    return {"depth": depth, "side": side, "input_gb": round(size_gb, 3),
-            "peak_rss_mb": round(int(maxrss_kb) / 1024, 1), "seconds": round(float(seconds), 1),
-            "slices_per_s": round(depth / float(seconds), 3)}
+    return {"depth": depth, "side": side, "input_gb": round(size_gb, 3), "peak_rss_mb": peak_mb,
+            "seconds": round(seconds, 1), "slices_per_s": round(depth / seconds, 3)}
 
 
 def main(argv=None) -> int:
