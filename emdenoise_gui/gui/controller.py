@@ -521,12 +521,9 @@ class Controller(QtCore.QObject, ResultRecording):
         """Fresh result paths for ``records`` made by ``method``: the Settings' output folder (default
         the project's ``results/``), name pattern and format ("same": each input's own); distinct
         even for inputs of the same name."""
-        s, outputs = self.settings, []
-        for record in records:
-            outputs.append(self.project.result_path(record.id, method, s.output_suffix(record.path),
-                                                    s.output_folder, s.name_pattern,
-                                                    exclude=outputs + [Path(o) for o in self._reserved]))
-        return outputs
+        s = self.settings
+        return self.project.result_paths([(r.id, s.output_suffix(r.path)) for r in records], method,
+                                         s.output_folder, s.name_pattern, exclude=[Path(o) for o in self._reserved])
 
     def train(self, spec) -> Job:
         from emdenoise_gui.jobs.train import train_job

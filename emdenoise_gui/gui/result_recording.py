@@ -11,7 +11,6 @@ import datetime as _dt
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.project.identity import SameFiles
 from emdenoise_gui.project.project import Project
 
 
@@ -42,7 +41,8 @@ class ResultRecording:
                                                   f"{where}.")
             return
         last = None
-        same = SameFiles([s.path for s in target.stacks])
+        index = target.result_index()  # built once: per result it made recording a batch of N N^2 work
+        same = index.stacks
 
         def stack_id(record) -> str | None:
             """The job's stack in ``target``: by its id in the Project object the job saw, elsewhere by its file
@@ -64,7 +64,7 @@ class ResultRecording:
                 last = target.add_result(
                     stack_id=found, path=output, kind=denoiser.kind, method=denoiser.name,
                     model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
-                    slices=[0, record.shape[0]])
+                    slices=[0, record.shape[0]], index=index)
             except KeyError:  # the stack was removed while the job ran
                 self.warning.emit("Result not added", f"{record.name} was removed from the project while it was "
                                                       f"being denoised; its result is kept in {output} (drop it "

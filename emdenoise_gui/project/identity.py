@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -51,3 +52,13 @@ def next_id(prefix: str, ids: list[str]) -> str:
     """``prefix`` and one more than the largest number among ``ids`` of that form ("s3" after "s1", "s2")."""
     numbers = [int(i[len(prefix):]) for i in ids if re.fullmatch(re.escape(prefix) + r"\d+", i)]
     return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+@dataclass
+class ResultIndex:
+    """What a new result is checked against (``Project.result_index``), built once for a batch: the
+    project's stacks by file (a result must not be an input) and its results' stored and resolved paths
+    (-> result id: a result must not be recorded twice)."""
+
+    stacks: SameFiles
+    paths: dict[str, str]

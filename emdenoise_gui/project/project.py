@@ -32,7 +32,7 @@ from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta, omezarr
 from emdenoise_gui.project import merge, relocate
-from emdenoise_gui.project.identity import SameFiles, next_id
+from emdenoise_gui.project.identity import ResultIndex, SameFiles, next_id
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
     check_suffix,
@@ -412,6 +412,13 @@ class Project:
         """The result records made from one stack, oldest first."""
         return [r for r in self.results if r.stack_id == stack_id]
 
+    def results_by_stack(self) -> dict[str, list[ResultRecord]]:
+        """Every stack's result records (by stack id, oldest first), in one pass over the results."""
+        grouped: dict[str, list[ResultRecord]] = {}
+        for r in self.results:
+            grouped.setdefault(r.stack_id, []).append(r)
+        return grouped
+
     def absolute(self, result: ResultRecord) -> Path:
         """The absolute path of a result's file (inside ``results/``, or wherever it was written)."""
         if result.outside:
@@ -439,18 +446,28 @@ class Project:
         folder must exist). ``exclude``: paths handed out already and not written yet (a batch).
         InputError for a bad pattern, suffix or folder; KeyError for an unknown stack.
         """
-        stack = self.stack(stack_id)
-        suffix = check_suffix(suffix)
-        if folder in (None, ""):
-            target = self.results_folder
-            if not self.folder.is_dir():  # made again here, it split the project in two (the renamed one got nothing)
-                raise InputError(FOLDER_GONE, self.folder)
-            try:
-                target.mkdir(exist_ok=True)
-            except OSError as exc:
-                raise InputError(f"cannot create the results folder ({exc.strerror}); check that "
-                                 "the project folder is writable", target) from exc
-        else:
+        return self.result_paths([(stack_id, suffix)], method, folder, pattern, exclude)[0]
+
+    def result_paths(self, items, method: str, folder: str | Path | None = None, pattern: str = DEFAULT_PATTERN,
+                     exclude=()) -> list[Path]:
+        """:meth:`result_path` for a batch: ``items`` are (stack id, suffix) pairs, each given a fresh path
+        distinct from the others; the recorded results and ``exclude`` are looked at once (per stack, the
+        batch of N stacks cost N^2 path resolutions on the GUI thread: 6 s for 400)."""
+        target = self._results_target(folder)
+        resolved = target.resolve()
+        taken = {p.name for p in [*map(self.absolute, self.results), *map(Path, exclude)]
+                 if p.parent.resolve() == resolved}
+        paths = []
+        for stack_id, suffix in items:
+            name = render(pattern, Path(self.stack(stack_id).name).stem, method)
+            paths.append(fresh_path(target.absolute(), name, check_suffix(suffix), taken))
+            taken.add(paths[-1].name)
+        return paths
+
+    def _results_target(self, folder: str | Path | None) -> Path:
+        """The folder results go to: ``folder``, or the project's ``results/`` (made if missing) for None or
+        ""; InputError where it cannot be used."""
+        if folder not in (None, ""):
             target = Path(folder).expanduser()
             if target.exists() and not target.is_dir():
                 raise InputError("the output folder is a file, not a folder; choose another output folder in "
@@ -458,16 +475,28 @@ class Project:
             if not target.is_dir():
                 raise InputError("the output folder does not exist (moved, or a disconnected drive?); "
                                  "choose another output folder in Settings", target)
-        name = render(pattern, Path(stack.name).stem, method)
-        resolved = target.resolve()
-        taken = {p.name for p in [*map(self.absolute, self.results), *map(Path, exclude)]
-                 if p.parent.resolve() == resolved}
-        return fresh_path(target.absolute(), name, suffix, taken)
+            return target
+        if not self.folder.is_dir():  # made again here, it split the project in two (the renamed one got nothing)
+            raise InputError(FOLDER_GONE, self.folder)
+        try:
+            self.results_folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the results folder ({exc.strerror}); check that "
+                             "the project folder is writable", self.results_folder) from exc
+        return self.results_folder
+
+    def result_index(self) -> ResultIndex:
+        """What :meth:`add_result` checks a new result against, built once for a batch of them."""
+        paths: dict[str, str] = {}
+        for r in self.results:
+            paths.setdefault(r.path, r.id)
+            paths.setdefault(str(self.absolute(r).resolve()), r.id)
+        return ResultIndex(SameFiles([s.path for s in self.stacks]), paths)
 
     def add_result(self, stack_id: str, path: str | Path, kind: str, method: str, *,
                    parameters: dict | None = None, slices: tuple[int, int] | None = None,
                    model_path: str | Path | None = None,
-                   model_sha256: str | None = None) -> ResultRecord:
+                   model_sha256: str | None = None, index: ResultIndex | None = None) -> ResultRecord:
         """Record a finished result file made from stack ``stack_id``; return its record.
 
         Parameters
@@ -481,6 +510,8 @@ class Project:
         parameters: JSON-able job settings (numpy scalars and paths are converted).
         slices: (start, stop) input slices covered, stop exclusive; default all of them.
         model_path, model_sha256: the model package and the sha256 (hex) of its weights.
+        index: :meth:`result_index`, made once for a batch of results and kept up to date here (each
+            result checked against every stack and result by itself made recording N results N^2 work).
 
         Raises InputError for a folder, a path that is an input stack or already recorded,
         a bad kind, slice range or sha256; KeyError for an unknown stack.
@@ -490,16 +521,17 @@ class Project:
         if (resolved.is_dir() and not omezarr.is_store(resolved)) or resolved == self.results_folder.resolve():
             raise InputError("is a folder; a result is a file or an OME-Zarr store (use result_path for a name)",
                              resolved)
-        found = SameFiles([s.path for s in self.stacks]).find(resolved)
+        index = index or self.result_index()
+        found = index.stacks.find(resolved)
         if found is not None:
             raise InputError(f"is the input stack '{self.stacks[found].name}'; EMDenoise never writes over "
                              "an input: choose another output name", resolved)
         rel = (resolved.relative_to(self.folder.resolve()).as_posix() if self.is_inside(resolved)
                else str(resolved))
-        for r in self.results:
-            if r.path == rel or self.absolute(r).resolve() == resolved:
-                raise InputError(f"is already a result of this project ({r.id}): another job wrote this file; "
-                                 "denoise again to get a result of its own", resolved)
+        clash = index.paths.get(rel) or index.paths.get(str(resolved))
+        if clash is not None:
+            raise InputError(f"is already a result of this project ({clash}): another job wrote this file; "
+                             "denoise again to get a result of its own", resolved)
         if kind not in RESULT_KINDS:
             raise InputError(f"unknown result kind '{kind}'; use 'filter' or 'model'")
         if not method:
@@ -519,6 +551,8 @@ class Project:
             model_path=None if model_path is None else str(model_path),
             model_sha256=model_sha256, parameters=params, created=now_iso(), slices=[start, stop])
         self.results.append(record)
+        index.paths.setdefault(rel, record.id)
+        index.paths.setdefault(str(resolved), record.id)
         return record
 
     def remove_result(self, result_id: str) -> ResultRecord:

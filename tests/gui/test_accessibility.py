@@ -160,7 +160,7 @@ def test_a_missing_stack_says_so_in_words_not_only_in_grey(qtbot, tmp_path):
                                dtype="uint8", voxel_size_nm=None)
 
     here, gone = record("s1", "here.tif"), record("s2", "gone.tif")
-    project = SimpleNamespace(stacks=[here, gone], missing_inputs=lambda: [gone], results_for=lambda _id: [])
+    project = SimpleNamespace(stacks=[here, gone], missing_inputs=lambda: [gone], results_by_stack=dict)
     panel = ProjectPanel()
     qtbot.addWidget(panel)
     panel.refresh(project)

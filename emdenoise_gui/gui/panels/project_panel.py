@@ -104,13 +104,14 @@ class ProjectPanel(QtWidgets.QWidget):
         self._thumbs: dict[str, QtGui.QPixmap] = {}
         self._placeholder = placeholder_icon()
         self._missing: set[str] = set()  # ids of the stacks whose file is gone, at the last refresh
+        self._stack_items: dict[str, QtWidgets.QTreeWidgetItem] = {}  # the tree's stack items by record id
 
     def set_thumbnail(self, stack_id: str, image) -> None:
         """Show a thumbnail (a (Y, X) array) for a stack, now if it is listed, and at every ``refresh``."""
         self._thumbs[stack_id] = thumbnail(image, ICON_PX)
-        for item in self._items():
-            if (item.data(0, ROLE_KIND), item.data(0, ROLE_ID)) == ("stack", stack_id):
-                item.setIcon(0, QtGui.QIcon(self._thumbs[stack_id]))
+        item = self._stack_items.get(stack_id)  # by id: a walk of the tree per thumbnail was N^2 for N stacks
+        if item is not None:
+            item.setIcon(0, QtGui.QIcon(self._thumbs[stack_id]))
 
     def clear_thumbnails(self) -> None:
         """Forget every thumbnail (another project: its stack ids mean other files)."""
@@ -122,7 +123,9 @@ class ProjectPanel(QtWidgets.QWidget):
         self._missing = missing = {r.id for r in project.missing_inputs()} if project else set()
         self.tree.blockSignals(True)
         self.tree.clear()
+        self._stack_items = {}
         chosen = None
+        results = project.results_by_stack() if project else {}
         for record in (project.stacks if project else []):
             gone = record.id in missing
             name = f"{record.name} {MISSING_MARK}" if gone else record.name
@@ -136,9 +139,10 @@ class ProjectPanel(QtWidgets.QWidget):
                 item.setToolTip(0, f"{record.path}\n{MISSING_TEXT}")
                 item.setData(0, QtCore.Qt.ItemDataRole.AccessibleDescriptionRole, MISSING_TEXT)
             self.tree.addTopLevelItem(item)
+            self._stack_items[record.id] = item
             if current == ("stack", record.id):
                 chosen = item
-            for result in project.results_for(record.id):
+            for result in results.get(record.id, ()):
                 child = QtWidgets.QTreeWidgetItem([describe_result(result)])
                 child.setData(0, ROLE_KIND, "result")
                 child.setData(0, ROLE_ID, result.id)
