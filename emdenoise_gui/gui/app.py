@@ -71,24 +71,28 @@ def open_demo(window) -> bool:
 
 
 def _reopen_demo(window, folder: Path) -> bool:
-    """Open the existing demo project, its demo crops pointed at the bundled files if those moved (a new
-    install); False, with the project closed, where it cannot be opened or a demo crop is not there."""
-    controller = window.controller
+    """Open the existing demo project, its demo crops pointed at the bundled files first where those moved
+    (a new install; saved before it opens, so no "Missing input files" box for what the app finds itself).
+    False, with nothing opened (the project open before stays), where it cannot be read or a demo crop is
+    not there (nor one of the same shape at the bundled place)."""
+    from emdenoise_gui.project.project import Project
+
     try:
-        if not window.open_project(folder):
-            return False
-        for record in controller.project.stacks:
+        project = Project.open(folder)
+        moved = False
+        for record in project.stacks:
             bundled = DEMO_DIR / Path(record.path).name
-            if Path(record.path).name in DEMO_STACKS and not Path(record.path).exists() and bundled.exists():
-                controller.locate_stack(record.id, bundled)
-        present = {Path(s.path).name for s in controller.project.stacks if Path(s.path).exists()}
-        if all(name in present for name in DEMO_STACKS):
-            return True
-    except Exception:  # a damaged demo project is set aside, never a reason not to start
-        pass
-    if controller.project is not None:
-        controller.close_project()
-    return False
+            if bundled.name in DEMO_STACKS and not Path(record.path).exists() and bundled.exists():
+                project.locate_stack(record.id, bundled)
+                moved = True
+        present = {Path(s.path).name for s in project.stacks if Path(s.path).exists()}
+        if not all(name in present for name in DEMO_STACKS):
+            return False
+        if moved:
+            project.save()
+    except Exception:  # damaged, from a newer version, crops of another shape: set aside, never a reason not to start
+        return False
+    return window.open_project(folder)
 
 
 def _set_aside(folder: Path) -> Path | None:

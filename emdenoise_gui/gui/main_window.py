@@ -19,7 +19,7 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.closing import WindowClosing
 from emdenoise_gui.gui.fit_guard import DenoiseFitGuard
 from emdenoise_gui.gui.item_actions import ItemActions
-from emdenoise_gui.gui.settings import qsettings
+from emdenoise_gui.gui.settings import stored_layout
 
 
 def file_filter() -> str:
@@ -76,15 +76,6 @@ def _missing_text(record) -> str:
             "Locate File…), or remove it from the project")
 
 
-def _stored_layout(key: str) -> QtCore.QByteArray | None:
-    """The window geometry or dock layout stored under ``key``, or None where it is missing or not the
-    bytes Qt saved (a hand-edited or damaged settings file: ``geometry=garbage`` stopped start-up)."""
-    value = qsettings().value(key)
-    if isinstance(value, (bytes, bytearray)):
-        return QtCore.QByteArray(bytes(value))
-    return value if isinstance(value, QtCore.QByteArray) else None
-
-
 class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
@@ -115,7 +106,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self.statusBar().showMessage("Loading the viewer, the filters and the model zoo…")
         self.resize(1500, 950)
         self.remember_layout = remember_layout
-        geometry = _stored_layout("window/geometry") if remember_layout else None
+        geometry = stored_layout("window/geometry") if remember_layout else None
         if geometry is not None:
             self.restoreGeometry(geometry)
         if not deferred:
@@ -129,10 +120,19 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         QtCore.QTimer.singleShot(fallback_ms, self.build)
 
     def build(self) -> None:
-        """Load the panels and the controller and lay them out (once; ``built`` follows)."""
+        """Load the panels and the controller and lay them out (once; ``built`` follows). A failure is said in
+        the window's status bar as well as the error dialog, and not tried again (the docks would double)."""
         if self.is_built or self._building:  # once: the first paint and the fallback timer both call it
             return
         self._building = True
+        try:
+            self._build()
+        except Exception as exc:  # the window said "Loading the viewer…" for ever
+            self.statusBar().showMessage(f"EMDenoise could not load its panels ({type(exc).__name__}: {exc}); "
+                                         "please report it")
+            raise
+
+    def _build(self) -> None:
         from emdenoise_gui.gui import theme
         from emdenoise_gui.gui.controller import Controller
         from emdenoise_gui.gui.device_status import DeviceStatus
@@ -168,7 +168,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
         self._save_view_timer.timeout.connect(self._store_view)
         self._default_layout()
-        state = _stored_layout("window/state") if self.remember_layout else None
+        state = stored_layout("window/state") if self.remember_layout else None
         if state is not None:
             self.restoreState(state)
         theme.restyle_plots(QtWidgets.QApplication.instance(), self.controller.settings.appearance)

@@ -58,6 +58,15 @@ def qsettings() -> QtCore.QSettings:
     return QtCore.QSettings(str(settings_path()), QtCore.QSettings.Format.IniFormat)
 
 
+def stored_layout(key: str) -> QtCore.QByteArray | None:
+    """The window geometry or dock layout stored under ``key``, or None where it is missing or not the
+    bytes Qt saved (a hand-edited or damaged settings file: ``geometry=garbage`` stopped start-up)."""
+    value = qsettings().value(key)
+    if isinstance(value, (bytes, bytearray)):
+        return QtCore.QByteArray(bytes(value))
+    return value if isinstance(value, QtCore.QByteArray) else None
+
+
 def stored_appearance() -> str:
     """The stored appearance (one of :data:`APPEARANCES`) without loading anything else."""
     value = qsettings().value("app/appearance")

@@ -40,6 +40,7 @@ def test_the_demo_crops_moved_by_an_upgrade_are_found_again_and_the_users_files_
     assert sorted(Path(s.path).name for s in stacks) == sorted(DEMO_STACKS) and all(Path(s.path).exists() for s in stacks)
     assert mine.read_bytes() == b"the user's result"
     assert not list(folder.parent.glob("demo-project.old-*"))
+    assert window.warnings == []  # no "Missing input files" box for the crops it points at itself
     assert window.denoise_current() is not None
 
 
@@ -67,3 +68,18 @@ def test_a_stack_the_user_added_and_moved_does_not_rebuild_the_demo(window, qtbo
     assert open_demo(window)
     assert len(window.controller.project.stacks) == len(DEMO_STACKS) + 1  # the same project, greyed-out stack kept
     assert not list(folder.parent.glob("demo-project.old-*"))
+
+
+def test_a_demo_project_that_cannot_be_set_aside_leaves_the_open_project_open(window, qtbot, tmp_path,
+                                                                             monkeypatch):
+    """The window kept showing the demo's stacks with no project behind them, and the user's project closed
+    (review of 2026-12-06)."""
+    from emdenoise_gui.gui import app
+
+    folder = _first_demo(window)
+    _edit_record(folder, lambda record: record.update(version=99))
+    assert window.controller.new_project(tmp_path / "mine")
+    monkeypatch.setattr(app.os, "rename", lambda *a: (_ for _ in ()).throw(PermissionError("no")))
+    assert not open_demo(window)
+    assert window.controller.project.folder == tmp_path / "mine"
+    assert [title for title, _ in window.warnings] == ["Cannot open the demo project"]

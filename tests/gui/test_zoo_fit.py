@@ -152,6 +152,33 @@ def test_a_stack_that_cannot_be_measured_ends_the_wait_and_says_why(qtbot, panel
     panel.assess_stack("broken", broken, (10.0, 10.0, 10.0))
     qtbot.waitUntil(lambda: not panel.measuring, timeout=WAIT_MS)
     assert panel.best_key is None and "Could not measure this stack" in panel.fit_label.text()
+    panel.set_compute("cpu", 512, 256)  # a settings change redraws the line: the reason stays, not "Measuring…"
+    assert "Could not measure this stack" in panel.fit_label.text()
+
+
+def test_a_model_timed_for_settings_changed_meanwhile_is_timed_again(qtbot, panel, shared_data, monkeypatch):
+    """The estimate stayed on "measuring this model's speed…" after the quality setting changed during a timing
+    (review of 2026-12-06)."""
+    import threading
+
+    panel.assess_stack("fib", shared_data / FIBSEM_NAME, (10.0, 10.0, 10.0))
+    qtbot.waitUntil(lambda: panel.facts is not None and panel.best_key is not None, timeout=WAIT_MS)
+    gate, timed = threading.Event(), []
+
+    def measure(package, device, tiling):
+        timed.append(tiling)
+        gate.wait(10)
+        return 1.0
+
+    qtbot.waitUntil(lambda: not panel._estimating, timeout=WAIT_MS)  # the panel's own timings are done
+    monkeypatch.setattr(panel, "_measure", measure)
+    panel._speeds.clear()
+    panel._estimate(panel.current_key())
+    qtbot.waitUntil(lambda: timed == [(512, None)], timeout=WAIT_MS)
+    panel.set_compute("cpu", 512, 256)
+    gate.set()
+    qtbot.waitUntil(lambda: (512, 256) in timed, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "measuring" not in panel.fit_label.text(), timeout=WAIT_MS)
 
 
 def test_paused_training_is_listed_and_resume_emits_its_folder(qtbot, panel, home):

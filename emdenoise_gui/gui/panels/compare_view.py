@@ -454,7 +454,7 @@ class CompareView(QtWidgets.QWidget):
                       f"contrast ±{format_value(residual_levels[1])} grey values")
         if self.high_pass_action.isChecked():
             original += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
-            if self._result is not None and residual_levels is None and not self._note:  # both panes high-passed
+            if self._result is not None and self._result.covers(self._z) and residual_levels is None and not self._note:
                 result += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
             if self._note:
                 original += f"  ·  {self._note}"

@@ -149,9 +149,10 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0
     if pending or not np.isfinite(result):  # a preview that has done only the part on screen so far
         return f"IQR original: {original:.4g} grey values, result: not computed in the box yet  ·  {where}"
     ratio = f"ratio result/original {result / original:#.3g}" if original else "ratio n/a"
+    if stretched:  # the stretch (from percentile spans) scales the result's spread: no ratio to trust
+        ratio = "no ratio: the result is on another scale, measured as shown, stretched to the original's"
     original_text, result_text = same_decimals(original, result)
-    scale = "  ·  the result, on another scale, measured as shown: stretched to the original's" if stretched else ""
-    return (f"IQR original: {original_text}, result: {result_text} grey values ({ratio})  ·  {where}{scale}"
+    return (f"IQR original: {original_text}, result: {result_text} grey values ({ratio})  ·  {where}"
             "  ·  on a flat region, lower IQR = less noise")
 
 

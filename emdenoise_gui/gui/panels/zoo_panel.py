@@ -142,7 +142,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         self.facts: zoo_fit.StackFacts | None = None
         self.fits: dict[str, zoo_fit.Fit] = {}  # item key -> fit to the stack
         self.best_key: str | None = None  # the preselected denoiser for the stack
-        self._assess_failed = False  # the shown stack could not be measured: no preselection will come
+        self._assess_failed = ""  # why the shown stack could not be measured ("": it could): no preselection
         self._generation = 0  # bumped per stack: results for an older one are dropped
         self._auto = False  # True while the panel itself changes the selection
         self._picked: dict[str, str] = {}  # stack key -> denoiser key the user chose for it
@@ -370,7 +370,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         stack (that one is selected again). Results for a stack chosen before the latest are dropped.
         """
         self.stack_key, self.facts, self.fits, self.best_key = key, None, {}, None
-        self._assess_failed = False
+        self._assess_failed = ""
         self._generation += 1
         generation = self._generation
         self._mark_fits()
@@ -412,7 +412,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         """No stack is shown any more: no fit marks, the line under the list asks for one; a
         measurement still running for the old stack is dropped when it arrives."""
         self.stack_key, self.facts, self.fits, self.best_key = None, None, {}, None
-        self._assess_failed = False
+        self._assess_failed = ""
         self._generation += 1
         self._mark_fits()
         self._show_fit()
@@ -487,12 +487,14 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
                     self._timing_failed[sha] = str(result) or type(result).__name__
                 else:
                     self._speeds[sha] = result
+            else:  # timed for settings changed meanwhile: time the selected model again for the new ones
+                self._estimate(self.current_key())
             self._show_fit()
 
     def _facts_arrived(self, facts) -> None:
         if isinstance(facts, Exception):
-            self._assess_failed = True
-            self.fit_label.setText(f"Could not measure this stack: {html.escape(str(facts))}")
+            self._assess_failed = str(facts) or type(facts).__name__
+            self._show_fit()
             return
         self.facts = facts
         self._mark_fits()
@@ -557,6 +559,8 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             self.fit_label.setText(f"Paused at step {entry.step:,} of {entry.steps:,}: press Resume to finish it.")
         elif self.stack_key is None:
             self.fit_label.setText("Select a stack to see which models fit it.")
+        elif self.facts is None and self._assess_failed:  # kept through a repaint or a settings change
+            self.fit_label.setText(f"Could not measure this stack: {html.escape(self._assess_failed)}")
         elif self.facts is None:
             self.fit_label.setText("Measuring the stack to see which models fit it…")
         else:
