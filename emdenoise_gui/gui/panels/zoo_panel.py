@@ -25,8 +25,8 @@ from PySide6 import QtCore, QtWidgets
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.gui import theme
+from emdenoise_gui.gui.panels import zoo_text
 from emdenoise_gui.gui.panels.zoo_files import ZooFiles
-from emdenoise_gui.gui.panels.zoo_text import card_html, family_name, paused_html
 from emdenoise_gui.jobs.denoise import Denoiser
 from emdenoise_gui.models.registry import by_preference
 from emdenoise_gui.zoo import fit as zoo_fit
@@ -39,9 +39,6 @@ FIT_WORDS = {"good": "Good fit", "possible": "Possible fit", "poor": "Poor fit"}
 FIRST_FILTERS = ("gaussian-sure", "gaussian-sure-avg")
 #: The group of the papers' baselines with their published, fixed settings (``Filter.as_published``).
 PUBLISHED = "Paper baselines (published settings)"
-PUBLISHED_TIP = ("A paper's baseline with its published settings, which ignore how noisy the image is: kept to "
-                 "reproduce that paper's comparison. On most data a filter above does better; on lightly noisy "
-                 "images this one can come out worse than the input.")
 PUBLISHED_KEY = f"group:{PUBLISHED}"  # its heading's item key (each heading's is "group:" + its title)
 #: Selected when there is no shipped model to select (a stack every model fits poorly gets
 #: ``zoo.fit.fallback_filter`` instead, which is this one where its slices differ).
@@ -177,7 +174,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
         for entry in registry.list_entries():
             group = groups["Shipped models" if entry.shipped else "Your models"]
             key = f"model:{entry.path}"
-            kind = family_name(entry.package.card.family) if entry.package else "unusable"
+            kind = zoo_text.family_name(entry.package.card.family) if entry.package else "unusable"
             item = QtWidgets.QTreeWidgetItem([entry.name, kind])
             item.setData(0, ROLE, key)
             if entry.package is not None:
@@ -216,7 +213,7 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
             self.entries[key] = f
         for title, group in groups.items():  # the papers' baselines folded away (selecting one unfolds them)
             group.setExpanded(title != PUBLISHED)
-        groups[PUBLISHED].setToolTip(0, PUBLISHED_TIP + " Click to show or hide them.")
+        groups[PUBLISHED].setToolTip(0, zoo_text.PUBLISHED_TIP + " Click to show or hide them.")
         self._heading_marked(groups[PUBLISHED])
         self._mark_fits()
         self.list.blockSignals(False)
@@ -332,15 +329,13 @@ class ZooPanel(ZooFiles, QtWidgets.QWidget):
     def _show_details(self, key: str, entry) -> None:
         """The details box: the card, filter or paused run of the item key ``key`` (its entry ``entry``)."""
         if key.startswith("paused:"):
-            self.details.setHtml(paused_html(entry))
+            self.details.setHtml(zoo_text.paused_html(entry))
         elif key.startswith("filter:"):
-            caution = f"<p style='{theme.tone_style('possible')}'>{PUBLISHED_TIP}</p>" if entry.as_published else ""
-            self.details.setHtml(f"<h3>{html.escape(entry.label)}</h3><p>{html.escape(entry.description)}</p>"
-                                 f"<p>Uses {entry.slices} slice(s) per output slice.</p>{caution}")
+            self.details.setHtml(zoo_text.filter_html(entry, theme.tone_style("possible")))
         elif entry.package is None:
-            self.details.setHtml(f"<h3>{html.escape(entry.name)}</h3><p>Cannot be used: {html.escape(entry.problem)}</p>")
+            self.details.setHtml(zoo_text.unusable_html(entry))
         else:
-            self.details.setHtml(card_html(entry.package.card, entry.shipped))
+            self.details.setHtml(zoo_text.card_html(entry.package.card, entry.shipped))
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Another appearance: the coloured texts written as HTML (fit line, details) in its colours."""

@@ -81,3 +81,21 @@ def paused_html(run) -> str:
             f"<p>Stopped at step {run.step:,} of {run.steps:,}. It is not a model yet: <b>Resume</b> trains "
             f"it to the end, and the finished model appears under “Your models”.</p>"
             f"<p>Checkpoint: {html.escape(str(run.path))}</p>")
+
+
+PUBLISHED_TIP = ("A paper's baseline with its published settings, which ignore how noisy the image is: kept to "
+                 "reproduce that paper's comparison. On most data a filter above does better; on lightly noisy "
+                 "images this one can come out worse than the input.")
+
+
+def filter_html(spec, caution_style: str) -> str:
+    """The details box of a classical filter ``spec`` (a ``core.baselines.Filter``); a paper's baseline with
+    its published settings gets :data:`PUBLISHED_TIP` in ``caution_style`` (a CSS style)."""
+    caution = f"<p style='{caution_style}'>{PUBLISHED_TIP}</p>" if spec.as_published else ""
+    return (f"<h3>{html.escape(spec.label)}</h3><p>{html.escape(spec.description)}</p>"
+            f"<p>Uses {spec.slices} slice(s) per output slice.</p>{caution}")
+
+
+def unusable_html(entry) -> str:
+    """The details box of a zoo entry that cannot be used (its ``name`` and ``problem``)."""
+    return f"<h3>{html.escape(entry.name)}</h3><p>Cannot be used: {html.escape(entry.problem)}</p>"
