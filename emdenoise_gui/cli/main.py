@@ -152,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError as exc:  # not a bug to report: the data is too large for this machine's memory now
         if args.debug:
             raise
-        print(f"emdenoise: error: out of memory ({one_line(str(exc)) or 'an allocation failed'}): close other "
-              "programs, or give this command less at a time (a smaller --tile or --batch-size, fewer --slices, "
-              "where it takes them)", file=sys.stderr)
+        say(f"emdenoise: error: out of memory ({one_line(str(exc)) or 'an allocation failed'}): close other "
+            "programs, or give this command less at a time (a smaller --tile or --batch-size, fewer --slices, "
+            "where it takes them)")
         return EXIT_INTERNAL
     except Exception as exc:  # last resort: one line, not a traceback
         if args.debug:

@@ -76,6 +76,13 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
 #: slice that is a view into a larger array is written.
 STATS_BAND_PX = 1 << 20
 
+def _row_bands(data: np.ndarray):
+    """``data[r0:r1]`` for bands of rows of (Y, X) ``data`` with about :data:`STATS_BAND_PX` pixels each."""
+    rows = max(1, STATS_BAND_PX // max(1, data.shape[1]))
+    for top in range(0, data.shape[0], rows):
+        yield data[top:top + rows]
+
+
 #: Our temporary names: ``.NAME.<pid>@<host>-<8 hex>.partial`` (the process writing it and its machine).
 _PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
 #: A partial without a pid (written by an older EMDenoise) is stale after this many seconds.
@@ -146,9 +153,8 @@ class RawFileSink:
         """Write slice ``z`` ((Y, X), the file's type) from its own memory: no copy of a contiguous slice, and
         a band of rows at a time of one that is not (a view into a larger array)."""
         self._fh.seek(self._offset + z * self._slice_bytes)
-        rows = len(data) if data.flags.c_contiguous else max(1, STATS_BAND_PX // max(1, data.shape[1]))
-        for top in range(0, len(data), rows):
-            self._fh.write(memoryview(np.ascontiguousarray(data[top:top + rows])).cast("B"))
+        for band in [data] if data.flags.c_contiguous else _row_bands(data):
+            self._fh.write(memoryview(np.ascontiguousarray(band)).cast("B"))
         self._fh.flush()  # a full disk shows up here, with a clear message, rather than at close
 
     def finish(self, stats, count: int) -> None:
@@ -248,9 +254,8 @@ class StackWriter:
         self._written[z] = True
         self._stats[0] = min(self._stats[0], float(out.min()))
         self._stats[1] = max(self._stats[1], float(out.max()))
-        rows = max(1, STATS_BAND_PX // max(1, out.shape[1]))  # float64 copies of a band, not of the slice
-        for top in range(0, out.shape[0], rows):
-            band = out[top:top + rows].astype(np.float64)
+        for rows in _row_bands(out):  # float64 copies of a band, not of the slice
+            band = rows.astype(np.float64)
             self._stats[2] += float(band.sum())
             self._stats[3] += float(np.square(band, out=band).sum())
 
