@@ -11,6 +11,7 @@ from pathlib import Path
 
 from emdenoise_gui import paths
 from emdenoise_gui.cli import blocks as cli_blocks
+from emdenoise_gui.cli import several as cli_several
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
@@ -155,6 +156,10 @@ def cmd_noise(args) -> int:
 
 
 def cmd_denoise(args) -> int:
+    if len(args.inputs) > 1:
+        return cli_several.denoise_several(args)
+    cli_several.check_single(args)
+    args.input = args.inputs[0]
     if args.print_job_script:
         print(cli_blocks.print_job_script(args))
         return EXIT_OK
@@ -259,8 +264,11 @@ def _auto_model(source: str) -> tuple[str | None, str | None]:
     return entry.name, None  # a zoo name, as a run given it by hand records it (a block run's resume compares)
 
 
-def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> None:
-    help_text = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
+_OUTPUT_HELP = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
+
+
+def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output_help: str = _OUTPUT_HELP) -> None:
+    help_text = output_help
     if output_flag:
         p.add_argument("-o", "--output", required=True, help=help_text)
     else:
@@ -277,19 +285,20 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32") -> Non
 def _note_model_options(args) -> None:
     """A line on stderr naming the model-only options a classical filter run ignores (it runs on the CPU,
     in float32, a slice at a time), and one when a filter of neighbouring slices gets a single image; the
-    run goes on."""
+    run goes on. Of several inputs, the options are named at the first only (``args.noted``)."""
     ignored = [f"{flag} {value}" for flag, value, default in (("--device", args.device, "auto"),
                                                                ("--batch-size", args.batch_size, None),
                                                                ("--precision", args.precision, "auto"))
                if value != default]
-    if ignored:
+    noted = getattr(args, "noted", False)
+    if ignored and not noted:
         print(f"emdenoise: note: {', '.join(ignored)} apply to --model only; the filter {args.method} "
               "runs on the CPU in float32", file=sys.stderr)
     chosen = baselines.FILTERS.get(args.method)
     tiling = [f"{flag} {value}" for flag, value, default in (("--tile", args.tile, TILE_DEFAULT),
                                                               ("--stride", args.stride, None),
                                                               ("--quality", args.quality, "fast")) if value != default]
-    if chosen is not None and chosen.whole_slice and tiling:
+    if chosen is not None and chosen.whole_slice and tiling and not noted:
         print(f"emdenoise: note: {', '.join(tiling)} do{'es' if len(tiling) == 1 else ''} not apply to "
               f"{chosen.name} ({chosen.label}): it works on the whole slice at once", file=sys.stderr)
     if chosen is not None and chosen.slices > 1:
@@ -300,9 +309,8 @@ def _note_model_options(args) -> None:
                   "to average and works as the single-slice filter", file=sys.stderr)
 
 
-def denoise_with(args):
-    """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
-    _note_missing_chunks(args.input)
+def check_method_args(args) -> None:
+    """InputError for a --model / --method / --adapt combination that cannot be meant."""
     if args.model is not None and not args.model.strip():  # an unset shell variable, not "the default filter"
         raise InputError("--model is empty: give a zoo name (`emdenoise zoo list`), a package, or auto")
     if args.model and args.method:  # the model used to win without a word
@@ -313,6 +321,13 @@ def denoise_with(args):
             raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --adapt (self-training "
                              "on the input): add --adapt nrrn or --adapt n2v, or leave "
                              f"{'it' if len(given) == 1 else 'them'} out")
+
+
+def pick_denoiser(args) -> Denoiser:
+    """The filter or model that denoises ``args.input`` (``--model auto`` settled for this stack; the default
+    filter when neither is given), with the notes on stderr that the choice calls for."""
+    _note_missing_chunks(args.input)
+    check_method_args(args)
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:
         args.model, args.method = _auto_model(args.input)
@@ -327,6 +342,16 @@ def denoise_with(args):
         _note_a_poor_fit(args.model, args.input)
     elif not args.model:
         _note_model_options(args)
+    return denoiser
+
+
+def denoise_with(args):
+    """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
+    return denoise_job(args, pick_denoiser(args))
+
+
+def denoise_job(args, denoiser: Denoiser):
+    """The job generator that denoises ``args.input`` into ``args.output`` with ``denoiser``."""
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
         return cli_blocks.block_job(args, denoiser, stride)
@@ -386,9 +411,11 @@ def add_parsers(sub) -> None:
                                help=f"{key} for {kind.name} (default {default})")
     p.set_defaults(func=cmd_noise)
 
-    p = sub.add_parser("denoise", help="denoise a stack with a classical filter or a model")
-    p.add_argument("input", metavar="IN")
-    _add_output_args(p)
+    p = sub.add_parser("denoise", help="denoise a stack (or several) with a classical filter or a model")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="the stack to denoise; several: each in turn, results named in the -o folder")
+    _add_output_args(p, output_help=f"{_OUTPUT_HELP}; with several IN, the folder the results go to "
+                                    "(made if missing)")
     p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
                    help=f"classical filter (see `emdenoise filters`; default {baselines.DEFAULT_FILTER} when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
@@ -418,6 +445,7 @@ def add_parsers(sub) -> None:
                    help="for --adapt: start from this zoo model of the same family (default: the shipped one, "
                         "if there is one; 'scratch' for a fresh network)")
     cli_blocks.add_arguments(p)
+    cli_several.add_arguments(p)
     p.set_defaults(func=cmd_denoise)
 
     p = sub.add_parser("compare", help="PSNR / SSIM / MSE of images against a clean reference")

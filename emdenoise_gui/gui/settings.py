@@ -112,10 +112,9 @@ class AppSettings:
         """The extension of a result of ``input_path``: the input's own for "same", else the chosen one."""
         if self.output_format != "same":
             return self.output_format
-        from emdenoise_gui.core.io import READ_SUFFIXES
+        from emdenoise_gui.core.io import result_suffix
 
-        suffix = Path(input_path).suffix.lower()
-        return suffix if suffix in READ_SUFFIXES else ".tif"
+        return result_suffix(input_path)
 
     @classmethod
     def load(cls) -> AppSettings:

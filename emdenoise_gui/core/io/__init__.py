@@ -12,9 +12,10 @@ from emdenoise_gui.core.io.formats import (
     check_output,
     open_stack,
     output_format,
+    result_suffix,
 )
 from emdenoise_gui.core.io.stack import Stack, StackMeta
 from emdenoise_gui.core.io.writer import StackWriter, cast_to
 
 __all__ = ["FORMATS", "READ_SUFFIXES", "SUPPORTED", "Format", "Stack", "StackMeta", "StackWriter", "cast_to",
-           "check_output", "open_stack", "output_format"]
+           "check_output", "open_stack", "output_format", "result_suffix"]

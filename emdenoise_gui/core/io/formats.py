@@ -117,6 +117,13 @@ def output_format(path: Path) -> Format:
     return fmt
 
 
+def result_suffix(source: str | Path) -> str:
+    """The extension of a result made from ``source`` in its own format: its suffix, lower case, where
+    it is one we write (all that we read), else ``.tif``."""
+    suffix = Path(source).suffix.lower()
+    return suffix if suffix in READ_SUFFIXES else ".tif"
+
+
 def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
     """Validate an output path before any work is done; return it.
 

@@ -1,0 +1,202 @@
+"""``emdenoise denoise IN IN ... -o FOLDER``: several stacks, one after another, into one folder.
+
+The headless form of the app's Denoise All: every input is denoised with the same filter or model (or,
+with ``--model auto``, the zoo model that fits each stack), and each result is named by a pattern in the
+output folder, as the app names results (``project.naming``: ``{stem}_{method}``, in the input's own
+format). Everything that can be checked is checked before the first stack is touched: every input
+readable, no two the same file, every result name free (or ``--overwrite``), none of them an input.
+A stack that still fails (e.g. an integer ``--dtype`` its data does not fit) is reported in one line and
+the others go on; the exit status is then 2. A stop (Ctrl-C, SIGTERM, a closed terminal) keeps the
+results already finished and says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say
+from emdenoise_gui.cli.progress import run_with_bar
+from emdenoise_gui.core import baselines
+from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.io import READ_SUFFIXES, check_output, open_stack, result_suffix
+from emdenoise_gui.jobs.stack import parse_slices, resolve_dtype
+from emdenoise_gui.project.naming import (
+    DEFAULT_PATTERN,
+    check_pattern,
+    check_suffix,
+    render,
+)
+
+#: ``--format``: the results' file type; "same": each input's own (a format we only read becomes .tif).
+FORMAT_CHOICES = ("same", ".tif", ".mrc", ".zarr")
+
+
+def add_arguments(p) -> None:
+    """The options that name the results of several inputs (``emdenoise denoise``)."""
+    group = p.add_argument_group("several stacks (IN IN ... -o FOLDER)")
+    group.add_argument("--name-pattern", metavar="PATTERN",
+                       help=f"with several IN: each result's file name in the -o folder, from the fields "
+                            f"{{stem}} (the input's name without extension), {{method}} (filter or model) and "
+                            f"{{date}} (default {DEFAULT_PATTERN}, as the app names results)")
+    group.add_argument("--format", choices=FORMAT_CHOICES,
+                       help="with several IN: the results' file type (default same: each input's own)")
+
+
+def check_single(args) -> None:
+    """InputError when an option that only names several inputs' results is given with one input."""
+    given = [flag for flag, value in (("--name-pattern", args.name_pattern), ("--format", args.format)) if value]
+    if given:
+        raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with several inputs "
+                         "(-o then names a folder); with one input, -o names the result file itself")
+
+
+def _refuse_options(args) -> None:
+    """InputError for the options that take one stack only."""
+    for flag, given, why in (("--adapt", args.adapt, "self-trains a model on one stack"),
+                             ("--scheduler", args.scheduler, "writes one volume block by block"),
+                             ("--print-job-script", args.print_job_script, "describes one volume's batch job"),
+                             ("--ngff", args.ngff, "goes with --scheduler")):
+        if given:
+            raise InputError(f"{flag} {why}: give one input, or run the command once per stack")
+
+
+def _distinct_inputs(inputs: list[str]) -> None:
+    """InputError when an input is missing or two inputs are the same file (a link, or named twice)."""
+    seen: dict[tuple, str] = {}
+    for name in inputs:
+        path = Path(name)
+        if not path.exists():
+            raise InputError("does not exist; check the name and the folder", path)
+        st = path.stat()
+        key = (st.st_dev, st.st_ino) if st.st_ino else (str(path.resolve()).lower(),)
+        if key in seen:
+            raise InputError(f"is given twice (also as {seen[key]}); name each stack once", path)
+        seen[key] = name
+
+
+def _output_folder(output: str) -> tuple[Path, bool]:
+    """The -o folder of several inputs and whether it must be made; InputError when -o names a file."""
+    folder = Path(output).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise InputError("is a file; with several inputs, -o names the folder the results go to", folder)
+    if not folder.exists() and folder.suffix.lower() in READ_SUFFIXES:
+        raise InputError(f"names one {folder.suffix} file, but several inputs were given; give -o a folder "
+                         f"(their results are named {DEFAULT_PATTERN} there)", folder)
+    if not folder.exists() and not folder.parent.is_dir():
+        raise InputError(f"the folder {folder.parent} does not exist; create it first", folder)
+    return folder, not folder.exists()
+
+
+def _suffix(fmt: str | None, source: str) -> str:
+    """A result's extension: ``fmt``, or the input's own (``core.io.result_suffix``), as the app's "same"."""
+    return check_suffix(fmt) if fmt and fmt != "same" else result_suffix(source)
+
+
+def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str | None) -> list[str]:
+    """Each source's result file name: ``pattern`` filled in (``naming.render``) with the source's stem and
+    its method, then its extension; names that come out alike within the batch (a.tif from two folders)
+    get ``_2``, ``_3``, ... in the order given, compared without regard to case."""
+    names, taken = [], set()
+    for source, method in zip(sources, methods):
+        stem, suffix = render(pattern, Path(source).stem, method), _suffix(fmt, source)
+        n, name = 1, stem + suffix
+        while name.lower() in taken:
+            n += 1
+            name = f"{stem}_{n}{suffix}"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _method(args) -> None:
+    """Settle the method once for all stacks: the default filter (said once) when none is given."""
+    from emdenoise_gui.cli.images import check_method_args
+
+    check_method_args(args)
+    if not (args.model or args.method):
+        args.method = baselines.DEFAULT_FILTER
+        say(f"emdenoise: note: neither --model nor --method given: the filter {args.method} "
+            f"({baselines.FILTERS[args.method].label}) for every stack; --model auto picks the zoo model that "
+            "fits each one")
+
+
+def _method_name(denoiser) -> str:
+    """The {method} of a result name: the filter's key, or the model's card name (also for a package
+    given as a folder or .zip), as the app names its results."""
+    if denoiser.kind == "filter":
+        return denoiser.name
+    from emdenoise_gui.zoo.registry import resolve
+
+    return resolve(denoiser.path).card.name
+
+
+def _plan(args, folder: Path) -> list[argparse.Namespace]:
+    """One namespace per input (``input``, ``output``, ``denoiser``), every check done that needs no
+    pixels (but ``--model auto``, which measures each stack); nothing written."""
+    from emdenoise_gui.cli.images import pick_denoiser
+
+    plan = []
+    for index, source in enumerate(args.inputs):
+        one = argparse.Namespace(**vars(args))
+        one.input, one.noted = source, index > 0
+        with open_stack(source) as stack:  # one line for an unreadable input, before any work
+            parse_slices(args.slices, len(stack))
+            resolve_dtype(args.dtype, stack)
+        one.denoiser = pick_denoiser(one)
+        plan.append(one)
+    names = result_names(args.inputs, [_method_name(one.denoiser) for one in plan],
+                         args.name_pattern or DEFAULT_PATTERN, args.format)
+    for one, name in zip(plan, names):
+        one.output = folder / name
+    return plan
+
+
+def denoise_several(args) -> int:
+    """``emdenoise denoise IN IN ... -o FOLDER``; returns the exit status."""
+    _refuse_options(args)
+    check_pattern(args.name_pattern or DEFAULT_PATTERN)
+    _distinct_inputs(args.inputs)
+    folder, make = _output_folder(args.output)
+    _method(args)
+    plan = _plan(args, folder)
+    if make:
+        folder.mkdir()
+    try:
+        for one in plan:
+            check_output(one.output, args.inputs, args.overwrite)
+    except InputError:
+        if make:
+            folder.rmdir()
+        raise
+    if make:
+        say(f"emdenoise: made the folder {folder}")
+    return _run(plan, folder)
+
+
+def _run(plan: list[argparse.Namespace], folder: Path) -> int:
+    """Denoise each planned stack in turn; a stack that fails is told in one line and the rest go on."""
+    from emdenoise_gui.cli.images import denoise_job
+
+    written, failed = [], []
+    for index, one in enumerate(plan, 1):
+        say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
+        try:
+            run_with_bar(denoise_job(one, one.denoiser))
+        except InputError as exc:
+            say(f"emdenoise: error: {one_line(str(exc))}")
+            failed.append(one.input)
+            continue
+        except (Cancelled, KeyboardInterrupt) as exc:
+            stopped = Cancelled(str(exc))
+            finished = (f"{len(written)} of {len(plan)} results finished in {folder} "
+                        f"({', '.join(p.name for p in written)}); " if written else "")
+            stopped.kept = f"{finished}{Path(one.input).name} and the stacks after it were not denoised"
+            raise stopped from None
+        written.append(one.output)
+        print(f"wrote {one.output}", flush=True)
+    if failed:
+        say(f"emdenoise: error: {len(failed)} of {len(plan)} stacks failed ({', '.join(failed)}); "
+            f"{len(written)} result{'' if len(written) == 1 else 's'} written in {folder}")
+        return EXIT_INPUT
+    return EXIT_OK

@@ -1,0 +1,134 @@
+"""``emdenoise denoise IN IN ... -o FOLDER``: several stacks into one folder, named as the app names results."""
+
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.cli import images
+from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT
+from emdenoise_gui.cli.several import result_names
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.paths import shipped_models_dir
+from tests.conftest import synthetic_em_stack
+
+
+@pytest.fixture
+def three(tmp_path) -> list[Path]:
+    """a/s.tif, b/s.tif (one stem in two folders) and m.mrc (float32), small and seeded."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paths = [tmp_path / "a" / "s.tif", tmp_path / "b" / "s.tif", tmp_path / "m.mrc"]
+    for seed, path in enumerate(paths[:2]):
+        tifffile.imwrite(path, synthetic_em_stack(5, 48, 40, seed), imagej=True, metadata={"axes": "ZYX"})
+    with mrcfile.new(paths[2]) as mrc:
+        mrc.set_data(synthetic_em_stack(3, 40, 48, 7).astype(np.float32) / 255)
+    return paths
+
+
+def _pixels(path) -> np.ndarray:
+    with open_stack(path) as stack:
+        return stack.read(0, len(stack))
+
+
+def test_each_result_equals_a_single_run_and_is_named_as_the_app_names_it(tmp_path, cli, three):
+    out = tmp_path / "out"
+    result = cli("denoise", *three, "-o", out, "--method", "median")
+    assert result.code == 0, result.err
+    names = ["s_median.tif", "s_median_2.tif", "m_median.mrc"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert result.out.splitlines() == [f"wrote {out / name}" for name in names]
+    for source, name in zip(three, names):
+        alone = tmp_path / f"alone{Path(name).suffix}"
+        assert cli("denoise", source, "-o", alone, "--method", "median", "--overwrite").code == 0
+        np.testing.assert_array_equal(_pixels(out / name), _pixels(alone))
+
+
+def test_a_second_run_refuses_before_any_work_and_overwrite_replaces(tmp_path, cli, three):
+    out = tmp_path / "out"
+    assert cli("denoise", *three, "-o", out, "--method", "median").code == 0
+    (out / "m_median.mrc").unlink()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    again = cli("denoise", *three, "-o", out, "--method", "gaussian-sure", "--name-pattern", "{stem}_median")
+    assert again.code == EXIT_INPUT
+    assert "s_median.tif: already exists" in again.err and "--overwrite" in again.err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written, not even m_median.mrc
+    forced = cli("denoise", *three, "-o", out, "--method", "gaussian-sure", "--name-pattern", "{stem}_median",
+                 "--overwrite")
+    assert forced.code == 0, forced.err
+    assert (out / "s_median.tif").read_bytes() != before["s_median.tif"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("file output", "names one .tif file, but several inputs were given"),
+    ("twice", "is given twice"),
+    ("missing", "does not exist"),
+    ("adapt", "--adapt self-trains a model on one stack"),
+    ("scheduler", "--scheduler writes one volume block by block"),
+    ("bad slices", "reaches past the stack's last slice"),
+])
+def test_bad_batches_are_refused_in_one_line_and_make_no_folder(tmp_path, cli, three, case, message):
+    out = tmp_path / "out"
+    args = {"file output": [*three, "-o", tmp_path / "x.tif"],
+            "twice": [three[0], tmp_path / "a" / ".." / "a" / "s.tif", "-o", out],
+            "missing": [three[0], tmp_path / "nope.tif", "-o", out],
+            "adapt": [*three, "-o", out, "--adapt", "nrrn"],
+            "scheduler": [*three, "-o", out, "--scheduler", "here"],
+            "bad slices": [*three, "-o", out, "--slices", "0:4"]}[case]
+    result = cli("denoise", *args, *([] if case in ("adapt", "scheduler") else ["--method", "median"]))
+    assert result.code == EXIT_INPUT
+    assert message in result.err and len(result.err.strip().splitlines()) <= 2, result.err
+    assert not out.exists() and not (tmp_path / "x.tif").exists()
+
+
+def test_naming_options_are_refused_with_one_input(tmp_path, cli, three):
+    result = cli("denoise", three[0], "-o", tmp_path / "r.tif", "--format", ".mrc")
+    assert result.code == EXIT_INPUT and "--format goes with several inputs" in result.err
+    assert not (tmp_path / "r.tif").exists()
+
+
+def test_a_stack_that_fails_is_told_and_the_others_are_written(tmp_path, cli, three):
+    out = tmp_path / "out"
+    result = cli("denoise", three[2], three[0], "-o", out, "--method", "median", "--dtype", "uint8")
+    assert result.code == EXIT_INPUT
+    assert "m.mrc: holds floating-point values" in result.err
+    assert "1 of 2 stacks failed" in result.err and "1 result written" in result.err
+    assert [p.name for p in out.iterdir()] == ["s_median.tif"]
+    assert result.out.strip() == f"wrote {out / 's_median.tif'}"
+
+
+def test_a_stop_keeps_the_finished_results_and_says_which(tmp_path, cli, three, monkeypatch):
+    real, calls = images.denoise_job, []
+
+    def stopped_at_the_second(args, denoiser):
+        calls.append(args.input)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(args, denoiser)
+
+    monkeypatch.setattr(images, "denoise_job", stopped_at_the_second)
+    out = tmp_path / "out"
+    result = cli("denoise", *three, "-o", out, "--method", "median")
+    assert result.code == EXIT_CANCELLED
+    assert "1 of 3 results finished" in result.err and "(s_median.tif)" in result.err
+    assert "s.tif and the stacks after it were not denoised" in result.err
+    assert [p.name for p in out.iterdir()] == ["s_median.tif"]
+
+
+def test_a_model_package_names_results_by_its_card_and_auto_picks_per_stack(tmp_path, cli, three, one_thread):
+    package = shipped_models_dir() / "flyem-nrrn-lite"
+    out = tmp_path / "out"
+    result = cli("denoise", three[0], three[2], "-o", out, "--model", package, "--slices", "0:1")
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == ["m_flyem-nrrn-lite.mrc", "s_flyem-nrrn-lite.tif"]
+    picked = cli("denoise", three[0], three[2], "-o", tmp_path / "auto", "--model", "auto", "--slices", "0:1")
+    assert picked.code == 0, picked.err
+    assert picked.err.count("--model auto:") == 2  # one choice said per stack
+
+
+def test_result_names_number_alike_names_in_order_without_regard_to_case():
+    names = result_names(["a/S.tif", "b/s.TIF", "c/s.tiff", "d/x.zarr"], ["m"] * 4, "{stem}_{method}", None)
+    assert names == ["S_m.tif", "s_m_2.tif", "s_m.tiff", "x_m.zarr"]
+    assert result_names(["a/s.mrc"], ["m"], "{stem}", ".tif") == ["s.tif"]
