@@ -78,6 +78,7 @@ class WindowClosing:
         for pool in self.findChildren(QtCore.QThreadPool):  # the views' background sums: let them finish
             pool.clear()
             wait_drawing(pool_done(pool), POOL_WAIT_MS / 1000)
+        self._save_view_timer.stop()
         self._store_view()
         if self.remember_layout:
             store = qsettings()

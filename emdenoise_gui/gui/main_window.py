@@ -4,7 +4,7 @@ It is built in two steps so that it is on screen at once: ``MainWindow(deferred=
 frame (title, size and place, a "Starting…" line) and needs nothing but Qt; :meth:`MainWindow.build`
 then loads the viewer, the filters and the jobs (seconds on a slow machine) and lays out the
 panels, and emits ``built``. ``MainWindow()`` does both at once. Menus: ``menus.py``; the project
-panel's right-click actions: ``item_actions.py``; the device
+panel's right-click actions: ``item_actions.py``; the view saved with the project: ``view_saving.py``; the device
 label: ``device_status.py``; Help: ``help.py``; appearance: ``theme.py``.
 """
 
@@ -20,6 +20,7 @@ from emdenoise_gui.gui.closing import WindowClosing
 from emdenoise_gui.gui.fit_guard import DenoiseFitGuard
 from emdenoise_gui.gui.item_actions import ItemActions
 from emdenoise_gui.gui.settings import stored_layout
+from emdenoise_gui.gui.view_saving import ViewSaving
 
 
 def file_filter() -> str:
@@ -76,7 +77,7 @@ def _missing_text(record) -> str:
             "Locate File…), or remove it from the project")
 
 
-class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWindow):
+class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidgets.QMainWindow):
     """Project (left), compare viewer (centre), model zoo (right), jobs (bottom).
 
     Closing (``closing.WindowClosing``) with jobs running or waiting asks first, then cancels them and
@@ -165,8 +166,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self.denoiser = self.zoo_panel.current()
         self.menu_actions = build_menus(self)
         self._connect()
-        self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=1000)
-        self._save_view_timer.timeout.connect(self._store_view)
+        self._start_view_saving()
         self._default_layout()
         state = stored_layout("window/state") if self.remember_layout else None
         if state is not None:
@@ -269,6 +269,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
     def new_project_dialog(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the new project")
         if folder:
+            self.flush_view()
             self.controller.new_project(folder)
 
     def open_project_dialog(self) -> None:
@@ -278,6 +279,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
 
     def open_project(self, folder) -> bool:
         """Open a project and show what was on screen when it was last closed."""
+        self.flush_view()  # into the project open until now
         self._restoring = True  # selection signals during the rebuild must not overwrite the saved view
         try:
             if not self.controller.open_project(folder):
@@ -295,6 +297,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
                 self.viewer.restore_state(view.viewer.to_dict())
         finally:
             self._restoring = False
+            self._save_view_timer.stop()  # what is on screen is what the project holds
         return True
 
     def fill_recent(self) -> None:
@@ -319,6 +322,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
             return
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder to go on with the project in")
         if folder:
+            self.flush_view()  # the copy holds what is on screen
             self.controller.save_project_as(folder)
 
     def _save_failed(self, why: str) -> None:
@@ -365,7 +369,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         self._cannot_shown = None
         self.viewer.set_result(None, "")
         self._assess(record)
-        self._store_view()
+        self._save_view_timer.start()
 
     def _assess(self, record) -> None:
         """Let the zoo mark which models fit this stack (measured off the GUI thread) and preselect one."""
@@ -413,7 +417,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
                 self._warn_once(("result", result_id, text), "Cannot show the result", text)
             else:
                 self._cannot_shown = None
-        self._store_view()
+        self._save_view_timer.start()
 
     def _cannot_show(self, record, exc: Exception) -> None:
         """An empty viewer and a dialog saying why the stack ``record`` cannot be shown (damaged or replaced); the
@@ -560,23 +564,6 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, QtWidgets.QMainWin
         return dialog
 
     # -- layout, view state, closing ---------------------------------------------------------------------
-    def _store_view(self) -> None:
-        from emdenoise_gui.project.records import CompareState
-
-        project = self.controller.project
-        if project is None or self._restoring:
-            return
-        kind, ident = self._current
-        project.view.stack_id = ident if kind == "stack" else self._current_stack_id()
-        project.view.result_id = ident if kind == "result" else None
-        project.view.slice_index = self.viewer.current_slice()
-        try:
-            kept = project.view.viewer.extra if project.view.viewer else {}  # a later version's fields stay
-            project.view.viewer = CompareState.from_dict({**kept, **self.viewer.state()}, "view.viewer")
-        except InputError:  # e.g. a view not laid out yet (no size): nothing worth restoring
-            project.view.viewer = None
-        self.controller.save()
-
     def _default_layout(self) -> None:
         """The images get most of the window; jobs a strip at the bottom, the side panels a column each."""
         horizontal, vertical = QtCore.Qt.Orientation.Horizontal, QtCore.Qt.Orientation.Vertical
