@@ -21,6 +21,7 @@ def test_a_result_that_cannot_be_shown_is_said_once(qtbot, window, tmp_path):
     job = c.denoise([record.id], Denoiser("filter", "median"))
     qtbot.waitUntil(lambda: not job.active, timeout=60_000)
     qtbot.waitUntil(lambda: bool(c.project.results), timeout=5_000)
+    window.flush_view()  # the view of the result shown: saved now, not over the edit below
     c.save()
     file = folder / "project.json"
     data = json.loads(file.read_text())
