@@ -87,6 +87,10 @@ class _RemoveStack(QtGui.QUndoCommand):
         self.controller._restore_stacks([self.record], self.results)
 
 
+#: Adding at least this many files says so in the status bar while their headers are read.
+HEADERS_SAID = 50
+#: How long adding files waits for their headers (s); the files not read by then are reported.
+HEADER_WAIT_S = 120.0
 #: missing stacks named in the "Missing input files" box (the rest counted)
 MISSING_LISTED = 12
 #: What to do about a stack whose file is gone, in the app's words.
@@ -272,20 +276,23 @@ class Controller(QtCore.QObject, ResultRecording):
         rejected += [(folder, "no TIFF, MRC or OME-Zarr stack directly inside (sub-folders are not searched): "
                               "drop the sub-folders or the files themselves")
                      for folder in given if folder.is_dir() and not omezarr.is_store(folder) and not expand_paths([folder])]
+        readable = []
         for path in expand_paths(given):
             if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
                 rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF, MRC "
                                        "and OME-Zarr)"))
-                continue
-            try:
-                with open_stack(path) as stack:  # the header only: the pixels are read in the background
-                    meta = stack.meta
-            except InputError as exc:
-                rejected.append((path, exc.problem))
+            else:
+                readable.append(path)
+        project = self.project
+        for path, meta in self._read_headers(readable):
+            if isinstance(meta, str):
+                rejected.append((path, meta))
                 continue
             if meta.extra.get("note"):  # e.g. which image series of a TIFF was read: never drop data silently
                 notes.append(f"{path.name}: {meta.extra['note']}")
             metas.append(meta)
+        if self.project is not project:  # closed while the headers were read (a quit signal): add nothing
+            return [], []
         before = {r.id for r in self.project.stacks}
         added, present = [], []
         for record in self.project.add_stacks(metas):
@@ -311,6 +318,33 @@ class Controller(QtCore.QObject, ResultRecording):
             self.warning.emit("Some files were not added" if added else "Nothing was added",
                               f"{len(rejected)} file(s) or folder(s) could not be added{others}.\n\n{lines}")
         return added, rejected
+
+    def _read_headers(self, paths: list[Path]) -> list[tuple[Path, object]]:
+        """(path, its ``StackMeta`` or why it cannot be added) for each of ``paths``, read on a thread while
+        the window keeps drawing (400 headers took 1.6 s on the GUI thread; a slow network drive far more).
+        A file whose header has not come within :data:`HEADER_WAIT_S` is reported, not waited for."""
+        from emdenoise_gui.gui.lifetime import run_drawing
+
+        read: list[tuple[Path, object]] = []
+
+        def work() -> None:
+            for path in paths:
+                try:
+                    with open_stack(path) as stack:  # the header only: the pixels are read in the background
+                        read.append((path, stack.meta))
+                except InputError as exc:
+                    read.append((path, exc.problem))
+
+        if len(paths) >= HEADERS_SAID:
+            self.status.emit(f"Reading {len(paths)} files…")
+        try:
+            run_drawing(work, HEADER_WAIT_S)
+        except TimeoutError:
+            done = list(read)
+            late = [(path, f"its header was not read within {HEADER_WAIT_S:g} s (a slow or disconnected "
+                           "drive?); add it again once the drive answers") for path in paths[len(done):]]
+            return done + late
+        return read
 
     def _thumbnail_arrived(self, stack_id: str, path: str, image) -> None:
         record = self.find_stack(stack_id)

@@ -26,8 +26,9 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
-from typing import Callable
+from typing import Callable, TypeVar
 
 from PySide6 import QtCore, QtWidgets
 
@@ -131,6 +132,31 @@ def wait_drawing(settled: Callable[[float], bool], timeout_s: float, user_input:
         if time.monotonic() >= deadline:
             return False
         QtCore.QCoreApplication.processEvents(flags, 50)
+
+
+T = TypeVar("T")
+
+
+def run_drawing(work: Callable[[], T], timeout_s: float) -> T:
+    """Run ``work`` on a thread and wait for it while the window keeps drawing (:func:`wait_drawing`; what
+    the user clicks or types meanwhile is held and delivered afterwards, not lost); return its value, or
+    raise its exception here. TimeoutError when it has not ended within ``timeout_s``: the thread (a
+    daemon) is left to end on its own, so ``work`` must keep what it finished where the caller finds it."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - raised again on the GUI thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="emdenoise-gui-wait", daemon=True)
+    thread.start()
+    if not wait_drawing(threads_ended([thread]), timeout_s):
+        raise TimeoutError(f"not done within {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def threads_ended(threads) -> Callable[[float], bool]:

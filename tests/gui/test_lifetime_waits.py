@@ -10,7 +10,12 @@ import pytest
 pytest.importorskip("PySide6")
 from PySide6 import QtCore  # noqa: E402
 
-from emdenoise_gui.gui.lifetime import pool_done, threads_ended, wait_drawing  # noqa: E402
+from emdenoise_gui.gui.lifetime import (  # noqa: E402
+    pool_done,
+    run_drawing,
+    threads_ended,
+    wait_drawing,
+)
 
 
 def test_a_wait_on_a_thread_lets_timers_fire_and_ends_when_the_thread_does(qapp):
@@ -43,3 +48,23 @@ def test_a_wait_on_a_pool_lets_timers_fire_and_ends_with_its_last_task(qapp):
     QtCore.QTimer.singleShot(20, release.set)  # only an event processed during the wait ends the tasks
     assert wait_drawing(pool_done(pool), timeout_s=10.0) and sorted(done) == [1, 2]
     assert pool.activeThreadCount() == 0
+
+
+def test_run_drawing_returns_the_value_raises_the_error_and_times_out(qapp):
+    release, ticks = threading.Event(), []
+    timer = QtCore.QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1) if len(ticks) < 3 else release.set())
+    timer.start()
+    assert run_drawing(lambda: (release.wait(10), threading.current_thread().name)[1], 10.0) == "emdenoise-gui-wait"
+    timer.stop()
+    assert len(ticks) == 3  # only the timer, firing during the wait, let the work end
+
+    def broken():
+        raise ValueError("from the thread")
+
+    with pytest.raises(ValueError, match="from the thread"):
+        run_drawing(broken, 10.0)
+    hold = threading.Event()
+    with pytest.raises(TimeoutError):
+        run_drawing(hold.wait, 0.1)
+    hold.set()
