@@ -118,6 +118,27 @@ def window(qtbot, tmp_path, monkeypatch):
         job.wait(30000)
 
 
+@pytest.fixture
+def new_controller():
+    """``new_controller()``: a ``Controller`` for a test that drives one without a window; when the test
+    ends its jobs are stopped and its Qt side deleted (the guard above processes the deletion). Left to
+    Python's collector, a bare controller was collected in some later test or at the end of the run, and
+    that collection crashed the interpreter (a segfault after the last test of several GUI files)."""
+    from emdenoise_gui.gui.controller import Controller
+
+    made = []
+
+    def make():
+        made.append(Controller())
+        return made[-1]
+
+    yield make
+    for controller in made:
+        if isValid(controller):
+            controller.shutdown_jobs(5000)
+            controller.deleteLater()
+
+
 def write_small_stack(source: Path, path: Path, pixel_nm: float, spacing_nm: float) -> Path:
     """The first four slices of the TIFF ``source``, 128 x 160 px from (100, 100), written to ``path`` as an
     ImageJ TIFF with ``pixel_nm`` pixels and slices ``spacing_nm`` apart: seconds to denoise on a CPU."""

@@ -11,7 +11,6 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtGui  # noqa: E402
 
 from emdenoise_gui.core.io import stack as stack_module  # noqa: E402
-from emdenoise_gui.gui.controller import Controller  # noqa: E402
 from emdenoise_gui.gui.main_window import MainWindow  # noqa: E402
 from emdenoise_gui.gui.panels.project_panel import EMPTY_PROJECT_TEXT, NO_PROJECT_TEXT  # noqa: E402
 from tests.gui.test_main_window import drop  # noqa: E402
@@ -29,7 +28,7 @@ def tiff(tmp_path):
     return path
 
 
-def test_adding_a_stack_reads_no_pixels_on_the_gui_thread(qtbot, tmp_path, monkeypatch, tiff):
+def test_adding_a_stack_reads_no_pixels_on_the_gui_thread(qtbot, tmp_path, monkeypatch, tiff, new_controller):
     """With slices that take 1.5 s to read, the stack is listed at once and its thumbnail follows."""
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     read = stack_module.Stack.__getitem__
@@ -39,7 +38,7 @@ def test_adding_a_stack_reads_no_pixels_on_the_gui_thread(qtbot, tmp_path, monke
         return read(self, z)
 
     monkeypatch.setattr(stack_module.Stack, "__getitem__", slow_read)
-    controller = Controller()
+    controller = new_controller()
     assert controller.new_project(tmp_path / "project")
     started = time.perf_counter()
     added, rejected = controller.add_paths([tiff])
@@ -119,14 +118,14 @@ def test_add_stacks_menu_and_button_agree(qtbot, tmp_path, monkeypatch):
     win.force_close = True
 
 
-def test_ome_zarr_folders_are_stacks_when_dropped_alone_or_in_a_folder(qtbot, tmp_path, monkeypatch, tiff):
+def test_ome_zarr_folders_are_stacks_when_dropped_alone_or_in_a_folder(qtbot, tmp_path, monkeypatch, tiff, new_controller):
     """A .zarr store is one stack (not its zarr.json); a folder holding one adds it beside the files."""
     from emdenoise_gui.core.events import run_to_end
     from emdenoise_gui.jobs.stack import convert_job
 
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     run_to_end(convert_job(tiff, tmp_path / "ramp.zarr"))
-    controller = Controller()
+    controller = new_controller()
     assert controller.new_project(tmp_path / "project")
     added, rejected = controller.add_paths([tmp_path / "ramp.zarr"])
     assert [r.name for r in added] == ["ramp.zarr"] and rejected == []
@@ -139,7 +138,7 @@ def test_ome_zarr_folders_are_stacks_when_dropped_alone_or_in_a_folder(qtbot, tm
     controller.shutdown_jobs(5000)
 
 
-def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff):
+def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff, new_controller):
     """An empty folder, or one holding only sub-folders, is named in the warning instead of adding nothing
     in silence (sub-folders are not searched)."""
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
@@ -147,7 +146,7 @@ def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff):
     empty.mkdir()
     (nested / "deeper").mkdir(parents=True)
     tiff.rename(nested / "deeper" / tiff.name)
-    controller = Controller()
+    controller = new_controller()
     assert controller.new_project(tmp_path / "project")
     warnings = []
     controller.warning.connect(lambda title, text: warnings.append((title, text)))
@@ -163,12 +162,12 @@ def test_a_folder_without_stacks_says_so(qtbot, tmp_path, monkeypatch, tiff):
     controller.shutdown_jobs(5000)
 
 
-def test_a_result_of_a_stack_removed_meanwhile_is_named_in_words(qtbot, tmp_path, monkeypatch, tiff):
+def test_a_result_of_a_stack_removed_meanwhile_is_named_in_words(qtbot, tmp_path, monkeypatch, tiff, new_controller):
     """The warning read 'o.tif: "no stack 's1' in project project"' (a KeyError's text, an internal id)."""
     from emdenoise_gui.jobs.denoise import Denoiser
 
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    controller = Controller()
+    controller = new_controller()
     assert controller.new_project(tmp_path / "project")
     (record,), _ = controller.add_paths([tiff])
     output = controller.output_paths([record], "median")[0]

@@ -8,7 +8,6 @@ import tifffile
 
 pytest.importorskip("pytestqt")
 
-from emdenoise_gui.gui.controller import Controller  # noqa: E402
 from emdenoise_gui.jobs.denoise import Denoiser  # noqa: E402
 from emdenoise_gui.project.project import Project  # noqa: E402
 
@@ -16,9 +15,9 @@ MEDIAN = Denoiser("filter", "median")
 
 
 @pytest.fixture
-def controller(qtbot, tmp_path, monkeypatch):
+def controller(qtbot, tmp_path, monkeypatch, new_controller):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    c = Controller()
+    c = new_controller()
     c.settings.device = "cpu"
     assert c.new_project(tmp_path / "project")
     yield c

@@ -12,7 +12,6 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtWidgets  # noqa: E402
 
 from emdenoise_gui.core.noise import poisson_dose, slice_rng  # noqa: E402
-from emdenoise_gui.gui.controller import Controller  # noqa: E402
 from emdenoise_gui.gui.wizard import TrainWizard  # noqa: E402
 from emdenoise_gui.jobs.advise import DATA_KINDS  # noqa: E402
 from tests.conftest import synthetic_em_stack  # noqa: E402
@@ -38,13 +37,13 @@ def closing_drops_choices(monkeypatch):
 
 
 @pytest.fixture
-def controller(qtbot, tmp_path, monkeypatch):
+def controller(qtbot, tmp_path, monkeypatch, new_controller):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     clean = synthetic_em_stack(6, 96, 96, seed=1)
     clean[:, 4:52, 4:52] = 150  # blank resin: where the noise examples come from
     noisy = np.stack([poisson_dose(s / 255.0, 30.0, slice_rng(0, z)) for z, s in enumerate(clean)])
     noisy = np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8)
-    c = Controller()
+    c = new_controller()
     c.settings.device = "cpu"
     assert c.new_project(tmp_path / "project")
     c.add_paths([_write(tmp_path / "noisy.tif", noisy), _write(tmp_path / "clean.tif", clean)])
@@ -301,9 +300,9 @@ def test_invalid_inputs_keep_next_disabled_with_a_message(qtbot, controller, tmp
     wizard.reject()
 
 
-def test_no_stacks_says_what_to_do(qtbot, tmp_path, monkeypatch):
+def test_no_stacks_says_what_to_do(qtbot, tmp_path, monkeypatch, new_controller):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    wizard = TrainWizard(Controller(), stack="")
+    wizard = TrainWizard(new_controller(), stack="")
     qtbot.addWidget(wizard)
     wizard.show()
     assert not wizard.button(NEXT).isEnabled()
@@ -311,14 +310,14 @@ def test_no_stacks_says_what_to_do(qtbot, tmp_path, monkeypatch):
     wizard.reject()
 
 
-def test_readme_pictures_on_real_fibsem(qtbot, tmp_path, monkeypatch, shared_data):
+def test_readme_pictures_on_real_fibsem(qtbot, tmp_path, monkeypatch, shared_data, new_controller):
     """The wizard as the README shows it: NRRN fine-tuned on a noisy FlyEM FIB-SEM crop (dose 30)."""
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     clean = tifffile.imread(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif",
                             key=range(96, 104))[:, 100:292, 100:292]
     noisy = np.stack([poisson_dose(s / 255.0, 30.0, slice_rng(0, z)) for z, s in enumerate(clean)])
     path = _write(tmp_path / "fibsem_noisy.tif", np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8))
-    c = Controller()
+    c = new_controller()
     c.settings.device = "cpu"
     assert c.new_project(tmp_path / "project")
     c.add_paths([path])
