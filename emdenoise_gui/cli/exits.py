@@ -3,6 +3,7 @@
 What ends a run: these statuses, one-line messages, the handlers for Ctrl-C and SIGTERM."""
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -26,6 +27,16 @@ def say(text: str, stream=None) -> None:
     try:
         print(text, file=stream or sys.stderr, flush=True)
     except (OSError, ValueError, AttributeError):
+        pass
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit does not raise into a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
         pass
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
 import sys
 import warnings
@@ -25,6 +24,7 @@ from emdenoise_gui.cli.exits import (
     one_line,
     say,
     signals_handled,
+    silence_stdout,
 )
 from emdenoise_gui.core.atomic import is_disk_full
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -62,6 +62,9 @@ class _Parser(argparse.ArgumentParser):
         if "--debug" in extra:  # `emdenoise denoise a.tif -o b.tif --debug`: where users add it, last
             extra = [e for e in extra if e != "--debug"]
             parsed.debug = True
+        if extra and isinstance(getattr(parsed, "inputs", None), list) and not any(e.startswith("-") for e in extra):
+            parsed.inputs += extra  # `denoise a.tif --method median b.tif`: inputs between the options
+            extra = []
         if extra:
             name = getattr(parsed, "command", None)
             # an option before the command's name is emdenoise's own (`emdenoise --bogus info x`)
@@ -112,16 +115,6 @@ def _quiet_libraries(debug: bool):
         logger.removeHandler(sink)
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so Python's flush at exit does not raise into a closed pipe again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
-        pass
-
-
 #: The commands (and zoo actions) whose whole result is what they print: refused with stdout closed. The
 #: others write files (denoise, zoo export, ...) and run as they are (a scheduler may close fd 1).
 PRINTING = ("info", "compare", "filters", "families", "doctor", "zoo list", "zoo show")
@@ -144,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"emdenoise: error: {one_line(str(exc))}")
         return EXIT_INPUT
     except BrokenPipeError:  # `emdenoise info ... | head`: the reader has what it wanted
-        _silence_stdout()
+        silence_stdout()
         return 0
     except (Cancelled, KeyboardInterrupt) as exc:  # a block run keeps what it finished, and says so
         say(f"\nemdenoise: cancelled; {getattr(exc, 'kept', None) or 'nothing was written'}")
@@ -161,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if is_disk_full(exc):  # the results printed to a full disk (`> /dev/full`): not a bug to report
             say(f"emdenoise: error: the output could not be written: the disk is full ({one_line(str(exc))})")
-            _silence_stdout()  # Python's own flush at exit would fail on it again
+            silence_stdout()  # Python's own flush at exit would fail on it again
             return EXIT_INPUT
         say(f"emdenoise: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with --debug for details "
             "and please report it)")

@@ -3,11 +3,11 @@
 The headless form of the app's Denoise All: every input is denoised with the same filter or model (or,
 with ``--model auto``, the zoo model that fits each stack), and each result is named by a pattern in the
 output folder, as the app names results (``project.naming``: ``{stem}_{method}``, in the input's own
-format). Everything that can be checked is checked before the first stack is touched: every input
-readable, no two the same file, every result name free (or ``--overwrite``), none of them an input.
-A stack that still fails (e.g. an integer ``--dtype`` its data does not fit) is reported in one line and
-the others go on; the exit status is then 2. A stop (Ctrl-C, SIGTERM, a closed terminal) keeps the
-results already finished and says which.
+format). What can be checked without the pixels is checked before anything is made: the options, every
+input readable, no two the same file, every result name free (or ``--overwrite``), none of them an
+input. A stack that still fails (e.g. float data an integer ``--dtype`` would flatten, or too little
+memory) is reported in one line and the others go on; the exit status is then 2. A stop (Ctrl-C,
+SIGTERM, a closed terminal) or an internal error keeps the results already finished and says which.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say
+from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say, silence_stdout
 from emdenoise_gui.cli.progress import run_with_bar
 from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -45,20 +45,34 @@ def add_arguments(p) -> None:
 
 def check_single(args) -> None:
     """InputError when an option that only names several inputs' results is given with one input."""
-    given = [flag for flag, value in (("--name-pattern", args.name_pattern), ("--format", args.format)) if value]
+    given = [flag for flag, value in (("--name-pattern", args.name_pattern), ("--format", args.format))
+             if value is not None]
     if given:
         raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with several inputs "
                          "(-o then names a folder); with one input, -o names the result file itself")
 
 
-def _refuse_options(args) -> None:
-    """InputError for the options that take one stack only."""
+def _check_options(args) -> None:
+    """InputError for the options that take one stack only, and for options no stack can run with (said once,
+    before the folder is made, not once per stack)."""
     for flag, given, why in (("--adapt", args.adapt, "self-trains a model on one stack"),
                              ("--scheduler", args.scheduler, "writes one volume block by block"),
                              ("--print-job-script", args.print_job_script, "describes one volume's batch job"),
                              ("--ngff", args.ngff, "goes with --scheduler")):
         if given:
             raise InputError(f"{flag} {why}: give one input, or run the command once per stack")
+    from emdenoise_gui.cli.blocks import check_batch_options
+    from emdenoise_gui.jobs.stack import check_tiling, quality_stride
+
+    check_batch_options(args)  # --jobs / --cluster-config without a batch system
+    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
+    if args.batch_size is not None and args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}: need at least 1 tile per batch (or leave it out: "
+                         "automatic)")
+    if args.model:  # a device that is not there: said once, not once per stack after the folder is made
+        from emdenoise_gui.models.device import pick_device
+
+        pick_device(args.device)
 
 
 def _distinct_inputs(inputs: list[str]) -> None:
@@ -77,7 +91,12 @@ def _distinct_inputs(inputs: list[str]) -> None:
 
 def _output_folder(output: str) -> tuple[Path, bool]:
     """The -o folder of several inputs and whether it must be made; InputError when -o names a file."""
+    if not output.strip():  # an unset shell variable: not "here"
+        raise InputError("-o is empty: give the folder the results go to (made if missing)")
     folder = Path(output).expanduser()
+    if folder.is_dir() and folder.suffix.lower() == ".zarr":  # a result store, replaced whole by --overwrite
+        raise InputError("is named as an OME-Zarr store (.zarr); with several inputs, -o names the folder the "
+                         "results go to: choose a name without .zarr", folder)
     if folder.exists() and not folder.is_dir():
         raise InputError("is a file; with several inputs, -o names the folder the results go to", folder)
     if not folder.exists() and folder.suffix.lower() in READ_SUFFIXES:
@@ -107,6 +126,11 @@ def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str 
         taken.add(name.lower())
         names.append(name)
     return names
+
+
+def _pattern(args) -> str:
+    """The result name pattern: ``--name-pattern`` (an empty one is refused, not taken for the default)."""
+    return DEFAULT_PATTERN if args.name_pattern is None else args.name_pattern
 
 
 def _method(args) -> None:
@@ -146,7 +170,7 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
         one.denoiser = pick_denoiser(one)
         plan.append(one)
     names = result_names(args.inputs, [_method_name(one.denoiser) for one in plan],
-                         args.name_pattern or DEFAULT_PATTERN, args.format)
+                         _pattern(args), args.format)
     for one, name in zip(plan, names):
         one.output = folder / name
     return plan
@@ -154,8 +178,8 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
 
 def denoise_several(args) -> int:
     """``emdenoise denoise IN IN ... -o FOLDER``; returns the exit status."""
-    _refuse_options(args)
-    check_pattern(args.name_pattern or DEFAULT_PATTERN)
+    _check_options(args)
+    check_pattern(_pattern(args))
     _distinct_inputs(args.inputs)
     folder, make = _output_folder(args.output)
     _method(args)
@@ -178,25 +202,51 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
     """Denoise each planned stack in turn; a stack that fails is told in one line and the rest go on."""
     from emdenoise_gui.cli.images import denoise_job
 
-    written, failed = [], []
-    for index, one in enumerate(plan, 1):
-        say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
-        try:
-            run_with_bar(denoise_job(one, one.denoiser))
-        except InputError as exc:
-            say(f"emdenoise: error: {one_line(str(exc))}")
-            failed.append(one.input)
-            continue
-        except (Cancelled, KeyboardInterrupt) as exc:
-            stopped = Cancelled(str(exc))
-            finished = (f"{len(written)} of {len(plan)} results finished in {folder} "
-                        f"({', '.join(p.name for p in written)}); " if written else "")
-            stopped.kept = f"{finished}{Path(one.input).name} and the stacks after it were not denoised"
-            raise stopped from None
-        written.append(one.output)
-        print(f"wrote {one.output}", flush=True)
+    written, failed, pending = [], [], 0  # pending: the first stack of the plan not yet done or failed
+    try:
+        for index, one in enumerate(plan, 1):
+            say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
+            try:
+                run_with_bar(denoise_job(one, one.denoiser))
+            except (InputError, MemoryError) as exc:
+                why = one_line(str(exc)) if isinstance(exc, InputError) else \
+                    f"out of memory ({one_line(str(exc)) or 'an allocation failed'}): give it a smaller --tile"
+                say(f"emdenoise: error: {why}")
+                failed.append(one.input)
+                pending = index
+                continue
+            written.append(one.output)
+            pending = index
+            _tell(f"wrote {one.output}")
+    except (Cancelled, KeyboardInterrupt) as exc:
+        stopped = Cancelled(str(exc))
+        stopped.kept = _what_is_kept(plan, written, pending, folder)
+        raise stopped from None
+    except Exception:
+        say(f"emdenoise: {_what_is_kept(plan, written, pending, folder)}; then:")
+        raise
     if failed:
         say(f"emdenoise: error: {len(failed)} of {len(plan)} stacks failed ({', '.join(failed)}); "
             f"{len(written)} result{'' if len(written) == 1 else 's'} written in {folder}")
         return EXIT_INPUT
     return EXIT_OK
+
+
+def _tell(line: str) -> None:
+    """``line`` on stdout; a reader that has gone (``| head``) does not end the batch."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def _what_is_kept(plan, written: list[Path], pending: int, folder: Path) -> str:
+    """In words: the results finished (in ``folder``) and the stacks of ``plan`` from ``pending`` on, which
+    were not denoised."""
+    finished = (f"{len(written)} of {len(plan)} results finished in {folder} "
+                f"({', '.join(p.name for p in written)})" if written else "no result was finished")
+    left = [Path(one.input).name for one in plan[pending:]]
+    if not left:
+        return finished
+    more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+    return f"{finished}; not denoised: {', '.join(left[:5])}{more}"

@@ -68,6 +68,12 @@ def test_a_second_run_refuses_before_any_work_and_overwrite_replaces(tmp_path, c
     ("adapt", "--adapt self-trains a model on one stack"),
     ("scheduler", "--scheduler writes one volume block by block"),
     ("bad slices", "reaches past the stack's last slice"),
+    ("jobs", "--jobs goes with --scheduler"),
+    ("tile", "--tile"),
+    ("device", "bogus"),
+    ("store", "is named as an OME-Zarr store"),
+    ("empty pattern", "the name pattern is empty"),
+    ("empty output", "-o is empty"),
 ])
 def test_bad_batches_are_refused_in_one_line_and_make_no_folder(tmp_path, cli, three, case, message):
     out = tmp_path / "out"
@@ -76,8 +82,18 @@ def test_bad_batches_are_refused_in_one_line_and_make_no_folder(tmp_path, cli, t
             "missing": [three[0], tmp_path / "nope.tif", "-o", out],
             "adapt": [*three, "-o", out, "--adapt", "nrrn"],
             "scheduler": [*three, "-o", out, "--scheduler", "here"],
-            "bad slices": [*three, "-o", out, "--slices", "0:4"]}[case]
-    result = cli("denoise", *args, *([] if case in ("adapt", "scheduler") else ["--method", "median"]))
+            "bad slices": [*three, "-o", out, "--slices", "0:4"],
+            "jobs": [*three, "-o", out, "--jobs", "2"],
+            "tile": [*three, "-o", out, "--tile", "0"],
+            "device": [*three, "-o", out, "--device", "bogus"],
+            "store": [*three, "-o", out.with_suffix(".zarr")],
+            "empty pattern": [*three, "-o", out, "--name-pattern", ""],
+            "empty output": [*three, "-o", ""]}[case]
+    if case == "store":
+        assert cli("convert", three[0], out.with_suffix(".zarr")).code == 0
+        out = out.with_suffix(".zarr") / "nothing-added"
+    method = {"adapt": [], "scheduler": [], "device": ["--model", "flyem-nrrn-lite"]}.get(case, ["--method", "median"])
+    result = cli("denoise", *args, *method)
     assert result.code == EXIT_INPUT
     assert message in result.err and len(result.err.strip().splitlines()) <= 2, result.err
     assert not out.exists() and not (tmp_path / "x.tif").exists()
@@ -113,7 +129,7 @@ def test_a_stop_keeps_the_finished_results_and_says_which(tmp_path, cli, three, 
     result = cli("denoise", *three, "-o", out, "--method", "median")
     assert result.code == EXIT_CANCELLED
     assert "1 of 3 results finished" in result.err and "(s_median.tif)" in result.err
-    assert "s.tif and the stacks after it were not denoised" in result.err
+    assert "not denoised: s.tif, m.mrc" in result.err
     assert [p.name for p in out.iterdir()] == ["s_median.tif"]
 
 
@@ -132,3 +148,46 @@ def test_result_names_number_alike_names_in_order_without_regard_to_case():
     names = result_names(["a/S.tif", "b/s.TIF", "c/s.tiff", "d/x.zarr"], ["m"] * 4, "{stem}_{method}", None)
     assert names == ["S_m.tif", "s_m_2.tif", "s_m.tiff", "x_m.zarr"]
     assert result_names(["a/s.mrc"], ["m"], "{stem}", ".tif") == ["s.tif"]
+
+
+def test_inputs_may_stand_between_the_options(tmp_path, cli, three):
+    out = tmp_path / "out"
+    result = cli("denoise", three[0], "--method", "median", three[2], "-o", out)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == ["m_median.mrc", "s_median.tif"]
+
+
+def test_an_empty_name_pattern_is_refused_with_one_input_too(tmp_path, cli, three):
+    result = cli("denoise", three[0], "-o", tmp_path / "r.tif", "--name-pattern", "")
+    assert result.code == EXIT_INPUT and "--name-pattern goes with several inputs" in result.err
+
+
+def test_a_stop_between_two_stacks_names_what_was_finished(tmp_path, cli, three, monkeypatch):
+    from emdenoise_gui.cli import several
+
+    real = several.say
+
+    def stop_at_the_second(text, stream=None):
+        if text.startswith("[2/"):
+            raise KeyboardInterrupt
+        real(text, stream)
+
+    monkeypatch.setattr(several, "say", stop_at_the_second)
+    result = cli("denoise", *three, "-o", tmp_path / "out", "--method", "median")
+    assert result.code == EXIT_CANCELLED
+    assert "1 of 3 results finished" in result.err and "not denoised: s.tif, m.mrc" in result.err
+
+
+def test_a_reader_that_goes_does_not_end_the_batch(tmp_path, three):
+    """`... | head -1`: the second 'wrote' line met a closed pipe and the run ended there with exit 0."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    script = ("import sys; from emdenoise_gui.cli.main import main; "
+              f"sys.exit(main(['denoise', *{[str(p) for p in three]!r}, '-o', {str(out)!r}, '--method', 'median']))")
+    run = subprocess.run(f"{sys.executable} -c \"{script}\" | head -1; exit ${{PIPESTATUS[0]}}", shell=True,
+                         executable="/bin/bash", capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"wrote {out / 's_median.tif'}"
+    assert sorted(p.name for p in out.iterdir()) == ["m_median.mrc", "s_median.tif", "s_median_2.tif"]
