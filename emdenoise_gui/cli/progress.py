@@ -53,7 +53,7 @@ class ProgressBar:
         if self.meter is None or event.stage != self._stage or event.total != self.meter.total:
             if self._shown:
                 self.finish()
-            self.meter, self._stage = RateMeter(event.total), event.stage
+            self.meter, self._stage = RateMeter(event.total, base=event.done), event.stage
         now = time.perf_counter()
         interval = 0.1 if self.tty else 10.0
         if self.meter.elapsed() < SHOW_AFTER_S or (now - self._last_draw < interval and event.done < event.total):

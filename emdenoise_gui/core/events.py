@@ -158,15 +158,18 @@ class Finished:
 
 @dataclass
 class RateMeter:
-    """Measures units per second and the remaining time of a job from wall-clock time."""
+    """Measures units per second and the remaining time of a job from wall-clock time: the units done
+    since ``start``, when ``base`` of them were done (a meter started at a job's first count leaves out
+    the time that loaded its model and read its first slice)."""
 
     total: int
-    start: float = field(default_factory=time.perf_counter)
+    start: float = field(default_factory=lambda: time.perf_counter())  # the clock as called (tests set it)
+    base: int = 0
 
     def rate(self, done: int) -> float:
-        """Units per second so far (0.0 before the first unit)."""
+        """Units per second so far (0.0 before a unit beyond ``base``)."""
         elapsed = time.perf_counter() - self.start
-        return done / elapsed if done > 0 and elapsed > 0 else 0.0
+        return (done - self.base) / elapsed if done > self.base and elapsed > 0 else 0.0
 
     def eta(self, done: int) -> float | None:
         """Seconds left, or ``None`` while there is no rate yet."""

@@ -274,6 +274,7 @@ class Job(QtCore.QObject):
         self.failure: JobFailure | None = None
         self.log: list[str] = []
         self.started_at: float | None = None
+        self._meter: RateMeter | None = None  # the ETA's, from the job's first count
         self.ended_at: float | None = None
         self._token = CancelToken()
         self._thread = QtCore.QThread()
@@ -397,8 +398,9 @@ class Job(QtCore.QObject):
         if isinstance(item, Progress) and item.total:
             self._count()
             self.progress = item.done / item.total
-            meter = RateMeter(item.total, start=self.started_at or time.perf_counter())
-            self.eta_s = meter.eta(item.done)
+            if self._meter is None or self._meter.total != item.total or item.done < self._meter.base:
+                self._meter = RateMeter(item.total, base=item.done)  # from the first count: not the set-up
+            self.eta_s = self._meter.eta(item.done)
         elif isinstance(item, ev.StepDone):
             self._count()
             self.progress, self.eta_s = item.step / item.total_steps, item.eta_s

@@ -289,3 +289,23 @@ def test_full_garbage_collections_wait_while_a_job_sets_up(qtbot):
     with qtbot.waitSignal(job.ended, timeout=10000):
         pass
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before  # collected as usual again
+
+
+def test_the_eta_counts_from_the_first_count_not_from_the_set_up(qtbot, monkeypatch):
+    """A 400-slice job that spent 30 s loading its model showed an ETA from the job's start: here 11 units in
+    31 s gave 2:49 left for 89 units that come at 10 per second."""
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(workers.time, "perf_counter", lambda: clock["now"])
+    import emdenoise_gui.core.events as events
+
+    monkeypatch.setattr(events.time, "perf_counter", lambda: clock["now"])
+    job = _job(lambda token: iter(()))
+    job.status, job.started_at = "running", clock["now"]
+    clock["now"] += 30.0  # loading the model, reading the first slice
+    job._on_event(Progress("denoise", 1, 100))
+    assert job.eta_s is None  # one count: no rate yet
+    clock["now"] += 1.0
+    job._on_event(Progress("denoise", 11, 100))
+    assert job.eta_s == pytest.approx(8.9)
+    job._on_event(Progress("batch 2/2", 0, 50))  # another total: measured afresh
+    assert job.eta_s is None
