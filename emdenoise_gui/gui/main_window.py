@@ -194,6 +194,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         c.thumbnail_changed.connect(lambda i: self.project_panel.set_thumbnail(i, self.controller.thumbnails[i]))
         c.job_failed.connect(self.show_failure)
         c.job_added.connect(self.jobs_panel.add_job)
+        c.job_added.connect(self._watch_training)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.show_stack.connect(self.show_stack)
         c.show_result.connect(self.show_result)
@@ -519,6 +520,12 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         wizard.finished.connect(lambda _result, w=wizard: self._wizard_closed(w))
         wizard.open()
         return wizard
+
+    def _watch_training(self, job) -> None:
+        """List the zoo again when a training ends: its model, or its paused run, is written then, often
+        after the wizard that started it has closed (they stayed out of the zoo until the app restarted)."""
+        if job.kind == "train":
+            job.ended.connect(lambda: None if self._closing else self.zoo_panel.refresh())
 
     def _wizard_closed(self, wizard) -> None:
         package = wizard.state.package

@@ -66,9 +66,9 @@ class ResultRecording:
                     model_path=denoiser.path, model_sha256=denoiser.sha256, parameters=params,
                     slices=[0, record.shape[0]], index=index)
             except KeyError:  # the stack was removed while the job ran
-                self.warning.emit("Result not added", f"{record.name} was removed from the project while it was "
-                                                      f"being denoised; its result is kept in {output} (drop it "
-                                                      "into the project to view it)")
+                self.warning.emit("Result not added", f"{record.name} was removed from the project after its "
+                                                      f"denoise was started; its result is kept in {output} (drop "
+                                                      "it into the project to view it)")
             except InputError as exc:
                 self.warning.emit("Result not added", str(exc))
         if not is_open:  # recorded in the project it was made for, which another window or a later open shows

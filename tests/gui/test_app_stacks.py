@@ -177,7 +177,7 @@ def test_a_result_of_a_stack_removed_meanwhile_is_named_in_words(qtbot, tmp_path
     controller.warning.connect(lambda title, text: warnings.append((title, text)))
     controller._record_results([record], [output], Denoiser("filter", "median"), controller.project,
                                 {"tile": 512, "stride": None, "dtype": "input", "device": "cpu"}, committed={str(output)})
-    assert warnings == [("Result not added", f"ramp.tif was removed from the project while it was being denoised; "
+    assert warnings == [("Result not added", f"ramp.tif was removed from the project after its denoise was started; "
                                              f"its result is kept in {output} (drop it into the project to view it)")]
     assert output.exists() and controller.project.results == []
     controller.shutdown_jobs(5000)

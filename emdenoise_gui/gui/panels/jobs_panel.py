@@ -123,7 +123,9 @@ def busy(job) -> bool:
 
 
 def status_text(job) -> str:
-    """The Status cell: the job's stage ("loading model…") while it is busy, else its status."""
+    """The Status cell: "paused", the job's stage ("loading model…") while it is busy, else its status."""
+    if job.paused:
+        return "paused"
     if busy(job) and job.status == "running":
         return f"{job.stage or 'starting'}…"
     return job.status
@@ -219,7 +221,7 @@ class JobsPanel(QtWidgets.QWidget):
             self.tabs.setCurrentWidget(self.loss_plot)
         self.table.item(row, 1).setText(status_text(job))
         show_progress(self.table.cellWidget(row, 2), job)
-        eta = "" if not job.running else format_seconds(job.eta_s)
+        eta = "" if not job.running or job.paused else format_seconds(job.eta_s)
         self.table.item(row, 3).setText(eta)
         self.table.cellWidget(row, 4).setEnabled(job.active)
         if self.table.currentRow() == row:

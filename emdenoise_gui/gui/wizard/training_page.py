@@ -134,9 +134,10 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.resume_button.setVisible(False)
         self.settings_button.setVisible(False)
         self.pause_button.setChecked(False)
-        self.pause_button.setEnabled(True)
+        self.pause_button.setEnabled(False)  # until the job runs: a waiting job has nothing to hold
         self.cancel_button.setEnabled(True)
         if checkpoint:
+            self.checkpoint = checkpoint  # a resume stopped before it ran can be resumed again
             job = Job("Resume training", "train", resume_job(checkpoint), self.controller)
             self.job = self.controller.submit(job)
         else:
@@ -147,8 +148,24 @@ class TrainingPage(QtWidgets.QWizardPage):
         # the job's end signals come after all of its events (gui.workers); its thread may stop later
         self.job.finished.connect(lambda _value: self._ended())
         self.job.cancelled.connect(self._ended)
-        self.status.setText("Loading the data and the network…")
+        self.job.state_changed.connect(self._job_state)
+        self._job_state()
         self._redraw.start()
+
+    def _job_state(self) -> None:
+        """Say whether the run waits for another job (one job at a time uses the device) or has started."""
+        job = self.job
+        if job is None or len(self.train) or job.paused:
+            return
+        if job.status == "waiting":
+            others = [j.title for j in self.controller.jobs if j.running and j is not job]
+            ahead = f"“{others[0]}”" if others else "the job running now"
+            self.status.setText(f"Waiting for {ahead} to finish: one job at a time trains or runs a model "
+                                "(see Jobs). Stop cancels this training before it starts.")
+        elif job.status == "running":
+            self.pause_button.setEnabled(True)
+            if self.status.text().startswith("Waiting for") or not self.status.text():
+                self.status.setText("Loading the data and the network…")
 
     def running(self) -> bool:
         return self.job is not None and self.job.active
@@ -172,9 +189,14 @@ class TrainingPage(QtWidgets.QWizardPage):
     def stop(self) -> None:
         """Stop the run at its next step (it saves a checkpoint)."""
         if self.running():
-            self.job.set_paused(False)
-            self.job.cancel()
+            waiting = self.job.status == "waiting"
             self.status.setText("Stopping after the current step…")
+            self.job.set_paused(False)
+            self.job.cancel()  # a waiting job ends at once: _ended says so
+            if waiting:
+                self.status.setText("Cancelled before it started: nothing was trained. "
+                                    + ("“Resume training” starts it again." if self.checkpoint else
+                                       "“Change the settings” goes back to start it again."))
 
     def _resume(self) -> None:
         if self.checkpoint:
@@ -238,7 +260,10 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.pause_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
         self.resume_button.setVisible(bool(self.checkpoint) and not self.state.package)
-        self.settings_button.setVisible(self.failed and not self.state.package and not self.state.resume)
+        never_ran = not len(self.train) and not self.state.package and self.job is not None \
+            and self.job.status == "cancelled" and not self.job.started_at
+        self.settings_button.setVisible((self.failed or never_ran) and not self.state.package
+                                        and not self.state.resume)
         self.completeChanged.emit()
 
     def _draw(self) -> None:

@@ -1,0 +1,108 @@
+"""The wizard's training while another job holds the device: it says it waits, Pause waits for it to start,
+Stop cancels it with a way back; what it writes after the wizard closed is listed in the zoo; the jobs panel
+says "paused"."""
+
+import threading
+
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+
+from emdenoise_gui.core.events import Progress  # noqa: E402
+from emdenoise_gui.gui.workers import Job  # noqa: E402
+from tests.conftest import synthetic_em_stack  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_discard_question(monkeypatch):
+    from emdenoise_gui.gui.wizard import wizard
+
+    monkeypatch.setattr(wizard, "ask_to_discard", lambda parent: True)
+
+
+@pytest.fixture
+def stack(window, tmp_path):
+    path = tmp_path / "n.tif"
+    tifffile.imwrite(path, synthetic_em_stack(6, 64, 64, 3), imagej=True, metadata={"axes": "ZYX"})
+    window.controller.settings.device = "cpu"
+    window.controller.add_paths([path])
+    return path
+
+
+def _blocker(controller):
+    """A job that holds the device lane until the returned event is set."""
+    release = threading.Event()
+
+    def make(token):
+        yield Progress("holding", 1, 10)
+        while not release.wait(0.05) and not token.cancelled:
+            pass
+        yield Progress("holding", 10, 10)
+
+    return controller.submit(Job("Blocker", "train", make, controller)), release
+
+
+def _wizard_at_training(window, stack, name, steps):
+    from emdenoise_gui.gui.wizard import TrainWizard
+    from emdenoise_gui.jobs.advise import wizard_spec
+
+    wizard = TrainWizard(window.controller, stack=str(stack), parent=window)
+    wizard.finished.connect(lambda _r, w=wizard: window._wizard_closed(w))
+    wizard.state.spec = wizard_spec("n2v", {"noisy": [str(stack)]}, name, steps, crop=32, batch_size=2, device="cpu")
+    wizard.setStartId(wizard.ids["training"])
+    wizard.pages["training"].stop_answer = True
+    wizard.open()
+    return wizard
+
+
+def test_a_waiting_training_says_so_and_stop_cancels_it_with_a_way_back(qtbot, window, stack):
+    blocker, release = _blocker(window.controller)
+    wizard = _wizard_at_training(window, stack, "waits1", 4)
+    page = wizard.pages["training"]
+    try:
+        assert page.job.status == "waiting"
+        assert page.status.text().startswith("Waiting for “Blocker” to finish")  # was "Loading the data…"
+        assert not page.pause_button.isEnabled()  # a pause pressed now was kept on the button, not by the run
+        page.stop()
+        assert page.job.status == "cancelled"
+        assert page.status.text().startswith("Cancelled before it started")  # was "Stopping after the current step…"
+        assert page.settings_button.isVisibleTo(wizard)  # the page had no button left
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: not blocker.active, timeout=30_000)
+        wizard.reject()
+
+
+def test_a_waiting_training_starts_when_the_device_is_free(qtbot, window, stack):
+    blocker, release = _blocker(window.controller)
+    wizard = _wizard_at_training(window, stack, "waits2", 6)
+    page = wizard.pages["training"]
+    release.set()
+    assert not page.state.package
+    qtbot.waitUntil(lambda: bool(page.state.package), timeout=120_000)
+    assert page.status.text().startswith("Finished after 6 steps")
+    wizard.reject()
+
+
+def test_a_run_stopped_as_the_wizard_closes_is_listed_in_the_zoo_once_written(qtbot, window, stack):
+    wizard = _wizard_at_training(window, stack, "early1", 400)
+    page = wizard.pages["training"]
+    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
+    wizard.reject()  # stops the run: its checkpoint is written after the wizard has gone
+    qtbot.waitUntil(lambda: not page.job.active, timeout=60_000)
+    qtbot.waitUntil(lambda: any("early1" in key for key in window.zoo_panel.entries), timeout=10_000)
+
+
+def test_the_jobs_panel_says_paused_without_an_eta(qtbot, window, stack):
+    wizard = _wizard_at_training(window, stack, "pause1", 400)
+    page = wizard.pages["training"]
+    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
+    page.pause_button.click()
+    qtbot.waitUntil(lambda: page.job.paused, timeout=10_000)
+    panel = window.jobs_panel
+    row = panel.jobs.index(page.job)
+    qtbot.waitUntil(lambda: panel.table.item(row, 1).text() == "paused", timeout=5_000)
+    assert panel.table.item(row, 3).text() == ""
+    wizard.reject()
+    qtbot.waitUntil(lambda: not page.job.active, timeout=60_000)
