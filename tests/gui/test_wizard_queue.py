@@ -106,3 +106,18 @@ def test_the_jobs_panel_says_paused_without_an_eta(qtbot, window, stack):
     assert panel.table.item(row, 3).text() == ""
     wizard.reject()
     qtbot.waitUntil(lambda: not page.job.active, timeout=60_000)
+
+
+def test_a_resumed_run_can_be_paused_again(qtbot, window, stack):
+    """Pause stayed off for the whole resumed run: its curve (kept from the first run) was taken for a start
+    already shown."""
+    wizard = _wizard_at_training(window, stack, "again1", 400)
+    page = wizard.pages["training"]
+    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
+    page.stop()
+    qtbot.waitUntil(lambda: page.resume_button.isVisibleTo(wizard), timeout=60_000)
+    page.resume_button.click()
+    qtbot.waitUntil(lambda: page.job.running and page.pause_button.isEnabled(), timeout=30_000)
+    assert not page.status.text().startswith("Stopped at")
+    wizard.reject()
+    qtbot.waitUntil(lambda: not page.job.active, timeout=60_000)

@@ -148,6 +148,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         # the job's end signals come after all of its events (gui.workers); its thread may stop later
         self.job.finished.connect(lambda _value: self._ended())
         self.job.cancelled.connect(self._ended)
+        self._seen_running = None  # the job whose start _job_state has shown
         self.job.state_changed.connect(self._job_state)
         self._job_state()
         self._redraw.start()
@@ -155,17 +156,17 @@ class TrainingPage(QtWidgets.QWizardPage):
     def _job_state(self) -> None:
         """Say whether the run waits for another job (one job at a time uses the device) or has started."""
         job = self.job
-        if job is None or len(self.train) or job.paused:
+        if job is None or job is self._seen_running:
             return
         if job.status == "waiting":
             others = [j.title for j in self.controller.jobs if j.running and j is not job]
             ahead = f"“{others[0]}”" if others else "the job running now"
             self.status.setText(f"Waiting for {ahead} to finish: one job at a time trains or runs a model "
                                 "(see Jobs). Stop cancels this training before it starts.")
-        elif job.status == "running":
+        elif job.status == "running":  # this job's start (a resume's too: its run's curve is kept)
+            self._seen_running = job
             self.pause_button.setEnabled(True)
-            if self.status.text().startswith("Waiting for") or not self.status.text():
-                self.status.setText("Loading the data and the network…")
+            self.status.setText("Loading the data and the network…")
 
     def running(self) -> bool:
         return self.job is not None and self.job.active
