@@ -23,6 +23,7 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -307,23 +308,78 @@ def _check_same_data(recorded: dict) -> None:
                              "resume, or start a new run (emdenoise train) on it", path)
 
 
+#: A cost measurement times steps for at least this long (s; two steps of NRRN lite, 0.8 s, read its rate
+#: 20 % low) ...
+PROBE_MIN_S = 2.0
+#: ... and at most this many steps.
+PROBE_MAX_STEPS = 50
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a run of a spec costs on its device, measured (s; steps in steps per second): the wizard turns a
+    time budget into steps with all of it (steps alone planned 5 min runs that took 6.8)."""
+
+    steps_per_s: float
+    setup_s: float  # the data read and the network built, before the first step
+    validation_s: float  # one validation on the held-back data, with its preview
+    checkpoint_s: float  # one checkpoint written
+
+
 def measure_rate(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = None) -> float:
     """Optimiser steps per second of ``spec`` on its device (its data loaded, one warm-up step, then
     ``steps`` timed steps of drawing and learning); nothing is written. NaN if cancelled."""
-    spec = RunSpec.from_dict(spec.to_dict()).validated()
+    trainer, _ = _probe_trainer(spec)
+    return _timed_steps(trainer, spec, steps, cancel or CancelToken())
+
+
+def measure_costs(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = None,
+                  min_s: float = PROBE_MIN_S) -> Costs | None:
+    """:class:`Costs` of ``spec``: as :func:`measure_rate`, timing at least ``steps`` steps and ``min_s``
+    seconds of them, then one validation with its preview and one checkpoint (written to a temporary folder,
+    removed). None if cancelled."""
+    import tempfile
+
     cancel = cancel or CancelToken()
+    start = time.perf_counter()
+    trainer, spec = _probe_trainer(spec)
+    setup_s = time.perf_counter() - start
+    rate = _timed_steps(trainer, spec, steps, cancel, min_s)
+    if math.isnan(rate) or cancel.cancelled:
+        return None
+    start = time.perf_counter()
+    trainer.validate()
+    trainer.preview()
+    validation_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="emdenoise-probe-") as folder:
+        start = time.perf_counter()
+        save_checkpoint(Path(folder) / "run.checkpoint", _state(spec, trainer, steps, 0.0, {}))
+        checkpoint_s = time.perf_counter() - start
+    return Costs(rate, setup_s, validation_s, checkpoint_s)
+
+
+def _probe_trainer(spec: RunSpec):
+    """(the trainer of ``spec`` on its device, the validated spec), for a measurement."""
+    spec = RunSpec.from_dict(spec.to_dict()).validated()
     torch.manual_seed(spec.seed)
     device = pick_device(spec.device)
     check_fits(spec.family, spec.config, spec.batch_size, spec.crop, device)
-    trainer = _make_trainer(spec, device)
-    start = None
-    for step in range(steps + 1):
+    return _make_trainer(spec, device), spec
+
+
+def _timed_steps(trainer, spec: RunSpec, steps: int, cancel: CancelToken, min_s: float = 0.0) -> float:
+    """Steps per second of ``trainer``: one warm-up step, then at least ``steps`` timed ones and on until
+    ``min_s`` seconds have passed (at most :data:`PROBE_MAX_STEPS`); NaN if cancelled."""
+    start, step = None, 0
+    while True:
         if cancel.cancelled:
             return float("nan")
         rng = np.random.default_rng([spec.seed, step])
         losses = trainer.learn(step, trainer.sample(step, rng), rng)
-        if step == 0 or step == steps:  # reading a loss waits for the device: the steps are done, not queued
-            _ = [float(v) for v in losses.values()]
+        _ = [float(v) for v in losses.values()]  # reading a loss waits for the device: the step is done, not queued
         if step == 0:
             start = time.perf_counter()
-    return steps / max(time.perf_counter() - start, 1e-9)
+        elapsed = time.perf_counter() - start
+        if step >= steps and (elapsed >= min_s or step >= PROBE_MAX_STEPS):
+            return step / max(elapsed, 1e-9)
+        step += 1

@@ -199,11 +199,13 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
     wizard.accept()
     _loads_and_denoises(package)
     if kind == "clean-artifacts":
+        from emdenoise_gui.jobs.advise import ARTIFACT_SHOT_NOISE
         from emdenoise_gui.zoo.package import verify_folder
 
         card = verify_folder(package).card
         assert card.training["artifacts"] == "charge" and "charging" in card.description
-        assert card.training["shot_noise"] == 0.5 and card.training["shot_noise_dose"] == [15.0, 300.0]
+        assert card.training["shot_noise"] == ARTIFACT_SHOT_NOISE == 0.35
+        assert card.training["shot_noise_dose"] == [15.0, 300.0]
         assert wizard.state.data == {"clean": [data.main.currentData()]}
 
 
@@ -362,9 +364,16 @@ def test_a_failed_training_does_not_go_on_saying_it_loads(qtbot, controller):
 def test_the_plan_reads_as_a_person_would_say_it():
     from emdenoise_gui.gui.wizard.settings_page import plan_text
 
-    assert plan_text(4, 18.6, by_hand=True) == "4 steps (set under Advanced settings), a few seconds"
-    assert plan_text(1200, 4.0, by_hand=False) == "1,200 steps, about 5 min"
-    assert plan_text(90_000, 3.0, by_hand=False) == "90,000 steps, about 8.3 h"
+    from emdenoise_gui.training.engine import Costs
+
+    def costs(rate, validation_s=0.0, checkpoint_s=0.0, setup_s=0.0):
+        return Costs(rate, setup_s, validation_s, checkpoint_s)
+
+    assert plan_text(4, costs(18.6), by_hand=True) == "4 steps (set under Advanced settings), a few seconds"
+    assert plan_text(1200, costs(4.0), by_hand=False) == "1,200 steps, about 5 min"
+    assert plan_text(90_000, costs(3.0), by_hand=False) == "90,000 steps, about 8.3 h"
+    # the run's 12 validations of 6 s and its set-up are in the time said: 300 s of steps, 402 s in all
+    assert plan_text(1200, costs(4.0, validation_s=6.0, setup_s=30.0), by_hand=False) == "1,200 steps, about 7 min"
 
 
 def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses():

@@ -35,7 +35,7 @@ def test_artifact_models_start_artifact_runs_only(tmp_path):
     spec = advise.wizard_spec("cyclic", {"clean": [str(tmp_path / "c.tif")]}, "mine", 100,
                               init=artifact_starts[0][1], artifacts="charge,film")
     assert spec.artifacts == "charge,film" and spec.config == "lite" and spec.init == artifact_starts[0][1]
-    assert spec.shot_noise == 0.5 and spec.dose == (15.0, 300.0)  # the shipped model's card: kept
+    assert spec.shot_noise == 0.35 and spec.dose == (15.0, 300.0)  # the shipped model's card: kept
 
 
 def test_a_new_artifacts_run_gets_shot_noise_unless_told_not_to(tmp_path):
@@ -59,6 +59,26 @@ def test_the_recommended_start_is_the_largest_shipped_model():
                                                (3600, 3.7, 13000), (8 * 3600, 1e3, advise.MAX_STEPS)])
 def test_steps_fill_the_budget_rounded(budget, rate, steps):
     assert advise.steps_for(budget, rate) == steps
+
+
+@pytest.mark.parametrize("budget", [300, 3600, 8 * 3600])
+def test_steps_leave_room_for_validations_checkpoints_and_set_up(budget):
+    """Planned from the step rate alone, a 5 min wizard run took 6.8: its validations, previews and
+    checkpoints were not in the plan."""
+    rate, validation_s, checkpoint_s, setup_s = 2.0, 3.0, 0.5, 8.0
+    steps = advise.steps_for(budget, rate, validation_s, checkpoint_s, setup_s)
+    taken = advise.run_seconds(steps, rate, validation_s, checkpoint_s, setup_s)
+    assert taken <= budget and steps < advise.steps_for(budget, rate)
+    digits = 10 ** (len(str(steps)) - 2)
+    assert steps % digits == 0 and advise.run_seconds(steps + 2 * digits, rate, validation_s, checkpoint_s,
+                                                      setup_s) > budget  # rounded down, not far
+
+
+def test_run_seconds_counts_each_validation_and_checkpoint_of_the_run():
+    # 1,000 steps: validated every 100 (10 times), checkpointed every 200 (5 times)
+    assert advise.run_seconds(1000, 10.0, 2.0, 1.0, 5.0) == pytest.approx(5 + 100 + 20 + 5)
+    spec_every = (advise.validate_every(1000), advise.checkpoint_every(1000))
+    assert spec_every == (100, 200)
 
 
 def test_dose_range_brackets_the_estimate():

@@ -1,6 +1,8 @@
 """Pausing a training run between steps, and the steps/s probe the wizard plans with."""
 
 import math
+
+import pytest
 import threading
 import time
 
@@ -51,6 +53,26 @@ def test_measure_rate_is_positive_and_writes_nothing(tmp_path, synthetic_crop, n
     token = CancelToken()
     token.cancel()
     assert math.isnan(measure_rate(spec, cancel=token))
+
+
+@pytest.mark.parametrize("family", ["nrrn", "n2v", "xception", "cyclic"])
+def test_measured_costs_are_positive_and_write_nothing(tmp_path, synthetic_crop, noisy_crop, noise_patches,
+                                                       family, monkeypatch):
+    import tempfile
+
+    from emdenoise_gui.training.engine import measure_costs
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    spec = tiny_spec(family, tmp_path, synthetic_crop, noisy_crop, noise_patches)
+    costs = measure_costs(spec, steps=2, min_s=0.0)
+    assert costs.steps_per_s > 0 and costs.setup_s > 0 and costs.validation_s > 0 and costs.checkpoint_s > 0
+    assert not (tmp_path / f"{family}_pkg").exists() and not list(tmp_path.glob("*.checkpoint"))
+    assert list(scratch.iterdir()) == []  # the probe's checkpoint is gone
+    token = CancelToken()
+    token.cancel()
+    assert measure_costs(spec, cancel=token) is None
 
 
 def test_a_pause_shows_the_steps_a_gpu_run_has_not_read_yet(tmp_path, synthetic_crop, noisy_crop, noise_patches,

@@ -201,8 +201,7 @@ class DataPage(QtWidgets.QWizardPage):
                 self._shot = shot_noise_defaults()
             share, (low, high) = self._shot
             self.shot_noise.setText(f"Shot noise too: Poisson noise at {low:g} to {high:g} electrons per pixel "
-                                    "after the artifact, on " + (f"{share:.0%} of" if share else "half") +
-                                    " the examples")
+                                    f"after the artifact, on {share or shot_noise_defaults()[0]:.0%} of the examples")
             self.shot_noise.setChecked(bool(share))
         for widget in (self.dose_source, self.dose_note, self.dose_row):
             self.form.setRowVisible(widget, xception)

@@ -14,25 +14,39 @@ from emdenoise_gui.jobs.advise import (
     BUDGETS,
     default_name,
     in_gui_words,
+    run_seconds,
     steps_for,
     wizard_spec,
 )
 from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
 
 
-def probe(spec, cancel: CancelToken) -> tuple[float, str]:
-    """(training steps per second of ``spec`` on its device, the device in words); NaN if cancelled."""
+def probe(spec, cancel: CancelToken) -> tuple:
+    """(what a run of ``spec`` costs on its device, ``training.engine.Costs``, None if cancelled; the device in
+    words)."""
+    import torch
+
+    from emdenoise_gui.gui.workers import cpu_cores, job_threads
     from emdenoise_gui.models.device import device_label, pick_device
-    from emdenoise_gui.training.engine import measure_rate
+    from emdenoise_gui.training.engine import measure_costs
 
-    return measure_rate(spec, steps=2, cancel=cancel), device_label(pick_device(spec.device))
+    # with the torch threads the training job will get (one core is left to the window): measured with all
+    # of them, a 2-core machine planned runs a third faster than they went
+    torch.set_num_threads(job_threads(cpu_cores(), 1, torch.get_num_threads()))
+    return measure_costs(spec, steps=2, cancel=cancel), device_label(pick_device(spec.device))
 
 
-def plan_text(steps: int, rate: float, by_hand: bool) -> str:
-    """"1,200 steps, about 4 min" for ``steps`` at ``rate`` steps per second; ``by_hand``: the steps
-    were set under Advanced settings (the chosen time does not apply), which the text says."""
+def plan_text(steps: int, costs, by_hand: bool) -> str:
+    """"1,200 steps, about 4 min" for ``steps`` at the measured ``costs`` (their validations, checkpoints
+    and set-up included); ``by_hand``: the steps were set under Advanced settings (the chosen time does
+    not apply), which the text says."""
     where = " (set under Advanced settings)" if by_hand else ""
-    return f"{steps:,} steps{where}, {format_duration(steps / rate)}"
+    return f"{steps:,} steps{where}, {format_duration(run_seconds(steps, *_cost_terms(costs)))}"
+
+
+def _cost_terms(costs) -> tuple[float, float, float, float]:
+    """(steps per second, validation s, checkpoint s, set-up s) of measured ``Costs``."""
+    return costs.steps_per_s, costs.validation_s, costs.checkpoint_s, costs.setup_s
 
 
 class SettingsPage(QtWidgets.QWizardPage):
@@ -42,7 +56,8 @@ class SettingsPage(QtWidgets.QWizardPage):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
-        self.rate: float | None = None
+        self.rate: float | None = None  # steps per second, measured
+        self.costs = None  # training.engine.Costs, measured
         self.measure_problem = ""  # why the last speed measurement could not run (cleared by the next)
         self._set_up_for: tuple | None = None  # the choices the name and Advanced values were set up for
         self._probing = 0
@@ -148,7 +163,7 @@ class SettingsPage(QtWidgets.QWizardPage):
         self.stop_measuring()
 
     def _measure(self) -> None:
-        self.rate = None
+        self.rate, self.costs = None, None
         self.measure_problem = ""
         self.stop_measuring()
         token = self._probe_token = CancelToken()
@@ -172,7 +187,10 @@ class SettingsPage(QtWidgets.QWizardPage):
             self.measure_problem = "Cannot train on this data: " + in_gui_words(str(error))
             self.completeChanged.emit()
             return
-        self.rate, device = result
+        self.costs, device = result
+        if self.costs is None:  # cancelled: a newer measurement is on its way
+            return
+        self.rate = self.costs.steps_per_s
         decimals = max(0, 2 - math.floor(math.log10(self.rate))) if self.rate > 0 else 0  # 3 significant digits
         self.speed.setText(f"{self.rate:.{decimals}f} steps per second on {device}")
         self._update_plan()
@@ -182,14 +200,14 @@ class SettingsPage(QtWidgets.QWizardPage):
         if self.steps.value():
             return self.steps.value()
         budget = list(BUDGETS.values())[self.budgets.checkedId()]
-        return steps_for(budget, self.rate or 0.0)
+        return steps_for(budget, *_cost_terms(self.costs)) if self.rate else steps_for(budget, 0.0)
 
     def _update_plan(self) -> None:
         by_hand = bool(self.steps.value())
         for button in self.budgets.buttons():  # steps set under Advanced: the time budget does not apply
             button.setEnabled(not by_hand)
         if self.rate:
-            self.plan.setText(plan_text(self.planned_steps(), self.rate, by_hand))
+            self.plan.setText(plan_text(self.planned_steps(), self.costs, by_hand))
         self.completeChanged.emit()
 
     # -- QWizardPage ----------------------------------------------------------------------------------
