@@ -363,7 +363,6 @@ def test_a_failed_training_does_not_go_on_saying_it_loads(qtbot, controller):
 
 def test_the_plan_reads_as_a_person_would_say_it():
     from emdenoise_gui.gui.wizard.settings_page import plan_text
-
     from emdenoise_gui.training.engine import Costs
 
     def costs(rate, validation_s=0.0, checkpoint_s=0.0, setup_s=0.0):

@@ -1,10 +1,10 @@
 """Pausing a training run between steps, and the steps/s probe the wizard plans with."""
 
 import math
-
-import pytest
 import threading
 import time
+
+import pytest
 
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import CancelToken
