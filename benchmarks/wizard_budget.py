@@ -14,6 +14,7 @@ thread with the job's threads (``gui.workers.job_threads``). Run from the reposi
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import threading
@@ -103,6 +104,7 @@ def main(argv=None) -> int:
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['plan']} | {r['probe_threads']} | {r['job_threads']} | {r['steps']:,} | {r['planned_s']:g} | "
               f"{r['taken_s']:g} | {r['ratio']:.2f}x |" for r in rows]
+    shutil.rmtree(scratch, ignore_errors=True)  # the stack and the runs' packages and checkpoints
     publish("wizard_budget", {"date": today(), "machine": machine(), "budget_s": args.budget, "rows": rows},
             "\n".join(lines) + "\n", args.out_dir)
     return 0

@@ -122,6 +122,11 @@ def dose_range(dose: float | None) -> tuple[float, float]:
     return max(0.5, round(dose / 2, 1)), round(dose * 2, 1)
 
 
+#: From this many steps on, a wizard run validates every 100 steps and saves every 200 (below, about ten and
+#: five times in all).
+STEADY = 1000
+
+
 def validate_every(steps: int) -> int:
     """How often a wizard run of ``steps`` validates: about ten times, at most every 100 steps."""
     return max(1, min(100, int(steps) // 10))
@@ -149,10 +154,15 @@ def steps_for(budget_s: float, steps_per_s: float, validation_s: float = 0.0, ch
     if not (steps_per_s > 0 and budget_s > 0):
         return MIN_STEPS
     fits = lambda n: run_seconds(n, steps_per_s, validation_s, checkpoint_s, setup_s) <= budget_s  # noqa: E731
-    low, high = 0, MAX_STEPS  # the largest n that fits: the time grows with n
-    while low < high:
-        mid = (low + high + 1) // 2
-        low, high = (mid, high) if fits(mid) else (low, mid - 1)
+    # the largest n that fits. Below STEADY steps the validations and checkpoints come every n // 10 and
+    # n // 5 steps, so their count jumps as n grows (19 steps validate 19 times, 20 steps 10 times): every
+    # n is tried there; from STEADY on they come every 100 and 200 steps and the time grows with n
+    low = max((n for n in range(min(STEADY, MAX_STEPS + 1)) if fits(n)), default=0)
+    if fits(STEADY):
+        low, high = STEADY, MAX_STEPS
+        while low < high:
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if fits(mid) else (low, mid - 1)
     digits = 10 ** max(0, int(math.log10(max(low, 1))) - 1)
     return int(min(MAX_STEPS, max(MIN_STEPS, low // digits * digits)))
 

@@ -338,8 +338,6 @@ def measure_costs(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = No
     """:class:`Costs` of ``spec``: as :func:`measure_rate`, timing at least ``steps`` steps and ``min_s``
     seconds of them, then one validation with its preview and one checkpoint (written to a temporary folder,
     removed). None if cancelled."""
-    import tempfile
-
     cancel = cancel or CancelToken()
     start = time.perf_counter()
     trainer, spec = _probe_trainer(spec)
@@ -351,11 +349,22 @@ def measure_costs(spec: RunSpec, steps: int = 3, cancel: CancelToken | None = No
     trainer.validate()
     trainer.preview()
     validation_s = time.perf_counter() - start
-    with tempfile.TemporaryDirectory(prefix="emdenoise-probe-") as folder:
-        start = time.perf_counter()
-        save_checkpoint(Path(folder) / "run.checkpoint", _state(spec, trainer, steps, 0.0, {}))
-        checkpoint_s = time.perf_counter() - start
-    return Costs(rate, setup_s, validation_s, checkpoint_s)
+    return Costs(rate, setup_s, validation_s, _checkpoint_seconds(spec, trainer, steps))
+
+
+def _checkpoint_seconds(spec: RunSpec, trainer, step: int) -> float:
+    """Seconds to write one checkpoint of ``trainer`` into a temporary folder that is removed (not beside the
+    run's own: a probe a crash left there would sit in the user's zoo); 0.0 where it cannot be written (a full
+    temporary disk): the measurement must not stop a training whose own disk may have room."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="emdenoise-probe-") as folder:
+            start = time.perf_counter()
+            save_checkpoint(Path(folder) / "run.checkpoint", _state(spec, trainer, step, 0.0, {}))
+            return time.perf_counter() - start
+    except (OSError, InputError):
+        return 0.0
 
 
 def _probe_trainer(spec: RunSpec):

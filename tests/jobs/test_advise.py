@@ -110,3 +110,12 @@ def test_fine_tuning_takes_the_start_models_configuration(tmp_path):
     spec = advise.wizard_spec("nrrn", {"noisy": [str(tmp_path / "x.tif")]}, "mine", 100, init=path)
     assert spec.config == "base" and spec.init == path and spec.lr == pytest.approx(1e-3 / 3)
     assert spec.output.endswith("mine") and spec.checkpoint_dir.endswith(".mine.checkpoint")
+
+
+def test_steps_fill_the_budget_where_validations_come_unevenly():
+    """Below 1,000 steps a run validates about ten times and saves five, so the time does not grow evenly with
+    the steps (19 steps validate 19 times, 20 steps 10): a binary search planned 35 steps where 70 fit."""
+    terms = (1.0, 20.0, 3.0, 10.0)  # steps per s, validation s, checkpoint s, set-up s
+    steps = advise.steps_for(300, *terms)
+    fitting = [n for n in range(1, 1000) if advise.run_seconds(n, *terms) <= 300]
+    assert advise.run_seconds(steps, *terms) <= 300 and steps == max(fitting) == 70

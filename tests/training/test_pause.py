@@ -98,3 +98,17 @@ def test_a_pause_shows_the_steps_a_gpu_run_has_not_read_yet(tmp_path, synthetic_
                      checkpoint_every=100)
     shown = [(e.step, token.paused) for e in train(spec, token) if isinstance(e, ev.StepDone)]
     assert shown == [(1, True), (2, True), (3, False), (4, False), (5, False), (6, False)]
+
+
+def test_a_checkpoint_that_cannot_be_timed_does_not_stop_the_measurement(tmp_path, synthetic_crop, noisy_crop,
+                                                                          noise_patches, monkeypatch):
+    """A full temporary disk made the probe fail, and the wizard refused a training that would have fitted."""
+    from emdenoise_gui.training import engine
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine, "save_checkpoint", full)
+    costs = engine.measure_costs(tiny_spec("n2v", tmp_path, synthetic_crop, noisy_crop, noise_patches), steps=2,
+                                 min_s=0.0)
+    assert costs.steps_per_s > 0 and costs.checkpoint_s == 0.0
