@@ -91,7 +91,7 @@ def test_the_details_read_as_words(home):  # noqa: F811
     assert metric_words("val_loss", 0.03389) == "validation loss: 0.03389"
     cards = {e.name: e.package.card for e in list_entries() if e.package is not None}
     text = card_html(cards["flyem-cyclic-artifacts"], True)
-    assert "learned from real noisy data" not in text and "shot noise of 15–300 electrons per pixel on 50%" in text
+    assert "learned from real noisy data" not in text and "shot noise of 15–300 electrons per pixel on 35%" in text
     assert "10–10 nm" not in text and "<b>Pixel size</b></td><td>10 nm" in text
     assert "q_flyem" not in card_html(cards["flyem-nrrn-lite"], True)
     assert fit._nm(2615.0) == "2.6 µm" and fit._nm(10.0) == "10 nm"
