@@ -102,8 +102,8 @@ def main(argv=None) -> int:
     ok = max(peak) < LIMIT_MB and flat
     payload = {"benchmark": "memory_stream", "date": today(), "machine": machine(), "rows": rows,
                "limit_mb": LIMIT_MB, "flat_in_depth": flat, "passed": ok,
-               "model": args.model, "command": "python benchmarks/" + Path(__file__).name + " " +
-               " ".join(argv if argv is not None else sys.argv[1:])}
+               "model": args.model, "command": ("python benchmarks/" + Path(__file__).name + " " +
+                                                " ".join(argv if argv is not None else sys.argv[1:])).rstrip()}
     key = "memory_stream" + (f"_{args.model}" if args.model else "")
     what = (f"model {args.model}, default tiling and precision" if args.model else
             "median 3x3, default tiling: 512 px tiles overlapping by a quarter")
