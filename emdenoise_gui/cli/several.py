@@ -62,13 +62,12 @@ def _check_options(args) -> None:
         if given:
             raise InputError(f"{flag} {why}: give one input, or run the command once per stack")
     from emdenoise_gui.cli.blocks import check_batch_options
+    from emdenoise_gui.jobs.denoise import check_batch_size
     from emdenoise_gui.jobs.stack import check_tiling, quality_stride
 
     check_batch_options(args)  # --jobs / --cluster-config without a batch system
     check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
-    if args.batch_size is not None and args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}: need at least 1 tile per batch (or leave it out: "
-                         "automatic)")
+    check_batch_size(args.batch_size)
     if args.model:  # a device that is not there: said once, not once per stack after the folder is made
         from emdenoise_gui.models.device import pick_device
 

@@ -74,6 +74,12 @@ def _predictor(package, device: str, batch_size: int | None = None, precision: s
     return Predictor(package, pick_device(device), batch_size, precision)
 
 
+def check_batch_size(batch_size: int | None) -> None:
+    """InputError for a ``--batch-size`` below 1 (None: chosen automatically)."""
+    if batch_size is not None and batch_size < 1:
+        raise InputError(f"--batch-size {batch_size}: need at least 1 tile per batch (or leave it out: automatic)")
+
+
 def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, dtype="float32",
                       overwrite=False, device="auto", batch_size=None, precision="auto",
                       cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
@@ -87,8 +93,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     from emdenoise_gui.zoo.registry import resolve
 
     check_tiling(tile, stride)
-    if batch_size is not None and batch_size < 1:
-        raise InputError(f"--batch-size {batch_size}: need at least 1 tile per batch (or leave it out: automatic)")
+    check_batch_size(batch_size)
     yield stage("loading model", cancel)
     predictor = _predictor(resolve(model), device, batch_size, precision)
     multiple = max(16, predictor.info.multiple)

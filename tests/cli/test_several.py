@@ -191,3 +191,13 @@ def test_a_reader_that_goes_does_not_end_the_batch(tmp_path, three):
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"wrote {out / 's_median.tif'}"
     assert sorted(p.name for p in out.iterdir()) == ["m_median.mrc", "s_median.tif", "s_median_2.tif"]
+
+
+def test_a_hard_link_to_an_input_is_the_same_stack(tmp_path, cli, three):
+    import os
+
+    link = tmp_path / "hard.tif"
+    os.link(three[0], link)
+    result = cli("denoise", three[0], link, "-o", tmp_path / "out", "--method", "median")
+    assert result.code == EXIT_INPUT and "hard.tif: is given twice" in result.err
+    assert not (tmp_path / "out").exists()

@@ -56,7 +56,6 @@ class SettingsPage(QtWidgets.QWizardPage):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
-        self.rate: float | None = None  # steps per second, measured
         self.costs = None  # training.engine.Costs, measured
         self.measure_problem = ""  # why the last speed measurement could not run (cleared by the next)
         self._set_up_for: tuple | None = None  # the choices the name and Advanced values were set up for
@@ -163,7 +162,7 @@ class SettingsPage(QtWidgets.QWizardPage):
         self.stop_measuring()
 
     def _measure(self) -> None:
-        self.rate, self.costs = None, None
+        self.costs = None
         self.measure_problem = ""
         self.stop_measuring()
         token = self._probe_token = CancelToken()
@@ -190,10 +189,14 @@ class SettingsPage(QtWidgets.QWizardPage):
         self.costs, device = result
         if self.costs is None:  # cancelled: a newer measurement is on its way
             return
-        self.rate = self.costs.steps_per_s
         decimals = max(0, 2 - math.floor(math.log10(self.rate))) if self.rate > 0 else 0  # 3 significant digits
         self.speed.setText(f"{self.rate:.{decimals}f} steps per second on {device}")
         self._update_plan()
+
+    @property
+    def rate(self) -> float | None:
+        """Training steps per second, measured (None until a measurement has come)."""
+        return None if self.costs is None else self.costs.steps_per_s
 
     def planned_steps(self) -> int:
         """Steps to train: the Advanced value, or what fits the chosen time at the measured speed."""
