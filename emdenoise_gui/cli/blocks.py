@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import omezarr
 from emdenoise_gui.jobs import blocks
@@ -93,6 +94,11 @@ def _saying_what_is_kept(steps, output: Path):
             shutil.rmtree(output, ignore_errors=True)
             problem += f"; {output.name} was not written"
         raise InputError(problem + (before if previous.exists() else ""), exc.path) from None
+    except OSError as exc:  # a full or failing disk: the blocks written stay for the same command to finish
+        problem = atomic.write_failure(exc, 0, output).problem.removesuffix(". Nothing was written")
+        if output.exists():
+            problem += f"; the blocks finished so far are kept in {output.name}: run the same command again to finish it"
+        raise InputError(problem + (before if previous.exists() else ""), output) from None
     except (Cancelled, KeyboardInterrupt) as exc:
         if not output.exists():
             raise

@@ -12,9 +12,13 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def one_line(text: str, limit: int = 400) -> str:
-    """``text`` on one line (library messages, e.g. a torch state_dict mismatch, span many), shortened."""
+    """``text`` on one line (library messages, e.g. a torch state_dict mismatch, span many), shortened in the
+    middle: its start names the file, its end says what to do (a 300-character path cut the advice off)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+    if len(flat) <= limit:
+        return flat
+    head = limit * 2 // 5
+    return flat[:head] + "…" + flat[len(flat) - (limit - head - 1):]
 
 
 #: Signals that end a run like Ctrl-C: ``kill``, a cluster's time limit, and a closed terminal or dropped ssh.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say, silence_stdout
 from emdenoise_gui.cli.progress import run_with_bar
-from emdenoise_gui.core import baselines
+from emdenoise_gui.core import atomic, baselines
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import READ_SUFFIXES, check_output, open_stack, result_suffix
 from emdenoise_gui.jobs.stack import parse_slices, resolve_dtype
@@ -93,6 +93,10 @@ def _output_folder(output: str) -> tuple[Path, bool]:
     if not output.strip():  # an unset shell variable: not "here"
         raise InputError("-o is empty: give the folder the results go to (made if missing)")
     folder = Path(output).expanduser()
+    try:
+        folder.exists()
+    except OSError as exc:  # a name too long for the file system (exists() is False only for a missing one)
+        raise atomic.write_failure(exc, 0, folder) from None
     if folder.is_dir() and folder.suffix.lower() == ".zarr":  # a result store, replaced whole by --overwrite
         raise InputError("is named as an OME-Zarr store (.zarr); with several inputs, -o names the folder the "
                          "results go to: choose a name without .zarr", folder)
@@ -184,7 +188,10 @@ def denoise_several(args) -> int:
     _method(args)
     plan = _plan(args, folder)
     if make:
-        folder.mkdir()
+        try:
+            folder.mkdir()
+        except OSError as exc:  # a name too long for the file system, a read-only disk
+            raise atomic.write_failure(exc, 0, folder) from None
     try:
         for one in plan:
             check_output(one.output, args.inputs, args.overwrite)
@@ -207,9 +214,8 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
             say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
             try:
                 run_with_bar(denoise_job(one, one.denoiser))
-            except (InputError, MemoryError) as exc:
-                why = one_line(str(exc)) if isinstance(exc, InputError) else \
-                    f"out of memory ({one_line(str(exc)) or 'an allocation failed'}): give it a smaller --tile"
+            except (InputError, MemoryError, OSError) as exc:
+                why = _why_failed(one, exc)
                 say(f"emdenoise: error: {why}")
                 failed.append(one.input)
                 pending = index
@@ -229,6 +235,16 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
             f"{len(written)} result{'' if len(written) == 1 else 's'} written in {folder}")
         return EXIT_INPUT
     return EXIT_OK
+
+
+def _why_failed(one: argparse.Namespace, exc: BaseException) -> str:
+    """One line on why the stack ``one`` failed: a user's error as raised, memory, or the system refusing a
+    read or write (a disk error on one file need not end the batch)."""
+    if isinstance(exc, InputError):
+        return one_line(str(exc))
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({one_line(str(exc)) or 'an allocation failed'}): give it a smaller --tile"
+    return f"{one.input}: failed ({exc.strerror or exc}) while reading it or writing {one.output}; check the disk"
 
 
 def _tell(line: str) -> None:

@@ -32,11 +32,38 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def disk_full(exc: BaseException, need_bytes: int, where: Path) -> InputError | None:
-    """The one-line InputError for a full disk ("N MB needed at PATH"); None if ``exc`` is another error."""
+    """The one-line InputError for a full disk ("N MB needed", unless ``need_bytes`` is 0, at ``where``); None
+    if ``exc`` is another error."""
     if not is_disk_full(exc):
         return None
-    return InputError(f"the disk is full: {size_words(need_bytes)} needed; free some space or write "
-                      "elsewhere. Nothing was written", where)
+    need = f": {size_words(need_bytes)} needed" if need_bytes > 0 else ""
+    return InputError(f"the disk is full{need}; free some space or write elsewhere. Nothing was written", where)
+
+
+#: What a failed write's errno means to the user, and what to do (a full disk: :func:`disk_full`).
+_WRITE_ADVICE = {
+    getattr(errno, "EDQUOT", -1): "your disk quota is used up: free some space in it or write elsewhere",
+    errno.EFBIG: "the file is larger than this file system allows (FAT32 takes at most 4 GB a file): write to "
+                 "another disk, or to an OME-Zarr (.zarr) folder",
+    errno.EIO: "the disk reported an input/output error: check the disk and its connection, or write elsewhere",
+    errno.EROFS: "the disk is read-only: choose a folder on a disk you can write to",
+    errno.EACCES: "permission denied: choose a folder you can write to",
+    errno.EPERM: "permission denied: choose a folder you can write to",
+    errno.ENAMETOOLONG: "the name is too long for this file system: choose a shorter name or folder",
+    errno.ENOENT: "its folder was removed or renamed while it was written: choose the folder again",
+}
+
+
+def write_failure(exc: BaseException, need_bytes: int, where: Path) -> InputError | None:
+    """The one-line InputError for a write the system refused (``exc`` an OSError: a full disk, a quota, a
+    file too large, a disk error, a read-only disk, a name too long); None when ``exc`` is no OSError."""
+    full = disk_full(exc, need_bytes, where)
+    if full is not None:
+        return full
+    if not isinstance(exc, OSError):
+        return None
+    advice = _WRITE_ADVICE.get(exc.errno, "check the disk, or write elsewhere")
+    return InputError(f"cannot be written ({exc.strerror or exc}): {advice}. Nothing was written", where)
 
 
 def size_words(nbytes: float) -> str:
@@ -54,6 +81,21 @@ def probe_writable(folder: Path) -> None:
     probe = Path(folder) / f".emdenoise-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     probe.touch(exist_ok=False)
     probe.unlink()
+
+
+def fsync_tree(path: Path) -> None:
+    """Flush a staged file, or every file and folder under a staged folder, to the disk before it is renamed
+    into place: after a power cut the final name then holds the whole new copy or the old one, never an
+    empty or partial file. Folders are flushed on POSIX only."""
+    path = Path(path)
+    if path.is_dir():
+        for root, _dirs, files in os.walk(path):
+            for name in files:
+                fsync_tree(Path(root) / name)
+            fsync_dir(Path(root))
+        return
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def fsync_dir(folder: Path) -> None:
@@ -200,38 +242,44 @@ def replace_folder(staging: Path, target: Path) -> None:
 def new_folder(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     """Fill a fresh staging folder (yielded); on success it becomes ``target``, which must not exist.
 
-    On any exception (Ctrl-C included) the staging folder is removed and ``target`` is untouched; a
-    full disk becomes one InputError naming ``need_bytes`` (what the folder takes) and ``target``.
+    On any exception (Ctrl-C included) the staging folder is removed and ``target`` is untouched; a write
+    the system refuses (a full disk: naming ``need_bytes``, what the folder takes) becomes one InputError
+    naming ``target``. The folder is flushed to the disk before the rename.
     """
     target = Path(target)
     staging = private_staging(target)
     try:
         staging.mkdir(parents=True)
         yield staging
+        fsync_tree(staging)
         os.replace(staging, target)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        full = disk_full(exc, need_bytes, target.parent)
-        if full is not None:
-            raise full from None
+        failure = write_failure(exc, need_bytes, target)
+        if failure is not None:
+            raise failure from None
         raise
+    fsync_dir(target.parent)
 
 
 @contextlib.contextmanager
 def new_file(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     """Write a staging file (its path is yielded); on success it replaces ``target``.
 
-    On any exception the staging file is removed and ``target`` is untouched; a full disk becomes one
-    InputError naming ``need_bytes`` and ``target``.
+    On any exception the staging file is removed and ``target`` is untouched; a write the system refuses
+    becomes one InputError naming ``target`` (a full disk: and ``need_bytes``). The file is flushed to the
+    disk before the rename.
     """
     target = Path(target)
     staging = private_staging(target)
     try:
         yield staging
+        fsync_tree(staging)
         os.replace(staging, target)
     except BaseException as exc:
         staging.unlink(missing_ok=True)
-        full = disk_full(exc, need_bytes, target.parent)
-        if full is not None:
-            raise full from None
+        failure = write_failure(exc, need_bytes, target)
+        if failure is not None:
+            raise failure from None
         raise
+    fsync_dir(target.parent)

@@ -91,21 +91,32 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
         _write_state(staging, tensors, skeleton)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        if atomic.is_disk_full(exc):
-            need = sum(t.numel() * t.element_size() for t in tensors.values())
-            then = ("the previous checkpoint is kept. Free some space and resume" if folder.exists() else
-                    "this run had no checkpoint yet, so it cannot resume: free some space and train again")
-            raise InputError(f"the disk is full: about {atomic.size_words(need)} needed for the checkpoint; {then}",
-                             folder) from None
-        raise
+        raise _not_saved(exc, folder, tensors) from None
     old = _old_path(folder)
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(folder, old)
-    os.replace(staging, folder)
+    try:
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(staging, folder)
+    except OSError as exc:  # the copy aside or the staged one is complete: load_checkpoint finds it
+        raise _not_saved(exc, folder, tensors) from None
     atomic.fsync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+def _not_saved(exc: Exception, folder: Path, tensors: dict) -> Exception:
+    """The InputError for a checkpoint the system would not write (a full disk, a disk error, a quota): what
+    was needed and how to go on; ``exc`` itself when it is no such error (a bug)."""
+    if not isinstance(exc, OSError) and not atomic.is_disk_full(exc):
+        return exc
+    then = ("the previous checkpoint is kept: fix that and resume" if folder.exists() or _old_path(folder).exists()
+            else "this run had no checkpoint yet, so it cannot resume: fix that and train again")
+    if atomic.is_disk_full(exc):
+        need = sum(t.numel() * t.element_size() for t in tensors.values())
+        return InputError(f"the disk is full: about {atomic.size_words(need)} needed for the checkpoint; "
+                          f"{then.replace('fix that', 'free some space')}", folder)
+    return InputError(f"the checkpoint cannot be written ({exc.strerror or exc}); {then}", folder)
 
 
 def _read(folder: Path, problems: list | None = None) -> dict | None:

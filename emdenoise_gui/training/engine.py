@@ -222,7 +222,11 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
         if checkpoint:  # the last one lets a run go on later
             save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files))
             yield CheckpointSaved(step, str(ckpt))
-    package = trainer.export(output, steps=step, wall_s=wall_s())
+    try:
+        package = trainer.export(output, steps=step, wall_s=wall_s())
+    except InputError as exc:  # a full disk, a disk error: the run is done, its last checkpoint holds it
+        raise InputError(f"{exc.problem.removesuffix('. Nothing was written')}; the finished training is kept "
+                         f"in its checkpoint {ckpt}: resume it to save the model", exc.path) from None
     yield Finished(step, str(package.path))
 
 

@@ -69,8 +69,11 @@ def training_lock(output: Path) -> Iterator[Path]:
     live run holds it, or a run on another machine (whose process no one here can see) does."""
     lock = lock_path(output)
     for _ in range(2):
-        if _take(lock):
-            break
+        try:
+            if _take(lock):
+                break
+        except OSError as exc:  # a name too long once the lock's suffix is added, a read-only disk
+            raise atomic.write_failure(exc, 0, output) from None
         holder = _holder(lock)
         if _stale(lock, holder):
             with contextlib.suppress(FileNotFoundError):

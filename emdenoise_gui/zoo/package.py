@@ -283,7 +283,7 @@ def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
     folder = Path(folder)
     if folder.exists():
         raise InputError("already exists; choose another name or remove it", folder)
-    need = sum(v.numel() * v.element_size() for v in tensors.values()) + MAX_CARD_BYTES
+    need = sum(v.numel() * v.element_size() for v in tensors.values()) + len(json.dumps(card.to_dict(), indent=2))
     with atomic.new_folder(folder, need) as staging:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS),
                   metadata={BOUND_KEY: bound_description(card)})

@@ -22,19 +22,24 @@ def fibsem_crop(synthetic_crop):
     return synthetic_crop
 
 
+@pytest.mark.parametrize("error, words", [(OSError(errno.ENOSPC, "No space left on device"), "disk is full"),
+                                          (OSError(errno.EIO, "Input/output error"), "input/output error")])
 def test_a_finished_run_whose_model_was_not_written_writes_it_on_resume(tmp_path, fibsem_crop, noisy_crop,
-                                                                        noise_patches, monkeypatch):
+                                                                        noise_patches, monkeypatch, error, words):
     spec = tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches)
     real = safetensors.torch.save_file
 
     def full_for_weights(tensors, filename, *args, **kw):
         if filename.endswith("weights.safetensors"):
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise error
         return real(tensors, filename, *args, **kw)
 
     monkeypatch.setattr(safetensors.torch, "save_file", full_for_weights)
-    with pytest.raises(InputError, match="disk is full"):
+    with pytest.raises(InputError, match=words) as caught:
         list(train(spec))
+    # what to do comes with it (it said "free some space or write elsewhere. Nothing was written")
+    assert "kept in its checkpoint" in str(caught.value) and "resume it" in str(caught.value)
+    assert "Nothing was written" not in str(caught.value)
     monkeypatch.setattr(safetensors.torch, "save_file", real)
     output = tmp_path / "n2v_pkg"
     assert not output.exists()

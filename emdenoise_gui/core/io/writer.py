@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from emdenoise_gui.core import atomic
-from emdenoise_gui.core.atomic import disk_full
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.formats import output_format
 
@@ -222,10 +221,7 @@ class StackWriter:
             self.store_dtype = self._sink.store_dtype
         except OSError as exc:
             self._discard()
-            full = disk_full(exc, self._nbytes(), self.path)
-            if full is not None:
-                raise full from None
-            raise InputError(f"cannot be written ({exc.strerror or exc})", self.path) from exc
+            raise atomic.write_failure(exc, self._nbytes(), self.path) from None
         except BaseException:  # anything else (a bad header value, Ctrl-C): no staging file left behind
             self._discard()
             raise
@@ -247,10 +243,7 @@ class StackWriter:
         try:
             self._sink.write(z, out)
         except OSError as exc:
-            full = disk_full(exc, self._nbytes(), self.path)
-            if full is not None:
-                raise full from None
-            raise
+            raise atomic.write_failure(exc, self._nbytes(), self.path) from None
         self._written[z] = True
         self._stats[0] = min(self._stats[0], float(out.min()))
         self._stats[1] = max(self._stats[1], float(out.max()))
@@ -267,8 +260,13 @@ class StackWriter:
         if not self._written.all():
             missing = np.flatnonzero(~self._written)
             raise RuntimeError(f"slices {missing[:5].tolist()} were never written")
-        self._sink.finish(tuple(self._stats), int(np.prod(self.shape)))
-        self._sink = None
+        try:
+            self._sink.finish(tuple(self._stats), int(np.prod(self.shape)))
+            self._sink = None
+            atomic.fsync_tree(self.tmp)  # a power cut after the rename leaves the whole result, not an empty file
+        except OSError as exc:
+            self._discard()
+            raise atomic.write_failure(exc, self._nbytes(), self.path) from None
         if self.path.exists() and not self.overwrite:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)
@@ -286,6 +284,7 @@ class StackWriter:
             raise InputError(f"cannot be put in place ({exc.strerror or exc}): the folder {self.path.parent} can no "
                              "longer be written; make it writable or choose another output folder, and run again",
                              self.path) from None
+        atomic.fsync_dir(self.path.parent)
         return self.path
 
     def _discard(self) -> None:
