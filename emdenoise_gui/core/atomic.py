@@ -62,8 +62,13 @@ def write_failure(exc: BaseException, need_bytes: int, where: Path) -> InputErro
         return full
     if not isinstance(exc, OSError):
         return None
-    advice = _WRITE_ADVICE.get(exc.errno, "check the disk, or write elsewhere")
-    return InputError(f"cannot be written ({exc.strerror or exc}): {advice}. Nothing was written", where)
+    code, words = exc.errno, exc.strerror or str(exc)
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        words = str(exc.args[0][0][-1])  # a copy's (source, destination, why) list: the first why, e.g. "[Errno 5] ..."
+        found = re.match(r"\[Errno (\d+)\] (.*?)(?::\s*'.*)?$", words)
+        code, words = (int(found[1]), found[2]) if found else (None, words)
+    advice = _WRITE_ADVICE.get(code, "check the disk, or write elsewhere")
+    return InputError(f"cannot be written ({words}): {advice}. Nothing was written", where)
 
 
 def size_words(nbytes: float) -> str:

@@ -21,6 +21,7 @@ Recent projects are kept in ``recent.json`` in the user's config folder (or in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from dataclasses import dataclass, field
@@ -135,8 +136,9 @@ class Project:
     # create / open / save
 
     @classmethod
-    def create(cls, folder: str | Path, name: str | None = None) -> "Project":
-        """Make a new project in ``folder`` (created if needed, with ``results/``) and save it.
+    def create(cls, folder: str | Path, name: str | None = None, fill=None) -> "Project":
+        """Make a new project in ``folder`` (created if needed, with ``results/``) and save it (``fill``: a
+        function that fills the new Project in before that save).
 
         Raises InputError if ``folder`` is a file, already holds a ``project.json``,
         or cannot be created or written.
@@ -150,14 +152,28 @@ class Project:
         if (folder / BACKUP_FILE).exists():  # a new project's first saves would replace the only copy left
             raise InputError(f"holds {BACKUP_FILE}, the backup of a project whose {PROJECT_FILE} is gone: rename "
                              f"it to {PROJECT_FILE} and open the project, or choose another folder", folder)
+        made = [p for p in (folder / RESULTS_DIR, *(folder / RESULTS_DIR).parents) if not p.exists()]
         try:
             (folder / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create the project folder ({exc.strerror}); "
                              "choose a folder you can write to", folder) from exc
         project = cls(folder=folder, name=name or folder.name or "project")
-        project.save()
+        project._first_save(made, fill)
         return project
+
+    def _first_save(self, made: list[Path], fill=None) -> None:
+        """``fill(self)`` if given, then the first save; when either fails (a full disk) the folders in
+        ``made`` (made for this project) go again while empty: a retry elsewhere leaves nothing behind."""
+        try:
+            if fill is not None:
+                fill(self)
+            self.save()
+        except BaseException:
+            for made_here in made:
+                with contextlib.suppress(OSError):
+                    made_here.rmdir()  # only while empty
+            raise
 
     @classmethod
     def open(cls, folder_or_file: str | Path) -> "Project":
@@ -574,11 +590,11 @@ class Project:
         folder's ``results/``. For a project whose folder cannot be written (read-only media,
         a colleague's share). Raises InputError as :meth:`create` does; nothing is written here.
         """
-        target = Project.create(folder, name=self.name)
-        target.stacks = [StackRecord.from_dict(s.to_dict(), "stack") for s in self.stacks]
-        target.results = [ResultRecord.from_dict(dict(r.to_dict(), path=str(self.absolute(r))), "result")
-                          for r in self.results]
-        target.view = ViewState.from_dict(self.view.to_dict(), "view")
-        target.extra = dict(self.extra)
-        target.save()
-        return target
+        def fill(target: Project) -> None:
+            target.stacks = [StackRecord.from_dict(s.to_dict(), "stack") for s in self.stacks]
+            target.results = [ResultRecord.from_dict(dict(r.to_dict(), path=str(self.absolute(r))), "result")
+                              for r in self.results]
+            target.view = ViewState.from_dict(self.view.to_dict(), "view")
+            target.extra = dict(self.extra)
+
+        return Project.create(folder, name=self.name, fill=fill)

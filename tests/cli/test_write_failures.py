@@ -169,3 +169,14 @@ def test_a_long_message_keeps_its_advice(capsys):
 
     line = one_line("/data/" + "x" * 500 + ": cannot be written: choose a shorter name")
     assert len(line) == 400 and line.startswith("/data/xxx") and line.endswith("choose a shorter name")
+
+
+def test_a_copy_that_failed_is_told_by_its_first_reason_not_as_a_list():
+    """A zoo import onto a failing disk printed shutil's list of (source, destination, reason) tuples, with the
+    hidden staging path in it."""
+    import shutil
+    from pathlib import Path
+
+    failed = shutil.Error([("/a/weights", "/zoo/.m.1@h-0.partial/weights", "[Errno 5] Input/output error: '/zoo/x'")])
+    problem = atomic.write_failure(failed, 0, Path("/zoo/m")).problem
+    assert problem.startswith("cannot be written (Input/output error): the disk reported") and ".partial" not in problem

@@ -578,3 +578,24 @@ def test_result_names_keep_letters_of_any_script(tmp_path, project):
         names[stem] = project.result_path(record.id, "median").name
     assert list(names.values()) == ["中文_median.tif", "日本_median.tif", "Probe_ä_median.tif", "Probe_ö_median.tif",
                                     "a_b_c_median.tif", "हिन्दी_median.tif"]  # its vowel signs kept
+
+
+@pytest.mark.parametrize("how", ["create", "save_as"])
+def test_a_new_project_the_disk_refuses_leaves_no_folders_behind(tmp_path, monkeypatch, how):
+    """A Save As onto a full disk left an empty project folder with its results/ (audit of 2026-12-06)."""
+    import errno
+
+    from emdenoise_gui.core import atomic
+
+    source = Project.create(tmp_path / "first")
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic, "write_text", full)
+    target = tmp_path / "new" / "project"
+    with pytest.raises(InputError):
+        Project.create(target) if how == "create" else source.save_as(target)
+    assert not (tmp_path / "new").exists()
+    monkeypatch.undo()
+    assert source.save_as(target).file.is_file()  # a retry works
