@@ -118,6 +118,9 @@ def cmd_zoo(args) -> int:
                 continue
             c = e.package.card
             print(f"{c.name:<28} {where:<8} {c.family:<9} {c.config:<6} {c.parameters / 1e6:7.3f} M  {c.noise_condition}")
+        for run in registry.list_paused():  # as the app's zoo lists them (Kind "paused")
+            print(f"{run.name:<28} {'paused':<8} step {run.step:,} of {run.steps:,}: go on with `emdenoise resume "
+                  f"{run.path}`")
     elif args.zoo_command == "show":
         import json
 

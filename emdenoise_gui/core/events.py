@@ -133,11 +133,14 @@ class Validated:
 
 @dataclass(frozen=True)
 class Preview:
-    """A fixed held-back crop: ``noisy`` and ``denoised``, (H, W) float32 on the [0, 1] working scale."""
+    """A fixed held-back crop: ``noisy`` and ``denoised``, (H, W) float32 on the [0, 1] working scale.
+    ``kept``: denoised by the weights the package holds (the best validated, of ``step``), sent once after
+    the package is written; the others come during the run, by the weights of that moment."""
 
     step: int
     noisy: np.ndarray = field(repr=False)
     denoised: np.ndarray = field(repr=False)
+    kept: bool = False
 
 
 @dataclass(frozen=True)

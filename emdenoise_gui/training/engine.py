@@ -227,6 +227,8 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
     except InputError as exc:  # a full disk, a disk error: the run is done, its last checkpoint holds it
         raise InputError(f"{exc.problem.removesuffix('. Nothing was written')}; the finished training is kept "
                          f"in its checkpoint {ckpt}: resume it to save the model", exc.path) from None
+    noisy, denoised = trainer.preview()  # by the weights written (the best validated), not the last step's
+    yield Preview(trainer.best["step"] if trainer.best else step, noisy, denoised, kept=True)
     yield Finished(step, str(package.path))
 
 

@@ -121,3 +121,85 @@ def test_a_resumed_run_can_be_paused_again(qtbot, window, stack):
     assert not page.status.text().startswith("Stopped at")
     wizard.reject()
     qtbot.waitUntil(lambda: not page.job.active, timeout=60_000)
+
+
+def test_a_waiting_training_cancelled_in_the_jobs_panel_says_so(qtbot, window, stack):
+    """The wizard went on saying "Waiting for … Stop cancels this training", with Stop off, after the user had
+    cancelled the waiting run in the Jobs panel (audit of 2026-12-06)."""
+    blocker, release = _blocker(window.controller)
+    wizard = _wizard_at_training(window, stack, "waits3", 4)
+    page = wizard.pages["training"]
+    try:
+        assert page.job.status == "waiting"
+        page.job.cancel()  # what the Jobs panel's Cancel does
+        qtbot.waitUntil(lambda: page.job.status == "cancelled", timeout=10_000)
+        qtbot.waitUntil(lambda: page.status.text().startswith("Cancelled before it started"), timeout=5_000)
+        assert page.settings_button.isVisibleTo(wizard)
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: not blocker.active, timeout=30_000)
+        wizard.reject()
+
+
+def test_after_pause_stop_and_resume_the_pause_button_says_pause(qtbot, window, stack):
+    """It read "Continue", unpressed, while the resumed run went on: one click paused it (audit)."""
+    wizard = _wizard_at_training(window, stack, "label1", 400)
+    page = wizard.pages["training"]
+    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
+    page.pause_button.click()
+    qtbot.waitUntil(lambda: page.job.paused, timeout=10_000)
+    page.stop()
+    assert page.pause_button.text() == "Pause" and not page.pause_button.isChecked()
+    qtbot.waitUntil(lambda: page.resume_button.isVisibleTo(wizard), timeout=60_000)
+    page.resume_button.click()
+    qtbot.waitUntil(lambda: page.job.running and page.pause_button.isEnabled(), timeout=30_000)
+    assert page.pause_button.text() == "Pause" and not page.pause_button.isChecked()
+    wizard.reject()
+    qtbot.waitUntil(lambda: not page.job.active, timeout=60_000)
+
+
+def test_the_finish_page_judges_the_weights_that_were_written(qtbot, window, stack, monkeypatch):
+    """The finish page measured and drew the last step's preview, while the package holds the best validated
+    weights, of another step (audit of 2026-12-06)."""
+    from emdenoise_gui.training.trainers import base
+
+    observe = base.BaseTrainer.observe
+
+    def best_first(self, step, metrics):  # the first validation stays the best: the package holds its weights
+        return observe(self, step, metrics) if self.best is None else False
+
+    monkeypatch.setattr(base.BaseTrainer, "observe", best_first)
+    from emdenoise_gui.training import engine
+
+    previews = []
+    made = engine.Preview
+    monkeypatch.setattr(engine, "Preview", lambda *a, **k: previews.append(made(*a, **k)) or previews[-1])
+    wizard = _wizard_at_training(window, stack, "kept1", 6)
+    page = wizard.pages["training"]
+    qtbot.waitUntil(lambda: bool(page.state.package), timeout=120_000)
+    last = previews[-1]
+    assert last.kept and last.step == previews[0].step < 6 and not any(p.kept for p in previews[:-1])
+    assert page.state.preview[1] is last.denoised
+    assert "kept" in page.after[0].ci.getItem(0, 0).text
+    wizard.reject()
+
+
+def test_after_the_last_step_stop_is_off_and_says_the_model_is_being_written(qtbot, window, stack):
+    """Stop or close during the last validation and the export asked whether to keep "a checkpoint to resume
+    later", then the model was written anyway (audit of 2026-12-06)."""
+    from emdenoise_gui.core.events import StepDone
+
+    blocker, release = _blocker(window.controller)
+    wizard = _wizard_at_training(window, stack, "last1", 4)
+    page = wizard.pages["training"]
+    try:
+        page._event(StepDone(4, 4, {"loss": 0.1}, 1e-3, 2.0, 0.0))  # as the run's last step arrives
+        assert not page.cancel_button.isEnabled() and not page.pause_button.isEnabled()
+        assert page.status.text().startswith("All 4 steps done")
+        page.stop()
+        assert page.job.status == "waiting"  # nothing cancelled: the run is writing its model
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: not blocker.active, timeout=30_000)
+        qtbot.waitUntil(lambda: bool(page.state.package), timeout=120_000)
+        wizard.reject()

@@ -285,3 +285,18 @@ def test_weights_without_batch_norm_step_counters_load(tmp_path):
                      normalisation={"kind": "zscore-slice"}, weights_sha256="0" * 64, parameters=1)
     model = load_network(write_package(tmp_path / "x", card, weights))
     assert all(torch.equal(model.state_dict()[k], v) for k, v in weights.items())
+
+
+def test_zoo_list_shows_paused_runs_as_the_app_does(user_zoo, capsys):
+    """The app's zoo lists a stopped training as "paused"; `emdenoise zoo list` left it out (audit of 2026-12-06),
+    so from the CLI it could only be found as a hidden folder."""
+    from emdenoise_gui.cli.main import main
+    from emdenoise_gui.training.checkpoint import save_checkpoint
+
+    spec = {"family": "n2v", "config": "lite", "name": "halfway", "steps": 600, "output": str(user_zoo / "halfway")}
+    folder = save_checkpoint(user_zoo / ".halfway.checkpoint", {"spec": spec, "step": 150,
+                                                                "trainer": {"w": torch.zeros(3)}, "wall_s": 1.0})
+    assert main(["zoo", "list"]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("halfway")]
+    assert len(line) == 1 and "paused" in line[0] and "step 150 of 600" in line[0]
+    assert f"emdenoise resume {folder}" in line[0]

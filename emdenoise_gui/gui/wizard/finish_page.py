@@ -136,8 +136,12 @@ class FinishPage(QtWidgets.QWizardPage):
             self.denoise_now.setVisible(False)
             return
         self.card = package.card
+        best = (self.card.training or {}).get("best_step")
+        kept = f"; the weights of step {best:,} kept, the best validated" if isinstance(best, int) and \
+            best != self.card.steps else ""
         self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
-                             f"{self.card.steps:,} steps).</p><p>{evaluation_text(self.card.metrics, state.preview, self.card.family)}</p>")
+                             f"{self.card.steps:,} steps{kept}).</p>"
+                             f"<p>{evaluation_text(self.card.metrics, state.preview, self.card.family)}</p>")
         if state.preview is not None:
             # torch is loaded by the training
             from emdenoise_gui.training.trainers.base import display_pair

@@ -97,6 +97,7 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.settings_button.clicked.connect(self.change_settings)
         self.settings_button.setVisible(False)
         self.failed = False
+        self._finishing = False  # the last step is done: its validation and the export run, Stop has no effect
         self.problem = QtWidgets.QLabel()
         theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)
@@ -133,8 +134,9 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.failed = False
         self.resume_button.setVisible(False)
         self.settings_button.setVisible(False)
-        self.pause_button.setChecked(False)
+        self._unpress_pause()
         self.pause_button.setEnabled(False)  # until the job runs: a waiting job has nothing to hold
+        self._finishing = False
         self.cancel_button.setEnabled(True)
         if checkpoint:
             self.checkpoint = checkpoint  # a resume stopped before it ran can be resumed again
@@ -168,6 +170,12 @@ class TrainingPage(QtWidgets.QWizardPage):
             self.pause_button.setEnabled(True)
             self.status.setText("Loading the data and the network…")
 
+    def _unpress_pause(self) -> None:
+        """The Pause button up and saying "Pause" (a run that starts or stops is not held)."""
+        with QtCore.QSignalBlocker(self.pause_button):
+            self.pause_button.setChecked(False)
+        self.pause_button.setText("Pause")
+
     def running(self) -> bool:
         return self.job is not None and self.job.active
 
@@ -182,22 +190,30 @@ class TrainingPage(QtWidgets.QWizardPage):
         """Ask whether to stop the running training (``stop_answer`` answers instead)."""
         if self.stop_answer is not None:
             return self.stop_answer
-        answer = QtWidgets.QMessageBox.question(
-            self, "Stop training?", "Stop the training? What it learned so far is kept as a checkpoint; you "
-            "can resume it later from the model zoo (paused training).")
+        text = ("All its steps are done and the model is being written: it joins the model zoo whatever you "
+                "choose. Close anyway?") if self._finishing else (
+            "Stop the training? What it learned so far is kept as a checkpoint; you can resume it later from "
+            "the model zoo (paused training).")
+        answer = QtWidgets.QMessageBox.question(self, "Stop training?", text)
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def stop(self) -> None:
         """Stop the run at its next step (it saves a checkpoint)."""
         if self.running():
+            if self._finishing:  # the last step's validation or the export: nothing left to stop
+                return
             waiting = self.job.status == "waiting"
             self.status.setText("Stopping after the current step…")
+            self._unpress_pause()
             self.job.set_paused(False)
             self.job.cancel()  # a waiting job ends at once: _ended says so
             if waiting:
-                self.status.setText("Cancelled before it started: nothing was trained. "
-                                    + ("“Resume training” starts it again." if self.checkpoint else
-                                       "“Change the settings” goes back to start it again."))
+                self._say_cancelled_before_start()
+
+    def _say_cancelled_before_start(self) -> None:
+        self.status.setText("Cancelled before it started: nothing was trained. "
+                            + ("“Resume training” starts it again." if self.checkpoint else
+                               "“Change the settings” goes back to start it again."))
 
     def _resume(self) -> None:
         if self.checkpoint:
@@ -220,7 +236,12 @@ class TrainingPage(QtWidgets.QWizardPage):
     def _event(self, item) -> None:
         if isinstance(item, ev.StepDone):
             self.train.append(item.step, main_loss(item.losses))
-            if not self.pause_button.isChecked():
+            self._finishing = item.step >= item.total_steps
+            if self._finishing:
+                self.pause_button.setEnabled(False)
+                self.cancel_button.setEnabled(False)
+                self.status.setText(f"All {item.total_steps:,} steps done: validating and writing the model…")
+            elif not self.pause_button.isChecked():
                 self.status.setText(f"Step {item.step:,} of {item.total_steps:,} · {item.steps_per_s:.2f} steps/s · "
                                     f"{format_seconds(item.eta_s)} left")
         elif isinstance(item, ev.Validated):
@@ -235,7 +256,8 @@ class TrainingPage(QtWidgets.QWizardPage):
             for (_w, box, image), data in ((self.before, noisy), (self.after, denoised)):
                 image.setImage(data, levels=(0.0, 1.0))
                 box.autoRange(padding=0)
-            self.after[0].ci.getItem(0, 0).setText(f"Denoised (step {item.step:,})")
+            self.after[0].ci.getItem(0, 0).setText(f"Denoised ({'the model kept, ' if item.kept else ''}"
+                                                   f"step {item.step:,})")
         elif isinstance(item, ev.CheckpointSaved):
             self.checkpoint = item.path
         elif isinstance(item, ev.Finished):
@@ -263,6 +285,8 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.resume_button.setVisible(bool(self.checkpoint) and not self.state.package)
         never_ran = not len(self.train) and not self.state.package and self.job is not None \
             and self.job.status == "cancelled" and not self.job.started_at
+        if never_ran:  # the wizard's Stop, or Cancel in the Jobs panel, while it waited
+            self._say_cancelled_before_start()
         self.settings_button.setVisible((self.failed or never_ran) and not self.state.package
                                         and not self.state.resume)
         self.completeChanged.emit()
