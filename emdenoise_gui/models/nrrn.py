@@ -68,10 +68,23 @@ class _BuildingUnit(nn.Module):
         """
         hu, hr, hc = self.h_gates(h)
         su, sr, sc = self.s_gates(s)
+        if not torch.is_grad_enabled():  # inference: the same sums in place in the gate convs' outputs
+            return _lean_gates(hu, hr, hc, su, sr, sc, s)
         u = torch.sigmoid(hu + su)
         r = torch.sigmoid(hr + sr)
         c = torch.tanh(hc + r * sc)
         return u * s + (1.0 - u) * c
+
+
+def _lean_gates(hu, hr, hc, su, sr, sc, s: torch.Tensor) -> torch.Tensor:
+    """:meth:`_BuildingUnit.forward`'s gates without autograd, computed in the gate convs' outputs (views that
+    nothing else holds): z = c + u * (s - c), equal to u*s + (1-u)*c up to rounding. A 512 px NRRN lite tile
+    held 14 C-channel maps at once this way and 7 now (its peak was 0.4 GB of a 1.5 GB stack job)."""
+    u = hu.add_(su).sigmoid_()
+    r = hr.add_(sr).sigmoid_()
+    c = hc.addcmul_(r, sc).tanh_()
+    z = torch.sub(s, c)
+    return z.mul_(u).add_(c)
 
 
 class _StackedConv(nn.Module):
@@ -125,13 +138,18 @@ class NRRNBranch(nn.Module):
         m = F.relu(self.stem(a))
         h = F.relu(self.stem(b))
         x_hat = b
+        lean = not torch.is_grad_enabled()  # inference: maps nothing else holds are overwritten in place
         for bu in self.bus:
-            s = torch.tanh(self.w1(m))
+            s = self.w1(m).tanh_() if lean else torch.tanh(self.w1(m))
+            m = s  # the previous m is not needed again: let it go before the unit's maps are made
             z = bu(h, s)
             x_hat = x_hat + noise_attention(z)
-            h = torch.cat([torch.tanh(x_hat), z[:, 1:]], dim=1)
-            m = s
-        return x_hat + noise_attention(self.tail(F.relu(h)))
+            if lean:
+                z[:, :1] = torch.tanh(x_hat)
+                h = z
+            else:
+                h = torch.cat([torch.tanh(x_hat), z[:, 1:]], dim=1)
+        return x_hat + noise_attention(self.tail(h.relu_() if lean else F.relu(h)))
 
 
 #: How the two neighbours reach the branch: "pair" (the paper: one branch per neighbour, outputs

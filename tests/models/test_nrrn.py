@@ -232,3 +232,22 @@ def test_a_building_unit_computes_the_papers_six_convolutions():
                                              for p in ("weight", "bias"))
     bu(h, s).square().mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in bu.parameters())
+
+
+@pytest.mark.parametrize("neighbours, dilations", [("pair", None), ("mean", None), ("mean", [1, 2])])
+def test_inference_in_place_equals_the_autograd_forward(neighbours, dilations):
+    """Without autograd the gates and states are computed in place (a 512 px lite tile's peak fell from 0.34
+    to 0.15 GB): the result must be the training forward's, up to float32 rounding, in both memory layouts."""
+    torch.manual_seed(3)
+    units = 2 if dilations else 3
+    model = NRRN(channels=8, units=units, dilations=dilations, neighbours=neighbours).eval()
+    x = torch.randn(2, 3, 40, 36)
+    with torch.enable_grad():
+        reference = model.denoise(x).detach()
+    for layout in (torch.contiguous_format, torch.channels_last):
+        model = model.to(memory_format=layout)
+        with torch.inference_mode():
+            lean = model.denoise(x.contiguous(memory_format=layout))
+        torch.testing.assert_close(lean, reference, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # validation during training takes the same path
+        torch.testing.assert_close(model.denoise(x), reference, rtol=1e-5, atol=1e-5)
