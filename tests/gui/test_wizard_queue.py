@@ -180,7 +180,7 @@ def test_the_finish_page_judges_the_weights_that_were_written(qtbot, window, sta
     last = previews[-1]
     assert last.kept and last.step == previews[0].step < 6 and not any(p.kept for p in previews[:-1])
     assert page.state.preview[1] is last.denoised
-    assert "kept" in page.after[0].ci.getItem(0, 0).text
+    assert page.after[0].ci.getItem(0, 0).text.startswith("Kept model (step ")
     wizard.reject()
 
 

@@ -256,8 +256,7 @@ class TrainingPage(QtWidgets.QWizardPage):
             for (_w, box, image), data in ((self.before, noisy), (self.after, denoised)):
                 image.setImage(data, levels=(0.0, 1.0))
                 box.autoRange(padding=0)
-            self.after[0].ci.getItem(0, 0).setText(f"Denoised ({'the model kept, ' if item.kept else ''}"
-                                                   f"step {item.step:,})")
+            self.after[0].ci.getItem(0, 0).setText(f"{'Kept model' if item.kept else 'Denoised'} (step {item.step:,})")
         elif isinstance(item, ev.CheckpointSaved):
             self.checkpoint = item.path
         elif isinstance(item, ev.Finished):
