@@ -27,7 +27,7 @@ from emdenoise_gui.cli.exits import (
     silence_stdout,
 )
 from emdenoise_gui.core.atomic import is_disk_full
-from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.errors import Cancelled, InputError, system_failure
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
 #: Options whose value is a range that may begin with a minus sign (``--slices -2:``).
@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, not a traceback
         if args.debug:
             raise
+        failure = system_failure(exc)  # a disk or a network share failed (EIO, ESTALE): not a bug to report
+        if failure is not None:
+            say(f"emdenoise: error: {one_line(str(failure))}")
+            return EXIT_INPUT
         if is_disk_full(exc):  # the results printed to a full disk (`> /dev/full`): not a bug to report
             say(f"emdenoise: error: the output could not be written: the disk is full ({one_line(str(exc))})")
             silence_stdout()  # Python's own flush at exit would fail on it again

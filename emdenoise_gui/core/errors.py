@@ -7,6 +7,7 @@ prints it as one line and exits with status 2; the GUI shows it in a dialog.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -29,3 +30,22 @@ class InputError(Exception):
 
 class Cancelled(Exception):
     """Raised inside a long job when its :class:`~emdenoise_gui.core.events.CancelToken` is set."""
+
+
+#: errno values that mean a network share is gone (not the program's fault)
+_SHARE_GONE = {getattr(errno, name) for name in ("ESTALE", "ENOTCONN", "EHOSTDOWN", "EHOSTUNREACH", "ETIMEDOUT",
+                                                  "ENOLINK", "ECOMM", "EREMOTEIO") if hasattr(errno, name)}
+#: errno values that mean a disk or device failed
+_DEVICE_FAILED = {getattr(errno, name) for name in ("EIO", "ENODEV", "ENXIO", "ENOMEDIUM") if hasattr(errno, name)}
+
+
+def system_failure(exc: BaseException) -> InputError | None:
+    """The one-line InputError for an OSError a failing disk, device or network share raised (an input/output
+    error, a stale file handle after a share dropped): a problem of the user's machine, not a bug to report;
+    None for any other error."""
+    if not isinstance(exc, OSError) or exc.errno not in _SHARE_GONE | _DEVICE_FAILED:
+        return None
+    advice = ("the network share it is on is gone or not answering: reconnect it, then try again"
+              if exc.errno in _SHARE_GONE else
+              "the disk or device it is on reported an error: check it and its connection, then try again")
+    return InputError(f"cannot be read or written ({exc.strerror or exc}): {advice}", exc.filename)

@@ -157,8 +157,11 @@ class SliceCache:
 
     def window(self, z: int, count: int, scale: "IntensityScale") -> np.ndarray:
         """(count, Y, X) float32 on the working scale: slice ``z`` and its neighbours (see
-        :func:`neighbour_indices`), as filters and models take them."""
+        :func:`neighbour_indices`), as filters and models take them; read-only for a single-slice stack (its
+        one slice repeated without copies)."""
         picks = neighbour_indices(z, len(self.stack), count)
+        if count > 1 and len(set(picks)) == 1:  # a single image: one slice, seen ``count`` times (read-only), not
+            return np.broadcast_to(scale.to_unit(self[z]), (count, *self.stack.shape[1:]))  # count float32 copies
         slices = []
         for k in picks:
             try:

@@ -113,16 +113,36 @@ def _set_aside(folder: Path) -> Path | None:
     return None
 
 
+#: Boxes the exception hook has open: a parentless box no Python name holds would be deleted at once.
+_OPEN_BOXES: list = []
+
+
+def _tell(icon, title: str, text: str, details: str = "") -> None:
+    """Open a message box for the exception hook (not modal to a click that has already returned)."""
+    box = QtWidgets.QMessageBox(icon, title, text)
+    if details:
+        box.setDetailedText(details)
+    _OPEN_BOXES.append(box)
+    box.finished.connect(lambda _result, b=box: _OPEN_BOXES.remove(b) if b in _OPEN_BOXES else None)
+    box.open()
+
+
 def _install_excepthook() -> None:
     def hook(kind, value, tb):
+        from emdenoise_gui.core.errors import system_failure
+
+        failure = system_failure(value)  # a disk or a network share failed under a click: not a bug to report
+        app = QtWidgets.QApplication.instance()
+        if failure is not None:
+            sys.stderr.write(f"emdenoise: {failure}\n")
+            if app is not None:
+                _tell(QtWidgets.QMessageBox.Icon.Warning, "Cannot read or write", str(failure))
+            return
         text = "".join(traceback.format_exception(kind, value, tb))
         sys.stderr.write(text)
-        app = QtWidgets.QApplication.instance()
         if app is not None and not isinstance(value, KeyboardInterrupt):
-            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "Unexpected error",
-                                        f"{kind.__name__}: {value}\n\nEMDenoise keeps running; please report this.")
-            box.setDetailedText(text)
-            box.open()
+            _tell(QtWidgets.QMessageBox.Icon.Critical, "Unexpected error",
+                  f"{kind.__name__}: {value}\n\nEMDenoise keeps running; please report this.", text)
 
     sys.excepthook = hook
 

@@ -47,7 +47,7 @@ from typing import Callable
 from PySide6 import QtCore
 
 from emdenoise_gui.core import events as ev
-from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.errors import Cancelled, InputError, system_failure
 from emdenoise_gui.core.events import CancelToken, Progress, RateMeter
 
 #: The GUI thread takes a job's queued events at most this often (s).
@@ -129,8 +129,8 @@ class JobFailure:
 
     @property
     def internal(self) -> bool:
-        """True for a bug (anything but an InputError or running out of memory)."""
-        return not isinstance(self.exception, (InputError, MemoryError))
+        """True for a bug (anything but an InputError, running out of memory or a failing disk or share)."""
+        return not isinstance(self.exception, (InputError, MemoryError)) and system_failure(self.exception) is None
 
     @property
     def message(self) -> str:
@@ -139,6 +139,9 @@ class JobFailure:
             return OUT_OF_MEMORY
         if isinstance(self.exception, InputError):
             return str(self.exception)
+        failure = system_failure(self.exception)
+        if failure is not None:
+            return str(failure)
         lines = str(self.exception).strip().splitlines()
         name = type(self.exception).__name__
         cause = f"{name}: {lines[0]}" if lines else name

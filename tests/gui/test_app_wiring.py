@@ -135,3 +135,28 @@ def test_the_status_bar_names_an_unused_gpu(monkeypatch):
     assert "NVIDIA GPU is present" in note
     monkeypatch.setattr(doctor, "nvidia_present", lambda: False)
     assert device_status.unused_gpu_note() == ""
+
+
+def test_a_share_that_drops_under_a_click_is_a_one_line_warning_not_a_bug_report(qtbot, monkeypatch, capsys):
+    """A stale file handle raised in a click's slot (show_stack's exists()) opened "Unexpected error ... please
+    report this" with a traceback (audit of 2026-12-06)."""
+    import errno
+    import sys
+
+    from emdenoise_gui.gui import app
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    app._install_excepthook()
+    sys.excepthook(OSError, OSError(errno.ESTALE, "Stale file handle", "/mnt/share/a.tif"), None)
+    box = app._OPEN_BOXES[-1]
+    try:
+        assert box.icon() == QtWidgets.QMessageBox.Icon.Warning and not box.detailedText()
+        assert "/mnt/share/a.tif" in box.text() and "network share" in box.text() and "report" not in box.text()
+        assert "Traceback" not in capsys.readouterr().err
+    finally:
+        box.done(0)
+    assert box not in app._OPEN_BOXES
+    sys.excepthook(ValueError, ValueError("a bug"), None)  # a bug is still one to report
+    box = app._OPEN_BOXES[-1]
+    assert box.icon() == QtWidgets.QMessageBox.Icon.Critical and "please report" in box.text()
+    box.done(0)

@@ -309,3 +309,13 @@ def test_the_eta_counts_from_the_first_count_not_from_the_set_up(qtbot, monkeypa
     assert job.eta_s == pytest.approx(8.9)
     job._on_event(Progress("batch 2/2", 0, 50))  # another total: measured afresh
     assert job.eta_s is None
+
+
+def test_a_job_a_failing_disk_stopped_is_no_internal_error():
+    """An input/output error mid-job (a disk, a dropped share) said "internal error; please report it"."""
+    import errno
+
+    failure = JobFailure.capture(OSError(errno.EIO, "Input/output error", "/data/a.mrc"))
+    assert not failure.internal and failure.details == ""
+    assert failure.message.startswith("/data/a.mrc: cannot be read or written (Input/output error)")
+    assert JobFailure.capture(OSError(errno.ENOENT, "No such file or directory")).internal  # may be a bug

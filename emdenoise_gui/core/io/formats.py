@@ -8,6 +8,7 @@ A format is one module with ``SUFFIXES``, ``open_file(path) -> (StackMeta, reade
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from types import ModuleType
 from typing import Callable
 
 from emdenoise_gui.core import atomic
-from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.errors import InputError, system_failure
 from emdenoise_gui.core.io import mrc, omezarr, tiff
 from emdenoise_gui.core.io.stack import Stack
 
@@ -59,6 +60,15 @@ COMPRESSED = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst"
 
 def sniff(path: Path) -> Format:
     """The format of a readable file, from its name and first bytes, else InputError saying why not."""
+    try:
+        path.stat()
+    except OSError as exc:  # pathlib's exists() raises all but these: a dropped share (ESTALE), a disk error
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            pass  # "not found", said below
+        else:
+            failure = system_failure(exc)
+            raise InputError(failure.problem if failure is not None else f"cannot be read ({exc.strerror or exc})",
+                             path) from None
     if not path.exists():
         raise InputError("file not found; check the name and folder", path)
     if path.is_dir():
@@ -73,7 +83,9 @@ def sniff(path: Path) -> Format:
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror}); check its permissions", path) from exc
+        failure = system_failure(exc)
+        raise InputError(failure.problem if failure is not None else
+                         f"cannot be read ({exc.strerror}); check its permissions", path) from exc
     if size == 0:
         raise InputError("is empty (0 bytes); it was probably not copied completely", path)
     suffix = path.suffix.lower()

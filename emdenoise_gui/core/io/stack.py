@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.errors import InputError, system_failure
 
 #: Smallest image side we accept, in pixels: below this no filter or network makes sense.
 MIN_SIDE = 8
@@ -128,9 +128,11 @@ class Stack:
         except InputError:
             raise
         except Exception as exc:  # the format library's own error: say which file and slice
-            raise InputError(
-                f"cannot read slice {z}: {exc}; the file may be damaged or truncated", self.path
-            ) from exc
+            failure = system_failure(exc)  # a failing disk or a dropped share is not a damaged file
+            why = failure.problem if failure is not None else (
+                "the file was deleted or moved while it was read; put it back, or add it again"
+                if isinstance(exc, FileNotFoundError) else f"{exc}; the file may be damaged or truncated")
+            raise InputError(f"cannot read slice {z}: {why}", self.path) from exc
         data = np.asarray(data).reshape(self.meta.shape[1:])
         return data.astype(self.meta.dtype, copy=False)
 

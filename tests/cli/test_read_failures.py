@@ -1,0 +1,71 @@
+"""A disk or a network share that fails under a read (an input/output error, a stale file handle after a share
+dropped) is one line and exit 2 saying what to do, never "internal error ... please report it" (audit of
+2026-12-06); a file deleted while it is read is said as such, not as a damaged file."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+import tifffile
+
+from emdenoise_gui.cli.main import main
+from emdenoise_gui.core.errors import system_failure
+from emdenoise_gui.core.io import open_stack
+from tests.conftest import synthetic_em_stack
+
+
+def _stack(path):
+    tifffile.imwrite(path, synthetic_em_stack(3, 48, 40, seed=2), imagej=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def _fail_stat_of(monkeypatch, path, code):
+    stat = os.stat
+
+    def failing(target, *args, **kwargs):
+        if os.fspath(target) == os.fspath(path):
+            raise OSError(code, os.strerror(code), os.fspath(target))
+        return stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", failing)
+
+
+@pytest.mark.parametrize("code, words", [(errno.ESTALE, "network share"), (errno.EIO, "disk or device")])
+@pytest.mark.parametrize("command", [["info"], ["denoise", "-o", "OUT", "--method", "gaussian"]])
+def test_a_failing_share_or_disk_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, code, words, command):
+    source = _stack(tmp_path / "in.tif")
+    _fail_stat_of(monkeypatch, source, code)
+    args = [command[0], str(source)] + [str(tmp_path / "out.tif") if a == "OUT" else a for a in command[1:]]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error" not in err and words in err and str(source) in err
+    assert not (tmp_path / "out.tif").exists()
+
+
+def test_a_slice_read_that_fails_names_the_cause(tmp_path, monkeypatch):
+    source = _stack(tmp_path / "in.tif")
+    with open_stack(source) as stack:
+        reader = stack._reader
+
+        def gone(z):
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(source))
+
+        monkeypatch.setattr(reader, "read", gone)
+        with pytest.raises(Exception, match="deleted or moved while it was read") as caught:
+            stack[1]
+        assert "damaged" not in str(caught.value)
+
+        def stale(z):
+            raise OSError(errno.ESTALE, "Stale file handle")
+
+        monkeypatch.setattr(reader, "read", stale)
+        with pytest.raises(Exception, match="network share it is on is gone"):
+            stack[1]
+
+
+def test_only_system_failures_count_as_such():
+    assert system_failure(OSError(errno.EIO, "Input/output error")) is not None
+    assert system_failure(OSError(errno.ENOENT, "No such file or directory")) is None  # may be a bug: reported
+    assert system_failure(ValueError("x")) is None
