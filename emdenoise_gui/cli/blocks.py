@@ -94,8 +94,10 @@ def _saying_what_is_kept(steps, output: Path):
             shutil.rmtree(output, ignore_errors=True)
             problem += f"; {output.name} was not written"
         raise InputError(problem + (before if previous.exists() else ""), exc.path) from None
-    except OSError as exc:  # a full or failing disk: the blocks written stay for the same command to finish
-        problem = atomic.write_failure(exc, 0, output).problem.removesuffix(". Nothing was written")
+    except OSError as exc:  # a full or failing disk, a lost cluster: the blocks written stay for the same command
+        failure = atomic.write_failure(exc, 0, output)
+        problem = failure.problem.removesuffix(". Nothing was written") if failure is not None else (
+            f"the run stopped ({exc}): if it ran on a cluster, check that its scheduler and workers still answer")
         if output.exists():
             problem += f"; the blocks finished so far are kept in {output.name}: run the same command again to finish it"
         raise InputError(problem + (before if previous.exists() else ""), output) from None

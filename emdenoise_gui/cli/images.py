@@ -100,10 +100,7 @@ def missing_chunks_note(path) -> str:
         missing, total, unit = omezarr.missing_chunks(path)
     except InputError:
         return ""  # said by the open that follows
-    if not missing:
-        return ""
-    return (f"{missing} of {total} {unit} are not stored and read as the fill value (usually 0): the store may be "
-            "incomplete; copy it again if it should be whole")
+    return omezarr.missing_words(missing, total, unit)
 
 
 def _note_missing_chunks(path) -> None:
@@ -112,8 +109,7 @@ def _note_missing_chunks(path) -> None:
         print(f"emdenoise: note: {path}: {note}", file=sys.stderr)
 
 
-def cmd_convert(args) -> int:
-    _note_missing_chunks(args.input)
+def cmd_convert(args) -> int:  # a store's missing chunks are noted by the job (jobs.stack.StackJob)
     run_with_bar(convert_job(args.input, args.output, args.slices, args.dtype, args.overwrite, args.ngff))
     print(f"wrote {args.output}")
     return EXIT_OK
@@ -326,7 +322,8 @@ def check_method_args(args) -> None:
 def pick_denoiser(args) -> Denoiser:
     """The filter or model that denoises ``args.input`` (``--model auto`` settled for this stack; the default
     filter when neither is given), with the notes on stderr that the choice calls for."""
-    _note_missing_chunks(args.input)
+    if getattr(args, "scheduler", None):  # block mode; other jobs note a store's missing chunks themselves
+        _note_missing_chunks(args.input)
     check_method_args(args)
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:

@@ -96,7 +96,7 @@ def _output_folder(output: str) -> tuple[Path, bool]:
     try:
         folder.exists()
     except OSError as exc:  # a name too long for the file system (exists() is False only for a missing one)
-        raise atomic.write_failure(exc, 0, folder) from None
+        raise (atomic.write_failure(exc, 0, folder) or exc) from None
     if folder.is_dir() and folder.suffix.lower() == ".zarr":  # a result store, replaced whole by --overwrite
         raise InputError("is named as an OME-Zarr store (.zarr); with several inputs, -o names the folder the "
                          "results go to: choose a name without .zarr", folder)
@@ -191,7 +191,7 @@ def denoise_several(args) -> int:
         try:
             folder.mkdir()
         except OSError as exc:  # a name too long for the file system, a read-only disk
-            raise atomic.write_failure(exc, 0, folder) from None
+            raise (atomic.write_failure(exc, 0, folder) or exc) from None
     try:
         for one in plan:
             check_output(one.output, args.inputs, args.overwrite)

@@ -148,6 +148,8 @@ class StackJob:
     scale: IntensityScale = field(init=False)
     #: The OME-Zarr version of a .zarr output (None: the default, 0.5).
     ngff: str | None = None
+    #: What is missing from the input already (an OME-Zarr store's chunks not stored), said when the job runs.
+    input_note: str = ""
 
     @classmethod
     def prepare(cls, src, out, slices=None, dtype="float32", overwrite=False, region=None) -> "StackJob":
@@ -158,6 +160,7 @@ class StackJob:
                       None if region is None else check_region(region, source.shape[1:]))
             job.scale = IntensityScale.for_stack(source)
             check_levels(source, job.dtype)
+            job.input_note = source.hold_still()  # a chunk file removed or rewritten later fails its slice
         except Exception:
             source.close()
             raise
@@ -247,6 +250,8 @@ class StackJob:
         try:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
                              placement) as writer:
+                if self.input_note:
+                    yield Message(f"{self.source.path}: {self.input_note}")
                 yield from self._output_notes(writer.store_dtype)
                 if writer.restored:
                     yield Message(f"put back {', '.join(p.name for p in writer.restored)}: an interrupted run had moved "

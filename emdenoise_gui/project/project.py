@@ -156,6 +156,7 @@ class Project:
         try:
             (folder / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            _remove_empty(made)
             raise InputError(f"cannot create the project folder ({exc.strerror}); "
                              "choose a folder you can write to", folder) from exc
         project = cls(folder=folder, name=name or folder.name or "project")
@@ -170,9 +171,7 @@ class Project:
                 fill(self)
             self.save()
         except BaseException:
-            for made_here in made:
-                with contextlib.suppress(OSError):
-                    made_here.rmdir()  # only while empty
+            _remove_empty(made)
             raise
 
     @classmethod
@@ -598,3 +597,10 @@ class Project:
             target.extra = dict(self.extra)
 
         return Project.create(folder, name=self.name, fill=fill)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) while it is empty: those made for a project that failed."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()

@@ -68,8 +68,7 @@ def _write_state(staging: Path, tensors: dict, skeleton) -> None:
     from safetensors.torch import save_file
 
     save_file(tensors, str(staging / STATE_TENSORS))
-    with open(staging / STATE_TENSORS, "rb") as fh:
-        os.fsync(fh.fileno())
+    atomic.fsync_tree(staging / STATE_TENSORS)
     atomic.write_text(staging / STATE_JSON, json.dumps(skeleton))
 
 
@@ -106,17 +105,18 @@ def save_checkpoint(folder: Path, state: dict) -> Path:
 
 
 def _not_saved(exc: Exception, folder: Path, tensors: dict) -> Exception:
-    """The InputError for a checkpoint the system would not write (a full disk, a disk error, a quota): what
-    was needed and how to go on; ``exc`` itself when it is no such error (a bug)."""
-    if not isinstance(exc, OSError) and not atomic.is_disk_full(exc):
+    """The InputError for a checkpoint the system would not write (a full disk, a disk error, a quota; also as
+    safetensors reports them): what was needed and how to go on; ``exc`` itself when it is no such error."""
+    need = sum(t.numel() * t.element_size() for t in tensors.values())
+    failure = atomic.write_failure(exc, need, folder)
+    if failure is None:
         return exc
     then = ("the previous checkpoint is kept: fix that and resume" if folder.exists() or _old_path(folder).exists()
             else "this run had no checkpoint yet, so it cannot resume: fix that and train again")
     if atomic.is_disk_full(exc):
-        need = sum(t.numel() * t.element_size() for t in tensors.values())
         return InputError(f"the disk is full: about {atomic.size_words(need)} needed for the checkpoint; "
                           f"{then.replace('fix that', 'free some space')}", folder)
-    return InputError(f"the checkpoint cannot be written ({exc.strerror or exc}); {then}", folder)
+    return InputError(f"the checkpoint {failure.problem.removesuffix('. Nothing was written')}; {then}", folder)
 
 
 def _read(folder: Path, problems: list | None = None) -> dict | None:

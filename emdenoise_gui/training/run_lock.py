@@ -73,7 +73,7 @@ def training_lock(output: Path) -> Iterator[Path]:
             if _take(lock):
                 break
         except OSError as exc:  # a name too long once the lock's suffix is added, a read-only disk
-            raise atomic.write_failure(exc, 0, output) from None
+            raise (atomic.write_failure(exc, 0, output) or exc) from None
         holder = _holder(lock)
         if _stale(lock, holder):
             with contextlib.suppress(FileNotFoundError):

@@ -233,9 +233,13 @@ def export(package: Package, destination: str | Path, halo: int, overwrite: bool
     module.eval()
     side = card.training_crop if info.tile_is_training_crop and card.training_crop else TEST_SIDE
     x = torch.from_numpy(demo_tensor(info.input_slices, side))
+    module.requires_grad_(False)
     with torch.no_grad():
         y = module(x)
-        # no check_trace: it traces again and imports sympy and torch.distributed (the tests compare the output)
+    # traced with autograd on (the weights need no gradient, so none is kept): without it a network's in-place
+    # inference path (NRRN's) was traced, and the TorchScript failed when called with autograd on, the default.
+    # No check_trace: it traces again and imports sympy and torch.distributed (the tests compare the output)
+    with torch.enable_grad():
         traced = torch.jit.trace(module, x, check_trace=False)
     files = {"test_input.npy": _npy(x.numpy()), "test_output.npy": _npy(y.numpy()),
              "sample_input.tif": _tif(x.numpy()), "sample_output.tif": _tif(y.numpy())}

@@ -213,7 +213,7 @@ def zoo_folder_error(exc: OSError, what: str) -> InputError:
     """An OSError while writing the user zoo as one line: what failed, the zoo folder, what to do (a disk
     error or a full disk is said as such, not as a folder the user cannot write to)."""
     if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.ENOENT, errno.EEXIST, None):
-        return atomic.write_failure(exc, 0, user_dir())
+        return atomic.write_failure(exc, 0, user_dir()) or InputError(f"cannot {what} ({exc})", user_dir())
     return InputError(f"cannot {what} ({exc.strerror or exc}): the zoo folder must be a folder you can write "
                       "to (it is set by EMDENOISE_HOME or the user data folder)", user_dir())
 

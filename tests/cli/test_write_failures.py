@@ -123,7 +123,8 @@ def test_a_checkpoint_the_disk_refuses_keeps_the_previous_one(tmp_path, monkeypa
         raise EIO
 
     monkeypatch.setattr(checkpoint, "_write_state", failing)
-    with pytest.raises(InputError, match=r"cannot be written \(Input/output error\); the previous checkpoint is kept"):
+    with pytest.raises(InputError, match=r"checkpoint cannot be written \(Input/output error\).*; the previous "
+                                         r"checkpoint is kept"):
         checkpoint.save_checkpoint(folder, {"step": 2})
     assert checkpoint.load_checkpoint(folder)["step"] == 1
 
@@ -180,3 +181,47 @@ def test_a_copy_that_failed_is_told_by_its_first_reason_not_as_a_list():
     failed = shutil.Error([("/a/weights", "/zoo/.m.1@h-0.partial/weights", "[Errno 5] Input/output error: '/zoo/x'")])
     problem = atomic.write_failure(failed, 0, Path("/zoo/m")).problem
     assert problem.startswith("cannot be written (Input/output error): the disk reported") and ".partial" not in problem
+
+
+def test_a_library_that_reports_the_system_error_in_words_is_understood(tmp_path, monkeypatch):
+    """safetensors raises its own error, "... (os error 27)", not an OSError: a checkpoint or package the disk
+    refused went out as an internal error (review of 2026-12-06)."""
+    from pathlib import Path
+
+    class SafetensorLike(Exception):
+        pass
+
+    too_large = SafetensorLike("Error while serializing: I/O error: File too large (os error 27)")
+    assert "larger than this file system" in atomic.write_failure(too_large, 0, Path("/x")).problem
+    folder = tmp_path / "run.checkpoint"
+    checkpoint.save_checkpoint(folder, {"step": 1})
+
+    def failing(*_a, **_k):
+        raise too_large
+
+    monkeypatch.setattr(checkpoint, "_write_state", failing)
+    with pytest.raises(InputError, match="larger than this file system.*the previous checkpoint is kept"):
+        checkpoint.save_checkpoint(folder, {"step": 2})
+
+
+def test_a_name_taken_or_a_lost_cluster_is_left_to_the_caller():
+    """A model of the same name imported meanwhile (ENOTEMPTY at the rename) has its own message in the zoo;
+    a cluster that stopped answering is no disk problem."""
+    from pathlib import Path
+
+    for exc in (OSError(errno.ENOTEMPTY, "Directory not empty"), ConnectionRefusedError(errno.ECONNREFUSED, "x"),
+                OSError("Timed out trying to connect to tcp://10.0.0.5:8786 after 30 s")):
+        assert atomic.write_failure(exc, 0, Path("/x")) is None
+
+
+def test_a_folder_of_many_files_is_flushed_at_once(tmp_path, monkeypatch):
+    import os
+
+    for k in range(5):
+        (tmp_path / f"c{k}").write_bytes(b"x")
+    calls = []
+    monkeypatch.setattr(atomic, "MANY_FILES", 2)
+    monkeypatch.setattr(os, "sync", lambda: calls.append("sync"), raising=False)
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
+    atomic.fsync_tree(tmp_path)
+    assert calls[0] == "sync" and calls.count("sync") == 1 and len(calls) <= 2  # then the folder itself

@@ -253,3 +253,54 @@ def test_a_store_moved_while_read_is_an_error_not_zeros(tmp_path):
         shutil.move(store, tmp_path / "elsewhere.zarr")
         with pytest.raises(InputError, match="was moved or deleted while it was read"):
             stack[2]
+
+
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_a_chunk_removed_or_rewritten_during_a_job_fails_its_slice_not_zeros(tmp_path, ngff):
+    """A chunk (or shard) file deleted while a job read the store gave zero slices with exit 0; a store swapped
+    for another of the same shape gave a mix of the two (audit of 2026-12-06)."""
+    data = synthetic_em_stack(6, 32, 32, seed=4)
+    store = write(tmp_path / "s.zarr", data, ngff=ngff)
+    with open_stack(store) as stack:
+        assert stack.hold_still() == ""  # nothing missing at the start
+        np.testing.assert_array_equal(stack[1], data[1])
+        files = sorted(p for p in (store / "0").rglob("*")
+                       if p.is_file() and p.name != "zarr.json" and not p.name.startswith("."))
+        victim = files[-1]  # the last slice's chunk (0.4), the one shard (0.5)
+        victim.unlink()
+        with pytest.raises(InputError, match="changed while it was read"):
+            stack[5]
+    with open_stack(write(tmp_path / "t.zarr", data, ngff=ngff)) as stack:
+        stack.hold_still()
+        shard = sorted(p for p in (tmp_path / "t.zarr" / "0").rglob("*")
+                       if p.is_file() and p.name != "zarr.json" and not p.name.startswith("."))[0]
+        import os
+
+        shard.write_bytes(shard.read_bytes())  # rewritten in place: another version's bytes, a later time
+        os.utime(shard, ns=(shard.stat().st_atime_ns, shard.stat().st_mtime_ns + 10**9))
+        with pytest.raises(InputError, match="changed while it was read"):
+            stack[0]
+
+
+def test_chunks_missing_when_a_job_starts_are_noted_once(tmp_path, capsys):
+    """The CLI noted them before denoise and convert only; a job (the app's too) now says so itself."""
+    data = synthetic_em_stack(4, 32, 32, seed=5)
+    store = write(tmp_path / "s.zarr", data, ngff="0.4")
+    next(p for p in (store / "0").rglob("*") if p.is_file() and p.name[0].isdigit()).unlink()
+    with open_stack(store) as stack:
+        assert stack.hold_still().startswith("1 of 4 chunks are not stored and read as the fill value")
+    assert main(["denoise", str(store), "-o", str(tmp_path / "d.tif"), "--method", "gaussian"]) == 0
+    assert capsys.readouterr().err.count("are not stored and read as the fill value") == 1
+
+
+def test_bytes_damaged_in_a_store_we_wrote_are_refused_not_decoded(tmp_path):
+    """A chunk's bytes changed on the disk decoded into wrong pixels with exit 0 (audit of 2026-12-06): the app's
+    NGFF 0.5 stores carry zstd's checksum."""
+    data = synthetic_em_stack(4, 64, 64, seed=1)
+    store = write(tmp_path / "s.zarr", data, ngff="0.5")
+    shard = next(p for p in (store / "0").rglob("*") if p.is_file() and p.name != "zarr.json")
+    damaged = bytearray(shard.read_bytes())
+    damaged[40] ^= 0xFF
+    shard.write_bytes(bytes(damaged))
+    with open_stack(store) as stack, pytest.raises(InputError, match="cannot read slice 0"):
+        stack[0]

@@ -193,7 +193,9 @@ def test_after_the_last_step_stop_is_off_and_says_the_model_is_being_written(qtb
     wizard = _wizard_at_training(window, stack, "last1", 4)
     page = wizard.pages["training"]
     try:
+        page.pause_button.setChecked(True)  # pressed during the last step: it stayed pressed, "Continue" (review)
         page._event(StepDone(4, 4, {"loss": 0.1}, 1e-3, 2.0, 0.0))  # as the run's last step arrives
+        assert not page.pause_button.isChecked() and page.pause_button.text() == "Pause"
         assert not page.cancel_button.isEnabled() and not page.pause_button.isEnabled()
         assert page.status.text().startswith("All 4 steps done")
         page.stop()

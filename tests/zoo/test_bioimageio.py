@@ -56,6 +56,8 @@ def test_test_tensors_reproduce_with_our_predictor_and_torchscript(exported):
         scripted = torch.jit.load(io.BytesIO(member(exported, "model.torchscript.pt")))
     with torch.no_grad():
         np.testing.assert_allclose(scripted(torch.from_numpy(x)).numpy(), expected, rtol=1e-5, atol=1e-4)
+    # with autograd on, PyTorch's default: NRRN's in-place inference path traced into it failed there (review)
+    np.testing.assert_allclose(scripted(torch.from_numpy(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-4)
     assert abs(float(expected.mean()) - float(x[0, 1].mean())) < 0.1 * float(x[0, 1].std())  # the input's units
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import shutil
 import zipfile
 
 import pytest
@@ -300,3 +301,18 @@ def test_zoo_list_shows_paused_runs_as_the_app_does(user_zoo, capsys):
     line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("halfway")]
     assert len(line) == 1 and "paused" in line[0] and "step 150 of 600" in line[0]
     assert f"emdenoise resume {folder}" in line[0]
+
+
+def test_a_model_of_the_same_name_imported_meanwhile_is_said_as_such(tmp_path, user_zoo, monkeypatch):
+    """Another import of the name landing between the check and the rename: "added to the zoo meanwhile" (the
+    write-failure wording had taken it for a disk problem, review of 2026-12-06)."""
+    source = _package(tmp_path / "twin", "twin").path
+    check_free = registry._check_free
+
+    def other_import_lands(name, where):
+        check_free(name, where)
+        shutil.copytree(source, user_zoo / name)
+
+    monkeypatch.setattr(registry, "_check_free", other_import_lands)
+    with pytest.raises(InputError, match="a model of its name was added to the zoo meanwhile"):
+        registry.import_package(source)

@@ -22,7 +22,9 @@ into an existing output store opened with ``open_image(path, "r+")``.
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import re
 from pathlib import Path
 
@@ -231,19 +233,67 @@ class _ArrayReader:
     def __init__(self, array, slice_axis: int | None, path: Path):
         self.array, self.slice_axis, self.path = array, slice_axis, path
         self.ndim = len(array.shape)
+        self._held: dict[Path, tuple[int, int]] | None = None  # the stored files at hold_still(): (size, mtime)
 
     def read(self, z: int) -> np.ndarray:
         """Slice ``z``; InputError once the store is gone (moved or deleted since it was opened: zarr read its
-        chunks as zeros, and a job wrote a partly black result with exit 0)."""
+        chunks as zeros, and a job wrote a partly black result with exit 0), and after :meth:`hold_still` once
+        a file holding slice ``z`` is gone or changed."""
         index = tuple(z if i == self.slice_axis else slice(None) if i >= self.ndim - 2 else 0
                       for i in range(self.ndim))
         data = np.asarray(self.array[index])
         if not is_store(self.path):
             raise InputError("was moved or deleted while it was read: put it back and run again", self.path)
+        if self._held is not None:
+            for unit in self._units(z):
+                if unit in self._held and _stamp(unit) != self._held[unit]:
+                    raise InputError(f"changed while it was read (its file {unit.relative_to(self.path)} was "
+                                     "removed or rewritten; zarr reads a missing one as zeros): run again once "
+                                     "nothing writes to it", self.path)
         return data
+
+    def hold_still(self) -> str:
+        """Note the files the image's slices are stored in, their sizes and times (a job's start): a file that
+        then goes or changes fails the read of its slices instead of giving zeros or another version's pixels.
+        Lists the array's folder once (a fraction of a second for thousands of files). Returns
+        :func:`missing_words` for the files not there now ("" when none is missing)."""
+        folder = self.path / self.array.path
+        self._held = {}
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                if name not in _METADATA_FILES:
+                    unit = Path(root) / name
+                    stamp = _stamp(unit)
+                    if stamp is not None:
+                        self._held[unit] = stamp
+        sharded = getattr(self.array, "shards", None) is not None
+        unit = self.array.shards if sharded else self.array.chunks
+        total = math.prod(-(-size // step) for size, step in zip(self.array.shape, unit))
+        return missing_words(max(0, total - len(self._held)), total, "shards" if sharded else "chunks")
+
+    def _units(self, z: int) -> list[Path]:
+        """The files holding slice ``z``: its shards (chunks where the array has no shards) across y and x."""
+        shape, unit = self.array.shape, getattr(self.array, "shards", None) or self.array.chunks
+        ranges = [range(z // unit[i], z // unit[i] + 1) if i == self.slice_axis
+                  else range(-(-shape[i] // unit[i])) if i >= self.ndim - 2 else range(1) for i in range(self.ndim)]
+        folder = self.path / self.array.path
+        return [folder / self.array.metadata.encode_chunk_key(coords) for coords in itertools.product(*ranges)]
 
     def close(self) -> None:
         pass
+
+
+#: A zarr array folder's own metadata files (not pixels).
+_METADATA_FILES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(size in bytes, modification time in ns) of a file; None where it does not exist."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_size, info.st_mtime_ns
 
 
 def open_image(path: Path, mode: str = "r"):
@@ -323,6 +373,14 @@ def _check_finished(path: Path, group, array) -> None:
                          "zeros): run the same `emdenoise denoise` command again to finish it, or delete it", path)
 
 
+def missing_words(missing: int, total: int, unit: str) -> str:
+    """What ``missing`` of ``total`` chunks (or shards, ``unit``) not stored means; "" when none is missing."""
+    if not missing:
+        return ""
+    return (f"{missing} of {total} {unit} are not stored and read as the fill value (usually 0): the store may be "
+            "incomplete; copy it again if it should be whole")
+
+
 def missing_chunks(path: Path) -> tuple[int, int, str]:
     """(units not stored, units in all, "chunks" or "shards") of the image's level-0 array: zarr reads a chunk
     that is not stored as its fill value (usually 0), so a store copied or written incompletely reads as partly
@@ -386,8 +444,10 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
         group = zarr.open_group(str(path), mode="w-", zarr_format=3)
         group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
         shards = (min(z, SHARD_DEPTH), chunks[1] * -(-y // chunks[1]), chunks[2] * -(-x // chunks[2]))
+        # zstd frames with their checksum: bytes damaged since are refused on read, not decoded into wrong pixels
         array = group.create_array("0", shape=(z, y, x), chunks=chunks, shards=shards, dtype=np.dtype(dtype),
-                                   fill_value=0, dimension_names=list(SPACE_AXES))
+                                   fill_value=0, dimension_names=list(SPACE_AXES),
+                                   compressors=zarr.codecs.ZstdCodec(checksum=True))
     else:
         group = zarr.open_group(str(path), mode="w-", zarr_format=2)
         group.attrs["multiscales"] = [entry]

@@ -136,6 +136,13 @@ class Stack:
         data = np.asarray(data).reshape(self.meta.shape[1:])
         return data.astype(self.meta.dtype, copy=False)
 
+    def hold_still(self) -> str:
+        """A job starts reading: from now on a slice whose stored data has changed or gone since is refused
+        (an OME-Zarr store's chunk files; raw TIFF and MRC readers check the file on every read already).
+        Returns a note on data missing already (an OME-Zarr store's chunks not stored), else ""."""
+        hold = getattr(self._reader, "hold_still", None)
+        return hold() if hold is not None else ""
+
     def read(self, start: int, stop: int) -> np.ndarray:
         """Slices ``start..stop-1`` as a (stop-start, Y, X) array of ``meta.dtype``."""
         return np.stack([self[z] for z in range(start, stop)])

@@ -221,7 +221,7 @@ class StackWriter:
             self.store_dtype = self._sink.store_dtype
         except OSError as exc:
             self._discard()
-            raise atomic.write_failure(exc, self._nbytes(), self.path) from None
+            raise (atomic.write_failure(exc, self._nbytes(), self.path) or exc) from None
         except BaseException:  # anything else (a bad header value, Ctrl-C): no staging file left behind
             self._discard()
             raise
@@ -243,7 +243,7 @@ class StackWriter:
         try:
             self._sink.write(z, out)
         except OSError as exc:
-            raise atomic.write_failure(exc, self._nbytes(), self.path) from None
+            raise (atomic.write_failure(exc, self._nbytes(), self.path) or exc) from None
         self._written[z] = True
         self._stats[0] = min(self._stats[0], float(out.min()))
         self._stats[1] = max(self._stats[1], float(out.max()))
@@ -266,7 +266,7 @@ class StackWriter:
             atomic.fsync_tree(self.tmp)  # a power cut after the rename leaves the whole result, not an empty file
         except OSError as exc:
             self._discard()
-            raise atomic.write_failure(exc, self._nbytes(), self.path) from None
+            raise (atomic.write_failure(exc, self._nbytes(), self.path) or exc) from None
         if self.path.exists() and not self.overwrite:
             self._discard()
             raise InputError("appeared while we were writing; nothing was overwritten", self.path)

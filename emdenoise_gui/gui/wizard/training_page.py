@@ -238,6 +238,9 @@ class TrainingPage(QtWidgets.QWizardPage):
             self.train.append(item.step, main_loss(item.losses))
             self._finishing = item.step >= item.total_steps
             if self._finishing:
+                if self.pause_button.isChecked():  # a pause pressed during the last step: the model is written
+                    self._unpress_pause()
+                    self.job.set_paused(False)
                 self.pause_button.setEnabled(False)
                 self.cancel_button.setEnabled(False)
                 self.status.setText(f"All {item.total_steps:,} steps done: validating and writing the model…")
