@@ -17,6 +17,7 @@ from emdenoise_gui.core.io import omezarr, writer
 from emdenoise_gui.jobs import blocks
 from emdenoise_gui.training import checkpoint
 from tests.conftest import synthetic_em_stack
+from tests.jobs.test_blocks import fail_after_the_first_block
 
 EIO = OSError(errno.EIO, "Input/output error")
 
@@ -138,14 +139,7 @@ def test_a_block_run_the_disk_stops_keeps_its_blocks_and_says_so(tmp_path, capsy
     out = tmp_path / "out.zarr"
     assert main(["denoise", str(source), "-o", str(out), "--method", "median", "--scheduler", "here"]) == 0
     capsys.readouterr()
-    block_slices = blocks.block_slices
-
-    def fail_after_the_first(job, block, cancel=None):
-        if blocks.finished_blocks(job.output):
-            raise EIO
-        return (yield from block_slices(job, block, cancel))
-
-    monkeypatch.setattr(blocks, "block_slices", fail_after_the_first)
+    block_slices = fail_after_the_first_block(monkeypatch, EIO)
     args = ["denoise", source, "-o", out, "--method", "gaussian", "--scheduler", "here", "--overwrite"]
     code, err = _run(capsys, *args)
     assert code == 2 and err.count("\n") == 1 and "internal error" not in err, err

@@ -56,6 +56,16 @@ def _wizard_at_training(window, stack, name, steps):
     return wizard
 
 
+def _paused_after_two_steps(qtbot, window, stack, name):
+    """A 400-step training of ``name`` in the wizard, paused by its button after two steps: (wizard, page)."""
+    wizard = _wizard_at_training(window, stack, name, 400)
+    page = wizard.pages["training"]
+    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
+    page.pause_button.click()
+    qtbot.waitUntil(lambda: page.job.paused, timeout=10_000)
+    return wizard, page
+
+
 def test_a_waiting_training_says_so_and_stop_cancels_it_with_a_way_back(qtbot, window, stack):
     blocker, release = _blocker(window.controller)
     wizard = _wizard_at_training(window, stack, "waits1", 4)
@@ -95,11 +105,7 @@ def test_a_run_stopped_as_the_wizard_closes_is_listed_in_the_zoo_once_written(qt
 
 
 def test_the_jobs_panel_says_paused_without_an_eta(qtbot, window, stack):
-    wizard = _wizard_at_training(window, stack, "pause1", 400)
-    page = wizard.pages["training"]
-    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
-    page.pause_button.click()
-    qtbot.waitUntil(lambda: page.job.paused, timeout=10_000)
+    wizard, page = _paused_after_two_steps(qtbot, window, stack, "pause1")
     panel = window.jobs_panel
     row = panel.jobs.index(page.job)
     qtbot.waitUntil(lambda: panel.table.item(row, 1).text() == "paused", timeout=5_000)
@@ -143,11 +149,7 @@ def test_a_waiting_training_cancelled_in_the_jobs_panel_says_so(qtbot, window, s
 
 def test_after_pause_stop_and_resume_the_pause_button_says_pause(qtbot, window, stack):
     """It read "Continue", unpressed, while the resumed run went on: one click paused it (audit)."""
-    wizard = _wizard_at_training(window, stack, "label1", 400)
-    page = wizard.pages["training"]
-    qtbot.waitUntil(lambda: len(page.train) >= 2, timeout=120_000)
-    page.pause_button.click()
-    qtbot.waitUntil(lambda: page.job.paused, timeout=10_000)
+    wizard, page = _paused_after_two_steps(qtbot, window, stack, "label1")
     page.stop()
     assert page.pause_button.text() == "Pause" and not page.pause_button.isChecked()
     qtbot.waitUntil(lambda: page.resume_button.isVisibleTo(wizard), timeout=60_000)

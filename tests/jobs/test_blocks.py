@@ -39,6 +39,20 @@ def single_process(source, denoiser, out):
         return stack.read(0, len(stack))
 
 
+def fail_after_the_first_block(monkeypatch, exc: BaseException):
+    """Every block after the first finished one raises ``exc`` (a stop, a bad block, a failing disk); returns
+    the real ``blocks.block_slices`` to put back."""
+    block_slices = blocks.block_slices
+
+    def failing(job, block, cancel=None):
+        if blocks.finished_blocks(job.output):
+            raise exc
+        return (yield from block_slices(job, block, cancel))
+
+    monkeypatch.setattr(blocks, "block_slices", failing)
+    return block_slices
+
+
 def read_all(path):
     with open_stack(path) as stack:
         return stack.read(0, len(stack))
@@ -251,14 +265,7 @@ def test_ctrl_c_in_a_block_run_says_what_it_kept(tmp_path, capsys, monkeypatch):
     run to resume (and reading it then said nothing of the blocks missing)."""
     source = ramp_volume(tmp_path / "in.tif", depth=40)
     out = tmp_path / "out.zarr"
-    block_slices = blocks.block_slices
-
-    def stop_after_the_first(job, block, cancel=None):
-        if blocks.finished_blocks(job.output):
-            raise KeyboardInterrupt
-        return (yield from block_slices(job, block, cancel))
-
-    monkeypatch.setattr(blocks, "block_slices", stop_after_the_first)
+    fail_after_the_first_block(monkeypatch, KeyboardInterrupt())
     code = main(["denoise", str(source), "-o", str(out), "--method", "gaussian-avg", "--scheduler", "here"])
     err = capsys.readouterr().err
     assert code == 130 and f"the blocks finished so far are kept in {out}" in err and "nothing was written" not in err
@@ -304,14 +311,8 @@ def test_overwrite_keeps_the_finished_result_until_the_new_run_finishes(tmp_path
     out = tmp_path / "out.zarr"
     assert main(["denoise", str(source), "-o", str(out), "--method", "gaussian-avg", "--scheduler", "here"]) == 0
     first = read_all(out)
-    block_slices = blocks.block_slices
-
-    def fail_after_the_first(job, block, cancel=None):
-        if blocks.finished_blocks(job.output):
-            raise InputError("slices 16-31 of the result span 0 to 70000, beyond uint16's range")
-        return (yield from block_slices(job, block, cancel))
-
-    monkeypatch.setattr(blocks, "block_slices", fail_after_the_first)
+    block_slices = fail_after_the_first_block(
+        monkeypatch, InputError("slices 16-31 of the result span 0 to 70000, beyond uint16's range"))
     args = ["denoise", str(source), "-o", str(out), "--method", "median", "--scheduler", "here", "--overwrite"]
     assert main(args) == 2
     err = capsys.readouterr().err
