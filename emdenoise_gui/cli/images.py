@@ -103,7 +103,7 @@ def missing_chunks_note(path) -> str:
     return omezarr.missing_words(missing, total, unit)
 
 
-def _note_missing_chunks(path) -> None:
+def note_missing_chunks(path) -> None:
     note = missing_chunks_note(path)
     if note:
         print(f"emdenoise: note: {path}: {note}", file=sys.stderr)
@@ -177,6 +177,8 @@ def _psnr_text(row) -> str:
 
 
 def cmd_compare(args) -> int:
+    for path in (args.clean, *args.images):  # a chunk not stored reads as 0: the numbers would be against zeros
+        note_missing_chunks(path)
     rows = run_with_bar(compare_job(args.clean, args.images, args.slices))
     width = max(len("image"), *(len(r.name) for r in rows))
     lo, hi = rows[0].scaled
@@ -323,7 +325,7 @@ def pick_denoiser(args) -> Denoiser:
     """The filter or model that denoises ``args.input`` (``--model auto`` settled for this stack; the default
     filter when neither is given), with the notes on stderr that the choice calls for."""
     if getattr(args, "scheduler", None):  # block mode; other jobs note a store's missing chunks themselves
-        _note_missing_chunks(args.input)
+        note_missing_chunks(args.input)
     check_method_args(args)
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:

@@ -39,11 +39,14 @@ def _absolute(spec: str) -> str:
 
 
 def cmd_train(args) -> int:
+    from emdenoise_gui.cli.images import note_missing_chunks
     from emdenoise_gui.jobs.train import train_job
     from emdenoise_gui.training.spec import RunSpec
 
     data = {role: [_absolute(spec) for spec in getattr(args, role)]
             for role in ("clean", "noise", "noisy") if getattr(args, role)}
+    for spec in (spec for specs in data.values() for spec in specs):  # chunks not stored would train on zeros
+        note_missing_chunks(spec if os.path.exists(spec) else spec.rpartition("@")[0] or spec)
     given = [flag for flag, value in (("--dose", args.dose), ("--dose-dist", args.dose_dist)) if value]
     uses_dose = (args.family in ("xception", "nrrn") and "clean" in data) or (args.family == "cyclic" and args.artifacts)
     if given and not uses_dose:  # it was ignored without a word (the card then said nothing of it)

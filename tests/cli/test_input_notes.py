@@ -22,6 +22,11 @@ def test_a_store_with_chunks_missing_is_noted_by_denoise_and_convert(tmp_path, c
         result = cli(*command)
         assert result.code == 0, result.err
         assert "chunks are not stored and read as the fill value" in result.err, command
+    # compare and train read the zeros too (audit of 2026-12-06: they said nothing)
+    compared = cli("compare", tmp_path / "c.tif", store)
+    assert compared.code == 0 and "chunks are not stored and read as the fill value" in compared.err
+    trained = cli("train", "n2v", "--noisy", store, "--steps", "1", "--crop", "32", "-o", tmp_path / "m")
+    assert "chunks are not stored and read as the fill value" in trained.err, trained.err
     clean = cli("convert", fibsem_crop, tmp_path / "whole.tif")
     assert "chunks" not in clean.err
 
