@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import PartialResult, Written
+from emdenoise_gui.core.events import Message, PartialResult, Written
 from emdenoise_gui.core.io import READ_SUFFIXES, omezarr, open_stack
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
@@ -470,6 +470,8 @@ class Controller(QtCore.QObject, ResultRecording):
     def submit(self, job: Job, denoiser=None) -> Job:
         """Start ``job`` through the job queue (``denoiser``: what it runs, which picks its lane)."""
         job.failed.connect(lambda failure, j=job: self.job_failed.emit(f"{j.title} failed", failure))
+        # what a job says along the way (chunks not stored, an output put back) shows in the status bar; its log too
+        job.event.connect(lambda item: self.status.emit(item.text) if isinstance(item, Message) else None)
         if denoiser is not None and denoiser.kind == "model" and getattr(denoiser, "path", None):
             job.uses = (denoiser.path,)
         return self.queue.submit(job, denoiser)

@@ -417,6 +417,8 @@ class Job(QtCore.QObject):
             self.add_log(f"{item.family} ({item.config}) on {item.device}, {item.parameters / 1e6:.3f} M parameters")
         elif isinstance(item, ev.CheckpointSaved):
             self.add_log(f"checkpoint saved at step {item.step}: {item.path}")
+        elif isinstance(item, ev.Message):  # a note the CLI prints: the app kept it nowhere
+            self.add_log(item.text)
         self.event.emit(item)
 
     def _count(self) -> None:

@@ -319,3 +319,22 @@ def test_a_job_a_failing_disk_stopped_is_no_internal_error():
     assert not failure.internal and failure.details == ""
     assert failure.message.startswith("/data/a.mrc: cannot be read or written (Input/output error)")
     assert JobFailure.capture(OSError(errno.ENOENT, "No such file or directory")).internal  # may be a bug
+
+
+def test_what_a_job_says_along_the_way_reaches_the_status_bar_and_its_log(qtbot, new_controller):
+    """Notes such as an OME-Zarr store's chunks not stored (read as zeros) were printed by the CLI and kept
+    nowhere by the app (audit of 2026-12-06)."""
+    from emdenoise_gui.core.events import Message
+
+    controller = new_controller()
+    said = []
+    controller.status.connect(said.append)
+
+    def make(token):
+        yield Message("in.zarr: 1 of 4 chunks are not stored and read as the fill value (usually 0)")
+        yield Progress("denoise", 1, 1)
+
+    job = controller.submit(Job("Denoise in.zarr", "denoise", make, controller))
+    qtbot.waitUntil(lambda: not job.active, timeout=10_000)
+    assert any("chunks are not stored" in text for text in said)
+    assert any("chunks are not stored" in line for line in job.log)
