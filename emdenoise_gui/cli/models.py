@@ -19,7 +19,8 @@ def _parse_range(text: str, flag: str, unit: str, example: str = "25:100") -> tu
     try:
         parts = [float(p) for p in text.split(":")]
     except ValueError:
-        raise InputError(f"{flag} '{text}' should be LOW:HIGH {unit}, e.g. {example}") from None
+        point = " (with a decimal point, not a comma)" if "," in text else ""
+        raise InputError(f"{flag} '{text}' should be LOW:HIGH {unit}{point}, e.g. {example}") from None
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2:

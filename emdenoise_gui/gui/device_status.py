@@ -40,7 +40,8 @@ class DeviceStatus(QtCore.QObject):
         self.label = QtWidgets.QLabel(PENDING)
         self.text: str | None = None  # the device in words once known
         self._thread: threading.Thread | None = None
-        self._gpu_timer = QtCore.QTimer(self, interval=2000)
+        self._gpu_timer = QtCore.QTimer(self)
+        self._gpu_timer.setInterval(2000)  # not interval=: see tests/gui/test_locale_keywords.py
         self._gpu_timer.timeout.connect(self._update_gpu_memory)
         self.found.connect(self._show)
 

@@ -21,7 +21,8 @@ class ViewSaving:
     """The timer that holds a view change back, :meth:`flush_view` and :meth:`_store_view`."""
 
     def _start_view_saving(self) -> None:
-        self._save_view_timer = QtCore.QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._save_view_timer = QtCore.QTimer(self, singleShot=True)
+        self._save_view_timer.setInterval(SETTLE_MS)  # not interval=: see tests/gui/test_locale_keywords.py
         self._save_view_timer.timeout.connect(self._store_view)
 
     def flush_view(self) -> None:

@@ -149,7 +149,7 @@ def block_slices(job: BlockJob, block: tuple[int, int], cancel: CancelToken | No
         count = baselines.FILTERS[job.name].slices
     results = []
     with open_stack(job.source) as stack:
-        stack.hold_still()
+        stack.hold_still(range(max(0, z0 - count // 2), min(len(stack), z1 + count // 2)))  # this block's files
         cache = SliceCache(stack, size=count + 1)
         for z in range(z0, z1):
             window = cache.window(z, count, scale)

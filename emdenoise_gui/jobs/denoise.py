@@ -20,6 +20,7 @@ from emdenoise_gui.core import baselines
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import (
     CancelToken,
+    Message,
     PartialResult,
     Progress,
     Stage,
@@ -281,7 +282,7 @@ def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: 
     cancel stops at the next tile (or layer) and keeps the finished outputs.
     """
 
-    def make(token: CancelToken) -> Generator[Progress | Stage | Written, None, list]:
+    def make(token: CancelToken) -> Generator[Progress | Stage | Message | Written, None, list]:
         written = []
         for index, (stack_path, output) in enumerate(items):
             for event in denoise(stack_path, output, denoiser, tile, stride, dtype, device)(token):
@@ -289,6 +290,8 @@ def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: 
                     yield event
                 elif isinstance(event, Stage):
                     yield Stage(f"stack {index + 1}/{len(items)}: {event.text}")
+                elif isinstance(event, Message):  # a stack's notes (chunks not stored): they were dropped here
+                    yield Message(f"stack {index + 1}/{len(items)}: {event.text}")
                 elif isinstance(event, Progress) and event.total:
                     done = index * 1000 + int(1000 * event.done / event.total)
                     yield Progress(f"batch {index + 1}/{len(items)}", done, 1000 * len(items), "‰")

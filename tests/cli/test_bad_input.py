@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.conftest import sha256
+from tests.conftest import sha256, synthetic_em_stack
 
 
 def _tiff(path, data, **kw):
@@ -308,3 +308,12 @@ def test_adapt_options_without_adapt_are_refused_and_model_options_with_a_filter
     assert "note: --device cuda, --precision bf16 apply to --model only" in result.err
     quiet = cli("denoise", fibsem_crop, "-o", tmp_path / "q.tif", "--method", "gaussian")
     assert quiet.code == 0 and "note" not in quiet.err
+
+
+def test_a_dose_range_with_decimal_commas_says_to_use_a_point(tmp_path, cli):
+    """A German user's --dose 12,5:50 was told only "should be LOW:HIGH" (locale audit of 2026-12-06)."""
+    source = tmp_path / "clean.tif"
+    tifffile.imwrite(source, synthetic_em_stack(3, 48, 40, seed=2))
+    result = cli("train", "xception", "--clean", source, "--dose", "12,5:50", "--steps", "1", "-o", tmp_path / "m")
+    err = result.err
+    assert result.code == 2 and "with a decimal point, not a comma" in err and err.count("\n") == 1

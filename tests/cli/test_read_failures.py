@@ -69,3 +69,4 @@ def test_only_system_failures_count_as_such():
     assert system_failure(OSError(errno.EIO, "Input/output error")) is not None
     assert system_failure(OSError(errno.ENOENT, "No such file or directory")) is None  # may be a bug: reported
     assert system_failure(ValueError("x")) is None
+

@@ -215,7 +215,18 @@ def test_a_folder_of_many_files_is_flushed_at_once(tmp_path, monkeypatch):
         (tmp_path / f"c{k}").write_bytes(b"x")
     calls = []
     monkeypatch.setattr(atomic, "MANY_FILES", 2)
-    monkeypatch.setattr(os, "sync", lambda: calls.append("sync"), raising=False)
+    monkeypatch.setattr(atomic, "_flush_file_system", lambda folder: calls.append("syncfs") or True)
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
     atomic.fsync_tree(tmp_path)
-    assert calls[0] == "sync" and calls.count("sync") == 1 and len(calls) <= 2  # then the folder itself
+    assert calls[0] == "syncfs" and calls.count("syncfs") == 1 and len(calls) <= 2  # then the folder itself
+    calls.clear()
+    monkeypatch.setattr(atomic, "_flush_file_system", lambda folder: False)  # no syncfs: file by file
+    atomic.fsync_tree(tmp_path)
+    assert calls.count("fsync") >= 5
+
+
+def test_syncfs_runs_here_where_linux_has_it(tmp_path):
+    import sys
+
+    (tmp_path / "a").write_bytes(b"x")
+    assert atomic._flush_file_system(tmp_path) == sys.platform.startswith("linux")

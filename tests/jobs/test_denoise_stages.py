@@ -110,3 +110,20 @@ def test_cancel_after_the_first_progress_ends_the_job_within_two_seconds(tmp_pat
     assert first_tile_s > CANCEL_WITHIN_S + 0.5  # a tile takes long enough for the test to mean something
     assert ended - cancelled_at[0] < CANCEL_WITHIN_S
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.tif"]  # no output, no temporary file
+
+
+def test_a_batch_passes_on_each_stacks_notes(tmp_path):
+    """The app's Denoise All dropped what each stack's job said (e.g. an OME-Zarr store's chunks not stored)."""
+    from emdenoise_gui.core.events import Message
+    from emdenoise_gui.core.io.writer import StackWriter
+
+    store = tmp_path / "s.zarr"
+    data = synthetic_em_stack(4, 32, 32, seed=7)
+    with StackWriter(store, data.shape, data.dtype, None, ngff="0.4") as writer:
+        for z, image in enumerate(data):
+            writer.write(z, image)
+        writer.commit()
+    next(p for p in (store / "0").rglob("*") if p.is_file() and p.name[0].isdigit()).unlink()
+    events = list(batch([(str(store), tmp_path / "out.tif")], Denoiser("filter", "gaussian"), 64, None)(CancelToken()))
+    notes = [e.text for e in events if isinstance(e, Message)]
+    assert any(text.startswith("stack 1/1: ") and "chunks are not stored" in text for text in notes)

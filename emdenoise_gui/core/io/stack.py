@@ -136,12 +136,13 @@ class Stack:
         data = np.asarray(data).reshape(self.meta.shape[1:])
         return data.astype(self.meta.dtype, copy=False)
 
-    def hold_still(self) -> str:
-        """A job starts reading: from now on a slice whose stored data has changed or gone since is refused
-        (an OME-Zarr store's chunk files; raw TIFF and MRC readers check the file on every read already).
-        Returns a note on data missing already (an OME-Zarr store's chunks not stored), else ""."""
+    def hold_still(self, slices: range | None = None) -> str:
+        """A job starts reading (``slices``: only these, e.g. one block of a block run): from now on a slice whose
+        stored data has changed or gone since is refused (an OME-Zarr store's chunk files; raw TIFF and MRC
+        readers check the file on every read already). Returns a note on data missing already (an OME-Zarr
+        store's chunks not stored; only for the whole stack), else ""."""
         hold = getattr(self._reader, "hold_still", None)
-        return hold() if hold is not None else ""
+        return hold(slices) if hold is not None else ""
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Slices ``start..stop-1`` as a (stop-start, Y, X) array of ``meta.dtype``."""

@@ -93,7 +93,8 @@ class CompareView(QtWidgets.QWidget):
         self._blink_result = False
         self._scale_bars: list = []
         self.residual_levels: tuple[float, float] | None = None
-        self.blink_timer = QtCore.QTimer(self, interval=BLINK_MS)
+        self.blink_timer = QtCore.QTimer(self)
+        self.blink_timer.setInterval(BLINK_MS)  # not interval=: see tests/gui/test_locale_keywords.py
         self.blink_timer.timeout.connect(self.blink_step)
         build_toolbar(self)
         self._build_views()

@@ -8,6 +8,7 @@ from PySide6 import QtWidgets
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.gui import theme
+from emdenoise_gui.gui.decimal_box import DecimalBox
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.gui.wizard.boxes import BoxCanvas, clear_row
@@ -101,7 +102,7 @@ class DataPage(QtWidgets.QWizardPage):
         self.dose_source.setToolTip("Your noisy images: their dose (electrons per pixel) is estimated from the "
                                     "noise on flat regions, and the clean images are noised at about that dose")
         self.dose_note = QtWidgets.QLabel()
-        self.dose_low, self.dose_high = QtWidgets.QDoubleSpinBox(), QtWidgets.QDoubleSpinBox()
+        self.dose_low, self.dose_high = DecimalBox(), DecimalBox()
         for box in (self.dose_low, self.dose_high):
             box.setRange(0.5, 1e6)
             box.setDecimals(1)

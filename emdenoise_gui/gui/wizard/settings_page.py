@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, format_duration
 from emdenoise_gui.gui import theme
+from emdenoise_gui.gui.decimal_box import DecimalBox
 from emdenoise_gui.gui.panels.background import run_later
 from emdenoise_gui.jobs.advise import (
     BUDGETS,
@@ -93,8 +94,7 @@ class SettingsPage(QtWidgets.QWizardPage):
                              "context and use more memory")
         self.batch = QtWidgets.QSpinBox(minimum=0, maximum=256, specialValueText="automatic")
         self.batch.setToolTip("Pieces per step; more is smoother but slower per step and needs more memory")
-        self.lr = QtWidgets.QDoubleSpinBox(minimum=0.0, maximum=0.1, decimals=5, singleStep=1e-4,
-                                           specialValueText="automatic")
+        self.lr = DecimalBox(minimum=0.0, maximum=0.1, decimals=5, singleStep=1e-4, specialValueText="automatic")
         self.lr.setToolTip("How far each step moves the network's weights; 'automatic' uses the model type's own. "
                            "Lower it if a training diverges (its loss stops being a number)")
         for box in (self.steps, self.crop, self.batch):

@@ -114,7 +114,8 @@ class TrainingPage(QtWidgets.QWizardPage):
         layout.addWidget(self.help)
         layout.addLayout(buttons)
         layout.addWidget(self.problem)
-        self._redraw = QtCore.QTimer(self, interval=REDRAW_MS)
+        self._redraw = QtCore.QTimer(self)
+        self._redraw.setInterval(REDRAW_MS)  # not interval=: see tests/gui/test_locale_keywords.py
         self._redraw.timeout.connect(self._draw)
 
 
