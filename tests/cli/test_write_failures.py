@@ -230,3 +230,16 @@ def test_syncfs_runs_here_where_linux_has_it(tmp_path):
 
     (tmp_path / "a").write_bytes(b"x")
     assert atomic._flush_file_system(tmp_path) == sys.platform.startswith("linux")
+
+
+def test_an_output_that_cannot_be_started_is_one_line_whatever_the_error(tmp_path, capsys, monkeypatch):
+    """An OSError with no errno when the output is created stayed a one-line 'cannot be written' (it did before
+    write_failure; a name taken is no write failure, and must not become an internal error here)."""
+    source = _stack(tmp_path / "in.tif")
+
+    def refused(*_a, **_k):
+        raise OSError("the staging file could not be made")
+
+    monkeypatch.setattr(writer, "_open_sink", refused)
+    code, err = _run(capsys, "denoise", source, "-o", tmp_path / "out.tif", "--method", "gaussian")
+    assert code == 2 and "internal error" not in err and "cannot be written (the staging file" in err

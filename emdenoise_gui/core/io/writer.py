@@ -221,7 +221,8 @@ class StackWriter:
             self.store_dtype = self._sink.store_dtype
         except OSError as exc:
             self._discard()
-            raise (atomic.write_failure(exc, self._nbytes(), self.path) or exc) from None
+            raise (atomic.write_failure(exc, self._nbytes(), self.path)
+                   or InputError(f"cannot be written ({exc.strerror or exc})", self.path)) from None
         except BaseException:  # anything else (a bad header value, Ctrl-C): no staging file left behind
             self._discard()
             raise
