@@ -235,6 +235,14 @@ def _quiet_offscreen() -> None:
     QtCore.qInstallMessageHandler(handler)
 
 
+def use_english_numbers() -> None:
+    """Number boxes write and read numbers as the app's English labels do ("1,500 steps", "0.5 e⁻/px"),
+    whatever the system's locale: under a German one the boxes showed "0,00050" beside labels saying "24.4
+    steps per second", and "1,500 steps" read as 1.5 (locale audit of 2026-12-06). A decimal comma typed in a
+    decimal box is refused there, never read as a thousands separator (gui.decimal_box)."""
+    QtCore.QLocale.setDefault(QtCore.QLocale(QtCore.QLocale.Language.English, QtCore.QLocale.Country.UnitedStates))
+
+
 def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     """Run the app until its window closes. As the process's entry point (``end_process``, the default)
     the process then ends at once with the exit status (``lifetime.end_process``: no library teardown);
@@ -249,6 +257,7 @@ def main(argv: list[str] | None = None, end_process: bool = True) -> int:
     args = parser.parse_args(argv)
     _quiet_offscreen()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    use_english_numbers()
     app.setApplicationName("EMDenoise")
     app.setOrganizationName("EMDenoise")
     app.setDesktopFileName("emdenoise")  # the installed .desktop entry: its icon and name on Wayland docks

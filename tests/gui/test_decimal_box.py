@@ -52,3 +52,20 @@ def test_a_learning_rate_typed_with_a_point_in_german(qtbot, in_locale):
     qtbot.addWidget(box)
     box.show()
     assert _typed(qtbot, box, "0.0005") == pytest.approx(0.0005)  # was refused: the box stayed "automatic"
+
+
+def test_the_app_writes_numbers_as_its_english_labels_do_and_reads_a_decimal_comma(qtbot, in_locale):
+    """Under a German system locale the boxes showed "0,00050" beside labels saying "24.4 steps per second"."""
+    from emdenoise_gui.gui.app import use_english_numbers
+
+    in_locale(QtCore.QLocale.Language.German, QtCore.QLocale.Country.Germany)
+    use_english_numbers()
+    box = DecimalBox(minimum=0.5, maximum=1e6, decimals=1)
+    qtbot.addWidget(box)
+    box.show()
+    box.setValue(1500.5)
+    assert box.text() == "1500.5"
+    assert _typed(qtbot, box, "12.5") == pytest.approx(12.5)
+    assert _typed(qtbot, box, "0,5") == pytest.approx(0.5)  # a German decimal comma: not "05"
+    assert _typed(qtbot, box, "2,50") == pytest.approx(2.5)  # more decimals than the box shows: rounded, not 250
+    assert _typed(qtbot, box, "1,000") == pytest.approx(1000.0)  # an English thousands separator, as it reads
