@@ -39,12 +39,22 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.name in STORE_FILES and omezarr.is_store(path.parent):  # picked inside the store: the store
             path = path.parent
+        path = _store_around(path)
         if path.is_dir() and not omezarr.is_store(path):
             out.extend(sorted(p for p in path.iterdir() if not p.name.startswith(".")
                               and (p.is_file() or omezarr.is_store(p))))
         else:
             out.append(path)
     return out
+
+
+def _store_around(path: Path) -> Path:
+    """The OME-Zarr image store ``path`` lies in (its level folder "0", a metadata or chunk file inside it),
+    else ``path``: such a path was refused as "a plain zarr array", though its store is a good image."""
+    for parent in list(path.parents)[:4]:
+        if omezarr.image_store(parent):
+            return parent
+    return path
 
 
 def _file_signature(path: str | Path) -> tuple:

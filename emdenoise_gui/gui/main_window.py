@@ -340,18 +340,22 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         box.open()
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
+        if any(url.isLocalFile() for url in event.mimeData().urls()):  # a web link alone: the refusing cursor
             event.acceptProposedAction()
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        from emdenoise_gui.gui import drops
+
+        urls = event.mimeData().urls()
+        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
         if not paths:
             return
         event.acceptProposedAction()
+        dropped = drops.sort_drop([u.toString() for u in urls], paths)
         if self.controller.project is not None:
-            self.controller.add_paths(paths)
-        else:  # ask after the drop has ended: the file manager waits for it
-            QtCore.QTimer.singleShot(0, lambda: self.ensure_project(len(paths)) and self.controller.add_paths(paths))
+            drops.take(self, dropped)
+        else:  # ask about a new project after the drop has ended: the file manager waits for it
+            QtCore.QTimer.singleShot(0, lambda: drops.take(self, dropped))
 
     def show_stack(self, stack_id: str) -> None:
         record = self.controller.find_stack(stack_id)

@@ -23,6 +23,7 @@ into an existing output store opened with ``open_image(path, "r+")``.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import re
@@ -55,6 +56,21 @@ KEEPS_PLACEMENT = True
 def is_store(path: Path) -> bool:
     """Whether the folder ``path`` is a zarr store (v3 ``zarr.json`` or v2 ``.zgroup``/``.zarray``)."""
     return path.is_dir() and any((path / name).is_file() for name in ("zarr.json", ".zgroup", ".zarray"))
+
+
+def image_store(path: Path) -> bool:
+    """Whether the folder ``path`` is an OME-Zarr image: a group whose metadata has ``multiscales`` (NGFF 0.5
+    in zarr.json's ``attributes.ome``, 0.4 in ``.zattrs``); read as JSON, without opening the store."""
+    for name, keys in (("zarr.json", ("attributes", "ome")), (".zattrs", ())):
+        try:
+            node = json.loads((Path(path) / name).read_text(encoding="utf-8"))
+            for key in keys:
+                node = node.get(key, {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(node, dict) and "multiscales" in node:
+            return True
+    return False
 
 
 def _zarr():

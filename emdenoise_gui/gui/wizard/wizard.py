@@ -91,7 +91,7 @@ class TrainWizard(QtWidgets.QWizard):
         theme.restyle_plots(QtWidgets.QApplication.instance(), getattr(settings, "appearance", "system"))
 
     def add_stack(self, path: str | Path) -> None:
-        """Make ``path`` pickable on every page (a file dropped on or chosen in the wizard)."""
+        """Make ``path`` pickable on every page (a stack chosen in the wizard, or the one on screen)."""
         path = str(path)
         if all(p != path for _, p in self.state.stacks):
             self.state.stacks.append((Path(path).name, path))

@@ -1,0 +1,60 @@
+"""Drops that are not stacks (drag-and-drop audit of 2026-12-06): a project folder opens, a model package goes to
+the zoo, a path inside an OME-Zarr store adds the store, a web link alone is refused at the drag."""
+
+import json
+
+import pytest
+import tifffile
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore, QtGui  # noqa: E402
+
+from emdenoise_gui.gui.controller import expand_paths  # noqa: E402
+from emdenoise_gui.gui.drops import sort_drop  # noqa: E402
+from emdenoise_gui.project.project import Project  # noqa: E402
+from tests.conftest import main, synthetic_em_stack  # noqa: E402
+from tests.gui.test_main_window import drop  # noqa: E402
+
+
+def _tif(path):
+    tifffile.imwrite(path, synthetic_em_stack(3, 32, 32, seed=3), imagej=True, metadata={"axes": "ZYX"})
+    return path
+
+
+def test_a_dropped_project_folder_or_its_project_json_opens_it(window, tmp_path):
+    """It listed project.json and project.json.bak as 'unsupported file types'."""
+    other = Project.create(tmp_path / "other")
+    for dropped in (other.folder, other.file):
+        drop(window, [dropped])
+        assert window.controller.project.folder == other.folder
+        assert not window.warnings
+
+
+def test_a_dropped_model_package_goes_to_the_zoo(window, tmp_path, monkeypatch):
+    """A package folder or zip was taken for stacks: 'card.json: unsupported file type'."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "card.json").write_text(json.dumps({"name": "pkg"}))
+    imported = []
+    monkeypatch.setattr(window.zoo_panel, "import_path", imported.append)
+    drop(window, [package])
+    assert imported == [package] and not window.controller.project.stacks
+
+
+def test_a_path_inside_an_ome_zarr_store_adds_the_store(tmp_path):
+    """store.zarr/0 was refused as 'a plain zarr array', though the store around it is a good image."""
+    store = tmp_path / "s.zarr"
+    assert main(["convert", str(_tif(tmp_path / "a.tif")), str(store)]) == 0
+    inner = [store / "0", store / "0" / "zarr.json"]
+    assert expand_paths(inner) == [store, store]
+
+
+def test_a_web_link_alone_is_refused_at_the_drag_and_mixed_is_said(window, tmp_path):
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl("https://example.org/a.tif")])
+    event = QtGui.QDragEnterEvent(QtCore.QPoint(20, 20), QtCore.Qt.DropAction.CopyAction, mime,
+                                  QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(event)
+    assert not event.isAccepted()
+    sorted_drop = sort_drop(["https://example.org/a.tif", "file:///x.tif"], ["/x.tif"])
+    assert sorted_drop.web == 1 and [p.name for p in sorted_drop.stacks] == ["x.tif"]
