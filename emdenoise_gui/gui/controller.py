@@ -19,6 +19,12 @@ from PySide6 import QtCore, QtGui
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import Message, PartialResult, Written
 from emdenoise_gui.core.io import READ_SUFFIXES, omezarr, open_stack
+from emdenoise_gui.gui.drops import (
+    STORE_FILES,
+    expand_paths,
+    rejection_lines,
+    unsearched_folders,
+)
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
@@ -27,34 +33,6 @@ from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
 from emdenoise_gui.project.relocate import describe_header
-
-#: Files at the top of a zarr store that a file dialog can pick to mean the store.
-STORE_FILES = ("zarr.json", ".zattrs", ".zgroup")
-
-
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files and OME-Zarr folders as given, plus the files and OME-Zarr folders directly inside other
-    given folders (sorted; hidden ones skipped)."""
-    out = []
-    for path in paths:
-        if path.name in STORE_FILES and omezarr.is_store(path.parent):  # picked inside the store: the store
-            path = path.parent
-        path = _store_around(path)
-        if path.is_dir() and not omezarr.is_store(path):
-            out.extend(sorted(p for p in path.iterdir() if not p.name.startswith(".")
-                              and (p.is_file() or omezarr.is_store(p))))
-        else:
-            out.append(path)
-    return out
-
-
-def _store_around(path: Path) -> Path:
-    """The OME-Zarr image store ``path`` lies in (its level folder "0", a metadata or chunk file inside it),
-    else ``path``: such a path was refused as "a plain zarr array", though its store is a good image."""
-    for parent in list(path.parents)[:4]:
-        if omezarr.image_store(parent):
-            return parent
-    return path
 
 
 def _file_signature(path: str | Path) -> tuple:
@@ -320,10 +298,14 @@ class Controller(QtCore.QObject, ResultRecording):
             notes.insert(0, f"{names} {'is' if len(present) == 1 else 'are'} in the project already")
             if not added:
                 self.show_stack.emit(present[0].id)
+        skipped = unsearched_folders(given)
+        if skipped and added:  # said in the rejected list when nothing was found at all
+            notes.append(f"sub-folders not searched: {', '.join(p.name for p in skipped[:3])}"
+                         + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "") + ": add them too")
         if notes:
             self.status.emit("; ".join(notes))
         if rejected:
-            lines = "\n".join(f"• {p.name}: {why}" for p, why in rejected)
+            lines = rejection_lines(rejected)
             others = "; the others were" if added else ""
             self.warning.emit("Some files were not added" if added else "Nothing was added",
                               f"{len(rejected)} file(s) or folder(s) could not be added{others}.\n\n{lines}")

@@ -1,4 +1,5 @@
-"""What a drop onto the window holds: a project to open, model packages for the zoo, stacks to add.
+"""What a drop onto the window holds: a project to open, model packages for the zoo, stacks to add; and how
+the files that could not be added are told.
 
 Dropping a project folder had listed its project.json and project.json.bak as "unsupported file types", and a
 model package dropped on the zoo was taken for stacks (drag-and-drop audit of 2026-12-06)."""
@@ -9,6 +10,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emdenoise_gui.core.io import omezarr
 from emdenoise_gui.project.records import PROJECT_FILE
 from emdenoise_gui.zoo.package import CARD
 
@@ -69,3 +71,65 @@ def take(window, drop: Drop) -> None:
         window.zoo_panel.import_path(package)
     if drop.stacks and window.ensure_project(len(drop.stacks)):
         window.controller.add_paths([str(path) for path in drop.stacks])
+
+
+#: Lines of a "not added" message at most: a folder of 80 PNGs gave an 82-line box taller than the screen.
+MAX_LINES = 12
+
+
+def rejection_lines(rejected: list[tuple[Path, str]]) -> str:
+    """One line per file that could not be added ("• NAME: why"), files of one unsupported type in one line
+    when there are more than two, at most :data:`MAX_LINES` lines."""
+    by_type: dict[str, list[Path]] = {}
+    for path, why in rejected:
+        if why.startswith("unsupported file type"):
+            by_type.setdefault(path.suffix.lower() or "none", []).append(path)
+    lines = []
+    for path, why in rejected:
+        group = by_type.get(path.suffix.lower() or "none", []) if why.startswith("unsupported file type") else []
+        if len(group) <= 2:
+            lines.append(f"• {path.name}: {why}")
+        elif path == group[0]:
+            lines.append(f"• {len(group)} '{path.suffix or 'none'}' files ({group[0].name}, {group[1].name}, …): {why}")
+    if len(lines) > MAX_LINES:
+        lines = lines[:MAX_LINES - 1] + [f"• … and {len(lines) - MAX_LINES + 1} more"]
+    return "\n".join(lines)
+
+
+def unsearched_folders(given: list[Path]) -> list[Path]:
+    """Sub-folders (not OME-Zarr stores, not hidden) of the plain folders in ``given``: not searched for stacks."""
+    found = []
+    for folder in given:
+        if folder.is_dir() and not omezarr.is_store(folder):
+            found += [sub for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith(".")
+                      and not omezarr.is_store(sub)]
+    return found
+
+
+#: Files at the top of a zarr store that a file dialog can pick to mean the store.
+STORE_FILES = ("zarr.json", ".zattrs", ".zgroup")
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files and OME-Zarr folders as given, plus the files and OME-Zarr folders directly inside other
+    given folders (sorted; hidden ones skipped)."""
+    out = []
+    for path in paths:
+        if path.name in STORE_FILES and omezarr.is_store(path.parent):  # picked inside the store: the store
+            path = path.parent
+        path = _store_around(path)
+        if path.is_dir() and not omezarr.is_store(path):
+            out.extend(sorted(p for p in path.iterdir() if not p.name.startswith(".")
+                              and (p.is_file() or omezarr.is_store(p))))
+        else:
+            out.append(path)
+    return out
+
+
+def _store_around(path: Path) -> Path:
+    """The OME-Zarr image store ``path`` lies in (its level folder "0", a metadata or chunk file inside it),
+    else ``path``: such a path was refused as "a plain zarr array", though its store is a good image."""
+    for parent in list(path.parents)[:4]:
+        if omezarr.image_store(parent):
+            return parent
+    return path

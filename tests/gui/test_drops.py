@@ -9,8 +9,7 @@ import tifffile
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtGui  # noqa: E402
 
-from emdenoise_gui.gui.controller import expand_paths  # noqa: E402
-from emdenoise_gui.gui.drops import sort_drop  # noqa: E402
+from emdenoise_gui.gui.drops import expand_paths, sort_drop  # noqa: E402
 from emdenoise_gui.project.project import Project  # noqa: E402
 from tests.conftest import main, synthetic_em_stack  # noqa: E402
 from tests.gui.test_main_window import drop  # noqa: E402
@@ -58,3 +57,27 @@ def test_a_web_link_alone_is_refused_at_the_drag_and_mixed_is_said(window, tmp_p
     assert not event.isAccepted()
     sorted_drop = sort_drop(["https://example.org/a.tif", "file:///x.tif"], ["/x.tif"])
     assert sorted_drop.web == 1 and [p.name for p in sorted_drop.stacks] == ["x.tif"]
+
+
+def test_many_rejected_files_make_a_short_message(window, tmp_path):
+    """A folder of 3 TIFFs and 80 PNGs gave an 82-line box, its OK button below the screen (audit)."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for k in range(3):
+        _tif(folder / f"s{k}.tif")
+    for k in range(80):
+        (folder / f"p{k:02d}.png").write_bytes(b"\\x89PNG")
+    drop(window, [folder])
+    assert len(window.controller.project.stacks) == 3
+    (_title, text), = window.warnings
+    assert "80 '.png' files (p00.png, p01.png, …): unsupported file type" in text and text.count("•") <= 12
+
+
+def test_sub_folders_of_a_dropped_folder_are_said_not_searched(window, tmp_path):
+    folder = tmp_path / "run"
+    (folder / "deeper").mkdir(parents=True)
+    _tif(folder / "a.tif")
+    _tif(folder / "deeper" / "b.tif")
+    drop(window, [folder])
+    assert [s.name for s in window.controller.project.stacks] == ["a.tif"]
+    assert any("sub-folders not searched: deeper" in text for text in window.statuses)
