@@ -313,7 +313,7 @@ def test_adapt_options_without_adapt_are_refused_and_model_options_with_a_filter
 def test_a_dose_range_with_decimal_commas_says_to_use_a_point(tmp_path, cli):
     """A German user's --dose 12,5:50 was told only "should be LOW:HIGH" (locale audit of 2026-12-06)."""
     source = tmp_path / "clean.tif"
-    tifffile.imwrite(source, synthetic_em_stack(3, 48, 40, seed=2))
+    tifffile.imwrite(source, synthetic_em_stack(3, 48, 40, seed=2), imagej=True, metadata={"axes": "ZYX"})
     result = cli("train", "xception", "--clean", source, "--dose", "12,5:50", "--steps", "1", "-o", tmp_path / "m")
     err = result.err
     assert result.code == 2 and "with a decimal point, not a comma" in err and err.count("\n") == 1
