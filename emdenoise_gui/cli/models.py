@@ -32,10 +32,16 @@ def _parse_dose(text: str) -> tuple[float, float]:
     return _parse_range(text, "--dose", "counts per pixel")
 
 
+def _split_region(spec: str) -> tuple[str, str, str]:
+    """A data argument (``PATH`` or ``PATH@y0:y1,x0:x1``) as (path, "@" or "", region or ""); a path that
+    exists with an "@" in its name is a path."""
+    return spec.rpartition("@") if not os.path.exists(spec) and "@" in spec else (spec, "", "")
+
+
 def _absolute(spec: str) -> str:
-    """A data argument (``PATH`` or ``PATH@y0:y1,x0:x1``) with its path made absolute: the checkpoint keeps
-    it, and ``resume`` may run from another folder."""
-    path, at, rect = spec.rpartition("@") if not os.path.exists(spec) and "@" in spec else (spec, "", "")
+    """A data argument with its path made absolute: the checkpoint keeps it, and ``resume`` may run from another
+    folder."""
+    path, at, rect = _split_region(spec)
     return os.path.abspath(path) + at + rect
 
 
@@ -47,7 +53,7 @@ def cmd_train(args) -> int:
     data = {role: [_absolute(spec) for spec in getattr(args, role)]
             for role in ("clean", "noise", "noisy") if getattr(args, role)}
     for spec in (spec for specs in data.values() for spec in specs):  # chunks not stored would train on zeros
-        note_missing_chunks(spec if os.path.exists(spec) else spec.rpartition("@")[0] or spec)
+        note_missing_chunks(_split_region(spec)[0])
     given = [flag for flag, value in (("--dose", args.dose), ("--dose-dist", args.dose_dist)) if value]
     uses_dose = (args.family in ("xception", "nrrn") and "clean" in data) or (args.family == "cyclic" and args.artifacts)
     if given and not uses_dose:  # it was ignored without a word (the card then said nothing of it)

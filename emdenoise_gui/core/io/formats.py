@@ -58,34 +58,34 @@ def _by_suffix(path: Path) -> Format | None:
 COMPRESSED = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd", ".zip": "unzip"}
 
 
+def _unreadable(exc: OSError, path: Path, advice: str = "") -> InputError:
+    """The InputError for a file the system would not let us stat or read: a failing disk or a dropped share
+    said as such, else the system's words and ``advice``."""
+    failure = system_failure(exc)
+    return InputError(failure.problem if failure is not None else f"cannot be read ({exc.strerror or exc}){advice}",
+                      path)
+
+
 def sniff(path: Path) -> Format:
     """The format of a readable file, from its name and first bytes, else InputError saying why not."""
     try:
-        path.stat()
+        info = path.stat()
     except OSError as exc:  # pathlib's exists() raises all but these: a dropped share (ESTALE), a disk error
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
-            pass  # "not found", said below
-        else:
-            failure = system_failure(exc)
-            raise InputError(failure.problem if failure is not None else f"cannot be read ({exc.strerror or exc})",
-                             path) from None
-    if not path.exists():
-        raise InputError("file not found; check the name and folder", path)
-    if path.is_dir():
+            raise InputError("file not found; check the name and folder", path) from None
+        raise _unreadable(exc, path) from None
+    if stat.S_ISDIR(info.st_mode):
         if omezarr.is_store(path):
             return FORMATS["omezarr"]
         raise InputError(f"is a folder, not an image file or zarr store; give a {SUPPORTED}", path)
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read below forever
+        raise InputError(f"is not a regular file (a pipe, socket or device); give a {SUPPORTED} file", path)
+    size = info.st_size
     try:
-        info = path.stat()
-        size = info.st_size
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read below forever
-            raise InputError(f"is not a regular file (a pipe, socket or device); give a {SUPPORTED} file", path)
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except OSError as exc:
-        failure = system_failure(exc)
-        raise InputError(failure.problem if failure is not None else
-                         f"cannot be read ({exc.strerror}); check its permissions", path) from exc
+        raise _unreadable(exc, path, "; check its permissions") from exc
     if size == 0:
         raise InputError("is empty (0 bytes); it was probably not copied completely", path)
     suffix = path.suffix.lower()

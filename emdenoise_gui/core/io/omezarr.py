@@ -277,21 +277,26 @@ class _ArrayReader:
         if slices is not None:
             units = [unit for z in slices for unit in self._units(z)]
         else:
-            sharded = getattr(self.array, "shards", None) is not None
-            step = self.array.shards if sharded else self.array.chunks
-            ranges = [range(-(-size // part)) for size, part in zip(self.array.shape, step)]
-            folder = self.path / self.array.path
-            units = [folder / self.array.metadata.encode_chunk_key(c) for c in itertools.product(*ranges)]
+            units = self._files([range(count) for count in self._grid()])
         self._held = {unit: stamp for unit in units if (stamp := _stamp(unit)) is not None}
         if slices is not None:
             return ""
+        sharded = getattr(self.array, "shards", None) is not None
         return missing_words(len(units) - len(self._held), len(units), "shards" if sharded else "chunks")
 
     def _units(self, z: int) -> list[Path]:
         """The files holding slice ``z``: its shards (chunks where the array has no shards) across y and x."""
-        shape, unit = self.array.shape, getattr(self.array, "shards", None) or self.array.chunks
-        ranges = [range(z // unit[i], z // unit[i] + 1) if i == self.slice_axis
-                  else range(-(-shape[i] // unit[i])) if i >= self.ndim - 2 else range(1) for i in range(self.ndim)]
+        step, grid = getattr(self.array, "shards", None) or self.array.chunks, self._grid()
+        return self._files([range(z // step[i], z // step[i] + 1) if i == self.slice_axis
+                            else range(grid[i]) if i >= self.ndim - 2 else range(1) for i in range(self.ndim)])
+
+    def _grid(self) -> list[int]:
+        """Stored files along each axis: shards (chunks where the array has none) to cover its shape."""
+        step = getattr(self.array, "shards", None) or self.array.chunks
+        return [-(-size // part) for size, part in zip(self.array.shape, step)]
+
+    def _files(self, ranges: list[range]) -> list[Path]:
+        """The files of the stored-file grid positions ``ranges`` (one range per axis) span."""
         folder = self.path / self.array.path
         return [folder / self.array.metadata.encode_chunk_key(coords) for coords in itertools.product(*ranges)]
 
