@@ -18,13 +18,8 @@ from PySide6 import QtCore, QtGui
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import Message, PartialResult, Written
-from emdenoise_gui.core.io import READ_SUFFIXES, omezarr, open_stack
-from emdenoise_gui.gui.drops import (
-    STORE_FILES,
-    expand_paths,
-    rejection_lines,
-    unsearched_folders,
-)
+from emdenoise_gui.core.io import omezarr, open_stack
+from emdenoise_gui.gui.drops import STORE_FILES, not_added, screen, unsearched_folders
 from emdenoise_gui.gui.job_queue import JobQueue
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
@@ -255,22 +250,9 @@ class Controller(QtCore.QObject, ResultRecording):
         if self.project is None:
             self.warning.emit("No project", "Create or open a project first (File ▸ New Project).")
             return [], []
-        rejected, notes, metas = [], [], []
+        notes, metas = [], []
         given = [Path(p) for p in paths]
-        broken_stores = [f for f in given if f.is_dir() and f.suffix.lower() == ".zarr" and not omezarr.is_store(f)]
-        rejected += [(folder, "is named .zarr but holds no OME-Zarr image (no NGFF metadata in zarr.json or "
-                              ".zattrs): it may be incomplete; copy it again") for folder in broken_stores]
-        given = [p for p in given if p not in broken_stores]  # not a folder of stacks either
-        rejected += [(folder, "no TIFF, MRC or OME-Zarr stack directly inside (sub-folders are not searched): "
-                              "drop the sub-folders or the files themselves")
-                     for folder in given if folder.is_dir() and not omezarr.is_store(folder) and not expand_paths([folder])]
-        readable = []
-        for path in expand_paths(given):
-            if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
-                rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF, MRC "
-                                       "and OME-Zarr)"))
-            else:
-                readable.append(path)
+        readable, rejected = screen(given)
         project = self.project
         for path, meta in self._read_headers(readable):
             if isinstance(meta, str):
@@ -305,10 +287,7 @@ class Controller(QtCore.QObject, ResultRecording):
         if notes:
             self.status.emit("; ".join(notes))
         if rejected:
-            lines = rejection_lines(rejected)
-            others = "; the others were" if added else ""
-            self.warning.emit("Some files were not added" if added else "Nothing was added",
-                              f"{len(rejected)} file(s) or folder(s) could not be added{others}.\n\n{lines}")
+            self.warning.emit(*not_added(rejected, bool(added)))
         return added, rejected
 
     def _read_headers(self, paths: list[Path]) -> list[tuple[Path, object]]:

@@ -10,7 +10,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emdenoise_gui.core.io import omezarr
+from PySide6 import QtCore, QtGui
+
+from emdenoise_gui.core.io import READ_SUFFIXES, omezarr
 from emdenoise_gui.project.records import PROJECT_FILE
 from emdenoise_gui.zoo.package import CARD
 
@@ -69,8 +71,87 @@ def take(window, drop: Drop) -> None:
         return
     for package in drop.packages:
         window.zoo_panel.import_path(package)
-    if drop.stacks and window.ensure_project(len(drop.stacks)):
+    if not drop.stacks:
+        return
+    if window.controller.project is None:  # not asked to make a project for files that cannot join it
+        readable, rejected = screen(drop.stacks)
+        if not readable:
+            window.warn(*not_added(rejected, False))
+            return
+    if window.ensure_project(len(drop.stacks)):
         window.controller.add_paths([str(path) for path in drop.stacks])
+
+
+def screen(given: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Split ``given`` (files and folders) before any header is read: (the stack files and stores to read,
+    [(path, why it cannot be added)]): a .zarr folder with no image, a folder with no stack directly inside,
+    a file of a type EMDenoise does not open."""
+    no_image = ("is named .zarr but holds no OME-Zarr image (no NGFF metadata in zarr.json or .zattrs): it may be "
+                "incomplete; copy it again")
+    no_stack = ("no TIFF, MRC or OME-Zarr stack directly inside (sub-folders are not searched): drop the sub-folders "
+                "or the files themselves")
+    folders = [p for p in given if p.is_dir() and not omezarr.is_store(p)]
+    rejected = [(folder, no_image) for folder in folders if folder.suffix.lower() == ".zarr"]
+    rejected += [(folder, no_stack) for folder in folders
+                 if folder.suffix.lower() != ".zarr" and not expand_paths([folder])]
+    given = [p for p in given if all(p != folder for folder, _ in rejected)]
+    readable = []
+    for path in expand_paths(given):
+        if path.suffix.lower() not in READ_SUFFIXES and not path.is_dir():
+            rejected.append((path, f"unsupported file type '{path.suffix or 'none'}' (EMDenoise opens TIFF, MRC "
+                                   "and OME-Zarr)"))
+        else:
+            readable.append(path)
+    return readable, rejected
+
+
+def not_added(rejected: list[tuple[Path, str]], some_added: bool) -> tuple[str, str]:
+    """(title, text) of the message listing the ``rejected`` paths and why, when ``some_added`` or none was."""
+    others = "; the others were" if some_added else ""
+    return ("Some files were not added" if some_added else "Nothing was added",
+            f"{len(rejected)} file(s) or folder(s) could not be added{others}.\n\n{rejection_lines(rejected)}")
+
+
+def accepts(event: QtGui.QDragEnterEvent | QtGui.QDragMoveEvent) -> bool:
+    """Accept a drag that carries at least one local file (a web link alone gets the refusing cursor)."""
+    if any(url.isLocalFile() for url in event.mimeData().urls()):
+        event.acceptProposedAction()
+        return True
+    return False
+
+
+def receive(window, event: QtGui.QDropEvent) -> None:
+    """Take the files of ``event`` into the main ``window`` (nothing when it holds no local file)."""
+    urls = event.mimeData().urls()
+    paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+    if not paths:
+        return
+    event.acceptProposedAction()
+    dropped = sort_drop([u.toString() for u in urls], paths)
+    if window.controller.project is not None:
+        take(window, dropped)
+    else:  # ask about a new project after the drop has ended: the file manager waits for it
+        QtCore.QTimer.singleShot(0, lambda: take(window, dropped))
+
+
+class ForwardDrops(QtCore.QObject):
+    """Event filter for a dock: drops onto it, floating or docked, are the main window's.
+
+    A floating dock is a window of its own: a file dropped on it got the refusing cursor (audit of
+    2026-12-06). Docked, its drops reached the main window by way of its parent."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 (Qt's name)
+        kind = event.type()
+        if kind in (QtCore.QEvent.Type.DragEnter, QtCore.QEvent.Type.DragMove):
+            return accepts(event)
+        if kind == QtCore.QEvent.Type.Drop:
+            receive(self._window, event)
+            return True
+        return False
 
 
 #: Lines of a "not added" message at most: a folder of 80 PNGs gave an 82-line box taller than the screen.

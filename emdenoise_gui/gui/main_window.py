@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui import __version__
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.gui import drops
 from emdenoise_gui.gui.closing import WindowClosing
 from emdenoise_gui.gui.fit_guard import DenoiseFitGuard
 from emdenoise_gui.gui.item_actions import ItemActions
@@ -149,6 +150,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         self.project_panel = ProjectPanel()
         self.zoo_panel = ZooPanel()
         self.jobs_panel = JobsPanel()
+        self._drop_forwarder = drops.ForwardDrops(self)
         self.docks = {
             "project": self._dock("Project", self.project_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
             "zoo": self._dock("Model zoo", self.zoo_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
@@ -183,6 +185,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
+        dock.setAcceptDrops(True)
+        dock.installEventFilter(self._drop_forwarder)
         self.addDockWidget(area, dock)
         return dock
 
@@ -340,22 +344,10 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         box.open()
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):  # a web link alone: the refusing cursor
-            event.acceptProposedAction()
+        drops.accepts(event)
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
-        from emdenoise_gui.gui import drops
-
-        urls = event.mimeData().urls()
-        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
-        if not paths:
-            return
-        event.acceptProposedAction()
-        dropped = drops.sort_drop([u.toString() for u in urls], paths)
-        if self.controller.project is not None:
-            drops.take(self, dropped)
-        else:  # ask about a new project after the drop has ended: the file manager waits for it
-            QtCore.QTimer.singleShot(0, lambda: drops.take(self, dropped))
+        drops.receive(self, event)
 
     def show_stack(self, stack_id: str) -> None:
         record = self.controller.find_stack(stack_id)

@@ -101,6 +101,25 @@ def test_a_drop_without_a_project_offers_one_then_adds_the_files(qtbot, tmp_path
     win.force_close = True
 
 
+def test_a_drop_of_only_unsupported_files_without_a_project_offers_none(qtbot, tmp_path, monkeypatch):
+    """Dropping two PNGs with no project open asked to create a project, then added nothing (audit)."""
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.warnings, asked = [], []
+    monkeypatch.setattr(win, "warn", lambda title, text: win.warnings.append((title, text)))
+    monkeypatch.setattr(win, "choose_new_project_folder", lambda count: asked.append(count))
+    pictures = [tmp_path / "a.png", tmp_path / "b.png"]
+    for picture in pictures:
+        picture.write_bytes(b"\x89PNG")
+    drop(win, pictures)
+    qtbot.waitUntil(lambda: bool(win.warnings))
+    (title, text), = win.warnings
+    assert asked == [] and win.controller.project is None
+    assert title == "Nothing was added" and "b.png: unsupported file type '.png'" in text
+    win.force_close = True
+
+
 def test_add_stacks_menu_and_button_agree(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     win = MainWindow()

@@ -2,6 +2,7 @@
 the zoo, a path inside an OME-Zarr store adds the store, a web link alone is refused at the drag."""
 
 import json
+from pathlib import Path
 
 import pytest
 import tifffile
@@ -81,3 +82,20 @@ def test_sub_folders_of_a_dropped_folder_are_said_not_searched(window, tmp_path)
     drop(window, [folder])
     assert [s.name for s in window.controller.project.stacks] == ["a.tif"]
     assert any("sub-folders not searched: deeper" in text for text in window.statuses)
+
+
+def test_a_floating_dock_takes_drops_as_the_window_does(window, tmp_path):
+    """A floating dock is a window of its own: a stack dropped on it got the refusing cursor (audit)."""
+    from PySide6 import QtWidgets
+
+    dock = window.docks["zoo"]
+    dock.setFloating(True)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(_tif(tmp_path / "floating.tif")))])
+    where, copy = QtCore.QPoint(20, 20), QtCore.Qt.DropAction.CopyAction
+    buttons, keys = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier
+    enter = QtGui.QDragEnterEvent(where, copy, mime, buttons, keys)
+    QtWidgets.QApplication.sendEvent(dock, enter)
+    assert enter.isAccepted()
+    QtWidgets.QApplication.sendEvent(dock, QtGui.QDropEvent(QtCore.QPointF(where), copy, mime, buttons, keys))
+    assert [Path(s.path).name for s in window.controller.project.stacks] == ["floating.tif"]
