@@ -32,7 +32,7 @@ import numpy as np
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta, omezarr
-from emdenoise_gui.project import merge, relocate
+from emdenoise_gui.project import merge, project_file, relocate
 from emdenoise_gui.project.identity import ResultIndex, SameFiles, next_id
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
@@ -59,8 +59,6 @@ from emdenoise_gui.project.records import (
 )
 
 PROJECT_VERSION = 1
-#: Marks a JSON file as ours, so another tool's project.json is not taken for a project.
-FORMAT_TAG = "emdenoise-project"
 #: The top-level fields of project.json this app reads and writes.
 TOP_KEYS = ("format", "version", "name", "stacks", "results", "view")
 FOLDER_GONE = ("the project folder no longer exists (moved, renamed or on a disconnected drive?); reconnect it, "
@@ -68,23 +66,6 @@ FOLDER_GONE = ("the project folder no longer exists (moved, renamed or on a disc
 
 
 # --- the project -----------------------------------------------------------------------
-
-class _NotJson(ValueError):
-    """NaN, Infinity or -Infinity in project.json (its text)."""
-
-
-def _refuse_constant(name: str):
-    raise _NotJson(name)
-
-
-def _is_project_text(text: str) -> bool:
-    """Whether ``text`` reads as an EMDenoise project.json (of any version), not damage."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and data.get("format") == FORMAT_TAG
-
 
 @dataclass
 class Project:
@@ -183,40 +164,7 @@ class Project:
         unreadable or invalid JSON, a file from a newer EMDenoise, or a missing or
         ill-typed field (the message names the field).
         """
-        path = Path(folder_or_file).expanduser()
-        if not path.exists():
-            raise InputError("does not exist; check the name, or pick the project folder", path)
-        if path.is_dir():
-            file = path / PROJECT_FILE
-            if not file.is_file():
-                raise InputError("is not an EMDenoise project (no project.json inside); "
-                                 "pick a project folder or create a new project", path)
-        elif path.name == PROJECT_FILE:
-            file = path
-        else:
-            raise InputError("is not a project file; pick the project folder or its project.json",
-                             path)
-        file = file.resolve()
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise InputError(f"cannot be read ({why}); check the file and its permissions",
-                             file) from exc
-        try:
-            data = json.loads(text, parse_constant=_refuse_constant)
-        except _NotJson as exc:  # Python reads NaN and Infinity; a save writes JSON only, and refused it ever after
-            raise InputError(f"holds {exc} (written by hand?), which JSON does not allow, so the project could never "
-                             "be saved again; replace it with a number or null in a text editor", file) from None
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python parses
-            fix = (f"restore {BACKUP_FILE} from the same folder (the previous save) by renaming it to {PROJECT_FILE}"
-                   if (file.parent / BACKUP_FILE).exists() else
-                   "there is no backup beside it (never saved twice): repair it in a text editor, or make a new "
-                   "project and add the stacks again")
-            raise InputError(f"is not valid JSON ({exc}); it is damaged: {fix}", file) from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
-            raise InputError("is not an EMDenoise project file (another program's "
-                             "project.json?); pick another folder", file)
+        file, text, data = project_file.read(folder_or_file)
         try:
             project = cls.from_dict(data, file.parent)
         except InputError as exc:
@@ -226,7 +174,7 @@ class Project:
 
     def to_dict(self) -> dict:
         """The JSON content of ``project.json``."""
-        return {**self.extra, "format": FORMAT_TAG, "version": self.version, "name": self.name,
+        return {**self.extra, "format": project_file.FORMAT_TAG, "version": self.version, "name": self.name,
                 "stacks": [dict(s.to_dict(), relative=self._relative(s)) for s in self.stacks],
                 "results": [r.to_dict() for r in self.results],
                 "view": self.view.to_dict()}
@@ -308,7 +256,7 @@ class Project:
             return
         try:
             if self._disk_text is not None and on_disk is not None and on_disk != self._disk_text \
-                    and _is_project_text(on_disk):
+                    and project_file.is_project_text(on_disk):
                 # another EMDenoise window (or program) saved this project since: never lose its version
                 if text == self._disk_text:
                     return  # nothing changed here: its version stands
