@@ -37,15 +37,26 @@ _SHARE_GONE = {getattr(errno, name) for name in ("ESTALE", "ENOTCONN", "EHOSTDOW
                                                   "ENOLINK", "ECOMM", "EREMOTEIO") if hasattr(errno, name)}
 #: errno values that mean a disk or device failed
 _DEVICE_FAILED = {getattr(errno, name) for name in ("EIO", "ENODEV", "ENXIO", "ENOMEDIUM") if hasattr(errno, name)}
+#: Windows error codes of a share gone (Python gives most of them errno EINVAL): the network path or name
+#: not found (53, 67), an unexpected network error (59), the network name deleted (64), the semaphore
+#: timeout of a share not answering (121), the network location unreachable (1231)
+_WIN_SHARE_GONE = {53, 59, 64, 67, 121, 1231}
+#: Windows error codes of a device failed: not ready (21), a CRC error (23), an I/O device error (1117),
+#: the device not connected (1167)
+_WIN_DEVICE_FAILED = {21, 23, 1117, 1167}
 
 
 def system_failure(exc: BaseException) -> InputError | None:
     """The one-line InputError for an OSError a failing disk, device or network share raised (an input/output
     error, a stale file handle after a share dropped): a problem of the user's machine, not a bug to report;
     None for any other error."""
-    if not isinstance(exc, OSError) or exc.errno not in _SHARE_GONE | _DEVICE_FAILED:
+    if not isinstance(exc, OSError):
+        return None
+    windows = getattr(exc, "winerror", None)
+    share_gone = exc.errno in _SHARE_GONE or windows in _WIN_SHARE_GONE
+    if not share_gone and exc.errno not in _DEVICE_FAILED and windows not in _WIN_DEVICE_FAILED:
         return None
     advice = ("the network share it is on is gone or not answering: reconnect it, then try again"
-              if exc.errno in _SHARE_GONE else
+              if share_gone else
               "the disk or device it is on reported an error: check it and its connection, then try again")
     return InputError(f"cannot be read or written ({exc.strerror or exc}): {advice}", exc.filename)

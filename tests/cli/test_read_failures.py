@@ -70,3 +70,20 @@ def test_only_system_failures_count_as_such():
     assert system_failure(OSError(errno.ENOENT, "No such file or directory")) is None  # may be a bug: reported
     assert system_failure(ValueError("x")) is None
 
+
+
+def _windows(winerror: int, text: str) -> OSError:
+    """The OSError Windows raises (Python maps most network codes to errno EINVAL; .winerror keeps the code)."""
+    exc = OSError(errno.EINVAL, text, "S:\\stack.tif")
+    exc.winerror = winerror
+    return exc
+
+
+def test_windows_share_and_device_errors_count_as_system_failures():
+    """A dropped Windows share (winerror 64, 59) read as 'Invalid argument': an internal error to report."""
+    gone = system_failure(_windows(64, "The specified network name is no longer available"))
+    assert gone is not None and "network share it is on is gone" in str(gone) and "stack.tif" in str(gone)
+    assert "network share" in str(system_failure(_windows(59, "An unexpected network error occurred")))
+    assert "disk or device" in str(system_failure(_windows(1117, "The request could not be performed because of "
+                                                                  "an I/O device error")))
+    assert system_failure(_windows(87, "The parameter is incorrect")) is None
