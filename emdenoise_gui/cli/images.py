@@ -11,12 +11,14 @@ from pathlib import Path
 
 from emdenoise_gui import paths
 from emdenoise_gui.cli import blocks as cli_blocks
+from emdenoise_gui.cli import recording as cli_recording
 from emdenoise_gui.cli import several as cli_several
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.io import omezarr, open_stack
+from emdenoise_gui.core.io import omezarr, open_stack, result_suffix
+from emdenoise_gui.core.pipeline import parse_slices
 from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
 from emdenoise_gui.jobs.stack import (
     OUTPUT_DTYPES,
@@ -25,6 +27,7 @@ from emdenoise_gui.jobs.stack import (
     convert_job,
     noise_job,
     quality_stride,
+    resolve_dtype,
     stack_stats,
 )
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
@@ -152,10 +155,13 @@ def cmd_noise(args) -> int:
 
 
 def cmd_denoise(args) -> int:
+    args.recording = cli_recording.check(args)
     if len(args.inputs) > 1:
         return cli_several.denoise_several(args)
     cli_several.check_single(args)
     args.input = args.inputs[0]
+    if args.recording is not None and args.output is not None:
+        args.recording.check_free(args.output)
     if args.print_job_script:
         print(cli_blocks.print_job_script(args))
         return EXIT_OK
@@ -164,6 +170,8 @@ def cmd_denoise(args) -> int:
     else:
         run_with_bar(denoise_with(args))
     print(f"wrote {args.output}")
+    if args.recording is not None and not cli_recording.record_or_say(args, args.output, args.denoiser):
+        return EXIT_INPUT
     return EXIT_OK
 
 
@@ -265,10 +273,11 @@ def _auto_model(source: str) -> tuple[str | None, str | None]:
 _OUTPUT_HELP = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
 
 
-def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output_help: str = _OUTPUT_HELP) -> None:
+def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output_help: str = _OUTPUT_HELP,
+                     required: bool = True) -> None:
     help_text = output_help
     if output_flag:
-        p.add_argument("-o", "--output", required=True, help=help_text)
+        p.add_argument("-o", "--output", required=required, help=help_text)
     else:
         p.add_argument("output", metavar="OUT", help=help_text)
     p.add_argument("--slices", help="only these slices, START:STOP (e.g. 0:10)")
@@ -345,8 +354,13 @@ def pick_denoiser(args) -> Denoiser:
 
 
 def denoise_with(args):
-    """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator."""
-    return denoise_job(args, pick_denoiser(args))
+    """``emdenoise denoise`` with ``--model`` or ``--method``: returns the job generator (``args.denoiser``:
+    what it denoises with; without -o, ``args.output`` is named in the ``--project`` now)."""
+    args.denoiser = pick_denoiser(args)
+    if args.output is None:
+        suffix = ".zarr" if args.scheduler else result_suffix(args.input)
+        args.output = str(args.recording.output_for(args.input, args.denoiser, suffix))
+    return denoise_job(args, args.denoiser)
 
 
 def denoise_job(args, denoiser: Denoiser):
@@ -370,7 +384,12 @@ def adapt_then_denoise(args):
         raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
                          "not --model or --method")
     cli_blocks.check_batch_options(args)  # before minutes of training, not after
-    StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()  # fail early
+    if args.output is None:  # named in the --project after the training, when its model's name is known
+        with open_stack(args.input) as stack:  # fail early
+            parse_slices(args.slices, len(stack))
+            resolve_dtype(args.dtype, stack)
+    else:
+        StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
     status = drive_training(train_job(spec))
     if status != 0:
@@ -414,7 +433,7 @@ def add_parsers(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="the stack to denoise; several: each in turn, results named in the -o folder")
     _add_output_args(p, output_help=f"{_OUTPUT_HELP}; with several IN, the folder the results go to "
-                                    "(made if missing)")
+                                    "(made if missing); with --project, optional", required=False)
     p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
                    help=f"classical filter (see `emdenoise filters`; default {baselines.DEFAULT_FILTER} when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
@@ -443,6 +462,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--init", metavar="PACKAGE",
                    help="for --adapt: start from this zoo model of the same family (default: the shipped one, "
                         "if there is one; 'scratch' for a fresh network)")
+    cli_recording.add_argument(p)
     cli_blocks.add_arguments(p)
     cli_several.add_arguments(p)
     p.set_defaults(func=cmd_denoise)

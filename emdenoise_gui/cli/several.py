@@ -17,6 +17,7 @@ from pathlib import Path
 
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say, silence_stdout
 from emdenoise_gui.cli.progress import run_with_bar
+from emdenoise_gui.cli.recording import record_or_say
 from emdenoise_gui.core import atomic, baselines
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import READ_SUFFIXES, check_output, open_stack, result_suffix
@@ -27,6 +28,7 @@ from emdenoise_gui.project.naming import (
     check_suffix,
     render,
 )
+from emdenoise_gui.project.records import RESULTS_DIR
 
 #: ``--format``: the results' file type; "same": each input's own (a format we only read becomes .tif).
 FORMAT_CHOICES = ("same", ".tif", ".mrc", ".zarr")
@@ -151,11 +153,9 @@ def _method(args) -> None:
 def _method_name(denoiser) -> str:
     """The {method} of a result name: the filter's key, or the model's card name (also for a package
     given as a folder or .zip), as the app names its results."""
-    if denoiser.kind == "filter":
-        return denoiser.name
-    from emdenoise_gui.zoo.registry import resolve
+    from emdenoise_gui.cli.recording import zoo_denoiser
 
-    return resolve(denoiser.path).card.name
+    return zoo_denoiser(denoiser).name
 
 
 def _plan(args, folder: Path) -> list[argparse.Namespace]:
@@ -172,6 +172,11 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
             resolve_dtype(args.dtype, stack)
         one.denoiser = pick_denoiser(one)
         plan.append(one)
+    if args.output is None:  # --project without -o: fresh names in its results folder, as the app gives
+        for one in plan:
+            one.output = args.recording.output_for(one.input, one.denoiser, _suffix(args.format, one.input),
+                                                   _pattern(args))
+        return plan
     names = result_names(args.inputs, [_method_name(one.denoiser) for one in plan],
                          _pattern(args), args.format)
     for one, name in zip(plan, names):
@@ -184,7 +189,10 @@ def denoise_several(args) -> int:
     _check_options(args)
     check_pattern(_pattern(args))
     _distinct_inputs(args.inputs)
-    folder, make = _output_folder(args.output)
+    if args.output is None:  # --project without -o
+        folder, make = args.recording.folder / RESULTS_DIR, False
+    else:
+        folder, make = _output_folder(args.output)
     _method(args)
     plan = _plan(args, folder)
     if make:
@@ -195,6 +203,8 @@ def denoise_several(args) -> int:
     try:
         for one in plan:
             check_output(one.output, args.inputs, args.overwrite)
+            if args.recording is not None:
+                args.recording.check_free(one.output)
     except InputError:
         if make:
             folder.rmdir()
@@ -209,6 +219,7 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
     from emdenoise_gui.cli.images import denoise_job
 
     written, failed, pending = [], [], 0  # pending: the first stack of the plan not yet done or failed
+    unrecorded = 0  # results written that the --project could not take (each said)
     try:
         for index, one in enumerate(plan, 1):
             say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
@@ -223,6 +234,8 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
             written.append(one.output)
             pending = index
             _tell(f"wrote {one.output}")
+            if one.recording is not None and not record_or_say(one, one.output, one.denoiser):
+                unrecorded += 1
     except (Cancelled, KeyboardInterrupt) as exc:
         stopped = Cancelled(str(exc))
         stopped.kept = _what_is_kept(plan, written, pending, folder)
@@ -234,7 +247,7 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
         say(f"emdenoise: error: {len(failed)} of {len(plan)} stacks failed ({', '.join(failed)}); "
             f"{len(written)} result{'' if len(written) == 1 else 's'} written in {folder}")
         return EXIT_INPUT
-    return EXIT_OK
+    return EXIT_INPUT if unrecorded else EXIT_OK
 
 
 def _why_failed(one: argparse.Namespace, exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from emdenoise_gui.core.events import Message, PartialResult, Written
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.gui.drops import STORE_FILES, not_added, screen, unsearched_folders
 from emdenoise_gui.gui.job_queue import JobQueue
+from emdenoise_gui.gui.project_watch import ProjectWatch
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
 from emdenoise_gui.gui.thumbnails import Thumbnails
@@ -119,6 +120,7 @@ class Controller(QtCore.QObject, ResultRecording):
         self._save_warned = False  # the "cannot save" question was asked for this project
         #: the folders of the projects the open one carries on (Save Project As): a job started there records here
         self._continues: set[Path] = set()
+        self.project_watch = ProjectWatch(self)
 
     # -- projects ----------------------------------------------------------------------------------
     def new_project(self, folder: str | Path, remember: bool = True) -> bool:
@@ -190,12 +192,26 @@ class Controller(QtCore.QObject, ResultRecording):
                               f"since it was opened here. {taken}anything else it changed (a removal, the view) is "
                               f"kept only in its version, {self.project.other_kept.name} in the project folder (a "
                               "copy of its project.json).")
-        if self.project.merged:  # the panel shows what was taken in, with thumbnails
-            for record in self.project.stacks:
-                if record.id not in self.thumbnails and Path(record.path).exists():
-                    self.thumbnail_maker.request(record.id, record.path)
-            self.project_changed.emit()
+        if self.project.merged:
+            self._show_taken_in()
         return True
+
+    def take_in_additions(self) -> int:
+        """Take in the stacks and results another writer added to the open project's file (``emdenoise
+        denoise --project``), when it changed nothing else, and show them; how many."""
+        taken = 0 if self.project is None else self.project.take_in_additions()
+        if taken:
+            self._show_taken_in()
+            self.status.emit(f"{taken} stack(s) and result(s) recorded by another program (emdenoise denoise "
+                             "--project, another window) were added to the project")
+        return taken
+
+    def _show_taken_in(self) -> None:
+        """The panel shows stacks and results taken in from another writer, with thumbnails."""
+        for record in self.project.stacks:
+            if record.id not in self.thumbnails and Path(record.path).exists():
+                self.thumbnail_maker.request(record.id, record.path)
+        self.project_changed.emit()
 
     def save_project_as(self, folder: str | Path) -> bool:
         """Go on with the project in a new ``folder`` (``Project.save_as``): its record is copied

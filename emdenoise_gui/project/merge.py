@@ -63,6 +63,23 @@ def added_by_other(base_text: str | None, their_text: str
     return stacks, [(result, their_paths.get(result.stack_id)) for result in results]
 
 
+def only_additions(base_text: str | None, their_text: str) -> bool:
+    """Whether ``their_text`` is ``base_text`` with stacks and results added and nothing else changed (what
+    ``emdenoise denoise --project`` writes): taking their additions in then loses nothing of theirs."""
+    try:
+        base, theirs = json.loads(base_text or ""), json.loads(their_text)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(base, dict) or not isinstance(theirs, dict):
+        return False
+    lists = ("stacks", "results")
+    if any(not isinstance(d.get(key), list) for d in (base, theirs) for key in lists):
+        return False
+    if {k: v for k, v in base.items() if k not in lists} != {k: v for k, v in theirs.items() if k not in lists}:
+        return False
+    return all(all(entry in theirs[key] for entry in base[key]) for key in lists)
+
+
 def take_additions(project, their_text: str) -> int:
     """Add to ``project`` (a :class:`~.project.Project`) the stacks and results another writer added to its
     project.json (``their_text``) since the project last read or wrote it, under ids of its own; returns how

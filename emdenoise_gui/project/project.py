@@ -260,8 +260,13 @@ class Project:
                 # another EMDenoise window (or program) saved this project since: never lose its version
                 if text == self._disk_text:
                     return  # nothing changed here: its version stands
+                quiet = merge.only_additions(self._disk_text, on_disk)  # e.g. denoise --project: nothing lost
                 self.merged = merge.take_additions(self, on_disk)
                 text = self._json_text()
+                if quiet:
+                    atomic.write_text(self.file, text, backup=self.folder / BACKUP_FILE)
+                    self._disk_text = text
+                    return
                 stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
                 kept, n = self.folder / f"project.other-{stamp}.json", 2
                 while kept.exists():  # two in the same second: each kept version has its own file
@@ -273,6 +278,20 @@ class Project:
             raise InputError(f"cannot save the project ({exc.strerror or exc}); check that the "
                              "folder is writable and the disk is not full", self.folder) from exc
         self._disk_text = text
+
+    def take_in_additions(self) -> int:
+        """Take in the stacks and results another writer (``emdenoise denoise --project``, another window)
+        added to project.json since this object last read or wrote it, when it changed nothing else; how many
+        were taken in (0 also when it changed more: :meth:`save` then keeps its version beside ours)."""
+        try:
+            on_disk = self.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return 0
+        if on_disk == self._disk_text or not merge.only_additions(self._disk_text, on_disk):
+            return 0
+        taken = merge.take_additions(self, on_disk)
+        self._disk_text = on_disk  # what this object is now based on: its next save writes over it quietly
+        return taken
 
     # stacks
 

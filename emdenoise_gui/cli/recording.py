@@ -1,0 +1,154 @@
+"""``emdenoise denoise ... --project FOLDER``: a headless run's stacks and results recorded in an EMDenoise
+project, as the app records its own, so the project opened in the app shows each result under its stack
+(to compare, profile, export).
+
+The project is read again just before each result is recorded and saved at once (``Project.save`` takes in
+what the app, open on the same project meanwhile, added): a run of hours never writes back a stale copy.
+Without ``-o``, results go to the project's ``results/`` folder under fresh names, as the app names them
+(``{stem}_{method}``, ``_2`` ... when taken): nothing is overwritten. A folder that does not exist, or an
+empty one, becomes a new project once the run's options and inputs have been checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emdenoise_gui.cli.exits import one_line, say
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.pipeline import parse_slices
+from emdenoise_gui.jobs.stack import resolve_dtype
+from emdenoise_gui.project.naming import DEFAULT_PATTERN
+from emdenoise_gui.project.project import Project
+from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE
+
+HELP = ("record the stacks and results in this EMDenoise project (a folder; a new or empty one becomes a "
+        "project), so the app shows them; without -o the results go to its results/ folder, named as the app "
+        "names them")
+
+
+def add_argument(p) -> None:
+    """``--project`` of ``emdenoise denoise``."""
+    p.add_argument("--project", metavar="FOLDER", help=HELP)
+
+
+class Recording:
+    """The project (``folder``) a run records its results in; made at :meth:`ensure` when it is ``new``."""
+
+    def __init__(self, folder: Path, new: bool):
+        self.folder, self.new = folder, new
+        self._handed: list[Path] = []  # result paths named for this run and not recorded yet
+
+    @classmethod
+    def check(cls, value: str) -> "Recording":
+        """The project ``--project`` names (a folder or its project.json); InputError for a folder that holds
+        other files but no project, a file, a missing parent or a project that cannot be read. Nothing is
+        written."""
+        if not value.strip():  # an unset shell variable: not "here"
+            raise InputError("--project is empty: give an EMDenoise project folder (a new or empty folder "
+                             "becomes one)")
+        path = Path(value).expanduser()
+        if path.name == PROJECT_FILE or (path / PROJECT_FILE).is_file():
+            return cls(Project.open(path).folder, new=False)
+        if path.is_dir() and (path / BACKUP_FILE).exists():
+            Project.create(path)  # its refusal: a lost project.json whose backup would be replaced
+        if path.exists() and not path.is_dir():
+            raise InputError("is a file, not a project folder: give an EMDenoise project folder, or a new "
+                             "folder to make one", path)
+        if path.is_dir() and any(path.iterdir()):
+            raise InputError("holds files but no EMDenoise project (no project.json): give a project folder, "
+                             "or a new or empty folder to make one there", path)
+        if not path.exists() and not path.parent.is_dir():
+            raise InputError(f"the folder {path.parent} does not exist; create it first", path)
+        return cls(path.resolve(), new=True)
+
+    def check_free(self, output: str | Path) -> None:
+        """InputError when ``output`` (a ``-o`` given) is a result the project records already: a run writing
+        over it could not record its own (the app never writes over a result)."""
+        if self.new:
+            return
+        project = Project.open(self.folder)
+        path = Path(output).expanduser().resolve()
+        for record in project.results:
+            if project.absolute(record).resolve() == path:
+                raise InputError(f"is the result {record.id} of the project {project.name} already: leave out -o "
+                                 "for a fresh name in the project, or remove that result in the app first", output)
+
+    def ensure(self) -> Project:
+        """The project read now, made first when it is new (said on stderr)."""
+        if self.new:
+            Project.create(self.folder)
+            self.new = False
+            say(f"emdenoise: made the project {self.folder}")
+        return Project.open(self.folder)
+
+    def output_for(self, source: str, denoiser, suffix: str, pattern: str = DEFAULT_PATTERN) -> Path:
+        """A fresh path in the project's results folder for ``denoiser``'s result of ``source`` with extension
+        ``suffix``, named by ``pattern`` as the app names results (the model by its card name)."""
+        with open_stack(source) as stack:  # an unreadable stack is said before a new project is made
+            meta = stack.meta
+        project = self.ensure()
+        stack_id = project.add_stacks([meta])[0].id
+        path = project.result_path(stack_id, zoo_denoiser(denoiser).name, suffix, pattern=pattern,
+                                   exclude=self._handed)
+        self._handed.append(path)
+        return path
+
+    def record(self, args, output: str | Path, denoiser):
+        """Record ``output`` (written) as ``denoiser``'s result of ``args.input`` (the stack added when the
+        project lacks it) with the settings the app records (tile, stride, output dtype, device) and the
+        input slices, then save the project; say so on stderr. InputError when the project cannot take it."""
+        from emdenoise_gui.jobs.stack import quality_stride
+
+        project = self.ensure()
+        with open_stack(args.input) as stack:
+            stack_record = project.add_stacks([stack.meta])[0]
+            dtype = resolve_dtype(args.dtype, stack).name
+            chosen = parse_slices(args.slices, len(stack))
+        used = {"tile": args.tile, "stride": quality_stride(args.quality, args.tile, args.stride), "dtype": dtype,
+                "device": args.device}
+        made_by = zoo_denoiser(denoiser)
+        result = project.add_result(stack_record.id, output, made_by.kind, made_by.name, parameters=used,
+                                    slices=(chosen.start, chosen.stop), model_path=made_by.path,
+                                    model_sha256=made_by.sha256)
+        project.save()
+        self._handed = [p for p in self._handed if p != Path(output)]
+        say(f"emdenoise: recorded {Path(output).name} in the project {project.name} ({self.folder})")
+        return result
+
+
+def zoo_denoiser(denoiser):
+    """``denoiser`` as the app records it: a model by its card name, package folder and weights' sha256 (the
+    CLI names a model by what was typed: a zoo name, a folder or a .zip)."""
+    if denoiser.kind != "model":
+        return denoiser
+    from emdenoise_gui.jobs.denoise import Denoiser
+    from emdenoise_gui.zoo.registry import resolve
+
+    package = resolve(denoiser.path)
+    return Denoiser("model", package.card.name, str(package.path), package.card.weights_sha256)
+
+
+def check(args) -> Recording | None:
+    """The ``--project`` of a ``denoise`` run (None without one); InputError for an unusable project and for
+    no ``-o`` where the run needs one."""
+    if args.project is None:
+        if args.output is None:
+            raise InputError("-o is needed: the result file (with several IN, the folder the results go to); or "
+                             "--project FOLDER to put the results in an EMDenoise project")
+        return None
+    if args.scheduler and args.output is None:
+        raise InputError("--scheduler with --project needs -o OUT.zarr: a block run resumes into the store -o "
+                         "names, and a name chosen afresh would start it again")
+    return Recording.check(args.project)
+
+
+def record_or_say(args, output: str | Path, denoiser) -> bool:
+    """:meth:`Recording.record` for a written ``output``; when the project cannot take it, one line saying
+    so (the result stays where it is) and False."""
+    try:
+        args.recording.record(args, output, denoiser)
+        return True
+    except InputError as exc:
+        say(f"emdenoise: error: {output} was written but not recorded in the project: {one_line(str(exc))}")
+        return False

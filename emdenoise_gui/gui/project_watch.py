@@ -1,0 +1,46 @@
+"""Stacks and results another writer added to the open project, taken in as they come.
+
+``emdenoise denoise --project`` (a run on this workstation or on a server writing to the same share) records
+its results in project.json while the app may have the project open. The project folder is watched; when
+project.json changes, what the other writer added is taken in and shown, provided it changed nothing else
+(``Project.take_in_additions``). Any other change is left to the next save, which keeps the other version
+beside ours and says so. Without the watcher, the app showed such results only after the project was opened
+again, and its next save warned of a "project changed elsewhere" for each run.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+#: Wait this long after the last change in the folder before reading project.json (ms): a save writes a
+#: temporary file, renames it and writes the backup, each a change.
+SETTLE_MS = 300
+
+
+class ProjectWatch(QtCore.QObject):
+    """Watches the folder of ``controller.project`` and calls ``controller.take_in_additions`` when it
+    changes (after :data:`SETTLE_MS` of quiet)."""
+
+    def __init__(self, controller):
+        super().__init__(controller)
+        self._controller = controller
+        self._folder: str | None = None
+        self._watcher = QtCore.QFileSystemWatcher(self)
+        self._settle = QtCore.QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(controller.take_in_additions)
+        self._watcher.directoryChanged.connect(lambda _path: self._settle.start())
+        controller.project_changed.connect(self.follow)
+
+    def follow(self) -> None:
+        """Watch the open project's folder (none when no project is open)."""
+        project = self._controller.project
+        folder = None if project is None else str(project.folder)
+        if folder == self._folder:
+            return
+        if self._folder is not None:
+            self._watcher.removePath(self._folder)
+        self._folder = folder
+        if folder is not None and not self._watcher.addPath(folder):  # e.g. a share that cannot be watched
+            self._folder = None

@@ -1,0 +1,126 @@
+"""``emdenoise denoise ... --project FOLDER``: a headless run's stacks and results recorded in a project, as
+the app records its own, so the app opened on the project shows them."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.cli.exits import EXIT_INPUT
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.paths import shipped_models_dir
+from emdenoise_gui.project.project import Project
+from tests.conftest import synthetic_em_stack
+
+
+@pytest.fixture
+def stacks(tmp_path) -> list[Path]:
+    """a.tif (5 slices) and b.tif (3 slices), 40 x 48 px uint8, seeded."""
+    paths = [tmp_path / "a.tif", tmp_path / "b.tif"]
+    for seed, (path, depth) in enumerate(zip(paths, (5, 3))):
+        tifffile.imwrite(path, synthetic_em_stack(depth, 40, 48, seed), imagej=True, metadata={"axes": "ZYX"})
+    return paths
+
+
+def test_a_new_folder_becomes_a_project_holding_the_stack_and_its_result(tmp_path, cli, stacks):
+    folder = tmp_path / "P"
+    result = cli("denoise", stacks[0], "--project", folder, "--method", "median", "--slices", "1:4")
+    assert result.code == 0, result.err
+    assert "made the project" in result.err and "recorded a_median.tif" in result.err
+    project = Project.open(folder)
+    (stack,), (record,) = project.stacks, project.results
+    assert Path(stack.path) == stacks[0].resolve() and stack.shape == [5, 40, 48]
+    assert record.stack_id == stack.id and record.kind == "filter" and record.method == "median"
+    assert record.path == "results/a_median.tif" and record.slices == [1, 4]
+    assert record.parameters == {"tile": 512, "stride": None, "dtype": "float32", "device": "auto"}
+    with open_stack(project.absolute(record)) as written:
+        assert written.shape == (3, 40, 48)
+
+
+def test_a_second_run_gets_a_fresh_name_and_the_stack_is_not_added_twice(tmp_path, cli, stacks):
+    folder = tmp_path / "P"
+    for _ in range(2):
+        assert cli("denoise", stacks[0], "--project", folder, "--method", "median").code == 0
+    first = (folder / "results" / "a_median.tif").read_bytes()
+    assert cli("denoise", stacks[0], "--project", folder / "project.json", "--method", "gaussian").code == 0
+    project = Project.open(folder)
+    assert len(project.stacks) == 1
+    assert [r.path for r in project.results] == ["results/a_median.tif", "results/a_median_2.tif",
+                                                 "results/a_gaussian.tif"]
+    assert (folder / "results" / "a_median.tif").read_bytes() == first  # never overwritten
+
+
+def test_an_output_outside_the_project_is_recorded_where_it_is(tmp_path, cli, stacks):
+    folder = tmp_path / "P"
+    out = tmp_path / "elsewhere.mrc"
+    assert cli("denoise", stacks[1], "-o", out, "--project", folder, "--method", "median").code == 0
+    (record,) = Project.open(folder).results
+    assert record.path == str(out.resolve())
+
+
+def test_several_stacks_with_a_model_are_recorded_by_its_card(tmp_path, cli, stacks):
+    folder = tmp_path / "P"
+    model = shipped_models_dir() / "flyem-nrrn-lite"
+    result = cli("denoise", *stacks, "--project", folder, "--model", model, "--device", "cpu",
+                 "--format", ".mrc", "--name-pattern", "{method}-{stem}")
+    assert result.code == 0, result.err
+    project = Project.open(folder)
+    assert [Path(s.path).name for s in project.stacks] == ["a.tif", "b.tif"]
+    assert [r.path for r in project.results] == ["results/flyem-nrrn-lite-a.mrc", "results/flyem-nrrn-lite-b.mrc"]
+    sha = (model / "card.json").read_text().split('"weights_sha256": "')[1][:64]
+    assert {(r.kind, r.method, r.model_sha256) for r in project.results} == {("model", "flyem-nrrn-lite", sha)}
+    assert all(Path(r.model_path) == model for r in project.results)
+
+
+@pytest.mark.parametrize("case", ["no output", "not a project", "a file", "scheduler", "bad stack"])
+def test_what_cannot_be_done_is_said_in_one_line_and_nothing_is_made(tmp_path, cli, stacks, case):
+    folder = tmp_path / "P"
+    args = [stacks[0], "--project", folder, "--method", "median"]
+    if case == "no output":
+        args = [stacks[0], "--method", "median"]
+    elif case == "not a project":
+        folder.mkdir()
+        (folder / "notes.txt").write_text("mine")
+    elif case == "a file":
+        folder.write_text("x")
+    elif case == "scheduler":
+        args += ["--scheduler", "here"]
+    else:
+        bad = tmp_path / "rgb.tif"
+        tifffile.imwrite(bad, np.zeros((3, 16, 16), np.uint8), imagej=True)  # read as 3 channels
+        args[0] = bad
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = cli("denoise", *args)
+    assert result.code == EXIT_INPUT and result.err.count("\n") == 1, result.err
+    assert "Traceback" not in result.err and sorted(p.name for p in tmp_path.iterdir()) == before
+    expected = {"no output": "-o is needed", "not a project": "holds files but no EMDenoise project",
+                "a file": "is a file, not a project folder", "scheduler": "--scheduler with --project needs -o",
+                "bad stack": "channels"}[case]
+    assert expected in result.err
+
+
+def test_a_result_the_project_cannot_take_is_kept_and_said(tmp_path, cli, stacks, monkeypatch):
+    folder = tmp_path / "P"
+    assert cli("denoise", stacks[0], "--project", folder, "--method", "median").code == 0
+
+    def refuse(self):
+        raise InputError("cannot be written (Read-only file system); save to a new project", self.folder)
+
+    monkeypatch.setattr(Project, "save", refuse)
+    result = cli("denoise", stacks[0], "--project", folder, "--method", "gaussian")
+    assert result.code == EXIT_INPUT
+    assert "a_gaussian.tif was written but not recorded in the project" in result.err
+    assert (folder / "results" / "a_gaussian.tif").exists()
+
+
+def test_a_recorded_result_is_not_written_over(tmp_path, cli, stacks):
+    """-o naming a result the project records, with --overwrite: the new file could not be recorded (audit)."""
+    folder = tmp_path / "P"
+    assert cli("denoise", stacks[0], "--project", folder, "--method", "median").code == 0
+    first = (folder / "results" / "a_median.tif").read_bytes()
+    result = cli("denoise", stacks[0], "-o", folder / "results" / "a_median.tif", "--overwrite",
+                 "--project", folder, "--method", "gaussian")
+    assert result.code == EXIT_INPUT and "is the result r1 of the project P already" in result.err
+    assert (folder / "results" / "a_median.tif").read_bytes() == first
