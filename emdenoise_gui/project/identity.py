@@ -49,9 +49,14 @@ class SameFiles:
 
 
 def next_id(prefix: str, ids: list[str]) -> str:
-    """``prefix`` and one more than the largest number among ``ids`` of that form ("s3" after "s1", "s2")."""
-    numbers = [int(i[len(prefix):]) for i in ids if re.fullmatch(re.escape(prefix) + r"\d+", i)]
-    return f"{prefix}{max(numbers, default=0) + 1}"
+    """``prefix`` and one more than the largest number among ``ids`` of that form ("s3" after "s1", "s2"); the
+    smallest number not in use once that would pass 18 digits. Longer numbers are not read: an id of 5000
+    digits edited into project.json stopped ``int()`` after the result was written (untrusted-input audit)."""
+    numbers = {int(i[len(prefix):]) for i in ids if re.fullmatch(re.escape(prefix) + r"\d{1,18}", i)}
+    following = max(numbers, default=0) + 1
+    if following >= 10**18:
+        following = next(n for n in range(1, len(numbers) + 2) if n not in numbers)
+    return f"{prefix}{following}"
 
 
 @dataclass

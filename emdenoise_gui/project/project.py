@@ -413,8 +413,12 @@ class Project:
 
     def is_inside(self, path: str | Path) -> bool:
         """Whether ``path`` (absolute, or relative to the project folder) lies inside
-        the project's ``results/`` folder (the folder itself does not count)."""
+        the project's ``results/`` folder (the folder itself does not count). Nothing does when ``results``
+        is a link to a folder elsewhere: a project received with ``results`` linked to another folder had
+        its files there deleted as results, and new results written there were an internal error."""
         path, results = self._resolve(path), self.results_folder.resolve()
+        if results.parent != self.folder.resolve():
+            return False
         return path != results and path.is_relative_to(results)
 
     def result_path(self, stack_id: str, method: str, suffix: str = ".tif", folder: str | Path | None = None,

@@ -102,6 +102,8 @@ def number_list(d: dict, key: str, where: str, n: int, kind: type, optional: boo
         for v in value:
             if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int):
                 ok = False
+            elif isinstance(v, int) and abs(v) >= 1 << 63:  # 10**400 overflowed math.isfinite: an internal error
+                ok = False
             elif not math.isfinite(v) or (positive and v <= 0):
                 ok = False
     if not ok:
@@ -192,9 +194,11 @@ class StackRecord:
         w = where + "."
         dtype = str_field(d, "dtype", w)
         try:
-            np.dtype(dtype)
-        except TypeError:
-            raise bad_field(w + "dtype", "a numpy type name like 'uint8'", dtype) from None
+            usable = np.dtype(dtype).kind in "uif" and np.dtype(dtype).itemsize <= 8
+        except (TypeError, ValueError):  # ValueError: "(1000000000,1000000000)f8", an internal error
+            usable = False
+        if not usable:  # "O", "S10", "datetime64[ns]" were taken
+            raise bad_field(w + "dtype", "a numpy type name of integers or floats like 'uint8'", dtype)
         shape = number_list(d, "shape", w, 3, int, positive=True)
         return cls(id=str_field(d, "id", w), path=str_field(d, "path", w), name=str_field(d, "name", w),
                    shape=shape, dtype=dtype,

@@ -186,7 +186,22 @@ def card_from_dict(data) -> ModelCard:
     if not valid_model_name(data["name"], new=False):
         raise CardError(f"card name '{data['name'][:40]}' is not allowed: {NAME_RULE}")
     _check_ranges(data)
+    deep = next((key for key, kind in _TYPES.items() if kind is dict and _depth(data.get(key)) > MAX_NESTING), None)
+    if deep is not None:  # 900 levels imported, then stopped `zoo show` and the export (RecursionError)
+        raise CardError(f"card field '{deep}' is nested more than {MAX_NESTING} levels deep")
     return ModelCard(**data)
+
+
+#: Deepest nesting of lists and objects in a card's free-form fields (what this app writes has 3).
+MAX_NESTING = 16
+
+
+def _depth(value, level: int = 0) -> int:
+    """Levels of lists and objects in ``value`` (0 for a plain value), looked at to ``MAX_NESTING + 1``."""
+    if level > MAX_NESTING or not isinstance(value, (dict, list)):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(item, level + 1) for item in items), default=level + 1)
 
 
 #: Largest counts a card may claim (beyond any network EMDenoise builds).

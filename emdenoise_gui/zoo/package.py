@@ -207,14 +207,48 @@ def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Packa
 
 
 def _weights_cap(card_file: Path) -> int:
-    """Most bytes the weights of this card can take: 8 bytes per declared parameter plus 1 MiB of header."""
+    """Most bytes the weights of this card can take: 8 bytes per parameter of its architecture (counted, not
+    the card's word for it: a card claiming 10^9 let a 79 KB zip unpack 80 MB of zeros) plus 1 MiB of header."""
     try:
-        parameters = json.loads(card_file.read_text(encoding="utf-8")).get("parameters", 0)
-    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
+        card = card_from_dict(json.loads(card_file.read_text(encoding="utf-8")))
+        parameters = architecture_size(card)
+    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError, TypeError, CardError, InputError):
         return MAX_MEMBER_BYTES[WEIGHTS]  # verify_folder explains what is wrong with the card
-    if not isinstance(parameters, int) or isinstance(parameters, bool) or parameters < 0:
-        return MAX_MEMBER_BYTES[WEIGHTS]
     return min(MAX_MEMBER_BYTES[WEIGHTS], 8 * parameters + (1 << 20))
+
+
+#: The most parameters a card's architecture may have: 4x the paper-size cyclic GAN (31 M), the largest
+#: network the families define. A card within each key's bounds could ask for 32 G parameters (120 GiB),
+#: built before its weights were compared with it (untrusted-input audit of 2026-12-06).
+MAX_PARAMETERS = 128_000_000
+
+
+class TooLarge(InputError):
+    """A card's architecture over :data:`MAX_PARAMETERS`."""
+
+
+def _build(card: ModelCard, device: str = "cpu"):
+    """The card's network on ``device`` ("meta": shapes only, nothing allocated); InputError when the card's
+    architecture cannot be built."""
+    import torch
+
+    from emdenoise_gui.models.registry import family
+
+    try:
+        with torch.device(device):
+            return family(card.family).build(**card.architecture)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InputError(f"the card's {card.family} architecture cannot be built ({exc})") from exc
+
+
+def architecture_size(card: ModelCard) -> int:
+    """Parameters and buffers of the card's network, counted without building it; InputError over
+    :data:`MAX_PARAMETERS`."""
+    count = sum(t.numel() for t in _build(card, "meta").state_dict().values())
+    if count > MAX_PARAMETERS:
+        raise TooLarge(f"the card's {card.family} architecture has {count:,} parameters, more than the "
+                         f"{MAX_PARAMETERS:,} EMDenoise runs: the card was changed or is not for this app")
+    return count
 
 
 def capped_blocks(zf: zipfile.ZipFile, member: zipfile.ZipInfo | str, cap: int, archive: Path, why: str):
@@ -326,8 +360,19 @@ def load_weights(package: Package) -> dict:
     """The package's tensors (name -> torch.Tensor on the CPU).
 
     The file is read once; those very bytes are checked against the card's sha256 and then parsed,
-    so what loads is what was verified, even if the file changes on disk meanwhile.
+    so what loads is what was verified, even if the file changes on disk meanwhile. A file larger than the
+    card's network can fill is refused before it is read.
     """
+    try:
+        cap = 8 * architecture_size(package.card) + (1 << 20)
+    except TooLarge as exc:
+        raise InputError(exc.problem, package.named) from None
+    except InputError:  # an architecture that cannot be built: told once the weights say whether it was edited
+        cap = MAX_MEMBER_BYTES[WEIGHTS]
+    if package.weights.stat().st_size > cap:
+        raise InputError(f"weights.safetensors is {package.weights.stat().st_size:,} bytes, more than its card's "
+                         f"network can hold ({cap:,}): the card or the weights were changed; import a good copy",
+                         package.named)
     from safetensors.torch import load
 
     data = package.weights.read_bytes()
@@ -354,15 +399,15 @@ def load_weights(package: Package) -> dict:
 def load_network(package: Package):
     """The card's network (``models.registry``) with the package's weights in it, on the CPU, in training
     mode (torch.nn.Module); InputError in one line when the weights do not fit the card's architecture."""
-    from emdenoise_gui.models.registry import family
 
     card = package.card
     tensors = load_weights(package)
     try:
-        model = family(card.family).build(**card.architecture)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"the card's {card.family} architecture cannot be built ({exc})", package.named) from exc
-    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+        expected_model = _build(card, "meta")  # compared before anything is allocated
+    except InputError as exc:
+        raise InputError(exc.problem, package.named) from None
+    expected = {name: tuple(t.shape) for name, t in expected_model.state_dict().items()}
+    floating = {name for name, t in expected_model.state_dict().items() if t.is_floating_point()}
     found = {name: tuple(t.shape) for name, t in tensors.items()}
     # a batch norm's step counter is not needed (torch fills it in; packages written by other tools lack it)
     missing = sorted(n for n in expected.keys() - found.keys() if not n.endswith("num_batches_tracked"))
@@ -375,5 +420,11 @@ def load_network(package: Package):
         raise InputError(f"the weights do not fit the card's {card.family} architecture ({len(other)} tensors of "
                          f"other shapes, {len(missing)} missing, {len(extra)} extra; {example}): the card or the "
                          "weights were changed; train the model again or import a good copy", package.named)
+    integer = sorted(n for n in floating & found.keys() if not tensors[n].is_floating_point())
+    if integer:  # loaded into float parameters they ran as garbage, with exit 0 (audit)
+        raise InputError(f"the weights hold {tensors[integer[0]].dtype} values where the network has numbers with "
+                         f"a fraction ({len(integer)} tensors, e.g. {integer[0]}): the weights were changed or written "
+                         "by another program; import a good copy", package.named)
+    model = _build(card)
     model.load_state_dict(tensors)
     return model

@@ -124,3 +124,15 @@ def test_a_negative_mrc_z_step_is_named_for_what_it_is(tmp_path):
     assert "mz is 0" not in note and "the header's z cell over mz = 8 is -500 Å" in note
 
 
+
+
+def test_start_indices_moved_past_32_bits_become_an_origin_or_a_refusal():
+    """nzstart 2^31-1 and --slices 1:2 gave an internal error (OverflowError) writing the MRC header."""
+    from emdenoise_gui.core.io.stack import Placement
+
+    edge = Placement(start=(0, 0, 2**31 - 1))
+    moved = edge.cropped(1, 0, 0, (2.0, 1.0, 1.0))
+    assert moved.start == (0, 0, 0) and moved.origin == (0.0, 0.0, 2**31 * 20.0)
+    assert edge.cropped(0, 3, 0, None) == Placement((0, 3, 2**31 - 1), edge.origin)  # still fits: moved
+    with pytest.raises(InputError, match="pass what an MRC header holds"):
+        edge.cropped(1, 0, 0, None)

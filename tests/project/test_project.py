@@ -518,7 +518,7 @@ def test_two_windows_keep_each_others_new_stacks_and_results(tmp_path):
     assert (mine.id, only_first.id) == (theirs.id, only_second.id) == ("r1", "s2")  # the same ids for other records
     second.save()
     first.save()
-    assert first.merged == 3 and first.other_kept is not None
+    assert first.merged == 3 and first.other_kept is None  # the second only added: nothing of it to keep aside
     again = Project.open(first.folder)
     stacks = {s.id: Path(s.path).name for s in again.stacks}
     assert sorted(stacks.values()) == ["first.tif", "second.tif", "shared.tif"] and len(stacks) == 3
@@ -526,6 +526,39 @@ def test_two_windows_keep_each_others_new_stacks_and_results(tmp_path):
     assert results == [("results/second_bm3d.tif", "second.tif"), ("results/shared_gaussian.tif", "shared.tif"),
                        ("results/shared_median.tif", "shared.tif")]
     assert len({r.id for r in again.results}) == 3
+
+
+def test_additions_by_another_writer_are_taken_in_and_saved_quietly(tmp_path):
+    """``emdenoise denoise --project`` adds a stack and a result while the app has the project open: the app
+    takes them in (its watcher) without a "changed elsewhere" copy; a change beyond additions is not taken
+    in that way, and the save keeps the other version beside ours as before."""
+    app = Project.create(tmp_path / "p")
+    kept = app.add_stack(make_meta(tmp_path / "in" / "kept.tif"))
+    app.save()
+    cli = Project.open(app.folder)
+    new = cli.add_stack(make_meta(tmp_path / "in" / "new.tif"))
+    cli.add_result(new.id, write_result(cli, new.id, "median"), "filter", "median")
+    cli.save()
+    assert app.take_in_additions() == 2 and app.take_in_additions() == 0
+    assert [Path(s.path).name for s in app.stacks] == ["kept.tif", "new.tif"]
+    assert [r.path for r in app.results] == ["results/new_median.tif"]
+    app.add_result(kept.id, write_result(app, kept.id, "gaussian"), "filter", "gaussian")
+    app.save()
+    assert app.other_kept is None and len(Project.open(app.folder).results) == 2
+    cli = Project.open(app.folder)  # the same again, with a result added on both sides: merged, nothing kept
+    cli.add_result(kept.id, write_result(cli, kept.id, "bm3d"), "filter", "bm3d")
+    cli.save()
+    app.add_result(new.id, write_result(app, new.id, "wiener"), "filter", "wiener")
+    app.save()
+    assert app.merged == 1 and app.other_kept is None and len(Project.open(app.folder).results) == 4
+    other = Project.open(app.folder)
+    other.name = "renamed elsewhere"
+    other.add_stack(make_meta(tmp_path / "in" / "third.tif"))
+    other.save()
+    assert app.take_in_additions() == 0  # a rename too: left to the save, which keeps the other version
+    app.name = "renamed here"
+    app.save()
+    assert app.merged == 1 and app.other_kept is not None
 
 
 def test_fields_of_a_later_version_survive_open_change_and_save(tmp_path, project):
@@ -599,3 +632,46 @@ def test_a_new_project_the_disk_refuses_leaves_no_folders_behind(tmp_path, monke
     assert not (tmp_path / "new").exists()
     monkeypatch.undo()
     assert source.save_as(target).file.is_file()  # a retry works
+
+
+def test_a_results_folder_linked_elsewhere_holds_no_result_of_the_project(tmp_path):
+    """A project received with ``results`` linked to another folder: its files there were deleted as the
+    project's results, and a new result written there was an internal error (untrusted-input audit)."""
+    project = Project.create(tmp_path / "p")
+    stack = project.add_stack(make_meta(tmp_path / "in" / "a.tif"))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis_gaussian.tif").write_bytes(b"mine")
+    project.results_folder.rmdir()
+    project.results_folder.symlink_to(victim, target_is_directory=True)
+    assert not project.is_inside("results/thesis_gaussian.tif")  # Delete Result keeps the file: not ours
+    record = project.add_result(stack.id, write_result(project, stack.id, "median"), "filter", "median")
+    assert record.path == str(victim.resolve() / "a_median.tif")  # recorded where it is, by its absolute path
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("shape", [10**400, 16, 20], "a list of 3 positive whole numbers"),
+    ("voxel_size_nm", [10**400, 1.0, 1.0], "numbers"),
+    ("dtype", "(1000000000,1000000000)f8", "a numpy type name of integers or floats"),
+    ("dtype", "O", "a numpy type name of integers or floats"),
+    ("dtype", "datetime64[ns]", "a numpy type name of integers or floats"),
+])
+def test_hand_edited_stack_fields_are_refused_in_words(tmp_path, project, field, value, words):
+    """Each was an internal error (OverflowError, ValueError) or taken silently (untrusted-input audit)."""
+    project.add_stack(make_meta(tmp_path / "in" / "a.tif"))
+    project.save()
+    data = json.loads(project.file.read_text())
+    data["stacks"][0][field] = value
+    project.file.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=f"stacks\\[0\\].{field}.*{words}"):
+        Project.open(project.folder)
+
+
+def test_an_id_of_5000_digits_does_not_stop_the_next_result(tmp_path, project):
+    stack = project.add_stack(make_meta(tmp_path / "in" / "a.tif"))
+    project.add_result(stack.id, write_result(project, stack.id, "median"), "filter", "median")
+    project.results[0].id = "r" + "9" * 5000
+    project.save()
+    again = Project.open(project.folder)
+    record = again.add_result(stack.id, write_result(again, stack.id, "gaussian"), "filter", "gaussian")
+    assert record.id == "r1"

@@ -76,6 +76,12 @@ def _corpus(root: Path) -> dict:
         family="nrrn", architecture={"channels": 16, "units": 3, "neighbours": "all"})), "is not one of")
     corpus["NRRN dilation 100"] = (_folder(root, "dil", _card(
         family="nrrn", architecture={"channels": 16, "units": 2, "dilations": [1, 100]})), "is not one of")
+    deep: dict = {}
+    inner = deep
+    for _ in range(900):  # imported, then `zoo show` and the export stopped with a RecursionError
+        inner["k"] = {}
+        inner = inner["k"]
+    corpus["training record 900 levels deep"] = (_folder(root, "deep", _card(training=deep)), "nested more than")
     corpus["training crop 17"] = (_folder(root, "crop", _card(training_crop=17)), "'training_crop'")
     corpus["training crop -16"] = (_folder(root, "negcrop", _card(training_crop=-16)), "'training_crop'")
     corpus["zero std normalisation"] = (_folder(root, "std0", _card(
@@ -94,6 +100,13 @@ def _corpus(root: Path) -> dict:
         zf.writestr("toy/" + CARD, (valid / CARD).read_bytes())
         zf.writestr("toy/" + WEIGHTS, b"\0" * (64 << 20))  # 64 MiB of zeros for a 3-parameter card
     corpus["zip bomb in the weights"] = (bomb, "more than its card allows")
+    liar = _folder(root, "liar", _card(parameters=10**7))  # the cap was the card's word: 80 MB unpacked
+    with zipfile.ZipFile(root / "liar.zip", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("toy/" + CARD, (liar / CARD).read_bytes())
+        zf.writestr("toy/" + WEIGHTS, b"\0" * (16 << 20))
+    corpus["zip bomb under a card claiming 10**7 parameters"] = (root / "liar.zip", "more than its card allows")
+    corpus["architecture of 32 G parameters"] = (_folder(root, "giant", _card(
+        architecture={"depth": 8, "base": 128, "n2v2": True})), "more than the 128,000,000")
     (root / "bogus.zip").write_bytes(b"PK\x03\x04 not really")
     corpus["not a zip"] = (root / "bogus.zip", "not a readable zip")
     corpus["NaN weights"] = (_folder(root, "nanw", tensor=torch.tensor([1.0, float("nan"), 2.0])), "NaN or infinite")

@@ -16,6 +16,7 @@ from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
 from emdenoise_gui.zoo.package import (
     CARD,
     WEIGHTS,
+    load_network,
     load_weights,
     open_package,
     verify_folder,
@@ -316,3 +317,20 @@ def test_a_model_of_the_same_name_imported_meanwhile_is_said_as_such(tmp_path, u
     monkeypatch.setattr(registry, "_check_free", other_import_lands)
     with pytest.raises(InputError, match="a model of its name was added to the zoo meanwhile"):
         registry.import_package(source)
+
+
+def test_integer_weights_are_refused_not_run(tmp_path):
+    """int32 weights loaded into float parameters denoised into garbage with exit 0 (untrusted-input audit)."""
+    tensors = {name: (t * 1000).to(torch.int32) if t.is_floating_point() else t for name, t in _weights().items()}
+    package = write_package(tmp_path / "ints", _card("ints"), tensors)
+    with pytest.raises(InputError, match="int32 values where the network has numbers with a fraction"):
+        load_network(package)
+
+
+def test_weights_larger_than_the_network_are_refused_before_they_are_read(tmp_path, monkeypatch):
+    package = write_package(tmp_path / "big", _card("big"), {**_weights(), "extra": torch.zeros(1 << 19)})
+    read = []
+    monkeypatch.setattr(type(package.weights), "read_bytes", lambda self: read.append(self) or b"")
+    with pytest.raises(InputError, match="more than its card's network can hold"):
+        load_network(package)
+    assert not read

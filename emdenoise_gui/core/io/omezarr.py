@@ -22,6 +22,7 @@ into an existing output store opened with ``open_image(path, "r+")``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -271,18 +272,31 @@ class _ArrayReader:
     def hold_still(self, slices: range | None = None) -> str:
         """Note the files the image's slices are stored in, their sizes and times (a job's start): a file that
         then goes or changes fails the read of its slices instead of giving zeros or another version's pixels.
-        ``slices``: only those slices' files (a block of a block run); None: every file of the array, one stat
-        each (about 0.5 s for 32,000), and then returns :func:`missing_words` for the files not there ("" when
-        none is missing; files that hold no chunk, such as a .DS_Store, do not count)."""
+        ``slices``: only those slices' files (a block of a block run); None: every file of the array that is
+        there, found by listing its folder (one stat each, about 0.5 s for 32,000), and then returns
+        :func:`missing_words` for the files not there ("" when none is missing)."""
         if slices is not None:
             units = [unit for z in slices for unit in self._units(z)]
-        else:
-            units = self._files([range(count) for count in self._grid()])
-        self._held = {unit: stamp for unit in units if (stamp := _stamp(unit)) is not None}
-        if slices is not None:
+            self._held = {unit: stamp for unit in units if (stamp := _stamp(unit)) is not None}
             return ""
+        self._held, total = self.census()
         sharded = getattr(self.array, "shards", None) is not None
-        return missing_words(len(units) - len(self._held), len(units), "shards" if sharded else "chunks")
+        return missing_words(total - len(self._held), total, "shards" if sharded else "chunks")
+
+    def census(self) -> tuple[dict[Path, tuple[int, int]], int]:
+        """(the stored files of the array that exist -> (size, mtime), how many the full grid has). The folder
+        is listed, not every grid position looked up: a 20 KB store declaring 2^31 slices had every position
+        listed, until memory ran out (untrusted-input audit of 2026-12-06). Files that hold no chunk, such as
+        a .DS_Store, do not count."""
+        folder, ndim = self.path / self.array.path, len(self.array.shape)
+        stored = {}
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                unit = Path(root, name)
+                if _is_chunk_key(unit.relative_to(folder).parts, ndim) and (stamp := _stamp(unit)) is not None:
+                    stored[unit] = stamp
+        return stored, math.prod(self._grid())
 
     def _units(self, z: int) -> list[Path]:
         """The files holding slice ``z``: its shards (chunks where the array has no shards) across y and x."""
@@ -302,6 +316,16 @@ class _ArrayReader:
 
     def close(self) -> None:
         pass
+
+
+def _is_chunk_key(parts: tuple[str, ...], ndim: int) -> bool:
+    """Whether a file at ``parts`` (relative to an array's folder) is one of its chunks or shards: ``ndim``
+    numbers, joined by "/" or "." (zarr v2), after "c/" (zarr v3's default encoding)."""
+    if parts and parts[0] == "c":
+        parts = parts[1:]
+    if len(parts) == 1 and ndim > 1:
+        parts = tuple(parts[0].split("."))
+    return len(parts) == ndim and all(part.isdigit() for part in parts)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -341,9 +365,21 @@ def _is_plain_array(path: Path) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _malformed(path: Path):
+    """Metadata of the wrong JSON type (a number for the "ome" object, axes as a string, a list as a unit)
+    read inside this block: one InputError, not an internal error (untrusted-input audit of 2026-12-06)."""
+    try:
+        yield
+    except (AttributeError, KeyError, TypeError, IndexError, ValueError) as exc:
+        raise InputError(f"its OME-Zarr metadata is malformed ({type(exc).__name__}: {exc}): the program that "
+                         "wrote it did not follow the NGFF format; write it anew, or save it as TIFF", path) from None
+
+
 def _level0(group, path: Path):
     """(zarr array of level 0, multiscales entry, NGFF version) of the image in the root ``group``."""
-    entry, version = _multiscales(group, path)
+    with _malformed(path):
+        entry, version = _multiscales(group, path)
     try:
         array = group[entry["datasets"][0]["path"]]
     except (KeyError, IndexError) as exc:
@@ -352,6 +388,10 @@ def _level0(group, path: Path):
     except Exception as exc:  # the level's own metadata unreadable (binary junk, bad JSON): zarr's error
         raise InputError(f"the metadata of its image level cannot be read ({type(exc).__name__}): the store "
                          "is damaged (copy it again)", path) from exc
+    steps = [*array.chunks, *(getattr(array, "shards", None) or ())]
+    if any(int(step) < 1 for step in steps):  # zarr takes it; every chunk count then divided by zero
+        raise InputError(f"its chunk size is 0 along an axis (chunks {tuple(array.chunks)}): the store's metadata "
+                         "is damaged; write it anew", path)
     return array, entry, version
 
 
@@ -405,11 +445,8 @@ def missing_chunks(path: Path) -> tuple[int, int, str]:
     multiplies the shards by their full size, so a complete store whose depth is not a multiple of the shard's
     read as "-12 of 20 chunks missing". Lists the store's keys: for ``emdenoise info``, not for every open."""
     array, _, _ = open_image(path)
-    if getattr(array, "shards", None) is not None and hasattr(array, "_nshards_initialized"):
-        total = int(array._nshards)
-        return total - int(array._nshards_initialized), total, "shards"
-    total = int(array.nchunks)
-    return total - int(array.nchunks_initialized), total, "chunks"
+    stored, total = _ArrayReader(array, None, path).census()
+    return total - len(stored), total, "shards" if getattr(array, "shards", None) is not None else "chunks"
 
 
 def open_file(path: Path):
@@ -420,19 +457,21 @@ def open_file(path: Path):
     shape = tuple(int(n) for n in array.shape)
     if len(shape) < 2:
         raise InputError(f"holds {len(shape)}-D data of shape {shape}, not an image", path)
-    names = _names(entry, len(shape))
-    axis = _slice_axis(entry, names, shape, path)
+    with _malformed(path):
+        names = _names(entry, len(shape))
+        axis = _slice_axis(entry, names, shape, path)
+        voxel, note = _voxel_size(entry, names, names[axis] if axis is not None else "z")
+        position = _translation_nm(entry, names) if axis is not None and names[axis] == "z" else None
+        translated = _translated(entry)
     zyx = check_shape(((shape[axis],) if axis is not None else ()) + shape[-2:], path)
     dtype = check_dtype(array.dtype, path)
-    voxel, note = _voxel_size(entry, names, names[axis] if axis is not None else "z")
     chunks = ((int(array.chunks[axis]) if axis is not None else 1),) + tuple(int(c) for c in array.chunks[-2:])
     extra = {"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)}
     if note and voxel and zyx[0] > 1:
         extra["note"] = note
-    position = _translation_nm(entry, names) if axis is not None and names[axis] == "z" else None
     if position is not None:  # carried to the outputs that keep a position (MRC origin, OME-Zarr translation)
         extra["placement"] = Placement(origin=(position[2] * 10.0, position[1] * 10.0, position[0] * 10.0))
-    elif _translated(entry):
+    elif translated:
         extra["translated"] = True
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False, extra=extra)

@@ -45,7 +45,14 @@ class Placement:
             ox, oy, oz = self.origin
             return Placement(self.start, (ox + x * vx * 10.0, oy + y * vy * 10.0, oz + z * vz * 10.0))
         sx, sy, sz = self.start
-        return Placement((sx + x, sy + y, sz + z), self.origin)
+        start = (sx + x, sy + y, sz + z)
+        if all(-(1 << 31) <= v < 1 << 31 for v in start):
+            return Placement(start, self.origin)
+        if voxel_size_nm:  # past MRC's 32-bit start indices: said by the origin instead (untrusted-input audit)
+            vz, vy, vx = voxel_size_nm
+            return Placement((0, 0, 0), (start[0] * vx * 10.0, start[1] * vy * 10.0, start[2] * vz * 10.0))
+        raise InputError(f"its start indices {self.start} moved by the slices and region asked for pass what an MRC "
+                         "header holds, and without a voxel size no origin can say it: convert the whole map")
 
     def position_nm(self, voxel_size_nm) -> tuple[float, float, float] | None:
         """The first voxel's (z, y, x) position in nm, as :meth:`cropped` reads it (the origin when not zero,
