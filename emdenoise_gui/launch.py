@@ -52,14 +52,35 @@ def _launch(argv: list[str] | None, program: str) -> int:
     return importlib.import_module(program).main(argv)
 
 
+#: The exit status of a run stopped by Ctrl-C (128 + SIGINT), as ``cli.exits.EXIT_CANCELLED``.
+CANCELLED = 130
+
+
+def _run(argv: list[str] | None, program: str, name: str) -> int:
+    """:func:`_launch`, with a Ctrl-C while Python loads the program (before the program handles it: a
+    traceback of 30-70 lines from the imports) said in one line; after a stop, later Ctrl-Cs and SIGTERMs are
+    ignored while Python shuts down (a second Ctrl-C printed a traceback from torch's exit handler)."""
+    import signal
+
+    try:
+        code = _launch(argv, program)
+    except KeyboardInterrupt:
+        print(f"\n{name}: cancelled while starting; nothing was done", file=sys.stderr)
+        code = CANCELLED
+    if code == CANCELLED:
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.SIG_IGN)
+    return code
+
+
 def cli(argv: list[str] | None = None) -> int:
     """``emdenoise``: the command line (or the smoke test); the exit status."""
-    return _launch(argv, "emdenoise_gui.cli.main")
+    return _run(argv, "emdenoise_gui.cli.main", "emdenoise")
 
 
 def gui(argv: list[str] | None = None) -> int:
     """``emdenoise-gui``: the desktop app (or the smoke test); the exit status."""
-    return _launch(argv, "emdenoise_gui.gui.app")
+    return _run(argv, "emdenoise_gui.gui.app", "emdenoise-gui")
 
 
 def frozen_main() -> int:

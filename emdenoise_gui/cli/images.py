@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from emdenoise_gui import paths
 from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.cli import recording as cli_recording
 from emdenoise_gui.cli import several as cli_several
-from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line
+from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -378,7 +379,7 @@ def denoise_job(args, denoiser: Denoiser):
 def adapt_then_denoise(args):
     """``denoise --adapt``: self-train on the input (into the user's zoo), then denoise with it."""
     from emdenoise_gui.jobs.stack import StackJob
-    from emdenoise_gui.jobs.train import adapt_spec, train_job
+    from emdenoise_gui.jobs.train import adapt_spec, resume_job, train_job
 
     if args.model or args.method:
         raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
@@ -391,13 +392,32 @@ def adapt_then_denoise(args):
     else:
         StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
-    status = drive_training(train_job(spec))
+    paused = None if args.init else _paused_adaptation(spec)
+    if paused is not None:  # the same command again after a stop: go on, do not start over under a new name
+        steps = spec.steps if spec.steps > paused.step else None
+        say(f"emdenoise: note: continuing the self-training of {args.adapt} on this stack that stopped at step "
+            f"{paused.step:,} of {paused.steps:,} ({paused.name}); --init scratch starts a new one")
+        status = drive_training(resume_job(paused.path, steps))
+        spec = replace(spec, output=str(paused.path.parent / paused.name))
+    else:
+        status = drive_training(train_job(spec))
     if status != 0:
         stopped = Cancelled("self-training stopped; nothing was denoised")
         stopped.kept = "its checkpoint was saved (resume it as above); nothing was denoised"
         raise stopped
     args.model = spec.output
     return denoise_with(args)
+
+
+def _paused_adaptation(spec):
+    """The paused self-training of ``spec``'s family on the same stack (its name and fingerprint) furthest on,
+    or None: rerunning a stopped ``denoise --adapt`` started again from step 0 under a new name, and the
+    paused runs piled up in the zoo (kill audit of 2026-12-06)."""
+    from emdenoise_gui.zoo.registry import list_paused
+
+    runs = [run for run in list_paused()
+            if run.family == spec.family and run.adapted_to and run.adapted_to == spec.notes.get("adapted_to")]
+    return max(runs, key=lambda run: run.step, default=None)
 
 
 def add_parsers(sub) -> None:

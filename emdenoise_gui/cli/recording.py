@@ -20,7 +20,7 @@ from emdenoise_gui.core.pipeline import parse_slices
 from emdenoise_gui.jobs.stack import resolve_dtype
 from emdenoise_gui.project.naming import DEFAULT_PATTERN
 from emdenoise_gui.project.project import Project
-from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE
+from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE, RESULTS_DIR
 
 HELP = ("record the stacks and results in this EMDenoise project (a folder; a new or empty one becomes a "
         "project), so the app shows them; without -o the results go to its results/ folder, named as the app "
@@ -55,7 +55,9 @@ class Recording:
         if path.exists() and not path.is_dir():
             raise InputError("is a file, not a project folder: give an EMDenoise project folder, or a new "
                              "folder to make one", path)
-        if path.is_dir() and any(path.iterdir()):
+        if path.is_dir() and any(item != path / RESULTS_DIR or not item.is_dir() or any(item.iterdir())
+                                  for item in path.iterdir()):
+            # an empty results/ alone is a project whose first save was cut off (a kill, a power cut): made anew
             raise InputError("holds files but no EMDenoise project (no project.json): give a project folder, "
                              "or a new or empty folder to make one there", path)
         if not path.exists() and not path.parent.is_dir():

@@ -201,6 +201,7 @@ def denoise_several(args) -> int:
         except OSError as exc:  # a name too long for the file system, a read-only disk
             raise (atomic.write_failure(exc, 0, folder) or exc) from None
     try:
+        _check_not_done(plan, args.overwrite)
         for one in plan:
             check_output(one.output, args.inputs, args.overwrite)
             if args.recording is not None:
@@ -212,6 +213,20 @@ def denoise_several(args) -> int:
     if make:
         say(f"emdenoise: made the folder {folder}")
     return _run(plan, folder)
+
+
+def _check_not_done(plan: list[argparse.Namespace], overwrite: bool) -> None:
+    """InputError naming every result that exists already and the stacks still to do, when some exist and
+    ``overwrite`` is off: a batch killed midway was refused at its first result alone, with no word of how to
+    go on with the rest (kill audit of 2026-12-06)."""
+    done = [one for one in plan if Path(one.output).exists()]
+    if overwrite or not done or len(done) == len(plan):  # all there: check_output's words for the first
+        return
+    names = ", ".join(Path(one.output).name for one in done[:3]) + (f" and {len(done) - 3} more" if len(done) > 3
+                                                                     else "")
+    todo = " ".join(one.input for one in plan if one not in done)
+    raise InputError(f"{len(done)} of {len(plan)} results exist already ({names}): to finish the batch, give only "
+                     f"the stacks not done ({todo}); or pass --overwrite to redo them all")
 
 
 def _run(plan: list[argparse.Namespace], folder: Path) -> int:

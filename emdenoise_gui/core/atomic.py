@@ -2,7 +2,7 @@
 
 Everything is first written under a hidden staging name beside the target (``.NAME.<pid>@<host>-<hex>.partial``
 for folders and streamed files, unique to the writer, so two writers of one name never share it;
-``NAME.<tag>.tmp`` for small text files), then renamed with
+``NAME.<pid>@<host>-<hex>.tmp`` for small text files), then renamed with
 ``os.replace``, which is atomic on one file system. A failure removes the staging copy and leaves
 the target as it was.
 """
@@ -170,7 +170,8 @@ def write_text(path: Path, text: str, backup: Path | None = None) -> None:
     ``path`` itself is never absent. Raises OSError.
     """
     path = Path(path)
-    tag = uuid.uuid4().hex[:8]
+    _sweep(path.parent)
+    tag = partial_tag()  # whose it is: a killed writer's is removed by the next (``core.leftovers``)
     tmp = path.with_name(f"{path.name}.{tag}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
@@ -190,6 +191,13 @@ def write_text(path: Path, text: str, backup: Path | None = None) -> None:
     fsync_dir(path.parent)
 
 
+def _sweep(folder: Path) -> None:
+    """Remove the leftovers of killed runs in ``folder`` before writing there (``core.leftovers``)."""
+    from emdenoise_gui.core import leftovers
+
+    leftovers.sweep(folder)
+
+
 def staging_path(target: Path) -> Path:
     """The hidden staging name of ``target``: ``.NAME.partial`` in the same folder."""
     target = Path(target)
@@ -206,6 +214,18 @@ HOST = re.sub(r"[^A-Za-z0-9_-]", "", socket.gethostname().split(".")[0])[:32] or
 #: :func:`partial_tag` as a regular expression (groups ``pid``, ``host``); older versions wrote no host, or
 #: no pid either.
 PARTIAL_TAG = r"(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_-]+))?-)?[0-9a-f]{8}"
+
+
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (Unix time, to 1/100 s); None where it is gone or this platform cannot say
+    (Linux reads /proc; elsewhere None)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        ticks = int(stat[stat.rindex(")") + 2:].split()[19])  # field 22, counted after the command's name
+        return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def process_alive(pid: int) -> bool:
@@ -274,7 +294,7 @@ def replace_folder(staging: Path, target: Path) -> None:
     rename): ``target`` moved aside, ``staging`` renamed in, then the old copy removed. Whatever stops the
     second rename (Ctrl-C, ``kill``, an error) puts the old copy back, so ``target`` is one whole folder,
     old or new; after a kill -9 or a power cut between the renames the next writer in the folder puts the
-    old copy back (``core.io.writer.restore_interrupted_swaps``). A stop while the old copy is removed
+    old copy back (``core.leftovers.restore_interrupted_swaps``). A stop while the old copy is removed
     leaves the new folder in place (and the rest of the copy for the next writer to remove)."""
     old = old_copy(target)
     os.replace(target, old)
@@ -296,6 +316,7 @@ def new_folder(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     naming ``target``. The folder is flushed to the disk before the rename.
     """
     target = Path(target)
+    _sweep(target.parent)
     staging = private_staging(target)
     try:
         staging.mkdir(parents=True)
@@ -320,6 +341,7 @@ def new_file(target: Path, need_bytes: int = 0) -> Iterator[Path]:
     disk before the rename.
     """
     target = Path(target)
+    _sweep(target.parent)
     staging = private_staging(target)
     try:
         yield staging

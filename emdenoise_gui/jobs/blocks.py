@@ -267,10 +267,8 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
 
 
 def previous_path(output: str | Path) -> Path:
-    """Where ``--overwrite`` keeps the finished result it replaces until the new run has finished:
-    ``.NAME.previous`` beside the store (a run that fails or is stopped leaves it there)."""
-    output = Path(output)
-    return output.with_name(f".{output.name}.previous")
+    """Where a run with ``--overwrite`` keeps the finished result it replaces (``omezarr.previous_path``)."""
+    return omezarr.previous_path(output)
 
 
 def _complete(output: Path) -> bool:

@@ -19,6 +19,7 @@ emdenoise_gui[cluster]``): only this module imports them, when a scheduler is as
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -170,6 +171,9 @@ def local_cluster(workers: int):
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     spawn = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
              if k != "MALLOC_TRIM_THRESHOLD_"}
+    # the workers' own warnings (a cancelled run's tasks as they are closed) went to the terminal over the line
+    # that says what was kept: the workers read their logging levels from the environment they start with
+    spawn["DASK_LOGGING__DISTRIBUTED"] = "error"
     quiet = {"distributed.nanny.pre-spawn-environ": spawn,
              "distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
              "distributed.admin.tick.interval": "1s", "distributed.admin.system-monitor.interval": "2s",
@@ -291,12 +295,29 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
         if not todo:
             blocks.finish(output)
             return
-        yield Message(f"{len(todo)} blocks on {len(client.scheduler_info().get('workers', {}))} workers "
-                      f"({scheduler if parsed else 'the given client'})")
+        workers = len(client.scheduler_info().get('workers', {}))
+        yield Message(f"{len(todo)} block{'' if len(todo) == 1 else 's'} on {workers} "
+                      f"worker{'' if workers == 1 else 's'} ({scheduler if parsed else 'the given client'})")
         yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel)
         blocks.finish(output)
     finally:
-        if opened:
+        if opened or cluster is not None:
+            _close_quietly(client if opened else None, cluster)
+
+
+def _close_quietly(client, cluster) -> None:
+    """Close the ``client`` and the ``cluster`` this run opened (either may be None) with distributed's
+    shutdown warnings unsaid: a cancelled run printed "... still alive after 4.0 seconds, killing" and
+    task-state warnings above the one line that says what was kept (kill audit of 2026-12-06)."""
+    names = ["distributed", *(name for name in logging.root.manager.loggerDict if name.startswith("distributed."))]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -51,10 +51,16 @@ def _take(lock: Path) -> bool:
 
 
 def _stale(lock: Path, holder: tuple[int, str, float] | None) -> bool:
-    """Whether ``lock`` was left by a run that no longer runs: one on this machine whose process is gone, or
-    one whose content cannot be read and that is older than :data:`UNREADABLE_STALE_S`."""
+    """Whether ``lock`` was left by a run that no longer runs: one on this machine whose process is gone (or
+    whose pid now names a process started after the lock was written: pids are reused after a reboot, and
+    such a lock was refused as "another training is writing this model now"), or one whose content cannot
+    be read and that is older than :data:`UNREADABLE_STALE_S`."""
     if holder is not None:
-        return holder[1] == atomic.HOST and not atomic.process_alive(holder[0])
+        pid, host, locked = holder
+        if host != atomic.HOST:
+            return False
+        started = atomic.process_started(pid)  # after a reboot the pid may name another process, started later
+        return not atomic.process_alive(pid) or (started is not None and started > locked + 1.0)
     try:
         return time.time() - lock.stat().st_mtime > UNREADABLE_STALE_S
     except OSError:

@@ -14,13 +14,12 @@ import hashlib
 import json
 import shutil
 import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from emdenoise_gui.core import atomic
+from emdenoise_gui.core import atomic, leftovers
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo.card import CardError, ModelCard, card_from_dict
 
@@ -150,7 +149,7 @@ def open_package(path: str | Path) -> Package:
         raise InputError("model package not found", path)
     if path.is_dir():
         return verify_folder(path)
-    scratch = Path(tempfile.mkdtemp(prefix="emdenoise-pkg-"))
+    scratch = leftovers.extraction_folder()  # named with this process: a killed run's is removed by the next
     atexit.register(shutil.rmtree, scratch, True)  # the extraction lives as long as the process
     from emdenoise_gui.zoo import bioimageio
 

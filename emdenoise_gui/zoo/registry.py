@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emdenoise_gui import paths
-from emdenoise_gui.core import atomic
+from emdenoise_gui.core import atomic, leftovers
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.zoo import bioimageio
 from emdenoise_gui.zoo.card import (
@@ -134,6 +134,9 @@ class PausedRun:
     name: str
     step: int
     steps: int
+    family: str = ""
+    #: for a self-training (``denoise --adapt``): the stack's name and fingerprint ("" for other runs)
+    adapted_to: str = ""
 
 
 _CHECKPOINT = re.compile(r"^\.(?P<name>[^.].*)\.checkpoint$")
@@ -162,7 +165,9 @@ def list_paused() -> list[PausedRun]:
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if step < steps:
-            runs.append(PausedRun(item, str(spec.get("name") or match["name"]), step, steps))
+            adapted_to = _skeleton_fields(spec.get("notes")).get("adapted_to", "")
+            runs.append(PausedRun(item, str(spec.get("name") or match["name"]), step, steps, str(spec.get("family", "")),
+                                  adapted_to if isinstance(adapted_to, str) else ""))
     return runs
 
 
@@ -254,8 +259,8 @@ def _import(source: Path) -> Package:
     if not source.exists():
         raise InputError("model package not found", source)
     inside = bioimageio.attachments(source) if bioimageio.is_bioimageio_zip(source) else None
-    scratch = target_root / f".import-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
+    leftovers.sweep(target_root)  # a killed import's unpacked copy, one more each kill (kill audit)
+    scratch = atomic.private_staging(target_root / "import")  # named with this process: swept once it is gone
     try:
         try:
             package = extract_zip(source, scratch, inside)

@@ -323,3 +323,26 @@ def test_a_start_model_of_another_family_is_named_as_such(cli, tmp_path, noisy_c
     result = cli("train", "n2v", "--noisy", noisy_crop, "--init", "flyem-nrrn-base", "-o", tmp_path / "m",
                  "--steps", "1")
     assert result.code == 2 and "is a nrrn model" in result.err and "configuration" not in result.err
+
+
+def test_adapt_again_after_a_stop_continues_the_paused_run(cli, home, tmp_path, noisy_crop):
+    """Rerunning a stopped `denoise --adapt` started from step 0 under a new name ('-2', '-3'), the paused runs
+    piling up in the zoo (kill audit of 2026-12-06)."""
+    import json
+
+    from emdenoise_gui.core.events import CancelToken, StepDone
+    from emdenoise_gui.jobs.train import adapt_spec, train_job
+    from emdenoise_gui.zoo.registry import list_paused
+
+    token = CancelToken()
+    for event in train_job(adapt_spec(noisy_crop, "n2v", steps=200, device="cpu"))(token):
+        if isinstance(event, StepDone) and event.step >= 2:
+            token.cancel()  # the app's Stop, Ctrl-C: a checkpoint is saved
+    (paused,) = list_paused()
+    assert paused.name == "noisy-n2v-adapted" and paused.adapted_to.startswith("noisy.tif (sha256 ")
+    result = cli("denoise", noisy_crop, "-o", tmp_path / "out.tif", "--adapt", "n2v", "--steps", "6", "--device",
+                 "cpu", "--tile", "64", "--stride", "32")
+    assert result.code == 0, result.err
+    assert f"stopped at step {paused.step} of 200 (noisy-n2v-adapted)" in result.err
+    card = json.loads((home / "models" / "noisy-n2v-adapted" / "card.json").read_text())
+    assert card["steps"] == 6 and not list_paused() and not (home / "models" / "noisy-n2v-adapted-2").exists()

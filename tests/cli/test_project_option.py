@@ -124,3 +124,10 @@ def test_a_recorded_result_is_not_written_over(tmp_path, cli, stacks):
                  "--project", folder, "--method", "gaussian")
     assert result.code == EXIT_INPUT and "is the result r1 of the project P already" in result.err
     assert (folder / "results" / "a_median.tif").read_bytes() == first
+
+
+def test_a_project_whose_first_save_was_cut_off_is_made_anew(tmp_path, cli, stacks):
+    """A kill between making results/ and the first save left a folder the same command then refused (audit)."""
+    (tmp_path / "P" / "results").mkdir(parents=True)
+    assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == 0
+    assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/a_median.tif"]

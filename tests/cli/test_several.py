@@ -53,7 +53,7 @@ def test_a_second_run_refuses_before_any_work_and_overwrite_replaces(tmp_path, c
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     again = cli("denoise", *three, "-o", out, "--method", "gaussian-sure", "--name-pattern", "{stem}_median")
     assert again.code == EXIT_INPUT
-    assert "s_median.tif: already exists" in again.err and "--overwrite" in again.err
+    assert "2 of 3 results exist already (s_median.tif, s_median_2.tif)" in again.err and "--overwrite" in again.err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written, not even m_median.mrc
     forced = cli("denoise", *three, "-o", out, "--method", "gaussian-sure", "--name-pattern", "{stem}_median",
                  "--overwrite")
@@ -201,3 +201,15 @@ def test_a_hard_link_to_an_input_is_the_same_stack(tmp_path, cli, three):
     result = cli("denoise", three[0], link, "-o", tmp_path / "out", "--method", "median")
     assert result.code == EXIT_INPUT and "hard.tif: is given twice" in result.err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_stopped_midway_says_how_to_finish_it(tmp_path, cli, three):
+    """After a kill, the same command was refused at its first finished result, with no word of the rest."""
+    out = tmp_path / "out"
+    assert cli("denoise", *three, "-o", out, "--method", "median").code == 0
+    for name in ("s_median_2.tif", "m_median.mrc"):  # killed after the first one
+        (out / name).unlink()
+    result = cli("denoise", *three, "-o", out, "--method", "median")
+    assert result.code == EXIT_INPUT
+    assert f"1 of 3 results exist already (s_median.tif): to finish the batch, give only the stacks not done " \
+           f"({three[1]} {three[2]})" in result.err

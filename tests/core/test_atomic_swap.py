@@ -10,7 +10,7 @@ import pytest
 
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.io import StackWriter, open_stack
-from emdenoise_gui.core.io.writer import restore_interrupted_swaps
+from emdenoise_gui.core.leftovers import restore_interrupted_swaps
 
 
 def _folder(path, text):

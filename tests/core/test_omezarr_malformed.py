@@ -66,3 +66,15 @@ def test_stored_chunks_are_counted_by_listing_not_by_every_grid_position(store):
     array["shape"] = [2**31, 32, 32]
     (store / "0" / ".zarray").write_text(json.dumps(array))
     assert missing_chunks(store) == (2**31 - 2, 2**31, "chunks")
+
+
+def test_an_unfinished_block_run_names_the_result_it_replaces(store, capsys):
+    """A block run with --overwrite killed: its store is refused as unfinished, without a word of the result
+    it replaced, kept hidden beside it (kill audit of 2026-12-06)."""
+    attrs = json.loads((store / ".zattrs").read_text())
+    attrs["emdenoise"] = {"job": "denoise", "blocks": 2}
+    (store / ".zattrs").write_text(json.dumps(attrs))
+    (store.parent / ".s.zarr.previous").mkdir()
+    assert main(["info", str(store)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "unfinished block run (0 of 2 blocks written" in err and "rename .s.zarr.previous to s.zarr" in err

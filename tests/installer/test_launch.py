@@ -33,6 +33,25 @@ def test_cli_without_smoke_flag_runs_the_command_line(capsys):
     assert "gaussian" in capsys.readouterr().out
 
 
+def test_a_ctrl_c_while_the_program_loads_is_one_line_and_later_stops_are_ignored(monkeypatch, capsys):
+    """Ctrl-C during the imports printed a 30-70 line traceback; a second Ctrl-C after a stopped training, one
+    from torch's exit handler (kill audit of 2026-12-06)."""
+    import signal
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(launch.importlib, "import_module", interrupted)
+    handlers = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert launch.cli(["filters"]) == launch.CANCELLED
+        assert all(signal.getsignal(stop) is signal.SIG_IGN for stop in handlers)
+    finally:
+        for stop, handler in handlers.items():
+            signal.signal(stop, handler)
+    assert capsys.readouterr().err.strip() == "emdenoise: cancelled while starting; nothing was done"
+
+
 def test_smoke_test_fails_in_one_line_when_the_model_is_missing(monkeypatch, tmp_path):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path))  # run() points it at its own temporary folder
     monkeypatch.setattr(smoke, "MODEL", "no-such-model")

@@ -93,3 +93,26 @@ def test_two_longer_runs_of_one_finished_run_do_not_share_its_checkpoint(tmp_pat
     with pytest.raises(InputError, match="another training is writing this model now"):
         next(resume(checkpoint, steps=12))
     longer.close()
+
+
+def test_a_lock_whose_pid_now_names_a_later_process_is_stale(tmp_path):
+    """After a reboot the pid of a killed run may name another live process: its lock was refused as
+    "another training is writing this model now" (kill audit of 2026-12-06)."""
+    import subprocess
+    import sys
+    import time
+
+    from emdenoise_gui.training.run_lock import _holder, _stale
+
+    lock = tmp_path / ".m.training"
+    later = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        if atomic.process_started(later.pid) is None:
+            pytest.skip("this platform does not say when a process started")
+        lock.write_text(f"{later.pid} {atomic.HOST} {time.time() - 3600}\n")  # written an hour before it started
+        assert _stale(lock, _holder(lock))
+        lock.write_text(f"{later.pid} {atomic.HOST} {time.time()}\n")  # written by it: it runs
+        assert not _stale(lock, _holder(lock))
+    finally:
+        later.kill()
+        later.wait()

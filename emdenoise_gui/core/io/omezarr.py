@@ -426,8 +426,19 @@ def _check_finished(path: Path, group, array) -> None:
         planned = -(-int(array.shape[0]) // block_depth_for(array))
     done = sum(1 for _ in records.iterdir()) if records.is_dir() else 0
     if done < planned:
+        kept = previous_path(path)
+        before = (f"; the result it replaces is kept as {kept.name} beside it until it finishes (to go back to that "
+                  f"one, delete {path.name} and rename {kept.name} to {path.name})" if kept.is_dir() else "")
         raise InputError(f"is an unfinished block run ({done} of {planned} blocks written; the others would read as "
-                         "zeros): run the same `emdenoise denoise` command again to finish it, or delete it", path)
+                         f"zeros): run the same `emdenoise denoise` command again to finish it, or delete it{before}",
+                         path)
+
+
+def previous_path(output: str | Path) -> Path:
+    """Where a block run with ``--overwrite`` keeps the finished result it replaces until it has finished:
+    ``.NAME.previous`` beside the store (a run that fails or is stopped leaves it there)."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.previous")
 
 
 def missing_words(missing: int, total: int, unit: str) -> str:

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 
-from emdenoise_gui.core import atomic
+from emdenoise_gui.core import atomic, leftovers
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.formats import output_format
 
@@ -80,61 +78,6 @@ def _row_bands(data: np.ndarray):
     rows = max(1, STATS_BAND_PX // max(1, data.shape[1]))
     for top in range(0, data.shape[0], rows):
         yield data[top:top + rows]
-
-
-#: Our temporary names: ``.NAME.<pid>@<host>-<8 hex>.partial`` (the process writing it and its machine).
-_PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
-#: A partial without a pid (written by an older EMDenoise) is stale after this many seconds.
-STALE_AFTER_S = 24 * 3600
-
-
-def restore_interrupted_swaps(folder: Path) -> list[Path]:
-    """Put back the outputs in ``folder`` that a killed run had moved aside to replace them
-    (``atomic.replace_folder`` stopped between its two renames: the old copy is there, the output is not);
-    returns the outputs put back. Another machine's or a live process's copies are left alone."""
-    restored = []
-    try:
-        items = list(Path(folder).iterdir())
-    except OSError:
-        return restored
-    for item in items:
-        match = _PARTIAL.match(item.name)
-        if not match or not match["name"].endswith(atomic.OLD_SUFFIX) or match["host"] not in (None, atomic.HOST):
-            continue
-        target = item.with_name(match["name"][:-len(atomic.OLD_SUFFIX)])
-        try:
-            if (match["pid"] and not atomic.process_alive(int(match["pid"]))) and not os.path.lexists(target):
-                os.rename(item, target)
-                restored.append(target)
-        except OSError:
-            continue
-    return restored
-
-
-def clean_stale_partials(folder: Path) -> list[Path]:
-    """Remove our own temporary outputs in ``folder`` left by runs that were killed: those whose writing
-    process on this machine is gone (or, without a pid, older than a day). Another machine's are never
-    removed: no pid here says whether its run still writes (a folder shared over NFS, a cluster's array
-    jobs). Returns what was removed."""
-    removed = []
-    try:
-        items = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    for item in items:
-        match = _PARTIAL.match(item.name)
-        store = bool(match) and item.is_dir() and not item.is_symlink() and match["name"].endswith((".zarr", ".old"))
-        if not match or not (item.is_file() or store) or match["host"] not in (None, atomic.HOST):
-            continue
-        try:
-            stale = (not atomic.process_alive(int(match["pid"])) if match["pid"]
-                     else time.time() - item.stat().st_mtime > STALE_AFTER_S)
-            if stale:
-                shutil.rmtree(item) if store else item.unlink()
-                removed.append(item)
-        except OSError:
-            continue
-    return removed
 
 
 class RawFileSink:
@@ -213,8 +156,8 @@ class StackWriter:
         self.store_dtype = self.dtype
 
     def __enter__(self) -> "StackWriter":
-        self.restored = restore_interrupted_swaps(self.path.parent)
-        self.cleaned = clean_stale_partials(self.path.parent)
+        self.restored = leftovers.restore_interrupted_swaps(self.path.parent)
+        self.cleaned = leftovers.sweep(self.path.parent)
         try:
             self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff,
                                     self.placement)

@@ -1,0 +1,119 @@
+"""What runs that were killed (SIGKILL, a power cut, the out-of-memory killer) left behind, found and removed.
+
+Every temporary name this app writes carries its writer: ``<pid>@<host>-<8 hex>`` (``atomic.partial_tag``).
+A leftover is stale when its host is this machine and its process is gone (one without a pid, from an
+older version, after a day); another machine's are never touched, since no pid here says whether its run
+still writes (a folder shared over NFS, a cluster's array jobs). The names:
+
+- ``.NAME.<tag>.partial``: a file or folder being written (results, model packages, zips, zoo imports);
+- ``.NAME.old.<tag>.partial``: an output moved aside while its replacement is renamed in
+  (``atomic.replace_folder``); put back when the output is missing, else removed;
+- ``NAME.<tag>.tmp``: a small text file being written (project.json and its backup);
+- ``emdenoise-pkg-<tag>`` in the system's temporary folder: a model package unpacked from a .zip.
+
+Before, only a result's own folder was swept: a killed zoo import, package write or project save left its
+staging for good, one more each kill (kill audit of 2026-12-06).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from emdenoise_gui.core import atomic
+
+#: ``.NAME.<tag>.partial`` (groups ``name``, ``pid``, ``host``).
+PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
+#: ``NAME.<pid>@<host>-<hex>.tmp`` (with its writer only: a file of the user's named like it is not ours).
+TEXT_TMP = re.compile(r"^(?P<name>.+)\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9_-]+)-[0-9a-f]{8}\.tmp$")
+#: A package unpacked from a zip into the system's temporary folder.
+EXTRACTION_PREFIX = "emdenoise-pkg-"
+EXTRACTION = re.compile(rf"^{re.escape(EXTRACTION_PREFIX)}{atomic.PARTIAL_TAG}")
+#: A leftover without a pid (written by an older EMDenoise) is stale after this many seconds.
+STALE_AFTER_S = 24 * 3600
+
+
+def _stale(match: re.Match, item: Path) -> bool:
+    """Whether the leftover ``item`` (its name matched as ``match``) is this machine's and its writer gone."""
+    if match["host"] not in (None, atomic.HOST):
+        return False
+    if match["pid"]:
+        return not atomic.process_alive(int(match["pid"]))
+    return time.time() - item.stat().st_mtime > STALE_AFTER_S
+
+
+def _remove(item: Path) -> None:
+    if item.is_dir() and not item.is_symlink():
+        shutil.rmtree(item)
+    else:
+        item.unlink()
+
+
+def restore_interrupted_swaps(folder: Path) -> list[Path]:
+    """Put back the outputs in ``folder`` that a killed run had moved aside to replace them
+    (``atomic.replace_folder`` stopped between its two renames: the old copy is there, the output is not);
+    returns the outputs put back. Another machine's or a live process's copies are left alone."""
+    restored = []
+    try:
+        items = list(Path(folder).iterdir())
+    except OSError:
+        return restored
+    for item in items:
+        match = PARTIAL.match(item.name)
+        if not match or not match["name"].endswith(atomic.OLD_SUFFIX) or match["host"] not in (None, atomic.HOST):
+            continue
+        target = item.with_name(match["name"][:-len(atomic.OLD_SUFFIX)])
+        try:
+            if (match["pid"] and not atomic.process_alive(int(match["pid"]))) and not os.path.lexists(target):
+                os.rename(item, target)
+                restored.append(target)
+        except OSError:
+            continue
+    return restored
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Remove the stale leftovers in ``folder`` (staging files and folders, text temps, copies moved aside
+    whose output is back); returns what was removed. A copy moved aside whose output is missing is left for
+    :func:`restore_interrupted_swaps`."""
+    removed = []
+    try:
+        items = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for item in items:
+        match = PARTIAL.match(item.name) or TEXT_TMP.match(item.name)
+        if not match:
+            continue
+        name = match["name"]
+        if match.re is PARTIAL and name.endswith(atomic.OLD_SUFFIX) \
+                and not os.path.lexists(item.with_name(name[:-len(atomic.OLD_SUFFIX)])):
+            continue
+        try:
+            if _stale(match, item):
+                _remove(item)
+                removed.append(item)
+        except OSError:
+            continue
+    return removed
+
+
+def extraction_folder() -> Path:
+    """A new folder in the system's temporary folder for a package unpacked from a zip, named with this
+    process (stale ones of killed runs are removed first)."""
+    root = Path(tempfile.gettempdir())
+    try:
+        items = [item for item in root.iterdir() if EXTRACTION.match(item.name)]
+    except OSError:
+        items = []
+    for item in items:
+        try:
+            if _stale(EXTRACTION.match(item.name), item):
+                shutil.rmtree(item, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=f"{EXTRACTION_PREFIX}{atomic.partial_tag()}-"))

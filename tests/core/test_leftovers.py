@@ -1,0 +1,65 @@
+"""Leftovers of killed runs beyond a result's own folder: zoo imports, package and project writes, packages
+unpacked to the temporary folder (kill audit of 2026-12-06: each stayed for good, one more per kill)."""
+
+import tempfile
+
+import pytest
+
+from emdenoise_gui.core import atomic, leftovers
+
+DEAD = f"999999999@{atomic.HOST}"  # a pid that is not running, on this machine
+
+
+def test_a_killed_writers_staging_folders_and_text_temps_go_at_the_next_write(tmp_path):
+    package = tmp_path / f".m4.{DEAD}-0123abcd.partial"
+    (package / "inner").mkdir(parents=True)  # a model package's staging folder (train's last write)
+    project_tmp = tmp_path / f"project.json.{DEAD}-89abcdef.tmp"
+    project_tmp.write_text("{")
+    live = tmp_path / f".e.zip.{atomic.partial_tag()}.partial"  # this process: still writing
+    live.write_bytes(b"x")
+    theirs = tmp_path / ".m5.999999999@another-node-0123abcd.partial"  # another machine's: no pid here tells
+    theirs.mkdir()
+    users = tmp_path / "report.deadbeef.tmp"  # named like an old temp, but with no writer in it: the user's
+    users.write_text("mine")
+    atomic.write_text(tmp_path / "project.json", "{}\n")
+    assert not package.exists() and not project_tmp.exists()
+    assert live.exists() and theirs.exists() and users.exists()
+
+
+def test_a_copy_moved_aside_stays_until_it_is_put_back(tmp_path):
+    aside = tmp_path / f".out.zarr.old.{DEAD}-0123abcd.partial"
+    aside.mkdir()
+    assert leftovers.sweep(tmp_path) == [] and aside.exists()  # its output is missing: the copy is the result
+    assert leftovers.restore_interrupted_swaps(tmp_path) == [tmp_path / "out.zarr"]
+
+
+def test_a_killed_zoo_import_is_removed_by_the_next(tmp_path, monkeypatch):
+    from emdenoise_gui.paths import shipped_models_dir
+    from emdenoise_gui.zoo import registry
+    from emdenoise_gui.zoo.package import export_zip, open_package
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    zoo = tmp_path / "home" / "models"
+    killed = zoo / f".import.{DEAD}-0123abcd.partial"
+    killed.mkdir(parents=True)
+    archive = export_zip(open_package(shipped_models_dir() / "flyem-nrrn-lite"), tmp_path / "lite.zip")
+    monkeypatch.setattr(registry, "_check_new_name", lambda name, source: None)  # a shipped model's name
+    monkeypatch.setattr(registry, "_check_free", lambda name, source: None)
+    registry._import(archive)
+    assert not killed.exists() and sorted(p.name for p in zoo.iterdir()) == ["flyem-nrrn-lite"]
+
+
+def test_a_killed_runs_unpacked_package_in_the_temporary_folder_is_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    killed = tmp_path / f"{leftovers.EXTRACTION_PREFIX}{DEAD}-0123abcd-x1y2"
+    killed.mkdir()
+    mine = leftovers.extraction_folder()
+    assert not killed.exists() and mine.parent == tmp_path and str(atomic.partial_tag().split("-")[0]) in mine.name
+
+
+@pytest.mark.parametrize("name", ["emdenoise-pkg-abc", "emdenoise-pkg-999999999@another-node-0123abcd-x"])
+def test_other_folders_in_the_temporary_folder_stay(tmp_path, monkeypatch, name):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / name).mkdir()
+    leftovers.extraction_folder()
+    assert (tmp_path / name).exists()
