@@ -101,6 +101,7 @@ class Controller(QtCore.QObject, ResultRecording):
     warning = QtCore.Signal(str, str)
     job_failed = QtCore.Signal(str, object)
     job_added = QtCore.Signal(object)
+    job_removed = QtCore.Signal(object)  # an old ended job let go by the queue (``job_queue.KEPT_ENDED``)
     status = QtCore.Signal(str)
     save_failed = QtCore.Signal(str)
     thumbnail_changed = QtCore.Signal(str)
@@ -113,6 +114,7 @@ class Controller(QtCore.QObject, ResultRecording):
         self._reserved: set[str] = set()  # outputs of denoise jobs not yet recorded: no other job gets their names
         self.queue = JobQueue(self)
         self.queue.job_added.connect(self.job_added)
+        self.queue.job_removed.connect(self.job_removed)
         self._stacks: dict[str, tuple] = {}  # path -> (open Stack, the file's signature when opened)
         self.thumbnails: dict[str, object] = {}  # stack id -> small (h, w) middle slice
         self.thumbnail_maker = Thumbnails(self)

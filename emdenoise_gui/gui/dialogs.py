@@ -7,7 +7,7 @@ import html
 import os
 from pathlib import Path
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.settings import (
@@ -161,8 +161,10 @@ def details_html(title: str, rows: list[tuple[str, str]]) -> str:
 
 
 def message_box(parent, title: str, text: str, details: str = "") -> QtWidgets.QMessageBox:
-    """A warning box showing ``text``; ``details`` (e.g. a traceback) only behind its Details button."""
+    """A warning box showing ``text``; ``details`` (e.g. a traceback) only behind its Details button. It is
+    deleted once closed (each box shown stayed a hidden child of the window: 390 KB per failure box)."""
     box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text, parent=parent)
+    box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     if details:
         box.setDetailedText(details)
     return box

@@ -198,6 +198,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         c.thumbnail_changed.connect(lambda i: self.project_panel.set_thumbnail(i, self.controller.thumbnails[i]))
         c.job_failed.connect(self.show_failure)
         c.job_added.connect(self.jobs_panel.add_job)
+        c.job_removed.connect(self.jobs_panel.remove_job)
         c.job_added.connect(self._watch_training)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.show_stack.connect(self.show_stack)
@@ -514,6 +515,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         record = self.controller.find_stack(self._current_stack_id() or "")
         wizard = TrainWizard(self.controller, record.path if record else "", resume, self)
         wizard.finished.connect(lambda _result, w=wizard: self._wizard_closed(w))
+        wizard.finished.connect(wizard.deleteLater)  # each one closed stayed, with its plots: 6.6 MB an open
         wizard.open()
         return wizard
 

@@ -31,6 +31,26 @@ def test_the_train_menu_opens_the_wizard_on_the_stack_on_screen(window, qtbot, t
     wizard.reject()
 
 
+def test_a_closed_wizard_and_a_closed_warning_are_deleted(window, qtbot, tmp_path):
+    """Each wizard opened stayed a hidden child of the window with its plots (6.6 MB an open), and each warning
+    or failure box too (long-session audit of 2026-12-06)."""
+    from emdenoise_gui.gui.main_window import MainWindow
+    from emdenoise_gui.gui.wizard import TrainWizard
+
+    window.controller.add_paths([_stack(tmp_path / "alike.tif")])
+    for _ in range(2):
+        wizard = window.train_wizard()
+        qtbot.waitUntil(lambda w=wizard: not w.pages["kind"].waiting(), timeout=20_000)
+        wizard.reject()
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        assert not window.findChildren(TrainWizard)
+    MainWindow.warn(window, "Nothing was added", "a.png: unsupported file type")
+    (box,) = window.findChildren(QtWidgets.QMessageBox)
+    box.close()
+    QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    assert not window.findChildren(QtWidgets.QMessageBox)
+
+
 def test_showing_a_stack_marks_model_fits_and_preselects_one(window, qtbot, tmp_path):
     window.controller.add_paths([_stack(tmp_path / "alike.tif")])
     panel = window.zoo_panel

@@ -338,3 +338,36 @@ def test_what_a_job_says_along_the_way_reaches_the_status_bar_and_its_log(qtbot,
     qtbot.waitUntil(lambda: not job.active, timeout=10_000)
     assert any("chunks are not stored" in text for text in said)
     assert any("chunks are not stored" in line for line in job.log)
+
+
+def test_old_ended_jobs_are_let_go_and_their_rows_go_with_them(qtbot, monkeypatch):
+    """Every job was kept for the session: 400 previews left 400 jobs, thread objects and table rows, and each
+    finished denoise kept the project it recorded in (long-session audit of 2026-12-06)."""
+    from emdenoise_gui.gui import job_queue
+
+    monkeypatch.setattr(job_queue, "KEPT_ENDED", 3)
+    queue, panel = JobQueue(), JobsPanel()
+    qtbot.addWidget(panel)
+    queue.job_added.connect(panel.add_job)
+    queue.job_removed.connect(panel.remove_job)
+    removed = []
+    queue.job_removed.connect(removed.append)
+
+    def quick(token):
+        yield Progress("x", 1, 1)
+
+    gate, _ran, long_make = _gate()
+    long = queue.submit(Job("long denoise", "denoise", long_make, queue), FILTER)  # submitted first, ends last
+    training = queue.submit(Job("train", "train", quick, queue))  # owned by the queue, as the app's controller
+    jobs = [queue.submit(Job(f"filter {i}", "denoise", quick, queue), FILTER) for i in range(8)]
+    qtbot.waitUntil(lambda: not any(j.active or j.thread_running for j in jobs + [training]), timeout=10000)
+    gate.set()
+    qtbot.waitUntil(lambda: not queue.active() and not long.thread_running, timeout=10000)
+    queue.submit(Job("one more", "denoise", quick, queue), FILTER)  # an end lets go of what ended before
+    qtbot.waitUntil(lambda: not queue.active(), timeout=10000)
+    kept = [j.title for j in queue.jobs]
+    assert training in queue.jobs and long in queue.jobs and len(kept) == 4 and kept[-1] == "one more"
+    assert all(any(r is j for j in jobs) for r in removed) and len(removed) == 7  # 10 ended, 3 kept
+    assert [panel.table.item(row, 0).text() for row in range(panel.table.rowCount())] == kept
+    removed.clear()
+    assert queue.shutdown(5000)

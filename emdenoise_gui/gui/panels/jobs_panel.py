@@ -203,6 +203,13 @@ class JobsPanel(QtWidgets.QWidget):
         self.table.selectRow(row)
         self._update(job)
 
+    def remove_job(self, job) -> None:
+        """Stop listing ``job`` (an old ended one the queue let go)."""
+        if job in self.jobs:
+            row = self.jobs.index(job)
+            self.jobs.pop(row)
+            self.table.removeRow(row)
+
     def _training_event(self, job, event) -> None:
         if job is self._plotted_job:
             self.loss_plot.add_event(event)

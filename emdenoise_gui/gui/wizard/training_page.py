@@ -149,12 +149,15 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.job.event.connect(self._event)
         self.job.failed.connect(self._failed)
         # the job's end signals come after all of its events (gui.workers); its thread may stop later
-        self.job.finished.connect(lambda _value: self._ended())
+        self.job.finished.connect(self._job_finished)  # a method: let go when the wizard is deleted
         self.job.cancelled.connect(self._ended)
         self._seen_running = None  # the job whose start _job_state has shown
         self.job.state_changed.connect(self._job_state)
         self._job_state()
         self._redraw.start()
+
+    def _job_finished(self, _value) -> None:
+        self._ended()
 
     def _job_state(self) -> None:
         """Say whether the run waits for another job (one job at a time uses the device) or has started."""
