@@ -79,9 +79,14 @@ class Recording:
     def ensure(self) -> Project:
         """The project read now, made first when it is new (said on stderr)."""
         if self.new:
-            Project.create(self.folder)
+            try:
+                Project.create(self.folder)
+                say(f"emdenoise: made the project {self.folder}")
+            except InputError:
+                if not (self.folder / PROJECT_FILE).is_file():
+                    raise
+                # another run naming the same new folder made it first (array jobs, a loop in the background)
             self.new = False
-            say(f"emdenoise: made the project {self.folder}")
         return Project.open(self.folder)
 
     def output_for(self, source: str, denoiser, suffix: str, pattern: str = DEFAULT_PATTERN) -> Path:
@@ -102,6 +107,7 @@ class Recording:
         input slices, then save the project; say so on stderr. InputError when the project cannot take it."""
         from emdenoise_gui.jobs.stack import quality_stride
 
+        output = Path(output).expanduser().resolve()  # -o is relative to here; a project resolves its own paths
         project = self.ensure()
         with open_stack(args.input) as stack:
             stack_record = project.add_stacks([stack.meta])[0]
@@ -114,8 +120,8 @@ class Recording:
                                     slices=(chosen.start, chosen.stop), model_path=made_by.path,
                                     model_sha256=made_by.sha256)
         project.save()
-        self._handed = [p for p in self._handed if p != Path(output)]
-        say(f"emdenoise: recorded {Path(output).name} in the project {project.name} ({self.folder})")
+        self._handed = [p for p in self._handed if p != output]
+        say(f"emdenoise: recorded {output.name} in the project {project.name} ({self.folder})")
         return result
 
 

@@ -231,7 +231,7 @@ def process_started(pid: int) -> float | None:
 def process_alive(pid: int) -> bool:
     """Whether process ``pid`` on this machine still runs (True where the platform cannot say, or it is
     someone else's: a live writer's files must never be taken for a dead one's)."""
-    if pid == os.getpid():
+    if pid == os.getpid() or not 0 < pid < 1 << 31:  # no pid any system hands out: not ours to judge
         return True
     if os.name == "nt":  # os.kill(pid, 0) there sends Ctrl-C to a console group, and says nothing of a pid
         return _windows_process_alive(pid)

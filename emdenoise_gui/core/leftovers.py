@@ -38,11 +38,15 @@ STALE_AFTER_S = 24 * 3600
 
 
 def _stale(match: re.Match, item: Path) -> bool:
-    """Whether the leftover ``item`` (its name matched as ``match``) is this machine's and its writer gone."""
+    """Whether the leftover ``item`` (its name matched as ``match``) is this machine's and its writer gone. One
+    without a pid (an older version's) counts only as a file or an OME-Zarr store or copy moved aside, the
+    kinds older versions left: a folder of other kind so named may be someone else's."""
     if match["host"] not in (None, atomic.HOST):
         return False
     if match["pid"]:
         return not atomic.process_alive(int(match["pid"]))
+    if item.is_dir() and not match["name"].endswith((".zarr", atomic.OLD_SUFFIX)):
+        return False
     return time.time() - item.stat().st_mtime > STALE_AFTER_S
 
 

@@ -1,10 +1,10 @@
 """Stacks and results another writer added to the open project, taken in as they come.
 
-``emdenoise denoise --project`` (a run on this workstation or on a server writing to the same share) records
-its results in project.json while the app may have the project open. The project folder is watched; when
-project.json changes, what the other writer added is taken in and shown, provided it changed nothing else
-(``Project.take_in_additions``). Any other change is left to the next save, which keeps the other version
-beside ours and says so. Without the watcher, the app showed such results only after the project was opened
+``emdenoise denoise --project`` records its results in project.json while the app may have the project open.
+The project folder is watched; when project.json changes, what the other writer added is taken in and shown,
+provided it changed nothing else (``Project.take_in_additions``). Any other change is left to the next save,
+which keeps the other version beside ours and says so. A network share often tells no watcher of another
+machine's writes: what a server's run recorded there is then taken in by the app's next save, as before. Without the watcher, the app showed such results only after the project was opened
 again, and its next save warned of a "project changed elsewhere" for each run.
 """
 

@@ -28,7 +28,7 @@ from typing import Generator, Iterator
 
 import numpy as np
 
-from emdenoise_gui.core import baselines
+from emdenoise_gui.core import atomic, baselines
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage, run_to_end
 from emdenoise_gui.core.io import omezarr, open_stack
@@ -169,9 +169,18 @@ def block_slices(job: BlockJob, block: tuple[int, int], cancel: CancelToken | No
         raise InputError(exc.problem, job.output) from None
     array, _, _ = omezarr.open_image(Path(job.output), mode="r+")
     array[z0:z1] = out
+    # on the disk before the record that says so: after a power cut a recorded block was skipped by the next
+    # run though its pixels never reached the disk, and the store read as finished (kill audit of 2026-12-06)
+    for stored in omezarr.stored_files(array, Path(job.output), range(z0, z1)):
+        if stored.exists():
+            atomic.fsync_tree(stored)
     record = _record(job.output, block)
     record.parent.mkdir(exist_ok=True)
-    record.write_text(json.dumps({"min": float(out.min()), "max": float(out.max()), "worker": os.getpid()}))
+    with open(record, "w", encoding="utf-8") as fh:  # its name is the record (no temporary name in this folder)
+        fh.write(json.dumps({"min": float(out.min()), "max": float(out.max()), "worker": os.getpid()}))
+        fh.flush()
+        os.fsync(fh.fileno())
+    atomic.fsync_dir(record.parent)
     return block
 
 

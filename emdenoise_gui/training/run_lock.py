@@ -50,6 +50,11 @@ def _take(lock: Path) -> bool:
     return True
 
 
+#: A lock's pid names another process when that one started this many seconds after the lock was written (a
+#: holder starts before it writes its lock; the margin allows for the wall clock being stepped meanwhile).
+REUSED_AFTER_S = 30.0
+
+
 def _stale(lock: Path, holder: tuple[int, str, float] | None) -> bool:
     """Whether ``lock`` was left by a run that no longer runs: one on this machine whose process is gone (or
     whose pid now names a process started after the lock was written: pids are reused after a reboot, and
@@ -60,7 +65,7 @@ def _stale(lock: Path, holder: tuple[int, str, float] | None) -> bool:
         if host != atomic.HOST:
             return False
         started = atomic.process_started(pid)  # after a reboot the pid may name another process, started later
-        return not atomic.process_alive(pid) or (started is not None and started > locked + 1.0)
+        return not atomic.process_alive(pid) or (started is not None and started > locked + REUSED_AFTER_S)
     try:
         return time.time() - lock.stat().st_mtime > UNREADABLE_STALE_S
     except OSError:

@@ -131,3 +131,31 @@ def test_a_project_whose_first_save_was_cut_off_is_made_anew(tmp_path, cli, stac
     (tmp_path / "P" / "results").mkdir(parents=True)
     assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == 0
     assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/a_median.tif"]
+
+
+def test_a_relative_output_is_recorded_where_it_was_written(tmp_path, cli, stacks, monkeypatch):
+    """-o is relative to the working folder; it was recorded relative to the project's (review)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("denoise", "a.tif", "-o", "out.tif", "--project", "P", "--method", "median").code == 0
+    assert cli("denoise", "a.tif", "b.tif", "-o", "outs", "--project", "P", "--method", "median").code == 0
+    recorded = [Path(Project.open(tmp_path / "P").absolute(r)) for r in Project.open(tmp_path / "P").results]
+    assert recorded == [tmp_path / "out.tif", tmp_path / "outs" / "a_median.tif", tmp_path / "outs" / "b_median.tif"]
+    assert all(path.exists() for path in recorded)
+
+
+def test_a_project_another_run_made_meanwhile_is_recorded_in(tmp_path, stacks):
+    """Two runs naming one new folder at once: the second to finish found it made and failed to record."""
+    import argparse
+
+    from emdenoise_gui.cli.recording import Recording
+
+    recording = Recording.check(str(tmp_path / "P"))
+    assert recording.new
+    Project.create(tmp_path / "P")  # the other run, first
+    args = argparse.Namespace(input=str(stacks[0]), dtype="float32", slices=None, tile=512, quality="fast",
+                              stride=None, device="auto")
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    out = tmp_path / "P" / "results" / "x.tif"
+    out.write_bytes(b"result")
+    assert recording.record(args, out, Denoiser("filter", "median")).path == "results/x.tif"

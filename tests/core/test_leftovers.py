@@ -63,3 +63,28 @@ def test_other_folders_in_the_temporary_folder_stay(tmp_path, monkeypatch, name)
     (tmp_path / name).mkdir()
     leftovers.extraction_folder()
     assert (tmp_path / name).exists()
+
+
+def test_a_name_with_no_possible_pid_is_left_alone(tmp_path, monkeypatch):
+    """A pid of 20 digits stopped every write in the folder with an OverflowError (review)."""
+    odd = tmp_path / ".notes.99999999999999999999-deadbeef.partial"
+    odd.write_text("x")
+    atomic.write_text(tmp_path / "project.json", "{}\n")
+    assert odd.exists()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "emdenoise-pkg-99999999999999999999-deadbeef").mkdir()
+    assert leftovers.extraction_folder().is_dir()
+
+
+def test_an_untagged_folder_of_another_kind_is_not_taken_for_a_leftover(tmp_path):
+    import os
+    import time
+
+    folder = tmp_path / ".notes.0123abcd.partial"  # no writer in its name, a day old: perhaps someone's
+    folder.mkdir()
+    store = tmp_path / ".out.zarr.0123abcd.partial"  # what older versions left
+    store.mkdir()
+    day_ago = time.time() - 2 * leftovers.STALE_AFTER_S
+    for item in (folder, store):
+        os.utime(item, (day_ago, day_ago))
+    assert leftovers.sweep(tmp_path) == [store] and folder.exists()

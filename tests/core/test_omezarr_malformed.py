@@ -78,3 +78,20 @@ def test_an_unfinished_block_run_names_the_result_it_replaces(store, capsys):
     assert main(["info", str(store)]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert "unfinished block run (0 of 2 blocks written" in err and "rename .s.zarr.previous to s.zarr" in err
+
+
+def test_chunks_of_a_zarr_v3_store_with_dotted_keys_are_counted(tmp_path):
+    """c.0.0.0 keys (zarr v3's default encoding with "." as separator) were all counted as missing (review)."""
+    import zarr
+
+    from emdenoise_gui.core.io.omezarr import missing_chunks
+
+    path = tmp_path / "dot.zarr"
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
+        "axes": [{"name": a, "type": "space"} for a in "zyx"],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0]}]}]}]}
+    array = group.create_array("0", shape=(4, 32, 32), chunks=(1, 32, 32), dtype="uint8",
+                               chunk_key_encoding={"name": "default", "separator": "."})
+    array[:] = np.arange(4 * 32 * 32, dtype=np.uint8).reshape(4, 32, 32)
+    assert (path / "0" / "c.0.0.0").exists() and missing_chunks(path) == (0, 4, "chunks")

@@ -288,15 +288,17 @@ class _ArrayReader:
         is listed, not every grid position looked up: a 20 KB store declaring 2^31 slices had every position
         listed, until memory ran out (untrusted-input audit of 2026-12-06). Files that hold no chunk, such as
         a .DS_Store, do not count."""
-        folder, ndim = self.path / self.array.path, len(self.array.shape)
+        folder, grid = self.path / self.array.path, self._grid()
         stored = {}
         for root, dirs, files in os.walk(folder):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in files:
                 unit = Path(root, name)
-                if _is_chunk_key(unit.relative_to(folder).parts, ndim) and (stamp := _stamp(unit)) is not None:
+                coords = _chunk_coords(unit.relative_to(folder).parts, len(grid))
+                if coords is not None and all(c < n for c, n in zip(coords, grid)) \
+                        and (stamp := _stamp(unit)) is not None:  # a chunk left past a shrunk shape is not one
                     stored[unit] = stamp
-        return stored, math.prod(self._grid())
+        return stored, math.prod(grid)
 
     def _units(self, z: int) -> list[Path]:
         """The files holding slice ``z``: its shards (chunks where the array has no shards) across y and x."""
@@ -318,14 +320,24 @@ class _ArrayReader:
         pass
 
 
-def _is_chunk_key(parts: tuple[str, ...], ndim: int) -> bool:
-    """Whether a file at ``parts`` (relative to an array's folder) is one of its chunks or shards: ``ndim``
-    numbers, joined by "/" or "." (zarr v2), after "c/" (zarr v3's default encoding)."""
+def _chunk_coords(parts: tuple[str, ...], ndim: int) -> tuple[int, ...] | None:
+    """The grid position of a file at ``parts`` (relative to an array's folder) when it is one of the array's
+    ``ndim``-D chunks or shards: numbers joined by "/" or "." (zarr v2), after "c/" or "c." (zarr v3's
+    default encoding with either separator); None for any other file."""
+    if len(parts) == 1 and "." in parts[0]:
+        parts = tuple(parts[0].split("."))
     if parts and parts[0] == "c":
         parts = parts[1:]
-    if len(parts) == 1 and ndim > 1:
-        parts = tuple(parts[0].split("."))
-    return len(parts) == ndim and all(part.isdigit() for part in parts)
+    if len(parts) != ndim or not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+def stored_files(array, path: Path, slices: range) -> list[Path]:
+    """The files (shards, or chunks where the array has none) of the level-0 ``array`` of the store at
+    ``path`` that hold ``slices`` (along its first axis)."""
+    reader = _ArrayReader(array, 0, path)
+    return list(dict.fromkeys(unit for z in slices for unit in reader._units(z)))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
