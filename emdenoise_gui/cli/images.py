@@ -18,7 +18,7 @@ from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.io import omezarr, open_stack, result_suffix
+from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.pipeline import parse_slices
 from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
 from emdenoise_gui.jobs.stack import (
@@ -32,6 +32,7 @@ from emdenoise_gui.jobs.stack import (
     stack_stats,
 )
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
+from emdenoise_gui.project.naming import check_pattern
 from emdenoise_gui.zoo.card import AUTO_MODEL
 
 #: ``denoise --tile`` when none is given (px).
@@ -359,8 +360,10 @@ def denoise_with(args):
     what it denoises with; without -o, ``args.output`` is named in the ``--project`` now)."""
     args.denoiser = pick_denoiser(args)
     if args.output is None:
-        suffix = ".zarr" if args.scheduler else result_suffix(args.input)
-        args.output = str(args.recording.output_for(args.input, args.denoiser, suffix))
+        check_pattern(cli_several.name_pattern(args))
+        suffix = ".zarr" if args.scheduler else cli_several.suffix_for(args.format, args.input)
+        args.output = str(args.recording.output_for(args.input, args.denoiser, suffix,
+                                                    cli_several.name_pattern(args)))
     return denoise_job(args, args.denoiser)
 
 

@@ -4,9 +4,10 @@ project, as the app records its own, so the project opened in the app shows each
 
 The project is read again just before each result is recorded and saved at once (``Project.save`` takes in
 what the app, open on the same project meanwhile, added): a run of hours never writes back a stale copy.
-Without ``-o``, results go to the project's ``results/`` folder under fresh names, as the app names them
-(``{stem}_{method}``, ``_2`` ... when taken): nothing is overwritten. A folder that does not exist, or an
-empty one, becomes a new project once the run's options and inputs have been checked.
+Each record is made under the project's write lock (``project_file.writing``), so two runs, or a run and the
+app, never undo each other's changes. Without ``-o``, results go to the project's ``results/`` folder under
+fresh names, as the app names them (``{stem}_{method}``, ``_2`` ... when taken): nothing is overwritten. A
+folder that does not exist, or an empty one, becomes a new project when its first result is recorded.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from emdenoise_gui.cli.exits import one_line, say
-from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import parse_slices
 from emdenoise_gui.jobs.stack import resolve_dtype
+from emdenoise_gui.project import project_file
 from emdenoise_gui.project.naming import DEFAULT_PATTERN
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE, RESULTS_DIR
@@ -92,12 +94,16 @@ class Recording:
     def output_for(self, source: str, denoiser, suffix: str, pattern: str = DEFAULT_PATTERN) -> Path:
         """A fresh path in the project's results folder for ``denoiser``'s result of ``source`` with extension
         ``suffix``, named by ``pattern`` as the app names results (the model by its card name)."""
-        with open_stack(source) as stack:  # an unreadable stack is said before a new project is made
+        with open_stack(source) as stack:
             meta = stack.meta
-        project = self.ensure()
+        name = zoo_denoiser(denoiser).name
+        if self.new:  # the project is made when its first result is recorded, after every check of the run
+            (self.folder / RESULTS_DIR).mkdir(parents=True, exist_ok=True)  # (an empty results/ alone is new)
+            project = Project(folder=self.folder, name=self.folder.name)
+        else:
+            project = Project.open(self.folder)
         stack_id = project.add_stacks([meta])[0].id
-        path = project.result_path(stack_id, zoo_denoiser(denoiser).name, suffix, pattern=pattern,
-                                   exclude=self._handed)
+        path = project.result_path(stack_id, name, suffix, pattern=pattern, exclude=self._handed)
         self._handed.append(path)
         return path
 
@@ -108,18 +114,21 @@ class Recording:
         from emdenoise_gui.jobs.stack import quality_stride
 
         output = Path(output).expanduser().resolve()  # -o is relative to here; a project resolves its own paths
-        project = self.ensure()
         with open_stack(args.input) as stack:
-            stack_record = project.add_stacks([stack.meta])[0]
+            meta = stack.meta
             dtype = resolve_dtype(args.dtype, stack).name
             chosen = parse_slices(args.slices, len(stack))
         used = {"tile": args.tile, "stride": quality_stride(args.quality, args.tile, args.stride), "dtype": dtype,
                 "device": args.device}
         made_by = zoo_denoiser(denoiser)
-        result = project.add_result(stack_record.id, output, made_by.kind, made_by.name, parameters=used,
-                                    slices=(chosen.start, chosen.stop), model_path=made_by.path,
-                                    model_sha256=made_by.sha256)
-        project.save()
+        self.ensure()
+        with project_file.writing(self.folder):  # read, add and write as one: no other writer's change is undone
+            project = Project.open(self.folder)
+            stack_record = project.add_stacks([meta])[0]
+            result = project.add_result(stack_record.id, output, made_by.kind, made_by.name, parameters=used,
+                                        slices=(chosen.start, chosen.stop), model_path=made_by.path,
+                                        model_sha256=made_by.sha256)
+            project.save()
         self._handed = [p for p in self._handed if p != output]
         say(f"emdenoise: recorded {output.name} in the project {project.name} ({self.folder})")
         return result
@@ -160,3 +169,7 @@ def record_or_say(args, output: str | Path, denoiser) -> bool:
     except InputError as exc:
         say(f"emdenoise: error: {output} was written but not recorded in the project: {one_line(str(exc))}")
         return False
+    except (Cancelled, KeyboardInterrupt) as exc:  # it said "nothing was written"
+        stopped = Cancelled(str(exc) or "stopped")
+        stopped.kept = f"{output} was written but not recorded in the project"
+        raise stopped from None

@@ -46,10 +46,11 @@ def add_arguments(p) -> None:
 
 
 def check_single(args) -> None:
-    """InputError when an option that only names several inputs' results is given with one input."""
+    """InputError when an option that only names several inputs' results is given with one input and ``-o``
+    (without ``-o`` a ``--project`` names the result: they apply)."""
     given = [flag for flag, value in (("--name-pattern", args.name_pattern), ("--format", args.format))
              if value is not None]
-    if given:
+    if given and args.output is not None:
         raise InputError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with several inputs "
                          "(-o then names a folder); with one input, -o names the result file itself")
 
@@ -112,7 +113,7 @@ def _output_folder(output: str) -> tuple[Path, bool]:
     return folder, not folder.exists()
 
 
-def _suffix(fmt: str | None, source: str) -> str:
+def suffix_for(fmt: str | None, source: str) -> str:
     """A result's extension: ``fmt``, or the input's own (``core.io.result_suffix``), as the app's "same"."""
     return check_suffix(fmt) if fmt and fmt != "same" else result_suffix(source)
 
@@ -123,7 +124,7 @@ def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str 
     get ``_2``, ``_3``, ... in the order given, compared without regard to case."""
     names, taken = [], set()
     for source, method in zip(sources, methods):
-        stem, suffix = render(pattern, Path(source).stem, method), _suffix(fmt, source)
+        stem, suffix = render(pattern, Path(source).stem, method), suffix_for(fmt, source)
         n, name = 1, stem + suffix
         while name.lower() in taken:
             n += 1
@@ -133,7 +134,7 @@ def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str 
     return names
 
 
-def _pattern(args) -> str:
+def name_pattern(args) -> str:
     """The result name pattern: ``--name-pattern`` (an empty one is refused, not taken for the default)."""
     return DEFAULT_PATTERN if args.name_pattern is None else args.name_pattern
 
@@ -174,11 +175,11 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
         plan.append(one)
     if args.output is None:  # --project without -o: fresh names in its results folder, as the app gives
         for one in plan:
-            one.output = args.recording.output_for(one.input, one.denoiser, _suffix(args.format, one.input),
-                                                   _pattern(args))
+            one.output = args.recording.output_for(one.input, one.denoiser, suffix_for(args.format, one.input),
+                                                   name_pattern(args))
         return plan
     names = result_names(args.inputs, [_method_name(one.denoiser) for one in plan],
-                         _pattern(args), args.format)
+                         name_pattern(args), args.format)
     for one, name in zip(plan, names):
         one.output = folder / name
     return plan
@@ -187,7 +188,7 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
 def denoise_several(args) -> int:
     """``emdenoise denoise IN IN ... -o FOLDER``; returns the exit status."""
     _check_options(args)
-    check_pattern(_pattern(args))
+    check_pattern(name_pattern(args))
     _distinct_inputs(args.inputs)
     if args.output is None:  # --project without -o
         folder, make = args.recording.folder / RESULTS_DIR, False

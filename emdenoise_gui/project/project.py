@@ -247,6 +247,11 @@ class Project:
         if not self.folder.is_dir():
             raise InputError(FOLDER_GONE, self.folder)
         self.other_kept, self.merged = None, 0
+        with project_file.writing(self.folder):  # another writer's read-change-write is not interleaved
+            self._write(text)
+
+    def _write(self, text: str) -> None:
+        """:meth:`save`'s read of the file on disk, the merge of another writer's additions, and the write."""
         try:
             on_disk = self.file.read_text(encoding="utf-8") if self.file.is_file() else None
         except (OSError, UnicodeDecodeError):

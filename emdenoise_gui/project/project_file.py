@@ -1,15 +1,67 @@
-"""Reading ``project.json``: its path from what the user picked, its text, its JSON, and whether it is ours.
+"""Reading ``project.json``: its path from what the user picked, its text, its JSON, and whether it is ours;
+and the lock that lets one writer at a time read, change and write it.
 
 Each problem (a missing path, a folder that is no project, unreadable bytes, damaged JSON, NaN written by
 hand, another program's project.json) is an :class:`InputError` naming the file and what to do."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from pathlib import Path
+from typing import Iterator
 
+from emdenoise_gui.core import pid_lock
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE
+
+#: The lock held while project.json is read, changed and written (``<pid> <host> <time>``).
+LOCK_FILE = PROJECT_FILE + ".lock"
+#: How long a writer waits for another's lock (a save takes milliseconds, a CLI run's record well under a second).
+LOCK_WAIT_S = 15.0
+_held: dict[str, int] = {}  # project folders whose lock this process holds -> depth (the lock is re-entrant)
+
+
+@contextlib.contextmanager
+def writing(folder: str | Path) -> Iterator[None]:
+    """Hold the lock of the project in ``folder`` while its file is read, changed and written, so that two
+    writers (the app and ``emdenoise denoise --project``, two runs of it) never lose each other's records:
+    two runs recording at once lost one result in three tries, and a result the app deleted came back.
+    Re-entrant within a process; a killed holder's lock is taken over; a folder where no lock can be made
+    (read-only) goes on without one, its save saying why it fails. InputError after :data:`LOCK_WAIT_S`."""
+    key = str(Path(folder).expanduser().resolve())
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    lock, deadline, held = Path(key) / LOCK_FILE, time.monotonic() + LOCK_WAIT_S, False
+    while True:
+        try:
+            held = pid_lock.take(lock)
+        except OSError:
+            break
+        if held:
+            break
+        if pid_lock.stale(lock, pid_lock.holder(lock)):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            continue
+        if time.monotonic() > deadline:
+            raise InputError(f"another program has been saving this project for {LOCK_WAIT_S:.0f} s ({lock.name}): "
+                             f"try again; if no EMDenoise is running, delete {lock}", Path(key))
+        time.sleep(0.02)
+    _held[key] = 1
+    try:
+        yield
+    finally:
+        del _held[key]
+        if held:
+            with contextlib.suppress(OSError):
+                lock.unlink()
 
 #: Marks a JSON file as ours, so another tool's project.json is not taken for a project.
 FORMAT_TAG = "emdenoise-project"

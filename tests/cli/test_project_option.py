@@ -159,3 +159,51 @@ def test_a_project_another_run_made_meanwhile_is_recorded_in(tmp_path, stacks):
     out = tmp_path / "P" / "results" / "x.tif"
     out.write_bytes(b"result")
     assert recording.record(args, out, Denoiser("filter", "median")).path == "results/x.tif"
+
+
+def test_two_runs_recording_at_once_lose_nothing(tmp_path, stacks):
+    """Two runs recording into one project at once lost a result in three tries of three (audit): each now
+    reads, adds and writes under the project's lock."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "P"
+    Project.create(folder)
+    many = []
+    for k in range(6):
+        path = tmp_path / f"k{k}.tif"
+        path.write_bytes(stacks[k % 2].read_bytes())
+        many.append(str(path))
+    run = [sys.executable, "-c", "import sys; from emdenoise_gui.cli.main import main; sys.exit(main(sys.argv[1:]))"]
+    procs = [subprocess.Popen(run + ["denoise", *many[k::2], "--project", str(folder), "--method", method],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for k, method in ((0, "median"), (1, "gaussian"))]
+    errors = [proc.communicate(timeout=300)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    project = Project.open(folder)
+    assert len(project.results) == 6 and len(project.stacks) == 6
+    assert not list(folder.glob("project.other-*.json"))
+
+
+def test_a_stop_while_recording_says_the_result_was_written(tmp_path, cli, stacks, monkeypatch):
+    def stopped(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Project, "save", stopped)
+    result = cli("denoise", stacks[0], "-o", tmp_path / "out.tif", "--project", tmp_path / "P", "--method", "median")
+    assert result.code == 130 and "out.tif was written but not recorded in the project" in result.err
+    assert (tmp_path / "out.tif").exists()
+
+
+def test_a_run_refused_on_its_options_makes_no_project(tmp_path, cli, stacks):
+    result = cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median", "--tile", "3")
+    assert result.code == EXIT_INPUT and "made the project" not in result.err
+    assert not (tmp_path / "P" / "project.json").exists()
+    assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == 0  # then it can
+
+
+def test_one_stack_takes_a_format_and_a_name_pattern_in_a_project(tmp_path, cli, stacks):
+    result = cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median", "--format", ".mrc",
+                 "--name-pattern", "{method}_{stem}")
+    assert result.code == 0, result.err
+    assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/median_a.mrc"]

@@ -675,3 +675,45 @@ def test_an_id_of_5000_digits_does_not_stop_the_next_result(tmp_path, project):
     again = Project.open(project.folder)
     record = again.add_result(stack.id, write_result(again, stack.id, "gaussian"), "filter", "gaussian")
     assert record.id == "r1"
+
+
+def test_a_save_waits_for_another_writers_lock_and_takes_over_a_killed_ones(tmp_path, monkeypatch):
+    """Two writers' read-change-write interleaved: a result recorded by one was lost (project audit)."""
+    import threading
+    import time
+
+    from emdenoise_gui.core import atomic
+    from emdenoise_gui.project import project_file
+
+    project = Project.create(tmp_path / "p")
+    lock = project.folder / project_file.LOCK_FILE
+    lock.write_text(f"{os.getppid()} {atomic.HOST} {time.time():.0f}\n")  # a live writer on this machine
+    threading.Timer(0.3, lock.unlink).start()
+    started = time.monotonic()
+    project.name = "saved after the other writer"
+    project.save()
+    assert time.monotonic() - started >= 0.25 and not lock.exists()
+    lock.write_text(f"{os.getppid()} {atomic.HOST} {time.time():.0f}\n")
+    monkeypatch.setattr(project_file, "LOCK_WAIT_S", 0.2)
+    with pytest.raises(InputError, match="another program has been saving this project"):
+        project.save()
+    lock.write_text(f"999999999 {atomic.HOST} 0\n")  # a killed writer's
+    project.name = "taken over"
+    project.save()
+    assert Project.open(project.folder).name == "taken over" and not lock.exists()
+
+
+def test_additions_by_a_writer_that_rewrote_where_stacks_are_are_taken_in(tmp_path):
+    """A writer opening an older project writes each stack's relative path: the app did not take its results in
+    and warned of a project changed elsewhere (audit)."""
+    app = Project.create(tmp_path / "p")
+    app.add_stack(make_meta(tmp_path / "in" / "a.tif"))
+    app.save()
+    data = json.loads(app.file.read_text())
+    del data["stacks"][0]["relative"]  # as a version before relative paths wrote it
+    app.file.write_text(json.dumps(data))
+    app = Project.open(app.folder)
+    cli = Project.open(app.folder)
+    cli.add_result(cli.stacks[0].id, write_result(cli, cli.stacks[0].id, "median"), "filter", "median")
+    cli.save()
+    assert app.take_in_additions() == 1

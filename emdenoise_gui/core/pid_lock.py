@@ -1,0 +1,69 @@
+"""Lock files named by their holder: ``<pid> <host> <time>`` in a file created only if absent (O_EXCL).
+
+A lock whose holder is gone is stale and may be taken over: one of this machine whose process no longer
+runs (or whose pid now names a process started after the lock), or one whose content cannot be read and
+that is older than a minute. Another machine's lock is never judged stale by its pid: no one here can see
+its process. Used for one training per model package (``training.run_lock``) and one writer of a project's
+file at a time (``project.project_file``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+from emdenoise_gui.core import atomic
+
+
+def holder(lock: Path) -> tuple[int, str, float] | None:
+    """(pid, host, started as a Unix time) written in ``lock``; None where it cannot be read or parsed."""
+    try:
+        pid, host, started = lock.read_text(encoding="utf-8").split()
+        return int(pid), host, float(started)
+    except (OSError, ValueError):
+        return None
+
+
+#: Seconds after which a lock whose content cannot be read (its writer died between creating and writing
+#: it) counts as stale.
+UNREADABLE_STALE_S = 60.0
+
+
+def take(lock: Path) -> bool:
+    """Create ``lock`` holding this process's pid, host and the time; False where it exists already. A lock
+    that cannot be written whole (a full disk) is removed again: an empty one would refuse every later run."""
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {atomic.HOST} {time.time():.0f}\n")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        raise
+    return True
+
+
+#: A lock's pid names another process when that one started this many seconds after the lock was written (a
+#: holder starts before it writes its lock; the margin allows for the wall clock being stepped meanwhile).
+REUSED_AFTER_S = 30.0
+
+
+def stale(lock: Path, holder: tuple[int, str, float] | None) -> bool:
+    """Whether ``lock`` was left by a run that no longer runs: one on this machine whose process is gone (or
+    whose pid now names a process started after the lock was written: pids are reused after a reboot, and
+    such a lock was refused as "another training is writing this model now"), or one whose content cannot
+    be read and that is older than :data:`UNREADABLE_STALE_S`."""
+    if holder is not None:
+        pid, host, locked = holder
+        if host != atomic.HOST:
+            return False
+        started = atomic.process_started(pid)  # after a reboot the pid may name another process, started later
+        return not atomic.process_alive(pid) or (started is not None and started > locked + REUSED_AFTER_S)
+    try:
+        return time.time() - lock.stat().st_mtime > UNREADABLE_STALE_S
+    except OSError:
+        return True  # gone meanwhile: try again
