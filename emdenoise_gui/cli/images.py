@@ -269,7 +269,20 @@ def _auto_model(source: str) -> tuple[str | None, str | None]:
         return None, fallback
     print(f"emdenoise: --model auto: {entry.name} for {name} ({verdict.grade} fit: {verdict.reason})",
           file=sys.stderr)
-    return entry.name, None  # a zoo name, as a run given it by hand records it (a block run's resume compares)
+    return _by_name_if_unique(entry), None
+
+
+def _by_name_if_unique(entry) -> str:
+    """How a run names the picked zoo ``entry``: its name, as a run given it by hand records it (a block run's
+    resume compares), where that name leads to this very package; else its folder. By name, a user copy named
+    like a shipped model ran the shipped one, and two folders of one name failed after the pick (zoo audit)."""
+    from emdenoise_gui.zoo.registry import find
+
+    try:
+        same = Path(find(entry.name).path).resolve() == Path(entry.path).resolve()
+    except InputError:
+        same = False
+    return entry.name if same else str(entry.path)
 
 
 _OUTPUT_HELP = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"

@@ -114,6 +114,12 @@ def cmd_families(args) -> int:
     return 0
 
 
+def _shortened(text: str, most: int) -> str:
+    """``text`` in at most ``most`` characters (cut with "…"): a card's noise condition ran lines to 476 characters
+    in `zoo list` (`zoo show` prints it whole)."""
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
+
+
 def cmd_zoo(args) -> int:
     from emdenoise_gui.zoo import registry
 
@@ -121,15 +127,21 @@ def cmd_zoo(args) -> int:
         entries = registry.list_entries()
         if not entries:
             print(f"no models yet; train one with `emdenoise train` or import one (user zoo: {registry.user_dir()})")
+        paused = registry.list_paused()
+        width = min(48, max([28, *(len(e.name) for e in entries), *(len(run.name) for run in paused)]))
+        names = [e.name.casefold() for e in entries]
         for e in entries:
             where = "shipped" if e.shipped else "user"
+            # a name carried by several folders: each shown with its own (what `zoo delete --folder` asks for)
+            folder = f"  [{e.path}]" if names.count(e.name.casefold()) > 1 else ""
             if e.package is None:
-                print(f"{e.name:<28} {where:<8} UNUSABLE: {e.problem}")
+                print(f"{e.name:<{width}} {where:<8} UNUSABLE: {e.problem}{folder}")
                 continue
             c = e.package.card
-            print(f"{c.name:<28} {where:<8} {c.family:<9} {c.config:<6} {c.parameters / 1e6:7.3f} M  {c.noise_condition}")
-        for run in registry.list_paused():  # as the app's zoo lists them (Kind "paused")
-            print(f"{run.name:<28} {'paused':<8} step {run.step:,} of {run.steps:,}: go on with `emdenoise resume "
+            print(f"{c.name:<{width}} {where:<8} {c.family:<9} {c.config:<6} {c.parameters / 1e6:7.3f} M  "
+                  f"{_shortened(c.noise_condition, 60)}{folder}")
+        for run in paused:  # as the app's zoo lists them (Kind "paused")
+            print(f"{run.name:<{width}} {'paused':<8} step {run.step:,} of {run.steps:,}: go on with `emdenoise resume "
                   f"{run.path}`")
     elif args.zoo_command == "show":
         import json

@@ -249,6 +249,7 @@ def _import(source: Path) -> Package:
     if source.is_dir():
         package = verify_folder(source)
         _check_new_name(package.card.name, source)
+        _check_free(package.card.name, source)  # before seconds of loading the network (and again after)
         load_network(package)  # weights that do not fit the card would fail every later use (and --model auto)
         target = target_root / package.card.name
         _check_free(package.card.name, source)
@@ -265,6 +266,7 @@ def _import(source: Path) -> Package:
         try:
             package = extract_zip(source, scratch, inside)
             _check_new_name(package.card.name, source)
+            _check_free(package.card.name, source)  # before seconds of loading the network (and again after)
             load_network(package)
         except InputError as exc:  # a problem found in the unpacked copy: name the zip, not the scratch folder
             if exc.path is not None and target_root in exc.path.parents:  # the scratch folder or its staging copy

@@ -346,3 +346,24 @@ def test_adapt_again_after_a_stop_continues_the_paused_run(cli, home, tmp_path, 
     assert f"stopped at step {paused.step} of 200 (noisy-n2v-adapted)" in result.err
     card = json.loads((home / "models" / "noisy-n2v-adapted" / "card.json").read_text())
     assert card["steps"] == 6 and not list_paused() and not (home / "models" / "noisy-n2v-adapted-2").exists()
+
+
+def test_an_auto_pick_whose_name_leads_elsewhere_is_named_by_its_folder(home):
+    """A user copy whose card carries a shipped model's name: the pick was named, and the shipped one ran; two
+    folders of one name failed after the pick (zoo audit of 2026-12-06)."""
+    import json
+
+    from emdenoise_gui.cli.images import _by_name_if_unique
+    from emdenoise_gui.zoo.registry import list_entries, user_dir
+    from tests.conftest import random_package
+
+    mine = random_package(user_dir() / "mine", "nrrn")
+    copy = random_package(user_dir() / "my-lite-copy", "nrrn")
+    card = json.loads((copy.path / "card.json").read_text())
+    card["name"] = "flyem-nrrn-lite"
+    (copy.path / "card.json").write_text(json.dumps(card))
+    entries = {str(e.path): e for e in list_entries()}
+    assert _by_name_if_unique(entries[str(mine.path)]) == "nrrn-lite-random"
+    assert _by_name_if_unique(entries[str(copy.path)]) == str(copy.path)
+    shipped = next(e for e in entries.values() if e.shipped and e.name == "flyem-nrrn-lite")
+    assert _by_name_if_unique(shipped) == "flyem-nrrn-lite"

@@ -115,3 +115,18 @@ def test_bm3d_not_installed_is_marked_in_the_zoo(qtbot, home, panel, monkeypatch
     tree.scrollToItem(bm3d)
     qtbot.mouseClick(tree.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=tree.visualItemRect(bm3d).center())
     assert panel.current_key() == before
+
+
+def test_an_unusable_package_can_be_selected_read_and_deleted(qtbot, home, panel):  # noqa: F811
+    """Greyed out, it could not be selected: its reason unread, Delete out of reach (zoo audit of 2026-12-06)."""
+    from emdenoise_gui.zoo.registry import user_dir
+    from tests.conftest import random_package
+
+    package = random_package(user_dir() / "damaged", "nrrn")
+    (package.path / "weights.safetensors").unlink()
+    panel.refresh()
+    key = f"model:{package.path}"
+    panel.list.setCurrentItem(panel.item(key))
+    assert panel.current_key() == key and "weights.safetensors" in panel.details.toPlainText()
+    assert panel.delete_button.isEnabled() and panel.delete_current(confirm=False)
+    assert not package.path.exists() and key not in panel.entries

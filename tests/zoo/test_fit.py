@@ -240,3 +240,23 @@ def test_real_sstem_fits_nrrn_poorly_for_its_slices(shared_data, shipped):
     assert facts.similarity < 0.3
     for _, fit in rank(shipped, facts):
         assert fit.grade == "poor" and "neighbouring slices differ" in fit.reason
+
+
+def test_among_equal_fits_the_one_trained_nearest_the_stack_is_first():
+    """87 good fits: the first by name was picked, one trained for 1-20 counts for a stack of 46 (zoo audit)."""
+    from types import SimpleNamespace
+
+    from emdenoise_gui.zoo import fit as zoo_fit
+
+    def entry(name, doses, shipped=False):
+        card = SimpleNamespace(name=name, family="nrrn", config="lite", parameters=46560, dose_range=doses,
+                               pixel_size_nm=[10.0, 10.0], training={}, weights_sha256=name[0] * 64)
+        return SimpleNamespace(package=SimpleNamespace(card=card), shipped=shipped, name=name)
+
+    facts = zoo_fit.StackFacts(10.0, "uint8", 16, 1.0, 0.95, 0.05, 46.0, "s.tif")
+    entries = [entry("aaa-low-dose", [1.0, 20.0]), entry("zzz-user", [5.0, 400.0]),
+               entry("mmm-shipped", [5.0, 400.0], shipped=True)]
+    ranked = [e.name for e, f in zoo_fit.rank(entries, facts)]
+    assert ranked == ["mmm-shipped", "zzz-user", "aaa-low-dose"]
+    low = zoo_fit.assess_fit(entries[0].package.card, facts)
+    assert low.grade == "good" and "cleaner than its training data" in low.reason

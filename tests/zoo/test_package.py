@@ -310,9 +310,13 @@ def test_a_model_of_the_same_name_imported_meanwhile_is_said_as_such(tmp_path, u
     source = _package(tmp_path / "twin", "twin").path
     check_free = registry._check_free
 
-    def other_import_lands(name, where):
+    calls = []
+
+    def other_import_lands(name, where):  # after the last check (the first is before the network is loaded)
         check_free(name, where)
-        shutil.copytree(source, user_zoo / name)
+        calls.append(name)
+        if len(calls) == 2:
+            shutil.copytree(source, user_zoo / name)
 
     monkeypatch.setattr(registry, "_check_free", other_import_lands)
     with pytest.raises(InputError, match="a model of its name was added to the zoo meanwhile"):

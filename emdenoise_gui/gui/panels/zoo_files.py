@@ -109,8 +109,8 @@ class ZooFiles:
         from emdenoise_gui.zoo import registry
 
         entry = self.entries.get(self.current_key() or "")
-        if entry is None or not hasattr(entry, "shipped") or entry.shipped or entry.package is None:
-            return False
+        if entry is None or not hasattr(entry, "shipped") or entry.shipped:
+            return False  # an unusable package of one's own is deleted like any (it could not be reached)
         user = self.model_user(str(entry.path), entry.name)
         if user:
             self.message.emit("Cannot delete model", f"“{entry.name}” is in use by the job “{user}”: wait for it to "
@@ -122,7 +122,7 @@ class ZooFiles:
             if answer != QtWidgets.QMessageBox.StandardButton.Yes:
                 return False
         try:
-            registry.delete_package(entry.package.card.name, entry.path)
+            registry.delete_package(entry.name, entry.path)
         except (InputError, OSError) as exc:
             self.message.emit("Cannot delete model", str(exc))
             return False
