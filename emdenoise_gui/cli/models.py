@@ -158,7 +158,13 @@ def cmd_zoo(args) -> int:
     elif args.zoo_command == "delete":
         if not args.yes:
             raise InputError(f"deleting '{args.name}' cannot be undone; add --yes to confirm")
-        print(f"deleted {registry.delete_package(args.name, args.folder)}")
+        paused = [run for run in registry.list_paused() if run.name == args.name]
+        if paused and args.folder is None and not any(e.name == args.name and not e.shipped
+                                                       for e in registry.list_entries()):
+            print(f"discarded the paused training {registry.discard_paused(paused[0])} (step {paused[0].step:,} of "
+                  f"{paused[0].steps:,})")
+        else:
+            print(f"deleted {registry.delete_package(args.name, args.folder)}")
     return 0
 
 

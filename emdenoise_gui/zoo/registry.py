@@ -171,6 +171,24 @@ def list_paused() -> list[PausedRun]:
     return runs
 
 
+def discard_paused(run: PausedRun) -> Path:
+    """Delete the paused training ``run`` (its hidden checkpoint folder); returns that folder. InputError while
+    a training holds it (its lock, or its package's, is live). Paused runs could not be discarded at all, from
+    the app or the command line: 40 of them piled up in a lab's zoo (zoo audit of 2026-12-06)."""
+    from emdenoise_gui.core import pid_lock
+
+    for lock in (run.path.with_name(f".{run.name}.training"), run.path.with_name(f".{run.path.name}.training")):
+        if lock.exists() and not pid_lock.stale(lock, pid_lock.holder(lock)):
+            raise InputError(f"the paused training '{run.name}' is being resumed now: stop it first", run.path)
+    doomed = atomic.private_staging(run.path)  # moved aside in one step, then removed (as delete_package)
+    try:
+        os.replace(run.path, doomed)
+    except OSError as exc:
+        raise zoo_folder_error(exc, f"discard the paused training '{run.name}'") from exc
+    shutil.rmtree(doomed, ignore_errors=True)
+    return run.path
+
+
 def find(name: str) -> ZooEntry:
     """The zoo entry named ``name`` (a card name); InputError listing the names otherwise."""
     entries, same = list_entries(), _same_name(name)

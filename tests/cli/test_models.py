@@ -367,3 +367,19 @@ def test_an_auto_pick_whose_name_leads_elsewhere_is_named_by_its_folder(home):
     assert _by_name_if_unique(entries[str(copy.path)]) == str(copy.path)
     shipped = next(e for e in entries.values() if e.shipped and e.name == "flyem-nrrn-lite")
     assert _by_name_if_unique(shipped) == "flyem-nrrn-lite"
+
+
+def test_a_paused_run_can_be_discarded(cli, home, noisy_crop):
+    """Paused runs could not be removed from the app or the command line: they piled up (zoo audit)."""
+    from emdenoise_gui.core.events import CancelToken, StepDone
+    from emdenoise_gui.jobs.train import adapt_spec, train_job
+    from emdenoise_gui.zoo.registry import list_paused
+
+    token = CancelToken()
+    for event in train_job(adapt_spec(noisy_crop, "n2v", steps=200, device="cpu"))(token):
+        if isinstance(event, StepDone):
+            token.cancel()
+    (paused,) = list_paused()
+    result = cli("zoo", "delete", paused.name, "--yes")
+    assert result.code == 0 and "discarded the paused training" in result.out, result.err
+    assert not list_paused() and not paused.path.exists()

@@ -58,6 +58,23 @@ def test_showing_a_stack_marks_model_fits_and_preselects_one(window, qtbot, tmp_
     assert window.denoiser is not None
 
 
+def test_a_paused_run_is_discarded_from_the_zoo_panel(window, qtbot, tmp_path):
+    """Delete was off for a paused run: abandoned runs piled up in the zoo (zoo audit of 2026-12-06)."""
+    from emdenoise_gui.zoo.registry import list_paused
+
+    path = _stack(tmp_path / "noisy.tif")
+    spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 8, crop=32, batch_size=2, device="cpu")
+    token = ev.CancelToken()
+    for event in train(spec, token):
+        if isinstance(event, ev.StepDone):
+            token.cancel()
+    window.zoo_panel.refresh()
+    (run,) = list_paused()
+    window.zoo_panel.select(f"paused:{run.path}")
+    assert window.zoo_panel.delete_button.isEnabled() and window.zoo_panel.delete_current(confirm=False)
+    assert not list_paused() and f"paused:{run.path}" not in window.zoo_panel.entries
+
+
 def test_a_paused_run_resumes_from_the_zoo_panel_to_a_model(window, qtbot, tmp_path):
     path = _stack(tmp_path / "noisy.tif")
     spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 8, crop=32, batch_size=2, device="cpu")

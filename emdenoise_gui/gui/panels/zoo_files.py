@@ -105,10 +105,30 @@ class ZooFiles:
         self.export_button.setEnabled(not self.transferring and key.startswith("model:")
                                       and getattr(entry, "package", None) is not None)
 
+    def _discard(self, run, confirm: bool) -> bool:
+        """Delete the paused training ``run`` (a ``zoo.registry.PausedRun``), after asking."""
+        from emdenoise_gui.zoo import registry
+
+        if confirm:
+            answer = QtWidgets.QMessageBox.question(
+                self, "Discard paused training", f"Discard the paused training “{run.name}” (step {run.step:,} of "
+                f"{run.steps:,})? Its checkpoint is deleted; this cannot be undone.")
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                return False
+        try:
+            registry.discard_paused(run)
+        except (InputError, OSError) as exc:
+            self.message.emit("Cannot discard the paused training", str(exc))
+            return False
+        self.refresh()
+        return True
+
     def delete_current(self, confirm: bool = True) -> bool:
         from emdenoise_gui.zoo import registry
 
         entry = self.entries.get(self.current_key() or "")
+        if isinstance(entry, registry.PausedRun):
+            return self._discard(entry, confirm)
         if entry is None or not hasattr(entry, "shipped") or entry.shipped:
             return False  # an unusable package of one's own is deleted like any (it could not be reached)
         user = self.model_user(str(entry.path), entry.name)

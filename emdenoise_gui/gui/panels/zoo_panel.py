@@ -94,7 +94,8 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         self.resume_button.setToolTip("Go on training the selected paused run")
         self.import_button.setToolTip("Add a model package (.zip, folder or bioimage.io zip) to your zoo")
         self.export_button.setToolTip("Save the selected model as a package to share, or for bioimage.io")
-        self.delete_button.setToolTip("Remove the selected model of your own from the zoo (asks first)")
+        self.delete_button.setToolTip("Remove the selected model of your own from the zoo, or discard the selected "
+                                      "paused training (asks first)")
         self.import_button.clicked.connect(lambda: self.import_dialog())
         self.export_button.clicked.connect(self.export_dialog)
         self.delete_button.clicked.connect(self.delete_current)
@@ -330,7 +331,7 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
             self._picked[self.stack_key] = key
         self._show_details(key, entry)
         is_user_model = key.startswith("model:") and not entry.shipped
-        self.delete_button.setEnabled(bool(is_user_model))
+        self.delete_button.setEnabled(bool(is_user_model) or key.startswith("paused:"))
         self._enable_transfers()
         denoiser = self._denoiser(key)
         if denoiser is not None:
@@ -373,4 +374,5 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         self.list.setCurrentItem(item)
         menu = QtWidgets.QMenu(self)
         menu.addAction("Resume training", self.resume_current)
+        menu.addAction("Discard…", self.delete_current)
         menu.exec(self.list.viewport().mapToGlobal(position))
