@@ -61,6 +61,8 @@ def sha256_file(path: Path) -> str:
 
 #: "device:inode:size:mtime_ns" -> sha256 of a weights file already hashed (this process's; None: not read yet)
 _DIGESTS: dict[str, str] | None = None
+#: Digests of zoo packages hashed by this process and not yet written to the file of kept ones.
+_PENDING: dict[str, str] = {}
 #: Where the digests are kept between runs (in the user's data folder), and how many at most.
 DIGEST_FILE, MAX_DIGESTS = "weights-sha256.json", 4096
 
@@ -93,7 +95,9 @@ def weights_digest(path: Path) -> str:
     if key not in _DIGESTS:
         _DIGESTS[key] = sha256_file(path)
         if _in_a_zoo(path):  # not an import's or a zip's unpacked copy: gone after this run
-            _keep_digest(key, _DIGESTS[key])
+            if not _PENDING:
+                atexit.register(keep_digests)
+            _PENDING[key] = _DIGESTS[key]
     return _DIGESTS[key]
 
 
@@ -106,11 +110,14 @@ def _in_a_zoo(weights: Path) -> bool:
         folder.parent.resolve() == root.resolve() for root in (paths.user_models_dir(), paths.shipped_models_dir()))
 
 
-def _keep_digest(key: str, digest: str) -> None:
-    """Add one digest to the file of kept ones (read again first: another run may have added its own; the
-    oldest go past :data:`MAX_DIGESTS`). A file that cannot be written only costs the next run a hash."""
-    kept = _known_digests()
-    kept[key] = digest
+def keep_digests() -> None:
+    """Write the digests hashed since the last call to the file of kept ones, in one write (read again first:
+    another run may have added its own; the oldest go past :data:`MAX_DIGESTS`). Called after listing the
+    zoo, and at exit. A file that cannot be written only costs the next run a hash."""
+    if not _PENDING:
+        return
+    kept = {**_known_digests(), **_PENDING}
+    _PENDING.clear()
     with contextlib.suppress(OSError):
         target = _digest_file()
         target.parent.mkdir(parents=True, exist_ok=True)

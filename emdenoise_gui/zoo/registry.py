@@ -31,6 +31,7 @@ from emdenoise_gui.zoo.package import (
     export_zip,
     extract_zip,
     folder_bytes,
+    keep_digests,
     load_network,
     verify_folder,
 )
@@ -122,6 +123,7 @@ def list_entries() -> list[ZooEntry]:
                 # one bad entry must never break the list: it is shown as broken, and can be deleted
                 entries.append(ZooEntry(None, shipped, f"cannot be read ({type(exc).__name__}: {str(exc)[:80]})",
                                         item))
+    keep_digests()  # the weights hashed for this listing, for the next run (one write)
     return entries
 
 

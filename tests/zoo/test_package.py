@@ -338,3 +338,15 @@ def test_weights_larger_than_the_network_are_refused_before_they_are_read(tmp_pa
     with pytest.raises(InputError, match="more than its card's network can hold"):
         load_network(package)
     assert not read
+
+
+def test_a_zoo_packages_digest_is_kept_for_the_next_run(tmp_path, user_zoo, monkeypatch):
+    """Every command and start of the app hashed every package's weights (300 models: 195 MB, zoo audit)."""
+    from emdenoise_gui.zoo import package as package_module
+
+    _package(user_zoo / "kept", "kept")
+    registry.list_entries()  # hashes it and keeps the digest
+    assert (user_zoo.parent / package_module.DIGEST_FILE).is_file()
+    monkeypatch.setattr(package_module, "_DIGESTS", None)  # a new run
+    monkeypatch.setattr(package_module, "sha256_file", lambda path: pytest.fail(f"{path} was hashed again"))
+    assert [e.name for e in registry.list_entries() if not e.shipped] == ["kept"]
