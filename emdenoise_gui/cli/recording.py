@@ -57,9 +57,10 @@ class Recording:
         if path.exists() and not path.is_dir():
             raise InputError("is a file, not a project folder: give an EMDenoise project folder, or a new "
                              "folder to make one", path)
-        if path.is_dir() and any(item != path / RESULTS_DIR or not item.is_dir() or any(item.iterdir())
-                                  for item in path.iterdir()):
-            # an empty results/ alone is a project whose first save was cut off (a kill, a power cut): made anew
+        if path.is_dir() and any(not (item == path / RESULTS_DIR and item.is_dir())
+                                  and item.name != project_file.LOCK_FILE for item in path.iterdir()):
+            # a results/ alone is a project whose first result is being written (another run naming the folder),
+            # or whose first save was cut off (a kill, a power cut): made when a result is recorded
             raise InputError("holds files but no EMDenoise project (no project.json): give a project folder, "
                              "or a new or empty folder to make one there", path)
         if not path.exists() and not path.parent.is_dir():

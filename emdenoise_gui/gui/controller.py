@@ -474,12 +474,19 @@ class Controller(QtCore.QObject, ResultRecording):
                     return job.title
         return ""
 
+    def _nothing_to_denoise_with(self, denoiser) -> bool:
+        """Whether ``denoiser`` is None (the zoo's selection is a paused run or an unusable package): said."""
+        if denoiser is None:
+            self.warning.emit("Nothing to denoise with", "The entry selected in the Model zoo cannot denoise (a "
+                              "paused training or an unusable package): select a model or a filter there first.")
+        return denoiser is None
+
     def preview(self, stack_id: str, z: int, denoiser, visible=None, region=None) -> Job | None:
         """Denoise slice ``z``: the part on screen first (``visible`` (y0, y1, x0, x1) px; emitted as
         ``preview_partial``), then the whole slice (``preview_ready``); with ``region`` (y0, y1, x0, x1)
         only that part (NaN elsewhere)."""
         record = self._record(stack_id)
-        if record is None or denoiser is None:
+        if record is None or self._nothing_to_denoise_with(denoiser):
             return None
         try:  # a file replaced since it was added: its preview would be of another stack (as for denoise)
             self.unchanged_stack(record)
@@ -503,7 +510,7 @@ class Controller(QtCore.QObject, ResultRecording):
         from emdenoise_gui.jobs import denoise as denoise_jobs
 
         records = [r for r in (self._record(i) for i in stack_ids) if r is not None]
-        if not records or denoiser is None:
+        if not records or self._nothing_to_denoise_with(denoiser):
             return None
         try:
             for r in records:

@@ -451,7 +451,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
     # -- processing -------------------------------------------------------------------------------------
     def _choose_denoiser(self, denoiser) -> None:
         self.denoiser = denoiser
-        self.statusBar().showMessage(f"Denoiser: {denoiser.title}", 4000)
+        if denoiser is not None:
+            self.statusBar().showMessage(f"Denoiser: {denoiser.title}", 4000)
 
     def _current_stack_id(self) -> str | None:
         kind, ident = self._current

@@ -81,22 +81,16 @@ def only_additions(base_text: str | None, their_text: str) -> bool:
         have = {_canonical(key, entry) for entry in theirs[key]}
         if not all(_canonical(key, entry) in have for entry in base[key]):
             return False
-    paths = {entry.get("id"): entry.get("path") for entry in theirs["stacks"] if isinstance(entry, dict)}
-    return all(paths.get(entry.get("id")) == entry.get("path") or not _exists(entry.get("path"))
-               for entry in base["stacks"] if isinstance(entry, dict))
+    return True
 
 
 def _canonical(key: str, entry) -> str:
-    """An entry of the list ``key`` ("stacks" or "results") as text to compare. A stack's path and relative
-    path are compared apart: a writer that opens the project writes the relative path (a version before it
-    had none) and a stack's new place when the project moved with its data (its recorded path is gone)."""
+    """An entry of the list ``key`` ("stacks" or "results") as text to compare, a stack's relative path left
+    out: a writer that opens a project of a version before relative paths writes them. (A stack's new place,
+    found or located by the other writer, is a change: not taken in quietly, its version is kept aside.)"""
     if key == "stacks" and isinstance(entry, dict):
-        entry = {k: v for k, v in entry.items() if k not in ("path", "relative")}
+        entry = {k: v for k, v in entry.items() if k != "relative"}
     return json.dumps(entry, sort_keys=True)
-
-
-def _exists(path) -> bool:
-    return isinstance(path, str) and Path(path).exists()
 
 
 def take_additions(project, their_text: str) -> int:

@@ -145,12 +145,18 @@ class Project:
         return project
 
     def _first_save(self, made: list[Path], fill=None) -> None:
-        """``fill(self)`` if given, then the first save; when either fails (a full disk) the folders in
+        """``fill(self)`` if given, then the first save, under the project's lock: of two creators at once the
+        second is refused, where it wrote an empty project over the first one's recorded result (runs of
+        ``denoise --project`` naming one new folder). When it fails (a full disk, that refusal) the folders in
         ``made`` (made for this project) go again while empty: a retry elsewhere leaves nothing behind."""
         try:
-            if fill is not None:
-                fill(self)
-            self.save()
+            with project_file.writing(self.folder):
+                if self.file.exists():
+                    raise InputError("already holds a project (project.json): open it instead, or choose an empty "
+                                     "folder", self.folder)
+                if fill is not None:
+                    fill(self)
+                self.save()
         except BaseException:
             _remove_empty(made)
             raise

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Iterator
 
-from emdenoise_gui.core import pid_lock
+from emdenoise_gui.core import atomic, pid_lock
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE
 
 #: The lock held while project.json is read, changed and written (``<pid> <host> <time>``).
 LOCK_FILE = PROJECT_FILE + ".lock"
-#: How long a writer waits for another's lock (a save takes milliseconds, a CLI run's record well under a second).
-LOCK_WAIT_S = 15.0
+#: How long a writer waits for another's lock (a save takes milliseconds, a CLI run's record well under a second;
+#: the app saves on its window's thread).
+LOCK_WAIT_S = 5.0
+#: A lock older than this is a killed writer's, whatever machine wrote it (no save takes so long; one from a
+#: cluster node killed while recording froze every save of the app 15 s).
+LOCK_STALE_S = 120.0
 _held: dict[str, int] = {}  # project folders whose lock this process holds -> depth (the lock is re-entrant)
 
 
@@ -46,9 +51,14 @@ def writing(folder: str | Path) -> Iterator[None]:
             break
         if held:
             break
-        if pid_lock.stale(lock, pid_lock.holder(lock)):
-            with contextlib.suppress(FileNotFoundError):
+        holder = pid_lock.holder(lock)
+        if pid_lock.stale(lock, holder) or (holder is not None and time.time() - holder[2] > LOCK_STALE_S):
+            try:
                 lock.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:  # not ours to remove (another user's, a folder so named): go on without the lock
+                break
             continue
         if time.monotonic() > deadline:
             raise InputError(f"another program has been saving this project for {LOCK_WAIT_S:.0f} s ({lock.name}): "
@@ -59,8 +69,8 @@ def writing(folder: str | Path) -> Iterator[None]:
         yield
     finally:
         del _held[key]
-        if held:
-            with contextlib.suppress(OSError):
+        if held and pid_lock.holder(lock) is not None and pid_lock.holder(lock)[:2] == (os.getpid(), atomic.HOST):
+            with contextlib.suppress(OSError):  # only ours: another writer may have taken over a lock thought stale
                 lock.unlink()
 
 #: Marks a JSON file as ours, so another tool's project.json is not taken for a project.

@@ -207,3 +207,11 @@ def test_one_stack_takes_a_format_and_a_name_pattern_in_a_project(tmp_path, cli,
                  "--name-pattern", "{method}_{stem}")
     assert result.code == 0, result.err
     assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/median_a.mrc"]
+
+
+def test_a_new_project_whose_first_result_is_being_written_is_taken(tmp_path, cli, stacks):
+    """Another run naming the same new folder was refused while the first wrote its result (review)."""
+    (tmp_path / "P" / "results").mkdir(parents=True)
+    (tmp_path / "P" / "results" / ".a_median.tif.1234@host-0123abcd.partial").write_bytes(b"being written")
+    assert cli("denoise", stacks[1], "--project", tmp_path / "P", "--method", "median").code == 0
+    assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/b_median.tif"]

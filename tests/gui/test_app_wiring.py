@@ -197,3 +197,19 @@ def test_a_share_that_drops_under_a_click_is_a_one_line_warning_not_a_bug_report
     box = app._OPEN_BOXES[-1]
     assert box.icon() == QtWidgets.QMessageBox.Icon.Critical and "please report" in box.text()
     box.done(0)
+
+
+def test_an_entry_that_cannot_denoise_is_not_run_as_the_model_before_it(window, tmp_path):
+    """Selecting an unusable package left the model selected before as the window's denoiser: Denoise ran it,
+    the list showing the other entry selected (review of 2026-12-06)."""
+    from emdenoise_gui.zoo.registry import user_dir
+    from tests.conftest import random_package
+
+    window.controller.add_paths([_stack(tmp_path / "alike.tif")])
+    package = random_package(user_dir() / "damaged", "nrrn")
+    (package.path / "weights.safetensors").unlink()
+    window.zoo_panel.refresh()
+    window.zoo_panel.select(f"model:{package.path}")
+    assert window.denoiser is None
+    assert window.denoise_current() is None and window.preview_current() is None
+    assert window.warnings[-1][0] == "Nothing to denoise with"

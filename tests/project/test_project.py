@@ -717,3 +717,16 @@ def test_additions_by_a_writer_that_rewrote_where_stacks_are_are_taken_in(tmp_pa
     cli.add_result(cli.stacks[0].id, write_result(cli, cli.stacks[0].id, "median"), "filter", "median")
     cli.save()
     assert app.take_in_additions() == 1
+
+
+def test_of_two_creators_at_once_the_second_is_refused_not_written_over_the_first(tmp_path):
+    """Both had found no project.json: the second wrote an empty project over the first one's recorded result
+    (review of 2026-12-06, runs of denoise --project naming one new folder)."""
+    first = Project.create(tmp_path / "p")
+    stack = first.add_stack(make_meta(tmp_path / "in" / "a.tif"))
+    first.add_result(stack.id, write_result(first, stack.id, "median"), "filter", "median")
+    first.save()
+    second = Project(folder=first.folder, name="p")  # past the check of Project.create, before its first save
+    with pytest.raises(InputError, match="already holds a project"):
+        second._first_save([])
+    assert len(Project.open(first.folder).results) == 1

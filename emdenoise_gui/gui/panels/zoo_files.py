@@ -120,7 +120,7 @@ class ZooFiles:
         except (InputError, OSError) as exc:
             self.message.emit("Cannot discard the paused training", str(exc))
             return False
-        self.refresh()
+        self._listed_without_it()
         return True
 
     def delete_current(self, confirm: bool = True) -> bool:
@@ -149,15 +149,19 @@ class ZooFiles:
         deleted = f"model:{entry.path}"
         for stack in [s for s, key in self._picked.items() if key == deleted]:  # the fit check's pick counts again
             del self._picked[stack]
+        self._listed_without_it()
+        return True
+
+    def _listed_without_it(self) -> None:
+        """List the zoo again after the selected entry was removed, and select another: the best fit, or while
+        the stack is still measured the fallback filter (the first model listed, the artifact model, was
+        selected and ran without a question; a discarded paused run stayed described, Resume on)."""
         self.refresh()
-        if self.current() is None:  # the deleted model was selected: another is chosen, so none runs the deleted one
-            # the best fit, or while the stack is still measured the fallback filter (the first model listed,
-            # the artifact model, was selected and ran without a question); the best fit follows the measurement
+        if self.current_key() is None or self.current() is None:
             from emdenoise_gui.zoo.fit import fallback_filter
 
             fallback = self.best_key if self.best_key in self.entries else f"filter:{fallback_filter(self.facts)}"
             self._select(fallback if fallback in self.entries else None, by_hand=False)
-        return True
 
     def import_dialog(self, kind: str | None = None) -> None:
         """Ask for a package: ``kind`` "zip" (EMDenoise's or bioimage.io's) or "folder"; None asks which first

@@ -41,7 +41,8 @@ FALLBACK_KEY = f"filter:{baselines.DEFAULT_FILTER}"
 class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
     """Lists models (shipped, user), paused training runs and filters, each model with its fit to the stack.
 
-    Signals: ``chosen(object)`` carries a :class:`Denoiser`; ``message(str, str)`` (title, text) asks the
+    Signals: ``chosen(object)`` carries a :class:`Denoiser` (None for an entry that denoises nothing: a
+    paused run, an unusable package); ``message(str, str)`` (title, text) asks the
     window to show a warning; ``status(str, int)`` a line for the status bar and for how many ms (0: until the next; "" clears it);
     ``resume_requested(str)`` carries a paused run's checkpoint folder. Import, export and delete:
     ``zoo_files.ZooFiles``.
@@ -333,9 +334,9 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         is_user_model = key.startswith("model:") and not entry.shipped
         self.delete_button.setEnabled(bool(is_user_model) or key.startswith("paused:"))
         self._enable_transfers()
-        denoiser = self._denoiser(key)
-        if denoiser is not None:
-            self.chosen.emit(denoiser)
+        # a paused run or an unusable package denoises nothing: None, so the window does not go on running
+        # the model selected before (it did, the list showing another entry selected: review)
+        self.chosen.emit(self._denoiser(key))
         self._estimate(key)
 
     def _show_details(self, key: str, entry) -> None:
