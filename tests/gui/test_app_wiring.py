@@ -58,16 +58,21 @@ def test_showing_a_stack_marks_model_fits_and_preselects_one(window, qtbot, tmp_
     assert window.denoiser is not None
 
 
-def test_a_paused_run_is_discarded_from_the_zoo_panel(window, qtbot, tmp_path):
-    """Delete was off for a paused run: abandoned runs piled up in the zoo (zoo audit of 2026-12-06)."""
-    from emdenoise_gui.zoo.registry import list_paused
-
+def _pause_a_training(tmp_path: Path) -> None:
+    """Train "paused-model" (n2v, 8 steps) on a small stack and stop it after its first step: a paused run."""
     path = _stack(tmp_path / "noisy.tif")
     spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 8, crop=32, batch_size=2, device="cpu")
     token = ev.CancelToken()
     for event in train(spec, token):
         if isinstance(event, ev.StepDone):
             token.cancel()
+
+
+def test_a_paused_run_is_discarded_from_the_zoo_panel(window, qtbot, tmp_path):
+    """Delete was off for a paused run: abandoned runs piled up in the zoo (zoo audit of 2026-12-06)."""
+    from emdenoise_gui.zoo.registry import list_paused
+
+    _pause_a_training(tmp_path)
     window.zoo_panel.refresh()
     (run,) = list_paused()
     window.zoo_panel.select(f"paused:{run.path}")
@@ -76,12 +81,7 @@ def test_a_paused_run_is_discarded_from_the_zoo_panel(window, qtbot, tmp_path):
 
 
 def test_a_paused_run_resumes_from_the_zoo_panel_to_a_model(window, qtbot, tmp_path):
-    path = _stack(tmp_path / "noisy.tif")
-    spec = wizard_spec("n2v", {"noisy": [str(path)]}, "paused-model", 8, crop=32, batch_size=2, device="cpu")
-    token = ev.CancelToken()
-    for event in train(spec, token):
-        if isinstance(event, ev.StepDone):
-            token.cancel()
+    _pause_a_training(tmp_path)
     window.zoo_panel.refresh()
     role = QtCore.Qt.ItemDataRole.UserRole
     key = next(item.data(0, role) for item in window.zoo_panel._items()
