@@ -344,6 +344,8 @@ def test_a_zoo_packages_digest_is_kept_for_the_next_run(tmp_path, user_zoo, monk
     """Every command and start of the app hashed every package's weights (300 models: 195 MB, zoo audit)."""
     from emdenoise_gui.zoo import package as package_module
 
+    monkeypatch.setattr(package_module, "_DIGESTS", None)  # a first run: nothing hashed yet (other tests hashed)
+    monkeypatch.setattr(package_module, "_PENDING", {})
     _package(user_zoo / "kept", "kept")
     registry.list_entries()  # hashes it and keeps the digest
     assert (user_zoo.parent / package_module.DIGEST_FILE).is_file()
