@@ -158,6 +158,14 @@ def cmd_noise(args) -> int:
 
 def cmd_denoise(args) -> int:
     args.recording = cli_recording.check(args)
+    try:
+        return _denoise(args)
+    finally:
+        if args.recording is not None:
+            args.recording.release()
+
+
+def _denoise(args) -> int:
     if len(args.inputs) > 1:
         return cli_several.denoise_several(args)
     cli_several.check_single(args)

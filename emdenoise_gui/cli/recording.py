@@ -6,7 +6,8 @@ The project is read again just before each result is recorded and saved at once 
 what the app, open on the same project meanwhile, added): a run of hours never writes back a stale copy.
 Each record is made under the project's write lock (``project_file.writing``), so two runs, or a run and the
 app, never undo each other's changes. Without ``-o``, results go to the project's ``results/`` folder under
-fresh names, as the app names them (``{stem}_{method}``, ``_2`` ... when taken): nothing is overwritten. A
+fresh names, as the app names them (``{stem}_{method}``, ``_2`` ... when taken), each marked taken on disk
+until it is recorded (``leftovers.reserve``: two runs at once pick different names): nothing is overwritten. A
 folder that does not exist, or an empty one, becomes a new project when its first result is recorded.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emdenoise_gui.cli.exits import one_line, say
+from emdenoise_gui.core import leftovers
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import parse_slices
@@ -39,7 +41,7 @@ class Recording:
 
     def __init__(self, folder: Path, new: bool):
         self.folder, self.new = folder, new
-        self._handed: list[Path] = []  # result paths named for this run and not recorded yet
+        self._reserved: dict[Path, Path] = {}  # result path named for this run, not recorded yet -> its marker
 
     @classmethod
     def check(cls, value: str) -> "Recording":
@@ -104,9 +106,22 @@ class Recording:
         else:
             project = Project.open(self.folder)
         stack_id = project.add_stacks([meta])[0].id
-        path = project.result_path(stack_id, name, suffix, pattern=pattern, exclude=self._handed)
-        self._handed.append(path)
+        path = project.result_path(stack_id, name, suffix, pattern=pattern)
+        try:  # taken until recorded: another run naming a result meanwhile picks another name
+            self._reserved[path] = leftovers.reserve(path)
+        except OSError:  # a folder we cannot write to: the result's write says so
+            pass
         return path
+
+    def release(self) -> None:
+        """Give back the names handed out and not recorded (a failed or stopped run)."""
+        for path in list(self._reserved):
+            self._release(path)
+
+    def _release(self, path: Path) -> None:
+        marker = self._reserved.pop(path, None)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
 
     def record(self, args, output: str | Path, denoiser):
         """Record ``output`` (written) as ``denoiser``'s result of ``args.input`` (the stack added when the
@@ -130,7 +145,7 @@ class Recording:
                                         slices=(chosen.start, chosen.stop), model_path=made_by.path,
                                         model_sha256=made_by.sha256)
             project.save()
-        self._handed = [p for p in self._handed if p != output]
+        self._release(output)
         say(f"emdenoise: recorded {output.name} in the project {project.name} ({self.folder})")
         return result
 

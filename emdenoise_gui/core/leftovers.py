@@ -8,6 +8,7 @@ still writes (a folder shared over NFS, a cluster's array jobs). The names:
 - ``.NAME.<tag>.partial``: a file or folder being written (results, model packages, zips, zoo imports);
 - ``.NAME.old.<tag>.partial``: an output moved aside while its replacement is renamed in
   (``atomic.replace_folder``); put back when the output is missing, else removed;
+- ``.NAME.<tag>.partial`` empty: a result name handed out and not written yet (``reserve``);
 - ``NAME.<tag>.tmp``: a small text file being written (project.json and its backup);
 - ``emdenoise-pkg-<tag>`` in the system's temporary folder: a model package unpacked from a .zip.
 
@@ -62,11 +63,7 @@ def restore_interrupted_swaps(folder: Path) -> list[Path]:
     (``atomic.replace_folder`` stopped between its two renames: the old copy is there, the output is not);
     returns the outputs put back. Another machine's or a live process's copies are left alone."""
     restored = []
-    try:
-        items = list(Path(folder).iterdir())
-    except OSError:
-        return restored
-    for item in items:
+    for item in _entries(folder):
         match = PARTIAL.match(item.name)
         if not match or not match["name"].endswith(atomic.OLD_SUFFIX) or match["host"] not in (None, atomic.HOST):
             continue
@@ -85,11 +82,7 @@ def sweep(folder: Path) -> list[Path]:
     whose output is back); returns what was removed. A copy moved aside whose output is missing is left for
     :func:`restore_interrupted_swaps`."""
     removed = []
-    try:
-        items = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    for item in items:
+    for item in _entries(folder):
         match = PARTIAL.match(item.name) or TEXT_TMP.match(item.name)
         if not match:
             continue
@@ -106,18 +99,47 @@ def sweep(folder: Path) -> list[Path]:
     return removed
 
 
+def being_written(folder: str | Path) -> set[str]:
+    """Names of the outputs in ``folder`` that a run is writing or has named (staging of a live process of this
+    machine, or of another machine: it may still write): a fresh name must not be one of them, or two runs
+    writing at once chose the same name and the second failed after its work."""
+    names = set()
+    for item in _entries(folder):
+        match = PARTIAL.match(item.name)
+        try:
+            if match and not match["name"].endswith(atomic.OLD_SUFFIX) and not _stale(match, item):
+                names.add(match["name"])
+        except OSError:  # gone meanwhile
+            continue
+    return names
+
+
+def reserve(path: Path) -> Path:
+    """An empty staging file beside ``path`` that marks its name as taken by this process (see
+    :func:`being_written`) until it is removed, or swept as stale when the process is gone; returns it."""
+    marker = atomic.private_staging(path)
+    marker.touch(exist_ok=False)
+    return marker
+
+
 def extraction_folder() -> Path:
     """A new folder in the system's temporary folder for a package unpacked from a zip, named with this
     process (stale ones of killed runs are removed first)."""
     root = Path(tempfile.gettempdir())
-    try:
-        items = [item for item in root.iterdir() if EXTRACTION.match(item.name)]
-    except OSError:
-        items = []
-    for item in items:
+    for item in _entries(root):
+        match = EXTRACTION.match(item.name)
         try:
-            if _stale(EXTRACTION.match(item.name), item):
+            if match and _stale(match, item):
                 shutil.rmtree(item, ignore_errors=True)
         except OSError:
             continue
     return Path(tempfile.mkdtemp(prefix=f"{EXTRACTION_PREFIX}{atomic.partial_tag()}-"))
+
+
+def _entries(folder: str | Path) -> list[Path]:
+    """What ``folder`` holds, listed at once; empty when it cannot be listed (gone, unreadable: there is
+    nothing of ours to clean there)."""
+    try:
+        return list(Path(folder).iterdir())
+    except OSError:
+        return []

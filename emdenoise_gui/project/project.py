@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emdenoise_gui.core import atomic
+from emdenoise_gui.core import atomic, leftovers
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import StackMeta, omezarr
 from emdenoise_gui.project import merge, project_file, relocate
@@ -438,7 +438,8 @@ class Project:
 
         The name is ``pattern`` filled in (``project.naming``: ``{stem}``, ``{method}``, ``{date}``),
         then ``suffix`` (".tif", ".mrc", ...); ``_2``, ``_3``, ... is added when a file of that name
-        exists or a recorded result used it, so nothing is overwritten. ``folder``: where the
+        exists, a recorded result used it or a run is writing it (``leftovers.being_written``), so nothing
+        is overwritten. ``folder``: where the
         result goes (default, and when empty: the project's ``results/``, made if missing; another
         folder must exist). ``exclude``: paths handed out already and not written yet (a batch).
         InputError for a bad pattern, suffix or folder; KeyError for an unknown stack.
@@ -453,7 +454,7 @@ class Project:
         target = self._results_target(folder)
         resolved = target.resolve()
         taken = {p.name for p in [*map(self.absolute, self.results), *map(Path, exclude)]
-                 if p.parent.resolve() == resolved}
+                 if p.parent.resolve() == resolved} | leftovers.being_written(target)
         paths = []
         for stack_id, suffix in items:
             name = render(pattern, Path(self.stack(stack_id).name).stem, method)

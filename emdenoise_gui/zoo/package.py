@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import json
+import math
 import shutil
 import stat
 import zipfile
@@ -251,20 +253,29 @@ def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Packa
             for base in sorted(names, key=lambda b: b != CARD):  # the card first: it sets the weights' cap
                 _extract_capped(zf, names[base], staging / base, caps[base], archive)
                 if base == CARD:
-                    caps[WEIGHTS] = _weights_cap(staging / CARD)
+                    caps[WEIGHTS] = _weights_cap(staging / CARD, archive)
             package = verify_folder(staging)
     return Package(target, package.card)
 
 
-def _weights_cap(card_file: Path) -> int:
-    """Most bytes the weights of this card can take: 8 bytes per parameter of its architecture (counted, not
-    the card's word for it: a card claiming 10^9 let a 79 KB zip unpack 80 MB of zeros) plus 1 MiB of header."""
+def _weights_cap(card_file: Path, archive: Path) -> int:
+    """Most bytes the weights of this card can take (:func:`weights_cap`); InputError for a card whose
+    architecture is over :data:`MAX_PARAMETERS` (refused before its weights are inflated), the general cap for
+    a card this app cannot build (verify_folder or loading explains what is wrong with it)."""
     try:
         card = card_from_dict(json.loads(card_file.read_text(encoding="utf-8")))
-        parameters = architecture_size(card)
+        return weights_cap(card)
+    except TooLarge as exc:
+        raise InputError(exc.problem, archive) from None
     except (ValueError, UnicodeDecodeError, RecursionError, AttributeError, TypeError, CardError, InputError):
-        return MAX_MEMBER_BYTES[WEIGHTS]  # verify_folder explains what is wrong with the card
-    return min(MAX_MEMBER_BYTES[WEIGHTS], 8 * parameters + (1 << 20))
+        return MAX_MEMBER_BYTES[WEIGHTS]
+
+
+def weights_cap(card: ModelCard) -> int:
+    """Most bytes a weights file of this card can hold: 8 bytes (float64) per parameter of its architecture
+    (counted, not the card's word for it: a card claiming 10^9 let a 79 KB zip unpack 80 MB of zeros) plus
+    1 MiB of safetensors header; InputError (TooLarge) as :func:`architecture_size`."""
+    return min(MAX_MEMBER_BYTES[WEIGHTS], 8 * architecture_size(card) + (1 << 20))
 
 
 #: The most parameters a card's architecture may have: 4x the paper-size cyclic GAN (31 M), the largest
@@ -292,13 +303,33 @@ def _build(card: ModelCard, device: str = "cpu"):
 
 
 def architecture_size(card: ModelCard) -> int:
-    """Parameters and buffers of the card's network, counted without building it; InputError over
-    :data:`MAX_PARAMETERS`."""
-    count = sum(t.numel() for t in _build(card, "meta").state_dict().values())
+    """Parameters and buffers of the card's network, counted without building it; InputError when it cannot
+    be built, TooLarge (an InputError) over :data:`MAX_PARAMETERS`."""
+    count = sum(math.prod(shape) for shape, _ in _layout(card).values())
     if count > MAX_PARAMETERS:
         raise TooLarge(f"the card's {card.family} architecture has {count:,} parameters, more than the "
-                         f"{MAX_PARAMETERS:,} EMDenoise runs: the card was changed or is not for this app")
+                       f"{MAX_PARAMETERS:,} EMDenoise runs: the card was changed or is not for this app")
     return count
+
+
+def _layout(card: ModelCard) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """The card's state dict as name -> (shape, floating point?), from its network on torch's meta device
+    (nothing allocated); built once per family and architecture in a process (a load asked for it twice)."""
+    return _layout_of(card.family, json.dumps(card.architecture, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout_of(family: str, architecture: str) -> dict[str, tuple[tuple[int, ...], bool]]:
+    card = _LayoutCard(family, json.loads(architecture))
+    return {name: (tuple(t.shape), t.is_floating_point()) for name, t in _build(card, "meta").state_dict().items()}
+
+
+@dataclass(frozen=True)
+class _LayoutCard:
+    """What :func:`_build` reads of a card."""
+
+    family: str
+    architecture: dict
 
 
 def capped_blocks(zf: zipfile.ZipFile, member: zipfile.ZipInfo | str, cap: int, archive: Path, why: str):
@@ -414,7 +445,7 @@ def load_weights(package: Package) -> dict:
     card's network can fill is refused before it is read.
     """
     try:
-        cap = 8 * architecture_size(package.card) + (1 << 20)
+        cap = weights_cap(package.card)
     except TooLarge as exc:
         raise InputError(exc.problem, package.named) from None
     except InputError:  # an architecture that cannot be built: told once the weights say whether it was edited
@@ -453,11 +484,11 @@ def load_network(package: Package):
     card = package.card
     tensors = load_weights(package)
     try:
-        expected_model = _build(card, "meta")  # compared before anything is allocated
+        layout = _layout(card)  # compared before anything is allocated
     except InputError as exc:
         raise InputError(exc.problem, package.named) from None
-    expected = {name: tuple(t.shape) for name, t in expected_model.state_dict().items()}
-    floating = {name for name, t in expected_model.state_dict().items() if t.is_floating_point()}
+    expected = {name: shape for name, (shape, _) in layout.items()}
+    floating = {name for name, (_, is_float) in layout.items() if is_float}
     found = {name: tuple(t.shape) for name, t in tensors.items()}
     # a batch norm's step counter is not needed (torch fills it in; packages written by other tools lack it)
     missing = sorted(n for n in expected.keys() - found.keys() if not n.endswith("num_batches_tracked"))

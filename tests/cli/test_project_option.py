@@ -215,3 +215,32 @@ def test_a_new_project_whose_first_result_is_being_written_is_taken(tmp_path, cl
     (tmp_path / "P" / "results" / ".a_median.tif.1234@host-0123abcd.partial").write_bytes(b"being written")
     assert cli("denoise", stacks[1], "--project", tmp_path / "P", "--method", "median").code == 0
     assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/b_median.tif"]
+
+
+def test_two_runs_of_one_stack_and_method_at_once_take_different_names(tmp_path, cli, stacks):
+    """A fresh name was not held on disk: a second run of the same stack and method, started while the first
+    denoised, picked the same name and failed after its work ("appeared while we were writing")."""
+    from emdenoise_gui.cli.recording import Recording
+    from emdenoise_gui.jobs.denoise import Denoiser
+
+    first = Recording.check(str(tmp_path / "P"))
+    named = first.output_for(str(stacks[0]), Denoiser("filter", "median"), ".tif")
+    assert named.name == "a_median.tif" and not named.exists()
+    result = cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median")
+    assert result.code == 0, result.err
+    assert [r.path for r in Project.open(tmp_path / "P").results] == ["results/a_median_2.tif"]
+    first.release()  # the first run stopped: its name is free again, and nothing of it is left
+    assert sorted(p.name for p in (tmp_path / "P" / "results").iterdir()) == ["a_median_2.tif"]
+    assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == 0
+    assert Project.open(tmp_path / "P").results[-1].path == "results/a_median.tif"
+
+
+def test_a_failed_run_leaves_no_name_taken(tmp_path, cli, stacks, monkeypatch):
+    from emdenoise_gui.cli import images
+
+    def broken(*args, **kwargs):
+        raise InputError("the disk is full")
+
+    monkeypatch.setattr(images, "denoise_stack", broken)
+    assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == EXIT_INPUT
+    assert list((tmp_path / "P" / "results").iterdir()) == []

@@ -88,3 +88,13 @@ def test_an_untagged_folder_of_another_kind_is_not_taken_for_a_leftover(tmp_path
     for item in (folder, store):
         os.utime(item, (day_ago, day_ago))
     assert leftovers.sweep(tmp_path) == [store] and folder.exists()
+
+
+def test_names_being_written_are_those_of_live_or_other_machines_writers(tmp_path):
+    (tmp_path / f".dead.tif.{DEAD}-0123abcd.partial").write_bytes(b"")  # killed: free to take
+    (tmp_path / ".theirs.tif.999999999@another-node-0123abcd.partial").write_bytes(b"")
+    (tmp_path / f".moved.zarr.old.{atomic.partial_tag()}.partial").mkdir()  # a copy aside, not a new output
+    marker = leftovers.reserve(tmp_path / "mine.tif")
+    assert marker.stat().st_size == 0 and not (tmp_path / "mine.tif").exists()
+    assert leftovers.being_written(tmp_path) == {"theirs.tif", "mine.tif"}
+    assert leftovers.being_written(tmp_path / "missing") == set()

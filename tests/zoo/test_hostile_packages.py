@@ -105,8 +105,12 @@ def _corpus(root: Path) -> dict:
         zf.writestr("toy/" + CARD, (liar / CARD).read_bytes())
         zf.writestr("toy/" + WEIGHTS, b"\0" * (16 << 20))
     corpus["zip bomb under a card claiming 10**7 parameters"] = (root / "liar.zip", "more than its card allows")
-    corpus["architecture of 32 G parameters"] = (_folder(root, "giant", _card(
-        architecture={"depth": 8, "base": 128, "n2v2": True})), "more than the 128,000,000")
+    giant = _folder(root, "giant", _card(architecture={"depth": 8, "base": 128, "n2v2": True}))
+    corpus["architecture of 32 G parameters"] = (giant, "more than the 128,000,000")
+    with zipfile.ZipFile(root / "giant.zip", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("toy/" + CARD, (giant / CARD).read_bytes())  # the card first, as we export
+        zf.writestr("toy/" + WEIGHTS, b"\0" * (64 << 20))  # inflated in full under the 8 GiB cap before
+    corpus["zip bomb under a 32 G-parameter card"] = (root / "giant.zip", "more than the 128,000,000")
     (root / "bogus.zip").write_bytes(b"PK\x03\x04 not really")
     corpus["not a zip"] = (root / "bogus.zip", "not a readable zip")
     corpus["NaN weights"] = (_folder(root, "nanw", tensor=torch.tensor([1.0, float("nan"), 2.0])), "NaN or infinite")
