@@ -130,3 +130,31 @@ def test_an_unusable_package_can_be_selected_read_and_deleted(qtbot, home, panel
     assert panel.current_key() == key and "weights.safetensors" in panel.details.toPlainText()
     assert panel.delete_button.isEnabled() and panel.delete_current(confirm=False)
     assert not package.path.exists() and key not in panel.entries
+
+
+def test_the_search_box_shows_only_what_matches_and_keeps_the_choice(qtbot, home, panel):  # noqa: F811
+    """A lab's zoo of hundreds of models had no way to find one but scrolling (zoo-at-scale audit)."""
+    from emdenoise_gui.gui.panels.zoo_panel import PUBLISHED_KEY
+
+    chosen = panel.current_key()
+    shown = lambda: [i.data(0, QtCore.Qt.ItemDataRole.UserRole) for i in panel._items() if not i.isHidden()]  # noqa: E731
+    every = shown()
+    panel.search.setText("nrrn LITE")  # every word, case aside, in the name, kind or description
+    assert shown() and all("nrrn-lite" in key for key in shown()), shown()
+    headings = [panel.list.topLevelItem(i) for i in range(panel.list.topLevelItemCount())]
+    assert [h.text(0) for h in headings if not h.isHidden()] == ["Shipped models"]
+    panel.search.setText("3x3 median")  # filters too
+    assert shown() == ["filter:median", "filter:median-avg"]
+    panel.search.setText("non-local")  # the folded paper baselines unfold when they hold what was asked for
+    published = next(h for h in headings if h.data(0, QtCore.Qt.ItemDataRole.UserRole) == PUBLISHED_KEY)
+    assert shown() == ["filter:nlm", "filter:nlm-avg"]
+    assert not published.isHidden() and published.isExpanded() and published.text(0).startswith("▾")
+    panel.search.setText("no such model")
+    assert shown() == [] and all(h.isHidden() for h in headings)
+    assert panel.current_key() == chosen  # what denoises is not changed by looking
+    panel.search.clear()
+    assert shown() == every and not any(h.isHidden() for h in headings)
+    panel.refresh()  # a refresh keeps the search applied
+    panel.search.setText("cyclic")
+    panel.refresh()
+    assert shown() and all("cyclic" in key for key in shown())

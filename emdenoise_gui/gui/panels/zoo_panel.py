@@ -79,6 +79,12 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         self.list.itemCollapsed.connect(self._heading_marked)
         self.list.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
+        self.search = QtWidgets.QLineEdit()
+        self.search.setPlaceholderText("Find a model or filter…")
+        self.search.setToolTip("Shows the models and filters whose name, kind or description holds every word typed")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Find a model or filter")
+        self.search.textChanged.connect(self._apply_search)
         self.fit_label = QtWidgets.QLabel()
         self.fit_label.setWordWrap(True)
         self.fit_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -107,6 +113,7 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         top = QtWidgets.QWidget()
         top_layout = QtWidgets.QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.search)
         top_layout.addWidget(self.list, 1)
         top_layout.addWidget(self.fit_label)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -230,6 +237,27 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         groups[PUBLISHED].setToolTip(0, zoo_text.PUBLISHED_TIP + " Click to show or hide them.")
         self._heading_marked(groups[PUBLISHED])
         self._mark_fits()
+        self._apply_search()
+
+    def _apply_search(self) -> None:
+        """Show only the entries whose name, kind or description holds every word typed in the search box
+        (case aside), and only the headings with such entries; an empty box shows all. A lab's zoo of
+        hundreds of models is found by name this way; the selection stays what it was."""
+        words = self.search.text().lower().split()
+        for i in range(self.list.topLevelItemCount()):
+            group = self.list.topLevelItem(i)
+            shown = 0
+            for j in range(group.childCount()):
+                item = group.child(j)
+                text = " ".join((item.text(0), item.text(1), item.toolTip(0))).lower()
+                hidden = bool(words) and (item.data(0, ROLE) not in self.entries
+                                          or not all(word in text for word in words))
+                item.setHidden(hidden)
+                shown += not hidden
+            group.setHidden(bool(words) and not shown)
+            if words and shown and group.data(0, ROLE) == PUBLISHED_KEY:
+                group.setExpanded(True)  # what was found is in view
+                self._heading_marked(group)
 
     def default_key(self) -> str | None:
         """A usable shipped model (NRRN first: it suits FIB-SEM stacks; of a family the smallest, which is
