@@ -421,7 +421,7 @@ def adapt_then_denoise(args):
         steps = spec.steps if spec.steps > paused.step else None
         say(f"emdenoise: note: continuing the self-training of {args.adapt} on this stack that stopped at step "
             f"{paused.step:,} of {paused.steps:,} ({paused.name}); --init scratch starts a new one")
-        status = drive_training(resume_job(paused.path, steps))
+        status = drive_training(resume_job(paused.path, steps, args.device))
         spec = replace(spec, output=str(paused.path.parent / paused.name))
     else:
         status = drive_training(train_job(spec))
@@ -485,7 +485,7 @@ def add_parsers(sub) -> None:
                                    "the models (among equal fits the lighter; when every model fits poorly, the "
                                    "SURE-tuned Gaussian on the slice and its neighbours for alike slices, else on "
                                    "each slice)")
-    p.add_argument("--device", default="auto", help="for --model: auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--device", default="auto", help="for --model and --adapt: auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")
     p.add_argument("--tile", type=int, default=TILE_DEFAULT,

@@ -94,7 +94,7 @@ def _note_a_taken_name(name: str) -> None:
 def cmd_resume(args) -> int:
     from emdenoise_gui.jobs.train import resume_job
 
-    return drive_training(resume_job(args.checkpoint, args.steps))
+    return drive_training(resume_job(args.checkpoint, args.steps, args.device))
 
 
 def cmd_families(args) -> int:
@@ -250,6 +250,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("resume", help="continue a training run from its checkpoint")
     p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("--steps", type=int, help="a new total number of steps")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N, mps (default: the device the run started on)")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("zoo", help="list, show, import, export or delete model packages")

@@ -54,14 +54,15 @@ def train_job(spec: RunSpec):
     return make
 
 
-def resume_job(checkpoint: str | Path, steps: int | None = None):
-    """``make(token)``: continue the run saved in ``checkpoint`` (to a new total of ``steps``)."""
+def resume_job(checkpoint: str | Path, steps: int | None = None, device: str | None = None):
+    """``make(token)``: continue the run saved in ``checkpoint`` (to a new total of ``steps``; on ``device``,
+    None: the one it was started with)."""
     checkpoint = Path(os.path.abspath(checkpoint))  # `resume .`: the folder needs its own name
 
     def make(token: CancelToken):
         from emdenoise_gui.training.engine import resume
 
-        yield from resume(checkpoint, token, steps=steps)
+        yield from resume(checkpoint, token, steps=steps, device=device)
 
     return make
 

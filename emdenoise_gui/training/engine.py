@@ -263,14 +263,18 @@ def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> 
     pending.clear()
 
 
-def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int | None = None
-           ) -> Iterator[object]:
-    """Continue the run saved in ``checkpoint`` (optionally to a new total of ``steps``)."""
+def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int | None = None,
+           device: str | None = None) -> Iterator[object]:
+    """Continue the run saved in ``checkpoint`` (optionally to a new total of ``steps``, on ``device``: "auto",
+    "cpu", "cuda", ...; None: the device it was started with. A run stopped on a GPU goes on on a laptop's CPU,
+    and the app's device setting holds for a resume as for a new run)."""
     notes: list[str] = []
     state = load_checkpoint(Path(checkpoint), notes)
     for note in notes:
         yield Message(note)
     spec = RunSpec.from_dict(state["spec"])
+    if device is not None:
+        spec.device = device
     _check_same_data(state.get("data_files") or {})
     if spec.family == "nrrn" and not spec.neighbours and not spec.init:
         spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches

@@ -65,6 +65,22 @@ def test_resume_dot_names_the_folder(capsys, tmp_path, home, monkeypatch):
     assert f"{tmp_path}: is not a training checkpoint" in err
 
 
+def test_resume_goes_on_on_the_device_asked_for(capsys, tmp_path, home, monkeypatch):
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.jobs import train as jobs_train
+
+    asked = []
+
+    def resume_job(checkpoint, steps=None, device=None):
+        asked.append((str(checkpoint), steps, device))
+        raise InputError("stopped here")
+
+    monkeypatch.setattr(jobs_train, "resume_job", resume_job)
+    assert _run(capsys, "resume", tmp_path / "r.checkpoint", "--device", "cpu")[0] == 2
+    assert _run(capsys, "resume", tmp_path / "r.checkpoint", "--steps", "9")[0] == 2
+    assert asked == [(str(tmp_path / "r.checkpoint"), None, "cpu"), (str(tmp_path / "r.checkpoint"), 9, None)]
+
+
 def _checkpoint(tmp_path):
     return save_checkpoint(tmp_path / "run.checkpoint", {"step": 2, "spec": {}, "w": torch.zeros(8)})
 

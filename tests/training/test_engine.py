@@ -279,3 +279,19 @@ def test_an_output_named_like_a_file_is_refused(tmp_path, fibsem_crop, noisy_cro
     with pytest.raises(InputError, match="-o names the model package, a folder: leave out"):
         list(train(spec))
     assert list(tmp_path.glob("m.*")) == []
+
+
+def test_a_resume_runs_on_the_device_asked_for(tmp_path, fibsem_crop, noisy_crop, noise_patches, monkeypatch):
+    """A resume always ran on the device the run started on: a run stopped on a GPU could not go on on a
+    laptop, and the app's device setting was ignored when a paused run was resumed."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    token = CancelToken()
+    for event in train(tiny_spec("n2v", tmp_path, fibsem_crop, noisy_crop, noise_patches), token):
+        if isinstance(event, ev.StepDone) and event.step == 2:
+            token.cancel()
+    with pytest.raises(InputError, match="no CUDA GPU is available here"):
+        list(resume(event.checkpoint, device="cuda"))  # asked for, and said where it cannot be
+    rest = list(resume(event.checkpoint, device="auto"))
+    assert rest[0].first_step == 2 and rest[0].device.startswith("CPU") and rest[-1].package

@@ -141,7 +141,8 @@ class TrainingPage(QtWidgets.QWizardPage):
         self.cancel_button.setEnabled(True)
         if checkpoint:
             self.checkpoint = checkpoint  # a resume stopped before it ran can be resumed again
-            job = Job("Resume training", "train", resume_job(checkpoint), self.controller)
+            job = Job("Resume training", "train", resume_job(checkpoint, device=self.controller.settings.device),
+                      self.controller)
             self.job = self.controller.submit(job)
         else:
             self.job = self.controller.train(self.state.spec)
