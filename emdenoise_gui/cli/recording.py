@@ -41,7 +41,7 @@ class Recording:
 
     def __init__(self, folder: Path, new: bool):
         self.folder, self.new = folder, new
-        self._reserved: dict[Path, Path] = {}  # result path named for this run, not recorded yet -> its marker
+        self._reserved = leftovers.Reservations()  # result paths named for this run and not recorded yet
 
     @classmethod
     def check(cls, value: str) -> "Recording":
@@ -106,22 +106,13 @@ class Recording:
         else:
             project = Project.open(self.folder)
         stack_id = project.add_stacks([meta])[0].id
-        path = project.result_path(stack_id, name, suffix, pattern=pattern)
-        try:  # taken until recorded: another run naming a result meanwhile picks another name
-            self._reserved[path] = leftovers.reserve(path)
-        except OSError:  # a folder we cannot write to: the result's write says so
-            pass
+        path = project.result_path(stack_id, name, suffix, pattern=pattern, exclude=self._reserved)
+        self._reserved.take([path])  # until recorded: another run naming a result meanwhile picks another name
         return path
 
     def release(self) -> None:
         """Give back the names handed out and not recorded (a failed or stopped run)."""
-        for path in list(self._reserved):
-            self._release(path)
-
-    def _release(self, path: Path) -> None:
-        marker = self._reserved.pop(path, None)
-        if marker is not None:
-            marker.unlink(missing_ok=True)
+        self._reserved.give_back_all()
 
     def record(self, args, output: str | Path, denoiser):
         """Record ``output`` (written) as ``denoiser``'s result of ``args.input`` (the stack added when the
@@ -145,7 +136,7 @@ class Recording:
                                         slices=(chosen.start, chosen.stop), model_path=made_by.path,
                                         model_sha256=made_by.sha256)
             project.save()
-        self._release(output)
+        self._reserved.give_back([output])
         say(f"emdenoise: recorded {output.name} in the project {project.name} ({self.folder})")
         return result
 

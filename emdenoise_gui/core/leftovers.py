@@ -122,6 +122,36 @@ def reserve(path: Path) -> Path:
     return marker
 
 
+class Reservations:
+    """Result paths this process handed out and has not written yet, each held on disk by a marker
+    (:func:`reserve`), so that another window or a CLI run naming a result in the same folder meanwhile picks
+    another name. Iterating gives the paths (for ``Project.result_paths``' ``exclude``)."""
+
+    def __init__(self):
+        self._markers: dict[Path, Path | None] = {}  # path -> its marker (None: the folder took none)
+
+    def take(self, paths) -> None:
+        for path in map(Path, paths):
+            if path not in self._markers:
+                try:
+                    self._markers[path] = reserve(path)
+                except OSError:  # a folder we cannot write to: the result's write will say so
+                    self._markers[path] = None
+
+    def give_back(self, paths) -> None:
+        """Free ``paths`` (written, or not to be written)."""
+        for path in map(Path, paths):
+            marker = self._markers.pop(path, None)
+            if marker is not None:
+                marker.unlink(missing_ok=True)
+
+    def give_back_all(self) -> None:
+        self.give_back(list(self._markers))
+
+    def __iter__(self):
+        return iter(list(self._markers))
+
+
 def extraction_folder() -> Path:
     """A new folder in the system's temporary folder for a package unpacked from a zip, named with this
     process (stale ones of killed runs are removed first)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui
 
+from emdenoise_gui.core import leftovers
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import Message, PartialResult, Written
 from emdenoise_gui.core.io import omezarr, open_stack
@@ -111,7 +112,8 @@ class Controller(QtCore.QObject, ResultRecording):
         self.project: Project | None = None
         self.settings = AppSettings.load()
         self.undo_stack = QtGui.QUndoStack(self)
-        self._reserved: set[str] = set()  # outputs of denoise jobs not yet recorded: no other job gets their names
+        # outputs of denoise jobs not yet recorded: no other job, window or CLI run gets their names
+        self._reserved = leftovers.Reservations()
         self.queue = JobQueue(self)
         self.queue.job_added.connect(self.job_added)
         self.queue.job_removed.connect(self.job_removed)
@@ -537,7 +539,7 @@ class Controller(QtCore.QObject, ResultRecording):
             job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.title})", "batch", make, self)
         project = self.project
         used = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
-        self._reserved.update(str(o) for o in outputs)  # a second job queued meanwhile gets other names
+        self._reserved.take(outputs)  # a second job queued meanwhile gets other names
         # only what the job said it wrote is recorded: a file found at an output's name after a failure is another
         # program's (another window, the CLI), whose result must not be labelled as this job's
         written: set[str] = set()
@@ -555,7 +557,7 @@ class Controller(QtCore.QObject, ResultRecording):
         even for inputs of the same name."""
         s = self.settings
         return self.project.result_paths([(r.id, s.output_suffix(r.path)) for r in records], method,
-                                         s.output_folder, s.name_pattern, exclude=[Path(o) for o in self._reserved])
+                                         s.output_folder, s.name_pattern, exclude=self._reserved)
 
     def train(self, spec) -> Job:
         from emdenoise_gui.jobs.train import train_job
@@ -579,6 +581,8 @@ class Controller(QtCore.QObject, ResultRecording):
         """Cancel every job and wait (processing events) up to ``timeout_ms`` for their threads to end,
         and for the thumbnail readers; True if they all did."""
         stopped = self.queue.shutdown(timeout_ms)
+        if stopped:
+            self._reserved.give_back_all()  # names of jobs that never ran
         return self.thumbnail_maker.stop(timeout_ms) and stopped
 
     def _record(self, stack_id: str):

@@ -28,7 +28,7 @@ class ResultRecording:
         """Record the ``outputs`` a denoise job wrote for ``records`` (those in ``committed``, the paths of
         its :class:`Written` events) with the settings it ran with (``used``: tile, stride, dtype, device as
         they were when it was started)."""
-        self._reserved.difference_update(str(o) for o in outputs)
+        self._reserved.give_back(outputs)
         pairs = [(r, o) for r, o in zip(records, outputs) if str(o) in committed and Path(o).exists()]
         if not pairs:
             return

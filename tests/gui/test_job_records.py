@@ -123,3 +123,15 @@ def test_a_closed_projects_result_is_recorded_for_its_stack_after_ids_were_renum
     names = {s.id: s.name for s in again.stacks}
     assert [(r.path, names[r.stack_id]) for r in again.results] == [("results/x_median.tif", "x.tif")]
     assert first.id in names
+
+
+def test_a_queued_result_name_is_held_on_disk_until_recorded(qtbot, controller, tmp_path, gate):
+    """The app held the names of its queued jobs in memory only: a CLI run (or another window) naming a result
+    in the same folder meanwhile took the same name, and one of the two failed after its work."""
+    record = added(controller, tmp_path)
+    job = controller.denoise([record.id], MEDIAN)
+    other = Project.open(tmp_path / "project")  # as `emdenoise denoise --project` reads it
+    assert other.result_path(record.id, "median").name == "a_median_2.tif"
+    gate.set()
+    ended(qtbot, job)
+    assert sorted(p.name for p in (tmp_path / "project" / "results").iterdir()) == ["a_median.tif"]
