@@ -4,13 +4,15 @@
 The project folder is watched; when project.json changes, what the other writer added is taken in and shown,
 provided it changed nothing else (``Project.take_in_additions``). Any other change is left to the next save,
 which keeps the other version beside ours and says so. A network share often tells no watcher of another
-machine's writes: what a server's run recorded there is then taken in by the app's next save, as before. Without the watcher, the app showed such results only after the project was opened
-again, and its next save warned of a "project changed elsewhere" for each run.
+machine's writes (NFS, SMB): project.json is also read again whenever the app becomes the active window (one
+returns to it from the terminal or the cluster's web page where the run was started), so such results appear
+then. Without the watcher, the app showed such results only after the project was opened again, and its next
+save warned of a "project changed elsewhere" for each run.
 """
 
 from __future__ import annotations
 
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 #: Wait this long after the last change in the folder before reading project.json (ms): a save writes a
 #: temporary file, renames it and writes the backup, each a change.
@@ -32,6 +34,14 @@ class ProjectWatch(QtCore.QObject):
         self._settle.timeout.connect(controller.take_in_additions)
         self._watcher.directoryChanged.connect(lambda _path: self._settle.start())
         controller.project_changed.connect(self.follow)
+        app = QtGui.QGuiApplication.instance()
+        if app is not None:
+            app.applicationStateChanged.connect(self.activated)
+
+    def activated(self, state) -> None:
+        """The app became the active one: look at project.json again (a share's writes tell no watcher)."""
+        if state == QtCore.Qt.ApplicationState.ApplicationActive and self._controller.project is not None:
+            self._settle.start()
 
     def follow(self) -> None:
         """Watch the open project's folder (none when no project is open)."""

@@ -24,3 +24,24 @@ def test_a_result_recorded_by_the_cli_appears_in_the_open_project(qtbot, window,
     assert any("recorded by another program" in text for text in window.statuses)
     assert window.controller.save() and not window.warnings
     assert not list(project.folder.glob("project.other-*.json"))
+
+
+def test_a_result_on_a_share_no_watcher_reports_appears_when_the_app_is_active_again(qtbot, window, tmp_path):
+    """A network share (NFS, SMB) tells no watcher of another machine's writes: what a cluster's run recorded
+    was shown only after the project was opened again."""
+    from PySide6 import QtCore
+
+    watch = window.controller.project_watch
+    watch._watcher.removePaths(watch._watcher.directories())  # as on a share: no change is reported
+    stack = tmp_path / "cli.tif"
+    tifffile.imwrite(stack, synthetic_em_stack(3, 32, 32, seed=5), imagej=True, metadata={"axes": "ZYX"})
+    assert main(["denoise", str(stack), "--project", str(window.controller.project.folder), "--method",
+                 "median"]) == 0
+    qtbot.wait(2 * 300 + 200)
+    assert window.controller.project.results == []
+    app = QtCore.QCoreApplication.instance()
+    app.applicationStateChanged.emit(QtCore.Qt.ApplicationState.ApplicationInactive)
+    qtbot.wait(500)
+    assert window.controller.project.results == []
+    app.applicationStateChanged.emit(QtCore.Qt.ApplicationState.ApplicationActive)  # back from the terminal
+    qtbot.waitUntil(lambda: len(window.controller.project.results) == 1, timeout=10_000)
