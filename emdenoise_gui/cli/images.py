@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from emdenoise_gui import paths
+from emdenoise_gui.cli import arguments
 from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.cli import recording as cli_recording
 from emdenoise_gui.cli import several as cli_several
@@ -31,7 +32,7 @@ from emdenoise_gui.jobs.stack import (
     resolve_dtype,
     stack_stats,
 )
-from emdenoise_gui.models.registry import ADAPT_FAMILIES, PRECISIONS
+from emdenoise_gui.models.registry import ADAPT_FAMILIES, FAMILIES, PRECISIONS
 from emdenoise_gui.project.naming import check_pattern
 from emdenoise_gui.zoo.card import AUTO_MODEL
 
@@ -294,6 +295,17 @@ def _by_name_if_unique(entry) -> str:
 
 
 _OUTPUT_HELP = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
+#: What each parameter of ``emdenoise noise`` is, in its units (core.noise.NOISE_KINDS holds the defaults).
+NOISE_PARAMETERS = {
+    "dose": "electrons (counts) per pixel at the image's mean",
+    "peak": "counts at the image's maximum",
+    "sigma": "s.d. of the added Gaussian noise in 8-bit grey levels, 12.75 = 0.05 of the range",
+    "n_blobs": "number of charging blobs per slice",
+    "amplitude": "charging blobs' strength, a fraction of the intensity range",
+    "radius": "charging blobs' long-axis size in pixels",
+    "strength": "film pattern's depth: intensities times 1 ± STRENGTH",
+    "scale": "film pattern's correlation length in pixels",
+}
 
 
 def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output_help: str = _OUTPUT_HELP,
@@ -303,7 +315,7 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output
         p.add_argument("-o", "--output", required=required, help=help_text)
     else:
         p.add_argument("output", metavar="OUT", help=help_text)
-    p.add_argument("--slices", help="only these slices, START:STOP (e.g. 0:10)")
+    p.add_argument("--slices", help="only these slices, START:STOP (e.g. 0:10; one slice: 5), counted from 0")
     p.add_argument("--dtype", default=dtype, choices=OUTPUT_DTYPES,
                    help="output pixel type: float32 keeps values on the input's scale; 'input' or an "
                         "integer type rounds to that type (a small overshoot is clipped; data far outside "
@@ -322,7 +334,8 @@ def _note_model_options(args) -> None:
                if value != default]
     noted = getattr(args, "noted", False)
     if ignored and not noted:
-        print(f"emdenoise: note: {', '.join(ignored)} apply to --model only; the filter {args.method} "
+        print(f"emdenoise: note: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} to --model "
+              f"and --adapt only; the filter {args.method} "
               "runs on the CPU in float32", file=sys.stderr)
     chosen = baselines.FILTERS.get(args.method)
     tiling = [f"{flag} {value}" for flag, value, default in (("--tile", args.tile, TILE_DEFAULT),
@@ -359,6 +372,10 @@ def pick_denoiser(args) -> Denoiser:
     if getattr(args, "scheduler", None):  # block mode; other jobs note a store's missing chunks themselves
         note_missing_chunks(args.input)
     check_method_args(args)
+    if args.model:  # a device that is not here is the one message, not after a note on the model's fit
+        from emdenoise_gui.models.device import pick_device
+
+        pick_device(args.device)
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:
         args.model, args.method = _auto_model(args.input)
@@ -464,13 +481,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--kind", required=True, choices=list(noise.NOISE_KINDS),
                    help="; ".join(f"{k.name}: {k.description}" for k in noise.NOISE_KINDS.values()))
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    seen = set()
+    defaults: dict[str, list[str]] = {}  # parameter -> "KIND: DEFAULT" for each kind that takes it
     for kind in noise.NOISE_KINDS.values():
         for key, default in kind.params.items():
-            if key not in seen:
-                seen.add(key)
-                p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float,
-                               help=f"{key} for {kind.name} (default {default})")
+            defaults.setdefault(key, []).append(f"{kind.name}: {default:g}")
+    for key, kinds in defaults.items():
+        p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float,
+                       help=f"{NOISE_PARAMETERS.get(key, key)} (default {', '.join(kinds)})")
     p.set_defaults(func=cmd_noise)
 
     p = sub.add_parser("denoise", help="denoise a stack (or several) with a classical filter or a model")
@@ -478,14 +495,16 @@ def add_parsers(sub) -> None:
                    help="the stack to denoise; several: each in turn, results named in the -o folder")
     _add_output_args(p, output_help=f"{_OUTPUT_HELP}; with several IN, the folder the results go to "
                                     "(made if missing); with --project, optional", required=False)
-    p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS),
-                   help=f"classical filter (see `emdenoise filters`; default {baselines.DEFAULT_FILTER} when no --model)")
+    p.add_argument("--method", "--filter", dest="method", choices=list(baselines.FILTERS), metavar="FILTER",
+                   help=f"classical filter: {', '.join(baselines.FILTERS)} (see `emdenoise filters`; default "
+                        f"{baselines.DEFAULT_FILTER} when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
                                    "the zoo's best fit for the stack, as the app preselects it, without timing "
                                    "the models (among equal fits the lighter; when every model fits poorly, the "
                                    "SURE-tuned Gaussian on the slice and its neighbours for alike slices, else on "
                                    "each slice)")
-    p.add_argument("--device", default="auto", help="for --model and --adapt: auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--device", default="auto", type=arguments.device,
+                   help=f"for --model and --adapt: {arguments.DEVICE_HELP} (default: auto)")
     p.add_argument("--batch-size", type=int,
                    help="for --model: tiles per batch (default: from the tile size on the CPU, from free memory on a GPU)")
     p.add_argument("--tile", type=int, default=TILE_DEFAULT,
@@ -502,7 +521,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--adapt", choices=ADAPT_FAMILIES,
                    help="first self-train this family on IN itself (no clean data needed), add it to your zoo, "
                         "then denoise IN with it")
-    p.add_argument("--steps", type=int, help="for --adapt: training steps (default about 10 min on 2 CPU cores)")
+    p.add_argument("--steps", type=int, help="for --adapt: training steps (default " + ", ".join(
+        f"{name} {family.adapt_steps}" for name, family in FAMILIES.items() if family.adapt_steps)
+        + ": minutes on 2 CPU cores)")
     p.add_argument("--init", metavar="PACKAGE",
                    help="for --adapt: start from this zoo model of the same family (default: the shipped one, "
                         "if there is one; 'scratch' for a fresh network)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from emdenoise_gui.cli import arguments
 from emdenoise_gui.cli.progress import drive_training
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
@@ -57,7 +58,7 @@ def cmd_train(args) -> int:
     given = [flag for flag, value in (("--dose", args.dose), ("--dose-dist", args.dose_dist)) if value]
     uses_dose = (args.family in ("xception", "nrrn") and "clean" in data) or (args.family == "cyclic" and args.artifacts)
     if given and not uses_dose:  # it was ignored without a word (the card then said nothing of it)
-        raise InputError(f"{' and '.join(given)} set synthetic noise on --clean data (xception, nrrn) or on cyclic "
+        raise InputError(f"{' and '.join(given)} {'sets' if len(given) == 1 else 'set'} synthetic noise on --clean data (xception, nrrn) or on cyclic "
                          f"--artifacts; this {args.family} run learns from the noise in your data: leave "
                          f"{'it' if len(given) == 1 else 'them'} out")
     init = os.path.abspath(args.init) if args.init and os.path.exists(args.init) else args.init or ""
@@ -203,15 +204,17 @@ def add_parsers(sub) -> None:
     p.add_argument("--dose-dist", choices=list(DOSE_DISTRIBUTIONS),
                    help="how synthetic doses are drawn: " + "; ".join(f"{k}: {v}" for k, v in DOSE_DISTRIBUTIONS.items())
                         + " (default: ede-low for the paper xception unless --dose is given, else log-uniform)")
-    p.add_argument("--sigma", default="5:80", help="nrrn on --clean data: Gaussian sigma LOW:HIGH in 8-bit grey levels")
+    p.add_argument("--sigma", default="5:80",
+                   help="nrrn on --clean data with --gaussian-fraction above 0: Gaussian sigma LOW:HIGH in 8-bit grey "
+                        "levels (default 5:80)")
     p.add_argument("--gaussian-fraction", type=float, default=0.0,
                    help="nrrn on --clean data: share of samples with Gaussian instead of Poisson noise (default 0)")
     p.add_argument("--init", metavar="PACKAGE",
                    help="fine-tune: start from this model (zoo name or package) of the same family; "
                         "a third of the default learning rate")
     p.add_argument("--objective", choices=["consensus", "blind-spot"],
-                   help="nrrn on --noisy data: consensus Noise2Noise between neighbours (the paper; the default for "
-                        "its two-branch network) or a blind spot in the centre slice with the neighbours intact (the "
+                   help="nrrn on --noisy data: consensus Noise2Noise between neighbours (the paper's; the default "
+                        "for --neighbours pair) or a blind spot in the centre slice with the neighbours intact (the "
                         "default for --neighbours mean)")
     p.add_argument("--neighbours", choices=["pair", "mean"],
                    help="nrrn: the paper's two branches, one per neighbour (pair; the default on --noisy data), or "
@@ -237,40 +240,46 @@ def add_parsers(sub) -> None:
     p.add_argument("--crop", type=int, help="training crop in px (default per family and config)")
     p.add_argument("--batch-size", type=int, help="crops per step (default per family and config)")
     p.add_argument("--lr", type=float, help="learning rate (default per family and config)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the crops, noise and network (default 0)")
+    p.add_argument("--device", default="auto", type=arguments.device, help=f"{arguments.DEVICE_HELP} (default: auto)")
     p.add_argument("--no-amp", action="store_true",
                    help="train in float32 throughout (default: mixed precision on CUDA GPUs and on CPUs that "
                         "compute bfloat16 natively)")
-    p.add_argument("--validate-every", type=int, default=50)
-    p.add_argument("--checkpoint-every", type=int, default=100)
-    p.add_argument("--gan-mode", default="lsgan", choices=["lsgan", "vanilla"], help="cyclic adversarial loss")
+    p.add_argument("--validate-every", type=int, default=50, metavar="STEPS",
+                   help="score the held-back slices every STEPS steps; the best scored model is the one written "
+                        "(default 50)")
+    p.add_argument("--checkpoint-every", type=int, default=100, metavar="STEPS",
+                   help="save a checkpoint to resume from every STEPS steps (default 100)")
+    p.add_argument("--gan-mode", default="lsgan", choices=["lsgan", "vanilla"],
+                   help="cyclic: the adversarial loss, least squares or the original GAN's (default lsgan)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("resume", help="continue a training run from its checkpoint")
-    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="the NAME.checkpoint folder the stopped run saved beside its package (see `emdenoise zoo list`)")
     p.add_argument("--steps", type=int, help="a new total number of steps")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:N, mps (default: the device the run started on)")
+    p.add_argument("--device", type=arguments.device,
+                   help=f"{arguments.DEVICE_HELP} (default: the device the run started on)")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("zoo", help="list, show, import, export or delete model packages")
     zoo = p.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
     zoo.add_parser("list", help="every model in the zoo")
     q = zoo.add_parser("show", help="a model's card")
-    q.add_argument("name")
+    q.add_argument("name", metavar="NAME", help="a model's name in the zoo (see `emdenoise zoo list`)")
     q = zoo.add_parser("import", help="add a package (folder or .zip) to your zoo")
-    q.add_argument("file")
+    q.add_argument("file", metavar="PACKAGE", help="a model package folder, or its .zip (EMDenoise's or bioimage.io's)")
     q = zoo.add_parser("export", help="write a model as a .zip package (EMDenoise's own, or bioimage.io)")
-    q.add_argument("name")
-    q.add_argument("file")
+    q.add_argument("name", metavar="NAME", help="a model's name in the zoo")
+    q.add_argument("file", metavar="FILE.zip", help="the .zip to write")
     q.add_argument("--format", choices=("emdenoise", "bioimageio"), default="emdenoise",
                    help="emdenoise: card and weights, for another EMDenoise; bioimageio: a bioimage.io model "
                         "(spec 0.5: PyTorch state dict and TorchScript, test tensors) for other tools")
-    q.add_argument("--overwrite", action="store_true")
+    q.add_argument("--overwrite", action="store_true", help="replace FILE.zip if it exists")
     q = zoo.add_parser("delete", help="remove one of your models")
-    q.add_argument("name")
+    q.add_argument("name", metavar="NAME", help="one of your models (shipped ones cannot be deleted), or a paused run")
     q.add_argument("--folder", help="the package folder in your zoo (or its path) to delete, where two of your "
                                     "models carry one name")
-    q.add_argument("--yes", action="store_true", help="confirm")
+    q.add_argument("--yes", action="store_true", help="confirm: deleting cannot be undone, and nothing is deleted without it")
     p.set_defaults(func=cmd_zoo)
 

@@ -108,7 +108,9 @@ def batch_cluster(kind: str, config: dict, jobs: int):
     try:
         cluster = classes[kind](**config)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"the cluster configuration for {kind} is not valid: {exc}") from exc
+        hint = "" if config else ("; give --cluster-config FILE, a YAML file of its dask-jobqueue settings "
+                                  "(cores, memory, queue, ...)")
+        raise InputError(f"the cluster configuration for {kind} is not valid: {exc}{hint}") from exc
     if jobs:
         cluster.scale(jobs=jobs)
     return cluster

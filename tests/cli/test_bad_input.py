@@ -305,9 +305,35 @@ def test_adapt_options_without_adapt_are_refused_and_model_options_with_a_filter
         assert result.code == 2 and phrase in result.err and not out.exists(), result.err
     result = cli("denoise", fibsem_crop, "-o", out, "--method", "gaussian", "--device", "cuda", "--precision", "bf16")
     assert result.code == 0 and out.exists(), result.err
-    assert "note: --device cuda, --precision bf16 apply to --model only" in result.err
+    assert "note: --device cuda, --precision bf16 apply to --model and --adapt only" in result.err
     quiet = cli("denoise", fibsem_crop, "-o", tmp_path / "q.tif", "--method", "gaussian")
     assert quiet.code == 0 and "note" not in quiet.err
+
+
+@pytest.mark.parametrize("command", [["denoise", "IN", "-o", "OUT", "--method", "gaussian"],
+                                     ["denoise", "IN", "-o", "OUT", "--model", "flyem-nrrn-lite"],
+                                     ["train", "n2v", "--noisy", "IN", "-o", "OUT"], ["resume", "OUT"]])
+def test_a_device_that_is_no_device_is_refused_in_one_line(tmp_path, cli, fibsem_crop, command, capsys):
+    """``--device nonsense`` with a filter ran, exit 0 (CLI audit of 2026-12-07)."""
+    given = [str(fibsem_crop) if a == "IN" else str(tmp_path / "o.tif") if a == "OUT" else a for a in command]
+    with pytest.raises(SystemExit) as stop:  # argparse's exit, turned into exit status 2 by the entry point
+        cli(*given, "--device", "nonsense")
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1, err
+    assert "'nonsense' is not a device" in err and not (tmp_path / "o.tif").exists()
+
+
+def test_a_device_not_here_is_said_before_anything_else(tmp_path, cli, fibsem_crop, monkeypatch):
+    """A note on the model's fit came first, then the device's error (CLI audit of 2026-12-07)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    poor = tmp_path / "noise.tif"  # slices unlike each other: a poor fit for the FIB-SEM model, which is noted
+    tifffile.imwrite(poor, np.random.default_rng(1).integers(0, 255, (3, 32, 32), dtype=np.uint8),
+                     photometric="minisblack")
+    result = cli("denoise", poor, "-o", tmp_path / "o.tif", "--model", "flyem-nrrn-lite", "--device", "cuda")
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "no CUDA GPU is available here" in result.err
 
 
 def test_a_dose_range_with_decimal_commas_says_to_use_a_point(tmp_path, cli):

@@ -70,7 +70,7 @@ def test_a_second_run_refuses_before_any_work_and_overwrite_replaces(tmp_path, c
     ("bad slices", "reaches past the stack's last slice"),
     ("jobs", "--jobs goes with --scheduler"),
     ("tile", "--tile"),
-    ("device", "bogus"),
+    ("device", "--device cuda:97:"),  # not here (a name that is no device: test_bad_input)
     ("store", "is named as an OME-Zarr store"),
     ("empty pattern", "the name pattern is empty"),
     ("empty output", "-o is empty"),
@@ -85,7 +85,7 @@ def test_bad_batches_are_refused_in_one_line_and_make_no_folder(tmp_path, cli, t
             "bad slices": [*three, "-o", out, "--slices", "0:4"],
             "jobs": [*three, "-o", out, "--jobs", "2"],
             "tile": [*three, "-o", out, "--tile", "0"],
-            "device": [*three, "-o", out, "--device", "bogus"],
+            "device": [*three, "-o", out, "--device", "cuda:97"],
             "store": [*three, "-o", out.with_suffix(".zarr")],
             "empty pattern": [*three, "-o", out, "--name-pattern", ""],
             "empty output": [*three, "-o", ""]}[case]
