@@ -40,9 +40,11 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 
-# The long fuzz run (20,000 mutated headers, minutes) on top of the default tests.
+# The long runs (minutes) beyond what the default tests run: the fuzz run (20,000 mutated headers) and
+# twenty kill points per kill test (four in make test).
 test-long: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --long tests/core/test_fuzz_headers.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --long tests/core/test_fuzz_headers.py \
+		tests/training/test_kill.py
 
 # The installer (issue 12): a PyInstaller one-folder bundle, a tar.gz and, on Debian/Ubuntu, a .deb, all in
 # build/installer/. Built in an environment of its own (build/installer/venv-$(GPU)): the CPU edition from

@@ -63,15 +63,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--size", type=int, help="slice side in px (default 2048 on the CPU, 4096 on CUDA)")
-    p.add_argument("--budget", type=float, default=90.0,
-                   help="seconds per variant before it stops and is extrapolated (default 90)")
+    p.add_argument("--budget", type=float,
+                   help="seconds per variant before it stops and is extrapolated (default 90; --quick: 2)")
     p.add_argument("--models", nargs="*", help="FAMILY:CONFIG pairs (default: all lite and paper sizes); "
                    "nrrn:lite+mean is lite with one branch on the neighbours' mean (the shipped NRRNs)")
     p.add_argument("--train-budget", type=float,
                    help="seconds of timed training steps per variant (default a third of --budget)")
     p.add_argument("--parts", default="infer,train,startup",
                    help="comma-separated parts to run: infer, train, startup (default all)")
-    p.add_argument("--quick", action="store_true", help="512 px slice, lite models, 5 s budget; docs untouched")
+    p.add_argument("--quick", action="store_true",
+                   help="512 px slice, lite models, 2 s budget, a small GEMM and one start-up; docs untouched")
     p.add_argument("--variants", help="comma-separated inference variants (default: naive,today,fast-fp32,"
                    "fast-auto on the CPU; naive,today,fast-fp32,fast-bf16,fast-fp16 on CUDA)")
     p.add_argument("--out-dir", help="write speed.json here instead of benchmarks/results")
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     cuda = args.device.startswith("cuda")
     size = args.size or (512 if args.quick else 4096 if cuda else 2048)
-    budget = 5.0 if args.quick else args.budget
+    budget = args.budget if args.budget is not None else 2.0 if args.quick else 90.0
     models = [tuple(m.split(":")) for m in args.models] if args.models else \
         [m for m in MODELS if not args.quick or m[1] == "lite"]
     started = time.perf_counter()
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
                "budget_s": budget, "train_budget_s": args.train_budget or budget / 3,
                "warmup": "whole-slice" if cuda else "one-tile",
                "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
-               "peak_gflops": gemm_peak(args.device), "native_bf16": native_bf16_cpu(),
+               "peak_gflops": gemm_peak(args.device, 1024 if args.quick else 4096), "native_bf16": native_bf16_cpu(),
                "inference": [], "training": []}
     print("GEMM peak (GFLOP/s):", payload["peak_gflops"], flush=True)
     parts = set(args.parts.split(","))
@@ -109,7 +110,7 @@ def main(argv=None) -> int:
                                      "scratch": scratch})
                     payload["training"].append(row)
                     print(json.dumps(row), flush=True)
-    payload["startup_s"] = startup_seconds() if "startup" in parts else None
+    payload["startup_s"] = startup_seconds(1 if args.quick else 3) if "startup" in parts else None
     payload["wall_s"] = round(time.perf_counter() - started, 1)
     out_dir = Path(args.out_dir) if args.out_dir else None
     name = f"speed-{'cuda' if cuda else 'cpu'}" + (f"-{args.label}" if args.label else "")

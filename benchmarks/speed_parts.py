@@ -36,12 +36,13 @@ VARIANTS = {
 }
 
 
-def gemm_peak(device: str) -> dict:
+def gemm_peak(device: str, max_side: int = 4096) -> dict:
     """GFLOP/s of a square matrix product per dtype on ``device``, the best of 5 timings (2 when one
     product takes over a second): the attainable peak here (the machine's other tenants only ever lower a
     timing). The side grows from 512 to at most 4096 while one product takes under 0.25 s, so a dtype the
     CPU only emulates (bf16 without AVX512-BF16 runs near 1 GFLOP/s: one 4096^3 product takes minutes) is
-    measured in seconds, not in an hour."""
+    measured in seconds, not in an hour. ``max_side``: a smaller cap for a smoke run (1024: a lower figure in a
+    second)."""
     dev = torch.device(device)
     out = {}
     dtypes = [torch.float32, torch.bfloat16] + ([torch.float16] if dev.type == "cuda" else [])
@@ -51,7 +52,7 @@ def gemm_peak(device: str) -> dict:
             a = torch.randn(n, n, device=dev).to(dtype)
             b = torch.randn(n, n, device=dev).to(dtype)
             one = _time_product(a, b, dev, 1)
-            if one >= 0.25 or n >= 4096:
+            if one >= 0.25 or n >= max_side:
                 break
             n *= 2
         reps = max(1, min(10, int(0.5 / max(one, 1e-6))))
@@ -98,6 +99,19 @@ def flops_per_tile(model: torch.nn.Module, channels: int, tile: tuple[int, int],
     return float(counter.get_total_flops())
 
 
+def _counted_once(scratch: Path, key: tuple, count) -> float:
+    """``count()`` (FLOPs per tile) the first time ``key`` (family, config, channels, tile) is met in this
+    run's ``scratch`` folder, then its stored value: counting runs the network under a dispatch mode,
+    5 s a row for the smallest network, and every variant of a network tiles alike."""
+    store = scratch / "flops.json"
+    known = json.loads(store.read_text()) if store.exists() else {}
+    name = ":".join(map(str, key))
+    if name not in known:
+        known[name] = count()
+        store.write_text(json.dumps(known))
+    return float(known[name])
+
+
 #: the longest a variant's warm-up may take (s): on CUDA a whole slice, so that the first full batch and the
 #: last partial one are both autotuned before the timed pass (Xception fast-fp32's first batch took 8 s)
 WARM_CAP_S = 30.0
@@ -142,7 +156,8 @@ def infer_one(job: dict) -> dict:
     _sync(device)  # the device path queues work: a stopped pass's tiles must be finished
     elapsed = time.perf_counter() - started
     seconds = elapsed * total / done
-    flops = flops_per_tile(predictor.model, channels, grid.tile, device)
+    flops = _counted_once(Path(job["scratch"]), (job["family"], job["config"], channels, *grid.tile),
+                          lambda: flops_per_tile(predictor.model, channels, grid.tile, device))
     peak = precision_name(predictor.compute_dtype)
     mp = size * size / 1e6
     return {**{k: job[k] for k in ("family", "config", "variant", "device", "size")},

@@ -97,7 +97,8 @@ DATA_FIXTURES = {"shared_data", "fibsem_crop"}
 
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true",
-                     help="also run the tests marked 'long' (the long fuzz run; minutes)")
+                     help="also run the tests marked 'long' (the long fuzz run), and twenty kill points per "
+                          "kill test instead of four (minutes)")
     parser.addoption("--frozen", metavar="BUNDLE", default=None,
                      help="run the tests marked 'frozen' against this built installer bundle "
                           "(build/installer/dist/emdenoise; make installer-test)")

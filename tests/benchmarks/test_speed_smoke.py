@@ -12,7 +12,7 @@ def quick_run(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("speed")
     before = common.DOC.read_text()
-    assert speed.main(["--quick", "--models", "nrrn:lite", "--budget", "5", "--out-dir", str(folder)]) == 0
+    assert speed.main(["--quick", "--models", "nrrn:lite", "--out-dir", str(folder)]) == 0
     assert common.DOC.read_text() == before, "--out-dir must not touch docs/"
     return json.loads((folder / "speed-cpu.json").read_text())
 

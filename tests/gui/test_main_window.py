@@ -98,9 +98,9 @@ def test_denoise_job_runs_to_completion_and_result_shows(window, qtbot, small_st
     shoot(window, "main_window_denoised.png")
 
 
-def test_cancel_a_running_job_leaves_no_file(window, qtbot, shared_data):
-    drop(window, [shared_data / "sstem_isbi2012_train_30x512x512.tif"])
-    window.zoo_panel.select("filter:bm3d")  # slow on purpose: seconds per tile
+def test_cancel_a_running_job_leaves_no_file(window, qtbot, small_stack):
+    drop(window, [small_stack])
+    window.zoo_panel.select("filter:bm3d")  # slow on purpose: a second or two per slice of 128 x 160 px
     job = window.denoise_current()
     qtbot.waitUntil(lambda: job.progress > 0 or not job.running, timeout=JOB_TIMEOUT_MS)
     job.cancel()

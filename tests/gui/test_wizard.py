@@ -333,7 +333,7 @@ def test_readme_pictures_on_real_fibsem(qtbot, tmp_path, monkeypatch, shared_dat
     wizard.next()
     page = wizard.pages["settings"]
     page.advanced_button.setChecked(True)
-    page.steps.setValue(30)
+    page.steps.setValue(16)  # a curve to show in seconds (30 took 32 s of the suite)
     qtbot.waitUntil(lambda: page.rate is not None or bool(page.problem.text()), timeout=60_000)
     wizard.next()
     _train(qtbot, wizard)
@@ -451,3 +451,19 @@ def test_a_finished_model_deleted_before_the_last_page_is_said_there(qtbot, cont
     jobs = len(controller.jobs)
     wizard.accept()
     assert len(controller.jobs) == jobs  # nothing started
+
+
+def test_the_loss_is_explained_for_what_the_run_learns_from():
+    """Every NRRN run was told its loss compares two predictions and can go below zero, the paper's consensus;
+    a fine-tune of a shipped model (one branch on the neighbours' mean) learns with a blind spot instead."""
+    from emdenoise_gui.gui.wizard.training_page import FAMILY_HELP, family_help
+    from emdenoise_gui.training.spec import RunSpec
+
+    def spec(**kw):
+        return RunSpec(**{"family": "nrrn", "data": {"noisy": ["n.tif"]}, "output": "o", **kw})
+
+    assert family_help(spec(init="flyem-nrrn-lite")) == FAMILY_HELP["nrrn:blind-spot"]
+    assert family_help(spec(neighbours="mean")) == FAMILY_HELP["nrrn:blind-spot"]
+    assert family_help(spec()) == family_help(spec(neighbours="mean", objective="consensus")) == FAMILY_HELP["nrrn"]
+    assert family_help(spec(data={"clean": ["c.tif"]})) == FAMILY_HELP["nrrn:supervised"]
+    assert family_help(spec(family="n2v")) == FAMILY_HELP["n2v"] and family_help(None) == ""

@@ -1,6 +1,7 @@
 """SIGKILL at random points (seeded), for real, in subprocesses: a killed training always resumes and loses at
 most one checkpoint interval; a killed denoise never leaves a file under the final name, and the next run
-into the folder cleans its temporary file. Marked slow (about 2.5 minutes, mostly waiting); part of make test."""
+into the folder cleans its temporary file. Four kill points each in make test (about 40 s, mostly waiting), twenty
+with --long (make test-long)."""
 
 import os
 import signal
@@ -16,9 +17,15 @@ import tifffile
 
 from emdenoise_gui.training.checkpoint import load_checkpoint
 
-KILLS = 10  # random kill points per test; 20 took 206 s + 83 s of the 14 min suite on 2 Zen 1 cores
 START_TIMEOUT_S = 180
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def kills(request) -> int:
+    """Random kill points per test: 4 in the default run (10 took 127 s + 43 s of its 20 minutes on 2 Zen 3
+    cores, 2026-12-07), 20 with --long."""
+    return 20 if request.config.getoption("--long") else 4
 
 
 def _cli(*args) -> list[str]:
@@ -47,14 +54,14 @@ def _run_until_killed(command, env, after_s: float, started: str = "") -> tuple[
     return process.returncode, "".join(lines)
 
 
-def test_training_killed_anywhere_resumes_losing_at_most_one_interval(tmp_path):
+def test_training_killed_anywhere_resumes_losing_at_most_one_interval(tmp_path, kills):
     noisy = tmp_path / "noisy.tif"
     tifffile.imwrite(noisy, np.random.default_rng(0).integers(0, 255, (6, 64, 64), dtype=np.uint8),
                      photometric="minisblack")
     rng = np.random.default_rng(42)
     env = _env(tmp_path)
     resumed = 0
-    for k in range(KILLS):
+    for k in range(kills):
         out_pkg = tmp_path / f"run{k}" / "model"
         out_pkg.parent.mkdir()
         command = _cli("train", "n2v", "--noisy", noisy, "-o", out_pkg, "--steps", 400, "--crop", 32,
@@ -72,10 +79,10 @@ def test_training_killed_anywhere_resumes_losing_at_most_one_interval(tmp_path):
         assert resume.returncode == 0, resume.stderr
         assert out_pkg.exists() or out_pkg.with_name(f"model-{state['step'] + 1}steps").exists()
         resumed += 1
-    assert resumed >= KILLS // 2, resumed  # most kills landed after the first checkpoint
+    assert resumed >= kills // 2, resumed  # most kills landed after the first checkpoint
 
 
-def test_denoise_killed_anywhere_leaves_no_final_file_and_the_next_run_cleans_up(tmp_path):
+def test_denoise_killed_anywhere_leaves_no_final_file_and_the_next_run_cleans_up(tmp_path, kills):
     src = tmp_path / "in.tif"
     tifffile.imwrite(src, np.random.default_rng(1).integers(0, 255, (24, 512, 512), dtype=np.uint8),
                      photometric="minisblack")
@@ -83,7 +90,7 @@ def test_denoise_killed_anywhere_leaves_no_final_file_and_the_next_run_cleans_up
     out_dir.mkdir()
     rng = np.random.default_rng(7)
     env = _env(tmp_path)
-    for k in range(KILLS):
+    for k in range(kills):
         target = out_dir / f"result{k}.tif"
         code, _ = _run_until_killed(_cli("denoise", src, "-o", target, "--method", "median"), env,
                                     float(rng.uniform(1.5, 6.0)))

@@ -20,12 +20,44 @@ VALIDATION_HELP = (
 FAMILY_HELP = {
     "nrrn": " NRRN's loss compares neighbouring slices that each carry their own noise and subtracts how much "
             "its two predictions disagree, so it can go below zero: only its trend matters.",
+    "nrrn:blind-spot": " NRRN predicts pixels hidden from it in the middle slice from their surroundings and the "
+                       "neighbouring slices; its loss stays near the noise level, so small falls are real gains.",
+    "nrrn:supervised": " NRRN learns to remove synthetic noise from your clean slices; its loss is the error left, "
+                       "and it should fall.",
     "cyclic": " The cyclic GAN's curves show how well a clean image survives being noised and cleaned again "
               "(cycle consistency); the curves of its competing networks (the discriminators) rise and fall by "
               "design.",
     "n2v": " Noise2Void predicts masked pixels from their neighbours; its loss stays near the noise level, "
            "so small falls are real gains.",
 }
+
+
+def family_help(spec) -> str:
+    """What the loss of ``spec``'s run means: NRRN's depends on what it learns from (clean data: supervised;
+    noisy data: the paper's consensus for two branches, a blind spot for one branch on the neighbours'
+    mean, the shipped models' and so a fine-tune's). The consensus text was shown for every NRRN run."""
+    if spec is None:
+        return ""
+    if spec.family != "nrrn":
+        return FAMILY_HELP.get(spec.family, "")
+    if spec.data.get("clean"):
+        return FAMILY_HELP["nrrn:supervised"]
+    neighbours = spec.neighbours or _start_model_neighbours(spec.init) or "pair"
+    objective = spec.objective or ("blind-spot" if neighbours == "mean" else "consensus")
+    return FAMILY_HELP["nrrn" if objective == "consensus" else "nrrn:blind-spot"]
+
+
+def _start_model_neighbours(init: str) -> str:
+    """How the start model of a fine-tune takes the neighbours ("pair", "mean"; "" if unknown)."""
+    if not init:
+        return ""
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.zoo.registry import resolve
+
+    try:
+        return str(resolve(init).card.architecture.get("neighbours", "pair"))
+    except (InputError, OSError):
+        return ""
 
 
 def main_loss(losses: dict) -> float:
@@ -122,8 +154,7 @@ class TrainingPage(QtWidgets.QWizardPage):
     # -- running ---------------------------------------------------------------------------------------
     def initializePage(self) -> None:
         self.setFinalPage(False)
-        family = self.state.spec.family if self.state.spec is not None else ""
-        self.help.setText(VALIDATION_HELP + FAMILY_HELP.get(family, ""))
+        self.help.setText(VALIDATION_HELP + family_help(self.state.spec))
         if self.job is None:
             self._start(self.state.resume)
 
