@@ -84,9 +84,11 @@ def test_gui_thread_ticks_while_a_denoise_and_a_training_run(qtbot, tmp_path):
         job.start()
     qtbot.waitUntil(lambda: not (denoise.running and train.running), timeout=JOB_TIMEOUT_MS)
     first_end = time.perf_counter()
+    for job in (denoise, train):  # the other is not waited for: only the time both ran is measured
+        job.cancel()
     qtbot.waitUntil(lambda: not denoise.running and not train.running, timeout=JOB_TIMEOUT_MS)
     timer.stop()
-    assert denoise.status == "done" and train.status == "done", (denoise.message, train.message)
+    assert {denoise.status, train.status} in ({"done"}, {"done", "cancelled"}), (denoise.message, train.message)
     both = max(computing.values())  # both compute from here until the first ends
     worst = _worst_gap(ticks, started, first_end)
     print(f"\nboth running {first_end - started:.1f} s (setting up {both - started:.1f} s, then both computing): "

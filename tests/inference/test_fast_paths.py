@@ -53,8 +53,9 @@ def test_local_networks_tile_exactly(tmp_path, window, family):
     naive = run(package, window, 128, 64, batch_size=1, optimised=False, precision="fp32")
     assert np.abs(fast - whole).max() < 1e-4
     assert np.abs(naive - fast).max() < GREY / 2
-    bf16 = run(package, window, 128, precision="bf16")
-    assert np.abs(bf16 - fast).max() < GREY
+    corner = window[:, :160, :160]  # bf16 is emulated on CPUs without it, slowly (the whole window: 10 s)
+    bf16 = run(package, corner, 128, precision="bf16")
+    assert np.abs(bf16 - run(package, corner, 128, precision="fp32")).max() < GREY
 
 
 def test_whole_tile_networks_tile_no_worse_than_the_papers(tmp_path, window, monkeypatch):
