@@ -372,7 +372,10 @@ def pick_denoiser(args) -> Denoiser:
     if getattr(args, "scheduler", None):  # block mode; other jobs note a store's missing chunks themselves
         note_missing_chunks(args.input)
     check_method_args(args)
-    if args.model:  # a device that is not here is the one message, not after a note on the model's fit
+    scheduler = getattr(args, "scheduler", None) or "here"
+    if args.model and (scheduler == "here" or scheduler.split(":")[0] == "local"):
+        # a device that is not here is the one message, not after a note on the model's fit (a batch system's
+        # or a remote scheduler's workers pick it on their machines: a CPU login node submits to GPU nodes)
         from emdenoise_gui.models.device import pick_device
 
         pick_device(args.device)

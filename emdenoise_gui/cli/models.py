@@ -121,14 +121,31 @@ def _shortened(text: str, most: int) -> str:
     return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
 
+def _holds(words: list[str], *texts: str) -> bool:
+    """Whether every one of ``words`` is in one of ``texts`` (case aside), as the app's zoo search finds them."""
+    joined = " ".join(texts).casefold()
+    return all(word.casefold() in joined for word in words)
+
+
+def _card_words(entry) -> tuple[str, ...]:
+    card = entry.package.card if entry.package else None
+    return ("unusable", entry.problem or "") if card is None else (card.family, card.config, card.description,
+                                                                    card.noise_condition)
+
+
 def cmd_zoo(args) -> int:
     from emdenoise_gui.zoo import registry
 
     if args.zoo_command == "list":
-        entries = registry.list_entries()
+        entries, paused = registry.list_entries(), registry.list_paused()
         if not entries:
             print(f"no models yet; train one with `emdenoise train` or import one (user zoo: {registry.user_dir()})")
-        paused = registry.list_paused()
+        if args.words:
+            entries = [e for e in entries if _holds(args.words, e.name, *_card_words(e))]
+            paused = [run for run in paused if _holds(args.words, run.name, run.family, "paused")]
+            if not entries and not paused:
+                print(f"no model in the zoo holds {' '.join(args.words)!r} in its name, family, size or "
+                      "description; `emdenoise zoo list` shows them all")
         width = min(48, max([28, *(len(e.name) for e in entries), *(len(run.name) for run in paused)]))
         names = [e.name.casefold() for e in entries]
         for e in entries:
@@ -264,7 +281,9 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("zoo", help="list, show, import, export or delete model packages")
     zoo = p.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
-    zoo.add_parser("list", help="every model in the zoo")
+    q = zoo.add_parser("list", help="every model in the zoo, or those matching WORDS")
+    q.add_argument("words", nargs="*", metavar="WORD",
+                   help="only the models whose name, family, size or description holds every word (case aside)")
     q = zoo.add_parser("show", help="a model's card")
     q.add_argument("name", metavar="NAME", help="a model's name in the zoo (see `emdenoise zoo list`)")
     q = zoo.add_parser("import", help="add a package (folder or .zip) to your zoo")

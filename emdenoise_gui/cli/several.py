@@ -70,11 +70,7 @@ def _check_options(args) -> None:
 
     check_batch_options(args)  # --jobs / --cluster-config without a batch system
     check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
-    check_batch_size(args.batch_size)
-    if args.model:  # a device that is not there: said once, not once per stack after the folder is made
-        from emdenoise_gui.models.device import pick_device
-
-        pick_device(args.device)
+    check_batch_size(args.batch_size)  # a device that is not here: pick_denoiser, before the folder is made
 
 
 def _distinct_inputs(inputs: list[str]) -> None:

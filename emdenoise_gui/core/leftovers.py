@@ -18,9 +18,11 @@ staging for good, one more each kill (kill audit of 2026-12-06).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -103,22 +105,43 @@ def being_written(folder: str | Path) -> set[str]:
     """Names of the outputs in ``folder`` that a run is writing or has named (staging of a live process of this
     machine, or of another machine: it may still write): a fresh name must not be one of them, or two runs
     writing at once chose the same name and the second failed after its work."""
-    names = set()
+    return {match["name"] for match, _item in _live_staging(folder)}
+
+
+def _live_staging(folder: str | Path, mine: Path | None = None):
+    """(match, path) of each staging name in ``folder`` whose writer may still write (copies moved aside
+    apart, and ``mine``). An empty marker of another machine older than :data:`STALE_AFTER_S` is not
+    counted: a run killed there (the out-of-memory killer, a batch system's kill) held its name for good."""
     for item in _entries(folder):
         match = PARTIAL.match(item.name)
+        if not match or match["name"].endswith(atomic.OLD_SUFFIX) or item == mine:
+            continue
         try:
-            if match and not match["name"].endswith(atomic.OLD_SUFFIX) and not _stale(match, item):
-                names.add(match["name"])
+            if _stale(match, item) or (match["host"] not in (None, atomic.HOST) and _abandoned_marker(item)):
+                continue
         except OSError:  # gone meanwhile
             continue
-    return names
+        yield match, item
 
 
-def reserve(path: Path) -> Path:
-    """An empty staging file beside ``path`` that marks its name as taken by this process (see
-    :func:`being_written`) until it is removed, or swept as stale when the process is gone; returns it."""
+def _abandoned_marker(item: Path) -> bool:
+    info = item.lstat()
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0 and time.time() - info.st_mtime > STALE_AFTER_S
+
+
+def reserve(path: Path) -> Path | None:
+    """Hold the name of ``path`` for this process: an empty staging file beside it (see :func:`being_written`),
+    created and then checked against the others', so that of two runs naming it at the same moment at most
+    one keeps it (a name already being written or named by another run is given way). Returns the marker,
+    or None when the name is another run's; OSError where the folder takes no file. The marker goes when it
+    is removed (:class:`Reservations`), or is swept as stale once this process is gone."""
     marker = atomic.private_staging(path)
     marker.touch(exist_ok=False)
+    name = PARTIAL.match(marker.name)["name"].casefold()  # as staged: a long name is cut alike for every run
+    if any(match["name"].casefold() == name for match, _item in _live_staging(path.parent, mine=marker)):
+        with contextlib.suppress(OSError):
+            marker.unlink()
+        return None
     return marker
 
 
@@ -130,20 +153,30 @@ class Reservations:
     def __init__(self):
         self._markers: dict[Path, Path | None] = {}  # path -> its marker (None: the folder took none)
 
-    def take(self, paths) -> None:
-        for path in map(Path, paths):
-            if path not in self._markers:
-                try:
-                    self._markers[path] = reserve(path)
-                except OSError:  # a folder we cannot write to: the result's write will say so
-                    self._markers[path] = None
+    def claim(self, path: Path) -> bool:
+        """Hold ``path``'s name; False when another run holds or writes it (choose another name). A folder that
+        takes no file holds nothing, and True: the result's own write will say what is wrong."""
+        path = Path(path)
+        if path in self._markers:
+            return True
+        try:
+            marker = reserve(path)
+        except OSError:
+            marker = None
+        else:
+            if marker is None:
+                return False
+        self._markers[path] = marker
+        return True
 
     def give_back(self, paths) -> None:
-        """Free ``paths`` (written, or not to be written)."""
+        """Free ``paths`` (written, or not to be written); a marker that cannot be removed (a share gone
+        read-only) is left to be swept as stale."""
         for path in map(Path, paths):
             marker = self._markers.pop(path, None)
             if marker is not None:
-                marker.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    marker.unlink(missing_ok=True)
 
     def give_back_all(self) -> None:
         self.give_back(list(self._markers))

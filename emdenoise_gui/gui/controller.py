@@ -539,7 +539,6 @@ class Controller(QtCore.QObject, ResultRecording):
             job = Job(f"Batch-denoise {len(records)} stacks ({denoiser.title})", "batch", make, self)
         project = self.project
         used = {"tile": s.tile_px, "stride": s.stride_px, "dtype": s.output_dtype, "device": s.device}
-        self._reserved.take(outputs)  # a second job queued meanwhile gets other names
         # only what the job said it wrote is recorded: a file found at an output's name after a failure is another
         # program's (another window, the CLI), whose result must not be labelled as this job's
         written: set[str] = set()
@@ -554,10 +553,12 @@ class Controller(QtCore.QObject, ResultRecording):
     def output_paths(self, records, method: str) -> list[Path]:
         """Fresh result paths for ``records`` made by ``method``: the Settings' output folder (default
         the project's ``results/``), name pattern and format ("same": each input's own); distinct
-        even for inputs of the same name."""
+        even for inputs of the same name, and held (``_reserved``) until the job's results are recorded: a job
+        queued meanwhile, another window or a CLI run gets other names."""
         s = self.settings
         return self.project.result_paths([(r.id, s.output_suffix(r.path)) for r in records], method,
-                                         s.output_folder, s.name_pattern, exclude=self._reserved)
+                                         s.output_folder, s.name_pattern, exclude=self._reserved,
+                                         reservations=self._reserved)
 
     def train(self, spec) -> Job:
         from emdenoise_gui.jobs.train import train_job

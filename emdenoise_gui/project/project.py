@@ -433,7 +433,7 @@ class Project:
         return path != results and path.is_relative_to(results)
 
     def result_path(self, stack_id: str, method: str, suffix: str = ".tif", folder: str | Path | None = None,
-                    pattern: str = DEFAULT_PATTERN, exclude=()) -> Path:
+                    pattern: str = DEFAULT_PATTERN, exclude=(), reservations=None) -> Path:
         """A fresh absolute path for a new result of stack ``stack_id`` made by ``method``.
 
         The name is ``pattern`` filled in (``project.naming``: ``{stem}``, ``{method}``, ``{date}``),
@@ -442,12 +442,14 @@ class Project:
         is overwritten. ``folder``: where the
         result goes (default, and when empty: the project's ``results/``, made if missing; another
         folder must exist). ``exclude``: paths handed out already and not written yet (a batch).
+        ``reservations`` (``leftovers.Reservations``): each name is claimed there, on disk, and one another
+        run claimed at the same moment is passed over.
         InputError for a bad pattern, suffix or folder; KeyError for an unknown stack.
         """
-        return self.result_paths([(stack_id, suffix)], method, folder, pattern, exclude)[0]
+        return self.result_paths([(stack_id, suffix)], method, folder, pattern, exclude, reservations)[0]
 
     def result_paths(self, items, method: str, folder: str | Path | None = None, pattern: str = DEFAULT_PATTERN,
-                     exclude=()) -> list[Path]:
+                     exclude=(), reservations=None) -> list[Path]:
         """:meth:`result_path` for a batch: ``items`` are (stack id, suffix) pairs, each given a fresh path
         distinct from the others; the recorded results and ``exclude`` are looked at once (per stack, the
         batch of N stacks cost N^2 path resolutions on the GUI thread: 6 s for 400)."""
@@ -458,8 +460,12 @@ class Project:
         paths = []
         for stack_id, suffix in items:
             name = render(pattern, Path(self.stack(stack_id).name).stem, method)
-            paths.append(fresh_path(target.absolute(), name, check_suffix(suffix), taken))
-            taken.add(paths[-1].name)
+            while True:
+                path = fresh_path(target.absolute(), name, check_suffix(suffix), taken)
+                taken.add(path.name)
+                if reservations is None or reservations.claim(path):
+                    break
+            paths.append(path)
         return paths
 
     def _results_target(self, folder: str | Path | None) -> Path:

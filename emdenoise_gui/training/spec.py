@@ -191,6 +191,12 @@ class RunSpec:
             self.clean_output = "gated"
         return self
 
+    def nrrn_objective(self, neighbours: str) -> str:
+        """The loss an NRRN run on noisy data learns with, its network taking the neighbours as ``neighbours``
+        ("pair" or "mean"): the spec's, else the paper's consensus loss for the two-branch network and the
+        blind spot for one branch on the neighbours' mean (the consensus loss cannot train it)."""
+        return self.objective or ("blind-spot" if neighbours == "mean" else "consensus")
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -343,3 +343,14 @@ def test_a_dose_range_with_decimal_commas_says_to_use_a_point(tmp_path, cli):
     result = cli("train", "xception", "--clean", source, "--dose", "12,5:50", "--steps", "1", "-o", tmp_path / "m")
     err = result.err
     assert result.code == 2 and "with a decimal point, not a comma" in err and err.count("\n") == 1
+
+
+def test_a_batch_systems_workers_pick_the_device_on_their_machines(tmp_path, cli, fibsem_crop, monkeypatch):
+    """A CPU login node submitting to GPU nodes was refused "no CUDA GPU is available here" (review)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.zarr", "--model", "flyem-nrrn-lite", "--device", "cuda",
+                 "--scheduler", "slurm")
+    assert result.code == 2 and "no CUDA GPU" not in result.err, result.err
+    assert "--cluster-config" in result.err  # what stops it here: the batch system's settings

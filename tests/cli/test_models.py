@@ -383,3 +383,12 @@ def test_a_paused_run_can_be_discarded(cli, home, noisy_crop):
     result = cli("zoo", "delete", paused.name, "--yes")
     assert result.code == 0 and "discarded the paused training" in result.out, result.err
     assert not list_paused() and not paused.path.exists()
+
+
+def test_zoo_list_finds_models_by_words(cli, home):
+    """As the app's zoo search: every word, case aside, in the name, family, size or description."""
+    found = cli("zoo", "list", "NRRN", "lite")
+    assert found.code == 0 and [line.split()[0] for line in found.out.splitlines()] == ["flyem-nrrn-lite"]
+    assert "flyem-cyclic-artifacts" in cli("zoo", "list", "film").out
+    missing = cli("zoo", "list", "no-such-model")
+    assert missing.code == 0 and "no model in the zoo holds 'no-such-model'" in missing.out

@@ -98,3 +98,48 @@ def test_names_being_written_are_those_of_live_or_other_machines_writers(tmp_pat
     assert marker.stat().st_size == 0 and not (tmp_path / "mine.tif").exists()
     assert leftovers.being_written(tmp_path) == {"theirs.tif", "mine.tif"}
     assert leftovers.being_written(tmp_path / "missing") == set()
+
+
+def test_of_two_runs_claiming_one_name_at_once_one_gives_way(tmp_path):
+    """Both listed the folder, both picked the name, both marked it: the second failed after its work (review)."""
+    first, second = leftovers.Reservations(), leftovers.Reservations()
+    assert first.claim(tmp_path / "a.tif") and not second.claim(tmp_path / "a.tif")
+    assert len(_markers(tmp_path)) == len(list(tmp_path.iterdir())) == 1  # the second's marker went again
+    first.give_back([tmp_path / "a.tif"])
+    assert second.claim(tmp_path / "a.tif") and len(_markers(tmp_path)) == 1
+
+
+def _markers(folder):
+    return [p for p in folder.iterdir() if leftovers.PARTIAL.match(p.name)]
+
+
+def test_an_old_empty_marker_of_another_machine_holds_no_name(tmp_path):
+    """A run killed on a cluster node held its name for good: no pid here says it is gone."""
+    import os
+    import time
+
+    old = tmp_path / ".a.tif.999999999@another-node-0123abcd.partial"
+    old.write_bytes(b"")
+    assert leftovers.being_written(tmp_path) == {"a.tif"}  # it may still write
+    two_days_ago = time.time() - 2 * leftovers.STALE_AFTER_S
+    os.utime(old, (two_days_ago, two_days_ago))
+    mine = leftovers.Reservations()
+    assert leftovers.being_written(tmp_path) == set() and mine.claim(tmp_path / "a.tif")
+    mine.give_back_all()
+    (tmp_path / ".b.tif.999999999@another-node-0123abcd.partial").write_bytes(b"pixels")  # a write of theirs
+    os.utime(tmp_path / ".b.tif.999999999@another-node-0123abcd.partial", (two_days_ago, two_days_ago))
+    assert leftovers.being_written(tmp_path) == {"b.tif"}
+
+
+def test_a_marker_that_cannot_be_removed_is_left_quietly(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    held = leftovers.Reservations()
+    assert held.claim(tmp_path / "a.tif")
+
+    def refused(self, missing_ok=False):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    held.give_back_all()  # no error: it is swept as stale once this process is gone
+    assert list(held) == []

@@ -44,5 +44,5 @@ def test_dose_where_it_does_nothing_is_refused(tmp_path, capsys, monkeypatch):
     noisy = ramp_volume(tmp_path / "noisy.tif", depth=4)
     assert main(["train", "n2v", "--noisy", str(noisy), "--dose", "10:20", "--steps", "1",
                  "-o", str(tmp_path / "m")]) == 2
-    assert "--dose set synthetic noise on --clean data" in capsys.readouterr().err
+    assert "--dose sets synthetic noise on --clean data" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()

@@ -284,7 +284,11 @@ def test_an_output_named_like_a_file_is_refused(tmp_path, fibsem_crop, noisy_cro
 def test_a_resume_runs_on_the_device_asked_for(tmp_path, fibsem_crop, noisy_crop, noise_patches, monkeypatch):
     """A resume always ran on the device the run started on: a run stopped on a GPU could not go on on a
     laptop, and the app's device setting was ignored when a paused run was resumed."""
+    from pathlib import Path
+
     import torch
+
+    from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     token = CancelToken()
@@ -293,5 +297,10 @@ def test_a_resume_runs_on_the_device_asked_for(tmp_path, fibsem_crop, noisy_crop
             token.cancel()
     with pytest.raises(InputError, match="no CUDA GPU is available here"):
         list(resume(event.checkpoint, device="cuda"))  # asked for, and said where it cannot be
+    state = load_checkpoint(Path(event.checkpoint))  # as if it had been started on a GPU
+    state["spec"]["device"] = "cuda"
+    save_checkpoint(Path(event.checkpoint), state)
+    with pytest.raises(InputError, match="no CUDA GPU is available here"):
+        list(resume(event.checkpoint))  # by default on the device it started on
     rest = list(resume(event.checkpoint, device="auto"))
     assert rest[0].first_step == 2 and rest[0].device.startswith("CPU") and rest[-1].package

@@ -42,8 +42,7 @@ def family_help(spec) -> str:
         return FAMILY_HELP.get(spec.family, "")
     if spec.data.get("clean"):
         return FAMILY_HELP["nrrn:supervised"]
-    neighbours = spec.neighbours or _start_model_neighbours(spec.init) or "pair"
-    objective = spec.objective or ("blind-spot" if neighbours == "mean" else "consensus")
+    objective = spec.nrrn_objective(spec.neighbours or _start_model_neighbours(spec.init) or "pair")
     return FAMILY_HELP["nrrn" if objective == "consensus" else "nrrn:blind-spot"]
 
 

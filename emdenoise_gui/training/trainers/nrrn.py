@@ -92,9 +92,8 @@ class NRRNTrainer(BaseTrainer):
 
     @property
     def objective(self) -> str:
-        """The self-supervised loss: the spec's, else the paper's consensus loss for the two-branch network
-        and the blind spot for one branch on the neighbours' mean (the consensus loss cannot train it)."""
-        return self.spec.objective or ("blind-spot" if self.mean_neighbours else "consensus")
+        """The self-supervised loss (``RunSpec.nrrn_objective``)."""
+        return self.spec.nrrn_objective(self.architecture.get("neighbours", "pair"))
 
     def recipe(self) -> str:
         if self.supervised:
