@@ -187,11 +187,16 @@ def train_rate(job: dict) -> dict:
     defaults = FAMILIES[family].configs[config]
     scratch = Path(job["scratch"])
     side = max(256, defaults.crop * 2)
-    volume = scratch / f"train-{side}.tif"
-    if not volume.exists():
-        tifffile.imwrite(volume, synthetic_em_stack(12, side, side, seed=3), imagej=True, metadata={"axes": "ZYX"})
-    # nrrn: the shipped models' recipe (clean slices, synthetic noise); the others their only one
-    roles = {("clean" if family == "nrrn" else role.split("|")[0]): [str(volume)] for role in FAMILIES[family].roles}
+    # nrrn: the shipped models' recipe (clean slices, synthetic noise); the others their only one. Each role its
+    # own volume: one file as both --clean and --noise is refused (the cyclic rows failed from 2026-12-06 on)
+    roles = {}
+    for seed, role in enumerate(dict.fromkeys("clean" if family == "nrrn" else role.split("|")[0]
+                                              for role in FAMILIES[family].roles), start=3):
+        volume = scratch / f"train-{side}-{role}.tif"
+        if not volume.exists():
+            tifffile.imwrite(volume, synthetic_em_stack(12, side, side, seed=seed), imagej=True,
+                             metadata={"axes": "ZYX"})
+        roles[role] = [str(volume)]
     # on the CPU the paper sizes train at batch 1 (NRRN's paper batch of 16 x 256^2 needs 16 GB and minutes a step)
     batch = 1 if config == "paper" and job["device"] == "cpu" else None
     # before: the paper's two-branch NRRN, as every NRRN then trained; now: the default on clean data, one
