@@ -6,8 +6,8 @@ The project is read again just before each result is recorded and saved at once 
 what the app, open on the same project meanwhile, added): a run of hours never writes back a stale copy.
 Each record is made under the project's write lock (``project_file.writing``), so two runs, or a run and the
 app, never undo each other's changes. Without ``-o``, results go to the project's ``results/`` folder under
-fresh names, as the app names them (``{stem}_{method}``, ``_2`` ... when taken), each marked taken on disk
-until it is recorded (``leftovers.reserve``: two runs at once pick different names): nothing is overwritten. A
+fresh names, as the app names them (``{stem}_{method}``, ``_2`` ... when taken), each claimed on disk until
+it is recorded (``leftovers.Reservations``: two runs at once pick different names): nothing is overwritten. A
 folder that does not exist, or an empty one, becomes a new project when its first result is recorded.
 """
 
