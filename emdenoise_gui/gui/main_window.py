@@ -159,7 +159,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         # Tab goes through the panels as they are laid out: project, images, zoo, jobs (the images came last)
         project, viewer, zoo, jobs = self.project_panel, self.viewer, self.zoo_panel, self.jobs_panel
         chain = [project.tree, project.add_button, project.remove_button, *viewer.graphics, viewer.slider,
-                 viewer.spin, viewer.histogram, viewer.profile_plot, zoo.list, zoo.details, zoo.import_button,
+                 viewer.spin, viewer.histogram, viewer.profile_plot, zoo.search, zoo.list, zoo.details, zoo.import_button,
                  zoo.export_button, zoo.delete_button, zoo.resume_button, jobs.table, jobs.tabs, jobs.log]
         for first, second in zip(chain, chain[1:]):
             QtWidgets.QWidget.setTabOrder(first, second)

@@ -6,12 +6,13 @@ menus themselves, ``help.menu_shortcuts``).
 
 from __future__ import annotations
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 KEY = QtGui.QKeySequence
 #: Keys for the standard commands where this platform defines none (Quit and Settings on some Linux desktops).
 FALLBACK_KEYS = {KEY.StandardKey.Quit: "Ctrl+Q", KEY.StandardKey.Preferences: "Ctrl+,",
-                 KEY.StandardKey.SaveAs: "Ctrl+Shift+S", KEY.StandardKey.HelpContents: "F1"}
+                 KEY.StandardKey.SaveAs: "Ctrl+Shift+S", KEY.StandardKey.HelpContents: "F1",
+                 KEY.StandardKey.Find: "Ctrl+F"}
 
 
 def standard_key(key: QtGui.QKeySequence.StandardKey) -> QtGui.QKeySequence:
@@ -28,6 +29,15 @@ def _action(window, menu: QtWidgets.QMenu, text: str, slot, shortcut=None, tip: 
     action.triggered.connect(slot)
     menu.addAction(action)
     return action
+
+
+def _find_model(window) -> None:
+    """The zoo shown (a closed dock opened, a tabbed one raised) and its search box ready for typing."""
+    dock = window.docks["zoo"]
+    dock.show()
+    dock.raise_()
+    window.zoo_panel.search.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
+    window.zoo_panel.search.selectAll()
 
 
 def build_menus(window) -> dict[str, QtGui.QAction]:
@@ -56,6 +66,9 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     redo.setShortcut(KEY.StandardKey.Redo)
     edit.addAction(undo)
     edit.addAction(redo)
+    edit.addSeparator()
+    _action(window, edit, "&Find Model or Filter…", lambda: _find_model(window), standard_key(KEY.StandardKey.Find),
+            "Type words of a model's or filter's name, kind or description in the zoo's search box")
     edit.addSeparator()
     _action(window, edit, "&Settings…", window.settings_dialog, standard_key(KEY.StandardKey.Preferences))
     process = bar.addMenu("&Process")

@@ -85,3 +85,15 @@ def test_dark_appearance_is_remembered_and_applied(window, qtbot, qapp, restore_
     theme.apply(qapp, "system")
     assert qapp.palette().color(QtGui.QPalette.ColorRole.Window).lightness() == light
     assert isinstance(qapp.style(), QtWidgets.QStyle)
+
+
+def test_find_opens_the_zoo_and_its_search_box(window, qtbot):
+    """Ctrl+F (the platform's Find) reaches the zoo's search box, the zoo dock opened again if it was closed."""
+    rows = app_help.menu_shortcuts(window)
+    assert any(menu == "Edit" and command == "Find Model or Filter…" and keys for menu, command, keys in rows)
+    window.docks["zoo"].close()
+    window.zoo_panel.search.setText("median")
+    action = next(a for a in window.menuBar().actions()[1].menu().actions() if a.text() == "&Find Model or Filter…")
+    action.trigger()
+    qtbot.waitUntil(lambda: window.zoo_panel.search.hasFocus(), timeout=5000)
+    assert window.docks["zoo"].isVisible() and window.zoo_panel.search.selectedText() == "median"
