@@ -34,9 +34,12 @@ def safe(text: str, fallback: str, limit: int = 60) -> str:
     """``text`` reduced to filename-safe characters (Unicode letters and digits, ``.``, ``_``, ``-``; in the
     composed form, so an accent typed apart stays on its letter), at most ``limit`` of them. Names that
     kept only ASCII lost every character of 中文.tif and 日本.tif: their results were stack_median and
-    stack_median_2, not to be told apart."""
-    text = file_name_part(text, "_")
-    text = re.sub(r"_{2,}", "_", text).strip("._-")[:limit].rstrip("._-")
+    stack_median_2, not to be told apart. A longer text loses its middle (joined by ``-``), not its end:
+    acquisition names differ at their end (..._stack01, ..._stack02), which a cut end made alike."""
+    text = re.sub(r"_{2,}", "_", file_name_part(text, "_")).strip("._-")
+    if len(text) > limit:
+        tail = limit // 3
+        text = text[:limit - tail - 1].rstrip("._-") + "-" + text[-tail:].lstrip("._-")
     return text or fallback
 
 
@@ -68,10 +71,14 @@ def check_suffix(suffix: str) -> str:
 
 
 def render(pattern: str, stem: str, method: str, day: _dt.date | None = None) -> str:
-    """The pattern filled in and made filename-safe (``"result"`` if nothing usable is left)."""
+    """The pattern filled in and made filename-safe (``"result"`` if nothing usable is left), at most
+    :data:`MAX_CHARS` long: the stem is shortened (in its middle) to what the rest leaves room for, so the
+    method and the date are never cut (a long stem and ``{date}`` cut flyem-nrrn-lite and flyem-nrrn-base
+    both to "flyem-nr")."""
     day = day or _dt.date.today()
-    text = check_pattern(pattern).format(stem=safe(stem, "stack"), method=safe(method, "result"),
-                                         date=day.isoformat())
+    fields = {"method": safe(method, "result"), "date": day.isoformat()}
+    rest = len(check_pattern(pattern).format(stem="", **fields))
+    text = pattern.format(stem=safe(stem, "stack", max(12, min(60, MAX_CHARS - rest))), **fields)
     return safe(text, "result", MAX_CHARS)
 
 

@@ -730,3 +730,16 @@ def test_of_two_creators_at_once_the_second_is_refused_not_written_over_the_firs
     with pytest.raises(InputError, match="already holds a project"):
         second._first_save([])
     assert len(Project.open(first.folder).results) == 1
+
+
+def test_long_names_keep_their_end_and_the_method():
+    """Settings audit: two acquisitions named alike up to their last characters got one cut name (the stack
+    number lost, _2 on the other stack's result), and {date} cut the model's name to 'flyem-nr'."""
+    from emdenoise_gui.project.naming import MAX_CHARS, render
+
+    stem = "20231105_FIB-SEM_mouse-cortex_region3_8nm-iso_acquisition_stack0{}"
+    names = {render("{stem}_{method}", stem.format(k), "median") for k in (1, 2)}
+    assert len(names) == 2 and all(n.endswith(("stack01_median", "stack02_median")) for n in names)
+    dated = [render("{date}_{stem}_{method}", stem.format(1), m) for m in ("flyem-nrrn-lite", "flyem-nrrn-base")]
+    assert dated[0].endswith("stack01_flyem-nrrn-lite") and dated[1].endswith("stack01_flyem-nrrn-base")
+    assert all(len(n) <= MAX_CHARS for n in [*names, *dated]) and render("{stem}", "a" * 300, "m").startswith("a")
