@@ -13,6 +13,7 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.gui.settings import (
     APPEARANCES,
     DEVICES,
+    MAX_TILE_PX,
     OUTPUT_DTYPES,
     OUTPUT_FORMATS,
     QUALITIES,
@@ -64,7 +65,7 @@ class SettingsDialog(QtWidgets.QDialog):
         self.device.setCurrentText(settings.device)
         self.device.setToolTip("auto: an NVIDIA GPU if there is one, then Apple's GPU, then the CPU")
         self.tile = QtWidgets.QSpinBox()
-        self.tile.setRange(0, 4096)
+        self.tile.setRange(0, MAX_TILE_PX)
         self.tile.setSingleStep(64)
         self.tile.setSpecialValueText("auto (512 px)")
         self.tile.setSuffix(" px")
@@ -129,6 +130,12 @@ class SettingsDialog(QtWidgets.QDialog):
                                                                  "folder, or leave it empty for the project's "
                                                                  "results folder.")
             return
+        if folder and not os.access(Path(folder).expanduser(), os.W_OK | os.X_OK):
+            # told now, not when a denoise has run (Settings audit)
+            QtWidgets.QMessageBox.warning(self, "Output folder", f"{folder} cannot be written to. Choose a folder "
+                                                                 "you may write in, or leave it empty for the "
+                                                                 "project's results folder.")
+            return
         try:
             check_pattern(self.pattern.text().strip())
         except InputError as exc:
@@ -150,7 +157,9 @@ class SettingsDialog(QtWidgets.QDialog):
         folder = self.folder.text().strip()
         return AppSettings(device=self.device.currentText(), tile=self.tile.value(), quality=self.quality.currentText(),
                            output_format=self.format.currentData(), output_dtype=self.dtype.currentData(),
-                           threads=self.threads.value(), output_folder=str(Path(folder).expanduser()) if folder else "",
+                           # absolute: a relative folder went wherever the app was started from (Settings audit)
+                           threads=self.threads.value(),
+                           output_folder=str(Path(folder).expanduser().absolute()) if folder else "",
                            name_pattern=self.pattern.text().strip(), appearance=self.appearance.currentData()).checked()
 
 

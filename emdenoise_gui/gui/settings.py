@@ -23,6 +23,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = ("same", ".tif", ".mrc", ".zarr")
 #: Light or dark windows, or whatever the desktop uses (``gui.theme``).
 APPEARANCES = ("system", "light", "dark")
+#: The largest tile the Settings take (px); 0 is automatic.
+MAX_TILE_PX = 4096
 _JOB_NAMES = ("OUTPUT_DTYPES", "QUALITIES")
 
 
@@ -142,8 +144,8 @@ class AppSettings:
             self.output_format = defaults.output_format
         if self.output_dtype not in OUTPUT_DTYPES:
             self.output_dtype = defaults.output_dtype
-        if self.tile and (self.tile < 64 or self.tile % 16):
-            self.tile = 0
+        if self.tile and (self.tile < 64 or self.tile > MAX_TILE_PX or self.tile % 16):
+            self.tile = 0  # the Settings box's range: 100000 hand-edited ran, then became 4096 at the next OK
         self.threads = max(0, min(int(self.threads), os.cpu_count() or 1))
         if self.quality not in QUALITIES:
             self.quality = defaults.quality

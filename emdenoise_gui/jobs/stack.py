@@ -19,6 +19,7 @@ from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
 from emdenoise_gui.core.io import Stack, StackWriter, check_output, omezarr, open_stack
 from emdenoise_gui.core.io.formats import output_format
 from emdenoise_gui.core.io.stack import Placement
+from emdenoise_gui.core.io.writer import WIDER
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
@@ -92,7 +93,7 @@ def check_levels(stack: Stack, dtype: np.dtype) -> None:
     if 0 < high - low < MIN_LEVELS - 1:
         levels = int(np.rint(high) - np.rint(low)) + 1
         raise InputError(f"holds floating-point values from {low:g} to {high:g}: stored as {np.dtype(dtype)} the "
-                         f"result would keep {levels} grey level{'s' if levels != 1 else ''}; choose --dtype float32",
+                         f"result would keep {levels} grey level{'s' if levels != 1 else ''}; {WIDER}",
                          stack.meta.path)
 
 

@@ -113,3 +113,28 @@ def test_a_device_this_computer_lacks_is_refused_in_the_dialog(qtbot, monkeypatc
     dialog.device.setCurrentText("cpu")
     dialog._accept()
     assert dialog.result() == QtWidgets.QDialog.DialogCode.Accepted
+
+
+def test_what_the_settings_audit_found(qtbot, tmp_path, monkeypatch):
+    """A hand-edited tile of 100000 ran (the box stops at 4096, so the next OK changed it without a word); a
+    relative output folder went wherever the app was started from; a folder that cannot be written to was
+    accepted and told only when a denoise had run."""
+    import os
+
+    from PySide6 import QtWidgets
+
+    store = qsettings()
+    store.setValue("app/tile", 100000)
+    store.sync()
+    assert AppSettings.load().tile == 0  # automatic, as any other tile the box cannot show
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "relfolder").mkdir()
+    dialog = SettingsDialog(AppSettings())
+    qtbot.addWidget(dialog)
+    dialog.folder.setText("relfolder")
+    assert dialog.result_settings().output_folder == str(tmp_path / "relfolder")
+    warned = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a, **k: warned.append(a[2]))
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a folder of another user (we may be root)
+    dialog._accept()
+    assert warned and "cannot be written to" in warned[0] and dialog.result() != QtWidgets.QDialog.DialogCode.Accepted

@@ -29,6 +29,8 @@ from emdenoise_gui.core.io.formats import output_format
 CLIP_MARGIN = 0.05
 #: ... in at most this fraction of a slice's pixels; more means the data do not fit the type at all.
 CLIP_FRACTION = 1e-3
+#: What to do when the chosen output type cannot hold a result, in the CLI's words and the app's.
+WIDER = "choose --dtype float32 (or a wider type; in the app: Settings ▸ Output pixel type)"
 
 
 def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
@@ -56,15 +58,15 @@ def cast_to(data: np.ndarray, dtype: np.dtype, where: str = "the data",
         outside = np.count_nonzero((data < info.min) | (data > info.max))
         raise InputError(f"{where} spans {low:g} to {high:g}, beyond {dtype}'s {info.min} to {info.max} in "
                          f"{outside:,} pixels ({outside / data.size:.2%}): stored as {dtype} they would be clipped; "
-                         "choose --dtype float32 (or a wider type)")
+                         f"{WIDER}")
     margin = max(1.0, CLIP_MARGIN * (high - low))
     lowest, highest = info.min - margin, info.max + margin
     fits = lowest <= low and high <= highest  # the usual case: nothing to count
     outside = 0 if fits else np.count_nonzero((data < lowest) | (data > highest))
     if outside > CLIP_FRACTION * data.size:
         raise InputError(f"{where} spans {low:g} to {high:g}, beyond {dtype}'s {info.min} to {info.max} in "
-                         f"{outside / data.size:.1%} of the pixels: stored as {dtype} they would be clipped; choose "
-                         "--dtype float32 (or a wider type)")
+                         f"{outside / data.size:.1%} of the pixels: stored as {dtype} they would be clipped; "
+                         f"{WIDER}")
     return np.clip(np.rint(data), info.min, info.max).astype(dtype)
 
 
