@@ -119,17 +119,26 @@ class AppSettings:
         return result_suffix(input_path)
 
     @classmethod
-    def load(cls) -> AppSettings:
+    def load(cls, reset: list[str] | None = None) -> AppSettings:
+        """The stored settings; ``reset`` gets the names of those stored with a value the app cannot use
+        (hand-edited, another version's), which run on their defaults (the threads a computer with more cores
+        stored are this one's cores, not said)."""
         store, out = qsettings(), cls()
+        stored = {}
         for f in fields(cls):
             raw = store.value(f"app/{f.name}")
             if raw is None:
                 continue
+            stored[f.name] = raw
             try:
                 setattr(out, f.name, type(getattr(out, f.name))(raw))
             except (TypeError, ValueError):
                 pass  # a hand-edited bad value falls back to the default
-        return out.checked()
+        out.checked()
+        if reset is not None:
+            reset.extend(name for name, raw in stored.items()
+                         if name != "threads" and str(getattr(out, name)) != str(raw))
+        return out
 
     def checked(self) -> AppSettings:
         """Every field valid: a bad value (hand-edited file, older version) becomes its default."""

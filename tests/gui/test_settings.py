@@ -138,3 +138,25 @@ def test_what_the_settings_audit_found(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a folder of another user (we may be root)
     dialog._accept()
     assert warned and "cannot be written to" in warned[0] and dialog.result() != QtWidgets.QDialog.DialogCode.Accepted
+
+
+def test_settings_that_cannot_be_used_are_named_at_start(qtbot, monkeypatch):
+    """A hand-edited settings file ran on defaults without a word (Settings audit)."""
+    from types import SimpleNamespace
+
+    from emdenoise_gui.gui import app
+
+    AppSettings(device="cpu", tile=256, threads=1).save()
+    store = qsettings()
+    store.setValue("app/tile", "abc")
+    store.setValue("app/name_pattern", "{stem}_{foo}")
+    store.setValue("app/threads", 999)  # a bigger computer's: this one's cores, not said
+    store.sync()
+    reset: list[str] = []
+    settings = AppSettings.load(reset)
+    assert reset == ["tile", "name_pattern"] and settings.device == "cpu" and settings.tile == 0
+    said = []
+    window = SimpleNamespace(controller=SimpleNamespace(warning=SimpleNamespace(emit=lambda *a: said.append(a)),
+                                                        status=SimpleNamespace(emit=lambda *a: said.append(a))))
+    app.when_built(window, SimpleNamespace(demo=False, paths=[], screenshot=None), None)
+    assert len(said) == 1 and "tile, name_pattern" in said[0][0] and "Edit ▸ Settings" in said[0][0]
