@@ -41,7 +41,8 @@ APPEARANCE_WORDS = {"system": "as the desktop", "light": "light", "dark": "dark"
 DTYPE_TIP = ("Same type as input keeps the file the size of the input: the denoised values are rounded to "
              "whole grey levels and clipped to the type's range (for 8- and 16-bit data the rounding, at most "
              "half a grey level, is far below the noise). 32-bit float keeps the computed values unrounded but "
-             "makes a 16-bit stack's result twice, an 8-bit one's four times, as large.")
+             "makes a 16-bit stack's result twice, an 8-bit one's four times, as large. MRC files store 8-bit "
+             "results as unsigned 16-bit (MRC's own 8-bit type is signed, read differently by other programs).")
 
 
 def _combo(values, words: dict, current: str) -> QtWidgets.QComboBox:
