@@ -107,8 +107,7 @@ class Recording:
             project = Project.open(self.folder)
         stack_id = project.add_stacks([meta])[0].id
         # held until recorded: another run naming a result meanwhile picks another name
-        return project.result_path(stack_id, name, suffix, pattern=pattern, exclude=self._reserved,
-                                   reservations=self._reserved)
+        return project.result_path(stack_id, name, suffix, pattern=pattern, reservations=self._reserved)
 
     def release(self) -> None:
         """Give back the names handed out and not recorded (a failed or stopped run)."""

@@ -557,8 +557,7 @@ class Controller(QtCore.QObject, ResultRecording):
         queued meanwhile, another window or a CLI run gets other names."""
         s = self.settings
         return self.project.result_paths([(r.id, s.output_suffix(r.path)) for r in records], method,
-                                         s.output_folder, s.name_pattern, exclude=self._reserved,
-                                         reservations=self._reserved)
+                                         s.output_folder, s.name_pattern, reservations=self._reserved)
 
     def train(self, spec) -> Job:
         from emdenoise_gui.jobs.train import train_job

@@ -442,8 +442,8 @@ class Project:
         is overwritten. ``folder``: where the
         result goes (default, and when empty: the project's ``results/``, made if missing; another
         folder must exist). ``exclude``: paths handed out already and not written yet (a batch).
-        ``reservations`` (``leftovers.Reservations``): each name is claimed there, on disk, and one another
-        run claimed at the same moment is passed over.
+        ``reservations`` (``leftovers.Reservations``): its paths count as handed out, each new name is claimed
+        there, on disk, and one another run claimed at the same moment is passed over.
         InputError for a bad pattern, suffix or folder; KeyError for an unknown stack.
         """
         return self.result_paths([(stack_id, suffix)], method, folder, pattern, exclude, reservations)[0]
@@ -455,7 +455,8 @@ class Project:
         batch of N stacks cost N^2 path resolutions on the GUI thread: 6 s for 400)."""
         target = self._results_target(folder)
         resolved = target.resolve()
-        taken = {p.name for p in [*map(self.absolute, self.results), *map(Path, exclude)]
+        handed = [*exclude, *(reservations or ())]  # a reservation's paths are handed out already
+        taken = {p.name for p in [*map(self.absolute, self.results), *map(Path, handed)]
                  if p.parent.resolve() == resolved} | leftovers.being_written(target)
         paths = []
         for stack_id, suffix in items:

@@ -69,7 +69,8 @@ def writing(folder: str | Path) -> Iterator[None]:
         yield
     finally:
         del _held[key]
-        if held and pid_lock.holder(lock) is not None and pid_lock.holder(lock)[:2] == (os.getpid(), atomic.HOST):
+        holder = pid_lock.holder(lock) if held else None
+        if holder is not None and holder[:2] == (os.getpid(), atomic.HOST):
             with contextlib.suppress(OSError):  # only ours: another writer may have taken over a lock thought stale
                 lock.unlink()
 

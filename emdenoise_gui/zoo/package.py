@@ -288,18 +288,18 @@ class TooLarge(InputError):
     """A card's architecture over :data:`MAX_PARAMETERS`."""
 
 
-def _build(card: ModelCard, device: str = "cpu"):
-    """The card's network on ``device`` ("meta": shapes only, nothing allocated); InputError when the card's
-    architecture cannot be built."""
+def _build(family_name: str, architecture: dict, device: str = "cpu"):
+    """A card's network (its family and architecture) on ``device`` ("meta": shapes only, nothing allocated);
+    InputError when the card's architecture cannot be built."""
     import torch
 
     from emdenoise_gui.models.registry import family
 
     try:
         with torch.device(device):
-            return family(card.family).build(**card.architecture)
+            return family(family_name).build(**architecture)
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise InputError(f"the card's {card.family} architecture cannot be built ({exc})") from exc
+        raise InputError(f"the card's {family_name} architecture cannot be built ({exc})") from exc
 
 
 def architecture_size(card: ModelCard) -> int:
@@ -320,16 +320,8 @@ def _layout(card: ModelCard) -> dict[str, tuple[tuple[int, ...], bool]]:
 
 @functools.lru_cache(maxsize=64)
 def _layout_of(family: str, architecture: str) -> dict[str, tuple[tuple[int, ...], bool]]:
-    card = _LayoutCard(family, json.loads(architecture))
-    return {name: (tuple(t.shape), t.is_floating_point()) for name, t in _build(card, "meta").state_dict().items()}
-
-
-@dataclass(frozen=True)
-class _LayoutCard:
-    """What :func:`_build` reads of a card."""
-
-    family: str
-    architecture: dict
+    network = _build(family, json.loads(architecture), "meta")
+    return {name: (tuple(t.shape), t.is_floating_point()) for name, t in network.state_dict().items()}
 
 
 def capped_blocks(zf: zipfile.ZipFile, member: zipfile.ZipInfo | str, cap: int, archive: Path, why: str):
@@ -506,6 +498,6 @@ def load_network(package: Package):
         raise InputError(f"the weights hold {tensors[integer[0]].dtype} values where the network has numbers with "
                          f"a fraction ({len(integer)} tensors, e.g. {integer[0]}): the weights were changed or written "
                          "by another program; import a good copy", package.named)
-    model = _build(card)
+    model = _build(card.family, card.architecture)
     model.load_state_dict(tensors)
     return model

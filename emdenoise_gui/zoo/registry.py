@@ -182,13 +182,19 @@ def discard_paused(run: PausedRun) -> Path:
     for lock in (run.path.with_name(f".{run.name}.training"), run.path.with_name(f".{run.path.name}.training")):
         if lock.exists() and not pid_lock.stale(lock, pid_lock.holder(lock)):
             raise InputError(f"the paused training '{run.name}' is being resumed now: stop it first", run.path)
-    doomed = atomic.private_staging(run.path)  # moved aside in one step, then removed (as delete_package)
-    try:
-        os.replace(run.path, doomed)
-    except OSError as exc:
-        raise zoo_folder_error(exc, f"discard the paused training '{run.name}'") from exc
-    shutil.rmtree(doomed, ignore_errors=True)
+    _remove_whole(run.path, f"discard the paused training '{run.name}'")
     return run.path
+
+
+def _remove_whole(folder: Path, what: str) -> None:
+    """Remove ``folder``, moved aside first in one step: a zoo folder that cannot be written leaves it whole
+    (InputError saying it could not ``what``), instead of a folder emptied of the files it could delete."""
+    doomed = atomic.private_staging(folder)
+    try:
+        os.replace(folder, doomed)
+    except OSError as exc:
+        raise zoo_folder_error(exc, what) from exc
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def find(name: str) -> ZooEntry:
@@ -360,14 +366,7 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
         entry = own[0] if own else find(name)
     if entry.shipped:
         raise InputError(f"'{name}' ships with EMDenoise and cannot be deleted")
-    # moved aside first, in one step: a zoo folder that cannot be written leaves the model whole, instead of
-    # a folder emptied of the files it could delete
-    doomed = atomic.private_staging(Path(entry.path))
-    try:
-        os.replace(entry.path, doomed)
-    except OSError as exc:
-        raise zoo_folder_error(exc, f"delete '{name}'") from exc
-    shutil.rmtree(doomed, ignore_errors=True)
+    _remove_whole(Path(entry.path), f"delete '{name}'")
     checkpoint = run_checkpoint(Path(entry.path).name)  # user entries are folders of user_dir()
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
     if checkpoint.is_dir() and checkpoint not in paused:  # the finished run's hidden last checkpoint goes too
