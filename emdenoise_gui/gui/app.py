@@ -197,13 +197,12 @@ def when_built(window, args, app) -> None:
         window.force_close = True
         app.exit(1)
         return
-    from emdenoise_gui.gui.settings import AppSettings, settings_problem
+    from emdenoise_gui.gui.settings import settings_problem
 
     problem = settings_problem()
     if problem:  # the app runs on defaults; said once, not a traceback before the window
         window.controller.warning.emit("Settings cannot be saved", problem)
-    reset: list[str] = []
-    AppSettings.load(reset)
+    reset = window.controller.settings_reset
     if reset:  # a hand-edited or another version's value: it ran on the default without a word (Settings audit)
         window.controller.status.emit(f"Settings reset to their defaults (their stored values cannot be used): "
                                       f"{', '.join(reset)}; see Edit ▸ Settings")

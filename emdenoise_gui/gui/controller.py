@@ -110,7 +110,8 @@ class Controller(QtCore.QObject, ResultRecording):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.project: Project | None = None
-        self.settings = AppSettings.load()
+        self.settings_reset: list[str] = []  # stored settings the app could not use (said at start by ``app``)
+        self.settings = AppSettings.load(self.settings_reset)
         self.undo_stack = QtGui.QUndoStack(self)
         # outputs of denoise jobs not yet recorded: no other job, window or CLI run gets their names
         self._reserved = leftovers.Reservations()

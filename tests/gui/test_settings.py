@@ -140,7 +140,7 @@ def test_what_the_settings_audit_found(qtbot, tmp_path, monkeypatch):
     assert warned and "cannot be written to" in warned[0] and dialog.result() != QtWidgets.QDialog.DialogCode.Accepted
 
 
-def test_settings_that_cannot_be_used_are_named_at_start(qtbot, monkeypatch):
+def test_settings_that_cannot_be_used_are_named_at_start(qtbot, monkeypatch, new_controller):
     """A hand-edited settings file ran on defaults without a word (Settings audit)."""
     from types import SimpleNamespace
 
@@ -155,8 +155,11 @@ def test_settings_that_cannot_be_used_are_named_at_start(qtbot, monkeypatch):
     reset: list[str] = []
     settings = AppSettings.load(reset)
     assert reset == ["tile", "name_pattern"] and settings.device == "cpu" and settings.tile == 0
+    controller = new_controller()  # reads the settings once; the start-up message uses what it found
+    assert controller.settings_reset == ["tile", "name_pattern"] and controller.settings.tile == 0
     said = []
-    window = SimpleNamespace(controller=SimpleNamespace(warning=SimpleNamespace(emit=lambda *a: said.append(a)),
-                                                        status=SimpleNamespace(emit=lambda *a: said.append(a))))
-    app.when_built(window, SimpleNamespace(demo=False, paths=[], screenshot=None), None)
+    controller.warning.connect(lambda *a: said.append(a))
+    controller.status.connect(lambda *a: said.append(a))
+    app.when_built(SimpleNamespace(controller=controller), SimpleNamespace(demo=False, paths=[], screenshot=None),
+                   None)
     assert len(said) == 1 and "tile, name_pattern" in said[0][0] and "Edit ▸ Settings" in said[0][0]

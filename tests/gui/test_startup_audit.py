@@ -29,7 +29,7 @@ def test_a_settings_folder_that_is_a_file_runs_on_defaults_and_says_so(tmp_path,
     assert "cannot save changes" in AppSettings(tile=256).save()
     warnings = []
     window = SimpleNamespace(controller=SimpleNamespace(warning=SimpleNamespace(
-        emit=lambda title, text: warnings.append(title))))
+        emit=lambda title, text: warnings.append(title)), settings_reset=[]))
     app.when_built(window, SimpleNamespace(demo=False, paths=[], screenshot=None), None)
     assert warnings == ["Settings cannot be saved"]
 
@@ -49,7 +49,7 @@ def test_a_command_line_path_that_is_not_there_is_said_without_a_project_questio
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     warnings, asked = [], []
     window = SimpleNamespace(controller=SimpleNamespace(warning=SimpleNamespace(
-        emit=lambda title, text: warnings.append((title, text)))), ensure_project=lambda n: asked.append(n),
+        emit=lambda title, text: warnings.append((title, text))), settings_reset=[]), ensure_project=lambda n: asked.append(n),
         open_project=lambda p: asked.append(p))
     gone = tmp_path / "does-not-exist.tif"
     app.when_built(window, SimpleNamespace(demo=False, paths=[str(gone)], screenshot=None), None)
