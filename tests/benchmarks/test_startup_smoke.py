@@ -23,7 +23,10 @@ def test_window_is_shown_before_it_is_ready_and_before_the_device_is_known(quick
     assert 0 < now["shown"]["median"] <= now["ready"]["median"] <= now["device"]["median"]
     assert now["shown"]["median"] < 10  # seconds; the target (3 s) is judged on a quiet machine, not here
     imports = result["imports"]
-    assert imports["before shown"]["total_s"] < imports["built window"]["total_s"]
+    # what runs before the window is shown is a part of what the built window needs (by module, not by time: two
+    # processes' import times swap places on a busy machine, 1.85 against 1.73 s at a load of 4.8)
+    assert set(imports["before shown"]["modules"]) < set(imports["built window"]["modules"])
+    assert all(imports[k]["total_s"] > 0 for k in imports)
     assert "torch" in imports["device probe"]["modules"] and "torch" not in imports["built window"]["modules"]
     assert not {"bm3d", "pyqtgraph", "emdenoise_gui.core.baselines"} & set(imports["before shown"]["modules"])
 

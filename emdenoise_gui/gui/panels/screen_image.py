@@ -16,6 +16,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from emdenoise_gui.core.metrics import outlier_limits
+
+#: Bins of the contrast histogram (pyqtgraph's own number).
+HISTOGRAM_BINS = 500
+
 
 class ScreenImageItem(pg.ImageItem):
     """A row-major ImageItem for (Y, X) images, drawn from every :attr:`step`-th pixel when zoomed out.
@@ -62,6 +67,29 @@ class ScreenImageItem(pg.ImageItem):
         if not (math.isfinite(per_device_pixel) and per_device_pixel >= 2):
             return 1
         return 1 << int(math.floor(math.log2(per_device_pixel)))
+
+    def getHistogram(self, bins="auto", step="auto", perChannel=False, targetImageSize=200, **kwargs):
+        """pyqtgraph's histogram of the drawn image, over the bulk of its values when it has outliers
+        (``core.metrics.outlier_limits``): twelve hot pixels of 65535 in a slice of 1012-1060 spread the
+        contrast histogram over 0-68 000, its data and both limits in a sliver no one could drag."""
+        image = self.image
+        if isinstance(bins, str) and bins == "auto" and not perChannel and image is not None and image.size:
+            if isinstance(step, str):  # "auto": as pyqtgraph samples it
+                step = tuple(max(1, -(-n // targetImageSize)) for n in image.shape[:2])
+            elif np.isscalar(step):
+                step = (step, step)
+            sampled = image[::step[0], ::step[1]]
+            limits = outlier_limits(sampled)
+            if limits is not None:
+                lo, hi = limits
+                with np.errstate(invalid="ignore"):
+                    lo, hi = max(lo, float(np.nanmin(sampled))), min(hi, float(np.nanmax(sampled)))
+                if image.dtype.kind in "ui":
+                    width = max(1, math.ceil((hi - lo) / HISTOGRAM_BINS))
+                    bins = np.arange(math.floor(lo), math.ceil(hi) + 1.01 * width, width)
+                else:
+                    bins = np.linspace(lo, hi, HISTOGRAM_BINS)
+        return super().getHistogram(bins, step, perChannel, targetImageSize, **kwargs)
 
     def _draw(self, levels: tuple[float, float] | None) -> None:
         step, full = self.step, self.full
