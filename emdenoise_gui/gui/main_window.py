@@ -223,6 +223,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         self.viewer.region_denoise_requested.connect(self.denoise_region)
         self.viewer.hover.connect(lambda text: self.statusBar().showMessage(text))
         self.viewer.slice_changed.connect(lambda _z: self._save_view_timer.start())
+        self.viewer.state_changed.connect(lambda: self._save_view_timer.start())  # the timer is made later
         self.viewer.slice_changed.connect(self._slice_moved)
 
     # -- projects and stacks --------------------------------------------------------------------------

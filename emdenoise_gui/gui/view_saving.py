@@ -1,6 +1,7 @@
 """What is on screen saved with the project: the stack or result shown, its slice and the viewer's
-state (``project.view``), written a second after the user settles on it, and at once before the
-project is closed, replaced by another or copied (Save As).
+state (``project.view``), written a second after the user settles on it (another stack or result, a
+slice, or any change ``CompareView.state_changed`` reports), and at once before the project is closed,
+replaced by another or copied (Save As).
 
 ``ViewSaving`` is a mixin of ``main_window.MainWindow``; it uses the window's ``controller``,
 ``viewer``, ``_current``, ``_current_stack_id`` and ``_restoring``.
@@ -34,12 +35,14 @@ class ViewSaving:
 
     def _store_view(self) -> None:
         """Put what is on screen into ``project.view`` and save the project (not while a project's saved
-        view is being restored)."""
+        view is being restored, nor when the view is what the project holds: project.json is not written
+        for nothing)."""
         from emdenoise_gui.project.records import CompareState
 
         project = self.controller.project
         if project is None or self._restoring:
             return
+        held = (project.view.stack_id, project.view.result_id, project.view.slice_index, project.view.viewer)
         kind, ident = self._current
         project.view.stack_id = ident if kind == "stack" else self._current_stack_id()
         project.view.result_id = ident if kind == "result" else None
@@ -49,4 +52,5 @@ class ViewSaving:
             project.view.viewer = CompareState.from_dict({**kept, **self.viewer.state()}, "view.viewer")
         except InputError:  # e.g. a view not laid out yet (no size): nothing worth restoring
             project.view.viewer = None
-        self.controller.save()
+        if (project.view.stack_id, project.view.result_id, project.view.slice_index, project.view.viewer) != held:
+            self.controller.save()

@@ -74,3 +74,27 @@ def test_closing_the_window_saves_the_view_held_back(window, qtbot, three_stacks
     window.show_stack(three_stacks[2])
     window.close()
     assert _saved_view(folder)["stack_id"] == three_stacks[2]
+
+
+def test_a_change_of_contrast_zoom_tool_or_line_is_saved_once_the_user_settles(window, qtbot, three_stacks,
+                                                                               monkeypatch):
+    """Only a slice or another stack started the timer (viewer audit): a crash lost the contrast, zoom, line and
+    tools the user had set, and reopened with High-pass on after it had been switched off."""
+    window.show_stack(three_stacks[0])
+    window.flush_view()
+    saves = _counting_saves(window, monkeypatch)
+    folder, viewer = window.controller.project.folder, window.viewer
+    viewer.high_pass_action.trigger()
+    qtbot.waitUntil(lambda: len(saves) == 1, timeout=5000)
+    assert _saved_view(folder)["viewer"]["high_pass"] is True
+    viewer.high_pass_action.trigger()
+    viewer.zoom(2.0)
+    viewer.set_line_points((5.0, 4.0), (30.0, 20.0))
+    viewer.measure_panel.line.finished.emit()  # as when the user lets go of the line
+    qtbot.waitUntil(lambda: len(saves) == 2, timeout=5000)
+    saved = _saved_view(folder)["viewer"]
+    assert saved["high_pass"] is False and saved["line"] == [[5.0, 4.0], [30.0, 20.0]]
+    assert saved["view_rect"][2] < 30  # zoomed in on the 40 px wide slice
+    viewer.contrast.histogram.item.sigLevelChangeFinished.emit(viewer.contrast.histogram.item)
+    qtbot.wait(1300)
+    assert len(saves) == 2  # the same view: project.json not written again for nothing

@@ -69,11 +69,14 @@ class CompareView(QtWidgets.QWidget):
     Signals: ``hover(str)`` describes the pixel under the mouse (for a status
     bar, "" when off the image) or says what a menu entry did; ``slice_changed(int)`` the new
     slice index; ``region_preview_requested(tuple)`` and ``region_denoise_requested(tuple)``
-    the Region tool's half-open (y0, x0, y1, x1) px when its menu entries are chosen.
+    the Region tool's half-open (y0, x0, y1, x1) px when its menu entries are chosen;
+    ``state_changed()`` the user changed what :meth:`state` holds besides the slice (a mode or tool,
+    the contrast, zoom or pan, the line, box or divider), once per change let go of.
     """
 
     hover = QtCore.Signal(str)
     slice_changed = QtCore.Signal(int)
+    state_changed = QtCore.Signal()
     region_preview_requested = QtCore.Signal(object)
     region_denoise_requested = QtCore.Signal(object)
 
@@ -103,6 +106,7 @@ class CompareView(QtWidgets.QWidget):
         self.region_tool = RegionTool(self.views)
         self.keys = ViewKeys(self, self.graphics)
         self.menu = ViewMenu(self)
+        self._report_state_changes()
         self.clear()
 
     # ----------------------------------------------------------------- building
@@ -145,6 +149,20 @@ class CompareView(QtWidgets.QWidget):
         self.divider.sigPositionChanged.connect(lambda: self._mode == "split" and self._refresh_images())
         self.contrast = Contrast(self.image_items)
         self.histogram = self.contrast.histogram
+
+    def _report_state_changes(self) -> None:
+        """Emit ``state_changed`` for the user's changes of the view (each source's end-of-change signal)."""
+        def changed(*_args) -> None:
+            self.state_changed.emit()
+
+        for made in self.toolbar.actions():
+            made.triggered.connect(changed)
+        self.histogram.item.sigLevelChangeFinished.connect(changed)
+        for view in self.views:
+            view.sigRangeChangedManually.connect(changed)
+        self.measure_panel.line.finished.connect(changed)
+        self.measure_panel.box.finished.connect(changed)
+        self.divider.sigPositionChangeFinished.connect(changed)
 
     def _build_layout(self) -> None:
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -431,10 +449,12 @@ class CompareView(QtWidgets.QWidget):
     def zoom(self, factor: float) -> None:
         """Zoom both views in (``factor`` > 1) or out around their centre."""
         self.fit.zoom(factor)
+        self.state_changed.emit()
 
     def pan(self, right: float, down: float) -> None:
         """Move both views by ``right`` of the visible width and ``down`` of its height (Alt+arrow keys)."""
         self.fit.pan(right, down)
+        self.state_changed.emit()
 
     def reset_view(self) -> None:
         """Fit the whole image in the view(s), and keep it fitted until the user pans or zooms."""

@@ -265,9 +265,11 @@ class ProfilePlot(pg.PlotWidget):
 
 
 class _Mirrored(QtCore.QObject):
-    """The same ROI in several views: moving any one moves the others; ``changed`` once per move."""
+    """The same ROI in several views: moving any one moves the others; ``changed`` once per move,
+    ``finished`` when the user lets go of one."""
 
     changed = QtCore.Signal()
+    finished = QtCore.Signal()
 
     def __init__(self, views, make_roi):
         super().__init__()
@@ -277,6 +279,7 @@ class _Mirrored(QtCore.QObject):
             roi.setZValue(10)
             view.addItem(roi, ignoreBounds=True)  # "fit to image" must not fit to the tools
             roi.sigRegionChanged.connect(self._on_moved)
+            roi.sigRegionChangeFinished.connect(lambda _roi: self.finished.emit())
 
     def setVisible(self, visible: bool) -> None:
         for roi in self.rois:
