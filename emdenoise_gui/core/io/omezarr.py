@@ -40,6 +40,7 @@ from emdenoise_gui.core.io.stack import (
     check_shape,
     stored_dtype_extra,
 )
+from emdenoise_gui.core.io.units import unit_to_nm
 
 SUFFIXES = (".zarr",)
 DEFAULT_VERSION = "0.5"
@@ -47,8 +48,6 @@ VERSIONS = ("0.5", "0.4")
 #: Slices per shard (NGFF 0.5) and the most pixels of a slice in one chunk (a side of 1024).
 SHARD_DEPTH, CHUNK_SIDE = 16, 1024
 #: Axis units NGFF allows that we convert, to nm.
-UNIT_NM = {"nanometer": 1.0, "micrometer": 1e3, "angstrom": 0.1, "millimeter": 1e6, "picometer": 1e-3,
-           "meter": 1e9}
 SPACE_AXES = ("z", "y", "x")
 #: an image's position in space (``stack.Placement``) is written, as the NGFF translation (in nm: needs the voxel size)
 KEEPS_PLACEMENT = True
@@ -208,7 +207,7 @@ def _translation_nm(entry: dict, names: list[str]) -> tuple[float, float, float]
     result = []
     for name in SPACE_AXES:
         axis = axes[names.index(name)]
-        factor = UNIT_NM.get(axis.get("unit")) if isinstance(axis, dict) else None
+        factor = unit_to_nm(axis.get("unit")) if isinstance(axis, dict) else None
         value = position[names.index(name)] * factor if factor else None
         if value is None or not math.isfinite(value):
             return None
@@ -228,7 +227,7 @@ def _voxel_size(entry: dict, names: list[str], slices: str = "z") -> tuple[tuple
     def size(name: str) -> float | None:
         """nm per px along ``name``; None when the unit is unknown or the scale not a positive number."""
         axis = axes[names.index(name)]
-        factor = UNIT_NM.get(axis.get("unit")) if isinstance(axis, dict) and axis.get("unit") else None
+        factor = unit_to_nm(axis.get("unit")) if isinstance(axis, dict) else None
         value = scale[names.index(name)] * factor if factor else None
         return value if value is not None and math.isfinite(value) and value > 0 else None
 

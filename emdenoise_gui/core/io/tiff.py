@@ -28,15 +28,8 @@ from emdenoise_gui.core.io.stack import (
     check_shape,
     stored_dtype_extra,
 )
+from emdenoise_gui.core.io.units import unit_to_nm
 
-#: Length units as written by ImageJ, OME and Zeiss, in nanometres.
-UNIT_NM = {
-    "nm": 1.0, "nanometer": 1.0, "nanometre": 1.0,
-    "um": 1e3, "µm": 1e3, "\u03bcm": 1e3, "micron": 1e3, "microns": 1e3, "\\u00b5m": 1e3,
-    "mm": 1e6, "cm": 1e7, "m": 1e9,
-    "a": 0.1, "å": 0.1, "\u212b": 0.1, "angstrom": 0.1,
-    "pm": 1e-3, "fm": 1e-6,
-}
 _SPATIAL = set("YX")
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -71,13 +64,6 @@ class WholeReader:
     def close(self) -> None:
         self._data = None
         self.tif.close()
-
-
-def unit_to_nm(unit: str | None) -> float | None:
-    """Nanometres per ``unit`` (``'micron'`` -> 1000.0), or ``None`` when unknown."""
-    if not unit:
-        return None
-    return UNIT_NM.get(str(unit).strip().lower())
 
 
 def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...]:
@@ -153,14 +139,17 @@ def _resolution_px_size(page: tifffile.TiffPage) -> tuple[float, float] | None:
 
 
 def _imagej_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[float | None, float, float] | None:
+    """ImageJ's calibration: x in ``unit``; y and z in ``yunit`` and ``zunit`` where given (a z step of 0.05
+    with ``zunit`` micron is 50 nm, not 0.05), else in ``unit``. A y or z in a unit not known is not given."""
     meta = tif.imagej_metadata or {}
     scale = unit_to_nm(meta.get("unit"))
     px = _resolution_px_size(series.keyframe)
     if scale is None or px is None:
         return None
-    y, x = px[0] * scale, px[1] * scale
-    z = float(meta["spacing"]) * scale if meta.get("spacing") else None
-    return (z, y, x)
+    y_scale, z_scale = (unit_to_nm(meta[key]) if meta.get(key) else scale for key in ("yunit", "zunit"))
+    y = px[0] * y_scale if y_scale else None
+    z = float(meta["spacing"]) * z_scale if meta.get("spacing") and z_scale else None
+    return (z, y, px[1] * scale)
 
 
 def _zeiss_voxel(tif: tifffile.TiffFile, _series=None) -> tuple[float | None, float, float] | None:
@@ -265,13 +254,14 @@ class _Complaints(logging.Handler):
         self.messages.append(record.getMessage().split("> ", 1)[-1])
 
 
-def _open_checked(path: Path) -> tifffile.TiffFile:
-    """TiffFile with its page chain and series parsed; InputError if tifffile found damage."""
+def _open_checked(path: Path, **options) -> tifffile.TiffFile:
+    """TiffFile (``options`` as tifffile takes them) with its page chain and series parsed; InputError if
+    tifffile found damage."""
     logger, complaints = logging.getLogger("tifffile"), _Complaints()
     logger.addHandler(complaints)
     tif = None
     try:
-        tif = tifffile.TiffFile(path)
+        tif = tifffile.TiffFile(path, **options)
         len(tif.pages)  # walks the whole IFD chain now, so a cut-off file shows at once
         _ = tif.series
     except Exception as exc:
@@ -286,6 +276,18 @@ def _open_checked(path: Path) -> tifffile.TiffFile:
             f"is damaged or truncated (TIFF reader: {complaints.messages[0]}); copy it again", path
         )
     return tif
+
+
+def _pages_of_one_stack(tif: tifffile.TiffFile) -> bool:
+    """Whether ``tif`` holds tifffile's own series of one 2-D image each, all of one size and type: a stack
+    written a page at a time (``TiffWriter.write`` per slice), which Fiji opens as one stack; read as its
+    first image alone it gave a one-slice result with exit 0 (I/O audit)."""
+    all_series = tif.series
+    if not tif.is_shaped or len(all_series) < 2:
+        return False
+    first = all_series[0]
+    return all(len(s.pages) == 1 and [n for n in s.shape if n > 1] == [n for n in first.shape if n > 1]
+               and s.dtype == first.dtype and len([n for n in s.shape if n > 1]) == 2 for s in all_series)
 
 
 def _largest_series(all_series) -> tuple[tifffile.TiffPageSeries, str]:
@@ -303,6 +305,11 @@ def _largest_series(all_series) -> tuple[tifffile.TiffPageSeries, str]:
 def open_file(path: Path):
     """(StackMeta, reader) for a TIFF file; InputError for anything unreadable."""
     tif = _open_checked(path)
+    paged = ""
+    if _pages_of_one_stack(tif):
+        paged = f"its {len(tif.series)} images of one size (saved one at a time) are read as the slices of one stack"
+        tif.close()
+        tif = _open_checked(path, is_shaped=False)  # tifffile's generic series: consecutive pages of one shape
     try:
         if not tif.series:
             raise InputError("contains no image (its image directory is empty or damaged): copy it again, or "
@@ -325,7 +332,7 @@ def open_file(path: Path):
             )
             reader = PageReader(tif, series) if one_page_per_slice else WholeReader(tif, series, shape)
         extra = {"axes": series.axes}
-        notes = [note] if note else []
+        notes = [text for text in (paged, note) if text]
         if voxel and not z_given and shape[0] > 1:
             notes.append(Z_UNKNOWN)
         if voxel and not y_given:

@@ -1,0 +1,59 @@
+"""What the I/O audit of 2026-12-07 found in reading: a stack saved a page at a time read as its first slice,
+ImageJ's ``zunit`` and ``yunit`` ignored (a z step 1000 times too small), OME-Zarr axes in "nm" read as
+unknown."""
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from emdenoise_gui.core.io import open_stack
+from tests.conftest import main, synthetic_em_stack
+from tests.core.test_omezarr import _image
+
+STACK = synthetic_em_stack(depth=3, height=64, width=48)
+
+
+def test_a_stack_saved_one_page_at_a_time_is_read_whole(tmp_path, capsys):
+    """``TiffWriter.write`` per slice makes one tifffile series per page: the app read the first alone and a
+    filter's result had one slice, with exit 0 (Fiji opens the file as a 3-slice stack)."""
+    path = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(path) as tif:
+        for page in STACK:
+            tif.write(page, resolution=(1e6, 1e6), resolutionunit=3)  # 10 nm per px
+    with open_stack(path) as stack:
+        assert stack.shape == STACK.shape and stack.meta.voxel_size_nm[1:] == pytest.approx((10.0, 10.0))
+        np.testing.assert_array_equal(stack[2], STACK[2])
+        assert "read as the slices of one stack" in stack.meta.extra["note"]
+    out = tmp_path / "out.tif"
+    assert main(["denoise", str(path), "-o", str(out), "--method", "gaussian"]) == 0
+    assert tifffile.imread(out).shape == STACK.shape
+
+
+def test_a_stack_and_its_thumbnail_are_still_told_apart(tmp_path):
+    path = tmp_path / "thumb.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(STACK[0])
+        tif.write(STACK[1, :32, :24])  # another size: a preview, not a slice
+    with open_stack(path) as stack:
+        assert stack.shape == (1, 64, 48) and "the largest" in stack.meta.extra["note"]
+
+
+def test_imagej_y_and_z_units_are_read(tmp_path):
+    path = tmp_path / "z.tif"
+    tifffile.imwrite(path, STACK, imagej=True, resolution=(0.25, 0.25),
+                     metadata={"axes": "ZYX", "spacing": 0.05, "unit": "nm", "zunit": "micron", "yunit": "nm"})
+    with open_stack(path) as stack:
+        assert stack.meta.voxel_size_nm == pytest.approx((50.0, 4.0, 4.0))  # z read as 0.05 nm before
+
+
+@pytest.mark.parametrize("unit, nm", [("nm", 4.0), ("µm", 4000.0), ("micron", 4000.0), ("Angstrom", 0.4)])
+def test_ome_zarr_units_spelled_as_other_tools_write_them(tmp_path, unit, nm):
+    path = _image(tmp_path / "s.zarr", "zyx", STACK, [10.0, 4.0, 4.0])
+    attrs = json.loads((path / "zarr.json").read_text())
+    for axis in attrs["attributes"]["ome"]["multiscales"][0]["axes"]:
+        axis["unit"] = unit
+    (path / "zarr.json").write_text(json.dumps(attrs))
+    with open_stack(path) as stack:
+        assert stack.meta.voxel_size_nm == pytest.approx((10 * nm / 4, nm, nm))  # "voxel size unknown" before
