@@ -272,13 +272,14 @@ class StackJob:
 def convert_job(src, out, slices=None, dtype="input", overwrite=False, ngff: str | None = None,
                 cancel: CancelToken | None = None) -> Iterator[Progress]:
     """Copy a stack into another format (TIFF, MRC, OME-Zarr by ``out``'s name), voxel size kept;
-    ``dtype`` "input" keeps the pixel type (see :func:`resolve_dtype`)."""
+    ``dtype`` "input" keeps the pixel type (see :func:`resolve_dtype`). NaN or infinite pixels are refused as
+    the input's (``finite_slice``: what to do about them), not blamed on a model by the writer (I/O audit)."""
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     job.ngff = ngff
 
     def one(z: int):
         yield 1, 1
-        return job.source[z]
+        return finite_slice(job.source, z)
 
     yield from job.run(one, "convert", cancel)
 

@@ -218,3 +218,14 @@ def test_a_command_that_writes_files_runs_with_stdout_closed(capsys, monkeypatch
     assert code == 0 and (tmp_path / "m.zip").exists(), err
     code, err = _run(capsys, "zoo", "list")
     assert code == 2 and "zoo list prints its result" in err
+
+
+def test_convert_of_a_stack_with_nan_says_it_is_the_input_not_a_model(tmp_path, capsys, home):
+    """``convert`` said "slice 1 of the result holds NaN ...: the model does not fit this data" (I/O audit)."""
+    data = synthetic_em_stack(4, 32, 32, seed=2).astype("float32")
+    data[1, 5, 6] = float("nan")
+    path, out = tmp_path / "nan.tif", tmp_path / "out.mrc"
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"})
+    code, err = _run(capsys, "convert", path, out)
+    assert code == 2 and "slice 1 has 1 NaN or infinite pixels" in err and "model" not in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
