@@ -64,6 +64,17 @@ def test_a_slice_read_that_fails_names_the_cause(tmp_path, monkeypatch):
         with pytest.raises(Exception, match="network share it is on is gone"):
             stack[1]
 
+        def denied(z):  # as zarr reports a chunk file it may not read: its own error, the PermissionError behind
+            try:
+                raise PermissionError(errno.EACCES, "Permission denied", "s.zarr/0/c/1/0/0")
+            except PermissionError as exc:
+                raise RuntimeError("failed to read chunk") from exc
+
+        monkeypatch.setattr(reader, "read", denied)
+        with pytest.raises(Exception, match="s.zarr/0/c/1/0/0 cannot be read with your permissions") as caught:
+            stack[1]
+        assert "damaged" not in str(caught.value)  # it said "the file may be damaged or truncated" (I/O audit)
+
 
 def test_only_system_failures_count_as_such():
     assert system_failure(OSError(errno.EIO, "Input/output error")) is not None

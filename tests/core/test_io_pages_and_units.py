@@ -57,3 +57,13 @@ def test_ome_zarr_units_spelled_as_other_tools_write_them(tmp_path, unit, nm):
     (path / "zarr.json").write_text(json.dumps(attrs))
     with open_stack(path) as stack:
         assert stack.meta.voxel_size_nm == pytest.approx((10 * nm / 4, nm, nm))  # "voxel size unknown" before
+
+
+def test_a_white_is_zero_tiff_is_said_and_its_results_say_they_are_stored_black_is_zero(tmp_path, capsys):
+    path, out = tmp_path / "white.tif", tmp_path / "out.tif"
+    tifffile.imwrite(path, STACK, photometric="miniswhite")
+    with open_stack(path) as stack:
+        assert "white-is-zero" in stack.meta.extra["note"]
+    capsys.readouterr()
+    assert main(["denoise", str(path), "-o", str(out), "--method", "gaussian"]) == 0
+    assert "shows them inverted against the input" in capsys.readouterr().err  # dropped without a word before

@@ -98,6 +98,17 @@ class StackMeta:
         return int(np.prod(self.shape)) * self.dtype.itemsize
 
 
+def _permission_error(exc: BaseException) -> PermissionError | None:
+    """The PermissionError behind ``exc`` (itself, or what a format library's own error wraps), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, PermissionError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 class Stack:
     """A lazily read (Z, Y, X) stack. Use :func:`open_stack` to make one.
 
@@ -136,7 +147,10 @@ class Stack:
             raise
         except Exception as exc:  # the format library's own error: say which file and slice
             failure = system_failure(exc)  # a failing disk or a dropped share is not a damaged file
+            denied = _permission_error(exc)  # e.g. one chunk file of an OME-Zarr store (I/O audit)
             why = failure.problem if failure is not None else (
+                f"{denied.filename or 'a part of it'} cannot be read with your permissions; check its permissions "
+                "(or ask whoever owns it)" if denied is not None else
                 "the file was deleted or moved while it was read; put it back, or add it again"
                 if isinstance(exc, FileNotFoundError) else f"{exc}; the file may be damaged or truncated")
             raise InputError(f"cannot read slice {z}: {why}", self.path) from exc

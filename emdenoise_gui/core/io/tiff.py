@@ -31,6 +31,9 @@ from emdenoise_gui.core.io.stack import (
 from emdenoise_gui.core.io.units import unit_to_nm
 
 _SPATIAL = set("YX")
+#: What a result of a MINISWHITE file does not keep (``extra["not_kept"]``, said by every command that writes).
+WHITE_IS_ZERO = ("its white-is-zero tag (MINISWHITE) is not written: outputs keep the pixel values but store them "
+                 "black-is-zero, so a viewer that follows the tag shows them inverted against the input")
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -341,6 +344,9 @@ def open_file(path: Path):
             extra["note"] = "; ".join(notes)
         if note:
             extra["unread"] = note  # said again by every command that writes from this file
+        if series.keyframe.photometric == tifffile.PHOTOMETRIC.MINISWHITE:  # I/O audit: dropped without a word
+            extra["not_kept"] = WHITE_IS_ZERO
+            extra["note"] = "; ".join([*notes, "stored white-is-zero (MINISWHITE): 0 shows white"])
         extra.update(stored_dtype_extra(series.dtype, dtype))
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
