@@ -142,3 +142,24 @@ def test_an_unsaveable_project_says_so_once_and_continues_elsewhere(window, qtbo
     assert Project.open(tmp_path / "writable").stacks[0].path == str(mrc)
     assert len(offered) == 1 and "continues in" in window.statusBar().currentMessage()
     assert any(a.text() == "Save Project &As…" for a in window.menuBar().actions()[0].menu().actions())
+
+
+def test_the_contrast_set_is_kept_between_results_of_one_stack(window, qtbot, mrc, tmp_path):
+    """Showing another result of the same stack reset the contrast to automatic (viewer audit): two denoisers
+    could not be compared at the contrast the user chose. Another stack still starts at its own."""
+    first = denoise_with(window, qtbot, mrc)
+    second = denoise_with(window, qtbot, mrc, "filter:gaussian")
+    window.show_result(first.id)
+    window.viewer.set_levels(980.0, 1020.0)
+    window.show_result(second.id)
+    assert window.viewer.levels() == pytest.approx((980.0, 1020.0))
+    window.show_stack(window.controller.project.stacks[0].id)
+    assert window.viewer.levels() == pytest.approx((980.0, 1020.0))
+    other = tmp_path / "other.mrc"
+    with mrcfile.new(other) as out:
+        out.set_data(np.full((3, 48, 40), 7, np.uint16) + np.arange(40, dtype=np.uint16))
+    drop(window, [other])
+    window.show_stack(window.controller.project.stacks[-1].id)
+    assert window.viewer.levels()[1] < 100  # its own automatic contrast
+    # the zoo grades the new stack on a thread of its own: let it end (it may take seconds on a busy machine)
+    qtbot.waitUntil(lambda: not any(t.is_alive() for t in window.zoo_panel._threads), timeout=60000)

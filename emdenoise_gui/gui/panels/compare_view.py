@@ -213,16 +213,20 @@ class CompareView(QtWidgets.QWidget):
         """Show ``stack`` (len() and [z] -> (Y, X) array) as the original; clears any result.
 
         Only the visible slice is read. View and tools are reset when the image
-        size changes, contrast always; the slice index is kept where it exists.
+        size changes, contrast when the stack does (not between its results: two denoisers were compared
+        at the automatic contrast, the one the user set lost; viewer audit); the slice index is kept
+        where it exists.
         """
         slices = Slices(stack)
         if not slices.depth:
             raise ValueError(f"'{name}' holds no slices")
         self._z = min(self._z, slices.depth - 1)
         shape = slices.get(self._z).shape
+        same_stack = self._original is not None and self._original.stack is stack
         self._original, self._result, self._name, self._label = slices, None, name, ""
         self._voxel = voxel_size(stack)
-        self.contrast.forget()
+        if not same_stack:
+            self.contrast.forget()
         for which in ("original", "result"):
             self.high_passes.new_source(which)
         for widget in (self.slider, self.spin):
