@@ -476,3 +476,19 @@ def test_a_denoised_result_or_a_regions_preview_is_not_taken_for_another_scale()
     wide = (signal * 100 + 20000).astype(np.uint16)
     match = ScaleMatch.between(wide, signal / 255.0)
     assert match is not None and match.gain > 1000
+
+
+def test_pixels_of_another_height_than_width_are_drawn_their_true_shape(qtbot, original):
+    """Pixels of x 2 nm by y 4 nm were drawn square: the image squashed to half its height (viewer audit)."""
+    view = shown_view(qtbot)
+    view.set_original(CountingStack(original, (10.0, 4.0, 2.0)), "anisotropic")
+    settle(qtbot)
+    x_px, y_px = view.views[0].viewPixelSize()  # image px per screen px
+    assert x_px * 2.0 == pytest.approx(y_px * 4.0, rel=0.02)  # the same nm per screen px both ways
+    rect = view.views[0].viewRect()  # the whole image fitted
+    assert rect.width() >= original.shape[2] - 1 and rect.height() >= original.shape[1] - 1
+    assert min(rect.width() - original.shape[2], rect.height() - original.shape[1]) < 2
+    view.set_original(CountingStack(original, (10.0, 10.0, 10.0)), "square")
+    settle(qtbot)
+    x_px, y_px = view.views[0].viewPixelSize()
+    assert x_px == pytest.approx(y_px, rel=0.02)

@@ -225,6 +225,7 @@ class CompareView(QtWidgets.QWidget):
         same_stack = self._original is not None and self._original.stack is stack
         self._original, self._result, self._name, self._label = slices, None, name, ""
         self._voxel = voxel_size(stack)
+        self.fit.set_pixel_size(self._voxel, self.views)
         if not same_stack:
             self.contrast.forget()
         for which in ("original", "result"):

@@ -21,6 +21,17 @@ class ViewFit:
         self.view = view
         self.goal: str | QtCore.QRectF | None = "fit"
         self.shape: tuple[int, int] | None = None  # (Y, X) px of the image shown
+        self.ratio = 1.0  # an image px's screen width over its height: x nm / y nm (pyqtgraph's aspect ratio)
+
+    def set_pixel_size(self, voxel_nm: tuple[float, float, float] | None, views) -> None:
+        """Draw pixels of ``voxel_nm`` (z, y, x) as their true shape in ``views`` (square when unknown): pixels
+        of 2 nm by 4 nm were drawn square, the image squashed to half its height (viewer audit)."""
+        y, x = (float(voxel_nm[1]), float(voxel_nm[2])) if voxel_nm else (1.0, 1.0)
+        ratio = x / y if y > 0 and x > 0 and math.isfinite(x / y) else 1.0
+        if ratio != self.ratio:
+            self.ratio = ratio
+            for view in views:
+                view.setAspectLocked(True, ratio=ratio)
 
     def fit(self) -> None:
         """Fit the whole image, and keep it fitted until the user pans or zooms."""
@@ -63,10 +74,10 @@ class ViewFit:
             return
         if goal == "fit":
             goal = QtCore.QRectF(0, 0, self.shape[1], self.shape[0])
-            if goal.width() / goal.height() > size.width() / size.height():
+            if goal.width() * self.ratio / goal.height() > size.width() / size.height():
                 view.setRange(goal, padding=0)
                 return
-        half = goal.height() * size.width() / size.height() / 2
+        half = goal.height() * size.width() / size.height() / self.ratio / 2
         centre = goal.center().x()
         view.setRange(xRange=(centre - half, centre + half), yRange=(goal.top(), goal.bottom()), padding=0)
 
