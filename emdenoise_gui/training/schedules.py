@@ -36,8 +36,10 @@ class Schedule:
     """Multiplier of the base learning rate at each step of a run of ``total`` steps.
 
     warmup: fraction of the run spent warming up (cosine only). floor: final multiplier
-    (cosine). bounds/levels: the ``steps`` kind. anchor_step/anchor_factor: set by
-    :meth:`rebase`; from ``anchor_step`` on, the schedule decays from ``anchor_factor``.
+    (cosine). bounds/levels: the ``steps`` kind. anchor_step/anchor_factor/ramp_end/ramp_start: set by
+    :meth:`rebase`; from ``anchor_step`` on, the schedule rises from ``ramp_start`` to ``anchor_factor``
+    until ``ramp_end`` (a warm-up a resume cut short) and decays from there; a ``steps`` schedule keeps
+    its drops at the same fractions of the new total, never above ``anchor_factor``.
     """
 
     kind: str
@@ -48,12 +50,18 @@ class Schedule:
     levels: tuple = EDE_LEVELS
     anchor_step: int = 0
     anchor_factor: float = 1.0
+    ramp_end: int = 0
+    ramp_start: float = 1.0
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown schedule {self.kind!r}; choose one of {', '.join(KINDS)}")
         self.total = max(1, int(self.total))
         self.bounds, self.levels = tuple(self.bounds), tuple(self.levels)
+
+    def _warm_steps(self) -> int:
+        """Steps of an un-rebased cosine run's warm-up."""
+        return max(1, int(round(self.warmup * self.total)))
 
     def _base(self, step: int) -> float:
         """The multiplier of an un-rebased run at ``step``."""
@@ -68,7 +76,7 @@ class Schedule:
                 if t >= bound:
                     level = value
             return level
-        warm = max(1, int(round(self.warmup * self.total)))
+        warm = self._warm_steps()
         if step < warm:
             return (step + 1) / warm
         return _cosine(1.0, self.floor, (step - warm) / max(1, self.total - warm))
@@ -77,10 +85,15 @@ class Schedule:
         """The multiplier at ``step`` (0-based optimiser step)."""
         if self.anchor_step <= 0:
             return self._base(step)
+        if self.kind == "steps":  # the drops at the same fractions of the new total, never back up
+            return min(self.anchor_factor, self._base(step))
         if step < self.anchor_step:
             return self.anchor_factor
-        span = max(1, self.total - self.anchor_step)
-        progress = min(1.0, (step - self.anchor_step) / span)
+        if step < self.ramp_end:
+            progress = (step - self.anchor_step) / (self.ramp_end - self.anchor_step)
+            return self.ramp_start + (self.anchor_factor - self.ramp_start) * progress
+        start = max(self.anchor_step, self.ramp_end)
+        progress = min(1.0, (step - start) / max(1, self.total - start))
         end = 0.0 if self.kind == "linear" else self.floor if self.kind == "cosine" else self.anchor_factor
         end = min(end, self.anchor_factor)
         if self.kind == "linear":
@@ -88,12 +101,23 @@ class Schedule:
         return _cosine(self.anchor_factor, end, progress)
 
     def rebase(self, step: int, new_total: int) -> None:
-        """Continue from ``step`` towards a new total: the multiplier carries on from where it is."""
+        """Continue from ``step`` towards a new total: the multiplier carries on from where it is, never jumping
+        back up. A warm-up the run had not finished goes on to its peak first (over what was left of it, at
+        most the warm-up fraction of the steps to come): a run stopped at step 15 of a 100-step warm-up and
+        resumed with another total stayed at 16 % of its rate for good."""
         if new_total == self.total:
             return
-        self.anchor_factor = self.factor(step)
+        current = self.factor(step)
+        anchored = self.anchor_step > 0
+        warm_end = (self.ramp_end if anchored else self._warm_steps()) if self.kind == "cosine" else 0
+        peak = self.anchor_factor if anchored else 1.0
         self.anchor_step = max(1, step)
         self.total = max(int(new_total), self.anchor_step + 1)
+        if step < warm_end and current < peak:
+            left = min(warm_end - step, max(1, int(round(self.warmup * (self.total - self.anchor_step)))))
+            self.ramp_start, self.anchor_factor, self.ramp_end = current, peak, self.anchor_step + left
+        else:
+            self.anchor_factor, self.ramp_end = current, 0
 
     def freeze_step(self) -> int | None:
         """The step where a ``steps`` schedule first drops (Ede: BatchNorm is frozen there)."""

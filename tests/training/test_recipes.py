@@ -385,3 +385,31 @@ def test_a_fine_tuning_run_resumes_after_its_start_model_was_deleted(tmp_path, f
     card = open_package(tmp_path / "tuned-3steps").card
     assert card.training["init_from"].startswith("base (sha256 ")
     assert card.architecture == open_package(tmp_path / "tuned").card.architecture
+
+
+def test_a_warm_up_cut_short_by_a_resume_goes_on_to_the_peak():
+    """Stopped at step 15 of a 100-step warm-up and resumed with --steps 200, the rate stayed at 16 % of its base
+    for good (training audit)."""
+    s = Schedule("cosine", 2000)
+    before = s.factor(15)
+    s.rebase(15, 200)
+    assert s.factor(15) == pytest.approx(before) and before < 0.2
+    values = [s.factor(k) for k in range(15, 201)]
+    assert max(values) == pytest.approx(1.0)
+    peak = values.index(max(values)) + 15
+    assert peak <= 15 + round(0.05 * 185) and all(a <= b for a, b in zip(values[:peak - 15], values[1:peak - 14]))
+    assert values[-1] <= 0.02 + 1e-9
+    s.rebase(100, 400)  # again, past the peak: carries on down from where it is
+    assert s.factor(100) == pytest.approx(values[85]) and s.factor(101) <= s.factor(100)
+
+
+def test_ede_steps_keep_their_drops_when_the_total_changes():
+    """Rebased, the steps schedule held its level to the end while BatchNorm still froze at the first drop."""
+    s = Schedule("steps", 1000)
+    s.rebase(100, 2000)
+    assert s.factor(100) == 1.0 and s.factor(s.freeze_step() + 1) == 0.25 and s.factor(1999) == 0.1
+    assert s.freeze_step() == round(2000 * 134108 / 198511)
+    late = Schedule("steps", 1000)
+    late.rebase(900, 3000)  # already at 0.1: the longer run's early levels do not come back
+    assert late.factor(900) == 0.1 and late.factor(1000) == 0.1
+    assert Schedule.from_dict(late.to_dict()) == late
