@@ -246,7 +246,8 @@ def _note_a_poor_fit(model: str, source: str) -> None:
     try:
         card = resolve(model).card
         with open_stack(source) as stack:
-            verdict = fit.assess_fit(card, fit.measure_facts(stack, stack.meta.voxel_size_nm, Path(source).name))
+            verdict = fit.assess_fit(card, fit.measure_facts(stack, stack.meta.voxel_size_nm, Path(source).name,
+                                                             source))
     except InputError:
         return
     if verdict.grade == "poor":
@@ -267,7 +268,7 @@ def _auto_model(source: str) -> tuple[str | None, str | None]:
               f"'{AUTO_MODEL}' in this folder give --model ./{AUTO_MODEL}", file=sys.stderr)
     name = Path(source).name
     with open_stack(source) as stack:
-        facts = fit.measure_facts(stack, stack.meta.voxel_size_nm, name)
+        facts = fit.measure_facts(stack, stack.meta.voxel_size_nm, name, source)
     entry, verdict = fit.pick(list_entries(), facts)
     if entry is None:
         fallback = fit.fallback_filter(facts)

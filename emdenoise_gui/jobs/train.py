@@ -9,7 +9,6 @@ that family, whose package goes to the user's zoo under a name derived from the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.jobs.advise import default_name
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, FAMILIES
 from emdenoise_gui.training.spec import RunSpec
-from emdenoise_gui.zoo.package import sha256_file
+from emdenoise_gui.zoo.fit import stack_fingerprint
 from emdenoise_gui.zoo.registry import (
     list_entries,
     run_checkpoint,
@@ -26,21 +25,6 @@ from emdenoise_gui.zoo.registry import (
     user_dir,
     zoo_folder_error,
 )
-
-
-def _fingerprint(stack: Path) -> str:
-    """What identifies the data a model adapted to, for its card: "sha256 0123456789ab" of a file; of an
-    OME-Zarr store (a folder of many chunks, perhaps gigabytes), the sha256 of its file names, sizes and
-    metadata files ("listing sha256 ...")."""
-    if not stack.is_dir():
-        return f"sha256 {sha256_file(stack)[:12]}"
-    digest = hashlib.sha256()
-    for item in sorted(p for p in stack.rglob("*") if p.is_file()):
-        rel = item.relative_to(stack).as_posix()
-        digest.update(f"{rel}\0{item.stat().st_size}\0".encode())
-        if item.name in ("zarr.json", ".zattrs", ".zarray", ".zgroup"):
-            digest.update(item.read_bytes())
-    return f"listing sha256 {digest.hexdigest()[:12]}"
 
 
 def train_job(spec: RunSpec):
@@ -107,7 +91,7 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # it stopped with an internal error
         raise zoo_folder_error(exc, "self-train into the zoo") from None
-    notes = {"adapted_to": f"{stack.name} ({_fingerprint(stack)})",
+    notes = {"adapted_to": f"{stack.name} ({stack_fingerprint(stack)})",
              "note": "self-trained on the stack it denoises; validated on its last slices"}
     steps = FAMILIES[family].adapt_steps if steps is None else steps  # 0 is refused by validated(), not a default
     config = (start_config(init, family) if init else None) or "lite"  # a start model's size

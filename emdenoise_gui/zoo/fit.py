@@ -24,9 +24,13 @@ The rules, each giving a grade; a card's grade is the worst of them and its reas
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +38,7 @@ from emdenoise_gui.core import assess
 from emdenoise_gui.core.baselines import sure_filter
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.models.registry import FAMILIES
+from emdenoise_gui.zoo.package import sha256_file
 
 GRADES = ("good", "possible", "poor")
 #: Adjacent-slice similarity (-1..1) at or above which neighbouring slices count as alike / partly alike.
@@ -61,6 +66,7 @@ class StackFacts:
         slice; NaN when it cannot be measured.
     dose: estimated shot-noise counts per pixel at the mean of the middle slice, or None.
     name: the stack's file name ("" if none): a model self-trained on this stack names it.
+    path: the stack's file or folder ("" if none): the data itself tells it from another of the same name.
     """
 
     pixel_size_nm: float | None
@@ -71,6 +77,7 @@ class StackFacts:
     noise: float
     dose: float | None
     name: str = ""
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class Fit:
         return GRADES.index(self.grade)
 
 
-def measure_facts(stack, voxel_size_nm=None, name: str = "") -> StackFacts:
+def measure_facts(stack, voxel_size_nm=None, name: str = "", path: str | os.PathLike = "") -> StackFacts:
     """The facts of a (Z, Y, X) ``stack`` (a core.io Stack or anything with ``len``, ``shape`` and ``[z]``).
 
     ``voxel_size_nm``: (z, y, x) in nm, or None. Reads at most 11 slices: up to 5 neighbouring pairs
@@ -105,7 +112,7 @@ def measure_facts(stack, voxel_size_nm=None, name: str = "") -> StackFacts:
         pixel = float(voxel_size_nm[-1])
     dtype = np.dtype(getattr(stack, "dtype", middle.dtype)).name
     return StackFacts(pixel, dtype, depth, depth * height * width / 1e6, assess.adjacent_similarity(stack),
-                      noise, assess.estimate_dose(middle), name)
+                      noise, assess.estimate_dose(middle), name, os.fspath(path))
 
 
 def slices_fit(input_slices: int, facts: StackFacts, model: bool = True) -> Fit:
@@ -199,10 +206,42 @@ def _artifact_fit(card) -> Fit | None:
     return Fit("possible", f"made for {names} artifacts: pick it when the stack shows them")
 
 
+def stack_fingerprint(stack: Path) -> str:
+    """What identifies the data a model adapted to, for its card: "sha256 0123456789ab" of a file; of an
+    OME-Zarr store (a folder of many chunks, perhaps gigabytes), the sha256 of its file names, sizes and
+    metadata files ("listing sha256 ...")."""
+    if not stack.is_dir():
+        return f"sha256 {sha256_file(stack)[:12]}"
+    digest = hashlib.sha256()
+    for item in sorted(p for p in stack.rglob("*") if p.is_file()):
+        rel = item.relative_to(stack).as_posix()
+        digest.update(f"{rel}\0{item.stat().st_size}\0".encode())
+        if item.name in ("zarr.json", ".zattrs", ".zarray", ".zgroup"):
+            digest.update(item.read_bytes())
+    return f"listing sha256 {digest.hexdigest()[:12]}"
+
+
+@functools.lru_cache(maxsize=64)
+def _fingerprint_of(path: str, _size: int, _mtime_ns: int) -> str:
+    """:func:`stack_fingerprint` of ``path``, once per version of the file (its size and time in the key)."""
+    return stack_fingerprint(Path(path))
+
+
 def _adapted_here(card, facts: StackFacts) -> bool:
-    """Whether the card's model was self-trained on this very stack (by file name)."""
+    """Whether the card's model was self-trained on this very stack: its file name, and where the facts know
+    the stack's path, its content (another crop saved under the same name was told "self-trained on this very
+    stack" and ranked first: training audit). The content is read only for a model that names this stack."""
     adapted = str(card.training.get("adapted_to", ""))
-    return bool(facts.name) and adapted.split(" (")[0] == facts.name
+    name, _, fingerprint = adapted.partition(" (")
+    if not facts.name or name != facts.name:
+        return False
+    if not facts.path or not fingerprint.endswith(")"):
+        return True
+    try:
+        info = os.stat(facts.path)
+        return _fingerprint_of(facts.path, info.st_size, info.st_mtime_ns) == fingerprint[:-1]
+    except OSError:  # gone or unreadable since it was measured: not shown to be the same
+        return False
 
 
 def assess_fit(card, facts: StackFacts) -> Fit:

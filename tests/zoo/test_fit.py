@@ -139,6 +139,21 @@ def test_a_model_self_trained_on_this_stack_says_so():
     assert "self-trained" not in assess_fit(mine, replace(FIBSEM, name="other.tif")).reason
 
 
+def test_a_stack_of_the_same_name_with_other_data_is_not_the_one_self_trained_on(tmp_path):
+    """Another crop saved as the same file name was told "self-trained on this very stack" and ranked first by
+    --model auto (training audit): the card's sha256 is compared too, where the stack's path is known."""
+    from emdenoise_gui.zoo.fit import stack_fingerprint
+
+    first, second = tmp_path / "a" / "fib.tif", tmp_path / "b" / "fib.tif"
+    for path, seed in ((first, 1), (second, 2)):
+        path.parent.mkdir()
+        path.write_bytes(synthetic_em_stack(2, 16, 16, seed=seed).tobytes())
+    mine = card(name="fib-nrrn-adapted", training={"adapted_to": f"fib.tif ({stack_fingerprint(first)})"})
+    assert assess_fit(mine, replace(FIBSEM, path=str(first))).reason == "self-trained on this very stack"
+    assert "self-trained" not in assess_fit(mine, replace(FIBSEM, path=str(second))).reason
+    assert "self-trained" not in assess_fit(mine, replace(FIBSEM, path=str(tmp_path / "gone.tif"))).reason
+
+
 # -- the ranking -----------------------------------------------------------------------------------
 def names(ranked):
     return [e.name for e, _ in ranked]

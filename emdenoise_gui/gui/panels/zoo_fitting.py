@@ -81,7 +81,7 @@ class ZooFitting:
         def work():
             try:
                 with opener() as data:
-                    facts = zoo_fit.measure_facts(data, voxel_size_nm, name)
+                    facts = zoo_fit.measure_facts(data, voxel_size_nm, name, path or "")
             except Exception as exc:  # shown in the panel: a worker's exception would otherwise vanish
                 self._post("facts", generation, exc)
                 return
