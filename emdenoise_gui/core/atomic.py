@@ -99,6 +99,26 @@ def probe_writable(folder: Path) -> None:
     probe.unlink()
 
 
+def current_umask() -> int:
+    """The process's umask (Linux: read from /proc, leaving it untouched; elsewhere set and set back)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(path: Path) -> None:
+    """Give a file a library wrote as owner-only (safetensors: 0600 whatever the umask) the mode any new file
+    gets here, so a shared zoo's colleagues can load the weights whose card they see (training audit)."""
+    if os.name == "posix":
+        os.chmod(path, 0o666 & ~current_umask())
+
+
 def fsync_tree(path: Path) -> None:
     """Flush a staged file, or every file and folder under a staged folder, to the disk before it is renamed
     into place: after a power cut the final name then holds the whole new copy or the old one, never an

@@ -68,6 +68,7 @@ def _write_state(staging: Path, tensors: dict, skeleton) -> None:
     from safetensors.torch import save_file
 
     save_file(tensors, str(staging / STATE_TENSORS))
+    atomic.follow_umask(staging / STATE_TENSORS)
     atomic.fsync_tree(staging / STATE_TENSORS)
     atomic.write_text(staging / STATE_JSON, json.dumps(skeleton))
 

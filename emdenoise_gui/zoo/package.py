@@ -394,6 +394,7 @@ def write_package(folder: Path, card: ModelCard, tensors: dict) -> Package:
     with atomic.new_folder(folder, need) as staging:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / WEIGHTS),
                   metadata={BOUND_KEY: bound_description(card)})
+        atomic.follow_umask(staging / WEIGHTS)
         card.weights_sha256 = sha256_file(staging / WEIGHTS)
         (staging / CARD).write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
     return Package(folder, card)

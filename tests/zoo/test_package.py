@@ -352,3 +352,21 @@ def test_a_zoo_packages_digest_is_kept_for_the_next_run(tmp_path, user_zoo, monk
     monkeypatch.setattr(package_module, "_DIGESTS", None)  # a new run
     monkeypatch.setattr(package_module, "sha256_file", lambda path: pytest.fail(f"{path} was hashed again"))
     assert [e.name for e in registry.list_entries() if not e.shipped] == ["kept"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_weights_and_checkpoints_are_readable_as_any_new_file_is(tmp_path):
+    """safetensors writes 0600 whatever the umask: in a shared zoo colleagues saw a model (its card 0644) and
+    could not load it (training audit)."""
+    from emdenoise_gui.core.atomic import current_umask
+    from emdenoise_gui.training.checkpoint import STATE_TENSORS, save_checkpoint
+
+    mask = os.umask(0o022)
+    try:
+        assert current_umask() == 0o022
+        package = _package(tmp_path / "shared")
+        checkpoint = save_checkpoint(tmp_path / "run.checkpoint", {"step": 3, "weights": torch.zeros(4)})
+    finally:
+        os.umask(mask)
+    for path in (package.path / "weights.safetensors", package.path / "card.json", checkpoint / STATE_TENSORS):
+        assert os.stat(path).st_mode & 0o777 == 0o644, path
