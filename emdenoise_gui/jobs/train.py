@@ -92,7 +92,7 @@ def adapt_spec(stack: str | Path, family: str, steps: int | None = None, init: s
     except OSError as exc:  # it stopped with an internal error
         raise zoo_folder_error(exc, "self-train into the zoo") from None
     notes = {"adapted_to": f"{stack.name} ({stack_fingerprint(stack)})",
-             "note": "self-trained on the stack it denoises; validated on its last slices"}
+             "note": "self-trained on the stack it denoises (its validation field says on which slices)"}
     steps = FAMILIES[family].adapt_steps if steps is None else steps  # 0 is refused by validated(), not a default
     config = (start_config(init, family) if init else None) or "lite"  # a start model's size
     spec = RunSpec(family=family, config=config, steps=steps, data={"noisy": [str(stack)]},

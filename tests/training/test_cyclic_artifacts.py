@@ -194,11 +194,13 @@ def test_the_card_records_the_shot_noise_and_the_wizard_keeps_it_when_fine_tunin
     list(train(_spec(tmp_path, fibsem_crop, shot_noise=0.5, dose=(15.0, 300.0), steps=2)))
     card = open_package(tmp_path / "c").card
     assert card.training["shot_noise"] == 0.5 and card.training["shot_noise_dose"] == [15.0, 300.0]
+    assert card.dose_range == [15.0, 300.0]  # it said null: the range was in the noise text alone (training audit)
     tuned = wizard_spec("cyclic", {"clean": [str(fibsem_crop)]}, "mine", 10, init=str(tmp_path / "c"),
                         artifacts="film")
     assert tuned.shot_noise == 0.5 and tuned.dose == (15.0, 300.0)
     plain = _spec(tmp_path, fibsem_crop, output=str(tmp_path / "p"), steps=2)
     list(train(plain))
     assert "shot_noise" not in open_package(tmp_path / "p").card.training
+    assert open_package(tmp_path / "p").card.dose_range is None
     assert wizard_spec("cyclic", {"clean": [str(fibsem_crop)]}, "mine2", 10, init=str(tmp_path / "p"),
                        artifacts="film").shot_noise == 0.0

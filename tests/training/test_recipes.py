@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 
 from emdenoise_gui.core import events as ev
@@ -413,3 +414,16 @@ def test_ede_steps_keep_their_drops_when_the_total_changes():
     late.rebase(900, 3000)  # already at 0.1: the longer run's early levels do not come back
     assert late.factor(900) == 0.1 and late.factor(1000) == 0.1
     assert Schedule.from_dict(late.to_dict()) == late
+
+
+def test_cyclic_says_it_validated_on_training_data_when_any_pool_could_hold_none_back(tmp_path, fibsem_crop,
+                                                                                        noisy_crop, noise_patches):
+    """With a one-slice clean pool the card said "held-back slices": the last pool split (noisy) decided alone
+    (training audit)."""
+    one = tmp_path / "one.tif"
+    tifffile.imwrite(one, tifffile.imread(fibsem_crop)[:1])
+    spec = tiny_spec("cyclic", tmp_path, fibsem_crop, noisy_crop, noise_patches, steps=2, validate_every=2,
+                     checkpoint_every=2, data={"clean": [str(one)], "noise": [str(noise_patches)],
+                                               "noisy": [str(noisy_crop)]})
+    list(train(spec))
+    assert open_package(tmp_path / "cyclic_pkg").card.training["validation"].startswith("the training data itself")

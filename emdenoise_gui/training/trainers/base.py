@@ -145,7 +145,10 @@ class BaseTrainer:
             t, s = split_slices(v.depth, self.spec.val_fraction, depth)
             train.append(t)
             val.append(s)
-        self.validation_held_back = all(len(t) < v.depth for t, v in zip(train, volumes))
+        # every pool of the run must hold slices back (cyclic splits its clean, noise and noisy pools in turn: the
+        # last pool's answer went on the card, "held-back slices" beside a one-slice pool validated on itself)
+        held = all(len(t) < v.depth for t, v in zip(train, volumes))
+        self.validation_held_back = held and getattr(self, "validation_held_back", True)
         return train, val
 
     def fixed_val_batch(self) -> np.ndarray:

@@ -79,6 +79,13 @@ class PairedCyclicTrainer(CyclicTrainer):
         kinds = [noise.NOISE_KINDS[k] for k in self.artifacts]
         return f"removes {' and '.join(f'{k.label} ({k.look})' for k in kinds)} artifacts, one image at a time"
 
+    def dose_range(self) -> list | None:
+        """The shot noise's counts per pixel at each crop's mean, when the run adds it (the card said null
+        beside "shot noise at 15-300" in its noise text: training audit); None otherwise."""
+        if not self.spec.shot_noise or self.noise.distribution != "log-uniform":
+            return None
+        return self.noise.dose_range(1.0)  # log-uniform doses are counts at the mean already: no scale to apply
+
     def noise_condition(self) -> str:
         text = ("synthetic " + " or ".join(f"{k} ({noise.NOISE_KINDS[k].description})" for k in self.artifacts)
                 + ", each at its default strength, drawn on the whole slice; clipped and stored as 8-bit")
