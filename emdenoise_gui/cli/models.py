@@ -66,8 +66,10 @@ def cmd_train(args) -> int:
         from emdenoise_gui.zoo.registry import start_config
 
         args.config = start_config(init, args.family)
+    output = os.path.abspath(args.output)
+    checkpoint_dir = _zoo_checkpoint(output, args.name or os.path.basename(os.path.normpath(output)))
     spec = RunSpec(family=args.family, config=args.config or "lite", steps=args.steps, data=data,
-                   output=os.path.abspath(args.output),
+                   output=output, checkpoint_dir=checkpoint_dir,
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                    device=args.device, amp=not args.no_amp, **({"dose": _parse_dose(args.dose)} if args.dose else {}),
                    dose_dist=args.dose_dist or ("log-uniform" if args.dose else ""),
@@ -76,8 +78,25 @@ def cmd_train(args) -> int:
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
                    gan_mode=args.gan_mode, artifacts=args.artifacts or "", clean_output=args.clean_output or "",
                    shot_noise=args.shot_noise)
-    _note_a_taken_name(args.name or os.path.basename(os.path.normpath(args.output)))
+    if not checkpoint_dir:
+        _note_a_taken_name(args.name or os.path.basename(os.path.normpath(output)))
     return drive_training(train_job(spec))
+
+
+def _zoo_checkpoint(output: str, name: str) -> str:
+    """For an ``-o`` inside the user zoo's folder: the zoo's hidden checkpoint beside it (``.NAME.checkpoint``:
+    a plain ``NAME.checkpoint`` there was listed as an unusable model, and a paused run was not shown as paused);
+    InputError when ``name`` is taken, since the package joins the zoo at once (two models of one name made
+    ``--model NAME`` fail). "" for an output elsewhere."""
+    from emdenoise_gui.zoo.registry import name_taken, run_checkpoint, user_dir
+
+    if os.path.dirname(os.path.realpath(output)) != os.path.realpath(user_dir()):
+        return ""
+    taken = name_taken(name)
+    if taken:
+        raise InputError(f"{taken}; a model written into the zoo's folder joins the zoo at once: give it another "
+                         "--name (or write it elsewhere with -o)")
+    return str(run_checkpoint(os.path.basename(output)))
 
 
 def _note_a_taken_name(name: str) -> None:

@@ -241,6 +241,21 @@ def test_bad_model_name_is_refused_before_training(tmp_path, cli, fibsem_crop):
     assert result.code == 2 and "'auto' is reserved" in result.err and not (tmp_path / "auto").exists()
 
 
+def test_a_model_trained_into_the_zoo_folder_keeps_the_zoo_whole(tmp_path, cli, fibsem_crop, monkeypatch):
+    """``-o <zoo>/foo`` left a plain foo.checkpoint there (listed as an unusable model) and took a name the zoo
+    had with only a note, after which ``--model NAME`` failed: two models of one name (training audit)."""
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    zoo = tmp_path / "home" / "models"
+    zoo.mkdir(parents=True)
+    tiny = ("--steps", "1", "--crop", "32", "--batch-size", "1", "--device", "cpu")
+    assert cli("train", "n2v", "--noisy", fibsem_crop, *tiny, "-o", zoo / "first").code == 0
+    assert (zoo / ".first.checkpoint").is_dir() and not (zoo / "first.checkpoint").exists()
+    result = cli("train", "n2v", "--noisy", fibsem_crop, *tiny, "-o", zoo / "second", "--name", "first")
+    assert result.code == 2 and "another --name" in result.err and not (zoo / "second").exists()
+    listed = cli("zoo", "list")
+    assert listed.code == 0 and "first" in listed.out and "UNUSABLE" not in listed.out.upper()
+
+
 @pytest.mark.parametrize("flags, expected", [((), "ede-low"), (("--dose", "30:60"), "log-uniform"),
                                               (("--dose-dist", "ede-fine"), "ede-fine")])
 def test_train_dose_distribution_from_the_command_line(tmp_path, cli, fibsem_crop, monkeypatch, flags, expected):
