@@ -164,6 +164,9 @@ def load_checkpoint(folder: Path, notes: list | None = None) -> dict:
     if not copies and problems:
         raise InputError(f"is a damaged training checkpoint: {problems[0]}; it cannot be resumed: restore it "
                          "from a backup or start the run again with `emdenoise train`", folder)
+    if not copies and not folder.exists():  # it said "is not a training checkpoint" (training audit)
+        raise InputError("not found: give the .checkpoint folder a training run left (`emdenoise zoo list` shows "
+                         "paused runs of your zoo)", folder)
     if not copies:
         raise InputError(f"is not a training checkpoint (needs {STATE_JSON} and {STATE_TENSORS})", folder)
     source, state = max(copies, key=lambda cs: int(cs[1].get("step", 0)))

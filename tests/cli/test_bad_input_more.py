@@ -63,6 +63,8 @@ def test_resume_dot_names_the_folder(capsys, tmp_path, home, monkeypatch):
     code, err = _run(capsys, "resume", ".")
     assert code == 2, err
     assert f"{tmp_path}: is not a training checkpoint" in err
+    code, err = _run(capsys, "resume", tmp_path / "gone.checkpoint")  # "is not a training checkpoint" before
+    assert code == 2 and f"{tmp_path / 'gone.checkpoint'}: not found" in err and len(err.splitlines()) == 1
 
 
 def test_resume_goes_on_on_the_device_asked_for(capsys, tmp_path, home, monkeypatch):
