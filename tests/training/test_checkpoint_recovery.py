@@ -97,8 +97,11 @@ def test_a_truncated_new_copy_falls_back_to_the_old_one(tmp_path):
 
 
 def test_no_copy_at_all_is_explained(tmp_path):
-    with pytest.raises(InputError, match="not a training checkpoint"):
+    with pytest.raises(InputError, match="nothing.checkpoint: not found"):
         load_checkpoint(tmp_path / "nothing.checkpoint")
+    (tmp_path / "empty.checkpoint").mkdir()
+    with pytest.raises(InputError, match="not a training checkpoint"):
+        load_checkpoint(tmp_path / "empty.checkpoint")
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
