@@ -15,6 +15,9 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
 from emdenoise_gui.training.synthetic import DOSE_DISTRIBUTIONS
 
+#: The Gaussian sigma range of synthetic noise when --sigma is not given (8-bit grey levels).
+SIGMA_DEFAULT = "5:80"
+
 
 def _parse_range(text: str, flag: str, unit: str, example: str = "25:100") -> tuple[float, float]:
     try:
@@ -55,12 +58,7 @@ def cmd_train(args) -> int:
             for role in ("clean", "noise", "noisy") if getattr(args, role)}
     for spec in (spec for specs in data.values() for spec in specs):  # chunks not stored would train on zeros
         note_missing_chunks(_split_region(spec)[0])
-    given = [flag for flag, value in (("--dose", args.dose), ("--dose-dist", args.dose_dist)) if value]
-    uses_dose = (args.family in ("xception", "nrrn") and "clean" in data) or (args.family == "cyclic" and args.artifacts)
-    if given and not uses_dose:  # it was ignored without a word (the card then said nothing of it)
-        raise InputError(f"{' and '.join(given)} {'sets' if len(given) == 1 else 'set'} synthetic noise on --clean data (xception, nrrn) or on cyclic "
-                         f"--artifacts; this {args.family} run learns from the noise in your data: leave "
-                         f"{'it' if len(given) == 1 else 'them'} out")
+    _refuse_unused_options(args, data)
     init = os.path.abspath(args.init) if args.init and os.path.exists(args.init) else args.init or ""
     if args.config is None and init:  # fine-tuning: the start model's size (its crop, batch and rate follow)
         from emdenoise_gui.zoo.registry import start_config
@@ -73,14 +71,45 @@ def cmd_train(args) -> int:
                    name=args.name or "", crop=args.crop, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                    device=args.device, amp=not args.no_amp, **({"dose": _parse_dose(args.dose)} if args.dose else {}),
                    dose_dist=args.dose_dist or ("log-uniform" if args.dose else ""),
-                   sigma=_parse_range(args.sigma, "--sigma", "grey levels"), gaussian_fraction=args.gaussian_fraction,
+                   sigma=_parse_range(args.sigma or SIGMA_DEFAULT, "--sigma", "grey levels"),
+                   gaussian_fraction=args.gaussian_fraction or 0.0,
                    init=init, objective=args.objective or "", neighbours=args.neighbours or "",
                    validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
-                   gan_mode=args.gan_mode, artifacts=args.artifacts or "", clean_output=args.clean_output or "",
+                   gan_mode=args.gan_mode or "lsgan", artifacts=args.artifacts or "", clean_output=args.clean_output or "",
                    shot_noise=args.shot_noise)
     if not checkpoint_dir:
         _note_a_taken_name(args.name or os.path.basename(os.path.normpath(output)))
     return drive_training(train_job(spec))
+
+
+def _refuse_unused_options(args, data: dict) -> None:
+    """InputError for an option the run would ignore: each was ignored without a word, and the card then said
+    nothing of it (--dose; the training audit found --objective, --gan-mode, --gaussian-fraction and --sigma,
+    and --dose on cyclic --artifacts without --shot-noise, the same way)."""
+    family, artifacts = args.family, bool(args.artifacts)
+    synthetic = (family in ("xception", "nrrn") and "clean" in data) or (family == "cyclic" and artifacts
+                                                                        and bool(args.shot_noise))
+    if family == "cyclic" and artifacts:
+        without = "this cyclic run adds no shot noise: give --shot-noise too, or leave {it} out"
+    else:
+        without = f"this {family} run learns from the noise in your data: leave {{it}} out"
+    noise = (("--dose", args.dose), ("--dose-dist", args.dose_dist), ("--sigma", args.sigma),
+             ("--gaussian-fraction", args.gaussian_fraction is not None))
+    rules = [
+        (noise, synthetic, "synthetic noise on --clean data (xception, nrrn) or on cyclic --artifacts with "
+                           "--shot-noise; " + without),
+        ((("--objective", args.objective),), family == "nrrn" and "noisy" in data,
+         f"the loss of nrrn on --noisy data; this {family} run{' on --clean data' if 'clean' in data else ''} has no "
+         "such choice: leave {it} out"),
+        ((("--gan-mode", args.gan_mode),), family == "cyclic" and not artifacts,
+         "the adversarial loss of the cyclic GAN on its three pools (--clean, --noise, --noisy); this run has no "
+         "GAN: leave {it} out"),
+    ]
+    for options, used, what in rules:
+        given = [flag for flag, value in options if value]
+        if given and not used:
+            verb = "sets" if len(given) == 1 else "set"
+            raise InputError(f"{' and '.join(given)} {verb} {what.format(it='it' if len(given) == 1 else 'them')}")
 
 
 def _zoo_checkpoint(output: str, name: str) -> str:
@@ -230,7 +259,8 @@ def add_parsers(sub) -> None:
                         "an experiment that did not beat lite), paper (as published; use a GPU) (default lite; "
                         "with --init, the start model's)")
     p.add_argument("--noisy", action="append", metavar="STACK", help="noisy data (nrrn, n2v, cyclic); repeatable")
-    p.add_argument("--clean", action="append", metavar="STACK", help="clean data (xception, cyclic); repeatable")
+    p.add_argument("--clean", action="append", metavar="STACK",
+                   help="clean data (xception, nrrn, cyclic); repeatable")
     p.add_argument("--noise", action="append", metavar="STACK[@y0:y1,x0:x1]",
                    help="pure noise patterns (cyclic): files or rectangles of blank regions; repeatable")
     p.add_argument("--dose",
@@ -240,11 +270,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--dose-dist", choices=list(DOSE_DISTRIBUTIONS),
                    help="how synthetic doses are drawn: " + "; ".join(f"{k}: {v}" for k, v in DOSE_DISTRIBUTIONS.items())
                         + " (default: ede-low for the paper xception unless --dose is given, else log-uniform)")
-    p.add_argument("--sigma", default="5:80",
-                   help="nrrn on --clean data with --gaussian-fraction above 0: Gaussian sigma LOW:HIGH in 8-bit grey "
-                        "levels (default 5:80)")
-    p.add_argument("--gaussian-fraction", type=float, default=0.0,
-                   help="nrrn on --clean data: share of samples with Gaussian instead of Poisson noise (default 0)")
+    p.add_argument("--sigma",
+                   help="synthetic noise on --clean data (xception, nrrn) with --gaussian-fraction above 0: Gaussian "
+                        f"sigma LOW:HIGH in 8-bit grey levels (default {SIGMA_DEFAULT})")
+    p.add_argument("--gaussian-fraction", type=float,
+                   help="synthetic noise on --clean data (xception, nrrn): share of samples with Gaussian instead "
+                        "of Poisson noise (default 0)")
     p.add_argument("--init", metavar="PACKAGE",
                    help="fine-tune: start from this model (zoo name or package) of the same family; "
                         "a third of the default learning rate")
@@ -286,7 +317,7 @@ def add_parsers(sub) -> None:
                         "(default 50)")
     p.add_argument("--checkpoint-every", type=int, default=100, metavar="STEPS",
                    help="save a checkpoint to resume from every STEPS steps (default 100)")
-    p.add_argument("--gan-mode", default="lsgan", choices=["lsgan", "vanilla"],
+    p.add_argument("--gan-mode", choices=["lsgan", "vanilla"],
                    help="cyclic: the adversarial loss, least squares or the original GAN's (default lsgan)")
     p.set_defaults(func=cmd_train)
 

@@ -46,3 +46,37 @@ def test_dose_where_it_does_nothing_is_refused(tmp_path, capsys, monkeypatch):
                  "-o", str(tmp_path / "m")]) == 2
     assert "--dose sets synthetic noise on --clean data" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("family, role, flags, said", [
+    ("n2v", "noisy", ["--objective", "consensus"], "--objective sets the loss of nrrn on --noisy data"),
+    ("nrrn", "clean", ["--objective", "blind-spot"], "this nrrn run on --clean data has no such choice"),
+    ("n2v", "noisy", ["--gan-mode", "vanilla"], "this run has no GAN"),
+    ("xception", "clean", ["--gan-mode", "lsgan"], "--gan-mode sets the adversarial loss of the cyclic GAN"),
+    ("n2v", "noisy", ["--gaussian-fraction", "0.2", "--sigma", "5:9"], "--sigma and --gaussian-fraction set"),
+    ("cyclic", "clean", ["--artifacts", "film", "--dose", "15:300"], "give --shot-noise too"),
+])
+def test_an_option_the_run_would_ignore_is_refused(tmp_path, capsys, monkeypatch, family, role, flags, said):
+    """Each ran with exit 0, the option ignored and the card silent on it (training audit of 2026-12-07)."""
+    from tests.jobs.test_blocks import ramp_volume
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    data = ramp_volume(tmp_path / "data.tif", depth=4)
+    assert main(["train", family, f"--{role}", str(data), *flags, "--steps", "1", "-o", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "m").exists()
+
+
+def test_the_options_a_run_uses_are_taken(tmp_path, monkeypatch):
+    from emdenoise_gui.training import engine
+    from tests.jobs.test_blocks import ramp_volume
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    seen = []
+    monkeypatch.setattr(engine, "train", lambda spec, *args, **kw: (seen.append(spec), iter(()))[1])
+    data = ramp_volume(tmp_path / "data.tif", depth=4)
+    main(["train", "xception", "--clean", str(data), "--gaussian-fraction", "0.3", "--sigma", "5:9", "--steps", "1",
+          "-o", str(tmp_path / "m")])
+    main(["train", "cyclic", "--clean", str(data), "--artifacts", "film", "--shot-noise", "0.5", "--dose", "15:300",
+          "--steps", "1", "-o", str(tmp_path / "c")])
+    assert seen[0].gaussian_fraction == 0.3 and seen[0].sigma == (5.0, 9.0) and seen[1].dose == (15.0, 300.0)
