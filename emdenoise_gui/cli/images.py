@@ -439,7 +439,13 @@ def adapt_then_denoise(args):
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
     paused = None if args.init else _paused_adaptation(spec)
     if paused is not None:  # the same command again after a stop: go on, do not start over under a new name
-        steps = spec.steps if spec.steps > paused.step else None
+        # --steps left out: on to the paused run's own total (the default stretched a 300-step run to 1,500);
+        # --steps the run has passed: said, not ignored (it trained on to its own total: training audit)
+        if args.steps is not None and args.steps <= paused.step:
+            raise InputError(f"the paused self-training of {args.adapt} on this stack ({paused.name}) is at step "
+                             f"{paused.step:,}, past --steps {args.steps:,}: give more steps, leave --steps out to "
+                             f"finish its {paused.steps:,}, or give --init scratch to start anew")
+        steps = args.steps
         say(f"emdenoise: note: continuing the self-training of {args.adapt} on this stack that stopped at step "
             f"{paused.step:,} of {paused.steps:,} ({paused.name}); --init scratch starts a new one")
         status = drive_training(resume_job(paused.path, steps, args.device))

@@ -340,6 +340,23 @@ def test_adapt_again_after_a_stop_continues_the_paused_run(cli, home, tmp_path, 
             token.cancel()  # the app's Stop, Ctrl-C: a checkpoint is saved
     (paused,) = list_paused()
     assert paused.name == "noisy-n2v-adapted" and paused.adapted_to.startswith("noisy.tif (sha256 ")
+    # steps the run has passed are said, not ignored (it trained on to its 200: training audit of 2026-12-07)
+    result = cli("denoise", noisy_crop, "-o", tmp_path / "out.tif", "--adapt", "n2v", "--steps", "1")
+    assert result.code == 2 and f"is at step {paused.step}, past --steps 1" in result.err
+    assert list_paused() == [paused] and not (tmp_path / "out.tif").exists()
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.jobs import train as jobs_train
+
+    asked = []
+
+    def resume_job(path, steps, device):  # --steps left out: on to its own 200, not the default 1,500
+        asked.append(steps)
+        raise InputError("stopped here by the test")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs_train, "resume_job", resume_job)
+        assert cli("denoise", noisy_crop, "-o", tmp_path / "out.tif", "--adapt", "n2v").code == 2
+    assert asked == [None]
     result = cli("denoise", noisy_crop, "-o", tmp_path / "out.tif", "--adapt", "n2v", "--steps", "6", "--device",
                  "cpu", "--tile", "64", "--stride", "32")
     assert result.code == 0, result.err
