@@ -187,3 +187,9 @@ def _note_below_the_filter(package: str) -> None:
         print(f"emdenoise: note: on held-back data this model ({model:.2f} dB) does no better than the classical "
               f"filter \"{label}\" ({bar:.2f} dB): train longer, with more data or from a shipped model (--init), "
               f"or use the filter (--method {name})", file=sys.stderr)
+    loss, bar_loss = card.metrics.get("val_loss"), card.metrics.get("filter_val_loss")
+    if loss is not None and bar_loss is not None and not loss < bar_loss:  # self-supervised: no clean reference
+        print(f"emdenoise: warning: on held-back slices this model predicts hidden pixels no better than the mean "
+              f"of their neighbours (validation loss {loss:.4g} against {bar_loss:.4g}): do not use it as it is; "
+              f"train longer{' with a lower --lr' if loss > 10 * bar_loss else ''}, or from a shipped model "
+              "(--init)", file=sys.stderr)

@@ -265,7 +265,7 @@ def test_among_equal_fits_the_one_trained_nearest_the_stack_is_first():
 
     def entry(name, doses, shipped=False):
         card = SimpleNamespace(name=name, family="nrrn", config="lite", parameters=46560, dose_range=doses,
-                               pixel_size_nm=[10.0, 10.0], training={}, weights_sha256=name[0] * 64)
+                               pixel_size_nm=[10.0, 10.0], training={}, metrics={}, weights_sha256=name[0] * 64)
         return SimpleNamespace(package=SimpleNamespace(card=card), shipped=shipped, name=name)
 
     facts = zoo_fit.StackFacts(10.0, "uint8", 16, 1.0, 0.95, 0.05, 46.0, "s.tif")
@@ -275,3 +275,14 @@ def test_among_equal_fits_the_one_trained_nearest_the_stack_is_first():
     assert ranked == ["mmm-shipped", "zzz-user", "aaa-low-dose"]
     low = zoo_fit.assess_fit(entries[0].package.card, facts)
     assert low.grade == "good" and "cleaner than its training data" in low.reason
+
+
+def test_a_model_no_better_than_a_neighbour_mean_on_its_held_back_slices_fits_nothing():
+    """--model auto picked a 5-step model self-trained on the stack (16.9 dB, the input 20.6) over the shipped
+    one (29.5 dB): it ranked first as "self-trained on this very stack" (training audit)."""
+    failed = card(name="fib-n2v-adapted", family="n2v", metrics={"val_loss": 0.93, "filter_val_loss": 0.61},
+                  training={"adapted_to": "fib.tif (sha256 0123456789ab)"})
+    fit = assess_fit(failed, FIBSEM)
+    assert fit.grade == "poor" and "no better than the mean of their neighbours" in fit.reason
+    learned = replace(failed, metrics={"val_loss": 0.55, "filter_val_loss": 0.61})
+    assert assess_fit(learned, FIBSEM).reason == "self-trained on this very stack"

@@ -10,7 +10,7 @@ import re
 DATASET_NAMES = {"flyem": "FlyEM FIB-SEM", "sstem": "ssTEM"}
 #: A card's own metric keys in words.
 METRIC_NAMES = {"val_loss": "validation loss", "val_psnr_db": "validation", "input_psnr_db": "noisy input",
-                "filter_psnr_db": "classical filter"}
+                "filter_psnr_db": "classical filter", "filter_val_loss": "validation loss of a neighbour mean"}
 
 
 def metric_words(key: str, value: float) -> str:

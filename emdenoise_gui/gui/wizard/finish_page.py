@@ -33,6 +33,11 @@ def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
                      f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
                      f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
         return text
+    if "filter_val_loss" in scores and "val_loss" in scores and not scores["val_loss"] < scores["filter_val_loss"]:
+        return (f"<p style='{theme.tone_style('warn')}'><b>This model does no better than a 3x3 mean</b> at "
+                f"predicting hidden pixels of held-back slices (validation loss {scores['val_loss']:.4g} against "
+                f"{scores['filter_val_loss']:.4g}): do not use it as it is. Train it longer, with a lower learning "
+                "rate, or start from a shipped model.</p>")
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
         return "No held-back preview to measure: look at the result on your own stack."

@@ -38,23 +38,27 @@ class N2VTrainer(BaseTrainer):
     def fixed_val_batch(self) -> np.ndarray:
         return sample_crops(self.data, self.val_slices, self.spec.crop, VAL_CROPS, np.random.default_rng(VAL_SEED))
 
-    def _loss(self, batch: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    def _loss(self, batch: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(blind-spot loss, the (B, 1, H, W) target, its mask) of ``batch``."""
         target = self.tensor(batch)
         masked, mask = n2v.n2v_mask(target, rng, fraction=self.MASK_FRACTION, strategy=self.strategy)
         with self.autocast():
             pred = self.model(masked)
-        return n2v.n2v_loss(pred.float(), target, mask)
+        return n2v.n2v_loss(pred.float(), target, mask), target, mask
 
     def sample(self, step: int, rng: np.random.Generator) -> np.ndarray:
         return sample_crops(self.data, self.train_slices, self.spec.crop, self.spec.batch_size, rng)
 
     def learn(self, step: int, batch: np.ndarray, rng: np.random.Generator) -> dict:
-        loss = self._loss(batch, rng)
+        loss = self._loss(batch, rng)[0]
         self.optimise(loss, "model")
         return {"loss": loss.detach()}
 
     def val_losses(self) -> dict:
-        return {"val_loss": float(self._loss(self.val_batch, np.random.default_rng(VAL_SEED)))}
+        """The blind-spot loss on the held-back crops, and that of the mean of each pixel's 8 neighbours on the
+        same pixels (``filter_val_loss``: the bar a model must beat)."""
+        loss, target, mask = self._loss(self.val_batch, np.random.default_rng(VAL_SEED))
+        return {"val_loss": float(loss), "filter_val_loss": float(n2v.neighbour_mean_loss(target, mask))}
 
     def denoise_crop(self, batch):
         out = self.model(self.tensor(batch)).float().cpu().numpy()[0, 0]

@@ -1,0 +1,53 @@
+"""The bar a self-supervised model must beat on held-back slices: the blind-spot loss of the mean of each
+hidden pixel's neighbours (training audit of 2026-12-07: a run at a learning rate of 1 ended at a validation
+loss of 594, 6.5 dB on the test crop, and wrote its model with exit 0 and not a word)."""
+
+import json
+
+import numpy as np
+import torch
+
+from emdenoise_gui.models import n2v
+from emdenoise_gui.training.trainers import trainer_class
+from tests.conftest import main, random_package
+
+from .conftest import tiny_spec
+
+
+def test_the_neighbour_mean_loss_is_what_a_3x3_mean_scores_on_the_hidden_pixels():
+    rng = np.random.default_rng(0)
+    clean = torch.full((2, 1, 64, 64), 0.5)
+    noisy = clean + 0.1 * torch.from_numpy(rng.standard_normal((2, 1, 64, 64)).astype(np.float32))
+    mask = torch.zeros_like(noisy)
+    mask[:, :, 1:-1, 1:-1] = 1
+    # a flat image: the neighbours' mean has 1/8 of the variance, the pixel its own: 0.01 * (1 + 1/8)
+    assert abs(float(n2v.neighbour_mean_loss(noisy, mask)) - 0.01 * 9 / 8) < 0.0006
+    both = torch.cat([noisy, noisy], dim=1)  # two more views of the same pixel: the pixel itself, no noise gone
+    assert float(n2v.neighbour_mean_loss(noisy, mask, both)) < float(n2v.neighbour_mean_loss(noisy, mask))
+
+
+def test_validation_reports_the_bar_and_an_untrained_network_is_below_it(tmp_path, fibsem_crop, noisy_crop,
+                                                                       noise_patches):
+    for family, options in (("n2v", {}), ("nrrn", {"objective": "blind-spot", "neighbours": "mean"})):
+        spec = tiny_spec(family, tmp_path, fibsem_crop, noisy_crop, noise_patches, **options).validated()
+        trainer = trainer_class(family)(spec, torch.device("cpu"))
+        metrics = trainer.validate()
+        assert metrics["val_loss"] > metrics["filter_val_loss"] > 0, (family, metrics)
+
+
+def test_a_model_below_the_bar_is_said_at_the_end_of_its_run(tmp_path, capsys):
+    from emdenoise_gui.cli.progress import _note_below_the_filter
+
+    package = random_package(tmp_path / "m", "n2v")
+    card_file = package.path / "card.json"
+    card = json.loads(card_file.read_text())
+    card["metrics"] = {"val_loss": 594.0, "filter_val_loss": 0.61}
+    card_file.write_text(json.dumps(card))
+    _note_below_the_filter(str(package.path))
+    err = capsys.readouterr().err
+    assert "no better than the mean of their neighbours" in err and "lower --lr" in err
+    card["metrics"] = {"val_loss": 0.5, "filter_val_loss": 0.61}
+    card_file.write_text(json.dumps(card))
+    _note_below_the_filter(str(package.path))
+    assert capsys.readouterr().err == ""
+    assert main  # the CLI entry the note belongs to
