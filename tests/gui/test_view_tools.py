@@ -146,6 +146,8 @@ def test_a_one_pixel_wide_stack_gets_a_profile_along_it_and_no_iqr_of_one_pixel(
     assert "too few to measure noise" in widget.iqr_label.text()
     widget.set_line_points((-50, -50), (-10, -40))
     assert "the yellow line is off the image" in widget.profile_plot.names[0]
+    widget.set_line_points((50, 0), (50, 0))  # an empty plot of -600..600 nm without a word (viewer audit)
+    assert "the yellow line has no length" in widget.profile_plot.names[0]
 
 
 def test_both_panes_show_one_scale_bar_length(qtbot):

@@ -434,7 +434,10 @@ class MeasurePanel(QtWidgets.QWidget):
         same = self._result is not None and self._result.shape == self._original.shape
         result = line_profile(self._result, p0, p1)[1] if same else None  # another size: not comparable
         scale, unit = distance_scale(p0, p1, self._voxel)
-        names = (self._names[0] + ("" if len(distance) else " (the yellow line is off the image)"),
+        flat = tuple(map(float, p0)) == tuple(map(float, p1))  # an empty plot with an axis of -600..600 nm before
+        where = " (the yellow line has no length: drag one end away)" if flat else \
+            "" if len(distance) else " (the yellow line is off the image)"
+        names = (self._names[0] + where,
                  self._names[1] + (" (none for this slice)" if result is None else ""))
         self.plot.set_names(*names)
         self.plot.set_profiles(distance * scale, original, result, unit)
