@@ -210,3 +210,21 @@ def test_the_titles_name_the_slice_and_both_high_passed_panes(view, qtbot):
     single = make_view(qtbot)
     single.set_original(CountingStack(np.zeros((1, 40, 40), np.float32), (4.0, 4.0, 4.0)), "one")
     assert "slice" not in single.pane_titles()[0]
+
+
+def test_a_title_too_long_shortens_the_stack_name_first(qtbot):
+    """At the default window with High-pass on, "Original — fibsem_flyem_m…m/px  ·  high-pass σ 5 px" lost the
+    slice number and the pixel size (viewer audit)."""
+    from emdenoise_gui.gui.panels.view_widgets import Title
+
+    title = Title()
+    qtbot.addWidget(title)
+    text = ("Original — fibsem_flyem_medulla_val_z000-127_128x520x520.tif  ·  slice 17  ·  10 nm/px  ·  "
+            "high-pass σ 5 px")
+    width = title.fontMetrics().horizontalAdvance(text) * 2 // 3
+    shown = title.fitted(text, width)
+    assert shown.startswith("Original — fi") and "…" in shown and shown.count("…") == 1
+    assert shown.endswith("  ·  slice 17  ·  10 nm/px  ·  high-pass σ 5 px")
+    assert title.fontMetrics().horizontalAdvance(shown) <= width
+    tiny = title.fitted(text, 60)  # no room even for the parts: the middle of the whole goes
+    assert title.fontMetrics().horizontalAdvance(tiny) <= 60 and title.fitted("short", 500) == "short"

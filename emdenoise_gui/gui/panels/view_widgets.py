@@ -15,8 +15,15 @@ def row(layout: QtWidgets.QBoxLayout, *widgets, margins=0, spacing=None) -> QtWi
     return layout
 
 
+#: What separates a title's parts ("Original — NAME  ·  slice 3  ·  10 nm/px  ·  high-pass σ 5 px").
+TITLE_PARTS = "  ·  "
+
+
 class Title(QtWidgets.QLabel):
-    """A bold one-line title that elides its middle rather than widen the window (full text as tooltip)."""
+    """A bold one-line title that shortens rather than widen the window (full text as tooltip): the middle of its
+    first part (the stack's name) first, so the slice, pixel size and view stay readable ("Original —
+    fibsem_flyem_m…m/px  ·  high-pass σ 5 px" lost the slice number and the pixel size: viewer audit), the
+    middle of the whole when even that does not fit."""
 
     def __init__(self):
         super().__init__()
@@ -27,7 +34,18 @@ class Title(QtWidgets.QLabel):
     def setText(self, text: str) -> None:
         self._full = text
         self.setToolTip(text)
-        super().setText(self.fontMetrics().elidedText(text, QtCore.Qt.TextElideMode.ElideMiddle, self.width()))
+        super().setText(self.fitted(text, self.width()))
+
+    def fitted(self, text: str, width: int) -> str:
+        """``text`` shortened to ``width`` px, its first part's middle first."""
+        metrics, middle = self.fontMetrics(), QtCore.Qt.TextElideMode.ElideMiddle
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        head, sep, rest = text.partition(TITLE_PARTS)
+        room = width - metrics.horizontalAdvance(sep + rest)
+        if sep and room >= metrics.horizontalAdvance(head[:12] + "…"):  # a name still worth showing
+            return metrics.elidedText(head, middle, room) + sep + rest
+        return metrics.elidedText(text, middle, width)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
