@@ -67,3 +67,12 @@ def test_a_white_is_zero_tiff_is_said_and_its_results_say_they_are_stored_black_
     capsys.readouterr()
     assert main(["denoise", str(path), "-o", str(out), "--method", "gaussian"]) == 0
     assert "shows them inverted against the input" in capsys.readouterr().err  # dropped without a word before
+
+
+def test_a_file_of_a_store_is_told_to_give_the_store(tmp_path):
+    """`emdenoise info s.zarr/zarr.json` said "unsupported file type '.json'" (the app takes it for its store)."""
+    from emdenoise_gui.core.errors import InputError
+
+    path = _image(tmp_path / "s.zarr", "zyx", STACK, [10.0, 4.0, 4.0])
+    with pytest.raises(InputError, match="is a file of the OME-Zarr store .*s.zarr; give the store's folder"):
+        open_stack(path / "zarr.json")

@@ -78,6 +78,9 @@ def sniff(path: Path) -> Format:
         if omezarr.is_store(path):
             return FORMATS["omezarr"]
         raise InputError(f"is a folder, not an image file or zarr store; give a {SUPPORTED}", path)
+    if path.name in ("zarr.json", ".zattrs", ".zgroup", ".zarray") and omezarr.is_store(path.parent):
+        # "unsupported file type '.json'" before (I/O audit): the app's file dialogs take it for its store
+        raise InputError(f"is a file of the OME-Zarr store {path.parent}; give the store's folder instead", path)
     if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read below forever
         raise InputError(f"is not a regular file (a pipe, socket or device); give a {SUPPORTED} file", path)
     size = info.st_size
