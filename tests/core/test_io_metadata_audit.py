@@ -136,3 +136,20 @@ def test_start_indices_moved_past_32_bits_become_an_origin_or_a_refusal():
     assert edge.cropped(0, 3, 0, None) == Placement((0, 3, 2**31 - 1), edge.origin)  # still fits: moved
     with pytest.raises(InputError, match="pass what an MRC header holds"):
         edge.cropped(1, 0, 0, None)
+
+
+def test_an_mrcs_result_is_a_stack_of_images_and_an_mrc_one_a_volume(tmp_path):
+    """Every MRC result was a volume (space group 1): denoised particles (.mrcs) were no longer an image stack
+    to mrcfile, nor a single 2-D image a single image (I/O audit of 2026-12-07)."""
+    source = tmp_path / "particles.mrcs"
+    with mrcfile.new(source) as mrc:
+        mrc.set_data(STACK[:4].astype(np.float32))
+        mrc.set_image_stack()
+    for name, images in (("out.mrcs", True), ("out.mrc", False)):
+        assert main(["denoise", str(source), "-o", str(tmp_path / name), "--method", "gaussian"]) == 0
+        with mrcfile.open(tmp_path / name) as mrc:
+            assert mrc.is_image_stack() == images and mrc.is_volume() == (not images), name
+    single = tmp_path / "one.mrc"
+    assert main(["convert", str(source), str(single), "--slices", "2"]) == 0
+    with mrcfile.open(single) as mrc:
+        assert mrc.header.ispg == 0 and mrc.data.shape[-2:] == (64, 64)

@@ -10,12 +10,14 @@ moved for a cropped output as ChimeraX and EMAN read them); uint8 is stored as m
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import mrcfile
 import numpy as np
 
+from emdenoise_gui.core.atomic import PARTIAL_TAG
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
     Placement,
@@ -185,12 +187,18 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None,
            placement: Placement | None = None) -> tuple[int, np.dtype]:
     """Create an all-zero (Z, Y, X) MRC file at ``path``; voxel size written in Angstrom, and the
-    ``placement`` (from an MRC input) when given.
+    ``placement`` (from an MRC input) when given. A ``.mrcs`` name (the MRC2014 name of an image stack, e.g.
+    particles; its staging name keeps it) or a single image is written as images (space group 0), a volume
+    otherwise (every result was a volume: mrcfile's is_image_stack() turned False on denoised particles; I/O
+    audit).
 
     Returns (byte offset of the pixel data, dtype stored on disk: uint8 is widened to uint16).
     """
     store = np.dtype(np.uint16) if dtype == np.uint8 else dtype
+    images = shape[0] == 1 or re.search(rf"\.mrcs(\.{PARTIAL_TAG}\.partial)?$", Path(path).name, re.I) is not None
     with mrcfile.new_mmap(path, shape=shape, mrc_mode=WRITE_MODES[dtype], overwrite=True) as mrc:
+        if images:
+            mrc.set_image_stack()
         if voxel_size_nm:
             z, y, x = voxel_size_nm
             mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)
