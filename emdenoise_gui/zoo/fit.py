@@ -206,7 +206,7 @@ def _artifact_fit(card) -> Fit | None:
     return Fit("possible", f"made for {names} artifacts: pick it when the stack shows them")
 
 
-def _failed_validation(card) -> Fit | None:
+def failed_validation(card) -> Fit | None:
     """A poor fit for any stack: a self-supervised model whose held-back loss is no better than the mean of each
     hidden pixel's neighbours (card metrics ``val_loss``, ``filter_val_loss``): --model auto picked a 5-step model
     self-trained on the stack (16.9 dB, the input 20.6) over the shipped one (29.5 dB) (training audit)."""
@@ -262,7 +262,7 @@ def assess_fit(card, facts: StackFacts) -> Fit:
     or for a good fit the two main reasons it is good.
     """
     info = FAMILIES[card.family]
-    failed = _failed_validation(card)
+    failed = failed_validation(card)
     if failed is not None:
         return failed
     fits = [slices_fit(info.input_slices, facts), _pixel_fit(card, facts), _dose_fit(card, facts),
