@@ -110,6 +110,12 @@ def _refuse_unused_options(args, data: dict) -> None:
         if given and not used:
             verb = "sets" if len(given) == 1 else "set"
             raise InputError(f"{' and '.join(given)} {verb} {what.format(it='it' if len(given) == 1 else 'them')}")
+    if args.sigma and not args.gaussian_fraction:  # unused where no sample gets Gaussian noise (review)
+        raise InputError("--sigma sets the Gaussian noise of the share of samples --gaussian-fraction gives: give "
+                         "that too (above 0), or leave --sigma out")
+    if args.dose and (args.dose_dist or "log-uniform") != "log-uniform":
+        raise InputError(f"--dose-dist {args.dose_dist} draws Ede & Beanland's doses, not --dose's range: leave one "
+                         "of them out")
 
 
 def _zoo_checkpoint(output: str, name: str) -> str:

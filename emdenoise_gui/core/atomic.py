@@ -99,24 +99,23 @@ def probe_writable(folder: Path) -> None:
     probe.unlink()
 
 
-def current_umask() -> int:
-    """The process's umask (Linux: read from /proc, leaving it untouched; elsewhere set and set back)."""
+def new_file_mode(folder: Path) -> int:
+    """The permission bits a file created in ``folder`` gets (0o666 less the umask), read from one made and
+    removed there: the umask itself can only be read by setting it, which races with other threads."""
+    probe = Path(folder) / f".{partial_tag()}.mode.partial"
+    fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+        return os.fstat(fd).st_mode & 0o777
+    finally:
+        os.close(fd)
+        probe.unlink()
 
 
 def follow_umask(path: Path) -> None:
     """Give a file a library wrote as owner-only (safetensors: 0600 whatever the umask) the mode any new file
-    gets here, so a shared zoo's colleagues can load the weights whose card they see (training audit)."""
+    gets beside it, so a shared zoo's colleagues can load the weights whose card they see (training audit)."""
     if os.name == "posix":
-        os.chmod(path, 0o666 & ~current_umask())
+        os.chmod(path, new_file_mode(Path(path).parent))
 
 
 def fsync_tree(path: Path) -> None:

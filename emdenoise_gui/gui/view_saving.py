@@ -25,6 +25,7 @@ class ViewSaving:
         self._save_view_timer = QtCore.QTimer(self, singleShot=True)
         self._save_view_timer.setInterval(SETTLE_MS)  # not interval=: see tests/gui/test_locale_keywords.py
         self._save_view_timer.timeout.connect(self._store_view)
+        self._view_unsaved = False  # the last save of the view failed: the next try is made even if unchanged
 
     def flush_view(self) -> None:
         """Store at once a view change the timer holds back: before the project is closed, replaced or
@@ -52,5 +53,6 @@ class ViewSaving:
             project.view.viewer = CompareState.from_dict({**kept, **self.viewer.state()}, "view.viewer")
         except InputError:  # e.g. a view not laid out yet (no size): nothing worth restoring
             project.view.viewer = None
-        if (project.view.stack_id, project.view.result_id, project.view.slice_index, project.view.viewer) != held:
-            self.controller.save()
+        if (project.view.stack_id, project.view.result_id, project.view.slice_index, project.view.viewer) != held \
+                or self._view_unsaved:  # a failed save is tried again, not skipped as unchanged
+            self._view_unsaved = not self.controller.save()

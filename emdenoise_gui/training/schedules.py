@@ -126,7 +126,12 @@ class Schedule:
         return int(round(self.bounds[1] * self.total))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields (a ramp's only while one is set: a checkpoint without stays readable by versions before
+        them, whose Schedule(**data) refuses a field it does not know)."""
+        data = asdict(self)
+        if not self.ramp_end:
+            del data["ramp_end"], data["ramp_start"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Schedule":

@@ -24,7 +24,6 @@ The rules, each giving a grade; a card's grade is the worst of them and its reas
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import os
@@ -38,7 +37,7 @@ from emdenoise_gui.core import assess
 from emdenoise_gui.core.baselines import sure_filter
 from emdenoise_gui.core.noise import NOISE_KINDS
 from emdenoise_gui.models.registry import FAMILIES
-from emdenoise_gui.zoo.package import sha256_file
+from emdenoise_gui.zoo.package import weights_digest
 
 GRADES = ("good", "possible", "poor")
 #: Adjacent-slice similarity (-1..1) at or above which neighbouring slices count as alike / partly alike.
@@ -221,8 +220,8 @@ def stack_fingerprint(stack: Path) -> str:
     """What identifies the data a model adapted to, for its card: "sha256 0123456789ab" of a file; of an
     OME-Zarr store (a folder of many chunks, perhaps gigabytes), the sha256 of its file names, sizes and
     metadata files ("listing sha256 ...")."""
-    if not stack.is_dir():
-        return f"sha256 {sha256_file(stack)[:12]}"
+    if not stack.is_dir():  # hashed once per version of the file in a run (--adapt asks twice)
+        return f"sha256 {weights_digest(stack)[:12]}"
     digest = hashlib.sha256()
     for item in sorted(p for p in stack.rglob("*") if p.is_file()):
         rel = item.relative_to(stack).as_posix()
@@ -232,25 +231,20 @@ def stack_fingerprint(stack: Path) -> str:
     return f"listing sha256 {digest.hexdigest()[:12]}"
 
 
-@functools.lru_cache(maxsize=64)
-def _fingerprint_of(path: str, _size: int, _mtime_ns: int) -> str:
-    """:func:`stack_fingerprint` of ``path``, once per version of the file (its size and time in the key)."""
-    return stack_fingerprint(Path(path))
-
-
 def _adapted_here(card, facts: StackFacts) -> bool:
     """Whether the card's model was self-trained on this very stack: its file name, and where the facts know
     the stack's path, its content (another crop saved under the same name was told "self-trained on this very
     stack" and ranked first: training audit). The content is read only for a model that names this stack."""
     adapted = str(card.training.get("adapted_to", ""))
-    name, _, fingerprint = adapted.partition(" (")
+    name, _, fingerprint = adapted.rpartition(" (")  # the last: "crop (1).tif (sha256 ...)"
+    if not fingerprint.endswith(")"):  # a card of no fingerprint: its name alone
+        name, fingerprint = adapted, ""
     if not facts.name or name != facts.name:
         return False
-    if not facts.path or not fingerprint.endswith(")"):
+    if not facts.path or not fingerprint:
         return True
     try:
-        info = os.stat(facts.path)
-        return _fingerprint_of(facts.path, info.st_size, info.st_mtime_ns) == fingerprint[:-1]
+        return stack_fingerprint(Path(facts.path)) == fingerprint[:-1]
     except OSError:  # gone or unreadable since it was measured: not shown to be the same
         return False
 

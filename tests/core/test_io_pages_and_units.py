@@ -76,3 +76,14 @@ def test_a_file_of_a_store_is_told_to_give_the_store(tmp_path):
     path = _image(tmp_path / "s.zarr", "zyx", STACK, [10.0, 4.0, 4.0])
     with pytest.raises(InputError, match="is a file of the OME-Zarr store .*s.zarr; give the store's folder"):
         open_stack(path / "zarr.json")
+
+
+def test_pages_stored_differently_are_not_merged_into_a_stack_missing_one(tmp_path):
+    """Review: with the middle page compressed, tifffile's generic series held pages 0 and 2 only; read as "its 3
+    images" it was a 2-slice stack, slice 1 gone. Such a file is read as before: its largest image, said."""
+    path = tmp_path / "mixed.tif"
+    with tifffile.TiffWriter(path) as tif:
+        for z, page in enumerate(STACK):
+            tif.write(page, compression="zlib" if z == 1 else None)
+    with open_stack(path) as stack:
+        assert stack.shape[0] == 1 and "read as the slices" not in stack.meta.extra.get("note", "")

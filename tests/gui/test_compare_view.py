@@ -492,3 +492,17 @@ def test_pixels_of_another_height_than_width_are_drawn_their_true_shape(qtbot, o
     settle(qtbot)
     x_px, y_px = view.views[0].viewPixelSize()
     assert x_px == pytest.approx(y_px, rel=0.02)
+
+
+def test_the_contrast_set_is_kept_between_results_of_one_region(qtbot, original):
+    """A region's original is cut anew each time one of its results is shown: the contrast was reset (review)."""
+    from emdenoise_gui.gui.panels.slices import RegionOf
+
+    view = shown_view(qtbot)
+    stack = CountingStack(original, (10.0, 10.0, 10.0))
+    view.set_original(RegionOf(stack, (10, 60, 20, 70)), "region")
+    view.set_levels(40.0, 90.0)
+    view.set_original(RegionOf(stack, (10, 60, 20, 70)), "region")
+    assert view.levels() == pytest.approx((40.0, 90.0))
+    view.set_original(RegionOf(stack, (0, 30, 0, 30)), "another region")
+    assert view.levels() != pytest.approx((40.0, 90.0))

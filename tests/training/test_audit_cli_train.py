@@ -55,6 +55,8 @@ def test_dose_where_it_does_nothing_is_refused(tmp_path, capsys, monkeypatch):
     ("xception", "clean", ["--gan-mode", "lsgan"], "--gan-mode sets the adversarial loss of the cyclic GAN"),
     ("n2v", "noisy", ["--gaussian-fraction", "0.2", "--sigma", "5:9"], "--sigma and --gaussian-fraction set"),
     ("cyclic", "clean", ["--artifacts", "film", "--dose", "15:300"], "give --shot-noise too"),
+    ("xception", "clean", ["--sigma", "5:9"], "give that too (above 0), or leave --sigma out"),
+    ("nrrn", "clean", ["--dose", "30:60", "--dose-dist", "ede-low"], "not --dose's range"),
 ])
 def test_an_option_the_run_would_ignore_is_refused(tmp_path, capsys, monkeypatch, family, role, flags, said):
     """Each ran with exit 0, the option ignored and the card silent on it (training audit of 2026-12-07)."""

@@ -9,7 +9,7 @@ import torch
 
 from emdenoise_gui.models import n2v
 from emdenoise_gui.training.trainers import trainer_class
-from tests.conftest import main, random_package
+from tests.conftest import random_package
 
 from .conftest import tiny_spec
 
@@ -50,4 +50,3 @@ def test_a_model_below_the_bar_is_said_at_the_end_of_its_run(tmp_path, capsys):
     card_file.write_text(json.dumps(card))
     _note_below_the_filter(str(package.path))
     assert capsys.readouterr().err == ""
-    assert main  # the CLI entry the note belongs to

@@ -400,6 +400,8 @@ def test_a_warm_up_cut_short_by_a_resume_goes_on_to_the_peak():
     peak = values.index(max(values)) + 15
     assert peak <= 15 + round(0.05 * 185) and all(a <= b for a, b in zip(values[:peak - 15], values[1:peak - 14]))
     assert values[-1] <= 0.02 + 1e-9
+    assert "ramp_end" in s.to_dict() and Schedule.from_dict(s.to_dict()) == s
+    assert "ramp_end" not in Schedule("cosine", 10).to_dict()  # what the versions before it can read back
     s.rebase(100, 400)  # again, past the peak: carries on down from where it is
     assert s.factor(100) == pytest.approx(values[85]) and s.factor(101) <= s.factor(100)
 

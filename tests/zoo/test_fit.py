@@ -152,6 +152,10 @@ def test_a_stack_of_the_same_name_with_other_data_is_not_the_one_self_trained_on
     assert assess_fit(mine, replace(FIBSEM, path=str(first))).reason == "self-trained on this very stack"
     assert "self-trained" not in assess_fit(mine, replace(FIBSEM, path=str(second))).reason
     assert "self-trained" not in assess_fit(mine, replace(FIBSEM, path=str(tmp_path / "gone.tif"))).reason
+    copy = tmp_path / "crop (1).tif"  # a name holding " (": its card's fingerprint is the last parentheses (review)
+    copy.write_bytes(first.read_bytes())
+    named = card(name="crop-n2v-adapted", training={"adapted_to": f"crop (1).tif ({stack_fingerprint(copy)})"})
+    assert assess_fit(named, replace(FIBSEM, name=copy.name, path=str(copy))).reason == "self-trained on this very stack"
 
 
 # -- the ranking -----------------------------------------------------------------------------------

@@ -358,12 +358,13 @@ def test_a_zoo_packages_digest_is_kept_for_the_next_run(tmp_path, user_zoo, monk
 def test_weights_and_checkpoints_are_readable_as_any_new_file_is(tmp_path):
     """safetensors writes 0600 whatever the umask: in a shared zoo colleagues saw a model (its card 0644) and
     could not load it (training audit)."""
-    from emdenoise_gui.core.atomic import current_umask
+    from emdenoise_gui.core.atomic import new_file_mode
     from emdenoise_gui.training.checkpoint import STATE_TENSORS, save_checkpoint
 
     mask = os.umask(0o022)
     try:
-        assert current_umask() == 0o022
+        (tmp_path / "probe").mkdir()
+        assert new_file_mode(tmp_path / "probe") == 0o644 and not list((tmp_path / "probe").iterdir())  # removed
         package = _package(tmp_path / "shared")
         checkpoint = save_checkpoint(tmp_path / "run.checkpoint", {"step": 3, "weights": torch.zeros(4)})
     finally:

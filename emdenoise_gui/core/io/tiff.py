@@ -310,9 +310,14 @@ def open_file(path: Path):
     tif = _open_checked(path)
     paged = ""
     if _pages_of_one_stack(tif):
-        paged = f"its {len(tif.series)} images of one size (saved one at a time) are read as the slices of one stack"
-        tif.close()
-        tif = _open_checked(path, is_shaped=False)  # tifffile's generic series: consecutive pages of one shape
+        count = len(tif.series)
+        generic = _open_checked(path, is_shaped=False)  # tifffile's generic series: consecutive pages alike
+        if len(generic.series) == 1 and len(generic.series[0].pages) == count:  # every page, in one series
+            tif.close()
+            tif, paged = generic, f"its {count} images of one size (saved one at a time) are read as the slices " \
+                                  "of one stack"
+        else:  # pages told apart by more than their size (one compressed otherwise): not merged, a slice dropped
+            generic.close()
     try:
         if not tif.series:
             raise InputError("contains no image (its image directory is empty or damaged): copy it again, or "

@@ -49,6 +49,7 @@ from emdenoise_gui.gui.panels.screen_image import ScreenImageItem
 from emdenoise_gui.gui.panels.slices import (
     Slices,
     pixel_words,
+    same_source,
     slice_span,
     split_image,
     voxel_size,
@@ -70,8 +71,9 @@ class CompareView(QtWidgets.QWidget):
     bar, "" when off the image) or says what a menu entry did; ``slice_changed(int)`` the new
     slice index; ``region_preview_requested(tuple)`` and ``region_denoise_requested(tuple)``
     the Region tool's half-open (y0, x0, y1, x1) px when its menu entries are chosen;
-    ``state_changed()`` the user changed what :meth:`state` holds besides the slice (a mode or tool,
-    the contrast, zoom or pan, the line, box or divider), once per change let go of.
+    ``state_changed()`` what :meth:`state` holds besides the slice may have changed (a mode or tool, the
+    contrast, zoom or pan, the line, box or divider; the contrast also when set by the program): the window
+    saves the view a second later, if it differs from the saved one.
     """
 
     hover = QtCore.Signal(str)
@@ -222,7 +224,7 @@ class CompareView(QtWidgets.QWidget):
             raise ValueError(f"'{name}' holds no slices")
         self._z = min(self._z, slices.depth - 1)
         shape = slices.get(self._z).shape
-        same_stack = self._original is not None and self._original.stack is stack
+        same_stack = self._original is not None and same_source(self._original.stack, stack)
         self._original, self._result, self._name, self._label = slices, None, name, ""
         self._voxel = voxel_size(stack)
         self.fit.set_pixel_size(self._voxel, self.views)
@@ -464,6 +466,7 @@ class CompareView(QtWidgets.QWidget):
     def reset_view(self) -> None:
         """Fit the whole image in the view(s), and keep it fitted until the user pans or zooms."""
         self.fit.fit()
+        self.state_changed.emit()  # from the toolbar, the 0 key and the image's menu alike
 
     def pane_titles(self, residual_levels: tuple[float, float] | None = None) -> tuple[str, str]:
         """Titles of the original and the result pane as side by side shows them (the result's as

@@ -62,6 +62,14 @@ class RegionOf:
         return RegionOf(self.stack.reopened(), self.region)
 
 
+def same_source(a, b) -> bool:
+    """Whether two stacks shown are the same data: one object, or one region of one object (a region's
+    original is cut anew each time its result is shown)."""
+    if a is b:
+        return True
+    return isinstance(a, RegionOf) and isinstance(b, RegionOf) and a.stack is b.stack and a.region == b.region
+
+
 def slice_span(first: int, last: int) -> str:
     """Slices ``first`` to ``last`` (both included, 0-based) in words: "slice 0" or "slices 0–15"."""
     return f"slice {first}" if first == last else f"slices {first}–{last}"

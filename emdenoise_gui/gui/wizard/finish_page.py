@@ -34,10 +34,11 @@ def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
                      f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
         return text
     if "filter_val_loss" in scores and "val_loss" in scores and not scores["val_loss"] < scores["filter_val_loss"]:
-        return (f"<p style='{theme.tone_style('warn')}'><b>This model does no better than a 3x3 mean</b> at "
-                f"predicting hidden pixels of held-back slices (validation loss {scores['val_loss']:.4g} against "
-                f"{scores['filter_val_loss']:.4g}): do not use it as it is. Train it longer, with a lower learning "
-                "rate, or start from a shipped model.</p>")
+        loss, bar = scores["val_loss"], scores["filter_val_loss"]
+        lower = ", with a lower learning rate" if loss > 10 * bar else ""  # a run that blew up, not one too short
+        return (f"<p style='{theme.tone_style('warn')}'><b>This model predicts hidden pixels of held-back slices no "
+                f"better than the mean of their neighbours</b> (validation loss {loss:.4g} against {bar:.4g}): do "
+                f"not use it as it is. Train it longer{lower}, or start from a shipped model.</p>")
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
         return "No held-back preview to measure: look at the result on your own stack."
