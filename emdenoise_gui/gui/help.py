@@ -76,7 +76,7 @@ cancel them there.</p>
 <h2>Which denoiser?</h2>
 <table cellspacing=0 cellpadding=4>
 <tr><td><b>NRRN</b><br>(Noise2Noise from adjacent slices)</td>
-<td>For <b>FIB-SEM and serial-section stacks</b> whose neighbouring slices are nearly alike, or for
+<td>For <b>FIB-SEM stacks</b> (and serial sections thin enough that neighbouring slices are nearly alike), or for
 <b>repeat scans</b> of the same area. It learns from the noisy data itself: no clean images needed.
 Each slice is denoised together with its two neighbours. The shipped FlyEM FIB-SEM models are
 the default; the lite one is the fast one.</td></tr>
@@ -93,7 +93,7 @@ range its model card names.</td></tr>
 from <b>unpaired examples</b>: clean images, patches of pure noise (blank regions, empty film) and
 noisy images. For <b>uneven film shading and charging blobs</b> it can also learn from clean images
 alone, with those artifacts drawn on them (the shipped <i>flyem-cyclic-artifacts</i> is made that
-way, half of its examples with shot noise on top; it removes the artifacts and the noise that comes
+way, a third of its examples with shot noise on top; it removes the artifacts and the noise that comes
 with them, but on plain shot noise NRRN is far better).</td></tr>
 <tr><td><b>Classical filters</b></td>
 <td>The Gaussian whose width is chosen for each image (<i>width by SURE</i>), Gaussian, median, Wiener,
@@ -106,7 +106,8 @@ for <b>charging</b> <i>Flat-field (subtract)</i>: they remove the slice's smooth
 than about 100 px), then smooth with the SURE-tuned Gaussian. The <i>paper baselines</i> (bilateral, split-Bregman TV, non-local means)
 keep the papers' fixed settings: they are there to reproduce those comparisons, not for real data.</td></tr>
 </table>
-<p><b>How to choose.</b> A FIB-SEM or serial-section stack: start with NRRN. One noisy micrograph: an
+<p><b>How to choose.</b> A FIB-SEM stack, or any stack whose neighbouring slices are nearly alike: start with
+NRRN (serial sections 50 nm apart are not alike: the zoo grades NRRN a poor fit there, Noise2Void suits them). One noisy micrograph: an
 NRRN model also reads a single image (as its own neighbours), when its pixel size matches; or train
 Noise2Void on the image itself. Low-dose images and clean examples of the same kind of specimen: Xception. Film or
 charging artifacts: the cyclic GAN (with blank regions of the noisy images to learn from, or clean
