@@ -101,13 +101,19 @@ def starting_points(family: str, artifacts: bool = False) -> list[tuple[str, str
 
     Recommended: the largest shipped configuration (the shipped models are the ones measured on the
     quality benchmark), then the other shipped ones, then the user's own. ``artifacts``: only models
-    trained on synthetic artifacts (their card's ``training.artifacts``), else only the others.
+    trained on synthetic artifacts (their card's ``training.artifacts``), else only the others. Models whose
+    own held-back data showed them of no use (``zoo.fit.failed_validation``) are left out: the wizard offered
+    one it had called "do not use" first (wizard audit).
     """
+    from emdenoise_gui.zoo.fit import failed_validation
+
     rank = {name: i for i, name in enumerate(CONFIG_NAMES)}
     found = []
     for entry in list_entries():
         card = entry.package.card if entry.package else None
         if card is None or card.family != family or bool(card.training.get("artifacts")) != artifacts:
+            continue
+        if failed_validation(card) is not None:
             continue
         order = (0 if entry.shipped else 1, -rank.get(card.config, 0), card.name)
         origin = "shipped" if entry.shipped else "yours"
@@ -197,7 +203,10 @@ _GUI_WORDS = {"--steps": "the number of steps", "--crop": "the crop size", "--ba
               "train again with a lower learning rate": "click “Change the settings” and set a lower learning rate "
                                                         "under Advanced settings",
               "`denoise --model auto` picks the best-fitting model": "the app's automatic model choice uses it",
-              "choose another name for the model package": "click “Change the settings” and choose another name"}
+              "choose another name for the model package": "click “Change the settings” and choose another name",
+              # the wizard resumes a run to its own total: "give a the number of steps above 200" (wizard audit)
+              "give a --steps above": "start a fine-tune from its model (Process ▸ Train or Fine-tune Model), or "
+                                      "resume it from the command line with a total of steps above"}
 
 
 def in_gui_words(message: str) -> str:

@@ -206,10 +206,19 @@ def _artifact_fit(card) -> Fit | None:
 
 
 def failed_validation(card) -> Fit | None:
-    """A poor fit for any stack: a self-supervised model whose held-back loss is no better than the mean of each
-    hidden pixel's neighbours (card metrics ``val_loss``, ``filter_val_loss``): --model auto picked a 5-step model
-    self-trained on the stack (16.9 dB, the input 20.6) over the shipped one (29.5 dB) (training audit)."""
-    loss, bar = card.metrics.get("val_loss"), card.metrics.get("filter_val_loss")
+    """A poor fit for any stack: a model whose own held-back data showed it of no use (card metrics): no better
+    than the noisy input or the classical filter it must beat (``val_psnr_db`` against ``input_psnr_db`` and
+    ``filter_psnr_db``, runs with a clean reference), or, self-supervised, no better at predicting hidden pixels
+    than the mean of their neighbours (``val_loss`` against ``filter_val_loss``). --model auto picked a 5-step
+    model self-trained on the stack (16.9 dB, the input 20.6) over the shipped one (29.5 dB), and the zoo graded
+    models the wizard had called "do not use" good (training and wizard audits)."""
+    metrics = card.metrics
+    psnr = metrics.get("val_psnr_db")
+    for key, what in (("input_psnr_db", "makes the images worse than the noisy input"),
+                      ("filter_psnr_db", "does no better than the classical filter it must beat")):
+        if psnr is not None and metrics.get(key) is not None and psnr <= metrics[key]:
+            return Fit("poor", f"on held-back data it {what} ({psnr:.2f} against {metrics[key]:.2f} dB)")
+    loss, bar = metrics.get("val_loss"), metrics.get("filter_val_loss")
     if loss is None or bar is None or loss < bar:
         return None
     return Fit("poor", f"on held-back slices it predicts hidden pixels no better than the mean of their neighbours "

@@ -222,7 +222,9 @@ def test_fine_tuning_a_shipped_model_and_denoising_with_it(qtbot, controller):
     package = _train(qtbot, wizard)
     wizard.next()
     finish = wizard.pages["finish"]
-    assert finish.denoise_now.isVisible() and finish.denoise_now.isChecked()
+    # ticked unless the page says not to use the model (3 steps on this crop: no better than the neighbours' mean)
+    assert finish.denoise_now.isVisible() and finish.denoise_now.isChecked() == (not finish.unusable)
+    finish.denoise_now.setChecked(True)  # the user's choice all the same
     wizard.accept()  # Finish: denoises the stack with the new model
     job = controller.jobs[-1]
     qtbot.waitUntil(lambda: not job.active, timeout=TRAIN_TIMEOUT_MS)
@@ -388,6 +390,19 @@ def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses
     assert "filter" not in old_card and "(the noisy input: 20.10 dB)" in old_card
 
 
+def test_the_finish_page_warns_of_a_model_worse_than_its_input_and_does_not_offer_to_use_it():
+    """14.06 dB against 15.00 for the input (the filter lower still) was told only "higher is better", and
+    "Denoise with it now" stayed ticked beside every "do not use it" (wizard audit)."""
+    from emdenoise_gui.gui.wizard.finish_page import evaluation
+
+    words, unusable = evaluation({"val_psnr_db": 14.06, "input_psnr_db": 15.0, "filter_psnr_db": 11.3}, None,
+                                 "cyclic")
+    assert unusable and "worse than the noisy input</b> (14.06 against 15.00 dB): do not use it" in words
+    assert evaluation({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[1]
+    assert evaluation({"val_loss": 2.0, "filter_val_loss": 0.6}, None, "n2v")[1]
+    assert not evaluation({"val_psnr_db": 30.5, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[1]
+
+
 def test_the_artifact_examples_show_shot_noise_at_the_dose_asked_for(tmp_path):
     from emdenoise_gui.gui.wizard.data_page import artifact_examples, example_dose
 
@@ -467,3 +482,8 @@ def test_the_loss_is_explained_for_what_the_run_learns_from():
     assert family_help(spec()) == family_help(spec(neighbours="mean", objective="consensus")) == FAMILY_HELP["nrrn"]
     assert family_help(spec(data={"clean": ["c.tif"]})) == FAMILY_HELP["nrrn:supervised"]
     assert family_help(spec(family="n2v")) == FAMILY_HELP["n2v"] and family_help(None) == ""
+    # cyclic on synthetic artifacts has no GAN: cycle consistency and discriminators were told (wizard audit)
+    assert family_help(spec(family="cyclic", data={"clean": ["c.tif"]}, artifacts="film")) == \
+        FAMILY_HELP["cyclic:artifacts"]
+    assert family_help(spec(family="cyclic", data={"clean": ["c"], "noise": ["b"], "noisy": ["n"]})) == \
+        FAMILY_HELP["cyclic"]

@@ -119,3 +119,26 @@ def test_steps_fill_the_budget_where_validations_come_unevenly():
     steps = advise.steps_for(300, *terms)
     fitting = [n for n in range(1, 1000) if advise.run_seconds(n, *terms) <= 300]
     assert advise.run_seconds(steps, *terms) <= 300 and steps == max(fitting) == 70
+
+
+def test_a_model_its_held_back_data_showed_of_no_use_is_not_offered_as_a_start(tmp_path, monkeypatch):
+    """The wizard offered first a model it had called "do not use" (wizard audit)."""
+    import json
+
+    from tests.conftest import random_package
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    zoo = tmp_path / "home" / "models"
+    zoo.mkdir(parents=True)
+    for name, loss in (("aaa-failed", 2.0), ("bbb-learned", 0.4)):
+        package = random_package(zoo / name, "n2v")
+        card = json.loads((package.path / "card.json").read_text())
+        card.update(name=name, metrics={"val_loss": loss, "filter_val_loss": 0.6})
+        (package.path / "card.json").write_text(json.dumps(card))
+    assert [label.split()[0] for label, _ in advise.starting_points("n2v")] == ["bbb-learned"]
+
+
+def test_a_finished_run_resumed_in_the_wizard_is_told_what_it_can_do():
+    """It read "give a the number of steps above 200": the wizard has no steps to give on resume (wizard audit)."""
+    said = advise.in_gui_words("this run already finished at step 200; give a --steps above 200 to train on")
+    assert "give a the" not in said and "start a fine-tune from its model" in said and "--" not in said

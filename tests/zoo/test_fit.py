@@ -290,3 +290,14 @@ def test_a_model_no_better_than_a_neighbour_mean_on_its_held_back_slices_fits_no
     assert fit.grade == "poor" and "no better than the mean of their neighbours" in fit.reason
     learned = replace(failed, metrics={"val_loss": 0.55, "filter_val_loss": 0.61})
     assert assess_fit(learned, FIBSEM).reason == "self-trained on this very stack"
+
+
+@pytest.mark.parametrize("metrics, said", [
+    ({"val_psnr_db": 14.06, "input_psnr_db": 15.0, "filter_psnr_db": 11.3}, "worse than the noisy input"),
+    ({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, "no better than the classical filter"),
+])
+def test_a_model_its_own_clean_held_back_data_showed_of_no_use_fits_nothing(metrics, said):
+    """Models the wizard called "do not use" were graded good fits by the zoo (wizard audit)."""
+    fit = assess_fit(card(family="xception", metrics=metrics), FIBSEM)
+    assert fit.grade == "poor" and said in fit.reason
+    assert assess_fit(card(metrics={"val_psnr_db": 31.8, "input_psnr_db": 23.1}), FIBSEM).grade == "good"

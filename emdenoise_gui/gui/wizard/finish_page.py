@@ -15,9 +15,15 @@ from emdenoise_gui.gui.wizard.training_page import captioned_image
 
 
 def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
-    """What the held-back data say about a ``family`` model, in words: PSNR against a clean reference
-    where the run had one (beside the filter it must beat, ``zoo.card.bar_filter``), otherwise the spread
-    (IQR) of grey levels on the flattest part of the held-back crop."""
+    """:func:`evaluation`'s words."""
+    return evaluation(scores, preview, family)[0]
+
+
+def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, bool]:
+    """What the held-back data say about a ``family`` model, in words, and whether they say not to use it: PSNR
+    against a clean reference where the run had one (beside the noisy input and the filter it must beat,
+    ``zoo.card.bar_filter``), otherwise the blind-spot bar or the spread (IQR) of grey levels on the flattest
+    part of the held-back crop."""
     from emdenoise_gui.zoo.card import bar_filter
 
     if "val_psnr_db" in scores:
@@ -28,28 +34,33 @@ def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
             others.append(f"the filter “{label}” on the same crops: {scores['filter_psnr_db']:.2f} dB")
         text = (f"On held-back data with a clean reference, the denoised images reach <b>{model:.2f} dB</b> PSNR"
                 f"{' (' + '; '.join(others) + ')' if others else ''}; higher is better.")
+        if "input_psnr_db" in scores and model <= scores["input_psnr_db"]:  # said only "higher is better" (audit)
+            return (text + f"<p style='{theme.tone_style('warn')}'><b>This model makes the images worse than the "
+                    f"noisy input</b> ({model:.2f} against {scores['input_psnr_db']:.2f} dB): do not use it. Train it "
+                    "longer, with more data, or start from a shipped model.</p>", True)
         if "filter_psnr_db" in scores and model <= scores["filter_psnr_db"]:
             text += (f"<p style='{theme.tone_style('warn')}'><b>This model does no better than a classical filter</b> "
                      f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
                      f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
-        return text
+            return text, True
+        return text, False
     if "filter_val_loss" in scores and "val_loss" in scores and not scores["val_loss"] < scores["filter_val_loss"]:
         loss, bar = scores["val_loss"], scores["filter_val_loss"]
         lower = ", with a lower learning rate" if loss > 10 * bar else ""  # a run that blew up, not one too short
         return (f"<p style='{theme.tone_style('warn')}'><b>This model predicts hidden pixels of held-back slices no "
                 f"better than the mean of their neighbours</b> (validation loss {loss:.4g} against {bar:.4g}): do "
-                f"not use it as it is. Train it longer{lower}, or start from a shipped model.</p>")
+                f"not use it as it is. Train it longer{lower}, or start from a shipped model.</p>", True)
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
-        return "No held-back preview to measure: look at the result on your own stack."
+        return "No held-back preview to measure: look at the result on your own stack.", False
     kept = contrast_kept(preview)
     if kept is not None and kept < FLAT_RESULT:  # a low spread in the flat part means nothing then
         return (f"<p style='{theme.tone_style('warn')}'><b>The result is nearly flat</b>: its contrast is {kept:.2f}× that of "
                 "the smoothed input on a held-back crop, so the model erased the image along with the noise. Do "
-                "not use it as it is: train it longer, with more data, or start from a shipped model.</p>")
+                "not use it as it is: train it longer, with more data, or start from a shipped model.</p>", True)
     return (f"On the flattest part of a held-back crop the spread of grey levels (IQR) is "
             f"<b>{ratio:.2f}×</b> that of the noisy input (lower = less noise; 1 = unchanged). Check the residual: "
-            "it should look like pure noise; visible membranes would mean the model removes structure.")
+            "it should look like pure noise; visible membranes would mean the model removes structure.", False)
 
 
 #: Below this share of the smoothed input's contrast a result counts as flat (a working denoiser keeps
@@ -135,7 +146,7 @@ class FinishPage(QtWidgets.QWizardPage):
         try:
             package = verify_folder(Path(state.package))
         except InputError as exc:  # deleted or damaged since training wrote it: say so, offer nothing
-            self.card = None
+            self.card, self.unusable = None, True
             self.summary.setText(f"<p style='{theme.tone_style('warn')}'>The new model cannot be opened: {exc}</p>")
             self.residual.setVisible(False)
             self.denoise_now.setChecked(False)
@@ -145,9 +156,9 @@ class FinishPage(QtWidgets.QWizardPage):
         best = (self.card.training or {}).get("best_step")
         kept = f"; the weights of step {best:,} kept, the best validated" if isinstance(best, int) and \
             best != self.card.steps else ""
+        words, self.unusable = evaluation(self.card.metrics, state.preview, self.card.family)
         self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
-                             f"{self.card.steps:,} steps{kept}).</p>"
-                             f"<p>{evaluation_text(self.card.metrics, state.preview, self.card.family)}</p>")
+                             f"{self.card.steps:,} steps{kept}).</p><p>{words}</p>")
         if state.preview is not None:
             # torch is loaded by the training
             from emdenoise_gui.training.trainers.base import display_pair
@@ -164,7 +175,7 @@ class FinishPage(QtWidgets.QWizardPage):
         self.denoise_now.setVisible(record is not None)
         if record is not None:
             self.denoise_now.setText(f"Denoise {record.name} with it now")
-            self.denoise_now.setChecked(True)
+            self.denoise_now.setChecked(not self.unusable)  # ticked beside "do not use it" before (wizard audit)
 
     def _project_record(self):
         project = getattr(self.controller, "project", None)

@@ -27,6 +27,8 @@ FAMILY_HELP = {
     "cyclic": " The cyclic GAN's curves show how well a clean image survives being noised and cleaned again "
               "(cycle consistency); the curves of its competing networks (the discriminators) rise and fall by "
               "design.",
+    "cyclic:artifacts": " The network learns to take synthetic artifacts off clean slices: its loss is how far "
+                        "its output still is from the clean slice (and its artifact output from the artifact).",
     "n2v": " Noise2Void predicts masked pixels from their neighbours; its loss stays near the noise level, "
            "so small falls are real gains.",
 }
@@ -35,9 +37,12 @@ FAMILY_HELP = {
 def family_help(spec) -> str:
     """What the loss of ``spec``'s run means: NRRN's depends on what it learns from (clean data: supervised;
     noisy data: the paper's consensus for two branches, a blind spot for one branch on the neighbours'
-    mean, the shipped models' and so a fine-tune's). The consensus text was shown for every NRRN run."""
+    mean, the shipped models' and so a fine-tune's). The consensus text was shown for every NRRN run; cyclic on
+    synthetic artifacts fits its generator alone."""
     if spec is None:
         return ""
+    if spec.family == "cyclic" and spec.artifacts:  # no GAN: the cycle and discriminators were told (wizard audit)
+        return FAMILY_HELP["cyclic:artifacts"]
     if spec.family != "nrrn":
         return FAMILY_HELP.get(spec.family, "")
     if spec.data.get("clean"):
