@@ -180,11 +180,15 @@ def _name_part(text: str) -> str:
 
 
 def unique_name(base: str) -> str:
-    """``base`` made safe for a model name and unique in the user's zoo (``-2``, ``-3`` ... appended)."""
+    """``base`` made safe for a model name and unique in the user's zoo (``-2``, ``-3`` ... appended): no model,
+    paused run or run training now has it (a second wizard proposed the name of a run still training, and
+    failed only when that run ended: wizard audit)."""
+    from emdenoise_gui.training.run_lock import training_now
+
     safe = _name_part(base)[:60] or "model"
     name, k = safe, 2
     folder = user_dir()
-    while (folder / name).exists() or run_checkpoint(name).exists():
+    while (folder / name).exists() or run_checkpoint(name).exists() or training_now(folder / name):
         name, k = f"{safe}-{k}", k + 1
     return name
 

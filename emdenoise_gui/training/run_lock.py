@@ -22,6 +22,12 @@ def lock_path(output: Path) -> Path:
     return Path(output).with_name(f".{Path(output).name}.training")
 
 
+def training_now(output: Path) -> bool:
+    """Whether a live run holds the lock of the model package ``output`` (one killed does not)."""
+    lock = lock_path(output)
+    return lock.exists() and not _stale(lock, _holder(lock))
+
+
 @contextlib.contextmanager
 def training_lock(output: Path) -> Iterator[Path]:
     """Hold the lock of the model package ``output`` while the block runs (the training), then remove it.

@@ -390,6 +390,18 @@ def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses
     assert "filter" not in old_card and "(the noisy input: 20.10 dB)" in old_card
 
 
+def test_the_finish_page_says_when_nothing_was_held_back():
+    """A one-slice run's card said "the training data itself" while the page spoke of data "it never trained
+    on" (wizard audit)."""
+    from types import SimpleNamespace
+
+    from emdenoise_gui.gui.wizard.finish_page import validation_note
+
+    alone = SimpleNamespace(training={"validation": "the training data itself (too few slices to hold any back)"})
+    assert "measured on slices it trained on" in validation_note(alone)
+    assert validation_note(SimpleNamespace(training={"validation": "held-back slices"})) == ""
+
+
 def test_the_finish_page_warns_of_a_model_worse_than_its_input_and_does_not_offer_to_use_it():
     """14.06 dB against 15.00 for the input (the filter lower still) was told only "higher is better", and
     "Denoise with it now" stayed ticked beside every "do not use it" (wizard audit)."""

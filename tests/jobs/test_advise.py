@@ -142,3 +142,17 @@ def test_a_finished_run_resumed_in_the_wizard_is_told_what_it_can_do():
     """It read "give a the number of steps above 200": the wizard has no steps to give on resume (wizard audit)."""
     said = advise.in_gui_words("this run already finished at step 200; give a --steps above 200 to train on")
     assert "give a the" not in said and "start a fine-tune from its model" in said and "--" not in said
+
+
+def test_a_name_a_run_is_training_under_now_is_not_proposed(tmp_path, monkeypatch):
+    """A second wizard proposed the name of a run still training (before its first checkpoint) and failed only
+    when that run ended (wizard audit)."""
+    from emdenoise_gui.training.run_lock import training_lock
+
+    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+    zoo = tmp_path / "home" / "models"
+    zoo.mkdir(parents=True)
+    assert advise.unique_name("noisy-n2v") == "noisy-n2v"
+    with training_lock(zoo / "noisy-n2v"):
+        assert advise.unique_name("noisy-n2v") == "noisy-n2v-2"
+    assert advise.unique_name("noisy-n2v") == "noisy-n2v"

@@ -93,6 +93,16 @@ def flat_iqr_ratio(preview: tuple | None) -> float | None:
     return metrics.iqr_rect(denoised, (y0, x0, y1, x1)) / before if before > 0 else None
 
 
+def validation_note(card) -> str:
+    """A sentence before the verdict when the run validated on its training data (its card's
+    ``training.validation``): the page spoke of data "it never trained on" beside a one-slice run's card saying
+    "the training data itself" (wizard audit); "" otherwise."""
+    if not str((card.training or {}).get("validation", "")).startswith("the training data itself"):
+        return ""
+    return ("<p>The stack had too few slices to hold any back: what follows was measured on slices it trained "
+            "on, which flatters it.</p>")
+
+
 #: the previews' smallest side and the height of a caption above one (px)
 MIN_SQUARE_PX, CAPTION_PX = 160, 30
 
@@ -158,7 +168,7 @@ class FinishPage(QtWidgets.QWizardPage):
             best != self.card.steps else ""
         words, self.unusable = evaluation(self.card.metrics, state.preview, self.card.family)
         self.summary.setText(f"<p>Added to the model zoo as <b>{self.card.name}</b> ({self.card.family}, "
-                             f"{self.card.steps:,} steps{kept}).</p><p>{words}</p>")
+                             f"{self.card.steps:,} steps{kept}).</p>{validation_note(self.card)}<p>{words}</p>")
         if state.preview is not None:
             # torch is loaded by the training
             from emdenoise_gui.training.trainers.base import display_pair

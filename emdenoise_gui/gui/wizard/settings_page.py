@@ -223,6 +223,11 @@ class SettingsPage(QtWidgets.QWizardPage):
         taken = in_gui_words(name_taken(name))
         if taken:
             return f"{taken[0].upper()}{taken[1:]}; choose another name."
+        from emdenoise_gui.training.run_lock import training_now
+        from emdenoise_gui.zoo.registry import user_dir
+
+        if training_now(user_dir() / name):  # it would wait for that run, then fail (wizard audit)
+            return "A training run of this name is going on now; choose another name."
         if run_checkpoint(name).exists():  # a new run must not replace it (the training would refuse)
             return ("A training run of this name was stopped and kept (paused in the zoo): resume it there, or "
                     "choose another name.")
