@@ -166,22 +166,31 @@ def list_paused() -> list[PausedRun]:
             step, steps = int(state["step"]), int(spec["steps"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if step < steps:
+        name = str(spec.get("name") or match["name"])
+        if step < steps and not _running(item, name):  # a run training now is not paused (wizard audit)
             adapted_to = _skeleton_fields(spec.get("notes")).get("adapted_to", "")
-            runs.append(PausedRun(item, str(spec.get("name") or match["name"]), step, steps, str(spec.get("family", "")),
+            runs.append(PausedRun(item, name, step, steps, str(spec.get("family", "")),
                                   adapted_to if isinstance(adapted_to, str) else ""))
     return runs
+
+
+def _running(checkpoint: Path, name: str) -> bool:
+    """Whether a training holds the run ``name`` of ``checkpoint`` now: the lock of its package or of the
+    checkpoint itself is live (``training.run_lock``)."""
+    from emdenoise_gui.core import pid_lock
+
+    for lock in (checkpoint.with_name(f".{name}.training"), checkpoint.with_name(f".{checkpoint.name}.training")):
+        if lock.exists() and not pid_lock.stale(lock, pid_lock.holder(lock)):
+            return True
+    return False
 
 
 def discard_paused(run: PausedRun) -> Path:
     """Delete the paused training ``run`` (its hidden checkpoint folder); returns that folder. InputError while
     a training holds it (its lock, or its package's, is live). Paused runs could not be discarded at all, from
     the app or the command line: 40 of them piled up in a lab's zoo (zoo audit of 2026-12-06)."""
-    from emdenoise_gui.core import pid_lock
-
-    for lock in (run.path.with_name(f".{run.name}.training"), run.path.with_name(f".{run.path.name}.training")):
-        if lock.exists() and not pid_lock.stale(lock, pid_lock.holder(lock)):
-            raise InputError(f"the paused training '{run.name}' is being resumed now: stop it first", run.path)
+    if _running(run.path, run.name):
+        raise InputError(f"the paused training '{run.name}' is being resumed now: stop it first", run.path)
     _remove_whole(run.path, f"discard the paused training '{run.name}'")
     return run.path
 

@@ -406,6 +406,27 @@ def test_a_paused_run_can_be_discarded(cli, home, noisy_crop):
     assert not list_paused() and not paused.path.exists()
 
 
+def test_a_run_training_now_is_not_listed_as_paused(cli, home, noisy_crop):
+    """Once a running run had saved a checkpoint the zoo listed it as paused, and a second wizard of its name was
+    told to resume it (wizard audit)."""
+    from emdenoise_gui.core.errors import InputError
+    from emdenoise_gui.core.events import CancelToken, StepDone
+    from emdenoise_gui.jobs.train import adapt_spec, train_job
+    from emdenoise_gui.training.run_lock import training_lock
+    from emdenoise_gui.zoo.registry import discard_paused, list_paused, user_dir
+
+    token = CancelToken()
+    for event in train_job(adapt_spec(noisy_crop, "n2v", steps=200, device="cpu"))(token):
+        if isinstance(event, StepDone):
+            token.cancel()
+    (paused,) = list_paused()
+    with training_lock(user_dir() / paused.name):  # as while it is resumed
+        assert list_paused() == []
+        with pytest.raises(InputError, match="is being resumed now"):
+            discard_paused(paused)
+    assert list_paused() == [paused]
+
+
 def test_zoo_list_finds_models_by_words(cli, home):
     """As the app's zoo search: every word, case aside, in the name, family, size or description."""
     found = cli("zoo", "list", "NRRN", "lite")
