@@ -175,6 +175,9 @@ def test_every_family_walks_to_a_new_model(qtbot, controller, kind):
         data.noise.add_box((4, 52, 4, 52))
         assert "1 box, " in data.noise.status.text()
         shoot(wizard, "wizard_2_data_boxes.png")
+        wizard.back()  # and Next again: the box is kept (thrown away before: wizard audit)
+        wizard.next()
+        assert data.noise.boxes() == [(4, 52, 4, 52)]
     if kind == "clean-micrographs":
         qtbot.waitUntil(lambda: "Estimated dose" in data.dose_note.text() or "Could not" in data.dose_note.text(),
                         timeout=10_000)

@@ -93,6 +93,7 @@ class DataPage(QtWidgets.QWizardPage):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
+        self._context: tuple | None = None  # the earlier pages' choices the page was last filled for
         self.setTitle("Your data")
         self.main = QtWidgets.QComboBox()
         self.main.setToolTip("The stack the network learns from")
@@ -179,6 +180,11 @@ class DataPage(QtWidgets.QWizardPage):
     # -- set-up per family -----------------------------------------------------------------------------
     def initializePage(self) -> None:
         state, family = self.state, self.state.family
+        context = (family, state.kind, state.stack, tuple(map(tuple, state.stacks)), state.init)
+        if context == self._context:  # Back then Next with the same choices: keep what was set here (its noise
+            self.completeChanged.emit()  # boxes and training region were thrown away: wizard audit)
+            return
+        self._context = context
         others = [p for _, p in state.stacks if p != state.stack]
         clean_default = others[0] if others else state.stack
         fill_stacks(self.main, state.stacks, clean_default if family in ("xception", "cyclic") else state.stack)
