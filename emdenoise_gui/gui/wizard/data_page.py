@@ -78,6 +78,18 @@ def rect_spec(path: str, rect: tuple[int, int, int, int]) -> str:
     return f"{path}@{y0}:{y1},{x0}:{x1}"
 
 
+def _smaller_side(path: str) -> int | None:
+    """The shorter side (px) of the slices of the stack at ``path`` (its header only), None where it cannot be
+    read (the settings page says why)."""
+    from emdenoise_gui.core.io import open_stack
+
+    try:
+        with open_stack(path) as stack:
+            return int(min(stack.shape[1:]))
+    except (InputError, OSError):
+        return None
+
+
 def _too_small(view) -> bool:
     """Whether the image of a ``boxes.BoxCanvas`` (``image``: (H, W) or None while loading) is narrower or
     lower than :data:`MIN_BOX`, so no box on it can be made large enough."""
@@ -321,6 +333,10 @@ class DataPage(QtWidgets.QWizardPage):
         elif family == "cyclic":
             if self.noisy.currentData() == self.main.currentData():
                 return "Choose clean images and noisy images that are different stacks."
+            side = _smaller_side(self.main.currentData())
+            if side is not None and side < MIN_BOX:  # the settings page sent the user round in a circle (audit)
+                return (f"The clean images are {side} px on their shorter side: the cyclic GAN trains on crops of at "
+                        f"least {MIN_BOX} px; choose larger images.")
             boxes = self.noise.boxes()
             if not boxes:
                 return "Add at least one box on a blank region of the noisy images (“Add a box”)."
