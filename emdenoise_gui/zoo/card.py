@@ -43,11 +43,21 @@ def valid_model_name(name: str, new: bool = True) -> bool:
     imported, named in the wizard) no space at either end (``"trail "`` would list as ``"trail"``) nor an
     invisible format character (DEL, a right-to-left override). A model already in the zoo (``new`` False)
     keeps the rule it was made under."""
-    if new and (name != name.strip() or any(_invisible(c) for c in name)):
+    if new and (name != name.strip() or any(_invisible(c) for c in name) or _windows_device(name)):
         return False
     return (bool(name.strip()) and not name.startswith(".") and len(name) <= MAX_NAME
             and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
             and not any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name))
+
+
+#: Names Windows keeps for devices, whatever follows a dot ("con", "nul.txt"): no file or folder there has them.
+WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def _windows_device(name: str) -> bool:
+    """Whether ``name`` cannot name a folder on Windows (a shipped target): a device name, or one ending in a dot
+    (Windows drops it: "run." and "run" would be one folder). Accepted before (wizard audit)."""
+    return name.split(".")[0].strip().lower() in WINDOWS_DEVICES or name.endswith(".")
 
 
 #: The model "name" that asks for the zoo's best fit for a stack (``emdenoise denoise --model auto``): a new
@@ -59,7 +69,8 @@ AUTO_RESERVED = f"'{AUTO_MODEL}' is reserved (`denoise --model {AUTO_MODEL}` pic
 #: The rule of :func:`valid_model_name` in words, for messages.
 NAME_RULE = (f"a model name must not be empty, start with a dot, start or end with a space, be longer than "
              f"{MAX_NAME} characters (or {MAX_NAME_BYTES} bytes: fewer letters outside Latin script) or contain "
-             "/ \\ : * ? \" < > | or invisible characters")
+             "/ \\ : * ? \" < > | or invisible characters, nor be a name Windows keeps (con, nul, com1 ...) or "
+             "end with a dot")
 
 
 #: Families whose classical rival is not the SURE-tuned Gaussian: the cyclic models are for film shading

@@ -236,6 +236,12 @@ def test_bad_model_name_is_refused_before_training(tmp_path, cli, fibsem_crop):
     result = cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "-o", tmp_path / "m",
                  "--name", "run 2: lite")
     assert result.code == 2 and "use --name" in result.err and not (tmp_path / "m").exists()
+    for name in ("con", "nul.txt", "LPT1", "run."):  # no folder of these names on Windows (wizard audit)
+        result = cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "-o", tmp_path / "m", "--name", name)
+        assert result.code == 2 and "a name Windows keeps" in result.err, name
+    from emdenoise_gui.zoo.card import valid_model_name
+
+    assert valid_model_name("console") and valid_model_name("con-n2v") and valid_model_name("con", new=False)
     # `denoise --model auto` asks for the best fit: a model named so could only be reached by its path
     result = cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "-o", tmp_path / "auto")
     assert result.code == 2 and "'auto' is reserved" in result.err and not (tmp_path / "auto").exists()
