@@ -67,10 +67,9 @@ AUTO_MODEL = "auto"
 AUTO_RESERVED = f"'{AUTO_MODEL}' is reserved (`denoise --model {AUTO_MODEL}` picks the best-fitting model)"
 
 #: The rule of :func:`valid_model_name` in words, for messages.
-NAME_RULE = (f"a model name must not be empty, start with a dot, start or end with a space, be longer than "
-             f"{MAX_NAME} characters (or {MAX_NAME_BYTES} bytes: fewer letters outside Latin script) or contain "
-             "/ \\ : * ? \" < > | or invisible characters, nor be a name Windows keeps (con, nul, com1 ...) or "
-             "end with a dot")
+NAME_RULE = (f"a model name must not be empty, start with a dot or a space, end with a space or a dot, be longer "
+             f"than {MAX_NAME} characters ({MAX_NAME_BYTES} bytes), contain / \\ : * ? \" < > | or invisible "
+             "characters, or be a Windows device name (con, nul, com1 ...)")
 
 
 #: Families whose classical rival is not the SURE-tuned Gaussian: the cyclic models are for film shading
