@@ -180,3 +180,18 @@ def test_quitting_from_the_terminal_closes_the_wizard_without_a_question(qtbot, 
     WindowClosing.quit_now(SimpleNamespace(close=lambda: None))
     assert not asked and not wizard.isVisible()
     assert isinstance(wizard, QtWidgets.QDialog)
+
+
+def test_a_new_box_is_at_most_a_third_of_a_small_slice(qtbot):
+    """"Add a box" put a 96 px box on a 96 px slice: all of it, membranes included, as "noise" (wizard audit)."""
+    from emdenoise_gui.gui.wizard.boxes import MIN_BOX, BoxCanvas
+
+    canvas = BoxCanvas()
+    qtbot.addWidget(canvas)
+    rng = np.random.default_rng(0)
+    for shape, side in (((96, 96), MIN_BOX), ((120, 300), 40), ((512, 512), 96), ((40, 40), MIN_BOX)):
+        canvas.clear()
+        canvas._loaded(canvas.path, (rng.random(shape).astype(np.float32), (0.0, 1.0)), None)
+        canvas.add_box()
+        (y0, y1, x0, x1), = canvas.boxes()
+        assert (y1 - y0, x1 - x0) == (side, side), shape

@@ -9,6 +9,8 @@ from PySide6 import QtCore, QtWidgets
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
 
+#: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
+MIN_BOX = 32
 PATCH_PREVIEWS = 6
 PREVIEW_PX = 72
 
@@ -97,10 +99,12 @@ class BoxCanvas(QtWidgets.QWidget):
 
     def add_box(self, rect: tuple[int, int, int, int] | None = None, side: int = 96) -> None:
         """Add a rectangle (y0, y1, x0, x1) px; by default a ``side`` px square on the flattest place
-        not covered yet (where blank resin or film usually is)."""
+        not covered yet (where blank resin or film usually is), at most a third of the image's shorter side (a
+        96 px box covered a whole 96 px slice, membranes included: wizard audit), at least :data:`MIN_BOX`."""
         if self.image is None:
             return
         if rect is None:
+            side = min(side, max(MIN_BOX, min(self.image.shape[:2]) // 3), *self.image.shape[:2])
             rect = self._free_flat_window(side)
         y0, y1, x0, x1 = rect
         pen = pg.mkPen("#ffd400" if self.single else "#ff4fa3", width=2)

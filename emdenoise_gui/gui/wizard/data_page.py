@@ -11,7 +11,7 @@ from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.decimal_box import DecimalBox
 from emdenoise_gui.gui.imaging import thumbnail
 from emdenoise_gui.gui.panels.background import run_later
-from emdenoise_gui.gui.wizard.boxes import BoxCanvas, clear_row
+from emdenoise_gui.gui.wizard.boxes import MIN_BOX, BoxCanvas, clear_row
 from emdenoise_gui.gui.wizard.kind_page import fill_stacks
 from emdenoise_gui.jobs.advise import (
     KINDS,
@@ -22,8 +22,6 @@ from emdenoise_gui.jobs.advise import (
 from emdenoise_gui.training.spec import default_crop_batch
 from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
 
-#: Smallest side (px) of a blank-region box: the cyclic GAN trains on crops of at least this.
-MIN_BOX = 32
 NONE = "(none)"
 #: Side (px) of the artifact examples on the data page.
 EXAMPLE_PX = 150
