@@ -233,6 +233,16 @@ HOST = re.sub(r"[^A-Za-z0-9_-]", "", socket.gethostname().split(".")[0])[:32] or
 #: :func:`partial_tag` as a regular expression (groups ``pid``, ``host``); older versions wrote no host, or
 #: no pid either.
 PARTIAL_TAG = r"(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_-]+))?-)?[0-9a-f]{8}"
+#: A private staging name (:func:`private_staging`): ``.NAME.<tag>.partial``, NAME the name it is written for.
+STAGING_NAME = re.compile(rf"^\.(?P<name>.+)\.{PARTIAL_TAG}\.partial$")
+
+
+def written_name(path: str | Path) -> str:
+    """The name the file ``path`` is written for: NAME of a private staging name, else its own (a format that
+    goes by the final name's ending, e.g. .ome.tif or .mrcs, reads it through the staging name)."""
+    name = Path(path).name
+    match = STAGING_NAME.match(name)
+    return match["name"] if match else name
 
 
 def process_started(pid: int) -> float | None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from emdenoise_gui.core import atomic
 
 #: ``.NAME.<tag>.partial`` (groups ``name``, ``pid``, ``host``).
-PARTIAL = re.compile(rf"^\.(?P<name>.+)\.{atomic.PARTIAL_TAG}\.partial$")
+PARTIAL = atomic.STAGING_NAME
 #: ``NAME.<pid>@<host>-<hex>.tmp`` (with its writer only: a file of the user's named like it is not ours).
 TEXT_TMP = re.compile(r"^(?P<name>.+)\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9_-]+)-[0-9a-f]{8}\.tmp$")
 #: A package unpacked from a zip into the system's temporary folder.

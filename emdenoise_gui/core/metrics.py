@@ -194,8 +194,6 @@ def iqr_rect(image: np.ndarray, rect: tuple[int, int, int, int]) -> float:
     return iqr(data[y0:y1, x0:x1])
 
 
-# Default sigma 5 px: removes shading, charging gradients and dose drift that vary
-# over tens of px, while membranes, vesicles and the pixel noise (1-5 px) stay.
 #: The bulk of an image's values lies between these percentiles; values further beyond them than
 #: OUTLIER_SPANS times their span are outliers (hot, dead or saturated pixels, a stray 1e6 in float data)
 OUTLIER_PERCENTILES = (0.5, 99.5)
@@ -230,6 +228,8 @@ def outlier_limits(image: np.ndarray) -> tuple[float, float] | None:
     return (lo, hi) if low < lo or high > hi else None
 
 
+# Default sigma 5 px: removes shading, charging gradients and dose drift that vary
+# over tens of px, while membranes, vesicles and the pixel noise (1-5 px) stay.
 def high_pass(image: np.ndarray, sigma: float = 5.0) -> np.ndarray:
     """Image minus its Gaussian low-pass of ``sigma`` px: float32 (H, W), mean about 0.
 

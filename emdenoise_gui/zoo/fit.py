@@ -212,17 +212,33 @@ def failed_validation(card) -> Fit | None:
     than the mean of their neighbours (``val_loss`` against ``filter_val_loss``). --model auto picked a 5-step
     model self-trained on the stack (16.9 dB, the input 20.6) over the shipped one (29.5 dB), and the zoo graded
     models the wizard had called "do not use" good (training and wizard audits)."""
-    metrics = card.metrics
+    failure = validation_failure(card.metrics)
+    if failure is None:
+        return None
+    which, value, bar = failure
+    if which == "neighbours":
+        return Fit("poor", f"on held-back slices it predicts hidden pixels no better than the mean of their "
+                           f"neighbours (validation loss {value:.3g} against {bar:.3g})")
+    what = {"input": "makes the images worse than the noisy input",
+            "filter": "does no better than the classical filter it must beat"}[which]
+    return Fit("poor", f"on held-back data it {what} ({value:.2f} against {bar:.2f} dB)")
+
+
+def validation_failure(metrics: dict) -> tuple[str, float, float] | None:
+    """The first bar a model's held-back ``metrics`` (a card's, or a run's last validation) do not clear, as
+    (which, the model's value, the bar), or None: "input" and "filter", PSNR (dB) no higher than the noisy
+    input's or the classical filter's (``val_psnr_db`` against ``input_psnr_db``, ``filter_psnr_db``), then
+    "neighbours", a blind-spot loss no lower than that of the mean of each hidden pixel's neighbours
+    (``val_loss`` against ``filter_val_loss``). The zoo's grading and the wizard's verdict both read it."""
     psnr = metrics.get("val_psnr_db")
-    for key, what in (("input_psnr_db", "makes the images worse than the noisy input"),
-                      ("filter_psnr_db", "does no better than the classical filter it must beat")):
-        if psnr is not None and metrics.get(key) is not None and psnr <= metrics[key]:
-            return Fit("poor", f"on held-back data it {what} ({psnr:.2f} against {metrics[key]:.2f} dB)")
+    for which in ("input", "filter"):
+        bar = metrics.get(f"{which}_psnr_db")
+        if psnr is not None and bar is not None and psnr <= bar:
+            return which, psnr, bar
     loss, bar = metrics.get("val_loss"), metrics.get("filter_val_loss")
     if loss is None or bar is None or loss < bar:
         return None
-    return Fit("poor", f"on held-back slices it predicts hidden pixels no better than the mean of their neighbours "
-                       f"(validation loss {loss:.3g} against {bar:.3g})")
+    return "neighbours", loss, bar
 
 
 def stack_fingerprint(stack: Path) -> str:

@@ -10,14 +10,13 @@ moved for a cropped output as ChimeraX and EMAN read them); uint8 is stored as m
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
 import mrcfile
 import numpy as np
 
-from emdenoise_gui.core.atomic import PARTIAL_TAG
+from emdenoise_gui.core.atomic import written_name
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
     Placement,
@@ -195,7 +194,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     Returns (byte offset of the pixel data, dtype stored on disk: uint8 is widened to uint16).
     """
     store = np.dtype(np.uint16) if dtype == np.uint8 else dtype
-    images = shape[0] == 1 or re.search(rf"\.mrcs(\.{PARTIAL_TAG}\.partial)?$", Path(path).name, re.I) is not None
+    images = shape[0] == 1 or written_name(path).lower().endswith(".mrcs")
     with mrcfile.new_mmap(path, shape=shape, mrc_mode=WRITE_MODES[dtype], overwrite=True) as mrc:
         if images:
             mrc.set_image_stack()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from emdenoise_gui.core.atomic import PARTIAL_TAG
+from emdenoise_gui.core.atomic import written_name
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
     RawSliceReader,
@@ -340,7 +340,10 @@ def open_file(path: Path):
             )
             reader = PageReader(tif, series) if one_page_per_slice else WholeReader(tif, series, shape)
         extra = {"axes": series.axes}
+        white = series.keyframe.photometric == tifffile.PHOTOMETRIC.MINISWHITE  # dropped without a word (I/O audit)
         notes = [text for text in (paged, note) if text]
+        if white:
+            notes.append("stored white-is-zero (MINISWHITE): 0 shows white")
         if voxel and not z_given and shape[0] > 1:
             notes.append(Z_UNKNOWN)
         if voxel and not y_given:
@@ -349,9 +352,8 @@ def open_file(path: Path):
             extra["note"] = "; ".join(notes)
         if note:
             extra["unread"] = note  # said again by every command that writes from this file
-        if series.keyframe.photometric == tifffile.PHOTOMETRIC.MINISWHITE:  # I/O audit: dropped without a word
+        if white:
             extra["not_kept"] = WHITE_IS_ZERO
-            extra["note"] = "; ".join([*notes, "stored white-is-zero (MINISWHITE): 0 shows white"])
         extra.update(stored_dtype_extra(series.dtype, dtype))
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
@@ -378,7 +380,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     little-endian).
     """
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    ome_name = re.search(rf"\.ome\.tiff?(\.{PARTIAL_TAG}\.partial)?$", Path(path).name, re.IGNORECASE) is not None
+    ome_name = re.search(r"\.ome\.tiff?$", written_name(path), re.IGNORECASE) is not None
     imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES and not ome_name
     kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)

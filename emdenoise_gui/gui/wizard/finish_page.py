@@ -25,7 +25,10 @@ def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, b
     ``zoo.card.bar_filter``), otherwise the blind-spot bar or the spread (IQR) of grey levels on the flattest
     part of the held-back crop."""
     from emdenoise_gui.zoo.card import bar_filter
+    from emdenoise_gui.zoo.fit import validation_failure
 
+    failure = validation_failure(scores)
+    which = failure[0] if failure else None
     if "val_psnr_db" in scores:
         model = scores["val_psnr_db"]
         others = [f"the noisy input: {scores['input_psnr_db']:.2f} dB"] if "input_psnr_db" in scores else []
@@ -34,18 +37,18 @@ def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, b
             others.append(f"the filter “{label}” on the same crops: {scores['filter_psnr_db']:.2f} dB")
         text = (f"On held-back data with a clean reference, the denoised images reach <b>{model:.2f} dB</b> PSNR"
                 f"{' (' + '; '.join(others) + ')' if others else ''}; higher is better.")
-        if "input_psnr_db" in scores and model <= scores["input_psnr_db"]:  # said only "higher is better" (audit)
+        if which == "input":  # said only "higher is better" (wizard audit)
             return (text + f"<p style='{theme.tone_style('warn')}'><b>This model makes the images worse than the "
                     f"noisy input</b> ({model:.2f} against {scores['input_psnr_db']:.2f} dB): do not use it. Train it "
                     "longer, with more data, or start from a shipped model.</p>", True)
-        if "filter_psnr_db" in scores and model <= scores["filter_psnr_db"]:
+        if which == "filter":
             text += (f"<p style='{theme.tone_style('warn')}'><b>This model does no better than a classical filter</b> "
                      f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
                      f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
             return text, True
         return text, False
-    if "filter_val_loss" in scores and "val_loss" in scores and not scores["val_loss"] < scores["filter_val_loss"]:
-        loss, bar = scores["val_loss"], scores["filter_val_loss"]
+    if which == "neighbours":
+        _, loss, bar = failure
         lower = ", with a lower learning rate" if loss > 10 * bar else ""  # a run that blew up, not one too short
         return (f"<p style='{theme.tone_style('warn')}'><b>This model predicts hidden pixels of held-back slices no "
                 f"better than the mean of their neighbours</b> (validation loss {loss:.4g} against {bar:.4g}): do "
