@@ -114,7 +114,7 @@ def main(argv=None) -> int:
         code = emdenoise(["train", fam, "--config", config, "--clean", str(TRAIN1), "--clean", str(val_train), *extra,
                           "--steps", str(args.steps or steps), "--validate-every", "250", "--checkpoint-every",
                           "250", "--name", name, "-o", str(out / name)])
-        if code:
+        if code:  # 3: written, but below its held-back bar (said): not shipped, and the run stops here
             return code
         if args.ship and name in SHIPPED:
             ship(out / name)

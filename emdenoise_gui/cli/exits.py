@@ -1,5 +1,7 @@
-"""Exit statuses of the ``emdenoise`` command: 0 done, 1 an internal error, 2 bad input,
-130 cancelled (nothing written).
+"""Exit statuses of the ``emdenoise`` command: 0 done, 1 an internal error, 2 bad input, 3 a model
+trained and written that failed its held-back check (no better than the noisy input, its classical filter
+or, self-supervised, the mean of each hidden pixel's neighbours: ``zoo.fit.validation_failure``), 130
+cancelled (nothing written; a training run: stopped with a checkpoint).
 What ends a run: these statuses, one-line messages, the handlers for Ctrl-C and SIGTERM."""
 
 import contextlib
@@ -8,7 +10,7 @@ import signal
 import sys
 import threading
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_UNUSABLE, EXIT_CANCELLED = 0, 1, 2, 3, 130
 
 
 def one_line(text: str, limit: int = 400) -> str:

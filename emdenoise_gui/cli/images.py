@@ -15,7 +15,7 @@ from emdenoise_gui.cli import arguments
 from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.cli import recording as cli_recording
 from emdenoise_gui.cli import several as cli_several
-from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say
+from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_OK, one_line, say
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -452,7 +452,7 @@ def adapt_then_denoise(args):
         spec = replace(spec, output=str(paused.path.parent / paused.name))
     else:
         status = drive_training(train_job(spec))
-    if status != 0:
+    if status == EXIT_CANCELLED:  # EXIT_UNUSABLE: said, and another denoiser is taken below
         stopped = Cancelled("self-training stopped; nothing was denoised")
         stopped.kept = "its checkpoint was saved (resume it as above); nothing was denoised"
         raise stopped

@@ -1,8 +1,10 @@
 """The ``emdenoise`` command line: headless access to everything the app does.
 
 Exit status: 0 done, 2 bad input (one line on stderr naming the file and the
-problem), 130 cancelled (nothing written), 1 out of memory (one line saying what to
-try) or an internal error (one line; the traceback only with ``--debug``).
+problem), 3 a model trained and written that failed its held-back check (one line
+saying what to do: ``progress.drive_training``), 130 cancelled (nothing written),
+1 out of memory (one line saying what to try) or an internal error (one line; the
+traceback only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import logging
 import signal
 import sys
+import textwrap
 import warnings
 
 from emdenoise_gui import __version__
@@ -74,10 +77,21 @@ class _Parser(argparse.ArgumentParser):
         return parsed
 
 
+#: the exit statuses, as --help states them (cli/exits.py)
+EXIT_STATUSES = """
+Exit status: 0 done; 1 out of memory or an internal error; 2 bad input (one line
+naming the file and the problem); 3 train or resume wrote a model that does no
+better on its held-back data than the noisy input, the classical filter it must
+beat or, self-supervised, the mean of each hidden pixel's neighbours (one line
+says so); 130 cancelled (a training run keeps a checkpoint).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="emdenoise", description="Denoise electron-microscopy images and stacks (TIFF, MRC, OME-Zarr).",
-        epilog=SMOKE_EPILOG.format(prog="emdenoise"))
+        epilog=textwrap.fill(SMOKE_EPILOG.format(prog="emdenoise") + ".", 79) + "\n" + EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"emdenoise {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks of internal errors (also accepted after the command)")

@@ -14,7 +14,14 @@ import sys
 import time
 from typing import Iterable, TextIO
 
-from emdenoise_gui.cli.exits import STOPPING, say, signals_handled
+from emdenoise_gui.cli.exits import (
+    EXIT_CANCELLED,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    STOPPING,
+    say,
+    signals_handled,
+)
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.errors import Cancelled
 from emdenoise_gui.core.events import CancelToken, Progress, RateMeter, format_seconds
@@ -138,10 +145,11 @@ class TrainPrinter:
 
 
 def drive_training(events) -> int:
-    """Run a training job ``events(token)``, printing its events; returns the exit status (0 done, 130
-    stopped with a checkpoint). The first Ctrl-C (or SIGTERM: ``kill``, a cluster's time limit; SIGHUP: a
-    closed terminal) sets the cancel token: the run stops after the current step and saves a checkpoint. A
-    second one aborts at once, naming the last checkpoint saved, which resume continues."""
+    """Run a training job ``events(token)``, printing its events; returns the exit status: 0 done, 3 done but
+    the model failed its held-back check (said on stderr: :func:`_failed_its_check`), 130 stopped with a
+    checkpoint. The first Ctrl-C (or SIGTERM: ``kill``, a cluster's time limit; SIGHUP: a closed terminal)
+    sets the cancel token: the run stops after the current step and saves a checkpoint. A second one aborts
+    at once, naming the last checkpoint saved, which resume continues."""
     printer = TrainPrinter()
     token = CancelToken()
 
@@ -164,32 +172,39 @@ def drive_training(events) -> int:
     if done.cancelled:
         print(f"stopped at step {done.step}; checkpoint saved. Resume with:\n  emdenoise resume {done.checkpoint}",
               file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
     print(f"wrote model package {done.package}")
-    _note_below_the_filter(done.package)
-    return 0
+    return EXIT_UNUSABLE if _failed_its_check(done.package) else EXIT_OK
 
 
-def _note_below_the_filter(package: str) -> None:
-    """Say on stderr when the new model's held-back PSNR is no better than the filter it is measured
-    against on the same crops (``zoo.card.bar_filter``; card metrics ``val_psnr_db``, ``filter_psnr_db``;
-    runs with a clean reference only)."""
+def _failed_its_check(package: str) -> bool:
+    """Whether the new model at ``package`` failed its held-back check (``zoo.fit.validation_failure`` of its
+    card's metrics: no better than the noisy input, the classical filter it is measured against
+    (``zoo.card.bar_filter``), or, self-supervised, the mean of each hidden pixel's neighbours), said in one
+    line on stderr. Such a run ended with exit 0 and a note: a script went on to denoise with a model the zoo
+    grades a poor fit for every stack."""
     from emdenoise_gui.zoo.card import bar_filter
+    from emdenoise_gui.zoo.fit import validation_failure
     from emdenoise_gui.zoo.package import open_package
 
     try:
         card = open_package(package).card
-    except Exception:  # noqa: BLE001 - a note, never a failure of the finished run
-        return
-    model, bar = card.metrics.get("val_psnr_db"), card.metrics.get("filter_psnr_db")
-    if model is not None and bar is not None and model <= bar:
+    except Exception:  # noqa: BLE001 - the package was just written and checked; no card, no verdict
+        return False
+    failure = validation_failure(card.metrics)
+    if failure is None:
+        return False
+    which, value, bar = failure
+    again = "train longer, with more data or from a shipped model (--init)"
+    if which == "neighbours":
+        what = (f"predicts hidden pixels no better than the mean of their neighbours (validation loss {value:.4g} "
+                f"against {bar:.4g})")
+        again = f"train longer{' with a lower --lr' if value > 10 * bar else ''}, or from a shipped model (--init)"
+    elif which == "input":
+        what = f"makes the images worse than the noisy input ({value:.2f} against {bar:.2f} dB)"
+    else:
         name, label = bar_filter(card.family)
-        print(f"emdenoise: note: on held-back data this model ({model:.2f} dB) does no better than the classical "
-              f"filter \"{label}\" ({bar:.2f} dB): train longer, with more data or from a shipped model (--init), "
-              f"or use the filter (--method {name})", file=sys.stderr)
-    loss, bar_loss = card.metrics.get("val_loss"), card.metrics.get("filter_val_loss")
-    if loss is not None and bar_loss is not None and not loss < bar_loss:  # self-supervised: no clean reference
-        print(f"emdenoise: warning: on held-back slices this model predicts hidden pixels no better than the mean "
-              f"of their neighbours (validation loss {loss:.4g} against {bar_loss:.4g}): do not use it as it is; "
-              f"train longer{' with a lower --lr' if loss > 10 * bar_loss else ''}, or from a shipped model "
-              "(--init)", file=sys.stderr)
+        what = f"does no better than the classical filter \"{label}\" ({value:.2f} against {bar:.2f} dB)"
+        again += f", or use the filter (--method {name})"
+    say(f"emdenoise: warning: on held-back data this model {what}: do not use it as it is; {again}")
+    return True

@@ -227,7 +227,7 @@ def test_model_tile_must_fit_the_network(tmp_path, cli, fibsem_crop, monkeypatch
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     model = tmp_path / "m"
     assert cli("train", "n2v", "--noisy", fibsem_crop, "--steps", "1", "--crop", "32", "--batch-size", "1",
-               "--device", "cpu", "-o", model).code == 0
+               "--device", "cpu", "-o", model).trained
     result = cli("denoise", fibsem_crop, "-o", tmp_path / "o.tif", "--model", model, "--tile", "50", "--stride", "25")
     _assert_clean_error(result, "multiple of 16", "multiple of 16")
 
@@ -254,7 +254,7 @@ def test_a_model_trained_into_the_zoo_folder_keeps_the_zoo_whole(tmp_path, cli, 
     zoo = tmp_path / "home" / "models"
     zoo.mkdir(parents=True)
     tiny = ("--steps", "1", "--crop", "32", "--batch-size", "1", "--device", "cpu")
-    assert cli("train", "n2v", "--noisy", fibsem_crop, *tiny, "-o", zoo / "first").code == 0
+    assert cli("train", "n2v", "--noisy", fibsem_crop, *tiny, "-o", zoo / "first").trained
     assert (zoo / ".first.checkpoint").is_dir() and not (zoo / "first.checkpoint").exists()
     result = cli("train", "n2v", "--noisy", fibsem_crop, *tiny, "-o", zoo / "second", "--name", "first")
     assert result.code == 2 and "another --name" in result.err and not (zoo / "second").exists()

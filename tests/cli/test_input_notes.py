@@ -73,7 +73,7 @@ def test_a_seed_out_of_range_is_refused_before_training(tmp_path, cli, fibsem_cr
 def test_a_fresh_training_run_never_replaces_an_earlier_runs_checkpoint(tmp_path, cli, fibsem_crop):
     out = tmp_path / "model"
     args = ("train", "n2v", "--noisy", fibsem_crop, "-o", out, "--steps", "1", "--crop", "32", "--batch-size", "2")
-    assert cli(*args).code == 0
+    assert cli(*args).trained
     checkpoint = tmp_path / "model.checkpoint"
     digest = sha256(next(p for p in checkpoint.rglob("*") if p.is_file()))
     shutil.rmtree(out)  # the package gone, its checkpoint kept: a second fresh run used to replace it
@@ -87,7 +87,7 @@ def test_training_under_a_name_the_zoo_has_says_so(tmp_path, cli, fibsem_crop, m
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
     result = cli("train", "n2v", "--noisy", fibsem_crop, "-o", tmp_path / "m", "--name", "flyem-nrrn-lite",
                  "--steps", "1", "--crop", "32", "--batch-size", "2")
-    assert result.code == 0 and "a model named 'flyem-nrrn-lite' ships with EMDenoise" in result.err
+    assert result.trained and "a model named 'flyem-nrrn-lite' ships with EMDenoise" in result.err
     assert "another --name" in result.err
 
 

@@ -156,7 +156,7 @@ def test_training_and_adapt_run_frozen(bundle, tmp_path, shared_data):
     stack = shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif"
     result = run([bundle / "emdenoise", "train", "nrrn", "--config", "lite", "--clean", stack, "--steps", "4",
                   "--validate-every", "2", "-o", tmp_path / "t", "--name", "frozen-train"], tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode in (0, 3), result.stderr  # 3: written, but failed its held-back check (4 steps)
     assert (tmp_path / "t" / "card.json").is_file()
     small = tmp_path / "small.tif"
     tifffile.imwrite(small, tifffile.imread(stack, key=range(6))[:, :128, :128], imagej=True,

@@ -5,6 +5,7 @@ loss of 594, 6.5 dB on the test crop, and wrote its model with exit 0 and not a 
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from emdenoise_gui.models import n2v
@@ -36,17 +37,47 @@ def test_validation_reports_the_bar_and_an_untrained_network_is_below_it(tmp_pat
 
 
 def test_a_model_below_the_bar_is_said_at_the_end_of_its_run(tmp_path, capsys):
-    from emdenoise_gui.cli.progress import _note_below_the_filter
+    from emdenoise_gui.cli.progress import _failed_its_check
 
     package = random_package(tmp_path / "m", "n2v")
     card_file = package.path / "card.json"
     card = json.loads(card_file.read_text())
     card["metrics"] = {"val_loss": 594.0, "filter_val_loss": 0.61}
     card_file.write_text(json.dumps(card))
-    _note_below_the_filter(str(package.path))
+    assert _failed_its_check(str(package.path))
     err = capsys.readouterr().err
     assert "no better than the mean of their neighbours" in err and "lower --lr" in err
+    assert err.count("\n") == 1 and err.startswith("emdenoise: warning:")
     card["metrics"] = {"val_loss": 0.5, "filter_val_loss": 0.61}
     card_file.write_text(json.dumps(card))
-    _note_below_the_filter(str(package.path))
+    assert not _failed_its_check(str(package.path))
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("metrics, said", [
+    ({"val_psnr_db": 21.0, "input_psnr_db": 22.0, "filter_psnr_db": 25.0}, "worse than the noisy input"),
+    ({"val_psnr_db": 24.0, "input_psnr_db": 22.0, "filter_psnr_db": 25.0}, "--method gaussian-sure"),
+])
+def test_train_exits_3_when_its_model_fails_its_held_back_check(tmp_path, monkeypatch, capsys, metrics, said):
+    """A model no better than the input or its filter was written with exit 0 and a note: a script went on
+    to denoise with it. Now exit 3 (EXIT_UNUSABLE) and a warning; the model is kept."""
+    from emdenoise_gui.cli import progress
+    from emdenoise_gui.cli.exits import EXIT_OK, EXIT_UNUSABLE
+    from emdenoise_gui.core.events import Finished
+
+    package = random_package(tmp_path / "m", "n2v")
+    card_file = package.path / "card.json"
+    card = json.loads(card_file.read_text())
+    card["metrics"] = metrics
+    card_file.write_text(json.dumps(card))
+
+    def events(token):
+        yield Finished(step=4, package=str(package.path))
+
+    assert progress.drive_training(events) == EXIT_UNUSABLE
+    err = capsys.readouterr().err
+    assert said in err and "do not use it as it is" in err
+    card["metrics"] = {**metrics, "val_psnr_db": 26.0}
+    card_file.write_text(json.dumps(card))
+    assert progress.drive_training(events) == EXIT_OK
+    assert "warning" not in capsys.readouterr().err
