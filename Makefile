@@ -40,8 +40,8 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
 
-# The long runs (minutes) beyond what the default tests run: the fuzz run (20,000 mutated headers) and
-# twenty kill points per kill test (four in make test).
+# The long runs (minutes) beyond what the default tests run: the fuzz run (20,000 mutated headers; 600 in make test) and
+# twenty kill points per kill test (two in make test).
 test-long: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --long tests/core/test_fuzz_headers.py \
 		tests/training/test_kill.py

@@ -1,7 +1,8 @@
 """Property-based fuzzing of TIFF and MRC headers: every mutated file is either read correctly or refused
 with exit 2 and one line; never an internal error (a traceback's stand-in), a hang or a written file.
 
-Seeded (derandomised) and bounded to about a minute in the default run; ``--long`` runs many more.
+Seeded (derandomised): 300 mutations of each in the default run (about 14 s on 2 cores), 10,000 with
+``--long`` (make test-long).
 """
 
 import io
@@ -19,7 +20,7 @@ from hypothesis import strategies as st  # noqa: E402
 from tests.conftest import main  # noqa: E402
 
 HANG_S = 30.0
-QUICK, LONG = 600, 10_000
+QUICK, LONG = 300, 10_000
 
 
 def _tiff_bytes() -> bytes:

@@ -253,26 +253,6 @@ def test_failure_shows_a_message_and_the_app_stays_alive(window, qtbot, small_st
     assert window.isVisible()
 
 
-def test_demo_screenshot_switch_headless(tmp_path):
-    """`emdenoise-gui --demo --screenshot FILE` on a machine with no display: exit 0 and a real picture."""
-    import os
-    import subprocess
-    import sys
-
-    out = tmp_path / "demo.png"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EMDENOISE_HOME=str(tmp_path / "home"))
-    env.pop("DISPLAY", None)
-    result = subprocess.run([sys.executable, "-c", "from emdenoise_gui.gui.app import main; raise SystemExit(main())",
-                             "--demo", "--screenshot", str(out)], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    image = QtGui.QImage(str(out))
-    assert image.width() >= 1200 and image.height() >= 800
-    results = list((tmp_path / "home" / "demo-project" / "results").iterdir())
-    assert len(results) == 1  # the default denoise ran and its result was recorded
-    SCREENSHOTS.mkdir(exist_ok=True)
-    image.save(str(SCREENSHOTS / "demo_screenshot.png"))
-
-
 def test_a_stacks_screenshot_needs_no_answer(tmp_path):
     """`emdenoise-gui --screenshot FILE STACK` waited for ever for the "make a project?" question nobody can
     answer offscreen (frozen-app audit): the picture gets a project of its own."""

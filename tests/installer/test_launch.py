@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,8 +63,18 @@ def test_smoke_test_fails_in_one_line_when_the_model_is_missing(monkeypatch, tmp
 
 
 def test_smoke_test_fails_when_the_denoised_demo_is_no_better(monkeypatch, tmp_path):
+    import tifffile
+
+    from emdenoise_gui import paths
+
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path))
     monkeypatch.setattr(smoke, "MIN_GAIN_DB", 99.0)
+    corner = tmp_path / "demo"  # the demo's first 3 slices' 96 px corner: the whole demo took 15 s to denoise
+    corner.mkdir()
+    for name in (smoke.NOISY, smoke.CLEAN):
+        tifffile.imwrite(corner / name, tifffile.imread(paths.demo_dir() / name, key=range(3))[:, :96, :96],
+                         photometric="minisblack")
+    monkeypatch.setattr(paths, "demo_dir", lambda: corner)
     lines = []
     assert smoke.run(out=lines.append) == 1
     assert lines[-1].startswith("FAILED denoise demo: the denoised demo is only"), lines[-1]
@@ -72,11 +83,23 @@ def test_smoke_test_fails_when_the_denoised_demo_is_no_better(monkeypatch, tmp_p
 @pytest.mark.slow
 @pytest.mark.gui
 def test_smoke_test_passes_as_the_installed_command(tmp_path):
-    """`emdenoise --smoke-test` in a child process, as a user runs it: every step, a picture, exit 0."""
+    """`emdenoise --smoke-test` in a child process, as a user runs it on a machine with no display: every
+    step, exit 0, and the app's demo window (`--demo --screenshot`, headless) as a full-size picture, kept
+    for review in tests/screenshots/demo_screenshot.png (a test of its own ran that window again: 20 s)."""
+    import os
+
+    from PySide6 import QtGui
+
     picture = tmp_path / "window.png"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     result = subprocess.run([sys.executable, "-m", "emdenoise_gui", "--smoke-test", "--smoke-test-screenshot",
-                             str(picture)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                             str(picture)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     steps = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert steps == ["device", "load", "denoise", "app", "passed"], result.stdout
-    assert "Python" in result.stdout.splitlines()[0] and picture.stat().st_size > 20_000
+    assert "Python" in result.stdout.splitlines()[0] and "Qt platform offscreen" in result.stdout
+    image = QtGui.QImage(str(picture))
+    assert image.width() >= 1200 and image.height() >= 800, (image.width(), image.height())
+    screenshots = Path(__file__).resolve().parents[1] / "screenshots"
+    screenshots.mkdir(exist_ok=True)
+    image.save(str(screenshots / "demo_screenshot.png"))

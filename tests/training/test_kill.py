@@ -1,7 +1,7 @@
 """SIGKILL at random points (seeded), for real, in subprocesses: a killed training always resumes and loses at
 most one checkpoint interval; a killed denoise never leaves a file under the final name, and the next run
-into the folder cleans its temporary file. Four kill points each in make test (about 40 s, mostly waiting), twenty
-with --long (make test-long)."""
+into the folder cleans its temporary file. Two kill points each in make test (about 40 s in all, mostly
+start-ups), twenty with --long (make test-long)."""
 
 import os
 import signal
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def kills(request) -> int:
-    """Random kill points per test: 4 in the default run (10 took 127 s + 43 s of its 20 minutes on 2 Zen 3
+    """Random kill points per test: 2 in the default run (4 took 65 s + 19 s of its 20 minutes on 2 Zen 3
     cores, 2026-12-07), 20 with --long."""
-    return 20 if request.config.getoption("--long") else 4
+    return 20 if request.config.getoption("--long") else 2
 
 
 def _cli(*args) -> list[str]:
@@ -76,7 +76,7 @@ def test_training_killed_anywhere_resumes_losing_at_most_one_interval(tmp_path, 
         assert state["step"] >= max(steps) - 2 - 1, (k, state["step"], max(steps))  # interval 2, +1 in flight
         resume = subprocess.run(_cli("resume", checkpoint, "--steps", state["step"] + 1), env=env,
                                 capture_output=True, text=True, timeout=300)
-        assert resume.returncode == 0, resume.stderr
+        assert resume.returncode in (0, 3), resume.stderr  # 3: written, but failed its held-back check
         assert out_pkg.exists() or out_pkg.with_name(f"model-{state['step'] + 1}steps").exists()
         resumed += 1
     assert resumed >= kills // 2, resumed  # most kills landed after the first checkpoint
