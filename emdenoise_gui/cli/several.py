@@ -21,6 +21,7 @@ from emdenoise_gui.cli.recording import record_or_say
 from emdenoise_gui.core import atomic, baselines
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import READ_SUFFIXES, check_output, open_stack, result_suffix
+from emdenoise_gui.core.io.formats import same_file
 from emdenoise_gui.jobs.stack import parse_slices, resolve_dtype
 from emdenoise_gui.project.naming import (
     DEFAULT_PATTERN,
@@ -198,6 +199,7 @@ def denoise_several(args) -> int:
         except OSError as exc:  # a name too long for the file system, a read-only disk
             raise (atomic.write_failure(exc, 0, folder) or exc) from None
     try:
+        _check_no_result_is_an_input(plan, args.inputs)
         _check_not_done(plan, args.overwrite)
         for one in plan:
             check_output(one.output, args.inputs, args.overwrite)
@@ -210,6 +212,18 @@ def denoise_several(args) -> int:
     if make:
         say(f"emdenoise: made the folder {folder}")
     return _run(plan, folder)
+
+
+def _check_no_result_is_an_input(plan: list[argparse.Namespace], inputs: list[str]) -> None:
+    """InputError when a stack's result would take the name of one of the ``inputs`` (a.tif's gaussian result
+    is a_gaussian.tif, and a_gaussian.tif is also given): such an input was taken for a finished result ("1 of
+    2 results exist already ...: pass --overwrite")."""
+    for one in plan:
+        output = Path(one.output)
+        if any(same_file(Path(inp), output) for inp in inputs):
+            raise InputError(f"is also an input, and the result of {Path(one.input).name} would take its name; "
+                             "EMDenoise never writes over its input: give another -o folder or --name-pattern",
+                             output)
 
 
 def _check_not_done(plan: list[argparse.Namespace], overwrite: bool) -> None:

@@ -213,3 +213,17 @@ def test_a_batch_stopped_midway_says_how_to_finish_it(tmp_path, cli, three):
     assert result.code == EXIT_INPUT
     assert f"1 of 3 results exist already (s_median.tif): to finish the batch, give only the stacks not done " \
            f"({three[1]} {three[2]})" in result.err
+
+
+def test_an_input_named_as_another_inputs_result_is_not_taken_for_a_finished_result(tmp_path, cli, three):
+    """`denoise a.tif a_gaussian.tif -o .` said "1 of 2 results exist already (a_gaussian.tif) ... or pass
+    --overwrite": the input was taken for a.tif's finished result (I/O audit)."""
+    a, b = three[0], three[0].with_name("s_median.tif")
+    b.write_bytes(a.read_bytes())
+    before = b.read_bytes()
+    for extra in ((), ("--overwrite",)):
+        result = cli("denoise", a, b, "-o", a.parent, "--method", "median", *extra)
+        assert result.code == EXIT_INPUT and result.err.count("\n") == 1, result.err
+        assert "s_median.tif: is also an input, and the result of s.tif would take its name" in result.err
+        assert "exist already" not in result.err and "--name-pattern" in result.err
+    assert b.read_bytes() == before and sorted(p.name for p in a.parent.iterdir()) == ["s.tif", "s_median.tif"]

@@ -139,6 +139,11 @@ def result_suffix(source: str | Path) -> str:
     return suffix if suffix in READ_SUFFIXES else ".tif"
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same resolved path, or (both existing) a hard link."""
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+
+
 def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
     """Validate an output path before any work is done; return it.
 
@@ -153,10 +158,7 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
                          "shorter name", path)
     for inp in inputs:
         inp = Path(inp)
-        same = inp.resolve() == path.resolve() or (
-            path.exists() and inp.exists() and os.path.samefile(inp, path)
-        )
-        if same:
+        if same_file(inp, path):
             raise InputError(
                 "is also an input; EMDenoise never writes over its input: choose another output name",
                 path,
