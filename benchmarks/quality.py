@@ -369,7 +369,7 @@ def main(argv=None) -> int:
         methods = [*methods, Method(PEER_KEY, peer["name"], "peer")]
     payload = {"benchmark": "quality", "mode": "tiny" if args.tiny else "quick" if args.quick else "full",
                "complete": False, "date": today(), "machine": machine() + args.device_words,
-               "command": command_line(argv),
+               "command": command_line(argv), "device": args.device,
                "torch_threads": threads or ("torch default" if any(m.kind == "model" for m in methods) else "n/a"),
                "jobs": args.jobs, "tile": args.tile, "stride": args.stride,
                "conditions_run": args.condition_names,

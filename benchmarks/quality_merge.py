@@ -191,6 +191,8 @@ def merge_results(files: list[tuple[str, dict]], command: str) -> tuple[dict, li
                          "the models' tile and stride", [names[i] for i in model_files])
     threads = (_joined([files[i][1]["torch_threads"] for i in model_files], [names[i] for i in model_files])
                if model_files else "n/a")
+    device = (_joined([files[i][1].get("device", "cpu") for i in model_files], [names[i] for i in model_files])
+              if model_files else "cpu")
     runs = list({json.dumps([r["command"], r["date"], r["wall_s"], r["machine"]]): r  # a run merged twice: once
                  for name, payload in files for r in _runs(name, payload)}.values())
     jobs = {run.get("jobs", 1) for run in runs}
@@ -199,7 +201,7 @@ def merge_results(files: list[tuple[str, dict]], command: str) -> tuple[dict, li
     payload = {"benchmark": "quality", "mode": mode, "complete": False,
                "date": max(run["date"] for run in runs), "merged_on": today(),
                "machine": " / ".join(dict.fromkeys(run["machine"] for run in runs)),
-               "command": command, "merged_from": runs, "torch_threads": threads,
+               "command": command, "merged_from": runs, "torch_threads": threads, "device": device,
                "jobs": jobs.pop() if len(jobs) == 1 else None, "tile": tile, "stride": stride,
                "conditions_run": list(conditions), "conditions": conditions, "datasets": datasets,
                "methods": methods, "package_problems": problems, "results": results,

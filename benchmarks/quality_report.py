@@ -233,7 +233,7 @@ def markdown(payload: dict, plot_name: str | None) -> str:
              "would; every method reads those uint8 data. Metrics against the clean reference after clipping "
              "every image (the input too) to [0, 1]: PSNR (dB, data range 1), SSIM (scikit-image defaults), "
              "MSE; mean ± sd over the slices. Models run through `denoise_model_job` (the CLI's path: ImageJ "
-             "TIFF in, float32 TIFF out, CPU; "
+             f"TIFF in, float32 TIFF out, {_models_on(payload)}; "
              f"models: {_tiling_words(payload)}, xception models "
              "tile with their training crop). Stack methods (3-slice filters, NRRN) "
              "are n/a on ssTEM (its 50 nm sections are not alike); – = not run. s/MP = wall seconds per "
@@ -275,8 +275,16 @@ def _header(payload: dict) -> str:
         wall = f"Wall time: {minutes}, the merged runs' sum."
     else:
         command, wall = f"Command: `{payload['command']}`.", f"Wall time: {minutes}."
-    return (f"{command} Machine: {payload['machine']}; models on the CPU (torch threads: "
+    return (f"{command} Machine: {payload['machine']}; models on {_models_on(payload)} (torch threads: "
             f"{payload['torch_threads']}{workers}). Date: {payload['date']}. {wall}")
+
+
+def _models_on(payload: dict) -> str:
+    """Where the models ran: "the CPU", or the device a ``--device cuda`` run named ("device cuda", or per
+    file for merged runs on several); the report said CPU for every run. Runs recorded before the field was
+    kept were CPU runs."""
+    device = payload.get("device", "cpu")
+    return "the CPU" if device == "cpu" else f"device {device}"
 
 
 def _duration(seconds: float) -> str:

@@ -68,6 +68,15 @@ def test_quality_tiny_writes_rows_conditions_and_a_real_result(tiny_run):
     assert "| noisy input |" in text and "Targets" in text
     assert "models: \"quality: fast\" band tiles of 512 px" in text
     assert (tiny_run / "quality_dose_tiny.png").stat().st_size > 10_000
+    assert payload["device"] == "cpu" and "float32 TIFF out, the CPU;" in text and "models on the CPU (" in text
+
+
+def test_the_report_names_the_device_the_models_ran_on():
+    """It said "CPU" for a --device cuda run too (benchmark audit)."""
+    from benchmarks.quality_report import _models_on
+
+    assert _models_on({}) == "the CPU"  # runs recorded before the field was kept
+    assert _models_on({"device": "cpu"}) == "the CPU" and _models_on({"device": "cuda"}) == "device cuda"
 
 
 def _metrics(payload):
