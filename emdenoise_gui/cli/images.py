@@ -201,7 +201,8 @@ def cmd_compare(args) -> int:
     rows = run_with_bar(compare_job(args.clean, args.images, args.slices))
     width = max(len("image"), *(len(r.name) for r in rows))
     lo, hi = rows[0].scaled
-    which = "its 8-bit type's range" if rows[0].by_type else "its minimum and maximum"
+    which = "its 8-bit type's range" if rows[0].by_type else "its minimum and maximum" + (
+        ", leaving out outliers such as hot pixels" if rows[0].outliers else "")
     print(f"reference: {Path(args.clean).name}; {rows[0].slices} slices, values scaled to [0, 1] by {lo:g} to "
           f"{hi:g} ({which}) and clipped; mean ± std over slices")
     print(f"{'image':<{width}}  {'PSNR (dB)':>15}  {'SSIM':>15}  {'MSE':>19}")

@@ -401,6 +401,9 @@ class CompareRow:
     scaled: tuple[float, float] = (0.0, 1.0)
     #: whether ``scaled`` is the reference's type range (8-bit) rather than its own minimum and maximum
     by_type: bool = False
+    #: whether values of the reference beyond its outlier limits (a hot or dead pixel) were left out of
+    #: ``scaled`` (``metrics.outlier_limits``)
+    outliers: bool = False
     #: the image's values' span (max - min) as a fraction of the reference's, over the slices compared: far
     #: below 1 when the image is on another scale (a [0, 1] float image against 8-bit data)
     span: float = 1.0
@@ -426,19 +429,25 @@ def _constant_reference(value: float, path) -> InputError:
 
 
 def _reference_range(clean: Stack, picks: range, cancel: CancelToken | None
-                     ) -> Generator[Progress, None, tuple[float, float]]:
-    """(min, max) of the finite values of the reference's ``picks`` slices, with progress. InputError if
-    they are constant."""
-    low, high = np.inf, -np.inf
+                     ) -> Generator[Progress, None, tuple[float, float, bool]]:
+    """(min, max, whether outliers were left out) of the finite values of the reference's ``picks`` slices,
+    with progress: each slice's extremes among its values within its outlier limits, if it has any
+    (``metrics.outlier_limits``: one hot pixel of 65535 among values of 1012-1060 set the range, and the
+    noisy input, sharing the hot pixel, scored 80.87 dB and "best" above a median that removed it: metrics
+    audit). InputError if they are constant."""
+    low, high, outliers = np.inf, -np.inf, False
     for count, z in enumerate(picks):
         if cancel is not None:
             cancel.raise_if_cancelled()
         data = finite_slice(clean, z)
+        limits = metrics.outlier_limits(data)
+        if limits is not None:  # the extremes of the values within the limits
+            data, outliers = data[(data >= limits[0]) & (data <= limits[1])], True
         low, high = min(low, float(data.min())), max(high, float(data.max()))
         yield Progress("reading the reference's range", count + 1, len(picks), "slice")
     if not high > low:
         raise _constant_reference(low, clean.path)
-    return low, high
+    return low, high, outliers
 
 
 def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
@@ -448,9 +457,9 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
     Every stack is scaled to [0, 1] by the CLEAN stack's range and clipped to it (benchmarks.md
     protocol, data range 1): an 8-bit reference's type range (0-255), any other's own minimum and
     maximum over the slices compared (all of them: a range sampled from 16 slices clipped the
-    reference's brighter slices and called differing images identical). ``slices`` picks the clean
-    slices that the images' slices correspond to (for an image denoised with ``--slices``); by
-    default the depths must match.
+    reference's brighter slices and called differing images identical), outliers such as a hot pixel
+    left out (:func:`_reference_range`). ``slices`` picks the clean slices that the images' slices
+    correspond to (for an image denoised with ``--slices``); by default the depths must match.
     """
     with open_stack(clean_path) as clean:
         picks = parse_slices(slices, len(clean))
@@ -468,8 +477,8 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                     )
             # an 8-bit reference is scaled by its type's range: no pass over it before the comparison
             by_type = scaled_by_type(clean.dtype)
-            scale = IntensityScale.for_stack(clean, None if by_type else (yield from _reference_range(
-                clean, picks, cancel)))
+            lo, hi, outliers = (None, None, False) if by_type else (yield from _reference_range(clean, picks, cancel))
+            scale = IntensityScale.for_stack(clean, None if by_type else (lo, hi))
             values = np.zeros((len(images), len(picks), 4))
             spans = np.array([[np.inf, -np.inf]] * (len(images) + 1))  # min, max: the reference, then each image
             for index, z in enumerate(picks):
@@ -497,5 +506,5 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
         rows.append(CompareRow(labels[k], *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
                                span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span,
-                               scaled=(scale.lo, scale.hi), by_type=by_type))
+                               scaled=(scale.lo, scale.hi), by_type=by_type, outliers=outliers))
     return rows
