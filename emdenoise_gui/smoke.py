@@ -57,8 +57,8 @@ def _load_model() -> str:
 
 def _denoise_demo(work: Path) -> str:
     from emdenoise_gui.core.events import run_to_end
+    from emdenoise_gui.jobs.compare import compare_job
     from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
-    from emdenoise_gui.jobs.stack import compare_job
 
     demo = paths.demo_dir()
     out = work / "denoised.tif"

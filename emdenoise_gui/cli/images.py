@@ -21,11 +21,11 @@ from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.pipeline import parse_slices
+from emdenoise_gui.jobs.compare import compare_job
 from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
 from emdenoise_gui.jobs.stack import (
     OUTPUT_DTYPES,
     QUALITIES,
-    compare_job,
     convert_job,
     noise_job,
     quality_stride,

@@ -1,4 +1,5 @@
-"""The core's long jobs, each a generator of Progress events: stats, noise, classical denoise, compare.
+"""The core's long jobs, each a generator of Progress events: stats, noise, classical denoise (compare:
+``compare.py``).
 
 The CLI drains them into a progress bar; the GUI runs the same generators on
 a worker thread. Each job validates everything it can (inputs, output path,
@@ -13,7 +14,7 @@ from typing import Generator, Iterator
 
 import numpy as np
 
-from emdenoise_gui.core import baselines, metrics, noise
+from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
 from emdenoise_gui.core.io import Stack, StackWriter, check_output, omezarr, open_stack
@@ -26,7 +27,6 @@ from emdenoise_gui.core.pipeline import (
     finite_slice,
     parse_slices,
     sampled_range,
-    scaled_by_type,
     stream_stack,
 )
 from emdenoise_gui.core.tiling import TilePlan, blend_tiles
@@ -385,126 +385,3 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
         return job.scale.from_unit(job.uncrop(result), owned=True)
 
     yield from job.run(one, f"denoise ({method})", cancel, cache)
-
-
-@dataclass(frozen=True)
-class CompareRow:
-    """Metrics of one image against the clean reference: mean and std over slices."""
-
-    name: str
-    psnr: tuple[float, float]
-    ssim: tuple[float, float]
-    mse: tuple[float, float]
-    slices: int
-    clipped: float = 0.0  # fraction of the image's pixels outside the reference's range (clipped to it)
-    #: the values mapped to 0 and 1: an 8-bit reference's type range, else its own min and max
-    scaled: tuple[float, float] = (0.0, 1.0)
-    #: whether ``scaled`` is the reference's type range (8-bit) rather than its own minimum and maximum
-    by_type: bool = False
-    #: whether values of the reference beyond its outlier limits (a hot or dead pixel) were left out of
-    #: ``scaled`` (``metrics.outlier_limits``)
-    outliers: bool = False
-    #: the image's values' span (max - min) as a fraction of the reference's, over the slices compared: far
-    #: below 1 when the image is on another scale (a [0, 1] float image against 8-bit data)
-    span: float = 1.0
-
-
-def distinct_labels(paths: list[Path]) -> list[str]:
-    """A row label per path: its file name, or as many of its last folders as tell it from the others of the
-    same name (``A/x.tif``, ``B/x.tif``: two rows both read ``x.tif``, and the best one could not be told)."""
-    parts = [Path(p).absolute().parts for p in paths]
-    labels = []
-    for mine in parts:
-        for depth in range(1, len(mine) + 1):
-            label = mine[-depth:]
-            if sum(1 for other in parts if other[-depth:] == label) == sum(1 for other in parts if other == mine):
-                break
-        labels.append(str(Path(*label)))
-    return labels
-
-
-def _constant_reference(value: float, path) -> InputError:
-    return InputError(f"the clean reference is constant ({value:g} everywhere): there is nothing to measure "
-                      "against; give the clean image as the first file", path)
-
-
-def _reference_range(clean: Stack, picks: range, cancel: CancelToken | None
-                     ) -> Generator[Progress, None, tuple[float, float, bool]]:
-    """(min, max, whether outliers were left out) of the finite values of the reference's ``picks`` slices,
-    with progress: each slice's extremes among its values within its outlier limits, if it has any
-    (``metrics.outlier_limits``: one hot pixel of 65535 among values of 1012-1060 set the range, and the
-    noisy input, sharing the hot pixel, scored 80.87 dB and "best" above a median that removed it: metrics
-    audit). InputError if they are constant."""
-    low, high, outliers = np.inf, -np.inf, False
-    for count, z in enumerate(picks):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        data = finite_slice(clean, z)
-        limits = metrics.outlier_limits(data)
-        if limits is not None:  # the extremes of the values within the limits
-            data, outliers = data[(data >= limits[0]) & (data <= limits[1])], True
-        low, high = min(low, float(data.min())), max(high, float(data.max()))
-        yield Progress("reading the reference's range", count + 1, len(picks), "slice")
-    if not high > low:
-        raise _constant_reference(low, clean.path)
-    return low, high, outliers
-
-
-def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
-                ) -> Generator[Progress, None, list[CompareRow]]:
-    """PSNR (dB), SSIM and MSE of each image against ``clean``, per slice, on [0, 1].
-
-    Every stack is scaled to [0, 1] by the CLEAN stack's range and clipped to it (benchmarks.md
-    protocol, data range 1): an 8-bit reference's type range (0-255), any other's own minimum and
-    maximum over the slices compared (all of them: a range sampled from 16 slices clipped the
-    reference's brighter slices and called differing images identical), outliers such as a hot pixel
-    left out (:func:`_reference_range`). ``slices`` picks the clean slices that the images' slices
-    correspond to (for an image denoised with ``--slices``); by default the depths must match.
-    """
-    with open_stack(clean_path) as clean:
-        picks = parse_slices(slices, len(clean))
-        images = []
-        try:
-            for path in image_paths:
-                images.append(open_stack(path))
-                shape = images[-1].shape
-                if shape != (len(picks), *clean.shape[1:]):
-                    raise InputError(
-                        f"has shape {shape} but the clean reference {Path(clean_path).name} "
-                        f"(slices {picks.start}:{picks.stop}) has {(len(picks), *clean.shape[1:])}; "
-                        "pass --slices START:STOP to compare with part of the reference",
-                        path,
-                    )
-            # an 8-bit reference is scaled by its type's range: no pass over it before the comparison
-            by_type = scaled_by_type(clean.dtype)
-            lo, hi, outliers = (None, None, False) if by_type else (yield from _reference_range(clean, picks, cancel))
-            scale = IntensityScale.for_stack(clean, None if by_type else (lo, hi))
-            values = np.zeros((len(images), len(picks), 4))
-            spans = np.array([[np.inf, -np.inf]] * (len(images) + 1))  # min, max: the reference, then each image
-            for index, z in enumerate(picks):
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                ref = np.clip(scale.to_unit(finite_slice(clean, z)), 0, 1)
-                spans[0] = min(spans[0, 0], ref.min()), max(spans[0, 1], ref.max())
-                for k, image in enumerate(images):
-                    unit = scale.to_unit(finite_slice(image, index))
-                    spans[k + 1] = min(spans[k + 1, 0], unit.min()), max(spans[k + 1, 1], unit.max())
-                    test = np.clip(unit, 0, 1)
-                    outside = float(np.count_nonzero(unit != test)) / unit.size
-                    values[k, index] = (metrics.psnr(ref, test), metrics.ssim(ref, test), metrics.mse(ref, test),
-                                        outside)
-                yield Progress("compare", index + 1, len(picks), "slice")
-            if not spans[0, 1] > spans[0, 0]:
-                raise _constant_reference(float(scale.from_unit(spans[0, :1])[0]), clean.path)
-        finally:
-            for image in images:
-                image.close()
-    rows = []
-    reference_span = max(float(spans[0, 1] - spans[0, 0]), 1e-12)
-    labels = distinct_labels([image.path for image in images])
-    for k, (image, v) in enumerate(zip(images, values)):
-        stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
-        rows.append(CompareRow(labels[k], *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
-                               span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span,
-                               scaled=(scale.lo, scale.hi), by_type=by_type, outliers=outliers))
-    return rows

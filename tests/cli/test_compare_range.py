@@ -98,3 +98,29 @@ def test_a_hot_pixel_in_the_reference_does_not_set_the_range_or_the_ranking(tmp_
         assert ("leaving out outliers such as hot pixels" in out) == hot
         assert f"by {clean.min():g} to {clean.max():g} (its minimum and maximum" in out
     assert np.allclose(scores[True], scores[False], atol=0.1), scores
+
+
+def test_a_result_is_compared_with_the_slices_its_mrc_header_places_it_at(tmp_path, capsys):
+    """A result of `denoise --slices 3:6` written as MRC records its start slice (nzstart 3); compare took
+    any --slices given (0:3: 10.23 dB, SSIM -0.64 against 30.53 for the right slices, exit 0) and without
+    one asked for it (metrics audit). Now the header's place is used, and a --slices that disagrees is noted."""
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[:40, :40]
+    clean = np.stack([120 + 80 * np.sin((x + 7 * z) / 4) * np.cos(y / 5) for z in range(6)]).astype(np.uint8)
+    noisy = _stack(tmp_path / "noisy.tif", np.clip(clean + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8))
+    ref = _stack(tmp_path / "clean.tif", clean)
+    out = tmp_path / "part.mrc"
+    assert main(["denoise", str(noisy), "-o", str(out), "--slices", "3:6", "--method", "median"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(ref), str(out)]) == 0
+    placed = capsys.readouterr()
+    assert "compared with the reference's slices 3:6, where the images' headers place them" in placed.err
+    assert main(["compare", str(ref), str(out), "--slices", "3:6"]) == 0
+    given = capsys.readouterr()
+    assert given.out == placed.out and "header" not in given.err
+    assert main(["compare", str(ref), str(out), "--slices", "0:3"]) == 0
+    wrong = capsys.readouterr()
+    assert "its header places its first slice at slice 3 of the reference" in wrong.err
+    assert "give --slices 3:6" in wrong.err
+    psnr = [float(r.out.splitlines()[2].split()[1]) for r in (placed, wrong)]
+    assert psnr[0] > psnr[1] + 5, psnr

@@ -111,7 +111,7 @@ def test_compare_reads_an_8bit_reference_once_and_says_its_range_pass(tmp_path, 
     """An 8-bit reference is scaled by its type: compared in one pass over it. Any other reference's range
     is read first, with its own progress; a wrong shape is said before either pass reads a slice."""
     from emdenoise_gui.core.io import stack as stack_module
-    from emdenoise_gui.jobs.stack import compare_job
+    from emdenoise_gui.jobs.compare import compare_job
 
     rng = np.random.default_rng(0)
     clean8 = rng.integers(0, 255, (5, 32, 40), dtype=np.uint8)
