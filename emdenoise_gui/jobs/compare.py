@@ -151,6 +151,10 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
                 yield Message(note)
             for image in images:
                 path, shape = image.path, image.shape
+                if shape[1:] != clean.shape[1:]:  # no --slices helps (it was advised): a region's result, say
+                    raise InputError(f"has slices of {shape[1]} x {shape[2]} px but the clean reference "
+                                     f"{Path(clean_path).name} has {clean.shape[1]} x {clean.shape[2]}: compare "
+                                     "images of the same size (the result of a region cannot be compared)", path)
                 if shape != (len(picks), *clean.shape[1:]):
                     raise InputError(
                         f"has shape {shape} but the clean reference {Path(clean_path).name} "

@@ -99,6 +99,10 @@ def test_compare_shape_mismatch_is_explained(tmp_path, cli, fibsem_crop):
     result = cli("compare", fibsem_crop, part)
     assert result.code == 2 and "--slices" in result.err
     assert cli("compare", fibsem_crop, part, "--slices", "1:3").code == 0
+    narrow = tmp_path / "narrow.tif"  # slices of another size: no --slices helps, so none is advised
+    tifffile.imwrite(narrow, tifffile.imread(fibsem_crop)[:, :, :60], photometric="minisblack")
+    result = cli("compare", fibsem_crop, narrow)
+    assert result.code == 2 and "--slices" not in result.err and "compare images of the same size" in result.err
 
 
 def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, cli, fibsem_crop, monkeypatch):
