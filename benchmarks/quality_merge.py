@@ -25,6 +25,7 @@ from pathlib import Path
 from benchmarks.common import today
 from benchmarks.quality_data import CONDITIONS
 from benchmarks.quality_output import PEER_KEY, command_line, finish, outputs
+from benchmarks.quality_report import models_device
 from emdenoise_gui.core.baselines import FILTERS
 
 DATASET_ORDER = ("flyem", "sstem")
@@ -191,7 +192,7 @@ def merge_results(files: list[tuple[str, dict]], command: str) -> tuple[dict, li
                          "the models' tile and stride", [names[i] for i in model_files])
     threads = (_joined([files[i][1]["torch_threads"] for i in model_files], [names[i] for i in model_files])
                if model_files else "n/a")
-    device = (_joined([files[i][1].get("device", "cpu") for i in model_files], [names[i] for i in model_files])
+    device = (_joined([models_device(files[i][1]) for i in model_files], [names[i] for i in model_files])
               if model_files else "cpu")
     runs = list({json.dumps([r["command"], r["date"], r["wall_s"], r["machine"]]): r  # a run merged twice: once
                  for name, payload in files for r in _runs(name, payload)}.values())

@@ -281,10 +281,16 @@ def _header(payload: dict) -> str:
 
 def _models_on(payload: dict) -> str:
     """Where the models ran: "the CPU", or the device a ``--device cuda`` run named ("device cuda", or per
-    file for merged runs on several); the report said CPU for every run. Runs recorded before the field was
-    kept were CPU runs."""
-    device = payload.get("device", "cpu")
+    file for merged runs on several); the report said CPU for every run. A run recorded before the field was
+    kept: its machine line names a GPU the models ran on (", models on NVIDIA H200 ...") or it was a CPU run."""
+    device = models_device(payload)
     return "the CPU" if device == "cpu" else f"device {device}"
+
+
+def models_device(payload: dict) -> str:
+    """The device a run's models ran on ("cpu", "cuda", ...): its "device", else (runs recorded before it
+    was kept) "cuda" where its machine line names a GPU the models ran on, else "cpu"."""
+    return payload.get("device") or ("cuda" if ", models on " in payload.get("machine", "") else "cpu")
 
 
 def _duration(seconds: float) -> str:

@@ -189,8 +189,10 @@ def _failed_its_check(package: str) -> bool:
 
     try:
         card = open_package(package).card
-    except Exception:  # noqa: BLE001 - the package was just written and checked; no card, no verdict
-        return False
+    except Exception as exc:  # noqa: BLE001 - just written and checked, then changed or gone: no verdict
+        say(f"emdenoise: warning: the new model's card could not be read again ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]}): its held-back check is unknown; look at {package}")
+        return True
     failure = validation_failure(card.metrics)
     if failure is None:
         return False

@@ -66,18 +66,19 @@ def _constant_reference(value: float, path) -> InputError:
 def _reference_range(clean: Stack, picks: range, cancel: CancelToken | None
                      ) -> Generator[Progress, None, tuple[float, float, bool]]:
     """(min, max, whether outliers were left out) of the finite values of the reference's ``picks`` slices,
-    with progress: each slice's extremes among its values within its outlier limits, if it has any
-    (``metrics.outlier_limits``: one hot pixel of 65535 among values of 1012-1060 set the range, and the
-    noisy input, sharing the hot pixel, scored 80.87 dB and "best" above a median that removed it: metrics
-    audit). InputError if they are constant."""
+    with progress: each slice's extremes leaving out lone pixels beyond its outlier limits
+    (``metrics.outlier_limits``, ``metrics.lone_outliers``; a bead of several pixels stays). One hot pixel of
+    65535 among values of 1012-1060 set the range, and the noisy input, sharing it, scored 80.87 dB and
+    "best" above a median that removed it (metrics audit). InputError if they are constant."""
     low, high, outliers = np.inf, -np.inf, False
     for count, z in enumerate(picks):
         if cancel is not None:
             cancel.raise_if_cancelled()
         data = finite_slice(clean, z)
         limits = metrics.outlier_limits(data)
-        if limits is not None:  # the extremes of the values within the limits
-            data, outliers = data[(data >= limits[0]) & (data <= limits[1])], True
+        lone = metrics.lone_outliers(data, limits) if limits is not None else None
+        if lone is not None and lone.any():  # the extremes of the other values
+            data, outliers = data[~lone], True
         low, high = min(low, float(data.min())), max(high, float(data.max()))
         yield Progress("reading the reference's range", count + 1, len(picks), "slice")
     if not high > low:
@@ -100,10 +101,11 @@ def placed_at(clean: Stack, image: Stack) -> int | None:
     if not voxel or not own:
         return None
     at, origin = placement.position_nm(own), reference.position_nm(voxel)
-    if at is None or origin is None or any(abs(a - b) > 1e-3 * v for a, b, v in zip(at[1:], origin[1:], voxel[1:])):
+    # a hundredth of a voxel: float32 origins of 10^5 Angstrom hold about that
+    if at is None or origin is None or any(abs(a - b) > 1e-2 * v for a, b, v in zip(at[1:], origin[1:], voxel[1:])):
         return None
     offset = (at[0] - origin[0]) / voxel[0]
-    return round(offset) if abs(offset - round(offset)) < 1e-3 else None
+    return round(offset) if abs(offset - round(offset)) < 1e-2 else None
 
 
 def _slices_compared(clean: Stack, images: list[Stack], slices: str | None) -> tuple[range, list[str]]:
@@ -116,9 +118,7 @@ def _slices_compared(clean: Stack, images: list[Stack], slices: str | None) -> t
     placed = [(image, at) for image, at in placed if at is not None and 0 <= at < len(clean)]
     if slices is not None:
         picks = parse_slices(slices, len(clean))
-        return picks, [f"{image.path.name}: its header places its first slice at slice {at} of the reference, but "
-                       f"it is compared with slices {picks.start}:{picks.stop} as --slices says; if that is not "
-                       f"meant, give --slices {at}:{at + len(image)}" for image, at in placed if at != picks.start]
+        return picks, [_disagreeing(image, at, picks, len(clean)) for image, at in placed if at != picks.start]
     starts = {at for _, at in placed}
     depth = len(images[0]) if images else len(clean)
     if len(starts) == 1 and len(placed) == len(images) and all(len(image) == depth for image in images):
@@ -127,6 +127,16 @@ def _slices_compared(clean: Stack, images: list[Stack], slices: str | None) -> t
             return range(at, at + depth), [f"compared with the reference's slices {at}:{at + depth}, where the "
                                            "images' headers place them"]
     return parse_slices(None, len(clean)), []
+
+
+def _disagreeing(image: Stack, at: int, picks: range, depth: int) -> str:
+    """The note for an ``image`` its header places at slice ``at`` of a ``depth``-slice reference, compared
+    with the ``picks`` slices --slices gave."""
+    said = (f"{image.path.name}: its header places its first slice at slice {at} of the reference, but it is "
+            f"compared with slices {picks.start}:{picks.stop} as --slices says")
+    if at + len(image) <= depth:
+        return f"{said}; if that is not meant, give --slices {at}:{at + len(image)}"
+    return f"{said}, and its {len(image)} slices from there would pass the reference's {depth}"
 
 
 def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None

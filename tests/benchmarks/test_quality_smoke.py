@@ -75,7 +75,8 @@ def test_the_report_names_the_device_the_models_ran_on():
     """It said "CPU" for a --device cuda run too (benchmark audit)."""
     from benchmarks.quality_report import _models_on
 
-    assert _models_on({}) == "the CPU"  # runs recorded before the field was kept
+    assert _models_on({"machine": "AMD EPYC, no GPU used"}) == "the CPU"  # runs recorded before the field
+    assert _models_on({"machine": "Xeon, models on NVIDIA H200 (139.8 GiB)"}) == "device cuda"  # ... on a GPU
     assert _models_on({"device": "cpu"}) == "the CPU" and _models_on({"device": "cuda"}) == "device cuda"
 
 

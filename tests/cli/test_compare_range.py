@@ -124,3 +124,22 @@ def test_a_result_is_compared_with_the_slices_its_mrc_header_places_it_at(tmp_pa
     assert "give --slices 3:6" in wrong.err
     psnr = [float(r.out.splitlines()[2].split()[1]) for r in (placed, wrong)]
     assert psnr[0] > psnr[1] + 5, psnr
+    shorter = _stack(tmp_path / "first5.tif", clean[:5])  # the header's slices 3:6 would pass its end
+    assert main(["compare", str(shorter), str(out), "--slices", "0:3"]) == 0
+    err = capsys.readouterr().err
+    assert "its 3 slices from there would pass the reference's 5" in err and "give --slices" not in err
+
+
+def test_a_bead_of_several_pixels_is_part_of_the_range_and_an_image_that_lost_it_is_not_identical(tmp_path,
+                                                                                                  capsys):
+    """Any value beyond the bulk was left out: 5x5 beads of 200 among 1012-1059, erased in the image, made
+    it 'identical' (review)."""
+    rng = np.random.default_rng(3)
+    clean = (1012 + rng.random((2, 64, 64)) * 47).astype(np.uint16)
+    clean[:, 10:15, 10:15] = clean[:, 40:45, 30:35] = 200
+    lost = clean.copy()
+    lost[:, 10:15, 10:15] = lost[:, 40:45, 30:35] = 1030
+    a, b = _stack(tmp_path / "beads.tif", clean), _stack(tmp_path / "lost.tif", lost)
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "by 200 to " in out and "leaving out" not in out and "identical" not in out, out

@@ -139,11 +139,17 @@ def test_8_bit_data_written_as_mrc_reads_back_as_8_bit(tmp_path):
     with open_stack(path) as stack:
         assert stack.dtype == np.uint8 and "stored_dtype" not in stack.meta.extra
         np.testing.assert_array_equal(stack.read(0, 3), data)
-    with mrcfile.open(path, mode="r+") as mrc:  # edited elsewhere, the label kept
-        mrc.data[0, 0, 0] = 1000
+    with mrcfile.open(path, mode="r+") as mrc:  # edited elsewhere, the label and the header's dmax kept
+        mrc.data[1, 0, 0] = 868
+    with open_stack(path) as stack:  # 868 was cast to 100
+        assert stack.dtype == np.uint8
+        np.testing.assert_array_equal(stack[0], data[0])
+        with pytest.raises(InputError, match="slice 1 holds values up to 868, though its header labels it 8-bit"):
+            stack[1]
+    with mrcfile.open(path, mode="r+") as mrc:  # ... and with the header's statistics updated
         mrc.update_header_stats()
     with open_stack(path) as stack:
-        assert stack.dtype == np.uint16 and stack[0][0, 0] == 1000
+        assert stack.dtype == np.uint16 and stack[1][0, 0] == 868
 
 
 def test_writer_casts_integers_with_rounding_and_clipping(tmp_path):

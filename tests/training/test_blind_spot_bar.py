@@ -81,3 +81,16 @@ def test_train_exits_3_when_its_model_fails_its_held_back_check(tmp_path, monkey
     card_file.write_text(json.dumps(card))
     assert progress.drive_training(events) == EXIT_OK
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_model_whose_card_cannot_be_read_again_is_not_called_done(tmp_path, capsys):
+    """Its check unknown, train ended with exit 0 and no word (review)."""
+    from emdenoise_gui.cli import progress
+    from emdenoise_gui.cli.exits import EXIT_UNUSABLE
+    from emdenoise_gui.core.events import Finished
+
+    def events(token):
+        yield Finished(step=4, package=str(tmp_path / "gone"))
+
+    assert progress.drive_training(events) == EXIT_UNUSABLE
+    assert "its held-back check is unknown" in capsys.readouterr().err

@@ -189,7 +189,22 @@ def open_file(path: Path):
                **({} if header["widened"] else stored_dtype_extra(raw_dtype, dtype)),
                **({"placement": header["placement"]} if header["placement"] != Placement() else {})},
     )
-    return meta, RawSliceReader(path, offset, shape, raw_dtype)
+    reader = (WidenedSliceReader if header["widened"] else RawSliceReader)(path, offset, shape, raw_dtype)
+    return meta, reader
+
+
+class WidenedSliceReader(RawSliceReader):
+    """Slices of 8-bit data stored widened to 16 bits (:data:`WIDENED_LABEL`), as uint8; InputError for a
+    slice holding a value above 255: another program changed the data without updating the header's dmax,
+    and a cast would wrap it (868 read as 100)."""
+
+    def read(self, z: int) -> np.ndarray:
+        data = super().read(z)
+        if data.size and int(data.max()) > 255:
+            raise InputError(f"slice {z} holds values up to {int(data.max())}, though its header labels it 8-bit "
+                             "data (written by EMDenoise, changed since by another program?): remove the label "
+                             f"'{WIDENED_LABEL.decode()}' (IMOD: alterheader), or save it again", self.path)
+        return data.astype(np.uint8)
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
