@@ -88,12 +88,13 @@ def _reference_range(clean: Stack, picks: range, cancel: CancelToken | None
 
 def placed_at(clean: Stack, image: Stack) -> int | None:
     """The reference slice ``image``'s first slice sits at, as their headers place them (MRC start indices
-    or origin, an OME-Zarr translation: ``Placement.position_nm``), or None when the image's header says
-    nothing, a voxel size it needs is unknown, or the two are not placed slice on slice in the same plane."""
+    or origin, an OME-Zarr translation: ``Placement.position_nm``), or None when either header says nothing
+    (a TIFF reference), a voxel size it needs is unknown, or the two are not placed slice on slice in the
+    same plane."""
     placement = image.meta.extra.get("placement")
-    if placement is None:
-        return None
-    reference = clean.meta.extra.get("placement") or Placement()
+    if placement is None or not clean.meta.format.startswith(("MRC", "OME-Zarr")):
+        return None  # a TIFF reference says nothing of where it sits: a result of a map starting at slice 10
+    reference = clean.meta.extra.get("placement") or Placement()  # was compared with slices 10-14 of it
     if not any(placement.origin) and not any(reference.origin):  # start indices alone: in voxels already
         (x, y, z), (x0, y0, z0) = placement.start, reference.start
         return z - z0 if (x, y) == (x0, y0) else None

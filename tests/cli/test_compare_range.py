@@ -108,7 +108,8 @@ def test_a_result_is_compared_with_the_slices_its_mrc_header_places_it_at(tmp_pa
     y, x = np.mgrid[:40, :40]
     clean = np.stack([120 + 80 * np.sin((x + 7 * z) / 4) * np.cos(y / 5) for z in range(6)]).astype(np.uint8)
     noisy = _stack(tmp_path / "noisy.tif", np.clip(clean + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8))
-    ref = _stack(tmp_path / "clean.tif", clean)
+    ref = tmp_path / "clean.mrc"  # a reference whose header says where it sits (a TIFF's says nothing)
+    assert main(["convert", str(_stack(tmp_path / "clean.tif", clean)), str(ref)]) == 0
     out = tmp_path / "part.mrc"
     assert main(["denoise", str(noisy), "-o", str(out), "--slices", "3:6", "--method", "median"]) == 0
     capsys.readouterr()
@@ -124,10 +125,16 @@ def test_a_result_is_compared_with_the_slices_its_mrc_header_places_it_at(tmp_pa
     assert "give --slices 3:6" in wrong.err
     psnr = [float(r.out.splitlines()[2].split()[1]) for r in (placed, wrong)]
     assert psnr[0] > psnr[1] + 5, psnr
-    shorter = _stack(tmp_path / "first5.tif", clean[:5])  # the header's slices 3:6 would pass its end
+    shorter = tmp_path / "first5.mrc"  # the header's slices 3:6 would pass its end
+    assert main(["convert", str(ref), str(shorter), "--slices", "0:5"]) == 0
+    capsys.readouterr()
     assert main(["compare", str(shorter), str(out), "--slices", "0:3"]) == 0
     err = capsys.readouterr().err
     assert "its 3 slices from there would pass the reference's 5" in err and "give --slices" not in err
+    tiff_ref = tmp_path / "clean.tif"  # says nothing of where it sits: the depths must match, as before
+    assert main(["compare", str(tiff_ref), str(out)]) == 2 and "pass --slices" in capsys.readouterr().err
+    assert main(["compare", str(tiff_ref), str(out), "--slices", "0:3"]) == 0
+    assert "header" not in capsys.readouterr().err
 
 
 def test_a_bead_of_several_pixels_is_part_of_the_range_and_an_image_that_lost_it_is_not_identical(tmp_path,
