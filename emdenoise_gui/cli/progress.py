@@ -197,11 +197,12 @@ def _failed_its_check(package: str) -> bool:
     if failure is None:
         return False
     which, value, bar = failure
-    again = "train longer, with more data or from a shipped model (--init)"
+    init = "" if card.training.get("init_from") else ", or from a shipped model (--init)"  # not for a fine-tune
+    again = f"train longer, with more data{init}"
     if which == "neighbours":
         what = (f"predicts hidden pixels no better than the mean of their neighbours (validation loss {value:.4g} "
                 f"against {bar:.4g})")
-        again = f"train longer{' with a lower --lr' if value > 10 * bar else ''}, or from a shipped model (--init)"
+        again = f"train longer{' with a lower --lr' if value > 10 * bar else ''}{init}"
     elif which == "input":
         what = f"makes the images worse than the noisy input ({value:.2f} against {bar:.2f} dB)"
     else:

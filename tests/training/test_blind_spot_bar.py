@@ -76,7 +76,12 @@ def test_train_exits_3_when_its_model_fails_its_held_back_check(tmp_path, monkey
 
     assert progress.drive_training(events) == EXIT_UNUSABLE
     err = capsys.readouterr().err
-    assert said in err and "do not use it as it is" in err
+    assert said in err and "do not use it as it is" in err and "--init" in err
+    card["training"] = {**card.get("training", {}), "init_from": "flyem-nrrn-lite"}  # a fine-tune: not told --init
+    card_file.write_text(json.dumps(card))
+    assert progress.drive_training(events) == EXIT_UNUSABLE
+    assert "--init" not in capsys.readouterr().err
+    del card["training"]["init_from"]
     card["metrics"] = {**metrics, "val_psnr_db": 26.0}
     card_file.write_text(json.dumps(card))
     assert progress.drive_training(events) == EXIT_OK
