@@ -280,9 +280,8 @@ def _header(payload: dict) -> str:
 
 
 def _models_on(payload: dict) -> str:
-    """Where the models ran: "the CPU", or the device a ``--device cuda`` run named ("device cuda", or per
-    file for merged runs on several); the report said CPU for every run. A run recorded before the field was
-    kept: its machine line names a GPU the models ran on (", models on NVIDIA H200 ...") or it was a CPU run."""
+    """Where the models ran (:func:`models_device`) in words: "the CPU", or "device cuda" (per file for merged
+    runs on several); the report said CPU for every run."""
     device = models_device(payload)
     return "the CPU" if device == "cpu" else f"device {device}"
 

@@ -381,15 +381,15 @@ def test_the_plan_reads_as_a_person_would_say_it():
 
 
 def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses():
-    from emdenoise_gui.gui.wizard.finish_page import evaluation_text
+    from emdenoise_gui.gui.wizard.finish_page import evaluation
 
-    good = evaluation_text({"val_psnr_db": 30.5, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "xception")
+    good = evaluation({"val_psnr_db": 30.5, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "xception")[0]
     assert "<b>30.50 dB</b>" in good and "the filter “Gaussian, width by SURE” on the same crops: 29.20 dB" in good
     assert "no better than a classical filter" not in good
-    bad = evaluation_text({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")
+    bad = evaluation({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[0]
     assert "no better than a classical filter</b> (27.00 against 29.20 dB): do not use it" in bad
     assert "use the filter “Gaussian by SURE, 3 slices”" in bad  # NRRN's bar: the filter on its three slices
-    old_card = evaluation_text({"val_psnr_db": 27.0, "input_psnr_db": 20.1}, None, "n2v")  # packages made before
+    old_card = evaluation({"val_psnr_db": 27.0, "input_psnr_db": 20.1}, None, "n2v")[0]  # packages made before
     assert "filter" not in old_card and "(the noisy input: 20.10 dB)" in old_card
 
 

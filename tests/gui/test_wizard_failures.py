@@ -84,17 +84,17 @@ def test_a_name_taken_after_it_was_typed_is_refused_at_start(qtbot, controller, 
 
 
 def test_a_flat_result_is_not_reported_as_a_clean_one():
-    from emdenoise_gui.gui.wizard.finish_page import contrast_kept, evaluation_text
+    from emdenoise_gui.gui.wizard.finish_page import contrast_kept, evaluation
     from tests.conftest import synthetic_em_stack
 
     clean = synthetic_em_stack(1, 64, 64, seed=2)[0].astype(np.float32) / 255
     noisy = (clean + np.random.default_rng(0).normal(0, 0.05, clean.shape)).astype(np.float32)
     flat = np.full_like(noisy, float(noisy.mean())) + np.float32(0.0007) * np.random.default_rng(1).random(
         noisy.shape, dtype=np.float32)
-    text = evaluation_text({}, (noisy, flat), "n2v")
+    text = evaluation({}, (noisy, flat), "n2v")[0]
     assert "The result is nearly flat" in text and "spread of grey levels (IQR)" not in text
     assert contrast_kept((noisy, clean)) > 0.6  # a result that keeps the structure is not flat
-    assert "nearly flat" not in evaluation_text({}, (noisy, clean), "n2v")
+    assert "nearly flat" not in evaluation({}, (noisy, clean), "n2v")[0]
 
 
 def test_slices_that_cannot_be_compared_are_not_called_different(tmp_path):

@@ -14,11 +14,6 @@ from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.wizard.training_page import captioned_image
 
 
-def evaluation_text(scores: dict, preview: tuple | None, family: str) -> str:
-    """:func:`evaluation`'s words."""
-    return evaluation(scores, preview, family)[0]
-
-
 def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, bool]:
     """What the held-back data say about a ``family`` model, in words, and whether they say not to use it: PSNR
     against a clean reference where the run had one (beside the noisy input and the filter it must beat,
