@@ -196,17 +196,21 @@ class StackJob:
         """Say what the output cannot keep of the input: data it does not come from (``extra["unread"]``: other
         image series of a TIFF, bytes beyond an MRC header's slices), its pixel type (an input type EMDenoise reads as float32,
         such as int32 or float64, kept as float32; 8-bit pixels an MRC file holds as 16-bit), metadata it drops
-        (``extra["not_kept"]``: an MRC extended header), its position in space (outside MRC and OME-Zarr, or a
+        (``extra["not_kept"]``: an MRC extended header; white-is-zero outside TIFF), its position in space (outside MRC and OME-Zarr, or a
         translation EMDenoise cannot read), a z step or y pixel size the input did not give."""
         extra = self.source.meta.extra
         for said in ("unread", "not_kept"):  # data the output does not come from, metadata it drops
             if extra.get(said):
                 yield Message(f"{self.source.meta.path.name}: {extra[said]}")
+        module = output_format(self.output).module
+        if extra.get("white_is_zero") and not getattr(module, "KEEPS_WHITE_IS_ZERO", False):
+            yield Message(f"{self.output.name} cannot say that the input is stored white-is-zero (a TIFF's MINISWHITE):"
+                          " it keeps the pixel values, so a viewer shows it inverted against the input; write a .tif "
+                          "output to keep it")
         source_type = extra.get("stored_dtype")
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
                           "(integers beyond 16,777,216 and float64 digits are rounded)")
-        module = output_format(self.output).module
         keeps = getattr(module, "KEEPS_PLACEMENT", False)
         voxel = self.source.meta.voxel_size_nm
         if module is omezarr:  # an NGFF translation is in the axes' units: it needs the voxel size
@@ -250,7 +254,7 @@ class StackJob:
             placement = placement.cropped(self.slices[0], y0, x0, meta.voxel_size_nm)
         try:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
-                             placement) as writer:
+                             placement, bool(meta.extra.get("white_is_zero"))) as writer:
                 if self.input_note:
                     yield Message(f"{self.source.path}: {self.input_note}")
                 yield from self._output_notes(writer.store_dtype)

@@ -59,14 +59,33 @@ def test_ome_zarr_units_spelled_as_other_tools_write_them(tmp_path, unit, nm):
         assert stack.meta.voxel_size_nm == pytest.approx((10 * nm / 4, nm, nm))  # "voxel size unknown" before
 
 
-def test_a_white_is_zero_tiff_is_said_and_its_results_say_they_are_stored_black_is_zero(tmp_path, capsys):
-    path, out = tmp_path / "white.tif", tmp_path / "out.tif"
+@pytest.mark.parametrize("name", ["out.tif", "out.ome.tif"])
+def test_a_white_is_zero_tiff_keeps_its_tag_in_a_tiff_result(tmp_path, capsys, name):
+    """A MINISWHITE input's result was stored black-is-zero with the same values: Fiji showed it inverted against
+    the input (said, not kept, before 2026-12-07)."""
+    path, out = tmp_path / "white.tif", tmp_path / name
     tifffile.imwrite(path, STACK, photometric="miniswhite")
     with open_stack(path) as stack:
         assert "white-is-zero" in stack.meta.extra["note"]
     capsys.readouterr()
     assert main(["denoise", str(path), "-o", str(out), "--method", "gaussian"]) == 0
-    assert "shows them inverted against the input" in capsys.readouterr().err  # dropped without a word before
+    assert "inverted" not in capsys.readouterr().err
+    with tifffile.TiffFile(out) as tif:
+        assert tif.series[0].keyframe.photometric == tifffile.PHOTOMETRIC.MINISWHITE
+        assert tif.series[0].shape == STACK.shape
+    with open_stack(out) as result:
+        assert abs(float(result[1].astype(float).mean()) - float(STACK[1].mean())) < 0.02 * float(STACK[1].mean())
+
+
+def test_a_white_is_zero_input_says_an_mrc_result_cannot_keep_it(tmp_path, capsys):
+    path, out, black = tmp_path / "white.tif", tmp_path / "out.mrc", tmp_path / "black.tif"
+    tifffile.imwrite(path, STACK, photometric="miniswhite")
+    assert main(["denoise", str(path), "-o", str(out), "--method", "gaussian"]) == 0
+    assert "out.mrc cannot say that the input is stored white-is-zero" in capsys.readouterr().err
+    tifffile.imwrite(black, STACK, photometric="minisblack")
+    assert main(["denoise", str(black), "-o", str(tmp_path / "b.tif"), "--method", "gaussian"]) == 0
+    with tifffile.TiffFile(tmp_path / "b.tif") as tif:
+        assert tif.series[0].keyframe.photometric == tifffile.PHOTOMETRIC.MINISBLACK
 
 
 def test_a_file_of_a_store_is_told_to_give_the_store(tmp_path):

@@ -31,9 +31,8 @@ from emdenoise_gui.core.io.stack import (
 from emdenoise_gui.core.io.units import unit_to_nm
 
 _SPATIAL = set("YX")
-#: What a result of a MINISWHITE file does not keep (``extra["not_kept"]``, said by every command that writes).
-WHITE_IS_ZERO = ("its white-is-zero tag (MINISWHITE) is not written: outputs keep the pixel values but store them "
-                 "black-is-zero, so a viewer that follows the tag shows them inverted against the input")
+#: ``create`` takes ``white_is_zero`` (``writer.RawFileSink``): a TIFF result of a MINISWHITE input keeps the tag.
+KEEPS_WHITE_IS_ZERO = True
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -353,7 +352,7 @@ def open_file(path: Path):
         if note:
             extra["unread"] = note  # said again by every command that writes from this file
         if white:
-            extra["not_kept"] = WHITE_IS_ZERO
+            extra["white_is_zero"] = True  # kept by a TIFF result, said by an MRC or OME-Zarr one
         extra.update(stored_dtype_extra(series.dtype, dtype))
         if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
             extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
@@ -371,8 +370,9 @@ def open_file(path: Path):
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
-           voxel_size_nm: tuple[float, float, float] | None) -> tuple[int, np.dtype]:
-    """Create an all-zero (Z, Y, X) TIFF of ``dtype`` at ``path`` whose pixels lie contiguously.
+           voxel_size_nm: tuple[float, float, float] | None, white_is_zero: bool = False) -> tuple[int, np.dtype]:
+    """Create an all-zero (Z, Y, X) TIFF of ``dtype`` at ``path`` whose pixels lie contiguously; tagged
+    white-is-zero (MINISWHITE, as its input was) when ``white_is_zero``, else black-is-zero.
 
     An ImageJ TIFF where ImageJ can hold it, else OME-TIFF (BigTIFF over 4 GiB); always OME-TIFF when the name
     ends in .ome.tif or .ome.tiff (the staging name ``.NAME.<pid>@<host>-<hex>.partial`` keeps it), which readers such
@@ -382,7 +382,8 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     nbytes = int(np.prod(shape)) * dtype.itemsize
     ome_name = re.search(r"\.ome\.tiff?$", written_name(path), re.IGNORECASE) is not None
     imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES and not ome_name
-    kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<"}
+    kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<",
+                    "photometric": "miniswhite" if white_is_zero else "minisblack"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)
     if imagej:
         kwargs["imagej"] = True
