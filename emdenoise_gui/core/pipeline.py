@@ -140,9 +140,14 @@ class SliceCache:
     def read_ahead(self, slices: range, count: int, depth: int = 1) -> "SliceCache":
         """Read the slices that ``window(z, count)`` for z in ``slices`` will need on a background
         thread, ``depth`` slices ahead; windows must then be asked for in that order."""
-        order = self._misses(neighbour_indices(z, len(self.stack), count) for z in slices)
+        order = self._misses(self._neighbours(z, count) for z in slices)
         self._ahead = ReadAhead(lambda z: finite_slice(self.stack, z), order, depth)
         return self
+
+    def _neighbours(self, z: int, count: int) -> list[int]:
+        """:func:`neighbour_indices` of this stack, inside the volume of a volume stack (``extra["volume_depth"]``)."""
+        meta = getattr(self.stack, "meta", None)
+        return neighbour_indices(z, len(self.stack), count, meta.extra.get("volume_depth") if meta else None)
 
     def close(self) -> None:
         if self._ahead is not None:
@@ -159,7 +164,7 @@ class SliceCache:
         """(count, Y, X) float32 on the working scale: slice ``z`` and its neighbours (see
         :func:`neighbour_indices`), as filters and models take them; read-only for a single-slice stack (its
         one slice repeated without copies)."""
-        picks = neighbour_indices(z, len(self.stack), count)
+        picks = self._neighbours(z, count)
         if count > 1 and len(set(picks)) == 1:  # a single image: one slice, seen ``count`` times (read-only), not
             return np.broadcast_to(scale.to_unit(self[z]), (count, *self.stack.shape[1:]))  # count float32 copies
         slices = []
@@ -174,11 +179,16 @@ class SliceCache:
         return np.stack(slices)
 
 
-def neighbour_indices(z: int, depth: int, count: int) -> list[int]:
-    """Indices of ``count`` (odd) slices centred on ``z``, reflected at the stack's ends.
+def neighbour_indices(z: int, depth: int, count: int, volume: int | None = None) -> list[int]:
+    """Indices of ``count`` (odd) slices centred on ``z``, reflected at the stack's ends, or at the ends of
+    its volume for a stack of ``depth`` slices holding volumes of ``volume`` slices each (an MRC volume stack).
 
-    ``neighbour_indices(0, 10, 3) == [1, 0, 1]``; a single-slice stack repeats slice 0.
+    ``neighbour_indices(0, 10, 3) == [1, 0, 1]``; a single-slice stack repeats slice 0;
+    ``neighbour_indices(5, 10, 3, volume=5) == [6, 5, 6]``.
     """
+    if volume and 0 < volume < depth:
+        first = z // volume * volume
+        return [first + k for k in neighbour_indices(z - first, min(volume, depth - first), count)]
     half = count // 2
     out = []
     for k in range(z - half, z + half + 1):

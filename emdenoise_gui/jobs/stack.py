@@ -203,10 +203,15 @@ class StackJob:
             if extra.get(said):
                 yield Message(f"{self.source.meta.path.name}: {extra[said]}")
         module = output_format(self.output).module
-        if extra.get("white_is_zero") and not getattr(module, "KEEPS_WHITE_IS_ZERO", False):
+        if extra.get("white_is_zero") and "white_is_zero" not in getattr(module, "KEEPS", ()):
             yield Message(f"{self.output.name} cannot say that the input is stored white-is-zero (a TIFF's MINISWHITE):"
                           " it keeps the pixel values, so a viewer shows it inverted against the input; write a .tif "
                           "output to keep it")
+        if extra.get("volume_depth") and "volume_depth" not in self._kept():
+            where = ("--slices covers part of a volume" if "volume_depth" in getattr(module, "KEEPS", ())
+                     else "only an .mrc output can say so")
+            yield Message(f"{self.output.name} is written as one volume, not as the input's volumes of "
+                          f"{extra['volume_depth']} slices: {where}")
         source_type = extra.get("stored_dtype")
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
@@ -237,6 +242,18 @@ class StackJob:
             yield Message(f"{self.output.name} holds the {self.dtype} pixels as {stored} (the same values): no MRC "
                           "mode for unsigned 8-bit is read alike by every program")
 
+    def _kept(self) -> dict:
+        """What of the input the output keeps where its format can (``StackWriter``'s ``kept``): white-is-zero,
+        and the volumes of a volume stack when the slices are whole volumes of it."""
+        extra, kept = self.source.meta.extra, {}
+        if extra.get("white_is_zero"):
+            kept["white_is_zero"] = True
+        depth = extra.get("volume_depth")
+        if depth and self.slices.step == 1 and self.slices.start % depth == 0 and len(self.slices) % depth == 0:
+            kept["volume_depth"] = depth
+        return {key: value for key, value in kept.items()
+                if key in getattr(output_format(self.output).module, "KEEPS", ())}
+
     def run(self, slice_job, stage: str, cancel: CancelToken | None, cache: SliceCache | None = None
             ) -> Iterator[Progress]:
         """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
@@ -254,7 +271,7 @@ class StackJob:
             placement = placement.cropped(self.slices[0], y0, x0, meta.voxel_size_nm)
         try:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
-                             placement, bool(meta.extra.get("white_is_zero"))) as writer:
+                             placement, self._kept()) as writer:
                 if self.input_note:
                     yield Message(f"{self.source.path}: {self.input_note}")
                 yield from self._output_notes(writer.store_dtype)

@@ -47,6 +47,8 @@ MODE_DTYPES = {
 
 #: Output formats whose ``create`` takes a ``placement`` (``writer.RawFileSink``).
 KEEPS_PLACEMENT = True
+#: What else of an input ``create`` keeps (``writer.StackWriter``'s ``kept``): a volume stack's volume depth.
+KEEPS = frozenset({"volume_depth"})
 
 
 def _byte_orders(raw: bytes) -> str:
@@ -116,7 +118,8 @@ def _voxel_size(header: dict) -> tuple[tuple[float, float, float] | None, list[s
     extended header (800 MB of one froze the window for 3 s).
 
     A missing z sampling (mz = 0) or y cell is taken as the x pixel size, and a note says so; a
-    volume stack (space group 401) is read as its volumes' slices one after another, and a note says so.
+    volume stack (space group 401) is read as its volumes' slices one after another, and a note says so
+    (:func:`volume_depth`).
     """
     notes = []
     # in float32 as the header stores them (and mrcfile divides): one size per axis where the cell says so
@@ -124,7 +127,13 @@ def _voxel_size(header: dict) -> tuple[tuple[float, float, float] | None, list[s
                for length, m in zip(header["cell"], header["sampling"]))
     mz = header["sampling"][2]
     if header["ispg"] == 401:
-        notes.append("a volume stack (space group 401): its volumes are read one after another as slices")
+        if volume_depth(header):
+            notes.append(f"a volume stack (space group 401) of {header['nz'] // mz} volumes of {mz} slices: read "
+                         "one after another as slices; filters and models that use the slices beside each one stay "
+                         "inside its volume")
+        else:
+            notes.append(f"a volume stack (space group 401) whose mz ({mz}) does not divide its {header['nz']} "
+                         "slices: read as one volume (the slices beside each one may come from the next volume)")
     if not (x > 0 and np.isfinite(x)):
         return None, notes
     if not (y > 0 and np.isfinite(y)):
@@ -136,6 +145,13 @@ def _voxel_size(header: dict) -> tuple[tuple[float, float, float] | None, list[s
         notes.append(f"the z spacing is unknown ({why}); taken as the pixel size")
         z = x
     return (z / 10.0, y / 10.0, x / 10.0), notes
+
+
+def volume_depth(header: dict) -> int | None:
+    """Slices per volume of a volume stack (space group 401 whose mz divides nz into two or more volumes),
+    else None. ``header`` as :func:`_parse_header` returns it."""
+    nz, mz = header["nz"], header["sampling"][2]
+    return mz if header["ispg"] == 401 and 0 < mz < nz and nz % mz == 0 else None
 
 
 def _trailing_data(extra: int, slice_bytes: int, nz: int) -> list[str]:
@@ -187,7 +203,8 @@ def open_file(path: Path):
                    + " (per-section data such as tilt angles) is not written to outputs"}
                   if header["nsymbt"] else {}),
                **({} if header["widened"] else stored_dtype_extra(raw_dtype, dtype)),
-               **({"placement": header["placement"]} if header["placement"] != Placement() else {})},
+               **({"placement": header["placement"]} if header["placement"] != Placement() else {}),
+               **({"volume_depth": volume_depth(header)} if volume_depth(header) else {})},
     )
     reader = (WidenedSliceReader if header["widened"] else RawSliceReader)(path, offset, shape, raw_dtype)
     return meta, reader
@@ -209,9 +226,10 @@ class WidenedSliceReader(RawSliceReader):
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None,
-           placement: Placement | None = None) -> tuple[int, np.dtype]:
+           placement: Placement | None = None, volume_depth: int | None = None) -> tuple[int, np.dtype]:
     """Create an all-zero (Z, Y, X) MRC file at ``path``; voxel size written in Angstrom, and the
-    ``placement`` (from an MRC input) when given. A ``.mrcs`` name (the MRC2014 name of an image stack, e.g.
+    ``placement`` (from an MRC input) when given; a volume stack (space group 401) of volumes of
+    ``volume_depth`` slices when that divides Z into two or more. A ``.mrcs`` name (the MRC2014 name of an image stack, e.g.
     particles; its staging name keeps it) or a single image is written as images (space group 0), a volume
     otherwise (every result was a volume: mrcfile's is_image_stack() turned False on denoised particles; I/O
     audit).
@@ -224,6 +242,8 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     with mrcfile.new_mmap(path, shape=shape, mrc_mode=WRITE_MODES[dtype], overwrite=True) as mrc:
         if images:
             mrc.set_image_stack()
+        elif volume_depth and 0 < volume_depth < shape[0] and shape[0] % volume_depth == 0:
+            mrc.header.ispg, mrc.header.mz = 401, volume_depth  # mz before the voxel size, which scales the cell
         if dtype == np.uint8:  # read back as 8-bit (WIDENED_LABEL), where the data still fits
             header = mrc.header
             header.label[min(int(header.nlabl), 9)] = WIDENED_LABEL

@@ -31,8 +31,8 @@ from emdenoise_gui.core.io.stack import (
 from emdenoise_gui.core.io.units import unit_to_nm
 
 _SPATIAL = set("YX")
-#: ``create`` takes ``white_is_zero`` (``writer.RawFileSink``): a TIFF result of a MINISWHITE input keeps the tag.
-KEEPS_WHITE_IS_ZERO = True
+#: What of an input ``create`` keeps (``writer.StackWriter``'s ``kept``): a MINISWHITE input's tag.
+KEEPS = frozenset({"white_is_zero"})
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)

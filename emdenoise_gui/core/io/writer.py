@@ -85,11 +85,11 @@ def _row_bands(data: np.ndarray):
 class RawFileSink:
     """Slice writes into a file of contiguous raw pixels laid out by a format module (TIFF, MRC)."""
 
-    def __init__(self, module, path: Path, shape, dtype, voxel_size_nm, placement=None, white_is_zero=False):
+    def __init__(self, module, path: Path, shape, dtype, voxel_size_nm, placement=None, kept: dict | None = None):
         self.module, self.path = module, path
-        kept = {"placement": placement} if placement is not None and getattr(module, "KEEPS_PLACEMENT", False) else {}
-        if white_is_zero and getattr(module, "KEEPS_WHITE_IS_ZERO", False):
-            kept["white_is_zero"] = True
+        kept = {key: value for key, value in (kept or {}).items() if key in getattr(module, "KEEPS", ())}
+        if placement is not None and getattr(module, "KEEPS_PLACEMENT", False):
+            kept["placement"] = placement
         offset, self.store_dtype = module.create(path, shape, dtype, voxel_size_nm, **kept)
         self._fh = open(path, "r+b")
         self._offset = offset
@@ -114,13 +114,12 @@ class RawFileSink:
 
 
 def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None, placement=None,
-               white_is_zero=False):
+               kept: dict | None = None):
     """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink
-    (``placement``: where the image sits, for an MRC or OME-Zarr output; ``white_is_zero``: 0 shows white, kept
-    by a TIFF output)."""
+    (``placement``: where the image sits, for an MRC or OME-Zarr output; ``kept``: see :class:`StackWriter`)."""
     if hasattr(module, "Sink"):
         return module.Sink(path, shape, dtype, voxel_size_nm, ngff, placement)
-    return RawFileSink(module, path, shape, dtype, voxel_size_nm, placement, white_is_zero)
+    return RawFileSink(module, path, shape, dtype, voxel_size_nm, placement, kept)
 
 
 class StackWriter:
@@ -135,7 +134,9 @@ class StackWriter:
     overwrite: replace an existing ``path`` on commit (never an input: see ``io.check_output``).
     ngff: the OME-Zarr version of a ``.zarr`` output ("0.5", the default, or "0.4").
     placement: where the image sits (``stack.Placement``, already moved for a cropped output), kept by an MRC or OME-Zarr output.
-    white_is_zero: the input was stored white-is-zero (0 shows white; TIFF MINISWHITE), kept by a TIFF output.
+    kept: what of the input a format can keep, written where the output's format module names it in ``KEEPS``:
+        "white_is_zero" (True: 0 shows white, a TIFF's MINISWHITE) and "volume_depth" (slices per volume of an
+        MRC volume stack).
 
     Use as a context manager: ``write(z, slice)`` for every z, then ``commit()``.
     Leaving the block without ``commit()`` (an exception, a cancel) removes the
@@ -143,7 +144,7 @@ class StackWriter:
     """
 
     def __init__(self, path, shape, dtype, voxel_size_nm=None, overwrite: bool = False, ngff: str | None = None,
-                 placement=None, white_is_zero: bool = False):
+                 placement=None, kept: dict | None = None):
         self.path = Path(path)
         self.format = output_format(self.path)
         self.shape = tuple(int(n) for n in shape)
@@ -154,7 +155,7 @@ class StackWriter:
         self.overwrite = overwrite
         self.ngff = ngff
         self.placement = placement
-        self.white_is_zero = white_is_zero
+        self.kept = dict(kept or {})
         self.tmp = atomic.private_staging(self.path)
         self.cleaned: list[Path] = []  # stale partials of killed runs removed from the folder (say so)
         self.restored: list[Path] = []  # outputs a killed run had moved aside to replace them, put back (say so)
@@ -168,7 +169,7 @@ class StackWriter:
         self.cleaned = leftovers.sweep(self.path.parent)
         try:
             self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff,
-                                    self.placement, self.white_is_zero)
+                                    self.placement, self.kept)
             self.store_dtype = self._sink.store_dtype
         except OSError as exc:
             self._discard()
