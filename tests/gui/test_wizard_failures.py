@@ -138,7 +138,32 @@ def test_images_smaller_than_a_box_are_said_to_be(qtbot, controller, tmp_path): 
     wizard.next()
     page = wizard.pages["data"]
     page.main.setCurrentIndex(page.main.findData(tiny))
-    assert "24 px on their shorter side" in page.problem_text() and not wizard.button(NEXT).isEnabled()
+    qtbot.waitUntil(lambda: "24 px on their shorter side" in page.problem_text(), timeout=20_000)  # read aside
+    assert not wizard.button(NEXT).isEnabled()
+    wizard.reject()
+
+
+def test_clean_images_that_measure_noisy_are_warned_of_and_read_off_the_gui_thread(qtbot, controller,  # noqa: F811
+                                                                                    monkeypatch):
+    """The clean stack defaulted to the project's first other stack, noisy or not, and nothing said so (a
+    model taught to make noisy images); its header was read on the GUI thread at every box drag."""
+    from emdenoise_gui.gui.wizard import data_page
+
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "clean-micrographs")
+    wizard.next()
+    page = wizard.pages["data"]
+    noisy = next(r.path for r in controller.project.stacks if r.name == "noisy.tif")
+    qtbot.waitUntil(lambda: page._main_facts()[0] == 96, timeout=20_000)
+    assert page.main.currentText() == "clean.tif" and not page.clean_note.isVisibleTo(page)
+    page.main.setCurrentIndex(page.main.findData(noisy))
+    qtbot.waitUntil(lambda: page.clean_note.isVisibleTo(page), timeout=20_000)
+    assert "These images look noisy: about" in page.clean_note.text() and wizard.button(NEXT).isEnabled()
+    dose = float(page.clean_note.text().split("about ")[1].split()[0])
+    assert 15 < dose < 60  # made at 30 counts per pixel
+    monkeypatch.setattr(data_page, "stack_side", lambda path: pytest.fail("read again on the GUI thread"))
+    for _ in range(3):
+        page.problem_text()
     wizard.reject()
 
 

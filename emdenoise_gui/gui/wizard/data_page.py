@@ -23,6 +23,9 @@ from emdenoise_gui.training.spec import default_crop_batch
 from emdenoise_gui.training.synthetic import ARTIFACT_KINDS
 
 NONE = "(none)"
+#: A "clean" stack measured below this dose (counts per pixel at its mean, ``core.assess.estimate_dose``) is
+#: warned of: the FlyEM and ssTEM references measure 820 to 3,300, the noisy data the models are for 5 to 300.
+CLEAN_DOSE_MIN = 300.0
 #: Side (px) of the artifact examples on the data page.
 EXAMPLE_PX = 150
 
@@ -70,22 +73,21 @@ def stack_side(path: str) -> int:
         return int(min(stack.shape[1:]))
 
 
+def stack_facts(path: str, dose: bool) -> tuple[int | None, float | None]:
+    """(shorter side in px, or None where the header cannot be read; shot-noise dose of the middle slice in
+    counts per pixel, when ``dose`` and it can be estimated): read off the GUI thread, a header on a network
+    share can take seconds."""
+    try:
+        side = stack_side(path)
+    except (InputError, OSError):
+        return None, None
+    return side, (estimate_stack_dose(path) if dose else None)
+
+
 def rect_spec(path: str, rect: tuple[int, int, int, int]) -> str:
     """RunSpec data for a rectangle of every slice: ``PATH@y0:y1,x0:x1``."""
     y0, y1, x0, x1 = rect
     return f"{path}@{y0}:{y1},{x0}:{x1}"
-
-
-def _smaller_side(path: str) -> int | None:
-    """The shorter side (px) of the slices of the stack at ``path`` (its header only), None where it cannot be
-    read (the settings page says why)."""
-    from emdenoise_gui.core.io import open_stack
-
-    try:
-        with open_stack(path) as stack:
-            return int(min(stack.shape[1:]))
-    except (InputError, OSError):
-        return None
 
 
 def _too_small(view) -> bool:
@@ -163,11 +165,16 @@ class DataPage(QtWidgets.QWizardPage):
                                    "edge or a different tissue")
         self.region = BoxCanvas(single=True, name="Training region")
         self.use_region.toggled.connect(self._region_toggled)
+        self.clean_note = QtWidgets.QLabel()  # clean images that measure noisy (not a bar: a warning)
+        theme.set_tone(self.clean_note, "warn")
+        self.clean_note.setWordWrap(True)
+        self._facts: dict = {}  # path -> stack_facts(path, ...), measured in the background
         self.problem = QtWidgets.QLabel()
         theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)
         self.form = QtWidgets.QFormLayout(self)
         self.form.addRow("Stack", self.main)
+        self.form.addRow("", self.clean_note)
         self.form.addRow("Noisy images", self.noisy)
         self.form.addRow("Noise examples", self.noise)
         self.form.addRow("", self.add_box)
@@ -232,6 +239,7 @@ class DataPage(QtWidgets.QWizardPage):
         }[family])
         self.use_region.setChecked(False)
         self.region.setVisible(False)
+        self._measure_main()
         self._show_examples()
         if cyclic:
             self.noise.load(self.noisy.currentData())
@@ -241,8 +249,40 @@ class DataPage(QtWidgets.QWizardPage):
     def _main_changed(self) -> None:
         if self.use_region.isChecked():
             self.region.load(self.main.currentData())
+        self._measure_main()
         self._show_examples()
         self.completeChanged.emit()
+
+    def _cleans(self) -> bool:
+        """Whether the main stack is the clean images (Xception, cyclic), not the noisy ones (NRRN, N2V)."""
+        return self.state.family in ("xception", "cyclic")
+
+    def _measure_main(self) -> None:
+        """Measure the main stack's side and, for clean images, its dose off the GUI thread (once per stack)."""
+        path, cleans = self.main.currentData() or "", self._cleans()
+        if path and (path, cleans) not in self._facts:
+            self._facts[(path, cleans)] = None  # being measured
+            run_later(lambda: stack_facts(path, cleans),
+                      lambda facts, error, k=(path, cleans): self._measured(k, facts, error))
+        self._show_clean_note()
+
+    def _measured(self, key: tuple, facts, error) -> None:
+        self._facts[key] = facts if error is None else (None, None)
+        self._show_clean_note()
+        self.completeChanged.emit()
+
+    def _main_facts(self) -> tuple[int | None, float | None]:
+        """(side, dose) of the main stack as :func:`stack_facts` measured them; (None, None) until then."""
+        return self._facts.get((self.main.currentData() or "", self._cleans())) or (None, None)
+
+    def _show_clean_note(self) -> None:
+        dose = self._main_facts()[1] if self._cleans() else None
+        noisy = dose is not None and dose < CLEAN_DOSE_MIN
+        self.clean_note.setText(
+            f"These images look noisy: about {dose:.0f} electrons per pixel, measured on their flattest regions "
+            f"(clean references measure over {CLEAN_DOSE_MIN:.0f}). The model learns to make images like the clean "
+            "ones it is shown: choose your cleanest stack." if noisy else "")
+        self.form.setRowVisible(self.clean_note, noisy)
 
     def _show_examples(self) -> None:
         """Redraw the artifact examples (computed off the GUI thread) for the chosen stack and ticks."""
@@ -331,7 +371,7 @@ class DataPage(QtWidgets.QWizardPage):
         elif family == "cyclic":
             if self.noisy.currentData() == self.main.currentData():
                 return "Choose clean images and noisy images that are different stacks."
-            side = _smaller_side(self.main.currentData())
+            side = self._main_facts()[0]  # unknown while it is read: the run's own check stays
             if side is not None and side < MIN_BOX:  # the settings page sent the user round in a circle (audit)
                 return (f"The clean images are {side} px on their shorter side: the cyclic GAN trains on crops of at "
                         f"least {MIN_BOX} px; choose larger images.")
@@ -370,7 +410,7 @@ class DataPage(QtWidgets.QWizardPage):
         if region:
             side = min(region[0][1] - region[0][0], region[0][3] - region[0][2])
         else:
-            side = stack_side(self.main.currentData())
+            side = self._main_facts()[0] or stack_side(self.main.currentData())
         crop = min(crop, max(16, side // 16 * 16))
         if self.state.family == "cyclic" and not self.paired() and self.noise.boxes():
             smallest = min(min(y1 - y0, x1 - x0) for y0, y1, x0, x1 in self.noise.boxes())
