@@ -184,7 +184,7 @@ def _failed_its_check(package: str) -> bool:
     line on stderr. Such a run ended with exit 0 and a note: a script went on to denoise with a model the zoo
     grades a poor fit for every stack."""
     from emdenoise_gui.zoo.card import bar_filter
-    from emdenoise_gui.zoo.fit import validation_failure
+    from emdenoise_gui.zoo.fit import failure_words, validation_failure
     from emdenoise_gui.zoo.package import open_package
 
     try:
@@ -197,17 +197,13 @@ def _failed_its_check(package: str) -> bool:
     if failure is None:
         return False
     which, value, bar = failure
+    name, label = bar_filter(card.family)
     init = "" if card.training.get("init_from") else ", or from a shipped model (--init)"  # not for a fine-tune
     again = f"train longer, with more data{init}"
     if which == "neighbours":
-        what = (f"predicts hidden pixels no better than the mean of their neighbours (validation loss {value:.4g} "
-                f"against {bar:.4g})")
         again = f"train longer{' with a lower --lr' if value > 10 * bar else ''}{init}"
-    elif which == "input":
-        what = f"makes the images worse than the noisy input ({value:.2f} against {bar:.2f} dB)"
-    else:
-        name, label = bar_filter(card.family)
-        what = f"does no better than the classical filter \"{label}\" ({value:.2f} against {bar:.2f} dB)"
+    elif which == "filter":
         again += f", or use the filter (--method {name})"
+    what = failure_words(failure, f'"{label}"')
     say(f"emdenoise: warning: on held-back data this model {what}: do not use it as it is; {again}")
     return True

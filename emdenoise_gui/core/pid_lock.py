@@ -67,3 +67,14 @@ def stale(lock: Path, holder: tuple[int, str, float] | None) -> bool:
         return time.time() - lock.stat().st_mtime > UNREADABLE_STALE_S
     except OSError:
         return True  # gone meanwhile: try again
+
+
+def training_lock_path(package: Path) -> Path:
+    """The lock a training holds on the model package folder ``package`` (``training.run_lock``), also read by
+    the zoo (a paused run being resumed): ``.NAME.training`` beside it."""
+    return Path(package).with_name(f".{Path(package).name}.training")
+
+
+def live(lock: Path) -> bool:
+    """Whether ``lock`` exists and its holder still runs (:func:`stale`)."""
+    return lock.exists() and not stale(lock, holder(lock))

@@ -13,19 +13,15 @@ from typing import Iterator
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.pid_lock import holder as _holder
+from emdenoise_gui.core.pid_lock import live as _live
 from emdenoise_gui.core.pid_lock import stale as _stale
 from emdenoise_gui.core.pid_lock import take as _take
-
-
-def lock_path(output: Path) -> Path:
-    """The lock of the model package folder ``output``: ``.NAME.training`` beside it."""
-    return Path(output).with_name(f".{Path(output).name}.training")
+from emdenoise_gui.core.pid_lock import training_lock_path as lock_path
 
 
 def training_now(output: Path) -> bool:
     """Whether a live run holds the lock of the model package ``output`` (one killed does not)."""
-    lock = lock_path(output)
-    return lock.exists() and not _stale(lock, _holder(lock))
+    return _live(lock_path(output))
 
 
 @contextlib.contextmanager

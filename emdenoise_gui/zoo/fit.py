@@ -213,15 +213,7 @@ def failed_validation(card) -> Fit | None:
     model self-trained on the stack (16.9 dB, the input 20.6) over the shipped one (29.5 dB), and the zoo graded
     models the wizard had called "do not use" good (training and wizard audits)."""
     failure = validation_failure(card.metrics)
-    if failure is None:
-        return None
-    which, value, bar = failure
-    if which == "neighbours":
-        return Fit("poor", f"on held-back slices it predicts hidden pixels no better than the mean of their "
-                           f"neighbours (validation loss {value:.3g} against {bar:.3g})")
-    what = {"input": "makes the images worse than the noisy input",
-            "filter": "does no better than the classical filter it must beat"}[which]
-    return Fit("poor", f"on held-back data it {what} ({value:.2f} against {bar:.2f} dB)")
+    return None if failure is None else Fit("poor", f"on held-back data it {failure_words(failure)}")
 
 
 def validation_failure(metrics: dict) -> tuple[str, float, float] | None:
@@ -239,6 +231,20 @@ def validation_failure(metrics: dict) -> tuple[str, float, float] | None:
     if loss is None or bar is None or loss < bar:
         return None
     return "neighbours", loss, bar
+
+
+def failure_words(failure: tuple[str, float, float], filter_named: str = "") -> str:
+    """What a :func:`validation_failure` says, as the zoo, the wizard and ``train`` word it after "this model":
+    "makes the images worse than the noisy input (14.06 against 15.00 dB)"; ``filter_named`` (the filter's
+    label in the caller's quotes) names the classical filter."""
+    which, value, bar = failure
+    if which == "neighbours":
+        return (f"predicts hidden pixels no better than the mean of their neighbours (validation loss {value:.4g} "
+                f"against {bar:.4g})")
+    if which == "input":
+        return f"makes the images worse than the noisy input ({value:.2f} against {bar:.2f} dB)"
+    named = f" {filter_named}" if filter_named else " it must beat"
+    return f"does no better than the classical filter{named} ({value:.2f} against {bar:.2f} dB)"
 
 
 def stack_fingerprint(stack: Path) -> str:

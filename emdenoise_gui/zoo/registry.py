@@ -177,12 +177,9 @@ def list_paused() -> list[PausedRun]:
 def _running(checkpoint: Path, name: str) -> bool:
     """Whether a training holds the run ``name`` of ``checkpoint`` now: the lock of its package or of the
     checkpoint itself is live (``training.run_lock``)."""
-    from emdenoise_gui.core import pid_lock
+    from emdenoise_gui.core.pid_lock import live, training_lock_path
 
-    for lock in (checkpoint.with_name(f".{name}.training"), checkpoint.with_name(f".{checkpoint.name}.training")):
-        if lock.exists() and not pid_lock.stale(lock, pid_lock.holder(lock)):
-            return True
-    return False
+    return any(live(training_lock_path(folder)) for folder in (checkpoint.with_name(name), checkpoint))
 
 
 def discard_paused(run: PausedRun) -> Path:

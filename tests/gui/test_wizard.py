@@ -385,10 +385,11 @@ def test_the_finish_page_compares_with_the_filter_and_warns_when_the_model_loses
 
     good = evaluation({"val_psnr_db": 30.5, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "xception")[0]
     assert "<b>30.50 dB</b>" in good and "the filter “Gaussian, width by SURE” on the same crops: 29.20 dB" in good
-    assert "no better than a classical filter" not in good
+    assert "no better than the classical filter" not in good
     bad = evaluation({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[0]
-    assert "no better than a classical filter</b> (27.00 against 29.20 dB): do not use it" in bad
-    assert "use the filter “Gaussian by SURE, 3 slices”" in bad  # NRRN's bar: the filter on its three slices
+    assert ("no better than the classical filter “Gaussian by SURE, 3 slices” (27.00 against 29.20 dB)</b>: do not "
+            "use it") in bad  # NRRN's bar: the filter on its three slices
+    assert "or use that filter" in bad
     old_card = evaluation({"val_psnr_db": 27.0, "input_psnr_db": 20.1}, None, "n2v")[0]  # packages made before
     assert "filter" not in old_card and "(the noisy input: 20.10 dB)" in old_card
 
@@ -412,7 +413,7 @@ def test_the_finish_page_warns_of_a_model_worse_than_its_input_and_does_not_offe
 
     words, unusable = evaluation({"val_psnr_db": 14.06, "input_psnr_db": 15.0, "filter_psnr_db": 11.3}, None,
                                  "cyclic")
-    assert unusable and "worse than the noisy input</b> (14.06 against 15.00 dB): do not use it" in words
+    assert unusable and "worse than the noisy input (14.06 against 15.00 dB)</b>: do not use it" in words
     assert evaluation({"val_psnr_db": 27.0, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[1]
     assert evaluation({"val_loss": 2.0, "filter_val_loss": 0.6}, None, "n2v")[1]
     assert not evaluation({"val_psnr_db": 30.5, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[1]

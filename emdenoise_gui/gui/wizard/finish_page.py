@@ -20,7 +20,7 @@ def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, b
     ``zoo.card.bar_filter``), otherwise the blind-spot bar or the spread (IQR) of grey levels on the flattest
     part of the held-back crop."""
     from emdenoise_gui.zoo.card import bar_filter
-    from emdenoise_gui.zoo.fit import validation_failure
+    from emdenoise_gui.zoo.fit import failure_words, validation_failure
 
     failure = validation_failure(scores)
     which = failure[0] if failure else None
@@ -32,22 +32,17 @@ def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, b
             others.append(f"the filter “{label}” on the same crops: {scores['filter_psnr_db']:.2f} dB")
         text = (f"On held-back data with a clean reference, the denoised images reach <b>{model:.2f} dB</b> PSNR"
                 f"{' (' + '; '.join(others) + ')' if others else ''}; higher is better.")
-        if which == "input":  # said only "higher is better" (wizard audit)
-            return (text + f"<p style='{theme.tone_style('warn')}'><b>This model makes the images worse than the "
-                    f"noisy input</b> ({model:.2f} against {scores['input_psnr_db']:.2f} dB): do not use it. Train it "
-                    "longer, with more data, or start from a shipped model.</p>", True)
-        if which == "filter":
-            text += (f"<p style='{theme.tone_style('warn')}'><b>This model does no better than a classical filter</b> "
-                     f"({model:.2f} against {scores['filter_psnr_db']:.2f} dB): do not use it as it is. Train it "
-                     f"longer, with more data, or start from a shipped model; or use the filter “{label}”.</p>")
-            return text, True
+        if which in ("input", "filter"):  # said only "higher is better" (wizard audit)
+            also = "; or use that filter" if which == "filter" else ""
+            return (text + f"<p style='{theme.tone_style('warn')}'><b>This model {failure_words(failure, f'“{label}”')}"
+                    f"</b>: do not use it as it is. Train it longer, with more data, or start from a shipped model"
+                    f"{also}.</p>", True)
         return text, False
     if which == "neighbours":
         _, loss, bar = failure
         lower = ", with a lower learning rate" if loss > 10 * bar else ""  # a run that blew up, not one too short
-        return (f"<p style='{theme.tone_style('warn')}'><b>This model predicts hidden pixels of held-back slices no "
-                f"better than the mean of their neighbours</b> (validation loss {loss:.4g} against {bar:.4g}): do "
-                f"not use it as it is. Train it longer{lower}, or start from a shipped model.</p>", True)
+        return (f"<p style='{theme.tone_style('warn')}'><b>On held-back slices this model {failure_words(failure)}"
+                f"</b>: do not use it as it is. Train it longer{lower}, or start from a shipped model.</p>", True)
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
         return "No held-back preview to measure: look at the result on your own stack.", False
