@@ -152,7 +152,7 @@ def cmd_noise(args) -> int:
         print(f"emdenoise: note: {', '.join(ignored)}: not a parameter of --kind {args.kind} (which takes {takes}); "
               "ignored", file=sys.stderr)
     run_with_bar(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,
-                   args.overwrite))
+                           args.overwrite, args.ngff))
     print(f"wrote {args.output}")
     return EXIT_OK
 
@@ -299,10 +299,11 @@ def _by_name_if_unique(entry) -> str:
 _OUTPUT_HELP = "output file (.tif, .mrc) or OME-Zarr folder (.zarr); never an input"
 #: What each parameter of ``emdenoise noise`` is, in its units (core.noise.NOISE_KINDS holds the defaults).
 NOISE_PARAMETERS = {
-    "dose": "electrons (counts) per pixel at the image's mean",
-    "peak": "counts at the image's maximum",
+    "dose": "electrons (counts) per pixel at the image's mean (zero counts at zero intensity, or at the "
+            "stack's minimum when it holds values below zero)",
+    "peak": "counts at the image's maximum (counted from zero as for --dose)",
     "sigma": "s.d. of the added Gaussian noise in 8-bit grey levels, 12.75 = 0.05 of the range",
-    "n_blobs": "number of charging blobs per slice",
+    "n_blobs": "charging blobs per 512 x 512 px of a slice (a smaller slice gets at least one)",
     "amplitude": "charging blobs' strength, a fraction of the intensity range",
     "radius": "charging blobs' long-axis size in pixels",
     "strength": "film pattern's depth: intensities times 1 ± STRENGTH",
@@ -498,6 +499,12 @@ def _paused_adaptation(spec):
     return max(runs, key=lambda run: run.step, default=None)
 
 
+def _add_ngff(p) -> None:
+    p.add_argument("--ngff", choices=omezarr.VERSIONS,
+                   help="OME-Zarr version of a .zarr output: 0.5 (zarr v3, sharded; the default) or 0.4 "
+                        "(zarr v2, for readers without zarr v3)")
+
+
 def add_parsers(sub) -> None:
     """Register info, convert, noise, denoise, compare and filters on the ``emdenoise`` subparsers."""
     p = sub.add_parser("info", help="format, shape, dtype, voxel size and intensity statistics")
@@ -507,9 +514,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("convert", help="copy a stack between TIFF, MRC and OME-Zarr (voxel size kept)")
     p.add_argument("input", metavar="IN")
     _add_output_args(p, output_flag=False, dtype="input")
-    p.add_argument("--ngff", choices=omezarr.VERSIONS,
-                   help="OME-Zarr version of a .zarr output: 0.5 (zarr v3, sharded; the default) or 0.4 "
-                        "(zarr v2, for readers without zarr v3)")
+    _add_ngff(p)
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("noise", help="add seeded synthetic noise (benchmark conditions)")
@@ -518,6 +523,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--kind", required=True, choices=list(noise.NOISE_KINDS),
                    help="; ".join(f"{k.name}: {k.description}" for k in noise.NOISE_KINDS.values()))
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_ngff(p)
     defaults: dict[str, list[str]] = {}  # parameter -> "KIND: DEFAULT" for each kind that takes it
     for kind in noise.NOISE_KINDS.values():
         for key, default in kind.params.items():

@@ -43,8 +43,20 @@ def sampled_range(stack: Stack) -> tuple[float, float]:
         lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
     if lo > hi:
         raise InputError(f"every pixel of the {len(picks)} slices sampled for the intensity range is NaN or "
-                         "infinite; replace them first (Fiji: Process > Math > Remove NaNs)", stack.path)
+                         f"infinite{_non_finite_advice(stack)}",
+                         stack.path)
     return lo, hi
+
+
+def _non_finite_advice(stack: Stack) -> str:
+    """What to do about NaN or infinite pixels, after the words saying there are some; for a stack of a wider
+    float type read as float32, that its values beyond float32's range read as infinite: float64 data around
+    1e300, which holds neither, was told to remove NaNs (convert audit)."""
+    stored = stack.meta.extra.get("stored_dtype", "")
+    if stored.startswith("float"):
+        return (f" as float32 ({stored} values beyond ±3.4e38 are infinite in float32): rescale the data into "
+                "float32's range, or replace its NaN, first")
+    return "; replace them first (Fiji: Process > Math > Remove NaNs)"
 
 
 def scaled_by_type(dtype: np.dtype) -> bool:
@@ -107,8 +119,7 @@ def finite_slice(stack: Stack, z: int) -> np.ndarray:
         bad = int(np.count_nonzero(~np.isfinite(data)))
         if bad:
             raise InputError(
-                f"slice {z} has {bad:,} NaN or infinite pixels; replace them first "
-                "(Fiji: Process > Math > Remove NaNs)",
+                f"slice {z} has {bad:,} NaN or infinite pixels{_non_finite_advice(stack)}",
                 stack.path,
             )
     return data

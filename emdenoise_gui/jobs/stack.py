@@ -27,6 +27,7 @@ from emdenoise_gui.core.pipeline import (
     finite_slice,
     parse_slices,
     sampled_range,
+    scaled_by_type,
     stream_stack,
 )
 from emdenoise_gui.core.tiling import TilePlan, blend_tiles
@@ -232,6 +233,11 @@ class StackJob:
             else:  # .zarr keeps it only in nm, with the voxel size
                 why = f"{kept}; write an {'.mrc or .zarr' if voxel else '.mrc'} output to keep it"
             yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}{why}")
+        elif module is omezarr and not keeps and not extra.get("translated") and any(self._crop_start()):
+            z, y, x = self._crop_start()  # an .mrc output keeps it as start indices (convert audit)
+            yield Message(f"where this part begins in the input (slice {z}, row {y}, column {x}) is not kept in "
+                          f"{self.output.name}: an NGFF translation needs the voxel size, which the input does not "
+                          "give; write an .mrc output to keep it")
         note = str(extra.get("note", ""))
         for what, words, index, shown in (("z step", Z_GUESSED, 0, len(self.slices) > 1),
                                           ("y pixel size", Y_GUESSED, 1, True)):
@@ -241,6 +247,11 @@ class StackJob:
         if stored != self.dtype:
             yield Message(f"{self.output.name} holds the {self.dtype} pixels as {stored} (the same values): no MRC "
                           "mode for unsigned 8-bit is read alike by every program")
+
+    def _crop_start(self) -> tuple[int, int, int]:
+        """(z, y, x) in voxels where the output begins in the input (a ``--slices`` start, a region's corner)."""
+        y0, x0 = (0, 0) if self.region is None else (self.region[0], self.region[2])
+        return self.slices[0], y0, x0
 
     def _kept(self) -> dict:
         """What of the input the output keeps where its format can (``StackWriter``'s ``kept``): white-is-zero,
@@ -259,16 +270,16 @@ class StackJob:
         """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
         (reading ahead from the source) is closed before the source."""
         if self.region is None:
-            shape, (y0, x0) = (len(self.slices), *self.source.shape[1:]), (0, 0)
+            shape = (len(self.slices), *self.source.shape[1:])
         else:
             y0, y1, x0, x1 = self.region
             shape = (len(self.slices), y1 - y0, x1 - x0)
         meta = self.source.meta
         placement = meta.extra.get("placement")  # an MRC input's; moved to where the output begins
-        if placement is None and not meta.extra.get("translated") and any((self.slices[0], y0, x0)):
+        if placement is None and not meta.extra.get("translated") and any(self._crop_start()):
             placement = Placement()  # a crop of an input at the origin: where it sat in it
         if placement is not None:
-            placement = placement.cropped(self.slices[0], y0, x0, meta.voxel_size_nm)
+            placement = placement.cropped(*self._crop_start(), meta.voxel_size_nm)
         try:
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
                              placement, self._kept()) as writer:
@@ -305,22 +316,54 @@ def convert_job(src, out, slices=None, dtype="input", overwrite=False, ngff: str
     yield from job.run(one, "convert", cancel)
 
 
-def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dtype="float32",
-              overwrite=False, cancel: CancelToken | None = None) -> Iterator[Progress]:
-    """Add seeded synthetic noise (a kind of :mod:`noise`) to a stack, written to ``out``.
+#: Noise kinds whose numbers count from zero intensity (counts, a multiplicative pattern): :func:`noise_scale`.
+FROM_ZERO = ("poisson-dose", "poisson-peak", "film")
 
-    The stack is put on the [0, 1] working scale (:class:`IntensityScale`), noised,
+
+def noise_scale(stack: Stack, kind: str) -> IntensityScale:
+    """The working scale ``kind`` noise is drawn on. 8-bit data: its type's range, as everywhere. Other data,
+    for the kinds of :data:`FROM_ZERO`: from zero (or the stack's minimum, when it holds values below zero) to
+    its maximum, both read from every slice, so that a dose is counts at the image mean as the help says and no
+    pixel lies below the scale's zero (a uint16 ramp of 1000-3000 given dose 100 measured 400 counts, and a
+    patch darker than the 16 slices the usual range samples came out flat, noiseless; convert audit). Other
+    kinds: the usual scale (:class:`IntensityScale`)."""
+    if scaled_by_type(stack.dtype) or kind not in FROM_ZERO:
+        return IntensityScale.for_stack(stack)
+    low, high = np.inf, -np.inf
+    for z in range(len(stack)):
+        data = stack[z]
+        if data.dtype.kind == "f":
+            data = data[np.isfinite(data)]
+        if data.size:
+            low, high = min(low, float(data.min())), max(high, float(data.max()))
+    low = min(low, 0.0)
+    return IntensityScale(low, high if high > low else low + 1.0)
+
+
+def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dtype="float32",
+              overwrite=False, ngff: str | None = None, cancel: CancelToken | None = None) -> Iterator[Progress]:
+    """Add seeded synthetic noise (a kind of :mod:`noise`) to a stack, written to ``out`` (``ngff``: the
+    OME-Zarr version of a ``.zarr`` output).
+
+    The stack is put on the [0, 1] working scale (:func:`noise_scale`), noised,
     and written back on its own intensity scale, not clipped (float32 output).
     Slice z always gets the same noise for the same seed (``noise.slice_rng``).
     """
     if kind not in noise.NOISE_KINDS:
         raise InputError(f"unknown noise kind '{kind}'; choose one of {', '.join(noise.NOISE_KINDS)}")
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
+    job.ngff = ngff
+    try:
+        job.scale = noise_scale(job.source, kind)
+    except BaseException:
+        job.source.close()
+        raise
+    if job.scale.lo < 0 and kind in FROM_ZERO:
+        yield Message(f"{job.source.path.name} holds values below zero: its minimum "
+                      f"({job.scale.from_unit(np.zeros(1))[0]:g}) is taken as zero counts")
 
     def one(z: int):
         clean = job.scale.to_unit(finite_slice(job.source, z))
-        if kind.startswith("poisson"):  # pixels darker than the sampled range must not make negative counts
-            clean = np.maximum(clean, 0.0)
         try:
             noisy = noise.add_noise(clean, kind, noise.slice_rng(seed, z), **params)
         except ValueError as exc:

@@ -278,7 +278,9 @@ def check_shape(shape: tuple[int, ...], path: Path) -> tuple[int, int, int]:
     if len(shape) < 2:
         raise InputError(f"holds {len(shape)}-D data of shape {tuple(shape)}, not an image", path)
     zyx = (1, *shape) if len(shape) == 2 else tuple(shape)
-    if min(zyx[1:]) < MIN_SIDE or zyx[0] < 1:
+    if zyx[0] < 1:  # said "the image is only 16x16 pixels" of a store of shape (0, 16, 16) (convert audit)
+        raise InputError(f"holds no slices (shape {tuple(shape)}): it is empty", path)
+    if min(zyx[1:]) < MIN_SIDE:
         raise InputError(
             f"the image is only {zyx[2]}x{zyx[1]} pixels; EMDenoise needs at least "
             f"{MIN_SIDE}x{MIN_SIDE}",
