@@ -35,6 +35,7 @@ from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.io.writer import cast_to
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
+    StackJob,
     check_levels,
     check_tiling,
     filter_window,
@@ -167,6 +168,10 @@ def block_slices(job: BlockJob, block: tuple[int, int], cancel: CancelToken | No
         out = cast_to(result, np.dtype(job.dtype), f"slices {z0}-{z1 - 1} of the result")
     except InputError as exc:
         raise InputError(exc.problem, job.output) from None
+    if not _holds_job(Path(job.output), job):  # a cancelled run's block, still running on a scheduler's worker,
+        # wrote into the store of the next run at that path, and nothing showed it (block audit)
+        raise InputError(f"now holds another run's store (this run was stopped meanwhile): slices {z0}-{z1 - 1} "
+                         "were not written to it", job.output)
     array, _, _ = omezarr.open_image(Path(job.output), mode="r+")
     array[z0:z1] = out
     # on the disk before the record that says so: after a power cut a recorded block was skipped by the next
@@ -209,9 +214,12 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
         check_levels(stack, out_dtype)
         meta = stack.meta
     if denoiser.kind == "model":
+        from emdenoise_gui.jobs.denoise import check_batch_size, check_tile_multiple
         from emdenoise_gui.zoo.registry import resolve
 
+        check_batch_size(batch_size)  # refused by a run of the stack as a whole, taken here (block audit)
         package = resolve(denoiser.path)
+        check_tile_multiple(package.card.family, tile, stride)
         path, weights = str(package.path), package.card.weights_sha256
     else:
         if denoiser.name not in baselines.FILTERS:
@@ -222,10 +230,7 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
                    scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device, weights,
                    precision, batch_size)
     if exists:
-        stored = _stored_parameters(output)
-        if stored is not None:  # a store of a version that did not record them: the defaults (model: any weights)
-            stored = {"weights": job.weights, "precision": "auto", **stored}
-        same = stored == job.parameters()
+        same = _holds_job(output, job)
         version = omezarr.open_image(output)[2] if same and ngff else ngff
         if version != ngff and not overwrite:  # --ngff 0.4 finished a 0.5 store as 0.5, exit 0
             raise InputError(f"is the OME-Zarr {version} store of this job, not {ngff}: leave out --ngff to "
@@ -268,6 +273,9 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
     yield stage("preparing blocks", cancel)
     job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, precision,
                                batch_size)
+    with open_stack(source) as stack:  # what the result cannot keep, as a run of the whole stack says it
+        dtype = np.dtype(job.dtype)
+        yield from StackJob(stack, Path(output), range(len(stack)), dtype).output_notes(dtype)
     if not todo:
         yield Message(f"{output}: all {total} blocks were already done; nothing to compute")
     elif len(todo) < total:
@@ -281,12 +289,14 @@ def previous_path(output: str | Path) -> Path:
 
 
 def _complete(output: Path) -> bool:
-    """Whether the store ``output`` reads as a finished result (not a block run stopped part way)."""
+    """Whether the store ``output`` reads as a finished result (not a block run stopped part way: opening its
+    image alone took one for finished, and a second ``--overwrite`` run replaced the finished result kept
+    aside with it; block audit)."""
     try:
-        omezarr.open_image(output)
+        with open_stack(output):
+            return True
     except InputError:
         return False
-    return True
 
 
 def _set_aside(output: Path) -> None:
@@ -311,6 +321,15 @@ def _store_attribute(output: Path, value: dict) -> None:
     import zarr
 
     zarr.open_group(str(output), mode="r+").attrs["emdenoise"] = value
+
+
+def _holds_job(output: Path, job: BlockJob) -> bool:
+    """Whether the store ``output`` was created for ``job`` (its parameters; a store of a version that did not
+    record the weights or precision: the defaults, a model's any weights)."""
+    stored = _stored_parameters(output)
+    if stored is not None:
+        stored = {"weights": job.weights, "precision": "auto", **stored}
+    return stored == job.parameters()
 
 
 def _stored_parameters(output: Path) -> dict | None:

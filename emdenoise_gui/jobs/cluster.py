@@ -107,7 +107,7 @@ def batch_cluster(kind: str, config: dict, jobs: int):
                "pbs": dask_jobqueue.PBSCluster}
     try:
         cluster = classes[kind](**config)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:  # processes: 0 divided by zero (block audit)
         hint = "" if config else ("; give --cluster-config FILE, a YAML file of its dask-jobqueue settings "
                                   "(cores, memory, queue, ...)")
         raise InputError(f"the cluster configuration for {kind} is not valid: {exc}{hint}") from exc

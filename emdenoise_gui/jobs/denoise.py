@@ -81,6 +81,17 @@ def check_batch_size(batch_size: int | None) -> None:
         raise InputError(f"--batch-size {batch_size}: need at least 1 tile per batch (or leave it out: automatic)")
 
 
+def check_tile_multiple(family_name: str, tile: int, stride: int | None) -> None:
+    """InputError unless ``tile`` (px) is a multiple of the ``family_name`` network's downsampling (at least 16)."""
+    from emdenoise_gui.models.registry import family
+
+    multiple = max(16, family(family_name).multiple)
+    if tile % multiple:
+        given = f"--tile {tile}" + (f" --stride {stride}" if stride is not None else "")
+        raise InputError(f"{given}: {family_name} models need a tile that is a "
+                         f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
+
+
 def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, dtype="float32",
                       overwrite=False, device="auto", batch_size=None, precision="auto",
                       cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
@@ -97,11 +108,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     check_batch_size(batch_size)
     yield stage("loading model", cancel)
     predictor = _predictor(resolve(model), device, batch_size, precision)
-    multiple = max(16, predictor.info.multiple)
-    if tile % multiple:
-        given = f"--tile {tile}" + (f" --stride {stride}" if stride is not None else "")
-        raise InputError(f"{given}: {predictor.card.family} models need a tile that is a "
-                         f"multiple of {multiple} px (e.g. {max(multiple, tile // multiple * multiple)})")
+    check_tile_multiple(predictor.card.family, tile, stride)
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)

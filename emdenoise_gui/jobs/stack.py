@@ -193,7 +193,7 @@ class StackJob:
         cy0, _, cx0, _ = self._context()
         return result[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
 
-    def _output_notes(self, stored: np.dtype) -> Iterator[Message]:
+    def output_notes(self, stored: np.dtype) -> Iterator[Message]:
         """Say what the output cannot keep of the input: data it does not come from (``extra["unread"]``: other
         image series of a TIFF, bytes beyond an MRC header's slices), its pixel type (an input type EMDenoise reads as float32,
         such as int32 or float64, kept as float32; 8-bit pixels an MRC file holds as 16-bit), metadata it drops
@@ -285,7 +285,7 @@ class StackJob:
                              placement, self._kept()) as writer:
                 if self.input_note:
                     yield Message(f"{self.source.path}: {self.input_note}")
-                yield from self._output_notes(writer.store_dtype)
+                yield from self.output_notes(writer.store_dtype)
                 if writer.restored:
                     yield Message(f"put back {', '.join(p.name for p in writer.restored)}: an interrupted run had moved "
                                   "it aside to replace it")

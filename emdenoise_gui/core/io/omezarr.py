@@ -435,7 +435,9 @@ def _check_finished(path: Path, group, array) -> None:
             raise InputError("is an unfinished block run (stopped while it was created; it holds no result): "
                              "run the same `emdenoise denoise` command again, or delete it", path)
         planned = -(-int(array.shape[0]) // block_depth_for(array))
-    done = sum(1 for _ in records.iterdir()) if records.is_dir() else 0
+    # records are named by their blocks ("0-16"); another file there (a stray "._0-16") made a store one block
+    # short read as finished (block audit)
+    done = sum(1 for item in records.iterdir() if item.name[:1].isdigit()) if records.is_dir() else 0
     if done < planned:
         kept = previous_path(path)
         before = (f"; the result it replaces is kept as {kept.name} beside it until it finishes (to go back to that "
