@@ -54,6 +54,19 @@ def assessed(qtbot, panel, key, path, voxel):
     qtbot.waitUntil(lambda: panel.best_key is not None, timeout=WAIT_MS)
 
 
+def test_the_same_stack_shown_again_is_not_measured_again(qtbot, panel, shared_data):
+    """Each show of a stack or of its result measured it again: three assessments at start-up timed the models
+    side by side, and a later one changed the preselection under the user's first result."""
+    path = shared_data / FIBSEM_NAME
+    assessed(qtbot, panel, "fib", path, (10.0, 10.0, 10.0))
+    generation, best = panel._generation, panel.best_key
+    panel.assess_stack("fib", path, (10.0, 10.0, 10.0))
+    assert (panel._generation, panel.best_key) == (generation, best) and not panel.preselecting
+    panel.set_compute("cpu", 512, 256)  # other compute settings: measured again
+    assessed(qtbot, panel, "fib", path, (10.0, 10.0, 10.0))
+    assert panel._generation == generation + 1
+
+
 def paused_checkpoint(home, name: str, step: int, steps: int) -> Path:
     import torch
 

@@ -55,12 +55,22 @@ class ZooFitting:
 
     def assess_stack(self, key: str, stack, voxel_size_nm=None) -> None:
         """Judge every model against the stack ``key`` (the window's stack id): ``stack`` a core.io Stack,
-        its path, or a (Z, Y, X) array; ``voxel_size_nm`` (z, y, x) nm or None (then the file's).
+        its path, or a (Z, Y, X) array; ``voxel_size_nm`` (z, y, x) nm or None (then the file's). The same file
+        asked again with the same zoo and compute settings (its result shown, say) keeps what it has.
 
         Returns at once: the stack is measured on a worker thread (a fresh reader of its file), then the
         fits are marked and the best fit preselected, unless the user picked a denoiser by hand for this
         stack (that one is selected again). Results for a stack chosen before the latest are dropped.
         """
+        if voxel_size_nm is None:
+            voxel_size_nm = getattr(getattr(stack, "meta", None), "voxel_size_nm", None)
+        path = stack if isinstance(stack, (str, Path)) else getattr(stack, "path", None)
+        models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
+        device, tiling = self.device, self.tiling
+        asked = (key, str(path), voxel_size_nm, device, tiling, tuple(str(e.path) for e in models))
+        if path is not None and asked == self._assessed and key == self.stack_key and not self._assess_failed:
+            return  # the same stack shown again (its result, the window opening): measured, or being measured
+        self._assessed = asked  # three assessments of one stack at start-up timed models side by side
         self.stack_key, self.facts, self.fits, self.best_key = key, None, {}, None
         self._assess_failed = ""
         self._generation += 1
@@ -71,12 +81,7 @@ class ZooFitting:
             self._select(picked, by_hand=False)
         self._show_fit()
         opener = _opener(stack)
-        if voxel_size_nm is None:
-            voxel_size_nm = getattr(getattr(stack, "meta", None), "voxel_size_nm", None)
-        path = stack if isinstance(stack, (str, Path)) else getattr(stack, "path", None)
         name = Path(path).name if path is not None else ""
-        models = [e for k, e in self.entries.items() if k.startswith("model:") and e.package is not None]
-        device, tiling = self.device, self.tiling
 
         def work():
             try:
@@ -110,6 +115,7 @@ class ZooFitting:
         measurement still running for the old stack is dropped when it arrives."""
         self.stack_key, self.facts, self.fits, self.best_key = None, None, {}, None
         self._assess_failed = ""
+        self._assessed = None
         self._generation += 1
         self._mark_fits()
         self._show_fit()

@@ -133,6 +133,7 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         self.best_key: str | None = None  # the preselected denoiser for the stack
         self._assess_failed = ""  # why the shown stack could not be measured ("": it could): no preselection
         self._generation = 0  # bumped per stack: results for an older one are dropped
+        self._assessed: tuple | None = None  # what the latest assessment was asked for (ZooFitting.assess_stack)
         self._auto = False  # True while the panel itself changes the selection
         self._picked: dict[str, str] = {}  # stack key -> denoiser key the user chose for it
         self._speeds: dict[str, float] = {}  # weights sha256 -> s/MP on (device, tile)
