@@ -29,10 +29,17 @@ class Volume:
     data: np.ndarray
     source: str
     voxel_size_nm: tuple | None
+    #: Slices per volume of an MRC volume stack (``core.io.mrc.volume_depth``), else None: runs of adjacent
+    #: slices are drawn inside one volume (:func:`run_start`).
+    volume_depth: int | None = None
 
     @property
     def depth(self) -> int:
         return self.data.shape[0]
+
+    def like(self, data: np.ndarray) -> "Volume":
+        """This volume with other ``data`` of the same depth (its slices normalised, say)."""
+        return Volume(data, self.source, self.voxel_size_nm, self.volume_depth)
 
 
 #: The smallest training crop (px): crops are multiples of 16 (the networks' downsampling).
@@ -80,7 +87,7 @@ def load_volume(spec: str, min_side: int) -> Volume:
                              "fewer slices first", path)
         scale = IntensityScale.for_stack(stack)
         data = np.stack([scale.to_unit(finite_slice(stack, z)) for z in range(len(stack))])
-        voxel = stack.meta.voxel_size_nm
+        voxel, volume_depth = stack.meta.voxel_size_nm, stack.meta.extra.get("volume_depth")
     if match:
         y0, y1, x0, x1 = (int(match[k]) for k in ("y0", "y1", "x0", "x1"))
         if not (y0 < y1 and x0 < x1):
@@ -99,7 +106,7 @@ def load_volume(spec: str, min_side: int) -> Volume:
     if data.size and data.min() == data.max():  # a model of it would score an infinite PSNR and never load
         raise InputError("holds a single value in every pixel: there is nothing to learn from; choose images "
                          "with structure", spec)
-    return Volume(data, spec, voxel)
+    return Volume(data, spec, voxel, volume_depth)
 
 
 def split_slices(depth: int, val_fraction: float, window: int = 1) -> tuple[range, range]:
@@ -133,14 +140,24 @@ def crop(volume: np.ndarray, z: int, size: int, rng: np.random.Generator, depth:
     return dihedral(patch, int(rng.integers(0, 8))) if augment else np.ascontiguousarray(patch)
 
 
+def run_start(volume: Volume, allowed: range, depth: int, rng: np.random.Generator) -> int:
+    """The first slice of a random run of ``depth`` adjacent slices within ``allowed`` (and, in a volume
+    stack, within one of its volumes: NRRN learnt from triplets of the last slice of one volume and the
+    first of the next). A stack of one volume draws exactly as before."""
+    while True:
+        z = allowed[int(rng.integers(0, len(allowed) - depth + 1))]
+        per = volume.volume_depth
+        if depth == 1 or not per or per < depth or z // per == (z + depth - 1) // per:
+            return z
+
+
 def sample_crops(volumes: list[Volume], slices: list[range], size: int, batch: int,
                  rng: np.random.Generator, depth: int = 1) -> np.ndarray:
     """(batch, depth, size, size) float32 crops from random volumes and random allowed slices."""
     out = np.empty((batch, depth, size, size), np.float32)
     for b in range(batch):
         v = int(rng.integers(0, len(volumes)))
-        allowed = slices[v]
-        z = allowed[int(rng.integers(0, len(allowed) - depth + 1))]
+        z = run_start(volumes[v], slices[v], depth, rng)
         out[b] = crop(volumes[v].data, z, size, rng, depth)
     return out
 

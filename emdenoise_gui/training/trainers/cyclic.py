@@ -8,7 +8,7 @@ import torch
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import cyclic
-from emdenoise_gui.training.data import Volume, sample_crops
+from emdenoise_gui.training.data import sample_crops
 from emdenoise_gui.training.trainers.base import VAL_CROPS, VAL_SEED, BaseTrainer
 
 
@@ -34,7 +34,7 @@ class CyclicTrainer(BaseTrainer):
         self._volumes_by_role = {role: self.volumes(role) for role in ("clean", "noise", "noisy")}
         self.pools_data = {}
         for role, vols in self._volumes_by_role.items():
-            scaled = [Volume(normalise_slices("robust-slice", v.data), v.source, v.voxel_size_nm) for v in vols]
+            scaled = [v.like(normalise_slices("robust-slice", v.data)) for v in vols]
             self.pools_data[role] = (scaled, *self.splits(scaled))
 
     def fitted_init(self, weights: dict) -> dict:

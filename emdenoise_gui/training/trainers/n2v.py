@@ -7,7 +7,7 @@ import torch
 
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v
-from emdenoise_gui.training.data import Volume, sample_crops
+from emdenoise_gui.training.data import sample_crops
 from emdenoise_gui.training.trainers.base import (
     VAL_CROPS,
     VAL_SEED,
@@ -28,7 +28,7 @@ class N2VTrainer(BaseTrainer):
     def load_data(self) -> None:
         noisy = self.volumes("noisy")
         self._volumes_by_role = {"noisy": noisy}
-        self.data = [Volume(normalise_slices("zscore-slice", v.data), v.source, v.voxel_size_nm) for v in noisy]
+        self.data = [v.like(normalise_slices("zscore-slice", v.data)) for v in noisy]
         self.train_slices, self.val_slices = self.splits(self.data)
         self.strategy = "median" if self.architecture.get("n2v2", True) else "uniform"
 

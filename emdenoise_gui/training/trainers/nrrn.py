@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.normalise import normalise_slices
 from emdenoise_gui.models import n2v, nrrn
-from emdenoise_gui.training.data import Volume, crop, sample_crops
+from emdenoise_gui.training.data import crop, run_start, sample_crops
 from emdenoise_gui.training.synthetic import (
     NoiseModel,
     moved_stats,
@@ -74,7 +74,7 @@ class NRRNTrainer(BaseTrainer):
             self.clean_stats = [np.stack([p.mean(1, dtype=np.float64), p.std(1, dtype=np.float64)], 1)
                                 for p in self.pixels]
         else:
-            self.data = [Volume(normalise_slices("zscore-slice", v.data), v.source, v.voxel_size_nm)
+            self.data = [v.like(normalise_slices("zscore-slice", v.data))
                          for v in volumes]
         self.train_slices, self.val_slices = self.splits(self.data, depth=3)
 
@@ -119,8 +119,7 @@ class NRRNTrainer(BaseTrainer):
         stats = np.empty((count, 2), np.float64)
         for b in range(count):
             v = int(rng.integers(0, len(self.data)))
-            allowed = slices[v]
-            z = allowed[int(rng.integers(0, len(allowed) - 2))]
+            z = run_start(self.data[v], slices[v], 3, rng)
             patch = crop(self.data[v].data, z, size, rng, depth=3)
             level = levels[b % len(levels)] if levels else self.noise.draw(rng)
             end = ends and rng.random() < END_FRACTION
