@@ -53,7 +53,7 @@ def _non_finite_advice(stack: Stack) -> str:
     float type read as float32, that its values beyond float32's range read as infinite: float64 data around
     1e300, which holds neither, was told to remove NaNs (convert audit)."""
     stored = stack.meta.extra.get("stored_dtype", "")
-    if stored.startswith("float"):
+    if stored.startswith("float") and np.dtype(stored).itemsize > 4:  # not float16 (review)
         return (f" as float32 ({stored} values beyond ±3.4e38 are infinite in float32): rescale the data into "
                 "float32's range, or replace its NaN, first")
     return "; replace them first (Fiji: Process > Math > Remove NaNs)"

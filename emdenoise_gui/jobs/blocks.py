@@ -288,27 +288,19 @@ def previous_path(output: str | Path) -> Path:
     return omezarr.previous_path(output)
 
 
-def _complete(output: Path) -> bool:
-    """Whether the store ``output`` reads as a finished result (not a block run stopped part way: opening its
-    image alone took one for finished, and a second ``--overwrite`` run replaced the finished result kept
-    aside with it; block audit)."""
-    try:
-        with open_stack(output):
-            return True
-    except InputError:
-        return False
-
-
 def _set_aside(output: Path) -> None:
-    """Make room for a new run at ``output``: a finished result is moved to :func:`previous_path` (the last
-    finished one wins; it is deleted by :func:`finish`), an unfinished store of another job is deleted."""
+    """Make room for a new run at ``output``: an unfinished block run's store (``omezarr.unfinished_block_run``)
+    is deleted; any other store is moved to :func:`previous_path` (the last one wins; it is deleted by
+    :func:`finish`). An unfinished store was taken for finished (its image opened), and a second failed
+    ``--overwrite`` run replaced the finished result kept aside with it (block audit); a store the app cannot
+    read as a stack (with channels, say) is kept aside too, not deleted."""
     previous = previous_path(output)
-    if _complete(output):
+    if omezarr.unfinished_block_run(output):
+        shutil.rmtree(output)
+    else:
         if previous.exists():
             shutil.rmtree(previous)
         os.replace(output, previous)
-    else:
-        shutil.rmtree(output)
 
 
 def finish(output: str | Path) -> None:

@@ -209,8 +209,12 @@ class StackJob:
                           " it keeps the pixel values, so a viewer shows it inverted against the input; write a .tif "
                           "output to keep it")
         if extra.get("volume_depth") and "volume_depth" not in self._kept():
-            where = ("--slices covers part of a volume" if "volume_depth" in getattr(module, "KEEPS", ())
-                     else "only an .mrc output can say so")
+            if self._images():
+                where = "an .mrcs output holds images, not volumes"
+            elif "volume_depth" in getattr(module, "KEEPS", ()):
+                where = "--slices covers part of a volume"
+            else:
+                where = "only an .mrc output can say so"
             yield Message(f"{self.output.name} is written as one volume, not as the input's volumes of "
                           f"{extra['volume_depth']} slices: {where}")
         source_type = extra.get("stored_dtype")
@@ -253,6 +257,10 @@ class StackJob:
         y0, x0 = (0, 0) if self.region is None else (self.region[0], self.region[2])
         return self.slices[0], y0, x0
 
+    def _images(self) -> bool:
+        """Whether the output is an MRC stack of images (``.mrcs``: ``mrc.create`` writes space group 0)."""
+        return self.output.name.lower().endswith(".mrcs")
+
     def _kept(self) -> dict:
         """What of the input the output keeps where its format can (``StackWriter``'s ``kept``): white-is-zero,
         and the volumes of a volume stack when the slices are whole volumes of it."""
@@ -260,7 +268,8 @@ class StackJob:
         if extra.get("white_is_zero"):
             kept["white_is_zero"] = True
         depth = extra.get("volume_depth")
-        if depth and self.slices.step == 1 and self.slices.start % depth == 0 and len(self.slices) % depth == 0:
+        whole = depth and self.slices.step == 1 and self.slices.start % depth == 0 and len(self.slices) % depth == 0
+        if whole and not self._images():
             kept["volume_depth"] = depth
         return {key: value for key, value in kept.items()
                 if key in getattr(output_format(self.output).module, "KEEPS", ())}
@@ -321,14 +330,14 @@ FROM_ZERO = ("poisson-dose", "poisson-peak", "film")
 
 
 def noise_scale(stack: Stack, kind: str) -> IntensityScale:
-    """The working scale ``kind`` noise is drawn on. 8-bit data: its type's range, as everywhere. Other data,
+    """The working scale ``kind`` noise is drawn on. uint8 data: its type's range, as everywhere. Other data,
     for the kinds of :data:`FROM_ZERO`: from zero (or the stack's minimum, when it holds values below zero) to
     its maximum, both read from every slice, so that a dose is counts at the image mean as the help says and no
     pixel lies below the scale's zero (a uint16 ramp of 1000-3000 given dose 100 measured 400 counts, and a
     patch darker than the 16 slices the usual range samples came out flat, noiseless; convert audit). Other
     kinds: the usual scale (:class:`IntensityScale`)."""
-    if scaled_by_type(stack.dtype) or kind not in FROM_ZERO:
-        return IntensityScale.for_stack(stack)
+    if kind not in FROM_ZERO or (scaled_by_type(stack.dtype) and stack.dtype.kind == "u"):
+        return IntensityScale.for_stack(stack)  # int8's type range would count from -128 (review)
     low, high = np.inf, -np.inf
     for z in range(len(stack)):
         data = stack[z]

@@ -73,3 +73,21 @@ def test_an_empty_store_and_float64_beyond_float32_are_named_as_such(tmp_path, c
     result = cli("denoise", src, "-o", tmp_path / "out.tif", "--method", "gaussian")
     assert result.code == 2 and "float64 values beyond ±3.4e38 are infinite in float32" in result.err
     assert "Remove NaNs" not in result.err
+
+
+def test_int8_data_counts_from_zero_and_says_nothing_of_negative_values(tmp_path, cli):
+    """Review: int8 data of 20-99 was told "its minimum (-128) is taken as zero counts" (its type's range)."""
+    src, out = tmp_path / "i8.tif", tmp_path / "noisy.tif"
+    tifffile.imwrite(src, np.random.default_rng(0).integers(20, 100, (2, 32, 32)).astype(np.int8),
+                     photometric="minisblack")
+    result = cli("noise", src, "-o", out, "--kind", "poisson-dose", "--dose", "100")
+    assert result.code == 0 and "below zero" not in result.err
+
+
+def test_float16_nan_is_told_to_remove_the_nan(tmp_path, cli):
+    src = tmp_path / "f16.tif"
+    data = np.ones((2, 16, 16), np.float16)
+    data[1, 0, 0] = np.nan
+    tifffile.imwrite(src, data, photometric="minisblack")
+    result = cli("denoise", src, "-o", tmp_path / "o.tif", "--method", "gaussian")
+    assert result.code == 2 and "Remove NaNs" in result.err and "3.4e38" not in result.err

@@ -66,3 +66,20 @@ def test_a_result_that_cannot_keep_the_volumes_says_so(tmp_path, capsys, args, w
     args = [str(tmp_path / a) if a.endswith((".mrc", ".tif")) else a for a in args]
     assert main(["denoise", str(path), *args, "--method", "gaussian"]) == 0
     assert f"is written as one volume, not as the input's volumes of 3 slices: {why}" in capsys.readouterr().err
+
+
+def test_a_volume_stack_of_one_volume_is_called_so(tmp_path):
+    path = tmp_path / "one.mrc"
+    _volume_stack(path, volumes=1, depth=6)
+    with open_stack(path) as stack:
+        assert "volume_depth" not in stack.meta.extra
+        assert "a volume stack (space group 401) of one volume" in stack.meta.extra["note"]
+
+
+def test_an_mrcs_result_says_it_holds_images_not_volumes(tmp_path, capsys):
+    path, out = tmp_path / "volumes.mrc", tmp_path / "o.mrcs"
+    _volume_stack(path)
+    assert main(["denoise", str(path), "-o", str(out), "--method", "gaussian-avg"]) == 0
+    assert "an .mrcs output holds images, not volumes" in capsys.readouterr().err
+    with mrcfile.open(out, permissive=True) as mrc:
+        assert int(mrc.header.ispg) == 0

@@ -147,8 +147,6 @@ def test_clean_images_that_measure_noisy_are_warned_of_and_read_off_the_gui_thre
                                                                                     monkeypatch):
     """The clean stack defaulted to the project's first other stack, noisy or not, and nothing said so (a
     model taught to make noisy images); its header was read on the GUI thread at every box drag."""
-    from emdenoise_gui.gui.wizard import data_page
-
     wizard = _wizard(qtbot, controller)
     _choose(qtbot, wizard, "clean-micrographs")
     wizard.next()
@@ -161,9 +159,19 @@ def test_clean_images_that_measure_noisy_are_warned_of_and_read_off_the_gui_thre
     assert "These images look noisy: about" in page.clean_note.text() and wizard.button(NEXT).isEnabled()
     dose = float(page.clean_note.text().split("about ")[1].split()[0])
     assert 15 < dose < 60  # made at 30 counts per pixel
-    monkeypatch.setattr(data_page, "stack_side", lambda path: pytest.fail("read again on the GUI thread"))
-    for _ in range(3):
-        page.problem_text()
+    wizard.reject()
+    # the cyclic page checks the clean images' side at every change (each box drag): read aside, once
+    wizard = _wizard(qtbot, controller)
+    _choose(qtbot, wizard, "clean-and-blank")
+    wizard.next()
+    page = wizard.pages["data"]
+    qtbot.waitUntil(lambda: page._main_facts()[0] == 96 and page.noise.image is not None, timeout=20_000)
+    import emdenoise_gui.core.io as io
+
+    with monkeypatch.context() as patched:
+        patched.setattr(io, "open_stack", lambda *a, **k: pytest.fail("a header read on the GUI thread"))
+        for _ in range(3):
+            page.problem_text()
     wizard.reject()
 
 

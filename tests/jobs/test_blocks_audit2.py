@@ -74,3 +74,22 @@ def test_a_stray_file_among_the_block_records_does_not_finish_a_store(tmp_path, 
     (records / "._16-32").write_text("")  # as a copy from a Mac leaves
     capsys.readouterr()
     assert main(["info", str(out)]) == 2 and "(2 of 3 blocks written" in capsys.readouterr().err
+
+
+def test_overwrite_keeps_aside_a_store_it_cannot_read_as_a_stack(tmp_path):
+    """Review: taking any store the app cannot open as a stack (two channels) for an unfinished run deleted it
+    at once, and the run then failed: gone, where it had been kept as .previous."""
+    import zarr
+
+    out = tmp_path / "out.zarr"
+    group = zarr.open_group(str(out), mode="w", zarr_format=2)
+    group.create_array("0", shape=(2, 4, 32, 32), dtype="uint8", chunks=(1, 1, 32, 32))[:] = 7
+    axes = [{"name": "c", "type": "channel"}] + [{"name": a, "type": "space"} for a in "zyx"]
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [
+        {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1, 1]}]}]}]
+    source = tmp_path / "wide.tif"
+    tifffile.imwrite(source, np.linspace(0, 200_000, 40 * 32 * 32, dtype=np.float32).reshape(40, 32, 32),
+                     photometric="minisblack")
+    assert _run(source, out, "--method", "gaussian", "--dtype", "uint16", "--overwrite") == 2
+    kept = zarr.open_group(str(blocks.previous_path(out)), mode="r")
+    assert int(kept["0"][1, 2, 3, 4]) == 7

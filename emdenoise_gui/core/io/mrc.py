@@ -131,6 +131,8 @@ def _voxel_size(header: dict) -> tuple[tuple[float, float, float] | None, list[s
             notes.append(f"a volume stack (space group 401) of {header['nz'] // mz} volumes of {mz} slices: read "
                          "one after another as slices; filters and models that use the slices beside each one stay "
                          "inside its volume")
+        elif mz == header["nz"]:
+            notes.append("a volume stack (space group 401) of one volume")
         else:
             notes.append(f"a volume stack (space group 401) whose mz ({mz}) does not divide its {header['nz']} "
                          "slices: read as one volume (the slices beside each one may come from the next volume)")

@@ -447,6 +447,25 @@ def _check_finished(path: Path, group, array) -> None:
                          path)
 
 
+def unfinished_block_run(path: Path) -> bool:
+    """Whether ``path`` is the store of a block run that has not written every block (its EMDenoise record
+    count short of its plan: :func:`_check_finished`). False for any other store: finished, not EMDenoise's,
+    or one whose image cannot be read (with channels, say, or damaged)."""
+    try:
+        group = _open_group(path)
+        ours = dict(group.attrs).get("emdenoise")
+        array = _level0(group, path)[0]
+    except InputError:
+        return False
+    if not isinstance(ours, dict) or "job" not in ours:
+        return False
+    try:
+        _check_finished(path, group, array)
+    except InputError:
+        return True
+    return False
+
+
 def previous_path(output: str | Path) -> Path:
     """Where a block run with ``--overwrite`` keeps the finished result it replaces until it has finished:
     ``.NAME.previous`` beside the store (a run that fails or is stopped leaves it there)."""

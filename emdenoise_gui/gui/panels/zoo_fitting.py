@@ -3,8 +3,8 @@
 Told about the selected stack (:meth:`ZooFitting.assess_stack`), the panel measures it on a background
 thread (``zoo.fit.measure_facts``), marks every model's fit in the "Fit" column (the reason as its
 tooltip and, for the selected model, in the line under the list), and preselects the best fit unless
-the user picked a denoiser by hand for that stack; among equal fits the fastest, one model of each
-architecture timed. The selected model's estimated time for the stack (``inference.estimate``, a speed
+the user picked a denoiser by hand for that stack; among equal fits those fast enough for the stack
+first, the lightest of a family leading (``zoo.fit.rank``), one model of each architecture timed. The selected model's estimated time for the stack (``inference.estimate``, a speed
 measured once per model and device) is worked out off the GUI thread too.
 """
 
@@ -95,7 +95,7 @@ class ZooFitting:
             try:
                 ranked = zoo_fit.choosable(zoo_fit.rank(models, facts))  # those pick may choose
                 best = ranked[0][1].grade if ranked else None
-                for entry, fit in ranked:  # the candidates for preselection: their speed decides among them
+                for entry, fit in ranked:  # the candidates: which are fast enough for the stack
                     if fit.grade != best or best == "poor":
                         continue
                     card = entry.package.card  # 87 good fits of 3 architectures were timed one by one: 132 s
