@@ -274,7 +274,7 @@ def _auto_model(source: str) -> tuple[str | None, str | None]:
     if entry is None:
         fallback = fit.fallback_filter(facts)
         why = ("the zoo is empty" if verdict is None else verdict.reason if verdict.reason == fit.ONLY_ARTIFACT_MODELS
-               else f"every zoo model fits it poorly (the closest: {verdict.reason})")
+               or verdict.grade != "poor" else f"every zoo model fits it poorly (the closest: {verdict.reason})")
         print(f"emdenoise: --model auto: {why}; denoising {name} with the filter {fallback} "
               f"({baselines.FILTERS[fallback].label}), as the app does", file=sys.stderr)
         return None, fallback

@@ -371,23 +371,47 @@ def fallback_filter(facts: StackFacts | None) -> str:
     return sure_filter(3 if alike else 1)
 
 
-def choosable(ranked: list[tuple]) -> list[tuple]:
-    """The (entry, Fit) pairs of ``ranked`` that :func:`pick` may choose for the user: not the models made
-    for named artifacts."""
-    return [(entry, fit) for entry, fit in ranked if not is_artifact_model(entry.package.card)]
+def not_picked(card, facts: StackFacts) -> str:
+    """Why :func:`pick` leaves the model of ``card`` to the user for a stack with ``facts``, "" when it may pick
+    it: a model made for named artifacts (the facts cannot see film or charging; it was preselected for a
+    stack of unknown pixel size); a model reading neighbouring slices, given a single image; one whose
+    known training pixel size the stack's known one only nearly matches. Measured (2026-12-07, doses 25 and
+    100, Gaussian sigma 25): NRRN lite on a single 12.3 nm SEM frame scored 31.5 / 34.0 / 32.0 dB against
+    the SURE-tuned Gaussian's 35.5 / 38.7 / 36.1 (on single 10 nm FlyEM slices it won by 0.2 dB at best);
+    on FlyEM scaled to 15 nm it lost 0.3 dB to the SURE-tuned Gaussian on 3 slices. A model self-trained on
+    the stack is always a candidate."""
+    if is_artifact_model(card):
+        return ONLY_ARTIFACT_MODELS
+    if _adapted_here(card, facts):
+        return ""
+    if FAMILIES[card.family].input_slices > 1 and facts.depth == 1:
+        return ("a single image: a model that reads neighbouring slices is not picked for one (on a single SEM "
+                "frame NRRN lost 4 dB to the SURE-tuned Gaussian); pick it by hand to try it")
+    pixel = _pixel_fit(card, facts)
+    if pixel.grade == "possible" and facts.pixel_size_nm is not None and card.pixel_size_nm is not None:
+        return f"{pixel.reason}: not picked at another scale; pick it by hand to try it"
+    return ""
+
+
+def choosable(ranked: list[tuple], facts: StackFacts) -> list[tuple]:
+    """The (entry, Fit) pairs of ``ranked`` that :func:`pick` may choose for the user (:func:`not_picked`)."""
+    return [(entry, fit) for entry, fit in ranked if not not_picked(entry.package.card, facts)]
 
 
 def pick(entries: Iterable, facts: StackFacts, speeds: Mapping[str, float] | None = None) -> tuple:
-    """(entry, Fit) of the best-ranked zoo entry (``rank``) for a stack with ``facts``, or (None, Fit of the
-    best poor one, or None for an empty zoo) when every model fits it poorly: then the app denoises with a
-    classical filter instead (``fallback_filter``). A model made for named artifacts is never picked: the
-    facts cannot see film or charging (it was preselected for a stack of unknown pixel size, and chosen
-    by ``--model auto``, with only the pixel size as the reason)."""
+    """(entry, Fit) of the best-ranked zoo entry (``rank``) for a stack with ``facts`` that it may choose
+    (:func:`not_picked`), or (None, a Fit saying why not, or None for an empty zoo) when every model fits
+    it poorly or is left to the user: then the app denoises with a classical filter instead
+    (``fallback_filter``)."""
     ranked = rank(entries, facts, speeds)
     if not ranked:
         return None, None
-    chosen = choosable(ranked)
-    if not chosen:
-        return None, Fit("poor", ONLY_ARTIFACT_MODELS)
+    chosen = choosable(ranked, facts)
+    if not chosen:  # the best of the others, and why it is not picked (its grade: "poor" only if it fits poorly)
+        others = [(e, f) for e, f in ranked if not is_artifact_model(e.package.card)]
+        if not others:
+            return None, Fit("poor", ONLY_ARTIFACT_MODELS)
+        entry, fit = others[0]
+        return None, fit if fit.grade == "poor" else Fit(fit.grade, not_picked(entry.package.card, facts))
     entry, fit = chosen[0]
     return (entry, fit) if fit.grade != "poor" else (None, fit)

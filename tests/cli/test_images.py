@@ -262,12 +262,15 @@ def test_model_auto_picks_what_the_app_would(tmp_path, cli, shared_data, fibsem_
     result = cli("denoise", sstem, "-o", tmp_path / "default.tif", "--slices", "0:1")
     assert result.code == 0 and "neither --model nor --method given: the filter gaussian-sure (Gaussian, width by SURE)" in result.err
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "default.tif"), tifffile.imread(named))
-    # a single FIB-SEM image: NRRN reads it as its own neighbours (above BM3D on FlyEM slices), not the
-    # cyclic artifact model (below the 3x3 Gaussian there), which --model auto picked while NRRN was "poor"
+    # a single image: not NRRN, which reads it as its own neighbours (0.2 dB above the SURE-tuned Gaussian on
+    # FlyEM slices, 4-6 dB below it on single SEM frames: audit of 2026-12-07), nor the cyclic artifact model
+    # (below the 3x3 Gaussian there), which --model auto picked while NRRN was "poor"
     single = tmp_path / "single.tif"
     tifffile.imwrite(single, tifffile.imread(fibsem_crop)[0], photometric="minisblack")
     result = cli("denoise", single, "-o", tmp_path / "single_auto.tif", "--model", "auto")
-    assert result.code == 0 and "--model auto: flyem-nrrn-lite for single.tif (possible fit: " in result.err
+    assert result.code == 0 and ("--model auto: a single image: a model that reads neighbouring slices is not "
+                                 "picked for one") in result.err
+    assert "pick it by hand to try it; denoising single.tif with the filter gaussian-sure" in result.err
     monkeypatch.chdir(tmp_path)  # a folder named auto here used to be read as a package: it is named
     (tmp_path / "auto").mkdir()
     result = cli("denoise", sstem, "-o", tmp_path / "y.tif", "--model", "auto", "--slices", "0:1")

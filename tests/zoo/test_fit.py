@@ -195,6 +195,23 @@ def test_a_noisy_timing_does_not_reorder_models_fast_enough_for_the_stack():
                                                            lite.weights_sha256: 11.6}))[0] == "lite"
 
 
+def test_pick_leaves_a_single_image_and_a_near_scale_to_the_user():
+    """Measured 2026-12-07: NRRN lite on a single 12.3 nm SEM frame (pixel size good, single image "possible")
+    scored 4-6 dB below the SURE-tuned Gaussian; on FlyEM scaled to 15 nm (pixel "possible") 0.3 dB below it on
+    3 slices. --model auto and the app's preselection took it all the same."""
+    from emdenoise_gui.zoo.fit import pick
+
+    lite = card(name="lite", parameters=46_000)
+    single = replace(FIBSEM, depth=1, similarity=None, pixel_size_nm=12.33)
+    model, verdict = pick([entry(lite)], single)
+    assert model is None and verdict.grade == "possible" and "a single image: a model that reads" in verdict.reason
+    model, verdict = pick([entry(lite)], replace(FIBSEM, pixel_size_nm=15.0))
+    assert model is None and "15 nm pixels, somewhat coarser" in verdict.reason and "pick it by hand" in verdict.reason
+    assert pick([entry(lite), entry(card("n2v", "n2v"))], single)[0].name == "n2v"  # reads one slice: picked
+    assert pick([entry(lite)], replace(FIBSEM, pixel_size_nm=None))[0].name == "lite"  # unknown: as before
+    assert pick([entry(lite)], FIBSEM)[0].name == "lite"
+
+
 def test_rank_leaves_out_broken_entries():
     broken = SimpleNamespace(package=None, path="/zoo/broken", name="broken")
     assert names(rank([broken, entry(card())], FIBSEM)) == ["m"]

@@ -93,7 +93,7 @@ class ZooFitting:
             self._post("facts", generation, facts)
             speeds, timed = {}, {}  # timed: architecture -> its speed (the weights do not change it)
             try:
-                ranked = zoo_fit.choosable(zoo_fit.rank(models, facts))  # those pick may choose
+                ranked = zoo_fit.choosable(zoo_fit.rank(models, facts), facts)  # those pick may choose
                 best = ranked[0][1].grade if ranked else None
                 for entry, fit in ranked:  # the candidates: which are fast enough for the stack
                     if fit.grade != best or best == "poor":
