@@ -5,7 +5,8 @@
 * :func:`assess_fit` grades one card against the facts: a :class:`Fit` ("good", "possible" or
   "poor") with one line saying why, in a microscopist's words.
 * :func:`rank` orders zoo entries by fit, then by a speed reasonable for the stack on this device;
-  :func:`pick` takes the first of them that does not fit poorly (the app's preselection, ``--model auto``).
+  :func:`pick` takes the first of them that does not fit poorly and that it may choose for the user
+  (:func:`not_picked`) (the app's preselection, ``--model auto``).
 
 The rules, each giving a grade; a card's grade is the worst of them and its reason that rule's:
 
