@@ -46,12 +46,14 @@ def _alone(predictor, noisy: np.ndarray) -> np.ndarray:
 
 def _auto_pick(entries, noisy: np.ndarray, voxel_nm) -> str:
     """The name of the model ``--model auto`` picks for the one-slice stack ``noisy``, or of the filter it
-    falls back to when every model fits poorly (``zoo.fit.fallback_filter``)."""
+    falls back to (``zoo.fit.fallback_filter``) when every model fits poorly or is left to the user
+    (``zoo.fit.not_picked``)."""
     from emdenoise_gui.zoo import fit
 
     facts = fit.measure_facts(to_uint8(noisy)[None], voxel_nm, "single.tif")
-    entry, _ = fit.pick(entries, facts)
-    return entry.name if entry is not None else f"{fit.fallback_filter(facts)} (no model fits)"
+    entry, verdict = fit.pick(entries, facts)
+    why = "no model fits" if verdict is None or verdict.grade == "poor" else "models left to the user"
+    return entry.name if entry is not None else f"{fit.fallback_filter(facts)} ({why})"
 
 
 def measure(step: int) -> dict:
