@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 
+import numpy as np
 import pytest
 import tifffile
 
@@ -98,3 +99,18 @@ def test_windows_share_and_device_errors_count_as_system_failures():
     assert "disk or device" in str(system_failure(_windows(1117, "The request could not be performed because of "
                                                                   "an I/O device error")))
     assert system_failure(_windows(87, "The parameter is incorrect")) is None
+
+
+def test_a_staging_file_left_by_a_killed_run_is_named_as_such(tmp_path, cli):
+    """It opened in `info` as a finished MRC (convert audit of 2026-12-07); under another name it opens."""
+    import shutil
+
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, np.full((2, 32, 32), 100, np.uint8))
+    assert cli("convert", src, tmp_path / "done.mrc").code == 0
+    left = tmp_path / ".out.mrc.4242@host-0123abcd.partial"
+    shutil.copy(tmp_path / "done.mrc", left)
+    result = cli("info", left)
+    assert result.code == 2 and "is the unfinished output of an EMDenoise run" in result.err and "'out.mrc'" in result.err
+    shutil.copy(left, tmp_path / "look.mrc")
+    assert cli("info", tmp_path / "look.mrc").code == 0

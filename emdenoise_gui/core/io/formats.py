@@ -119,6 +119,11 @@ def open_stack(path: str | Path) -> Stack:
     anything that is not a readable greyscale 2-D image or 3-D stack.
     """
     path = Path(path)
+    staging = atomic.STAGING_NAME.match(path.name)
+    if staging:  # it opened like a finished result, its unwritten slices zeros (convert audit)
+        raise InputError(f"is the unfinished output of an EMDenoise run that was stopped or is still writing "
+                         f"'{staging['name']}' (its slices not yet written read as zeros); the next run writing "
+                         "into this folder removes it: copy it under another name to look at it anyway", path)
     meta, reader = sniff(path).module.open_file(path)
     return Stack(meta, reader)
 
