@@ -26,13 +26,20 @@ RANGE_SAMPLES = 16
 EXTREME = 1e30
 
 
-def sampled_range(stack: Stack) -> tuple[float, float]:
-    """(min, max) of the finite values of up to RANGE_SAMPLES evenly spaced slices of ``stack``.
+def range_picks(depth: int, samples: int = RANGE_SAMPLES) -> np.ndarray:
+    """Up to ``samples`` evenly spaced slice indices of a stack of ``depth`` slices, first and last included,
+    ascending, each once: the slices an intensity range is read from."""
+    return np.unique(np.linspace(0, depth - 1, min(samples, depth)).round().astype(int))
+
+
+def sampled_range(stack: Stack, samples: int = RANGE_SAMPLES) -> tuple[float, float]:
+    """(min, max) of the finite values of up to ``samples`` evenly spaced slices of ``stack``
+    (:func:`range_picks`; ``len(stack)``: every slice).
 
     NaN or infinite pixels are left out (a damaged slice the user does not denoise must not stop
     the others: ``--slices`` was refused for a NaN outside it); the slices denoised are checked
     on their own as they are read. InputError if the sampled slices hold no finite value at all."""
-    picks = np.unique(np.linspace(0, len(stack) - 1, min(RANGE_SAMPLES, len(stack))).round().astype(int))
+    picks = range_picks(len(stack), samples)
     lo, hi = np.inf, -np.inf
     for z in picks:
         data = stack[int(z)]

@@ -15,10 +15,10 @@ from emdenoise_gui.core.events import CancelToken, Message, Progress
 from emdenoise_gui.core.io import Stack, open_stack
 from emdenoise_gui.core.io.stack import Placement
 from emdenoise_gui.core.pipeline import (
-    RANGE_SAMPLES,
     IntensityScale,
     finite_slice,
     parse_slices,
+    range_picks,
     scaled_by_type,
 )
 
@@ -74,7 +74,7 @@ def _reference_range(clean: Stack, picks: range, cancel: CancelToken | None
     outlier limits (``metrics.outlier_limits``, ``metrics.lone_outliers``; a bead of several pixels stays).
     One hot pixel of 65535 among values of 1012-1060 set the range, and the noisy input, sharing it, scored
     80.87 dB and "best" above a median that removed it (metrics audit). InputError if they are constant."""
-    samples = np.linspace(0, len(clean) - 1, min(RANGE_SAMPLES, len(clean))).round().astype(int)
+    samples = range_picks(len(clean))
     read = sorted(set(picks) | {int(z) for z in samples})
     low, high, outliers = np.inf, -np.inf, False
     for count, z in enumerate(read):

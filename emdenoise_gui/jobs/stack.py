@@ -17,7 +17,14 @@ import numpy as np
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
-from emdenoise_gui.core.io import Stack, StackWriter, check_output, omezarr, open_stack
+from emdenoise_gui.core.io import (
+    Stack,
+    StackWriter,
+    check_output,
+    mrc,
+    omezarr,
+    open_stack,
+)
 from emdenoise_gui.core.io.formats import output_format
 from emdenoise_gui.core.io.stack import Placement
 from emdenoise_gui.core.io.writer import WIDER
@@ -258,8 +265,8 @@ class StackJob:
         return self.slices[0], y0, x0
 
     def _images(self) -> bool:
-        """Whether the output is an MRC stack of images (``.mrcs``: ``mrc.create`` writes space group 0)."""
-        return self.output.name.lower().endswith(".mrcs")
+        """Whether the output is an MRC stack of images (``mrc.image_stack_name``: written as space group 0)."""
+        return mrc.image_stack_name(self.output)
 
     def _kept(self) -> dict:
         """What of the input the output keeps where its format can (``StackWriter``'s ``kept``): white-is-zero,
@@ -338,13 +345,7 @@ def noise_scale(stack: Stack, kind: str) -> IntensityScale:
     kinds: the usual scale (:class:`IntensityScale`)."""
     if kind not in FROM_ZERO or (scaled_by_type(stack.dtype) and stack.dtype.kind == "u"):
         return IntensityScale.for_stack(stack)  # int8's type range would count from -128 (review)
-    low, high = np.inf, -np.inf
-    for z in range(len(stack)):
-        data = stack[z]
-        if data.dtype.kind == "f":
-            data = data[np.isfinite(data)]
-        if data.size:
-            low, high = min(low, float(data.min())), max(high, float(data.max()))
+    low, high = sampled_range(stack, samples=len(stack))
     low = min(low, 0.0)
     return IntensityScale(low, high if high > low else low + 1.0)
 

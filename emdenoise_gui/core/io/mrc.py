@@ -194,6 +194,7 @@ def open_file(path: Path):
         notes = [n for n in notes if "z spacing" not in n]
     unread = _trailing_data(size - offset - nz * ny * nx * raw_dtype.itemsize, ny * nx * raw_dtype.itemsize, nz)
     notes += unread
+    volumes = volume_depth(header)
     meta = StackMeta(
         path=path, format=f"MRC (mode {header['mode']}{' of 8-bit data' if header['widened'] else ''})", shape=shape,
         dtype=dtype,
@@ -206,7 +207,7 @@ def open_file(path: Path):
                   if header["nsymbt"] else {}),
                **({} if header["widened"] else stored_dtype_extra(raw_dtype, dtype)),
                **({"placement": header["placement"]} if header["placement"] != Placement() else {}),
-               **({"volume_depth": volume_depth(header)} if volume_depth(header) else {})},
+               **({"volume_depth": volumes} if volumes else {})},
     )
     reader = (WidenedSliceReader if header["widened"] else RawSliceReader)(path, offset, shape, raw_dtype)
     return meta, reader
@@ -226,6 +227,12 @@ class WidenedSliceReader(RawSliceReader):
         return data.astype(np.uint8)
 
 
+def image_stack_name(path: Path) -> bool:
+    """Whether ``path`` (or the name its staging name is written for) ends in ``.mrcs``, the MRC2014 name of a
+    stack of images, which :func:`create` writes as images (space group 0), never as volumes."""
+    return written_name(path).lower().endswith(".mrcs")
+
+
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None,
            placement: Placement | None = None, volume_depth: int | None = None) -> tuple[int, np.dtype]:
@@ -240,7 +247,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     label (:data:`WIDENED_LABEL`) by which it is read back as uint8).
     """
     store = np.dtype(np.uint16) if dtype == np.uint8 else dtype
-    images = shape[0] == 1 or written_name(path).lower().endswith(".mrcs")
+    images = shape[0] == 1 or image_stack_name(path)
     with mrcfile.new_mmap(path, shape=shape, mrc_mode=WRITE_MODES[dtype], overwrite=True) as mrc:
         if images:
             mrc.set_image_stack()
