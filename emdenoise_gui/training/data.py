@@ -37,10 +37,6 @@ class Volume:
     def depth(self) -> int:
         return self.data.shape[0]
 
-    def like(self, data: np.ndarray) -> "Volume":
-        """This volume with other ``data`` of the same depth (its slices normalised, say)."""
-        return Volume(data, self.source, self.voxel_size_nm, self.volume_depth)
-
 
 #: The smallest training crop (px): crops are multiples of 16 (the networks' downsampling).
 MIN_CROP = 16

@@ -168,7 +168,7 @@ class DataPage(QtWidgets.QWizardPage):
         self.clean_note = QtWidgets.QLabel()  # clean images that measure noisy (not a bar: a warning)
         theme.set_tone(self.clean_note, "warn")
         self.clean_note.setWordWrap(True)
-        self._facts: dict = {}  # path -> stack_facts(path, ...), measured in the background
+        self._facts: dict = {}  # (path, clean role) -> stack_facts(path, ...) (None while measured), in the background
         self.problem = QtWidgets.QLabel()
         theme.set_tone(self.problem, "warn")
         self.problem.setWordWrap(True)

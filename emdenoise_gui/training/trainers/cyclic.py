@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -34,7 +36,7 @@ class CyclicTrainer(BaseTrainer):
         self._volumes_by_role = {role: self.volumes(role) for role in ("clean", "noise", "noisy")}
         self.pools_data = {}
         for role, vols in self._volumes_by_role.items():
-            scaled = [v.like(normalise_slices("robust-slice", v.data)) for v in vols]
+            scaled = [replace(v, data=normalise_slices("robust-slice", v.data)) for v in vols]
             self.pools_data[role] = (scaled, *self.splits(scaled))
 
     def fitted_init(self, weights: dict) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -28,7 +30,7 @@ class N2VTrainer(BaseTrainer):
     def load_data(self) -> None:
         noisy = self.volumes("noisy")
         self._volumes_by_role = {"noisy": noisy}
-        self.data = [v.like(normalise_slices("zscore-slice", v.data)) for v in noisy]
+        self.data = [replace(v, data=normalise_slices("zscore-slice", v.data)) for v in noisy]
         self.train_slices, self.val_slices = self.splits(self.data)
         self.strategy = "median" if self.architecture.get("n2v2", True) else "uniform"
 

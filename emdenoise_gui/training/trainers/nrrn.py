@@ -22,6 +22,8 @@ slice's pixels, and moved to each neighbour by the two slices' clean statistics
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -74,7 +76,7 @@ class NRRNTrainer(BaseTrainer):
             self.clean_stats = [np.stack([p.mean(1, dtype=np.float64), p.std(1, dtype=np.float64)], 1)
                                 for p in self.pixels]
         else:
-            self.data = [v.like(normalise_slices("zscore-slice", v.data))
+            self.data = [replace(v, data=normalise_slices("zscore-slice", v.data))
                          for v in volumes]
         self.train_slices, self.val_slices = self.splits(self.data, depth=3)
 
