@@ -180,7 +180,8 @@ def drive_training(events) -> int:
 def _failed_its_check(package: str) -> bool:
     """Whether the new model at ``package`` failed its held-back check (``zoo.fit.validation_failure`` of its
     card's metrics: no better than the noisy input, the classical filter it is measured against
-    (``zoo.card.bar_filter``), or, self-supervised, the mean of each hidden pixel's neighbours), said in one
+    (``zoo.card.bar_filter``), or, self-supervised, the mean of each hidden pixel's neighbours or the SURE-tuned
+    Gaussian by Stein's estimate), said in one
     line on stderr. Such a run ended with exit 0 and a note: a script went on to denoise with a model the zoo
     grades a poor fit for every stack."""
     from emdenoise_gui.zoo.card import bar_filter
@@ -204,6 +205,8 @@ def _failed_its_check(package: str) -> bool:
         again = f"train longer{' with a lower --lr' if value > 10 * bar else ''}{init}"
     elif which == "filter":
         again += f", or use the filter (--method {name})"
+    elif which == "estimate":
+        again += ", or use the filter (--method gaussian-sure, or gaussian-sure-avg for FIB-SEM-like stacks)"
     what = failure_words(failure, f'"{label}"')
     say(f"emdenoise: warning: on held-back data this model {what}: do not use it as it is; {again}")
     return True

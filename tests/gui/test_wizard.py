@@ -419,6 +419,22 @@ def test_the_finish_page_warns_of_a_model_worse_than_its_input_and_does_not_offe
     assert not evaluation({"val_psnr_db": 30.5, "input_psnr_db": 20.1, "filter_psnr_db": 29.2}, None, "nrrn")[1]
 
 
+def test_the_finish_page_gives_a_self_trained_models_estimated_error_against_the_filter():
+    """With no clean reference the page had only a flat region's IQR to show; it now has Stein's estimate on
+    held-back slices against the SURE-tuned Gaussian, and a model above it is not to be used."""
+    from emdenoise_gui.gui.wizard.finish_page import evaluation
+
+    worse = {"val_loss": 0.35, "filter_val_loss": 0.41, "val_risk": 0.0949, "filter_risk": 0.0744}
+    words, unusable = evaluation(worse, None, "nrrn")
+    assert unusable and "more error than the SURE-tuned Gaussian filter (estimated 28 % more" in words
+    assert "or use the SURE-tuned Gaussian filter" in words
+    better = {**worse, "val_risk": 0.0300, "filter_risk": 0.0310, "init_risk": 0.0280}
+    words, unusable = evaluation(better, None, "nrrn")
+    assert not unusable and "leaves less error than the SURE-tuned Gaussian filter (<b>estimated 3 % less" in words
+    assert "The model it started from leaves 7 % less error than the new one" in words
+    assert "started from" not in evaluation({**better, "init_risk": 0.04}, None, "nrrn")[0]
+
+
 def test_the_artifact_examples_show_shot_noise_at_the_dose_asked_for(tmp_path):
     from emdenoise_gui.gui.wizard.data_page import artifact_examples, example_dose
 

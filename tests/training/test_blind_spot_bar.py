@@ -99,3 +99,26 @@ def test_a_model_whose_card_cannot_be_read_again_is_not_called_done(tmp_path, ca
 
     assert progress.drive_training(events) == EXIT_UNUSABLE
     assert "its held-back check is unknown" in capsys.readouterr().err
+
+
+def test_train_names_the_filter_when_its_model_is_estimated_worse_than_it(tmp_path, capsys):
+    from emdenoise_gui.cli import progress
+    from emdenoise_gui.cli.exits import EXIT_OK, EXIT_UNUSABLE
+    from emdenoise_gui.core.events import Finished
+
+    package = random_package(tmp_path / "m", "n2v")
+    card_file = package.path / "card.json"
+    card = json.loads(card_file.read_text())
+    card["metrics"] = {"val_loss": 0.48, "filter_val_loss": 0.51, "val_risk": 0.0568, "filter_risk": 0.0310}
+
+    def events(token):
+        yield Finished(step=4, package=str(package.path))
+
+    card_file.write_text(json.dumps(card))
+    assert progress.drive_training(events) == EXIT_UNUSABLE
+    err = capsys.readouterr().err
+    assert "leaves more error than the SURE-tuned Gaussian filter (estimated 83 % more" in err
+    assert "--method gaussian-sure" in err and err.count("\n") == 1
+    card["metrics"]["val_risk"] = 0.0300
+    card_file.write_text(json.dumps(card))
+    assert progress.drive_training(events) == EXIT_OK

@@ -326,3 +326,20 @@ def test_a_model_its_own_clean_held_back_data_showed_of_no_use_fits_nothing(metr
     fit = assess_fit(card(family="xception", metrics=metrics), FIBSEM)
     assert fit.grade == "poor" and said in fit.reason
     assert assess_fit(card(metrics={"val_psnr_db": 31.8, "input_psnr_db": 23.1}), FIBSEM).grade == "good"
+
+
+def test_a_self_trained_model_estimated_worse_than_the_sure_gaussian_fits_nothing():
+    """An NRRN self-trained on ssTEM passed the neighbour-mean bar and gave 25.76 dB where the 3x3 Gaussian gave
+    26.63; Stein's estimate on its held-back slices put it 27 % above the SURE-tuned Gaussian."""
+    from emdenoise_gui.zoo.fit import failure_words, validation_failure
+
+    metrics = {"val_loss": 0.354, "filter_val_loss": 0.406, "val_risk": 0.0949, "filter_risk": 0.0744}
+    failed = card(name="isbi-nrrn-adapted", family="nrrn", metrics=metrics,
+                  training={"adapted_to": "fib.tif (sha256 0123456789ab)"})
+    fit = assess_fit(failed, FIBSEM)
+    assert fit.grade == "poor" and "more error than the SURE-tuned Gaussian filter (estimated 28 % more" in fit.reason
+    assert validation_failure(metrics) == ("estimate", 0.0949, 0.0744)
+    blown = {**metrics, "val_loss": 594.0}  # the neighbour bar names a run that blew up first
+    assert validation_failure(blown)[0] == "neighbours"
+    assert validation_failure({**metrics, "val_risk": 0.0700}) is None
+    assert "estimated 6 % less" in failure_words(("estimate", 0.0700, 0.0744))

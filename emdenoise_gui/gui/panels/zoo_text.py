@@ -10,7 +10,10 @@ import re
 DATASET_NAMES = {"flyem": "FlyEM FIB-SEM", "sstem": "ssTEM"}
 #: A card's own metric keys in words.
 METRIC_NAMES = {"val_loss": "validation loss", "val_psnr_db": "validation", "input_psnr_db": "noisy input",
-                "filter_psnr_db": "classical filter", "filter_val_loss": "validation loss of a neighbour mean"}
+                "filter_psnr_db": "classical filter", "filter_val_loss": "validation loss of a neighbour mean",
+                "val_risk": "estimated error (Stein, no clean reference)",
+                "filter_risk": "estimated error of the SURE-tuned Gaussian",
+                "init_risk": "estimated error of the model it started from"}
 
 
 def metric_words(key: str, value: float) -> str:

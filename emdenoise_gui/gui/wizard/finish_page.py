@@ -38,22 +38,42 @@ def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, b
                     f"</b>: do not use it as it is. Train it longer, with more data, or start from a shipped model"
                     f"{also}.</p>", True)
         return text, False
-    if which == "neighbours":
+    if which in ("neighbours", "estimate"):
         _, loss, bar = failure
         lower = ", with a lower learning rate" if loss > 10 * bar else ""  # a run that blew up, not one too short
+        also = ", or use the SURE-tuned Gaussian filter" if which == "estimate" else ""
         return (f"<p style='{theme.tone_style('warn')}'><b>On held-back slices this model {failure_words(failure)}"
-                f"</b>: do not use it as it is. Train it longer{lower}, or start from a shipped model.</p>", True)
+                f"</b>: do not use it as it is. Train it longer{lower}, or start from a shipped model{also}.</p>", True)
+    estimate = _estimate_text(scores)
     ratio = flat_iqr_ratio(preview)
     if ratio is None:
-        return "No held-back preview to measure: look at the result on your own stack.", False
+        return estimate or "No held-back preview to measure: look at the result on your own stack.", False
     kept = contrast_kept(preview)
     if kept is not None and kept < FLAT_RESULT:  # a low spread in the flat part means nothing then
         return (f"<p style='{theme.tone_style('warn')}'><b>The result is nearly flat</b>: its contrast is {kept:.2f}× that of "
                 "the smoothed input on a held-back crop, so the model erased the image along with the noise. Do "
                 "not use it as it is: train it longer, with more data, or start from a shipped model.</p>", True)
-    return (f"On the flattest part of a held-back crop the spread of grey levels (IQR) is "
+    return (estimate + f"On the flattest part of a held-back crop the spread of grey levels (IQR) is "
             f"<b>{ratio:.2f}×</b> that of the noisy input (lower = less noise; 1 = unchanged). Check the residual: "
             "it should look like pure noise; visible membranes would mean the model removes structure.", False)
+
+
+def _estimate_text(scores: dict) -> str:
+    """The error a self-supervised model leaves on held-back slices against the SURE-tuned Gaussian's and its
+    start model's, by Stein's estimate (card metrics ``val_risk``, ``filter_risk``, ``init_risk``), as a
+    sentence; "" where the run made no estimate."""
+    from emdenoise_gui.zoo.fit import estimate_words
+
+    value, bar = scores.get("val_risk"), scores.get("filter_risk")
+    if value is None or not bar:
+        return ""
+    text = (f"On held-back slices the model leaves less error than the SURE-tuned Gaussian filter "
+            f"(<b>{estimate_words(value, bar)}</b>). ")
+    start = scores.get("init_risk")
+    if start is not None and start < value:
+        text += (f"The model it started from leaves {100.0 * (1.0 - start / value):.0f} % less error than the new "
+                 "one there: denoising with that one may serve you better. ")
+    return text
 
 
 #: Below this share of the smoothed input's contrast a result counts as flat (a working denoiser keeps

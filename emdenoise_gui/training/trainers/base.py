@@ -19,6 +19,7 @@ from emdenoise_gui.models.blocks import count_parameters
 from emdenoise_gui.models.device import autocast_dtype, cpu_description, precision_name
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
+from emdenoise_gui.training.held_back import estimated_errors, held_back_stacks
 from emdenoise_gui.training.schedules import Schedule
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.card import ModelCard
@@ -56,6 +57,9 @@ class BaseTrainer:
 
     input_depth = 1
     schedule_kind = "cosine"
+    #: Trained without a clean reference: its card gets Stein's estimates of the error it leaves
+    #: (:meth:`estimated_errors`) in place of PSNR.
+    self_supervised = False
 
     def __init__(self, spec: RunSpec, device: torch.device, resumed_init: dict | None = None):
         """``resumed_init``: a resumed fine-tuning run's ``state()["init"]`` (the start model's architecture,
@@ -255,6 +259,49 @@ class BaseTrainer:
                 "input_psnr_db": float(np.mean([psnr(c, n) for c, n in zip(clean, noisy)])),
                 "filter_psnr_db": self._filter_psnr[1]}
 
+    def infer(self, batch: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
+        """The (B, 1, H, W) result of ``model`` (the run's by default) for a (B, input_depth, H, W) z-scored
+        batch, as inference computes it."""
+        return (self.model if model is None else model)(batch)
+
+    def estimated_errors(self) -> dict:
+        """Self-supervised runs: Stein's estimates of the squared error (z-scored units) the model, the model
+        it started from and the app's SURE-tuned Gaussians leave on held-back slices (``training.held_back``:
+        ``val_risk``, ``init_risk``, ``filter_risk``; the model's evaluated in float32, no autocast); {} for runs
+        with a clean reference."""
+        if not self.self_supervised:
+            return {}
+        stacks = held_back_stacks([v.data for v in self.data], self.val_slices)
+        start = self._start_model()
+        with self._evaluating():
+            return estimated_errors(self._stack_denoiser(self.model), stacks,
+                                    None if start is None else self._stack_denoiser(start), seed=VAL_SEED)
+
+    def _stack_denoiser(self, model: torch.nn.Module):
+        """A (3, S, S) z-scored stack -> (S, S) float32 result of ``model`` for its centre slice (float32, no
+        autocast: the estimate differentiates it by small steps)."""
+        def denoise(stack: np.ndarray) -> np.ndarray:
+            batch = stack[None] if self.input_depth == 3 else stack[None, 1:2]
+            return self.infer(self.tensor(batch), model).float().cpu().numpy()[0, 0]
+        return denoise
+
+    def _start_model(self) -> torch.nn.Module | None:
+        """A copy of the model with the weights the run started from (``spec.init``), in eval mode; None for a
+        run from scratch, or when the start package is gone or changed since (no estimate for it then)."""
+        if not self.spec.init:
+            return None
+        import copy
+
+        from emdenoise_gui.zoo.package import load_weights
+        from emdenoise_gui.zoo.registry import resolve
+
+        try:
+            start = copy.deepcopy(self.model)
+            start.load_state_dict(self.fitted_init(load_weights(resolve(self.spec.init))))
+        except (InputError, OSError, ValueError, KeyError, RuntimeError):
+            return None
+        return start.eval()
+
     def preview(self) -> tuple[np.ndarray, np.ndarray]:
         """(noisy, denoised) (H, W) float32 on [0, 1] for the first validation crop."""
         with self._evaluating():
@@ -300,7 +347,7 @@ class BaseTrainer:
         if self.best:
             self.model.load_state_dict(self.best["model"])
         self.before_export()  # e.g. BatchNorm statistics re-estimated for the weights that ship
-        metrics_best = {k: round(float(v), 6) for k, v in self.validate().items()}
+        metrics_best = {k: round(float(v), 6) for k, v in {**self.validate(), **self.estimated_errors()}.items()}
         voxels = [v.voxel_size_nm[2] for vs in self._volumes_by_role.values() for v in vs if v.voxel_size_nm]
         training = {
             "recipe": self.recipe(), "schedule": self.schedule.kind, "lr": self.spec.lr,

@@ -26,6 +26,7 @@ class N2VTrainer(BaseTrainer):
     """
 
     MASK_FRACTION = 0.002
+    self_supervised = True
 
     def load_data(self) -> None:
         noisy = self.volumes("noisy")

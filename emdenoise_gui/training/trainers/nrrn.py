@@ -88,6 +88,13 @@ class NRRNTrainer(BaseTrainer):
                                                      betas=(0.9, 0.999), eps=1e-8)}
 
     @property
+    def self_supervised(self) -> bool:
+        return not self.supervised
+
+    def infer(self, batch: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
+        return (self.model if model is None else model).denoise(batch)
+
+    @property
     def mean_neighbours(self) -> bool:
         """One branch on the neighbours' mean (``models.nrrn`` neighbours="mean") instead of the paper's two."""
         return self.architecture.get("neighbours") == "mean"
