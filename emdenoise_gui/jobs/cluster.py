@@ -43,6 +43,10 @@ POLL_S = 0.2
 #: as soon as it accepts a connection; a web server waits for a request, and distributed's client
 #: then waited for ever (its own timeout covers the connection, not the handshake).
 CONNECT_S, GREETING_S = 10.0, 5.0
+#: Seconds a run on a scheduler at an address goes on with no worker there before it stops: one started
+#: with none waited for ever, saying "on 0 workers" (a batch system's queue may hold the workers back for
+#: hours: those runs wait).
+NO_WORKERS_S = 120.0
 #: A Dask TCP message starts with its length in bytes (uint64, little-endian): far below this.
 _MAX_FIRST_MESSAGE = 1 << 40
 
@@ -252,18 +256,25 @@ def _run_block(job: blocks.BlockJob, block: tuple[int, int]) -> tuple[int, int] 
 
 
 def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label: str,
-               cancel: CancelToken | None = None) -> Iterator[Progress]:
+               cancel: CancelToken | None = None, idle_limit_s: float | None = None) -> Iterator[Progress]:
     """Submit ``todo`` blocks to ``client``'s workers; yield Progress as they finish. A cancel cancels
-    the unfinished futures and raises Cancelled; a failed block raises its error."""
+    the unfinished futures and raises Cancelled; a failed block raises its error; ``idle_limit_s``: the
+    seconds the scheduler may have no worker at all before an InputError says so (None: wait)."""
     futures = [client.submit(_run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}",
                              pure=False) for block in todo]
-    pending, done = set(futures), 0
+    pending, done, idle_since = set(futures), 0, None
     try:
         while pending:
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
             finished = {f for f in pending if f.done()}
             if not finished:
+                idle_since = None if worker_count(client) else (idle_since or time.monotonic())
+                if idle_limit_s is not None and idle_since is not None and time.monotonic() - idle_since > idle_limit_s:
+                    raise InputError(f"the Dask scheduler has had no workers for {idle_limit_s:.0f} s, so no block "
+                                     "can run: start workers for it (`dask worker ADDRESS`) or use --scheduler "
+                                     "local; the blocks written are kept, and the same command again goes on "
+                                     "from them")
                 time.sleep(POLL_S)
                 continue
             pending -= finished
@@ -276,6 +287,11 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
     except BaseException:
         client.cancel(list(pending))
         raise
+
+
+def worker_count(client) -> int:
+    """How many workers ``client``'s scheduler has now."""
+    return len(client.scheduler_info().get("workers", {}))
 
 
 def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, stride=None, dtype="float32",
@@ -297,10 +313,13 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
         if not todo:
             blocks.finish(output)
             return
-        workers = len(client.scheduler_info().get('workers', {}))
+        workers = worker_count(client)
+        remote = parsed is not None and parsed.kind == "address"
+        wait = f" for now: waiting up to {NO_WORKERS_S:.0f} s for some" if remote and not workers else ""
         yield Message(f"{len(todo)} block{'' if len(todo) == 1 else 's'} on {workers} "
-                      f"worker{'' if workers == 1 else 's'} ({scheduler if parsed else 'the given client'})")
-        yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel)
+                      f"worker{'' if workers == 1 else 's'}{wait} ({scheduler if parsed else 'the given client'})")
+        yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel,
+                              NO_WORKERS_S if remote else None)
         blocks.finish(output)
     finally:
         if opened or cluster is not None:

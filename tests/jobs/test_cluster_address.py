@@ -83,3 +83,21 @@ def test_the_denoise_command_stops_with_exit_2_at_a_web_server(web_server, tmp_p
     assert code == 2 and time.monotonic() - started < 20
     assert f"--scheduler 127.0.0.1:{web_server}: what listens there accepted the connection but said nothing" in err
     assert "Traceback" not in err and not (tmp_path / "out.zarr").exists()
+
+
+def test_a_scheduler_with_no_workers_is_said_not_waited_on_for_ever(tmp_path, capsys, monkeypatch):
+    """It said "on 0 workers" and waited for ever (last note's open item); now it says so, waits
+    ``NO_WORKERS_S`` for some, then stops with exit 2 and keeps what was written."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(cluster, "NO_WORKERS_S", 1.0)
+    source = ramp_volume(tmp_path / "in.tif")
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as local:
+        started = time.monotonic()
+        code = main(["denoise", str(source), "-o", str(tmp_path / "out.zarr"), "--method", "gaussian-avg",
+                     "--scheduler", local.scheduler_address])
+    err = capsys.readouterr().err
+    assert code == 2 and time.monotonic() - started < 30, err
+    assert "on 0 workers for now: waiting up to 1 s for some" in err
+    assert "the Dask scheduler has had no workers for 1 s, so no block can run" in err
+    assert "Traceback" not in err
