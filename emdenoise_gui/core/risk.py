@@ -15,6 +15,10 @@ mean variance the estimate of the NRRN self-trained on FlyEM FIB-SEM at dose 25 
 The variance at each pixel comes from :func:`noise_variance`: shot and read noise, v = a * level + b, fitted
 to robust estimates of the noise in bands of local brightness.
 
+The estimate assumes noise independent from pixel to pixel, as shot and read noise are (and as blind-spot
+self-training itself assumes); on noise correlated between neighbouring pixels (a detector's afterglow,
+resampled images) it is not to be trusted.
+
 Images are (H, W) float arrays on any scale (the estimates are in its squared units); a stack handed to a
 denoiser is (D, H, W), the slice that is denoised (and perturbed) at ``D // 2``.
 """

@@ -103,15 +103,16 @@ def cached_speed(package, device="auto", tile: int = 512, stride: int | None = N
     return _read_cache().get(key)
 
 
-def remember_speed(sha256: str, device, tile: int, seconds_per_mp: float) -> None:
+def remember_speed(sha256: str, device, tile: int, seconds_per_mp: float, stride: int | None = None) -> None:
     """Store a speed measured elsewhere (a benchmark run, a finished job) for weights ``sha256`` on
-    ``device`` ("cpu", "cuda", ... or a torch.device) at ``tile`` px, as if :func:`measure_speed` had timed it."""
+    ``device`` ("cpu", "cuda", ... or a torch.device) at ``tile`` px (and ``stride`` for the papers' tiling),
+    as if :func:`measure_speed` had timed it."""
     from emdenoise_gui.models.device import pick_device
 
     if not seconds_per_mp > 0:
         raise ValueError(f"a speed must be positive seconds per megapixel, got {seconds_per_mp}")
     with _LOCK:
-        _write_cache(speed_key(sha256, _device_key(pick_device(str(device))), tile), float(seconds_per_mp))
+        _write_cache(speed_key(sha256, _device_key(pick_device(str(device))), tile, stride), float(seconds_per_mp))
 
 
 def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, runs: int = RUNS,

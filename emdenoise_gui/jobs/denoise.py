@@ -10,6 +10,7 @@ that runs the job.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generator, Iterator
@@ -126,7 +127,27 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
             yield stage("first tile", cancel)
         return job.scale.from_unit(job.uncrop((yield from tiles)), owned=True)
 
+    started = time.perf_counter()
     yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
+    if region is None and batch_size is None and precision == "auto":  # the settings measure_speed times
+        _remember_job_speed(predictor, job, tile, stride, time.perf_counter() - started)
+
+
+#: Megapixels of output a finished job needs before its speed replaces the measured one: enough that the
+#: first batch's warm-up and the reading of the first slice are a small part of it.
+REMEMBER_MP = 4.0
+
+
+def _remember_job_speed(predictor, job: StackJob, tile: int, stride: int | None, seconds: float) -> None:
+    """Keep a finished whole-stack job's speed (seconds per megapixel of output, reading and writing
+    included) as the model's speed on this device and tiling (``inference.estimate``), in place of the one
+    timed on a small random image: that one, timed while the app was starting, read up to 3x slow (7.2
+    against 2.3 s/MP), and the zoo's time and slow / fast class kept it."""
+    from emdenoise_gui.inference.estimate import remember_speed
+
+    megapixels = len(job.slices) * job.source.shape[1] * job.source.shape[2] / 1e6
+    if megapixels >= REMEMBER_MP and seconds > 0:  # (a read-only user folder keeps the old one)
+        remember_speed(predictor.card.weights_sha256, predictor.device, tile, seconds / megapixels, stride)
 
 
 def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=None, dtype="float32",
