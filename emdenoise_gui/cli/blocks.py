@@ -7,6 +7,7 @@ address, or ``slurm`` / ``lsf`` / ``pbs`` hand them to Dask (:mod:`jobs.cluster`
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def add_arguments(p) -> None:
                        help="for slurm / lsf / pbs: YAML with the dask-jobqueue settings (cores, memory, queue, "
                             "walltime, job_extra_directives, ...); see docs/cluster.md")
     group.add_argument("--jobs", type=int, default=1, help="for slurm / lsf / pbs: batch jobs to start (default 1)")
+    group.add_argument("--wait-for-workers", type=float, metavar="SECONDS", default=None,
+                       help="for HOST:PORT: how long the run goes on while the scheduler has no worker before it "
+                            "stops (default 120; a scheduler that starts workers on demand may need longer)")
     group.add_argument("--print-job-script", action="store_true",
                        help="print the batch script one worker job would run, and exit (submits nothing)")
     group.add_argument("--ngff", choices=omezarr.VERSIONS,
@@ -51,6 +55,13 @@ def check_batch_options(args) -> None:
 
     if args.jobs < 1:  # 0 waited for ever for workers; -1 was an internal error
         raise InputError(f"--jobs must be 1 or more (batch jobs to start), got {args.jobs}")
+    wait = getattr(args, "wait_for_workers", None)
+    if wait is not None and not 0 < wait < math.inf:
+        raise InputError(f"--wait-for-workers must be a number of seconds above 0, got {wait:g}")
+    if wait is not None and (args.scheduler in (None, "here") or args.scheduler.split(":")[0] in
+                             ("local", *BATCH_SYSTEMS)):
+        raise InputError(f"--wait-for-workers goes with --scheduler HOST:PORT, a running Dask scheduler (got "
+                         f"{args.scheduler or 'no --scheduler'}): leave it out")
     given = [flag for flag, value, default in (("--jobs", args.jobs, 1), ("--cluster-config", args.cluster_config,
                                                                             None)) if value != default]
     if given and args.scheduler not in BATCH_SYSTEMS:
@@ -74,7 +85,8 @@ def block_job(args, denoiser, stride):
 
     return _saying_what_is_kept(denoise_on_cluster(args.input, args.output, denoiser, args.scheduler, args.tile,
                                                    stride, args.dtype, args.device, args.overwrite, args.ngff,
-                                                   args.cluster_config, args.jobs, **runtime), Path(args.output))
+                                                   args.cluster_config, args.jobs, **runtime,
+                                                   wait_for_workers_s=args.wait_for_workers), Path(args.output))
 
 
 def _saying_what_is_kept(steps, output: Path):

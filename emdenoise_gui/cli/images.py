@@ -468,38 +468,64 @@ def adapt_then_denoise(args):
 def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str | None] | None:
     """(model, method) to denoise with instead of the self-trained model of ``spec``, or None to use it.
 
-    A model that failed its held-back check (``zoo.fit.failed_validation``) is replaced by the model it started
-    from, unless Stein's estimate on the held-back slices (card metrics ``init_risk``, ``filter_risk``) says that
-    one leaves more error than the SURE-tuned Gaussian, or it started from scratch: then by the filter
-    ``--model auto`` falls back to. A model that passed is replaced by the one it started from where that one's
-    estimated error is lower. Its result was used whatever it was: a 5-step N2V gave 16.9 dB from a 20.6 dB
-    input (training audit); on ssTEM, an NRRN adapted from the shipped one gave 25.76 dB where the 3x3 Gaussian
-    gave 26.63, and the shipped one was estimated three times worse than the filter."""
+    A model that failed its held-back check (``zoo.fit.failed_validation``) is not used: the model it started
+    from takes its place, unless Stein's estimate on the held-back slices (card metrics ``init_risk``,
+    ``filter_risk``) says that one leaves more error than the SURE-tuned Gaussian, or there is none (a run
+    from scratch; a start package gone or replaced since): then the SURE-tuned Gaussian with the lower
+    estimate (``training.held_back.filter_named``; without estimates the filter ``--model auto`` falls back
+    to). A model that passed is replaced by the one it started from where that one's estimated error is
+    lower. Its result was used whatever it was: a 5-step N2V gave 16.9 dB from a 20.6 dB input (training
+    audit); on ssTEM, an NRRN adapted from the shipped one gave 25.76 dB where the 3x3 Gaussian gave 26.63,
+    and the shipped one was estimated three times worse than the filter."""
+    from emdenoise_gui.training.held_back import filter_named
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.package import open_package
 
     card = open_package(spec.output).card
-    metrics, name, first = card.metrics, Path(source).name, Path(spec.init).name
-    start = metrics.get("init_risk")
+    metrics, name = card.metrics, Path(source).name
+    first = _start_package(card, spec.init)
+    start = metrics.get("init_risk") if first else None
     kept = f"{card.name} stays in the zoo"
     if fit.failed_validation(card) is None:
         value = metrics.get("val_risk")
-        if not spec.init or start is None or value is None or start >= value:
+        if start is None or value is None or start >= value:
             return None
         say(f"emdenoise: note: the model self-training started from, {first}, leaves less error on the held-back "
             f"slices than {card.name} ({fit.estimate_words(start, value)}): {name} is denoised with it ({kept})")
-        return spec.init, None
+        return first, None
     bar = metrics.get("filter_risk")
-    if spec.init and (start is None or bar is None or start < bar):
-        instead, words = (spec.init, None), f"the model it started from, {first}"
+    if first and (start is None or bar is None or start < bar):
+        instead, words = (first, None), f"the model it started from, {first}"
     else:
-        with open_stack(source) as stack:
-            method = fit.fallback_filter(fit.measure_facts(stack, stack.meta.voxel_size_nm))
-        worse = f" (the model it started from, {first}, is estimated worse still)" if spec.init else ""
+        method = filter_named(metrics)
+        if method is None:
+            with open_stack(source) as stack:
+                method = fit.fallback_filter(fit.measure_facts(stack, stack.meta.voxel_size_nm))
+        worse = f" (the model it started from, {first}, is estimated worse still)" if first else ""
         instead, words = (None, method), f"the filter {method}{worse}"
     say(f"emdenoise: note: so {name} is denoised with {words} instead of {card.name} ({kept}: train it longer with "
         "more --steps, or delete it)")
     return instead
+
+
+def _start_package(card, given: str = "") -> str | None:
+    """The model a self-trained ``card`` started from (its ``init_from``, "NAME (sha256 0123456789ab)"):
+    ``given`` (the command's --init or default start model) or else its zoo name, whichever still holds those
+    weights; None for a run from scratch, or a start model gone or replaced since (a paused run resumed by a
+    later command: the command's default start model is not the run's)."""
+    from emdenoise_gui.zoo.registry import resolve
+
+    recorded = str(card.training.get("init_from") or "")
+    if " (sha256 " not in recorded:
+        return None
+    name, digest = recorded.rsplit(" (sha256 ", 1)
+    for start in (given, name):
+        try:
+            if start and resolve(start).card.weights_sha256.startswith(digest.rstrip(")")):
+                return start
+        except (InputError, OSError, ValueError):
+            continue
+    return None
 
 
 def _paused_adaptation(spec):

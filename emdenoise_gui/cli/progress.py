@@ -140,6 +140,8 @@ class TrainPrinter:
         elif isinstance(event, ev.CheckpointSaved):
             self.checkpoint = event
             write(f"  checkpoint saved: {event.path}")
+        elif isinstance(event, ev.Stage):
+            write(f"  {event.text}")
         elif isinstance(event, ev.Finished):
             self.finished = event
 

@@ -17,7 +17,9 @@ to robust estimates of the noise in bands of local brightness.
 
 The estimate assumes noise independent from pixel to pixel, as shot and read noise are (and as blind-spot
 self-training itself assumes); on noise correlated between neighbouring pixels (a detector's afterglow,
-resampled images) it is not to be trusted.
+resampled images) it is not to be trusted. Clipped pixels (at the image's lowest or highest value) hold no
+zero-mean noise: they get no variance, and pixels with none are left out of the estimate (31 % of pixels
+clipped at 255 read 0.0130 against a true 0.0925 when they counted).
 
 Images are (H, W) float arrays on any scale (the estimates are in its squared units); a stack handed to a
 denoiser is (D, H, W), the slice that is denoised (and perturbed) at ``D // 2``.
@@ -51,8 +53,9 @@ def noise_variance(image: np.ndarray) -> np.ndarray:
     The noise is measured as in ``core.assess.noise_sigma`` (Immerkaer's residual, robust median absolute
     deviation) in :data:`BANDS` bands of local brightness (a :data:`LEVEL_BOX` px box mean), and a line
     a * level + b is fitted through the bands: Poisson shot noise grows with the signal, read noise does not.
-    Flat regions at the image's extremes (``shading.outside``) are left out of the fit. A flat image, or one
-    too small to measure (under 3 x 3 px), gets zeros."""
+    Pixels at the image's lowest or highest value (clipped, saturated) and flat regions there
+    (``shading.outside``, with their edge) get 0 and are left out of the fit. A flat image, or one with too
+    few other pixels to measure, is all zeros."""
     data = np.asarray(image, dtype=np.float64)
     if data.ndim != 2:
         raise ValueError(f"expected a 2-D image (H, W), got shape {data.shape}")
@@ -60,7 +63,9 @@ def noise_variance(image: np.ndarray) -> np.ndarray:
         return np.zeros(data.shape)
     residual = ndimage.convolve(data, _NOISE_KERNEL, mode="reflect")
     level = ndimage.uniform_filter(data, LEVEL_BOX, mode="reflect")
-    valid = ~ndimage.binary_dilation(outside(data), np.ones((3, 3), bool))
+    noisy = ~ndimage.binary_dilation(outside(data), np.ones((3, 3), bool))
+    noisy &= (data > data.min()) & (data < data.max())
+    valid = noisy.copy()
     valid[[0, -1], :] = valid[:, [0, -1]] = False  # the reflected border's residual is not noise
     if valid.sum() < BANDS * 16:
         return np.zeros(data.shape)
@@ -80,27 +85,32 @@ def noise_variance(image: np.ndarray) -> np.ndarray:
         slope, offset = np.polyfit(centres, variances, 1)
     else:
         slope, offset = 0.0, mean
-    return np.maximum(slope * level + offset, FLOOR * mean)
+    return np.where(noisy, np.maximum(slope * level + offset, FLOOR * mean), 0.0)
 
 
 def estimated_error(denoise: Callable[[np.ndarray], np.ndarray], stack: np.ndarray, variance: np.ndarray,
                     rng: np.random.Generator, probes: int = PROBES) -> float:
-    """Stein's estimate of the mean squared error of ``denoise`` on the centre slice of ``stack``.
+    """Stein's estimate of the mean squared error of ``denoise`` on the centre slice of ``stack``, over its
+    pixels with noise (``variance`` above 0); NaN where there are none.
 
     ``denoise`` maps a (D, H, W) float32 stack to the (H, W) result for its slice ``D // 2``; ``variance``
     (H, W) is that slice's noise variance (:func:`noise_variance`). The derivatives come from ``probes``
     random sign patterns ``rng`` draws, each a step of :data:`STEP` noise standard deviations (exact for a
     linear denoiser). Returns the estimate in the squared units of ``stack``."""
     stack = np.asarray(stack, dtype=np.float32)
+    counted = variance > 0
+    if not counted.any():
+        return float("nan")
     centre = stack.shape[0] // 2
     noisy = stack[centre].astype(np.float64)
     result = np.asarray(denoise(stack), dtype=np.float64)
-    step = STEP * float(np.sqrt(variance.mean())) or 1e-3
+    variance = variance[counted]
+    step = STEP * float(np.sqrt(variance.mean()))
     divergence = 0.0
     for _ in range(probes):
         signs = rng.choice(np.array([-1.0, 1.0], np.float32), size=noisy.shape)
         moved = stack.copy()
         moved[centre] += np.float32(step) * signs
         change = np.asarray(denoise(moved), dtype=np.float64) - result
-        divergence += float(np.mean(variance * signs * change)) / step / probes
-    return float(np.mean((result - noisy) ** 2) - variance.mean() + 2.0 * divergence)
+        divergence += float(np.mean(variance * signs[counted] * change[counted])) / step / probes
+    return float(np.mean((result - noisy)[counted] ** 2) - variance.mean() + 2.0 * divergence)

@@ -103,16 +103,20 @@ def cached_speed(package, device="auto", tile: int = 512, stride: int | None = N
     return _read_cache().get(key)
 
 
-def remember_speed(sha256: str, device, tile: int, seconds_per_mp: float, stride: int | None = None) -> None:
+def remember_speed(sha256: str, device, tile: int, seconds_per_mp: float, stride: int | None = None,
+                   faster_only: bool = False) -> None:
     """Store a speed measured elsewhere (a benchmark run, a finished job) for weights ``sha256`` on
     ``device`` ("cpu", "cuda", ... or a torch.device) at ``tile`` px (and ``stride`` for the papers' tiling),
-    as if :func:`measure_speed` had timed it."""
+    as if :func:`measure_speed` had timed it; ``faster_only``: only where it beats the one stored."""
     from emdenoise_gui.models.device import pick_device
 
     if not seconds_per_mp > 0:
         raise ValueError(f"a speed must be positive seconds per megapixel, got {seconds_per_mp}")
+    key = speed_key(sha256, _device_key(pick_device(str(device))), tile, stride)
     with _LOCK:
-        _write_cache(speed_key(sha256, _device_key(pick_device(str(device))), tile, stride), float(seconds_per_mp))
+        known = _read_cache().get(key)
+        if not (faster_only and known is not None and known <= seconds_per_mp):
+            _write_cache(key, float(seconds_per_mp))
 
 
 def measure_speed(package, device="auto", tile: int = 512, side: int = SIDE, runs: int = RUNS,

@@ -20,6 +20,7 @@ emdenoise_gui[cluster]``): only this module imports them, when a scheduler is as
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -47,6 +48,8 @@ CONNECT_S, GREETING_S = 10.0, 5.0
 #: with none waited for ever, saying "on 0 workers" (a batch system's queue may hold the workers back for
 #: hours: those runs wait).
 NO_WORKERS_S = 120.0
+#: How often (s) a run with that limit asks the scheduler how many workers it has.
+WORKER_CHECK_S = 2.0
 #: A Dask TCP message starts with its length in bytes (uint64, little-endian): far below this.
 _MAX_FIRST_MESSAGE = 1 << 40
 
@@ -262,19 +265,21 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
     seconds the scheduler may have no worker at all before an InputError says so (None: wait)."""
     futures = [client.submit(_run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}",
                              pure=False) for block in todo]
-    pending, done, idle_since = set(futures), 0, None
+    pending, done, idle_since, checked = set(futures), 0, None, -math.inf
     try:
         while pending:
             if cancel is not None and cancel.cancelled:
                 raise Cancelled()
             finished = {f for f in pending if f.done()}
             if not finished:
-                idle_since = None if worker_count(client) else (idle_since or time.monotonic())
-                if idle_limit_s is not None and idle_since is not None and time.monotonic() - idle_since > idle_limit_s:
-                    raise InputError(f"the Dask scheduler has had no workers for {idle_limit_s:.0f} s, so no block "
-                                     "can run: start workers for it (`dask worker ADDRESS`) or use --scheduler "
-                                     "local; the blocks written are kept, and the same command again goes on "
-                                     "from them")
+                now = time.monotonic()
+                if idle_limit_s is not None and now - checked >= WORKER_CHECK_S:
+                    checked, idle_since = now, None if worker_count(client) else (idle_since or now)
+                    if idle_since is not None and now - idle_since > idle_limit_s:
+                        raise InputError(f"the Dask scheduler has had no workers for {idle_limit_s:.0f} s, so no "
+                                         "block can run: start workers for it (`dask worker ADDRESS`), give it "
+                                         "longer (--wait-for-workers SECONDS) or use --scheduler local; the "
+                                         "blocks written are kept, and the same command again goes on from them")
                 time.sleep(POLL_S)
                 continue
             pending -= finished
@@ -290,19 +295,23 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
 
 
 def worker_count(client) -> int:
-    """How many workers ``client``'s scheduler has now."""
-    return len(client.scheduler_info().get("workers", {}))
+    """How many workers ``client``'s scheduler has now (asked without the list of them)."""
+    info = client.scheduler_info(n_workers=0)
+    return int(info.get("n_workers", len(info.get("workers", {}))))
 
 
 def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, stride=None, dtype="float32",
                        device="auto", overwrite=False, ngff: str | None = None, config_file: str | None = None,
                        jobs: int = 1, client=None, cancel: CancelToken | None = None, precision: str = "auto",
-                       batch_size: int | None = None) -> Iterator[Progress | Stage | Message]:
+                       batch_size: int | None = None, wait_for_workers_s: float | None = None
+                       ) -> Iterator[Progress | Stage | Message]:
     """Denoise ``source`` into the OME-Zarr store ``output`` on a Dask cluster (see the module doc);
     resumable like :func:`jobs.blocks.denoise_blocks`. ``client``: an existing Client (tests, the
-    benchmark) instead of ``scheduler``."""
+    benchmark) instead of ``scheduler``; ``wait_for_workers_s``: how long a scheduler at an address may have
+    no worker before the run stops (:data:`NO_WORKERS_S` for None)."""
     parsed = parse_scheduler(scheduler) if client is None else None
     config = read_config(config_file)
+    wait_s = NO_WORKERS_S if wait_for_workers_s is None else float(wait_for_workers_s)
     opened, cluster = client is None, None
     if opened:  # before the output is touched: an unreachable scheduler with --overwrite removed the old result
         yield stage("starting workers", cancel)
@@ -315,11 +324,11 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
             return
         workers = worker_count(client)
         remote = parsed is not None and parsed.kind == "address"
-        wait = f" for now: waiting up to {NO_WORKERS_S:.0f} s for some" if remote and not workers else ""
+        wait = f" for now: waiting up to {wait_s:.0f} s for some" if remote and not workers else ""
         yield Message(f"{len(todo)} block{'' if len(todo) == 1 else 's'} on {workers} "
                       f"worker{'' if workers == 1 else 's'}{wait} ({scheduler if parsed else 'the given client'})")
         yield from run_blocks(client, job, todo, f"denoise blocks ({denoiser.label})", cancel,
-                              NO_WORKERS_S if remote else None)
+                              wait_s if remote else None)
         blocks.finish(output)
     finally:
         if opened or cluster is not None:

@@ -140,14 +140,17 @@ REMEMBER_MP = 4.0
 
 def _remember_job_speed(predictor, job: StackJob, tile: int, stride: int | None, seconds: float) -> None:
     """Keep a finished whole-stack job's speed (seconds per megapixel of output, reading and writing
-    included) as the model's speed on this device and tiling (``inference.estimate``), in place of the one
-    timed on a small random image: that one, timed while the app was starting, read up to 3x slow (7.2
-    against 2.3 s/MP), and the zoo's time and slow / fast class kept it."""
+    included) as the model's speed on this device and tiling (``inference.estimate``) where it beats the one
+    stored: that one, timed on a small random image while the app was starting, read up to 3x slow (7.2
+    against 2.3 s/MP), and the zoo's time and slow / fast class kept it. A slower job (a stack on a network
+    disk, a GPU's first batches, another job beside it) leaves it: the zoo's ranking of the models must not
+    follow one stack's disk."""
     from emdenoise_gui.inference.estimate import remember_speed
 
     megapixels = len(job.slices) * job.source.shape[1] * job.source.shape[2] / 1e6
     if megapixels >= REMEMBER_MP and seconds > 0:  # (a read-only user folder keeps the old one)
-        remember_speed(predictor.card.weights_sha256, predictor.device, tile, seconds / megapixels, stride)
+        remember_speed(predictor.card.weights_sha256, predictor.device, tile, seconds / megapixels, stride,
+                       faster_only=True)
 
 
 def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=None, dtype="float32",

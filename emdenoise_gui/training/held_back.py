@@ -19,11 +19,14 @@ import numpy as np
 from emdenoise_gui.core import risk, sure
 
 #: Held-back slices the errors are estimated on (evenly spread), and the side (px) of their central square:
-#: about 0.4 megapixels, a few seconds for a lite model on a CPU.
+#: about 0.4 megapixels, a few seconds for a lite model on a CPU (about 70 s for a paper-size NRRN).
 SLICES = 3
 SIDE = 384
 #: The squares' side is a multiple of this (the N2V U-Net halves the image twice).
 MULTIPLE = 32
+#: px: slices narrower than this are not estimated on: the noise variance measured on them scatters by 12 %
+#: at 32 px, 3 % at 128 (FlyEM crops), and the estimates with it (some below zero).
+MIN_SIDE = 128
 
 Denoiser = Callable[[np.ndarray], np.ndarray]
 
@@ -33,8 +36,8 @@ def held_back_stacks(volumes: Sequence[np.ndarray], held_back: Sequence[Sequence
     """Up to ``count`` (3, S, S) stacks around the held-back slices (``held_back[v]``, indices into the
     (Z, H, W) ``volumes[v]``), evenly spread over them all: the central S x S square (``side``, or the
     slices' shorter side, down to a multiple of :data:`MULTIPLE`), the neighbours reflected at the stack's
-    ends as inference does. [] when the slices are smaller than :data:`MULTIPLE`."""
-    places = [(v, int(z)) for v, zs in enumerate(held_back) for z in zs]
+    ends as inference does. Volumes whose slices are under :data:`MIN_SIDE` px are left out."""
+    places = [(v, int(z)) for v, zs in enumerate(held_back) for z in zs if min(volumes[v].shape[1:]) >= MIN_SIDE]
     if not places:
         return []
     picks = np.unique(np.linspace(0, len(places) - 1, min(count, len(places))).round().astype(int))
@@ -43,8 +46,6 @@ def held_back_stacks(volumes: Sequence[np.ndarray], held_back: Sequence[Sequence
         data = volumes[v]
         depth, height, width = data.shape
         size = min(side, height, width) // MULTIPLE * MULTIPLE
-        if size == 0:
-            return []
         y0, x0 = (height - size) // 2, (width - size) // 2
         before = z - 1 if z > 0 else min(z + 1, depth - 1)
         after = z + 1 if z < depth - 1 else max(z - 1, 0)
@@ -58,12 +59,17 @@ def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoi
     """Mean estimated squared errors over ``stacks`` ((3, S, S), see :func:`held_back_stacks`), in the
     stacks' squared units: ``val_risk`` of ``model`` and ``init_risk`` of ``start`` (the model a run started
     from, where given), each a denoiser of a (3, S, S) stack to its centre slice's (S, S) result;
-    ``filter_risk`` of the better of the SURE-tuned Gaussian on the slice alone and on it with its
-    neighbours, as the app picks each one's width. {} for no stacks."""
-    if not stacks:
-        return {}
+    ``sure_risk`` and ``sure_avg_risk`` of the SURE-tuned Gaussian on the slice alone and on it with its
+    neighbours (the filters ``gaussian-sure`` and ``gaussian-sure-avg``, each width as the app picks it),
+    ``filter_risk`` the lower of the two. Stacks whose centre slice shows no noise (blank, clipped) are
+    left out; {} when none is left, or when an estimate is not above zero (too little to go on: an
+    estimate of zero for the filter failed every model)."""
     rng = np.random.default_rng(seed)
     variances = [risk.noise_variance(s[1]) for s in stacks]
+    stacks = [s for s, v in zip(stacks, variances) if v.any()]
+    variances = [v for v in variances if v.any()]
+    if not stacks:
+        return {}
 
     def mean_error(denoisers: Sequence[Denoiser]) -> float:
         return float(np.mean([risk.estimated_error(d, s, v, rng) for d, s, v in zip(denoisers, stacks, variances)]))
@@ -72,11 +78,21 @@ def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoi
     # the next width would read as a derivative
     alone = [_centre_only(sure.sure_smoothing(s[1])) for s in stacks]
     with_neighbours = [sure.sure_smoothing(s) for s in stacks]
-    errors = {"val_risk": mean_error([model] * len(stacks)),
-              "filter_risk": min(mean_error(alone), mean_error(with_neighbours))}
+    errors = {"val_risk": mean_error([model] * len(stacks)), "sure_risk": mean_error(alone),
+              "sure_avg_risk": mean_error(with_neighbours)}
+    errors["filter_risk"] = min(errors["sure_risk"], errors["sure_avg_risk"])
     if start is not None:
         errors["init_risk"] = mean_error([start] * len(stacks))
-    return errors
+    return errors if all(value > 0 for value in errors.values()) else {}
+
+
+def filter_named(metrics: dict) -> str | None:
+    """The SURE-tuned Gaussian with the lower estimate in a card's ``metrics`` (:func:`estimated_errors`):
+    "gaussian-sure-avg" or "gaussian-sure"; None where the card has no estimates."""
+    alone, with_neighbours = metrics.get("sure_risk"), metrics.get("sure_avg_risk")
+    if alone is None or with_neighbours is None:
+        return None
+    return "gaussian-sure-avg" if with_neighbours <= alone else "gaussian-sure"
 
 
 def _centre_only(smoothing: sure.Smoothing) -> Denoiser:

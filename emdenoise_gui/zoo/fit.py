@@ -255,9 +255,12 @@ def failure_words(failure: tuple[str, float, float], filter_named: str = "") -> 
 
 
 def estimate_words(value: float, bar: float) -> str:
-    """How an estimated error ``value`` compares with the filter's ``bar`` (``val_risk``, ``filter_risk``):
-    "estimated 28 % more, without a clean reference"."""
-    change = 100.0 * (value / bar - 1.0) if bar > 0 else float("inf")
+    """How an estimated error ``value`` compares with ``bar`` (``val_risk``, ``filter_risk``): "estimated 28 %
+    more, without a clean reference" (the two numbers themselves where ``bar`` is not above zero)."""
+    if not bar > 0:
+        side = "more" if value >= bar else "less"
+        return f"estimated {value:.3g} against {bar:.3g}: {side}, without a clean reference"
+    change = 100.0 * (value / bar - 1.0)
     side = "more" if change >= 0 else "less"
     return f"estimated {abs(change):.0f} % {side}, without a clean reference"
 

@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.adapt_choice import _chosen, _markdown
 from emdenoise_gui.cli.images import _instead_of_a_failed_adaptation
+from tests.cli.test_adapt_choice import shipped_lite
 from tests.conftest import random_package
 
 
@@ -21,7 +22,9 @@ def test_the_benchmark_reads_the_choice_from_the_commands_note(tmp_path, capsys,
                                                                 chosen):
     package = random_package(tmp_path / "noisy-nrrn-adapted", "nrrn")
     card_file = package.path / "card.json"
-    card_file.write_text(json.dumps({**json.loads(card_file.read_text()), "metrics": metrics}))
+    card = json.loads(card_file.read_text())
+    card["training"] = {**card.get("training", {}), "init_from": shipped_lite()}
+    card_file.write_text(json.dumps({**card, "metrics": metrics}))
     _instead_of_a_failed_adaptation(SimpleNamespace(output=str(package.path), init=init), str(noisy_crop))
     assert _chosen(capsys.readouterr().err) == chosen
 

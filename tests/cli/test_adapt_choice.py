@@ -12,11 +12,20 @@ from emdenoise_gui.cli.images import _instead_of_a_failed_adaptation
 from tests.conftest import random_package
 
 
+def shipped_lite() -> str:
+    """The shipped NRRN lite as a run started from it records it: "flyem-nrrn-lite (sha256 0123456789ab)"."""
+    from emdenoise_gui.zoo.registry import resolve
+
+    return f"flyem-nrrn-lite (sha256 {resolve('flyem-nrrn-lite').card.weights_sha256[:12]})"
+
+
 def _adapted(tmp_path, metrics: dict):
     package = random_package(tmp_path / "stack-nrrn-adapted", "nrrn")
     card_file = package.path / "card.json"
     card = json.loads(card_file.read_text())
     card.update(metrics=metrics, name="stack-nrrn-adapted")
+    if "init_risk" in metrics:  # started from the shipped lite model
+        card["training"] = {**card.get("training", {}), "init_from": shipped_lite()}
     card_file.write_text(json.dumps(card))
     return package.path
 
@@ -46,3 +55,22 @@ def test_adapt_denoises_with_what_leaves_the_least_error(tmp_path, capsys, noisy
     err = capsys.readouterr().err
     assert said in err
     assert (err == "") == (denoiser is None)
+
+
+def test_the_filter_with_the_lower_estimate_is_used_and_a_start_model_not_the_runs_is_not(tmp_path, capsys,
+                                                                                          noisy_crop):
+    """The filter came from the stack's facts, not from which SURE-tuned Gaussian the estimate found lower; a
+    paused run resumed by a later command took that command's default start model for its own (review)."""
+    metrics = {"val_risk": 0.095, "filter_risk": 0.074, "sure_risk": 0.074, "sure_avg_risk": 0.081,
+               "init_risk": 0.060}
+    package = _adapted(tmp_path, metrics)
+    card_file = package / "card.json"
+    card = json.loads(card_file.read_text())
+    card["training"]["init_from"] = "flyem-nrrn-lite (sha256 0123456789ab)"  # weights the zoo no longer holds
+    card_file.write_text(json.dumps(card))
+    spec = SimpleNamespace(output=str(package), init="flyem-nrrn-lite")
+    assert _instead_of_a_failed_adaptation(spec, str(noisy_crop)) == (None, "gaussian-sure")
+    assert "is denoised with the filter gaussian-sure instead" in capsys.readouterr().err
+    del card["training"]["init_from"]  # from scratch
+    card_file.write_text(json.dumps(card))
+    assert _instead_of_a_failed_adaptation(spec, str(noisy_crop)) == (None, "gaussian-sure")

@@ -129,7 +129,12 @@ def test_a_finished_stack_jobs_speed_replaces_the_measured_one(home, package, tm
     run("region.tif", region=(0, 32, 0, 32))
     assert estimate.cached_speed(package, "cpu", 64) == 99.0
     run("out.tif")
-    assert 0 < estimate.cached_speed(package, "cpu", 64) < 99.0
+    measured = estimate.cached_speed(package, "cpu", 64)
+    assert 0 < measured < 99.0
+    with monkeypatch.context() as slow:  # a stack on a slow disk: 1000 s between any two clock readings
+        slow.setattr(denoise.time, "perf_counter", iter(range(0, 10**6, 1000)).__next__)
+        run("slow.tif")
+    assert estimate.cached_speed(package, "cpu", 64) == measured  # a slower job leaves the faster speed
     assert estimate.cached_speed(package, "cpu", 64, 32) is None
     run("paper.tif", stride=32)  # the papers' tiling is kept under its own key
     assert estimate.cached_speed(package, "cpu", 64, 32) is not None

@@ -100,4 +100,20 @@ def test_a_scheduler_with_no_workers_is_said_not_waited_on_for_ever(tmp_path, ca
     assert code == 2 and time.monotonic() - started < 30, err
     assert "on 0 workers for now: waiting up to 1 s for some" in err
     assert "the Dask scheduler has had no workers for 1 s, so no block can run" in err
-    assert "Traceback" not in err
+    assert "--wait-for-workers SECONDS" in err and "Traceback" not in err
+
+
+def test_how_long_to_wait_for_workers_is_an_option(tmp_path, capsys):
+    """A scheduler that scales from zero may need more than two minutes to get its first worker (review)."""
+    distributed = pytest.importorskip("distributed")
+    source = ramp_volume(tmp_path / "in.tif")
+    args = ["denoise", str(source), "-o", str(tmp_path / "out.zarr"), "--method", "gaussian-avg"]
+    assert main([*args, "--scheduler", "tcp://127.0.0.1:1", "--wait-for-workers", "-5"]) == 2
+    assert "--wait-for-workers must be a number of seconds above 0, got -5" in capsys.readouterr().err
+    assert main([*args, "--scheduler", "local:1", "--wait-for-workers", "5"]) == 2
+    assert "--wait-for-workers goes with --scheduler HOST:PORT" in capsys.readouterr().err
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as local:
+        assert main([*args, "--scheduler", local.scheduler_address, "--wait-for-workers", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert "waiting up to 2 s for some" in err and "no workers for 2 s" in err

@@ -12,7 +12,8 @@ DATASET_NAMES = {"flyem": "FlyEM FIB-SEM", "sstem": "ssTEM"}
 METRIC_NAMES = {"val_loss": "validation loss", "val_psnr_db": "validation", "input_psnr_db": "noisy input",
                 "filter_psnr_db": "classical filter", "filter_val_loss": "validation loss of a neighbour mean",
                 "val_risk": "estimated error (Stein, no clean reference)",
-                "filter_risk": "estimated error of the SURE-tuned Gaussian",
+                "filter_risk": "estimated error of the better SURE-tuned Gaussian",
+                "sure_risk": "estimated error of gaussian-sure", "sure_avg_risk": "estimated error of gaussian-sure-avg",
                 "init_risk": "estimated error of the model it started from"}
 
 

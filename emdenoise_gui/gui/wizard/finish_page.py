@@ -40,7 +40,8 @@ def evaluation(scores: dict, preview: tuple | None, family: str) -> tuple[str, b
         return text, False
     if which in ("neighbours", "estimate"):
         _, loss, bar = failure
-        lower = ", with a lower learning rate" if loss > 10 * bar else ""  # a run that blew up, not one too short
+        # a run that blew up, not one too short
+        lower = ", with a lower learning rate" if which == "neighbours" and loss > 10 * bar else ""
         also = ", or use the SURE-tuned Gaussian filter" if which == "estimate" else ""
         return (f"<p style='{theme.tone_style('warn')}'><b>On held-back slices this model {failure_words(failure)}"
                 f"</b>: do not use it as it is. Train it longer{lower}, or start from a shipped model{also}.</p>", True)
@@ -65,12 +66,12 @@ def _estimate_text(scores: dict) -> str:
     from emdenoise_gui.zoo.fit import estimate_words
 
     value, bar = scores.get("val_risk"), scores.get("filter_risk")
-    if value is None or not bar:
+    if value is None or bar is None or not 0 < value < bar:
         return ""
     text = (f"On held-back slices the model leaves less error than the SURE-tuned Gaussian filter "
             f"(<b>{estimate_words(value, bar)}</b>). ")
     start = scores.get("init_risk")
-    if start is not None and start < value:
+    if start is not None and 0 < start < value:
         text += (f"The model it started from leaves {100.0 * (1.0 - start / value):.0f} % less error than the new "
                  "one there: denoising with that one may serve you better. ")
     return text

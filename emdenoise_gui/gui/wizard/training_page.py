@@ -302,6 +302,8 @@ class TrainingPage(QtWidgets.QWizardPage):
             self.after[0].ci.getItem(0, 0).setText(f"{'Kept model' if item.kept else 'Denoised'} (step {item.step:,})")
         elif isinstance(item, ev.CheckpointSaved):
             self.checkpoint = item.path
+        elif isinstance(item, ev.Stage):  # after the last step: what the wait is for
+            self.status.setText(f"All steps done: {item.text}…")
         elif isinstance(item, ev.Finished):
             self.checkpoint = item.checkpoint or self.checkpoint
             if item.package:

@@ -267,9 +267,11 @@ class BaseTrainer:
     def estimated_errors(self) -> dict:
         """Self-supervised runs: Stein's estimates of the squared error (z-scored units) the model, the model
         it started from and the app's SURE-tuned Gaussians leave on held-back slices (``training.held_back``:
-        ``val_risk``, ``init_risk``, ``filter_risk``; the model's evaluated in float32, no autocast); {} for runs
-        with a clean reference."""
-        if not self.self_supervised:
+        ``val_risk``, ``init_risk``, ``sure_risk``, ``sure_avg_risk``, ``filter_risk``; the models evaluated in
+        float32, no autocast); {} for runs with a clean reference, and where nothing was held back (the estimate
+        on slices a model trained on reads it too low: its derivatives do not see the weights fitted to that
+        noise)."""
+        if not self.self_supervised or not getattr(self, "validation_held_back", False):
             return {}
         stacks = held_back_stacks([v.data for v in self.data], self.val_slices)
         start = self._start_model()
@@ -287,8 +289,9 @@ class BaseTrainer:
 
     def _start_model(self) -> torch.nn.Module | None:
         """A copy of the model with the weights the run started from (``spec.init``), in eval mode; None for a
-        run from scratch, or when the start package is gone or changed since (no estimate for it then)."""
-        if not self.spec.init:
+        run from scratch, or when the start package is gone or holds other weights since (its sha256 is not the
+        one the run recorded in ``init_from``: a shipped model an update replaced, a package imported again)."""
+        if not self.spec.init or not self.init_from:
             return None
         import copy
 
@@ -296,8 +299,11 @@ class BaseTrainer:
         from emdenoise_gui.zoo.registry import resolve
 
         try:
+            package = resolve(self.spec.init)
+            if f"(sha256 {package.card.weights_sha256[:12]})" not in self.init_from:
+                return None
             start = copy.deepcopy(self.model)
-            start.load_state_dict(self.fitted_init(load_weights(resolve(self.spec.init))))
+            start.load_state_dict(self.fitted_init(load_weights(package)))
         except (InputError, OSError, ValueError, KeyError, RuntimeError):
             return None
         return start.eval()
