@@ -485,23 +485,24 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
     metrics, name = card.metrics, Path(source).name
     first = _start_package(card, spec.init)
     start = metrics.get("init_risk") if first else None
+    named = Path(first).name if first else ""  # the shipped default is a path into the app's own folder
     kept = f"{card.name} stays in the zoo"
     if fit.failed_validation(card) is None:
         value = metrics.get("val_risk")
         if start is None or value is None or start >= value:
             return None
-        say(f"emdenoise: note: the model self-training started from, {first}, leaves less error on the held-back "
+        say(f"emdenoise: note: the model self-training started from, {named}, leaves less error on the held-back "
             f"slices than {card.name} ({fit.estimate_words(start, value)}): {name} is denoised with it ({kept})")
         return first, None
     bar = metrics.get("filter_risk")
     if first and (start is None or bar is None or start < bar):
-        instead, words = (first, None), f"the model it started from, {first}"
+        instead, words = (first, None), f"the model it started from, {named}"
     else:
         method = filter_named(metrics)
         if method is None:
             with open_stack(source) as stack:
                 method = fit.fallback_filter(fit.measure_facts(stack, stack.meta.voxel_size_nm))
-        worse = f" (the model it started from, {first}, is estimated worse still)" if first else ""
+        worse = f" (the model it started from, {named}, is estimated worse still)" if first else ""
         instead, words = (None, method), f"the filter {method}{worse}"
     say(f"emdenoise: note: so {name} is denoised with {words} instead of {card.name} ({kept}: train it longer with "
         "more --steps, or delete it)")

@@ -74,3 +74,14 @@ def test_the_filter_with_the_lower_estimate_is_used_and_a_start_model_not_the_ru
     del card["training"]["init_from"]  # from scratch
     card_file.write_text(json.dumps(card))
     assert _instead_of_a_failed_adaptation(spec, str(noisy_crop)) == (None, "gaussian-sure")
+
+
+def test_the_shipped_start_model_is_named_not_given_as_a_path(tmp_path, capsys, noisy_crop):
+    from emdenoise_gui.zoo.registry import resolve
+
+    path = str(resolve("flyem-nrrn-lite").path)  # what adapt_spec gives as the default start
+    spec = SimpleNamespace(output=str(_adapted(tmp_path, {"val_risk": 0.095, "filter_risk": 0.074,
+                                                          "init_risk": 0.222})), init=path)
+    assert _instead_of_a_failed_adaptation(spec, str(noisy_crop))[1] is not None
+    err = capsys.readouterr().err
+    assert "(the model it started from, flyem-nrrn-lite, is estimated worse still)" in err and path not in err
