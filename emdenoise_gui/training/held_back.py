@@ -61,10 +61,12 @@ def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoi
     from, where given), each a denoiser of a (3, S, S) stack to its centre slice's (S, S) result;
     ``sure_risk`` and ``sure_avg_risk`` of the SURE-tuned Gaussian on the slice alone and on it with its
     neighbours (the filters ``gaussian-sure`` and ``gaussian-sure-avg``, each width as the app picks it),
-    ``filter_risk`` the lower of the two. Stacks whose centre slice shows no noise (blank, clipped) are
-    left out; {} when none is left, or when an estimate is not above zero (too little to go on: an
-    estimate of zero for the filter failed every model)."""
+    ``filter_risk`` the lower of the two. Stacks whose centre slice shows no noise (blank, clipped) or noise
+    that is not white (``core.risk.white_noise``: there the estimate ranks the wrong way) are left out; {}
+    when none is left, or when an estimate is not above zero (too little to go on: an estimate of zero for
+    the filter failed every model)."""
     rng = np.random.default_rng(seed)
+    stacks = [s for s in stacks if risk.white_noise(s[1])]
     variances = [risk.noise_variance(s[1]) for s in stacks]
     stacks = [s for s, v in zip(stacks, variances) if v.any()]
     variances = [v for v in variances if v.any()]

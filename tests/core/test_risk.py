@@ -87,3 +87,16 @@ def test_the_centre_slice_is_the_one_judged_and_moved():
     assert all(np.array_equal(s[0], stack[0]) and np.array_equal(s[2], stack[2]) for s in seen)
     truth = float(np.mean((stack.mean(axis=0) - clean) ** 2))
     assert abs(estimate / truth - 1.0) < 0.1, (estimate, truth)
+
+
+def test_noise_shared_between_neighbouring_pixels_is_told_apart():
+    """On noise blurred by 0.5 px the estimate ranked the shipped NRRN 2x worse than the SURE-tuned Gaussian
+    where it was 3x better: estimates are only made where the noise is white."""
+    clean = _scene()
+    assert risk.white_noise(_shot(clean))
+    rng = np.random.default_rng(2)
+    white = rng.normal(0.0, 10.0, clean.shape)
+    assert risk.white_noise(clean + white)
+    blurred = ndi.gaussian_filter(white, 0.5)
+    assert not risk.white_noise(clean + blurred * (10.0 / blurred.std()))
+    assert not risk.white_noise(np.full((64, 64), 3.0))  # no noise to measure

@@ -154,3 +154,14 @@ def test_the_estimates_reach_the_card(tmp_path, fibsem_crop, noise_patches, wide
         pass
     metrics = json.loads((tmp_path / "n2v_pkg" / "card.json").read_text())["metrics"]
     assert metrics["val_risk"] > 0 and metrics["filter_risk"] > 0
+
+
+def test_no_estimate_where_the_noise_is_not_white():
+    clean, noisy = _shot_stack()
+    blurred = np.stack([ndi.gaussian_filter(s, 0.8) for s in noisy - clean]) * 3.0 + clean
+
+    def smooth(stack):
+        return ndi.gaussian_filter(stack[1], 1.0, mode="mirror")
+
+    assert held_back.estimated_errors(smooth, [blurred]) == {}
+    assert held_back.estimated_errors(smooth, [blurred, noisy]) == held_back.estimated_errors(smooth, [noisy])
