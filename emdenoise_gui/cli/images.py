@@ -470,7 +470,8 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
 
     A model that failed its held-back check (``zoo.fit.failed_validation``) is not used: the model it started
     from takes its place, unless Stein's estimate on the held-back slices (card metrics ``init_risk``,
-    ``filter_risk``) says that one leaves more error than the SURE-tuned Gaussian, or there is none (a run
+    ``filter_risk``) says that one is clearly worse than the SURE-tuned Gaussian (``zoo.fit.CLEARLY_WORSE``:
+    a little correlation in the noise reads a network worse than it is), or there is none (a run
     from scratch; a start package gone or replaced since): then the SURE-tuned Gaussian with the lower
     estimate (``training.held_back.filter_named``; without estimates the filter ``--model auto`` falls back
     to). A model that passed is replaced by the one it started from where that one's estimated error is
@@ -495,7 +496,7 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
             f"slices than {card.name} ({fit.estimate_words(start, value)}): {name} is denoised with it ({kept})")
         return first, None
     bar = metrics.get("filter_risk")
-    if first and (start is None or bar is None or start < bar):
+    if first and (start is None or bar is None or start < fit.CLEARLY_WORSE * bar):
         instead, words = (first, None), f"the model it started from, {named}"
     else:
         method = filter_named(metrics)

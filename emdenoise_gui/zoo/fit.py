@@ -224,18 +224,27 @@ def validation_failure(metrics: dict) -> tuple[str, float, float] | None:
     input's or the classical filter's (``val_psnr_db`` against ``input_psnr_db``, ``filter_psnr_db``), then
     "neighbours", a blind-spot loss no lower than that of the mean of each hidden pixel's neighbours
     (``val_loss`` against ``filter_val_loss``), then "estimate", an estimated squared error (Stein's, no clean
-    reference: ``training.held_back``) no lower than the better SURE-tuned Gaussian's (``val_risk`` against
-    ``filter_risk``). The zoo's grading and the wizard's verdict both read it."""
+    reference: ``training.held_back``) :data:`CLEARLY_WORSE` times the better SURE-tuned Gaussian's or more
+    (``val_risk`` against ``filter_risk``). The zoo's grading and the wizard's verdict both read it."""
     psnr = metrics.get("val_psnr_db")
     for which in ("input", "filter"):
         bar = metrics.get(f"{which}_psnr_db")
         if psnr is not None and bar is not None and psnr <= bar:
             return which, psnr, bar
-    for which, value, bar in (("neighbours", "val_loss", "filter_val_loss"), ("estimate", "val_risk", "filter_risk")):
+    for which, value, bar, margin in (("neighbours", "val_loss", "filter_val_loss", 1.0),
+                                      ("estimate", "val_risk", "filter_risk", CLEARLY_WORSE)):
         value, bar = metrics.get(value), metrics.get(bar)
-        if value is not None and bar is not None and value >= bar:
+        if value is not None and bar is not None and value >= margin * bar:
             return which, value, bar
     return None
+
+
+#: How far above the SURE-tuned Gaussian's a network's estimated error (Stein's, ``training.held_back``) must
+#: be to count against it: on white noise the estimates are within about 5-10 % of the truth (the FlyEM NRRN
+#: self-trained at dose 25 read 4 % above the filter, 2.6 % below it in truth), and noise a little correlated
+#: between pixels (blurred by 0.4 px, still taken for white) read the shipped NRRN 17 % above the filter where
+#: it was 36 % below. The models that prompted the estimate read 30-44 % above (26-36 % in truth).
+CLEARLY_WORSE = 1.2
 
 
 def failure_words(failure: tuple[str, float, float], filter_named: str = "") -> str:
