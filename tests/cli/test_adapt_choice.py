@@ -31,9 +31,10 @@ def _adapted(tmp_path, metrics: dict):
 
 
 @pytest.mark.parametrize("metrics, init, denoiser, said", [
-    # failed, the start model estimated worse than the filter too: the filter
-    ({"val_risk": 0.095, "filter_risk": 0.074, "init_risk": 0.222}, "flyem-nrrn-lite", (None, "gaussian-sure-avg"),
-     "the filter gaussian-sure-avg (the model it started from, flyem-nrrn-lite, is estimated worse still)"),
+    # failed, the start model estimated worse than the filter but a fit by the stack's facts: the start model
+    # (the estimate does not judge it against the filter: a little correlation in the noise misreads it)
+    ({"val_risk": 0.095, "filter_risk": 0.074, "init_risk": 0.222}, "flyem-nrrn-lite", ("flyem-nrrn-lite", None),
+     "the model it started from, flyem-nrrn-lite"),
     # failed, the start model below the filter: the start model
     ({"val_risk": 0.095, "filter_risk": 0.074, "init_risk": 0.060}, "flyem-nrrn-lite", ("flyem-nrrn-lite", None),
      "the model it started from, flyem-nrrn-lite"),
@@ -79,12 +80,31 @@ def test_the_filter_with_the_lower_estimate_is_used_and_a_start_model_not_the_ru
     assert _instead_of_a_failed_adaptation(spec, str(noisy_crop)) == (None, "gaussian-sure")
 
 
-def test_the_shipped_start_model_is_named_not_given_as_a_path(tmp_path, capsys, noisy_crop):
+def _unlike_slices(tmp_path):
+    """A 6 x 96 x 80 stack whose neighbouring slices share nothing (ssTEM-like for the zoo's facts)."""
+    import numpy as np
+    import tifffile
+
+    from tests.conftest import synthetic_em_stack
+
+    path = tmp_path / "unlike.tif"
+    slices = [synthetic_em_stack(1, 96, 80, seed=seed)[0] for seed in range(6)]
+    tifffile.imwrite(path, np.stack(slices), imagej=True, resolution=(0.1, 0.1),
+                     metadata={"axes": "ZYX", "spacing": 10.0, "unit": "nm"})
+    return path
+
+
+def test_a_start_model_the_stack_does_not_fit_gives_way_to_the_filter(tmp_path, capsys):
+    """On ssTEM the shipped NRRN gave 20.56 dB where the SURE-tuned Gaussian gave 25.25 (benchmarks/adapt_choice.py):
+    the zoo's facts call it a poor fit there, and the filter takes the failed model's place, named; the
+    shipped default is named, not given as its path inside the app's folder."""
     from emdenoise_gui.zoo.registry import resolve
 
     path = str(resolve("flyem-nrrn-lite").path)  # what adapt_spec gives as the default start
-    spec = SimpleNamespace(output=str(_adapted(tmp_path, {"val_risk": 0.095, "filter_risk": 0.074,
-                                                          "init_risk": 0.222})), init=path)
-    assert _instead_of_a_failed_adaptation(spec, str(noisy_crop))[1] is not None
+    metrics = {"val_risk": 0.095, "filter_risk": 0.074, "sure_risk": 0.074, "sure_avg_risk": 0.09,
+               "init_risk": 0.222}
+    spec = SimpleNamespace(output=str(_adapted(tmp_path, metrics)), init=path)
+    assert _instead_of_a_failed_adaptation(spec, str(_unlike_slices(tmp_path))) == (None, "gaussian-sure")
     err = capsys.readouterr().err
-    assert "(the model it started from, flyem-nrrn-lite, is estimated worse still)" in err and path not in err
+    assert "denoised with the filter gaussian-sure (the model it started from, flyem-nrrn-lite, is a poor fit for " \
+           "it: neighbouring slices differ" in err and path not in err
