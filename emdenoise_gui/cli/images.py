@@ -476,9 +476,9 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
     falls back to). The estimate does not judge the start model against the filter: on noise a little
     correlated between pixels, which passes for white, it read the shipped NRRN 52 % above the filter where it
     was 58 % below. A model that passed is replaced by the one it started from where that one's estimated
-    error is lower (two networks, read alike). Its result was used whatever it was: a 5-step N2V gave 16.9 dB from a 20.6 dB input (training
-    audit); on ssTEM, an NRRN adapted from the shipped one gave 25.76 dB where the 3x3 Gaussian gave 26.63,
-    and the shipped one was estimated three times worse than the filter."""
+    error is lower (two networks, read alike). The self-trained model's result was used whatever it was: a
+    5-step N2V gave 16.9 dB from a 20.6 dB input (training audit); on ssTEM, an NRRN adapted from the shipped
+    one gave 25.76 dB where the 3x3 Gaussian gave 26.63."""
     from emdenoise_gui.training.held_back import filter_named
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.package import open_package
