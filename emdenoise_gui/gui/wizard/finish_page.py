@@ -63,13 +63,17 @@ def _estimate_text(scores: dict) -> str:
     """The error a self-supervised model leaves on held-back slices against the SURE-tuned Gaussian's and its
     start model's, by Stein's estimate (card metrics ``val_risk``, ``filter_risk``, ``init_risk``), as a
     sentence; "" where the run made no estimate."""
-    from emdenoise_gui.zoo.fit import estimate_words
+    from emdenoise_gui.zoo.fit import CLEARLY_WORSE, estimate_words
 
     value, bar = scores.get("val_risk"), scores.get("filter_risk")
-    if value is None or bar is None or not 0 < value < bar:
+    if value is None or bar is None or not 0 < value < CLEARLY_WORSE * bar:
         return ""
-    text = (f"On held-back slices the model leaves less error than the SURE-tuned Gaussian filter "
-            f"(<b>{estimate_words(value, bar)}</b>). ")
+    if value < bar:
+        text = (f"On held-back slices the model leaves less error than the SURE-tuned Gaussian filter "
+                f"(<b>{estimate_words(value, bar)}</b>). ")
+    else:  # within the estimate's allowance: no verdict either way
+        text = (f"On held-back slices the model leaves about as much error as the SURE-tuned Gaussian filter "
+                f"(<b>{estimate_words(value, bar)}</b>, closer than the estimate can tell apart). ")
     start = scores.get("init_risk")
     if start is not None and 0 < start < value:
         text += (f"The model it started from leaves {100.0 * (1.0 - start / value):.0f} % less error than the new "
