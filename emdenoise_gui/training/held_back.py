@@ -32,26 +32,43 @@ Denoiser = Callable[[np.ndarray], np.ndarray]
 
 
 def held_back_stacks(volumes: Sequence[np.ndarray], held_back: Sequence[Sequence[int]], count: int = SLICES,
-                     side: int = SIDE) -> list[np.ndarray]:
+                     side: int = SIDE, usable: Callable[[np.ndarray], bool] | None = None) -> list[np.ndarray]:
     """Up to ``count`` (3, S, S) stacks around the held-back slices (``held_back[v]``, indices into the
     (Z, H, W) ``volumes[v]``), evenly spread over them all: the central S x S square (``side``, or the
     slices' shorter side, down to a multiple of :data:`MULTIPLE`), the neighbours reflected at the stack's
-    ends as inference does. Volumes whose slices are under :data:`MIN_SIDE` px are left out."""
+    ends as inference does. Volumes whose slices are under :data:`MIN_SIDE` px are left out; with ``usable``
+    (a test of a stack, e.g. :func:`estimable`), the stacks are spread over those of up to 4 x ``count``
+    evenly spread candidates that pass it (a FIB-SEM stack's last, held-back slices are often blank)."""
     places = [(v, int(z)) for v, zs in enumerate(held_back) for z in zs if min(volumes[v].shape[1:]) >= MIN_SIDE]
-    if not places:
+    tries = count if usable is None else 4 * count
+    stacks = [_stack_at(volumes[v], z, side) for v, z in (places[i] for i in _spread(len(places), tries))]
+    if usable is not None:
+        stacks = [s for s in stacks if usable(s)]
+    return [stacks[i] for i in _spread(len(stacks), count)]
+
+
+def _spread(total: int, count: int) -> list[int]:
+    """Up to ``count`` indices spread evenly over ``range(total)``, first and last included."""
+    if total == 0:
         return []
-    picks = np.unique(np.linspace(0, len(places) - 1, min(count, len(places))).round().astype(int))
-    stacks = []
-    for v, z in (places[i] for i in picks):
-        data = volumes[v]
-        depth, height, width = data.shape
-        size = min(side, height, width) // MULTIPLE * MULTIPLE
-        y0, x0 = (height - size) // 2, (width - size) // 2
-        before = z - 1 if z > 0 else min(z + 1, depth - 1)
-        after = z + 1 if z < depth - 1 else max(z - 1, 0)
-        stacks.append(np.stack([np.asarray(data[k, y0:y0 + size, x0:x0 + size], np.float32)
-                                for k in (before, z, after)]))
-    return stacks
+    return [int(i) for i in np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))]
+
+
+def _stack_at(data: np.ndarray, z: int, side: int) -> np.ndarray:
+    """The (3, S, S) float32 stack [z-1, z, z+1] of the (Z, H, W) ``data`` at its central square (see
+    :func:`held_back_stacks`)."""
+    depth, height, width = data.shape
+    size = min(side, height, width) // MULTIPLE * MULTIPLE
+    y0, x0 = (height - size) // 2, (width - size) // 2
+    before = z - 1 if z > 0 else min(z + 1, depth - 1)
+    after = z + 1 if z < depth - 1 else max(z - 1, 0)
+    return np.stack([np.asarray(data[k, y0:y0 + size, x0:x0 + size], np.float32) for k in (before, z, after)])
+
+
+def estimable(stack: np.ndarray) -> bool:
+    """Whether the centre slice of a (3, S, S) ``stack`` can be estimated on: white noise
+    (``core.risk.white_noise``) and some pixels with noise (not blank, not all clipped)."""
+    return risk.white_noise(stack[1]) and bool(risk.noise_variance(stack[1]).any())
 
 
 def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoiser | None = None,
@@ -66,12 +83,10 @@ def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoi
     when none is left, or when an estimate is not above zero (too little to go on: an estimate of zero for
     the filter failed every model)."""
     rng = np.random.default_rng(seed)
-    stacks = [s for s in stacks if risk.white_noise(s[1])]
-    variances = [risk.noise_variance(s[1]) for s in stacks]
-    stacks = [s for s, v in zip(stacks, variances) if v.any()]
-    variances = [v for v in variances if v.any()]
+    stacks = [s for s in stacks if estimable(s)]
     if not stacks:
         return {}
+    variances = [risk.noise_variance(s[1]) for s in stacks]
 
     def mean_error(denoisers: Sequence[Denoiser]) -> float:
         return float(np.mean([risk.estimated_error(d, s, v, rng) for d, s, v in zip(denoisers, stacks, variances)]))

@@ -95,6 +95,18 @@ def test_the_details_read_as_words(home):  # noqa: F811
     assert "10–10 nm" not in text and "<b>Pixel size</b></td><td>10 nm" in text
     assert "q_flyem" not in card_html(cards["flyem-nrrn-lite"], True)
     assert fit._nm(2615.0) == "2.6 µm" and fit._nm(10.0) == "10 nm"
+    # a self-trained model's estimates: one row, in words, not five "estimated error of ..." metrics
+    from dataclasses import replace
+
+    adapted = replace(cards["flyem-nrrn-lite"], metrics={"val_loss": 0.33, "val_risk": 0.0276, "init_risk": 0.0235,
+                                                         "sure_risk": 0.0288, "sure_avg_risk": 0.0266,
+                                                         "filter_risk": 0.0266})
+    text = card_html(adapted, False)
+    assert ("<b>Estimated error</b></td><td>this model 0.0276, the model it started from 0.0235, gaussian-sure "
+            "0.0288, gaussian-sure-avg 0.0266 (squared error on held-back slices, z-scored; Stein&#x27;s estimate, "
+            "no clean reference)") in text
+    assert "<b>Metrics</b></td><td>validation loss: 0.33</td>" in text and "risk" not in text
+    assert "Estimated error" not in card_html(cards["flyem-nrrn-lite"], True)
 
 
 def test_bm3d_not_installed_is_marked_in_the_zoo(qtbot, home, panel, monkeypatch):  # noqa: F811

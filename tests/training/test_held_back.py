@@ -165,3 +165,15 @@ def test_no_estimate_where_the_noise_is_not_white():
 
     assert held_back.estimated_errors(smooth, [blurred]) == {}
     assert held_back.estimated_errors(smooth, [blurred, noisy]) == held_back.estimated_errors(smooth, [noisy])
+
+
+def test_blank_held_back_slices_give_way_to_others_that_can_be_estimated_on():
+    """The last slices of a FIB-SEM stack, the held-back ones, are often blank: the three stacks spread over the
+    held-back slices were all blank, and no estimate was made although other held-back slices had noise."""
+    _, noisy = _shot_stack()
+    volume = np.concatenate([np.stack([noisy[1]] * 6), np.zeros((6, 128, 128), np.float32)])  # slices 6-11 blank
+    picked = held_back.held_back_stacks([volume], [range(0, 12)], count=3)
+    assert sum(not s[1].any() for s in picked) >= 1  # plain spreading picks blank ones
+    usable = held_back.held_back_stacks([volume], [range(0, 12)], count=3, usable=held_back.estimable)
+    assert len(usable) == 3 and all(s[1].any() for s in usable)
+    assert held_back.held_back_stacks([volume], [range(6, 12)], usable=held_back.estimable) == []

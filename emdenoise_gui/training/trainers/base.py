@@ -19,7 +19,11 @@ from emdenoise_gui.models.blocks import count_parameters
 from emdenoise_gui.models.device import autocast_dtype, cpu_description, precision_name
 from emdenoise_gui.models.registry import family
 from emdenoise_gui.training.data import Volume, describe, load_volume, split_slices
-from emdenoise_gui.training.held_back import estimated_errors, held_back_stacks
+from emdenoise_gui.training.held_back import (
+    estimable,
+    estimated_errors,
+    held_back_stacks,
+)
 from emdenoise_gui.training.schedules import Schedule
 from emdenoise_gui.training.spec import RunSpec
 from emdenoise_gui.zoo.card import ModelCard
@@ -273,7 +277,7 @@ class BaseTrainer:
         noise)."""
         if not self.self_supervised or not getattr(self, "validation_held_back", False):
             return {}
-        stacks = held_back_stacks([v.data for v in self.data], self.val_slices)
+        stacks = held_back_stacks([v.data for v in self.data], self.val_slices, usable=estimable)
         start = self._start_model()
         with self._evaluating():
             return estimated_errors(self._stack_denoiser(self.model), stacks,
