@@ -51,15 +51,14 @@ def print_job_script(args) -> str:
 def check_batch_options(args) -> None:
     """InputError when --jobs is below 1, or --jobs or --cluster-config is given without a batch-system
     --scheduler (they were ignored without a word)."""
-    from emdenoise_gui.jobs.cluster import BATCH_SYSTEMS
+    from emdenoise_gui.jobs.cluster import BATCH_SYSTEMS, parse_scheduler
 
     if args.jobs < 1:  # 0 waited for ever for workers; -1 was an internal error
         raise InputError(f"--jobs must be 1 or more (batch jobs to start), got {args.jobs}")
     wait = getattr(args, "wait_for_workers", None)
     if wait is not None and not 0 < wait < math.inf:
         raise InputError(f"--wait-for-workers must be a number of seconds above 0, got {wait:g}")
-    if wait is not None and (args.scheduler in (None, "here") or args.scheduler.split(":")[0] in
-                             ("local", *BATCH_SYSTEMS)):
+    if wait is not None and (args.scheduler in (None, "here") or parse_scheduler(args.scheduler).kind != "address"):
         raise InputError(f"--wait-for-workers goes with --scheduler HOST:PORT, a running Dask scheduler (got "
                          f"{args.scheduler or 'no --scheduler'}): leave it out")
     given = [flag for flag, value, default in (("--jobs", args.jobs, 1), ("--cluster-config", args.cluster_config,

@@ -482,11 +482,14 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
     from emdenoise_gui.training.held_back import filter_named
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.package import open_package
-    from emdenoise_gui.zoo.registry import resolve
+    from emdenoise_gui.zoo.registry import recorded_start
 
     card = open_package(spec.output).card
     metrics, name = card.metrics, Path(source).name
-    first = _start_package(card, spec.init)
+    # the model the run started from: the command's start model, else the one its card names, where either still
+    # holds those weights (a paused run resumed by a later command: that command's default is not the run's)
+    recorded = str(card.training.get("init_from") or "")
+    first, package = recorded_start(recorded, (spec.init, recorded.rsplit(" (sha256 ", 1)[0])) or (None, None)
     start = metrics.get("init_risk") if first else None
     named = Path(first).name if first else ""  # the shipped default is a path into the app's own folder
     kept = f"{card.name} stays in the zoo"
@@ -499,7 +502,7 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
         return first, None
     with open_stack(source) as stack:
         facts = fit.measure_facts(stack, stack.meta.voxel_size_nm)
-    unfit = fit.assess_fit(resolve(first).card, facts) if first else None
+    unfit = fit.assess_fit(package.card, facts) if package else None
     if unfit is not None and unfit.grade != "poor":
         instead, words = (first, None), f"the model it started from, {named}"
     else:
@@ -509,26 +512,6 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
     say(f"emdenoise: note: so {name} is denoised with {words} instead of {card.name} ({kept}: train it longer with "
         "more --steps, or delete it)")
     return instead
-
-
-def _start_package(card, given: str = "") -> str | None:
-    """The model a self-trained ``card`` started from (its ``init_from``, "NAME (sha256 0123456789ab)"):
-    ``given`` (the command's --init or default start model) or else its zoo name, whichever still holds those
-    weights; None for a run from scratch, or a start model gone or replaced since (a paused run resumed by a
-    later command: the command's default start model is not the run's)."""
-    from emdenoise_gui.zoo.registry import resolve
-
-    recorded = str(card.training.get("init_from") or "")
-    if " (sha256 " not in recorded:
-        return None
-    name, digest = recorded.rsplit(" (sha256 ", 1)
-    for start in (given, name):
-        try:
-            if start and resolve(start).card.weights_sha256.startswith(digest.rstrip(")")):
-                return start
-        except (InputError, OSError, ValueError):
-            continue
-    return None
 
 
 def _paused_adaptation(spec):

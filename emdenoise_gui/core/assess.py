@@ -34,7 +34,7 @@ def centre_crop(image, size: int = CROP) -> np.ndarray:
     return np.asarray(data[y0:y0 + size, x0:x0 + size], dtype=np.float64)
 
 
-def noise_sigma(image) -> float:
+def noise_sigma(image, spread: int = 1) -> float:
     """Standard deviation of the pixel noise of a (Y, X) image, in its grey values.
 
     Immerkaer's Laplacian-difference residual, made robust to edges with the median absolute
@@ -42,15 +42,20 @@ def noise_sigma(image) -> float:
     a residual of ``6 sigma``. Flat regions at the image's lowest or highest value (saturated or
     clipped, the zero margins of an aligned stack: ``shading.outside``) are left out: they hold no
     noise to measure, and where they were half of the window they made the estimate 0. 0.0 when
-    nothing else is left; NaN for images smaller than 3 x 3.
+    nothing else is left; NaN for images smaller than 3 x 3 (than the kernel). ``spread``: the kernel's
+    taps that many px apart (2: pixels two apart, which share no noise where neighbours do:
+    ``core.risk.white_noise``).
     """
     data = centre_crop(image)
-    if min(data.shape) < 3:
+    if min(data.shape) < 2 * spread + 1:
         return math.nan
-    residual = ndimage.convolve(data, _NOISE_KERNEL, mode="reflect")[1:-1, 1:-1]
+    kernel = np.zeros((2 * spread + 1,) * 2)
+    kernel[::spread, ::spread] = _NOISE_KERNEL
+    inner = (slice(spread, -spread),) * 2
+    residual = ndimage.convolve(data, kernel, mode="reflect")[inner]
     missing = outside(data)
-    if missing.any():  # and the residuals of the pixels beside them, which see their edge
-        residual = residual[~ndimage.binary_dilation(missing, np.ones((3, 3), bool))[1:-1, 1:-1]]
+    if missing.any():  # and the residuals of the pixels the kernel reaches from there, which see their edge
+        residual = residual[~ndimage.binary_dilation(missing, np.ones((2 * spread + 1,) * 2, bool))[inner]]
     if residual.size == 0:
         return 0.0
     mad = np.median(np.abs(residual - np.median(residual)))

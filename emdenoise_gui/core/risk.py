@@ -34,7 +34,12 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from emdenoise_gui.core.assess import _MAD_TO_SIGMA, _NOISE_KERNEL, centre_crop
+from emdenoise_gui.core.assess import (
+    _MAD_TO_SIGMA,
+    _NOISE_KERNEL,
+    centre_crop,
+    noise_sigma,
+)
 from emdenoise_gui.core.shading import outside
 
 #: Bands of local brightness the noise is measured in (equal numbers of pixels).
@@ -101,24 +106,13 @@ def noise_variance(image: np.ndarray) -> np.ndarray:
 
 def white_noise(image: np.ndarray) -> bool:
     """Whether the fine-scale content of ``image`` (H, W) is noise independent from pixel to pixel: the noise
-    variance measured with Immerkaer's kernel spread over pixels two apart is at most :data:`WHITE_RATIO`
-    times that measured over neighbours (equal for white noise; far larger where neighbours share their noise,
+    variance measured with Immerkaer's kernel spread over pixels two apart (``core.assess.noise_sigma``) is at
+    most :data:`WHITE_RATIO` times that measured over neighbours (equal for white noise; far larger where neighbours share their noise,
     or where there is less noise than fine structure), on the central :data:`WHITE_CROP` px square. False for
     an image with no measurable noise."""
     data = centre_crop(np.asarray(image, dtype=np.float64), WHITE_CROP)
-    near, apart = (_mad_variance(data, spread) for spread in (1, 2))
+    near, apart = (noise_sigma(data, spread) ** 2 for spread in (1, 2))
     return near > 0 and apart <= WHITE_RATIO * near
-
-
-def _mad_variance(data: np.ndarray, spread: int) -> float:
-    """The noise variance of (H, W) float64 ``data`` by Immerkaer's kernel with its taps ``spread`` px apart
-    (robust: median absolute deviation), away from the borders; 0.0 for too small an image."""
-    kernel = np.zeros((2 * spread + 1,) * 2)
-    kernel[::spread, ::spread] = _NOISE_KERNEL
-    residual = ndimage.convolve(data, kernel, mode="reflect")[2 * spread:-2 * spread, 2 * spread:-2 * spread]
-    if residual.size == 0:
-        return 0.0
-    return float((_MAD_TO_SIGMA * np.median(np.abs(residual - np.median(residual))) / 6.0) ** 2)
 
 
 def estimated_error(denoise: Callable[[np.ndarray], np.ndarray], stack: np.ndarray, variance: np.ndarray,

@@ -246,6 +246,24 @@ def resolve(spec: str) -> Package:
     return find(spec).package
 
 
+def recorded_start(init_from: str, candidates: tuple[str, ...]) -> tuple[str, Package] | None:
+    """(candidate, its package) of the first of ``candidates`` (paths or zoo names; "" skipped) that still
+    holds the weights a run recorded it started from (``init_from``, a card's "NAME (sha256 0123456789ab)"), or
+    None: no record, or every candidate gone, unreadable or holding other weights since (a shipped model an
+    update replaced, a package imported again)."""
+    if " (sha256 " not in init_from:
+        return None
+    digest = init_from.rsplit(" (sha256 ", 1)[1].rstrip(")")
+    for candidate in candidates:
+        try:
+            package = resolve(candidate) if candidate else None
+        except (InputError, OSError, ValueError):
+            continue
+        if package is not None and package.card.weights_sha256.startswith(digest):
+            return candidate, package
+    return None
+
+
 def zoo_folder_error(exc: OSError, what: str) -> InputError:
     """An OSError while writing the user zoo as one line: what failed, the zoo folder, what to do (a disk
     error or a full disk is said as such, not as a folder the user cannot write to)."""

@@ -295,19 +295,17 @@ class BaseTrainer:
         """A copy of the model with the weights the run started from (``spec.init``), in eval mode; None for a
         run from scratch, or when the start package is gone or holds other weights since (its sha256 is not the
         one the run recorded in ``init_from``: a shipped model an update replaced, a package imported again)."""
-        if not self.spec.init or not self.init_from:
-            return None
         import copy
 
         from emdenoise_gui.zoo.package import load_weights
-        from emdenoise_gui.zoo.registry import resolve
+        from emdenoise_gui.zoo.registry import recorded_start
 
+        found = recorded_start(self.init_from or "", (self.spec.init,))
+        if found is None:
+            return None
         try:
-            package = resolve(self.spec.init)
-            if f"(sha256 {package.card.weights_sha256[:12]})" not in self.init_from:
-                return None
             start = copy.deepcopy(self.model)
-            start.load_state_dict(self.fitted_init(load_weights(package)))
+            start.load_state_dict(self.fitted_init(load_weights(found[1])))
         except (InputError, OSError, ValueError, KeyError, RuntimeError):
             return None
         return start.eval()

@@ -64,7 +64,7 @@ class N2VTrainer(BaseTrainer):
         return {"val_loss": float(loss), "filter_val_loss": float(n2v.neighbour_mean_loss(target, mask))}
 
     def denoise_crop(self, batch):
-        out = self.model(self.tensor(batch)).float().cpu().numpy()[0, 0]
+        out = self.infer(self.tensor(batch)).float().cpu().numpy()[0, 0]
         return display_pair(batch[0, 0], out)
 
     def recipe(self) -> str:

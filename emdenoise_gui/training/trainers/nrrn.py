@@ -216,7 +216,7 @@ class NRRNTrainer(BaseTrainer):
                                                                neighbours)}
 
     def denoise_crop(self, batch):
-        out = self.model.denoise(self.tensor(batch[:, :3])).float().cpu().numpy()[0, 0]
+        out = self.infer(self.tensor(batch[:, :3])).float().cpu().numpy()[0, 0]
         centre = batch[0, 1]
         if self.supervised:
             m, s = self.val_stats[0]
