@@ -106,3 +106,29 @@ def test_pages_stored_differently_are_not_merged_into_a_stack_missing_one(tmp_pa
             tif.write(page, compression="zlib" if z == 1 else None)
     with open_stack(path) as stack:
         assert stack.shape[0] == 1 and "read as the slices" not in stack.meta.extra.get("note", "")
+
+
+@pytest.mark.parametrize("unit", ["\\u00C5", "\\u212B"])
+def test_imagej_escaped_angstrom_is_read(tmp_path, unit):
+    """ImageJ writes a non-ASCII unit as its escape: Angstrom so read as unknown, the calibration lost."""
+    path = tmp_path / "a.tif"
+    tifffile.imwrite(path, STACK, imagej=True, resolution=(0.025, 0.025), metadata={"axes": "ZYX", "unit": unit})
+    with open_stack(path) as stack:
+        assert stack.meta.voxel_size_nm == pytest.approx((4.0, 4.0, 4.0))
+
+
+@pytest.mark.parametrize("kind", ["ome", "imagej"])
+def test_tiff_time_points_take_the_pixel_size_as_spacing(tmp_path, kind):
+    """Frames of a time series (one z plane) read as slices 50 nm apart from a z step the file gave for its
+    one plane, without a word (I/O audit); OME-Zarr time points already took the pixel size and said so."""
+    path = tmp_path / "t.tif"
+    if kind == "ome":
+        tifffile.imwrite(path, STACK[:, None], ome=True, resolution=(1e4, 1e4), resolutionunit="CENTIMETER",
+                         metadata={"axes": "TZYX", "PhysicalSizeX": 0.004, "PhysicalSizeY": 0.004,
+                                   "PhysicalSizeZ": 0.05})
+    else:
+        tifffile.imwrite(path, STACK, imagej=True, resolution=(0.25, 0.25),
+                         metadata={"axes": "TYX", "spacing": 50, "unit": "nm"})
+    with open_stack(path) as stack:
+        assert stack.shape == STACK.shape and stack.meta.voxel_size_nm == pytest.approx((4.0, 4.0, 4.0))
+        assert "time points" in stack.meta.extra["note"]

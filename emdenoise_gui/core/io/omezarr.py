@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.io import ngff
+from emdenoise_gui.core.io.ngff import SPACE_AXES
 from emdenoise_gui.core.io.stack import (
     Placement,
     StackMeta,
@@ -40,15 +42,12 @@ from emdenoise_gui.core.io.stack import (
     check_shape,
     stored_dtype_extra,
 )
-from emdenoise_gui.core.io.units import unit_to_nm
 
 SUFFIXES = (".zarr",)
 DEFAULT_VERSION = "0.5"
 VERSIONS = ("0.5", "0.4")
 #: Slices per shard (NGFF 0.5) and the most pixels of a slice in one chunk (a side of 1024).
 SHARD_DEPTH, CHUNK_SIDE = 16, 1024
-#: Axis units NGFF allows that we convert, to nm.
-SPACE_AXES = ("z", "y", "x")
 #: an image's position in space (``stack.Placement``) is written, as the NGFF translation (in nm: needs the voxel size)
 KEEPS_PLACEMENT = True
 
@@ -100,154 +99,12 @@ def multiscale_metadata(name: str, voxel_size_nm: tuple[float, float, float] | N
     return entry
 
 
-def _multiscales(group, path: Path) -> tuple[dict, str]:
-    """(the first multiscales entry, NGFF version) of an opened group, or InputError."""
-    attrs = dict(group.attrs)
-    if "ome" in attrs:
-        ome = attrs["ome"]
-        entries, version = ome.get("multiscales"), str(ome.get("version", "0.5"))
-    else:
-        entries = attrs.get("multiscales")
-        version = str(entries[0].get("version", "0.4")) if entries else ""
-    if not entries:
-        raise InputError("is a zarr store without OME-Zarr (NGFF) image metadata; EMDenoise opens OME-Zarr "
-                         "images (e.g. written by EMDenoise, ome-zarr-py, bioformats2raw or napari)", path)
-    return entries[0], version
-
-
-def _axis_names(entry: dict) -> list[str]:
-    """The axes' names of a multiscales entry (NGFF 0.4+ gives dicts, older ones plain names)."""
-    return [a["name"] if isinstance(a, dict) else a for a in entry.get("axes", [])]
-
-
-def _names(entry: dict, ndim: int) -> list[str]:
-    """The axes' names of an image of ``ndim`` axes; without (usable) axes metadata the last ones are taken
-    as z, y, x and any before them as unnamed ("?")."""
-    names = _axis_names(entry)
-    if len(names) == ndim:
-        return names
-    space = list(SPACE_AXES[-min(ndim, 3):])
-    return ["?"] * (ndim - len(space)) + space
-
-
-def _is_channel(entry: dict, names: list[str], index: int) -> bool:
-    """Whether axis ``index`` holds channels (named c, or of NGFF type "channel")."""
-    axes = entry.get("axes") or []
-    axis = axes[index] if len(axes) == len(names) else None
-    return names[index] == "c" or (isinstance(axis, dict) and axis.get("type") == "channel")
-
-
-def _slice_axis(entry: dict, names: list[str], shape: tuple[int, ...], path: Path) -> int | None:
-    """The array axis that holds the slices: z, else the one other axis longer than 1 (time points of repeat
-    scans, as a TIFF's T axis is read); None for one plane. InputError for channels or two such axes."""
-    many = [i for i, n in enumerate(shape[:-2]) if n > 1 and names[i] != "z"]
-    for i in many:
-        if _is_channel(entry, names, i):
-            raise InputError(f"has {shape[i]} channels (axes {', '.join(names)}); EMDenoise needs one greyscale "
-                             "channel: export one channel first", path)
-    if "z" in names and shape[names.index("z")] > 1:
-        many.append(names.index("z"))
-    if len(many) > 1:
-        extra = ", ".join(f"{names[i]}={shape[i]}" for i in sorted(many))
-        raise InputError(f"holds more than one volume ({extra}); EMDenoise works on one (Z, Y, X) volume: export "
-                         "one channel / time point first", path)
-    if many:
-        return many[0]
-    return names.index("z") if "z" in names[:-2] else (len(shape) - 3 if len(shape) > 2 else None)
-
-
-def _scale(entry: dict, ndim: int) -> list[float] | None:
-    """Level 0's scale per axis: its dataset's scale times the multiscale's own (NGFF lets both be given)."""
-    scale, found = [1.0] * ndim, False
-    for transforms in (entry["datasets"][0].get("coordinateTransformations"), entry.get("coordinateTransformations")):
-        for transform in transforms or []:
-            values = transform.get("scale") if transform.get("type") == "scale" else None
-            if values and len(values) == ndim:
-                try:
-                    scale, found = [a * float(b) for a, b in zip(scale, values)], True
-                except (TypeError, ValueError):  # not numbers: the voxel size is unknown, the image still opens
-                    return None
-    return scale if found else None
-
-
-def _translated(entry: dict) -> bool:
-    """Whether level 0 (or the multiscale) has a translation other than zero: a position in space, which the
-    app does not carry to its outputs (they say so)."""
-    for transforms in (entry["datasets"][0].get("coordinateTransformations"), entry.get("coordinateTransformations")):
-        for transform in transforms or []:
-            values = transform.get("translation") if isinstance(transform, dict) else None
-            if transform.get("type") == "translation" and isinstance(values, list) and any(values):
-                return True
-    return False
-
-
-def _translation_nm(entry: dict, names: list[str]) -> tuple[float, float, float] | None:
-    """The first voxel's (z, y, x) position in nm: the multiscale's scale times its dataset's translation, plus
-    the multiscale's own translation (NGFF applies the dataset's transforms first); None when it is zero, or
-    unknown (an axis without a length unit, values that are not numbers)."""
-    axes = entry.get("axes", [])
-    if len(axes) != len(names) or not all(n in names for n in SPACE_AXES):
-        return None
-    position, scale = [0.0] * len(names), [1.0] * len(names)
-    try:
-        for level in (entry["datasets"][0].get("coordinateTransformations"), entry.get("coordinateTransformations")):
-            level_scale = [1.0] * len(names)
-            for transform in level or []:
-                kind, values = transform.get("type"), transform.get(transform.get("type"))
-                if kind in ("scale", "translation") and not (isinstance(values, list) and len(values) == len(names)):
-                    return None
-                if kind == "scale":
-                    level_scale = [float(v) for v in values]
-                    position = [p * v for p, v in zip(position, level_scale)]
-                elif kind == "translation":
-                    position = [p + float(v) for p, v in zip(position, values)]
-            scale = [a * b for a, b in zip(scale, level_scale)]
-    except (TypeError, ValueError, AttributeError):
-        return None
-    result = []
-    for name in SPACE_AXES:
-        axis = axes[names.index(name)]
-        factor = unit_to_nm(axis.get("unit")) if isinstance(axis, dict) else None
-        value = position[names.index(name)] * factor if factor else None
-        if value is None or not math.isfinite(value):
-            return None
-        result.append(value)
-    return tuple(result) if any(result) else None
-
-
-def _voxel_size(entry: dict, names: list[str], slices: str = "z") -> tuple[tuple[float, float, float] | None, str]:
-    """((z, y, x) in nm of level 0 from the axes' units and scale transforms, or None; a note for the user).
-
-    ``slices``: the name of the axis read as slices. Slices that are not z (time points) or an image without
-    a z axis take the x pixel size as their spacing, and the note says so (shown when there are slices)."""
-    axes, scale = entry.get("axes", []), _scale(entry, len(names))
-    if scale is None or len(axes) != len(names):
-        return None, ""
-
-    def size(name: str) -> float | None:
-        """nm per px along ``name``; None when the unit is unknown or the scale not a positive number."""
-        axis = axes[names.index(name)]
-        factor = unit_to_nm(axis.get("unit")) if isinstance(axis, dict) else None
-        value = scale[names.index(name)] * factor if factor else None
-        return value if value is not None and math.isfinite(value) and value > 0 else None
-
-    if "x" not in names or "y" not in names:
-        return None, ""
-    x, y = size("x"), size("y")
-    if x is None or y is None:
-        return None, ""
-    if "z" in names and slices == "z":
-        z = size("z")
-        return ((z, y, x), "") if z is not None else (None, "")
-    return (x, y, x), "the slices are not z planes (time points): their spacing is taken as the pixel size"
-
-
 class _ArrayReader:
     """Reads slice z of an N-D zarr array: ``z`` along its slice axis (None: the one plane), index 0 along
-    the other axes of length 1, whole along the last two (y, x)."""
+    the other axes of length 1, whole along the last two (y, x; x, y where ``transposed``, read as (y, x))."""
 
-    def __init__(self, array, slice_axis: int | None, path: Path):
-        self.array, self.slice_axis, self.path = array, slice_axis, path
+    def __init__(self, array, slice_axis: int | None, path: Path, transposed: bool = False):
+        self.array, self.slice_axis, self.path, self.transposed = array, slice_axis, path, transposed
         self.ndim = len(array.shape)
         self._held: dict[Path, tuple[int, int]] | None = None  # the stored files at hold_still(): (size, mtime)
 
@@ -258,6 +115,8 @@ class _ArrayReader:
         index = tuple(z if i == self.slice_axis else slice(None) if i >= self.ndim - 2 else 0
                       for i in range(self.ndim))
         data = np.asarray(self.array[index])
+        if self.transposed:
+            data = np.ascontiguousarray(data.T)
         if not is_store(self.path):
             raise InputError("was moved or deleted while it was read: put it back and run again", self.path)
         if self._held is not None:
@@ -390,7 +249,7 @@ def _malformed(path: Path):
 def _level0(group, path: Path):
     """(zarr array of level 0, multiscales entry, NGFF version) of the image in the root ``group``."""
     with _malformed(path):
-        entry, version = _multiscales(group, path)
+        entry, version = ngff.first_multiscales(group, path)
     try:
         array = group[entry["datasets"][0]["path"]]
     except (KeyError, IndexError) as exc:
@@ -399,6 +258,9 @@ def _level0(group, path: Path):
     except Exception as exc:  # the level's own metadata unreadable (binary junk, bad JSON): zarr's error
         raise InputError(f"the metadata of its image level cannot be read ({type(exc).__name__}): the store "
                          "is damaged (copy it again)", path) from exc
+    if getattr(array, "chunks", None) is None:  # a group: zarr's AttributeError was an internal error (I/O audit)
+        raise InputError(f"its OME-Zarr metadata names an image level ({entry['datasets'][0]['path']}) that is a "
+                         "group, not an array: the program that wrote it did not follow the NGFF format", path)
     steps = [*array.chunks, *(getattr(array, "shards", None) or ())]
     if any(int(step) < 1 for step in steps):  # zarr takes it; every chunk count then divided by zero
         raise InputError(f"its chunk size is 0 along an axis (chunks {tuple(array.chunks)}): the store's metadata "
@@ -501,14 +363,16 @@ def open_file(path: Path):
     if len(shape) < 2:
         raise InputError(f"holds {len(shape)}-D data of shape {shape}, not an image", path)
     with _malformed(path):
-        names = _names(entry, len(shape))
-        axis = _slice_axis(entry, names, shape, path)
-        voxel, note = _voxel_size(entry, names, names[axis] if axis is not None else "z")
-        position = _translation_nm(entry, names) if axis is not None and names[axis] == "z" else None
-        translated = _translated(entry)
-    zyx = check_shape(((shape[axis],) if axis is not None else ()) + shape[-2:], path)
+        names = ngff.axis_names(entry, len(shape))
+        transposed = ngff.transposed(names, path)
+        axis = ngff.slice_axis(entry, names, shape, path)
+        voxel, note = ngff.voxel_size(entry, names, names[axis] if axis is not None else "z")
+        position = ngff.translation_nm(entry, names) if axis is not None and names[axis] == "z" else None
+        translated = ngff.translated(entry)
+    order = slice(None, None, -1 if transposed else 1)  # (y, x)
+    zyx = check_shape(((shape[axis],) if axis is not None else ()) + shape[-2:][order], path)
     dtype = check_dtype(array.dtype, path)
-    chunks = ((int(array.chunks[axis]) if axis is not None else 1),) + tuple(int(c) for c in array.chunks[-2:])
+    chunks = ((int(array.chunks[axis]) if axis is not None else 1),) + tuple(int(c) for c in array.chunks[-2:][order])
     extra = {"chunks": chunks, "ngff": version, **stored_dtype_extra(array.dtype, dtype)}
     if note and voxel and zyx[0] > 1:
         extra["note"] = note
@@ -518,7 +382,7 @@ def open_file(path: Path):
         extra["translated"] = True
     meta = StackMeta(path=path, format=f"OME-Zarr {version}", shape=zyx, dtype=dtype, voxel_size_nm=voxel,
                      source=f"OME-Zarr {version} metadata" if voxel else "", raw_slices=False, extra=extra)
-    return meta, _ArrayReader(array, axis, path)
+    return meta, _ArrayReader(array, axis, path, transposed)
 
 
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,

@@ -28,7 +28,7 @@ from emdenoise_gui.core.io.stack import (
     check_shape,
     stored_dtype_extra,
 )
-from emdenoise_gui.core.io.units import unit_to_nm
+from emdenoise_gui.core.io.units import TIME_POINTS, Y_UNKNOWN, Z_UNKNOWN, unit_to_nm
 
 _SPATIAL = set("YX")
 #: What of an input ``create`` keeps (``writer.StackWriter``'s ``kept``): a MINISWHITE input's tag.
@@ -90,11 +90,6 @@ def _squeeze_axes(series: tifffile.TiffPageSeries, path: Path) -> tuple[int, ...
             path,
         )
     return tuple(n for _, n in kept)
-
-
-#: The note on a stack whose file gives its pixel size but not its z step (which is then taken as it).
-Z_UNKNOWN = "the z spacing is unknown (the file gives only the pixel size); taken as the pixel size"
-Y_UNKNOWN = "the y pixel size is unknown (the file gives only x); taken as the x pixel size"
 
 
 def _series_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries):
@@ -343,7 +338,11 @@ def open_file(path: Path):
         notes = [text for text in (paged, note) if text]
         if white:
             notes.append("stored white-is-zero (MINISWHITE): 0 shows white")
-        if voxel and not z_given and shape[0] > 1:
+        over_time = [a for a, n in zip(series.axes, series.shape) if n > 1 and a not in _SPATIAL] == ["T"]
+        if voxel and over_time and shape[0] > 1:  # a z step of a one-plane Z axis is not the frames' spacing
+            voxel = (voxel[2], voxel[1], voxel[2])
+            notes.append(TIME_POINTS)
+        elif voxel and not z_given and shape[0] > 1:
             notes.append(Z_UNKNOWN)
         if voxel and not y_given:
             notes.append(Y_UNKNOWN)

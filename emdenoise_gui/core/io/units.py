@@ -14,9 +14,17 @@ UNIT_NM = {
     "micrometer": 1e3, "micrometre": 1e3, "micrometers": 1e3, "micrometres": 1e3,
     "mm": 1e6, "millimeter": 1e6, "millimetre": 1e6, "cm": 1e7, "centimeter": 1e7, "centimetre": 1e7,
     "m": 1e9, "meter": 1e9, "metre": 1e9,
-    "a": 0.1, "å": 0.1, "\u212b": 0.1, "angstrom": 0.1, "angstroms": 0.1, "ångström": 0.1,
+    "a": 0.1, "å": 0.1, "\u212b": 0.1, "\\u00c5": 0.1, "\\u212b": 0.1,  # ImageJ's escapes
+    "angstrom": 0.1, "angstroms": 0.1, "ångström": 0.1,
     "pm": 1e-3, "picometer": 1e-3, "picometre": 1e-3, "fm": 1e-6, "femtometer": 1e-6, "femtometre": 1e-6,
 }
+
+
+#: The notes on a stack whose file leaves a length out: the z step (taken as the pixel size), the y pixel size
+#: (taken as x), and slices along time, not z (their spacing taken as the pixel size).
+Z_UNKNOWN = "the z spacing is unknown (the file gives only the pixel size); taken as the pixel size"
+Y_UNKNOWN = "the y pixel size is unknown (the file gives only x); taken as the x pixel size"
+TIME_POINTS = "the slices are not z planes (time points): their spacing is taken as the pixel size"
 
 
 def unit_to_nm(unit: str | None) -> float | None:
