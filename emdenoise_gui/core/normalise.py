@@ -40,7 +40,8 @@ STATS_PERCENTILES = (0.01, 99.99)
 
 def slice_stats(image: np.ndarray) -> tuple[float, float]:
     """(mean, std) of an (H, W) image with its values clipped to their :data:`STATS_PERCENTILES`, accumulated
-    in float64; std floored at 1e-6.
+    in float64; std floored at 1e-6. A slice the clip leaves flat (a few pixels apart from one value) takes
+    its std of the values as they are.
 
     The clip keeps a few extreme pixels (a hot pixel, a speck of dust) from setting the scale of the whole
     slice: one pixel of 65535 among 60,000 of about 1500 doubled the std, and NRRN's result lost 3.4 dB;
@@ -54,12 +55,18 @@ def slice_stats(image: np.ndarray) -> tuple[float, float]:
         data = data.astype(np.float32)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
     lo, hi = (data.dtype.type(v) for v in np.percentile(data[::step, ::step], STATS_PERCENTILES))
-    if data.min() < lo or data.max() > hi:
-        data = np.clip(data, lo, hi)
+    mean, std = _mean_std(np.clip(data, lo, hi) if data.min() < lo or data.max() > hi else data)
+    if std < EPS and lo == hi:  # flat but for a few pixels, which the clip took away: by them, not by EPS (a
+        mean, std = _mean_std(data)  # pixel 190 grey above reached 1.9e8 sd, past float16's range: NaN)
+    return mean, max(std, EPS)
+
+
+def _mean_std(data: np.ndarray) -> tuple[float, float]:
+    """(mean, std) of a float32 or float64 array, the sums in float64."""
     mean = float(data.mean(dtype=np.float64))
     centred = data - data.dtype.type(mean)
     np.square(centred, out=centred)
-    return mean, float(max(np.sqrt(centred.mean(dtype=np.float64)), EPS))
+    return mean, float(np.sqrt(centred.mean(dtype=np.float64)))
 
 
 def robust_range(image: np.ndarray) -> tuple[float, float]:

@@ -14,7 +14,8 @@ and divided by the summed weights. A :class:`TilePlan` says how:
 * **gaussian** (the papers' mode, "quality: paper"): tiles of a fixed side at a stride
   (512 / 256: every pixel computed four times), weighted by a 2-D Gaussian (sigma =
   tile/8, floored so its corners never vanish; Ede & Beanland / cyclic-paper blending,
-  models.md section 4).
+  models.md section 4). A local network's outer halo px (computed from its zero padding) weigh
+  next to nothing where another tile covers them, so the result equals the whole image's.
 
 Images smaller than a tile get one tile per axis, rounded up to a multiple of
 ``multiple`` pixels (networks that downsample need sizes divisible by 2**k), their borders half
@@ -69,17 +70,25 @@ class TilePlan:
             raise ValueError(f"bad tile plan: window {self.window!r}, guard {self.guard}, overlap {self.overlap}")
 
     @classmethod
-    def paper(cls, tile: int = 512, stride: int = 256) -> "TilePlan":
-        """The papers' tiling: ``tile`` px tiles every ``stride`` px, Gaussian-weighted."""
+    def paper(cls, tile: int = 512, stride: int = 256, guard: int = 0) -> "TilePlan":
+        """The papers' tiling: ``tile`` px tiles every ``stride`` px, Gaussian-weighted; the outer ``guard`` px
+        of a tile (a network's reach: what it computed from its zero padding) weigh next to nothing where
+        another tile covers them (needs an overlap of at least 2 * ``guard``)."""
         if not 1 <= stride <= tile:
             raise ValueError(f"need 1 <= stride <= tile, got tile {tile}, stride {stride}")
-        return cls(tile, tile - stride, 0, "gaussian", True)
+        return cls(tile, tile - stride, guard, "gaussian", True)
 
     @classmethod
     def band(cls, tile: int, halo: int, ramp: int = 16, fixed: bool = False) -> "TilePlan":
         """Band blending for a network whose outputs depend on inputs up to ``halo`` px away:
-        the guard is the halo, the tiles overlap by 2 * halo + ``ramp`` px (at most half a tile)."""
-        overlap = min(2 * halo + ramp, tile // 2)
+        the guard is the halo, the tiles overlap by 2 * halo + ``ramp`` px. A ``fixed`` tile (a training
+        crop) keeps its side and overlaps by at most half of it; other tiles grow to twice the overlap (a
+        16 px tile cut NRRN's guard to 4 px of its 8, and made one tile per pixel: 16 GiB for a 4096^2 slice; inference audit)."""
+        overlap = 2 * halo + ramp
+        if fixed:
+            overlap = min(overlap, tile // 2)
+        else:
+            tile = max(tile, 2 * overlap)
         return cls(tile, overlap, min(halo, overlap // 2), "band", fixed)
 
     @classmethod
@@ -136,9 +145,13 @@ class TileGrid:
 
     def weights(self) -> np.ndarray:
         """(th, tw) float32 blending window of this grid's tiles, maximum 1, floored (WEIGHT_FLOOR, BAND_FLOOR)."""
-        if self.plan.window == "gaussian":
-            return gaussian_weights(self.tile).astype(np.float32)
         guard = self.plan.guard
+        if self.plan.window == "gaussian":  # the guard px (what the network computed from its zero padding) all
+            # but left out where tiles overlap: weighed in, NRRN lite's seams reached 2.7 grey levels at 64 / 48
+            outside = [np.minimum(np.arange(t), t - 1 - np.arange(t)) < guard if t > s else np.zeros(t, bool)
+                       for t, s in zip(self.tile, self.stride)]
+            floor = np.where(outside[0][:, None] | outside[1][None, :], BAND_FLOOR, 1.0)
+            return (gaussian_weights(self.tile) * floor).astype(np.float32)
         axes = [band_window(t, t - s, guard) if t > s else np.ones(t) for t, s in zip(self.tile, self.stride)]
         return np.maximum(np.outer(axes[0], axes[1]), BAND_FLOOR).astype(np.float32)
 
@@ -147,11 +160,12 @@ def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int
     """(tile, stride, (pad before, after), tile count) along one image axis of ``size`` px."""
     if plan.window == "gaussian" or plan.fixed:
         tile, overlap = plan.tile, plan.overlap
-        if size <= tile:  # one tile, centred on the image, its borders as far inside as the tile allows
-            # (half the overlap, as with many tiles; an image just under a tile had 4 px to the network's zero
-            # padding, and its outer pixels differed from the band tiling's by up to 5 grey levels)
+        if size <= tile:  # one tile, centred on the image, its borders half the overlap inside it, as with many
+            # tiles (an image just under a tile had 4 px to the network's zero padding, and its outer pixels
+            # differed from the band tiling's by up to 5 grey levels; capped at the tile, a 512 px image in 512 px
+            # tiles had none, and up to 9 grey levels: inference audit), so the tile may pass the plan's side
             margin = overlap // 2 if plan.window == "band" else min(overlap // 2, LONE_TILE_MARGIN)
-            tile = max(_round_up(size, multiple), min(tile, _round_up(size + 2 * margin, multiple)))
+            tile = _round_up(size + 2 * margin, multiple)
             before = (tile - size) // 2
             return tile, tile, (before, tile - size - before), 1
         if plan.window == "band" and _round_up(overlap, multiple) < tile:
@@ -161,7 +175,7 @@ def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int
         count = -(-(size + 2 * margin - tile) // stride) + 1
     else:
         overlap = _round_up(plan.overlap, multiple)  # strides stay multiples: downsampling nets align
-        step = max(1, plan.tile - overlap)
+        step = max(multiple, plan.tile - overlap)  # an overlap rounded up to the tile: a tile per px before
         count = max(1, size // step if plan.at_least else -(-size // step))  # tiles >= or <= plan.tile
         tile = _round_up(-(-size // count) + overlap, multiple)
         stride = tile - overlap

@@ -113,11 +113,28 @@ class Predictor:
         if fixed:
             tile, stride = crop, None if stride is None else max(16, crop // 2)
         if stride is not None:
-            return TilePlan.paper(tile, stride)
+            return TilePlan.paper(tile, stride, self._guard(tile, stride))
         halo = self.halo
         if halo is None:
             return TilePlan.whole_tile(max(tile, self.info.min_tile), fixed, self.info.tile_overlap or None)
         return TilePlan.band(tile, halo + 1, 16, fixed=fixed)
+
+    def _guard(self, tile: int, stride: int) -> int:
+        """The px at a Gaussian-blended tile's edge its neighbours' results stand in for: the network's reach (its
+        halo and a pixel; 0 for whole-tile and training-crop contexts). InputError when ``tile`` px tiles every
+        ``stride`` px overlap by less than twice that: some pixels would only have results computed from the
+        network's zero padding, and seams show (NRRN lite at tile 64, stride 64: 7.9 grey levels; inference
+        audit of 2026-12-07)."""
+        halo = None if self.info.tile_is_training_crop else self.halo
+        if halo is None:
+            return 0
+        guard = halo + 1
+        if tile - stride < 2 * guard:
+            fix = f"--stride {tile - 2 * guard} or less" if tile > 2 * guard else f"a --tile above {2 * guard} px"
+            raise InputError(f"--tile {tile} --stride {stride}: this model sees {guard} px around each pixel, so "
+                             f"its tiles must overlap by at least {2 * guard} px or their seams show: use {fix}, or "
+                             "leave --stride out (tiles blended where they overlap)")
+        return guard
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """(B, [C,] h, w) normalised host tiles -> (B, h, w) float32 network output on the host."""
@@ -243,8 +260,10 @@ class Predictor:
         if window.shape[0] != self.input_slices:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         centre = window[window.shape[0] // 2]
-        if centre.size and centre.min() == centre.max():  # a blank slice: nothing to remove, and scaling by
-            return np.array(centre, np.float32)            # its zero spread would make a grey one up (cyclic)
+        # a blank slice: nothing to remove, and scaling by its zero spread would make a grey one up (cyclic); a
+        # blank part of a slice (a region, a preview's view) is denoised as the whole slice's job does it
+        if normaliser is None and centre.size and centre.min() == centre.max():
+            return np.array(centre, np.float32)
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)

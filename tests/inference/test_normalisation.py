@@ -50,7 +50,7 @@ def test_same_psnr_whatever_the_storage(tmp_path, noisy_u8, family):
     for name, (store, back) in STORAGE.items():
         src, out = tmp_path / f"{name}.tif", tmp_path / f"{name}-out.tif"
         tifffile.imwrite(src, store(noisy), imagej=True, metadata={"axes": "ZYX"})
-        for _ in denoise_model_job(src, out, str(package), slices="1:4", device="cpu", tile=64, stride=32):
+        for _ in denoise_model_job(src, out, str(package), slices="1:4", device="cpu", tile=128, stride=64):
             pass
         result = back(tifffile.imread(out).astype(np.float64))
         scores[name] = np.mean([metrics.psnr(c, np.clip(r, 0, 1)) for c, r in zip(clean[1:4], result)])
