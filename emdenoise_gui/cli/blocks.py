@@ -88,6 +88,23 @@ def block_job(args, denoiser, stride):
                                                    wait_for_workers_s=args.wait_for_workers), Path(args.output))
 
 
+def _noting_the_store(steps, output: Path, made: list | None):
+    """``steps`` as they are (their value returned); ``made`` (None: do not look) gets the run token of the
+    store at ``output`` once it is there (``jobs.blocks.store_run``), which is the store the run created."""
+    steps = iter(steps)
+    try:
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if made is not None and not made and (run := blocks.store_run(output)) is not None:
+                made.append(run)
+            yield event
+    finally:  # closed early (a consumer that stops): the run's own cleanup (its cluster) now, not at collection
+        getattr(steps, "close", lambda: None)()
+
+
 def _saying_what_is_kept(steps, output: Path):
     """``steps``, a block run; when it is stopped (Ctrl-C, a cancel) the store it started stays for the next
     run to resume: the Cancelled it raises then carries ``kept``, which the CLI says instead of 'nothing
@@ -96,13 +113,15 @@ def _saying_what_is_kept(steps, output: Path):
     previous = blocks.previous_path(output)
     before = (f"; the result it was to replace is kept as {previous.name} beside it until a run finishes: rename "
               f"it back to {output.name} to keep it")
-    existed = output.exists()
+    existed, made = output.exists(), []
     try:
-        return (yield from steps)
+        return (yield from _noting_the_store(steps, output, made if not existed else None))
+    except blocks.Unfinished as exc:  # the cluster stopped it, not its input: the blocks written stay
+        raise blocks.Unfinished(exc.problem + (before if previous.exists() else ""), exc.path) from None
     except InputError as exc:
         problem = exc.problem
-        if not existed and output.is_dir():
-            shutil.rmtree(output, ignore_errors=True)
+        if made and output.is_dir() and blocks.store_run(output) == made[0]:  # only the store this run made: another
+            shutil.rmtree(output, ignore_errors=True)  # run's, written there with --overwrite meanwhile, went
             problem += f"; {output.name} was not written"
         raise InputError(problem + (before if previous.exists() else ""), exc.path) from None
     except OSError as exc:  # a full or failing disk, a lost cluster: the blocks written stay for the same command

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Generator, Iterator
@@ -44,6 +45,11 @@ from emdenoise_gui.jobs.stack import (
 )
 
 RECORDS = omezarr.BLOCK_RECORDS
+
+
+class Unfinished(InputError):
+    """A block run stopped by its cluster (no workers, a lost scheduler, a worker killed again and again), not
+    by its input: the blocks written are kept, and the same command goes on from them."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,11 @@ def block_slices(job: BlockJob, block: tuple[int, int], cancel: CancelToken | No
     """:func:`run_block` as a generator: yields each slice z once it is denoised (a run here shows slices
     done, not only blocks: one block of a small volume said nothing until its end), returns the block."""
     z0, z1 = block
+    for path, what in ((job.output, "output"), (job.source, "input")):
+        if not Path(path).exists():  # a worker on a machine without the path: "another run's store" was said
+            raise InputError(f"the {what} is not there for the worker that ran slices {z0}-{z1 - 1}: a cluster's "
+                             "workers must see the input and the output at the same paths, on a file system they "
+                             "share (docs/cluster.md)", path)
     scale = IntensityScale(job.lo, job.hi)
     if job.kind == "model":
         predictor = _predictor(job)
@@ -256,11 +267,11 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
     left a store without its count, which read as a finished result of zeros. Returns its blocks."""
     staging = output.with_name(f".{output.name}.creating")
     shutil.rmtree(staging, ignore_errors=True)
-    array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff,
-                           extra_attributes={"emdenoise": {"job": job.parameters()}},
+    ours = {"job": job.parameters(), "run": uuid.uuid4().hex}  # the run: which of two runs' stores this is
+    array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff, extra_attributes={"emdenoise": ours},
                            placement=meta.extra.get("placement"))  # where an MRC or OME-Zarr input sits
     blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(array))  # the count needs the store's write unit
-    _store_attribute(staging, {"job": job.parameters(), "blocks": len(blocks)})
+    _store_attribute(staging, {**ours, "blocks": len(blocks)})
     os.replace(staging, output)
     return blocks
 
@@ -326,12 +337,24 @@ def _holds_job(output: Path, job: BlockJob) -> bool:
 
 def _stored_parameters(output: Path) -> dict | None:
     """The job parameters an existing output store was created with (None: not ours)."""
+    return _ours(output).get("job")
+
+
+def store_run(output: str | Path) -> str | None:
+    """The run that created the store at ``output`` (a token made then; None: none there, not ours, or made
+    before 2026-12-07): a store of the same name another run made meanwhile has another."""
+    return _ours(Path(output)).get("run")
+
+
+def _ours(output: Path) -> dict:
+    """The "emdenoise" attribute of the store at ``output``; {} when there is none (not a store, not ours)."""
     try:
         import zarr
 
-        return dict(zarr.open_group(str(output), mode="r").attrs).get("emdenoise", {}).get("job")
+        ours = dict(zarr.open_group(str(output), mode="r").attrs).get("emdenoise", {})
     except Exception:
-        return None
+        return {}
+    return ours if isinstance(ours, dict) else {}
 
 
 def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",

@@ -19,6 +19,8 @@ emdenoise_gui[cluster]``): only this module imports them, when a scheduler is as
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import logging
 import math
 import os
@@ -27,6 +29,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -50,6 +53,11 @@ CONNECT_S, GREETING_S = 10.0, 5.0
 NO_WORKERS_S = 120.0
 #: How often (s) a run with that limit asks the scheduler how many workers it has.
 WORKER_CHECK_S = 2.0
+#: Seconds a scheduler gets to say how many workers it has: one that stopped answering (stopped, its machine
+#: gone) held the run for ever, saying nothing.
+ANSWER_S = 30.0
+#: What is kept when the cluster stops a run, said after why.
+KEPT = "the blocks written are kept, and the same command again goes on from them"
 #: A Dask TCP message starts with its length in bytes (uint64, little-endian): far below this.
 _MAX_FIRST_MESSAGE = 1 << 40
 
@@ -106,7 +114,8 @@ def batch_cluster(kind: str, config: dict, jobs: int):
     """A dask-jobqueue cluster of ``kind`` (slurm, lsf, pbs) from ``config`` (its keyword arguments),
     scaled to ``jobs`` batch jobs. Nothing is submitted until it is scaled."""
     try:
-        import dask_jobqueue
+        with _sigint_kept():  # dask-jobqueue makes Ctrl-C sys.exit() when imported: the run ended with exit 0
+            import dask_jobqueue
     except ImportError as exc:
         raise InputError(DASK_MISSING if is_installed_program() else
                          f"--scheduler {kind} needs dask-jobqueue: pip install 'emdenoise_gui[cluster]'") from exc
@@ -190,13 +199,22 @@ def local_cluster(workers: int):
     # the workers start with Ctrl-C ignored (an ignored signal stays ignored in a child): a Ctrl-C in the
     # terminal reaches the whole process group, and each worker printed its traceback over the one line that
     # says what was kept; this process cancels and closes them itself
+    with _sigint_kept(signal.SIG_IGN), dask.config.set(quiet):
+        return distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+
+
+@contextlib.contextmanager
+def _sigint_kept(handler=None):
+    """Ctrl-C (SIGINT) handled by ``handler`` inside the block (None: as it is), and by this process's own
+    handler again after it, whatever the block set; in the main thread only (no other may set one)."""
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    previous = signal.getsignal(signal.SIGINT) if main_thread else None
+    if main_thread and handler is not None:
+        signal.signal(signal.SIGINT, handler)
     try:
-        with dask.config.set(quiet):
-            return distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                env={"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+        yield
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
@@ -237,10 +255,18 @@ def open_client(scheduler: Scheduler, config: dict | None = None, jobs: int = 1)
     if scheduler.kind == "address":
         check_greeting(scheduler.address, GREETING_S)
         try:
-            return distributed.Client(scheduler.address, timeout=f"{CONNECT_S:g}s"), None
+            client = distributed.Client(scheduler.address, timeout=f"{CONNECT_S:g}s")
         except (OSError, TimeoutError, ValueError, MemoryError) as exc:  # also what answers there is not Dask
             raise InputError(f"cannot reach a Dask scheduler at {scheduler.address} ({type(exc).__name__}: "
                              f"{str(exc)[:120]}); is it running, and is that its address (tcp://HOST:8786)?") from exc
+        except TypeError as exc:  # "Worker.identity() got an unexpected keyword argument": an internal error
+            raise _not_a_scheduler(exc) from None
+        try:
+            worker_count(client)  # a worker's or a nanny's address answers the client, not this question
+        except BaseException:
+            client.close()
+            raise
+        return client, None
     if scheduler.kind == "local":
         cluster = local_cluster(scheduler.workers or (os.cpu_count() or 1))  # one thread each: measured fastest
     else:
@@ -263,7 +289,8 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
     """Submit ``todo`` blocks to ``client``'s workers; yield Progress as they finish. A cancel cancels
     the unfinished futures and raises Cancelled; a failed block raises its error; ``idle_limit_s``: the
     seconds the scheduler may have no worker at all before an InputError says so (None: wait)."""
-    futures = [client.submit(_run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}",
+    run = uuid.uuid4().hex[:12]  # a run's own keys: two runs on one scheduler shared a block's task (block audit)
+    futures = [client.submit(_run_block, job, block, key=f"emdenoise-block-{job.output}-{block[0]}-{run}",
                              pure=False) for block in todo]
     pending, done, idle_since, checked = set(futures), 0, None, -math.inf
     try:
@@ -276,15 +303,14 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
                 if idle_limit_s is not None and now - checked >= WORKER_CHECK_S:
                     checked, idle_since = now, None if worker_count(client) else (idle_since or now)
                     if idle_since is not None and now - idle_since > idle_limit_s:
-                        raise InputError(f"the Dask scheduler has had no workers for {idle_limit_s:.0f} s, so no "
-                                         "block can run: start workers for it (`dask worker ADDRESS`), give it "
-                                         "longer (--wait-for-workers SECONDS) or use --scheduler local; the "
-                                         "blocks written are kept, and the same command again goes on from them")
+                        raise blocks.Unfinished(f"the Dask scheduler has had no workers for {idle_limit_s:.0f} s, so "
+                                                "no block can run: start workers for it (`dask worker ADDRESS`), give "
+                                                f"it longer (--wait-for-workers SECONDS) or use --scheduler local; {KEPT}")
                 time.sleep(POLL_S)
                 continue
             pending -= finished
             for future in finished:
-                outcome = future.result()  # raises the worker's unexpected exception here
+                outcome = _outcome(future)
                 if isinstance(outcome, InputError):
                     raise outcome
                 done += 1
@@ -294,10 +320,40 @@ def run_blocks(client, job: blocks.BlockJob, todo: list[tuple[int, int]], label:
         raise
 
 
+def _outcome(future):
+    """A finished block future's result (a block, or the InputError its input raised); Unfinished when the
+    cluster lost it (distributed's KilledWorker and cancellations were internal errors, exit 1); a worker's
+    unexpected exception as it is."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker:
+        raise blocks.Unfinished("the workers running a block died one after another: out of memory? Give them more "
+                                f"memory, or a smaller --tile or --batch-size; {KEPT}") from None
+    except concurrent.futures.CancelledError as exc:
+        raise blocks.Unfinished(f"the Dask scheduler lost or cancelled the run ({str(exc)[:160] or 'cancelled'}): "
+                                f"check that it and its workers still run; {KEPT}") from None
+
+
 def worker_count(client) -> int:
-    """How many workers ``client``'s scheduler has now (asked without the list of them)."""
-    info = client.scheduler_info(n_workers=0)
+    """How many workers ``client``'s scheduler has now (asked without the list of them). Unfinished when it
+    does not answer within ANSWER_S; InputError when what answers is not a scheduler (a worker or a nanny)."""
+    try:
+        info = client.sync(client.scheduler.identity, n_workers=0, callback_timeout=ANSWER_S)
+    except TimeoutError:
+        raise blocks.Unfinished(f"the Dask scheduler has not answered for {ANSWER_S:g} s: check that it still runs; "
+                                f"{KEPT}") from None
+    except TypeError as exc:  # Worker.identity() got an unexpected keyword argument 'n_workers'
+        raise _not_a_scheduler(exc) from None
     return int(info.get("n_workers", len(info.get("workers", {}))))
+
+
+def _not_a_scheduler(exc: TypeError) -> InputError:
+    """What to say when a worker or a nanny answered the scheduler's question (``exc``: its TypeError)."""
+    return InputError(f"what answers at the --scheduler address is not a Dask scheduler but another part of a "
+                      f"cluster (a worker or a nanny: {str(exc)[:80]}): give the scheduler's address, the one "
+                      "`dask worker` was given")
 
 
 def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, stride=None, dtype="float32",
