@@ -231,14 +231,8 @@ def shot_noise_defaults(init: str = "") -> tuple[float, tuple[float, float]]:
         return ARTIFACT_SHOT_NOISE, ARTIFACT_SHOT_DOSE
     from emdenoise_gui.zoo.registry import resolve
 
-    training = resolve(init).card.training
-    try:
-        share = float(training.get("shot_noise") or 0.0)
-        low, high = (float(d) for d in training.get("shot_noise_dose") or ARTIFACT_SHOT_DOSE)
-    except (TypeError, ValueError):  # a card written by hand: the fresh run's recipe, RunSpec checks the rest
-        return 0.0, ARTIFACT_SHOT_DOSE
-    share = share if math.isfinite(share) and 0 <= share <= 1 else 0.0
-    return share, ((low, high) if share and 0 < low <= high and math.isfinite(high) else ARTIFACT_SHOT_DOSE)
+    share, doses = resolve(init).card.shot_noise()
+    return share, (doses if share and doses else ARTIFACT_SHOT_DOSE)
 
 
 def wizard_spec(family: str, data: dict, name: str, steps: int, config: str = "lite", init: str = "",

@@ -143,6 +143,7 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
         output = output.with_name(f"{_STEPS_SUFFIX.sub('', output.name)}-{spec.steps}steps")
         spec.output, spec.name = str(output), f"{continues}-{spec.steps}steps"
         spec.notes = {**(spec.notes or {}), "continues": continues}
+        _check_longer_name(spec.name, output)
     if not output.parent.is_dir():
         raise InputError(f"{output.parent} is a file, not a folder: choose another place for the model" if
                          output.parent.exists() else f"the folder {output.parent} does not exist; create it first",
@@ -151,6 +152,23 @@ def train(spec: RunSpec, cancel: CancelToken | None = None, _resume_state: dict 
     # no other run writes this package, or its checkpoint (two longer runs of one finished run share it)
     with training_lock(output), training_lock(_checkpoint_dir(spec)):
         yield from _locked(spec, output, cancel, _resume_state)
+
+
+def _check_longer_name(name: str, output: Path) -> None:
+    """InputError, before any step, when a longer run's package name ``name`` (the finished run's and
+    "-NNNsteps") is not a valid model name, or is another model's in the zoo its ``output`` joins: the run
+    wrote a package the zoo then listed as unusable, or a second model of one name (zoo audit of 2026-12-07)."""
+    from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
+    from emdenoise_gui.zoo.registry import name_taken, user_dir
+
+    if not valid_model_name(name):
+        raise InputError(f"the longer run's model would be named '{name}', and {NAME_RULE}: train it anew under a "
+                         "shorter --name with --init from the finished model", output)
+    in_zoo = output.parent.resolve() == user_dir().resolve()
+    taken = name_taken(name) if in_zoo and not output.exists() else ""
+    if taken:
+        raise InputError(f"the longer run's model would be named '{name}', but {taken}: delete or rename that one "
+                         "first, or give another --steps", output)
 
 
 def _locked(spec: RunSpec, output: Path, cancel: CancelToken | None, _resume_state: dict | None

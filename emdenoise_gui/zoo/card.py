@@ -136,6 +136,19 @@ class ModelCard:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def shot_noise(self) -> tuple[float, tuple[float, float] | None]:
+        """(share 0-1 of the training examples given synthetic shot noise, its (low, high) counts per pixel or
+        None) as the ``training`` record says; (0.0, None) for values that are not so (a card written by hand:
+        the app's zoo panel failed on them, zoo audit of 2026-12-07)."""
+        try:
+            share = float(self.training.get("shot_noise") or 0.0)
+            dose = self.training.get("shot_noise_dose")
+            low, high = (float(d) for d in dose) if dose else (0.0, 0.0)
+        except (TypeError, ValueError):
+            return 0.0, None
+        share = share if math.isfinite(share) and 0 <= share <= 1 else 0.0
+        return share, ((low, high) if 0 < low <= high and math.isfinite(high) else None)
+
 
 _TYPES = {
     "name": str, "family": str, "config": str, "architecture": dict, "normalisation": dict,
@@ -165,7 +178,10 @@ def card_from_dict(data) -> ModelCard:
     unknown = sorted(set(data) - set(_TYPES) - {"pixel_size_nm", "dose_range"})
     if unknown:
         raise CardError(f"the card has unknown field(s) {', '.join(unknown)}")
-    if data["format_version"] != CARD_VERSION:
+    version = data["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):  # "1" read "card format 1 is not supported"
+        raise CardError(f"card field 'format_version' should be int, not {type(version).__name__}")
+    if version != CARD_VERSION:
         raise CardError(f"card format {data['format_version']} is not supported (this app reads format "
                         f"{CARD_VERSION}); update EMDenoise")
     for key, kind in _TYPES.items():

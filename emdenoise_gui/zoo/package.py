@@ -175,24 +175,29 @@ def verify_folder(folder: Path) -> Package:
     for required in (CARD, WEIGHTS):
         if not (folder / required).is_file():
             raise InputError(f"is missing {required}; it is not a complete model package", folder)
-    if (folder / CARD).stat().st_size > MAX_CARD_BYTES:
-        raise InputError("has a card.json over 1 MiB; it is not a model card", folder)
-    try:
-        card = card_from_dict(json.loads((folder / CARD).read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"card.json is not valid JSON ({exc})", folder) from exc
-    except RecursionError:
-        raise InputError("card.json is nested too deeply to be a model card", folder) from None
-    except CardError as exc:
-        raise InputError(f"invalid model card: {exc}", folder) from exc
-    except ValueError:  # a number of over 4300 digits: Python will not read it
-        raise InputError("card.json holds a number too long to be a model card's", folder) from None
+    card = _read_card(folder / CARD, folder)
     actual = weights_digest(folder / WEIGHTS)
     if actual != card.weights_sha256:
         raise InputError(f"the weights' checksum does not match the card (sha256 {actual[:12]}… != "
                          f"{card.weights_sha256[:12]}…): the file is damaged or was altered; refused",
                          folder)
     return Package(folder, card)
+
+
+def _read_card(card_file: Path, where: Path) -> ModelCard:
+    """The card in ``card_file``; InputError naming ``where`` (the package) for one that is not a model card."""
+    if card_file.stat().st_size > MAX_CARD_BYTES:
+        raise InputError("has a card.json over 1 MiB; it is not a model card", where)
+    try:
+        return card_from_dict(json.loads(card_file.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"card.json is not valid JSON ({exc})", where) from exc
+    except RecursionError:
+        raise InputError("card.json is nested too deeply to be a model card", where) from None
+    except CardError as exc:
+        raise InputError(f"invalid model card: {exc}", where) from exc
+    except ValueError:  # a number of over 4300 digits: Python will not read it
+        raise InputError("card.json holds a number too long to be a model card's", where) from None
 
 
 def open_package(path: str | Path) -> Package:
@@ -248,6 +253,8 @@ def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Packa
                 raise InputError(f"declares {base} of {member.file_size / 2**20:.0f} MiB, more than a model package "
                                  f"holds ({MAX_MEMBER_BYTES[base] / 2**20:.0f} MiB); refused, nothing was written",
                                  archive)
+        if CARD not in names:  # the weights' cap comes from the card: without one they were inflated up to 8 GiB
+            raise InputError(f"is missing {CARD}; it is not a complete model package", archive)
         with atomic.new_folder(target, sum(m.file_size for m in names.values())) as staging:
             caps = dict(MAX_MEMBER_BYTES)
             for base in sorted(names, key=lambda b: b != CARD):  # the card first: it sets the weights' cap
@@ -259,16 +266,17 @@ def extract_zip(archive: Path, target: Path, inside: str | None = None) -> Packa
 
 
 def _weights_cap(card_file: Path, archive: Path) -> int:
-    """Most bytes the weights of this card can take (:func:`weights_cap`); InputError for a card whose
-    architecture is over :data:`MAX_PARAMETERS` (refused before its weights are inflated), the general cap for
-    a card this app cannot build (verify_folder or loading explains what is wrong with it)."""
+    """Most bytes the weights of this card can take (:func:`weights_cap`); InputError, before the weights are
+    inflated, for a card that is not a model card, not one this app reads (a newer format, a family it does not
+    know) or whose architecture cannot be built or is over :data:`MAX_PARAMETERS` (such a card in a 400 KB zip
+    had 400 MiB of weights inflated before it was refused; up to 8 GiB could be: zoo audit of 2026-12-07)."""
+    card = _read_card(card_file, archive)
     try:
-        card = card_from_dict(json.loads(card_file.read_text(encoding="utf-8")))
         return weights_cap(card)
-    except TooLarge as exc:
+    except InputError as exc:
         raise InputError(exc.problem, archive) from None
-    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError, TypeError, CardError, InputError):
-        return MAX_MEMBER_BYTES[WEIGHTS]
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:  # an architecture no family builds
+        raise InputError(f"the card's {card.family} architecture cannot be built ({exc})", archive) from None
 
 
 def weights_cap(card: ModelCard) -> int:
@@ -418,7 +426,10 @@ def check_zip_destination(destination: Path) -> None:
 
 
 def export_zip(package: Package, destination: Path, overwrite: bool = False) -> Path:
-    """Write ``package`` as a zip (entries inside a folder named after the card), atomically."""
+    """Write ``package`` as a zip (entries inside a folder named after the card), atomically; InputError,
+    nothing written, when the weights' bytes copied do not match the card's checksum (a weights file damaged
+    on the disk since it was last checked, its size and time unchanged: the zoo's digest cache trusted it and
+    the zip was written with exit 0, to be refused where it was imported: zoo audit of 2026-12-07)."""
     destination = Path(destination)
     if destination.exists() and not overwrite:
         raise InputError("already exists; choose another name or pass --overwrite", destination)
@@ -426,8 +437,28 @@ def export_zip(package: Package, destination: Path, overwrite: bool = False) -> 
     need = folder_bytes(package.path)
     with atomic.new_file(destination, need) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for item in sorted(package.path.iterdir()):
-            zf.write(item, f"{package.card.name}/{item.name}")
+            name = f"{package.card.name}/{item.name}"
+            if item.name == WEIGHTS:
+                _write_checked(zf, item, name, package.card.weights_sha256, package.path)
+            else:
+                zf.write(item, name)
     return destination
+
+
+def _write_checked(zf: zipfile.ZipFile, item: Path, name: str, sha256: str, package: Path) -> None:
+    """Copy ``item`` into ``zf`` as ``name``, hashing the bytes copied; InputError unless they hash to
+    ``sha256``."""
+    info = zipfile.ZipInfo.from_file(item, name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    digest = hashlib.sha256()
+    with open(item, "rb") as source, zf.open(info, "w", force_zip64=True) as target:
+        while block := source.read(1 << 20):
+            digest.update(block)
+            target.write(block)
+    if digest.hexdigest() != sha256:
+        raise InputError(f"its weights do not match the card's checksum (sha256 {digest.hexdigest()[:12]}… != "
+                         f"{sha256[:12]}…): the file was damaged on the disk or altered; nothing was exported",
+                         package)
 
 
 def load_weights(package: Package) -> dict:

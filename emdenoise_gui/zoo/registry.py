@@ -393,6 +393,7 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     _remove_whole(Path(entry.path), f"delete '{name}'")
     checkpoint = run_checkpoint(Path(entry.path).name)  # user entries are folders of user_dir()
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
-    if checkpoint.is_dir() and checkpoint not in paused:  # the finished run's hidden last checkpoint goes too
+    running = checkpoint.is_dir() and _running(checkpoint, Path(entry.path).name)  # resumed now: kept (zoo audit)
+    if checkpoint.is_dir() and checkpoint not in paused and not running:  # the finished run's last checkpoint goes
         shutil.rmtree(checkpoint, ignore_errors=True)
     return entry.path

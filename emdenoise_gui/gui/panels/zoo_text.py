@@ -49,9 +49,8 @@ def _readable(text: str) -> str:
 def _dose_words(card) -> str:
     if card.dose_range:
         return f"{card.dose_range[0]:g}–{card.dose_range[1]:g} electrons per pixel"
-    shot = card.training.get("shot_noise_dose")
     if card.training.get("artifacts"):  # synthetic artifacts, not real noisy data
-        share = float(card.training.get("shot_noise") or 0)
+        share, shot = card.shot_noise()
         return (f"synthetic artifacts, with shot noise of {shot[0]:g}–{shot[1]:g} electrons per pixel on {share:.0%} of "
                 "its examples" if shot and share else "synthetic artifacts, no shot noise")
     return "learned from real noisy data"
