@@ -88,9 +88,9 @@ def block_job(args, denoiser, stride):
                                                    wait_for_workers_s=args.wait_for_workers), Path(args.output))
 
 
-def _noting_the_store(steps, output: Path, made: list | None):
-    """``steps`` as they are (their value returned); ``made`` (None: do not look) gets the run token of the
-    store at ``output`` once it is there (``jobs.blocks.store_run``), which is the store the run created."""
+def _noting_the_store(steps, made: list):
+    """``steps`` as they are (their value returned); ``made`` gets the run token of the store the run created
+    (``jobs.blocks.StoreCreated``), if it created one."""
     steps = iter(steps)
     try:
         while True:
@@ -98,8 +98,8 @@ def _noting_the_store(steps, output: Path, made: list | None):
                 event = next(steps)
             except StopIteration as stop:
                 return stop.value
-            if made is not None and not made and (run := blocks.store_run(output)) is not None:
-                made.append(run)
+            if isinstance(event, blocks.StoreCreated):
+                made.append(event.run)
             yield event
     finally:  # closed early (a consumer that stops): the run's own cleanup (its cluster) now, not at collection
         getattr(steps, "close", lambda: None)()
@@ -113,9 +113,9 @@ def _saying_what_is_kept(steps, output: Path):
     previous = blocks.previous_path(output)
     before = (f"; the result it was to replace is kept as {previous.name} beside it until a run finishes: rename "
               f"it back to {output.name} to keep it")
-    existed, made = output.exists(), []
+    made = []
     try:
-        return (yield from _noting_the_store(steps, output, made if not existed else None))
+        return (yield from _noting_the_store(steps, made))
     except blocks.Unfinished as exc:  # the cluster stopped it, not its input: the blocks written stay
         raise blocks.Unfinished(exc.problem + (before if previous.exists() else ""), exc.path) from None
     except InputError as exc:

@@ -142,11 +142,14 @@ class Normaliser:
 
     ``forward`` maps the window to the network's input scale (PER_TILE_KINDS leave it as is:
     the caller scales each tile with :func:`minmax_tiles`), ``inverse`` maps the (H, W)
-    network output back to the working scale.
+    network output back to the working scale. ``blank``: whether the window's centre slice is one
+    value (a blank slice, which inference returns as it is, a part of it too).
     """
 
     def __init__(self, spec: dict, window: np.ndarray):
         self.kind = spec["kind"]
+        centre = window[window.shape[0] // 2]
+        self.blank = bool(centre.size) and centre.min() == centre.max()
         if self.kind not in KINDS:
             raise ValueError(f"unknown normalisation kind {self.kind!r}")
         self.per_slice: list[tuple[float, float]] | None = None

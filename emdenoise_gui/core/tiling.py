@@ -162,10 +162,13 @@ def _axis(size: int, plan: TilePlan, multiple: int) -> tuple[int, int, tuple[int
         tile, overlap = plan.tile, plan.overlap
         if size <= tile:  # one tile, centred on the image, its borders half the overlap inside it, as with many
             # tiles (an image just under a tile had 4 px to the network's zero padding, and its outer pixels
-            # differed from the band tiling's by up to 5 grey levels; capped at the tile, a 512 px image in 512 px
-            # tiles had none, and up to 9 grey levels: inference audit), so the tile may pass the plan's side
+            # differed from the band tiling's by up to 5 grey levels), as far as the tile allows; a local network's
+            # Gaussian tile (a guard) may pass the plan's side for it (a 512 px image in 512 px tiles had no margin:
+            # up to 9 grey levels off; inference audit), a training crop keeps its side
             margin = overlap // 2 if plan.window == "band" else min(overlap // 2, LONE_TILE_MARGIN)
-            tile = _round_up(size + 2 * margin, multiple)
+            wanted = _round_up(size + 2 * margin, multiple)
+            grows = plan.window == "gaussian" and plan.guard > 0
+            tile = wanted if grows else max(_round_up(size, multiple), min(tile, wanted))
             before = (tile - size) // 2
             return tile, tile, (before, tile - size - before), 1
         if plan.window == "band" and _round_up(overlap, multiple) < tile:

@@ -130,10 +130,12 @@ class Predictor:
             return 0
         guard = halo + 1
         if tile - stride < 2 * guard:
-            fix = f"--stride {tile - 2 * guard} or less" if tile > 2 * guard else f"a --tile above {2 * guard} px"
-            raise InputError(f"--tile {tile} --stride {stride}: this model sees {guard} px around each pixel, so "
-                             f"its tiles must overlap by at least {2 * guard} px or their seams show: use {fix}, or "
-                             "leave --stride out (tiles blended where they overlap)")
+            half = -(-4 * guard // 16) * 16  # the least tile whose halves overlap enough
+            other = f", tiles every {tile - 2 * guard} px or less (--stride)" if tile - 2 * guard >= tile // 4 else ""
+            raise InputError(f"tiles of {tile} px every {stride} px overlap by {tile - stride} px, and this model "
+                             f"needs {2 * guard} (twice the {guard} px it sees around each pixel), or their seams "
+                             f"show: use tiles of {half} px or more (--tile; the tile size in Settings){other}, or "
+                             "the fast quality, which overlaps them by what the model needs")
         return guard
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -261,8 +263,9 @@ class Predictor:
             raise ValueError(f"{self.card.family} takes {self.input_slices} slices, got {window.shape[0]}")
         centre = window[window.shape[0] // 2]
         # a blank slice: nothing to remove, and scaling by its zero spread would make a grey one up (cyclic); a
-        # blank part of a slice (a region, a preview's view) is denoised as the whole slice's job does it
-        if normaliser is None and centre.size and centre.min() == centre.max():
+        # blank part of a slice that is not (a region, a preview's view) is denoised as the whole slice's job does
+        blank = normaliser.blank if normaliser is not None else centre.size and centre.min() == centre.max()
+        if blank:
             return np.array(centre, np.float32)
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)

@@ -47,6 +47,14 @@ from emdenoise_gui.jobs.stack import (
 RECORDS = omezarr.BLOCK_RECORDS
 
 
+@dataclass(frozen=True)
+class StoreCreated:
+    """Event: the run created its output store, whose run token (:func:`store_run`) is ``run``: the store a run
+    that fails on its input removes (and no other: another run may write one of that name meanwhile)."""
+
+    run: str
+
+
 class Unfinished(InputError):
     """A block run stopped by its cluster (no workers, a lost scheduler, a worker killed again and again), not
     by its input: the blocks written are kept, and the same command goes on from them."""
@@ -282,8 +290,11 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
     """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare`, and what a
     resumed run skips, in the user's words. Returns (job, blocks to do)."""
     yield stage("preparing blocks", cancel)
+    before = store_run(output)
     job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, precision,
                                batch_size)
+    if (run := store_run(output)) is not None and run != before:  # made now (a new name, or --overwrite)
+        yield StoreCreated(run)
     with open_stack(source) as stack:  # what the result cannot keep, as a run of the whole stack says it
         dtype = np.dtype(job.dtype)
         yield from StackJob(stack, Path(output), range(len(stack)), dtype).output_notes(dtype)

@@ -79,8 +79,12 @@ def test_an_image_under_one_tile_keeps_its_borders_half_an_overlap_inside_it():
     """The paper's tiling of a 200 x 300 image used one 208 x 304 tile: its outer pixels sat 4 px from the
     network's zero padding and differed from the band tiling's by up to 5 grey levels."""
     grid = TileGrid.build(200, 300, TilePlan(tile=512, overlap=256, window="gaussian"))
-    assert len(grid) == 1 and min(grid.pad[0]) >= 128 and min(grid.pad[1]) >= 128
-    assert grid.tile == (464, 560)  # the lone tile passes 512 rather than cut the margin
+    assert len(grid) == 1 and min(grid.pad[0]) >= 128 and min(grid.pad[1]) >= 104  # 512 caps the 300 px axis
+    assert grid.tile == (464, 512)
+    local = TileGrid.build(200, 300, TilePlan.paper(512, 256, guard=7))  # a local network's: the margin kept
+    assert local.tile == (464, 560) and min(local.pad[1]) >= 128
+    crop = TileGrid.build(200, 200, TilePlan.band(240, 31, 16, fixed=True))  # a training crop keeps its side
+    assert crop.tile == (240, 240)
     small = TileGrid.build(40, 40, TilePlan(tile=512, overlap=256, window="gaussian"))
     assert small.tile == (304, 304) and min(small.pad[0]) == 132
 
@@ -88,8 +92,8 @@ def test_an_image_under_one_tile_keeps_its_borders_half_an_overlap_inside_it():
 def test_an_image_of_one_tile_side_keeps_its_margin_and_equals_the_larger_images_result():
     """A 512 px image in the papers' 512 px tiles had no margin at all (506-512 px, under 6): its outer ring
     came from the network's zero padding, up to 9 grey levels off (inference audit). Checked with a function
-    that sees 6 px around each pixel (a 13 px box mean of a zero-padded tile): the lone tile's result equals
-    the same pixels' inside a larger image's tiling."""
+    that sees 6 px around each pixel (a 13 px box mean of a zero-padded tile), tiled as a local network of that
+    reach is: the lone tile's result equals the same pixels' inside a larger image's tiling."""
     from scipy import ndimage
 
     def box(batch):
@@ -97,10 +101,10 @@ def test_an_image_of_one_tile_side_keeps_its_margin_and_equals_the_larger_images
 
     image = np.random.default_rng(4).random((600, 600)).astype(np.float32)
     part = np.ascontiguousarray(image[44:556, 44:556])  # 512 x 512
-    grid = TileGrid.build(512, 512, TilePlan.paper(512, 256))
+    grid = TileGrid.build(512, 512, TilePlan.paper(512, 256, guard=7))
     assert len(grid) == 1 and min(min(grid.pad[0]), min(grid.pad[1])) >= 128
     reference = ndimage.uniform_filter(np.pad(part, 200, mode="reflect"), 13, mode="constant")[200:-200, 200:-200]
-    np.testing.assert_allclose(process_tiled(part, box, plan=TilePlan.paper(512, 256)), reference, atol=1e-5)
+    np.testing.assert_allclose(process_tiled(part, box, plan=TilePlan.paper(512, 256, guard=7)), reference, atol=1e-5)
 
 
 def test_an_image_under_a_large_paper_tile_is_padded_as_under_the_papers_own_tile():

@@ -38,9 +38,9 @@ def test_gaussian_tiles_leave_out_what_the_network_computed_from_its_padding(pac
     than twice the network's reach is refused, and with more the result equals the whole image's."""
     predictor = Predictor(package, CPU, precision="fp32")
     guard = predictor.halo + 1
-    with pytest.raises(InputError, match=f"overlap by at least {2 * guard} px"):
+    with pytest.raises(InputError, match=f"overlap by 0 px, and this model needs {2 * guard}"):
         predictor.plan(64, 64)
-    with pytest.raises(InputError, match="a --tile above"):
+    with pytest.raises(InputError, match=f"use tiles of {-(-4 * guard // 16) * 16} px or more"):
         predictor.plan(2 * guard, guard)
     assert predictor.plan(512, 256).guard == guard
     window = np.random.default_rng(2).random((3, 150, 150), dtype=np.float32) * 100
@@ -73,3 +73,13 @@ def test_a_blank_part_of_a_slice_is_denoised_as_in_the_whole_slice(package):
     interior = (slice(16, -16), slice(8, 32))  # away from the part's cut, where the whole slice's pixels reach
     np.testing.assert_allclose(part[interior], whole[:, :48][interior], atol=1e-3)
     assert np.abs(part[interior]).max() > 0  # the network's output there, not the blank part as it was
+
+
+def test_a_blank_slice_given_its_own_scaling_comes_back_as_it_is(package):
+    """The preview passes the whole slice's scaling: a blank slice came back grey there (cyclic: 63.86 grey levels
+    everywhere) while the stack's job kept it blank (review)."""
+    predictor = Predictor(package, CPU, precision="fp32")
+    window = np.random.default_rng(3).random((3, 64, 64), dtype=np.float32)
+    window[1] = 0.25
+    out = run_to_end(predictor.denoise(window, 64, normaliser=predictor.normaliser(window)))
+    np.testing.assert_array_equal(out, window[1])

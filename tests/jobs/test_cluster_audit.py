@@ -9,11 +9,12 @@ import subprocess
 import sys
 import types
 
+import numpy as np
 import pytest
+import tifffile
 
 from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.events import Progress
 from emdenoise_gui.jobs import blocks, cluster
 from emdenoise_gui.jobs.denoise import Denoiser
 from tests.conftest import main
@@ -91,10 +92,10 @@ def test_a_block_the_cluster_lost_says_the_blocks_are_kept(tmp_path, error, word
 
 
 def _run(source, output, replaced: bool, error=InputError("slice 3 holds NaN")):
-    """A block run's steps: it creates its store at ``output``, reports, (another run replaces the store with
-    its own), then fails."""
-    blocks.prepare(source, output, Denoiser("filter", "gaussian"))
-    yield Progress("denoise blocks", 1, 2, "block")
+    """A block run's steps: it creates its store at ``output`` (``blocks.start``), (another run replaces the
+    store with its own), then fails."""
+    yield from blocks.start(source, output, Denoiser("filter", "gaussian"), 512, None, "float32", "cpu", False,
+                            None, None)
     if replaced:
         shutil.rmtree(output)
         blocks.prepare(source, output, Denoiser("filter", "gaussian"))  # another run's, with --overwrite
@@ -115,6 +116,25 @@ def test_a_failed_run_removes_its_own_new_store_but_never_another_runs(tmp_path)
     with pytest.raises(blocks.Unfinished):
         list(cli_blocks._saying_what_is_kept(_run(source, kept, False, blocks.Unfinished("no workers")), kept))
     assert kept.is_dir()
+
+
+def test_a_run_failing_in_its_first_block_removes_the_store_it_made_even_over_another(tmp_path, capsys):
+    """Nothing is reported between the store's creation and the first slice here: the store stayed (review);
+    with --overwrite the run's own unfinished store stayed where the message said to rename the old one back."""
+    source = tmp_path / "nan.tif"
+    volume = tifffile.imread(ramp_volume(tmp_path / "in.tif")).astype(np.float32)
+    volume[0, 5, 5] = np.nan
+    tifffile.imwrite(source, volume, photometric="minisblack")
+    out = tmp_path / "out.zarr"
+    args = ["denoise", str(source), "-o", str(out), "--method", "gaussian", "--scheduler", "here"]
+    assert main(args) == 2 and not out.exists()
+    assert "out.zarr was not written" in capsys.readouterr().err
+    assert main(["denoise", str(tmp_path / "in.tif"), "-o", str(out), "--method", "median", "--scheduler", "here"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "was not written" in err and "rename it back to out.zarr" in err and not out.exists()
+    assert blocks.previous_path(out).is_dir()  # the finished result it was to replace, to be renamed back
 
 
 def test_an_output_the_worker_cannot_see_is_said_so(tmp_path):

@@ -11,9 +11,9 @@ this module writes and reads the NGFF metadata around it, which is a few lines o
 
 Axes are ``z, y, x`` (type space, unit nanometer); the scale of level 0 is the voxel size in nm
 (no unit when the size is unknown).
-Reading accepts any NGFF 0.4/0.5 image whose axes beyond z, y, x have length 1 (t, c), or whose time
-points take the place of z slices (t, y, x: repeat scans; channels are refused), takes level 0 of the
-first multiscale (its scale times the multiscale's own, where both are given), and converts the axis
+Reading accepts NGFF 0.1 to 0.5 images (their axes and voxel size read by :mod:`.ngff`) whose axes beyond
+z, y, x have length 1 (t, c), or whose time points take the place of z slices (t, y, x: repeat scans;
+channels are refused; planes stored x, y are read as y, x), takes level 0 of the first multiscale (its scale times the multiscale's own, where both are given), and converts the axis
 units it knows to nm.
 
 Block processing (jobs/blocks.py) writes whole write units (:func:`write_depth` slices) straight
