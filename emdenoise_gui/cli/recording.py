@@ -71,7 +71,8 @@ class Recording:
 
     def check_free(self, output: str | Path) -> None:
         """InputError when ``output`` (a ``-o`` given) is a result the project records already: a run writing
-        over it could not record its own (the app never writes over a result)."""
+        over it could not record its own (the app never writes over a result); or one of its stacks, even with
+        --overwrite (it was written over, then said not to be: project audit of 2026-12-07)."""
         if self.new:
             return
         project = Project.open(self.folder)
@@ -80,6 +81,10 @@ class Recording:
             if project.absolute(record).resolve() == path:
                 raise InputError(f"is the result {record.id} of the project {project.name} already: leave out -o "
                                  "for a fresh name in the project, or remove that result in the app first", output)
+        for stack in project.stacks:
+            if Path(stack.path).resolve() == path:
+                raise InputError(f"is the stack {stack.name} of the project {project.name}: EMDenoise never writes "
+                                 "over a project's stack; give -o another name", output)
 
     def ensure(self) -> Project:
         """The project read now, made first when it is new (said on stderr)."""

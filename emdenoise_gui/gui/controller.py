@@ -27,6 +27,7 @@ from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
 from emdenoise_gui.gui.thumbnails import Thumbnails
 from emdenoise_gui.gui.workers import Job
+from emdenoise_gui.project.identity import restore
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
 from emdenoise_gui.project.relocate import describe_header
@@ -54,7 +55,7 @@ class _AddStacks(QtGui.QUndoCommand):
         self.controller, self.records, self.results = controller, records, []
 
     def redo(self):
-        self.controller._restore_stacks(self.records, self.results)
+        self.records, self.results = self.controller._restore_stacks(self.records, self.results)
 
     def undo(self):
         self.results = [r for record in self.records for r in self.controller._drop_stack(record.id)]
@@ -69,7 +70,7 @@ class _RemoveStack(QtGui.QUndoCommand):
         self.controller._drop_stack(self.record.id)
 
     def undo(self):
-        self.controller._restore_stacks([self.record], self.results)
+        ([self.record], self.results) = self.controller._restore_stacks([self.record], self.results)
 
 
 #: Adding at least this many files says so in the status bar while their headers are read.
@@ -440,14 +441,12 @@ class Controller(QtCore.QObject, ResultRecording):
         self._changed()
         return removed
 
-    def _restore_stacks(self, records, results) -> None:
-        for record in records:
-            if self.find_stack(record.id) is None:
-                self.project.stacks.append(record)
-        for result in results:
-            if self.find_result(result.id) is None:
-                self.project.results.append(result)
+    def _restore_stacks(self, records, results) -> tuple[list, list]:
+        """Bring back stack ``records`` and their ``results`` (``project.identity.restore``: ids handed out again
+        since get fresh ones); returns them as restored."""
+        restored = restore(self.project, records, results)
         self._changed()
+        return restored
 
     def _changed(self) -> None:
         self.save()

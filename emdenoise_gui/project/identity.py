@@ -1,10 +1,11 @@
-"""Which recorded file a path is (links and hard links included), and the next free record id."""
+"""Which recorded file a path is (links and hard links included), the next free record id, and records brought
+back under ids not taken since."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -67,3 +68,32 @@ class ResultIndex:
 
     stacks: SameFiles
     paths: dict[str, str]
+
+
+def restore(project, records: list, results: list) -> tuple[list, list]:
+    """Put stack ``records`` and their ``results`` back into ``project`` (an undone Remove, a redone Add); ones
+    there already stay as they are. Returns them as restored: an id a newer stack or result was given meanwhile
+    (ids count up from the largest in use) gets a fresh one, and the results follow their stack's (they were
+    dropped, or attached to the stack a CLI run added under the removed one's id and compared with its pixels:
+    project audit of 2026-12-07)."""
+    def there(items: list, item_id: str):
+        return next((item for item in items if item.id == item_id), None)
+
+    stacks, back, renamed = [], [], {}
+    for record in records:
+        present = there(project.stacks, record.id)
+        if present is not None and present != record:
+            renamed[record.id] = next_id("s", [s.id for s in project.stacks])
+            record = replace(record, id=renamed[record.id])
+        if present != record:
+            project.stacks.append(record)
+        stacks.append(record)
+    for result in results:
+        result = replace(result, stack_id=renamed.get(result.stack_id, result.stack_id))
+        present = there(project.results, result.id)
+        if present is not None and present != result:
+            result = replace(result, id=next_id("r", [r.id for r in project.results]))
+        if present != result:
+            project.results.append(result)
+        back.append(result)
+    return stacks, back

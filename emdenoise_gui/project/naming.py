@@ -26,8 +26,10 @@ NAME_FIELDS = {
     "method": "the filter or model name",
     "date": "the day the result was made, YYYY-MM-DD",
 }
-#: The longest name a pattern renders to (before ``_N`` and the extension).
-MAX_CHARS = 80
+#: The longest name a pattern renders to (before ``_N`` and the extension), in characters and in UTF-8 bytes
+#: (file systems count bytes, 255 a name: 80 letters of 4 bytes each made a name too long for any of them, an
+#: internal error; project audit of 2026-12-07).
+MAX_CHARS, MAX_BYTES = 80, 160
 
 
 def safe(text: str, fallback: str, limit: int = 60) -> str:
@@ -35,11 +37,14 @@ def safe(text: str, fallback: str, limit: int = 60) -> str:
     composed form, so an accent typed apart stays on its letter), at most ``limit`` of them. Names that
     kept only ASCII lost every character of 中文.tif and 日本.tif: their results were stack_median and
     stack_median_2, not to be told apart. A longer text loses its middle (joined by ``-``), not its end:
-    acquisition names differ at their end (..._stack01, ..._stack02), which a cut end made alike."""
-    text = re.sub(r"_{2,}", "_", file_name_part(text, "_")).strip("._-")
-    if len(text) > limit:
+    acquisition names differ at their end (..._stack01, ..._stack02), which a cut end made alike. At most
+    :data:`MAX_BYTES` bytes in UTF-8 too."""
+    whole = re.sub(r"_{2,}", "_", file_name_part(text, "_")).strip("._-")
+    text = whole
+    while len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        limit = min(limit, len(text) - 1)
         tail = limit // 3
-        text = text[:limit - tail - 1].rstrip("._-") + "-" + text[-tail:].lstrip("._-")
+        text = whole[:limit - tail - 1].rstrip("._-") + "-" + whole[-tail:].lstrip("._-")
     return text or fallback
 
 

@@ -228,6 +228,8 @@ class Project:
             view.result_id = None
         relocated = []
         for i, (record, raw) in enumerate(zip(stacks, stacks_raw, strict=True)):
+            if not Path(record.path).is_absolute():  # edited by hand: the project's folder, not wherever the app
+                record.path = str((Path(folder) / record.path).resolve())  # was started from (project audit)
             relative = str_field(raw, "relative", f"stacks[{i}].", optional=True) if "relative" in raw else None
             record.relative = relative
             if relative is None or Path(record.path).exists():
