@@ -25,13 +25,7 @@ from emdenoise_gui.zoo.package import (
     write_package,
 )
 from tests.conftest import main
-
-
-@pytest.fixture(autouse=True)
-def user_zoo(tmp_path, monkeypatch):
-    monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
-    (tmp_path / "home" / "models").mkdir(parents=True)
-    return tmp_path / "home" / "models"
+from tests.zoo.test_package import user_zoo  # noqa: F401  (autouse: an empty zoo of its own per test)
 
 
 def _package(root, name="toy", training=None):
@@ -75,8 +69,9 @@ def test_a_zip_whose_card_is_refused_inflates_no_weights(tmp_path, change, words
     assert not any(str(name).endswith(WEIGHTS) for name in sizes) and not target.exists()
 
 
-def test_deleting_a_model_keeps_the_checkpoint_of_a_run_resumed_from_it(user_zoo):
-    _package(user_zoo, "rt")
+def test_deleting_a_model_keeps_the_checkpoint_of_a_run_resumed_from_it():
+    zoo = registry.user_dir()
+    _package(zoo, "rt")
     checkpoint = registry.run_checkpoint("rt")
     checkpoint.mkdir()
     (checkpoint / "state.json").write_text("{}")
@@ -85,19 +80,20 @@ def test_deleting_a_model_keeps_the_checkpoint_of_a_run_resumed_from_it(user_zoo
     assert main(["zoo", "delete", "rt", "--yes"]) == 0
     assert checkpoint.is_dir()  # removed while the run was training into it
     lock.unlink()
-    _package(user_zoo, "rt")
+    _package(zoo, "rt")
     assert main(["zoo", "delete", "rt", "--yes"]) == 0
     assert not checkpoint.exists()  # the finished run's last checkpoint goes with its model, as before
 
 
-def test_a_longer_runs_name_follows_the_name_rules(user_zoo):
+def test_a_longer_runs_name_follows_the_name_rules():
+    zoo = registry.user_dir()
     with pytest.raises(InputError, match="would be named 'bbbb"):
-        _check_longer_name("b" * 100 + "-6steps", user_zoo / ("b" * 100 + "-6steps"))
-    _package(user_zoo, "rty-6steps")
-    os.rename(user_zoo / "rty-6steps", user_zoo / "elsewhere")  # a folder renamed: its card names it
+        _check_longer_name("b" * 100 + "-6steps", zoo / ("b" * 100 + "-6steps"))
+    _package(zoo, "rty-6steps")
+    os.rename(zoo / "rty-6steps", zoo / "elsewhere")  # a folder renamed: its card names it
     with pytest.raises(InputError, match="already in the zoo"):
-        _check_longer_name("rty-6steps", user_zoo / "rty-6steps")
-    _check_longer_name("rty-7steps", user_zoo / "rty-7steps")  # free: goes on
+        _check_longer_name("rty-6steps", zoo / "rty-6steps")
+    _check_longer_name("rty-7steps", zoo / "rty-7steps")  # free: goes on
 
 
 @pytest.mark.parametrize("training", [{"artifacts": "film", "shot_noise": "x"},
