@@ -261,7 +261,7 @@ class Project:
     def _write(self, text: str) -> None:
         """:meth:`save`'s read of the file on disk, the merge of another writer's additions, and the write."""
         try:
-            on_disk = self.file.read_text(encoding="utf-8") if self.file.is_file() else None
+            on_disk = self.file.read_text(encoding="utf-8-sig") if self.file.is_file() else None
         except (OSError, UnicodeDecodeError):
             on_disk = None
         if on_disk == text:  # nothing to write
@@ -297,7 +297,7 @@ class Project:
         added to project.json since this object last read or wrote it, when it changed nothing else; how many
         were taken in (0 also when it changed more: :meth:`save` then keeps its version beside ours)."""
         try:
-            on_disk = self.file.read_text(encoding="utf-8")
+            on_disk = self.file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):
             return 0
         if on_disk == self._disk_text or not merge.only_additions(self._disk_text, on_disk):

@@ -118,7 +118,7 @@ def read(folder_or_file: str | Path) -> tuple[Path, str, dict]:
     The object's ``format`` is :data:`FORMAT_TAG`; its fields are not checked here (``Project.from_dict``)."""
     file = _file_of(folder_or_file)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad's) read as damage (project audit)
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InputError(f"cannot be read ({why}); check the file and its permissions",

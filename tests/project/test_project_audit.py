@@ -66,3 +66,16 @@ def test_a_relative_stack_path_is_read_from_the_project_folder(tmp_path, monkeyp
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("EMDENOISE_HOME", str(tmp_path / "home"))
+
+
+def test_a_project_file_saved_with_a_byte_order_mark_opens(tmp_path):
+    """Notepad's UTF-8 with a BOM read as a damaged file, whose fix (restore the backup) lost the edit."""
+    folder = tmp_path / "proj"
+    Project.create(folder, name="Mito")
+    file = folder / PROJECT_FILE
+    file.write_bytes(b"\xef\xbb\xbf" + file.read_bytes())
+    assert Project.open(folder).name == "Mito"
+    project = Project.open(folder)
+    project.name = "Mito 2"
+    project.save()
+    assert Project.open(folder).name == "Mito 2" and not list(folder.glob("project.other-*"))
