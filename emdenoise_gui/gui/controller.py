@@ -187,7 +187,7 @@ class Controller(QtCore.QObject, ResultRecording):
                 self._save_warned = True
                 self.save_failed.emit(str(exc))
             else:
-                self.status.emit("Project not saved: its folder cannot be written (File ▸ Save Project As…)")
+                self.status.emit(f"Project not saved: {exc.problem} (File ▸ Save Project As…)")  # the lock's too
             return False
         self._save_warned = False
         if self.project.other_kept is not None:
