@@ -482,14 +482,14 @@ def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str 
     from emdenoise_gui.training.held_back import filter_named
     from emdenoise_gui.zoo import fit
     from emdenoise_gui.zoo.package import open_package
-    from emdenoise_gui.zoo.registry import recorded_start
+    from emdenoise_gui.zoo.registry import recorded_name, recorded_start
 
     card = open_package(spec.output).card
     metrics, name = card.metrics, Path(source).name
     # the model the run started from: the command's start model, else the one its card names, where either still
     # holds those weights (a paused run resumed by a later command: that command's default is not the run's)
     recorded = str(card.training.get("init_from") or "")
-    first, package = recorded_start(recorded, (spec.init, recorded.rsplit(" (sha256 ", 1)[0])) or (None, None)
+    first, package = recorded_start(recorded, (spec.init, recorded_name(recorded))) or (None, None)
     start = metrics.get("init_risk") if first else None
     named = Path(first).name if first else ""  # the shipped default is a path into the app's own folder
     kept = f"{card.name} stays in the zoo"

@@ -66,9 +66,18 @@ def _stack_at(data: np.ndarray, z: int, side: int) -> np.ndarray:
 
 
 def estimable(stack: np.ndarray) -> bool:
-    """Whether the centre slice of a (3, S, S) ``stack`` can be estimated on: white noise
-    (``core.risk.white_noise``) and some pixels with noise (not blank, not all clipped)."""
-    return risk.white_noise(stack[1]) and bool(risk.noise_variance(stack[1]).any())
+    """Whether the centre slice of a (3, S, S) ``stack`` can be estimated on (:func:`_noise_to_estimate_on`)."""
+    return _noise_to_estimate_on(stack) is not None
+
+
+def _noise_to_estimate_on(stack: np.ndarray) -> np.ndarray | None:
+    """The (S, S) noise variance of the centre slice of a (3, S, S) ``stack`` (``core.risk.noise_variance``)
+    where it can be estimated on: white noise (``core.risk.white_noise``) and some pixels with noise (not
+    blank, not all clipped); None otherwise."""
+    if not risk.white_noise(stack[1]):
+        return None
+    variance = risk.noise_variance(stack[1])
+    return variance if variance.any() else None
 
 
 def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoiser | None = None,
@@ -83,10 +92,10 @@ def estimated_errors(model: Denoiser, stacks: Sequence[np.ndarray], start: Denoi
     when none is left, or when an estimate is not above zero (too little to go on: an estimate of zero for
     the filter failed every model)."""
     rng = np.random.default_rng(seed)
-    stacks = [s for s in stacks if estimable(s)]
-    if not stacks:
+    noise = [(s, v) for s in stacks if (v := _noise_to_estimate_on(s)) is not None]  # each measured once
+    if not noise:
         return {}
-    variances = [risk.noise_variance(s[1]) for s in stacks]
+    stacks, variances = [s for s, _ in noise], [v for _, v in noise]
 
     def mean_error(denoisers: Sequence[Denoiser]) -> float:
         return float(np.mean([risk.estimated_error(d, s, v, rng) for d, s, v in zip(denoisers, stacks, variances)]))

@@ -182,7 +182,7 @@ def card_from_dict(data) -> ModelCard:
     if not isinstance(version, int) or isinstance(version, bool):  # "1" read "card format 1 is not supported"
         raise CardError(f"card field 'format_version' should be int, not {type(version).__name__}")
     if version != CARD_VERSION:
-        raise CardError(f"card format {data['format_version']} is not supported (this app reads format "
+        raise CardError(f"card format {version} is not supported (this app reads format "
                         f"{CARD_VERSION}); update EMDenoise")
     for key, kind in _TYPES.items():
         if key in data and not (isinstance(data[key], kind) and not (kind is int and isinstance(data[key], bool))):

@@ -251,9 +251,10 @@ def recorded_start(init_from: str, candidates: tuple[str, ...]) -> tuple[str, Pa
     holds the weights a run recorded it started from (``init_from``, a card's "NAME (sha256 0123456789ab)"), or
     None: no record, or every candidate gone, unreadable or holding other weights since (a shipped model an
     update replaced, a package imported again)."""
-    if " (sha256 " not in init_from:
+    record = _record(init_from)
+    if record is None:
         return None
-    digest = init_from.rsplit(" (sha256 ", 1)[1].rstrip(")")
+    digest = record[1]
     for candidate in candidates:
         try:
             package = resolve(candidate) if candidate else None
@@ -262,6 +263,18 @@ def recorded_start(init_from: str, candidates: tuple[str, ...]) -> tuple[str, Pa
         if package is not None and package.card.weights_sha256.startswith(digest):
             return candidate, package
     return None
+
+
+def recorded_name(init_from: str) -> str:
+    """The name in a card's ``init_from`` ("NAME (sha256 0123456789ab)"); "" for anything else."""
+    record = _record(init_from)
+    return record[0] if record else ""
+
+
+def _record(init_from: str) -> tuple[str, str] | None:
+    """(name, sha256 prefix) of a card's ``init_from``, "NAME (sha256 0123456789ab)"; None for anything else."""
+    name, found, digest = init_from.rpartition(" (sha256 ")
+    return (name, digest.rstrip(")")) if found else None
 
 
 def zoo_folder_error(exc: OSError, what: str) -> InputError:
@@ -393,7 +406,7 @@ def delete_package(name: str, path: str | Path | None = None) -> Path:
     _remove_whole(Path(entry.path), f"delete '{name}'")
     checkpoint = run_checkpoint(Path(entry.path).name)  # user entries are folders of user_dir()
     paused = {run.path for run in list_paused()}  # a longer run of it, paused: the user's work, kept
-    running = checkpoint.is_dir() and _running(checkpoint, Path(entry.path).name)  # resumed now: kept (zoo audit)
-    if checkpoint.is_dir() and checkpoint not in paused and not running:  # the finished run's last checkpoint goes
+    # the finished run's hidden last checkpoint goes too, unless a run is being resumed from it now (zoo audit)
+    if checkpoint.is_dir() and checkpoint not in paused and not _running(checkpoint, Path(entry.path).name):
         shutil.rmtree(checkpoint, ignore_errors=True)
     return entry.path

@@ -13,7 +13,8 @@ Axes are ``z, y, x`` (type space, unit nanometer); the scale of level 0 is the v
 (no unit when the size is unknown).
 Reading accepts NGFF 0.1 to 0.5 images (their axes and voxel size read by :mod:`.ngff`) whose axes beyond
 z, y, x have length 1 (t, c), or whose time points take the place of z slices (t, y, x: repeat scans;
-channels are refused; planes stored x, y are read as y, x), takes level 0 of the first multiscale (its scale times the multiscale's own, where both are given), and converts the axis
+channels are refused; planes stored x, y are read as y, x), takes level 0 of the first multiscale (its
+scale times the multiscale's own, where both are given), and converts the axis
 units it knows to nm.
 
 Block processing (jobs/blocks.py) writes whole write units (:func:`write_depth` slices) straight
@@ -34,7 +35,6 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import ngff
-from emdenoise_gui.core.io.ngff import SPACE_AXES
 from emdenoise_gui.core.io.stack import (
     Placement,
     StackMeta,
@@ -91,7 +91,7 @@ def multiscale_metadata(name: str, voxel_size_nm: tuple[float, float, float] | N
         transforms.append({"type": "translation", "translation": [float(v) for v in translation_nm]})
     entry = {
         "name": name,
-        "axes": [{"name": a, "type": "space", **unit} for a in SPACE_AXES],
+        "axes": [{"name": a, "type": "space", **unit} for a in ngff.SPACE_AXES],
         "datasets": [{"path": "0", "coordinateTransformations": transforms}],
     }
     if version == "0.4":
@@ -409,7 +409,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
         shards = (min(z, SHARD_DEPTH), chunks[1] * -(-y // chunks[1]), chunks[2] * -(-x // chunks[2]))
         # zstd frames with their checksum: bytes damaged since are refused on read, not decoded into wrong pixels
         array = group.create_array("0", shape=(z, y, x), chunks=chunks, shards=shards, dtype=np.dtype(dtype),
-                                   fill_value=0, dimension_names=list(SPACE_AXES),
+                                   fill_value=0, dimension_names=list(ngff.SPACE_AXES),
                                    compressors=zarr.codecs.ZstdCodec(checksum=True))
     else:
         group = zarr.open_group(str(path), mode="w-", zarr_format=2)
