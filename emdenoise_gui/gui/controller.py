@@ -22,6 +22,7 @@ from emdenoise_gui.core.events import Message, PartialResult, Written
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.gui.drops import STORE_FILES, not_added, screen, unsearched_folders
 from emdenoise_gui.gui.job_queue import JobQueue
+from emdenoise_gui.gui.project_saving import ProjectSaving
 from emdenoise_gui.gui.project_watch import ProjectWatch
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
@@ -83,7 +84,7 @@ MISSING_LISTED = 12
 LOCATE_HINT = "Right-click a stack ▸ Locate File… to point to its new place."
 
 
-class Controller(QtCore.QObject, ResultRecording):
+class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
     """Holds the project and the jobs.
 
     Signals: ``project_changed()``, ``show_stack(str)``, ``show_result(str)``,
@@ -123,7 +124,7 @@ class Controller(QtCore.QObject, ResultRecording):
         self.thumbnails: dict[str, object] = {}  # stack id -> small (h, w) middle slice
         self.thumbnail_maker = Thumbnails(self)
         self.thumbnail_maker.ready.connect(self._thumbnail_arrived)
-        self._save_warned = False  # the "cannot save" question was asked for this project
+        self._start_project_saving()
         #: the folders of the projects the open one carries on (Save Project As): a job started there records here
         self._continues: set[Path] = set()
         self.project_watch = ProjectWatch(self)
@@ -166,7 +167,7 @@ class Controller(QtCore.QObject, ResultRecording):
         return True
 
     def close_project(self) -> None:
-        self.save()
+        self.save(wait_s=None)  # the last save waits for another writer's lock as long as a CLI run would
         for stack, _ in self._stacks.values():
             stack.close()
         self._stacks = {}
@@ -174,50 +175,6 @@ class Controller(QtCore.QObject, ResultRecording):
         self.project = None
         self._save_warned = False
         self._continues = set()
-
-    def save(self) -> bool:
-        """Save the project; True if it was written. The first failure for a project emits
-        ``save_failed`` (the window offers Save Project As); later ones only a status line."""
-        if self.project is None:
-            return False
-        try:
-            self.project.save()
-        except InputError as exc:
-            if not self._save_warned:
-                self._save_warned = True
-                self.save_failed.emit(str(exc))
-            else:
-                self.status.emit(f"Project not saved: {exc.problem} (File ▸ Save Project As…)")  # the lock's too
-            return False
-        self._save_warned = False
-        if self.project.other_kept is not None:
-            taken = (f"What it added ({self.project.merged} stacks and results in all) is in this window's project "
-                     "now; "
-                     if self.project.merged else "It added no stacks or results; ")
-            self.warning.emit("Project changed elsewhere", f"Another EMDenoise window (or program) saved this project "
-                              f"since it was opened here. {taken}anything else it changed (a removal, the view) is "
-                              f"kept only in its version, {self.project.other_kept.name} in the project folder (a "
-                              "copy of its project.json).")
-        if self.project.merged:
-            self._show_taken_in()
-        return True
-
-    def take_in_additions(self) -> int:
-        """Take in the stacks and results another writer added to the open project's file (``emdenoise
-        denoise --project``), when it changed nothing else, and show them; how many."""
-        taken = 0 if self.project is None else self.project.take_in_additions()
-        if taken:
-            self._show_taken_in()
-            self.status.emit(f"{taken} stack(s) and result(s) recorded by another program (emdenoise denoise "
-                             "--project, another window) were added to the project")
-        return taken
-
-    def _show_taken_in(self) -> None:
-        """The panel shows stacks and results taken in from another writer, with thumbnails."""
-        for record in self.project.stacks:
-            if record.id not in self.thumbnails and Path(record.path).exists():
-                self.thumbnail_maker.request(record.id, record.path)
-        self.project_changed.emit()
 
     def save_project_as(self, folder: str | Path) -> bool:
         """Go on with the project in a new ``folder`` (``Project.save_as``): its record is copied

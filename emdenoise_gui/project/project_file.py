@@ -28,13 +28,18 @@ LOCK_STALE_S = 120.0
 _held: dict[str, int] = {}  # project folders whose lock this process holds -> depth (the lock is re-entrant)
 
 
+class ProjectBusy(InputError):
+    """Another live writer held the project's lock for the whole wait (the app tries again later)."""
+
+
 @contextlib.contextmanager
-def writing(folder: str | Path) -> Iterator[None]:
+def writing(folder: str | Path, wait_s: float | None = None) -> Iterator[None]:
     """Hold the lock of the project in ``folder`` while its file is read, changed and written, so that two
     writers (the app and ``emdenoise denoise --project``, two runs of it) never lose each other's records:
     two runs recording at once lost one result in three tries, and a result the app deleted came back.
     Re-entrant within a process; a killed holder's lock is taken over; a folder where no lock can be made
-    (read-only) goes on without one, its save saying why it fails. InputError after :data:`LOCK_WAIT_S`."""
+    (read-only) goes on without one, its save saying why it fails. :class:`ProjectBusy` after ``wait_s`` seconds
+    (:data:`LOCK_WAIT_S` unless given: the app's window waits a fraction of a second and tries again later)."""
     key = str(Path(folder).expanduser().resolve())
     if key in _held:
         _held[key] += 1
@@ -43,7 +48,8 @@ def writing(folder: str | Path) -> Iterator[None]:
         finally:
             _held[key] -= 1
         return
-    lock, deadline, held = Path(key) / LOCK_FILE, time.monotonic() + LOCK_WAIT_S, False
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    lock, deadline, held = Path(key) / LOCK_FILE, time.monotonic() + wait_s, False
     while True:
         try:
             held = pid_lock.take(lock)
@@ -61,8 +67,9 @@ def writing(folder: str | Path) -> Iterator[None]:
                 break
             continue
         if time.monotonic() > deadline:
-            raise InputError(f"another program has been saving this project for {LOCK_WAIT_S:.0f} s ({lock.name}): "
-                             f"try again; if no EMDenoise is running, delete {lock}", Path(key))
+            who = "another program" if holder is None else f"another program (pid {holder[0]} on {holder[1]})"
+            raise ProjectBusy(f"{who} has been saving this project for over {wait_s:.1f} s ({lock.name}): try "
+                              f"again; if no EMDenoise is running, delete {lock}", Path(key))
         time.sleep(0.02)
     _held[key] = 1
     try:

@@ -121,11 +121,11 @@ def test_an_unsaveable_project_says_so_once_and_continues_elsewhere(window, qtbo
     blocked = project.folder
     save = Project.save
 
-    def read_only(self):
+    def read_only(self, wait_s=None):
         if self.folder == blocked:
             raise InputError("cannot save the project (Read-only file system); check that the folder is "
                              "writable and the disk is not full", self.folder)
-        save(self)
+        save(self, wait_s)
 
     monkeypatch.setattr(Project, "save", read_only)
     offered = []

@@ -25,7 +25,7 @@ def three_stacks(window, tmp_path):
 def _counting_saves(window, monkeypatch) -> list:
     project, calls = window.controller.project, []
     real = project.save
-    monkeypatch.setattr(project, "save", lambda: (calls.append(1), real())[1])
+    monkeypatch.setattr(project, "save", lambda wait_s=None: (calls.append(1), real(wait_s))[1])
     return calls
 
 

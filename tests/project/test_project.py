@@ -695,7 +695,7 @@ def test_a_save_waits_for_another_writers_lock_and_takes_over_a_killed_ones(tmp_
     assert time.monotonic() - started >= 0.25 and not lock.exists()
     lock.write_text(f"{os.getppid()} {atomic.HOST} {time.time():.0f}\n")
     monkeypatch.setattr(project_file, "LOCK_WAIT_S", 0.2)
-    with pytest.raises(InputError, match="another program has been saving this project"):
+    with pytest.raises(InputError, match="another program .pid [0-9]+ on .*. has been saving this project for over 0.2 s"):
         project.save()
     lock.write_text(f"999999999 {atomic.HOST} 0\n")  # a killed writer's
     project.name = "taken over"

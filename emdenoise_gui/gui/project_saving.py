@@ -1,0 +1,92 @@
+"""Writing the open project's file from the app, and taking in what other writers added to it.
+
+A save on the window's thread waits at most :data:`GUI_WAIT_S` for another writer's lock (a killed writer on
+another machine holds it until it is ``project_file.LOCK_STALE_S`` old: every save froze the window 5 s), then
+says so in the status line and tries again every :data:`RETRY_MS` until it is written; closing the project waits
+the full ``project_file.LOCK_WAIT_S`` before it gives up and asks.
+
+``ProjectSaving`` is a mixin of ``controller.Controller``; it uses its ``project``, ``thumbnails``,
+``thumbnail_maker`` and signals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore
+
+from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.project.project_file import ProjectBusy
+
+#: How long a save from the window waits for another writer's lock (s).
+GUI_WAIT_S = 0.2
+#: How often a save held back by another writer's lock is tried again (ms).
+RETRY_MS = 3000
+
+
+class ProjectSaving:
+    """:meth:`save`, its retry timer, :meth:`take_in_additions`."""
+
+    def _start_project_saving(self) -> None:
+        self._save_warned = False  # the "cannot save" question was asked for this project
+        self._save_retry = QtCore.QTimer(self, singleShot=True)
+        self._save_retry.setInterval(RETRY_MS)
+        self._save_retry.timeout.connect(self.save)
+
+    def save(self, wait_s: float | None = GUI_WAIT_S) -> bool:
+        """Save the project; True if it was written. Another writer's lock held for ``wait_s`` seconds (None:
+        ``project_file.LOCK_WAIT_S``) leaves a status line and a try again in :data:`RETRY_MS`. The first
+        other failure for a project emits ``save_failed`` (the window offers Save Project As); later ones only
+        a status line."""
+        self._save_retry.stop()
+        if self.project is None:
+            return False
+        try:
+            self.project.save(wait_s=wait_s)
+        except ProjectBusy as exc:
+            if wait_s is not None:
+                self.status.emit(f"Project not saved yet: {exc.problem}. Trying again every "
+                                 f"{RETRY_MS // 1000} s")
+                self._save_retry.start()
+                return False
+            return self._save_refused(exc)
+        except InputError as exc:
+            return self._save_refused(exc)
+        self._save_warned = False
+        if self.project.other_kept is not None:
+            taken = (f"What it added ({self.project.merged} stacks and results in all) is in this window's project "
+                     "now; "
+                     if self.project.merged else "It added no stacks or results; ")
+            self.warning.emit("Project changed elsewhere", f"Another EMDenoise window (or program) saved this project "
+                              f"since it was opened here. {taken}anything else it changed (a removal, the view) is "
+                              f"kept only in its version, {self.project.other_kept.name} in the project folder (a "
+                              "copy of its project.json).")
+        if self.project.merged:
+            self._show_taken_in()
+        return True
+
+    def _save_refused(self, exc: InputError) -> bool:
+        """A save that failed: ``save_failed`` the first time for a project, a status line after; False."""
+        if not self._save_warned:
+            self._save_warned = True
+            self.save_failed.emit(str(exc))
+        else:
+            self.status.emit(f"Project not saved: {exc.problem} (File ▸ Save Project As…)")  # the lock's too
+        return False
+
+    def take_in_additions(self) -> int:
+        """Take in the stacks and results another writer (``emdenoise denoise --project``, another window)
+        added to the open project's file, when it changed nothing else, and show them; how many."""
+        taken = 0 if self.project is None else self.project.take_in_additions()
+        if taken:
+            self._show_taken_in()
+            self.status.emit(f"{taken} stack(s) and result(s) recorded by another program (emdenoise denoise "
+                             "--project, another window) were added to the project")
+        return taken
+
+    def _show_taken_in(self) -> None:
+        """The panel shows stacks and results taken in from another writer, with thumbnails."""
+        for record in self.project.stacks:
+            if record.id not in self.thumbnails and Path(record.path).exists():
+                self.thumbnail_maker.request(record.id, record.path)
+        self.project_changed.emit()
