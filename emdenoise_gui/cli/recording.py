@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emdenoise_gui.cli.exits import one_line, say
-from emdenoise_gui.core import leftovers
+from emdenoise_gui.core import atomic, leftovers
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.pipeline import parse_slices
@@ -53,7 +53,7 @@ class Recording:
                              "becomes one)")
         path = Path(value).expanduser()
         if path.name == PROJECT_FILE or (path / PROJECT_FILE).is_file():
-            return cls(Project.open(path).folder, new=False)
+            return _writable(cls(Project.open(path).folder, new=False))
         if path.is_dir() and (path / BACKUP_FILE).exists():
             Project.create(path)  # its refusal: a lost project.json whose backup would be replaced
         if path.exists() and not path.is_dir():
@@ -67,7 +67,7 @@ class Recording:
                              "or a new or empty folder to make one there", path)
         if not path.exists() and not path.parent.is_dir():
             raise InputError(f"the folder {path.parent} does not exist; create it first", path)
-        return cls(path.resolve(), new=True)
+        return _writable(cls(path.resolve(), new=True))
 
     def check_free(self, output: str | Path) -> None:
         """InputError when ``output`` (a ``-o`` given) is a result the project records already: a run writing
@@ -143,6 +143,18 @@ class Recording:
         self._reserved.give_back([output])
         say(f"emdenoise: recorded {output.name} in the project {project.name} ({self.folder})")
         return result
+
+
+def _writable(recording: Recording) -> Recording:
+    """``recording`` when its project folder (a new one's parent) can be written; else InputError before the
+    run: a read-only project with -o elsewhere was found out only when the denoise had ended."""
+    folder = recording.folder if recording.folder.is_dir() else recording.folder.parent
+    try:
+        atomic.probe_writable(folder)
+    except OSError as exc:
+        raise InputError(f"the project cannot be saved: {folder} cannot be written ({exc.strerror or exc}); give "
+                         "a project in a folder you can write to", recording.folder) from None
+    return recording
 
 
 def zoo_denoiser(denoiser):

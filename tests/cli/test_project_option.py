@@ -244,3 +244,25 @@ def test_a_failed_run_leaves_no_name_taken(tmp_path, cli, stacks, monkeypatch):
     monkeypatch.setattr(images, "denoise_stack", broken)
     assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == EXIT_INPUT
     assert list((tmp_path / "P" / "results").iterdir()) == []
+
+
+@pytest.mark.parametrize("new", [False, True])
+def test_a_project_that_cannot_be_written_is_said_before_the_denoise(tmp_path, cli, stacks, monkeypatch, new):
+    """A read-only project with -o elsewhere was found out only after the denoise (project audit): now exit 2
+    up front, nothing written. (Read-only is simulated: the tests may run as root.)"""
+    from emdenoise_gui.core import atomic
+
+    folder = tmp_path / "P"
+    if not new:
+        Project.create(folder)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+
+    def read_only(where):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic, "probe_writable", read_only)
+    out = tmp_path / "elsewhere.tif"
+    result = cli("denoise", stacks[0], "-o", out, "--project", folder, "--method", "median")
+    assert result.code == EXIT_INPUT and "the project cannot be saved" in result.err
+    assert "Permission denied" in result.err and len(result.err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before and not out.exists()
