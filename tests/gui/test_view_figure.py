@@ -171,7 +171,7 @@ def test_a_narrow_image_is_enlarged_by_whole_pixels(qtbot):
     view = narrow_view(qtbot, (60, 40))
     composed = figure.Figure(view)
     layout = composed.layout
-    assert layout.zoom == 8 and layout.panes[0].width() == 320 and layout.panes[0].height() == 480
+    assert composed.scale == (8, 8) and layout.panes[0].width() == 320 and layout.panes[0].height() == 480
     assert "enlarged ×8" in " ".join(composed.titles[0])
     rendered = composed.to_image()
     plain = figure.figure_panes(view)[0][1]  # the same pane at one figure px per image px
@@ -201,7 +201,7 @@ def test_a_tall_narrow_image_keeps_its_scale_bar_and_titles_in_its_column(qtbot)
     view = narrow_view(qtbot, (2100, 12), name="a_long_strip_from_the_microscope_session.tif")
     composed = figure.Figure(view)
     layout = composed.layout
-    assert layout.zoom == 1 and layout.columns[0].width() == figure.MIN_PANE_PX
+    assert composed.scale == (1, 1) and layout.columns[0].width() == figure.MIN_PANE_PX
     image = composed.to_image().convertToFormat(QtGui.QImage.Format.Format_RGB32)
     black = QtGui.QColor("black").rgb()
     first, second = layout.columns
@@ -232,6 +232,27 @@ def test_iqr_values_far_apart_keep_their_own_digits():
     assert same_decimals(5900.0, 0.09) == ["5900", "0.09"]
     text = iqr_text(5900.0, 0.09, (0, 0, 50, 50), None)
     assert "result: 0.09 grey values" in text and "ratio result/original 1.53e-05" in text
+
+
+def test_pixels_that_are_not_square_are_drawn_square(qtbot):
+    """A figure of 2 x 4 nm pixels drew one image px per figure px: circles came out as 2:1 ellipses under a
+    correct scale bar (view audit 2026-12-07). Each pixel is now a 1:2 block, as the viewer shows it."""
+    assert figure.drawn_size(400, 300, (1.0, 4.0, 2.0)) == ((400, 600), 1)
+    assert figure.drawn_size(400, 300, (1.0, 2.0, 4.0)) == ((800, 300), 1)
+    assert figure.drawn_size(400, 300, None) == ((400, 300), 1)
+    assert figure.drawn_size(4096, 4096, (1.0, 10.0, 1.0)) == ((819, 8192), 1)  # not 40,960 px tall
+    view = make_view(qtbot)
+    rng = np.random.default_rng(6)
+    data = rng.normal(1000, 50, (2, 30, 40)).astype(np.float32)
+    view.set_original(CountingStack(data, (30.0, 4.0, 2.0)), "aniso.tif")
+    composed = figure.Figure(view)
+    pane = composed.layout.panes[0]
+    assert composed.scale == (8, 16) and (pane.width(), pane.height()) == (320, 480)
+    assert composed.pixel_nm == pytest.approx(2.0 / 8)  # the scale bar measures along x
+    rendered = composed.to_image().copy(pane).convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    plain = figure.figure_panes(view)[0][1].convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    for y, x in ((0, 0), (5, 7), (20, 13)):
+        assert {rendered.pixel(8 * x + dx, 16 * y + dy) for dx in (0, 7) for dy in (0, 9, 15)} == {plain.pixel(x, y)}
 
 
 def test_anisotropic_pixels_are_named_in_the_title(qtbot):

@@ -9,7 +9,9 @@ vectors), or the clipboard.
 
 A narrow image (a crop, a detail) is enlarged by a whole factor, each image pixel a square
 of figure pixels (no interpolation, said in the title), until it is :data:`MIN_PANE_PX`
-wide; where that would make it too tall, it sits centred in a column that wide. Titles
+wide; where that would make it too tall, it sits centred in a column that wide. Pixels that
+are not square (a voxel size whose y and x differ) are stretched square along their longer
+side, as the viewer shows them. Titles
 that do not fit their column break at their " · " parts onto a second line.
 
 :class:`Figure` reads everything from the view in the GUI thread (about 0.7 s for two
@@ -44,6 +46,9 @@ PLOT_FONT_PT = 9
 #: Narrowest pane column (figure px): a narrower image is enlarged by a whole factor up to this width
 #: (at most :data:`MAX_ZOOM` times, and not beyond :data:`MAX_ZOOMED_HEIGHT_PX` tall), then centred.
 MIN_PANE_PX, MAX_ZOOM, MAX_ZOOMED_HEIGHT_PX = 320, 16, 4096
+#: Longest side of a pane (figure px) where pixels that are not square are stretched square (a 4096 px slice of
+#: 1 x 10 nm pixels would be 40,960 px tall): beyond it the pane is scaled down (smoothly) instead.
+MAX_DRAWN_PX = 8192
 #: Title lines at most; what is left over is elided on the last one.
 TITLE_LINES = 2
 #: Where a title may break onto its next line.
@@ -58,17 +63,27 @@ def zoom_for(width: int, height: int) -> int:
     return max(1, min(-(-MIN_PANE_PX // max(width, 1)), MAX_ZOOM, MAX_ZOOMED_HEIGHT_PX // max(height, 1)))
 
 
-class _Layout:
-    """Where everything goes, in figure px, for images of ``width`` x ``height`` px.
+def drawn_size(width: int, height: int, voxel_nm) -> tuple[tuple[int, int], int]:
+    """((width, height) in figure px, whole enlargement) for a ``width`` x ``height`` px image whose pixels are
+    ``voxel_nm`` (z, y, x) nm (None: square): the longer pixel side stretched so that pixels are square, as
+    the viewer shows them (a figure of 2 x 4 nm pixels drew circles as 2:1 ellipses), then a narrow image
+    enlarged (:func:`zoom_for`); all of it shrunk to at most :data:`MAX_DRAWN_PX` on its longer side."""
+    aspect = voxel_nm[1] / voxel_nm[2] if voxel_nm and voxel_nm[1] > 0 and voxel_nm[2] > 0 else 1.0
+    base_w, base_h = (width, height * aspect) if aspect >= 1 else (width / aspect, height)
+    zoom = zoom_for(max(1, round(base_w)), max(1, round(base_h)))
+    shrink = min(1.0, MAX_DRAWN_PX / (max(base_w, base_h) * zoom))
+    return (max(1, round(base_w * zoom * shrink)), max(1, round(base_h * zoom * shrink))), zoom
 
-    ``zoom`` is the enlargement (figure px per image px); ``panes`` are the images' rects, each centred
-    in its column of ``columns`` (as wide as the pane, at least :data:`MIN_PANE_PX`), the titles above
-    them ``title_lines`` lines high.
+
+class _Layout:
+    """Where everything goes, in figure px, for panes of ``width`` x ``height`` figure px (the images as
+    drawn: enlarged, pixels not square made so).
+
+    ``panes`` are the images' rects, each centred in its column of ``columns`` (as wide as the pane, at least
+    :data:`MIN_PANE_PX`), the titles above them ``title_lines`` lines high.
     """
 
     def __init__(self, width: int, height: int, with_profile: bool, title_lines: int = 1):
-        self.zoom = zoom_for(width, height)
-        width, height = width * self.zoom, height * self.zoom
         column = max(width, MIN_PANE_PX)
         self.font_px = max(MIN_FONT_PX, round(column * FONT_FRACTION))
         self.margin = max(8, round(column * MARGIN_FRACTION))
@@ -112,28 +127,32 @@ class Figure:
     """A figure of ``view`` as it is now (read in the GUI thread); paint or save it from any thread.
 
     ``width`` x ``height`` px: 2 columns + 3 margins, by margin + title + image height + margin
-    (+ profile + margin); a column is the image's width (times ``layout.zoom`` for a narrow image),
-    at least :data:`MIN_PANE_PX`. ``titles``: each pane's title lines.
+    (+ profile + margin); a column is the image's width as drawn (:func:`drawn_size`: enlarged when narrow,
+    stretched where pixels are not square), at least :data:`MIN_PANE_PX`. ``titles``: each pane's title lines.
     """
 
     def __init__(self, view, with_profile: bool = False):
         panes = figure_panes(view)
-        size = panes[0][1].size()
-        zoom = zoom_for(size.width(), size.height())
-        if zoom > 1:  # each image px a zoom x zoom square: nothing interpolated, and the reader is told
-            panes = [(f"{title}{TITLE_PARTS}enlarged ×{zoom}" if i == 0 else title,
-                      image.scaled(size * zoom, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                                   QtCore.Qt.TransformationMode.FastTransformation))
+        voxel = view.voxel_size()
+        width, height = panes[0][1].width(), panes[0][1].height()
+        drawn, zoom = drawn_size(width, height, voxel)
+        if drawn != (width, height):  # enlarged (nearest: nothing interpolated), or its pixels made square
+            mode = QtCore.Qt.TransformationMode
+            smooth = drawn[0] < width or drawn[1] < height  # only past MAX_DRAWN_PX
+            panes = [(f"{title}{TITLE_PARTS}enlarged ×{zoom}" if i == 0 and zoom > 1 else title,
+                      image.scaled(*drawn, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                   mode.SmoothTransformation if smooth else mode.FastTransformation))
                      for i, (title, image) in enumerate(panes)]
-        layout = _Layout(size.width(), size.height(), with_profile)
+        #: figure px per image px along x and y (equal where pixels are square)
+        self.scale = (drawn[0] / width, drawn[1] / height)
+        layout = _Layout(*drawn, with_profile)
         font = _title_font(layout.font_px)
         self.titles = [title_lines(title, QtGui.QFontMetricsF(font), layout.columns[0].width()) for title, _ in panes]
         lines = max(len(lines) for lines in self.titles)
-        self.layout = layout if lines == 1 else _Layout(size.width(), size.height(), with_profile, lines)
+        self.layout = layout if lines == 1 else _Layout(*drawn, with_profile, lines)
         self.panes = panes
         self.width, self.height = self.layout.width, self.layout.height
-        voxel = view.voxel_size()
-        self.pixel_nm = voxel[2] / zoom if voxel else None  # nm per figure px
+        self.pixel_nm = voxel[2] / self.scale[0] if voxel else None  # nm per figure px
         self.line = view.line_points() if with_profile else None
         self.profile = _profile_picture(view.profile_plot, self.layout) if with_profile else None
 
@@ -156,12 +175,12 @@ class Figure:
                 _paint_scale_bar(painter, rect, column, self.pixel_nm, layout.font_px)
             if self.line is not None:  # where the profile was taken
                 (y0, x0), (y1, x1) = self.line
-                z = layout.zoom
+                sx, sy = self.scale
                 painter.save()
                 painter.setClipRect(rect)  # a line dragged past the image's edge stops at it
                 painter.setPen(QtGui.QPen(LINE_COLOUR, max(1.5, layout.font_px * 0.15)))
-                painter.drawLine(QtCore.QPointF(rect.left() + (x0 + 0.5) * z, rect.top() + (y0 + 0.5) * z),
-                                 QtCore.QPointF(rect.left() + (x1 + 0.5) * z, rect.top() + (y1 + 0.5) * z))
+                painter.drawLine(QtCore.QPointF(rect.left() + (x0 + 0.5) * sx, rect.top() + (y0 + 0.5) * sy),
+                                 QtCore.QPointF(rect.left() + (x1 + 0.5) * sx, rect.top() + (y1 + 0.5) * sy))
                 painter.restore()
         if self.profile is not None:
             painter.drawPicture(0, 0, self.profile)
