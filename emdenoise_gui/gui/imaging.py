@@ -35,13 +35,19 @@ def percentile_levels(image: np.ndarray, percentiles=(0.5, 99.5)) -> tuple[float
     px a side (exact for smaller ones). NaN and infinite values are left out (an image of -inf edges
     showed black at every contrast); a flat image gives (v, v + 1), one with no finite value (0, 1).
     """
+    return auto_levels(image, percentiles)[0]
+
+
+def auto_levels(image: np.ndarray, percentiles=(0.5, 99.5)) -> tuple[tuple[float, float], bool]:
+    """(:func:`percentile_levels` of ``image``, whether they are a stand-in: the percentiles met, the image
+    flat or without a finite value, so they say nothing of the stack's range)."""
     sample = np.asarray(level_sample(image))
     if sample.dtype.kind == "f":
         sample = sample[np.isfinite(sample)]
     if sample.size == 0:
-        return 0.0, 1.0
+        return (0.0, 1.0), True
     lo, hi = (float(v) for v in np.percentile(sample, percentiles))
-    return (lo, hi if hi > lo else lo + 1.0)
+    return ((lo, hi), False) if hi > lo else ((lo, lo + 1.0), True)
 
 
 def render_levels(image: np.ndarray, levels: tuple[float, float], lut: np.ndarray | None = None) -> QtGui.QImage:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 
-from emdenoise_gui.gui.imaging import level_sample, percentile_levels
+from emdenoise_gui.gui.imaging import auto_levels, level_sample, percentile_levels
 from emdenoise_gui.gui.panels.profile_plot import format_value
 
 KINDS = ("raw", "high_pass")
@@ -25,6 +25,10 @@ class Contrast:
     def __init__(self, items: list[pg.ImageItem]):
         self.items = items
         self.limits: dict[str, tuple[float, float] | None] = dict.fromkeys(KINDS)
+        #: kinds whose limits were estimated on a flat slice (a blank first slice of a padded stack made every
+        #: other slice white): estimated again on the next slice shown, until one has a spread or the user sets them
+        self._stand_in: set[str] = set()
+        self._applying = False
         self.shown = "raw"  # the kind on screen
         self.own_right = False  # the right image shows a residual with its own limits
         self.histogram = pg.HistogramLUTWidget()
@@ -38,26 +42,36 @@ class Contrast:
     def forget(self) -> None:
         """A new stack: limits are estimated again from its first slice shown."""
         self.limits = dict.fromkeys(KINDS)
+        self._stand_in.clear()
 
     def show(self, kind: str, original: np.ndarray, own_right: bool) -> tuple[float, float]:
         """``kind`` of image is now on screen, ``original`` its (Y, X) left image: its limits (auto
-        from the 0.5 / 99.5 percentiles the first time). ``own_right``: the right image keeps its own."""
+        from the 0.5 / 99.5 percentiles the first time, and again while the slices shown were flat).
+        ``own_right``: the right image keeps its own."""
         self.shown, self.own_right = kind, own_right
-        if self.limits[kind] is None:
-            self.limits[kind] = percentile_levels(original, AUTO_PERCENTILES)
+        if self.limits[kind] is None or kind in self._stand_in:
+            self.limits[kind], flat = auto_levels(original, AUTO_PERCENTILES)
+            (self._stand_in.add if flat else self._stand_in.discard)(kind)
         return self.limits[kind]
 
     def apply(self, levels) -> None:
         """Set the limits of what is on screen, on the histogram and both images."""
         lo, hi = (float(v) for v in levels)
+        if (lo, hi) != self.limits[self.shown]:  # set, not the estimate show() made
+            self._stand_in.discard(self.shown)
         self.limits[self.shown] = (lo, hi)
-        self.histogram.item.setLevels(lo, hi)  # emits nothing when unchanged, so set the items too
+        self._applying = True
+        try:
+            self.histogram.item.setLevels(lo, hi)  # emits nothing when unchanged, so set the items too
+        finally:
+            self._applying = False
         self.items[0].setLevels((lo, hi))
         if not self.own_right:
             self.items[1].setLevels((lo, hi))
 
     def set(self, kind: str, lo: float, hi: float) -> None:
         """Limits for ``kind``: applied now if it is on screen, else kept for when it is."""
+        self._stand_in.discard(kind)
         if kind == self.shown:
             self.apply((lo, hi))
         else:
@@ -70,6 +84,8 @@ class Contrast:
 
     def _on_changed(self, histogram) -> None:
         lo, hi = histogram.getLevels()
+        if not self._applying:  # dragged by the user
+            self._stand_in.discard(self.shown)
         self.limits[self.shown] = (float(lo), float(hi))
         if not self.own_right:  # the residual keeps its own symmetric contrast
             self.items[1].setLevels((lo, hi))
