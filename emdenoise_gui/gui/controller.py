@@ -458,9 +458,18 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         make = denoise_jobs.preview(record.path, z, denoiser, s.tile_px, s.stride_px, s.device, visible, region)
         what = "a region of slice" if region is not None else "slice"
         job = Job(f"Preview {what} {z} of {record.name} ({denoiser.title})", "preview", make, self)
+        project = self.project
+
+        def same_stack() -> bool:
+            """The preview's stack is still ``stack_id`` of the open project: ids repeat in another project and
+            once the last stack is removed (a preview of project A's s1 was shown over project B's s1)."""
+            return self.project is project and self.find_stack(stack_id) is record
+
         job.event.connect(lambda item, s=stack_id, z=z, d=denoiser: self.preview_partial.emit(s, z, item.image, d)
-                          if isinstance(item, PartialResult) else None)
-        job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d))
+                          if isinstance(item, PartialResult) and same_stack() else None)
+        job.finished.connect(lambda image, s=stack_id, z=z, d=denoiser: self.preview_ready.emit(s, z, image, d)
+                             if same_stack() else self.status.emit(f"The preview of {record.name} finished after it "
+                                                                   "was removed or its project closed"))
         return self.submit(job, denoiser)
 
     def denoise(self, stack_ids: list[str], denoiser, region=None) -> Job | None:

@@ -375,7 +375,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         settings = self.controller.settings
         self.zoo_panel.set_compute(settings.device, settings.tile_px, settings.stride_px)
         voxel = tuple(record.voxel_size_nm) if record.voxel_size_nm else None
-        self.zoo_panel.assess_stack(record.id, record.path, voxel)
+        self.zoo_panel.assess_stack(self.stack_key(record.id), record.path, voxel)
 
     def show_result(self, result_id: str) -> None:
         c = self.controller

@@ -47,8 +47,8 @@ class ResultRecording:
         def stack_id(record) -> str | None:
             """The job's stack in ``target``: by its id in the Project object the job saw, elsewhere by its file
             (a merge of another window's additions renumbers ids in another object); None when it is gone."""
-            if target is project:
-                return record.id
+            if target is project and any(s is record for s in target.stacks):
+                return record.id  # (a removed last stack's id is handed to the next one added: then by its file)
             found = same.find(Path(record.path).resolve())
             return None if found is None else target.stacks[found].id
 

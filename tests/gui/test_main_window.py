@@ -157,7 +157,7 @@ def test_a_removed_or_closed_stack_does_not_stay_on_screen(window, qtbot, small_
     drop(window, [small_stack])
     stack_id = window.controller.project.stacks[0].id
     window.show_stack(stack_id)
-    assert window.viewer.has_image() and window.zoo_panel.stack_key == stack_id
+    assert window.viewer.has_image() and window.zoo_panel.stack_key == window.stack_key(stack_id)
     window.controller.remove_stack(stack_id)
     assert not window.viewer.has_image() and window.viewer.placeholder.text() == EMPTY_TEXT
     assert window.zoo_panel.stack_key is None
