@@ -210,5 +210,9 @@ def _failed_its_check(package: str) -> bool:
     elif which == "estimate":
         again += ", or use the filter (--method gaussian-sure, or gaussian-sure-avg for FIB-SEM-like stacks)"
     what = failure_words(failure, f'"{label}"')
-    say(f"emdenoise: warning: on held-back data this model {what}: do not use it as it is; {again}")
+    validated = str(card.training.get("validation", ""))
+    where = ("held-back data" if validated.startswith("held-back")
+             else "its training data" if validated.startswith("the training data itself (too few")
+             else "its validation data, partly its training data")
+    say(f"emdenoise: warning: on {where} this model {what}: do not use it as it is; {again}")
     return True

@@ -242,7 +242,9 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
             save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files))
             yield CheckpointSaved(step, str(ckpt))
     if trainer.self_supervised:  # about 70 s for a paper-size NRRN on two CPU cores, said rather than silent
-        yield Stage("estimating the error the model leaves on held-back slices")
+        where = ("held-back slices" if getattr(trainer, "any_held_back", False)
+                 else "its training slices (too few to hold any back: only a clear failure counts)")
+        yield Stage(f"estimating the error the model leaves on {where}")
     try:
         package = trainer.export(output, steps=step, wall_s=wall_s())
     except InputError as exc:  # a full disk, a disk error: the run is done, its last checkpoint holds it

@@ -157,6 +157,9 @@ class BaseTrainer:
         # last pool's answer went on the card, "held-back slices" beside a one-slice pool validated on itself)
         held = all(len(t) < v.depth for t, v in zip(train, volumes))
         self.validation_held_back = held and getattr(self, "validation_held_back", True)
+        #: per volume of the last split, whether it held slices back (Stein's estimates are made on those)
+        self.held_back_volumes = [len(t) < v.depth for t, v in zip(train, volumes)]
+        self.any_held_back = getattr(self, "any_held_back", False) or any(self.held_back_volumes)  # of every split
         return train, val
 
     def fixed_val_batch(self) -> np.ndarray:
@@ -277,16 +280,29 @@ class BaseTrainer:
         """Self-supervised runs: Stein's estimates of the squared error (z-scored units) the model, the model
         it started from and the app's SURE-tuned Gaussians leave on held-back slices (``training.held_back``:
         ``val_risk``, ``init_risk``, ``sure_risk``, ``sure_avg_risk``, ``filter_risk``; the models evaluated in
-        float32, no autocast); {} for runs with a clean reference, and where nothing was held back (the estimate
-        on slices a model trained on reads it too low: its derivatives do not see the weights fitted to that
-        noise)."""
-        if not self.self_supervised or not getattr(self, "validation_held_back", False):
+        float32, no autocast), of the volumes that held slices back; {} for runs with a clean reference.
+
+        Where no volume held any back, the estimates are made on the training slices, and kept only when the
+        model fails there (``zoo.fit.CLEARLY_WORSE``): on slices a model trained on they read its error too low
+        (its derivatives do not see the weights fitted to that noise), so a fail there is a fail, a pass says
+        nothing. A 5-slice stack skipped the check, and ``denoise --adapt`` used a model 15x worse than the
+        filter (16.7 dB against 28.4; training audit of 2026-12-07)."""
+        from emdenoise_gui.zoo.fit import validation_failure
+
+        if not self.self_supervised:
             return {}
-        stacks = held_back_stacks([v.data for v in self.data], self.val_slices, usable=estimable)
+        volumes, slices = [v.data for v in self.data], list(self.val_slices)
+        held = getattr(self, "held_back_volumes", [])
+        if any(held):  # a short stack beside longer ones: the estimate on those that held slices back
+            volumes, slices = zip(*[(v, s) for v, s, h in zip(volumes, slices, held) if h])
+        stacks = held_back_stacks(list(volumes), list(slices), usable=estimable)
         start = self._start_model()
         with self._evaluating():
-            return estimated_errors(self._stack_denoiser(self.model), stacks,
-                                    None if start is None else self._stack_denoiser(start), seed=VAL_SEED)
+            errors = estimated_errors(self._stack_denoiser(self.model), stacks,
+                                      None if start is None else self._stack_denoiser(start), seed=VAL_SEED)
+        if any(held) or (errors and validation_failure(errors) is not None):
+            return errors
+        return {}
 
     def _stack_denoiser(self, model: torch.nn.Module):
         """A (3, S, S) z-scored stack -> (S, S) float32 result of ``model`` for its centre slice (float32, no
@@ -365,8 +381,7 @@ class BaseTrainer:
         training = {
             "recipe": self.recipe(), "schedule": self.schedule.kind, "lr": self.spec.lr,
             "batch_size": self.spec.batch_size, "best_step": best_step,
-            "validation": "held-back slices" if getattr(self, "validation_held_back", False)
-            else "the training data itself (too few slices to hold any back)",
+            "validation": self.validation_words(),
             "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),
             "precision": precision_name(self.amp_dtype) + (" autocast" if self.amp_dtype else ""),
         }
@@ -385,6 +400,16 @@ class BaseTrainer:
             training=training, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         )
         return write_package(Path(output), card, self.model.state_dict())
+
+    def validation_words(self) -> str:
+        """What the run validated on, for its card: held-back slices, the training data itself, or both (a stack
+        too short to hold any back beside others that did)."""
+        if getattr(self, "validation_held_back", False):
+            return "held-back slices"
+        if getattr(self, "any_held_back", False):
+            return ("the training data itself for the stacks too short to hold any back, held-back slices of the "
+                    "others (the estimates of the error left: those only)")
+        return "the training data itself (too few slices to hold any back)"
 
     def recipe(self) -> str:
         return "self-supervised on the noisy data"
