@@ -36,10 +36,18 @@ ROBUST_PERCENTILES = (0.5, 99.5)
 ROBUST_BOX = 5
 #: ``zscore-slice`` takes its mean and std of the values clipped to these percentiles (%)
 STATS_PERCENTILES = (0.01, 99.99)
+#: A per-slice kind's input slice is clipped to its bulk (the values at the ranks of STATS_PERCENTILES, at least
+#: one pixel in from each end) widened by this many times the bulk's span each way: a stray pixel of 1e6 in data
+#: of 0-0.52 reached the cyclic generator at about 1e7, its instance norms took the whole tile's scale from it
+#: (0.017 grey off everywhere), and 2.5e5 overflowed float16 (NaN, "the model does not fit this data"; dtype
+#: audit). Noise is never clipped: the bulk holds it (a fixed bound of 5 half-widths of the robust range clipped
+#: the noise of a flat, noisy slice).
+STRAY_MARGIN = 1.0
 
 
 def slice_stats(image: np.ndarray) -> tuple[float, float]:
-    """(mean, std) of an (H, W) image with its values clipped to their :data:`STATS_PERCENTILES`, accumulated
+    """(mean, std) of an (H, W) image with its values clipped to their :data:`STATS_PERCENTILES` (by rank, at
+    least the one most extreme value each side: :func:`_clip_limits`), accumulated
     in float64; std floored at 1e-6. A slice the clip leaves flat (a few pixels apart from one value) takes
     its std of the values as they are.
 
@@ -54,11 +62,23 @@ def slice_stats(image: np.ndarray) -> tuple[float, float]:
     if data.dtype not in (np.float32, np.float64):
         data = data.astype(np.float32)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
-    lo, hi = (data.dtype.type(v) for v in np.percentile(data[::step, ::step], STATS_PERCENTILES))
+    lo, hi = _clip_limits(data[::step, ::step].ravel())
     mean, std = _mean_std(np.clip(data, lo, hi) if data.min() < lo or data.max() > hi else data)
     if std < EPS and lo == hi:  # flat but for a few pixels, which the clip took away: by them, not by EPS (a
         mean, std = _mean_std(data)  # pixel 190 grey above reached 1.9e8 sd, past float16's range: NaN)
     return mean, max(std, EPS)
+
+
+def _clip_limits(sample: np.ndarray):
+    """The values of ``sample`` (1-D) at the ranks of :data:`STATS_PERCENTILES`, at least one value in from
+    each end: interpolated percentiles of a slice under 10,000 px fell between its hot pixel and the next
+    value, and the clip left the hot pixel's pull on the std (35.5 -> 65.2 on 96 x 96 px; dtype audit)."""
+    n = sample.size
+    k = max(1, int(n * STATS_PERCENTILES[0] / 100.0))
+    if n <= 2 * k:
+        return sample.min(), sample.max()
+    lo, hi = np.partition(sample, (k, n - 1 - k))[[k, n - 1 - k]]
+    return lo, hi
 
 
 def _mean_std(data: np.ndarray) -> tuple[float, float]:
@@ -119,6 +139,17 @@ def slice_params(kind: str, image: np.ndarray) -> tuple[float, float]:
     return (lo + hi) / 2.0, (hi - lo) / 2.0
 
 
+def _stray_bounds(image: np.ndarray, offset: float, scale: float) -> tuple[float, float]:
+    """(low, high) in network input units ((x - offset) / scale) past which a pixel of the (H, W) ``image`` is a
+    stray: its bulk (:func:`_clip_limits` on a grid of about PERCENTILE_SAMPLES px) widened by
+    :data:`STRAY_MARGIN` times its span each way."""
+    data = np.asarray(image)
+    step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
+    lo, hi = (float(v) for v in _clip_limits(data[::step, ::step].ravel()))
+    margin = STRAY_MARGIN * (hi - lo)
+    return (lo - margin - offset) / scale, (hi + margin - offset) / scale
+
+
 def normalise_slices(kind: str, data: np.ndarray) -> np.ndarray:
     """(Z, H, W) -> float32, every slice by its own :func:`slice_params` (what inference does)."""
     return Normaliser({"kind": kind}, data).forward(data)
@@ -153,9 +184,12 @@ class Normaliser:
         if self.kind not in KINDS:
             raise ValueError(f"unknown normalisation kind {self.kind!r}")
         self.per_slice: list[tuple[float, float]] | None = None
+        #: per channel, (low, high) the network's input is clipped to (:data:`STRAY_MARGIN`), or None: not clipped
+        self.bounds: list[tuple[float, float]] | None = None
         if self.kind in PER_SLICE_KINDS:
             self.per_slice = [slice_params(self.kind, s) for s in window]
             self.offset, self.scale = self.per_slice[window.shape[0] // 2]
+            self.bounds = [_stray_bounds(s, offset, scale) for s, (offset, scale) in zip(window, self.per_slice)]
         elif self.kind in ("unit", "minmax-tile"):
             self.offset, self.scale = 0.0, 1.0
         elif self.kind == "signed-unit":
@@ -174,6 +208,8 @@ class Normaliser:
         for k, (offset, scale) in enumerate(self.channel_params(window.shape[0])):
             np.subtract(window[k], np.float32(offset), out=out[k], dtype=np.float32)
             out[k] /= np.float32(scale)
+            if self.bounds is not None:
+                np.clip(out[k], *self.bounds[k], out=out[k])
         return out
 
     def inverse(self, image: np.ndarray) -> np.ndarray:

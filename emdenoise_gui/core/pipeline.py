@@ -22,6 +22,9 @@ from emdenoise_gui.core.prefetch import ReadAhead, WriteBehind
 
 #: Slices sampled to find a stack's intensity range.
 RANGE_SAMPLES = 16
+#: px of each sampled slice (a regular grid) whose values tell a stack's bulk from a few stray pixels, the
+#: percentiles (%) that bound the bulk, and how many times wider than it the full range must be to be set aside
+BULK_SAMPLES, BULK_PERCENTILES, BULK_RATIO = 256 * 256, (0.01, 99.99), 1e4
 #: Beyond this magnitude the scale's arithmetic runs in float64 (float32 tops out at 3.4e38).
 EXTREME = 1e30
 
@@ -39,20 +42,43 @@ def sampled_range(stack: Stack, samples: int = RANGE_SAMPLES) -> tuple[float, fl
     NaN or infinite pixels are left out (a damaged slice the user does not denoise must not stop
     the others: ``--slices`` was refused for a NaN outside it); the slices denoised are checked
     on their own as they are read. InputError if the sampled slices hold no finite value at all."""
+    return _sampled(stack, samples)[:2]
+
+
+def _sampled(stack: Stack, samples: int = RANGE_SAMPLES) -> tuple[float, float, np.ndarray]:
+    """(:func:`sampled_range`, the finite values of a grid of about :data:`BULK_SAMPLES` px of each slice
+    read, float32)."""
     picks = range_picks(len(stack), samples)
-    lo, hi = np.inf, -np.inf
+    lo, hi, grids = np.inf, -np.inf, []
     for z in picks:
         data = stack[int(z)]
+        step = max(1, int(np.sqrt(data.size / BULK_SAMPLES)))
+        grid = np.asarray(data[::step, ::step], np.float32).ravel()
         if data.dtype.kind == "f" and not np.isfinite(data).all():
-            data = data[np.isfinite(data)]
+            data, grid = data[np.isfinite(data)], grid[np.isfinite(grid)]
             if not data.size:
                 continue
         lo, hi = min(lo, float(data.min())), max(hi, float(data.max()))
+        grids.append(grid)
     if lo > hi:
         raise InputError(f"every pixel of the {len(picks)} slices sampled for the intensity range is NaN or "
                          f"infinite{_non_finite_advice(stack)}",
                          stack.path)
-    return lo, hi
+    return lo, hi, np.concatenate(grids)
+
+
+def bulk_range(lo: float, hi: float, values: np.ndarray) -> tuple[float, float]:
+    """(``lo``, ``hi``), a stack's full range, unless the bulk of its ``values`` (their :data:`BULK_PERCENTILES`)
+    spans under 1 / :data:`BULK_RATIO` of it: then that bulk, widened by a tenth of its span each way. One stray
+    pixel of 1e6 in float data of 0-0.52 put the data in 5e-7 of the working scale, where the networks' floors
+    on a scale (1e-6) took every slice for flat: every slice of the result one value, exit 0 (dtype audit)."""
+    if values.size == 0 or not hi > lo:
+        return lo, hi
+    bulk_lo, bulk_hi = (float(v) for v in np.percentile(values, BULK_PERCENTILES))
+    span = bulk_hi - bulk_lo
+    if not span > 0 or (hi - lo) < BULK_RATIO * span:
+        return lo, hi
+    return max(lo, bulk_lo - span / 10), min(hi, bulk_hi + span / 10)
 
 
 def _non_finite_advice(stack: Stack) -> str:
@@ -78,7 +104,8 @@ class IntensityScale:
 
     8-bit stacks use the full type range (0-255, the papers' convention, so a
     Gaussian sigma "on the 8-bit scale" means what it says); other stacks use
-    the minimum and maximum of up to 16 evenly spaced slices.
+    the minimum and maximum of up to 16 evenly spaced slices, or the bulk of their values where a few stray
+    pixels stretch that range over 10,000 times (:func:`bulk_range`; the strays then lie outside [0, 1]).
     """
 
     lo: float
@@ -91,7 +118,7 @@ class IntensityScale:
         if scaled_by_type(dtype):
             info = np.iinfo(dtype)
             return cls(float(info.min), float(info.max))
-        lo, hi = sampled or sampled_range(stack)
+        lo, hi = sampled or bulk_range(*_sampled(stack))
         return cls(lo, hi if hi > lo else lo + 1.0)
 
     @property

@@ -31,9 +31,10 @@ DeviceTileFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 def upload_scaled(window: np.ndarray, params: Sequence[tuple[float, float]], grid: TileGrid,
-                  device: torch.device) -> torch.Tensor:
+                  device: torch.device, bounds: Sequence[tuple[float, float]] | None = None) -> torch.Tensor:
     """The (C, H, W) working-scale ``window`` on ``device`` as (C, Hp, Wp) float32, channel k mapped
-    to ``(x - offset_k) / scale_k`` (``params``) and reflection-padded by ``grid.pad``. Pads as wide as
+    to ``(x - offset_k) / scale_k`` (``params``; clipped to ``bounds[k]`` when given, as
+    ``core.normalise.Normaliser.forward`` does) and reflection-padded by ``grid.pad``. Pads as wide as
     the image (small slices, where torch's reflection cannot) are made on the host first."""
     (top, bottom), (left, right) = grid.pad
     height, width = window.shape[-2:]
@@ -43,6 +44,8 @@ def upload_scaled(window: np.ndarray, params: Sequence[tuple[float, float]], gri
     x = torch.from_numpy(np.ascontiguousarray(source, np.float32)).to(device, copy=True)
     for k, (offset, scale) in enumerate(params):
         x[k].sub_(np.float32(offset)).div_(np.float32(scale))
+        if bounds is not None:
+            x[k].clamp_(*bounds[k])
     if on_device and (top or bottom or left or right):
         x = F.pad(x[None], (left, right, top, bottom), mode="reflect")[0]
     return x

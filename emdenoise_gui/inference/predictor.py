@@ -291,7 +291,8 @@ class Predictor:
         device's memory (the network's own batches halve on their own)."""
         grid = TileGrid.build(*window.shape[-2:], plan, self.tile_multiple)
         try:
-            tiles = blend_on_device(upload_scaled(window, norm.channel_params(window.shape[0]), grid, self.device),
+            tiles = blend_on_device(upload_scaled(window, norm.channel_params(window.shape[0]), grid, self.device,
+                                                  norm.bounds),
                                     lambda x: self._run_batches(x, self._forward), grid, self.batch_size,
                                     (norm.offset, norm.scale), self._per_tile, cancel)
             return next(tiles), tiles
