@@ -13,6 +13,7 @@ from pathlib import Path
 from emdenoise_gui import paths
 from emdenoise_gui.cli import arguments
 from emdenoise_gui.cli import blocks as cli_blocks
+from emdenoise_gui.cli import compare as cli_compare
 from emdenoise_gui.cli import recording as cli_recording
 from emdenoise_gui.cli import several as cli_several
 from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_OK, one_line, say
@@ -21,7 +22,6 @@ from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.pipeline import parse_slices
-from emdenoise_gui.jobs.compare import compare_job
 from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
 from emdenoise_gui.jobs.stack import (
     OUTPUT_DTYPES,
@@ -121,10 +121,6 @@ def cmd_convert(args) -> int:  # a store's missing chunks are noted by the job (
     return EXIT_OK
 
 
-#: Share of an image's pixels outside the reference's range above which ``compare`` says so.
-CLIPPED_NOTE = 0.5
-#: An image whose values span less than this share of the reference's range gets a note from ``compare``.
-NARROW_NOTE = 0.1
 #: The largest count (per pixel) a noise parameter may ask for: far beyond any EM dose, and within what
 #: numpy's Poisson sampler takes.
 MAX_COUNTS = 1e9
@@ -183,42 +179,6 @@ def _denoise(args) -> int:
     print(f"wrote {args.output}")
     if args.recording is not None and not cli_recording.record_or_say(args, args.output, args.denoiser):
         return EXIT_INPUT
-    return EXIT_OK
-
-
-def _psnr_text(row) -> str:
-    """The PSNR column (15 characters): mean ± std in dB; an image equal to the reference in every slice
-    is 'identical', and in some slices the mean is infinite and has no spread."""
-    mean, sd = row.psnr
-    if math.isfinite(mean):
-        return f"{mean:7.2f} ± {sd:5.2f}"
-    return f"{'identical' if row.mse[0] == 0 else 'inf ±     –':>15}"
-
-
-def cmd_compare(args) -> int:
-    for path in (args.clean, *args.images):  # a chunk not stored reads as 0: the numbers would be against zeros
-        note_missing_chunks(path)
-    rows = run_with_bar(compare_job(args.clean, args.images, args.slices))
-    width = max(len("image"), *(len(r.name) for r in rows))
-    lo, hi = rows[0].scaled
-    which = "its 8-bit type's range" if rows[0].by_type else "its minimum and maximum" + (
-        ", leaving out outliers such as hot pixels" if rows[0].outliers else "")
-    print(f"reference: {Path(args.clean).name}; {rows[0].slices} slices, values scaled to [0, 1] by {lo:g} to "
-          f"{hi:g} ({which}) and clipped; mean ± std over slices")
-    print(f"{'image':<{width}}  {'PSNR (dB)':>15}  {'SSIM':>15}  {'MSE':>19}")
-    best = max(range(len(rows)), key=lambda k: rows[k].psnr[0]) if len(rows) > 1 else None
-    for k, r in enumerate(rows):
-        print(f"{r.name:<{width}}  {_psnr_text(r)}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
-              f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}" + ("  <- best PSNR" if k == best else ""))
-    for r in rows:
-        if r.clipped > CLIPPED_NOTE:
-            print(f"emdenoise: note: {r.name}: {r.clipped:.0%} of its pixels lie outside the reference's range and "
-                  "were clipped to it: its numbers mean little unless it is on the reference's scale (same type "
-                  "and range)", file=sys.stderr)
-        elif r.span < NARROW_NOTE:
-            print(f"emdenoise: note: {r.name}: its values span {r.span:.1%} of the reference's range: it is most "
-                  "likely on another scale (e.g. 0 to 1 against 8-bit data), so its numbers mean little; rescale it "
-                  "to the reference's type and range", file=sys.stderr)
     return EXIT_OK
 
 
@@ -601,11 +561,7 @@ def add_parsers(sub) -> None:
     cli_several.add_arguments(p)
     p.set_defaults(func=cmd_denoise)
 
-    p = sub.add_parser("compare", help="PSNR / SSIM / MSE of images against a clean reference")
-    p.add_argument("clean", metavar="CLEAN")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--slices", help="the reference slices the images correspond to, START:STOP")
-    p.set_defaults(func=cmd_compare)
+    cli_compare.add_parser(sub)
 
     p = sub.add_parser("filters", help="list the classical filters")
     p.set_defaults(func=cmd_filters)

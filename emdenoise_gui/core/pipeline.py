@@ -42,10 +42,10 @@ def sampled_range(stack: Stack, samples: int = RANGE_SAMPLES) -> tuple[float, fl
     NaN or infinite pixels are left out (a damaged slice the user does not denoise must not stop
     the others: ``--slices`` was refused for a NaN outside it); the slices denoised are checked
     on their own as they are read. InputError if the sampled slices hold no finite value at all."""
-    return _sampled(stack, samples)[:2]
+    return sampled_values(stack, samples)[:2]
 
 
-def _sampled(stack: Stack, samples: int = RANGE_SAMPLES) -> tuple[float, float, np.ndarray]:
+def sampled_values(stack: Stack, samples: int = RANGE_SAMPLES) -> tuple[float, float, np.ndarray]:
     """(:func:`sampled_range`, the finite values of a grid of about :data:`BULK_SAMPLES` px of each slice
     read, float32)."""
     picks = range_picks(len(stack), samples)
@@ -118,7 +118,7 @@ class IntensityScale:
         if scaled_by_type(dtype):
             info = np.iinfo(dtype)
             return cls(float(info.min), float(info.max))
-        lo, hi = sampled or bulk_range(*_sampled(stack))
+        lo, hi = sampled or bulk_range(*sampled_values(stack))
         return cls(lo, hi if hi > lo else lo + 1.0)
 
     @property

@@ -43,6 +43,8 @@ class CompareRow:
     #: the image's values' span (max - min) as a fraction of the reference's, over the slices compared: far
     #: below 1 when the image is on another scale (a [0, 1] float image against 8-bit data)
     span: float = 1.0
+    #: slices equal to the reference's (a blank padding slice returned as it is): left out of ``psnr``
+    identical: int = 0
 
 
 def distinct_labels(paths: list[Path]) -> list[str]:
@@ -151,7 +153,8 @@ def _disagreeing(image: Stack, at: int, picks: range, depth: int) -> str:
 
 def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None = None
                 ) -> Generator[Progress, None, list[CompareRow]]:
-    """PSNR (dB), SSIM and MSE of each image against ``clean``, per slice, on [0, 1].
+    """PSNR (dB), SSIM and MSE of each image against ``clean``, per slice, on [0, 1]; the PSNR's mean and std
+    over the slices not equal to the reference's (``CompareRow.identical`` counts those; inf when all are).
 
     Every stack is scaled to [0, 1] by the CLEAN stack's range and clipped to it (benchmarks.md
     protocol, data range 1): an 8-bit reference's type range (0-255), any other's own minimum and
@@ -211,7 +214,11 @@ def compare_job(clean_path, image_paths, slices=None, cancel: CancelToken | None
     labels = distinct_labels([image.path for image in images])
     for k, (image, v) in enumerate(zip(images, values)):
         stat = [(float(v[:, j].mean()), float(v[:, j].std())) for j in range(3)]
+        finite = np.isfinite(v[:, 0])  # a slice equal to the reference's is inf dB: every mean with it was inf
+        if finite.any():
+            stat[0] = (float(v[finite, 0].mean()), float(v[finite, 0].std()))
         rows.append(CompareRow(labels[k], *stat, slices=len(picks), clipped=float(v[:, 3].mean()),
+                               identical=int(np.count_nonzero(~finite)),
                                span=float(spans[k + 1, 1] - spans[k + 1, 0]) / reference_span,
                                scaled=(scale.lo, scale.hi), by_type=by_type, outliers=outliers))
     return rows

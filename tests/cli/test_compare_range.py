@@ -166,3 +166,22 @@ def test_slices_compared_alone_score_as_in_a_run_on_the_whole_stack(tmp_path, ca
     assert main(["compare", str(ref), str(part), "--slices", "3:5"]) == 0
     out = capsys.readouterr().out
     assert head.split("values scaled")[1] == out.splitlines()[0].split("values scaled")[1]  # the same range
+
+
+def test_a_blank_slice_in_every_image_neither_makes_every_psnr_inf_nor_the_input_best(tmp_path, capsys):
+    """A blank padding slice, returned as it is by the models, made every row 'inf' and marked the noisy input
+    best (dtype audit of 2026-12-07): the PSNR is over the other slices, said so, and best goes by the MSE."""
+    rng = np.random.default_rng(1)
+    clean = (60 + rng.random((4, 48, 48)) * 120).astype(np.uint8)
+    clean[2] = 0
+    noisy = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
+    better = np.clip(clean + rng.normal(0, 5, clean.shape), 0, 255).astype(np.uint8)
+    noisy[2] = better[2] = 0
+    paths = [_stack(tmp_path / f"{name}.tif", data) for name, data in
+             (("clean", clean), ("noisy", noisy), ("better", better))]
+    assert main(["compare", *map(str, paths)]) == 0
+    captured = capsys.readouterr()
+    rows = {line.split()[0]: line for line in captured.out.splitlines()[2:]}
+    assert "inf" not in captured.out and "<- best PSNR" in rows["better.tif"]
+    assert float(rows["better.tif"].split()[1]) > float(rows["noisy.tif"].split()[1]) > 15
+    assert "1 of its 4 slices equal the reference's" in captured.err

@@ -65,14 +65,17 @@ def test_ngff_other_than_the_stores_is_refused_on_resume(tmp_path, capsys):
 
 def test_a_run_failing_on_its_input_removes_the_store_it_created(tmp_path, capsys):
     """The empty store stayed and refused the corrected command as 'another job's result'."""
-    source = tmp_path / "u16.tif"
-    tifffile.imwrite(source, (np.arange(8 * 32 * 32).reshape(8, 32, 32) * 7).astype(np.uint16),
-                     photometric="minisblack")
+    source = tmp_path / "f32.tif"
+    data = (np.arange(8 * 32 * 32).reshape(8, 32, 32) * 7).astype(np.float32)
+    data[5, 3, 3] = np.nan  # found when slice 5 is read (the range sample leaves NaN out)
+    tifffile.imwrite(source, data, photometric="minisblack")
     out = tmp_path / "u8.zarr"
     args = ["denoise", str(source), "-o", str(out), "--method", "gaussian", "--scheduler", "here"]
-    assert main(args + ["--dtype", "uint8"]) == 2
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "u8.zarr was not written" in err and not out.exists()
+    data[5, 3, 3] = 0
+    tifffile.imwrite(source, data, photometric="minisblack")
     assert main(args) == 0
 
 
@@ -81,9 +84,12 @@ def test_bad_input_on_a_worker_comes_back_as_one_line(tmp_path):
     from emdenoise_gui.jobs import cluster
 
     source = ramp_volume(tmp_path / "in.tif")
-    job, todo, _ = blocks.prepare(source, tmp_path / "out.zarr", GAUSS_AVG, dtype="uint8")
+    data = tifffile.imread(source).astype(np.float32)
+    data[1, 3, 3] = np.nan
+    tifffile.imwrite(source, data, photometric="minisblack")
+    job, todo, _ = blocks.prepare(source, tmp_path / "out.zarr", GAUSS_AVG)
     outcome = cluster._run_block(job, todo[0])
-    assert isinstance(outcome, InputError) and "uint8" in str(outcome)
+    assert isinstance(outcome, InputError) and "NaN" in str(outcome)
 
 
 @pytest.mark.parametrize("jobs", ["0", "-1"])
