@@ -69,12 +69,27 @@ def check_batch_options(args) -> None:
                          f"{'it' if len(given) == 1 else 'them'} out, or name the batch system")
 
 
-def block_job(args, denoiser, stride):
-    """The job generator of ``denoise --scheduler``."""
+def check_block_options(args) -> None:
+    """InputError for options a ``denoise`` cannot run with, as to ``--scheduler`` and ``--ngff`` (said before
+    ``--adapt``'s minutes of training, not after)."""
+    from emdenoise_gui.jobs.cluster import parse_scheduler
+
+    check_batch_options(args)
+    if args.scheduler is None:
+        if args.ngff:
+            raise InputError("--ngff goes with --scheduler (or `emdenoise convert`); a plain denoise writes OME-Zarr "
+                             "0.5")
+        return
     if args.slices:
         raise InputError("--scheduler denoises the whole volume; leave out --slices (or convert the slices you "
                          "want first: emdenoise convert IN part.zarr --slices A:B)")
-    check_batch_options(args)
+    if args.scheduler != "here":
+        parse_scheduler(args.scheduler)
+
+
+def block_job(args, denoiser, stride):
+    """The job generator of ``denoise --scheduler``."""
+    check_block_options(args)
     runtime = {"precision": args.precision, "batch_size": args.batch_size}
     if args.scheduler == "here":
         return _saying_what_is_kept(blocks.denoise_blocks(args.input, args.output, denoiser, args.tile, stride,

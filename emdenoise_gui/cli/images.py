@@ -22,10 +22,12 @@ from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.pipeline import parse_slices
-from emdenoise_gui.jobs.denoise import Denoiser, denoise_stack
+from emdenoise_gui.jobs.denoise import Denoiser, check_batch_size, denoise_stack
 from emdenoise_gui.jobs.stack import (
     OUTPUT_DTYPES,
     QUALITIES,
+    check_levels,
+    check_tiling,
     convert_job,
     noise_job,
     quality_stride,
@@ -376,9 +378,7 @@ def denoise_job(args, denoiser: Denoiser):
     stride = quality_stride(args.quality, args.tile, args.stride)
     if args.scheduler:
         return cli_blocks.block_job(args, denoiser, stride)
-    cli_blocks.check_batch_options(args)
-    if args.ngff:
-        raise InputError("--ngff goes with --scheduler (or `emdenoise convert`); a plain denoise writes OME-Zarr 0.5")
+    cli_blocks.check_block_options(args)
     return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, stride, args.dtype,
                          args.overwrite, args.device, args.batch_size, args.precision)
 
@@ -391,11 +391,15 @@ def adapt_then_denoise(args):
     if args.model or args.method:
         raise InputError("--adapt trains its own model; use --init PACKAGE to start it from a zoo model, "
                          "not --model or --method")
-    cli_blocks.check_batch_options(args)  # before minutes of training, not after
+    # what the denoise after the training would refuse, said before minutes of training (it was said after,
+    # and the corrected command trained a new model: CLI audit)
+    cli_blocks.check_block_options(args)
+    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
+    check_batch_size(args.batch_size)
     if args.output is None:  # named in the --project after the training, when its model's name is known
         with open_stack(args.input) as stack:  # fail early
             parse_slices(args.slices, len(stack))
-            resolve_dtype(args.dtype, stack)
+            check_levels(stack, resolve_dtype(args.dtype, stack))
     else:
         StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
@@ -422,7 +426,12 @@ def adapt_then_denoise(args):
     instead = _instead_of_a_failed_adaptation(spec, args.input)
     if instead is not None:
         args.model, args.method = instead
-    return denoise_with(args)
+    try:
+        return denoise_with(args)
+    except InputError as exc:  # the model is trained: a rerun with --adapt would train another
+        name = Path(spec.output).name
+        raise InputError(f"{exc.problem}; the self-trained model is kept in the zoo as {name}: give --model "
+                         f"{name} instead of --adapt to denoise with it", exc.path) from None
 
 
 def _instead_of_a_failed_adaptation(spec, source: str) -> tuple[str | None, str | None] | None:
