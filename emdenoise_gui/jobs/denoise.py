@@ -310,23 +310,35 @@ def batch(items: list[tuple[str, Path]], denoiser: Denoiser, tile: int, stride: 
     """``make(token)``: denoise several stacks one after another; returns the list of outputs written.
 
     Progress runs over all stacks (in ‰); each stack's stages come as "stack 2/3: reading slice"; a
-    cancel stops at the next tile (or layer) and keeps the finished outputs.
+    cancel stops at the next tile (or layer) and keeps the finished outputs. A stack that fails (a file moved
+    away, a damaged slice) is told as a Message and the others go on; at the end an InputError names those
+    that failed (the batch stopped at the first, and the stacks after it were silently not denoised: job
+    lifecycle audit of 2026-12-07).
     """
 
     def make(token: CancelToken) -> Generator[Progress | Stage | Message | Written, None, list]:
-        written = []
+        written, failed = [], []
         for index, (stack_path, output) in enumerate(items):
-            for event in denoise(stack_path, output, denoiser, tile, stride, dtype, device)(token):
-                if isinstance(event, Written):
-                    yield event
-                elif isinstance(event, Stage):
-                    yield Stage(f"stack {index + 1}/{len(items)}: {event.text}")
-                elif isinstance(event, Message):  # a stack's notes (chunks not stored): they were dropped here
-                    yield Message(f"stack {index + 1}/{len(items)}: {event.text}")
-                elif isinstance(event, Progress) and event.total:
-                    done = index * 1000 + int(1000 * event.done / event.total)
-                    yield Progress(f"batch {index + 1}/{len(items)}", done, 1000 * len(items), "‰")
+            which = f"stack {index + 1}/{len(items)}"
+            try:
+                for event in denoise(stack_path, output, denoiser, tile, stride, dtype, device)(token):
+                    if isinstance(event, Written):
+                        yield event
+                    elif isinstance(event, Stage):
+                        yield Stage(f"{which}: {event.text}")
+                    elif isinstance(event, Message):  # a stack's notes (chunks not stored): they were dropped here
+                        yield Message(f"{which}: {event.text}")
+                    elif isinstance(event, Progress) and event.total:
+                        done = index * 1000 + int(1000 * event.done / event.total)
+                        yield Progress(f"batch {index + 1}/{len(items)}", done, 1000 * len(items), "‰")
+            except InputError as exc:
+                failed.append(f"{Path(stack_path).name}: {exc.problem}")
+                yield Message(f"{which} ({Path(stack_path).name}) not denoised: {exc.problem}")
+                continue
             written.append(output)
+        if failed:
+            raise InputError(f"{len(failed)} of {len(items)} stacks could not be denoised (the other "
+                             f"{len(items) - len(failed)} were): " + "; ".join(failed))
         return written
 
     return make
