@@ -467,6 +467,12 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         if stack_id is None:
             self.warn("Nothing to preview", "Select a stack in the project first.")
             return None
+        kind, ident = self._current
+        shown = self.controller.find_result(ident) if kind == "result" else None
+        if shown is not None and shown.parameters.get("region"):  # a region's result beside its cut original: a
+            z = self.viewer.current_slice()  # whole slice's preview cannot be shown there (two error dialogs)
+            self.show_stack(stack_id)
+            self.viewer.set_slice(z)
         return self._previewing(self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser,
                                                         self.viewer.visible_region()))
 

@@ -150,6 +150,21 @@ def test_a_drawn_region_is_previewed_and_denoised_alone(window, qtbot, tmp_path)
     assert result.parameters["region"] == [16, 64, 8, 72]
     assert tifffile.imread(window.controller.project.absolute(result)).shape == (6, 48, 64)
     assert window.viewer._original.get(0).shape == (48, 64)  # the original is cut to match
+    # positions read out on it are the file's, not the region's (view audit of 2026-12-07)
+    data = tifffile.imread(path)
+    z = window.viewer.current_slice()
+    assert window.viewer.describe_point(0.5, 0.5).startswith(f"x 8, y 16 px (80 nm, 160 nm), slice {z}: "
+                                                             f"{data[z, 16, 8]:g} original")
+    from emdenoise_gui.gui.panels.profile_plot import iqr_text
+
+    assert "box x 18–27, y 20–29 px" in iqr_text(5.0, None, (4, 10, 14, 20), None, origin=(16, 8))
+    warnings = []
+    window.warn = lambda title, text: warnings.append(text)
+    job = window.preview_current()  # a whole slice's preview beside the region's cut original: two error dialogs
+    qtbot.waitUntil(lambda: not job.active, timeout=60_000)
+    qtbot.wait(100)
+    assert job.status == "done" and warnings == [] and window._current[0] == "stack"
+    assert window.viewer._result.get(z).shape == (96, 96)
 
 
 def test_help_system_information_shows_the_doctor_report(window, qtbot):

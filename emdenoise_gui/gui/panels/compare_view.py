@@ -48,6 +48,7 @@ from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
 from emdenoise_gui.gui.panels.screen_image import ScreenImageItem
 from emdenoise_gui.gui.panels.slices import (
     Slices,
+    origin_of,
     pixel_words,
     same_source,
     slice_span,
@@ -367,7 +368,8 @@ class CompareView(QtWidgets.QWidget):
                 if stretched:  # measured as shown: its IQR and profile beside the original's on one scale
                     result = self._match.shown(result, "raw")
                     names = (names[0], f"{names[1]} (stretched from another scale)")
-                self.measure_panel.set_images(self._raw("original"), result, names, self._voxel, stretched)
+                self.measure_panel.set_images(self._raw("original"), result, names, self._voxel, stretched,
+                                              origin_of(self._original))
         except Exception as exc:  # a damaged slice: say so in the view, keep the app alive
             self._cannot_read(exc)
 
@@ -615,7 +617,7 @@ class CompareView(QtWidgets.QWidget):
         if self._original is None:
             return ""
         return pixel_text(math.floor(x), math.floor(y), self._z, self._raw("original"), self._raw("result"),
-                          self._voxel)
+                          self._voxel, origin_of(self._original))
 
     # -------------------------------------------------------------------- state
     def state(self) -> dict:

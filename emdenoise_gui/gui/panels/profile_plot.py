@@ -133,11 +133,12 @@ def box_iqr(image: np.ndarray, rect) -> tuple[float, int]:
 
 
 def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0, pending: bool = False,
-             stretched: bool = False) -> str:
+             stretched: bool = False, origin: tuple[int, int] = (0, 0)) -> str:
     """The IQR label: both values, their ratio and where the box is, with units. ``bad``: pixels of the box that
     are NaN or infinite in the original (left out, and said); ``pending``: the result is a preview that has not
-    reached the box yet."""
+    reached the box yet; ``origin``: (y, x) px of the file at the image's (0, 0) (a region's corner)."""
     y0, x0, y1, x1 = rect
+    y0, y1, x0, x1 = y0 + origin[0], y1 + origin[0], x0 + origin[1], x1 + origin[1]
     where = f"box x {x0}–{x1 - 1}, y {y0}–{y1 - 1} px ({x1 - x0}×{y1 - y0} px"
     if voxel_nm:
         where += f" = {format_nm((x1 - x0) * voxel_nm[2])} × {format_nm((y1 - y0) * voxel_nm[1])}"
@@ -157,16 +158,18 @@ def iqr_text(original: float, result: float | None, rect, voxel_nm, bad: int = 0
 
 
 def pixel_text(column: int, row: int, z: int, original: np.ndarray, result: np.ndarray | None,
-               voxel_nm) -> str:
-    """Status-bar text for pixel (row, column) of slice z: where, then both grey values.
+               voxel_nm, origin: tuple[int, int] = (0, 0)) -> str:
+    """Status-bar text for pixel (row, column) of slice z: where (in the file: ``origin`` (y, x) px added, a
+    region's corner), then both grey values.
 
     ``"x 12, y 34 px (120 nm, 340 nm), slice 0: 87 original / 91.5 result"``; "" off the image.
     """
     if not (0 <= row < original.shape[0] and 0 <= column < original.shape[1]):
         return ""
-    where = f"x {column}, y {row} px"
+    y, x = row + origin[0], column + origin[1]
+    where = f"x {x}, y {y} px"
     if voxel_nm:
-        where += f" ({format_nm(round(column * voxel_nm[2], 3))}, {format_nm(round(row * voxel_nm[1], 3))})"
+        where += f" ({format_nm(round(x * voxel_nm[2], 3))}, {format_nm(round(y * voxel_nm[1], 3))})"
     value = None if result is None else result[row, column]
     return (f"{where}, slice {z}: {format_value(original[row, column])} original / "
             f"{format_value(value)} result")
@@ -382,7 +385,7 @@ class MeasurePanel(QtWidgets.QWidget):
         self.box = MirroredRect(views, RECT_PEN)
         self.box.changed.connect(self.update_iqr)
         self._original = self._result = self._voxel = None
-        self._stretched = False
+        self._stretched, self._origin = False, (0, 0)
         self._names = ("Original", "Result")
 
     def reset(self, height: int, width: int) -> None:
@@ -408,12 +411,13 @@ class MeasurePanel(QtWidgets.QWidget):
         self.refresh()
 
     def set_images(self, original: np.ndarray | None, result: np.ndarray | None, names: tuple[str, str],
-                   voxel_nm, stretched: bool = False) -> None:
+                   voxel_nm, stretched: bool = False, origin: tuple[int, int] = (0, 0)) -> None:
         """The raw (Y, X) slices to measure, their legend names and the (z, y, x) voxel size in nm;
         ``original`` None: nothing to measure (both read-outs emptied). ``stretched``: the result was on
-        another scale and is given as shown, stretched to the original's (the IQR line says so)."""
+        another scale and is given as shown, stretched to the original's (the IQR line says so); ``origin``:
+        (y, x) px of the file at the slices' (0, 0), a region's corner (the box is said where it is in the file)."""
         self._original, self._result, self._names, self._voxel = original, result, names, voxel_nm
-        self._stretched = stretched
+        self._stretched, self._origin = stretched, origin
         if original is None:
             self.plot.set_profiles(np.empty(0), np.empty(0), None, "px")
             self.iqr_label.setText("")
@@ -459,4 +463,5 @@ class MeasurePanel(QtWidgets.QWidget):
         if self._result is not None and self._result.shape == self._original.shape:
             result, result_bad = box_iqr(self._result, rect)
             pending = result_bad > bad  # NaN where the original has numbers: a preview not there yet
-        self.iqr_label.setText(iqr_text(original, result, rect, self._voxel, bad, pending, self._stretched))
+        self.iqr_label.setText(iqr_text(original, result, rect, self._voxel, bad, pending, self._stretched,
+                                        self._origin))

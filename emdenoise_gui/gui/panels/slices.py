@@ -62,6 +62,14 @@ class RegionOf:
         return RegionOf(self.stack.reopened(), self.region)
 
 
+def origin_of(stack) -> tuple[int, int]:
+    """(y0, x0) px of the stack's file where a shown ``stack``'s pixel (0, 0) lies (a :class:`Slices` of it
+    too): a region's corner, else (0, 0); positions read out on a region's result were the region's own (view
+    audit of 2026-12-07)."""
+    stack = stack.stack if isinstance(stack, Slices) else stack
+    return (stack.region[0], stack.region[2]) if isinstance(stack, RegionOf) else (0, 0)
+
+
 def same_source(a, b) -> bool:
     """Whether two stacks shown are the same data: one object, or one region of one object (a region's
     original is cut anew each time its result is shown)."""
