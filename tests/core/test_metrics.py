@@ -180,3 +180,4 @@ def test_large_images_are_measured_in_bands_with_the_whole_images_result(monkeyp
     monkeypatch.setattr(metrics, "BAND_PX", 1000)  # bands of a few rows
     assert metrics.ssim(ref, img) == pytest.approx(whole_ssim, abs=1e-12)
     assert metrics.mse(ref, img) == pytest.approx(whole_mse, rel=1e-12)
+

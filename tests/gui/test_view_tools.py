@@ -228,3 +228,19 @@ def test_a_title_too_long_shortens_the_stack_name_first(qtbot):
     assert title.fontMetrics().horizontalAdvance(shown) <= width
     tiny = title.fitted(text, 60)  # no room even for the parts: the middle of the whole goes
     assert title.fontMetrics().horizontalAdvance(tiny) <= 60 and title.fitted("short", 500) == "short"
+
+
+def test_the_high_pass_of_a_region_preview_has_no_frame_along_its_edge():
+    """A region's preview is NaN outside the region: its low-pass took the slice's median there, and a preview equal
+    to the original inside the region showed a frame 8 grey levels deep along the edge (view audit of 2026-12-07).
+    The original's pixels stand in for the NaN: inside, the two high-passes are equal."""
+    from emdenoise_gui.gui.panels.high_pass import within
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:200, 0:200]
+    image = (100 + 60 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + rng.normal(0, 5, (200, 200))).astype(np.float32)
+    preview = np.full_like(image, np.nan)
+    preview[60:140, 60:140] = image[60:140, 60:140]
+    passed = within(preview, image)
+    np.testing.assert_allclose(passed[60:140, 60:140], within(image)[60:140, 60:140], atol=1e-4)
+    assert np.isnan(passed[:60]).all() and np.isnan(passed[:, 140:]).all()

@@ -346,8 +346,8 @@ class CompareView(QtWidgets.QWidget):
             self._match = ScaleMatch.between(original, result)
         self._note, kind = "", "raw"
         if self.high_pass_action.isChecked():
-            passed = [self.high_passes.get(which, self._z, raw) for which, raw in (("original", original),
-                                                                                    ("result", result))]
+            passed = [self.high_passes.get("original", self._z, original),
+                      self.high_passes.get("result", self._z, result, original)]
             if passed[0] is not None and (result is None or passed[1] is not None):
                 (original, result), kind = passed, "high_pass"
             else:
