@@ -70,13 +70,17 @@ class NoiseModel:
             return "poisson-full", float(rng.uniform(EDE_FINE_LOW, EDE_FINE_HIGH))
         return "poisson", float(np.exp(rng.uniform(*np.log(self.dose))))
 
-    def dose_range(self, mean_level: float) -> list[float]:
-        """[low, high] Poisson counts per pixel at the image mean that the model is trained over.
+    def dose_range(self, mean_level: float) -> list[float] | None:
+        """[low, high] Poisson counts per pixel at the image mean that the model is trained over; None when every
+        sample is Gaussian (the card claimed a dose range the model never saw, and the zoo graded Poisson stacks
+        in it "within its training range": training audit of 2026-12-07).
 
         ``mean_level``: the clean training data's mean on the [0, 1] scale; the Ede scales
         (counts at intensity 1) are converted with it and reported between the 5 and 95 %
         quantiles of their distribution (the exponential has no upper end).
         """
+        if self.gaussian_p >= 1:
+            return None
         if self.distribution == "log-uniform":
             return [float(self.dose[0]), float(self.dose[1])]
         q_lo, q_hi = RANGE_QUANTILES
@@ -120,7 +124,9 @@ class NoiseModel:
                     "(Ede & Beanland's fine-tuning)")
         else:
             text = f"Poisson, {self.dose[0]:g}-{self.dose[1]:g} counts per pixel at the mean"
-        if self.gaussian_p > 0:
+        if self.gaussian_p >= 1:
+            text = f"Gaussian, sigma {self.sigma[0]:g}-{self.sigma[1]:g} grey levels (8-bit)"
+        elif self.gaussian_p > 0:
             text += (f"; {self.gaussian_p:.0%} of samples Gaussian sigma {self.sigma[0]:g}-{self.sigma[1]:g} "
                      "grey levels (8-bit)")
         return text + "; clipped and stored as 8-bit"

@@ -429,7 +429,7 @@ class BaseTrainer:
         """[low, high] counts per pixel the model was trained over, if it used synthetic noise."""
         return None
 
-    def synthetic_dose_range(self) -> list:
+    def synthetic_dose_range(self) -> list | None:
         """[low, high] counts per pixel at the mean of ``self.noise`` on this run's clean data
         (``self.means``: per-volume arrays of slice means on the [0, 1] scale)."""
         return self.noise.dose_range(float(np.mean(np.concatenate(self.means))))

@@ -55,7 +55,7 @@ class XceptionTrainer(BaseTrainer):
     def noise_condition(self) -> str:
         return self.noise.describe()
 
-    def dose_range(self) -> list:
+    def dose_range(self) -> list | None:
         return self.synthetic_dose_range()
 
     def _pairs(self, slices, count: int, rng: np.random.Generator, doses=None) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""Clean data with black padding (an aligned FIB-SEM stack's border, a blank slice) made a package no one could
+"""What a new model's card says must hold (training audit of 2026-12-07).
+
+Clean data with black padding (an aligned FIB-SEM stack's border, a blank slice) made a package no one could
 load (training audit of 2026-12-07): its held-back crops without any counts were left as they were by the noise,
 scored inf dB, and the card held Infinity, refused at every load; a resume wrote it again."""
 
@@ -41,3 +43,14 @@ def test_a_stack_with_a_black_border_trains_into_a_package_that_loads(tmp_path, 
     assert isinstance(events[-1], ev.Finished)
     card = open_package(tmp_path / "n").card  # refused before: 'metrics' must hold finite numbers
     assert all(math.isfinite(v) for v in card.metrics.values())
+
+
+def test_all_gaussian_training_claims_no_dose_range():
+    """With --gaussian-fraction 1 the card said 'Poisson, 25-100 counts' with that dose range, which the model
+    never saw, and the zoo graded Poisson stacks there as within its training range (training audit)."""
+    from emdenoise_gui.training.synthetic import NoiseModel
+
+    every = NoiseModel((25.0, 100.0), (5.0, 10.0), 1.0)
+    assert every.dose_range(0.4) is None and every.describe().startswith("Gaussian, sigma 5-10 grey levels")
+    some = NoiseModel((25.0, 100.0), (5.0, 10.0), 0.3)
+    assert some.dose_range(0.4) == [25.0, 100.0] and "30% of samples Gaussian" in some.describe()
