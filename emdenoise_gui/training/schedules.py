@@ -21,6 +21,9 @@ import math
 from dataclasses import asdict, dataclass
 
 KINDS = ("cosine", "linear", "steps", "constant")
+#: The multiplier a finished run's decayed rate is warmed back up to when it is trained on (a fine-tune's rate:
+#: a third of the recipe's; ``Schedule.rebase``).
+RESTART_FACTOR = 1 / 3
 #: Ede & Beanland's low-dose run: 134,108 batches at 1e-3, 17,713 at 2.5e-4, 46,690 at 1e-4.
 EDE_BOUNDS = (0.0, 134108 / 198511, (134108 + 17713) / 198511)
 EDE_LEVELS = (1.0, 0.25, 0.1)
@@ -102,12 +105,20 @@ class Schedule:
 
     def rebase(self, step: int, new_total: int) -> None:
         """Continue from ``step`` towards a new total: the multiplier carries on from where it is, never jumping
-        back up. A warm-up the run had not finished goes on to its peak first (over what was left of it, at
+        back up (a finished run trained on warms up again to :data:`RESTART_FACTOR`, then decays anew). A warm-up the run had not finished goes on to its peak first (over what was left of it, at
         most the warm-up fraction of the steps to come): a run stopped at step 15 of a 100-step warm-up and
         resumed with another total stayed at 16 % of its rate for good."""
         if new_total == self.total:
             return
         current = self.factor(step)
+        if step >= self.total and self.kind in ("cosine", "linear") and new_total > step:
+            # a finished run trained on: its rate had decayed to the floor, and every extra step ran at 2 % of it
+            # (training audit of 2026-12-07); warmed back up to a fine-tune's rate, then decayed anew
+            self.anchor_step, self.total = max(1, step), int(new_total)
+            left = max(1, int(round(max(self.warmup, 0.05) * (self.total - self.anchor_step))))
+            self.ramp_start, self.anchor_factor = current, max(current, RESTART_FACTOR)
+            self.ramp_end = self.anchor_step + left
+            return
         anchored = self.anchor_step > 0
         warm_end = (self.ramp_end if anchored else self._warm_steps()) if self.kind == "cosine" else 0
         peak = self.anchor_factor if anchored else 1.0

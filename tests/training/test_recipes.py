@@ -429,3 +429,18 @@ def test_cyclic_says_it_validated_on_training_data_when_any_pool_could_hold_none
                                                "noisy": [str(noisy_crop)]})
     list(train(spec))
     assert open_package(tmp_path / "cyclic_pkg").card.training["validation"].startswith("the training data itself")
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_a_finished_run_trained_on_warms_up_again_then_decays(kind):
+    """resume of a finished run with more --steps trained every extra step at the floor, 2 % of the rate
+    (training audit of 2026-12-07)."""
+    s = Schedule(kind, 100)
+    end = s.factor(100)
+    s.rebase(100, 300)
+    assert s.factor(100) == pytest.approx(end)  # no jump at the resume
+    peak = max(s.factor(k) for k in range(100, 301))
+    assert peak == pytest.approx(1 / 3) and s.factor(300) <= 0.02 + 1e-9
+    values = [s.factor(k) for k in range(100, 301)]
+    top = values.index(max(values))
+    assert top <= 20 and all(a >= b - 1e-12 for a, b in zip(values[top:], values[top + 1:]))
