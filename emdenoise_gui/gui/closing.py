@@ -31,6 +31,13 @@ class WindowClosing:
     _closing_after_transfer = False  # a close waits for the zoo's import or export
     _jobs_at_quit: set = frozenset()  # the jobs running when that close was asked for
 
+    def take_over_asked(self, why: str) -> bool:
+        """At a project's close another program holds its lock: whether to take it and save
+        (``dialogs.take_over_asked``; the controller's ``ask_take_over``)."""
+        from emdenoise_gui.gui.dialogs import take_over_asked
+
+        return take_over_asked(self, why)
+
     def quit_now(self) -> None:
         """Quit without asking (Ctrl+C or SIGTERM in the terminal): close open dialogs, cancel the jobs
         and close, as File ▸ Quit answered with "Cancel jobs and quit"."""

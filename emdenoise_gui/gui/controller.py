@@ -22,7 +22,7 @@ from emdenoise_gui.core.events import Message, PartialResult, Written
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.gui.drops import STORE_FILES, not_added, screen, unsearched_folders
 from emdenoise_gui.gui.job_queue import JobQueue
-from emdenoise_gui.gui.project_saving import ProjectSaving
+from emdenoise_gui.gui.project_saving import CLOSE_WAIT_S, ProjectSaving
 from emdenoise_gui.gui.project_watch import ProjectWatch
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
@@ -167,7 +167,7 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         return True
 
     def close_project(self) -> None:
-        self.save(wait_s=None)  # the last save waits for another writer's lock as long as a CLI run would
+        self.save(wait_s=CLOSE_WAIT_S, closing=True)  # another writer's lock still held then: take it? (asked)
         for stack, _ in self._stacks.values():
             stack.close()
         self._stacks = {}

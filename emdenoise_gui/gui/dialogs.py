@@ -262,6 +262,18 @@ def save_failed_question(parent, why: str) -> QtWidgets.QMessageBox:
                      "project.", "Save Project As…", "Go On Without Saving")
 
 
+def take_over_asked(parent, why: str) -> bool:
+    """At a project's close, another program holds its lock: whether to take it and save (True), or close
+    without saving what changed since the last save (False)."""
+    box = _question(parent, "Project in use", "Another program is saving this project.",
+                    f"{why}\n\nIf that program was closed or its computer switched off, save anyway; otherwise "
+                    "close without saving (what changed since the last save, results recorded since included, is "
+                    "then not in the project; the result files stay where they are).", "Save Anyway",
+                    "Close Without Saving")
+    box.exec()
+    return box.clickedButton() is box.yes_button
+
+
 def new_project_question(parent, count: int) -> QtWidgets.QMessageBox:
     """Stacks need a project (``yes_button``: create one and add the ``count`` dropped files, 0 for the
     ones to be chosen next; ``no_button``: don't)."""

@@ -216,6 +216,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         panel.locate_requested.connect(self.locate_stack_dialog)
         self.zoo_panel.chosen.connect(self._choose_denoiser)
         self.zoo_panel.model_user = c.model_user
+        c.ask_take_over = self.take_over_asked
         self.zoo_panel.message.connect(self.warn)
         self.zoo_panel.status.connect(self.statusBar().showMessage)  # "" clears it
         self.zoo_panel.resume_requested.connect(self.train_wizard)

@@ -2,8 +2,10 @@
 
 A save on the window's thread waits at most :data:`GUI_WAIT_S` for another writer's lock (a killed writer on
 another machine holds it until it is ``project_file.LOCK_STALE_S`` old: every save froze the window 5 s), then
-says so in the status line and tries again every :data:`RETRY_MS` until it is written; closing the project waits
-the full ``project_file.LOCK_WAIT_S`` before it gives up and asks.
+says so in the status line and tries again every :data:`RETRY_MS` until it is written; so do the saves of
+projects no longer open that a finishing job recorded results in (:meth:`ProjectSaving.save_later`). Closing
+the project waits :data:`CLOSE_WAIT_S`, then asks whether to take the lock (``ask_take_over``): quitting
+dropped the results recorded since, without a word.
 
 ``ProjectSaving`` is a mixin of ``controller.Controller``; it uses its ``project``, ``thumbnails``,
 ``thumbnail_maker`` and signals.
@@ -22,6 +24,8 @@ from emdenoise_gui.project.project_file import ProjectBusy
 GUI_WAIT_S = 0.2
 #: How often a save held back by another writer's lock is tried again (ms).
 RETRY_MS = 3000
+#: How long the save at a project's close waits for another writer's lock before it asks (s).
+CLOSE_WAIT_S = 1.0
 
 
 class ProjectSaving:
@@ -31,22 +35,38 @@ class ProjectSaving:
         self._save_warned = False  # the "cannot save" question was asked for this project
         self._save_retry = QtCore.QTimer(self, singleShot=True)
         self._save_retry.setInterval(RETRY_MS)
-        self._save_retry.timeout.connect(self.save)
+        self._save_retry.timeout.connect(self._retry_saves)
+        #: projects no longer open whose results a job recorded while another writer held their lock
+        self._saves_pending: list = []
+        self._open_save_pending = False  # the open project's last save met another writer's lock
+        #: ``ask_take_over(why) -> bool``, set by the window: at a close, whether to take another writer's lock
+        #: (its holder gone); None (no window, a test): the close's save fails as any other
+        self.ask_take_over = None
 
-    def save(self, wait_s: float | None = GUI_WAIT_S) -> bool:
+    def save(self, wait_s: float | None = GUI_WAIT_S, closing: bool = False) -> bool:
         """Save the project; True if it was written. Another writer's lock held for ``wait_s`` seconds (None:
-        ``project_file.LOCK_WAIT_S``) leaves a status line and a try again in :data:`RETRY_MS`. The first
-        other failure for a project emits ``save_failed`` (the window offers Save Project As); later ones only
-        a status line."""
-        self._save_retry.stop()
+        ``project_file.LOCK_WAIT_S``) leaves a status line and a try again in :data:`RETRY_MS`; ``closing``
+        (the project is closed next: no later try) asks ``ask_take_over`` instead, and takes the lock if told
+        to. The first other failure for a project emits ``save_failed`` (the window offers Save Project As);
+        later ones only a status line."""
+        self._open_save_pending = False
+        if not self._saves_pending:
+            self._save_retry.stop()
         if self.project is None:
             return False
         try:
-            self.project.save(wait_s=wait_s)
+            try:
+                self.project.save(wait_s=wait_s)
+            except ProjectBusy as exc:
+                if closing and self.ask_take_over is not None and self.ask_take_over(exc.problem):
+                    self.project.save(wait_s=wait_s, take_over=True)
+                else:
+                    raise
         except ProjectBusy as exc:
-            if wait_s is not None:
+            if not closing:
                 self.status.emit(f"Project not saved yet: {exc.problem}. Trying again every "
                                  f"{RETRY_MS // 1000} s")
+                self._open_save_pending = True
                 self._save_retry.start()
                 return False
             return self._save_refused(exc)
@@ -64,6 +84,32 @@ class ProjectSaving:
         if self.project.merged:
             self._show_taken_in()
         return True
+
+    def save_later(self, project) -> None:
+        """Save ``project`` (not the open one: a job's results recorded after it was closed) when another
+        writer's lock lets it; tried every :data:`RETRY_MS` (it waited 5 s on the window's thread and dropped
+        the record: job lifecycle audit of 2026-12-07)."""
+        if project not in self._saves_pending:
+            self._saves_pending.append(project)
+        self._save_retry.start()
+
+    def _retry_saves(self) -> None:
+        """The timer: the open project's save, and those of closed projects left for later."""
+        pending, self._saves_pending = self._saves_pending, []
+        for project in pending:
+            try:
+                project.save(wait_s=GUI_WAIT_S)
+            except ProjectBusy:
+                self._saves_pending.append(project)
+            except InputError as exc:
+                self.warning.emit("Result not added", f"Recording a result in the project {project.name} (not "
+                                                      f"open here) failed: {exc}")
+            else:
+                self.status.emit(f"The project {project.name} (not open here) was saved")
+        if self.project is not None and self._open_save_pending:
+            self.save()
+        if self._saves_pending:
+            self._save_retry.start()
 
     def _save_refused(self, exc: InputError) -> bool:
         """A save that failed: ``save_failed`` the first time for a project, a status line after; False."""

@@ -11,7 +11,9 @@ import datetime as _dt
 from pathlib import Path
 
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.gui.project_saving import GUI_WAIT_S
 from emdenoise_gui.project.project import Project
+from emdenoise_gui.project.project_file import ProjectBusy
 
 
 def folder_key(folder: str | Path) -> Path:
@@ -21,7 +23,7 @@ def folder_key(folder: str | Path) -> Path:
 
 class ResultRecording:
     """The :class:`~.controller.Controller`'s recording of denoise results (it provides ``project``,
-    ``_continues``, ``_reserved``, ``warning``, ``status``, ``show_result`` and ``_changed``)."""
+    ``_continues``, ``_reserved``, ``warning``, ``status``, ``show_result``, ``_changed`` and ``save_later``)."""
 
     def _record_results(self, records, outputs, denoiser, project, used: dict, region=None,
                         committed: set[str] = frozenset()) -> None:
@@ -74,7 +76,12 @@ class ResultRecording:
         if not is_open:  # recorded in the project it was made for, which another window or a later open shows
             if last is not None:
                 try:
-                    target.save()
+                    target.save(wait_s=GUI_WAIT_S)
+                except ProjectBusy:  # another writer's lock: saved when it lets go, not waited for here
+                    self.save_later(target)
+                    self.status.emit(f"{Path(last.path).name} will be recorded in the project {target.name} (not "
+                                     "open here) once another program lets go of it")
+                    return
                 except InputError as exc:
                     self.warning.emit("Result not added", f"The job finished after its project ({target.name}) was "
                                                           f"closed, and recording it there failed: {exc}")

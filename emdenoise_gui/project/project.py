@@ -246,18 +246,19 @@ class Project:
         """project.json's text for the project as it is now (JSON only: no NaN)."""
         return json.dumps(plain_json(self.to_dict(), "the project"), indent=2, allow_nan=False) + "\n"
 
-    def save(self, wait_s: float | None = None) -> None:
+    def save(self, wait_s: float | None = None, take_over: bool = False) -> None:
         """Write ``project.json`` atomically, keeping the previous one as ``project.json.bak``.
 
         Raises InputError if the folder is gone or not writable (nothing is changed then);
         ``project_file.ProjectBusy`` if another writer holds the project's lock for ``wait_s`` seconds
-        (``project_file.LOCK_WAIT_S`` unless given).
+        (``project_file.LOCK_WAIT_S`` unless given); ``take_over``: that lock is taken (the user said its holder
+        is gone).
         """
         text = self._json_text()
         if not self.folder.is_dir():
             raise InputError(FOLDER_GONE, self.folder)
         self.other_kept, self.merged = None, 0
-        with project_file.writing(self.folder, wait_s):  # another writer's read-change-write is not interleaved
+        with project_file.writing(self.folder, wait_s, take_over):  # no other writer interleaved
             self._write(text)
 
     def _write(self, text: str) -> None:

@@ -33,13 +33,14 @@ class ProjectBusy(InputError):
 
 
 @contextlib.contextmanager
-def writing(folder: str | Path, wait_s: float | None = None) -> Iterator[None]:
+def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = False) -> Iterator[None]:
     """Hold the lock of the project in ``folder`` while its file is read, changed and written, so that two
     writers (the app and ``emdenoise denoise --project``, two runs of it) never lose each other's records:
     two runs recording at once lost one result in three tries, and a result the app deleted came back.
     Re-entrant within a process; a killed holder's lock is taken over; a folder where no lock can be made
     (read-only) goes on without one, its save saying why it fails. :class:`ProjectBusy` after ``wait_s`` seconds
-    (:data:`LOCK_WAIT_S` unless given: the app's window waits a fraction of a second and tries again later)."""
+    (:data:`LOCK_WAIT_S` unless given: the app's window waits a fraction of a second and tries again later).
+    ``take_over``: another writer's lock is taken as a killed one's (the user said so: the app at its close)."""
     key = str(Path(folder).expanduser().resolve())
     if key in _held:
         _held[key] += 1
@@ -58,7 +59,8 @@ def writing(folder: str | Path, wait_s: float | None = None) -> Iterator[None]:
         if held:
             break
         holder = pid_lock.holder(lock)
-        if pid_lock.stale(lock, holder) or (holder is not None and time.time() - holder[2] > LOCK_STALE_S):
+        if take_over or pid_lock.stale(lock, holder) or (holder is not None
+                                                         and time.time() - holder[2] > LOCK_STALE_S):
             try:
                 lock.unlink()
             except FileNotFoundError:
