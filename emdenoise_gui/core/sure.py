@@ -116,10 +116,10 @@ def sure_smoothing(image: np.ndarray) -> Smoothing:
     noise = noise_sigma(centre)
     if not np.isfinite(noise) or noise <= 0.0:
         return Smoothing(0.0)
-    x = centre_crop(centre, SURE_CROP)  # float64
+    x = _bulk(centre_crop(centre, SURE_CROP))  # float64
     variance = noise * noise
     if image.ndim == 3:
-        crops = [centre_crop(s, SURE_CROP) for s in image]
+        crops = [_bulk(centre_crop(s, SURE_CROP)) for s in image]
         mean, detail = sum(crops) / 3.0, _fine(crops[1] - 0.5 * (crops[0] + crops[2])).astype(np.float64)
     best_risk, best = np.inf, Smoothing(0.0, MOST_DETAIL, noise)
     for sigma in SURE_WIDTHS:  # width 0 on an image: the image itself, whose risk is the noise variance
@@ -134,6 +134,20 @@ def sure_smoothing(image: np.ndarray) -> Smoothing:
         if risk < best_risk:
             best_risk, best = risk, Smoothing(sigma, weight, noise)
     return best
+
+
+def _bulk(crop: np.ndarray) -> np.ndarray:
+    """``crop`` with its outliers (``metrics.outlier_limits``: a hot or dead pixel) replaced by the median of
+    their 3 x 3 neighbourhood: the width is picked for the bulk. One pixel of 65535 among values of 948-2120
+    took the residual's mean and SURE picked 0.4 px for 1.25 on every scale, the slice 6.4 dB down (dtype
+    audit of 2026-12-07); clipped to the limits, it still moved the pick a step."""
+    from emdenoise_gui.core.metrics import outlier_limits
+
+    limits = outlier_limits(crop)
+    if limits is None:
+        return crop
+    outside = (crop < limits[0]) | (crop > limits[1])
+    return np.where(outside, ndi.median_filter(crop, size=3, mode="mirror"), crop)
 
 
 def _best_detail(base: np.ndarray, detail: np.ndarray, variance: float, w0: float, w_detail: float
