@@ -117,7 +117,15 @@ def note_missing_chunks(path) -> None:
         print(f"emdenoise: note: {path}: {note}", file=sys.stderr)
 
 
+def _check_ngff(args) -> None:
+    """InputError for ``--ngff`` with an output that is not an OME-Zarr store (it was ignored without a word)."""
+    if args.ngff and not str(args.output).lower().rstrip("/\\").endswith(".zarr"):
+        raise InputError(f"--ngff {args.ngff} is the OME-Zarr version of a .zarr output, and {args.output} is not "
+                         "one: leave --ngff out, or name a .zarr output")
+
+
 def cmd_convert(args) -> int:  # a store's missing chunks are noted by the job (jobs.stack.StackJob)
+    _check_ngff(args)
     run_with_bar(convert_job(args.input, args.output, args.slices, args.dtype, args.overwrite, args.ngff))
     print(f"wrote {args.output}")
     return EXIT_OK
@@ -129,6 +137,7 @@ MAX_COUNTS = 1e9
 
 
 def cmd_noise(args) -> int:
+    _check_ngff(args)
     kind = noise.NOISE_KINDS.get(args.kind)
     if args.seed < 0:
         raise InputError(f"--seed {args.seed}: need a seed of 0 or more")
@@ -292,7 +301,9 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output
 def _note_model_options(args) -> None:
     """A line on stderr naming the model-only options a classical filter run ignores (it runs on the CPU,
     in float32, a slice at a time), and one when a filter of neighbouring slices gets a single image; the
-    run goes on. Of several inputs, the options are named at the first only (``args.noted``)."""
+    run goes on. Of several inputs, the options are named at the first only (``args.noted``). Tiling the run
+    refuses is refused first (a note that --stride 9999 did not apply to a filter, then its refusal: CLI audit)."""
+    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
     ignored = [f"{flag} {value}" for flag, value, default in (("--device", args.device, "auto"),
                                                                ("--batch-size", args.batch_size, None),
                                                                ("--precision", args.precision, "auto"))

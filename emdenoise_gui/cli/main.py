@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import textwrap
@@ -55,6 +56,12 @@ class _Parser(argparse.ArgumentParser):
     usage error is one line saying where to read the options (argparse printed a usage block of a dozen
     lines before it), exit 2."""
 
+    def __init__(self, *args, **kwargs):
+        # no shortened options: `--slice -2:` was taken for --slices but missed its range handling ("expected one
+        # argument"), and a shortened name stops working once another option shares its start (CLI audit)
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # noqa: D102 (argparse's)
         hint = "" if "--help" in message else f" (see `{self.prog} --help`)"
         self.exit(2, f"{self.prog}: error: {message}{hint}\n")
@@ -65,8 +72,10 @@ class _Parser(argparse.ArgumentParser):
         if "--debug" in extra:  # `emdenoise denoise a.tif -o b.tif --debug`: where users add it, last
             extra = [e for e in extra if e != "--debug"]
             parsed.debug = True
-        if extra and isinstance(getattr(parsed, "inputs", None), list) and not any(e.startswith("-") for e in extra):
-            parsed.inputs += extra  # `denoise a.tif --method median b.tif`: inputs between the options
+        listed = next((name for name in ("inputs", "images", "files")  # denoise, compare, info
+                       if isinstance(getattr(parsed, name, None), list)), None)
+        if extra and listed and not any(e.startswith("-") for e in extra):
+            getattr(parsed, listed).extend(extra)  # `denoise a.tif --method median b.tif`: inputs between options
             extra = []
         if extra:
             name = getattr(parsed, "command", None)
@@ -136,6 +145,8 @@ PRINTING = ("info", "compare", "filters", "families", "doctor", "zoo list", "zoo
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    if sys.stderr is None:  # `2>&-`: Python's print(file=None) writes to stdout, and the errors and notes went
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # into a report sent to a file (CLI audit)
     args = build_parser().parse_args(argv)
     command = " ".join(filter(None, (args.command, getattr(args, "zoo_command", None))))
     if sys.stdout is None and (args.command in PRINTING or command in PRINTING):  # `>&-`: it printed nothing
