@@ -251,8 +251,10 @@ def parse_slices(spec: str | None, depth: int) -> range:
     InputError for malformed or empty selections, and for a STOP past the stack's end (the run would
     have fewer slices than asked for, and a microscopist might not notice).
     """
-    if not spec:
+    if spec is None:
         return range(depth)
+    if not spec.strip():  # an unset shell variable ("$RANGE"): not "every slice" without a word (CLI audit)
+        raise InputError("--slices is empty: give START:STOP (e.g. 0:10), or leave --slices out for every slice")
     try:
         if ":" in spec:
             start, stop = (int(p) if p.strip() else None for p in spec.split(":", 1))

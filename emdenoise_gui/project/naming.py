@@ -61,9 +61,13 @@ def check_pattern(pattern: str) -> str:
     for _text, name, spec, conversion in parts:
         if name is None:
             continue
-        if name not in NAME_FIELDS or spec or conversion:
+        if name not in NAME_FIELDS:
             raise InputError(f"the name pattern '{pattern}' uses {{{name}}}, which is not a field; "
                              f"use {allowed}")
+        if spec or conversion:  # '{stem!r}' was said to use "{stem}, which is not a field" (CLI audit)
+            written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise InputError(f"the name pattern '{pattern}' writes {written}: fields take no format or conversion; "
+                             f"write {{{name}}}")
     return pattern
 
 

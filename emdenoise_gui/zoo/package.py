@@ -131,6 +131,11 @@ def _looks_pickled(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
+#: The files of a training checkpoint (``training.checkpoint``: STATE_JSON, STATE_TENSORS), named here: the zoo
+#: is below training and does not import it.
+CHECKPOINT_FILES = ("state.json", "state.safetensors")
+
+
 def _check_member_name(name: str, where: Path) -> str:
     """The plain file name of a package member; InputError for anything unexpected."""
     pure = PurePosixPath(name.replace("\\", "/"))
@@ -141,6 +146,9 @@ def _check_member_name(name: str, where: Path) -> str:
     if Path(base).suffix.lower() in _PICKLE_SUFFIXES:
         raise InputError(f"contains a pickle-type file '{name}'; EMDenoise never loads pickles "
                          "(they can run code): ask for a safetensors package", where)
+    if base in CHECKPOINT_FILES:  # "contains an unexpected file 'state.json'" said nothing of what it is (CLI audit)
+        raise InputError("is a training checkpoint, not a model package: go on training it with `emdenoise resume "
+                         f"{where}` (the model package is written when it finishes)", where)
     if base not in ALLOWED:
         raise InputError(f"contains an unexpected file '{name}'; a package holds only "
                          f"{', '.join(sorted(ALLOWED))}", where)

@@ -49,3 +49,21 @@ def test_with_standard_error_closed_the_errors_do_not_go_into_standard_output(tm
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                           preexec_fn=lambda: __import__("os").close(2), timeout=120)
     assert done.returncode == 2 and "emdenoise: error" not in done.stdout and "a.tif" in done.stdout
+
+
+def test_a_checkpoint_given_as_a_model_is_named_as_one(tmp_path, cli):
+    """'contains an unexpected file state.json' said nothing of what the folder is."""
+    checkpoint = tmp_path / "run"
+    checkpoint.mkdir()
+    (checkpoint / "state.json").write_text("{}")
+    (checkpoint / "state.safetensors").write_bytes(b"x")
+    result = cli("denoise", _stack(tmp_path / "a.tif"), "-o", tmp_path / "o.tif", "--model", checkpoint)
+    assert result.code == 2 and "is a training checkpoint, not a model package" in result.err
+    assert f"emdenoise resume {checkpoint}" in result.err
+
+
+def test_an_empty_slice_range_is_refused(tmp_path, cli):
+    """`--slices "$RANGE"` with RANGE unset denoised every slice without a word."""
+    result = cli("denoise", _stack(tmp_path / "a.tif"), "-o", tmp_path / "o.tif", "--method", "gaussian",
+                 "--slices", "")
+    assert result.code == 2 and "--slices is empty" in result.err and not (tmp_path / "o.tif").exists()

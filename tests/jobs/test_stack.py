@@ -34,7 +34,8 @@ def test_parse_slices(spec, expected):
 
 
 @pytest.mark.parametrize("spec,phrase", [("-12:4", "starts before the stack's first slice"),
-                                         ("0:11", "reaches past the stack's last slice"), ("8:3", "selects no slice")])
+                                         ("0:11", "reaches past the stack's last slice"), ("8:3", "selects no slice"),
+                                         ("", "--slices is empty"), ("  ", "--slices is empty")])
 def test_parse_slices_refuses_what_python_would_quietly_cut(spec, phrase):
     with pytest.raises(InputError, match=phrase):
         parse_slices(spec, 10)
