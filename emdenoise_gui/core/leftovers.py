@@ -108,13 +108,17 @@ def being_written(folder: str | Path) -> set[str]:
     return {match["name"] for match, _item in _live_staging(folder)}
 
 
-def _live_staging(folder: str | Path, mine: Path | None = None):
+def _live_staging(folder: str | Path, mine: Path | None = None, named: str | None = None):
     """(match, path) of each staging name in ``folder`` whose writer may still write (copies moved aside
-    apart, and ``mine``). An empty marker of another machine older than :data:`STALE_AFTER_S` is not
-    counted: a run killed there (the out-of-memory killer, a batch system's kill) held its name for good."""
+    apart, and ``mine``; only those of the output ``named``, casefolded, when given: only those are looked up,
+    not every marker of the folder once per name claimed). An empty marker of
+    another machine older than :data:`STALE_AFTER_S` is not counted: a run killed there (the out-of-memory
+    killer, a batch system's kill) held its name for good."""
     for item in _entries(folder):
         match = PARTIAL.match(item.name)
         if not match or match["name"].endswith(atomic.OLD_SUFFIX) or item == mine:
+            continue
+        if named is not None and match["name"].casefold() != named:
             continue
         try:
             if _stale(match, item) or (match["host"] not in (None, atomic.HOST) and _abandoned_marker(item)):
@@ -138,7 +142,7 @@ def reserve(path: Path) -> Path | None:
     marker = atomic.private_staging(path)
     marker.touch(exist_ok=False)
     name = PARTIAL.match(marker.name)["name"].casefold()  # as staged: a long name is cut alike for every run
-    if any(match["name"].casefold() == name for match, _item in _live_staging(path.parent, mine=marker)):
+    if any(True for _match in _live_staging(path.parent, mine=marker, named=name)):
         with contextlib.suppress(OSError):
             marker.unlink()
         return None
