@@ -313,7 +313,9 @@ FILTERS: dict[str, Filter] = {
                f"Soft BayesShrink on db1 wavelets, sigma from the finest coefficients (skimage defaults); {_EDE}.",
                1, _wavelet),
         Filter("tv-chambolle", "TV (Chambolle)",
-               f"Total-variation denoising, Chambolle, weight=0.1, eps=2e-4, 200 iterations; {_EDE}.",
+               f"Total-variation denoising, Chambolle, weight=0.1, eps=2e-4, 200 iterations; its weight is on the "
+               "[0, 1] working scale (8-bit stacks by their type's range, others by their own minimum and maximum: "
+               f"the same data are smoothed differently stored as uint8 and as uint16); {_EDE}.",
                1, _tv_chambolle),
         Filter("tv-bregman", "TV (split Bregman)",
                f"Anisotropic total variation, split Bregman, weight=0.1 (smaller = smoother), eps=2e-4, 200 iterations; {_EDE}.",
