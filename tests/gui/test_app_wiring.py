@@ -228,3 +228,39 @@ def test_an_entry_that_cannot_denoise_is_not_run_as_the_model_before_it(window, 
     assert window.denoiser is None
     assert window.denoise_current() is None and window.preview_current() is None
     assert window.warnings[-1][0] == "Nothing to denoise with"
+
+
+def test_a_paused_run_whose_resume_waits_in_the_queue_is_not_discarded(window, qtbot, tmp_path):
+    """A Resume waiting behind another training held no lock yet: Discard deleted the checkpoint under it (step 423
+    of 5,000 lost), and the job then failed 'not found' (zoo panel audit of 2026-12-07)."""
+    import threading
+
+    from emdenoise_gui.gui.workers import Job
+    from emdenoise_gui.zoo.registry import list_paused
+
+    _pause_a_training(tmp_path)
+    release = threading.Event()
+
+    def blocking(token):
+        release.wait(60)
+        return None
+        yield
+
+    blocker = window.controller.submit(Job("Blocker", "train", blocking, window.controller))
+    window.zoo_panel.refresh()
+    (run,) = list_paused()
+    window.zoo_panel.select(f"paused:{run.path}")
+    messages = []
+    window.zoo_panel.message.connect(lambda title, text: messages.append(text))
+    assert window.zoo_panel.resume_current()
+    wizard = _open_wizard(window)
+    resume = wizard.pages["training"].job
+    assert resume.status == "waiting"
+    window.zoo_panel.select(f"paused:{run.path}")
+    assert not window.zoo_panel.delete_current(confirm=False) and list_paused() == [run]
+    assert not window.zoo_panel.resume_current()  # nor resumed a second time
+    assert "is resumed by the job “Resume training”" in messages[0]
+    resume.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: not blocker.active and not resume.active, timeout=60_000)
+    wizard.reject()

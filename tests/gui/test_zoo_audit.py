@@ -170,3 +170,20 @@ def test_the_search_box_shows_only_what_matches_and_keeps_the_choice(qtbot, home
     panel.search.setText("cyclic")
     panel.refresh()
     assert shown() and all("cyclic" in key for key in shown())
+
+
+def test_the_best_fit_deleted_gives_way_to_the_next_best_not_a_filter(qtbot, home, panel):  # noqa: F811
+    """With the preselected model deleted, the stale pick fell back to the filter where shipped NRRNs fitted well,
+    and Denoise ran the filter without a word (zoo panel audit of 2026-12-07)."""
+    from emdenoise_gui.zoo.registry import user_dir
+    from tests.conftest import random_package
+
+    package = random_package(user_dir() / "my-nrrn", "nrrn")
+    panel.refresh()
+    key = f"model:{package.path}"
+    panel.stack_key, panel.facts = "s1", _facts(pixel_size_nm=10.0, similarity=0.95)
+    panel.best_key = key  # as if it had been the best fit for the stack
+    panel._select(key, by_hand=False)
+    assert panel.delete_current(confirm=False)
+    current = panel.current_key()
+    assert current.startswith("model:") and "flyem-nrrn" in current and panel.best_key == current

@@ -106,9 +106,15 @@ class ZooFiles:
                                       and getattr(entry, "package", None) is not None)
 
     def _discard(self, run, confirm: bool) -> bool:
-        """Delete the paused training ``run`` (a ``zoo.registry.PausedRun``), after asking."""
+        """Delete the paused training ``run`` (a ``zoo.registry.PausedRun``), after asking; not while a job
+        resumes it (waiting in the queue, it held no lock yet: its checkpoint was deleted under it)."""
         from emdenoise_gui.zoo import registry
 
+        user = self.model_user(str(run.path), run.name)
+        if user:
+            self.message.emit("Cannot discard the paused training", f"“{run.name}” is resumed by the job “{user}”: "
+                                                                    "cancel it in the Jobs panel first.")
+            return False
         if confirm:
             answer = QtWidgets.QMessageBox.question(
                 self, "Discard paused training", f"Discard the paused training “{run.name}” (step {run.step:,} of "
@@ -160,6 +166,8 @@ class ZooFiles:
         if self.current_key() is None or self.current() is None:
             from emdenoise_gui.zoo.fit import fallback_filter
 
+            if self.best_key not in self.entries and self.facts is not None:  # the best fit was the one deleted:
+                self._preselect()  # the next best (the filter was taken where shipped models fitted well)
             fallback = self.best_key if self.best_key in self.entries else f"filter:{fallback_filter(self.facts)}"
             self._select(fallback if fallback in self.entries else None, by_hand=False)
 

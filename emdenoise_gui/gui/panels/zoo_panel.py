@@ -393,7 +393,12 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         key = self.current_key() or ""
         if not key.startswith("paused:"):
             return False
-        self.resume_requested.emit(str(self.entries[key].path))
+        run = self.entries[key]
+        user = self.model_user(str(run.path), run.name)
+        if user:  # resumed by a job waiting in the queue already: a second one would train it twice
+            self.message.emit("Already resumed", f"“{run.name}” is resumed by the job “{user}” (Jobs panel).")
+            return False
+        self.resume_requested.emit(str(run.path))
         return True
 
     def _context_menu(self, position) -> None:

@@ -178,6 +178,7 @@ class TrainingPage(QtWidgets.QWizardPage):
             self.checkpoint = checkpoint  # a resume stopped before it ran can be resumed again
             job = Job("Resume training", "train", resume_job(checkpoint, device=self.controller.settings.device),
                       self.controller)
+            job.uses = (str(checkpoint),)  # its paused run is not discarded (nor resumed twice) while it waits
             self.job = self.controller.submit(job)
         else:
             self.job = self.controller.train(self.state.spec)
