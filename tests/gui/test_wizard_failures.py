@@ -228,3 +228,41 @@ def test_a_new_box_is_at_most_a_third_of_a_small_slice(qtbot):
         canvas.add_box()
         (y0, y1, x0, x1), = canvas.boxes()
         assert (y1 - y0, x1 - x0) == (side, side), shape
+
+
+def test_a_taken_name_typed_before_the_speed_was_measured_does_not_lock_the_page(qtbot, controller):  # noqa: F811
+    """Back and Next with a zoo model's name in the box measured the speed under that name, which failed: the page
+    kept saying the old name was taken, and Start stayed off whatever was typed (wizard audit of 2026-12-07)."""
+    from emdenoise_gui.zoo.registry import user_dir
+
+    wizard = _at_settings(qtbot, controller, 3)
+    settings = wizard.pages["settings"]
+    (user_dir() / "taken-model").mkdir(parents=True)
+    settings.name.setText("taken-model")
+    wizard.back()
+    wizard.next()  # measured again, with that name in the box
+    assert wizard.currentPage() is settings
+    settings.name.setText("something-new")
+    qtbot.waitUntil(lambda: wizard.button(COMMIT).isEnabled(), timeout=60_000)
+    assert "taken-model" not in settings.problem.text()
+    wizard.reject()
+
+
+def test_closing_while_the_run_waits_its_turn_promises_no_checkpoint(qtbot, controller, monkeypatch):  # noqa: F811
+    """Closed while its run waited behind another, the wizard said what it learned was kept as a checkpoint to
+    resume: nothing was, it had not started (wizard audit of 2026-12-07)."""
+    from PySide6 import QtWidgets
+
+    wizard = _at_settings(qtbot, controller, 3)
+    page = wizard.pages["training"]
+    asked = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda parent, title, text: asked.append(text) or QtWidgets.QMessageBox.StandardButton.No)
+    page.job, page._finishing, page.stop_answer = SimpleNamespace(status="waiting", active=False), False, None
+    assert not page.confirm_stop()
+    assert "It has not started yet" in asked[-1] and "checkpoint" not in asked[-1]
+    page.job = SimpleNamespace(status="running", active=False)
+    page.confirm_stop()
+    assert "kept as a checkpoint" in asked[-1]
+    page.job = None
+    wizard.reject()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 from PySide6 import QtCore, QtWidgets
 
@@ -20,6 +21,9 @@ from emdenoise_gui.jobs.advise import (
     wizard_spec,
 )
 from emdenoise_gui.zoo.card import NAME_RULE, valid_model_name
+
+#: The name of the run whose speed is measured (never written to the zoo: ``probe`` trains in a temporary folder).
+PROBE_NAME = f"emdenoise-speed-probe-{os.getpid()}"
 
 
 def probe(spec, cancel: CancelToken) -> tuple:
@@ -144,11 +148,13 @@ class SettingsPage(QtWidgets.QWizardPage):
         else:
             self._update_plan()
 
-    def _spec(self, steps: int):
-        """The RunSpec for the current choices (InputError in the wizard's words)."""
+    def _spec(self, steps: int, name: str | None = None):
+        """The RunSpec for the current choices (InputError in the wizard's words); ``name`` instead of the one
+        typed (the speed measurement's: it does not depend on the name)."""
         s = self.state
         controller = self.wizard().controller
-        return wizard_spec(s.family, s.data, self.name.text().strip(), steps, init=s.init, dose=s.dose,
+        name = self.name.text().strip() if name is None else name
+        return wizard_spec(s.family, s.data, name, steps, init=s.init, dose=s.dose,
                            crop=self.crop.value(), batch_size=self.batch.value() or None, artifacts=s.artifacts,
                            shot_noise=s.shot_noise, lr=self.lr.value() or None,
                            device=controller.settings.device if controller is not None else "auto")
@@ -167,8 +173,8 @@ class SettingsPage(QtWidgets.QWizardPage):
         self.stop_measuring()
         token = self._probe_token = CancelToken()
         ticket = self._probing
-        try:
-            spec = self._spec(10)
+        try:  # a name of its own: a name taken in the zoo failed the measurement, and the page stayed locked with
+            spec = self._spec(10, PROBE_NAME)  # that name's error after another was typed (wizard audit)
         except InputError as exc:
             self.speed.setText("")
             self.measure_problem = str(exc)

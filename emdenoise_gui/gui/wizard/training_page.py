@@ -231,10 +231,15 @@ class TrainingPage(QtWidgets.QWizardPage):
         """Ask whether to stop the running training (``stop_answer`` answers instead)."""
         if self.stop_answer is not None:
             return self.stop_answer
-        text = ("All its steps are done and the model is being written: it joins the model zoo whatever you "
-                "choose. Close anyway?") if self._finishing else (
-            "Stop the training? What it learned so far is kept as a checkpoint; you can resume it later from "
-            "the model zoo (paused training).")
+        if self._finishing:
+            text = ("All its steps are done and the model is being written: it joins the model zoo whatever you "
+                    "choose. Close anyway?")
+        elif self.job is not None and self.job.status == "waiting":  # a checkpoint was promised, none came (audit)
+            text = ("Cancel this training? It has not started yet (it waits for another job): nothing is kept"
+                    + (", and its paused run stays in the model zoo." if self.checkpoint else "."))
+        else:
+            text = ("Stop the training? What it learned so far is kept as a checkpoint; you can resume it later "
+                    "from the model zoo (paused training).")
         answer = QtWidgets.QMessageBox.question(self, "Stop training?", text)
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
