@@ -49,7 +49,7 @@ def cmd_compare(args) -> int:
     best = min(range(len(rows)), key=lambda k: rows[k].mse[0]) if len(rows) > 1 else None
     for k, r in enumerate(rows):
         print(f"{r.name:<{width}}  {_psnr_text(r)}  {r.ssim[0]:7.4f} ± {r.ssim[1]:5.4f}"
-              f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}" + ("  <- best PSNR" if k == best else ""))
+              f"  {r.mse[0]:.3e} ± {r.mse[1]:.1e}" + ("  <- lowest MSE" if k == best else ""))
     for r in rows:
         if 0 < r.identical < r.slices:
             print(f"emdenoise: note: {r.name}: {r.identical} of its {r.slices} slices equal the reference's (a blank "

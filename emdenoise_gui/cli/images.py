@@ -549,7 +549,8 @@ def add_parsers(sub) -> None:
                         f"{baselines.DEFAULT_FILTER} when no --model)")
     p.add_argument("--model", help="a model package (folder, .zip) or zoo name; replaces --method; 'auto': "
                                    "the zoo's best fit for the stack, as the app preselects it, without timing "
-                                   "the models (among equal fits the lighter; when every model fits poorly, the "
+                                   "the models (among equal fits the lighter; when every model fits poorly, or "
+                                   "for a single image a model of neighbouring slices would be the pick, the "
                                    "SURE-tuned Gaussian on the slice and its neighbours for alike slices, else on "
                                    "each slice)")
     p.add_argument("--device", default="auto", type=arguments.device,

@@ -130,7 +130,9 @@ class Predictor:
             return 0
         guard = halo + 1
         if tile - stride < 2 * guard:
-            half = -(-4 * guard // 16) * 16  # the least tile whose halves overlap enough
+            # the least tile whose halves overlap enough (a stride of half a tile, the paper's), and at least what
+            # this stride needs (a --stride given: 32 px was advised for tiles every 64 px, and refused)
+            half = max(-(-4 * guard // 16), -(-(stride + 2 * guard) // 16)) * 16
             other = f", tiles every {tile - 2 * guard} px or less (--stride)" if tile - 2 * guard >= tile // 4 else ""
             raise InputError(f"tiles of {tile} px every {stride} px overlap by {tile - stride} px, and this model "
                              f"needs {2 * guard} (twice the {guard} px it sees around each pixel), or their seams "

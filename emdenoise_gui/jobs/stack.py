@@ -255,11 +255,13 @@ class StackJob:
             else:  # .zarr keeps it only in nm, with the voxel size
                 why = f"{kept}; write an {'.mrc or .zarr' if voxel else '.mrc'} output to keep it"
             yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}{why}")
-        elif module is omezarr and not keeps and not extra.get("translated") and any(self._crop_start()):
+        elif not keeps and not extra.get("translated") and any(self._crop_start()):
             z, y, x = self._crop_start()  # an .mrc output keeps it as start indices (convert audit)
+            other = ".mrc or .zarr" if voxel else ".mrc"
+            why = ("an NGFF translation needs the voxel size, which the input does not give; write an .mrc output to "
+                   "keep it") if module is omezarr else f"write an {other} output to keep it"
             yield Message(f"where this part begins in the input (slice {z}, row {y}, column {x}) is not kept in "
-                          f"{self.output.name}: an NGFF translation needs the voxel size, which the input does not "
-                          "give; write an .mrc output to keep it")
+                          f"{self.output.name}: {why}")  # the README promised this note for a TIFF (docs audit)
         note = str(extra.get("note", ""))
         for what, words, index, shown in (("z step", Z_GUESSED, 0, len(self.slices) > 1),
                                           ("y pixel size", Y_GUESSED, 1, True)):

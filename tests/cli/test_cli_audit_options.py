@@ -67,3 +67,14 @@ def test_an_empty_slice_range_is_refused(tmp_path, cli):
     result = cli("denoise", _stack(tmp_path / "a.tif"), "-o", tmp_path / "o.tif", "--method", "gaussian",
                  "--slices", "")
     assert result.code == 2 and "--slices is empty" in result.err and not (tmp_path / "o.tif").exists()
+
+
+def test_where_a_part_of_the_stack_begins_is_said_when_a_tiff_cannot_keep_it(tmp_path, cli):
+    """The README promised a note for a position an output cannot keep (any in TIFF); a --slices crop written as
+    TIFF dropped where it began without one (docs audit of 2026-12-07). An .mrc keeps it, without a note."""
+    source = _stack(tmp_path / "a.tif")
+    result = cli("convert", source, tmp_path / "part.tif", "--slices", "1:3")
+    assert result.code == 0
+    assert "where this part begins in the input (slice 1, row 0, column 0) is not kept" in result.err
+    result = cli("convert", source, tmp_path / "part.mrc", "--slices", "1:3")
+    assert result.code == 0 and "where this part begins" not in result.err

@@ -58,7 +58,7 @@ def test_images_of_the_same_name_get_rows_that_tell_them_apart(tmp_path, capsys)
     assert main(["compare", str(a), str(tmp_path / "A" / "x.tif"), str(tmp_path / "B" / "x.tif")]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if "x.tif" in line]
     assert len(rows) == 2 and rows[0].lstrip().startswith("A/x.tif") and rows[1].lstrip().startswith("B/x.tif")
-    assert "best" in rows[0] and "best" not in rows[1]
+    assert "lowest MSE" in rows[0] and "lowest MSE" not in rows[1]
 
 
 def test_running_out_of_memory_is_said_in_words_not_as_a_bug(tmp_path, capsys, monkeypatch):
@@ -94,7 +94,7 @@ def test_a_hot_pixel_in_the_reference_does_not_set_the_range_or_the_ranking(tmp_
         assert main(["compare", *map(str, paths)]) == 0
         out = capsys.readouterr().out
         scores[hot] = [float(line.split()[1]) for line in out.splitlines()[2:4]]
-        assert out.splitlines()[3].endswith("<- best PSNR"), out  # the median, hot pixel or not
+        assert out.splitlines()[3].endswith("<- lowest MSE"), out  # the median, hot pixel or not
         assert ("leaving out outliers such as hot pixels" in out) == hot
         assert f"by {clean.min():g} to {clean.max():g} (its minimum and maximum" in out
     assert np.allclose(scores[True], scores[False], atol=0.1), scores
@@ -182,6 +182,6 @@ def test_a_blank_slice_in_every_image_neither_makes_every_psnr_inf_nor_the_input
     assert main(["compare", *map(str, paths)]) == 0
     captured = capsys.readouterr()
     rows = {line.split()[0]: line for line in captured.out.splitlines()[2:]}
-    assert "inf" not in captured.out and "<- best PSNR" in rows["better.tif"]
+    assert "inf" not in captured.out and "<- lowest MSE" in rows["better.tif"]
     assert float(rows["better.tif"].split()[1]) > float(rows["noisy.tif"].split()[1]) > 15
     assert "1 of its 4 slices equal the reference's" in captured.err

@@ -276,7 +276,7 @@ def test_a_nan_outside_the_chosen_slices_does_not_stop_them(tmp_path, cli):
         written = tifffile.imread(out)
         assert written.shape == (3, 48, 48) and np.isfinite(written).all()
         assert 0 <= written.min() and written.max() <= 1000  # the data's own range, not one stretched by NaN
-    result = cli("denoise", src, "-o", tmp_path / "bad.tif", "--method", "gaussian", "--slices", "6:10")
+    result = cli("denoise", src, "-o", tmp_path / "bad.mrc", "--method", "gaussian", "--slices", "6:10")
     assert result.code == 2 and "slice 8 has 1 NaN or infinite pixels" in _one_line(result)
 
 
@@ -292,6 +292,6 @@ def test_a_nan_in_a_neighbour_outside_the_chosen_slices_is_named_as_one(tmp_path
     data[5, 3, 3] = np.nan
     src = tmp_path / "in.tif"
     tifffile.imwrite(src, data)
-    result = cli("denoise", src, "-o", tmp_path / "out.tif", "--method", "gaussian-avg", "--slices", "2:5")
+    result = cli("denoise", src, "-o", tmp_path / "out.mrc", "--method", "gaussian-avg", "--slices", "2:5")
     assert result.code == 2
     assert "slice 5 has 1 NaN or infinite pixels" in _one_line(result) and "neighbour of slice 4" in _one_line(result)
