@@ -6,7 +6,6 @@ model package dropped on the zoo was taken for stacks (drag-and-drop audit of 20
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,17 +27,13 @@ class Drop:
 
 
 def is_package(path: Path) -> bool:
-    """A model package: a folder holding a card, or a zip holding one (EMDenoise's own or its bioimage.io
-    export, which carries the card among its attachments)."""
+    """A model package: a folder holding a card, or any zip (EMDenoise's own, its bioimage.io export, which carries
+    the card among its attachments; a damaged or foreign one is said so by the import, not as a stack)."""
     if path.is_dir():
         return (path / CARD).is_file()
     if path.suffix.lower() != ".zip" or not path.is_file():
         return False
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return any(Path(name).name == CARD for name in zf.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
+    return True  # the importer says what is wrong with a damaged or foreign zip ("unsupported file type" did not)
 
 
 def sort_drop(urls: list[str], local: list[str]) -> Drop:
@@ -69,8 +64,8 @@ def take(window, drop: Drop) -> None:
         else:
             window.open_project(drop.projects[0])
         return
-    for package in drop.packages:
-        window.zoo_panel.import_path(package)
+    if drop.packages:
+        window.zoo_panel.import_paths(drop.packages)
     if not drop.stacks:
         return
     if window.controller.project is None:  # not asked to make a project for files that cannot join it

@@ -99,3 +99,23 @@ def test_a_floating_dock_takes_drops_as_the_window_does(window, tmp_path):
     assert enter.isAccepted()
     QtWidgets.QApplication.sendEvent(dock, QtGui.QDropEvent(QtCore.QPointF(where), copy, mime, buttons, keys))
     assert [Path(s.path).name for s in window.controller.project.stacks] == ["floating.tif"]
+
+
+def test_several_packages_dropped_are_all_imported_and_a_damaged_zip_is_said_as_one(window, qtbot, tmp_path):
+    """Of two packages dropped at once only the first was imported, the other dropped without a word; a damaged
+    zip was 'unsupported file type .zip' (zoo panel audit of 2026-12-07)."""
+    from emdenoise_gui.zoo.registry import user_dir
+    from tests.conftest import random_package
+
+    first, second = random_package(tmp_path / "a", "n2v"), random_package(tmp_path / "b", "nrrn")
+    messages = []
+    window.zoo_panel.message.connect(lambda title, text: messages.append(text))
+    drop(window, [first.path, second.path])
+    qtbot.waitUntil(lambda: (user_dir() / second.card.name).is_dir() and not window.zoo_panel.transferring,
+                    timeout=30_000)
+    assert (user_dir() / first.card.name).is_dir() and messages == []
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(b"PK\x03\x04" + b"\0" * 100)  # the start of a zip, as a broken download
+    drop(window, [cut])
+    qtbot.waitUntil(lambda: bool(messages) and not window.zoo_panel.transferring, timeout=30_000)
+    assert "unsupported file type" not in messages[-1] and "zip" in messages[-1]

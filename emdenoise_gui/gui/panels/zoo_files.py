@@ -37,6 +37,19 @@ class ZooFiles:
 
         return self._transfer(f"Importing {Path(path).name}…", "import", lambda: registry.import_package(path))
 
+    def import_paths(self, paths) -> None:
+        """Import the packages at ``paths`` one after another, after a transfer that runs now (of several dropped
+        at once only the first was imported, the others dropped without a word: zoo panel audit)."""
+        waiting = self.__dict__.setdefault("_imports_waiting", [])
+        waiting.extend(Path(p) for p in paths)
+        self._next_import()
+
+    def _next_import(self) -> None:
+        """Start the next import :meth:`import_paths` left waiting, unless a transfer runs."""
+        waiting = self.__dict__.get("_imports_waiting")
+        if waiting and not self.transferring:
+            self.import_path(waiting.pop(0))
+
     def export_to(self, destination: str | Path) -> bool:
         """Start writing the selected model as a zip at ``destination`` (overwritten: the save dialog asked; a
         name typed without .zip gets it, and an existing zip of that name is asked about here); False if no
@@ -96,6 +109,7 @@ class ZooFiles:
             self.refresh(select=f"model:{result.path}")
         else:
             self.status.emit(f"Exported to {result}", 8000)
+        self._next_import()
 
     def _enable_transfers(self) -> None:
         """Import and Export are off while a transfer runs (one at a time); Export also needs a model."""

@@ -100,7 +100,8 @@ class ZooPanel(ZooFiles, ZooFitting, QtWidgets.QWidget):
         self.resume_button = QtWidgets.QPushButton("Resume")
         self.resume_button.setToolTip("Go on training the selected paused run")
         self.import_button.setToolTip("Add a model package (.zip, folder or bioimage.io zip) to your zoo")
-        self.export_button.setToolTip("Save the selected model as a package to share, or for bioimage.io")
+        self.export_button.setToolTip("Save the selected model as a package to share (.zip; for bioimage.io: "
+                                      "emdenoise zoo export --format bioimageio)")
         self.delete_button.setToolTip("Remove the selected model of your own from the zoo, or discard the selected "
                                       "paused training (asks first)")
         self.import_button.clicked.connect(lambda: self.import_dialog())
