@@ -12,7 +12,7 @@ from tests.gui.test_fit_guard import asked, denoise_jobs, shown, sstem  # noqa: 
 from tests.gui.test_project_jobs_audit import MEDIAN, controller, run, stack  # noqa: E402, F401
 
 
-def test_a_result_is_not_recorded_under_the_stack_that_took_its_stacks_id(qtbot, controller, tmp_path):
+def test_a_result_is_not_recorded_under_the_stack_that_took_its_stacks_id(qtbot, controller, tmp_path):  # noqa: F811
     warnings = []
     controller.warning.connect(lambda title, text: warnings.append(text))
     (a, b), _ = controller.add_paths([stack(tmp_path, "a.tif"), stack(tmp_path, "b.tif")])
@@ -26,7 +26,7 @@ def test_a_result_is_not_recorded_under_the_stack_that_took_its_stacks_id(qtbot,
     assert any("b.tif was removed from the project" in w for w in warnings)
 
 
-def test_a_preview_of_another_projects_stack_is_not_shown(qtbot, controller, tmp_path):
+def test_a_preview_of_another_projects_stack_is_not_shown(qtbot, controller, tmp_path):  # noqa: F811
     shown_previews, lines = [], []
     controller.preview_ready.connect(lambda *args: shown_previews.append(args))
     controller.status.connect(lines.append)
@@ -39,7 +39,7 @@ def test_a_preview_of_another_projects_stack_is_not_shown(qtbot, controller, tmp
     assert shown_previews == [] and any("after it was removed or its project closed" in line for line in lines)
 
 
-def test_a_denoise_waiting_for_the_zoos_pick_does_not_run_on_another_projects_stack(qtbot, window, sstem,
+def test_a_denoise_waiting_for_the_zoos_pick_does_not_run_on_another_projects_stack(qtbot, window, sstem,  # noqa: F811
                                                                                       tmp_path, monkeypatch):
     from tests.gui.conftest import held_rank
 
