@@ -146,6 +146,8 @@ def _stray_bounds(image: np.ndarray, offset: float, scale: float) -> tuple[float
     data = np.asarray(image)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
     lo, hi = (float(v) for v in _clip_limits(data[::step, ::step].ravel()))
+    if not hi > lo:  # a bulk of one value (padding but for a few pixels): those pixels are the image, not strays
+        return -np.inf, np.inf
     margin = STRAY_MARGIN * (hi - lo)
     return (lo - margin - offset) / scale, (hi + margin - offset) / scale
 

@@ -92,6 +92,7 @@ class WindowClosing:
             store.setValue("window/geometry", self.saveGeometry())
             store.setValue("window/state", self.saveState())
             store.sync()
+        self.controller.save_pending_now()  # closed projects a finished job recorded results in
         self.controller.close_project()
         event.accept()
 

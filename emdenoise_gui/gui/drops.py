@@ -6,6 +6,7 @@ model package dropped on the zoo was taken for stacks (drag-and-drop audit of 20
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,13 +28,18 @@ class Drop:
 
 
 def is_package(path: Path) -> bool:
-    """A model package: a folder holding a card, or any zip (EMDenoise's own, its bioimage.io export, which carries
-    the card among its attachments; a damaged or foreign one is said so by the import, not as a stack)."""
+    """A model package: a folder holding a card, or a zip holding one (EMDenoise's own, its bioimage.io export,
+    which carries the card among its attachments) or a bioimage.io rdf.yaml (another tool's: the import says why
+    not), or a zip that cannot be read (the import says so)."""
     if path.is_dir():
         return (path / CARD).is_file()
     if path.suffix.lower() != ".zip" or not path.is_file():
         return False
-    return True  # the importer says what is wrong with a damaged or foreign zip ("unsupported file type" did not)
+    try:  # a zipped stack (stack.tif.zip) goes to the stack opener, which says to decompress it
+        with zipfile.ZipFile(path) as zf:
+            return any(Path(name).name in (CARD, "rdf.yaml") for name in zf.namelist())
+    except (OSError, zipfile.BadZipFile):  # damaged: the importer says what is wrong with it ("unsupported file
+        return True  # type '.zip'" did not: zoo panel audit)
 
 
 def sort_drop(urls: list[str], local: list[str]) -> Drop:

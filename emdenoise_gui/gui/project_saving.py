@@ -58,17 +58,19 @@ class ProjectSaving:
             try:
                 self.project.save(wait_s=wait_s)
             except ProjectBusy as exc:
-                if closing and self.ask_take_over is not None and self.ask_take_over(exc.problem):
+                if closing and self.ask_take_over is not None and self.ask_take_over(exc.who):
                     self.project.save(wait_s=wait_s, take_over=True)
                 else:
                     raise
         except ProjectBusy as exc:
             if not closing:
-                self.status.emit(f"Project not saved yet: {exc.problem}. Trying again every "
-                                 f"{RETRY_MS // 1000} s")
+                self.status.emit(f"Project not saved yet: {exc.who}. Trying again every {RETRY_MS // 1000} s")
                 self._open_save_pending = True
                 self._save_retry.start()
                 return False
+            if self.ask_take_over is not None:  # the user chose to close without saving: not asked again, and no
+                self.status.emit(f"Project {self.project.name} closed without saving: {exc.who}")  # Save As offer
+                return False  # for it (it showed after the next project opened, and acted on that one: review)
             return self._save_refused(exc)
         except InputError as exc:
             return self._save_refused(exc)
@@ -92,6 +94,23 @@ class ProjectSaving:
         if project not in self._saves_pending:
             self._saves_pending.append(project)
         self._save_retry.start()
+
+    def save_pending_now(self) -> None:
+        """At quit: save the closed projects :meth:`save_later` holds, asking (``ask_take_over``) where another
+        program still holds one's lock; what is not saved is said (it went without a word: review)."""
+        pending, self._saves_pending = self._saves_pending, []
+        for project in pending:
+            try:
+                try:
+                    project.save(wait_s=CLOSE_WAIT_S)
+                except ProjectBusy as exc:
+                    ask = self.ask_take_over
+                    if ask is None or not ask(f"{exc.who} (the project {project.name}, not open here)"):
+                        raise
+                    project.save(take_over=True)
+            except InputError as exc:
+                self.warning.emit("Result not added", f"The results recorded in the project {project.name} since "
+                                                      f"it was closed here were not saved there: {exc}")
 
     def _retry_saves(self) -> None:
         """The timer: the open project's save, and those of closed projects left for later."""

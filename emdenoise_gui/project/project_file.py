@@ -29,7 +29,10 @@ _held: dict[str, int] = {}  # project folders whose lock this process holds -> d
 
 
 class ProjectBusy(InputError):
-    """Another live writer held the project's lock for the whole wait (the app tries again later)."""
+    """Another live writer held the project's lock for the whole wait (the app tries again later); ``who``: that
+    writer in a few words ("another program (pid 4242 on host) is saving it")."""
+
+    who = "another program is saving it"
 
 
 @contextlib.contextmanager
@@ -70,8 +73,10 @@ def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = F
             continue
         if time.monotonic() > deadline:
             who = "another program" if holder is None else f"another program (pid {holder[0]} on {holder[1]})"
-            raise ProjectBusy(f"{who} has been saving this project for over {wait_s:.1f} s ({lock.name}): try "
-                              f"again; if no EMDenoise is running, delete {lock}", Path(key))
+            busy = ProjectBusy(f"{who} has been saving this project for over {wait_s:.1f} s ({lock.name}): try "
+                               f"again; if no EMDenoise is running, delete {lock}", Path(key))
+            busy.who = f"{who} is saving it"  # the app's words, without the command line's advice
+            raise busy
         time.sleep(0.02)
     _held[key] = 1
     try:

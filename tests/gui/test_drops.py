@@ -119,3 +119,20 @@ def test_several_packages_dropped_are_all_imported_and_a_damaged_zip_is_said_as_
     drop(window, [cut])
     qtbot.waitUntil(lambda: bool(messages) and not window.zoo_panel.transferring, timeout=30_000)
     assert "unsupported file type" not in messages[-1] and "zip" in messages[-1]
+
+
+def test_a_zipped_stack_is_said_to_be_one_not_a_model_that_failed_to_import(window, tmp_path):
+    """With every .zip sent to the zoo, a stack.tif.zip got 'Cannot import model: unexpected file stack.tif'
+    instead of the advice to decompress it (review of 2026-12-07)."""
+    import zipfile
+
+    from emdenoise_gui.gui.drops import is_package
+
+    stack = _tif(tmp_path / "stack.tif")
+    zipped = tmp_path / "stack.tif.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.write(stack, "stack.tif")
+    damaged = tmp_path / "cut.zip"
+    damaged.write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    assert not is_package(zipped) and is_package(damaged)
+    assert sort_drop([str(zipped)], [str(zipped)]).stacks == [zipped]

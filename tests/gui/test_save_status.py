@@ -2,6 +2,7 @@
 another machine's lock on the project file too (project audit of 2026-12-07)."""
 
 import numpy as np
+import pytest
 
 from emdenoise_gui.core.errors import InputError
 
@@ -83,11 +84,12 @@ def test_closing_a_project_another_program_holds_asks_whether_to_take_it(new_con
         controller.close_project()
         assert len(asked) == 1 and "pid 4242 on another-host" in asked[0]
         assert (Project.open(folder).name == "renamed") is answer and lock.exists() is not answer
-        assert len(refused) == (0 if answer else 1)
+        assert refused == []  # declined: no "Cannot save" offer after it (it acted on the next project: review)
 
 
+@pytest.mark.parametrize("quitting", [False, True])
 def test_a_project_closed_meanwhile_is_saved_once_the_other_program_lets_go(new_controller, tmp_path, qtbot,
-                                                                          monkeypatch):
+                                                                          monkeypatch, quitting):
     """A job's results recorded in a project closed meanwhile waited 5 s for another writer's lock on the window's
     thread, then were dropped ('try again': there was nothing to try again)."""
     import tifffile
@@ -110,5 +112,11 @@ def test_a_project_closed_meanwhile_is_saved_once_the_other_program_lets_go(new_
     qtbot.waitUntil(lambda: not job.active, timeout=60_000)
     qtbot.wait(300)
     assert Project.open(tmp_path / "A").results == []  # held back, not dropped
+    if quitting:  # the app quits before the lock is let go: asked, not dropped without a word (review)
+        asked = []
+        controller.ask_take_over = lambda why: asked.append(why) or True
+        controller.save_pending_now()
+        assert "the project A, not open here" in asked[0] and len(Project.open(tmp_path / "A").results) == 1
+        return
     lock.unlink()
     qtbot.waitUntil(lambda: len(Project.open(tmp_path / "A").results) == 1, timeout=5000)

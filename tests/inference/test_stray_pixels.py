@@ -68,3 +68,13 @@ def test_one_stray_pixel_changes_the_result_only_around_it(tmp_path, stray, mode
     away[20:61, 20:61] = False
     for z in (1, 2, 3):  # the slice and, for NRRN, its neighbours; a small image: one tile, one instance norm
         assert np.abs(got[z] - expected[z])[away].max() < 0.01
+
+
+def test_a_slice_of_one_value_but_a_few_pixels_keeps_them():
+    """Bounds from a bulk of one value (padding) would be that value: the few pixels of image in it were the
+    image, and were flattened (review of 2026-12-07)."""
+    window = np.zeros((3, 128, 128), np.float32)
+    window[1, 60, 60] = 5.0
+    for kind in PER_SLICE_KINDS:
+        norm = Normaliser({"kind": kind}, window)
+        assert norm.bounds[1] == (-np.inf, np.inf) and norm.forward(window)[1, 60, 60] > norm.forward(window)[1, 0, 0]

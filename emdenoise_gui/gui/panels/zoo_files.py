@@ -95,7 +95,12 @@ class ZooFiles:
 
     def _transfer_done(self, kind: str, result) -> None:
         self.transferring = ""
-        self.transfer_failed = isinstance(result, Exception)
+        # a failure in a run of imports stays said until the last is done: closing waits on it (the next import's
+        # success cleared it, and the window closed over the failure's message: review)
+        self._run_failed = self.__dict__.get("_run_failed", False) or isinstance(result, Exception)
+        self.transfer_failed = self._run_failed
+        if not self.__dict__.get("_imports_waiting"):
+            self._run_failed = False  # the run of imports ends here
         self._enable_transfers()
         title = "Cannot import model" if kind == "import" else "Cannot export model"
         if isinstance(result, InputError):
