@@ -31,6 +31,7 @@ from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.project.identity import restore
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
+from emdenoise_gui.project.records import file_size
 from emdenoise_gui.project.relocate import describe_header
 
 
@@ -218,6 +219,16 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
             was, now_is = (describe_header(*v) for v in (then, now))
             raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
                              "project and add it again", record.path)
+        size = file_size(record.path)
+        if record.size_bytes is not None and size is not None and size != record.size_bytes:
+            # rewritten with the same shape and type (other pixels, or other metadata): said once, then taken as
+            # it is now; its results shown beside the new pixels were taken for its own without a word
+            made = len([r for r in self.project.results if r.stack_id == record.id]) if self.project else 0
+            record.size_bytes = size
+            before = f"; the {made} result(s) made from it before may be of other pixels" if made else ""
+            self.warning.emit("Stack changed on disk", f"{record.path} was written again since it was added to "
+                              f"the project (its size changed){before}. It is shown as it is now.")
+            self.save()
         return stack
 
     # -- stacks ---------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from emdenoise_gui.project.records import (
     StackRecord,
     ViewState,
     bad_field,
+    file_size,
     get_field,
     int_field,
     now_iso,
@@ -343,7 +344,7 @@ class Project:
                 dtype=np.dtype(meta.dtype).name,
                 voxel_size_nm=None if meta.voxel_size_nm is None
                 else [float(v) for v in meta.voxel_size_nm],
-                format=str(meta.format), added=now_iso())
+                format=str(meta.format), added=now_iso(), size_bytes=file_size(path))
             self.stacks.append(record)
             same.add(record.path)
             number += 1

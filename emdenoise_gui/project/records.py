@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -41,6 +42,16 @@ def now_iso() -> str:
 
 
 # --- reading validated fields ---------------------------------------------------------
+
+def file_size(path: str | Path) -> int | None:
+    """The size in bytes of the file at ``path`` (:attr:`StackRecord.size_bytes`), or None for a folder (an
+    OME-Zarr store) or a path that cannot be read."""
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
 
 def bad_field(where: str, what: str, value: Any = ...) -> InputError:
     found = "" if value is ... else f" (found {json.dumps(value, default=repr)[:60]})"
@@ -163,6 +174,9 @@ class StackRecord:
     voxel_size_nm: [z, y, x] in nanometres, or None when the file does not say.
     format: the reader's short format name, e.g. ``"ImageJ TIFF"``.
     added: when it was added, ISO 8601 text.
+    size_bytes: the file's size when it was added (None: a folder such as an OME-Zarr store, or a project written
+        before it was recorded): a file rewritten with other pixels of the same shape and type, or another
+        acquisition of that size found where it was, is told apart by it.
     extra: fields of a later EMDenoise, written back as they were read (:func:`unknown_entries`).
     """
 
@@ -174,18 +188,22 @@ class StackRecord:
     voxel_size_nm: list[float] | None
     format: str
     added: str
+    size_bytes: int | None = None
     extra: dict = field(default_factory=dict, repr=False, compare=False)
     #: its path relative to the project folder as last read from project.json (None: not given), written back
     #: while the file is missing: a project saved before its data arrived at the new place still finds it
     relative: str | None = field(default=None, repr=False, compare=False)
 
     #: the fields project.json holds for a stack ("relative": its path from the project folder, see Project)
-    KEYS = ("id", "path", "name", "shape", "dtype", "voxel_size_nm", "format", "added", "relative")
+    KEYS = ("id", "path", "name", "shape", "dtype", "voxel_size_nm", "format", "added", "relative", "size_bytes")
 
     def to_dict(self) -> dict:
-        return {**self.extra, "id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
-                "dtype": self.dtype, "voxel_size_nm": None if self.voxel_size_nm is None
-                else list(self.voxel_size_nm), "format": self.format, "added": self.added}
+        d = {**self.extra, "id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
+             "dtype": self.dtype, "voxel_size_nm": None if self.voxel_size_nm is None
+             else list(self.voxel_size_nm), "format": self.format, "added": self.added}
+        if self.size_bytes is not None:
+            d["size_bytes"] = self.size_bytes
+        return d
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "stack") -> "StackRecord":
@@ -200,10 +218,13 @@ class StackRecord:
         if not usable:  # "O", "S10", "datetime64[ns]" were taken
             raise bad_field(w + "dtype", "a numpy type name of integers or floats like 'uint8'", dtype)
         shape = number_list(d, "shape", w, 3, int, positive=True)
+        size = d.get("size_bytes")
+        if size is not None and (type(size) is not int or size < 0):
+            raise bad_field(w + "size_bytes", "a whole number of bytes, 0 or more, or absent", size)
         return cls(id=str_field(d, "id", w), path=str_field(d, "path", w), name=str_field(d, "name", w),
                    shape=shape, dtype=dtype,
                    voxel_size_nm=number_list(d, "voxel_size_nm", w, 3, float, optional=True, positive=True),
-                   format=str_field(d, "format", w), added=time_field(d, "added", w),
+                   format=str_field(d, "format", w), added=time_field(d, "added", w), size_bytes=size,
                    extra=unknown_entries(d, cls.KEYS))
 
 

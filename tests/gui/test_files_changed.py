@@ -274,3 +274,24 @@ def test_stacks_another_window_added_appear_when_this_one_saves(window, tmp_path
     assert window.controller.save()
     assert shown and shown[-1] == ["a.tif", "b.tif"]
     assert not window.warnings  # it only added: nothing of its version to keep aside or warn of (since 2026-12-06)
+
+
+def test_a_stack_written_again_with_the_same_shape_is_said_once(window, tmp_path):
+    """A stack re-saved in place with other pixels of the same shape and type was taken for the one added: its old
+    results were shown beside the new pixels without a word (project audit, left undone then). Its size tells it."""
+    from emdenoise_gui.project.project import Project
+
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    record = window.controller.project.stacks[0]
+    data = np.random.default_rng(1).integers(0, 4000, (4, 64, 64)).astype(np.uint16)
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"}, compression="zlib")
+    assert path.stat().st_size != record.size_bytes
+    count = len(window.warnings)
+    window.show_stack(record.id)
+    assert window.viewer.depth() == 4  # shown as it is now
+    assert window.warnings[-1][0] == "Stack changed on disk" and "written again since it was added" in \
+        window.warnings[-1][1]
+    window.show_stack(record.id)
+    assert len(window.warnings) == count + 1  # said once
+    assert Project.open(window.controller.project.folder).stacks[0].size_bytes == path.stat().st_size

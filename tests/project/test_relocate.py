@@ -143,3 +143,21 @@ def test_a_project_saved_before_its_data_arrived_still_finds_it(tmp_path):
     shutil.move(str(tmp_path / "in-transit"), str(disk2 / "data"))
     late = Project.open(disk2 / "project")
     assert late.missing_inputs() == [] and late.stacks[0].path == str(disk2 / "data" / "a.tif")
+
+
+def test_another_acquisition_of_the_same_shape_is_not_taken_for_a_moved_stack(tmp_path):
+    """Stacks were known by shape and type alone: another file of that shape and type found where a moved stack's
+    name led was taken for it (project audit of 2026-12-07, left undone then). A stack records its file's size."""
+    exp = tmp_path / "exp"
+    project = Project.create(exp / "project")
+    record = add(project, exp / "data" / "a.tif")
+    assert record.size_bytes == (exp / "data" / "a.tif").stat().st_size
+    project.save()
+    assert json.loads(project.file.read_text())["stacks"][0]["size_bytes"] == record.size_bytes
+    moved = tmp_path / "disk2" / "exp"
+    shutil.move(str(exp), str(moved))
+    other = moved / "data" / "a.tif"
+    tifffile.imwrite(other, np.zeros((3, 16, 20), np.uint8), photometric="minisblack", compression="zlib")
+    assert other.stat().st_size != record.size_bytes  # same shape and type, other pixels
+    opened = Project.open(moved / "project")
+    assert [r.id for r in opened.missing_inputs()] == [record.id] and opened.relocated == []
