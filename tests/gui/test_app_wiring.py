@@ -264,3 +264,22 @@ def test_a_paused_run_whose_resume_waits_in_the_queue_is_not_discarded(window, q
     release.set()
     qtbot.waitUntil(lambda: not blocker.active and not resume.active, timeout=60_000)
     wizard.reject()
+
+
+def test_a_run_resumed_from_the_zoo_says_what_its_loss_means(window, qtbot, tmp_path):
+    """Resumed from the zoo panel, the page left out the family's sentence on its loss (the wizard had no spec of
+    its own for the run; wizard audit of 2026-12-07): it is read from the checkpoint."""
+    from emdenoise_gui.gui.wizard.training_page import FAMILY_HELP
+    from emdenoise_gui.zoo.registry import list_paused
+
+    _pause_a_training(tmp_path)
+    window.zoo_panel.refresh()
+    (run,) = list_paused()
+    window.zoo_panel.select(f"paused:{run.path}")
+    assert window.zoo_panel.resume_current()
+    wizard = _open_wizard(window)
+    training = wizard.pages["training"]
+    assert FAMILY_HELP["n2v"] in training.help.text()
+    training.job.cancel()
+    qtbot.waitUntil(lambda: not training.job.active, timeout=60_000)
+    wizard.reject()

@@ -266,3 +266,28 @@ def test_closing_while_the_run_waits_its_turn_promises_no_checkpoint(qtbot, cont
     assert "kept as a checkpoint" in asked[-1]
     page.job = None
     wizard.reject()
+
+
+def test_a_speed_measured_beside_another_training_says_so(qtbot, controller):  # noqa: F811
+    """Measured while another training ran (a third slower on 2 cores), the speed planned too few steps for the
+    time chosen, and nothing on screen said why (wizard audit of 2026-12-07)."""
+    import threading
+
+    from emdenoise_gui.gui.workers import Job
+
+    release = threading.Event()
+
+    def blocking(token):
+        release.wait(60)
+        return None
+        yield
+
+    blocker = controller.submit(Job("Another training", "train", blocking, controller))
+    qtbot.waitUntil(lambda: blocker.running, timeout=10_000)
+    try:
+        wizard = _at_settings(qtbot, controller, 3)
+        assert "measured while another job runs" in wizard.pages["settings"].speed.text()
+        wizard.reject()
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: not blocker.active, timeout=10_000)

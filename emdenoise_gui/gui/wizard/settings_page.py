@@ -196,7 +196,13 @@ class SettingsPage(QtWidgets.QWizardPage):
         if self.costs is None:  # cancelled: a newer measurement is on its way
             return
         decimals = max(0, 2 - math.floor(math.log10(self.rate))) if self.rate > 0 else 0  # 3 significant digits
-        self.speed.setText(f"{self.rate:.{decimals}f} steps per second on {device}")
+        controller = self.wizard().controller if self.wizard() is not None else None
+        busy = controller is not None and any(job.kind in ("train", "denoise", "batch") and job.running
+                                              for job in controller.active_jobs())
+        # measured beside another training or denoise: a third slower than alone on 2 cores, and the run starts
+        # after that job, so the time budget got too few steps without a word (wizard audit)
+        loaded = " (measured while another job runs: it trains faster alone, so the plan is on the safe side)"
+        self.speed.setText(f"{self.rate:.{decimals}f} steps per second on {device}" + (loaded if busy else ""))
         self._update_plan()
 
     @property

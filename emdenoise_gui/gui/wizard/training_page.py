@@ -3,6 +3,8 @@ pause / resume / cancel, and resuming a stopped run from its checkpoint."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -32,6 +34,25 @@ FAMILY_HELP = {
     "n2v": " Noise2Void predicts masked pixels from their neighbours; its loss stays near the noise level, "
            "so small falls are real gains.",
 }
+
+
+def _checkpoint_spec(folder: str):
+    """The RunSpec a paused run's checkpoint ``folder`` was started with (its state.json, read alone: no
+    tensors), or None: a run resumed from the zoo panel has no spec of the wizard's, and its page left out what
+    the family's loss means (wizard audit of 2026-12-07)."""
+    import json
+
+    from emdenoise_gui.training.checkpoint import STATE_JSON, unpack
+    from emdenoise_gui.training.spec import RunSpec
+
+    if not folder:
+        return None
+    try:
+        skeleton = json.loads((Path(folder) / STATE_JSON).read_text(encoding="utf-8"))
+        spec = next(value for key, value in skeleton["__dict__"] if key == "spec")  # holds no tensor
+        return RunSpec.from_dict(unpack(spec, {}))
+    except Exception:  # noqa: BLE001 - unreadable or of another version: the help goes without that sentence
+        return None
 
 
 def family_help(spec) -> str:
@@ -158,7 +179,7 @@ class TrainingPage(QtWidgets.QWizardPage):
     # -- running ---------------------------------------------------------------------------------------
     def initializePage(self) -> None:
         self.setFinalPage(False)
-        self.help.setText(VALIDATION_HELP + family_help(self.state.spec))
+        self.help.setText(VALIDATION_HELP + family_help(self.state.spec or _checkpoint_spec(self.state.resume)))
         if self.job is None:
             self._start(self.state.resume)
 
