@@ -298,12 +298,17 @@ def _add_output_args(p, output_flag: bool = True, dtype: str = "float32", output
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
+def check_tiling_options(args) -> None:
+    """InputError for a ``--tile`` / ``--stride`` / ``--quality`` no denoise can run with."""
+    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
+
+
 def _note_model_options(args) -> None:
     """A line on stderr naming the model-only options a classical filter run ignores (it runs on the CPU,
     in float32, a slice at a time), and one when a filter of neighbouring slices gets a single image; the
     run goes on. Of several inputs, the options are named at the first only (``args.noted``). Tiling the run
     refuses is refused first (a note that --stride 9999 did not apply to a filter, then its refusal: CLI audit)."""
-    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
+    check_tiling_options(args)
     ignored = [f"{flag} {value}" for flag, value, default in (("--device", args.device, "auto"),
                                                                ("--batch-size", args.batch_size, None),
                                                                ("--precision", args.precision, "auto"))
@@ -405,7 +410,7 @@ def adapt_then_denoise(args):
     # what the denoise after the training would refuse, said before minutes of training (it was said after,
     # and the corrected command trained a new model: CLI audit)
     cli_blocks.check_block_options(args)
-    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
+    check_tiling_options(args)
     check_batch_size(args.batch_size)
     if args.output is None:  # named in the --project after the training, when its model's name is known
         with open_stack(args.input) as stack:  # fail early

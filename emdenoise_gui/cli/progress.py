@@ -187,7 +187,7 @@ def _failed_its_check(package: str) -> bool:
     line on stderr. Such a run ended with exit 0 and a note: a script went on to denoise with a model the zoo
     grades a poor fit for every stack."""
     from emdenoise_gui.zoo.card import bar_filter
-    from emdenoise_gui.zoo.fit import failure_words, validation_failure
+    from emdenoise_gui.zoo.fit import failure_words, validation_failure, was_checked
     from emdenoise_gui.zoo.package import open_package
 
     try:
@@ -197,8 +197,7 @@ def _failed_its_check(package: str) -> bool:
             f"{' '.join(str(exc).split())[:200]}): its held-back check is unknown; look at {package}")
         return True
     failure = validation_failure(card.metrics)
-    checked = any(key in card.metrics for key in ("val_psnr_db", "filter_val_loss", "val_risk"))
-    if failure is None and not checked:  # the unpaired cyclic GAN: no clean reference for its noisy data
+    if failure is None and not was_checked(card.metrics):  # the unpaired cyclic GAN: no clean reference
         say("emdenoise: note: this model could not be checked against a clean reference or a filter (its noisy "
             "data have no clean counterpart): compare its result with a filter's on your data (emdenoise compare, "
             "or side by side in the app) before you rely on it")

@@ -66,11 +66,11 @@ def _check_options(args) -> None:
         if given:
             raise InputError(f"{flag} {why}: give one input, or run the command once per stack")
     from emdenoise_gui.cli.blocks import check_batch_options
+    from emdenoise_gui.cli.images import check_tiling_options
     from emdenoise_gui.jobs.denoise import check_batch_size
-    from emdenoise_gui.jobs.stack import check_tiling, quality_stride
 
     check_batch_options(args)  # --jobs / --cluster-config without a batch system
-    check_tiling(args.tile, quality_stride(args.quality, args.tile, args.stride))
+    check_tiling_options(args)
     check_batch_size(args.batch_size)  # a device that is not here: pick_denoiser, before the folder is made
 
 

@@ -45,11 +45,11 @@ STATS_PERCENTILES = (0.01, 99.99)
 STRAY_MARGIN = 1.0
 
 
-def slice_stats(image: np.ndarray) -> tuple[float, float]:
+def slice_stats(image: np.ndarray, limits: tuple[float, float] | None = None) -> tuple[float, float]:
     """(mean, std) of an (H, W) image with its values clipped to their :data:`STATS_PERCENTILES` (by rank, at
     least the one most extreme value each side: :func:`_clip_limits`), accumulated
     in float64; std floored at 1e-6. A slice the clip leaves flat (a few pixels apart from one value) takes
-    its std of the values as they are.
+    its std of the values as they are. ``limits``: the image's :func:`bulk_limits` where the caller has them.
 
     The clip keeps a few extreme pixels (a hot pixel, a speck of dust) from setting the scale of the whole
     slice: one pixel of 65535 among 60,000 of about 1500 doubled the std, and NRRN's result lost 3.4 dB;
@@ -61,12 +61,19 @@ def slice_stats(image: np.ndarray) -> tuple[float, float]:
     data = np.asarray(image)
     if data.dtype not in (np.float32, np.float64):
         data = data.astype(np.float32)
-    step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
-    lo, hi = _clip_limits(data[::step, ::step].ravel())
+    lo, hi = bulk_limits(data) if limits is None else (data.dtype.type(v) for v in limits)
     mean, std = _mean_std(np.clip(data, lo, hi) if data.min() < lo or data.max() > hi else data)
     if std < EPS and lo == hi:  # flat but for a few pixels, which the clip took away: by them, not by EPS (a
         mean, std = _mean_std(data)  # pixel 190 grey above reached 1.9e8 sd, past float16's range: NaN)
     return mean, max(std, EPS)
+
+
+def bulk_limits(image: np.ndarray):
+    """:func:`_clip_limits` of a regular grid of about :data:`PERCENTILE_SAMPLES` px of the (H, W) ``image``: the
+    bulk of its values, in its own type."""
+    data = np.asarray(image)
+    step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
+    return _clip_limits(data[::step, ::step].ravel())
 
 
 def _clip_limits(sample: np.ndarray):
@@ -139,13 +146,11 @@ def slice_params(kind: str, image: np.ndarray) -> tuple[float, float]:
     return (lo + hi) / 2.0, (hi - lo) / 2.0
 
 
-def _stray_bounds(image: np.ndarray, offset: float, scale: float) -> tuple[float, float]:
-    """(low, high) in network input units ((x - offset) / scale) past which a pixel of the (H, W) ``image`` is a
-    stray: its bulk (:func:`_clip_limits` on a grid of about PERCENTILE_SAMPLES px) widened by
-    :data:`STRAY_MARGIN` times its span each way."""
-    data = np.asarray(image)
-    step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
-    lo, hi = (float(v) for v in _clip_limits(data[::step, ::step].ravel()))
+def _stray_bounds(limits, offset: float, scale: float) -> tuple[float, float]:
+    """(low, high) in network input units ((x - offset) / scale) past which a pixel of an image whose
+    :func:`bulk_limits` are ``limits`` is a stray: that bulk widened by :data:`STRAY_MARGIN` times its span each
+    way."""
+    lo, hi = (float(v) for v in limits)
     if not hi > lo:  # a bulk of one value (padding but for a few pixels): those pixels are the image, not strays
         return -np.inf, np.inf
     margin = STRAY_MARGIN * (hi - lo)
@@ -189,9 +194,11 @@ class Normaliser:
         #: per channel, (low, high) the network's input is clipped to (:data:`STRAY_MARGIN`), or None: not clipped
         self.bounds: list[tuple[float, float]] | None = None
         if self.kind in PER_SLICE_KINDS:
-            self.per_slice = [slice_params(self.kind, s) for s in window]
+            limits = [bulk_limits(s) for s in window]  # once per slice: the z-score's clip and the stray bounds
+            self.per_slice = [slice_stats(s, lim) if self.kind == "zscore-slice" else slice_params(self.kind, s)
+                              for s, lim in zip(window, limits)]
             self.offset, self.scale = self.per_slice[window.shape[0] // 2]
-            self.bounds = [_stray_bounds(s, offset, scale) for s, (offset, scale) in zip(window, self.per_slice)]
+            self.bounds = [_stray_bounds(lim, offset, scale) for lim, (offset, scale) in zip(limits, self.per_slice)]
         elif self.kind in ("unit", "minmax-tile"):
             self.offset, self.scale = 0.0, 1.0
         elif self.kind == "signed-unit":

@@ -243,6 +243,7 @@ class StackJob:
         voxel = self.source.meta.voxel_size_nm
         if module is omezarr:  # an NGFF translation is in the axes' units: it needs the voxel size
             keeps = voxel is not None
+        keeping = ".mrc or .zarr" if voxel else ".mrc"  # the outputs that keep a position
         if extra.get("translated") or (extra.get("placement") is not None and not keeps):
             zarr = extra.get("translated") or self.source.meta.format.startswith("OME-Zarr")
             what = "OME-Zarr translation" if zarr else "MRC origin and start indices"
@@ -253,13 +254,12 @@ class StackJob:
                 why = (": an NGFF translation needs the voxel size, which the input does not give; write an .mrc "
                        "output to keep it")
             else:  # .zarr keeps it only in nm, with the voxel size
-                why = f"{kept}; write an {'.mrc or .zarr' if voxel else '.mrc'} output to keep it"
+                why = f"{kept}; write an {keeping} output to keep it"
             yield Message(f"the input's {what} (its position in space) is not kept in {self.output.name}{why}")
         elif not keeps and not extra.get("translated") and any(self._crop_start()):
             z, y, x = self._crop_start()  # an .mrc output keeps it as start indices (convert audit)
-            other = ".mrc or .zarr" if voxel else ".mrc"
             why = ("an NGFF translation needs the voxel size, which the input does not give; write an .mrc output to "
-                   "keep it") if module is omezarr else f"write an {other} output to keep it"
+                   "keep it") if module is omezarr else f"write an {keeping} output to keep it"
             yield Message(f"where this part begins in the input (slice {z}, row {y}, column {x}) is not kept in "
                           f"{self.output.name}: {why}")  # the README promised this note for a TIFF (docs audit)
         note = str(extra.get("note", ""))

@@ -17,8 +17,7 @@ import torch
 
 from emdenoise_gui.core import atomic
 from emdenoise_gui.core.errors import InputError
-
-STATE_JSON, STATE_TENSORS = "state.json", "state.safetensors"
+from emdenoise_gui.zoo.package import STATE_JSON, STATE_TENSORS  # noqa: F401 - the file names, also read here
 
 
 def pack(obj, tensors: dict, prefix: str = "s"):
@@ -144,6 +143,17 @@ def _read(folder: Path, problems: list | None = None) -> dict | None:
     if problems is not None:
         problems.append(problem)
     return None
+
+
+def read_spec(folder: str | Path) -> dict | None:
+    """The RunSpec dict the checkpoint in ``folder`` was started with, read from its ``state.json`` alone (no
+    tensors: the spec holds none); None where it cannot be read."""
+    try:
+        skeleton = json.loads((Path(folder) / STATE_JSON).read_text(encoding="utf-8"))
+        spec = next(value for key, value in skeleton["__dict__"] if key == "spec")
+        return unpack(spec, {})
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, StopIteration):
+        return None
 
 
 def load_checkpoint(folder: Path, notes: list | None = None) -> dict:

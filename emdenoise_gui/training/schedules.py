@@ -105,9 +105,10 @@ class Schedule:
 
     def rebase(self, step: int, new_total: int) -> None:
         """Continue from ``step`` towards a new total: the multiplier carries on from where it is, never jumping
-        back up (a finished run trained on warms up again to :data:`RESTART_FACTOR`, then decays anew). A warm-up the run had not finished goes on to its peak first (over what was left of it, at
-        most the warm-up fraction of the steps to come): a run stopped at step 15 of a 100-step warm-up and
-        resumed with another total stayed at 16 % of its rate for good."""
+        back up (a finished run trained on warms up again to :data:`RESTART_FACTOR`, then decays anew). A warm-up
+        the run had not finished goes on to its peak first (over what was left of it, at most the warm-up
+        fraction of the steps to come): a run stopped at step 15 of a 100-step warm-up and resumed with another
+        total stayed at 16 % of its rate for good."""
         if new_total == self.total:
             return
         current = self.factor(step)

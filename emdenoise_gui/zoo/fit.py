@@ -227,17 +227,28 @@ def validation_failure(metrics: dict) -> tuple[str, float, float] | None:
     (``val_loss`` against ``filter_val_loss``), then "estimate", an estimated squared error (Stein's, no clean
     reference: ``training.held_back``) :data:`CLEARLY_WORSE` times the better SURE-tuned Gaussian's or more
     (``val_risk`` against ``filter_risk``). The zoo's grading and the wizard's verdict both read it."""
-    psnr = metrics.get("val_psnr_db")
-    for which in ("input", "filter"):
-        bar = metrics.get(f"{which}_psnr_db")
-        if psnr is not None and bar is not None and psnr <= bar:
-            return which, psnr, bar
-    for which, value, bar, margin in (("neighbours", "val_loss", "filter_val_loss", 1.0),
-                                      ("estimate", "val_risk", "filter_risk", CLEARLY_WORSE)):
-        value, bar = metrics.get(value), metrics.get(bar)
-        if value is not None and bar is not None and value >= margin * bar:
+    for which, (value, bar) in _checks(metrics):
+        if (value <= bar) if which in ("input", "filter") else (value >= _MARGINS.get(which, 1.0) * bar):
             return which, value, bar
     return None
+
+
+#: Each held-back check of :func:`validation_failure`, in order: (which, the model's metric, the bar's metric).
+CHECKS = (("input", "val_psnr_db", "input_psnr_db"), ("filter", "val_psnr_db", "filter_psnr_db"),
+          ("neighbours", "val_loss", "filter_val_loss"), ("estimate", "val_risk", "filter_risk"))
+
+
+def _checks(metrics: dict):
+    """(which, (the model's value, the bar)) of each of :data:`CHECKS` whose two metrics ``metrics`` holds."""
+    for which, value, bar in CHECKS:
+        if metrics.get(value) is not None and metrics.get(bar) is not None:
+            yield which, (metrics[value], metrics[bar])
+
+
+def was_checked(metrics: dict) -> bool:
+    """Whether a model's held-back ``metrics`` hold any check :func:`validation_failure` makes (an unpaired cyclic
+    GAN's hold none: no clean counterpart to its noisy data)."""
+    return any(True for _ in _checks(metrics))
 
 
 #: How far above the SURE-tuned Gaussian's a network's estimated error (Stein's, ``training.held_back``) must
@@ -247,6 +258,8 @@ def validation_failure(metrics: dict) -> tuple[str, float, float] | None:
 #: it was 36 % below. The models that prompted the estimate read 30-44 % above (36-39 % in truth;
 #: benchmarks/adapt_choice.py).
 CLEARLY_WORSE = 1.2
+#: How far above its bar a loss or error check's value fails (the PSNR checks fail at their bar).
+_MARGINS = {"estimate": CLEARLY_WORSE}
 
 
 def failure_words(failure: tuple[str, float, float], filter_named: str = "") -> str:

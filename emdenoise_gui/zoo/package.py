@@ -131,9 +131,10 @@ def _looks_pickled(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
-#: The files of a training checkpoint (``training.checkpoint``: STATE_JSON, STATE_TENSORS), named here: the zoo
-#: is below training and does not import it.
-CHECKPOINT_FILES = ("state.json", "state.safetensors")
+#: The files of a training checkpoint (``training.checkpoint`` writes them; the zoo, below training, names them
+#: here: a checkpoint given for a package is said to be one, and ``zoo.registry`` lists paused runs by them).
+STATE_JSON, STATE_TENSORS = "state.json", "state.safetensors"
+CHECKPOINT_FILES = (STATE_JSON, STATE_TENSORS)
 
 
 def _check_member_name(name: str, where: Path) -> str:

@@ -27,6 +27,7 @@ from emdenoise_gui.zoo.card import (
 )
 from emdenoise_gui.zoo.package import (
     CARD,
+    STATE_JSON,
     Package,
     export_zip,
     extract_zip,
@@ -161,7 +162,7 @@ def list_paused() -> list[PausedRun]:
         if not match or not item.is_dir():
             continue
         try:
-            state = _skeleton_fields(json.loads((item / "state.json").read_text(encoding="utf-8")))
+            state = _skeleton_fields(json.loads((item / STATE_JSON).read_text(encoding="utf-8")))
             spec = _skeleton_fields(state["spec"])
             step, steps = int(state["step"]), int(spec["steps"])
         except (OSError, ValueError, KeyError, TypeError):

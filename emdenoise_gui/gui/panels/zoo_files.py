@@ -27,6 +27,10 @@ class ZooFiles:
     transferring: str = ""
     #: Whether the last transfer failed (its message is on screen): closing then stays open.
     transfer_failed: bool = False
+    #: Packages dropped together, waiting for the import before them (:meth:`import_paths`), and whether an import
+    #: of that run of them failed.
+    _imports_waiting: tuple | list = ()
+    _run_failed: bool = False
     #: The title of a waiting or running job that uses the model package (folder path, zoo name), or "":
     #: set by the window (``Controller.model_user``); such a model is not deleted under the job.
     model_user = staticmethod(lambda path, name: "")
@@ -40,15 +44,13 @@ class ZooFiles:
     def import_paths(self, paths) -> None:
         """Import the packages at ``paths`` one after another, after a transfer that runs now (of several dropped
         at once only the first was imported, the others dropped without a word: zoo panel audit)."""
-        waiting = self.__dict__.setdefault("_imports_waiting", [])
-        waiting.extend(Path(p) for p in paths)
+        self._imports_waiting = [*self._imports_waiting, *map(Path, paths)]
         self._next_import()
 
     def _next_import(self) -> None:
         """Start the next import :meth:`import_paths` left waiting, unless a transfer runs."""
-        waiting = self.__dict__.get("_imports_waiting")
-        if waiting and not self.transferring:
-            self.import_path(waiting.pop(0))
+        if self._imports_waiting and not self.transferring:
+            self.import_path(self._imports_waiting.pop(0))
 
     def export_to(self, destination: str | Path) -> bool:
         """Start writing the selected model as a zip at ``destination`` (overwritten: the save dialog asked; a
@@ -97,9 +99,9 @@ class ZooFiles:
         self.transferring = ""
         # a failure in a run of imports stays said until the last is done: closing waits on it (the next import's
         # success cleared it, and the window closed over the failure's message: review)
-        self._run_failed = self.__dict__.get("_run_failed", False) or isinstance(result, Exception)
+        self._run_failed = self._run_failed or isinstance(result, Exception)
         self.transfer_failed = self._run_failed
-        if not self.__dict__.get("_imports_waiting"):
+        if not self._imports_waiting:
             self._run_failed = False  # the run of imports ends here
         self._enable_transfers()
         title = "Cannot import model" if kind == "import" else "Cannot export model"

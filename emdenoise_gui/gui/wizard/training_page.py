@@ -3,8 +3,6 @@ pause / resume / cancel, and resuming a stopped run from its checkpoint."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -37,21 +35,16 @@ FAMILY_HELP = {
 
 
 def _checkpoint_spec(folder: str):
-    """The RunSpec a paused run's checkpoint ``folder`` was started with (its state.json, read alone: no
-    tensors), or None: a run resumed from the zoo panel has no spec of the wizard's, and its page left out what
-    the family's loss means (wizard audit of 2026-12-07)."""
-    import json
-
-    from emdenoise_gui.training.checkpoint import STATE_JSON, unpack
+    """The RunSpec a paused run's checkpoint ``folder`` was started with (``training.checkpoint.read_spec``), or
+    None: a run resumed from the zoo panel has no spec of the wizard's, and its page left out what the family's
+    loss means (wizard audit of 2026-12-07)."""
+    from emdenoise_gui.training.checkpoint import read_spec
     from emdenoise_gui.training.spec import RunSpec
 
-    if not folder:
-        return None
+    data = read_spec(folder) if folder else None
     try:
-        skeleton = json.loads((Path(folder) / STATE_JSON).read_text(encoding="utf-8"))
-        spec = next(value for key, value in skeleton["__dict__"] if key == "spec")  # holds no tensor
-        return RunSpec.from_dict(unpack(spec, {}))
-    except Exception:  # noqa: BLE001 - unreadable or of another version: the help goes without that sentence
+        return None if data is None else RunSpec.from_dict(data)
+    except Exception:  # noqa: BLE001 - a spec of another version: the help goes without that sentence
         return None
 
 
