@@ -31,7 +31,7 @@ from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.project.identity import restore
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
-from emdenoise_gui.project.records import file_size
+from emdenoise_gui.project.records import file_size, sampled_digest
 from emdenoise_gui.project.relocate import describe_header
 
 
@@ -122,6 +122,7 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         self.queue.job_added.connect(self.job_added)
         self.queue.job_removed.connect(self.job_removed)
         self._stacks: dict[str, tuple] = {}  # path -> (open Stack, the file's signature when opened)
+        self._verified: dict[str, tuple] = {}  # path -> the file's signature when its record was last checked
         self.thumbnails: dict[str, object] = {}  # stack id -> small (h, w) middle slice
         self.thumbnail_maker = Thumbnails(self)
         self.thumbnail_maker.ready.connect(self._thumbnail_arrived)
@@ -171,7 +172,7 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         self.save(wait_s=CLOSE_WAIT_S, closing=True)  # another writer's lock still held then: take it? (asked)
         for stack, _ in self._stacks.values():
             stack.close()
-        self._stacks = {}
+        self._stacks, self._verified = {}, {}
         self.thumbnails = {}
         self.project = None
         self._save_warned = False
@@ -219,17 +220,29 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
             was, now_is = (describe_header(*v) for v in (then, now))
             raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
                              "project and add it again", record.path)
-        size = file_size(record.path)
-        if record.size_bytes is not None and size is not None and size != record.size_bytes:
-            # rewritten with the same shape and type (other pixels, or other metadata): said once, then taken as
-            # it is now; its results shown beside the new pixels were taken for its own without a word
-            made = len([r for r in self.project.results if r.stack_id == record.id]) if self.project else 0
-            record.size_bytes = size
-            before = f"; the {made} result(s) made from it before may be of other pixels" if made else ""
-            self.warning.emit("Stack changed on disk", f"{record.path} was written again since it was added to "
-                              f"the project (its size changed){before}. It is shown as it is now.")
-            self.save()
+        signature = _file_signature(record.path)
+        if self._verified.get(record.path) != signature:  # the bytes are read again only once the file changed
+            self._verified[record.path] = signature
+            self._same_bytes(record)
         return stack
+
+    def _same_bytes(self, record) -> None:
+        """Say once when ``record``'s file was rewritten with the same shape and type (other pixels, or other
+        metadata), told by its size or its sampled bytes (records.sampled_digest), then take it as it is now;
+        its old results shown beside the new pixels were taken for its own without a word."""
+        size = file_size(record.path)
+        digest = sampled_digest(record.path, size)
+        changed = [what for what, then, now in (("size", record.size_bytes, size),
+                                                ("contents", record.sampled_digest, digest))
+                   if then is not None and now is not None and now != then]
+        if not changed:
+            return
+        made = len([r for r in self.project.results if r.stack_id == record.id]) if self.project else 0
+        record.size_bytes, record.sampled_digest = size, digest
+        before = f"; the {made} result(s) made from it before may be of other pixels" if made else ""
+        self.warning.emit("Stack changed on disk", f"{record.path} was written again since it was added to "
+                          f"the project (its {changed[0]} changed){before}. It is shown as it is now.")
+        self.save()
 
     # -- stacks ---------------------------------------------------------------------------------------
     def add_paths(self, paths: list[str | Path]) -> tuple[list, list[tuple[Path, str]]]:

@@ -55,6 +55,7 @@ from emdenoise_gui.project.records import (
     int_field,
     now_iso,
     plain_json,
+    sampled_digest,
     str_field,
     unknown_entries,
 )
@@ -338,13 +339,15 @@ class Project:
             if found is not None:
                 records.append(self.stacks[found])
                 continue
+            size = file_size(path)
             record = StackRecord(
                 id=f"s{number}", path=str(path),
                 name=name or path.name, shape=[int(n) for n in meta.shape],
                 dtype=np.dtype(meta.dtype).name,
                 voxel_size_nm=None if meta.voxel_size_nm is None
                 else [float(v) for v in meta.voxel_size_nm],
-                format=str(meta.format), added=now_iso(), size_bytes=file_size(path))
+                format=str(meta.format), added=now_iso(), size_bytes=size,
+                sampled_digest=sampled_digest(path, size))
             self.stacks.append(record)
             same.add(record.path)
             number += 1

@@ -7,6 +7,7 @@ the field (``stacks[2].shape``) and what it should hold, so a damaged or hand-ed
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -51,6 +52,35 @@ def file_size(path: str | Path) -> int | None:
     except OSError:
         return None
     return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+#: how :func:`sampled_digest` samples a file: this many windows of this many bytes, evenly spaced from its
+#: first byte to its last (256 KiB read, at most 16 seeks, whatever the file's size)
+DIGEST_WINDOWS, DIGEST_WINDOW_BYTES = 16, 16 * 1024
+
+
+def sampled_digest(path: str | Path, size: int | None = ...) -> str | None:
+    """A 32-hex-digit BLAKE2b digest of ``path``'s size and :data:`DIGEST_WINDOWS` windows of its bytes spread
+    evenly over the file (the whole file when it is smaller), or None for a folder or a file that cannot be
+    read (:attr:`StackRecord.sampled_digest`). Copies and moves keep it; a file rewritten with other pixels of the
+    same size changes it unless every change falls between the windows. ``size``: its :func:`file_size` where
+    the caller has it."""
+    size = file_size(path) if size is ... else size
+    if size is None:
+        return None
+    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
+    try:
+        with open(path, "rb") as f:
+            if size <= DIGEST_WINDOWS * DIGEST_WINDOW_BYTES:
+                digest.update(f.read())
+            else:
+                step = (size - DIGEST_WINDOW_BYTES) / (DIGEST_WINDOWS - 1)
+                for k in range(DIGEST_WINDOWS):
+                    f.seek(round(k * step))
+                    digest.update(f.read(DIGEST_WINDOW_BYTES))
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def bad_field(where: str, what: str, value: Any = ...) -> InputError:
@@ -177,6 +207,9 @@ class StackRecord:
     size_bytes: the file's size when it was added (None: a folder such as an OME-Zarr store, or a project written
         before it was recorded): a file rewritten with other pixels of the same shape and type, or another
         acquisition of that size found where it was, is told apart by it.
+    sampled_digest: :func:`sampled_digest` of the file when it was added (None where ``size_bytes`` is, and in
+        projects written before 2026-12-07): tells apart what the size alone does not (the same shape, type and
+        compression, other pixels).
     extra: fields of a later EMDenoise, written back as they were read (:func:`unknown_entries`).
     """
 
@@ -189,13 +222,15 @@ class StackRecord:
     format: str
     added: str
     size_bytes: int | None = None
+    sampled_digest: str | None = None
     extra: dict = field(default_factory=dict, repr=False, compare=False)
     #: its path relative to the project folder as last read from project.json (None: not given), written back
     #: while the file is missing: a project saved before its data arrived at the new place still finds it
     relative: str | None = field(default=None, repr=False, compare=False)
 
     #: the fields project.json holds for a stack ("relative": its path from the project folder, see Project)
-    KEYS = ("id", "path", "name", "shape", "dtype", "voxel_size_nm", "format", "added", "relative", "size_bytes")
+    KEYS = ("id", "path", "name", "shape", "dtype", "voxel_size_nm", "format", "added", "relative", "size_bytes",
+            "sampled_digest")
 
     def to_dict(self) -> dict:
         d = {**self.extra, "id": self.id, "path": self.path, "name": self.name, "shape": list(self.shape),
@@ -203,6 +238,8 @@ class StackRecord:
              else list(self.voxel_size_nm), "format": self.format, "added": self.added}
         if self.size_bytes is not None:
             d["size_bytes"] = self.size_bytes
+        if self.sampled_digest is not None:
+            d["sampled_digest"] = self.sampled_digest
         return d
 
     @classmethod
@@ -221,11 +258,14 @@ class StackRecord:
         size = d.get("size_bytes")
         if size is not None and (type(size) is not int or size < 0):
             raise bad_field(w + "size_bytes", "a whole number of bytes, 0 or more, or absent", size)
+        digest = d.get("sampled_digest")
+        if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{32}", digest)):
+            raise bad_field(w + "sampled_digest", "32 hexadecimal digits, or absent", digest)
         return cls(id=str_field(d, "id", w), path=str_field(d, "path", w), name=str_field(d, "name", w),
                    shape=shape, dtype=dtype,
                    voxel_size_nm=number_list(d, "voxel_size_nm", w, 3, float, optional=True, positive=True),
                    format=str_field(d, "format", w), added=time_field(d, "added", w), size_bytes=size,
-                   extra=unknown_entries(d, cls.KEYS))
+                   sampled_digest=digest, extra=unknown_entries(d, cls.KEYS))
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.project.records import file_size
+from emdenoise_gui.project.records import file_size, sampled_digest
 
 
 def relative_path(path: str | Path, folder: str | Path) -> str | None:
@@ -65,11 +65,12 @@ def mismatch(record, path: str | Path) -> str | None:
 
 def found_at(record, candidate: Path) -> bool:
     """Whether ``candidate`` exists and holds the stack ``record`` describes (see :func:`mismatch`), of the size
-    it had when it was added where that was recorded (another acquisition of the same shape and type found
-    under its name was taken for it)."""
+    and sampled bytes it had when it was added where those were recorded (another acquisition of the same shape
+    and type found under its name was taken for it)."""
     if not candidate.exists() or mismatch(record, candidate) is not None:
         return False
-    return record.size_bytes is None or file_size(candidate) == record.size_bytes
+    return ((record.size_bytes is None or file_size(candidate) == record.size_bytes)
+            and (record.sampled_digest is None or sampled_digest(candidate) == record.sampled_digest))
 
 
 def siblings_moved(records, old_folder: Path, new_folder: Path) -> list[tuple[object, Path]]:

@@ -295,3 +295,26 @@ def test_a_stack_written_again_with_the_same_shape_is_said_once(window, tmp_path
     window.show_stack(record.id)
     assert len(window.warnings) == count + 1  # said once
     assert Project.open(window.controller.project.folder).stacks[0].size_bytes == path.stat().st_size
+
+
+def test_a_stack_written_again_to_the_same_size_is_said_once(window, tmp_path):
+    """Rewritten in place with other pixels of the same shape, type and size (uncompressed), a stack was taken for
+    the one added: its old results were shown beside the new pixels (left undone on 2026-12-07). Its sampled bytes
+    tell it now."""
+    from emdenoise_gui.project.project import Project
+
+    path = _tiff(tmp_path / "s.tif")
+    drop(window, [path])
+    record = window.controller.project.stacks[0]
+    window.show_stack(record.id)
+    count = len(window.warnings)
+    data = np.random.default_rng(1).integers(0, 4000, (4, 64, 64)).astype(np.uint16)
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZYX"})
+    assert path.stat().st_size == record.size_bytes
+    window.show_stack(record.id)
+    assert window.warnings[count:] and window.warnings[-1][0] == "Stack changed on disk"
+    assert "its contents changed" in window.warnings[-1][1]
+    window.show_stack(record.id)
+    assert len(window.warnings) == count + 1  # said once
+    saved = Project.open(window.controller.project.folder).stacks[0]
+    assert saved.sampled_digest == record.sampled_digest != None  # noqa: E711 - taken as it is now

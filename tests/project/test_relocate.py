@@ -161,3 +161,35 @@ def test_another_acquisition_of_the_same_shape_is_not_taken_for_a_moved_stack(tm
     assert other.stat().st_size != record.size_bytes  # same shape and type, other pixels
     opened = Project.open(moved / "project")
     assert [r.id for r in opened.missing_inputs()] == [record.id] and opened.relocated == []
+
+
+def test_another_acquisition_of_the_same_size_is_not_taken_for_a_moved_stack(tmp_path):
+    """An uncompressed file of the same shape and type has the same size: the sampled bytes tell it apart, and
+    a plain copy keeps them (left undone on 2026-12-07)."""
+    exp = tmp_path / "exp"
+    project = Project.create(exp / "project")
+    record = add(project, exp / "data" / "a.tif")
+    project.save()
+    assert json.loads(project.file.read_text())["stacks"][0]["sampled_digest"] == record.sampled_digest
+    moved = tmp_path / "disk2" / "exp"
+    shutil.copytree(str(exp), str(moved))  # a copy: new times, the same bytes
+    shutil.rmtree(exp)
+    assert Project.open(moved / "project").missing_inputs() == []
+    other = moved / "data" / "a.tif"
+    tifffile.imwrite(other, np.ones((3, 16, 20), np.uint8), photometric="minisblack")
+    assert other.stat().st_size == record.size_bytes  # same shape, type and size, other pixels
+    shutil.move(str(moved), str(tmp_path / "disk3"))
+    opened = Project.open(tmp_path / "disk3" / "project")
+    assert [r.id for r in opened.missing_inputs()] == [record.id] and opened.relocated == []
+
+
+@pytest.mark.parametrize("bad", ["xyz", 12, "0" * 31, "G" * 32])
+def test_a_bad_sampled_digest_is_named(tmp_path, bad):
+    project = Project.create(tmp_path / "p")
+    add(project, tmp_path / "a.tif")
+    project.save()
+    data = json.loads(project.file.read_text())
+    data["stacks"][0]["sampled_digest"] = bad
+    project.file.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="sampled_digest"):
+        Project.open(tmp_path / "p")
