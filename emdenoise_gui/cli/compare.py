@@ -32,7 +32,7 @@ def _psnr_text(row) -> str:
 
 
 def cmd_compare(args) -> int:
-    from emdenoise_gui.cli.images import note_missing_chunks
+    from emdenoise_gui.cli.info import note_missing_chunks
 
     for path in (args.clean, *args.images):  # a chunk not stored reads as 0: the numbers would be against zeros
         note_missing_chunks(path)

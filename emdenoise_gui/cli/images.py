@@ -14,9 +14,10 @@ from emdenoise_gui import paths
 from emdenoise_gui.cli import arguments
 from emdenoise_gui.cli import blocks as cli_blocks
 from emdenoise_gui.cli import compare as cli_compare
+from emdenoise_gui.cli import info as cli_info
 from emdenoise_gui.cli import recording as cli_recording
 from emdenoise_gui.cli import several as cli_several
-from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_OK, one_line, say
+from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT, EXIT_OK, say
 from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
@@ -32,7 +33,6 @@ from emdenoise_gui.jobs.stack import (
     noise_job,
     quality_stride,
     resolve_dtype,
-    stack_stats,
 )
 from emdenoise_gui.models.registry import ADAPT_FAMILIES, FAMILIES, PRECISIONS
 from emdenoise_gui.project.naming import check_pattern
@@ -40,81 +40,6 @@ from emdenoise_gui.zoo.card import AUTO_MODEL
 
 #: ``denoise --tile`` when none is given (px).
 TILE_DEFAULT = 512
-
-
-def _fmt_voxel(meta) -> str:
-    if meta.voxel_size_nm is None:
-        return "unknown (the file does not say)"
-    z, y, x = meta.voxel_size_nm
-    text = f"{x:.4g} x {y:.4g} nm (x, y), {z:.4g} nm (z)"
-    if meta.format.startswith("MRC"):
-        text += f"  [{x * 10:.4g} Å]"
-    return f"{text}, from {meta.source}"
-
-
-def cmd_info(args) -> int:
-    """Describe each file; one that cannot be read is named on stderr and the others still described
-    (exit 2 if any failed)."""
-    status = EXIT_OK
-    for name in args.files:
-        try:
-            status = max(status, _info(name))
-        except InputError as exc:
-            if len(args.files) == 1:
-                raise
-            print(f"emdenoise: error: {one_line(str(exc))}", file=sys.stderr)
-            status = EXIT_INPUT
-    return status
-
-
-def _info(name) -> int:
-    """Print one file's description; EXIT_INPUT when it holds NaN or infinite pixels."""
-    status = EXIT_OK
-    with open_stack(name) as stack:
-        meta = stack.meta
-        z, y, x = meta.shape
-        print(f"{meta.path}")
-        print(f"  format      {meta.format}{' (raw slices)' if meta.raw_slices else ''}")
-        print(f"  shape       {z} x {y} x {x} (Z, Y, X)  {meta.nbytes / 2**20:.1f} MiB")
-        stored = meta.extra.get("stored_dtype")
-        print(f"  dtype       {meta.dtype}" + (f" (stored as {stored}, read as {meta.dtype}: whole numbers beyond "
-                                                f"2^24 and float64 detail are rounded)" if stored else ""))
-        print(f"  voxel size  {_fmt_voxel(meta)}")
-        if meta.extra.get("note"):
-            print(f"  note        {meta.extra['note']}")
-        note = missing_chunks_note(meta.path)
-        if note:
-            print(f"  note        {note}")
-        stats = run_with_bar(stack_stats(stack))
-        print(f"  min/max     {stats.minimum:.6g} / {stats.maximum:.6g}")
-        print(f"  mean        {stats.mean:.6g}")
-        if stats.nonfinite:
-            print(
-                f"emdenoise: error: {meta.path}: {stats.nonfinite:,} pixels are NaN or infinite; "
-                "replace them before denoising (Fiji: Process > Math > Remove NaNs)",
-                file=sys.stderr,
-            )
-            status = EXIT_INPUT
-    return status
-
-
-def missing_chunks_note(path) -> str:
-    """For an OME-Zarr store some of whose chunks are not stored, what that means; "" otherwise (and for
-    other formats). Writers may leave out chunks of the fill value on purpose, so it is a note, not an error."""
-    path = Path(path)
-    if not omezarr.is_store(path):
-        return ""
-    try:
-        missing, total, unit = omezarr.missing_chunks(path)
-    except InputError:
-        return ""  # said by the open that follows
-    return omezarr.missing_words(missing, total, unit)
-
-
-def note_missing_chunks(path) -> None:
-    note = missing_chunks_note(path)
-    if note:
-        print(f"emdenoise: note: {path}: {note}", file=sys.stderr)
 
 
 def _check_ngff(args) -> None:
@@ -351,7 +276,7 @@ def pick_denoiser(args) -> Denoiser:
     """The filter or model that denoises ``args.input`` (``--model auto`` settled for this stack; the default
     filter when neither is given), with the notes on stderr that the choice calls for."""
     if getattr(args, "scheduler", None):  # block mode; other jobs note a store's missing chunks themselves
-        note_missing_chunks(args.input)
+        cli_info.note_missing_chunks(args.input)
     check_method_args(args)
     scheduler = getattr(args, "scheduler", None) or "here"
     if args.model and (scheduler == "here" or scheduler.split(":")[0] == "local"):
@@ -520,7 +445,7 @@ def add_parsers(sub) -> None:
     """Register info, convert, noise, denoise, compare and filters on the ``emdenoise`` subparsers."""
     p = sub.add_parser("info", help="format, shape, dtype, voxel size and intensity statistics")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.set_defaults(func=cmd_info)
+    p.set_defaults(func=cli_info.cmd_info)
 
     p = sub.add_parser("convert", help="copy a stack between TIFF, MRC and OME-Zarr (voxel size kept)")
     p.add_argument("input", metavar="IN")

@@ -50,7 +50,7 @@ def _absolute(spec: str) -> str:
 
 
 def cmd_train(args) -> int:
-    from emdenoise_gui.cli.images import note_missing_chunks
+    from emdenoise_gui.cli.info import note_missing_chunks
     from emdenoise_gui.jobs.train import train_job
     from emdenoise_gui.training.spec import RunSpec
 

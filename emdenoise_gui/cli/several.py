@@ -20,7 +20,13 @@ from emdenoise_gui.cli.progress import run_with_bar
 from emdenoise_gui.cli.recording import record_or_say
 from emdenoise_gui.core import atomic, baselines
 from emdenoise_gui.core.errors import Cancelled, InputError
-from emdenoise_gui.core.io import READ_SUFFIXES, check_output, open_stack, result_suffix
+from emdenoise_gui.core.io import (
+    READ_SUFFIXES,
+    check_output,
+    image_stem,
+    open_stack,
+    result_suffix,
+)
 from emdenoise_gui.core.io.formats import same_file
 from emdenoise_gui.jobs.stack import parse_slices, resolve_dtype
 from emdenoise_gui.project.naming import (
@@ -121,7 +127,7 @@ def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str 
     get ``_2``, ``_3``, ... in the order given, compared without regard to case."""
     names, taken = [], set()
     for source, method in zip(sources, methods):
-        stem, suffix = render(pattern, Path(source).stem, method), suffix_for(fmt, source)
+        stem, suffix = render(pattern, image_stem(source), method), suffix_for(fmt, source)
         n, name = 1, stem + suffix
         while name.lower() in taken:
             n += 1

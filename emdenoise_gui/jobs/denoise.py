@@ -128,7 +128,9 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
         return job.scale.from_unit(job.uncrop((yield from tiles)), owned=True)
 
     started = time.perf_counter()
-    yield from job.run(one, f"denoise ({predictor.card.name})", cancel, cache)
+    card = predictor.card
+    made_by = f"the model {card.name} ({card.family} {card.config}, weights sha256 {card.weights_sha256[:12]})"
+    yield from job.run(one, f"denoise ({card.name})", cancel, cache, made_by=made_by)
     if region is None and batch_size is None and precision == "auto":  # the settings measure_speed times
         _remember_job_speed(predictor, job, tile, stride, time.perf_counter() - started)
 

@@ -9,11 +9,13 @@ parameters) before it writes a byte.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Generator, Iterator
 
 import numpy as np
 
+from emdenoise_gui import __version__
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
@@ -26,7 +28,8 @@ from emdenoise_gui.core.io import (
     open_stack,
 )
 from emdenoise_gui.core.io.formats import output_format
-from emdenoise_gui.core.io.stack import Placement
+from emdenoise_gui.core.io.stack import Placement, float32_loss
+from emdenoise_gui.core.io.units import TIME_POINTS
 from emdenoise_gui.core.io.writer import CLIP_FRACTION, WIDER
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
@@ -150,6 +153,20 @@ def with_margin(box, shape: tuple[int, int], margin: int = REGION_MARGIN) -> tup
     return max(0, y0 - margin), min(height, y1 + margin), max(0, x0 - margin), min(width, x1 + margin)
 
 
+def provenance(made_by: str, source_name: str, slices: range, depth: int, region=None) -> str:
+    """The line an output keeps of how it was made: the app and its version, the time, ``made_by``, the input's
+    file name and, for part of it, which ``slices`` (of ``depth``) and ``region`` (y0, y1, x0, x1) px."""
+    part = ""
+    if slices != range(depth):
+        step = f" every {slices.step}" if slices.step != 1 else ""
+        part = f", its slices {slices.start} to {slices[-1]}{step} (counted from 0)"
+    if region is not None:
+        y0, y1, x0, x1 = region
+        part += f", rows {y0} to {y1 - 1} and columns {x0} to {x1 - 1}"
+    when = datetime.now().astimezone().isoformat(timespec="seconds")
+    return f"Made by EMDenoise {__version__} on {when} with {made_by} from {source_name}{part}"
+
+
 @dataclass
 class StackJob:
     """What every stack-to-stack job needs: an open input, a checked output, the slices, a writer.
@@ -226,6 +243,9 @@ class StackJob:
             yield Message(f"{self.output.name} cannot say that the input is stored white-is-zero (a TIFF's MINISWHITE):"
                           " it keeps the pixel values, so a viewer shows it inverted against the input; write a .tif "
                           "output to keep it")
+        if extra.get("imagej_info") and "imagej_info" not in self._keeps():
+            yield Message(f"the input's ImageJ Info text (its acquisition notes) is not kept in {self.output.name}: "
+                          "write a .tif output to keep it")
         if extra.get("volume_depth") and "volume_depth" not in self._kept():
             if self._images():
                 where = "an .mrcs output holds images, not volumes"
@@ -238,7 +258,7 @@ class StackJob:
         source_type = extra.get("stored_dtype")
         if source_type and self.dtype == np.float32 and self.source.dtype == np.float32:
             yield Message(f"the input stores {source_type} pixels, which EMDenoise reads and writes as float32 "
-                          "(integers beyond 16,777,216 and float64 digits are rounded)")
+                          f"({float32_loss(source_type)})")
         keeps = getattr(module, "KEEPS_PLACEMENT", False)
         voxel = self.source.meta.voxel_size_nm
         if module is omezarr:  # an NGFF translation is in the axes' units: it needs the voxel size
@@ -263,7 +283,12 @@ class StackJob:
             yield Message(f"where this part begins in the input (slice {z}, row {y}, column {x}) is not kept in "
                           f"{self.output.name}: {why}")  # the README promised this note for a TIFF (docs audit)
         note = str(extra.get("note", ""))
-        for what, words, index, shown in (("z step", Z_GUESSED, 0, len(self.slices) > 1),
+        if voxel and len(self.slices) > 1 and TIME_POINTS in note:
+            given = extra.get("z_step_not_taken")
+            also = f" (the input's own z step of {given:.4g} nm is not taken for them)" if given else ""
+            yield Message(f"{self.output.name} records a z step of {voxel[0]:.4g} nm, the pixel size: the input's "
+                          f"slices are time points, not z planes{also}")
+        for what, words, index, shown in (("z step", Z_GUESSED, 0, len(self.slices) > 1 and TIME_POINTS not in note),
                                           ("y pixel size", Y_GUESSED, 1, True)):
             if voxel and shown and words in note:
                 yield Message(f"{self.output.name} records a {what} of {voxel[index]:.4g} nm, which the input does "
@@ -287,17 +312,29 @@ class StackJob:
         extra, kept = self.source.meta.extra, {}
         if extra.get("white_is_zero"):
             kept["white_is_zero"] = True
+        if extra.get("imagej_info"):
+            kept["imagej_info"] = extra["imagej_info"]
         depth = extra.get("volume_depth")
         whole = depth and self.slices.step == 1 and self.slices.start % depth == 0 and len(self.slices) % depth == 0
         if whole and not self._images():
             kept["volume_depth"] = depth
-        return {key: value for key, value in kept.items()
-                if key in getattr(output_format(self.output).module, "KEEPS", ())}
+        return {key: value for key, value in kept.items() if key in self._keeps()}
 
-    def run(self, slice_job, stage: str, cancel: CancelToken | None, cache: SliceCache | None = None
-            ) -> Iterator[Progress]:
+    def _keeps(self) -> frozenset:
+        """What of an input the output's format module can keep (its ``KEEPS``)."""
+        return getattr(output_format(self.output).module, "KEEPS", frozenset())
+
+    def description(self, made_by: str) -> str:
+        """One line the output keeps of how it was made (:func:`provenance`), or "" without ``made_by``."""
+        if not made_by:
+            return ""
+        return provenance(made_by, self.source.meta.path.name, self.slices, len(self.source), self.region)
+
+    def run(self, slice_job, stage: str, cancel: CancelToken | None, cache: SliceCache | None = None,
+            made_by: str = "") -> Iterator[Progress]:
         """Stream ``slice_job`` over the slices into the output, committing it at the end; ``cache``
-        (reading ahead from the source) is closed before the source."""
+        (reading ahead from the source) is closed before the source. ``made_by`` (e.g. "the filter gaussian"):
+        what made it, written into the output where its format keeps a description (:meth:`description`)."""
         if self.region is None:
             shape = (len(self.slices), *self.source.shape[1:])
         else:
@@ -310,8 +347,11 @@ class StackJob:
         if placement is not None:
             placement = placement.cropped(*self._crop_start(), meta.voxel_size_nm)
         try:
+            kept = self._kept()
+            if made_by and "description" in self._keeps():
+                kept["description"] = self.description(made_by)
             with StackWriter(self.output, shape, self.dtype, meta.voxel_size_nm, self.overwrite, self.ngff,
-                             placement, self._kept()) as writer:
+                             placement, kept) as writer:
                 if self.input_note:
                     yield Message(f"{self.source.path}: {self.input_note}")
                 yield from self.output_notes(writer.store_dtype)
@@ -342,7 +382,7 @@ def convert_job(src, out, slices=None, dtype="input", overwrite=False, ngff: str
         yield 1, 1
         return finite_slice(job.source, z)
 
-    yield from job.run(one, "convert", cancel)
+    yield from job.run(one, "convert", cancel, made_by="a copy (emdenoise convert)")
 
 
 #: Noise kinds whose numbers count from zero intensity (counts, a multiplicative pattern): :func:`noise_scale`.
@@ -394,7 +434,10 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
         yield 1, 1
         return job.scale.from_unit(noisy)
 
-    yield from job.run(one, "noise", cancel)
+    shown = ", ".join(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+                      for key, value in params.items())
+    yield from job.run(one, "noise", cancel, made_by=f"synthetic {kind} noise ({shown}{', ' if shown else ''}seed "
+                                                      f"{seed})")
 
 
 def stage(text: str, cancel: CancelToken | None) -> Stage:
@@ -471,4 +514,4 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
         result = yield from filter_window(method, job.crop(window), tile, stride, cancel)
         return job.scale.from_unit(job.uncrop(result), owned=True)
 
-    yield from job.run(one, f"denoise ({method})", cancel, cache)
+    yield from job.run(one, f"denoise ({method})", cancel, cache, made_by=f"the filter {method}")

@@ -31,7 +31,7 @@ import numpy as np
 
 from emdenoise_gui.core import atomic, leftovers
 from emdenoise_gui.core.errors import InputError
-from emdenoise_gui.core.io import StackMeta, omezarr
+from emdenoise_gui.core.io import StackMeta, image_stem, omezarr
 from emdenoise_gui.project import merge, project_file, relocate
 from emdenoise_gui.project.identity import ResultIndex, SameFiles, next_id
 from emdenoise_gui.project.naming import (
@@ -469,7 +469,7 @@ class Project:
                  if p.parent.resolve() == resolved} | leftovers.being_written(target)
         paths = []
         for stack_id, suffix in items:
-            name = render(pattern, Path(self.stack(stack_id).name).stem, method)
+            name = render(pattern, image_stem(self.stack(stack_id).name), method)
             while True:
                 path = fresh_path(target.absolute(), name, check_suffix(suffix), taken)
                 taken.add(path.name)

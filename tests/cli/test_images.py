@@ -68,7 +68,7 @@ def test_every_filter_through_the_cli(tmp_path, cli, fibsem_crop, method):
 def test_info_prints_shape_dtype_voxel_and_stats(cli, shared_data):
     result = cli("info", shared_data / "mrc/EMD-3197.map", shared_data / "fibsem_flyem_medulla_train1_250x250x250.tif")
     assert result.code == 0, result.err
-    assert "20 x 20 x 20 (Z, Y, X)" in result.out and "[11.4 Å]" in result.out
+    assert "20 x 20 x 20 (Z, Y, X)" in result.out and "[11.4 x 11.4, 11.4 Å]" in result.out
     assert "250 x 250 x 250 (Z, Y, X)" in result.out and "10 x 10 nm (x, y), 10 nm (z)" in result.out
     assert "min/max" in result.out and "mean" in result.out
 

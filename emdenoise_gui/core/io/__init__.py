@@ -10,6 +10,7 @@ from emdenoise_gui.core.io.formats import (
     SUPPORTED,
     Format,
     check_output,
+    image_stem,
     open_stack,
     output_format,
     result_suffix,
@@ -18,4 +19,4 @@ from emdenoise_gui.core.io.stack import Stack, StackMeta
 from emdenoise_gui.core.io.writer import StackWriter, cast_to
 
 __all__ = ["FORMATS", "READ_SUFFIXES", "SUPPORTED", "Format", "Stack", "StackMeta", "StackWriter", "cast_to",
-           "check_output", "open_stack", "output_format", "result_suffix"]
+           "check_output", "image_stem", "open_stack", "output_format", "result_suffix"]

@@ -144,6 +144,13 @@ def result_suffix(source: str | Path) -> str:
     return suffix if suffix in READ_SUFFIXES else ".tif"
 
 
+def image_stem(name: str | Path) -> str:
+    """A file name without its extension, an OME one's ".ome" too ("cells.ome.tif" -> "cells"): the stem a
+    result's name is made from (results of "cells.ome.tif" were "cells.ome_gaussian.tif")."""
+    stem = Path(name).stem
+    return stem[:-4] if stem.lower().endswith(".ome") and len(stem) > 4 else stem
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether paths ``a`` and ``b`` name one file: the same resolved path, or (both existing) a hard link."""
     return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))

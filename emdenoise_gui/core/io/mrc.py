@@ -48,7 +48,7 @@ MODE_DTYPES = {
 #: Output formats whose ``create`` takes a ``placement`` (``writer.RawFileSink``).
 KEEPS_PLACEMENT = True
 #: What else of an input ``create`` keeps (``writer.StackWriter``'s ``kept``): a volume stack's volume depth.
-KEEPS = frozenset({"volume_depth"})
+KEEPS = frozenset({"volume_depth", "description"})
 
 
 def _byte_orders(raw: bytes) -> str:
@@ -233,15 +233,27 @@ def image_stack_name(path: Path) -> bool:
     return written_name(path).lower().endswith(".mrcs")
 
 
+def _add_labels(header, text: str) -> None:
+    """Write ``text`` as ASCII (other characters as "?") into the header's free 80-character labels, cut at
+    the last free one."""
+    data = text.encode("ascii", "replace")
+    used = min(int(header.nlabl), 10)
+    pieces = [data[i:i + 80] for i in range(0, len(data), 80)][:10 - used]
+    for k, piece in enumerate(pieces):
+        header.label[used + k] = piece
+    header.nlabl = used + len(pieces)
+
+
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None,
-           placement: Placement | None = None, volume_depth: int | None = None) -> tuple[int, np.dtype]:
+           placement: Placement | None = None, volume_depth: int | None = None,
+           description: str | None = None) -> tuple[int, np.dtype]:
     """Create an all-zero (Z, Y, X) MRC file at ``path``; voxel size written in Angstrom, and the
     ``placement`` (from an MRC input) when given; a volume stack (space group 401) of volumes of
     ``volume_depth`` slices when that divides Z into two or more. A ``.mrcs`` name (the MRC2014 name of an image stack, e.g.
     particles; its staging name keeps it) or a single image is written as images (space group 0), a volume
     otherwise (every result was a volume: mrcfile's is_image_stack() turned False on denoised particles; I/O
-    audit).
+    audit). ``description`` (how it was made) fills the header's free 80-character text labels (ASCII).
 
     Returns (byte offset of the pixel data, dtype stored on disk: uint8 is widened to uint16, with a header
     label (:data:`WIDENED_LABEL`) by which it is read back as uint8).
@@ -257,6 +269,8 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
             header = mrc.header
             header.label[min(int(header.nlabl), 9)] = WIDENED_LABEL
             header.nlabl = min(int(header.nlabl) + 1, 10)
+        if description:
+            _add_labels(mrc.header, description)
         if voxel_size_nm:
             z, y, x = voxel_size_nm
             mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)

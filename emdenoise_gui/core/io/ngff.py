@@ -28,6 +28,12 @@ def first_multiscales(group, path: Path) -> tuple[dict, str]:
     else:
         entries = attrs.get("multiscales")
         version = str(entries[0].get("version", "0.4")) if entries else ""
+    if not entries and "bioformats2raw.layout" in attrs:  # its images in numbered groups (metadata audit)
+        images = sorted((name for name in group.group_keys() if name.isdigit()), key=int) \
+            if hasattr(group, "group_keys") else ["0"]
+        more = f" (the first of its {len(images)} images)" if len(images) > 1 else ""
+        raise InputError(f"is a bioformats2raw store, which keeps each image in a numbered folder inside it: "
+                         f"open {Path(path) / (images[0] if images else '0')}{more}", path)
     if not entries:
         raise InputError("is a zarr store without OME-Zarr (NGFF) image metadata; EMDenoise opens OME-Zarr "
                          "images (e.g. written by EMDenoise, ome-zarr-py, bioformats2raw or napari)", path)

@@ -50,6 +50,8 @@ VERSIONS = ("0.5", "0.4")
 SHARD_DEPTH, CHUNK_SIDE = 16, 1024
 #: an image's position in space (``stack.Placement``) is written, as the NGFF translation (in nm: needs the voxel size)
 KEEPS_PLACEMENT = True
+#: What of an input a Sink keeps (``writer.StackWriter``'s ``kept``): how the output was made.
+KEEPS = frozenset({"description"})
 
 
 def is_store(path: Path) -> bool:
@@ -435,9 +437,11 @@ class Sink:
     slice would cost its size each time).
     """
 
-    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str | None = None, placement=None):
-        """``placement``: where the image sits (``stack.Placement``), as :func:`create` takes it."""
-        self.path = path
+    def __init__(self, path: Path, shape, dtype, voxel_size_nm, version: str | None = None, placement=None,
+                 description: str | None = None):
+        """``placement``: where the image sits (``stack.Placement``), as :func:`create` takes it;
+        ``description``: how it was made, kept in the "emdenoise" attribute as "made_by"."""
+        self.path, self.description = path, description
         self.store_dtype = np.dtype(dtype)  # zarr stores any of the output types as they are
         self.array = create(path, shape, dtype, voxel_size_nm, version, placement=placement)
         self.depth = write_depth(self.array)
@@ -457,7 +461,8 @@ class Sink:
         lo, hi, total, _ = stats
         zarr = _zarr()
         group = zarr.open_group(str(self.path), mode="r+")
-        group.attrs["emdenoise"] = {"min": lo, "max": hi, "mean": total / count}
+        group.attrs["emdenoise"] = {"min": lo, "max": hi, "mean": total / count,
+                                    **({"made_by": self.description} if self.description else {})}
 
     def close(self) -> None:
         pass

@@ -266,6 +266,18 @@ def stored_dtype_extra(stored: np.dtype, dtype: np.dtype) -> dict:
     return {} if native == dtype else {"stored_dtype": native.name}
 
 
+def float32_loss(stored: str) -> str:
+    """What reading pixels stored as the type named ``stored`` (``extra["stored_dtype"]``) as float32 loses, in
+    words: nothing for float16 (every value is one of float32's), whole numbers beyond 2^24 for wider integers,
+    digits beyond float32's seven for float64."""
+    kind = np.dtype(stored)
+    if kind.kind == "f" and kind.itemsize <= 4:
+        return "every value is kept exactly"
+    if kind.kind == "f":
+        return "float64 digits beyond float32's seven are rounded"
+    return "whole numbers beyond 16,777,216 (2^24) are rounded"
+
+
 def check_shape(shape: tuple[int, ...], path: Path) -> tuple[int, int, int]:
     """(Z, Y, X) from a 2-D or 3-D shape, or InputError for 4-D+ or too small images."""
     if len(shape) > 3:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from emdenoise_gui import __version__
 from emdenoise_gui.core.atomic import written_name
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.io.stack import (
@@ -32,7 +33,7 @@ from emdenoise_gui.core.io.units import TIME_POINTS, Y_UNKNOWN, Z_UNKNOWN, unit_
 
 _SPATIAL = set("YX")
 #: What of an input ``create`` keeps (``writer.StackWriter``'s ``kept``): a MINISWHITE input's tag.
-KEEPS = frozenset({"white_is_zero"})
+KEEPS = frozenset({"white_is_zero", "imagej_info", "description"})
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -161,6 +162,19 @@ def _zeiss_voxel(tif: tifffile.TiffFile, _series=None) -> tuple[float | None, fl
     return None
 
 
+def _fei_voxel(tif: tifffile.TiffFile, _series=None) -> tuple[float | None, float, float] | None:
+    """The pixel size a Thermo Fisher / FEI microscope (Helios, Scios, Quanta...) writes in its own tag
+    (34680/34682: ``[Scan]`` or ``[EScan]`` ``PixelWidth`` and ``PixelHeight``, in metres), in nm."""
+    meta = tif.fei_metadata or {}
+    for section in ("Scan", "EScan"):
+        entry = meta.get(section) or {}
+        width = float(entry.get("PixelWidth") or 0)
+        if width > 0:
+            height = float(entry.get("PixelHeight") or 0)
+            return (None, height * 1e9 if height > 0 else None, width * 1e9)
+    return None
+
+
 def _tag_voxel(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> tuple[float | None, float, float] | None:
     page = series.keyframe  # the series read, not the file's first page (a thumbnail's, in a file of several)
     px = _resolution_px_size(page)
@@ -180,6 +194,7 @@ def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
         (tif.is_ome, _ome_voxel, "OME metadata"),
         (tif.is_imagej, _imagej_voxel, "ImageJ metadata"),
         (tif.is_sem, _zeiss_voxel, "Zeiss SEM metadata"),
+        (tif.is_fei, _fei_voxel, "Thermo Fisher (FEI) metadata"),
         (True, _tag_voxel, "TIFF resolution tags"),
     ]
     for applies, finder, source in finders:
@@ -198,7 +213,7 @@ def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
 
 def _format_name(tif: tifffile.TiffFile) -> str:
     kind = "OME-TIFF" if tif.is_ome else "ImageJ TIFF" if tif.is_imagej else (
-        "Zeiss SEM TIFF" if tif.is_sem else "TIFF"
+        "Zeiss SEM TIFF" if tif.is_sem else "Thermo Fisher (FEI) TIFF" if tif.is_fei else "TIFF"
     )
     return f"{kind} (BigTIFF)" if tif.is_bigtiff else kind
 
@@ -340,8 +355,13 @@ def open_file(path: Path):
             notes.append("stored white-is-zero (MINISWHITE): 0 shows white")
         over_time = [a for a, n in zip(series.axes, series.shape) if n > 1 and a not in _SPATIAL] == ["T"]
         if voxel and over_time and shape[0] > 1:  # a z step of a one-plane Z axis is not the frames' spacing
+            if z_given and voxel[0] != voxel[2]:  # named, not dropped unsaid (metadata audit)
+                notes.append(f"{TIME_POINTS}, not the file's z step of {voxel[0]:.4g} nm (set the slices as z "
+                             "planes, e.g. Fiji: Image > Hyperstacks > Re-order Hyperstack, if they are)")
+                extra["z_step_not_taken"] = float(voxel[0])
+            else:
+                notes.append(TIME_POINTS)
             voxel = (voxel[2], voxel[1], voxel[2])
-            notes.append(TIME_POINTS)
         elif voxel and not z_given and shape[0] > 1:
             notes.append(Z_UNKNOWN)
         if voxel and not y_given:
@@ -353,8 +373,17 @@ def open_file(path: Path):
         if white:
             extra["white_is_zero"] = True  # kept by a TIFF result, said by an MRC or OME-Zarr one
         extra.update(stored_dtype_extra(series.dtype, dtype))
-        if tif.is_imagej and (tif.imagej_metadata or {}).get("Info"):
-            extra["info"] = re.sub(r"\s+", " ", str(tif.imagej_metadata["Info"]))[:200]
+        imagej = (tif.imagej_metadata or {}) if tif.is_imagej else {}
+        if imagej.get("Info"):  # acquisition notes: kept by a TIFF output, said dropped by the others
+            extra["imagej_info"] = str(imagej["Info"])[:IMAGEJ_INFO_CHARS]
+        origin = any(_number(imagej.get(f"{axis}origin")) for axis in "xyz")
+        dropped = [words for present, words in ((imagej.get("Labels"), "its slice labels (ImageJ)"),
+                                                (origin, "its origin (ImageJ xorigin, yorigin, zorigin)"),
+                                                (tif.is_sem, "its Zeiss SEM acquisition settings (the CZ_SEM tag)"),
+                                                (tif.is_fei, "its Thermo Fisher (FEI) acquisition settings"))
+                   if present]
+        if dropped:  # said by every command that writes from it (metadata audit)
+            extra["not_kept"] = "; ".join(dropped) + ": not written to outputs"
         meta = StackMeta(
             path=path, format=_format_name(tif), shape=shape, dtype=dtype, voxel_size_nm=voxel,
             source=source, raw_slices=isinstance(reader, RawSliceReader), extra=extra,
@@ -368,10 +397,25 @@ def open_file(path: Path):
         raise InputError(f"cannot be read as TIFF ({exc}); it is damaged or truncated", path) from exc
 
 
+def _number(value) -> float:
+    """An ImageJ metadata value as a number (0.0 when absent or not a number)."""
+    try:
+        return float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+#: The most of an ImageJ Info text (acquisition notes) read and written back into a TIFF output, in characters.
+IMAGEJ_INFO_CHARS = 60_000
+
+
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
-           voxel_size_nm: tuple[float, float, float] | None, white_is_zero: bool = False) -> tuple[int, np.dtype]:
+           voxel_size_nm: tuple[float, float, float] | None, white_is_zero: bool = False,
+           imagej_info: str | None = None, description: str | None = None) -> tuple[int, np.dtype]:
     """Create an all-zero (Z, Y, X) TIFF of ``dtype`` at ``path`` whose pixels lie contiguously; tagged
-    white-is-zero (MINISWHITE, as its input was) when ``white_is_zero``, else black-is-zero.
+    white-is-zero (MINISWHITE, as its input was) when ``white_is_zero``, else black-is-zero. ``imagej_info``
+    (the input's ImageJ Info text) and ``description`` (how it was made) go into an ImageJ TIFF's Info, one
+    after the other (Fiji: Image > Show Info); an OME-TIFF keeps ``description`` as its image's Description.
 
     An ImageJ TIFF where ImageJ can hold it, else OME-TIFF (BigTIFF over 4 GiB); always OME-TIFF when the name
     ends in .ome.tif or .ome.tiff (the staging name ``.NAME.<pid>@<host>-<hex>.partial`` keeps it), which readers such
@@ -381,7 +425,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     nbytes = int(np.prod(shape)) * dtype.itemsize
     ome_name = re.search(r"\.ome\.tiff?$", written_name(path), re.IGNORECASE) is not None
     imagej = dtype in [np.dtype(t) for t in IMAGEJ_DTYPES] and nbytes < IMAGEJ_MAX_BYTES and not ome_name
-    kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<",
+    kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<", "software": f"EMDenoise {__version__}",
                     "photometric": "miniswhite" if white_is_zero else "minisblack"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)
     if imagej:
@@ -390,6 +434,9 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
         if voxel_size_nm:
             kwargs["resolution"] = (1.0 / x, 1.0 / y)
             kwargs["metadata"].update(spacing=z, unit="nm")
+        info = "\n\n".join(text for text in (imagej_info, description) if text)
+        if info:
+            kwargs["metadata"]["Info"] = info
     else:
         kwargs.update(ome=True, bigtiff=nbytes >= IMAGEJ_MAX_BYTES)
         kwargs["metadata"] = {"axes": "ZYX"}
@@ -397,6 +444,8 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
             for axis, size in zip("ZYX", (z, y, x)):
                 kwargs["metadata"][f"PhysicalSize{axis}"] = size
                 kwargs["metadata"][f"PhysicalSize{axis}Unit"] = "nm"
+        if description:
+            kwargs["metadata"]["Description"] = description
     tifffile.imwrite(path, **kwargs)
     with tifffile.TiffFile(path) as tif:
         offset = tif.series[0].dataoffset

@@ -118,7 +118,8 @@ def _open_sink(module, path: Path, shape, dtype, voxel_size_nm, ngff: str | None
     """The format's own sink (a folder format; ``ngff`` its OME-Zarr version) or a raw-pixel file sink
     (``placement``: where the image sits, for an MRC or OME-Zarr output; ``kept``: see :class:`StackWriter`)."""
     if hasattr(module, "Sink"):
-        return module.Sink(path, shape, dtype, voxel_size_nm, ngff, placement)
+        description = (kept or {}).get("description") if "description" in getattr(module, "KEEPS", ()) else None
+        return module.Sink(path, shape, dtype, voxel_size_nm, ngff, placement, description)
     return RawFileSink(module, path, shape, dtype, voxel_size_nm, placement, kept)
 
 
@@ -135,8 +136,9 @@ class StackWriter:
     ngff: the OME-Zarr version of a ``.zarr`` output ("0.5", the default, or "0.4").
     placement: where the image sits (``stack.Placement``, already moved for a cropped output), kept by an MRC or OME-Zarr output.
     kept: what of the input a format can keep, written where the output's format module names it in ``KEEPS``:
-        "white_is_zero" (True: 0 shows white, a TIFF's MINISWHITE) and "volume_depth" (slices per volume of an
-        MRC volume stack).
+        "white_is_zero" (True: 0 shows white, a TIFF's MINISWHITE), "volume_depth" (slices per volume of an
+        MRC volume stack), "imagej_info" (an ImageJ TIFF's Info text: acquisition notes) and "description" (one
+        line of how the output was made: ``jobs.stack.provenance``).
 
     Use as a context manager: ``write(z, slice)`` for every z, then ``commit()``.
     Leaving the block without ``commit()`` (an exception, a cancel) removes the

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui import theme
 from emdenoise_gui.gui.imaging import thumbnail
-from emdenoise_gui.gui.panels.slices import slice_span
+from emdenoise_gui.gui.panels.slices import pixel_words, slice_span
 from emdenoise_gui.jobs.denoise import method_title
 
 ROLE_KIND, ROLE_ID = QtCore.Qt.ItemDataRole.UserRole, QtCore.Qt.ItemDataRole.UserRole + 1
@@ -37,10 +37,13 @@ def placeholder_icon(side: int = ICON_PX) -> QtGui.QIcon:
 
 def describe_stack(record) -> str:
     """Two short lines under a stack's name (a narrow panel must not cut them): "16 × 256 × 256 uint8"
-    (slices × rows × columns, data type) and "10 nm/px" or "pixel size unknown"."""
+    (slices × rows × columns, data type) and "10 nm/px" ("x 4 × y 5 nm/px" for pixels that are not square, then
+    ", z 40 nm" where the slices' step is not the pixel size: neighbour-slice models care) or "pixel size
+    unknown"."""
     z, y, x = record.shape
-    voxel = f"{record.voxel_size_nm[2]:.4g} nm/px" if record.voxel_size_nm else "pixel size unknown"
-    return f"{z} × {y} × {x}  {record.dtype}\n{voxel}"
+    voxel = record.voxel_size_nm
+    step = f", z {voxel[0]:.4g} nm" if voxel and z > 1 and voxel[0] != voxel[2] else ""
+    return f"{z} × {y} × {x}  {record.dtype}\n{pixel_words(voxel)}{step}"
 
 
 def describe_result(record) -> str:
