@@ -120,6 +120,8 @@ def _denoise(args) -> int:
 
 def cmd_filters(args) -> int:
     """The filters ``--method`` takes; the papers' baselines with fixed published settings apart."""
+    names = max(len(f.name) for f in baselines.FILTERS.values())
+    labels = max(len(f.label) for f in baselines.FILTERS.values())
     for published in (False, True):
         if published:
             print("\npaper baselines (published settings that ignore the image's noise; to reproduce the papers' "
@@ -129,7 +131,7 @@ def cmd_filters(args) -> int:
                 where = ("not in the installed program" if paths.is_installed_program()
                          else f"not installed here: pip install {f.requires}")
                 missing = "" if f.available else f"  [{where}]"
-                print(f"{f.name:<17} {f.label:<33} {f.description}{missing}")
+                print(f"{f.name:<{names}}  {f.label:<{labels}}  {f.description}{missing}")
     return EXIT_OK
 
 

@@ -67,6 +67,11 @@ def _structure(image: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(image, 2.0) - ndimage.gaussian_filter(image, 16.0)
 
 
+#: The structure similarity (:func:`adjacent_similarity`) from which neighbouring slices are alike: FIB-SEM
+#: stacks a few nm apart give 0.7-0.95, ssTEM sections of 40-50 nm about 0.2-0.45.
+ALIKE = 0.6
+
+
 def adjacent_similarity(stack, pairs: int = 5) -> float | None:
     """Median correlation (-1..1) of the structure of adjacent slices; None for a single slice, or when
     no pair can be compared (flat slices: no structure to correlate).
@@ -82,14 +87,19 @@ def adjacent_similarity(stack, pairs: int = 5) -> float | None:
     starts = np.unique(np.linspace(0, depth - 2, min(pairs, depth - 1)).round().astype(int))
     values = []
     for z in starts:
-        a, b = (_structure(_finite(centre_crop(stack[int(k)]))) for k in (z, z + 1))
-        if a.shape != b.shape:
-            continue
-        a, b = a - a.mean(), b - b.mean()
-        denominator = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
-        if denominator > 0 and math.isfinite(denominator):
-            values.append(float((a * b).sum()) / denominator)
+        a, b = (_finite(centre_crop(stack[int(k)])) for k in (z, z + 1))
+        if a.shape == b.shape and (value := structure_similarity(a, b)) is not None:
+            values.append(value)
     return float(np.median(values)) if values else None
+
+
+def structure_similarity(a: np.ndarray, b: np.ndarray) -> float | None:
+    """The correlation (-1..1) of two (Y, X) images' band-passed structure (:func:`_structure`), or None
+    when either has none (flat)."""
+    a, b = _structure(a), _structure(b)
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
+    return float((a * b).sum()) / denominator if denominator > 0 and math.isfinite(denominator) else None
 
 
 def _finite(image: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:

@@ -293,6 +293,11 @@ _EDE = "Ede & Beanland (arXiv 1807.11234)"
 _NRRN = "NRRN (ICLR 2022 submission)"
 _BG = f"{shading.BACKGROUND_SIGMA:g}"
 _FLAT = f"{2 * shading.BACKGROUND_SIGMA:g}"
+#: Where a division's zero lies (filters audit: the same shading, stored as uint8 and as uint16, came out
+#: corrected differently)
+_DIVIDE_ZERO = ("it divides on the working scale, whose zero is 0 for 8-bit stacks and the stack's minimum for "
+                "others (taken as the dark level): for data whose dark level is 0, a uint16 stack is corrected more "
+                "strongly than the same data as uint8")
 
 FILTERS: dict[str, Filter] = {
     f.name: f
@@ -313,10 +318,12 @@ FILTERS: dict[str, Filter] = {
                f"Soft BayesShrink on db1 wavelets, sigma from the finest coefficients (skimage defaults); {_EDE}.",
                1, _wavelet),
         Filter("tv-chambolle", "TV (Chambolle)",
-               f"Total-variation denoising, Chambolle, weight=0.1, eps=2e-4, 200 iterations; its weight is on the "
-               "[0, 1] working scale (8-bit stacks by their type's range, others by their own minimum and maximum: "
-               f"the same data are smoothed differently stored as uint8 and as uint16); {_EDE}.",
-               1, _tv_chambolle),
+               f"Total-variation denoising, Chambolle, weight=0.1, eps=2e-4, at most 200 iterations (it stops "
+               "earlier, often after about 30, once an iteration changes little); its weight is on the [0, 1] "
+               "working scale (8-bit stacks by their type's range, others by their own minimum and maximum: the same "
+               "data are smoothed differently stored as uint8 and as uint16, and a hot pixel that widens the range "
+               f"smooths the rest harder); {_EDE}.",
+               1, _tv_chambolle, as_published=True),
         Filter("tv-bregman", "TV (split Bregman)",
                f"Anisotropic total variation, split Bregman, weight=0.1 (smaller = smoother), eps=2e-4, 200 iterations; {_EDE}.",
                1, _tv_bregman, as_published=True),
@@ -333,7 +340,7 @@ FILTERS: dict[str, Filter] = {
         Filter("flat-field", "Flat-field (divide)",
                f"Divides the slice by its smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                "for support-film shading and uneven illumination; flattens real structure larger than about "
-               f"{_FLAT} px; ours.", 1, _corrected_then_sure(shading.divided), whole_slice=True),
+               f"{_FLAT} px; {_DIVIDE_ZERO}; ours.", 1, _corrected_then_sure(shading.divided), whole_slice=True),
         Filter("background-subtract", "Flat-field (subtract)",
                f"Subtracts the slice's smooth background (Gaussian of {_BG} px), then the SURE-tuned Gaussian: "
                f"for charging and additive shading; flattens real structure larger than about {_FLAT} px; ours.",
@@ -349,12 +356,15 @@ FILTERS: dict[str, Filter] = {
                3, _on_slice_mean(_nlm), as_published=True),
         Filter("gaussian-sure-avg", "Gaussian by SURE, 3 slices",
                "Slice z mixed with the mean of slices z-1 and z+1, then a Gaussian: the neighbours' weight "
-               "(up to the plain 3-slice mean) and the width minimise Stein's unbiased risk estimate of the "
-               "error on slice z, for the noise measured in it; ours.",
+               "(from none, where they differ from the slice by more than its noise, such as unlike sections or a "
+               "blank one, up to the plain 3-slice mean) and the width minimise Stein's unbiased risk estimate of "
+               "the error on slice z, for the noise measured in it; a slice without noise (blank) is left as it "
+               "is; ours.",
                3, _gaussian_sure, whole_slice=True),
         Filter("flat-field-avg", "Flat-field (divide), 3 slices",
                f"Divides each of slices z-1, z, z+1 by its smooth background (Gaussian of {_BG} px), then the "
-               "SURE-tuned Gaussian on slice and neighbours: shading on a noisy stack of alike slices; ours.",
+               f"SURE-tuned Gaussian on slice and neighbours: shading on a noisy stack of alike slices; {_DIVIDE_ZERO}; "
+               "ours.",
                3, _corrected_then_sure(shading.divided), whole_slice=True),
         Filter("background-subtract-avg", "Flat-field (subtract), 3 slices",
                f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "

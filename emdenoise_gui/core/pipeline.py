@@ -27,6 +27,11 @@ RANGE_SAMPLES = 16
 BULK_SAMPLES, BULK_PERCENTILES, BULK_RATIO = 256 * 256, (0.01, 99.99), 1e4
 #: Beyond this magnitude the scale's arithmetic runs in float64 (float32 tops out at 3.4e38).
 EXTREME = 1e30
+#: The farthest a floating-point stack's stray pixel lies from [0, 1] on the working scale (it is clipped
+#: there): as far as :func:`bulk_range` lets a range stretch before it calls its ends stray, and finite in
+#: float32 arithmetic, squared too (a filter's local variance). A pixel near float32's limit overflowed to
+#: inf, and every filter stopped with an internal error (filters audit).
+STRAY_LIMIT = BULK_RATIO
 
 
 def range_picks(depth: int, samples: int = RANGE_SAMPLES) -> np.ndarray:
@@ -131,7 +136,10 @@ class IntensityScale:
         extreme range."""
         if self.extreme:
             return ((data.astype(np.float64) - self.lo) / (self.hi - self.lo)).astype(np.float32)
-        return ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)
+        unit = ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)
+        if data.dtype.kind == "f":
+            np.clip(unit, -STRAY_LIMIT, STRAY_LIMIT, out=unit)
+        return unit
 
     def from_unit(self, data: np.ndarray, owned: bool = False) -> np.ndarray:
         """Working-scale values -> float32 on the stored scale (clipped to float32's range for an extreme

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from emdenoise_gui.core import assess
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.models.registry import CONFIG_NAMES, FAMILIES
 from emdenoise_gui.paths import file_name_part
@@ -25,7 +26,7 @@ from emdenoise_gui.zoo.registry import (
 
 #: Adjacent-slice similarity (``core.assess.adjacent_similarity``) from which NRRN can learn:
 #: the FlyEM FIB-SEM volumes give 0.97, ssTEM sections 50 nm apart 0.2-0.33.
-SIMILAR_ENOUGH = 0.6
+SIMILAR_ENOUGH = assess.ALIKE
 
 
 @dataclass(frozen=True)

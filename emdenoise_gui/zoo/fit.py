@@ -42,7 +42,7 @@ from emdenoise_gui.zoo.package import weights_digest
 
 GRADES = ("good", "possible", "poor")
 #: Adjacent-slice similarity (-1..1) at or above which neighbouring slices count as alike / partly alike.
-ALIKE, PARTLY_ALIKE = 0.6, 0.45
+ALIKE, PARTLY_ALIKE = assess.ALIKE, 0.45
 #: Pixel sizes within this factor of the card's range match it; this factor or more outside is far off.
 MATCH, FAR = 1.25, 2.0
 #: Noise sigma as a fraction of the grey range below which there is little left to remove.

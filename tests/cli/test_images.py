@@ -286,7 +286,7 @@ def test_filters_lists_the_papers_baselines_apart(cli):
     usable, _, published = result.out.partition("paper baselines")
     names = lambda text: [line.split()[0] for line in text.splitlines() if line and not line.startswith(" ")]  # noqa: E731
     assert "gaussian-sure" in names(usable) and "bm3d" in names(usable) and "tv-bregman" not in names(usable)
-    assert sorted(names(published.split("\n", 1)[1])) == ["bilateral", "nlm", "nlm-avg", "tv-bregman"]
+    assert sorted(names(published.split("\n", 1)[1])) == ["bilateral", "nlm", "nlm-avg", "tv-bregman", "tv-chambolle"]
 
 
 def test_an_integer_type_that_cannot_hold_the_input_is_refused_before_any_work(tmp_path, cli, fibsem_crop):

@@ -259,7 +259,8 @@ def test_the_papers_baselines_are_listed_apart_and_folded(qtbot, panel):
     groups = [panel.list.topLevelItem(i) for i in range(panel.list.topLevelItemCount())]
     assert [g.text(0) for g in groups][2:] == ["Classical filters", f"▸ {PUBLISHED}"]  # folded
     published = [groups[3].child(i).data(0, ROLE) for i in range(groups[3].childCount())]
-    assert sorted(published) == ["filter:bilateral", "filter:nlm", "filter:nlm-avg", "filter:tv-bregman"]
+    assert sorted(published) == ["filter:bilateral", "filter:nlm", "filter:nlm-avg", "filter:tv-bregman",
+                                "filter:tv-chambolle"]
     assert all(FILTERS[k.split(":")[1]].as_published for k in published)
     assert not groups[3].isExpanded() and groups[2].isExpanded()
     panel.select("filter:tv-bregman")  # chosen anyway: shown, with a word of caution
