@@ -143,8 +143,12 @@ def _saying_what_is_kept(steps, output: Path):
         failure = atomic.write_failure(exc, 0, output)
         problem = failure.problem.removesuffix(". Nothing was written") if failure is not None else (
             f"the run stopped ({exc}): if it ran on a cluster, check that its scheduler and workers still answer")
-        if output.exists():
-            problem += f"; the blocks finished so far are kept in {output.name}: run the same command again to finish it"
+        done = len(blocks.finished_blocks(output)) if output.exists() else 0
+        if done:
+            problem += (f"; the {done} block(s) finished so far are kept in {output.name}: run the same command again "
+                        "to finish it")
+        elif output.exists():  # said kept when none was, with a disk that could not hold one (big-data audit)
+            problem += f"; no block was finished: {output.name} holds only its layout"
         raise InputError(problem + (before if previous.exists() else ""), output) from None
     except (Cancelled, KeyboardInterrupt) as exc:
         if not output.exists():

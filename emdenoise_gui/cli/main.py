@@ -31,7 +31,12 @@ from emdenoise_gui.cli.exits import (
     silence_stdout,
 )
 from emdenoise_gui.core.atomic import is_disk_full
-from emdenoise_gui.core.errors import Cancelled, InputError, system_failure
+from emdenoise_gui.core.errors import (
+    Cancelled,
+    InputError,
+    out_of_memory,
+    system_failure,
+)
 from emdenoise_gui.entry_flags import SMOKE_EPILOG
 
 #: Options whose value is a range that may begin with a minus sign (``--slices -2:``).
@@ -167,24 +172,27 @@ def main(argv: list[str] | None = None) -> int:
     except (Cancelled, KeyboardInterrupt) as exc:  # a block run keeps what it finished, and says so
         say(f"\nemdenoise: cancelled; {getattr(exc, 'kept', None) or 'nothing was written'}")
         return EXIT_CANCELLED
-    except MemoryError as exc:  # not a bug to report: the data is too large for this machine's memory now
+    except Exception as exc:  # noqa: BLE001 - sorted below: memory, a failing disk, else a bug
         if args.debug:
             raise
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    """Say one line for an exception no command turned into an InputError, and return the exit status."""
+    if out_of_memory(exc):  # not a bug to report: the data is too large for this machine's memory now
         say(f"emdenoise: error: out of memory ({one_line(str(exc)) or 'an allocation failed'}): close other "
             "programs, or give this command less at a time (a smaller --tile or --batch-size, fewer --slices, "
             "where it takes them)")
         return EXIT_INTERNAL
-    except Exception as exc:  # last resort: one line, not a traceback
-        if args.debug:
-            raise
-        failure = system_failure(exc)  # a disk or a network share failed (EIO, ESTALE): not a bug to report
-        if failure is not None:
-            say(f"emdenoise: error: {one_line(str(failure))}")
-            return EXIT_INPUT
-        if is_disk_full(exc):  # the results printed to a full disk (`> /dev/full`): not a bug to report
-            say(f"emdenoise: error: the output could not be written: the disk is full ({one_line(str(exc))})")
-            silence_stdout()  # Python's own flush at exit would fail on it again
-            return EXIT_INPUT
-        say(f"emdenoise: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with --debug for details "
-            "and please report it)")
-        return EXIT_INTERNAL
+    failure = system_failure(exc)  # a disk or a network share failed (EIO, ESTALE): not a bug to report
+    if failure is not None:
+        say(f"emdenoise: error: {one_line(str(failure))}")
+        return EXIT_INPUT
+    if is_disk_full(exc):  # the results printed to a full disk (`> /dev/full`): not a bug to report
+        say(f"emdenoise: error: the output could not be written: the disk is full ({one_line(str(exc))})")
+        silence_stdout()  # Python's own flush at exit would fail on it again
+        return EXIT_INPUT
+    say(f"emdenoise: internal error: {type(exc).__name__}: {one_line(str(exc))} (run with --debug for details "
+        "and please report it)")
+    return EXIT_INTERNAL

@@ -19,7 +19,7 @@ from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say, silence_
 from emdenoise_gui.cli.progress import run_with_bar
 from emdenoise_gui.cli.recording import record_or_say
 from emdenoise_gui.core import atomic, baselines
-from emdenoise_gui.core.errors import Cancelled, InputError
+from emdenoise_gui.core.errors import Cancelled, InputError, out_of_memory
 from emdenoise_gui.core.io import (
     READ_SUFFIXES,
     check_output,
@@ -287,7 +287,7 @@ def _why_failed(one: argparse.Namespace, exc: BaseException) -> str:
     read or write (a disk error on one file need not end the batch)."""
     if isinstance(exc, InputError):
         return one_line(str(exc))
-    if isinstance(exc, MemoryError):
+    if out_of_memory(exc):
         return f"out of memory ({one_line(str(exc)) or 'an allocation failed'}): give it a smaller --tile"
     return f"{one.input}: failed ({exc.strerror or exc}) while reading it or writing {one.output}; check the disk"
 

@@ -60,3 +60,18 @@ def system_failure(exc: BaseException) -> InputError | None:
               if share_gone else
               "the disk or device it is on reported an error: check it and its connection, then try again")
     return InputError(f"cannot be read or written ({exc.strerror or exc}): {advice}", exc.filename)
+
+
+#: Words of a RuntimeError torch raises when the CPU's memory runs out ("[enforce fail at alloc_cpu.cpp]
+#: DefaultCPUAllocator: can't allocate memory: you tried to allocate ... bytes").
+_ALLOCATION_FAILED = ("DefaultCPUAllocator: can't allocate memory", "out of memory")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is running out of memory: a MemoryError, torch's OutOfMemoryError (a RuntimeError), or
+    the RuntimeError torch raises when the CPU's allocator fails (it was reported as an internal error to
+    report; device audit)."""
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and (type(exc).__name__ == "OutOfMemoryError"
+                                              or any(words in str(exc) for words in _ALLOCATION_FAILED))

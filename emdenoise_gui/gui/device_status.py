@@ -34,6 +34,10 @@ class DeviceStatus(QtCore.QObject):
     """
 
     found = QtCore.Signal(str)
+    #: the settings' device is not on this computer (a settings file from a GPU workstation): the settings
+    #: now say "auto" for this session, and the signal carries the sentence that says so
+    fell_back = QtCore.Signal(str)
+    _missing = QtCore.Signal(object, str)  # (the settings, the device they named), from the probe's thread
 
     def __init__(self, parent: QtCore.QObject | None = None):
         super().__init__(parent)
@@ -44,6 +48,7 @@ class DeviceStatus(QtCore.QObject):
         self._gpu_timer.setInterval(2000)  # not interval=: see tests/gui/test_locale_keywords.py
         self._gpu_timer.timeout.connect(self._update_gpu_memory)
         self.found.connect(self._show)
+        self._missing.connect(self._fall_back)
 
     @property
     def known(self) -> bool:
@@ -58,10 +63,15 @@ class DeviceStatus(QtCore.QObject):
 
         def run() -> None:
             try:
+                from emdenoise_gui.core.errors import InputError
                 from emdenoise_gui.models.device import device_label, pick_device
 
                 settings.apply_threads()
-                device = pick_device(choice)
+                try:
+                    device = pick_device(choice)
+                except InputError:  # every model job failed with the CLI's "--device cuda: ..." (device audit)
+                    device = pick_device("auto")
+                    self._missing.emit(settings, choice)
                 text = device_label(device)
                 if device.type == "cpu":
                     text += unused_gpu_note()
@@ -81,6 +91,14 @@ class DeviceStatus(QtCore.QObject):
         from emdenoise_gui.gui.lifetime import threads_ended, wait_drawing
 
         return wait_drawing(threads_ended([self._thread]), max(0.0, deadline - time.monotonic()))
+
+    def _fall_back(self, settings, choice: str) -> None:
+        if settings.device != choice:  # changed meanwhile
+            return
+        settings.device = "auto"
+        self.fell_back.emit(f"Settings ▸ Device says '{choice}', which this computer cannot use: jobs run on the "
+                            "device Auto finds (shown in the status bar) for this session. Choose a device in "
+                            "Settings ▸ Device to keep the choice.")
 
     def _show(self, text: str) -> None:
         self.text = text

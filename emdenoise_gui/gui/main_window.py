@@ -164,6 +164,9 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
         for first, second in zip(chain, chain[1:]):
             QtWidgets.QWidget.setTabOrder(first, second)
         self.device = DeviceStatus(self)
+        self.device.fell_back.connect(lambda text, s=self.controller: (
+            self.zoo_panel.set_compute("auto", s.settings.tile_px, s.settings.stride_px),
+            s.warning.emit("Device not available", text)))
         self.statusBar().addPermanentWidget(self.device.label)
         self.denoiser = self.zoo_panel.current()
         self.menu_actions = build_menus(self)

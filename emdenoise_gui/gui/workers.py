@@ -47,7 +47,12 @@ from typing import Callable
 from PySide6 import QtCore
 
 from emdenoise_gui.core import events as ev
-from emdenoise_gui.core.errors import Cancelled, InputError, system_failure
+from emdenoise_gui.core.errors import (
+    Cancelled,
+    InputError,
+    out_of_memory,
+    system_failure,
+)
 from emdenoise_gui.core.events import CancelToken, Progress, RateMeter
 
 #: The GUI thread takes a job's queued events at most this often (s).
@@ -130,12 +135,13 @@ class JobFailure:
     @property
     def internal(self) -> bool:
         """True for a bug (anything but an InputError, running out of memory or a failing disk or share)."""
-        return not isinstance(self.exception, (InputError, MemoryError)) and system_failure(self.exception) is None
+        return (not isinstance(self.exception, InputError) and not out_of_memory(self.exception)
+                and system_failure(self.exception) is None)
 
     @property
     def message(self) -> str:
         """One line for the user: the InputError's message, or, for a bug, what happened and what to do."""
-        if isinstance(self.exception, MemoryError):
+        if out_of_memory(self.exception):
             return OUT_OF_MEMORY
         if isinstance(self.exception, InputError):
             return str(self.exception)

@@ -129,7 +129,10 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
 
     started = time.perf_counter()
     card = predictor.card
-    made_by = f"the model {card.name} ({card.family} {card.config}, weights sha256 {card.weights_sha256[:12]})"
+    where = predictor.device.type.upper() if predictor.device.type != "mps" else "Apple GPU"
+    computed = str(predictor.amp_dtype).removeprefix("torch.") if predictor.amp_dtype is not None else "float32"
+    made_by = (f"the model {card.name} ({card.family} {card.config}, weights sha256 {card.weights_sha256[:12]}; "
+               f"on the {where} in {computed})")  # results of two machines differ by up to 0.6 grey levels
     yield from job.run(one, f"denoise ({card.name})", cancel, cache, made_by=made_by)
     if region is None and batch_size is None and precision == "auto":  # the settings measure_speed times
         _remember_job_speed(predictor, job, tile, stride, time.perf_counter() - started)
@@ -234,21 +237,27 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             return scale.from_unit(only)
         first = np.full(window.shape[-2:], np.nan, np.float32)
         looks = [] if whole else first_looks(visible, window.shape[-2:])
-        for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in looks:
-            part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)")
+        model = denoiser.kind == "model"
+        rest = looks and model and predictor.is_local(stride) and predictor.halo < VISIBLE_MARGIN
+        # the last square is final where the model is local: only the rest of the slice is left to denoise
+        whole_slice = (0, window.shape[-2], 0, window.shape[-1])
+        pieces = [(box, with_margin(box, window.shape[-2:], VISIBLE_MARGIN))
+                  for box in around(looks[-1][0], window.shape[-2:])] if rest else [(None, whole_slice)]
+        # one bar over the whole preview for a model (it read 100 %, ETA 0:00, after the part on screen, then 7 %)
+        counts = [predictor.tile_count((cy1 - cy0, cx1 - cx0), tile, stride)
+                  for _, (cy0, cy1, cx0, cx1) in [*looks, *pieces]] if model else []
+        done = lambda k: sum(counts[:k]) if counts else 0  # noqa: E731 - tiles of the parts before part k
+        total = sum(counts) or None
+        for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(looks):
+            part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)", done(k), total)
             first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             yield PartialResult(scale.from_unit(first))
-        if looks and denoiser.kind == "model" and predictor.is_local(stride) and predictor.halo < VISIBLE_MARGIN:
-            # the last square is final: only the rest of the slice is left to denoise
-            pieces = [(box, with_margin(box, window.shape[-2:], VISIBLE_MARGIN))
-                      for box in around(looks[-1][0], window.shape[-2:])]
-            counts = [predictor.tile_count((cy1 - cy0, cx1 - cx0), tile, stride)
-                      for _, (cy0, cy1, cx0, cx1) in pieces]
-            for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(pieces):
-                part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview", sum(counts[:k]), sum(counts))
+        if rest:
+            for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(pieces, start=len(looks)):
+                part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview", done(k), total)
                 first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             return scale.from_unit(first)
-        return scale.from_unit((yield from run(window, "preview")))
+        return scale.from_unit((yield from run(window, "preview", done(len(looks)), total)))
 
     return make
 

@@ -298,6 +298,14 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
     spec = RunSpec.from_dict(state["spec"])
     if device is not None:
         spec.device = device
+    else:  # "--device cuda:1: no CUDA GPU" named a flag the user never typed (device audit)
+        from emdenoise_gui.models.device import pick_device
+
+        try:
+            pick_device(spec.device)
+        except InputError:
+            raise InputError(f"this run was started on '{spec.device}', which this computer cannot use: resume it "
+                             "with --device cpu or --device auto (the app resumes it on Settings ▸ Device)") from None
     _check_same_data(state.get("data_files") or {})
     if spec.family == "nrrn" and not spec.neighbours and not spec.init:
         spec.neighbours = "pair"  # saved before runs recorded their choice: every fresh NRRN then had two branches

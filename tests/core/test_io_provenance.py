@@ -120,3 +120,13 @@ def test_the_project_panel_shows_a_z_step_that_is_not_the_pixel_size():
     assert describe_stack(ssTEM).splitlines()[1] == "4 nm/px, z 50 nm"
     iso = SimpleNamespace(shape=[30, 512, 512], dtype="uint8", voxel_size_nm=[8.0, 8.0, 8.0])
     assert describe_stack(iso).splitlines()[1] == "8 nm/px"
+
+
+def test_a_model_result_names_the_model_the_device_and_the_precision(tmp_path):
+    pytest.importorskip("torch")
+    src = _imagej(tmp_path / "in.tif", spacing=40)
+    out = tmp_path / "out.tif"
+    assert main(["denoise", str(src), "-o", str(out), "--model", "flyem-nrrn-lite", "--precision", "fp32"]) == 0
+    with tifffile.TiffFile(out) as tif:
+        info = tif.imagej_metadata["Info"]
+    assert "with the model flyem-nrrn-lite (nrrn lite, weights sha256 " in info and "on the CPU in float32)" in info

@@ -116,6 +116,10 @@ def test_a_local_model_reuses_the_last_square_and_gives_the_whole_slice_result(s
     assert (192, 160) not in shapes and len(shapes) == 2 + 4  # two squares, then the four parts around the last
     rest = [e for e in events if isinstance(e, Progress) and e.stage == "preview"]
     assert [e.done for e in rest] == sorted(e.done for e in rest) and rest[-1].done == rest[-1].total
+    # one bar over the whole preview: it read 100 % after the part on screen, then fell back (big-data audit)
+    bar = [e for e in events if isinstance(e, Progress)]
+    assert len({e.total for e in bar}) == 1 and [e.done for e in bar] == sorted(e.done for e in bar)
+    assert bar[0].stage == "preview (on screen)" and bar[-1].done == bar[-1].total
 
     monkeypatch.setattr(Predictor, "denoise", original)
     with open_stack(str(big)) as stack:

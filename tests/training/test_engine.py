@@ -300,7 +300,8 @@ def test_a_resume_runs_on_the_device_asked_for(tmp_path, fibsem_crop, noisy_crop
     state = load_checkpoint(Path(event.checkpoint))  # as if it had been started on a GPU
     state["spec"]["device"] = "cuda"
     save_checkpoint(Path(event.checkpoint), state)
-    with pytest.raises(InputError, match="no CUDA GPU is available here"):
-        list(resume(event.checkpoint))  # by default on the device it started on
+    with pytest.raises(InputError, match="this run was started on 'cuda', which this computer cannot use: resume "
+                                         "it with --device cpu"):
+        list(resume(event.checkpoint))  # by default on the device it started on (named so since 2026-12-07)
     rest = list(resume(event.checkpoint, device="auto"))
     assert rest[0].first_step == 2 and rest[0].device.startswith("CPU") and rest[-1].package

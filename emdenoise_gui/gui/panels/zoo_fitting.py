@@ -124,14 +124,21 @@ class ZooFitting:
         """Seconds per megapixel of ``package`` (worker thread), or the exception that stopped the timing
         (the model cannot run here, the app is closing); notes which device was timed ("the CPU",
         "the GPU"), the only one the estimate may name."""
+        import torch
+
+        from emdenoise_gui.gui.workers import cpu_cores, job_threads
         from emdenoise_gui.inference.estimate import device_words, measure_speed
         from emdenoise_gui.models.device import pick_device
 
+        threads = torch.get_num_threads()  # timed with the threads a job gets (one core is left to the window):
+        torch.set_num_threads(job_threads(cpu_cores(), 1, threads))  # with all, 2 cores promised twice the speed
         try:
             self._where = device_words(pick_device(device))
             return measure_speed(package, device, tiling[0], cancel=self._stopping, stride=tiling[1])
         except Exception as exc:  # no estimate is better than a broken panel; the job itself reports real errors
             return exc
+        finally:
+            torch.set_num_threads(threads)
 
     def _start(self, name: str, work) -> None:
         thread = threading.Thread(target=work, name=f"emdenoise-zoo-{name}", daemon=True)

@@ -1,0 +1,45 @@
+"""What the device audit of 2026-12-07 found in the app: a settings file from a GPU workstation ("cuda") made
+every model job fail with the CLI's "--device cuda: ..." while the status bar said the CPU."""
+
+import time
+
+import pytest
+
+pytest.importorskip("pytestqt")
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("choice", ["cuda", "mps"])
+def test_a_device_this_computer_lacks_falls_back_to_auto_and_says_so(window, qtbot, choice):
+    if torch.cuda.is_available() or (choice == "mps" and torch.backends.mps.is_available()):
+        pytest.skip("this computer has the device")
+    window.device.wait(time.monotonic() + 30)  # the start-up probe, with the default device
+    window.controller.settings.device = choice
+    window.device.probe(window.controller.settings)
+    qtbot.waitUntil(lambda: window.device.known and window.controller.settings.device == "auto", timeout=30000)
+    qtbot.waitUntil(lambda: any(title == "Device not available" for title, _ in window.warnings), timeout=5000)
+    text = [t for title, t in window.warnings if title == "Device not available"][0]
+    assert f"Settings ▸ Device says '{choice}', which this computer cannot use" in text
+    assert "--device" not in text and window.device.label.text().startswith("device: CPU")
+    assert window.zoo_panel.device == "auto"
+
+
+def test_the_zoo_times_a_model_with_the_threads_a_job_gets(monkeypatch):
+    """On 2 cores the timing ran on 2 threads and the jobs on 1: the estimate was about half the time taken."""
+    from types import SimpleNamespace
+
+    from emdenoise_gui.gui import workers
+    from emdenoise_gui.gui.panels import zoo_fitting
+    from emdenoise_gui.inference import estimate
+
+    seen = []
+    monkeypatch.setattr(workers, "cpu_cores", lambda: 2)
+    monkeypatch.setattr(estimate, "measure_speed", lambda *a, **k: seen.append(torch.get_num_threads()) or 1.0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        owner = SimpleNamespace(_where="", _stopping=None)
+        assert zoo_fitting.ZooFitting._measure(owner, "package", "cpu", (512, None)) == 1.0
+        assert seen == [1] and torch.get_num_threads() == 2 and owner._where == "the CPU"
+    finally:
+        torch.set_num_threads(before)
