@@ -257,7 +257,9 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
             say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
             try:
                 run_with_bar(denoise_job(one, one.denoiser))
-            except (InputError, MemoryError, OSError) as exc:
+            except (InputError, MemoryError, OSError, RuntimeError) as exc:
+                if isinstance(exc, RuntimeError) and not out_of_memory(exc):  # torch's allocator fails so
+                    raise
                 why = _why_failed(one, exc)
                 say(f"emdenoise: error: {why}")
                 failed.append(one.input)

@@ -132,8 +132,8 @@ class IntensityScale:
         return max(abs(self.lo), abs(self.hi)) > EXTREME
 
     def to_unit(self, data: np.ndarray) -> np.ndarray:
-        """Stored values -> float32 on the [0, 1] working scale (not clipped); float64 arithmetic for an
-        extreme range."""
+        """Stored values -> float32 on the [0, 1] working scale, not clipped but for floating-point values beyond
+        :data:`STRAY_LIMIT` of it; float64 arithmetic for an extreme range."""
         if self.extreme:
             return ((data.astype(np.float64) - self.lo) / (self.hi - self.lo)).astype(np.float32)
         unit = ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)

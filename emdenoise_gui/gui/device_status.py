@@ -35,7 +35,7 @@ class DeviceStatus(QtCore.QObject):
 
     found = QtCore.Signal(str)
     #: the settings' device is not on this computer (a settings file from a GPU workstation): the settings
-    #: now say "auto" for this session, and the signal carries the sentence that says so
+    #: in use now say "auto" (saved at the next OK in Settings), and the signal carries the sentence that says so
     fell_back = QtCore.Signal(str)
     _missing = QtCore.Signal(object, str)  # (the settings, the device they named), from the probe's thread
 
@@ -97,8 +97,7 @@ class DeviceStatus(QtCore.QObject):
             return
         settings.device = "auto"
         self.fell_back.emit(f"Settings ▸ Device says '{choice}', which this computer cannot use: jobs run on the "
-                            "device Auto finds (shown in the status bar) for this session. Choose a device in "
-                            "Settings ▸ Device to keep the choice.")
+                            "device Auto finds instead (shown in the status bar), and Settings shows Auto.")
 
     def _show(self, text: str) -> None:
         self.text = text

@@ -40,6 +40,7 @@ from emdenoise_gui.jobs.stack import (
     check_levels,
     check_tiling,
     filter_window,
+    provenance,
     resolve_dtype,
     stage,
 )
@@ -275,7 +276,10 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
     left a store without its count, which read as a finished result of zeros. Returns its blocks."""
     staging = output.with_name(f".{output.name}.creating")
     shutil.rmtree(staging, ignore_errors=True)
-    ours = {"job": job.parameters(), "run": uuid.uuid4().hex}  # the run: which of two runs' stores this is
+    made_by = (f"the model {job.name} (weights sha256 {job.weights[:12]})" if job.kind == "model"
+               else f"the filter {job.name}") + ", in blocks"
+    ours = {"job": job.parameters(), "run": uuid.uuid4().hex,  # the run: which of two runs' stores this is
+            "made_by": provenance(made_by, Path(job.source).name, range(meta.shape[0]), meta.shape[0])}
     array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff, extra_attributes={"emdenoise": ours},
                            placement=meta.extra.get("placement"))  # where an MRC or OME-Zarr input sits
     blocks = plan_blocks(meta.shape[0], omezarr.block_depth_for(array))  # the count needs the store's write unit

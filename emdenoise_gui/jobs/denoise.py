@@ -34,6 +34,7 @@ from emdenoise_gui.jobs.stack import (
     check_region,
     check_tiling,
     denoise_filter_job,
+    filter_tile_count,
     filter_window,
     stage,
     with_margin,
@@ -129,7 +130,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
 
     started = time.perf_counter()
     card = predictor.card
-    where = predictor.device.type.upper() if predictor.device.type != "mps" else "Apple GPU"
+    where = {"cuda": "GPU (CUDA)", "mps": "Apple GPU"}.get(predictor.device.type, predictor.device.type.upper())
     computed = str(predictor.amp_dtype).removeprefix("torch.") if predictor.amp_dtype is not None else "float32"
     made_by = (f"the model {card.name} ({card.family} {card.config}, weights sha256 {card.weights_sha256[:12]}; "
                f"on the {where} in {computed})")  # results of two machines differ by up to 0.6 grey levels
@@ -243,11 +244,12 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
         whole_slice = (0, window.shape[-2], 0, window.shape[-1])
         pieces = [(box, with_margin(box, window.shape[-2:], VISIBLE_MARGIN))
                   for box in around(looks[-1][0], window.shape[-2:])] if rest else [(None, whole_slice)]
-        # one bar over the whole preview for a model (it read 100 %, ETA 0:00, after the part on screen, then 7 %)
-        counts = [predictor.tile_count((cy1 - cy0, cx1 - cx0), tile, stride)
-                  for _, (cy0, cy1, cx0, cx1) in [*looks, *pieces]] if model else []
-        done = lambda k: sum(counts[:k]) if counts else 0  # noqa: E731 - tiles of the parts before part k
-        total = sum(counts) or None
+        # one bar over the whole preview (it read 100 %, ETA 0:00, after the part on screen, then 7 %)
+        count = (lambda shape: predictor.tile_count(shape, tile, stride)) if model else \
+            (lambda shape: filter_tile_count(denoiser.name, shape, tile, stride))
+        counts = [count((cy1 - cy0, cx1 - cx0)) for _, (cy0, cy1, cx0, cx1) in [*looks, *pieces]]
+        done = lambda k: sum(counts[:k])  # noqa: E731 - tiles of the parts before part k
+        total = sum(counts)
         for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(looks):
             part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)", done(k), total)
             first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]

@@ -41,7 +41,7 @@ from emdenoise_gui.core.pipeline import (
     scaled_by_type,
     stream_stack,
 )
-from emdenoise_gui.core.tiling import TilePlan, blend_tiles
+from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
 
 OUTPUT_DTYPES = ("float32", "input", "uint8", "uint16", "int16")
 #: Tiling qualities: "fast" band-blends tiles that overlap by the network's receptive field (each
@@ -485,6 +485,14 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
 
     plan = TilePlan.whole_tile(tile) if stride is None else TilePlan.paper(tile, stride)
     return (yield from blend_tiles(image, tile_fn, plan, cancel=cancel))
+
+
+def filter_tile_count(method: str, shape: tuple[int, int], tile: int, stride: int | None) -> int:
+    """Tiles :func:`filter_window` runs for a (Y, X) ``shape`` (1 for a whole-slice filter)."""
+    if baselines.FILTERS[method].whole_slice:
+        return 1
+    plan = TilePlan.whole_tile(tile) if stride is None else TilePlan.paper(tile, stride)
+    return len(TileGrid.build(*shape, plan))
 
 
 def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None, dtype="float32",

@@ -26,6 +26,11 @@ def test_an_output_the_disk_cannot_hold_is_refused_before_any_work(tmp_path, cap
     err = capsys.readouterr().err
     assert "the disk has too little space: 1.0 MB needed, under 0.1 MB free on the disk holding" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+    # an MRC stores 8-bit pixels as 16-bit: twice the bytes (review); 0.25 MB of uint8, 0.4 MB free
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(10**9, 10**9 - 400_000, 400_000))
+    assert main(["denoise", str(src), "-o", str(tmp_path / "out.mrc"), "--method", "gaussian", "--dtype",
+                 "uint8"]) == 2
+    assert "0.5 MB needed" in capsys.readouterr().err
     monkeypatch.setattr(shutil, "disk_usage", real)
     assert main(["denoise", str(src), "-o", str(tmp_path / "out.tif"), "--method", "gaussian"]) == 0
 
@@ -110,3 +115,42 @@ def test_the_app_says_out_of_memory_for_torchs_allocation_failure():
     failure = JobFailure.capture(RuntimeError(ALLOC))
     assert not failure.internal and failure.message == OUT_OF_MEMORY
     assert JobFailure.capture(RuntimeError("a bug")).internal
+
+
+def test_a_batch_goes_on_past_a_stack_the_cpus_memory_could_not_hold(tmp_path, capsys, monkeypatch):
+    """torch's allocator RuntimeError stopped the whole batch, where a MemoryError let it go on (review)."""
+    import tifffile
+
+    from emdenoise_gui.cli import images
+
+    for name in ("a.tif", "b.tif"):
+        tifffile.imwrite(tmp_path / name, np.zeros((2, 32, 32), np.uint8), imagej=True, metadata={"axes": "ZYX"})
+    real = images.denoise_job
+
+    def first_fails(one, denoiser):
+        if one.input.endswith("a.tif"):
+            raise RuntimeError(ALLOC)
+        return real(one, denoiser)
+
+    monkeypatch.setattr(images, "denoise_job", first_fails)
+    out = tmp_path / "out"
+    code = main(["denoise", str(tmp_path / "a.tif"), str(tmp_path / "b.tif"), "-o", str(out), "--method", "gaussian"])
+    err = capsys.readouterr().err
+    assert code == 2 and "out of memory" in err and [p.name for p in out.iterdir()] == ["b_gaussian.tif"]
+
+
+def test_a_filter_preview_has_one_bar(tmp_path):
+    import tifffile
+
+    from emdenoise_gui.core.events import Progress
+    from emdenoise_gui.jobs.denoise import Denoiser, preview
+
+    src = tmp_path / "big.tif"
+    tifffile.imwrite(src, np.random.default_rng(0).integers(0, 255, (3, 700, 700), np.uint8), imagej=True,
+                     metadata={"axes": "ZYX"})
+    from tests.jobs.test_preview_visible import drain
+
+    events, _ = drain(preview(str(src), 1, Denoiser("filter", "median"), 256, None, visible=(300, 400, 300, 400)))
+    bar = [e for e in events if isinstance(e, Progress)]
+    assert len({e.total for e in bar}) == 1 and [e.done for e in bar] == sorted(e.done for e in bar)
+    assert bar[0].stage == "preview (on screen)" and bar[-1].done == bar[-1].total > 1

@@ -37,14 +37,14 @@ def test_mrc_zarr_and_ome_tiff_outputs_say_how_they_were_made(tmp_path, capsys):
         assert main(["denoise", str(src), "-o", str(tmp_path / name), "--method", "median"]) == 0
     err = capsys.readouterr().err
     assert "ImageJ Info text (its acquisition notes) is not kept in out.mrc" in err
-    assert "is not kept in out.ome.tif" not in err  # a TIFF keeps it ...
+    assert "is not kept in out.ome.tif" not in err  # a TIFF keeps it, an OME-TIFF in its Description
     with mrcfile.open(tmp_path / "out.mrc") as mrc:
         labels = b"".join(bytes(label) for label in mrc.header.label[:int(mrc.header.nlabl)])
     assert b"Made by EMDenoise" in labels and b"with the filter median from in.tif" in labels
     made = dict(zarr.open_group(str(tmp_path / "out.zarr"), mode="r").attrs)["emdenoise"]["made_by"]
     assert made.startswith("Made by EMDenoise") and "median from in.tif" in made
-    with tifffile.TiffFile(tmp_path / "out.ome.tif") as tif:  # ... though not in OME-XML: its own Description
-        assert "<Description>Made by EMDenoise" in tif.ome_metadata
+    with tifffile.TiffFile(tmp_path / "out.ome.tif") as tif:  # the Info was dropped there (review)
+        assert "<Description>notes\n\nMade by EMDenoise" in tif.ome_metadata
 
 
 def test_acquisition_metadata_a_tiff_output_cannot_keep_is_said(tmp_path, capsys):
@@ -63,6 +63,10 @@ def test_a_thermo_fisher_tiff_gives_its_pixel_size(tmp_path, capsys):
         assert stack.meta.voxel_size_nm == pytest.approx((4.5, 5.0, 4.5))
         assert stack.meta.source == "Thermo Fisher (FEI) metadata"
         assert "Thermo Fisher (FEI) acquisition settings" in stack.meta.extra["not_kept"]
+    endless = tmp_path / "endless.tif"  # an infinite size was written out as Infinity (review)
+    tifffile.imwrite(endless, STACK[0], extratags=[(34682, "s", 0, text.replace("4.5e-09", "1e300"), True)])
+    with open_stack(endless) as stack:
+        assert stack.meta.voxel_size_nm is None
 
 
 def test_time_points_name_the_z_step_not_taken_and_the_output_note_is_true(tmp_path, capsys):
@@ -130,3 +134,11 @@ def test_a_model_result_names_the_model_the_device_and_the_precision(tmp_path):
     with tifffile.TiffFile(out) as tif:
         info = tif.imagej_metadata["Info"]
     assert "with the model flyem-nrrn-lite (nrrn lite, weights sha256 " in info and "on the CPU in float32)" in info
+
+
+def test_a_block_run_says_how_its_store_was_made(tmp_path):
+    src = _imagej(tmp_path / "in.tif", spacing=40)
+    out = tmp_path / "blocks.zarr"
+    assert main(["denoise", str(src), "-o", str(out), "--method", "gaussian", "--scheduler", "here"]) == 0
+    made = dict(zarr.open_group(str(out), mode="r").attrs)["emdenoise"]["made_by"]
+    assert made.startswith("Made by EMDenoise") and "the filter gaussian, in blocks from in.tif" in made

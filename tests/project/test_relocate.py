@@ -193,3 +193,21 @@ def test_a_bad_sampled_digest_is_named(tmp_path, bad):
     project.file.write_text(json.dumps(data))
     with pytest.raises(InputError, match="sampled_digest"):
         Project.open(tmp_path / "p")
+
+
+def test_the_digest_samples_a_large_file_in_windows(tmp_path):
+    """Files under 256 KiB are read whole; a larger one is sampled in 16 windows spread over it (review)."""
+    from emdenoise_gui.project.records import DIGEST_WINDOW_BYTES, DIGEST_WINDOWS, sampled_digest
+
+    data = bytearray(np.random.default_rng(0).integers(0, 256, 4 << 20, dtype=np.uint8).tobytes())
+    path = tmp_path / "big.raw"
+    path.write_bytes(data)
+    before = sampled_digest(path)
+    step = (len(data) - DIGEST_WINDOW_BYTES) / (DIGEST_WINDOWS - 1)
+    inside, between = round(7 * step) + 100, round(7 * step) + DIGEST_WINDOW_BYTES + 100
+    data[between] ^= 0xFF  # between two windows: not seen (said in the README)
+    path.write_bytes(data)
+    assert sampled_digest(path) == before
+    data[inside] ^= 0xFF  # inside one: seen
+    path.write_bytes(data)
+    assert sampled_digest(path) != before

@@ -244,6 +244,11 @@ def _add_labels(header, text: str) -> None:
     header.nlabl = used + len(pieces)
 
 
+def stored_type(dtype: np.dtype) -> np.dtype:
+    """The type :func:`create` stores pixels of ``dtype`` as: uint8 widened to uint16 (see :data:`WIDENED_LABEL`)."""
+    return np.dtype(np.uint16) if np.dtype(dtype) == np.uint8 else np.dtype(dtype)
+
+
 def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
            voxel_size_nm: tuple[float, float, float] | None,
            placement: Placement | None = None, volume_depth: int | None = None,
@@ -258,7 +263,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     Returns (byte offset of the pixel data, dtype stored on disk: uint8 is widened to uint16, with a header
     label (:data:`WIDENED_LABEL`) by which it is read back as uint8).
     """
-    store = np.dtype(np.uint16) if dtype == np.uint8 else dtype
+    store = stored_type(dtype)
     images = shape[0] == 1 or image_stack_name(path)
     with mrcfile.new_mmap(path, shape=shape, mrc_mode=WRITE_MODES[dtype], overwrite=True) as mrc:
         if images:

@@ -211,7 +211,7 @@ class _ArrayReader:
         return [folder / self.array.metadata.encode_chunk_key(coords) for coords in itertools.product(*ranges)]
 
     def close(self) -> None:
-        pass
+        self._slab = None  # the app keeps a shown stack open while its project is: its slab goes with it
 
 
 def _chunk_coords(parts: tuple[str, ...], ndim: int) -> tuple[int, ...] | None:

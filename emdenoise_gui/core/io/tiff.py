@@ -11,6 +11,7 @@ and float32 below 4 GiB; int8/int16 or larger stacks are written as OME-TIFF
 from __future__ import annotations
 
 import logging
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -204,7 +205,8 @@ def tiff_voxel_size(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries
             voxel = finder(tif, series)
         except (KeyError, ValueError, TypeError, ZeroDivisionError, AttributeError, ET.ParseError):
             voxel = None
-        if voxel is not None and voxel[2] > 0 and (voxel[1] is None or voxel[1] > 0):
+        if voxel is not None and all(v is None or math.isfinite(v) for v in voxel) and voxel[2] > 0 \
+                and (voxel[1] is None or voxel[1] > 0):  # an infinite size was written out as Infinity
             z_given, y_given = voxel[0] is not None and voxel[0] > 0, voxel[1] is not None
             return ((float(voxel[0] if z_given else voxel[2]), float(voxel[1] if y_given else voxel[2]),
                      float(voxel[2])), source, z_given, y_given)
@@ -415,7 +417,7 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     """Create an all-zero (Z, Y, X) TIFF of ``dtype`` at ``path`` whose pixels lie contiguously; tagged
     white-is-zero (MINISWHITE, as its input was) when ``white_is_zero``, else black-is-zero. ``imagej_info``
     (the input's ImageJ Info text) and ``description`` (how it was made) go into an ImageJ TIFF's Info, one
-    after the other (Fiji: Image > Show Info); an OME-TIFF keeps ``description`` as its image's Description.
+    after the other (Fiji: Image > Show Info), or an OME-TIFF image's Description.
 
     An ImageJ TIFF where ImageJ can hold it, else OME-TIFF (BigTIFF over 4 GiB); always OME-TIFF when the name
     ends in .ome.tif or .ome.tiff (the staging name ``.NAME.<pid>@<host>-<hex>.partial`` keeps it), which readers such
@@ -428,13 +430,13 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
     kwargs: dict = {"shape": shape, "dtype": dtype, "byteorder": "<", "software": f"EMDenoise {__version__}",
                     "photometric": "miniswhite" if white_is_zero else "minisblack"}
     z, y, x = voxel_size_nm if voxel_size_nm else (None, None, None)
+    info = "\n\n".join(text for text in (imagej_info, description) if text)
     if imagej:
         kwargs["imagej"] = True
         kwargs["metadata"] = {"axes": "ZYX"}
         if voxel_size_nm:
             kwargs["resolution"] = (1.0 / x, 1.0 / y)
             kwargs["metadata"].update(spacing=z, unit="nm")
-        info = "\n\n".join(text for text in (imagej_info, description) if text)
         if info:
             kwargs["metadata"]["Info"] = info
     else:
@@ -444,8 +446,8 @@ def create(path: Path, shape: tuple[int, int, int], dtype: np.dtype,
             for axis, size in zip("ZYX", (z, y, x)):
                 kwargs["metadata"][f"PhysicalSize{axis}"] = size
                 kwargs["metadata"][f"PhysicalSize{axis}Unit"] = "nm"
-        if description:
-            kwargs["metadata"]["Description"] = description
+        if info:  # an int16, 4 GiB+ or .ome.tif output: no ImageJ Info, the image's Description instead
+            kwargs["metadata"]["Description"] = info
     tifffile.imwrite(path, **kwargs)
     with tifffile.TiffFile(path) as tif:
         offset = tif.series[0].dataoffset

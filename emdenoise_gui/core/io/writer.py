@@ -169,8 +169,10 @@ class StackWriter:
     def __enter__(self) -> "StackWriter":
         self.restored = leftovers.restore_interrupted_swaps(self.path.parent)
         self.cleaned = leftovers.sweep(self.path.parent)
-        if not hasattr(self.format.module, "Sink"):  # a raw file takes its whole size (a store compresses)
-            atomic.check_free_space(self.path.parent, self._nbytes(), self.path)
+        module = self.format.module
+        if not hasattr(module, "Sink"):  # a raw file takes its whole size (a store compresses)
+            stored = getattr(module, "stored_type", np.dtype)(self.dtype)  # MRC widens uint8
+            atomic.check_free_space(self.path.parent, int(np.prod(self.shape)) * stored.itemsize, self.path)
         try:
             self._sink = _open_sink(self.format.module, self.tmp, self.shape, self.dtype, self.voxel, self.ngff,
                                     self.placement, self.kept)
