@@ -30,7 +30,7 @@ def unused_gpu_note() -> str:
 class DeviceStatus(QtCore.QObject):
     """``label`` (a QLabel for the status bar) and the probe behind it.
 
-    Signal: ``found(str)`` with the device in words, e.g. "CPU (2 threads)" or "NVIDIA H200 (139.8 GiB)".
+    Signal: ``found(str)`` with the device in words, e.g. "CPU (3 threads a job)" or "NVIDIA H200 (139.8 GiB)".
     """
 
     found = QtCore.Signal(str)
@@ -63,8 +63,11 @@ class DeviceStatus(QtCore.QObject):
 
         def run() -> None:
             try:
+                import torch
+
                 from emdenoise_gui.core.errors import InputError
-                from emdenoise_gui.models.device import device_label, pick_device
+                from emdenoise_gui.gui.workers import cpu_cores, job_threads
+                from emdenoise_gui.models.device import device_label, pick_device, threads_words
 
                 settings.apply_threads()
                 try:
@@ -73,7 +76,8 @@ class DeviceStatus(QtCore.QObject):
                     device = pick_device("auto")
                     self._missing.emit(settings, choice)
                 text = device_label(device)
-                if device.type == "cpu":
+                if device.type == "cpu":  # the threads a job gets (one core is left to the window), not torch's
+                    text = f"CPU ({threads_words(job_threads(cpu_cores(), 1, torch.get_num_threads()))} a job)"
                     text += unused_gpu_note()
             except Exception as exc:  # noqa: BLE001 - a missing GPU driver must not stop the app
                 text = f"CPU (device '{choice}' unavailable: {exc})"

@@ -43,3 +43,15 @@ def test_the_zoo_times_a_model_with_the_threads_a_job_gets(monkeypatch):
         assert seen == [1] and torch.get_num_threads() == 2 and owner._where == "the CPU"
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_status_bar_names_the_threads_a_job_gets(window, qtbot, monkeypatch):
+    """It said "CPU (2 threads)" on a 2-core laptop whose jobs ran on one (device audit)."""
+    from emdenoise_gui.gui import workers
+
+    monkeypatch.setattr(workers, "cpu_cores", lambda: 2)
+    window.device.wait(time.monotonic() + 30)
+    window.device.text = None  # the start-up probe's, with this computer's cores
+    window.device.probe(window.controller.settings)
+    qtbot.waitUntil(lambda: window.device.known, timeout=30000)
+    assert window.device.label.text().startswith("device: CPU (1 thread a job)")
