@@ -144,31 +144,31 @@ def sure_smoothing(image: np.ndarray) -> Smoothing:
         return Smoothing(0.0, neighbours=False)
     x = _bulk(centre_crop(centre, SURE_CROP))  # float64
     variance = noise * noise
+    unlike = image.ndim == 2
     if image.ndim == 3:
         crops = [_bulk(centre_crop(s, SURE_CROP)) for s in image]
         mean, detail = sum(crops) / 3.0, _fine(crops[1] - 0.5 * (crops[0] + crops[2])).astype(np.float64)
+        # the slice alone is weighed against the mix only where its structure is not its neighbours' (unlike
+        # sections): on alike slices the estimate would take a broad artifact on one slice (charging, film),
+        # which the mix averages out, for structure to keep
+        similarity = assess.structure_similarity(crops[1], 0.5 * (crops[0] + crops[2]))
+        unlike = similarity is not None and similarity < assess.ALIKE
     alone_risk, alone = np.inf, Smoothing(0.0, MOST_DETAIL, noise, neighbours=False)
     mixed_risk, mixed = np.inf, alone
     for sigma in SURE_WIDTHS:  # width 0 on an image: the image itself, whose risk is the noise variance
         w0 = centre_weight(sigma)
-        own = gaussian(x, sigma).astype(np.float64) - x  # the slice smoothed, minus the slice
-        risk = float(np.mean(own * own)) - variance + 2.0 * variance * w0
-        if risk < alone_risk:
-            alone_risk, alone = risk, Smoothing(sigma, MOST_DETAIL, noise, neighbours=False)
+        if unlike:
+            own = gaussian(x, sigma).astype(np.float64) - x  # the slice smoothed, minus the slice
+            risk = float(np.mean(own * own)) - variance + 2.0 * variance * w0
+            if risk < alone_risk:
+                alone_risk, alone = risk, Smoothing(sigma, MOST_DETAIL, noise, neighbours=False)
         if image.ndim == 3:
             weight, risk = _best_detail(gaussian(mean, sigma).astype(np.float64) - x,
                                         gaussian(detail, sigma).astype(np.float64), variance,
                                         w0, w0 - centre_weight(sigma, DETAIL_PX))
             if risk < mixed_risk:
                 mixed_risk, mixed = risk, Smoothing(sigma, weight, noise)
-    if image.ndim == 2:
-        return alone
-    # the slice alone is weighed against the mix only where its structure is not its neighbours' (unlike
-    # sections): on alike slices the estimate would take a broad artifact on one slice (charging, film), which
-    # the mix averages out, for structure to keep
-    similarity = assess.structure_similarity(crops[1], 0.5 * (crops[0] + crops[2]))
-    unlike = similarity is not None and similarity < assess.ALIKE
-    return alone if unlike and alone_risk < mixed_risk else mixed
+    return alone if image.ndim == 2 or alone_risk < mixed_risk else mixed
 
 
 def _bulk(crop: np.ndarray) -> np.ndarray:

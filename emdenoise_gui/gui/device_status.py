@@ -67,7 +67,11 @@ class DeviceStatus(QtCore.QObject):
 
                 from emdenoise_gui.core.errors import InputError
                 from emdenoise_gui.gui.workers import cpu_cores, job_threads
-                from emdenoise_gui.models.device import device_label, pick_device, threads_words
+                from emdenoise_gui.models.device import (
+                    device_label,
+                    pick_device,
+                    threads_words,
+                )
 
                 settings.apply_threads()
                 try:

@@ -382,7 +382,7 @@ def convert_job(src, out, slices=None, dtype="input", overwrite=False, ngff: str
         yield 1, 1
         return finite_slice(job.source, z)
 
-    yield from job.run(one, "convert", cancel, made_by="a copy (emdenoise convert)")
+    yield from job.run(one, "convert", cancel, made_by="emdenoise convert (a copy, not denoised)")
 
 
 #: Noise kinds whose numbers count from zero intensity (counts, a multiplicative pattern): :func:`noise_scale`.

@@ -197,7 +197,11 @@ def test_a_bad_sampled_digest_is_named(tmp_path, bad):
 
 def test_the_digest_samples_a_large_file_in_windows(tmp_path):
     """Files under 256 KiB are read whole; a larger one is sampled in 16 windows spread over it (review)."""
-    from emdenoise_gui.project.records import DIGEST_WINDOW_BYTES, DIGEST_WINDOWS, sampled_digest
+    from emdenoise_gui.project.records import (
+        DIGEST_WINDOW_BYTES,
+        DIGEST_WINDOWS,
+        sampled_digest,
+    )
 
     data = bytearray(np.random.default_rng(0).integers(0, 256, 4 << 20, dtype=np.uint8).tobytes())
     path = tmp_path / "big.raw"
