@@ -79,10 +79,10 @@ def cmd_noise(args) -> int:
     taken = kind.params if kind else {}
     others = {key for other in noise.NOISE_KINDS.values() for key in other.params} - set(taken)
     ignored = [f"--{key.replace('_', '-')}" for key in sorted(others) if getattr(args, key, None) is not None]
-    if ignored:  # they were dropped without a word: the user most likely meant another --kind
+    if ignored:  # dropped, first without a word, then with a note and exit 0: a script got another condition
         takes = ", ".join("--" + k.replace("_", "-") for k in taken) or "no parameters"
-        print(f"emdenoise: note: {', '.join(ignored)}: not a parameter of --kind {args.kind} (which takes {takes}); "
-              "ignored", file=sys.stderr)
+        raise InputError(f"{', '.join(ignored)}: not a parameter of --kind {args.kind} (which takes {takes}); leave "
+                         "it out, or choose the --kind it belongs to")
     run_with_bar(noise_job(args.input, args.output, args.kind, params, args.seed, args.slices, args.dtype,
                            args.overwrite, args.ngff))
     print(f"wrote {args.output}")

@@ -131,13 +131,14 @@ class IntensityScale:
         """Whether the range is too wide for float32 arithmetic (values near +-3.4e38: the span overflows)."""
         return max(abs(self.lo), abs(self.hi)) > EXTREME
 
-    def to_unit(self, data: np.ndarray) -> np.ndarray:
+    def to_unit(self, data: np.ndarray, strays: bool = False) -> np.ndarray:
         """Stored values -> float32 on the [0, 1] working scale, not clipped but for floating-point values beyond
-        :data:`STRAY_LIMIT` of it; float64 arithmetic for an extreme range."""
+        :data:`STRAY_LIMIT` of it (``strays``: those too, where nothing is computed from them but themselves);
+        float64 arithmetic for an extreme range."""
         if self.extreme:
             return ((data.astype(np.float64) - self.lo) / (self.hi - self.lo)).astype(np.float32)
         unit = ((data.astype(np.float32) - self.lo) / (self.hi - self.lo)).astype(np.float32)
-        if data.dtype.kind == "f":
+        if data.dtype.kind == "f" and not strays:
             np.clip(unit, -STRAY_LIMIT, STRAY_LIMIT, out=unit)
         return unit
 

@@ -416,17 +416,22 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
         raise InputError(f"unknown noise kind '{kind}'; choose one of {', '.join(noise.NOISE_KINDS)}")
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     job.ngff = ngff
+    params = {**noise.NOISE_KINDS[kind].params, **params}  # every value used, for the made-by line too
+    usual = job.scale
     try:
         job.scale = noise_scale(job.source, kind)
     except BaseException:
         job.source.close()
         raise
+    if "sigma" in params and job.scale != usual:  # 8-bit levels of the stack's own range, as for every kind
+        params["sigma"] *= (usual.hi - usual.lo) / (job.scale.hi - job.scale.lo)  # (film's was of 0..max: noise audit)
     if job.scale.lo < 0 and kind in FROM_ZERO:
+        zero = "zero counts" if kind.startswith("poisson") else "zero intensity for the pattern"
         yield Message(f"{job.source.path.name} holds values below zero: its minimum "
-                      f"({job.scale.from_unit(np.zeros(1))[0]:g}) is taken as zero counts")
+                      f"({job.scale.from_unit(np.zeros(1))[0]:g}) is taken as {zero}")
 
     def one(z: int):
-        clean = job.scale.to_unit(finite_slice(job.source, z))
+        clean = job.scale.to_unit(finite_slice(job.source, z), strays=True)  # noise keeps a stray pixel
         try:
             noisy = noise.add_noise(clean, kind, noise.slice_rng(seed, z), **params)
         except ValueError as exc:

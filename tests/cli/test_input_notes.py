@@ -99,9 +99,11 @@ def test_info_names_the_stored_type_of_data_read_as_float32(tmp_path, cli, fibse
     assert "stored as" not in cli("info", fibsem_crop).out
 
 
-def test_a_noise_parameter_of_another_kind_is_noted(tmp_path, cli, fibsem_crop):
+def test_a_noise_parameter_of_another_kind_is_refused(tmp_path, cli, fibsem_crop):
+    """It was ignored with a note and exit 0: a script got another condition than it asked for (noise audit)."""
     result = cli("noise", fibsem_crop, "-o", tmp_path / "n.tif", "--kind", "gaussian", "--dose", "5")
-    assert result.code == 0 and "--dose: not a parameter of --kind gaussian (which takes --sigma)" in result.err
+    assert result.code == 2 and "--dose: not a parameter of --kind gaussian (which takes --sigma)" in result.err
+    assert not (tmp_path / "n.tif").exists()
 
 
 def test_the_stored_type_is_named_for_every_format_and_byte_order_is_no_type():

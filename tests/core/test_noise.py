@@ -43,9 +43,7 @@ def test_poisson_dose_lower_dose_is_noisier_and_mean_is_kept():
     assert noise.poisson_dose(clean, 25, rng(2)).mean() == pytest.approx(clean.mean(), rel=0.01)
 
 
-def test_poisson_dose_rejects_black_image_and_bad_dose():
-    with pytest.raises(ValueError, match="mean is 0"):
-        noise.poisson_dose(np.zeros((8, 8)), 100, rng())
+def test_poisson_dose_rejects_a_bad_dose():
     with pytest.raises(ValueError, match="dose"):
         noise.poisson_dose(ramp(), 0, rng())
     with pytest.raises(ValueError, match="non-negative"):
@@ -62,8 +60,9 @@ def test_poisson_peak_quantises_to_max_over_peak():
     flat = noise.poisson_peak(np.full((200, 200), 0.8), peak, rng(4))
     assert flat.mean() == pytest.approx(0.8, rel=0.02)
     assert flat.var() == pytest.approx(0.8**2 / peak, rel=0.05)  # var = clean / scale
-    with pytest.raises(ValueError, match="maximum is 0"):
-        noise.poisson_peak(np.zeros((4, 4)), peak, rng())
+    # no signal, no counts: a black (missing) section stays black; it stopped the whole stack (noise audit)
+    assert not noise.poisson_peak(np.zeros((4, 4)), peak, rng()).any()
+    assert not noise.poisson_dose(np.zeros((4, 4)), 25.0, rng()).any()
 
 
 @pytest.mark.skipif(not FLYEM.exists(), reason="shared FlyEM data not available")
