@@ -253,6 +253,10 @@ class Filter:
         True for a filter that must see the whole slice at once (its
         background spans hundreds of pixels: ``core.shading``); the app
         never runs it tile by tile.
+    alone_when_unlike:
+        True for a 3-slice filter that smooths each slice alone where its
+        neighbours are unlike it (the SURE-tuned ones: ``core.sure``): it does
+        not need a FIB-SEM-like stack.
     """
 
     name: str
@@ -263,6 +267,7 @@ class Filter:
     tune: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
     as_published: bool = False
     whole_slice: bool = False
+    alone_when_unlike: bool = False
     requires: str = ""  # a module the filter needs that is not a dependency of the app (installed apart)
 
     @property
@@ -360,16 +365,16 @@ FILTERS: dict[str, Filter] = {
                "blank one, up to the plain 3-slice mean) and the width minimise Stein's unbiased risk estimate of "
                "the error on slice z, for the noise measured in it; a slice without noise (blank) is left as it "
                "is; ours.",
-               3, _gaussian_sure, whole_slice=True),
+               3, _gaussian_sure, whole_slice=True, alone_when_unlike=True),
         Filter("flat-field-avg", "Flat-field (divide), 3 slices",
                f"Divides each of slices z-1, z, z+1 by its smooth background (Gaussian of {_BG} px), then the "
                f"SURE-tuned Gaussian on slice and neighbours: shading on a noisy stack of alike slices; {_DIVIDE_ZERO}; "
                "ours.",
-               3, _corrected_then_sure(shading.divided), whole_slice=True),
+               3, _corrected_then_sure(shading.divided), whole_slice=True, alone_when_unlike=True),
         Filter("background-subtract-avg", "Flat-field (subtract), 3 slices",
                f"Subtracts each of slices z-1, z, z+1's smooth background (Gaussian of {_BG} px), then the "
                "SURE-tuned Gaussian on slice and neighbours: charging on a stack of alike slices; ours.",
-               3, _corrected_then_sure(shading.subtracted), whole_slice=True),
+               3, _corrected_then_sure(shading.subtracted), whole_slice=True, alone_when_unlike=True),
     )
 }
 

@@ -77,7 +77,9 @@ class SettingsDialog(QtWidgets.QDialog):
         self.quality.setCurrentText(settings.quality)
         self.quality.setToolTip("fast: tiles overlap only by what the network sees around a pixel, so each pixel "
                                 "is computed about once. paper: half-tile steps with Gaussian blending, as in the "
-                                "papers; about 4x slower, results differ by less than a grey level")
+                                "papers; about 4x slower. NRRN and N2V results differ by under half a grey level; "
+                                "the cyclic model sees each tile's statistics, so its two modes can differ by tens "
+                                "of grey levels on SEM images")
         self.folder = QtWidgets.QLineEdit(settings.output_folder)
         self.folder.setPlaceholderText("the project's results folder")
         self.folder.setMinimumWidth(260)
@@ -100,6 +102,9 @@ class SettingsDialog(QtWidgets.QDialog):
         self.threads.setRange(0, os.cpu_count() or 1)
         self.threads.setSpecialValueText(f"all ({os.cpu_count()})")
         self.threads.setValue(settings.threads)
+        self.threads.setToolTip("The processor threads jobs compute with; one core is left to the window, so a job "
+                                f"on this computer gets at most {max(1, (os.cpu_count() or 1) - 1)}, and jobs "
+                                "running together share them")
         self.appearance = _combo(APPEARANCES, APPEARANCE_WORDS, settings.appearance)
         self.appearance.setToolTip("Light or dark windows; the images keep their black surround")
         form = QtWidgets.QFormLayout()

@@ -70,16 +70,18 @@ overwritten.</p>
 <p><b>Denoising.</b> When you show a stack the model zoo (right) marks how well each model fits it and
 selects the app's pick; choose another if you like. Process ▸ Preview Current Slice tries it on the
 slice on screen, and Process ▸ Denoise Stack runs it on the whole stack (if you chose a model that fits
-the stack poorly, it asks first). Jobs run in the background (bottom panel); you can keep working and
+the stack on screen poorly, it asks first; with several stacks selected, each is denoised with the same choice
+without that check: select stacks of one kind). Jobs run in the background (bottom panel); you can keep working and
 cancel them there.</p>
 
 <h2>Which denoiser?</h2>
 <table cellspacing=0 cellpadding=4>
 <tr><td><b>NRRN</b><br>(Noise2Noise from adjacent slices)</td>
 <td>For <b>FIB-SEM stacks</b> (and serial sections thin enough that neighbouring slices are nearly alike), or for
-<b>repeat scans</b> of the same area. It learns from the noisy data itself: no clean images needed.
-Each slice is denoised together with its two neighbours. The shipped FlyEM FIB-SEM models are
-the default; the lite one is the fast one.</td></tr>
+<b>repeat scans</b> of the same area. Trained by you, it learns from your noisy stack itself: no clean images
+needed (Process ▸ Train or Fine-tune Model). Each slice is denoised together with its
+two neighbours. The shipped FlyEM FIB-SEM models are the default; they were trained on clean FlyEM slices with
+shot noise added (their cards say so), not on your detector's noise; the lite one is the fast one.</td></tr>
 <tr><td><b>Noise2Void</b><br>(N2V2 U-Net)</td>
 <td>For <b>a single noisy image or stack</b> when nothing else is available. It trains on the noisy
 images themselves and assumes the noise is independent from pixel to pixel (shot and read noise);
@@ -97,13 +99,13 @@ way, a third of its examples with shot noise on top; it removes the artifacts an
 with them, but on plain shot noise NRRN is far better).</td></tr>
 <tr><td><b>Classical filters</b></td>
 <td>The Gaussian whose width is chosen for each image (<i>width by SURE</i>), Gaussian, median, Wiener,
-wavelet, total variation and BM3D, plus 3-slice versions for stacks. They need no training: use
+wavelet and BM3D, plus 3-slice versions for stacks. They need no training: use
 them <b>to compare</b> a network against, and as a fallback (the app falls back to the SURE-tuned
 Gaussian where no model fits). BM3D is about as good as the SURE-tuned Gaussian on a single image and
 hundreds of times slower; it is not shipped (its bm3d package is free for non-commercial use only): install
 it yourself where its terms suit you. For <b>film shading or uneven illumination</b> try <i>Flat-field (divide)</i>,
 for <b>charging</b> <i>Flat-field (subtract)</i>: they remove the slice's smooth background (anything larger
-than about 100 px), then smooth with the SURE-tuned Gaussian. The <i>paper baselines</i> (bilateral, split-Bregman TV, non-local means)
+than about 100 px), then smooth with the SURE-tuned Gaussian. The <i>paper baselines</i> (bilateral, total variation (Chambolle and split Bregman), non-local means)
 keep the papers' fixed settings: they are there to reproduce those comparisons, not for real data.</td></tr>
 </table>
 <p><b>How to choose.</b> A FIB-SEM stack, or any stack whose neighbouring slices are nearly alike: start with

@@ -182,8 +182,13 @@ class AppSettings:
         return ""
 
     def apply_threads(self) -> None:
-        """Set torch's CPU thread count (imported lazily: the GUI starts without torch)."""
-        if self.threads:
-            import torch
+        """Set torch's CPU thread count and the jobs' cap to ``threads`` (0: one per core); imports torch (call
+        it off the window's thread). A change after the first job was not taken: the jobs' cap stayed at the
+        count the first one found, and 0 ("all") never gave the cores back (help audit)."""
+        import torch
 
-            torch.set_num_threads(self.threads)
+        from emdenoise_gui.gui.workers import cpu_cores, set_thread_cap
+
+        count = self.threads or cpu_cores()
+        torch.set_num_threads(count)
+        set_thread_cap(count)

@@ -61,7 +61,9 @@ EMIT_INTERVAL_S = 0.05
 GUI_CORES = 1
 #: The full-collection threshold while a job sets up (collections of the young generations go on).
 HELD_FULL_COLLECTIONS = 10**9
-OUT_OF_MEMORY = "out of memory: try a smaller tile size in Settings, or fewer slices"
+OUT_OF_MEMORY = ("out of memory: close other programs; for denoising, a smaller tile size in Settings (cyclic and "
+                 "Xception models keep their own tile size: denoise a region or a smaller image); for training, a "
+                 "smaller crop or batch (the wizard's Advanced settings)")
 ACTIVE = ("waiting", "running", "cancelling")
 _ids = itertools.count(1)
 _live: set["Job"] = set()  # started jobs whose thread has not ended: kept alive until it has
@@ -100,6 +102,13 @@ def _thaw_objects() -> None:
     """Collect the frozen objects again, once no job runs."""
     if not _live and not _setting_up:
         gc.unfreeze()
+
+
+def set_thread_cap(count: int) -> None:
+    """The most torch threads a job takes from now on (Settings ▸ CPU threads; running jobs take it at their next
+    event)."""
+    global _torch_threads
+    _torch_threads = count
 
 
 def job_threads(cores: int, jobs: int, cap: int | None = None) -> int:

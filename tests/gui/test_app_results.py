@@ -163,3 +163,17 @@ def test_the_contrast_set_is_kept_between_results_of_one_stack(window, qtbot, mr
     assert window.viewer.levels()[1] < 100  # its own automatic contrast
     # the zoo grades the new stack on a thread of its own: let it end (it may take seconds on a busy machine)
     qtbot.waitUntil(lambda: not any(t.is_alive() for t in window.zoo_panel._threads), timeout=60000)
+
+
+def test_remove_with_a_result_selected_asks_to_delete_that_result_only(window, qtbot, mrc, monkeypatch):
+    """Remove with a result selected removed its whole stack and every result of it, without a word (help audit)."""
+    result = denoise_with(window, qtbot, mrc)
+    panel, project = window.project_panel, window.controller.project
+    panel.tree.setCurrentItem(result_item(window))
+    asked = []
+    monkeypatch.setattr(window, "confirm_delete", lambda path, why: asked.append(path) or False)  # Keep
+    panel.remove_button.click()
+    assert asked == [project.absolute(result)] and len(project.stacks) == 1 and project.results == [result]
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
+    panel.remove_button.click()
+    assert project.stacks == []  # a stack selected: removed (Edit ▸ Undo brings it back)

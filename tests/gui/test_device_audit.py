@@ -55,3 +55,20 @@ def test_the_status_bar_names_the_threads_a_job_gets(window, qtbot, monkeypatch)
     window.device.probe(window.controller.settings)
     qtbot.waitUntil(lambda: window.device.known, timeout=30000)
     assert window.device.label.text().startswith("device: CPU (1 thread a job)")
+
+
+def test_a_change_of_cpu_threads_reaches_the_jobs(monkeypatch):
+    """The jobs' cap stayed at the count the first job found; "all" never gave the cores back (help audit)."""
+    from emdenoise_gui.gui import workers
+    from emdenoise_gui.gui.settings import AppSettings
+
+    before, cap = torch.get_num_threads(), workers._torch_threads
+    monkeypatch.setattr(workers, "cpu_cores", lambda: 8)
+    try:
+        AppSettings(threads=2).apply_threads()
+        assert workers._torch_threads == 2 and workers.job_threads(8, 1, workers._torch_threads) == 2
+        AppSettings(threads=0).apply_threads()  # all
+        assert workers._torch_threads == 8 and workers.job_threads(8, 1, workers._torch_threads) == 7
+    finally:
+        torch.set_num_threads(before)
+        workers._torch_threads = cap

@@ -310,3 +310,16 @@ def test_the_arrow_keys_move_across_the_groups_and_unfold_the_papers_baselines(q
     for _ in range(80):
         QTest.keyClick(panel.list, QtCore.Qt.Key.Key_Up)
     assert panel.current_key() == shipped.child(0).data(0, ROLE)
+
+
+def test_a_sure_3_slice_filter_is_no_poor_fit_on_unlike_sections():
+    """It smooths each slice alone where the neighbours differ (help audit): graded possible, not poor, while
+    the papers' plain 3-slice mean stays poor."""
+    from types import SimpleNamespace
+
+    from emdenoise_gui.gui.panels.zoo_fitting import ZooFitting
+
+    owner = SimpleNamespace(facts=SimpleNamespace(depth=30, similarity=0.3))
+    sure = ZooFitting._fit_of(owner, "filter:gaussian-sure-avg", SimpleNamespace(slices=3, package=None))
+    plain = ZooFitting._fit_of(owner, "filter:gaussian-avg", SimpleNamespace(slices=3, package=None))
+    assert sure.grade == "possible" and "smooths each slice alone" in sure.reason and plain.grade == "poor"

@@ -91,7 +91,8 @@ class ProjectPanel(QtWidgets.QWidget):
         add.setToolTip("Add TIFF, MRC or OME-Zarr stacks (or drag files and folders onto the window)")
         add.clicked.connect(self.add_requested)
         self.remove_button = QtWidgets.QPushButton("Remove")
-        self.remove_button.setToolTip("Remove the selected stack from the project (the file is not touched)")
+        self.remove_button.setToolTip("Remove the selected stacks from the project (their files are not touched; "
+                                      "Edit ▸ Undo brings them back), or delete the selected result (asks first)")
         self.remove_button.clicked.connect(self._remove_current)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(add)
@@ -201,8 +202,17 @@ class ProjectPanel(QtWidgets.QWidget):
         (self.stack_selected if kind == "stack" else self.result_selected).emit(ident)
 
     def _remove_current(self) -> None:
-        for stack_id in self.selected_stack_ids():
-            self.remove_requested.emit(stack_id)
+        """Remove the selected stacks; with only results selected, delete the current one (asking first): a
+        selected result removed its whole stack and every result of it, without a word (help audit)."""
+        chosen = self.tree.selectedItems()
+        stacks = [item.data(0, ROLE_ID) for item in chosen if item.data(0, ROLE_KIND) == "stack"]
+        if stacks:
+            for stack_id in stacks:
+                self.remove_requested.emit(stack_id)
+            return
+        current = self.tree.currentItem()
+        if current is not None and current.data(0, ROLE_KIND) == "result":
+            self.delete_result_requested.emit(current.data(0, ROLE_ID))
 
     def _details(self, item) -> None:
         self.details_requested.emit(item.data(0, ROLE_KIND), item.data(0, ROLE_ID))

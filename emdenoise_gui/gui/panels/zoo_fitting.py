@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
+from emdenoise_gui.core.baselines import FILTERS
 from emdenoise_gui.gui import theme
 from emdenoise_gui.zoo import fit as zoo_fit
 
@@ -225,7 +226,11 @@ class ZooFitting:
         if key.startswith("model:") and entry.package is not None:
             return zoo_fit.assess_fit(entry.package.card, self.facts)
         if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
-            return zoo_fit.slices_fit(entry.slices, self.facts, model=False)
+            fit = zoo_fit.slices_fit(entry.slices, self.facts, model=False)
+            if fit.grade != "good" and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as
+                return zoo_fit.Fit("possible", "neighbouring slices are not alike: this filter smooths each slice "
+                                               "alone there, as its one-slice version does")  # that (help audit)
+            return fit
         return None
 
     def _mark_fits(self) -> None:
