@@ -323,3 +323,6 @@ def test_a_sure_3_slice_filter_is_no_poor_fit_on_unlike_sections():
     sure = ZooFitting._fit_of(owner, "filter:gaussian-sure-avg", SimpleNamespace(slices=3, package=None))
     plain = ZooFitting._fit_of(owner, "filter:gaussian-avg", SimpleNamespace(slices=3, package=None))
     assert sure.grade == "possible" and "smooths each slice alone" in sure.reason and plain.grade == "poor"
+    owner.facts = SimpleNamespace(depth=1, similarity=None)  # one image: the one-slice filter is the pick
+    assert ZooFitting._fit_of(owner, "filter:gaussian-sure-avg", SimpleNamespace(slices=3, package=None)).grade == \
+        "poor"
