@@ -61,6 +61,15 @@ def cmd_convert(args) -> int:  # a store's missing chunks are noted by the job (
 MAX_COUNTS = 1e9
 
 
+#: Limits of noise parameters beyond the finite, non-negative ones: (parameter, test, what it needs).
+NOISE_LIMITS = (
+    ("strength", lambda v: v < 1, "a strength below 1 (1 would make the pattern reach zero)"),
+    ("scale", lambda v: v > 0, "a pattern scale above 0 px"),
+    ("radius", lambda v: v > 0, "a blob radius above 0 px"),
+    ("n_blobs", lambda v: v <= noise.MAX_BLOBS, f"at most {noise.MAX_BLOBS} blobs per 512 x 512 px"),
+)
+
+
 def cmd_noise(args) -> int:
     _check_ngff(args)
     kind = noise.NOISE_KINDS.get(args.kind)
@@ -76,6 +85,9 @@ def cmd_noise(args) -> int:
                 flag = f"--{key.replace('_', '-')}"
                 raise InputError(f"{flag} {value:g}: need a finite number {low} up to {MAX_COUNTS:g}")
             params[key] = value
+    for key, ok, need in NOISE_LIMITS:  # said by flag before any work, not as "cannot add ... to slice 0"
+        if key in params and not ok(params[key]):
+            raise InputError(f"--{key.replace('_', '-')} {params[key]:g}: need {need}")
     taken = kind.params if kind else {}
     others = {key for other in noise.NOISE_KINDS.values() for key in other.params} - set(taken)
     ignored = [f"--{key.replace('_', '-')}" for key in sorted(others) if getattr(args, key, None) is not None]

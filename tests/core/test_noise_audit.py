@@ -61,3 +61,15 @@ def test_the_made_by_line_names_every_parameter_and_a_black_slice_stays_black(tm
     assert not tifffile.imread(out)[1].any()
     with tifffile.TiffFile(out) as tif:
         assert "synthetic poisson-dose noise (dose 100, seed 0)" in tif.imagej_metadata["Info"]  # the default
+
+
+def test_limits_are_said_by_flag_before_any_work(tmp_path, capsys):
+    _ramp16(tmp_path / "ramp.tif")
+    for kind, flag, value, words in (("film", "--strength", "1", "need a strength below 1"),
+                                     ("film", "--scale", "0", "need a pattern scale above 0 px"),
+                                     ("charge", "--radius", "0", "need a blob radius above 0 px"),
+                                     ("charge", "--n-blobs", "2000", "need at most 1000 blobs")):
+        out = tmp_path / "n.tif"
+        assert main(["noise", str(tmp_path / "ramp.tif"), "-o", str(out), "--kind", kind, flag, value]) == 2
+        err = capsys.readouterr().err
+        assert f"{flag} {value}: {words}" in err and "slice 0" not in err and not out.exists()
