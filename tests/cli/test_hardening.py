@@ -63,7 +63,7 @@ def test_charge_blob_count_is_bounded(tmp_path, cli):
     results = []
     assert _finishes(lambda: results.append(cli("noise", src, "-o", tmp_path / "n.tif", "--kind", "charge",
                                                  "--n-blobs", "1e9")))
-    assert "n_blobs must be between 0 and 1000" in _one_line(results[0])
+    assert "--n-blobs 1e+09: need at most 1000 blobs per 512 x 512 px" in _one_line(results[0])  # by flag (2026-12-07)
     assert not (tmp_path / "n.tif").exists()
 
 
