@@ -178,20 +178,17 @@ def charge(
     return out.astype(np.float32)
 
 
-#: The largest canvas side (px) :func:`_smooth_field` draws a pattern on beyond the slice's own.
-FIELD_SIDE = 4096
-
-
 def _smooth_field(shape: tuple[int, int], scale: float, rng: np.random.Generator) -> np.ndarray:
     """Zero-mean white noise low-passed by a Gaussian of ``scale`` px, float64 (H, W).
 
     Filtered in the Fourier domain so the cost does not grow with ``scale``, on a periodic canvas of at
     least 4 ``scale`` px a side, cut to ``shape``: on a slice smaller than that every frequency but the mean
     vanished, and the "pattern" was one brightness for the whole slice (noise audit: scale 400 on 256 px
-    slices made each slice 1.3x or 1.0x, no shading). Slices of 4 ``scale`` px and more get the field of
+    slices made each slice 1.3x or 1.0x, no shading). A scale beyond the slice's longest side is taken as that
+    side (the canvas stays within 4 times the slice a side); slices of 4 ``scale`` px and more get the field of
     before, to the bit.
     """
-    scale = min(scale, FIELD_SIDE / 4)  # wider is flat across any slice: its pattern is the same gradient
+    scale = min(scale, max(shape))  # wider is a gradient across the slice all the same: the canvas stays <= 4x
     canvas = tuple(max(n, math.ceil(4 * scale)) for n in shape)
     noise = rng.standard_normal(canvas)
     fy = np.fft.fftfreq(canvas[0])[:, None]

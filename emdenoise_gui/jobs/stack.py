@@ -417,6 +417,7 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
     job = StackJob.prepare(src, out, slices, dtype, overwrite)
     job.ngff = ngff
     params = {**noise.NOISE_KINDS[kind].params, **params}  # every value used, for the made-by line too
+    given = dict(params)  # as the user gave them: the made-by line's
     usual = job.scale
     try:
         job.scale = noise_scale(job.source, kind)
@@ -440,7 +441,7 @@ def noise_job(src, out, kind: str, params: dict, seed: int = 0, slices=None, dty
         return job.scale.from_unit(noisy)
 
     shown = ", ".join(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
-                      for key, value in params.items())
+                      for key, value in given.items())
     yield from job.run(one, "noise", cancel, made_by=f"synthetic {kind} noise ({shown}{', ' if shown else ''}seed "
                                                       f"{seed})")
 

@@ -42,6 +42,8 @@ def test_sigma_means_the_same_for_film_as_for_gaussian(tmp_path):
                      *extra]) == 0
         sds.append(float(np.std(tifffile.imread(out) - clean)))
     assert abs(sds[0] - sds[1]) < 0.05 * sds[0]  # 196 and 295 grey levels
+    with tifffile.TiffFile(tmp_path / "film.tif") as tif:  # the sigma asked for, not the rescaled one (review)
+        assert "sigma 25, seed 0)" in tif.imagej_metadata["Info"]
 
 
 def test_a_stray_pixel_keeps_its_value_under_noise(tmp_path):
@@ -73,3 +75,10 @@ def test_limits_are_said_by_flag_before_any_work(tmp_path, capsys):
         assert main(["noise", str(tmp_path / "ramp.tif"), "-o", str(out), "--kind", kind, flag, value]) == 2
         err = capsys.readouterr().err
         assert f"{flag} {value}: {words}" in err and "slice 0" not in err and not out.exists()
+
+
+def test_a_scale_wider_than_the_slice_draws_a_canvas_of_its_size():
+    """A scale of 1e6 on 64 px slices drew a 4096^2 canvas per slice (600 MB, 2 s; review)."""
+    image = np.full((64, 64), 0.5, np.float32)
+    wide = noise.film(image, np.random.default_rng(0), 0.3, 1e6)
+    assert np.array_equal(wide, noise.film(image, np.random.default_rng(0), 0.3, 64.0))  # the same, at the side

@@ -51,10 +51,16 @@ def test_the_status_bar_names_the_threads_a_job_gets(window, qtbot, monkeypatch)
 
     monkeypatch.setattr(workers, "cpu_cores", lambda: 2)
     window.device.wait(time.monotonic() + 30)
-    window.device.text = None  # the start-up probe's, with this computer's cores
-    window.device.probe(window.controller.settings)
-    qtbot.waitUntil(lambda: window.device.known, timeout=30000)
-    assert window.device.label.text().startswith("device: CPU (1 thread a job)")
+    before, cap = torch.get_num_threads(), workers._torch_threads
+    try:
+        window.device.text = None  # the start-up probe's, with this computer's cores
+        window.device.probe(window.controller.settings)
+        qtbot.waitUntil(lambda: window.device.known, timeout=30000)
+        assert window.device.label.text().startswith("device: CPU (1 thread a job)")
+    finally:
+        window.device.wait(time.monotonic() + 30)
+        torch.set_num_threads(before)  # the probe applied the patched cores: not for the tests after it
+        workers._torch_threads = cap
 
 
 def test_a_change_of_cpu_threads_reaches_the_jobs(monkeypatch):

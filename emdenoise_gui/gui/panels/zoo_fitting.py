@@ -227,10 +227,11 @@ class ZooFitting:
             return zoo_fit.assess_fit(entry.package.card, self.facts)
         if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
             fit = zoo_fit.slices_fit(entry.slices, self.facts, model=False)
-            if fit.grade != "good" and self.facts.depth >= entry.slices \
-                    and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as
-                return zoo_fit.Fit("possible", "neighbouring slices are not alike: this filter smooths each slice "
-                                               "alone there, as its one-slice version does")  # that (help audit)
+            similarity = self.facts.similarity
+            if fit.grade == "poor" and self.facts.depth >= entry.slices and similarity is not None \
+                    and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as that (help audit)
+                return zoo_fit.Fit("possible", f"neighbouring slices differ (similarity {similarity:.2f}): this "
+                                               "filter smooths each slice alone there, as its one-slice version does")
             return fit
         return None
 
