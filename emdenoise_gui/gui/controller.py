@@ -220,7 +220,7 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
             was, now_is = (describe_header(*v) for v in (then, now))
             raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
                              "project and add it again", record.path)
-        signature = _file_signature(record.path)
+        signature = self._stacks[str(record.path)][1]  # stack_data's, taken just now: not stat'ed again
         if self._verified.get(record.path) != signature:  # the bytes are read again only once the file changed
             self._verified[record.path] = signature
             self._same_bytes(record)
