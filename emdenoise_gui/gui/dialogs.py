@@ -21,6 +21,9 @@ from emdenoise_gui.gui.settings import (
 )
 from emdenoise_gui.project.naming import NAME_FIELDS, check_pattern
 
+#: Stacks named (with why) in the question before denoising several that fit poorly; more are counted.
+POOR_LISTED = 8
+
 
 def _form_with_buttons(dialog, form: QtWidgets.QFormLayout) -> None:
     """Lay out ``form`` above OK / Cancel; OK calls ``dialog._accept`` (which validates), Cancel rejects."""
@@ -214,6 +217,31 @@ def poor_fit_question(parent, chosen: str, reason: str, pick: str) -> QtWidgets.
     box.setDefaultButton(use)
     box.setEscapeButton(cancel)
     box.answers = {use: "pick", anyway: "anyway", cancel: "cancel"}
+    return box
+
+
+def several_poor_fit_question(parent, chosen: str, poor: list[tuple[str, str]], total: int) -> QtWidgets.QMessageBox:
+    """"<chosen> fits k of the ``total`` selected stacks poorly" before a denoise of several, ``poor`` the (name,
+    reason) of each; the buttons "Denoise the other n" (the default, when some fit), "Denoise all with <chosen>
+    anyway" and "Cancel" (Esc); ``box.answers`` maps each button to "others", "anyway" or "cancel"."""
+    which = ("the selected stack" if total == 1 else f"all {total} selected stacks" if len(poor) == total
+             else f"{len(poor)} of the {total} selected stacks")
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Poor fit for selected stacks",
+                                f"{chosen} fits {which} poorly.", parent=parent)
+    shown = [f"{name}: {reason}" for name, reason in poor[:POOR_LISTED]]
+    more = len(poor) - len(shown)
+    box.setInformativeText("Their results may be worse than the noisy input. Show a stack to see the app's "
+                           "pick for it.\n\n" + "\n".join(shown) + (f"\n… and {more} more" if more else ""))
+    box.answers = {}
+    first = None
+    if len(poor) < total:
+        first = box.addButton(f"Denoise the other {total - len(poor)}", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        box.answers[first] = "others"
+    anyway = box.addButton(f"Denoise all with {chosen} anyway", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton("Cancel", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+    box.answers.update({anyway: "anyway", cancel: "cancel"})
+    box.setDefaultButton(first or cancel)
+    box.setEscapeButton(cancel)
     return box
 
 

@@ -7,6 +7,9 @@ stack without saying so.
 - When the selected denoiser fits the stack poorly (NRRN on ssTEM sections, say) and the app would pick
   another, a question offers the app's pick, denoising anyway, or cancelling; "anyway" is remembered
   for that stack and denoiser, so it is asked once.
+- With several stacks selected, each one's fit is measured first on a worker thread (the shown stack's is
+  the zoo's; about a second a stack, kept while the file is unchanged); when the denoiser fits some
+  poorly, a question names them and offers denoising the others, all anyway, or cancelling.
 
 The same checks as the CLI's ``--model`` (which notes a poor fit on stderr). ``DenoiseFitGuard`` is a
 mixin of ``main_window.MainWindow``; it uses the window's ``controller``, ``zoo_panel``,
@@ -15,7 +18,12 @@ mixin of ``main_window.MainWindow``; it uses the window's ``controller``, ``zoo_
 
 from __future__ import annotations
 
+import os
+import threading
+
 from PySide6 import QtCore
+
+from emdenoise_gui.gui.panels.zoo_fitting import entry_fit
 
 #: How long Denoise waits for the zoo's preselection before it runs with the current selection.
 PRESELECT_WAIT_MS = 30_000
@@ -27,6 +35,7 @@ class DenoiseFitGuard:
     """``denoise_command``: Denoise after the fit checks (see the module docstring)."""
 
     _fit_wait: str | None = None  # the stack (its ``stack_key``) a denoise waits for the preselection of
+    _several_check: tuple | None = None  # a check of several stacks' fits under way: (thread, box, ids, key, denoiser)
 
     def stack_key(self, stack_id: str | None) -> str | None:
         """What tells the open project's stack ``stack_id`` from any other the window showed: its project's
@@ -45,7 +54,7 @@ class DenoiseFitGuard:
         shown_id = self._current_stack_id()
         shown = self.stack_key(shown_id)  # ids repeat across projects, and within one once the last is removed
         if ids != [shown_id] or shown is None or self.zoo_panel.stack_key != shown:
-            return self.denoise_current()  # several stacks: the fit was measured for the shown one only
+            return self._denoise_several(ids)
         zoo = self.zoo_panel
         if wait and zoo.preselecting and not zoo.picked_by_hand(shown):
             if self._fit_wait is None:
@@ -94,9 +103,103 @@ class DenoiseFitGuard:
             return True
         return False
 
+    def _denoise_several(self, ids: list[str]):
+        """Denoise the stacks ``ids`` (not the shown one alone) with the selected denoiser once their fits are
+        measured (see the module docstring); None (it starts later, or not at all), or the job when there is
+        nothing to judge (a one-image filter)."""
+        zoo = self.zoo_panel
+        key = zoo.current_key()
+        entry = zoo.entries.get(key or "")
+        records = [r for r in (self.controller.find_stack(i) for i in ids) if r is not None]
+        judged = key is not None and entry is not None and (
+            key.startswith("model:") and entry.package is not None or key.startswith("filter:") and entry.slices > 1)
+        if not judged or not records:
+            return self.denoise_current()
+        if self._several_check is not None:
+            self.statusBar().showMessage("Still checking how the denoiser fits the selected stacks…", 4000)
+            return None
+        known = self.__dict__.setdefault("_facts_known", {})  # (stack key, file size, mtime) -> its facts
+        if zoo.facts is not None and zoo.stack_key is not None:
+            known[zoo.stack_key] = zoo.facts  # the shown stack's, as the zoo measured it
+        stacks = [(self.stack_key(r.id), r) for r in records]
+        box: dict = {}
+        thread = threading.Thread(target=_measure_all, args=(stacks, known, box), name="emdenoise-several-fits",
+                                  daemon=True)
+        self._several_check = (thread, box, [r.id for r in records], key, self.denoiser)
+        self.statusBar().showMessage(f"Checking how {self.denoiser.title} fits the {len(records)} selected stacks; "
+                                     "denoising starts then…")
+        thread.start()
+        QtCore.QTimer.singleShot(POLL_MS, self._several_measured)
+        return None
+
+    def _several_measured(self) -> None:
+        thread, box, ids, key, denoiser = self._several_check
+        if thread.is_alive() and not self._closing:
+            QtCore.QTimer.singleShot(POLL_MS, self._several_measured)
+            return
+        self._several_check = None
+        if self._closing or not self.isVisible():
+            return
+        zoo = self.zoo_panel
+        if zoo.current_key() != key:
+            self.statusBar().showMessage("Denoise not started: another denoiser was chosen meanwhile; "
+                                         "press Denoise again", 8000)
+            return
+        self.statusBar().clearMessage()
+        accepted = self.__dict__.setdefault("_poor_fits_accepted", set())
+        poor = []
+        for stack, record, facts in box.get("facts", []):
+            fit = entry_fit(key, zoo.entries[key], facts)
+            if fit is not None and fit.grade == "poor" and (stack, key) not in accepted:
+                poor.append((stack, record, fit.reason))
+        if poor:
+            answer = self._ask_several_poor_fit(zoo.item(key).text(0), [(r.name, why) for _s, r, why in poor],
+                                                len(ids))
+            if answer == "cancel":
+                self.statusBar().showMessage("Denoise cancelled", 4000)
+                return
+            if answer == "anyway":
+                accepted.update((stack, key) for stack, _r, _w in poor)
+            else:
+                skipped = {r.id for _s, r, _w in poor}
+                ids = [i for i in ids if i not in skipped]
+        self.controller.denoise(ids, denoiser)
+
+    def _ask_several_poor_fit(self, chosen: str, poor: list[tuple[str, str]], total: int) -> str:
+        from emdenoise_gui.gui.dialogs import several_poor_fit_question
+
+        box = several_poor_fit_question(self, chosen, poor, total)
+        box.exec()
+        return box.answers.get(box.clickedButton(), "cancel")
+
     def _ask_poor_fit(self, chosen: str, reason: str, pick: str) -> str:
         from emdenoise_gui.gui.dialogs import poor_fit_question
 
         box = poor_fit_question(self, chosen, reason, pick)
         box.exec()
         return box.answers.get(box.clickedButton(), "cancel")
+
+
+def _measure_all(stacks: list, known: dict, box: dict) -> None:
+    """Worker thread: ``box["facts"]``, a list of (stack key, record, its ``zoo.fit.StackFacts``) for each
+    (stack key, project record) of ``stacks`` whose file could be read (one that cannot is left to the denoise
+    job, which says why); facts already in ``known`` (by stack key and the file's size and time) are reused, new
+    ones kept there."""
+    from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.zoo.fit import measure_facts
+
+    found = []
+    for stack, record in stacks:
+        try:
+            info = os.stat(record.path)
+            signature = (stack, info.st_size, info.st_mtime_ns)
+            facts = known.get(signature) or known.get(stack)
+            if facts is None:
+                voxel = tuple(record.voxel_size_nm) if record.voxel_size_nm else None
+                with open_stack(record.path) as data:
+                    facts = measure_facts(data, voxel, record.name, record.path)
+                known[signature] = facts
+        except Exception:  # noqa: BLE001 - unreadable now: the job reports it with its one-line reason
+            continue
+        found.append((stack, record, facts))
+    box["facts"] = found

@@ -70,8 +70,8 @@ overwritten.</p>
 <p><b>Denoising.</b> When you show a stack the model zoo (right) marks how well each model fits it and
 selects the app's pick; choose another if you like. Process ▸ Preview Current Slice tries it on the
 slice on screen, and Process ▸ Denoise Stack runs it on the whole stack (if you chose a model that fits
-the stack on screen poorly, it asks first; with several stacks selected, each is denoised with the same choice
-without that check: select stacks of one kind). Jobs run in the background (bottom panel); you can keep working and
+the stack on screen poorly, it asks first; with several stacks selected, each is denoised with the same choice,
+and it first checks how that fits each of them and names those it fits poorly). Jobs run in the background (bottom panel); you can keep working and
 cancel them there.</p>
 
 <h2>Which denoiser?</h2>

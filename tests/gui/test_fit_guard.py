@@ -53,6 +53,10 @@ def denoise_jobs(window) -> list:
     return [j for j in window.controller.jobs if j.kind == "denoise"]
 
 
+def batches(window) -> list:
+    return [j for j in window.controller.jobs if j.kind == "batch"]
+
+
 def finished(qtbot, job) -> None:
     qtbot.waitUntil(lambda: not job.active, timeout=WAIT_MS)  # not only "not running": a job may still wait
     assert job.status == "done", job.message
@@ -160,3 +164,91 @@ def test_the_poor_fit_question_offers_the_pick_first_and_esc_cancels(qtbot):
     folder = Path(__file__).resolve().parents[1] / "screenshots"
     folder.mkdir(exist_ok=True)
     assert box.grab().save(str(folder / "poor_fit_question.png"))
+
+
+def select_all_stacks(window) -> None:
+    tree = window.project_panel.tree
+    for i in range(tree.topLevelItemCount()):
+        tree.topLevelItem(i).setSelected(True)
+
+
+def asked_several(window, monkeypatch, answer: str) -> list:
+    questions = []
+
+    def ask(chosen, poor, total):
+        questions.append((chosen, poor, total))
+        return answer
+
+    monkeypatch.setattr(window, "_ask_several_poor_fit", ask)
+    return questions
+
+
+def test_several_stacks_are_checked_and_those_fitting_poorly_named(qtbot, window, sstem, small_fibsem,
+                                                                    monkeypatch):
+    """A Denoise of several selected stacks ran NRRN on ssTEM sections without a word; now each stack's fit is
+    measured first and the poorly fitting ones are named, to be skipped, denoised anyway, or the whole cancelled."""
+    shown(qtbot, window, small_fibsem)
+    shown(qtbot, window, sstem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select(nrrn_key(window))
+    select_all_stacks(window)
+    questions = asked_several(window, monkeypatch, "cancel")
+    assert window.denoise_command() is None  # measured first
+    assert "fits the 2 selected stacks" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
+    assert len(questions) == 1 and denoise_jobs(window) == [] and batches(window) == []
+    chosen, poor, total = questions[0]
+    assert "nrrn" in chosen.lower() and total == 2
+    assert [name for name, _why in poor] == ["sstem4.tif"] and "slices" in poor[0][1]
+    questions = asked_several(window, monkeypatch, "others")  # only the FIB-SEM stack
+    window.denoise_command()
+    qtbot.waitUntil(lambda: len(denoise_jobs(window)) == 1, timeout=WAIT_MS)
+    assert "fibsem4.tif" in denoise_jobs(window)[0].title and len(questions) == 1
+    finished(qtbot, denoise_jobs(window)[0])
+    questions = asked_several(window, monkeypatch, "anyway")  # both; then this answer holds for the stack
+    select_all_stacks(window)  # a finished job's result was selected
+    window.denoise_command()
+    qtbot.waitUntil(lambda: len(batches(window)) == 1, timeout=WAIT_MS)
+    batch = batches(window)[0]
+    assert "2 stacks" in batch.title and len(questions) == 1
+    finished(qtbot, batch)
+    select_all_stacks(window)
+    window.denoise_command()
+    qtbot.waitUntil(lambda: len(batches(window)) == 2, timeout=WAIT_MS)
+    assert len(questions) == 1  # not asked again
+    finished(qtbot, batches(window)[1])
+
+
+def test_several_stacks_with_a_one_image_filter_start_at_once(qtbot, window, sstem, small_fibsem, monkeypatch):
+    shown(qtbot, window, small_fibsem)
+    shown(qtbot, window, sstem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select("filter:median")
+    select_all_stacks(window)
+    questions = asked_several(window, monkeypatch, "cancel")
+    job = window.denoise_command()
+    assert job is not None and job.kind == "batch" and not questions
+    finished(qtbot, job)
+
+
+def test_the_several_stacks_question_lists_the_poor_fits_and_defaults_to_the_others(qtbot):
+    from pathlib import Path
+
+    from emdenoise_gui.gui.dialogs import POOR_LISTED, several_poor_fit_question
+
+    poor = [(f"sec{i}.tif", "neighbouring slices differ (similarity 0.38)") for i in range(POOR_LISTED + 2)]
+    box = several_poor_fit_question(None, "flyem-nrrn-lite", poor, 14)
+    qtbot.addWidget(box)
+    box.show()
+    texts = {answer: button.text() for button, answer in box.answers.items()}
+    assert texts == {"others": "Denoise the other 4", "anyway": "Denoise all with flyem-nrrn-lite anyway",
+                     "cancel": "Cancel"}
+    assert box.answers[box.defaultButton()] == "others" and box.answers[box.escapeButton()] == "cancel"
+    assert "10 of the 14 selected stacks" in box.text() and "and 2 more" in box.informativeText()
+    every = several_poor_fit_question(None, "flyem-nrrn-lite", poor[:2], 2)
+    qtbot.addWidget(every)
+    assert "all 2 selected stacks" in every.text() and set(every.answers.values()) == {"anyway", "cancel"}
+    assert every.answers[every.defaultButton()] == "cancel"
+    folder = Path(__file__).resolve().parents[1] / "screenshots"
+    folder.mkdir(exist_ok=True)
+    assert box.grab().save(str(folder / "several_poor_fit_question.png"))

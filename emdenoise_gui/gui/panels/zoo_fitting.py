@@ -40,6 +40,24 @@ def _opener(stack):
     return lambda: contextlib.nullcontext(stack)
 
 
+def entry_fit(key: str, entry, facts: zoo_fit.StackFacts | None) -> zoo_fit.Fit | None:
+    """How the zoo list's item ``key`` ("model:PATH", "filter:NAME") with its ``entry`` fits the stack whose
+    ``facts`` are given; None where there is nothing to judge (no facts, a one-image filter, a paused run)."""
+    if facts is None:
+        return None
+    if key.startswith("model:") and entry.package is not None:
+        return zoo_fit.assess_fit(entry.package.card, facts)
+    if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
+        fit = zoo_fit.slices_fit(entry.slices, facts, model=False)
+        similarity = facts.similarity
+        if fit.grade == "poor" and facts.depth >= entry.slices and similarity is not None \
+                and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as that (help audit)
+            return zoo_fit.Fit("possible", f"neighbouring slices differ (similarity {similarity:.2f}): this "
+                                           "filter smooths each slice alone there, as its one-slice version does")
+        return fit
+    return None
+
+
 class ZooFitting:
     """The fit part of :class:`~emdenoise_gui.gui.panels.zoo_panel.ZooPanel` (which provides ``list``,
     ``entries``, ``fit_label``, ``_arrived`` and the selection)."""
@@ -221,19 +239,7 @@ class ZooFitting:
             self._select(self.best_key, by_hand=False)
 
     def _fit_of(self, key: str, entry) -> zoo_fit.Fit | None:
-        if self.facts is None:
-            return None
-        if key.startswith("model:") and entry.package is not None:
-            return zoo_fit.assess_fit(entry.package.card, self.facts)
-        if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
-            fit = zoo_fit.slices_fit(entry.slices, self.facts, model=False)
-            similarity = self.facts.similarity
-            if fit.grade == "poor" and self.facts.depth >= entry.slices and similarity is not None \
-                    and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as that (help audit)
-                return zoo_fit.Fit("possible", f"neighbouring slices differ (similarity {similarity:.2f}): this "
-                                               "filter smooths each slice alone there, as its one-slice version does")
-            return fit
-        return None
+        return entry_fit(key, entry, self.facts)
 
     def _mark_fits(self) -> None:
         """Put each item's fit (a coloured mark, its reason as tooltip) in the Fit column."""
