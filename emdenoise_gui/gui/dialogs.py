@@ -19,6 +19,7 @@ from emdenoise_gui.gui.settings import (
     QUALITIES,
     AppSettings,
 )
+from emdenoise_gui.gui.workers import thread_limit
 from emdenoise_gui.project.naming import NAME_FIELDS, check_pattern
 
 #: Stacks named (with why) in the question before denoising several that fit poorly; more are counted.
@@ -103,7 +104,7 @@ class SettingsDialog(QtWidgets.QDialog):
         self.dtype.setToolTip(DTYPE_TIP)
         self.threads = QtWidgets.QSpinBox()
         self.threads.setRange(0, os.cpu_count() or 1)
-        self.threads.setSpecialValueText(f"all ({os.cpu_count()})")
+        self.threads.setSpecialValueText(f"all ({thread_limit()})")  # fewer where OMP_NUM_THREADS says so
         self.threads.setValue(settings.threads)
         self.threads.setToolTip("The processor threads jobs compute with; one core is left to the window, so a job "
                                 f"on this computer gets at most {max(1, (os.cpu_count() or 1) - 1)}, and jobs "

@@ -182,13 +182,14 @@ class AppSettings:
         return ""
 
     def apply_threads(self) -> None:
-        """Set torch's CPU thread count and the jobs' cap to ``threads`` (0: one per core); imports torch (call
+        """Set torch's CPU thread count and the jobs' cap to ``threads`` (0: ``workers.thread_limit``, one per core
+        unless OMP_NUM_THREADS sets fewer); imports torch (call
         it off the window's thread). A change after the first job was not taken: the jobs' cap stayed at the
         count the first one found, and 0 ("all") never gave the cores back (help audit)."""
         import torch
 
-        from emdenoise_gui.gui.workers import cpu_cores, set_thread_cap
+        from emdenoise_gui.gui.workers import set_thread_cap, thread_limit
 
-        count = self.threads or cpu_cores()
+        count = self.threads or thread_limit()
         torch.set_num_threads(count)
         set_thread_cap(count)

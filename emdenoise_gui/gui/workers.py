@@ -85,6 +85,18 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+def thread_limit() -> int:
+    """The most CPU threads the app's work should use: one per core it may run on (:func:`cpu_cores`), or fewer
+    where the environment's OMP_NUM_THREADS says so (a shared machine's or a batch scheduler's limit, which torch
+    honours by itself until Settings ▸ CPU threads "all" set one per core past it)."""
+    cores = cpu_cores()
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", "").strip())
+    except ValueError:  # unset, or not a number
+        return cores
+    return min(cores, limit) if limit > 0 else cores
+
+
 def _set_up(change: int) -> None:
     """Count jobs setting up (+1 when one starts, -1 when it counts or ends): full garbage collections
     wait while any does; when none does, every object now alive is frozen out of collections."""

@@ -70,11 +70,34 @@ def test_a_change_of_cpu_threads_reaches_the_jobs(monkeypatch):
 
     before, cap = torch.get_num_threads(), workers._torch_threads
     monkeypatch.setattr(workers, "cpu_cores", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     try:
         AppSettings(threads=2).apply_threads()
         assert workers._torch_threads == 2 and workers.job_threads(8, 1, workers._torch_threads) == 2
         AppSettings(threads=0).apply_threads()  # all
         assert workers._torch_threads == 8 and workers.job_threads(8, 1, workers._torch_threads) == 7
+    finally:
+        torch.set_num_threads(before)
+        workers._torch_threads = cap
+
+
+def test_all_cpu_threads_keeps_an_omp_num_threads_limit(monkeypatch):
+    """Settings ▸ CPU threads "all" set one thread per core past OMP_NUM_THREADS (a shared machine's limit,
+    which torch honours by itself); it keeps it now, and an unreadable value is ignored."""
+    from emdenoise_gui.gui import workers
+    from emdenoise_gui.gui.settings import AppSettings
+
+    before, cap = torch.get_num_threads(), workers._torch_threads
+    monkeypatch.setattr(workers, "cpu_cores", lambda: 8)
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        AppSettings(threads=0).apply_threads()
+        assert workers._torch_threads == 3 and torch.get_num_threads() == 3
+        AppSettings(threads=5).apply_threads()  # a count chosen by hand is the user's
+        assert workers._torch_threads == 5
+        for value, expected in (("16", 8), ("four", 8), ("0", 8), (" 2 ", 2)):
+            monkeypatch.setenv("OMP_NUM_THREADS", value)
+            assert workers.thread_limit() == expected, value
     finally:
         torch.set_num_threads(before)
         workers._torch_threads = cap
