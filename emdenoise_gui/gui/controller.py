@@ -26,26 +26,13 @@ from emdenoise_gui.gui.project_saving import CLOSE_WAIT_S, ProjectSaving
 from emdenoise_gui.gui.project_watch import ProjectWatch
 from emdenoise_gui.gui.result_recording import ResultRecording, folder_key
 from emdenoise_gui.gui.settings import AppSettings
+from emdenoise_gui.gui.stack_files import file_signature, read_bytes_state, read_state
 from emdenoise_gui.gui.thumbnails import Thumbnails
 from emdenoise_gui.gui.workers import Job
 from emdenoise_gui.project.identity import restore
 from emdenoise_gui.project.project import Project
 from emdenoise_gui.project.recent import remember_project
-from emdenoise_gui.project.records import file_size, sampled_digest
 from emdenoise_gui.project.relocate import describe_header
-
-
-def _file_signature(path: str | Path) -> tuple:
-    """(size, modification time in ns) of a file, or of an OME-Zarr folder's metadata file; () when
-    there is none (the reader then says what is wrong)."""
-    path = Path(path)
-    for candidate in ([path / name for name in STORE_FILES] if path.is_dir() else [path]):
-        try:
-            info = candidate.stat()
-        except OSError:
-            continue
-        return info.st_size, info.st_mtime_ns
-    return ()
 
 
 class _AddStacks(QtGui.QUndoCommand):
@@ -200,7 +187,7 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         """An open lazy Stack for ``path``, kept open while the project is and opened again when the file
         was replaced meanwhile (its size or time changed: a reader holds the old header). InputError
         when it cannot be read."""
-        key, signature = str(path), _file_signature(path)
+        key, signature = str(path), file_signature(path)
         held = self._stacks.get(key)
         if held is None or held[1] != signature:
             if held is not None:
@@ -214,24 +201,43 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         that was added (another shape or type: a file replaced under the same name), whose results would be
         recorded wrongly."""
         stack = self.stack_data(record.path)
-        meta = stack.meta
+        self._confirm(record, stack.meta, self._stacks[str(record.path)][1])  # stack_data's signature: no stat
+        return stack
+
+    def unchanged_stacks(self, records) -> None:
+        """:meth:`unchanged_stack`'s check of each of ``records``, their headers and sampled bytes read on a thread
+        while the window keeps drawing (``stack_files``); InputError for the first that changed or cannot be
+        read, or when the files have not been read within HEADER_WAIT_S."""
+        from emdenoise_gui.gui.lifetime import run_drawing
+
+        if len(records) == 1:
+            self.unchanged_stack(records[0])
+            return
+        checked = {r.path: self._verified.get(r.path) for r in records}
+        try:
+            states = run_drawing(lambda: [read_state(r.path, checked[r.path]) for r in records], HEADER_WAIT_S)
+        except TimeoutError:
+            raise InputError(f"the stacks' files were not read within {HEADER_WAIT_S:g} s (a slow or disconnected "
+                             "drive?): try again once the drive answers", records[0].path) from None
+        for record, (meta, signature, read_bytes) in zip(records, states):
+            self._confirm(record, meta, signature, read_bytes)
+
+    def _confirm(self, record, meta, signature: tuple, read_bytes: tuple | None = None) -> None:
+        """InputError when the stack's header ``meta`` is no longer ``record``'s shape and type; once its file's
+        ``signature`` changed, :meth:`_same_bytes` with ``read_bytes`` ((size, digest), read now when None)."""
         now, then = (list(meta.shape), str(meta.dtype)), (list(record.shape), record.dtype)
         if now != then:
             was, now_is = (describe_header(*v) for v in (then, now))
             raise InputError(f"changed on disk since it was added (was {was}, now {now_is}): remove it from the "
                              "project and add it again", record.path)
-        signature = self._stacks[str(record.path)][1]  # stack_data's, taken just now: not stat'ed again
         if self._verified.get(record.path) != signature:  # the bytes are read again only once the file changed
             self._verified[record.path] = signature
-            self._same_bytes(record)
-        return stack
+            self._same_bytes(record, *(read_bytes or read_bytes_state(record.path)))
 
-    def _same_bytes(self, record) -> None:
+    def _same_bytes(self, record, size: int | None, digest: str | None) -> None:
         """Say once when ``record``'s file was rewritten with the same shape and type (other pixels, or other
-        metadata), told by its size or its sampled bytes (records.sampled_digest), then take it as it is now;
-        its old results shown beside the new pixels were taken for its own without a word."""
-        size = file_size(record.path)
-        digest = sampled_digest(record.path, size)
+        metadata), told by its ``size`` or its sampled bytes' ``digest`` (records.sampled_digest), then take it
+        as it is now; its old results shown beside the new pixels were taken for its own without a word."""
         changed = [what for what, then, now in (("size", record.size_bytes, size),
                                                 ("contents", record.sampled_digest, digest))
                    if then is not None and now is not None and now != then]
@@ -505,8 +511,7 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         if not records or self._nothing_to_denoise_with(denoiser):
             return None
         try:
-            for r in records:
-                self.unchanged_stack(r)
+            self.unchanged_stacks(records)
         except InputError as exc:
             self.warning.emit("Cannot denoise", str(exc))
             return None
