@@ -4,19 +4,27 @@ Other tools (bioimage.io, deepImageJ, ilastik, plain PyTorch) call a model on a 
 a result in the input's units. :class:`PortableDenoiser` wraps one of our networks with the card's
 content normalisation, so ``module(x)`` with ``x`` (B, C, Y, X) float32 in any intensity units
 (C: the family's input slices, the centre one in the middle) returns (B, 1, Y, X) in the same
-units:
+units, each number as ``core.normalise.Normaliser`` takes it from a slice:
 
-- ``zscore-slice`` (NRRN, N2V): each input channel of each sample by its own mean and standard
-  deviation over Y and X; the output mapped back with the centre channel's;
+- ``zscore-slice`` (NRRN, N2V): each input channel of each sample by the mean and standard deviation
+  of its values clipped to their bulk (:func:`bulk_limits`; of the values as they are where the bulk
+  is one value), as ``core.normalise.slice_stats``; the output mapped back with the centre channel's;
 - ``minmax-tile`` (Xception): each sample to [0, 1] by its minimum and maximum, output mapped back;
 - ``robust-slice`` (cyclic): each input channel of each sample to [-1, 1] by the 0.5 and 99.5
   percentiles of its 5x5 box-smoothed copy (edges mirrored half-sample, as scipy's "reflect"),
   the output (tanh, in [-1, 1]) mapped back with the centre channel's.
 
+For both per-slice kinds each channel's network input is clipped to its bulk widened by
+``STRAY_MARGIN`` times its span each way (:func:`stray_bounds`, not clipped where the bulk is one
+value), so that a stray pixel (65535 among values of about 1500) neither sets the z-score nor reaches
+the network far out of range.
+
 The statistics are those of the tensor given (a tile, for a tool that tiles), where EMDenoise's
-own predictor uses the whole slice (and, above 512^2 px, percentiles of a regular subsample): on
-tiles of a few hundred pixels the two agree closely (the bioimage.io export's test tensors compare
-them). The legacy dataset-scale kinds have no such form here and are refused.
+own predictor uses the whole slice; the percentiles and ranks come from the same regular subsample
+of about ``PERCENTILE_SAMPLES`` px (above 512^2 px). On tiles of a few hundred pixels the two agree
+closely (the bioimage.io export's test tensors compare them). Every number derived from the input's
+size is a tensor, so a module traced at one size (``torch.jit.trace``) computes them afresh at
+another. The legacy dataset-scale kinds have no such form here and are refused.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from emdenoise_gui.core.normalise import (
     PERCENTILE_SAMPLES,
     ROBUST_BOX,
     ROBUST_PERCENTILES,
+    STATS_PERCENTILES,
+    STRAY_MARGIN,
 )
 from emdenoise_gui.models.registry import family
 
@@ -43,17 +53,67 @@ def _symmetric_pad(x: torch.Tensor, p: int) -> torch.Tensor:
     return torch.cat([x[..., :p, :].flip(-2), x, x[..., -p:, :].flip(-2)], dim=-2)
 
 
+def _length(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """``x``'s size along ``dim`` as a float64 scalar tensor: computed with tensor operations, so that a traced
+    export keeps it dynamic instead of baking in the trace's size (a Python int would be a constant)."""
+    return x.new_ones(x.shape[dim]).sum(dtype=torch.float64)
+
+
+def _every(x: torch.Tensor, dim: int, step: torch.Tensor) -> torch.Tensor:
+    """The indices 0, step, 2 step, ... along ``x``'s ``dim``, (ceil(size / step),) int64 on ``x``'s device: made
+    from ``x`` itself, where a traced ``torch.arange(..., device=x.device)`` kept the trace's device as a constant
+    (a module traced on the CPU then indexed a GPU tensor with CPU indices)."""
+    index = x.new_ones(x.shape[dim], dtype=torch.long).cumsum(0) - 1
+    return index[index % step == 0]
+
+
+def _subsample(x: torch.Tensor, samples: int) -> torch.Tensor:
+    """(B, C, Y, X) -> (B, C, n): each channel's regular subsample of about ``samples`` px, every step-th row
+    and column from the first, step = max(1, floor(sqrt(Y X / samples))), as core.normalise takes them (so the
+    numbers match); the step is a tensor (:func:`_length`)."""
+    step = torch.clamp(torch.floor(torch.sqrt(_length(x, 2) * _length(x, 3) / samples)), min=1.0).long()
+    return x.index_select(2, _every(x, 2, step)).index_select(3, _every(x, 3, step)).flatten(2)
+
+
 def _sampled_quantiles(smooth: torch.Tensor, percentiles: torch.Tensor, samples: int) -> torch.Tensor:
-    """(B, C, Y, X), (2,) -> (2, B, C): the quantiles of each channel's regular subsample of about
-    ``samples`` px, every step-th row and column as core.normalise.robust_range takes them (so the numbers
-    match, and a large slice stays under torch.quantile's 2^24 values). The step is computed with tensor
-    operations, so that a traced export keeps it dynamic instead of baking in the trace's size."""
-    rows = smooth.new_ones(smooth.shape[2]).sum(dtype=torch.float64)
-    cols = smooth.new_ones(smooth.shape[3]).sum(dtype=torch.float64)
-    step = torch.clamp(torch.floor(torch.sqrt(rows * cols / samples)), min=1.0).long()
-    sample = (smooth.index_select(2, torch.arange(0, rows.long(), step, device=smooth.device))
-              .index_select(3, torch.arange(0, cols.long(), step, device=smooth.device)))
-    return torch.quantile(sample.flatten(2), percentiles, dim=2)
+    """(B, C, Y, X), (2,) -> (2, B, C): the quantiles of each channel's :func:`_subsample` of about ``samples``
+    px, as core.normalise.robust_range takes them (a large slice stays under torch.quantile's 2^24 values)."""
+    return torch.quantile(_subsample(smooth, samples), percentiles, dim=2)
+
+
+def bulk_limits(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, Y, X) float32 -> (low, high), each (B, C, 1, 1) in ``x``'s units: core.normalise.bulk_limits of
+    each channel, the values at the ranks of STATS_PERCENTILES of its :func:`_subsample` of about
+    PERCENTILE_SAMPLES px, at least one value in from each end (a subsample of 2 values or fewer: its minimum
+    and maximum). The rank is a tensor too: the subsample sorted and taken at tensor indices."""
+    sample = _subsample(x, PERCENTILE_SAMPLES).sort(dim=2).values  # (B, C, n)
+    n = _length(sample, 2)
+    k = torch.clamp(torch.floor(n * STATS_PERCENTILES[0] / 100.0), min=1.0)  # core.normalise._clip_limits's
+    k = k * (n > 2 * k).to(k.dtype)  # no room for k in from each end: the ends
+    low, high = sample.index_select(2, torch.stack([k, n - 1 - k]).long()).unbind(2)  # (B, C) each
+    return low[..., None, None], high[..., None, None]
+
+
+def zscore_params(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, Y, X) float32 and its :func:`bulk_limits` -> (mean, std), each (B, C, 1, 1): core.normalise.slice_stats
+    of each channel, of its values clipped to [low, high]; a channel whose bulk is one value (flat but for a few
+    pixels, which the clip would take away) takes them of its values as they are. std floored at EPS. (slice_stats
+    falls back where the clipped std is under EPS and the bulk is one value: the clipped values are then all equal,
+    so the bulk alone decides.)"""
+    values = torch.where(high > low, x.clamp(low, high), x)
+    mean = values.mean(dim=(2, 3), keepdim=True)
+    return mean, values.std(dim=(2, 3), keepdim=True, unbiased=False).clamp_min(EPS)
+
+
+def stray_bounds(low: torch.Tensor, high: torch.Tensor, offset: torch.Tensor,
+                 scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each (B, C, 1, 1): a channel's bulk [low, high] (:func:`bulk_limits`) and its (offset, scale) -> (lowest,
+    highest) network input ((x - offset) / scale) that is not a stray, as core.normalise._stray_bounds: the bulk
+    widened by STRAY_MARGIN times its span each way; -inf and inf (no clip) where the bulk is one value."""
+    margin = STRAY_MARGIN * (high - low)
+    one_value = ~(high > low)
+    return (((low - margin - offset) / scale).masked_fill(one_value, float("-inf")),
+            ((high + margin - offset) / scale).masked_fill(one_value, float("inf")))
 
 
 def robust_params(x: torch.Tensor, percentiles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,19 +147,18 @@ class PortableDenoiser(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, Y, X) float32 in the image's units -> (B, 1, Y, X) in the same units."""
         centre = self.slices // 2
-        if self.kind == "zscore-slice":
-            mean = x.mean(dim=(2, 3), keepdim=True)
-            std = x.std(dim=(2, 3), keepdim=True, unbiased=False).clamp_min(EPS)
-            z = (x - mean) / std
-            offset, scale = mean[:, centre:centre + 1], std[:, centre:centre + 1]
-        elif self.kind == "robust-slice":
-            middle, half = robust_params(x, self.percentiles)
-            z = (x - middle) / half
-            offset, scale = middle[:, centre:centre + 1], half[:, centre:centre + 1]
-        else:  # minmax-tile: Ede & Beanland's crop scaling, the prediction clipped to [0, 1]
+        if self.kind == "minmax-tile":  # Ede & Beanland's crop scaling, the prediction clipped to [0, 1]
             offset = x.amin(dim=(1, 2, 3), keepdim=True)
             scale = (x.amax(dim=(1, 2, 3), keepdim=True) - offset).clamp_min(EPS)
             z = (x - offset) / scale
+        else:  # per channel, as core.normalise.Normaliser.forward: scaled, then strays clipped
+            low, high = bulk_limits(x)
+            if self.kind == "zscore-slice":
+                offset, scale = zscore_params(x, low, high)
+            else:
+                offset, scale = robust_params(x, self.percentiles)
+            z = ((x - offset) / scale).clamp(*stray_bounds(low, high, offset, scale))
+            offset, scale = offset[:, centre:centre + 1], scale[:, centre:centre + 1]
         if self.pad:  # the image mirrored at its edges, as EMDenoise's tiler does, instead of zeros
             p = self.pad
             y = self.net.denoise(nn.functional.pad(z, (p, p, p, p), mode="reflect"))[..., p:-p, p:-p]
