@@ -10,6 +10,7 @@ carried in nanometres as (z, y, x).
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -120,6 +121,7 @@ class Stack:
     def __init__(self, meta: StackMeta, reader):
         self.meta = meta
         self._reader = reader
+        self._lock = threading.Lock()  # the window's thread and a helper may read one stack: one read at a time
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -142,7 +144,8 @@ class Stack:
             raise IndexError(f"slice {z} is outside 0..{depth - 1}")
         z %= depth
         try:
-            data = self._reader.read(z)
+            with self._lock:  # a TIFF reader seeks and reads one file handle
+                data = self._reader.read(z)
         except InputError:
             raise
         except Exception as exc:  # the format library's own error: say which file and slice

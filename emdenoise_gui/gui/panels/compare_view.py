@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emdenoise_gui.gui.imaging import percentile_levels
+from emdenoise_gui.gui.panels import view_titles
 from emdenoise_gui.gui.panels.box_placement import BoxPlacer
 from emdenoise_gui.gui.panels.compare_toolbar import BLINK_MS, MODES, build_toolbar
 from emdenoise_gui.gui.panels.contrast import (
@@ -33,25 +34,21 @@ from emdenoise_gui.gui.panels.contrast import (
     ScaleMatch,
     residual_image,
 )
-from emdenoise_gui.gui.panels.high_pass import SIGMA_PX as HIGH_PASS_SIGMA_PX
 from emdenoise_gui.gui.panels.high_pass import HighPassCache
 from emdenoise_gui.gui.panels.keys import ViewKeys
 from emdenoise_gui.gui.panels.profile_plot import (
     MeasurePanel,
-    format_nm,
-    format_value,
     pixel_text,
 )
 from emdenoise_gui.gui.panels.region_tool import RegionTool
 from emdenoise_gui.gui.panels.saved_view import restore_view_state, view_state
 from emdenoise_gui.gui.panels.scale_bar import add_scale_bar, remove_scale_bar
 from emdenoise_gui.gui.panels.screen_image import ScreenImageItem
+from emdenoise_gui.gui.panels.slice_loader import SliceLoader
 from emdenoise_gui.gui.panels.slices import (
     Slices,
     origin_of,
-    pixel_words,
     same_source,
-    slice_span,
     split_image,
     voxel_size,
 )
@@ -96,6 +93,8 @@ class CompareView(QtWidgets.QWidget):
         self.high_passes = HighPassCache(self)
         self.high_passes.ready.connect(self._refresh_images)
         self._note = ""  # "computing high-pass…" while it is
+        self.slice_loader = SliceLoader(self)
+        self._reading: int | None = None  # the slice the loader reads, said beside the slider
         self._blink_result = False
         self._scale_bars: list = []
         self.residual_levels: tuple[float, float] | None = None
@@ -177,8 +176,8 @@ class CompareView(QtWidgets.QWidget):
         for widget in (self.slider, self.spin):
             widget.setToolTip("The slice shown (z); click an image to step with the arrow keys")
         self.depth_label = QtWidgets.QLabel()
-        self.slider.valueChanged.connect(self.set_slice)
-        self.spin.valueChanged.connect(self.set_slice)
+        self.slider.valueChanged.connect(self.slice_loader.go)  # off the window's thread where slow to read
+        self.spin.valueChanged.connect(self.slice_loader.go)
         self.panels = [QtWidgets.QWidget(), QtWidgets.QWidget()]
         for panel, title, graphics in zip(self.panels, self.titles, self.graphics):
             row(QtWidgets.QVBoxLayout(panel), (title, 0), (graphics, 1), spacing=2)
@@ -223,6 +222,7 @@ class CompareView(QtWidgets.QWidget):
         slices = Slices(stack)
         if not slices.depth:
             raise ValueError(f"'{name}' holds no slices")
+        self.slice_loader.forget()
         self._z = min(self._z, slices.depth - 1)
         shape = slices.get(self._z).shape
         same_stack = self._original is not None and same_source(self._original.stack, stack)
@@ -255,6 +255,7 @@ class CompareView(QtWidgets.QWidget):
         """Show no stack: ``message`` (default :data:`EMPTY_TEXT`) in place of the images, tools that
         need an image disabled. The next :meth:`set_original` starts afresh (view, tools, contrast)."""
         self._original = self._result = None
+        self.slice_loader.forget()
         self._name = self._label = ""
         self._voxel = self._shape = self.fit.shape = None
         self._z = 0
@@ -328,6 +329,11 @@ class CompareView(QtWidgets.QWidget):
             self._refresh_all()
         if changed:
             self.slice_changed.emit(z)
+
+    def show_reading(self, z: int | None) -> None:
+        """Say beside the slider that slice ``z`` is being read (None: nothing is)."""
+        self._reading = z
+        self._update_titles()
 
     def raw_slice(self, which: str, z: int | None = None) -> np.ndarray | None:
         """Slice ``z`` (default: the current one) of ``"original"`` or ``"result"`` as read, (Y, X);
@@ -473,50 +479,10 @@ class CompareView(QtWidgets.QWidget):
     def pane_titles(self, residual_levels: tuple[float, float] | None = None) -> tuple[str, str]:
         """Titles of the original and the result pane as side by side shows them (the result's as
         a residual when ``residual_levels`` are given)."""
-        shown = f"  ·  slice {self._z}" if self._original is not None and self._original.depth > 1 else ""
-        original = f"Original — {self._name or 'none'}{shown}  ·  {pixel_words(self._voxel)}"
-        result = f"Result — {self._label or 'none'}"
-        if self._result is not None and self._match:
-            result += f"  ·  {self._match.words()}"
-        if self._result is not None and (self._result.first or self._result.depth != self._original.depth):
-            result += f"  ({slice_span(self._result.first, self._result.first + self._result.depth - 1)})"
-        if residual_levels is not None:
-            result = (f"Residual (original − result) — {self._label}  ·  "
-                      f"contrast ±{format_value(residual_levels[1])} grey values")
-        if self.high_pass_action.isChecked():
-            original += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
-            if self._result is not None and self._result.covers(self._z) and residual_levels is None and not self._note:
-                result += f"  ·  high-pass σ {HIGH_PASS_SIGMA_PX:g} px"
-            if self._note:
-                original += f"  ·  {self._note}"
-                result += f"  ·  {self._note}" if self._result is not None else ""
-        return original, result
+        return view_titles.pane_titles(self, residual_levels)
 
     def _update_titles(self) -> None:
-        original, result = self.pane_titles(self.residual_levels)
-        if self._mode == "side_by_side":
-            self.titles[0].setText(original)
-            self.titles[1].setText(result)
-        elif self._mode == "split":
-            self.titles[0].setText(f"Split: left {original}  |  right {result}")
-        else:
-            paused = "" if self.blink_timer.isActive() else "  (paused: click Blink to resume)"
-            self.titles[0].setText(f"Blink: {result if self._blink_result else original}{paused}")
-        depth = self._original.depth if self._original else 0
-        text = "(a single image)" if depth == 1 else f"of 0–{max(depth - 1, 0)}"
-        if self._voxel and depth:
-            text += f"  ·  z {format_nm(round(self._z * self._voxel[0], 3))}"
-        self.depth_label.setText(text)
-        self._name_views()
-
-    def _name_views(self) -> None:
-        """Accessible names of the image views for what they show now; their titles as descriptions."""
-        left = {"side_by_side": "Original image", "split": "Split image: original left, result right",
-                "blink": "Blink image: original and result in turn"}[self._mode]
-        right = "Residual image" if self.residual_levels is not None else "Result image"
-        for graphics, name, title in zip(self.graphics, (left, right), self.titles):
-            graphics.setAccessibleName(name)
-            graphics.setAccessibleDescription(title.toolTip())  # the title in full (shown elided)
+        view_titles.update_titles(self)
 
     def _install_scale_bars(self) -> None:
         for view, bar in zip(self.views, self._scale_bars):

@@ -2,7 +2,8 @@
 
 :data:`SHORTCUTS` is what the Help menu lists. :class:`ViewKeys` watches the image views
 (the keys work once a view has the focus, e.g. after a click on the image) and calls the
-compare view's ``set_slice``, ``current_slice``, ``depth``, ``zoom``, ``pan`` and ``reset_view``.
+compare view's ``slice_loader`` (steps: read off the window's thread where slow), ``depth``, ``zoom``, ``pan`` and
+``reset_view``.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ class ViewKeys(QtCore.QObject):
             return False  # other Ctrl, Alt and Meta combinations belong to the menus
         key, text, compare = event.key(), event.text(), self.compare
         if key in _STEPS:
-            act and compare.set_slice(compare.current_slice() + _STEPS[key])
+            act and compare.slice_loader.go(compare.slice_loader.target() + _STEPS[key])  # from the one asked for
         elif key in (Key.Key_Home, Key.Key_End):
-            act and compare.set_slice(0 if key == Key.Key_Home else compare.depth() - 1)
+            act and compare.slice_loader.go(0 if key == Key.Key_Home else compare.depth() - 1)
         elif text in _ZOOMS:
             act and compare.zoom(_ZOOMS[text])
         elif text == "0":

@@ -2,38 +2,64 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 
 from emdenoise_gui.core.io.stack import FileChanged
 
+#: A slice read slower than this (s) marks its stack slow: the view's steps read it off the window's thread
+#: (``slice_loader``). An uncompressed 4096^2 uint16 slice reads in a few ms, an LZW-compressed one in 0.2-0.4 s.
+SLOW_READ_S = 0.05
+
 
 class Slices:
-    """A stack_like placed at original slices ``first .. first+len-1``; caches one slice."""
+    """A stack_like placed at original slices ``first .. first+len-1``; caches one slice. :meth:`get` may be
+    called from two threads (the window's, and ``slice_loader``'s reads): the cached slice is handed out without
+    waiting, a read waits for one under way."""
 
     def __init__(self, stack, first: int = 0):
         self.stack, self.first, self.depth = stack, int(first), len(stack)
         self._cached: tuple[int | None, np.ndarray | None] = (None, None)
+        self._lock = threading.Lock()
+        self.slow = False  # whether its last read took over SLOW_READ_S
 
     def covers(self, z: int) -> bool:
         return self.first <= z < self.first + self.depth
+
+    def ready(self, z: int) -> bool:
+        """Whether :meth:`get` of ``z`` returns without a slow read: cached, not held here, or a fast stack."""
+        return not self.covers(z) or self._cached[0] == z or not self.slow
 
     def get(self, z: int) -> np.ndarray | None:
         """Slice at original index ``z`` as (Y, X), or None where this stack has none."""
         if not self.covers(z):
             return None
-        if self._cached[0] != z:
-            try:
-                data = np.asarray(self.stack[z - self.first])
-            except FileChanged:  # saved over, or only touched, since it was opened: show it as it is now
-                reopen = getattr(self.stack, "reopened", None)
-                if reopen is None:
-                    raise
-                self.stack = reopen()
-                data = np.asarray(self.stack[z - self.first])
-            if data.ndim != 2:
-                raise ValueError(f"slice {z} has shape {data.shape}, expected a 2-D image")
-            self._cached = (z, data)
-        return self._cached[1]
+        cached = self._cached  # one read of the pair: the other thread may replace it
+        if cached[0] == z:
+            return cached[1]
+        with self._lock:
+            if self._cached[0] != z:
+                start = time.perf_counter()
+                self._cached = (z, self._read(z))
+                self.slow = time.perf_counter() - start > SLOW_READ_S
+            return self._cached[1]
+
+    def _read(self, z: int) -> np.ndarray:
+        """Slice ``z`` (original index, covered) read from the stack, (Y, X); the stack opened again when its
+        file changed since it was opened."""
+        try:
+            data = np.asarray(self.stack[z - self.first])
+        except FileChanged:  # saved over, or only touched, since it was opened: show it as it is now
+            reopen = getattr(self.stack, "reopened", None)
+            if reopen is None:
+                raise
+            self.stack = reopen()
+            data = np.asarray(self.stack[z - self.first])
+        if data.ndim != 2:
+            raise ValueError(f"slice {z} has shape {data.shape}, expected a 2-D image")
+        return data
 
 
 def voxel_size(stack) -> tuple[float, float, float] | None:
