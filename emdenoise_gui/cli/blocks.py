@@ -91,10 +91,10 @@ def block_job(args, denoiser, stride):
     """The job generator of ``denoise --scheduler``."""
     check_block_options(args)
     runtime = {"precision": args.precision, "batch_size": args.batch_size}
-    if args.scheduler == "here":
+    if args.scheduler == "here":  # a cluster's workers each pick their device: no device line
         return _saying_what_is_kept(blocks.denoise_blocks(args.input, args.output, denoiser, args.tile, stride,
                                                           args.dtype, args.device, args.overwrite, args.ngff,
-                                                          **runtime), Path(args.output))
+                                                          **runtime, tell_device=args.tell_device), Path(args.output))
     from emdenoise_gui.jobs.cluster import denoise_on_cluster
 
     return _saying_what_is_kept(denoise_on_cluster(args.input, args.output, denoiser, args.scheduler, args.tile,

@@ -298,7 +298,8 @@ def pick_denoiser(args) -> Denoiser:
         # or a remote scheduler's workers pick it on their machines: a CPU login node submits to GPU nodes)
         from emdenoise_gui.models.device import pick_device
 
-        pick_device(args.device)
+        if pick_device(args.device).type == "cpu" and args.device == "auto" and not getattr(args, "noted", False):
+            _note_an_unused_gpu()
     chosen = args.model == AUTO_MODEL  # zoo.registry reserves the name
     if chosen:
         args.model, args.method = _auto_model(args.input)
@@ -314,6 +315,17 @@ def pick_denoiser(args) -> Denoiser:
     elif not args.model:
         _note_model_options(args)
     return denoiser
+
+
+def _note_an_unused_gpu() -> None:
+    """A line on stderr when ``--device auto`` leaves an NVIDIA GPU unused (torch cannot use it: the CPU edition,
+    a driver too old for its CUDA), saying why (``doctor.gpu_advice``): the run's device line says the CPU."""
+    import torch
+
+    from emdenoise_gui.cli.doctor import gpu_advice, nvidia_present
+
+    if nvidia_present():
+        say(f"emdenoise: note: --device auto: {gpu_advice(torch.version.cuda, False, True)}; models run on the CPU")
 
 
 def denoise_with(args):
@@ -335,7 +347,7 @@ def denoise_job(args, denoiser: Denoiser):
         return cli_blocks.block_job(args, denoiser, stride)
     cli_blocks.check_block_options(args)
     return denoise_stack(args.input, args.output, denoiser, args.slices, args.tile, stride, args.dtype,
-                         args.overwrite, args.device, args.batch_size, args.precision)
+                         args.overwrite, args.device, args.batch_size, args.precision, tell_device=args.tell_device)
 
 
 def adapt_then_denoise(args):
@@ -524,7 +536,8 @@ def add_parsers(sub) -> None:
     cli_recording.add_argument(p)
     cli_blocks.add_arguments(p)
     cli_several.add_arguments(p)
-    p.set_defaults(func=cmd_denoise)
+    # tell_device: a model run says where it runs (jobs.denoise.device_line); several stacks: cli_several._run
+    p.set_defaults(func=cmd_denoise, tell_device=True)
 
     cli_compare.add_parser(sub)
 

@@ -332,7 +332,8 @@ def add_parsers(sub) -> None:
                    help="the NAME.checkpoint folder the stopped run saved beside its package (see `emdenoise zoo list`)")
     p.add_argument("--steps", type=int, help="a new total number of steps")
     p.add_argument("--device", type=arguments.device,
-                   help=f"{arguments.DEVICE_HELP} (default: the device the run started on)")
+                   help=f"{arguments.DEVICE_HELP}, for this resume only: a later one without --device goes on "
+                        "on the device the run started on (default: that device)")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("zoo", help="list, show, import, export or delete model packages")

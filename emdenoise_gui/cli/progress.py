@@ -50,7 +50,7 @@ class ProgressBar:
             self._show_stage(event.text)
             return
         if isinstance(event, ev.Message):
-            if self._shown:
+            if self._shown or self._width:  # a stage shown on a terminal is erased, not written after
                 self.finish()
             self.stream.write(f"emdenoise: note: {event.text}\n")
             self.stream.flush()

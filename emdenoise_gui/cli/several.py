@@ -252,9 +252,11 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
 
     written, failed, pending = [], [], 0  # pending: the first stack of the plan not yet done or failed
     unrecorded = 0  # results written that the --project could not take (each said)
+    told = set()  # the models a stack was denoised with: where they run was said (--model auto: several)
     try:
         for index, one in enumerate(plan, 1):
             say(f"[{index}/{len(plan)}] {one.input} -> {one.output}")
+            one.tell_device = one.denoiser not in told
             try:
                 run_with_bar(denoise_job(one, one.denoiser))
             except (InputError, MemoryError, OSError, RuntimeError) as exc:
@@ -266,6 +268,7 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
                 pending = index
                 continue
             written.append(one.output)
+            told.add(one.denoiser)
             pending = index
             _tell(f"wrote {one.output}")
             if one.recording is not None and not record_or_say(one, one.output, one.denoiser):

@@ -276,8 +276,10 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
     left a store without its count, which read as a finished result of zeros. Returns its blocks."""
     staging = output.with_name(f".{output.name}.creating")
     shutil.rmtree(staging, ignore_errors=True)
-    made_by = (f"the model {job.name} (weights sha256 {job.weights[:12]})" if job.kind == "model"
-               else f"the filter {job.name}") + ", in blocks"
+    from emdenoise_gui.jobs.denoise import model_words
+
+    # where it runs is not said: each worker of a cluster picks its own device
+    made_by = (model_words(job.name, job.weights) if job.kind == "model" else f"the filter {job.name}") + ", in blocks"
     ours = {"job": job.parameters(), "run": uuid.uuid4().hex,  # the run: which of two runs' stores this is
             "made_by": provenance(made_by, Path(job.source).name, range(meta.shape[0]), meta.shape[0])}
     array = omezarr.create(staging, meta.shape, dtype, meta.voxel_size_nm, ngff, extra_attributes={"emdenoise": ours},
@@ -374,11 +376,17 @@ def _ours(output: Path) -> dict:
 
 def denoise_blocks(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",
                    overwrite=False, ngff: str | None = None, cancel: CancelToken | None = None,
-                   precision: str = "auto", batch_size: int | None = None) -> Iterator[Progress | Stage | Message]:
+                   precision: str = "auto", batch_size: int | None = None, tell_device: bool = False
+                   ) -> Iterator[Progress | Stage | Message]:
     """Denoise ``source`` into the OME-Zarr store ``output`` block by block in this process (the
-    single-machine path of block processing; resumable). Yields Stage, then Progress in slices."""
+    single-machine path of block processing; resumable). Yields Stage, (with ``tell_device``, for a model with
+    blocks to do: a Message, ``jobs.denoise.device_line``), then Progress in slices."""
     job, todo = yield from start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, cancel,
                                  precision, batch_size)
+    if tell_device and job.kind == "model" and todo:
+        from emdenoise_gui.jobs.denoise import device_message
+
+        yield device_message(_predictor(job), job.tile, job.stride, job.precision)  # loaded once: the blocks use it
     done, total = 0, sum(z1 - z0 for z0, z1 in todo)
     for block in todo:
         if cancel is not None:

@@ -77,6 +77,64 @@ def _predictor(package, device: str, batch_size: int | None = None, precision: s
     return Predictor(package, pick_device(device), batch_size, precision)
 
 
+def model_words(name: str, weights_sha256: str, kind: str = "", where: str = "") -> str:
+    """A model as an output's made-by line names it (``jobs.stack.provenance``): 'the model NAME (KIND, weights
+    sha256 0123456789ab; on WHERE)', ``kind`` e.g. "nrrn lite" and ``where`` (:func:`running_on`) where known."""
+    facts = ", ".join(filter(None, (kind, f"weights sha256 {weights_sha256[:12]}")))
+    return f"the model {name} ({facts}{f'; on {where}' if where else ''})"
+
+
+def running_on(predictor, detail: bool = False) -> str:
+    """Where and in what precision ``predictor`` (an ``inference.predictor.Predictor``) computes: 'the CPU in
+    float32', 'the GPU (CUDA) in bfloat16' (the made-by line); with ``detail`` the device itself too: 'the CPU,
+    2 threads, in float32', 'the GPU (CUDA) cuda:0, NVIDIA H100 (79.1 GiB), in bfloat16' (the line the CLI says
+    before a run). The precision is what the network computes in (bfloat16 weights on a CPU included)."""
+    import torch
+
+    from emdenoise_gui.models.device import device_label, threads_words
+
+    device = predictor.device
+    where = {"cuda": "GPU (CUDA)", "mps": "Apple GPU"}.get(device.type, device.type.upper())
+    if detail and device.type == "cuda":
+        index = torch.cuda.current_device() if device.index is None else device.index
+        where += f" cuda:{index}, {device_label(device)},"
+    elif detail and device.type == "cpu":
+        where += f", {threads_words(torch.get_num_threads())},"
+    return f"the {where} in {_computed_in(predictor)}"
+
+
+def _computed_in(predictor) -> str:
+    """The precision ``predictor`` computes in, named as ``models.device.precision_name`` names it."""
+    from emdenoise_gui.models.device import precision_name
+
+    return precision_name(predictor.compute_dtype)
+
+
+#: ``--precision`` choices that name one type, as ``models.device.precision_name`` writes it.
+PRECISION_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+def device_line(predictor, precision: str = "auto") -> str:
+    """The line a model run says before its first slice (the CLI, on stderr): the model and where it runs, as
+    the output's made-by line words them (:func:`model_words`, :func:`running_on` in detail), and the
+    ``precision`` asked for where the device computes another."""
+    card = predictor.card
+    line = "denoising with " + model_words(card.name, card.weights_sha256, f"{card.family} {card.config}",
+                                           running_on(predictor, detail=True))
+    asked = PRECISION_NAMES.get(precision)
+    if asked is not None and asked != _computed_in(predictor):
+        line += f"; --precision {precision} asked for {asked}, which this device does not compute"
+    return line
+
+
+def device_message(predictor, tile: int, stride: int | None, precision: str = "auto") -> Message:
+    """:func:`device_line` as a Message, once the network has run on its device (its reach measured) and its
+    ``tile`` / ``stride`` tiling is accepted (``Predictor.plan``): a model that cannot run on the data (NaN) or
+    a tiling it refuses says only its one-line error, not this line before it."""
+    predictor.plan(tile, stride)
+    return Message(device_line(predictor, precision))
+
+
 def check_batch_size(batch_size: int | None) -> None:
     """InputError for a ``--batch-size`` below 1 (None: chosen automatically)."""
     if batch_size is not None and batch_size < 1:
@@ -96,13 +154,15 @@ def check_tile_multiple(family_name: str, tile: int, stride: int | None) -> None
 
 def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, dtype="float32",
                       overwrite=False, device="auto", batch_size=None, precision="auto",
-                      cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
+                      cancel: CancelToken | None = None, region=None, tell_device: bool = False
+                      ) -> Iterator[Progress | Stage | Message]:
     """Denoise ``src`` with the package ``model`` (path or zoo name), writing ``out``.
 
     NRRN gets each slice with its two neighbours (reflected at the stack's ends),
     so a single image is denoised from itself. Tiles as in ``core.tiling``: ``stride``
     None band-blends tiles overlapping by the network's halo, a stride Gaussian-blends.
-    Yields Stage "loading model", "reading slice", "first tile", then Progress in tiles.
+    Yields Stage "loading model", (with ``tell_device``, the CLI's: a Message, :func:`device_line`) "reading
+    slice", "first tile", then Progress in tiles.
     """
     from emdenoise_gui.zoo.registry import resolve
 
@@ -111,6 +171,8 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     yield stage("loading model", cancel)
     predictor = _predictor(resolve(model), device, batch_size, precision)
     check_tile_multiple(predictor.card.family, tile, stride)
+    if tell_device:
+        yield device_message(predictor, tile, stride, precision)
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
@@ -130,10 +192,8 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
 
     started = time.perf_counter()
     card = predictor.card
-    where = {"cuda": "GPU (CUDA)", "mps": "Apple GPU"}.get(predictor.device.type, predictor.device.type.upper())
-    computed = str(predictor.amp_dtype).removeprefix("torch.") if predictor.amp_dtype is not None else "float32"
-    made_by = (f"the model {card.name} ({card.family} {card.config}, weights sha256 {card.weights_sha256[:12]}; "
-               f"on the {where} in {computed})")  # results of two machines differ by up to 0.6 grey levels
+    # results of two machines differ by up to 0.6 grey levels: the line says where this one ran
+    made_by = model_words(card.name, card.weights_sha256, f"{card.family} {card.config}", running_on(predictor))
     yield from job.run(one, f"denoise ({card.name})", cancel, cache, made_by=made_by)
     if region is None and batch_size is None and precision == "auto":  # the settings measure_speed times
         _remember_job_speed(predictor, job, tile, stride, time.perf_counter() - started)
@@ -161,12 +221,13 @@ def _remember_job_speed(predictor, job: StackJob, tile: int, stride: int | None,
 
 def denoise_stack(src, out, denoiser: Denoiser, slices=None, tile=512, stride=None, dtype="float32",
                   overwrite=False, device="auto", batch_size=None, precision="auto",
-                  cancel: CancelToken | None = None, region=None) -> Iterator[Progress | Stage]:
+                  cancel: CancelToken | None = None, region=None, tell_device: bool = False
+                  ) -> Iterator[Progress | Stage | Message]:
     """Denoise a stack (or ``slices`` START:STOP of it; only ``region`` (y0, y1, x0, x1) px of each slice
-    when given) into ``out`` with a filter or a model."""
+    when given) into ``out`` with a filter or a model (``tell_device``: :func:`denoise_model_job`'s)."""
     if denoiser.kind == "model":
         return denoise_model_job(src, out, denoiser.path, slices, tile, stride, dtype, overwrite, device,
-                                 batch_size, precision, cancel, region)
+                                 batch_size, precision, cancel, region, tell_device)
     return denoise_filter_job(src, out, denoiser.name, slices, tile, stride, dtype, overwrite, cancel, region)
 
 

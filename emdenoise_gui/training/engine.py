@@ -71,10 +71,55 @@ def _checkpoint_dir(spec: RunSpec) -> Path:
     return out.with_name(out.name + ".checkpoint")
 
 
-def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0, files: dict | None = None) -> dict:
-    """A checkpoint's content; ``files``: :func:`data_fingerprint` of the data the run began on."""
+def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0, files: dict | None = None,
+           sessions: Sessions | None = None) -> dict:
+    """A checkpoint's content; ``files``: :func:`data_fingerprint` of the data the run began on; ``sessions``:
+    which device trained which of its steps (:meth:`Sessions.upto`)."""
     return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state(), "wall_s": wall_s,
-            "data_files": files or {}}
+            "data_files": files or {}, "devices": sessions.upto(step) if sessions else []}
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Which device trained which steps of a run: ``earlier``, the [device, first step, last step] of each
+    session before this one (a checkpoint's "devices"; device "" where a checkpoint of a version before they were
+    kept did not say), and this session's ``device`` (``str(torch.device)``: "cpu", "cuda:1") from step
+    ``first``. A resume on another device (``resume --device``) is a session of its own; the run's spec keeps
+    the device it was started with."""
+
+    earlier: tuple
+    device: str
+    first: int
+
+    @classmethod
+    def resumed(cls, state: dict | None, device: torch.device, first: int) -> Sessions:
+        """This session's, after those a checkpoint ``state`` recorded (None: a new run)."""
+        recorded = (state or {}).get("devices")
+        valid = isinstance(recorded, list) and all(
+            isinstance(s, list) and len(s) == 3 and isinstance(s[0], str) and all(isinstance(v, int) for v in s[1:])
+            for s in recorded)
+        earlier = [tuple(s) for s in recorded] if valid and recorded else [("", 0, first)] if first else []
+        return cls(tuple(earlier), str(device), first)
+
+    def upto(self, step: int) -> list:
+        """[device, first step, last step] of every session up to ``step`` (steps counted from 0, the last
+        one done): a checkpoint's "devices"."""
+        now = [(self.device, self.first, step)] if step > self.first else []
+        return [list(s) for s in (*self.earlier, *now)]
+
+    def words(self, step: int) -> str:
+        """The card's ``device`` after ``step`` steps: "cuda:0" for a run on one device; "cuda:0 for steps 1-400,
+        cpu for steps 401-800" for several (steps counted from 1), "not recorded" for a device no checkpoint
+        kept."""
+        merged: list[list] = []
+        for device, first, last in self.upto(step):
+            if merged and merged[-1][0] == device and merged[-1][2] == first:
+                merged[-1][2] = last
+            else:
+                merged.append([device, first, last])
+        if len(merged) == 1 and merged[0][0]:
+            return merged[0][0]
+        return ", ".join(f"{device or 'not recorded'} for steps {first + 1}-{last}" for device, first, last in merged)
 
 
 class SampleAhead:
@@ -183,7 +228,8 @@ def _locked(spec: RunSpec, output: Path, cancel: CancelToken | None, _resume_sta
                          "'emdenoise resume', or move it away first", ckpt)
     cancel = cancel or CancelToken()
     torch.manual_seed(spec.seed)
-    device = pick_device(spec.device)
+    # a resume's --device holds for this session only (the spec, saved in every checkpoint, keeps the run's own)
+    device = pick_device((_resume_state or {}).get("session_device") or spec.device)
     check_fits(spec.family, spec.config, spec.batch_size, spec.crop, device)  # before any data is drawn
     # a resumed run: the start model's facts it saved ({} when it saved none: an older run)
     resumed_init = None if _resume_state is None else (_resume_state.get("trainer", {}).get("init") or {})
@@ -198,20 +244,22 @@ def _locked(spec: RunSpec, output: Path, cancel: CancelToken | None, _resume_sta
         trainer.rebase_schedule(first, spec.steps)
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
     meter = RateMeter(spec.steps - first)
+    sessions = Sessions.resumed(_resume_state, device, first)
 
     def wall_s() -> float:  # training time of the whole run, resumed parts included
         return wall_before + meter.elapsed()
 
     ahead = SampleAhead(trainer, spec.seed, spec.steps)
     try:
-        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output, files)
+        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output, files, sessions)
     finally:
         ahead.close()
 
 
-def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path, files: dict) -> Iterator[object]:
+def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path, files: dict,
+           sessions: Sessions) -> Iterator[object]:
     """The loop of :func:`train` from step ``first``: steps, validation, checkpoints (with ``files``, the
-    data's fingerprint), export to ``output``."""
+    data's fingerprint, and ``sessions``, the devices of the steps), export to ``output``."""
     step, pending, every = first, [], loss_read_every(trainer.device)
     while step < spec.steps:
         if cancel.paused:  # show every finished step while the run waits
@@ -219,7 +267,7 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
         meter.start += cancel.wait_while_paused()  # paused time is neither training time nor in the rate
         if cancel.cancelled:
             yield from _read_losses(pending, spec, meter, first)
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files, sessions))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
@@ -239,14 +287,14 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
             noisy, denoised = trainer.preview()
             yield Preview(step, noisy, denoised)
         if checkpoint:  # the last one lets a run go on later
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files, sessions))
             yield CheckpointSaved(step, str(ckpt))
     if trainer.self_supervised:  # about 70 s for a paper-size NRRN on two CPU cores, said rather than silent
         where = ("held-back slices" if getattr(trainer, "any_held_back", False)
                  else "its training slices (too few to hold any back: only a clear failure counts)")
         yield Stage(f"estimating the error the model leaves on {where}")
     try:
-        package = trainer.export(output, steps=step, wall_s=wall_s())
+        package = trainer.export(output, steps=step, wall_s=wall_s(), device=sessions.words(step))
     except InputError as exc:  # a full disk, a disk error: the run is done, its last checkpoint holds it
         raise InputError(f"{exc.problem.removesuffix('. Nothing was written')}; the finished training is kept "
                          f"in its checkpoint {ckpt}: resume it to save the model", exc.path) from None
@@ -290,15 +338,16 @@ def resume(checkpoint: str | Path, cancel: CancelToken | None = None, steps: int
            device: str | None = None) -> Iterator[object]:
     """Continue the run saved in ``checkpoint`` (optionally to a new total of ``steps``, on ``device``: "auto",
     "cpu", "cuda", ...; None: the device it was started with. A run stopped on a GPU goes on on a laptop's CPU,
-    and the app's device setting holds for a resume as for a new run)."""
+    and the app's device setting holds for a resume as for a new run). ``device`` holds for this session only:
+    the run keeps the device it was started with for a later resume without one (a resume on the CPU made
+    every later one of a GPU run go on on the CPU)."""
     notes: list[str] = []
     state = load_checkpoint(Path(checkpoint), notes)
     for note in notes:
         yield Message(note)
     spec = RunSpec.from_dict(state["spec"])
-    if device is not None:
-        spec.device = device
-    else:  # "--device cuda:1: no CUDA GPU" named a flag the user never typed (device audit)
+    state["session_device"] = device  # read by train(), not saved
+    if device is None:  # "--device cuda:1: no CUDA GPU" named a flag the user never typed (device audit)
         from emdenoise_gui.models.device import pick_device
 
         try:

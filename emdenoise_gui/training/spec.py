@@ -59,7 +59,8 @@ class RunSpec:
         less its noise output (``models.cyclic``); "" keeps the
         ``init`` package's, else picks "gated" for ``artifacts`` runs and "direct" for the paper's GAN.
     notes: extra facts for the card's ``training`` record (e.g. what a self-trained model is for).
-    device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
+    device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps": the device the run was started
+        with, kept by its checkpoints (a resume on another device is that session's only: ``engine.Sessions``).
     """
 
     family: str

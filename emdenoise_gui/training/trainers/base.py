@@ -370,8 +370,9 @@ class BaseTrainer:
     def before_export(self) -> None:
         """Last changes to the model before it is written (e.g. BatchNorm statistics)."""
 
-    def export(self, output: Path, steps: int, wall_s: float = 0.0):
-        """Write the package to ``output``: the best validated model, with a filled-in card."""
+    def export(self, output: Path, steps: int, wall_s: float = 0.0, device: str = ""):
+        """Write the package to ``output``: the best validated model, with a filled-in card; ``device``: the
+        card's words for the device(s) that trained it (``engine.Sessions.words``; "": this trainer's)."""
         best_step = self.best["step"] if self.best else steps
         if self.best:
             self.model.load_state_dict(self.best["model"])
@@ -382,7 +383,7 @@ class BaseTrainer:
             "recipe": self.recipe(), "schedule": self.schedule.kind, "lr": self.spec.lr,
             "batch_size": self.spec.batch_size, "best_step": best_step,
             "validation": self.validation_words(),
-            "wall_s": round(float(wall_s), 1), "device": str(self.device), "hardware": _hardware(),
+            "wall_s": round(float(wall_s), 1), "device": device or str(self.device), "hardware": _hardware(),
             "precision": precision_name(self.amp_dtype) + (" autocast" if self.amp_dtype else ""),
         }
         if self.init_from is not None:
