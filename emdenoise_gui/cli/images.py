@@ -6,6 +6,7 @@ torch is imported only when a model is used, so these commands start fast.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -324,7 +325,8 @@ def _note_an_unused_gpu() -> None:
 
     from emdenoise_gui.cli.doctor import gpu_advice, nvidia_present
 
-    if nvidia_present():
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1")  # a CPU job on a GPU node
+    if nvidia_present() and not hidden:
         say(f"emdenoise: note: --device auto: {gpu_advice(torch.version.cuda, False, True)}; models run on the CPU")
 
 

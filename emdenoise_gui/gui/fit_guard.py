@@ -23,8 +23,6 @@ import threading
 
 from PySide6 import QtCore
 
-from emdenoise_gui.gui.panels.zoo_fitting import entry_fit
-
 #: How long Denoise waits for the zoo's preselection before it runs with the current selection.
 PRESELECT_WAIT_MS = 30_000
 #: How often it looks whether the preselection has come.
@@ -133,6 +131,9 @@ class DenoiseFitGuard:
         return None
 
     def _several_measured(self) -> None:
+        # imported here: not before the window shows (it imports core.baselines)
+        from emdenoise_gui.gui.panels.zoo_fitting import entry_fit
+
         thread, box, ids, key, denoiser = self._several_check
         if thread.is_alive() and not self._closing:
             QtCore.QTimer.singleShot(POLL_MS, self._several_measured)

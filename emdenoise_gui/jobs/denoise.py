@@ -128,9 +128,10 @@ def device_line(predictor, precision: str = "auto") -> str:
 
 
 def device_message(predictor, tile: int, stride: int | None, precision: str = "auto") -> Message:
-    """:func:`device_line` as a Message, once the network has run on its device (its reach measured) and its
-    ``tile`` / ``stride`` tiling is accepted (``Predictor.plan``): a model that cannot run on the data (NaN) or
-    a tiling it refuses says only its one-line error, not this line before it."""
+    """:func:`device_line` as a Message, once its ``tile`` / ``stride`` tiling is accepted (``Predictor.plan``,
+    which for a tiled family runs the network on its device to measure its reach): a model that cannot run on the
+    data (NaN) or a tiling it refuses says only its one-line error, not this line before it. A whole-tile family
+    (cyclic) runs no network there: a failure on its first tile comes after the line."""
     predictor.plan(tile, stride)
     return Message(device_line(predictor, precision))
 
@@ -171,10 +172,14 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     yield stage("loading model", cancel)
     predictor = _predictor(resolve(model), device, batch_size, precision)
     check_tile_multiple(predictor.card.family, tile, stride)
-    if tell_device:
-        yield device_message(predictor, tile, stride, precision)
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
+    if tell_device:  # after the input and output checks: their one-line errors come alone
+        try:
+            yield device_message(predictor, tile, stride, precision)
+        except BaseException:
+            job.source.close()
+            raise
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
     def one(z: int):

@@ -99,6 +99,8 @@ class Sessions:
             isinstance(s, list) and len(s) == 3 and isinstance(s[0], str) and all(isinstance(v, int) for v in s[1:])
             for s in recorded)
         earlier = [tuple(s) for s in recorded] if valid and recorded else [("", 0, first)] if first else []
+        if device.type == "cuda" and device.index is None:  # "cuda" and "cuda:0" are one GPU: one name on the card
+            device = torch.device("cuda", torch.cuda.current_device())
         return cls(tuple(earlier), str(device), first)
 
     def upto(self, step: int) -> list:

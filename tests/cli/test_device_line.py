@@ -90,6 +90,20 @@ def test_auto_on_a_gpu_torch_cannot_use_says_why(tmp_path, cli, monkeypatch):
     assert "emdenoise: note: --device auto: an NVIDIA GPU is present but" in result.err
     asked = cli("denoise", tmp_path / "a.tif", "-o", tmp_path / "c.tif", "--model", "flyem-nrrn-lite", "--device", "cpu")
     assert asked.code == 0 and "NVIDIA" not in asked.err  # the CPU asked for: nothing fell back
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # a CPU job on a GPU node: hidden on purpose, no driver advice
+    hidden = cli("denoise", tmp_path / "a.tif", "-o", tmp_path / "d.tif", "--model", "flyem-nrrn-lite")
+    assert hidden.code == 0 and "NVIDIA" not in hidden.err and CPU_LINE.search(hidden.err)
+
+
+def test_an_input_or_output_error_is_the_only_line(tmp_path, cli):
+    """The device line came before the output and slice checks' one-line errors (review)."""
+    src = _stack(tmp_path / "a.tif")
+    (tmp_path / "o.tif").write_bytes(b"x")
+    exists = cli("denoise", src, "-o", tmp_path / "o.tif", "--model", "flyem-nrrn-lite", "--device", "cpu")
+    assert exists.code == 2 and "already exists" in exists.err and not _lines(exists.err), exists.err
+    outside = cli("denoise", src, "-o", tmp_path / "p.tif", "--model", "flyem-nrrn-lite", "--device", "cpu",
+                  "--slices", "5:9")
+    assert outside.code == 2 and "selects no slice" in outside.err and not _lines(outside.err), outside.err
 
 
 class _Terminal(io.StringIO):

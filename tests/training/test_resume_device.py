@@ -72,3 +72,16 @@ def test_steps_saved_before_devices_were_recorded_are_said_so(tmp_path, fibsem_c
     finished = list(resume(checkpoint))[-1]
     assert open_package(finished.package).card.training["device"] == ("not recorded for steps 1-2, cpu for "
                                                                        "steps 3-4")
+
+
+def test_one_gpu_named_with_and_without_its_index_is_one_session(monkeypatch):
+    """"cuda" (--device auto) and "cuda:0" (--device cuda:0) are one GPU: the card said "cuda for steps 1-5, cuda:0
+    for steps 6-10" (review)."""
+    import torch
+
+    from emdenoise_gui.training.engine import Sessions
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    later = Sessions.resumed({"devices": [["cuda:0", 0, 5]]}, torch.device("cuda"), 5)
+    assert later.words(10) == "cuda:0"
+    assert Sessions.resumed(None, torch.device("cpu"), 0).words(4) == "cpu"
