@@ -214,11 +214,16 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
             self.unchanged_stack(records[0])
             return
         checked = {r.path: self._verified.get(r.path) for r in records}
+        states: list = []
+        if len(records) >= HEADERS_SAID:
+            self.status.emit(f"Reading {len(records)} stacks' headers…")
         try:
-            states = run_drawing(lambda: [read_state(r.path, checked[r.path]) for r in records], HEADER_WAIT_S)
+            run_drawing(lambda: states.extend(read_state(r.path, checked[r.path]) for r in records), HEADER_WAIT_S)
         except TimeoutError:
-            raise InputError(f"the stacks' files were not read within {HEADER_WAIT_S:g} s (a slow or disconnected "
-                             "drive?): try again once the drive answers", records[0].path) from None
+            late = records[len(states)] if len(states) < len(records) else records[-1]
+            raise InputError(f"only {len(states)} of the {len(records)} stacks' files were read within "
+                             f"{HEADER_WAIT_S:g} s (a slow or disconnected drive?): try again once the drive "
+                             "answers", late.path) from None
         for record, (meta, signature, read_bytes) in zip(records, states):
             self._confirm(record, meta, signature, read_bytes)
 
@@ -510,10 +515,14 @@ class Controller(QtCore.QObject, ResultRecording, ProjectSaving):
         records = [r for r in (self._record(i) for i in stack_ids) if r is not None]
         if not records or self._nothing_to_denoise_with(denoiser):
             return None
+        project = self.project
         try:
             self.unchanged_stacks(records)
         except InputError as exc:
             self.warning.emit("Cannot denoise", str(exc))
+            return None
+        if self.project is not project or any(self.find_stack(r.id) is not r for r in records):  # while read
+            self.status.emit("Denoise not started: the project changed while its stacks were read")
             return None
         s = self.settings
         if region is not None:

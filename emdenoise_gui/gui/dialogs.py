@@ -19,7 +19,7 @@ from emdenoise_gui.gui.settings import (
     QUALITIES,
     AppSettings,
 )
-from emdenoise_gui.gui.workers import thread_limit
+from emdenoise_gui.gui.workers import cpu_cores, job_threads, thread_limit
 from emdenoise_gui.project.naming import NAME_FIELDS, check_pattern
 
 #: Stacks named (with why) in the question before denoising several that fit poorly; more are counted.
@@ -107,8 +107,8 @@ class SettingsDialog(QtWidgets.QDialog):
         self.threads.setSpecialValueText(f"all ({thread_limit()})")  # fewer where OMP_NUM_THREADS says so
         self.threads.setValue(settings.threads)
         self.threads.setToolTip("The processor threads jobs compute with; one core is left to the window, so a job "
-                                f"on this computer gets at most {max(1, (os.cpu_count() or 1) - 1)}, and jobs "
-                                "running together share them")
+                                f"on this computer gets at most {job_threads(cpu_cores(), 1, thread_limit())} with "
+                                "'all', and jobs running together share them")
         self.appearance = _combo(APPEARANCES, APPEARANCE_WORDS, settings.appearance)
         self.appearance.setToolTip("Light or dark windows; the images keep their black surround")
         form = QtWidgets.QFormLayout()

@@ -7,9 +7,10 @@ stack without saying so.
 - When the selected denoiser fits the stack poorly (NRRN on ssTEM sections, say) and the app would pick
   another, a question offers the app's pick, denoising anyway, or cancelling; "anyway" is remembered
   for that stack and denoiser, so it is asked once.
-- With several stacks selected, each one's fit is measured first on a worker thread (the shown stack's is
-  the zoo's; about a second a stack, kept while the file is unchanged); when the denoiser fits some
-  poorly, a question names them and offers denoising the others, all anyway, or cancelling.
+- With several stacks selected, each one's fit is measured first on a worker thread (about half a second a
+  stack, the status bar counting; kept while the file is unchanged); when the denoiser fits some poorly, a
+  question names them and offers denoising the others, all anyway, or cancelling. Stacks no longer in the
+  project as they were (another project opened meanwhile) are left out.
 
 The same checks as the CLI's ``--model`` (which notes a poor fit on stderr). ``DenoiseFitGuard`` is a
 mixin of ``main_window.MainWindow``; it uses the window's ``controller``, ``zoo_panel``,
@@ -18,7 +19,6 @@ mixin of ``main_window.MainWindow``; it uses the window's ``controller``, ``zoo_
 
 from __future__ import annotations
 
-import os
 import threading
 
 from PySide6 import QtCore
@@ -33,7 +33,7 @@ class DenoiseFitGuard:
     """``denoise_command``: Denoise after the fit checks (see the module docstring)."""
 
     _fit_wait: str | None = None  # the stack (its ``stack_key``) a denoise waits for the preselection of
-    _several_check: tuple | None = None  # a check of several stacks' fits under way: (thread, box, ids, key, denoiser)
+    _several_check: tuple | None = None  # a check of several stacks' fits under way: (thread, box, stacks, key, denoiser)
 
     def stack_key(self, stack_id: str | None) -> str | None:
         """What tells the open project's stack ``stack_id`` from any other the window showed: its project's
@@ -117,42 +117,43 @@ class DenoiseFitGuard:
             self.statusBar().showMessage("Still checking how the denoiser fits the selected stacks…", 4000)
             return None
         known = self.__dict__.setdefault("_facts_known", {})  # (stack key, file size, mtime) -> its facts
-        if zoo.facts is not None and zoo.stack_key is not None:
-            known[zoo.stack_key] = zoo.facts  # the shown stack's, as the zoo measured it
         stacks = [(self.stack_key(r.id), r) for r in records]
-        box: dict = {}
+        box: dict = {"done": 0}
         thread = threading.Thread(target=_measure_all, args=(stacks, known, box), name="emdenoise-several-fits",
                                   daemon=True)
-        self._several_check = (thread, box, [r.id for r in records], key, self.denoiser)
-        self.statusBar().showMessage(f"Checking how {self.denoiser.title} fits the {len(records)} selected stacks; "
-                                     "denoising starts then…")
+        self._several_check = (thread, box, stacks, key, self.denoiser)
         thread.start()
-        QtCore.QTimer.singleShot(POLL_MS, self._several_measured)
+        self._several_measured()
         return None
 
     def _several_measured(self) -> None:
         # imported here: not before the window shows (it imports core.baselines)
         from emdenoise_gui.gui.panels.zoo_fitting import entry_fit
 
-        thread, box, ids, key, denoiser = self._several_check
+        thread, box, stacks, key, denoiser = self._several_check
         if thread.is_alive() and not self._closing:
+            self.statusBar().showMessage(f"Checking how {denoiser.title} fits the {len(stacks)} selected stacks "
+                                         f"({box['done']} done); denoising starts then…")
             QtCore.QTimer.singleShot(POLL_MS, self._several_measured)
             return
         self._several_check = None
         if self._closing or not self.isVisible():
             return
         zoo = self.zoo_panel
-        if zoo.current_key() != key:
-            self.statusBar().showMessage("Denoise not started: another denoiser was chosen meanwhile; "
-                                         "press Denoise again", 8000)
+        # only stacks still in the project as they were: ids repeat in another project opened meanwhile
+        present = [(stack, record) for stack, record in stacks if self.stack_key(record.id) == stack]
+        if zoo.current_key() != key or not present:
+            why = "another denoiser was chosen" if present else "the project changed"
+            self.statusBar().showMessage(f"Denoise not started: {why} meanwhile; press Denoise again", 8000)
             return
         self.statusBar().clearMessage()
         accepted = self.__dict__.setdefault("_poor_fits_accepted", set())
         poor = []
         for stack, record, facts in box.get("facts", []):
             fit = entry_fit(key, zoo.entries[key], facts)
-            if fit is not None and fit.grade == "poor" and (stack, key) not in accepted:
+            if fit is not None and fit.grade == "poor" and (stack, key) not in accepted and (stack, record) in present:
                 poor.append((stack, record, fit.reason))
+        ids = [record.id for _stack, record in present]
         if poor:
             answer = self._ask_several_poor_fit(zoo.item(key).text(0), [(r.name, why) for _s, r, why in poor],
                                                 len(ids))
@@ -184,17 +185,17 @@ class DenoiseFitGuard:
 def _measure_all(stacks: list, known: dict, box: dict) -> None:
     """Worker thread: ``box["facts"]``, a list of (stack key, record, its ``zoo.fit.StackFacts``) for each
     (stack key, project record) of ``stacks`` whose file could be read (one that cannot is left to the denoise
-    job, which says why); facts already in ``known`` (by stack key and the file's size and time) are reused, new
-    ones kept there."""
+    job, which says why), ``box["done"]`` counting them; facts already in ``known`` for the stack and its file's
+    size and time (``gui.stack_files.file_signature``) are reused, new ones kept there."""
     from emdenoise_gui.core.io import open_stack
+    from emdenoise_gui.gui.stack_files import file_signature
     from emdenoise_gui.zoo.fit import measure_facts
 
     found = []
     for stack, record in stacks:
         try:
-            info = os.stat(record.path)
-            signature = (stack, info.st_size, info.st_mtime_ns)
-            facts = known.get(signature) or known.get(stack)
+            signature = (stack, *file_signature(record.path))
+            facts = known.get(signature)
             if facts is None:
                 voxel = tuple(record.voxel_size_nm) if record.voxel_size_nm else None
                 with open_stack(record.path) as data:
@@ -202,5 +203,7 @@ def _measure_all(stacks: list, known: dict, box: dict) -> None:
                 known[signature] = facts
         except Exception:  # noqa: BLE001 - unreadable now: the job reports it with its one-line reason
             continue
+        finally:
+            box["done"] += 1
         found.append((stack, record, facts))
     box["facts"] = found

@@ -443,7 +443,7 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
             if not partial:
                 self.statusBar().showMessage("Preview finished for a stack that is no longer shown", 5000)
             return
-        if self.viewer.current_slice() != z:  # ... or to another slice: stay there (the view jumped back)
+        if self.viewer.slice_loader.target() != z:  # ... or to another slice: stay there (the view jumped back)
             return
         label = f"preview: {denoiser.title}" + (" (part on screen; whole slice follows)" if partial else "")
         try:
@@ -477,8 +477,8 @@ class MainWindow(WindowClosing, DenoiseFitGuard, ItemActions, ViewSaving, QtWidg
             z = self.viewer.current_slice()  # whole slice's preview cannot be shown there (two error dialogs)
             self.show_stack(stack_id)
             self.viewer.set_slice(z)
-        return self._previewing(self.controller.preview(stack_id, self.viewer.current_slice(), self.denoiser,
-                                                        self.viewer.visible_region()))
+        z = self.viewer.slice_loader.target()  # the slice asked for, while a slow one is read
+        return self._previewing(self.controller.preview(stack_id, z, self.denoiser, self.viewer.visible_region()))
 
     def _previewing(self, job):
         """Remember the preview ``job`` of the slice on screen (None: none started); returns it."""

@@ -90,8 +90,8 @@ def thread_limit() -> int:
     where the environment's OMP_NUM_THREADS says so (a shared machine's or a batch scheduler's limit, which torch
     honours by itself until Settings ▸ CPU threads "all" set one per core past it)."""
     cores = cpu_cores()
-    try:
-        limit = int(os.environ.get("OMP_NUM_THREADS", "").strip())
+    try:  # a list ("4,2": per nesting level) starts with the outermost level's, the one torch takes
+        limit = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip())
     except ValueError:  # unset, or not a number
         return cores
     return min(cores, limit) if limit > 0 else cores

@@ -95,7 +95,7 @@ def test_all_cpu_threads_keeps_an_omp_num_threads_limit(monkeypatch):
         assert workers._torch_threads == 3 and torch.get_num_threads() == 3
         AppSettings(threads=5).apply_threads()  # a count chosen by hand is the user's
         assert workers._torch_threads == 5
-        for value, expected in (("16", 8), ("four", 8), ("0", 8), (" 2 ", 2)):
+        for value, expected in (("16", 8), ("four", 8), ("0", 8), (" 2 ", 2), ("4,2", 4)):
             monkeypatch.setenv("OMP_NUM_THREADS", value)
             assert workers.thread_limit() == expected, value
     finally:

@@ -351,3 +351,25 @@ def test_a_batch_checks_its_stacks_on_a_thread_and_says_a_rewritten_one_once(win
     assert job is not None and job.kind == "batch"
     assert [w[0] for w in window.warnings[count:]] == ["Stack changed on disk", "Cannot denoise"]  # said once
     wait_for(qtbot, job)
+
+
+def test_a_project_closed_while_a_batch_reads_its_headers_starts_nothing(window, qtbot, tmp_path, monkeypatch):
+    """The window closing (or another project opening) while a batch's headers were read on a thread raised
+    AttributeError out of the denoise (review); it starts nothing now and says why."""
+    import time
+
+    from PySide6 import QtCore
+
+    from emdenoise_gui.gui import controller as controller_module
+
+    paths = [_tiff(tmp_path / f"s{i}.tif") for i in range(2)]
+    drop(window, paths)
+    ids = [r.id for r in window.controller.project.stacks]
+    read_state = controller_module.read_state
+    monkeypatch.setattr(controller_module, "read_state", lambda *a: time.sleep(0.2) or read_state(*a))
+    said = []
+    window.controller.status.connect(said.append)
+    window.zoo_panel.select("filter:median")
+    QtCore.QTimer.singleShot(50, window.controller.close_project)
+    assert window.controller.denoise(ids, window.denoiser) is None
+    assert window.controller.jobs == [] and "the project changed while its stacks were read" in said[-1]

@@ -252,3 +252,61 @@ def test_the_several_stacks_question_lists_the_poor_fits_and_defaults_to_the_oth
     folder = Path(__file__).resolve().parents[1] / "screenshots"
     folder.mkdir(exist_ok=True)
     assert box.grab().save(str(folder / "several_poor_fit_question.png"))
+
+
+def held_measure(monkeypatch):
+    """Hold the several-stacks fit check until the returned event is set."""
+    import threading
+
+    from emdenoise_gui.gui import fit_guard
+
+    release, real = threading.Event(), fit_guard._measure_all
+    monkeypatch.setattr(fit_guard, "_measure_all", lambda *a: release.wait(WAIT_MS / 1000) and real(*a))
+    return release
+
+
+def test_another_project_opened_during_the_check_is_not_denoised(qtbot, window, sstem, small_fibsem, tmp_path,
+                                                                  monkeypatch, shared_data):
+    """Ids repeat across projects: a project opened while the fits were measured had its own s1 and s2 denoised
+    (review)."""
+    shown(qtbot, window, small_fibsem)
+    shown(qtbot, window, sstem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select(nrrn_key(window))
+    select_all_stacks(window)
+    release = held_measure(monkeypatch)
+    asked_several(window, monkeypatch, "anyway")
+    calls = []
+    monkeypatch.setattr(window.controller, "denoise", lambda ids, denoiser, region=None: calls.append(ids))
+    assert window.denoise_command() is None
+    assert window.controller.new_project(tmp_path / "project2")
+    others = [write_small_stack(shared_data / "fibsem_flyem_medulla_val_z000-127_128x520x520.tif",
+                                tmp_path / f"other{i}.tif", 10.0, 10.0) for i in range(2)]
+    window.controller.add_paths(others)
+    window.zoo_panel.select(nrrn_key(window))
+    release.set()
+    qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
+    assert calls == [] and "the project changed meanwhile" in window.statusBar().currentMessage()
+
+
+def test_a_stack_written_again_is_measured_again(qtbot, window, sstem, small_fibsem, monkeypatch, shared_data):
+    """The facts are kept by the file's size and time: a FIB-SEM stack re-saved with ssTEM sections of the same
+    shape was judged by its old facts (review)."""
+    import os
+
+    shown(qtbot, window, sstem)
+    shown(qtbot, window, small_fibsem)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select(nrrn_key(window))
+    select_all_stacks(window)
+    questions = asked_several(window, monkeypatch, "cancel")
+    window.denoise_command()
+    qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
+    assert [name for name, _why in questions[-1][1]] == ["sstem4.tif"]
+    before = os.stat(small_fibsem).st_mtime_ns
+    write_small_stack(shared_data / "sstem_isbi2012_train_30x512x512.tif", small_fibsem, 10.0, 10.0)
+    os.utime(small_fibsem, ns=(before + 10**9, before + 10**9))  # a coarse file system's clock still moves on
+    select_all_stacks(window)
+    window.denoise_command()
+    qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
+    assert sorted(name for name, _why in questions[-1][1]) == ["fibsem4.tif", "sstem4.tif"]

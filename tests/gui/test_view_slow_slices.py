@@ -97,3 +97,38 @@ def test_slices_become_slow_or_fast_by_their_last_read(monkeypatch):
     stack.slow = False
     source.get(3)
     assert not source.slow and source.ready(4)
+
+
+def test_a_redraw_while_a_step_is_read_reads_nothing_on_the_window_thread(qtbot, slow_view):
+    """The helper's read replaced the one cached slice: the pixel read-out, a blink or a high-pass arriving then
+    read the slice on screen again on the window's thread, and the step's slice once more on arrival (review)."""
+    view, stack = slow_view
+    result = SlowStack()
+    view.set_result(result, "slow result")
+    stack.reads.clear()
+    result.reads.clear()
+    view.slider.setValue(4)
+    qtbot.wait(int(READ_S * 1300))  # the original's slice 4 is read, the result's is being read
+    start = time.perf_counter()
+    np.testing.assert_array_equal(view.raw_slice("original"), stack.data[0])  # the slice on screen: cached
+    view._refresh_images()
+    assert time.perf_counter() - start < READ_S / 2
+    qtbot.waitUntil(lambda: view.current_slice() == 4, timeout=5000)
+    assert stack.reads == [4] and result.reads == [4]  # each read once, on the helper thread
+    assert stack.readers[4] is not threading.main_thread() and result.readers[4] is not threading.main_thread()
+
+
+def test_stepping_back_to_the_shown_slice_says_no_read(qtbot, slow_view):
+    view, stack = slow_view
+    view.slider.setValue(1)
+    view.slider.setValue(0)  # back to the one shown: nothing to wait for
+    assert view.current_slice() == 0 and "reading" not in view.depth_label.text()
+    qtbot.wait(2 * int(READ_S * 1000))
+    assert view.current_slice() == 0 and "reading" not in view.depth_label.text() and view.slider.value() == 0
+
+
+def test_the_slice_box_follows_a_slider_step_while_it_is_read(qtbot, slow_view):
+    view, stack = slow_view
+    view.slider.setValue(6)
+    assert view.spin.value() == 6 and view.current_slice() == 0
+    qtbot.waitUntil(lambda: view.current_slice() == 6, timeout=5000)

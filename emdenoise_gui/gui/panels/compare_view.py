@@ -331,8 +331,11 @@ class CompareView(QtWidgets.QWidget):
             self.slice_changed.emit(z)
 
     def show_reading(self, z: int | None) -> None:
-        """Say beside the slider that slice ``z`` is being read (None: nothing is)."""
+        """Say beside the slider that slice ``z`` is being read, the slider and the box on it (None: nothing is)."""
         self._reading = z
+        for widget in (self.slider, self.spin) if z is not None else ():
+            with QtCore.QSignalBlocker(widget):
+                widget.setValue(z)
         self._update_titles()
 
     def raw_slice(self, which: str, z: int | None = None) -> np.ndarray | None:

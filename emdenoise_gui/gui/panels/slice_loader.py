@@ -15,9 +15,10 @@ from emdenoise_gui.gui.panels.background import run_later
 
 
 def _read(sources: list, z: int) -> None:
-    """Worker thread: slice ``z`` of each of ``sources`` (:class:`~.slices.Slices`) into its cache."""
+    """Worker thread: slice ``z`` of each of ``sources`` (:class:`~.slices.Slices`) read ahead, beside the slice
+    on screen."""
     for source in sources:
-        source.get(z)
+        source.read_ahead(z)
 
 
 class SliceLoader:
@@ -37,6 +38,7 @@ class SliceLoader:
         z = int(min(max(int(z), 0), max(self.view.depth() - 1, 0)))
         if all(source.ready(z) for source in self.sources()):  # a read still under way is not shown then
             self.wanted = None
+            self.view.show_reading(None)
             self.view.set_slice(z)
             return
         self.wanted = z
@@ -65,6 +67,7 @@ class SliceLoader:
         self._reading = None
         if self.wanted == z and sources == self.sources():
             self.wanted = None
-            self.view.show_reading(None)
             self.view.set_slice(z)
+        if self.wanted is None:
+            self.view.show_reading(None)
         self._next()  # a newer step, or the same slice of stacks shown since

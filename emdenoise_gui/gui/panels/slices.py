@@ -15,13 +15,15 @@ SLOW_READ_S = 0.05
 
 
 class Slices:
-    """A stack_like placed at original slices ``first .. first+len-1``; caches one slice. :meth:`get` may be
-    called from two threads (the window's, and ``slice_loader``'s reads): the cached slice is handed out without
-    waiting, a read waits for one under way."""
+    """A stack_like placed at original slices ``first .. first+len-1``; caches one slice, and one read ahead
+    (:meth:`read_ahead`) beside it. :meth:`get` and :meth:`read_ahead` may be called from two threads (the
+    window's, and ``slice_loader``'s): a cached slice is handed out without waiting, a read waits for one under
+    way."""
 
     def __init__(self, stack, first: int = 0):
         self.stack, self.first, self.depth = stack, int(first), len(stack)
         self._cached: tuple[int | None, np.ndarray | None] = (None, None)
+        self._ahead: tuple[int | None, np.ndarray | None] = (None, None)  # read_ahead's, not yet shown
         self._lock = threading.Lock()
         self.slow = False  # whether its last read took over SLOW_READ_S
 
@@ -29,22 +31,38 @@ class Slices:
         return self.first <= z < self.first + self.depth
 
     def ready(self, z: int) -> bool:
-        """Whether :meth:`get` of ``z`` returns without a slow read: cached, not held here, or a fast stack."""
-        return not self.covers(z) or self._cached[0] == z or not self.slow
+        """Whether :meth:`get` of ``z`` returns without a slow read: cached or read ahead, not held here, or a
+        fast stack."""
+        return not self.covers(z) or z in (self._cached[0], self._ahead[0]) or not self.slow
 
     def get(self, z: int) -> np.ndarray | None:
         """Slice at original index ``z`` as (Y, X), or None where this stack has none."""
         if not self.covers(z):
             return None
-        cached = self._cached  # one read of the pair: the other thread may replace it
-        if cached[0] == z:
-            return cached[1]
+        for kept in (self._cached, self._ahead):  # one read of each pair: the other thread may replace it
+            if kept[0] == z:
+                self._cached = kept
+                return kept[1]
         with self._lock:
             if self._cached[0] != z:
-                start = time.perf_counter()
-                self._cached = (z, self._read(z))
-                self.slow = time.perf_counter() - start > SLOW_READ_S
+                self._cached = (z, self._timed_read(z))
             return self._cached[1]
+
+    def read_ahead(self, z: int) -> None:
+        """Read slice ``z`` into the second slot (``slice_loader``'s helper thread): the slice on screen stays
+        cached, so a redraw meanwhile (the pixel read-out, a blink, a high-pass arriving) reads nothing."""
+        if not self.covers(z) or z in (self._cached[0], self._ahead[0]):
+            return
+        with self._lock:
+            if z not in (self._cached[0], self._ahead[0]):
+                self._ahead = (z, self._timed_read(z))
+
+    def _timed_read(self, z: int) -> np.ndarray:
+        """:meth:`_read`, noting whether it was slow."""
+        start = time.perf_counter()
+        data = self._read(z)
+        self.slow = time.perf_counter() - start > SLOW_READ_S
+        return data
 
     def _read(self, z: int) -> np.ndarray:
         """Slice ``z`` (original index, covered) read from the stack, (Y, X); the stack opened again when its
