@@ -28,6 +28,7 @@ from emdenoise_gui.core.events import (
     Written,
 )
 from emdenoise_gui.core.io import open_stack
+from emdenoise_gui.core.memory import check_slice_memory
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
     StackJob,
@@ -174,12 +175,13 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     check_tile_multiple(predictor.card.family, tile, stride)
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
-    if tell_device:  # after the input and output checks: their one-line errors come alone
-        try:
+    try:
+        check_slice_memory(job.source.shape[1:], "model", src)
+        if tell_device:  # after the input, output and memory checks: their one-line errors come alone
             yield device_message(predictor, tile, stride, precision)
-        except BaseException:
-            job.source.close()
-            raise
+    except BaseException:
+        job.source.close()
+        raise
     cache = SliceCache(job.source, size=predictor.input_slices + 1).read_ahead(job.slices, predictor.input_slices)
 
     def one(z: int):
@@ -272,6 +274,7 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             count = baselines.FILTERS[denoiser.name].slices
         yield stage("reading slice", token)
         with open_stack(stack_path) as stack:
+            check_slice_memory(stack.shape[1:], "model" if denoiser.kind == "model" else "filter", stack_path)
             scale = IntensityScale.for_stack(stack)
             window = SliceCache(stack, count + 1).window(z, count, scale)
         yield stage("first tile", token)

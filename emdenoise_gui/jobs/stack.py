@@ -31,6 +31,7 @@ from emdenoise_gui.core.io.formats import output_format
 from emdenoise_gui.core.io.stack import Placement, float32_loss
 from emdenoise_gui.core.io.units import TIME_POINTS
 from emdenoise_gui.core.io.writer import CLIP_FRACTION, WIDER
+from emdenoise_gui.core.memory import check_slice_memory
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
@@ -516,6 +517,11 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
     filt.check_available()  # before anything is read or written
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
+    try:
+        check_slice_memory(job.source.shape[1:], "filter", src)
+    except InputError:
+        job.source.close()
+        raise
     cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)
 
     def one(z: int):
