@@ -144,6 +144,16 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class History:
+    """A resumed run's curves before this session: ``train`` ((step, losses by name), ...) and ``val`` ((step,
+    metrics), ...), oldest first; the training steps thinned to at most a few thousand points
+    (``training.curves``)."""
+
+    train: tuple
+    val: tuple
+
+
+@dataclass(frozen=True)
 class CheckpointSaved:
     step: int
     path: str

@@ -46,6 +46,7 @@ from emdenoise_gui.core.events import (
 )
 from emdenoise_gui.models.device import device_label, pick_device
 from emdenoise_gui.training.checkpoint import load_checkpoint, save_checkpoint
+from emdenoise_gui.training.curves import Curves
 from emdenoise_gui.training.data import data_fingerprint
 from emdenoise_gui.training.memory_guard import check_fits
 from emdenoise_gui.training.run_lock import training_lock
@@ -72,11 +73,12 @@ def _checkpoint_dir(spec: RunSpec) -> Path:
 
 
 def _state(spec: RunSpec, trainer, step: int, wall_s: float = 0.0, files: dict | None = None,
-           sessions: Sessions | None = None) -> dict:
+           sessions: Sessions | None = None, curves: Curves | None = None) -> dict:
     """A checkpoint's content; ``files``: :func:`data_fingerprint` of the data the run began on; ``sessions``:
-    which device trained which of its steps (:meth:`Sessions.upto`)."""
+    which device trained which of its steps (:meth:`Sessions.upto`); ``curves``: its losses so far."""
     return {"spec": spec.to_dict(), "step": step, "trainer": trainer.state(), "wall_s": wall_s,
-            "data_files": files or {}, "devices": sessions.upto(step) if sessions else []}
+            "data_files": files or {}, "devices": sessions.upto(step) if sessions else [],
+            "curves": curves.saved() if curves else {}}
 
 
 @dataclass(frozen=True)
@@ -247,29 +249,33 @@ def _locked(spec: RunSpec, output: Path, cancel: CancelToken | None, _resume_sta
     yield Started(spec.family, spec.config, device_label(device), trainer.parameter_count(), first, spec.steps)
     meter = RateMeter(spec.steps - first)
     sessions = Sessions.resumed(_resume_state, device, first)
+    curves = Curves.resumed(_resume_state)
+    if (history := curves.history()) is not None:  # a resumed run's page draws its curves from the first step
+        yield history
 
     def wall_s() -> float:  # training time of the whole run, resumed parts included
         return wall_before + meter.elapsed()
 
     ahead = SampleAhead(trainer, spec.seed, spec.steps)
     try:
-        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output, files, sessions)
+        yield from _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output, files, sessions, curves)
     finally:
         ahead.close()
 
 
 def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Path, files: dict,
-           sessions: Sessions) -> Iterator[object]:
+           sessions: Sessions, curves: Curves) -> Iterator[object]:
     """The loop of :func:`train` from step ``first``: steps, validation, checkpoints (with ``files``, the
-    data's fingerprint, and ``sessions``, the devices of the steps), export to ``output``."""
+    data's fingerprint, ``sessions``, the devices of the steps, and ``curves``, its losses), export to
+    ``output``."""
     step, pending, every = first, [], loss_read_every(trainer.device)
     while step < spec.steps:
         if cancel.paused:  # show every finished step while the run waits
-            yield from _read_losses(pending, spec, meter, first)
+            yield from _read_losses(pending, spec, meter, first, curves)
         meter.start += cancel.wait_while_paused()  # paused time is neither training time nor in the rate
         if cancel.cancelled:
-            yield from _read_losses(pending, spec, meter, first)
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files, sessions))
+            yield from _read_losses(pending, spec, meter, first, curves)
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files, sessions, curves))
             yield CheckpointSaved(step, str(ckpt))
             yield Finished(step, None, cancelled=True, checkpoint=str(ckpt))
             return
@@ -280,16 +286,17 @@ def _steps(spec, trainer, ahead, first, cancel, ckpt, meter, wall_s, output: Pat
         validate = step % spec.validate_every == 0 or step == spec.steps
         checkpoint = step % spec.checkpoint_every == 0 or step == spec.steps
         if len(pending) >= every or validate or checkpoint:
-            yield from _read_losses(pending, spec, meter, first)
+            yield from _read_losses(pending, spec, meter, first, curves)
         if validate:
             scores = trainer.validate()
             _check_converging({k: v for k, v in scores.items() if "loss" in k}, spec, step, "held-back ")
             trainer.observe(step, scores)
+            curves.validated(step, scores)
             yield Validated(step, scores)
             noisy, denoised = trainer.preview()
             yield Preview(step, noisy, denoised)
         if checkpoint:  # the last one lets a run go on later
-            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files, sessions))
+            save_checkpoint(ckpt, _state(spec, trainer, step, wall_s(), files, sessions, curves))
             yield CheckpointSaved(step, str(ckpt))
     if trainer.self_supervised:  # about 70 s for a paper-size NRRN on two CPU cores, said rather than silent
         where = ("held-back slices" if getattr(trainer, "any_held_back", False)
@@ -320,10 +327,11 @@ def _check_converging(losses: dict, spec: RunSpec, step: int, which: str = "") -
                              f"written; train again with a lower learning rate (this run used {spec.lr:g})")
 
 
-def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> Iterator[StepDone]:
+def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int, curves: Curves
+                 ) -> Iterator[StepDone]:
     """Read the (step, losses, lr) of ``pending`` steps back from the device (losses: name -> 0-d tensor
-    or float), yield a StepDone for each and empty the list. InputError at the first loss that shows the run
-    diverged (:func:`_check_converging`).
+    or float), record them in ``curves``, yield a StepDone for each and empty the list. InputError at the first
+    loss that shows the run diverged (:func:`_check_converging`).
     The rate and time left are the group's (its last step's): earlier steps of a group finished no sooner."""
     if not pending:
         return
@@ -332,6 +340,7 @@ def _read_losses(pending: list, spec: RunSpec, meter: RateMeter, first: int) -> 
     for step, losses, lr in pending:
         values = {name: float(value) for name, value in losses.items()}
         _check_converging(values, spec, step)
+        curves.step(step, values)
         yield StepDone(step, spec.steps, values, lr, rate, eta)
     pending.clear()
 

@@ -207,3 +207,28 @@ def test_after_the_last_step_stop_is_off_and_says_the_model_is_being_written(qtb
         qtbot.waitUntil(lambda: not blocker.active, timeout=30_000)
         qtbot.waitUntil(lambda: bool(page.state.package), timeout=120_000)
         wizard.reject()
+
+
+def test_a_resumed_runs_curves_start_at_its_first_step(qtbot, window, stack):
+    """A resumed run's page drew its curves from the step it resumed at (left undone on 2026-12-07): its earlier
+    curves arrive as one History event, on the page and in the Jobs panel's plot."""
+    from emdenoise_gui.core.events import History
+    from emdenoise_gui.gui.panels.jobs_panel import LossPlot
+
+    blocker, release = _blocker(window.controller)
+    wizard = _wizard_at_training(window, stack, "history1", 4)
+    page = wizard.pages["training"]
+    earlier = History(tuple((s, {"loss": 1.0 / s}) for s in (1, 2, 3)), ((2, {"val_loss": 0.4, "val_psnr_db": 30.0}),))
+    try:
+        page._event(earlier)
+        assert list(page.train.x) == [1, 2, 3] and list(page.train.y) == [1.0, 0.5, 1 / 3]
+        assert list(page.val.x) == [2] and list(page.val.y) == [0.4]
+        plot = LossPlot()
+        qtbot.addWidget(plot)
+        plot.add_event(earlier)
+        assert list(plot.train.x) == [1, 2, 3] and list(plot.val.y) == [0.4]
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: not blocker.active, timeout=30_000)
+        page.stop()
+        wizard.reject()

@@ -102,7 +102,12 @@ class LossPlot(pg.PlotWidget):
         self.redraw()
 
     def add_event(self, event) -> None:
-        if isinstance(event, ev.StepDone):
+        if isinstance(event, ev.History):  # a resumed run's curves before this session
+            for step, losses in event.train:
+                self.add_event(ev.StepDone(step, 0, losses, 0.0, 0.0, None))
+            for step, metrics in event.val:
+                self.add_event(ev.Validated(step, metrics))
+        elif isinstance(event, ev.StepDone) and event.losses:
             self.train.append(event.step, float(event.losses.get("loss", next(iter(event.losses.values())))))
             self._dirty = True
         elif isinstance(event, ev.Validated) and "val_loss" in event.metrics:

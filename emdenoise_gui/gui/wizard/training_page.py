@@ -294,7 +294,13 @@ class TrainingPage(QtWidgets.QWizardPage):
 
     # -- events ----------------------------------------------------------------------------------------
     def _event(self, item) -> None:
-        if isinstance(item, ev.StepDone):
+        if isinstance(item, ev.History):  # a resumed run: its curves before this session
+            for step, losses in item.train:
+                self.train.append(step, main_loss(losses))
+            for step, metrics in item.val:
+                if "val_loss" in metrics:
+                    self.val.append(step, float(metrics["val_loss"]))
+        elif isinstance(item, ev.StepDone):
             self.train.append(item.step, main_loss(item.losses))
             self._finishing = item.step >= item.total_steps
             if self._finishing:
