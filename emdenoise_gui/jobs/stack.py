@@ -35,6 +35,7 @@ from emdenoise_gui.core.memory import check_slice_memory
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
+    bulk_range,
     finite_slice,
     parse_slices,
     sampled_range,
@@ -96,17 +97,18 @@ def stack_stats(stack: Stack, cancel: CancelToken | None = None) -> Generator[Pr
 MIN_LEVELS = 16
 
 
-def check_levels(stack: Stack, dtype: np.dtype) -> None:
+def check_levels(stack: Stack, dtype: np.dtype, sampled: tuple | None = None) -> None:
     """InputError, before any work, when the integer ``dtype`` cannot hold ``stack``'s values: more than
     ``CLIP_FRACTION`` of the pixels sampled (as the intensity scale samples them) outside its range (an int16
     MRC with its dark-subtracted background around 0 written as uint16 had 18 % of its pixels clipped to 0,
     exit 0: the writer lets a result's overshoot past the type's range go, within 5 % of its span; dtype
     audit), or floating-point values whose range would round to fewer than MIN_LEVELS grey levels of it; a
-    constant stack passes (rounding it loses nothing it had)."""
+    constant stack passes (rounding it loses nothing it had). ``sampled``: the stack's ``sampled_values`` where the
+    caller has them."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return
-    low, high, values = sampled_values(stack)
+    low, high, values = sampled or sampled_values(stack)
     info = np.iinfo(dtype)
     outside = int(np.count_nonzero((values < info.min - 0.5) | (values > info.max + 0.5)))
     if outside > CLIP_FRACTION * values.size:
@@ -196,8 +198,10 @@ class StackJob:
             job = cls(source, check_output(out, [src], overwrite), parse_slices(slices, len(source)),
                       resolve_dtype(dtype, source), overwrite,
                       None if region is None else check_region(region, source.shape[1:]))
-            job.scale = IntensityScale.for_stack(source)
-            check_levels(source, job.dtype)
+            # an integer output checks the values the scale is sampled from: 16 slices read once, not twice
+            sampled = sampled_values(source) if np.dtype(job.dtype).kind != "f" else None
+            job.scale = IntensityScale.for_stack(source, None if sampled is None else bulk_range(*sampled))
+            check_levels(source, job.dtype, sampled)
             job.input_note = source.hold_still()  # a chunk file removed or rewritten later fails its slice
         except Exception:
             source.close()

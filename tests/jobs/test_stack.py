@@ -141,3 +141,25 @@ def test_compare_reads_an_8bit_reference_once_and_says_its_range_pass(tmp_path, 
     with pytest.raises(InputError, match="has shape"):
         run("c16.tif", "short.tif")
     assert not reads
+
+
+def test_an_integer_output_samples_the_stack_once(tmp_path, monkeypatch):
+    """A job with an integer output type sampled 16 slices for its scale, then the same 16 again to check the type
+    holds them (left undone on 2026-12-07): once now, with the same scale."""
+    from emdenoise_gui.core import pipeline
+    from emdenoise_gui.jobs import stack as stack_module
+
+    path = tmp_path / "f.tif"
+    tifffile.imwrite(path, np.random.default_rng(0).uniform(100, 900, (20, 32, 32)).astype(np.float32))
+    calls, real = [], pipeline.sampled_values
+    counted = lambda stack, *a, **k: calls.append(1) or real(stack, *a, **k)  # noqa: E731
+    monkeypatch.setattr(pipeline, "sampled_values", counted)
+    monkeypatch.setattr(stack_module, "sampled_values", counted)
+    job = stack_module.StackJob.prepare(path, tmp_path / "o.tif", dtype="uint16")
+    try:
+        assert len(calls) == 1
+        with open_stack(path) as stack:
+            expected = IntensityScale.for_stack(stack)
+        assert (job.scale.lo, job.scale.hi) == (expected.lo, expected.hi)
+    finally:
+        job.source.close()
