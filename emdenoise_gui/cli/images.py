@@ -23,6 +23,7 @@ from emdenoise_gui.cli.progress import drive_training, run_with_bar
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import Cancelled, InputError
 from emdenoise_gui.core.io import omezarr, open_stack
+from emdenoise_gui.core.memory import check_slice_memory, model_bytes_per_px
 from emdenoise_gui.core.pipeline import parse_slices
 from emdenoise_gui.jobs.denoise import Denoiser, check_batch_size, denoise_stack
 from emdenoise_gui.jobs.stack import (
@@ -372,6 +373,8 @@ def adapt_then_denoise(args):
     else:
         StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
+    with open_stack(args.input) as stack:  # the denoise after it would be refused: before minutes of training
+        check_slice_memory(stack.shape[1:], model_bytes_per_px(spec.family), args.input)
     paused = None if args.init else _paused_adaptation(spec)
     if paused is not None:  # the same command again after a stop: go on, do not start over under a new name
         # --steps left out: on to the paused run's own total (the default stretched a 300-step run to 1,500);

@@ -5,8 +5,9 @@ buffers), so its peak grows with the slice's area, not with the stack's depth: a
 6.6 GB to filter and 9.4 GB with a lite model (big-data audit), and on a computer with less the system killed
 the app or the command without a word. :func:`check_slice_memory` refuses such a job with one line saying what
 it needs, what the computer has, and what to do, where the slice cannot fit in the memory the process may use
-(the computer's, or a container's or batch job's limit when lower). Its figures are upper estimates; a job near
-the limit still runs (the system's swap may hold it).
+(the computer's, or a container's or batch job's limit when lower; a tenth is left to the system and the app).
+Its figures are measured and rounded up. Block runs (``jobs.blocks``) are not checked: they hold a block of
+slices at once, and on a cluster the workers' memory is not this computer's.
 """
 
 from __future__ import annotations
@@ -18,36 +19,89 @@ from pathlib import Path
 from emdenoise_gui.core.atomic import size_words
 from emdenoise_gui.core.errors import InputError
 
-#: Peak memory of a job above the program itself, in bytes per pixel of one slice, by what denoises: measured
-#: as the peak RSS of `emdenoise denoise --slices 1` on 2048^2 and 4096^2 uint16 stacks (the difference, so the
-#: program's own memory falls out; /usr/bin/time, OMP_NUM_THREADS=2, 2026-12-07, Intel Xeon 2-core VM):
-#: Gaussian 11, SURE Gaussian 10, NRRN lite 36, NRRN base 30, cyclic 12 B/px. The filters' is the 25 B/px of the
-#: big-data audit's 16384^2 run (its 3-slice filters hold neighbours too); the models' is rounded up to 50 for
-#: the families not measured (Xception, Noise2Void, the paper sizes).
-BYTES_PER_PX = {"filter": 25, "model": 50}
+#: Peak memory of a job above the program itself, in bytes per pixel of one slice: measured as the peak RSS of
+#: `emdenoise denoise --slices 1` on 2048^2 and 4096^2 uint16 stacks (the difference, so the program's own
+#: memory falls out; /usr/bin/time, 2026-12-07, Intel Xeon 2-core VM): Gaussian 11-23, SURE Gaussian 10, the
+#: 3-slice median and SURE Gaussian 28-29, the flat-field and background 3-slice filters 45, NRRN lite 36, NRRN
+#: base 30, cyclic 12 B/px (a review measured the filters; a region job holds about as much as the whole slice).
+#: Rounded up: a filter of one slice, one of neighbours or of the whole slice's background, and per model family;
+#: the families not measured (Xception, Noise2Void, the paper sizes) take DEFAULT_MODEL_BYTES_PER_PX.
+FILTER_BYTES_PER_PX = {"one slice": 25, "neighbours": 50}
+MODEL_BYTES_PER_PX = {"nrrn": 40, "cyclic": 16}
+DEFAULT_MODEL_BYTES_PER_PX = 50
 #: The program itself with torch and a model loaded (measured the same way on a 512^2 slice: 0.08 GB for a
 #: filter, 0.32-0.43 GB for the shipped models).
 BASE_BYTES = 512 * 2**20
-#: A cgroup v2 memory limit (a container, a Slurm job): the file saying it, "max" where there is none.
-CGROUP_LIMIT = Path("/sys/fs/cgroup/memory.max")
+#: The share of the memory a job may take: the system and the app need the rest.
+USABLE_SHARE = 0.9
+#: Where Linux keeps the memory limits of control groups (a container, a Slurm or other batch job).
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: A limit this high is none (cgroup v1 writes "no limit" as a number near 2^63).
+NO_LIMIT = 2**62
+
+
+def filter_bytes_per_px(slices: int, whole_slice: bool) -> int:
+    """Bytes per slice pixel of a filter of ``slices`` slices (``whole_slice``: its background from the whole
+    slice)."""
+    return FILTER_BYTES_PER_PX["neighbours" if slices > 1 or whole_slice else "one slice"]
+
+
+def model_bytes_per_px(family: str) -> int:
+    """Bytes per slice pixel of a network of ``family``."""
+    return MODEL_BYTES_PER_PX.get(family, DEFAULT_MODEL_BYTES_PER_PX)
 
 
 def physical_memory() -> int | None:
-    """Bytes of memory this process may use: the computer's RAM, or a container's lower limit; None where it
-    cannot be read."""
+    """Bytes of memory this process may use: the computer's RAM, or the lowest limit of the control groups it
+    runs in (Linux: a container, a batch job) when lower; None where it cannot be read."""
     total = _windows_memory() if sys.platform == "win32" else _posix_memory()
-    try:
-        limit = int(CGROUP_LIMIT.read_text().strip())
-    except (OSError, ValueError):  # no cgroup v2, or "max"
+    limits = [v for v in cgroup_limits() if 0 < v < NO_LIMIT]
+    if not limits:
         return total
-    return limit if total is None else min(total, limit)
+    return min(limits) if total is None else min(total, *limits)
+
+
+def cgroup_limits(root: Path | None = None, membership: str | None = None) -> list[int]:
+    """The memory limits (bytes) of the control groups this process is in and their parents: cgroup v2's
+    ``memory.max`` from its group up to ``root``, cgroup v1's ``memory.limit_in_bytes`` of its memory group;
+    ``membership``: /proc/self/cgroup's text (read here when None). [] where there are none or nothing says."""
+    root = CGROUP_ROOT if root is None else root
+    if membership is None:
+        try:
+            membership = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            return []
+    found = []
+    for line in membership.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, group = parts
+        if controllers == "":  # v2: every level from the process's group up to the root
+            folder, files = root / group.strip("/"), "memory.max"
+            while True:
+                found.extend(_limit(folder / files))
+                if folder == root or root not in folder.parents:
+                    break
+                folder = folder.parent
+        elif "memory" in controllers.split(","):  # v1
+            found.extend(_limit(root / "memory" / group.strip("/") / "memory.limit_in_bytes"))
+    return found
+
+
+def _limit(path: Path) -> list[int]:
+    try:
+        return [int(path.read_text().strip())]
+    except (OSError, ValueError):  # no such group file, or "max"
+        return []
 
 
 def _posix_memory() -> int | None:
     try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+        total = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, OSError, ValueError):
         return None
+    return total if total > 0 else None  # -1: "indeterminate"
 
 
 def _windows_memory() -> int | None:
@@ -67,21 +121,23 @@ def _windows_memory() -> int | None:
         return None
 
 
-def slice_memory(shape_yx: tuple[int, int], kind: str) -> int:
-    """Estimated peak bytes of a job on slices of ``shape_yx`` (Y, X) px denoised by a ``kind`` ("filter" or
-    "model"), the program included."""
-    return BASE_BYTES + BYTES_PER_PX[kind] * int(shape_yx[0]) * int(shape_yx[1])
+def slice_memory(shape_yx: tuple[int, int], bytes_per_px: int) -> int:
+    """Estimated peak bytes of a job on slices of ``shape_yx`` (Y, X) px at ``bytes_per_px`` (see
+    :func:`filter_bytes_per_px`, :func:`model_bytes_per_px`), the program included."""
+    return BASE_BYTES + int(bytes_per_px) * int(shape_yx[0]) * int(shape_yx[1])
 
 
-def check_slice_memory(shape_yx: tuple[int, int], kind: str, where, memory: int | None = None) -> None:
-    """InputError before any work where a job on slices of ``shape_yx`` px denoised by a ``kind`` ("filter",
-    "model") needs more than ``memory`` bytes (default :func:`physical_memory`; unknown: it runs)."""
+def check_slice_memory(shape_yx: tuple[int, int], bytes_per_px: int, where, memory: int | None = None,
+                       writes: bool = True) -> None:
+    """InputError before the work where a job on slices of ``shape_yx`` px at ``bytes_per_px`` needs more than
+    USABLE_SHARE of ``memory`` bytes (default :func:`physical_memory`; unknown: it runs). ``writes``: the job
+    writes a file (the message says nothing was)."""
     memory = physical_memory() if memory is None else memory
-    need = slice_memory(shape_yx, kind)
-    if memory is None or need <= memory:
+    need = slice_memory(shape_yx, bytes_per_px)
+    if memory is None or need <= USABLE_SHARE * memory:
         return
     rows, cols = (int(v) for v in shape_yx)
     raise InputError(f"its slices are {cols} x {rows} px: denoising one needs about {size_words(need)} of memory, "
                      f"and this computer lets EMDenoise use {size_words(memory)}; cut the slices into parts (e.g. "
-                     "Fiji: Image > Stacks > Tools > Montage to Stack) or run it on a computer with more memory. "
-                     "Nothing was written", where)
+                     "Fiji: Image > Stacks > Tools > Montage to Stack) or run it on a computer with more memory"
+                     + (". Nothing was written" if writes else ""), where)

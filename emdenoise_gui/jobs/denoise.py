@@ -28,7 +28,11 @@ from emdenoise_gui.core.events import (
     Written,
 )
 from emdenoise_gui.core.io import open_stack
-from emdenoise_gui.core.memory import check_slice_memory
+from emdenoise_gui.core.memory import (
+    check_slice_memory,
+    filter_bytes_per_px,
+    model_bytes_per_px,
+)
 from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
     StackJob,
@@ -176,7 +180,7 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     try:
-        check_slice_memory(job.source.shape[1:], "model", src)
+        check_slice_memory(job.source.shape[1:], model_bytes_per_px(predictor.card.family), src)
         if tell_device:  # after the input, output and memory checks: their one-line errors come alone
             yield device_message(predictor, tile, stride, precision)
     except BaseException:
@@ -274,7 +278,9 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             count = baselines.FILTERS[denoiser.name].slices
         yield stage("reading slice", token)
         with open_stack(stack_path) as stack:
-            check_slice_memory(stack.shape[1:], "model" if denoiser.kind == "model" else "filter", stack_path)
+            check_slice_memory(stack.shape[1:], model_bytes_per_px(predictor.card.family) if denoiser.kind == "model"
+                               else filter_bytes_per_px(count, baselines.FILTERS[denoiser.name].whole_slice),
+                               stack_path, writes=False)
             scale = IntensityScale.for_stack(stack)
             window = SliceCache(stack, count + 1).window(z, count, scale)
         yield stage("first tile", token)

@@ -31,7 +31,7 @@ from emdenoise_gui.core.io.formats import output_format
 from emdenoise_gui.core.io.stack import Placement, float32_loss
 from emdenoise_gui.core.io.units import TIME_POINTS
 from emdenoise_gui.core.io.writer import CLIP_FRACTION, WIDER
-from emdenoise_gui.core.memory import check_slice_memory
+from emdenoise_gui.core.memory import check_slice_memory, filter_bytes_per_px
 from emdenoise_gui.core.pipeline import (
     IntensityScale,
     SliceCache,
@@ -522,7 +522,7 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     try:
-        check_slice_memory(job.source.shape[1:], "filter", src)
+        check_slice_memory(job.source.shape[1:], filter_bytes_per_px(filt.slices, filt.whole_slice), src)
     except InputError:
         job.source.close()
         raise

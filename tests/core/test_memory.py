@@ -1,4 +1,4 @@
-"""A job whose slices cannot fit this computer's memory is refused before any work, in one line (a 16384^2 slice
+"""A job whose slices cannot fit this computer's memory is refused before the work, in one line (a 16384^2 slice
 needed 6.6-9.4 GB, and on a computer with less the system killed the app or the command without a word)."""
 
 import pytest
@@ -8,42 +8,70 @@ from emdenoise_gui.core import memory
 from emdenoise_gui.core.errors import InputError
 from tests.conftest import synthetic_em_stack
 
+GB = 2**30
+
 
 def test_this_computers_memory_is_read():
     total = memory.physical_memory()
     assert total is not None and total > 2**28
 
 
-def test_a_container_limit_below_the_ram_is_taken(tmp_path, monkeypatch):
-    limit = tmp_path / "memory.max"
-    monkeypatch.setattr(memory, "CGROUP_LIMIT", limit)
-    limit.write_text("max\n")
-    total = memory.physical_memory()
-    limit.write_text(f"{2**30}\n")
-    assert memory.physical_memory() == min(total, 2**30)
+def test_control_group_limits_are_found_up_the_tree_and_in_v1(tmp_path):
+    """Only the top cgroup v2 file was read: a Slurm job's limit sits in a nested group, and v1 keeps it elsewhere
+    (review)."""
+    job = tmp_path / "system.slice" / "job_42" / "step_0"
+    job.mkdir(parents=True)
+    (tmp_path / "memory.max").write_text("max\n")
+    (tmp_path / "system.slice" / "job_42" / "memory.max").write_text(f"{3 * GB}\n")
+    (job / "memory.max").write_text("max\n")
+    assert memory.cgroup_limits(tmp_path, "0::/system.slice/job_42/step_0\n") == [3 * GB]
+    v1 = tmp_path / "memory" / "docker" / "abc"
+    v1.mkdir(parents=True)
+    (v1 / "memory.limit_in_bytes").write_text(f"{2 * GB}\n")
+    assert memory.cgroup_limits(tmp_path, "12:cpu,cpuacct:/docker/abc\n9:memory:/docker/abc\n") == [2 * GB]
+    assert memory.cgroup_limits(tmp_path, "garbage\n") == []
+
+
+def test_the_lowest_limit_is_taken_and_no_limit_is_none(monkeypatch):
+    monkeypatch.setattr(memory, "_posix_memory", lambda: 16 * GB)
+    monkeypatch.setattr(memory, "cgroup_limits", lambda: [9223372036854771712, 4 * GB])  # v1's "no limit"
+    assert memory.physical_memory() == 4 * GB
+    monkeypatch.setattr(memory, "cgroup_limits", lambda: [9223372036854771712])
+    assert memory.physical_memory() == 16 * GB
+
+
+def test_an_indeterminate_page_count_is_unknown(monkeypatch):
+    monkeypatch.setattr(memory.os, "sysconf", lambda name: -1 if name == "SC_PHYS_PAGES" else 4096)
+    assert memory._posix_memory() is None
 
 
 def test_slices_too_large_for_the_memory_are_refused_in_one_line():
-    memory.check_slice_memory((16384, 16384), "model", "big.tif", memory=64 * 2**30)  # fits 64 GB
+    nrrn, cyclic = memory.model_bytes_per_px("nrrn"), memory.model_bytes_per_px("cyclic")
+    memory.check_slice_memory((16384, 16384), nrrn, "big.tif", memory=64 * GB)  # fits 64 GB
     with pytest.raises(InputError) as caught:
-        memory.check_slice_memory((16384, 16384), "model", "big.tif", memory=8 * 2**30)
+        memory.check_slice_memory((16384, 16384), nrrn, "big.tif", memory=8 * GB)
     text = str(caught.value)
-    assert "16384 x 16384 px" in text and "13.0 GB" in text and "8.0 GB" in text and "\n" not in text
-    assert "Nothing was written" in text
-    memory.check_slice_memory((16384, 16384), "filter", "big.tif", memory=8 * 2**30)  # 6.7 GB: a filter fits
+    assert "16384 x 16384 px" in text and "10.5 GB" in text and "8.0 GB" in text and "\n" not in text
+    assert text.endswith("Nothing was written")
+    memory.check_slice_memory((16384, 16384), cyclic, "big.tif", memory=8 * GB)  # measured 12 B/px: 4.5 GB fits
+    three_slice = memory.filter_bytes_per_px(3, False)
+    with pytest.raises(InputError, match="needs about 13.0 GB") as preview:  # measured 45 B/px: 12 GB
+        memory.check_slice_memory((16384, 16384), three_slice, "big.tif", memory=8 * GB, writes=False)
+    assert "Nothing was written" not in str(preview.value)
+    memory.check_slice_memory((16384, 16384), memory.filter_bytes_per_px(1, False), "big.tif", memory=8 * GB)
 
 
 def test_memory_that_cannot_be_read_lets_the_job_run(monkeypatch):
     monkeypatch.setattr(memory, "physical_memory", lambda: None)
-    memory.check_slice_memory((65536, 65536), "model", "huge.tif")
+    memory.check_slice_memory((65536, 65536), 50, "huge.tif")
 
 
 def test_the_cli_refuses_before_writing(tmp_path, cli, monkeypatch):
     src, out = tmp_path / "a.tif", tmp_path / "o.tif"
     tifffile.imwrite(src, synthetic_em_stack(3, 64, 64, seed=1), imagej=True, metadata={"axes": "ZYX"})
     monkeypatch.setattr(memory, "physical_memory", lambda: 256 * 2**20)
-    for how in (("--model", "flyem-nrrn-lite"), ("--method", "gaussian")):
-        result = cli("denoise", src, "-o", out, *how, "--device", "cpu") if how[0] == "--model" else \
-            cli("denoise", src, "-o", out, *how)
+    for how in (("--model", "flyem-nrrn-lite", "--device", "cpu"), ("--method", "gaussian"),
+                ("--adapt", "nrrn", "--steps", "2")):
+        result = cli("denoise", src, "-o", out, *how)
         assert result.code == 2 and "needs about" in result.err and "256 MB" in result.err, result.err
-        assert not out.exists()
+        assert not out.exists() and "training" not in result.err.lower().replace("self-training", "")

@@ -221,6 +221,7 @@ def test_a_resumed_runs_curves_start_at_its_first_step(qtbot, window, stack):
     earlier = History(tuple((s, {"loss": 1.0 / s}) for s in (1, 2, 3)), ((2, {"val_loss": 0.4, "val_psnr_db": 30.0}),))
     try:
         page._event(earlier)
+        page._event(earlier)  # a stop and resume on the same page: the curves in place of those shown (review)
         assert list(page.train.x) == [1, 2, 3] and list(page.train.y) == [1.0, 0.5, 1 / 3]
         assert list(page.val.x) == [2] and list(page.val.y) == [0.4]
         plot = LossPlot()

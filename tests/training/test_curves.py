@@ -3,6 +3,8 @@ that made them); the checkpoint keeps them now and a resumed run starts with the
 
 from pathlib import Path
 
+import numpy as np
+
 from emdenoise_gui.core import events as ev
 from emdenoise_gui.core.events import CancelToken
 from emdenoise_gui.training import curves as curves_module
@@ -42,11 +44,16 @@ def test_a_new_run_or_an_old_checkpoint_has_no_history():
     assert odd.train == [[1, {"loss": 0.5}]] and odd.val == []
 
 
-def test_long_runs_keep_a_thinned_curve(monkeypatch):
-    monkeypatch.setattr(curves_module, "MAX_POINTS", 10)
+def test_long_runs_keep_a_curve_sampled_evenly_from_first_to_last_step(monkeypatch):
+    """Halving the whole list each time it was full kept mostly the run's end: nothing between step 1 and step
+    76,049 of 100,000 (review)."""
+    monkeypatch.setattr(curves_module, "MAX_POINTS", 100)
     curves = Curves()
-    for step in range(1, 101):
+    for step in range(1, 100_001):
         curves.step(step, {"loss": 1.0 / step})
-    assert len(curves.train) <= 10 and curves.train[0][0] == 1 and curves.train[-1][0] >= 95
     steps = [s for s, _ in curves.train]
-    assert steps == sorted(steps)
+    assert len(steps) <= 100 and steps[0] == 1 and steps == sorted(steps)
+    gaps = np.diff(steps)
+    assert gaps.max() <= 2 * curves.every and curves.every >= 1000 and steps[-1] >= 100_000 - curves.every
+    again = Curves.resumed({"curves": curves.saved()})  # the stride goes on with the run
+    assert again.every == curves.every and again.train == curves.train

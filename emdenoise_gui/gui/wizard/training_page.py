@@ -294,7 +294,8 @@ class TrainingPage(QtWidgets.QWizardPage):
 
     # -- events ----------------------------------------------------------------------------------------
     def _event(self, item) -> None:
-        if isinstance(item, ev.History):  # a resumed run: its curves before this session
+        if isinstance(item, ev.History):  # a resumed run: its curves before this session, in place of those shown
+            self.train, self.val = Series(), Series()  # (the page kept them over a stop and resume: drawn twice)
             for step, losses in item.train:
                 self.train.append(step, main_loss(losses))
             for step, metrics in item.val:
