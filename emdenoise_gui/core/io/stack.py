@@ -177,7 +177,8 @@ class Stack:
             yield self[z]
 
     def close(self) -> None:
-        self._reader.close()
+        with self._lock:  # not under a read on another thread (the viewer's helper): it would fail half-way
+            self._reader.close()
 
     def reopened(self) -> "Stack":
         """The same file opened again, as it is now (after :class:`FileChanged`: a viewer shows what is on
