@@ -373,8 +373,9 @@ def adapt_then_denoise(args):
     else:
         StackJob.prepare(args.input, args.output, args.slices, args.dtype, args.overwrite).source.close()
     spec = adapt_spec(args.input, args.adapt, args.steps, args.init or "", args.device)
-    with open_stack(args.input) as stack:  # the denoise after it would be refused: before minutes of training
-        check_slice_memory(stack.shape[1:], model_bytes_per_px(spec.family), args.input)
+    if not getattr(args, "scheduler", None):  # a block run's memory is not checked (its workers may be elsewhere)
+        with open_stack(args.input) as stack:  # the denoise after it would be refused: before minutes of training
+            check_slice_memory(stack.shape[1:], model_bytes_per_px(spec.family, stack.dtype), args.input)
     paused = None if args.init else _paused_adaptation(spec)
     if paused is not None:  # the same command again after a stop: go on, do not start over under a new name
         # --steps left out: on to the paused run's own total (the default stretched a 300-step run to 1,500);

@@ -16,22 +16,27 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from emdenoise_gui.core.atomic import size_words
 from emdenoise_gui.core.errors import InputError
 
-#: Peak memory of a job above the program itself, in bytes per pixel of one slice: measured as the peak RSS of
-#: `emdenoise denoise --slices 1` on 2048^2 and 4096^2 uint16 stacks (the difference, so the program's own
-#: memory falls out; /usr/bin/time, 2026-12-07, Intel Xeon 2-core VM): Gaussian 11-23, SURE Gaussian 10, the
-#: 3-slice median and SURE Gaussian 28-29, the flat-field and background 3-slice filters 45, NRRN lite 36, NRRN
-#: base 30, cyclic 12 B/px (a review measured the filters; a region job holds about as much as the whole slice).
-#: Rounded up: a filter of one slice, one of neighbours or of the whole slice's background, and per model family;
-#: the families not measured (Xception, Noise2Void, the paper sizes) take DEFAULT_MODEL_BYTES_PER_PX.
-FILTER_BYTES_PER_PX = {"one slice": 25, "neighbours": 50}
+#: Peak memory of a job above the program itself, in bytes per pixel of one slice, for uint16 input: the
+#: difference of the peak RSS of `emdenoise denoise` on 2048^2 and 4096^2 stacks (/usr/bin/time, 2026-12-07, Intel
+#: Xeon 2-core VM; two reviews measured more filters and types): Gaussian 21-25, SURE Gaussian 10, the 3-slice
+#: means 29-36, the flat-field and background filters 45, NRRN lite 36, NRRN base 30, cyclic 12 B/px. A float32
+#: input holds about 4.5 B/px more per byte of its pixels (Gaussian 30, 3-slice mean 46, NRRN lite 43), an integer
+#: output about 4 more: INPUT_BYTE_PX, INTEGER_OUTPUT_PX. Rounded up, by filter kind and model family; families not
+#: measured (Xception, Noise2Void, the paper sizes) take DEFAULT_MODEL_BYTES_PER_PX.
+FILTER_BYTES_PER_PX = {"one slice": 25, "neighbours": 40, "background": 50}
 MODEL_BYTES_PER_PX = {"nrrn": 40, "cyclic": 16}
 DEFAULT_MODEL_BYTES_PER_PX = 50
-#: The program itself with torch and a model loaded (measured the same way on a 512^2 slice: 0.08 GB for a
-#: filter, 0.32-0.43 GB for the shipped models).
-BASE_BYTES = 512 * 2**20
+INPUT_BYTE_PX, INTEGER_OUTPUT_PX = 5, 4
+#: The program itself (measured the same way on a 512^2 slice: 0.08 GB with a filter, 0.32-0.43 GB with torch and
+#: a shipped model loaded).
+FILTER_BASE_BYTES, MODEL_BASE_BYTES = 128 * 2**20, 512 * 2**20
+#: Set to "off" to run a job the check would refuse (at the user's risk: the system may stop it).
+SKIP_VARIABLE = "EMDENOISE_MEMORY_CHECK"
 #: The share of the memory a job may take: the system and the app need the rest.
 USABLE_SHARE = 0.9
 #: Where Linux keeps the memory limits of control groups (a container, a Slurm or other batch job).
@@ -40,15 +45,22 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 NO_LIMIT = 2**62
 
 
-def filter_bytes_per_px(slices: int, whole_slice: bool) -> int:
+def _for_types(figure: int, input_dtype, output_dtype) -> int:
+    """``figure`` (B/px for uint16 input and a float output) for ``input_dtype`` and ``output_dtype``."""
+    extra = INPUT_BYTE_PX * max(0, np.dtype(input_dtype).itemsize - 2)
+    return figure + extra + (INTEGER_OUTPUT_PX if np.dtype(output_dtype).kind in "iu" else 0)
+
+
+def filter_bytes_per_px(slices: int, whole_slice: bool, input_dtype=np.uint16, output_dtype=np.float32) -> int:
     """Bytes per slice pixel of a filter of ``slices`` slices (``whole_slice``: its background from the whole
-    slice)."""
-    return FILTER_BYTES_PER_PX["neighbours" if slices > 1 or whole_slice else "one slice"]
+    slice) on ``input_dtype`` pixels written as ``output_dtype``."""
+    kind = "background" if whole_slice else "neighbours" if slices > 1 else "one slice"
+    return _for_types(FILTER_BYTES_PER_PX[kind], input_dtype, output_dtype)
 
 
-def model_bytes_per_px(family: str) -> int:
-    """Bytes per slice pixel of a network of ``family``."""
-    return MODEL_BYTES_PER_PX.get(family, DEFAULT_MODEL_BYTES_PER_PX)
+def model_bytes_per_px(family: str, input_dtype=np.uint16, output_dtype=np.float32) -> int:
+    """Bytes per slice pixel of a network of ``family`` on ``input_dtype`` pixels written as ``output_dtype``."""
+    return _for_types(MODEL_BYTES_PER_PX.get(family, DEFAULT_MODEL_BYTES_PER_PX), input_dtype, output_dtype)
 
 
 def physical_memory() -> int | None:
@@ -63,7 +75,7 @@ def physical_memory() -> int | None:
 
 def cgroup_limits(root: Path | None = None, membership: str | None = None) -> list[int]:
     """The memory limits (bytes) of the control groups this process is in and their parents: cgroup v2's
-    ``memory.max`` from its group up to ``root``, cgroup v1's ``memory.limit_in_bytes`` of its memory group;
+    ``memory.max`` and cgroup v1's ``memory.limit_in_bytes``, from its group up to the hierarchy's root;
     ``membership``: /proc/self/cgroup's text (read here when None). [] where there are none or nothing says."""
     root = CGROUP_ROOT if root is None else root
     if membership is None:
@@ -77,16 +89,22 @@ def cgroup_limits(root: Path | None = None, membership: str | None = None) -> li
         if len(parts) != 3:
             continue
         _, controllers, group = parts
-        if controllers == "":  # v2: every level from the process's group up to the root
-            folder, files = root / group.strip("/"), "memory.max"
-            while True:
-                found.extend(_limit(folder / files))
-                if folder == root or root not in folder.parents:
-                    break
-                folder = folder.parent
+        if controllers == "":  # v2
+            found.extend(_up_the_tree(root, group, "memory.max"))
         elif "memory" in controllers.split(","):  # v1
-            found.extend(_limit(root / "memory" / group.strip("/") / "memory.limit_in_bytes"))
+            found.extend(_up_the_tree(root / "memory", group, "memory.limit_in_bytes"))
     return found
+
+
+def _up_the_tree(top: Path, group: str, name: str) -> list[int]:
+    """The ``name`` limits of ``group``'s folder under ``top`` and of every folder above it up to ``top``: a batch
+    job's limit sits above its task's group, and a container's own group is mounted at ``top`` itself."""
+    found, folder = [], top / group.strip("/")
+    while True:
+        found.extend(_limit(folder / name))
+        if folder == top or top not in folder.parents:
+            return found
+        folder = folder.parent
 
 
 def _limit(path: Path) -> list[int]:
@@ -121,23 +139,26 @@ def _windows_memory() -> int | None:
         return None
 
 
-def slice_memory(shape_yx: tuple[int, int], bytes_per_px: int) -> int:
+def slice_memory(shape_yx: tuple[int, int], bytes_per_px: int, model: bool = True) -> int:
     """Estimated peak bytes of a job on slices of ``shape_yx`` (Y, X) px at ``bytes_per_px`` (see
-    :func:`filter_bytes_per_px`, :func:`model_bytes_per_px`), the program included."""
-    return BASE_BYTES + int(bytes_per_px) * int(shape_yx[0]) * int(shape_yx[1])
+    :func:`filter_bytes_per_px`, :func:`model_bytes_per_px`), the program (with torch and a ``model``) included."""
+    return (MODEL_BASE_BYTES if model else FILTER_BASE_BYTES) + int(bytes_per_px) * int(shape_yx[0]) * int(shape_yx[1])
 
 
 def check_slice_memory(shape_yx: tuple[int, int], bytes_per_px: int, where, memory: int | None = None,
-                       writes: bool = True) -> None:
-    """InputError before the work where a job on slices of ``shape_yx`` px at ``bytes_per_px`` needs more than
-    USABLE_SHARE of ``memory`` bytes (default :func:`physical_memory`; unknown: it runs). ``writes``: the job
-    writes a file (the message says nothing was)."""
+                       writes: bool = True, model: bool = True) -> None:
+    """InputError before the work where a job on slices of ``shape_yx`` px at ``bytes_per_px`` (``model``: with a
+    network loaded) needs more than USABLE_SHARE of ``memory`` bytes (default :func:`physical_memory`; unknown: it
+    runs; SKIP_VARIABLE "off": not checked). ``writes``: the job writes a file (the message says nothing was)."""
+    if os.environ.get(SKIP_VARIABLE, "").strip().lower() == "off":
+        return
     memory = physical_memory() if memory is None else memory
-    need = slice_memory(shape_yx, bytes_per_px)
+    need = slice_memory(shape_yx, bytes_per_px, model)
     if memory is None or need <= USABLE_SHARE * memory:
         return
     rows, cols = (int(v) for v in shape_yx)
     raise InputError(f"its slices are {cols} x {rows} px: denoising one needs about {size_words(need)} of memory, "
-                     f"and this computer lets EMDenoise use {size_words(memory)}; cut the slices into parts (e.g. "
-                     "Fiji: Image > Stacks > Tools > Montage to Stack) or run it on a computer with more memory"
+                     f"and this computer lets EMDenoise use {size_words(USABLE_SHARE * memory)} (nine tenths of "
+                     f"{size_words(memory)}); cut the slices into parts (e.g. Fiji: Image > Stacks > Tools > Montage "
+                     f"to Stack), run it on a computer with more memory, or set {SKIP_VARIABLE}=off to try anyway"
                      + (". Nothing was written" if writes else ""), where)

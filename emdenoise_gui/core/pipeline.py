@@ -118,7 +118,8 @@ class IntensityScale:
 
     @classmethod
     def for_stack(cls, stack: Stack, sampled: tuple[float, float] | None = None) -> "IntensityScale":
-        """The scale of ``stack``; ``sampled``: its :func:`sampled_range` when the caller has it already."""
+        """The scale of ``stack``; ``sampled``: the (lo, hi) to take instead of sampling it (a job passes the
+        :func:`bulk_range` of the :func:`sampled_values` it has read already, which is what it would compute)."""
         dtype = stack.dtype
         if scaled_by_type(dtype):
             info = np.iinfo(dtype)

@@ -180,7 +180,8 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     try:
-        check_slice_memory(job.source.shape[1:], model_bytes_per_px(predictor.card.family), src)
+        check_slice_memory(job.source.shape[1:], model_bytes_per_px(predictor.card.family, job.source.dtype, job.dtype),
+                           src)
         if tell_device:  # after the input, output and memory checks: their one-line errors come alone
             yield device_message(predictor, tile, stride, precision)
     except BaseException:
@@ -278,9 +279,10 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             count = baselines.FILTERS[denoiser.name].slices
         yield stage("reading slice", token)
         with open_stack(stack_path) as stack:
-            check_slice_memory(stack.shape[1:], model_bytes_per_px(predictor.card.family) if denoiser.kind == "model"
-                               else filter_bytes_per_px(count, baselines.FILTERS[denoiser.name].whole_slice),
-                               stack_path, writes=False)
+            model = denoiser.kind == "model"
+            check_slice_memory(stack.shape[1:], model_bytes_per_px(predictor.card.family, stack.dtype) if model
+                               else filter_bytes_per_px(count, baselines.FILTERS[denoiser.name].whole_slice,
+                                                        stack.dtype), stack_path, writes=False, model=model)
             scale = IntensityScale.for_stack(stack)
             window = SliceCache(stack, count + 1).window(z, count, scale)
         yield stage("first tile", token)

@@ -522,7 +522,8 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
     try:
-        check_slice_memory(job.source.shape[1:], filter_bytes_per_px(filt.slices, filt.whole_slice), src)
+        check_slice_memory(job.source.shape[1:], filter_bytes_per_px(filt.slices, filt.whole_slice, job.source.dtype,
+                                                                      job.dtype), src, model=False)
     except InputError:
         job.source.close()
         raise

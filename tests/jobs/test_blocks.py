@@ -1,6 +1,7 @@
 """Block processing (jobs/blocks.py, jobs/cluster.py): same result as one process, no seams, resume,
 cancel, Dask workers, batch-job scripts."""
 
+import json
 import time
 
 import numpy as np
@@ -338,3 +339,17 @@ def test_a_store_of_the_version_before_weights_and_precision_were_recorded_resum
     group.attrs["emdenoise"] = record
     events = list(blocks.denoise_blocks(source, out, GAUSS_AVG))
     assert any(isinstance(e, Message) and "already done" in e.text for e in events)
+
+
+def test_an_integer_output_block_run_equals_the_single_process_one_and_records_its_range(tmp_path):
+    """Each slice is cast into the block's output as it is done (the block was held three times over: a list, its
+    stack, its cast): the stored pixels and each block's recorded range are those of one process's uint16 run."""
+    source = ramp_volume(tmp_path / "in.tif")
+    run_to_end(denoise_stack(source, tmp_path / "one.tif", GAUSS_AVG, dtype="uint16"))
+    expected = read_all(tmp_path / "one.tif")
+    run_to_end(blocks.denoise_blocks(source, tmp_path / "out.zarr", GAUSS_AVG, dtype="uint16"))
+    result = read_all(tmp_path / "out.zarr")
+    assert result.dtype == np.uint16 and np.array_equal(result, expected)
+    for z0, z1 in blocks.finished_blocks(tmp_path / "out.zarr"):
+        record = json.loads(blocks._record(tmp_path / "out.zarr", (z0, z1)).read_text())
+        assert (record["min"], record["max"]) == (result[z0:z1].min(), result[z0:z1].max())
