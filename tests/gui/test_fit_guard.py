@@ -37,14 +37,15 @@ def nrrn_key(window) -> str:
                 if k.startswith("model:") and e.package is not None and e.package.card.family == "nrrn")
 
 
-def asked(window, monkeypatch, answer: str) -> list:
+def asked(window, monkeypatch, answer: str, question: str = "_ask_poor_fit") -> list:
+    """Answer the window's ``question`` (its method) with ``answer``; the list of what each asking was given."""
     questions = []
 
-    def ask(chosen, reason, pick):
-        questions.append((chosen, reason, pick))
+    def ask(*given):
+        questions.append(given)
         return answer
 
-    monkeypatch.setattr(window, "_ask_poor_fit", ask)
+    monkeypatch.setattr(window, question, ask)
     return questions
 
 
@@ -172,26 +173,25 @@ def select_all_stacks(window) -> None:
         tree.topLevelItem(i).setSelected(True)
 
 
+def both_selected(qtbot, window, first, second, key=None) -> None:
+    """Show ``first`` then ``second``, wait for the zoo's pick, select the denoiser ``key`` (default: the shipped
+    NRRN) and both stacks."""
+    shown(qtbot, window, first)
+    shown(qtbot, window, second)
+    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
+    window.zoo_panel.select(key or nrrn_key(window))
+    select_all_stacks(window)
+
+
 def asked_several(window, monkeypatch, answer: str) -> list:
-    questions = []
-
-    def ask(chosen, poor, total):
-        questions.append((chosen, poor, total))
-        return answer
-
-    monkeypatch.setattr(window, "_ask_several_poor_fit", ask)
-    return questions
+    return asked(window, monkeypatch, answer, "_ask_several_poor_fit")
 
 
 def test_several_stacks_are_checked_and_those_fitting_poorly_named(qtbot, window, sstem, small_fibsem,
                                                                     monkeypatch):
     """A Denoise of several selected stacks ran NRRN on ssTEM sections without a word; now each stack's fit is
     measured first and the poorly fitting ones are named, to be skipped, denoised anyway, or the whole cancelled."""
-    shown(qtbot, window, small_fibsem)
-    shown(qtbot, window, sstem)
-    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
-    window.zoo_panel.select(nrrn_key(window))
-    select_all_stacks(window)
+    both_selected(qtbot, window, small_fibsem, sstem)
     questions = asked_several(window, monkeypatch, "cancel")
     assert window.denoise_command() is None  # measured first
     assert "fits the 2 selected stacks" in window.statusBar().currentMessage()
@@ -220,11 +220,7 @@ def test_several_stacks_are_checked_and_those_fitting_poorly_named(qtbot, window
 
 
 def test_several_stacks_with_a_one_image_filter_start_at_once(qtbot, window, sstem, small_fibsem, monkeypatch):
-    shown(qtbot, window, small_fibsem)
-    shown(qtbot, window, sstem)
-    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
-    window.zoo_panel.select("filter:median")
-    select_all_stacks(window)
+    both_selected(qtbot, window, small_fibsem, sstem, "filter:median")
     questions = asked_several(window, monkeypatch, "cancel")
     job = window.denoise_command()
     assert job is not None and job.kind == "batch" and not questions
@@ -269,11 +265,7 @@ def test_another_project_opened_during_the_check_is_not_denoised(qtbot, window, 
                                                                   monkeypatch, shared_data):
     """Ids repeat across projects: a project opened while the fits were measured had its own s1 and s2 denoised
     (review)."""
-    shown(qtbot, window, small_fibsem)
-    shown(qtbot, window, sstem)
-    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
-    window.zoo_panel.select(nrrn_key(window))
-    select_all_stacks(window)
+    both_selected(qtbot, window, small_fibsem, sstem)
     release = held_measure(monkeypatch)
     asked_several(window, monkeypatch, "anyway")
     calls = []
@@ -294,11 +286,7 @@ def test_a_stack_written_again_is_measured_again(qtbot, window, sstem, small_fib
     shape was judged by its old facts (review)."""
     import os
 
-    shown(qtbot, window, sstem)
-    shown(qtbot, window, small_fibsem)
-    qtbot.waitUntil(lambda: not window.zoo_panel.preselecting, timeout=WAIT_MS)
-    window.zoo_panel.select(nrrn_key(window))
-    select_all_stacks(window)
+    both_selected(qtbot, window, sstem, small_fibsem)
     questions = asked_several(window, monkeypatch, "cancel")
     window.denoise_command()
     qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
