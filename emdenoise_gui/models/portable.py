@@ -166,4 +166,8 @@ class PortableDenoiser(nn.Module):
             y = self.net.denoise(z)
         if self.kind == "minmax-tile":
             y = y.clamp(0.0, 1.0)
-        return y * scale + offset
+        # a blank centre slice (one value: a missing section, padding) is returned as it is, as EMDenoise's
+        # predictor does: scaled by its zero spread, the network made a grey pattern of it
+        given = x[:, centre:centre + 1]
+        blank = given.amax(dim=(2, 3), keepdim=True) == given.amin(dim=(2, 3), keepdim=True)
+        return torch.where(blank, given, y * scale + offset)

@@ -131,3 +131,18 @@ def test_a_traced_module_keeps_no_device_of_its_trace(name):
     indices."""
     graph = str(traced_at_64(shipped(name)[1]).inlined_graph)
     assert "Device = prim::Constant" not in graph
+
+
+@pytest.mark.parametrize("name", ["flyem-nrrn-lite", "flyem-cyclic-artifacts"])
+def test_a_blank_centre_slice_is_returned_as_it_is_traced_too(name):
+    """Our predictor returns a blank slice (a missing section, padding) as it is; the module ran the network on it
+    (scaled by its zero spread: a grey pattern). One blank sample beside a normal one, traced at 64^2, called at
+    96^2: the blank one comes back unchanged, the other denoised."""
+    predictor, module = shipped(name)
+    traced = traced_at_64(module)
+    x = np.concatenate([counts(predictor.input_slices, (96, 96)), counts(predictor.input_slices, (96, 96))])
+    x[1, predictor.input_slices // 2] = 1234.0
+    with torch.no_grad():
+        got = traced(torch.from_numpy(x))[:, 0].numpy()
+    np.testing.assert_array_equal(got[1], np.full((96, 96), 1234.0, np.float32))
+    assert_matches(got[0], one_tile(predictor, x[0]))
