@@ -105,13 +105,14 @@ class DenoiseFitGuard:
         """Denoise the stacks ``ids`` (not the shown one alone) with the selected denoiser once their fits are
         measured (see the module docstring); None (it starts later, or not at all), or the job when there is
         nothing to judge (a one-image filter)."""
+        # imported here: not before the window shows (it imports core.baselines)
+        from emdenoise_gui.gui.panels.zoo_fitting import judged
+
         zoo = self.zoo_panel
         key = zoo.current_key()
         entry = zoo.entries.get(key or "")
         records = [r for r in (self.controller.find_stack(i) for i in ids) if r is not None]
-        judged = key is not None and entry is not None and (
-            key.startswith("model:") and entry.package is not None or key.startswith("filter:") and entry.slices > 1)
-        if not judged or not records:
+        if key is None or entry is None or not judged(key, entry) or not records:
             return self.denoise_current()
         if self._several_check is not None:
             self.statusBar().showMessage("Still checking how the denoiser fits the selected stacks…", 4000)

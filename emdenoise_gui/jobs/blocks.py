@@ -34,19 +34,14 @@ from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage, run_to_end
 from emdenoise_gui.core.io import omezarr, open_stack
 from emdenoise_gui.core.io.writer import cast_to
-from emdenoise_gui.core.pipeline import (
-    IntensityScale,
-    SliceCache,
-    bulk_range,
-    sampled_values,
-)
+from emdenoise_gui.core.pipeline import IntensityScale, SliceCache
 from emdenoise_gui.jobs.stack import (
     StackJob,
-    check_levels,
     check_tiling,
     filter_window,
     provenance,
     resolve_dtype,
+    scale_for_output,
     stage,
 )
 
@@ -239,9 +234,7 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
     check_output(output, [source], overwrite=True)  # the same job may be resumed: checked below
     with open_stack(source) as stack:
         out_dtype = resolve_dtype(dtype, stack)
-        sampled = sampled_values(stack) if out_dtype.kind != "f" else None  # read once for both (as StackJob)
-        scale = IntensityScale.for_stack(stack, None if sampled is None else bulk_range(*sampled))
-        check_levels(stack, out_dtype, sampled)
+        scale = scale_for_output(stack, out_dtype)
         meta = stack.meta
     if denoiser.kind == "model":
         from emdenoise_gui.jobs.denoise import check_batch_size, check_tile_multiple

@@ -115,8 +115,14 @@ def _computed_in(predictor) -> str:
     return precision_name(predictor.compute_dtype)
 
 
-#: ``--precision`` choices that name one type, as ``models.device.precision_name`` writes it.
-PRECISION_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+def _named(precision: str) -> str:
+    """The type a ``--precision`` other than "auto" asks for ("fp32", "bf16", "fp16"), named as
+    ``models.device.precision_name`` names it (``autocast_dtype`` maps them alike on every device but MPS)."""
+    import torch
+
+    from emdenoise_gui.models.device import autocast_dtype, precision_name
+
+    return precision_name(autocast_dtype(torch.device("cpu"), precision))
 
 
 def device_line(predictor, precision: str = "auto") -> str:
@@ -126,7 +132,7 @@ def device_line(predictor, precision: str = "auto") -> str:
     card = predictor.card
     line = "denoising with " + model_words(card.name, card.weights_sha256, f"{card.family} {card.config}",
                                            running_on(predictor, detail=True))
-    asked = PRECISION_NAMES.get(precision)
+    asked = None if precision == "auto" else _named(precision)
     if asked is not None and asked != _computed_in(predictor):
         line += f"; --precision {precision} asked for {asked}, which this device does not compute"
     return line
@@ -269,7 +275,8 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
     """
 
     def make(token: CancelToken) -> Generator[Progress | Stage | PartialResult, None, np.ndarray]:
-        if denoiser.kind == "model":
+        model = denoiser.kind == "model"
+        if model:
             from emdenoise_gui.zoo.package import verify_folder
 
             yield stage("loading model", token)
@@ -279,7 +286,6 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             count = baselines.FILTERS[denoiser.name].slices
         yield stage("reading slice", token)
         with open_stack(stack_path) as stack:
-            model = denoiser.kind == "model"
             check_slice_memory(stack.shape[1:], model_bytes_per_px(predictor.card.family, stack.dtype) if model
                                else filter_bytes_per_px(count, baselines.FILTERS[denoiser.name].whole_slice,
                                                         stack.dtype), stack_path, writes=False, model=model)
@@ -288,11 +294,11 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
         yield stage("first tile", token)
 
         # every part is scaled by the whole slice's numbers, so a part's pixels are the whole slice's
-        norm = predictor.normaliser(window) if denoiser.kind == "model" else None
+        norm = predictor.normaliser(window) if model else None
 
         def run(part: np.ndarray, label: str, before: int = 0, total: int | None = None
                 ) -> Generator[Progress, None, np.ndarray]:
-            if denoiser.kind == "model":
+            if model:
                 gen = predictor.denoise(np.ascontiguousarray(part), tile, stride, token, norm)
             else:
                 gen = filter_window(denoiser.name, part, tile, stride, token)
@@ -315,7 +321,6 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             return scale.from_unit(only)
         first = np.full(window.shape[-2:], np.nan, np.float32)
         looks = [] if whole else first_looks(visible, window.shape[-2:])
-        model = denoiser.kind == "model"
         rest = looks and model and predictor.is_local(stride) and predictor.halo < VISIBLE_MARGIN
         # the last square is final where the model is local: only the rest of the slice is left to denoise
         whole_slice = (0, window.shape[-2], 0, window.shape[-1])

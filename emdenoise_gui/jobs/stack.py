@@ -122,6 +122,14 @@ def check_levels(stack: Stack, dtype: np.dtype, sampled: tuple | None = None) ->
                          stack.meta.path)
 
 
+def scale_for_output(stack: Stack, dtype: np.dtype) -> IntensityScale:
+    """``stack``'s working scale (``IntensityScale.for_stack``), after :func:`check_levels` for the output type
+    ``dtype``: an integer output checks the values the scale is sampled from (16 slices read once, not twice)."""
+    sampled = sampled_values(stack) if np.dtype(dtype).kind != "f" else None
+    check_levels(stack, dtype, sampled)
+    return IntensityScale.for_stack(stack, None if sampled is None else bulk_range(*sampled))
+
+
 #: The words every reader's note uses when it takes the z step as the pixel size (the file gives none), or the
 #: y pixel size as the x one
 Z_GUESSED, Y_GUESSED = "taken as the pixel size", "taken as the x pixel size"
@@ -198,10 +206,7 @@ class StackJob:
             job = cls(source, check_output(out, [src], overwrite), parse_slices(slices, len(source)),
                       resolve_dtype(dtype, source), overwrite,
                       None if region is None else check_region(region, source.shape[1:]))
-            # an integer output checks the values the scale is sampled from: 16 slices read once, not twice
-            sampled = sampled_values(source) if np.dtype(job.dtype).kind != "f" else None
-            job.scale = IntensityScale.for_stack(source, None if sampled is None else bulk_range(*sampled))
-            check_levels(source, job.dtype, sampled)
+            job.scale = scale_for_output(source, job.dtype)
             job.input_note = source.hold_still()  # a chunk file removed or rewritten later fails its slice
         except Exception:
             source.close()

@@ -40,22 +40,29 @@ def _opener(stack):
     return lambda: contextlib.nullcontext(stack)
 
 
+def judged(key: str, entry) -> bool:
+    """Whether the zoo list's item ``key`` ("model:PATH", "filter:NAME", "paused:PATH") with its ``entry`` has a
+    fit to a stack: a model, or a filter of neighbouring slices (averaging neighbours needs them alike); a
+    one-image filter runs on any stack, a paused run on none."""
+    if key.startswith("model:"):
+        return entry.package is not None
+    return key.startswith("filter:") and entry.slices > 1
+
+
 def entry_fit(key: str, entry, facts: zoo_fit.StackFacts | None) -> zoo_fit.Fit | None:
-    """How the zoo list's item ``key`` ("model:PATH", "filter:NAME") with its ``entry`` fits the stack whose
-    ``facts`` are given; None where there is nothing to judge (no facts, a one-image filter, a paused run)."""
-    if facts is None:
+    """How the zoo list's item ``key`` with its ``entry`` fits the stack whose ``facts`` are given; None where
+    there is nothing to judge (no facts, or not :func:`judged`)."""
+    if facts is None or not judged(key, entry):
         return None
-    if key.startswith("model:") and entry.package is not None:
+    if key.startswith("model:"):
         return zoo_fit.assess_fit(entry.package.card, facts)
-    if key.startswith("filter:") and entry.slices > 1:  # averaging neighbours needs them alike
-        fit = zoo_fit.slices_fit(entry.slices, facts, model=False)
-        similarity = facts.similarity
-        if fit.grade == "poor" and facts.depth >= entry.slices and similarity is not None \
-                and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as that (help audit)
-            return zoo_fit.Fit("possible", f"neighbouring slices differ (similarity {similarity:.2f}): this "
-                                           "filter smooths each slice alone there, as its one-slice version does")
-        return fit
-    return None
+    fit = zoo_fit.slices_fit(entry.slices, facts, model=False)
+    similarity = facts.similarity
+    if fit.grade == "poor" and facts.depth >= entry.slices and similarity is not None \
+            and FILTERS[key.split(":", 1)[1]].alone_when_unlike:  # graded poor, as good as that (help audit)
+        return zoo_fit.Fit("possible", f"neighbouring slices differ (similarity {similarity:.2f}): this "
+                                       "filter smooths each slice alone there, as its one-slice version does")
+    return fit
 
 
 class ZooFitting:
