@@ -6,8 +6,9 @@ buffers), so its peak grows with the slice's area, not with the stack's depth: a
 the app or the command without a word. :func:`check_slice_memory` refuses such a job with one line saying what
 it needs, what the computer has, and what to do, where the slice cannot fit in the memory the process may use
 (the computer's, or a container's or batch job's limit when lower; a tenth is left to the system and the app).
-Its figures are measured and rounded up. Block runs (``jobs.blocks``) are not checked: they hold a block of
-slices at once, and on a cluster the workers' memory is not this computer's.
+Its figures are measured and rounded up. A block run (``jobs.blocks``) holds a block's results too:
+:func:`check_block_memory` checks it against this computer's memory, or on a Dask cluster against the smallest
+worker's memory limit.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ INPUT_BYTE_PX, INTEGER_OUTPUT_PX = 5, 4
 #: The program itself (measured the same way on a 512^2 slice: 0.08 GB with a filter, 0.32-0.43 GB with torch and
 #: a shipped model loaded).
 FILTER_BASE_BYTES, MODEL_BASE_BYTES = 128 * 2**20, 512 * 2**20
+#: A block run holds its block's results in the output type, and zarr's encoded copy of them as it writes the block:
+#: per slice of the block, bytes per slice pixel = BLOCK_OUTPUT_COPIES x the output's bytes + BLOCK_EXTRA_PX. Measured
+#: as the difference of the peak RSS of `emdenoise denoise --scheduler here` on 16 x 1024^2 and 16 x 2048^2 uint16
+#: stacks less the slice job's figure (/usr/bin/time, 2026-12-08, the same machine): Gaussian 7.1 (float32 output) /
+#: 4.8 (uint16), 3-slice Gaussian 7.6 / 4.3 B/px per slice of the block.
+BLOCK_OUTPUT_COPIES, BLOCK_EXTRA_PX = 2, 1
 #: Set to "off" to run a job the check would refuse (at the user's risk: the system may stop it).
 SKIP_VARIABLE = "EMDENOISE_MEMORY_CHECK"
 #: The share of the memory a job may take: the system and the app need the rest.
@@ -145,20 +152,49 @@ def slice_memory(shape_yx: tuple[int, int], bytes_per_px: int, model: bool = Tru
     return (MODEL_BASE_BYTES if model else FILTER_BASE_BYTES) + int(bytes_per_px) * int(shape_yx[0]) * int(shape_yx[1])
 
 
+def block_bytes_per_px(bytes_per_px: int, depth: int, output_dtype) -> int:
+    """Bytes per slice pixel of a block run with blocks of ``depth`` slices whose slice job takes ``bytes_per_px``
+    (see :func:`filter_bytes_per_px`, :func:`model_bytes_per_px`), written as ``output_dtype``."""
+    return int(bytes_per_px) + int(depth) * (BLOCK_OUTPUT_COPIES * np.dtype(output_dtype).itemsize + BLOCK_EXTRA_PX)
+
+
 def check_slice_memory(shape_yx: tuple[int, int], bytes_per_px: int, where, memory: int | None = None,
                        writes: bool = True, model: bool = True) -> None:
     """InputError before the work where a job on slices of ``shape_yx`` px at ``bytes_per_px`` (``model``: with a
     network loaded) needs more than USABLE_SHARE of ``memory`` bytes (default :func:`physical_memory`; unknown: it
     runs; SKIP_VARIABLE "off": not checked). ``writes``: the job writes a file (the message says nothing was)."""
+    rows, cols = (int(v) for v in shape_yx)
+    _check(slice_memory(shape_yx, bytes_per_px, model), memory, f"its slices are {cols} x {rows} px: denoising one",
+           "this computer lets EMDenoise use", "cut the slices into parts (e.g. Fiji: Image > Stacks > Tools > "
+           "Montage to Stack), run it on a computer with more memory", where, writes)
+
+
+def check_block_memory(shape_yx: tuple[int, int], depth: int, bytes_per_px: int, where, memory: int | None = None,
+                       worker: bool = False, model: bool = True) -> None:
+    """InputError before the work where a block run's blocks of ``depth`` slices of ``shape_yx`` px at
+    ``bytes_per_px`` (:func:`block_bytes_per_px`) need more than USABLE_SHARE of ``memory`` bytes: this computer's
+    (default :func:`physical_memory`), or with ``worker`` the smallest memory limit of a Dask cluster's workers (a
+    worker's nanny restarts it past its limit, and the block fails again on the next one)."""
+    rows, cols = (int(v) for v in shape_yx)
+    usable, advice = ("a worker of this cluster may use", "Dask restarts a worker past its memory limit: start fewer "
+                      "workers (local:N) or give them more memory (--cluster-config memory), denoise without "
+                      "--scheduler (a slice at a time)") if worker else (
+        "this computer lets EMDenoise use", "denoise without --scheduler (a slice at a time), run it on a computer "
+        "with more memory")
+    _check(slice_memory(shape_yx, bytes_per_px, model), memory,
+           f"its blocks are {depth} slices of {cols} x {rows} px: denoising one", usable, advice, where, writes=False)
+
+
+def _check(need: int, memory: int | None, problem: str, usable: str, advice: str, where, writes: bool) -> None:
+    """InputError "``problem`` needs about ``need``, and ``usable`` (nine tenths of) ``memory``; ``advice``" where
+    ``need`` is over USABLE_SHARE of ``memory`` (None: :func:`physical_memory`; unknown: no error); none with
+    SKIP_VARIABLE "off"."""
     if os.environ.get(SKIP_VARIABLE, "").strip().lower() == "off":
         return
     memory = physical_memory() if memory is None else memory
-    need = slice_memory(shape_yx, bytes_per_px, model)
     if memory is None or need <= USABLE_SHARE * memory:
         return
-    rows, cols = (int(v) for v in shape_yx)
-    raise InputError(f"its slices are {cols} x {rows} px: denoising one needs about {size_words(need)} of memory, "
-                     f"and this computer lets EMDenoise use {size_words(USABLE_SHARE * memory)} (nine tenths of "
-                     f"{size_words(memory)}); cut the slices into parts (e.g. Fiji: Image > Stacks > Tools > Montage "
-                     f"to Stack), run it on a computer with more memory, or set {SKIP_VARIABLE}=off to try anyway"
+    raise InputError(f"{problem} needs about {size_words(need)} of memory, and {usable} "
+                     f"{size_words(USABLE_SHARE * memory)} (nine tenths of {size_words(memory)}); {advice}, or set "
+                     f"{SKIP_VARIABLE}=off to try anyway"
                      + (". Nothing was written" if writes else ""), where)

@@ -29,7 +29,7 @@ from typing import Generator, Iterator
 
 import numpy as np
 
-from emdenoise_gui.core import atomic, baselines
+from emdenoise_gui.core import atomic, baselines, memory
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage, run_to_end
 from emdenoise_gui.core.io import omezarr, open_stack
@@ -294,10 +294,13 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
 
 
 def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
-          cancel: CancelToken | None, precision: str = "auto", batch_size: int | None = None
+          cancel: CancelToken | None, precision: str = "auto", batch_size: int | None = None,
+          worker_memory: int | None = None
           ) -> Generator[Stage | Message, None, tuple[BlockJob, list[tuple[int, int]]]]:
-    """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare`, and what a
-    resumed run skips, in the user's words. Returns (job, blocks to do)."""
+    """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare`, the memory check
+    (:func:`check_memory`; ``worker_memory``: a cluster's smallest worker memory limit in bytes, None: this
+    computer's memory, or a cluster whose workers say none), and what a resumed run skips, in the user's words.
+    Returns (job, blocks to do)."""
     yield stage("preparing blocks", cancel)
     before = store_run(output)
     job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, precision,
@@ -306,12 +309,31 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
         yield StoreCreated(run)
     with open_stack(source) as stack:  # what the result cannot keep, as a run of the whole stack says it
         dtype = np.dtype(job.dtype)
+        check_memory(job, stack, todo, worker_memory)  # the store this run made goes (StoreCreated)
         yield from StackJob(stack, Path(output), range(len(stack)), dtype).output_notes(dtype)
     if not todo:
         yield Message(f"{output}: all {total} blocks were already done; nothing to compute")
     elif len(todo) < total:
         yield Message(f"{output}: resuming; {total - len(todo)} of {total} blocks were already done")
     return job, todo
+
+
+def check_memory(job: BlockJob, stack, todo: list[tuple[int, int]], worker_memory: int | None = None) -> None:
+    """InputError where the deepest of the blocks ``todo`` of ``job`` on ``stack`` (its source) cannot fit the
+    memory (``core.memory.check_block_memory``): this computer's, or with ``worker_memory`` (bytes) a cluster's
+    smallest worker's. A block's slices stay until it is written: 16 slices of 4096^2 px take about 3 GB."""
+    if not todo:
+        return
+    if job.kind == "model":
+        from emdenoise_gui.zoo.package import open_package
+
+        figure = memory.model_bytes_per_px(open_package(job.path).card.family, stack.dtype, job.dtype)
+    else:
+        filt = baselines.FILTERS[job.name]
+        figure = memory.filter_bytes_per_px(filt.slices, filt.whole_slice, stack.dtype, job.dtype)
+    depth = max(z1 - z0 for z0, z1 in todo)
+    memory.check_block_memory(stack.shape[1:], depth, memory.block_bytes_per_px(figure, depth, job.dtype), job.source,
+                              worker_memory, worker_memory is not None, job.kind == "model")
 
 
 def previous_path(output: str | Path) -> Path:

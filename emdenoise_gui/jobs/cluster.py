@@ -349,6 +349,17 @@ def worker_count(client) -> int:
     return int(info.get("n_workers", len(info.get("workers", {}))))
 
 
+def worker_memory(client) -> int | None:
+    """The smallest memory limit (bytes) of the workers ``client``'s scheduler has now: past it a worker's nanny
+    restarts the worker. None where none has one (no workers yet, or workers started without a limit)."""
+    try:
+        info = client.sync(client.scheduler.identity, callback_timeout=ANSWER_S)
+    except (TimeoutError, TypeError):  # said by worker_count, which comes next
+        return None
+    limits = [w.get("memory_limit") or 0 for w in info.get("workers", {}).values()]
+    return min((v for v in limits if v > 0), default=None)
+
+
 def _not_a_scheduler(exc: TypeError) -> InputError:
     """What to say when a worker or a nanny answered the scheduler's question (``exc``: its TypeError)."""
     return InputError(f"what answers at the --scheduler address is not a Dask scheduler but another part of a "
@@ -374,7 +385,7 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
         client, cluster = open_client(parsed, config, jobs)
     try:
         job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
-                                            cancel, precision, batch_size)
+                                            cancel, precision, batch_size, worker_memory(client))
         if not todo:
             blocks.finish(output)
             return
