@@ -10,7 +10,8 @@ stack without saying so.
 - With several stacks selected, each one's fit is measured first on a worker thread (about half a second a
   stack, the status bar counting; kept while the file is unchanged); when the denoiser fits some poorly, a
   question names them and offers denoising the others, all anyway, or cancelling. Stacks no longer in the
-  project as they were (another project opened meanwhile) are left out.
+  project as they were (another project opened meanwhile) are left out. A "Stop check" button in the status bar
+  (or Esc in the window) stops the check and starts nothing.
 
 The same checks as the CLI's ``--model`` (which notes a poor fit on stderr). ``DenoiseFitGuard`` is a
 mixin of ``main_window.MainWindow``; it uses the window's ``controller``, ``zoo_panel``,
@@ -119,26 +120,49 @@ class DenoiseFitGuard:
             return None
         known = self.__dict__.setdefault("_facts_known", {})  # (stack key, file size, mtime) -> its facts
         stacks = [(self.stack_key(r.id), r) for r in records]
-        box: dict = {"done": 0}
+        box: dict = {"done": 0, "stop": threading.Event()}
         thread = threading.Thread(target=_measure_all, args=(stacks, known, box), name="emdenoise-several-fits",
                                   daemon=True)
         self._several_check = (thread, box, stacks, key, self.denoiser)
+        self._stop_button(box["stop"])
         thread.start()
         self._several_measured()
         return None
+
+    def _stop_button(self, stop: threading.Event) -> None:
+        """Show the status bar's "Stop check" button (and take Esc) for a several-stacks check, setting ``stop``."""
+        from PySide6 import QtGui, QtWidgets
+
+        button = QtWidgets.QPushButton("Stop check")
+        button.setToolTip("Stop checking the selected stacks' fits: nothing is denoised (Esc)")
+        button.clicked.connect(stop.set)
+        escape = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), self)
+        escape.activated.connect(stop.set)
+        self.statusBar().addPermanentWidget(button)
+        self._several_stop = (button, escape)
+
+    def _drop_stop_button(self) -> None:
+        for part in getattr(self, "_several_stop", ()):
+            part.setParent(None)
+            part.deleteLater()
+        self._several_stop = ()
 
     def _several_measured(self) -> None:
         # imported here: not before the window shows (it imports core.baselines)
         from emdenoise_gui.gui.panels.zoo_fitting import entry_fit
 
         thread, box, stacks, key, denoiser = self._several_check
-        if thread.is_alive() and not self._closing:
+        if thread.is_alive() and not self._closing and not box["stop"].is_set():
             self.statusBar().showMessage(f"Checking how {denoiser.title} fits the {len(stacks)} selected stacks "
                                          f"({box['done']} done); denoising starts then…")
             QtCore.QTimer.singleShot(POLL_MS, self._several_measured)
             return
         self._several_check = None
+        self._drop_stop_button()
         if self._closing or not self.isVisible():
+            return
+        if box["stop"].is_set():  # the thread ends after the stack it is reading
+            self.statusBar().showMessage("Check stopped: nothing was denoised", 5000)
             return
         zoo = self.zoo_panel
         # only stacks still in the project as they were: ids repeat in another project opened meanwhile
@@ -186,14 +210,17 @@ class DenoiseFitGuard:
 def _measure_all(stacks: list, known: dict, box: dict) -> None:
     """Worker thread: ``box["facts"]``, a list of (stack key, record, its ``zoo.fit.StackFacts``) for each
     (stack key, project record) of ``stacks`` whose file could be read (one that cannot is left to the denoise
-    job, which says why), ``box["done"]`` counting them; facts already in ``known`` for the stack and its file's
-    size and time (``gui.stack_files.file_signature``) are reused, new ones kept there."""
+    job, which says why), ``box["done"]`` counting them, until ``box["stop"]`` (an Event) is set; facts already
+    in ``known`` for the stack and its file's size and time (``gui.stack_files.file_signature``) are reused, new
+    ones kept there."""
     from emdenoise_gui.core.io import open_stack
     from emdenoise_gui.gui.stack_files import file_signature
     from emdenoise_gui.zoo.fit import measure_facts
 
     found = []
     for stack, record in stacks:
+        if box["stop"].is_set():
+            return
         try:
             signature = (stack, *file_signature(record.path))
             facts = known.get(signature)

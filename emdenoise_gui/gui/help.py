@@ -71,7 +71,8 @@ overwritten.</p>
 selects the app's pick; choose another if you like. Process ▸ Preview Current Slice tries it on the
 slice on screen, and Process ▸ Denoise Stack runs it on the whole stack (if you chose a model that fits
 the stack on screen poorly, it asks first; with several stacks selected, each is denoised with the same choice,
-and it first checks how that fits each of them and names those it fits poorly). Jobs run in the background (bottom panel); you can keep working and
+and it first checks how that fits each of them and names those it fits poorly; Stop check in the status bar,
+or Esc, stops that check). Jobs run in the background (bottom panel); you can keep working and
 cancel them there.</p>
 
 <h2>Which denoiser?</h2>

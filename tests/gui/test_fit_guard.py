@@ -2,6 +2,8 @@
 asked for before the fit check arrives waits for the app's pick."""
 
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -298,3 +300,35 @@ def test_a_stack_written_again_is_measured_again(qtbot, window, sstem, small_fib
     window.denoise_command()
     qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
     assert sorted(name for name, _why in questions[-1][1]) == ["fibsem4.tif", "sstem4.tif"]
+
+
+@pytest.mark.parametrize("how", ["button", "escape"])
+def test_the_several_stacks_check_can_be_stopped(qtbot, window, sstem, small_fibsem, monkeypatch, how):
+    """The check of many stacks (half a second each, more on a network drive) could not be stopped (review): the
+    status bar's "Stop check" button, or Esc, stops it, starts nothing, and the button goes."""
+    from PySide6 import QtCore, QtWidgets
+
+    both_selected(qtbot, window, small_fibsem, sstem)
+    release = held_measure(monkeypatch)
+    questions = asked_several(window, monkeypatch, "anyway")
+    calls = []
+    monkeypatch.setattr(window.controller, "denoise", lambda ids, denoiser, region=None: calls.append(ids))
+    assert window.denoise_command() is None
+    buttons = [b for b in window.statusBar().findChildren(QtWidgets.QPushButton) if b.text() == "Stop check"]
+    assert len(buttons) == 1 and buttons[0].isVisible()
+    if how == "button":
+        qtbot.waitUntil(lambda: "Checking how" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+        folder = Path(__file__).resolve().parents[1] / "screenshots"
+        folder.mkdir(exist_ok=True)
+        assert window.grab().save(str(folder / "several_stacks_check.png"))
+        qtbot.mouseClick(buttons[0], QtCore.Qt.MouseButton.LeftButton)
+    else:
+        qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window._several_check is None, timeout=WAIT_MS)
+    release.set()
+    assert calls == [] and questions == [] and "Check stopped" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not [b for b in window.statusBar().findChildren(QtWidgets.QPushButton)
+                                 if b.text() == "Stop check"], timeout=WAIT_MS)
+    asked_several(window, monkeypatch, "anyway")
+    window.denoise_command()  # a later Denoise checks and starts as before
+    qtbot.waitUntil(lambda: bool(calls), timeout=WAIT_MS)
