@@ -27,10 +27,12 @@ from emdenoise_gui.core.errors import InputError
 #: Xeon 2-core VM; two reviews measured more filters and types): Gaussian 21-25, SURE Gaussian 10, the 3-slice
 #: means 29-36, the flat-field and background filters 45, NRRN lite 36, NRRN base 30, cyclic 12 B/px. A float32
 #: input holds about 4.5 B/px more per byte of its pixels (Gaussian 30, 3-slice mean 46, NRRN lite 43), an integer
-#: output about 4 more: INPUT_BYTE_PX, INTEGER_OUTPUT_PX. Rounded up, by filter kind and model family; families not
-#: measured (Xception, Noise2Void, the paper sizes) take DEFAULT_MODEL_BYTES_PER_PX.
+#: output about 4 more: INPUT_BYTE_PX, INTEGER_OUTPUT_PX. Measured the same way on 2026-12-08 (4096^2 against
+#: 2048^2; the paper sizes, slower, 2048^2 against 1024^2): Xception lite 13, paper 26; Noise2Void lite 14, paper 12
+#: (4096^2); cyclic paper 3 (its whole-tile network's 1.1 GB does not grow with the slice). Rounded up, by filter
+#: kind and model family (the largest of its sizes); other families take DEFAULT_MODEL_BYTES_PER_PX.
 FILTER_BYTES_PER_PX = {"one slice": 25, "neighbours": 40, "background": 50}
-MODEL_BYTES_PER_PX = {"nrrn": 40, "cyclic": 16}
+MODEL_BYTES_PER_PX = {"nrrn": 40, "cyclic": 16, "xception": 30, "n2v": 16}
 DEFAULT_MODEL_BYTES_PER_PX = 50
 INPUT_BYTE_PX, INTEGER_OUTPUT_PX = 5, 4
 #: The program itself (measured the same way on a 512^2 slice: 0.08 GB with a filter, 0.32-0.43 GB with torch and
@@ -40,8 +42,8 @@ FILTER_BASE_BYTES, MODEL_BASE_BYTES = 128 * 2**20, 512 * 2**20
 #: per slice of the block, bytes per slice pixel = BLOCK_OUTPUT_COPIES x the output's bytes + BLOCK_EXTRA_PX. Measured
 #: as the difference of the peak RSS of `emdenoise denoise --scheduler here` on 16 x 1024^2 and 16 x 2048^2 uint16
 #: stacks less the slice job's figure (/usr/bin/time, 2026-12-08, the same machine): Gaussian 7.1 (float32 output) /
-#: 4.8 (uint16), 3-slice Gaussian 7.6 / 4.3 B/px per slice of the block.
-BLOCK_OUTPUT_COPIES, BLOCK_EXTRA_PX = 2, 1
+#: 4.8 (uint16), 3-slice Gaussian 7.6 / 4.3, NRRN lite 9.3 (float32) B/px per slice of the block.
+BLOCK_OUTPUT_COPIES, BLOCK_EXTRA_PX = 2, 2
 #: Set to "off" to run a job the check would refuse (at the user's risk: the system may stop it).
 SKIP_VARIABLE = "EMDENOISE_MEMORY_CHECK"
 #: The share of the memory a job may take: the system and the app need the rest.
