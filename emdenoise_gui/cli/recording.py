@@ -13,6 +13,7 @@ folder that does not exist, or an empty one, becomes a new project when its firs
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from emdenoise_gui.cli.exits import one_line, say
@@ -23,7 +24,7 @@ from emdenoise_gui.core.pipeline import parse_slices
 from emdenoise_gui.jobs.stack import resolve_dtype
 from emdenoise_gui.project import project_file
 from emdenoise_gui.project.naming import DEFAULT_PATTERN
-from emdenoise_gui.project.project import Project
+from emdenoise_gui.project.project import Project, check_not_in_store
 from emdenoise_gui.project.records import BACKUP_FILE, PROJECT_FILE, RESULTS_DIR
 
 HELP = ("record the stacks and results in this EMDenoise project (a folder; a new or empty one becomes a "
@@ -42,6 +43,7 @@ class Recording:
     def __init__(self, folder: Path, new: bool):
         self.folder, self.new = folder, new
         self._reserved = leftovers.Reservations()  # result paths named for this run and not recorded yet
+        self._made: list[Path] = []  # folders made for a new project's results, deepest first
 
     @classmethod
     def check(cls, value: str) -> "Recording":
@@ -67,6 +69,7 @@ class Recording:
                              "or a new or empty folder to make one there", path)
         if not path.exists() and not path.parent.is_dir():
             raise InputError(f"the folder {path.parent} does not exist; create it first", path)
+        check_not_in_store(path.resolve())
         return _writable(cls(path.resolve(), new=True))
 
     def check_free(self, output: str | Path) -> None:
@@ -106,7 +109,9 @@ class Recording:
             meta = stack.meta
         name = zoo_denoiser(denoiser).name
         if self.new:  # the project is made when its first result is recorded, after every check of the run
-            (self.folder / RESULTS_DIR).mkdir(parents=True, exist_ok=True)  # (an empty results/ alone is new)
+            results = self.folder / RESULTS_DIR
+            self._made += [f for f in (results, *results.parents) if not f.exists()]  # gone again if none is
+            results.mkdir(parents=True, exist_ok=True)  # (an empty results/ alone is new)
             project = Project(folder=self.folder, name=self.folder.name)
         else:
             project = Project.open(self.folder)
@@ -115,8 +120,14 @@ class Recording:
         return project.result_path(stack_id, name, suffix, pattern=pattern, reservations=self._reserved)
 
     def release(self) -> None:
-        """Give back the names handed out and not recorded (a failed or stopped run)."""
+        """Give back the names handed out and not recorded (a failed or stopped run), and the folders made for a
+        new project that holds none of them (a refused run left newp/results behind: paths audit)."""
         self._reserved.give_back_all()
+        if self.new:
+            for folder in self._made:
+                with contextlib.suppress(OSError):  # not empty: another run's result, or its project
+                    folder.rmdir()
+            self._made = []
 
     def record(self, args, output: str | Path, denoiser):
         """Record ``output`` (written) as ``denoiser``'s result of ``args.input`` (the stack added when the

@@ -13,6 +13,8 @@ SIGTERM, a closed terminal) or an internal error keeps the results already finis
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 
 from emdenoise_gui.cli.exits import EXIT_INPUT, EXIT_OK, one_line, say, silence_stdout
@@ -39,6 +41,10 @@ from emdenoise_gui.project.records import RESULTS_DIR
 
 #: ``--format``: the results' file type; "same": each input's own (a format we only read becomes .tif).
 FORMAT_CHOICES = ("same", ".tif", ".mrc", ".zarr")
+#: In an output folder: which stack each result a batch wrote there was made from (JSON, result name: the
+#: source's absolute path). A later batch of another stack of the same name (stack.tif from another session's
+#: folder) took its result for done, or with --overwrite replaced it (paths audit); it now gets a name of its own.
+SOURCES_RECORD = ".emdenoise-sources.json"
 
 
 def add_arguments(p) -> None:
@@ -121,20 +127,49 @@ def suffix_for(fmt: str | None, source: str) -> str:
     return check_suffix(fmt) if fmt and fmt != "same" else result_suffix(source)
 
 
-def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str | None) -> list[str]:
+def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str | None,
+                 made_from: dict[str, str] | None = None) -> list[str]:
     """Each source's result file name: ``pattern`` filled in (``naming.render``) with the source's stem and
-    its method, then its extension; names that come out alike within the batch (a.tif from two folders)
-    get ``_2``, ``_3``, ... in the order given, compared without regard to case."""
-    names, taken = [], set()
+    its method, then its extension; names that come out alike within the batch (a.tif from two folders), or
+    that ``made_from`` (:func:`recorded_sources` of the output folder) records as another source's result, get
+    ``_2``, ``_3``, ... in the order given, compared without regard to case."""
+    names, taken, made_from = [], set(), made_from or {}
     for source, method in zip(sources, methods):
         stem, suffix = render(pattern, image_stem(source), method), suffix_for(fmt, source)
         n, name = 1, stem + suffix
-        while name.lower() in taken:
+        while name.lower() in taken or made_from.get(name.lower(), _source_key(source)) != _source_key(source):
             n += 1
             name = f"{stem}_{n}{suffix}"
         taken.add(name.lower())
         names.append(name)
     return names
+
+
+def _source_key(source: str | Path) -> str:
+    """How :data:`SOURCES_RECORD` names a source: its absolute path (in the case the system compares names in)."""
+    return os.path.normcase(str(Path(source).resolve()))
+
+
+def recorded_sources(folder: Path) -> dict[str, str]:
+    """{result name in lower case: its source (:func:`_source_key`)}: what the batches that wrote into ``folder``
+    recorded in its :data:`SOURCES_RECORD`; {} where there is none or it cannot be read."""
+    try:
+        record = json.loads((folder / SOURCES_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k).lower(): str(v) for k, v in record.items()} if isinstance(record, dict) else {}
+
+
+def _record_source(output: Path, source: str) -> None:
+    """Add ``output``'s source to its folder's :data:`SOURCES_RECORD` (a failure to write it is no failure of
+    the result, said in a note)."""
+    made_from = recorded_sources(output.parent)
+    made_from[output.name.lower()] = _source_key(source)
+    try:
+        atomic.write_text(output.parent / SOURCES_RECORD, json.dumps(made_from, indent=1, sort_keys=True))
+    except OSError as exc:
+        say(f"emdenoise: note: could not record which stack {output.name} was made from ({exc.strerror or exc}); "
+            "a later batch into this folder cannot tell it from another stack's of that name")
 
 
 def name_pattern(args) -> str:
@@ -170,7 +205,7 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
     plan = []
     for index, source in enumerate(args.inputs):
         one = argparse.Namespace(**vars(args))
-        one.input, one.noted = source, index > 0
+        one.input, one.noted, one.record_source = source, index > 0, args.output is not None
         with open_stack(source) as stack:  # one line for an unreadable input, before any work
             parse_slices(args.slices, len(stack))
             resolve_dtype(args.dtype, stack)
@@ -182,7 +217,7 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
                                                    name_pattern(args))
         return plan
     names = result_names(args.inputs, [_method_name(one.denoiser) for one in plan],
-                         name_pattern(args), args.format)
+                         name_pattern(args), args.format, recorded_sources(folder))
     for one, name in zip(plan, names):
         one.output = folder / name
     return plan
@@ -268,6 +303,8 @@ def _run(plan: list[argparse.Namespace], folder: Path) -> int:
                 pending = index
                 continue
             written.append(one.output)
+            if one.record_source:  # -o FOLDER (a --project records its results itself)
+                _record_source(Path(one.output), one.input)
             told.add(one.denoiser)
             pending = index
             _tell(f"wrote {one.output}")
@@ -310,7 +347,7 @@ def _what_is_kept(plan, written: list[Path], pending: int, folder: Path) -> str:
     were not denoised."""
     finished = (f"{len(written)} of {len(plan)} results finished in {folder} "
                 f"({', '.join(p.name for p in written)})" if written else "no result was finished")
-    left = [Path(one.input).name for one in plan[pending:]]
+    left = [one.input for one in plan[pending:]]  # as given: two may share a name
     if not left:
         return finished
     more = f" and {len(left) - 5} more" if len(left) > 5 else ""

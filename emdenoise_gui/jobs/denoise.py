@@ -2,8 +2,8 @@
 
 This is what the Denoise button and ``emdenoise denoise`` both run. The filter-or-model
 choice is made once, in :func:`denoise_stack`. Each job is a generator of ``core.events``
-that checks a ``CancelToken``: first its stages (``Stage``: "loading model" for a model,
-"reading slice", "first tile"; seconds to minutes on a CPU, when there is nothing to count
+that checks a ``CancelToken``: first its stages (``Stage``: "reading slice", "loading model" for a model
+(a preview loads it first), "first tile"; seconds to minutes on a CPU, when there is nothing to count
 yet), then ``Progress`` in tiles. Torch is imported only when a model is used, on the thread
 that runs the job.
 """
@@ -173,21 +173,22 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     NRRN gets each slice with its two neighbours (reflected at the stack's ends),
     so a single image is denoised from itself. Tiles as in ``core.tiling``: ``stride``
     None band-blends tiles overlapping by the network's halo, a stride Gaussian-blends.
-    Yields Stage "loading model", (with ``tell_device``, the CLI's: a Message, :func:`device_line`) "reading
-    slice", "first tile", then Progress in tiles.
+    Yields Stage "reading slice", "loading model" (after the input, output and memory checks), (with
+    ``tell_device``, the CLI's: a Message, :func:`device_line`), "first tile", then Progress in tiles.
     """
     from emdenoise_gui.zoo.registry import resolve
 
     check_tiling(tile, stride)
     check_batch_size(batch_size)
-    yield stage("loading model", cancel)
-    predictor = _predictor(resolve(model), device, batch_size, precision)
-    check_tile_multiple(predictor.card.family, tile, stride)
+    package = resolve(model)
+    family = package.card.family
+    check_tile_multiple(family, tile, stride)
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
+    job.check_memory(model_bytes_per_px(family, job.source.dtype, job.dtype), model=True)  # before the model loads
     try:
-        check_slice_memory(job.source.shape[1:], model_bytes_per_px(predictor.card.family, job.source.dtype, job.dtype),
-                           src)
+        yield stage("loading model", cancel)
+        predictor = _predictor(package, device, batch_size, precision)
         if tell_device:  # after the input, output and memory checks: their one-line errors come alone
             yield device_message(predictor, tile, stride, precision)
     except BaseException:

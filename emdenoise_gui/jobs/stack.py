@@ -8,6 +8,7 @@ parameters) before it writes a byte.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -175,7 +176,10 @@ def provenance(made_by: str, source_name: str, slices: range, depth: int, region
         y0, y1, x0, x1 = region
         part += f", rows {y0} to {y1 - 1} and columns {x0} to {x1 - 1}"
     when = datetime.now().astimezone().isoformat(timespec="seconds")
-    return f"Made by EMDenoise {__version__} on {when} with {made_by} from {source_name}{part}"
+    # a name whose bytes are not UTF-8 (Latin-1 from an old share) holds escapes no file format can store: a TIFF's
+    # Info failed with an internal error and stopped the batch (paths audit); its bytes are shown as they decode
+    name = os.fsencode(source_name).decode("utf-8", "replace")
+    return f"Made by EMDenoise {__version__} on {when} with {made_by} from {name}{part}"
 
 
 @dataclass
@@ -212,6 +216,15 @@ class StackJob:
             source.close()
             raise
         return job
+
+    def check_memory(self, bytes_per_px: int, model: bool) -> None:
+        """``core.memory.check_slice_memory`` for this job's slices at ``bytes_per_px`` (``model``: with a network
+        loaded); its InputError closes the input first."""
+        try:
+            check_slice_memory(self.source.shape[1:], bytes_per_px, self.source.path, model=model)
+        except InputError:
+            self.source.close()
+            raise
 
     def _context(self) -> tuple[int, int, int, int]:
         return with_margin(self.region, self.source.shape[1:])
@@ -526,12 +539,7 @@ def denoise_filter_job(src, out, method: str, slices=None, tile=512, stride=None
     filt.check_available()  # before anything is read or written
     yield stage("reading slice", cancel)
     job = StackJob.prepare(src, out, slices, dtype, overwrite, region)
-    try:
-        check_slice_memory(job.source.shape[1:], filter_bytes_per_px(filt.slices, filt.whole_slice, job.source.dtype,
-                                                                      job.dtype), src, model=False)
-    except InputError:
-        job.source.close()
-        raise
+    job.check_memory(filter_bytes_per_px(filt.slices, filt.whole_slice, job.source.dtype, job.dtype), model=False)
     cache = SliceCache(job.source, size=filt.slices + 1).read_ahead(job.slices, filt.slices)
 
     def one(z: int):

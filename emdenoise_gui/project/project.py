@@ -129,6 +129,7 @@ class Project:
         folder = Path(folder).expanduser().resolve()
         if folder.exists() and not folder.is_dir():
             raise InputError("is a file, not a folder; choose a folder for the new project", folder)
+        check_not_in_store(folder)
         if (folder / PROJECT_FILE).exists():
             raise InputError("already holds a project (project.json): open it instead, "
                              "or choose an empty folder", folder)
@@ -596,6 +597,15 @@ class Project:
             target.extra = dict(self.extra)
 
         return Project.create(folder, name=self.name, fill=fill)
+
+
+def check_not_in_store(folder: Path) -> None:
+    """InputError when ``folder`` (absolute) is, or is inside, a zarr store (an OME-Zarr image): a project made
+    there put its files into the image, and a later ``--overwrite`` of the image deleted them (paths audit)."""
+    store = next((f for f in (folder, *folder.parents) if f.suffix.lower() == ".zarr" or omezarr.is_store(f)), None)
+    if store is not None:
+        raise InputError(f"{'is' if store == folder else 'is inside'} the OME-Zarr store {store.name}, an image: "
+                         "choose a folder outside it for the project", folder)
 
 
 def _remove_empty(folders: list[Path]) -> None:

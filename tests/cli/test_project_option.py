@@ -243,7 +243,7 @@ def test_a_failed_run_leaves_no_name_taken(tmp_path, cli, stacks, monkeypatch):
 
     monkeypatch.setattr(images, "denoise_stack", broken)
     assert cli("denoise", stacks[0], "--project", tmp_path / "P", "--method", "median").code == EXIT_INPUT
-    assert list((tmp_path / "P" / "results").iterdir()) == []
+    assert not (tmp_path / "P").exists()  # nor the folders made for it (paths audit)
 
 
 @pytest.mark.parametrize("new", [False, True])

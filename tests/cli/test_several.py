@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from emdenoise_gui.cli import images
+from emdenoise_gui.cli import images, several
 from emdenoise_gui.cli.exits import EXIT_CANCELLED, EXIT_INPUT
 from emdenoise_gui.cli.several import result_names
 from emdenoise_gui.core.io import open_stack
@@ -28,6 +28,11 @@ def three(tmp_path) -> list[Path]:
     return paths
 
 
+def results(folder: Path) -> list[str]:
+    """The files in ``folder`` but the record of which stack each result was made from, sorted."""
+    return sorted(p.name for p in folder.iterdir() if p.name != several.SOURCES_RECORD)
+
+
 def _pixels(path) -> np.ndarray:
     with open_stack(path) as stack:
         return stack.read(0, len(stack))
@@ -38,7 +43,7 @@ def test_each_result_equals_a_single_run_and_is_named_as_the_app_names_it(tmp_pa
     result = cli("denoise", *three, "-o", out, "--method", "median")
     assert result.code == 0, result.err
     names = ["s_median.tif", "s_median_2.tif", "m_median.mrc"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert results(out) == sorted(names)
     assert result.out.splitlines() == [f"wrote {out / name}" for name in names]
     for source, name in zip(three, names):
         alone = tmp_path / f"alone{Path(name).suffix}"
@@ -111,7 +116,7 @@ def test_a_stack_that_fails_is_told_and_the_others_are_written(tmp_path, cli, th
     assert result.code == EXIT_INPUT
     assert "m.mrc: holds floating-point values" in result.err
     assert "1 of 2 stacks failed" in result.err and "1 result written" in result.err
-    assert [p.name for p in out.iterdir()] == ["s_median.tif"]
+    assert results(out) == ["s_median.tif"]
     assert result.out.strip() == f"wrote {out / 's_median.tif'}"
 
 
@@ -129,8 +134,8 @@ def test_a_stop_keeps_the_finished_results_and_says_which(tmp_path, cli, three, 
     result = cli("denoise", *three, "-o", out, "--method", "median")
     assert result.code == EXIT_CANCELLED
     assert "1 of 3 results finished" in result.err and "(s_median.tif)" in result.err
-    assert "not denoised: s.tif, m.mrc" in result.err
-    assert [p.name for p in out.iterdir()] == ["s_median.tif"]
+    assert f"not denoised: {three[1]}, {three[2]}" in result.err  # as given: b/s.tif and a/s.tif share a name
+    assert results(out) == ["s_median.tif"] and (out / several.SOURCES_RECORD).is_file()
 
 
 def test_a_model_package_names_results_by_its_card_and_auto_picks_per_stack(tmp_path, cli, three, one_thread):
@@ -138,7 +143,7 @@ def test_a_model_package_names_results_by_its_card_and_auto_picks_per_stack(tmp_
     out = tmp_path / "out"
     result = cli("denoise", three[0], three[2], "-o", out, "--model", package, "--slices", "0:1")
     assert result.code == 0, result.err
-    assert sorted(p.name for p in out.iterdir()) == ["m_flyem-nrrn-lite.mrc", "s_flyem-nrrn-lite.tif"]
+    assert results(out) == ["m_flyem-nrrn-lite.mrc", "s_flyem-nrrn-lite.tif"]
     picked = cli("denoise", three[0], three[2], "-o", tmp_path / "auto", "--model", "auto", "--slices", "0:1")
     assert picked.code == 0, picked.err
     assert picked.err.count("--model auto:") == 2  # one choice said per stack
@@ -154,7 +159,7 @@ def test_inputs_may_stand_between_the_options(tmp_path, cli, three):
     out = tmp_path / "out"
     result = cli("denoise", three[0], "--method", "median", three[2], "-o", out)
     assert result.code == 0, result.err
-    assert sorted(p.name for p in out.iterdir()) == ["m_median.mrc", "s_median.tif"]
+    assert results(out) == ["m_median.mrc", "s_median.tif"]
 
 
 def test_an_empty_name_pattern_is_refused_with_one_input_too(tmp_path, cli, three):
@@ -175,7 +180,7 @@ def test_a_stop_between_two_stacks_names_what_was_finished(tmp_path, cli, three,
     monkeypatch.setattr(several, "say", stop_at_the_second)
     result = cli("denoise", *three, "-o", tmp_path / "out", "--method", "median")
     assert result.code == EXIT_CANCELLED
-    assert "1 of 3 results finished" in result.err and "not denoised: s.tif, m.mrc" in result.err
+    assert "1 of 3 results finished" in result.err and f"not denoised: {three[1]}, {three[2]}" in result.err
 
 
 def test_a_reader_that_goes_does_not_end_the_batch(tmp_path, three):
@@ -190,7 +195,7 @@ def test_a_reader_that_goes_does_not_end_the_batch(tmp_path, three):
                          executable="/bin/bash", capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"wrote {out / 's_median.tif'}"
-    assert sorted(p.name for p in out.iterdir()) == ["m_median.mrc", "s_median.tif", "s_median_2.tif"]
+    assert results(out) == ["m_median.mrc", "s_median.tif", "s_median_2.tif"]
 
 
 def test_a_hard_link_to_an_input_is_the_same_stack(tmp_path, cli, three):
@@ -226,4 +231,28 @@ def test_an_input_named_as_another_inputs_result_is_not_taken_for_a_finished_res
         assert result.code == EXIT_INPUT and result.err.count("\n") == 1, result.err
         assert "s_median.tif: is also an input, and the result of s.tif would take its name" in result.err
         assert "exist already" not in result.err and "--name-pattern" in result.err
-    assert b.read_bytes() == before and sorted(p.name for p in a.parent.iterdir()) == ["s.tif", "s_median.tif"]
+    assert b.read_bytes() == before and results(a.parent) == ["s.tif", "s_median.tif"]
+
+
+def test_a_later_batch_of_another_stack_of_the_same_name_gets_a_name_of_its_own(tmp_path, cli, three):
+    """stack.tif from two sessions' folders, denoised by two batches into one folder: the second took the first's
+    result for its own finished one ("give only the stacks not done"), and with --overwrite replaced it (paths
+    audit). Each batch records which stack each result was made from; another stack's result is never taken."""
+    out = tmp_path / "out"
+    a, b, m = three
+    assert cli("denoise", a, m, "-o", out, "--method", "median").code == 0
+    first = (out / "s_median.tif").read_bytes()
+    for extra in ((), ("--overwrite",)):
+        result = cli("denoise", b, m, "-o", out, "--method", "median", *extra)
+        if not extra:  # m.mrc's result is this stack's own: done
+            assert result.code == EXIT_INPUT and f"(m_median.mrc): to finish the batch, give only the stacks not " \
+                                                 f"done ({b})" in result.err, result.err
+            continue
+        assert result.code == 0 and "s_median_2.tif" in result.out, result.err
+    assert (out / "s_median.tif").read_bytes() == first
+    assert cli("denoise", b, "-o", tmp_path / "b.tif", "--method", "median").code == 0
+    np.testing.assert_array_equal(_pixels(out / "s_median_2.tif"), _pixels(tmp_path / "b.tif"))
+    again = cli("denoise", a, b, "-o", out, "--method", "median")  # both done, under their own names
+    assert again.code == EXIT_INPUT and "already exists" in again.err, again.err
+    assert several.result_names([str(a), str(b)], ["median"] * 2, "{stem}_{method}", None,
+                                several.recorded_sources(out)) == ["s_median.tif", "s_median_2.tif"]

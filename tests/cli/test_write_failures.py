@@ -78,7 +78,7 @@ def test_a_disk_error_on_one_stack_of_several_does_not_end_the_batch(tmp_path, c
     _fail_writes_to(monkeypatch, "b_gaussian")
     code, err = _run(capsys, "denoise", *inputs, "-o", tmp_path / "out", "--method", "gaussian")
     assert code == 2 and "internal error" not in err and "input/output error" in err.lower()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_gaussian.tif", "c_gaussian.tif"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.tif")) == ["a_gaussian.tif", "c_gaussian.tif"]
 
 
 def test_a_results_folder_name_too_long_is_one_line(tmp_path, capsys):

@@ -155,3 +155,16 @@ def test_noise2void_and_xception_have_measured_figures():
     memory.check_slice_memory((12000, 12000), memory.model_bytes_per_px("xception"), "big.tif", memory=8 * GB)
     with pytest.raises(InputError):
         memory.check_slice_memory((12000, 12000), memory.model_bytes_per_px("portable"), "big.tif", memory=8 * GB)
+
+
+def test_a_model_is_not_loaded_for_a_job_refused(tmp_path, cli, monkeypatch):
+    """The model was loaded (a second or more, a paper-size one longer) before the refusal."""
+    from emdenoise_gui.jobs import denoise
+
+    src = tmp_path / "a.tif"
+    tifffile.imwrite(src, synthetic_em_stack(3, 64, 64, seed=1), imagej=True, metadata={"axes": "ZYX"})
+    monkeypatch.setattr(memory, "physical_memory", lambda: 100 * 2**20)
+    loaded = []
+    monkeypatch.setattr(denoise, "_predictor", lambda *a, **k: loaded.append(a) or pytest.fail("loaded"))
+    result = cli("denoise", src, "-o", tmp_path / "o.tif", "--model", "flyem-nrrn-lite", "--device", "cpu")
+    assert result.code == 2 and "needs about" in result.err and loaded == []

@@ -16,7 +16,7 @@ from emdenoise_gui.jobs.denoise import Denoiser, batch, denoise_model_job
 from emdenoise_gui.jobs.stack import denoise_filter_job
 from tests.conftest import random_package, synthetic_em_stack
 
-STAGES = [Stage("loading model"), Stage("reading slice"), Stage("first tile")]
+STAGES = [Stage("reading slice"), Stage("loading model"), Stage("first tile")]
 #: Seconds each layer of the deliberately slow network sleeps (NRRN lite: 26 module calls a tile, ~3.4 s).
 LAYER_SLEEP_S = 0.13
 #: A cancel must end the job within this many seconds (a tile of the slow network takes ~3.4 s).
@@ -51,7 +51,7 @@ def test_model_denoise_stages_then_progress(tmp_path, stack, package):
 
 def test_filter_denoise_and_batch_stages(tmp_path, stack, package):
     stages, rest = _split(list(denoise_filter_job(stack, tmp_path / "f.tif", "median", tile=64)))
-    assert stages == STAGES[1:] and all(isinstance(e, Progress) for e in rest)  # a filter loads no model
+    assert stages == [STAGES[0], STAGES[2]] and all(isinstance(e, Progress) for e in rest)  # no model to load
     make = batch([(str(stack), tmp_path / "a.tif"), (str(stack), tmp_path / "b.tif")],
                  Denoiser("model", "random", str(package)), 64, None, device="cpu")
     texts = [e.text for e in make(CancelToken()) if isinstance(e, Stage)]

@@ -189,9 +189,14 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
     if path.is_dir() and overwrite and not omezarr.is_store(path):  # never replace a folder of other things
         raise InputError("is a folder that is not a zarr store; EMDenoise replaces only its own kind of "
                          "output: choose another name", path)
+    if path.is_dir() and overwrite and (path / "project.json").is_file():  # project.records.PROJECT_FILE
+        raise InputError("holds an EMDenoise project (project.json) and its results, which --overwrite would "
+                         "delete with the store: choose another name, or move the project out first", path)
     if path.exists() and not overwrite:
         raise InputError("already exists; choose another name or pass --overwrite", path)
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():  # said "does not exist" (paths audit)
+        raise InputError(f"the output folder {folder} is a file, not a folder: choose another place", path)
     if not folder.is_dir():
         raise InputError(f"the output folder {folder} does not exist; create it first", path)
     try:
