@@ -209,6 +209,7 @@ _GUI_WORDS = {"--steps": "the number of steps", "--crop": "the crop size", "--ba
                                                         "under Advanced settings",
               "`denoise --model auto` picks the best-fitting model": "the app's automatic model choice uses it",
               "choose another name for the model package": "click “Change the settings” and choose another name",
+              "train: -o / --name; denoise --adapt takes a free name when run again": "the model name",
               # the wizard resumes a run to its own total: "give a the number of steps above 200" (wizard audit)
               "give a --steps above": "start a fine-tune from its model (Process ▸ Train or Fine-tune Model), or "
                                       "resume it from the command line with a total of steps above"}

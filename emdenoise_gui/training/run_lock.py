@@ -24,6 +24,11 @@ def training_now(output: Path) -> bool:
     return _live(lock_path(output))
 
 
+#: How another name is chosen: `denoise --adapt` names its model itself (two runs on one stack started together
+#: were told to choose a name it has no option for; concurrency audit).
+ELSEWHERE = "train: -o / --name; denoise --adapt takes a free name when run again"
+
+
 @contextlib.contextmanager
 def training_lock(output: Path) -> Iterator[Path]:
     """Hold the lock of the model package ``output`` while the block runs (the training), then remove it.
@@ -45,9 +50,10 @@ def training_lock(output: Path) -> Iterator[Path]:
         where = "" if holder is None else (f" (process {holder[0]} on {holder[1]}, since "
                                            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(holder[2]))})")
         raise InputError(f"another training is writing this model now{where}: wait for it to end, or choose "
-                         f"another name; if no such run is going on, delete {lock}", output)
+                         f"another name ({ELSEWHERE}); if no such run is going on, delete {lock}", output)
     else:
-        raise InputError(f"another training took this model's lock {lock} just now; choose another name", output)
+        raise InputError(f"another training took this model's lock {lock} just now; choose another name "
+                         f"({ELSEWHERE})", output)
     try:
         yield lock
     finally:

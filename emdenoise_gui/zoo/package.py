@@ -483,13 +483,17 @@ def load_weights(package: Package) -> dict:
         raise InputError(exc.problem, package.named) from None
     except InputError:  # an architecture that cannot be built: told once the weights say whether it was edited
         cap = MAX_MEMBER_BYTES[WEIGHTS]
-    if package.weights.stat().st_size > cap:
-        raise InputError(f"weights.safetensors is {package.weights.stat().st_size:,} bytes, more than its card's "
-                         f"network can hold ({cap:,}): the card or the weights were changed; import a good copy",
-                         package.named)
+    try:
+        size = package.weights.stat().st_size
+        data = package.weights.read_bytes() if size <= cap else b""
+    except FileNotFoundError:  # deleted, or replaced by an import, after it was opened: an internal error before
+        raise InputError("the model was deleted or replaced while it was being loaded; run it again (or choose "
+                         "another model)", package.named) from None
+    if size > cap:
+        raise InputError(f"weights.safetensors is {size:,} bytes, more than its card's network can hold ({cap:,}): "
+                         "the card or the weights were changed; import a good copy", package.named)
     from safetensors.torch import load
 
-    data = package.weights.read_bytes()
     if hashlib.sha256(data).hexdigest() != package.card.weights_sha256:
         raise InputError("the weights changed on disk after the package was opened; refused", package.named)
     try:

@@ -363,6 +363,12 @@ def _check_free(name: str, source: Path) -> None:
                          source)
     if taken:
         raise InputError(f"{taken}; delete it first", source)
+    from emdenoise_gui.core.pid_lock import live, training_lock_path
+
+    if live(training_lock_path(user_dir() / name)):  # its end found this package in its place, and the training
+        # was lost (concurrency audit)
+        raise InputError(f"a training is writing a model named '{name}' into the zoo now: wait for it to end "
+                         "(then delete one of the two), or train this one again under another name", source)
 
 
 def export_package(name: str, destination: str | Path, overwrite: bool = False) -> Path:
