@@ -36,6 +36,7 @@ import scipy.ndimage as ndi
 
 from emdenoise_gui.core import shading, sure
 from emdenoise_gui.core.errors import InputError
+from emdenoise_gui.core.fill import mend_window
 
 # bm3d, PyWavelets, scikit-image and scipy.signal are imported inside the filters that use them: together
 # they take most of a second to import, which the app's start-up should not pay (benchmarks/startup.py).
@@ -183,8 +184,11 @@ def _bm3d(img: np.ndarray) -> np.ndarray:
 
 
 def _gaussian_sure(image: np.ndarray) -> np.ndarray:
-    """(H, W) or (3, H, W) float32 -> (H, W) float32: the smoothing SURE picks on the image (core.sure)."""
-    return sure.sure_smoothing(image)(image)
+    """(H, W) or (3, H, W) float32 -> (H, W) float32: the smoothing SURE picks on the image (core.sure), run on
+    it with an aligned stack's fill mended (``core.fill``: picked on it, and the neighbours' fill mixed into
+    the slice, the 3-slice filter lost 1.6 dB where every slice has data; borders audit)."""
+    mended = mend_window(image if image.ndim == 3 else image[None])[0]
+    return sure.sure_smoothing(image)(mended if image.ndim == 3 else mended[0])
 
 
 def _corrected_then_sure(correct: Callable[[np.ndarray], np.ndarray]):

@@ -22,8 +22,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage as ndi
 
+from emdenoise_gui.core.fill import mend_window
+
 CONTENT_KINDS = ("zscore-slice", "minmax-tile", "robust-slice")
 PER_SLICE_KINDS = ("zscore-slice", "robust-slice")
+#: The fewest pixels with data (not ``core.fill``) a slice's numbers are measured on; with fewer (a slice blank but
+#: for a few pixels) they are measured on the whole window as it is.
+MIN_DATA_PX = 64
 PER_TILE_KINDS = ("minmax-tile",)
 LEGACY_KINDS = ("unit", "signed-unit", "zscore-dataset")
 KINDS = CONTENT_KINDS + LEGACY_KINDS
@@ -69,11 +74,11 @@ def slice_stats(image: np.ndarray, limits: tuple[float, float] | None = None) ->
 
 
 def bulk_limits(image: np.ndarray):
-    """:func:`_clip_limits` of a regular grid of about :data:`PERCENTILE_SAMPLES` px of the (H, W) ``image``: the
-    bulk of its values, in its own type."""
+    """:func:`_clip_limits` of a regular grid of about :data:`PERCENTILE_SAMPLES` px of the (H, W) ``image`` (or
+    of every so many values of a 1-D array of pixels): the bulk of its values, in its own type."""
     data = np.asarray(image)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
-    return _clip_limits(data[::step, ::step].ravel())
+    return _clip_limits(data[::step, ::step].ravel() if data.ndim == 2 else data.ravel()[::step * step])
 
 
 def _clip_limits(sample: np.ndarray):
@@ -96,8 +101,9 @@ def _mean_std(data: np.ndarray) -> tuple[float, float]:
     return mean, float(np.sqrt(centred.mean(dtype=np.float64)))
 
 
-def robust_range(image: np.ndarray) -> tuple[float, float]:
-    """(p0.5, p99.5) of the 5x5 box-smoothed (H, W) image, in its own units; hi > lo.
+def robust_range(image: np.ndarray, valid: np.ndarray | None = None) -> tuple[float, float]:
+    """(p0.5, p99.5) of the 5x5 box-smoothed (H, W) image, in its own units, at the ``valid`` pixels where that
+    (H, W) bool mask is given; hi > lo.
 
     The percentiles are taken on every step-th row and column (about PERCENTILE_SAMPLES px), and the
     box means are computed at those pixels only (:func:`_sampled_box_means`): a 4096^2 slice took about
@@ -106,6 +112,8 @@ def robust_range(image: np.ndarray) -> tuple[float, float]:
     data = np.asarray(image, np.float32)
     step = max(1, int(np.sqrt(data.size / PERCENTILE_SAMPLES)))
     smooth = _sampled_box_means(data, step)
+    if valid is not None and valid[::step, ::step].any():
+        smooth = smooth[valid[::step, ::step]]
     lo, hi = (float(v) for v in np.percentile(smooth, ROBUST_PERCENTILES))
     return lo, hi if hi - lo > EPS else lo + 1.0
 
@@ -134,15 +142,16 @@ def _mirrored_windows(n: int, step: int, radius: int) -> np.ndarray:
     return np.where(index >= n, 2 * n - index - 1, index)
 
 
-def slice_params(kind: str, image: np.ndarray) -> tuple[float, float]:
-    """(offset, scale) of a per-slice kind for one (H, W) image: network input = (x - offset) / scale.
+def slice_params(kind: str, image: np.ndarray, valid: np.ndarray | None = None) -> tuple[float, float]:
+    """(offset, scale) of a per-slice kind for one (H, W) image (at its ``valid`` pixels where that (H, W) bool
+    mask is given): network input = (x - offset) / scale.
 
     ``zscore-slice``: (mean, std); ``robust-slice``: the middle and half-width of
     :func:`robust_range`, so the range maps to [-1, 1].
     """
     if kind == "zscore-slice":
-        return slice_stats(image)
-    lo, hi = robust_range(image)
+        return slice_stats(image if valid is None else np.asarray(image)[valid])
+    lo, hi = robust_range(image, valid)
     return (lo + hi) / 2.0, (hi - lo) / 2.0
 
 
@@ -194,9 +203,19 @@ class Normaliser:
         #: per channel, (low, high) the network's input is clipped to (:data:`STRAY_MARGIN`), or None: not clipped
         self.bounds: list[tuple[float, float]] | None = None
         if self.kind in PER_SLICE_KINDS:
-            limits = [bulk_limits(s) for s in window]  # once per slice: the z-score's clip and the stray bounds
-            self.per_slice = [slice_stats(s, lim) if self.kind == "zscore-slice" else slice_params(self.kind, s)
-                              for s, lim in zip(window, limits)]
+            # every slice's numbers from the window the network gets (core.fill.mend_window: the neighbours' fill
+            # mended), where the centre slice has data: an aligned stack's fill (zero strips moving from slice to
+            # slice) set 7-26 % of them, and NRRN lost 1 dB; a blank neighbour's zero spread made the mended one
+            # 10^6 times too bright
+            # (a whole volume, normalise_slices, as it is: the fill of its middle slice is not the others')
+            mended, fill = mend_window(window) if window.shape[0] in (1, 3) else (window, None)
+            valid = None if fill is None or np.count_nonzero(~fill) < MIN_DATA_PX else ~fill
+            if fill is not None and valid is None:  # too few pixels with data to measure: the window as it is
+                mended = window
+            pixels = mended if valid is None else [s[valid] for s in mended]
+            limits = [bulk_limits(s) for s in pixels]  # once per slice: the z-score's clip and the stray bounds
+            self.per_slice = [slice_stats(p, lim) if self.kind == "zscore-slice" else slice_params(self.kind, s, valid)
+                              for s, p, lim in zip(mended, pixels, limits)]
             self.offset, self.scale = self.per_slice[window.shape[0] // 2]
             self.bounds = [_stray_bounds(lim, offset, scale) for lim, (offset, scale) in zip(limits, self.per_slice)]
         elif self.kind in ("unit", "minmax-tile"):

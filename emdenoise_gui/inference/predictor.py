@@ -32,6 +32,7 @@ import torch
 
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken
+from emdenoise_gui.core.fill import keep_fill, mend_window
 from emdenoise_gui.core.normalise import PER_TILE_KINDS, Normaliser, minmax_tiles
 from emdenoise_gui.core.tiling import TileGrid, TilePlan, blend_tiles
 from emdenoise_gui.inference.device_tiles import blend_on_device, upload_scaled
@@ -271,13 +272,16 @@ class Predictor:
             return np.array(centre, np.float32)
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
-        norm = normaliser or self.normaliser(window)
+        norm = normaliser or self.normaliser(window)  # its numbers from the slice's data, not its fill
+        window, fill = mend_window(window)  # an aligned stack's fill out of the work (core.fill)
+        kept = None if fill is None else centre[fill]
+        del centre
         started = self._device_blend(window, plan, norm, cancel) if self.device_tiles else None
         if started is not None:
             first, tiles = started
             del window  # the window on the device is referenced by the blend alone, which frees it
             yield first
-            return (yield from tiles)
+            return keep_fill((yield from tiles), kept, fill)
         self.device_tiles = False  # the host path: chosen, or no room on the device (then for later slices too)
         prepared = norm.forward(window)
         # blend_tiles gets the only reference to the normalised copy (cut into tiles where it lies, never
@@ -285,7 +289,7 @@ class Predictor:
         tiles = blend_tiles(prepared[0] if self.input_slices == 1 else prepared, self._tile_fn, plan,
                             batch_size=self.batch_size, multiple=self.tile_multiple, cancel=cancel)
         del window, prepared
-        return norm.inverse((yield from tiles))
+        return keep_fill(norm.inverse((yield from tiles)), kept, fill)
 
     def _device_blend(self, window: np.ndarray, plan: TilePlan, norm: Normaliser, cancel: CancelToken | None):
         """:func:`device_tiles.blend_on_device` of ``window`` started: (its first progress, the blend generator

@@ -20,6 +20,7 @@ from emdenoise_gui import __version__
 from emdenoise_gui.core import baselines, noise
 from emdenoise_gui.core.errors import InputError
 from emdenoise_gui.core.events import CancelToken, Message, Progress, Stage
+from emdenoise_gui.core.fill import fill_mask, keep_fill, mend_window
 from emdenoise_gui.core.io import (
     Stack,
     StackWriter,
@@ -385,12 +386,43 @@ class StackJob:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "
                                   f"in {self.output.parent}: {names}")
-                yield from stream_stack(self.slices, slice_job, writer, stage, cancel)
+                blank: list[int] = []
+                yield from stream_stack(self.slices, _noting_blank(slice_job, blank), writer, stage, cancel)
                 writer.commit()
+            if blank:
+                are = "is" if len(blank) == 1 else "are"
+                yield Message(f"{self.source.path}: {_slice_words(blank)} of the input {are} blank (one value), and "
+                              "so in the result: a missing section, or a file read while it was still being written? "
+                              "If so, run again once it is complete")
         finally:
             if cache is not None:
                 cache.close()
             self.source.close()
+
+
+def _noting_blank(slice_job, blank: list[int]):
+    """``slice_job`` that also appends to ``blank`` each slice z whose result is one value (a blank slice passes
+    through: a copy still being written read as zeros, and the run said nothing of its 9 blank slices of 16;
+    concurrency audit)."""
+    def one(z: int):
+        result = yield from slice_job(z)
+        if result.size and result.min() == result.max():
+            blank.append(z)
+        return result
+
+    return one
+
+
+def _slice_words(slices: list[int]) -> str:
+    """'slice 4', 'slices 7-15' or 'slices 2, 7-15 and 20' for the sorted slice indices ``slices``."""
+    runs, start = [], slices[0]
+    for before, z in zip(slices, slices[1:] + [None]):
+        if z != before + 1:
+            runs.append(f"{start}" if start == before else f"{start}-{before}")
+            start = z
+    if len(slices) == 1:
+        return f"slice {slices[0]}"
+    return "slices " + (runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1])
 
 
 def convert_job(src, out, slices=None, dtype="input", overwrite=False, ngff: str | None = None,
@@ -500,20 +532,27 @@ def filter_window(method: str, window: np.ndarray, tile: int, stride: int | None
     ``TilePlan.whole_tile``), a stride Gaussian-blends as the papers did."""
 
     spec = baselines.FILTERS[method]
-    image = window[0] if spec.slices == 1 else window
-    if spec.whole_slice:  # its background spans the slice: one piece, not tiles
+    raw, centre = window[0] if spec.slices == 1 else window, window[window.shape[0] // 2]
+    if spec.whole_slice:  # its background spans the slice: one piece, not tiles; it leaves out the fill itself
         if cancel is not None:
             cancel.raise_if_cancelled()
-        result = baselines.apply_filter(method, image, copy=False)  # the window is this job's alone
+        fill = fill_mask(centre)
+        kept = None if fill is None else centre[fill]
+        result = baselines.apply_filter(method, raw, copy=False)  # the window is this job's alone
         yield 1, 1
-        return result
-    one_tile = baselines.tile_filter(method, image)  # a width tuned to the image: measured on the whole slice
+        return keep_fill(result, kept, fill)
+    mended, fill = mend_window(window)  # an aligned stack's fill out of the work (core.fill)
+    kept = None if fill is None else centre[fill]
+    image = mended[0] if spec.slices == 1 else mended
+    del centre
+    one_tile = baselines.tile_filter(method, raw)  # a width tuned to the image: measured on the whole slice
 
     def tile_fn(batch: np.ndarray) -> np.ndarray:
         return np.stack([one_tile(t) for t in batch])
 
     plan = TilePlan.whole_tile(tile) if stride is None else TilePlan.paper(tile, stride)
-    return (yield from blend_tiles(image, tile_fn, plan, cancel=cancel))
+    del window, raw
+    return keep_fill((yield from blend_tiles(image, tile_fn, plan, cancel=cancel)), kept, fill)
 
 
 def filter_tile_count(method: str, shape: tuple[int, int], tile: int, stride: int | None) -> int:

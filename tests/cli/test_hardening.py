@@ -212,7 +212,10 @@ def test_a_pixel_type_the_output_cannot_keep_is_said(tmp_path, cli):
     assert result.code == 0 and "holds the uint8 pixels as uint16" in result.err
     result = cli("convert", i32, tmp_path / "c.tif")
     assert result.code == 0 and "stores int32 pixels" in result.err and "float32" in result.err
-    result = cli("convert", u8, tmp_path / "quiet.tif")
+    textured = tmp_path / "t8.tif"  # not blank (a blank slice is said)
+    tifffile.imwrite(textured, (np.arange(2 * 32 * 32).reshape(2, 32, 32) % 251).astype(np.uint8),
+                     photometric="minisblack")
+    result = cli("convert", textured, tmp_path / "quiet.tif")
     assert result.code == 0 and "note" not in result.err  # nothing to say
 
 

@@ -136,7 +136,7 @@ def test_a_batch_goes_on_past_a_stack_the_cpus_memory_could_not_hold(tmp_path, c
     out = tmp_path / "out"
     code = main(["denoise", str(tmp_path / "a.tif"), str(tmp_path / "b.tif"), "-o", str(out), "--method", "gaussian"])
     err = capsys.readouterr().err
-    assert code == 2 and "out of memory" in err and [p.name for p in out.iterdir()] == ["b_gaussian.tif"]
+    assert code == 2 and "out of memory" in err and [p.name for p in out.glob("*.tif")] == ["b_gaussian.tif"]
 
 
 def test_a_filter_preview_has_one_bar(tmp_path):

@@ -111,7 +111,7 @@ def test_results_of_ome_files_are_named_without_ome(tmp_path):
     tifffile.imwrite(src, STACK, ome=True, metadata={"axes": "ZYX"})
     other = _imagej(tmp_path / "b.tif")
     assert main(["denoise", str(src), str(other), "-o", str(tmp_path / "out"), "--method", "gaussian"]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b_gaussian.tif", "cells_gaussian.tif"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.tif")) == ["b_gaussian.tif", "cells_gaussian.tif"]
 
 
 def test_the_project_panel_shows_a_z_step_that_is_not_the_pixel_size():

@@ -74,13 +74,15 @@ def test_job_events_cover_every_tile_and_cancel_leaves_nothing(tmp_path, fibsem_
 
 def test_three_slice_filter_sees_neighbours(tmp_path):
     path = tmp_path / "steps.tif"
-    data = np.stack([np.full((32, 32), v, np.uint8) for v in (30, 60, 90, 120)])
+    texture = (np.add.outer(np.arange(32), np.arange(32)) % 3).astype(np.uint8)  # not blank: no slice is fill
+    data = np.stack([v + texture for v in (30, 60, 90, 120)])
     tifffile.imwrite(path, data, photometric="minisblack")
     out = tmp_path / "avg.tif"
     list(denoise_filter_job(path, out, "gaussian-avg", tile=32, stride=16))
     result = tifffile.imread(out)
-    # mean of neighbours, reflected at the ends: [60,30,60], [30,60,90], [60,90,120], [90,120,90]
-    np.testing.assert_allclose(result[:, 16, 16], [50, 60, 90, 100], atol=1e-3)
+    # mean of neighbours, reflected at the ends: [60,30,60], [30,60,90], [60,90,120], [90,120,90] (the texture,
+    # the same in every slice, adds the same to each)
+    np.testing.assert_allclose(result[:, 16, 16] - result[1, 16, 16], [-10, 0, 30, 40], atol=1e-3)
 
 
 def test_unknown_method_is_input_error(tmp_path, fibsem_crop):
