@@ -67,6 +67,8 @@ class Recording:
             # or whose first save was cut off (a kill, a power cut): made when a result is recorded
             raise InputError("holds files but no EMDenoise project (no project.json): give a project folder, "
                              "or a new or empty folder to make one there", path)
+        if not path.exists() and path.parent.exists() and not path.parent.is_dir():
+            raise InputError(f"{path.parent} is a file, not a folder: choose another place for the project", path)
         if not path.exists() and not path.parent.is_dir():
             raise InputError(f"the folder {path.parent} does not exist; create it first", path)
         check_not_in_store(path.resolve())

@@ -117,6 +117,8 @@ def _output_folder(output: str) -> tuple[Path, bool]:
     if not folder.exists() and folder.suffix.lower() in READ_SUFFIXES:
         raise InputError(f"names one {folder.suffix} file, but several inputs were given; give -o a folder "
                          f"(their results are named {DEFAULT_PATTERN} there)", folder)
+    if not folder.exists() and folder.parent.exists() and not folder.parent.is_dir():
+        raise InputError(f"{folder.parent} is a file, not a folder: choose another place for the results", folder)
     if not folder.exists() and not folder.parent.is_dir():
         raise InputError(f"the folder {folder.parent} does not exist; create it first", folder)
     return folder, not folder.exists()
@@ -128,16 +130,19 @@ def suffix_for(fmt: str | None, source: str) -> str:
 
 
 def result_names(sources: list[str], methods: list[str], pattern: str, fmt: str | None,
-                 made_from: dict[str, str] | None = None) -> list[str]:
+                 folder: Path | None = None) -> list[str]:
     """Each source's result file name: ``pattern`` filled in (``naming.render``) with the source's stem and
     its method, then its extension; names that come out alike within the batch (a.tif from two folders), or
-    that ``made_from`` (:func:`recorded_sources` of the output folder) records as another source's result, get
-    ``_2``, ``_3``, ... in the order given, compared without regard to case."""
-    names, taken, made_from = [], set(), made_from or {}
+    that name a file in ``folder`` not recorded (:func:`recorded_sources`) as this source's result (another
+    stack's, or one of unknown origin: a single run's, an older version's), get ``_2``, ``_3``, ... in the order
+    given, compared without regard to case."""
+    names, taken = [], set()
+    made_from = recorded_sources(folder) if folder is not None else {}
     for source, method in zip(sources, methods):
         stem, suffix = render(pattern, image_stem(source), method), suffix_for(fmt, source)
         n, name = 1, stem + suffix
-        while name.lower() in taken or made_from.get(name.lower(), _source_key(source)) != _source_key(source):
+        while name.lower() in taken or (folder is not None and (folder / name).exists()
+                                        and made_from.get(name.lower()) != _source_key(source)):
             n += 1
             name = f"{stem}_{n}{suffix}"
         taken.add(name.lower())
@@ -152,7 +157,8 @@ def _source_key(source: str | Path) -> str:
 
 def recorded_sources(folder: Path) -> dict[str, str]:
     """{result name in lower case: its source (:func:`_source_key`)}: what the batches that wrote into ``folder``
-    recorded in its :data:`SOURCES_RECORD`; {} where there is none or it cannot be read."""
+    recorded in its :data:`SOURCES_RECORD`; {} where there is none or it cannot be read (its results are then of
+    unknown origin, never taken for done nor written over)."""
     try:
         record = json.loads((folder / SOURCES_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,15 +167,20 @@ def recorded_sources(folder: Path) -> dict[str, str]:
 
 
 def _record_source(output: Path, source: str) -> None:
-    """Add ``output``'s source to its folder's :data:`SOURCES_RECORD` (a failure to write it is no failure of
-    the result, said in a note)."""
-    made_from = recorded_sources(output.parent)
-    made_from[output.name.lower()] = _source_key(source)
+    """Add ``output``'s source to its folder's :data:`SOURCES_RECORD`, under that record's lock (two batches
+    writing into one folder lost each other's entries; review); a failure to write it is no failure of the
+    result, said in a note."""
+    from emdenoise_gui.project.project_file import writing
+
     try:
-        atomic.write_text(output.parent / SOURCES_RECORD, json.dumps(made_from, indent=1, sort_keys=True))
-    except OSError as exc:
-        say(f"emdenoise: note: could not record which stack {output.name} was made from ({exc.strerror or exc}); "
-            "a later batch into this folder cannot tell it from another stack's of that name")
+        with writing(output.parent, lock_name=SOURCES_RECORD + ".lock"):
+            made_from = recorded_sources(output.parent)
+            made_from[output.name.lower()] = _source_key(source)
+            atomic.write_text(output.parent / SOURCES_RECORD, json.dumps(made_from, indent=1, sort_keys=True))
+    except (OSError, InputError) as exc:  # a read-only folder, another batch holding the lock for seconds
+        say(f"emdenoise: note: could not record which stack {output.name} was made from "
+            f"({getattr(exc, 'strerror', None) or one_line(str(exc))}); a later batch into this folder will name "
+            "a result of its own")
 
 
 def name_pattern(args) -> str:
@@ -217,7 +228,7 @@ def _plan(args, folder: Path) -> list[argparse.Namespace]:
                                                    name_pattern(args))
         return plan
     names = result_names(args.inputs, [_method_name(one.denoiser) for one in plan],
-                         name_pattern(args), args.format, recorded_sources(folder))
+                         name_pattern(args), args.format, folder)
     for one, name in zip(plan, names):
         one.output = folder / name
     return plan

@@ -175,16 +175,15 @@ def check_block_memory(shape_yx: tuple[int, int], depth: int, bytes_per_px: int,
                        worker: bool = False, model: bool = True) -> None:
     """InputError before the work where a block run's blocks of ``depth`` slices of ``shape_yx`` px at
     ``bytes_per_px`` (:func:`block_bytes_per_px`) need more than USABLE_SHARE of ``memory`` bytes: this computer's
-    (default :func:`physical_memory`), or with ``worker`` the smallest memory limit of a Dask cluster's workers (a
+    (default :func:`physical_memory`), or with ``worker`` the least a task of a Dask cluster's workers may use (a
     worker's nanny restarts it past its limit, and the block fails again on the next one)."""
     rows, cols = (int(v) for v in shape_yx)
-    usable, advice = ("a worker of this cluster may use", "Dask restarts a worker past its memory limit: start fewer "
-                      "workers (local:N) or give them more memory (--cluster-config memory), denoise without "
-                      "--scheduler (a slice at a time)") if worker else (
-        "this computer lets EMDenoise use", "denoise without --scheduler (a slice at a time), run it on a computer "
-        "with more memory")
-    _check(slice_memory(shape_yx, bytes_per_px, model), memory,
-           f"its blocks are {depth} slices of {cols} x {rows} px: denoising one", usable, advice, where, writes=False)
+    usable, advice = ("a task of this cluster's workers may use", "Dask restarts a worker past its limit: run fewer "
+                      "blocks per worker (fewer workers or threads) or give them more memory (--cluster-config "
+                      "memory), or denoise without --scheduler") if worker else (
+        "EMDenoise may use", "denoise without --scheduler (a slice at a time) or on a computer with more memory")
+    _check(slice_memory(shape_yx, bytes_per_px, model), memory, f"a block of {depth} slices of {cols} x {rows} px",
+           usable, advice, where, writes=False)
 
 
 def _check(need: int, memory: int | None, problem: str, usable: str, advice: str, where, writes: bool) -> None:
@@ -197,6 +196,6 @@ def _check(need: int, memory: int | None, problem: str, usable: str, advice: str
     if memory is None or need <= USABLE_SHARE * memory:
         return
     raise InputError(f"{problem} needs about {size_words(need)} of memory, and {usable} "
-                     f"{size_words(USABLE_SHARE * memory)} (nine tenths of {size_words(memory)}); {advice}, or set "
+                     f"{size_words(USABLE_SHARE * memory)} (nine tenths of {size_words(memory)}); {advice}; or set "
                      f"{SKIP_VARIABLE}=off to try anyway"
                      + (". Nothing was written" if writes else ""), where)

@@ -215,14 +215,16 @@ def block_slices(job: BlockJob, block: tuple[int, int], cancel: CancelToken | No
 
 def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", device="auto",
             overwrite=False, ngff: str | None = None, precision: str = "auto",
-            batch_size: int | None = None) -> tuple[BlockJob, list[tuple[int, int]], int]:
+            batch_size: int | None = None, task_memory: int | None = None,
+            cluster: bool = False) -> tuple[BlockJob, list[tuple[int, int]], int]:
     """Check the job, create (or, for the same job, reopen) the output store; (job, blocks to do,
     blocks in all).
 
     ``denoiser`` is a :class:`jobs.denoise.Denoiser`. An existing store that holds another job's
     result is refused unless ``overwrite``; then a finished one is moved aside (:func:`previous_path`)
     until this run finishes (:func:`finish`), and an unfinished one is replaced. A finished store of
-    the same job has nothing left to do.
+    the same job has nothing left to do. Before any of that, :func:`check_memory` with ``task_memory`` and
+    ``cluster``.
     """
     from emdenoise_gui.core.io.formats import check_output
 
@@ -252,6 +254,9 @@ def prepare(source, output, denoiser, tile=512, stride=None, dtype="float32", de
     job = BlockJob(str(source.resolve()), str(output.resolve()), denoiser.kind, denoiser.name, path,
                    scale.lo, scale.hi, tile, stride, out_dtype.name, source_stamp(source), device, weights,
                    precision, batch_size)
+    # before a finished result is moved aside or an unfinished one removed (review): the deepest block there can be
+    depth = min(meta.shape[0], omezarr.MIN_BLOCK_DEPTH if ngff == "0.4" else omezarr.SHARD_DEPTH)
+    check_memory(job, meta.shape, meta.dtype, depth, task_memory, cluster)
     if exists:
         same = _holds_job(output, job)
         version = omezarr.open_image(output)[2] if same and ngff else ngff
@@ -295,21 +300,19 @@ def _create(output: Path, job: BlockJob, meta, dtype: np.dtype, ngff: str | None
 
 def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
           cancel: CancelToken | None, precision: str = "auto", batch_size: int | None = None,
-          worker_memory: int | None = None
+          task_memory: int | None = None, cluster: bool = False
           ) -> Generator[Stage | Message, None, tuple[BlockJob, list[tuple[int, int]]]]:
-    """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare`, the memory check
-    (:func:`check_memory`; ``worker_memory``: a cluster's smallest worker memory limit in bytes, None: this
-    computer's memory, or a cluster whose workers say none), and what a resumed run skips, in the user's words.
-    Returns (job, blocks to do)."""
+    """The first steps of every block run, here or on a cluster: a Stage, :func:`prepare` (``task_memory`` and
+    ``cluster``: its memory check's), and what a resumed run skips, in the user's words. Returns (job, blocks to
+    do)."""
     yield stage("preparing blocks", cancel)
     before = store_run(output)
     job, todo, total = prepare(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff, precision,
-                               batch_size)
+                               batch_size, task_memory, cluster)
     if (run := store_run(output)) is not None and run != before:  # made now (a new name, or --overwrite)
         yield StoreCreated(run)
     with open_stack(source) as stack:  # what the result cannot keep, as a run of the whole stack says it
         dtype = np.dtype(job.dtype)
-        check_memory(job, stack, todo, worker_memory)  # the store this run made goes (StoreCreated)
         yield from StackJob(stack, Path(output), range(len(stack)), dtype).output_notes(dtype)
     if not todo:
         yield Message(f"{output}: all {total} blocks were already done; nothing to compute")
@@ -318,22 +321,26 @@ def start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff
     return job, todo
 
 
-def check_memory(job: BlockJob, stack, todo: list[tuple[int, int]], worker_memory: int | None = None) -> None:
-    """InputError where the deepest of the blocks ``todo`` of ``job`` on ``stack`` (its source) cannot fit the
-    memory (``core.memory.check_block_memory``): this computer's, or with ``worker_memory`` (bytes) a cluster's
-    smallest worker's. A block's slices stay until it is written: 16 slices of 4096^2 px take about 3 GB."""
-    if not todo:
+def check_memory(job: BlockJob, shape: tuple[int, ...], input_dtype, depth: int, task_memory: int | None = None,
+                 cluster: bool = False) -> None:
+    """InputError where a block of ``depth`` slices of ``job`` on a (Z, Y, X) ``shape`` stack of ``input_dtype``
+    cannot fit the memory (``core.memory.check_block_memory``): this computer's, or on a ``cluster`` the least a
+    task of its workers may use (``task_memory`` bytes: a worker's limit over its threads; None: no worker has
+    said one yet, e.g. batch jobs still queued, and nothing is checked). A block's results stay until it is
+    written: 16 slices of 4096^2 px take about 3 GB."""
+    if cluster and task_memory is None:
         return
     if job.kind == "model":
         from emdenoise_gui.zoo.package import open_package
 
-        figure = memory.model_bytes_per_px(open_package(job.path).card.family, stack.dtype, job.dtype)
+        figure = memory.model_bytes_per_px(open_package(job.path).card.family, input_dtype, job.dtype)
     else:
         filt = baselines.FILTERS[job.name]
-        figure = memory.filter_bytes_per_px(filt.slices, filt.whole_slice, stack.dtype, job.dtype)
-    depth = max(z1 - z0 for z0, z1 in todo)
-    memory.check_block_memory(stack.shape[1:], depth, memory.block_bytes_per_px(figure, depth, job.dtype), job.source,
-                              worker_memory, worker_memory is not None, job.kind == "model")
+        figure = memory.filter_bytes_per_px(filt.slices, filt.whole_slice, input_dtype, job.dtype)
+    if not cluster:  # a slice at a time cannot fit either: say that, not "denoise without --scheduler" (review)
+        memory.check_slice_memory(shape[1:], figure, job.source, writes=False, model=job.kind == "model")
+    memory.check_block_memory(shape[1:], depth, memory.block_bytes_per_px(figure, depth, job.dtype), job.source,
+                              task_memory, cluster, job.kind == "model")
 
 
 def previous_path(output: str | Path) -> Path:

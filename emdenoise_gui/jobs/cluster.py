@@ -349,15 +349,17 @@ def worker_count(client) -> int:
     return int(info.get("n_workers", len(info.get("workers", {}))))
 
 
-def worker_memory(client) -> int | None:
-    """The smallest memory limit (bytes) of the workers ``client``'s scheduler has now: past it a worker's nanny
-    restarts the worker. None where none has one (no workers yet, or workers started without a limit)."""
+def task_memory(client) -> int | None:
+    """The least memory (bytes) a task of the workers ``client``'s scheduler has now may use: each worker's memory
+    limit over its threads (a worker runs that many blocks at once, and its nanny restarts it past its limit).
+    None where none has a limit (no workers yet, or workers started without one)."""
     try:
         info = client.sync(client.scheduler.identity, callback_timeout=ANSWER_S)
     except (TimeoutError, TypeError):  # said by worker_count, which comes next
         return None
-    limits = [w.get("memory_limit") or 0 for w in info.get("workers", {}).values()]
-    return min((v for v in limits if v > 0), default=None)
+    shares = [(w.get("memory_limit") or 0) // max(1, int(w.get("nthreads") or 1))
+              for w in info.get("workers", {}).values()]
+    return min((v for v in shares if v > 0), default=None)
 
 
 def _not_a_scheduler(exc: TypeError) -> InputError:
@@ -385,7 +387,7 @@ def denoise_on_cluster(source, output, denoiser, scheduler: str, tile=512, strid
         client, cluster = open_client(parsed, config, jobs)
     try:
         job, todo = yield from blocks.start(source, output, denoiser, tile, stride, dtype, device, overwrite, ngff,
-                                            cancel, precision, batch_size, worker_memory(client))
+                                            cancel, precision, batch_size, task_memory(client), cluster=True)
         if not todo:
             blocks.finish(output)
             return

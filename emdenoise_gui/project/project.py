@@ -602,8 +602,8 @@ class Project:
 def check_not_in_store(folder: Path) -> None:
     """InputError when ``folder`` (absolute) is, or is inside, a zarr store (an OME-Zarr image): a project made
     there put its files into the image, and a later ``--overwrite`` of the image deleted them (paths audit)."""
-    store = next((f for f in (folder, *folder.parents) if f.suffix.lower() == ".zarr" or omezarr.is_store(f)), None)
-    if store is not None:
+    store = next((f for f in (folder, *folder.parents) if omezarr.is_store(f)), None)
+    if store is not None:  # (a plain folder named .zarr is no image: review)
         raise InputError(f"{'is' if store == folder else 'is inside'} the OME-Zarr store {store.name}, an image: "
                          "choose a folder outside it for the project", folder)
 

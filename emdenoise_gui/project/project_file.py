@@ -36,15 +36,18 @@ class ProjectBusy(InputError):
 
 
 @contextlib.contextmanager
-def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = False) -> Iterator[None]:
+def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = False,
+            lock_name: str = LOCK_FILE) -> Iterator[None]:
     """Hold the lock of the project in ``folder`` while its file is read, changed and written, so that two
     writers (the app and ``emdenoise denoise --project``, two runs of it) never lose each other's records:
     two runs recording at once lost one result in three tries, and a result the app deleted came back.
     Re-entrant within a process; a killed holder's lock is taken over; a folder where no lock can be made
     (read-only) goes on without one, its save saying why it fails. :class:`ProjectBusy` after ``wait_s`` seconds
     (:data:`LOCK_WAIT_S` unless given: the app's window waits a fraction of a second and tries again later).
-    ``take_over``: another writer's lock is taken as a killed one's (the user said so: the app at its close)."""
-    key = str(Path(folder).expanduser().resolve())
+    ``take_over``: another writer's lock is taken as a killed one's (the user said so: the app at its close).
+    ``lock_name``: the lock file's name in ``folder`` (another file of the folder kept the same way: a batch's
+    record of which stack made each result, ``cli.several``)."""
+    key = str(Path(folder).expanduser().resolve() / lock_name)
     if key in _held:
         _held[key] += 1
         try:
@@ -53,7 +56,7 @@ def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = F
             _held[key] -= 1
         return
     wait_s = LOCK_WAIT_S if wait_s is None else wait_s
-    lock, deadline, held = Path(key) / LOCK_FILE, time.monotonic() + wait_s, False
+    lock, deadline, held = Path(key), time.monotonic() + wait_s, False
     while True:
         try:
             held = pid_lock.take(lock)
@@ -74,7 +77,7 @@ def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = F
         if time.monotonic() > deadline:
             who = "another program" if holder is None else f"another program (pid {holder[0]} on {holder[1]})"
             busy = ProjectBusy(f"{who} has been saving this project for over {wait_s:.1f} s ({lock.name}): try "
-                               f"again; if no EMDenoise is running, delete {lock}", Path(key))
+                               f"again; if no EMDenoise is running, delete {lock}", lock.parent)
             busy.who = f"{who} is saving it"  # the app's words, without the command line's advice
             raise busy
         time.sleep(0.02)

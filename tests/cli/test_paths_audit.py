@@ -43,11 +43,16 @@ def test_no_project_is_made_in_an_ome_zarr_image(tmp_path, cli):
     then deleted it with the store, exit 0."""
     source = stack(tmp_path / "a.tif")
     assert cli("convert", source, tmp_path / "a.zarr").code == 0
-    for folder in (tmp_path / "a.zarr", tmp_path / "a.zarr" / "proj", tmp_path / "new.zarr"):
+    for folder in (tmp_path / "a.zarr", tmp_path / "a.zarr" / "proj"):
         with pytest.raises(InputError, match="OME-Zarr store .*: choose a folder outside it"):
             Project.create(folder)
     assert sorted(p.name for p in (tmp_path / "a.zarr").iterdir()) == ["0", "zarr.json"]
-    assert not (tmp_path / "new.zarr").exists()
+    assert Project.create(tmp_path / "plain.zarr").folder.name == "plain.zarr"  # a folder so named: no image
+    (tmp_path / "a.zarr" / "old").mkdir()
+    (tmp_path / "a.zarr" / "old" / "project.json").write_text("{}")  # made in a subfolder by an older version
+    result = cli("denoise", source, "-o", tmp_path / "a.zarr", "--method", "median", "--overwrite")
+    assert result.code == 2 and "holds an EMDenoise project" in result.err, result.err
+    (tmp_path / "a.zarr" / "old" / "project.json").unlink()
     result = cli("denoise", tmp_path / "a.zarr", "--project", tmp_path / "a.zarr" / "proj", "--method", "gaussian")
     assert result.code == 2 and "is inside the OME-Zarr store a.zarr" in result.err
     assert not (tmp_path / "a.zarr" / "proj").exists()
@@ -76,3 +81,7 @@ def test_an_output_folder_that_is_a_file_is_said_so(tmp_path, cli):
     (tmp_path / "afile").write_text("x")
     result = cli("denoise", source, "-o", tmp_path / "afile" / "o.tif", "--method", "gaussian")
     assert result.code == 2 and "afile is a file, not a folder" in result.err, result.err
+    other = stack(tmp_path / "b.tif")
+    for where in (("-o", tmp_path / "afile" / "res"), ("--project", tmp_path / "afile" / "proj")):
+        result = cli("denoise", source, other, *where, "--method", "gaussian")
+        assert result.code == 2 and "afile is a file, not a folder" in result.err, result.err

@@ -119,34 +119,48 @@ def test_a_block_counts_its_slices_results():
         memory.check_block_memory((4096, 4096), 16, memory.block_bytes_per_px(gaussian, 16, np.float32), "v.tif",
                                   memory=3 * GB, model=False)
     text = str(caught.value)
-    assert text.startswith("v.tif: its blocks are 16 slices of 4096 x 4096 px: denoising one needs about 3.0 GB")
-    assert "this computer lets EMDenoise use 2.7 GB (nine tenths of 3.0 GB)" in text and "\n" not in text
+    assert text.startswith("v.tif: a block of 16 slices of 4096 x 4096 px needs about 3.0 GB")
+    assert "EMDenoise may use 2.7 GB (nine tenths of 3.0 GB)" in text and "\n" not in text
     with pytest.raises(InputError, match="without --scheduler") as worker:
         memory.check_block_memory((4096, 4096), 16, memory.block_bytes_per_px(gaussian, 16, np.float32), "v.tif",
                                   memory=2 * GB, worker=True, model=False)
-    assert "a worker of this cluster may use 1.8 GB (nine tenths of 2.0 GB)" in str(worker.value)
+    assert "a task of this cluster's workers may use 1.8 GB (nine tenths of 2.0 GB)" in str(worker.value)
     assert "Nothing was written" not in str(worker.value)  # a new store is removed, an old one's blocks stay
 
 
 def test_block_runs_are_checked_here_and_on_the_cluster(tmp_path, cli, monkeypatch):
-    """``--scheduler here`` and a cluster whose workers have a memory limit below a block's need are refused before
-    any block, and the store the run made is removed."""
+    """``--scheduler here`` and a cluster whose workers' memory per task is below a block's need are refused before
+    any block; a store the run would make is never made, and a finished one it would replace stays where it is
+    (it was moved aside first: review). A cluster whose workers say no limit is not checked against this
+    computer's memory (review)."""
     distributed = pytest.importorskip("distributed")
     from emdenoise_gui.jobs.cluster import denoise_on_cluster
     from emdenoise_gui.jobs.denoise import Denoiser
 
     src, out = tmp_path / "a.tif", tmp_path / "o.zarr"
-    tifffile.imwrite(src, synthetic_em_stack(5, 64, 64, seed=1), imagej=True, metadata={"axes": "ZYX"})
-    monkeypatch.setattr(memory, "physical_memory", lambda: 100 * 2**20)
-    result = cli("denoise", src, "-o", out, "--method", "gaussian", "--scheduler", "here")
-    assert result.code == 2 and "its blocks are 5 slices of 64 x 64 px" in result.err, result.err
-    assert "this computer lets EMDenoise use 90 MB" in result.err and not out.exists()
+    tifffile.imwrite(src, synthetic_em_stack(5, 1024, 1024, seed=1), imagej=True, metadata={"axes": "ZYX"})
+    assert cli("denoise", src, "-o", out, "--method", "median", "--scheduler", "here").code == 0
+    finished = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr(memory, "physical_memory", lambda: 200 * 2**20)  # a slice fits (153 MB), a block not (203)
+    result = cli("denoise", src, "-o", out, "--method", "gaussian", "--scheduler", "here", "--overwrite")
+    assert result.code == 2 and "a block of 5 slices of 1024 x 1024 px needs about" in result.err, result.err
+    assert "EMDenoise may use 180 MB" in result.err and sorted(p.name for p in tmp_path.iterdir()) == finished
+    monkeypatch.setattr(memory, "physical_memory", lambda: 100 * 2**20)  # not even a slice: that is said
+    result = cli("denoise", src, "-o", tmp_path / "n.zarr", "--method", "gaussian", "--scheduler", "here")
+    assert result.code == 2 and "its slices are 1024 x 1024 px" in result.err and "without --scheduler" not in result.err
     monkeypatch.setattr(memory, "physical_memory", lambda: 64 * GB)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
-                                  memory_limit="100MB") as cluster, distributed.Client(cluster) as client:
-        with pytest.raises(InputError, match="a worker of this cluster may use 86 MB"):
-            list(denoise_on_cluster(src, out, Denoiser("filter", "gaussian"), "local", client=client))
-        assert not client.processing() or not any(client.processing().values())
+    for limit, threads, refused in (("400MB", 2, True), (0, 1, False)):  # 2 blocks at once in 400 MB; no limit
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=None,
+                                      memory_limit=limit) as cluster, distributed.Client(cluster) as client:
+            monkeypatch.setattr(memory, "physical_memory", lambda: 100 * 2**20)  # not this computer's memory
+            run = denoise_on_cluster(src, tmp_path / "c.zarr", Denoiser("filter", "gaussian"), "local", client=client)
+            if refused:
+                with pytest.raises(InputError, match="a task of this cluster's workers may use 172 MB"):
+                    list(run)
+                assert not (tmp_path / "c.zarr").exists()
+            else:
+                list(run)
+                assert (tmp_path / "c.zarr").is_dir()
 
 
 def test_noise2void_and_xception_have_measured_figures():

@@ -156,6 +156,12 @@ def same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
 
 
+def _holds_project(store: Path) -> bool:
+    """Whether the folder ``store`` or a folder in it holds a project file (``project.records.PROJECT_FILE``): a
+    version before 2026-12-08 made projects in stores, and ``--overwrite`` of the store deleted them (audit)."""
+    return (store / "project.json").is_file() or any(store.glob("*/project.json"))
+
+
 def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: bool = False) -> Path:
     """Validate an output path before any work is done; return it.
 
@@ -189,9 +195,9 @@ def check_output(path: str | Path, inputs: list[str | Path] = (), overwrite: boo
     if path.is_dir() and overwrite and not omezarr.is_store(path):  # never replace a folder of other things
         raise InputError("is a folder that is not a zarr store; EMDenoise replaces only its own kind of "
                          "output: choose another name", path)
-    if path.is_dir() and overwrite and (path / "project.json").is_file():  # project.records.PROJECT_FILE
-        raise InputError("holds an EMDenoise project (project.json) and its results, which --overwrite would "
-                         "delete with the store: choose another name, or move the project out first", path)
+    if path.is_dir() and overwrite and _holds_project(path):
+        raise InputError("holds an EMDenoise project (project.json) and its results, which EMDenoise never "
+                         "deletes with a store: choose another name, or move the project out first", path)
     if path.exists() and not overwrite:
         raise InputError("already exists; choose another name or pass --overwrite", path)
     folder = path.parent if str(path.parent) else Path(".")
