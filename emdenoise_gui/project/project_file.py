@@ -68,9 +68,7 @@ def writing(folder: str | Path, wait_s: float | None = None, take_over: bool = F
         if take_over or pid_lock.stale(lock, holder) or (holder is not None
                                                          and time.time() - holder[2] > LOCK_STALE_S):
             try:
-                lock.unlink()
-            except FileNotFoundError:
-                pass
+                pid_lock.take_over(lock, holder)
             except OSError:  # not ours to remove (another user's, a folder so named): go on without the lock
                 break
             continue

@@ -16,6 +16,7 @@ from emdenoise_gui.core.pid_lock import holder as _holder
 from emdenoise_gui.core.pid_lock import live as _live
 from emdenoise_gui.core.pid_lock import stale as _stale
 from emdenoise_gui.core.pid_lock import take as _take
+from emdenoise_gui.core.pid_lock import take_over
 from emdenoise_gui.core.pid_lock import training_lock_path as lock_path
 
 
@@ -44,8 +45,7 @@ def training_lock(output: Path) -> Iterator[Path]:
             raise (atomic.write_failure(exc, 0, output) or exc) from None
         holder = _holder(lock)
         if _stale(lock, holder):
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()  # a killed run's: take it over
+            take_over(lock, holder)  # a killed run's (the one judged, not one taken meanwhile)
             continue
         where = "" if holder is None else (f" (process {holder[0]} on {holder[1]}, since "
                                            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(holder[2]))})")
