@@ -7,11 +7,12 @@ each slice shifted by 5-40 px, 7-26 % zero fill), NRRN's per-slice scale came pa
 28.39 dB inside the area every slice covers), the tissue beside a neighbour's fill came out 16-19 grey
 levels too dark (NRRN, the 3-slice filters), and the fill itself came out as grey noise.
 
-- :func:`fill_mask` finds a slice's fill: the pixels at its lowest or highest value near a FILL_BLOCK-square
-  block (on a grid) of that value alone, and whole rows and columns of it running in from an edge. Noise never
-  leaves 64 equal pixels in such a block (at one count per pixel, where three pixels in four are 0, one block
-  in 10^8), so fill at least 2 x FILL_BLOCK - 1 px wide is found whole, a shift's strip along an edge however
-  narrow, other narrower fill in part or not at all.
+- :func:`fill_mask` finds a slice's fill: the pixels at its lowest or highest value near a group of at least
+  FILL_GROUP FILL_BLOCK-square blocks (on a grid) of that value alone, and whole rows and columns of it running
+  in from an edge. Noise leaves such a block only where nearly every pixel is 0 (a dark membrane at one count
+  per pixel at the peak: one block in a thousand there) and never four side by side, so fill at least
+  2 x FILL_BLOCK - 1 px wide and 4 blocks large is found whole, a shift's strip along an edge however narrow,
+  other narrower fill (the tip of a rotated slice's wedge) in part or not at all.
 - :func:`mend_window` gives the slice's fill the value of its nearest pixel with data (no rim where a filter
   or network smooths the fill's edge into the data), and its neighbours the other neighbour's pixels (or the
   slice's own) where they hold fill and the slice does not: a missing section or a neighbour's strip is then
@@ -26,6 +27,8 @@ from scipy import ndimage as ndi
 
 #: Side (px) of the grid's blocks that must hold one extreme value alone to count as fill.
 FILL_BLOCK = 8
+#: The fewest flat blocks, side by side, that count as fill (noise leaves lone ones at very low doses).
+FILL_GROUP = 4
 #: Gaussian width (px) of the smoothed centre slice that stands in for a neighbour where both neighbours are fill.
 STAND_IN_SIGMA = 1.5
 
@@ -45,7 +48,7 @@ def fill_mask(image: np.ndarray) -> np.ndarray | None:
         if np.count_nonzero(flat) < min(b * b, min(image.shape)):
             continue
         mask = _edge_lines(flat)  # a strip narrower than the blocks, along an edge
-        blocks = flat[:rows * b, :cols * b].reshape(rows, b, cols, b).all(axis=(1, 3))
+        blocks = _large(flat[:rows * b, :cols * b].reshape(rows, b, cols, b).all(axis=(1, 3)))
         if blocks.any():
             near = ndi.binary_dilation(blocks, np.ones((3, 3), bool))  # a block's edge pixels are within a block
             grid = np.repeat(np.repeat(near, b, axis=0), b, axis=1)
@@ -55,6 +58,19 @@ def fill_mask(image: np.ndarray) -> np.ndarray | None:
         if mask is not None:
             found = mask if found is None else found | mask
     return found
+
+
+def _large(blocks: np.ndarray) -> np.ndarray:
+    """The (rows, cols) bool grid of flat ``blocks`` without its groups (8-connected) of under FILL_GROUP blocks:
+    in a dark membrane at one count per pixel at the peak, nine pixels in ten are 0, and a lone block of them
+    came out as a black square (review); fill spans many blocks."""
+    if not blocks.any():
+        return blocks
+    labels, count = ndi.label(blocks, np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = sizes >= FILL_GROUP
+    keep[0] = False
+    return keep[labels]
 
 
 def _edge_lines(flat: np.ndarray) -> np.ndarray | None:
@@ -79,8 +95,8 @@ def mend_window(window: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     The centre slice's fill takes the value of its nearest pixel with data, so that no filter or network
     smooths the fill's edge into the data beside it (a dark rim); a neighbour takes, where it holds fill and the
     centre does not, the other neighbour's pixel, or the centre's smoothed (STAND_IN_SIGMA) where that one is
-    fill too, and the centre's own (mended) pixels where the centre is fill. ``window`` itself when it holds no fill (it is never written
-    to); else a copy (float32 unless it is a floating-point type)."""
+    fill too, and the centre's own (mended) pixels where the centre is fill. ``window`` itself when it holds no
+    fill (it is never written to); else a copy (float32 unless it is a floating-point type)."""
     window = np.asarray(window)
     middle = window.shape[0] // 2
     centre = fill_mask(window[middle])

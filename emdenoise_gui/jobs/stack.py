@@ -386,8 +386,9 @@ class StackJob:
                     names = ", ".join(p.name for p in writer.cleaned[:3]) + (" …" if len(writer.cleaned) > 3 else "")
                     yield Message(f"removed {len(writer.cleaned)} unfinished output file(s) an interrupted run left "
                                   f"in {self.output.parent}: {names}")
-                blank: list[int] = []
-                yield from stream_stack(self.slices, _noting_blank(slice_job, blank), writer, stage, cancel)
+                blank: list[int] = []  # (a region's result may lie in the fill of a slice that is not blank)
+                job = slice_job if self.region is not None else _noting_blank(slice_job, blank)
+                yield from stream_stack(self.slices, job, writer, stage, cancel)
                 writer.commit()
             if blank:
                 are = "is" if len(blank) == 1 else "are"
