@@ -162,3 +162,13 @@ def keep_fill(result: np.ndarray, kept: np.ndarray | None, fill: np.ndarray | No
     if fill is not None:
         result[fill] = kept
     return result
+
+
+def keep_fill_part(result: np.ndarray, window: np.ndarray, fill: np.ndarray | None, box) -> np.ndarray:
+    """:func:`keep_fill` for the ``box`` (y0, y1, x0, x1) part of a (C, H, W) ``window`` (as read, not mended) whose
+    centre slice's :func:`fill_mask` is ``fill`` (H, W; None: none): ``result`` is that part's (y1 - y0, x1 - x0)."""
+    if fill is None:
+        return result
+    y0, y1, x0, x1 = box
+    part = fill[y0:y1, x0:x1]
+    return keep_fill(result, window[window.shape[0] // 2, y0:y1, x0:x1][part], part)

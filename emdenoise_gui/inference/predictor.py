@@ -251,15 +251,17 @@ class Predictor:
         return len(TileGrid.build(*shape, self.plan(tile, stride), self.tile_multiple))
 
     def denoise(self, window: np.ndarray, tile: int = 512, stride: int | None = None,
-                cancel: CancelToken | None = None,
-                normaliser: Normaliser | None = None) -> Generator[tuple[int, int], None, np.ndarray]:
+                cancel: CancelToken | None = None, normaliser: Normaliser | None = None,
+                mend: bool = True) -> Generator[tuple[int, int], None, np.ndarray]:
         """Denoise the centre slice of ``window`` (C, H, W) float32 on the working scale; a generator.
 
         ``tile`` px tiles; ``stride`` None band-blends (fast), a stride Gaussian-blends (paper).
         Yields (tiles done, tiles in all); returns the (H, W) float32 result on the working scale.
         ``cancel`` is checked between batches and before every layer of the network (raises
         ``core.errors.Cancelled``). ``normaliser``: the scaling to use (``self.normaliser`` of the whole
-        slice when ``window`` is a part of it), else one computed from ``window``.
+        slice when ``window`` is a part of it), else one computed from ``window``. ``mend``: keep an aligned
+        stack's fill out of the work here (``core.fill``); False for a part of a window mended whole, whose
+        caller passes the fill through (a part mended alone differed from the whole slice's result near it).
         """
         self._cancel.token = cancel
         if window.shape[0] != self.input_slices:
@@ -273,7 +275,7 @@ class Predictor:
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
         norm = normaliser or self.normaliser(window)  # its numbers from the slice's data, not its fill
-        window, fill = mend_window(window)  # an aligned stack's fill out of the work (core.fill)
+        window, fill = mend_window(window) if mend else (window, None)  # a stack's fill out of the work
         kept = None if fill is None else centre[fill]
         del centre
         started = self._device_blend(window, plan, norm, cancel) if self.device_tiles else None

@@ -27,6 +27,7 @@ from emdenoise_gui.core.events import (
     Stage,
     Written,
 )
+from emdenoise_gui.core.fill import keep_fill_part, mend_window
 from emdenoise_gui.core.io import open_stack
 from emdenoise_gui.core.memory import (
     check_slice_memory,
@@ -199,9 +200,11 @@ def denoise_model_job(src, out, model: str, slices=None, tile=512, stride=None, 
     def one(z: int):
         window = cache.window(z, predictor.input_slices, job.scale)
         # a region is scaled by the whole slice's numbers, as the preview does: its pixels are the whole slice's
-        # (scaled by the region's own, they differed by up to 13 grey levels)
-        norm = predictor.normaliser(window) if job.region is not None else None
-        tiles = predictor.denoise(job.crop(window), tile, stride, cancel, norm)
+        # (scaled by the region's own, they differed by up to 13 grey levels); so is its fill mended (core.fill)
+        if job.region is None:
+            tiles = predictor.denoise(window, tile, stride, cancel)
+        else:
+            tiles = _part_of_mended(predictor, window, job.context(), tile, stride, cancel)
         # the predictor's generator now holds the only reference and drops it once the window is normalised: kept
         # here too, a 4096^2 NRRN window (192 MB) stayed through the whole slice and its peak (1.50 GB measured)
         del window
@@ -262,6 +265,20 @@ FIRST_LOOK_PX = FIRST_LOOK_STEPS[-1]
 VISIBLE_MARGIN = 32
 
 
+def _part_of_mended(predictor, window: np.ndarray, box, tile: int, stride: int | None, cancel: CancelToken | None,
+                    norm=None, mended=None) -> Generator[tuple[int, int], None, np.ndarray]:
+    """``predictor.denoise`` of the ``box`` (y0, y1, x0, x1) part of the (C, H, W) ``window``, scaled by the whole
+    window's numbers (``norm``, computed here when None) and with its fill mended from the whole window
+    (``mended``: ``core.fill.mend_window(window)``, computed here when None) and passed through: a part mended on
+    its own differed from the whole slice's result near the fill by up to 36 grey levels (review)."""
+    norm = predictor.normaliser(window) if norm is None else norm
+    image, fill = mend_window(window) if mended is None else mended
+    y0, y1, x0, x1 = box
+    result = yield from predictor.denoise(np.ascontiguousarray(image[:, y0:y1, x0:x1]), tile, stride, cancel, norm,
+                                          mend=False)
+    return keep_fill_part(result, window, fill, box)
+
+
 def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int | None, device: str = "auto",
             visible: tuple[int, int, int, int] | None = None, region: tuple[int, int, int, int] | None = None):
     """``make(token)``: denoise slice ``z`` only; the generator returns it as (Y, X) float32 on the
@@ -294,15 +311,17 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             window = SliceCache(stack, count + 1).window(z, count, scale)
         yield stage("first tile", token)
 
-        # every part is scaled by the whole slice's numbers, so a part's pixels are the whole slice's
+        # every part is scaled by the whole slice's numbers, and its fill mended from the whole slice, so a part's
+        # pixels are the whole slice's
         norm = predictor.normaliser(window) if model else None
+        mended = mend_window(window) if model else None
 
-        def run(part: np.ndarray, label: str, before: int = 0, total: int | None = None
-                ) -> Generator[Progress, None, np.ndarray]:
+        def run(box, label: str, before: int = 0, total: int | None = None) -> Generator[Progress, None, np.ndarray]:
+            cy0, cy1, cx0, cx1 = box
             if model:
-                gen = predictor.denoise(np.ascontiguousarray(part), tile, stride, token, norm)
+                gen = _part_of_mended(predictor, window, box, tile, stride, token, norm, mended)
             else:
-                gen = filter_window(denoiser.name, part, tile, stride, token)
+                gen = filter_window(denoiser.name, window[:, cy0:cy1, cx0:cx1], tile, stride, token)
             while True:
                 try:
                     done, count = next(gen)
@@ -316,7 +335,7 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
             y0, y1, x0, x1 = check_region(region, window.shape[-2:])
             cy0, cy1, cx0, cx1 = (0, window.shape[-2], 0, window.shape[-1]) if whole else \
                 with_margin((y0, y1, x0, x1), window.shape[-2:])
-            part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (region)")
+            part = yield from run((cy0, cy1, cx0, cx1), "preview (region)")
             only = np.full(window.shape[-2:], np.nan, np.float32)
             only[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             return scale.from_unit(only)
@@ -334,15 +353,15 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
         done = lambda k: sum(counts[:k])  # noqa: E731 - tiles of the parts before part k
         total = sum(counts)
         for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(looks):
-            part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview (on screen)", done(k), total)
+            part = yield from run((cy0, cy1, cx0, cx1), "preview (on screen)", done(k), total)
             first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             yield PartialResult(scale.from_unit(first))
         if rest:
             for k, ((y0, y1, x0, x1), (cy0, cy1, cx0, cx1)) in enumerate(pieces, start=len(looks)):
-                part = yield from run(window[:, cy0:cy1, cx0:cx1], "preview", done(k), total)
+                part = yield from run((cy0, cy1, cx0, cx1), "preview", done(k), total)
                 first[y0:y1, x0:x1] = part[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             return scale.from_unit(first)
-        return scale.from_unit((yield from run(window, "preview", done(len(looks)), total)))
+        return scale.from_unit((yield from run(whole_slice, "preview", done(len(looks)), total)))
 
     return make
 

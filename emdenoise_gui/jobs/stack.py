@@ -227,14 +227,15 @@ class StackJob:
             self.source.close()
             raise
 
-    def _context(self) -> tuple[int, int, int, int]:
+    def context(self) -> tuple[int, int, int, int]:
+        """(y0, y1, x0, x1) px of the slice a region job computes: the region with REGION_MARGIN px of context."""
         return with_margin(self.region, self.source.shape[1:])
 
     def crop(self, window: np.ndarray) -> np.ndarray:
         """The part of a (C, Y, X) window a slice job computes: all of it, or the region with context."""
         if self.region is None:
             return window
-        cy0, cy1, cx0, cx1 = self._context()
+        cy0, cy1, cx0, cx1 = self.context()
         return np.ascontiguousarray(window[:, cy0:cy1, cx0:cx1])
 
     def cut(self, result: np.ndarray) -> np.ndarray:
@@ -249,7 +250,7 @@ class StackJob:
         if self.region is None:
             return result
         y0, y1, x0, x1 = self.region
-        cy0, _, cx0, _ = self._context()
+        cy0, _, cx0, _ = self.context()
         return result[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
 
     def output_notes(self, stored: np.dtype) -> Iterator[Message]:

@@ -72,3 +72,30 @@ def test_the_fill_does_not_make_aligned_slices_read_as_unlike(stacks):
     with open_stack(folder / "plain.tif") as plain, open_stack(folder / "shifted.tif") as shifted:
         before, after = assess.adjacent_similarity(plain), assess.adjacent_similarity(shifted)
     assert after > assess.ALIKE and abs(after - before) < 0.1, (before, after)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_region_or_preview_near_the_fill_equals_the_whole_slices_result(stacks, tmp_path):
+    """A part was mended on its own (the fill found on the part's edges and block grid): a region job differed
+    from the whole job near the fill by up to 36 grey levels, a preview's region by up to 19 (review)."""
+    from emdenoise_gui.jobs.denoise import Denoiser, preview
+    from emdenoise_gui.zoo.registry import resolve
+
+    folder, clean, fill, interior = stacks
+    source = tmp_path / "rotated.tif"  # a rotation's fill: wedges in the corners, found on the block grid
+    data = tifffile.imread(folder / "plain.tif")
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    for z, reach in ((1, 250), (2, 230), (3, 270)):
+        data[z][yy + xx > reach] = 0
+    tifffile.imwrite(source, data, imagej=True, metadata={"axes": "ZYX"})
+    run_to_end(denoise_model_job(source, tmp_path / "whole.tif", "flyem-nrrn-lite", tile=64, device="cpu"))
+    whole = tifffile.imread(tmp_path / "whole.tif")
+    region = (110, 150, 110, 150)  # the wedges' edges (0.85 grey levels apart before)
+    run_to_end(denoise_model_job(source, tmp_path / "part.tif", "flyem-nrrn-lite", tile=64, device="cpu",
+                                 region=region))
+    part = tifffile.imread(tmp_path / "part.tif")
+    y0, y1, x0, x1 = region
+    np.testing.assert_allclose(part, whole[:, y0:y1, x0:x1], atol=0.02)
+    model = Denoiser("model", "flyem-nrrn-lite", str(resolve("flyem-nrrn-lite").path))
+    looked = run_to_end(preview(str(source), 2, model, 64, None, device="cpu", region=region)(None))
+    np.testing.assert_allclose(looked[y0:y1, x0:x1], whole[2, y0:y1, x0:x1], atol=0.02)
