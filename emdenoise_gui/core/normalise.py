@@ -190,10 +190,11 @@ class Normaliser:
     ``forward`` maps the window to the network's input scale (PER_TILE_KINDS leave it as is:
     the caller scales each tile with :func:`minmax_tiles`), ``inverse`` maps the (H, W)
     network output back to the working scale. ``blank``: whether the window's centre slice is one
-    value (a blank slice, which inference returns as it is, a part of it too).
+    value (a blank slice, which inference returns as it is, a part of it too). ``mended``:
+    ``core.fill.mend_window(window)`` where the caller has it (computed here when None).
     """
 
-    def __init__(self, spec: dict, window: np.ndarray):
+    def __init__(self, spec: dict, window: np.ndarray, mended: tuple[np.ndarray, np.ndarray | None] | None = None):
         self.kind = spec["kind"]
         centre = window[window.shape[0] // 2]
         self.blank = bool(centre.size) and centre.min() == centre.max()
@@ -208,7 +209,10 @@ class Normaliser:
             # slice) set 7-26 % of them, and NRRN lost 1 dB; a blank neighbour's zero spread made the mended one
             # 10^6 times too bright
             # (a whole volume, normalise_slices, as it is: the fill of its middle slice is not the others')
-            mended, fill = mend_window(window) if window.shape[0] in (1, 3) else (window, None)
+            if window.shape[0] not in (1, 3):
+                mended, fill = window, None
+            else:
+                mended, fill = mend_window(window) if mended is None else mended
             valid = None if fill is None or np.count_nonzero(~fill) < MIN_DATA_PX else ~fill
             if fill is not None and valid is None:  # too few pixels with data to measure: the window as it is
                 mended = window

@@ -236,9 +236,11 @@ class Predictor:
         """Tile sides and strides are multiples of this (px): the network's downsampling, at least 16."""
         return max(16, self.info.multiple)
 
-    def normaliser(self, window: np.ndarray) -> Normaliser:
-        """The card's input scaling with its numbers taken from ``window`` (C, H, W), e.g. a whole slice."""
-        return Normaliser(self.card.normalisation, window)
+    def normaliser(self, window: np.ndarray, mended: tuple[np.ndarray, np.ndarray | None] | None = None
+                   ) -> Normaliser:
+        """The card's input scaling with its numbers taken from ``window`` (C, H, W), e.g. a whole slice
+        (``mended``: ``core.fill.mend_window(window)`` where the caller has it)."""
+        return Normaliser(self.card.normalisation, window, mended)
 
     def is_local(self, stride: int | None) -> bool:
         """Whether a pixel's result depends only on its neighbourhood (of ``halo`` px) and not on where the
@@ -274,8 +276,9 @@ class Predictor:
             return np.array(centre, np.float32)
         plan = self.plan(tile, stride)
         self._choose_batch(plan.tile)
-        norm = normaliser or self.normaliser(window)  # its numbers from the slice's data, not its fill
-        window, fill = mend_window(window) if mend else (window, None)  # a stack's fill out of the work
+        mended = mend_window(window) if mend else (window, None)  # a stack's fill out of the work (core.fill)
+        norm = normaliser or self.normaliser(window, mended if mend else None)  # from the data, not its fill
+        window, fill = mended
         kept = None if fill is None else centre[fill]
         del centre
         started = self._device_blend(window, plan, norm, cancel) if self.device_tiles else None

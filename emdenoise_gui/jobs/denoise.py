@@ -271,8 +271,9 @@ def _part_of_mended(predictor, window: np.ndarray, box, tile: int, stride: int |
     window's numbers (``norm``, computed here when None) and with its fill mended from the whole window
     (``mended``: ``core.fill.mend_window(window)``, computed here when None) and passed through: a part mended on
     its own differed from the whole slice's result near the fill by up to 36 grey levels (review)."""
-    norm = predictor.normaliser(window) if norm is None else norm
-    image, fill = mend_window(window) if mended is None else mended
+    mended = mend_window(window) if mended is None else mended
+    norm = predictor.normaliser(window, mended) if norm is None else norm
+    image, fill = mended
     y0, y1, x0, x1 = box
     result = yield from predictor.denoise(np.ascontiguousarray(image[:, y0:y1, x0:x1]), tile, stride, cancel, norm,
                                           mend=False)
@@ -313,8 +314,8 @@ def preview(stack_path: str, z: int, denoiser: Denoiser, tile: int, stride: int 
 
         # every part is scaled by the whole slice's numbers, and its fill mended from the whole slice, so a part's
         # pixels are the whole slice's
-        norm = predictor.normaliser(window) if model else None
         mended = mend_window(window) if model else None
+        norm = predictor.normaliser(window, mended) if model else None
 
         def run(box, label: str, before: int = 0, total: int | None = None) -> Generator[Progress, None, np.ndarray]:
             cy0, cy1, cx0, cx1 = box
